@@ -1,0 +1,36 @@
+"""clipsearch: search your own photos by meaning.
+
+The public API::
+
+    from clipsearch import SearchEngine, Settings, ModelSpec
+
+    engine = SearchEngine.for_writing(Settings(index_dir="~/photos-index", model=ModelSpec("demo")))
+    report = engine.index_folder("~/Pictures")
+    for hit in engine.search_text("a dog on a beach", k=10):
+        print(hit.score, hit.path)
+"""
+
+from .config import DEFAULT_MODEL, DEFAULT_PRETRAINED, ModelSpec, Settings
+from .engine import SearchEngine, SearchResult
+from .errors import (
+    ClipSearchError,
+    IndexLocked,
+    IndexNotFound,
+    InvalidQuery,
+    ModelMismatch,
+    ModelUnavailable,
+    StoreWriteError,
+    UnreadableImage,
+)
+from .pipeline import IndexProgress, IndexReport
+from .query import QueryTerm, parse_query
+from .stores import ImageRecord, SearchFilter
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_MODEL", "DEFAULT_PRETRAINED", "ClipSearchError", "ImageRecord", "IndexLocked",
+    "IndexNotFound", "IndexProgress", "IndexReport", "InvalidQuery", "ModelMismatch",
+    "ModelSpec", "ModelUnavailable", "QueryTerm", "SearchEngine", "SearchFilter",
+    "SearchResult", "Settings", "StoreWriteError", "UnreadableImage", "parse_query",
+]

@@ -1,0 +1,70 @@
+"""Settings: the only place that reads environment variables.
+
+Every front end (indexer, web app, scripts) builds one ``Settings`` and hands it to the library.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "ViT-B-32"
+DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
+DEMO_MODEL = "demo"
+INDEX_ENV = "CLIPSEARCH_INDEX"
+CACHE_ENV = "CLIPSEARCH_CACHE"
+
+
+def default_index_dir() -> Path:
+    """The per-user index folder: ``$CLIPSEARCH_INDEX``, else the platform's user data folder."""
+    if os.environ.get(INDEX_ENV):
+        return Path(os.environ[INDEX_ENV]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("clipsearch", appauthor=False)) / "index"
+
+
+def default_cache_dir() -> Path:
+    """Where thumbnails and other caches go: ``$CLIPSEARCH_CACHE``, else the user cache folder."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("clipsearch", appauthor=False))
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to load: an open_clip name + pretrained tag, ``hf-hub:...``, a checkpoint, or demo."""
+
+    name: str = DEFAULT_MODEL
+    pretrained: str | None = DEFAULT_PRETRAINED
+    weights: Path | None = None  # a local checkpoint file; overrides ``pretrained``
+    device: str | None = None  # None: cuda, then mps, then cpu
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16
+    threads: int | None = None  # torch threads on CPU; None: all cores
+
+    @classmethod
+    def from_stamp(cls, stamp: dict, **overrides) -> ModelSpec:
+        """The spec that rebuilds the model recorded in an index's stamp."""
+        weights = stamp.get("weights")
+        spec = cls(
+            name=stamp["model"],
+            pretrained=stamp.get("pretrained"),
+            weights=Path(weights) if weights else None,
+        )
+        return replace(spec, **overrides)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a front end can choose; defaults are what a user gets with no flags."""
+
+    index_dir: Path = field(default_factory=default_index_dir)
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    model: ModelSpec = field(default_factory=ModelSpec)
+    batch_size: int | None = None  # None: sized for the device
+    workers: int | None = None  # decode threads; None: sized for the machine
+    file_timeout: float = 60.0  # seconds one file may take to decode before it is skipped
+    max_pixels: int = 200_000_000  # decompression-bomb limit

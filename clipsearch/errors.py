@@ -1,0 +1,45 @@
+"""Typed errors of the clipsearch library.
+
+The library raises these and never prints or exits; the edges (the indexer's command line,
+the web app) translate them into a message and an exit code, or a ``gr.Error``.
+"""
+
+from __future__ import annotations
+
+
+class ClipSearchError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class IndexNotFound(ClipSearchError):
+    """There is no index at the given folder yet."""
+
+
+class ModelMismatch(ClipSearchError):
+    """The index was built with another model or preprocessing than the one asked for."""
+
+
+class ModelUnavailable(ClipSearchError):
+    """The model's weights cannot be loaded (not cached and no network, bad file, unknown name)."""
+
+
+class UnreadableImage(ClipSearchError):
+    """One image file cannot be used; ``reason`` is a short, stable category for reports."""
+
+    def __init__(self, path: str, reason: str, detail: str = "") -> None:
+        self.path = path
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{path}: {reason}" + (f" ({detail})" if detail else ""))
+
+
+class IndexLocked(ClipSearchError):
+    """Another process holds the index's write lock."""
+
+
+class InvalidQuery(ClipSearchError):
+    """A query that cannot be parsed or that has no terms."""
+
+
+class StoreWriteError(ClipSearchError):
+    """Writing the index failed (full disk, permissions); the previous index is intact."""

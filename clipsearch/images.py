@@ -1,0 +1,305 @@
+"""Finding image files and opening them safely.
+
+Every decoding problem becomes an ``UnreadableImage`` with a short, stable reason, so that one bad
+file is a line in a report and never a crash. Pixels come out upright (EXIF orientation), in RGB,
+with alpha flattened onto white, CMYK converted through its ICC profile where it has one, and
+16-bit samples scaled rather than clipped. JPEGs are decoded at reduced scale (``Image.draft``)
+when the caller only needs a small picture, which is most of the cost of indexing.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import logging
+import os
+import stat
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import UnreadableImage
+
+log = logging.getLogger(__name__)
+
+try:  # HEIC/HEIF from phones, on every platform
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_SUPPORTED = True
+except ImportError:  # pragma: no cover - optional dependency
+    HEIF_SUPPORTED = False
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
+     ".heic", ".heif"}
+)
+MAX_FILE_BYTES = 1 << 30
+DEFAULT_MAX_PIXELS = 180_000_000
+_EXIF_IFD = 0x8769
+_DATE_TAGS = (0x9003, 0x9004)  # DateTimeOriginal, DateTimeDigitized (in the Exif IFD)
+_DATETIME = 0x0132  # DateTime (in IFD0)
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """A candidate image file as the scan saw it: enough to tell whether it changed."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class ScanResult:
+    """What a folder scan found: image files, and what could not be looked at, with reasons."""
+
+    files: list[FileStat] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """An upright RGB picture plus the facts the index records about its file."""
+
+    image: Image.Image
+    width: int  # of the upright original, before any reduced-scale decode
+    height: int
+    date_taken: str | None  # ISO 8601 from EXIF, when present and sane
+    fingerprint: str  # hash of the file's bytes
+
+
+def is_image_name(name: str) -> bool:
+    """True when a file name has one of the supported image extensions (any case)."""
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def scan_images(roots: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> ScanResult:
+    """Find image files below ``roots``, recursively.
+
+    Hidden files and folders, and the folders in ``exclude`` (the index's own), are skipped.
+    Symlinked folders are followed once; loops are detected by device and inode. Folders that
+    cannot be listed are reported in ``errors`` and the scan goes on.
+    """
+    result = ScanResult()
+    excluded = set()
+    for item in exclude:
+        try:
+            st = os.stat(item)
+            excluded.add((st.st_dev, st.st_ino))
+        except OSError:
+            pass
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: set[str] = set()
+    for root in roots:
+        root = os.path.abspath(os.fspath(root))
+        try:
+            st = os.stat(root)
+        except OSError as exc:
+            result.errors.append((root, _os_reason(exc)))
+            continue
+        if stat.S_ISREG(st.st_mode):
+            if root not in seen_files:
+                seen_files.add(root)
+                result.files.append(FileStat(root, st.st_size, st.st_mtime_ns))
+            continue
+        stack = [root]
+        while stack:
+            folder = stack.pop()
+            try:
+                fst = os.stat(folder)
+            except OSError as exc:
+                result.errors.append((folder, _os_reason(exc)))
+                continue
+            key = (fst.st_dev, fst.st_ino)
+            if key in seen_dirs or key in excluded:
+                continue
+            seen_dirs.add(key)
+            try:
+                entries = list(os.scandir(folder))
+            except OSError as exc:
+                result.errors.append((folder, _os_reason(exc)))
+                continue
+            subfolders = []
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir():  # follows symlinks; loops stop at seen_dirs
+                        subfolders.append(entry.path)
+                    elif is_image_name(entry.name) and entry.path not in seen_files:
+                        est = entry.stat()
+                        if not stat.S_ISREG(est.st_mode):
+                            continue
+                        seen_files.add(entry.path)
+                        result.files.append(FileStat(entry.path, est.st_size, est.st_mtime_ns))
+                except OSError as exc:  # dangling symlink, vanished file, permissions
+                    result.errors.append((entry.path, _os_reason(exc)))
+            stack.extend(sorted(subfolders, reverse=True))
+    result.files.sort(key=lambda f: f.path)
+    return result
+
+
+def read_file_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """Read a whole file, turning OS problems into ``UnreadableImage``."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise UnreadableImage(path, "file too large", f"{size} bytes")
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise UnreadableImage(path, _os_reason(exc), str(exc.strerror or exc)) from None
+    if not data:
+        raise UnreadableImage(path, "empty file")
+    if len(data) > max_bytes:
+        raise UnreadableImage(path, "file too large", f"more than {max_bytes} bytes")
+    return data
+
+
+def fingerprint_bytes(data: bytes) -> str:
+    """A content fingerprint: 128-bit BLAKE2b of the bytes, in hex."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def load_image(
+    source: str | Path | bytes,
+    *,
+    path: str | None = None,
+    min_size: int | None = None,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> LoadedImage:
+    """Open an image safely and return it upright in RGB.
+
+    ``source`` is a path or the file's bytes (then ``path`` names it in errors). With
+    ``min_size``, JPEGs are decoded at the smallest scale that keeps both sides at least that
+    large. Pictures over ``max_pixels`` are refused before any pixel is decoded.
+    """
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+        name = path or "<bytes>"
+    else:
+        name = os.fspath(source)
+        data = read_file_bytes(name)
+    if not data:
+        raise UnreadableImage(name, "empty file")
+    fingerprint = fingerprint_bytes(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            return _decode(img, name, fingerprint, min_size, max_pixels)
+    except UnreadableImage:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UnreadableImage(name, "too many pixels", str(exc)) from None
+    except UnidentifiedImageError:
+        raise UnreadableImage(name, "not an image") from None
+    except MemoryError:
+        raise UnreadableImage(name, "too many pixels", "out of memory") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError) as exc:
+        text = str(exc)
+        reason = "truncated" if "truncated" in text or isinstance(exc, EOFError) else "decode error"
+        raise UnreadableImage(name, reason, text[:200]) from None
+
+
+def _decode(
+    img: Image.Image, name: str, fingerprint: str, min_size: int | None, max_pixels: int
+) -> LoadedImage:
+    width, height = img.size
+    if width < 1 or height < 1:
+        raise UnreadableImage(name, "decode error", "zero-sized image")
+    if width * height > max_pixels:
+        raise UnreadableImage(name, "too many pixels", f"{width}x{height} > {max_pixels}")
+    exif = img.getexif()
+    orientation = exif.get(0x0112, 1)
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    date_taken = _date_taken(exif)
+    if min_size and img.format == "JPEG" and img.mode in ("RGB", "L", "CMYK"):
+        img.draft(img.mode, (min_size, min_size))
+    img.seek(0)  # first frame of an animation
+    img.load()
+    img = ImageOps.exif_transpose(img) if orientation != 1 else img
+    rgb = to_rgb(img)
+    return LoadedImage(rgb, width, height, date_taken, fingerprint)
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB the way a viewer would show it."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 1.0 if mode == "F" and arr.size and arr.max() <= 1.0 else 65535.0
+        if mode == "I" and arr.size and arr.max() <= 255:
+            top = 255.0
+        grey = np.clip(arr * (255.0 / top), 0, 255).round().astype(np.uint8)
+        return Image.fromarray(grey, "L").convert("RGB")
+    if mode == "CMYK":
+        return _cmyk_to_rgb(img)
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
+        if mode == "RGB":
+            return img
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def _cmyk_to_rgb(img: Image.Image) -> Image.Image:
+    icc = img.info.get("icc_profile")
+    if icc:
+        try:
+            from PIL import ImageCms
+
+            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            dst = ImageCms.createProfile("sRGB")
+            return ImageCms.profileToProfile(img, src, dst, outputMode="RGB")
+        except Exception as exc:  # a broken profile: fall back to the plain formula
+            log.debug("ICC conversion failed: %s", exc)
+    return img.convert("RGB")
+
+
+def _date_taken(exif: Image.Exif) -> str | None:
+    try:
+        ifd = exif.get_ifd(_EXIF_IFD)
+    except Exception:
+        ifd = {}
+    for value in [ifd.get(tag) for tag in _DATE_TAGS] + [exif.get(_DATETIME)]:
+        if not isinstance(value, str):
+            continue
+        try:
+            stamp = datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+        except ValueError:
+            continue
+        if 1826 < stamp.year < 2200:
+            return stamp.isoformat()
+    return None
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError) or exc.errno == errno.EACCES:
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "vanished"
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    return "unreadable"
+
+
+def iter_chunks(items: list, size: int) -> Iterator[list]:
+    """Consecutive slices of ``items`` of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

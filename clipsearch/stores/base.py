@@ -1,0 +1,140 @@
+"""The VectorStore protocol and the records it keeps.
+
+A store holds, for every indexed image, its record (path, size, mtime, fingerprint, size in pixels,
+date taken) and its unit vector, and answers nearest-neighbour queries by inner product. Writes come
+in batches that are applied atomically: after a crash the store is as it was after some batch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+# What must match between an index's stamp and the model opening it.
+STAMP_KEYS = ("model", "pretrained", "checkpoint_sha256", "dim", "image_size", "preprocess")
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """What the index knows about one image file."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    fingerprint: str
+    width: int
+    height: int
+    date_taken: str | None = None  # ISO 8601, from EXIF
+
+    @property
+    def folder(self) -> str:
+        return os.path.dirname(self.path)
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Restricts a search: a folder subtree and/or a date range (inclusive, ISO dates).
+
+    The date is the EXIF date taken where the file has one, else its modification time.
+    """
+
+    folder: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.folder or self.date_from or self.date_to)
+
+
+@dataclass
+class WriteBatch:
+    """One atomic change to a store.
+
+    ``put``: new or changed files with their new vectors. ``rename``: (old path, new record) pairs
+    that keep their vector. ``update``: same path and content, fresher metadata (mtime).
+    ``delete``: paths to forget.
+    """
+
+    put: list[tuple[ImageRecord, np.ndarray]] = field(default_factory=list)
+    rename: list[tuple[str, ImageRecord]] = field(default_factory=list)
+    update: list[ImageRecord] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.put) + len(self.rename) + len(self.update) + len(self.delete)
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """Records + vectors + nearest-neighbour search, stamped with the model that made them."""
+
+    @property
+    def stamp(self) -> dict[str, Any]:
+        """What built this index (model, weights, dim, preprocessing, schema version)."""
+
+    def count(self) -> int:
+        """How many images are indexed."""
+
+    def generation(self) -> int:
+        """A number that grows with every committed batch (cheap; for reload checks)."""
+
+    def info(self) -> dict[str, Any]:
+        """Count, stamp, last indexed time and the like, for display."""
+
+    def get(self, path: str) -> ImageRecord | None:
+        """The record of one path, if indexed."""
+
+    def records(self, folder: str | None = None) -> Iterator[ImageRecord]:
+        """Every record (under ``folder`` when given)."""
+
+    def vector(self, path: str) -> np.ndarray | None:
+        """The stored vector of one path, if indexed."""
+
+    def vectors_by_fingerprint(self, fingerprints: list[str]) -> dict[str, np.ndarray]:
+        """A stored vector for each fingerprint the store already has."""
+
+    def write(self, batch: WriteBatch) -> None:
+        """Apply a batch atomically."""
+
+    def search(
+        self, vector: np.ndarray, k: int, *, where: SearchFilter | None = None, hard: bool = False
+    ) -> list[tuple[ImageRecord, float]]:
+        """The ``k`` nearest records by inner product, best first, with score = similarity.
+
+        ``hard`` marks out-of-distribution queries (text vectors) that need a wider search.
+        """
+
+    def stale(self) -> bool:
+        """True when the index on disk has moved past what this object shows."""
+
+    def save(self) -> None:
+        """Make everything written so far fast to open (snapshot the ANN index)."""
+
+    def close(self) -> None:
+        """Release files and memory."""
+
+
+def check_stamp(have: dict[str, Any], want: dict[str, Any], where: object) -> None:
+    """Raise ``ModelMismatch`` when an index's stamp and a model's stamp differ."""
+    from ..errors import ModelMismatch
+
+    diffs = stamp_differences(have, want)
+    if diffs:
+        raise ModelMismatch(
+            f"the index in {where} was built with another model (" + "; ".join(diffs)
+            + "). Use the model it was built with, or index into another folder."
+        )
+
+
+def stamp_differences(have: dict[str, Any], want: dict[str, Any]) -> list[str]:
+    """The stamp keys whose values differ, as readable ``key: have != want`` strings."""
+    out = []
+    for key in STAMP_KEYS:
+        if have.get(key) != want.get(key):
+            out.append(f"{key}: index has {have.get(key)!r}, model has {want.get(key)!r}")
+    return out

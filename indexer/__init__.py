@@ -1,0 +1,1 @@
+"""The command line that (re)indexes photo folders: ``python -m indexer FOLDER ...``."""

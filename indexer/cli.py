@@ -1,0 +1,195 @@
+"""``python -m indexer``: argv -> Settings -> SearchEngine -> report.
+
+Exit codes: 0 done (skipped files alone do not fail a run), 1 failed or interrupted, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from clipsearch import ClipSearchError, IndexNotFound, ModelSpec, SearchEngine, Settings
+from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV, default_index_dir
+from clipsearch.stores import open_store
+
+from .report import ProgressPrinter, format_report
+
+log = logging.getLogger("indexer")
+
+EXAMPLES = f"""
+examples:
+  python -m indexer ~/Pictures                      index (or update) a folder
+  python -m indexer ~/Pictures ~/Phone --json       two folders, one JSON summary for scripts
+  python -m indexer                                 update every folder the index already has
+  python -m indexer --remove ~/Phone                forget a folder
+  python -m indexer ~/Pictures --watch              keep indexing as files appear or change
+  python -m indexer ~/demo-photos --model demo      the offline demo model (no download)
+
+The index lives in --index, else ${INDEX_ENV}, else {default_index_dir()}.
+The first run downloads the model ({DEFAULT_MODEL}, {DEFAULT_PRETRAINED}) once; later runs
+reuse it, and an existing index always keeps the model it was built with.
+Exit codes: 0 done (skipped files are reported, not failures), 1 failed, 2 usage error.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m indexer",
+        description="Index photo folders for search by meaning. Re-runs are incremental: "
+        "unchanged files cost a stat, moved files keep their vectors, deleted files leave.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
+                        help="folders to index (default: those the index already covers)")
+    parser.add_argument("--index", type=Path, metavar="DIR", help="index folder (see below for the default)")
+    model = parser.add_argument_group("model (a new index only; an existing one keeps its own)")
+    model.add_argument("--model", help=f"open_clip model name, hf-hub:ORG/NAME, or 'demo' (default {DEFAULT_MODEL})")
+    model.add_argument("--pretrained", help=f"pretrained tag of the model (default {DEFAULT_PRETRAINED}; "
+                       "'none' for random weights, as in benchmarks)")
+    model.add_argument("--weights", type=Path, metavar="FILE", help="a local checkpoint file for --model")
+    model.add_argument("--device", choices=["cpu", "cuda", "mps"], help="default: cuda, then mps, then cpu")
+    model.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
+                       help="default auto: fp16 on CUDA, bf16 on CPUs that run it natively, else fp32")
+    model.add_argument("--threads", type=_positive, help="torch threads on the CPU (default: all cores)")
+    run = parser.add_argument_group("run")
+    run.add_argument("--batch-size", type=_positive, help="images per model call (default: sized for the device)")
+    run.add_argument("--workers", type=_positive, help="decoding threads (default: cores, at most 4)")
+    run.add_argument("--dry-run", action="store_true", help="only say what would change (by size and mtime)")
+    run.add_argument("--watch", action="store_true", help="after indexing, keep watching and index changes")
+    run.add_argument("--remove", type=Path, action="append", default=[], metavar="FOLDER",
+                     help="remove a folder (and everything under it) from the index")
+    run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings for this run; the model comes from the index's stamp when the index exists."""
+    settings = Settings()
+    if args.index:
+        settings = replace(settings, index_dir=args.index.expanduser().absolute())
+    asked = args.model or args.pretrained or args.weights
+    spec = None
+    if not asked:
+        try:
+            store = open_store(settings.index_dir)
+            spec = ModelSpec.from_stamp(store.stamp)
+            store.close()
+        except IndexNotFound:
+            pass
+    if spec is None:
+        name = args.model or DEFAULT_MODEL
+        pretrained = args.pretrained
+        if pretrained is None and name == DEFAULT_MODEL and not args.weights:
+            pretrained = DEFAULT_PRETRAINED
+        if name == "demo" or name.startswith(("hf-hub:", "local-dir:")) or pretrained == "none":
+            pretrained = None
+        spec = ModelSpec(name=name, pretrained=pretrained, weights=args.weights)
+    spec = replace(spec, device=args.device, precision=args.precision, threads=args.threads)
+    return replace(settings, model=spec, batch_size=args.batch_size, workers=args.workers)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args)
+    for folder in args.folders:
+        if not folder.expanduser().exists():
+            parser.error(f"folder not found: {folder}")
+        if not folder.expanduser().is_dir():
+            parser.error(f"not a folder: {folder}")
+    if args.watch and args.dry_run:
+        parser.error("--watch and --dry-run do not go together")
+    try:
+        settings = settings_from_args(args)
+        engine = SearchEngine.for_writing(settings)
+        if args.remove:
+            for folder in args.remove:
+                count = engine.remove_folder(folder.expanduser())
+                _say(args, f"removed {count} images under {folder}")
+            if not args.folders:
+                return 0
+        folders = [f.expanduser() for f in args.folders] or engine.info().get("folders", [])
+        if not folders:
+            parser.error("no folder given and the index covers none yet: name a FOLDER to index")
+        stop = _stop_on_signals()
+        report = _index(engine, folders, args, stop)
+        if args.watch and not report.interrupted:
+            from .watch import watch_folders
+
+            watch_folders(engine, folders, stop, lambda r: _print_report(r, args))
+            return 0
+        return 1 if report.interrupted else 0
+    except ClipSearchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _index(engine: SearchEngine, folders, args, stop: threading.Event):
+    printer = ProgressPrinter(enabled=not (args.quiet or args.json), tty=sys.stderr.isatty())
+    try:
+        report = engine.index_folder(
+            folders, dry_run=args.dry_run, progress=printer.update, should_stop=stop.is_set,
+        )
+    finally:
+        printer.close()
+    _print_report(report, args)
+    if report.interrupted:
+        print("interrupted: the index holds every batch finished so far; run again to resume",
+              file=sys.stderr)
+    return report
+
+
+def _print_report(report, args) -> None:
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False), flush=True)
+    elif not args.quiet:
+        print(format_report(report), flush=True)
+
+
+def _stop_on_signals() -> threading.Event:
+    """SIGINT/SIGTERM finish the batch in flight, commit it and stop; a second one exits now."""
+    stop = threading.Event()
+
+    def handler(signum, frame):
+        if stop.is_set():
+            os._exit(130)
+        stop.set()
+        print("\nstopping after the current batch (again to quit at once)", file=sys.stderr)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def _setup_logging(args) -> None:
+    level = logging.DEBUG if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
+    if not args.verbose:  # open_clip logs its loading steps on the root logger
+        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("clipsearch.pipeline").setLevel(logging.ERROR if args.quiet else logging.WARNING)
+
+
+def _say(args, text: str) -> None:
+    if not args.quiet and not args.json:
+        print(text)

@@ -1,0 +1,70 @@
+"""Human output of the indexer: a progress bar on a terminal, plain lines elsewhere, a summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from clipsearch import IndexProgress, IndexReport
+
+LOG_EVERY_SECONDS = 15.0
+SHOW_PATHS = 20
+
+
+class ProgressPrinter:
+    """tqdm on a terminal; a log line every 15 s when not (cron, pipes): no bar garbage."""
+
+    def __init__(self, enabled: bool, tty: bool) -> None:
+        self.enabled = enabled
+        self.tty = tty
+        self._bar = None
+        self._last = 0.0
+
+    def update(self, p: IndexProgress) -> None:
+        if not self.enabled or p.to_process == 0:
+            return
+        if self.tty:
+            if self._bar is None:
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=p.to_process, unit="img", desc="indexing", file=sys.stderr,
+                                 dynamic_ncols=True)
+            self._bar.n = p.processed
+            self._bar.set_postfix(found=p.found, embedded=p.embedded, skipped=p.skipped, refresh=False)
+            self._bar.refresh()
+        elif time.monotonic() - self._last >= LOG_EVERY_SECONDS:
+            self._last = time.monotonic()
+            left = (p.to_process - p.processed) / p.rate if p.rate else 0
+            print(f"indexing: {p.processed}/{p.to_process} files, {p.embedded} embedded, "
+                  f"{p.skipped} skipped, {p.rate:.1f} files/s, about {left:.0f} s left",
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def format_report(report: IndexReport) -> str:
+    """The end-of-run summary people read."""
+    verb = "would be" if report.dry_run else ""
+    lines = [
+        f"{'dry run: ' if report.dry_run else ''}{report.found} image files found in "
+        + ", ".join(report.folders),
+        f"  added {report.added}, updated {report.updated}, moved {report.moved}, "
+        f"removed {report.removed}, unchanged {report.unchanged}" + (f" ({verb} changed)" if verb else ""),
+    ]
+    if not report.dry_run:
+        lines.append(
+            f"  embedded {report.embedded} ({report.reused} reused from identical files) in "
+            f"{report.elapsed:.1f} s, {report.images_per_second:.1f} images/s"
+        )
+    if report.skipped:
+        lines.append(f"  skipped {report.skipped_count}:")
+        for reason, paths in sorted(report.skipped.items()):
+            lines.append(f"    {reason}: {len(paths)}")
+            for path in paths[:SHOW_PATHS]:
+                lines.append(f"      {path}")
+            if len(paths) > SHOW_PATHS:
+                lines.append(f"      ... and {len(paths) - SHOW_PATHS} more (--json lists all)")
+    return "\n".join(lines)

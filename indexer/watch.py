@@ -1,0 +1,50 @@
+"""``--watch``: index files as they appear, change or vanish (watchdog), until stopped."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from clipsearch import SearchEngine
+from clipsearch.images import is_image_name
+
+log = logging.getLogger("indexer")
+
+SETTLE_SECONDS = 2.0  # wait for a burst of changes (a copy of many files) to end
+
+
+def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_report: Callable) -> None:
+    """Re-run the incremental index after file events settle; return when ``stop`` is set."""
+    from watchdog.events import FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    changed = threading.Event()
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:
+            paths = [getattr(event, "src_path", ""), getattr(event, "dest_path", "")]
+            if event.is_directory or any(is_image_name(str(p)) for p in paths if p):
+                changed.set()
+
+    observer = Observer()
+    for folder in folders:
+        observer.schedule(Handler(), str(folder), recursive=True)
+    observer.start()
+    log.warning("watching %s for changes (Ctrl-C to stop)", ", ".join(map(str, folders)))
+    try:
+        while not stop.is_set():
+            if not changed.wait(0.5):
+                continue
+            while changed.is_set() and not stop.is_set():  # settle
+                changed.clear()
+                time.sleep(SETTLE_SECONDS)
+            if stop.is_set():
+                break
+            report = engine.index_folder(folders, should_stop=stop.is_set)
+            if report.added or report.updated or report.moved or report.removed or report.skipped:
+                on_report(report)
+    finally:
+        observer.stop()
+        observer.join(5)
