@@ -193,34 +193,29 @@ class Indexer:
                 self.store.write(batch)
             batch, embeds = WriteBatch(), []
 
-        reusable = store_fps
         with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
             window: deque[tuple[FileStat, Future]] = deque()
             pending = iter(todo)
             limit = self.workers * 4 + self.batch_size
-            for stat in pending:
-                window.append((stat, pool.submit(self._inspect, stat, reusable)))
-                if len(window) < limit:
-                    continue
+            while True:
+                for stat in pending:  # keep the decoders a window ahead of the model
+                    window.append((stat, pool.submit(self._inspect, stat, store_fps)))
+                    if len(window) >= limit:
+                        break
+                if not window:
+                    break
                 self._take(window.popleft(), known, vanished_by_fp, run_vectors, batch, embeds, report)
                 progress.processed += 1
                 if len(embeds) >= self.batch_size or len(batch) >= 4 * self.batch_size:
                     flush()
                     last_save = self._tick(progress, report, started, last_save)
-                    if self.should_stop():
+                    if window and self.should_stop():
                         report.interrupted = True
+                        for _, future in window:
+                            future.cancel()
                         break
-            while window and not report.interrupted:
-                self._take(window.popleft(), known, vanished_by_fp, run_vectors, batch, embeds, report)
-                progress.processed += 1
-                if len(embeds) >= self.batch_size:
-                    flush()
-                    last_save = self._tick(progress, report, started, last_save)
-            for _, future in window:
-                future.cancel()
-            if not report.interrupted:
-                flush()
-                self._tick(progress, report, started, last_save)
+            flush()
+            self._tick(progress, report, started, last_save)
 
     def _tick(self, progress, report, started, last_save) -> float:
         progress.skipped = report.skipped_count

@@ -258,13 +258,14 @@ def _choose_dtype(spec: ModelSpec, model, preprocess, tokenizer, device: str):
     return torch.bfloat16
 
 
-def bf16_agreement(model, preprocess, tokenizer) -> float:
-    """Lowest cosine between fp32 and bf16 embeddings of a few calibration images and texts.
+def bf16_agreement(model, preprocess, tokenizer, images: list[Image.Image] | None = None,
+                   texts: list[str] | None = None) -> float:
+    """Lowest cosine between fp32 and bf16 embeddings of some images and texts.
 
-    Leaves the model in fp32.
+    Defaults to a few synthetic calibration pictures and captions. Leaves the model in fp32.
     """
-    images = torch.stack([preprocess(img) for img in calibration_images()])
-    tokens = tokenizer(["a photo of a dog", "a red circle", "sunset over the sea"])
+    images = torch.stack([preprocess(img) for img in (images or calibration_images())])
+    tokens = tokenizer(texts or ["a photo of a dog", "a red circle", "sunset over the sea"])
 
     def embed(dtype):
         model.to(dtype)

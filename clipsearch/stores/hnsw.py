@@ -296,10 +296,11 @@ class HnswStore:
         return labels[top], scores[top]
 
     def _all_labels(self) -> set[int]:
-        return {r[0] for r in self._db.execute("SELECT label FROM images")}
+        # Only rows the in-memory graph already holds: a writer may have committed newer ones.
+        return {r[0] for r in self._db.execute("SELECT label FROM images WHERE vgen <= ?", (self._index_gen,))}
 
     def _labels_where(self, where: SearchFilter) -> set[int]:
-        clauses, args = [], []
+        clauses, args = ["vgen <= ?"], [self._index_gen]
         if where.folder:
             low, high = _prefix_range(where.folder)
             clauses.append("path >= ? AND path < ?")

@@ -1,0 +1,105 @@
+"""The open_clip encoder with real models: the demo model, and ViT-B-32 with random weights."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+
+import numpy as np
+import pytest
+
+from clipsearch.config import ModelSpec
+from clipsearch.demo import demo_checkpoint_path, random_scene, render_scene, write_demo_model_config
+from clipsearch.errors import ModelUnavailable
+from clipsearch.encoders.openclip import OpenClipEncoder, encode_text_truncated
+
+
+def scenes(n: int = 8, size: int = 96):
+    rng = random.Random(7)
+    return [render_scene(random_scene(rng), size, rng) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return OpenClipEncoder(ModelSpec(name="demo")).load()
+
+
+def test_vectors_are_float32_unit_length(demo):
+    images = demo.embed_images(scenes(4))
+    texts = demo.embed_texts(["a red circle", "a blue star and a yellow square"])
+    for vectors, n in ((images, 4), (texts, 2)):
+        assert vectors.dtype == np.float32 and vectors.shape == (n, demo.dim)
+        np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert demo.stamp["model"] == "demo" and demo.stamp["checkpoint_sha256"]
+
+
+def test_model_loads_once_per_process(demo):
+    again = OpenClipEncoder(ModelSpec(name="demo"))
+    assert again._state() is demo._state()
+
+
+def test_truncated_text_encoding_is_exact(demo):
+    import torch
+
+    state = demo._state()
+    tokens = state.tokenizer(["a red circle", "a green cross on a white background"])
+    model = state.model.float()
+    try:
+        with torch.inference_mode():
+            full = model.encode_text(tokens)
+            short = encode_text_truncated(model, tokens)
+    finally:
+        model.to(state.dtype)
+    assert torch.allclose(full, short, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["demo", "ViT-B-32"])
+def test_bf16_and_fp32_embeddings_agree(name):
+    """The same weights in bf16 and fp32 give the same vectors (cosine >= 0.99)."""
+    from clipsearch.encoders.openclip import bf16_agreement, cpu_has_native_bf16
+
+    spec = ModelSpec(name=name, pretrained=None, precision="fp32")
+    state = OpenClipEncoder(spec)._state()
+    agreement = bf16_agreement(state.model, state.preprocess, state.tokenizer,
+                               images=scenes(6, size=256), texts=["a red circle", "a photo of a dog"])
+    assert agreement >= 0.99
+    auto = OpenClipEncoder(ModelSpec(name=name, pretrained=None))
+    expected = "bfloat16" if cpu_has_native_bf16() else "float32"
+    assert auto.precision == expected
+    assert auto.stamp == OpenClipEncoder(spec).stamp  # precision is not part of what the index records
+
+
+def test_missing_weights_offline_give_one_clear_error():
+    spec = ModelSpec(name="ViT-B-32", pretrained="laion2b_s34b_b79k")
+    with pytest.raises(ModelUnavailable) as info:
+        OpenClipEncoder(spec).load()
+    text = str(info.value)
+    assert "ViT-B-32" in text and "laion2b_s34b_b79k" in text
+    assert "cache folder" in text and "--weights" in text and "--model demo" in text
+
+
+def test_unknown_model_and_missing_checkpoint_are_clear():
+    with pytest.raises(ModelUnavailable, match="cannot load model"):
+        OpenClipEncoder(ModelSpec(name="No-Such-Model", pretrained=None)).load()
+    with pytest.raises(ModelUnavailable, match="checkpoint file not found"):
+        OpenClipEncoder(ModelSpec(name="ViT-B-32", weights="/nonexistent/model.safetensors")).load()
+
+
+def test_local_checkpoint_file_and_local_dir_load(demo, tmp_path):
+    weights = tmp_path / "my-demo.safetensors"
+    shutil.copy(demo_checkpoint_path(), weights)
+    # the demo architecture is registered with open_clip once the demo model has loaded
+    from_file = OpenClipEncoder(ModelSpec(name="clipsearch-demo", weights=weights))
+    assert from_file.stamp["checkpoint_sha256"] == demo.stamp["checkpoint_sha256"]
+    images = scenes(3)
+    np.testing.assert_allclose(from_file.embed_images(images), demo.embed_images(images), atol=2e-2)
+    # local-dir: an open_clip_config.json with model_cfg (+ preprocess_cfg) and the weights
+    folder = tmp_path / "local"
+    folder.mkdir()
+    cfg = json.loads(write_demo_model_config(tmp_path / "cfg").read_text())
+    (folder / "open_clip_config.json").write_text(json.dumps({"model_cfg": cfg, "preprocess_cfg": {}}))
+    shutil.copy(demo_checkpoint_path(), folder / "open_clip_model.safetensors")
+    local = OpenClipEncoder(ModelSpec(name=f"local-dir:{folder}", pretrained=None))
+    assert local.dim == demo.dim
+    np.testing.assert_allclose(local.embed_texts(["a red circle"]), demo.embed_texts(["a red circle"]), atol=2e-2)

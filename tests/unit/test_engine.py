@@ -1,0 +1,200 @@
+"""The engine and the indexing pipeline, with a fake encoder and a real store on disk."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import numpy as np
+import pytest
+
+from clipsearch import IndexLocked, InvalidQuery, QueryTerm, SearchEngine, SearchFilter, Settings
+from clipsearch.lock import IndexLock
+from clipsearch.stores import open_store
+from tests.fakes import FakeEncoder
+from tests.imagefactory import photo, save
+
+
+@pytest.fixture
+def library(tmp_path):
+    root = tmp_path / "photos"
+    for i in range(12):
+        save(photo(160, 120, seed=i), root / ("a" if i < 6 else "b/c") / f"p{i:02d}.jpg", quality=90)
+    save(photo(100, 100, seed=50), root / "b" / "flat.png")
+    return root
+
+
+@pytest.fixture
+def engine(tmp_path):
+    encoder = FakeEncoder()
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    store = open_store(settings.index_dir, encoder.stamp, create=True)
+    eng = SearchEngine(encoder, store, settings=settings)
+    yield eng
+    eng.close()
+
+
+def test_first_run_adds_everything_and_second_run_touches_nothing(engine, library):
+    report = engine.index_folder(library)
+    assert (report.found, report.added, report.embedded, report.skipped_count) == (13, 13, 13, 0)
+    before = engine.encoder.images_embedded
+    again = engine.index_folder(library)
+    assert (again.unchanged, again.added, again.updated, again.embedded) == (13, 0, 0, 0)
+    assert engine.encoder.images_embedded == before
+    assert engine.store.count() == 13
+    assert engine.store.check() == []
+
+
+def test_rename_and_move_reuse_vectors(engine, library):
+    engine.index_folder(library)
+    old = library / "a" / "p00.jpg"
+    vector = engine.store.vector(str(old))
+    new = library / "b" / "renamed.jpg"
+    os.rename(old, new)
+    before = engine.encoder.images_embedded
+    report = engine.index_folder(library)
+    assert (report.moved, report.added, report.removed, report.embedded) == (1, 0, 0, 0)
+    assert engine.encoder.images_embedded == before
+    assert engine.store.get(str(old)) is None
+    np.testing.assert_array_equal(engine.store.vector(str(new)), vector)
+    assert engine.store.count() == 13
+
+
+def test_delete_and_change_and_touch(engine, library):
+    engine.index_folder(library)
+    (library / "a" / "p01.jpg").unlink()
+    save(photo(160, 120, seed=99), library / "a" / "p02.jpg", quality=90)  # new content
+    os.utime(library / "a" / "p03.jpg", ns=(10**18, 10**18))  # same content, new mtime
+    report = engine.index_folder(library)
+    assert report.removed == 1
+    assert report.updated == 2
+    assert report.embedded == 1
+    assert engine.store.get(str(library / "a" / "p03.jpg")).mtime_ns == 10**18
+    assert engine.store.count() == 12
+    assert engine.store.check() == []
+
+
+def test_duplicate_content_is_embedded_once(engine, library):
+    shutil.copy(library / "a" / "p04.jpg", library / "a" / "copy-in-same-run.jpg")
+    report = engine.index_folder(library)
+    assert report.added == 14 and report.embedded == 13 and report.reused == 1
+    shutil.copy(library / "a" / "p05.jpg", library / "b" / "copy-later.jpg")
+    later = engine.index_folder(library)
+    assert later.added == 1 and later.embedded == 0 and later.reused == 1
+    np.testing.assert_array_equal(engine.store.vector(str(library / "b" / "copy-later.jpg")),
+                                  engine.store.vector(str(library / "a" / "p05.jpg")))
+
+
+def test_bad_files_are_skipped_with_reasons_and_the_run_goes_on(engine, library):
+    (library / "a" / "broken.jpg").write_text("not really a jpeg")
+    (library / "a" / "empty.png").write_bytes(b"")
+    report = engine.index_folder(library)
+    assert report.added == 13
+    assert report.skipped == {"not an image": [str(library / "a" / "broken.jpg")],
+                              "empty file": [str(library / "a" / "empty.png")]}
+
+
+def test_dry_run_changes_nothing(engine, library):
+    report = engine.index_folder(library, dry_run=True)
+    assert report.dry_run and report.added == 13
+    assert engine.store.count() == 0
+    assert engine.encoder.images_embedded == 0
+
+
+def test_index_lock_refuses_a_second_writer(engine, library):
+    with IndexLock(engine.settings.index_dir):
+        with pytest.raises(IndexLocked, match="being updated by process"):
+            engine.index_folder(library)
+    assert engine.index_folder(library).added == 13  # released
+
+
+def test_should_stop_commits_finished_batches_and_resume_completes(engine, library):
+    calls = []
+
+    def stop_after_first_batch() -> bool:
+        calls.append(1)
+        return True
+
+    report = engine.index_folder(library, should_stop=stop_after_first_batch, batch_size=4)
+    assert report.interrupted
+    partial = engine.store.count()
+    assert 0 < partial < 13
+    resumed = engine.index_folder(library, batch_size=4)
+    assert resumed.unchanged == partial and resumed.added == 13 - partial
+    assert engine.store.count() == 13
+
+
+def test_two_folders_share_an_index_and_one_can_be_removed(engine, library):
+    engine.index_folder([library / "a"])
+    engine.index_folder([library / "b"])
+    assert engine.store.count() == 13
+    assert sorted(engine.info()["folders"]) == [str(library / "a"), str(library / "b")]
+    # re-indexing one folder does not remove the other's images
+    assert engine.index_folder([library / "a"]).removed == 0
+    assert engine.remove_folder(library / "b") == 7
+    assert engine.store.count() == 6
+    assert engine.info()["folders"] == [str(library / "a")]
+
+
+def test_search_image_and_similar_find_the_picture_itself(engine, library):
+    engine.index_folder(library)
+    target = library / "b" / "c" / "p08.jpg"
+    assert engine.search_image(target, k=1)[0].path == str(target)
+    hits = engine.similar(target, k=3)
+    assert len(hits) == 3 and str(target) not in [h.path for h in hits]
+    assert engine.similar(target, k=1, include_self=True)[0].path == str(target)
+
+
+def test_composite_query_is_the_weighted_sum(engine, library):
+    engine.index_folder(library)
+    enc = engine.encoder
+    a, b = enc.embed_texts(["a"])[0], enc.embed_texts(["b"])[0]
+    vector, hard = engine.query_vector([QueryTerm(2.0, text="a"), QueryTerm(-1.0, text="b")])
+    expected = (2 * a - b) / np.linalg.norm(2 * a - b)
+    np.testing.assert_allclose(vector, expected, atol=1e-6)
+    assert hard
+    image_vector, hard = engine.query_vector([QueryTerm(1.0, image=library / "a" / "p00.jpg")])
+    assert not hard
+    with pytest.raises(InvalidQuery):
+        engine.search("")
+    with pytest.raises(InvalidQuery):
+        engine.search([QueryTerm(1.0, text="x"), QueryTerm(-1.0, text="x")])
+
+
+def test_filters_pass_through(engine, library):
+    engine.index_folder(library)
+    hits = engine.search_text("anything", k=50, where=SearchFilter(folder=str(library / "b")))
+    assert len(hits) == 7 and all(h.path.startswith(str(library / "b") + os.sep) for h in hits)
+
+
+def test_reader_engine_reloads_after_a_writer_commits(engine, library, tmp_path):
+    reader = SearchEngine(engine.encoder, open_store(engine.settings.index_dir), settings=engine.settings)
+    assert reader.store.count() == 0
+    engine.index_folder(library)
+    assert reader.reload_if_changed() is True
+    assert reader.store.count() == 13
+    assert reader.reload_if_changed() is False
+    assert len(reader.search_text("x", k=20)) == 13
+
+
+def test_concurrent_searches_during_indexing_never_fail(engine, library):
+    errors, stop = [], threading.Event()
+    reader = SearchEngine(engine.encoder, open_store(engine.settings.index_dir), settings=engine.settings)
+
+    def search_loop():
+        while not stop.is_set():
+            try:
+                reader.reload_if_changed()
+                reader.search_text("x", k=5)
+            except Exception as exc:  # noqa: BLE001 - any failure is the finding
+                errors.append(exc)
+
+    thread = threading.Thread(target=search_loop)
+    thread.start()
+    try:
+        engine.index_folder(library, batch_size=2)
+    finally:
+        stop.set()
+        thread.join()
+    assert errors == []

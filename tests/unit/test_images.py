@@ -1,0 +1,135 @@
+"""Finding and opening images: formats, modes, orientation, hostile files."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clipsearch.errors import UnreadableImage
+from clipsearch.images import load_image, scan_images
+from tests.imagefactory import bomb_png, exif_rotated, photo, save, truncated, upright_marker
+
+
+def test_scan_finds_images_recursively_case_insensitive(tmp_path):
+    save(photo(), tmp_path / "a" / "one.JPG")
+    save(photo(), tmp_path / "a" / "b" / "two.png")
+    save(photo(), tmp_path / "three.WebP")
+    (tmp_path / "notes.txt").write_text("not an image")
+    save(photo(), tmp_path / ".hidden" / "secret.jpg")
+    save(photo(), tmp_path / ".dotfile.jpg")
+    result = scan_images([tmp_path])
+    names = sorted(os.path.basename(f.path) for f in result.files)
+    assert names == ["one.JPG", "three.WebP", "two.png"]
+    assert result.errors == []
+
+
+def test_scan_skips_excluded_index_folder_and_survives_symlink_loops(tmp_path):
+    save(photo(), tmp_path / "photos" / "x.jpg")
+    index = tmp_path / "photos" / "index"
+    save(photo(), index / "thumb.jpg")
+    os.symlink(tmp_path / "photos", tmp_path / "photos" / "loop")
+    result = scan_images([tmp_path / "photos"], exclude=[index])
+    assert [os.path.basename(f.path) for f in result.files] == ["x.jpg"]
+
+
+def test_scan_reports_unreadable_folder(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root reads every folder; permissions cannot be tested as root")
+    locked = tmp_path / "locked"
+    save(photo(), locked / "x.jpg")
+    locked.chmod(0)
+    try:
+        result = scan_images([tmp_path])
+        assert result.errors and result.errors[0][1] == "permission denied"
+    finally:
+        locked.chmod(0o755)
+
+
+def test_scan_reports_dangling_symlink_and_missing_root(tmp_path):
+    os.symlink(tmp_path / "nowhere.jpg", tmp_path / "dangling.jpg")
+    result = scan_images([tmp_path, tmp_path / "missing"])
+    reasons = dict(result.errors)
+    assert reasons[str(tmp_path / "dangling.jpg")] == "vanished"
+    assert reasons[str(tmp_path / "missing")] == "vanished"
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_gives_upright_pixels_and_size(tmp_path, orientation):
+    upright = upright_marker(120, 80)
+    path = exif_rotated(upright, orientation, tmp_path / f"o{orientation}.jpg")
+    loaded = load_image(path)
+    assert (loaded.width, loaded.height) == (120, 80)
+    assert loaded.image.size == (120, 80)
+    top_left = np.asarray(loaded.image)[10, 10]
+    bottom_right = np.asarray(loaded.image)[70, 110]
+    assert top_left[0] > 200 and top_left[2] < 60, f"orientation {orientation}: {top_left}"
+    assert bottom_right[2] > 200 and bottom_right[0] < 60
+    assert loaded.date_taken == "2021-06-15T10:30:00"
+
+
+def test_draft_decoding_keeps_at_least_the_requested_size(tmp_path):
+    path = save(photo(4000, 3000), tmp_path / "big.jpg", quality=90)
+    loaded = load_image(path, min_size=224)
+    assert (loaded.width, loaded.height) == (4000, 3000)
+    assert min(loaded.image.size) >= 224
+    assert max(loaded.image.size) <= 1000  # decoded at reduced scale, not full size
+
+
+def test_modes_convert_to_correct_rgb(tmp_path):
+    # palette with transparency -> transparent pixels become white, not black
+    pal = Image.new("P", (20, 20), 0)
+    pal.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    pal.paste(1, (0, 0, 10, 20))
+    save(pal, tmp_path / "pal.png", transparency=0)
+    rgb = np.asarray(load_image(tmp_path / "pal.png").image)
+    assert tuple(rgb[5, 5]) == (255, 0, 0) and tuple(rgb[5, 15]) == (255, 255, 255)
+    # grey with alpha
+    la = Image.new("LA", (10, 10), (50, 0))
+    save(la, tmp_path / "la.png")
+    assert tuple(np.asarray(load_image(tmp_path / "la.png").image)[0, 0]) == (255, 255, 255)
+    # 16-bit grey: scaled, not clipped to white
+    arr = np.full((10, 10), 32768, np.uint16)
+    save(Image.fromarray(arr), tmp_path / "g16.png")
+    value = np.asarray(load_image(tmp_path / "g16.png").image)[0, 0]
+    assert 120 <= value[0] <= 135
+    # CMYK JPEG: pure cyan-free, magenta+yellow -> red
+    cmyk = Image.new("CMYK", (16, 16), (0, 255, 255, 0))
+    save(cmyk, tmp_path / "cmyk.jpg", quality=95)
+    red = np.asarray(load_image(tmp_path / "cmyk.jpg").image)[8, 8]
+    assert red[0] > 200 and red[1] < 60 and red[2] < 60
+
+
+def test_animated_gif_gives_first_frame(tmp_path):
+    frames = [Image.new("RGB", (16, 16), c) for c in [(255, 0, 0), (0, 255, 0)]]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
+    first = np.asarray(load_image(tmp_path / "anim.gif").image)[8, 8]
+    assert first[0] > 200 and first[1] < 60
+
+
+@pytest.mark.parametrize(
+    "name, make, reason",
+    [
+        ("empty.jpg", lambda p: p.write_bytes(b""), "empty file"),
+        ("text.jpg", lambda p: p.write_text("just some text"), "not an image"),
+        ("page.png", lambda p: p.write_text("<html><body>hi</body></html>"), "not an image"),
+        ("bomb.png", bomb_png, "too many pixels"),
+        ("trunc.jpg", lambda p: truncated(photo(), p, "JPEG"), "truncated"),
+        ("trunc.png", lambda p: truncated(photo(), p, "PNG"), "truncated"),
+    ],
+)
+def test_bad_files_raise_a_typed_reason(tmp_path, name, make, reason):
+    path = tmp_path / name
+    make(path)
+    with pytest.raises(UnreadableImage) as info:
+        load_image(path)
+    assert info.value.reason == reason
+    assert info.value.path == str(path)
+
+
+def test_missing_file_is_vanished(tmp_path):
+    with pytest.raises(UnreadableImage) as info:
+        load_image(tmp_path / "gone.jpg")
+    assert info.value.reason == "vanished"
