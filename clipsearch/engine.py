@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,12 @@ from PIL import Image
 
 from .config import ModelSpec, Settings
 from .encoders import Encoder, load_encoder, normalize
-from .errors import IndexNotFound, InvalidQuery
+from .errors import IndexNotFound, InvalidQuery, ModelMismatch
 from .images import load_image
 from .lock import IndexLock
 from .pipeline import IndexProgress, IndexReport, Indexer
 from .query import QueryTerm, parse_query
-from .stores import SearchFilter, VectorStore, WriteBatch, open_store
+from .stores import SearchFilter, VectorStore, WriteBatch, open_store, read_stamp
 from .stores.base import check_stamp
 
 log = logging.getLogger(__name__)
@@ -83,8 +83,24 @@ class SearchEngine:
 
         An existing index keeps its model: asking for another raises ``ModelMismatch``.
         """
-        encoder = load_encoder(settings.model)
-        store = open_store(settings.index_dir, encoder.stamp, create=True)
+        encoder = load_encoder(settings.model)  # lazy: loads on first use
+        try:
+            have = read_stamp(settings.index_dir)
+        except IndexNotFound:
+            have = None
+        spec = settings.model
+        if have is not None and have.get("model") != spec.name and not spec.weights:
+            raise ModelMismatch(  # plainly another model: no need to load it to know
+                f"the index in {settings.index_dir} was built with model {have.get('model')} "
+                f"({have.get('pretrained') or 'own weights'}), not {spec.name}. Use the model it "
+                "was built with (omit --model), or index into another folder with --index."
+            )
+        if have is not None and same_model(have, spec):
+            # The index's own model: it loads only if there is something to embed, and the
+            # indexer checks the full stamp (dim, preprocessing, checkpoint hash) then.
+            store = open_store(settings.index_dir, create=True)
+        else:
+            store = open_store(settings.index_dir, encoder.stamp, create=True)
         return cls(encoder, store, settings=settings)
 
     # --- indexing ----------------------------------------------------------------------------
@@ -226,6 +242,9 @@ class SearchEngine:
             self.store.close()
 
 
-def engine_settings(settings: Settings, **changes) -> Settings:
-    """A copy of settings with some fields changed (a convenience for front ends)."""
-    return replace(settings, **changes)
+def same_model(stamp: dict[str, Any], spec: ModelSpec) -> bool:
+    """True when a spec names the model recorded in a stamp (by name, tag and weights path)."""
+    recorded = ModelSpec.from_stamp(stamp)
+    weights = Path(spec.weights).expanduser().resolve() if spec.weights else None
+    return (recorded.name, recorded.pretrained, recorded.weights) == (
+        spec.name, None if (spec.weights or spec.name == "demo") else spec.pretrained, weights)

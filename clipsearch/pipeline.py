@@ -25,7 +25,7 @@ from PIL import Image
 from .encoders.base import Encoder
 from .errors import UnreadableImage
 from .images import FileStat, fingerprint_bytes, load_image, read_file_bytes, scan_images
-from .stores.base import ImageRecord, WriteBatch
+from .stores.base import ImageRecord, WriteBatch, check_stamp
 
 log = logging.getLogger(__name__)
 
@@ -120,12 +120,16 @@ class Indexer:
     ) -> None:
         self.encoder = encoder
         self.store = store
-        self.batch_size = batch_size or encoder.batch_size
+        self._batch_size = batch_size  # None: the encoder's choice (asked only when needed)
         self.workers = workers or min(4, os.cpu_count() or 2)
         self.file_timeout = file_timeout
         self.max_pixels = max_pixels
         self.progress = progress
         self.should_stop = should_stop or (lambda: False)
+
+    @property
+    def batch_size(self) -> int:
+        return self._batch_size or self.encoder.batch_size
 
     def run(self, folders: Iterable[str], *, dry_run: bool = False) -> IndexReport:
         started = time.monotonic()
@@ -151,6 +155,8 @@ class Indexer:
             report.removed = len(vanished)
             report.elapsed = time.monotonic() - started
             return report
+        if todo:  # the model loads now, if it has not: make sure it is the index's model
+            check_stamp(self.store.stamp, self.encoder.stamp, getattr(self.store, "folder", "the index"))
         progress = IndexProgress(found=report.found, to_process=len(todo))
         self._process(todo, known, vanished, report, progress, started)
         if not report.interrupted:
@@ -166,11 +172,13 @@ class Indexer:
 
     # --- the pipeline ------------------------------------------------------------------------
     def _process(self, todo, known, vanished, report, progress, started) -> None:
+        self._renamed_from: set[str] = set()
+        if not todo:
+            return
         store_fps = {state[2] for state in self.store.file_states().values()}
         vanished_by_fp: dict[str, list[str]] = {}
         for path, fp in vanished.items():
             vanished_by_fp.setdefault(fp, []).append(path)
-        self._renamed_from: set[str] = set()
         run_vectors: dict[str, np.ndarray] = {}  # fingerprint -> vector embedded in this run
         batch, embeds = WriteBatch(), []  # embeds: items waiting for the model
         self._twins: list[_Item] = []  # same content as an item in ``embeds``: reuse its vector

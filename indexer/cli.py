@@ -17,7 +17,7 @@ from pathlib import Path
 
 from clipsearch import ClipSearchError, IndexNotFound, ModelSpec, SearchEngine, Settings
 from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV, default_index_dir
-from clipsearch.stores import open_store
+from clipsearch.stores import read_stamp
 
 from .report import ProgressPrinter, format_report
 
@@ -91,9 +91,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     spec = None
     if not asked:
         try:
-            store = open_store(settings.index_dir)
-            spec = ModelSpec.from_stamp(store.stamp)
-            store.close()
+            spec = ModelSpec.from_stamp(read_stamp(settings.index_dir))
         except IndexNotFound:
             pass
     if spec is None:
@@ -121,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--watch and --dry-run do not go together")
     try:
         settings = settings_from_args(args)
+        if not args.folders and not args.remove:
+            try:
+                read_stamp(settings.index_dir)
+            except IndexNotFound:
+                parser.error(f"no folder given and there is no index at {settings.index_dir} yet: "
+                             "name a FOLDER to index")
         engine = SearchEngine.for_writing(settings)
         if args.remove:
             for folder in args.remove:

@@ -19,4 +19,13 @@ def open_store(
     raise ValueError(f"unknown store kind {kind!r}; known: hnsw")
 
 
-__all__ = ["ImageRecord", "SearchFilter", "VectorStore", "WriteBatch", "open_store"]
+def read_stamp(location: str | Path, kind: str = "hnsw") -> dict[str, Any]:
+    """The stamp of an existing index, without loading its vectors (``IndexNotFound`` if none)."""
+    if kind == "hnsw":
+        from .hnsw import HnswStore
+
+        return HnswStore.read_stamp(location)
+    raise ValueError(f"unknown store kind {kind!r}; known: hnsw")
+
+
+__all__ = ["ImageRecord", "SearchFilter", "VectorStore", "WriteBatch", "open_store", "read_stamp"]

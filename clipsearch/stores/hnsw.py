@@ -140,6 +140,21 @@ class HnswStore:
             store._write_manifest()
         return store
 
+    @staticmethod
+    def read_stamp(folder: str | Path) -> dict[str, Any]:
+        """The stamp of the index in ``folder``, read from SQLite alone."""
+        db_path = Path(folder) / DB_NAME
+        if not db_path.exists():
+            raise IndexNotFound(f"no index in {folder}: build one with `python -m indexer FOLDER --index {folder}`")
+        db = _connect(db_path)
+        try:
+            stamp = _read_stamp(db)
+        finally:
+            db.close()
+        if stamp is None:
+            raise IndexNotFound(f"the index in {folder} is empty or unfinished")
+        return stamp
+
     def _load_graph(self) -> None:
         """Load the newest readable snapshot, then catch up from SQLite."""
         index, gen = None, 0

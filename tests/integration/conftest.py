@@ -1,0 +1,40 @@
+"""Shared fixtures of the integration tests: the sample library and a demo-model index."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clipsearch.demo import make_sample_library
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def sample_library(tmp_path_factory) -> Path:
+    """300 rendered pictures in nested folders (JPEG/PNG/WebP), with a manifest.json."""
+    folder = tmp_path_factory.mktemp("sample") / "photos"
+    make_sample_library(folder, n=300, seed=0)
+    return folder
+
+
+def ground_truth(library: Path) -> dict[str, list[tuple[str, str]]]:
+    """absolute path -> [(colour, shape), ...] from the library's manifest."""
+    manifest = json.loads((library / "manifest.json").read_text())
+    items = manifest["images"] if isinstance(manifest, dict) and "images" in manifest else manifest
+    out = {}
+    for rel, entry in items.items():
+        out[str(library / rel)] = [(o["colour"], o["shape"]) for o in entry["objects"]]
+    return out
+
+
+def run_indexer(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m indexer ARGS`` in a subprocess, as a user or cron runs it."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "indexer", *args], capture_output=True, text=True,
+                          env=full_env, timeout=timeout, cwd=REPO)

@@ -1,0 +1,108 @@
+"""``python -m indexer`` as users and cron run it: real demo model, real files, subprocesses."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from clipsearch.lock import IndexLock
+from clipsearch.stores import open_store
+from tests.integration.conftest import run_indexer
+
+
+@pytest.fixture
+def library(sample_library, tmp_path):
+    """A private copy of the first 60 sample pictures (tests change files)."""
+    folder = tmp_path / "photos"
+    for i, path in enumerate(sorted(p for p in sample_library.rglob("*") if p.suffix in {".jpg", ".png", ".webp"})):
+        if i >= 60:
+            break
+        target = folder / path.relative_to(sample_library)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    return folder
+
+
+def test_index_then_rerun_json(library, tmp_path):
+    index = tmp_path / "index"
+    first = run_indexer(str(library), "--index", str(index), "--model", "demo", "--json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["added"] == 60 and report["embedded"] == 60 and report["skipped_count"] == 0
+    assert "\r" not in first.stderr  # not a terminal: no progress-bar garbage
+    # cron style: no folder, no model flag: the index remembers both
+    second = run_indexer("--index", str(index), "--json")
+    assert second.returncode == 0, second.stderr
+    again = json.loads(second.stdout)
+    assert again["unchanged"] == 60 and again["embedded"] == 0 and again["added"] == 0
+
+
+def test_human_summary_and_skipped_files_do_not_fail(library, tmp_path):
+    (library / "broken.jpg").write_text("this is not a jpeg")
+    result = run_indexer(str(library), "--index", str(tmp_path / "index"), "--model", "demo")
+    assert result.returncode == 0, result.stderr
+    assert "added 60" in result.stdout
+    assert "skipped 1" in result.stdout and "not an image" in result.stdout
+    assert str(library / "broken.jpg") in result.stdout
+
+
+def test_dry_run_reports_without_writing(library, tmp_path):
+    index = tmp_path / "index"
+    run_indexer(str(library), "--index", str(index), "--model", "demo", "--json")
+    (next(library.rglob("*.jpg"))).unlink()
+    result = run_indexer(str(library), "--index", str(index), "--dry-run", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["dry_run"] and report["removed"] == 1
+    store = open_store(index)
+    assert store.count() == 60
+    store.close()
+
+
+def test_usage_errors_exit_2(tmp_path):
+    missing = run_indexer(str(tmp_path / "nope"), "--index", str(tmp_path / "i"))
+    assert missing.returncode == 2 and "folder not found" in missing.stderr
+    flag = run_indexer("--batch-size", "zero", str(tmp_path))
+    assert flag.returncode == 2 and "--batch-size" in flag.stderr
+    unknown = run_indexer("--frobnicate")
+    assert unknown.returncode == 2 and "unrecognized arguments" in unknown.stderr
+    nothing = run_indexer("--index", str(tmp_path / "empty"), "--model", "demo")
+    assert nothing.returncode == 2 and "no folder given" in nothing.stderr
+    bad_choice = run_indexer("--device", "tpu", str(tmp_path))
+    assert bad_choice.returncode == 2 and "invalid choice" in bad_choice.stderr
+
+
+def test_model_mismatch_and_offline_model_fail_with_exit_1(library, tmp_path):
+    index = tmp_path / "index"
+    run_indexer(str(library), "--index", str(index), "--model", "demo")
+    other = run_indexer(str(library), "--index", str(index), "--model", "ViT-B-32", "--pretrained", "none")
+    assert other.returncode == 1
+    assert "was built with model demo" in other.stderr and "Traceback" not in other.stderr
+    offline = run_indexer(str(library), "--index", str(tmp_path / "new"))  # default pretrained model
+    assert offline.returncode == 1
+    assert "cannot load the weights" in offline.stderr and "--model demo" in offline.stderr
+    assert "Traceback" not in offline.stderr
+
+
+def test_second_indexer_is_refused_while_the_first_holds_the_lock(library, tmp_path):
+    index = tmp_path / "index"
+    run_indexer(str(library), "--index", str(index), "--model", "demo")
+    with IndexLock(index):
+        result = run_indexer(str(library), "--index", str(index))
+    assert result.returncode == 1
+    assert "is being updated by process" in result.stderr
+
+
+def test_remove_folder_and_rename_via_cli(library, tmp_path):
+    index = tmp_path / "index"
+    run_indexer(str(library), "--index", str(index), "--model", "demo")
+    first = sorted(p for p in library.iterdir() if p.is_dir())[0]
+    count = sum(1 for p in first.rglob("*") if p.is_file())
+    result = run_indexer("--index", str(index), "--remove", str(first))
+    assert result.returncode == 0, result.stderr
+    assert f"removed {count} images" in result.stdout
+    store = open_store(index)
+    assert store.count() == 60 - count
+    store.close()
