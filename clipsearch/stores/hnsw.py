@@ -515,9 +515,15 @@ class HnswStore:
                 got = self._index.get_items([label], return_type="numpy")[0]
                 if not np.allclose(stored, got, atol=1e-6):
                     problems.append(f"label {label}: graph vector differs from SQLite")
-            extra = self._index.get_current_count() - len(rows)
-            if extra < 0:
-                problems.append("graph has fewer slots than records")
+            live = {label for label, _ in rows}
+            for label in in_graph - live:  # must be a deleted slot, never a live orphan
+                try:
+                    self._index.unmark_deleted(label)  # succeeds only on a deleted slot
+                except RuntimeError as exc:
+                    if "not deleted" in str(exc):
+                        problems.append(f"label {label} is live in the graph but has no record")
+                    continue
+                self._index.mark_deleted(label)
         return problems
 
 

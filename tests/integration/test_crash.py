@@ -1,0 +1,181 @@
+"""Crashes: SIGKILL at random moments, a crash while saving, a full disk. Nothing is lost."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clipsearch.errors import StoreWriteError
+from clipsearch.stores import ImageRecord, WriteBatch, open_store
+from tests.integration.conftest import REPO, run_indexer
+
+ARGS = ["--model", "demo", "--precision", "fp32", "--batch-size", "8", "-q"]
+KILLS = 10
+
+
+@pytest.fixture(scope="module")
+def library(sample_library, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("crash") / "photos"
+    shutil.copytree(sample_library, folder)
+    (folder / "manifest.json").unlink()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference(library, tmp_path_factory):
+    index = tmp_path_factory.mktemp("ref") / "index"
+    result = run_indexer(str(library), "--index", str(index), *ARGS)
+    assert result.returncode == 0, result.stderr
+    return index
+
+
+def snapshot(index: Path) -> dict[str, np.ndarray]:
+    store = open_store(index)
+    try:
+        assert store.check() == []
+        return {r.path: store.vector(r.path) for r in store.records()}
+    finally:
+        store.close()
+
+
+def generation(index: Path) -> int:
+    try:
+        db = sqlite3.connect(f"file:{index / 'records.sqlite'}?mode=ro", uri=True, timeout=1)
+        try:
+            return int(db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()[0])
+        finally:
+            db.close()
+    except (sqlite3.Error, TypeError):
+        return -1
+
+
+def assert_same_index(got: dict, want: dict) -> None:
+    assert sorted(got) == sorted(want)
+    for path, vector in want.items():
+        assert float(np.dot(got[path], vector)) > 0.9999, path
+
+
+def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(library, reference, tmp_path):
+    index = tmp_path / "index"
+    rng = random.Random(1234)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    killed_mid_run = 0
+    for _ in range(KILLS):
+        start = generation(index)
+        proc = subprocess.Popen([sys.executable, "-m", "indexer", str(library), "--index", str(index), *ARGS],
+                                env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while generation(index) <= start and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)  # wait for the run to commit its first batch
+        time.sleep(rng.uniform(0.0, 0.6))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed_mid_run += 1
+        proc.wait()
+        if proc.returncode == 0:
+            break  # the run finished before the kill
+    assert killed_mid_run >= 3, "the kills must land while indexing"
+    final = run_indexer(str(library), "--index", str(index), *ARGS, "--json")
+    assert final.returncode == 0, final.stderr
+    assert_same_index(snapshot(index), snapshot(reference))
+
+
+CRASH_IN_SAVE = textwrap.dedent("""
+    import os, signal, sys
+    import hnswlib
+    from clipsearch.stores import open_store
+    index = sys.argv[1]
+    store = open_store(index, create=True)
+    real_save = hnswlib.Index.save_index
+    def dying_save(self, path):
+        real_save(self, path)
+        with open(path, "r+b") as handle:  # half-written snapshot, then the power goes
+            handle.truncate(os.path.getsize(path) // 2)
+        os.kill(os.getpid(), signal.SIGKILL)
+    hnswlib.Index.save_index = dying_save
+    if sys.argv[2] == "compact":
+        store.compact()
+    else:
+        from clipsearch.stores import WriteBatch
+        paths = [r.path for r in store.records()][:5]
+        store.write(WriteBatch(delete=paths))
+        store.save()
+""")
+
+
+@pytest.mark.parametrize("moment", ["save", "compact"])
+def test_crash_during_save_or_compaction_leaves_a_usable_index(reference, tmp_path, moment):
+    index = tmp_path / "index"
+    shutil.copytree(reference, index)
+    want = snapshot(index)
+    proc = subprocess.run([sys.executable, "-c", CRASH_IN_SAVE, str(index), moment],
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    got = snapshot(index)
+    if moment == "save":  # the deletes were committed before the crash: they stay done
+        removed = sorted(want)[:5]
+        for path in removed:
+            want.pop(path)
+    assert_same_index(got, want)
+    store = open_store(index, create=True)  # the next writer cleans up and saves fine
+    store.save()
+    store.close()
+    assert not list(index.glob("*.tmp"))
+    assert_same_index(snapshot(index), want)
+
+
+class FullDisk:
+    """A connection stand-in whose inserts fail as on a full disk."""
+
+    def __init__(self, db):
+        self._db = db
+
+    def execute(self, sql, *args):
+        if sql.lstrip().upper().startswith("INSERT INTO IMAGES"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._db.execute(sql, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._db, name)
+
+    def __enter__(self):
+        return self._db.__enter__()
+
+    def __exit__(self, *exc):
+        return self._db.__exit__(*exc)
+
+
+def test_full_disk_leaves_the_previous_index_intact(reference, tmp_path, monkeypatch):
+    index = tmp_path / "index"
+    shutil.copytree(reference, index)
+    want = snapshot(index)
+    store = open_store(index, create=True)
+    dim = int(store.stamp["dim"])
+    store._db = FullDisk(store._db)
+    victim = sorted(want)[0]
+    record = ImageRecord("/new/picture.jpg", 1, 1, "fp-new", 10, 10)
+    with pytest.raises(StoreWriteError, match="disk is full"):
+        store.write(WriteBatch(put=[(record, np.ones(dim, np.float32) / np.sqrt(dim))], delete=[victim]))
+    import hnswlib
+
+    def no_space(self, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(hnswlib.Index, "save_index", no_space)
+    with pytest.raises(StoreWriteError, match="No space left"):
+        store.compact()
+    store._db = store._db._db
+    store.close()
+    assert not list(index.glob(".*.tmp"))
+    assert_same_index(snapshot(index), want)
