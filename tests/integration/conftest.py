@@ -38,3 +38,17 @@ def run_indexer(*args: str, env: dict | None = None, timeout: float = 300) -> su
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run([sys.executable, "-m", "indexer", *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout, cwd=REPO)
+
+
+@pytest.fixture(scope="session")
+def demo_engine(sample_library, tmp_path_factory):
+    """The sample library indexed with the demo model through the real engine and store."""
+    from clipsearch import ModelSpec, SearchEngine, Settings
+
+    root = tmp_path_factory.mktemp("demo-index")
+    settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
+    engine = SearchEngine.for_writing(settings)
+    report = engine.index_folder(sample_library)
+    assert report.added == 300 and report.skipped_count == 0
+    yield engine
+    engine.close()
