@@ -21,7 +21,7 @@ from .encoders import Encoder, load_encoder, normalize
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
 from .images import load_image
 from .lock import IndexLock
-from .pipeline import IndexProgress, IndexReport, Indexer
+from .pipeline import Indexer, IndexProgress, IndexReport
 from .query import QueryTerm, parse_query
 from .stores import SearchFilter, VectorStore, WriteBatch, open_store, read_stamp
 from .stores.base import check_stamp

@@ -9,12 +9,15 @@ rename, a move, a copy) reuse the stored vector instead of being embedded again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import queue
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -201,7 +204,8 @@ class Indexer:
                 self.store.write(batch)
             batch, embeds = WriteBatch(), []
 
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
+        pool = self._pool = DecodePool(self.workers)
+        try:
             window: deque[tuple[FileStat, Future]] = deque()
             pending = iter(todo)
             limit = self.workers * 4 + self.batch_size
@@ -219,11 +223,11 @@ class Indexer:
                     last_save = self._tick(progress, report, started, last_save)
                     if window and self.should_stop():
                         report.interrupted = True
-                        for _, future in window:
-                            future.cancel()
                         break
             flush()
             self._tick(progress, report, started, last_save)
+        finally:
+            pool.shutdown()
 
     def _tick(self, progress, report, started, last_save) -> float:
         progress.skipped = report.skipped_count
@@ -240,6 +244,10 @@ class Indexer:
         item = _Item(stat)
         try:
             data = read_file_bytes(stat.path)
+            with contextlib.suppress(OSError):  # rewritten since the scan: record what was read
+                now = os.stat(stat.path)
+                if (now.st_size, now.st_mtime_ns) != (stat.size, stat.mtime_ns) and now.st_size == len(data):
+                    item.stat = FileStat(stat.path, now.st_size, now.st_mtime_ns)
             item.fingerprint = fingerprint_bytes(data)
             if item.fingerprint in reusable:
                 item.width, item.height, item.date_taken = _header_facts(data, stat.path)
@@ -260,6 +268,7 @@ class Indexer:
             item = future.result(timeout=self.file_timeout)
         except FutureTimeout:
             report.skip(stat.path, "timed out")
+            self._pool.grow()  # that thread may never come back
             return
         if item.error is not None:
             report.skip(stat.path, item.error.reason)
@@ -295,6 +304,48 @@ class Indexer:
         else:
             embeds.append(item)
         setattr(report, counter, getattr(report, counter) + 1)
+
+
+class DecodePool:
+    """A pool of daemon threads: a decoder stuck on a hostile file can be abandoned.
+
+    (concurrent.futures joins its threads at exit, so one hung decode would hang the process.)
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = []
+        for _ in range(workers):
+            self.grow()
+
+    def grow(self) -> None:
+        """Add a thread (to replace one that is stuck)."""
+        thread = threading.Thread(target=self._work, name="decode", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        self._tasks.put((future, fn, args))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            future, fn, args = task
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # handed to the waiting thread
+                future.set_exception(exc)
+
+    def shutdown(self) -> None:
+        """Let idle threads end; stuck ones are daemons and die with the process."""
+        for _ in self._threads:
+            self._tasks.put(None)
 
 
 def _header_facts(data: bytes, path: str) -> tuple[int, int, str | None]:

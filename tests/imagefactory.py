@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+import clipsearch.images  # noqa: F401  (registers the HEIF opener and saver)
 
 
 def photo(width: int = 320, height: int = 240, seed: int = 0, colour=None) -> Image.Image:
@@ -77,3 +80,69 @@ def truncated(img: Image.Image, path: Path, fmt: str, keep: float = 0.5) -> Path
     data = buffer.getvalue()
     path.write_bytes(data[: int(len(data) * keep)])
     return path
+
+
+def ycck_jpeg(path: Path, cmyk: tuple[int, int, int, int] = (0, 255, 255, 0), size: int = 32) -> Path:
+    """A YCCK-encoded JPEG (Adobe transform 2) whose CMYK colour is ``cmyk`` (default red)."""
+    c = np.zeros((size, size, 4), np.uint8) + np.array(cmyk, np.uint8)
+    rgb = (255 - c[..., :3]).astype(np.uint8)
+    ycc = np.asarray(Image.fromarray(rgb, "RGB").convert("YCbCr"))
+    four = np.concatenate([ycc, c[..., 3:]], -1)
+    buffer = io.BytesIO()
+    Image.fromarray(four, "CMYK").save(buffer, "JPEG", quality=95)
+    raw = bytearray(buffer.getvalue())
+    at = raw.index(b"Adobe")
+    raw[at + 11] = 2  # transform: YCCK
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def hostile_library(root: Path) -> dict[str, tuple]:
+    """Write every odd file a photo library holds; returns name -> expectation.
+
+    An expectation is ("indexed", (width, height)) or ("skipped", reason).
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    expect: dict[str, tuple] = {}
+
+    def ok(name, img, size=None, **kw):
+        save(img, root / name, **kw)
+        expect[name] = ("indexed", size or img.size)
+
+    def bad(name, make, reason):
+        make(root / name)
+        expect[name] = ("skipped", reason)
+
+    bad("zero.jpg", lambda p: p.write_bytes(b""), "empty file")
+    bad("truncated.jpg", lambda p: truncated(photo(400, 300), p, "JPEG"), "truncated")
+    bad("truncated.png", lambda p: truncated(photo(400, 300), p, "PNG"), "truncated")
+    bad("text.jpg", lambda p: p.write_text("hello, I am a text file"), "not an image")
+    bad("page.png", lambda p: p.write_text("<!doctype html><html><body>hi</body></html>"), "not an image")
+    bad("bomb.png", bomb_png, "too many pixels")
+    ok("cmyk.jpg", Image.new("CMYK", (40, 30), (0, 255, 255, 0)), quality=95)
+    ycck_jpeg(root / "ycck.jpg")
+    expect["ycck.jpg"] = ("indexed", (32, 32))
+    ok("grey16.png", Image.fromarray(np.linspace(0, 65535, 64 * 48).reshape(48, 64).astype(np.uint16)))
+    ok("grey-alpha.png", Image.new("LA", (30, 20), (90, 128)))
+    pal = Image.new("P", (24, 24), 0)
+    pal.putpalette([0, 0, 0, 0, 0, 255] + [0] * 762)
+    pal.paste(1, (0, 0, 12, 24))
+    ok("palette-transparent.png", pal, transparency=0)
+    frames = [Image.new("RGB", (20, 10), c) for c in [(255, 0, 0), (0, 255, 0), (0, 0, 255)]]
+    frames[0].save(root / "anim.gif", save_all=True, append_images=frames[1:], duration=50, loop=0)
+    expect["anim.gif"] = ("indexed", (20, 10))
+    frames[0].save(root / "anim.webp", save_all=True, append_images=frames[1:], duration=50)
+    expect["anim.webp"] = ("indexed", (20, 10))
+    ok("one-pixel.png", Image.new("RGB", (1, 1), (200, 10, 10)))
+    ok("panorama.jpg", photo(30000, 100), quality=80)
+    ok("phone.heic", photo(64, 48, seed=3))
+    ok("with space.jpg", photo(50, 40, seed=4))
+    ok("ünïcödé-写真.jpg", photo(50, 40, seed=5))
+    ok("new\nline.jpg", photo(50, 40, seed=6))
+    raw_name = os.fsdecode(b"bad-\xff\xfe-bytes.jpg")
+    ok(raw_name, photo(50, 40, seed=7))
+    for orientation in range(1, 9):
+        exif_rotated(upright_marker(120, 80), orientation, root / f"exif-{orientation}.jpg")
+        expect[f"exif-{orientation}.jpg"] = ("indexed", (120, 80))
+    os.symlink(root, root / "loop")  # a symlink loop: the scan must not go round forever
+    return expect

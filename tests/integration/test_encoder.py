@@ -11,8 +11,8 @@ import pytest
 
 from clipsearch.config import ModelSpec
 from clipsearch.demo import demo_checkpoint_path, random_scene, render_scene, write_demo_model_config
-from clipsearch.errors import ModelUnavailable
 from clipsearch.encoders.openclip import OpenClipEncoder, encode_text_truncated
+from clipsearch.errors import ModelUnavailable
 
 
 def scenes(n: int = 8, size: int = 96):

@@ -1,0 +1,162 @@
+"""Hostile files: each is indexed correctly or skipped with a precise reason; nothing hangs."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import clipsearch.images
+import clipsearch.pipeline
+from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.errors import UnreadableImage
+from tests.imagefactory import hostile_library, photo, save, upright_marker
+from tests.integration.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile") / "photos"
+    return root, hostile_library(root)
+
+
+def demo_engine_at(tmp_path, **settings):
+    base = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache",
+                    model=ModelSpec(name="demo"), **settings)
+    return SearchEngine.for_writing(base)
+
+
+def test_every_hostile_file_is_indexed_or_skipped_with_its_reason(hostile, tmp_path):
+    root, expect = hostile
+    engine = demo_engine_at(tmp_path)
+    report = engine.index_folder(root)
+    skipped = {os.path.basename(p): reason for reason, paths in report.skipped.items() for p in paths}
+    for name, (outcome, detail) in expect.items():
+        record = engine.store.get(str(root / name))
+        if outcome == "indexed":
+            assert record is not None, f"{name!r} was not indexed: {skipped.get(name)}"
+            assert (record.width, record.height) == detail, name
+        else:
+            assert record is None, f"{name!r} should have been skipped"
+            assert skipped.get(name) == detail, f"{name!r}: {skipped.get(name)} != {detail}"
+    assert report.added == sum(1 for o, _ in expect.values() if o == "indexed")
+    assert set(skipped) == {n for n, (o, _) in expect.items() if o == "skipped"}
+    assert engine.store.check() == []
+    # the same names come back from search, byte for byte
+    for name in ("new\nline.jpg", os.fsdecode(b"bad-\xff\xfe-bytes.jpg"), "ünïcödé-写真.jpg"):
+        hits = engine.similar(root / name, k=1, include_self=True)
+        assert hits[0].path == str(root / name)
+    engine.close()
+
+
+def test_exif_rotations_embed_like_the_upright_picture(hostile, tmp_path):
+    root, _ = hostile
+    engine = demo_engine_at(tmp_path)
+    engine.index_folder(root)
+    upright = engine.encoder.embed_images([upright_marker(120, 80)])[0]
+    for orientation in range(1, 9):
+        vector = engine.store.vector(str(root / f"exif-{orientation}.jpg"))
+        assert float(vector @ upright) > 0.98, f"orientation {orientation}"
+    engine.close()
+
+
+def test_a_hanging_decoder_is_timed_out_and_the_run_goes_on(tmp_path, monkeypatch):
+    folder = tmp_path / "photos"
+    for i in range(6):
+        save(photo(64, 48, seed=i), folder / f"p{i}.jpg")
+    real_load = clipsearch.pipeline.load_image
+    release = threading.Event()
+
+    def stuck_on_p3(data, *, path=None, **kw):
+        if path and path.endswith("p3.jpg"):
+            release.wait(30)  # a decoder that never returns (until the test ends)
+        return real_load(data, path=path, **kw)
+
+    monkeypatch.setattr(clipsearch.pipeline, "load_image", stuck_on_p3)
+    engine = demo_engine_at(tmp_path, file_timeout=1.0)
+    started = time.monotonic()
+    try:
+        report = engine.index_folder(folder)
+    finally:
+        release.set()
+    assert time.monotonic() - started < 25
+    assert report.skipped == {"timed out": [str(folder / "p3.jpg")]}
+    assert report.added == 5
+    engine.close()
+
+
+def test_files_and_folders_vanishing_or_changing_mid_run(tmp_path, monkeypatch):
+    folder = tmp_path / "photos"
+    for i in range(8):
+        save(photo(64, 48, seed=i), folder / ("sub" if i >= 6 else "") / f"p{i}.jpg")
+    real_scan = clipsearch.pipeline.scan_images
+
+    def scan_then_change(*args, **kwargs):
+        result = real_scan(*args, **kwargs)
+        (folder / "p1.jpg").unlink()  # deleted after the scan saw it
+        shutil.rmtree(folder / "sub")  # a folder removed mid-run
+        save(photo(80, 60, seed=99), folder / "p2.jpg")  # rewritten after the scan
+        return result
+
+    monkeypatch.setattr(clipsearch.pipeline, "scan_images", scan_then_change)
+    engine = demo_engine_at(tmp_path)
+    report = engine.index_folder(folder)
+    assert sorted(report.skipped["vanished"]) == sorted(
+        [str(folder / "p1.jpg"), str(folder / "sub" / "p6.jpg"), str(folder / "sub" / "p7.jpg")])
+    record = engine.store.get(str(folder / "p2.jpg"))
+    assert (record.width, record.height) == (80, 60)  # the content that was read
+    monkeypatch.setattr(clipsearch.pipeline, "scan_images", real_scan)
+    again = engine.index_folder(folder)  # the next run settles: nothing stale, nothing twice
+    assert again.embedded == 0 and again.unchanged == 5 and again.skipped == {}
+    assert engine.store.count() == 5
+    engine.close()
+
+
+def test_unreadable_permissions_are_reported(tmp_path, monkeypatch):
+    folder = tmp_path / "photos"
+    for i in range(3):
+        save(photo(64, 48, seed=i), folder / f"p{i}.jpg")
+    locked = str(folder / "p1.jpg")
+    if os.geteuid() != 0:
+        os.chmod(locked, 0)
+    else:  # root reads every file: make the OS refuse it the way it refuses a user
+        real_open = open
+
+        def refusing_open(path, *args, **kwargs):
+            if os.fspath(path) == locked:
+                raise PermissionError(13, "Permission denied", locked)
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(clipsearch.images, "open", refusing_open, raising=False)
+    engine = demo_engine_at(tmp_path)
+    report = engine.index_folder(folder)
+    assert report.skipped == {"permission denied": [locked]} and report.added == 2
+    engine.close()
+
+
+def test_indexing_hostile_files_keeps_memory_bounded(hostile, tmp_path):
+    root, _ = hostile
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = subprocess.run(
+        [sys.executable, "-m", "indexer", str(root), "--index", str(tmp_path / "index"), "--model", "demo", "-q"],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    peak_mb = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    assert peak_mb < 1500, f"peak resident memory {peak_mb:.0f} MB"
+
+
+def test_uploaded_bomb_is_refused_before_decoding(tmp_path):
+    from tests.imagefactory import bomb_png
+
+    data = bomb_png(tmp_path / "b.png").read_bytes()
+    with pytest.raises(UnreadableImage, match="too many pixels"):
+        clipsearch.images.load_image(data, path="upload")
+    assert np  # numpy imported for the helpers above
