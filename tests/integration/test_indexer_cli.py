@@ -106,3 +106,45 @@ def test_remove_folder_and_rename_via_cli(library, tmp_path):
     store = open_store(index)
     assert store.count() == 60 - count
     store.close()
+
+
+def test_watch_indexes_new_and_removed_files_until_stopped(library, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.integration.conftest import REPO
+
+    index = tmp_path / "index"
+    assert run_indexer(str(library), "--index", str(index), "--model", "demo").returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", str(library), "--index", str(index), "--watch"],
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def wait_for(condition, seconds=90):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            store = open_store(index)
+            try:
+                if condition(store):
+                    return True
+            finally:
+                store.close()
+            time.sleep(0.3)
+        return False
+
+    try:
+        time.sleep(3)  # let the first pass finish and the watcher start
+        source = next(library.rglob("*.png"))
+        new = library / "arrived" / "new-photo.png"
+        new.parent.mkdir()
+        shutil.copy(source, new)
+        gone = next(library.rglob("*.jpg"))
+        gone.unlink()
+        assert wait_for(lambda s: s.get(str(new)) is not None and s.get(str(gone)) is None), "watch missed it"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
