@@ -68,7 +68,7 @@ class SearchEngine:
 
         ``model_overrides`` (device, precision, threads) choose how, not which, model runs.
         """
-        store = open_store(settings.index_dir)
+        store = open_store(settings.index_dir, kind=settings.store, uri=settings.store_uri)
         try:
             encoder = load_encoder(ModelSpec.from_stamp(store.stamp, **model_overrides))
             check_stamp(store.stamp, encoder.stamp, settings.index_dir)
@@ -85,7 +85,7 @@ class SearchEngine:
         """
         encoder = load_encoder(settings.model)  # lazy: loads on first use
         try:
-            have = read_stamp(settings.index_dir)
+            have = read_stamp(settings.index_dir, kind=settings.store, uri=settings.store_uri)
         except IndexNotFound:
             have = None
         spec = settings.model
@@ -98,9 +98,10 @@ class SearchEngine:
         if have is not None and same_model(have, spec):
             # The index's own model: it loads only if there is something to embed, and the
             # indexer checks the full stamp (dim, preprocessing, checkpoint hash) then.
-            store = open_store(settings.index_dir, create=True)
+            store = open_store(settings.index_dir, create=True, kind=settings.store, uri=settings.store_uri)
         else:
-            store = open_store(settings.index_dir, encoder.stamp, create=True)
+            store = open_store(settings.index_dir, encoder.stamp, create=True, kind=settings.store,
+                               uri=settings.store_uri)
         return cls(encoder, store, settings=settings)
 
     # --- indexing ----------------------------------------------------------------------------
@@ -159,11 +160,15 @@ class SearchEngine:
 
     def similar(self, path: str | Path, k: int = DEFAULT_K, where: SearchFilter | None = None,
                 include_self: bool = False) -> list[SearchResult]:
-        """Indexed images most like the indexed image at ``path`` (its stored vector)."""
+        """Indexed images most like the indexed image at ``path`` (its stored vector).
+
+        A path the index does not hold is an ``InvalidQuery``: this never opens a file, so a
+        client cannot make the server read one (use ``search_image`` for any picture).
+        """
         path = os.path.abspath(os.fspath(path))
         vector = self._store().vector(path)
         if vector is None:
-            return self.search_image(path, k=k, where=where)
+            raise InvalidQuery(f"{path} is not in the index")
         hits = self._search_vector(vector, k + 1, where, hard=False)
         if not include_self:
             hits = [h for h in hits if h.path != path]
@@ -230,7 +235,8 @@ class SearchEngine:
             if self.store is not None and not self.store.stale():
                 return False
             try:
-                fresh = open_store(self.settings.index_dir, self.encoder.stamp)
+                fresh = open_store(self.settings.index_dir, self.encoder.stamp, kind=self.settings.store,
+                                   uri=self.settings.store_uri)
             except IndexNotFound:
                 return False
             # Searches still running on the old object finish on it; it is freed with them.

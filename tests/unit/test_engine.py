@@ -144,6 +144,10 @@ def test_search_image_and_similar_find_the_picture_itself(engine, library):
     hits = engine.similar(target, k=3)
     assert len(hits) == 3 and str(target) not in [h.path for h in hits]
     assert engine.similar(target, k=1, include_self=True)[0].path == str(target)
+    outside = library.parent / "not-indexed.jpg"
+    save(photo(50, 50, seed=3), outside)
+    with pytest.raises(InvalidQuery, match="not in the index"):
+        engine.similar(outside)  # never opens a file the index does not hold
 
 
 def test_composite_query_is_the_weighted_sum(engine, library):

@@ -1,0 +1,74 @@
+"""Load: 8 concurrent gradio_client clients, mixed text and image queries, against a local server.
+
+    python benchmarks/bench_load.py                      # ViT-B-32 (random weights), 10k vectors, 30 s
+    python benchmarks/bench_load.py --clients 8 --seconds 10 --size 10000
+
+The index is random unit vectors written straight into the store (bench_query_latency's builder),
+stamped with ViT-B-32; every query runs the real model (text tower, or decode + image tower for an
+uploaded 1024x768 JPEG) and the HNSW search. Requests go to 127.0.0.1 only, bounded in time.
+Prints one markdown row per run: throughput, p50/p99 by query kind, errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+from _common import load_line  # noqa: E402
+from bench_query_latency import build_index, free_port, queries  # noqa: E402
+
+from clipsearch import ModelSpec, SearchEngine, Settings  # noqa: E402
+from clipsearch.encoders import load_encoder  # noqa: E402
+from tests.imagefactory import photo  # noqa: E402
+from tests.load import TABLE_HEADER, run_load  # noqa: E402
+from webui import build_demo, launch_options  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--size", type=int, default=10_000, help="indexed vectors (default 10000)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    args = parser.parse_args()
+    encoder = load_encoder(ModelSpec(name="ViT-B-32", pretrained=None, threads=args.threads))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        build_index(work / "index", encoder, args.size)
+        images = []
+        for i in range(6):
+            path = work / f"query{i}.jpg"
+            photo(1024, 768, seed=i).save(path, quality=90)
+            images.append(str(path))
+        settings = Settings(index_dir=work / "index", cache_dir=work / "cache")
+        engine = SearchEngine.for_reading(settings, threads=args.threads)
+        engine.search_text("warm up")
+        demo = build_demo(engine, settings)
+        demo.queue()
+        port = free_port()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                    **launch_options(settings, engine))
+        try:
+            result = run_load(f"http://127.0.0.1:{port}/", queries(200), images,
+                              clients=args.clients, seconds=args.seconds)
+        finally:
+            demo.close()
+            engine.close()
+    print(f"ViT-B-32 ({encoder.precision}), {args.size} vectors; {load_line()}\n")
+    print(TABLE_HEADER)
+    print(result.table_row())
+    for error in result.errors[:5]:
+        print("error:", error)
+    return 1 if result.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""The page in a real Chromium (Python Playwright), over the demo model and the sample library.
+
+One server and one index for the whole module; every test drives the same page like a user.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.demo import Scene, SceneObject, demo_checkpoint_path, make_sample_library, render_scene
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+TIMEOUT = 120_000  # ms; the machine may be busy
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt install chromium)"),
+    pytest.mark.skipif(not demo_checkpoint_path().exists(), reason="the demo model has not been trained yet"),
+]
+
+
+def ground_truth(library: Path) -> dict[str, set[tuple[str, str]]]:
+    """file name -> {(colour, shape), ...} from the sample library's manifest (names are unique)."""
+    manifest = json.loads((library / "manifest.json").read_text())
+    items = manifest.get("images", manifest)
+    return {Path(rel).name: {(o["colour"], o["shape"]) for o in entry["objects"]} for rel, entry in items.items()}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The demo-model index over a 300-picture sample library, served in-process."""
+    from webui import build_demo, launch_options
+
+    root = tmp_path_factory.mktemp("browser")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
+        library = root / "photos"
+        make_sample_library(library, n=300, seed=0)
+        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
+        engine = SearchEngine.for_writing(settings)  # the model loads once; it then serves the page
+        engine.index_folder(library)
+        demo = build_demo(engine, settings)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        demo.queue()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                    **launch_options(settings, engine))
+        yield {"url": f"http://127.0.0.1:{port}/", "library": library, "truth": ground_truth(library),
+               "root": root, "gradio": root / "gradio"}
+        demo.close()
+        demo.handlers.close()
+        engine.close()
+
+
+@pytest.fixture(autouse=True)
+def same_upload_folder(app, monkeypatch):
+    """Gradio reads GRADIO_TEMP_DIR per request: keep the server's, not this test's."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))
+
+
+@pytest.fixture(scope="module")
+def browser_page(app):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(TIMEOUT)
+        requests: list[str] = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(app["url"])
+        page.locator("#query textarea, #query input").first.wait_for()
+        yield page, requests
+        browser.close()
+
+
+@pytest.fixture
+def page(browser_page, request):
+    """The shared page; a failing test leaves tests/artifacts/failed-<test>.png behind."""
+    yield browser_page[0]
+    if getattr(request.node, "call_failed", False):
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser_page[0].screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True)
+
+
+def search_for(page, text: str) -> None:
+    box = page.locator("#query textarea, #query input").first
+    box.fill(text)
+    box.press("Enter")
+    expect_status(page, f"“{text}”" if text else "the dropped photo")
+
+
+def expect_status(page, fragment: str) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.locator("#status")).to_contain_text(fragment, timeout=TIMEOUT)
+
+
+def result_names(page) -> list[str]:
+    """File names of the results in gallery order, read from the captions ("0.612 · img_0042.png")."""
+    page.locator("#results img").first.wait_for()
+    captions = page.locator("#results .caption-label").all_inner_texts()
+    return [caption.split(" · ", 1)[1] for caption in captions]
+
+
+def test_text_search_shows_red_circles_first(app, page):
+    search_for(page, "a red circle")
+    names = result_names(page)
+    assert len(names) == 40
+    top = [app["truth"].get(name, set()) for name in names[:3]]
+    assert all(("red", "circle") in objects for objects in top), top
+    srcs = page.locator("#results img").evaluate_all("els => els.map(e => e.src)")
+    assert all("/thumbs/256/" in src for src in srcs)  # thumbnails, never the originals
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(500)  # let the thumbnails paint
+    page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)
+
+
+def test_uploading_a_blue_star_finds_blue_stars(app, page, tmp_path):
+    star = tmp_path / "blue-star.png"
+    render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, random.Random(7)).save(star)
+    page.locator("#query textarea, #query input").first.fill("")
+    page.locator("#query-image input[type=file]").set_input_files(str(star))
+    expect_status(page, "the dropped photo")
+    names = result_names(page)
+    top = [app["truth"].get(name, set()) for name in names[:3]]
+    assert all(("blue", "star") in objects for objects in top), top
+    page.locator("#query-image button[aria-label='Remove Image']").click()  # back to text-only searches
+
+
+def test_click_a_result_then_find_similar(app, page):
+    search_for(page, "a green square")
+    first = result_names(page)[0]
+    page.locator("#results .thumbnail-item").first.click()
+    from playwright.sync_api import expect
+
+    expect(page.locator("#details")).to_contain_text(first)
+    expect(page.locator("#details")).to_contain_text("Path:")
+    assert "/thumbs/1024/" in page.locator("#preview img").first.get_attribute("src")
+    page.locator("#find-similar").click()
+    expect_status(page, f"photos like {first}")
+    names = result_names(page)
+    assert names and first not in names
+
+
+def test_a_text_file_posing_as_an_image_shows_an_error_and_search_goes_on(page, tmp_path):
+    from playwright.sync_api import expect
+
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is not a picture")
+    page.locator("#query-image input[type=file]").set_input_files(str(fake))
+    expect(page.locator(".toast-body.error").first).to_contain_text("not a picture")
+    expect(page.locator("#query-image")).to_contain_text("Drop Image Here")  # the bad file is gone
+    search_for(page, "a yellow triangle")
+    assert result_names(page)
+
+
+def test_cut_off_slider_hides_the_tail(page):
+    search_for(page, "a purple cross")
+    before = len(result_names(page))
+    number = page.locator("#min-score input[type=number]")
+    number.fill("0.5")
+    number.press("Enter")
+    expect_status(page, "score 0.50 or more")
+    scores = [float(c.split(" · ")[0]) for c in page.locator("#results .caption-label").all_inner_texts()]
+    assert len(scores) < before and all(s >= 0.5 for s in scores)
+    number.fill("0")
+    number.press("Enter")
+
+
+def test_index_panel_and_background_reindex(app, page):
+    from playwright.sync_api import expect
+
+    page.locator("#index-panel").get_by_text("Index", exact=True).click()
+    expect(page.locator("#index-info")).to_contain_text("Photos: 300")
+    expect(page.locator("#index-info")).to_contain_text("demo")
+    (app["library"] / "new-pictures").mkdir()
+    scene = Scene((SceneObject("orange", "cross"),), "gray")
+    render_scene(scene, 200, random.Random(3)).save(app["library"] / "new-pictures" / "fresh.png")
+    page.locator("#reindex").click()
+    expect(page.locator("#job-status")).to_contain_text("Re-index done", timeout=TIMEOUT)
+    expect(page.locator("#job-status")).to_contain_text("1 added")
+    expect(page.locator("#index-info")).to_contain_text("Photos: 301")
+    search_for(page, "an orange cross")  # the new picture is found without a restart...
+    names = result_names(page)
+    assert "fresh.png" in names
+    above = names[:names.index("fresh.png")]  # ...and only other orange crosses rank above it
+    assert all(("orange", "cross") in app["truth"][name] for name in above), above
+
+
+def test_the_page_makes_no_request_outside_127_0_0_1(app, browser_page):
+    page, requests = browser_page
+    search_for(page, "a white circle")
+    hosts = {urlparse(url).netloc for url in requests if not url.startswith(("data:", "blob:"))}
+    assert hosts == {urlparse(app["url"]).netloc}, hosts
+    assert not [u for u in requests if re.search(r"/photos/.*\.(jpg|png|webp)$", u)]

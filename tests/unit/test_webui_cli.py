@@ -1,0 +1,81 @@
+"""``python -m webui``: arguments, exit codes, the exposure warning; nothing is served."""
+
+from __future__ import annotations
+
+import pytest
+
+import webui.__main__ as cli
+
+
+class FakeDemo:
+    """Records what ``main`` would launch the app with."""
+
+    def __init__(self) -> None:
+        self.launched: dict | None = None
+
+    def queue(self, **kwargs) -> FakeDemo:
+        return self
+
+    def launch(self, **kwargs) -> None:
+        self.launched = kwargs
+
+
+@pytest.fixture
+def fake_demo(monkeypatch) -> FakeDemo:
+    demo = FakeDemo()
+    monkeypatch.setattr("webui.app.build_demo", lambda engine, settings, overrides: demo)
+    return demo
+
+
+def test_help_is_clear(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for flag in ("--index", "--host", "--port", "--auth", "--device", "--threads", "/search_text"):
+        assert flag in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--port", "0"], "at least 1"),
+    (["--port", "70000"], "at most 65535"),
+    (["--port", "web"], "whole number"),
+    (["--auth", "admin"], "USER:PASS"),
+    (["--threads", "-2"], "at least 1"),
+    (["--device", "tpu"], "invalid choice"),
+    (["--bogus"], "unrecognized arguments"),
+])
+def test_bad_flags_exit_2_with_a_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_defaults_bind_loopback_with_an_upload_limit(fake_demo, tmp_path, capsys):
+    assert cli.main(["--index", str(tmp_path / "none")]) == 0
+    launched = fake_demo.launched
+    assert launched["server_name"] == "127.0.0.1" and launched["server_port"] == 7860
+    assert launched["auth"] is None and launched["max_file_size"] == "50mb"
+    assert str((tmp_path / "none").resolve()) in launched["blocked_paths"]
+    assert "allowed_paths" not in launched  # only the thumbnail cache is served (static path)
+    assert "without --auth" not in capsys.readouterr().err
+
+
+def test_public_host_without_auth_warns(fake_demo, capsys):
+    assert cli.main(["--host", "0.0.0.0", "--port", "8080"]) == 0
+    assert "warning: serving on 0.0.0.0 without --auth" in capsys.readouterr().err
+
+
+def test_public_host_with_auth_does_not_warn(fake_demo, capsys):
+    assert cli.main(["--host", "0.0.0.0", "--auth", "me:secret:with:colons"]) == 0
+    assert fake_demo.launched["auth"] == ("me", "secret:with:colons")
+    assert "without --auth" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True), ("127.0.0.2", True),
+    ("0.0.0.0", False), ("192.168.1.5", False), ("::", False), ("myhost.lan", False),
+])
+def test_is_loopback(host, loopback):
+    assert cli.is_loopback(host) is loopback

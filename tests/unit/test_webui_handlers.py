@@ -1,0 +1,290 @@
+"""The web app's handlers, called directly: a fake encoder, a real store, no server, no browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import gradio as gr
+import pytest
+from PIL import Image
+
+from clipsearch import IndexNotFound, SearchEngine, Settings
+from clipsearch.lock import IndexLock
+from clipsearch.stores import open_store
+from tests.fakes import FakeEncoder
+from tests.imagefactory import photo, save
+from webui.handlers import (
+    SORT_DATE,
+    SORT_RELEVANCE,
+    Handlers,
+    NoIndexYet,
+    api_record,
+    details_markdown,
+    parse_filter,
+)
+from webui.thumbnails import PREVIEW_SIZE, THUMB_SIZE
+
+NO_FILTER = ("", "", "")  # folder, date from, date to
+
+
+class Select:
+    """Stands in for gr.SelectData (only ``index`` is read)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+@pytest.fixture(scope="module")
+def pristine_library(tmp_path_factory) -> Path:
+    """Ten photos in two folders (one large enough for a downscaled preview) and a text file."""
+    root = tmp_path_factory.mktemp("pristine") / "photos"
+    for i in range(10):
+        size = (1600, 1200) if i == 2 else (480, 360)
+        save(photo(*size, seed=i), root / ("trips" if i < 5 else "home/garden") / f"p{i:02d}.jpg", quality=90)
+    (root / "notes.txt").write_text("not a photo")
+    return root
+
+
+@pytest.fixture
+def library(tmp_path, pristine_library) -> Path:
+    return Path(shutil.copytree(pristine_library, tmp_path / "photos"))
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+
+
+def fake_engine(settings: Settings, encoder: FakeEncoder | None = None) -> SearchEngine:
+    encoder = encoder or FakeEncoder()
+    return SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True), settings=settings)
+
+
+@pytest.fixture
+def handlers(settings, library):
+    engine = fake_engine(settings)
+    engine.index_folder(library)
+    h = Handlers(engine, settings)
+    yield h
+    h.close()
+    engine.close()
+
+
+def search(h: Handlers, text="red sky", image=None, k=20, min_score=0.0, sort=SORT_RELEVANCE, where=NO_FILTER):
+    return h.search(text, image, k, min_score, sort, *where)
+
+
+def test_search_returns_cached_thumbnails_with_score_captions(handlers, library):
+    gallery, results, shown, status, banner = search(handlers)
+    assert len(gallery) == len(results) == len(shown) == 10
+    assert status.startswith("10 results")
+    for (thumb, caption), result in zip(gallery, results, strict=True):
+        assert handlers.thumbs.contains(thumb) and not handlers.thumbs.contains(result["path"])
+        assert caption == f"{result['score']:.3f} · {result['name']}"
+        with Image.open(thumb) as im:
+            assert im.format == "JPEG" and max(im.size) <= THUMB_SIZE
+    assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
+
+
+def test_thumbnails_are_cached_and_follow_edits(handlers, library):
+    photo_path = str(library / "trips" / "p00.jpg")
+    first = handlers.thumbs.get(photo_path)
+    stamp = os.stat(first).st_mtime_ns
+    assert handlers.thumbs.get(photo_path) == first and os.stat(first).st_mtime_ns == stamp
+    save(photo(800, 600, seed=99), Path(photo_path), quality=90)
+    os.utime(photo_path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    assert handlers.thumbs.get(photo_path) != first
+
+
+def test_unreadable_or_vanished_photos_get_a_placeholder(handlers, library):
+    broken = library / "trips" / "p01.jpg"
+    broken.write_bytes(b"garbage")
+    assert handlers.thumbs.get(str(broken)) == handlers.thumbs.placeholder()
+    assert handlers.thumbs.get(str(library / "gone.jpg")) == handlers.thumbs.placeholder()
+
+
+def test_cut_off_hides_the_tail_and_says_so(handlers):
+    _, results, _, _, _ = search(handlers)
+    # The fake encoder's text scores are arbitrary: give the results a clear ladder of scores.
+    results = [dict(r, score=0.9 - 0.1 * i) for i, r in enumerate(results)]
+    middle = results[4]["score"]
+    gallery, shown, status = handlers.refilter(results, middle, SORT_RELEVANCE)
+    assert len(gallery) == len(shown) == 5 and all(r["score"] >= middle for r in shown)
+    assert status.startswith(f"5 of 10 results score {middle:.2f}")
+    gallery, shown, status = handlers.refilter(results, 0.999, SORT_RELEVANCE)
+    assert gallery == [] and "lower the cut-off" in status
+
+
+def test_sort_by_date_among_the_relevant(handlers, library):
+    for i, path in enumerate(sorted((library / "trips").glob("*.jpg"))):
+        os.utime(path, (1_600_000_000 + i * 86_400,) * 2)
+    handlers.engine().index_folder(library)
+    _, results, _, _, _ = search(handlers)
+    _, shown, _ = handlers.refilter(results, 0.0, SORT_DATE)
+    dates = [r["sort_date"] for r in shown]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_select_shows_a_preview_and_the_facts(handlers):
+    _, _, shown, _, _ = search(handlers)
+    big = next(i for i, r in enumerate(shown) if r["name"] == "p02.jpg")
+    preview, details, selected = handlers.select(shown, Select(big))
+    assert selected == shown[big]["path"]
+    assert handlers.thumbs.contains(preview)
+    with Image.open(preview) as im:
+        assert max(im.size) == PREVIEW_SIZE  # the 1600 px original, downscaled
+    assert "1600 × 1200 px" in details and "Taken:" in details and "KB" in details
+    assert handlers.select(shown, Select(99)) == (None, "", None)
+
+
+def test_find_similar_searches_with_the_selected_photo(handlers):
+    _, _, shown, _, _ = search(handlers)
+    target = shown[0]["path"]
+    gallery, results, _, status, _ = handlers.find_similar(target, 5, 0.0, SORT_RELEVANCE, *NO_FILTER)
+    assert len(results) == 5 and target not in [r["path"] for r in results]
+    assert f"photos like {os.path.basename(target)}" in status
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "notes.txt", "trips/../notes.txt", "trips/p00.jpg/.."])
+def test_similar_refuses_paths_that_are_not_indexed(handlers, library, path, monkeypatch):
+    opened = []
+    monkeypatch.setattr("clipsearch.engine.load_image", lambda *a, **k: opened.append(a))
+    full = path if path.startswith("/") else str(library / path)
+    with pytest.raises(gr.Error, match="not in the index"):
+        handlers.similar_to(full, 5)
+    with pytest.raises(gr.Error, match="not in the index"):
+        handlers.api_similar(full, 5)
+    assert opened == []
+
+
+def test_similar_accepts_an_indexed_path_written_with_dots(handlers, library):
+    results = handlers.api_similar(str(library / "home" / ".." / "trips" / "p00.jpg"), 3)
+    assert len(results) == 3
+
+
+def test_image_and_text_make_one_query(handlers, library, tmp_path):
+    upload = save(photo(480, 360, seed=3), tmp_path / "upload.png")  # p03.jpg's pixels
+    _, text_only, _, _, _ = search(handlers, "red sky")
+    _, image_only, _, _, _ = search(handlers, "", str(upload))
+    _, both, _, status, _ = search(handlers, "red sky", str(upload))
+    assert image_only[0]["path"] == str(library / "trips" / "p03.jpg")
+    assert [r["path"] for r in both] != [r["path"] for r in text_only]
+    assert "the dropped photo" in status
+
+
+def test_a_text_file_uploaded_as_an_image_is_an_error_and_search_goes_on(handlers, tmp_path):
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is not a picture")
+    with pytest.raises(gr.Error, match="cannot be used as a picture"):
+        search(handlers, "", str(fake))
+    with pytest.raises(gr.Error):
+        handlers.api_search_image(str(fake), 5)
+    gallery, *_ = search(handlers, "red sky")
+    assert len(gallery) == 10
+
+
+@pytest.mark.parametrize("query", ["", "   ", "2:", "a + 2: - b"])
+def test_empty_or_broken_queries_say_why_without_failing(handlers, query):
+    gallery, results, shown, status, _ = search(handlers, query)
+    assert gallery == results == shown == gr.skip()  # the previous results stay
+    assert status.startswith("⚠️")
+
+
+def test_folder_and_date_filters(handlers, library):
+    _, results, _, _, _ = search(handlers, where=(str(library / "home"), "", ""))
+    assert len(results) == 5 and all("/home/garden/" in r["path"] for r in results)
+    _, results, _, _, _ = search(handlers, where=("", "1999-01-01", "1999-12-31"))
+    assert results == []
+    _, _, _, status, _ = search(handlers, where=("", "yesterday", ""))
+    assert "not a date like" in status
+    _, _, _, status, _ = search(handlers, where=("", "2024-05-01", "2024-04-01"))
+    assert "date range is empty" in status
+
+
+def test_parse_filter():
+    assert parse_filter("", " ", None) is None
+    where = parse_filter("/photos/2020/", "2020-01-01", "")
+    assert (where.folder, where.date_from, where.date_to) == ("/photos/2020", "2020-01-01", None)
+
+
+def test_index_panel_lists_count_model_and_folders(handlers, library):
+    info, banner, folders = handlers.index_panel()
+    assert "**Photos:** 10" in info and "fake" in info and str(library) in info.replace("\\_", "_")
+    assert banner["visible"] is False
+    values = [value for _, value in folders["choices"]]
+    assert str(library / "home" / "garden") in values and str(library / "home") in values
+
+
+def test_no_index_explains_how_to_build_one_then_finds_it(settings, library):
+    def open_engine() -> SearchEngine:
+        if not (settings.index_dir / "records.sqlite").exists():
+            raise IndexNotFound("no index")
+        return fake_engine(settings)
+
+    h = Handlers(None, settings, open_engine=open_engine)
+    gallery, _, _, status, banner = search(h)
+    assert gallery == [] and banner["visible"] is True and "python -m indexer" in banner["value"]
+    assert "--model demo" in banner["value"] and str(settings.index_dir) in banner["value"]
+    info, banner, _ = h.index_panel()
+    assert banner["visible"] is True
+    with pytest.raises(gr.Error, match="No index"):
+        h.api_search_text("red sky")
+    writer = fake_engine(settings)
+    writer.index_folder(library)
+    writer.close()
+    gallery, *_ = search(h)
+    assert len(gallery) == 10
+    h.close()
+
+
+def test_api_results_are_plain_json_records(handlers):
+    results = handlers.api_search_text("red sky", 4)
+    assert len(results) == 4
+    assert set(results[0]) == {"file", "name", "score", "width", "height", "date_taken", "size", "mtime_ns"}
+    assert max(r["score"] for r in results) < 0.99  # the fake encoder's text scores are low
+    assert handlers.api_search_text("red sky", 4, 0.99) == []
+    assert api_record({"path": "/p.jpg", "score": 1.0, "sort_date": "x"}) == {"file": "/p.jpg", "score": 1.0}
+
+
+def test_api_k_is_clamped_and_checked(handlers):
+    assert len(handlers.api_search_text("red sky", 10_000)) == 10
+    with pytest.raises(gr.Error, match="whole number"):
+        handlers.api_search_text("red sky", "many")
+
+
+def test_reindex_runs_in_the_background_and_searches_see_new_photos(handlers, library):
+    save(photo(640, 480, seed=42), library / "trips" / "new.jpg")
+    status, timer = handlers.start_reindex()
+    assert timer.active is True
+    assert handlers.job.wait(30)
+    status, info, _, timer = handlers.poll_reindex()
+    assert status.startswith("Re-index done") and "1 added" in status and timer.active is False
+    assert "**Photos:** 11" in info
+    _, results, _, _, _ = search(handlers)
+    assert str(library / "trips" / "new.jpg") in [r["path"] for r in results]
+
+
+def test_reindex_reports_a_locked_index(handlers, settings):
+    with IndexLock(settings.index_dir):
+        handlers.start_reindex()
+        assert handlers.job.wait(30)
+    status, *_ = handlers.poll_reindex()
+    assert status.startswith("Re-index failed") and "being updated by" in status
+    gallery, *_ = search(handlers)  # searching went on all along
+    assert len(gallery) == 10
+
+
+def test_details_escape_markdown_in_file_names():
+    text = details_markdown({"name": "a_*b*_.jpg", "path": "/x/a_*b*_.jpg", "score": 0.5, "width": 1,
+                             "height": 2, "size": 3, "mtime_ns": 0, "date_taken": "2020-01-02T03:04:05"})
+    assert "a\\_\\*b\\*\\_.jpg" in text and "2020-01-02 03:04:05" in text
+
+
+def test_engine_errors_without_index_are_typed(settings):
+    h = Handlers(None, settings)
+    with pytest.raises(NoIndexYet):
+        h.engine()
+    h.close()

@@ -1,0 +1,123 @@
+"""``python -m webui`` / ``clipsearch-web``: serve the search page over an index.
+
+Thin on purpose: arguments -> Settings -> SearchEngine (model loaded and warmed once) ->
+``build_demo`` -> launch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+log = logging.getLogger("webui")
+
+EPILOG = """\
+The index folder defaults to $CLIPSEARCH_INDEX, else the per-user data folder; thumbnails are
+cached under $CLIPSEARCH_CACHE (else the per-user cache folder). Build an index first with
+`python -m indexer FOLDER --index DIR`; the page explains how when there is none yet.
+
+Named API endpoints for scripts (gradio_client): /search_text, /search_image, /similar.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m webui", description="Serve the clipsearch web page: search your photos by meaning.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--index", type=Path, metavar="DIR", help="index folder (see below for the default)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this computer only)")
+    parser.add_argument("--port", type=_port, default=7860, help="port to listen on (default 7860)")
+    parser.add_argument("--auth", type=_auth, metavar="USER:PASS",
+                        help="require this user name and password (do use it with a non-local --host)")
+    parser.add_argument("--device", choices=["cpu", "cuda", "mps"], help="default: cuda, then mps, then cpu")
+    parser.add_argument("--threads", type=_positive, metavar="N", help="torch threads on the CPU (default: all cores)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _positive(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {value}")
+    return value
+
+
+def _auth(text: str) -> tuple[str, str]:
+    user, sep, password = text.partition(":")
+    if not sep or not user or not password:
+        raise argparse.ArgumentTypeError("expected USER:PASS, both non-empty")
+    return user, password
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` only accepts connections from this computer."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, load the model once, and serve until interrupted."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not args.verbose:  # our own steps, without open_clip's and httpx's chatter on the root logger
+        for name in ("webui", "clipsearch"):
+            logging.getLogger(name).setLevel(logging.INFO)
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+    from clipsearch import ClipSearchError, IndexNotFound, SearchEngine, Settings
+
+    from .app import build_demo, launch_options
+
+    settings = Settings()
+    if args.index:
+        settings = replace(settings, index_dir=args.index.expanduser().absolute())
+    overrides = {key: value for key, value in (("device", args.device), ("threads", args.threads)) if value}
+    if not is_loopback(args.host) and not args.auth:
+        message = (f"serving on {args.host} without --auth: anyone who can reach this address can "
+                   f"search your photos and see their thumbnails")
+        log.warning(message)
+        print(f"warning: {message}", file=sys.stderr)
+    engine = None
+    try:
+        started = time.perf_counter()
+        engine = SearchEngine.for_reading(settings, **overrides)
+        engine.search_text("a photo", k=1)  # warm up: the first real query is as fast as the tenth
+        log.info("model %s loaded and warm in %.1f s; %d photos indexed", engine.encoder.stamp.get("model"),
+                 time.perf_counter() - started, engine.info()["count"])
+    except IndexNotFound:
+        log.warning("no index in %s yet: the page explains how to build one", settings.index_dir)
+    except ClipSearchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    demo = build_demo(engine, settings, overrides)
+    demo.queue(default_concurrency_limit=1)
+    demo.launch(server_name=args.host, server_port=args.port, auth=args.auth,
+                **launch_options(settings, engine))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

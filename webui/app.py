@@ -1,0 +1,169 @@
+"""The Gradio page: layout and event wiring only; the work is in ``handlers``.
+
+    demo = build_demo(engine, settings)
+    demo.launch(**launch_options(settings))
+
+Only the thumbnail cache folder is served as files (``gr.set_static_paths``); the photo folders and
+the index are blocked outright, so no file route can reach an original photo or the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from clipsearch import SearchEngine, Settings
+
+from .handlers import ALL_FOLDERS, DEFAULT_K, MAX_K, SORT_DATE, SORT_RELEVANCE, Handlers, no_index_message
+
+MAX_UPLOAD = "50mb"
+ENCODER = "encoder"  # the concurrency group of every event that runs the model
+ENCODER_LIMIT = 2  # the model runs one call at a time (its lock); the second slot overlaps I/O
+QUERY_HELP = (
+    "Combine terms with ` + ` and ` - `, weight them with `2:`: "
+    "`beach + sunset - people`, `2:dog + grass`. A dropped or pasted photo joins the query as one "
+    "more term. Press Enter to search."
+)
+CSS = """
+#results .caption-label { font-size: 0.75rem; max-width: calc(100% - 8px); }
+#query-image { min-height: 0; }
+.no-index { border-left: 4px solid var(--color-accent); padding-left: 1rem; }
+"""
+
+
+def upload_image(**kwargs: Any) -> gr.Image:
+    """A ``gr.Image`` whose unreadable uploads become a visible ``gr.Error``, not a bare "Error".
+
+    Gradio opens every uploaded image with Pillow before any handler runs; a text file renamed
+    ``.png`` would otherwise fail there anonymously. (Wrapping the instance's ``preprocess``
+    rather than subclassing: Gradio writes a ``.pyi`` stub beside every component subclass.)
+    """
+    image = gr.Image(type="filepath", image_mode=None, **kwargs)
+    original = image.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        try:
+            return original(payload)
+        except gr.Error:
+            raise
+        except Exception as exc:
+            raise gr.Error(f"The uploaded file is not a picture clipsearch can read "
+                           f"({type(exc).__name__}).", title="Not a picture") from None
+
+    image.preprocess = preprocess  # type: ignore[method-assign]
+    return image
+
+
+def launch_options(settings: Settings, engine: SearchEngine | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``demo.launch``: upload limit, blocked folders, look."""
+    thumbs = (Path(settings.cache_dir) / "thumbs").resolve()
+    folders = [settings.index_dir]
+    if engine is not None and engine.store is not None:
+        folders += engine.info().get("folders", [])
+    resolved = [Path(folder).resolve() for folder in folders]
+    # Never block the thumbnail cache itself, wherever the user put it.
+    blocked = [str(f) for f in resolved if not (f == thumbs or f in thumbs.parents)]
+    return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": CSS,
+            "theme": gr.themes.Default(), "footer_links": ["api"]}
+
+
+def build_demo(engine: SearchEngine | None, settings: Settings,
+               model_overrides: dict[str, Any] | None = None,
+               open_engine: Callable[[], SearchEngine] | None = None) -> gr.Blocks:
+    """The app over ``engine`` (None until an index exists; the page then says how to build one).
+
+    ``model_overrides`` (device, threads) are used if the model has to be loaded later, when an
+    index appears (``open_engine`` replaces that step in tests). The returned Blocks carries its
+    ``Handlers`` as ``demo.handlers``.
+    """
+    handlers = Handlers(engine, settings, model_overrides, open_engine)
+    handlers.thumbs.root.mkdir(parents=True, exist_ok=True)
+    gr.set_static_paths([handlers.thumbs.root])
+    encoder_bound = {"concurrency_id": ENCODER, "concurrency_limit": ENCODER_LIMIT}
+
+    # delete_cache: uploaded query pictures are the user's photos too; keep them an hour at most.
+    with gr.Blocks(title="clipsearch", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+        gr.Markdown("## clipsearch · search your photos by meaning")
+        banner = gr.Markdown(no_index_message(settings), visible=engine is None, elem_classes="no-index")
+        with gr.Row(equal_height=True):
+            with gr.Column(scale=4):
+                text = gr.Textbox(label="Search", placeholder="a dog on a beach", lines=1, max_lines=1,
+                                  autofocus=True, elem_id="query")
+                gr.Markdown(QUERY_HELP, elem_id="query-help")
+                with gr.Row():
+                    search_btn = gr.Button("Search", variant="primary", scale=0, min_width=120)
+                    status = gr.Markdown("", elem_id="status")
+            image = upload_image(label="Search by photo", sources=["upload", "clipboard"], height=200,
+                                 scale=1, min_width=200, elem_id="query-image")
+        with gr.Row():
+            k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="How many", scale=1)
+            min_score = gr.Slider(0.0, 1.0, value=0.0, step=0.01, scale=1, elem_id="min-score",
+                                  label="Relevance cut-off", info="hide results scoring less; 0 shows all")
+            sort = gr.Radio([SORT_RELEVANCE, SORT_DATE], value=SORT_RELEVANCE, label="Sort by", scale=1)
+        with gr.Row():
+            folder = gr.Dropdown([("All folders", ALL_FOLDERS)], value=ALL_FOLDERS, label="Folder",
+                                 allow_custom_value=True, scale=2)
+            date_from = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="2019-01-01", scale=1)
+            date_to = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="2024-12-31", scale=1)
+        with gr.Row():
+            gallery = gr.Gallery(label="Results", columns=5, height=640, object_fit="cover",
+                                 allow_preview=False, buttons=[], scale=3, elem_id="results")
+            with gr.Column(scale=1, min_width=300):
+                preview = gr.Image(label="Preview", type="filepath", interactive=False, height=380,
+                                   elem_id="preview", buttons=["fullscreen"])
+                details = gr.Markdown("Click a result to see it larger.", elem_id="details")
+                similar_btn = gr.Button("Find similar", elem_id="find-similar")
+        with gr.Accordion("Index", open=engine is None, elem_id="index-panel"):
+            info = gr.Markdown("", elem_id="index-info")
+            with gr.Row():
+                reindex_btn = gr.Button("Re-index now", size="md", scale=0, min_width=180, elem_id="reindex")
+                stop_btn = gr.Button("Stop", size="md", scale=0, min_width=100)
+                check_btn = gr.Button("Check again", size="md", scale=0, min_width=160)
+            job_status = gr.Markdown("", elem_id="job-status")
+        timer = gr.Timer(1.0, active=False)
+
+        results, shown, selected = gr.State([]), gr.State([]), gr.State(None)
+        filters = [k, min_score, sort, folder, date_from, date_to]
+        search_outputs = [gallery, results, shown, status, banner]
+
+        gr.on([text.submit, search_btn.click], handlers.search, [text, image, *filters], search_outputs,
+              api_visibility="private", **encoder_bound)
+        # A failed upload (not a picture) empties the drop zone at once, in the browser.
+        image.upload(handlers.search, [text, image, *filters], search_outputs, api_visibility="private",
+                     **encoder_bound).failure(None, None, image, js="() => null", api_visibility="private")
+        gr.on([min_score.input, sort.change], handlers.refilter, [results, min_score, sort],
+              [gallery, shown, status], trigger_mode="always_last", api_visibility="private",
+              show_progress="hidden")
+        gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private")
+        similar_btn.click(handlers.find_similar, [selected, *filters], search_outputs,
+                          api_visibility="private", **encoder_bound)
+
+        panel_outputs = [info, banner, folder]
+        demo.load(handlers.index_panel, None, panel_outputs, api_visibility="private")
+        check_btn.click(handlers.index_panel, None, panel_outputs, api_visibility="private")
+        reindex_btn.click(handlers.start_reindex, None, [job_status, timer], api_visibility="private")
+        stop_btn.click(handlers.stop_reindex, None, job_status, api_visibility="private")
+        timer.tick(handlers.poll_reindex, None, [job_status, info, folder, timer],
+                   api_visibility="private", show_progress="hidden")
+
+        _api_endpoints(handlers, encoder_bound)
+
+    demo.handlers = handlers
+    return demo
+
+
+def _api_endpoints(handlers: Handlers, encoder_bound: dict[str, Any]) -> None:
+    """The named endpoints for scripts (see webui/API.md)."""
+    gr.api(handlers.api_search_text, api_name="search_text", **encoder_bound)
+    gr.api(handlers.api_similar, api_name="similar", **encoder_bound)
+    # A file input needs a real component: Gradio then only accepts files uploaded to it.
+    with gr.Column(visible=False):
+        api_image = upload_image(label="image")
+        api_k = gr.Number(20, label="k", precision=0)
+        api_out = gr.JSON(label="results")
+        api_go = gr.Button("search_image")
+    api_go.click(handlers.api_search_image, [api_image, api_k], api_out, api_name="search_image",
+                 **encoder_bound)

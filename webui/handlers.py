@@ -1,0 +1,389 @@
+"""The web app's event handlers: plain methods from widget values to widget values.
+
+``Handlers`` holds the search engine (or none yet), the thumbnail cache and the re-index job.
+Every method can be called from a test without a browser or a server. Library errors are
+translated here, and only here, into what a page shows: a status line, a ``gr.Warning``, or a
+``gr.Error`` for the API and for uploads that are not pictures.
+"""
+
+# No `from __future__ import annotations`: gr.api reads the API methods' return hints at run time.
+import html
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+import gradio as gr
+
+from clipsearch import (
+    ClipSearchError,
+    IndexNotFound,
+    InvalidQuery,
+    QueryTerm,
+    SearchEngine,
+    SearchFilter,
+    Settings,
+    UnreadableImage,
+    parse_query,
+)
+from clipsearch.images import load_image
+
+from .reindex import ReindexJob
+from .thumbnails import PREVIEW_SIZE, ThumbnailCache
+
+log = logging.getLogger(__name__)
+
+DEFAULT_K = 40
+MAX_K = 500
+MAX_FOLDER_CHOICES = 500
+ALL_FOLDERS = ""
+SORT_RELEVANCE = "relevance"
+SORT_DATE = "date (newest first)"
+
+Results = list[dict[str, Any]]
+GalleryItems = list[tuple[str, str]]
+
+
+class NoIndexYet(Exception):
+    """There is no index to search; the message says how to build one."""
+
+
+def no_index_message(settings: Settings) -> str:
+    """Markdown that tells a user how to build the index the app is waiting for."""
+    where = settings.index_dir
+    return (
+        f"### No index yet\n"
+        f"There is no photo index in `{where}`. Build one, then press **Check again** "
+        f"(or just search: the app looks for it on every search).\n\n"
+        f"```\npython -m indexer ~/Pictures --index {where}\n```\n"
+        f"No photos at hand? Try the offline demo model on a sample library:\n\n"
+        f"```\npython -m clipsearch.demo make-library ~/clipsearch-sample\n"
+        f"python -m indexer ~/clipsearch-sample --index {where} --model demo\n```"
+    )
+
+
+class Handlers:
+    """Everything the page's events call, bound to one engine and its settings."""
+
+    def __init__(self, engine: SearchEngine | None, settings: Settings,
+                 model_overrides: dict[str, Any] | None = None,
+                 open_engine: Callable[[], SearchEngine] | None = None) -> None:
+        self.settings = settings
+        overrides = model_overrides or {}
+        # How to open the index once it appears (tests inject one with a fake encoder).
+        self.open_engine = open_engine or (lambda: SearchEngine.for_reading(settings, **overrides))
+        self.thumbs = ThumbnailCache(settings.cache_dir, settings.max_pixels)
+        self.job = ReindexJob(settings)
+        self._engine = engine
+        self._engine_lock = threading.Lock()
+        self._folders_cache: tuple[int, list[str]] | None = None
+
+    # --- the engine ----------------------------------------------------------------------------
+    def engine(self) -> SearchEngine:
+        """The engine, up to date with the index on disk; loads it when an index has appeared."""
+        with self._engine_lock:
+            if self._engine is None:
+                try:
+                    self._engine = self.open_engine()
+                except IndexNotFound:
+                    raise NoIndexYet(no_index_message(self.settings)) from None
+                log.info("found an index in %s; model loaded", self.settings.index_dir)
+            engine = self._engine
+        engine.reload_if_changed()
+        return engine
+
+    def _is_indexed(self, engine: SearchEngine, path: str) -> bool:
+        return engine.store is not None and engine.store.get(os.path.abspath(path)) is not None
+
+    # --- searching -------------------------------------------------------------------------------
+    def query(self, text: str | None, image: str | None, k: int, where: SearchFilter | None = None) -> Results:
+        """Run the combined query (text terms + the uploaded image as one more term)."""
+        terms = parse_query(text or "")
+        if image:
+            terms.append(QueryTerm(1.0, image=self._load_upload(image)))
+        if not terms:
+            raise InvalidQuery("type some words or drop a photo to search")
+        engine = self.engine()
+        return [_result_dict(hit) for hit in engine.search(terms, k=_clamp_k(k), where=where)]
+
+    def similar_to(self, path: str, k: int, where: SearchFilter | None = None) -> Results:
+        """Indexed photos like the indexed photo at ``path``; any other path is refused."""
+        engine = self.engine()
+        if not path or not self._is_indexed(engine, path):
+            raise gr.Error("That photo is not in the index.", title="Not indexed")
+        hits = engine.similar(os.path.abspath(path), k=_clamp_k(k), where=where)
+        return [_result_dict(hit) for hit in hits]
+
+    def _load_upload(self, path: str):
+        try:
+            return load_image(path, path="the uploaded file", max_pixels=self.settings.max_pixels).image
+        except UnreadableImage as exc:
+            raise gr.Error(f"The uploaded file cannot be used as a picture ({exc.reason}).",
+                           title="Not a picture") from None
+
+    # --- UI events -------------------------------------------------------------------------------
+    def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
+               folder: str | None, date_from: str | None, date_to: str | None):
+        """The search box / drop zone: returns (gallery, results, shown, status, banner)."""
+        return self._ui_run(lambda where: self.query(text, image, int(k), where),
+                            min_score, sort, folder, date_from, date_to, _describe_query(text, image))
+
+    def find_similar(self, selected: str | None, k: float, min_score: float, sort: str,
+                     folder: str | None, date_from: str | None, date_to: str | None):
+        """The "find similar" button, for the selected result: same outputs as ``search``."""
+        if not selected:
+            gr.Warning("Click a result first, then find photos like it.")
+            return gr.skip(), gr.skip(), gr.skip(), "Click a result first.", gr.skip()
+        return self._ui_run(lambda where: self.similar_to(selected, int(k), where),
+                            min_score, sort, folder, date_from, date_to,
+                            f"photos like {os.path.basename(selected)}")
+
+    def _ui_run(self, run, min_score, sort, folder, date_from, date_to, what: str):
+        started = time.perf_counter()
+        try:
+            results = run(parse_filter(folder, date_from, date_to))
+        except NoIndexYet as exc:
+            return [], [], [], "No index to search yet.", gr.update(value=str(exc), visible=True)
+        except gr.Error:  # a ValueError too: let it through as it is
+            raise
+        except (InvalidQuery, ValueError) as exc:
+            gr.Warning(str(exc))
+            return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {_md(str(exc))}", gr.update(visible=False)
+        except ClipSearchError as exc:
+            raise gr.Error(str(exc)) from None
+        elapsed = time.perf_counter() - started
+        gallery, shown, status = self.render(results, min_score, sort)
+        return gallery, results, shown, f"{status} · {_md(what)} · {elapsed * 1000:.0f} ms", gr.update(visible=False)
+
+    def render(self, results: Results, min_score: float, sort: str) -> tuple[GalleryItems, Results, str]:
+        """Apply the cut-off and the sort order: (gallery items, shown results, status line)."""
+        results = results or []
+        cut = float(min_score or 0.0)
+        shown = [r for r in results if cut <= 0 or r["score"] >= cut]
+        if sort == SORT_DATE:
+            shown.sort(key=lambda r: r["sort_date"], reverse=True)
+        thumbs = self.thumbs.get_many([r["path"] for r in shown])
+        gallery = [(t, f"{r['score']:.3f} · {r['name']}") for t, r in zip(thumbs, shown, strict=True)]
+        if not results:
+            status = "No results."
+        elif not shown:
+            status = (f"No result scores {cut:.2f} or more (the best scored {results[0]['score']:.3f}): "
+                      f"lower the cut-off.")
+        elif len(shown) < len(results):
+            status = f"{len(shown)} of {len(results)} results score {cut:.2f} or more"
+        else:
+            status = f"{len(results)} results"
+        return gallery, shown, status
+
+    def refilter(self, results: Results, min_score: float, sort: str):
+        """The cut-off slider and sort order, applied to the last results without searching again."""
+        gallery, shown, status = self.render(results, min_score, sort)
+        return gallery, shown, status
+
+    def select(self, shown: Results, evt: gr.SelectData):
+        """A click on a result: (preview image, details markdown, selected path)."""
+        index = evt.index if isinstance(evt.index, int) else (evt.index or [0])[0]
+        if not shown or not 0 <= index < len(shown):
+            return None, "", None
+        result = shown[index]
+        return self.thumbs.get(result["path"], PREVIEW_SIZE), details_markdown(result), result["path"]
+
+    # --- the index panel -------------------------------------------------------------------------
+    def index_panel(self):
+        """(info markdown, no-index banner, folder choices): on page load and "Check again"."""
+        try:
+            engine = self.engine()
+        except NoIndexYet as exc:
+            return "No index yet.", gr.update(value=str(exc), visible=True), gr.update(choices=[("All folders", ALL_FOLDERS)])
+        except ClipSearchError as exc:
+            return f"The index cannot be opened: {_md(str(exc))}", gr.update(visible=False), gr.update()
+        choices = [("All folders", ALL_FOLDERS)] + [(f, f) for f in self.folder_choices(engine)]
+        return info_markdown(engine.info()), gr.update(visible=False), gr.update(choices=choices)
+
+    def folder_choices(self, engine: SearchEngine) -> list[str]:
+        """The indexed folders and the folders below them that hold photos (at most 500)."""
+        generation = engine.info().get("generation", 0)
+        if self._folders_cache and self._folders_cache[0] == generation:
+            return self._folders_cache[1]
+        roots = engine.info().get("folders", [])
+        found = set(roots)
+        for record in engine.store.records():
+            folder = os.path.dirname(record.path)
+            while folder not in found and any(folder.startswith(os.path.join(r, "")) for r in roots):
+                found.add(folder)
+                folder = os.path.dirname(folder)
+            if len(found) >= MAX_FOLDER_CHOICES:
+                break
+        choices = sorted(found)
+        self._folders_cache = (generation, choices)
+        return choices
+
+    def start_reindex(self):
+        """The re-index button: (job status markdown, timer)."""
+        try:
+            engine = self.engine()
+        except NoIndexYet:
+            gr.Warning("There is no index to update yet: build one with the indexer first.")
+            return "No index yet.", gr.Timer(active=False)
+        folders = engine.info().get("folders", [])
+        if not folders:
+            gr.Warning("The index records no folders to re-index.")
+            return "The index records no folders.", gr.Timer(active=False)
+        if not self.job.start(engine, folders):
+            gr.Info("A re-index is already running.")
+        return self.job.status.describe() or "Re-indexing...", gr.Timer(active=True)
+
+    def stop_reindex(self) -> str:
+        """The stop button: the job stops after the batch in flight."""
+        if not self.job.status.running:
+            return "No re-index is running."
+        self.job.stop()
+        return "Stopping after the current batch..."
+
+    def poll_reindex(self):
+        """The timer tick while a re-index runs: (status, index info, folder choices, timer)."""
+        status = self.job.status
+        if status.running:
+            return status.describe(), gr.skip(), gr.skip(), gr.Timer(active=True)
+        if status.error:
+            gr.Warning(status.error)
+        info, _, folders = self.index_panel()
+        return status.describe(), info, folders, gr.Timer(active=False)
+
+    # --- API endpoints ---------------------------------------------------------------------------
+    def api_search_text(self, text: str, k: int = 20, min_score: float = 0.0) -> list[dict]:
+        """Photos matching a text query (composite syntax allowed), best first, as JSON records."""
+        return _cut(self._api(lambda: self.query(text if isinstance(text, str) else str(text or ""), None, k)),
+                    min_score)
+
+    def api_search_image(self, image: str | None, k: float = 20) -> list[dict]:
+        """Photos that look like an uploaded picture, best first, as JSON records."""
+        if not image:
+            raise gr.Error("Send a picture file.")
+        return self._api(lambda: self.query(None, image, int(k)))
+
+    def api_similar(self, path: str, k: int = 20) -> list[dict]:
+        """Indexed photos like the indexed photo at ``path`` (other paths are refused)."""
+        return self._api(lambda: self.similar_to(str(path or ""), k))
+
+    def _api(self, run) -> Results:
+        try:
+            results = run()
+        except NoIndexYet:
+            raise gr.Error(f"No index in {self.settings.index_dir} yet: build one with "
+                           f"`python -m indexer FOLDER --index {self.settings.index_dir}`.") from None
+        except gr.Error:
+            raise
+        except (ClipSearchError, ValueError) as exc:
+            raise gr.Error(str(exc)) from None
+        return [api_record(r) for r in results]
+
+    def close(self) -> None:
+        self.job.stop()
+        self.thumbs.close()
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+def parse_filter(folder: str | None, date_from: str | None, date_to: str | None) -> SearchFilter | None:
+    """The filter from the folder and date widgets; ``ValueError`` with a readable message."""
+    folder = (folder or "").strip() or None
+    start, end = _parse_date(date_from, "From"), _parse_date(date_to, "To")
+    if start and end and start > end:
+        raise ValueError(f"the date range is empty: {start} is after {end}")
+    where = SearchFilter(os.path.abspath(os.path.expanduser(folder)) if folder else None, start, end)
+    return None if where.is_empty() else where
+
+
+def _parse_date(text: str | None, label: str) -> str | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ValueError(f"{label} date {text!r} is not a date like 2024-07-31") from None
+
+
+def _clamp_k(k: Any) -> int:
+    try:
+        return max(1, min(MAX_K, int(k)))
+    except (TypeError, ValueError):
+        raise ValueError(f"the number of results must be a whole number, not {k!r}") from None
+
+
+def _cut(results: Results, min_score: Any) -> Results:
+    try:
+        cut = float(min_score or 0.0)
+    except (TypeError, ValueError):
+        raise gr.Error(f"min_score must be a number, not {min_score!r}") from None
+    return [r for r in results if cut <= 0 or r["score"] >= cut]
+
+
+def _result_dict(hit) -> dict[str, Any]:
+    out = hit.to_dict()
+    out["name"] = os.path.basename(hit.path)
+    out["sort_date"] = hit.date_taken or datetime.fromtimestamp(hit.mtime_ns / 1e9).isoformat(timespec="seconds")
+    return out
+
+
+def api_record(result: dict[str, Any]) -> dict[str, Any]:
+    """A result as the API returns it: the photo's path is under "file", not "path".
+
+    gradio_client takes every dict with a string "path" for a file to download, and would try
+    (and, rightly, fail) to fetch the original photo.
+    """
+    out = {"file": result["path"]}
+    out.update((key, value) for key, value in result.items() if key not in ("path", "sort_date"))
+    return out
+
+
+def _describe_query(text: str | None, image: str | None) -> str:
+    parts = [f"“{text.strip()}”"] if text and text.strip() else []
+    if image:
+        parts.append("the dropped photo")
+    return " + ".join(parts) or "nothing"
+
+
+def _md(text: str) -> str:
+    """Text safe to put inside markdown (no markup or HTML from file names or queries)."""
+    return html.escape(text).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
+
+
+def _human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+def details_markdown(result: dict[str, Any]) -> str:
+    """What the preview panel says about one result."""
+    taken = result.get("date_taken")
+    modified = datetime.fromtimestamp(result["mtime_ns"] / 1e9).strftime("%Y-%m-%d %H:%M")
+    when = taken.replace("T", " ") if taken else f"unknown (file modified {modified})"
+    return (
+        f"**{_md(result['name'])}** · score {result['score']:.3f}\n\n"
+        f"- **Path:** {_md(result['path'])}\n"
+        f"- **Size:** {result['width']} × {result['height']} px, {_human_size(result['size'])}\n"
+        f"- **Taken:** {_md(when)}"
+    )
+
+
+def info_markdown(info: dict[str, Any]) -> str:
+    """The index panel: how many photos, which model, when, which folders."""
+    stamp = info.get("stamp", {})
+    model = stamp.get("model", "?") + (f" ({stamp['pretrained']})" if stamp.get("pretrained") else "")
+    last = info.get("last_indexed")
+    when = datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M") if last else "never"
+    folders = info.get("folders") or []
+    listed = "\n".join(f"  - {_md(f)}" for f in folders) or "  - (none recorded)"
+    return (
+        f"- **Photos:** {info.get('count', 0):,}\n- **Model:** {_md(model)}\n"
+        f"- **Last indexed:** {when}\n- **Index:** {_md(str(info.get('location', '')))}\n"
+        f"- **Folders:**\n{listed}"
+    )

@@ -1,0 +1,120 @@
+"""Re-indexing from the web app: one background thread, progress the page can poll.
+
+The job shares the already-loaded encoder with the searching engine and writes through its own
+store object, so searches keep running on the reader's store and pick up each committed batch
+with ``reload_if_changed``. It takes the index lock before it opens the store for writing, so a
+cron indexer that holds it is reported (``IndexLocked``) and never disturbed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from clipsearch import ClipSearchError, IndexProgress, IndexReport, SearchEngine, Settings
+from clipsearch.errors import IndexLocked
+from clipsearch.lock import IndexLock
+from clipsearch.stores import open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A snapshot of the job for display: what it is doing and how far it got."""
+
+    running: bool = False
+    started: float | None = None
+    progress: IndexProgress | None = None
+    report: IndexReport | None = None
+    error: str | None = None
+
+    def describe(self) -> str:
+        """One markdown line for the index panel."""
+        if self.running:
+            p = self.progress
+            if p is None or p.to_process == 0:
+                return "Re-indexing: scanning folders..."
+            return (f"Re-indexing: {p.processed} of {p.to_process} changed files "
+                    f"({p.embedded} embedded, {p.skipped} skipped, {p.rate:.1f}/s)")
+        if self.error:
+            return f"Re-index failed: {self.error}"
+        if self.report is not None:
+            r = self.report
+            state = "stopped" if r.interrupted else "done"
+            return (f"Re-index {state} in {r.elapsed:.1f} s: {r.added} added, {r.updated} updated, "
+                    f"{r.moved} moved, {r.removed} removed, {r.skipped_count} skipped, "
+                    f"{r.unchanged} unchanged")
+        return ""
+
+
+class ReindexJob:
+    """Runs ``index_folder`` in a thread, one run at a time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._status = JobStatus()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def status(self) -> JobStatus:
+        with self._lock:
+            return self._status
+
+    def start(self, engine: SearchEngine, folders: list[str]) -> bool:
+        """Start re-indexing ``folders`` with ``engine``'s encoder; False if a run is going on."""
+        with self._lock:
+            if self._status.running:
+                return False
+            self._stop.clear()
+            self._status = JobStatus(running=True, started=time.time())
+            self._thread = threading.Thread(target=self._run, args=(engine, list(folders)),
+                                            name="reindex", daemon=True)
+            self._thread.start()
+        return True
+
+    def stop(self) -> None:
+        """Ask a running job to stop after the batch in flight (it keeps what it committed)."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the running job (for tests); True when no job is running afterwards."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return not self.status.running
+
+    def _set(self, **changes) -> None:
+        with self._lock:
+            current = self._status
+            self._status = JobStatus(**{**current.__dict__, **changes})
+
+    def _progress(self, progress: IndexProgress) -> None:
+        # The indexer mutates one IndexProgress object: keep a copy for readers on other threads.
+        self._set(progress=IndexProgress(**progress.__dict__))
+
+    def _run(self, engine: SearchEngine, folders: list[str]) -> None:
+        report = error = None
+        try:
+            with IndexLock(self.settings.index_dir):
+                store = open_store(self.settings.index_dir, engine.encoder.stamp, create=True)
+                writer = SearchEngine(engine.encoder, store, settings=self.settings)
+                try:
+                    report = writer.index_folder(folders, progress=self._progress,
+                                                 should_stop=self._stop.is_set, lock=False)
+                finally:
+                    writer.close()
+            engine.reload_if_changed()
+        except IndexLocked as exc:
+            error = str(exc)
+        except ClipSearchError as exc:
+            error = str(exc)
+            log.warning("re-index failed: %s", exc)
+        except Exception as exc:  # the page must learn that the thread died
+            error = f"{type(exc).__name__}: {exc}"
+            log.exception("re-index crashed")
+        self._set(running=False, report=report, error=error)

@@ -1,0 +1,110 @@
+"""Small cached JPEG versions of indexed photos: what the browser gets instead of the originals.
+
+A thumbnail's name is a hash of the photo's path, mtime and size, so an edited photo gets a new
+one and nothing about the photo's location can be read from the name. The cache folder is the
+only folder the web app lets Gradio serve; the photo folders never are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from clipsearch.errors import UnreadableImage
+from clipsearch.images import DEFAULT_MAX_PIXELS, load_image
+
+log = logging.getLogger(__name__)
+
+THUMB_SIZE = 256
+PREVIEW_SIZE = 1024
+JPEG_QUALITY = 85
+PLACEHOLDER_NAME = "unreadable.jpg"
+
+
+class ThumbnailCache:
+    """Makes and remembers downscaled JPEGs of photos, in ``<cache_dir>/thumbs/<size>/``.
+
+    Callers must only pass paths of indexed photos: this class opens whatever it is given.
+    """
+
+    def __init__(self, cache_dir: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, workers: int = 4) -> None:
+        self.root = (Path(cache_dir) / "thumbs").resolve()
+        self.max_pixels = max_pixels
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbs")
+
+    def path_for(self, photo: str, size: int) -> Path | None:
+        """Where the thumbnail of ``photo`` at ``size`` lives (None when the photo is gone)."""
+        try:
+            st = os.stat(photo)
+        except OSError:
+            return None
+        key = hashlib.blake2b(f"{photo}\0{st.st_mtime_ns}\0{st.st_size}".encode("utf-8", "surrogateescape"),
+                              digest_size=16).hexdigest()
+        return self.root / str(size) / f"{key}.jpg"
+
+    def get(self, photo: str, size: int = THUMB_SIZE) -> str:
+        """The path of a JPEG of ``photo`` no larger than ``size`` px, made on first use.
+
+        A photo that vanished or cannot be decoded gets a grey placeholder instead of an error.
+        """
+        target = self.path_for(photo, size)
+        if target is None:
+            return self.placeholder()
+        if target.exists():
+            return str(target)
+        try:
+            picture = load_image(photo, min_size=size, max_pixels=self.max_pixels).image
+        except UnreadableImage as exc:
+            log.warning("no thumbnail for %s: %s", photo, exc.reason)
+            return self.placeholder()
+        picture.thumbnail((size, size), Image.Resampling.LANCZOS)
+        _save_jpeg(picture, target)
+        return str(target)
+
+    def get_many(self, photos: Iterable[str], size: int = THUMB_SIZE) -> list[str]:
+        """Thumbnails of several photos, made in parallel (decoding releases the GIL)."""
+        return list(self._pool.map(lambda p: self.get(p, size), photos))
+
+    def placeholder(self) -> str:
+        """A grey square with a cross, shown for photos that cannot be read."""
+        target = self.root / PLACEHOLDER_NAME
+        if not target.exists():
+            picture = Image.new("RGB", (THUMB_SIZE, THUMB_SIZE), (200, 200, 200))
+            draw = ImageDraw.Draw(picture)
+            draw.line((60, 60, 196, 196), fill=(120, 120, 120), width=8)
+            draw.line((60, 196, 196, 60), fill=(120, 120, 120), width=8)
+            _save_jpeg(picture, target)
+        return str(target)
+
+    def contains(self, path: str | Path) -> bool:
+        """True when ``path`` is inside this cache (for checks and tests)."""
+        try:
+            Path(path).resolve().relative_to(self.root)
+        except ValueError:
+            return False
+        return True
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _save_jpeg(picture: Image.Image, target: Path) -> None:
+    """Write atomically so that a concurrent reader never sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            picture.convert("RGB").save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
