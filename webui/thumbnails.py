@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from clipsearch.errors import UnreadableImage
 from clipsearch.images import DEFAULT_MAX_PIXELS, load_image
+from clipsearch.stores import ImageRecord
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,22 @@ class ThumbnailCache:
             st = os.stat(photo)
         except OSError:
             return None
-        key = hashlib.blake2b(f"{photo}\0{st.st_mtime_ns}\0{st.st_size}".encode("utf-8", "surrogateescape"),
-                              digest_size=16).hexdigest()
-        return self.root / str(size) / f"{key}.jpg"
+        return self.root / str(size) / f"{thumbnail_key(photo, st.st_mtime_ns, st.st_size)}.jpg"
+
+    def prune(self, records: Iterable[ImageRecord]) -> int:
+        """Delete the thumbnails and previews of photos no longer indexed (or since changed).
+
+        They could otherwise still be fetched by name after their photo left the index.
+        """
+        keep = {thumbnail_key(r.path, r.mtime_ns, r.size) for r in records}
+        removed = 0
+        for folder in (p for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else ():
+            for thumb in folder.glob("*.jpg"):
+                if thumb.stem not in keep:
+                    with contextlib.suppress(OSError):
+                        thumb.unlink()
+                        removed += 1
+        return removed
 
     def get(self, photo: str, size: int = THUMB_SIZE) -> str:
         """The path of a JPEG of ``photo`` no larger than ``size`` px, made on first use.
@@ -94,6 +108,12 @@ class ThumbnailCache:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def thumbnail_key(photo: str, mtime_ns: int, size: int) -> str:
+    """The cache name of a photo's thumbnails: a hash of its path, mtime and size."""
+    text = f"{photo}\0{mtime_ns}\0{size}".encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 def _save_jpeg(picture: Image.Image, target: Path) -> None:
