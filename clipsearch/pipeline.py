@@ -16,11 +16,11 @@ import queue
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
@@ -100,14 +100,30 @@ class _Item:
     date_taken: str | None = None
     prepared: Any = None  # model input; None when the vector is reused
     error: UnreadableImage | None = None
+    vector: np.ndarray | None = None  # already embedded elsewhere (a FileEmbedder)
 
     def record(self) -> ImageRecord:
         return ImageRecord(self.stat.path, self.stat.size, self.stat.mtime_ns, self.fingerprint,
                            self.width, self.height, self.date_taken)
 
 
+class FileEmbedder(Protocol):
+    """Hashes, decodes and embeds files elsewhere (e.g. on a Ray cluster) for an ``Indexer``.
+
+    Gets the new or changed files and the fingerprints the store already has; yields, in any
+    order, one ``inspect_file`` result per file with ``vector`` set, except for files whose
+    fingerprint is reusable (the indexer reuses the stored vector) or that failed (``error``).
+    """
+
+    def embed_files(self, files: list[FileStat], reusable: set[str]) -> Iterator[_Item]: ...
+
+
 class Indexer:
-    """One indexing run of some folders into a store with an encoder."""
+    """One indexing run of some folders into a store with an encoder.
+
+    With an ``embedder``, files are hashed, decoded and embedded by it instead of the local
+    decode threads and model; scanning, diffing, renames, reuse and commits stay here.
+    """
 
     def __init__(
         self,
@@ -120,8 +136,10 @@ class Indexer:
         max_pixels: int | None = None,
         progress: Callable[[IndexProgress], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        embedder: FileEmbedder | None = None,
     ) -> None:
         self.encoder = encoder
+        self.embedder = embedder
         self.store = store
         self._batch_size = batch_size  # None: the encoder's choice (asked only when needed)
         self.workers = workers or min(4, os.cpu_count() or 2)
@@ -204,6 +222,25 @@ class Indexer:
                 self.store.write(batch)
             batch, embeds = WriteBatch(), []
 
+        if self.embedder is not None:
+            items = self.embedder.embed_files(todo, store_fps)
+            try:
+                for item in items:
+                    self._classify(item, known, vanished_by_fp, run_vectors, batch, embeds, report)
+                    progress.processed += 1
+                    if len(embeds) >= self.batch_size or len(batch) >= 4 * self.batch_size:
+                        flush()
+                        progress.embedded = report.embedded
+                        last_save = self._tick(progress, report, started, last_save)
+                        if progress.processed < progress.to_process and self.should_stop():
+                            report.interrupted = True
+                            break
+            finally:
+                getattr(items, "close", lambda: None)()  # stop the remote work on an early exit
+            flush()
+            progress.embedded = report.embedded
+            self._tick(progress, report, started, last_save)
+            return
         pool = self._pool = DecodePool(self.workers)
         try:
             window: deque[tuple[FileStat, Future]] = deque()
@@ -241,26 +278,7 @@ class Indexer:
 
     def _inspect(self, stat: FileStat, reusable: set[str]) -> _Item:
         """Worker: hash the file; decode and preprocess it unless its vector can be reused."""
-        item = _Item(stat)
-        try:
-            data = read_file_bytes(stat.path)
-            with contextlib.suppress(OSError):  # rewritten since the scan: record what was read
-                now = os.stat(stat.path)
-                if (now.st_size, now.st_mtime_ns) != (stat.size, stat.mtime_ns) and now.st_size == len(data):
-                    item.stat = FileStat(stat.path, now.st_size, now.st_mtime_ns)
-            item.fingerprint = fingerprint_bytes(data)
-            if item.fingerprint in reusable:
-                item.width, item.height, item.date_taken = _header_facts(data, stat.path)
-                return item
-            kwargs = {"max_pixels": self.max_pixels} if self.max_pixels else {}
-            loaded = load_image(data, path=stat.path, min_size=self.encoder.input_size, **kwargs)
-            item.width, item.height, item.date_taken = loaded.width, loaded.height, loaded.date_taken
-            item.prepared = self.encoder.prepare(loaded.image)
-        except UnreadableImage as exc:
-            item.error = exc
-        except Exception as exc:  # a decoder bug must not stop the run
-            item.error = UnreadableImage(stat.path, "decode error", f"{type(exc).__name__}: {exc}")
-        return item
+        return inspect_file(stat, reusable, self.encoder, self.max_pixels)
 
     def _take(self, entry, known, vanished_by_fp, run_vectors, batch, embeds, report) -> None:
         stat, future = entry
@@ -270,6 +288,11 @@ class Indexer:
             report.skip(stat.path, "timed out")
             self._pool.grow()  # that thread may never come back
             return
+        self._classify(item, known, vanished_by_fp, run_vectors, batch, embeds, report)
+
+    def _classify(self, item, known, vanished_by_fp, run_vectors, batch, embeds, report) -> None:
+        """Decide what an inspected file is: touched, moved, reusable, embedded, or to embed."""
+        stat = item.stat
         if item.error is not None:
             report.skip(stat.path, item.error.reason)
             return
@@ -287,6 +310,12 @@ class Indexer:
             return
         counter = "updated" if old else "added"
         vector = run_vectors.get(fp)
+        if vector is None and item.vector is not None:  # embedded by the FileEmbedder
+            run_vectors[fp] = item.vector
+            batch.put.append((item.record(), item.vector))
+            report.embedded += 1
+            setattr(report, counter, getattr(report, counter) + 1)
+            return
         if vector is None and item.prepared is None:
             vector = self.store.vectors_by_fingerprint([fp]).get(fp)
             if vector is None:  # the reusable copy went away meanwhile: decode after all
@@ -304,6 +333,33 @@ class Indexer:
         else:
             embeds.append(item)
         setattr(report, counter, getattr(report, counter) + 1)
+
+
+def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder, max_pixels: int | None) -> _Item:
+    """Hash a file; decode and preprocess it unless its fingerprint is in ``reusable``.
+
+    Runs in the local decode threads, and in the tasks of a distributed ``FileEmbedder``.
+    """
+    item = _Item(stat)
+    try:
+        data = read_file_bytes(stat.path)
+        with contextlib.suppress(OSError):  # rewritten since the scan: record what was read
+            now = os.stat(stat.path)
+            if (now.st_size, now.st_mtime_ns) != (stat.size, stat.mtime_ns) and now.st_size == len(data):
+                item.stat = FileStat(stat.path, now.st_size, now.st_mtime_ns)
+        item.fingerprint = fingerprint_bytes(data)
+        if item.fingerprint in reusable:
+            item.width, item.height, item.date_taken = _header_facts(data, stat.path)
+            return item
+        kwargs = {"max_pixels": max_pixels} if max_pixels else {}
+        loaded = load_image(data, path=stat.path, min_size=encoder.input_size, **kwargs)
+        item.width, item.height, item.date_taken = loaded.width, loaded.height, loaded.date_taken
+        item.prepared = encoder.prepare(loaded.image)
+    except UnreadableImage as exc:
+        item.error = exc
+    except Exception as exc:  # a decoder bug must not stop the run
+        item.error = UnreadableImage(stat.path, "decode error", f"{type(exc).__name__}: {exc}")
+    return item
 
 
 class DecodePool:

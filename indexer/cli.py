@@ -69,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    scale = parser.add_argument_group("beyond one machine (pip install -r requirements-scale.txt)")
+    scale.add_argument("--engine", choices=["local", "ray"], default="local",
+                       help="where new and changed files are decoded and embedded: here (default), "
+                       "or on a Ray cluster through Ray Data (--watch updates still run here)")
+    scale.add_argument("--ray-address", metavar="ADDR",
+                       help="Ray cluster to join (auto, HOST:6379, ray://HOST:10001; default: a local Ray)")
+    scale.add_argument("--store", choices=["hnsw", "milvus"], default="hnsw",
+                       help="where a new index keeps its vectors: hnsw in the index folder (default), "
+                       "or Milvus; an existing index keeps its own")
+    scale.add_argument("--milvus-uri", metavar="URI",
+                       help="Milvus server http://HOST:19530[#COLLECTION], or a FILE.db for milvus-lite "
+                       "(default: milvus.db in the index folder)")
     return parser
 
 
@@ -87,11 +99,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     settings = Settings()
     if args.index:
         settings = replace(settings, index_dir=args.index.expanduser().absolute())
+    settings = replace(settings, store=args.store, store_uri=args.milvus_uri)
     asked = args.model or args.pretrained or args.weights
     spec = None
     if not asked:
         try:
-            spec = ModelSpec.from_stamp(read_stamp(settings.index_dir))
+            spec = ModelSpec.from_stamp(read_stamp(settings.index_dir, settings.store, settings.store_uri))
         except IndexNotFound:
             pass
     if spec is None:
@@ -117,11 +130,15 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"not a folder: {folder}")
     if args.watch and args.dry_run:
         parser.error("--watch and --dry-run do not go together")
+    if args.ray_address and args.engine != "ray":
+        parser.error("--ray-address needs --engine ray")
+    if args.milvus_uri and args.store != "milvus":
+        parser.error("--milvus-uri needs --store milvus")
     try:
         settings = settings_from_args(args)
         if not args.folders and not args.remove:
             try:
-                read_stamp(settings.index_dir)
+                read_stamp(settings.index_dir, settings.store, settings.store_uri)
             except IndexNotFound:
                 parser.error(f"no folder given and there is no index at {settings.index_dir} yet: "
                              "name a FOLDER to index")
@@ -151,9 +168,15 @@ def main(argv: list[str] | None = None) -> int:
 def _index(engine: SearchEngine, folders, args, stop: threading.Event):
     printer = ProgressPrinter(enabled=not (args.quiet or args.json), tty=sys.stderr.isatty())
     try:
-        report = engine.index_folder(
-            folders, dry_run=args.dry_run, progress=printer.update, should_stop=stop.is_set,
-        )
+        if args.engine == "ray":
+            from clipsearch.distributed import index_folder_ray
+
+            report = index_folder_ray(engine, folders, address=args.ray_address, dry_run=args.dry_run,
+                                      progress=printer.update, should_stop=stop.is_set)
+        else:
+            report = engine.index_folder(
+                folders, dry_run=args.dry_run, progress=printer.update, should_stop=stop.is_set,
+            )
     finally:
         printer.close()
     _print_report(report, args)

@@ -1,31 +1,84 @@
-"""Vector stores: the protocol and the registry of implementations."""
+"""Vector stores: the protocol and the registry of implementations.
+
+An index folder remembers which store holds its data: a Milvus index leaves ``store.json``
+there (kind and URI), so anything that opens the folder (the web app, a re-index) finds the
+right store without being told. Like the model, an existing index keeps its store.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+from ..errors import ClipSearchError
 from .base import ImageRecord, SearchFilter, VectorStore, WriteBatch
+
+KINDS = ("hnsw", "milvus")
+POINTER_NAME = "store.json"
 
 
 def open_store(
-    location: str | Path, stamp: dict[str, Any] | None = None, *, create: bool = False, kind: str = "hnsw"
+    location: str | Path, stamp: dict[str, Any] | None = None, *, create: bool = False,
+    kind: str | None = None, uri: str | None = None,
 ) -> VectorStore:
-    """Open (or with ``create``, make) a store of the given kind at ``location``."""
+    """Open (or with ``create``, make) a store at ``location`` (the local index folder).
+
+    ``kind`` and ``uri`` (the Milvus URI) choose the store of a new index; an existing one keeps
+    its own, recorded in the folder.
+    """
+    kind, uri = resolve_kind(location, kind, uri)
     if kind == "hnsw":
         from .hnsw import HnswStore
 
         return HnswStore.open(location, stamp, create=create)
-    raise ValueError(f"unknown store kind {kind!r}; known: hnsw")
+    from .milvus import MilvusStore
+
+    return MilvusStore.open(location, stamp, create=create, uri=uri)
 
 
-def read_stamp(location: str | Path, kind: str = "hnsw") -> dict[str, Any]:
+def read_stamp(location: str | Path, kind: str | None = None, uri: str | None = None) -> dict[str, Any]:
     """The stamp of an existing index, without loading its vectors (``IndexNotFound`` if none)."""
+    kind, uri = resolve_kind(location, kind, uri)
     if kind == "hnsw":
         from .hnsw import HnswStore
 
         return HnswStore.read_stamp(location)
-    raise ValueError(f"unknown store kind {kind!r}; known: hnsw")
+    from .milvus import MilvusStore
+
+    return MilvusStore.read_stamp(location, uri)
 
 
-__all__ = ["ImageRecord", "SearchFilter", "VectorStore", "WriteBatch", "open_store", "read_stamp"]
+def resolve_kind(location: str | Path, kind: str | None, uri: str | None) -> tuple[str, str | None]:
+    """The store kind and URI for an index folder: what it records, else what was asked.
+
+    ``hnsw`` is the default, so asking for it never overrides a recorded Milvus index; asking for
+    Milvus where a local hnsw index already lives, or for another Milvus URI than the recorded
+    one, is an error rather than a silently different index.
+    """
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"unknown store kind {kind!r}; known: {', '.join(KINDS)}")
+    folder = Path(location)
+    pointer = folder / POINTER_NAME
+    if pointer.is_file():
+        recorded = json.loads(pointer.read_text(encoding="utf-8"))
+        if kind == "milvus" and uri and not _same_uri(uri, recorded.get("uri")):
+            raise ClipSearchError(f"the index in {folder} lives in Milvus at {recorded.get('uri')}, not {uri}: "
+                                  "omit --milvus-uri, or index into another folder with --index")
+        return recorded["kind"], recorded.get("uri")
+    if kind == "milvus" and (folder / "records.sqlite").exists():
+        raise ClipSearchError(f"the index in {folder} is a local hnsw index: index into another folder "
+                              "(--index) to use Milvus")
+    return kind or "hnsw", uri
+
+
+def _same_uri(asked: str, recorded: str | None) -> bool:
+    from .milvus import split_uri
+
+    return recorded is not None and split_uri(asked, ".") == split_uri(recorded, ".")
+
+
+__all__ = [
+    "KINDS", "ImageRecord", "SearchFilter", "VectorStore", "WriteBatch", "open_store", "read_stamp",
+    "resolve_kind",
+]

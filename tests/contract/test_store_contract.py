@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,12 @@ from clipsearch.stores import ImageRecord, SearchFilter, WriteBatch, open_store
 
 DIM = 16
 STAMP = {"model": "fake", "pretrained": None, "dim": DIM, "image_size": 32, "preprocess": {}}
-STORE_KINDS = ["hnsw"]
+_NO_MILVUS = importlib.util.find_spec("pymilvus") is None or importlib.util.find_spec("milvus_lite") is None
+STORE_KINDS = [
+    "hnsw",
+    pytest.param("milvus", marks=pytest.mark.skipif(
+        _NO_MILVUS, reason="pymilvus and milvus-lite are not installed (pip install -r requirements-scale.txt)")),
+]
 
 
 def rec(path: str, fp: str | None = None, date: str | None = None, mtime_ns: int = 1_600_000_000 * 10**9):
@@ -34,6 +41,10 @@ def make_store(request, tmp_path):
     yield make
     for store in stores:
         store.close()
+    if request.param == "milvus":  # milvus-lite serves each file from threads in this process
+        from milvus_lite import server_manager_instance
+
+        server_manager_instance.release_server(str(tmp_path / "idx" / "milvus.db"))
 
 
 def test_missing_index_is_index_not_found(make_store):
