@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="require this user name and password (do use it with a non-local --host)")
     parser.add_argument("--device", choices=["cpu", "cuda", "mps"], help="default: cuda, then mps, then cpu")
     parser.add_argument("--threads", type=_positive, metavar="N", help="torch threads on the CPU (default: all cores)")
+    parser.add_argument("--store", choices=["hnsw", "milvus"], default="hnsw",
+                        help="where the index lives when the folder does not say (default hnsw: the folder)")
+    parser.add_argument("--milvus-uri", metavar="URI", help="with --store milvus: http://HOST:19530 or FILE.db")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
@@ -79,7 +82,8 @@ def is_loopback(host: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, load the model once, and serve until interrupted."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if not args.verbose:  # our own steps, without open_clip's and httpx's chatter on the root logger
@@ -94,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     if args.index:
         settings = replace(settings, index_dir=args.index.expanduser().absolute())
+    if args.milvus_uri and args.store != "milvus":
+        parser.error("--milvus-uri goes with --store milvus")
+    settings = replace(settings, store=args.store, store_uri=args.milvus_uri)
     overrides = {key: value for key, value in (("device", args.device), ("threads", args.threads)) if value}
     if not is_loopback(args.host) and not args.auth:
         message = (f"serving on {args.host} without --auth: anyone who can reach this address can "
