@@ -76,19 +76,36 @@ def measure(engine, library: str | Path, k: int = 5, seed: int = 7) -> list[Quer
 
         return run
 
-    figure("text: one object", "a red circle",
-           [(search(f"a {c} {s}"), has(c, s)) for c, s in present])
-    pairs = [(a, b) for a in present for b in present if a != b and any(
-        a in objs and b in objs for objs in truth.values())]
-    figure("text: two objects", "a blue star and a yellow square",
-           [(search(f"a {a[0]} {a[1]} and a {b[0]} {b[1]}"), lambda o, a=a, b=b: a in o and b in o)
-            for a, b in rng.sample(pairs, min(40, len(pairs)))])
+    figure("text: one object", "a red circle", [(search(f"a {c} {s}"), has(c, s)) for c, s in present])
+    pairs = [
+        (a, b)
+        for a in present
+        for b in present
+        if a != b and any(a in objs and b in objs for objs in truth.values())
+    ]
+    figure(
+        "text: two objects",
+        "a blue star and a yellow square",
+        [
+            (search(f"a {a[0]} {a[1]} and a {b[0]} {b[1]}"), lambda o, a=a, b=b: a in o and b in o)
+            for a, b in rng.sample(pairs, min(40, len(pairs)))
+        ],
+    )
     swaps = [(c, s, t) for c, s in present for t in SHAPES if t != s and (c, t) in present]
-    figure("arithmetic: colour+shape - shape + shape", "a red circle - circle + square",
-           [(search(f"a {c} {s} - {s} + {t}"), has(c, t)) for c, s, t in rng.sample(swaps, min(40, len(swaps)))])
-    figure("negative: shape - colour", "a circle - red",
-           [(search(f"a {s} - {c}"), lambda o, s=s, c=c: any(x == s and y != c for y, x in o))
-            for s in SHAPES for c in rng.sample(list(COLOURS), 2)])
+    figure(
+        "arithmetic: colour+shape - shape + shape",
+        "a red circle - circle + square",
+        [(search(f"a {c} {s} - {s} + {t}"), has(c, t)) for c, s, t in rng.sample(swaps, min(40, len(swaps)))],
+    )
+    figure(
+        "negative: shape - colour",
+        "a circle - red",
+        [
+            (search(f"a {s} - {c}"), lambda o, s=s, c=c: any(x == s and y != c for y, x in o))
+            for s in SHAPES
+            for c in rng.sample(list(COLOURS), 2)
+        ],
+    )
     image_cases = []
     for c, s in rng.sample(present, min(20, len(present))):
         picture = render_scene(Scene((SceneObject(c, s),), "gray"), 192, rng)
@@ -108,9 +125,13 @@ def measure(engine, library: str | Path, k: int = 5, seed: int = 7) -> list[Quer
 
 def figures_table(figures: list[QueryFigure]) -> str:
     """A markdown table of the figures."""
-    lines = ["| query kind | example | queries | precision@k | top-1 | a random picture |",
-             "|---|---|---:|---:|---:|---:|"]
+    lines = [
+        "| query kind | example | queries | precision@k | top-1 | a random picture |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for f in figures:
-        lines.append(f"| {f.kind} | `{f.example}` | {f.queries} | {f.precision:.2f} (k={f.k}) | "
-                     f"{f.top1:.2f} | {f.baseline:.2f} |")
+        lines.append(
+            f"| {f.kind} | `{f.example}` | {f.queries} | {f.precision:.2f} (k={f.k}) | "
+            f"{f.top1:.2f} | {f.baseline:.2f} |"
+        )
     return "\n".join(lines)
