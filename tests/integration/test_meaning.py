@@ -40,7 +40,9 @@ def test_an_uploaded_blue_star_finds_blue_stars(demo_engine, truth):
     rng = random.Random(3)
     picture = render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, rng)
     hits = demo_engine.search_image(picture, k=3)
-    assert all(("blue", "star") in truth[h.path] for h in hits)
+    # image queries reach precision@5 0.76 (README): the first hit and most of the top 3 match
+    assert ("blue", "star") in truth[hits[0].path]
+    assert sum(("blue", "star") in truth[h.path] for h in hits) >= 2
 
 
 def test_similar_pictures_share_a_coloured_shape(demo_engine, truth):
@@ -64,12 +66,12 @@ def test_filters_restrict_to_a_folder(demo_engine, sample_library, truth):
 # Levels measured with the committed demo model on the seed-0 sample library (README's table),
 # asserted with a small margin below: precision@5 and top-1 for each kind of query.
 LEVELS = {
-    "text: one object": (0.85, 0.85),
-    "text: two objects": (0.2, 0.8),
-    "arithmetic: colour+shape - shape + shape": (0.3, 0.3),
-    "negative: shape - colour": (0.6, 0.5),
-    "image: an uploaded picture": (0.5, 0.6),
-    "image + text": (0.4, 0.5),
+    "text: one object": (0.85, 0.9),  # measured 0.96 / 1.00
+    "text: two objects": (0.85, 0.7),  # measured 0.99 / 0.85
+    "arithmetic: colour+shape - shape + shape": (0.45, 0.4),  # measured 0.59 / 0.53
+    "negative: shape - colour": (0.75, 0.85),  # measured 0.90 / 1.00
+    "image: an uploaded picture": (0.65, 0.85),  # measured 0.76 / 0.95
+    "image + text": (0.45, 0.4),  # measured 0.58 / 0.55
 }
 
 
