@@ -140,14 +140,18 @@ def test_unreadable_permissions_are_reported(tmp_path, monkeypatch):
     engine.close()
 
 
+# The peak of this process's own memory: VmHWM starts afresh at exec, while ru_maxrss counts
+# the parent's pages at fork time (a parent holding a model would dominate it).
 MEASURED_RUN = """
-import resource, runpy, sys
+import runpy, sys
 sys.argv = ["indexer", *sys.argv[1:]]
 try:
     runpy.run_module("indexer", run_name="__main__")
 except SystemExit as exc:
     code = exc.code
-print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+status = open("/proc/self/status").read()
+peak = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
+print("PEAK_RSS_KB", peak, file=sys.stderr)
 sys.exit(code)
 """
 
