@@ -117,13 +117,15 @@ def warm_page_cache(paths: list[Path]) -> int:
 
 
 # --- the three contestants ---------------------------------------------------------------------
-def run_naive(paths: list[Path], batch_size: int) -> float:
+def run_naive(paths: list[Path], batch_size: int, threads: int) -> float:
     """(a) what peers write: open, open_clip preprocess, batch, fp32 encode. Returns seconds."""
     import open_clip
     import torch
 
     model, _, preprocess = open_clip.create_model_and_transforms("ViT-B-32", pretrained=None)
     model.eval()
+    ours = torch.get_num_threads()
+    torch.set_num_threads(threads)  # torch's default, whatever (b) and (c) use
     started = time.perf_counter()
     vectors = []
     for start in range(0, len(paths), batch_size):
@@ -132,6 +134,7 @@ def run_naive(paths: list[Path], batch_size: int) -> float:
             features = model.encode_image(torch.stack(batch))
         vectors.append(torch.nn.functional.normalize(features, dim=-1).numpy())
     elapsed = time.perf_counter() - started
+    torch.set_num_threads(ours)
     del model
     return elapsed
 
@@ -235,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="batch size for (b) and (c) (default: the encoder's own, 32 on CPU)")
     parser.add_argument("--naive-batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=None, help="decode threads for (b) (default: the library's)")
+    parser.add_argument("--torch-threads", type=int, default=None,
+                        help="torch threads for (b) and (c) (default: the library's choice)")
     parser.add_argument("--repeat", type=int, default=1, help="run (a), (b) and (c) this many times; best is kept")
     parser.add_argument("--tiny-files", type=int, default=100_000, help="files for the unchanged re-run")
     parser.add_argument("--skip-naive", action="store_true", help="leave out (a) (slow: ~7 img/s)")
@@ -276,8 +281,9 @@ def photos_section(args) -> list[str]:
     source = ensure_photos(args.cache / "12mp", args.images)
     folder = selection(source, args.cache / f"12mp-view-{args.images}")
     megabytes = warm_page_cache(source) / len(source) / 1e6
+    default_threads = torch.get_num_threads()
     started = time.perf_counter()
-    encoder = OpenClipEncoder(ModelSpec(name="ViT-B-32", pretrained=None)).load()
+    encoder = OpenClipEncoder(ModelSpec(name="ViT-B-32", pretrained=None, threads=args.torch_threads)).load()
     load_seconds = time.perf_counter() - started
     batch = args.batch_size or encoder.batch_size
     from clipsearch.pipeline import Indexer
@@ -296,7 +302,7 @@ def photos_section(args) -> list[str]:
         bound.append(run_compute_bound(encoder, tensors, batch))
         if not args.skip_naive:
             print(f"round {round_ + 1}/{args.repeat}: naive loop ...", file=sys.stderr)
-            naive.append(run_naive(source, args.naive_batch_size))
+            naive.append(run_naive(source, args.naive_batch_size, default_threads))
         print(f"round {round_ + 1}/{args.repeat}: clipsearch index_folder ...", file=sys.stderr)
         seconds, report = run_clipsearch(encoder, folder, args.cache / "12mp-index", args.batch_size, args.workers)
         ours.append(seconds)
@@ -324,7 +330,7 @@ def photos_section(args) -> list[str]:
          f"{min(bound):.1f}", f"{c:.1f}{spread(bound)}", f"{c / a:.2f}x" if naive else "-"],
         [f"decode + preprocess only, {probe.workers} threads, no model", f"{pool_seconds:.1f}",
          f"{n / pool_seconds:.1f}", "-"],
-        [f"decode + model sharing {cores} cores: bound = cores / (decode core-s + model core-s)",
+        [f"bound for decode + model sharing {cores} idle cores: cores / (decode + model core-s per image)",
          "-", f"{shared:.1f}", "-"],
     ]
     verdict = [

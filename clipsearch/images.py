@@ -175,12 +175,14 @@ def load_image(
     path: str | None = None,
     min_size: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
+    fingerprint: str | None = None,
 ) -> LoadedImage:
     """Open an image safely and return it upright in RGB.
 
     ``source`` is a path or the file's bytes (then ``path`` names it in errors). With
     ``min_size``, JPEGs are decoded at the smallest scale that keeps both sides at least that
-    large. Pictures over ``max_pixels`` are refused before any pixel is decoded.
+    large. Pictures over ``max_pixels`` are refused before any pixel is decoded. A caller that
+    already hashed the bytes passes ``fingerprint`` (hashing 3 MB costs ~3 ms).
     """
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
@@ -190,7 +192,7 @@ def load_image(
         data = read_file_bytes(name)
     if not data:
         raise UnreadableImage(name, "empty file")
-    fingerprint = fingerprint_bytes(data)
+    fingerprint = fingerprint or fingerprint_bytes(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

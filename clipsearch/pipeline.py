@@ -352,7 +352,8 @@ def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder, max_pixel
             item.width, item.height, item.date_taken = _header_facts(data, stat.path)
             return item
         kwargs = {"max_pixels": max_pixels} if max_pixels else {}
-        loaded = load_image(data, path=stat.path, min_size=encoder.input_size, **kwargs)
+        loaded = load_image(data, path=stat.path, min_size=encoder.input_size,
+                            fingerprint=item.fingerprint, **kwargs)
         item.width, item.height, item.date_taken = loaded.width, loaded.height, loaded.date_taken
         item.prepared = encoder.prepare(loaded.image)
     except UnreadableImage as exc:
