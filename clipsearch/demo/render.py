@@ -20,7 +20,7 @@ COLOURS: dict[str, tuple[int, int, int]] = {
     "green": (30, 170, 50),
     "blue": (30, 70, 220),
     "yellow": (245, 215, 30),
-    "purple": (140, 50, 190),
+    "purple": (150, 40, 170),
     "orange": (245, 140, 20),
     "black": (15, 15, 15),
     "white": (245, 245, 245),
