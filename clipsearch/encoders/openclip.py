@@ -210,8 +210,9 @@ def _resolve(spec: ModelSpec) -> tuple[str, str | None, dict]:
     if spec.name == DEMO_MODEL:
         from ..demo import DEMO_MODEL_NAME, demo_checkpoint_path, write_demo_model_config
 
-        folder = Path(tempfile.mkdtemp(prefix="clipsearch-demo-"))
-        open_clip.add_model_config(write_demo_model_config(folder))
+        # open_clip reads the config into its registry at once, so the file need not outlive this.
+        with tempfile.TemporaryDirectory(prefix="clipsearch-demo-") as folder:
+            open_clip.add_model_config(write_demo_model_config(Path(folder)))
         checkpoint = demo_checkpoint_path()
         return DEMO_MODEL_NAME, str(checkpoint), {"checkpoint_sha256": _sha256(checkpoint)}
     if spec.weights is not None:

@@ -39,6 +39,19 @@ def test_model_loads_once_per_process(demo):
     assert again._state() is demo._state()
 
 
+def test_loading_the_demo_model_leaves_no_temporary_files(tmp_path, monkeypatch):
+    import tempfile
+
+    import open_clip
+
+    from clipsearch.encoders import openclip
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    name, checkpoint, identity = openclip._resolve(ModelSpec(name="demo"))
+    assert name in open_clip.list_models() and checkpoint and identity["checkpoint_sha256"]
+    assert list(tmp_path.glob("clipsearch-demo-*")) == []
+
+
 def test_truncated_text_encoding_is_exact(demo):
     import torch
 
