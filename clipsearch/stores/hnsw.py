@@ -41,12 +41,13 @@ log = logging.getLogger(__name__)
 DB_NAME = "records.sqlite"
 MANIFEST_NAME = "manifest.json"
 SNAPSHOT_RE = re.compile(r"^vectors-(\d+)\.hnsw$")
-# Tuned with benchmarks/bench_recall.py (1M CLIP-like vectors): recall@10 >= 0.99 for both kinds.
+# Tuned with benchmarks/bench_recall.py (CLIP-like vectors): recall@10 >= 0.99 for both kinds.
 M = 16  # M=32 gained little recall per millisecond for text queries, and builds 1.5x slower
 EF_CONSTRUCTION = 200
-EF_IMAGE = 256  # image-like queries (in distribution): 0.991 at 128, 0.999 at 256
-EF_TEXT = 2048  # text queries sit across the modality gap: 0.98 at 512, 0.99 at 1024
-MIN_CANDIDATES = 64  # the beam never narrows below this (filtered searches); top-k of the beam is exact
+EF_IMAGE = 256  # image-like queries (in distribution), at 1M vectors: 0.991 at 128, 0.999 at 256
+EF_TEXT = 2048  # text queries sit across the modality gap, at 1M: 0.98 at 512, 0.992 at 1024, 0.997 at 2048
+EF_REFERENCE_SIZE = 1_000_000  # the beams above are for this many vectors; they scale as size ** 0.3
+MIN_CANDIDATES = 64  # the beam never narrows below this; the top k of the beam are exact
 EXACT_BELOW = 5_000  # filtered subsets this small are searched exactly
 COMPACT_FRACTION = 0.3  # rebuild when this share of the graph is deleted slots
 
@@ -295,10 +296,19 @@ class HnswStore:
                 labels, scores = self._approximate(query, k, total, allowed, hard, where)
             return self._resolve(labels, scores)
 
+    def beam(self, total: int, hard: bool) -> int:
+        """The HNSW search beam (ef) for a graph of ``total`` vectors.
+
+        The beam a given recall needs grows with the graph (x2 from 100k to 1M vectors for text
+        queries), and a 2048-wide beam over 100k vectors costs as much as exact search.
+        """
+        ef = self.ef_text if hard else self.ef_image
+        return max(MIN_CANDIDATES, round(ef * (total / EF_REFERENCE_SIZE) ** 0.3))
+
     def _approximate(self, query, k, total, allowed, hard, where):
         limit = len(allowed) if allowed is not None else total
         want = min(max(k, MIN_CANDIDATES), limit)
-        self._index.set_ef(max(self.ef_text if hard else self.ef_image, want))
+        self._index.set_ef(max(self.beam(total, hard), want))
         try:
             labels, distances = self._index.knn_query(
                 query[None], k=want, filter=allowed.__contains__ if allowed is not None else None
