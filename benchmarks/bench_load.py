@@ -6,7 +6,8 @@
 The index is random unit vectors written straight into the store (bench_query_latency's builder),
 stamped with ViT-B-32; every query runs the real model (text tower, or decode + image tower for an
 uploaded 1024x768 JPEG) and the HNSW search. Requests go to 127.0.0.1 only, bounded in time.
-Prints one markdown row per run: throughput, p50/p99 by query kind, errors.
+The server is ``python -m webui`` in its own process, as a user runs it. Prints one markdown
+row per run: throughput, p50/p99 by query kind, errors.
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from _common import load_line  # noqa: E402
-from bench_query_latency import build_index, free_port, queries  # noqa: E402
+from bench_query_latency import build_index, queries, serve  # noqa: E402
 
-from clipsearch import ModelSpec, SearchEngine, Settings  # noqa: E402
+from clipsearch import ModelSpec  # noqa: E402
 from clipsearch.encoders import load_encoder  # noqa: E402
 from tests.imagefactory import photo  # noqa: E402
 from tests.load import TABLE_HEADER, run_load  # noqa: E402
-from webui import build_demo, launch_options  # noqa: E402
 
 
 def main() -> int:
@@ -48,20 +48,8 @@ def main() -> int:
             path = work / f"query{i}.jpg"
             photo(1024, 768, seed=i).save(path, quality=90)
             images.append(str(path))
-        settings = Settings(index_dir=work / "index", cache_dir=work / "cache")
-        engine = SearchEngine.for_reading(settings, threads=args.threads)
-        engine.search_text("warm up")
-        demo = build_demo(engine, settings)
-        demo.queue()
-        port = free_port()
-        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                    **launch_options(settings, engine))
-        try:
-            result = run_load(f"http://127.0.0.1:{port}/", queries(200), images,
-                              clients=args.clients, seconds=args.seconds)
-        finally:
-            demo.close()
-            engine.close()
+        with serve(work / "index", work / "cache", args.threads) as url:
+            result = run_load(url, queries(200), images, clients=args.clients, seconds=args.seconds)
     print(f"ViT-B-32 ({encoder.precision}), {args.size} vectors; {load_line()}\n")
     print(TABLE_HEADER)
     print(result.table_row())
