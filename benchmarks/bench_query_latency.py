@@ -3,8 +3,9 @@
 For each size, an index of random unit vectors is written straight into the store (chunks of
 ``WriteBatch``; no image is embedded), stamped with ViT-B-32 with random weights
 (``pretrained=None``, loads offline). The web app is started over it as a user starts it
-(``python -m webui --index DIR``, its own process), and ``gradio_client`` sends text queries to ``/search_text`` one at a time, as a user would: every
-query embeds its text with the real ViT-B-32 text tower, then searches the HNSW index.
+(``python -m webui --index DIR``, its own process), and ``gradio_client`` sends text queries to
+``/search_text`` one at a time, as a user would: every query embeds its text with the real
+ViT-B-32 text tower, then searches the HNSW index.
 
 Two gradio_client set-ups are timed. ``Client(url)`` as constructed by default builds two fresh
 httpx clients per call (the POST that queues the job, and the event stream that returns it), and
