@@ -118,15 +118,13 @@ class HnswStore:
             folder.mkdir(parents=True, exist_ok=True)
         db = _connect(db_path)
         try:
-            if create:  # a new index, or one an earlier version made: tables and indexes up to date
-                with db:
-                    db.executescript(_SCHEMA)
             have = _read_stamp(db)
             if have is None:
                 if not create:
                     raise IndexNotFound(f"the index in {folder} is empty or unfinished")
                 have = {**stamp, "schema_version": SCHEMA_VERSION}
                 with db:
+                    db.executescript(_SCHEMA)
                     db.execute("INSERT OR REPLACE INTO meta VALUES ('stamp', ?)", (json.dumps(have),))
                     db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
                     db.execute("INSERT OR IGNORE INTO meta VALUES ('next_label', '0')")
@@ -137,6 +135,9 @@ class HnswStore:
                 )
             if stamp is not None:
                 check_stamp(have, stamp, folder)
+            if create:  # an index an earlier version made gets today's SQLite indexes (idempotent)
+                with db:
+                    db.executescript(_SCHEMA)
         except BaseException:
             db.close()
             raise

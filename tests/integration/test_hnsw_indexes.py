@@ -5,8 +5,10 @@ from __future__ import annotations
 import sqlite3
 
 import numpy as np
+import pytest
 
 from clipsearch.encoders.base import normalize
+from clipsearch.errors import ModelMismatch
 from clipsearch.stores import ImageRecord, SearchFilter, WriteBatch
 from clipsearch.stores.hnsw import DB_NAME, HnswStore
 
@@ -59,6 +61,9 @@ def test_an_index_made_before_the_covering_index_still_reads_and_upgrades_on_wri
     finally:
         reader.close()
     assert "images_date" not in index_names(tmp_path)  # reading changes nothing
+    with pytest.raises(ModelMismatch):
+        HnswStore.open(tmp_path, {**STAMP, "model": "another"}, create=True)
+    assert "images_date" not in index_names(tmp_path)  # nor does a refused writer
 
     writer = HnswStore.open(tmp_path, STAMP, create=True)
     try:
