@@ -19,11 +19,13 @@ from clipsearch.encoders.base import normalize
 class FakeEncoder:
     """Implements the Encoder protocol deterministically and fast."""
 
-    def __init__(self, dim: int = 32, name: str = "fake") -> None:
+    def __init__(self, dim: int = 32, name: str = "fake", batch_size: int = 8) -> None:
         self._dim = dim
         self._projection = np.random.default_rng(0).standard_normal((8 * 8 * 3, dim)).astype(np.float32)
         self.name = name
+        self._batch_size = batch_size
         self.images_embedded = 0
+        self.largest_batch = 0
 
     @property
     def dim(self) -> int:
@@ -35,7 +37,7 @@ class FakeEncoder:
 
     @property
     def batch_size(self) -> int:
-        return 8
+        return self._batch_size
 
     @property
     def stamp(self) -> dict[str, Any]:
@@ -48,6 +50,7 @@ class FakeEncoder:
 
     def embed_prepared(self, batch: list[np.ndarray]) -> np.ndarray:
         self.images_embedded += len(batch)
+        self.largest_batch = max(self.largest_batch, len(batch))
         if not batch:
             return np.zeros((0, self._dim), np.float32)
         return normalize(np.stack(batch) @ self._projection)

@@ -1,7 +1,7 @@
 """Re-indexing from the web app: one background thread, progress the page can poll.
 
-The job shares the already-loaded encoder with the searching engine and writes through its own
-store object, so searches keep running on the reader's store and pick up each committed batch
+The job shares the already-loaded encoder with the searching engine, in small batches so a search
+never waits long for the model, and writes through its own store object, so searches keep running on the reader's store and pick up each committed batch
 with ``reload_if_changed``. It takes the index lock before it opens the store for writing, so a
 cron indexer that holds it is reported (``IndexLocked``) and never disturbed.
 """
@@ -19,6 +19,11 @@ from clipsearch.lock import IndexLock
 from clipsearch.stores import open_store
 
 log = logging.getLogger(__name__)
+
+# Searches wait for the model call in flight. With 12 MP photos on 2 cores, searches during a
+# re-index took 1193 ms p50 at the throughput-sized batch of 32 and 179 ms at 8, for 6% less
+# indexing speed (benchmarks/bench_reindex_search.py). A Settings.batch_size that is set wins.
+INTERACTIVE_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -104,7 +109,8 @@ class ReindexJob:
                 store = open_store(self.settings.index_dir, engine.encoder.stamp, create=True)
                 writer = SearchEngine(engine.encoder, store, settings=self.settings)
                 try:
-                    report = writer.index_folder(folders, progress=self._progress,
+                    batch = self.settings.batch_size or min(INTERACTIVE_BATCH, engine.encoder.batch_size)
+                    report = writer.index_folder(folders, batch_size=batch, progress=self._progress,
                                                  should_stop=self._stop.is_set, lock=False)
                 finally:
                     writer.close()

@@ -25,6 +25,7 @@ from webui.handlers import (
     details_markdown,
     parse_filter,
 )
+from webui.reindex import INTERACTIVE_BATCH
 from webui.thumbnails import PREVIEW_SIZE, THUMB_SIZE
 
 NO_FILTER = ("", "", "")  # folder, date from, date to
@@ -265,6 +266,21 @@ def test_reindex_runs_in_the_background_and_searches_see_new_photos(handlers, li
     assert "**Photos:** 11" in info
     _, results, _, _, _ = search(handlers)
     assert str(library / "trips" / "new.jpg") in [r["path"] for r in results]
+
+
+def test_reindex_embeds_in_small_batches_so_searches_do_not_wait_long(settings, library):
+    encoder = FakeEncoder(batch_size=32)  # what a throughput-minded encoder asks for
+    engine = fake_engine(settings, encoder)
+    h = Handlers(engine, settings)
+    try:
+        engine.store.set_folders([str(library)])
+        h.start_reindex()
+        assert h.job.wait(30)
+        assert h.job.status.report.added == encoder.images_embedded > INTERACTIVE_BATCH
+        assert encoder.largest_batch == INTERACTIVE_BATCH
+    finally:
+        h.close()
+        engine.close()
 
 
 def test_reindex_reports_a_locked_index(handlers, settings):
