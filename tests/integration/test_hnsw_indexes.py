@@ -1,4 +1,4 @@
-"""HnswStore's SQLite indexes: date filters read no table rows, and older index folders upgrade."""
+"""HnswStore's SQLite layout: rows fill their pages, date filters read no table rows, old folders upgrade."""
 
 from __future__ import annotations
 
@@ -73,3 +73,18 @@ def test_an_index_made_before_the_covering_index_still_reads_and_upgrades_on_wri
         writer.close()
     names = index_names(tmp_path)
     assert "images_date" in names and "images_sort_date" not in names
+
+
+def test_rows_with_512_d_vectors_fill_their_pages(tmp_path):
+    """A 2 KB vector per row must not leave every page half empty (two never fit 4 KB pages)."""
+    dim, n = 512, 700
+    stamp = {**STAMP, "dim": dim}
+    vectors = normalize(np.random.default_rng(1).standard_normal((n, dim)))
+    store = HnswStore.open(tmp_path, stamp, create=True)
+    store.write(WriteBatch(put=[
+        (ImageRecord(f"/photos/2024/IMG_{i:05d}.jpg", 3_000_000, 10**18, f"{i:032x}", 4000, 3000, None), vectors[i])
+        for i in range(n)
+    ]))
+    store.save()
+    store.close()  # the last connection folds the write-ahead log into the database file
+    assert (tmp_path / DB_NAME).stat().st_size < 1.4 * n * dim * 4
