@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from clipsearch.demo import make_sample_library
 from clipsearch.errors import StoreWriteError
 from clipsearch.stores import ImageRecord, WriteBatch, open_store
 from tests.integration.conftest import REPO, run_indexer
@@ -29,6 +30,10 @@ def library(sample_library, tmp_path_factory):
     folder = tmp_path_factory.mktemp("crash") / "photos"
     shutil.copytree(sample_library, folder)
     (folder / "manifest.json").unlink()
+    # 600 more pictures: the 300 alone are embedded within ~1.5 s of a run's first commit, so the
+    # later, resumed runs often finished before a kill at a random moment could land.
+    make_sample_library(folder / "more", n=600, seed=1)
+    (folder / "more" / "manifest.json").unlink()
     return folder
 
 
