@@ -120,6 +120,7 @@ class HnswStore:
         db = _connect(db_path)
         try:
             have = _read_stamp(db)
+            upgrade = create and have is not None  # an existing index gets today's SQLite indexes
             if have is None:
                 if not create:
                     raise IndexNotFound(f"the index in {folder} is empty or unfinished")
@@ -136,7 +137,7 @@ class HnswStore:
                 )
             if stamp is not None:
                 check_stamp(have, stamp, folder)
-            if create:  # an index an earlier version made gets today's SQLite indexes (idempotent)
+            if upgrade:  # only once its schema and model are known to be ours (idempotent)
                 with db:
                     db.executescript(_SCHEMA)
         except BaseException:
