@@ -27,6 +27,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load_line, percentiles_ms, save_result, table  # noqa: E402
 from bench_indexing import CACHE, ensure_photos, selection  # noqa: E402
+from bench_query_latency import time_calls  # noqa: E402
 
 from clipsearch import ModelSpec, SearchEngine, Settings  # noqa: E402
 from clipsearch.encoders import load_encoder  # noqa: E402
@@ -63,12 +64,9 @@ def measure(encoder, photos: Path, batch: int | None, work: Path) -> list[object
 
 
 def search_times(handlers: Handlers, count: int) -> list[float]:
-    out = []
-    for i in range(count):
-        started = time.perf_counter()
-        handlers.api_search_text(f"a dog on a beach #{time.monotonic_ns()} {i}", 20)
-        out.append(time.perf_counter() - started)
-    return out
+    """Seconds for each of ``count`` fresh text searches through the app's handler."""
+    texts = [f"a dog on a beach #{time.monotonic_ns()} {i}" for i in range(count)]
+    return time_calls(lambda text: handlers.api_search_text(text, 20), texts, warmup=0)
 
 
 def main(argv: list[str] | None = None) -> int:
