@@ -5,11 +5,12 @@ The engine sees only the two protocols, so tests can hand it a fake encoder and 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,11 @@ from PIL import Image
 from .config import ModelSpec, Settings
 from .encoders import Encoder, load_encoder, normalize
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
-from .images import load_image
-from .lock import IndexLock
-from .pipeline import Indexer, IndexProgress, IndexReport
+from .images import load_image, to_rgb
+from .index_handle import IndexHandle
+from .pipeline import FileEmbedder, IndexingPipeline, IndexProgress, IndexReport
 from .query import QueryTerm, parse_query
-from .stores import SearchFilter, VectorStore, WriteBatch, open_store, read_stamp
+from .stores import ImageRecord, SearchFilter, VectorStore, WriteBatch
 from .stores.base import check_stamp
 
 log = logging.getLogger(__name__)
@@ -52,57 +53,88 @@ class SearchResult:
 
 
 class SearchEngine:
-    """Index folders and search them by text, by image, or by a composite query."""
+    """Index folders and search them by text, by image, or by a composite query.
+
+    Open one with ``for_reading`` (an existing index, its own model) or ``for_writing`` (creates
+    and updates); both open the index through one ``IndexHandle``. Front ends ask the engine for
+    everything (records, one record, folders, info) and never reach into its store.
+    """
 
     def __init__(self, encoder: Encoder, store: VectorStore | None = None, *,
-                 settings: Settings | None = None) -> None:
+                 settings: Settings | None = None, writable: bool = True,
+                 handle: IndexHandle | None = None) -> None:
         self.encoder = encoder
         self.store = store
         self.settings = settings or Settings()
+        self._writable = writable  # False: writes go through a store of their own, under the lock
+        self._handle = handle
         self._swap_lock = threading.Lock()
 
     # --- construction ------------------------------------------------------------------------
     @classmethod
-    def for_reading(cls, settings: Settings, **model_overrides) -> SearchEngine:
+    def for_reading(cls, settings: Settings, **model_overrides: Any) -> SearchEngine:
         """An engine over an existing index, with the model its stamp names.
 
         ``model_overrides`` (device, precision, threads) choose how, not which, model runs.
+        Searches read a store that is never written in place; ``index_folder`` writes through
+        a store of its own and swaps the fresh one in afterwards.
         """
-        store = open_store(settings.index_dir, kind=settings.store, uri=settings.store_uri)
+        handle = IndexHandle(settings)
+        store = handle.open_reader()
         try:
             encoder = load_encoder(ModelSpec.from_stamp(store.stamp, **model_overrides))
             check_stamp(store.stamp, encoder.stamp, settings.index_dir)
         except BaseException:
             store.close()
             raise
-        return cls(encoder, store, settings=settings)
+        return cls(encoder, store, settings=settings, writable=False, handle=handle)
 
     @classmethod
-    def for_writing(cls, settings: Settings) -> SearchEngine:
+    def for_writing(cls, settings: Settings, *, use_index_model: bool = False,
+                    create: bool = True) -> SearchEngine:
         """An engine that may create and update the index, with the settings' model.
 
-        An existing index keeps its model: asking for another raises ``ModelMismatch``.
+        With ``use_index_model``, an existing index's own model runs (``settings.model`` then
+        only says how: device, precision, threads). An existing index keeps its model: asking
+        for another raises ``ModelMismatch``. Without ``create``, a missing index is
+        ``IndexNotFound`` and nothing is created.
         """
-        encoder = load_encoder(settings.model)  # lazy: loads on first use
-        try:
-            have = read_stamp(settings.index_dir, kind=settings.store, uri=settings.store_uri)
-        except IndexNotFound:
-            have = None
-        spec = settings.model
+        handle = IndexHandle(settings)
+        have = handle.stamp
+        if have is None and not create:
+            raise IndexNotFound(f"no index in {settings.index_dir}")
+        spec = handle.model_spec(settings.model, use_index_model=use_index_model)
+        settings = replace(settings, model=spec)
+        encoder = load_encoder(spec)  # lazy: loads on first use
         if have is not None and have.get("model") != spec.name and not spec.weights:
             raise ModelMismatch(  # plainly another model: no need to load it to know
                 f"the index in {settings.index_dir} was built with model {have.get('model')} "
-                f"({have.get('pretrained') or 'own weights'}), not {spec.name}. Use the model it "
-                "was built with (omit --model), or index into another folder with --index."
+                f"({have.get('pretrained') or 'own weights'}), not {spec.name}: use the model it "
+                "was built with, or another index folder"
             )
         if have is not None and same_model(have, spec):
             # The index's own model: it loads only if there is something to embed, and the
-            # indexer checks the full stamp (dim, preprocessing, checkpoint hash) then.
-            store = open_store(settings.index_dir, create=True, kind=settings.store, uri=settings.store_uri)
+            # pipeline checks the full stamp (dim, preprocessing, checkpoint hash) then.
+            store = handle.open_writer(None)
         else:
-            store = open_store(settings.index_dir, encoder.stamp, create=True, kind=settings.store,
-                               uri=settings.store_uri)
-        return cls(encoder, store, settings=settings)
+            store = handle.open_writer(encoder.stamp)
+        return cls(encoder, store, settings=settings, writable=True, handle=handle)
+
+    @staticmethod
+    def index_info(settings: Settings) -> dict[str, Any]:
+        """What the index in ``settings`` holds (``info()``), without loading its model."""
+        store = IndexHandle(settings).open_reader()
+        try:
+            return store.info()
+        finally:
+            store.close()
+
+    @property
+    def index(self) -> IndexHandle:
+        """The index folder this engine opened (its store kind, stamp and lock)."""
+        if self._handle is None:
+            self._handle = IndexHandle(self.settings)
+        return self._handle
 
     # --- indexing ----------------------------------------------------------------------------
     def index_folder(
@@ -114,39 +146,64 @@ class SearchEngine:
         should_stop: Callable[[], bool] | None = None,
         batch_size: int | None = None,
         workers: int | None = None,
-        lock: bool = True,
+        embedder: FileEmbedder | None = None,
     ) -> IndexReport:
         """Bring the index up to date with ``folders``: add, update, move and remove.
 
-        Takes the index's write lock (``IndexLocked`` if another process holds it) unless the
-        caller already holds it.
+        Takes the index's write lock (``IndexLocked`` if another process holds it). ``embedder``
+        hashes, decodes and embeds the new and changed files elsewhere (e.g. a
+        ``clipsearch.distributed.RayEmbedder``); by default local threads decode and this
+        engine's model embeds.
         """
         if isinstance(folders, (str, Path)):
             folders = [folders]
-        indexer = Indexer(
-            self.encoder, self._store(),
-            batch_size=batch_size or self.settings.batch_size,
-            workers=workers or self.settings.workers,
-            file_timeout=self.settings.file_timeout,
-            max_pixels=self.settings.max_pixels,
-            progress=progress, should_stop=should_stop,
-        )
-        if not lock:
-            return indexer.run([os.fspath(f) for f in folders], dry_run=dry_run)
-        with IndexLock(self.settings.index_dir):
-            return indexer.run([os.fspath(f) for f in folders], dry_run=dry_run)
+        paths = [os.fspath(f) for f in folders]
+        with self._writer() as store:
+            pipeline = IndexingPipeline(
+                self.encoder, store,
+                batch_size=batch_size or self.settings.batch_size,
+                workers=workers or self.settings.workers,
+                file_timeout=self.settings.file_timeout,
+                max_pixels=self.settings.max_pixels,
+                progress=progress, should_stop=should_stop, embedder=embedder,
+            )
+            return pipeline.run(paths, dry_run=dry_run)
 
     def remove_folder(self, folder: str | Path) -> int:
         """Forget every image under ``folder``; returns how many."""
-        store = self._store()
         folder = os.path.abspath(os.fspath(folder))
-        with IndexLock(self.settings.index_dir):
+        with self._writer() as store:
             paths = [r.path for r in store.records(folder)]
             if paths:
                 store.write(WriteBatch(delete=paths))
             store.set_folders([f for f in store.info().get("folders", []) if f != folder])
             store.save()
         return len(paths)
+
+    @contextlib.contextmanager
+    def _writer(self) -> Iterator[VectorStore]:
+        """The store to write, under the index's lock.
+
+        An engine opened for reading writes through a store of its own (searches keep running
+        on theirs, never on an index being written) and swaps a fresh one in at the end.
+        """
+        if self._writable:
+            store = self._store()
+            with self.index.lock():
+                yield store
+            return
+        with self.index.lock():
+            store = self.index.open_writer(self.encoder.stamp)
+            try:
+                yield store
+            finally:
+                store.close()
+        self.reload_if_changed()
+
+    @property
+    def batch_size(self) -> int:
+        """Images per model call when indexing: the settings' choice, else the encoder's."""
+        return self.settings.batch_size or self.encoder.batch_size
 
     # --- searching ---------------------------------------------------------------------------
     def search_text(self, text: str, k: int = DEFAULT_K, where: SearchFilter | None = None) -> list[SearchResult]:
@@ -169,7 +226,7 @@ class SearchEngine:
         vector = self._store().vector(path)
         if vector is None:
             raise InvalidQuery(f"{path} is not in the index")
-        hits = self._search_vector(vector, k + 1, where, hard=False)
+        hits = self._search_vector(vector, k + 1, where, text_like=False)
         if not include_self:
             hits = [h for h in hits if h.path != path]
         return hits[:k]
@@ -179,11 +236,15 @@ class SearchEngine:
         """Run a composite query: the weighted sum of its terms' vectors, then nearest images."""
         if isinstance(terms, str):
             terms = parse_query(terms)
-        vector, hard = self.query_vector(terms)
-        return self._search_vector(vector, k, where, hard=hard)
+        vector, text_like = self.query_vector(terms)
+        return self._search_vector(vector, k, where, text_like=text_like)
 
     def query_vector(self, terms: list[QueryTerm]) -> tuple[np.ndarray, bool]:
-        """The unit query vector of weighted terms, and whether it is text-like (``hard``)."""
+        """The unit query vector of weighted terms, and whether it is text-like.
+
+        A text-like query (its text terms outweigh its image terms) sits across the modality gap
+        from the images, so the store searches it with a wider beam.
+        """
         if not terms:
             raise InvalidQuery("the query is empty: type some words or give an image")
         texts = [t for t in terms if t.text is not None]
@@ -203,20 +264,18 @@ class SearchEngine:
 
     def _as_image(self, image: Any) -> Image.Image:
         if isinstance(image, Image.Image):
-            from .images import to_rgb
-
             return to_rgb(image)
         loaded = load_image(image, path="uploaded image" if isinstance(image, bytes) else None,
                             min_size=self.encoder.input_size, max_pixels=self.settings.max_pixels)
         return loaded.image
 
     def _search_vector(self, vector: np.ndarray, k: int, where: SearchFilter | None,
-                       hard: bool) -> list[SearchResult]:
-        hits = self._store().search(vector, k, where=where, hard=hard)
+                       text_like: bool) -> list[SearchResult]:
+        hits = self._store().search(vector, k, where=where, hard=text_like)
         return [SearchResult(r.path, s, r.width, r.height, r.date_taken, r.size, r.mtime_ns)
                 for r, s in hits]
 
-    # --- the store -------------------------------------------------------------------------
+    # --- what the index holds ---------------------------------------------------------------
     def _store(self) -> VectorStore:
         if self.store is None:
             raise IndexNotFound(f"no index in {self.settings.index_dir}")
@@ -226,8 +285,22 @@ class SearchEngine:
         """Count, model stamp, folders and last update time of the index."""
         return self._store().info()
 
+    def folders(self) -> list[str]:
+        """The folders the index covers (as given to ``index_folder``)."""
+        return list(self.info().get("folders", []))
+
+    def records(self, folder: str | Path | None = None) -> Iterator[ImageRecord]:
+        """What the index knows of every image (under ``folder`` when given)."""
+        return self._store().records(os.path.abspath(os.fspath(folder)) if folder else None)
+
+    def record(self, path: str | Path) -> ImageRecord | None:
+        """What the index knows of the image at ``path``, or None when it is not indexed."""
+        if self.store is None:
+            return None
+        return self.store.get(os.path.abspath(os.fspath(path)))
+
     def reload_if_changed(self) -> bool:
-        """Swap in a freshly opened store when another process committed to the index.
+        """Swap in a freshly opened store when another writer committed to the index.
 
         The old store object is never mutated under readers: a new one replaces it whole.
         """
@@ -235,8 +308,7 @@ class SearchEngine:
             if self.store is not None and not self.store.stale():
                 return False
             try:
-                fresh = open_store(self.settings.index_dir, self.encoder.stamp, kind=self.settings.store,
-                                   uri=self.settings.store_uri)
+                fresh = self.index.open_reader(self.encoder.stamp)
             except IndexNotFound:
                 return False
             # Searches still running on the old object finish on it; it is freed with them.

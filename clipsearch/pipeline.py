@@ -12,81 +12,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue
-import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
-from PIL import Image
 
+from .decoding import DecodePool, header_facts
 from .encoders.base import Encoder
 from .errors import UnreadableImage
 from .images import FileStat, fingerprint_bytes, load_image, read_file_bytes, scan_images
+from .reports import IndexProgress, IndexReport
 from .stores.base import ImageRecord, WriteBatch, check_stamp
 
 log = logging.getLogger(__name__)
 
 SAVE_EVERY_SECONDS = 600.0  # snapshot the graph this often during long runs
-
-
-@dataclass
-class IndexProgress:
-    """Where a run is; handed to the progress callback after every batch."""
-
-    found: int = 0
-    to_process: int = 0
-    processed: int = 0
-    embedded: int = 0
-    skipped: int = 0
-    elapsed: float = 0.0
-
-    @property
-    def rate(self) -> float:
-        return self.processed / self.elapsed if self.elapsed > 0 else 0.0
-
-
-@dataclass
-class IndexReport:
-    """What one indexing run did."""
-
-    folders: list[str] = field(default_factory=list)
-    found: int = 0
-    added: int = 0
-    updated: int = 0
-    moved: int = 0
-    removed: int = 0
-    unchanged: int = 0
-    reused: int = 0  # vectors copied from identical content instead of embedded
-    embedded: int = 0
-    skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
-    elapsed: float = 0.0
-    dry_run: bool = False
-    interrupted: bool = False
-
-    @property
-    def skipped_count(self) -> int:
-        return sum(len(paths) for paths in self.skipped.values())
-
-    @property
-    def images_per_second(self) -> float:
-        return self.embedded / self.elapsed if self.elapsed > 0 else 0.0
-
-    def skip(self, path: str, reason: str) -> None:
-        log.warning("skipping %s: %s", path, reason)
-        self.skipped.setdefault(reason, []).append(path)
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["skipped_count"] = self.skipped_count
-        out["images_per_second"] = round(self.images_per_second, 2)
-        out["elapsed"] = round(self.elapsed, 3)
-        return out
 
 
 @dataclass
@@ -108,21 +53,77 @@ class _Item:
 
 
 class FileEmbedder(Protocol):
-    """Hashes, decodes and embeds files elsewhere (e.g. on a Ray cluster) for an ``Indexer``.
+    """Hashes and decodes files (and may embed them) for the ``IndexingPipeline``.
 
     Gets the new or changed files and the fingerprints the store already has; yields, in any
-    order, one ``inspect_file`` result per file with ``vector`` set, except for files whose
-    fingerprint is reusable (the indexer reuses the stored vector) or that failed (``error``).
+    order, one ``inspect_file`` result per file: with ``vector`` set when it embedded the file
+    itself, with ``prepared`` set when the pipeline's model should embed it, with neither when
+    the fingerprint is reusable (the pipeline reuses the stored vector), or with ``error``.
+    ``LocalDecoder`` (threads here) is the default; ``distributed.RayEmbedder`` runs on Ray.
     """
 
     def embed_files(self, files: list[FileStat], reusable: set[str]) -> Iterator[_Item]: ...
 
 
-class Indexer:
-    """One indexing run of some folders into a store with an encoder.
+class LocalDecoder:
+    """The default ``FileEmbedder``: decode threads a window ahead; the model runs at commit."""
 
-    With an ``embedder``, files are hashed, decoded and embedded by it instead of the local
-    decode threads and model; scanning, diffing, renames, reuse and commits stay here.
+    def __init__(self, encoder: Encoder, workers: int, window: int, file_timeout: float,
+                 max_pixels: int | None) -> None:
+        self.encoder = encoder
+        self.workers = workers
+        self.window = window
+        self.file_timeout = file_timeout
+        self.max_pixels = max_pixels
+
+    def embed_files(self, files: list[FileStat], reusable: set[str]) -> Iterator[_Item]:
+        pool = DecodePool(self.workers)
+        try:
+            window: deque[tuple[FileStat, Future]] = deque()
+            pending = iter(files)
+            while True:
+                for stat in pending:  # keep the decoders a window ahead of the model
+                    window.append((stat, pool.submit(inspect_file, stat, reusable, self.encoder,
+                                                     self.max_pixels)))
+                    if len(window) >= self.window:
+                        break
+                if not window:
+                    return
+                stat, future = window.popleft()
+                try:
+                    yield future.result(timeout=self.file_timeout)
+                except FutureTimeout:
+                    pool.grow()  # that thread may never come back
+                    yield _Item(stat, error=UnreadableImage(stat.path, "timed out"))
+        finally:
+            pool.shutdown()
+
+
+@dataclass
+class _RunState:
+    """Everything one run carries between files: what is known, what is pending, the counts."""
+
+    report: IndexReport
+    progress: IndexProgress
+    known: dict[str, tuple[int, int, str]]  # path -> (size, mtime_ns, fingerprint) in the store
+    vanished_by_fp: dict[str, list[str]]  # fingerprint -> indexed paths no longer on disk
+    started: float
+    last_save: float
+    renamed_from: set[str] = field(default_factory=set)
+    run_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # embedded in this run
+    batch: WriteBatch = field(default_factory=WriteBatch)
+    embeds: list[_Item] = field(default_factory=list)  # waiting for the model
+    twins: list[_Item] = field(default_factory=list)  # same content as an item in ``embeds``
+
+    def count(self, counter: str) -> None:
+        setattr(self.report, counter, getattr(self.report, counter) + 1)
+
+
+class IndexingPipeline:
+    """Brings a store up to date with some folders: scan, diff, decode, embed, commit.
+
+    Scanning, diffing, moves, reuse and commits happen here; hashing and decoding (and, for a
+    distributed ``embedder``, embedding) happen in the ``FileEmbedder``.
     """
 
     def __init__(
@@ -178,10 +179,12 @@ class Indexer:
             return report
         if todo:  # the model loads now, if it has not: make sure it is the index's model
             check_stamp(self.store.stamp, self.encoder.stamp, getattr(self.store, "folder", "the index"))
-        progress = IndexProgress(found=report.found, to_process=len(todo))
-        self._process(todo, known, vanished, report, progress, started)
+        state = _RunState(report, IndexProgress(found=report.found, to_process=len(todo)), known,
+                          _by_fingerprint(vanished), started, started)
+        if todo:
+            self._process(todo, state)
         if not report.interrupted:
-            gone = [p for p in vanished if p not in self._renamed_from]
+            gone = [p for p in vanished if p not in state.renamed_from]
             if gone:
                 self.store.write(WriteBatch(delete=gone))
             report.removed = len(gone)
@@ -191,148 +194,103 @@ class Indexer:
         report.elapsed = time.monotonic() - started
         return report
 
-    # --- the pipeline ------------------------------------------------------------------------
-    def _process(self, todo, known, vanished, report, progress, started) -> None:
-        self._renamed_from: set[str] = set()
-        if not todo:
-            return
-        store_fps = {state[2] for state in self.store.file_states().values()}
-        vanished_by_fp: dict[str, list[str]] = {}
-        for path, fp in vanished.items():
-            vanished_by_fp.setdefault(fp, []).append(path)
-        run_vectors: dict[str, np.ndarray] = {}  # fingerprint -> vector embedded in this run
-        batch, embeds = WriteBatch(), []  # embeds: items waiting for the model
-        self._twins: list[_Item] = []  # same content as an item in ``embeds``: reuse its vector
-        last_save = time.monotonic()
-
-        def flush() -> None:
-            nonlocal batch, embeds
-            if embeds:
-                vectors = self.encoder.embed_prepared([item.prepared for item in embeds])
-                for item, vector in zip(embeds, vectors):
-                    run_vectors.setdefault(item.fingerprint, vector)
-                    batch.put.append((item.record(), vector))
-                    item.prepared = None
-                report.embedded += len(embeds)
-                progress.embedded += len(embeds)
-            for twin in self._twins:
-                batch.put.append((twin.record(), run_vectors[twin.fingerprint]))
-            self._twins = []
-            if len(batch):
-                self.store.write(batch)
-            batch, embeds = WriteBatch(), []
-
-        if self.embedder is not None:
-            items = self.embedder.embed_files(todo, store_fps)
-            try:
-                for item in items:
-                    self._classify(item, known, vanished_by_fp, run_vectors, batch, embeds, report)
-                    progress.processed += 1
-                    if len(embeds) >= self.batch_size or len(batch) >= 4 * self.batch_size:
-                        flush()
-                        progress.embedded = report.embedded
-                        last_save = self._tick(progress, report, started, last_save)
-                        if progress.processed < progress.to_process and self.should_stop():
-                            report.interrupted = True
-                            break
-            finally:
-                getattr(items, "close", lambda: None)()  # stop the remote work on an early exit
-            flush()
-            progress.embedded = report.embedded
-            self._tick(progress, report, started, last_save)
-            return
-        pool = self._pool = DecodePool(self.workers)
+    # --- the one loop --------------------------------------------------------------------------
+    def _process(self, todo: list[FileStat], state: _RunState) -> None:
+        embedder = self.embedder or LocalDecoder(self.encoder, self.workers, self.workers * 4 + self.batch_size,
+                                                 self.file_timeout, self.max_pixels)
+        reusable = {fp for _, _, fp in self.store.file_states().values()}
+        items = embedder.embed_files(todo, reusable)
+        progress = state.progress
         try:
-            window: deque[tuple[FileStat, Future]] = deque()
-            pending = iter(todo)
-            limit = self.workers * 4 + self.batch_size
-            while True:
-                for stat in pending:  # keep the decoders a window ahead of the model
-                    window.append((stat, pool.submit(self._inspect, stat, store_fps)))
-                    if len(window) >= limit:
-                        break
-                if not window:
-                    break
-                self._take(window.popleft(), known, vanished_by_fp, run_vectors, batch, embeds, report)
+            for item in items:
+                self._classify(item, state)
                 progress.processed += 1
-                if len(embeds) >= self.batch_size or len(batch) >= 4 * self.batch_size:
-                    flush()
-                    last_save = self._tick(progress, report, started, last_save)
-                    if window and self.should_stop():
-                        report.interrupted = True
+                if len(state.embeds) >= self.batch_size or len(state.batch) >= 4 * self.batch_size:
+                    self._commit(state)
+                    if progress.processed < progress.to_process and self.should_stop():
+                        state.report.interrupted = True
                         break
-            flush()
-            self._tick(progress, report, started, last_save)
         finally:
-            pool.shutdown()
+            getattr(items, "close", lambda: None)()  # stop the decoders or remote work on an early exit
+        self._commit(state)
 
-    def _tick(self, progress, report, started, last_save) -> float:
-        progress.skipped = report.skipped_count
-        progress.elapsed = time.monotonic() - started
+    def _commit(self, state: _RunState) -> None:
+        """Embed what waits for the model, write the batch, report progress, snapshot now and then."""
+        if state.embeds:
+            vectors = self.encoder.embed_prepared([item.prepared for item in state.embeds])
+            for item, vector in zip(state.embeds, vectors):
+                state.run_vectors.setdefault(item.fingerprint, vector)
+                state.batch.put.append((item.record(), vector))
+                item.prepared = None
+            state.report.embedded += len(state.embeds)
+        for twin in state.twins:
+            state.batch.put.append((twin.record(), state.run_vectors[twin.fingerprint]))
+        if len(state.batch):
+            self.store.write(state.batch)
+        state.batch, state.embeds, state.twins = WriteBatch(), [], []
+        progress = state.progress
+        progress.embedded = state.report.embedded
+        progress.skipped = state.report.skipped_count
+        progress.elapsed = time.monotonic() - state.started
         if self.progress:
             self.progress(progress)
-        if time.monotonic() - last_save > SAVE_EVERY_SECONDS:
+        if time.monotonic() - state.last_save > SAVE_EVERY_SECONDS:
             self.store.save()
-            return time.monotonic()
-        return last_save
+            state.last_save = time.monotonic()
 
-    def _inspect(self, stat: FileStat, reusable: set[str]) -> _Item:
-        """Worker: hash the file; decode and preprocess it unless its vector can be reused."""
-        return inspect_file(stat, reusable, self.encoder, self.max_pixels)
-
-    def _take(self, entry, known, vanished_by_fp, run_vectors, batch, embeds, report) -> None:
-        stat, future = entry
-        try:
-            item = future.result(timeout=self.file_timeout)
-        except FutureTimeout:
-            report.skip(stat.path, "timed out")
-            self._pool.grow()  # that thread may never come back
-            return
-        self._classify(item, known, vanished_by_fp, run_vectors, batch, embeds, report)
-
-    def _classify(self, item, known, vanished_by_fp, run_vectors, batch, embeds, report) -> None:
+    def _classify(self, item: _Item, state: _RunState) -> None:
         """Decide what an inspected file is: touched, moved, reusable, embedded, or to embed."""
-        stat = item.stat
+        stat, report = item.stat, state.report
         if item.error is not None:
             report.skip(stat.path, item.error.reason)
             return
-        fp, old = item.fingerprint, known.get(stat.path)
+        fp, old = item.fingerprint, state.known.get(stat.path)
         if old and old[2] == fp:  # touched, same content
-            batch.update.append(item.record())
+            state.batch.update.append(item.record())
             report.updated += 1
             return
-        sources = vanished_by_fp.get(fp)
+        sources = state.vanished_by_fp.get(fp)
         if sources and not old:  # a file that vanished elsewhere reappears here: a move
             source = sources.pop()
-            self._renamed_from.add(source)
-            batch.rename.append((source, item.record()))
+            state.renamed_from.add(source)
+            state.batch.rename.append((source, item.record()))
             report.moved += 1
             return
         counter = "updated" if old else "added"
-        vector = run_vectors.get(fp)
-        if vector is None and item.vector is not None:  # embedded by the FileEmbedder
-            run_vectors[fp] = item.vector
-            batch.put.append((item.record(), item.vector))
+        if fp not in state.run_vectors and item.vector is not None:  # embedded by the FileEmbedder
+            state.run_vectors[fp] = item.vector
+            state.batch.put.append((item.record(), item.vector))
             report.embedded += 1
-            setattr(report, counter, getattr(report, counter) + 1)
+            state.count(counter)
             return
+        item = self._reuse_or_queue(item, state)
+        if item is not None:
+            state.count(counter)
+
+    def _reuse_or_queue(self, item: _Item, state: _RunState) -> _Item | None:
+        """Reuse a vector for this content if there is one, else queue the item for the model."""
+        fp = item.fingerprint
+        vector = state.run_vectors.get(fp)
         if vector is None and item.prepared is None:
             vector = self.store.vectors_by_fingerprint([fp]).get(fp)
             if vector is None:  # the reusable copy went away meanwhile: decode after all
-                item = self._inspect(stat, set())
+                item = inspect_file(item.stat, set(), self.encoder, self.max_pixels)
                 if item.error is not None:
-                    report.skip(stat.path, item.error.reason)
-                    return
+                    state.report.skip(item.stat.path, item.error.reason)
+                    return None
         if vector is not None:
-            batch.put.append((item.record(), vector))
-            report.reused += 1
-        elif any(e.fingerprint == fp for e in embeds):  # same content twice in one batch
+            state.batch.put.append((item.record(), vector))
+            state.report.reused += 1
+        elif any(e.fingerprint == fp for e in state.embeds):  # same content twice in one batch
             item.prepared = None
-            self._twins.append(item)
-            report.reused += 1
+            state.twins.append(item)
+            state.report.reused += 1
         else:
-            embeds.append(item)
-        setattr(report, counter, getattr(report, counter) + 1)
+            state.embeds.append(item)
+        return item
+
+
+Indexer = IndexingPipeline  # the name of earlier releases
 
 
 def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder, max_pixels: int | None) -> _Item:
@@ -349,7 +307,7 @@ def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder, max_pixel
                 item.stat = FileStat(stat.path, now.st_size, now.st_mtime_ns)
         item.fingerprint = fingerprint_bytes(data)
         if item.fingerprint in reusable:
-            item.width, item.height, item.date_taken = _header_facts(data, stat.path)
+            item.width, item.height, item.date_taken = header_facts(data, stat.path)
             return item
         kwargs = {"max_pixels": max_pixels} if max_pixels else {}
         loaded = load_image(data, path=stat.path, min_size=encoder.input_size,
@@ -363,70 +321,13 @@ def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder, max_pixel
     return item
 
 
-class DecodePool:
-    """A pool of daemon threads: a decoder stuck on a hostile file can be abandoned.
-
-    (concurrent.futures joins its threads at exit, so one hung decode would hang the process.)
-    """
-
-    def __init__(self, workers: int) -> None:
-        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
-        self._threads = []
-        for _ in range(workers):
-            self.grow()
-
-    def grow(self) -> None:
-        """Add a thread (to replace one that is stuck)."""
-        thread = threading.Thread(target=self._work, name="decode", daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def submit(self, fn, *args) -> Future:
-        future: Future = Future()
-        self._tasks.put((future, fn, args))
-        return future
-
-    def _work(self) -> None:
-        while True:
-            task = self._tasks.get()
-            if task is None:
-                return
-            future, fn, args = task
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn(*args))
-            except BaseException as exc:  # handed to the waiting thread
-                future.set_exception(exc)
-
-    def shutdown(self) -> None:
-        """Let idle threads end; stuck ones are daemons and die with the process."""
-        for _ in self._threads:
-            self._tasks.put(None)
-
-
-def _header_facts(data: bytes, path: str) -> tuple[int, int, str | None]:
-    """Width, height (upright) and date taken, from the header alone (no pixel decoding)."""
-    import io
-
-    from .images import _date_taken
-
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
-            exif = img.getexif()
-            if exif.get(0x0112, 1) in (5, 6, 7, 8):
-                width, height = height, width
-            return width, height, _date_taken(exif)
-    except Exception as exc:
-        raise UnreadableImage(path, "decode error", str(exc)) from None
+def _by_fingerprint(paths: dict[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for path, fp in paths.items():
+        out.setdefault(fp, []).append(path)
+    return out
 
 
 def _known_under(states: dict[str, tuple[int, int, str]], folders: list[str]) -> dict:
     prefixes = tuple(os.path.join(f, "") for f in folders)
     return {p: s for p, s in states.items() if p.startswith(prefixes) or p in folders}
-
-
-def skipped_summary(report: IndexReport) -> Counter:
-    """Skipped files counted by reason."""
-    return Counter({reason: len(paths) for reason, paths in report.skipped.items()})

@@ -12,12 +12,11 @@ import os
 import signal
 import sys
 import threading
-from dataclasses import replace
 from pathlib import Path
 
+from cli import flags
 from clipsearch import ClipSearchError, IndexNotFound, ModelSpec, SearchEngine, Settings
 from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV, default_index_dir
-from clipsearch.stores import read_stamp
 
 from .report import ProgressPrinter, format_report
 
@@ -49,19 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
                         help="folders to index (default: those the index already covers)")
-    parser.add_argument("--index", type=Path, metavar="DIR", help="index folder (see below for the default)")
+    flags.add_index(parser)
     model = parser.add_argument_group("model (a new index only; an existing one keeps its own)")
-    model.add_argument("--model", help=f"open_clip model name, hf-hub:ORG/NAME, or 'demo' (default {DEFAULT_MODEL})")
-    model.add_argument("--pretrained", help=f"pretrained tag of the model (default {DEFAULT_PRETRAINED}; "
-                       "'none' for random weights, as in benchmarks)")
-    model.add_argument("--weights", type=Path, metavar="FILE", help="a local checkpoint file for --model")
-    model.add_argument("--device", choices=["cpu", "cuda", "mps"], help="default: cuda, then mps, then cpu")
-    model.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="auto",
+    flags.add_model(model)
+    flags.add_device(model)
+    model.add_argument("--precision", choices=flags.PRECISIONS, default="auto",
                        help="default auto: fp16 on CUDA, bf16 on CPUs that run it natively, else fp32")
-    model.add_argument("--threads", type=_positive, help="torch threads on the CPU (default: all cores)")
+    flags.add_threads(model)
     run = parser.add_argument_group("run")
-    run.add_argument("--batch-size", type=_positive, help="images per model call (default: sized for the device)")
-    run.add_argument("--workers", type=_positive, help="decoding threads (default: cores, at most 4)")
+    run.add_argument("--batch-size", type=flags.positive, help="images per model call (default: sized for the device)")
+    run.add_argument("--workers", type=flags.positive, help="decoding threads (default: cores, at most 4)")
     run.add_argument("--dry-run", action="store_true", help="only say what would change (by size and mtime)")
     run.add_argument("--watch", action="store_true", help="after indexing, keep watching and index changes")
     run.add_argument("--remove", type=Path, action="append", default=[], metavar="FOLDER",
@@ -70,86 +66,53 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     scale = parser.add_argument_group("beyond one machine (pip install -r requirements-scale.txt)")
-    scale.add_argument("--engine", choices=["local", "ray"], default="local",
+    scale.add_argument("--embedder", choices=["local", "ray"], default="local",
                        help="where new and changed files are decoded and embedded: here (default), "
                        "or on a Ray cluster through Ray Data (--watch updates still run here)")
+    scale.add_argument("--engine", dest="embedder", choices=["local", "ray"], help=argparse.SUPPRESS)
     scale.add_argument("--ray-address", metavar="ADDR",
                        help="Ray cluster to join (auto, HOST:6379, ray://HOST:10001; default: a local Ray)")
-    scale.add_argument("--store", choices=["hnsw", "milvus"], default="hnsw",
-                       help="where a new index keeps its vectors: hnsw in the index folder (default), "
-                       "or Milvus; an existing index keeps its own")
-    scale.add_argument("--milvus-uri", metavar="URI",
-                       help="Milvus server http://HOST:19530[#COLLECTION], or a FILE.db for milvus-lite "
-                       "(default: milvus.db in the index folder)")
+    flags.add_store(scale, "where a new index keeps its vectors: hnsw in the index folder (default), "
+                    "or Milvus; an existing index keeps its own")
     return parser
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Settings for this run; the model comes from the index's stamp when the index exists."""
-    settings = Settings()
-    if args.index:
-        settings = replace(settings, index_dir=args.index.expanduser().absolute())
-    settings = replace(settings, store=args.store, store_uri=args.milvus_uri)
-    asked = args.model or args.pretrained or args.weights
-    spec = None
-    if not asked:
-        try:
-            spec = ModelSpec.from_stamp(read_stamp(settings.index_dir, settings.store, settings.store_uri))
-        except IndexNotFound:
-            pass
-    if spec is None:
-        name = args.model or DEFAULT_MODEL
-        pretrained = args.pretrained
-        if pretrained is None and name == DEFAULT_MODEL and not args.weights:
-            pretrained = DEFAULT_PRETRAINED
-        if name == "demo" or name.startswith(("hf-hub:", "local-dir:")) or pretrained == "none":
-            pretrained = None
-        spec = ModelSpec(name=name, pretrained=pretrained, weights=args.weights)
-    spec = replace(spec, device=args.device, precision=args.precision, threads=args.threads)
-    return replace(settings, model=spec, batch_size=args.batch_size, workers=args.workers)
+    """Settings for this run (the engine uses the index's own model when none is asked for)."""
+    name = args.model or DEFAULT_MODEL
+    pretrained = args.pretrained
+    if pretrained is None and name == DEFAULT_MODEL and not args.weights:
+        pretrained = DEFAULT_PRETRAINED
+    if name == "demo" or name.startswith(("hf-hub:", "local-dir:")) or pretrained == "none":
+        pretrained = None
+    spec = ModelSpec(name=name, pretrained=pretrained, weights=args.weights, device=args.device,
+                     precision=args.precision, threads=args.threads)
+    return flags.settings_from(args, model=spec, batch_size=args.batch_size, workers=args.workers)
+
+
+def model_asked(args: argparse.Namespace) -> bool:
+    return bool(args.model or args.pretrained or args.weights)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args)
-    for folder in args.folders:
-        if not folder.expanduser().exists():
-            parser.error(f"folder not found: {folder}")
-        if not folder.expanduser().is_dir():
-            parser.error(f"not a folder: {folder}")
-    if args.watch and args.dry_run:
-        parser.error("--watch and --dry-run do not go together")
-    if args.ray_address and args.engine != "ray":
-        parser.error("--ray-address needs --engine ray")
-    if args.milvus_uri and args.store != "milvus":
-        parser.error("--milvus-uri needs --store milvus")
+    _check_args(parser, args)
     try:
         settings = settings_from_args(args)
-        if not args.folders and not args.remove:
-            try:
-                read_stamp(settings.index_dir, settings.store, settings.store_uri)
-            except IndexNotFound:
-                parser.error(f"no folder given and there is no index at {settings.index_dir} yet: "
-                             "name a FOLDER to index")
-        engine = SearchEngine.for_writing(settings)
-        if args.remove:
-            for folder in args.remove:
-                count = engine.remove_folder(folder.expanduser())
-                _say(args, f"removed {count} images under {folder}")
-            if not args.folders:
-                return 0
-        folders = [f.expanduser() for f in args.folders] or engine.info().get("folders", [])
+        try:
+            engine = SearchEngine.for_writing(settings, use_index_model=not model_asked(args),
+                                              create=bool(args.folders or args.remove))
+        except IndexNotFound:
+            parser.error(f"no folder given and there is no index at {settings.index_dir} yet: "
+                         "name a FOLDER to index")
+        for folder in args.remove:
+            count = engine.remove_folder(folder.expanduser())
+            _say(args, f"removed {count} images under {folder}")
+        if args.remove and not args.folders:
+            return 0
+        folders = [f.expanduser() for f in args.folders] or engine.folders()
         if not folders:
             parser.error("no folder given and the index covers none yet: name a FOLDER to index")
         stop = _stop_on_signals()
@@ -161,22 +124,34 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return 1 if report.interrupted else 0
     except ClipSearchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {flags.explain(exc)}", file=sys.stderr)
         return 1
+
+
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Usage errors the parser cannot see alone (exit 2)."""
+    for folder in args.folders:
+        if not folder.expanduser().exists():
+            parser.error(f"folder not found: {folder}")
+        if not folder.expanduser().is_dir():
+            parser.error(f"not a folder: {folder}")
+    if args.watch and args.dry_run:
+        parser.error("--watch and --dry-run do not go together")
+    if args.ray_address and args.embedder != "ray":
+        parser.error("--ray-address needs --embedder ray")
+    flags.check_store(parser, args)
 
 
 def _index(engine: SearchEngine, folders, args, stop: threading.Event):
     printer = ProgressPrinter(enabled=not (args.quiet or args.json), tty=sys.stderr.isatty())
     try:
-        if args.engine == "ray":
-            from clipsearch.distributed import index_folder_ray
+        embedder = None
+        if args.embedder == "ray":
+            from clipsearch.distributed import ray_embedder
 
-            report = index_folder_ray(engine, folders, address=args.ray_address, dry_run=args.dry_run,
-                                      progress=printer.update, should_stop=stop.is_set)
-        else:
-            report = engine.index_folder(
-                folders, dry_run=args.dry_run, progress=printer.update, should_stop=stop.is_set,
-            )
+            embedder = ray_embedder(engine, address=args.ray_address)
+        report = engine.index_folder(folders, dry_run=args.dry_run, progress=printer.update,
+                                     should_stop=stop.is_set, embedder=embedder)
     finally:
         printer.close()
     _print_report(report, args)

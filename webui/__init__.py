@@ -1,5 +1,6 @@
-"""The clipsearch web app: ``build_demo(engine, settings)`` returns the Gradio Blocks ``demo``."""
+"""The clipsearch web app: ``build_app(engine, settings)`` returns the Gradio Blocks (named ``demo``
+inside, as Gradio's guides do); ``build_demo`` is its earlier name."""
 
-from .app import build_demo, launch_options
+from .app import build_app, build_demo, launch_options
 
-__all__ = ["build_demo", "launch_options"]
+__all__ = ["build_app", "build_demo", "launch_options"]

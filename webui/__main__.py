@@ -1,7 +1,7 @@
 """``python -m webui`` / ``clipsearch-web``: serve the search page over an index.
 
 Thin on purpose: arguments -> Settings -> SearchEngine (model loaded and warmed once) ->
-``build_demo`` -> launch.
+``build_app`` -> launch.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import logging
 import os
 import sys
 import time
-from dataclasses import replace
-from pathlib import Path
+
+from cli import flags
 
 log = logging.getLogger("webui")
 
@@ -31,36 +31,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m webui", description="Serve the clipsearch web page: search your photos by meaning.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--index", type=Path, metavar="DIR", help="index folder (see below for the default)")
+    flags.add_index(parser)
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this computer only)")
-    parser.add_argument("--port", type=_port, default=7860, help="port to listen on (default 7860)")
+    parser.add_argument("--port", type=flags.port, default=7860, help="port to listen on (default 7860)")
     parser.add_argument("--auth", type=_auth, metavar="USER:PASS",
                         help="require this user name and password (do use it with a non-local --host)")
-    parser.add_argument("--device", choices=["cpu", "cuda", "mps"], help="default: cuda, then mps, then cpu")
-    parser.add_argument("--threads", type=_positive, metavar="N", help="torch threads on the CPU (default: all cores)")
-    parser.add_argument("--store", choices=["hnsw", "milvus"], default="hnsw",
-                        help="where the index lives when the folder does not say (default hnsw: the folder)")
-    parser.add_argument("--milvus-uri", metavar="URI", help="with --store milvus: http://HOST:19530 or FILE.db")
+    flags.add_device(parser)
+    flags.add_threads(parser)
+    flags.add_store(parser, "where the index lives when the folder does not say (default hnsw: the folder)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _port(text: str) -> int:
-    value = _positive(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {value}")
-    return value
 
 
 def _auth(text: str) -> tuple[str, str]:
@@ -91,17 +72,13 @@ def main(argv: list[str] | None = None) -> int:
             logging.getLogger(name).setLevel(logging.INFO)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-    from clipsearch import ClipSearchError, IndexNotFound, SearchEngine, Settings
+    flags.check_store(parser, args)
+    from clipsearch import ClipSearchError, IndexNotFound, SearchEngine
 
-    from .app import build_demo, launch_options
+    from . import app
 
-    settings = Settings()
-    if args.index:
-        settings = replace(settings, index_dir=args.index.expanduser().absolute())
-    if args.milvus_uri and args.store != "milvus":
-        parser.error("--milvus-uri goes with --store milvus")
-    settings = replace(settings, store=args.store, store_uri=args.milvus_uri)
-    overrides = {key: value for key, value in (("device", args.device), ("threads", args.threads)) if value}
+    settings = flags.settings_from(args)
+    overrides = flags.model_overrides(args)
     if not is_loopback(args.host) and not args.auth:
         message = (f"serving on {args.host} without --auth: anyone who can reach this address can "
                    f"search your photos and see their thumbnails")
@@ -112,17 +89,18 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         engine = SearchEngine.for_reading(settings, **overrides)
         engine.search_text("a photo", k=1)  # warm up: the first real query is as fast as the tenth
-        log.info("model %s loaded and warm in %.1f s; %d photos indexed", engine.encoder.stamp.get("model"),
-                 time.perf_counter() - started, engine.info()["count"])
+        info = engine.info()
+        log.info("model %s loaded and warm in %.1f s; %d photos indexed", info["stamp"].get("model"),
+                 time.perf_counter() - started, info["count"])
     except IndexNotFound:
         log.warning("no index in %s yet: the page explains how to build one", settings.index_dir)
     except ClipSearchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {flags.explain(exc)}", file=sys.stderr)
         return 1
-    demo = build_demo(engine, settings, overrides)
-    demo.queue(default_concurrency_limit=1)
-    demo.launch(server_name=args.host, server_port=args.port, auth=args.auth,
-                **launch_options(settings, engine))
+    blocks = app.build_app(engine, settings, overrides)
+    blocks.queue(default_concurrency_limit=1)
+    blocks.launch(server_name=args.host, server_port=args.port, auth=args.auth,
+                  **app.launch_options(settings, engine))
     return 0
 
 

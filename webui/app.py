@@ -1,7 +1,7 @@
 """The Gradio page: layout and event wiring only; the work is in ``handlers``.
 
-    demo = build_demo(engine, settings)
-    demo.launch(**launch_options(settings))
+    blocks = build_app(engine, settings)
+    blocks.launch(**launch_options(settings))
 
 Only the thumbnail cache folder is served as files (``gr.set_static_paths``); the photo folders and
 the index are blocked outright, so no file route can reach an original photo or the index.
@@ -17,7 +17,8 @@ import gradio as gr
 
 from clipsearch import SearchEngine, Settings
 
-from .handlers import ALL_FOLDERS, DEFAULT_K, MAX_K, SORT_DATE, SORT_RELEVANCE, Handlers, no_index_message
+from .handlers import ALL_FOLDERS, DEFAULT_K, MAX_K, SORT_DATE, SORT_RELEVANCE, Handlers
+from .markdown import no_index_message
 
 MAX_UPLOAD = "50mb"
 ENCODER = "encoder"  # the concurrency group of every event that runs the model
@@ -58,11 +59,11 @@ def upload_image(**kwargs: Any) -> gr.Image:
 
 
 def launch_options(settings: Settings, engine: SearchEngine | None = None) -> dict[str, Any]:
-    """Keyword arguments for ``demo.launch``: upload limit, blocked folders, look."""
+    """Keyword arguments for ``Blocks.launch``: upload limit, blocked folders, look."""
     thumbs = (Path(settings.cache_dir) / "thumbs").resolve()
     folders = [settings.index_dir]
-    if engine is not None and engine.store is not None:
-        folders += engine.info().get("folders", [])
+    if engine is not None:
+        folders += engine.folders()
     resolved = [Path(folder).resolve() for folder in folders]
     # Never block the thumbnail cache itself, wherever the user put it.
     blocked = [str(f) for f in resolved if not (f == thumbs or f in thumbs.parents)]
@@ -70,7 +71,7 @@ def launch_options(settings: Settings, engine: SearchEngine | None = None) -> di
             "theme": gr.themes.Default(), "footer_links": ["api"]}
 
 
-def build_demo(engine: SearchEngine | None, settings: Settings,
+def build_app(engine: SearchEngine | None, settings: Settings,
                model_overrides: dict[str, Any] | None = None,
                open_engine: Callable[[], SearchEngine] | None = None) -> gr.Blocks:
     """The app over ``engine`` (None until an index exists; the page then says how to build one).
@@ -153,6 +154,9 @@ def build_demo(engine: SearchEngine | None, settings: Settings,
 
     demo.handlers = handlers
     return demo
+
+
+build_demo = build_app  # the name of earlier releases (tests and benchmarks use it)
 
 
 def _api_endpoints(handlers: Handlers, encoder_bound: dict[str, Any]) -> None:

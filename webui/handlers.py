@@ -7,7 +7,6 @@ translated here, and only here, into what a page shows: a status line, a ``gr.Wa
 """
 
 # No `from __future__ import annotations`: gr.api reads the API methods' return hints at run time.
-import html
 import logging
 import os
 import threading
@@ -31,6 +30,7 @@ from clipsearch import (
 )
 from clipsearch.images import load_image
 
+from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
 from .reindex import ReindexJob
 from .thumbnails import PREVIEW_SIZE, ThumbnailCache
 
@@ -49,20 +49,6 @@ GalleryItems = list[tuple[str, str]]
 
 class NoIndexYet(Exception):
     """There is no index to search; the message says how to build one."""
-
-
-def no_index_message(settings: Settings) -> str:
-    """Markdown that tells a user how to build the index the app is waiting for."""
-    where = settings.index_dir
-    return (
-        f"### No index yet\n"
-        f"There is no photo index in `{where}`. Build one, then press **Check again** "
-        f"(or just search: the app looks for it on every search).\n\n"
-        f"```\npython -m indexer ~/Pictures --index {where}\n```\n"
-        f"No photos at hand? Try the offline demo model on a sample library:\n\n"
-        f"```\npython -m clipsearch.demo make-library ~/clipsearch-sample\n"
-        f"python -m indexer ~/clipsearch-sample --index {where} --model demo\n```"
-    )
 
 
 class Handlers:
@@ -98,7 +84,7 @@ class Handlers:
 
     def _prune_thumbnails(self, engine: SearchEngine) -> None:
         try:
-            removed = self.thumbs.prune(engine.store.records())
+            removed = self.thumbs.prune(engine.records())
         except Exception as exc:  # a cache chore must never disturb searching
             log.warning("could not prune thumbnails: %s", exc)
             return
@@ -106,7 +92,7 @@ class Handlers:
             log.info("removed %d thumbnails of photos no longer indexed", removed)
 
     def _is_indexed(self, engine: SearchEngine, path: str) -> bool:
-        return engine.store is not None and engine.store.get(os.path.abspath(path)) is not None
+        return engine.record(path) is not None
 
     # --- searching -------------------------------------------------------------------------------
     def query(self, text: str | None, image: str | None, k: int, where: SearchFilter | None = None) -> Results:
@@ -139,7 +125,7 @@ class Handlers:
                folder: str | None, date_from: str | None, date_to: str | None):
         """The search box / drop zone: returns (gallery, results, shown, status, banner)."""
         return self._ui_run(lambda where: self.query(text, image, int(k), where),
-                            min_score, sort, folder, date_from, date_to, _describe_query(text, image))
+                            min_score, sort, folder, date_from, date_to, describe_query(text, image))
 
     def find_similar(self, selected: str | None, k: float, min_score: float, sort: str,
                      folder: str | None, date_from: str | None, date_to: str | None):
@@ -161,12 +147,12 @@ class Handlers:
             raise
         except (InvalidQuery, ValueError) as exc:
             gr.Warning(str(exc))
-            return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {_md(str(exc))}", gr.update(visible=False)
+            return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {md(str(exc))}", gr.update(visible=False)
         except ClipSearchError as exc:
             raise gr.Error(str(exc)) from None
         elapsed = time.perf_counter() - started
         gallery, shown, status = self.render(results, min_score, sort)
-        return gallery, results, shown, f"{status} · {_md(what)} · {elapsed * 1000:.0f} ms", gr.update(visible=False)
+        return gallery, results, shown, f"{status} · {md(what)} · {elapsed * 1000:.0f} ms", gr.update(visible=False)
 
     def render(self, results: Results, min_score: float, sort: str) -> tuple[GalleryItems, Results, str]:
         """Apply the cut-off and the sort order: (gallery items, shown results, status line)."""
@@ -209,7 +195,7 @@ class Handlers:
         except NoIndexYet as exc:
             return "No index yet.", gr.update(value=str(exc), visible=True), gr.update(choices=[("All folders", ALL_FOLDERS)])
         except ClipSearchError as exc:
-            return f"The index cannot be opened: {_md(str(exc))}", gr.update(visible=False), gr.update()
+            return f"The index cannot be opened: {md(str(exc))}", gr.update(visible=False), gr.update()
         choices = [("All folders", ALL_FOLDERS)] + [(f, f) for f in self.folder_choices(engine)]
         return info_markdown(engine.info()), gr.update(visible=False), gr.update(choices=choices)
 
@@ -218,9 +204,9 @@ class Handlers:
         generation = engine.info().get("generation", 0)
         if self._folders_cache and self._folders_cache[0] == generation:
             return self._folders_cache[1]
-        roots = engine.info().get("folders", [])
+        roots = engine.folders()
         found = set(roots)
-        for record in engine.store.records():
+        for record in engine.records():
             folder = os.path.dirname(record.path)
             while folder not in found and any(folder.startswith(os.path.join(r, "")) for r in roots):
                 found.add(folder)
@@ -238,7 +224,7 @@ class Handlers:
         except NoIndexYet:
             gr.Warning("There is no index to update yet: build one with the indexer first.")
             return "No index yet.", gr.Timer(active=False)
-        folders = engine.info().get("folders", [])
+        folders = engine.folders()
         if not folders:
             gr.Warning("The index records no folders to re-index.")
             return "The index records no folders.", gr.Timer(active=False)
@@ -350,50 +336,3 @@ def api_record(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _describe_query(text: str | None, image: str | None) -> str:
-    parts = [f"“{text.strip()}”"] if text and text.strip() else []
-    if image:
-        parts.append("the dropped photo")
-    return " + ".join(parts) or "nothing"
-
-
-def _md(text: str) -> str:
-    """Text safe to put inside markdown (no markup or HTML from file names or queries)."""
-    return html.escape(text).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
-
-
-def _human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"
-
-
-def details_markdown(result: dict[str, Any]) -> str:
-    """What the preview panel says about one result."""
-    taken = result.get("date_taken")
-    modified = datetime.fromtimestamp(result["mtime_ns"] / 1e9).strftime("%Y-%m-%d %H:%M")
-    when = taken.replace("T", " ") if taken else f"unknown (file modified {modified})"
-    return (
-        f"**{_md(result['name'])}** · score {result['score']:.3f}\n\n"
-        f"- **Path:** {_md(result['path'])}\n"
-        f"- **Size:** {result['width']} × {result['height']} px, {_human_size(result['size'])}\n"
-        f"- **Taken:** {_md(when)}"
-    )
-
-
-def info_markdown(info: dict[str, Any]) -> str:
-    """The index panel: how many photos, which model, when, which folders."""
-    stamp = info.get("stamp", {})
-    model = stamp.get("model", "?") + (f" ({stamp['pretrained']})" if stamp.get("pretrained") else "")
-    last = info.get("last_indexed")
-    when = datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M") if last else "never"
-    folders = info.get("folders") or []
-    listed = "\n".join(f"  - {_md(f)}" for f in folders) or "  - (none recorded)"
-    return (
-        f"- **Photos:** {info.get('count', 0):,}\n- **Model:** {_md(model)}\n"
-        f"- **Last indexed:** {when}\n- **Index:** {_md(str(info.get('location', '')))}\n"
-        f"- **Folders:**\n{listed}"
-    )

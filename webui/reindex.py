@@ -1,9 +1,10 @@
 """Re-indexing from the web app: one background thread, progress the page can poll.
 
-The job shares the already-loaded encoder with the searching engine, in small batches so a search
-never waits long for the model, and writes through its own store object, so searches keep running on the reader's store and pick up each committed batch
-with ``reload_if_changed``. It takes the index lock before it opens the store for writing, so a
-cron indexer that holds it is reported (``IndexLocked``) and never disturbed.
+The job calls the searching engine's own ``index_folder``: the model already loaded embeds, in
+small batches so a search never waits long for it. The engine takes the index lock and writes
+through a store of its own, so searches keep running on theirs and pick up each committed batch
+with ``reload_if_changed``; a cron indexer that holds the lock is reported (``IndexLocked``) and
+never disturbed.
 """
 
 from __future__ import annotations
@@ -13,10 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from clipsearch import ClipSearchError, IndexProgress, IndexReport, SearchEngine, Settings
-from clipsearch.errors import IndexLocked
-from clipsearch.lock import IndexLock
-from clipsearch.stores import open_store
+from clipsearch import ClipSearchError, IndexLocked, IndexProgress, IndexReport, SearchEngine, Settings
 
 log = logging.getLogger(__name__)
 
@@ -105,15 +103,9 @@ class ReindexJob:
     def _run(self, engine: SearchEngine, folders: list[str]) -> None:
         report = error = None
         try:
-            with IndexLock(self.settings.index_dir):
-                store = open_store(self.settings.index_dir, engine.encoder.stamp, create=True)
-                writer = SearchEngine(engine.encoder, store, settings=self.settings)
-                try:
-                    batch = self.settings.batch_size or min(INTERACTIVE_BATCH, engine.encoder.batch_size)
-                    report = writer.index_folder(folders, batch_size=batch, progress=self._progress,
-                                                 should_stop=self._stop.is_set, lock=False)
-                finally:
-                    writer.close()
+            batch = self.settings.batch_size or min(INTERACTIVE_BATCH, engine.batch_size)
+            report = engine.index_folder(folders, batch_size=batch, progress=self._progress,
+                                         should_stop=self._stop.is_set)
             engine.reload_if_changed()
         except IndexLocked as exc:
             error = str(exc)

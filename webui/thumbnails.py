@@ -18,9 +18,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from clipsearch import ImageRecord
 from clipsearch.errors import UnreadableImage
 from clipsearch.images import DEFAULT_MAX_PIXELS, load_image
-from clipsearch.stores import ImageRecord
 
 log = logging.getLogger(__name__)
 

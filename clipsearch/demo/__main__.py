@@ -1,30 +1,8 @@
-"""Command line for the demo: python -m clipsearch.demo make-library DIR [--n 300] [--seed 0]."""
+"""``python -m clipsearch.demo``: the door to the demo's command line (``cli.demo``)."""
 
-from __future__ import annotations
-
-import argparse
 import sys
-from pathlib import Path
 
-from clipsearch.demo.render import make_sample_library
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Parse arguments and write the sample library; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m clipsearch.demo", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    make = commands.add_parser("make-library", help="write synthetic captioned pictures to try clipsearch on")
-    make.add_argument("folder", help="where to write the pictures (created if missing)")
-    make.add_argument("--n", type=int, default=300, help="how many pictures (default 300)")
-    make.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    args = parser.parse_args(argv)
-
-    if args.n < 1:
-        parser.error("--n must be at least 1")
-    made = make_sample_library(args.folder, n=args.n, seed=args.seed)
-    print(f"wrote {len(made)} pictures and manifest.json to {Path(args.folder).resolve()}")
-    return 0
-
+from cli.demo import main
 
 if __name__ == "__main__":
     sys.exit(main())

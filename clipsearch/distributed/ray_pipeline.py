@@ -1,7 +1,7 @@
-"""Distributed embedding with Ray Data: ``python -m indexer FOLDER --engine ray [--ray-address ADDR]``.
+"""Distributed embedding with Ray Data: ``python -m indexer FOLDER --embedder ray [--ray-address ADDR]``.
 
-The local ``Indexer`` still scans, diffs, detects moves and duplicates and commits in batches;
-only the new or changed files go to Ray, through the indexer's ``FileEmbedder`` hook:
+The local ``IndexingPipeline`` still scans, diffs, detects moves and duplicates and commits in batches;
+only the new or changed files go to Ray, through the pipeline's ``FileEmbedder`` parameter (``engine.index_folder(..., embedder=...)``):
 
     paths ──> decode tasks ──────────────────> embed actors ──────────> driver
               read, hash, decode (draft),      one model per GPU        classify, commit
@@ -21,20 +21,22 @@ objects; nothing pickled is ever stored.
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..config import ModelSpec
-from ..errors import IndexNotFound, UnreadableImage
+from ..errors import UnreadableImage
 from ..images import FileStat
-from ..lock import IndexLock
-from ..pipeline import Indexer, IndexProgress, IndexReport, inspect_file
+from ..pipeline import inspect_file
+from ..reports import IndexProgress, IndexReport
+
+if TYPE_CHECKING:
+    from ..engine import SearchEngine
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +148,16 @@ class EmbedActor:
         return frame
 
 
+def ray_embedder(engine: SearchEngine, *, address: str | None = None, batch_size: int | None = None,
+                 actors: int | None = None, init_kwargs: dict[str, Any] | None = None) -> RayEmbedder:
+    """A ``RayEmbedder`` that runs ``engine``'s model with its settings (batch size, pixel limit)."""
+    spec = getattr(engine.encoder, "spec", None) or engine.settings.model
+    return RayEmbedder(spec, address=address, batch_size=batch_size or engine.settings.batch_size,
+                       actors=actors, max_pixels=engine.settings.max_pixels, init_kwargs=init_kwargs)
+
+
 def index_folder_ray(
-    engine,
+    engine: SearchEngine,
     folders: str | Path | Iterable[str | Path],
     *,
     address: str | None = None,
@@ -157,25 +167,12 @@ def index_folder_ray(
     batch_size: int | None = None,
     actors: int | None = None,
     init_kwargs: dict[str, Any] | None = None,
-    lock: bool = True,
 ) -> IndexReport:
-    """``engine.index_folder`` with the embedding done by Ray: same guarantees, same report."""
-    if isinstance(folders, (str, Path)):
-        folders = [folders]
-    settings = engine.settings
-    spec = getattr(engine.encoder, "spec", None) or settings.model
-    embedder = RayEmbedder(spec, address=address, batch_size=batch_size or settings.batch_size, actors=actors,
-                           max_pixels=settings.max_pixels, init_kwargs=init_kwargs)
-    if engine.store is None:
-        raise IndexNotFound(f"no index in {settings.index_dir}")
-    indexer = Indexer(engine.encoder, engine.store, batch_size=batch_size or settings.batch_size,
-                      file_timeout=settings.file_timeout, max_pixels=settings.max_pixels,
-                      progress=progress, should_stop=should_stop, embedder=embedder)
-    paths = [os.fspath(f) for f in folders]
-    if not lock:
-        return indexer.run(paths, dry_run=dry_run)
-    with IndexLock(settings.index_dir):
-        return indexer.run(paths, dry_run=dry_run)
+    """``engine.index_folder`` with a ``RayEmbedder``: the one indexing path, embedding on Ray."""
+    embedder = ray_embedder(engine, address=address, batch_size=batch_size, actors=actors,
+                            init_kwargs=init_kwargs)
+    return engine.index_folder(folders, dry_run=dry_run, progress=progress, should_stop=should_stop,
+                               batch_size=batch_size, embedder=embedder)
 
 
 def _cached(key: Any, make: Callable[[], Any]) -> Any:

@@ -23,7 +23,7 @@ class FakeDemo:
 @pytest.fixture
 def fake_demo(monkeypatch) -> FakeDemo:
     demo = FakeDemo()
-    monkeypatch.setattr("webui.app.build_demo", lambda engine, settings, overrides: demo)
+    monkeypatch.setattr("webui.app.build_app", lambda engine, settings, overrides: demo)
     return demo
 
 

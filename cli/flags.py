@@ -1,0 +1,100 @@
+"""Flags shared by every front end, parsed one way: ``--index``, the model flags, the store flags.
+
+Only argparse and the library's public settings live here (no gradio, no torch), so ``--help``
+stays instant in every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from clipsearch import ClipSearchError, ModelMismatch, Settings
+from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV
+
+DEVICES = ("cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+STORES = ("hnsw", "milvus")
+INDEX_HELP = f"index folder (default: ${INDEX_ENV}, else the per-user data folder)"
+MODEL_HELP = (f"open_clip model name, hf-hub:ORG/NAME, local-dir:PATH (an open_clip model folder), "
+              f"or 'demo' (the bundled offline model; default {DEFAULT_MODEL})")
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def port(text: str) -> int:
+    """An argparse type: a TCP port number."""
+    value = positive(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {value}")
+    return value
+
+
+def add_index(parser: argparse.ArgumentParser | Any) -> None:
+    """``--index DIR``."""
+    parser.add_argument("--index", type=Path, metavar="DIR", help=INDEX_HELP)
+
+
+def add_device(parser: argparse.ArgumentParser | Any) -> None:
+    """``--device``, one of the devices torch knows."""
+    parser.add_argument("--device", choices=DEVICES, help="default: cuda, then mps, then cpu")
+
+
+def add_threads(parser: argparse.ArgumentParser | Any) -> None:
+    parser.add_argument("--threads", type=positive, metavar="N", help="torch threads on the CPU (default: all cores)")
+
+
+def add_model(parser: argparse.ArgumentParser | Any) -> None:
+    """``--model``, ``--pretrained``, ``--weights`` (which model a new index is built with)."""
+    parser.add_argument("--model", help=MODEL_HELP)
+    parser.add_argument("--pretrained", help=f"pretrained tag of the model (default {DEFAULT_PRETRAINED}; "
+                        "'none' for random weights, as in benchmarks)")
+    parser.add_argument("--weights", type=Path, metavar="FILE", help="a local checkpoint file for --model")
+
+
+def add_store(parser: argparse.ArgumentParser | Any, store_help: str) -> None:
+    """``--store`` and ``--milvus-uri``."""
+    parser.add_argument("--store", choices=STORES, default="hnsw", help=store_help)
+    parser.add_argument("--milvus-uri", metavar="URI",
+                        help="with --store milvus: a server http://HOST:19530[#COLLECTION], or a FILE.db "
+                        "for milvus-lite (default: milvus.db in the index folder)")
+
+
+def check_store(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if getattr(args, "milvus_uri", None) and getattr(args, "store", "hnsw") != "milvus":
+        parser.error("--milvus-uri needs --store milvus")
+
+
+def settings_from(args: argparse.Namespace, **changes: Any) -> Settings:
+    """Settings with the index folder and store the flags name (defaults for those not given)."""
+    settings = Settings()
+    if getattr(args, "index", None):
+        settings = replace(settings, index_dir=args.index.expanduser().absolute())
+    if getattr(args, "store", None):
+        settings = replace(settings, store=args.store, store_uri=getattr(args, "milvus_uri", None))
+    return replace(settings, **changes)
+
+
+def model_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """How the model runs (device, threads), from the flags given."""
+    keys = ("device", "threads")
+    return {key: getattr(args, key) for key in keys if getattr(args, key, None)}
+
+
+def explain(exc: ClipSearchError) -> str:
+    """An error message for a terminal: the library's words, then the flags that help."""
+    message = str(exc)
+    if isinstance(exc, ModelMismatch) and "was built with model" in message:
+        message += " (omit --model, or index into another folder with --index)"
+    return message

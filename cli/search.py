@@ -1,0 +1,90 @@
+"""``clipsearch search|info`` (``python -m clipsearch``): search an index from a terminal or a script.
+
+An edge, like the indexer and the web app: it parses arguments, builds a SearchEngine and
+prints. ``clipsearch/__main__.py`` is only the door to it; the library never imports argparse.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+
+from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, parse_query
+
+from . import flags
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m clipsearch",
+        description="Search an index of your photos by meaning.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    search = sub.add_parser(
+        "search",
+        help="find images by text and/or an example image",
+        description="Find images by text and/or an example image. Text terms combine with "
+        "' + ' and ' - ' and take weights: 'beach + sunset - people', '2:dog + grass'.",
+    )
+    search.add_argument("query", nargs="?", default="", help="what to look for (may be empty with --image)")
+    search.add_argument("--image", action="append", default=[], metavar="PATH",
+                        help="an example image (repeatable; prefix a weight as 2:PATH or -1:PATH)")
+    flags.add_index(search)
+    search.add_argument("-k", type=flags.positive, default=10, help="how many results (default 10)")
+    search.add_argument("--folder", help="only images under this folder")
+    search.add_argument("--since", help="only images taken on or after this date (YYYY-MM-DD)")
+    search.add_argument("--until", help="only images taken on or before this date (YYYY-MM-DD)")
+    search.add_argument("--min-score", type=float, default=None, help="hide results scoring below this")
+    flags.add_device(search)
+    search.add_argument("--json", action="store_true", help="print one JSON array, best first")
+    info = sub.add_parser("info", help="what an index holds and which model built it")
+    flags.add_index(info)
+    return parser
+
+
+def image_terms(values: list[str]) -> list[QueryTerm]:
+    terms = []
+    for value in values:
+        match = re.match(r"^(-?\d+(?:\.\d*)?):(.+)$", value)
+        if match and not os.path.exists(value):
+            terms.append(QueryTerm(float(match.group(1)), image=match.group(2)))
+        else:
+            terms.append(QueryTerm(1.0, image=value))
+    return terms
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    settings = flags.settings_from(args)
+    try:
+        if args.command == "info":
+            print(json.dumps(SearchEngine.index_info(settings), indent=2))
+            return 0
+        terms = (parse_query(args.query) if args.query.strip() else []) + image_terms(args.image)
+        if not terms:
+            parser.error("give a text query, an --image, or both")
+        engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
+        where = SearchFilter(folder=args.folder and os.path.abspath(args.folder),
+                             date_from=args.since, date_to=args.until)
+        hits = engine.search(terms, k=args.k, where=where)
+        if args.min_score is not None:
+            hits = [h for h in hits if h.score >= args.min_score]
+    except ClipSearchError as exc:
+        print(f"error: {flags.explain(exc)}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
+    else:
+        for hit in hits:
+            print(f"{hit.score:.3f}\t{hit.path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

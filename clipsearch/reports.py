@@ -1,0 +1,69 @@
+"""What an indexing run reports: progress while it runs, a report when it ends."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+log = logging.getLogger("clipsearch.pipeline")  # skipped files are the pipeline's news
+
+
+@dataclass
+class IndexProgress:
+    """Where a run is; handed to the progress callback after every batch."""
+
+    found: int = 0
+    to_process: int = 0
+    processed: int = 0
+    embedded: int = 0
+    skipped: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.processed / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did."""
+
+    folders: list[str] = field(default_factory=list)
+    found: int = 0
+    added: int = 0
+    updated: int = 0
+    moved: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    reused: int = 0  # vectors copied from identical content instead of embedded
+    embedded: int = 0
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
+    elapsed: float = 0.0
+    dry_run: bool = False
+    interrupted: bool = False
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(len(paths) for paths in self.skipped.values())
+
+    @property
+    def images_per_second(self) -> float:
+        return self.embedded / self.elapsed if self.elapsed > 0 else 0.0
+
+    def skip(self, path: str, reason: str) -> None:
+        log.warning("skipping %s: %s", path, reason)
+        self.skipped.setdefault(reason, []).append(path)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["skipped_count"] = self.skipped_count
+        out["images_per_second"] = round(self.images_per_second, 2)
+        out["elapsed"] = round(self.elapsed, 3)
+        return out
+
+
+def skipped_summary(report: IndexReport) -> Counter:
+    """Skipped files counted by reason."""
+    return Counter({reason: len(paths) for reason, paths in report.skipped.items()})

@@ -1,0 +1,119 @@
+"""The engine as the one door: opening an index, what front ends ask it, and pluggable embedding."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from clipsearch import IndexLocked, IndexNotFound, ModelMismatch, ModelSpec, SearchEngine, Settings
+from clipsearch.lock import IndexLock
+from clipsearch.pipeline import inspect_file
+from clipsearch.stores import open_store
+from tests.fakes import FakeEncoder
+from tests.imagefactory import photo, save
+
+
+@pytest.fixture
+def library(tmp_path):
+    root = tmp_path / "photos"
+    for i in range(6):
+        save(photo(160, 120, seed=i), root / ("a" if i < 3 else "b") / f"p{i}.jpg", quality=90)
+    return root
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+
+
+def test_for_writing_without_create_refuses_a_missing_index_and_makes_nothing(settings):
+    with pytest.raises(IndexNotFound):
+        SearchEngine.for_writing(settings, create=False)
+    assert not settings.index_dir.exists()
+
+
+def test_for_writing_runs_the_index_model_when_asked_and_refuses_another(settings):
+    open_store(settings.index_dir, FakeEncoder().stamp, create=True).close()
+    asked = Settings(index_dir=settings.index_dir, model=ModelSpec("ViT-B-32", device="cpu", threads=1))
+    engine = SearchEngine.for_writing(asked, use_index_model=True)
+    try:
+        spec = engine.settings.model
+        assert (spec.name, spec.pretrained, spec.device, spec.threads) == ("fake", None, "cpu", 1)
+    finally:
+        engine.close()
+    with pytest.raises(ModelMismatch, match="was built with model fake") as error:
+        SearchEngine.for_writing(asked)
+    assert "--" not in str(error.value)  # the library's words; front ends add their flags
+
+
+def test_a_reader_engine_indexes_through_a_store_of_its_own(settings, library):
+    encoder = FakeEncoder()
+    open_store(settings.index_dir, encoder.stamp, create=True).close()
+    engine = SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp), settings=settings,
+                          writable=False)
+    try:
+        reading = engine.store
+        report = engine.index_folder(library)
+        assert report.added == 6
+        assert engine.store is not reading  # a fresh reader swapped in, the old one never written
+        assert engine.info()["count"] == 6 and engine.folders() == [str(library)]
+        assert sorted(os.path.basename(r.path) for r in engine.records(library / "a")) == ["p0.jpg", "p1.jpg", "p2.jpg"]
+        record = engine.record(library / "b" / "p4.jpg")
+        assert record is not None and (record.width, record.height) == (160, 120)
+        assert engine.record(library / "nope.jpg") is None
+        assert engine.remove_folder(library / "b") == 3 and engine.info()["count"] == 3
+    finally:
+        engine.close()
+
+
+def test_indexing_takes_the_lock_for_readers_and_writers(settings, library):
+    open_store(settings.index_dir, FakeEncoder().stamp, create=True).close()
+    writer = SearchEngine.for_writing(settings, use_index_model=True)  # the model never loads here
+    try:
+        with IndexLock(settings.index_dir), pytest.raises(IndexLocked):
+            writer.index_folder(library)
+    finally:
+        writer.close()
+
+
+class VectorsElsewhere:
+    """A FileEmbedder that embeds the files itself (as the Ray one does on a cluster)."""
+
+    def __init__(self, encoder: FakeEncoder) -> None:
+        self.encoder = encoder
+        self.files = 0
+
+    def embed_files(self, files, reusable):
+        for stat in files:
+            self.files += 1
+            item = inspect_file(stat, reusable, self.encoder, None)
+            if item.prepared is not None:
+                item.vector = self.encoder.embed_prepared([item.prepared])[0]
+                item.prepared = None
+            yield item
+
+
+def test_an_embedder_is_a_parameter_of_the_one_indexing_path(settings, library):
+    local, remote = FakeEncoder(), FakeEncoder()
+    engine = SearchEngine(local, open_store(settings.index_dir, local.stamp, create=True), settings=settings)
+    try:
+        embedder = VectorsElsewhere(remote)
+        report = engine.index_folder(library, embedder=embedder)
+        assert (report.added, report.embedded, embedder.files) == (6, 6, 6)
+        assert local.images_embedded == 0 and remote.images_embedded == 6
+        path = library / "a" / "p0.jpg"
+        np.testing.assert_allclose(engine.store.vector(str(path)), remote.embed_images([photo_of(path)])[0],
+                                   atol=1e-6)
+        (library / "a" / "p0.jpg").rename(library / "b" / "moved.jpg")
+        again = engine.index_folder(library, embedder=embedder)
+        assert (again.moved, again.embedded, again.unchanged) == (1, 0, 5)
+    finally:
+        engine.close()
+
+
+def photo_of(path):
+    from clipsearch.images import load_image
+
+    return load_image(str(path), min_size=32).image

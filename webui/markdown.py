@@ -1,0 +1,74 @@
+"""Markdown the page shows: the no-index banner, a result's details, the index panel.
+
+Everything that comes from file names, folders or queries is escaped (``md``): no markup or HTML
+from a photo's name reaches the page.
+"""
+
+import html
+from datetime import datetime
+from typing import Any
+
+from clipsearch import Settings
+
+
+def no_index_message(settings: Settings) -> str:
+    """Markdown that tells a user how to build the index the app is waiting for."""
+    where = settings.index_dir
+    return (
+        f"### No index yet\n"
+        f"There is no photo index in `{where}`. Build one, then press **Check again** "
+        f"(or just search: the app looks for it on every search).\n\n"
+        f"```\npython -m indexer ~/Pictures --index {where}\n```\n"
+        f"No photos at hand? Try the offline demo model on a sample library:\n\n"
+        f"```\npython -m clipsearch.demo make-library ~/clipsearch-sample\n"
+        f"python -m indexer ~/clipsearch-sample --index {where} --model demo\n```"
+    )
+
+
+def describe_query(text: str | None, image: str | None) -> str:
+    parts = [f"“{text.strip()}”"] if text and text.strip() else []
+    if image:
+        parts.append("the dropped photo")
+    return " + ".join(parts) or "nothing"
+
+
+def md(text: str) -> str:
+    """Text safe to put inside markdown (no markup or HTML from file names or queries)."""
+    return html.escape(text).replace("*", "\\*").replace("_", "\\_").replace("`", "\\`")
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+def details_markdown(result: dict[str, Any]) -> str:
+    """What the preview panel says about one result."""
+    taken = result.get("date_taken")
+    modified = datetime.fromtimestamp(result["mtime_ns"] / 1e9).strftime("%Y-%m-%d %H:%M")
+    when = taken.replace("T", " ") if taken else f"unknown (file modified {modified})"
+    return (
+        f"**{md(result['name'])}** · score {result['score']:.3f}\n\n"
+        f"- **Path:** {md(result['path'])}\n"
+        f"- **Size:** {result['width']} × {result['height']} px, {human_size(result['size'])}\n"
+        f"- **Taken:** {md(when)}"
+    )
+
+
+def info_markdown(info: dict[str, Any]) -> str:
+    """The index panel: how many photos, which model, when, which folders."""
+    stamp = info.get("stamp", {})
+    model = stamp.get("model", "?") + (f" ({stamp['pretrained']})" if stamp.get("pretrained") else "")
+    last = info.get("last_indexed")
+    when = datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M") if last else "never"
+    folders = info.get("folders") or []
+    listed = "\n".join(f"  - {md(f)}" for f in folders) or "  - (none recorded)"
+    return (
+        f"- **Photos:** {info.get('count', 0):,}\n- **Model:** {md(model)}\n"
+        f"- **Last indexed:** {when}\n- **Index:** {md(str(info.get('location', '')))}\n"
+        f"- **Folders:**\n{listed}"
+    )
