@@ -20,8 +20,8 @@ import pytest
 pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install -r requirements-scale.txt)")
 
 from clipsearch import SearchEngine, Settings  # noqa: E402
-from clipsearch.distributed.milvus_server import PYTHON_ENV, LocalMilvusServer  # noqa: E402
 from clipsearch.stores import open_store  # noqa: E402
+from scripts.milvus_server import PYTHON_ENV, LocalMilvusServer  # noqa: E402
 from tests.contract import test_store_contract as contract  # noqa: E402
 from tests.integration.conftest import run_indexer  # noqa: E402
 

@@ -1,10 +1,12 @@
 """A local Milvus standalone server for tests and benchmarks, from the PyPI ``milvus`` package.
 
+Development support, not part of the library: tests and benchmarks import it as ``scripts.milvus_server``.
+
 That package (embedded Milvus 2.3) pins old dependencies, so it lives in its own virtual
 environment and runs as a child process of that environment's python::
 
     python -m venv /tmp/milvus-venv && /tmp/milvus-venv/bin/pip install milvus
-    python -m clipsearch.distributed.milvus_server --python /tmp/milvus-venv/bin/python --port 19530
+    python scripts/milvus_server.py --python /tmp/milvus-venv/bin/python --port 19530
 
 Every component advertises 127.0.0.1, and clients are pointed at 127.0.0.1 only. (Milvus 2.3
 has no setting for the address its gRPC ports listen on: on a shared host, firewall them.)
@@ -102,7 +104,7 @@ class LocalMilvusServer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clipsearch.distributed.milvus_server",
+    parser = argparse.ArgumentParser(prog="python scripts/milvus_server.py",
                                      description="Run a local Milvus standalone on 127.0.0.1 until Ctrl+C.")
     parser.add_argument("--python", default=os.environ.get(PYTHON_ENV),
                         help=f"python of the venv holding the PyPI 'milvus' package (default ${PYTHON_ENV})")
