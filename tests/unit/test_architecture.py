@@ -1,0 +1,53 @@
+"""The house rules that code review alone would let slip: who imports what, and room sizes."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FRONT_ENDS = ("indexer", "webui", "cli")
+# What a front end must not import: it asks the engine instead.
+LIBRARY_INSIDES = ("clipsearch.stores", "clipsearch.lock", "clipsearch.pipeline", "clipsearch.index_handle")
+MAX_LINES = 400
+# Split on the store branch (issue 12); nothing else may join this list.
+PENDING_SPLIT = {"clipsearch/stores/hnsw.py", "clipsearch/stores/milvus.py"}
+
+
+def python_files(*packages: str) -> list[Path]:
+    return sorted(p for package in packages for p in (REPO / package).rglob("*.py"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("path", python_files(*FRONT_ENDS), ids=lambda p: str(p.relative_to(REPO)))
+def test_front_ends_ask_the_engine_not_its_insides(path):
+    bad = sorted(m for m in imported_modules(path) if m.startswith(LIBRARY_INSIDES))
+    assert bad == []
+    assert "engine.store" not in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", python_files("clipsearch"), ids=lambda p: str(p.relative_to(REPO)))
+def test_the_library_has_no_command_line_or_web_parsing(path):
+    edges = {"argparse", "gradio", "click", "cli", "indexer", "webui"}
+    # A package's __main__ may stay a thin door into a front end.
+    allowed = {"cli", "cli.search", "cli.search.main", "cli.demo", "cli.demo.main"} if path.name == "__main__.py" else set()
+    bad = sorted(m for m in imported_modules(path) if m.split(".")[0] in edges and m not in allowed)
+    assert bad == []
+
+
+def test_no_room_is_too_big_to_read():
+    too_big = {str(p.relative_to(REPO)): n for p in python_files("clipsearch", *FRONT_ENDS)
+               if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert set(too_big) <= PENDING_SPLIT, too_big
