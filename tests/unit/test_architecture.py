@@ -51,3 +51,15 @@ def test_no_room_is_too_big_to_read():
     too_big = {str(p.relative_to(REPO)): n for p in python_files("clipsearch", *FRONT_ENDS)
                if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert set(too_big) <= PENDING_SPLIT, too_big
+
+
+def test_ruff_is_clean_complexity_included():
+    """CI runs the tests, so the lint (with C901, max-complexity 12) runs with them."""
+    import shutil
+    import subprocess
+
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (pip install -r requirements-dev.txt)")
+    result = subprocess.run([ruff, "check", "--no-cache", "."], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:]
