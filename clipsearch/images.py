@@ -15,7 +15,6 @@ import io
 import logging
 import os
 import stat
-import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,7 +40,8 @@ IMAGE_EXTENSIONS = frozenset(
      ".heic", ".heif"}
 )
 MAX_FILE_BYTES = 1 << 30
-DEFAULT_MAX_PIXELS = 180_000_000
+# 250 MP phone photos (a 200 MP frame is 16320x12240) pass; JPEG draft decoding keeps them cheap.
+DEFAULT_MAX_PIXELS = 300_000_000
 _EXIF_IFD = 0x8769
 _DATE_TAGS = (0x9003, 0x9004)  # DateTimeOriginal, DateTimeDigitized (in the Exif IFD)
 _DATETIME = 0x0132  # DateTime (in IFD0)
@@ -193,14 +193,13 @@ def load_image(
     if not data:
         raise UnreadableImage(name, "empty file")
     fingerprint = fingerprint or fingerprint_bytes(data)
+    defer_pillow_bomb_check(max_pixels)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            return _decode(img, name, fingerprint, min_size, max_pixels)
+        img = Image.open(io.BytesIO(data))
+        return _decode(img, name, fingerprint, min_size, max_pixels)
     except UnreadableImage:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except Image.DecompressionBombError as exc:
         raise UnreadableImage(name, "too many pixels", str(exc)) from None
     except UnidentifiedImageError:
         raise UnreadableImage(name, "not an image") from None
@@ -210,6 +209,21 @@ def load_image(
         text = str(exc)
         reason = "truncated" if "truncated" in text or isinstance(exc, EOFError) else "decode error"
         raise UnreadableImage(name, reason, text[:200]) from None
+
+
+def defer_pillow_bomb_check(max_pixels: int) -> None:
+    """Raise Pillow's own decompression-bomb limit to at least ``max_pixels``.
+
+    Pillow warns above ``Image.MAX_IMAGE_PIXELS`` (89.5 MP by default) and refuses above twice
+    that, before our limit is consulted. Ours is checked in ``_decode`` from the header, before
+    any pixel is decoded, so Pillow's must only never fire first. The limit is process-wide: it
+    only ever grows, one assignment under the GIL, so decode threads need no lock and no
+    ``warnings.catch_warnings`` (which swaps process-wide state and is not thread-safe). A limit
+    switched off (None) stays off.
+    """
+    current = Image.MAX_IMAGE_PIXELS
+    if current is not None and current < max_pixels:
+        Image.MAX_IMAGE_PIXELS = max_pixels
 
 
 def _decode(
@@ -289,6 +303,9 @@ def _date_taken(exif: Image.Exif) -> str | None:
         if 1826 < stamp.year < 2200:
             return stamp.isoformat()
     return None
+
+
+defer_pillow_bomb_check(DEFAULT_MAX_PIXELS)  # header-only opens (reused vectors) too
 
 
 def _os_reason(exc: OSError) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 import zlib
 from pathlib import Path
@@ -72,6 +73,60 @@ def bomb_png(path: Path, width: int = 40000, height: int = 40000) -> Path:
     data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
     path.write_bytes(data)
     return path
+
+
+def big_jpeg(path: Path, width: int, height: int, seed: int = 0, detail: float = 0.0) -> Path:
+    """A real ``width`` x ``height`` JPEG (a 200 MP phone photo, a bomb) made without its pixels.
+
+    A strip of eight MCU rows, one per horizontal band of the picture, is encoded with a restart
+    marker after every row, so each row's entropy-coded data stands alone; the big picture is
+    the strip's header with the height patched, then ``height / 16`` of those rows (band by band,
+    restart markers renumbered). Any decoder reads it as an ordinary baseline JPEG. ``detail``
+    adds noise: 0 gives a low-detail photo of a few MB; 6 about the size of a real one.
+    """
+    if width % 16 or height % 16 or width > 65535 or height > 65535:
+        raise ValueError("width and height must be multiples of 16, at most 65535")
+    bands = 8
+    strip = photo(width, 16 * bands, seed=seed)
+    pixels = np.asarray(strip, np.float32)
+    rng = np.random.default_rng(seed)
+    pixels = np.repeat(pixels.mean(axis=0, keepdims=True), 16 * bands, axis=0)  # no noise: columns
+    pixels += rng.normal(0, detail, pixels.shape) if detail else 0
+    for band in range(bands):  # each band its own tint, so the picture has a vertical structure
+        pixels[16 * band : 16 * (band + 1)] += (rng.integers(-60, 60, 3)).astype(np.float32)
+    strip = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+    buffer = io.BytesIO()
+    strip.save(buffer, "JPEG", quality=85, subsampling="4:2:0", restart_marker_rows=1)
+    data = buffer.getvalue()
+    header, scan = _split_jpeg(data, height)
+    rows = re.split(rb"\xff[\xd0-\xd7]", scan)
+    if len(rows) != bands:
+        raise AssertionError(f"expected {bands} restart intervals, found {len(rows)}")
+    parts = [header]
+    mcu_rows = height // 16
+    for row in range(mcu_rows):
+        if row:
+            parts.append(bytes([0xFF, 0xD0 + (row - 1) % 8]))
+        parts.append(rows[row * bands // mcu_rows])
+    parts.append(b"\xff\xd9")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def _split_jpeg(data: bytes, height: int | None = None) -> tuple[bytes, bytes]:
+    """(everything up to the scan data, the scan data), the frame's height patched if given."""
+    header = bytearray(data)
+    pos = 2
+    while True:
+        marker = header[pos + 1]
+        length = struct.unpack(">H", header[pos + 2 : pos + 4])[0]
+        if marker == 0xC0 and height is not None:  # SOF0: precision, height, width
+            header[pos + 5 : pos + 7] = struct.pack(">H", height)
+        if marker == 0xDA:  # SOS: the scan data follows its header
+            start = pos + 2 + length
+            return bytes(header[:start]), bytes(header[start : data.rindex(b"\xff\xd9")])
+        pos += 2 + length
 
 
 def truncated(img: Image.Image, path: Path, fmt: str, keep: float = 0.5) -> Path:

@@ -11,13 +11,15 @@ import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import clipsearch.images
 import clipsearch.pipeline
-from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch import ModelSpec, QueryTerm, SearchEngine, Settings
 from clipsearch.errors import UnreadableImage
-from tests.imagefactory import hostile_library, photo, save, upright_marker
+from tests.imagefactory import big_jpeg, hostile_library, photo, save, upright_marker
 from tests.integration.conftest import REPO
+from webui.thumbnails import THUMB_SIZE, ThumbnailCache
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +90,33 @@ def test_a_hanging_decoder_is_timed_out_and_the_run_goes_on(tmp_path, monkeypatc
     assert time.monotonic() - started < 25
     assert report.skipped == {"timed out": [str(folder / "p3.jpg")]}
     assert report.added == 5
+    engine.close()
+
+
+# A 200 MP phone frame, and one of 250 MP: over Pillow's own 89.5 MP limit, under ours.
+BIG_PHOTOS = {"phone-200mp.jpg": (16320, 12240), "phone-250mp.jpg": (18256, 13696)}
+
+
+def test_big_phone_photos_are_indexed_found_and_thumbnailed(tmp_path):
+    folder = tmp_path / "photos"
+    for seed, (name, (width, height)) in enumerate(BIG_PHOTOS.items()):
+        big_jpeg(folder / name, width, height, seed=seed)
+    for i in range(3):
+        save(photo(320, 240, seed=10 + i), folder / f"small-{i}.jpg")
+    engine = demo_engine_at(tmp_path, workers=2)
+    report = engine.index_folder(folder)
+    assert report.skipped == {} and report.added == 5
+    thumbs = ThumbnailCache(tmp_path / "cache")
+    for name, (width, height) in BIG_PHOTOS.items():
+        path = str(folder / name)
+        record = engine.store.get(path)
+        assert (record.width, record.height) == (width, height)
+        assert engine.search([QueryTerm(1.0, image=path)], k=1)[0].path == path
+        thumb = thumbs.get(path)
+        assert thumb != thumbs.placeholder()
+        with Image.open(thumb) as picture:
+            assert picture.size == (THUMB_SIZE, round(THUMB_SIZE * height / width))
+    thumbs.close()
     engine.close()
 
 

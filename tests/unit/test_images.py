@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from clipsearch import Settings
 from clipsearch.errors import UnreadableImage
-from clipsearch.images import load_image, scan_images
-from tests.imagefactory import bomb_png, exif_rotated, photo, save, truncated, upright_marker
+from clipsearch.images import DEFAULT_MAX_PIXELS, load_image, scan_images
+from tests.imagefactory import big_jpeg, bomb_png, exif_rotated, photo, save, truncated, upright_marker
 
 
 def test_scan_finds_images_recursively_case_insensitive(tmp_path):
@@ -76,6 +77,30 @@ def test_draft_decoding_keeps_at_least_the_requested_size(tmp_path):
     assert (loaded.width, loaded.height) == (4000, 3000)
     assert min(loaded.image.size) >= 224
     assert max(loaded.image.size) <= 1000  # decoded at reduced scale, not full size
+
+
+def test_a_200_megapixel_phone_photo_decodes_at_reduced_scale(tmp_path):
+    path = big_jpeg(tmp_path / "phone.jpg", 16320, 12240)  # over Pillow's own 89.5 MP limit
+    loaded = load_image(path, min_size=224, max_pixels=Settings().max_pixels)
+    assert (loaded.width, loaded.height) == (16320, 12240)
+    assert loaded.image.size == (16320 // 8, 12240 // 8)  # draft decoding: an eighth of each side
+    assert Settings().max_pixels >= 250_000_000 and DEFAULT_MAX_PIXELS >= 250_000_000
+
+
+@pytest.mark.parametrize("width, height", [(20480, 15632), (29264, 21920)])  # 1.07x and 2.1x the limit
+def test_jpeg_bombs_beyond_the_limit_are_refused_with_the_reason(tmp_path, width, height):
+    path = big_jpeg(tmp_path / "bomb.jpg", width, height)
+    with pytest.raises(UnreadableImage) as info:
+        load_image(path, min_size=224, max_pixels=300_000_000)
+    assert info.value.reason == "too many pixels"
+    assert f"{width}x{height}" in str(info.value) or f"{width * height} pixels" in str(info.value)
+
+
+def test_the_limit_is_the_callers_whatever_pillow_was_told(tmp_path):
+    path = big_jpeg(tmp_path / "phone.jpg", 10240, 7680)  # 79 MP
+    with pytest.raises(UnreadableImage, match="too many pixels"):
+        load_image(path, max_pixels=50_000_000)
+    assert load_image(path, min_size=224, max_pixels=80_000_000).width == 10240
 
 
 def test_modes_convert_to_correct_rgb(tmp_path):
