@@ -266,7 +266,8 @@ class SearchEngine:
         if isinstance(image, Image.Image):
             return to_rgb(image)
         loaded = load_image(image, path="uploaded image" if isinstance(image, bytes) else None,
-                            min_size=self.encoder.input_size, max_pixels=self.settings.max_pixels)
+                            min_size=self.encoder.input_size, max_pixels=self.settings.max_pixels,
+                            timeout=self.settings.file_timeout)
         return loaded.image
 
     def _search_vector(self, vector: np.ndarray, k: int, where: SearchFilter | None,

@@ -15,10 +15,14 @@ import io
 import logging
 import os
 import stat
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -26,6 +30,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import UnreadableImage
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 try:  # HEIC/HEIF from phones, on every platform
     import pillow_heif
@@ -176,14 +181,51 @@ def load_image(
     min_size: int | None = None,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     fingerprint: str | None = None,
+    timeout: float | None = None,
 ) -> LoadedImage:
     """Open an image safely and return it upright in RGB.
 
     ``source`` is a path or the file's bytes (then ``path`` names it in errors). With
     ``min_size``, JPEGs are decoded at the smallest scale that keeps both sides at least that
     large. Pictures over ``max_pixels`` are refused before any pixel is decoded. A caller that
-    already hashed the bytes passes ``fingerprint`` (hashing 3 MB costs ~3 ms).
+    already hashed the bytes passes ``fingerprint`` (hashing 3 MB costs ~3 ms). With
+    ``timeout``, reading and decoding run on a daemon thread that is abandoned after that many
+    seconds ("timed out"): a hung or hostile file cannot hold the caller's thread.
     """
+    if timeout is None:
+        return _load(source, path, min_size, max_pixels, fingerprint)
+    name = (path or "<bytes>") if isinstance(source, (bytes, bytearray)) else os.fspath(source)
+    try:
+        return call_abandonable(timeout, _load, source, path, min_size, max_pixels, fingerprint)
+    except FutureTimeout:
+        raise UnreadableImage(name, "timed out", f"no picture after {timeout:g} s") from None
+
+
+def call_abandonable(timeout: float, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` on a daemon thread, waited for at most ``timeout`` seconds.
+
+    On time-out ``concurrent.futures.TimeoutError`` is raised and the thread is left to finish
+    or hang on its own: a daemon thread never holds up the process's exit (a
+    ``ThreadPoolExecutor``'s threads are joined at exit, so one hung decode would hang it).
+    """
+    future: Future = Future()
+
+    def work() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to the waiting thread
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="decode", daemon=True).start()
+    return future.result(timeout)
+
+
+def _load(
+    source: str | Path | bytes, path: str | None, min_size: int | None, max_pixels: int,
+    fingerprint: str | None,
+) -> LoadedImage:
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
         name = path or "<bytes>"

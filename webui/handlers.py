@@ -61,7 +61,7 @@ class Handlers:
         overrides = model_overrides or {}
         # How to open the index once it appears (tests inject one with a fake encoder).
         self.open_engine = open_engine or (lambda: SearchEngine.for_reading(settings, **overrides))
-        self.thumbs = ThumbnailCache(settings.cache_dir, settings.max_pixels)
+        self.thumbs = ThumbnailCache(settings.cache_dir, settings.max_pixels, timeout=settings.file_timeout)
         self.job = ReindexJob(settings)
         self._engine = engine
         self._engine_lock = threading.Lock()
@@ -115,7 +115,8 @@ class Handlers:
 
     def _load_upload(self, path: str):
         try:
-            return load_image(path, path="the uploaded file", max_pixels=self.settings.max_pixels).image
+            return load_image(path, path="the uploaded file", max_pixels=self.settings.max_pixels,
+                              timeout=self.settings.file_timeout).image
         except UnreadableImage as exc:
             raise gr.Error(f"The uploaded file cannot be used as a picture ({exc.reason}).",
                            title="Not a picture") from None

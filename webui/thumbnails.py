@@ -28,17 +28,22 @@ THUMB_SIZE = 256
 PREVIEW_SIZE = 1024
 JPEG_QUALITY = 85
 PLACEHOLDER_NAME = "unreadable.jpg"
+DEFAULT_TIMEOUT = 60.0  # seconds, as Settings.file_timeout
 
 
 class ThumbnailCache:
     """Makes and remembers downscaled JPEGs of photos, in ``<cache_dir>/thumbs/<size>/``.
 
     Callers must only pass paths of indexed photos: this class opens whatever it is given.
+    A photo that takes longer than ``timeout`` seconds to decode gets the placeholder; the
+    decode is abandoned on its own daemon thread, so a hung file never holds a worker.
     """
 
-    def __init__(self, cache_dir: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, workers: int = 4) -> None:
+    def __init__(self, cache_dir: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, workers: int = 4,
+                 timeout: float = DEFAULT_TIMEOUT) -> None:
         self.root = (Path(cache_dir) / "thumbs").resolve()
         self.max_pixels = max_pixels
+        self.timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbs")
 
     def path_for(self, photo: str, size: int) -> Path | None:
@@ -75,7 +80,7 @@ class ThumbnailCache:
         if target.exists():
             return str(target)
         try:
-            picture = load_image(photo, min_size=size, max_pixels=self.max_pixels).image
+            picture = load_image(photo, min_size=size, max_pixels=self.max_pixels, timeout=self.timeout).image
         except UnreadableImage as exc:
             log.warning("no thumbnail for %s: %s", photo, exc.reason)
             return self.placeholder()

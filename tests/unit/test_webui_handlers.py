@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import gradio as gr
 import pytest
 from PIL import Image
 
+import clipsearch.images
 from clipsearch import IndexNotFound, SearchEngine, Settings
 from clipsearch.lock import IndexLock
 from clipsearch.stores import open_store
@@ -159,6 +161,31 @@ def test_similar_refuses_paths_that_are_not_indexed(handlers, library, path, mon
     with pytest.raises(gr.Error, match="not in the index"):
         handlers.api_similar(full, 5)
     assert opened == []
+
+
+def test_a_hanging_decoder_times_out_uploads_and_thumbnails(tmp_path, library, monkeypatch):
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", file_timeout=0.5)
+    engine = fake_engine(settings)
+    engine.index_folder(library)
+    h = Handlers(engine, settings)
+    upload = save(photo(480, 360, seed=3), tmp_path / "upload.png")
+    real_decode = clipsearch.images._decode
+    release = threading.Event()
+
+    def hanging(img, name, *args):
+        release.wait(5)  # a decoder that does not come back in time (until the test ends)
+        return real_decode(img, name, *args)
+
+    monkeypatch.setattr(clipsearch.images, "_decode", hanging)
+    try:  # without a time-out both would wait for the decoder, then succeed
+        with pytest.raises(gr.Error, match="timed out"):
+            h.query("", str(upload), 5)
+        assert h.thumbs.get(str(library / "trips" / "p01.jpg")) == h.thumbs.placeholder()
+    finally:
+        release.set()
+        h.close()
+        engine.close()
+    assert not list((tmp_path / "cache" / "thumbs").glob("*/*.jpg"))  # no thumbnail was made
 
 
 def test_similar_accepts_an_indexed_path_written_with_dots(handlers, library):
