@@ -3,7 +3,9 @@
 The syntax is rclip's, in one string: terms joined by `` + `` and `` - ``, each optionally
 weighted with a ``2:`` prefix. ``a red circle - circle + square`` asks for red squares;
 ``beach + sunset - people``; ``2:dog + grass``. A ``+`` or ``-`` inside a word (``t-shirt``)
-is part of the word.
+is part of the word. A number and a colon followed by a digit is text, not a weight
+(``3:10 to Yuma``, ``16:9 screenshots``); to search for text that would read as a weight,
+give it one: ``1:2:dog`` searches for the text ``2:dog``, ``2:3:10 to Yuma`` weighs a title.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from .errors import InvalidQuery
 
 _SPLIT = re.compile(r"(?:^|\s+)([+-])\s+|^([+-])(?=\S)")
-_WEIGHT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*:\s*(.*)$", re.S)
+_WEIGHT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*:(.*)$", re.S)
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,15 @@ def _add(terms: list[QueryTerm], chunk: str, sign: float) -> None:
         return
     weight = 1.0
     match = _WEIGHT.match(chunk)
-    if match:
+    if match and _is_weight(match.group(2)):
         weight = float(match.group(1))
         chunk = match.group(2).strip()
         if not chunk:
             raise InvalidQuery(f"a weight with no term after it: {match.group(0)!r}")
     terms.append(QueryTerm(sign * weight, text=chunk))
+
+
+def _is_weight(after_colon: str) -> bool:
+    """A digit right after the colon makes ``N:`` text (3:10 to Yuma, 16:9), unless what
+    follows is itself weighted text (``1:2:dog``: weight 1, the text ``2:dog``)."""
+    return not after_colon[:1].isdigit() or _WEIGHT.match(after_colon) is not None
