@@ -33,9 +33,12 @@ def save(img: Image.Image, path: Path, **kwargs) -> Path:
 
 
 def upright_marker(width: int = 120, height: int = 80) -> Image.Image:
-    """A picture whose orientation is obvious: red top-left quadrant, the rest blue."""
+    """A picture whose orientation is obvious: red top-left quadrant, yellow top-right corner,
+    the rest blue. No two of the eight EXIF orientations give the same picture (the corner tells
+    a transpose from the upright picture, which the quadrant alone does not)."""
     img = Image.new("RGB", (width, height), (0, 0, 255))
     img.paste((255, 0, 0), (0, 0, width // 2, height // 2))
+    img.paste((255, 255, 0), (width * 3 // 4, 0, width, height // 4))
     return img
 
 

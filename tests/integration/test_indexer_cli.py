@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from clipsearch.lock import IndexLock
@@ -98,13 +99,36 @@ def test_second_indexer_is_refused_while_the_first_holds_the_lock(library, tmp_p
 def test_remove_folder_and_rename_via_cli(library, tmp_path):
     index = tmp_path / "index"
     run_indexer(str(library), "--index", str(index), "--model", "demo")
+    # Renames: a file renamed in place and a whole folder moved keep their vectors; nothing is
+    # embedded again, nothing added or removed, and the old paths leave the index.
     first = sorted(p for p in library.iterdir() if p.is_dir())[0]
+    moved_folder, other = sorted(p for p in first.iterdir() if p.is_dir())[:2]
+    renamed_file = sorted(p for p in other.rglob("*") if p.is_file())[0]
+    moves = {renamed_file: renamed_file.with_name("renamed-" + renamed_file.name)}
+    moves.update({p: library / "moved" / p.relative_to(moved_folder) for p in moved_folder.rglob("*") if p.is_file()})
+    store = open_store(index)
+    vectors = {old: store.vector(str(old)) for old in moves}
+    store.close()
+    renamed_file.rename(moves[renamed_file])
+    moved_folder.rename(library / "moved")
+    result = run_indexer(str(library), "--index", str(index), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["moved"] == len(moves) > 1 and report["embedded"] == 0
+    assert report["added"] == 0 and report["removed"] == 0 and report["unchanged"] == 60 - len(moves)
+    store = open_store(index)
+    assert store.count() == 60
+    for old, new in moves.items():
+        assert store.get(str(old)) is None and store.get(str(new)) is not None
+        assert np.array_equal(store.vector(str(new)), vectors[old]), f"{old.name} -> {new}"
+    store.close()
+    # Removing a folder from the index
     count = sum(1 for p in first.rglob("*") if p.is_file())
     result = run_indexer("--index", str(index), "--remove", str(first))
     assert result.returncode == 0, result.stderr
     assert f"removed {count} images" in result.stdout
     store = open_store(index)
-    assert store.count() == 60 - count
+    assert store.count() == 60 - count > 0
     store.close()
 
 

@@ -115,10 +115,12 @@ def test_the_app_answers_while_the_indexer_adds_images_and_picks_them_up(sample_
 
 def test_with_auth_every_route_but_login_requires_it(demo_engine):
     demo, engine, url = serve(demo_engine.settings, auth=("alice", "s3cret"))
+    # A real thumbnail: served to a signed-in user, so its refusal below is the session's doing.
+    thumbnail = "gradio_api/file=" + demo.handlers.thumbs.get(engine.search_text("a red circle", k=1)[0].path)
     try:
         with httpx.Client(base_url=url, timeout=30, follow_redirects=False) as http:
             for route in ("config", "gradio_api/info", "gradio_api/queue/status", "gradio_api/upload",
-                          "gradio_api/file=/etc/passwd", "gradio_api/call/search_text"):
+                          thumbnail, "gradio_api/call/search_text"):
                 response = http.get(route) if "upload" not in route and "call" not in route else http.post(
                     route, json={"data": ["a red circle", 5, 0.0]})
                 assert response.status_code in (401, 403), f"{route}: {response.status_code}"
@@ -133,6 +135,8 @@ def test_with_auth_every_route_but_login_requires_it(demo_engine):
             assert http.post("login", data={"username": "alice", "password": "wrong"}).status_code >= 400
             assert http.post("login", data={"username": "alice", "password": "s3cret"}).status_code == 200
             assert http.get("config").status_code == 200  # the session cookie now opens the app
+            served = http.get(thumbnail)
+            assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
         client = Client(url, auth=("alice", "s3cret"), verbose=False)
         assert client.predict("a red circle", 3, 0.0, api_name="/search_text")
     finally:

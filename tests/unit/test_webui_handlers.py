@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 import shutil
 import threading
@@ -153,14 +154,38 @@ def test_find_similar_searches_with_the_selected_photo(handlers):
 
 @pytest.mark.parametrize("path", ["/etc/passwd", "notes.txt", "trips/../notes.txt", "trips/p00.jpg/.."])
 def test_similar_refuses_paths_that_are_not_indexed(handlers, library, path, monkeypatch):
-    opened = []
-    monkeypatch.setattr("clipsearch.engine.load_image", lambda *a, **k: opened.append(a))
     full = path if path.startswith("/") else str(library / path)
+    opened = spy_on_file_opening(monkeypatch)
     with pytest.raises(gr.Error, match="not in the index"):
         handlers.similar_to(full, 5)
     with pytest.raises(gr.Error, match="not in the index"):
         handlers.api_similar(full, 5)
-    assert opened == []
+    assert os.path.realpath(full) not in {os.path.realpath(p) for p in opened}, "the refused file was read"
+
+
+def spy_on_file_opening(monkeypatch) -> list[str]:
+    """Record every path this process opens from now on (Python's, the OS's and Pillow's open)."""
+    opened: list[str] = []
+
+    def spy(real):
+        def opening(file, *args, **kwargs):
+            if isinstance(file, (str, bytes, os.PathLike)):
+                opened.append(os.fsdecode(file))
+            return real(file, *args, **kwargs)
+        return opening
+
+    monkeypatch.setattr(builtins, "open", spy(builtins.open))
+    monkeypatch.setattr(os, "open", spy(os.open))
+    monkeypatch.setattr(Image, "open", spy(Image.open))
+    return opened
+
+
+def test_the_file_spy_sees_an_image_being_read(library, monkeypatch):
+    from clipsearch.images import load_image
+
+    opened = spy_on_file_opening(monkeypatch)
+    load_image(str(library / "trips" / "p00.jpg"))
+    assert str(library / "trips" / "p00.jpg") in opened
 
 
 def test_a_hanging_decoder_times_out_uploads_and_thumbnails(tmp_path, library, monkeypatch):
