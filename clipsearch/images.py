@@ -9,6 +9,7 @@ when the caller only needs a small picture, which is most of the cost of indexin
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -16,7 +17,7 @@ import logging
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -92,63 +93,72 @@ def scan_images(roots: Iterable[str | Path], exclude: Iterable[str | Path] = ())
     Symlinked folders are followed once; loops are detected by device and inode. Folders that
     cannot be listed are reported in ``errors`` and the scan goes on.
     """
-    result = ScanResult()
-    excluded = set()
-    for item in exclude:
-        try:
-            st = os.stat(item)
-            excluded.add((st.st_dev, st.st_ino))
-        except OSError:
-            pass
-    seen_dirs: set[tuple[int, int]] = set()
-    seen_files: set[str] = set()
+    scan = _Scan(exclude)
     for root in roots:
-        root = os.path.abspath(os.fspath(root))
+        scan.root(os.path.abspath(os.fspath(root)))
+    scan.result.files.sort(key=lambda f: f.path)
+    return scan.result
+
+
+class _Scan:
+    """The state of one ``scan_images`` call: what was found, and which folders were seen."""
+
+    def __init__(self, exclude: Iterable[str | Path]) -> None:
+        self.result = ScanResult()
+        self.excluded = set()
+        for item in exclude:
+            with contextlib.suppress(OSError):
+                st = os.stat(item)
+                self.excluded.add((st.st_dev, st.st_ino))
+        self.seen_dirs: set[tuple[int, int]] = set()
+        self.seen_files: set[str] = set()
+
+    def root(self, root: str) -> None:
+        """A file named on its own is taken whatever its name; a folder is walked depth-first."""
         try:
             st = os.stat(root)
         except OSError as exc:
-            result.errors.append((root, _os_reason(exc)))
-            continue
+            self.result.errors.append((root, _os_reason(exc)))
+            return
         if stat.S_ISREG(st.st_mode):
-            if root not in seen_files:
-                seen_files.add(root)
-                result.files.append(FileStat(root, st.st_size, st.st_mtime_ns))
-            continue
+            self._add_file(root, st)
+            return
         stack = [root]
         while stack:
-            folder = stack.pop()
+            stack.extend(sorted(self._folder(stack.pop()), reverse=True))
+
+    def _folder(self, folder: str) -> list[str]:
+        """Record one folder's images; return its subfolders (none when seen or excluded)."""
+        subfolders = []
+        for entry in self._enter(folder):
+            if entry.name.startswith("."):
+                continue
             try:
-                fst = os.stat(folder)
-            except OSError as exc:
-                result.errors.append((folder, _os_reason(exc)))
-                continue
-            key = (fst.st_dev, fst.st_ino)
-            if key in seen_dirs or key in excluded:
-                continue
-            seen_dirs.add(key)
-            try:
-                entries = list(os.scandir(folder))
-            except OSError as exc:
-                result.errors.append((folder, _os_reason(exc)))
-                continue
-            subfolders = []
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                try:
-                    if entry.is_dir():  # follows symlinks; loops stop at seen_dirs
-                        subfolders.append(entry.path)
-                    elif is_image_name(entry.name) and entry.path not in seen_files:
-                        est = entry.stat()
-                        if not stat.S_ISREG(est.st_mode):
-                            continue
-                        seen_files.add(entry.path)
-                        result.files.append(FileStat(entry.path, est.st_size, est.st_mtime_ns))
-                except OSError as exc:  # dangling symlink, vanished file, permissions
-                    result.errors.append((entry.path, _os_reason(exc)))
-            stack.extend(sorted(subfolders, reverse=True))
-    result.files.sort(key=lambda f: f.path)
-    return result
+                if entry.is_dir():  # follows symlinks; loops stop at seen_dirs
+                    subfolders.append(entry.path)
+                elif is_image_name(entry.name) and entry.path not in self.seen_files:
+                    self._add_file(entry.path, entry.stat())
+            except OSError as exc:  # dangling symlink, vanished file, permissions
+                self.result.errors.append((entry.path, _os_reason(exc)))
+        return subfolders
+
+    def _enter(self, folder: str) -> list[os.DirEntry]:
+        try:
+            st = os.stat(folder)
+            key = (st.st_dev, st.st_ino)
+            if key in self.seen_dirs or key in self.excluded:
+                return []
+            self.seen_dirs.add(key)
+            return list(os.scandir(folder))
+        except OSError as exc:
+            self.result.errors.append((folder, _os_reason(exc)))
+            return []
+
+    def _add_file(self, path: str, st: os.stat_result) -> None:
+        if path in self.seen_files or not stat.S_ISREG(st.st_mode):
+            return
+        self.seen_files.add(path)
+        self.result.files.append(FileStat(path, st.st_size, st.st_mtime_ns))
 
 
 def read_file_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
@@ -359,8 +369,3 @@ def _os_reason(exc: OSError) -> str:
         return "symlink loop"
     return "unreadable"
 
-
-def iter_chunks(items: list, size: int) -> Iterator[list]:
-    """Consecutive slices of ``items`` of at most ``size``."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
