@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -16,10 +15,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-
-if str(ROOT) not in sys.path:  # run as `python benchmarks/bench_x.py` from anywhere
-    sys.path.insert(0, str(ROOT))
-
 
 def load_average() -> tuple[float, float, float]:
     """The 1, 5 and 15 minute load averages (0 where the OS does not say)."""

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from _common import ROOT, load_line, save_result, table
 
-from tests.imagefactory import big_jpeg
+from testsupport.imagefactory import big_jpeg
 
 # VmHWM starts afresh at exec; ru_maxrss would count the parent's pages at fork time.
 MEASURED_RUN = """

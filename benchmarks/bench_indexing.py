@@ -12,7 +12,7 @@ Targets: (b) >= 3x (a) and (b) >= 0.8x (c). The table also shows the decode cost
 for decode and model sharing the same cores, since on a 2-core machine (b) pays for both.
 
 Then the unchanged re-run: a folder of many tiny JPEGs is indexed once (with the fake encoder
-from ``tests/fakes.py``: the model does not matter here) and the second, unchanged run is timed.
+from ``testsupport/fakes.py``: the model does not matter here) and the second, unchanged run is timed.
 
     python benchmarks/bench_indexing.py            # 160 photos, 100k tiny files
     python benchmarks/bench_indexing.py --quick    # 24 photos, 5k tiny files
@@ -33,10 +33,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
+from _common import load_line, peak_rss_bytes, save_result, table  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import ROOT, load_line, peak_rss_bytes, save_result, table  # noqa: E402
 
 CACHE = Path(tempfile.gettempdir()) / "clipsearch-bench"
 PHOTO_SIZE = (4000, 3000)
@@ -191,12 +189,10 @@ def run_compute_bound(encoder, tensors: list, batch_size: int) -> float:
 
 # --- the unchanged re-run ----------------------------------------------------------------------
 def rerun_unchanged(count: int, keep_index: bool) -> list[list[object]]:
-    sys.path.insert(0, str(ROOT / "tests"))
-    from fakes import FakeEncoder
-
     from clipsearch.config import Settings
     from clipsearch.engine import SearchEngine
     from clipsearch.stores.hnsw import HnswStore
+    from testsupport.fakes import FakeEncoder
 
     folder = ensure_tiny_files(CACHE / f"tiny-{count}", count)
     index_dir = CACHE / f"tiny-{count}-index"

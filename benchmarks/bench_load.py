@@ -18,8 +18,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -28,8 +26,8 @@ from bench_query_latency import build_index, queries, serve  # noqa: E402
 
 from clipsearch import ModelSpec  # noqa: E402
 from clipsearch.encoders import load_encoder  # noqa: E402
-from tests.imagefactory import photo  # noqa: E402
-from tests.load import TABLE_HEADER, run_load  # noqa: E402
+from testsupport.imagefactory import photo  # noqa: E402
+from testsupport.load import TABLE_HEADER, run_load  # noqa: E402
 
 
 def main() -> int:

@@ -25,8 +25,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load_line, percentiles_ms, save_result, table  # noqa: E402
 from bench_recall import ClipLikeVectors, exact_top_k, label_of  # noqa: E402
 

@@ -26,7 +26,6 @@ import argparse
 import contextlib
 import logging
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,8 +35,6 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import ROOT, load_line, percentiles_ms, save_result, table  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -46,6 +43,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from clipsearch import ModelSpec, SearchEngine  # noqa: E402
 from clipsearch.encoders import load_encoder  # noqa: E402
 from clipsearch.stores import ImageRecord, WriteBatch, open_store  # noqa: E402
+from testsupport.net import free_port  # noqa: E402
 
 BAR_MS = 100.0
 CHUNK = 10_000
@@ -83,12 +81,6 @@ def build_index(folder: Path, encoder, n: int, seed: int = 0) -> float:
     store.save()
     store.close()
     return time.perf_counter() - started
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.contextmanager

@@ -29,8 +29,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import dir_size, gb, load_line, percentiles_ms, rss_bytes, save_result, table  # noqa: E402
 
 from clipsearch.stores import hnsw as hnsw_module  # noqa: E402

@@ -24,7 +24,6 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load_line, percentiles_ms, save_result, table  # noqa: E402
 from bench_indexing import CACHE, ensure_photos, selection  # noqa: E402
 from bench_query_latency import time_calls  # noqa: E402

@@ -16,8 +16,8 @@ import clipsearch.images
 import clipsearch.pipeline
 from clipsearch import ModelSpec, QueryTerm, SearchEngine, Settings
 from clipsearch.errors import UnreadableImage
-from tests.imagefactory import big_jpeg, bomb_png, hostile_library, photo, save, upright_marker
 from tests.integration.conftest import REPO
+from testsupport.imagefactory import big_jpeg, bomb_png, hostile_library, photo, save, upright_marker
 from webui.thumbnails import THUMB_SIZE, ThumbnailCache
 
 

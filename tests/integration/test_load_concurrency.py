@@ -16,16 +16,9 @@ from gradio_client import Client
 from clipsearch import SearchEngine, Settings
 from clipsearch.demo import Scene, SceneObject, render_scene
 from tests.integration.conftest import REPO
-from tests.load import run_load
+from testsupport.load import run_load
+from testsupport.net import free_port
 from webui import build_demo, launch_options
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve(settings: Settings, **launch_kwargs):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -19,8 +18,9 @@ from gradio_client.exceptions import AppError
 
 from clipsearch import SearchEngine, Settings
 from clipsearch.stores import open_store
-from tests.fakes import FakeEncoder
-from tests.imagefactory import photo, save
+from testsupport.fakes import FakeEncoder
+from testsupport.imagefactory import photo, save
+from testsupport.net import free_port
 from webui import build_demo, launch_options
 
 
@@ -32,12 +32,6 @@ class Server:
     library: Path
     secret: Path
     gradio_temp: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def launch(demo: gr.Blocks, settings: Settings, engine: SearchEngine | None) -> str:

@@ -12,8 +12,8 @@ import pytest
 from clipsearch import IndexLocked, InvalidQuery, QueryTerm, SearchEngine, SearchFilter, Settings
 from clipsearch.lock import IndexLock
 from clipsearch.stores import open_store
-from tests.fakes import FakeEncoder
-from tests.imagefactory import photo, save
+from testsupport.fakes import FakeEncoder
+from testsupport.imagefactory import photo, save
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from PIL import Image
 from clipsearch import Settings
 from clipsearch.errors import UnreadableImage
 from clipsearch.images import DEFAULT_MAX_PIXELS, load_image, scan_images
-from tests.imagefactory import big_jpeg, bomb_png, exif_rotated, photo, save, truncated, upright_marker
+from testsupport.imagefactory import big_jpeg, bomb_png, exif_rotated, photo, save, truncated, upright_marker
 
 
 def test_scan_finds_images_recursively_case_insensitive(tmp_path):

@@ -17,8 +17,8 @@ import clipsearch.images
 from clipsearch import IndexNotFound, SearchEngine, Settings
 from clipsearch.lock import IndexLock
 from clipsearch.stores import open_store
-from tests.fakes import FakeEncoder
-from tests.imagefactory import photo, save
+from testsupport.fakes import FakeEncoder
+from testsupport.imagefactory import photo, save
 from webui.handlers import (
     SORT_DATE,
     SORT_RELEVANCE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from clipsearch.stores import ImageRecord
-from tests.imagefactory import photo, save
+from testsupport.imagefactory import photo, save
 from webui.thumbnails import ThumbnailCache
 
 
