@@ -48,6 +48,7 @@ IMAGE_EXTENSIONS = frozenset(
 MAX_FILE_BYTES = 1 << 30
 # 250 MP phone photos (a 200 MP frame is 16320x12240) pass; JPEG draft decoding keeps them cheap.
 DEFAULT_MAX_PIXELS = 300_000_000
+_PILLOW_LIMIT_LOCK = threading.Lock()
 _EXIF_IFD = 0x8769
 _DATE_TAGS = (0x9003, 0x9004)  # DateTimeOriginal, DateTimeDigitized (in the Exif IFD)
 _DATETIME = 0x0132  # DateTime (in IFD0)
@@ -268,14 +269,15 @@ def defer_pillow_bomb_check(max_pixels: int) -> None:
 
     Pillow warns above ``Image.MAX_IMAGE_PIXELS`` (89.5 MP by default) and refuses above twice
     that, before our limit is consulted. Ours is checked in ``_decode`` from the header, before
-    any pixel is decoded, so Pillow's must only never fire first. The limit is process-wide: it
-    only ever grows, one assignment under the GIL, so decode threads need no lock and no
-    ``warnings.catch_warnings`` (which swaps process-wide state and is not thread-safe). A limit
-    switched off (None) stays off.
+    any pixel is decoded, so Pillow's must only never fire first. The limit is process-wide and
+    only ever grows (under a lock, so two callers with different limits cannot lower it), which
+    replaces ``warnings.catch_warnings``: that swaps process-wide state and is not thread-safe,
+    and decoding runs in threads. A limit switched off (None) stays off.
     """
-    current = Image.MAX_IMAGE_PIXELS
-    if current is not None and current < max_pixels:
-        Image.MAX_IMAGE_PIXELS = max_pixels
+    with _PILLOW_LIMIT_LOCK:
+        current = Image.MAX_IMAGE_PIXELS
+        if current is not None and current < max_pixels:
+            Image.MAX_IMAGE_PIXELS = max_pixels
 
 
 def _decode(
