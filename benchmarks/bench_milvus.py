@@ -29,7 +29,7 @@ from _common import load_line, percentiles_ms, save_result, table  # noqa: E402
 from bench_recall import ClipLikeVectors, exact_top_k, label_of  # noqa: E402
 
 from clipsearch.stores.base import ImageRecord, SearchFilter, WriteBatch  # noqa: E402
-from scripts.milvus_server import PYTHON_ENV, LocalMilvusServer  # noqa: E402
+from testsupport.milvus_server import PYTHON_ENV, LocalMilvusServer  # noqa: E402
 
 DIM = 512
 STAMP = {"model": "bench-clip-like", "pretrained": None, "dim": DIM, "image_size": 224, "preprocess": {"size": 224}}

@@ -4,7 +4,8 @@
   big phone photos included;
 - ``fakes``: a fake encoder for tests of the code around the model;
 - ``load``: a bounded load generator for the web app;
-- ``net``: a free local port for a test server.
+- ``net``: a free local port for a test server;
+- ``milvus_server``: a local Milvus standalone for the Milvus tests and benchmark.
 
 The library (``clipsearch``, ``indexer``, ``webui``) never imports this package. It is a
 package of the project (``pip install -e .``), so ``python benchmarks/bench_x.py`` imports it

@@ -15,8 +15,8 @@ from PIL import Image
 
 from clipsearch.config import ModelSpec
 from clipsearch.encoders import ENCODERS, Encoder, load_encoder
-from tests.fakes import FakeEncoder
-from tests.imagefactory import photo
+from testsupport.fakes import FakeEncoder
+from testsupport.imagefactory import photo
 
 TEXTS = ["a red circle", "a blue star on a white background", "two green squares"]
 

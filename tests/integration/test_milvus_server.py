@@ -21,9 +21,9 @@ pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install -
 
 from clipsearch import SearchEngine, Settings  # noqa: E402
 from clipsearch.stores import open_store  # noqa: E402
-from scripts.milvus_server import PYTHON_ENV, LocalMilvusServer  # noqa: E402
 from tests.contract import test_store_contract as contract  # noqa: E402
 from tests.integration.conftest import run_indexer  # noqa: E402
+from testsupport.milvus_server import PYTHON_ENV, LocalMilvusServer  # noqa: E402
 
 URI_ENV = "CLIPSEARCH_MILVUS_URI"
 CONTRACT = sorted(name for name in dir(contract) if name.startswith("test_"))

@@ -11,8 +11,8 @@ from clipsearch import IndexLocked, IndexNotFound, ModelMismatch, ModelSpec, Sea
 from clipsearch.lock import IndexLock
 from clipsearch.pipeline import inspect_file
 from clipsearch.stores import open_store
-from tests.fakes import FakeEncoder
-from tests.imagefactory import photo, save
+from testsupport.fakes import FakeEncoder
+from testsupport.imagefactory import photo, save
 
 
 @pytest.fixture
