@@ -301,24 +301,24 @@ class SearchEngine:
         return self.store.get(os.path.abspath(os.fspath(path)))
 
     def reload_if_changed(self) -> bool:
-        """Swap in a freshly opened store when another writer committed to the index.
+        """Catch up with what other processes committed to the index; True when it changed.
 
-        The old store object is never mutated under readers: a new one replaces it whole.
+        The store catches up in place (``refresh``), beside running searches; a store is only
+        opened here when the index appeared after the engine started.
         """
         with self._swap_lock:
-            if self.store is not None and not self.store.stale():
-                return False
+            if self.store is not None:
+                return self.store.refresh()
             try:
-                fresh = self.index.open_reader(self.encoder.stamp)
+                self.store = self.index.open_reader(self.encoder.stamp)
             except IndexNotFound:
                 return False
-            # Searches still running on the old object finish on it; it is freed with them.
-            self.store = fresh
         return True
 
     def close(self) -> None:
-        if self.store is not None:
-            self.store.close()
+        with self._swap_lock:
+            if self.store is not None:
+                self.store.close()
 
 
 def same_model(stamp: dict[str, Any], spec: ModelSpec) -> bool:

@@ -10,17 +10,23 @@ import contextlib
 import json
 import os
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import IndexLocked
+from .stores.layout import LOCK_NAME
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-LOCK_NAME = "index.lock"
+# Lock files this process holds, by real path. A second flock on a new open file would fail even
+# in the process that holds the lock, so code that needs "no writer but us" asks here first.
+_HELD: set[str] = set()
+_HELD_GUARD = threading.Lock()
 
 
 class IndexLock:
@@ -46,10 +52,14 @@ class IndexLock:
         handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}))
         handle.flush()
         self._handle = handle
+        with _HELD_GUARD:
+            _HELD.add(os.path.realpath(self.path))
         return self
 
     def release(self) -> None:
         if self._handle is not None:
+            with _HELD_GUARD:
+                _HELD.discard(os.path.realpath(self.path))
             with contextlib.suppress(OSError):
                 self._handle.seek(0)
                 self._handle.truncate()
@@ -61,6 +71,33 @@ class IndexLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def held_here(folder: str | Path) -> bool:
+    """True when this process holds the write lock of the index in ``folder``."""
+    with _HELD_GUARD:
+        return os.path.realpath(Path(folder) / LOCK_NAME) in _HELD
+
+
+@contextlib.contextmanager
+def sole_writer(folder: str | Path) -> Iterator[bool]:
+    """Yield True while no other process can write the index in ``folder``, else False.
+
+    When this process already holds the lock, that is enough; otherwise the lock is taken for the
+    duration, if it is free.
+    """
+    if held_here(folder):
+        yield True
+        return
+    try:
+        lock = IndexLock(folder).acquire()
+    except IndexLocked:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
 
 
 def _describe(path: Path, holder: str) -> str:

@@ -3,19 +3,35 @@
 An index folder remembers which store holds its data: a Milvus index leaves ``store.json``
 there (kind and URI), so anything that opens the folder (the web app, a re-index) finds the
 right store without being told. Like the model, an existing index keeps its store.
+
+Adding a store: one module with a class that has ``open`` and ``read_stamp`` like ``HnswStore``
+and satisfies ``VectorStore``, one entry in ``REGISTRY``, and the contract tests passing.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
 
 from ..errors import ClipSearchError
 from .base import ImageRecord, SearchFilter, VectorStore, WriteBatch
+from .layout import DB_NAME, POINTER_NAME
 
-KINDS = ("hnsw", "milvus")
-POINTER_NAME = "store.json"
+# kind -> "module:class", imported only when used (Milvus pulls in pymilvus and gRPC).
+REGISTRY: dict[str, str] = {
+    "hnsw": "clipsearch.stores.hnsw:HnswStore",
+    "milvus": "clipsearch.stores.milvus:MilvusStore",
+}
+KINDS = tuple(REGISTRY)
+DEFAULT_KIND = "hnsw"
+
+
+def store_class(kind: str) -> Any:
+    """The class that implements store ``kind``."""
+    module, _, name = REGISTRY[kind].partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def open_store(
@@ -28,25 +44,13 @@ def open_store(
     its own, recorded in the folder.
     """
     kind, uri = resolve_kind(location, kind, uri)
-    if kind == "hnsw":
-        from .hnsw import HnswStore
-
-        return HnswStore.open(location, stamp, create=create)
-    from .milvus import MilvusStore
-
-    return MilvusStore.open(location, stamp, create=create, uri=uri)
+    return store_class(kind).open(location, stamp, create=create, uri=uri)
 
 
 def read_stamp(location: str | Path, kind: str | None = None, uri: str | None = None) -> dict[str, Any]:
     """The stamp of an existing index, without loading its vectors (``IndexNotFound`` if none)."""
     kind, uri = resolve_kind(location, kind, uri)
-    if kind == "hnsw":
-        from .hnsw import HnswStore
-
-        return HnswStore.read_stamp(location)
-    from .milvus import MilvusStore
-
-    return MilvusStore.read_stamp(location, uri)
+    return store_class(kind).read_stamp(location, uri)
 
 
 def resolve_kind(location: str | Path, kind: str | None, uri: str | None) -> tuple[str, str | None]:
@@ -56,7 +60,7 @@ def resolve_kind(location: str | Path, kind: str | None, uri: str | None) -> tup
     Milvus where a local hnsw index already lives, or for another Milvus URI than the recorded
     one, is an error rather than a silently different index.
     """
-    if kind is not None and kind not in KINDS:
+    if kind is not None and kind not in REGISTRY:
         raise ValueError(f"unknown store kind {kind!r}; known: {', '.join(KINDS)}")
     folder = Path(location)
     pointer = folder / POINTER_NAME
@@ -66,10 +70,10 @@ def resolve_kind(location: str | Path, kind: str | None, uri: str | None) -> tup
             raise ClipSearchError(f"the index in {folder} lives in Milvus at {recorded.get('uri')}, not {uri}: "
                                   "omit --milvus-uri, or index into another folder with --index")
         return recorded["kind"], recorded.get("uri")
-    if kind == "milvus" and (folder / "records.sqlite").exists():
+    if kind == "milvus" and (folder / DB_NAME).exists():
         raise ClipSearchError(f"the index in {folder} is a local hnsw index: index into another folder "
                               "(--index) to use Milvus")
-    return kind or "hnsw", uri
+    return kind or DEFAULT_KIND, uri
 
 
 def _same_uri(asked: str, recorded: str | None) -> bool:
@@ -78,7 +82,15 @@ def _same_uri(asked: str, recorded: str | None) -> bool:
     return recorded is not None and split_uri(asked, ".") == split_uri(recorded, ".")
 
 
+def __getattr__(name: str) -> Any:
+    """``HnswStore`` and ``MilvusStore`` by name, imported on first use."""
+    for kind, target in REGISTRY.items():
+        if target.endswith(":" + name):
+            return store_class(kind)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
-    "KINDS", "ImageRecord", "SearchFilter", "VectorStore", "WriteBatch", "open_store", "read_stamp",
-    "resolve_kind",
+    "KINDS", "REGISTRY", "HnswStore", "ImageRecord", "SearchFilter", "VectorStore", "WriteBatch",
+    "open_store", "read_stamp", "resolve_kind", "store_class",
 ]

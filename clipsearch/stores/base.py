@@ -112,6 +112,13 @@ class VectorStore(Protocol):
     def stale(self) -> bool:
         """True when the index on disk has moved past what this object shows."""
 
+    def refresh(self) -> bool:
+        """Catch up with what other processes committed, in place and safely beside searches.
+
+        True when what searches see changed. Whatever it replaces inside is released once the
+        last search using it ends.
+        """
+
     def save(self) -> None:
         """Make everything written so far fast to open (snapshot the ANN index)."""
 

@@ -46,14 +46,13 @@ import numpy as np
 from pymilvus import DataType, MilvusClient, MilvusException
 
 from ..errors import ClipSearchError, IndexNotFound, ModelMismatch, StoreWriteError
+from .atomic import atomic_write_text
 from .base import SCHEMA_VERSION, ImageRecord, SearchFilter, WriteBatch, check_stamp
-from .files import atomic_write_text
+from .layout import DB_NAME, LITE_FILE, MANIFEST_NAME, POINTER_NAME
 
 log = logging.getLogger(__name__)
 
 DEFAULT_COLLECTION = "clipsearch"
-LITE_FILE = "milvus.db"
-MANIFEST_NAME = "manifest.json"
 M = 16
 EF_CONSTRUCTION = 200
 EF_IMAGE = 128
@@ -189,6 +188,10 @@ class MilvusStore:
 
     def stale(self) -> bool:
         """Never: every read goes to the live collection, so there is nothing to reload."""
+        return False
+
+    def refresh(self) -> bool:
+        """Nothing to catch up with: every read goes to the live collection."""
         return False
 
     def info(self) -> dict[str, Any]:
@@ -375,8 +378,8 @@ class MilvusStore:
         (A re-index from the web app opens the folder without naming a store.) Only a new index
         requires it; a reader records it where the folder names no index yet, if it can.
         """
-        pointer = self.folder / "store.json"
-        if not required and (pointer.exists() or (self.folder / "records.sqlite").exists()):
+        pointer = self.folder / POINTER_NAME
+        if not required and (pointer.exists() or (self.folder / DB_NAME).exists()):
             return
         try:
             self.folder.mkdir(parents=True, exist_ok=True)

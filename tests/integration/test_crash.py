@@ -167,7 +167,7 @@ def test_full_disk_leaves_the_previous_index_intact(reference, tmp_path, monkeyp
     want = snapshot(index)
     store = open_store(index, create=True)
     dim = int(store.stamp["dim"])
-    store._db = FullDisk(store._db)
+    store._records._db = FullDisk(store._records._db)
     victim = sorted(want)[0]
     record = ImageRecord("/new/picture.jpg", 1, 1, "fp-new", 10, 10)
     with pytest.raises(StoreWriteError, match="disk is full"):
@@ -180,7 +180,7 @@ def test_full_disk_leaves_the_previous_index_intact(reference, tmp_path, monkeyp
     monkeypatch.setattr(hnswlib.Index, "save_index", no_space)
     with pytest.raises(StoreWriteError, match="No space left"):
         store.compact()
-    store._db = store._db._db
+    store._records._db = store._records._db._db
     store.close()
     assert not list(index.glob(".*.tmp"))
     assert_same_index(snapshot(index), want)

@@ -1,4 +1,4 @@
-"""Small file-system helpers for atomic writes."""
+"""Atomic file writes: a reader sees the old content or the new, never a mix, even after a crash."""
 
 from __future__ import annotations
 
