@@ -223,7 +223,8 @@ class HnswStore:
                 labels, scores = self._records.exact(query, k, where, self._graph_gen)
             else:
                 labels, scores = self._approximate(query, k, total, allowed, hard, where)
-            return self._records.resolve(labels, scores)
+            # All the beam's best, not just k: a writer may have deleted some since the last refresh.
+            return self._records.resolve(labels, scores)[:k]
 
     def beam(self, total: int, hard: bool) -> int:
         """The HNSW search beam (ef) for a graph of ``total`` vectors."""
@@ -236,7 +237,7 @@ class HnswStore:
                                    allowed.__contains__ if allowed is not None else None)
         if found is None:  # fewer reachable points than asked: search exactly instead
             return self._records.exact(query, k, where, self._graph_gen)
-        return found[0][:k], found[1][:k]
+        return found
 
     def _where_sql(self, where: SearchFilter | None, columns: str) -> tuple[str, list]:
         return where_sql(where, columns, self._graph_gen)

@@ -38,6 +38,7 @@ def make_store(request, tmp_path):
         stores.append(store)
         return store
 
+    make.kind = request.param
     yield make
     for store in stores:
         store.close()
@@ -131,11 +132,22 @@ def test_many_writes_grow_capacity_and_compaction_keeps_results(make_store):
     for start in range(0, 3000, 500):
         store.write(WriteBatch(put=[(rec(f"/p/{i}.jpg"), vectors[i]) for i in range(start, start + 500)]))
     store.write(WriteBatch(delete=[f"/p/{i}.jpg" for i in range(0, 3000, 2)]))
+    if make_store.kind == "hnsw":
+        assert store.deleted_slots() == 1500  # the graph still holds the deleted vectors
     store.save()  # more than a third deleted: compacts
     assert store.count() == 1500
     for i in (1, 999, 2999):
         assert store.search(vectors[i], 1)[0][0].path == f"/p/{i}.jpg"
-    assert getattr(store, "check", lambda: [])() == []
+    hits = store.search(vectors[2], 100)  # a deleted photo's own vector finds only live ones
+    assert len(hits) == 100 and all(int(h[0].path[3:-4]) % 2 == 1 for h in hits)
+    assert store.check() == []
+    if make_store.kind == "hnsw":  # compacted: the graph was rebuilt with the 1500 live vectors only
+        assert store.deleted_slots() == 0 and store._graph.slots == 1500
+        store.close()
+        again = make_store(create=False)
+        assert again._graph.slots == 1500 and again.deleted_slots() == 0 and again.check() == []
+        assert [p.name for p in again.folder.glob("vectors-*.hnsw")] == [f"vectors-{again.generation()}.hnsw"]
+        assert again.search(vectors[999], 1)[0][0].path == "/p/999.jpg"
 
 
 def test_text_like_queries_match_exact_search(make_store):
