@@ -1,0 +1,110 @@
+"""An index made by the first release opens in later ones: nothing re-embedded, upgraded in place.
+
+The fixture (tests/fixtures/first-release) was written by the first release's code with the demo
+model: six pictures, indexed from /home/user/Pictures. Its SQLite file has no ``revision`` row
+(revision 1) and no ``purged_gen``; the upgrade to today's revision runs in one transaction when a
+writer opens it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.stores import migrations, open_store
+from clipsearch.stores.layout import DB_NAME
+
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "first-release"
+OLD_ROOT = "/home/user/Pictures"
+
+
+@pytest.fixture
+def old_index(tmp_path) -> Path:
+    index = tmp_path / "index"
+    shutil.copytree(FIXTURE / "index", index)
+    return index
+
+
+def layout(index: Path) -> tuple[dict[str, str], set[str]]:
+    """The meta rows (but the stamp) and SQLite index names of an index."""
+    with sqlite3.connect(index / DB_NAME) as db:
+        meta = dict(db.execute("SELECT key, value FROM meta WHERE key != 'stamp'"))
+        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    return meta, names
+
+
+def assert_every_photo_finds_itself(store) -> None:
+    assert store.count() == 6 and store.check() == []
+    for record in store.records():
+        assert store.search(store.vector(record.path), 1)[0][0].path == record.path
+
+
+def test_the_fixture_is_the_first_release_format(old_index):
+    meta, _ = layout(old_index)
+    assert "revision" not in meta and "purged_gen" not in meta and meta["generation"] == "1"
+    assert (FIXTURE / "index" / "records.sqlite").stat().st_size + (FIXTURE / "index" / "vectors-1.hnsw").stat().st_size < 1 << 20
+
+
+def test_a_reader_opens_it_as_it_is(old_index):
+    before = layout(old_index)
+    store = open_store(old_index)
+    try:
+        assert store.stamp["model"] == "demo" and store.stamp["schema_version"] == 1
+        assert_every_photo_finds_itself(store)
+        assert {r.path for r in store.records()} == {
+            f"{OLD_ROOT}/{name}" for name in ("pic_0.jpg", "pic_2.jpg", "pic_4.jpg", "trips/pic_1.jpg",
+                                              "trips/pic_3.jpg", "trips/pic_5.jpg")}
+    finally:
+        store.close()
+    assert layout(old_index) == before  # reading upgrades nothing
+
+
+def test_a_writer_upgrades_it_in_place_without_embedding_anything(old_index, tmp_path, monkeypatch):
+    photos = tmp_path / "photos"
+    shutil.copytree(FIXTURE / "photos", photos)
+    engine = SearchEngine.for_writing(Settings(index_dir=old_index, cache_dir=tmp_path / "cache",
+                                               model=ModelSpec(name="demo")))
+    try:
+        def never(images):
+            raise AssertionError("the upgrade embedded a picture")
+
+        monkeypatch.setattr(engine.encoder, "embed_images", never)
+        meta, names = layout(old_index)
+        assert meta["revision"] == str(migrations.REVISION) and meta["purged_gen"] == "1"
+        assert "images_date" in names
+        # The same pictures in another place: known by their content, so their vectors are reused.
+        report = engine.index_folder(photos)
+        assert report.embedded == 0 and report.reused == 6 and report.skipped_count == 0
+        assert engine.store.count() == 12 and engine.store.check() == []
+        monkeypatch.undo()
+        for path in sorted(photos.rglob("*.jpg")):  # searching with the photo itself
+            hits = engine.search_image(path, k=2)
+            assert str(path) in {h.path for h in hits} and hits[0].score > 0.99
+    finally:
+        engine.close()
+
+
+def test_a_crash_during_the_upgrade_leaves_an_index_that_opens_and_upgrades_later(old_index, monkeypatch):
+    before = layout(old_index)
+    # A failure after the first statements of the upgrade ran (as a kill or full disk would land).
+    monkeypatch.setattr(migrations, "STEPS", [migrations.STEPS[0] + "INSERT INTO no_such_table VALUES (1);"])
+    with pytest.raises(sqlite3.OperationalError):
+        open_store(old_index, create=True)
+    assert layout(old_index) == before  # all or nothing: nothing
+    monkeypatch.undo()
+    store = open_store(old_index)
+    try:
+        assert_every_photo_finds_itself(store)
+    finally:
+        store.close()
+    store = open_store(old_index, create=True)
+    try:
+        assert_every_photo_finds_itself(store)
+    finally:
+        store.close()
+    meta, _ = layout(old_index)
+    assert meta["revision"] == str(migrations.REVISION)

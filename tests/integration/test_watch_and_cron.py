@@ -1,0 +1,79 @@
+"""``python -m indexer A --index I --watch`` idles while a cron run indexes B into I: nothing vanishes."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.demo import make_sample_library
+from clipsearch.stores import open_store
+from tests.integration.conftest import REPO, run_indexer
+
+ARGS = ["--model", "demo", "--precision", "fp32", "--batch-size", "4"]
+
+
+def pictures(folder, n: int, seed: int) -> list:
+    make_sample_library(folder, n=n, seed=seed)
+    (folder / "manifest.json").unlink()
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def indexed_and_saved(index, path) -> bool:
+    """True once ``path`` is in the index and a snapshot covers the newest batch."""
+    try:
+        store = open_store(index)
+    except Exception:  # noqa: BLE001 - not there yet
+        return False
+    try:
+        return store.get(str(path)) is not None and (index / f"vectors-{store.generation()}.hnsw").exists()
+    finally:
+        store.close()
+
+
+def test_a_cron_run_while_a_watcher_idles_loses_nothing(tmp_path):
+    a, b, index = tmp_path / "A", tmp_path / "B", tmp_path / "I"
+    a_files, b_files = pictures(a, 8, seed=21), pictures(b, 5, seed=22)
+    watcher = subprocess.Popen([sys.executable, "-m", "indexer", str(a), "--index", str(index), "--watch", *ARGS],
+                               cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in watcher.stderr], daemon=True).start()
+    try:
+        deadline = time.monotonic() + 240
+        while "watching" not in lines.get(timeout=max(1.0, deadline - time.monotonic())):
+            pass  # the first run is done and saved: the watcher idles now
+        cron = run_indexer(str(b), "--index", str(index), *ARGS)
+        assert cron.returncode == 0, cron.stderr
+        new = pictures(tmp_path / "new", 1, seed=23)[0]
+        later = a / "later" / new.name
+        later.parent.mkdir()
+        os.replace(new, later)  # a new file in A: the watcher commits and saves again
+        wait_for(lambda: indexed_and_saved(index, later), 240, "the watcher to index the new file")
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        try:
+            watcher.wait(60)
+        except subprocess.TimeoutExpired:
+            watcher.kill()
+            watcher.wait()
+    engine = SearchEngine.for_reading(Settings(index_dir=index, model=ModelSpec(name="demo")))
+    try:
+        assert engine.store.count() == len(a_files) + len(b_files) + 1
+        assert engine.store.check() == []
+        for path in [*b_files, *a_files, later]:  # searching with the photo itself finds it
+            assert str(path) in {h.path for h in engine.search_image(path, k=3)}, path
+    finally:
+        engine.close()
