@@ -77,7 +77,7 @@ def resolve_kind(location: str | Path, kind: str | None, uri: str | None) -> tup
 
 
 def _same_uri(asked: str, recorded: str | None) -> bool:
-    from .milvus import split_uri
+    from .milvus_rows import split_uri
 
     return recorded is not None and split_uri(asked, ".") == split_uri(recorded, ".")
 

@@ -8,8 +8,9 @@ in batches that are applied atomically: after a crash the store is as it was aft
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -71,7 +72,13 @@ class WriteBatch:
 
 @runtime_checkable
 class VectorStore(Protocol):
-    """Records + vectors + nearest-neighbour search, stamped with the model that made them."""
+    """Records + vectors + nearest-neighbour search, stamped with the model that made them.
+
+    Everything the engine, the indexing pipeline and the front ends call on a store is declared
+    here; a new store implements this, ``open`` and ``read_stamp``, and passes tests/contract.
+    """
+
+    folder: Path  # the local index folder (lock, manifest; never scanned for pictures)
 
     @property
     def stamp(self) -> dict[str, Any]:
@@ -92,6 +99,9 @@ class VectorStore(Protocol):
     def records(self, folder: str | None = None) -> Iterator[ImageRecord]:
         """Every record (under ``folder`` when given)."""
 
+    def file_states(self) -> dict[str, tuple[int, int, str]]:
+        """path -> (size, mtime_ns, fingerprint) for every record: what a re-scan compares with."""
+
     def vector(self, path: str) -> np.ndarray | None:
         """The stored vector of one path, if indexed."""
 
@@ -100,6 +110,9 @@ class VectorStore(Protocol):
 
     def write(self, batch: WriteBatch) -> None:
         """Apply a batch atomically."""
+
+    def set_folders(self, folders: Iterable[str]) -> None:
+        """Record which folders this index covers (shown in the app, used by a re-index)."""
 
     def search(
         self, vector: np.ndarray, k: int, *, where: SearchFilter | None = None, hard: bool = False
@@ -124,6 +137,9 @@ class VectorStore(Protocol):
 
     def close(self) -> None:
         """Release files and memory."""
+
+    def check(self) -> list[str]:
+        """Consistency problems inside the store (for tests and tools); empty when all is well."""
 
 
 def check_stamp(have: dict[str, Any], want: dict[str, Any], where: object) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from clipsearch.encoders.base import normalize
 from clipsearch.errors import IndexNotFound, ModelMismatch
-from clipsearch.stores import ImageRecord, SearchFilter, WriteBatch, open_store
+from clipsearch.stores import ImageRecord, SearchFilter, VectorStore, WriteBatch, open_store
 
 DIM = 16
 STAMP = {"model": "fake", "pretrained": None, "dim": DIM, "image_size": 32, "preprocess": {}}
@@ -46,6 +46,13 @@ def make_store(request, tmp_path):
         from milvus_lite import server_manager_instance
 
         server_manager_instance.release_server(str(tmp_path / "idx" / "milvus.db"))
+
+
+def test_every_store_declares_the_whole_protocol(make_store):
+    store = make_store()
+    assert isinstance(store, VectorStore)  # every method the engine and the pipeline call
+    store.set_folders(["/p"])
+    assert store.file_states() == {} and store.info()["folders"] == ["/p"] and store.refresh() is False
 
 
 def test_missing_index_is_index_not_found(make_store):
