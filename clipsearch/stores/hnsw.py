@@ -135,9 +135,14 @@ class HnswStore:
             gen = self._records.generation() if db_gen is None else db_gen
             if gen == self._graph_gen:
                 return False
-            if self._needs_rebuild(gen):
-                self._graph, self._graph_gen = self._fresh_graph()
-            self._graph.delete(self._records.tombstones_after(self._graph_gen))
+            for _ in range(3):  # a compaction may drop the tombstones while they are read
+                if self._needs_rebuild(gen):
+                    self._graph, self._graph_gen = self._fresh_graph()
+                    gen = max(gen, self._graph_gen)
+                dead = self._records.tombstones_after(self._graph_gen)
+                if self._graph_gen >= self._purged_gen():
+                    break
+            self._graph.delete(dead)
             for labels, vectors in self._records.vectors_between(self._graph_gen, gen):
                 self._add_to_graph(vectors, labels)
             self._graph_gen = gen
