@@ -123,7 +123,8 @@ class HnswStore:
     def _purged_gen(self) -> int:
         purged = self._records.purged_gen()
         if purged is None:  # a first-release index: it dropped tombstones at every snapshot
-            return max((gen for gen, _ in snapshots(self.folder)), default=0)
+            db_gen = self._records.generation()
+            return max((gen for gen, _ in snapshots(self.folder) if gen <= db_gen), default=0)
         return purged
 
     def _needs_rebuild(self, db_gen: int) -> bool:

@@ -76,7 +76,9 @@ def migrate(db: sqlite3.Connection, folder: Path) -> bool:
     have = revision(db)
     if have >= REVISION:
         return False
-    newest = max((gen for gen, _ in snapshots(folder)), default=0)
+    row = db.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
+    db_gen = int(row[0]) if row else 0
+    newest = max((gen for gen, _ in snapshots(folder) if gen <= db_gen), default=0)
     script = "".join(step.format(newest_snapshot=newest) for step in STEPS[have - 1:])
     try:
         db.executescript(
