@@ -57,7 +57,9 @@ def test_a_reader_engine_indexes_through_a_store_of_its_own(settings, library):
         reading = engine.store
         report = engine.index_folder(library)
         assert report.added == 6
-        assert engine.store is not reading  # a fresh reader swapped in, the old one never written
+        # The writes went through a writer store of its own (the reader is read-only); the reader
+        # caught up in place with what it committed (issue 11: no second store opened per batch).
+        assert engine.store is reading and reading.count() == 6 and not reading._writable
         assert engine.info()["count"] == 6 and engine.folders() == [str(library)]
         assert sorted(os.path.basename(r.path) for r in engine.records(library / "a")) == ["p0.jpg", "p1.jpg", "p2.jpg"]
         record = engine.record(library / "b" / "p4.jpg")
