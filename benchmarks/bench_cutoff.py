@@ -1,0 +1,89 @@
+"""How well and how fast the automatic relevance cut-off decides (README's table).
+
+    python benchmarks/bench_cutoff.py [--n 400] [--seed 5] [--per-kind 10] [--sample 2048]
+    python benchmarks/bench_cutoff.py --speed-only
+
+Quality: renders a library with known content (seeded; the cut-off was tuned on seeds 1 and 2,
+so report other seeds), indexes it with the offline demo model through the real engine, and runs
+each kind of query (benchmarks/cutoff_eval.py). Per kind: F1 of the returned set against the true
+set, divided by the best F1 any cut of the same ranking reaches, beside the single best flat
+threshold chosen knowing the answers.
+
+Speed: the time the cut-off adds to one query at 100,000 photos: the query against the engine's
+random sample of the library (2,048 x 512 floats), then the decision on it and the 100 best
+scores. Synthetic unit vectors with a planted group of matches; the machine's load is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+
+from benchmarks._common import load_line, percentiles_ms  # noqa: E402
+from benchmarks.cutoff_eval import evaluate, figures_table, index_library, make_queries  # noqa: E402
+from clipsearch.cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff  # noqa: E402
+
+
+def quality(n: int, seed: int, per_kind: int, sample: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.monotonic()
+        engine, library = index_library(Path(tmp), n, seed)
+        print(f"library: {n} rendered pictures, seed {seed}, indexed with the demo model in "
+              f"{time.monotonic() - started:.0f} s; sample of {min(sample, n)} scores\n")
+        queries = make_queries(engine, library, seed=seed, per_kind=per_kind)
+        engine.close()
+    print(figures_table(evaluate(library, queries, sample_size=sample, seed=seed)))
+
+
+def speed(total: int = 100_000, dim: int = 512, queries: int = 200) -> None:
+    """Time per query of what the cut-off adds, on synthetic vectors standing for a big library."""
+    rng = np.random.default_rng(0)
+    sample = rng.standard_normal((SAMPLE_SIZE, dim)).astype(np.float32)
+    sample /= np.linalg.norm(sample, axis=1, keepdims=True)
+    timings, methods = [], {}
+    cpu_started = time.process_time()
+    for i in range(queries):
+        query = rng.standard_normal(dim).astype(np.float32)
+        query /= np.linalg.norm(query)
+        # The ANN's 100 best: a planted group of matches on top of the bulk's upper tail.
+        matches = rng.integers(0, 40) if i % 2 else int(0.2 * TOP_CANDIDATES)
+        bulk_top = np.sort(rng.normal(0.0, 0.044, total // 10))[::-1][: TOP_CANDIDATES - matches] + 0.1
+        top = np.concatenate([rng.normal(0.3, 0.01, matches), bulk_top])
+        started = time.perf_counter()
+        cut = relevance_cutoff(top, sample @ query, total)
+        timings.append(time.perf_counter() - started)
+        methods[cut.method] = methods.get(cut.method, 0) + 1
+    cpu = (time.process_time() - cpu_started) / queries * 1e3  # includes the synthetic set-up
+    p50, p99 = percentiles_ms(timings)
+    print(f"\nspeed at {total:,} photos ({dim}-d vectors, sample {SAMPLE_SIZE}, top {TOP_CANDIDATES}, "
+          f"{queries} queries; decided by {methods}): wall median {p50:.2f} ms, p99 {p99:.2f} ms per query; "
+          f"CPU time {cpu:.2f} ms per query, set-up included")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=400, help="pictures in the library (default 400)")
+    parser.add_argument("--seed", type=int, default=5, help="library and query seed (default 5)")
+    parser.add_argument("--per-kind", type=int, default=10, help="queries per kind, at most (default 10)")
+    parser.add_argument("--sample", type=int, default=SAMPLE_SIZE, help="library sample size (default %(default)s)")
+    parser.add_argument("--speed-only", action="store_true", help="only the timing at 100k photos")
+    args = parser.parse_args()
+    print(load_line())
+    if not args.speed_only:
+        quality(args.n, args.seed, args.per_kind, args.sample)
+    speed()
+    print(load_line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

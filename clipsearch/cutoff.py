@@ -1,0 +1,190 @@
+"""The automatic relevance cut-off: which of a query's results match, decided per query.
+
+A flat score threshold cannot work: CLIP's scores shift from query to query (a text query to
+images sits around 0.2-0.35 with real CLIP, an image query near 0.6-0.9, a composite ``a - b``
+somewhere else again). So the cut-off looks only at the shape of this query's own scores, never
+at their level, in two steps:
+
+1. **A distinct top group.** In the best candidates (sorted), a gap that is large against the
+   spacing of the scores around it (both inside the group above it and below it) ends a group of
+   results that stand apart from everything else: a narrow query's handful of answers. Under a
+   smooth score density, a spacing is about exponential around the local mean spacing, so a gap
+   ``GAP_RATIO`` (5) times larger has odds of about e^-5 at one position.
+2. **Otherwise, a two-part mixture over the whole library.** The scores of a random sample of the
+   library (weighted to stand for all of it) plus the exact best candidates are fitted with two
+   Gaussians (EM). Each score then has a probability of belonging to the upper part, and the
+   threshold is the one that maximizes the F1 expected under those probabilities. Broad queries
+   (a fifth of the library) are decided here.
+
+Everything is relative to the query's own scores, so no constant depends on a model's range.
+Pure NumPy; a decision costs about a millisecond (see benchmarks/bench_cutoff.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# How many of the best scores and how many random library scores the cut-off looks at.
+TOP_CANDIDATES = 100
+SAMPLE_SIZE = 2048
+# A gap this many times the local spacing ends a distinct top group (about e^-5 by chance).
+GAP_RATIO = 5.0
+# A top group needs at least this many members: a single outlier on top is not a group.
+MIN_GROUP = 2
+# Matches are the minority of a library: an upper part holding more is not the matches.
+MAX_SHARE = 0.5
+_BINS = 256
+_EM_STEPS = 40
+_STARTS = np.array([0.01, 0.05, 0.2, 0.4])
+
+
+@dataclass(frozen=True)
+class Cutoff:
+    """Where a query's results stop matching.
+
+    ``threshold``: scores at or above it are strong matches. ``matches``: how many the whole
+    library is estimated to hold. ``method``: "gap", "mixture", or "none" when there was
+    nothing to decide on (every result is then strong).
+    """
+
+    threshold: float
+    matches: float
+    method: str
+
+    def is_strong(self, score: float) -> bool:
+        return score >= self.threshold
+
+
+def relevance_cutoff(top: np.ndarray, sample: np.ndarray | None = None, total: int | None = None) -> Cutoff:
+    """Decide the cut-off of one query.
+
+    ``top``: the best scores of the query (any order; the more of the library's best, the better,
+    ``TOP_CANDIDATES`` is plenty). ``sample``: the query's scores against a uniform random sample
+    of the library (``SAMPLE_SIZE`` is plenty; None or empty: the top scores alone). ``total``: how
+    many images the library holds (default: as many as ``top``).
+    """
+    top = np.sort(np.asarray(top, np.float64).ravel())[::-1]
+    top = top[np.isfinite(top)]
+    if len(top) < 3:
+        return Cutoff(float(top[-1]) if len(top) else 0.0, float(len(top)), "none")
+    group = distinct_top_group(top)
+    if group:
+        return Cutoff(float((top[group - 1] + top[group]) / 2), float(group), "gap")
+    scores, weights = library_scores(top, np.asarray(sample if sample is not None else [], np.float64),
+                                     max(int(total or 0), len(top)))
+    upper = upper_probabilities(scores, weights)
+    if upper is None:
+        return Cutoff(float(top[-1]), float(len(top)), "none")
+    threshold, matches = best_expected_f1(scores, weights, upper)
+    return Cutoff(threshold, matches, "mixture")
+
+
+def gap_ratios(top: np.ndarray, window: int = 5) -> np.ndarray:
+    """Per position j (a cut after the j best), the gap there over the local mean spacing.
+
+    The local spacing is the larger of the mean spacing inside the j best and the mean spacing of
+    the next max(j, window) scores. Entry 0 is for j = 1. ``top`` is sorted, best first.
+    """
+    n = len(top)
+    j = np.arange(1, n - window)
+    if len(j) == 0:
+        return np.zeros(0)
+    gaps = top[j - 1] - top[j]
+    within = (top[0] - top[j - 1]) / np.maximum(j - 1, 1)
+    span = np.minimum(np.maximum(j, window), n - 1 - j)
+    below = (top[j] - top[j + span]) / span
+    return gaps / np.maximum(np.maximum(within, below), 1e-12)
+
+
+def distinct_top_group(top: np.ndarray) -> int:
+    """The size of a group of best scores set apart by a large gap, or 0 when there is none."""
+    ratios = gap_ratios(top)
+    if len(ratios) < MIN_GROUP:
+        return 0
+    ratios[: MIN_GROUP - 1] = 0.0
+    best = int(np.argmax(ratios))
+    return best + 1 if ratios[best] >= GAP_RATIO else 0
+
+
+def library_scores(top: np.ndarray, sample: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
+    """The query's score distribution over the whole library, as (scores, weights).
+
+    The exact top scores count once each; the sample's scores below the lowest of them stand,
+    with equal weights, for the rest of the library. The sample's part is binned (``_BINS``), which
+    keeps the mixture fit cheap at any sample size.
+    """
+    sample = sample[np.isfinite(sample)]
+    below = sample[sample < top[-1]]
+    rest = total - len(top)
+    if rest <= 0 or len(below) == 0:
+        return top, np.ones(len(top))
+    counts, edges = np.histogram(below, bins=min(_BINS, len(below)))
+    keep = counts > 0
+    centres = ((edges[:-1] + edges[1:]) / 2)[keep]
+    weights = counts[keep] * (rest / len(below))
+    return np.concatenate([top, centres[::-1]]), np.concatenate([np.ones(len(top)), weights[::-1]])
+
+
+def upper_probabilities(x: np.ndarray, w: np.ndarray) -> np.ndarray | None:
+    """Per score, the probability of the upper part of a two-Gaussian mixture fitted by EM.
+
+    EM runs from several starting splits at once (the upper 1%, 5%, 20% and 40% of the weight);
+    the most likely fit whose upper part is the higher and the smaller one wins. None when no fit
+    separates two such parts.
+    """
+    reach = np.cumsum(w) / w.sum()
+    splits = x[np.minimum(np.searchsorted(reach, _STARTS), len(x) - 1)]
+    upper = (x[None, :] >= splits[:, None]).astype(np.float64)  # one row per start
+    previous = np.full(len(_STARTS), -np.inf)
+    for _ in range(_EM_STEPS):
+        params = _m_step(x, w, upper)
+        upper, ll = _e_step(x, w, *params)
+        if np.all(ll - previous <= 1e-5 * np.abs(ll)):
+            break
+        previous = ll
+    share, mean_up, mean_low = params[0], params[1], params[3]
+    ok = np.isfinite(ll) & (mean_up > mean_low) & (share <= MAX_SHARE) & (share > 0)
+    if not ok.any():
+        return None
+    return upper[int(np.argmax(np.where(ok, ll, -np.inf)))]
+
+
+def _m_step(x, w, upper):
+    """Weighted shares, means and variances of the two parts, per start (rows)."""
+    r_up, r_low = upper * w, (1.0 - upper) * w
+    mass_up, mass_low = r_up.sum(1), r_low.sum(1)
+    total = w.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_up, mean_low = (r_up @ x) / mass_up, (r_low @ x) / mass_low
+        var_up = (r_up * (x - mean_up[:, None]) ** 2).sum(1) / mass_up
+        var_low = (r_low * (x - mean_low[:, None]) ** 2).sum(1) / mass_low
+    floor = 1e-10 + 1e-6 * float(np.var(x))
+    return mass_up / total, mean_up, np.maximum(var_up, floor), mean_low, np.maximum(var_low, floor)
+
+
+def _e_step(x, w, share, mean_up, var_up, mean_low, var_low):
+    """Upper-part probabilities and the weighted log-likelihood, per start."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_up = (np.log(share) - 0.5 * np.log(2 * np.pi * var_up))[:, None] \
+            - (x - mean_up[:, None]) ** 2 / (2 * var_up[:, None])
+        log_low = (np.log1p(-share) - 0.5 * np.log(2 * np.pi * var_low))[:, None] \
+            - (x - mean_low[:, None]) ** 2 / (2 * var_low[:, None])
+        top = np.maximum(log_up, log_low)
+        log_sum = top + np.log(np.exp(log_up - top) + np.exp(log_low - top))
+        upper = np.nan_to_num(np.exp(log_up - log_sum))
+    return upper, log_sum @ w
+
+
+def best_expected_f1(x: np.ndarray, w: np.ndarray, upper: np.ndarray) -> tuple[float, float]:
+    """The threshold with the best F1 expected when each score matches with probability ``upper``.
+
+    Returns (threshold, expected number of matches). ``x`` is sorted, best first.
+    """
+    hits = np.cumsum(w * upper)
+    returned = np.cumsum(w)
+    matches = float(hits[-1])
+    f1 = 2 * hits / (returned + matches)
+    best = int(np.argmax(f1))
+    return float(x[best]), matches

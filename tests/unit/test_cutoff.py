@@ -1,0 +1,113 @@
+"""The relevance cut-off on synthetic score distributions (no model): narrow, broad, any scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clipsearch.cutoff import TOP_CANDIDATES, Cutoff, gap_ratios, relevance_cutoff
+
+
+def _library(rng, total, matches, bulk=(0.18, 0.02), match=(0.29, 0.012)):
+    """Scores of a library: a bulk of non-matches and a group of matches (CLIP text-to-image range)."""
+    scores = np.concatenate([rng.normal(*bulk, total - matches), rng.normal(*match, matches)])
+    relevant = np.zeros(total, bool)
+    relevant[total - matches:] = True
+    return scores, relevant
+
+
+def _decide(rng, scores, sample_size=2048):
+    order = np.argsort(-scores)
+    top = scores[order[:TOP_CANDIDATES]]
+    sample = scores[rng.choice(len(scores), min(sample_size, len(scores)), replace=False)]
+    return relevance_cutoff(top, sample, len(scores))
+
+
+def _f1(scores, relevant, cut: Cutoff) -> float:
+    returned = scores >= cut.threshold
+    tp = np.sum(returned & relevant)
+    return 2 * tp / (returned.sum() + relevant.sum())
+
+
+def test_narrow_query_keeps_its_handful():
+    rng = np.random.default_rng(1)
+    scores, relevant = _library(rng, 20_000, 6, match=(0.31, 0.006))
+    cut = _decide(rng, scores)
+    assert _f1(scores, relevant, cut) == 1.0
+    assert cut.method == "gap"
+
+
+def test_narrow_query_without_a_clear_gap_returns_few():
+    """Six matches spread close to the bulk's upper tail: the mixture keeps a few dozen at most,
+    not the hundreds a flat threshold at the bulk's edge would."""
+    rng = np.random.default_rng(1)
+    scores, relevant = _library(rng, 20_000, 6)
+    cut = _decide(rng, scores)
+    assert _f1(scores, relevant, cut) >= 0.6
+    assert np.sum(scores >= cut.threshold) <= 30
+
+
+def test_broad_query_keeps_a_fifth_of_the_library():
+    rng = np.random.default_rng(2)
+    scores, relevant = _library(rng, 20_000, 4_000, match=(0.26, 0.02))
+    cut = _decide(rng, scores)
+    assert cut.method == "mixture"
+    assert _f1(scores, relevant, cut) > 0.9
+    assert 3_000 < cut.matches < 5_000
+
+
+@pytest.mark.parametrize("scale, shift", [(1.0, 0.0), (3.0, 0.4), (0.2, -0.5)])
+def test_only_the_shape_of_the_scores_matters(scale, shift):
+    """An affine change of the scores (another model's range, a composite query) moves the
+    threshold with it and keeps the same results strong."""
+    rng = np.random.default_rng(3)
+    scores, _ = _library(rng, 5_000, 900, match=(0.25, 0.02))
+    top, sample = np.sort(scores)[::-1][:TOP_CANDIDATES], scores[:2048]
+    base = relevance_cutoff(top, sample, len(scores))
+    moved = relevance_cutoff(top * scale + shift, sample * scale + shift, len(scores))
+    assert moved.method == base.method
+    assert moved.threshold == pytest.approx(base.threshold * scale + shift, abs=1e-9)
+    assert np.sum(scores * scale + shift >= moved.threshold) == np.sum(scores >= base.threshold)
+
+
+def test_a_sample_stands_for_a_big_library():
+    """With 2,048 sampled scores out of 200,000, the decision is near the one on all of them."""
+    rng = np.random.default_rng(4)
+    scores, relevant = _library(rng, 200_000, 30_000, match=(0.25, 0.015))
+    cut = _decide(rng, scores)
+    assert _f1(scores, relevant, cut) > 0.9
+    assert 20_000 < cut.matches < 40_000
+
+
+def test_a_lone_outlier_on_top_is_not_a_group():
+    rng = np.random.default_rng(5)
+    top = np.sort(rng.normal(0.2, 0.02, TOP_CANDIDATES))[::-1]
+    top[0] = 0.5
+    cut = relevance_cutoff(top, rng.normal(0.15, 0.02, 2048), 50_000)
+    assert cut.method != "gap"
+
+
+def test_gap_ratio_is_large_only_at_the_break():
+    top = np.concatenate([np.linspace(0.9, 0.88, 5), np.linspace(0.6, 0.5, 60)])
+    ratios = gap_ratios(top)
+    assert int(np.argmax(ratios)) + 1 == 5
+    assert ratios[4] > 10 * np.median(ratios)
+
+
+@pytest.mark.parametrize("top", [[], [0.3], [0.3, 0.2], [0.5, float("nan"), 0.4]])
+def test_too_few_scores_keep_everything(top):
+    cut = relevance_cutoff(np.array(top, float))
+    assert cut.method == "none"
+    assert all(cut.is_strong(s) for s in top if np.isfinite(s))
+
+
+def test_equal_scores_keep_everything():
+    cut = relevance_cutoff(np.full(50, 0.3), np.full(500, 0.3), 10_000)
+    assert cut.is_strong(0.3)
+
+
+def test_sample_without_total_or_sample():
+    rng = np.random.default_rng(6)
+    scores, relevant = _library(rng, 400, 80, match=(0.3, 0.01))
+    cut = relevance_cutoff(scores)  # the whole library as "top", no sample
+    assert _f1(scores, relevant, cut) > 0.95
