@@ -38,12 +38,24 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--folder", help="only images under this folder")
     search.add_argument("--since", help="only images taken on or after this date (YYYY-MM-DD)")
     search.add_argument("--until", help="only images taken on or before this date (YYYY-MM-DD)")
-    search.add_argument("--min-score", type=float, default=None, help="hide results scoring below this")
+    search.add_argument("--min-score", type=min_score, default="auto", metavar="auto|SCORE",
+                        help="which results to show: 'auto' (default) the matches the automatic cut-off "
+                        "finds, a number hides results scoring below it, 0 shows all k")
     flags.add_device(search)
     search.add_argument("--json", action="store_true", help="print one JSON array, best first")
     info = sub.add_parser("info", help="what an index holds and which model built it")
     flags.add_index(info)
     return parser
+
+
+def min_score(text: str) -> str | float:
+    """``--min-score``: "auto" or a number."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number, not {text!r}") from None
 
 
 def image_terms(values: list[str]) -> list[QueryTerm]:
@@ -72,18 +84,26 @@ def main(argv: list[str] | None = None) -> int:
         engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
         where = SearchFilter(folder=args.folder and os.path.abspath(args.folder),
                              date_from=args.since, date_to=args.until)
-        hits = engine.search(terms, k=args.k, where=where)
-        if args.min_score is not None:
-            hits = [h for h in hits if h.score >= args.min_score]
+        hits = engine.search(terms, k=args.k, where=where, cutoff=args.min_score or None)
     except ClipSearchError as exc:
         print(f"error: {flags.explain(exc)}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
-    else:
-        for hit in hits:
-            print(f"{hit.score:.3f}\t{hit.path}")
+    print_hits(hits, as_json=args.json, auto=args.min_score == "auto")
     return 0
+
+
+def print_hits(hits: list, as_json: bool, auto: bool) -> None:
+    """JSON: every hit, marked ``strong`` or not (a flat cut-off drops the weak). Text: the strong
+    hits, and on stderr how many weaker ones ``--min-score 0`` would add."""
+    shown = hits if as_json and auto else [h for h in hits if h.strong]
+    if as_json:
+        print(json.dumps([h.to_dict() for h in shown], ensure_ascii=False))
+        return
+    for hit in shown:
+        print(f"{hit.score:.3f}\t{hit.path}")
+    if auto and len(shown) < len(hits):
+        print(f"{len(shown)} strong match{'es' * (len(shown) != 1)}; {len(hits) - len(shown)} weaker "
+              "hidden (--min-score 0 shows all)", file=sys.stderr)
 
 
 if __name__ == "__main__":

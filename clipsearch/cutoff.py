@@ -157,7 +157,7 @@ def _m_step(x, w, upper):
     mass_up, mass_low = r_up.sum(1), r_low.sum(1)
     total = w.sum()
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_up, mean_low = (r_up @ x) / mass_up, (r_low @ x) / mass_low
+        mean_up, mean_low = (r_up * x).sum(1) / mass_up, (r_low * x).sum(1) / mass_low
         var_up = (r_up * (x - mean_up[:, None]) ** 2).sum(1) / mass_up
         var_low = (r_low * (x - mean_low[:, None]) ** 2).sum(1) / mass_low
     floor = 1e-10 + 1e-6 * float(np.var(x))
@@ -174,7 +174,7 @@ def _e_step(x, w, share, mean_up, var_up, mean_low, var_low):
         top = np.maximum(log_up, log_low)
         log_sum = top + np.log(np.exp(log_up - top) + np.exp(log_low - top))
         upper = np.nan_to_num(np.exp(log_up - log_sum))
-    return upper, log_sum @ w
+    return upper, (log_sum * w).sum(1)
 
 
 def best_expected_f1(x: np.ndarray, w: np.ndarray, upper: np.ndarray) -> tuple[float, float]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import random
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from .config import ModelSpec, Settings
+from .cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff
 from .encoders import Encoder, load_encoder, normalize
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
 from .images import load_image, to_rgb
@@ -30,6 +32,10 @@ from .stores.base import check_stamp
 log = logging.getLogger(__name__)
 
 DEFAULT_K = 20
+# A search's cut-off: "auto" decides per query which results match (clipsearch.cutoff); a number
+# is a flat score threshold; None or 0 marks every result strong.
+Cut = str | float | None
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -43,12 +49,13 @@ class SearchResult:
     date_taken: str | None
     size: int
     mtime_ns: int
+    strong: bool = True  # above the search's cut-off: a match, not just the next nearest
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path, "score": round(self.score, 6), "width": self.width,
             "height": self.height, "date_taken": self.date_taken, "size": self.size,
-            "mtime_ns": self.mtime_ns,
+            "mtime_ns": self.mtime_ns, "strong": self.strong,
         }
 
 
@@ -69,6 +76,7 @@ class SearchEngine:
         self._writable = writable  # False: writes go through a store of their own, under the lock
         self._handle = handle
         self._swap_lock = threading.Lock()
+        self._sample: tuple[object, int, np.ndarray] | None = None  # (store, generation, vectors)
 
     # --- construction ------------------------------------------------------------------------
     @classmethod
@@ -206,17 +214,18 @@ class SearchEngine:
         return self.settings.batch_size or self.encoder.batch_size
 
     # --- searching ---------------------------------------------------------------------------
-    def search_text(self, text: str, k: int = DEFAULT_K, where: SearchFilter | None = None) -> list[SearchResult]:
+    def search_text(self, text: str, k: int = DEFAULT_K, where: SearchFilter | None = None,
+                    cutoff: Cut = AUTO) -> list[SearchResult]:
         """Images that match a text, best first (composite syntax allowed: ``a + b - c``)."""
-        return self.search(parse_query(text), k=k, where=where)
+        return self.search(parse_query(text), k=k, where=where, cutoff=cutoff)
 
     def search_image(self, image: Image.Image | str | Path | bytes, k: int = DEFAULT_K,
-                     where: SearchFilter | None = None) -> list[SearchResult]:
+                     where: SearchFilter | None = None, cutoff: Cut = AUTO) -> list[SearchResult]:
         """Images that look like ``image`` (a PIL image, a path or the file's bytes)."""
-        return self.search([QueryTerm(1.0, image=image)], k=k, where=where)
+        return self.search([QueryTerm(1.0, image=image)], k=k, where=where, cutoff=cutoff)
 
     def similar(self, path: str | Path, k: int = DEFAULT_K, where: SearchFilter | None = None,
-                include_self: bool = False) -> list[SearchResult]:
+                include_self: bool = False, cutoff: Cut = AUTO) -> list[SearchResult]:
         """Indexed images most like the indexed image at ``path`` (its stored vector).
 
         A path the index does not hold is an ``InvalidQuery``: this never opens a file, so a
@@ -226,18 +235,22 @@ class SearchEngine:
         vector = self._store().vector(path)
         if vector is None:
             raise InvalidQuery(f"{path} is not in the index")
-        hits = self._search_vector(vector, k + 1, where, text_like=False)
-        if not include_self:
-            hits = [h for h in hits if h.path != path]
+        hits = self._search_vector(vector, k + 1, where, text_like=False, cutoff=cutoff,
+                                   leave_out=None if include_self else path)
         return hits[:k]
 
     def search(self, terms: str | list[QueryTerm], k: int = DEFAULT_K,
-               where: SearchFilter | None = None) -> list[SearchResult]:
-        """Run a composite query: the weighted sum of its terms' vectors, then nearest images."""
+               where: SearchFilter | None = None, cutoff: Cut = AUTO) -> list[SearchResult]:
+        """Run a composite query: the weighted sum of its terms' vectors, then nearest images.
+
+        Always the ``k`` nearest, best first; ``cutoff`` decides which of them are ``strong``
+        (real matches): ``"auto"`` (the default) per query from the shape of its scores, a number
+        as a flat score threshold, None or 0 marks all strong.
+        """
         if isinstance(terms, str):
             terms = parse_query(terms)
         vector, text_like = self.query_vector(terms)
-        return self._search_vector(vector, k, where, text_like=text_like)
+        return self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff)
 
     def query_vector(self, terms: list[QueryTerm]) -> tuple[np.ndarray, bool]:
         """The unit query vector of weighted terms, and whether it is text-like.
@@ -271,10 +284,41 @@ class SearchEngine:
         return loaded.image
 
     def _search_vector(self, vector: np.ndarray, k: int, where: SearchFilter | None,
-                       text_like: bool) -> list[SearchResult]:
-        hits = self._store().search(vector, k, where=where, hard=text_like)
-        return [SearchResult(r.path, s, r.width, r.height, r.date_taken, r.size, r.mtime_ns)
-                for r, s in hits]
+                       text_like: bool, cutoff: Cut = None, leave_out: str | None = None) -> list[SearchResult]:
+        auto = isinstance(cutoff, str)
+        if auto and cutoff != AUTO:
+            raise InvalidQuery(f"the cut-off is 'auto', a number or none, not {cutoff!r}")
+        store = self._store()
+        hits = store.search(vector, max(k, TOP_CANDIDATES) if auto else k, where=where, hard=text_like)
+        hits = [(r, s) for r, s in hits if r.path != leave_out]  # before deciding: itself is no match
+        if auto:
+            threshold = self.cutoff_threshold(vector, np.array([s for _, s in hits]))
+        else:
+            threshold = float(cutoff or 0.0) if (cutoff or 0.0) > 0 else -np.inf
+        return [SearchResult(r.path, s, r.width, r.height, r.date_taken, r.size, r.mtime_ns,
+                             bool(s >= threshold)) for r, s in hits[:k]]
+
+    def cutoff_threshold(self, vector: np.ndarray, top: np.ndarray) -> float:
+        """The automatic cut-off's score threshold for a query, from its best scores ``top``
+        and its scores against a random sample of the library (see ``clipsearch.cutoff``)."""
+        sample = self.library_sample()
+        # einsum, not BLAS: waking BLAS's threads for one small product costs more than the product
+        scores = np.einsum("ij,j->i", sample, vector.astype(np.float32)) if len(sample) else None
+        return relevance_cutoff(top, scores, self._store().count()).threshold
+
+    def library_sample(self) -> np.ndarray:
+        """Vectors of up to ``SAMPLE_SIZE`` random indexed images, kept until the index changes."""
+        store = self._store()
+        cached = self._sample
+        if cached is not None and cached[0] is store and cached[1] == store.generation():
+            return cached[2]
+        generation = store.generation()
+        paths = [r.path for r in store.records()]
+        picked = random.Random(0).sample(paths, min(SAMPLE_SIZE, len(paths)))
+        vectors = [v for v in map(store.vector, picked) if v is not None]
+        matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, self.encoder.dim), np.float32)
+        self._sample = (store, generation, matrix)
+        return matrix
 
     # --- what the index holds ---------------------------------------------------------------
     def _store(self) -> VectorStore:

@@ -101,8 +101,10 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                                  scale=1, min_width=200, elem_id="query-image")
         with gr.Row():
             k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="How many", scale=1)
+            strong_only = gr.Checkbox(True, label="Strong matches only", scale=1, elem_id="strong-only",
+                                      info="the automatic cut-off, decided per search; untick for all")
             min_score = gr.Slider(0.0, 1.0, value=0.0, step=0.01, scale=1, elem_id="min-score",
-                                  label="Relevance cut-off", info="hide results scoring less; 0 shows all")
+                                  label="Score cut-off", info="hide results scoring less; 0 shows all")
             sort = gr.Radio([SORT_RELEVANCE, SORT_DATE], value=SORT_RELEVANCE, label="Sort by", scale=1)
         with gr.Row():
             folder = gr.Dropdown([("All folders", ALL_FOLDERS)], value=ALL_FOLDERS, label="Folder",
@@ -127,7 +129,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         timer = gr.Timer(1.0, active=False)
 
         results, shown, selected = gr.State([]), gr.State([]), gr.State(None)
-        filters = [k, min_score, sort, folder, date_from, date_to]
+        filters = [k, min_score, sort, folder, date_from, date_to, strong_only]
         search_outputs = [gallery, results, shown, status, banner]
 
         gr.on([text.submit, search_btn.click], handlers.search, [text, image, *filters], search_outputs,
@@ -135,7 +137,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         # A failed upload (not a picture) empties the drop zone at once, in the browser.
         image.upload(handlers.search, [text, image, *filters], search_outputs, api_visibility="private",
                      **encoder_bound).failure(None, None, image, js="() => null", api_visibility="private")
-        gr.on([min_score.input, sort.change], handlers.refilter, [results, min_score, sort],
+        gr.on([min_score.input, sort.change, strong_only.change], handlers.refilter,
+              [results, min_score, sort, strong_only],
               [gallery, shown, status], trigger_mode="always_last", api_visibility="private",
               show_progress="hidden")
         gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private")

@@ -31,6 +31,7 @@ from clipsearch import (
 from clipsearch.images import load_image
 
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
+from .matches import api_cut, strong_results, strong_status
 from .reindex import ReindexJob
 from .thumbnails import PREVIEW_SIZE, ThumbnailCache
 
@@ -123,22 +124,22 @@ class Handlers:
 
     # --- UI events -------------------------------------------------------------------------------
     def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
-               folder: str | None, date_from: str | None, date_to: str | None):
+               folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
         """The search box / drop zone: returns (gallery, results, shown, status, banner)."""
         return self._ui_run(lambda where: self.query(text, image, int(k), where),
-                            min_score, sort, folder, date_from, date_to, describe_query(text, image))
+                            (min_score, sort, strong_only), folder, date_from, date_to, describe_query(text, image))
 
     def find_similar(self, selected: str | None, k: float, min_score: float, sort: str,
-                     folder: str | None, date_from: str | None, date_to: str | None):
+                     folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
         """The "find similar" button, for the selected result: same outputs as ``search``."""
         if not selected:
             gr.Warning("Click a result first, then find photos like it.")
             return gr.skip(), gr.skip(), gr.skip(), "Click a result first.", gr.skip()
         return self._ui_run(lambda where: self.similar_to(selected, int(k), where),
-                            min_score, sort, folder, date_from, date_to,
+                            (min_score, sort, strong_only), folder, date_from, date_to,
                             f"photos like {os.path.basename(selected)}")
 
-    def _ui_run(self, run, min_score, sort, folder, date_from, date_to, what: str):
+    def _ui_run(self, run, view, folder, date_from, date_to, what: str):
         started = time.perf_counter()
         try:
             results = run(parse_filter(folder, date_from, date_to))
@@ -152,12 +153,16 @@ class Handlers:
         except ClipSearchError as exc:
             raise gr.Error(str(exc)) from None
         elapsed = time.perf_counter() - started
-        gallery, shown, status = self.render(results, min_score, sort)
+        gallery, shown, status = self.render(results, *view)
         return gallery, results, shown, f"{status} · {md(what)} · {elapsed * 1000:.0f} ms", gr.update(visible=False)
 
-    def render(self, results: Results, min_score: float, sort: str) -> tuple[GalleryItems, Results, str]:
-        """Apply the cut-off and the sort order: (gallery items, shown results, status line)."""
+    def render(self, results: Results, min_score: float, sort: str,
+               strong_only: bool = False) -> tuple[GalleryItems, Results, str]:
+        """Apply the cut-offs (``strong_only``: the automatic one) and the sort order."""
         results = results or []
+        if strong_only and results:
+            strong = strong_results(results)
+            return strong_status(self.render(strong, min_score, sort), len(strong), len(results) - len(strong))
         cut = float(min_score or 0.0)
         shown = [r for r in results if cut <= 0 or r["score"] >= cut]
         if sort == SORT_DATE:
@@ -175,9 +180,9 @@ class Handlers:
             status = f"{len(results)} results"
         return gallery, shown, status
 
-    def refilter(self, results: Results, min_score: float, sort: str):
-        """The cut-off slider and sort order, applied to the last results without searching again."""
-        gallery, shown, status = self.render(results, min_score, sort)
+    def refilter(self, results: Results, min_score: float, sort: str, strong_only: bool = False):
+        """The cut-offs and sort order, applied to the last results without searching again."""
+        gallery, shown, status = self.render(results, min_score, sort, strong_only)
         return gallery, shown, status
 
     def select(self, shown: Results, evt: gr.SelectData):
@@ -252,8 +257,8 @@ class Handlers:
 
     # --- API endpoints ---------------------------------------------------------------------------
     def api_search_text(self, text: str, k: int = 20, min_score: float = 0.0) -> list[dict]:
-        """Photos matching a text query (composite syntax allowed), best first, as JSON records."""
-        return _cut(self._api(lambda: self.query(text if isinstance(text, str) else str(text or ""), None, k)),
+        """Photos matching a text query, best first, as JSON records (min_score: see api_cut)."""
+        return api_cut(self._api(lambda: self.query(text if isinstance(text, str) else str(text or ""), None, k)),
                     min_score)
 
     def api_search_image(self, image: str | None, k: float = 20) -> list[dict]:
@@ -309,14 +314,6 @@ def _clamp_k(k: Any) -> int:
         return max(1, min(MAX_K, int(k)))
     except (TypeError, ValueError):
         raise ValueError(f"the number of results must be a whole number, not {k!r}") from None
-
-
-def _cut(results: Results, min_score: Any) -> Results:
-    try:
-        cut = float(min_score or 0.0)
-    except (TypeError, ValueError):
-        raise gr.Error(f"min_score must be a number, not {min_score!r}") from None
-    return [r for r in results if cut <= 0 or r["score"] >= cut]
 
 
 def _result_dict(hit) -> dict[str, Any]:

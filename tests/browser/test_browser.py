@@ -103,6 +103,12 @@ def search_for(page, text: str) -> None:
     expect_status(page, f"“{text}”" if text else "the dropped photo")
 
 
+def set_strong_only(page, on: bool) -> None:
+    box = page.locator("#strong-only input[type=checkbox]")
+    if box.is_checked() != on:
+        box.click()
+
+
 def expect_status(page, fragment: str) -> None:
     from playwright.sync_api import expect
 
@@ -118,8 +124,18 @@ def result_names(page) -> list[str]:
 
 def test_text_search_shows_red_circles_first(app, page):
     search_for(page, "a red circle")
+    expect_status(page, "strong match")  # the automatic cut-off is on by default
+    strong = result_names(page)
+    assert 0 < len(strong) < 40
+    matches = [("red", "circle") in app["truth"].get(name, set()) for name in strong]
+    assert sum(matches) >= 0.8 * len(strong), strong
+    expect_status(page, f"{40 - len(strong)} weaker")
+    set_strong_only(page, False)  # the weaker results are one click away
+    expect_status(page, "40 results")
     names = result_names(page)
-    assert len(names) == 40
+    assert len(names) == 40 and names[: len(strong)] == strong
+    set_strong_only(page, True)
+    expect_status(page, "strong match")
     top = [app["truth"].get(name, set()) for name in names[:3]]
     assert all(("red", "circle") in objects for objects in top), top
     srcs = page.locator("#results img").evaluate_all("els => els.map(e => e.src)")
@@ -172,6 +188,7 @@ def test_a_text_file_posing_as_an_image_shows_an_error_and_search_goes_on(page, 
 
 
 def test_cut_off_slider_hides_the_tail(page):
+    set_strong_only(page, False)
     search_for(page, "a purple cross")
     before = len(result_names(page))
     number = page.locator("#min-score input[type=number]")
@@ -182,6 +199,7 @@ def test_cut_off_slider_hides_the_tail(page):
     assert len(scores) < before and all(s >= 0.5 for s in scores)
     number.fill("0")
     number.press("Enter")
+    set_strong_only(page, True)
 
 
 def test_index_panel_and_background_reindex(app, page):

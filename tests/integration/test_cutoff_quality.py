@@ -44,3 +44,47 @@ def test_narrow_and_broad_queries(figures):
     assert figures["shape"].ratio >= 0.55
     # a broad query returns a broad set, a narrow one a narrow set
     assert figures["colour"].returned > 1.5 * figures["narrow"].returned
+
+
+def _cli(index, *args):
+    import os
+    import subprocess
+    import sys
+
+    from tests.integration.conftest import REPO
+
+    return subprocess.run([sys.executable, "-m", "clipsearch", "search", "a red circle", "--index", str(index),
+                           "-k", "40", *args], capture_output=True, text=True, cwd=REPO, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+
+
+def test_cli_shows_strong_matches_by_default(demo_engine, sample_library):
+    import json
+
+    from benchmarks.cutoff_eval import _has
+
+    index = demo_engine.settings.index_dir
+    auto = _cli(index)
+    assert auto.returncode == 0, auto.stderr
+    lines = auto.stdout.splitlines()
+    assert 0 < len(lines) < 40 and "weaker hidden (--min-score 0 shows all)" in auto.stderr
+    everything = _cli(index, "--min-score", "0")
+    assert len(everything.stdout.splitlines()) == 40
+    assert everything.stdout.splitlines()[: len(lines)] == lines
+    marked = json.loads(_cli(index, "--json").stdout)
+    assert len(marked) == 40 and sum(h["strong"] for h in marked) == len(lines)
+    library = read_library(demo_engine, sample_library)  # most strong ones are red circles
+    truth = {str(p): objs for p, objs in zip(_paths(sample_library), library.objects)}
+    strong = [h["path"] for h in marked if h["strong"]]
+    assert sum(_has("red", "circle")(truth[p], None) for p in strong) >= 0.8 * len(strong)
+    flat = _cli(index, "--min-score", "0.5", "--json")
+    assert all(h["score"] >= 0.5 for h in json.loads(flat.stdout))
+    bad = _cli(index, "--min-score", "most")
+    assert bad.returncode == 2 and "expected 'auto' or a number" in bad.stderr
+
+
+def _paths(photos):
+    import json
+
+    manifest = json.loads((photos / "manifest.json").read_text())["images"]
+    return [photos.resolve() / rel for rel in manifest]

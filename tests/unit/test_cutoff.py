@@ -111,3 +111,58 @@ def test_sample_without_total_or_sample():
     scores, relevant = _library(rng, 400, 80, match=(0.3, 0.01))
     cut = relevance_cutoff(scores)  # the whole library as "top", no sample
     assert _f1(scores, relevant, cut) > 0.95
+
+
+# --- the engine marks its results ------------------------------------------------------------------
+@pytest.fixture
+def planted_engine(tmp_path):
+    """A real store holding 300 vectors: 8 close to one direction, the rest scattered."""
+    from clipsearch import SearchEngine, Settings
+    from clipsearch.stores import ImageRecord, WriteBatch, open_store
+    from tests.fakes import FakeEncoder
+
+    encoder = FakeEncoder()
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    store = open_store(settings.index_dir, encoder.stamp, create=True)
+    rng = np.random.default_rng(7)
+    centre = rng.standard_normal(encoder.dim)
+    vectors = rng.standard_normal((300, encoder.dim))
+    vectors[:8] = centre + 0.15 * rng.standard_normal((8, encoder.dim))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    batch = WriteBatch(put=[(ImageRecord(f"/p/{i:03d}.jpg", 1, 1, f"f{i}", 10, 10), v.astype(np.float32))
+                            for i, v in enumerate(vectors)])
+    store.write(batch)
+    engine = SearchEngine(encoder, store, settings=settings)
+    yield engine
+    engine.close()
+
+
+def test_engine_marks_the_planted_group_strong(planted_engine):
+    hits = planted_engine.similar("/p/000.jpg", k=20)
+    assert len(hits) == 20
+    assert {h.path for h in hits if h.strong} == {f"/p/{i:03d}.jpg" for i in range(1, 8)}
+    assert all(h.to_dict()["strong"] == h.strong for h in hits)
+
+
+def test_engine_cutoff_off_or_flat(planted_engine):
+    assert all(h.strong for h in planted_engine.similar("/p/000.jpg", k=20, cutoff=None))
+    assert all(h.strong for h in planted_engine.similar("/p/000.jpg", k=20, cutoff=0))
+    flat = planted_engine.similar("/p/000.jpg", k=20, cutoff=0.5)
+    assert [h.strong for h in flat] == [h.score >= 0.5 for h in flat]
+
+
+def test_engine_refuses_an_unknown_cutoff(planted_engine):
+    from clipsearch import InvalidQuery
+
+    with pytest.raises(InvalidQuery):
+        planted_engine.similar("/p/000.jpg", k=5, cutoff="sometimes")
+
+
+def test_library_sample_follows_the_index(planted_engine):
+    from clipsearch.stores import WriteBatch
+
+    first = planted_engine.library_sample()
+    assert first.shape == (300, planted_engine.encoder.dim)
+    assert planted_engine.library_sample() is first  # kept while the index is unchanged
+    planted_engine.store.write(WriteBatch(delete=["/p/299.jpg"]))
+    assert planted_engine.library_sample().shape[0] == 299

@@ -296,7 +296,8 @@ def test_no_index_explains_how_to_build_one_then_finds_it(settings, library):
 def test_api_results_are_plain_json_records(handlers):
     results = handlers.api_search_text("red sky", 4)
     assert len(results) == 4
-    assert set(results[0]) == {"file", "name", "score", "width", "height", "date_taken", "size", "mtime_ns"}
+    assert set(results[0]) == {"file", "name", "score", "width", "height", "date_taken", "size", "mtime_ns",
+                               "strong"}
     assert max(r["score"] for r in results) < 0.99  # the fake encoder's text scores are low
     assert handlers.api_search_text("red sky", 4, 0.99) == []
     assert api_record({"path": "/p.jpg", "score": 1.0, "sort_date": "x"}) == {"file": "/p.jpg", "score": 1.0}

@@ -1,0 +1,39 @@
+"""The automatic relevance cut-off in the web app: which results show, and what the page says.
+
+The engine marks each result ``strong`` (a match, by the cut-off of ``clipsearch.cutoff``) or
+not; the page shows the strong ones by default and keeps the weaker ones one click away.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+Results = list[dict[str, Any]]
+UNTICK = "untick “Strong matches only” to see them"
+
+
+def strong_results(results: Results) -> Results:
+    return [r for r in results if r.get("strong", True)]
+
+
+def strong_status(rendered: tuple[Any, Results, str], strong: int, weaker: int) -> tuple[Any, Results, str]:
+    """(gallery, shown, status) of the strong results, with the status saying how many and what is hidden."""
+    gallery, shown, status = rendered
+    if len(shown) == strong:  # no flat cut-off hid any of them
+        status = f"{strong} strong match{'es' * (strong != 1)}" if strong else "No strong match"
+    if weaker:
+        status += f" · {weaker} weaker {'result' if weaker == 1 else 'results'} hidden: {UNTICK}"
+    return gallery, shown, status
+
+
+def api_cut(results: Results, min_score: Any) -> Results:
+    """The HTTP API's ``min_score``: 0 keeps all, above 0 a flat cut-off, below 0 the strong ones."""
+    try:
+        cut = float(min_score or 0.0)
+    except (TypeError, ValueError):
+        raise gr.Error(f"min_score must be a number, not {min_score!r}") from None
+    if cut < 0:
+        return strong_results(results)
+    return [r for r in results if cut <= 0 or r["score"] >= cut]
