@@ -33,8 +33,9 @@ SAMPLE_SIZE = 2048
 GAP_RATIO = 5.0
 # A top group needs at least this many members: a single outlier on top is not a group.
 MIN_GROUP = 2
-# Matches are the minority of a library: an upper part holding more is not the matches.
-MAX_SHARE = 0.5
+# A query's matches are a minority of the library (a broad query's are about a fifth): an upper
+# part holding more than a third is the bulk of non-matches split in two, not the matches.
+MAX_SHARE = 0.35
 _BINS = 256
 _EM_STEPS = 40
 _STARTS = np.array([0.01, 0.05, 0.2, 0.4])
