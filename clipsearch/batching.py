@@ -1,0 +1,196 @@
+"""Concurrent queries share model calls: an ``Encoder`` wrapper that batches what arrives together.
+
+A text query costs about as much alone as eight do in one batch of the text tower, so when several
+people search at once, one call answers them all. ``BatchingEncoder`` wraps any encoder:
+
+- A lone call runs at once (nothing waits for company). Calls that arrive while the model is busy
+  wait, and the next model call takes all of them of one kind: texts with texts, images with
+  images. Each caller gets its own rows back, or its own exception.
+- No thread of its own: the first waiting caller runs the next batch (for everyone in it), so
+  nothing is left running when the callers are gone.
+- Bulk work (``embed_prepared``: the indexer's batches) goes in small chunks, and queries waiting
+  for the model go first: a search during a re-index waits for one chunk, not a whole batch.
+
+The wrapped encoder must already serialize its own model calls (or be safe to call from several
+threads); this class only decides what goes into each call.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .encoders.base import Encoder
+
+TEXT, IMAGE, BULK = "text", "image", "bulk"
+PRIORITY = (TEXT, IMAGE, BULK)  # queries before the indexer's chunks
+MAX_BATCH = {TEXT: 64, IMAGE: 16, BULK: 4}
+BULK_CHUNK = 4  # images per bulk model call: what a query may have to wait for during a re-index
+
+
+@dataclass
+class _Request:
+    kind: str
+    items: list[Any]
+    seq: int
+    done: bool = False
+    result: np.ndarray | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class BatchStats:
+    """How many model calls of each kind ran with how many callers in them."""
+
+    calls: Counter = field(default_factory=Counter)  # (kind, callers in the call) -> model calls
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for (kind, callers), n in sorted(self.calls.items()):
+            out.setdefault(kind, {})[str(callers)] = n
+        return out
+
+    def summary(self, kind: str) -> str:
+        """``"1:40 2:12 3:5"``: callers per model call, and how many such calls."""
+        return " ".join(f"{size}:{n}" for (k, size), n in sorted(self.calls.items()) if k == kind) or "-"
+
+
+class BatchingEncoder:
+    """An ``Encoder`` whose concurrent ``embed_texts`` / ``embed_images`` calls share model calls."""
+
+    def __init__(self, encoder: Encoder, *, bulk_chunk: int = BULK_CHUNK,
+                 max_batch: dict[str, int] | None = None) -> None:
+        self.inner = encoder
+        self.bulk_chunk = max(1, bulk_chunk)
+        self.max_batch = {**MAX_BATCH, BULK: self.bulk_chunk, **(max_batch or {})}
+        self.stats = BatchStats()
+        self._cond = threading.Condition()
+        self._pending: dict[str, deque[_Request]] = {kind: deque() for kind in PRIORITY}
+        self._busy = False
+        self._seq = itertools.count()
+
+    # --- the Encoder protocol: properties and preparation pass through -------------------------
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @property
+    def input_size(self) -> int:
+        return self.inner.input_size
+
+    @property
+    def stamp(self) -> dict[str, Any]:
+        return self.inner.stamp
+
+    @property
+    def batch_size(self) -> int:
+        return self.inner.batch_size
+
+    def __getattr__(self, name: str) -> Any:  # device, precision, spec... of the wrapped encoder
+        if name.startswith("__") or name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def prepare(self, image: Image.Image) -> Any:
+        return self.inner.prepare(image)
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Embed texts, in one model call with whatever other texts are waiting."""
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return self._submit(TEXT, list(texts))
+
+    def embed_images(self, images: list[Image.Image]) -> np.ndarray:
+        """Embed images (prepared in the calling thread, so decoding runs in parallel)."""
+        if not images:
+            return np.zeros((0, self.dim), np.float32)
+        return self._submit(IMAGE, [self.inner.prepare(img) for img in images])
+
+    def embed_prepared(self, batch: list[Any]) -> np.ndarray:
+        """Bulk embedding for the indexer: small chunks, each yielding to waiting queries."""
+        if not batch:
+            return np.zeros((0, self.dim), np.float32)
+        parts = [self._submit(BULK, batch[i : i + self.bulk_chunk])
+                 for i in range(0, len(batch), self.bulk_chunk)]
+        return np.concatenate(parts)
+
+    # --- scheduling ----------------------------------------------------------------------------
+    def _submit(self, kind: str, items: list[Any]) -> np.ndarray:
+        request = _Request(kind, items, next(self._seq))
+        with self._cond:
+            self._pending[kind].append(request)
+            while not request.done and self._busy:
+                self._cond.wait()
+            if not request.done:
+                self._busy = True  # the model is free: this caller runs batches until its own is done
+        if not request.done:
+            try:
+                while not request.done:
+                    self._run_next()
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+        if request.error is not None:
+            raise request.error
+        assert request.result is not None
+        return request.result
+
+    def _take(self) -> tuple[str, list[_Request]]:
+        """The next batch (under the condition's lock): queries first, oldest kind first."""
+        waiting = [(queue[0].seq, PRIORITY.index(kind), kind)
+                   for kind, queue in self._pending.items() if queue and kind != BULK]
+        kind = min(waiting)[2] if waiting else BULK
+        queue, limit = self._pending[kind], self.max_batch[kind]
+        batch = [queue.popleft()]
+        count = len(batch[0].items)
+        while queue and count + len(queue[0].items) <= limit:
+            count += len(queue[0].items)
+            batch.append(queue.popleft())
+        return kind, batch
+
+    def _run_next(self) -> None:
+        with self._cond:
+            kind, batch = self._take()
+        self.stats.calls[(kind, len(batch))] += 1
+        call = self._model_call(kind)
+        try:
+            _split(batch, call(list(itertools.chain.from_iterable(r.items for r in batch))))
+        except BaseException as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+            else:  # one caller's bad input must not fail the others: run each alone
+                for request in batch:
+                    try:
+                        request.result = call(request.items)
+                    except BaseException as own:
+                        request.error = own
+        with self._cond:
+            for request in batch:
+                request.done = True
+            self._cond.notify_all()
+
+    def _model_call(self, kind: str) -> Callable[[list[Any]], np.ndarray]:
+        return self.inner.embed_texts if kind == TEXT else self.inner.embed_prepared
+
+
+def _split(batch: list[_Request], vectors: np.ndarray) -> None:
+    total = sum(len(request.items) for request in batch)
+    if len(vectors) != total:
+        raise RuntimeError(f"the encoder returned {len(vectors)} vectors for {total} inputs")
+    start = 0
+    for request in batch:
+        request.result = vectors[start : start + len(request.items)]
+        start += len(request.items)
+
+
+def batching(encoder: Encoder, **options: Any) -> Encoder:
+    """``encoder`` wrapped in a ``BatchingEncoder`` (itself when it already is one)."""
+    return encoder if isinstance(encoder, BatchingEncoder) else BatchingEncoder(encoder, **options)

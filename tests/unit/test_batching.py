@@ -1,0 +1,177 @@
+"""BatchingEncoder: concurrent callers share model calls and each gets its own rows back."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clipsearch.batching import BULK, IMAGE, TEXT, BatchingEncoder, batching
+from clipsearch.encoders import Encoder
+from tests.fakes import FakeEncoder
+
+
+class GatedEncoder(FakeEncoder):
+    """A FakeEncoder whose model calls are recorded, can be held at a gate, and can fail on cue."""
+
+    def __init__(self) -> None:
+        super().__init__(dim=16)
+        self.calls: list[tuple[str, list]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+        self._model = threading.Lock()  # like the real encoder: one model call at a time
+
+    def embed_texts(self, texts):
+        return self._call("text", list(texts), super().embed_texts)
+
+    def embed_prepared(self, batch):
+        return self._call("prepared", list(batch), super().embed_prepared)
+
+    def _call(self, kind, items, run):
+        with self._model:
+            self.calls.append((kind, items))
+            self.entered.set()
+            self.gate.wait(10)
+            if kind == "text" and any("boom" in t for t in items):
+                raise ValueError("boom in " + ", ".join(t for t in items if "boom" in t))
+            return run(items)
+
+
+def picture(seed: int) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8))
+
+
+def hold_model(inner: GatedEncoder, encoder: BatchingEncoder) -> threading.Thread:
+    """Start one text call and keep it inside the model until ``inner.gate`` is set."""
+    inner.gate.clear()
+    inner.entered.clear()
+    first = threading.Thread(target=encoder.embed_texts, args=(["the first query"],))
+    first.start()
+    assert inner.entered.wait(5)
+    return first
+
+
+def wait_pending(encoder: BatchingEncoder, kind: str, n: int) -> None:
+    deadline = time.monotonic() + 5
+    while len(encoder._pending[kind]) < n:
+        assert time.monotonic() < deadline, "callers never queued"
+        time.sleep(0.005)
+
+
+def test_it_implements_the_encoder_protocol_and_wraps_once():
+    encoder = BatchingEncoder(FakeEncoder())
+    assert isinstance(encoder, Encoder)
+    assert batching(encoder) is encoder
+    assert encoder.dim == 32 and encoder.stamp["model"] == "fake" and encoder.name == "fake"
+
+
+def test_a_lone_query_runs_at_once_in_its_own_call():
+    inner = GatedEncoder()
+    encoder = BatchingEncoder(inner)
+    vectors = encoder.embed_texts(["a dog", "a cat"])
+    assert inner.calls == [("text", ["a dog", "a cat"])]
+    np.testing.assert_array_equal(vectors, FakeEncoder(dim=16).embed_texts(["a dog", "a cat"]))
+    assert encoder.stats.as_dict() == {TEXT: {"1": 1}}
+
+
+def test_queries_that_arrive_while_the_model_is_busy_share_the_next_call_and_get_their_own_rows():
+    inner = GatedEncoder()
+    encoder = BatchingEncoder(inner)
+    texts = [f"query number {i}" for i in range(8)]
+    first = hold_model(inner, encoder)
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(encoder.embed_texts, [text]) for text in texts]
+        wait_pending(encoder, TEXT, 8)
+        inner.gate.set()
+        results = [f.result(10) for f in futures]
+    first.join(5)
+    assert len(inner.calls) == 2
+    assert sorted(inner.calls[1][1]) == sorted(texts)  # the eight shared one model call
+    expected = FakeEncoder(dim=16).embed_texts(texts)
+    for i, vectors in enumerate(results):
+        assert vectors.shape == (1, 16)
+        np.testing.assert_allclose(vectors[0], expected[i], atol=1e-5)
+    assert encoder.stats.calls[(TEXT, 8)] == 1
+
+
+def test_texts_and_images_go_to_separate_calls():
+    inner = GatedEncoder()
+    encoder = BatchingEncoder(inner)
+    first = hold_model(inner, encoder)
+    with ThreadPoolExecutor(4) as pool:
+        texts = [pool.submit(encoder.embed_texts, [f"t{i}"]) for i in range(2)]
+        images = [pool.submit(encoder.embed_images, [picture(i)]) for i in range(2)]
+        wait_pending(encoder, TEXT, 2)
+        wait_pending(encoder, IMAGE, 2)
+        inner.gate.set()
+        text_rows = [f.result(10) for f in texts]
+        image_rows = [f.result(10) for f in images]
+    first.join(5)
+    kinds = [kind for kind, _ in inner.calls[1:]]
+    assert sorted(kinds) == ["prepared", "text"]
+    reference = FakeEncoder(dim=16)
+    for i in range(2):
+        np.testing.assert_allclose(text_rows[i][0], reference.embed_texts([f"t{i}"])[0], atol=1e-5)
+        np.testing.assert_allclose(image_rows[i][0], reference.embed_images([picture(i)])[0], atol=1e-5)
+
+
+def test_an_error_reaches_only_the_caller_whose_input_caused_it():
+    inner = GatedEncoder()
+    encoder = BatchingEncoder(inner)
+    first = hold_model(inner, encoder)
+    with ThreadPoolExecutor(3) as pool:
+        good = [pool.submit(encoder.embed_texts, [f"fine {i}"]) for i in range(2)]
+        bad = pool.submit(encoder.embed_texts, ["boom here"])
+        wait_pending(encoder, TEXT, 3)
+        inner.gate.set()
+        with pytest.raises(ValueError, match="boom here"):
+            bad.result(10)
+        rows = [f.result(10) for f in good]
+    first.join(5)
+    reference = FakeEncoder(dim=16)
+    for i, vectors in enumerate(rows):
+        np.testing.assert_allclose(vectors[0], reference.embed_texts([f"fine {i}"])[0], atol=1e-5)
+
+
+def test_bulk_embedding_goes_in_small_chunks_and_waiting_queries_go_first():
+    inner = GatedEncoder()
+    encoder = BatchingEncoder(inner, bulk_chunk=2)
+    prepared = [inner.prepare(picture(i)) for i in range(6)]
+    inner.gate.clear()
+    inner.entered.clear()
+    with ThreadPoolExecutor(2) as pool:
+        bulk = pool.submit(encoder.embed_prepared, prepared)
+        assert inner.entered.wait(5)  # the first chunk is in the model
+        query = pool.submit(encoder.embed_texts, ["a query during the re-index"])
+        wait_pending(encoder, TEXT, 1)
+        inner.gate.set()
+        vectors = bulk.result(10)
+        query.result(10)
+    assert [len(items) for _, items in inner.calls] == [2, 1, 2, 2]
+    assert inner.calls[1] == ("text", ["a query during the re-index"])
+    np.testing.assert_allclose(vectors, FakeEncoder(dim=16).embed_prepared(prepared), atol=1e-5)
+    assert encoder.stats.calls[(BULK, 1)] == 3
+
+
+def test_many_threads_hammering_it_each_get_their_own_answer():
+    encoder = BatchingEncoder(FakeEncoder(dim=16))
+    reference = FakeEncoder(dim=16)
+
+    def one(i: int) -> bool:
+        if i % 3 == 0:
+            got = encoder.embed_images([picture(i)])
+            want = reference.embed_images([picture(i)])
+        else:
+            got = encoder.embed_texts([f"query {i}", f"second term {i}"])
+            want = reference.embed_texts([f"query {i}", f"second term {i}"])
+        return bool(np.allclose(got, want, atol=1e-5))
+
+    with ThreadPoolExecutor(16) as pool:
+        assert all(pool.map(one, range(300)))
+    assert not encoder._busy and not any(encoder._pending.values())
