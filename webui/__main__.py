@@ -22,7 +22,8 @@ The index folder defaults to $CLIPSEARCH_INDEX, else the per-user data folder; t
 cached under $CLIPSEARCH_CACHE (else the per-user cache folder). Build an index first with
 `python -m indexer FOLDER --index DIR`; the page explains how when there is none yet.
 
-Named API endpoints for scripts (gradio_client): /search_text, /search_image, /similar.
+For scripts: REST at /api/search (curl), named endpoints /search_text, /search_image, /similar
+(gradio_client); for assistants: MCP at /gradio_api/mcp/sse. See webui/API.md.
 """
 
 
@@ -40,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_device(parser)
     flags.add_threads(parser)
     flags.add_store(parser, "where the index lives when the folder does not say (default hnsw: the folder)")
+    parser.add_argument("--no-mcp", action="store_true",
+                        help="do not serve the MCP endpoint for assistants (/gradio_api/mcp/sse); it is on "
+                             "by default, and off on a non-local --host without --auth")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser
 
@@ -75,15 +79,19 @@ def main(argv: list[str] | None = None) -> int:
     flags.check_store(parser, args)
     from clipsearch import ClipSearchError, IndexNotFound, SearchEngine
 
-    from . import app
+    from . import app, rest
 
     settings = flags.settings_from(args)
     overrides = flags.model_overrides(args)
+    mcp = not args.no_mcp
     if not is_loopback(args.host) and not args.auth:
         message = (f"serving on {args.host} without --auth: anyone who can reach this address can "
                    f"search your photos and see their thumbnails")
         log.warning(message)
         print(f"warning: {message}", file=sys.stderr)
+        if mcp:
+            log.warning("the MCP endpoint for assistants stays off on %s without --auth", args.host)
+            mcp = False
     engine = None
     try:
         started = time.perf_counter()
@@ -99,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     blocks = app.build_app(engine, settings, overrides)
     blocks.queue(default_concurrency_limit=1)
-    blocks.launch(server_name=args.host, server_port=args.port, auth=args.auth,
-                  **app.launch_options(settings, engine))
+    rest.launch(blocks, mcp=mcp, server_name=args.host, server_port=args.port, auth=args.auth,
+                **app.launch_options(settings, engine))
+    blocks.block_thread()
     return 0
 
 

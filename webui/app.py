@@ -16,13 +16,18 @@ from typing import Any
 import gradio as gr
 
 from clipsearch import SearchEngine, Settings
+from clipsearch.batching import batching
 
+from . import tools
 from .handlers import ALL_FOLDERS, DEFAULT_K, MAX_K, SORT_DATE, SORT_RELEVANCE, Handlers
 from .markdown import no_index_message
 
 MAX_UPLOAD = "50mb"
 ENCODER = "encoder"  # the concurrency group of every event that runs the model
-ENCODER_LIMIT = 2  # the model runs one call at a time (its lock); the second slot overlaps I/O
+# Events that may run the model at once. The model runs one call at a time, and queries that wait
+# for it share the next call (clipsearch.batching), so more slots mean bigger batches, not more
+# model calls; the slots also overlap thumbnails and network I/O.
+ENCODER_LIMIT = 8
 QUERY_HELP = (
     "Combine terms with ` + ` and ` - `, weight them with `2:`: "
     "`beach + sunset - people`, `2:dog + grass`. A dropped or pasted photo joins the query as one "
@@ -71,6 +76,17 @@ def launch_options(settings: Settings, engine: SearchEngine | None = None) -> di
             "theme": gr.themes.Default(), "footer_links": ["api"]}
 
 
+def batched(engine: SearchEngine | None) -> SearchEngine | None:
+    """``engine`` with its encoder behind a batcher: concurrent queries share model calls."""
+    if engine is not None:
+        engine.encoder = batching(engine.encoder)
+    return engine
+
+
+def _batched_opener(open_engine: Callable[[], SearchEngine]) -> Callable[[], SearchEngine]:
+    return lambda: batched(open_engine())
+
+
 def build_app(engine: SearchEngine | None, settings: Settings,
                model_overrides: dict[str, Any] | None = None,
                open_engine: Callable[[], SearchEngine] | None = None) -> gr.Blocks:
@@ -80,7 +96,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
     index appears (``open_engine`` replaces that step in tests). The returned Blocks carries its
     ``Handlers`` as ``demo.handlers``.
     """
-    handlers = Handlers(engine, settings, model_overrides, open_engine)
+    handlers = Handlers(batched(engine), settings, model_overrides, open_engine)
+    handlers.open_engine = _batched_opener(handlers.open_engine)
     handlers.thumbs.root.mkdir(parents=True, exist_ok=True)
     gr.set_static_paths([handlers.thumbs.root])
     encoder_bound = {"concurrency_id": ENCODER, "concurrency_limit": ENCODER_LIMIT}
@@ -153,24 +170,10 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         timer.tick(handlers.poll_reindex, None, [job_status, info, folder, timer],
                    api_visibility="private", show_progress="hidden")
 
-        _api_endpoints(handlers, encoder_bound)
+        tools.register(handlers, encoder_bound, upload_image)
 
     demo.handlers = handlers
     return demo
 
 
 build_demo = build_app  # the name of earlier releases (tests and benchmarks use it)
-
-
-def _api_endpoints(handlers: Handlers, encoder_bound: dict[str, Any]) -> None:
-    """The named endpoints for scripts (see webui/API.md)."""
-    gr.api(handlers.api_search_text, api_name="search_text", **encoder_bound)
-    gr.api(handlers.api_similar, api_name="similar", **encoder_bound)
-    # A file input needs a real component: Gradio then only accepts files uploaded to it.
-    with gr.Column(visible=False):
-        api_image = upload_image(label="image")
-        api_k = gr.Number(20, label="k", precision=0)
-        api_out = gr.JSON(label="results")
-        api_go = gr.Button("search_image")
-    api_go.click(handlers.api_search_image, [api_image, api_k], api_out, api_name="search_image",
-                 **encoder_bound)

@@ -1,0 +1,284 @@
+"""The REST route and the MCP endpoint on the real server (demo model, sample library): answers,
+refusals, concurrent clients each getting their own answers, and --auth on every route."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import base64
+import io
+import os
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from gradio_client import Client, handle_file
+from PIL import Image
+
+from clipsearch import SearchEngine
+from tests.imagefactory import bomb_png
+from webui import build_demo, launch_options
+from webui.rest import MAX_UPLOAD_BYTES, launch
+
+AUTH = ("alice", "s3cret")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Served:
+    def __init__(self, settings, auth=None, mcp=True) -> None:
+        self.engine = SearchEngine.for_reading(settings)
+        self.demo = build_demo(self.engine, settings)
+        self.demo.queue()
+        port = free_port()
+        launch(self.demo, mcp=mcp, server_name="127.0.0.1", server_port=port, quiet=True, auth=auth,
+               **launch_options(settings, self.engine))
+        self.url = f"http://127.0.0.1:{port}/"
+
+    def close(self) -> None:
+        self.demo.close()
+        self.engine.close()
+
+
+@pytest.fixture(scope="module")
+def gradio_temp(tmp_path_factory):
+    return tmp_path_factory.mktemp("gradio")
+
+
+@pytest.fixture(autouse=True)
+def same_gradio_temp(monkeypatch, gradio_temp):
+    """Gradio reads GRADIO_TEMP_DIR per request: keep the servers', not this test's."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
+
+
+@pytest.fixture(scope="module")
+def served(demo_engine, gradio_temp):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
+        server = Served(demo_engine.settings)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def secured(demo_engine, gradio_temp):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
+        server = Served(demo_engine.settings, auth=AUTH)
+    yield server
+    server.close()
+
+
+def png_bytes(path) -> bytes:
+    buffer = io.BytesIO()
+    Image.open(path).convert("RGB").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_get_search_returns_json_hits_with_thumbnails(served, demo_engine):
+    with httpx.Client(base_url=served.url, timeout=60) as http:
+        answer = http.get("api/search", params={"q": "a red circle", "k": 5})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        want = [h.path for h in demo_engine.search_text("a red circle", k=5)]
+        assert [r["file"] for r in body["results"]] == want
+        first = body["results"][0]
+        assert {"file", "score", "width", "height", "date_taken", "thumbnail"} <= set(first)
+        thumb = http.get(first["thumbnail"])
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+        assert Image.open(io.BytesIO(thumb.content)).size[0] <= 256
+
+
+def test_get_search_filters_by_folder_date_and_cut_off(served, demo_engine, sample_library):
+    folders = sorted({os.path.dirname(r.path) for r in demo_engine.store.records()})
+    sub = next(f for f in folders if f != str(sample_library))
+    with httpx.Client(base_url=served.url, timeout=60) as http:
+        inside = http.get("api/search", params={"q": "a blue star", "k": 50, "folder": sub}).json()["results"]
+        assert inside and all(r["file"].startswith(sub + os.sep) for r in inside)
+        everything = http.get("api/search", params={"q": "a blue star", "k": 50}).json()["results"]
+        cut = everything[10]["score"]
+        kept = http.get("api/search", params={"q": "a blue star", "k": 50, "min_score": cut}).json()["results"]
+        assert kept and all(r["score"] >= cut for r in kept) and len(kept) < len(everything)
+        future = http.get("api/search", params={"q": "a blue star", "since": "2999-01-01"}).json()
+        assert future["results"] == []
+        past = http.get("api/search", params={"q": "a blue star", "until": "2999-01-01", "k": 7}).json()
+        assert len(past["results"]) == 7
+
+
+@pytest.mark.parametrize("params, status, words", [
+    ({}, 400, "q=TEXT"),
+    ({"q": "a dog", "k": "many"}, 400, "whole number"),
+    ({"q": "a dog", "k": 0}, 400, "k is from 1"),
+    ({"q": "a dog", "k": 501}, 400, "k is from 1"),
+    ({"q": "a dog", "since": "yesterday"}, 400, "not a date"),
+    ({"q": "a dog", "since": "2024-02-01", "until": "2024-01-01"}, 400, "empty"),
+    ({"q": "a dog", "min_score": "high"}, 400, "number"),
+    ({"q": "2:"}, 400, "weight"),
+])
+def test_bad_input_gets_a_4xx_with_a_clear_json_error(served, params, status, words):
+    answer = httpx.get(served.url + "api/search", params=params, timeout=60)
+    assert answer.status_code == status
+    assert words in answer.json()["error"]
+
+
+def test_post_search_with_an_uploaded_picture_and_words(served, demo_engine, sample_library):
+    picture = next(p for p in sorted(sample_library.rglob("*.png")))
+    data = png_bytes(picture)
+    with httpx.Client(base_url=served.url, timeout=60) as http:
+        answer = http.post("api/search", files={"image": ("q.png", data, "image/png")}, data={"k": "3"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["results"][0]["file"] == str(picture)  # itself, first
+        both = http.post("api/search", files={"image": ("q.png", data)}, data={"q": "a red circle", "k": "4"})
+        assert both.status_code == 200 and len(both.json()["results"]) == 4
+
+
+def test_post_search_refuses_what_the_web_app_refuses(served, tmp_path):
+    with httpx.Client(base_url=served.url, timeout=120) as http:
+        text = http.post("api/search", files={"image": ("x.png", b"not a picture at all", "image/png")})
+        assert text.status_code == 400 and "cannot be used as a picture" in text.json()["error"]
+        bomb = http.post("api/search", files={"image": ("b.png", bomb_png(tmp_path / "b.png").read_bytes())})
+        assert bomb.status_code == 400 and "too many pixels" in bomb.json()["error"]
+        big = http.post("api/search", files={"image": ("big.jpg", b"\0" * (MAX_UPLOAD_BYTES + 200_000))})
+        assert big.status_code == 413 and "50 MB" in big.json()["error"]
+        missing = http.post("api/search", files={"photo": ("q.png", b"x")})
+        assert missing.status_code == 400 and "'image'" in missing.json()["error"]
+        plain = http.post("api/search", json={"q": "a dog"})
+        assert plain.status_code == 415
+
+
+def test_similar_and_thumbnail_refuse_paths_that_are_not_indexed(served, demo_engine, sample_library):
+    indexed = next(iter(demo_engine.store.records())).path
+    with httpx.Client(base_url=served.url, timeout=60) as http:
+        like = http.get("api/similar", params={"file": indexed, "k": 3}).json()["results"]
+        assert len(like) == 3 and indexed not in [r["file"] for r in like]
+        for route in ("api/similar", "api/thumbnail"):
+            for path in ("/etc/passwd", str(sample_library / "manifest.json"), ""):
+                answer = http.get(route, params={"file": path})
+                assert answer.status_code == 404, (route, path)
+                assert "not in the index" in answer.json()["error"]
+
+
+def test_concurrent_clients_on_both_routes_each_get_their_own_answers(served, demo_engine):
+    colours, shapes = ["red", "green", "blue", "yellow"], ["circle", "square", "star", "triangle"]
+    queries = [f"a {c} {s}" for c in colours for s in shapes]
+    # Every photo's score for every query, alone. Batched model calls may differ in the third
+    # decimal (bf16), which can swap near-ties: an answer is right when each hit's score is that
+    # photo's score for this query, and the scores are this query's top five.
+    want = {q: {h.path: h.score for h in demo_engine.search_text(q, k=300)} for q in queries}
+    tops = {q: sorted(v.values(), reverse=True)[:5] for q, v in want.items()}
+    assert len({tuple(sorted(v, key=v.get)[-5:]) for v in want.values()}) > 8  # different answers
+    wrong: list[str] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        # One client per thread, as users have: half through gradio_client, half through REST.
+        client = Client(served.url, verbose=False, ssl_verify=False) if n % 2 else None
+        http = httpx.Client(base_url=served.url, timeout=60)
+        try:
+            for i in range(12):
+                query = queries[(n * 5 + i) % len(queries)]
+                if client is not None:
+                    got = client.predict(query, 5, 0.0, api_name="/search_text")
+                else:
+                    got = http.get("api/search", params={"q": query, "k": 5}).json()["results"]
+                own = [abs(want[query][r["file"]] - r["score"]) < 0.01 for r in got]
+                top = [abs(a - b) < 0.01 for a, b in zip(tops[query], [r["score"] for r in got], strict=True)]
+                if not (all(own) and all(top)):
+                    with lock:
+                        wrong.append(query)
+        finally:
+            http.close()
+            if client is not None:
+                client.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(worker, range(8)))
+    stats = httpx.get(served.url + "api/info", timeout=30).json()["batches"]
+    assert wrong == []
+    assert sum(stats["text"].values()) > 0
+
+
+def test_existing_gradio_endpoints_keep_their_names_and_inputs(served, sample_library):
+    client = Client(served.url, verbose=False, ssl_verify=False)
+    try:
+        hits = client.predict("a red circle", 3, 0.0, api_name="/search_text")
+        assert len(hits) == 3 and "file" in hits[0]
+        hits = client.predict(text="a red circle", k=2, min_score=0.0, api_name="/search_text")
+        assert len(hits) == 2
+        picture = next(iter(sorted(sample_library.rglob("*.png"))))
+        hits = client.predict(handle_file(str(picture)), 2, api_name="/search_image")
+        assert hits[0]["file"] == str(picture)
+        hits = client.predict(hits[0]["file"], 2, api_name="/similar")
+        assert len(hits) == 2 and hits[0]["thumbnail"].startswith(served.url.rstrip("/"))
+    finally:
+        client.close()
+
+
+async def _mcp_session(url: str, headers: dict | None = None, work=None):
+    from mcp import ClientSession
+    from mcp.client.sse import sse_client
+
+    async with sse_client(url + "gradio_api/mcp/sse", headers=headers) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            return await work(session)
+
+
+def test_the_mcp_client_lists_the_tools_and_searches(served, demo_engine, sample_library):
+    async def work(session):
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        text = await session.call_tool("search_photos_by_text", {"text": "a red circle", "k": 3})
+        first = ast.literal_eval(text.content[0].text)[0]
+        similar = await session.call_tool("find_similar_photos", {"path": first["file"], "k": 2})
+        picture = next(iter(sorted(sample_library.rglob("*.png"))))
+        encoded = "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode()
+        by_image = await session.call_tool("search_photos_by_image", {"image": encoded, "k": 2})
+        return tools, text, first, similar, by_image, picture
+
+    tools, text, first, similar, by_image, picture = asyncio.run(_mcp_session(served.url, work=work))
+    assert {"search_photos_by_text", "search_photos_by_image", "find_similar_photos"} <= set(tools)
+    described = tools["search_photos_by_text"]
+    assert "photo" in described.description and "thumbnail" in described.description
+    assert "text" in described.inputSchema["properties"]
+    assert not text.isError and first["file"] == demo_engine.search_text("a red circle", k=1)[0].path
+    assert httpx.get(first["thumbnail"], timeout=30).status_code == 200
+    assert not similar.isError and len(ast.literal_eval(similar.content[0].text)) == 2
+    assert not by_image.isError, by_image.content
+    assert ast.literal_eval(by_image.content[0].text)[0]["file"] == str(picture)
+
+
+def test_with_auth_the_rest_routes_and_mcp_refuse_strangers(secured):
+    with httpx.Client(base_url=secured.url, timeout=60) as http:
+        for route in ("api/search?q=a+dog", "api/similar?file=x", "api/thumbnail?file=x", "api/info"):
+            answer = http.get(route)
+            assert answer.status_code == 401, route
+            assert answer.headers["www-authenticate"].startswith("Basic")
+            assert http.get(route, auth=("alice", "wrong")).status_code == 401, route
+        posted = http.post("api/search", files={"image": ("q.png", b"x")}, data={"q": "a dog"})
+        assert posted.status_code == 401
+        for route in ("gradio_api/mcp/sse", "gradio_api/mcp/schema", "gradio_api/mcp/"):
+            assert http.get(route).status_code == 401, route
+        assert http.get("api/search", params={"q": "a red circle", "k": 2}, auth=AUTH).status_code == 200
+        # A browser that logged in on the page: its session cookie opens the API too.
+        assert http.post("login", data={"username": AUTH[0], "password": AUTH[1]}).status_code == 200
+        assert http.get("api/search", params={"q": "a red circle", "k": 2}).status_code == 200
+
+
+def test_with_auth_the_mcp_client_works_with_basic_credentials(secured):
+    token = base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
+
+    async def work(session):
+        tools = (await session.list_tools()).tools
+        found = await session.call_tool("search_photos_by_text", {"text": "a red circle", "k": 2})
+        return tools, found
+
+    tools, found = asyncio.run(_mcp_session(secured.url, {"Authorization": f"Basic {token}"}, work))
+    assert len(tools) >= 3
+    assert not found.isError, found.content
+    assert len(ast.literal_eval(found.content[0].text)) == 2

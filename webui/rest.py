@@ -1,0 +1,353 @@
+"""A plain REST route on the web app's own server, for scripts and curl (see webui/API.md).
+
+    GET  /api/search?q=TEXT&k=N&folder=DIR&since=YYYY-MM-DD&until=YYYY-MM-DD&min_score=X
+    POST /api/search            multipart: image=@photo.jpg (+ the same fields, q optional)
+    GET  /api/similar?file=PATH&k=N   (an indexed photo)
+    GET  /api/thumbnail?file=PATH     (a JPEG of an indexed photo, never the photo itself)
+    GET  /api/info                    (the index, and the batch sizes the model has seen)
+
+Answers are JSON; errors are ``{"error": "..."}`` with a 4xx status. A request runs straight in the
+server's thread pool (no Gradio queue, no event stream), and shares model calls with whatever
+other queries are running (``clipsearch.batching``).
+
+With ``--auth USER:PASS`` every route here, and Gradio's MCP endpoint, needs either HTTP Basic
+credentials (the same user and password) or the session cookie of a browser that logged in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import secrets
+import time
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.datastructures import UploadFile
+
+from clipsearch import ClipSearchError, InvalidQuery, QueryTerm, UnreadableImage, parse_query
+from clipsearch.images import load_image
+
+from .handlers import MAX_K, Handlers, NoIndexYet, _result_dict, api_record, parse_filter
+from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # the web app's own limit (app.MAX_UPLOAD)
+FORM_SLACK = 64 * 1024  # multipart boundaries and the small text fields beside the picture
+MCP_PREFIX = "/gradio_api/mcp"
+
+
+class ApiError(Exception):
+    """A request the API refuses: an HTTP status and a message for the caller."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# --- authentication --------------------------------------------------------------------------------
+class Auth:
+    """Who may call: checks HTTP Basic credentials or Gradio's session cookie against ``--auth``.
+
+    Reads the Gradio app's own table of accounts and sessions, so a browser that logged in on the
+    page can call the API too. A script sends ``Authorization: Basic`` (curl's ``-u user:pass``).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._tokens: dict[str, str] = {}  # user -> the session token made for Basic callers
+
+    @property
+    def required(self) -> bool:
+        return self.app.auth is not None
+
+    def user(self, headers: dict[str, str], cookies: dict[str, str]) -> str | None:
+        """The caller's user name, or None when the request carries no valid credentials."""
+        if not self.required:
+            return "anonymous"
+        cookie_id = self.app.cookie_id
+        token = cookies.get(f"access-token-{cookie_id}") or cookies.get(f"access-token-unsecure-{cookie_id}")
+        if token and token in self.app.tokens:
+            return self.app.tokens[token]
+        return self._basic(headers.get("authorization", ""))
+
+    def _basic(self, header: str) -> str | None:
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic" or not encoded:
+            return None
+        try:
+            user, sep, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        accounts = self.app.auth
+        if callable(accounts):
+            return user if sep and accounts(user, password) else None
+        expected = accounts.get(user) if sep else None
+        if expected is None or not secrets.compare_digest(password.encode(), str(expected).encode()):
+            return None
+        return user
+
+    def session_cookie(self, user: str) -> str:
+        """A Gradio session cookie for ``user`` (for MCP calls, which go through Gradio's queue)."""
+        token = self._tokens.get(user)
+        if token is None or token not in self.app.tokens:
+            token = secrets.token_urlsafe(16)
+            self.app.tokens[token] = user
+            self._tokens[user] = token
+        return f"access-token-unsecure-{self.app.cookie_id}={token}"
+
+
+def refuse_unauthorized() -> JSONResponse:
+    return JSONResponse({"error": "authentication required: HTTP Basic with the app's --auth user and "
+                                  "password, or the session cookie of a browser that logged in"},
+                        status_code=401, headers={"WWW-Authenticate": 'Basic realm="clipsearch"'})
+
+
+class McpGuard:
+    """ASGI wrapper of Gradio's MCP sub-app: refuses callers without credentials when --auth is set.
+
+    Gradio runs MCP tool calls through its own queue, which knows only session cookies; a caller
+    that authenticated with Basic gets a session cookie added to its request for that hop.
+    """
+
+    def __init__(self, inner: Any, auth: Auth) -> None:
+        self.inner = inner
+        self.auth = auth
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not self.auth.required:
+            await self.inner(scope, receive, send)
+            return
+        request = Request(scope)
+        user = self.auth.user(dict(request.headers), dict(request.cookies))
+        if user is None:
+            await refuse_unauthorized()(scope, receive, send)
+            return
+        headers = [(k, v) for k, v in scope["headers"] if k != b"cookie"]
+        cookie = "; ".join(filter(None, [request.headers.get("cookie"), self.auth.session_cookie(user)]))
+        scope = {**scope, "headers": [*headers, (b"cookie", cookie.encode())]}
+        await self.inner(scope, receive, send)
+
+
+# --- the routes --------------------------------------------------------------------------------------
+def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
+    """The /api routes over the app's handlers (its engine, thumbnail cache and settings)."""
+    router = APIRouter(prefix="/api")
+
+    def guarded(request: Request, run) -> Any:
+        if auth.user(dict(request.headers), dict(request.cookies)) is None:
+            return refuse_unauthorized()
+        try:
+            return run()
+        except ApiError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
+    @router.get("/search")
+    def search_get(request: Request) -> Any:
+        return guarded(request, lambda: search(handlers, request, dict(request.query_params), None))
+
+    @router.post("/search")
+    async def search_post(request: Request) -> Any:
+        if auth.user(dict(request.headers), dict(request.cookies)) is None:
+            return refuse_unauthorized()
+        try:
+            fields, image = await read_form(request)
+        except ApiError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return await run_in_threadpool(guarded, request, lambda: search(handlers, request, fields, image))
+
+    @router.get("/similar")
+    def similar_get(request: Request) -> Any:
+        return guarded(request, lambda: similar(handlers, request, dict(request.query_params)))
+
+    @router.get("/thumbnail")
+    def thumbnail_get(request: Request) -> Any:
+        return guarded(request, lambda: thumbnail(handlers, dict(request.query_params)))
+
+    @router.get("/info")
+    def info_get(request: Request) -> Any:
+        return guarded(request, lambda: info(handlers))
+
+    return router
+
+
+def search(handlers: Handlers, request: Request, fields: dict[str, str], image: bytes | None) -> dict:
+    """Text and/or picture query with filters: ``{"query", "results", "took_ms"}``."""
+    started = time.perf_counter()
+    text = fields.get("q") or ""
+    k, cut, where = _common_fields(fields)
+    with _translated():
+        terms = parse_query(text)
+        if image is not None:
+            engine = handlers.engine()
+            picture = load_image(image, path="the uploaded file", min_size=engine.encoder.input_size,
+                                 max_pixels=handlers.settings.max_pixels).image
+            terms.append(QueryTerm(1.0, image=picture))
+        if not terms:
+            raise ApiError(400, "give q=TEXT (GET or POST) and/or an image file (POST, field 'image')")
+        hits = handlers.engine().search(terms, k=k, where=where)
+    results = [r for r in (_result_dict(h) for h in hits) if cut <= 0 or r["score"] >= cut]
+    return {"query": text, "image": image is not None, "results": with_thumbnails(results, request),
+            "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dict:
+    """Indexed photos like the indexed photo ``file``: same answer shape as ``search``."""
+    started = time.perf_counter()
+    path = fields.get("file") or ""
+    k, cut, where = _common_fields(fields)
+    with _translated():
+        engine = handlers.engine()
+        if not path or not handlers._is_indexed(engine, path):
+            raise ApiError(404, "that photo is not in the index (give file=PATH of an indexed photo)")
+        hits = engine.similar(os.path.abspath(path), k=k, where=where)
+    results = [r for r in (_result_dict(h) for h in hits) if cut <= 0 or r["score"] >= cut]
+    return {"file": path, "results": with_thumbnails(results, request),
+            "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def thumbnail(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
+    """A JPEG of an indexed photo (256 px, or ``size=1024``); other paths are refused."""
+    path = fields.get("file") or ""
+    size = _int(fields.get("size"), "size", THUMB_SIZE)
+    if size not in (THUMB_SIZE, PREVIEW_SIZE):
+        raise ApiError(400, f"size is {THUMB_SIZE} or {PREVIEW_SIZE}")
+    with _translated():
+        engine = handlers.engine()
+        if not path or not handlers._is_indexed(engine, path):
+            raise ApiError(404, "that photo is not in the index")
+    return FileResponse(handlers.thumbs.get(os.path.abspath(path), size), media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+
+def info(handlers: Handlers) -> dict:
+    """How many photos, which model, which folders; and the batch sizes the model has seen."""
+    with _translated():
+        engine = handlers.engine()
+        about = engine.info()
+    stats = getattr(engine.encoder, "stats", None)
+    return {"count": about.get("count", 0), "model": about.get("stamp", {}).get("model"),
+            "folders": about.get("folders", []), "last_indexed": about.get("last_indexed"),
+            "batches": stats.as_dict() if stats is not None else {}}
+
+
+def with_thumbnails(results: list[dict], request: Any) -> list[dict]:
+    """API records (the photo's path under "file") with the URL of each one's thumbnail."""
+    base = str(getattr(request, "base_url", "") or "").rstrip("/")
+    out = []
+    for result in results:
+        record = api_record(result)
+        record["thumbnail"] = f"{base}/api/thumbnail?file={quote(result['path'], safe='')}"
+        out.append(record)
+    return out
+
+
+async def read_form(request: Request) -> tuple[dict[str, str], bytes]:
+    """The multipart form of a POST: its text fields, and the bytes of its ``image`` file."""
+    length = request.headers.get("content-length")
+    if length is None:
+        raise ApiError(411, "send the upload with a Content-Length (curl -F does)")
+    if not length.isdigit() or int(length) > MAX_UPLOAD_BYTES + FORM_SLACK:
+        raise ApiError(413, "the upload is over the 50 MB limit")
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ApiError(415, "send multipart/form-data with the picture in the field 'image' "
+                            "(curl -F image=@photo.jpg)")
+    try:
+        form = await request.form(max_files=1, max_fields=16)
+    except Exception as exc:  # malformed multipart bodies
+        raise ApiError(400, f"cannot read the form: {exc}") from None
+    try:
+        upload = form.get("image")
+        if not isinstance(upload, UploadFile):
+            raise ApiError(400, "no picture: send it as a file in the field 'image' (curl -F image=@photo.jpg)")
+        data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise ApiError(413, "the upload is over the 50 MB limit")
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    finally:
+        await form.close()
+    return fields, data
+
+
+class _translated:
+    """Library errors into API errors: bad input 400, no index 503, anything else of ours 500."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None or isinstance(exc, ApiError):
+            return False
+        if isinstance(exc, NoIndexYet):
+            raise ApiError(503, "no index yet: build one with `python -m indexer FOLDER --index DIR`") from None
+        if isinstance(exc, UnreadableImage):
+            raise ApiError(400, f"the uploaded file cannot be used as a picture ({exc.reason})") from None
+        if isinstance(exc, (InvalidQuery, ValueError)):
+            raise ApiError(400, str(exc)) from None
+        if isinstance(exc, ClipSearchError):
+            log.warning("API request failed: %s", exc)
+            raise ApiError(500, str(exc)) from None
+        return False
+
+
+def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any]:
+    k = _int(fields.get("k"), "k", 20)
+    if not 1 <= k <= MAX_K:
+        raise ApiError(400, f"k is from 1 to {MAX_K}, not {k}")
+    raw = fields.get("min_score")
+    try:
+        cut = float(raw) if raw not in (None, "") else 0.0
+    except ValueError:
+        raise ApiError(400, f"min_score must be a number, not {raw!r}") from None
+    try:
+        where = parse_filter(fields.get("folder"), fields.get("since"), fields.get("until"))
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    return k, cut, where
+
+
+def _int(raw: str | None, name: str, default: int) -> int:
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name} must be a whole number, not {raw!r}") from None
+
+
+def mount(demo: Any) -> Auth:
+    """Add the /api routes to a launched demo's server, and put the MCP endpoint behind --auth."""
+    app = demo.app
+    auth = Auth(app)
+    router = build_router(demo.handlers, auth)
+    # In front of Gradio's own routes; one slice assignment, so a request never sees half of it.
+    app.router.routes[:0] = router.routes
+    for route in app.router.routes:
+        if getattr(route, "path", None) == MCP_PREFIX and hasattr(route, "app"):
+            route.app = McpGuard(route.app, auth)
+    mcp_server = getattr(demo, "mcp_server_obj", None)
+    if mcp_server is not None and auth.required:
+        # Gradio runs each MCP tool call through its own queue with a gradio_client it creates
+        # without credentials, which --auth refuses: give it one that carries a session.
+        from gradio_client import Client
+
+        mcp_server._client_instance = Client(
+            demo.local_url, download_files=False, verbose=False, analytics_enabled=False,
+            ssl_verify=False, _skip_components=False,
+            headers={"x-gradio-user": "mcp", "cookie": auth.session_cookie("mcp")})
+    return auth
+
+
+def launch(demo: Any, *, mcp: bool = True, **launch_kwargs: Any) -> Auth:
+    """``demo.launch`` (without blocking) with MCP on or off, then the /api routes mounted.
+
+    The caller blocks with ``demo.block_thread()`` (the command line) or closes the demo (tests).
+    """
+    demo.launch(prevent_thread_lock=True, mcp_server=mcp, **launch_kwargs)
+    return mount(demo)

@@ -1,0 +1,79 @@
+"""The app's named endpoints: for scripts (gradio_client) and, as MCP tools, for assistants.
+
+``/search_text``, ``/search_image`` and ``/similar`` keep the names and inputs scripts rely on
+(webui/API.md). Gradio serves the same functions as Model Context Protocol tools at
+``/gradio_api/mcp/sse`` when the app runs with MCP on: each tool is named after its function
+and described by its docstring (the ``Args:`` lines describe the parameters), so the docstrings
+here are written for a language model to read.
+"""
+
+# No `from __future__ import annotations`: Gradio reads the hints at run time.
+from typing import Any
+
+import gradio as gr
+
+from .handlers import Handlers
+from .rest import with_thumbnails
+
+
+def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any) -> None:
+    """Declare the three endpoints inside the Blocks being built. ``image_input`` makes the
+    upload component of /search_image (a real component: Gradio then only accepts uploaded files)."""
+
+    def search_photos_by_text(text: str, k: int = 20, min_score: float = 0.0,
+                              request: gr.Request = None) -> list[dict]:
+        """Search the user's own photo library by meaning, with a text description.
+
+        Describe what should be in the picture, as a caption would ("a dog on a beach at
+        sunset"). Terms can be combined: "beach + sunset - people" adds and subtracts meanings,
+        "2:dog + grass" weights a term. Results are best first; each has the photo's path on the
+        user's computer ("file"), a similarity "score" (higher is closer; compare scores within
+        one query only), its size, date taken if known, and a "thumbnail" URL of a small JPEG.
+
+        Args:
+            text: what to look for, in words (English works best).
+            k: how many photos to return, 1 to 500 (default 20).
+            min_score: leave out results scoring less than this; 0 returns all k.
+        """
+        return _with_urls(handlers.api_search_text(text, k, min_score), request)
+
+    def find_similar_photos(path: str, k: int = 20, request: gr.Request = None) -> list[dict]:
+        """Find photos in the library that look like one of its photos (same scene, subject or style).
+
+        Use a "file" path returned by a search. Paths that are not indexed photos are refused.
+        Results are best first, the photo itself left out, with the same fields as a search:
+        "file", "score", size, date and a "thumbnail" URL.
+
+        Args:
+            path: the "file" of an indexed photo, exactly as a search returned it.
+            k: how many photos to return, 1 to 500 (default 20).
+        """
+        return _with_urls(handlers.api_similar(path, k), request)
+
+    def search_photos_by_image(image: str, k: float = 20, request: gr.Request = None) -> list[dict]:
+        """Search the photo library for photos that look like a given picture.
+
+        Results are best first, each with the photo's path ("file"), a similarity "score", its
+        size, date taken if known and a "thumbnail" URL of a small JPEG.
+
+        Args:
+            image: the picture to match (a JPEG, PNG, WebP... at most 50 MB).
+            k: how many photos to return, 1 to 500 (default 20).
+        """
+        return _with_urls(handlers.api_search_image(image, k), request)
+
+    gr.api(search_photos_by_text, api_name="search_text", **encoder_bound)
+    gr.api(find_similar_photos, api_name="similar", **encoder_bound)
+    with gr.Column(visible=False):
+        api_image = image_input(label="image")
+        api_k = gr.Number(20, label="k", precision=0)
+        api_out = gr.JSON(label="results")
+        api_go = gr.Button("search_image")
+    api_go.click(search_photos_by_image, [api_image, api_k], api_out, api_name="search_image",
+                 **encoder_bound)
+
+
+def _with_urls(records: list[dict], request: Any) -> list[dict]:
+    """Records with a thumbnail URL each (``with_thumbnails`` takes results with "path")."""
+    results = [{"path": r["file"], **{k: v for k, v in r.items() if k != "file"}} for r in records]
+    return with_thumbnails(results, getattr(request, "request", request))
