@@ -1,13 +1,21 @@
-"""Load: 8 concurrent gradio_client clients, mixed text and image queries, against a local server.
+"""Load: one client, then 8 concurrent clients, mixed text and image queries, on each route.
 
-    python benchmarks/bench_load.py                      # ViT-B-32 (random weights), 10k vectors, 30 s
-    python benchmarks/bench_load.py --clients 8 --seconds 10 --size 10000
+    python benchmarks/bench_load.py                          # ViT-B-32 (random weights), 10k vectors, 20 s
+    python benchmarks/bench_load.py --seconds 10 --size 10000
+    git worktree add /tmp/previous 39c03c8                   # the release before (any checkout)
+    python benchmarks/bench_load.py --baseline /tmp/previous # both releases, in one run
 
 The index is random unit vectors written straight into the store (bench_query_latency's builder),
 stamped with ViT-B-32; every query runs the real model (text tower, or decode + image tower for an
-uploaded 1024x768 JPEG) and the HNSW search. Requests go to 127.0.0.1 only, bounded in time.
-The server is ``python -m webui`` in its own process, as a user runs it. Prints one markdown
-row per run: throughput, p50/p99 by query kind, errors.
+uploaded 1024x768 JPEG) and the HNSW search. The server is ``python -m webui`` in its own process,
+as a user runs it; with ``--baseline`` the previous release's web app is served from that checkout
+over the same index, in the same run, so the ratios compare like with like on a busy machine.
+
+Routes: Gradio's call API (gradio_client on /search_text and /search_image, ssl_verify=False),
+and the REST route (/api/search, plain HTTP), where the release has it. Every answer under load is
+checked against the answer the server gave the same query alone ("mixed-up": a query answered
+with another's results). Prints the table, the ratios against the baseline, and the batch sizes
+the model saw (callers per model call) during each load run. Requests go to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -21,24 +29,107 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from _common import load_line  # noqa: E402
-from bench_query_latency import build_index, queries, serve  # noqa: E402
+import httpx  # noqa: E402
+from _common import ROOT, load_line, percentiles_ms, save_result, table  # noqa: E402
+from bench_query_latency import build_index, queries, serve_process  # noqa: E402
 
 from clipsearch import ModelSpec  # noqa: E402
 from clipsearch.encoders import load_encoder  # noqa: E402
 from testsupport.imagefactory import photo  # noqa: E402
-from testsupport.load import TABLE_HEADER, run_load  # noqa: E402
+from testsupport.load import reference_answers, run_load, time_one_at_a_time  # noqa: E402
+
+HEADERS = ["release", "route", "one client p50 ms", "8 clients req/s", "text p50 / p99 ms",
+           "image p50 / p99 ms", "all p99 ms", "errors", "mixed-up", "server peak RSS", "batch sizes seen"]
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def batch_counts(url: str) -> dict[str, dict[str, int]]:
+    """Callers per model call so far, from the app's /api/info (empty for a release without it)."""
+    try:
+        answer = httpx.get(url + "api/info", timeout=30)
+        return answer.json().get("batches", {}) if answer.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError):
+        return {}
+
+
+def batches_between(before: dict, after: dict) -> str:
+    parts = []
+    for kind in ("text", "image"):
+        seen = {int(size): n - before.get(kind, {}).get(size, 0) for size, n in after.get(kind, {}).items()}
+        seen = {size: n for size, n in sorted(seen.items()) if n > 0}
+        if seen:
+            calls = sum(seen.values())
+            mean = sum(size * n for size, n in seen.items()) / calls
+            parts.append(f"{kind}: {calls} calls, mean {mean:.1f}, max {max(seen)}")
+    return "; ".join(parts) or "-"
+
+
+def measure_release(label: str, root: Path, index: Path, work: Path, texts: list[str], images: list[str],
+                    args) -> tuple[list[list[str]], dict]:
+    rows, numbers = [], {}
+    with serve_process(index, work / f"cache-{label}", args.threads, root=root) as (url, server):
+        routes = ["gradio"] + (["rest"] if httpx.get(url + "api/info", timeout=30).status_code == 200 else [])
+        for route in routes:
+            print(f"{label}: {route} ...", file=sys.stderr, flush=True)
+            single = time_one_at_a_time(url, route, queries(args.single + 3, seed=7))
+            expected = reference_answers(url, route, texts, images)
+            before = batch_counts(url)
+            result = run_load(url, texts, images, clients=args.clients, seconds=args.seconds, route=route,
+                              expected=expected)
+            batches = batches_between(before, batch_counts(url))
+            p50_single = percentiles_ms(single, (50,))[0]
+            every = sorted(result.latencies["text"] + result.latencies["image"])
+            p99_all = percentiles_ms(every, (99,))[0]
+            numbers[route] = {"single": p50_single, "rps": result.throughput, "p99": p99_all}
+            rows.append([label, route, f"{p50_single:.0f}", f"{result.throughput:.1f}",
+                         f"{1000 * result.percentile('text', 50):.0f} / {1000 * result.percentile('text', 99):.0f}",
+                         f"{1000 * result.percentile('image', 50):.0f} / {1000 * result.percentile('image', 99):.0f}",
+                         f"{p99_all:.0f}", str(len(result.errors)), str(len(result.wrong)),
+                         "", batches])
+            for error in result.errors[:3]:
+                print(f"{label} {route} error: {error}", file=sys.stderr)
+        peak = f"{peak_rss_mb(server.pid):.0f} MB"
+        for row in rows:
+            row[9] = peak
+    return rows, numbers
+
+
+def ratios(before: dict, now: dict) -> str:
+    old = before["gradio"]
+    lines = ["| measure | ratio now / before | goal |", "|---|---:|---|"]
+    lines.append(f"| call API, 8 clients, throughput | {now['gradio']['rps'] / old['rps']:.2f}x | >= 2.5x |")
+    lines.append(f"| call API, 8 clients, p99 | {now['gradio']['p99'] / old['p99']:.2f}x | <= 0.5x |")
+    lines.append(f"| call API, one client, p50 | {now['gradio']['single'] / old['single']:.2f}x | <= 1x |")
+    if "rest" in now:
+        lines.append(f"| REST, 8 clients, throughput vs old call API | {now['rest']['rps'] / old['rps']:.2f}x | >= 4x |")
+        lines.append(f"| REST, one client, p50 vs old call API | {now['rest']['single'] / old['single']:.2f}x | <= 0.6x |")
+    return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--size", type=int, default=10_000, help="indexed vectors (default 10000)")
+    parser.add_argument("--single", type=int, default=40, help="queries timed one at a time (default 40)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="a checkout of the previous release, served over the same index first")
     args = parser.parse_args()
     encoder = load_encoder(ModelSpec(name="ViT-B-32", pretrained=None, threads=args.threads))
-    with tempfile.TemporaryDirectory() as tmp:
+    before_load = load_line()
+    rows, numbers = [], {}
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         work = Path(tmp)
         build_index(work / "index", encoder, args.size)
         images = []
@@ -46,14 +137,21 @@ def main() -> int:
             path = work / f"query{i}.jpg"
             photo(1024, 768, seed=i).save(path, quality=90)
             images.append(str(path))
-        with serve(work / "index", work / "cache", args.threads) as url:
-            result = run_load(url, queries(200), images, clients=args.clients, seconds=args.seconds)
-    print(f"ViT-B-32 ({encoder.precision}), {args.size} vectors; {load_line()}\n")
-    print(TABLE_HEADER)
-    print(result.table_row())
-    for error in result.errors[:5]:
-        print("error:", error)
-    return 1 if result.errors else 0
+        texts = queries(40)
+        releases = ([("before", args.baseline.resolve())] if args.baseline else []) + [("now", ROOT)]
+        for label, root in releases:
+            release_rows, numbers[label] = measure_release(label, root, work / "index", work, texts, images, args)
+            rows += release_rows
+    text = (f"Load, ViT-B-32 ({encoder.precision}, random weights), {args.size:,} vectors, "
+            f"{args.clients} clients for {args.seconds:.0f} s per route (a third of the queries are 1024x768 "
+            f"JPEG uploads), one client: {args.single} text queries.\n\nMachine before: {before_load}\n\n"
+            f"{table(HEADERS, rows)}\n\n")
+    if "before" in numbers:
+        text += ratios(numbers["before"], numbers["now"]) + "\n\n"
+    text += f"Machine after: {load_line()}\n"
+    print(text)
+    save_result("load.md", text)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Text-query latency through the web app's API, end to end (issue 5).
+"""Text-query latency through the web app's API, end to end (issues 5 and 16).
 
 For each size, an index of random unit vectors is written straight into the store (chunks of
 ``WriteBatch``; no image is embedded), stamped with ViT-B-32 with random weights
@@ -14,7 +14,9 @@ each loads the CA certificate bundle for TLS: about 20 ms each on this machine, 
 ``http://`` there is nothing to verify, so it is what webui/API.md recommends for a local app.
 Either way gradio_client checks for the result every 50 ms (``stream_sse_v1plus``), so its
 latency moves in 50 ms steps. The same queries are also sent as plain HTTP (what curl does) and
-run on the engine alone (no server), to show where the time goes. The bar: p50 under 100 ms.
+run on the engine alone (no server), to show where the time goes, and through the REST route
+(``GET /api/search``: one request, one JSON answer). The batch sizes the model saw come from the
+app's ``/api/info`` (one at a time, they are all 1). The bar: p50 under 100 ms.
 
     python benchmarks/bench_query_latency.py                    # 10k and 100k vectors
     python benchmarks/bench_query_latency.py --sizes 10000 --queries 30
@@ -85,21 +87,31 @@ def build_index(folder: Path, encoder, n: int, seed: int = 0) -> float:
 
 @contextlib.contextmanager
 def serve(index_dir: Path, cache_dir: Path, threads: int | None = None,
-          timeout: float = 300.0) -> Iterator[str]:
+          timeout: float = 300.0, root: Path = ROOT) -> Iterator[str]:
     """Run ``python -m webui`` over ``index_dir`` in its own process, as a user does; yields its URL.
 
     A server in the benchmark's own process would share one interpreter lock with the clients
-    being timed, and run with settings the command line does not use.
+    being timed, and run with settings the command line does not use. ``root``: the checkout
+    whose web app runs (another release's, to compare in one run).
     """
+    with serve_process(index_dir, cache_dir, threads, timeout, root) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def serve_process(index_dir: Path, cache_dir: Path, threads: int | None = None, timeout: float = 300.0,
+                  root: Path = ROOT) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``serve``, yielding the URL and the server's process (to read its memory)."""
     port = free_port()
     command = [sys.executable, "-m", "webui", "--index", str(index_dir), "--port", str(port)]
     if threads:
         command += ["--threads", str(threads)]
     env = {**os.environ, "CLIPSEARCH_CACHE": str(cache_dir), "HF_HUB_OFFLINE": "1",
-           "GRADIO_ANALYTICS_ENABLED": "False"}
+           "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(root)}
     log_path = cache_dir.parent / f"webui-{port}.log"
+    cache_dir.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + timeout
@@ -114,7 +126,7 @@ def serve(index_dir: Path, cache_dir: Path, threads: int | None = None,
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the web app did not answer in {timeout:.0f} s (log: {log_path})")
             time.sleep(0.5)
-        yield url
+        yield url, server
     finally:
         server.terminate()
         try:
@@ -157,6 +169,12 @@ def measure(size: int, encoder, work: Path, n_queries: int, warmup: int, threads
             assert "event: complete" in stream, stream
         return call
 
+    def over_rest(http: httpx.Client):
+        def call(text: str) -> None:
+            answer = http.get("api/search", params={"q": text, "k": 20})
+            assert answer.status_code == 200 and len(answer.json()["results"]) == 20, answer.text
+        return call
+
     columns = []
     with serve(index_dir, work / "cache", threads) as url:
         for ssl_verify in (True, False):
@@ -165,6 +183,9 @@ def measure(size: int, encoder, work: Path, n_queries: int, warmup: int, threads
             client.close()
         with httpx.Client(base_url=url + "gradio_api/", timeout=60) as http:
             columns.append(time_calls(over_http(http), texts, warmup))
+        with httpx.Client(base_url=url, timeout=60) as http:
+            columns.append(time_calls(over_rest(http), texts, warmup))
+            batches = http.get("api/info").json()["batches"].get("text", {})
     engine = SearchEngine(encoder, open_store(index_dir, encoder.stamp))
     try:
         columns.append(time_calls(lambda text: engine.search_text(text, k=20), texts, warmup))
@@ -174,7 +195,8 @@ def measure(size: int, encoder, work: Path, n_queries: int, warmup: int, threads
     for durations in columns:
         p50, p95 = percentiles_ms(durations, (50, 95))
         row += [f"{p50:.1f}", f"{p95:.1f}"]
-    return row + [f"{build_s:.0f} s"]
+    sizes = " ".join(f"{size}:{n}" for size, n in sorted(batches.items(), key=lambda kv: int(kv[0])))
+    return row + [f"{build_s:.0f} s", sizes or "-"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,12 +217,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"measuring {size:,} vectors...", file=sys.stderr, flush=True)
             rows.append(measure(size, encoder, Path(tmp), args.queries, args.warmup, args.threads))
     headers = ["vectors", "gradio_client p50", "gradio_client p95", "ssl_verify=False p50", "ssl_verify=False p95",
-               "HTTP /call p50", "HTTP /call p95", "engine p50", "engine p95", "index build"]
+               "HTTP /call p50", "HTTP /call p95", "REST p50", "REST p95", "engine p50", "engine p95", "index build",
+               "text batch sizes seen (size:calls)"]
     text = (f"Text-query latency in ms, ViT-B-32 (random weights) on {encoder.device}, k=20, "
             f"{args.queries} queries per size, one at a time: through gradio_client /search_text "
             f"(Client(url), then Client(url, ssl_verify=False)), "
-            f"through plain HTTP (POST /gradio_api/call/search_text + its event stream), and the "
-            f"engine alone (no server). Bar: p50 < {BAR_MS:.0f} ms.\n\n"
+            f"through plain HTTP (POST /gradio_api/call/search_text + its event stream), through the "
+            f"REST route (GET /api/search), and the engine alone (no server). Bar: p50 < {BAR_MS:.0f} ms.\n\n"
             f"{table(headers, rows)}\n\nMachine before: {before}\nMachine after: {load_line()}\n")
     print(text)
     save_result("query_latency.md", text)

@@ -19,11 +19,15 @@ class FakeDemo:
     def launch(self, **kwargs) -> None:
         self.launched = kwargs
 
+    def block_thread(self) -> None:
+        self.blocked = True
+
 
 @pytest.fixture
 def fake_demo(monkeypatch) -> FakeDemo:
     demo = FakeDemo()
     monkeypatch.setattr("webui.app.build_app", lambda engine, settings, overrides: demo)
+    monkeypatch.setattr("webui.rest.mount", lambda demo: setattr(demo, "rest_mounted", True))
     return demo
 
 
@@ -65,6 +69,16 @@ def test_defaults_bind_loopback_with_an_upload_limit(fake_demo, tmp_path, capsys
 def test_public_host_without_auth_warns(fake_demo, capsys):
     assert cli.main(["--host", "0.0.0.0", "--port", "8080"]) == 0
     assert "warning: serving on 0.0.0.0 without --auth" in capsys.readouterr().err
+    assert fake_demo.launched["mcp_server"] is False  # no tools for assistants on an open network
+
+
+def test_rest_and_mcp_are_served_by_default_and_mcp_can_be_turned_off(fake_demo):
+    assert cli.main([]) == 0
+    assert fake_demo.launched["mcp_server"] is True and fake_demo.rest_mounted and fake_demo.blocked
+    assert cli.main(["--no-mcp"]) == 0
+    assert fake_demo.launched["mcp_server"] is False
+    assert cli.main(["--host", "0.0.0.0", "--auth", "me:secret"]) == 0
+    assert fake_demo.launched["mcp_server"] is True
 
 
 def test_public_host_with_auth_does_not_warn(fake_demo, capsys):
