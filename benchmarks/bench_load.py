@@ -1,4 +1,4 @@
-"""Load: one client, then 8 concurrent clients, mixed text and image queries, on each route.
+"""Load: one client, then 8 concurrent clients, text and mixed queries, on each route.
 
     python benchmarks/bench_load.py                          # ViT-B-32 (random weights), 10k vectors, 20 s
     python benchmarks/bench_load.py --seconds 10 --size 10000
@@ -38,7 +38,7 @@ from clipsearch.encoders import load_encoder  # noqa: E402
 from testsupport.imagefactory import photo  # noqa: E402
 from testsupport.load import reference_answers, run_load, time_one_at_a_time  # noqa: E402
 
-HEADERS = ["release", "route", "one client p50 ms", "8 clients req/s", "text p50 / p99 ms",
+HEADERS = ["release", "route", "queries", "one client p50 ms", "8 clients req/s", "text p50 / p99 ms",
            "image p50 / p99 ms", "all p99 ms", "errors", "mixed-up", "server peak RSS", "batch sizes seen"]
 
 
@@ -76,43 +76,49 @@ def batches_between(before: dict, after: dict) -> str:
 
 def measure_release(label: str, root: Path, index: Path, work: Path, texts: list[str], images: list[str],
                     args) -> tuple[list[list[str]], dict]:
+    """Rows for one release: each route, one client then ``args.clients``, for each query mix."""
     rows, numbers = [], {}
     with serve_process(index, work / f"cache-{label}", args.threads, root=root) as (url, server):
         routes = ["gradio"] + (["rest"] if httpx.get(url + "api/info", timeout=30).status_code == 200 else [])
         for route in routes:
             print(f"{label}: {route} ...", file=sys.stderr, flush=True)
-            single = time_one_at_a_time(url, route, queries(args.single + 3, seed=7))
+            single = percentiles_ms(time_one_at_a_time(url, route, queries(args.single + 3, seed=7)), (50,))[0]
             expected = reference_answers(url, route, texts, images)
-            before = batch_counts(url)
-            result = run_load(url, texts, images, clients=args.clients, seconds=args.seconds, route=route,
-                              expected=expected)
-            batches = batches_between(before, batch_counts(url))
-            p50_single = percentiles_ms(single, (50,))[0]
-            every = sorted(result.latencies["text"] + result.latencies["image"])
-            p99_all = percentiles_ms(every, (99,))[0]
-            numbers[route] = {"single": p50_single, "rps": result.throughput, "p99": p99_all}
-            rows.append([label, route, f"{p50_single:.0f}", f"{result.throughput:.1f}",
-                         f"{1000 * result.percentile('text', 50):.0f} / {1000 * result.percentile('text', 99):.0f}",
-                         f"{1000 * result.percentile('image', 50):.0f} / {1000 * result.percentile('image', 99):.0f}",
-                         f"{p99_all:.0f}", str(len(result.errors)), str(len(result.wrong)),
-                         "", batches])
-            for error in result.errors[:3]:
-                print(f"{label} {route} error: {error}", file=sys.stderr)
+            for mix in args.mix:
+                before = batch_counts(url)
+                result = run_load(url, texts, images if mix == "mixed" else [], clients=args.clients,
+                                  seconds=args.seconds, route=route, expected=expected)
+                batches = batches_between(before, batch_counts(url))
+                every = sorted(result.latencies["text"] + result.latencies["image"])
+                p99_all = percentiles_ms(every, (99,))[0]
+                numbers[(route, mix)] = {"single": single, "rps": result.throughput, "p99": p99_all}
+                rows.append([label, route, mix, f"{single:.0f}", f"{result.throughput:.1f}",
+                             _pair(result, "text"), _pair(result, "image"), f"{p99_all:.0f}",
+                             str(len(result.errors)), str(len(result.wrong)), "", batches])
+                for error in result.errors[:3]:
+                    print(f"{label} {route} {mix} error: {error}", file=sys.stderr)
         peak = f"{peak_rss_mb(server.pid):.0f} MB"
         for row in rows:
-            row[9] = peak
+            row[10] = peak
     return rows, numbers
 
 
-def ratios(before: dict, now: dict) -> str:
-    old = before["gradio"]
-    lines = ["| measure | ratio now / before | goal |", "|---|---:|---|"]
-    lines.append(f"| call API, 8 clients, throughput | {now['gradio']['rps'] / old['rps']:.2f}x | >= 2.5x |")
-    lines.append(f"| call API, 8 clients, p99 | {now['gradio']['p99'] / old['p99']:.2f}x | <= 0.5x |")
-    lines.append(f"| call API, one client, p50 | {now['gradio']['single'] / old['single']:.2f}x | <= 1x |")
-    if "rest" in now:
-        lines.append(f"| REST, 8 clients, throughput vs old call API | {now['rest']['rps'] / old['rps']:.2f}x | >= 4x |")
-        lines.append(f"| REST, one client, p50 vs old call API | {now['rest']['single'] / old['single']:.2f}x | <= 0.6x |")
+def _pair(result, kind: str) -> str:
+    if not result.latencies[kind]:
+        return "-"
+    return f"{1000 * result.percentile(kind, 50):.0f} / {1000 * result.percentile(kind, 99):.0f}"
+
+
+def ratios(before: dict, now: dict, mixes: list[str]) -> str:
+    lines = ["| queries | measure | ratio now / before | goal |", "|---|---|---:|---|"]
+    for mix in mixes:
+        old, new, rest = before[("gradio", mix)], now[("gradio", mix)], now.get(("rest", mix))
+        lines.append(f"| {mix} | call API, {{n}} clients, throughput | {new['rps'] / old['rps']:.2f}x | >= 2.5x |")
+        lines.append(f"| {mix} | call API, {{n}} clients, p99 | {new['p99'] / old['p99']:.2f}x | <= 0.5x |")
+        lines.append(f"| {mix} | call API, one client, text p50 | {new['single'] / old['single']:.2f}x | <= 1x |")
+        if rest:
+            lines.append(f"| {mix} | REST, {{n}} clients, throughput vs old call API | {rest['rps'] / old['rps']:.2f}x | >= 4x |")
+            lines.append(f"| {mix} | REST, one client, text p50 vs old call API | {rest['single'] / old['single']:.2f}x | <= 0.6x |")
     return "\n".join(lines)
 
 
@@ -123,6 +129,8 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=10_000, help="indexed vectors (default 10000)")
     parser.add_argument("--single", type=int, default=40, help="queries timed one at a time (default 40)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--mix", nargs="+", choices=["text", "mixed"], default=["text", "mixed"],
+                        help="query mixes under load: text only, and/or a third 1024x768 JPEG uploads")
     parser.add_argument("--baseline", type=Path, metavar="DIR",
                         help="a checkout of the previous release, served over the same index first")
     args = parser.parse_args()
@@ -143,11 +151,11 @@ def main() -> int:
             release_rows, numbers[label] = measure_release(label, root, work / "index", work, texts, images, args)
             rows += release_rows
     text = (f"Load, ViT-B-32 ({encoder.precision}, random weights), {args.size:,} vectors, "
-            f"{args.clients} clients for {args.seconds:.0f} s per route (a third of the queries are 1024x768 "
-            f"JPEG uploads), one client: {args.single} text queries.\n\nMachine before: {before_load}\n\n"
+            f"{args.clients} clients for {args.seconds:.0f} s per route and query mix (text: text queries only; "
+            f"mixed: a third are 1024x768 JPEG uploads); one client: {args.single} text queries, one at a time.\n\nMachine before: {before_load}\n\n"
             f"{table(HEADERS, rows)}\n\n")
     if "before" in numbers:
-        text += ratios(numbers["before"], numbers["now"]) + "\n\n"
+        text += ratios(numbers["before"], numbers["now"], args.mix).replace("{n}", str(args.clients)) + "\n\n"
     text += f"Machine after: {load_line()}\n"
     print(text)
     save_result("load.md", text)

@@ -4,7 +4,9 @@ The web app's re-index shares the loaded model with searches, so a search waits 
 call in flight. For each batch size, a fresh index of ViT-B-32 (random weights, same compute as
 pretrained) is re-indexed from the app's own handlers over 12-megapixel JPEGs (bench_indexing's
 generated photos), while text searches go through the app's ``/search_text`` handler every
-200 ms. The default (no ``Settings.batch_size``) is the app's ``INTERACTIVE_BATCH``.
+200 ms. The default (no ``Settings.batch_size``) is the app's ``INTERACTIVE_BATCH``. The engine's
+encoder is wrapped as the app wraps it (``clipsearch.batching``): the re-index's model calls go in
+chunks of ``BULK_CHUNK`` images, and a waiting search goes before the next chunk.
 
     python benchmarks/bench_reindex_search.py                  # 160 photos, batches 32 16 8
     python benchmarks/bench_reindex_search.py --photos 96 --batches 32 8
@@ -31,6 +33,7 @@ from bench_query_latency import time_calls  # noqa: E402
 from clipsearch import ModelSpec, SearchEngine, Settings  # noqa: E402
 from clipsearch.encoders import load_encoder  # noqa: E402
 from clipsearch.stores import open_store  # noqa: E402
+from webui.app import batched  # noqa: E402
 from webui.handlers import Handlers  # noqa: E402
 from webui.reindex import INTERACTIVE_BATCH  # noqa: E402
 
@@ -41,7 +44,7 @@ def measure(encoder, photos: Path, batch: int | None, work: Path) -> list[object
     engine = SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True),
                           settings=settings)
     engine.store.set_folders([str(photos)])
-    handlers = Handlers(engine, settings)
+    handlers = Handlers(batched(engine), settings)  # as the app runs it: queries go before index chunks
     try:
         idle = search_times(handlers, 10)
         handlers.start_reindex()

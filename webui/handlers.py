@@ -115,8 +115,9 @@ class Handlers:
         return [_result_dict(hit) for hit in hits]
 
     def _load_upload(self, path: str):
+        size = self._engine.encoder.input_size if self._engine is not None else None  # JPEG draft decode
         try:
-            return load_image(path, path="the uploaded file", max_pixels=self.settings.max_pixels,
+            return load_image(path, path="the uploaded file", min_size=size, max_pixels=self.settings.max_pixels,
                               timeout=self.settings.file_timeout).image
         except UnreadableImage as exc:
             raise gr.Error(f"The uploaded file cannot be used as a picture ({exc.reason}).",
