@@ -8,7 +8,6 @@ import asyncio
 import base64
 import io
 import os
-import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,17 +17,12 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from clipsearch import SearchEngine
-from tests.imagefactory import bomb_png
+from testsupport.imagefactory import bomb_png
+from testsupport.net import free_port
 from webui import build_demo, launch_options
 from webui.rest import MAX_UPLOAD_BYTES, launch
 
 AUTH = ("alice", "s3cret")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Served:
@@ -96,7 +90,7 @@ def test_get_search_returns_json_hits_with_thumbnails(served, demo_engine):
 
 
 def test_get_search_filters_by_folder_date_and_cut_off(served, demo_engine, sample_library):
-    folders = sorted({os.path.dirname(r.path) for r in demo_engine.store.records()})
+    folders = sorted({os.path.dirname(r.path) for r in demo_engine.records()})
     sub = next(f for f in folders if f != str(sample_library))
     with httpx.Client(base_url=served.url, timeout=60) as http:
         inside = http.get("api/search", params={"q": "a blue star", "k": 50, "folder": sub}).json()["results"]
@@ -153,7 +147,7 @@ def test_post_search_refuses_what_the_web_app_refuses(served, tmp_path):
 
 
 def test_similar_and_thumbnail_refuse_paths_that_are_not_indexed(served, demo_engine, sample_library):
-    indexed = next(iter(demo_engine.store.records())).path
+    indexed = next(iter(demo_engine.records())).path
     with httpx.Client(base_url=served.url, timeout=60) as http:
         like = http.get("api/similar", params={"file": indexed, "k": 3}).json()["results"]
         assert len(like) == 3 and indexed not in [r["file"] for r in like]

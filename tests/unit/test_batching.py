@@ -12,7 +12,7 @@ from PIL import Image
 
 from clipsearch.batching import BULK, IMAGE, TEXT, BatchingEncoder, batching
 from clipsearch.encoders import Encoder
-from tests.fakes import FakeEncoder
+from testsupport.fakes import FakeEncoder
 
 
 class GatedEncoder(FakeEncoder):
