@@ -6,6 +6,9 @@
     python benchmarks/bench_load.py --baseline /tmp/previous # both releases, in one run
     python benchmarks/bench_load.py --baseline /tmp/previous --rounds 2 --seconds 10
 
+(From a second checkout while another one is installed with ``pip install -e``, put this one first:
+``PYTHONPATH=. python benchmarks/bench_load.py ...``.)
+
 The index is random unit vectors written straight into the store (bench_query_latency's builder),
 stamped with ViT-B-32; every query runs the real model (text tower, or decode + image tower for an
 uploaded 1024x768 JPEG) and the HNSW search. The server is ``python -m webui`` in its own process,
