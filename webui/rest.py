@@ -34,6 +34,7 @@ from clipsearch import ClipSearchError, InvalidQuery, QueryTerm, UnreadableImage
 from clipsearch.images import load_image
 
 from .handlers import MAX_K, Handlers, NoIndexYet, _result_dict, api_record, parse_filter
+from .matches import strong_results
 from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
         if not terms:
             raise ApiError(400, "give q=TEXT (GET or POST) and/or an image file (POST, field 'image')")
         hits = handlers.engine().search(terms, k=k, where=where)
-    results = [r for r in (_result_dict(h) for h in hits) if cut <= 0 or r["score"] >= cut]
+    results = _cut([_result_dict(h) for h in hits], cut)
     return {"query": text, "image": image is not None, "results": with_thumbnails(results, request),
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
@@ -207,7 +208,7 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
         if not path or not handlers._is_indexed(engine, path):
             raise ApiError(404, "that photo is not in the index (give file=PATH of an indexed photo)")
         hits = engine.similar(os.path.abspath(path), k=k, where=where)
-    results = [r for r in (_result_dict(h) for h in hits) if cut <= 0 or r["score"] >= cut]
+    results = _cut([_result_dict(h) for h in hits], cut)
     return {"file": path, "results": with_thumbnails(results, request),
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
@@ -310,6 +311,14 @@ def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any]:
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
     return k, cut, where
+
+
+def _cut(results: list[dict], cut: float) -> list[dict]:
+    """``min_score``, as on the other routes: 0 keeps all, above 0 a flat cut-off, below 0 the
+    results the automatic cut-off calls strong matches."""
+    if cut < 0:
+        return strong_results(results)
+    return [r for r in results if cut <= 0 or r["score"] >= cut]
 
 
 def _int(raw: str | None, name: str, default: int) -> int:

@@ -28,12 +28,15 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         sunset"). Terms can be combined: "beach + sunset - people" adds and subtracts meanings,
         "2:dog + grass" weights a term. Results are best first; each has the photo's path on the
         user's computer ("file"), a similarity "score" (higher is closer; compare scores within
-        one query only), its size, date taken if known, and a "thumbnail" URL of a small JPEG.
+        one query only), "strong" (true when the automatic cut-off calls it a real match), its size,
+        date taken if known, and a "thumbnail" URL of a small JPEG.
 
         Args:
             text: what to look for, in words (English works best).
             k: how many photos to return, 1 to 500 (default 20).
-            min_score: leave out results scoring less than this; 0 returns all k.
+            min_score: 0 returns all k; -1 only the strong matches (the automatic cut-off, decided
+                per query: each result's "strong" says whether it is one); above 0, leave out
+                results scoring less than this.
         """
         return _with_urls(handlers.api_search_text(text, k, min_score), request)
 

@@ -99,6 +99,8 @@ def test_get_search_filters_by_folder_date_and_cut_off(served, demo_engine, samp
         cut = everything[10]["score"]
         kept = http.get("api/search", params={"q": "a blue star", "k": 50, "min_score": cut}).json()["results"]
         assert kept and all(r["score"] >= cut for r in kept) and len(kept) < len(everything)
+        strong = http.get("api/search", params={"q": "a blue star", "k": 50, "min_score": -1}).json()["results"]
+        assert [r["file"] for r in strong] == [r["file"] for r in everything if r["strong"]]
         future = http.get("api/search", params={"q": "a blue star", "since": "2999-01-01"}).json()
         assert future["results"] == []
         past = http.get("api/search", params={"q": "a blue star", "until": "2999-01-01", "k": 7}).json()
