@@ -22,6 +22,7 @@ Pure NumPy; a decision costs about a millisecond (see benchmarks/bench_cutoff.py
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ MAX_SHARE = 0.35
 _BINS = 256
 _EM_STEPS = 40
 _STARTS = np.array([0.01, 0.05, 0.2, 0.4])
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,19 @@ def relevance_cutoff(top: np.ndarray, sample: np.ndarray | None = None, total: i
     group = distinct_top_group(top)
     if group:
         return Cutoff(float((top[group - 1] + top[group]) / 2), float(group), "gap")
-    scores, weights = library_scores(top, np.asarray(sample if sample is not None else [], np.float64),
-                                     max(int(total or 0), len(top)))
-    upper = upper_probabilities(scores, weights)
-    if upper is None:
+    sample = np.asarray(sample if sample is not None else [], np.float64)
+    scores, weights = library_scores(top, sample, max(int(total or 0), len(top)))
+    fit = mixture_fit(scores, weights)
+    if fit is None:
         return Cutoff(float(top[-1]), float(len(top)), "none")
+    upper, loglik = fit
+    draws = len(top) + int(np.sum(sample < top[-1]))  # the scores actually seen, for the AIC
+    if skewed_null_suffices(scores, weights, loglik, draws):
+        ratios = gap_ratios(top)
+        ratios[: MIN_GROUP - 1] = 0.0
+        group = int(np.argmax(ratios)) + 1 if len(ratios) >= MIN_GROUP else len(top)
+        if group < len(top):
+            return Cutoff(float((top[group - 1] + top[group]) / 2), float(group), "skewed")
     threshold, matches = best_expected_f1(scores, weights, upper)
     return Cutoff(threshold, matches, "mixture")
 
@@ -129,7 +139,15 @@ def library_scores(top: np.ndarray, sample: np.ndarray, total: int) -> tuple[np.
 
 
 def upper_probabilities(x: np.ndarray, w: np.ndarray) -> np.ndarray | None:
-    """Per score, the probability of the upper part of a two-Gaussian mixture fitted by EM.
+    """Per score, the probability of the upper part of a two-Gaussian mixture fitted by EM
+    (see ``mixture_fit``), or None when no fit separates two parts."""
+    fit = mixture_fit(x, w)
+    return None if fit is None else fit[0]
+
+
+def mixture_fit(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """A two-Gaussian mixture fitted by EM: (per score, the upper part's probability; the
+    weighted log-likelihood per unit of weight).
 
     EM runs from several starting splits at once (the upper 1%, 5%, 20% and 40% of the weight);
     the most likely fit whose upper part is the higher and the smaller one wins. None when no fit
@@ -149,7 +167,8 @@ def upper_probabilities(x: np.ndarray, w: np.ndarray) -> np.ndarray | None:
     ok = np.isfinite(ll) & (mean_up > mean_low) & (share <= MAX_SHARE) & (share > 0)
     if not ok.any():
         return None
-    return upper[int(np.argmax(np.where(ok, ll, -np.inf)))]
+    best = int(np.argmax(np.where(ok, ll, -np.inf)))
+    return upper[best], float(ll[best] / w.sum())
 
 
 def _m_step(x, w, upper):
@@ -189,3 +208,39 @@ def best_expected_f1(x: np.ndarray, w: np.ndarray, upper: np.ndarray) -> tuple[f
     f1 = 2 * hits / (returned + matches)
     best = int(np.argmax(f1))
     return float(x[best]), matches
+
+
+def skewed_null_suffices(x: np.ndarray, w: np.ndarray, mixture_loglik: float, draws: int) -> bool:
+    """Whether one right-skewed bump describes the scores as well as the two-part mixture does.
+
+    A query with only a handful of matches and no clean gap leaves the library's scores as one
+    bump with a long upper tail; a two-Gaussian mixture then splits that tail off as an "upper
+    part" holding a quarter of the library. A skew-normal (fitted by its moments) has two
+    parameters fewer: when the mixture does not beat it by Akaike's criterion (two log-likelihood
+    units per extra parameter, over the ``draws`` scores actually seen), and the skew is to the
+    upper side, the upper part is the bulk's own tail, not a population of matches.
+    """
+    w = w / w.sum()
+    mean = float(np.sum(w * x))
+    var = float(np.sum(w * (x - mean) ** 2))
+    if var <= 0:
+        return False
+    skew = float(np.sum(w * (x - mean) ** 3)) / var**1.5
+    if skew <= 0:
+        return False
+    return mixture_loglik - skew_normal_loglik(x, w, mean, var, skew) <= 2.0 / max(draws, 1)
+
+
+def skew_normal_loglik(x: np.ndarray, w: np.ndarray, mean: float, var: float, skew: float) -> float:
+    """The weighted mean log-density of a skew-normal with this mean, variance and skewness
+    (the skewness clipped to what a skew-normal can reach)."""
+    a = min(abs(skew), 0.99) ** (2 / 3)
+    delta = np.copysign(np.sqrt(np.pi / 2 * a / (a + ((4 - np.pi) / 2) ** (2 / 3))), skew)
+    alpha = delta / np.sqrt(1 - delta**2)
+    omega = np.sqrt(var / (1 - 2 * delta**2 / np.pi))
+    xi = mean - omega * delta * np.sqrt(2 / np.pi)
+    t = (x - xi) / omega
+    tail = 0.5 * _ERFC(-alpha * t / np.sqrt(2)).astype(np.float64)  # the normal CDF at alpha * t
+    with np.errstate(divide="ignore"):
+        logpdf = np.log(2 / omega) - 0.5 * np.log(2 * np.pi) - t**2 / 2 + np.log(np.maximum(tail, 1e-300))
+    return float(np.sum(w * logpdf))
