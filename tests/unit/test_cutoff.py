@@ -47,6 +47,21 @@ def test_narrow_query_without_a_clear_gap_returns_few():
     assert np.sum(scores >= cut.threshold) <= 30
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_skewed_bulk_is_not_split_into_a_quarter_of_matches(seed):
+    """Six matches just above a right-skewed bulk with no clean gap: a two-Gaussian mixture calls
+    the bulk's long upper tail an "upper part" (thousands); a skew-normal fits as well, so the
+    cut-off keeps a few dozen at most, the matches among them."""
+    rng = np.random.default_rng(seed)
+    bulk = 0.12 + 0.01 * rng.gamma(8.0, 1.0, 20_000)
+    matches = np.quantile(bulk, 0.9995) + np.abs(rng.normal(0.0, 0.01, 6))
+    scores = np.concatenate([bulk, matches])
+    cut = _decide(rng, scores)
+    returned = scores >= cut.threshold
+    assert cut.method == "skewed"
+    assert returned.sum() <= 30 and returned[-6:].all()
+
+
 def test_broad_query_keeps_a_fifth_of_the_library():
     rng = np.random.default_rng(2)
     scores, relevant = _library(rng, 20_000, 4_000, match=(0.26, 0.02))
