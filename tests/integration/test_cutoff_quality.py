@@ -1,8 +1,9 @@
 """The automatic cut-off on the demo library (seed 0; the method was developed on seeds 1 and 2), demo model.
 
 Per query kind: F1 of the returned set against the manifest's true set, over the best F1 any cut
-of the same ranking reaches. Levels measured when this was written (benchmarks/bench_cutoff.py,
-README): mean over kinds 0.69-0.74 (0.73 on this one), worst kind 0.37-0.55 (0.55 here). The
+of the same ranking reaches. Levels measured with the skew check (benchmarks/bench_cutoff.py,
+README): mean over kinds 0.72-0.78 (0.75 on this one), worst kind 0.47-0.67 (0.47 here: the
+negative kind); here narrow 0.98, with a background 0.71, shape 0.83, colour 0.95. The
 assertions keep a margin below those.
 """
 
@@ -33,15 +34,23 @@ def test_cutoff_beats_the_best_flat_threshold_on_average(figures):
     """The flat threshold is chosen knowing the answers; the cut-off knows nothing of them."""
     mean, worst = summary(list(figures.values()))
     flat = sum(f.flat_ratio for f in figures.values()) / len(figures)
-    assert mean >= 0.6
+    assert mean >= 0.68
     assert mean > flat
-    assert worst >= 0.25
+    assert worst >= 0.4
 
 
 def test_narrow_and_broad_queries(figures):
-    assert figures["narrow"].ratio >= 0.8
-    assert figures["colour"].ratio >= 0.75
-    assert figures["shape"].ratio >= 0.55
+    assert figures["narrow"].ratio >= 0.9
+    assert figures["colour"].ratio >= 0.85
+    assert figures["shape"].ratio >= 0.7
+
+
+def test_a_few_answers_above_near_misses(figures):
+    """A colour and shape on a given background: two to five answers just above the same object
+    on other backgrounds. The skew check keeps the handful instead of a quarter of the library."""
+    background = figures["background"]
+    assert background.ratio >= 0.6
+    assert background.returned < 4 * background.matches + 10
     # a broad query returns a broad set, a narrow one a narrow set
     assert figures["colour"].returned > 1.5 * figures["narrow"].returned
 
