@@ -11,7 +11,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from clipsearch import ClipSearchError, ModelMismatch, Settings
+from clipsearch import (
+    ClipSearchError,
+    IndexNotFound,
+    ModelMismatch,
+    ModelUnavailable,
+    Settings,
+    StoreMismatch,
+)
 from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV
 
 DEVICES = ("cpu", "cuda", "mps")
@@ -95,6 +102,25 @@ def model_overrides(args: argparse.Namespace) -> dict[str, Any]:
 def explain(exc: ClipSearchError) -> str:
     """An error message for a terminal: the library's words, then the flags that help."""
     message = str(exc)
-    if isinstance(exc, ModelMismatch) and "was built with model" in message:
-        message += " (omit --model, or index into another folder with --index)"
-    return message
+    hint = _flag_hint(exc)
+    if isinstance(exc, IndexNotFound):
+        return f"{message}: build one with `{hint}`"
+    return f"{message} ({hint})" if hint else message
+
+
+def _flag_hint(exc: ClipSearchError) -> str | None:
+    """The flags that help with ``exc`` on a command line, or None."""
+    if isinstance(exc, IndexNotFound):
+        where = f" --index {exc.location}" if exc.location else ""
+        store = f" --store milvus --milvus-uri {exc.uri}" if exc.uri else ""
+        return f"python -m indexer FOLDER{where}{store}"
+    if isinstance(exc, ModelMismatch) and "was built with model" in str(exc):
+        return "omit --model, or index into another folder with --index"
+    if isinstance(exc, ModelUnavailable):
+        return ("on the command line: --weights FILE gives a checkpoint file (with --model naming its "
+                "architecture); --model demo runs the offline demo model")
+    if isinstance(exc, StoreMismatch):
+        if exc.recorded == "milvus":
+            return "omit --milvus-uri, or index into another folder with --index"
+        return "index into another folder with --index to use Milvus"
+    return None

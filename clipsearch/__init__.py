@@ -19,6 +19,7 @@ from .errors import (
     InvalidQuery,
     ModelMismatch,
     ModelUnavailable,
+    StoreMismatch,
     StoreWriteError,
     UnreadableImage,
 )
@@ -32,5 +33,5 @@ __all__ = [
     "DEFAULT_MODEL", "DEFAULT_PRETRAINED", "ClipSearchError", "ImageRecord", "IndexLocked",
     "IndexNotFound", "IndexProgress", "IndexReport", "InvalidQuery", "ModelMismatch",
     "ModelSpec", "ModelUnavailable", "QueryTerm", "SearchEngine", "SearchFilter",
-    "SearchResult", "Settings", "StoreWriteError", "UnreadableImage", "parse_query",
+    "SearchResult", "Settings", "StoreMismatch", "StoreWriteError", "UnreadableImage", "parse_query",
 ]

@@ -110,7 +110,7 @@ class SearchEngine:
         handle = IndexHandle(settings)
         have = handle.stamp
         if have is None and not create:
-            raise IndexNotFound(f"no index in {settings.index_dir}")
+            raise IndexNotFound(f"no index in {settings.index_dir}", location=settings.index_dir)
         spec = handle.model_spec(settings.model, use_index_model=use_index_model)
         settings = replace(settings, model=spec)
         encoder = load_encoder(spec)  # lazy: loads on first use
@@ -323,7 +323,7 @@ class SearchEngine:
     # --- what the index holds ---------------------------------------------------------------
     def _store(self) -> VectorStore:
         if self.store is None:
-            raise IndexNotFound(f"no index in {self.settings.index_dir}")
+            raise IndexNotFound(f"no index in {self.settings.index_dir}", location=self.settings.index_dir)
         return self.store
 
     def info(self) -> dict[str, Any]:

@@ -12,7 +12,27 @@ class ClipSearchError(Exception):
 
 
 class IndexNotFound(ClipSearchError):
-    """There is no index at the given folder yet."""
+    """There is no index at the given folder (or Milvus collection) yet.
+
+    ``location`` is the index folder and ``uri`` the Milvus address where one was looked for,
+    so that a front end can say how to build one in its own terms.
+    """
+
+    def __init__(self, message: str, *, location: object = None, uri: str | None = None) -> None:
+        super().__init__(message)
+        self.location = location
+        self.uri = uri
+
+
+class StoreMismatch(ClipSearchError):
+    """The index folder records another store (or another Milvus address) than the one asked for.
+
+    ``recorded`` is the store kind the folder holds (``hnsw`` or ``milvus``).
+    """
+
+    def __init__(self, message: str, *, recorded: str | None = None) -> None:
+        super().__init__(message)
+        self.recorded = recorded
 
 
 class ModelMismatch(ClipSearchError):

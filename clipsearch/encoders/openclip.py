@@ -347,7 +347,7 @@ def _unavailable(spec: ModelSpec, exc: Exception) -> ModelUnavailable:
     if ("not found" in lowered or "not a known tag" in lowered) and "download" not in lowered:
         return ModelUnavailable(
             f"cannot load model {what}: {text}. Known names: open_clip.list_pretrained(); "
-            "or give a checkpoint file with --weights, or use --model demo."
+            "or give a checkpoint file, or use the demo model."
         )
     try:
         from huggingface_hub.constants import HF_HUB_CACHE as cache
@@ -357,7 +357,7 @@ def _unavailable(spec: ModelSpec, exc: Exception) -> ModelUnavailable:
     return ModelUnavailable(
         f"cannot load the weights of model {what}: they are not in the cache folder {cache} "
         f"and could not be downloaded{offline}. Ways out: connect once so the weights download "
-        "(about 600 MB for ViT-B-32); or pass a local checkpoint file with --weights PATH "
-        "(and its architecture with --model); or try the offline demo model with --model demo. "
+        "(about 600 MB for ViT-B-32); or give a local checkpoint file (and the model name of its "
+        "architecture); or use the offline demo model. "
         f"[{type(exc).__name__}: {text[:300]}]"
     )

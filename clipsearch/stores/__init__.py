@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import ClipSearchError
+from ..errors import StoreMismatch
 from .base import ImageRecord, SearchFilter, VectorStore, WriteBatch
 from .layout import DB_NAME, POINTER_NAME
 
@@ -67,12 +67,11 @@ def resolve_kind(location: str | Path, kind: str | None, uri: str | None) -> tup
     if pointer.is_file():
         recorded = json.loads(pointer.read_text(encoding="utf-8"))
         if kind == "milvus" and uri and not _same_uri(uri, recorded.get("uri")):
-            raise ClipSearchError(f"the index in {folder} lives in Milvus at {recorded.get('uri')}, not {uri}: "
-                                  "omit --milvus-uri, or index into another folder with --index")
+            raise StoreMismatch(f"the index in {folder} lives in Milvus at {recorded.get('uri')}, not {uri}",
+                                recorded="milvus")
         return recorded["kind"], recorded.get("uri")
     if kind == "milvus" and (folder / DB_NAME).exists():
-        raise ClipSearchError(f"the index in {folder} is a local hnsw index: index into another folder "
-                              "(--index) to use Milvus")
+        raise StoreMismatch(f"the index in {folder} is a local hnsw index, not a Milvus one", recorded="hnsw")
     return kind or DEFAULT_KIND, uri
 
 

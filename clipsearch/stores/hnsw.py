@@ -73,7 +73,7 @@ class HnswStore:
         db_path = folder / DB_NAME
         if not db_path.exists():
             if not create:
-                raise IndexNotFound(f"no index in {folder}: build one with `python -m indexer FOLDER --index {folder}`")
+                raise IndexNotFound(f"no index in {folder}", location=folder)
             if stamp is None:
                 raise ValueError("a new index needs the stamp of the model that fills it")
             folder.mkdir(parents=True, exist_ok=True)
@@ -97,7 +97,7 @@ class HnswStore:
         """The stamp of the index in ``folder``, read from SQLite alone."""
         db_path = Path(folder) / DB_NAME
         if not db_path.exists():
-            raise IndexNotFound(f"no index in {folder}: build one with `python -m indexer FOLDER --index {folder}`")
+            raise IndexNotFound(f"no index in {folder}", location=folder)
         return read_stamp_of(db_path)
 
     # --- keeping the graph up to date ------------------------------------------------------
@@ -363,7 +363,7 @@ def _open_stamp(db, folder: Path, stamp: dict[str, Any] | None, create: bool) ->
     existed = have is not None
     if have is None:
         if not create:
-            raise IndexNotFound(f"the index in {folder} is empty or unfinished")
+            raise IndexNotFound(f"the index in {folder} is empty or unfinished", location=folder)
         have = {**stamp, "schema_version": SCHEMA_VERSION}
         RecordStore.create(db, have)
     if have.get("schema_version") != SCHEMA_VERSION:

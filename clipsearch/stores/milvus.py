@@ -102,8 +102,8 @@ class MilvusStore:
             have = _read_meta(client, f"{name}_meta", "stamp", strong=True)
             if have is None:
                 if not create:
-                    raise IndexNotFound(f"no index in Milvus at {base} (collection {name}): build one with "
-                                        f"`python -m indexer FOLDER --store milvus --milvus-uri {base}#{name}`")
+                    raise IndexNotFound(f"no index in Milvus at {base} (collection {name})", location=folder,
+                                        uri=f"{base}#{name}")
                 if stamp is None:
                     raise ValueError("a new index needs the stamp of the model that fills it")
                 have = {**stamp, "schema_version": SCHEMA_VERSION}
@@ -148,7 +148,8 @@ class MilvusStore:
         finally:
             client.close()
         if stamp is None:
-            raise IndexNotFound(f"no index in Milvus at {base} (collection {name})")
+            raise IndexNotFound(f"no index in Milvus at {base} (collection {name})", location=folder,
+                                uri=f"{base}#{name}")
         return json.loads(stamp)
 
     # --- reading ---------------------------------------------------------------------------
@@ -355,7 +356,7 @@ class MilvusStore:
 
 def _connect(uri: str, create: bool) -> MilvusClient:
     if not create and "://" not in uri and not os.path.exists(uri):  # do not make an empty lite file
-        raise IndexNotFound(f"no index at {uri}: build one with `python -m indexer FOLDER --store milvus`")
+        raise IndexNotFound(f"no Milvus index at {uri}", uri=uri)
     try:
         return MilvusClient(uri=uri)
     except MilvusException as exc:

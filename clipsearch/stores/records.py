@@ -302,14 +302,14 @@ def read_stamp(db: sqlite3.Connection) -> dict | None:
 def read_stamp_of(path: Path) -> dict[str, Any]:
     """The stamp of the SQLite file at ``path`` (``IndexNotFound`` when there is none)."""
     if not path.exists():
-        raise IndexNotFound(f"no index in {path.parent}")
+        raise IndexNotFound(f"no index in {path.parent}", location=path.parent)
     db = connect(path)
     try:
         stamp = read_stamp(db)
     finally:
         db.close()
     if stamp is None:
-        raise IndexNotFound(f"the index in {path.parent} is empty or unfinished")
+        raise IndexNotFound(f"the index in {path.parent} is empty or unfinished", location=path.parent)
     return stamp
 
 

@@ -84,6 +84,7 @@ def test_model_mismatch_and_offline_model_fail_with_exit_1(library, tmp_path):
     offline = run_indexer(str(library), "--index", str(tmp_path / "new"))  # default pretrained model
     assert offline.returncode == 1
     assert "cannot load the weights" in offline.stderr and "--model demo" in offline.stderr
+    assert "cache folder" in offline.stderr and "--weights" in offline.stderr
     assert "Traceback" not in offline.stderr
 
 

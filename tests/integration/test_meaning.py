@@ -99,3 +99,4 @@ def test_search_cli_prints_json_best_first(demo_engine):
                              capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
                              cwd=REPO, timeout=120)
     assert missing.returncode == 1 and "no index" in missing.stderr
+    assert f"build one with `python -m indexer FOLDER --index {index / 'nope'}`" in missing.stderr

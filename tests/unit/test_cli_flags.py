@@ -1,0 +1,59 @@
+"""The library's errors speak its own terms; ``cli.flags.explain`` adds the flags that help on a terminal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cli import flags
+from clipsearch import IndexNotFound, ModelMismatch, ModelUnavailable, StoreMismatch
+from clipsearch.stores import HnswStore, resolve_kind
+from clipsearch.stores.layout import DB_NAME, POINTER_NAME
+
+
+def test_no_index_is_said_in_library_terms_and_the_edge_says_how_to_build_one(tmp_path):
+    folder = tmp_path / "nowhere"
+    with pytest.raises(IndexNotFound) as error:
+        HnswStore.open(folder)
+    assert str(error.value) == f"no index in {folder}" and error.value.location == folder
+    assert flags.explain(error.value) == (f"no index in {folder}: build one with "
+                                          f"`python -m indexer FOLDER --index {folder}`")
+    with pytest.raises(IndexNotFound) as error:
+        HnswStore.read_stamp(folder)
+    assert "--" not in str(error.value) and f"--index {folder}" in flags.explain(error.value)
+
+
+def test_a_missing_milvus_collection_gets_the_milvus_flags():
+    error = IndexNotFound("no index in Milvus at http://db:19530 (collection photos)", uri="http://db:19530#photos")
+    assert flags.explain(error).endswith(
+        "build one with `python -m indexer FOLDER --store milvus --milvus-uri http://db:19530#photos`")
+
+
+def test_asking_for_another_store_than_the_folder_holds(tmp_path):
+    milvus = tmp_path / "milvus-index"
+    milvus.mkdir()
+    (milvus / POINTER_NAME).write_text(json.dumps({"kind": "milvus", "uri": str(milvus / "a.db")}))
+    with pytest.raises(StoreMismatch) as error:
+        resolve_kind(milvus, "milvus", str(tmp_path / "b.db"))
+    assert error.value.recorded == "milvus" and "--" not in str(error.value)
+    assert "(omit --milvus-uri, or index into another folder with --index)" in flags.explain(error.value)
+
+    local = tmp_path / "local-index"
+    local.mkdir()
+    (local / DB_NAME).touch()
+    with pytest.raises(StoreMismatch) as error:
+        resolve_kind(local, "milvus", None)
+    assert error.value.recorded == "hnsw" and "--" not in str(error.value)
+    assert "index into another folder with --index to use Milvus" in flags.explain(error.value)
+
+
+def test_model_errors_gain_the_model_flags():
+    unavailable = flags.explain(ModelUnavailable("cannot load the weights of model ViT-B-32"))
+    assert unavailable.startswith("cannot load the weights of model ViT-B-32 (")
+    assert "--weights FILE" in unavailable and "--model demo" in unavailable
+    mismatch = flags.explain(ModelMismatch("the index in X was built with model demo, not ViT-B-32"))
+    assert mismatch.endswith("(omit --model, or index into another folder with --index)")
+    other = ModelMismatch("the index in X has schema version 9")
+    assert flags.explain(other) == str(other)
+
