@@ -14,6 +14,7 @@ DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
 DEMO_MODEL = "demo"
 INDEX_ENV = "CLIPSEARCH_INDEX"
 CACHE_ENV = "CLIPSEARCH_CACHE"
+HUB_OFFLINE_ENV = "HF_HUB_OFFLINE"
 
 
 def default_index_dir() -> Path:
@@ -32,6 +33,14 @@ def default_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("clipsearch", appauthor=False))
+
+
+def hub_offline() -> bool:
+    """Whether the Hugging Face hub is told to stay offline (``$HF_HUB_OFFLINE``, as the hub reads it).
+
+    huggingface_hub obeys the variable itself; the library only reads it to explain a failed load.
+    """
+    return os.environ.get(HUB_OFFLINE_ENV, "").strip().upper() in ("1", "ON", "YES", "TRUE")
 
 
 @dataclass(frozen=True)

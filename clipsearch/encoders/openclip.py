@@ -21,7 +21,7 @@ import open_clip
 import torch
 from PIL import Image, ImageDraw
 
-from ..config import DEMO_MODEL, ModelSpec
+from ..config import DEMO_MODEL, HUB_OFFLINE_ENV, ModelSpec, hub_offline
 from ..errors import ModelUnavailable
 from .base import normalize
 
@@ -353,7 +353,7 @@ def _unavailable(spec: ModelSpec, exc: Exception) -> ModelUnavailable:
         from huggingface_hub.constants import HF_HUB_CACHE as cache
     except Exception:  # pragma: no cover
         cache = os.path.expanduser("~/.cache/huggingface/hub")
-    offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") else ""
+    offline = f" ({HUB_OFFLINE_ENV} is set)" if hub_offline() else ""
     return ModelUnavailable(
         f"cannot load the weights of model {what}: they are not in the cache folder {cache} "
         f"and could not be downloaded{offline}. Ways out: connect once so the weights download "

@@ -89,3 +89,19 @@ def test_the_library_speaks_in_its_own_terms(path):
                     and id(node) not in docstrings and FLAG.search(node.value))
     assert quoted == []
 
+
+@pytest.mark.parametrize("path", python_files("clipsearch", *FRONT_ENDS), ids=lambda p: str(p.relative_to(REPO)))
+def test_only_config_reads_the_environment(path):
+    """``clipsearch/config.py`` reads environment variables; the rest asks it (front ends may set them)."""
+    if path == REPO / "clipsearch" / "config.py":
+        return
+    reads = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target = ast.unparse(node.func)
+            if target in ("os.getenv", "os.environ.get", "environ.get", "getenv"):
+                reads.append(f"{target} line {node.lineno}")
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and \
+                ast.unparse(node.value) in ("os.environ", "environ"):
+            reads.append(f"os.environ[...] line {node.lineno}")
+    assert reads == []

@@ -8,6 +8,7 @@ import pytest
 
 from cli import flags
 from clipsearch import IndexNotFound, ModelMismatch, ModelUnavailable, StoreMismatch
+from clipsearch.config import hub_offline
 from clipsearch.stores import HnswStore, resolve_kind
 from clipsearch.stores.layout import DB_NAME, POINTER_NAME
 
@@ -57,3 +58,8 @@ def test_model_errors_gain_the_model_flags():
     other = ModelMismatch("the index in X has schema version 9")
     assert flags.explain(other) == str(other)
 
+
+@pytest.mark.parametrize("value, offline", [("1", True), ("true", True), ("ON", True), ("", False), ("0", False)])
+def test_hub_offline_is_read_as_the_hub_reads_it(monkeypatch, value, offline):
+    monkeypatch.setenv("HF_HUB_OFFLINE", value)
+    assert hub_offline() is offline
