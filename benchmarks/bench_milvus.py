@@ -62,11 +62,11 @@ def wait_for_milvus_index(store, n: int, timeout: float = 900.0) -> float:
     return time.perf_counter() - started
 
 
-def measure(store, queries, truth, k, hard, where=None) -> tuple[float, list[float]]:
+def measure(store, queries, truth, k, text_like, where=None) -> tuple[float, list[float]]:
     hits, times = 0, []
     for query, want in zip(queries, truth):
         started = time.perf_counter()
-        found = store.search(query, k, where=where, hard=hard)
+        found = store.search(query, k, where=where, text_like=text_like)
         times.append(time.perf_counter() - started)
         hits += len({label_of(r.path) for r, _ in found} & set(want.tolist()))
     return hits / (k * len(queries)), times
@@ -129,10 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(f"Milvus insert+flush {seconds:.0f} s, then HNSW index build {indexed:.0f} s")
         time.sleep(6)  # past the read-your-writes window: searches run at Bounded consistency, as in the app
         for name, store in stores.items():
-            for kind, (queries, hard) in kinds.items():
+            for kind, (queries, text_like) in kinds.items():
                 for label, (where, _) in filters.items():
-                    store.search(queries[0], k, where=where, hard=hard)  # warm up
-                    recall, times = measure(store, queries, truth[(kind, label)], k, hard, where)
+                    store.search(queries[0], k, where=where, text_like=text_like)  # warm up
+                    recall, times = measure(store, queries, truth[(kind, label)], k, text_like, where)
                     p50, p99 = percentiles_ms(times)
                     rows.append([name, kind, label, f"{recall:.3f}", f"{p50:.2f}", f"{p99:.2f}"])
                     print("  ", rows[-1], file=sys.stderr)

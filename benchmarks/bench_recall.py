@@ -9,7 +9,7 @@ neighbourhoods, which is why they need a wider beam. ``ClipLikeVectors`` generat
 
 For each size it indexes the vectors through ``HnswStore.write`` (chunks of ``WriteBatch``),
 then measures recall@k against exact NumPy search, and the latency of ``store.search``
-(``hard=False`` for image queries, ``hard=True`` for text) next to exact NumPy search. The bar:
+(``text_like=False`` for image queries, ``text_like=True`` for text) next to exact NumPy search. The bar:
 recall@10 >= 0.99 for both query kinds with the store's default settings.
 
     python benchmarks/bench_recall.py                      # 100k and 1M (1M builds for minutes)
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from _common import dir_size, gb, load_line, percentiles_ms, rss_bytes, save_result, table  # noqa: E402
 
-from clipsearch.stores import hnsw as hnsw_module  # noqa: E402
+from clipsearch.stores import graph as hnsw_module  # noqa: E402  (the HNSW graph's settings)
 from clipsearch.stores.base import ImageRecord, WriteBatch  # noqa: E402
 from clipsearch.stores.hnsw import HnswStore  # noqa: E402
 
@@ -183,12 +183,12 @@ def label_of(path: str) -> int:
     return int(path.rsplit("-", 1)[1].split(".")[0])
 
 
-def measure(store: HnswStore, queries: np.ndarray, truth: np.ndarray, k: int, hard: bool):
+def measure(store: HnswStore, queries: np.ndarray, truth: np.ndarray, k: int, text_like: bool):
     """Recall@k of ``store.search`` against the exact labels, and per-query latencies."""
     hits, times = 0, []
     for query, want in zip(queries, truth, strict=True):
         started = time.perf_counter()
-        found = store.search(query, k, hard=hard)
+        found = store.search(query, k, text_like=text_like)
         times.append(time.perf_counter() - started)
         hits += len({label_of(r.path) for r, _ in found} & set(want.tolist()))
     return hits / (k * len(queries)), times
@@ -219,18 +219,18 @@ def run_size(n: int, args, out: list[str]) -> list[list[object]]:
         exact_times.append(time.perf_counter() - started)
     ex50, ex99 = percentiles_ms(exact_times)
 
-    for queries, truth, hard in ((image_q, truth_img, False), (text_q, truth_txt, True)):
-        measure(store, queries, truth, args.k, hard)  # warm-up: the first pass touches cold pages
+    for queries, truth, text_like in ((image_q, truth_img, False), (text_q, truth_txt, True)):
+        measure(store, queries, truth, args.k, text_like)  # warm-up: the first pass touches cold pages
     settings = [("default", None)] + [(f"EF_IMAGE = EF_TEXT = {ef}", ef) for ef in args.sweep]
     for name, ef in settings:
         if ef is not None:
             store.ef_image = store.ef_text = ef
         else:
             store.ef_image, store.ef_text = hnsw_module.EF_IMAGE, hnsw_module.EF_TEXT
-        for kind, queries, truth, hard in (("image", image_q, truth_img, False), ("text", text_q, truth_txt, True)):
-            recall, times = measure(store, queries, truth, args.k, hard)
+        for kind, queries, truth, text_like in (("image", image_q, truth_img, False), ("text", text_q, truth_txt, True)):
+            recall, times = measure(store, queries, truth, args.k, text_like)
             p50, p99 = percentiles_ms(times)
-            beam = max(store.beam(n, hard), min(max(args.k, hnsw_module.MIN_CANDIDATES), n))
+            beam = max(store.beam(n, text_like), min(max(args.k, hnsw_module.MIN_CANDIDATES), n))
             ok = "yes" if recall >= BAR else "no"
             rows.append([f"{n:,}", name, kind, beam, f"{recall:.4f}", ok, f"{p50:.2f}", f"{p99:.2f}",
                          f"{ex50:.1f}", f"{ex99:.1f}"])

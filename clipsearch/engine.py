@@ -289,7 +289,7 @@ class SearchEngine:
         if auto and cutoff != AUTO:
             raise InvalidQuery(f"the cut-off is 'auto', a number or none, not {cutoff!r}")
         store = self._store()
-        hits = store.search(vector, max(k, TOP_CANDIDATES) if auto else k, where=where, hard=text_like)
+        hits = store.search(vector, max(k, TOP_CANDIDATES) if auto else k, where=where, text_like=text_like)
         hits = [(r, s) for r, s in hits if r.path != leave_out]  # before deciding: itself is no match
         if auto:
             threshold = self.cutoff_threshold(vector, np.array([s for _, s in hits]))

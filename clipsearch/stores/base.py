@@ -115,11 +115,11 @@ class VectorStore(Protocol):
         """Record which folders this index covers (shown in the app, used by a re-index)."""
 
     def search(
-        self, vector: np.ndarray, k: int, *, where: SearchFilter | None = None, hard: bool = False
+        self, vector: np.ndarray, k: int, *, where: SearchFilter | None = None, text_like: bool = False
     ) -> list[tuple[ImageRecord, float]]:
         """The ``k`` nearest records by inner product, best first, with score = similarity.
 
-        ``hard`` marks out-of-distribution queries (text vectors) that need a wider search.
+        ``text_like`` marks out-of-distribution queries (text vectors) that need a wider search.
         """
 
     def stale(self) -> bool:

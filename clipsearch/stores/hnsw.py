@@ -213,7 +213,7 @@ class HnswStore:
         return self._records.vectors_by_fingerprint(fingerprints)
 
     def search(
-        self, vector: np.ndarray, k: int, *, where: SearchFilter | None = None, hard: bool = False
+        self, vector: np.ndarray, k: int, *, where: SearchFilter | None = None, text_like: bool = False
     ) -> list[tuple[ImageRecord, float]]:
         query = np.asarray(vector, np.float32).reshape(self._dim)
         with self._lock:
@@ -228,18 +228,18 @@ class HnswStore:
             if allowed is not None and len(allowed) <= max(EXACT_BELOW, total // 20):
                 labels, scores = self._records.exact(query, k, where, self._graph_gen)
             else:
-                labels, scores = self._approximate(query, k, total, allowed, hard, where)
+                labels, scores = self._approximate(query, k, total, allowed, text_like, where)
             # All the beam's best, not just k: a writer may have deleted some since the last refresh.
             return self._records.resolve(labels, scores)[:k]
 
-    def beam(self, total: int, hard: bool) -> int:
+    def beam(self, total: int, text_like: bool) -> int:
         """The HNSW search beam (ef) for a graph of ``total`` vectors."""
-        return beam(self.ef_text if hard else self.ef_image, total)
+        return beam(self.ef_text if text_like else self.ef_image, total)
 
-    def _approximate(self, query, k, total, allowed, hard, where):
+    def _approximate(self, query, k, total, allowed, text_like, where):
         limit = len(allowed) if allowed is not None else total
         want = min(max(k, MIN_CANDIDATES), limit)
-        found = self._graph.search(query, want, self.beam(total, hard),
+        found = self._graph.search(query, want, self.beam(total, text_like),
                                    allowed.__contains__ if allowed is not None else None)
         if found is None:  # fewer reachable points than asked: search exactly instead
             return self._records.exact(query, k, where, self._graph_gen)

@@ -215,12 +215,12 @@ class MilvusStore:
         return out
 
     def search(self, vector: np.ndarray, k: int, *, where: SearchFilter | None = None,
-               hard: bool = False) -> list[tuple[ImageRecord, float]]:
+               text_like: bool = False) -> list[tuple[ImageRecord, float]]:
         if k <= 0:
             return []
         k = min(k, MAX_TOPK)
         expr, inside = rows_of.filter_expression(where)
-        ef = min(max(self.ef_text if hard else self.ef_image, k), 32_768)
+        ef = min(max(self.ef_text if text_like else self.ef_image, k), 32_768)
         result = self._call(
             self._client.search, self.collection,
             data=[np.asarray(vector, np.float32).reshape(self._dim).tolist()], limit=k, filter=expr,

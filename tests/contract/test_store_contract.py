@@ -162,7 +162,7 @@ def test_text_like_queries_match_exact_search(make_store):
     vectors = vecs(2000, seed=3)
     store.write(WriteBatch(put=[(rec(f"/p/{i}.jpg"), vectors[i]) for i in range(2000)]))
     query = normalize(np.random.default_rng(9).standard_normal((1, DIM)))[0]
-    hits = store.search(query, 10, hard=True)
+    hits = store.search(query, 10, text_like=True)
     exact = np.argsort(-(vectors @ query))[:10]
     assert [h[0].path for h in hits] == [f"/p/{i}.jpg" for i in exact]
 

@@ -154,12 +154,12 @@ def test_composite_query_is_the_weighted_sum(engine, library):
     engine.index_folder(library)
     enc = engine.encoder
     a, b = enc.embed_texts(["a"])[0], enc.embed_texts(["b"])[0]
-    vector, hard = engine.query_vector([QueryTerm(2.0, text="a"), QueryTerm(-1.0, text="b")])
+    vector, text_like = engine.query_vector([QueryTerm(2.0, text="a"), QueryTerm(-1.0, text="b")])
     expected = (2 * a - b) / np.linalg.norm(2 * a - b)
     np.testing.assert_allclose(vector, expected, atol=1e-6)
-    assert hard
-    image_vector, hard = engine.query_vector([QueryTerm(1.0, image=library / "a" / "p00.jpg")])
-    assert not hard
+    assert text_like
+    image_vector, text_like = engine.query_vector([QueryTerm(1.0, image=library / "a" / "p00.jpg")])
+    assert not text_like
     with pytest.raises(InvalidQuery):
         engine.search("")
     with pytest.raises(InvalidQuery):
