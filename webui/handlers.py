@@ -79,18 +79,9 @@ class Handlers:
                     raise NoIndexYet(no_index_message(self.settings)) from None
                 log.info("found an index in %s; model loaded", self.settings.index_dir)
             engine = self._engine
-        if engine.reload_if_changed():  # the index changed: drop thumbnails of photos that left it
-            threading.Thread(target=self._prune_thumbnails, args=(engine,), daemon=True).start()
+        # When the index changed, drop thumbnails of photos that left it (now and then, not per batch).
+        self.thumbs.prune_when_due(engine.records, engine.reload_if_changed())
         return engine
-
-    def _prune_thumbnails(self, engine: SearchEngine) -> None:
-        try:
-            removed = self.thumbs.prune(engine.records())
-        except Exception as exc:  # a cache chore must never disturb searching
-            log.warning("could not prune thumbnails: %s", exc)
-            return
-        if removed:
-            log.info("removed %d thumbnails of photos no longer indexed", removed)
 
     def _is_indexed(self, engine: SearchEngine, path: str) -> bool:
         return engine.record(path) is not None

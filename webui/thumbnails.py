@@ -12,7 +12,9 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,6 +31,8 @@ PREVIEW_SIZE = 1024
 JPEG_QUALITY = 85
 PLACEHOLDER_NAME = "unreadable.jpg"
 DEFAULT_TIMEOUT = 60.0  # seconds, as Settings.file_timeout
+# A prune reads every record; a re-index commits a batch every few seconds. Prune at most this often.
+PRUNE_EVERY = 300.0  # seconds
 
 
 class ThumbnailCache:
@@ -40,11 +44,13 @@ class ThumbnailCache:
     """
 
     def __init__(self, cache_dir: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS, workers: int = 4,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+                 timeout: float = DEFAULT_TIMEOUT, prune_every: float = PRUNE_EVERY,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.root = (Path(cache_dir) / "thumbs").resolve()
         self.max_pixels = max_pixels
         self.timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbs")
+        self._prune = _PruneSchedule(prune_every, clock)
 
     def path_for(self, photo: str, size: int) -> Path | None:
         """Where the thumbnail of ``photo`` at ``size`` lives (None when the photo is gone)."""
@@ -68,6 +74,31 @@ class ThumbnailCache:
                         thumb.unlink()
                         removed += 1
         return removed
+
+    def prune_when_due(self, records: Callable[[], Iterable[ImageRecord]],
+                       changed: bool) -> threading.Thread | None:
+        """Prune on a daemon thread if the index changed since the last prune, at most every ``prune_every`` s.
+
+        ``changed`` says whether the index changed now; a change inside the quiet period is
+        remembered and pruned on the first call after it. Returns the thread it started, if any.
+        """
+        if not self._prune.due(changed):
+            return None
+        thread = threading.Thread(target=self._prune_in_background, args=(records,), daemon=True,
+                                  name="thumbs-prune")
+        thread.start()
+        return thread
+
+    def _prune_in_background(self, records: Callable[[], Iterable[ImageRecord]]) -> None:
+        try:
+            removed = self.prune(records())
+        except Exception as exc:  # a cache chore must never disturb searching
+            log.warning("could not prune thumbnails: %s", exc)
+            return
+        finally:
+            self._prune.done()
+        if removed:
+            log.info("removed %d thumbnails of photos no longer indexed", removed)
 
     def get(self, photo: str, size: int = THUMB_SIZE) -> str:
         """The path of a JPEG of ``photo`` no larger than ``size`` px, made on first use.
@@ -113,6 +144,32 @@ class ThumbnailCache:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class _PruneSchedule:
+    """When to prune: after a change, one prune at a time, and at most every ``every`` seconds."""
+
+    def __init__(self, every: float, clock: Callable[[], float]) -> None:
+        self.every = every
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._pending = False
+        self._running = False
+        self._last: float | None = None
+
+    def due(self, changed: bool) -> bool:
+        """True (and the prune counted as started) when one should start now."""
+        with self._lock:
+            self._pending = self._pending or changed
+            now = self.clock()
+            if not self._pending or self._running or (self._last is not None and now - self._last < self.every):
+                return False
+            self._pending, self._running, self._last = False, True, now
+            return True
+
+    def done(self) -> None:
+        with self._lock:
+            self._running = False
 
 
 def thumbnail_key(photo: str, mtime_ns: int, size: int) -> str:

@@ -20,3 +20,65 @@ def test_prune_removes_thumbnails_of_photos_no_longer_indexed(tmp_path):
     assert os.path.exists(thumbs[kept]) and os.path.exists(preview)
     assert not os.path.exists(thumbs[gone])
     cache.close()
+
+
+def test_a_reindex_committing_batch_after_batch_prunes_now_and_then_not_per_batch(tmp_path):
+    """A prune reads every record: after a change, at most once per quiet period, one at a time."""
+    now = [1000.0]
+    cache = ThumbnailCache(tmp_path / "cache", prune_every=300.0, clock=lambda: now[0])
+    kept, gone = save(photo(300, 200, seed=1), tmp_path / "kept.jpg"), save(photo(300, 200, seed=2), tmp_path / "gone.jpg")
+    thumbs = {p: cache.get(str(p)) for p in (kept, gone)}
+    st = os.stat(kept)
+    reads = []
+
+    def records():
+        reads.append(now[0])
+        return [ImageRecord(str(kept), st.st_size, st.st_mtime_ns, "fp", 300, 200)]
+
+    assert cache.prune_when_due(records, changed=False) is None  # nothing changed: nothing to prune
+    first = cache.prune_when_due(records, changed=True)  # the first change prunes at once
+    first.join(10)
+    assert reads == [1000.0] and not os.path.exists(thumbs[gone]) and os.path.exists(thumbs[kept])
+    for _ in range(50):  # a re-index commits batch after batch within the quiet period
+        now[0] += 5.0
+        assert cache.prune_when_due(records, changed=True) is None
+    assert reads == [1000.0]
+    now[0] = 1300.0  # the quiet period is over: the changes seen during it are pruned once
+    cache.prune_when_due(records, changed=False).join(10)
+    assert reads == [1000.0, 1300.0]
+    now[0] = 2000.0
+    assert cache.prune_when_due(records, changed=False) is None  # and nothing since: no prune
+    assert reads == [1000.0, 1300.0]
+    cache.close()
+
+
+def test_only_one_prune_runs_at_a_time(tmp_path):
+    import threading
+
+    cache = ThumbnailCache(tmp_path / "cache", prune_every=0.0)
+    release, started = threading.Event(), threading.Event()
+
+    def slow_records():
+        started.set()
+        release.wait(10)
+        return []
+
+    running = cache.prune_when_due(slow_records, changed=True)
+    assert started.wait(10)
+    assert cache.prune_when_due(slow_records, changed=True) is None  # remembered, not started beside it
+    release.set()
+    running.join(10)
+    cache.prune_when_due(lambda: [], changed=False).join(10)  # the remembered change is pruned next
+    cache.close()
+
+
+def test_a_failing_prune_is_logged_and_the_next_change_prunes_again(tmp_path, caplog):
+    cache = ThumbnailCache(tmp_path / "cache", prune_every=0.0)
+
+    def broken():
+        raise OSError("disk gone")
+
+    cache.prune_when_due(broken, changed=True).join(10)
+    assert "could not prune thumbnails" in caplog.text
+    assert cache.prune_when_due(lambda: [], changed=True) is not None
+    cache.close()
