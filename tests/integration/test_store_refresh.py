@@ -14,8 +14,8 @@ from clipsearch.engine import SearchEngine
 from clipsearch.lock import IndexLock
 from clipsearch.stores import WriteBatch, open_store
 from tests.contract.test_store_contract import STAMP, rec, vecs
-from tests.fakes import FakeEncoder
 from tests.integration.conftest import REPO
+from testsupport.fakes import FakeEncoder
 
 
 def test_a_reader_applies_new_batches_to_the_graph_it_has(tmp_path):
