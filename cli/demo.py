@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     made = make_sample_library(args.folder, n=args.n, seed=args.seed)
-    print(f"wrote {len(made)} pictures and manifest.json to {Path(args.folder).resolve()}")
+    print(f"sample library ready: {len(made)} pictures and manifest.json in {Path(args.folder).resolve()}")
     return 0
 
 

@@ -35,7 +35,9 @@ class ProgressPrinter:
         elif time.monotonic() - self._last >= LOG_EVERY_SECONDS:
             self._last = time.monotonic()
             left = (p.to_process - p.processed) / p.rate if p.rate else 0
-            print(f"indexing: {p.processed}/{p.to_process} files, {p.embedded} embedded, "
+            unchanged = f", {p.found - p.to_process} unchanged" if p.found > p.to_process else ""
+            print(f"indexing: {p.processed}/{p.to_process} new or changed files ({p.found} found{unchanged}), "
+                  f"{p.embedded} embedded, "
                   f"{p.skipped} skipped, {p.rate:.1f} files/s, about {left:.0f} s left",
                   file=sys.stderr, flush=True)
 

@@ -107,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     blocks = app.build_app(engine, settings, overrides)
     blocks.queue(default_concurrency_limit=1)
-    rest.launch(blocks, mcp=mcp, server_name=args.host, server_port=args.port, auth=args.auth,
+    # quiet: Gradio's own banner tells a command-line user to "set share=True in launch()".
+    rest.launch(blocks, mcp=mcp, server_name=args.host, server_port=args.port, auth=args.auth, quiet=True,
                 **app.launch_options(settings, engine))
+    print(f"Serving clipsearch on {blocks.local_url} (Ctrl-C stops it)", flush=True)
     blocks.block_thread()
     return 0
 

@@ -25,8 +25,16 @@ def no_index_message(settings: Settings) -> str:
     )
 
 
+QUERY_ECHO = 80  # characters of a query the status line repeats
+
+
 def describe_query(text: str | None, image: str | None) -> str:
-    parts = [f"“{text.strip()}”"] if text and text.strip() else []
+    """The query as the status line repeats it: a long one is cut short, not echoed in full."""
+    text = " ".join((text or "").split())
+    if len(text) > QUERY_ECHO:
+        text = text[:QUERY_ECHO - 1].rstrip() + f"…” ({len(text):,} characters)"
+        return " + ".join([f"“{text}"] + (["the dropped photo"] if image else []))
+    parts = [f"“{text}”"] if text else []
     if image:
         parts.append("the dropped photo")
     return " + ".join(parts) or "nothing"

@@ -7,10 +7,13 @@ can render without torch.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from PIL import Image, ImageDraw
@@ -47,6 +50,17 @@ _LIBRARY_FOLDERS: tuple[str, ...] = (
     "holidays/beach",
     "misc/deep/er",
 )
+# When the pictures of each folder were "taken" (EXIF DateTimeOriginal): first day, last day.
+_FOLDER_DATES: dict[str, tuple[str, str]] = {
+    "": ("2016-01-01", "2024-12-31"),
+    "2019/summer": ("2019-06-01", "2019-08-31"),
+    "2019/winter": ("2019-01-02", "2019-02-28"),
+    "2020": ("2020-01-01", "2020-12-31"),
+    "holidays/beach": ("2021-07-01", "2023-08-31"),
+    "misc/deep/er": ("2016-01-01", "2024-12-31"),
+}
+# Bumped when the same seed would write other files, so that an older library is rewritten.
+_LIBRARY_VERSION = 2
 _FORMATS: tuple[tuple[str, str, dict], ...] = (
     ("jpg", "JPEG", {"quality": 90}),
     ("png", "PNG", {"compress_level": 1}),
@@ -215,25 +229,79 @@ def _library_size(rng: random.Random) -> tuple[int, int]:
     return side, side
 
 
+def _taken(folder: str, rng: random.Random) -> datetime:
+    """A plausible moment in the folder's date range, in daylight (its own rng: pixels stay as they were)."""
+    first, last = (datetime.fromisoformat(day) for day in _FOLDER_DATES[folder])
+    if folder == "holidays/beach":  # summers only
+        year = rng.randint(first.year, last.year)
+        first, last = datetime(year, 7, 1), datetime(year, 8, 31)
+    day = first + timedelta(days=rng.randint(0, (last - first).days))
+    return day + timedelta(hours=rng.randint(8, 19), minutes=rng.randint(0, 59), seconds=rng.randint(0, 59))
+
+
+def _exif(taken: datetime) -> bytes:
+    exif = Image.Exif()
+    stamp = taken.strftime("%Y:%m:%d %H:%M:%S")
+    exif[0x0132] = stamp  # DateTime
+    exif[0x0131] = "clipsearch sample library"  # Software
+    exif.get_ifd(0x8769)[0x9003] = stamp  # DateTimeOriginal, in the Exif IFD
+    return exif.tobytes()
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _current_library(root: Path, n: int, seed: int) -> list[tuple[Path, Scene]] | None:
+    """The library already in root when it is exactly what (n, seed) would write, else None."""
+    try:
+        document = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+        if (document.get("version"), document.get("seed"), document.get("count")) != (_LIBRARY_VERSION, seed, n):
+            return None
+        made = []
+        for relative, entry in document["images"].items():
+            path = root / relative
+            if _sha256(path.read_bytes()) != entry["sha256"]:
+                return None
+            objects = tuple(SceneObject(o["colour"], o["shape"]) for o in entry["objects"])
+            made.append((path, Scene(objects, entry["background"])))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return made if len(made) == n else None
+
+
 def make_sample_library(folder: str | Path, n: int = 300, seed: int = 0) -> list[tuple[Path, Scene]]:
     """Write n pictures into nested subfolders of folder, plus a manifest.json of ground truth.
 
     Pictures are a deterministic mix of JPEG, PNG and WebP at sizes from 96 to 640 pixels (some
-    not square), named img_0001.jpg and so on. The manifest maps each relative path to its
-    caption, all true captions, background and objects. Returns (path, scene) per picture.
+    not square), named img_0001.jpg and so on, with EXIF dates taken (DateTimeOriginal) from 2016
+    to 2024 that fit their folders (2019/summer, 2020, ...). The manifest maps each relative path
+    to its caption, all true captions, background, objects, date taken and SHA-256. Returns
+    (path, scene) per picture.
+
+    Idempotent: a file that already holds the bytes it would get is not written again (its mtime
+    stays, so an indexer sees it unchanged), and a complete library is not even rendered again.
     """
     root = Path(folder)
+    current = _current_library(root, n, seed)
+    if current is not None:
+        return current
     rng = random.Random(seed)
+    dates = random.Random(f"clipsearch sample dates {seed}")
     made: list[tuple[Path, Scene]] = []
     manifest: dict[str, dict] = {}
     for i in range(n):
         scene = random_scene(rng)
         width, height = _library_size(rng)
         ext, fmt, options = _FORMATS[i % len(_FORMATS)]
-        relative = Path(rng.choice(_LIBRARY_FOLDERS)) / f"img_{i + 1:04d}.{ext}"
+        where = rng.choice(_LIBRARY_FOLDERS)
+        relative = Path(where) / f"img_{i + 1:04d}.{ext}"
+        taken = _taken(where, dates)
+        buffer = io.BytesIO()
+        _render(scene, width, height, rng).save(buffer, fmt, exif=_exif(taken), **options)
+        data = buffer.getvalue()
         path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _render(scene, width, height, rng).save(path, fmt, **options)
+        _write_if_changed(path, data)
         made.append((path, scene))
         manifest[relative.as_posix()] = {
             "caption": scene.caption,
@@ -242,8 +310,19 @@ def make_sample_library(folder: str | Path, n: int = 300, seed: int = 0) -> list
             "objects": [{"colour": o.colour, "shape": o.shape} for o in scene.objects],
             "size": [width, height],
             "format": fmt,
+            "date_taken": taken.isoformat(),
+            "sha256": _sha256(data),
         }
-    root.mkdir(parents=True, exist_ok=True)
-    document = {"seed": seed, "count": n, "images": manifest}
-    (root / "manifest.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    document = {"version": _LIBRARY_VERSION, "seed": seed, "count": n, "images": manifest}
+    _write_if_changed(root / "manifest.json", (json.dumps(document, indent=1) + "\n").encode("utf-8"))
     return made
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    try:
+        if path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)

@@ -1,8 +1,40 @@
-"""Browser-test plumbing: remember each test's outcome so a failing test leaves a screenshot."""
+"""Browser-test plumbing: a missing browser fails the run under CI; each test's outcome is kept
+so that a failing test leaves a screenshot.
+
+Elsewhere the browser tests skip, with a reason, when /usr/bin/chromium is missing. Under CI
+(CI=true, as .ci/run sets), that skip would let a run go green without a single browser test, so
+there it is an error instead.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def on_ci(environ=os.environ) -> bool:
+    """True under CI: CI set to anything but empty, 0, false or no (GitHub, GitLab, .ci/run)."""
+    return environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def missing_browser_error(chromium: Path = CHROMIUM, environ=os.environ) -> str | None:
+    """Why the browser tests must fail rather than skip, or None when they may run or skip."""
+    if on_ci(environ) and not Path(chromium).exists():
+        return (f"no Chromium at {chromium}, and under CI (CI={environ.get('CI')}) the browser tests "
+                f"must run: install it (apt-get install chromium, or bash scripts/setup.sh --dev)")
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Runs before the skip markers are read (this conftest's hooks only see tests/browser)."""
+    error = missing_browser_error()
+    if error:
+        pytest.fail(error, pytrace=False)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -128,3 +128,47 @@ def test_make_library_command(tmp_path, capsys) -> None:
     assert main(["make-library", str(tmp_path / "lib"), "--n", "3", "--seed", "2"]) == 0
     assert json.loads((tmp_path / "lib" / "manifest.json").read_text())["count"] == 3
     assert str(tmp_path / "lib") in capsys.readouterr().out
+
+
+def test_sample_pictures_carry_exif_dates_that_fit_their_folders(tmp_path) -> None:
+    from clipsearch.images import load_image
+
+    root = tmp_path / "lib"
+    made = make_sample_library(root, n=90, seed=0)
+    manifest = json.loads((root / "manifest.json").read_text())["images"]
+    years = set()
+    for path, _ in made:
+        relative = path.relative_to(root)
+        taken = load_image(path).date_taken  # what the indexer reads: EXIF DateTimeOriginal
+        assert taken == manifest[relative.as_posix()]["date_taken"]
+        folder = relative.parent.as_posix()
+        expected_year = {"2019/summer": "2019", "2019/winter": "2019", "2020": "2020"}.get(folder)
+        if expected_year:
+            assert taken.startswith(expected_year), (relative, taken)
+        if folder == "2019/summer":
+            assert taken[5:7] in ("06", "07", "08"), (relative, taken)
+        if folder == "holidays/beach":
+            assert taken[5:7] in ("07", "08"), (relative, taken)
+        assert "08:00:00" <= taken[11:] <= "19:59:59"
+        years.add(taken[:4])
+    assert len(years) >= 5, years  # several years, so that date filters and date sort mean something
+
+
+def test_making_the_library_again_writes_nothing_and_mends_what_changed(tmp_path) -> None:
+    root = tmp_path / "lib"
+    first = make_sample_library(root, n=12, seed=3)
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in files}
+
+    assert make_sample_library(root, n=12, seed=3) == first
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in files} == before  # not one file rewritten
+
+    damaged, untouched = first[0][0], first[1][0]
+    damaged.write_bytes(b"not a picture any more")
+    assert make_sample_library(root, n=12, seed=3) == first
+    assert damaged.read_bytes() == before[damaged][1]  # restored
+    assert untouched.stat().st_mtime_ns == before[untouched][0]  # and only it was written
+
+    make_sample_library(root, n=13, seed=3)  # another library in the same folder: written over
+    assert json.loads((root / "manifest.json").read_text())["count"] == 13
+    assert untouched.stat().st_mtime_ns == before[untouched][0]  # same picture, same bytes: kept

@@ -18,6 +18,10 @@ class FakeDemo:
 
     def launch(self, **kwargs) -> None:
         self.launched = kwargs
+        self.local_url = f"http://{kwargs['server_name']}:{kwargs['server_port']}/"
+
+    def block_thread(self) -> None:  # the real one serves until Ctrl-C
+        pass
 
     def block_thread(self) -> None:
         self.blocked = True
@@ -63,7 +67,10 @@ def test_defaults_bind_loopback_with_an_upload_limit(fake_demo, tmp_path, capsys
     assert launched["auth"] is None and launched["max_file_size"] == "50mb"
     assert str((tmp_path / "none").resolve()) in launched["blocked_paths"]
     assert "allowed_paths" not in launched  # only the thumbnail cache is served (static path)
-    assert "without --auth" not in capsys.readouterr().err
+    assert launched["quiet"] is True  # no "set share=True" advice to a command-line user...
+    out, err = capsys.readouterr()
+    assert "Serving clipsearch on http://127.0.0.1:7860/" in out  # ...but where it serves
+    assert "without --auth" not in err
 
 
 def test_public_host_without_auth_warns(fake_demo, capsys):

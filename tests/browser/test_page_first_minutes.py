@@ -1,0 +1,247 @@
+"""The page used as a person would in the first minutes (issue 13), in a real Chromium.
+
+Each test leaves a screenshot of what it checked in tests/artifacts/first-minutes/ (the folder is
+printed at the end of the module), so that a person can look at the page as the test saw it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+from pathlib import Path
+
+import pytest
+
+from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.demo import demo_checkpoint_path, make_sample_library
+
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, expect_status, search_for
+
+SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "first-minutes"
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}$")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt install chromium)"),
+    pytest.mark.skipif(not demo_checkpoint_path().exists(), reason="the demo model has not been trained yet"),
+]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The demo model over a 150-picture sample library (EXIF dates 2016-2024), served in-process."""
+    from webui import build_demo, launch_options
+
+    root = tmp_path_factory.mktemp("first-minutes")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
+        library = root / "photos"
+        make_sample_library(library, n=150, seed=0)
+        manifest = json.loads((library / "manifest.json").read_text())["images"]
+        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
+        engine = SearchEngine.for_writing(settings)
+        engine.index_folder(library)
+        demo = build_demo(engine, settings)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        demo.queue()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                    **launch_options(settings, engine))
+        yield {"url": f"http://127.0.0.1:{port}/", "library": library, "gradio": root / "gradio",
+               "taken": {Path(rel).name: entry["date_taken"][:10] for rel, entry in manifest.items()}}
+        demo.close()
+        demo.handlers.close()
+        engine.close()
+    print(f"\nscreenshots of the first-minutes browser tests: {SHOTS}")
+
+
+@pytest.fixture(autouse=True)
+def same_upload_folder(app, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))
+
+
+@pytest.fixture(scope="module")
+def page(app):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(TIMEOUT)
+        page.goto(app["url"])
+        page.locator("#query textarea, #query input").first.wait_for()
+        yield page
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(400)  # let the thumbnails paint
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def captions(page) -> list[list[str]]:
+    """Each result's caption split into its parts: score, file name and (when known) the date."""
+    page.locator("#results img").first.wait_for()
+    return [c.split(" · ") for c in page.locator("#results .caption-label").all_inner_texts()]
+
+
+def set_box(page, label: str, value: str) -> None:
+    box = page.get_by_label(label)
+    box.fill(value)
+    box.press("Enter")
+
+
+def clear_filters(page) -> None:
+    for label in ("From (YYYY-MM-DD)", "To (YYYY-MM-DD)"):
+        if page.get_by_label(label).input_value():
+            set_box(page, label, "")
+
+
+def toasts(page) -> int:
+    return page.locator(".toast-body").count()
+
+
+def test_thumbnails_show_the_date_taken(app, page):
+    search_for(page, "a red circle")
+    parts = captions(page)
+    assert parts and all(len(p) == 3 and DATE.match(p[2]) for p in parts), parts
+    assert all(app["taken"][name] == day for _, name, day in parts)
+    shot(page, "1-thumbnails-with-dates")
+
+
+def test_find_similar_moves_the_selection_with_the_results(page):
+    from playwright.sync_api import expect
+
+    search_for(page, "a green square")
+    thumbs = page.locator("#results .thumbnail-item")
+    thumbs.nth(2).click()
+    third = captions(page)[2][1]
+    expect(page.locator("#details")).to_contain_text(third)
+    expect(page.locator("#results .thumbnail-item.selected")).to_have_count(1)
+    page.locator("#find-similar").click()
+    expect_status(page, f"photos like {third}")
+    # The new results: nothing highlighted, no preview of a photo that is no longer shown.
+    expect(page.locator("#results .thumbnail-item.selected")).to_have_count(0)
+    expect(page.locator("#preview img")).to_have_count(0)
+    expect(page.locator("#details")).to_have_text("Click a result to see it larger.")
+    shot(page, "2-after-find-similar")
+    thumbs.first.click()  # the next Find similar uses what is highlighted and previewed now
+    first = captions(page)[0][1]
+    expect(page.locator("#details")).to_contain_text(first)
+    page.locator("#find-similar").click()
+    expect_status(page, f"photos like {first}")
+
+
+def test_dates_and_folder_rerun_the_search_and_clear_the_preview(app, page):
+    from playwright.sync_api import expect
+
+    search_for(page, "a circle")
+    page.locator("#results .thumbnail-item").first.click()
+    expect(page.locator("#preview img")).to_have_count(1)
+    set_box(page, "From (YYYY-MM-DD)", "2019-06-01")
+    set_box(page, "To (YYYY-MM-DD)", "2019-08-31")
+    expect_status(page, "“a circle”")
+    expect(page.locator("#preview img")).to_have_count(0)  # the results changed: the preview went
+    expect(page.locator("#results .thumbnail-item.selected")).to_have_count(0)  # and the highlight
+    page.wait_for_function("() => [...document.querySelectorAll('#results .caption-label')]"
+                           ".every(c => c.innerText.slice(-10) >= '2019-06-01' && c.innerText.slice(-10) <= '2019-08-31')")
+    days = [p[2] for p in captions(page)]
+    assert days and all("2019-06-01" <= d <= "2019-08-31" for d in days), days
+    shot(page, "3-summer-2019")
+
+    set_box(page, "From (YYYY-MM-DD)", "2031-01-01")  # no photo then: an empty gallery, no old preview
+    set_box(page, "To (YYYY-MM-DD)", "2031-12-31")
+    expect_status(page, "No results.")
+    expect(page.locator("#results img")).to_have_count(0)
+    expect(page.locator("#preview img")).to_have_count(0)
+    shot(page, "4-no-results")
+    clear_filters(page)
+
+    folder = str(app["library"] / "2020")
+    dropdown = page.locator("input[aria-label='Folder'], [data-testid='dropdown'] input").first
+    dropdown.fill(folder)
+    dropdown.press("Enter")
+    page.wait_for_function("() => [...document.querySelectorAll('#results .caption-label')]"
+                           ".every(c => c.innerText.slice(-10).startsWith('2020'))")
+    assert all(p[2].startswith("2020") for p in captions(page))
+    expect_status(page, "“a circle”")
+    shot(page, "5-folder-2020")
+    dropdown.fill("")
+    dropdown.press("Enter")
+
+
+def test_sort_and_cut_off_keep_the_query_and_its_time(page):
+    from playwright.sync_api import expect
+
+    search_for(page, "a blue star")
+    page.get_by_role("radio", name="date (newest first)").check()
+    page.wait_for_function("() => { const d = [...document.querySelectorAll('#results .caption-label')]"
+                           ".map(c => c.innerText.slice(-10)); return d.length > 1 && "
+                           "d.every((x, i) => i === 0 || d[i - 1] >= x); }")
+    expect(page.locator("#status")).to_contain_text("“a blue star”")
+    expect(page.locator("#status")).to_contain_text(re.compile(r"\d+ ms"))
+    days = [p[2] for p in captions(page)]
+    assert days == sorted(days, reverse=True)
+    number = page.locator("#min-score input[type=number]")
+    number.fill("0.3")
+    number.press("Enter")
+    expect(page.locator("#status")).to_contain_text("score 0.30 or more")
+    expect(page.locator("#status")).to_contain_text("“a blue star”")
+    expect(page.locator("#status")).to_contain_text(re.compile(r"\d+ ms"))
+    shot(page, "6-sorted-by-date-with-cut-off")
+    number.fill("0")
+    number.press("Enter")
+    page.get_by_role("radio", name="relevance").check()
+
+
+def test_a_warning_is_said_once_and_does_not_pile_up(page):
+    from playwright.sync_api import expect
+
+    search_for(page, "a yellow cross")
+    before = captions(page)
+    for attempt in ("2019-13-45", "someday"):
+        set_box(page, "From (YYYY-MM-DD)", attempt)
+        expect(page.locator("#status")).to_contain_text(f"From date '{attempt}' is not a date")
+        page.wait_for_timeout(500)
+        assert toasts(page) == 0  # the status line says it; no toast repeats it
+    assert captions(page) == before  # the results stay
+    shot(page, "7-bad-date-said-once")
+    set_box(page, "From (YYYY-MM-DD)", "")
+
+
+def test_a_text_file_named_png_gets_one_clear_message(app, page, tmp_path, caplog, capfd):
+    from playwright.sync_api import expect
+
+    search_for(page, "an orange triangle")
+    before = captions(page)
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is not a picture")
+    with caplog.at_level(logging.WARNING):
+        page.locator("#query-image input[type=file]").set_input_files(str(fake))
+        expect(page.locator("#status")).to_contain_text("is not a picture clipsearch can read")
+    expect(page.locator("#query-image")).to_contain_text("Drop Image Here")  # the bad file is gone
+    assert toasts(page) == 0
+    expect(page.locator("#results .error")).to_have_count(0)  # no red Error badge over the results
+    assert captions(page) == before
+    shot(page, "8-not-a-picture")
+    logged = [r.getMessage() for r in caplog.records if "upload" in r.getMessage()]
+    assert logged == ["refused an uploaded query file: not an image"]
+    assert "Traceback" not in capfd.readouterr().err
+    search_for(page, "a white star")  # and searching goes on
+    assert captions(page)
+
+
+def test_a_very_long_query_is_not_echoed_in_full(page):
+    long_query = " ".join(["a red circle"] * 170)[:2000]
+    box = page.locator("#query textarea, #query input").first
+    box.fill(long_query)
+    box.press("Enter")
+    expect_status(page, "(2,000 characters)")
+    text = page.locator("#status").inner_text()
+    assert len(text) < 200, text
+    assert page.locator("#status").bounding_box()["height"] < 80
+    shot(page, "9-long-query")

@@ -1,0 +1,104 @@
+"""What a new user sees in a terminal in the first minutes: the commands' help, `clipsearch info`,
+and the web app's start-up lines (issue 13)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from clipsearch.demo import make_sample_library
+
+from .conftest import REPO, run_indexer
+
+
+def python_m(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, env=env,
+                          cwd=REPO, timeout=300, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def demo_index(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("first-minutes")
+    make_sample_library(root / "photos", n=6, seed=0)
+    done = run_indexer(str(root / "photos"), "--index", str(root / "index"), "--model", "demo", "-q")
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+def test_webui_help_answers_without_importing_gradio():
+    probe = ("import sys\nfrom webui.__main__ import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+             "print('IMPORTED', sorted(m for m in ('gradio', 'torch', 'open_clip') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert "usage: python -m webui" in result.stdout
+    assert "IMPORTED []" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("command", [["clipsearch", "search"], ["clipsearch", "info"], ["indexer"], ["webui"]])
+def test_every_command_names_the_index_flag_the_same_way(command):
+    help_text = python_m(*command, "--help").stdout
+    assert "--index DIR" in help_text, help_text
+
+
+def test_device_is_a_fixed_choice_and_model_help_names_local_dir():
+    assert "--device {cpu,cuda,mps}" in python_m("clipsearch", "search", "--help").stdout
+    bad = python_m("clipsearch", "search", "x", "--device", "gpu")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    assert "local-dir:" in python_m("indexer", "--help").stdout
+
+
+def test_info_is_readable_by_default_and_json_on_request(demo_index):
+    readable = python_m("clipsearch", "info", "--index", str(demo_index / "index"))
+    assert readable.returncode == 0, readable.stderr
+    lines = readable.stdout.splitlines()
+    assert lines[0].split(None, 1) == ["Index:", str(demo_index / "index")]
+    assert "Photos:        6" in lines
+    assert any(line.startswith("Model:         demo") for line in lines)
+    last = next(line for line in lines if line.startswith("Last indexed:"))
+    time.strptime(last.split(":", 1)[1].strip(), "%Y-%m-%d %H:%M")  # a date, not a Unix timestamp
+    assert f"Folders:       {demo_index / 'photos'}" in lines
+    assert "{" not in readable.stdout
+
+    as_json = python_m("clipsearch", "info", "--index", str(demo_index / "index"), "--json")
+    info = json.loads(as_json.stdout)
+    assert info["count"] == 6 and isinstance(info["last_indexed"], float)
+
+
+def test_the_web_app_says_where_it_serves_and_nothing_about_share(demo_index):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "GRADIO_TEMP_DIR": str(demo_index / "gradio")}
+    server = subprocess.Popen([sys.executable, "-m", "webui", "--index", str(demo_index / "index"),
+                               "--port", str(port)], cwd=REPO, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = []
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if not line:
+                break
+            output.append(line)
+            if "Serving clipsearch on" in line:
+                break
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            rest, _ = server.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            rest, _ = server.communicate()
+        output.append(rest or "")
+    text = "".join(output)
+    assert f"Serving clipsearch on http://127.0.0.1:{port}/" in text, text
+    assert "share=True" not in text and "public link" not in text, text

@@ -1,0 +1,89 @@
+"""The page's search events, with what one browser session remembers between them.
+
+``Handlers`` answers one question at a time (and stays what the unit tests and the API call). This
+wraps its searches for the page, so that the page stays consistent:
+- results that change clear the preview, the details and the gallery's highlighted thumbnail,
+  so that the preview and the next Find similar never use a photo that is no longer shown. (The
+  gallery keeps its highlighted position across new values, even when the same update says
+  ``selected_index=None``; on its own that update does clear it. So ``unselect`` runs before each
+  search and before each re-sort, and, after a re-run for new filters, ``unselect_if``.)
+- the last search is remembered (``last``, a ``gr.State``): a change of folder or dates runs it
+  again with the new filter, and a sort or cut-off change keeps the query and its time in the
+  status line;
+- an upload that is not a picture says so in the status line (and ``app`` empties the drop zone).
+"""
+
+# No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
+from typing import Any
+
+import gradio as gr
+
+from .handlers import Handlers, Results, status_line
+
+NO_SELECTION = "Click a result to see it larger."
+
+
+def _cleared() -> tuple[Any, Any, Any]:
+    """(preview, details, selected) with nothing selected."""
+    return None, NO_SELECTION, None
+
+
+class Page:
+    """The search events of one page; every output list matches ``outputs()``'s order."""
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.handlers = handlers
+
+    def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
+               folder: str | None, date_from: str | None, date_to: str | None):
+        """Enter, the Search button and a dropped photo."""
+        out = self.handlers.search(text, image, k, min_score, sort, folder, date_from, date_to)
+        return self._after(out, {"kind": "query"}, min_score, (folder, date_from, date_to))
+
+    def similar(self, selected: str | None, k: float, min_score: float, sort: str,
+                folder: str | None, date_from: str | None, date_to: str | None):
+        """The Find similar button, for the selected result."""
+        out = self.handlers.find_similar(selected, k, min_score, sort, folder, date_from, date_to)
+        return self._after(out, {"kind": "similar", "path": selected}, min_score, (folder, date_from, date_to))
+
+    def rerun(self, last: dict | None, text: str | None, image: str | None, k: float, min_score: float,
+              sort: str, folder: str | None, date_from: str | None, date_to: str | None):
+        """The folder or a date changed: the last search again, with the new filter."""
+        if not last or tuple(last.get("filters", ())) == (folder, date_from, date_to):
+            return tuple(False if name == "changed" else gr.skip() for name in OUTPUT_NAMES)  # nothing to do
+        if last["kind"] == "similar":
+            return self.similar(last["path"], k, min_score, sort, folder, date_from, date_to)
+        return self.search(text, image, k, min_score, sort, folder, date_from, date_to)
+
+    def refilter(self, results: Results, min_score: float, sort: str, last: dict | None):
+        """The cut-off and the sort order, over the last results: the status keeps the query and time."""
+        gallery, shown, status = self.handlers.refilter(results, min_score, sort)
+        if last and results:
+            status += last.get("context", "")
+        return gallery, True, shown, status, *_cleared()
+
+    def _after(self, out, last: dict, min_score: float, filters: tuple):
+        gallery, results, shown, status, banner = out
+        if not isinstance(results, list):  # a warning: the previous results stay, nothing selected
+            return gallery, False, results, shown, status, banner, gr.skip(), *_cleared()
+        cut = float(min_score or 0.0)
+        plain = status_line(results, shown, cut)
+        last = dict(last, filters=list(filters),
+                    context=status[len(plain):] if status.startswith(plain) else "")
+        return gallery, True, results, shown, status, banner, last, *_cleared()
+
+
+def unselect():
+    """No thumbnail highlighted: before a search or a re-sort (see the module's notes)."""
+    return gr.Gallery(selected_index=None)
+
+
+def unselect_if(changed: bool):
+    """After a re-run for new filters: no thumbnail highlighted if the results changed."""
+    return unselect() if changed else gr.skip()
+
+
+# The components each search event writes, in order (app.py passes them by these names).
+OUTPUT_NAMES = ("gallery", "changed", "results", "shown", "status", "banner", "last", "preview", "details",
+                "selected")
+REFILTER_NAMES = ("gallery", "changed", "shown", "status", "preview", "details", "selected")
