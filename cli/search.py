@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import sys
+from datetime import datetime
 
 from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, parse_query
 
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="print one JSON array, best first")
     info = sub.add_parser("info", help="what an index holds and which model built it")
     flags.add_index(info)
+    info.add_argument("--json", action="store_true", help="print it as one JSON object (for scripts)")
     return parser
 
 
@@ -56,6 +58,27 @@ def min_score(text: str) -> str | float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected 'auto' or a number, not {text!r}") from None
+
+
+def format_info(info: dict) -> str:
+    """``clipsearch info`` for people: one fact a line, dates as dates."""
+    stamp = info.get("stamp") or {}
+    model = stamp.get("model", "?")
+    if stamp.get("pretrained"):
+        model += f" ({stamp['pretrained']})"
+    elif stamp.get("weights"):
+        model += f" (weights {stamp['weights']})"
+    last = info.get("last_indexed")
+    when = datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M") if last else "never"
+    folders = info.get("folders") or []
+    lines = [
+        f"Index:         {info.get('location', '?')}",
+        f"Photos:        {info.get('count', 0):,}",
+        f"Model:         {model}" + (f", {stamp['dim']}-d vectors" if stamp.get("dim") else ""),
+        f"Last indexed:  {when}",
+        "Folders:       " + ("\n               ".join(folders) if folders else "(none recorded)"),
+    ]
+    return "\n".join(lines)
 
 
 def image_terms(values: list[str]) -> list[QueryTerm]:
@@ -76,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = flags.settings_from(args)
     try:
         if args.command == "info":
-            print(json.dumps(SearchEngine.index_info(settings), indent=2))
+            info = SearchEngine.index_info(settings)
+            print(json.dumps(info, indent=2) if args.json else format_info(info))
             return 0
         terms = (parse_query(args.query) if args.query.strip() else []) + image_terms(args.image)
         if not terms:

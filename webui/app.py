@@ -9,6 +9,7 @@ the index are blocked outright, so no file route can reach an original photo or 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,20 @@ from clipsearch import SearchEngine, Settings
 from clipsearch.batching import batching
 
 from . import tools
-from .handlers import ALL_FOLDERS, DEFAULT_K, MAX_K, SORT_DATE, SORT_RELEVANCE, Handlers
+from .handlers import (
+    ALL_FOLDERS,
+    DEFAULT_K,
+    MAX_K,
+    NOT_A_PICTURE,
+    SORT_DATE,
+    SORT_RELEVANCE,
+    Handlers,
+    UnreadableUpload,
+)
 from .markdown import no_index_message
+from .page import NO_SELECTION, OUTPUT_NAMES, REFILTER_NAMES, Page, unselect, unselect_if
+
+log = logging.getLogger(__name__)
 
 MAX_UPLOAD = "50mb"
 ENCODER = "encoder"  # the concurrency group of every event that runs the model
@@ -33,19 +46,24 @@ QUERY_HELP = (
     "`beach + sunset - people`, `2:dog + grass`. A dropped or pasted photo joins the query as one "
     "more term. Press Enter to search."
 )
+# After an upload: an unreadable one leaves the drop zone empty. In the browser: an update of the
+# image from Python would replace, for the session, the component that ``upload_image`` wrapped.
+EMPTY_IF_UNREADABLE = f"(image, status) => status.includes({NOT_A_PICTURE!r}) ? null : image"
 CSS = """
-#results .caption-label { font-size: 0.75rem; max-width: calc(100% - 8px); }
+#results .caption-label { font-size: 0.75rem; max-width: calc(100% - 8px); white-space: normal; }
 #query-image { min-height: 0; }
 .no-index { border-left: 4px solid var(--color-accent); padding-left: 1rem; }
 """
 
 
-def upload_image(**kwargs: Any) -> gr.Image:
-    """A ``gr.Image`` whose unreadable uploads become a visible ``gr.Error``, not a bare "Error".
+def upload_image(refuse: bool = False, **kwargs: Any) -> gr.Image:
+    """A ``gr.Image`` that hands its event an ``UnreadableUpload`` when the file is not a picture.
 
     Gradio opens every uploaded image with Pillow before any handler runs; a text file renamed
-    ``.png`` would otherwise fail there anonymously. (Wrapping the instance's ``preprocess``
-    rather than subclassing: Gradio writes a ``.pyi`` stub beside every component subclass.)
+    ``.png`` would otherwise fail there, and the page would show a red "Error" badge over the
+    event's outputs. The page's handler says why in the status line instead. ``refuse``: raise a
+    ``gr.Error`` (for the API, whose caller gets the message). (Wrapping the instance's
+    ``preprocess`` rather than subclassing: Gradio writes a ``.pyi`` stub beside every subclass.)
     """
     image = gr.Image(type="filepath", image_mode=None, **kwargs)
     original = image.preprocess
@@ -56,8 +74,13 @@ def upload_image(**kwargs: Any) -> gr.Image:
         except gr.Error:
             raise
         except Exception as exc:
-            raise gr.Error(f"The uploaded file is not a picture clipsearch can read "
-                           f"({type(exc).__name__}).", title="Not a picture") from None
+            if refuse:
+                raise gr.Error(f"The uploaded file is not a picture clipsearch can read "
+                               f"({type(exc).__name__}).", title="Not a picture") from None
+            unreadable = UnreadableUpload("an unreadable upload")  # not empty: an upload was made
+            unreadable.reason = "not an image"  # as the indexer says it of such a file
+            log.debug("could not open an upload as an image: %s: %s", type(exc).__name__, exc)
+            return unreadable
 
     image.preprocess = preprocess  # type: ignore[method-assign]
     return image
@@ -134,7 +157,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             with gr.Column(scale=1, min_width=300):
                 preview = gr.Image(label="Preview", type="filepath", interactive=False, height=380,
                                    elem_id="preview", buttons=["fullscreen"])
-                details = gr.Markdown("Click a result to see it larger.", elem_id="details")
+                details = gr.Markdown(NO_SELECTION, elem_id="details")
                 similar_btn = gr.Button("Find similar", elem_id="find-similar")
         with gr.Accordion("Index", open=engine is None, elem_id="index-panel"):
             info = gr.Markdown("", elem_id="index-info")
@@ -145,22 +168,32 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             job_status = gr.Markdown("", elem_id="job-status")
         timer = gr.Timer(1.0, active=False)
 
-        results, shown, selected = gr.State([]), gr.State([]), gr.State(None)
+        results, shown, selected, last = gr.State([]), gr.State([]), gr.State(None), gr.State(None)
+        changed = gr.State(False)  # whether an event changed the results (see page.unselect_if)
         filters = [k, min_score, sort, folder, date_from, date_to, strong_only]
-        search_outputs = [gallery, results, shown, status, banner]
+        named = {"gallery": gallery, "changed": changed, "results": results, "shown": shown, "status": status,
+                 "banner": banner, "last": last, "preview": preview, "details": details, "selected": selected}
+        outputs = [named[name] for name in OUTPUT_NAMES]
+        page = Page(handlers)
+        searching = {**encoder_bound, "show_progress_on": [gallery]}  # not over the drop zone and preview
 
-        gr.on([text.submit, search_btn.click], handlers.search, [text, image, *filters], search_outputs,
-              api_visibility="private", **encoder_bound)
-        # A failed upload (not a picture) empties the drop zone at once, in the browser.
-        image.upload(handlers.search, [text, image, *filters], search_outputs, api_visibility="private",
-                     **encoder_bound).failure(None, None, image, js="() => null", api_visibility="private")
-        gr.on([min_score.input, sort.change, strong_only.change], handlers.refilter,
-              [results, min_score, sort, strong_only],
-              [gallery, shown, status], trigger_mode="always_last", api_visibility="private",
-              show_progress="hidden")
+        first_unselect = {"fn": unselect, "outputs": gallery, "api_visibility": "private",
+                          "show_progress": "hidden"}
+        searched = {"fn": page.search, "inputs": [text, image, *filters], "outputs": outputs,
+                    "api_visibility": "private", **searching}
+        gr.on([text.submit, search_btn.click], **first_unselect).then(**searched)
+        image.upload(**first_unselect).then(**searched).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
+                                                              api_visibility="private")
+        # Another folder or dates: the last search again (a date box on Enter or when left).
+        gr.on([folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], page.rerun,
+              [last, text, image, *filters], outputs, trigger_mode="always_last", api_visibility="private",
+              **searching).then(unselect_if, changed, gallery, api_visibility="private", show_progress="hidden")
+        gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
+            page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
+            api_visibility="private", show_progress="hidden")
         gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private")
-        similar_btn.click(handlers.find_similar, [selected, *filters], search_outputs,
-                          api_visibility="private", **encoder_bound)
+        similar_btn.click(**first_unselect).then(page.find_similar, [selected, *filters], outputs,
+                                                 api_visibility="private", **searching)
 
         panel_outputs = [info, banner, folder]
         demo.load(handlers.index_panel, None, panel_outputs, api_visibility="private")

@@ -52,6 +52,26 @@ class NoIndexYet(Exception):
     """There is no index to search; the message says how to build one."""
 
 
+NOT_A_PICTURE = "is not a picture clipsearch can read"
+
+
+class NotAPicture(gr.Error):
+    """An uploaded query file that cannot be read as a picture: the API's error, and on the page the
+    status line's message. Gradio prints no traceback for it (the handler logs one line)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, title="Not a picture", print_exception=False)
+
+
+class UnreadableUpload(str):
+    """What the drop zone hands over when Gradio could not open the upload (``app.upload_image``).
+
+    Never empty (an empty string would read as "no upload").
+    """
+
+    reason = "unreadable"
+
+
 class Handlers:
     """Everything the page's events call, bound to one engine and its settings."""
 
@@ -108,11 +128,13 @@ class Handlers:
     def _load_upload(self, path: str):
         size = self._engine.encoder.input_size if self._engine is not None else None  # JPEG draft decode
         try:
+            if isinstance(path, UnreadableUpload):
+                raise UnreadableImage("the uploaded file", path.reason)
             return load_image(path, path="the uploaded file", min_size=size, max_pixels=self.settings.max_pixels,
                               timeout=self.settings.file_timeout).image
         except UnreadableImage as exc:
-            raise gr.Error(f"The uploaded file cannot be used as a picture ({exc.reason}).",
-                           title="Not a picture") from None
+            log.warning("refused an uploaded query file: %s", exc.reason)  # one line, no traceback
+            raise NotAPicture(f"The uploaded file {NOT_A_PICTURE} ({exc.reason}).") from None
 
     # --- UI events -------------------------------------------------------------------------------
     def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
@@ -124,9 +146,8 @@ class Handlers:
     def find_similar(self, selected: str | None, k: float, min_score: float, sort: str,
                      folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
         """The "find similar" button, for the selected result: same outputs as ``search``."""
-        if not selected:
-            gr.Warning("Click a result first, then find photos like it.")
-            return gr.skip(), gr.skip(), gr.skip(), "Click a result first.", gr.skip()
+        if not selected:  # said once, in the status line (no toast besides)
+            return gr.skip(), gr.skip(), gr.skip(), "Click a result first, then find photos like it.", gr.skip()
         return self._ui_run(lambda where: self.similar_to(selected, int(k), where),
                             (min_score, sort, strong_only), folder, date_from, date_to,
                             f"photos like {os.path.basename(selected)}")
@@ -137,10 +158,11 @@ class Handlers:
             results = run(parse_filter(folder, date_from, date_to))
         except NoIndexYet as exc:
             return [], [], [], "No index to search yet.", gr.update(value=str(exc), visible=True)
+        except NotAPicture as exc:  # on the page: the status line says it (no error badge, no toast)
+            return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {md(exc.message)}", gr.update(visible=False)
         except gr.Error:  # a ValueError too: let it through as it is
             raise
-        except (InvalidQuery, ValueError) as exc:
-            gr.Warning(str(exc))
+        except (InvalidQuery, ValueError) as exc:  # said once, in the status line (no toast besides)
             return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {md(str(exc))}", gr.update(visible=False)
         except ClipSearchError as exc:
             raise gr.Error(str(exc)) from None
@@ -160,17 +182,8 @@ class Handlers:
         if sort == SORT_DATE:
             shown.sort(key=lambda r: r["sort_date"], reverse=True)
         thumbs = self.thumbs.get_many([r["path"] for r in shown])
-        gallery = [(t, f"{r['score']:.3f} · {r['name']}") for t, r in zip(thumbs, shown, strict=True)]
-        if not results:
-            status = "No results."
-        elif not shown:
-            status = (f"No result scores {cut:.2f} or more (the best scored {results[0]['score']:.3f}): "
-                      f"lower the cut-off.")
-        elif len(shown) < len(results):
-            status = f"{len(shown)} of {len(results)} results score {cut:.2f} or more"
-        else:
-            status = f"{len(results)} results"
-        return gallery, shown, status
+        gallery = [(t, caption(r)) for t, r in zip(thumbs, shown, strict=True)]
+        return gallery, shown, status_line(results, shown, cut)
 
     def refilter(self, results: Results, min_score: float, sort: str, strong_only: bool = False):
         """The cut-offs and sort order, applied to the last results without searching again."""
@@ -306,6 +319,24 @@ def _clamp_k(k: Any) -> int:
         return max(1, min(MAX_K, int(k)))
     except (TypeError, ValueError):
         raise ValueError(f"the number of results must be a whole number, not {k!r}") from None
+
+
+def caption(result: dict[str, Any]) -> str:
+    """A thumbnail's caption: score, file name, and the day it was taken when EXIF says."""
+    taken = result.get("date_taken")
+    return f"{result['score']:.3f} · {result['name']}" + (f" · {taken[:10]}" if taken else "")
+
+
+def status_line(results: Results, shown: Results, cut: float) -> str:
+    """What the status line says about a search's results, before the query and its time."""
+    if not results:
+        return "No results."
+    if not shown:
+        return (f"No result scores {cut:.2f} or more (the best scored {results[0]['score']:.3f}): "
+                f"lower the cut-off.")
+    if len(shown) < len(results):
+        return f"{len(shown)} of {len(results)} results score {cut:.2f} or more"
+    return f"{len(results)} results"
 
 
 def _result_dict(hit) -> dict[str, Any]:

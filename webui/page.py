@@ -14,11 +14,13 @@ wraps its searches for the page, so that the page stays consistent:
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
+import os
 from typing import Any
 
 import gradio as gr
 
-from .handlers import Handlers, Results, status_line
+from .handlers import Handlers, Results
+from .markdown import describe_query, md
 
 NO_SELECTION = "Click a result to see it larger."
 
@@ -35,41 +37,40 @@ class Page:
         self.handlers = handlers
 
     def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
-               folder: str | None, date_from: str | None, date_to: str | None):
+               folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
         """Enter, the Search button and a dropped photo."""
-        out = self.handlers.search(text, image, k, min_score, sort, folder, date_from, date_to)
-        return self._after(out, {"kind": "query"}, min_score, (folder, date_from, date_to))
+        out = self.handlers.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only)
+        return self._after(out, {"kind": "query"}, describe_query(text, image), (folder, date_from, date_to))
 
-    def similar(self, selected: str | None, k: float, min_score: float, sort: str,
-                folder: str | None, date_from: str | None, date_to: str | None):
+    def find_similar(self, selected: str | None, k: float, min_score: float, sort: str,
+                folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
         """The Find similar button, for the selected result."""
-        out = self.handlers.find_similar(selected, k, min_score, sort, folder, date_from, date_to)
-        return self._after(out, {"kind": "similar", "path": selected}, min_score, (folder, date_from, date_to))
+        out = self.handlers.find_similar(selected, k, min_score, sort, folder, date_from, date_to, strong_only)
+        what = f"photos like {os.path.basename(selected or '')}"
+        return self._after(out, {"kind": "similar", "path": selected}, what, (folder, date_from, date_to))
 
     def rerun(self, last: dict | None, text: str | None, image: str | None, k: float, min_score: float,
-              sort: str, folder: str | None, date_from: str | None, date_to: str | None):
+              sort: str, folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
         """The folder or a date changed: the last search again, with the new filter."""
         if not last or tuple(last.get("filters", ())) == (folder, date_from, date_to):
             return tuple(False if name == "changed" else gr.skip() for name in OUTPUT_NAMES)  # nothing to do
         if last["kind"] == "similar":
-            return self.similar(last["path"], k, min_score, sort, folder, date_from, date_to)
-        return self.search(text, image, k, min_score, sort, folder, date_from, date_to)
+            return self.find_similar(last["path"], k, min_score, sort, folder, date_from, date_to, strong_only)
+        return self.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only)
 
-    def refilter(self, results: Results, min_score: float, sort: str, last: dict | None):
-        """The cut-off and the sort order, over the last results: the status keeps the query and time."""
-        gallery, shown, status = self.handlers.refilter(results, min_score, sort)
+    def refilter(self, results: Results, min_score: float, sort: str, strong_only: bool, last: dict | None):
+        """The cut-offs and the sort order, over the last results: the status keeps the query and time."""
+        gallery, shown, status = self.handlers.refilter(results, min_score, sort, strong_only)
         if last and results:
             status += last.get("context", "")
         return gallery, True, shown, status, *_cleared()
 
-    def _after(self, out, last: dict, min_score: float, filters: tuple):
+    def _after(self, out, last: dict, what: str, filters: tuple):
         gallery, results, shown, status, banner = out
         if not isinstance(results, list):  # a warning: the previous results stay, nothing selected
             return gallery, False, results, shown, status, banner, gr.skip(), *_cleared()
-        cut = float(min_score or 0.0)
-        plain = status_line(results, shown, cut)
-        last = dict(last, filters=list(filters),
-                    context=status[len(plain):] if status.startswith(plain) else "")
+        at = status.rfind(f" · {md(what)} · ")  # the status ends with the query and its time
+        last = dict(last, filters=list(filters), context=status[at:] if at >= 0 else "")
         return gallery, True, results, shown, status, banner, last, *_cleared()
 
 

@@ -147,8 +147,9 @@ def test_dates_and_folder_rerun_the_search_and_clear_the_preview(app, page):
     expect_status(page, "“a circle”")
     expect(page.locator("#preview img")).to_have_count(0)  # the results changed: the preview went
     expect(page.locator("#results .thumbnail-item.selected")).to_have_count(0)  # and the highlight
-    page.wait_for_function("() => [...document.querySelectorAll('#results .caption-label')]"
-                           ".every(c => c.innerText.slice(-10) >= '2019-06-01' && c.innerText.slice(-10) <= '2019-08-31')")
+    page.wait_for_function("() => { const c = [...document.querySelectorAll('#results .caption-label')]"
+                           ".map(c => c.innerText.slice(-10)); return c.length > 0 && "
+                           "c.every(d => d >= '2019-06-01' && d <= '2019-08-31'); }")
     days = [p[2] for p in captions(page)]
     assert days and all("2019-06-01" <= d <= "2019-08-31" for d in days), days
     shot(page, "3-summer-2019")
@@ -165,8 +166,8 @@ def test_dates_and_folder_rerun_the_search_and_clear_the_preview(app, page):
     dropdown = page.locator("input[aria-label='Folder'], [data-testid='dropdown'] input").first
     dropdown.fill(folder)
     dropdown.press("Enter")
-    page.wait_for_function("() => [...document.querySelectorAll('#results .caption-label')]"
-                           ".every(c => c.innerText.slice(-10).startsWith('2020'))")
+    page.wait_for_function("() => { const c = [...document.querySelectorAll('#results .caption-label')]"
+                           ".map(c => c.innerText.slice(-10)); return c.length > 0 && c.every(d => d.startsWith('2020')); }")
     assert all(p[2].startswith("2020") for p in captions(page))
     expect_status(page, "“a circle”")
     shot(page, "5-folder-2020")
@@ -178,6 +179,8 @@ def test_sort_and_cut_off_keep_the_query_and_its_time(page):
     from playwright.sync_api import expect
 
     search_for(page, "a blue star")
+    page.get_by_label("Strong matches only").uncheck()  # all 40, so that the flat cut-off has a tail to cut
+    expect(page.locator("#status")).to_contain_text("40 results · “a blue star”")
     page.get_by_role("radio", name="date (newest first)").check()
     page.wait_for_function("() => { const d = [...document.querySelectorAll('#results .caption-label')]"
                            ".map(c => c.innerText.slice(-10)); return d.length > 1 && "
@@ -196,6 +199,18 @@ def test_sort_and_cut_off_keep_the_query_and_its_time(page):
     number.fill("0")
     number.press("Enter")
     page.get_by_role("radio", name="relevance").check()
+    page.get_by_label("Strong matches only").check()
+
+
+def test_the_status_line_says_how_many_results_are_strong_matches(page):
+    """The automatic cut-off (clipsearch.cutoff) decides; the page says what it decided, and that the
+    weaker results are one click away, with the query and its time."""
+    from playwright.sync_api import expect
+
+    search_for(page, "qwxz jumble")
+    expect(page.locator("#status")).to_contain_text(re.compile(r"(No strong match|\d+ strong match)"))
+    expect(page.locator("#status")).to_contain_text("“qwxz jumble”")
+    shot(page, "10-strong-matches-of-a-nonsense-query")
 
 
 def test_a_warning_is_said_once_and_does_not_pile_up(page):

@@ -228,11 +228,14 @@ def test_image_and_text_make_one_query(handlers, library, tmp_path):
     assert "the dropped photo" in status
 
 
-def test_a_text_file_uploaded_as_an_image_is_an_error_and_search_goes_on(handlers, tmp_path):
+def test_a_text_file_uploaded_as_an_image_is_an_error_and_search_goes_on(handlers, tmp_path, caplog):
     fake = tmp_path / "holiday.png"
     fake.write_text("this is not a picture")
-    with pytest.raises(gr.Error, match="cannot be used as a picture"):
-        search(handlers, "", str(fake))
+    gallery, results, shown, status, _ = search(handlers, "", str(fake))
+    assert gallery == results == shown == gr.skip()  # the previous results stay
+    assert status.startswith("⚠️") and "is not a picture clipsearch can read" in status  # said once, on the page
+    assert [r.getMessage() for r in caplog.records if "uploaded" in r.getMessage()] == [
+        "refused an uploaded query file: not an image"]  # one line in the log
     with pytest.raises(gr.Error):
         handlers.api_search_image(str(fake), 5)
     gallery, *_ = search(handlers, "red sky")
