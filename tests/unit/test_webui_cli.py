@@ -20,9 +20,6 @@ class FakeDemo:
         self.launched = kwargs
         self.local_url = f"http://{kwargs['server_name']}:{kwargs['server_port']}/"
 
-    def block_thread(self) -> None:  # the real one serves until Ctrl-C
-        pass
-
     def block_thread(self) -> None:
         self.blocked = True
 
