@@ -20,10 +20,10 @@ from typing import Any
 
 from PIL import Image
 
+from .decoding import DecodePool
 from .errors import UnreadableImage
 from .images import fingerprint_bytes, load_image, read_file_bytes
 from .ocr import TextReader
-from .pipeline import DecodePool
 from .stores.base import ImageRecord
 from .textindex import PageResult, TextIndex
 

@@ -21,6 +21,7 @@ from clipsearch.batching import batching
 from . import tools
 from .handlers import ALL_FOLDERS, DEFAULT_K, MAX_K, SORT_DATE, SORT_RELEVANCE, Handlers
 from .markdown import no_index_message
+from .textui import TextReading
 
 MAX_UPLOAD = "50mb"
 ENCODER = "encoder"  # the concurrency group of every event that runs the model
@@ -142,6 +143,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                 reindex_btn = gr.Button("Re-index now", size="md", scale=0, min_width=180, elem_id="reindex")
                 stop_btn = gr.Button("Stop", size="md", scale=0, min_width=100)
                 check_btn = gr.Button("Check again", size="md", scale=0, min_width=160)
+            ocr = gr.Checkbox(False, label="Read the words in photos (OCR), so a search finds them",
+                              elem_id="ocr-toggle")
             job_status = gr.Markdown("", elem_id="job-status")
         timer = gr.Timer(1.0, active=False)
 
@@ -167,6 +170,9 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         check_btn.click(handlers.index_panel, None, panel_outputs, api_visibility="private")
         reindex_btn.click(handlers.start_reindex, None, [job_status, timer], api_visibility="private")
         stop_btn.click(handlers.stop_reindex, None, job_status, api_visibility="private")
+        reading = TextReading(handlers)
+        demo.load(reading.state, None, ocr, api_visibility="private")
+        ocr.input(reading.toggle, [ocr], [job_status, timer], api_visibility="private")
         timer.tick(handlers.poll_reindex, None, [job_status, info, folder, timer],
                    api_visibility="private", show_progress="hidden")
 

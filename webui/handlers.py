@@ -33,6 +33,7 @@ from clipsearch.images import load_image
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
 from .matches import api_cut, strong_results, strong_status
 from .reindex import ReindexJob
+from .textui import caption, keeps
 from .thumbnails import PREVIEW_SIZE, ThumbnailCache
 
 log = logging.getLogger(__name__)
@@ -156,11 +157,11 @@ class Handlers:
             strong = strong_results(results)
             return strong_status(self.render(strong, min_score, sort), len(strong), len(results) - len(strong))
         cut = float(min_score or 0.0)
-        shown = [r for r in results if cut <= 0 or r["score"] >= cut]
+        shown = [r for r in results if keeps(r, cut)]
         if sort == SORT_DATE:
             shown.sort(key=lambda r: r["sort_date"], reverse=True)
         thumbs = self.thumbs.get_many([r["path"] for r in shown])
-        gallery = [(t, f"{r['score']:.3f} · {r['name']}") for t, r in zip(thumbs, shown, strict=True)]
+        gallery = [(t, caption(r)) for t, r in zip(thumbs, shown, strict=True)]
         if not results:
             status = "No results."
         elif not shown:
