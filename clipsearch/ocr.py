@@ -31,6 +31,11 @@ DETECT_SIDE = 736
 READ_SIDE = 2048
 MIN_CONFIDENCE = 0.6  # a line read with less confidence is dropped
 MIN_WORD_CONFIDENCE = 0.5
+# Texture read as text (bricks, blinds, foliage) comes out as one to three characters ("1", "01",
+# "一") read with 0.5-0.85 confidence, and shapes as one letter read surely (a cross as "X" at
+# 0.94): a line of one character is dropped, one of two or three must be read surely to count.
+SHORT_LINE = 3
+MIN_SHORT_LINE_CONFIDENCE = 0.9
 _MODELS = {  # Det / Cls / Rec -> file in the wheel's models folder
     "Det": "PP-OCRv6_det_small.onnx",
     "Cls": "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
@@ -219,7 +224,7 @@ class TextReader:
         word_groups = result.word_results if len(result.word_results) == len(result.txts) else None
         for i, (text, score) in enumerate(zip(result.txts, result.scores)):
             text = " ".join(str(text).split())
-            if float(score) < self.min_confidence or not _has_letter_or_digit(text):
+            if not self._keep_line(text, float(score)):
                 continue
             words = []
             for entry in (word_groups[i] if word_groups else ()):
@@ -231,6 +236,13 @@ class TextReader:
                     words.append(Word(str(wtext), float(wscore), box))
             lines.append(Line(text, float(score), tuple(words)))
         return tuple(lines)
+
+
+    def _keep_line(self, text: str, score: float) -> bool:
+        if score < self.min_confidence or not _has_letter_or_digit(text):
+            return False
+        length = len(text.replace(" ", ""))
+        return length > SHORT_LINE or (length > 1 and score >= MIN_SHORT_LINE_CONFIDENCE)
 
 
 def _rapidocr_version() -> str:
