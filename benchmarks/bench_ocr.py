@@ -161,6 +161,70 @@ def throughput(args, reader_threads: int) -> str:
                "photos/s if 2 cores were free (2 / CPU s)"], rows)])
 
 
+def fusion(args) -> str:
+    """Text search beside CLIP through the engine (demo model): words and shape queries, fused
+    and CLIP alone, and what the text side adds to a query's latency."""
+    from _common import percentiles_ms
+
+    from clipsearch import ModelSpec, SearchEngine, Settings
+    from clipsearch.demo import make_sample_library
+
+    words_dir = library(f"quality-{args.text}-{args.plain}-{args.seed}", n_text=args.text,
+                        n_plain=args.plain, seed=args.seed)
+    shapes_dir = CACHE / "shapes-200"
+    if not (shapes_dir / "manifest.json").is_file():
+        make_sample_library(shapes_dir, n=200, seed=3)
+    work = Path(tempfile.mkdtemp(prefix="bench-ocr-fusion-"))
+    engine = SearchEngine.for_writing(Settings(index_dir=work / "index", cache_dir=work / "cache",
+                                               model=ModelSpec("demo")))
+    engine.set_text_reading(True)
+    engine.index_folder([words_dir, shapes_dir])
+    engine.read_texts()
+    photos = load_manifest(words_dir)
+    words = [(w.word, str(words_dir / p.name)) for p in photos for w in p.words]
+    truth = _shape_truth(shapes_dir)
+    shape_queries = ["a red circle", "a blue square", "a green triangle", "a yellow star", "an orange cross",
+                     "a purple circle", "a white square", "a black star"]
+    rows, timings = [], {}
+    for label, on in (("CLIP alone", False), ("text first, then CLIP", True)):
+        engine.set_text_reading(on)
+        first = sum(engine.search_text(w, k=10)[0].path == path for w, path in words)
+        precision = [sum(_has(truth, h.path, q) for h in engine.search_text(q, k=10)) / 10 for q in shape_queries]
+        timed = [w for w, _ in words][:60] + shape_queries
+        timings[label] = percentiles_ms(_times(lambda q: engine.search_text(q, k=20), timed))
+        rows.append([label, _pct(first, len(words)), f"{sum(precision) / len(precision):.2f}",
+                     f"{timings[label][0]:.1f} / {timings[label][1]:.1f}"])
+    engine.close()
+    shutil.rmtree(work, ignore_errors=True)
+    return "\n".join([
+        f"### Fusion through the engine (demo CLIP model; {len(words)} words in {args.text} photos, "
+        f"{args.plain} photos without text, 200 shape pictures)", "",
+        table(["search", "word typed in lower case: its photo first", "shape queries: precision@10",
+               "query ms p50 / p99"], rows)])
+
+
+def _shape_truth(folder: Path) -> dict[str, set[str]]:
+    import json
+
+    items = json.loads((folder / "manifest.json").read_text())["images"]
+    return {str(folder / rel): {f"{o['colour']} {o['shape']}" for o in e["objects"]} for rel, e in items.items()}
+
+
+def _has(truth: dict[str, set[str]], path: str, query: str) -> bool:
+    return " ".join(query.split()[1:]) in truth.get(path, set())
+
+
+def _times(call, queries: list[str]) -> list[float]:
+    out = []
+    for q in queries[:3]:
+        call(q)
+    for q in queries:
+        started = time.perf_counter()
+        call(q)
+        out.append(time.perf_counter() - started)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--text", type=int, default=60, help="photos with text (recall)")
@@ -173,6 +237,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-recall", action="store_true")
+    parser.add_argument("--fusion", action="store_true", help="also measure text + CLIP through the engine")
     args = parser.parse_args()
     if args.quick:
         args.text, args.plain, args.photos12 = 20, 8, 4
@@ -183,6 +248,8 @@ def main() -> None:
         parts.append(quality(args, threads))
     if not args.skip_throughput:
         parts.append(throughput(args, threads))
+    if args.fusion:
+        parts.append(fusion(args))
     parts.append(f"Peak memory of the benchmark process: {peak_rss_bytes() / 1e6:.0f} MB; "
                  f"after: {load_line()}")
     text = "\n\n".join(parts)
