@@ -192,15 +192,18 @@ def fusion(args) -> str:
         precision = [sum(_has(truth, h.path, q) for h in engine.search_text(q, k=10)) / 10 for q in shape_queries]
         timed = [w for w, _ in words][:60] + shape_queries
         timings[label] = percentiles_ms(_times(lambda q: engine.search_text(q, k=20), timed))
+        text_side = (percentiles_ms(_times(lambda q: engine.text.store().search(q, limit=20), timed))
+                     if on else [0.0, 0.0])
         rows.append([label, _pct(first, len(words)), f"{sum(precision) / len(precision):.2f}",
-                     f"{timings[label][0]:.1f} / {timings[label][1]:.1f}"])
+                     f"{timings[label][0]:.1f} / {timings[label][1]:.1f}",
+                     f"{text_side[0]:.2f} / {text_side[1]:.2f}"])
     engine.close()
     shutil.rmtree(work, ignore_errors=True)
     return "\n".join([
         f"### Fusion through the engine (demo CLIP model; {len(words)} words in {args.text} photos, "
         f"{args.plain} photos without text, 200 shape pictures)", "",
         table(["search", "word typed in lower case: its photo first", "shape queries: precision@10",
-               "query ms p50 / p99"], rows)])
+               "whole query ms p50 / p99 (shared machine)", "text search alone ms p50 / p99"], rows)])
 
 
 def _shape_truth(folder: Path) -> dict[str, set[str]]:
