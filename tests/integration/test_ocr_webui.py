@@ -1,4 +1,4 @@
-"""Words in photos through the web app's HTTP API (gradio_client), in-process, real OCR."""
+"""Words in photos through the web app's HTTP APIs (gradio_client and REST), in-process, real OCR."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from gradio_client import Client
 from clipsearch import ModelSpec, SearchEngine, Settings
 from tests.ocrfactory import make_ocr_library
 from webui import build_demo, launch_options
+from webui.rest import launch
 
 pytestmark = pytest.mark.slow
 
@@ -31,8 +32,8 @@ def server(tmp_path_factory):
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         demo.queue()
-        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                    **launch_options(settings, engine))
+        launch(demo, mcp=False, server_name="127.0.0.1", server_port=port, quiet=True,
+               **launch_options(settings, engine))  # the page, Gradio's API and the /api/ routes
         client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(root / "client"))
         yield client, library, demo
         demo.close()
@@ -71,3 +72,14 @@ def test_the_preview_shows_the_words_in_bold(server):
     assert "**Words:**" in details and f"**{word}**" in details.lower()
     info, _, _ = handlers.index_panel()
     assert f"read in {library.photos} photos, 2 with words" in info
+
+
+def test_the_rest_route_carries_the_matched_words(server):
+    import httpx
+
+    client, library, _ = server
+    word, photo = sorted(library.words.items())[0]
+    answer = httpx.get(client.src.rstrip("/") + "/api/search", params={"q": word, "k": 5, "min_score": 0.999},
+                       timeout=120).json()
+    assert [Path(r["file"]) for r in answer["results"]] == [photo]
+    assert f"[{word}]" in answer["results"][0]["text"].lower()
