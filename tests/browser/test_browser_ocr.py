@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,8 @@ import pytest
 from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import demo_checkpoint_path
 from tests.browser.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, expect_status
-from tests.ocrfactory import make_ocr_library
+from testsupport.net import free_port
+from testsupport.ocrfactory import make_ocr_library
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,9 +32,7 @@ def app(tmp_path_factory):
         engine = SearchEngine.for_writing(settings)
         engine.index_folder(library.folder)
         demo = build_demo(engine, settings)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         demo.queue()
         demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
                     **launch_options(settings, engine))

@@ -18,7 +18,7 @@ import pytest
 from clipsearch import ModelSpec, SearchEngine, SearchFilter, Settings
 from clipsearch.textindex import TEXT_DB_NAME, TextIndex
 from tests.integration.conftest import REPO, run_indexer
-from tests.ocrfactory import make_ocr_library
+from testsupport.ocrfactory import make_ocr_library
 
 pytestmark = pytest.mark.slow
 ARGS = ["--model", "demo", "--precision", "fp32"]

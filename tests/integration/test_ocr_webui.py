@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 from gradio_client import Client
 
 from clipsearch import ModelSpec, SearchEngine, Settings
-from tests.ocrfactory import make_ocr_library
+from testsupport.net import free_port
+from testsupport.ocrfactory import make_ocr_library
 from webui import build_demo, launch_options
 from webui.rest import launch
 
@@ -28,9 +28,7 @@ def server(tmp_path_factory):
         engine.index_folder(library.folder)
         assert engine.read_texts().read == library.photos
         demo = build_demo(engine, settings)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         demo.queue()
         launch(demo, mcp=False, server_name="127.0.0.1", server_port=port, quiet=True,
                **launch_options(settings, engine))  # the page, Gradio's API and the /api/ routes
