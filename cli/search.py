@@ -124,7 +124,7 @@ def print_hits(hits: list, as_json: bool, auto: bool) -> None:
         print(json.dumps([h.to_dict() for h in shown], ensure_ascii=False))
         return
     for hit in shown:
-        print(f"{hit.score:.3f}\t{hit.path}")
+        print(f"{hit.score:.3f}\t{hit.path}" + (f"\t{hit.text}" if hit.text else ""))
     if auto and len(shown) < len(hits):
         print(f"{len(shown)} strong match{'es' * (len(shown) != 1)}; {len(hits) - len(shown)} weaker "
               "hidden (--min-score 0 shows all)", file=sys.stderr)

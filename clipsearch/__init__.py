@@ -26,6 +26,7 @@ from .errors import (
 from .pipeline import IndexProgress, IndexReport
 from .query import QueryTerm, parse_query
 from .stores import ImageRecord, SearchFilter
+from .textpass import TextProgress, TextReport
 
 __version__ = "0.1.0"
 
@@ -33,5 +34,6 @@ __all__ = [
     "DEFAULT_MODEL", "DEFAULT_PRETRAINED", "ClipSearchError", "ImageRecord", "IndexLocked",
     "IndexNotFound", "IndexProgress", "IndexReport", "InvalidQuery", "ModelMismatch",
     "ModelSpec", "ModelUnavailable", "QueryTerm", "SearchEngine", "SearchFilter",
-    "SearchResult", "Settings", "StoreMismatch", "StoreWriteError", "UnreadableImage", "parse_query",
+    "SearchResult", "Settings", "StoreMismatch", "StoreWriteError", "TextProgress", "TextReport",
+    "UnreadableImage", "parse_query",
 ]

@@ -28,6 +28,8 @@ from .pipeline import FileEmbedder, IndexingPipeline, IndexProgress, IndexReport
 from .query import QueryTerm, parse_query
 from .stores import ImageRecord, SearchFilter, VectorStore, WriteBatch
 from .stores.base import check_stamp
+from .textpass import TextProgress, TextReport
+from .textsearch import TextSide, without_quotes
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +52,13 @@ class SearchResult:
     size: int
     mtime_ns: int
     strong: bool = True  # above the search's cut-off: a match, not just the next nearest
+    text: str | None = None  # the photo's words that matched, "[marked]" (a text match only)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path, "score": round(self.score, 6), "width": self.width,
             "height": self.height, "date_taken": self.date_taken, "size": self.size,
-            "mtime_ns": self.mtime_ns, "strong": self.strong,
+            "mtime_ns": self.mtime_ns, "strong": self.strong, **({"text": self.text} if self.text else {}),
         }
 
 
@@ -76,6 +79,7 @@ class SearchEngine:
         self._writable = writable  # False: writes go through a store of their own, under the lock
         self._handle = handle
         self._swap_lock = threading.Lock()
+        self.text = TextSide(self.settings.index_dir)  # the words read in photos (--ocr)
         self._sample: tuple[object, int, np.ndarray] | None = None  # (store, generation, vectors)
 
     # --- construction ------------------------------------------------------------------------
@@ -177,6 +181,22 @@ class SearchEngine:
             )
             return pipeline.run(paths, dry_run=dry_run)
 
+    def read_texts(self, *, progress: Callable[[TextProgress], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None, workers: int | None = None) -> TextReport | None:
+        """Read the words in indexed photos not read yet, under the index's lock (None when text
+        reading is off). Its own pass after ``index_folder``: CLIP search works before it ends."""
+        if not self.text.enabled:
+            return None
+        with self.index.lock():
+            if not self._writable:
+                self.reload_if_changed()
+            return self.text.read(self._store(), workers=workers, settings=self.settings,
+                                  progress=progress, should_stop=should_stop)
+
+    def set_text_reading(self, on: bool) -> None:
+        """Turn reading the words in photos on or off for this index; the index remembers it."""
+        self.text.set_enabled(on)
+
     def remove_folder(self, folder: str | Path) -> int:
         """Forget every image under ``folder``; returns how many."""
         folder = os.path.abspath(os.fspath(folder))
@@ -249,8 +269,10 @@ class SearchEngine:
         """
         if isinstance(terms, str):
             terms = parse_query(terms)
-        vector, text_like = self.query_vector(terms)
-        return self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff)
+        vector, text_like = self.query_vector(without_quotes(terms))
+        results = self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff)
+        # Photos that say the words come first, strong whatever their score (textsearch).
+        return self.text.fuse(terms, results, self._store(), vector, k, where, _result_of)
 
     def query_vector(self, terms: list[QueryTerm]) -> tuple[np.ndarray, bool]:
         """The unit query vector of weighted terms, and whether it is text-like.
@@ -327,8 +349,8 @@ class SearchEngine:
         return self.store
 
     def info(self) -> dict[str, Any]:
-        """Count, model stamp, folders and last update time of the index."""
-        return self._store().info()
+        """Count, model stamp, folders and last update time of the index (and its text, if read)."""
+        return {**self._store().info(), **self.text.info_entry()}
 
     def folders(self) -> list[str]:
         """The folders the index covers (as given to ``index_folder``)."""
@@ -360,9 +382,14 @@ class SearchEngine:
         return True
 
     def close(self) -> None:
+        self.text.close()
         with self._swap_lock:
             if self.store is not None:
                 self.store.close()
+
+
+def _result_of(record: ImageRecord, score: float) -> SearchResult:
+    return SearchResult(record.path, score, record.width, record.height, record.date_taken, record.size, record.mtime_ns)
 
 
 def same_model(stamp: dict[str, Any], spec: ModelSpec) -> bool:

@@ -19,6 +19,7 @@ from clipsearch import ClipSearchError, IndexNotFound, ModelSpec, SearchEngine, 
 from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV, default_index_dir
 
 from .report import ProgressPrinter, format_report
+from .textreport import TextProgressPrinter, format_text_report
 
 log = logging.getLogger("indexer")
 
@@ -30,6 +31,7 @@ examples:
   python -m indexer --remove ~/Phone                forget a folder
   python -m indexer ~/Pictures --watch              keep indexing as files appear or change
   python -m indexer ~/demo-photos --model demo      the offline demo model (no download)
+  python -m indexer ~/Pictures --ocr                also read the words in photos (remembered)
 
 The index lives in --index, else ${INDEX_ENV}, else {default_index_dir()}.
 The first run downloads the model ({DEFAULT_MODEL}, {DEFAULT_PRETRAINED}) once; later runs
@@ -62,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--watch", action="store_true", help="after indexing, keep watching and index changes")
     run.add_argument("--remove", type=Path, action="append", default=[], metavar="FOLDER",
                      help="remove a folder (and everything under it) from the index")
+    ocr = run.add_mutually_exclusive_group()
+    ocr.add_argument("--ocr", dest="ocr", action="store_true", default=None,
+                     help="read the words in photos too, so a search finds them (the index remembers "
+                     "it; the reading runs after embedding and resumes if interrupted)")
+    ocr.add_argument("--no-ocr", dest="ocr", action="store_false", help="stop reading words in photos")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -107,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         except IndexNotFound:
             parser.error(f"no folder given and there is no index at {settings.index_dir} yet: "
                          "name a FOLDER to index")
+        if args.ocr is not None and not args.dry_run:
+            engine.set_text_reading(args.ocr)
         for folder in args.remove:
             count = engine.remove_folder(folder.expanduser())
             _say(args, f"removed {count} images under {folder}")
@@ -154,18 +163,35 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event):
                                      should_stop=stop.is_set, embedder=embedder)
     finally:
         printer.close()
-    _print_report(report, args)
+    text = None
+    if not (report.interrupted or args.dry_run):
+        text = _read_texts(engine, args, stop)
+        report.interrupted = bool(text and text.interrupted)
+    _print_report(report, args, text)
     if report.interrupted:
         print("interrupted: the index holds every batch finished so far; run again to resume",
               file=sys.stderr)
     return report
 
 
-def _print_report(report, args) -> None:
+def _read_texts(engine: SearchEngine, args, stop: threading.Event):
+    """The text pass, when the index reads the words in its photos (``--ocr``)."""
+    printer = TextProgressPrinter(enabled=not (args.quiet or args.json), tty=sys.stderr.isatty())
+    try:
+        return engine.read_texts(progress=printer.update, should_stop=stop.is_set)
+    finally:
+        printer.close()
+
+
+def _print_report(report, args, text=None) -> None:
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False), flush=True)
+        out = report.to_dict()
+        if text is not None:
+            out["text"] = text.to_dict()
+        print(json.dumps(out, ensure_ascii=False), flush=True)
     elif not args.quiet:
-        print(format_report(report), flush=True)
+        print(format_report(report) + (("\n" + format_text_report(text)) if text is not None else ""),
+              flush=True)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -189,7 +215,8 @@ def _setup_logging(args) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
     if not args.verbose:  # open_clip logs its loading steps on the root logger
         logging.getLogger().setLevel(logging.WARNING)
-        logging.getLogger("clipsearch.pipeline").setLevel(logging.ERROR if args.quiet else logging.WARNING)
+        for name in ("clipsearch.pipeline", "clipsearch.textpass"):
+            logging.getLogger(name).setLevel(logging.ERROR if args.quiet else logging.WARNING)
 
 
 def _say(args, text: str) -> None:

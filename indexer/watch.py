@@ -43,6 +43,7 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
             if stop.is_set():
                 break
             report = engine.index_folder(folders, should_stop=stop.is_set)
+            engine.read_texts(should_stop=stop.is_set)  # when the index reads words (--ocr)
             if report.added or report.updated or report.moved or report.removed or report.skipped:
                 on_report(report)
     finally:

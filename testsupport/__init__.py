@@ -5,6 +5,7 @@
 - ``fakes``: a fake encoder for tests of the code around the model;
 - ``load``: a bounded load generator for the web app;
 - ``net``: a free local port for a test server;
+- ``ocrfactory``: libraries of photos with words (real fonts) beside shape pictures, for OCR tests;
 - ``milvus_server``: a local Milvus standalone for the Milvus tests and benchmark.
 
 The library (``clipsearch``, ``indexer``, ``webui``) never imports this package. It is a

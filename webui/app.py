@@ -32,6 +32,7 @@ from .handlers import (
 )
 from .markdown import no_index_message
 from .page import NO_SELECTION, OUTPUT_NAMES, REFILTER_NAMES, Page, unselect, unselect_if
+from .textui import TextReading
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                 reindex_btn = gr.Button("Re-index now", size="md", scale=0, min_width=180, elem_id="reindex")
                 stop_btn = gr.Button("Stop", size="md", scale=0, min_width=100)
                 check_btn = gr.Button("Check again", size="md", scale=0, min_width=160)
+            ocr = gr.Checkbox(False, label="Read the words in photos (OCR), so a search finds them",
+                              elem_id="ocr-toggle")
             job_status = gr.Markdown("", elem_id="job-status")
         timer = gr.Timer(1.0, active=False)
 
@@ -200,6 +203,9 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         check_btn.click(handlers.index_panel, None, panel_outputs, api_visibility="private")
         reindex_btn.click(handlers.start_reindex, None, [job_status, timer], api_visibility="private")
         stop_btn.click(handlers.stop_reindex, None, job_status, api_visibility="private")
+        reading = TextReading(handlers)
+        demo.load(reading.state, None, ocr, api_visibility="private")
+        ocr.input(reading.toggle, [ocr], [job_status, timer], api_visibility="private")
         timer.tick(handlers.poll_reindex, None, [job_status, info, folder, timer],
                    api_visibility="private", show_progress="hidden")
 

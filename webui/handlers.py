@@ -33,6 +33,7 @@ from clipsearch.images import load_image
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
 from .matches import api_cut, strong_results, strong_status
 from .reindex import ReindexJob
+from .textui import caption, keeps
 from .thumbnails import PREVIEW_SIZE, ThumbnailCache
 
 log = logging.getLogger(__name__)
@@ -178,7 +179,7 @@ class Handlers:
             strong = strong_results(results)
             return strong_status(self.render(strong, min_score, sort), len(strong), len(results) - len(strong))
         cut = float(min_score or 0.0)
-        shown = [r for r in results if cut <= 0 or r["score"] >= cut]
+        shown = [r for r in results if keeps(r, cut)]
         if sort == SORT_DATE:
             shown.sort(key=lambda r: r["sort_date"], reverse=True)
         thumbs = self.thumbs.get_many([r["path"] for r in shown])
@@ -319,12 +320,6 @@ def _clamp_k(k: Any) -> int:
         return max(1, min(MAX_K, int(k)))
     except (TypeError, ValueError):
         raise ValueError(f"the number of results must be a whole number, not {k!r}") from None
-
-
-def caption(result: dict[str, Any]) -> str:
-    """A thumbnail's caption: score, file name, and the day it was taken when EXIF says."""
-    taken = result.get("date_taken")
-    return f"{result['score']:.3f} · {result['name']}" + (f" · {taken[:10]}" if taken else "")
 
 
 def status_line(results: Results, shown: Results, cut: float) -> str:

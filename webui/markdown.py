@@ -5,6 +5,7 @@ from a photo's name reaches the page.
 """
 
 import html
+import re
 from datetime import datetime
 from typing import Any
 
@@ -63,8 +64,23 @@ def details_markdown(result: dict[str, Any]) -> str:
         f"**{md(result['name'])}** · score {result['score']:.3f}\n\n"
         f"- **Path:** {md(result['path'])}\n"
         f"- **Size:** {result['width']} × {result['height']} px, {human_size(result['size'])}\n"
-        f"- **Taken:** {md(when)}"
+        f"- **Taken:** {md(when)}" + (f"\n- **Words:** {words_markdown(result['text'])}" if result.get("text") else "")
     )
+
+
+def words_markdown(snippet: str) -> str:
+    """A snippet of a photo's words as markdown: escaped, the matched ``[words]`` in bold."""
+    return re.sub(r"\[([^\[\]]*)\]", lambda m: f"**{m.group(1)}**", md(snippet))
+
+
+def text_info_line(info: dict[str, Any]) -> str:
+    """The index panel's line about the words in photos (``--ocr``)."""
+    text = info.get("text") or {}
+    if not text.get("enabled"):
+        return "- **Words in photos:** not read (turn on below, or index with `--ocr`)\n"
+    pending = f", {text['pending']:,} still to read" if text.get("pending") else ""
+    return (f"- **Words in photos:** read in {text.get('read', 0):,} photos, "
+            f"{text.get('with_text', 0):,} with words{pending}\n")
 
 
 def info_markdown(info: dict[str, Any]) -> str:
@@ -78,5 +94,5 @@ def info_markdown(info: dict[str, Any]) -> str:
     return (
         f"- **Photos:** {info.get('count', 0):,}\n- **Model:** {md(model)}\n"
         f"- **Last indexed:** {when}\n- **Index:** {md(str(info.get('location', '')))}\n"
-        f"- **Folders:**\n{listed}"
+        f"{text_info_line(info)}- **Folders:**\n{listed}"
     )

@@ -10,6 +10,8 @@ from typing import Any
 
 import gradio as gr
 
+from .textui import keeps
+
 Results = list[dict[str, Any]]
 UNTICK = "untick “Strong matches only” to see them"
 
@@ -36,4 +38,4 @@ def api_cut(results: Results, min_score: Any) -> Results:
         raise gr.Error(f"min_score must be a number, not {min_score!r}") from None
     if cut < 0:
         return strong_results(results)
-    return [r for r in results if cut <= 0 or r["score"] >= cut]
+    return [r for r in results if keeps(r, cut)]  # a photo whose words match always stays

@@ -14,7 +14,16 @@ import threading
 import time
 from dataclasses import dataclass
 
-from clipsearch import ClipSearchError, IndexLocked, IndexProgress, IndexReport, SearchEngine, Settings
+from clipsearch import (
+    ClipSearchError,
+    IndexLocked,
+    IndexProgress,
+    IndexReport,
+    SearchEngine,
+    Settings,
+    TextProgress,
+    TextReport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +31,8 @@ log = logging.getLogger(__name__)
 # re-index took 1193 ms p50 at the throughput-sized batch of 32 and 179 ms at 8, for 6% less
 # indexing speed (benchmarks/bench_reindex_search.py). A Settings.batch_size that is set wins.
 INTERACTIVE_BATCH = 8
+# Reading words in photos (--ocr) takes a core per reader: one leaves the other to searches.
+INTERACTIVE_TEXT_READERS = 1
 
 
 @dataclass(frozen=True)
@@ -33,9 +44,15 @@ class JobStatus:
     progress: IndexProgress | None = None
     report: IndexReport | None = None
     error: str | None = None
+    text_progress: TextProgress | None = None  # the words-in-photos pass, after embedding
+    text_report: TextReport | None = None
 
     def describe(self) -> str:
         """One markdown line for the index panel."""
+        if self.running and self.text_progress is not None:
+            t = self.text_progress
+            return (f"Reading the words in photos: {t.read + t.skipped} of {t.to_read} "
+                    f"({t.with_text} with words, {t.skipped} skipped, {t.rate:.1f}/s)")
         if self.running:
             p = self.progress
             if p is None or p.to_process == 0:
@@ -49,8 +66,15 @@ class JobStatus:
             state = "stopped" if r.interrupted else "done"
             return (f"Re-index {state} in {r.elapsed:.1f} s: {r.added} added, {r.updated} updated, "
                     f"{r.moved} moved, {r.removed} removed, {r.skipped_count} skipped, "
-                    f"{r.unchanged} unchanged")
+                    f"{r.unchanged} unchanged" + _text_summary(self.text_report))
         return ""
+
+
+def _text_summary(report: TextReport | None) -> str:
+    if report is None:
+        return ""
+    state = "; reading words stopped" if report.interrupted else "; words read"
+    return f"{state} in {report.read} photos ({report.with_text} with words, {report.skipped_count} skipped)"
 
 
 class ReindexJob:
@@ -100,13 +124,19 @@ class ReindexJob:
         # The indexer mutates one IndexProgress object: keep a copy for readers on other threads.
         self._set(progress=IndexProgress(**progress.__dict__))
 
+    def _text_progress(self, progress: TextProgress) -> None:
+        self._set(text_progress=TextProgress(**progress.__dict__))
+
     def _run(self, engine: SearchEngine, folders: list[str]) -> None:
-        report = error = None
+        report = error = text = None
         try:
             batch = self.settings.batch_size or min(INTERACTIVE_BATCH, engine.batch_size)
             report = engine.index_folder(folders, batch_size=batch, progress=self._progress,
                                          should_stop=self._stop.is_set)
-            engine.reload_if_changed()
+            engine.reload_if_changed()  # CLIP search sees the new photos before their words are read
+            if not report.interrupted:
+                text = engine.read_texts(progress=self._text_progress, should_stop=self._stop.is_set,
+                                         workers=INTERACTIVE_TEXT_READERS)
         except IndexLocked as exc:
             error = str(exc)
         except ClipSearchError as exc:
@@ -115,4 +145,4 @@ class ReindexJob:
         except Exception as exc:  # the page must learn that the thread died
             error = f"{type(exc).__name__}: {exc}"
             log.exception("re-index crashed")
-        self._set(running=False, report=report, error=error)
+        self._set(running=False, report=report, error=error, text_report=text, text_progress=None)

@@ -35,6 +35,7 @@ from clipsearch.images import load_image
 
 from .handlers import MAX_K, Handlers, NoIndexYet, _result_dict, api_record, parse_filter
 from .matches import strong_results
+from .textui import keeps
 from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
 
 log = logging.getLogger(__name__)
@@ -318,7 +319,7 @@ def _cut(results: list[dict], cut: float) -> list[dict]:
     results the automatic cut-off calls strong matches."""
     if cut < 0:
         return strong_results(results)
-    return [r for r in results if cut <= 0 or r["score"] >= cut]
+    return [r for r in results if keeps(r, cut)]  # a photo whose words match always stays
 
 
 def _int(raw: str | None, name: str, default: int) -> int:

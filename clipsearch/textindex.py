@@ -1,0 +1,389 @@
+"""The words read in photos, searchable: SQLite FTS5 in ``text.sqlite`` of the index folder.
+
+Text belongs to a file's content, so pages are keyed by the file's fingerprint: a moved or copied
+file keeps its text, and a file whose content is unchanged is never read again. A ``files``
+table mirrors the vector store's path -> fingerprint mapping (with the date that date filters
+use), so folder and date filters apply here too, whatever the vector store (hnswlib or Milvus).
+
+Search is case- and accent-insensitive and Unicode-aware (FTS5's ``unicode61`` tokenizer with
+``remove_diacritics 2``), matches word prefixes, and reads ``"quoted words"`` as an exact phrase.
+Every batch of pages is one transaction: a crash loses at most the batch in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidQuery, StoreWriteError
+from .ocr import PageText
+from .stores.base import ImageRecord, SearchFilter
+
+TEXT_DB_NAME = "text.sqlite"
+TEXT_SCHEMA_VERSION = 1
+SNIPPET_WORDS = 10
+PREFIX_MIN = 3  # a query word this long or longer also matches words it begins
+_OPEN, _CLOSE, _ELLIPSIS = "[", "]", "..."
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pages (
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL UNIQUE,
+    words INTEGER NOT NULL,      -- how many words were read (0: none, -1: could not be read)
+    reason TEXT,                 -- why it could not be read
+    data TEXT,                   -- the lines, words and boxes as JSON
+    read_at REAL NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS page_text USING fts5(
+    text, alt, tokenize = "unicode61 remove_diacritics 2", prefix = '3'
+);
+CREATE TABLE IF NOT EXISTS files (
+    path BLOB PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    sort_date TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_fingerprint ON files (fingerprint);
+"""
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """What one reading produced: a page of text, or the reason it failed."""
+
+    fingerprint: str
+    page: PageText | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class TextHit:
+    """A file whose text matches, with a snippet where the matched words are ``[marked]``."""
+
+    path: str
+    fingerprint: str
+    snippet: str
+    exact: bool  # every query word matched whole (not only as a prefix)
+    rank: float  # FTS5's bm25: lower is better
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """A query in FTS5 syntax: ``exact`` matches whole words; ``prefix`` also word beginnings."""
+
+    exact: str
+    prefix: str | None
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def parse_text_query(text: str) -> TextQuery | None:
+    """The FTS5 queries for what a user typed; None when it has no words.
+
+    Words outside quotes must all appear (in any order), as whole words or, from ``PREFIX_MIN``
+    letters, as word beginnings; a ``"quoted phrase"`` must appear as written, word for word.
+    Punctuation inside a word (``7-22``, ``O'Neil``) keeps its parts together, in order.
+    """
+    phrases = [_WORD.findall(p) for p in _QUOTED.findall(text)]
+    loose = [_WORD.findall(chunk) for chunk in _QUOTED.sub(" ", text).replace('"', " ").split()]
+    phrases, loose = [p for p in phrases if p], [w for w in loose if w]
+    if not phrases and not loose:
+        return None
+    exact = " AND ".join([_phrase(p) for p in phrases] + [_phrase(w) for w in loose])
+    prefix = " AND ".join([_phrase(p) for p in phrases] + [
+        _phrase(w) + ("*" if len(w[-1]) >= PREFIX_MIN else "") for w in loose])
+    return TextQuery(exact, prefix if prefix != exact else None)
+
+
+def _phrase(words: list[str]) -> str:
+    return '"' + " ".join(w.replace('"', '""') for w in words) + '"'
+
+
+_SPLIT = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
+_LOOKALIKE = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b"})
+
+
+def alternate_forms(text: str) -> str:
+    """Other readings of OCR output, indexed beside it so that words stay findable.
+
+    A word run into a number (``GINGER94.67``) is split at the boundary, and digits inside a
+    word that look like letters (``BAMB00``, ``0asis``) are read as those letters.
+    """
+    out = []
+    for token in _WORD.findall(text):
+        has_digit = any(c.isdigit() for c in token)
+        letters = sum(c.isalpha() for c in token)
+        if not has_digit or letters < 2:
+            continue
+        out.extend(p for p in _SPLIT.findall(token) if len(p) >= PREFIX_MIN and not p.isdigit())
+        out.append(token.translate(_LOOKALIKE))
+    return " ".join(out)
+
+
+def sort_date(record: ImageRecord) -> str:
+    """The date a date filter compares: EXIF date taken, else the file's local mtime."""
+    if record.date_taken:
+        return record.date_taken
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.mtime_ns / 1e9))
+
+
+class TextIndex:
+    """The text store of one index folder. Thread-safe; one process writes (under the index lock)."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = db
+        self._lock = threading.RLock()
+
+    # --- opening ---------------------------------------------------------------------------
+    @classmethod
+    def exists(cls, index_dir: str | Path) -> bool:
+        return (Path(index_dir) / TEXT_DB_NAME).is_file()
+
+    @classmethod
+    def open(cls, index_dir: str | Path, *, create: bool = False) -> TextIndex | None:
+        """The text store of ``index_dir``; None when it has none and ``create`` is false.
+
+        An index made before text reading existed gains the store (``create``) in place.
+        """
+        path = Path(index_dir) / TEXT_DB_NAME
+        if not path.is_file() and not create:
+            return None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            if create:
+                with _transaction(db):
+                    for statement in _SCHEMA.split(";\n"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                               (str(TEXT_SCHEMA_VERSION),))
+        except sqlite3.Error as exc:
+            raise StoreWriteError(f"could not open the text index {path}: {exc}") from exc
+        index = cls(path, db)
+        version = index._meta("schema_version")
+        if version is None:  # an empty file: its creation never committed
+            db.close()
+            return None
+        if int(version) > TEXT_SCHEMA_VERSION:
+            db.close()
+            raise StoreWriteError(f"the text index {path} has schema version {version}; this clipsearch "
+                                  f"reads version {TEXT_SCHEMA_VERSION}")
+        return index
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- settings ----------------------------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        with self._lock:
+            try:
+                row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+            except sqlite3.OperationalError:  # a store still being created by another process
+                return None
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        with self._lock, _transaction(self._db):
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this index reads the words in its photos (``--ocr`` / ``--no-ocr``)."""
+        return self._meta("enabled") == "1"
+
+    def set_enabled(self, on: bool) -> None:
+        self._set_meta("enabled", "1" if on else "0")
+
+    @property
+    def reader_stamp(self) -> dict[str, Any] | None:
+        value = self._meta("reader")
+        return json.loads(value) if value else None
+
+    def set_reader_stamp(self, stamp: dict[str, Any]) -> None:
+        self._set_meta("reader", json.dumps(stamp, sort_keys=True))
+
+    # --- the files mirror --------------------------------------------------------------------
+    def sync_files(self, records: Iterable[ImageRecord]) -> tuple[int, int]:
+        """Make ``files`` hold exactly ``records``' paths; returns (added or changed, removed)."""
+        want = {_key(r.path): (r.fingerprint, sort_date(r)) for r in records}
+        with self._lock:
+            have = {row[0]: (row[1], row[2]) for row in
+                    self._db.execute("SELECT path, fingerprint, sort_date FROM files")}
+            changed = [(k, *v) for k, v in want.items() if have.get(k) != v]
+            gone = [(k,) for k in have if k not in want]
+            if changed or gone:
+                with _transaction(self._db):
+                    self._db.executemany("DELETE FROM files WHERE path=?", gone)
+                    self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", changed)
+        return len(changed), len(gone)
+
+    def pending(self) -> list[tuple[str, str]]:
+        """(fingerprint, one path) for each file content not read yet, in path order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT f.fingerprint, MIN(f.path) FROM files f LEFT JOIN pages p "
+                "ON p.fingerprint = f.fingerprint WHERE p.id IS NULL GROUP BY f.fingerprint "
+                "ORDER BY MIN(f.path)").fetchall()
+        return [(fp, os.fsdecode(path)) for fp, path in rows]
+
+    # --- writing -----------------------------------------------------------------------------
+    def put(self, results: Iterable[PageResult]) -> None:
+        """Store one batch of readings in one transaction."""
+        now = time.time()
+        with self._lock, _transaction(self._db):
+            for result in results:
+                self._put_one(result, now)
+
+    def _put_one(self, result: PageResult, now: float) -> None:
+        db = self._db
+        old = db.execute("SELECT id FROM pages WHERE fingerprint=?", (result.fingerprint,)).fetchone()
+        if old:
+            db.execute("DELETE FROM page_text WHERE rowid=?", (old[0],))
+            db.execute("DELETE FROM pages WHERE id=?", (old[0],))
+        page = result.page
+        if page is None:
+            db.execute("INSERT INTO pages (fingerprint, words, reason, data, read_at) VALUES (?, -1, ?, NULL, ?)",
+                       (result.fingerprint, result.reason or "unreadable", now))
+            return
+        words = sum(len(line.text.split()) for line in page.lines)
+        cursor = db.execute(
+            "INSERT INTO pages (fingerprint, words, reason, data, read_at) VALUES (?, ?, NULL, ?, ?)",
+            (result.fingerprint, words, json.dumps(page.to_dict(), ensure_ascii=False) if words else None, now))
+        if words:
+            text = page.text
+            db.execute("INSERT INTO page_text (rowid, text, alt) VALUES (?, ?, ?)",
+                       (cursor.lastrowid, text, alternate_forms(text)))
+
+    def prune(self) -> int:
+        """Forget the pages of contents no file has any more; returns how many."""
+        with self._lock, _transaction(self._db):
+            ids = [r[0] for r in self._db.execute(
+                "SELECT p.id FROM pages p WHERE NOT EXISTS "
+                "(SELECT 1 FROM files f WHERE f.fingerprint = p.fingerprint)")]
+            for chunk in _chunks(ids, 500):
+                marks = ",".join("?" * len(chunk))
+                self._db.execute(f"DELETE FROM page_text WHERE rowid IN ({marks})", chunk)
+                self._db.execute(f"DELETE FROM pages WHERE id IN ({marks})", chunk)
+        return len(ids)
+
+    def forget(self) -> None:
+        """Drop every page (the next pass reads everything again)."""
+        with self._lock, _transaction(self._db):
+            self._db.execute("DELETE FROM page_text")
+            self._db.execute("DELETE FROM pages")
+
+    # --- reading -----------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Files known, contents read, with text, unreadable, and still to read."""
+        with self._lock:
+            files, contents = self._db.execute(
+                "SELECT COUNT(*), COUNT(DISTINCT fingerprint) FROM files").fetchone()
+            read, with_text, failed = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(p.words > 0), 0), COALESCE(SUM(p.words < 0), 0) FROM pages p "
+                "WHERE EXISTS (SELECT 1 FROM files f WHERE f.fingerprint = p.fingerprint)").fetchone()
+        return {"files": files, "read": read, "with_text": with_text, "unreadable": failed,
+                "pending": contents - read}
+
+    def page(self, fingerprint: str) -> PageText | None:
+        """What was read from a content (None: not read, nothing found, or unreadable)."""
+        with self._lock:
+            row = self._db.execute("SELECT data FROM pages WHERE fingerprint=?", (fingerprint,)).fetchone()
+        return PageText.from_dict(json.loads(row[0])) if row and row[0] else None
+
+    def text_of(self, path: str) -> str | None:
+        """The text read from an indexed path, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT t.text FROM files f JOIN pages p ON p.fingerprint = f.fingerprint "
+                "JOIN page_text t ON t.rowid = p.id WHERE f.path=?", (_key(os.path.abspath(path)),)).fetchone()
+        return row[0] if row else None
+
+    def search(self, query: str | TextQuery, *, where: SearchFilter | None = None,
+               limit: int = 100) -> list[TextHit]:
+        """Files whose text matches ``query``, whole-word matches first, each best first (bm25)."""
+        parsed = parse_text_query(query) if isinstance(query, str) else query
+        if parsed is None:
+            return []
+        hits = self._match(parsed.exact, where, limit, exact=True)
+        if parsed.prefix and len(hits) < limit:
+            seen = {h.path for h in hits}
+            more = self._match(parsed.prefix, where, limit, exact=False)
+            hits += [h for h in more if h.path not in seen][: limit - len(hits)]
+        return hits
+
+    def _match(self, match: str, where: SearchFilter | None, limit: int, exact: bool) -> list[TextHit]:
+        clauses, args = ["page_text MATCH ?"], [match]
+        if where is not None and where.folder:
+            low, high = _prefix_range(where.folder)
+            clauses.append("f.path >= ? AND f.path < ?")
+            args += [low, high]
+        if where is not None and where.date_from:
+            clauses.append("f.sort_date >= ?")
+            args.append(where.date_from)
+        if where is not None and where.date_to:
+            clauses.append("f.sort_date <= ?")
+            args.append(where.date_to + ("" if "T" in where.date_to else "T23:59:59"))
+        sql = (f"SELECT f.path, p.fingerprint, snippet(page_text, -1, '{_OPEN}', '{_CLOSE}', "
+               f"'{_ELLIPSIS}', {SNIPPET_WORDS}), bm25(page_text) AS rank FROM page_text "
+               "JOIN pages p ON p.id = page_text.rowid JOIN files f ON f.fingerprint = p.fingerprint "
+               f"WHERE {' AND '.join(clauses)} ORDER BY rank, f.path LIMIT ?")
+        try:
+            with self._lock:
+                rows = self._db.execute(sql, [*args, int(limit)]).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "fts5" in str(exc) or "syntax" in str(exc):
+                raise InvalidQuery(f"cannot search the text for {match!r}: {exc}") from exc
+            raise
+        return [TextHit(os.fsdecode(p), fp, " ".join(s.split()), exact, float(r)) for p, fp, s, r in rows]
+
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error (the connection is in autocommit)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is None:
+            try:
+                self.db.execute("COMMIT")
+                return
+            except sqlite3.Error as error:
+                self.db.execute("ROLLBACK")
+                raise StoreWriteError(f"could not write the text index: {error}") from error
+        self.db.execute("ROLLBACK")
+
+
+def _key(path: str) -> bytes:
+    return os.fsencode(path)
+
+
+def _prefix_range(folder: str) -> tuple[bytes, bytes]:
+    """The byte range of paths strictly inside ``folder``."""
+    prefix = os.fsencode(os.path.join(os.path.abspath(folder), ""))
+    return prefix, prefix[:-1] + bytes([prefix[-1] + 1])
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

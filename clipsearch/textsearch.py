@@ -1,0 +1,146 @@
+"""The engine's text side: the words read in photos, searched beside CLIP and fused with it.
+
+A plain text query (one term, no image, no ``+``/``-``) is searched in both. Photos whose words
+match come first (whole-word matches, then word beginnings, each best first by bm25), then
+what CLIP finds, without repeats. A text match keeps its CLIP score (so scores still mean the
+same thing) and carries the matched words as a snippet (``"[GRAND] CAFE Open 7-22"``); it is
+always a strong match for the relevance cut-off, since the photo says the words. Quotes ask for
+the exact words; CLIP sees the query without them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import Settings
+from .ocr import TextReader
+from .query import QueryTerm
+from .stores.base import ImageRecord, SearchFilter, VectorStore
+from .textindex import TextHit, TextIndex
+from .textpass import TextPass, TextProgress, TextReport
+
+log = logging.getLogger(__name__)
+
+
+def text_of_query(terms: list[QueryTerm]) -> str | None:
+    """The words to look for in photos: a query of one positive text term, else None."""
+    if len(terms) == 1 and terms[0].text is not None and terms[0].weight > 0:
+        return terms[0].text
+    return None
+
+
+def without_quotes(terms: list[QueryTerm]) -> list[QueryTerm]:
+    """The terms CLIP embeds: quotes are for the text search only."""
+    return [dataclasses.replace(t, text=" ".join(t.text.replace('"', " ").split()) or t.text)
+            if t.text and '"' in t.text else t for t in terms]
+
+
+class TextSide:
+    """The text store of one index folder, opened when first needed, and what uses it."""
+
+    def __init__(self, index_dir: str | Path) -> None:
+        self.index_dir = Path(index_dir)
+        self._index: TextIndex | None = None
+        self._lock = threading.Lock()
+
+    def store(self, create: bool = False) -> TextIndex | None:
+        """The text store (None when the index has none and ``create`` is false)."""
+        with self._lock:
+            if self._index is None:
+                self._index = TextIndex.open(self.index_dir, create=create)
+            return self._index
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the index reads the words in its photos."""
+        store = self.store()
+        return store is not None and store.enabled
+
+    def set_enabled(self, on: bool) -> None:
+        """Turn text reading on (the store is made if missing) or off (its text is kept)."""
+        store = self.store(create=on)
+        if store is not None:
+            store.set_enabled(on)
+
+    def info(self) -> dict[str, Any]:
+        """Whether text reading is on, and the store's counts."""
+        store = self.store()
+        if store is None:
+            return {"enabled": False}
+        return {"enabled": store.enabled, **store.counts()}
+
+    def info_entry(self) -> dict[str, Any]:
+        """``{"text": info()}`` when the index has a text store, else nothing (for ``engine.info``)."""
+        return {"text": self.info()} if self.store() is not None else {}
+
+    def read(self, store: VectorStore, *, workers: int | None = None, settings: Settings | None = None,
+             progress: Callable[[TextProgress], None] | None = None,
+             should_stop: Callable[[], bool] | None = None,
+             reader: TextReader | None = None) -> TextReport | None:
+        """The text pass over everything ``store`` holds; None when text reading is off.
+
+        The caller holds the index's write lock. ``settings`` gives the decode limits.
+        """
+        text = self.store()
+        if text is None or not text.enabled:
+            return None
+        settings = settings or Settings()
+        reader = reader or TextReader(threads=workers)
+        run = TextPass(text, reader, workers=workers, file_timeout=settings.file_timeout,
+                       max_pixels=settings.max_pixels, progress=progress, should_stop=should_stop)
+        return run.run(store.records())
+
+    def fuse(self, terms: list[QueryTerm], results: list, store: VectorStore, vector: np.ndarray,
+             k: int, where: SearchFilter | None, make_result: Callable[[ImageRecord, float], Any]) -> list:
+        """CLIP's ``results`` with the photos whose words match placed first (see the module).
+
+        ``make_result`` turns a record and its CLIP score into a result like those in ``results``.
+        """
+        query = text_of_query(terms)
+        if query is None or not self.enabled:
+            return results
+        hits = self.store().search(query, where=where, limit=k)
+        if not hits:
+            return results
+        return fuse_results(hits, results, store, vector, k, make_result)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
+
+
+def fuse_results(hits: list[TextHit], results: list, store: VectorStore, vector: np.ndarray, k: int,
+                 make_result: Callable[[ImageRecord, float], Any]) -> list:
+    """Text matches first (each with its CLIP score and snippet), then the rest of ``results``."""
+    by_path = {r.path: r for r in results}
+    fused = []
+    for hit in hits:
+        record = store.get(hit.path)
+        if record is None or record.fingerprint != hit.fingerprint:
+            continue  # gone or changed since its words were read
+        base = by_path.get(hit.path)
+        if base is None:
+            stored = store.vector(hit.path)
+            score = float(np.dot(vector, stored)) if stored is not None else 0.0
+            base = make_result(record, score)
+        fused.append(_marked(base, hit.snippet))
+        if len(fused) >= k:
+            return fused
+    taken = {r.path for r in fused}
+    return fused + [r for r in results if r.path not in taken][: k - len(fused)]
+
+
+def _marked(result, snippet: str):
+    changes: dict[str, Any] = {"text": snippet}
+    if any(f.name == "strong" for f in dataclasses.fields(result)):
+        changes["strong"] = True  # the photo says the words: a match whatever its CLIP score
+    return dataclasses.replace(result, **changes)

@@ -1,0 +1,87 @@
+"""Words in photos in a real Chromium: the Index panel turns reading on, results show the words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.demo import demo_checkpoint_path
+from tests.browser.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, expect_status
+from testsupport.net import free_port
+from testsupport.ocrfactory import make_ocr_library
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt install chromium)"),
+    pytest.mark.skipif(not demo_checkpoint_path().exists(), reason="the demo model has not been trained yet"),
+]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """An index made without OCR, served in-process; the test turns reading on from the page."""
+    from webui import build_demo, launch_options
+
+    root = tmp_path_factory.mktemp("browser-ocr")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
+        library = make_ocr_library(root / "photos", n_text=2, n_shapes=3, seed=6)
+        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec("demo"))
+        engine = SearchEngine.for_writing(settings)
+        engine.index_folder(library.folder)
+        demo = build_demo(engine, settings)
+        port = free_port()
+        demo.queue()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                    **launch_options(settings, engine))
+        yield {"url": f"http://127.0.0.1:{port}/", "library": library}
+        demo.close()
+        demo.handlers.close()
+        engine.close()
+
+
+@pytest.fixture(scope="module")
+def page(app):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.set_default_timeout(TIMEOUT)
+        page.goto(app["url"])
+        page.locator("#query textarea, #query input").first.wait_for()
+        yield page
+        browser.close()
+
+
+def test_turn_reading_on_then_find_a_photo_by_its_words(app, page):
+    from playwright.sync_api import expect
+
+    library = app["library"]
+    word, photo = sorted(library.words.items())[0]
+    page.locator("#index-panel").get_by_text("Index", exact=True).click()
+    expect(page.locator("#index-info")).to_contain_text("Words in photos: not read")
+    toggle = page.locator("#ocr-toggle input[type=checkbox]")
+    expect(toggle).not_to_be_checked()
+    toggle.check()
+    expect(page.locator("#job-status")).to_contain_text("words read in", timeout=TIMEOUT)
+    expect(page.locator("#job-status")).to_contain_text(f"words read in {library.photos} photos")
+    expect(page.locator("#index-info")).to_contain_text(f"read in {library.photos} photos, 2 with words")
+
+    box = page.locator("#query textarea, #query input").first
+    box.fill(word)
+    box.press("Enter")
+    expect_status(page, f"“{word}”")
+    page.locator("#results img").first.wait_for()
+    first = page.locator("#results .caption-label").first
+    expect(first).to_contain_text(photo.name)
+    assert f"[{word}]" in first.inner_text().lower()
+    page.locator("#results img").first.click()
+    details = page.locator("#details")
+    expect(details).to_contain_text("Words:")
+    assert word in details.locator("strong").all_inner_texts()[-1].lower()
+    page.reload()  # the index remembers: the switch comes back on
+    page.locator("#index-panel").get_by_text("Index", exact=True).click()
+    expect(page.locator("#ocr-toggle input[type=checkbox]")).to_be_checked()

@@ -1,0 +1,245 @@
+"""The text store (SQLite FTS5) and the text pass around a fake reader: no OCR model here."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+
+import pytest
+from PIL import Image
+
+from clipsearch.errors import StoreWriteError
+from clipsearch.images import fingerprint_bytes
+from clipsearch.ocr import Line, PageText, Word
+from clipsearch.stores.base import ImageRecord, SearchFilter
+from clipsearch.textindex import (
+    TEXT_DB_NAME,
+    PageResult,
+    TextIndex,
+    alternate_forms,
+    parse_text_query,
+)
+from clipsearch.textpass import TextPass
+
+
+def page(text: str) -> PageText:
+    lines = tuple(Line(t, 0.95, tuple(Word(w, 0.95, ((0, 0), (9, 0), (9, 9), (0, 9))) for w in t.split()))
+                  for t in text.split("\n") if t)
+    return PageText(lines, 100, 80)
+
+
+def record(path: str, fp: str, date: str | None = None, mtime_ns: int = 1_600_000_000 * 10**9) -> ImageRecord:
+    return ImageRecord(path, 10, mtime_ns, fp, 100, 80, date)
+
+
+@pytest.fixture
+def text(tmp_path):
+    index = TextIndex.open(tmp_path / "index", create=True)
+    index.sync_files([
+        record("/photos/2019/sign.jpg", "fp-sign", "2019-06-01T10:00:00"),
+        record("/photos/2020/menu.jpg", "fp-menu", "2020-03-02T12:00:00"),
+        record("/photos/2020/receipt.jpg", "fp-receipt", "2020-08-09T18:30:00"),
+        record("/photos/2020/dog.jpg", "fp-dog", "2020-08-10T09:00:00"),
+    ])
+    index.put([
+        PageResult("fp-sign", page("GRAND CAFÉ\nOpen 7-22")),
+        PageResult("fp-menu", page("Crème brûlée 6.50\nGrandma's apple pie")),
+        PageResult("fp-receipt", page("BAMB00 SHOOTS 3.20\nGINGER94.67\nTOTAL 12.40")),
+        PageResult("fp-dog", page("")),
+    ])
+    yield index
+    index.close()
+
+
+def paths(hits) -> list[str]:
+    return [os.path.basename(h.path) for h in hits]
+
+
+def test_case_and_accent_insensitive(text):
+    assert paths(text.search("grand cafe")) == ["sign.jpg"]
+    assert paths(text.search("Café")) == ["sign.jpg"]
+    assert paths(text.search("CREME BRULEE")) == ["menu.jpg"]
+    assert paths(text.search("crème")) == ["menu.jpg"]
+
+
+def test_prefix_matches_rank_after_whole_words(text):
+    hits = text.search("grand")
+    assert paths(hits) == ["sign.jpg", "menu.jpg"]  # GRAND whole, then Grandma's as a prefix
+    assert [h.exact for h in hits] == [True, False]
+    assert paths(text.search("bru")) == ["menu.jpg"]
+    assert text.search("gr") == []  # two letters: whole words only
+
+
+def test_quotes_ask_for_the_exact_phrase(text):
+    assert paths(text.search('"grand cafe"')) == ["sign.jpg"]
+    assert text.search('"cafe grand"') == []
+    assert text.search('"grandm"') == []  # no prefix inside quotes
+    assert paths(text.search('"open 7-22"')) == ["sign.jpg"]
+
+
+def test_all_words_must_appear(text):
+    assert text.search("cafe pie") == []
+    assert paths(text.search("apple grandma")) == ["menu.jpg"]
+
+
+def test_snippet_marks_the_matched_words(text):
+    [hit] = text.search("cafe")
+    assert hit.snippet == "GRAND [CAFÉ] Open 7-22"
+    [hit] = text.search('"grand cafe"')
+    assert "[GRAND CAFÉ]" in hit.snippet
+
+
+def test_ocr_confusions_stay_findable(text):
+    assert paths(text.search("bamboo")) == ["receipt.jpg"]
+    assert paths(text.search("ginger")) == ["receipt.jpg"]
+    assert "BAMBoo" in alternate_forms("BAMB00") and "GINGER" in alternate_forms("GINGER94.67").split()
+    assert alternate_forms("2024 12.40") == ""  # numbers stay numbers
+
+
+def test_folder_and_date_filters(text):
+    assert paths(text.search("grand", where=SearchFilter(folder="/photos/2020"))) == ["menu.jpg"]
+    assert paths(text.search("grand", where=SearchFilter(folder="/photos/2019"))) == ["sign.jpg"]
+    assert paths(text.search("grand", where=SearchFilter(date_from="2020-01-01"))) == ["menu.jpg"]
+    assert paths(text.search("grand", where=SearchFilter(date_to="2019-06-01"))) == ["sign.jpg"]
+    assert text.search("total", where=SearchFilter(date_from="2020-08-10")) == []
+    assert paths(text.search("total", where=SearchFilter(date_from="2020-08-09", date_to="2020-08-09"))) == [
+        "receipt.jpg"]
+
+
+def test_a_moved_file_keeps_its_text_and_a_copy_shares_it(text):
+    text.sync_files([
+        record("/photos/moved/sign.jpg", "fp-sign"),
+        record("/photos/copy-of-sign.jpg", "fp-sign"),
+        record("/photos/2020/menu.jpg", "fp-menu"),
+    ])
+    assert text.pending() == []
+    assert sorted(paths(text.search("cafe"))) == ["copy-of-sign.jpg", "sign.jpg"]
+    assert text.text_of("/photos/moved/sign.jpg") == "GRAND CAFÉ\nOpen 7-22"
+    assert text.prune() == 2  # the receipt and the picture without text left the index
+    assert text.search("total") == []
+
+
+def test_counts_and_pending(text):
+    assert text.counts() == {"files": 4, "read": 4, "with_text": 3, "unreadable": 0, "pending": 0}
+    text.sync_files([record("/photos/new.jpg", "fp-new"), record("/photos/2020/menu.jpg", "fp-menu")])
+    assert text.pending() == [("fp-new", "/photos/new.jpg")]
+    text.put([PageResult("fp-new", reason="decode error")])
+    assert text.pending() == []
+    assert text.counts()["unreadable"] == 1
+
+
+def test_queries_without_words_and_odd_characters():
+    assert parse_text_query("  ") is None and parse_text_query("?!") is None
+    q = parse_text_query('say "hi" AND OR NOT * ( NEAR')
+    assert q.exact == '"hi" AND "say" AND "AND" AND "OR" AND "NOT" AND "NEAR"'
+
+
+def test_odd_queries_never_raise(text):
+    for query in ['"', '""', "a*b", "(x", "NEAR(a b)", "-x", "col:x", "^", 'x"y', "日本語"]:
+        text.search(query)
+
+
+def test_a_failed_batch_leaves_nothing_behind(text):
+    text.sync_files([record("/photos/a.jpg", "fp-a"), record("/photos/b.jpg", "fp-b")])
+
+    def results():
+        yield PageResult("fp-a", page("apple"))
+        raise RuntimeError("disk on fire")  # mid-batch
+
+    with pytest.raises(RuntimeError):
+        text.put(results())
+    assert text.search("apple") == []
+    assert [fp for fp, _ in text.pending()] == ["fp-a", "fp-b"]
+
+
+def test_an_index_without_text_store_opens_and_gains_one(tmp_path):
+    assert TextIndex.open(tmp_path) is None
+    assert not (tmp_path / TEXT_DB_NAME).exists()
+    made = TextIndex.open(tmp_path, create=True)
+    assert made is not None and not made.enabled
+    made.set_enabled(True)
+    made.close()
+    again = TextIndex.open(tmp_path)
+    assert again.enabled
+    again.close()
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    TextIndex.open(tmp_path, create=True).close()
+    with sqlite3.connect(tmp_path / TEXT_DB_NAME) as db:
+        db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    with pytest.raises(StoreWriteError, match="schema version 99"):
+        TextIndex.open(tmp_path)
+
+
+# --- the text pass, around a fake reader ---------------------------------------------------------
+class FakeReader:
+    """Reads the text keyed by the picture's width; counts calls; fails on width 66."""
+
+    threads = 2
+    stamp = {"reader": "fake"}
+
+    def __init__(self, texts: dict[int, str]) -> None:
+        self.texts = texts
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def read(self, image: Image.Image) -> PageText:
+        with self._lock:
+            self.calls += 1
+        if image.width == 66:
+            raise RuntimeError("onnx exploded")
+        return page(self.texts.get(image.width, ""))
+
+
+def photos(folder, widths: list[int]) -> list[ImageRecord]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, width in enumerate(widths):
+        path = folder / f"p{i:02d}.png"
+        Image.new("RGB", (width, 40), (i * 9 % 255, 80, 120)).save(path)
+        data = path.read_bytes()
+        out.append(ImageRecord(str(path), len(data), path.stat().st_mtime_ns, fingerprint_bytes(data), width, 40))
+    return out
+
+
+def test_pass_reads_new_files_once_and_skips_bad_ones(tmp_path):
+    records = photos(tmp_path / "pics", [50, 51, 52, 66, 53])
+    (tmp_path / "pics" / "p04.png").write_bytes(b"not a picture any more")  # changed since indexed
+    bad = tmp_path / "pics" / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 broken")
+    records.append(ImageRecord(str(bad), 11, 1, fingerprint_bytes(bad.read_bytes()), 9, 9))
+    reader = FakeReader({50: "apple pie", 52: "grand cafe"})
+    index = TextIndex.open(tmp_path / "index", create=True)
+    report = TextPass(index, reader, batch_size=2).run(records)
+    assert (report.read, report.with_text, report.to_read) == (3, 2, 6)
+    assert report.skipped == {"ocr error": [records[3].path], "changed since indexed": [records[4].path],
+                              "decode error": [str(bad)]}
+    assert paths(index.search("cafe")) == ["p02.png"]
+    # Again: only the file that changed after indexing is tried again (lasting failures are not).
+    calls = reader.calls
+    again = TextPass(index, reader).run(records)
+    assert (again.to_read, again.read, reader.calls - calls) == (1, 0, 0)
+    assert again.skipped == {"changed since indexed": [records[4].path]}
+    index.close()
+
+
+def test_pass_stops_after_a_batch_and_resumes(tmp_path):
+    records = photos(tmp_path / "pics", list(range(70, 80)))
+    reader = FakeReader({w: f"word{w}" for w in range(70, 80)})
+    index = TextIndex.open(tmp_path / "index", create=True)
+    stop = threading.Event()
+    progress = []
+
+    def on_progress(p):
+        progress.append(p.read)
+        stop.set()
+
+    report = TextPass(index, reader, batch_size=3, progress=on_progress, should_stop=stop.is_set).run(records)
+    assert report.interrupted and report.read == 3 and report.left == 7 and progress == [3]
+    assert index.counts()["pending"] == 7
+    resumed = TextPass(index, reader, batch_size=3).run(records)
+    assert not resumed.interrupted and resumed.read == 7 and resumed.left == 0
+    assert paths(index.search("word75")) == ["p05.png"]
+    index.close()

@@ -1,0 +1,53 @@
+"""The web app's side of the words in photos (``--ocr``): the Index panel's switch and snippets.
+
+A result whose words matched carries them as a snippet with the matched words in brackets
+(``"[GRAND] CAFE Open 7-22"``); the gallery caption shows it as it is, the preview in bold
+(``markdown.words_markdown``).
+"""
+
+# No `from __future__ import annotations`, like handlers.py (Gradio reads hints at run time).
+from typing import Any
+
+import gradio as gr
+
+from clipsearch import ClipSearchError
+
+
+def caption(result: dict[str, Any]) -> str:
+    """A gallery caption: score, name, the day it was taken when EXIF says, then the matched words."""
+    taken = result.get("date_taken")
+    text = f"{result['score']:.3f} · {result['name']}" + (f" · {taken[:10]}" if taken else "")
+    return f"{text} · {result['text']}" if result.get("text") else text
+
+
+def keeps(result: dict[str, Any], cut: float) -> bool:
+    """Whether a flat score cut-off keeps a result: a photo whose words matched always stays."""
+    return cut <= 0 or result["score"] >= cut or bool(result.get("text"))
+
+
+class TextReading:
+    """The Index panel's "read the words in photos" switch, bound to the app's ``Handlers``."""
+
+    def __init__(self, handlers) -> None:
+        self.handlers = handlers
+
+    def state(self):
+        """The switch as the index has it (on page load)."""
+        try:
+            return gr.update(value=self.handlers.engine().text.enabled)
+        except Exception:  # noqa: BLE001 - no index yet: the switch just shows off
+            return gr.update(value=False)
+
+    def toggle(self, on: bool):
+        """Turn reading on (and start a re-index that reads what is new) or off: (status, timer)."""
+        try:
+            engine = self.handlers.engine()
+            engine.set_text_reading(bool(on))
+        except ClipSearchError as exc:
+            raise gr.Error(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - NoIndexYet and the like
+            gr.Warning(f"Build the index first: {exc}")
+            return "No index yet.", gr.Timer(active=False)
+        if not on:
+            return "Words in photos will not be read; the words read so far are kept.", gr.Timer(active=False)
+        return self.handlers.start_reindex()
