@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install clipsearch's requirements, and with --dev what the tests need (pytest, ruff, Playwright
-# and Debian's Chromium at /usr/bin/chromium).
+# Install clipsearch's requirements, and with --dev what the tests need (pytest, ruff, Playwright,
+# Debian's Chromium at /usr/bin/chromium, and the fonts the OCR tests render with).
 #
 # Where: an active virtual environment; else the project's .venv; else python3 itself when it may
 # install packages; else (Debian's and Ubuntu's python3, PEP 668) a new .venv made here
@@ -74,16 +74,27 @@ elif [[ "$installed_from" != "this checkout" ]]; then
        "python -m clipsearch / indexer / webui from here run this one" >&2
 fi
 
-if (( dev )) && [[ ! -x /usr/bin/chromium ]]; then
-  if command -v apt-get >/dev/null 2>&1 && { [[ $(id -u) -eq 0 ]] || command -v sudo >/dev/null 2>&1; }; then
+# The tests also need Debian's chromium (browser tests) and two font packages (the OCR tests
+# render signs in real fonts).
+if (( dev )); then
+  missing=()
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+  [[ -f /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ]] || missing+=(fonts-liberation)
+  if (( ${#missing[@]} )) && command -v apt-get >/dev/null 2>&1 \
+      && { [[ $(id -u) -eq 0 ]] || command -v sudo >/dev/null 2>&1; }; then
     SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-    echo "setup: installing Debian's chromium for the browser tests" >&2
+    echo "setup: installing Debian's ${missing[*]} for the tests" >&2
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
   if [[ ! -x /usr/bin/chromium ]]; then
     echo "setup: no /usr/bin/chromium and it could not be installed (apt-get install chromium):" \
          "the browser tests will be skipped, and fail under CI" >&2
+    [[ "${CI:-}" == "true" ]] && exit 1
+  fi
+  if [[ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]]; then
+    echo "setup: no DejaVu fonts (apt-get install fonts-dejavu-core fonts-liberation): the OCR tests will fail" >&2
     [[ "${CI:-}" == "true" ]] && exit 1
   fi
 fi
