@@ -114,6 +114,16 @@ class HnswGraph:
         order = np.argsort(-scores, kind="stable")
         return labels[0][order].astype(np.int64), scores[order]
 
+    def search_many(self, queries: np.ndarray, want: int, ef: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The ``want`` nearest (labels, scores) of each query row, in one batched call; None when
+        the graph holds fewer reachable points."""
+        self._index.set_ef(max(ef, want))
+        try:
+            labels, distances = self._index.knn_query(queries, k=want)
+        except RuntimeError:
+            return None
+        return labels.astype(np.int64), 1.0 - distances
+
     # --- files -----------------------------------------------------------------------------
     def save(self, final: Path, temp: Path) -> None:
         """Write the graph to ``final`` atomically: a temp file, fsynced, then renamed."""

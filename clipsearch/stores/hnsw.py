@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from .base import SCHEMA_VERSION, ImageRecord, SearchFilter, WriteBatch, check_s
 from .graph import EF_CONSTRUCTION, EF_IMAGE, EF_TEXT, MIN_CANDIDATES, HnswGraph, M, beam  # noqa: F401
 from .layout import DB_NAME, MANIFEST_NAME, is_snapshot_temp, snapshot_path, snapshot_temp_path, snapshots
 from .records import RecordStore, connect, read_stamp, read_stamp_of, where_sql
+from .self_join import graph_self_join
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +232,16 @@ class HnswStore:
                 labels, scores = self._approximate(query, k, total, allowed, text_like, where)
             # All the beam's best, not just k: a writer may have deleted some since the last refresh.
             return self._records.resolve(labels, scores)[:k]
+
+    def neighbours(self, k: int, *, chunk: int = 2048, progress: Callable[[int, int], None] | None = None,
+                   ) -> tuple[list[ImageRecord], np.ndarray, np.ndarray]:
+        """Every record's ``k`` nearest other records by the graph: a batched kNN self-join.
+
+        Returns the records, an (n, k) array of row numbers into them (-1 where there are fewer)
+        and the (n, k) similarities. The lock is held one chunk at a time, so searches go on.
+        """
+        return graph_self_join(self._records, lambda: self._graph, self._lock, self._graph_gen, k,
+                               lambda n: self.beam(n, False), chunk=chunk, progress=progress)
 
     def beam(self, total: int, text_like: bool) -> int:
         """The HNSW search beam (ef) for a graph of ``total`` vectors."""

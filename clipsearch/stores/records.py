@@ -146,6 +146,19 @@ class RecordStore:
             while chunk := rows.fetchmany(_CHUNK_ROWS):
                 yield self._unpack(chunk)
 
+    def labelled_records(self, upto: int) -> tuple[np.ndarray, list[ImageRecord]]:
+        """Labels and records of the rows of generations up to ``upto``, by label."""
+        with self.lock:
+            rows = self._db.execute(f"SELECT label, {_COLUMNS} FROM images WHERE vgen <= ? ORDER BY label",
+                                    (upto,)).fetchall()
+        return np.array([r[0] for r in rows], np.int64), [_record(r[1:]) for r in rows]
+
+    def vectors_of_labels(self, low: int, high: int, upto: int) -> dict[int, bytes]:
+        """label -> vector bytes for the labels from ``low`` to ``high`` (generations up to ``upto``)."""
+        with self.lock:
+            return dict(self._db.execute("SELECT label, vector FROM images WHERE label >= ? AND label <= ? "
+                                         "AND vgen <= ?", (low, high, upto)))
+
     def tombstones_after(self, gen: int) -> list[int]:
         with self.lock:
             return [r[0] for r in self._db.execute("SELECT label FROM tombstones WHERE gen > ?", (gen,))]

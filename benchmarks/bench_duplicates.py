@@ -1,0 +1,177 @@
+"""Near-duplicates: how well a pass finds them, and how long a whole library takes.
+
+    python benchmarks/bench_duplicates.py quality [--originals 120] [--seed 0]
+    python benchmarks/bench_duplicates.py speed [--n 100000] [--threads 2]
+
+``quality`` renders pictures with edited copies, look-alikes and burst frames
+(clipsearch.demo.near_copies), indexes them with the offline demo model through the real
+engine, and prints the pairs found per level, beside what the CLIP cosine alone would group,
+and the pixel similarities of each kind of pair.
+
+``speed`` fills an HNSW store with synthetic unit vectors (1% of them planted near copies),
+times the kNN self-join with its progress callback, and times the pixel verification per
+candidate pair on real JPEG files (decode at reduced scale, signature, compare).
+Not a test: tests/integration/test_duplicates.py asserts the quality levels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from benchmarks._common import load_line, table  # noqa: E402
+from clipsearch import ModelSpec, SearchEngine, Settings  # noqa: E402
+from clipsearch.demo.near_copies import make_near_copy_library, score_groups  # noqa: E402
+from clipsearch.duplicates import BURST, SAME_SHOT, find_duplicates, group_stars  # noqa: E402
+from clipsearch.pixels import SignatureCache, signature_of_file  # noqa: E402
+
+
+def quality(args) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        library = Path(tmp) / "photos"
+        truth = make_near_copy_library(library, originals=args.originals, seed=args.seed)
+        settings = Settings(index_dir=Path(tmp) / "index", cache_dir=Path(tmp) / "cache",
+                            model=ModelSpec(name="demo"))
+        engine = SearchEngine.for_writing(settings)
+        engine.index_folder(library)
+        store = engine.store
+        print(f"{len(truth)} pictures ({args.originals} originals), demo model · {load_line()}\n")
+        rows = []
+        for bursts, level in ((False, "shot"), (True, "moment")):
+            started = time.perf_counter()
+            report = find_duplicates(store, bursts=bursts, cache=SignatureCache(None))
+            seconds = time.perf_counter() - started
+            fig = score_groups([g.paths for g in report.groups], library, level)
+            rows.append([("bursts" if bursts else "same shot") + " + pixels", level, f"{fig.precision:.3f}",
+                         f"{fig.recall:.3f}", f"{fig.found}/{fig.expected}", fig.lookalikes_grouped,
+                         fig.bursts_grouped, len(report.groups), f"{seconds:.2f}"])
+            cos = cosine_only_groups(store, BURST if bursts else SAME_SHOT)
+            fig = score_groups(cos, library, level)
+            rows.append([("bursts" if bursts else "same shot") + ", cosine alone", level, f"{fig.precision:.3f}",
+                         f"{fig.recall:.3f}", f"{fig.found}/{fig.expected}", fig.lookalikes_grouped,
+                         fig.bursts_grouped, len(cos), ""])
+        print(table(["setting", "truth", "precision", "recall", "pairs found", "look-alike pairs grouped",
+                     "burst pairs as one shot", "groups", "s"], rows))
+        print()
+        print(similarity_table(library, truth, store))
+        engine.close()
+
+
+def cosine_only_groups(store, level) -> list[list[str]]:
+    """What the CLIP cosine gate alone would group (every pixel check passing)."""
+    from clipsearch.duplicates import candidate_pairs, self_join
+
+    records, rows_of, sims = self_join(store, 16)
+    pairs = candidate_pairs(records, rows_of, sims, level)
+    unit = np.ones(1, np.float32)
+    signatures = {r.path: unit for r in records}
+    groups = group_stars(records, {p: 1.0 for p in pairs}, signatures, level)
+    return [g.paths for g in groups]
+
+
+def similarity_table(library: Path, truth: dict, store) -> str:
+    """Pixel and CLIP similarity of each kind of pair to its original."""
+    kinds: dict[str, list[tuple[float, float]]] = {}
+    for name, entry in truth.items():
+        if entry["role"] == "original":
+            continue
+        original = library / (name[:4] + ".png")
+        a, b = signature_of_file(str(original)), signature_of_file(str(library / name))
+        va, vb = store.vector(str(original.resolve())), store.vector(str((library / name).resolve()))
+        kinds.setdefault(entry["role"], []).append((float(a @ b), float(va @ vb)))
+    rows = []
+    for role, values in sorted(kinds.items()):
+        pix, cos = np.array(values).T
+        rows.append([role, len(values), *(f"{x:.3f}" for x in np.percentile(pix, [0, 5, 50, 95, 100])),
+                     f"{cos.min():.3f}", f"{np.median(cos):.3f}"])
+    return table(["pair with its original", "n", "pixels min", "p5", "median", "p95", "max",
+                  "CLIP cos min", "CLIP median"], rows)
+
+
+def speed(args) -> None:
+    from clipsearch.stores import ImageRecord, WriteBatch, open_store
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        stamp = {"model": "synthetic", "pretrained": None, "dim": args.dim, "image_size": 224, "preprocess": {}}
+        store = open_store(Path(tmp) / "index", stamp, create=True)
+        started = time.perf_counter()
+        for start in range(0, args.n, 10_000):
+            count = min(10_000, args.n - start)
+            vectors = rng.standard_normal((count, args.dim)).astype(np.float32)
+            planted = rng.random(count) < 0.01  # a near copy of the row before it
+            vectors[1:][planted[1:]] = vectors[:-1][planted[1:]] + 0.15 * vectors[1:][planted[1:]]
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            batch = WriteBatch(put=[(ImageRecord(f"/synthetic/{start + i:07d}.jpg", 1000, 0, f"fp{start + i}",
+                                                 640, 480), v) for i, v in enumerate(vectors)])
+            store.write(batch)
+        built = time.perf_counter() - started
+        ticks = []
+        started = time.perf_counter()
+        records, rows_of, sims = store.neighbours(16, progress=lambda done, total: ticks.append(done))
+        join = time.perf_counter() - started
+        from clipsearch.duplicates import candidate_pairs
+
+        pairs = candidate_pairs(records, rows_of, sims, SAME_SHOT)
+        store.close()
+    per_pair = pixel_cost(args)
+    print(f"{args.n} synthetic {args.dim}-d vectors, hnswlib threads {os.cpu_count()} · {load_line()}\n")
+    print(table(["step", "value"], [
+        ["build the store (not part of a pass)", f"{built:.1f} s"],
+        ["kNN self-join, k=16, batched", f"{join:.1f} s ({args.n / join:.0f} photos/s)"],
+        ["progress callbacks", f"{len(ticks)}"],
+        ["candidate pairs (1% planted)", f"{len(pairs)}"],
+        *[[f"pixel check per pair, {label}", f"{ms:.1f} ms"] for label, ms in per_pair],
+    ]))
+
+
+def pixel_cost(args) -> list[tuple[str, float]]:
+    """Milliseconds to verify one candidate pair: two signatures from files, then a dot product."""
+    from PIL import Image
+
+    from tests.imagefactory import photo
+
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, (w, h) in (("1600x1200 JPEG", (1600, 1200)), ("4000x3000 JPEG (12 MP)", (4000, 3000))):
+            paths = []
+            for i in range(args.files):
+                path = Path(tmp) / f"{w}-{i}.jpg"
+                photo(w // 4, h // 4, seed=i).resize((w, h), Image.Resampling.BILINEAR).save(path, quality=90)
+                paths.append(str(path))
+            started = time.perf_counter()
+            signatures = [signature_of_file(p) for p in paths]
+            for a, b in itertools.pairwise(signatures):
+                float(a @ b)
+            out.append((label, 2 * (time.perf_counter() - started) / len(paths) * 1000))
+        out.append(("cached signatures", 0.0))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    q = sub.add_parser("quality")
+    q.add_argument("--originals", type=int, default=120)
+    q.add_argument("--seed", type=int, default=0)
+    s = sub.add_parser("speed")
+    s.add_argument("--n", type=int, default=100_000)
+    s.add_argument("--dim", type=int, default=512)
+    s.add_argument("--files", type=int, default=8, help="JPEG files per size for the pixel cost")
+    args = parser.parse_args()
+    quality(args) if args.what == "quality" else speed(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

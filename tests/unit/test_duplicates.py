@@ -1,0 +1,223 @@
+"""Near-duplicates: pixel signatures, the kNN self-join, star groups, folding (no model)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clipsearch.demo import random_scene, render_scene
+from clipsearch.demo.near_copies import ELSEWHERE, burst_frame, centroid, cropped_brighter, resized_copy
+from clipsearch.duplicates import (
+    BURST,
+    SAME_SHOT,
+    DuplicateProgress,
+    best_first,
+    find_duplicates,
+    fold,
+    group_stars,
+    self_join,
+)
+from clipsearch.encoders.base import normalize
+from clipsearch.pixels import SignatureCache, signature, signature_of_file, signatures_for
+from clipsearch.stores import ImageRecord, WriteBatch, open_store
+
+DIM = 16
+STAMP = {"model": "fake", "pretrained": None, "dim": DIM, "image_size": 32, "preprocess": {}}
+
+
+def rec(path: str, w: int = 640, h: int = 480, size: int = 1000, date: str | None = None, fp: str | None = None):
+    return ImageRecord(path, size, 1_600_000_000 * 10**9, fp or f"fp-{path}", w, h, date)
+
+
+def scene_picture(seed: int, side: int = 320) -> Image.Image:
+    rng = random.Random(seed)
+    return render_scene(random_scene(rng, 1), side, rng)
+
+
+def sim(a: Image.Image, b: Image.Image) -> float:
+    return float(signature(a) @ signature(b))
+
+
+# --- pixel signatures -------------------------------------------------------------------------
+def test_signature_is_unit_length_and_flat_pictures_have_none():
+    assert np.linalg.norm(signature(scene_picture(1))) == pytest.approx(1.0, abs=1e-5)
+    assert not np.any(signature(Image.new("RGB", (50, 40), (200, 10, 10))))
+
+
+def test_edited_copies_keep_their_signature_and_the_same_shape_elsewhere_does_not():
+    rng = random.Random(3)
+    elsewhere = 0
+    for seed in range(8):
+        original = scene_picture(seed)
+        assert sim(original, resized_copy(original)) >= SAME_SHOT.min_pixels + 0.03
+        assert sim(original, cropped_brighter(original, rng)) >= SAME_SHOT.min_pixels
+        mirrored = original.transpose(Image.Transpose.FLIP_LEFT_RIGHT)  # the shape on the other side
+        if np.linalg.norm(centroid(mirrored) - centroid(original)) >= ELSEWHERE:  # not near the centre
+            assert sim(original, mirrored) < BURST.min_pixels
+            elsewhere += 1
+    assert elsewhere >= 3
+
+
+def test_colour_counts_where_grey_levels_agree():
+    # Red on brown has the brightness of brown alone: a grey-level hash sees a flat picture.
+    left = Image.new("RGB", (200, 200), (120, 80, 45))
+    left.paste((220, 30, 30), (20, 70, 80, 130))
+    right = Image.new("RGB", (200, 200), (120, 80, 45))
+    right.paste((220, 30, 30), (120, 70, 180, 130))
+    assert sim(left, right) < BURST.min_pixels
+
+
+def test_burst_frames_pass_the_loose_level():
+    rng = random.Random(5)
+    original = scene_picture(11)
+    assert sim(original, burst_frame(original, 1, rng)) >= BURST.min_pixels
+
+
+def test_signatures_for_uses_the_cache_and_skips_unreadable_files(tmp_path):
+    good = tmp_path / "a.png"
+    scene_picture(2).save(good)
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    cache = SignatureCache(tmp_path)
+    got = signatures_for([(str(good), "fp-a"), (str(tmp_path / "bad.png"), "fp-bad")], cache)
+    assert set(got) == {str(good)}
+    good.unlink()  # from now on only the cache knows it, by fingerprint
+    again = signatures_for([(str(tmp_path / "moved.png"), "fp-a")], SignatureCache(tmp_path))
+    assert np.allclose(again[str(tmp_path / "moved.png")], got[str(good)], atol=1e-3)
+
+
+def test_signature_cache_in_a_missing_folder_lives_in_memory(tmp_path):
+    cache = SignatureCache(tmp_path / "nope")
+    cache.put_many({"x": np.ones(3, np.float32)})
+    assert list(cache.get_many(["x", "y"])) == ["x"]
+    assert not (tmp_path / "nope").exists()
+
+
+def test_signature_of_an_exif_rotated_file_is_upright(tmp_path):
+    from tests.imagefactory import exif_rotated
+
+    upright = scene_picture(4, 240).resize((240, 160))
+    path = exif_rotated(upright, 6, tmp_path / "r.jpg")
+    assert float(signature_of_file(str(path)) @ signature(upright)) > 0.98
+
+
+# --- the self-join ----------------------------------------------------------------------------
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path / "idx", STAMP, create=True)
+    yield s
+    s.close()
+
+
+def test_graph_self_join_agrees_with_one_search_per_vector(store):
+    vectors = normalize(np.random.default_rng(0).standard_normal((300, DIM)))
+    store.write(WriteBatch(put=[(rec(f"/p/{i:03d}.jpg"), v) for i, v in enumerate(vectors)]))
+    store.write(WriteBatch(delete=["/p/007.jpg"]))
+    ticks = []
+    records, rows_of, sims = store.neighbours(5, chunk=64, progress=lambda d, t: ticks.append((d, t)))
+    assert len(records) == 299 and ticks[-1] == (299, 299) and len(ticks) == 5
+    paths = [r.path for r in records]
+    for i in range(0, 299, 37):
+        expected = [(h.path, s) for h, s in store.search(store.vector(paths[i]), 6) if h.path != paths[i]][:5]
+        assert [paths[j] for j in rows_of[i]] == [p for p, _ in expected]
+        assert np.allclose(sims[i], [s for _, s in expected], atol=1e-5)
+    assert "/p/007.jpg" not in paths and (rows_of >= 0).all()
+
+
+class SearchOnly:
+    """A store with only the protocol's methods: the self-join falls back to one search each."""
+
+    def __init__(self, inner):
+        self.records, self.vector, self.search = inner.records, inner.vector, inner.search
+
+
+def test_self_join_without_a_graph_method_gives_the_same_neighbours(store):
+    vectors = normalize(np.random.default_rng(1).standard_normal((60, DIM)))
+    store.write(WriteBatch(put=[(rec(f"/p/{i:03d}.jpg"), v) for i, v in enumerate(vectors)]))
+    fast = self_join(store, 4)
+    slow = self_join(SearchOnly(store), 4)
+    assert [r.path for r in fast[0]] == [r.path for r in slow[0]]
+    assert (fast[1] == slow[1]).all()
+
+
+def test_self_join_of_an_empty_or_single_store(store):
+    records, rows_of, _ = self_join(store, 4)
+    assert records == [] and rows_of.shape == (0, 4)
+    store.write(WriteBatch(put=[(rec("/p/a.jpg"), normalize(np.ones((1, DIM)))[0])]))
+    records, rows_of, _ = self_join(store, 4)
+    assert len(records) == 1 and (rows_of == -1).all()
+
+
+# --- groups -----------------------------------------------------------------------------------
+def test_best_first_is_largest_then_heaviest_then_oldest():
+    small = rec("/a", 320, 240, 5000)
+    big_new = rec("/b", 640, 480, 900, date="2024-01-01T00:00:00")
+    big_old = rec("/c", 640, 480, 900, date="2019-01-01T00:00:00")
+    big_heavy = rec("/d", 640, 480, 2000, date="2024-01-01T00:00:00")
+    assert sorted([small, big_new, big_old, big_heavy], key=best_first) == [big_heavy, big_old, big_new, small]
+
+
+def unit(*values: float) -> np.ndarray:
+    v = np.asarray(values, np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_stars_never_chain_look_alikes_into_one_group():
+    # a ~ b and b ~ c at the strict level, but a and c differ: two groups, not one chain.
+    records = [rec("/a", 800, 600), rec("/b", 640, 480), rec("/c", 400, 300)]
+    sig = {"/a": unit(1, 0, 0), "/b": unit(1, 0.3, 0), "/c": unit(1, 0.62, 0)}
+    edges = {(0, 1): 0.96, (1, 2): 0.96}
+    groups = group_stars(records, edges, sig, SAME_SHOT)
+    assert [g.paths for g in groups] == [["/a", "/b"]]
+
+
+def test_burst_mode_labels_groups_that_are_not_one_shot():
+    records = [rec("/a"), rec("/b", 600, 450), rec("/c", 400, 300), rec("/d", 300, 225)]
+    sig = {"/a": unit(1, 0, 0), "/b": unit(1, 0.1, 0), "/c": unit(1, 0.5, 0), "/d": unit(0, 0, 1)}
+    groups = group_stars(records, {(0, 1): 0.99, (0, 2): 0.9}, sig, BURST, bursts=True)
+    assert len(groups) == 1 and groups[0].kind == "burst" and groups[0].paths == ["/a", "/b", "/c"]
+    data = groups[0].to_dict()
+    assert data["paths"] == ["/a", "/b", "/c"] and data["photos"][1]["width"] == 600
+    assert set(data["photos"][0]) >= {"path", "size", "width", "height", "date_taken", "modified"}
+
+
+def test_find_duplicates_end_to_end_on_files(store, tmp_path):
+    rng = random.Random(0)
+    files = {}
+    for i in range(4):
+        original = scene_picture(20 + i)
+        files[f"o{i}.png"] = original
+        files[f"o{i}_small.jpg"] = resized_copy(original)
+    files["o0_crop.jpg"] = cropped_brighter(files["o0.png"], rng)
+    put = []
+    for name, image in files.items():
+        image.save(tmp_path / name, quality=70)
+        # Every vector nearly alike, as CLIP's are for pictures of the same kind of thing.
+        vector = normalize((np.ones(DIM) + 0.01 * np.random.default_rng(len(put)).standard_normal(DIM))[None])[0]
+        put.append((rec(str(tmp_path / name), image.width, image.height, size=len(put), fp=name), vector))
+    store.write(WriteBatch(put=put))
+    seen = []
+    report = find_duplicates(store, cache=SignatureCache(tmp_path), progress=seen.append)
+    got = sorted(sorted(g.paths) for g in report.groups)
+    want = sorted([sorted(str(tmp_path / n) for n in ("o0.png", "o0_small.jpg", "o0_crop.jpg"))]
+                  + [sorted([str(tmp_path / f"o{i}.png"), str(tmp_path / f"o{i}_small.jpg")]) for i in (1, 2, 3)])
+    assert got == want
+    assert all(g.paths[0].endswith(".png") for g in report.groups)  # the largest copy first
+    assert {p.phase for p in seen} == {"neighbours", "pixels"} and isinstance(seen[0], DuplicateProgress)
+    assert report.photos == 9 and report.verified >= 4
+
+
+def test_fold_keeps_order_and_folds_only_matching_pixels(tmp_path):
+    original = scene_picture(30)
+    other = scene_picture(31)
+    paths = []
+    for name, image in (("a.png", original), ("b.png", other), ("c.jpg", resized_copy(original))):
+        image.save(tmp_path / name)
+        paths.append(rec(str(tmp_path / name), image.width, image.height, fp=name))
+    vectors = normalize(np.ones((3, DIM)) + 0.01 * np.random.default_rng(0).standard_normal((3, DIM)))
+    assert fold(paths, vectors) == [(0, [2]), (1, [])]
+    far = normalize(np.random.default_rng(2).standard_normal((3, DIM)))  # no cosine gate passed
+    assert fold(paths, far) == [(0, []), (1, []), (2, [])]
+    assert fold(paths[:1], vectors[:1]) == [(0, [])]
