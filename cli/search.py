@@ -1,4 +1,4 @@
-"""``clipsearch search|info`` (``python -m clipsearch``): search an index from a terminal or a script.
+"""``clipsearch search|info|duplicates`` (``python -m clipsearch``): search an index from a terminal or a script.
 
 An edge, like the indexer and the web app: it parses arguments, builds a SearchEngine and
 prints. ``clipsearch/__main__.py`` is only the door to it; the library never imports argparse.
@@ -16,7 +16,7 @@ from datetime import datetime
 
 from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, parse_query
 
-from . import flags
+from . import duplicates, flags
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="what an index holds and which model built it")
     flags.add_index(info)
     info.add_argument("--json", action="store_true", help="print it as one JSON object (for scripts)")
+    duplicates.add_parser(sub)
     return parser
 
 
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             info = SearchEngine.index_info(settings)
             print(json.dumps(info, indent=2) if args.json else format_info(info))
             return 0
+        if args.command == "duplicates":
+            return duplicates.run(settings, args)
         terms = (parse_query(args.query) if args.query.strip() else []) + image_terms(args.image)
         if not terms:
             parser.error("give a text query, an --image, or both")

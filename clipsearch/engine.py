@@ -20,11 +20,13 @@ from PIL import Image
 
 from .config import ModelSpec, Settings
 from .cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff
+from .duplicates import DuplicateProgress, DuplicateReport, find_duplicates, fold
 from .encoders import Encoder, load_encoder, normalize
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
 from .images import load_image, to_rgb
 from .index_handle import IndexHandle
 from .pipeline import FileEmbedder, IndexingPipeline, IndexProgress, IndexReport
+from .pixels import SignatureCache
 from .query import QueryTerm, parse_query
 from .stores import ImageRecord, SearchFilter, VectorStore, WriteBatch
 from .stores.base import check_stamp
@@ -81,21 +83,24 @@ class SearchEngine:
         self._swap_lock = threading.Lock()
         self.text = TextSide(self.settings.index_dir)  # the words read in photos (--ocr)
         self._sample: tuple[object, int, np.ndarray] | None = None  # (store, generation, vectors)
+        self._signature_cache: SignatureCache | None = None
 
     # --- construction ------------------------------------------------------------------------
     @classmethod
-    def for_reading(cls, settings: Settings, **model_overrides: Any) -> SearchEngine:
+    def for_reading(cls, settings: Settings, *, load_model: bool = True, **model_overrides: Any) -> SearchEngine:
         """An engine over an existing index, with the model its stamp names.
 
-        ``model_overrides`` (device, precision, threads) choose how, not which, model runs.
-        Searches read a store that is never written in place; ``index_folder`` writes through
-        a store of its own and swaps the fresh one in afterwards.
+        ``model_overrides`` (device, precision, threads) choose how, not which, model runs. Without
+        ``load_model`` the model is not loaded (nor checked) until a query needs it: for work on
+        the index alone, such as finding duplicates. Searches read a store that is never written
+        in place; ``index_folder`` writes through a store of its own and swaps the fresh one in.
         """
         handle = IndexHandle(settings)
         store = handle.open_reader()
         try:
             encoder = load_encoder(ModelSpec.from_stamp(store.stamp, **model_overrides))
-            check_stamp(store.stamp, encoder.stamp, settings.index_dir)
+            if load_model:
+                check_stamp(store.stamp, encoder.stamp, settings.index_dir)
         except BaseException:
             store.close()
             raise
@@ -342,6 +347,35 @@ class SearchEngine:
         self._sample = (store, generation, matrix)
         return matrix
 
+    # --- near-duplicates -------------------------------------------------------------------
+    def duplicates(self, *, bursts: bool = False,
+                   progress: Callable[[DuplicateProgress], None] | None = None) -> DuplicateReport:
+        """Groups of indexed photos that are the same shot, the best copy first.
+
+        With ``bursts``, a looser level also groups frames of one moment (labelled "burst").
+        Reads the index and the photos; never changes, moves or deletes a file.
+        """
+        return find_duplicates(self._store(), bursts=bursts, cache=self._signatures(), progress=progress)
+
+    def fold(self, results: list[SearchResult]) -> list[tuple[SearchResult, list[SearchResult]]]:
+        """A result list with near-duplicates folded under the first of them, order kept."""
+        store = self._store()
+        records = [store.get(r.path) for r in results]
+        vectors = [store.vector(r.path) for r in results]
+        keep = [i for i, (rec, vec) in enumerate(zip(records, vectors)) if rec is not None and vec is not None]
+        if len(keep) < 2:
+            return [(r, []) for r in results]
+        folded = fold([records[i] for i in keep], np.stack([vectors[i] for i in keep]), self._signatures())
+        under = {keep[head]: [results[keep[j]] for j in rest] for head, rest in folded}
+        hidden = {id(r) for rest in under.values() for r in rest}
+        return [(r, under.get(i, [])) for i, r in enumerate(results) if id(r) not in hidden]
+
+    def _signatures(self) -> SignatureCache:
+        with self._swap_lock:
+            if self._signature_cache is None:
+                self._signature_cache = SignatureCache(self.settings.index_dir)
+            return self._signature_cache
+
     # --- what the index holds ---------------------------------------------------------------
     def _store(self) -> VectorStore:
         if self.store is None:
@@ -386,6 +420,8 @@ class SearchEngine:
         with self._swap_lock:
             if self.store is not None:
                 self.store.close()
+            if self._signature_cache is not None:
+                self._signature_cache.close()
 
 
 def _result_of(record: ImageRecord, score: float) -> SearchResult:

@@ -1,0 +1,75 @@
+"""``clipsearch duplicates``: groups of indexed photos that are the same shot, best copy first.
+
+An edge: it builds the engine (without loading the model: the pass needs only the index and the
+photos), draws progress bars on a terminal, and prints. It never changes, moves or deletes a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from clipsearch import SearchEngine, Settings
+
+from . import flags
+
+
+def add_parser(sub: Any) -> None:
+    """The ``duplicates`` subcommand of ``python -m clipsearch``."""
+    parser = sub.add_parser(
+        "duplicates", help="groups of photos that are the same shot, best copy first",
+        description="List groups of indexed photos that are the same shot (resized, re-encoded, "
+        "lightly cropped or brightened, rotated), the best copy (most pixels, then oldest) first. "
+        "Nothing is deleted or moved.")
+    flags.add_index(parser)
+    parser.add_argument("--bursts", action="store_true",
+                        help="a looser level that also groups burst frames (several shots of one moment)")
+    parser.add_argument("--json", action="store_true",
+                        help='print one JSON array of groups: {"kind", "paths" (best first), "photos"}')
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    """A pass over the whole index; groups go to stdout, bars and the summary to stderr."""
+    engine = SearchEngine.for_reading(settings, load_model=False)
+    bars: dict[str, Any] = {}
+    try:
+        report = engine.duplicates(bursts=args.bursts, progress=lambda p: _draw(bars, p))
+    finally:
+        engine.close()
+        for bar in bars.values():
+            bar.close()
+    if args.json:
+        print(json.dumps([g.to_dict() for g in report.groups], ensure_ascii=False))
+        return 0
+    for group in report.groups:
+        print(f"{group.kind} · {len(group.records)} photos · best copy first")
+        for photo in group.to_dict()["photos"]:
+            when = (photo["date_taken"] or photo["modified"]).replace("T", " ")
+            print(f"  {photo['path']}\t{photo['width']}x{photo['height']}\t{human_size(photo['size'])}\t{when}")
+    grouped = sum(len(g.records) for g in report.groups)
+    print(f"{len(report.groups)} groups ({grouped} photos) among {report.photos} indexed photos; "
+          "no file was changed.", file=sys.stderr)
+    return 0
+
+
+def _draw(bars: dict[str, Any], progress: Any) -> None:
+    if not sys.stderr.isatty():
+        return
+    from tqdm import tqdm
+
+    label = {"neighbours": "comparing photos", "pixels": "checking pixels"}.get(progress.phase, progress.phase)
+    bar = bars.get(progress.phase)
+    if bar is None:
+        bar = bars[progress.phase] = tqdm(total=progress.total, desc=label, unit="photo", file=sys.stderr,
+                                          leave=False)
+    bar.update(progress.done - bar.n)
+
+
+def human_size(size: float) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
