@@ -23,6 +23,15 @@ def photo(width: int = 320, height: int = 240, seed: int = 0, colour=None) -> Im
     base += rng.normal(0, 12, base.shape)
     c = colour or tuple(int(v) for v in rng.integers(0, 255, 3))
     base[height // 4 : height // 2, width // 4 : width // 2] = c
+    # A landscape of its own per seed (from a second generator, so the noise and the colour above
+    # stay what they were): with the same gradient alone, two seeds whose colours came out alike
+    # were near-duplicates, and the web app folds near-duplicates in its results.
+    waves = np.random.default_rng(seed + 10_000)
+    for _ in range(3):
+        fx, fy = waves.uniform(-3, 3, 2)
+        phase = waves.uniform(0, 2 * np.pi)
+        ripple = np.sin(2 * np.pi * (fx * x / max(1, width) + fy * y / max(1, height)) + phase)
+        base += waves.uniform(-50, 50, 3) * ripple[..., None]
     return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
 
 

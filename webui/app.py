@@ -20,6 +20,8 @@ from clipsearch import SearchEngine, Settings
 from clipsearch.batching import batching
 
 from . import tools
+from .duplicates_view import CSS as DUPLICATES_CSS
+from .duplicates_view import build_duplicates_view, open_similar
 from .handlers import (
     ALL_FOLDERS,
     DEFAULT_K,
@@ -96,7 +98,7 @@ def launch_options(settings: Settings, engine: SearchEngine | None = None) -> di
     resolved = [Path(folder).resolve() for folder in folders]
     # Never block the thumbnail cache itself, wherever the user put it.
     blocked = [str(f) for f in resolved if not (f == thumbs or f in thumbs.parents)]
-    return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": CSS,
+    return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": CSS + DUPLICATES_CSS,
             "theme": gr.themes.Default(), "footer_links": ["api"]}
 
 
@@ -160,6 +162,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                                    elem_id="preview", buttons=["fullscreen"])
                 details = gr.Markdown(NO_SELECTION, elem_id="details")
                 similar_btn = gr.Button("Find similar", elem_id="find-similar")
+                open_btn = gr.Button("Open similar", elem_id="open-similar", size="sm")
         with gr.Accordion("Index", open=engine is None, elem_id="index-panel"):
             info = gr.Markdown("", elem_id="index-info")
             with gr.Row():
@@ -169,6 +172,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             ocr = gr.Checkbox(False, label="Read the words in photos (OCR), so a search finds them",
                               elem_id="ocr-toggle")
             job_status = gr.Markdown("", elem_id="job-status")
+        build_duplicates_view(handlers)
         timer = gr.Timer(1.0, active=False)
 
         results, shown, selected, last = gr.State([]), gr.State([]), gr.State(None), gr.State(None)
@@ -197,6 +201,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private")
         similar_btn.click(**first_unselect).then(page.find_similar, [selected, *filters], outputs,
                                                  api_visibility="private", **searching)
+        open_btn.click(lambda shown_, selected_: open_similar(handlers, shown_, selected_), [shown, selected],
+                       [gallery, shown, status], api_visibility="private")
 
         panel_outputs = [info, banner, folder]
         demo.load(handlers.index_panel, None, panel_outputs, api_visibility="private")

@@ -30,10 +30,11 @@ from clipsearch import (
 )
 from clipsearch.images import load_image
 
+from .duplicates_view import caption, folded_results, similar_markdown, unfold
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
 from .matches import api_cut, strong_results, strong_status
 from .reindex import ReindexJob
-from .textui import caption, keeps
+from .textui import keeps
 from .thumbnails import PREVIEW_SIZE, ThumbnailCache
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class Handlers:
         if not terms:
             raise InvalidQuery("type some words or drop a photo to search")
         engine = self.engine()
-        return [_result_dict(hit) for hit in engine.search(terms, k=_clamp_k(k), where=where)]
+        return folded_results(engine, engine.search(terms, k=_clamp_k(k), where=where), _result_dict)
 
     def similar_to(self, path: str, k: int, where: SearchFilter | None = None) -> Results:
         """Indexed photos like the indexed photo at ``path``; any other path is refused."""
@@ -124,7 +125,7 @@ class Handlers:
         if not path or not self._is_indexed(engine, path):
             raise gr.Error("That photo is not in the index.", title="Not indexed")
         hits = engine.similar(os.path.abspath(path), k=_clamp_k(k), where=where)
-        return [_result_dict(hit) for hit in hits]
+        return folded_results(engine, hits, _result_dict)
 
     def _load_upload(self, path: str):
         size = self._engine.encoder.input_size if self._engine is not None else None  # JPEG draft decode
@@ -197,7 +198,7 @@ class Handlers:
         if not shown or not 0 <= index < len(shown):
             return None, "", None
         result = shown[index]
-        return self.thumbs.get(result["path"], PREVIEW_SIZE), details_markdown(result), result["path"]
+        return self.thumbs.get(result["path"], PREVIEW_SIZE), details_markdown(result) + similar_markdown(result), result["path"]
 
     # --- the index panel -------------------------------------------------------------------------
     def index_panel(self):
@@ -287,7 +288,7 @@ class Handlers:
             raise
         except (ClipSearchError, ValueError) as exc:
             raise gr.Error(str(exc)) from None
-        return [api_record(r) for r in results]
+        return [api_record(r) for r in unfold(results)]  # the API lists every result, as it always did
 
     def close(self) -> None:
         self.job.stop()

@@ -1,0 +1,244 @@
+"""The Duplicates view, the ``/duplicates`` endpoint, and near-duplicates folded in results.
+
+The view lists groups of photos that are the same shot (or, when asked, frames of one burst),
+the best copy first, with thumbnails, sizes and dates, and offers the list as JSON or CSV. It
+never deletes or moves a file: what to do with the copies is the user's decision.
+"""
+
+# No `from __future__ import annotations`: gr.api reads the API methods' return hints at run time.
+import csv
+import html
+import io
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import gradio as gr
+
+from clipsearch import ClipSearchError
+
+log = logging.getLogger(__name__)
+
+MAX_GROUPS_SHOWN = 200  # the page lists this many groups; the exports hold them all
+CSV_COLUMNS = ["group", "kind", "rank", "path", "width", "height", "size", "date_taken", "modified", "similarity"]
+INTRO = (
+    "Photos that are the **same shot**: resized, re-encoded, lightly cropped or brightened, or "
+    "rotated copies. The best copy (most pixels, then largest file, then oldest) comes first. "
+    "Nothing is deleted or moved: download the list and decide yourself."
+)
+CSS = """
+#duplicate-groups .dup-group { margin: 0 0 1rem 0; }
+#duplicate-groups .dup-row { display: flex; flex-wrap: wrap; gap: 8px; }
+#duplicate-groups figure { margin: 0; width: 168px; font-size: 0.75rem; }
+#duplicate-groups img { width: 160px; height: 120px; object-fit: contain; background: #eee; }
+#duplicate-groups .best { outline: 3px solid var(--color-accent); }
+"""
+
+
+class DuplicatesView:
+    """Handlers of the view and the endpoint, over the app's ``Handlers`` (engine, thumbnails)."""
+
+    def __init__(self, handlers) -> None:
+        self.handlers = handlers
+        self._last: tuple[tuple[int, bool], list[dict]] | None = None
+        self._lock = threading.Lock()
+
+    def groups(self, bursts: bool, progress=None) -> list[dict]:
+        """Every group as JSON-ready dicts; the last pass is reused while the index is unchanged."""
+        engine = self.handlers.engine()
+        key = (engine.info().get("generation", 0), bool(bursts))
+        with self._lock:
+            if self._last and self._last[0] == key:
+                return self._last[1]
+            report = engine.duplicates(bursts=bool(bursts), progress=progress)
+            found = [g.to_dict() for g in report.groups]
+            self._last = (key, found)
+        return found
+
+    # --- the page ----------------------------------------------------------------------------------
+    def find(self, bursts: bool, progress=gr.Progress()):
+        """The "Find duplicates" button: (status, groups HTML, JSON download, CSV download)."""
+        from .handlers import NoIndexYet
+
+        phases = {"neighbours": "Comparing photos", "pixels": "Checking pixels"}
+
+        def report(p) -> None:
+            progress((p.done, p.total), desc=phases.get(p.phase, p.phase), unit="photos")
+
+        started = time.perf_counter()
+        try:
+            found = self.groups(bursts, report)
+        except NoIndexYet:
+            return "No index yet.", "", gr.update(visible=False), gr.update(visible=False)
+        except ClipSearchError as exc:
+            raise gr.Error(str(exc)) from None
+        elapsed = time.perf_counter() - started
+        if not found:
+            what = "bursts or duplicates" if bursts else "duplicates"
+            return (f"No {what} found ({elapsed:.1f} s).", "", gr.update(visible=False),
+                    gr.update(visible=False))
+        photos = sum(len(g["paths"]) for g in found)
+        status = f"{len(found)} groups, {photos} photos ({elapsed:.1f} s)."
+        if len(found) > MAX_GROUPS_SHOWN:
+            status += f" The first {MAX_GROUPS_SHOWN} are shown; the downloads hold all."
+        json_path, csv_path = write_exports(found)
+        return (status, self.groups_html(found[:MAX_GROUPS_SHOWN]),
+                gr.update(value=json_path, visible=True), gr.update(value=csv_path, visible=True))
+
+    def groups_html(self, groups: list[dict]) -> str:
+        """Cards of each group's photos: thumbnail, name, pixels, file size, date."""
+        paths = [p["path"] for g in groups for p in g["photos"]]
+        thumbs = dict(zip(paths, self.handlers.thumbs.get_many(paths)))
+        parts = []
+        for number, group in enumerate(groups, 1):
+            kind = "burst" if group["kind"] == "burst" else "same shot"
+            cards = []
+            for rank, photo in enumerate(group["photos"]):
+                when = (photo["date_taken"] or photo["modified"] or "").replace("T", " ")
+                label = "best copy · " if rank == 0 else ""
+                cards.append(
+                    f'<figure class="dup-photo"><img class="{"best" if rank == 0 else ""}" alt="" '
+                    f'src="/gradio_api/file={html.escape(thumbs[photo["path"]])}">'
+                    f'<figcaption><b>{label}{html.escape(os.path.basename(photo["path"]))}</b><br>'
+                    f'{photo["width"]} × {photo["height"]} px · {human_size(photo["size"])}<br>'
+                    f'{html.escape(when)}<br><span title="{html.escape(photo["path"])}">'
+                    f'{html.escape(os.path.dirname(photo["path"]))}</span></figcaption></figure>'
+                )
+            parts.append(f'<div class="dup-group" data-kind="{group["kind"]}"><h4>Group {number} · {kind} · '
+                         f'{len(cards)} photos</h4><div class="dup-row">{"".join(cards)}</div></div>')
+        return "\n".join(parts)
+
+    # --- the endpoint ------------------------------------------------------------------------------
+    def api_duplicates(self, bursts: bool = False) -> list[dict]:
+        """Groups of indexed photos that are the same shot (with ``bursts``, frames of one moment).
+
+        Each group: {"kind", "paths" (best first), "photos": [{"file", "size", "width", "height",
+        "date_taken", "modified", "similarity"}]}.
+        """
+        from .handlers import NoIndexYet
+
+        try:
+            found = self.groups(bool(bursts))
+        except NoIndexYet:
+            raise gr.Error(f"No index in {self.handlers.settings.index_dir} yet.") from None
+        except ClipSearchError as exc:
+            raise gr.Error(str(exc)) from None
+        # gradio_client downloads every dict with a "path": photos carry theirs under "file".
+        return [{**g, "photos": [{"file": p["path"], **{k: v for k, v in p.items() if k != "path"}}
+                                 for p in g["photos"]]} for g in found]
+
+
+def build_duplicates_view(handlers) -> DuplicatesView:
+    """The Duplicates panel (inside the page's Blocks) and the ``/duplicates`` endpoint."""
+    view = DuplicatesView(handlers)
+    busy = {"concurrency_id": "duplicates", "concurrency_limit": 1}
+    with gr.Accordion("Duplicates", open=False, elem_id="duplicates-panel"):
+        gr.Markdown(INTRO)
+        with gr.Row():
+            bursts = gr.Checkbox(False, label="Also group bursts (several frames of one moment)",
+                                 elem_id="duplicates-bursts", scale=2)
+            find = gr.Button("Find duplicates", variant="secondary", elem_id="find-duplicates", scale=0,
+                             min_width=180)
+        status = gr.Markdown("", elem_id="duplicates-status")
+        with gr.Row():
+            json_file = gr.DownloadButton("Download list (JSON)", visible=False, elem_id="duplicates-json",
+                                          size="sm", scale=0)
+            csv_file = gr.DownloadButton("Download list (CSV)", visible=False, elem_id="duplicates-csv",
+                                         size="sm", scale=0)
+        groups = gr.HTML("", elem_id="duplicate-groups")
+    find.click(view.find, [bursts], [status, groups, json_file, csv_file], api_visibility="private", **busy)
+    gr.api(view.api_duplicates, api_name="duplicates", **busy)
+    return view
+
+
+def write_exports(groups: list[dict]) -> tuple[str, str]:
+    """The groups as a JSON and a CSV file in a fresh temporary folder (Gradio serves them)."""
+    folder = tempfile.mkdtemp(prefix="clipsearch-duplicates-")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    json_path = os.path.join(folder, f"duplicates-{stamp}.json")
+    with open(json_path, "w", encoding="utf-8") as out:
+        json.dump(groups, out, ensure_ascii=False, indent=1)
+    csv_path = os.path.join(folder, f"duplicates-{stamp}.csv")
+    with open(csv_path, "w", encoding="utf-8", newline="") as out:
+        out.write(groups_csv(groups))
+    return json_path, csv_path
+
+
+def groups_csv(groups: list[dict]) -> str:
+    """One row per photo: its group number, the group's kind, its rank (0 = best copy)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for number, group in enumerate(groups, 1):
+        for rank, photo in enumerate(group["photos"]):
+            writer.writerow({**photo, "group": number, "kind": group["kind"], "rank": rank})
+    return buffer.getvalue()
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+# --- folding near-duplicates inside a result list ---------------------------------------------------
+def folded_results(engine, hits, to_dict) -> list[dict[str, Any]]:
+    """Results as dicts, near-duplicates folded: each kept result lists the others under "similar"."""
+    try:
+        folded = engine.fold(hits)
+    except ClipSearchError as exc:  # folding is a nicety: never lose the results over it
+        log.warning("could not fold near-duplicates: %s", exc)
+        folded = [(hit, []) for hit in hits]
+    out = []
+    for head, under in folded:
+        item = to_dict(head)
+        item["similar"] = [to_dict(h) for h in under]
+        out.append(item)
+    return out
+
+
+def caption(result: dict[str, Any]) -> str:
+    """The gallery's caption (``textui.caption``), and how many near-duplicates are folded under it."""
+    from .textui import caption as plain_caption
+
+    text = plain_caption(result)
+    similar = result.get("similar") or []
+    return text + (f" (+{len(similar)} similar)" if similar else "")
+
+
+def similar_markdown(result: dict[str, Any]) -> str:
+    """The details panel's list of the near-duplicates folded under a result."""
+    similar = result.get("similar") or []
+    if not similar:
+        return ""
+    names = ", ".join(html.escape(s["name"]) for s in similar)
+    return f"\n\n**+{len(similar)} similar** (the same shot): {names}. Press **Open similar** to see them."
+
+
+def open_similar(handlers, shown: list[dict], selected: str | None):
+    """The "Open similar" button: the selected result and its folded copies, unfolded."""
+    result = next((r for r in shown or [] if r["path"] == selected), None)
+    if result is None or not result.get("similar"):
+        gr.Info("The selected photo has no near-duplicates folded under it.")
+        return gr.skip(), gr.skip(), gr.skip()
+    group = [{**result, "similar": []}] + [{**s, "similar": []} for s in result["similar"]]
+    thumbs = handlers.thumbs.get_many([r["path"] for r in group])
+    gallery = [(t, caption(r)) for t, r in zip(thumbs, group)]
+    return gallery, group, f"{result['name']} and {len(group) - 1} near-duplicates"
+
+
+def unfold(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Folded results back to one flat list, best score first (what the API returns)."""
+    flat = []
+    for result in results:
+        flat.append({k: v for k, v in result.items() if k != "similar"})
+        flat += [{k: v for k, v in s.items() if k != "similar"} for s in result.get("similar") or []]
+    return sorted(flat, key=lambda r: -r["score"])
