@@ -6,7 +6,7 @@ where, so each candidate pair is then verified on the pixels (``pixels.signature
 re-encoded, brightened, lightly cropped and EXIF-rotated copies keep their signature; a different
 picture of the same thing (the same shape elsewhere in the frame) does not.
 
-Groups are stars, not chains: the best copy (most pixels, then most bytes, then oldest) heads
+Groups are stars, not chains: the best copy (most pixels, then oldest, then most bytes) heads
 its group and every other member matches it directly, so a chain of look-alikes never merges
 different shots. Nothing here deletes, moves or writes a user's file.
 """
@@ -95,9 +95,9 @@ class DuplicateReport:
 
 
 def best_first(record: ImageRecord) -> tuple:
-    """Sort key of the best copy: most pixels, then most bytes, then oldest, then by path."""
+    """Sort key of the best copy: most pixels, then oldest (date taken, else modified), then most bytes."""
     date = record.date_taken or _iso(record.mtime_ns / 1e9)
-    return (-record.width * record.height, -record.size, date, record.path)
+    return (-record.width * record.height, date, -record.size, record.path)
 
 
 def find_duplicates(

@@ -28,7 +28,7 @@ MAX_GROUPS_SHOWN = 200  # the page lists this many groups; the exports hold them
 CSV_COLUMNS = ["group", "kind", "rank", "path", "width", "height", "size", "date_taken", "modified", "similarity"]
 INTRO = (
     "Photos that are the **same shot**: resized, re-encoded, lightly cropped or brightened, or "
-    "rotated copies. The best copy (most pixels, then largest file, then oldest) comes first. "
+    "rotated copies. The best copy (most pixels, then oldest, then largest file) comes first. "
     "Nothing is deleted or moved: download the list and decide yourself."
 )
 CSS = """

@@ -151,12 +151,13 @@ def test_self_join_of_an_empty_or_single_store(store):
 
 
 # --- groups -----------------------------------------------------------------------------------
-def test_best_first_is_largest_then_heaviest_then_oldest():
-    small = rec("/a", 320, 240, 5000)
+def test_best_first_is_largest_then_oldest_then_heaviest():
+    small = rec("/a", 320, 240, 5000, date="2001-01-01T00:00:00")
     big_new = rec("/b", 640, 480, 900, date="2024-01-01T00:00:00")
     big_old = rec("/c", 640, 480, 900, date="2019-01-01T00:00:00")
-    big_heavy = rec("/d", 640, 480, 2000, date="2024-01-01T00:00:00")
-    assert sorted([small, big_new, big_old, big_heavy], key=best_first) == [big_heavy, big_old, big_new, small]
+    big_new_heavy = rec("/d", 640, 480, 2000, date="2024-01-01T00:00:00")
+    order = sorted([small, big_new, big_old, big_new_heavy], key=best_first)
+    assert order == [big_old, big_new_heavy, big_new, small]
 
 
 def unit(*values: float) -> np.ndarray:
@@ -221,3 +222,22 @@ def test_fold_keeps_order_and_folds_only_matching_pixels(tmp_path):
     far = normalize(np.random.default_rng(2).standard_normal((3, DIM)))  # no cosine gate passed
     assert fold(paths, far) == [(0, []), (1, []), (2, [])]
     assert fold(paths[:1], vectors[:1]) == [(0, [])]
+
+
+# --- the web app's pieces (no server) ------------------------------------------------------------
+def test_web_view_helpers_export_unfold_and_caption():
+    from webui.duplicates_view import caption, groups_csv, unfold
+
+    groups = [{"kind": "duplicates", "paths": ["/a.png", "/b.jpg"], "photos": [
+        {"path": "/a.png", "size": 10, "width": 4, "height": 3, "date_taken": None,
+         "modified": "2020-01-01T00:00:00", "similarity": 1.0},
+        {"path": "/b, with comma.jpg", "size": 5, "width": 2, "height": 1, "date_taken": "2019-01-01T00:00:00",
+         "modified": "2020-01-01T00:00:00", "similarity": 0.97}]}]
+    rows = groups_csv(groups).splitlines()
+    assert rows[0] == "group,kind,rank,path,width,height,size,date_taken,modified,similarity"
+    assert rows[2].startswith('1,duplicates,1,"/b, with comma.jpg",2,1,5,2019-01-01T00:00:00')
+    head = {"path": "/a", "name": "a", "score": 0.9, "similar": [{"path": "/c", "name": "c", "score": 0.7}]}
+    other = {"path": "/b", "name": "b", "score": 0.8, "similar": []}
+    assert caption(head) == "0.900 · a (+1 similar)" and caption(other) == "0.800 · b"
+    assert [r["path"] for r in unfold([head, other])] == ["/a", "/b", "/c"]
+    assert all("similar" not in r for r in unfold([head, other]))

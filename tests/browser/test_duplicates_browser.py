@@ -1,0 +1,122 @@
+"""The Duplicates panel and folded results, in a real Chromium over the demo model.
+
+The library holds rendered pictures with edited copies (clipsearch.demo.near_copies). Screenshots
+go to tests/artifacts/duplicates.png and folded.png.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.demo import demo_checkpoint_path
+from clipsearch.demo.near_copies import make_near_copy_library
+
+from .test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt install chromium)"),
+    pytest.mark.skipif(not demo_checkpoint_path().exists(), reason="the demo model has not been trained yet"),
+]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from webui import build_demo, launch_options
+
+    root = tmp_path_factory.mktemp("browser-duplicates")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
+        library = root / "photos"
+        truth = make_near_copy_library(library, originals=12, seed=3)
+        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
+        engine = SearchEngine.for_writing(settings)
+        engine.index_folder(library)
+        expected = [g.paths for g in engine.duplicates().groups]
+        demo = build_demo(engine, settings)
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        demo.queue()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                    **launch_options(settings, engine))
+        yield {"url": f"http://127.0.0.1:{port}/", "library": library, "truth": truth, "expected": expected,
+               "gradio": root / "gradio"}
+        demo.close()
+        demo.handlers.close()
+        engine.close()
+
+
+@pytest.fixture
+def page(app, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+        page.set_default_timeout(TIMEOUT)
+        page.goto(app["url"])
+        page.locator("#query textarea, #query input").first.wait_for()
+        yield page
+        browser.close()
+
+
+def test_duplicates_panel_lists_groups_best_first_and_exports_them(app, page):
+    from playwright.sync_api import expect
+
+    before = {p.name: p.stat().st_mtime_ns for p in app["library"].iterdir()}
+    assert app["expected"], "the library has copies"
+    page.locator("#duplicates-panel").get_by_text("Duplicates", exact=True).click()
+    page.locator("#find-duplicates").click()
+    expect(page.locator("#duplicates-status")).to_contain_text(f"{len(app['expected'])} groups", timeout=TIMEOUT)
+    groups = page.locator("#duplicate-groups .dup-group")
+    expect(groups).to_have_count(len(app["expected"]))
+    first = groups.first
+    names = first.locator("figcaption b").all_inner_texts()
+    assert names[0].startswith("best copy · ") and names[0].endswith(Path(app["expected"][0][0]).name)
+    assert len(names) == len(app["expected"][0])
+    captions = first.locator("figcaption").all_inner_texts()
+    assert all(" px · " in c and ("KB" in c or "bytes" in c) for c in captions)  # pixels and file size
+    srcs = page.locator("#duplicate-groups img").evaluate_all("els => els.map(e => e.src)")
+    assert srcs and all("/thumbs/256/" in s for s in srcs)  # thumbnails, never the photos
+    page.locator("#duplicate-groups img").first.evaluate("img => img.decode()")
+    with page.expect_download() as download:
+        page.locator("#duplicates-json").click()
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert [g["paths"] for g in exported] == app["expected"]
+    with page.expect_download() as download:
+        page.locator("#duplicates-csv").click()
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0].startswith("group,kind,rank,path") and len(rows) == 1 + sum(len(g) for g in app["expected"])
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.wait_for_timeout(300)
+    page.locator("#duplicates-panel").screenshot(path=str(ARTIFACTS / "duplicates.png"))
+    assert {p.name: p.stat().st_mtime_ns for p in app["library"].iterdir()} == before  # nothing touched
+
+
+def test_search_results_fold_copies_and_open_them(app, page):
+    from playwright.sync_api import expect
+
+    stem = min(n[:4] for n, e in app["truth"].items() if e["role"] == "rotated")
+    copies = [f"{stem}_small.jpg", f"{stem}_crop.jpg", f"{stem}_rot.jpg"]
+    page.locator("#query-image input[type=file]").set_input_files(str(app["library"] / f"{stem}.png"))
+    expect(page.locator("#status")).to_contain_text("the dropped photo", timeout=TIMEOUT)
+    page.locator("#results img").first.wait_for()
+    captions = page.locator("#results .caption-label").all_inner_texts()
+    assert captions[0].endswith(f"{stem}.png (+3 similar)"), captions[:3]
+    assert not any(c.split(" · ", 1)[1] in copies for c in captions)  # folded away
+    page.locator("#results .thumbnail-item").first.click()
+    expect(page.locator("#details")).to_contain_text("+3 similar")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "folded.png"), full_page=True)
+    page.locator("#open-similar").click()
+    expect(page.locator("#status")).to_contain_text("3 near-duplicates")
+    expect(page.locator("#results .caption-label")).to_have_count(4)
+    opened = [c.split(" · ", 1)[1] for c in page.locator("#results .caption-label").all_inner_texts()]
+    assert opened[0] == f"{stem}.png" and sorted(opened[1:]) == sorted(copies)
