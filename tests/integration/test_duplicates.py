@@ -109,3 +109,30 @@ def test_search_results_fold_copies_under_one_photo(near_copies):
     assert {r.path for r in folded[0][1]} == copies
     assert [h.path for h in hits if h.path in heads] == heads  # order kept
     assert sum(1 + len(under) for _, under in folded) == len(hits)  # nothing lost
+
+
+def test_http_endpoint_returns_the_groups(near_copies):
+    import socket
+
+    from gradio_client import Client
+
+    from webui import build_demo, launch_options
+
+    library, engine = near_copies
+    demo = build_demo(engine, engine.settings)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo.queue()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                **launch_options(engine.settings, engine))
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", ssl_verify=False, verbose=False)
+        groups = client.predict(False, api_name="/duplicates")
+        assert [g["paths"] for g in groups] == [g.paths for g in engine.duplicates().groups]
+        assert all(p["file"] == path for g in groups for p, path in zip(g["photos"], g["paths"]))
+        with_bursts = client.predict(True, api_name="/duplicates")
+        assert any(g["kind"] == "burst" for g in with_bursts)
+    finally:
+        demo.close()
+        demo.handlers.close()
