@@ -241,7 +241,7 @@ class HnswStore:
         and the (n, k) similarities. The lock is held one chunk at a time, so searches go on.
         """
         return graph_self_join(self._records, lambda: self._graph, self._lock, self._graph_gen, k,
-                               lambda n: self.beam(n, False), chunk=chunk, progress=progress)
+                               chunk=chunk, progress=progress)
 
     def beam(self, total: int, text_like: bool) -> int:
         """The HNSW search beam (ef) for a graph of ``total`` vectors."""
