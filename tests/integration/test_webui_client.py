@@ -80,9 +80,9 @@ def client(server) -> Client:
     return Client(server.url, verbose=False, ssl_verify=False, download_files=str(server.gradio_temp / "client"))
 
 
-def test_only_the_three_named_endpoints_are_public(client):
+def test_only_the_named_endpoints_are_public(client):
     info = client.view_api(print_info=False, return_format="dict")
-    assert set(info["named_endpoints"]) == {"/search_text", "/search_image", "/similar"}
+    assert set(info["named_endpoints"]) == {"/search_text", "/search_image", "/similar", "/duplicates"}
     assert info["unnamed_endpoints"] == {}
 
 
