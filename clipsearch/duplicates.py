@@ -275,3 +275,19 @@ def fold(records: Sequence[ImageRecord], vectors: np.ndarray, cache: SignatureCa
             folded_into[j] = i
         out.append((i, under))
     return out
+
+
+def fold_results(store: VectorStore, results: list, cache: SignatureCache | None = None) -> list[tuple[Any, list]]:
+    """Search results (with ``.path``) folded: [(result, [its near-duplicates])], order kept.
+
+    Results the store no longer holds are kept, unfolded.
+    """
+    records = [store.get(r.path) for r in results]
+    vectors = [store.vector(r.path) for r in results]
+    keep = [i for i, (rec, vec) in enumerate(zip(records, vectors)) if rec is not None and vec is not None]
+    if len(keep) < 2:
+        return [(r, []) for r in results]
+    folded = fold([records[i] for i in keep], np.stack([vectors[i] for i in keep]), cache)
+    under = {keep[head]: [results[keep[j]] for j in rest] for head, rest in folded}
+    hidden = {id(r) for rest in under.values() for r in rest}
+    return [(r, under.get(i, [])) for i, r in enumerate(results) if id(r) not in hidden]

@@ -20,7 +20,7 @@ from PIL import Image
 
 from .config import ModelSpec, Settings
 from .cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff
-from .duplicates import DuplicateProgress, DuplicateReport, find_duplicates, fold
+from .duplicates import DuplicateProgress, DuplicateReport, find_duplicates, fold_results
 from .encoders import Encoder, load_encoder, normalize
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
 from .images import load_image, to_rgb
@@ -350,25 +350,15 @@ class SearchEngine:
     # --- near-duplicates -------------------------------------------------------------------
     def duplicates(self, *, bursts: bool = False,
                    progress: Callable[[DuplicateProgress], None] | None = None) -> DuplicateReport:
-        """Groups of indexed photos that are the same shot, the best copy first.
+        """Groups of photos that are the same shot (``bursts``: also one moment), best copy first.
 
-        With ``bursts``, a looser level also groups frames of one moment (labelled "burst").
         Reads the index and the photos; never changes, moves or deletes a file.
         """
         return find_duplicates(self._store(), bursts=bursts, cache=self._signatures(), progress=progress)
 
     def fold(self, results: list[SearchResult]) -> list[tuple[SearchResult, list[SearchResult]]]:
         """A result list with near-duplicates folded under the first of them, order kept."""
-        store = self._store()
-        records = [store.get(r.path) for r in results]
-        vectors = [store.vector(r.path) for r in results]
-        keep = [i for i, (rec, vec) in enumerate(zip(records, vectors)) if rec is not None and vec is not None]
-        if len(keep) < 2:
-            return [(r, []) for r in results]
-        folded = fold([records[i] for i in keep], np.stack([vectors[i] for i in keep]), self._signatures())
-        under = {keep[head]: [results[keep[j]] for j in rest] for head, rest in folded}
-        hidden = {id(r) for rest in under.values() for r in rest}
-        return [(r, under.get(i, [])) for i, r in enumerate(results) if id(r) not in hidden]
+        return fold_results(self._store(), results, self._signatures())
 
     def _signatures(self) -> SignatureCache:
         with self._swap_lock:
