@@ -1,7 +1,6 @@
 """``clipsearch duplicates``: groups of indexed photos that are the same shot, best copy first.
 
-An edge: it builds the engine (without loading the model: the pass needs only the index and the
-photos), draws progress bars on a terminal, and prints. It never changes, moves or deletes a file.
+An edge: it builds the engine, draws progress bars on a terminal, and prints. It never changes, moves or deletes a file.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ def add_parser(sub: Any) -> None:
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     """A pass over the whole index; groups go to stdout, bars and the summary to stderr."""
-    engine = SearchEngine.for_reading(settings, load_model=False)
+    engine = SearchEngine.for_reading(settings)
     bars: dict[str, Any] = {}
     try:
         report = engine.duplicates(bursts=args.bursts, progress=lambda p: _draw(bars, p))

@@ -291,3 +291,26 @@ def fold_results(store: VectorStore, results: list, cache: SignatureCache | None
     under = {keep[head]: [results[keep[j]] for j in rest] for head, rest in folded}
     hidden = {id(r) for rest in under.values() for r in rest}
     return [(r, under.get(i, [])) for i, r in enumerate(results) if id(r) not in hidden]
+
+
+class DuplicateFinding:
+    """What ``SearchEngine`` gains from this module: ``duplicates`` and ``fold`` (a mixin)."""
+
+    _signature_cache: SignatureCache | None = None  # made on first use; SQLite closes it with the engine
+
+    def duplicates(self, *, bursts: bool = False,
+                   progress: Callable[[DuplicateProgress], None] | None = None) -> DuplicateReport:
+        """Groups of photos that are the same shot (``bursts``: also one moment), best copy first.
+
+        Reads the index and the photos; never changes, moves or deletes a file.
+        """
+        return find_duplicates(self._store(), bursts=bursts, cache=self._signatures(), progress=progress)
+
+    def fold(self, results: list) -> list[tuple[Any, list]]:
+        """A result list with near-duplicates folded under the first of them, order kept."""
+        return fold_results(self._store(), results, self._signatures())
+
+    def _signatures(self) -> SignatureCache:
+        if self._signature_cache is None:
+            self._signature_cache = SignatureCache(self.settings.index_dir)
+        return self._signature_cache

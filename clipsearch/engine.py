@@ -20,13 +20,12 @@ from PIL import Image
 
 from .config import ModelSpec, Settings
 from .cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff
-from .duplicates import DuplicateProgress, DuplicateReport, find_duplicates, fold_results
+from .duplicates import DuplicateFinding
 from .encoders import Encoder, load_encoder, normalize
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
 from .images import load_image, to_rgb
 from .index_handle import IndexHandle
 from .pipeline import FileEmbedder, IndexingPipeline, IndexProgress, IndexReport
-from .pixels import SignatureCache
 from .query import QueryTerm, parse_query
 from .stores import ImageRecord, SearchFilter, VectorStore, WriteBatch
 from .stores.base import check_stamp
@@ -34,7 +33,6 @@ from .textpass import TextProgress, TextReport
 from .textsearch import TextSide, without_quotes
 
 log = logging.getLogger(__name__)
-
 DEFAULT_K = 20
 # A search's cut-off: "auto" decides per query which results match (clipsearch.cutoff); a number
 # is a flat score threshold; None or 0 marks every result strong.
@@ -64,7 +62,7 @@ class SearchResult:
         }
 
 
-class SearchEngine:
+class SearchEngine(DuplicateFinding):
     """Index folders and search them by text, by image, or by a composite query.
 
     Open one with ``for_reading`` (an existing index, its own model) or ``for_writing`` (creates
@@ -83,24 +81,21 @@ class SearchEngine:
         self._swap_lock = threading.Lock()
         self.text = TextSide(self.settings.index_dir)  # the words read in photos (--ocr)
         self._sample: tuple[object, int, np.ndarray] | None = None  # (store, generation, vectors)
-        self._signature_cache: SignatureCache | None = None
 
     # --- construction ------------------------------------------------------------------------
     @classmethod
-    def for_reading(cls, settings: Settings, *, load_model: bool = True, **model_overrides: Any) -> SearchEngine:
+    def for_reading(cls, settings: Settings, **model_overrides: Any) -> SearchEngine:
         """An engine over an existing index, with the model its stamp names.
 
-        ``model_overrides`` (device, precision, threads) choose how, not which, model runs. Without
-        ``load_model`` the model is not loaded (nor checked) until a query needs it: for work on
-        the index alone, such as finding duplicates. Searches read a store that is never written
-        in place; ``index_folder`` writes through a store of its own and swaps the fresh one in.
+        ``model_overrides`` (device, precision, threads) choose how, not which, model runs.
+        Searches read a store that is never written in place; ``index_folder`` writes through
+        a store of its own and swaps the fresh one in afterwards.
         """
         handle = IndexHandle(settings)
         store = handle.open_reader()
         try:
             encoder = load_encoder(ModelSpec.from_stamp(store.stamp, **model_overrides))
-            if load_model:
-                check_stamp(store.stamp, encoder.stamp, settings.index_dir)
+            check_stamp(store.stamp, encoder.stamp, settings.index_dir)
         except BaseException:
             store.close()
             raise
@@ -347,25 +342,6 @@ class SearchEngine:
         self._sample = (store, generation, matrix)
         return matrix
 
-    # --- near-duplicates -------------------------------------------------------------------
-    def duplicates(self, *, bursts: bool = False,
-                   progress: Callable[[DuplicateProgress], None] | None = None) -> DuplicateReport:
-        """Groups of photos that are the same shot (``bursts``: also one moment), best copy first.
-
-        Reads the index and the photos; never changes, moves or deletes a file.
-        """
-        return find_duplicates(self._store(), bursts=bursts, cache=self._signatures(), progress=progress)
-
-    def fold(self, results: list[SearchResult]) -> list[tuple[SearchResult, list[SearchResult]]]:
-        """A result list with near-duplicates folded under the first of them, order kept."""
-        return fold_results(self._store(), results, self._signatures())
-
-    def _signatures(self) -> SignatureCache:
-        with self._swap_lock:
-            if self._signature_cache is None:
-                self._signature_cache = SignatureCache(self.settings.index_dir)
-            return self._signature_cache
-
     # --- what the index holds ---------------------------------------------------------------
     def _store(self) -> VectorStore:
         if self.store is None:
@@ -410,8 +386,6 @@ class SearchEngine:
         with self._swap_lock:
             if self.store is not None:
                 self.store.close()
-            if self._signature_cache is not None:
-                self._signature_cache.close()
 
 
 def _result_of(record: ImageRecord, score: float) -> SearchResult:
