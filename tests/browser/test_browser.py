@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import random
 import re
-import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -16,13 +15,9 @@ import pytest
 
 from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import Scene, SceneObject, demo_checkpoint_path, make_sample_library, render_scene
+from testsupport.browser import CHROMIUM, TIMEOUT, open_page, serve_app
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-TIMEOUT = 120_000  # ms; the machine may be busy
 
 pytestmark = [
     pytest.mark.browser,
@@ -41,8 +36,6 @@ def ground_truth(library: Path) -> dict[str, set[tuple[str, str]]]:
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The demo-model index over a 300-picture sample library, served in-process."""
-    from webui import build_demo, launch_options
-
     root = tmp_path_factory.mktemp("browser")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
@@ -51,17 +44,9 @@ def app(tmp_path_factory):
         settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
         engine = SearchEngine.for_writing(settings)  # the model loads once; it then serves the page
         engine.index_folder(library)
-        demo = build_demo(engine, settings)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        demo.queue()
-        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                    **launch_options(settings, engine))
-        yield {"url": f"http://127.0.0.1:{port}/", "library": library, "truth": ground_truth(library),
-               "root": root, "gradio": root / "gradio"}
-        demo.close()
-        demo.handlers.close()
+        with serve_app(engine, settings) as url:
+            yield {"url": url, "library": library, "truth": ground_truth(library),
+                   "root": root, "gradio": root / "gradio"}
         engine.close()
 
 
@@ -73,18 +58,9 @@ def same_upload_folder(app, monkeypatch):
 
 @pytest.fixture(scope="module")
 def browser_page(app):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(TIMEOUT)
-        requests: list[str] = []
-        page.on("request", lambda request: requests.append(request.url))
-        page.goto(app["url"])
-        page.locator("#query textarea, #query input").first.wait_for()
+    requests: list[str] = []
+    with open_page(app["url"], on_request=lambda request: requests.append(request.url)) as page:
         yield page, requests
-        browser.close()
 
 
 @pytest.fixture

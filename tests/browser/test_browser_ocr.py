@@ -8,8 +8,8 @@ import pytest
 
 from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import demo_checkpoint_path
-from tests.browser.test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, expect_status
-from testsupport.net import free_port
+from tests.browser.test_browser import CHROMIUM, TIMEOUT, expect_status
+from testsupport.browser import open_page, serve_app
 from testsupport.ocrfactory import make_ocr_library
 
 pytestmark = [
@@ -22,8 +22,6 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """An index made without OCR, served in-process; the test turns reading on from the page."""
-    from webui import build_demo, launch_options
-
     root = tmp_path_factory.mktemp("browser-ocr")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
@@ -31,29 +29,15 @@ def app(tmp_path_factory):
         settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec("demo"))
         engine = SearchEngine.for_writing(settings)
         engine.index_folder(library.folder)
-        demo = build_demo(engine, settings)
-        port = free_port()
-        demo.queue()
-        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                    **launch_options(settings, engine))
-        yield {"url": f"http://127.0.0.1:{port}/", "library": library}
-        demo.close()
-        demo.handlers.close()
+        with serve_app(engine, settings) as url:
+            yield {"url": url, "library": library}
         engine.close()
 
 
 @pytest.fixture(scope="module")
 def page(app):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(TIMEOUT)
-        page.goto(app["url"])
-        page.locator("#query textarea, #query input").first.wait_for()
+    with open_page(app["url"]) as page:
         yield page
-        browser.close()
 
 
 def test_turn_reading_on_then_find_a_photo_by_its_words(app, page):

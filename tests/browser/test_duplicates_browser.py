@@ -7,7 +7,6 @@ go to tests/artifacts/duplicates.png and folded.png.
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,9 @@ import pytest
 from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import demo_checkpoint_path
 from clipsearch.demo.near_copies import make_near_copy_library
+from testsupport.browser import open_page, serve_app
 
-from .test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT
+from .test_browser import ARTIFACTS, CHROMIUM, TIMEOUT
 
 pytestmark = [
     pytest.mark.browser,
@@ -27,8 +27,6 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    from webui import build_demo, launch_options
-
     root = tmp_path_factory.mktemp("browser-duplicates")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
@@ -38,33 +36,17 @@ def app(tmp_path_factory):
         engine = SearchEngine.for_writing(settings)
         engine.index_folder(library)
         expected = [g.paths for g in engine.duplicates().groups]
-        demo = build_demo(engine, settings)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        demo.queue()
-        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                    **launch_options(settings, engine))
-        yield {"url": f"http://127.0.0.1:{port}/", "library": library, "truth": truth, "expected": expected,
-               "gradio": root / "gradio"}
-        demo.close()
-        demo.handlers.close()
+        with serve_app(engine, settings) as url:
+            yield {"url": url, "library": library, "truth": truth, "expected": expected,
+                   "gradio": root / "gradio"}
         engine.close()
 
 
 @pytest.fixture
 def page(app, monkeypatch):
-    from playwright.sync_api import sync_playwright
-
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
-        page.set_default_timeout(TIMEOUT)
-        page.goto(app["url"])
-        page.locator("#query textarea, #query input").first.wait_for()
+    with open_page(app["url"], accept_downloads=True) as page:
         yield page
-        browser.close()
 
 
 def test_duplicates_panel_lists_groups_best_first_and_exports_them(app, page):

@@ -9,15 +9,15 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 from pathlib import Path
 
 import pytest
 
 from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import demo_checkpoint_path, make_sample_library
+from testsupport.browser import open_page, serve_app
 
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, expect_status, search_for
+from .test_browser import CHROMIUM, expect_status, search_for
 
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "first-minutes"
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}$")
@@ -32,8 +32,6 @@ pytestmark = [
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The demo model over a 150-picture sample library (EXIF dates 2016-2024), served in-process."""
-    from webui import build_demo, launch_options
-
     root = tmp_path_factory.mktemp("first-minutes")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
@@ -43,17 +41,9 @@ def app(tmp_path_factory):
         settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
         engine = SearchEngine.for_writing(settings)
         engine.index_folder(library)
-        demo = build_demo(engine, settings)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        demo.queue()
-        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                    **launch_options(settings, engine))
-        yield {"url": f"http://127.0.0.1:{port}/", "library": library, "gradio": root / "gradio",
-               "taken": {Path(rel).name: entry["date_taken"][:10] for rel, entry in manifest.items()}}
-        demo.close()
-        demo.handlers.close()
+        with serve_app(engine, settings) as url:
+            yield {"url": url, "library": library, "gradio": root / "gradio",
+                   "taken": {Path(rel).name: entry["date_taken"][:10] for rel, entry in manifest.items()}}
         engine.close()
     print(f"\nscreenshots of the first-minutes browser tests: {SHOTS}")
 
@@ -65,16 +55,8 @@ def same_upload_folder(app, monkeypatch):
 
 @pytest.fixture(scope="module")
 def page(app):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.set_default_timeout(TIMEOUT)
-        page.goto(app["url"])
-        page.locator("#query textarea, #query input").first.wait_for()
+    with open_page(app["url"]) as page:
         yield page
-        browser.close()
 
 
 def shot(page, name: str) -> None:

@@ -1,0 +1,65 @@
+"""Browser-test plumbing shared by tests/browser: the app served in-process, and a Chromium page on it.
+
+Debian's Chromium (``/usr/bin/chromium``) is driven by Playwright with the offline launch flags:
+``playwright install`` cannot work on a machine without internet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from .net import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+TIMEOUT = 120_000  # ms; the machine may be busy
+VIEWPORT = {"width": 1400, "height": 1100}
+
+
+@contextmanager
+def serve_app(engine: Any, settings: Any) -> Iterator[str]:
+    """The web app over ``engine``, served on a free local port; yields its URL, closes it after."""
+    from webui import build_demo, launch_options
+
+    demo = build_demo(engine, settings)
+    port = free_port()
+    demo.queue()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                **launch_options(settings, engine))
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+        demo.handlers.close()
+
+
+@contextmanager
+def open_page(url: str, on_request: Callable[[Any], None] | None = None,
+              **page_options: Any) -> Iterator[Any]:
+    """A Chromium page on ``url``, once the search box is there (Playwright's sync API).
+
+    ``on_request`` sees every request the page makes, its own loading included.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=VIEWPORT, **page_options)
+            page.set_default_timeout(TIMEOUT)
+            if on_request is not None:
+                page.on("request", on_request)
+            page.goto(url)
+            page.locator("#query textarea, #query input").first.wait_for()
+            yield page
+        finally:
+            browser.close()
+
+
+def chromium_present() -> bool:
+    return Path(CHROMIUM).exists()
