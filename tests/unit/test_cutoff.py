@@ -134,7 +134,7 @@ def planted_engine(tmp_path):
     """A real store holding 300 vectors: 8 close to one direction, the rest scattered."""
     from clipsearch import SearchEngine, Settings
     from clipsearch.stores import ImageRecord, WriteBatch, open_store
-    from tests.fakes import FakeEncoder
+    from testsupport.fakes import FakeEncoder
 
     encoder = FakeEncoder()
     settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")

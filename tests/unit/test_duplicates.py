@@ -96,7 +96,7 @@ def test_signature_cache_in_a_missing_folder_lives_in_memory(tmp_path):
 
 
 def test_signature_of_an_exif_rotated_file_is_upright(tmp_path):
-    from tests.imagefactory import exif_rotated
+    from testsupport.imagefactory import exif_rotated
 
     upright = scene_picture(4, 240).resize((240, 160))
     path = exif_rotated(upright, 6, tmp_path / "r.jpg")

@@ -1,3 +1,0 @@
-"""Moved to ``testsupport.fakes``; this re-export keeps tests written before the move working."""
-
-from testsupport.fakes import *  # noqa: F403
