@@ -22,21 +22,9 @@ from pathlib import Path
 from _common import ROOT, load_line, save_result, table
 
 from testsupport.imagefactory import big_jpeg
+from testsupport.memory import MEASURED_INDEXER_RUN, peak_rss_mb
 
 # VmHWM starts afresh at exec; ru_maxrss would count the parent's pages at fork time.
-MEASURED_RUN = """
-import runpy, sys
-sys.argv = ["indexer", *sys.argv[1:]]
-code = 0
-try:
-    runpy.run_module("indexer", run_name="__main__")
-except SystemExit as exc:
-    code = exc.code
-status = open("/proc/self/status").read()
-peak = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
-print("PEAK_RSS_KB", peak, file=sys.stderr)
-sys.exit(code)
-"""
 
 
 def main() -> None:
@@ -55,14 +43,14 @@ def main() -> None:
         load = load_line()
         started = time.perf_counter()
         result = subprocess.run(
-            [sys.executable, "-c", MEASURED_RUN, str(folder), "--index", str(Path(temp) / "index"),
+            [sys.executable, "-c", MEASURED_INDEXER_RUN, str(folder), "--index", str(Path(temp) / "index"),
              "--model", "demo", "--workers", str(args.workers), "--json", "-q"],
             env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT, capture_output=True, text=True,
         )
         seconds = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"the indexer failed:\n{result.stderr[-3000:]}")
-    peak_mb = int(result.stderr.split("PEAK_RSS_KB")[-1].split()[0]) / 1024
+    peak_mb = peak_rss_mb(result.stderr)
     megapixels = args.width * args.height / 1e6
     text = "\n".join([
         f"Indexer peak memory on big photos · {load}",

@@ -18,6 +18,7 @@ from clipsearch import ModelSpec, QueryTerm, SearchEngine, Settings
 from clipsearch.errors import UnreadableImage
 from tests.integration.conftest import REPO
 from testsupport.imagefactory import big_jpeg, bomb_png, hostile_library, photo, save, upright_marker
+from testsupport.memory import MEASURED_INDEXER_RUN, peak_rss_mb
 from webui.thumbnails import THUMB_SIZE, ThumbnailCache
 
 
@@ -179,28 +180,16 @@ def test_unreadable_permissions_are_reported(tmp_path, monkeypatch):
 
 # The peak of this process's own memory: VmHWM starts afresh at exec, while ru_maxrss counts
 # the parent's pages at fork time (a parent holding a model would dominate it).
-MEASURED_RUN = """
-import runpy, sys
-sys.argv = ["indexer", *sys.argv[1:]]
-try:
-    runpy.run_module("indexer", run_name="__main__")
-except SystemExit as exc:
-    code = exc.code
-status = open("/proc/self/status").read()
-peak = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))
-print("PEAK_RSS_KB", peak, file=sys.stderr)
-sys.exit(code)
-"""
 
 
 def test_indexing_hostile_files_keeps_memory_bounded(hostile, tmp_path):
     root, _ = hostile
     result = subprocess.run(
-        [sys.executable, "-c", MEASURED_RUN, str(root), "--index", str(tmp_path / "index"), "--model", "demo", "-q"],
+        [sys.executable, "-c", MEASURED_INDEXER_RUN, str(root), "--index", str(tmp_path / "index"), "--model", "demo", "-q"],
         env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO, capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    peak_mb = int(result.stderr.split("PEAK_RSS_KB")[-1].split()[0]) / 1024  # this process alone
+    peak_mb = peak_rss_mb(result.stderr)  # this process alone
     assert peak_mb < 1500, f"peak resident memory {peak_mb:.0f} MB"
 
 
