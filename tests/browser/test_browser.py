@@ -19,11 +19,12 @@ from testsupport.browser import CHROMIUM, TIMEOUT, open_page, serve_app
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
-pytestmark = [
+BROWSER_MARKS = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt install chromium)"),
     pytest.mark.skipif(not demo_checkpoint_path().exists(), reason="the demo model has not been trained yet"),
 ]
+pytestmark = BROWSER_MARKS
 
 
 def ground_truth(library: Path) -> dict[str, set[tuple[str, str]]]:

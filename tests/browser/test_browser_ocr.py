@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from clipsearch import ModelSpec, SearchEngine, Settings
-from clipsearch.demo import demo_checkpoint_path
-from tests.browser.test_browser import CHROMIUM, TIMEOUT, expect_status
+from tests.browser.test_browser import BROWSER_MARKS, TIMEOUT, expect_status
 from testsupport.browser import open_page, serve_app
 from testsupport.ocrfactory import make_ocr_library
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt install chromium)"),
-    pytest.mark.skipif(not demo_checkpoint_path().exists(), reason="the demo model has not been trained yet"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -12,17 +12,12 @@ from pathlib import Path
 import pytest
 
 from clipsearch import ModelSpec, SearchEngine, Settings
-from clipsearch.demo import demo_checkpoint_path
 from clipsearch.demo.near_copies import make_near_copy_library
 from testsupport.browser import open_page, serve_app
 
-from .test_browser import ARTIFACTS, CHROMIUM, TIMEOUT
+from .test_browser import ARTIFACTS, BROWSER_MARKS, TIMEOUT
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt install chromium)"),
-    pytest.mark.skipif(not demo_checkpoint_path().exists(), reason="the demo model has not been trained yet"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -14,19 +14,15 @@ from pathlib import Path
 import pytest
 
 from clipsearch import ModelSpec, SearchEngine, Settings
-from clipsearch.demo import demo_checkpoint_path, make_sample_library
+from clipsearch.demo import make_sample_library
 from testsupport.browser import open_page, serve_app
 
-from .test_browser import CHROMIUM, expect_status, search_for
+from .test_browser import BROWSER_MARKS, expect_status, search_for
 
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "first-minutes"
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}$")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt install chromium)"),
-    pytest.mark.skipif(not demo_checkpoint_path().exists(), reason="the demo model has not been trained yet"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
