@@ -17,7 +17,7 @@ at their level, in two steps:
    (a fifth of the library) are decided here.
 
 Everything is relative to the query's own scores, so no constant depends on a model's range.
-Pure NumPy; a decision costs about a millisecond (see benchmarks/bench_cutoff.py).
+Pure NumPy; a decision costs about 1.5 ms of CPU (see benchmarks/bench_cutoff.py).
 """
 
 from __future__ import annotations
@@ -152,18 +152,28 @@ def mixture_fit(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float] | None
     EM runs from several starting splits at once (the upper 1%, 5%, 20% and 40% of the weight);
     the most likely fit whose upper part is the higher and the smaller one wins. None when no fit
     separates two such parts.
+
+    Each step is a handful of array operations over all starts at once (the M-step is one matrix
+    product with the scores' weighted moments): a search runs this on every query, and under
+    concurrent load its Python overhead holds the interpreter lock.
     """
     reach = np.cumsum(w) / w.sum()
     splits = x[np.minimum(np.searchsorted(reach, _STARTS), len(x) - 1)]
     upper = (x[None, :] >= splits[:, None]).astype(np.float64)  # one row per start
+    centred = x - float(np.sum(w * x) / w.sum())  # moments about the mean: no cancellation in var
+    moments = np.stack([w, w * centred, w * centred * centred], axis=1)
+    totals = moments.sum(0)
+    floor = 1e-10 + 1e-6 * float(np.var(x))
     previous = np.full(len(_STARTS), -np.inf)
-    for _ in range(_EM_STEPS):
-        params = _m_step(x, w, upper)
-        upper, ll = _e_step(x, w, *params)
-        if np.all(ll - previous <= 1e-5 * np.abs(ll)):
-            break
-        previous = ll
-    share, mean_up, mean_low = params[0], params[1], params[3]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for _ in range(_EM_STEPS):
+            share, means, variances = _m_step(upper, moments, totals, floor)
+            upper, ll = _e_step(centred, w, share, means, variances)
+            if np.all(ll - previous <= 1e-5 * np.abs(ll)):
+                break
+            previous = ll
+    starts = len(_STARTS)
+    mean_up, mean_low = means[:starts, 0], means[starts:, 0]
     ok = np.isfinite(ll) & (mean_up > mean_low) & (share <= MAX_SHARE) & (share > 0)
     if not ok.any():
         return None
@@ -171,30 +181,29 @@ def mixture_fit(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float] | None
     return upper[best], float(ll[best] / w.sum())
 
 
-def _m_step(x, w, upper):
-    """Weighted shares, means and variances of the two parts, per start (rows)."""
-    r_up, r_low = upper * w, (1.0 - upper) * w
-    mass_up, mass_low = r_up.sum(1), r_low.sum(1)
-    total = w.sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_up, mean_low = (r_up * x).sum(1) / mass_up, (r_low * x).sum(1) / mass_low
-        var_up = (r_up * (x - mean_up[:, None]) ** 2).sum(1) / mass_up
-        var_low = (r_low * (x - mean_low[:, None]) ** 2).sum(1) / mass_low
-    floor = 1e-10 + 1e-6 * float(np.var(x))
-    return mass_up / total, mean_up, np.maximum(var_up, floor), mean_low, np.maximum(var_low, floor)
+def _m_step(upper: np.ndarray, moments: np.ndarray, totals: np.ndarray, floor: float):
+    """The upper part's weight share, and both parts' means and variances stacked (upper parts'
+    rows first, then the lower parts'), per start; from the weighted moments of the scores."""
+    up = upper @ moments  # per start: mass, first and second moment of the upper part
+    both = np.concatenate([up, totals - up])
+    mass = both[:, :1]
+    means = both[:, 1:2] / mass
+    variances = np.maximum(both[:, 2:3] / mass - means * means, floor)
+    return up[:, 0] / totals[0], means, variances
 
 
-def _e_step(x, w, share, mean_up, var_up, mean_low, var_low):
+def _e_step(x, w, share, means, variances):
     """Upper-part probabilities and the weighted log-likelihood, per start."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_up = (np.log(share) - 0.5 * np.log(2 * np.pi * var_up))[:, None] \
-            - (x - mean_up[:, None]) ** 2 / (2 * var_up[:, None])
-        log_low = (np.log1p(-share) - 0.5 * np.log(2 * np.pi * var_low))[:, None] \
-            - (x - mean_low[:, None]) ** 2 / (2 * var_low[:, None])
-        top = np.maximum(log_up, log_low)
-        log_sum = top + np.log(np.exp(log_up - top) + np.exp(log_low - top))
-        upper = np.nan_to_num(np.exp(log_up - log_sum))
-    return upper, (log_sum * w).sum(1)
+    starts = len(share)
+    log_share = np.log(np.concatenate([share, 1.0 - share]))[:, None]
+    log_density = x[None, :] - means
+    log_density *= log_density
+    log_density /= -2.0 * variances
+    log_density += log_share - 0.5 * np.log(2 * np.pi * variances)
+    log_sum = np.logaddexp(log_density[:starts], log_density[starts:])
+    upper = np.exp(log_density[:starts] - log_sum)
+    np.copyto(upper, 0.0, where=np.isnan(upper))
+    return upper, log_sum @ w
 
 
 def best_expected_f1(x: np.ndarray, w: np.ndarray, upper: np.ndarray) -> tuple[float, float]:
