@@ -10,6 +10,9 @@ people search at once, one call answers them all. ``BatchingEncoder`` wraps any 
   nothing is left running when the callers are gone.
 - Bulk work (``embed_prepared``: the indexer's batches) goes in small chunks, and queries waiting
   for the model go first: a search during a re-index waits for one chunk, not a whole batch.
+- A model call shared by several callers, or with more waiting, runs on one core when the encoder
+  can (``share_cores``): the other cores serve the callers meanwhile, and one thread costs less
+  CPU per query than several that wait for each other. A lone query gets all cores.
 
 The wrapped encoder must already serialize its own model calls (or be safe to call from several
 threads); this class only decides what goes into each call.
@@ -159,7 +162,11 @@ class BatchingEncoder:
     def _run_next(self) -> None:
         with self._cond:
             kind, batch = self._take()
+            busy = len(batch) > 1 or any(self._pending.values())
         self.stats.calls[(kind, len(batch))] += 1
+        share_cores = getattr(self.inner, "share_cores", None)
+        if share_cores is not None:  # an encoder that can run on fewer cores when many are waiting
+            share_cores(busy)
         call = self._model_call(kind)
         try:
             _split(batch, call(list(itertools.chain.from_iterable(r.items for r in batch))))
@@ -172,6 +179,9 @@ class BatchingEncoder:
                         request.result = call(request.items)
                     except BaseException as own:
                         request.error = own
+        finally:
+            if share_cores is not None:
+                share_cores(False)
         with self._cond:
             for request in batch:
                 request.done = True

@@ -109,23 +109,25 @@ class Handlers:
         return engine.record(path) is not None
 
     # --- searching -------------------------------------------------------------------------------
-    def query(self, text: str | None, image: str | None, k: int, where: SearchFilter | None = None) -> Results:
-        """Run the combined query (text terms + the uploaded image as one more term)."""
+    def query(self, text: str | None, image: str | None, k: int, where: SearchFilter | None = None,
+              fold: bool = True) -> Results:
+        """Run the combined query (text terms + the uploaded image as one more term); ``fold``:
+        near-duplicates under the first of them (the page), or a flat list (the API)."""
         terms = parse_query(text or "")
         if image:
             terms.append(QueryTerm(1.0, image=self._load_upload(image)))
         if not terms:
             raise InvalidQuery("type some words or drop a photo to search")
         engine = self.engine()
-        return folded_results(engine, engine.search(terms, k=_clamp_k(k), where=where), _result_dict)
+        return _listed(engine, engine.search(terms, k=_clamp_k(k), where=where), fold)
 
-    def similar_to(self, path: str, k: int, where: SearchFilter | None = None) -> Results:
+    def similar_to(self, path: str, k: int, where: SearchFilter | None = None, fold: bool = True) -> Results:
         """Indexed photos like the indexed photo at ``path``; any other path is refused."""
         engine = self.engine()
         if not path or not self._is_indexed(engine, path):
             raise gr.Error("That photo is not in the index.", title="Not indexed")
         hits = engine.similar(os.path.abspath(path), k=_clamp_k(k), where=where)
-        return folded_results(engine, hits, _result_dict)
+        return _listed(engine, hits, fold)
 
     def _load_upload(self, path: str):
         size = self._engine.encoder.input_size if self._engine is not None else None  # JPEG draft decode
@@ -265,18 +267,18 @@ class Handlers:
     # --- API endpoints ---------------------------------------------------------------------------
     def api_search_text(self, text: str, k: int = 20, min_score: float = 0.0) -> list[dict]:
         """Photos matching a text query, best first, as JSON records (min_score: see api_cut)."""
-        return api_cut(self._api(lambda: self.query(text if isinstance(text, str) else str(text or ""), None, k)),
-                    min_score)
+        text = text if isinstance(text, str) else str(text or "")
+        return api_cut(self._api(lambda: self.query(text, None, k, fold=False)), min_score)
 
     def api_search_image(self, image: str | None, k: float = 20) -> list[dict]:
         """Photos that look like an uploaded picture, best first, as JSON records."""
         if not image:
             raise gr.Error("Send a picture file.")
-        return self._api(lambda: self.query(None, image, int(k)))
+        return self._api(lambda: self.query(None, image, int(k), fold=False))
 
     def api_similar(self, path: str, k: int = 20) -> list[dict]:
         """Indexed photos like the indexed photo at ``path`` (other paths are refused)."""
-        return self._api(lambda: self.similar_to(str(path or ""), k))
+        return self._api(lambda: self.similar_to(str(path or ""), k, fold=False))
 
     def _api(self, run) -> Results:
         try:
@@ -333,6 +335,12 @@ def status_line(results: Results, shown: Results, cut: float) -> str:
     if len(shown) < len(results):
         return f"{len(shown)} of {len(results)} results score {cut:.2f} or more"
     return f"{len(results)} results"
+
+
+def _listed(engine: SearchEngine, hits: list, fold: bool) -> Results:
+    """Hits as result dicts: near-duplicates folded (the page), or one flat list (the API, which
+    lists every result and need not read each one's vector and pixels to fold it)."""
+    return folded_results(engine, hits, _result_dict) if fold else [_result_dict(h) for h in hits]
 
 
 def _result_dict(hit) -> dict[str, Any]:

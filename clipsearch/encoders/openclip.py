@@ -43,6 +43,8 @@ class _Loaded:
         self.dtype = dtype
         self.stamp = stamp
         self.lock = threading.Lock()  # one forward pass at a time per model
+        self.threads = torch.get_num_threads()  # the model's cores when it runs alone
+        self.busy = False  # several callers share the machine: the model keeps to one core
         self.pil_steps, self.mean, self.std = _split_transform(preprocess)
 
 
@@ -93,6 +95,15 @@ class OpenClipEncoder:
     def batch_size(self) -> int:
         return 64 if self._state().device == "cuda" else 32
 
+    def share_cores(self, busy: bool) -> None:
+        """Under concurrent load (``busy``), run the model on one core; alone, on all of them.
+
+        One query gets its answer soonest on all cores. When several wait, the other cores serve
+        them (HTTP, search, the cut-off) while the model runs, and one thread spends less CPU per
+        query than several that must wait for each other (and stall when a core is taken).
+        """
+        self._state().busy = busy
+
     def prepare(self, image: Image.Image) -> torch.Tensor:
         state = self._state()
         if state.pil_steps is None:
@@ -116,6 +127,7 @@ class OpenClipEncoder:
             return np.zeros((0, self.dim), np.float32)
         pixels = torch.stack(batch).to(state.device, state.dtype)
         with state.lock, torch.inference_mode():
+            _use_cores(state)
             features = state.model.encode_image(pixels)
         return normalize(features.float().cpu().numpy())
 
@@ -128,6 +140,7 @@ class OpenClipEncoder:
             return np.zeros((0, self.dim), np.float32)
         tokens = state.tokenizer(list(texts)).to(state.device)
         with state.lock, torch.inference_mode():
+            _use_cores(state)
             features = encode_text_truncated(state.model, tokens)
         return normalize(features.float().cpu().numpy())
 
@@ -147,6 +160,14 @@ def _split_transform(preprocess) -> tuple[list | None, np.ndarray | None, np.nda
     if mean.shape[0] != 3 or std.shape[0] != 3:
         return None, None, None
     return steps[:-2], mean, std
+
+
+def _use_cores(state: _Loaded) -> None:
+    """Set torch's CPU threads for the next model call (see ``OpenClipEncoder.share_cores``)."""
+    if state.device == "cpu":
+        wanted = 1 if state.busy else state.threads
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
 
 
 def encode_text_truncated(model, tokens: torch.Tensor) -> torch.Tensor:

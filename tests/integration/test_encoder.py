@@ -117,3 +117,26 @@ def test_local_checkpoint_file_and_local_dir_load(demo, tmp_path):
     local = OpenClipEncoder(ModelSpec(name=f"local-dir:{folder}", pretrained=None))
     assert local.dim == demo.dim
     np.testing.assert_allclose(local.embed_texts(["a red circle"]), demo.embed_texts(["a red circle"]), atol=2e-2)
+
+
+def test_a_busy_model_runs_on_one_core_with_the_same_answers(demo):
+    """``share_cores(True)`` (the batcher, with several callers waiting) runs the model on one
+    torch thread; ``share_cores(False)`` on as many as it had; the vectors do not change."""
+    import torch
+
+    texts = ["a red circle", "a blue square on a white background"]
+    pictures = scenes(2)
+    all_cores = demo._state().threads
+    demo.share_cores(False)
+    alone = demo.embed_texts(texts), demo.embed_images(pictures)
+    assert torch.get_num_threads() == all_cores
+    demo.share_cores(True)
+    try:
+        shared = demo.embed_texts(texts), demo.embed_images(pictures)
+        assert torch.get_num_threads() == 1
+    finally:
+        demo.share_cores(False)
+    demo.embed_texts(texts)
+    assert torch.get_num_threads() == all_cores
+    for a, b in zip(alone, shared):
+        np.testing.assert_allclose(a, b, atol=2e-2)

@@ -100,6 +100,44 @@ def test_queries_that_arrive_while_the_model_is_busy_share_the_next_call_and_get
     assert encoder.stats.calls[(TEXT, 8)] == 1
 
 
+class CoreSharingEncoder(GatedEncoder):
+    """Records, per model call, whether it was told to keep to one core (``share_cores``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy = False
+        self.busy_in_call: list[bool] = []
+
+    def share_cores(self, busy: bool) -> None:
+        self.busy = busy
+
+    def _call(self, kind, items, run):
+        self.busy_in_call.append(self.busy)
+        return super()._call(kind, items, run)
+
+
+def test_a_shared_model_call_keeps_to_one_core_and_a_lone_one_gets_them_all():
+    inner = CoreSharingEncoder()
+    encoder = BatchingEncoder(inner)
+    encoder.embed_texts(["alone"])
+    first = hold_model(inner, encoder)  # a lone call: nobody was waiting when it started
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(encoder.embed_texts, [f"query {i}"]) for i in range(4)]
+        wait_pending(encoder, TEXT, 4)
+        inner.gate.set()
+        [f.result(10) for f in futures]
+    first.join(5)
+    encoder.embed_texts(["alone again"])
+    assert inner.busy_in_call == [False, False, True, False]  # the four waiting ones shared a call
+    assert inner.busy is False  # and the encoder is left with all its cores
+
+
+def test_an_encoder_without_share_cores_is_batched_all_the_same():
+    encoder = BatchingEncoder(FakeEncoder())
+    assert not hasattr(FakeEncoder(), "share_cores")
+    assert encoder.embed_texts(["a dog"]).shape == (1, 32)
+
+
 def test_texts_and_images_go_to_separate_calls():
     inner = GatedEncoder()
     encoder = BatchingEncoder(inner)
