@@ -14,9 +14,11 @@ import sys
 import time
 
 from cli import flags
+from clipsearch.memory import cap_malloc_arenas
 
 log = logging.getLogger("webui")
 
+SERVER_ARENAS = 2  # malloc heaps shared by the server's threads: 170 MB less under load than 16
 EPILOG = """\
 The index folder defaults to $CLIPSEARCH_INDEX, else the per-user data folder; thumbnails are
 cached under $CLIPSEARCH_CACHE (else the per-user cache folder). Build an index first with
@@ -75,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("webui", "clipsearch"):
             logging.getLogger(name).setLevel(logging.INFO)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # One request in flight is one thread: let them share two heaps, not one each (see memory.py).
+    cap_malloc_arenas(SERVER_ARENAS)
     # Gradio's queue rebuilds a pandas table of its last 10,000 events after every event, for a
     # monitoring page this app does not serve: 2 ms of CPU per call at 1,000 events, 13 ms at 10,000.
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", str(10**9))

@@ -1,0 +1,29 @@
+"""clipsearch.memory: glibc's malloc tuned where present, a no-op elsewhere."""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+
+import pytest
+
+from clipsearch import memory
+
+
+def glibc() -> bool:
+    try:
+        return hasattr(ctypes.CDLL(None), "mallopt") and hasattr(ctypes.CDLL(None), "malloc_trim")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not glibc(), reason="glibc only")
+def test_on_glibc_the_arena_cap_takes_effect_and_trim_runs():
+    assert memory.cap_malloc_arenas(8) is True  # the default for 1 core; leaves the process as it was
+    memory.release_freed_memory()
+
+
+def test_without_the_c_functions_both_do_nothing(monkeypatch):
+    monkeypatch.setattr(memory, "_libc_function", lambda name: None)
+    assert memory.cap_malloc_arenas(2) is False
+    memory.release_freed_memory()  # no error
