@@ -1,11 +1,11 @@
 """How well and how fast the automatic relevance cut-off decides (README's table).
 
-    python benchmarks/bench_cutoff.py [--n 400] [--seed 5] [--per-kind 10] [--sample 2048]
+    python benchmarks/bench_cutoff.py [--n 400] [--seed 5] [--per-kind 10]
     python benchmarks/bench_cutoff.py --speed-only
 
 Quality: renders a library with known content (seeded; the cut-off was tuned on seeds 1 and 2,
 so report other seeds), indexes it with the offline demo model through the real engine, and runs
-each kind of query (benchmarks/cutoff_eval.py). Per kind: F1 of the returned set against the true
+each kind of query through the engine's own search (benchmarks/cutoff_eval.py). Per kind: F1 of the returned set against the true
 set, divided by the best F1 any cut of the same ranking reaches, beside the single best flat
 threshold chosen knowing the answers.
 
@@ -33,15 +33,18 @@ from benchmarks.cutoff_eval import evaluate, figures_table, index_library, make_
 from clipsearch.cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff  # noqa: E402
 
 
-def quality(n: int, seed: int, per_kind: int, sample: int) -> None:
+def quality(n: int, seed: int, per_kind: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
         engine, library = index_library(Path(tmp), n, seed)
         print(f"library: {n} rendered pictures, seed {seed}, indexed with the demo model in "
-              f"{time.monotonic() - started:.0f} s; sample of {min(sample, n)} scores\n")
-        queries = make_queries(engine, library, seed=seed, per_kind=per_kind)
-        engine.close()
-    print(figures_table(evaluate(library, queries, sample_size=sample, seed=seed)))
+              f"{time.monotonic() - started:.0f} s; sample of {min(SAMPLE_SIZE, n)} photos\n")
+        try:
+            queries = make_queries(engine, library, seed=seed, per_kind=per_kind)
+            figures = evaluate(engine, library, queries)
+        finally:
+            engine.close()
+    print(figures_table(figures))
 
 
 def speed(total: int = 100_000, dim: int = 512, queries: int = 200) -> None:
@@ -76,12 +79,11 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=400, help="pictures in the library (default 400)")
     parser.add_argument("--seed", type=int, default=5, help="library and query seed (default 5)")
     parser.add_argument("--per-kind", type=int, default=10, help="queries per kind, at most (default 10)")
-    parser.add_argument("--sample", type=int, default=SAMPLE_SIZE, help="library sample size (default %(default)s)")
     parser.add_argument("--speed-only", action="store_true", help="only the timing at 100k photos")
     args = parser.parse_args()
     print(load_line())
     if not args.speed_only:
-        quality(args.n, args.seed, args.per_kind, args.sample)
+        quality(args.n, args.seed, args.per_kind)
     speed()
     print(load_line())
     return 0

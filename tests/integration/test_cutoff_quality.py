@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def figures(demo_engine, sample_library):
     library = read_library(demo_engine, sample_library)
     queries = make_queries(demo_engine, library, seed=3)
-    result = evaluate(library, queries)
+    result = evaluate(demo_engine, library, queries)
     print("\n" + figures_table(result))
     return {f.kind: f for f in result}
 
