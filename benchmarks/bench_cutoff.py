@@ -1,7 +1,7 @@
 """How well and how fast the automatic relevance cut-off decides (README's table).
 
     python benchmarks/bench_cutoff.py [--n 400] [--seed 5] [--per-kind 10]
-    python benchmarks/bench_cutoff.py --speed-only
+    python benchmarks/bench_cutoff.py --speed-only [--composite 100000]
 
 Quality: renders a library with known content (seeded; the cut-off was tuned on seeds 1 and 2,
 so report other seeds), indexes it with the offline demo model through the real engine, and runs
@@ -12,6 +12,8 @@ threshold chosen knowing the answers.
 Speed: the time the cut-off adds to one query at 100,000 photos: the query against the engine's
 random sample of the library (2,048 x 512 floats), then the decision on it and the 100 best
 scores. Synthetic unit vectors with a planted group of matches; the machine's load is printed.
+With ``--composite N``: what deciding a two-term query per term adds (each term's own search and
+cut, the candidates' vectors read back), on a real store of N synthetic vectors.
 """
 
 from __future__ import annotations
@@ -74,17 +76,68 @@ def speed(total: int = 100_000, dim: int = 512, queries: int = 200) -> None:
           f"CPU {cpu:.2f} ms per query (all threads)")
 
 
+def composite_speed(total: int, dim: int = 512, queries: int = 50) -> None:
+    """Time added by a two-term query decided per term, over the same query's plain auto search,
+    on a real hnswlib + SQLite store of ``total`` synthetic vectors with planted concepts."""
+    from types import SimpleNamespace
+
+    from clipsearch import SearchEngine
+    from clipsearch.cutoff_terms import TermVector, combine, composite_search
+    from clipsearch.stores import ImageRecord, WriteBatch, open_store
+
+    rng = np.random.default_rng(1)
+    concepts = rng.standard_normal((20, dim)).astype(np.float32)
+    concepts /= np.linalg.norm(concepts, axis=1, keepdims=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        stamp = {"model": "synthetic", "pretrained": None, "dim": dim, "image_size": 224, "preprocess": {}}
+        store = open_store(Path(tmp) / "index", stamp, create=True)
+        started = time.perf_counter()
+        for start in range(0, total, 10_000):
+            count = min(10_000, total - start)
+            vectors = rng.standard_normal((count, dim)).astype(np.float32) / np.sqrt(dim)
+            planted = rng.random(count) < 0.02  # 2% of the photos show one of the concepts
+            vectors[planted] += 0.3 * concepts[rng.integers(0, len(concepts), int(planted.sum()))]
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            store.write(WriteBatch(put=[(ImageRecord(f"/synthetic/{start + i:07d}.jpg", 1000, 0, f"fp{start + i}",
+                                                     640, 480), v) for i, v in enumerate(vectors)]))
+        built = time.perf_counter() - started
+        engine = SearchEngine(SimpleNamespace(dim=dim), store)
+        engine.library_sample()  # read once per index, not per query
+        plain, composite = [], []
+        for _ in range(queries):
+            a, b = rng.choice(len(concepts), 2, replace=False)
+            for sign in (1.0, -1.0):  # a sum, then a negative
+                terms = [TermVector(1.0, concepts[a], True), TermVector(sign, concepts[b], True)]
+                vector, text_like = combine(terms, dim)
+                started = time.perf_counter()
+                engine._search_vector(vector, 20, None, text_like=text_like, cutoff="auto")
+                plain.append(time.perf_counter() - started)
+                started = time.perf_counter()
+                composite_search(store, terms, vector, 20, None, text_like, engine.cutoff_threshold)
+                composite.append(time.perf_counter() - started)
+        store.close()
+    p50, p99 = percentiles_ms(plain)
+    c50, c99 = percentiles_ms(composite)
+    print(f"\ncomposite queries at {total:,} photos (store built in {built:.0f} s; {2 * queries} two-term queries, "
+          f"sums and negatives, k=20): plain auto search median {p50:.2f} ms (p99 {p99:.2f}); decided per term "
+          f"median {c50:.2f} ms (p99 {c99:.2f}): adds a median {c50 - p50:.2f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=400, help="pictures in the library (default 400)")
     parser.add_argument("--seed", type=int, default=5, help="library and query seed (default 5)")
     parser.add_argument("--per-kind", type=int, default=10, help="queries per kind, at most (default 10)")
     parser.add_argument("--speed-only", action="store_true", help="only the timing at 100k photos")
+    parser.add_argument("--composite", type=int, default=0, metavar="N",
+                        help="also time composite queries decided per term on a real store of N vectors")
     args = parser.parse_args()
     print(load_line())
     if not args.speed_only:
         quality(args.n, args.seed, args.per_kind)
     speed()
+    if args.composite:
+        composite_speed(args.composite)
     print(load_line())
     return 0
 
