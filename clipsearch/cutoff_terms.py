@@ -78,6 +78,11 @@ def judged(terms: Sequence[TermVector]) -> list[int]:
     return [i for i, t in enumerate(terms) if t.weight < 0 or (t.text and not picture)]
 
 
+def uses_combined_cut(terms: Sequence[TermVector]) -> bool:
+    """Whether the combined query's own cut counts (not for a sum of words: each word decides)."""
+    return any(t.weight < 0 or not t.text for t in terms)
+
+
 def combine_strong(terms: Sequence[TermVector], combined: np.ndarray, term_strong: dict[int, np.ndarray]) -> np.ndarray:
     """Which candidates are strong, from the combined query's cut and the judged terms' own cuts.
 
@@ -122,9 +127,12 @@ def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k:
         return []
     matrix = np.stack([stored[r.fingerprint] for r in records]).astype(np.float32)
     scores = np.einsum("ij,j->i", matrix, vector.astype(np.float32))
-    combined_cut = threshold(vector, np.array([s for _, s in hits]))
+    if uses_combined_cut(terms):
+        combined = scores >= threshold(vector, np.array([s for _, s in hits]))
+    else:
+        combined = np.zeros(len(records), bool)
     term_strong = {i: np.einsum("ij,j->i", matrix, terms[i].vector) >= cut for i, cut in cuts.items()}
-    strong = combine_strong(terms, scores >= combined_cut, term_strong)
+    strong = combine_strong(terms, combined, term_strong)
     top = {r.path for r, _ in hits}
     shown = strong | np.array([r.path in top for r in records])  # the rest: the combined top only
     order = [j for j in np.lexsort((-scores, ~strong)) if shown[j]]  # strong first, each part best first
