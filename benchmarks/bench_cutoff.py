@@ -1,17 +1,19 @@
 """How well and how fast the automatic relevance cut-off decides (README's table).
 
-    python benchmarks/bench_cutoff.py [--n 400] [--seed 5] [--per-kind 10] [--sample 2048]
-    python benchmarks/bench_cutoff.py --speed-only
+    python benchmarks/bench_cutoff.py [--n 400] [--seed 5] [--per-kind 10]
+    python benchmarks/bench_cutoff.py --speed-only [--composite 100000]
 
 Quality: renders a library with known content (seeded; the cut-off was tuned on seeds 1 and 2,
 so report other seeds), indexes it with the offline demo model through the real engine, and runs
-each kind of query (benchmarks/cutoff_eval.py). Per kind: F1 of the returned set against the true
+each kind of query through the engine's own search (benchmarks/cutoff_eval.py). Per kind: F1 of the returned set against the true
 set, divided by the best F1 any cut of the same ranking reaches, beside the single best flat
 threshold chosen knowing the answers.
 
 Speed: the time the cut-off adds to one query at 100,000 photos: the query against the engine's
 random sample of the library (2,048 x 512 floats), then the decision on it and the 100 best
 scores. Synthetic unit vectors with a planted group of matches; the machine's load is printed.
+With ``--composite N``: what deciding a two-term query per term adds (each term's own search and
+cut, the candidates' vectors read back), on a real store of N synthetic vectors.
 """
 
 from __future__ import annotations
@@ -33,15 +35,18 @@ from benchmarks.cutoff_eval import evaluate, figures_table, index_library, make_
 from clipsearch.cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff  # noqa: E402
 
 
-def quality(n: int, seed: int, per_kind: int, sample: int) -> None:
+def quality(n: int, seed: int, per_kind: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         started = time.monotonic()
         engine, library = index_library(Path(tmp), n, seed)
         print(f"library: {n} rendered pictures, seed {seed}, indexed with the demo model in "
-              f"{time.monotonic() - started:.0f} s; sample of {min(sample, n)} scores\n")
-        queries = make_queries(engine, library, seed=seed, per_kind=per_kind)
-        engine.close()
-    print(figures_table(evaluate(library, queries, sample_size=sample, seed=seed)))
+              f"{time.monotonic() - started:.0f} s; sample of {min(SAMPLE_SIZE, n)} photos\n")
+        try:
+            queries = make_queries(engine, library, seed=seed, per_kind=per_kind)
+            figures = evaluate(engine, library, queries)
+        finally:
+            engine.close()
+    print(figures_table(figures))
 
 
 def speed(total: int = 100_000, dim: int = 512, queries: int = 200) -> None:
@@ -71,18 +76,67 @@ def speed(total: int = 100_000, dim: int = 512, queries: int = 200) -> None:
           f"CPU {cpu:.2f} ms per query (all threads)")
 
 
+def composite_speed(total: int, dim: int = 512, queries: int = 50) -> None:
+    """Time added by a two-term query decided per term, over the same query's plain auto search,
+    on a real hnswlib + SQLite store of ``total`` synthetic vectors with planted concepts."""
+    from types import SimpleNamespace
+
+    from clipsearch import SearchEngine
+    from clipsearch.cutoff_terms import TermVector, combine, composite_search
+    from clipsearch.stores import ImageRecord, WriteBatch, open_store
+
+    rng = np.random.default_rng(1)
+    concepts = rng.standard_normal((20, dim)).astype(np.float32)
+    concepts /= np.linalg.norm(concepts, axis=1, keepdims=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        stamp = {"model": "synthetic", "pretrained": None, "dim": dim, "image_size": 224, "preprocess": {}}
+        store = open_store(Path(tmp) / "index", stamp, create=True)
+        started = time.perf_counter()
+        for start in range(0, total, 10_000):
+            count = min(10_000, total - start)
+            vectors = rng.standard_normal((count, dim)).astype(np.float32) / np.sqrt(dim)
+            planted = rng.random(count) < 0.02  # 2% of the photos show one of the concepts
+            vectors[planted] += 0.3 * concepts[rng.integers(0, len(concepts), int(planted.sum()))]
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            store.write(WriteBatch(put=[(ImageRecord(f"/synthetic/{start + i:07d}.jpg", 1000, 0, f"fp{start + i}",
+                                                     640, 480), v) for i, v in enumerate(vectors)]))
+        built = time.perf_counter() - started
+        engine = SearchEngine(SimpleNamespace(dim=dim), store)
+        engine.library_sample()  # read once per index, not per query
+        timings: dict[str, tuple[list[float], list[float]]] = {"a + b": ([], []), "a - b": ([], [])}
+        for _ in range(queries):
+            a, b = rng.choice(len(concepts), 2, replace=False)
+            for kind, sign in (("a + b", 1.0), ("a - b", -1.0)):
+                terms = [TermVector(1.0, concepts[a], True), TermVector(sign, concepts[b], True)]
+                vector, text_like = combine(terms, dim)
+                started = time.perf_counter()
+                engine._search_vector(vector, 20, None, text_like=text_like, cutoff="auto")
+                middle = time.perf_counter()
+                composite_search(store, terms, vector, 20, None, text_like, engine.cutoff_threshold)
+                timings[kind][0].append(middle - started)
+                timings[kind][1].append(time.perf_counter() - middle)
+        store.close()
+    print(f"\ncomposite queries at {total:,} photos (a real store, built in {built:.0f} s; {queries} of each, k=20):")
+    for kind, (plain, composite) in timings.items():
+        added = percentiles_ms([c - p for p, c in zip(plain, composite)], qs=(50, 90))
+        print(f"  {kind}: the plain auto search median {percentiles_ms(plain)[0]:.2f} ms; decided per term median "
+              f"{percentiles_ms(composite)[0]:.2f} ms; added per query: median {added[0]:.2f} ms, p90 {added[1]:.2f} ms")
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=400, help="pictures in the library (default 400)")
     parser.add_argument("--seed", type=int, default=5, help="library and query seed (default 5)")
     parser.add_argument("--per-kind", type=int, default=10, help="queries per kind, at most (default 10)")
-    parser.add_argument("--sample", type=int, default=SAMPLE_SIZE, help="library sample size (default %(default)s)")
     parser.add_argument("--speed-only", action="store_true", help="only the timing at 100k photos")
+    parser.add_argument("--composite", type=int, default=0, metavar="N",
+                        help="also time composite queries decided per term on a real store of N vectors")
     args = parser.parse_args()
     print(load_line())
     if not args.speed_only:
-        quality(args.n, args.seed, args.per_kind, args.sample)
+        quality(args.n, args.seed, args.per_kind)
     speed()
+    if args.composite:
+        composite_speed(args.composite)
     print(load_line())
     return 0
 

@@ -20,8 +20,9 @@ from PIL import Image
 
 from .config import ModelSpec, Settings
 from .cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff
+from .cutoff_terms import TermVector, combine, composite_search, embed_terms
 from .duplicates import DuplicateFinding
-from .encoders import Encoder, load_encoder, normalize
+from .encoders import Encoder, load_encoder
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
 from .images import load_image, to_rgb
 from .index_handle import IndexHandle
@@ -263,14 +264,20 @@ class SearchEngine(DuplicateFinding):
                where: SearchFilter | None = None, cutoff: Cut = AUTO) -> list[SearchResult]:
         """Run a composite query: the weighted sum of its terms' vectors, then nearest images.
 
-        Always the ``k`` nearest, best first; ``cutoff`` decides which of them are ``strong``
-        (real matches): ``"auto"`` (the default) per query from the shape of its scores, a number
-        as a flat score threshold, None or 0 marks all strong.
+        The ``k`` nearest, best first; ``cutoff`` decides which of them are ``strong`` (real
+        matches): ``"auto"`` (the default) per query from the shape of its scores (a composite
+        query per term, its strong results first: ``clipsearch.cutoff_terms``), a number as a
+        flat score threshold, None or 0 marks all strong.
         """
         if isinstance(terms, str):
             terms = parse_query(terms)
-        vector, text_like = self.query_vector(without_quotes(terms))
-        results = self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff)
+        parts = self.term_vectors(without_quotes(terms))
+        vector, text_like = combine(parts, self.encoder.dim)
+        if cutoff == AUTO and len(parts) > 1:
+            found = composite_search(self._store(), parts, vector, k, where, text_like, self.cutoff_threshold)
+            results = [replace(_result_of(r, s), strong=strong) for r, s, strong in found]
+        else:
+            results = self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff)
         # Photos that say the words come first, strong whatever their score (textsearch).
         return self.text.fuse(terms, results, self._store(), vector, k, where, _result_of)
 
@@ -280,22 +287,11 @@ class SearchEngine(DuplicateFinding):
         A text-like query (its text terms outweigh its image terms) sits across the modality gap
         from the images, so the store searches it with a wider beam.
         """
-        if not terms:
-            raise InvalidQuery("the query is empty: type some words or give an image")
-        texts = [t for t in terms if t.text is not None]
-        images = [t for t in terms if t.image is not None]
-        total = np.zeros(self.encoder.dim, np.float32)
-        if texts:
-            vectors = self.encoder.embed_texts([t.text for t in texts])
-            total += np.einsum("i,ij->j", np.array([t.weight for t in texts], np.float32), vectors)
-        if images:
-            pictures = [self._as_image(t.image) for t in images]
-            vectors = self.encoder.embed_images(pictures)
-            total += np.einsum("i,ij->j", np.array([t.weight for t in images], np.float32), vectors)
-        if not np.any(total):
-            raise InvalidQuery("the query's terms cancel out")
-        text_weight = sum(abs(t.weight) for t in texts)
-        return normalize(total[None])[0], text_weight > sum(abs(t.weight) for t in images)
+        return combine(self.term_vectors(terms), self.encoder.dim)
+
+    def term_vectors(self, terms: list[QueryTerm]) -> list[TermVector]:
+        """Each term's unit vector and signed weight (``InvalidQuery`` when there is none)."""
+        return embed_terms(self.encoder, terms, self._as_image)
 
     def _as_image(self, image: Any) -> Image.Image:
         if isinstance(image, Image.Image):
@@ -322,11 +318,12 @@ class SearchEngine(DuplicateFinding):
 
     def cutoff_threshold(self, vector: np.ndarray, top: np.ndarray) -> float:
         """The automatic cut-off's score threshold for a query, from its best scores ``top``
-        and its scores against a random sample of the library (see ``clipsearch.cutoff``)."""
+        (the first ``TOP_CANDIDATES`` count: the decision does not depend on ``k``) and its scores
+        against a random sample of the library (see ``clipsearch.cutoff``)."""
         sample = self.library_sample()
         # einsum, not BLAS: waking BLAS's threads for one small product costs more than the product
         scores = np.einsum("ij,j->i", sample, vector.astype(np.float32)) if len(sample) else None
-        return relevance_cutoff(top, scores, self._store().count()).threshold
+        return relevance_cutoff(np.asarray(top)[:TOP_CANDIDATES], scores, self._store().count()).threshold
 
     def library_sample(self) -> np.ndarray:
         """Vectors of up to ``SAMPLE_SIZE`` random indexed images, kept until the index changes."""

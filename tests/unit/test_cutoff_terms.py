@@ -1,0 +1,111 @@
+"""The cut-off of composite queries, decided per term (clipsearch.cutoff_terms), on a real store."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clipsearch.cutoff_terms import TermVector, combine, combine_strong, judged
+
+A, B, BOTH = range(0, 8), range(8, 16), range(16, 22)  # near "alpha", near "beta", near both
+
+
+def _term(weight, text=True):
+    return TermVector(weight, np.zeros(4, np.float32), text)
+
+
+def _mask(*rows, n=6):
+    out = np.zeros(n, bool)
+    out[list(rows)] = True
+    return out
+
+
+def test_a_sum_is_either_terms_matches():
+    terms = [_term(1.0), _term(1.0)]
+    strong = combine_strong(terms, _mask(0, 1), {0: _mask(2, 3), 1: _mask(3, 4)})
+    assert list(np.flatnonzero(strong)) == [2, 3, 4]  # the combined cut alone does not count
+
+
+def test_a_negative_term_rules_out_what_it_names():
+    terms = [_term(1.0), _term(-1.0)]
+    strong = combine_strong(terms, _mask(0, 1, 5), {0: _mask(1, 2, 3), 1: _mask(3, 5)})
+    assert list(np.flatnonzero(strong)) == [0, 1, 2]  # the positive's and the combined cut's, less 3 and 5
+
+
+def test_a_picture_plus_words_is_the_combined_cut_less_the_negatives():
+    terms = [_term(1.0), _term(-1.0), _term(1.0, text=False)]
+    assert judged(terms) == [1]  # the positive words and the picture are not judged alone
+    strong = combine_strong(terms, _mask(0, 1, 2), {1: _mask(2, 4)})
+    assert list(np.flatnonzero(strong)) == [0, 1]
+
+
+def test_negative_words_only_keep_the_combined_cut():
+    terms = [_term(-1.0), _term(-2.0)]
+    strong = combine_strong(terms, _mask(0, 1), {0: _mask(1), 1: _mask(4)})
+    assert list(np.flatnonzero(strong)) == [0]
+
+
+def test_combine_weighs_and_normalises():
+    a, b = np.eye(3, dtype=np.float32)[:2]
+    vector, text_like = combine([TermVector(2.0, a, True), TermVector(-1.0, b, False)], 3)
+    assert np.allclose(vector, np.array([2, -1, 0]) / np.sqrt(5))
+    assert text_like
+
+
+@pytest.fixture
+def two_concepts(tmp_path):
+    """A real store of 300 vectors: 8 near the fake encoder's "alpha", 8 near "beta", 6 near both."""
+    from clipsearch import SearchEngine, Settings
+    from clipsearch.stores import ImageRecord, WriteBatch, open_store
+    from testsupport.fakes import FakeEncoder
+
+    encoder = FakeEncoder(dim=128)
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    store = open_store(settings.index_dir, encoder.stamp, create=True)
+    rng = np.random.default_rng(11)
+    alpha, beta = encoder.embed_texts(["alpha", "beta"])
+    vectors = rng.standard_normal((300, encoder.dim)) / np.sqrt(encoder.dim)
+    vectors[A] += alpha
+    vectors[B] += beta
+    vectors[BOTH] += (alpha + beta) * 0.8
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    store.write(WriteBatch(put=[(ImageRecord(f"/p/{i:03d}.jpg", 1, 1, f"f{i}", 10, 10), v.astype(np.float32))
+                                for i, v in enumerate(vectors)]))
+    engine = SearchEngine(encoder, store, settings=settings)
+    yield engine
+    engine.close()
+
+
+def _paths(rows):
+    return {f"/p/{i:03d}.jpg" for r in rows for i in r}
+
+
+def test_engine_sum_marks_either_concept_strong_and_shows_them_first(two_concepts):
+    hits = two_concepts.search_text("alpha + beta", k=40)
+    strong = [h.path for h in hits if h.strong]
+    assert set(strong) == _paths([A, B, BOTH])
+    assert [h.strong for h in hits] == sorted((h.strong for h in hits), reverse=True)  # strong first
+    scores = [h.score for h in hits if h.strong]
+    assert scores == sorted(scores, reverse=True)  # each part best first
+
+
+def test_engine_negative_keeps_the_positive_and_drops_what_the_negative_names(two_concepts):
+    hits = two_concepts.search_text("alpha - beta", k=40)
+    strong = {h.path for h in hits if h.strong}
+    assert strong == _paths([A])
+
+
+def test_engine_composite_without_auto_keeps_the_combined_ranking(two_concepts):
+    everything = two_concepts.search_text("alpha + beta", k=40, cutoff=0)
+    assert all(h.strong for h in everything)
+    scores = [h.score for h in everything]
+    assert scores == sorted(scores, reverse=True)
+    flat = two_concepts.search_text("alpha + beta", k=40, cutoff=0.5)
+    assert [h.strong for h in flat] == [h.score >= 0.5 for h in flat]
+
+
+def test_engine_composite_respects_the_filter(two_concepts):
+    from clipsearch import SearchFilter
+
+    hits = two_concepts.search_text("alpha + beta", k=40, where=SearchFilter(folder="/elsewhere"))
+    assert hits == []
