@@ -37,7 +37,7 @@ MIN_GROUP = 2
 # A query's matches are a minority of the library (a broad query's are about a fifth): an upper
 # part holding more than a third is the bulk of non-matches split in two, not the matches.
 MAX_SHARE = 0.35
-_BINS = 256
+_BINS = 128
 _EM_STEPS = 40
 _STARTS = np.array([0.01, 0.05, 0.2, 0.4])
 _ERFC = np.frompyfunc(math.erfc, 1, 1)

@@ -26,6 +26,7 @@ from .migrations import migrate, new_index_script
 
 MMAP_BYTES = 256 << 20  # SQLite reads this much of records.sqlite through a memory map
 _COLUMNS = "path, size, mtime_ns, fingerprint, width, height, date_taken"
+RESOLVE_CACHE = 100_000  # records kept for resolve (about 300 bytes each)
 _CHUNK_ROWS = 20_000
 
 
@@ -48,6 +49,8 @@ class RecordStore:
         self._db = db or connect(path)
         self.lock = threading.RLock()
         self._counted: tuple[int, int] | None = None  # (generation, row count)
+        self._by_label: dict[int, ImageRecord] = {}  # resolve's cache, valid for one generation
+        self._by_label_gen = -1
 
     # --- opening ---------------------------------------------------------------------------
     @staticmethod
@@ -198,12 +201,21 @@ class RecordStore:
         """The records of graph labels, in order; labels without a record are left out."""
         if len(labels) == 0:
             return []
-        marks = ",".join("?" * len(labels))
+        # Every search resolves its 100 candidates (the cut-off reads that many): records are
+        # kept per label until the generation moves (a write, here or in another process).
+        wanted = [int(x) for x in labels]
         with self.lock:
-            rows = self._db.execute(f"SELECT label, {_COLUMNS} FROM images WHERE label IN ({marks})",
-                                    [int(x) for x in labels]).fetchall()
-        by_label = {row[0]: _record(row[1:]) for row in rows}
-        return [(by_label[int(lb)], float(s)) for lb, s in zip(labels, scores) if int(lb) in by_label]
+            gen = self.generation()
+            if gen != self._by_label_gen or len(self._by_label) > RESOLVE_CACHE:
+                self._by_label, self._by_label_gen = {}, gen
+            cached = self._by_label
+            missing = [lb for lb in wanted if lb not in cached]
+            if missing:
+                marks = ",".join("?" * len(missing))
+                rows = self._db.execute(f"SELECT label, {_COLUMNS} FROM images WHERE label IN ({marks})",
+                                        missing).fetchall()
+                cached.update((row[0], _record(row[1:])) for row in rows)
+        return [(cached[lb], float(s)) for lb, s in zip(wanted, scores) if lb in cached]
 
     def explain(self, sql: str, args: list) -> str:
         """SQLite's query plan (for tests of the layout)."""
