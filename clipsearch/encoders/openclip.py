@@ -210,6 +210,20 @@ def _load(spec: ModelSpec) -> _Loaded:
     device = spec.device or _best_device()
     name, pretrained, identity = _resolve(spec)
     log.info("loading model %s (%s) on %s", name, pretrained or "no weights", device)
+    model, preprocess, tokenizer = _create(spec, name, pretrained, device)
+    stamp = _stamp(spec, model, identity)
+    dtype = _choose_dtype(spec, model, preprocess, tokenizer, device)
+    if dtype == torch.float32 and next(model.parameters()).dtype != torch.float32:
+        # the bf16 check left rounded weights behind (it converts in place, which halves the
+        # loading peak): the rare model that stays in fp32 is built again
+        model, preprocess, tokenizer = _create(spec, name, pretrained, device)
+    model.to(dtype)
+    release_freed_memory()  # the fp32 weights a bf16 model replaced: about 250 MB for ViT-B-32
+    log.info("model ready: %s, dim %d, %s", name, stamp["dim"], dtype)
+    return _Loaded(model, preprocess, tokenizer, device, dtype, stamp)
+
+
+def _create(spec: ModelSpec, name: str, pretrained: str | None, device: str):
     try:
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained)
         tokenizer = open_clip.get_tokenizer(name)
@@ -219,13 +233,7 @@ def _load(spec: ModelSpec) -> _Loaded:
         raise _unavailable(spec, exc) from None
     model.eval()
     model.to(device)
-    stamp = _stamp(spec, model, identity)
-    dtype = _choose_dtype(spec, model, preprocess, tokenizer, device)
-    if dtype != torch.float32:
-        model.to(dtype)
-    release_freed_memory()  # the fp32 weights a bf16 model replaced: about 250 MB for ViT-B-32
-    log.info("model ready: %s, dim %d, %s", name, stamp["dim"], dtype)
-    return _Loaded(model, preprocess, tokenizer, device, dtype, stamp)
+    return model, preprocess, tokenizer
 
 
 def _resolve(spec: ModelSpec) -> tuple[str, str | None, dict]:
@@ -307,7 +315,7 @@ def _choose_dtype(spec: ModelSpec, model, preprocess, tokenizer, device: str):
         return torch.float16
     if device != "cpu" or not cpu_has_native_bf16():
         return torch.float32
-    agreement = bf16_agreement(model, preprocess, tokenizer)
+    agreement = bf16_agreement(model, preprocess, tokenizer, keep_bf16=True)
     if agreement < BF16_AGREEMENT:
         log.info("bf16 embeddings agree only to %.4f with fp32: staying in fp32", agreement)
         return torch.float32
@@ -315,10 +323,12 @@ def _choose_dtype(spec: ModelSpec, model, preprocess, tokenizer, device: str):
 
 
 def bf16_agreement(model, preprocess, tokenizer, images: list[Image.Image] | None = None,
-                   texts: list[str] | None = None) -> float:
+                   texts: list[str] | None = None, keep_bf16: bool = False) -> float:
     """Lowest cosine between fp32 and bf16 embeddings of some images and texts.
 
-    Defaults to a few synthetic calibration pictures and captions. Leaves the model in fp32.
+    Defaults to a few synthetic calibration pictures and captions. Leaves the model in fp32
+    (its weights rounded to bf16's precision), or with ``keep_bf16`` in bf16: converting back and
+    forth holds both copies at once, the highest memory of a model's loading.
     """
     images = torch.stack([preprocess(img) for img in (images or calibration_images())])
     tokens = tokenizer(texts or ["a photo of a dog", "a red circle", "sunset over the sea"])
@@ -334,7 +344,8 @@ def bf16_agreement(model, preprocess, tokenizer, images: list[Image.Image] | Non
         reference = embed(torch.float32)
         low = embed(torch.bfloat16)
     finally:
-        model.to(torch.float32)
+        if not keep_bf16:
+            model.to(torch.float32)
     return float(np.min(np.sum(reference * low, axis=1)))
 
 

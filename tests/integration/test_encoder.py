@@ -140,3 +140,20 @@ def test_a_busy_model_runs_on_one_core_with_the_same_answers(demo):
     assert torch.get_num_threads() == all_cores
     for a, b in zip(alone, shared):
         np.testing.assert_allclose(a, b, atol=2e-2)
+
+
+def test_a_model_that_fails_the_bf16_check_stays_exactly_fp32(monkeypatch):
+    """The check converts the model to bf16 in place; when bf16 is refused, the weights are the
+    fp32 ones again (built anew), not fp32 copies of rounded bf16 weights."""
+    from clipsearch.encoders import openclip
+
+    if not openclip.cpu_has_native_bf16():
+        pytest.skip("the bf16 check only runs on CPUs with native bf16")
+    monkeypatch.setattr(openclip, "BF16_AGREEMENT", 1.01)  # no model can pass
+    monkeypatch.setattr(openclip, "_LOADED", {})
+    refused = OpenClipEncoder(ModelSpec(name="demo"))
+    assert refused.precision == "float32"
+    plain = OpenClipEncoder(ModelSpec(name="demo", precision="fp32"))
+    texts = ["a red circle", "a blue square"]
+    np.testing.assert_array_equal(refused.embed_texts(texts), plain.embed_texts(texts))
+    np.testing.assert_array_equal(refused.embed_images(scenes(2)), plain.embed_images(scenes(2)))
