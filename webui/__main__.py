@@ -67,6 +67,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def load_and_warm_up(engine_class, settings, overrides):
+    """The engine, its model loaded and warm (on the model thread: ``app.model_thread``)."""
+    engine = engine_class.for_reading(settings, **overrides)
+    engine.search_text("a photo", k=1)  # warm up: the first real query is as fast as the tenth
+    return engine
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, load the model once, and serve until interrupted."""
     parser = build_parser()
@@ -103,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     engine = None
     try:
         started = time.perf_counter()
-        engine = SearchEngine.for_reading(settings, **overrides)
-        engine.search_text("a photo", k=1)  # warm up: the first real query is as fast as the tenth
+        engine = app.model_thread().call(load_and_warm_up, SearchEngine, settings, overrides)
         info = engine.info()
         log.info("model %s loaded and warm in %.1f s; %d photos indexed", info["stamp"].get("model"),
                  time.perf_counter() - started, info["count"])

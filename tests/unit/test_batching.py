@@ -213,3 +213,34 @@ def test_many_threads_hammering_it_each_get_their_own_answer():
     with ThreadPoolExecutor(16) as pool:
         assert all(pool.map(one, range(300)))
     assert not encoder._busy and not any(encoder._pending.values())
+
+
+def test_with_a_model_thread_every_model_call_runs_on_it():
+    """Callers on many threads; the wrapped encoder sees one thread only (torch's thread pools
+    are per calling thread: two callers make every call about twice as slow)."""
+    from clipsearch.batching import ModelThread
+
+    class ThreadRecording(FakeEncoder):
+        def __init__(self):
+            super().__init__(dim=16)
+            self.threads = set()
+
+        def embed_texts(self, texts):
+            self.threads.add(threading.current_thread().name)
+            if any("boom" in t for t in texts):
+                raise ValueError("boom")
+            return super().embed_texts(texts)
+
+    worker = ModelThread(name="the-model")
+    inner = ThreadRecording()
+    encoder = BatchingEncoder(inner, model_thread=worker)
+    texts = [f"query {i}" for i in range(40)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda t: encoder.embed_texts([t]), texts))
+    expected = FakeEncoder(dim=16).embed_texts(texts)
+    for got, want in zip(results, expected):
+        np.testing.assert_allclose(got[0], want, atol=1e-5)
+    assert inner.threads == {"the-model"}
+    with pytest.raises(ValueError, match="boom"):  # the caller gets its own error
+        encoder.embed_texts(["boom"])
+    assert worker.call(lambda: worker.call(lambda: threading.current_thread().name)) == "the-model"
