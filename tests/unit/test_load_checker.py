@@ -1,0 +1,27 @@
+"""testsupport.load.is_own_answer: what the load tests and bench_load count as a mixed-up answer."""
+
+from __future__ import annotations
+
+from testsupport.load import is_own_answer
+
+# A composite query's answer as the server gave it alone: strong results first, not the highest.
+REFERENCE = {"a.jpg": 0.135, "b.jpg": 0.116, "c.jpg": 0.170, "d.jpg": 0.160}
+
+
+def hits(*pairs):
+    return [{"file": f, "score": s} for f, s in pairs]
+
+
+def test_the_same_answer_with_scores_moved_in_the_third_decimal_is_its_own():
+    assert is_own_answer(hits(("a.jpg", 0.1352), ("b.jpg", 0.1161), ("c.jpg", 0.1701), ("d.jpg", 0.1609)), REFERENCE)
+
+
+def test_another_querys_answer_is_not():
+    assert not is_own_answer(hits(("x.jpg", 0.31), ("y.jpg", 0.30), ("z.jpg", 0.29)), REFERENCE)
+    assert not is_own_answer(hits(("c.jpg", 0.170), ("d.jpg", 0.160), ("x.jpg", 0.15), ("y.jpg", 0.14),
+                                  ("z.jpg", 0.13)), REFERENCE)  # mostly someone else's
+
+
+def test_shared_files_with_other_scores_or_another_first_result_are_not():
+    assert not is_own_answer(hits(("a.jpg", 0.20), ("b.jpg", 0.116)), REFERENCE)
+    assert not is_own_answer(hits(("c.jpg", 0.170), ("a.jpg", 0.135), ("b.jpg", 0.116)), REFERENCE)
