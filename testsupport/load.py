@@ -107,9 +107,16 @@ def is_own_answer(hits: list[dict[str, Any]], reference: dict[str, float], toler
     return abs(next(iter(reference.values())) - hits[0]["score"]) <= tolerance
 
 
-def reference_answers(url: str, route: str, texts: list[str], images: list[str], k: int = 10,
+REFERENCE_K = 100  # the reference answers list this many: every photo a load answer can show
+
+
+def reference_answers(url: str, route: str, texts: list[str], images: list[str], k: int = REFERENCE_K,
                       auth: tuple[str, str] | None = None) -> dict[str, dict[str, float]]:
-    """Each query's answer from the server, asked one at a time: {query: {file: score}}."""
+    """Each query's answer from the server, asked one at a time: {query: {file: score}}.
+
+    Deeper than the load's answers (``REFERENCE_K``): a composite query's strong results come
+    first, and which ones are strong can flip when batching moves scores in the third decimal,
+    bringing up photos from further down its own ranking."""
     caller = _Caller(url, route, auth)
     try:
         out = {q: {h["file"]: h["score"] for h in caller.text(q, k)} for q in texts}
