@@ -93,18 +93,16 @@ class _Caller:
 
 
 def is_own_answer(hits: list[dict[str, Any]], reference: dict[str, float], tolerance: float = 0.01) -> bool:
-    """True when ``hits`` are this query's: each hit the reference also returned has the same
-    score, most hits are shared, and the first results' scores agree (batched model calls may
-    move scores in the third decimal, which can swap near-ties). First, not best: a composite
-    query lists its strong results first, and they need not score highest."""
+    """True when ``hits`` are this query's: the first hit and most others are in the query's
+    own reference answer (``reference_answers``, deeper than a load answer), each with the same
+    score there (batched model calls may move scores in the third decimal, which can swap
+    near-ties, and flip which of a composite query's results are strong and listed first)."""
     if not hits or not reference:
         return not hits and not reference
     shared = [h for h in hits if h["file"] in reference]
-    if len(shared) * 2 < len(hits):
+    if hits[0]["file"] not in reference or len(shared) * 2 < len(hits):
         return False
-    if any(abs(reference[h["file"]] - h["score"]) > tolerance for h in shared):
-        return False
-    return abs(next(iter(reference.values())) - hits[0]["score"]) <= tolerance
+    return all(abs(reference[h["file"]] - h["score"]) <= tolerance for h in shared)
 
 
 REFERENCE_K = 100  # the reference answers list this many: every photo a load answer can show
