@@ -112,7 +112,7 @@ def composite_speed(total: int, dim: int = 512, queries: int = 50) -> None:
                 started = time.perf_counter()
                 engine._search_vector(vector, 20, None, text_like=text_like, cutoff="auto")
                 middle = time.perf_counter()
-                composite_search(store, terms, vector, 20, None, text_like, engine.cutoff_threshold)
+                composite_search(store, terms, vector, 20, None, text_like, engine.cutoff_thresholds)
                 timings[kind][0].append(middle - started)
                 timings[kind][1].append(time.perf_counter() - middle)
         store.close()

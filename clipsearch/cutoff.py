@@ -23,6 +23,7 @@ Pure NumPy; a decision costs about 1.5 ms of CPU (see benchmarks/bench_cutoff.py
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,16 +69,35 @@ def relevance_cutoff(top: np.ndarray, sample: np.ndarray | None = None, total: i
     of the library (``SAMPLE_SIZE`` is plenty; None or empty: the top scores alone). ``total``: how
     many images the library holds (default: as many as ``top``).
     """
-    top = np.sort(np.asarray(top, np.float64).ravel())[::-1]
-    top = top[np.isfinite(top)]
-    if len(top) < 3:
-        return Cutoff(float(top[-1]) if len(top) else 0.0, float(len(top)), "none")
-    group = distinct_top_group(top)
-    if group:
-        return Cutoff(float((top[group - 1] + top[group]) / 2), float(group), "gap")
-    sample = np.asarray(sample if sample is not None else [], np.float64)
-    scores, weights = library_scores(top, sample, max(int(total or 0), len(top)))
-    fit = mixture_fit(scores, weights)
+    return relevance_cutoffs([(top, sample, total)])[0]
+
+
+def relevance_cutoffs(queries: Sequence[tuple[np.ndarray, np.ndarray | None, int | None]]) -> list[Cutoff]:
+    """``relevance_cutoff`` of several queries at once, (top, sample, total) each: the terms of a
+    composite query. The same decisions, with the mixture fits of all of them in one EM."""
+    decided: list[Cutoff | None] = []
+    fitting = []  # (position, sorted top, sample, library scores, weights)
+    for top, sample, total in queries:
+        top = np.sort(np.asarray(top, np.float64).ravel())[::-1]
+        top = top[np.isfinite(top)]
+        group = distinct_top_group(top) if len(top) >= 3 else 0
+        if len(top) < 3:
+            decided.append(Cutoff(float(top[-1]) if len(top) else 0.0, float(len(top)), "none"))
+        elif group:
+            decided.append(Cutoff(float((top[group - 1] + top[group]) / 2), float(group), "gap"))
+        else:
+            sample = np.asarray(sample if sample is not None else [], np.float64)
+            scores, weights = library_scores(top, sample, max(int(total or 0), len(top)))
+            fitting.append((len(decided), top, sample, scores, weights))
+            decided.append(None)
+    fits = mixture_fits([(scores, weights) for _, _, _, scores, weights in fitting])
+    for (position, top, sample, scores, weights), fit in zip(fitting, fits):
+        decided[position] = _decide_by_fit(top, sample, scores, weights, fit)
+    return decided  # type: ignore[return-value]
+
+
+def _decide_by_fit(top, sample, scores, weights, fit) -> Cutoff:
+    """Steps 2 and 3 for one query whose best scores had no distinct group."""
     if fit is None:
         return Cutoff(float(top[-1]), float(len(top)), "none")
     upper, loglik = fit
@@ -152,58 +172,78 @@ def mixture_fit(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float] | None
     EM runs from several starting splits at once (the upper 1%, 5%, 20% and 40% of the weight);
     the most likely fit whose upper part is the higher and the smaller one wins. None when no fit
     separates two such parts.
-
-    Each step is a handful of array operations over all starts at once (the M-step is one matrix
-    product with the scores' weighted moments): a search runs this on every query, and under
-    concurrent load its Python overhead holds the interpreter lock.
     """
-    reach = np.cumsum(w) / w.sum()
-    splits = x[np.minimum(np.searchsorted(reach, _STARTS), len(x) - 1)]
-    upper = (x[None, :] >= splits[:, None]).astype(np.float64)  # one row per start
-    centred = x - float(np.sum(w * x) / w.sum())  # moments about the mean: no cancellation in var
-    moments = np.stack([w, w * centred, w * centred * centred], axis=1)
-    totals = moments.sum(0)
-    floor = 1e-10 + 1e-6 * float(np.var(x))
-    previous = np.full(len(_STARTS), -np.inf)
+    return mixture_fits([(x, w)])[0]
+
+
+def mixture_fits(cases: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, float] | None]:
+    """``mixture_fit`` of several score distributions (x, w), in one EM over all of them.
+
+    Each step is a handful of array operations over every distribution and starting split at once
+    (the M-step one batched matrix product with the scores' weighted moments): a search runs this
+    on every query, and under concurrent load its Python overhead holds the interpreter lock.
+    Distributions are padded to one length with weightless scores; each keeps the values of the
+    step at which it converged, as if fitted alone.
+    """
+    if not cases:
+        return []
+    n, starts = max(len(x) for x, _ in cases), len(_STARTS)
+    x = np.stack([np.pad(c[0], (0, n - len(c[0])), mode="edge") for c in cases])
+    w = np.stack([np.pad(c[1], (0, n - len(c[1]))) for c in cases])
+    # Whatever depends on a whole distribution is computed on it alone, not on its padded row: a
+    # sum's last bit can move a starting split by one score.
+    splits = np.stack([xi[np.minimum(np.searchsorted(np.cumsum(wi) / wi.sum(), _STARTS), len(xi) - 1)]
+                       for xi, wi in cases])
+    upper = (x[:, None, :] >= splits[:, :, None]).astype(np.float64)  # (distributions, starts, n)
+    centred = x - np.array([np.sum(wi * xi) / wi.sum() for xi, wi in cases])[:, None]  # about the mean
+    moments = np.stack([w, w * centred, w * centred * centred], axis=2)
+    totals = np.stack([m[: len(c[0])].sum(0) for m, c in zip(moments, cases)])
+    floor = np.array([1e-10 + 1e-6 * float(np.var(c[0])) for c in cases])[:, None, None]
+    previous = np.full((len(cases), starts), -np.inf)
+    final: list[tuple | None] = [None] * len(cases)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for _ in range(_EM_STEPS):
             share, means, variances = _m_step(upper, moments, totals, floor)
             upper, ll = _e_step(centred, w, share, means, variances)
-            if np.all(ll - previous <= 1e-5 * np.abs(ll)):
+            for i in np.flatnonzero(np.all(ll - previous <= 1e-5 * np.abs(ll), axis=1)):
+                if final[i] is None:
+                    final[i] = (share[i], means[i], upper[i], ll[i])
+            if all(f is not None for f in final):
                 break
             previous = ll
-    starts = len(_STARTS)
-    mean_up, mean_low = means[:starts, 0], means[starts:, 0]
-    ok = np.isfinite(ll) & (mean_up > mean_low) & (share <= MAX_SHARE) & (share > 0)
-    if not ok.any():
-        return None
-    best = int(np.argmax(np.where(ok, ll, -np.inf)))
-    return upper[best], float(ll[best] / w.sum())
+    out: list[tuple[np.ndarray, float] | None] = []
+    for i, (x_i, w_i) in enumerate(cases):
+        share_i, means_i, upper_i, ll_i = final[i] or (share[i], means[i], upper[i], ll[i])
+        mean_up, mean_low = means_i[:starts, 0], means_i[starts:, 0]
+        ok = np.isfinite(ll_i) & (mean_up > mean_low) & (share_i <= MAX_SHARE) & (share_i > 0)
+        best = int(np.argmax(np.where(ok, ll_i, -np.inf)))
+        out.append((upper_i[best][: len(x_i)], float(ll_i[best] / w_i.sum())) if ok.any() else None)
+    return out
 
 
-def _m_step(upper: np.ndarray, moments: np.ndarray, totals: np.ndarray, floor: float):
+def _m_step(upper: np.ndarray, moments: np.ndarray, totals: np.ndarray, floor: np.ndarray):
     """The upper part's weight share, and both parts' means and variances stacked (upper parts'
-    rows first, then the lower parts'), per start; from the weighted moments of the scores."""
+    rows first, then the lower parts'), per distribution and start; from the weighted moments."""
     up = upper @ moments  # per start: mass, first and second moment of the upper part
-    both = np.concatenate([up, totals - up])
-    mass = both[:, :1]
-    means = both[:, 1:2] / mass
-    variances = np.maximum(both[:, 2:3] / mass - means * means, floor)
-    return up[:, 0] / totals[0], means, variances
+    both = np.concatenate([up, totals[:, None, :] - up], axis=1)
+    mass = both[..., :1]
+    means = both[..., 1:2] / mass
+    variances = np.maximum(both[..., 2:3] / mass - means * means, floor)
+    return up[..., 0] / totals[:, None, 0], means, variances
 
 
 def _e_step(x, w, share, means, variances):
-    """Upper-part probabilities and the weighted log-likelihood, per start."""
-    starts = len(share)
-    log_share = np.log(np.concatenate([share, 1.0 - share]))[:, None]
-    log_density = x[None, :] - means
+    """Upper-part probabilities and the weighted log-likelihood, per distribution and start."""
+    starts = share.shape[1]
+    log_share = np.log(np.concatenate([share, 1.0 - share], axis=1))[..., None]
+    log_density = x[:, None, :] - means
     log_density *= log_density
     log_density /= -2.0 * variances
     log_density += log_share - 0.5 * np.log(2 * np.pi * variances)
-    log_sum = np.logaddexp(log_density[:starts], log_density[starts:])
-    upper = np.exp(log_density[:starts] - log_sum)
+    log_sum = np.logaddexp(log_density[:, :starts], log_density[:, starts:])
+    upper = np.exp(log_density[:, :starts] - log_sum)
     np.copyto(upper, 0.0, where=np.isnan(upper))
-    return upper, log_sum @ w
+    return upper, (log_sum @ w[:, :, None])[..., 0]
 
 
 def best_expected_f1(x: np.ndarray, w: np.ndarray, upper: np.ndarray) -> tuple[float, float]:

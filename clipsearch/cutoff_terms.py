@@ -105,22 +105,26 @@ def combine_strong(terms: Sequence[TermVector], combined: np.ndarray, term_stron
 
 
 def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k: int, where: Any,
-                     text_like: bool, threshold: Callable[[np.ndarray, np.ndarray], float]) -> list[tuple[Any, float, bool]]:
+                     text_like: bool, thresholds: Callable[[list, list], list[float]]) -> list[tuple[Any, float, bool]]:
     """A composite query's ``k`` results as (record, combined score, strong), strong ones first.
 
-    ``store`` is the engine's ``VectorStore``; ``threshold(vector, top_scores)`` is the engine's
-    cut-off of one query vector (``SearchEngine.cutoff_threshold``).
+    ``store`` is the engine's ``VectorStore``; ``thresholds(vectors, top_scores)`` is the engine's
+    cut-off of query vectors, decided together (``SearchEngine.cutoff_thresholds``).
     """
     hits = store.search(vector, max(k, TOP_CANDIDATES), where=where, text_like=text_like)
+    judge = judged(terms)
+    # The narrow beam even for words: the cut reads the shape of the term's best scores, and the
+    # candidates are then judged by their exact scores; the wide one would cost 5 ms a term.
+    found = {i: store.search(terms[i].vector, TOP_CANDIDATES, where=where) for i in judge}
+    vectors, tops = [terms[i].vector for i in judge], [np.array([s for _, s in found[i]]) for i in judge]
+    if uses_combined_cut(terms):
+        vectors, tops = [*vectors, vector], [*tops, np.array([s for _, s in hits])]
+    decided = thresholds(vectors, tops)  # all the fits in one EM
+    cuts = dict(zip(judge, decided))
     pool = {r.path: r for r, _ in hits}
-    cuts: dict[int, float] = {}
-    for i in judged(terms):
-        # The narrow beam even for words: the cut reads the shape of the term's best scores, and
-        # the candidates are then judged by their exact scores; the wide one would cost 5 ms a term.
-        found = store.search(terms[i].vector, TOP_CANDIDATES, where=where)
-        cuts[i] = threshold(terms[i].vector, np.array([s for _, s in found]))
+    for i in judge:
         if terms[i].weight > 0:  # a photo strong for a positive word may lie past the combined top
-            pool.update((r.path, r) for r, s in found if s >= cuts[i] and r.path not in pool)
+            pool.update((r.path, r) for r, s in found[i] if s >= cuts[i] and r.path not in pool)
     stored = store.vectors_by_fingerprint([r.fingerprint for r in pool.values()])
     records = [r for r in pool.values() if r.fingerprint in stored]
     if not records:
@@ -128,7 +132,7 @@ def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k:
     matrix = np.stack([stored[r.fingerprint] for r in records]).astype(np.float32)
     scores = np.einsum("ij,j->i", matrix, vector.astype(np.float32))
     if uses_combined_cut(terms):
-        combined = scores >= threshold(vector, np.array([s for _, s in hits]))
+        combined = scores >= decided[-1]
     else:
         combined = np.zeros(len(records), bool)
     term_strong = {i: np.einsum("ij,j->i", matrix, terms[i].vector) >= cut for i, cut in cuts.items()}

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from .config import ModelSpec, Settings
-from .cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff
+from .cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoffs
 from .cutoff_terms import TermVector, combine, composite_search, embed_terms
 from .duplicates import DuplicateFinding
 from .encoders import Encoder, load_encoder
@@ -274,7 +274,7 @@ class SearchEngine(DuplicateFinding):
         parts = self.term_vectors(without_quotes(terms))
         vector, text_like = combine(parts, self.encoder.dim)
         if cutoff == AUTO and len(parts) > 1:
-            found = composite_search(self._store(), parts, vector, k, where, text_like, self.cutoff_threshold)
+            found = composite_search(self._store(), parts, vector, k, where, text_like, self.cutoff_thresholds)
             results = [replace(_result_of(r, s), strong=strong) for r, s, strong in found]
         else:
             results = self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff)
@@ -310,20 +310,21 @@ class SearchEngine(DuplicateFinding):
         hits = store.search(vector, max(k, TOP_CANDIDATES) if auto else k, where=where, text_like=text_like)
         hits = [(r, s) for r, s in hits if r.path != leave_out]  # before deciding: itself is no match
         if auto:
-            threshold = self.cutoff_threshold(vector, np.array([s for _, s in hits]))
+            threshold = self.cutoff_thresholds([vector], [np.array([s for _, s in hits])])[0]
         else:
             threshold = float(cutoff or 0.0) if (cutoff or 0.0) > 0 else -np.inf
         return [SearchResult(r.path, s, r.width, r.height, r.date_taken, r.size, r.mtime_ns,
                              bool(s >= threshold)) for r, s in hits[:k]]
 
-    def cutoff_threshold(self, vector: np.ndarray, top: np.ndarray) -> float:
-        """The automatic cut-off's score threshold for a query, from its best scores ``top``
-        (the first ``TOP_CANDIDATES`` count: the decision does not depend on ``k``) and its scores
-        against a random sample of the library (see ``clipsearch.cutoff``)."""
-        sample = self.library_sample()
+    def cutoff_thresholds(self, vectors: list[np.ndarray], tops: list[np.ndarray]) -> list[float]:
+        """The automatic cut-off's score thresholds of query vectors, decided together, from each
+        one's best scores (the first ``TOP_CANDIDATES`` count: the decision does not depend on
+        ``k``) and its scores against a random sample of the library (see ``clipsearch.cutoff``)."""
+        sample, total = self.library_sample(), self._store().count()
         # einsum, not BLAS: waking BLAS's threads for one small product costs more than the product
-        scores = np.einsum("ij,j->i", sample, vector.astype(np.float32)) if len(sample) else None
-        return relevance_cutoff(np.asarray(top)[:TOP_CANDIDATES], scores, self._store().count()).threshold
+        scores = [np.einsum("ij,j->i", sample, v.astype(np.float32)) if len(sample) else None for v in vectors]
+        cases = [(np.asarray(top)[:TOP_CANDIDATES], s, total) for top, s in zip(tops, scores)]
+        return [cut.threshold for cut in relevance_cutoffs(cases)]
 
     def library_sample(self) -> np.ndarray:
         """Vectors of up to ``SAMPLE_SIZE`` random indexed images, kept until the index changes."""

@@ -181,3 +181,20 @@ def test_library_sample_follows_the_index(planted_engine):
     assert planted_engine.library_sample() is first  # kept while the index is unchanged
     planted_engine.store.write(WriteBatch(delete=["/p/299.jpg"]))
     assert planted_engine.library_sample().shape[0] == 299
+
+
+def test_deciding_several_queries_together_gives_each_its_own_decision():
+    """A composite query's terms are decided in one EM (``relevance_cutoffs``): the same cuts as
+    one at a time, though their score lists differ in length and some end at the gap test."""
+    from clipsearch.cutoff import relevance_cutoffs
+
+    rng = np.random.default_rng(7)
+    queries = []
+    for matches, size in [(6, 20_000), (4_000, 20_000), (0, 5_000), (30, 12_000), (1_000, 3_000)]:
+        scores, _ = _library(rng, size, matches)
+        sample = rng.choice(scores, 2048, replace=False)
+        queries.append((np.sort(scores)[::-1][:100], sample, size))
+    queries.append((np.array([0.5, 0.4]), None, 2))  # too few to decide
+    together = relevance_cutoffs(queries)
+    assert together == [relevance_cutoff(*q) for q in queries]
+    assert {cut.method for cut in together} >= {"mixture", "none"}
