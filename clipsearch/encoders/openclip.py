@@ -44,8 +44,8 @@ class _Loaded:
         self.dtype = dtype
         self.stamp = stamp
         self.lock = threading.Lock()  # one forward pass at a time per model
-        self.threads = torch.get_num_threads()  # the model's cores when it runs alone
         self.busy = False  # several callers share the machine: the model keeps to one core
+        self.threads: int | None = None  # while it does: the thread count to go back to
         self.pil_steps, self.mean, self.std = _split_transform(preprocess)
 
 
@@ -164,11 +164,11 @@ def _split_transform(preprocess) -> tuple[list | None, np.ndarray | None, np.nda
 
 
 def _use_cores(state: _Loaded) -> None:
-    """Set torch's CPU threads for the next model call (see ``OpenClipEncoder.share_cores``)."""
-    if state.device == "cpu":
-        wanted = 1 if state.busy else state.threads
-        if torch.get_num_threads() != wanted:
-            torch.set_num_threads(wanted)
+    """Set torch's CPU threads for the next model call (see ``OpenClipEncoder.share_cores``): one
+    while busy, then back to what they were (a caller's own ``torch.set_num_threads`` stands)."""
+    if state.device == "cpu" and state.busy != (state.threads is not None):
+        state.threads, restore = (torch.get_num_threads(), 1) if state.busy else (None, state.threads)
+        torch.set_num_threads(restore)
 
 
 def encode_text_truncated(model, tokens: torch.Tensor) -> torch.Tensor:

@@ -121,12 +121,13 @@ def test_local_checkpoint_file_and_local_dir_load(demo, tmp_path):
 
 def test_a_busy_model_runs_on_one_core_with_the_same_answers(demo):
     """``share_cores(True)`` (the batcher, with several callers waiting) runs the model on one
-    torch thread; ``share_cores(False)`` on as many as it had; the vectors do not change."""
+    torch thread; ``share_cores(False)`` on as many as it had; the vectors do not change; and a
+    thread count the caller set itself is left alone."""
     import torch
 
     texts = ["a red circle", "a blue square on a white background"]
     pictures = scenes(2)
-    all_cores = demo._state().threads
+    all_cores = torch.get_num_threads()
     demo.share_cores(False)
     alone = demo.embed_texts(texts), demo.embed_images(pictures)
     assert torch.get_num_threads() == all_cores
@@ -140,6 +141,12 @@ def test_a_busy_model_runs_on_one_core_with_the_same_answers(demo):
     assert torch.get_num_threads() == all_cores
     for a, b in zip(alone, shared):
         np.testing.assert_allclose(a, b, atol=2e-2)
+    torch.set_num_threads(1)
+    try:
+        demo.embed_texts(texts)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(all_cores)
 
 
 def test_a_model_that_fails_the_bf16_check_stays_exactly_fp32(monkeypatch):
