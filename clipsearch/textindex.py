@@ -26,6 +26,7 @@ from typing import Any
 from .errors import InvalidQuery, StoreWriteError
 from .ocr import PageText
 from .stores.base import ImageRecord, SearchFilter
+from .stores.records import filter_clauses
 
 TEXT_DB_NAME = "text.sqlite"
 TEXT_SCHEMA_VERSION = 1
@@ -328,17 +329,8 @@ class TextIndex:
         return hits
 
     def _match(self, match: str, where: SearchFilter | None, limit: int, exact: bool) -> list[TextHit]:
-        clauses, args = ["page_text MATCH ?"], [match]
-        if where is not None and where.folder:
-            low, high = _prefix_range(where.folder)
-            clauses.append("f.path >= ? AND f.path < ?")
-            args += [low, high]
-        if where is not None and where.date_from:
-            clauses.append("f.sort_date >= ?")
-            args.append(where.date_from)
-        if where is not None and where.date_to:
-            clauses.append("f.sort_date <= ?")
-            args.append(where.date_to + ("" if "T" in where.date_to else "T23:59:59"))
+        filters, filter_args = filter_clauses(where, "f.")
+        clauses, args = ["page_text MATCH ?", *filters], [match, *filter_args]
         sql = (f"SELECT f.path, p.fingerprint, snippet(page_text, -1, '{_OPEN}', '{_CLOSE}', "
                f"'{_ELLIPSIS}', {SNIPPET_WORDS}), bm25(page_text) AS rank FROM page_text "
                "JOIN pages p ON p.id = page_text.rowid JOIN files f ON f.fingerprint = p.fingerprint "
@@ -376,12 +368,6 @@ class _transaction:
 
 def _key(path: str) -> bytes:
     return os.fsencode(path)
-
-
-def _prefix_range(folder: str) -> tuple[bytes, bytes]:
-    """The byte range of paths strictly inside ``folder``."""
-    prefix = os.fsencode(os.path.join(os.path.abspath(folder), ""))
-    return prefix, prefix[:-1] + bytes([prefix[-1] + 1])
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:

@@ -341,17 +341,25 @@ def read_stamp_of(path: Path) -> dict[str, Any]:
 def where_sql(where: SearchFilter | None, columns: str, upto: int) -> tuple[str, list]:
     """SQL for the rows that pass ``where`` among those written up to generation ``upto``."""
     # Only rows the in-memory graph already holds: a writer may have committed newer ones.
-    clauses, args = ["vgen <= ?"], [upto]
+    clauses, args = filter_clauses(where)
+    return f"SELECT {columns} FROM images WHERE " + " AND ".join(["vgen <= ?", *clauses]), [upto, *args]
+
+
+def filter_clauses(where: SearchFilter | None, table: str = "") -> tuple[list[str], list]:
+    """SQL conditions (and their arguments) for ``where`` on a table with ``path`` and
+    ``sort_date`` columns; ``table``: its alias, such as ``"f."``."""
+    clauses: list[str] = []
+    args: list = []
     if where is not None and where.folder:
-        clauses.append("path >= ? AND path < ?")
+        clauses.append(f"{table}path >= ? AND {table}path < ?")
         args += list(prefix_range(where.folder))
     if where is not None and where.date_from:
-        clauses.append("sort_date >= ?")
+        clauses.append(f"{table}sort_date >= ?")
         args.append(where.date_from)
     if where is not None and where.date_to:
-        clauses.append("sort_date <= ?")
+        clauses.append(f"{table}sort_date <= ?")
         args.append(where.date_to + ("" if "T" in where.date_to else "T23:59:59"))
-    return f"SELECT {columns} FROM images WHERE " + " AND ".join(clauses), args
+    return clauses, args
 
 
 def prefix_range(folder: str) -> tuple[bytes, bytes]:
