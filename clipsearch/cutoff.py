@@ -158,26 +158,13 @@ def library_scores(top: np.ndarray, sample: np.ndarray, total: int) -> tuple[np.
     return np.concatenate([top, centres[::-1]]), np.concatenate([np.ones(len(top)), weights[::-1]])
 
 
-def upper_probabilities(x: np.ndarray, w: np.ndarray) -> np.ndarray | None:
-    """Per score, the probability of the upper part of a two-Gaussian mixture fitted by EM
-    (see ``mixture_fit``), or None when no fit separates two parts."""
-    fit = mixture_fit(x, w)
-    return None if fit is None else fit[0]
-
-
-def mixture_fit(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """A two-Gaussian mixture fitted by EM: (per score, the upper part's probability; the
-    weighted log-likelihood per unit of weight).
-
-    EM runs from several starting splits at once (the upper 1%, 5%, 20% and 40% of the weight);
-    the most likely fit whose upper part is the higher and the smaller one wins. None when no fit
-    separates two such parts.
-    """
-    return mixture_fits([(x, w)])[0]
-
-
 def mixture_fits(cases: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, float] | None]:
-    """``mixture_fit`` of several score distributions (x, w), in one EM over all of them.
+    """Two-Gaussian mixtures fitted by EM to several score distributions (x, w) at once: for each,
+    (per score, the upper part's probability; the weighted log-likelihood per unit of weight), or
+    None when no fit separates two parts.
+
+    EM runs from several starting splits (the upper 1%, 5%, 20% and 40% of the weight); the most
+    likely fit whose upper part is the higher and the smaller one wins.
 
     Each step is a handful of array operations over every distribution and starting split at once
     (the M-step one batched matrix product with the scores' weighted moments): a search runs this
