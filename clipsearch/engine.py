@@ -269,17 +269,17 @@ class SearchEngine(DuplicateFinding):
         query per term, its strong results first: ``clipsearch.cutoff_terms``), a number as a
         flat score threshold, None or 0 marks all strong.
         """
-        if isinstance(terms, str):
-            terms = parse_query(terms)
-        parts = self.term_vectors(without_quotes(terms))
-        vector, text_like = combine(parts, self.encoder.dim)
-        if cutoff == AUTO and len(parts) > 1:
-            found = composite_search(self._store(), parts, vector, k, where, text_like, self.cutoff_thresholds)
-            results = [replace(_result_of(r, s), strong=strong) for r, s, strong in found]
-        else:
-            results = self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff)
-        # Photos that say the words come first, strong whatever their score (textsearch).
-        return self.text.fuse(terms, results, self._store(), vector, k, where, _result_of)
+        terms = parse_query(terms) if isinstance(terms, str) else terms
+        with getattr(self.encoder, "query", contextlib.nullcontext)():  # in progress (batching)
+            parts = self.term_vectors(without_quotes(terms))
+            vector, text_like = combine(parts, self.encoder.dim)
+            if cutoff == AUTO and len(parts) > 1:
+                found = composite_search(self._store(), parts, vector, k, where, text_like, self.cutoff_thresholds)
+                results = [replace(_result_of(r, s), strong=strong) for r, s, strong in found]
+            else:
+                results = self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff)
+            # Photos that say the words come first, strong whatever their score (textsearch).
+            return self.text.fuse(terms, results, self._store(), vector, k, where, _result_of)
 
     def query_vector(self, terms: list[QueryTerm]) -> tuple[np.ndarray, bool]:
         """The unit query vector of weighted terms, and whether it is text-like.

@@ -52,28 +52,36 @@ def test_loading_the_demo_model_leaves_no_temporary_files(tmp_path, monkeypatch)
     assert list(tmp_path.glob("clipsearch-demo-*")) == []
 
 
-def test_truncated_text_encoding_is_exact(demo):
+def plain_state(spec: ModelSpec, monkeypatch):
+    """A model loaded as it is, its towers not packed (clipsearch.encoders.packed), which a test
+    may convert to another precision."""
+    from clipsearch.encoders import openclip
+
+    with monkeypatch.context() as patch:
+        patch.setattr(openclip, "_LOADED", {})
+        patch.setattr(openclip, "packed_text", lambda *args: None)
+        patch.setattr(openclip, "pack_tower", lambda *args: False)
+        return OpenClipEncoder(spec)._state()
+
+
+def test_truncated_text_encoding_is_exact(monkeypatch):
     import torch
 
-    state = demo._state()
+    state = plain_state(ModelSpec(name="demo", precision="fp32"), monkeypatch)
     tokens = state.tokenizer(["a red circle", "a green cross on a white background"])
-    model = state.model.float()
-    try:
-        with torch.inference_mode():
-            full = model.encode_text(tokens)
-            short = encode_text_truncated(model, tokens)
-    finally:
-        model.to(state.dtype)
+    with torch.inference_mode():
+        full = state.model.encode_text(tokens)
+        short = encode_text_truncated(state.model, tokens)
     assert torch.allclose(full, short, atol=1e-5)
 
 
 @pytest.mark.parametrize("name", ["demo", "ViT-B-32"])
-def test_bf16_and_fp32_embeddings_agree(name):
+def test_bf16_and_fp32_embeddings_agree(name, monkeypatch):
     """The same weights in bf16 and fp32 give the same vectors (cosine >= 0.99)."""
     from clipsearch.encoders.openclip import bf16_agreement, cpu_has_native_bf16
 
     spec = ModelSpec(name=name, pretrained=None, precision="fp32")
-    state = OpenClipEncoder(spec)._state()
+    state = plain_state(spec, monkeypatch)
     agreement = bf16_agreement(state.model, state.preprocess, state.tokenizer,
                                images=scenes(6, size=256), texts=["a red circle", "a photo of a dog"])
     assert agreement >= 0.99

@@ -132,6 +132,32 @@ def test_a_shared_model_call_keeps_to_one_core_and_a_lone_one_gets_them_all():
     assert inner.busy is False  # and the encoder is left with all its cores
 
 
+def test_a_lone_model_call_keeps_to_one_core_while_other_queries_are_in_progress():
+    """Another query busy with its search (inside ``query``, not in the model) makes a lone call
+    keep to one core; once it is done, a lone call gets all cores again. The query's own
+    ``query`` does not count."""
+    inner = CoreSharingEncoder()
+    encoder = BatchingEncoder(inner)
+    with encoder.query():
+        encoder.embed_texts(["my own query"])
+        other_started, other_may_finish = threading.Event(), threading.Event()
+
+        def other_query():
+            with encoder.query():
+                other_started.set()
+                other_may_finish.wait(10)
+
+        other = threading.Thread(target=other_query)
+        other.start()
+        other_started.wait(10)
+        encoder.embed_texts(["while another searches"])
+        other_may_finish.set()
+        other.join(10)
+        encoder.embed_texts(["alone again"])
+    assert inner.busy_in_call == [False, True, False]
+    assert encoder._queries == 0 and inner.busy is False
+
+
 def test_an_encoder_without_share_cores_is_batched_all_the_same():
     encoder = BatchingEncoder(FakeEncoder())
     assert not hasattr(FakeEncoder(), "share_cores")

@@ -202,3 +202,33 @@ def test_concurrent_searches_during_indexing_never_fail(engine, library):
         stop.set()
         thread.join()
     assert errors == []
+
+
+def test_a_search_is_in_progress_for_the_batcher_from_its_words_to_its_answer(engine, library):
+    """``search`` runs inside the encoder's ``query`` (batching: while other queries are busy
+    with their search, a model call keeps to one core), also when the search fails."""
+    engine.index_folder(library)
+    seen = []
+
+    class Watching(FakeEncoder):
+        from contextlib import contextmanager
+
+        @contextmanager
+        def query(self):
+            seen.append("in")
+            try:
+                yield
+            finally:
+                seen.append("out")
+
+        def embed_texts(self, texts):
+            seen.append("model")
+            return super().embed_texts(texts)
+
+    engine.encoder = Watching()
+    assert engine.search_text("a photo", k=3)
+    assert seen == ["in", "model", "out"]
+    seen.clear()
+    with pytest.raises(InvalidQuery):
+        engine.search_text("   ")
+    assert seen in ([], ["in", "out"])  # refused before it began, or left when it failed

@@ -1,0 +1,118 @@
+"""The CPU towers with packed matmul weights (clipsearch.encoders.packed): the same vectors as the
+plain towers, and the plain towers whenever packing cannot be trusted."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from clipsearch.config import ModelSpec
+from clipsearch.demo import random_scene, render_scene
+from clipsearch.encoders import openclip, packed
+from clipsearch.encoders.openclip import OpenClipEncoder
+
+TEXTS = ["a red circle", "a photo of two dogs on a beach at night", "x", "a yellow triangle on a gray background"]
+
+
+def scenes(n: int = 3, size: int = 240):
+    rng = random.Random(3)
+    return [render_scene(random_scene(rng), size, rng) for _ in range(n)]
+
+
+def embed(spec: ModelSpec, monkeypatch, *, pack: bool):
+    """Text and image vectors of a freshly loaded model (the same random weights every time),
+    packed or plain, and its loaded state."""
+    with monkeypatch.context() as patch:
+        patch.setattr(openclip, "_LOADED", {})
+        if not pack:
+            patch.setattr(openclip, "packed_text", lambda *args: None)
+            patch.setattr(openclip, "pack_tower", lambda *args: False)
+        torch.manual_seed(0)
+        encoder = OpenClipEncoder(spec)
+        return encoder.embed_texts(TEXTS), encoder.embed_images(scenes()), encoder._state()
+
+
+@pytest.mark.parametrize("precision", [None, "fp32"])
+def test_packed_towers_give_the_plain_towers_vectors(monkeypatch, precision):
+    """ViT-B-32 (random weights, the same for both): packed text vectors equal the plain ones,
+    image vectors agree to bf16's rounding; both towers were packed (and the text tower compiled)."""
+    spec = ModelSpec(name="ViT-B-32", pretrained=None, precision=precision)
+    fast_texts, fast_images, state = embed(spec, monkeypatch, pack=True)
+    assert isinstance(state.encode_text, torch.jit.ScriptModule)
+    assert isinstance(state.model.transformer, packed.PackedTransformer)
+    assert isinstance(state.model.visual.transformer, torch.jit.ScriptModule)
+    plain_texts, plain_images, state = embed(spec, monkeypatch, pack=False)
+    assert not isinstance(state.model.transformer, packed.PackedTransformer)
+    np.testing.assert_allclose(fast_texts, plain_texts, atol=2e-3)
+    assert np.sum(fast_images * plain_images, axis=1).min() > 0.999
+
+
+def test_the_demo_models_text_tower_is_packed_and_agrees(monkeypatch):
+    fast_texts, fast_images, state = embed(ModelSpec(name="demo"), monkeypatch, pack=True)
+    assert isinstance(state.encode_text, torch.jit.ScriptModule)
+    plain_texts, plain_images, _ = embed(ModelSpec(name="demo"), monkeypatch, pack=False)
+    assert np.sum(fast_texts * plain_texts, axis=1).min() > 0.999
+    np.testing.assert_allclose(fast_images, plain_images, atol=1e-2)
+
+
+def test_without_the_kernels_the_towers_stay_plain(monkeypatch):
+    """A torch without oneDNN's packing (or a CPU it refuses): the plain towers, the same vectors."""
+    def missing(*args):
+        raise RuntimeError("mkldnn is not available")
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_reorder_linear_weight", missing, raising=False)
+    monkeypatch.setattr(openclip, "_LOADED", {})
+    encoder = OpenClipEncoder(ModelSpec(name="demo")).load()
+    state = encoder._state()
+    assert not isinstance(state.encode_text, torch.jit.ScriptModule)
+    assert not isinstance(state.model.transformer, packed.PackedTransformer)
+    vectors = encoder.embed_texts(TEXTS)
+    assert vectors.shape == (len(TEXTS), encoder.dim) and np.isfinite(vectors).all()
+
+
+def test_a_packed_tower_that_disagrees_is_not_used(monkeypatch):
+    monkeypatch.setattr(packed, "AGREEMENT", 1.5)  # no cosine reaches it
+    monkeypatch.setattr(openclip, "_LOADED", {})
+    state = OpenClipEncoder(ModelSpec(name="demo")).load()._state()
+    assert not isinstance(state.encode_text, torch.jit.ScriptModule)
+    assert not isinstance(state.model.transformer, packed.PackedTransformer)
+
+
+def test_only_the_standard_block_is_packed():
+    """Anything but open_clip's plain block (another attention, a cross-attention block, another
+    MLP) is left as it is; so is a model whose text tower is not causal."""
+    from open_clip.transformer import Transformer
+
+    tower = Transformer(width=32, layers=2, heads=4, batch_first=True).eval()
+    assert packed.packable(tower)
+    tower.resblocks[1].mlp.add_module("extra", torch.nn.Identity())
+    assert not packed.packable(tower)
+    assert not packed.pack_tower(torch.nn.Module(), "transformer")
+
+    class Owner(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = Transformer(width=32, layers=1, heads=4, batch_first=True).eval()
+            self.transformer.resblocks[0].add_module("ln_1_kv", torch.nn.LayerNorm(32))
+
+    owner = Owner()
+    before = owner.transformer
+    assert not packed.pack_tower(owner, "transformer") and owner.transformer is before
+    assert not packed.textable(torch.nn.Module())
+
+
+def test_a_packed_transformer_computes_the_plain_one(monkeypatch):
+    """A small standard tower, fp32, with and without a causal mask."""
+    from open_clip.transformer import Transformer
+
+    torch.manual_seed(1)
+    tower = Transformer(width=64, layers=3, heads=4, batch_first=True).eval()
+    x = torch.randn(3, 9, 64)
+    mask = torch.full((9, 9), float("-inf")).triu_(1)
+    with torch.inference_mode():
+        fast = packed.PackedTransformer(tower)
+        for m in (None, mask):
+            torch.testing.assert_close(fast(x, m), tower(x, attn_mask=m), atol=1e-4, rtol=1e-4)
