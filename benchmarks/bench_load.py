@@ -102,6 +102,8 @@ def measure_release(label: str, root: Path, index: Path, work: Path, texts: list
                              str(len(result.errors)), str(len(result.wrong)), "", batches])
                 for error in result.errors[:3]:
                     print(f"{label} {route} {mix} error: {error}", file=sys.stderr)
+                for query in sorted(set(result.wrong))[:5]:
+                    print(f"{label} {route} {mix} mixed-up: {query!r}", file=sys.stderr)
         peak = f"{peak_rss_mb(server.pid):.0f} MB"
         for row in rows:
             row[10] = peak
