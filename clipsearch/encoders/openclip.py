@@ -190,9 +190,10 @@ def _load(spec: ModelSpec) -> _Loaded:
         # loading peak): the rare model that stays in fp32 is built again
         model, preprocess, tokenizer = _create(spec, name, pretrained, device)
     model.to(dtype)
-    text = packed_text(model, tokenizer(["a photo", "two dogs on a beach"]), lambda t: encode_text_truncated(
-        model, t)) if device == "cpu" and isinstance(model, open_clip.CLIP) else None
-    image = device == "cpu" and isinstance(model, open_clip.CLIP) and pack_tower(model.visual, "transformer")
+    cpu_clip = device == "cpu" and isinstance(model, open_clip.CLIP)  # packed where it pays (packed.py)
+    probe = tokenizer(["a photo", "two dogs on a beach"])
+    text = packed_text(model, probe, lambda t: encode_text_truncated(model, t)) if cpu_clip else None
+    image = cpu_clip and pack_tower(model.visual, "transformer")
     release_freed_memory()  # the fp32 weights a bf16 model replaced: about 250 MB for ViT-B-32
     log.info("model ready: %s, dim %d, %s, packed towers: %s", name, stamp["dim"], dtype,
              " and ".join(t for t, done in (("text", text), ("image", image)) if done) or "none")

@@ -107,7 +107,7 @@ class PackedText(nn.Module):
             self.projection_bias = None
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        ends = tokens.argmax(dim=-1) if self.eos < 0 else (tokens == self.eos).int().argmax(dim=-1)
+        ends = _ends(tokens, self.eos)
         length = int(ends.max()) + 1
         tokens = tokens[:, :length]
         cast = self.transformer.cast_dtype
@@ -120,35 +120,38 @@ class PackedText(nn.Module):
 
 
 def encode_text_truncated(model, tokens: torch.Tensor) -> torch.Tensor:
-    """``model.encode_text`` computed only up to the last end-of-text token of the batch.
-
-    CLIP's text tower is causal, so the padding after the end-of-text token never influences it:
-    dropping it is exact and 3-10x cheaper for short queries. Other text towers run in full.
-    """
-    pool = getattr(model, "text_pool_type", None)
-    if (
-        not isinstance(model, open_clip.CLIP)
-        or getattr(model, "attn_mask", None) is None
-        or pool not in ("argmax", "eos")
-    ):
+    """``model.encode_text`` computed only up to the last end-of-text token of the batch (the
+    plain tower's way; ``PackedText`` computes the same). Other text towers run in full."""
+    if not truncatable(model):
         return model.encode_text(tokens)
-    eos_id = getattr(model, "text_eos_id", None)
-    if pool == "argmax":
-        ends = tokens.argmax(dim=-1)
-    elif eos_id is not None:
-        ends = (tokens == eos_id).int().argmax(dim=-1)
-    else:
-        return model.encode_text(tokens)
+    ends = _ends(tokens, model.text_eos_id if model.text_pool_type == "eos" else -1)
     length = int(ends.max()) + 1
     tokens = tokens[:, :length]
     cast = model.transformer.get_cast_dtype()
     x = model.token_embedding(tokens).to(cast) + model.positional_embedding[:length].to(cast)
     x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
     x = model.ln_final(x)
-    x = open_clip.transformer.text_global_pool(x, tokens, pool, eos_token_id=eos_id)
+    x = x[torch.arange(x.shape[0], device=x.device), ends]  # open_clip's text_global_pool
     if isinstance(model.text_projection, torch.nn.Linear):
         return model.text_projection(x)
     return x @ model.text_projection if model.text_projection is not None else x
+
+
+def truncatable(model: nn.Module) -> bool:
+    """Whether a model's text tower is CLIP's: causal, pooled at the end-of-text token. CLIP's
+    text tower is causal, so the padding after the end-of-text token never influences it:
+    dropping it is exact and 3-10x cheaper for short queries."""
+    pool = getattr(model, "text_pool_type", None)
+    return (
+        isinstance(model, open_clip.CLIP)
+        and getattr(model, "attn_mask", None) is not None
+        and (pool == "argmax" or (pool == "eos" and getattr(model, "text_eos_id", None) is not None))
+    )
+
+
+def _ends(tokens: torch.Tensor, eos: int) -> torch.Tensor:
+    """Each row's end-of-text position: its highest token (CLIP's tokenizer), or token ``eos``."""
+    return tokens.argmax(dim=-1) if eos < 0 else (tokens == eos).int().argmax(dim=-1)
 
 
 def packed_text(model: nn.Module, probe: torch.Tensor, reference: Callable[[torch.Tensor], torch.Tensor]):
@@ -205,13 +208,11 @@ def pack_tower(owner: nn.Module, attribute: str) -> bool:
 
 
 def textable(model: nn.Module) -> bool:
-    """Whether ``PackedText`` reproduces a model's text tower: a causal standard transformer
-    pooled at the end-of-text token, projected by a matrix or a linear layer."""
-    pool = getattr(model, "text_pool_type", None)
+    """Whether ``PackedText`` reproduces a model's text tower: CLIP's (``truncatable``), with a
+    standard transformer, projected by a matrix or a linear layer."""
     projection = getattr(model, "text_projection", None)
     return (
-        getattr(model, "attn_mask", None) is not None
-        and (pool == "argmax" or (pool == "eos" and getattr(model, "text_eos_id", None) is not None))
+        truncatable(model)
         and isinstance(getattr(model, "token_embedding", None), nn.Embedding)
         and (isinstance(projection, nn.Linear) or isinstance(projection, torch.Tensor))
         and packable(getattr(model, "transformer", None))
