@@ -100,9 +100,17 @@ def is_own_answer(hits: list[dict[str, Any]], reference: dict[str, float], toler
     if not hits or not reference:
         return not hits and not reference
     shared = [h for h in hits if h["file"] in reference]
-    if hits[0]["file"] not in reference or len(shared) * 2 < len(hits):
+    if len(shared) * 2 < len(hits) or not _first_is_own(hits[0], reference, tolerance):
         return False
     return all(abs(reference[h["file"]] - h["score"]) <= tolerance for h in shared)
+
+
+def _first_is_own(first: dict[str, Any], reference: dict[str, float], tolerance: float) -> bool:
+    """The first hit is in the reference, or closer to the query than anything the reference
+    found: the graph search is approximate, and a query vector that batching moved in the last
+    digits can reach a neighbour the search alone missed (measured: a first hit at 0.186 where the
+    reference's best was 0.157, the other 9 of 10 hits in it with the same scores)."""
+    return first["file"] in reference or first["score"] >= max(reference.values()) - tolerance
 
 
 REFERENCE_K = 100  # the reference answers list this many: every photo a load answer can show

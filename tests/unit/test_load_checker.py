@@ -29,4 +29,15 @@ def test_the_same_photos_in_another_order_are_its_own():
 
 def test_shared_files_with_other_scores_or_a_first_result_not_its_own_are_not():
     assert not is_own_answer(hits(("a.jpg", 0.20), ("b.jpg", 0.116)), REFERENCE)
-    assert not is_own_answer(hits(("x.jpg", 0.40), ("a.jpg", 0.135), ("b.jpg", 0.116)), REFERENCE)
+    # first a photo the query alone did not find, and no closer to it than the reference's best
+    assert not is_own_answer(hits(("x.jpg", 0.15), ("a.jpg", 0.135), ("b.jpg", 0.116)), REFERENCE)
+
+
+def test_a_closer_first_result_the_reference_missed_is_its_own():
+    """The graph search is approximate: a query vector moved in the last digits by batching can
+    reach a neighbour the same query alone missed (measured under load: a first hit at 0.186 where
+    the reference's best was 0.157, the other 9 of 10 hits in the reference with the same scores)."""
+    reference = {f"p{i}.jpg": round(0.157 - 0.001 * i, 3) for i in range(100)}
+    answer = hits(("new.jpg", 0.186), *[(f"p{i}.jpg", round(0.157 - 0.001 * i, 3)) for i in range(9)])
+    assert is_own_answer(answer, reference)
+    assert not is_own_answer(hits(("new.jpg", 0.186), ("x.jpg", 0.15), ("y.jpg", 0.14)), reference)
