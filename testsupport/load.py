@@ -93,10 +93,11 @@ class _Caller:
 
 
 def is_own_answer(hits: list[dict[str, Any]], reference: dict[str, float], tolerance: float = 0.01) -> bool:
-    """True when ``hits`` are this query's: the first hit and most others are in the query's
-    own reference answer (``reference_answers``, deeper than a load answer), each with the same
-    score there (batched model calls may move scores in the third decimal, which can swap
-    near-ties, and flip which of a composite query's results are strong and listed first)."""
+    """True when ``hits`` are this query's: most of them are in the query's own reference answer
+    (``reference_answers``, deeper than a load answer), each with the same score there (batched
+    model calls may move scores in the third decimal, which can swap near-ties, and flip which of
+    a composite query's results are strong and listed first), and so is the first hit, unless it
+    is closer than anything the reference found (``_first_is_own``)."""
     if not hits or not reference:
         return not hits and not reference
     shared = [h for h in hits if h["file"] in reference]
