@@ -13,6 +13,7 @@ from clipsearch.config import ModelSpec
 from clipsearch.demo import demo_checkpoint_path, random_scene, render_scene, write_demo_model_config
 from clipsearch.encoders.openclip import OpenClipEncoder, encode_text_truncated
 from clipsearch.errors import ModelUnavailable
+from testsupport.models import fresh_encoder
 
 
 def scenes(n: int = 8, size: int = 96):
@@ -55,13 +56,8 @@ def test_loading_the_demo_model_leaves_no_temporary_files(tmp_path, monkeypatch)
 def plain_state(spec: ModelSpec, monkeypatch):
     """A model loaded as it is, its towers not packed (clipsearch.encoders.packed), which a test
     may convert to another precision."""
-    from clipsearch.encoders import openclip
-
-    with monkeypatch.context() as patch:
-        patch.setattr(openclip, "_LOADED", {})
-        patch.setattr(openclip, "packed_text", lambda *args: None)
-        patch.setattr(openclip, "pack_tower", lambda *args: False)
-        return OpenClipEncoder(spec)._state()
+    with fresh_encoder(spec, monkeypatch, packed=False) as encoder:
+        return encoder._state()
 
 
 def test_truncated_text_encoding_is_exact(monkeypatch):

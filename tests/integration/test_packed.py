@@ -13,6 +13,7 @@ from clipsearch.config import ModelSpec
 from clipsearch.demo import random_scene, render_scene
 from clipsearch.encoders import openclip, packed
 from clipsearch.encoders.openclip import OpenClipEncoder
+from testsupport.models import fresh_encoder
 
 TEXTS = ["a red circle", "a photo of two dogs on a beach at night", "x", "a yellow triangle on a gray background"]
 
@@ -25,13 +26,7 @@ def scenes(n: int = 3, size: int = 240):
 def embed(spec: ModelSpec, monkeypatch, *, pack: bool):
     """Text and image vectors of a freshly loaded model (the same random weights every time),
     packed or plain, and its loaded state."""
-    with monkeypatch.context() as patch:
-        patch.setattr(openclip, "_LOADED", {})
-        if not pack:
-            patch.setattr(openclip, "packed_text", lambda *args: None)
-            patch.setattr(openclip, "pack_tower", lambda *args: False)
-        torch.manual_seed(0)
-        encoder = OpenClipEncoder(spec)
+    with fresh_encoder(spec, monkeypatch, packed=pack) as encoder:
         return encoder.embed_texts(TEXTS), encoder.embed_images(scenes()), encoder._state()
 
 
