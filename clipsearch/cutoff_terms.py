@@ -117,7 +117,8 @@ def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k:
     # candidates are then judged by their exact scores; the wide one would cost 5 ms a term.
     found = {i: store.search(terms[i].vector, TOP_CANDIDATES, where=where) for i in judge}
     vectors, tops = [terms[i].vector for i in judge], [np.array([s for _, s in found[i]]) for i in judge]
-    if uses_combined_cut(terms):
+    with_combined = uses_combined_cut(terms)
+    if with_combined:
         vectors, tops = [*vectors, vector], [*tops, np.array([s for _, s in hits])]
     decided = thresholds(vectors, tops)  # all the fits in one EM
     cuts = dict(zip(judge, decided))
@@ -131,7 +132,7 @@ def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k:
         return []
     matrix = np.stack([stored[r.fingerprint] for r in records]).astype(np.float32)
     scores = np.einsum("ij,j->i", matrix, vector.astype(np.float32))
-    if uses_combined_cut(terms):
+    if with_combined:
         combined = scores >= decided[-1]
     else:
         combined = np.zeros(len(records), bool)
