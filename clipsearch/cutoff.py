@@ -17,7 +17,8 @@ at their level, in two steps:
    (a fifth of the library) are decided here.
 
 Everything is relative to the query's own scores, so no constant depends on a model's range.
-Pure NumPy; a decision costs about 1.5 ms of CPU (see benchmarks/bench_cutoff.py).
+Pure NumPy; a decision costs about 1.5 ms of CPU (see benchmarks/bench_cutoff.py). Concurrent
+queries' fits share one EM (``clipsearch.coalesce``): the same fits, in fewer NumPy calls.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from .coalesce import Coalescer
 
 # How many of the best scores and how many random library scores the cut-off looks at.
 TOP_CANDIDATES = 100
@@ -90,7 +93,7 @@ def relevance_cutoffs(queries: Sequence[tuple[np.ndarray, np.ndarray | None, int
             scores, weights = library_scores(top, sample, max(int(total or 0), len(top)))
             fitting.append((len(decided), top, sample, scores, weights))
             decided.append(None)
-    fits = mixture_fits([(scores, weights) for _, _, _, scores, weights in fitting])
+    fits = SHARED_FITS([(scores, weights) for _, _, _, scores, weights in fitting]) if fitting else []
     for (position, top, sample, scores, weights), fit in zip(fitting, fits):
         decided[position] = _decide_by_fit(top, sample, scores, weights, fit)
     return decided  # type: ignore[return-value]
@@ -206,6 +209,10 @@ def mixture_fits(cases: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple[n
         best = int(np.argmax(np.where(ok, ll_i, -np.inf)))
         out.append((upper_i[best][: len(x_i)], float(ll_i[best] / w_i.sum())) if ok.any() else None)
     return out
+
+
+# Every query's fits in this process, one EM at a time: those that arrive meanwhile share the next.
+SHARED_FITS = Coalescer(lambda cases: mixture_fits(cases))
 
 
 def _m_step(upper: np.ndarray, moments: np.ndarray, totals: np.ndarray, floor: np.ndarray):

@@ -198,3 +198,22 @@ def test_deciding_several_queries_together_gives_each_its_own_decision():
     together = relevance_cutoffs(queries)
     assert together == [relevance_cutoff(*q) for q in queries]
     assert {cut.method for cut in together} >= {"mixture", "none"}
+
+
+def test_queries_decided_at_once_from_many_threads_get_the_decisions_made_alone():
+    """Under load the fits of concurrent queries share one EM (``cutoff.SHARED_FITS``): every
+    query still gets exactly the cut it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clipsearch.cutoff import relevance_cutoffs
+
+    rng = np.random.default_rng(11)
+    cases = []
+    for i in range(24):
+        scores, _ = _library(rng, 8_000, [6, 40, 1_500, 0][i % 4], match=(0.25 + 0.002 * i, 0.015))
+        cases.append((np.sort(scores)[::-1][:TOP_CANDIDATES], rng.choice(scores, 2048, replace=False), 8_000))
+    alone = [relevance_cutoff(*case) for case in cases]
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda i: relevance_cutoffs([cases[i], cases[(i + 5) % 24]]), range(24)))
+    assert together == [[alone[i], alone[(i + 5) % 24]] for i in range(24)]
+    assert {cut.method for cut in alone} >= {"gap", "mixture"}  # fits ran, beside decisions without
