@@ -41,7 +41,6 @@ class Coalescer:
         self._lock = threading.Lock()
         self._waiting: list[_Job] = []
         self._busy = False
-        self.largest = 0  # the most items one call has had (for benchmarks)
 
     def __call__(self, items: Sequence[Any]) -> list[Any]:
         job = _Job(items)
@@ -63,7 +62,6 @@ class Coalescer:
         with self._lock:
             batch, self._waiting = [job, *self._waiting], []
         items = [item for j in batch for item in j.items]
-        self.largest = max(self.largest, len(items))
         results: Sequence[Any] = []
         error: BaseException | None = None
         try:

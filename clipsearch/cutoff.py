@@ -212,7 +212,7 @@ def mixture_fits(cases: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple[n
 
 
 # Every query's fits in this process, one EM at a time: those that arrive meanwhile share the next.
-SHARED_FITS = Coalescer(lambda cases: mixture_fits(cases))
+SHARED_FITS = Coalescer(mixture_fits)
 
 
 def _m_step(upper: np.ndarray, moments: np.ndarray, totals: np.ndarray, floor: np.ndarray):

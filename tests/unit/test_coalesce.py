@@ -60,7 +60,6 @@ def test_callers_that_arrive_during_a_call_share_the_next_and_get_their_own_part
         assert [f.result(10) for f in later] == [[20 * i, 20 * i + 2] for i in range(1, 6)]
     assert len(fn.calls) == 2  # the first alone, then the five queued ones in one call
     assert sorted(fn.calls[1]) == sorted(item for i in range(1, 6) for item in (10 * i, 10 * i + 1))
-    assert shared.largest == 10
 
 
 def test_an_error_reaches_every_caller_of_its_call_and_the_next_call_still_runs():
