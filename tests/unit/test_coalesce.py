@@ -38,6 +38,21 @@ def _when(condition, seconds=10.0):
     return False
 
 
+def _queued_behind_a_held_call(pool, calls):
+    """A Coalescer over a Gated function whose first call ([1]) is held at the gate while
+    ``calls`` (lists of items) queue behind it, then let go. Returns the function, the Coalescer,
+    the first call's future and the queued calls' futures."""
+    fn = Gated()
+    shared = Coalescer(fn)
+    fn.gate.clear()
+    first = pool.submit(shared, [1])
+    assert fn.entered.wait(10)
+    later = [pool.submit(shared, items) for items in calls]
+    assert _when(lambda: len(shared._waiting) == len(calls))
+    fn.gate.set()
+    return fn, shared, first, later
+
+
 def test_a_lone_call_runs_its_own_items_at_once():
     fn = Gated()
     shared = Coalescer(fn)
@@ -47,15 +62,8 @@ def test_a_lone_call_runs_its_own_items_at_once():
 
 
 def test_callers_that_arrive_during_a_call_share_the_next_and_get_their_own_part():
-    fn = Gated()
-    shared = Coalescer(fn)
-    fn.gate.clear()
     with ThreadPoolExecutor(6) as pool:
-        first = pool.submit(shared, [1])
-        assert fn.entered.wait(10)
-        later = [pool.submit(shared, [10 * i, 10 * i + 1]) for i in range(1, 6)]
-        assert _when(lambda: len(shared._waiting) == 5)
-        fn.gate.set()
+        fn, _, first, later = _queued_behind_a_held_call(pool, [[10 * i, 10 * i + 1] for i in range(1, 6)])
         assert first.result(10) == [2]
         assert [f.result(10) for f in later] == [[20 * i, 20 * i + 2] for i in range(1, 6)]
     assert len(fn.calls) == 2  # the first alone, then the five queued ones in one call
@@ -63,16 +71,8 @@ def test_callers_that_arrive_during_a_call_share_the_next_and_get_their_own_part
 
 
 def test_an_error_reaches_every_caller_of_its_call_and_the_next_call_still_runs():
-    fn = Gated()
-    shared = Coalescer(fn)
-    fn.gate.clear()
     with ThreadPoolExecutor(4) as pool:
-        first = pool.submit(shared, [1])
-        assert fn.entered.wait(10)
-        bad = pool.submit(shared, ["boom"])
-        good = pool.submit(shared, [3])
-        assert _when(lambda: len(shared._waiting) == 2)
-        fn.gate.set()
+        _, shared, first, (bad, good) = _queued_behind_a_held_call(pool, [["boom"], [3]])
         assert first.result(10) == [2]
         with pytest.raises(ValueError, match="boom"):
             bad.result(10)
