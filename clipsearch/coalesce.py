@@ -6,7 +6,8 @@ its own items at once (a lone call waits for nothing), and the callers that arri
 queue; when that call ends, the first of them runs everything queued, in one call, and hands
 the others their part. The results are ``fn``'s on the concatenated items, so ``fn`` must treat
 each item as if it were alone (``cutoff.mixture_fits`` does: every fit keeps the step at which it
-converged).
+converged). When a shared call fails, each caller's items run again alone, so one caller's bad
+input fails only that caller (as ``batching.BatchingEncoder`` does for the model).
 
 Why: the automatic cut-off fits a small mixture by EM on every query, a few hundred NumPy calls
 on arrays of a thousand or so values. NumPy lets go of the interpreter lock inside each of them
@@ -61,23 +62,31 @@ class Coalescer:
         """Run ``job`` with everything queued behind it, then hand the results and the lead out."""
         with self._lock:
             batch, self._waiting = [job, *self._waiting], []
-        items = [item for j in batch for item in j.items]
-        results: Sequence[Any] = []
-        error: BaseException | None = None
         try:
-            results = self.fn(items)
-        except BaseException as exc:  # every caller of this batch gets it, and the next batch runs
-            error = exc
+            results = self.fn([item for member in batch for item in member.items])
+            at = 0
+            for member in batch:
+                member.result = list(results[at:at + len(member.items)])
+                at += len(member.items)
+        except BaseException as exc:
+            if len(batch) == 1:
+                job.error = exc
+            else:  # one caller's bad items must not fail the others: run each alone
+                for member in batch:
+                    _run_alone(self.fn, member)
         with self._lock:
             following = self._waiting.pop(0) if self._waiting else None
             self._busy = following is not None
-        at = 0
         for member in batch:
-            member.error = error
-            member.result = list(results[at:at + len(member.items)]) if error is None else []
-            at += len(member.items)
             if member is not job:
                 member.done.set()
         if following is not None:
             following.lead = True
             following.done.set()
+
+
+def _run_alone(fn: Callable[[list[Any]], Sequence[Any]], job: _Job) -> None:
+    try:
+        job.result = list(fn(list(job.items)))
+    except BaseException as exc:
+        job.error = exc

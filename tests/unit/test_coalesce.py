@@ -70,15 +70,22 @@ def test_callers_that_arrive_during_a_call_share_the_next_and_get_their_own_part
     assert sorted(fn.calls[1]) == sorted(item for i in range(1, 6) for item in (10 * i, 10 * i + 1))
 
 
-def test_an_error_reaches_every_caller_of_its_call_and_the_next_call_still_runs():
+def test_an_error_reaches_only_the_caller_whose_items_failed_and_the_next_call_still_runs():
     with ThreadPoolExecutor(4) as pool:
-        _, shared, first, (bad, good) = _queued_behind_a_held_call(pool, [["boom"], [3]])
+        fn, shared, first, (bad, good) = _queued_behind_a_held_call(pool, [["boom"], [3]])
         assert first.result(10) == [2]
         with pytest.raises(ValueError, match="boom"):
             bad.result(10)
-        with pytest.raises(ValueError, match="boom"):
-            good.result(10)  # it shared the failed call
+        assert good.result(10) == [6]  # its shared call failed, so it ran again alone
+    assert fn.calls[1:] == [["boom", 3], ["boom"], [3]]
     assert shared([4]) == [8]  # nothing is left busy
+
+
+def test_a_lone_call_that_fails_raises_its_error():
+    shared = Coalescer(Gated())
+    with pytest.raises(ValueError, match="boom"):
+        shared(["boom"])
+    assert shared([5]) == [10]
 
 
 def test_many_threads_each_get_their_own_results():
