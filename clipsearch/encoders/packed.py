@@ -86,15 +86,18 @@ class PackedTransformer(nn.Module):
 
 
 class PackedText(nn.Module):
-    """A CLIP text tower, tokens to features, with packed matmuls: ``encode_text`` computed only up
-    to the batch's last end-of-text token (the tower is causal: the padding after it never
-    influences it, so dropping it is exact and 3-10x cheaper for short queries)."""
+    """A CLIP text tower, tokens to features: ``encode_text`` computed only up to the batch's last
+    end-of-text token (the tower is causal: the padding after it never influences it, so dropping
+    it is exact and 3-10x cheaper for short queries). Over a ``PackedTransformer`` it is compiled
+    (``packed_text``); over the model's own transformer it is the plain tower's way
+    (``encode_text_truncated``)."""
 
-    def __init__(self, model: nn.Module, transformer: PackedTransformer) -> None:
+    def __init__(self, model: nn.Module, transformer: nn.Module) -> None:
         super().__init__()
         self.token_embedding = model.token_embedding
         self.positional_embedding = model.positional_embedding.detach()
         self.transformer = transformer
+        self.cast_dtype = transformer.get_cast_dtype()
         self.ln_final = model.ln_final
         self.register_buffer("attn_mask", model.attn_mask, persistent=False)
         self.eos = model.text_eos_id if model.text_pool_type == "eos" else -1
@@ -110,31 +113,21 @@ class PackedText(nn.Module):
         ends = _ends(tokens, self.eos)
         length = int(ends.max()) + 1
         tokens = tokens[:, :length]
-        cast = self.transformer.cast_dtype
+        cast = self.cast_dtype
         x = self.token_embedding(tokens).to(cast) + self.positional_embedding[:length].to(cast)
         x = self.ln_final(self.transformer(x, self.attn_mask[:length, :length]))
-        x = x[torch.arange(x.shape[0], device=x.device), ends] @ self.projection
+        x = x[torch.arange(x.shape[0], device=x.device), ends] @ self.projection  # open_clip's text_global_pool
         if self.projection_bias is not None:
             x = x + self.projection_bias
         return x
 
 
 def encode_text_truncated(model, tokens: torch.Tensor) -> torch.Tensor:
-    """``model.encode_text`` computed only up to the last end-of-text token of the batch (the
-    plain tower's way; ``PackedText`` computes the same). Other text towers run in full."""
-    if not truncatable(model):
+    """``model.encode_text`` computed only up to the last end-of-text token of the batch, by the
+    model's own (plain) transformer: ``PackedText`` run as it is. Other text towers run in full."""
+    if not truncatable(model) or model.text_projection is None:
         return model.encode_text(tokens)
-    ends = _ends(tokens, model.text_eos_id if model.text_pool_type == "eos" else -1)
-    length = int(ends.max()) + 1
-    tokens = tokens[:, :length]
-    cast = model.transformer.get_cast_dtype()
-    x = model.token_embedding(tokens).to(cast) + model.positional_embedding[:length].to(cast)
-    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
-    x = model.ln_final(x)
-    x = x[torch.arange(x.shape[0], device=x.device), ends]  # open_clip's text_global_pool
-    if isinstance(model.text_projection, torch.nn.Linear):
-        return model.text_projection(x)
-    return x @ model.text_projection if model.text_projection is not None else x
+    return PackedText(model, model.transformer)(tokens)
 
 
 def truncatable(model: nn.Module) -> bool:
