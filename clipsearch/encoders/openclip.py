@@ -191,8 +191,8 @@ def _load(spec: ModelSpec) -> _Loaded:
         model, preprocess, tokenizer = _create(spec, name, pretrained, device)
     model.to(dtype)
     cpu_clip = device == "cpu" and isinstance(model, open_clip.CLIP)  # packed where it pays (packed.py)
-    probe = tokenizer(["a photo", "two dogs on a beach"])
-    text = packed_text(model, probe, lambda t: encode_text_truncated(model, t)) if cpu_clip else None
+    text = (packed_text(model, tokenizer(["a photo", "two dogs on a beach"]), lambda t: encode_text_truncated(model, t))
+            if cpu_clip else None)
     image = cpu_clip and pack_tower(model.visual, "transformer")
     release_freed_memory()  # the fp32 weights a bf16 model replaced: about 250 MB for ViT-B-32
     log.info("model ready: %s, dim %d, %s, packed towers: %s", name, stamp["dim"], dtype,
