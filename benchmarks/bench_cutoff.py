@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks._common import load_line, percentiles_ms  # noqa: E402
 from benchmarks.cutoff_eval import evaluate, figures_table, index_library, make_queries  # noqa: E402
-from clipsearch.cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff  # noqa: E402
+from clipsearch.cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff, use_compiled_fits  # noqa: E402
 
 
 def quality(n: int, seed: int, per_kind: int) -> None:
@@ -49,7 +49,7 @@ def quality(n: int, seed: int, per_kind: int) -> None:
     print(figures_table(figures))
 
 
-def speed(total: int = 100_000, dim: int = 512, queries: int = 200) -> None:
+def speed(total: int = 100_000, dim: int = 512, queries: int = 200, fits: str = "NumPy") -> None:
     """Time per query of what the cut-off adds, on synthetic vectors standing for a big library."""
     rng = np.random.default_rng(0)
     sample = rng.standard_normal((SAMPLE_SIZE, dim)).astype(np.float32)
@@ -71,7 +71,7 @@ def speed(total: int = 100_000, dim: int = 512, queries: int = 200) -> None:
         methods[cut.method] = methods.get(cut.method, 0) + 1
     cpu = (time.process_time() - cpu_started) / queries * 1e3
     p50, p99 = percentiles_ms(timings)
-    print(f"\nspeed at {total:,} photos ({dim}-d vectors, sample {SAMPLE_SIZE}, top {TOP_CANDIDATES}, "
+    print(f"\nspeed at {total:,} photos, {fits} EM ({dim}-d vectors, sample {SAMPLE_SIZE}, top {TOP_CANDIDATES}, "
           f"{queries} queries; decided by {methods}): wall median {p50:.2f} ms, p99 {p99:.2f} ms; "
           f"CPU {cpu:.2f} ms per query (all threads)")
 
@@ -135,6 +135,8 @@ def main() -> int:
     if not args.speed_only:
         quality(args.n, args.seed, args.per_kind)
     speed()
+    if use_compiled_fits():  # as the web app does at start
+        speed(fits="compiled")
     if args.composite:
         composite_speed(args.composite)
     print(load_line())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import webui.__main__ as cli
+from clipsearch import cutoff
 
 
 class FakeDemo:
@@ -29,6 +30,7 @@ def fake_demo(monkeypatch) -> FakeDemo:
     demo = FakeDemo()
     monkeypatch.setattr("webui.app.build_app", lambda engine, settings, overrides: demo)
     monkeypatch.setattr("webui.rest.mount", lambda demo: setattr(demo, "rest_mounted", True))
+    monkeypatch.setattr(cutoff, "SHARED_FITS", cutoff.SHARED_FITS)  # main switches the process's fits
     return demo
 
 
@@ -83,6 +85,12 @@ def test_rest_and_mcp_are_served_by_default_and_mcp_can_be_turned_off(fake_demo)
     assert fake_demo.launched["mcp_server"] is False
     assert cli.main(["--host", "0.0.0.0", "--auth", "me:secret"]) == 0
     assert fake_demo.launched["mcp_server"] is True
+
+
+def test_the_server_fits_its_cut_offs_with_the_compiled_em(fake_demo):
+    assert cutoff.SHARED_FITS.fn is cutoff.mixture_fits
+    assert cli.main([]) == 0
+    assert cutoff.SHARED_FITS.fn is cutoff.compiled_mixture_fits
 
 
 def test_public_host_with_auth_does_not_warn(fake_demo, capsys):

@@ -1,0 +1,84 @@
+"""The compiled EM (``clipsearch.mixture_jit``) fits what NumPy's EM fits, and a process without
+numba keeps fitting with NumPy."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import numpy as np
+import pytest
+
+from clipsearch import cutoff
+from clipsearch.cutoff import compiled_mixture_fits, library_scores, mixture_fits
+
+
+def _distributions(seed: int, count: int):
+    """Score distributions of every shape the cut-off meets, as (scores best first, weights): two
+    parts at any share, scale and overlap; one skewed bump; flat; ties; a handful of scores."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(count):
+        kind = i % 5
+        size = int(rng.integers(3, 12)) if kind == 4 else int(rng.integers(2_000, 20_000))
+        if kind == 0:
+            matches = int(rng.integers(0, size // 3))
+            low = rng.normal(0.2, 0.03, size - matches)
+            scores = np.concatenate([low, rng.normal(0.2 + rng.uniform(0.01, 0.1), rng.uniform(0.005, 0.04), matches)])
+        elif kind == 1:
+            scores = 0.1 + rng.gamma(rng.uniform(1.5, 6), 0.01, size)
+        elif kind == 2:
+            scores = rng.uniform(-0.2, 0.4, size)
+        else:
+            scores = np.round(rng.normal(0.3, 0.05, size), 2)  # ties (and, at kind 4, a few scores)
+        scores = np.sort(scores * rng.uniform(0.5, 3) + rng.uniform(-0.5, 0.5))[::-1]
+        top, sample = scores[:100], rng.choice(scores, min(2048, size), replace=False)
+        cases.append(library_scores(top, sample, size))
+    return cases
+
+
+def test_compiled_fits_are_numpys_fits():
+    cases = _distributions(seed=5, count=250)
+    cases.append((np.full(50, 0.3), np.ones(50)))  # one value: no two parts
+    cases.append((np.array([0.9, 0.1]), np.array([1.0, 0.0])))  # a weightless score
+    reference, compiled = mixture_fits(cases), compiled_mixture_fits(cases)
+    assert sum(fit is None for fit in reference) >= 2
+    assert sum(fit is not None for fit in reference) >= 150
+    for (x, _), want, got in zip(cases, reference, compiled):
+        assert (want is None) == (got is None)
+        if want is not None:
+            assert got[0].shape == x.shape
+            np.testing.assert_allclose(got[0], want[0], rtol=0, atol=1e-7)
+            assert got[1] == pytest.approx(want[1], rel=1e-9, abs=1e-12)
+
+
+def test_decisions_with_compiled_fits_are_numpys(monkeypatch):
+    rng = np.random.default_rng(3)
+    queries = []
+    for _ in range(120):
+        size, matches = 10_000, int(rng.integers(0, 3_000))
+        scores = np.concatenate([rng.normal(0.2, 0.03, size - matches),
+                                 rng.normal(0.2 + rng.uniform(0.01, 0.1), rng.uniform(0.005, 0.04), matches)])
+        queries.append((np.sort(scores)[::-1][:100], rng.choice(scores, 2048, replace=False), size))
+    monkeypatch.setattr(cutoff, "SHARED_FITS", cutoff.SHARED_FITS)
+    with_numpy = cutoff.relevance_cutoffs(queries)
+    assert cutoff.use_compiled_fits()
+    assert cutoff.SHARED_FITS.fn is compiled_mixture_fits
+    compiled = cutoff.relevance_cutoffs(queries)
+    # The same cut and method; the estimated count of matches to the last few bits.
+    assert [(cut.threshold, cut.method) for cut in compiled] == [(cut.threshold, cut.method) for cut in with_numpy]
+    assert [cut.matches for cut in compiled] == pytest.approx([cut.matches for cut in with_numpy], rel=1e-9)
+    assert sum(cut.method == "mixture" for cut in with_numpy) >= 40
+
+
+def test_without_numba_numpy_goes_on_fitting(monkeypatch, caplog):
+    monkeypatch.setattr(cutoff, "SHARED_FITS", cutoff.SHARED_FITS)
+    numpy_fits = cutoff.SHARED_FITS
+    monkeypatch.setitem(sys.modules, "numba", None)  # `import numba` now raises ImportError
+    monkeypatch.delitem(sys.modules, "clipsearch.mixture_jit", raising=False)
+    with caplog.at_level(logging.WARNING, logger="clipsearch.cutoff"):
+        assert not cutoff.use_compiled_fits()
+    assert cutoff.SHARED_FITS is numpy_fits
+    assert "fits with NumPy" in caplog.text and "numba" in caplog.text
+    top = np.linspace(0.4, 0.3, 100)
+    assert cutoff.relevance_cutoff(top, np.linspace(0.3, 0.0, 2048), 10_000).method in {"mixture", "skewed", "none"}
