@@ -108,10 +108,6 @@ def main(argv: list[str] | None = None) -> int:
         if mcp:
             log.warning("the MCP endpoint for assistants stays off on %s without --auth", args.host)
             mcp = False
-    # Every query fits the cut-off's mixture: compiled, in a quarter of the CPU and without the
-    # interpreter lock, which eight requests at once otherwise fight over (clipsearch/mixture_jit.py).
-    if use_compiled_fits():
-        log.info("the cut-off fits with its compiled EM")
     engine = None
     try:
         started = time.perf_counter()
@@ -124,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     except ClipSearchError as exc:
         print(f"error: {flags.explain(exc)}", file=sys.stderr)
         return 1
+    # Every query fits the cut-off's mixture: compiled, in a quarter of the CPU and without the
+    # interpreter lock, which eight requests at once otherwise fight over (clipsearch/mixture_jit.py).
+    # After the model: numba's 130 MB then fill what the model's loading gave back, not add to its peak.
+    if use_compiled_fits():
+        log.info("the cut-off fits with its compiled EM")
     blocks = app.build_app(engine, settings, overrides)
     blocks.queue(default_concurrency_limit=1)
     # quiet: Gradio's own banner tells a command-line user to "set share=True in launch()".
