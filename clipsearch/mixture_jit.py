@@ -11,7 +11,8 @@ computes the starting splits and calls it, and ``cutoff.use_compiled_fits`` swit
 over (the web app does at start; a one-shot command keeps NumPy, as loading a compiled function
 costs more than the one fit it would save). The arithmetic is the NumPy EM's, step for step and
 with the same stopping rule; only the order of floating-point additions differs, so decisions
-agree (a test compares both on recorded and synthetic cases).
+agree (tests/unit/test_mixture_jit.py compares both on 250 synthetic distributions; 360 cases
+recorded from the engine's queries agreed too when this was written).
 
 Importing this module imports numba; numba compiles the loop on its first call (about a second),
 and caches the machine code beside this file or in the user's cache folder (about 0.3 s to load).
