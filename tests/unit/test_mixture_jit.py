@@ -13,6 +13,13 @@ from clipsearch import cutoff
 from clipsearch.cutoff import compiled_mixture_fits, library_scores, mixture_fits
 
 
+def _two_parts(rng, size: int, most: int) -> np.ndarray:
+    """A library's scores: a bulk, and fewer than ``most`` matches at any distance and spread."""
+    matches = int(rng.integers(0, most))
+    return np.concatenate([rng.normal(0.2, 0.03, size - matches),
+                           rng.normal(0.2 + rng.uniform(0.01, 0.1), rng.uniform(0.005, 0.04), matches)])
+
+
 def _distributions(seed: int, count: int):
     """Score distributions of every shape the cut-off meets, as (scores best first, weights): two
     parts at any share, scale and overlap; one skewed bump; flat; ties; a handful of scores."""
@@ -22,9 +29,7 @@ def _distributions(seed: int, count: int):
         kind = i % 5
         size = int(rng.integers(3, 12)) if kind == 4 else int(rng.integers(2_000, 20_000))
         if kind == 0:
-            matches = int(rng.integers(0, size // 3))
-            low = rng.normal(0.2, 0.03, size - matches)
-            scores = np.concatenate([low, rng.normal(0.2 + rng.uniform(0.01, 0.1), rng.uniform(0.005, 0.04), matches)])
+            scores = _two_parts(rng, size, most=size // 3)
         elif kind == 1:
             scores = 0.1 + rng.gamma(rng.uniform(1.5, 6), 0.01, size)
         elif kind == 2:
@@ -56,10 +61,8 @@ def test_decisions_with_compiled_fits_are_numpys(monkeypatch):
     rng = np.random.default_rng(3)
     queries = []
     for _ in range(120):
-        size, matches = 10_000, int(rng.integers(0, 3_000))
-        scores = np.concatenate([rng.normal(0.2, 0.03, size - matches),
-                                 rng.normal(0.2 + rng.uniform(0.01, 0.1), rng.uniform(0.005, 0.04), matches)])
-        queries.append((np.sort(scores)[::-1][:100], rng.choice(scores, 2048, replace=False), size))
+        scores = _two_parts(rng, 10_000, most=3_000)
+        queries.append((np.sort(scores)[::-1][:100], rng.choice(scores, 2048, replace=False), len(scores)))
     monkeypatch.setattr(cutoff, "SHARED_FITS", cutoff.SHARED_FITS)
     with_numpy = cutoff.relevance_cutoffs(queries)
     assert cutoff.use_compiled_fits()
