@@ -31,9 +31,10 @@ from bench_indexing import CACHE, ensure_photos, selection  # noqa: E402
 from bench_query_latency import time_calls  # noqa: E402
 
 from clipsearch import ModelSpec, SearchEngine, Settings  # noqa: E402
+from clipsearch.affinity import reserve_core  # noqa: E402
 from clipsearch.encoders import load_encoder  # noqa: E402
 from clipsearch.stores import open_store  # noqa: E402
-from webui.app import batched  # noqa: E402
+from webui.app import batched, model_thread  # noqa: E402
 from webui.handlers import Handlers  # noqa: E402
 from webui.reindex import INTERACTIVE_BATCH  # noqa: E402
 
@@ -76,12 +77,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=160, help="12 MP JPEGs to re-index (default 160)")
     parser.add_argument("--batches", type=int, nargs="+", default=[32, 16],
                         help="batch sizes set through Settings.batch_size; the app's default is always run too")
+    parser.add_argument("--model-core", action="store_true",
+                        help="keep a core for the model thread as `python -m webui` does (clipsearch.affinity); "
+                             "the re-index gives every thread every core while it runs")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
     photos = selection(ensure_photos(CACHE / "12mp", args.photos), CACHE / f"12mp-view-{args.photos}")
     encoder = load_encoder(ModelSpec(name="ViT-B-32", pretrained=None))
     encoder.embed_texts(["warm up"])
+    if args.model_core:  # the server's set-up: the model warm on its own thread, then its core kept
+        model_thread().call(encoder.embed_texts, ["warm up"])
+        print(f"the model thread keeps core {reserve_core(model_thread().call)}", file=sys.stderr)
     before = load_line()
     rows = []
     for batch in [*args.batches, None]:
@@ -90,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     headers = ["batch", "indexing images/s", "searches", "search p50 ms", "search p95 ms", "search max ms",
                "idle search p50 ms"]
     text = (f"# Searching while the web app re-indexes {args.photos} 12 MP JPEGs (ViT-B-32, "
-            f"{encoder.precision}, {encoder.device})\n\nMachine before: {before}\n\n"
+            f"{encoder.precision}, {encoder.device}{', a core kept for the model' if args.model_core else ''})"
+            f"\n\nMachine before: {before}\n\n"
             f"{table(headers, rows)}\n\nMachine after: {load_line()}\n")
     print(text)
     save_result("reindex_search.md", text)

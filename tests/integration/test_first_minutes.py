@@ -91,6 +91,7 @@ def test_the_web_app_says_where_it_serves_and_nothing_about_share(demo_index):
             output.append(line)
             if "Serving clipsearch on" in line:
                 break
+        cores = threads_cores(server.pid)  # while it serves
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -102,3 +103,25 @@ def test_the_web_app_says_where_it_serves_and_nothing_about_share(demo_index):
     text = "".join(output)
     assert f"Serving clipsearch on http://127.0.0.1:{port}/" in text, text
     assert "share=True" not in text and "public link" not in text, text
+    if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2:
+        # The model on the CPU keeps a core of its own; every other thread keeps off it.
+        core = max(os.sched_getaffinity(0))
+        assert f"the model runs on core {core}, the request threads on the others" in text, text
+        assert [allowed for allowed in cores if core in allowed] == [{core}], cores
+        assert len(cores) > 5  # the server's threads were all read: HTTP, requests, the model...
+
+
+def threads_cores(pid: int) -> list[set[int]]:
+    """The cores each thread of a process may run on (Linux; empty elsewhere)."""
+    cores = []
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            line = next(line for line in status.read_text().splitlines() if line.startswith("Cpus_allowed_list:"))
+        except (OSError, StopIteration):  # a thread that ended meanwhile
+            continue
+        allowed: set[int] = set()
+        for part in line.split(":", 1)[1].strip().split(","):
+            first, _, last = part.partition("-")
+            allowed.update(range(int(first), int(last or first) + 1))
+        cores.append(allowed)
+    return cores

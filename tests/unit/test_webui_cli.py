@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 import webui.__main__ as cli
 from clipsearch import cutoff
+from webui import app
 
 
 class FakeDemo:
@@ -91,6 +94,31 @@ def test_the_server_fits_its_cut_offs_with_the_compiled_em(fake_demo):
     assert cutoff.SHARED_FITS.fn is cutoff.mixture_fits
     assert cli.main([]) == 0
     assert cutoff.SHARED_FITS.fn is cutoff.compiled_mixture_fits
+
+
+class LoadedEngine:
+    """What ``main`` reads of an engine whose model loaded on ``device``."""
+
+    def __init__(self, device: str) -> None:
+        self.encoder = SimpleNamespace(device=device)
+
+    def info(self) -> dict:
+        return {"stamp": {"model": "ViT-B-32"}, "count": 3}
+
+    def folders(self) -> list[str]:
+        return []
+
+
+@pytest.mark.parametrize("device, argv, reserved", [
+    ("cpu", [], True), ("cpu", ["--no-model-core"], False), ("cuda", [], False),
+])
+def test_a_model_on_the_cpu_keeps_a_core_of_its_own(fake_demo, monkeypatch, device, argv, reserved):
+    calls = []
+    monkeypatch.setattr(cli, "load_and_warm_up", lambda *args: LoadedEngine(device))
+    monkeypatch.setattr("clipsearch.affinity.reserve_core", lambda run_on_model_thread: calls.append(run_on_model_thread))
+    assert cli.main(argv) == 0
+    assert calls == ([app.model_thread().call] if reserved else [])
+    assert fake_demo.launched is not None
 
 
 def test_public_host_with_auth_does_not_warn(fake_demo, capsys):

@@ -1,0 +1,135 @@
+"""``clipsearch.affinity``: the model thread keeps a core of its own, the other threads the rest."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from clipsearch import affinity
+from clipsearch.affinity import all_cores, reserve_core
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def no_kept_core(monkeypatch):
+    """Each test starts with no core kept, and leaves the process's record as it was."""
+    monkeypatch.setattr(affinity, "_KEEPER", [])
+
+
+class FakeSystem:
+    """Threads and their allowed cores, as the system would keep them."""
+
+    def __init__(self, cpus: set[int], threads: list[int], model: int = 99, gone: tuple[int, ...] = (),
+                 model_refuses: bool = False) -> None:
+        self.cpus, self.model, self.gone, self.model_refuses = cpus, model, gone, model_refuses
+        self.cores = {thread: set(cpus) for thread in [*threads, model]}
+        self.calls_on_model = 0
+
+    def allowed(self, thread: int) -> set[int]:
+        return set(self.cpus)
+
+    def pin(self, thread: int, cores: set[int]) -> None:
+        if thread in self.gone:
+            raise ProcessLookupError(3, "No such process")
+        if thread == 0:  # the calling thread: here, always the model thread
+            if self.model_refuses:
+                raise PermissionError(1, "Operation not permitted")
+            thread = self.model
+        self.cores[thread] = set(cores)
+
+    def run_on_model_thread(self, fn):
+        self.calls_on_model += 1
+        return fn()
+
+    def threads(self) -> list[int]:
+        return list(self.cores)
+
+
+def test_the_model_thread_gets_one_core_and_every_other_thread_the_rest():
+    system = FakeSystem({0, 1, 2, 3}, threads=[11, 12, 13])
+    core = reserve_core(system.run_on_model_thread, allowed=system.allowed, pin=system.pin, threads=system.threads)
+    assert core == 3
+    assert system.calls_on_model == 1
+    assert system.cores == {11: {0, 1, 2}, 12: {0, 1, 2}, 13: {0, 1, 2}, 99: {3}}
+
+
+def test_all_cores_while_a_job_runs_then_the_model_core_again():
+    system = FakeSystem({0, 1}, threads=[11, 12])
+    assert reserve_core(system.run_on_model_thread, allowed=system.allowed, pin=system.pin,
+                        threads=system.threads) == 1
+    with all_cores():
+        assert all(cores == {0, 1} for cores in system.cores.values())
+        system.cores[13] = {0, 1}  # a thread the job started (a decoder)
+        with all_cores():  # nested: still every core
+            pass
+        assert all(cores == {0, 1} for cores in system.cores.values())
+    assert system.cores == {11: {0}, 12: {0}, 13: {0}, 99: {1}}
+
+
+def test_all_cores_without_a_kept_core_moves_nothing():
+    with all_cores():
+        pass
+    assert affinity._KEEPER == []
+
+
+def test_a_thread_that_ends_meanwhile_is_skipped():
+    system = FakeSystem({0, 1}, threads=[11, 12, 13], gone=(12,))
+    core = reserve_core(system.run_on_model_thread, allowed=system.allowed, pin=system.pin, threads=system.threads)
+    assert core == 1
+    assert system.cores[11] == system.cores[13] == {0} and system.cores[99] == {1}
+
+
+def test_one_core_is_left_shared():
+    system = FakeSystem({5}, threads=[11, 12])
+    assert reserve_core(system.run_on_model_thread, allowed=system.allowed, pin=system.pin,
+                        threads=system.threads) is None
+    assert system.calls_on_model == 0 and all(cores == {5} for cores in system.cores.values())
+
+
+def test_a_refusal_leaves_every_thread_on_every_core(caplog):
+    system = FakeSystem({0, 1, 2}, threads=[11, 12], model_refuses=True)
+    assert reserve_core(system.run_on_model_thread, allowed=system.allowed, pin=system.pin,
+                        threads=system.threads) is None
+    assert all(cores == {0, 1, 2} for cores in system.cores.values())
+    assert "could not keep a core for the model" in caplog.text
+
+
+def test_a_system_without_thread_affinity_changes_nothing(monkeypatch):
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.delattr(os, "sched_setaffinity", raising=False)
+    called = []
+    assert reserve_core(called.append) is None
+    assert called == []
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and two cores the process may use")
+def test_real_threads_keep_off_the_model_core_but_during_a_job():
+    """In a process of its own (pinning this one would slow the rest of the tests)."""
+    script = textwrap.dedent("""
+        import os, threading
+        from clipsearch.affinity import all_cores, reserve_core
+        from clipsearch.batching import ModelThread
+
+        model = ModelThread()
+        cpus = os.sched_getaffinity(0)
+        core = reserve_core(model.call)
+        seen = {}
+        later = threading.Thread(target=lambda: seen.update(later=os.sched_getaffinity(0)))
+        later.start(); later.join()
+        print(core == max(cpus), model.call(lambda: os.sched_getaffinity(0)) == {core},
+              os.sched_getaffinity(0) == cpus - {core}, seen["later"] == cpus - {core})
+        with all_cores():
+            print(model.call(lambda: os.sched_getaffinity(0)) == cpus, os.sched_getaffinity(0) == cpus)
+        print(model.call(lambda: os.sched_getaffinity(0)) == {core}, os.sched_getaffinity(0) == cpus - {core})
+    """)
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True"] * 8
