@@ -10,6 +10,9 @@ nothing.
 from __future__ import annotations
 
 import ctypes
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
 
 M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
 
@@ -36,3 +39,16 @@ def cap_malloc_arenas(arenas: int) -> bool:
     """
     mallopt = _libc_function("mallopt")
     return bool(mallopt is not None and mallopt(M_ARENA_MAX, max(1, int(arenas))) == 1)
+
+
+def keep_out(names: Iterable[str], modules: MutableMapping[str, Any] = sys.modules) -> list[str]:
+    """Make ``import NAME`` fail at once, for each of ``names`` not imported yet: a library that
+    imports one only where it is installed then goes without it. Returns the names kept out.
+
+    For libraries that a process's dependencies load at import, never to call them, and that stay
+    resident: in the web app, Triton (75 MB; see ``webui.__main__``). Call it before those imports.
+    """
+    kept = [name for name in names if name not in modules]
+    for name in kept:
+        modules[name] = None
+    return kept

@@ -14,11 +14,15 @@ import sys
 import time
 
 from cli import flags
-from clipsearch.memory import cap_malloc_arenas
+from clipsearch.memory import cap_malloc_arenas, keep_out
 
 log = logging.getLogger("webui")
 
 SERVER_ARENAS = 2  # malloc heaps shared by the server's threads: 170 MB less under load than 16
+# Loaded by the app's dependencies at import, never called by it, and resident for good: Triton
+# (GPU kernels for torch.compile, which the app never uses; torchvision loads it through
+# torch._dynamo), 75 MB, and pyarrow (an optional engine of pandas, which Gradio imports), 33 MB.
+SERVER_KEEPS_OUT = ("triton", "pyarrow")
 EPILOG = """\
 The index folder defaults to $CLIPSEARCH_INDEX, else the per-user data folder; thumbnails are
 cached under $CLIPSEARCH_CACHE (else the per-user cache folder). Build an index first with
@@ -87,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("webui", "clipsearch"):
             logging.getLogger(name).setLevel(logging.INFO)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    if "torch" not in sys.modules:  # a fresh process, not one that has loaded them already (tests)
+        log.debug("kept out of this process: %s", ", ".join(keep_out(SERVER_KEEPS_OUT)) or "nothing")
     # One request in flight is one thread: let them share two heaps, not one each (see memory.py).
     cap_malloc_arenas(SERVER_ARENAS)
     # Gradio's queue rebuilds a pandas table of its last 10,000 events after every event, for a

@@ -92,6 +92,7 @@ def test_the_web_app_says_where_it_serves_and_nothing_about_share(demo_index):
             if "Serving clipsearch on" in line:
                 break
         cores = threads_cores(server.pid)  # while it serves
+        maps = Path(f"/proc/{server.pid}/maps").read_text() if sys.platform.startswith("linux") else ""
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -103,6 +104,8 @@ def test_the_web_app_says_where_it_serves_and_nothing_about_share(demo_index):
     text = "".join(output)
     assert f"Serving clipsearch on http://127.0.0.1:{port}/" in text, text
     assert "share=True" not in text and "public link" not in text, text
+    # Libraries its dependencies would load and never call stay out (webui.__main__.SERVER_KEEPS_OUT).
+    assert "libtriton" not in maps and "libarrow" not in maps
     if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2:
         # The model on the CPU keeps a core of its own; every other thread keeps off it.
         core = max(os.sched_getaffinity(0))

@@ -27,3 +27,17 @@ def test_without_the_c_functions_both_do_nothing(monkeypatch):
     monkeypatch.setattr(memory, "_libc_function", lambda name: None)
     assert memory.cap_malloc_arenas(2) is False
     memory.release_freed_memory()  # no error
+
+
+def test_a_module_kept_out_fails_to_import_and_one_loaded_already_stays():
+    modules = {"json": sys.modules["json"]}
+    assert memory.keep_out(["clipsearch_absent_library", "json"], modules) == ["clipsearch_absent_library"]
+    assert modules == {"json": sys.modules["json"], "clipsearch_absent_library": None}
+
+
+def test_an_import_of_a_kept_out_module_raises_import_error(monkeypatch):
+    import colorsys  # noqa: F401  (loaded, so that the patch below puts it back after the test)
+    monkeypatch.delitem(sys.modules, "colorsys")
+    assert memory.keep_out(["colorsys"]) == ["colorsys"]
+    with pytest.raises(ImportError):
+        import colorsys  # noqa: F401, F811
