@@ -66,6 +66,7 @@ class CoreKeeper:
         except OSError as exc:
             log.warning("could not keep a core for the model (%s): the threads share every core", exc)
             self._pin_all(cpus)
+            self.core = None
             return None
         self.core = core
         return core

@@ -50,10 +50,14 @@ class FakeSystem:
     def threads(self) -> list[int]:
         return list(self.cores)
 
+    def reserve(self) -> int | None:
+        """``reserve_core`` on this system."""
+        return reserve_core(self.run_on_model_thread, allowed=self.allowed, pin=self.pin, threads=self.threads)
+
 
 def test_the_model_thread_gets_one_core_and_every_other_thread_the_rest():
     system = FakeSystem({0, 1, 2, 3}, threads=[11, 12, 13])
-    core = reserve_core(system.run_on_model_thread, allowed=system.allowed, pin=system.pin, threads=system.threads)
+    core = system.reserve()
     assert core == 3
     assert system.calls_on_model == 1
     assert system.cores == {11: {0, 1, 2}, 12: {0, 1, 2}, 13: {0, 1, 2}, 99: {3}}
@@ -61,8 +65,7 @@ def test_the_model_thread_gets_one_core_and_every_other_thread_the_rest():
 
 def test_all_cores_while_a_job_runs_then_the_model_core_again():
     system = FakeSystem({0, 1}, threads=[11, 12])
-    assert reserve_core(system.run_on_model_thread, allowed=system.allowed, pin=system.pin,
-                        threads=system.threads) == 1
+    assert system.reserve() == 1
     with all_cores():
         assert all(cores == {0, 1} for cores in system.cores.values())
         system.cores[13] = {0, 1}  # a thread the job started (a decoder)
@@ -80,22 +83,20 @@ def test_all_cores_without_a_kept_core_moves_nothing():
 
 def test_a_thread_that_ends_meanwhile_is_skipped():
     system = FakeSystem({0, 1}, threads=[11, 12, 13], gone=(12,))
-    core = reserve_core(system.run_on_model_thread, allowed=system.allowed, pin=system.pin, threads=system.threads)
+    core = system.reserve()
     assert core == 1
     assert system.cores[11] == system.cores[13] == {0} and system.cores[99] == {1}
 
 
 def test_one_core_is_left_shared():
     system = FakeSystem({5}, threads=[11, 12])
-    assert reserve_core(system.run_on_model_thread, allowed=system.allowed, pin=system.pin,
-                        threads=system.threads) is None
+    assert system.reserve() is None
     assert system.calls_on_model == 0 and all(cores == {5} for cores in system.cores.values())
 
 
 def test_a_refusal_leaves_every_thread_on_every_core(caplog):
     system = FakeSystem({0, 1, 2}, threads=[11, 12], model_refuses=True)
-    assert reserve_core(system.run_on_model_thread, allowed=system.allowed, pin=system.pin,
-                        threads=system.threads) is None
+    assert system.reserve() is None
     assert all(cores == {0, 1, 2} for cores in system.cores.values())
     assert "could not keep a core for the model" in caplog.text
 
