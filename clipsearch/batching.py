@@ -106,9 +106,13 @@ class BatchingEncoder:
     """An ``Encoder`` whose concurrent ``embed_texts`` / ``embed_images`` calls share model calls."""
 
     def __init__(self, encoder: Encoder, *, bulk_chunk: int = BULK_CHUNK,
-                 max_batch: dict[str, int] | None = None, model_thread: ModelThread | None = None) -> None:
+                 max_batch: dict[str, int] | None = None, model_thread: ModelThread | None = None,
+                 on_overlap: Callable[[Callable[[], bool]], None] | None = None) -> None:
         self.inner = encoder
         self.model_thread = model_thread
+        # Told when queries start or stop overlapping (``affinity.confine``), with a function that
+        # says whether they do now: calls that race each other still end on the last count.
+        self.on_overlap = on_overlap
         self.bulk_chunk = max(1, bulk_chunk)
         self.max_batch = {**MAX_BATCH, BULK: self.bulk_chunk, **(max_batch or {})}
         self.stats = BatchStats()
@@ -166,14 +170,29 @@ class BatchingEncoder:
     @contextmanager
     def query(self) -> Iterator[None]:
         """Mark one query in progress for all of its run (embedding, search, cut-off): a model call
-        made while others are in progress keeps to one core, since they use the others."""
+        made while others are in progress keeps to one core, since they use the others. When a
+        second query starts, or the last but one ends, ``on_overlap`` is told."""
         with self._cond:
             self._queries += 1
+            crossed = self._queries == 2
+        if crossed:
+            self._overlap_changed()
         try:
             yield
         finally:
             with self._cond:
                 self._queries -= 1
+                crossed = self._queries == 1
+            if crossed:
+                self._overlap_changed()
+
+    def overlapping(self) -> bool:
+        """Whether more than one query is in progress now."""
+        return self._queries > 1
+
+    def _overlap_changed(self) -> None:
+        if self.on_overlap is not None:
+            self.on_overlap(self.overlapping)
 
     # --- scheduling ----------------------------------------------------------------------------
     def _submit(self, kind: str, items: list[Any]) -> np.ndarray:

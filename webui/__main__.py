@@ -135,11 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     # After the model: numba's 130 MB then fill what the model's loading gave back, not add to its peak.
     if use_compiled_fits():
         log.info("the cut-off fits with its compiled EM")
-    # Before the server starts its threads: they inherit the cores of the thread that starts them.
+    # The model thread keeps a core; while queries overlap the other threads keep off it (affinity.py).
     if not args.no_model_core and engine is not None and getattr(engine.encoder, "device", None) == "cpu":
         core = reserve_core(app.model_thread().call)
         if core is not None:
-            log.info("the model runs on core %d, the request threads on the others", core)
+            log.info("the model runs on core %d, the other threads keep off it while queries overlap", core)
     blocks = app.build_app(engine, settings, overrides)
     blocks.queue(default_concurrency_limit=1)
     # quiet: Gradio's own banner tells a command-line user to "set share=True in launch()".

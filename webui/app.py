@@ -17,7 +17,7 @@ from typing import Any
 
 import gradio as gr
 
-from clipsearch import SearchEngine, Settings
+from clipsearch import SearchEngine, Settings, affinity
 from clipsearch.batching import ModelThread, batching
 
 from . import tools
@@ -120,7 +120,7 @@ def batched(engine: SearchEngine | None) -> SearchEngine | None:
     """``engine`` with its encoder behind a batcher: concurrent queries share model calls, all
     made on the model thread."""
     if engine is not None:
-        engine.encoder = batching(engine.encoder, model_thread=model_thread())
+        engine.encoder = batching(engine.encoder, model_thread=model_thread(), on_overlap=affinity.confine)
     return engine
 
 

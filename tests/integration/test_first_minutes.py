@@ -107,10 +107,13 @@ def test_the_web_app_says_where_it_serves_and_nothing_about_share(demo_index):
     # Libraries its dependencies would load and never call stay out (webui.__main__.SERVER_KEEPS_OUT).
     assert "libtriton" not in maps and "libarrow" not in maps
     if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2:
-        # The model on the CPU keeps a core of its own; every other thread keeps off it.
-        core = max(os.sched_getaffinity(0))
-        assert f"the model runs on core {core}, the request threads on the others" in text, text
-        assert [allowed for allowed in cores if core in allowed] == [{core}], cores
+        # The model on the CPU keeps a core of its own; with no query running, the other threads
+        # may use every core (they keep off the model's while queries overlap: test_affinity.py).
+        cpus = set(os.sched_getaffinity(0))
+        core = max(cpus)
+        assert f"the model runs on core {core}, the other threads keep off it while queries overlap" in text, text
+        assert [allowed for allowed in cores if allowed == {core}] == [{core}], cores
+        assert all(allowed == cpus for allowed in cores if allowed != {core}), cores
         assert len(cores) > 5  # the server's threads were all read: HTTP, requests, the model...
 
 

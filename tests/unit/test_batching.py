@@ -203,6 +203,22 @@ def test_an_error_reaches_only_the_caller_whose_input_caused_it():
         np.testing.assert_allclose(vectors[0], reference.embed_texts([f"fine {i}"])[0], atol=1e-5)
 
 
+def test_the_overlap_hook_hears_when_a_second_query_starts_and_when_it_is_alone_again():
+    """``on_overlap`` (``affinity.confine`` in the web app) is told on each crossing, with a
+    function that reads the count when it is called."""
+    heard = []
+    encoder = BatchingEncoder(FakeEncoder(dim=16), on_overlap=lambda overlapping: heard.append(overlapping()))
+    with encoder.query():
+        assert heard == []  # one query: nothing to tell
+        with encoder.query():
+            assert heard == [True]
+            with encoder.query():  # a third changes nothing
+                pass
+            assert heard == [True]
+        assert heard == [True, False]
+    assert heard == [True, False] and not encoder.overlapping()
+
+
 def test_bulk_embedding_goes_in_small_chunks_and_waiting_queries_go_first():
     inner = GatedEncoder()
     encoder = BatchingEncoder(inner, bulk_chunk=2)
