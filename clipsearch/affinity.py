@@ -6,10 +6,10 @@ scheduler, those threads land on the model's core too and take turns with it the
 on 2 cores, with 8 threads searching, the model thread was busy 93% of the time but got only 78% of
 a core, and every query waits for it. So the model thread keeps one core, and while queries overlap
 (``confine``, called by ``BatchingEncoder.query``) every other thread of the process keeps to the
-others: the web app then answered 7-17% more requests per second (2 cores, 8 clients, text
-queries; README, **Under load**). A lone query leaves them free: its request's own work then runs
-wherever a core is free, and torch's worker thread beside the model thread on the other core
-(kept off the model's core all the time, a lone query took 19 ms instead of 16).
+others: the web app then answered more requests per second (2 cores, 8 clients, text queries:
+REST 1-9%, call API 8-16%; README, **Under load**). A lone query leaves them free: its request's
+own work then runs wherever a core is free, and torch's worker thread beside the model thread on
+the other core (kept off the model's core all the time, a lone REST query took 19 ms; now 14-15).
 
 Threads started later inherit their starter's cores, and the next change of state moves them all.
 A re-index from the web app (``all_cores``) lets every thread, the model's too, use every core while
