@@ -14,7 +14,10 @@ at their level, in two steps:
    library (weighted to stand for all of it) plus the exact best candidates are fitted with two
    Gaussians (EM). Each score then has a probability of belonging to the upper part, and the
    threshold is the one that maximizes the F1 expected under those probabilities. Broad queries
-   (a fifth of the library) are decided here.
+   (a fifth of the library) are decided here. EM starts from several splits; when the fits it
+   reaches describe the scores equally well (``EQUALLY_LIKELY``), the one with the larger upper
+   part is taken: a broad query's matches are seldom one bell curve, and their best-scoring part
+   often fits as a small bump of its own, inside the matches rather than at their end.
 
 Everything is relative to the query's own scores, so no constant depends on a model's range.
 NumPy; a decision costs about 1.5 ms of CPU (see benchmarks/bench_cutoff.py). Concurrent
@@ -29,6 +32,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,10 +50,24 @@ MIN_GROUP = 2
 # A query's matches are a minority of the library (a broad query's are about a fifth): an upper
 # part holding more than a third is the bulk of non-matches split in two, not the matches.
 MAX_SHARE = 0.35
+# Fits whose log-likelihoods, over the scores actually seen, differ by at most this describe them
+# equally well (a likelihood ratio of e^4, about 55: what Akaike's criterion asks of two extra
+# parameters, twice over): between two such splits, the one with the larger upper part is taken.
+EQUALLY_LIKELY = 4.0
+BROAD = 0.1
 _BINS = 128
 _EM_STEPS = 40
 _STARTS = np.array([0.01, 0.05, 0.2, 0.4])
 _ERFC = np.frompyfunc(math.erfc, 1, 1)
+
+
+class PartFit(NamedTuple):
+    """One two-Gaussian fit of a query's scores: per score the upper part's probability, the
+    weighted log-likelihood per unit of weight, and the upper part's share of the weight."""
+
+    upper: np.ndarray
+    loglik: float
+    share: float
 
 
 @dataclass(frozen=True)
@@ -104,20 +122,39 @@ def relevance_cutoffs(queries: Sequence[tuple[np.ndarray, np.ndarray | None, int
     return decided  # type: ignore[return-value]
 
 
-def _decide_by_fit(top, sample, scores, weights, fit) -> Cutoff:
+def _decide_by_fit(top, sample, scores, weights, fits: list[PartFit]) -> Cutoff:
     """Steps 2 and 3 for one query whose best scores had no distinct group."""
-    if fit is None:
+    if not fits:
         return Cutoff(float(top[-1]), float(len(top)), "none")
-    upper, loglik = fit
     draws = len(top) + int(np.sum(sample < top[-1]))  # the scores actually seen, for the AIC
-    if skewed_null_suffices(scores, weights, loglik, draws):
+    one_bump = skewed_bump_loglik(scores, weights)
+    best = max(fits, key=lambda fit: fit.loglik)
+    if one_bump is not None and (best.loglik - one_bump) * max(draws, 1) <= 2.0:
         ratios = gap_ratios(top)
         ratios[: MIN_GROUP - 1] = 0.0
         group = int(np.argmax(ratios)) + 1 if len(ratios) >= MIN_GROUP else len(top)
         if group < len(top):
             return Cutoff(float((top[group - 1] + top[group]) / 2), float(group), "skewed")
-    threshold, matches = best_expected_f1(scores, weights, upper)
+    threshold, matches = best_expected_f1(scores, weights, choose_fit(fits, draws, one_bump).upper)
     return Cutoff(threshold, matches, "mixture")
+
+
+def choose_fit(fits: Sequence[PartFit], draws: int, one_bump: float | None = None) -> PartFit:
+    """The fit to decide by, from EM's fits from its starting splits (at least one).
+
+    The most likely one, unless another describes the scores as well (within ``EQUALLY_LIKELY``
+    over the ``draws`` scores seen) with an upper part at least twice as large (a different split,
+    not the same one reached less exactly), and is itself two populations: it beats one skewed
+    bump (``one_bump``, its log-likelihood per unit of weight, None when the scores lean the other
+    way) by Akaike's criterion. Then the largest such.
+    """
+    best = max(fits, key=lambda fit: fit.loglik)
+
+    def also(fit: PartFit) -> bool:
+        return ((best.loglik - fit.loglik) * max(draws, 1) <= EQUALLY_LIKELY and fit.share >= 2 * best.share
+                and fit.share >= BROAD and (one_bump is None or (fit.loglik - one_bump) * max(draws, 1) > 2.0))
+
+    return max(filter(also, fits), key=lambda fit: fit.share, default=best)
 
 
 def gap_ratios(top: np.ndarray, window: int = 5) -> np.ndarray:
@@ -166,13 +203,11 @@ def library_scores(top: np.ndarray, sample: np.ndarray, total: int) -> tuple[np.
     return np.concatenate([top, centres[::-1]]), np.concatenate([np.ones(len(top)), weights[::-1]])
 
 
-def mixture_fits(cases: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, float] | None]:
+def mixture_fits(cases: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[list[PartFit]]:
     """Two-Gaussian mixtures fitted by EM to several score distributions (x, w) at once: for each,
-    (per score, the upper part's probability; the weighted log-likelihood per unit of weight), or
-    None when no fit separates two parts.
-
-    EM runs from several starting splits (the upper 1%, 5%, 20% and 40% of the weight); the most
-    likely fit whose upper part is the higher and the smaller one wins.
+    the fits EM reached from its starting splits (the upper 1%, 5%, 20% and 40% of the weight)
+    whose upper part is the higher one and holds a share in (0, ``MAX_SHARE``], most likely
+    first; none when no start separates two such parts (``choose_fit`` picks one to decide by).
 
     Each step is a handful of array operations over every distribution and starting split at once
     (the M-step one batched matrix product with the scores' weighted moments): a search runs this
@@ -205,13 +240,14 @@ def mixture_fits(cases: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple[n
             if all(f is not None for f in final):
                 break
             previous = ll
-    out: list[tuple[np.ndarray, float] | None] = []
+    out: list[list[PartFit]] = []
     for i, (x_i, w_i) in enumerate(cases):
         share_i, means_i, upper_i, ll_i = final[i] or (share[i], means[i], upper[i], ll[i])
         mean_up, mean_low = means_i[:starts, 0], means_i[starts:, 0]
         ok = np.isfinite(ll_i) & (mean_up > mean_low) & (share_i <= MAX_SHARE) & (share_i > 0)
-        best = int(np.argmax(np.where(ok, ll_i, -np.inf)))
-        out.append((upper_i[best][: len(x_i)], float(ll_i[best] / w_i.sum())) if ok.any() else None)
+        fits = [PartFit(upper_i[k][: len(x_i)], float(ll_i[k] / w_i.sum()), float(share_i[k]))
+                for k in np.flatnonzero(ok)]
+        out.append(sorted(fits, key=lambda fit: -fit.loglik))
     return out
 
 
@@ -220,17 +256,18 @@ def _starting_splits(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return x[np.minimum(np.searchsorted(np.cumsum(w) / w.sum(), _STARTS), len(x) - 1)]
 
 
-def compiled_mixture_fits(cases: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, float] | None]:
+def compiled_mixture_fits(cases: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[list[PartFit]]:
     """``mixture_fits`` by the compiled EM of ``clipsearch.mixture_jit`` (numba must be installed):
     the same fits, a quarter of the CPU, and no interpreter lock held while fitting."""
     from .mixture_jit import fit_two_gaussians
 
-    fits: list[tuple[np.ndarray, float] | None] = []
+    out: list[list[PartFit]] = []
     for x, w in cases:
         x, w = np.ascontiguousarray(x, np.float64), np.ascontiguousarray(w, np.float64)
-        upper, loglik, ok = fit_two_gaussians(x, w, _starting_splits(x, w), MAX_SHARE, _EM_STEPS)
-        fits.append((upper, float(loglik)) if ok else None)
-    return fits
+        upper, loglik, share, ok = fit_two_gaussians(x, w, _starting_splits(x, w), MAX_SHARE, _EM_STEPS)
+        fits = [PartFit(upper[k], float(loglik[k]), float(share[k])) for k in np.flatnonzero(ok)]
+        out.append(sorted(fits, key=lambda fit: -fit.loglik))
+    return out
 
 
 # Every query's fits in this process, one EM at a time: those that arrive meanwhile share the next.
@@ -292,25 +329,26 @@ def best_expected_f1(x: np.ndarray, w: np.ndarray, upper: np.ndarray) -> tuple[f
     return float(x[best]), matches
 
 
-def skewed_null_suffices(x: np.ndarray, w: np.ndarray, mixture_loglik: float, draws: int) -> bool:
-    """Whether one right-skewed bump describes the scores as well as the two-part mixture does.
+def skewed_bump_loglik(x: np.ndarray, w: np.ndarray) -> float | None:
+    """The weighted mean log-likelihood of one right-skewed bump (a skew-normal fitted by its
+    moments, two parameters fewer than two Gaussians) for the scores; None when they do not lean
+    towards the high scores.
 
     A query with only a handful of matches and no clean gap leaves the library's scores as one
     bump with a long upper tail; a two-Gaussian mixture then splits that tail off as an "upper
-    part" holding a quarter of the library. A skew-normal (fitted by its moments) has two
-    parameters fewer: when the mixture does not beat it by Akaike's criterion (two log-likelihood
-    units per extra parameter, over the ``draws`` scores actually seen), and the skew is to the
-    upper side, the upper part is the bulk's own tail, not a population of matches.
+    part" holding a quarter of the library. When the mixture does not beat this bump by Akaike's
+    criterion (two log-likelihood units per extra parameter, over the scores actually seen), the
+    upper part is the bulk's own tail, not a population of matches.
     """
     w = w / w.sum()
     mean = float(np.sum(w * x))
     var = float(np.sum(w * (x - mean) ** 2))
     if var <= 0:
-        return False
+        return None
     skew = float(np.sum(w * (x - mean) ** 3)) / var**1.5
     if skew <= 0:
-        return False
-    return mixture_loglik - skew_normal_loglik(x, w, mean, var, skew) <= 2.0 / max(draws, 1)
+        return None
+    return skew_normal_loglik(x, w, mean, var, skew)
 
 
 def skew_normal_loglik(x: np.ndarray, w: np.ndarray, mean: float, var: float, skew: float) -> float:

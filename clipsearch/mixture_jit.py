@@ -38,9 +38,9 @@ def fit_two_gaussians(x, w, splits, max_share, steps):
     (the upper part: scores at or above it), all steps together until every start has converged
     (the log-likelihood moved by at most 1e-5 of itself) or ``steps`` ran out.
 
-    Returns (per score, the upper part's probability; the weighted log-likelihood per unit of
-    weight; True), for the most likely start whose upper part is the higher one and holds a share
-    in (0, ``max_share``]; or (empty, 0, False) when no start gives such a fit.
+    Returns, per start: each score's probability of the upper part (starts x scores), the weighted
+    log-likelihood per unit of weight, the upper part's share, and whether the fit is acceptable
+    (its upper part is the higher one and holds a share in (0, ``max_share``]).
     """
     starts = splits.shape[0]
     total, centred, first, second, floor = _centred_moments(x, w)
@@ -58,10 +58,10 @@ def fit_two_gaussians(x, w, splits, max_share, steps):
         if np.all(loglik - previous <= 1e-5 * np.abs(loglik)):
             break
         previous[:] = loglik
-    best = _best_start(loglik, parts, max_share)
-    if best < 0:
-        return np.empty(0), 0.0, False
-    return upper[best].copy(), loglik[best] / total, True
+    ok = np.empty(starts, np.bool_)
+    for k in range(starts):
+        ok[k] = _acceptable(loglik[k], parts[k], max_share)
+    return upper, loglik / total, parts[:, 0].copy(), ok
 
 
 @_jit
@@ -131,13 +131,8 @@ def _log_sum_and_upper(log_up, log_low):
 
 
 @_jit
-def _best_start(loglik, parts, max_share):
-    """The most likely start whose upper part is the higher one and holds a share in
-    (0, max_share], or -1."""
-    best = -1
-    for k in range(loglik.shape[0]):
-        share = parts[k, 0]
-        ok = math.isfinite(loglik[k]) and parts[k, 1] > parts[k, 2] and 0 < share <= max_share
-        if ok and (best < 0 or loglik[k] > loglik[best]):
-            best = k
-    return best
+def _acceptable(loglik, parts, max_share):
+    """Whether a start's fit has a finite likelihood, and an upper part that is the higher one
+    and holds a share in (0, max_share]."""
+    share = parts[0]
+    return math.isfinite(loglik) and parts[1] > parts[2] and 0 < share <= max_share

@@ -81,6 +81,49 @@ def test_broad_query_keeps_a_fifth_of_the_library():
     assert 3_000 < cut.matches < 5_000
 
 
+@pytest.mark.parametrize("seed", [14, 18])
+def test_broad_matches_with_a_bump_on_top_are_kept_whole(seed):
+    """A fifth of a 400-photo library matches, loosely, and a few dozen of them score higher than
+    the rest of the matches, with no clean gap (what a shape query gives with the demo model). The
+    most likely two-part fit is that top bump alone; the fit of all the matches against the rest
+    describes the scores as well, so the cut-off keeps the matches whole. (Seeds where the bump's
+    edge is not a clean gap, so that the mixture decides.)"""
+    rng = np.random.default_rng(seed)
+    scores = np.concatenate([rng.normal(0.0, 0.1, 290), rng.normal(0.25, 0.1, 90), rng.normal(0.5, 0.02, 20)])
+    relevant = np.arange(400) >= 290
+    top = np.sort(scores)[::-1][:TOP_CANDIDATES]
+    x, w = cutoff.library_scores(top, scores, 400)
+    fits = cutoff.SHARED_FITS([(x, w)])[0]
+    most_likely = max(fits, key=lambda fit: fit.loglik)
+    assert np.sum(w * most_likely.upper) < 40  # the top bump, not the matches
+    cut = relevance_cutoff(top, scores, 400)
+    assert cut.method == "mixture"
+    assert _f1(scores, relevant, cut) >= 0.8
+    assert 80 <= cut.matches <= 150
+
+
+def _fit(share: float, loglik: float) -> cutoff.PartFit:
+    return cutoff.PartFit(np.array([share]), loglik, share)
+
+
+def test_choose_fit_takes_a_larger_split_only_when_it_is_as_likely_broad_and_two_populations():
+    from clipsearch.cutoff import BROAD, EQUALLY_LIKELY, choose_fit
+
+    draws = 400
+    best = _fit(0.02, 1.0)
+    as_likely = 1.0 - 0.9 * EQUALLY_LIKELY / draws
+    broad = _fit(0.2, as_likely)
+    assert choose_fit([best, broad], draws) is broad
+    assert choose_fit([best, broad, _fit(0.3, as_likely)], draws).share == 0.3  # the largest such
+    assert choose_fit([best, broad], draws, one_bump=as_likely - 3 / draws) is broad
+    assert choose_fit([best, _fit(0.2, 1.0 - 1.1 * EQUALLY_LIKELY / draws)], draws) is best  # less likely
+    assert choose_fit([best, broad], draws, one_bump=as_likely - 1 / draws) is best  # one bump does as well
+    assert choose_fit([best, _fit(BROAD * 0.9, as_likely)], draws) is best  # not a broad query's split
+    near = _fit(0.15, 1.0)
+    assert choose_fit([near, _fit(0.2, as_likely)], draws) is near  # the same split, reached less exactly
+    assert choose_fit([best], draws) is best
+
+
 @pytest.mark.parametrize("scale, shift", [(1.0, 0.0), (3.0, 0.4), (0.2, -0.5)])
 def test_only_the_shape_of_the_scores_matters(scale, shift):
     """An affine change of the scores (another model's range, a composite query) moves the
