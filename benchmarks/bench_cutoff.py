@@ -1,13 +1,16 @@
 """How well and how fast the automatic relevance cut-off decides (README's table).
 
     python benchmarks/bench_cutoff.py [--n 400] [--seed 5] [--per-kind 10]
+    python benchmarks/bench_cutoff.py --seeds 100-119      # one row per library, then a summary
     python benchmarks/bench_cutoff.py --speed-only [--composite 100000]
 
 Quality: renders a library with known content (seeded; the cut-off was tuned on seeds 1 and 2,
 so report other seeds), indexes it with the offline demo model through the real engine, and runs
 each kind of query through the engine's own search (benchmarks/cutoff_eval.py). Per kind: F1 of the returned set against the true
 set, divided by the best F1 any cut of the same ranking reaches, beside the single best flat
-threshold chosen knowing the answers.
+threshold chosen knowing the answers. With ``--seeds``, the same on several libraries: a row of
+ratios per library, then per kind the mean and the worst, and which libraries have one of the
+issue's six goal kinds (all but photo + words) under 0.6.
 
 Speed: the time the cut-off adds to one query at 100,000 photos: the query against the engine's
 random sample of the library (2,048 x 512 floats), then the decision on it and the 100 best
@@ -48,6 +51,46 @@ def quality(n: int, seed: int, per_kind: int) -> None:
         finally:
             engine.close()
     print(figures_table(figures))
+
+
+GOAL_KINDS = ("narrow", "background", "shape", "colour", "negative", "sum")  # the issue's goal names these
+
+
+def parse_seeds(text: str) -> list[int]:
+    """"100-119" or "1,2,5" (or both: "1,5,100-104")."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        seeds += list(range(int(first), int(last or first) + 1))
+    return seeds
+
+
+def libraries(seeds: list[int], n: int, per_kind: int) -> None:
+    """``quality`` on each library, a row of per-kind ratios each, then per-kind mean and worst."""
+    rows: dict[int, dict[str, float]] = {}
+    kinds: list[str] = []
+    for seed in seeds:
+        with tempfile.TemporaryDirectory() as tmp:
+            engine, library = index_library(Path(tmp), n, seed)
+            try:
+                figures = evaluate(engine, library, make_queries(engine, library, seed=seed, per_kind=per_kind))
+            finally:
+                engine.close()
+        rows[seed] = {f.kind: f.ratio for f in figures}
+        if not kinds:
+            kinds = [f.kind for f in figures]
+            print(f"cut-off / ceiling per kind, {n} pictures a library\n")
+            print("| library | " + " | ".join(kinds) + " | mean over kinds | goal kinds: mean, worst |")
+            print("|---|" + "---:|" * (len(kinds) + 2))
+        goal = [rows[seed][k] for k in GOAL_KINDS]
+        print(f"| seed {seed} | " + " | ".join(f"{rows[seed][k]:.2f}" for k in kinds)
+              + f" | {np.mean(list(rows[seed].values())):.2f} | {np.mean(goal):.2f}, {min(goal):.2f} |", flush=True)
+    print("| **mean** | " + " | ".join(f"{np.mean([r[k] for r in rows.values()]):.2f}" for k in kinds) + " | | |")
+    print("| **worst** | " + " | ".join(f"{min(r[k] for r in rows.values()):.2f}" for k in kinds) + " | | |")
+    under = {seed: [k for k in GOAL_KINDS if r[k] < 0.6] for seed, r in rows.items()}
+    under = {seed: ks for seed, ks in under.items() if ks}
+    print(f"\n{len(under)} of {len(rows)} libraries have a goal kind under 0.6: "
+          + (", ".join(f"seed {seed} ({', '.join(ks)})" for seed, ks in under.items()) or "none"))
 
 
 def speed(total: int = 100_000, dim: int = 512, queries: int = 200, fits: str = "NumPy") -> None:
@@ -127,13 +170,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=400, help="pictures in the library (default 400)")
     parser.add_argument("--seed", type=int, default=5, help="library and query seed (default 5)")
+    parser.add_argument("--seeds", type=parse_seeds, metavar="A-B",
+                        help="the quality on several libraries (100-119, or 1,2,5), then the timing")
     parser.add_argument("--per-kind", type=int, default=10, help="queries per kind, at most (default 10)")
     parser.add_argument("--speed-only", action="store_true", help="only the timing at 100k photos")
     parser.add_argument("--composite", type=int, default=0, metavar="N",
                         help="also time composite queries decided per term on a real store of N vectors")
     args = parser.parse_args()
     print(load_line())
-    if not args.speed_only:
+    if args.seeds:
+        libraries(args.seeds, args.n, args.per_kind)
+    elif not args.speed_only:
         quality(args.n, args.seed, args.per_kind)
     speed()
     if args.composite:
