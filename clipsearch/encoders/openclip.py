@@ -27,7 +27,7 @@ from ..config import DEMO_MODEL, HUB_OFFLINE_ENV, ModelSpec, hub_offline
 from ..errors import ModelUnavailable
 from ..memory import release_freed_memory
 from .base import normalize
-from .packed import encode_text_truncated, pack_tower, packed_text
+from .packed import encode_text_truncated, pack_patches, pack_tower, packed_text
 
 log = logging.getLogger(__name__)
 
@@ -194,9 +194,11 @@ def _load(spec: ModelSpec) -> _Loaded:
     text = (packed_text(model, tokenizer(["a photo", "two dogs on a beach"]), lambda t: encode_text_truncated(model, t))
             if cpu_clip else None)
     image = cpu_clip and pack_tower(model.visual, "transformer")
+    patches = image and pack_patches(model.visual)
     release_freed_memory()  # the fp32 weights a bf16 model replaced: about 250 MB for ViT-B-32
     log.info("model ready: %s, dim %d, %s, packed towers: %s", name, stamp["dim"], dtype,
-             " and ".join(t for t, done in (("text", text), ("image", image)) if done) or "none")
+             " and ".join(t for t, done in (("text", text), ("image" + (" with its patches" if patches else ""), image))
+                          if done) or "none")
     return _Loaded(model, preprocess, tokenizer, device, dtype, stamp, text)
 
 

@@ -6,7 +6,9 @@ so tokens that rearranging costs about as much as the product itself, on every c
 weight once (``torch.ops.mkldnn._reorder_linear_weight``, what torch's own compiler does when it
 freezes a model for inference) removes it. Measured on ViT-B-32's text tower (bf16, 2-core CPU,
 one thread): one query 12.9 -> 9.0 ms, eight in one batch 24.9 -> 16.0 ms; on two threads 9.4 ->
-5.9 ms. The text embeddings came out bit for bit the same; one image took 25 -> 18 ms.
+5.9 ms. The text embeddings came out bit for bit the same; one image took 25 -> 18 ms. A ViT's
+patch embedding, a convolution, is packed the same way as a matmul over the patches
+(``PackedPatches``): one image on one core 30.2 -> 28.0 ms, three 46.8 -> 44.0 ms.
 
 Only open_clip's standard block is packed (``ResidualAttentionBlock``: ``nn.MultiheadAttention``
 with one packed input projection, batch first, a ``c_fc``/``gelu``/``c_proj`` MLP); a tower with
@@ -65,6 +67,28 @@ class PackedBlock(nn.Module):
         x = x + self.ls_1(_linear(attended, self.out_w, self.out_b).reshape(batch, tokens, width))
         hidden = self.act(_linear(self.ln_2(x).reshape(rows, width), self.fc_w, self.fc_b))
         return x + self.ls_2(_linear(hidden, self.proj_w, self.proj_b).reshape(batch, tokens, width))
+
+
+class PackedPatches(nn.Module):
+    """A ViT's patch embedding, a convolution whose kernel is its stride (``conv1``), as one
+    matmul with a packed weight over the image's patches: the same products. As a convolution,
+    oneDNN rearranged its weight on every call (1.3 ms of a 30 ms image on one core)."""
+
+    bias: Optional[torch.Tensor]
+
+    def __init__(self, conv: nn.Conv2d) -> None:
+        super().__init__()
+        self.patch = int(conv.kernel_size[0])
+        self.width = int(conv.out_channels)
+        self.weight, self.bias = _pack(conv.weight.detach().reshape(conv.out_channels, -1), conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, channels, p = x.shape[0], x.shape[1], self.patch
+        rows, columns = x.shape[2] // p, x.shape[3] // p  # a convolution leaves out a partial patch
+        patches = x[:, :, : rows * p, : columns * p].reshape(batch, channels, rows, p, columns, p)
+        patches = patches.permute(0, 2, 4, 1, 3, 5).reshape(batch * rows * columns, channels * p * p)
+        out = _linear(patches, self.weight, self.bias)
+        return out.reshape(batch, rows, columns, self.width).permute(0, 3, 1, 2)  # as the convolution's
 
 
 class PackedTransformer(nn.Module):
@@ -197,6 +221,31 @@ def pack_tower(owner: nn.Module, attribute: str) -> bool:
         log.info("plain %s: the packed one disagreed (cosine %.4f)", attribute, agreement)
         return False
     setattr(owner, attribute, packed)
+    return True
+
+
+def pack_patches(visual: nn.Module) -> bool:
+    """Replace a ViT's patch embedding (``visual.conv1``) by ``PackedPatches`` when it is a plain
+    patch convolution and computes what the convolution does on a probe image; True when it did."""
+    conv = getattr(visual, "conv1", None)
+    if not (type(conv) is nn.Conv2d and conv.kernel_size == conv.stride and conv.kernel_size[0] == conv.kernel_size[1]
+            and conv.padding == (0, 0) and conv.dilation == (1, 1) and conv.groups == 1):
+        return False
+    try:
+        with torch.inference_mode():
+            size = conv.kernel_size[0] * 3
+            generator = torch.Generator().manual_seed(0)
+            probe = torch.randn(2, conv.in_channels, size, size, generator=generator).to(conv.weight.device, conv.weight.dtype)
+            want = conv(probe).float().flatten(2).transpose(1, 2).flatten(0, 1)
+            packed = PackedPatches(conv)
+            agreement = _cosine(want, packed(probe).float().flatten(2).transpose(1, 2).flatten(0, 1))
+    except _UNAVAILABLE as exc:
+        log.info("plain patch embedding: it cannot be packed here (%s)", exc)
+        return False
+    if agreement < AGREEMENT:
+        log.info("plain patch embedding: the packed one disagreed (cosine %.4f)", agreement)
+        return False
+    visual.conv1 = packed
     return True
 
 

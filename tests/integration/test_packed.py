@@ -39,8 +39,10 @@ def test_packed_towers_give_the_plain_towers_vectors(monkeypatch, precision):
     assert isinstance(state.encode_text, torch.jit.ScriptModule)
     assert isinstance(state.model.transformer, packed.PackedTransformer)
     assert isinstance(state.model.visual.transformer, torch.jit.ScriptModule)
+    assert isinstance(state.model.visual.conv1, packed.PackedPatches)
     plain_texts, plain_images, state = embed(spec, monkeypatch, pack=False)
     assert not isinstance(state.model.transformer, packed.PackedTransformer)
+    assert type(state.model.visual.conv1) is torch.nn.Conv2d
     np.testing.assert_allclose(fast_texts, plain_texts, atol=2e-3)
     assert np.sum(fast_images * plain_images, axis=1).min() > 0.999
 
@@ -111,3 +113,31 @@ def test_a_packed_transformer_computes_the_plain_one(monkeypatch):
         fast = packed.PackedTransformer(tower)
         for m in (None, mask):
             torch.testing.assert_close(fast(x, m), tower(x, attn_mask=m), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_packed_patches_compute_the_patch_convolution(bias):
+    """A ViT's patch embedding as one packed matmul: the convolution's output, fp32, also for an
+    image whose sides are not whole patches (the convolution leaves the rest out)."""
+    torch.manual_seed(2)
+    conv = torch.nn.Conv2d(3, 48, kernel_size=16, stride=16, bias=bias).eval()
+    with torch.inference_mode():
+        fast = packed.PackedPatches(conv)
+        for shape in [(2, 3, 64, 64), (1, 3, 70, 50)]:
+            x = torch.randn(*shape)
+            torch.testing.assert_close(fast(x), conv(x), atol=1e-4, rtol=1e-4)
+
+
+def test_only_a_plain_patch_convolution_is_packed():
+    class Visual(torch.nn.Module):
+        def __init__(self, conv):
+            super().__init__()
+            self.conv1 = conv
+
+    for odd in [torch.nn.Conv2d(3, 8, 4, stride=2), torch.nn.Conv2d(3, 8, 4, stride=4, padding=1),
+                torch.nn.Conv2d(3, 8, 4, stride=4, groups=1, dilation=2), torch.nn.Conv2d(3, 8, (4, 2), stride=(4, 2))]:
+        visual = Visual(odd)
+        assert not packed.pack_patches(visual) and visual.conv1 is odd
+    assert not packed.pack_patches(torch.nn.Module())
+    visual = Visual(torch.nn.Conv2d(3, 8, 4, stride=4, bias=False))
+    assert packed.pack_patches(visual) and isinstance(visual.conv1, packed.PackedPatches)
