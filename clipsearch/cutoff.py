@@ -130,10 +130,8 @@ def _decide_by_fit(top, sample, scores, weights, fits: list[PartFit]) -> Cutoff:
     one_bump = skewed_bump_loglik(scores, weights)
     best = max(fits, key=lambda fit: fit.loglik)
     if one_bump is not None and (best.loglik - one_bump) * max(draws, 1) <= 2.0:
-        ratios = gap_ratios(top)
-        ratios[: MIN_GROUP - 1] = 0.0
-        group = int(np.argmax(ratios)) + 1 if len(ratios) >= MIN_GROUP else len(top)
-        if group < len(top):
+        group = widest_gap(top, MIN_GROUP)
+        if group:
             return Cutoff(float((top[group - 1] + top[group]) / 2), float(group), "skewed")
     threshold, matches = best_expected_f1(scores, weights, choose_fit(fits, draws, one_bump).upper)
     return Cutoff(threshold, matches, "mixture")
@@ -172,6 +170,28 @@ def gap_ratios(top: np.ndarray, window: int = 5) -> np.ndarray:
     span = np.minimum(np.maximum(j, window), n - 1 - j)
     below = (top[j] - top[j + span]) / span
     return gaps / np.maximum(np.maximum(within, below), 1e-12)
+
+
+def widest_gap(top: np.ndarray, min_group: int) -> int:
+    """The size of the group of best scores that the widest gap (relative to the spacing around
+    it, ``gap_ratios``) sets apart, at least ``min_group``; 0 when ``top`` is too short."""
+    ratios = gap_ratios(top)
+    if len(ratios) < min_group:
+        return 0
+    ratios[: min_group - 1] = 0.0
+    return int(np.argmax(ratios)) + 1
+
+
+def narrow_cutoff(top: np.ndarray, min_group: int) -> Cutoff:
+    """The cut of a query known to ask for something specific (a picture plus words,
+    ``cutoff_terms``): at the widest gap among its best scores, as step 3 cuts, for a group of at
+    least ``min_group`` (everything when there are too few scores to tell)."""
+    top = np.sort(np.asarray(top, np.float64).ravel())[::-1][:TOP_CANDIDATES]
+    top = top[np.isfinite(top)]
+    group = widest_gap(top, min_group)
+    if not group:
+        return Cutoff(float(top[-1]) if len(top) else 0.0, float(len(top)), "none")
+    return Cutoff(float((top[group - 1] + top[group]) / 2), float(group), "narrow")
 
 
 def distinct_top_group(top: np.ndarray) -> int:

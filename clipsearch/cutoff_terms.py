@@ -10,12 +10,15 @@ them alone is poor. The engine knows the terms, so each one is also judged by th
   every photo that is strong for either). When the query also subtracts something, the combined
   query's own cut keeps photos too (``a square - white`` asks for squares, steered away from white
   ones; the combined vector says that more sharply than "a square" alone).
-* A picture among the positive terms: the combined query's cut decides (a picture's own
-  neighbours are copies of it; the words change what is wanted), less what the negative terms
-  name: ``(a picture of a yellow circle) + purple - yellow`` keeps the photos strong for the
-  combined query, but none that is strong for "yellow". Asking the positive words to agree as
-  well ("purple" by its own cut) measured better on the libraries it was tuned on and much worse
-  on others: a bare word's own cut is too often wrong, and an intersection adds both errors.
+* A picture among the positive terms: the query asks for something specific (this picture, changed
+  as the words say), so the combined query is cut as a narrow query is: at the widest gap among
+  its best scores, relative to the spacing around it, keeping at least ``PICTURE_GROUP``
+  (``cutoff.narrow_cutoff``); less what the negative terms name. ``(a picture of a yellow
+  circle) + purple - yellow`` keeps the combined query's best group, but none that is strong for
+  "yellow". The two-part fit of the combined scores (the cut-off's step 2) took the picture's
+  broad look-alikes (its colour, its background) for matches. Asking the positive words to agree
+  as well ("purple" by its own cut) measured better on the libraries it was tuned on and much
+  worse on others: a bare word's own cut is too often wrong, and an intersection adds both errors.
 
 The strong results need not be a prefix of the combined ranking; they are shown first, best first
 by the combined score, then the rest of the combined ranking. Single-term queries never come here.
@@ -29,10 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from .cutoff import TOP_CANDIDATES
+from .cutoff import TOP_CANDIDATES, narrow_cutoff
 from .encoders import normalize
 from .errors import InvalidQuery
 from .query import QueryTerm
+
+# A picture plus words keeps at least this many: the gap test's window (``cutoff.gap_ratios``);
+# a smaller group would be judged against the single spacing above its gap.
+PICTURE_GROUP = 5
 
 
 @dataclass(frozen=True)
@@ -74,13 +81,18 @@ def combine(terms: list[TermVector], dim: int) -> tuple[np.ndarray, bool]:
 def judged(terms: Sequence[TermVector]) -> list[int]:
     """Which terms are judged by their own cut: the negative ones, and with no picture among the
     positive terms, the positive words."""
-    picture = any(not t.text and t.weight > 0 for t in terms)
+    picture = has_picture(terms)
     return [i for i, t in enumerate(terms) if t.weight < 0 or (t.text and not picture)]
 
 
 def uses_combined_cut(terms: Sequence[TermVector]) -> bool:
     """Whether the combined query's own cut counts (not for a sum of words: each word decides)."""
     return any(t.weight < 0 or not t.text for t in terms)
+
+
+def has_picture(terms: Sequence[TermVector]) -> bool:
+    """Whether a picture is among the positive terms (its combined cut is then a narrow one)."""
+    return any(not t.text and t.weight > 0 for t in terms)
 
 
 def combine_strong(terms: Sequence[TermVector], combined: np.ndarray, term_strong: dict[int, np.ndarray]) -> np.ndarray:
@@ -95,7 +107,7 @@ def combine_strong(terms: Sequence[TermVector], combined: np.ndarray, term_stron
         if terms[i].weight < 0:
             negative |= strong
     positive_words = [term_strong[i] for i, t in enumerate(terms) if t.text and t.weight > 0 and i in term_strong]
-    if not positive_words or any(not t.text and t.weight > 0 for t in terms):
+    if not positive_words or has_picture(terms):
         strong = combined.copy()  # a picture, or words all negative: the combined cut decides
     elif any(t.weight < 0 for t in terms):
         strong = np.any(positive_words, axis=0) | combined
@@ -117,10 +129,12 @@ def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k:
     # candidates are then judged by their exact scores; the wide one would cost 5 ms a term.
     found = {i: store.search(terms[i].vector, TOP_CANDIDATES, where=where) for i in judge}
     vectors, tops = [terms[i].vector for i in judge], [np.array([s for _, s in found[i]]) for i in judge]
-    with_combined = uses_combined_cut(terms)
-    if with_combined:
+    with_combined, picture = uses_combined_cut(terms), has_picture(terms)
+    if with_combined and not picture:
         vectors, tops = [*vectors, vector], [*tops, np.array([s for _, s in hits])]
-    decided = thresholds(vectors, tops)  # all the fits in one EM
+    decided = thresholds(vectors, tops) if vectors else []  # all the fits in one EM
+    if picture:
+        decided = [*decided, narrow_cutoff(np.array([s for _, s in hits]), PICTURE_GROUP).threshold]
     cuts = dict(zip(judge, decided))
     pool = {r.path: r for r, _ in hits}
     for i in judge:

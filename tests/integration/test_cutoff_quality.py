@@ -3,9 +3,10 @@
 Per query kind: F1 of the strong results (through the engine's own search) against the
 manifest's true set, over the best F1 any cut of the combined ranking reaches. Levels measured
 with composite queries decided per term (benchmarks/bench_cutoff.py, README): on this library
-mean over kinds 0.88 (0.85 with each kind capped at 1), worst kind 0.65 (photo + words); narrow
-0.96, with a background 0.71, shape 0.83, colour 0.95, negative 0.87, sum 1.21. The assertions
-keep a margin below those.
+mean over kinds 0.89 (0.86 with each kind capped at 1), worst kind 0.71 (with a background);
+narrow 0.96, with a background 0.71, shape 0.83, colour 0.95, negative 0.87, sum 1.21, photo +
+words 0.74 (0.65 when its combined query was cut by the two-part fit). The assertions keep a
+margin below those.
 """
 
 from __future__ import annotations
@@ -38,15 +39,16 @@ def test_cutoff_beats_the_best_flat_threshold_on_average(figures):
     assert mean >= 0.8
     assert sum(min(f.ratio, 1.0) for f in figures.values()) / len(figures) >= 0.78
     assert mean > flat + 0.15
-    assert worst >= 0.55
+    assert worst >= 0.6
 
 
 def test_composite_queries_are_decided_per_term(figures):
     """A sum is either object (its strong set is not a prefix of the combined ranking, so it can
-    beat any cut of it); a negative keeps the positive's matches less what the negative names."""
+    beat any cut of it); a negative keeps the positive's matches less what the negative names; a
+    picture plus words keeps its combined query's best group (a narrow cut)."""
     assert figures["sum"].ratio >= 1.0
     assert figures["negative"].ratio >= 0.8
-    assert figures["photo + words"].ratio >= 0.55
+    assert figures["photo + words"].ratio >= 0.65
 
 
 def test_narrow_and_broad_queries(figures):

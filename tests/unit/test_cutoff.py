@@ -162,6 +162,22 @@ def test_gap_ratio_is_large_only_at_the_break():
     assert ratios[4] > 10 * np.median(ratios)
 
 
+def test_narrow_cutoff_keeps_the_best_group_of_at_least_min_group():
+    """A query known to be narrow (a picture plus words): the widest gap relative to the spacing
+    around it, for a group of at least ``min_group``, whether or not it would pass the gap test."""
+    from clipsearch.cutoff import narrow_cutoff
+
+    group = np.linspace(0.50, 0.47, 8)
+    bulk = np.linspace(0.44, 0.10, 92)  # a gap of 0.03 after the group, spacing about 0.004 either side
+    cut = narrow_cutoff(np.concatenate([bulk, group]), min_group=5)
+    assert cut.method == "narrow" and cut.matches == 8 and 0.44 < cut.threshold < 0.47
+    pair = np.array([0.9, 0.89])  # set apart more widely, but fewer than min_group
+    assert narrow_cutoff(np.concatenate([pair, group, bulk]), min_group=5).matches == 10
+    assert narrow_cutoff(np.concatenate([pair, group, bulk]), min_group=2).matches == 2
+    few = narrow_cutoff(np.array([0.5, 0.4, 0.3]), min_group=5)
+    assert few.method == "none" and few.is_strong(0.3)
+
+
 @pytest.mark.parametrize("top", [[], [0.3], [0.3, 0.2], [0.5, float("nan"), 0.4]])
 def test_too_few_scores_keep_everything(top):
     cut = relevance_cutoff(np.array(top, float))

@@ -109,3 +109,51 @@ def test_engine_composite_respects_the_filter(two_concepts):
 
     hits = two_concepts.search_text("alpha + beta", k=40, where=SearchFilter(folder="/elsewhere"))
     assert hits == []
+
+
+def test_a_picture_plus_words_keeps_the_combined_querys_best_group_less_the_negatives(two_concepts):
+    """A picture among the terms: the combined query is cut as a narrow one (its best group at the
+    widest gap, at least ``PICTURE_GROUP``), not by the two-part fit; negative words still rule
+    out what they name."""
+    from clipsearch.cutoff_terms import composite_search
+
+    engine = two_concepts
+    alpha, beta = engine.encoder.embed_texts(["alpha", "beta"])
+    both = engine.store.vector("/p/016.jpg")  # a photo of both, dropped as the query's picture
+    for terms, want in [([TermVector(1.0, alpha, False), TermVector(1.0, beta, True)], [A, B, BOTH]),
+                        ([TermVector(1.0, both, False), TermVector(1.0, beta, True), TermVector(-1.0, alpha, True)], [B])]:
+        vector, text_like = combine(terms, engine.encoder.dim)
+        hits = composite_search(engine.store, terms, vector, 40, None, text_like, engine.cutoff_thresholds)
+        assert {record.path for record, _, strong in hits if strong} == _paths(want)
+
+
+def test_a_picture_plus_words_is_not_cut_at_the_pictures_look_alikes(tmp_path):
+    """80 photos share the picture's broad look (its colour, its background) at every strength;
+    8 are what the query asks for, the look and the words together, without a clean gap above the
+    look-alikes. The two-part fit keeps the 8 with the look-alikes (about 90); the narrow cut, the 8."""
+    from clipsearch import SearchEngine, Settings
+    from clipsearch.cutoff_terms import composite_search
+    from clipsearch.stores import ImageRecord, WriteBatch, open_store
+    from testsupport.fakes import FakeEncoder
+
+    dim, rng = 128, np.random.default_rng(1)
+    look, words = np.linalg.qr(rng.standard_normal((dim, 2)))[0].T.astype(np.float32)
+    vectors = rng.standard_normal((300, dim)) / np.sqrt(dim)
+    vectors[:80] += look * rng.uniform(0.3, 0.9, (80, 1))
+    vectors[80:88] += (look + words) * rng.uniform(0.6, 0.8, (8, 1))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    encoder = FakeEncoder(dim=dim)
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    store = open_store(settings.index_dir, encoder.stamp, create=True)
+    store.write(WriteBatch(put=[(ImageRecord(f"/p/{i:03d}.jpg", 1, 1, f"f{i}", 10, 10), v.astype(np.float32))
+                                for i, v in enumerate(vectors)]))
+    engine = SearchEngine(encoder, store, settings=settings)
+    try:
+        terms = [TermVector(1.0, look, False), TermVector(1.0, words, True)]
+        vector, text_like = combine(terms, dim)
+        hits = composite_search(store, terms, vector, 100, None, text_like, engine.cutoff_thresholds)
+        assert {record.path for record, _, strong in hits if strong} == _paths([range(80, 88)])
+        scores = np.array([score for _, score in store.search(vector, 100)])
+        assert np.sum(scores >= engine.cutoff_thresholds([vector], [scores])[0]) > 80  # the fit's cut
+    finally:
+        engine.close()
