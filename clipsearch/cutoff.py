@@ -54,6 +54,8 @@ MAX_SHARE = 0.35
 # equally well (a likelihood ratio of e^4, about 55: what Akaike's criterion asks of two extra
 # parameters, twice over): between two such splits, the one with the larger upper part is taken.
 EQUALLY_LIKELY = 4.0
+# ...and only for an upper part a broad query's matches could be (a tenth of the library or more):
+# between two small splits of a bulk's tail, the most likely one stays.
 BROAD = 0.1
 _BINS = 128
 _EM_STEPS = 40
