@@ -5,7 +5,7 @@ Called from several threads at once, it runs ``fn`` one call at a time: the firs
 its own items at once (a lone call waits for nothing), and the callers that arrive meanwhile
 queue; when that call ends, the first of them runs everything queued, in one call, and hands
 the others their part. The results are ``fn``'s on the concatenated items, so ``fn`` must treat
-each item as if it were alone (``cutoff.mixture_fits`` does: every fit keeps the step at which it
+each item as if it were alone (``mixture.mixture_fits`` does: every fit keeps the step at which it
 converged). When a shared call fails, each caller's items run again alone, so one caller's bad
 input fails only that caller (as ``batching.BatchingEncoder`` does for the model).
 

@@ -1,12 +1,12 @@
 """The cut-off's two-Gaussian EM, compiled (numba): what a server fits on every query.
 
-``cutoff.mixture_fits`` runs the EM as a few hundred NumPy calls on arrays of a thousand or so
+``mixture.mixture_fits`` runs the EM as a few hundred NumPy calls on arrays of a thousand or so
 values. Alone that is 1.2 ms of CPU per fit; under eight concurrent requests it cost about 6 ms
 per query, because every NumPy call lets go of the interpreter lock and must take it back (see
 ``clipsearch.coalesce``). The same EM compiled is 0.3 ms per fit and holds no interpreter lock at
 all (``nogil``), so the other requests' threads run beside it.
 
-This module holds only the loop, for one score distribution; ``cutoff.compiled_mixture_fits``
+This module holds only the loop, for one score distribution; ``mixture.compiled_mixture_fits``
 computes the starting splits and calls it, and ``cutoff.use_compiled_fits`` switches a process
 over (the web app does at start; a one-shot command keeps NumPy, as loading a compiled function
 costs more than the one fit it would save). The arithmetic is the NumPy EM's, step for step and
