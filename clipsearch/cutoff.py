@@ -9,7 +9,11 @@ at their level, in two steps:
    spacing of the scores around it (both inside the group above it and below it) ends a group of
    results that stand apart from everything else: a narrow query's handful of answers. Under a
    smooth score density, a spacing is about exponential around the local mean spacing, so a gap
-   ``GAP_RATIO`` (5) times larger has odds of about e^-5 at one position.
+   ``GAP_RATIO`` (5) times larger has odds of about e^-5 at one position. Unless the group is
+   only the best of the matches the fit of step 2 finds: when that fit keeps several times as
+   many (``GROUP_INSIDE``) and the group stands less than ``NATURAL_TOP`` standard deviations
+   above the rest of them, where the best few of a hundred draws from one bell curve stand
+   (a broad query's best scores can stand apart by chance).
 2. **Otherwise, a two-part mixture over the whole library.** The scores of a random sample of the
    library (weighted to stand for all of it) plus the exact best candidates are fitted with two
    Gaussians (EM). Each score then has a probability of belonging to the upper part, and the
@@ -54,6 +58,13 @@ EQUALLY_LIKELY = 4.0
 # ...and only for an upper part a broad query's matches could be (a tenth of the library or more):
 # between two small splits of a bulk's tail, the most likely one stays.
 BROAD = 0.1
+# A distinct top group is only the top of the matches the two-part fit finds when the fit keeps at
+# least this many times as many...
+GROUP_INSIDE = 3
+# ...and the group's mean stands less than this many standard deviations above the rest of them:
+# the best 2-20 of 100 draws from one bell curve stand 2.3-2.5 above the others on average, and
+# above 3 about one time in twenty (a group of the matches' own stands higher).
+NATURAL_TOP = 3.0
 _BINS = 128
 _ERFC = np.frompyfunc(math.erfc, 1, 1)
 
@@ -90,28 +101,52 @@ def relevance_cutoffs(queries: Sequence[tuple[np.ndarray, np.ndarray | None, int
     """``relevance_cutoff`` of several queries at once, (top, sample, total) each: the terms of a
     composite query. The same decisions, with the mixture fits of all of them in one EM."""
     decided: list[Cutoff | None] = []
-    fitting = []  # (position, sorted top, sample, library scores, weights)
+    fitting = []  # (position, sorted top, its distinct group's size, sample, library scores, weights)
     for top, sample, total in queries:
         top = np.sort(np.asarray(top, np.float64).ravel())[::-1]
         top = top[np.isfinite(top)]
         group = distinct_top_group(top) if len(top) >= 3 else 0
         if len(top) < 3:
             decided.append(Cutoff(float(top[-1]) if len(top) else 0.0, float(len(top)), "none"))
-        elif group:
-            decided.append(Cutoff(float((top[group - 1] + top[group]) / 2), float(group), "gap"))
+        elif group and not np.any(_standing(top, group)[GROUP_INSIDE * group - group - 1:] < NATURAL_TOP):
+            decided.append(_group_cut(top, group))  # no fit could find it only the top of more
         else:
             sample = np.asarray(sample if sample is not None else [], np.float64)
             scores, weights = library_scores(top, sample, max(int(total or 0), len(top)))
-            fitting.append((len(decided), top, sample, scores, weights))
+            fitting.append((len(decided), top, group, sample, scores, weights))
             decided.append(None)
-    fits = SHARED_FITS([(scores, weights) for _, _, _, scores, weights in fitting]) if fitting else []
-    for (position, top, sample, scores, weights), fit in zip(fitting, fits):
-        decided[position] = _decide_by_fit(top, sample, scores, weights, fit)
+    fits = SHARED_FITS([(scores, weights) for *_, scores, weights in fitting]) if fitting else []
+    for (position, top, group, sample, scores, weights), fit in zip(fitting, fits):
+        by_fit = _decide_by_fit(top, sample, scores, weights, fit)
+        decided[position] = by_fit if not group or _only_top_of(top, group, by_fit) else _group_cut(top, group)
     return decided  # type: ignore[return-value]
 
 
+def _group_cut(top: np.ndarray, group: int) -> Cutoff:
+    return Cutoff(float((top[group - 1] + top[group]) / 2), float(group), "gap")
+
+
+def _standing(top: np.ndarray, group: int) -> np.ndarray:
+    """How many standard deviations the mean of the ``group`` best of ``top`` (sorted, best first)
+    stands above the rest of a cut keeping ``group + 1``, ``group + 2``... of them."""
+    rest = top[group:]
+    count = np.arange(1, len(rest) + 1)
+    mean = np.cumsum(rest) / count
+    spread = np.sqrt(np.maximum(np.cumsum(rest * rest) / count - mean * mean, 1e-24))
+    return (np.mean(top[:group]) - mean) / spread
+
+
+def _only_top_of(top: np.ndarray, group: int, by_fit: Cutoff) -> bool:
+    """Whether the distinct top group is only the best of the matches that the fit (``by_fit``,
+    steps 2 and 3) finds: it keeps ``GROUP_INSIDE`` times as many or more, and the group stands
+    less than ``NATURAL_TOP`` standard deviations above the rest of them."""
+    kept = int(np.sum(top >= by_fit.threshold))
+    return (by_fit.method == "mixture" and kept >= GROUP_INSIDE * group
+            and bool(_standing(top, group)[kept - group - 1] < NATURAL_TOP))
+
+
 def _decide_by_fit(top, sample, scores, weights, fits: list[PartFit]) -> Cutoff:
-    """Steps 2 and 3 for one query whose best scores had no distinct group."""
+    """Steps 2 and 3 for one query."""
     if not fits:
         return Cutoff(float(top[-1]), float(len(top)), "none")
     draws = len(top) + int(np.sum(sample < top[-1]))  # the scores actually seen, for the AIC

@@ -102,6 +102,37 @@ def test_broad_matches_with_a_bump_on_top_are_kept_whole(seed):
     assert 80 <= cut.matches <= 150
 
 
+@pytest.mark.parametrize("seed", [18, 21, 74, 77, 82, 86, 92])
+def test_a_broad_querys_best_few_standing_apart_by_chance_are_not_its_answers(seed):
+    """A quarter of the library matches, as one bell curve of scores; its best two to four stand
+    apart by chance, by a gap the distinct-group test takes for a narrow query's answers (seeds
+    where it does). They stand no higher above the other matches than the best few of a hundred
+    draws from one curve do, so the fit of all the matches decides, and keeps them."""
+    rng = np.random.default_rng(seed)
+    scores = np.concatenate([rng.normal(0.0, 1.0, 300), rng.normal(3.5, 1.0, 100)])
+    top = np.sort(scores)[::-1][:TOP_CANDIDATES]
+    assert 2 <= cutoff.distinct_top_group(top) <= 4
+    cut = relevance_cutoff(top, scores, 400)
+    assert cut.method == "mixture"
+    assert np.sum(scores[300:] >= cut.threshold) >= 75
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 4, 7, 12])
+def test_a_group_far_above_broad_look_alikes_stays_the_answer(seed):
+    """Five answers well above a quarter of the library that looks like them (a colour and shape
+    on a background, above everything of that colour): the two-part fit alone keeps the
+    look-alikes too, but the group stands far above them, so it is the answer."""
+    rng = np.random.default_rng(seed)
+    scores = np.concatenate([rng.normal(0.0, 1.0, 300), rng.normal(3.0, 1.0, 95), rng.normal(7.0, 0.3, 5)])
+    top = np.sort(scores)[::-1][:TOP_CANDIDATES]
+    x, w = cutoff.library_scores(top, scores, 400)
+    by_fit = cutoff._decide_by_fit(top, scores, x, w, cutoff.SHARED_FITS([(x, w)])[0])
+    assert by_fit.method == "mixture" and np.sum(scores >= by_fit.threshold) >= 90
+    cut = relevance_cutoff(top, scores, 400)
+    assert cut.method == "gap"
+    assert np.flatnonzero(scores >= cut.threshold).tolist() == list(range(395, 400))
+
+
 def _fit(share: float, loglik: float) -> cutoff.PartFit:
     return cutoff.PartFit(np.array([share]), loglik, share)
 
