@@ -108,8 +108,8 @@ def relevance_cutoffs(queries: Sequence[tuple[np.ndarray, np.ndarray | None, int
         group = distinct_top_group(top) if len(top) >= 3 else 0
         if len(top) < 3:
             decided.append(Cutoff(float(top[-1]) if len(top) else 0.0, float(len(top)), "none"))
-        elif group and not np.any(_standing(top, group)[GROUP_INSIDE * group - group - 1:] < NATURAL_TOP):
-            decided.append(_group_cut(top, group))  # no fit could find it only the top of more
+        elif group and not _may_be_only_top(top, group):
+            decided.append(_group_cut(top, group))  # no fit could overrule it: none is needed
         else:
             sample = np.asarray(sample if sample is not None else [], np.float64)
             scores, weights = library_scores(top, sample, max(int(total or 0), len(top)))
@@ -134,6 +134,12 @@ def _standing(top: np.ndarray, group: int) -> np.ndarray:
     mean = np.cumsum(rest) / count
     spread = np.sqrt(np.maximum(np.cumsum(rest * rest) / count - mean * mean, 1e-24))
     return (np.mean(top[:group]) - mean) / spread
+
+
+def _may_be_only_top(top: np.ndarray, group: int) -> bool:
+    """Whether some cut keeping ``GROUP_INSIDE`` times the group or more leaves it standing less
+    than ``NATURAL_TOP`` standard deviations above the rest: only then can a fit overrule it."""
+    return bool(np.any(_standing(top, group)[(GROUP_INSIDE - 1) * group - 1:] < NATURAL_TOP))
 
 
 def _only_top_of(top: np.ndarray, group: int, by_fit: Cutoff) -> bool:
