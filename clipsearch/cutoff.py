@@ -122,8 +122,9 @@ def relevance_cutoffs(queries: Sequence[tuple[np.ndarray, np.ndarray | None, int
     return decided  # type: ignore[return-value]
 
 
-def _group_cut(top: np.ndarray, group: int) -> Cutoff:
-    return Cutoff(float((top[group - 1] + top[group]) / 2), float(group), "gap")
+def _group_cut(top: np.ndarray, group: int, method: str = "gap") -> Cutoff:
+    """The cut between the ``group`` best of ``top`` (sorted, best first) and the rest."""
+    return Cutoff(float((top[group - 1] + top[group]) / 2), float(group), method)
 
 
 def _standing(top: np.ndarray, group: int) -> np.ndarray:
@@ -158,10 +159,10 @@ def _decide_by_fit(top, sample, scores, weights, fits: list[PartFit]) -> Cutoff:
     draws = len(top) + int(np.sum(sample < top[-1]))  # the scores actually seen, for the AIC
     one_bump = skewed_bump_loglik(scores, weights)
     best = max(fits, key=lambda fit: fit.loglik)
-    if one_bump is not None and (best.loglik - one_bump) * max(draws, 1) <= 2.0:
+    if not _beats_one_bump(best, one_bump, draws):
         group = widest_gap(top, MIN_GROUP)
         if group:
-            return Cutoff(float((top[group - 1] + top[group]) / 2), float(group), "skewed")
+            return _group_cut(top, group, "skewed")
     threshold, matches = best_expected_f1(scores, weights, choose_fit(fits, draws, one_bump).upper)
     return Cutoff(threshold, matches, "mixture")
 
@@ -179,9 +180,16 @@ def choose_fit(fits: Sequence[PartFit], draws: int, one_bump: float | None = Non
 
     def also(fit: PartFit) -> bool:
         return ((best.loglik - fit.loglik) * max(draws, 1) <= EQUALLY_LIKELY and fit.share >= 2 * best.share
-                and fit.share >= BROAD and (one_bump is None or (fit.loglik - one_bump) * max(draws, 1) > 2.0))
+                and fit.share >= BROAD and _beats_one_bump(fit, one_bump, draws))
 
     return max(filter(also, fits), key=lambda fit: fit.share, default=best)
+
+
+def _beats_one_bump(fit: PartFit, one_bump: float | None, draws: int) -> bool:
+    """Whether two parts describe the ``draws`` scores seen better than one skewed bump does
+    (``skewed_bump_loglik``) by Akaike's criterion: two log-likelihood units per extra parameter
+    (True when the scores lean the other way and there is no such bump)."""
+    return one_bump is None or (fit.loglik - one_bump) * max(draws, 1) > 2.0
 
 
 def gap_ratios(top: np.ndarray, window: int = 5) -> np.ndarray:
@@ -220,7 +228,7 @@ def narrow_cutoff(top: np.ndarray, min_group: int) -> Cutoff:
     group = widest_gap(top, min_group)
     if not group:
         return Cutoff(float(top[-1]) if len(top) else 0.0, float(len(top)), "none")
-    return Cutoff(float((top[group - 1] + top[group]) / 2), float(group), "narrow")
+    return _group_cut(top, group, "narrow")
 
 
 def distinct_top_group(top: np.ndarray) -> int:
