@@ -33,14 +33,13 @@ server switches to the same EM compiled (``use_compiled_fits``, ``clipsearch.mix
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .coalesce import Coalescer
-from .mixture import PartFit, compiled_mixture_fits, mixture_fits
+from .mixture import PartFit, compiled_mixture_fits, mixture_fits, skewed_bump_loglik
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,6 @@ GROUP_INSIDE = 3
 # above 3 about one time in twenty (a group of the matches' own stands higher).
 NATURAL_TOP = 3.0
 _BINS = 128
-_ERFC = np.frompyfunc(math.erfc, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -292,40 +290,3 @@ def best_expected_f1(x: np.ndarray, w: np.ndarray, upper: np.ndarray) -> tuple[f
     f1 = 2 * hits / (returned + matches)
     best = int(np.argmax(f1))
     return float(x[best]), matches
-
-
-def skewed_bump_loglik(x: np.ndarray, w: np.ndarray) -> float | None:
-    """The weighted mean log-likelihood of one right-skewed bump (a skew-normal fitted by its
-    moments, two parameters fewer than two Gaussians) for the scores; None when they do not lean
-    towards the high scores.
-
-    A query with only a handful of matches and no clean gap leaves the library's scores as one
-    bump with a long upper tail; a two-Gaussian mixture then splits that tail off as an "upper
-    part" holding a quarter of the library. When the mixture does not beat this bump by Akaike's
-    criterion (two log-likelihood units per extra parameter, over the scores actually seen), the
-    upper part is the bulk's own tail, not a population of matches.
-    """
-    w = w / w.sum()
-    mean = float(np.sum(w * x))
-    var = float(np.sum(w * (x - mean) ** 2))
-    if var <= 0:
-        return None
-    skew = float(np.sum(w * (x - mean) ** 3)) / var**1.5
-    if skew <= 0:
-        return None
-    return skew_normal_loglik(x, w, mean, var, skew)
-
-
-def skew_normal_loglik(x: np.ndarray, w: np.ndarray, mean: float, var: float, skew: float) -> float:
-    """The weighted mean log-density of a skew-normal with this mean, variance and skewness
-    (the skewness clipped to what a skew-normal can reach)."""
-    a = min(abs(skew), 0.99) ** (2 / 3)
-    delta = np.copysign(np.sqrt(np.pi / 2 * a / (a + ((4 - np.pi) / 2) ** (2 / 3))), skew)
-    alpha = delta / np.sqrt(1 - delta**2)
-    omega = np.sqrt(var / (1 - 2 * delta**2 / np.pi))
-    xi = mean - omega * delta * np.sqrt(2 / np.pi)
-    t = (x - xi) / omega
-    tail = 0.5 * _ERFC(-alpha * t / np.sqrt(2)).astype(np.float64)  # the normal CDF at alpha * t
-    with np.errstate(divide="ignore"):
-        logpdf = np.log(2 / omega) - 0.5 * np.log(2 * np.pi) - t**2 / 2 + np.log(np.maximum(tail, 1e-300))
-    return float(np.sum(w * logpdf))
