@@ -13,7 +13,9 @@ at their level, in two steps:
    only the best of the matches the fit of step 2 finds: when that fit keeps several times as
    many (``GROUP_INSIDE``) and the group stands less than ``NATURAL_TOP`` standard deviations
    above the rest of them, where the best few of a hundred draws from one bell curve stand
-   (a broad query's best scores can stand apart by chance).
+   (a broad query's best scores can stand apart by chance), or less than ``LIBRARY_TOP`` above
+   the rest of the library (a narrow query's answers stand apart from everything; a broad
+   query's best few stay within the spread its many matches give the library's scores).
 2. **Otherwise, a two-part mixture over the whole library.** The scores of a random sample of the
    library (weighted to stand for all of it) plus the exact best candidates are fitted with two
    Gaussians (EM). Each score then has a probability of belonging to the upper part, and the
@@ -33,6 +35,7 @@ server switches to the same EM compiled (``use_compiled_fits``, ``clipsearch.mix
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -64,6 +67,9 @@ GROUP_INSIDE = 3
 # the best 2-20 of 100 draws from one bell curve stand 2.3-2.5 above the others on average, and
 # above 3 about one time in twenty (a group of the matches' own stands higher).
 NATURAL_TOP = 3.0
+# ...or it stands less than this many above the rest of the library: a group of answers stands
+# apart from everything else, where a broad query's best few are within its matches' spread.
+LIBRARY_TOP = 2.7
 _BINS = 128
 
 
@@ -106,17 +112,20 @@ def relevance_cutoffs(queries: Sequence[tuple[np.ndarray, np.ndarray | None, int
         group = distinct_top_group(top) if len(top) >= 3 else 0
         if len(top) < 3:
             decided.append(Cutoff(float(top[-1]) if len(top) else 0.0, float(len(top)), "none"))
-        elif group and not _may_be_only_top(top, group):
+            continue
+        sample = np.asarray(sample if sample is not None else [], np.float64)
+        sample, total = sample[np.isfinite(sample)], max(int(total or 0), len(top))
+        if group and not _may_be_only_top(top, group, sample, total):
             decided.append(_group_cut(top, group))  # no fit could overrule it: none is needed
         else:
-            sample = np.asarray(sample if sample is not None else [], np.float64)
-            scores, weights = library_scores(top, sample, max(int(total or 0), len(top)))
-            fitting.append((len(decided), top, group, sample, scores, weights))
+            scores, weights = library_scores(top, sample, total)
+            fitting.append((len(decided), top, group, sample, total, scores, weights))
             decided.append(None)
     fits = SHARED_FITS([(scores, weights) for *_, scores, weights in fitting]) if fitting else []
-    for (position, top, group, sample, scores, weights), fit in zip(fitting, fits):
+    for (position, top, group, sample, total, scores, weights), fit in zip(fitting, fits):
         by_fit = _decide_by_fit(top, sample, scores, weights, fit)
-        decided[position] = by_fit if not group or _only_top_of(top, group, by_fit) else _group_cut(top, group)
+        only_top = not group or _only_top_of(top, group, by_fit, sample, total)
+        decided[position] = by_fit if only_top else _group_cut(top, group)
     return decided  # type: ignore[return-value]
 
 
@@ -135,19 +144,35 @@ def _standing(top: np.ndarray, group: int) -> np.ndarray:
     return (np.mean(top[:group]) - mean) / spread
 
 
-def _may_be_only_top(top: np.ndarray, group: int) -> bool:
+def _may_be_only_top(top: np.ndarray, group: int, sample: np.ndarray, total: int) -> bool:
     """Whether some cut keeping ``GROUP_INSIDE`` times the group or more leaves it standing less
-    than ``NATURAL_TOP`` standard deviations above the rest: only then can a fit overrule it."""
-    return bool(np.any(_standing(top, group)[(GROUP_INSIDE - 1) * group - 1:] < NATURAL_TOP))
+    than ``NATURAL_TOP`` standard deviations above the rest, or the group stands less than
+    ``LIBRARY_TOP`` above the rest of the library: only then can a fit overrule it."""
+    return (bool(np.any(_standing(top, group)[(GROUP_INSIDE - 1) * group - 1:] < NATURAL_TOP))
+            or _library_standing(top, group, sample, total) < LIBRARY_TOP)
 
 
-def _only_top_of(top: np.ndarray, group: int, by_fit: Cutoff) -> bool:
+def _only_top_of(top: np.ndarray, group: int, by_fit: Cutoff, sample: np.ndarray, total: int) -> bool:
     """Whether the distinct top group is only the best of the matches that the fit (``by_fit``,
     steps 2 and 3) finds: it keeps ``GROUP_INSIDE`` times as many or more, and the group stands
-    less than ``NATURAL_TOP`` standard deviations above the rest of them."""
+    less than ``NATURAL_TOP`` standard deviations above the rest of them, or less than
+    ``LIBRARY_TOP`` above the rest of the library."""
     kept = int(np.sum(top >= by_fit.threshold))
     return (by_fit.method == "mixture" and kept >= GROUP_INSIDE * group
-            and bool(_standing(top, group)[kept - group - 1] < NATURAL_TOP))
+            and (bool(_standing(top, group)[kept - group - 1] < NATURAL_TOP)
+                 or _library_standing(top, group, sample, total) < LIBRARY_TOP))
+
+
+def _library_standing(top: np.ndarray, group: int, sample: np.ndarray, total: int) -> float:
+    """How many standard deviations the mean of the ``group`` best of ``top`` (sorted, best first)
+    stands above the rest of the library: the rest of ``top`` exactly, and the ``sample``'s scores
+    below it standing for the other ``total - len(top)`` photos."""
+    rest, below = top[group:], sample[sample < top[-1]]
+    each = (total - len(top)) / len(below) if len(below) and total > len(top) else 0.0
+    count = len(rest) + each * len(below)
+    mean = (np.sum(rest) + each * np.sum(below)) / count
+    var = (np.sum(rest * rest) + each * np.sum(below * below)) / count - mean * mean
+    return float((np.mean(top[:group]) - mean) / math.sqrt(var)) if var > 0 else math.inf
 
 
 def _decide_by_fit(top, sample, scores, weights, fits: list[PartFit]) -> Cutoff:

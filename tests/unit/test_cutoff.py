@@ -133,6 +133,26 @@ def test_a_group_far_above_broad_look_alikes_stays_the_answer(seed):
     assert np.flatnonzero(scores >= cut.threshold).tolist() == list(range(395, 400))
 
 
+@pytest.mark.parametrize("mean, seed", [(2.0, 74), (3.0, 86), (3.0, 129)])
+def test_a_broad_querys_best_few_within_the_librarys_spread_are_not_its_answers(mean, seed):
+    """120 of 400 photos match, as one bell curve; its best two to five stand apart by a clean gap
+    and a little more than three deviations above the other matches the fit keeps, so the check
+    against the matches alone leaves them the answer. But they stand less than ``LIBRARY_TOP``
+    deviations above the rest of the library, where a narrow query's answers stand apart from
+    everything: the fit of all the matches decides, and keeps most of them."""
+    rng = np.random.default_rng(seed)
+    scores = np.concatenate([rng.normal(0.0, 1.0, 280), rng.normal(mean, 1.0, 120)])
+    top = np.sort(scores)[::-1][:TOP_CANDIDATES]
+    group = cutoff.distinct_top_group(top)
+    assert 2 <= group <= 5
+    assert cutoff._library_standing(top, group, scores, 400) < cutoff.LIBRARY_TOP
+    cut = relevance_cutoff(top, scores, 400)
+    kept = int(np.sum(top >= cut.threshold))
+    assert cutoff._standing(top, group)[kept - group - 1] >= cutoff.NATURAL_TOP
+    assert cut.method == "mixture"
+    assert np.sum(scores[280:] >= cut.threshold) >= 72
+
+
 def _fit(share: float, loglik: float) -> cutoff.PartFit:
     return cutoff.PartFit(np.array([share]), loglik, share)
 
