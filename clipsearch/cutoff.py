@@ -16,6 +16,11 @@ at their level, in two steps:
    (a broad query's best scores can stand apart by chance), or less than ``LIBRARY_TOP`` above
    the rest of the library (a narrow query's answers stand apart from everything; a broad
    query's best few stay within the spread its many matches give the library's scores).
+   A group under a weaker gap (``WEAK_GAP``) decides too when the fit keeps many times as many
+   (``LOOK_ALIKES``), the group stands far above them (``HIGH_STANDING``), and they spread about
+   as wide as the rest of the library (``LOOK_ALIKE_SPREAD``): a mix of near misses, such as
+   everything of the asked-for colour under "a yellow triangle on a black background", not the
+   one population of a broad query's matches, which spreads narrower.
 2. **Otherwise, a two-part mixture over the whole library.** The scores of a random sample of the
    library (weighted to stand for all of it) plus the exact best candidates are fitted with two
    Gaussians (EM). Each score then has a probability of belonging to the upper part, and the
@@ -67,6 +72,14 @@ GROUP_INSIDE = 3
 # the best 2-20 of 100 draws from one bell curve stand 2.3-2.5 above the others on average, and
 # above 3 about one time in twenty (a group of the matches' own stands higher).
 NATURAL_TOP = 3.0
+# A top group under a weaker gap (at least WEAK_GAP times the local spacing) still decides when
+# the fit keeps LOOK_ALIKES times as many or more, the group stands at least HIGH_STANDING
+# standard deviations above the rest of them, and those spread at least LOOK_ALIKE_SPREAD times as
+# wide as the scores below the fit's cut: look-alikes (one colour, one shape) under the answers.
+LOOK_ALIKES = 5
+WEAK_GAP = 3.3
+HIGH_STANDING = 3.25
+LOOK_ALIKE_SPREAD = 0.65
 # ...or it stands less than this many above the rest of the library: a group of answers stands
 # apart from everything else, where a broad query's best few are within its matches' spread.
 LIBRARY_TOP = 2.7
@@ -124,8 +137,12 @@ def relevance_cutoffs(queries: Sequence[tuple[np.ndarray, np.ndarray | None, int
     fits = SHARED_FITS([(scores, weights) for *_, scores, weights in fitting]) if fitting else []
     for (position, top, group, sample, total, scores, weights), fit in zip(fitting, fits):
         by_fit = _decide_by_fit(top, sample, scores, weights, fit)
-        only_top = not group or _only_top_of(top, group, by_fit, sample, total)
-        decided[position] = by_fit if only_top else _group_cut(top, group)
+        if group:
+            only_top = _only_top_of(top, group, by_fit, sample, total)
+            decided[position] = by_fit if only_top else _group_cut(top, group)
+        else:
+            above = _above_look_alikes(top, scores, weights, by_fit)
+            decided[position] = _group_cut(top, above) if above else by_fit
     return decided  # type: ignore[return-value]
 
 
@@ -173,6 +190,30 @@ def _library_standing(top: np.ndarray, group: int, sample: np.ndarray, total: in
     mean = (np.sum(rest) + each * np.sum(below)) / count
     var = (np.sum(rest * rest) + each * np.sum(below * below)) / count - mean * mean
     return float((np.mean(top[:group]) - mean) / math.sqrt(var)) if var > 0 else math.inf
+
+
+def _above_look_alikes(top: np.ndarray, scores: np.ndarray, weights: np.ndarray, by_fit: Cutoff) -> int:
+    """The size of a top group set apart by a weaker gap that stands far above the fit's other
+    matches, when those look like look-alikes rather than one population of answers; else 0."""
+    if by_fit.method != "mixture":
+        return 0
+    group = widest_gap(top, MIN_GROUP)
+    kept = int(np.sum(top >= by_fit.threshold))
+    if not group or kept < LOOK_ALIKES * group or gap_ratios(top)[group - 1] < WEAK_GAP:
+        return 0
+    if _standing(top, group)[kept - group - 1] < HIGH_STANDING:
+        return 0
+    rest = (scores >= by_fit.threshold) & (scores < top[group - 1])
+    below = scores < by_fit.threshold
+    return group if _spread(scores[rest], weights[rest]) >= LOOK_ALIKE_SPREAD * _spread(scores[below], weights[below]) else 0
+
+
+def _spread(x: np.ndarray, w: np.ndarray) -> float:
+    """The weighted standard deviation of ``x`` (0 for nothing)."""
+    if w.sum() <= 0:
+        return 0.0
+    mean = np.sum(w * x) / w.sum()
+    return float(np.sqrt(np.sum(w * (x - mean) ** 2) / w.sum()))
 
 
 def _decide_by_fit(top, sample, scores, weights, fits: list[PartFit]) -> Cutoff:

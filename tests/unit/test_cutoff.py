@@ -153,6 +153,25 @@ def test_a_broad_querys_best_few_within_the_librarys_spread_are_not_its_answers(
     assert np.sum(scores[280:] >= cut.threshold) >= 72
 
 
+@pytest.mark.parametrize("seed", [0, 1, 4, 9, 12, 13])
+def test_answers_above_look_alikes_decide_under_a_weaker_gap(seed):
+    """Three answers above a quarter of the library that looks like them (a colour and shape on a
+    background, above everything of that colour), set apart by a gap too small for a distinct
+    group: the two-part fit alone keeps the look-alikes too. But the three stand far above them,
+    and the look-alikes spread as wide as the rest of the library, as a mix of near misses does:
+    the three are the answer."""
+    rng = np.random.default_rng(seed)
+    scores = np.concatenate([rng.normal(0.0, 1.0, 300), rng.normal(3.0, 1.0, 97), rng.normal(6.5, 0.3, 3)])
+    top = np.sort(scores)[::-1][:TOP_CANDIDATES]
+    assert cutoff.distinct_top_group(top) == 0
+    x, w = cutoff.library_scores(top, scores, 400)
+    by_fit = cutoff._decide_by_fit(top, scores, x, w, cutoff.SHARED_FITS([(x, w)])[0])
+    assert by_fit.method == "mixture" and np.sum(scores >= by_fit.threshold) >= 50
+    cut = relevance_cutoff(top, scores, 400)
+    assert cut.method == "gap"
+    assert np.flatnonzero(scores >= cut.threshold).tolist() == [397, 398, 399]
+
+
 def _fit(share: float, loglik: float) -> cutoff.PartFit:
     return cutoff.PartFit(np.array([share]), loglik, share)
 

@@ -130,8 +130,9 @@ def test_a_picture_plus_words_keeps_the_combined_querys_best_group_less_the_nega
 def test_a_picture_plus_words_is_not_cut_at_the_pictures_look_alikes(tmp_path):
     """80 photos share the picture's broad look (its colour, its background) at every strength;
     8 are what the query asks for, the look and the words together, without a clean gap above the
-    look-alikes. The two-part fit keeps the 8 with the look-alikes (about 90); the narrow cut, the 8."""
-    from clipsearch import SearchEngine, Settings
+    look-alikes. The two-part fit alone keeps the 8 with the look-alikes (about 90); the narrow cut,
+    the 8 (as does, here, the general cut-off's check for answers above look-alikes)."""
+    from clipsearch import SearchEngine, Settings, cutoff
     from clipsearch.cutoff_terms import composite_search
     from clipsearch.stores import ImageRecord, WriteBatch, open_store
     from testsupport.fakes import FakeEncoder
@@ -154,6 +155,10 @@ def test_a_picture_plus_words_is_not_cut_at_the_pictures_look_alikes(tmp_path):
         hits = composite_search(store, terms, vector, 100, None, text_like, engine.cutoff_thresholds)
         assert {record.path for record, _, strong in hits if strong} == _paths([range(80, 88)])
         scores = np.array([score for _, score in store.search(vector, 100)])
-        assert np.sum(scores >= engine.cutoff_thresholds([vector], [scores])[0]) > 80  # the fit's cut
+        sample = engine.library_sample() @ vector
+        x, w = cutoff.library_scores(scores, sample, 300)
+        by_fit = cutoff._decide_by_fit(scores, sample, x, w, cutoff.SHARED_FITS([(x, w)])[0])
+        assert np.sum(scores >= by_fit.threshold) > 80  # the two-part fit alone
+        assert np.sum(scores >= engine.cutoff_thresholds([vector], [scores])[0]) == 8
     finally:
         engine.close()
