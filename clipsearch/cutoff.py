@@ -128,18 +128,18 @@ def relevance_cutoffs(queries: Sequence[tuple[np.ndarray, np.ndarray | None, int
             continue
         sample = np.asarray(sample if sample is not None else [], np.float64)
         sample, total = sample[np.isfinite(sample)], max(int(total or 0), len(top))
-        if group and not _may_be_only_top(top, group, sample, total):
+        within = bool(group) and _library_standing(top, group, sample, total) < LIBRARY_TOP
+        if group and not _may_be_only_top(top, group, within):
             decided.append(_group_cut(top, group))  # no fit could overrule it: none is needed
         else:
             scores, weights = library_scores(top, sample, total)
-            fitting.append((len(decided), top, group, sample, total, scores, weights))
+            fitting.append((len(decided), top, group, within, sample, scores, weights))
             decided.append(None)
     fits = SHARED_FITS([(scores, weights) for *_, scores, weights in fitting]) if fitting else []
-    for (position, top, group, sample, total, scores, weights), fit in zip(fitting, fits):
+    for (position, top, group, within, sample, scores, weights), fit in zip(fitting, fits):
         by_fit = _decide_by_fit(top, sample, scores, weights, fit)
         if group:
-            only_top = _only_top_of(top, group, by_fit, sample, total)
-            decided[position] = by_fit if only_top else _group_cut(top, group)
+            decided[position] = by_fit if _only_top_of(top, group, by_fit, within) else _group_cut(top, group)
         else:
             above = _above_look_alikes(top, scores, weights, by_fit)
             decided[position] = _group_cut(top, above) if above else by_fit
@@ -161,35 +161,33 @@ def _standing(top: np.ndarray, group: int) -> np.ndarray:
     return (np.mean(top[:group]) - mean) / spread
 
 
-def _may_be_only_top(top: np.ndarray, group: int, sample: np.ndarray, total: int) -> bool:
+def _may_be_only_top(top: np.ndarray, group: int, within: bool) -> bool:
     """Whether some cut keeping ``GROUP_INSIDE`` times the group or more leaves it standing less
-    than ``NATURAL_TOP`` standard deviations above the rest, or the group stands less than
-    ``LIBRARY_TOP`` above the rest of the library: only then can a fit overrule it."""
-    return (bool(np.any(_standing(top, group)[(GROUP_INSIDE - 1) * group - 1:] < NATURAL_TOP))
-            or _library_standing(top, group, sample, total) < LIBRARY_TOP)
+    than ``NATURAL_TOP`` standard deviations above the rest, or the group stands ``within`` the
+    library's spread (less than ``LIBRARY_TOP`` above the rest of it): only then can a fit
+    overrule it."""
+    return within or bool(np.any(_standing(top, group)[(GROUP_INSIDE - 1) * group - 1:] < NATURAL_TOP))
 
 
-def _only_top_of(top: np.ndarray, group: int, by_fit: Cutoff, sample: np.ndarray, total: int) -> bool:
+def _only_top_of(top: np.ndarray, group: int, by_fit: Cutoff, within: bool) -> bool:
     """Whether the distinct top group is only the best of the matches that the fit (``by_fit``,
     steps 2 and 3) finds: it keeps ``GROUP_INSIDE`` times as many or more, and the group stands
-    less than ``NATURAL_TOP`` standard deviations above the rest of them, or less than
-    ``LIBRARY_TOP`` above the rest of the library."""
+    less than ``NATURAL_TOP`` standard deviations above the rest of them, or ``within`` the
+    library's spread."""
     kept = int(np.sum(top >= by_fit.threshold))
     return (by_fit.method == "mixture" and kept >= GROUP_INSIDE * group
-            and (bool(_standing(top, group)[kept - group - 1] < NATURAL_TOP)
-                 or _library_standing(top, group, sample, total) < LIBRARY_TOP))
+            and (within or bool(_standing(top, group)[kept - group - 1] < NATURAL_TOP)))
 
 
 def _library_standing(top: np.ndarray, group: int, sample: np.ndarray, total: int) -> float:
     """How many standard deviations the mean of the ``group`` best of ``top`` (sorted, best first)
     stands above the rest of the library: the rest of ``top`` exactly, and the ``sample``'s scores
     below it standing for the other ``total - len(top)`` photos."""
-    rest, below = top[group:], sample[sample < top[-1]]
+    below = sample[sample < top[-1]]
     each = (total - len(top)) / len(below) if len(below) and total > len(top) else 0.0
-    count = len(rest) + each * len(below)
-    mean = (np.sum(rest) + each * np.sum(below)) / count
-    var = (np.sum(rest * rest) + each * np.sum(below * below)) / count - mean * mean
-    return float((np.mean(top[:group]) - mean) / math.sqrt(var)) if var > 0 else math.inf
+    mean, spread = _mean_spread(np.concatenate([top[group:], below]),
+                                np.concatenate([np.ones(len(top) - group), np.full(len(below), each)]))
+    return float((np.mean(top[:group]) - mean) / spread) if spread > 0 else math.inf
 
 
 def _above_look_alikes(top: np.ndarray, scores: np.ndarray, weights: np.ndarray, by_fit: Cutoff) -> int:
@@ -205,15 +203,16 @@ def _above_look_alikes(top: np.ndarray, scores: np.ndarray, weights: np.ndarray,
         return 0
     rest = (scores >= by_fit.threshold) & (scores < top[group - 1])
     below = scores < by_fit.threshold
-    return group if _spread(scores[rest], weights[rest]) >= LOOK_ALIKE_SPREAD * _spread(scores[below], weights[below]) else 0
+    spread = _mean_spread(scores[rest], weights[rest])[1]
+    return group if spread >= LOOK_ALIKE_SPREAD * _mean_spread(scores[below], weights[below])[1] else 0
 
 
-def _spread(x: np.ndarray, w: np.ndarray) -> float:
-    """The weighted standard deviation of ``x`` (0 for nothing)."""
+def _mean_spread(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+    """The weighted mean and standard deviation of ``x`` (0, 0 for nothing)."""
     if w.sum() <= 0:
-        return 0.0
-    mean = np.sum(w * x) / w.sum()
-    return float(np.sqrt(np.sum(w * (x - mean) ** 2) / w.sum()))
+        return 0.0, 0.0
+    mean = float(np.sum(w * x) / w.sum())
+    return mean, float(np.sqrt(np.sum(w * (x - mean) ** 2) / w.sum()))
 
 
 def _decide_by_fit(top, sample, scores, weights, fits: list[PartFit]) -> Cutoff:
