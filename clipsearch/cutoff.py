@@ -18,9 +18,9 @@ at their level, in two steps:
    query's best few stay within the spread its many matches give the library's scores).
    A group under a weaker gap (``WEAK_GAP``) decides too when the fit keeps many times as many
    (``LOOK_ALIKES``), the group stands far above them (``HIGH_STANDING``), and they spread about
-   as wide as the rest of the library (``LOOK_ALIKE_SPREAD``): a mix of near misses, such as
-   everything of the asked-for colour under "a yellow triangle on a black background", not the
-   one population of a broad query's matches, which spreads narrower.
+   as wide as the rest of the library (``LOOK_ALIKE_SPREAD``): a mix of near misses, such as the
+   other yellow things and the other things on black under "a yellow triangle on a black
+   background", not the one population of a broad query's matches, which spreads narrower.
 2. **Otherwise, a two-part mixture over the whole library.** The scores of a random sample of the
    library (weighted to stand for all of it) plus the exact best candidates are fitted with two
    Gaussians (EM). Each score then has a probability of belonging to the upper part, and the
@@ -118,7 +118,8 @@ def relevance_cutoffs(queries: Sequence[tuple[np.ndarray, np.ndarray | None, int
     """``relevance_cutoff`` of several queries at once, (top, sample, total) each: the terms of a
     composite query. The same decisions, with the mixture fits of all of them in one EM."""
     decided: list[Cutoff | None] = []
-    fitting = []  # (position, sorted top, its distinct group's size, sample, library scores, weights)
+    fitting = []  # (position, sorted top, its distinct group's size, whether it stands within the
+    #              library's spread, sample, library scores, weights)
     for top, sample, total in queries:
         top = np.sort(np.asarray(top, np.float64).ravel())[::-1]
         top = top[np.isfinite(top)]
