@@ -120,8 +120,10 @@ def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k:
                      text_like: bool, thresholds: Callable[[list, list], list[float]]) -> list[tuple[Any, float, bool]]:
     """A composite query's ``k`` results as (record, combined score, strong), strong ones first.
 
-    ``store`` is the engine's ``VectorStore``; ``thresholds(vectors, top_scores)`` is the engine's
-    cut-off of query vectors, decided together (``SearchEngine.cutoff_thresholds``).
+    ``store`` is the engine's ``VectorStore``; ``thresholds(vectors, top_scores, words)`` is the
+    engine's cut-off of query vectors, decided together (``SearchEngine.cutoff_thresholds``): a
+    word term that names nothing the library holds gets an infinite threshold, and when every
+    positive term is such words, the combined cut keeps nothing either.
     """
     hits = store.search(vector, max(k, TOP_CANDIDATES), where=where, text_like=text_like)
     judge = judged(terms)
@@ -129,10 +131,11 @@ def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k:
     # candidates are then judged by their exact scores; the wide one would cost 5 ms a term.
     found = {i: store.search(terms[i].vector, TOP_CANDIDATES, where=where) for i in judge}
     vectors, tops = [terms[i].vector for i in judge], [np.array([s for _, s in found[i]]) for i in judge]
+    words = [terms[i].text for i in judge]  # words that name nothing the library holds keep nothing
     with_combined, picture = uses_combined_cut(terms), has_picture(terms)
     if with_combined and not picture:
-        vectors, tops = [*vectors, vector], [*tops, np.array([s for _, s in hits])]
-    decided = thresholds(vectors, tops) if vectors else []  # all the fits in one EM
+        vectors, tops, words = [*vectors, vector], [*tops, np.array([s for _, s in hits])], [*words, False]
+    decided = thresholds(vectors, tops, words) if vectors else []  # all the fits in one EM
     if picture:
         decided = [*decided, narrow_cutoff(np.array([s for _, s in hits]), PICTURE_GROUP).threshold]
     cuts = dict(zip(judge, decided))
@@ -146,9 +149,10 @@ def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k:
         return []
     matrix = np.stack([stored[r.fingerprint] for r in records]).astype(np.float32)
     scores = np.einsum("ij,j->i", matrix, vector.astype(np.float32))
-    if with_combined:
+    positive = [cuts[i] for i in judge if terms[i].weight > 0]
+    if with_combined and not (positive and np.all(np.isposinf(positive))):
         combined = scores >= decided[-1]
-    else:
+    else:  # a sum, or every positive word names nothing the library holds
         combined = np.zeros(len(records), bool)
     term_strong = {i: np.einsum("ij,j->i", matrix, terms[i].vector) >= cut for i, cut in cuts.items()}
     strong = combine_strong(terms, combined, term_strong)

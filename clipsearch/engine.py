@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import random
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -18,8 +17,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .calibration import Calibration, names_nothing
 from .config import ModelSpec, Settings
-from .cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoffs
+from .cutoff import TOP_CANDIDATES, relevance_cutoffs
 from .cutoff_terms import TermVector, combine, composite_search, embed_terms
 from .duplicates import DuplicateFinding
 from .encoders import Encoder, load_encoder
@@ -81,7 +81,7 @@ class SearchEngine(DuplicateFinding):
         self._handle = handle
         self._swap_lock = threading.Lock()
         self.text = TextSide(self.settings.index_dir)  # the words read in photos (--ocr)
-        self._sample: tuple[object, int, np.ndarray] | None = None  # (store, generation, vectors)
+        self.calibration = Calibration(encoder)  # the library sample, vague words' level
 
     # --- construction ------------------------------------------------------------------------
     @classmethod
@@ -277,7 +277,8 @@ class SearchEngine(DuplicateFinding):
                 found = composite_search(self._store(), parts, vector, k, where, text_like, self.cutoff_thresholds)
                 results = [replace(_result_of(r, s), strong=strong) for r, s, strong in found]
             else:
-                results = self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff)
+                words = parts[0].text and parts[0].weight > 0  # one term: the words themselves
+                results = self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff, words=words)
             # Photos that say the words come first, strong whatever their score (textsearch).
             return self.text.fuse(terms, results, self._store(), vector, k, where, _result_of)
 
@@ -302,7 +303,8 @@ class SearchEngine(DuplicateFinding):
         return loaded.image
 
     def _search_vector(self, vector: np.ndarray, k: int, where: SearchFilter | None,
-                       text_like: bool, cutoff: Cut = None, leave_out: str | None = None) -> list[SearchResult]:
+                       text_like: bool, cutoff: Cut = None, leave_out: str | None = None,
+                       words: bool = False) -> list[SearchResult]:
         auto = isinstance(cutoff, str)
         if auto and cutoff != AUTO:
             raise InvalidQuery(f"the cut-off is 'auto', a number or none, not {cutoff!r}")
@@ -310,35 +312,33 @@ class SearchEngine(DuplicateFinding):
         hits = store.search(vector, max(k, TOP_CANDIDATES) if auto else k, where=where, text_like=text_like)
         hits = [(r, s) for r, s in hits if r.path != leave_out]  # before deciding: itself is no match
         if auto:
-            threshold = self.cutoff_thresholds([vector], [np.array([s for _, s in hits])])[0]
+            threshold = self.cutoff_thresholds([vector], [np.array([s for _, s in hits])], [words])[0]
         else:
             threshold = float(cutoff or 0.0) if (cutoff or 0.0) > 0 else -np.inf
         return [SearchResult(r.path, s, r.width, r.height, r.date_taken, r.size, r.mtime_ns,
                              bool(s >= threshold)) for r, s in hits[:k]]
 
-    def cutoff_thresholds(self, vectors: list[np.ndarray], tops: list[np.ndarray]) -> list[float]:
+    def cutoff_thresholds(self, vectors: list[np.ndarray], tops: list[np.ndarray],
+                          words: list[bool] | None = None) -> list[float]:
         """The automatic cut-off's score thresholds of query vectors, decided together, from each
         one's best scores (the first ``TOP_CANDIDATES`` count: the decision does not depend on
-        ``k``) and its scores against a random sample of the library (see ``clipsearch.cutoff``)."""
+        ``k``) and its scores against a random sample of the library (see ``clipsearch.cutoff``).
+        A vector marked in ``words`` (a text term) whose best score stays under the vague words'
+        level names nothing the library holds: nothing is strong (``clipsearch.calibration``)."""
         sample, total = self.library_sample(), self._store().count()
         # einsum, not BLAS: waking BLAS's threads for one small product costs more than the product
         scores = [np.einsum("ij,j->i", sample, v.astype(np.float32)) if len(sample) else None for v in vectors]
         cases = [(np.asarray(top)[:TOP_CANDIDATES], s, total) for top, s in zip(tops, scores)]
-        return [cut.threshold for cut in relevance_cutoffs(cases)]
+        thresholds = [cut.threshold for cut in relevance_cutoffs(cases)]
+        if any(words or ()):
+            level = self.calibration.vague_level(self._store())
+            thresholds = [np.inf if w and names_nothing(np.asarray(top), level) else t
+                          for t, w, top in zip(thresholds, words, tops)]
+        return thresholds
 
     def library_sample(self) -> np.ndarray:
         """Vectors of up to ``SAMPLE_SIZE`` random indexed images, kept until the index changes."""
-        store = self._store()
-        cached = self._sample
-        if cached is not None and cached[0] is store and cached[1] == store.generation():
-            return cached[2]
-        generation = store.generation()
-        paths = [r.path for r in store.records()]
-        picked = random.Random(0).sample(paths, min(SAMPLE_SIZE, len(paths)))
-        vectors = [v for v in map(store.vector, picked) if v is not None]
-        matrix = np.stack(vectors).astype(np.float32) if vectors else np.zeros((0, self.encoder.dim), np.float32)
-        self._sample = (store, generation, matrix)
-        return matrix
+        return self.calibration.sample(self._store())
 
     # --- what the index holds ---------------------------------------------------------------
     def _store(self) -> VectorStore:
