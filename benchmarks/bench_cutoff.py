@@ -35,7 +35,15 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from benchmarks._common import load_line, percentiles_ms  # noqa: E402
-from benchmarks.cutoff_eval import evaluate, figures_table, index_library, make_queries  # noqa: E402
+from benchmarks.cutoff_eval import (  # noqa: E402
+    AbsentFigure,
+    absent_figures,
+    evaluate,
+    figures_table,
+    index_library,
+    make_queries,
+)
+from clipsearch.calibration import VAGUE_WORDS  # noqa: E402
 from clipsearch.cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff, use_compiled_fits  # noqa: E402
 
 
@@ -48,9 +56,13 @@ def quality(n: int, seed: int, per_kind: int) -> None:
         try:
             queries = make_queries(engine, library, seed=seed, per_kind=per_kind)
             figures = evaluate(engine, library, queries)
+            absent = absent_figures(engine, library)
         finally:
             engine.close()
     print(figures_table(figures))
+    print(f"\nqueries for what the library does not hold (\"a zebra\", \"xyzzy plugh\"...): "
+          f"{absent.none_strong} of {absent.queries} with no strong result; strong results of the "
+          f"others: {sorted(n for n in absent.strong if n)}")
 
 
 GOAL_KINDS = ("narrow", "background", "shape", "colour", "negative", "sum")  # the issue's goal names these
@@ -68,25 +80,31 @@ def parse_seeds(text: str) -> list[int]:
 def libraries(seeds: list[int], n: int, per_kind: int) -> None:
     """``quality`` on each library, a row of per-kind ratios each, then per-kind mean and worst."""
     rows: dict[int, dict[str, float]] = {}
+    absent: dict[int, AbsentFigure] = {}
     kinds: list[str] = []
     for seed in seeds:
         with tempfile.TemporaryDirectory() as tmp:
             engine, library = index_library(Path(tmp), n, seed)
             try:
                 figures = evaluate(engine, library, make_queries(engine, library, seed=seed, per_kind=per_kind))
+                absent[seed] = absent_figures(engine, library)
             finally:
                 engine.close()
         rows[seed] = {f.kind: f.ratio for f in figures}
         if not kinds:
             kinds = [f.kind for f in figures]
             print(f"cut-off / ceiling per kind, {n} pictures a library\n")
-            print("| library | " + " | ".join(kinds) + " | mean over kinds | goal kinds: mean, worst |")
-            print("|---|" + "---:|" * (len(kinds) + 2))
+            print("| library | " + " | ".join(kinds) + " | mean over kinds | goal kinds: mean, worst "
+                  "| absent: none strong |")
+            print("|---|" + "---:|" * (len(kinds) + 3))
         goal = [rows[seed][k] for k in GOAL_KINDS]
         print(f"| seed {seed} | " + " | ".join(f"{rows[seed][k]:.2f}" for k in kinds)
-              + f" | {np.mean(list(rows[seed].values())):.2f} | {np.mean(goal):.2f}, {min(goal):.2f} |", flush=True)
-    print("| **mean** | " + " | ".join(f"{np.mean([r[k] for r in rows.values()]):.2f}" for k in kinds) + " | | |")
-    print("| **worst** | " + " | ".join(f"{min(r[k] for r in rows.values()):.2f}" for k in kinds) + " | | |")
+              + f" | {np.mean(list(rows[seed].values())):.2f} | {np.mean(goal):.2f}, {min(goal):.2f} "
+              f"| {absent[seed].none_strong}/{absent[seed].queries} |", flush=True)
+    print("| **mean** | " + " | ".join(f"{np.mean([r[k] for r in rows.values()]):.2f}" for k in kinds) + " | | | |")
+    print("| **worst** | " + " | ".join(f"{min(r[k] for r in rows.values()):.2f}" for k in kinds) + " | | | |")
+    print(f"\nqueries for what a library does not hold: {sum(a.none_strong for a in absent.values())} of "
+          f"{sum(a.queries for a in absent.values())} with no strong result")
     under = {seed: [k for k in GOAL_KINDS if r[k] < 0.6] for seed, r in rows.items()}
     under = {seed: ks for seed, ks in under.items() if ks}
     print(f"\n{len(under)} of {len(rows)} libraries have a goal kind under 0.6: "
@@ -146,10 +164,18 @@ def composite_speed(total: int, dim: int = 512, queries: int = 50) -> None:
             store.write(WriteBatch(put=[(ImageRecord(f"/synthetic/{start + i:07d}.jpg", 1000, 0, f"fp{start + i}",
                                                      640, 480), v) for i, v in enumerate(vectors)]))
         built = time.perf_counter() - started
-        engine = SearchEngine(SimpleNamespace(dim=dim), store)
+        vague = rng.standard_normal((len(VAGUE_WORDS), dim)).astype(np.float32)  # stand-ins for the words'
+        vague /= np.linalg.norm(vague, axis=1, keepdims=True)  # vectors (the model embeds them once)
+        engine = SearchEngine(SimpleNamespace(dim=dim, embed_texts=lambda texts: vague[:len(texts)]), store)
+        started = time.perf_counter()
         engine.library_sample()  # read once per index, not per query
+        middle = time.perf_counter()
+        engine.calibration.vague_level(store)  # so is the vague words' level
+        ended = time.perf_counter()
         pairs = [rng.choice(len(concepts), 2, replace=False) for _ in range(queries)]
-        print(f"\ncomposite queries at {total:,} photos (a real store, built in {built:.0f} s; {queries} of each, k=20):")
+        print(f"\ncomposite queries at {total:,} photos (a real store, built in {built:.0f} s; {queries} of each, k=20; "
+              f"once per index change: the library sample read in {(middle - started) * 1e3:.0f} ms, the "
+              f"{len(VAGUE_WORDS)} vague words' best photos found in {(ended - middle) * 1e3:.0f} ms):")
         for fits in ("NumPy EM", "compiled EM"):
             if fits == "compiled EM" and not use_compiled_fits():  # from here on every fit is compiled
                 break

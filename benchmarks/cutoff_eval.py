@@ -202,6 +202,30 @@ def evaluate(engine, library: Library, queries: list[LabelledQuery]) -> list[Kin
     return figures
 
 
+# Queries for what no rendered library holds (its pictures are coloured shapes on plain backgrounds);
+# the demo model knows none of these words, so they land wherever their fragments lie.
+ABSENT = ("a zebra", "sunset over the sea", "xyzzy plugh", "a birthday cake", "my passport",
+          "a dog on the beach", "the eiffel tower", "snow in the mountains", "a sports car", "grandma",
+          "a receipt", "a keyboard", "fireworks", "a bowl of soup", "wedding", "qwerty",
+          "an old man smiling", "a cat sleeping", "trees in autumn", "a selfie")
+
+
+@dataclass
+class AbsentFigure:
+    """Queries for what the library does not hold: how many have no strong result, and the
+    strong results of each (every one of them is wrong)."""
+
+    queries: int
+    none_strong: int
+    strong: list[int]
+
+
+def absent_figures(engine, library: Library) -> AbsentFigure:
+    """``ABSENT`` searched through ``engine`` as a user would (``cutoff="auto"``, ``k`` = the library)."""
+    strong = [sum(r.strong for r in engine.search(text, k=len(library.paths), cutoff="auto")) for text in ABSENT]
+    return AbsentFigure(len(ABSENT), sum(n == 0 for n in strong), strong)
+
+
 def best_flat_threshold(all_scores: list[np.ndarray], queries: list[LabelledQuery]) -> float:
     """The single score threshold with the best mean F1 over all queries (chosen knowing the answers)."""
     candidates = np.unique(np.round(np.concatenate(all_scores), 3))

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.cutoff_eval import evaluate, figures_table, make_queries, read_library, summary
+from benchmarks.cutoff_eval import (
+    absent_figures,
+    evaluate,
+    figures_table,
+    make_queries,
+    read_library,
+    summary,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -67,14 +74,26 @@ def test_a_few_answers_above_near_misses(figures):
     assert figures["colour"].returned > 1.5 * figures["narrow"].returned
 
 
-def _cli(index, *args):
+def test_queries_for_what_the_library_does_not_hold(demo_engine, sample_library, figures):
+    """Words read against vague words (clipsearch.calibration): "a bowl of soup" or "the eiffel
+    tower" name nothing in a library of coloured shapes. On this library 7 of the 20 keep nothing
+    strong (none did before the vague words' level: 1 to 159 strong each); the others lie nearer
+    to what the demo model knows. The figures above are measured with the same engine: no query
+    of what the library holds was judged to name nothing."""
+    absent = absent_figures(demo_engine, read_library(demo_engine, sample_library))
+    print(f"\n{absent.none_strong} of {absent.queries} with no strong result: {absent.strong}")
+    assert absent.none_strong >= 5
+    assert figures["narrow"].returned > 0 and figures["shape"].returned > 0
+
+
+def _cli(index, *args, query="a red circle"):
     import os
     import subprocess
     import sys
 
     from tests.integration.conftest import REPO
 
-    return subprocess.run([sys.executable, "-m", "clipsearch", "search", "a red circle", "--index", str(index),
+    return subprocess.run([sys.executable, "-m", "clipsearch", "search", query, "--index", str(index),
                            "-k", "40", *args], capture_output=True, text=True, cwd=REPO, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(REPO)})
 
@@ -102,6 +121,9 @@ def test_cli_shows_strong_matches_by_default(demo_engine, sample_library):
     assert all(h["score"] >= 0.5 for h in json.loads(flat.stdout))
     bad = _cli(index, "--min-score", "most")
     assert bad.returncode == 2 and "expected 'auto' or a number" in bad.stderr
+    soup = _cli(index, query="a bowl of soup")  # names nothing this library holds (calibration)
+    assert soup.returncode == 0 and soup.stdout == ""
+    assert "No strong match; 40 weaker hidden (--min-score 0 shows all)" in soup.stderr
 
 
 def _paths(photos):
