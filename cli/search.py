@@ -129,8 +129,8 @@ def print_hits(hits: list, as_json: bool, auto: bool) -> None:
     for hit in shown:
         print(f"{hit.score:.3f}\t{hit.path}" + (f"\t{hit.text}" if hit.text else ""))
     if auto and len(shown) < len(hits):
-        print(f"{len(shown)} strong match{'es' * (len(shown) != 1)}; {len(hits) - len(shown)} weaker "
-              "hidden (--min-score 0 shows all)", file=sys.stderr)
+        strong = f"{len(shown)} strong match{'es' * (len(shown) != 1)}" if shown else "No strong match"
+        print(f"{strong}; {len(hits) - len(shown)} weaker hidden (--min-score 0 shows all)", file=sys.stderr)
 
 
 if __name__ == "__main__":

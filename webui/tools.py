@@ -29,7 +29,8 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         "2:dog + grass" weights a term. Results are best first; each has the photo's path on the
         user's computer ("file"), a similarity "score" (higher is closer; compare scores within
         one query only), "strong" (true when the automatic cut-off calls it a real match), its size,
-        date taken if known, and a "thumbnail" URL of a small JPEG.
+        date taken if known, and a "thumbnail" URL of a small JPEG. When no result is strong, the
+        library most likely holds no such photo: say so rather than offer the nearest ones.
 
         Args:
             text: what to look for, in words (English works best).

@@ -191,6 +191,22 @@ def test_the_status_line_says_how_many_results_are_strong_matches(page):
     shot(page, "10-strong-matches-of-a-nonsense-query")
 
 
+def test_a_query_for_what_the_library_does_not_hold_has_no_strong_match(page):
+    """Words whose best photo scores under every vague word's best ("something", "stuff"...) name
+    nothing the library holds (clipsearch.calibration): none is strong, all 40 stay one click away.
+    With the demo model on this library, "a bowl of soup" lies far under them (by 0.18)."""
+    from playwright.sync_api import expect
+
+    search_for(page, "a bowl of soup")
+    expect(page.locator("#status")).to_contain_text("No strong match · 40 weaker results hidden")
+    expect(page.locator("#results img")).to_have_count(0)
+    shot(page, "11-no-strong-match-for-what-the-library-does-not-hold")
+    page.get_by_label("Strong matches only").uncheck()
+    expect(page.locator("#status")).to_contain_text("40 results · “a bowl of soup”")
+    assert len(captions(page)) == 40
+    page.get_by_label("Strong matches only").check()
+
+
 def test_a_warning_is_said_once_and_does_not_pile_up(page):
     from playwright.sync_api import expect
 

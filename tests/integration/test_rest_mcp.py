@@ -105,6 +105,11 @@ def test_get_search_filters_by_folder_date_and_cut_off(served, demo_engine, samp
         assert future["results"] == []
         past = http.get("api/search", params={"q": "a blue star", "until": "2999-01-01", "k": 7}).json()
         assert len(past["results"]) == 7
+        # Words that name nothing this library holds (clipsearch.calibration; with the demo model
+        # "a bowl of soup" lies 0.23 under every vague word's best photo): all k, none strong.
+        soup = http.get("api/search", params={"q": "a bowl of soup", "k": 10}).json()["results"]
+        assert len(soup) == 10 and not any(r["strong"] for r in soup)
+        assert http.get("api/search", params={"q": "a bowl of soup", "min_score": -1}).json()["results"] == []
 
 
 @pytest.mark.parametrize("params, status, words", [
