@@ -30,11 +30,13 @@ import numpy as np
 from .cutoff import SAMPLE_SIZE
 
 VAGUE_WORDS = ("something", "anything", "a thing", "an object", "stuff", "things", "it", "this", "whatever")
+
+
 class Calibration:
     """The library sample and the vague words' level of one engine, kept until the index changes."""
 
     def __init__(self, encoder: Any) -> None:
-        self._encoder = encoder  # lazy encoders load on first use: only the vague words need it
+        self._encoder = encoder  # read on first use (a lazy encoder loads then, not here)
         self._lock = threading.Lock()
         self._vague: np.ndarray | None = None  # the vague words' vectors: the model's, never change
         self._sample: tuple[object, int, np.ndarray] | None = None  # (store, generation, vectors)
@@ -42,9 +44,9 @@ class Calibration:
 
     def sample(self, store: Any) -> np.ndarray:
         """Vectors of up to ``SAMPLE_SIZE`` random indexed images."""
-        cached = self._sample
-        if cached is not None and cached[0] is store and cached[1] == store.generation():
-            return cached[2]
+        kept = _kept(self._sample, store)
+        if kept is not None:
+            return kept
         generation = store.generation()
         paths = [r.path for r in store.records()]
         picked = random.Random(0).sample(paths, min(SAMPLE_SIZE, len(paths)))
@@ -55,9 +57,9 @@ class Calibration:
 
     def vague_level(self, store: Any) -> float:
         """The score below which words name nothing the library holds (-inf for an empty one)."""
-        cached = self._level
-        if cached is not None and cached[0] is store and cached[1] == store.generation():
-            return cached[2]
+        kept = _kept(self._level, store)
+        if kept is not None:
+            return kept
         generation = store.generation()
         with self._lock:  # one model call for the vague words, however many queries ask at once
             if self._vague is None:
@@ -66,6 +68,13 @@ class Calibration:
         level = float(min(bests)) if bests else -np.inf
         self._level = (store, generation, level)
         return level
+
+
+def _kept(cached: tuple[object, int, Any] | None, store: Any) -> Any:
+    """What ``cached`` holds while ``store`` is the same store at the same generation, else None."""
+    if cached is not None and cached[0] is store and cached[1] == store.generation():
+        return cached[2]
+    return None
 
 
 def names_nothing(top: np.ndarray, level: float) -> bool:

@@ -277,7 +277,7 @@ class SearchEngine(DuplicateFinding):
                 found = composite_search(self._store(), parts, vector, k, where, text_like, self.cutoff_thresholds)
                 results = [replace(_result_of(r, s), strong=strong) for r, s, strong in found]
             else:
-                words = parts[0].text and parts[0].weight > 0  # one term: the words themselves
+                words = len(parts) == 1 and parts[0].text and parts[0].weight > 0  # the words themselves
                 results = self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff, words=words)
             # Photos that say the words come first, strong whatever their score (textsearch).
             return self.text.fuse(terms, results, self._store(), vector, k, where, _result_of)
