@@ -15,7 +15,7 @@ the same photos, so it moves with the model's scale (real CLIP's text scores sit
 the demo model's higher): no constant here knows a score range.
 
 Photo-words such as "a photo" or "an image" are left out of the vague words on purpose: real CLIP
-learned them from captions of nearly every photo, so their best scores could pass those of a
+met them in the captions of a great many photos, so their best scores could pass those of a
 query that does name something.
 """
 
