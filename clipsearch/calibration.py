@@ -3,16 +3,16 @@
 The cut-off (``clipsearch.cutoff``) reads the shape of a query's scores: its best ones, and its
 scores over a random sample of the library (``Calibration.sample``). Shape alone cannot tell a
 query for something the library does not hold: its scores still split into a best part and the
-rest (with the demo model, "a zebra" or "xyzzy plugh" kept what the words happen to lie nearest,
-14-139 of 400 photos). So words are also read against words that name nothing: "something", "a
-thing", "stuff"... (``VAGUE_WORDS``). Each one's best score over the library is where a caption
-that describes no photo in particular lands; words whose best photo scores below all of those
-(``Calibration.vague_level``) name nothing the library holds, and none of their results is strong
-(``SearchEngine.cutoff_thresholds``). Below all, not below most: with the demo model, words of
-what a library holds passed the lower quartile of the vague words by as little as 0.006, and
-their lowest by 0.075 (see README). The level comes from the same model and
-the same photos, so it moves with the model's scale (real CLIP's text scores sit near 0.2-0.35,
-the demo model's higher): no constant here knows a score range.
+rest (with the demo model, "a zebra" or "xyzzy plugh" kept what the words happen to lie nearest:
+1-233 photos of 300-400, never none). So words are also read against words that name nothing:
+"something", "a thing", "stuff"... (``VAGUE_WORDS``). Each one's best score over the library is
+where a caption that describes no photo in particular lands; words whose best photo scores below
+all of those (``Calibration.vague_level``) name nothing the library holds, and none of their
+results is strong (``SearchEngine.cutoff_thresholds``). Below all, not below most: with the demo
+model, words of what a library holds passed the lower quartile of the vague words by as little
+as 0.006, and their lowest by 0.060 (README; docs/cutoff.md). The level comes from the same model
+and the same photos, so it moves with the model's scale (real CLIP's text scores sit near
+0.2-0.35, the demo model's higher): no constant here knows a score range.
 
 Photo-words such as "a photo" or "an image" are left out of the vague words on purpose: real CLIP
 met them in the captions of a great many photos, so their best scores could pass those of a
