@@ -212,18 +212,24 @@ ABSENT = ("a zebra", "sunset over the sea", "xyzzy plugh", "a birthday cake", "m
 
 @dataclass
 class AbsentFigure:
-    """Queries for what the library does not hold: how many have no strong result, and the
-    strong results of each (every one of them is wrong)."""
+    """Queries for what the library does not hold: the strong results of each (every one of them
+    is wrong), and how many have none."""
 
-    queries: int
-    none_strong: int
     strong: list[int]
+
+    @property
+    def queries(self) -> int:
+        return len(self.strong)
+
+    @property
+    def none_strong(self) -> int:
+        return sum(n == 0 for n in self.strong)
 
 
 def absent_figures(engine, library: Library) -> AbsentFigure:
     """``ABSENT`` searched through ``engine`` as a user would (``cutoff="auto"``, ``k`` = the library)."""
-    strong = [sum(r.strong for r in engine.search(text, k=len(library.paths), cutoff="auto")) for text in ABSENT]
-    return AbsentFigure(len(ABSENT), sum(n == 0 for n in strong), strong)
+    return AbsentFigure([sum(r.strong for r in engine.search(text, k=len(library.paths), cutoff="auto"))
+                         for text in ABSENT])
 
 
 def best_flat_threshold(all_scores: list[np.ndarray], queries: list[LabelledQuery]) -> float:

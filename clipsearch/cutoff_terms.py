@@ -117,7 +117,7 @@ def combine_strong(terms: Sequence[TermVector], combined: np.ndarray, term_stron
 
 
 def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k: int, where: Any,
-                     text_like: bool, thresholds: Callable[[list, list], list[float]]) -> list[tuple[Any, float, bool]]:
+                     text_like: bool, thresholds: Callable[[list, list, list], list[float]]) -> list[tuple[Any, float, bool]]:
     """A composite query's ``k`` results as (record, combined score, strong), strong ones first.
 
     ``store`` is the engine's ``VectorStore``; ``thresholds(vectors, top_scores, words)`` is the

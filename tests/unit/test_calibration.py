@@ -47,16 +47,17 @@ def library(tmp_path):
     thing, nonsense = _unit(rng.standard_normal(DIM)), _unit(rng.standard_normal(DIM))
     encoder = PlantedWords({"a planted thing": thing, "xyzzy": nonsense})
     vague = encoder.embed_texts(list(VAGUE_WORDS))
-    vectors = [_unit(rng.standard_normal(DIM)) for _ in range(300 - 16 - len(VAGUE_WORDS))]
+    scattered = 300 - 16 - len(VAGUE_WORDS)  # rows: the scattered rest, 8 things, 8 xyzzy, the vague
+    vectors = [_unit(rng.standard_normal(DIM)) for _ in range(scattered)]
     vectors += [_at(thing, 0.95, rng) for _ in range(8)] + [_at(nonsense, 0.6, rng) for _ in range(8)]
     vectors += [_at(v, 0.8, rng) for v in vague]
+    paths = [f"/p/{i:03d}.jpg" for i in range(len(vectors))]
     settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
     store = open_store(settings.index_dir, encoder.stamp, create=True)
-    store.write(WriteBatch(put=[(ImageRecord(f"/p/{i:03d}.jpg", 1, 1, f"f{i}", 10, 10), v.astype(np.float32))
-                                for i, v in enumerate(vectors)]))
+    store.write(WriteBatch(put=[(ImageRecord(path, 1, 1, f"f{i}", 10, 10), v.astype(np.float32))
+                                for i, (path, v) in enumerate(zip(paths, vectors))]))
     engine = SearchEngine(encoder, store, settings=settings)
-    engine.planted = {"thing": {f"/p/{i:03d}.jpg" for i in range(len(vectors) - 16 - len(VAGUE_WORDS), len(vectors) - 8 - len(VAGUE_WORDS))},
-                      "nonsense": {f"/p/{i:03d}.jpg" for i in range(len(vectors) - 8 - len(VAGUE_WORDS), len(vectors) - len(VAGUE_WORDS))}}
+    engine.planted = {"thing": set(paths[scattered:scattered + 8]), "nonsense": set(paths[scattered + 8:scattered + 16])}
     yield engine
     engine.close()
 
