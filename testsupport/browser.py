@@ -25,12 +25,13 @@ VIEWPORT = {"width": 1400, "height": 1100}
 def serve_app(engine: Any, settings: Any) -> Iterator[str]:
     """The web app over ``engine``, served on a free local port; yields its URL, closes it after."""
     from webui import build_demo, launch_options
+    from webui.rest import launch
 
     demo = build_demo(engine, settings)
     port = free_port()
     demo.queue()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                **launch_options(settings, engine))
+    # As python -m webui serves it: the REST routes mounted, Gradio's queue woken by its events.
+    launch(demo, mcp=False, server_name="127.0.0.1", server_port=port, quiet=True, **launch_options(settings, engine))
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
