@@ -29,6 +29,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -43,6 +44,7 @@ from clipsearch.encoders import load_encoder  # noqa: E402
 from testsupport.imagefactory import photo  # noqa: E402
 from testsupport.load import reference_answers, run_load, time_one_at_a_time  # noqa: E402
 
+REST_SECONDS = 10.0  # how long the app is left alone to measure its CPU at rest
 HEADERS = ["release", "route", "queries", "one client p50 ms", "8 clients req/s", "text p50 / p99 ms",
            "image p50 / p99 ms", "all p99 ms", "errors", "mixed-up", "server peak RSS", "batch sizes seen"]
 
@@ -56,6 +58,21 @@ def peak_rss_mb(pid: int) -> float:
     except OSError:
         pass
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used so far."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_at_rest(pid: int, seconds: float = REST_SECONDS) -> float:
+    """The share of one core a served app uses while nobody asks it anything."""
+    time.sleep(2.0)  # past its start-up
+    before = cpu_seconds(pid)
+    time.sleep(seconds)
+    return (cpu_seconds(pid) - before) / seconds
 
 
 def batch_counts(url: str) -> dict[str, dict[str, int]]:
@@ -84,6 +101,7 @@ def measure_release(label: str, root: Path, index: Path, work: Path, texts: list
     """Rows for one release: each route, one client then ``args.clients``, for each query mix."""
     rows, numbers = [], {}
     with serve_process(index, work / f"cache-{label.split()[0]}", args.threads, root=root) as (url, server):
+        numbers["at rest"] = cpu_at_rest(server.pid)
         routes = ["gradio"] + (["rest"] if httpx.get(url + "api/info", timeout=30).status_code == 200 else [])
         for route in routes:
             print(f"{label}: {route} ...", file=sys.stderr, flush=True)
@@ -161,18 +179,20 @@ def main() -> int:
             images.append(str(path))
         texts = queries(40)
         releases = ([("before", args.baseline.resolve())] if args.baseline else []) + [("now", ROOT)]
-        rounds = []
+        rounds, at_rest = [], []
         for number in range(1, args.rounds + 1):
             for label, root in releases:
                 name = f"{label} (round {number})" if args.rounds > 1 else label
                 release_rows, numbers[label] = measure_release(name, root, work / "index", work, texts,
                                                                images, args)
                 rows += release_rows
+                at_rest.append(f"{name} {100 * numbers[label]['at rest']:.1f}%")
             rounds.append((numbers.get("before"), numbers["now"]))
     text = (f"Load, ViT-B-32 ({encoder.precision}, random weights), {args.size:,} vectors, "
             f"{args.clients} clients for {args.seconds:.0f} s per route and query mix (text: text queries only; "
             f"mixed: a third are 1024x768 JPEG uploads); one client: {args.single} text queries, one at a time.\n\nMachine before: {before_load}\n\n"
-            f"{table(HEADERS, rows)}\n\n")
+            f"{table(HEADERS, rows)}\n\n"
+            f"Server CPU at rest ({REST_SECONDS:.0f} s with nobody asking), share of one core: {', '.join(at_rest)}\n\n")
     if args.baseline:
         text += ratios(rounds, args.mix).replace("{n}", str(args.clients)) + "\n\n"
     text += f"Machine after: {load_line()}\n"
