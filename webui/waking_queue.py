@@ -1,17 +1,19 @@
 """Gradio's queue, woken by its work instead of looking for it every millisecond.
 
 While no event waits, Gradio's queue (``gradio.queueing.Queue.start_processing``) looks for one
-every millisecond (``sleep_when_free``). Measured on this project's 2-core machine: an idle server
-spent 6.1% of a core on those looks alone, and under load their thousand wake-ups a second take
-turns at the interpreter lock with the requests. Looking every 5 ms instead cost 1.4% at rest, but
-would make every event wait up to 5 ms more for its turn.
+every millisecond (``sleep_when_free``), and while none runs, its progress loop looks every 10 ms.
+Measured on this project's 2-core machine: an idle server spent 5-6% of a core on those looks
+alone, and under load their thousand wake-ups a second take turns at the interpreter lock with
+the requests. Looking every 5 ms instead cost 1.4% at rest, but would make every event wait up to
+5 ms more for its turn.
 
-``install`` gives an app's queue the same loop, which sleeps until there is something to do: an
-event arrives (``push``), or a running one ends and frees a slot (``process_events``). It also
-looks every ``LOOK_EVERY`` seconds, for a change it is not told of (a concurrency limit raised
-while the app runs). Everything else is Gradio's own: the loop below is Gradio 6's, with only its
-three sleeps replaced, and ``install`` first checks that the installed Gradio's loop is the one it
-was copied from (``GRADIO_LOOP``: a hash of its source). Any other version keeps its own queue.
+``install`` gives an app's queue the same loops, which sleep until there is something to do: an
+event arrives (``push``), a running one ends and frees a slot (``process_events``), an event
+starts (for the progress loop). They also look every ``LOOK_EVERY`` seconds, for a change they
+are not told of (a concurrency limit raised while the app runs). Everything else is Gradio's own:
+the loops below are Gradio 6.31's, with only their idle sleeps replaced, and ``install`` first
+checks that the installed Gradio's loops are the ones they were copied from (``GRADIO_LOOPS``: a
+hash of their source). Any other version keeps its own queue.
 """
 
 from __future__ import annotations
@@ -29,19 +31,21 @@ from gradio import queueing
 log = logging.getLogger(__name__)
 
 LOOK_EVERY = 0.05  # seconds: the longest the loop sleeps without being woken
-GRADIO_LOOP = "d65be5a5cbed97d7"  # Queue.start_processing of gradio 6.31.0, which WakingQueue copies
+GRADIO_LOOPS = "98b1fe974d06ff34"  # gradio 6.31.0's two Queue loops, which WakingQueue copies
 
 
 def loop_fingerprint() -> str:
-    """The hash of the installed Gradio's queue loop (its source)."""
-    return hashlib.sha256(inspect.getsource(queueing.Queue.start_processing).encode()).hexdigest()[:16]
+    """The hash of the installed Gradio's queue loops (their source)."""
+    loops = (queueing.Queue.start_processing, queueing.Queue.start_progress_updates)
+    return hashlib.sha256("".join(map(inspect.getsource, loops)).encode()).hexdigest()[:16]
 
 
 class WakingQueue(queueing.Queue):
     """``gradio.queueing.Queue`` whose loop waits for work (``install`` turns an app's queue into one)."""
 
-    _work: asyncio.Event
-    looks: int  # how many times the loop woke to look (for tests)
+    _work: asyncio.Event  # set when an event arrives or ends
+    _running: asyncio.Event  # set when an event starts
+    looks: int  # how many times a loop woke from its idle sleep (for tests)
 
     async def push(self, *args: Any, **kwargs: Any) -> Any:
         answer = await super().push(*args, **kwargs)
@@ -54,23 +58,46 @@ class WakingQueue(queueing.Queue):
         finally:
             self._work.set()  # a slot is free: an event waiting for it may start
 
-    async def _wait_for_work(self) -> None:
+    async def _sleep_until(self, flag: asyncio.Event) -> None:
+        """Until ``flag`` is set or ``LOOK_EVERY`` has passed; then clear it, before the caller
+        looks again (what happens after that sets it anew)."""
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._work.wait(), LOOK_EVERY)
-        self._work.clear()  # before the loop looks again: whatever comes later sets it anew
+            await asyncio.wait_for(flag.wait(), LOOK_EVERY)
+        flag.clear()
         self.looks += 1
 
+    async def start_progress_updates(self) -> None:
+        # Gradio 6.31's, but while no event runs it waits for one to start, where Gradio's looks
+        # every 10 ms (``progress_update_sleep_when_free``); while events run, it sends their
+        # progress every 10 ms, as Gradio's does.
+        self._running = asyncio.Event()
+        while not self.stopped:
+            events = [evt for job in self.active_jobs if job is not None for evt in job]
+
+            if len(events) == 0:
+                await self._sleep_until(self._running)
+                continue
+
+            for event in events:
+                if event.progress_pending and event.progress:
+                    event.progress_pending = False
+                    self.send_message(event, event.progress)
+
+            await asyncio.sleep(self.progress_update_sleep_when_free)
+
     async def start_processing(self) -> None:
-        # Gradio 6.31's loop, word for word but for `await self._wait_for_work()` where it slept
-        # (and the `queueing.` before the two helpers it imports).
+        # Gradio 6.31's loop, word for word but for `await self._sleep_until(self._work)` where it
+        # slept, telling the progress loop when an event starts (`_running`), and the `queueing.`
+        # before the two helpers it imports.
+        self._work = asyncio.Event()  # of this server's event loop (a relaunch runs another)
         try:
             while not self.stopped:
                 if len(self) == 0:
-                    await self._wait_for_work()
+                    await self._sleep_until(self._work)
                     continue
 
                 if None not in self.active_jobs:
-                    await self._wait_for_work()
+                    await self._sleep_until(self._work)
                     continue
 
                 # Using mutex to avoid editing a list in use
@@ -80,6 +107,7 @@ class WakingQueue(queueing.Queue):
                 if event_batch:
                     events, batch, concurrency_id = event_batch
                     self.active_jobs[self.active_jobs.index(None)] = events
+                    self._running.set()
                     event_queue = self.event_queue_per_concurrency_id[concurrency_id]
                     event_queue.current_concurrency += 1
                     start_time = time.time()
@@ -104,7 +132,7 @@ class WakingQueue(queueing.Queue):
                     if self.live_updates:
                         self.broadcast_estimations(concurrency_id)
                 else:
-                    await self._wait_for_work()
+                    await self._sleep_until(self._work)
         finally:
             self.stopped = True
             self._cancel_asyncio_tasks()
@@ -112,14 +140,14 @@ class WakingQueue(queueing.Queue):
 
 def install(demo: Any) -> bool:
     """Make ``demo``'s queue a ``WakingQueue`` (before it starts: before ``demo.launch``). False,
-    and the queue left as it is, when the installed Gradio's loop is not the one copied here."""
+    and the queue left as it is, when the installed Gradio's loops are not the ones copied here."""
     queue = getattr(demo, "_queue", None)
     if type(queue) is WakingQueue:
         return True
-    if type(queue) is not queueing.Queue or loop_fingerprint() != GRADIO_LOOP:
-        log.debug("Gradio's queue keeps its own loop (gradio's loop is %s, not %s)", loop_fingerprint(), GRADIO_LOOP)
+    if type(queue) is not queueing.Queue or loop_fingerprint() != GRADIO_LOOPS:
+        log.debug("Gradio's queue keeps its own loops (%s, not %s)", loop_fingerprint(), GRADIO_LOOPS)
         return False
-    queue._work = asyncio.Event()
+    queue._work, queue._running = asyncio.Event(), asyncio.Event()
     queue.looks = 0
     queue.__class__ = WakingQueue
     return True

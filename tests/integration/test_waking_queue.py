@@ -19,6 +19,12 @@ def slow_echo(text: str) -> str:
     return text.upper()
 
 
+def counting(steps: str, progress=gr.Progress()) -> str:  # noqa: B008 (Gradio's way to ask for progress)
+    for step in progress.tqdm(range(int(steps)), desc="counting"):
+        time.sleep(0.1)
+    return "counted"
+
+
 @pytest.fixture
 def served(monkeypatch):
     """A one-event app whose queue runs one event at a time, with a ``WakingQueue`` that never
@@ -27,8 +33,9 @@ def served(monkeypatch):
     with gr.Blocks() as demo:
         box = gr.Textbox()
         box.submit(slow_echo, box, box, api_name="echo", concurrency_limit=1)
+        box.change(counting, box, box, api_name="count")
     demo.queue()
-    assert waking_queue.install(demo), f"Gradio's queue loop changed ({waking_queue.loop_fingerprint()})"
+    assert waking_queue.install(demo), f"Gradio's queue loops changed ({waking_queue.loop_fingerprint()})"
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
@@ -73,9 +80,29 @@ def test_an_idle_queue_does_not_look_for_work(served):
 
 
 def test_another_gradio_loop_keeps_its_own_queue(monkeypatch):
-    monkeypatch.setattr(waking_queue, "GRADIO_LOOP", "0" * 16)
+    monkeypatch.setattr(waking_queue, "GRADIO_LOOPS", "0" * 16)
     with gr.Blocks() as demo:
         gr.Textbox()
     demo.queue()
     assert not waking_queue.install(demo)
     assert type(demo._queue) is queueing.Queue
+
+
+def test_a_running_event_still_reports_its_progress(served):
+    from gradio_client import Client
+
+    demo, url = served
+    client = Client(url, verbose=False, ssl_verify=False)
+    try:
+        job = client.submit("8", api_name="/count")
+        seen = []
+        while not job.done():
+            status = job.status()
+            if status.progress_data:
+                seen.append(status.progress_data[0].index)
+            time.sleep(0.02)
+        assert job.result() == "counted"
+    finally:
+        client.close()
+    # Sent by the progress loop, which slept until the event started (its own look is an hour away).
+    assert seen and max(seen) > 0
