@@ -20,7 +20,7 @@ def slow_echo(text: str) -> str:
 
 
 def counting(steps: str, progress=gr.Progress()) -> str:  # noqa: B008 (Gradio's way to ask for progress)
-    for step in progress.tqdm(range(int(steps)), desc="counting"):
+    for _ in progress.tqdm(range(int(steps)), desc="counting"):
         time.sleep(0.1)
     return "counted"
 
