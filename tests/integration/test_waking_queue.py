@@ -27,8 +27,8 @@ def counting(steps: str, progress=gr.Progress()) -> str:  # noqa: B008 (Gradio's
 
 @pytest.fixture
 def served(monkeypatch):
-    """A one-event app whose queue runs one event at a time, with a ``WakingQueue`` that never
-    looks on its own within the test (only being woken can start an event)."""
+    """An app of two events (``echo`` one at a time; ``count`` reports its progress) with a
+    ``WakingQueue`` that never looks on its own within the test: only being woken moves it."""
     monkeypatch.setattr(waking_queue, "LOOK_EVERY", 3600.0)
     with gr.Blocks() as demo:
         box = gr.Textbox()
@@ -59,7 +59,6 @@ def test_events_that_wait_for_a_slot_start_when_it_frees(served):
     answers: dict[int, str] = {}
     threads = [threading.Thread(target=lambda i=i: answers.__setitem__(i, call(url, f"word {i}")))
                for i in range(4)]
-    began = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -67,7 +66,6 @@ def test_events_that_wait_for_a_slot_start_when_it_frees(served):
     # One at a time: three of the four waited for a slot, and only a wake (push, an event's end)
     # could start them; the loop's own look is an hour away.
     assert answers == {i: f'["WORD {i}"]' for i in range(4)}
-    assert time.monotonic() - began < 30
 
 
 def test_an_idle_queue_does_not_look_for_work(served):
