@@ -10,6 +10,8 @@ people search at once, one call answers them all. ``BatchingEncoder`` wraps any 
   nothing is left running when the callers are gone.
 - Bulk work (``embed_prepared``: the indexer's batches) goes in small chunks, and queries waiting
   for the model go first: a search during a re-index waits for one chunk, not a whole batch.
+- With a side thread (``encoders.side``), texts that arrive while the model runs pictures on one
+  core run there, beside it, instead of waiting for it (``embed_texts_beside``, ``side_ready``).
 - A model call shared by several callers, or with more waiting, or while other queries are busy
   with their search (``query``), runs on one core when the encoder can (``share_cores``): the
   other cores serve the callers meanwhile, and one thread costs less CPU per query than several
@@ -107,9 +109,12 @@ class BatchingEncoder:
 
     def __init__(self, encoder: Encoder, *, bulk_chunk: int = BULK_CHUNK,
                  max_batch: dict[str, int] | None = None, model_thread: ModelThread | None = None,
-                 on_overlap: Callable[[Callable[[], bool]], None] | None = None) -> None:
+                 on_overlap: Callable[[Callable[[], bool]], None] | None = None,
+                 side_thread: ModelThread | None = None) -> None:
         self.inner = encoder
         self.model_thread = model_thread
+        beside = all(callable(getattr(encoder, name, None)) for name in ("embed_texts_beside", "side_ready"))
+        self.side_thread = side_thread if beside else None
         # Told when queries start or stop overlapping (``affinity.confine``), with a function that
         # says whether they do now: calls that race each other still end on the last count.
         self.on_overlap = on_overlap
@@ -118,7 +123,9 @@ class BatchingEncoder:
         self.stats = BatchStats()
         self._cond = threading.Condition()
         self._pending: dict[str, deque[_Request]] = {kind: deque() for kind in PRIORITY}
-        self._busy = False
+        self._busy = False  # the model's thread has a caller running batches on it
+        self._side_busy = False  # the side thread has one
+        self._picture_on_one_core = False  # the model's thread runs pictures, on one core
         self._seq = itertools.count()
         self._queries = 0  # queries in progress (``query``), in the model or not
 
@@ -199,28 +206,57 @@ class BatchingEncoder:
         request = _Request(kind, items, next(self._seq))
         with self._cond:
             self._pending[kind].append(request)
-            while not request.done and self._busy:
+            side = None
+            while not request.done:
+                if not self._busy:  # the model is free: this caller runs batches until its own is done
+                    self._busy, side = True, False
+                    break
+                if kind == TEXT and self._side_open():  # beside a picture call, on another core
+                    self._side_busy, side = True, True
+                    break
                 self._cond.wait()
-            if not request.done:
-                self._busy = True  # the model is free: this caller runs batches until its own is done
-        if not request.done:
-            try:
-                while not request.done:
-                    self._run_next()
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+        if side is not None:
+            self._drive(request, side)
         if request.error is not None:
             raise request.error
         assert request.result is not None
         return request.result
 
-    def _take(self) -> tuple[str, list[_Request]]:
-        """The next batch (under the condition's lock): queries first, oldest kind first."""
+    def _side_open(self) -> bool:
+        """Whether a text may run on the side thread now (under the condition's lock)."""
+        return (self.side_thread is not None and not self._side_busy and self._picture_on_one_core
+                and self.inner.side_ready())
+
+    def _drive(self, request: _Request, side: bool) -> None:
+        """Run batches on the lane this caller holds until its own request is done; when the other
+        lane took it, hand this one back and wait."""
+        held = True
+        try:
+            while not request.done and self._run_next(side):
+                pass
+            with self._cond:
+                self._release(side)
+                held = False
+                while not request.done:
+                    self._cond.wait()
+        finally:
+            if held:
+                with self._cond:
+                    self._release(side)
+
+    def _release(self, side: bool) -> None:
+        if side:
+            self._side_busy = False
+        else:
+            self._busy = False
+        self._cond.notify_all()
+
+    def _take(self, only: str | None = None) -> tuple[str, list[_Request]]:
+        """The next batch (under the condition's lock): queries first, oldest kind first, or of
+        kind ``only``."""
         waiting = [(queue[0].seq, PRIORITY.index(kind), kind)
                    for kind, queue in self._pending.items() if queue and kind != BULK]
-        kind = min(waiting)[2] if waiting else BULK
+        kind = only or (min(waiting)[2] if waiting else BULK)
         queue, limit = self._pending[kind], self.max_batch[kind]
         batch = [queue.popleft()]
         count = len(batch[0].items)
@@ -229,15 +265,22 @@ class BatchingEncoder:
             batch.append(queue.popleft())
         return kind, batch
 
-    def _run_next(self) -> None:
-        with self._cond:
-            kind, batch = self._take()
-            busy = len(batch) > 1 or any(self._pending.values()) or self._queries > 1
-        self.stats.calls[(kind, len(batch))] += 1
+    def _run_next(self, side: bool = False) -> bool:
+        """Run the next batch this lane may take (the side thread: texts only); False if none."""
         share_cores = getattr(self.inner, "share_cores", None)
-        if share_cores is not None:  # an encoder that can run on fewer cores when many are waiting
+        with self._cond:
+            if not (self._pending[TEXT] if side else any(self._pending.values())):
+                return False
+            kind, batch = self._take(TEXT if side else None)
+            busy = len(batch) > 1 or any(self._pending.values()) or self._queries > 1 or self._side_busy
+            if not side:  # the side thread may take texts while this call keeps to one core
+                self._picture_on_one_core = kind != TEXT and busy and share_cores is not None
+                if self._picture_on_one_core:
+                    self._cond.notify_all()  # texts waiting for the model may go beside it
+        self.stats.calls[(kind, len(batch))] += 1
+        if share_cores is not None and not side:  # an encoder that can run on fewer cores when many wait
             share_cores(busy)
-        call = self._model_call(kind)
+        call = self._model_call(kind, side)
         try:
             _split(batch, call(list(itertools.chain.from_iterable(r.items for r in batch))))
         except BaseException as exc:
@@ -250,18 +293,25 @@ class BatchingEncoder:
                     except BaseException as own:
                         request.error = own
         finally:
-            if share_cores is not None:
+            if share_cores is not None and not side:
                 share_cores(False)
         with self._cond:
             for request in batch:
                 request.done = True
+            if not side:
+                self._picture_on_one_core = False
             self._cond.notify_all()
+        return True
 
-    def _model_call(self, kind: str) -> Callable[[list[Any]], np.ndarray]:
-        call = self.inner.embed_texts if kind == TEXT else self.inner.embed_prepared
-        if self.model_thread is None:
+    def _model_call(self, kind: str, side: bool = False) -> Callable[[list[Any]], np.ndarray]:
+        if side:
+            call, thread = self.inner.embed_texts_beside, self.side_thread
+        else:
+            call = self.inner.embed_texts if kind == TEXT else self.inner.embed_prepared
+            thread = self.model_thread
+        if thread is None:
             return call
-        return lambda items: self.model_thread.call(call, items)
+        return lambda items: thread.call(call, items)
 
 
 def _split(batch: list[_Request], vectors: np.ndarray) -> None:

@@ -19,6 +19,7 @@ import gradio as gr
 
 from clipsearch import SearchEngine, Settings, affinity
 from clipsearch.batching import ModelThread, batching
+from clipsearch.encoders.side import side_lane
 
 from . import tools
 from .duplicates_view import CSS as DUPLICATES_CSS
@@ -104,6 +105,7 @@ def launch_options(settings: Settings, engine: SearchEngine | None = None) -> di
 
 
 _MODEL_THREAD: list[ModelThread] = []
+_SIDE_THREAD: list[ModelThread | None] = []
 _MODEL_THREAD_LOCK = threading.Lock()
 
 
@@ -116,11 +118,23 @@ def model_thread() -> ModelThread:
         return _MODEL_THREAD[0]
 
 
+def side_thread(encoder: Any) -> ModelThread | None:
+    """The process's one side thread for texts (``clipsearch.encoders.side``), made for the first
+    encoder that can use one; None where it cannot."""
+    model = model_thread()
+    with _MODEL_THREAD_LOCK:
+        if not _SIDE_THREAD or _SIDE_THREAD[0] is None:
+            _SIDE_THREAD[:] = [side_lane(encoder, model)]
+        return _SIDE_THREAD[0]
+
+
 def batched(engine: SearchEngine | None) -> SearchEngine | None:
-    """``engine`` with its encoder behind a batcher: concurrent queries share model calls, all
-    made on the model thread."""
+    """``engine`` with its encoder behind a batcher: concurrent queries share model calls, made
+    on the model thread, and texts that arrive while it runs pictures on one core on the side
+    thread."""
     if engine is not None:
-        engine.encoder = batching(engine.encoder, model_thread=model_thread(), on_overlap=affinity.confine)
+        engine.encoder = batching(engine.encoder, model_thread=model_thread(), on_overlap=affinity.confine,
+                                  side_thread=side_thread(engine.encoder))
     return engine
 
 

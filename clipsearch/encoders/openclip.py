@@ -48,6 +48,7 @@ class _Loaded:
         self.dtype = dtype
         self.stamp = stamp
         self.lock = threading.Lock()  # one forward pass at a time per model
+        self.text_lock = threading.Lock()  # one pass of the text tower at a time (``embed_texts_beside``)
         self.busy = False  # several callers share the machine: the model keeps to one core
         self.threads: int | None = None  # while it does: the thread count to go back to
         self.pil_steps, self.mean, self.std = _split_transform(preprocess)
@@ -144,8 +145,22 @@ class OpenClipEncoder:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         tokens = state.tokenizer(list(texts)).to(state.device)
-        with state.lock, torch.inference_mode():
+        with state.lock, state.text_lock, torch.inference_mode():
             _use_cores(state)
+            features = state.encode_text(tokens)
+        return normalize(features.float().cpu().numpy())
+
+    # --- a second lane for texts, beside a picture call (``encoders.side``) ---------------------
+    def side_ready(self) -> bool:
+        """Whether torch's loops are on one thread now (the model's thread runs a call on one core),
+        so that ``embed_texts_beside`` stays on one."""
+        return self._state().device == "cpu" and torch.get_num_threads() == 1
+
+    def embed_texts_beside(self, texts: list[str]) -> np.ndarray:
+        """``embed_texts`` on the side thread, beside a picture call: it leaves the thread count be."""
+        state = self._state()
+        tokens = state.tokenizer(list(texts)).to(state.device)
+        with state.text_lock, torch.inference_mode():
             features = state.encode_text(tokens)
         return normalize(features.float().cpu().numpy())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 
@@ -168,3 +169,31 @@ def test_a_model_that_fails_the_bf16_check_stays_exactly_fp32(monkeypatch):
     texts = ["a red circle", "a blue square"]
     np.testing.assert_array_equal(refused.embed_texts(texts), plain.embed_texts(texts))
     np.testing.assert_array_equal(refused.embed_images(scenes(2)), plain.embed_images(scenes(2)))
+
+
+def test_texts_beside_a_picture_call_get_the_same_vectors_on_a_side_thread_of_one_core(demo):
+    """``embed_texts_beside`` (the batcher's side thread) gives what ``embed_texts`` gives; it may
+    run only while torch's loops are on one thread (``side_ready``), and making the side thread
+    leaves the model thread's count as it was."""
+    import torch
+
+    from clipsearch.batching import ModelThread
+    from clipsearch.encoders.side import side_lane
+
+    model = ModelThread("model-for-test")
+    before = model.call(torch.get_num_threads)
+    side = side_lane(demo, model)
+    if (os.cpu_count() or 1) < 2:
+        assert side is None
+        return
+    assert side is not None and model.call(torch.get_num_threads) == before
+    texts = ["a red circle", "a blue square on a white background"]
+    np.testing.assert_allclose(side.call(demo.embed_texts_beside, texts), demo.embed_texts(texts), atol=1e-6)
+    demo.share_cores(True)
+    try:
+        demo.embed_texts(texts)  # a call on one core: torch's loops on one thread
+        assert torch.get_num_threads() == 1 and demo.side_ready()
+    finally:
+        demo.share_cores(False)
+    demo.embed_texts(texts)  # alone again: on every core, and nothing may run beside it
+    assert torch.get_num_threads() == before and demo.side_ready() == (before == 1)
