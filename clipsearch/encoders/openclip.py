@@ -144,11 +144,9 @@ class OpenClipEncoder:
         state = self._state()
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        tokens = state.tokenizer(list(texts)).to(state.device)
-        with state.lock, state.text_lock, torch.inference_mode():
+        with state.lock:
             _use_cores(state)
-            features = state.encode_text(tokens)
-        return normalize(features.float().cpu().numpy())
+            return _text_vectors(state, texts)
 
     # --- a second lane for texts, beside a picture call (``encoders.side``) ---------------------
     def side_ready(self) -> bool:
@@ -158,11 +156,16 @@ class OpenClipEncoder:
 
     def embed_texts_beside(self, texts: list[str]) -> np.ndarray:
         """``embed_texts`` on the side thread, beside a picture call: it leaves the thread count be."""
-        state = self._state()
-        tokens = state.tokenizer(list(texts)).to(state.device)
-        with state.text_lock, torch.inference_mode():
-            features = state.encode_text(tokens)
-        return normalize(features.float().cpu().numpy())
+        return _text_vectors(self._state(), texts)
+
+
+def _text_vectors(state: _Loaded, texts: list[str]) -> np.ndarray:
+    """The text tower's unit vectors, one pass at a time (``text_lock``: the model's thread and
+    the side thread may both hold texts)."""
+    tokens = state.tokenizer(list(texts)).to(state.device)
+    with state.text_lock, torch.inference_mode():
+        features = state.encode_text(tokens)
+    return normalize(features.float().cpu().numpy())
 
 
 def _split_transform(preprocess) -> tuple[list | None, np.ndarray | None, np.ndarray | None]:
