@@ -8,10 +8,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from PIL import Image
 
 from clipsearch.batching import IMAGE, TEXT, BatchingEncoder, ModelThread
 from testsupport.fakes import FakeEncoder
+
+from .test_batching import picture
 
 
 class SideEncoder(FakeEncoder):
@@ -49,11 +50,6 @@ class SideEncoder(FakeEncoder):
             self.entered.set()
             self.gate.wait(10)
             return super().embed_prepared(batch)
-
-
-def picture(seed: int) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 255, (24, 24, 3), dtype=np.uint8))
 
 
 def batcher(inner: SideEncoder) -> BatchingEncoder:
