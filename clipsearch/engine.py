@@ -80,6 +80,8 @@ class SearchEngine(DuplicateFinding):
         self._writable = writable  # False: writes go through a store of their own, under the lock
         self._handle = handle
         self._swap_lock = threading.Lock()
+        # Queries share the model's calls, then search and decide in turn (docs/performance.md).
+        self._turn = threading.Lock()
         self.text = TextSide(self.settings.index_dir)  # the words read in photos (--ocr)
         self.calibration = Calibration(encoder)  # the library sample, vague words' level
 
@@ -256,8 +258,9 @@ class SearchEngine(DuplicateFinding):
         vector = self._store().vector(path)
         if vector is None:
             raise InvalidQuery(f"{path} is not in the index")
-        hits = self._search_vector(vector, k + 1, where, text_like=False, cutoff=cutoff,
-                                   leave_out=None if include_self else path)
+        with self._turn:
+            hits = self._search_vector(vector, k + 1, where, text_like=False, cutoff=cutoff,
+                                       leave_out=None if include_self else path)
         return hits[:k]
 
     def search(self, terms: str | list[QueryTerm], k: int = DEFAULT_K,
@@ -272,15 +275,16 @@ class SearchEngine(DuplicateFinding):
         terms = parse_query(terms) if isinstance(terms, str) else terms
         with getattr(self.encoder, "query", contextlib.nullcontext)():  # in progress (batching)
             parts = self.term_vectors(without_quotes(terms))
-            vector, text_like = combine(parts, self.encoder.dim)
-            if cutoff == AUTO and len(parts) > 1:
-                found = composite_search(self._store(), parts, vector, k, where, text_like, self.cutoff_thresholds)
-                results = [replace(_result_of(r, s), strong=strong) for r, s, strong in found]
-            else:
-                words = len(parts) == 1 and parts[0].text and parts[0].weight > 0  # the words themselves
-                results = self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff, words=words)
-            # Photos that say the words come first, strong whatever their score (textsearch).
-            return self.text.fuse(terms, results, self._store(), vector, k, where, _result_of)
+            with self._turn:
+                vector, text_like = combine(parts, self.encoder.dim)
+                if cutoff == AUTO and len(parts) > 1:
+                    found = composite_search(self._store(), parts, vector, k, where, text_like, self.cutoff_thresholds)
+                    results = [replace(_result_of(r, s), strong=strong) for r, s, strong in found]
+                else:
+                    words = len(parts) == 1 and parts[0].text and parts[0].weight > 0  # the words themselves
+                    results = self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff, words=words)
+                # Photos that say the words come first, strong whatever their score (textsearch).
+                return self.text.fuse(terms, results, self._store(), vector, k, where, _result_of)
 
     def query_vector(self, terms: list[QueryTerm]) -> tuple[np.ndarray, bool]:
         """The unit query vector of weighted terms, and whether it is text-like.
@@ -360,9 +364,7 @@ class SearchEngine(DuplicateFinding):
 
     def record(self, path: str | Path) -> ImageRecord | None:
         """What the index knows of the image at ``path``, or None when it is not indexed."""
-        if self.store is None:
-            return None
-        return self.store.get(os.path.abspath(os.fspath(path)))
+        return None if self.store is None else self.store.get(os.path.abspath(os.fspath(path)))
 
     def reload_if_changed(self) -> bool:
         """Catch up with what other processes committed to the index; True when it changed.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -232,3 +233,51 @@ def test_a_search_is_in_progress_for_the_batcher_from_its_words_to_its_answer(en
     with pytest.raises(InvalidQuery):
         engine.search_text("   ")
     assert seen in ([], ["in", "out"])  # refused before it began, or left when it failed
+
+
+def test_searches_decide_in_turn_while_their_model_calls_overlap(engine, library):
+    """Concurrent queries' model calls overlap (the batcher shares them), but what follows them,
+    the index search and the cut-off, runs one query at a time: interleaved on the request threads'
+    core, every query would finish late together (docs/performance.md)."""
+    engine.index_folder(library)
+    texts = ["a red photo", "a blue photo", "a photo + red", "something - blue"]
+    all_in_the_model = threading.Barrier(len(texts), timeout=10)
+    searching, most, count = [0], [0], threading.Lock()
+
+    class AllAtOnce(FakeEncoder):
+        def embed_texts(self, words):
+            all_in_the_model.wait()  # times out if the model calls were taken in turn
+            return super().embed_texts(words)
+
+    store_search = engine.store.search
+
+    def slow_search(*args, **kwargs):
+        with count:
+            searching[0] += 1
+            most[0] = max(most[0], searching[0])
+        try:
+            time.sleep(0.02)
+            return store_search(*args, **kwargs)
+        finally:
+            with count:
+                searching[0] -= 1
+
+    engine.store.search = slow_search
+    engine.encoder = AllAtOnce()
+    picture = str(library / "a" / "p00.jpg")
+    answers, errors = {}, []
+
+    def ask(query):
+        try:
+            answers[query] = engine.search_text(query, k=3) if query in texts else engine.similar(query, k=3)
+        except Exception as exc:  # noqa: BLE001 - any failure is the finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in [*texts, picture]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert set(answers) == {*texts, picture} and all(answers.values())
+    assert most[0] == 1
