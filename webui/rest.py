@@ -33,7 +33,7 @@ from starlette.datastructures import UploadFile
 from clipsearch import ClipSearchError, InvalidQuery, QueryTerm, UnreadableImage, parse_query
 from clipsearch.images import load_image
 
-from . import waking_queue
+from . import uploads, waking_queue
 from .handlers import MAX_K, Handlers, NoIndexYet, _result_dict, api_record, parse_filter
 from .matches import strong_results
 from .textui import keeps
@@ -359,8 +359,10 @@ def launch(demo: Any, *, mcp: bool = True, **launch_kwargs: Any) -> Auth:
     """``demo.launch`` (without blocking) with MCP on or off, then the /api routes mounted.
 
     The caller blocks with ``demo.block_thread()`` (the command line) or closes the demo (tests).
-    Gradio's queue is woken by its events instead of polling for them (``waking_queue``).
+    Gradio's queue is woken by its events instead of polling for them (``waking_queue``), and its
+    uploads are written without a thread hop per chunk (``uploads``).
     """
     waking_queue.install(demo)
+    uploads.install()
     demo.launch(prevent_thread_lock=True, mcp_server=mcp, **launch_kwargs)
     return mount(demo)

@@ -153,6 +153,22 @@ def test_post_search_refuses_what_the_web_app_refuses(served, tmp_path):
         assert plain.status_code == 415
 
 
+def test_gradio_uploads_arrive_whole_and_over_the_limit_are_refused(served):
+    """Gradio's own upload route, its chunks written on the event loop (webui/uploads.py)."""
+    from gradio.route_utils import GradioUploadFile
+
+    from webui import uploads
+
+    assert GradioUploadFile.write is uploads.write, "the served app writes uploads as they arrive"
+    data = os.urandom(3 * 1024 * 1024 + 123)  # many socket reads' worth
+    with httpx.Client(base_url=served.url, timeout=120) as http:
+        answer = http.post("gradio_api/upload", files={"files": ("q.jpg", data, "image/jpeg")})
+        assert answer.status_code == 200, answer.text
+        assert open(answer.json()[0], "rb").read() == data
+        big = http.post("gradio_api/upload", files={"files": ("big.jpg", b"\0" * (MAX_UPLOAD_BYTES + 200_000))})
+        assert big.status_code == 413
+
+
 def test_similar_and_thumbnail_refuse_paths_that_are_not_indexed(served, demo_engine, sample_library):
     indexed = next(iter(demo_engine.records())).path
     with httpx.Client(base_url=served.url, timeout=60) as http:
