@@ -54,7 +54,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         """
         return _with_urls(handlers.api_similar(path, k), request)
 
-    def search_photos_by_image(image: str, k: float = 20, request: gr.Request = None) -> list[dict]:
+    def search_photos_by_image(image: dict | None, k: float = 20, request: gr.Request = None) -> list[dict]:
         """Search the photo library for photos that look like a given picture.
 
         Results are best first, each with the photo's path ("file"), a similarity "score", its
@@ -64,7 +64,8 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
             image: the picture to match (a JPEG, PNG, WebP... at most 50 MB).
             k: how many photos to return, 1 to 500 (default 20).
         """
-        return _with_urls(handlers.api_search_image(image, k), request)
+        picture = api_image.preprocess(api_image.data_model.model_validate(image)) if image else None
+        return _with_urls(handlers.api_search_image(picture, api_k.preprocess(k)), request)
 
     gr.api(search_photos_by_text, api_name="search_text", **encoder_bound)
     gr.api(find_similar_photos, api_name="similar", **encoder_bound)
@@ -73,8 +74,11 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         api_k = gr.Number(20, label="k", precision=0)
         api_out = gr.JSON(label="results")
         api_go = gr.Button("search_image")
+    # The components' own processing runs in the handler's thread (above), not each in a thread
+    # hop of its own, as Gradio would (``preprocess``/``postprocess`` off): the same checks, the
+    # file still only one Gradio received, the answer the same JSON (docs/performance.md).
     api_go.click(search_photos_by_image, [api_image, api_k], api_out, api_name="search_image",
-                 **encoder_bound)
+                 preprocess=False, postprocess=False, **encoder_bound)
 
 
 def _with_urls(records: list[dict], request: Any) -> list[dict]:
