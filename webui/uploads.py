@@ -17,12 +17,12 @@ the thread pool. ``install`` first checks that starlette's methods are the ones 
 
 from __future__ import annotations
 
-import hashlib
-import inspect
 import logging
 
 from gradio.route_utils import GradioUploadFile
 from starlette.datastructures import UploadFile
+
+from .waking_queue import source_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,7 @@ STARLETTE_METHODS = "e0c611899b041d45"  # starlette 1.10's UploadFile.write and 
 
 def methods_fingerprint() -> str:
     """The hash of the installed starlette's ``UploadFile.write`` and ``UploadFile.seek`` (their source)."""
-    methods = (UploadFile.write, UploadFile.seek)
-    return hashlib.sha256("".join(map(inspect.getsource, methods)).encode()).hexdigest()[:16]
+    return source_fingerprint(UploadFile.write, UploadFile.seek)
 
 
 async def write(self: UploadFile, data: bytes) -> None:

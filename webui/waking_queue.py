@@ -34,10 +34,15 @@ LOOK_EVERY = 0.05  # seconds: the longest the loop sleeps without being woken
 GRADIO_LOOPS = "98b1fe974d06ff34"  # gradio 6.31.0's two Queue loops, which WakingQueue copies
 
 
+def source_fingerprint(*functions: Any) -> str:
+    """A short hash of the functions' source: whether an installed library's code is the code a
+    replacement was written against (here, and ``uploads``)."""
+    return hashlib.sha256("".join(map(inspect.getsource, functions)).encode()).hexdigest()[:16]
+
+
 def loop_fingerprint() -> str:
     """The hash of the installed Gradio's queue loops (their source)."""
-    loops = (queueing.Queue.start_processing, queueing.Queue.start_progress_updates)
-    return hashlib.sha256("".join(map(inspect.getsource, loops)).encode()).hexdigest()[:16]
+    return source_fingerprint(queueing.Queue.start_processing, queueing.Queue.start_progress_updates)
 
 
 class WakingQueue(queueing.Queue):
