@@ -41,3 +41,17 @@ def test_an_import_of_a_kept_out_module_raises_import_error(monkeypatch):
     assert memory.keep_out(["colorsys"]) == ["colorsys"]
     with pytest.raises(ImportError):
         import colorsys  # noqa: F401, F811
+
+
+def test_gradio_runs_its_events_with_matplotlib_kept_out(monkeypatch):
+    """The server keeps matplotlib out (``webui.__main__.SERVER_KEEPS_OUT``); Gradio wraps every
+    event in this manager, which must then carry on without it."""
+    from gradio.utils import MatplotlibBackendMananger
+
+    from webui.__main__ import SERVER_KEEPS_OUT
+
+    assert "matplotlib" in SERVER_KEEPS_OUT
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what keep_out leaves, installed or not
+    with MatplotlibBackendMananger():
+        ran = True
+    assert ran
