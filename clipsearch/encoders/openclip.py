@@ -27,7 +27,7 @@ from ..config import DEMO_MODEL, HUB_OFFLINE_ENV, ModelSpec, hub_offline
 from ..errors import ModelUnavailable
 from ..memory import release_freed_memory
 from .base import normalize
-from .packed import encode_text_truncated, pack_patches, pack_tower, packed_text
+from .packed import encode_text_truncated, pack_patches, pack_tower, packed_image, packed_text
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,11 @@ _LOAD_LOCK = threading.Lock()
 class _Loaded:
     """A model in memory with its transform, tokenizer and run settings."""
 
-    def __init__(self, model, preprocess, tokenizer, device: str, dtype, stamp: dict, text=None) -> None:
+    def __init__(self, model, preprocess, tokenizer, device: str, dtype, stamp: dict, text=None, image=None) -> None:
         self.model = model
         self.encode_text = text or (lambda tokens: encode_text_truncated(model, tokens))  # see packed.py
+        # prepared pixels (a list) to float32 features: one compiled graph where it could be built
+        self.encode_pixels = image or (lambda batch: model.encode_image(torch.stack(batch).to(device, dtype)).float())
         self.preprocess = preprocess
         self.tokenizer = tokenizer
         self.device = device
@@ -131,11 +133,10 @@ class OpenClipEncoder:
         state = self._state()
         if not batch:
             return np.zeros((0, self.dim), np.float32)
-        pixels = torch.stack(batch).to(state.device, state.dtype)
         with state.lock, torch.inference_mode():
             _use_cores(state)
-            features = state.model.encode_image(pixels)
-        return normalize(features.float().cpu().numpy())
+            features = state.encode_pixels(batch)
+        return normalize(features.cpu().numpy())
 
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         return self.embed_prepared([self.prepare(img) for img in images])
@@ -213,11 +214,12 @@ def _load(spec: ModelSpec) -> _Loaded:
             if cpu_clip else None)
     image = cpu_clip and pack_tower(model.visual, "transformer")
     patches = image and pack_patches(model.visual)
+    whole = packed_image(model.visual, stamp["image_size"], dtype) if patches else None
     release_freed_memory()  # the fp32 weights a bf16 model replaced: about 250 MB for ViT-B-32
+    image_tower = "image" + (" with its patches" if patches else "") + (", compiled whole" if whole else "")
     log.info("model ready: %s, dim %d, %s, packed towers: %s", name, stamp["dim"], dtype,
-             " and ".join(t for t, done in (("text", text), ("image" + (" with its patches" if patches else ""), image))
-                          if done) or "none")
-    return _Loaded(model, preprocess, tokenizer, device, dtype, stamp, text)
+             " and ".join(t for t, done in (("text", text), (image_tower, image)) if done) or "none")
+    return _Loaded(model, preprocess, tokenizer, device, dtype, stamp, text, whole)
 
 
 def _create(spec: ModelSpec, name: str, pretrained: str | None, device: str):

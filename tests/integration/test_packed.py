@@ -40,9 +40,11 @@ def test_packed_towers_give_the_plain_towers_vectors(monkeypatch, precision):
     assert isinstance(state.model.transformer, packed.PackedTransformer)
     assert isinstance(state.model.visual.transformer, torch.jit.ScriptModule)
     assert isinstance(state.model.visual.conv1, packed.PackedPatches)
+    assert isinstance(state.encode_pixels, torch.jit.ScriptModule)  # the whole image tower, one graph
     plain_texts, plain_images, state = embed(spec, monkeypatch, pack=False)
     assert not isinstance(state.model.transformer, packed.PackedTransformer)
     assert type(state.model.visual.conv1) is torch.nn.Conv2d
+    assert not isinstance(state.encode_pixels, torch.jit.ScriptModule)
     np.testing.assert_allclose(fast_texts, plain_texts, atol=2e-3)
     assert np.sum(fast_images * plain_images, axis=1).min() > 0.999
 
@@ -141,3 +143,39 @@ def test_only_a_plain_patch_convolution_is_packed():
     assert not packed.pack_patches(torch.nn.Module())
     visual = Visual(torch.nn.Conv2d(3, 8, 4, stride=4, bias=False))
     assert packed.pack_patches(visual) and isinstance(visual.conv1, packed.PackedPatches)
+
+
+def small_vit(**options):
+    from open_clip.transformer import VisionTransformer
+
+    torch.manual_seed(4)
+    return VisionTransformer(image_size=32, patch_size=8, width=32, layers=2, heads=4, mlp_ratio=4.0,
+                             output_dim=16, **options).eval()
+
+
+def test_the_compiled_image_tower_computes_the_vit_it_replaces():
+    """Prepared pixels, as a list, to the ViT's own features (fp32), in one compiled graph."""
+    visual = small_vit()
+    assert packed.pack_tower(visual, "transformer") and packed.pack_patches(visual)
+    tower = packed.packed_image(visual, 32, torch.float32)
+    assert isinstance(tower, torch.jit.ScriptModule)
+    pixels = torch.randn(3, 3, 32, 32)
+    with torch.inference_mode():
+        torch.testing.assert_close(tower(list(pixels)), visual(pixels), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(tower([pixels[1]]), visual(pixels[1:2]), atol=1e-5, rtol=1e-5)
+
+
+def test_only_a_standard_packed_vit_is_compiled_whole(monkeypatch):
+    """Another pooling, an attentional pooler, patch dropout, or a tower not packed first: None;
+    and none where the compiled tower would disagree with the plain one."""
+    for options in [{"pool_type": "avg"}, {"attentional_pool": True, "attn_pooler_heads": 4}, {"patch_dropout": 0.5},
+                    {"final_ln_after_pool": True}]:
+        visual = small_vit(**options)
+        packed.pack_tower(visual, "transformer")
+        packed.pack_patches(visual)
+        assert packed.packed_image(visual, 32, torch.float32) is None, options
+    assert packed.packed_image(small_vit(), 32, torch.float32) is None  # its patches and blocks not packed
+    visual = small_vit()
+    assert packed.pack_tower(visual, "transformer") and packed.pack_patches(visual)
+    monkeypatch.setattr(packed, "AGREEMENT", 1.5)  # no cosine reaches it
+    assert packed.packed_image(visual, 32, torch.float32) is None
