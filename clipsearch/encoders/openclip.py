@@ -5,7 +5,8 @@ Loads any open_clip model (name + pretrained tag, ``hf-hub:`` name, ``local-dir:
 local checkpoint file, or the packaged demo model) once per process, on first use. Chooses the
 device (CUDA, then MPS, then CPU) and the precision: fp16 on CUDA, bf16 on CPUs with native bf16
 arithmetic when the bf16 embeddings agree with fp32 ones (cosine >= 0.99), else fp32. On a CPU,
-the towers' matmul weights are packed once at load and the text tower compiled (``packed``).
+the towers' matmul weights are packed once at load, and the text tower and a ViT's whole image
+tower compiled (``packed``).
 """
 
 from __future__ import annotations
