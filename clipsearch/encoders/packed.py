@@ -25,7 +25,7 @@ stays the same.
 import logging
 import warnings
 from collections.abc import Callable
-from typing import Optional
+from typing import Any, Optional
 
 import open_clip
 import torch
@@ -215,20 +215,18 @@ def packed_text(model: nn.Module, probe: torch.Tensor, reference: Callable[[torc
     """
     if not textable(model):
         return None
-    try:
-        with torch.inference_mode():
-            want = reference(probe).float()
-            transformer = PackedTransformer(model.transformer)
-            tower = _compiled(PackedText(model, transformer))
-            agreement = _cosine(want, tower(probe).float())
-    except _UNAVAILABLE as exc:  # no such kernels in this torch, or a tower that differs
-        log.info("plain text tower: it cannot be packed here (%s)", exc)
+
+    def build():
+        want = reference(probe).float()
+        transformer = PackedTransformer(model.transformer)
+        tower = _compiled(PackedText(model, transformer))
+        return (tower, transformer), want, tower(probe).float()
+
+    built = _if_agreeing("text tower", build)
+    if built is None:
         return None
-    if agreement < AGREEMENT:
-        log.info("plain text tower: the packed one disagreed (cosine %.4f)", agreement)
-        return None
-    model.transformer = transformer  # the plain weights go: the packed ones replace them
-    return tower
+    model.transformer = built[1]  # the plain weights go: the packed ones replace them
+    return built[0]
 
 
 def pack_tower(owner: nn.Module, attribute: str) -> bool:
@@ -238,22 +236,19 @@ def pack_tower(owner: nn.Module, attribute: str) -> bool:
     transformer = getattr(owner, attribute, None)
     if not packable(transformer):
         return False
-    try:
-        with torch.inference_mode():
-            weight = transformer.resblocks[0].mlp.c_fc.weight
-            probe = torch.randn(2, PROBE_TOKENS, transformer.width, generator=torch.Generator().manual_seed(0))
-            probe = probe.to(weight.device, weight.dtype)
-            want = transformer(probe).float()
-            packed = _compiled(PackedTransformer(transformer))
-            agreement = _cosine(want.flatten(0, 1), packed(probe).float().flatten(0, 1))
-    except _UNAVAILABLE as exc:
-        log.info("plain %s: it cannot be packed here (%s)", attribute, exc)
-        return False
-    if agreement < AGREEMENT:
-        log.info("plain %s: the packed one disagreed (cosine %.4f)", attribute, agreement)
-        return False
-    setattr(owner, attribute, packed)
-    return True
+
+    def build():
+        weight = transformer.resblocks[0].mlp.c_fc.weight
+        probe = torch.randn(2, PROBE_TOKENS, transformer.width, generator=torch.Generator().manual_seed(0))
+        probe = probe.to(weight.device, weight.dtype)
+        want = transformer(probe).float()
+        packed = _compiled(PackedTransformer(transformer))
+        return packed, want.flatten(0, 1), packed(probe).float().flatten(0, 1)
+
+    packed = _if_agreeing(attribute, build)
+    if packed is not None:
+        setattr(owner, attribute, packed)
+    return packed is not None
 
 
 def pack_patches(visual: nn.Module) -> bool:
@@ -263,22 +258,19 @@ def pack_patches(visual: nn.Module) -> bool:
     if not (type(conv) is nn.Conv2d and conv.kernel_size == conv.stride and conv.kernel_size[0] == conv.kernel_size[1]
             and conv.padding == (0, 0) and conv.dilation == (1, 1) and conv.groups == 1):
         return False
-    try:
-        with torch.inference_mode():
-            size = conv.kernel_size[0] * 3
-            generator = torch.Generator().manual_seed(0)
-            probe = torch.randn(2, conv.in_channels, size, size, generator=generator).to(conv.weight.device, conv.weight.dtype)
-            want = conv(probe).float().flatten(2).transpose(1, 2).flatten(0, 1)
-            packed = PackedPatches(conv)
-            agreement = _cosine(want, packed(probe).float().flatten(2).transpose(1, 2).flatten(0, 1))
-    except _UNAVAILABLE as exc:
-        log.info("plain patch embedding: it cannot be packed here (%s)", exc)
-        return False
-    if agreement < AGREEMENT:
-        log.info("plain patch embedding: the packed one disagreed (cosine %.4f)", agreement)
-        return False
-    visual.conv1 = packed
-    return True
+
+    def build():
+        size = conv.kernel_size[0] * 3
+        generator = torch.Generator().manual_seed(0)
+        probe = torch.randn(2, conv.in_channels, size, size, generator=generator).to(conv.weight.device, conv.weight.dtype)
+        want = conv(probe).float().flatten(2).transpose(1, 2).flatten(0, 1)
+        packed = PackedPatches(conv)
+        return packed, want, packed(probe).float().flatten(2).transpose(1, 2).flatten(0, 1)
+
+    packed = _if_agreeing("patch embedding", build)
+    if packed is not None:
+        visual.conv1 = packed
+    return packed is not None
 
 
 def packed_image(visual: nn.Module, size: int, dtype: torch.dtype):
@@ -293,20 +285,14 @@ def packed_image(visual: nn.Module, size: int, dtype: torch.dtype):
             and isinstance(getattr(visual, "patch_dropout", None), nn.Identity)
             and isinstance(getattr(visual, "class_embedding", None), torch.Tensor)):
         return None
-    try:
-        with torch.inference_mode():
-            generator = torch.Generator().manual_seed(0)
-            probe = list(torch.randn(2, 3, size, size, generator=generator))
-            want = visual(torch.stack(probe).to(dtype)).float()
-            tower = _compiled(PackedImage(visual, dtype))
-            agreement = _cosine(want, tower(probe))
-    except _UNAVAILABLE as exc:
-        log.info("image tower run from Python: it cannot be compiled here (%s)", exc)
-        return None
-    if agreement < AGREEMENT:
-        log.info("image tower run from Python: the compiled one disagreed (cosine %.4f)", agreement)
-        return None
-    return tower
+
+    def build():
+        probe = list(torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(0)))
+        want = visual(torch.stack(probe).to(dtype)).float()
+        tower = _compiled(PackedImage(visual, dtype))
+        return tower, want, tower(probe)
+
+    return _if_agreeing("image tower around its transformer", build)
 
 
 def textable(model: nn.Module) -> bool:
@@ -348,6 +334,24 @@ def _standard_block(block: nn.Module) -> bool:
         and type(mlp.c_fc) is nn.Linear
         and type(mlp.c_proj) is nn.Linear
     )
+
+
+def _if_agreeing(what: str, build: Callable[[], tuple[Any, torch.Tensor, torch.Tensor]]) -> Any:
+    """What ``build()`` builds when its output agrees with the plain one's on a probe: ``build``
+    returns (what it built, the plain output, the built one's), rows compared by cosine
+    (``AGREEMENT``). None, and the plain ``what`` kept (logged), when building or running it
+    raised (no such kernels in this torch, or a tower that differs) or it disagreed."""
+    try:
+        with torch.inference_mode():
+            built, want, got = build()
+            agreement = _cosine(want, got)
+    except _UNAVAILABLE as exc:
+        log.info("plain %s: it cannot be packed here (%s)", what, exc)
+        return None
+    if agreement < AGREEMENT:
+        log.info("plain %s: the packed one disagreed (cosine %.4f)", what, agreement)
+        return None
+    return built
 
 
 def _cosine(want: torch.Tensor, got: torch.Tensor) -> float:
