@@ -102,7 +102,7 @@ class OpenClipEncoder:
 
     @property
     def batch_size(self) -> int:
-        return 64 if self._state().device == "cuda" else 32
+        return 256 if self._state().device == "cuda" else 32  # README's "On a GPU": 64 -> 256, 150 -> 236 images/s
 
     def share_cores(self, busy: bool) -> None:
         """Under concurrent load (``busy``), run the model on one core; alone, on all of them.

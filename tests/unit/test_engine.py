@@ -281,3 +281,19 @@ def test_searches_decide_in_turn_while_their_model_calls_overlap(engine, library
     assert errors == []
     assert set(answers) == {*texts, picture} and all(answers.values())
     assert most[0] == 1
+
+
+def test_decode_threads_take_every_core_only_when_the_model_runs_on_a_gpu(monkeypatch, library, tmp_path):
+    from clipsearch.pipeline import IndexingPipeline
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    on_cpu, on_gpu = FakeEncoder(), FakeEncoder()
+    on_gpu.device = "cuda"
+    assert IndexingPipeline(on_cpu, store=None).workers == 4  # the model needs the cores too
+    assert IndexingPipeline(on_gpu, store=None).workers == 16
+    assert IndexingPipeline(on_gpu, store=None, workers=3).workers == 3  # --workers wins
+    # and an index built that way is whole
+    store = open_store(tmp_path / "gpu-index", on_gpu.stamp, create=True)
+    report = IndexingPipeline(on_gpu, store).run([str(library)])
+    assert report.embedded == 13 and not report.skipped_count and store.count() == 13
+    store.close()
