@@ -13,6 +13,7 @@ from typing import Any
 
 from clipsearch import (
     ClipSearchError,
+    DeviceUnavailable,
     IndexNotFound,
     ModelMismatch,
     ModelUnavailable,
@@ -116,6 +117,8 @@ def _flag_hint(exc: ClipSearchError) -> str | None:
         return f"python -m indexer FOLDER{where}{store}"
     if isinstance(exc, ModelMismatch) and "was built with model" in str(exc):
         return "omit --model, or index into another folder with --index"
+    if isinstance(exc, DeviceUnavailable):
+        return "leave --device out to run on the best device there is, or pass --device cpu"
     if isinstance(exc, ModelUnavailable):
         return ("on the command line: --weights FILE gives a checkpoint file (with --model naming its "
                 "architecture); --model demo runs the offline demo model")

@@ -14,6 +14,7 @@ from .config import DEFAULT_MODEL, DEFAULT_PRETRAINED, ModelSpec, Settings
 from .engine import SearchEngine, SearchResult
 from .errors import (
     ClipSearchError,
+    DeviceUnavailable,
     IndexLocked,
     IndexNotFound,
     InvalidQuery,
@@ -31,7 +32,7 @@ from .textpass import TextProgress, TextReport
 __version__ = "0.1.0"
 
 __all__ = [
-    "DEFAULT_MODEL", "DEFAULT_PRETRAINED", "ClipSearchError", "ImageRecord", "IndexLocked",
+    "DEFAULT_MODEL", "DEFAULT_PRETRAINED", "ClipSearchError", "DeviceUnavailable", "ImageRecord", "IndexLocked",
     "IndexNotFound", "IndexProgress", "IndexReport", "InvalidQuery", "ModelMismatch",
     "ModelSpec", "ModelUnavailable", "QueryTerm", "SearchEngine", "SearchFilter",
     "SearchResult", "Settings", "StoreMismatch", "StoreWriteError", "TextProgress", "TextReport",

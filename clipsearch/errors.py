@@ -43,6 +43,10 @@ class ModelUnavailable(ClipSearchError):
     """The model's weights cannot be loaded (not cached and no network, bad file, unknown name)."""
 
 
+class DeviceUnavailable(ModelUnavailable):
+    """The device asked for (``cuda``, ``mps``) cannot run the model on this machine."""
+
+
 class UnreadableImage(ClipSearchError):
     """One image file cannot be used; ``reason`` is a short, stable category for reports."""
 

@@ -1,5 +1,5 @@
-"""The open_clip encoder: with ``packed`` (its CPU towers), the only modules that import open_clip
-and torch.
+"""The open_clip encoder: with ``packed`` (its CPU towers) and ``devices`` (where it runs), the only
+modules that import open_clip and torch.
 
 Loads any open_clip model (name + pretrained tag, ``hf-hub:`` name, ``local-dir:`` folder, a
 local checkpoint file, or the packaged demo model) once per process, on first use. Chooses the
@@ -28,6 +28,7 @@ from ..config import DEMO_MODEL, HUB_OFFLINE_ENV, ModelSpec, hub_offline
 from ..errors import ModelUnavailable
 from ..memory import release_freed_memory
 from .base import normalize
+from .devices import usable_device
 from .packed import encode_text_truncated, pack_patches, pack_tower, packed_image, packed_text
 
 log = logging.getLogger(__name__)
@@ -199,7 +200,7 @@ def _use_cores(state: _Loaded) -> None:
 def _load(spec: ModelSpec) -> _Loaded:
     if spec.threads:
         torch.set_num_threads(spec.threads)
-    device = spec.device or _best_device()
+    device = usable_device(spec.device)
     name, pretrained, identity = _resolve(spec)
     log.info("loading model %s (%s) on %s", name, pretrained or "no weights", device)
     model, preprocess, tokenizer = _create(spec, name, pretrained, device)
@@ -282,15 +283,6 @@ def _embed_dim(model) -> int:
         size = getattr(model.visual, "image_size", 224)
         size = size[0] if isinstance(size, (tuple, list)) else size
         return int(model.encode_image(torch.zeros(1, 3, size, size)).shape[-1])
-
-
-def _best_device() -> str:
-    if torch.cuda.is_available():
-        return "cuda"
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return "mps"
-    return "cpu"
 
 
 def cpu_has_native_bf16() -> bool:

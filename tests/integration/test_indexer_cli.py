@@ -11,6 +11,7 @@ import pytest
 from clipsearch.lock import IndexLock
 from clipsearch.stores import open_store
 from tests.integration.conftest import run_indexer
+from testsupport.imagefactory import photo, save
 
 
 @pytest.fixture
@@ -73,6 +74,20 @@ def test_usage_errors_exit_2(tmp_path):
     assert nothing.returncode == 2 and "no folder given" in nothing.stderr
     bad_choice = run_indexer("--device", "tpu", str(tmp_path))
     assert bad_choice.returncode == 2 and "invalid choice" in bad_choice.stderr
+
+
+def test_a_gpu_the_machine_lacks_is_a_clear_error_and_leaves_no_index(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    (tmp_path / "photos").mkdir()
+    save(photo(64, 48, seed=1), tmp_path / "photos" / "a.jpg")
+    result = run_indexer(str(tmp_path / "photos"), "--index", str(tmp_path / "index"), "--model", "demo",
+                         "--device", "cuda")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith('error: device "cuda" asked for, but no CUDA GPU can run the model here: ')
+    assert "pass --device cpu" in result.stderr and not (tmp_path / "index").exists()
 
 
 def test_model_mismatch_and_offline_model_fail_with_exit_1(library, tmp_path):

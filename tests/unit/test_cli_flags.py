@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cli import flags
-from clipsearch import IndexNotFound, ModelMismatch, ModelUnavailable, StoreMismatch
+from clipsearch import DeviceUnavailable, IndexNotFound, ModelMismatch, ModelUnavailable, StoreMismatch
 from clipsearch.config import hub_offline
 from clipsearch.stores import HnswStore, resolve_kind
 from clipsearch.stores.layout import DB_NAME, POINTER_NAME
@@ -57,6 +57,25 @@ def test_model_errors_gain_the_model_flags():
     assert mismatch.endswith("(omit --model, or index into another folder with --index)")
     other = ModelMismatch("the index in X has schema version 9")
     assert flags.explain(other) == str(other)
+
+
+def test_a_device_the_machine_lacks_is_said_before_anything_loads(monkeypatch):
+    import torch
+
+    from clipsearch.encoders.devices import usable_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "init", lambda: (_ for _ in ()).throw(RuntimeError("Found no NVIDIA driver")))
+    with pytest.raises(DeviceUnavailable) as error:
+        usable_device("cuda")
+    assert str(error.value) == 'device "cuda" asked for, but no CUDA GPU can run the model here: Found no NVIDIA driver'
+    assert isinstance(error.value, ModelUnavailable)  # callers that caught model errors still catch it
+    assert flags.explain(error.value).endswith(
+        "(leave --device out to run on the best device there is, or pass --device cpu)")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(DeviceUnavailable, match='device "mps" asked for'):
+        usable_device("mps")
+    assert usable_device("cpu") == "cpu" and usable_device(None) == "cpu"  # none asked for: the best there is
 
 
 @pytest.mark.parametrize("value, offline", [("1", True), ("true", True), ("ON", True), ("", False), ("0", False)])
