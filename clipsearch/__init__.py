@@ -32,8 +32,8 @@ from .textpass import TextProgress, TextReport
 __version__ = "0.1.0"
 
 __all__ = [
-    "DEFAULT_MODEL", "DEFAULT_PRETRAINED", "ClipSearchError", "DeviceUnavailable", "ImageRecord", "IndexLocked",
-    "IndexNotFound", "IndexProgress", "IndexReport", "InvalidQuery", "ModelMismatch",
+    "DEFAULT_MODEL", "DEFAULT_PRETRAINED", "ClipSearchError", "DeviceUnavailable", "ImageRecord",
+    "IndexLocked", "IndexNotFound", "IndexProgress", "IndexReport", "InvalidQuery", "ModelMismatch",
     "ModelSpec", "ModelUnavailable", "QueryTerm", "SearchEngine", "SearchFilter",
     "SearchResult", "Settings", "StoreMismatch", "StoreWriteError", "TextProgress", "TextReport",
     "UnreadableImage", "parse_query",

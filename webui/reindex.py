@@ -10,6 +10,7 @@ never disturbed.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 # re-index took 1193 ms p50 at the throughput-sized batch of 32 and 179 ms at 8, for 6% less
 # indexing speed (benchmarks/bench_reindex_search.py). A Settings.batch_size that is set wins.
 INTERACTIVE_BATCH = 8
+# Decode threads beside searches: at most 4, as on a CPU, even where the model runs on a GPU and the
+# command-line indexer decodes on every core. A Settings.workers that is set wins.
+INTERACTIVE_WORKERS = 4
 # Reading words in photos (--ocr) takes a core per reader: one leaves the other to searches.
 INTERACTIVE_TEXT_READERS = 1
 
@@ -135,7 +139,8 @@ class ReindexJob:
         with all_cores():
             try:
                 batch = self.settings.batch_size or min(INTERACTIVE_BATCH, engine.batch_size)
-                report = engine.index_folder(folders, batch_size=batch, progress=self._progress,
+                workers = self.settings.workers or min(INTERACTIVE_WORKERS, os.cpu_count() or 2)
+                report = engine.index_folder(folders, batch_size=batch, workers=workers, progress=self._progress,
                                              should_stop=self._stop.is_set)
                 engine.reload_if_changed()  # CLIP search sees the new photos before their words are read
                 if not report.interrupted:

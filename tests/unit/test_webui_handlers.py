@@ -339,6 +339,35 @@ def test_reindex_embeds_in_small_batches_so_searches_do_not_wait_long(settings, 
         engine.close()
 
 
+def test_reindex_beside_searches_decodes_on_4_threads_even_where_the_model_has_a_gpu(settings, library,
+                                                                                    monkeypatch):
+    import os
+
+    from clipsearch import pipeline
+
+    seen = []
+
+    class CountedPool(pipeline.DecodePool):
+        def __init__(self, workers: int) -> None:
+            seen.append(workers)
+            super().__init__(workers)
+
+    monkeypatch.setattr(pipeline, "DecodePool", CountedPool)
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    encoder = FakeEncoder()
+    encoder.device = "cuda"  # the command-line indexer would decode on all 16 cores
+    engine = fake_engine(settings, encoder)
+    h = Handlers(engine, settings)
+    try:
+        engine.store.set_folders([str(library)])
+        h.start_reindex()
+        assert h.job.wait(30) and h.job.status.report.added > 0
+        assert seen == [4] and pipeline.IndexingPipeline(encoder, store=None).workers == 16
+    finally:
+        h.close()
+        engine.close()
+
+
 def test_reindex_reports_a_locked_index(handlers, settings):
     with IndexLock(settings.index_dir):
         handlers.start_reindex()
