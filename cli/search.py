@@ -115,22 +115,26 @@ def main(argv: list[str] | None = None) -> int:
     except ClipSearchError as exc:
         print(f"error: {flags.explain(exc)}", file=sys.stderr)
         return 1
-    print_hits(hits, as_json=args.json, auto=args.min_score == "auto")
+    print_hits(hits, as_json=args.json, cut=args.min_score)
     return 0
 
 
-def print_hits(hits: list, as_json: bool, auto: bool) -> None:
+def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto") -> None:
     """JSON: every hit, marked ``strong`` or not (a flat cut-off drops the weak). Text: the strong
     hits, and on stderr how many weaker ones ``--min-score 0`` would add."""
+    auto = cut == "auto"
     shown = hits if as_json and auto else [h for h in hits if h.strong]
     if as_json:
         print(json.dumps([h.to_dict() for h in shown], ensure_ascii=False))
         return
     for hit in shown:
         print(f"{hit.score:.3f}\t{hit.path}" + (f"\t{hit.text}" if hit.text else ""))
-    if auto and len(shown) < len(hits):
-        strong = f"{len(shown)} strong match{'es' * (len(shown) != 1)}" if shown else "No strong match"
-        print(f"{strong}; {len(hits) - len(shown)} weaker hidden (--min-score 0 shows all)", file=sys.stderr)
+    if len(shown) < len(hits):
+        if auto:
+            kept = f"{len(shown)} strong match{'es' * (len(shown) != 1)}" if shown else "No strong match"
+        else:  # a flat cut-off: say so, or a number above every score prints nothing at all
+            kept = f"{len(shown)} scored {cut:g} or more" if shown else f"No result scored {cut:g} or more"
+        print(f"{kept}; {len(hits) - len(shown)} weaker hidden (--min-score 0 shows all)", file=sys.stderr)
 
 
 if __name__ == "__main__":
