@@ -28,14 +28,13 @@ import shutil
 import sys
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 from _common import load_line, percentiles_ms, save_result, table  # noqa: E402
-from bench_indexing import photo_like, prepare_all, run_clipsearch, run_decode_pool, selection  # noqa: E402
+from bench_indexing import ensure_photos, photo_like, prepare_all, run_clipsearch, run_decode_pool, selection  # noqa: E402
 from bench_query_latency import build_index, queries  # noqa: E402
 
 TEXTS = ["a dog on a beach", "a red circle", "sunset over the sea", "two cats on a sofa", "a birthday cake",
@@ -132,22 +131,11 @@ def model_rows(batches: list[int]) -> list[list[object]]:
 
 
 # --- 4. indexing ---------------------------------------------------------------------------------
-def make_photo(path: Path) -> None:
-    if not path.exists():
-        temp = path.with_suffix(".tmp")
-        photo_like(int(path.stem.split("-")[1])).save(temp, "JPEG", quality=90)
-        os.replace(temp, path)
-
-
 def indexing_rows(work: Path, count: int, setups: list[tuple[int | None, int | None]], repeat: int) -> tuple[list, str]:
     from clipsearch.pipeline import default_workers
 
-    source_dir = work / "12mp"
-    source_dir.mkdir(parents=True, exist_ok=True)
-    paths = [source_dir / f"photo-{i:04d}.jpg" for i in range(count)]
     started = time.perf_counter()
-    with ProcessPoolExecutor(os.cpu_count()) as pool:
-        list(pool.map(make_photo, paths))
+    paths = ensure_photos(work / "12mp", count)
     print(f"{count} 12 MP JPEGs made in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     folder = selection(paths, work / "12mp-view")
     model = encoder("ViT-B-32", DEVICE, "auto")

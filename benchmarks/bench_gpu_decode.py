@@ -17,7 +17,7 @@ import io
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -25,7 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torchvision.transforms.v2.functional as F  # noqa: E402
-from bench_gpu import make_photo  # noqa: E402
+from bench_indexing import ensure_photos  # noqa: E402
 from PIL import Image  # noqa: E402
 from torchvision.io import ImageReadMode, decode_jpeg  # noqa: E402
 
@@ -37,10 +37,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/clipsearch-gpu-decode"))
     args = parser.parse_args()
     device = args.device
-    args.work.mkdir(parents=True, exist_ok=True)
-    paths = [args.work / f"photo-{i:04d}.jpg" for i in range(args.photos)]
-    with ProcessPoolExecutor(os.cpu_count()) as pool:
-        list(pool.map(make_photo, paths))
+    paths = ensure_photos(args.work, args.photos)
     blobs = [p.read_bytes() for p in paths]
     tensors = [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in blobs]
 

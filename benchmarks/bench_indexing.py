@@ -27,7 +27,7 @@ import shutil
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -63,18 +63,22 @@ def photo_like(seed: int, size: tuple[int, int] = PHOTO_SIZE) -> Image.Image:
 
 
 def ensure_photos(folder: Path, count: int) -> list[Path]:
-    """``count`` distinct 12 MP JPEGs in ``folder``, generated once and reused afterwards."""
+    """``count`` distinct 12 MP JPEGs in ``folder``, generated once (on every core) and reused afterwards."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"photo-{i:04d}.jpg" for i in range(count)]
     missing = [p for p in paths if not p.exists()]
     if missing:
         print(f"generating {len(missing)} 12 MP JPEGs into {folder} (once) ...", file=sys.stderr)
-        for path in missing:
-            seed = int(path.stem.split("-")[1])
-            temp = path.with_suffix(".tmp")
-            photo_like(seed).save(temp, "JPEG", quality=90)
-            os.replace(temp, path)
+        with ProcessPoolExecutor(os.cpu_count()) as pool:
+            list(pool.map(make_photo, missing))
     return paths
+
+
+def make_photo(path: Path) -> None:
+    """One 12 MP JPEG at ``path``, its seed the number in its name (``photo-0042.jpg``)."""
+    temp = path.with_suffix(".tmp")
+    photo_like(int(path.stem.split("-")[1])).save(temp, "JPEG", quality=90)
+    os.replace(temp, path)
 
 
 def selection(paths: list[Path], folder: Path) -> Path:
