@@ -133,7 +133,8 @@ def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto") -> N
         if auto:
             kept = f"{len(shown)} strong match{'es' * (len(shown) != 1)}" if shown else "No strong match"
         else:  # a flat cut-off: say so, or a number above every score prints nothing at all
-            kept = f"{len(shown)} scored {cut:g} or more" if shown else f"No result scored {cut:g} or more"
+            kept = (f"{len(shown)} scored {cut:g} or more" if shown else
+                    f"No result scored {cut:g} or more (the best scored {max(h.score for h in hits):.3f})")
         print(f"{kept}; {len(hits) - len(shown)} weaker hidden (--min-score 0 shows all)", file=sys.stderr)
 
 
