@@ -48,7 +48,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             when = (photo["date_taken"] or photo["modified"]).replace("T", " ")
             print(f"  {photo['path']}\t{photo['width']}x{photo['height']}\t{human_size(photo['size'])}\t{when}")
     grouped = sum(len(g.records) for g in report.groups)
-    print(f"{len(report.groups)} groups ({grouped} photos) among {report.photos} indexed photos; "
+    count = len(report.groups)
+    print(f"{count} group{'s' * (count != 1)} ({grouped} photos) among {report.photos} indexed photos; "
           "no file was changed.", file=sys.stderr)
     return 0
 

@@ -6,6 +6,11 @@ where, so each candidate pair is then verified on the pixels (``pixels.signature
 re-encoded, brightened, lightly cropped and EXIF-rotated copies keep their signature; a different
 picture of the same thing (the same shape elsewhere in the frame) does not.
 
+Two names of one file (a symlink and its target, two hard links) are not copies of each other:
+deleting the "extra" one frees nothing, or breaks the link to the photo that stays, so they are
+never grouped together. Byte-identical files always are, even pictures with no pixel signature
+(one flat colour).
+
 Groups are stars, not chains: the best copy (most pixels, then oldest, then most bytes) heads
 its group and every other member matches it directly, so a chain of look-alikes never merges
 different shots. Nothing here deletes, moves or writes a user's file.
@@ -15,8 +20,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,9 +142,10 @@ def find_duplicates(
             progress(DuplicateProgress("pixels", done, total))
 
     signatures = signatures_for(files, cache, on_pixels)
-    edges = verified_pairs(records, pairs, signatures, level)
+    same = file_identities(records[i] for i in involved)
+    edges = verified_pairs(records, pairs, signatures, level, same)
     report.verified = len(edges)
-    report.groups = group_stars(records, edges, signatures, level, bursts=bursts)
+    report.groups = group_stars(records, edges, signatures, level, bursts=bursts, files=same)
     report.seconds["pixels"] = time.perf_counter() - started
     return report
 
@@ -179,13 +186,39 @@ def candidate_pairs(records: Sequence[ImageRecord], rows_of: np.ndarray, sims: n
 
 
 def verified_pairs(records: Sequence[ImageRecord], pairs: list[tuple[int, int]],
-                   signatures: dict[str, np.ndarray], level: Level) -> dict[tuple[int, int], float]:
-    """The candidate pairs whose pixel signatures match at ``level``, with their similarity."""
+                   signatures: dict[str, np.ndarray], level: Level,
+                   files: dict[str, tuple[int, int] | None] | None = None) -> dict[tuple[int, int], float]:
+    """The candidate pairs whose pixels match at ``level``, with their similarity; with ``files``
+    (``file_identities``), never two names of one file."""
     out = {}
     for a, b in pairs:
-        score = pixel_similarity(signatures.get(records[a].path), signatures.get(records[b].path))
+        score = pair_similarity(records[a], records[b], signatures, files)
         if score >= level.min_pixels:
             out[(a, b)] = score
+    return out
+
+
+def pair_similarity(a: ImageRecord, b: ImageRecord, signatures: dict[str, np.ndarray],
+                    files: dict[str, tuple[int, int] | None] | None = None) -> float:
+    """How alike two photos' pixels are: 1.0 for the same bytes (an exact copy, even of a flat
+    picture), 0.0 for two names of one file (in ``files``), else their signatures' cosine."""
+    if files is not None and files.get(a.path) is not None and files.get(a.path) == files.get(b.path):
+        return 0.0
+    if a.fingerprint and a.fingerprint == b.fingerprint:
+        return 1.0
+    return pixel_similarity(signatures.get(a.path), signatures.get(b.path))
+
+
+def file_identities(records: Iterable[ImageRecord]) -> dict[str, tuple[int, int] | None]:
+    """Each record's file on disk as (device, inode), links followed; None where it cannot be read.
+    Two paths with one identity are one file: a symlink and its target, or two hard links."""
+    out: dict[str, tuple[int, int] | None] = {}
+    for record in records:
+        try:
+            st = os.stat(record.path)
+            out[record.path] = (st.st_dev, st.st_ino)
+        except OSError:
+            out[record.path] = None
     return out
 
 
@@ -197,8 +230,10 @@ def pixel_similarity(a: np.ndarray | None, b: np.ndarray | None) -> float:
 
 
 def group_stars(records: Sequence[ImageRecord], edges: dict[tuple[int, int], float],
-                signatures: dict[str, np.ndarray], level: Level, *, bursts: bool = False) -> list[DuplicateGroup]:
-    """Groups from verified pairs: connected photos, split into stars around their best copies."""
+                signatures: dict[str, np.ndarray], level: Level, *, bursts: bool = False,
+                files: dict[str, tuple[int, int] | None] | None = None) -> list[DuplicateGroup]:
+    """Groups from verified pairs: connected photos, split into stars around their best copies
+    (with ``files``, never two names of one file in a group)."""
     parent: dict[int, int] = {}
 
     def root(i: int) -> int:
@@ -214,19 +249,19 @@ def group_stars(records: Sequence[ImageRecord], edges: dict[tuple[int, int], flo
         components.setdefault(root(i), []).append(i)
     groups = []
     for members in components.values():
-        groups += _stars([records[i] for i in members], signatures, level, bursts)
+        groups += _stars([records[i] for i in members], signatures, level, bursts, files)
     groups.sort(key=lambda g: best_first(g.records[0]))
     return groups
 
 
 def _stars(members: list[ImageRecord], signatures: dict[str, np.ndarray], level: Level,
-           bursts: bool) -> list[DuplicateGroup]:
+           bursts: bool, files: dict[str, tuple[int, int] | None] | None) -> list[DuplicateGroup]:
     """Split one component: the best photo left heads a group of those that match it directly."""
     remaining = sorted(members, key=best_first)
     groups = []
     while len(remaining) > 1:
         head, rest = remaining[0], remaining[1:]
-        scores = [pixel_similarity(signatures.get(head.path), signatures.get(r.path)) for r in rest]
+        scores = [pair_similarity(head, r, signatures, files) for r in rest]
         joined = [(r, s) for r, s in zip(rest, scores)
                   if s >= level.min_pixels and _shapes_agree(head, r, level)]
         if joined:

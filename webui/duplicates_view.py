@@ -83,7 +83,7 @@ class DuplicatesView:
             return (f"No {what} found ({elapsed:.1f} s).", "", gr.update(visible=False),
                     gr.update(visible=False))
         photos = sum(len(g["paths"]) for g in found)
-        status = f"{len(found)} groups, {photos} photos ({elapsed:.1f} s)."
+        status = f"{len(found)} group{'s' * (len(found) != 1)}, {photos} photos ({elapsed:.1f} s)."
         if len(found) > MAX_GROUPS_SHOWN:
             status += f" The first {MAX_GROUPS_SHOWN} are shown; the downloads hold all."
         json_path, csv_path = write_exports(found)

@@ -51,7 +51,8 @@ def test_duplicates_panel_lists_groups_best_first_and_exports_them(app, page):
     assert app["expected"], "the library has copies"
     page.locator("#duplicates-panel").get_by_text("Duplicates", exact=True).click()
     page.locator("#find-duplicates").click()
-    expect(page.locator("#duplicates-status")).to_contain_text(f"{len(app['expected'])} groups", timeout=TIMEOUT)
+    expect(page.locator("#duplicates-status")).to_contain_text(
+        f"{len(app['expected'])} group{'s' * (len(app['expected']) != 1)}, ", timeout=TIMEOUT)
     groups = page.locator("#duplicate-groups .dup-group")
     expect(groups).to_have_count(len(app["expected"]))
     first = groups.first

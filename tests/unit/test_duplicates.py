@@ -210,6 +210,39 @@ def test_find_duplicates_end_to_end_on_files(store, tmp_path):
     assert report.photos == 9 and report.verified >= 4
 
 
+def test_two_names_of_one_file_are_never_duplicates_and_exact_copies_always_are(store, tmp_path):
+    """A symlink and its target, or two hard links, are one file: listing one as the other's extra
+    copy invites deleting the target (the link then shows nothing) or frees nothing. A byte-for-byte
+    copy is a duplicate even of a flat picture, which has no pixel signature."""
+    photo_dir = tmp_path / "photos"
+    photo_dir.mkdir()
+    scene_picture(40).save(photo_dir / "a.png")
+    (photo_dir / "a-link.png").symlink_to("a.png")
+    (photo_dir / "a-hard.png").hardlink_to(photo_dir / "a.png")
+    Image.new("RGB", (64, 48), "navy").save(photo_dir / "flat.png")
+    (photo_dir / "flat-copy.png").write_bytes((photo_dir / "flat.png").read_bytes())
+    Image.new("RGB", (64, 48), "teal").save(photo_dir / "other-flat.png")
+    put = []
+    for name in ("a.png", "a-link.png", "a-hard.png", "flat.png", "flat-copy.png", "other-flat.png"):
+        fingerprint = "flat" if name.startswith("flat") else name.split("-")[0] if name.startswith("a") else name
+        put.append((rec(str(photo_dir / name), 64 if "flat" in name else 320, 48 if "flat" in name else 320,
+                        fp=fingerprint), unit(*([1.0] * (DIM - 1) + [0.01 * len(put)]))))
+    store.write(WriteBatch(put=put))
+
+    report = find_duplicates(store, cache=SignatureCache(tmp_path))
+    assert [sorted(g.paths) for g in report.groups] == [sorted(str(photo_dir / n) for n in ("flat.png", "flat-copy.png"))]
+    assert report.groups[0].similarity == [1.0, 1.0]
+
+    # A real copy is another file: it groups with every name of the first (here it heads the group,
+    # equals being ordered by path), so deleting all but the head still keeps the photo.
+    (photo_dir / "a-copy.png").write_bytes((photo_dir / "a.png").read_bytes())
+    store.write(WriteBatch(put=[(rec(str(photo_dir / "a-copy.png"), 320, 320, fp="a"), unit(*([1.0] * DIM)))]))
+    groups = [g.paths for g in find_duplicates(store, cache=SignatureCache(tmp_path)).groups]
+    names = {str(photo_dir / n) for n in ("a.png", "a-link.png", "a-hard.png")}
+    photo_group = next(paths for paths in groups if str(photo_dir / "a-copy.png") in paths)
+    assert photo_group[0] == str(photo_dir / "a-copy.png") and set(photo_group[1:]) == names
+
+
 def test_fold_keeps_order_and_folds_only_matching_pixels(tmp_path):
     original = scene_picture(30)
     other = scene_picture(31)
