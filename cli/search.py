@@ -14,7 +14,7 @@ import re
 import sys
 from datetime import datetime
 
-from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, parse_query
+from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, iso_day, parse_query
 
 from . import duplicates, flags
 
@@ -37,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_index(search)
     search.add_argument("-k", type=flags.positive, default=10, help="how many results (default 10)")
     search.add_argument("--folder", help="only images under this folder")
-    search.add_argument("--since", help="only images taken on or after this date (YYYY-MM-DD)")
-    search.add_argument("--until", help="only images taken on or before this date (YYYY-MM-DD)")
+    search.add_argument("--since", type=day, help="only images taken on or after this date (YYYY-MM-DD)")
+    search.add_argument("--until", type=day, help="only images taken on or before this date (YYYY-MM-DD)")
     search.add_argument("--min-score", type=min_score, default="auto", metavar="auto|SCORE",
                         help="which results to show: 'auto' (default) the matches the automatic cut-off "
                         "finds, a number hides results scoring below it, 0 shows all k")
@@ -59,6 +59,14 @@ def min_score(text: str) -> str | float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected 'auto' or a number, not {text!r}") from None
+
+
+def day(text: str) -> str | None:
+    """``--since`` / ``--until``: a day as YYYY-MM-DD (a wrong one is a usage error, not an empty list)."""
+    try:
+        return iso_day(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def format_info(info: dict) -> str:
@@ -108,24 +116,31 @@ def main(argv: list[str] | None = None) -> int:
         terms = (parse_query(args.query) if args.query.strip() else []) + image_terms(args.image)
         if not terms:
             parser.error("give a text query, an --image, or both")
+        try:
+            where = SearchFilter(folder=args.folder and os.path.abspath(args.folder),
+                                 date_from=args.since, date_to=args.until)
+        except ValueError as exc:  # --since after --until
+            parser.error(str(exc))
         engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
-        where = SearchFilter(folder=args.folder and os.path.abspath(args.folder),
-                             date_from=args.since, date_to=args.until)
         hits = engine.search(terms, k=args.k, where=where, cutoff=args.min_score or None)
     except ClipSearchError as exc:
         print(f"error: {flags.explain(exc)}", file=sys.stderr)
         return 1
-    print_hits(hits, as_json=args.json, cut=args.min_score)
+    print_hits(hits, as_json=args.json, cut=args.min_score, filtered=not where.is_empty())
     return 0
 
 
-def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto") -> None:
+def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filtered: bool = False) -> None:
     """JSON: every hit, marked ``strong`` or not (a flat cut-off drops the weak). Text: the strong
-    hits, and on stderr how many weaker ones ``--min-score 0`` would add."""
+    hits, and on stderr how many weaker ones ``--min-score 0`` would add, or why there are none."""
     auto = cut == "auto"
     shown = hits if as_json and auto else [h for h in hits if h.strong]
     if as_json:
         print(json.dumps([h.to_dict() for h in shown], ensure_ascii=False))
+        return
+    if not hits:
+        why = "no indexed photo is in that folder and date range" if filtered else "the index holds no photo"
+        print(f"No result: {why}", file=sys.stderr)
         return
     for hit in shown:
         print(f"{hit.score:.3f}\t{hit.path}" + (f"\t{hit.text}" if hit.text else ""))

@@ -26,7 +26,7 @@ from .errors import (
 )
 from .pipeline import IndexProgress, IndexReport
 from .query import QueryTerm, parse_query
-from .stores import ImageRecord, SearchFilter
+from .stores import ImageRecord, SearchFilter, iso_day
 from .textpass import TextProgress, TextReport
 
 __version__ = "0.1.0"
@@ -36,5 +36,5 @@ __all__ = [
     "IndexLocked", "IndexNotFound", "IndexProgress", "IndexReport", "InvalidQuery", "ModelMismatch",
     "ModelSpec", "ModelUnavailable", "QueryTerm", "SearchEngine", "SearchFilter",
     "SearchResult", "Settings", "StoreMismatch", "StoreWriteError", "TextProgress", "TextReport",
-    "UnreadableImage", "parse_query",
+    "UnreadableImage", "iso_day", "parse_query",
 ]

@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import gradio as gr
@@ -26,6 +26,7 @@ from clipsearch import (
     SearchFilter,
     Settings,
     UnreadableImage,
+    iso_day,
     parse_query,
 )
 from clipsearch.images import load_image
@@ -302,20 +303,15 @@ def parse_filter(folder: str | None, date_from: str | None, date_to: str | None)
     """The filter from the folder and date widgets; ``ValueError`` with a readable message."""
     folder = (folder or "").strip() or None
     start, end = _parse_date(date_from, "From"), _parse_date(date_to, "To")
-    if start and end and start > end:
-        raise ValueError(f"the date range is empty: {start} is after {end}")
     where = SearchFilter(os.path.abspath(os.path.expanduser(folder)) if folder else None, start, end)
-    return None if where.is_empty() else where
+    return None if where.is_empty() else where  # an empty date range: SearchFilter's ValueError
 
 
 def _parse_date(text: str | None, label: str) -> str | None:
-    text = (text or "").strip()
-    if not text:
-        return None
     try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        raise ValueError(f"{label} date {text!r} is not a date like 2024-07-31") from None
+        return iso_day(text)
+    except ValueError as exc:
+        raise ValueError(f"{label} date {exc}") from None
 
 
 def _clamp_k(k: Any) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -41,15 +42,39 @@ class ImageRecord:
 class SearchFilter:
     """Restricts a search: a folder subtree and/or a date range (inclusive, ISO dates).
 
-    The date is the EXIF date taken where the file has one, else its modification time.
+    The date is the EXIF date taken where the file has one, else its modification time. Dates are
+    checked here (``iso_day``), since they are compared as text: "2020/01/01", "yesterday" or
+    "2020-02-30" would otherwise filter silently wrong. ``ValueError`` says which is wrong.
     """
 
     folder: str | None = None
     date_from: str | None = None
     date_to: str | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("date_from", "date_to"):
+            try:
+                object.__setattr__(self, name, iso_day(getattr(self, name)))
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"the date range is empty: {self.date_from} is after {self.date_to}")
+
     def is_empty(self) -> bool:
         return not (self.folder or self.date_from or self.date_to)
+
+
+def iso_day(value: str | date | None) -> str | None:
+    """A day as ISO text (``2024-07-31``), None for none; ``ValueError`` saying so for anything else."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, date):  # a datetime too: its day
+        return date(value.year, value.month, value.day).isoformat()
+    text = str(value).strip()
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date like 2024-07-31") from None
 
 
 @dataclass
