@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Callable
 from datetime import datetime
 
 from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, iso_day, parse_query
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--min-score", type=min_score, default="auto", metavar="auto|SCORE",
                         help="which results to show: 'auto' (default) the matches the automatic cut-off "
                         "finds, a number hides results scoring below it, 0 shows all k")
+    search.add_argument("--no-fold", action="store_true",
+                        help="list a result's near-duplicates (copies of the same shot) as results of their "
+                        "own; by default they fold under it (--json marks them near_duplicate_of)")
     flags.add_device(search)
     search.add_argument("--json", action="store_true", help="print one JSON array, best first")
     info = sub.add_parser("info", help="what an index holds and which model built it")
@@ -123,27 +127,34 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
         engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
         hits = engine.search(terms, k=args.k, where=where, cutoff=args.min_score or None)
+        print_hits(hits, as_json=args.json, cut=args.min_score, filtered=not where.is_empty(),
+                   fold=None if args.no_fold else engine.fold)
     except ClipSearchError as exc:
         print(f"error: {flags.explain(exc)}", file=sys.stderr)
         return 1
-    print_hits(hits, as_json=args.json, cut=args.min_score, filtered=not where.is_empty())
     return 0
 
 
-def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filtered: bool = False) -> None:
+def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filtered: bool = False,
+               fold: Callable[[list], list] | None = None) -> None:
     """JSON: every hit, marked ``strong`` or not (a flat cut-off drops the weak). Text: the strong
-    hits, and on stderr how many weaker ones ``--min-score 0`` would add, or why there are none."""
+    hits, and on stderr how many weaker ones ``--min-score 0`` would add, or why there are none.
+    With ``fold`` (``SearchEngine.fold``), near-duplicates fold under the result they copy: text
+    leaves them out and says how many, JSON marks them ``near_duplicate_of``."""
     auto = cut == "auto"
     shown = hits if as_json and auto else [h for h in hits if h.strong]
+    folded = {id(copy): head for head, copies in (fold(shown) if fold else []) for copy in copies}
     if as_json:
-        print(json.dumps([h.to_dict() for h in shown], ensure_ascii=False))
+        print(json.dumps([{**h.to_dict(), **({"near_duplicate_of": folded[id(h)].path} if id(h) in folded else {})}
+                          for h in shown], ensure_ascii=False))
         return
     if not hits:
         why = "no indexed photo is in that folder and date range" if filtered else "the index holds no photo"
         print(f"No result: {why}", file=sys.stderr)
         return
     for hit in shown:
-        print(f"{hit.score:.3f}\t{hit.path}" + (f"\t{hit.text}" if hit.text else ""))
+        if id(hit) not in folded:
+            print(f"{hit.score:.3f}\t{hit.path}" + (f"\t{hit.text}" if hit.text else ""))
     if len(shown) < len(hits):
         if auto:
             kept = f"{len(shown)} strong match{'es' * (len(shown) != 1)}" if shown else "No strong match"
@@ -151,6 +162,10 @@ def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filt
             kept = (f"{len(shown)} scored {cut:g} or more" if shown else
                     f"No result scored {cut:g} or more (the best scored {max(h.score for h in hits):.3f})")
         print(f"{kept}; {len(hits) - len(shown)} weaker hidden (--min-score 0 shows all)", file=sys.stderr)
+    if folded:
+        what = "1 near-duplicate folded under the result it copies" if len(folded) == 1 else \
+            f"{len(folded)} near-duplicates folded under the results they copy"
+        print(f"{what} (--no-fold lists them)", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -146,6 +146,28 @@ def test_cli_refuses_a_wrong_date_and_says_when_the_filters_leave_nothing(demo_e
     assert "No result: no indexed photo is in that folder and date range" in before_all.stderr
 
 
+def test_cli_folds_near_duplicates_under_the_result_they_copy(demo_engine):
+    import json
+
+    index = demo_engine.settings.index_dir
+    group = demo_engine.duplicates().groups[0]  # the sample library holds edited copies
+    head, copies = group.paths[0], set(group.paths[1:])
+    args = ("--image", head, "--min-score", "0", "-k", "10")
+    listed = _cli(index, *args, "--no-fold", query="")
+    assert listed.returncode == 0, listed.stderr
+    every = [line.split("\t")[1] for line in listed.stdout.splitlines()]
+    assert every[0] == head and copies <= set(every) and "folded" not in listed.stderr, listed.stdout
+    folded = _cli(index, *args, query="")
+    shown = [line.split("\t")[1] for line in folded.stdout.splitlines()]
+    assert shown == [p for p in every if p not in copies]
+    n = len(copies)
+    said = "1 near-duplicate folded under the result it copies" if n == 1 else f"{n} near-duplicates folded"
+    assert f"{said}" in folded.stderr and "(--no-fold lists them)" in folded.stderr
+    marked = json.loads(_cli(index, *args, "--json", query="").stdout)
+    assert [h["path"] for h in marked] == every  # JSON lists every result, copies marked
+    assert {h["path"]: h.get("near_duplicate_of") for h in marked if "near_duplicate_of" in h} == dict.fromkeys(copies, head)
+
+
 def _paths(photos):
     import json
 
