@@ -9,7 +9,9 @@ picture of the same thing (the same shape elsewhere in the frame) does not.
 Two names of one file (a symlink and its target, two hard links) are not copies of each other:
 deleting the "extra" one frees nothing, or breaks the link to the photo that stays, so they are
 never grouped together. Byte-identical files always are, even pictures with no pixel signature
-(one flat colour).
+(one flat colour). Where the index reads words (``--ocr``), two photos that both hold words but
+share few of them are different shots, however alike their pixels: two receipts, two screenshots
+of one app, two pages of one document have the same layout at the signature's coarse scale.
 
 Groups are stars, not chains: the best copy (most pixels, then oldest, then most bytes) heads
 its group and every other member matches it directly, so a chain of look-alikes never merges
@@ -53,6 +55,40 @@ class Level:
 
 SAME_SHOT = Level("same shot", min_cosine=0.80, min_pixels=0.92, max_aspect_change=0.12)
 BURST = Level("burst", min_cosine=0.75, min_pixels=0.85, max_aspect_change=0.25)
+MIN_WORDS = 2  # distinct words each photo must hold before its words may tell two photos apart
+MAX_SHARED_WORDS = 1 / 3  # at most this share of the smaller set of words in common: different shots
+
+
+@dataclass
+class Evidence:
+    """What tells two candidate photos apart beyond their CLIP vectors.
+
+    ``signatures``: pixel signatures by path. ``files``: each path's file on disk
+    (``file_identities``), where two names of one file must not match. ``words``: the words read
+    in each content, by fingerprint (``TextIndex.words_of``), where the index reads them.
+    """
+
+    signatures: dict[str, np.ndarray]
+    files: dict[str, tuple[int, int] | None] | None = None
+    words: dict[str, frozenset[str]] | None = None
+
+    def similarity(self, a: ImageRecord, b: ImageRecord) -> float:
+        """How alike two photos are: 0.0 for two names of one file or for different words, 1.0
+        for the same bytes (an exact copy, even of a flat picture), else their pixels' cosine."""
+        if self.files is not None and self.files.get(a.path) is not None and self.files.get(a.path) == self.files.get(b.path):
+            return 0.0
+        if a.fingerprint and a.fingerprint == b.fingerprint:
+            return 1.0
+        if self.words is not None and _words_differ(self.words.get(a.fingerprint), self.words.get(b.fingerprint)):
+            return 0.0
+        return pixel_similarity(self.signatures.get(a.path), self.signatures.get(b.path))
+
+
+def _words_differ(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
+    """Both photos hold words and share few of them (a copy may read fewer: the smaller set counts)."""
+    if not a or not b or min(len(a), len(b)) < MIN_WORDS:
+        return False
+    return len(a & b) <= MAX_SHARED_WORDS * min(len(a), len(b))
 
 
 @dataclass(frozen=True)
@@ -113,11 +149,13 @@ def find_duplicates(
     cache: SignatureCache | None = None,
     progress: Callable[[DuplicateProgress], None] | None = None,
     neighbours: int = NEIGHBOURS,
+    words: Callable[[list[str]], dict[str, frozenset[str]]] | None = None,
 ) -> DuplicateReport:
     """Group the store's photos that are the same shot (with ``bursts``, also burst frames).
 
     ``progress`` is called as the pass goes, for a progress bar. Files that have gone or cannot
-    be read simply match nothing.
+    be read simply match nothing. ``words`` (``TextIndex.words_of``) gives the words read in
+    contents, by fingerprint, where the index reads them.
     """
     level = BURST if bursts else SAME_SHOT
     report = DuplicateReport()
@@ -141,11 +179,11 @@ def find_duplicates(
         if progress is not None:
             progress(DuplicateProgress("pixels", done, total))
 
-    signatures = signatures_for(files, cache, on_pixels)
-    same = file_identities(records[i] for i in involved)
-    edges = verified_pairs(records, pairs, signatures, level, same)
+    evidence = Evidence(signatures_for(files, cache, on_pixels), file_identities(records[i] for i in involved),
+                        words([records[i].fingerprint for i in involved]) if words else None)
+    edges = verified_pairs(records, pairs, evidence, level)
     report.verified = len(edges)
-    report.groups = group_stars(records, edges, signatures, level, bursts=bursts, files=same)
+    report.groups = group_stars(records, edges, evidence, level, bursts=bursts)
     report.seconds["pixels"] = time.perf_counter() - started
     return report
 
@@ -185,28 +223,15 @@ def candidate_pairs(records: Sequence[ImageRecord], rows_of: np.ndarray, sims: n
     return [(int(a), int(b)) for a, b in unique if a != b and _shapes_agree(records[a], records[b], level)]
 
 
-def verified_pairs(records: Sequence[ImageRecord], pairs: list[tuple[int, int]],
-                   signatures: dict[str, np.ndarray], level: Level,
-                   files: dict[str, tuple[int, int] | None] | None = None) -> dict[tuple[int, int], float]:
-    """The candidate pairs whose pixels match at ``level``, with their similarity; with ``files``
-    (``file_identities``), never two names of one file."""
+def verified_pairs(records: Sequence[ImageRecord], pairs: list[tuple[int, int]], evidence: Evidence,
+                   level: Level) -> dict[tuple[int, int], float]:
+    """The candidate pairs alike enough at ``level`` (``Evidence.similarity``), with their similarity."""
     out = {}
     for a, b in pairs:
-        score = pair_similarity(records[a], records[b], signatures, files)
+        score = evidence.similarity(records[a], records[b])
         if score >= level.min_pixels:
             out[(a, b)] = score
     return out
-
-
-def pair_similarity(a: ImageRecord, b: ImageRecord, signatures: dict[str, np.ndarray],
-                    files: dict[str, tuple[int, int] | None] | None = None) -> float:
-    """How alike two photos' pixels are: 1.0 for the same bytes (an exact copy, even of a flat
-    picture), 0.0 for two names of one file (in ``files``), else their signatures' cosine."""
-    if files is not None and files.get(a.path) is not None and files.get(a.path) == files.get(b.path):
-        return 0.0
-    if a.fingerprint and a.fingerprint == b.fingerprint:
-        return 1.0
-    return pixel_similarity(signatures.get(a.path), signatures.get(b.path))
 
 
 def file_identities(records: Iterable[ImageRecord]) -> dict[str, tuple[int, int] | None]:
@@ -229,11 +254,9 @@ def pixel_similarity(a: np.ndarray | None, b: np.ndarray | None) -> float:
     return float(np.dot(a, b))
 
 
-def group_stars(records: Sequence[ImageRecord], edges: dict[tuple[int, int], float],
-                signatures: dict[str, np.ndarray], level: Level, *, bursts: bool = False,
-                files: dict[str, tuple[int, int] | None] | None = None) -> list[DuplicateGroup]:
-    """Groups from verified pairs: connected photos, split into stars around their best copies
-    (with ``files``, never two names of one file in a group)."""
+def group_stars(records: Sequence[ImageRecord], edges: dict[tuple[int, int], float], evidence: Evidence,
+                level: Level, *, bursts: bool = False) -> list[DuplicateGroup]:
+    """Groups from verified pairs: connected photos, split into stars around their best copies."""
     parent: dict[int, int] = {}
 
     def root(i: int) -> int:
@@ -249,19 +272,18 @@ def group_stars(records: Sequence[ImageRecord], edges: dict[tuple[int, int], flo
         components.setdefault(root(i), []).append(i)
     groups = []
     for members in components.values():
-        groups += _stars([records[i] for i in members], signatures, level, bursts, files)
+        groups += _stars([records[i] for i in members], evidence, level, bursts)
     groups.sort(key=lambda g: best_first(g.records[0]))
     return groups
 
 
-def _stars(members: list[ImageRecord], signatures: dict[str, np.ndarray], level: Level,
-           bursts: bool, files: dict[str, tuple[int, int] | None] | None) -> list[DuplicateGroup]:
+def _stars(members: list[ImageRecord], evidence: Evidence, level: Level, bursts: bool) -> list[DuplicateGroup]:
     """Split one component: the best photo left heads a group of those that match it directly."""
     remaining = sorted(members, key=best_first)
     groups = []
     while len(remaining) > 1:
         head, rest = remaining[0], remaining[1:]
-        scores = [pair_similarity(head, r, signatures, files) for r in rest]
+        scores = [evidence.similarity(head, r) for r in rest]
         joined = [(r, s) for r, s in zip(rest, scores)
                   if s >= level.min_pixels and _shapes_agree(head, r, level)]
         if joined:
@@ -284,7 +306,8 @@ def _iso(seconds: float) -> str:
 
 
 def fold(records: Sequence[ImageRecord], vectors: np.ndarray, cache: SignatureCache | None = None,
-         level: Level = SAME_SHOT) -> list[tuple[int, list[int]]]:
+         level: Level = SAME_SHOT, words: Callable[[list[str]], dict[str, frozenset[str]]] | None = None
+         ) -> list[tuple[int, list[int]]]:
     """Fold near-duplicates inside one result list, keeping its order.
 
     ``records`` and ``vectors`` are the results' (best first). Returns, for each result that stays,
@@ -298,8 +321,9 @@ def fold(records: Sequence[ImageRecord], vectors: np.ndarray, cache: SignatureCa
     pairs = [(a, b) for a, b in zip(*np.nonzero(np.triu(cosines >= level.min_cosine, 1)))
              if _shapes_agree(records[a], records[b], level)]
     involved = sorted({int(i) for pair in pairs for i in pair})
-    signatures = signatures_for([(records[i].path, records[i].fingerprint) for i in involved], cache)
-    matches = verified_pairs(records, [(int(a), int(b)) for a, b in pairs], signatures, level)
+    evidence = Evidence(signatures_for([(records[i].path, records[i].fingerprint) for i in involved], cache),
+                        words=words([records[i].fingerprint for i in involved]) if words and involved else None)
+    matches = verified_pairs(records, [(int(a), int(b)) for a, b in pairs], evidence, level)
     folded_into: dict[int, int] = {}
     out: list[tuple[int, list[int]]] = []
     for i in range(n):
@@ -312,7 +336,8 @@ def fold(records: Sequence[ImageRecord], vectors: np.ndarray, cache: SignatureCa
     return out
 
 
-def fold_results(store: VectorStore, results: list, cache: SignatureCache | None = None) -> list[tuple[Any, list]]:
+def fold_results(store: VectorStore, results: list, cache: SignatureCache | None = None,
+                 words: Callable[[list[str]], dict[str, frozenset[str]]] | None = None) -> list[tuple[Any, list]]:
     """Search results (with ``.path``) folded: [(result, [its near-duplicates])], order kept.
 
     Results the store no longer holds are kept, unfolded.
@@ -322,7 +347,7 @@ def fold_results(store: VectorStore, results: list, cache: SignatureCache | None
     keep = [i for i, (rec, vec) in enumerate(zip(records, vectors)) if rec is not None and vec is not None]
     if len(keep) < 2:
         return [(r, []) for r in results]
-    folded = fold([records[i] for i in keep], np.stack([vectors[i] for i in keep]), cache)
+    folded = fold([records[i] for i in keep], np.stack([vectors[i] for i in keep]), cache, words=words)
     under = {keep[head]: [results[keep[j]] for j in rest] for head, rest in folded}
     hidden = {id(r) for rest in under.values() for r in rest}
     return [(r, under.get(i, [])) for i, r in enumerate(results) if id(r) not in hidden]
@@ -339,11 +364,17 @@ class DuplicateFinding:
 
         Reads the index and the photos; never changes, moves or deletes a file.
         """
-        return find_duplicates(self._store(), bursts=bursts, cache=self._signatures(), progress=progress)
+        return find_duplicates(self._store(), bursts=bursts, cache=self._signatures(), progress=progress,
+                               words=self._words())
 
     def fold(self, results: list) -> list[tuple[Any, list]]:
         """A result list with near-duplicates folded under the first of them, order kept."""
-        return fold_results(self._store(), results, self._signatures())
+        return fold_results(self._store(), results, self._signatures(), self._words())
+
+    def _words(self) -> Callable[[list[str]], dict[str, frozenset[str]]] | None:
+        """The words read in contents, where the index has read any (``--ocr``); else None."""
+        text = self.text.store()
+        return text.words_of if text is not None else None
 
     def _signatures(self) -> SignatureCache:
         if self._signature_cache is None:

@@ -307,6 +307,17 @@ class TextIndex:
             row = self._db.execute("SELECT data FROM pages WHERE fingerprint=?", (fingerprint,)).fetchone()
         return PageText.from_dict(json.loads(row[0])) if row and row[0] else None
 
+    def words_of(self, fingerprints: Iterable[str]) -> dict[str, frozenset[str]]:
+        """The distinct words (lower case) read from each content that has any; the others are left out."""
+        wanted, out = list(dict.fromkeys(fingerprints)), {}
+        with self._lock:
+            for chunk in _chunks(wanted, 500):
+                rows = self._db.execute(
+                    "SELECT p.fingerprint, t.text FROM pages p JOIN page_text t ON t.rowid = p.id "
+                    f"WHERE p.words > 0 AND p.fingerprint IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+                out.update((fp, frozenset(w.lower() for w in _WORD.findall(text or ""))) for fp, text in rows)
+        return {fp: words for fp, words in out.items() if words}
+
     def text_of(self, path: str) -> str | None:
         """The text read from an indexed path, if any."""
         with self._lock:

@@ -9,6 +9,8 @@ measured 1.000 / 1.000 on 120 originals; the goals are the margin.)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from clipsearch import ModelSpec, SearchEngine, Settings
@@ -136,3 +138,40 @@ def test_http_endpoint_returns_the_groups(near_copies):
     finally:
         demo.close()
         demo.handlers.close()
+
+
+def test_photos_with_the_same_layout_and_other_words_group_only_without_their_words(tmp_path):
+    """Three signs rendered alike (one background, one panel placement) with other words, and a
+    60% copy of one: their pixel signatures alone match (0.96-0.99), so an index without words
+    groups all four; once it reads them (real OCR), only the sign and its copy."""
+    import random
+
+    from PIL import Image
+
+    from clipsearch.demo.near_copies import resized_copy
+    from clipsearch.demo.textrender import render_text_photo
+
+    library = tmp_path / "photos"
+    library.mkdir()
+    for name, words in (("a", ["BAKERY", "OPEN", "DAILY"]), ("b", ["TOTAL", "CASH", "CHANGE"]),
+                        ("c", ["HOTEL", "LOBBY", "EXIT"])):
+        render_text_photo(words, random.Random(7))[0].save(library / f"{name}.jpg", quality=90)
+    resized_copy(Image.open(library / "a.jpg")).save(library / "a-small.jpg", quality=70)
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", model=ModelSpec(name="demo"))
+    engine = SearchEngine.for_writing(settings)
+    try:
+        engine.index_folder(library)
+        assert _names(engine.duplicates().groups) == [["a-small.jpg", "a.jpg", "b.jpg", "c.jpg"]]
+        engine.set_text_reading(True)
+        engine.read_texts()
+        assert _names(engine.duplicates().groups) == [["a-small.jpg", "a.jpg"]]
+        # Search results fold by the same evidence: the copy under its sign, the other signs apart.
+        folded = engine.fold(engine.search_text("a sign", k=4, cutoff=None))
+        pairs = {(Path(hit.path).name, Path(copy.path).name) for hit, copies in folded for copy in copies}
+        assert len(folded) == 3 and pairs in ({("a.jpg", "a-small.jpg")}, {("a-small.jpg", "a.jpg")})
+    finally:
+        engine.close()
+
+
+def _names(groups) -> list[list[str]]:
+    return [sorted(Path(p).name for p in g.paths) for g in groups]

@@ -14,6 +14,7 @@ from clipsearch.duplicates import (
     BURST,
     SAME_SHOT,
     DuplicateProgress,
+    Evidence,
     best_first,
     find_duplicates,
     fold,
@@ -170,14 +171,14 @@ def test_stars_never_chain_look_alikes_into_one_group():
     records = [rec("/a", 800, 600), rec("/b", 640, 480), rec("/c", 400, 300)]
     sig = {"/a": unit(1, 0, 0), "/b": unit(1, 0.3, 0), "/c": unit(1, 0.62, 0)}
     edges = {(0, 1): 0.96, (1, 2): 0.96}
-    groups = group_stars(records, edges, sig, SAME_SHOT)
+    groups = group_stars(records, edges, Evidence(sig), SAME_SHOT)
     assert [g.paths for g in groups] == [["/a", "/b"]]
 
 
 def test_burst_mode_labels_groups_that_are_not_one_shot():
     records = [rec("/a"), rec("/b", 600, 450), rec("/c", 400, 300), rec("/d", 300, 225)]
     sig = {"/a": unit(1, 0, 0), "/b": unit(1, 0.1, 0), "/c": unit(1, 0.5, 0), "/d": unit(0, 0, 1)}
-    groups = group_stars(records, {(0, 1): 0.99, (0, 2): 0.9}, sig, BURST, bursts=True)
+    groups = group_stars(records, {(0, 1): 0.99, (0, 2): 0.9}, Evidence(sig), BURST, bursts=True)
     assert len(groups) == 1 and groups[0].kind == "burst" and groups[0].paths == ["/a", "/b", "/c"]
     data = groups[0].to_dict()
     assert data["paths"] == ["/a", "/b", "/c"] and data["photos"][1]["width"] == 600
@@ -241,6 +242,25 @@ def test_two_names_of_one_file_are_never_duplicates_and_exact_copies_always_are(
     names = {str(photo_dir / n) for n in ("a.png", "a-link.png", "a-hard.png")}
     photo_group = next(paths for paths in groups if str(photo_dir / "a-copy.png") in paths)
     assert photo_group[0] == str(photo_dir / "a-copy.png") and set(photo_group[1:]) == names
+
+
+def test_photos_holding_different_words_are_different_shots_however_alike_their_pixels():
+    a, b = rec("/a", fp="fa"), rec("/b", fp="fb")
+    alike = {"/a": unit(1, 0, 0), "/b": unit(1, 0.05, 0)}  # the same layout at the signature's scale
+    pixels_only = Evidence(alike).similarity(a, b)
+    assert pixels_only >= SAME_SHOT.min_pixels
+
+    def words(fa, fb):
+        return Evidence(alike, words={k: frozenset(v) for k, v in (("fa", fa), ("fb", fb)) if v}).similarity(a, b)
+
+    assert words({"bakery", "open", "daily"}, {"total", "cash", "change"}) == 0.0  # two signs, two receipts
+    assert words({"bakery", "open", "daily"}, {"bakery", "cash", "change"}) == 0.0  # a third in common
+    assert words({"bakery", "open", "daily"}, {"bakery", "open"}) == pixels_only  # a copy read fewer
+    assert words({"bakery", "open", "daily"}, {"bakery", "open", "dally"}) == pixels_only  # a misread word
+    assert words({"bakery", "open"}, set()) == pixels_only  # one holds no words: the pixels decide
+    assert words({"bakery"}, {"total"}) == pixels_only  # one word each is too little to tell
+    same_bytes = rec("/c", fp="fa")
+    assert Evidence(alike, words={"fa": frozenset({"x", "y"})}).similarity(a, same_bytes) == 1.0
 
 
 def test_fold_keeps_order_and_folds_only_matching_pixels(tmp_path):
