@@ -2,6 +2,7 @@
 
     python benchmarks/bench_duplicates.py quality [--originals 120] [--seed 0]
     python benchmarks/bench_duplicates.py speed [--n 100000] [--threads 2]
+    python benchmarks/bench_duplicates.py documents [--layouts 12] [--variants 3] [--seed 0]
 
 ``quality`` renders pictures with edited copies, look-alikes and burst frames
 (clipsearch.demo.near_copies), indexes them with the offline demo model through the real
@@ -11,6 +12,9 @@ and the pixel similarities of each kind of pair.
 ``speed`` fills an HNSW store with synthetic unit vectors (1% of them planted near copies),
 times the kNN self-join with its progress callback, and times the pixel verification per
 candidate pair on real JPEG files (decode at reduced scale, signature, compare).
+``documents`` renders signs that share a layout (one background, one placement of the panels)
+and differ in their words, plus a 60% copy of one of each layout, and scores the groups found
+with the pixels alone and once the index has read the words (real OCR, ``--ocr``).
 Not a test: tests/integration/test_duplicates.py asserts the quality levels.
 """
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import random
 import sys
 import tempfile
 import time
@@ -32,7 +37,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from benchmarks._common import load_line, table  # noqa: E402
 from clipsearch import ModelSpec, SearchEngine, Settings  # noqa: E402
 from clipsearch.demo.near_copies import make_near_copy_library, score_groups  # noqa: E402
-from clipsearch.duplicates import BURST, SAME_SHOT, find_duplicates, group_stars  # noqa: E402
+from clipsearch.duplicates import BURST, SAME_SHOT, Evidence, find_duplicates, group_stars  # noqa: E402
 from clipsearch.pixels import SignatureCache, signature_of_file  # noqa: E402
 
 
@@ -75,7 +80,7 @@ def cosine_only_groups(store, level) -> list[list[str]]:
     pairs = candidate_pairs(records, rows_of, sims, level)
     unit = np.ones(1, np.float32)
     signatures = {r.path: unit for r in records}
-    groups = group_stars(records, {p: 1.0 for p in pairs}, signatures, level)
+    groups = group_stars(records, {p: 1.0 for p in pairs}, Evidence(signatures), level)
     return [g.paths for g in groups]
 
 
@@ -96,6 +101,64 @@ def similarity_table(library: Path, truth: dict, store) -> str:
                      f"{cos.min():.3f}", f"{np.median(cos):.3f}"])
     return table(["pair with its original", "n", "pixels min", "p5", "median", "p95", "max",
                   "CLIP cos min", "CLIP median"], rows)
+
+
+def documents(args) -> None:
+    from PIL import Image
+
+    from clipsearch.demo.near_copies import resized_copy
+    from clipsearch.demo.textrender import WORDS, render_text_photo
+
+    with tempfile.TemporaryDirectory() as tmp:
+        library = Path(tmp) / "photos"
+        library.mkdir()
+        rng = random.Random(args.seed)
+        pool = list(WORDS)
+        rng.shuffle(pool)
+        shot: dict[str, tuple[int, int]] = {}  # path -> (layout, variant): one shot each
+        for layout in range(args.layouts):
+            seed = rng.randrange(2**31)
+            for variant in range(args.variants):
+                words, pool = pool[:3], pool[3:]
+                path = library / f"l{layout:02d}v{variant}.jpg"
+                render_text_photo(words, random.Random(seed))[0].save(path, quality=90)
+                shot[str(path.resolve())] = (layout, variant)
+            copy = library / f"l{layout:02d}v0-copy.jpg"
+            resized_copy(Image.open(library / f"l{layout:02d}v0.jpg")).save(copy, quality=70)
+            shot[str(copy.resolve())] = (layout, 0)
+        settings = Settings(index_dir=Path(tmp) / "index", cache_dir=Path(tmp) / "cache",
+                            model=ModelSpec(name="demo"))
+        engine = SearchEngine.for_writing(settings)
+        engine.index_folder(library)
+        print(f"{len(shot)} pictures: {args.layouts} layouts x {args.variants} word sets, and a 60% copy "
+              f"(JPEG 70) of one per layout; demo model · {load_line()}\n")
+        rows = [_document_row("pixels only (an index without --ocr)", engine.duplicates().groups, shot, args.layouts)]
+        engine.set_text_reading(True)
+        started = time.perf_counter()
+        engine.read_texts()
+        read = time.perf_counter() - started
+        rows.append(_document_row("pixels + words (--ocr)", engine.duplicates().groups, shot, args.layouts))
+        print(table(["evidence", "precision", "recall", "copy pairs found", "pairs of other words grouped",
+                     "groups"], rows))
+        signatures = {path: signature_of_file(path) for path in shot}
+        alike = [float(signatures[a] @ signatures[b]) for a, b in itertools.combinations(shot, 2)
+                 if shot[a][0] == shot[b][0] and shot[a] != shot[b]]
+        print(f"\nsignature of two word sets on one layout: min {min(alike):.3f}, median "
+              f"{np.median(alike):.3f}, max {max(alike):.3f} (the same-shot level is {SAME_SHOT.min_pixels}); "
+              f"reading the words took {read:.1f} s")
+        engine.close()
+
+
+def _document_row(label: str, groups, shot: dict[str, tuple[int, int]], copies: int) -> list:
+    same = other = 0
+    for group in groups:
+        for a, b in itertools.combinations(group.paths, 2):
+            if shot[a] == shot[b]:
+                same += 1
+            else:
+                other += 1
+    precision = same / (same + other) if same + other else 1.0
+    return [label, f"{precision:.3f}", f"{same / copies:.3f}", f"{same}/{copies}", other, len(groups)]
 
 
 def speed(args) -> None:
@@ -175,12 +238,16 @@ def main() -> int:
     q = sub.add_parser("quality")
     q.add_argument("--originals", type=int, default=120)
     q.add_argument("--seed", type=int, default=0)
+    d = sub.add_parser("documents", help="one layout, other words: pixels alone, then with the words read")
+    d.add_argument("--layouts", type=int, default=12)
+    d.add_argument("--variants", type=int, default=3, help="word sets per layout")
+    d.add_argument("--seed", type=int, default=0)
     s = sub.add_parser("speed")
     s.add_argument("--n", type=int, default=100_000)
     s.add_argument("--dim", type=int, default=512)
     s.add_argument("--files", type=int, default=8, help="JPEG files per size for the pixel cost")
     args = parser.parse_args()
-    quality(args) if args.what == "quality" else speed(args)
+    {"quality": quality, "documents": documents, "speed": speed}[args.what](args)
     return 0
 
 

@@ -9,9 +9,10 @@ picture of the same thing (the same shape elsewhere in the frame) does not.
 Two names of one file (a symlink and its target, two hard links) are not copies of each other:
 deleting the "extra" one frees nothing, or breaks the link to the photo that stays, so they are
 never grouped together. Byte-identical files always are, even pictures with no pixel signature
-(one flat colour). Where the index reads words (``--ocr``), two photos that both hold words but
-share few of them are different shots, however alike their pixels: two receipts, two screenshots
-of one app, two pages of one document have the same layout at the signature's coarse scale.
+(one flat colour). Where the index reads words (``--ocr``), two photos that each hold words of
+their own, which the other lacks, are different shots however alike their pixels: two receipts,
+two screenshots of one app, two pages of one form have the same layout at the signature's
+coarse scale, and share its fixed words.
 
 Groups are stars, not chains: the best copy (most pixels, then oldest, then most bytes) heads
 its group and every other member matches it directly, so a chain of look-alikes never merges
@@ -55,8 +56,8 @@ class Level:
 
 SAME_SHOT = Level("same shot", min_cosine=0.80, min_pixels=0.92, max_aspect_change=0.12)
 BURST = Level("burst", min_cosine=0.75, min_pixels=0.85, max_aspect_change=0.25)
-MIN_WORDS = 2  # distinct words each photo must hold before its words may tell two photos apart
-MAX_SHARED_WORDS = 1 / 3  # at most this share of the smaller set of words in common: different shots
+MIN_OWN_WORDS = 2  # words each photo must hold that the other lacks (misreads aside), to set it apart
+OWN_SHARE = 1 / 8  # ... and at least this share of the smaller set of words (a page of small print)
 
 
 @dataclass
@@ -85,10 +86,26 @@ class Evidence:
 
 
 def _words_differ(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
-    """Both photos hold words and share few of them (a copy may read fewer: the smaller set counts)."""
-    if not a or not b or min(len(a), len(b)) < MIN_WORDS:
+    """Each photo holds words of its own that the other lacks: two receipts of one shop share its
+    name and "TOTAL", but each has its own items. A copy reads the same words, or fewer, or
+    misreads some ("mi1k" for "milk": one edit away), which are not its own."""
+    if not a or not b:
         return False
-    return len(a & b) <= MAX_SHARED_WORDS * min(len(a), len(b))
+    only_a, only_b = a - b, b - a
+    own = min(sum(not any(_one_edit(w, v) for v in only_b) for w in only_a),
+              sum(not any(_one_edit(w, v) for v in only_a) for w in only_b))
+    return own >= max(MIN_OWN_WORDS, OWN_SHARE * min(len(a), len(b)))
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` becomes ``b`` by changing, adding or removing one character."""
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) <= 1
+    if abs(len(a) - len(b)) != 1:
+        return False
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = next((i for i, (x, y) in enumerate(zip(short, long)) if x != y), len(short))
+    return short[i:] == long[i + 1:]
 
 
 @dataclass(frozen=True)

@@ -254,8 +254,12 @@ def test_photos_holding_different_words_are_different_shots_however_alike_their_
         return Evidence(alike, words={k: frozenset(v) for k, v in (("fa", fa), ("fb", fb)) if v}).similarity(a, b)
 
     assert words({"bakery", "open", "daily"}, {"total", "cash", "change"}) == 0.0  # two signs, two receipts
-    assert words({"bakery", "open", "daily"}, {"bakery", "cash", "change"}) == 0.0  # a third in common
-    assert words({"bakery", "open", "daily"}, {"bakery", "open"}) == pixels_only  # a copy read fewer
+    assert words({"bakery", "open", "daily"}, {"bakery", "cash", "change"}) == 0.0  # two words each of their own
+    shop = {"corner", "shop", "total", "cash", "vat", "20", "00"}  # two receipts of one shop: its fixed words
+    assert words(shop | {"milk", "1", "10"}, shop | {"bread", "2", "45"}) == 0.0
+    assert words(shop | {"milk", "1", "10"}, shop | {"milk", "1"}) == pixels_only  # a copy read fewer
+    assert words(shop | {"milk", "1", "10"}, shop | {"mi1k", "1", "1o"}) == pixels_only  # and misread two
+    assert words(shop | {"milk", "1", "10"}, shop | {"mlk", "1", "810"}) == pixels_only  # a letter lost, one gained
     assert words({"bakery", "open", "daily"}, {"bakery", "open", "dally"}) == pixels_only  # a misread word
     assert words({"bakery", "open"}, set()) == pixels_only  # one holds no words: the pixels decide
     assert words({"bakery"}, {"total"}) == pixels_only  # one word each is too little to tell
