@@ -120,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         terms = (parse_query(args.query) if args.query.strip() else []) + image_terms(args.image)
         if not terms:
             parser.error("give a text query, an --image, or both")
+        missing = [t.image for t in terms if isinstance(t.image, str) and not os.path.exists(t.image)]
+        if missing:
+            parser.error(f"argument --image: no such file: {missing[0]}")
         try:
             where = SearchFilter(folder=args.folder and os.path.abspath(args.folder),
                                  date_from=args.since, date_to=args.until)

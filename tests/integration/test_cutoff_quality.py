@@ -133,12 +133,13 @@ def test_cli_shows_strong_matches_by_default(demo_engine, sample_library):
     assert "No strong match; 40 weaker hidden (--min-score 0 shows all)" in soup.stderr
 
 
-def test_cli_refuses_a_wrong_date_and_says_when_the_filters_leave_nothing(demo_engine):
+def test_cli_refuses_a_wrong_date_or_a_missing_picture_and_says_when_the_filters_leave_nothing(demo_engine):
     index = demo_engine.settings.index_dir
     for args, said in ((["--since", "yesterday"], "argument --since: 'yesterday' is not a date like 2024-07-31"),
                        (["--until", "2023-02-29"], "argument --until: '2023-02-29' is not a date like 2024-07-31"),
                        (["--since", "2024-01-01", "--until", "2016-01-01"],
-                        "the date range is empty: 2024-01-01 is after 2016-01-01")):
+                        "the date range is empty: 2024-01-01 is after 2016-01-01"),
+                       (["--image", "2:no-such-photo.jpg"], "argument --image: no such file: no-such-photo.jpg")):
         wrong = _cli(index, *args)
         assert wrong.returncode == 2 and said in wrong.stderr and wrong.stdout == ""
     before_all = _cli(index, "--until", "1990-01-01")  # the library's photos date from 2016 on
