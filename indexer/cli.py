@@ -109,17 +109,20 @@ def main(argv: list[str] | None = None) -> int:
     _check_args(parser, args)
     try:
         settings = settings_from_args(args)
-        try:
+        try:  # --remove alone never makes an index (nor loads a model to make one)
             engine = SearchEngine.for_writing(settings, use_index_model=not model_asked(args),
-                                              create=bool(args.folders or args.remove))
+                                              create=bool(args.folders))
         except IndexNotFound:
+            if args.remove:
+                parser.error(f"there is no index at {settings.index_dir}: nothing to remove")
             parser.error(f"no folder given and there is no index at {settings.index_dir} yet: "
                          "name a FOLDER to index")
         if args.ocr is not None and not args.dry_run:
             engine.set_text_reading(args.ocr)
         for folder in args.remove:
             count = engine.remove_folder(folder.expanduser())
-            _say(args, f"removed {count} images under {folder}")
+            covered = "" if count else f" (the index covers {', '.join(engine.folders()) or 'no folder'})"
+            _say(args, f"removed {count} images under {folder}{covered}")
         if args.remove and not args.folders:
             return 0
         folders = [f.expanduser() for f in args.folders] or engine.folders()

@@ -74,6 +74,10 @@ def test_usage_errors_exit_2(tmp_path):
     assert nothing.returncode == 2 and "no folder given" in nothing.stderr
     bad_choice = run_indexer("--device", "tpu", str(tmp_path))
     assert bad_choice.returncode == 2 and "invalid choice" in bad_choice.stderr
+    # --remove alone never makes an index (before, it loaded the default model to make an empty one)
+    remove = run_indexer("--index", str(tmp_path / "none"), "--remove", str(tmp_path))
+    assert remove.returncode == 2 and "there is no index at" in remove.stderr and "nothing to remove" in remove.stderr
+    assert not (tmp_path / "none").exists()
 
 
 def test_a_gpu_the_machine_lacks_is_a_clear_error_and_leaves_no_index(tmp_path):
@@ -143,6 +147,8 @@ def test_remove_folder_and_rename_via_cli(library, tmp_path):
     result = run_indexer("--index", str(index), "--remove", str(first))
     assert result.returncode == 0, result.stderr
     assert f"removed {count} images" in result.stdout
+    stray = run_indexer("--index", str(index), "--remove", str(tmp_path / "elsewhere"))  # a folder it never held
+    assert stray.returncode == 0 and f"removed 0 images under {tmp_path / 'elsewhere'} (the index covers " in stray.stdout
     store = open_store(index)
     assert store.count() == 60 - count > 0
     store.close()
