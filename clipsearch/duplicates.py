@@ -6,13 +6,9 @@ where, so each candidate pair is then verified on the pixels (``pixels.signature
 re-encoded, brightened, lightly cropped and EXIF-rotated copies keep their signature; a different
 picture of the same thing (the same shape elsewhere in the frame) does not.
 
-Two names of one file (a symlink and its target, two hard links) are not copies of each other:
-deleting the "extra" one frees nothing, or breaks the link to the photo that stays, so they are
-never grouped together. Byte-identical files always are, even pictures with no pixel signature
-(one flat colour). Where the index reads words (``--ocr``), two photos that each hold words of
-their own, which the other lacks, are different shots however alike their pixels: two receipts,
-two screenshots of one app, two pages of one form have the same layout at the signature's
-coarse scale, and share its fixed words.
+The pixels are not the only evidence (``shot_evidence.Evidence``): byte-identical files always
+match, two names of one file never do, and, where the index reads words, neither do two photos
+that each hold words of their own.
 
 Groups are stars, not chains: the best copy (most pixels, then oldest, then most bytes) heads
 its group and every other member matches it directly, so a chain of look-alikes never merges
@@ -23,15 +19,15 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .pixels import SignatureCache, signatures_for
+from .shot_evidence import Evidence, WordsOf, file_identities
 from .stores.base import ImageRecord, VectorStore
 
 log = logging.getLogger(__name__)
@@ -56,58 +52,6 @@ class Level:
 
 SAME_SHOT = Level("same shot", min_cosine=0.80, min_pixels=0.92, max_aspect_change=0.12)
 BURST = Level("burst", min_cosine=0.75, min_pixels=0.85, max_aspect_change=0.25)
-MIN_OWN_WORDS = 2  # words each photo must hold that the other lacks (misreads aside), to set it apart
-OWN_SHARE = 1 / 8  # ... and at least this share of the smaller set of words (a page of small print)
-
-
-@dataclass
-class Evidence:
-    """What tells two candidate photos apart beyond their CLIP vectors.
-
-    ``signatures``: pixel signatures by path. ``files``: each path's file on disk
-    (``file_identities``), where two names of one file must not match. ``words``: the words read
-    in each content, by fingerprint (``TextIndex.words_of``), where the index reads them.
-    """
-
-    signatures: dict[str, np.ndarray]
-    files: dict[str, tuple[int, int] | None] | None = None
-    words: dict[str, frozenset[str]] | None = None
-
-    def similarity(self, a: ImageRecord, b: ImageRecord) -> float:
-        """How alike two photos are: 0.0 for two names of one file or for different words, 1.0
-        for the same bytes (an exact copy, even of a flat picture), else their pixels' cosine."""
-        if self.files is not None and self.files.get(a.path) is not None and self.files.get(a.path) == self.files.get(b.path):
-            return 0.0
-        if a.fingerprint and a.fingerprint == b.fingerprint:
-            return 1.0
-        if self.words is not None and _words_differ(self.words.get(a.fingerprint), self.words.get(b.fingerprint)):
-            return 0.0
-        return pixel_similarity(self.signatures.get(a.path), self.signatures.get(b.path))
-
-
-def _words_differ(a: frozenset[str] | None, b: frozenset[str] | None) -> bool:
-    """Each photo holds words of its own that the other lacks: two receipts of one shop share its
-    name and "TOTAL", but each has its own items. A copy reads the same words, or fewer, or
-    misreads some ("mi1k" for "milk": one edit away), which are not its own."""
-    if not a or not b:
-        return False
-    only_a, only_b = a - b, b - a
-    own = min(sum(not any(_one_edit(w, v) for v in only_b) for w in only_a),
-              sum(not any(_one_edit(w, v) for v in only_a) for w in only_b))
-    return own >= max(MIN_OWN_WORDS, OWN_SHARE * min(len(a), len(b)))
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """Whether ``a`` becomes ``b`` by changing, adding or removing one character."""
-    if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b)) <= 1
-    if abs(len(a) - len(b)) != 1:
-        return False
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    i = next((i for i, (x, y) in enumerate(zip(short, long)) if x != y), len(short))
-    return short[i:] == long[i + 1:]
-
-
 @dataclass(frozen=True)
 class DuplicateProgress:
     """Where a pass is: ``phase`` is "neighbours" (the graph) or "pixels" (verification)."""
@@ -166,7 +110,7 @@ def find_duplicates(
     cache: SignatureCache | None = None,
     progress: Callable[[DuplicateProgress], None] | None = None,
     neighbours: int = NEIGHBOURS,
-    words: Callable[[list[str]], dict[str, frozenset[str]]] | None = None,
+    words: WordsOf | None = None,
 ) -> DuplicateReport:
     """Group the store's photos that are the same shot (with ``bursts``, also burst frames).
 
@@ -251,26 +195,6 @@ def verified_pairs(records: Sequence[ImageRecord], pairs: list[tuple[int, int]],
     return out
 
 
-def file_identities(records: Iterable[ImageRecord]) -> dict[str, tuple[int, int] | None]:
-    """Each record's file on disk as (device, inode), links followed; None where it cannot be read.
-    Two paths with one identity are one file: a symlink and its target, or two hard links."""
-    out: dict[str, tuple[int, int] | None] = {}
-    for record in records:
-        try:
-            st = os.stat(record.path)
-            out[record.path] = (st.st_dev, st.st_ino)
-        except OSError:
-            out[record.path] = None
-    return out
-
-
-def pixel_similarity(a: np.ndarray | None, b: np.ndarray | None) -> float:
-    """Cosine of two pixel signatures; 0 when either is missing or flat."""
-    if a is None or b is None:
-        return 0.0
-    return float(np.dot(a, b))
-
-
 def group_stars(records: Sequence[ImageRecord], edges: dict[tuple[int, int], float], evidence: Evidence,
                 level: Level, *, bursts: bool = False) -> list[DuplicateGroup]:
     """Groups from verified pairs: connected photos, split into stars around their best copies."""
@@ -323,7 +247,7 @@ def _iso(seconds: float) -> str:
 
 
 def fold(records: Sequence[ImageRecord], vectors: np.ndarray, cache: SignatureCache | None = None,
-         level: Level = SAME_SHOT, words: Callable[[list[str]], dict[str, frozenset[str]]] | None = None
+         level: Level = SAME_SHOT, words: WordsOf | None = None
          ) -> list[tuple[int, list[int]]]:
     """Fold near-duplicates inside one result list, keeping its order.
 
@@ -354,7 +278,7 @@ def fold(records: Sequence[ImageRecord], vectors: np.ndarray, cache: SignatureCa
 
 
 def fold_results(store: VectorStore, results: list, cache: SignatureCache | None = None,
-                 words: Callable[[list[str]], dict[str, frozenset[str]]] | None = None) -> list[tuple[Any, list]]:
+                 words: WordsOf | None = None) -> list[tuple[Any, list]]:
     """Search results (with ``.path``) folded: [(result, [its near-duplicates])], order kept.
 
     Results the store no longer holds are kept, unfolded.
@@ -374,6 +298,7 @@ class DuplicateFinding:
     """What ``SearchEngine`` gains from this module: ``duplicates`` and ``fold`` (a mixin)."""
 
     _signature_cache: SignatureCache | None = None  # made on first use; SQLite closes it with the engine
+    text: Any  # the engine's ``TextSide``: the words read in photos, where the index reads them
 
     def duplicates(self, *, bursts: bool = False,
                    progress: Callable[[DuplicateProgress], None] | None = None) -> DuplicateReport:
@@ -388,7 +313,7 @@ class DuplicateFinding:
         """A result list with near-duplicates folded under the first of them, order kept."""
         return fold_results(self._store(), results, self._signatures(), self._words())
 
-    def _words(self) -> Callable[[list[str]], dict[str, frozenset[str]]] | None:
+    def _words(self) -> WordsOf | None:
         """The words read in contents, where the index has read any (``--ocr``); else None."""
         text = self.text.store()
         return text.words_of if text is not None else None
