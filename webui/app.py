@@ -36,6 +36,7 @@ from .handlers import (
 )
 from .markdown import no_index_message
 from .page import NO_SELECTION, OUTPUT_NAMES, REFILTER_NAMES, Page, unselect, unselect_if
+from .paths import safe_outputs
 from .textui import TextReading
 
 log = logging.getLogger(__name__)
@@ -246,6 +247,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
 
         tools.register(handlers, encoder_bound, upload_image)
 
+    safe_outputs(demo)  # a file name that is not UTF-8 must not fail an answer (webui/paths.py)
     demo.handlers = handlers
     return demo
 

@@ -22,6 +22,8 @@ import gradio as gr
 
 from clipsearch import ClipSearchError
 
+from .paths import web_safe
+
 log = logging.getLogger(__name__)
 
 MAX_GROUPS_SHOWN = 200  # the page lists this many groups; the exports hold them all
@@ -157,7 +159,9 @@ def build_duplicates_view(handlers) -> DuplicatesView:
 
 
 def write_exports(groups: list[dict]) -> tuple[str, str]:
-    """The groups as a JSON and a CSV file in a fresh temporary folder (Gradio serves them)."""
+    """The groups as a JSON and a CSV file in a fresh temporary folder (Gradio serves them); a
+    name that is not UTF-8 shows its odd bytes as \\xNN, as the page and the API do (paths.py)."""
+    groups = web_safe(groups)
     folder = tempfile.mkdtemp(prefix="clipsearch-duplicates-")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     json_path = os.path.join(folder, f"duplicates-{stamp}.json")

@@ -34,6 +34,7 @@ from clipsearch.images import load_image
 from .duplicates_view import caption, folded_results, similar_markdown, unfold
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
 from .matches import api_cut, strong_results, strong_status
+from .paths import local_path
 from .reindex import ReindexJob
 from .textui import keeps
 from .thumbnails import PREVIEW_SIZE, ThumbnailCache
@@ -125,6 +126,7 @@ class Handlers:
     def similar_to(self, path: str, k: int, where: SearchFilter | None = None, fold: bool = True) -> Results:
         """Indexed photos like the indexed photo at ``path``; any other path is refused."""
         engine = self.engine()
+        path = local_path(path or "")  # as the web showed it (paths.py)
         if not path or not self._is_indexed(engine, path):
             raise gr.Error("That photo is not in the index.", title="Not indexed")
         hits = engine.similar(os.path.abspath(path), k=_clamp_k(k), where=where)
@@ -301,7 +303,7 @@ class Handlers:
 # --- helpers ---------------------------------------------------------------------------------------
 def parse_filter(folder: str | None, date_from: str | None, date_to: str | None) -> SearchFilter | None:
     """The filter from the folder and date widgets; ``ValueError`` with a readable message."""
-    folder = (folder or "").strip() or None
+    folder = local_path((folder or "").strip()) or None
     start, end = _parse_date(date_from, "From"), _parse_date(date_to, "To")
     where = SearchFilter(os.path.abspath(os.path.expanduser(folder)) if folder else None, start, end)
     return None if where.is_empty() else where  # an empty date range: SearchFilter's ValueError

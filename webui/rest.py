@@ -36,6 +36,7 @@ from clipsearch.images import load_image
 from . import uploads, waking_queue
 from .handlers import MAX_K, Handlers, NoIndexYet, _result_dict, api_record, parse_filter
 from .matches import strong_results
+from .paths import local_path, web_path, web_safe
 from .textui import keeps
 from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
 
@@ -147,9 +148,10 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
         if auth.user(dict(request.headers), dict(request.cookies)) is None:
             return refuse_unauthorized()
         try:
-            return run()
+            answer = run()
         except ApiError as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return JSONResponse(web_safe(answer)) if isinstance(answer, dict) else answer  # paths.py
 
     @router.get("/search")
     def search_get(request: Request) -> Any:
@@ -203,7 +205,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
 def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dict:
     """Indexed photos like the indexed photo ``file``: same answer shape as ``search``."""
     started = time.perf_counter()
-    path = fields.get("file") or ""
+    path = local_path(fields.get("file") or "")
     k, cut, where = _common_fields(fields)
     with _translated():
         engine = handlers.engine()
@@ -217,7 +219,7 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
 
 def thumbnail(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
     """A JPEG of an indexed photo (256 px, or ``size=1024``); other paths are refused."""
-    path = fields.get("file") or ""
+    path = local_path(fields.get("file") or "")
     size = _int(fields.get("size"), "size", THUMB_SIZE)
     if size not in (THUMB_SIZE, PREVIEW_SIZE):
         raise ApiError(400, f"size is {THUMB_SIZE} or {PREVIEW_SIZE}")
@@ -246,7 +248,7 @@ def with_thumbnails(results: list[dict], request: Any) -> list[dict]:
     out = []
     for result in results:
         record = api_record(result)
-        record["thumbnail"] = f"{base}/api/thumbnail?file={quote(result['path'], safe='')}"
+        record["thumbnail"] = f"{base}/api/thumbnail?file={quote(web_path(result['path']), safe='')}"
         out.append(record)
     return out
 

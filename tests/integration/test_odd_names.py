@@ -1,0 +1,98 @@
+"""File names that are not UTF-8 (a Latin-1 name from an old archive) on the real server: every
+route answers, shows the odd bytes as \\xNN, and takes that form back (webui/paths.py). Before,
+one such photo among the results failed the whole search: 500 on REST, an error on the page."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import httpx
+import pytest
+from gradio_client import Client
+from PIL import Image
+
+from clipsearch import ModelSpec, SearchEngine, Settings
+from tests.integration.test_rest_mcp import Served
+from testsupport.imagefactory import photo
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def odd_library(tmp_path_factory):
+    """A folder named 'Fotos d\\xe9t\\xe9' (Latin-1 bytes) holding 'caf\\xe9.jpg' and an exact copy
+    'caf\\xe9 (2).jpg', beside two ordinary pictures."""
+    root = tmp_path_factory.mktemp("odd")
+    library = root / "photos"
+    library.mkdir()
+    odd = os.fsencode(library) + b"/Fotos d\xe9t\xe9"
+    os.mkdir(odd)
+    with open(odd + b"/caf\xe9.jpg", "wb") as out:
+        photo(320, 240, seed=1).save(out, "JPEG", quality=90)
+    shutil.copyfile(odd + b"/caf\xe9.jpg", odd + b"/caf\xe9 (2).jpg")
+    photo(320, 240, seed=2).save(library / "plain.jpg", quality=90)
+    Image.new("RGB", (320, 240), "navy").save(library / "navy.png")
+    settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
+    engine = SearchEngine.for_writing(settings)
+    assert engine.index_folder(library).added == 4
+    engine.close()
+    return settings, os.fsdecode(odd)
+
+
+@pytest.fixture(scope="module")
+def server(odd_library, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio")))
+        served = Served(odd_library[0])
+    yield served
+    served.close()
+
+
+def shown(path: str) -> str:
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def test_rest_answers_and_takes_its_own_form_back(server, odd_library):
+    folder = odd_library[1]
+    cafe = os.path.join(folder, "caf\udce9.jpg")
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        answer = http.get("api/search", params={"q": "a picture", "k": 4, "min_score": 0})
+        assert answer.status_code == 200, answer.text
+        files = [hit["file"] for hit in answer.json()["results"]]
+        assert shown(cafe) in files and shown(cafe) == folder.replace("\udce9", "\\xe9") + "/caf\\xe9.jpg"
+        hit = next(h for h in answer.json()["results"] if h["file"] == shown(cafe))
+        assert hit["name"] == "caf\\xe9.jpg"
+        thumb = http.get(hit["thumbnail"])
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+        like = http.get("api/similar", params={"file": hit["file"], "k": 3, "min_score": 0})
+        assert like.status_code == 200, like.text
+        assert shown(cafe.replace(".jpg", " (2).jpg")) == like.json()["results"][0]["file"]
+        inside = http.get("api/search", params={"q": "a picture", "k": 4, "min_score": 0, "folder": shown(folder)})
+        assert inside.status_code == 200 and len(inside.json()["results"]) == 2
+        assert {h["file"] for h in inside.json()["results"]} == {shown(cafe), shown(cafe.replace(".jpg", " (2).jpg"))}
+
+
+def test_gradio_api_search_similar_and_duplicates(server, odd_library):
+    cafe = shown(os.path.join(odd_library[1], "caf\udce9.jpg"))
+    client = Client(server.url, ssl_verify=False, verbose=False)
+    hits = client.predict("a picture", 4, api_name="/search_text")
+    assert cafe in [h["file"] for h in hits]
+    like = client.predict(cafe, 3, api_name="/similar")
+    assert like and cafe not in [h["file"] for h in like]
+    groups = client.predict(False, api_name="/duplicates")
+    assert [sorted(g["paths"]) for g in groups] == [sorted([cafe, cafe.replace(".jpg", " (2).jpg")])]
+
+
+def test_cli_prints_the_names_own_bytes(odd_library):
+    import subprocess
+    import sys
+
+    from tests.integration.conftest import REPO
+
+    settings, folder = odd_library
+    result = subprocess.run([sys.executable, "-m", "clipsearch", "search", "a picture", "--index",
+                             str(settings.index_dir), "--min-score", "0", "--no-fold"], capture_output=True,
+                            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert os.fsencode(folder) + b"/caf\xe9.jpg" in result.stdout  # a script gets the path it can open
