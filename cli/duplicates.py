@@ -6,7 +6,6 @@ An edge: it builds the engine, draws progress bars on a terminal, and prints. It
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -40,7 +39,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         for bar in bars.values():
             bar.close()
     if args.json:
-        print(json.dumps([g.to_dict() for g in report.groups], ensure_ascii=False))
+        print(flags.json_text([g.to_dict() for g in report.groups]))
         return 0
     for group in report.groups:
         print(f"{group.kind} · {len(group.records)} photos · best copy first")

@@ -7,6 +7,9 @@ stays instant in every command.
 from __future__ import annotations
 
 import argparse
+import json
+import re
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,25 @@ STORES = ("hnsw", "milvus")
 INDEX_HELP = f"index folder (default: ${INDEX_ENV}, else the per-user data folder)"
 MODEL_HELP = (f"open_clip model name, hf-hub:ORG/NAME, local-dir:PATH (an open_clip model folder), "
               f"or 'demo' (the bundled offline model; default {DEFAULT_MODEL})")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def paths_as_bytes() -> None:
+    r"""Let stdout and stderr write a file name that is not UTF-8 (Latin-1 bytes from an old
+    archive: ``'caf\udce9.jpg'`` in Python) as its own bytes, which a script can open again. Under
+    a UTF-8 locale Python writes them strictly, and such a name ended a command in a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and callable(getattr(stream, "reconfigure", None)):
+            stream.reconfigure(errors="surrogateescape")
+
+
+def json_text(value: Any, **options: Any) -> str:
+    r"""``value`` as the commands print JSON: valid UTF-8, and a name's bytes that are not UTF-8 as
+    ``\udcXX`` escapes, which ``json.loads`` turns back into the path Python's ``open`` takes."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def positive(text: str) -> int:

@@ -7,7 +7,6 @@ prints. ``clipsearch/__main__.py`` is only the door to it; the library never imp
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import re
@@ -108,12 +107,13 @@ def image_terms(values: list[str]) -> list[QueryTerm]:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    flags.paths_as_bytes()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     settings = flags.settings_from(args)
     try:
         if args.command == "info":
             info = SearchEngine.index_info(settings)
-            print(json.dumps(info, indent=2) if args.json else format_info(info))
+            print(flags.json_text(info, indent=2) if args.json else format_info(info))
             return 0
         if args.command == "duplicates":
             return duplicates.run(settings, args)
@@ -148,8 +148,8 @@ def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filt
     shown = hits if as_json and auto else [h for h in hits if h.strong]
     folded = {id(copy): head for head, copies in (fold(shown) if fold else []) for copy in copies}
     if as_json:
-        print(json.dumps([{**h.to_dict(), **({"near_duplicate_of": folded[id(h)].path} if id(h) in folded else {})}
-                          for h in shown], ensure_ascii=False))
+        print(flags.json_text([{**h.to_dict(), **({"near_duplicate_of": folded[id(h)].path} if id(h) in folded else {})}
+                               for h in shown]))
         return
     if not hits:
         why = "no indexed photo is in that folder and date range" if filtered else "the index holds no photo"

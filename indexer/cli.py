@@ -6,7 +6,6 @@ Exit codes: 0 done (skipped files alone do not fail a run), 1 failed or interrup
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -105,6 +104,7 @@ def model_asked(args: argparse.Namespace) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    flags.paths_as_bytes()
     _setup_logging(args)
     _check_args(parser, args)
     try:
@@ -192,7 +192,7 @@ def _print_report(report, args, text=None) -> None:
         out = report.to_dict()
         if text is not None:
             out["text"] = text.to_dict()
-        print(json.dumps(out, ensure_ascii=False), flush=True)
+        print(flags.json_text(out), flush=True)
     elif not args.quiet:
         print(format_report(report) + (("\n" + format_text_report(text)) if text is not None else ""),
               flush=True)

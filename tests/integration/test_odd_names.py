@@ -84,15 +84,36 @@ def test_gradio_api_search_similar_and_duplicates(server, odd_library):
     assert [sorted(g["paths"]) for g in groups] == [sorted([cafe, cafe.replace(".jpg", " (2).jpg")])]
 
 
-def test_cli_prints_the_names_own_bytes(odd_library):
+def test_the_command_lines_print_the_names_own_bytes_and_valid_json(odd_library, tmp_path):
+    """Under a UTF-8 locale Python writes stdout strictly (PYTHONIOENCODING=utf-8:strict here, as a
+    desktop's en_US.UTF-8 does): such a name ended the commands in a traceback."""
+    import json
     import subprocess
     import sys
 
     from tests.integration.conftest import REPO
 
     settings, folder = odd_library
-    result = subprocess.run([sys.executable, "-m", "clipsearch", "search", "a picture", "--index",
-                             str(settings.index_dir), "--min-score", "0", "--no-fold"], capture_output=True,
-                            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert os.fsencode(folder) + b"/caf\xe9.jpg" in result.stdout  # a script gets the path it can open
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8:strict"}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        done = subprocess.run([sys.executable, "-m", *args], capture_output=True, cwd=REPO, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+        return done
+
+    cafe = os.path.join(folder, "caf\udce9.jpg")
+    text = run("clipsearch", "search", "a picture", "--index", str(settings.index_dir), "--min-score", "0", "--no-fold")
+    assert os.fsencode(cafe) in text.stdout  # a script gets the path it can open
+    found = json.loads(run("clipsearch", "search", "a picture", "--index", str(settings.index_dir), "--json").stdout)
+    assert cafe in [hit["path"] for hit in found] and all(os.path.exists(hit["path"]) for hit in found)
+    groups = json.loads(run("clipsearch", "duplicates", "--index", str(settings.index_dir), "--json").stdout)
+    assert sorted(groups[0]["paths"]) == sorted([cafe, cafe.replace(".jpg", " (2).jpg")])
+    # The indexer: a broken file with such a name, skipped and reported, in text and in JSON.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / os.fsdecode(b"d\xe9j\xe0.jpg")).write_bytes(b"not a picture")
+    index = ["--index", str(tmp_path / "index"), "--model", "demo"]
+    report = run("indexer", str(broken), *index)
+    assert b"d\xe9j\xe0.jpg" in report.stdout + report.stderr
+    skipped = json.loads(run("indexer", str(broken), *index, "--json").stdout.splitlines()[-1])["skipped"]
+    assert [os.path.basename(p) for paths in skipped.values() for p in paths] == [os.fsdecode(b"d\xe9j\xe0.jpg")]
