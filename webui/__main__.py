@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments, load the model once, and serve until interrupted."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    flags.paths_as_bytes()  # a re-index's log of a file name that is not UTF-8
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if not args.verbose:  # our own steps, without open_clip's and httpx's chatter on the root logger
