@@ -55,10 +55,15 @@ QUERY_HELP = (
 # After an upload: an unreadable one leaves the drop zone empty. In the browser: an update of the
 # image from Python would replace, for the session, the component that ``upload_image`` wrapped.
 EMPTY_IF_UNREADABLE = f"(image, status) => status.includes({NOT_A_PICTURE!r}) ? null : image"
-CSS = """
-#results .caption-label { font-size: 0.75rem; max-width: calc(100% - 8px); white-space: normal; }
-#query-image { min-height: 0; }
-.no-index { border-left: 4px solid var(--color-accent); padding-left: 1rem; }
+GALLERY_COLUMNS = 5
+# Gradio gives its gallery as many columns as it has pictures, up to ``columns``: one or two
+# results (often, with the cut-off) came out as one or two 256 px thumbnails blown up to the
+# gallery's width, blurred, their captions below the fold. Keep the grid's columns.
+CSS = f"""
+#results .grid-container {{ --grid-cols: {GALLERY_COLUMNS} !important; }}
+#results .caption-label {{ font-size: 0.75rem; max-width: calc(100% - 8px); white-space: normal; }}
+#query-image {{ min-height: 0; }}
+.no-index {{ border-left: 4px solid var(--color-accent); padding-left: 1rem; }}
 """
 
 
@@ -185,7 +190,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             date_from = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="2019-01-01", scale=1)
             date_to = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="2024-12-31", scale=1)
         with gr.Row():
-            gallery = gr.Gallery(label="Results", columns=5, height=640, object_fit="cover",
+            gallery = gr.Gallery(label="Results", columns=GALLERY_COLUMNS, height=640, object_fit="cover",
                                  allow_preview=False, buttons=[], scale=3, elem_id="results")
             with gr.Column(scale=1, min_width=300):
                 preview = gr.Image(label="Preview", type="filepath", interactive=False, height=380,

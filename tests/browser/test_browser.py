@@ -180,6 +180,23 @@ def test_cut_off_slider_hides_the_tail(page):
     set_strong_only(page, True)
 
 
+def test_a_lone_result_keeps_a_thumbnails_size(page):
+    """Gradio gives its gallery as many columns as it has pictures (up to 5): a lone result came
+    out as a 256 px thumbnail stretched over the whole gallery, its caption below the fold."""
+    number = page.locator("input[type=number]").first  # How many
+    number.fill("1")
+    number.press("Enter")
+    search_for(page, "a red circle")
+    expect_status(page, "1 strong match")
+    gallery = page.locator("#results .grid-container").first
+    tracks = gallery.evaluate("el => getComputedStyle(el).gridTemplateColumns").split()
+    item = page.locator("#results .thumbnail-item").first.bounding_box()
+    assert len(tracks) == 5 and item["width"] < gallery.bounding_box()["width"] / 4, (tracks, item)
+    assert page.locator("#results .caption-label").first.is_visible()
+    number.fill("40")
+    number.press("Enter")
+
+
 def test_index_panel_and_background_reindex(app, page):
     from playwright.sync_api import expect
 
