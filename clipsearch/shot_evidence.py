@@ -40,7 +40,8 @@ class Evidence:
     def similarity(self, a: ImageRecord, b: ImageRecord) -> float:
         """How alike two photos are: 0.0 for two names of one file or for different words, 1.0
         for the same bytes (an exact copy, even of a flat picture), else their pixels' cosine."""
-        if self.files is not None and self.files.get(a.path) is not None and self.files.get(a.path) == self.files.get(b.path):
+        file = self.files.get(a.path) if self.files is not None else None
+        if file is not None and file == self.files.get(b.path):
             return 0.0
         if a.fingerprint and a.fingerprint == b.fingerprint:
             return 1.0

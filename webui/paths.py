@@ -10,6 +10,8 @@ a whole answer, and ``local_path`` turns a path that came back from the web into
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import re
 from typing import Any
@@ -54,8 +56,6 @@ def safe_outputs(blocks: Any) -> None:
     """Every event function of ``blocks`` made to answer ``web_safe``: what goes to the browser or an
     API client (gallery captions, details, folder lists, API records). ``gr.State`` outputs stay
     in the server and keep the files' own paths."""
-    import inspect
-
     import gradio as gr
 
     for block_fn in blocks.fns.values():
@@ -68,7 +68,6 @@ def safe_outputs(blocks: Any) -> None:
 def _answering_safely(fn: Any, kept: list[bool]) -> Any:
     """``fn`` with ``web_safe`` answers but for the outputs ``kept`` as they are. A function, not a
     partial: Gradio reads the parameters' annotations (``gr.SelectData``...) through ``__wrapped__``."""
-    import functools
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
