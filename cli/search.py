@@ -12,9 +12,9 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from datetime import datetime
 
 from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, iso_day, parse_query
+from clipsearch.reports import indexed_when
 
 from . import duplicates, flags
 
@@ -80,8 +80,7 @@ def format_info(info: dict) -> str:
         model += f" ({stamp['pretrained']})"
     elif stamp.get("weights"):
         model += f" (weights {stamp['weights']})"
-    last = info.get("last_indexed")
-    when = datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M") if last else "never"
+    when = indexed_when(info)
     folders = info.get("folders") or []
     lines = [
         f"Index:         {info.get('location', '?')}",

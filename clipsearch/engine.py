@@ -84,6 +84,7 @@ class SearchEngine(DuplicateFinding):
         self._turn = threading.Lock()
         self.text = TextSide(self.settings.index_dir)  # the words read in photos (--ocr)
         self.calibration = Calibration(encoder)  # the library sample, vague words' level
+        self._unreadable: dict[str, tuple[int, int, str]] = {}  # files skipped, until they change
 
     # --- construction ------------------------------------------------------------------------
     @classmethod
@@ -180,8 +181,7 @@ class SearchEngine(DuplicateFinding):
                 workers=workers or self.settings.workers,
                 file_timeout=self.settings.file_timeout,
                 max_pixels=self.settings.max_pixels,
-                progress=progress, should_stop=should_stop, embedder=embedder,
-            )
+                progress=progress, should_stop=should_stop, embedder=embedder, unreadable=self._unreadable)
             return pipeline.run(paths, dry_run=dry_run)
 
     def read_texts(self, *, progress: Callable[[TextProgress], None] | None = None,

@@ -50,6 +50,11 @@ class DeviceUnavailable(ModelUnavailable):
 class UnreadableImage(ClipSearchError):
     """One image file cannot be used; ``reason`` is a short, stable category for reports."""
 
+    # Reasons that will not change until the file does: a file skipped for one is not read again
+    # until it changes. Others (it changed or vanished meanwhile, permissions) are retried.
+    LASTING = frozenset({"not an image", "decode error", "truncated", "too many pixels",
+                         "file too large", "empty file", "timed out", "ocr error"})
+
     def __init__(self, path: str, reason: str, detail: str = "") -> None:
         self.path = path
         self.reason = reason

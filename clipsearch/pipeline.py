@@ -138,9 +138,13 @@ class IndexingPipeline:
         progress: Callable[[IndexProgress], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         embedder: FileEmbedder | None = None,
+        unreadable: dict[str, tuple[int, int, str]] | None = None,
     ) -> None:
         self.encoder = encoder
         self.embedder = embedder
+        # path -> (size, mtime_ns, reason) of files skipped for a lasting reason in an earlier run
+        # of this process (a watcher's passes, the web app's re-index): not read again until changed
+        self.unreadable = {} if unreadable is None else unreadable
         self.store = store
         self._batch_size = batch_size  # None: the encoder's choice (asked only when needed)
         self._workers = workers  # None: sized for the machine and the model's device (asked when needed)
@@ -168,10 +172,14 @@ class IndexingPipeline:
         known = _known_under(self.store.file_states(), folders)
         on_disk = {f.path for f in scan.files}
         todo = []
+        for stale in [p for p in _known_under(self.unreadable, folders) if p not in on_disk]:
+            del self.unreadable[stale]
         for stat in scan.files:
             state = known.get(stat.path)
             if state and state[0] == stat.size and state[1] == stat.mtime_ns:
                 report.unchanged += 1
+            elif self.unreadable.get(stat.path, (None, None))[:2] == (stat.size, stat.mtime_ns):
+                report.still_unreadable += 1
             else:
                 todo.append(stat)
         vanished = {p: known[p][2] for p in known if p not in on_disk}
@@ -247,7 +255,10 @@ class IndexingPipeline:
         stat, report = item.stat, state.report
         if item.error is not None:
             report.skip(stat.path, item.error.reason)
+            if item.error.reason in UnreadableImage.LASTING:
+                self.unreadable[stat.path] = (stat.size, stat.mtime_ns, item.error.reason)
             return
+        self.unreadable.pop(stat.path, None)
         fp, old = item.fingerprint, state.known.get(stat.path)
         if old and old[2] == fp:  # touched, same content
             state.batch.update.append(item.record())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 log = logging.getLogger("clipsearch.pipeline")  # skipped files are the pipeline's news
@@ -40,6 +41,7 @@ class IndexReport:
     reused: int = 0  # vectors copied from identical content instead of embedded
     embedded: int = 0
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
+    still_unreadable: int = 0  # skipped in an earlier run of this process and unchanged: not read again
     elapsed: float = 0.0
     dry_run: bool = False
     interrupted: bool = False
@@ -67,3 +69,17 @@ class IndexReport:
 def skipped_summary(report: IndexReport) -> Counter:
     """Skipped files counted by reason."""
     return Counter({reason: len(paths) for reason, paths in report.skipped.items()})
+
+
+def indexed_when(info: dict[str, Any]) -> str:
+    """An index's "Last indexed", for people: when its photos last changed, and when a run (a
+    nightly cron job, say) last found nothing to change, if that was later."""
+    last, checked = info.get("last_indexed"), info.get("last_checked")
+    when = _minute(last) if last else "never"
+    if checked and (not last or checked - last > 60):
+        when += f" (checked {_minute(checked)}: {'no change since' if last else 'no photos found'})"
+    return when
+
+
+def _minute(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")

@@ -31,10 +31,7 @@ log = logging.getLogger(__name__)
 
 DECODE_SIDE = 1024  # JPEGs decode at the smallest scale that keeps both sides at least this
 BATCH_SIZE = 16
-# Reasons that will not change until the file does: recorded, so the file is not read again.
-# Others (the file changed or vanished since it was embedded, permissions) are retried next pass.
-LASTING_REASONS = frozenset({"not an image", "decode error", "truncated", "too many pixels",
-                             "file too large", "empty file", "timed out", "ocr error"})
+LASTING_REASONS = UnreadableImage.LASTING  # recorded, so the file is not read again until it changes
 
 
 @dataclass

@@ -56,11 +56,18 @@ def format_report(report: IndexReport) -> str:
         f"  added {report.added}, updated {report.updated}, moved {report.moved}, "
         f"removed {report.removed}, unchanged {report.unchanged}" + (f" ({verb} changed)" if verb else ""),
     ]
-    if not report.dry_run:
+    if not report.dry_run and (report.embedded or report.reused):
         lines.append(
             f"  embedded {report.embedded} ({report.reused} reused from identical files) in "
             f"{report.elapsed:.1f} s, {report.images_per_second:.1f} images/s"
         )
+    elif not report.dry_run:
+        changed = report.added or report.updated or report.moved or report.removed
+        lines.append(f"  nothing to embed ({'moved and touched files keep their vectors' if changed else 'up to date'}), "
+                     f"{report.elapsed:.1f} s")
+    if report.still_unreadable:
+        lines.append(f"  {report.still_unreadable} unreadable file{'s' if report.still_unreadable != 1 else ''} "
+                     "skipped again without reading: unchanged since the last pass reported them")
     if report.skipped:
         lines.append(f"  skipped {report.skipped_count}:")
         for reason, paths in sorted(report.skipped.items()):

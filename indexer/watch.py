@@ -33,6 +33,7 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
         observer.schedule(Handler(), str(folder), recursive=True)
     observer.start()
     log.warning("watching %s for changes (Ctrl-C to stop)", ", ".join(map(str, folders)))
+    reported: set[str] = set()  # files skipped in an earlier pass: said once, not after every event
     try:
         while not stop.is_set():
             if not changed.wait(0.5):
@@ -44,8 +45,10 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
                 break
             report = engine.index_folder(folders, should_stop=stop.is_set)
             engine.read_texts(should_stop=stop.is_set)  # when the index reads words (--ocr)
-            if report.added or report.updated or report.moved or report.removed or report.skipped:
+            skipped = {path for paths in report.skipped.values() for path in paths}
+            if report.added or report.updated or report.moved or report.removed or skipped - reported:
                 on_report(report)
+            reported = skipped
     finally:
         observer.stop()
         observer.join(5)

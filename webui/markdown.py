@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from clipsearch import Settings
+from clipsearch.reports import indexed_when
 
 
 def no_index_message(settings: Settings) -> str:
@@ -87,8 +88,7 @@ def info_markdown(info: dict[str, Any]) -> str:
     """The index panel: how many photos, which model, when, which folders."""
     stamp = info.get("stamp", {})
     model = stamp.get("model", "?") + (f" ({stamp['pretrained']})" if stamp.get("pretrained") else "")
-    last = info.get("last_indexed")
-    when = datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M") if last else "never"
+    when = indexed_when(info)
     folders = info.get("folders") or []
     listed = "\n".join(f"  - {md(f)}" for f in folders) or "  - (none recorded)"
     return (

@@ -70,7 +70,7 @@ class JobStatus:
             r = self.report
             state = "stopped" if r.interrupted else "done"
             return (f"Re-index {state} in {r.elapsed:.1f} s: {r.added} added, {r.updated} updated, "
-                    f"{r.moved} moved, {r.removed} removed, {r.skipped_count} skipped, "
+                    f"{r.moved} moved, {r.removed} removed, {r.skipped_count + r.still_unreadable} skipped, "
                     f"{r.unchanged} unchanged" + _text_summary(self.text_report))
         return ""
 

@@ -239,6 +239,7 @@ def info(handlers: Handlers) -> dict:
     stats = getattr(engine.encoder, "stats", None)
     return {"count": about.get("count", 0), "model": about.get("stamp", {}).get("model"),
             "folders": about.get("folders", []), "last_indexed": about.get("last_indexed"),
+            "last_checked": about.get("last_checked"),
             "batches": stats.as_dict() if stats is not None else {}}
 
 

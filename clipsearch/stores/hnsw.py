@@ -188,11 +188,13 @@ class HnswStore:
 
     def info(self) -> dict[str, Any]:
         last, folders = self._records.meta("last_indexed"), self._records.meta("folders")
+        checked = self._records.meta("last_checked")
         return {
             "count": self.count(),
             "generation": self.generation(),
             "stamp": self.stamp,
             "last_indexed": float(last) if last else None,
+            "last_checked": float(checked) if checked else None,
             "folders": json.loads(folders) if folders else [],
             "location": str(self.folder),
         }

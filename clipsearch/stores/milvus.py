@@ -175,12 +175,13 @@ class MilvusStore:
 
     def info(self) -> dict[str, Any]:
         level = self._search_level()  # for display: a reader need not wait for the newest writes
-        meta = self._meta_values("generation", "last_indexed", "folders", level=level)
+        meta = self._meta_values("generation", "last_indexed", "last_checked", "folders", level=level)
         return {
             "count": self.count(level),
             "generation": int(meta.get("generation") or 0),
             "stamp": self.stamp,
             "last_indexed": float(meta["last_indexed"]) if meta.get("last_indexed") else None,
+            "last_checked": float(meta["last_checked"]) if meta.get("last_checked") else None,
             "folders": json.loads(meta.get("folders") or "[]"),
             "location": f"{self.uri}#{self.collection}",
         }
@@ -255,11 +256,9 @@ class MilvusStore:
                 raise StoreWriteError(f"could not write to Milvus at {self.uri}: {exc}") from exc
 
     def set_folders(self, folders: Iterable[str]) -> None:
-        """Record which folders this index covers (shown in the app, used by re-index)."""
+        """Record which folders this index covers (shown in the app, used by re-index), and when."""
         self._require_writable()
-        value = json.dumps(sorted(set(folders)))
-        if self._meta_values("folders").get("folders") != value:  # re-runs mostly change nothing
-            self._set_meta(folders=value)
+        self._set_meta(folders=json.dumps(sorted(set(folders))), last_checked=str(time.time()))
 
     def save(self) -> None:
         """Flush what this object wrote: Milvus seals the segments, persists them and indexes them."""

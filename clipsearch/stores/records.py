@@ -288,7 +288,8 @@ class RecordStore:
         return [row[0]]
 
     def set_folders(self, folders: Iterable[str]) -> None:
-        self.set_meta(folders=json.dumps(sorted(set(folders))))
+        """The folders covered, and when a run last brought the index up to date with them."""
+        self.set_meta(folders=json.dumps(sorted(set(folders))), last_checked=str(time.time()))
 
     def _unpack(self, rows) -> tuple[np.ndarray, np.ndarray]:
         labels = np.array([r[0] for r in rows], dtype=np.int64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import time
 
 import numpy as np
 import pytest
@@ -53,6 +54,19 @@ def test_every_store_declares_the_whole_protocol(make_store):
     assert isinstance(store, VectorStore)  # every method the engine and the pipeline call
     store.set_folders(["/p"])
     assert store.file_states() == {} and store.info()["folders"] == ["/p"] and store.refresh() is False
+
+
+def test_a_run_that_changes_nothing_is_still_recorded_as_a_check(make_store):
+    store = make_store()
+    assert store.info()["last_indexed"] is None and store.info()["last_checked"] is None
+    store.write(WriteBatch(put=[(rec("/p/a.jpg"), vecs(1)[0])]))
+    store.set_folders(["/p"])  # what the end of every indexing run does
+    first = store.info()
+    assert first["last_checked"] >= first["last_indexed"] > 0
+    time.sleep(0.05)
+    store.set_folders(["/p"])  # a nightly run that found nothing new
+    again = store.info()
+    assert again["last_indexed"] == first["last_indexed"] and again["last_checked"] > first["last_checked"]
 
 
 def test_missing_index_is_index_not_found(make_store):

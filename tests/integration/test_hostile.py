@@ -16,8 +16,17 @@ import clipsearch.images
 import clipsearch.pipeline
 from clipsearch import ModelSpec, QueryTerm, SearchEngine, Settings
 from clipsearch.errors import UnreadableImage
+from indexer.report import format_report
 from tests.integration.conftest import REPO
-from testsupport.imagefactory import big_jpeg, bomb_png, hostile_library, photo, save, upright_marker
+from testsupport.imagefactory import (
+    big_jpeg,
+    bomb_png,
+    hostile_library,
+    photo,
+    save,
+    truncated,
+    upright_marker,
+)
 from testsupport.memory import MEASURED_INDEXER_RUN, peak_rss_mb
 from webui.thumbnails import THUMB_SIZE, ThumbnailCache
 
@@ -102,6 +111,42 @@ def test_a_hanging_decoder_is_timed_out_and_the_run_goes_on(tmp_path, monkeypatc
     engine.close()
 
 
+def test_a_file_skipped_for_good_is_not_read_again_until_it_changes(tmp_path, monkeypatch):
+    """A watcher's passes (and the web app's re-index) run in one process: a broken file is read
+    and reported once, not after every change elsewhere in the folder."""
+    folder = tmp_path / "photos"
+    for i in range(3):
+        save(photo(64, 48, seed=i), folder / f"p{i}.jpg")
+    (folder / "text.jpg").write_text("not a picture")
+    truncated(photo(64, 48, seed=7), folder / "half.jpg", "JPEG")
+    real_read, reads = clipsearch.pipeline.read_file_bytes, []
+
+    def counting(path, *args, **kwargs):
+        reads.append(os.path.basename(path))
+        return real_read(path, *args, **kwargs)
+
+    monkeypatch.setattr(clipsearch.pipeline, "read_file_bytes", counting)
+    engine = demo_engine_at(tmp_path)
+    first = engine.index_folder(folder)
+    assert first.skipped_count == 2 and first.added == 3
+    save(photo(64, 48, seed=3), folder / "p3.jpg")  # a change elsewhere: the next pass
+    reads.clear()
+    second = engine.index_folder(folder)
+    assert reads == ["p3.jpg"] and second.added == 1
+    assert second.skipped == {} and second.still_unreadable == 2
+    assert "2 unreadable files skipped again without reading" in format_report(second)
+    save(photo(64, 48, seed=8), folder / "text.jpg")  # fixed: read, indexed, forgotten as broken
+    (folder / "half.jpg").unlink()
+    third = engine.index_folder(folder)
+    assert third.added == 1 and third.still_unreadable == 0 and third.skipped == {}
+    truncated(photo(64, 48, seed=7), folder / "half.jpg", "JPEG")  # broken again: read again
+    assert engine.index_folder(folder).skipped_count == 1
+    engine.close()
+    fresh = demo_engine_at(tmp_path)  # the next process reads it again, and says so again
+    assert fresh.index_folder(folder).skipped_count == 1
+    fresh.close()
+
+
 # A 200 MP phone frame, and one of 250 MP: over Pillow's own 89.5 MP limit, under ours.
 BIG_PHOTOS = {"phone-200mp.jpg": (16320, 12240), "phone-250mp.jpg": (18256, 13696)}
 
@@ -175,6 +220,8 @@ def test_unreadable_permissions_are_reported(tmp_path, monkeypatch):
     engine = demo_engine_at(tmp_path)
     report = engine.index_folder(folder)
     assert report.skipped == {"permission denied": [locked]} and report.added == 2
+    again = engine.index_folder(folder)  # a chmod leaves the file's time alone: tried every run
+    assert again.skipped == {"permission denied": [locked]} and again.still_unreadable == 0
     engine.close()
 
 

@@ -1,0 +1,52 @@
+"""``--watch`` says a skipped file once, not after every later change in the folder."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import indexer.watch as watch
+from clipsearch.reports import IndexReport
+
+
+class ScriptedEngine:
+    """Hands the watcher one prepared report per pass (the passes' indexing itself is tested elsewhere)."""
+
+    def __init__(self, reports: list[IndexReport], stop: threading.Event) -> None:
+        self.reports, self.stop, self.passes = reports, stop, 0
+
+    def index_folder(self, folders, should_stop=None) -> IndexReport:
+        report = self.reports[self.passes]
+        self.passes += 1
+        if self.passes == len(self.reports):
+            self.stop.set()
+        return report
+
+    def read_texts(self, should_stop=None) -> None:
+        return None
+
+
+def test_a_pass_is_reported_when_it_changes_something_or_meets_a_new_broken_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(watch, "SETTLE_SECONDS", 0.1)
+    broken = {"truncated": [str(tmp_path / "half.jpg")]}
+    passes = [
+        IndexReport(added=1, skipped=dict(broken)),  # said: a new photo, a broken one
+        IndexReport(skipped=dict(broken)),  # a permission or scan error met again: not said again
+        IndexReport(added=1, skipped=dict(broken)),  # said: a new photo
+        IndexReport(skipped={**broken, "not an image": [str(tmp_path / "notes.jpg")]}),  # said: new
+    ]
+    stop = threading.Event()
+    engine, said = ScriptedEngine(passes, stop), []
+    watcher = threading.Thread(target=watch.watch_folders, args=(engine, [tmp_path], stop, said.append))
+    watcher.start()
+    try:
+        for i in range(len(passes)):
+            deadline = time.monotonic() + 20
+            while engine.passes <= i and time.monotonic() < deadline:
+                (tmp_path / f"new-{i}.jpg").write_bytes(b"x")  # a file event starts a pass
+                time.sleep(0.3)
+            assert engine.passes > i, f"pass {i + 1} never ran"
+    finally:
+        stop.set()
+        watcher.join(10)
+    assert said == [passes[0], passes[2], passes[3]]
