@@ -18,6 +18,7 @@ from clipsearch import (
     ClipSearchError,
     DeviceUnavailable,
     IndexNotFound,
+    IndexUnusable,
     ModelMismatch,
     ModelUnavailable,
     Settings,
@@ -139,6 +140,8 @@ def _flag_hint(exc: ClipSearchError) -> str | None:
         return f"python -m indexer FOLDER{where}{store}"
     if isinstance(exc, ModelMismatch) and "was built with model" in str(exc):
         return "omit --model, or index into another folder with --index"
+    if isinstance(exc, IndexUnusable):
+        return "name another folder with --index"
     if isinstance(exc, DeviceUnavailable):
         return "leave --device out to run on the best device there is, or pass --device cpu"
     if isinstance(exc, ModelUnavailable):

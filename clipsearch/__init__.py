@@ -17,6 +17,7 @@ from .errors import (
     DeviceUnavailable,
     IndexLocked,
     IndexNotFound,
+    IndexUnusable,
     InvalidQuery,
     ModelMismatch,
     ModelUnavailable,
@@ -33,7 +34,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MODEL", "DEFAULT_PRETRAINED", "ClipSearchError", "DeviceUnavailable", "ImageRecord",
-    "IndexLocked", "IndexNotFound", "IndexProgress", "IndexReport", "InvalidQuery", "ModelMismatch",
+    "IndexLocked", "IndexNotFound", "IndexProgress", "IndexUnusable", "IndexReport", "InvalidQuery", "ModelMismatch",
     "ModelSpec", "ModelUnavailable", "QueryTerm", "SearchEngine", "SearchFilter",
     "SearchResult", "Settings", "StoreMismatch", "StoreWriteError", "TextProgress", "TextReport",
     "UnreadableImage", "iso_day", "parse_query",

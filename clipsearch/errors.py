@@ -24,6 +24,10 @@ class IndexNotFound(ClipSearchError):
         self.uri = uri
 
 
+class IndexUnusable(ClipSearchError):
+    """The index's place cannot hold one: a file is in the way, or the folder cannot be made."""
+
+
 class StoreMismatch(ClipSearchError):
     """The index folder records another store (or another Milvus address) than the one asked for.
 

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreMismatch
+from ..errors import IndexUnusable, StoreMismatch
 from .base import ImageRecord, SearchFilter, VectorStore, WriteBatch, iso_day
 from .layout import DB_NAME, POINTER_NAME
 
@@ -63,6 +63,8 @@ def resolve_kind(location: str | Path, kind: str | None, uri: str | None) -> tup
     if kind is not None and kind not in REGISTRY:
         raise ValueError(f"unknown store kind {kind!r}; known: {', '.join(KINDS)}")
     folder = Path(location)
+    if folder.exists() and not folder.is_dir():
+        raise IndexUnusable(f"{folder} is a file, not an index folder")
     pointer = folder / POINTER_NAME
     if pointer.is_file():
         recorded = json.loads(pointer.read_text(encoding="utf-8"))

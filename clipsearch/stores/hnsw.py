@@ -29,7 +29,15 @@ from ..lock import sole_writer
 from .atomic import atomic_write_text
 from .base import SCHEMA_VERSION, ImageRecord, SearchFilter, WriteBatch, check_stamp
 from .graph import EF_CONSTRUCTION, EF_IMAGE, EF_TEXT, MIN_CANDIDATES, HnswGraph, M, beam  # noqa: F401
-from .layout import DB_NAME, MANIFEST_NAME, is_snapshot_temp, snapshot_path, snapshot_temp_path, snapshots
+from .layout import (
+    DB_NAME,
+    MANIFEST_NAME,
+    is_snapshot_temp,
+    make_folder,
+    snapshot_path,
+    snapshot_temp_path,
+    snapshots,
+)
 from .records import RecordStore, connect, read_stamp, read_stamp_of, where_sql
 from .self_join import graph_self_join
 
@@ -77,7 +85,7 @@ class HnswStore:
                 raise IndexNotFound(f"no index in {folder}", location=folder)
             if stamp is None:
                 raise ValueError("a new index needs the stamp of the model that fills it")
-            folder.mkdir(parents=True, exist_ok=True)
+            make_folder(folder)
         db = connect(db_path)
         try:
             have = _open_stamp(db, folder, stamp, create)

@@ -47,3 +47,14 @@ def snapshots(folder: Path) -> list[tuple[int, Path]]:
             if match:
                 out.append((int(match.group(1)), Path(entry.path)))
     return sorted(out)
+
+
+def make_folder(folder: Path) -> None:
+    """Make a new index's folder, or say plainly why it cannot be made (a file in the way, a
+    read-only disk, no permission)."""
+    from ..errors import IndexUnusable
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexUnusable(f"cannot make the index folder {folder}: {exc.strerror or exc}") from None

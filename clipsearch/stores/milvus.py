@@ -41,7 +41,7 @@ from ..errors import ClipSearchError, IndexNotFound, ModelMismatch, StoreWriteEr
 from . import milvus_rows as rows_of
 from .atomic import atomic_write_text
 from .base import SCHEMA_VERSION, ImageRecord, SearchFilter, WriteBatch, check_stamp
-from .layout import DB_NAME, MANIFEST_NAME, POINTER_NAME
+from .layout import DB_NAME, MANIFEST_NAME, POINTER_NAME, make_folder
 
 M = 16
 EF_CONSTRUCTION = 200
@@ -96,7 +96,7 @@ class MilvusStore:
         folder = Path(folder)
         base, name = rows_of.split_uri(uri, folder)
         if create and "://" not in base:
-            Path(base).parent.mkdir(parents=True, exist_ok=True)
+            make_folder(Path(base).parent)
         client = _connect(base, create)
         try:
             have = _read_meta(client, f"{name}_meta", "stamp", strong=True)

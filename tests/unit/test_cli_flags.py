@@ -7,10 +7,20 @@ import json
 import pytest
 
 from cli import flags
-from clipsearch import DeviceUnavailable, IndexNotFound, ModelMismatch, ModelUnavailable, StoreMismatch
+from clipsearch import (
+    DeviceUnavailable,
+    IndexNotFound,
+    IndexUnusable,
+    ModelMismatch,
+    ModelUnavailable,
+    StoreMismatch,
+)
 from clipsearch.config import hub_offline
-from clipsearch.stores import HnswStore, resolve_kind
+from clipsearch.stores import HnswStore, open_store, resolve_kind
 from clipsearch.stores.layout import DB_NAME, POINTER_NAME
+from indexer.cli import main as indexer_main
+
+STAMP = {"model": "fake", "pretrained": None, "dim": 4, "image_size": 32, "preprocess": {}}
 
 
 def test_no_index_is_said_in_library_terms_and_the_edge_says_how_to_build_one(tmp_path):
@@ -23,6 +33,21 @@ def test_no_index_is_said_in_library_terms_and_the_edge_says_how_to_build_one(tm
     with pytest.raises(IndexNotFound) as error:
         HnswStore.read_stamp(folder)
     assert "--" not in str(error.value) and f"--index {folder}" in flags.explain(error.value)
+
+
+def test_an_index_folder_that_is_a_file_or_cannot_be_made_is_said_before_anything_loads(tmp_path, capsys):
+    in_the_way = tmp_path / "photos.jpg"
+    in_the_way.write_bytes(b"not a folder")
+    for create in (False, True):
+        with pytest.raises(IndexUnusable, match=f"^{in_the_way} is a file, not an index folder$"):
+            open_store(in_the_way, STAMP, create=create)
+    with pytest.raises(IndexUnusable, match=f"^cannot make the index folder {in_the_way / 'index'}: "):
+        open_store(in_the_way / "index", STAMP, create=True)
+    # the front ends say which flag helps, and stop with an error, never a traceback
+    assert indexer_main([str(tmp_path), "--index", str(in_the_way), "--model", "demo"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"error: {in_the_way} is a file, not an index folder (name another folder with --index)")
+    assert in_the_way.read_bytes() == b"not a folder"
 
 
 def test_a_missing_milvus_collection_gets_the_milvus_flags():
