@@ -301,10 +301,12 @@ class Handlers:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-def parse_filter(folder: str | None, date_from: str | None, date_to: str | None) -> SearchFilter | None:
-    """The filter from the folder and date widgets; ``ValueError`` with a readable message."""
+def parse_filter(folder: str | None, date_from: str | None, date_to: str | None,
+                 labels: tuple[str, str] = ("From date", "To date")) -> SearchFilter | None:
+    """The filter from the folder and date widgets (or fields, named by ``labels`` in messages);
+    ``ValueError`` with a readable message."""
     folder = local_path((folder or "").strip()) or None
-    start, end = _parse_date(date_from, "From"), _parse_date(date_to, "To")
+    start, end = _parse_date(date_from, labels[0]), _parse_date(date_to, labels[1])
     where = SearchFilter(os.path.abspath(os.path.expanduser(folder)) if folder else None, start, end)
     return None if where.is_empty() else where  # an empty date range: SearchFilter's ValueError
 
@@ -313,7 +315,7 @@ def _parse_date(text: str | None, label: str) -> str | None:
     try:
         return iso_day(text)
     except ValueError as exc:
-        raise ValueError(f"{label} date {exc}") from None
+        raise ValueError(f"{label} {exc}") from None
 
 
 def _clamp_k(k: Any) -> int:

@@ -307,12 +307,12 @@ def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any]:
     if not 1 <= k <= MAX_K:
         raise ApiError(400, f"k is from 1 to {MAX_K}, not {k}")
     raw = fields.get("min_score")
-    try:
-        cut = float(raw) if raw not in (None, "") else 0.0
+    try:  # "auto", as the command line says it: the automatic cut-off's strong matches (-1)
+        cut = -1.0 if raw == "auto" else float(raw) if raw not in (None, "") else 0.0
     except ValueError:
-        raise ApiError(400, f"min_score must be a number, not {raw!r}") from None
+        raise ApiError(400, f"min_score must be a number or auto, not {raw!r}") from None
     try:
-        where = parse_filter(fields.get("folder"), fields.get("since"), fields.get("until"))
+        where = parse_filter(fields.get("folder"), fields.get("since"), fields.get("until"), ("since", "until"))
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
     return k, cut, where

@@ -101,6 +101,8 @@ def test_get_search_filters_by_folder_date_and_cut_off(served, demo_engine, samp
         assert kept and all(r["score"] >= cut for r in kept) and len(kept) < len(everything)
         strong = http.get("api/search", params={"q": "a blue star", "k": 50, "min_score": -1}).json()["results"]
         assert [r["file"] for r in strong] == [r["file"] for r in everything if r["strong"]]
+        auto = http.get("api/search", params={"q": "a blue star", "k": 50, "min_score": "auto"}).json()["results"]
+        assert auto == strong  # as the command line spells it
         future = http.get("api/search", params={"q": "a blue star", "since": "2999-01-01"}).json()
         assert future["results"] == []
         past = http.get("api/search", params={"q": "a blue star", "until": "2999-01-01", "k": 7}).json()
@@ -117,9 +119,10 @@ def test_get_search_filters_by_folder_date_and_cut_off(served, demo_engine, samp
     ({"q": "a dog", "k": "many"}, 400, "whole number"),
     ({"q": "a dog", "k": 0}, 400, "k is from 1"),
     ({"q": "a dog", "k": 501}, 400, "k is from 1"),
-    ({"q": "a dog", "since": "yesterday"}, 400, "not a date"),
+    ({"q": "a dog", "since": "yesterday"}, 400, "since 'yesterday' is not a date"),
+    ({"q": "a dog", "until": "2024-13-01"}, 400, "until '2024-13-01' is not a date"),
     ({"q": "a dog", "since": "2024-02-01", "until": "2024-01-01"}, 400, "empty"),
-    ({"q": "a dog", "min_score": "high"}, 400, "number"),
+    ({"q": "a dog", "min_score": "high"}, 400, "a number or auto"),
     ({"q": "2:"}, 400, "weight"),
 ])
 def test_bad_input_gets_a_4xx_with_a_clear_json_error(served, params, status, words):
