@@ -66,8 +66,9 @@ def format_report(report: IndexReport) -> str:
         lines.append(f"  nothing to embed ({'moved and touched files keep their vectors' if changed else 'up to date'}), "
                      f"{report.elapsed:.1f} s")
     if report.still_unreadable:
-        lines.append(f"  {report.still_unreadable} unreadable file{'s' if report.still_unreadable != 1 else ''} "
-                     "skipped again without reading: unchanged since the last pass reported them")
+        one = report.still_unreadable == 1
+        lines.append(f"  {report.still_unreadable} unreadable file{'' if one else 's'} skipped again without "
+                     f"reading: unchanged since {'it was' if one else 'they were'} reported")
     if report.skipped:
         lines.append(f"  skipped {report.skipped_count}:")
         for reason, paths in sorted(report.skipped.items()):
