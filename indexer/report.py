@@ -56,6 +56,8 @@ def format_report(report: IndexReport) -> str:
         f"  added {report.added}, updated {report.updated}, moved {report.moved}, "
         f"removed {report.removed}, unchanged {report.unchanged}" + (f" ({verb} changed)" if verb else ""),
     ]
+    if not report.found and not report.skipped:
+        lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP): is it the right folder?")
     if not report.dry_run and (report.embedded or report.reused):
         lines.append(
             f"  embedded {report.embedded} ({report.reused} reused from identical files) in "

@@ -1,0 +1,29 @@
+"""The indexer's end-of-run summary (``indexer.report.format_report``) in the cases people misread."""
+
+from __future__ import annotations
+
+from clipsearch.reports import IndexReport
+from indexer.report import format_report
+
+
+def test_an_empty_folder_is_questioned_not_reported_as_a_success():
+    text = format_report(IndexReport(folders=["/home/me/Pictures/typo"]))
+    assert "0 image files found in /home/me/Pictures/typo" in text
+    assert "no picture files there" in text and "is it the right folder?" in text
+
+
+def test_a_run_with_nothing_to_embed_says_why_instead_of_a_rate():
+    quiet = format_report(IndexReport(folders=["/p"], found=20, unchanged=20, elapsed=0.04))
+    assert "nothing to embed (up to date)" in quiet and "images/s" not in quiet
+    moved = format_report(IndexReport(folders=["/p"], found=20, unchanged=19, moved=1))
+    assert "nothing to embed (moved and touched files keep their vectors)" in moved
+    busy = format_report(IndexReport(folders=["/p"], found=20, added=20, embedded=20, elapsed=2.0))
+    assert "embedded 20 (0 reused from identical files) in 2.0 s, 10.0 images/s" in busy
+    assert "right folder" not in busy
+
+
+def test_files_left_unread_are_counted_in_words_that_fit_the_number():
+    assert "1 unreadable file skipped again without reading: unchanged since it was reported" in format_report(
+        IndexReport(folders=["/p"], found=3, unchanged=2, still_unreadable=1))
+    assert "3 unreadable files skipped again without reading: unchanged since they were reported" in format_report(
+        IndexReport(folders=["/p"], found=3, still_unreadable=3))
