@@ -26,7 +26,7 @@ from .encoders import Encoder, load_encoder
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
 from .images import load_image, to_rgb
 from .index_handle import IndexHandle
-from .pipeline import FileEmbedder, IndexingPipeline, IndexProgress, IndexReport
+from .pipeline import FileEmbedder, IndexingPipeline, IndexProgress, IndexReport, as_covered
 from .query import QueryTerm, parse_query
 from .stores import ImageRecord, SearchFilter, VectorStore, WriteBatch
 from .stores.base import check_stamp
@@ -202,8 +202,8 @@ class SearchEngine(DuplicateFinding):
 
     def remove_folder(self, folder: str | Path) -> int:
         """Forget every image under ``folder``; returns how many."""
-        folder = os.path.abspath(os.fspath(folder))
-        with self._writer() as store:
+        with self._writer() as store:  # a folder reached through a symlink: as the index spells it
+            folder = as_covered(os.path.abspath(os.fspath(folder)), store.info().get("folders", []))
             paths = [r.path for r in store.records(folder)]
             if paths:
                 store.write(WriteBatch(delete=paths))

@@ -163,7 +163,8 @@ class IndexingPipeline:
 
     def run(self, folders: Iterable[str], *, dry_run: bool = False) -> IndexReport:
         started = time.monotonic()
-        folders = [os.path.abspath(os.fspath(f)) for f in folders]
+        covered = self.store.info().get("folders", [])
+        folders = [as_covered(os.path.abspath(os.fspath(f)), covered) for f in folders]
         report = IndexReport(folders=folders, dry_run=dry_run)
         scan = scan_images(folders, exclude=[getattr(self.store, "folder", "")])
         for path, reason in scan.errors:
@@ -350,6 +351,20 @@ def _by_fingerprint(paths: dict[str, str]) -> dict[str, list[str]]:
     for path, fp in paths.items():
         out.setdefault(fp, []).append(path)
     return out
+
+
+def as_covered(folder: str, covered: list[str]) -> str:
+    """``folder`` as the index already spells it: through a symlink (``~/Pictures`` -> a disk), the
+    same photos would otherwise be indexed twice, under two names."""
+    real = os.path.realpath(folder)
+    for known in covered:
+        known_real = os.path.realpath(known)
+        if real == known_real or real.startswith(os.path.join(known_real, "")):
+            spelled = known + real[len(known_real):]
+            if spelled != folder:
+                log.warning("%s is the folder this index knows as %s: indexed under that name", folder, spelled)
+            return spelled
+    return folder
 
 
 def _known_under(states: dict[str, tuple[int, int, str]], folders: list[str]) -> dict:

@@ -36,6 +36,20 @@ def engine(tmp_path):
     eng.close()
 
 
+def test_a_folder_reached_through_a_symlink_is_indexed_once_under_the_name_the_index_knows(engine, library, tmp_path):
+    link = tmp_path / "Pictures"  # ~/Pictures, a link to the photos on another disk
+    link.symlink_to(library)
+    first = engine.index_folder(link)
+    assert first.added == 13
+    for spelled in (library, library / "b", link / "b" / "c"):  # the disk's own name, a folder inside
+        again = engine.index_folder(spelled)
+        assert again.added == again.removed == again.moved == 0 and again.unchanged == again.found > 0
+    assert engine.store.count() == 13 and all(r.path.startswith(str(link) + os.sep) for r in engine.records())
+    assert engine.folders()[0] == str(link) and str(library) not in engine.folders()
+    assert len(engine.search_text("a photo", k=30, cutoff=0.0)) == 13  # no photo twice
+    assert engine.remove_folder(library / "a") == 6 and engine.store.count() == 7
+
+
 def test_first_run_adds_everything_and_second_run_touches_nothing(engine, library):
     report = engine.index_folder(library)
     assert (report.found, report.added, report.embedded, report.skipped_count) == (13, 13, 13, 0)
