@@ -15,6 +15,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import stat
 import threading
 from collections.abc import Callable, Iterable
@@ -348,15 +349,21 @@ def _date_taken(exif: Image.Exif) -> str | None:
     except Exception:
         ifd = {}
     for value in [ifd.get(tag) for tag in _DATE_TAGS] + [exif.get(_DATETIME)]:
-        if not isinstance(value, str):
+        match = _EXIF_DATE.match(value) if isinstance(value, str) else None
+        if match is None:
             continue
         try:
-            stamp = datetime.strptime(value.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
-        except ValueError:
+            stamp = datetime(*(int(part or 0) for part in match.groups()))
+        except ValueError:  # 2019:02:30, 0000:00:00
             continue
         if 1826 < stamp.year < 2200:
             return stamp.isoformat()
     return None
+
+
+# EXIF says "2019:05:06 07:08:09"; some phones and editors write dashes or slashes, a "T", no
+# seconds, or the date alone (then midnight). Anything after that (a fraction, a zone) is ignored.
+_EXIF_DATE = re.compile(r"\s*(\d{4})[:/.-](\d{2})[:/.-](\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?")
 
 
 defer_pillow_bomb_check(DEFAULT_MAX_PIXELS)  # header-only opens (reused vectors) too

@@ -71,6 +71,24 @@ def test_exif_orientation_gives_upright_pixels_and_size(tmp_path, orientation):
     assert loaded.date_taken == "2021-06-15T10:30:00"
 
 
+@pytest.mark.parametrize("written, read", [
+    ("2019:05:06 07:08:09", "2019-05-06T07:08:09"),  # as EXIF says
+    ("2019:05:06 07:08:09\x00", "2019-05-06T07:08:09"),
+    ("2019-05-06 07:08:09", "2019-05-06T07:08:09"),  # as some phones and editors write it
+    ("2019/05/06 07:08", "2019-05-06T07:08:00"),
+    ("2019-05-06T07:08:09.123+02:00", "2019-05-06T07:08:09"),
+    ("2021:07:04", "2021-07-04T00:00:00"),  # the date alone
+    ("0000:00:00 00:00:00", None), ("    :  :     :  :  ", None), ("2019:02:30 10:00:00", None),
+    ("garbage", None), ("9999:12:31 23:59:59", None),
+])
+def test_a_date_taken_is_read_as_cameras_and_editors_write_it(tmp_path, written, read):
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = written  # DateTimeOriginal
+    path = tmp_path / "dated.jpg"
+    photo(64, 48).save(path, exif=exif)
+    assert load_image(path).date_taken == read
+
+
 def test_draft_decoding_keeps_at_least_the_requested_size(tmp_path):
     path = save(photo(4000, 3000), tmp_path / "big.jpg", quality=90)
     loaded = load_image(path, min_size=224)
