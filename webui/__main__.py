@@ -7,9 +7,11 @@ Thin on purpose: arguments -> Settings -> SearchEngine (model loaded and warmed 
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import logging
 import os
+import socket
 import sys
 import time
 
@@ -77,6 +79,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_port(parser: argparse.ArgumentParser, host: str, port: int) -> None:
+    """A usage error when ``host:port`` cannot be listened on (another server has it, say)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+            probe.bind(address)
+    except OSError as exc:
+        busy = exc.errno == errno.EADDRINUSE
+        parser.error(f"cannot serve on {host}:{port}: " + (
+            "the port is in use (another clipsearch, or another server?): pass another --port" if busy
+            else f"{exc.strerror or exc} (check --host)"))
+
+
 def load_and_warm_up(engine_class, settings, overrides):
     """The engine, its model loaded and warm (on the model thread: ``app.model_thread``)."""
     engine = engine_class.for_reading(settings, **overrides)
@@ -105,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "100")
 
     flags.check_store(parser, args)
+    check_port(parser, args.host, args.port)  # before the model loads, not after
     from clipsearch import ClipSearchError, IndexNotFound, SearchEngine
     from clipsearch.affinity import reserve_core
     from clipsearch.cutoff import use_compiled_fits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from types import SimpleNamespace
 
 import pytest
@@ -133,3 +134,19 @@ def test_public_host_with_auth_does_not_warn(fake_demo, capsys):
 ])
 def test_is_loopback(host, loopback):
     assert cli.is_loopback(host) is loopback
+
+
+def test_a_port_in_use_is_a_usage_error_before_the_model_loads(tmp_path, monkeypatch, capsys):
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model loaded before the port was checked")
+
+    monkeypatch.setattr(cli, "load_and_warm_up", no_model)
+    with socket.socket() as other_server:
+        other_server.bind(("127.0.0.1", 0))
+        other_server.listen()
+        port = other_server.getsockname()[1]
+        with pytest.raises(SystemExit) as stopped:
+            cli.main(["--index", str(tmp_path / "index"), "--port", str(port)])
+    assert stopped.value.code == 2
+    assert (f"error: cannot serve on 127.0.0.1:{port}: the port is in use (another clipsearch, or another "
+            "server?): pass another --port") in capsys.readouterr().err
