@@ -49,12 +49,13 @@ def snapshots(folder: Path) -> list[tuple[int, Path]]:
     return sorted(out)
 
 
-def make_folder(folder: Path) -> None:
-    """Make a new index's folder, or say plainly why it cannot be made (a file in the way, a
-    read-only disk, no permission)."""
+def make_folder(folder: Path, what: str = "", error: type[Exception] | None = None) -> None:
+    """Make a new index's folder (or ``what`` else), or say plainly why it cannot be made (a file in
+    the way, a read-only disk, no permission): ``IndexUnusable``, or ``error``."""
     from ..errors import IndexUnusable
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise IndexUnusable(f"cannot make the index folder {folder}: {exc.strerror or exc}") from None
+        raise (error or IndexUnusable)(f"cannot make {what or f'the index folder {folder}'}: "
+                                       f"{exc.strerror or exc}") from None

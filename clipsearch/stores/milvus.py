@@ -95,8 +95,8 @@ class MilvusStore:
         """Open the collection named by ``uri``; with ``create``, make it (``stamp`` required)."""
         folder = Path(folder)
         base, name = rows_of.split_uri(uri, folder)
-        if create and "://" not in base:
-            make_folder(Path(base).parent)
+        if create and "://" not in base:  # a Milvus Lite file (--milvus-uri), wherever it was named
+            make_folder(Path(base).parent, f"the folder of the Milvus file {base}", StoreWriteError)
         client = _connect(base, create)
         try:
             have = _read_meta(client, f"{name}_meta", "stamp", strong=True)

@@ -14,6 +14,7 @@ from clipsearch import (
     ModelMismatch,
     ModelUnavailable,
     StoreMismatch,
+    StoreWriteError,
 )
 from clipsearch.config import hub_offline
 from clipsearch.stores import HnswStore, open_store, resolve_kind
@@ -48,6 +49,14 @@ def test_an_index_folder_that_is_a_file_or_cannot_be_made_is_said_before_anythin
     assert capsys.readouterr().err.strip() == (
         f"error: {in_the_way} is a file, not an index folder (name another folder with --index)")
     assert in_the_way.read_bytes() == b"not a folder"
+
+
+def test_a_milvus_file_whose_folder_cannot_be_made_names_the_file_not_the_index(tmp_path):
+    pytest.importorskip("pymilvus")
+    in_the_way = tmp_path / "db"
+    in_the_way.write_bytes(b"not a folder")
+    with pytest.raises(StoreWriteError, match=f"^cannot make the folder of the Milvus file {in_the_way / 'photos.db'}: "):
+        open_store(tmp_path / "index", STAMP, create=True, kind="milvus", uri=str(in_the_way / "photos.db"))
 
 
 def test_a_missing_milvus_collection_gets_the_milvus_flags():
