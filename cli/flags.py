@@ -7,9 +7,12 @@ stays instant in every command.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,23 @@ MODEL_HELP = (f"open_clip model name, hf-hub:ORG/NAME, local-dir:PATH (an open_c
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def quiet_when_piped_into_head(main: Callable[..., int]) -> Callable[..., int]:
+    """``main``, ending quietly when whoever reads its output stops (``| head``): exit 141, as a
+    shell's own commands end on SIGPIPE, instead of a ``BrokenPipeError`` traceback."""
+
+    @functools.wraps(main)
+    def run(argv: list[str] | None = None) -> int:
+        try:
+            code = main(argv)
+            sys.stdout.flush()  # here, so that a closed pipe is caught below, not at exit
+            return code
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # exit's own flush
+            return 141
+
+    return run
 
 
 def paths_as_bytes() -> None:

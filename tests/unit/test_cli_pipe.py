@@ -1,0 +1,43 @@
+"""`clipsearch search ... | head -1`: the commands end quietly when their reader stops reading."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cli.search
+import indexer.cli
+from cli import flags
+
+REPO = Path(__file__).resolve().parents[2]
+CHILD = """
+import sys
+from cli import flags
+
+@flags.quiet_when_piped_into_head
+def main(argv=None):
+    sys.stdin.readline()  # wait until the reader has gone
+    for i in range(10_000):
+        print(f"0.300\\t/photos/{i:05d}.jpg")
+    return 0
+
+sys.exit(main())
+"""
+
+
+def test_a_closed_pipe_ends_the_command_with_141_and_no_traceback():
+    child = subprocess.Popen([sys.executable, "-c", CHILD], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # `head` has read its line and gone
+    child.stdin.write(b"go\n")
+    child.stdin.close()
+    assert child.wait(60) == 141
+    assert child.stderr.read() == b""  # no BrokenPipeError, not even at exit
+
+
+def test_the_commands_that_print_results_are_wrapped():
+    for main in (cli.search.main, indexer.cli.main):
+        assert main.__wrapped__ is not None and main.__name__ == "main"
+    assert flags.quiet_when_piped_into_head(lambda argv=None: 3)() == 3
