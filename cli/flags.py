@@ -40,9 +40,10 @@ MODEL_HELP = (f"open_clip model name, hf-hub:ORG/NAME, local-dir:PATH (an open_c
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def quiet_when_piped_into_head(main: Callable[..., int]) -> Callable[..., int]:
-    """``main``, ending quietly when whoever reads its output stops (``| head``): exit 141, as a
-    shell's own commands end on SIGPIPE, instead of a ``BrokenPipeError`` traceback."""
+def ends_quietly(main: Callable[..., int]) -> Callable[..., int]:
+    """``main``, ending in one line where it would end in a traceback: when whoever reads its output
+    stops (``| head``: exit 141, as a shell's own commands end on SIGPIPE), and on Ctrl-C before
+    the command's own handling of it (while the model loads, say: "interrupted", exit 130)."""
 
     @functools.wraps(main)
     def run(argv: list[str] | None = None) -> int:
@@ -53,6 +54,9 @@ def quiet_when_piped_into_head(main: Callable[..., int]) -> Callable[..., int]:
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # exit's own flush
             return 141
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
 
     return run
 

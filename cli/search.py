@@ -103,7 +103,7 @@ def image_terms(values: list[str]) -> list[QueryTerm]:
     return terms
 
 
-@flags.quiet_when_piped_into_head
+@flags.ends_quietly
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -101,7 +101,7 @@ def model_asked(args: argparse.Namespace) -> bool:
     return bool(args.model or args.pretrained or args.weights)
 
 
-@flags.quiet_when_piped_into_head
+@flags.ends_quietly
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

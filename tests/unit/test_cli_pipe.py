@@ -1,8 +1,9 @@
-"""`clipsearch search ... | head -1`: the commands end quietly when their reader stops reading."""
+"""`clipsearch search ... | head -1`, and Ctrl-C while the model loads: the commands end in one line."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ CHILD = """
 import sys
 from cli import flags
 
-@flags.quiet_when_piped_into_head
+@flags.ends_quietly
 def main(argv=None):
     sys.stdin.readline()  # wait until the reader has gone
     for i in range(10_000):
@@ -37,7 +38,18 @@ def test_a_closed_pipe_ends_the_command_with_141_and_no_traceback():
     assert child.stderr.read() == b""  # no BrokenPipeError, not even at exit
 
 
+def test_ctrl_c_before_the_command_handles_it_is_one_line_and_130():
+    loading = CHILD.replace('sys.stdin.readline()  # wait until the reader has gone',
+                            'print("loading", flush=True); import time; time.sleep(60)  # the model loads')
+    child = subprocess.Popen([sys.executable, "-c", loading], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout.readline() == b"loading\n"
+    child.send_signal(signal.SIGINT)
+    assert child.wait(60) == 130
+    assert child.stderr.read() == b"interrupted\n"
+
+
 def test_the_commands_that_print_results_are_wrapped():
     for main in (cli.search.main, indexer.cli.main):
         assert main.__wrapped__ is not None and main.__name__ == "main"
-    assert flags.quiet_when_piped_into_head(lambda argv=None: 3)() == 3
+    assert flags.ends_quietly(lambda argv=None: 3)() == 3
