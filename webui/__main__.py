@@ -100,6 +100,7 @@ def load_and_warm_up(engine_class, settings, overrides):
     return engine
 
 
+@flags.ends_quietly
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, load the model once, and serve until interrupted."""
     parser = build_parser()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cli.search
 import indexer.cli
+import webui.__main__ as webui_main
 from cli import flags
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,6 +51,6 @@ def test_ctrl_c_before_the_command_handles_it_is_one_line_and_130():
 
 
 def test_the_commands_that_print_results_are_wrapped():
-    for main in (cli.search.main, indexer.cli.main):
+    for main in (cli.search.main, indexer.cli.main, webui_main.main):
         assert main.__wrapped__ is not None and main.__name__ == "main"
     assert flags.ends_quietly(lambda argv=None: 3)() == 3
