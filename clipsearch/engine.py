@@ -24,9 +24,10 @@ from .cutoff_terms import TermVector, combine, composite_search, embed_terms
 from .duplicates import DuplicateFinding
 from .encoders import Encoder, load_encoder
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
+from .folders import as_covered
 from .images import load_image, to_rgb
 from .index_handle import IndexHandle
-from .pipeline import FileEmbedder, IndexingPipeline, IndexProgress, IndexReport, as_covered
+from .pipeline import FileEmbedder, IndexingPipeline, IndexProgress, IndexReport
 from .query import QueryTerm, parse_query
 from .stores import ImageRecord, SearchFilter, VectorStore, WriteBatch
 from .stores.base import check_stamp
@@ -167,9 +168,8 @@ class SearchEngine(DuplicateFinding):
         """Bring the index up to date with ``folders``: add, update, move and remove.
 
         Takes the index's write lock (``IndexLocked`` if another process holds it). ``embedder``
-        hashes, decodes and embeds the new and changed files elsewhere (e.g. a
-        ``clipsearch.distributed.RayEmbedder``); by default local threads decode and this
-        engine's model embeds.
+        hashes, decodes and embeds the new and changed files elsewhere (a ``RayEmbedder``,
+        ``clipsearch.distributed``); by default local threads decode and this engine's model embeds.
         """
         if isinstance(folders, (str, Path)):
             folders = [folders]

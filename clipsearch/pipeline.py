@@ -25,6 +25,7 @@ import numpy as np
 from .decoding import DecodePool, header_facts
 from .encoders.base import Encoder
 from .errors import UnreadableImage
+from .folders import as_covered, keep_missing_folders, known_under, other_spellings
 from .images import FileStat, fingerprint_bytes, load_image, read_file_bytes, scan_images
 from .reports import IndexProgress, IndexReport
 from .stores.base import ImageRecord, WriteBatch, check_stamp
@@ -167,13 +168,17 @@ class IndexingPipeline:
         folders = [as_covered(os.path.abspath(os.fspath(f)), covered) for f in folders]
         report = IndexReport(folders=folders, dry_run=dry_run)
         scan = scan_images(folders, exclude=[getattr(self.store, "folder", "")])
-        for path, reason in scan.errors:
-            report.skip(path, reason)
         report.found = len(scan.files)
-        known = _known_under(self.store.file_states(), folders)
+        # Another spelling of a folder of this run, left by a release before as_covered: its
+        # records are this run's photos twice, so they count as vanished (a move, or removed).
+        aliases = other_spellings(covered, folders)
+        known = keep_missing_folders(known_under(self.store.file_states(), folders + aliases), folders, scan, report)
+        for path, reason in scan.errors:
+            if path not in report.kept:
+                report.skip(path, reason)
         on_disk = {f.path for f in scan.files}
         todo = []
-        for stale in [p for p in _known_under(self.unreadable, folders) if p not in on_disk]:
+        for stale in [p for p in known_under(self.unreadable, folders) if p not in on_disk]:
             del self.unreadable[stale]
         for stat in scan.files:
             state = known.get(stat.path)
@@ -202,7 +207,7 @@ class IndexingPipeline:
                 self.store.write(WriteBatch(delete=gone))
             report.removed = len(gone)
         previous = self.store.info().get("folders", [])
-        self.store.set_folders(list(previous) + folders)
+        self.store.set_folders([f for f in previous if f not in aliases or report.interrupted] + folders)
         self.store.save()
         report.elapsed = time.monotonic() - started
         return report
@@ -351,22 +356,3 @@ def _by_fingerprint(paths: dict[str, str]) -> dict[str, list[str]]:
     for path, fp in paths.items():
         out.setdefault(fp, []).append(path)
     return out
-
-
-def as_covered(folder: str, covered: list[str]) -> str:
-    """``folder`` as the index already spells it: through a symlink (``~/Pictures`` -> a disk), the
-    same photos would otherwise be indexed twice, under two names."""
-    real = os.path.realpath(folder)
-    for known in covered:
-        known_real = os.path.realpath(known)
-        if real == known_real or real.startswith(os.path.join(known_real, "")):
-            spelled = known + real[len(known_real):]
-            if spelled != folder:
-                log.warning("%s is the folder this index knows as %s: indexed under that name", folder, spelled)
-            return spelled
-    return folder
-
-
-def _known_under(states: dict[str, tuple[int, int, str]], folders: list[str]) -> dict:
-    prefixes = tuple(os.path.join(f, "") for f in folders)
-    return {p: s for p, s in states.items() if p.startswith(prefixes) or p in folders}

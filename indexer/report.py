@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -56,7 +57,11 @@ def format_report(report: IndexReport) -> str:
         f"  added {report.added}, updated {report.updated}, moved {report.moved}, "
         f"removed {report.removed}, unchanged {report.unchanged}" + (f" ({verb} changed)" if verb else ""),
     ]
-    if not report.found and not report.skipped:
+    for folder, count in report.kept.items():
+        state = "empty" if os.path.isdir(folder) else "missing"
+        lines.append(f"  {folder} is {state} (a disk not mounted?): its {count} indexed photo{'s' if count != 1 else ''} "
+                     f"are kept; `python -m indexer --remove {folder}` forgets them")
+    if not report.found and not report.skipped and not report.kept:
         lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP): is it the right folder?")
     if not report.dry_run and (report.embedded or report.reused):
         lines.append(
@@ -65,7 +70,8 @@ def format_report(report: IndexReport) -> str:
         )
     elif not report.dry_run:
         changed = report.added or report.updated or report.moved or report.removed
-        lines.append(f"  nothing to embed ({'moved and touched files keep their vectors' if changed else 'up to date'}), "
+        why = "moved and touched files keep their vectors" if changed else "nothing new" if report.kept else "up to date"
+        lines.append(f"  nothing to embed ({why}), "
                      f"{report.elapsed:.1f} s")
     if report.still_unreadable:
         one = report.still_unreadable == 1

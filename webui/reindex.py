@@ -71,8 +71,15 @@ class JobStatus:
             state = "stopped" if r.interrupted else "done"
             return (f"Re-index {state} in {r.elapsed:.1f} s: {r.added} added, {r.updated} updated, "
                     f"{r.moved} moved, {r.removed} removed, {r.skipped_count + r.still_unreadable} skipped, "
-                    f"{r.unchanged} unchanged" + _text_summary(self.text_report))
+                    f"{r.unchanged} unchanged" + _kept_summary(r) + _text_summary(self.text_report))
         return ""
+
+
+def _kept_summary(report) -> str:
+    if not report.kept:
+        return ""
+    return (f"; {sum(report.kept.values())} photos kept of {', '.join(report.kept)}, missing or empty now "
+            "(a disk not mounted?)")
 
 
 def _text_summary(report: TextReport | None) -> str:

@@ -50,6 +50,42 @@ def test_a_folder_reached_through_a_symlink_is_indexed_once_under_the_name_the_i
     assert engine.remove_folder(library / "a") == 6 and engine.store.count() == 7
 
 
+def test_an_index_that_holds_a_folder_under_two_names_keeps_one(engine, library, tmp_path, monkeypatch):
+    link = tmp_path / "Pictures"
+    link.symlink_to(library)
+    import clipsearch.pipeline
+
+    monkeypatch.setattr(clipsearch.pipeline, "as_covered", lambda folder, covered, quiet=False: folder)
+    engine.index_folder(link)  # as a release before as_covered did: every photo twice
+    engine.index_folder(library)
+    assert engine.store.count() == 26 and sorted(engine.folders()) == sorted([str(link), str(library)])
+    monkeypatch.undo()
+    before = engine.encoder.images_embedded
+    again = engine.index_folder(engine.folders())  # what a cron run does
+    assert again.removed == 13 and again.added == 0 and engine.encoder.images_embedded == before
+    assert engine.store.count() == 13 and engine.folders() == [min(str(link), str(library))]
+
+
+def test_a_folder_gone_or_empty_keeps_its_photos_until_it_is_removed(engine, library, tmp_path):
+    engine.index_folder(library)
+    before = engine.encoder.images_embedded
+    library.rename(tmp_path / "unplugged")  # a cron run while the disk is not mounted
+    gone = engine.index_folder(engine.folders())
+    assert gone.kept == {str(library): 13} and gone.removed == 0 and gone.skipped == {}
+    library.mkdir()  # its empty mount point
+    empty = engine.index_folder(engine.folders())
+    assert empty.kept == {str(library): 13} and empty.removed == 0 and engine.store.count() == 13
+    library.rmdir()
+    (tmp_path / "unplugged").rename(library)  # mounted again: nothing to embed
+    back = engine.index_folder(engine.folders())
+    assert back.unchanged == 13 and not back.kept and engine.encoder.images_embedded == before
+    shutil.rmtree(library / "a")  # photos deleted where the folder still has some: they leave
+    assert engine.index_folder(library).removed == 6 and engine.store.count() == 7
+    shutil.rmtree(library / "b")
+    assert engine.index_folder(library).kept == {str(library): 7}
+    assert engine.remove_folder(library) == 7 and engine.store.count() == 0  # forgotten when asked
+
+
 def test_first_run_adds_everything_and_second_run_touches_nothing(engine, library):
     report = engine.index_folder(library)
     assert (report.found, report.added, report.embedded, report.skipped_count) == (13, 13, 13, 0)

@@ -27,3 +27,11 @@ def test_files_left_unread_are_counted_in_words_that_fit_the_number():
         IndexReport(folders=["/p"], found=3, unchanged=2, still_unreadable=1))
     assert "3 unreadable files skipped again without reading: unchanged since they were reported" in format_report(
         IndexReport(folders=["/p"], found=3, still_unreadable=3))
+
+
+def test_a_folder_that_is_gone_says_its_photos_are_kept_and_how_to_forget_them(tmp_path):
+    gone = str(tmp_path / "usb-disk")
+    text = format_report(IndexReport(folders=[gone], kept={gone: 1200}))
+    assert (f"{gone} is missing (a disk not mounted?): its 1200 indexed photos are kept; "
+            f"`python -m indexer --remove {gone}` forgets them") in text
+    assert "right folder" not in text and "nothing to embed (nothing new)" in text

@@ -1,0 +1,64 @@
+"""Which folders an indexing run covers, and how the index spells them.
+
+A folder reached through a symlink is one folder with its target (``as_covered``); a folder that
+is gone or empty keeps its photos (``keep_missing_folders``); the other spellings an index of an
+earlier release may hold are found (``other_spellings``) so that their records can leave.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from .images import ScanResult
+from .reports import IndexReport
+
+log = logging.getLogger("clipsearch.pipeline")
+
+
+def as_covered(folder: str, covered: list[str], quiet: bool = False) -> str:
+    """``folder`` as the index already spells it: through a symlink (``~/Pictures`` -> a disk), the
+    same photos would otherwise be indexed twice, under two names."""
+    real = os.path.realpath(folder)
+    for known in covered:
+        known_real = os.path.realpath(known)
+        if real == known_real or real.startswith(os.path.join(known_real, "")):
+            spelled = known + real[len(known_real):]
+            if spelled != folder and not quiet:
+                log.warning("%s is the folder this index knows as %s: indexed under that name", folder, spelled)
+            return spelled
+    return folder
+
+
+def keep_missing_folders(known: dict, folders: list[str], scan: ScanResult, report: IndexReport) -> dict:
+    """``known`` less the photos of a folder that is gone or empty now (an unplugged disk, an
+    unmounted share): a run must not forget a whole library it cannot see. Each such folder and
+    how many photos it keeps go to ``report.kept``; ``--remove`` forgets them."""
+    for folder in folders:
+        inside = os.path.join(folder, "")
+        if any(f.path.startswith(inside) or f.path == folder for f in scan.files):
+            continue
+        held = known_under(known, [folder])
+        if held:
+            report.kept[folder] = len(held)
+            log.info("%s is %s: its %d indexed photos are kept", folder,
+                     "empty" if os.path.isdir(folder) else "missing", len(held))
+            known = {p: s for p, s in known.items() if p not in held}
+    return known
+
+
+def other_spellings(covered: list[str], folders: list[str]) -> list[str]:
+    """The covered folders that are other spellings of places under ``folders`` (through a symlink)."""
+    out = []
+    for folder in covered:
+        spelled = as_covered(folder, covered, quiet=True)
+        if spelled != folder and known_under({spelled: 0}, folders):
+            out.append(folder)
+    return out
+
+
+def known_under(states: dict[str, Any], folders: list[str]) -> dict:
+    """The entries of ``states`` (keyed by path) in or under ``folders``."""
+    prefixes = tuple(os.path.join(f, "") for f in folders)
+    return {p: s for p, s in states.items() if p.startswith(prefixes) or p in folders}
