@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -28,9 +29,9 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
             if event.is_directory or any(is_image_name(str(p)) for p in paths if p):
                 changed.set()
 
-    observer = Observer()
-    for folder in folders:
-        observer.schedule(Handler(), str(folder), recursive=True)
+    observer = _observer(Observer, [f for f in folders if _watchable(f)], Handler())
+    if observer is None:
+        return
     observer.start()
     log.warning("watching %s for changes (Ctrl-C to stop)", ", ".join(map(str, folders)))
     reported: set[str] = set()  # files skipped in an earlier pass: said once, not after every event
@@ -52,3 +53,31 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
     finally:
         observer.stop()
         observer.join(5)
+
+
+def _watchable(folder) -> bool:
+    if os.path.isdir(folder):
+        return True
+    log.warning("%s is missing: not watched (its indexed photos are kept)", folder)
+    return False
+
+
+def _observer(kind, folders, handler):
+    """An observer of ``folders``; watchdog's polling one where the OS runs out of watches (on
+    Linux, a big photo tree can pass fs.inotify.max_user_watches); None when there is nothing to watch."""
+    if not folders:
+        log.warning("nothing to watch: every folder is missing")
+        return None
+    observer = kind()
+    try:
+        for folder in folders:
+            observer.schedule(handler, str(folder), recursive=True)
+    except OSError as exc:
+        from watchdog.observers.polling import PollingObserver
+
+        log.warning("cannot watch %s with the OS's notifications (%s): looking for changes every few seconds "
+                    "instead (on Linux, raising fs.inotify.max_user_watches avoids it)", folder, exc.strerror or exc)
+        observer = PollingObserver()
+        for folder in folders:
+            observer.schedule(handler, str(folder), recursive=True)
+    return observer

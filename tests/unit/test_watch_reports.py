@@ -50,3 +50,25 @@ def test_a_pass_is_reported_when_it_changes_something_or_meets_a_new_broken_file
         stop.set()
         watcher.join(10)
     assert said == [passes[0], passes[2], passes[3]]
+
+
+def test_a_missing_folder_is_not_watched_and_nothing_to_watch_returns(tmp_path, caplog):
+    stop = threading.Event()
+    engine = ScriptedEngine([IndexReport()], stop)
+    watcher = threading.Thread(target=watch.watch_folders, args=(engine, [tmp_path / "unplugged"], stop, print))
+    watcher.start()
+    watcher.join(10)
+    assert not watcher.is_alive() and engine.passes == 0
+    assert "unplugged is missing: not watched" in caplog.text and "nothing to watch" in caplog.text
+
+
+def test_out_of_os_watches_falls_back_to_polling(tmp_path, caplog):
+    from watchdog.observers.polling import PollingObserver
+
+    class OutOfWatches:
+        def schedule(self, *args, **kwargs):
+            raise OSError(28, "inotify watch limit reached")
+
+    observer = watch._observer(OutOfWatches, [tmp_path], handler=object())
+    assert isinstance(observer, PollingObserver)
+    assert "looking for changes every few seconds instead" in caplog.text
