@@ -34,10 +34,11 @@ def as_covered(folder: str, covered: list[str], quiet: bool = False) -> str:
 def keep_missing_folders(known: dict, folders: list[str], scan: ScanResult, report: IndexReport) -> dict:
     """``known`` less the photos of a folder that is gone or empty now (an unplugged disk, an
     unmounted share): a run must not forget a whole library it cannot see. Each such folder and
-    how many photos it keeps go to ``report.kept``; ``--remove`` forgets them."""
+    how many photos it keeps go to ``report.kept``; ``--remove`` forgets them. A folder inside
+    another folder of the run that holds photos was deleted, not unmounted: its photos leave."""
+    seen = [f for f in folders if _holds(scan, f)]
     for folder in folders:
-        inside = os.path.join(folder, "")
-        if any(f.path.startswith(inside) or f.path == folder for f in scan.files):
+        if folder in seen or any(folder.startswith(os.path.join(f, "")) for f in seen):
             continue
         held = known_under(known, [folder])
         if held:
@@ -62,3 +63,8 @@ def known_under(states: dict[str, Any], folders: list[str]) -> dict:
     """The entries of ``states`` (keyed by path) in or under ``folders``."""
     prefixes = tuple(os.path.join(f, "") for f in folders)
     return {p: s for p, s in states.items() if p.startswith(prefixes) or p in folders}
+
+
+def _holds(scan: ScanResult, folder: str) -> bool:
+    inside = os.path.join(folder, "")
+    return any(f.path.startswith(inside) or f.path == folder for f in scan.files)

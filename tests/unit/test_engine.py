@@ -81,9 +81,13 @@ def test_a_folder_gone_or_empty_keeps_its_photos_until_it_is_removed(engine, lib
     assert back.unchanged == 13 and not back.kept and engine.encoder.images_embedded == before
     shutil.rmtree(library / "a")  # photos deleted where the folder still has some: they leave
     assert engine.index_folder(library).removed == 6 and engine.store.count() == 7
+    engine.index_folder(library / "b" / "c")  # covered as a folder of its own too
+    shutil.rmtree(library / "b" / "c")  # deleted inside a folder that is there: they leave
+    inner = engine.index_folder(engine.folders())
+    assert not inner.kept and inner.removed == 6 and engine.store.count() == 1
     shutil.rmtree(library / "b")
-    assert engine.index_folder(library).kept == {str(library): 7}
-    assert engine.remove_folder(library) == 7 and engine.store.count() == 0  # forgotten when asked
+    assert engine.index_folder(library).kept == {str(library): 1}
+    assert engine.remove_folder(library) == 1 and engine.store.count() == 0  # forgotten when asked
 
 
 def test_first_run_adds_everything_and_second_run_touches_nothing(engine, library):
