@@ -35,3 +35,13 @@ def test_a_folder_that_is_gone_says_its_photos_are_kept_and_how_to_forget_them(t
     assert (f"{gone} is missing (a disk not mounted?): its 1200 indexed photos are kept; "
             f"`python -m indexer --remove {gone}` forgets them") in text
     assert "right folder" not in text and "nothing to embed (nothing new)" in text
+
+
+def test_the_web_apps_re_index_line_counts_what_it_kept_and_left_unread():
+    from webui.reindex import JobStatus
+
+    report = IndexReport(folders=["/mnt/usb", "/home/me/Pictures"], unchanged=40, still_unreadable=2,
+                         skipped={"truncated": ["/home/me/Pictures/half.jpg"]}, kept={"/mnt/usb": 1200})
+    line = JobStatus(report=report).describe()
+    assert "3 skipped" in line and "40 unchanged" in line
+    assert "1200 photos kept of /mnt/usb, missing or empty now (a disk not mounted?)" in line
