@@ -45,7 +45,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{group.kind} · {len(group.records)} photos · best copy first")
         for photo in group.to_dict()["photos"]:
             when = (photo["date_taken"] or photo["modified"]).replace("T", " ")
-            print(f"  {photo['path']}\t{photo['width']}x{photo['height']}\t{human_size(photo['size'])}\t{when}")
+            missing = "" if photo["exists"] else "\t(missing: not on disk now)"
+            print(f"  {photo['path']}\t{photo['width']}x{photo['height']}\t{human_size(photo['size'])}\t{when}{missing}")
     grouped = sum(len(g.records) for g in report.groups)
     count = len(report.groups)
     print(f"{count} group{'s' * (count != 1)} ({grouped} photos) among {report.photos} indexed photos; "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -80,7 +81,7 @@ class DuplicateGroup:
             "photos": [
                 {"path": r.path, "size": r.size, "width": r.width, "height": r.height,
                  "date_taken": r.date_taken, "modified": _iso(r.mtime_ns / 1e9),
-                 "similarity": round(s, 4)}
+                 "similarity": round(s, 4), "exists": os.path.exists(r.path)}
                 for r, s in zip(self.records, self.similarity)
             ],
         }
@@ -98,9 +99,11 @@ class DuplicateReport:
 
 
 def best_first(record: ImageRecord) -> tuple:
-    """Sort key of the best copy: most pixels, then oldest (date taken, else modified), then most bytes."""
+    """Sort key of the best copy: a file that is there (never a copy the index keeps of a disk not
+    mounted, or one deleted since the last run: "delete the rest" must keep a real file), then most
+    pixels, then oldest (date taken, else modified), then most bytes."""
     date = record.date_taken or _iso(record.mtime_ns / 1e9)
-    return (-record.width * record.height, date, -record.size, record.path)
+    return (not os.path.exists(record.path), -record.width * record.height, date, -record.size, record.path)
 
 
 def find_duplicates(
@@ -291,7 +294,16 @@ def fold_results(store: VectorStore, results: list, cache: SignatureCache | None
     folded = fold([records[i] for i in keep], np.stack([vectors[i] for i in keep]), cache, words=words)
     under = {keep[head]: [results[keep[j]] for j in rest] for head, rest in folded}
     hidden = {id(r) for rest in under.values() for r in rest}
-    return [(r, under.get(i, [])) for i, r in enumerate(results) if id(r) not in hidden]
+    return [_shown_first(r, under.get(i, [])) for i, r in enumerate(results) if id(r) not in hidden]
+
+
+def _shown_first(result: Any, copies: list) -> tuple[Any, list]:
+    """The result a group of copies shows: a file that is there, where the first is not."""
+    if copies and not os.path.exists(result.path):
+        there = next((c for c in copies if os.path.exists(c.path)), None)
+        if there is not None:
+            return there, [result if c is there else c for c in copies]
+    return result, copies
 
 
 class DuplicateFinding:

@@ -60,7 +60,7 @@ def format_report(report: IndexReport) -> str:
     for folder, count in report.kept.items():
         state = "empty" if os.path.isdir(folder) else "missing"
         lines.append(f"  {folder} is {state} (a disk not mounted?): its {count} indexed photo{'s' if count != 1 else ''} "
-                     f"are kept; `python -m indexer --remove {folder}` forgets them")
+                     f"are kept; if it moved or is gone for good, `python -m indexer --remove {folder}` forgets them")
     if not report.found and not report.skipped and not report.kept:
         lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP): is it the right folder?")
     if not report.dry_run and (report.embedded or report.reused):

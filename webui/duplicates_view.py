@@ -27,7 +27,8 @@ from .paths import web_safe
 log = logging.getLogger(__name__)
 
 MAX_GROUPS_SHOWN = 200  # the page lists this many groups; the exports hold them all
-CSV_COLUMNS = ["group", "kind", "rank", "path", "width", "height", "size", "date_taken", "modified", "similarity"]
+CSV_COLUMNS = ["group", "kind", "rank", "path", "width", "height", "size", "date_taken", "modified", "similarity",
+               "exists"]
 INTRO = (
     "Photos that are the **same shot**: resized, re-encoded, lightly cropped or brightened, or "
     "rotated copies. The best copy (most pixels, then oldest, then largest file) comes first. "
@@ -109,7 +110,8 @@ class DuplicatesView:
                     f'<figcaption><b>{label}{html.escape(os.path.basename(photo["path"]))}</b><br>'
                     f'{photo["width"]} × {photo["height"]} px · {human_size(photo["size"])}<br>'
                     f'{html.escape(when)}<br><span title="{html.escape(photo["path"])}">'
-                    f'{html.escape(os.path.dirname(photo["path"]))}</span></figcaption></figure>'
+                    f'{html.escape(os.path.dirname(photo["path"]))}</span>'
+                    f'{"" if photo.get("exists", True) else "<br><i>not on disk now</i>"}</figcaption></figure>'
                 )
             parts.append(f'<div class="dup-group" data-kind="{group["kind"]}"><h4>Group {number} · {kind} · '
                          f'{len(cards)} photos</h4><div class="dup-row">{"".join(cards)}</div></div>')
@@ -120,7 +122,7 @@ class DuplicatesView:
         """Groups of indexed photos that are the same shot (with ``bursts``, frames of one moment).
 
         Each group: {"kind", "paths" (best first), "photos": [{"file", "size", "width", "height",
-        "date_taken", "modified", "similarity"}]}.
+        "date_taken", "modified", "similarity", "exists"}]}.
         """
         from .handlers import NoIndexYet
 

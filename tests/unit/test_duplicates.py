@@ -289,12 +289,31 @@ def test_web_view_helpers_export_unfold_and_caption():
         {"path": "/a.png", "size": 10, "width": 4, "height": 3, "date_taken": None,
          "modified": "2020-01-01T00:00:00", "similarity": 1.0},
         {"path": "/b, with comma.jpg", "size": 5, "width": 2, "height": 1, "date_taken": "2019-01-01T00:00:00",
-         "modified": "2020-01-01T00:00:00", "similarity": 0.97}]}]
+         "modified": "2020-01-01T00:00:00", "similarity": 0.97, "exists": False}]}]
     rows = groups_csv(groups).splitlines()
-    assert rows[0] == "group,kind,rank,path,width,height,size,date_taken,modified,similarity"
+    assert rows[0] == "group,kind,rank,path,width,height,size,date_taken,modified,similarity,exists"
     assert rows[2].startswith('1,duplicates,1,"/b, with comma.jpg",2,1,5,2019-01-01T00:00:00')
+    assert rows[2].endswith(",0.97,False")  # a copy not on disk now says so in the export
     head = {"path": "/a", "name": "a", "score": 0.9, "similar": [{"path": "/c", "name": "c", "score": 0.7}]}
     other = {"path": "/b", "name": "b", "score": 0.8, "similar": []}
     assert caption(head) == "0.900 · a (+1 similar)" and caption(other) == "0.800 · b"
     assert [r["path"] for r in unfold([head, other])] == ["/a", "/b", "/c"]
     assert all("similar" not in r for r in unfold([head, other]))
+
+
+def test_the_best_copy_and_the_result_shown_are_files_that_are_there(tmp_path):
+    """A copy the index keeps of a disk not mounted (or deleted since the last run) is never the one
+    to keep: "delete the rest" would delete the only real file."""
+    from types import SimpleNamespace
+
+    from clipsearch.duplicates import DuplicateGroup, _shown_first
+
+    there = tmp_path / "small.jpg"
+    there.write_bytes(b"a photo")
+    small, gone = rec(str(there)), rec(str(tmp_path / "unplugged" / "big.jpg"), w=4000, h=3000)
+    assert sorted([gone, small], key=best_first) == [small, gone]  # fewer pixels, but there
+    photos = DuplicateGroup("duplicates", [small, gone], [1.0, 1.0]).to_dict()["photos"]
+    assert [p["exists"] for p in photos] == [True, False]
+    first, copy = SimpleNamespace(path=gone.path), SimpleNamespace(path=small.path)
+    assert _shown_first(first, [copy]) == (copy, [first])  # the search result shows the real file
+    assert _shown_first(copy, [first]) == (copy, [first])

@@ -33,7 +33,7 @@ def test_a_folder_that_is_gone_says_its_photos_are_kept_and_how_to_forget_them(t
     gone = str(tmp_path / "usb-disk")
     text = format_report(IndexReport(folders=[gone], kept={gone: 1200}))
     assert (f"{gone} is missing (a disk not mounted?): its 1200 indexed photos are kept; "
-            f"`python -m indexer --remove {gone}` forgets them") in text
+            f"if it moved or is gone for good, `python -m indexer --remove {gone}` forgets them") in text
     assert "right folder" not in text and "nothing to embed (nothing new)" in text
 
 
