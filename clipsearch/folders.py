@@ -7,6 +7,7 @@ earlier release may hold are found (``other_spellings``) so that their records c
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 from typing import Any
@@ -36,7 +37,8 @@ def keep_missing_folders(known: dict, folders: list[str], scan: ScanResult, repo
     unmounted share): a run must not forget a whole library it cannot see. Each such folder and
     how many photos it keeps go to ``report.kept``; ``--remove`` forgets them. A folder inside
     another folder of the run that holds photos was deleted, not unmounted: its photos leave."""
-    seen = [f for f in folders if _holds(scan, f)]
+    paths = [f.path for f in scan.files]  # sorted by scan_images
+    seen = [f for f in folders if _holds(paths, f)]
     for folder in folders:
         if folder in seen or any(folder.startswith(os.path.join(f, "")) for f in seen):
             continue
@@ -65,6 +67,11 @@ def known_under(states: dict[str, Any], folders: list[str]) -> dict:
     return {p: s for p, s in states.items() if p.startswith(prefixes) or p in folders}
 
 
-def _holds(scan: ScanResult, folder: str) -> bool:
+def _holds(paths: list[str], folder: str) -> bool:
+    """Whether the sorted ``paths`` have one in or under ``folder`` (a binary search, not a walk)."""
+    at = bisect.bisect_left(paths, folder)
+    if at < len(paths) and paths[at] == folder:  # a file named on its own
+        return True
     inside = os.path.join(folder, "")
-    return any(f.path.startswith(inside) or f.path == folder for f in scan.files)
+    at = bisect.bisect_left(paths, inside)
+    return at < len(paths) and paths[at].startswith(inside)

@@ -206,8 +206,7 @@ class IndexingPipeline:
             if gone:
                 self.store.write(WriteBatch(delete=gone))
             report.removed = len(gone)
-        previous = self.store.info().get("folders", [])
-        self.store.set_folders([f for f in previous if f not in aliases or report.interrupted] + folders)
+        self.store.set_folders([f for f in covered if f not in aliases or report.interrupted] + folders)
         self.store.save()
         report.elapsed = time.monotonic() - started
         return report
