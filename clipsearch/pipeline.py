@@ -174,7 +174,7 @@ class IndexingPipeline:
         aliases = other_spellings(covered, folders)
         known = keep_missing_folders(known_under(self.store.file_states(), folders + aliases), folders, scan, report)
         for path, reason in scan.errors:
-            if path not in report.kept:
+            if path not in report.kept or reason != "vanished":  # a kept folder's absence is said once
                 report.skip(path, reason)
         on_disk = {f.path for f in scan.files}
         todo = []

@@ -58,7 +58,8 @@ def format_report(report: IndexReport) -> str:
         f"removed {report.removed}, unchanged {report.unchanged}" + (f" ({verb} changed)" if verb else ""),
     ]
     for folder, count in report.kept.items():
-        state = "empty" if os.path.isdir(folder) else "missing"
+        state = ("missing" if not os.path.isdir(folder) else "empty" if os.access(folder, os.R_OK | os.X_OK)
+                 else "unreadable")
         lines.append(f"  {folder} is {state} (a disk not mounted?): its {count} indexed photo{'s' if count != 1 else ''} "
                      f"are kept; if it moved or is gone for good, `python -m indexer --remove {folder}` forgets them")
     if not report.found and not report.skipped and not report.kept:
