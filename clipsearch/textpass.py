@@ -10,6 +10,7 @@ whose content was read before (a move, a copy, an unchanged file) is never read 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -61,6 +62,7 @@ class TextReport:
     pruned: int = 0
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
     left: int = 0  # still to read (an interrupted pass)
+    not_on_disk: int = 0  # still to read, their files not there now (a folder kept while it is missing)
     elapsed: float = 0.0
     interrupted: bool = False
 
@@ -130,9 +132,11 @@ class TextPass:
         self.text_index.sync_files(records)
         if self.text_index.reader_stamp is None:
             self.text_index.set_reader_stamp(self.reader.stamp)
-        todo = self.text_index.pending()
+        pending = self.text_index.pending()
+        report.already_read = len({r.fingerprint for r in records}) - len(pending)
+        todo = [(fingerprint, path) for fingerprint, path in pending if os.path.exists(path)]
+        report.not_on_disk = len(pending) - len(todo)  # a disk not mounted: read when it is back
         report.to_read = len(todo)
-        report.already_read = len({r.fingerprint for r in records}) - len(todo)
         progress = TextProgress(to_read=len(todo))
         if todo:
             self._read_all(todo, report, progress, started)

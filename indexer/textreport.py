@@ -49,6 +49,8 @@ def format_text_report(report: TextReport) -> str:
     lines = [f"  text: read {report.read} photos ({report.with_text} with words) in {report.elapsed:.1f} s, "
              f"{report.photos_per_second:.1f} photos/s; {report.already_read} already read"
              + (f"; {report.left} left for the next run" if report.left else "")]
+    if report.not_on_disk:
+        lines.append(f"  text: {report.not_on_disk} photos not on disk now (a disk not mounted?): read when they are back")
     if report.skipped:
         lines.append(f"  text: skipped {report.skipped_count}:")
         for reason, paths in sorted(report.skipped.items()):

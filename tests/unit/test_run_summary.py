@@ -45,3 +45,11 @@ def test_the_web_apps_re_index_line_counts_what_it_kept_and_left_unread():
     line = JobStatus(report=report).describe()
     assert "3 skipped" in line and "40 unchanged" in line
     assert "1200 photos kept of /mnt/usb, missing or empty now (a disk not mounted?)" in line
+
+
+def test_a_text_pass_says_how_many_photos_wait_for_their_disk():
+    from clipsearch import TextReport
+    from indexer.textreport import format_text_report
+
+    text = format_text_report(TextReport(files=1200, already_read=1000, not_on_disk=200))
+    assert "text: 200 photos not on disk now (a disk not mounted?): read when they are back" in text

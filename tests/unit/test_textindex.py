@@ -243,3 +243,17 @@ def test_pass_stops_after_a_batch_and_resumes(tmp_path):
     assert not resumed.interrupted and resumed.read == 7 and resumed.left == 0
     assert paths(index.search("word75")) == ["p05.png"]
     index.close()
+
+
+def test_photos_not_on_disk_now_wait_for_their_disk_without_a_warning_each(tmp_path, caplog):
+    records = photos(tmp_path / "usb", [80, 81, 82])
+    reader = FakeReader({80: "harbour"})
+    index = TextIndex.open(tmp_path / "index", create=True)
+    (tmp_path / "usb").rename(tmp_path / "unplugged")  # the index keeps them while it is not mounted
+    away = TextPass(index, reader).run(records)
+    assert (away.not_on_disk, away.to_read, away.read, away.skipped, reader.calls) == (3, 0, 0, {}, 0)
+    assert "skipping" not in caplog.text and index.counts()["pending"] == 3
+    (tmp_path / "unplugged").rename(tmp_path / "usb")
+    back = TextPass(index, reader).run(records)
+    assert (back.not_on_disk, back.read) == (0, 3) and paths(index.search("harbour")) == ["p00.png"]
+    index.close()
