@@ -45,10 +45,17 @@ def keep_missing_folders(known: dict, folders: list[str], scan: ScanResult, repo
         held = known_under(known, [folder])
         if held:
             report.kept[folder] = len(held)
-            log.info("%s is %s: its %d indexed photos are kept", folder,
-                     "empty" if os.path.isdir(folder) else "missing", len(held))
+            log.info("%s is %s: its %d indexed photos are kept", folder, absence(folder), len(held))
             known = {p: s for p, s in known.items() if p not in held}
     return known
+
+
+def absence(folder: str) -> str:
+    """How a folder that holds no photo now is absent: missing, unreadable (the OS will not list
+    it) or empty (an empty mount point, say)."""
+    if not os.path.isdir(folder):
+        return "missing"
+    return "empty" if os.access(folder, os.R_OK | os.X_OK) else "unreadable"
 
 
 def other_spellings(covered: list[str], folders: list[str]) -> list[str]:

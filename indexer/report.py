@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 
 from clipsearch import IndexProgress, IndexReport
+from clipsearch.folders import absence
 
 LOG_EVERY_SECONDS = 15.0
 SHOW_PATHS = 20
@@ -58,9 +58,7 @@ def format_report(report: IndexReport) -> str:
         f"removed {report.removed}, unchanged {report.unchanged}" + (f" ({verb} changed)" if verb else ""),
     ]
     for folder, count in report.kept.items():
-        state = ("missing" if not os.path.isdir(folder) else "empty" if os.access(folder, os.R_OK | os.X_OK)
-                 else "unreadable")
-        lines.append(f"  {folder} is {state} (a disk not mounted?): its {count} indexed photo{'s' if count != 1 else ''} "
+        lines.append(f"  {folder} is {absence(folder)} (a disk not mounted?): its {count} indexed photo{'s' if count != 1 else ''} "
                      f"are kept; if it moved or is gone for good, `python -m indexer --remove {folder}` forgets them")
     if not report.found and not report.skipped and not report.kept:
         lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP): is it the right folder?")
