@@ -203,11 +203,11 @@ class SearchEngine(DuplicateFinding):
     def remove_folder(self, folder: str | Path) -> int:
         """Forget every image under ``folder``; returns how many."""
         with self._writer() as store:  # a folder reached through a symlink: as the index spells it
-            folder = as_covered(os.path.abspath(os.fspath(folder)), store.info().get("folders", []))
+            folder = as_covered(os.path.abspath(os.fspath(folder)), covered := store.info().get("folders", []))
             paths = [r.path for r in store.records(folder)]
             if paths:
                 store.write(WriteBatch(delete=paths))
-            store.set_folders([f for f in store.info().get("folders", []) if f != folder])
+            store.set_folders([f for f in covered if f != folder])
             store.save()
         return len(paths)
 
