@@ -24,7 +24,7 @@ from .cutoff_terms import TermVector, combine, composite_search, embed_terms
 from .duplicates import DuplicateFinding
 from .encoders import Encoder, load_encoder
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
-from .folders import as_covered
+from .folders import as_covered, filter_as_covered
 from .images import load_image, to_rgb
 from .index_handle import IndexHandle
 from .pipeline import FileEmbedder, IndexingPipeline, IndexProgress, IndexReport
@@ -57,11 +57,9 @@ class SearchResult:
     text: str | None = None  # the photo's words that matched, "[marked]" (a text match only)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path, "score": round(self.score, 6), "width": self.width,
-            "height": self.height, "date_taken": self.date_taken, "size": self.size,
-            "mtime_ns": self.mtime_ns, "strong": self.strong, **({"text": self.text} if self.text else {}),
-        }
+        return {"path": self.path, "score": round(self.score, 6), "width": self.width, "height": self.height,
+                "date_taken": self.date_taken, "size": self.size, "mtime_ns": self.mtime_ns,
+                "strong": self.strong, **({"text": self.text} if self.text else {})}
 
 
 class SearchEngine(DuplicateFinding):
@@ -254,7 +252,7 @@ class SearchEngine(DuplicateFinding):
         A path the index does not hold is an ``InvalidQuery``: this never opens a file, so a
         client cannot make the server read one (use ``search_image`` for any picture).
         """
-        path = os.path.abspath(os.fspath(path))
+        path, where = os.path.abspath(os.fspath(path)), filter_as_covered(where, self.folders)
         vector = self._store().vector(path)
         if vector is None:
             raise InvalidQuery(f"{path} is not in the index")
@@ -272,7 +270,7 @@ class SearchEngine(DuplicateFinding):
         query per term, its strong results first: ``clipsearch.cutoff_terms``), a number as a
         flat score threshold, None or 0 marks all strong.
         """
-        terms = parse_query(terms) if isinstance(terms, str) else terms
+        terms, where = parse_query(terms) if isinstance(terms, str) else terms, filter_as_covered(where, self.folders)
         with getattr(self.encoder, "query", contextlib.nullcontext)():  # in progress (batching)
             parts = self.term_vectors(without_quotes(terms))
             with self._turn:
@@ -360,7 +358,8 @@ class SearchEngine(DuplicateFinding):
 
     def records(self, folder: str | Path | None = None) -> Iterator[ImageRecord]:
         """What the index knows of every image (under ``folder`` when given)."""
-        return self._store().records(os.path.abspath(os.fspath(folder)) if folder else None)
+        folder = folder and as_covered(os.path.abspath(os.fspath(folder)), self.folders(), quiet=True)
+        return self._store().records(folder or None)
 
     def record(self, path: str | Path) -> ImageRecord | None:
         """What the index knows of the image at ``path``, or None when it is not indexed."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import bisect
 import logging
 import os
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from .images import ScanResult
@@ -30,6 +32,16 @@ def as_covered(folder: str, covered: list[str], quiet: bool = False) -> str:
                 log.warning("%s is the folder this index knows as %s: indexed under that name", folder, spelled)
             return spelled
     return folder
+
+
+def filter_as_covered(where: Any, covered: Callable[[], list[str]]) -> Any:
+    """A search filter (``SearchFilter``) whose folder is spelled as the index covers it: a folder
+    given through a symlink (``~/Pictures/2019``, the index knowing the disk's name) would
+    otherwise match no photo. ``covered`` is only asked when the filter names a folder."""
+    if where is None or not where.folder:
+        return where
+    spelled = as_covered(where.folder, covered(), quiet=True)
+    return where if spelled == where.folder else replace(where, folder=spelled)
 
 
 def keep_missing_folders(known: dict, folders: list[str], scan: ScanResult, report: IndexReport) -> dict:

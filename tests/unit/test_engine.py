@@ -47,6 +47,13 @@ def test_a_folder_reached_through_a_symlink_is_indexed_once_under_the_name_the_i
     assert engine.store.count() == 13 and all(r.path.startswith(str(link) + os.sep) for r in engine.records())
     assert engine.folders()[0] == str(link) and str(library) not in engine.folders()
     assert len(engine.search_text("a photo", k=30, cutoff=0.0)) == 13  # no photo twice
+    under_b = {r.path for r in engine.records(link / "b")}
+    assert len(under_b) == 7 and {r.path for r in engine.records(library / "b")} == under_b
+    for spelled in (library / "b", link / "b"):  # a folder filter by either name finds the same photos
+        where = SearchFilter(folder=str(spelled))
+        assert {h.path for h in engine.search_text("a photo", k=30, where=where, cutoff=0.0)} == under_b
+        some = sorted(under_b)[0]
+        assert {h.path for h in engine.similar(some, k=30, where=where, cutoff=0.0)} == under_b - {some}
     assert engine.remove_folder(library / "a") == 6 and engine.store.count() == 7
 
 
