@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .decoding import DecodePool, header_facts
+from .dryrun import count_changes
 from .encoders.base import Encoder
 from .errors import UnreadableImage
 from .folders import as_covered, keep_missing_folders, known_under, other_spellings
@@ -190,9 +191,7 @@ class IndexingPipeline:
                 todo.append(stat)
         vanished = {p: known[p][2] for p in known if p not in on_disk}
         if dry_run:
-            report.added = sum(1 for s in todo if s.path not in known)
-            report.updated = len(todo) - report.added
-            report.removed = len(vanished)
+            count_changes(todo, known, vanished, report, self.max_pixels)
             report.elapsed = time.monotonic() - started
             return report
         if todo:  # the model loads now, if it has not: make sure it is the index's model

@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=flags.positive, help="images per model call (default: sized for the device)")
     run.add_argument("--workers", type=flags.positive,
                      help="decoding threads (default: every core when the model runs on a GPU, else cores up to 4)")
-    run.add_argument("--dry-run", action="store_true", help="only say what would change (by size and mtime)")
+    run.add_argument("--dry-run", action="store_true", help="only say what would change (reads headers; hashes possible moves; writes nothing)")
     run.add_argument("--watch", action="store_true", help="after indexing, keep watching and index changes")
     run.add_argument("--remove", type=Path, action="append", default=[], metavar="FOLDER",
                      help="remove a folder (and everything under it) from the index")

@@ -63,10 +63,9 @@ def format_report(report: IndexReport) -> str:
     if not report.found and not report.skipped and not report.kept:
         lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP): is it the right folder?")
     if not report.dry_run and (report.embedded or report.reused):
-        lines.append(
-            f"  embedded {report.embedded} ({report.reused} reused from identical files) in "
-            f"{report.elapsed:.1f} s, {report.images_per_second:.1f} images/s"
-        )
+        rate = f", {report.images_per_second:.1f} images/s" if report.embedded else ""  # copies only: no rate
+        lines.append(f"  embedded {report.embedded} ({report.reused} reused from identical files) in "
+                     f"{report.elapsed:.1f} s{rate}")
     elif not report.dry_run:
         changed = report.added or report.updated or report.moved or report.removed
         why = "moved and touched files keep their vectors" if changed else "nothing new" if report.kept else "up to date"
@@ -77,7 +76,7 @@ def format_report(report: IndexReport) -> str:
         lines.append(f"  {report.still_unreadable} unreadable file{'' if one else 's'} skipped again without "
                      f"reading: unchanged since {'it was' if one else 'they were'} reported")
     if report.skipped:
-        lines.append(f"  skipped {report.skipped_count}:")
+        lines.append(f"  {'would skip' if report.dry_run else 'skipped'} {report.skipped_count}:")
         for reason, paths in sorted(report.skipped.items()):
             lines.append(f"    {reason}: {len(paths)}")
             for path in paths[:SHOW_PATHS]:

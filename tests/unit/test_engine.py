@@ -164,6 +164,26 @@ def test_dry_run_changes_nothing(engine, library):
     assert engine.encoder.images_embedded == 0
 
 
+def test_a_dry_run_counts_what_the_run_then_does(engine, library):
+    """Moves, copies, broken and changed files: the dry run's counts are the run's, nothing read
+    but headers and the bytes of new files whose size a photo that left had."""
+    engine.index_folder(library)
+    (library / "a" / "p00.jpg").rename(library / "moved.jpg")  # a move: its vector is kept
+    shutil.copy(library / "a" / "p01.jpg", library / "copy.jpg")  # a copy: added, its vector reused
+    (library / "a" / "p02.jpg").unlink()
+    (library / "broken.jpg").write_bytes(b"no picture")
+    (library / "empty.png").write_bytes(b"")
+    save(photo(160, 120, seed=77), library / "b" / "c" / "p06.jpg", quality=80)  # changed
+    save(photo(160, 120, seed=78), library / "new.jpg", quality=90)
+    dry = engine.index_folder(library, dry_run=True)
+    assert engine.encoder.images_embedded == 13 and engine.store.count() == 13  # nothing done
+    real = engine.index_folder(library)
+    counts = ("added", "updated", "moved", "removed", "unchanged", "found")
+    assert [getattr(dry, c) for c in counts] == [getattr(real, c) for c in counts] == [2, 1, 1, 1, 10, 16]
+    assert dry.skipped == real.skipped == {"not an image": [str(library / "broken.jpg")],
+                                           "empty file": [str(library / "empty.png")]}
+
+
 def test_index_lock_refuses_a_second_writer(engine, library):
     with IndexLock(engine.settings.index_dir):
         with pytest.raises(IndexLocked, match="being updated by process"):

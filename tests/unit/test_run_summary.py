@@ -20,6 +20,8 @@ def test_a_run_with_nothing_to_embed_says_why_instead_of_a_rate():
     busy = format_report(IndexReport(folders=["/p"], found=20, added=20, embedded=20, elapsed=2.0))
     assert "embedded 20 (0 reused from identical files) in 2.0 s, 10.0 images/s" in busy
     assert "right folder" not in busy
+    copies = format_report(IndexReport(folders=["/p"], found=21, unchanged=20, added=1, reused=1, elapsed=2.8))
+    assert "embedded 0 (1 reused from identical files) in 2.8 s" in copies and "images/s" not in copies
 
 
 def test_files_left_unread_are_counted_in_words_that_fit_the_number():

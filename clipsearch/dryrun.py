@@ -1,0 +1,64 @@
+"""What an indexing run would change, changing nothing (``--dry-run``).
+
+No pixel is decoded. A new or changed file's header is read, so a file that is no picture is
+counted as the run would skip it, not as added. A new file is hashed only when a photo that left
+had its size: a run keeps a moved photo's vector and counts it moved, not added and removed, and
+so does the dry run (without this, reorganising a library looked as if it would embed it all again).
+"""
+
+from __future__ import annotations
+
+from PIL import Image, UnidentifiedImageError
+
+from .images import DEFAULT_MAX_PIXELS, FileStat, _os_reason, fingerprint_bytes, read_file_bytes
+from .reports import IndexReport
+
+
+def count_changes(todo: list[FileStat], known: dict[str, tuple], vanished: dict[str, str],
+                  report: IndexReport, max_pixels: int | None) -> None:
+    """Fill ``report``'s added, updated, moved, removed and skipped for a run that would process
+    ``todo`` (new and changed files), given the index's ``known`` states (size, mtime, fingerprint)
+    and the ``vanished`` ones (path -> fingerprint)."""
+    left_by_size: dict[int, dict[str, str]] = {}
+    for path, fp in vanished.items():
+        left_by_size.setdefault(known[path][0], {})[fp] = path
+    moved_from = 0
+    for stat in todo:
+        problem = header_problem(stat, max_pixels)
+        if problem:  # said in the summary, not as a warning: the dry run skips nothing
+            report.skipped.setdefault(problem, []).append(stat.path)
+        elif stat.path in known:
+            report.updated += 1
+        elif stat.size in left_by_size and left_by_size[stat.size].pop(_fingerprint(stat.path), None):
+            report.moved += 1
+            moved_from += 1
+        else:
+            report.added += 1
+    report.removed = len(vanished) - moved_from
+
+
+def header_problem(stat: FileStat, max_pixels: int | None) -> str | None:
+    """Why a run would skip the file, from its header alone (None: it looks like a picture)."""
+    if stat.size == 0:
+        return "empty file"
+    try:
+        with Image.open(stat.path) as img:
+            width, height = img.size
+    except UnidentifiedImageError:
+        return "not an image"
+    except Image.DecompressionBombError:
+        return "too many pixels"
+    except OSError as exc:
+        return _os_reason(exc) if exc.errno else "decode error"
+    except Exception:  # a header a decoder chokes on
+        return "decode error"
+    if width * height > (max_pixels or DEFAULT_MAX_PIXELS):
+        return "too many pixels"
+    return None
+
+
+def _fingerprint(path: str) -> str | None:
+    try:
+        return fingerprint_bytes(read_file_bytes(path))
+    except Exception:  # unreadable now: the run would find out
+        return None
