@@ -213,10 +213,11 @@ def folded_results(engine, hits, to_dict) -> list[dict[str, Any]]:
 
 
 def caption(result: dict[str, Any]) -> str:
-    """The gallery's caption (``textui.caption``), and how many near-duplicates are folded under it."""
+    """The gallery's caption (``textui.caption``), whether the photo is on disk now (a disk not
+    mounted keeps its photos in the index), and how many near-duplicates are folded under it."""
     from .textui import caption as plain_caption
 
-    text = plain_caption(result)
+    text = plain_caption(result) + ("" if os.path.exists(result["path"]) else " · not on disk now")
     similar = result.get("similar") or []
     return text + (f" (+{len(similar)} similar)" if similar else "")
 

@@ -188,7 +188,7 @@ class Handlers:
         shown = [r for r in results if keeps(r, cut)]
         if sort == SORT_DATE:
             shown.sort(key=lambda r: r["sort_date"], reverse=True)
-        thumbs = self.thumbs.get_many([r["path"] for r in shown])
+        thumbs = self.thumbs.get_many([r["path"] for r in shown], known=[_known(r) for r in shown])
         gallery = [(t, caption(r)) for t, r in zip(thumbs, shown, strict=True)]
         return gallery, shown, status_line(results, shown, cut)
 
@@ -203,7 +203,8 @@ class Handlers:
         if not shown or not 0 <= index < len(shown):
             return None, "", None
         result = shown[index]
-        return self.thumbs.get(result["path"], PREVIEW_SIZE), details_markdown(result) + similar_markdown(result), result["path"]
+        preview = self.thumbs.get(result["path"], PREVIEW_SIZE, _known(result))
+        return preview, details_markdown(result) + similar_markdown(result), result["path"]
 
     # --- the index panel -------------------------------------------------------------------------
     def index_panel(self):
@@ -348,6 +349,11 @@ def _result_dict(hit) -> dict[str, Any]:
     out["name"] = os.path.basename(hit.path)
     out["sort_date"] = hit.date_taken or datetime.fromtimestamp(hit.mtime_ns / 1e9).isoformat(timespec="seconds")
     return out
+
+
+def _known(result: dict[str, Any]) -> tuple[int, int]:
+    """What the index recorded of a result's file (its thumbnails' key, when it is not on disk)."""
+    return result["mtime_ns"], result["size"]
 
 
 def api_record(result: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from a photo's name reaches the page.
 """
 
 import html
+import os
 import re
 from datetime import datetime
 from typing import Any
@@ -66,6 +67,8 @@ def details_markdown(result: dict[str, Any]) -> str:
         f"- **Path:** {md(result['path'])}\n"
         f"- **Size:** {result['width']} × {result['height']} px, {human_size(result['size'])}\n"
         f"- **Taken:** {md(when)}" + (f"\n- **Words:** {words_markdown(result['text'])}" if result.get("text") else "")
+        + ("" if os.path.exists(result["path"]) else
+           "\n- **Not on disk now** (a disk not mounted? The index keeps its photos until `--remove`)")
     )
 
 

@@ -224,10 +224,11 @@ def thumbnail(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
     if size not in (THUMB_SIZE, PREVIEW_SIZE):
         raise ApiError(400, f"size is {THUMB_SIZE} or {PREVIEW_SIZE}")
     with _translated():
-        engine = handlers.engine()
-        if not path or not handlers._is_indexed(engine, path):
+        record = handlers.engine().record(path) if path else None
+        if record is None:
             raise ApiError(404, "that photo is not in the index")
-    return FileResponse(handlers.thumbs.get(os.path.abspath(path), size), media_type="image/jpeg",
+    thumb = handlers.thumbs.get(os.path.abspath(path), size, (record.mtime_ns, record.size))  # kept if not on disk
+    return FileResponse(thumb, media_type="image/jpeg",
                         headers={"Cache-Control": "private, max-age=3600"})
 
 

@@ -100,14 +100,17 @@ class ThumbnailCache:
         if removed:
             log.info("removed %d thumbnails of photos no longer indexed", removed)
 
-    def get(self, photo: str, size: int = THUMB_SIZE) -> str:
+    def get(self, photo: str, size: int = THUMB_SIZE, known: tuple[int, int] | None = None) -> str:
         """The path of a JPEG of ``photo`` no larger than ``size`` px, made on first use.
 
-        A photo that vanished or cannot be decoded gets a grey placeholder instead of an error.
+        A photo that vanished or cannot be decoded gets a grey placeholder instead of an error;
+        but one not on disk now (a disk not mounted) whose index record is ``known`` (its mtime_ns
+        and size) keeps the thumbnail made while it was there.
         """
         target = self.path_for(photo, size)
         if target is None:
-            return self.placeholder()
+            kept = self.root / str(size) / f"{thumbnail_key(photo, *known)}.jpg" if known else None
+            return str(kept) if kept is not None and kept.exists() else self.placeholder()
         if target.exists():
             return str(target)
         try:
@@ -119,9 +122,12 @@ class ThumbnailCache:
         _save_jpeg(picture, target)
         return str(target)
 
-    def get_many(self, photos: Iterable[str], size: int = THUMB_SIZE) -> list[str]:
-        """Thumbnails of several photos, made in parallel (decoding releases the GIL)."""
-        return list(self._pool.map(lambda p: self.get(p, size), photos))
+    def get_many(self, photos: Iterable[str], size: int = THUMB_SIZE,
+                 known: Iterable[tuple[int, int] | None] | None = None) -> list[str]:
+        """Thumbnails of several photos, made in parallel (decoding releases the GIL); ``known``:
+        each one's record (mtime_ns, size), as ``get`` takes it."""
+        photos = list(photos)
+        return list(self._pool.map(lambda p, k: self.get(p, size, k), photos, known or [None] * len(photos)))
 
     def placeholder(self) -> str:
         """A grey square with a cross, shown for photos that cannot be read."""

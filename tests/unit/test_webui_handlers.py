@@ -93,6 +93,24 @@ def test_search_returns_cached_thumbnails_with_score_captions(handlers, library)
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
 
 
+def test_a_result_not_on_disk_now_says_so_under_its_kept_thumbnail(handlers, library, tmp_path):
+    """A disk not mounted keeps its photos in the index: their results say where they are."""
+    gallery, results, shown, *_ = search(handlers)
+    away = results[0]["path"]
+    os.rename(away, tmp_path / "unplugged.jpg")
+    gallery, results, shown, *_ = search(handlers)
+    at = [r["path"] for r in shown].index(away)
+    thumb, caption = gallery[at]
+    assert caption == f"{shown[at]['score']:.3f} · {shown[at]['name']} · not on disk now"
+    assert handlers.thumbs.contains(thumb) and Image.open(thumb).size != (THUMB_SIZE, THUMB_SIZE)  # not the placeholder
+    assert "**Not on disk now**" in details_markdown(shown[at])
+    assert all(c.endswith(r["name"]) for (_, c), r in zip(gallery, shown) if r["path"] != away)
+    assert "Not on disk" not in details_markdown(shown[at - 1 if at else 1])
+    from webui import rest
+
+    assert rest.thumbnail(handlers, {"file": away}).path == thumb  # the REST route's thumbnail too
+
+
 def test_thumbnails_are_cached_and_follow_edits(handlers, library):
     photo_path = str(library / "trips" / "p00.jpg")
     first = handlers.thumbs.get(photo_path)
