@@ -6,6 +6,8 @@ the web app) translate them into a message and an exit code, or a ``gr.Error``.
 
 from __future__ import annotations
 
+import errno
+
 
 class ClipSearchError(Exception):
     """Base class of every error the library raises on purpose."""
@@ -76,3 +78,11 @@ class InvalidQuery(ClipSearchError):
 
 class StoreWriteError(ClipSearchError):
     """Writing the index failed (full disk, permissions); the previous index is intact."""
+
+
+def disk_full_note(exc: BaseException) -> str:
+    """What to do, when a write failed because the disk is full (else nothing)."""
+    text = str(exc)
+    if getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in text or "No space left" in text:
+        return " (the disk is full: free some space and run again; what was indexed so far is kept)"
+    return ""

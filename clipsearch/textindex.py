@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidQuery, StoreWriteError
+from .errors import InvalidQuery, StoreWriteError, disk_full_note
 from .ocr import PageText
 from .stores.base import ImageRecord, SearchFilter
 from .stores.records import filter_clauses
@@ -373,7 +373,7 @@ class _transaction:
                 return
             except sqlite3.Error as error:
                 self.db.execute("ROLLBACK")
-                raise StoreWriteError(f"could not write the text index: {error}") from error
+                raise StoreWriteError(f"could not write the text index: {error}{disk_full_note(error)}") from error
         self.db.execute("ROLLBACK")
 
 

@@ -118,28 +118,36 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"there is no index at {settings.index_dir}: nothing to remove")
             parser.error(f"no folder given and there is no index at {settings.index_dir} yet: "
                          "name a FOLDER to index")
-        if args.ocr is not None and not args.dry_run:
-            engine.set_text_reading(args.ocr)
-        for folder in args.remove:
-            count = engine.remove_folder(folder.expanduser())
-            covered = "" if count else f" (the index covers {', '.join(engine.folders()) or 'no folder'})"
-            _say(args, f"removed {count} images under {folder}{covered}")
-        if args.remove and not args.folders:
-            return 0
-        folders = [f.expanduser() for f in args.folders] or engine.folders()
-        if not folders:
-            parser.error("no folder given and the index covers none yet: name a FOLDER to index")
-        stop = _stop_on_signals()
-        report = _index(engine, folders, args, stop)
-        if args.watch and not report.interrupted:
-            from .watch import watch_folders
-
-            watch_folders(engine, folders, stop, lambda r: _print_report(r, args))
-            return 0
-        return 1 if report.interrupted else 0
+        try:
+            return _run(parser, args, engine)
+        finally:  # SQLite folds its write-ahead log back in: the index folder is whole files again
+            engine.close()
     except ClipSearchError as exc:
         print(f"error: {flags.explain(exc)}", file=sys.stderr)
         return 1
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: SearchEngine) -> int:
+    """Removes, then indexes (and watches) what ``args`` ask, with ``engine``: the exit code."""
+    if args.ocr is not None and not args.dry_run:
+        engine.set_text_reading(args.ocr)
+    for folder in args.remove:
+        count = engine.remove_folder(folder.expanduser())
+        covered = "" if count else f" (the index covers {', '.join(engine.folders()) or 'no folder'})"
+        _say(args, f"removed {count} images under {folder}{covered}")
+    if args.remove and not args.folders:
+        return 0
+    folders = [f.expanduser() for f in args.folders] or engine.folders()
+    if not folders:
+        parser.error("no folder given and the index covers none yet: name a FOLDER to index")
+    stop = _stop_on_signals()
+    report = _index(engine, folders, args, stop)
+    if args.watch and not report.interrupted:
+        from .watch import watch_folders
+
+        watch_folders(engine, folders, stop, lambda r: _print_report(r, args))
+        return 0
+    return 1 if report.interrupted else 0
 
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

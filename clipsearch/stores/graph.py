@@ -17,7 +17,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from ..errors import StoreWriteError
+from ..errors import StoreWriteError, disk_full_note
 from .atomic import fsync_dir
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class HnswGraph:
         except (OSError, RuntimeError) as exc:
             with contextlib.suppress(OSError):
                 temp.unlink()
-            raise StoreWriteError(f"could not save the index in {final.parent}: {exc}") from exc
+            raise StoreWriteError(f"could not save the index in {final.parent}: {exc}{disk_full_note(exc)}") from exc
 
 
 def beam(ef: int, total: int) -> int:

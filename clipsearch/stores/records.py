@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import IndexNotFound, StoreWriteError
+from ..errors import IndexNotFound, StoreWriteError, disk_full_note
 from .base import ImageRecord, SearchFilter, WriteBatch
 from .migrations import migrate, new_index_script
 
@@ -243,7 +243,7 @@ class RecordStore:
                         self._db.execute("ROLLBACK")
                     raise
             except sqlite3.Error as exc:
-                raise StoreWriteError(f"could not write the index in {self.path.parent}: {exc}") from exc
+                raise StoreWriteError(f"could not write the index in {self.path.parent}: {exc}{disk_full_note(exc)}") from exc
         return change
 
     def _apply(self, batch: WriteBatch, gen: int, now: float) -> Change:

@@ -184,6 +184,23 @@ def test_a_dry_run_counts_what_the_run_then_does(engine, library):
                                            "empty file": [str(library / "empty.png")]}
 
 
+def test_a_full_disk_says_what_to_do_and_loses_nothing(engine, library, monkeypatch):
+    import sqlite3
+
+    from clipsearch import StoreWriteError
+    from clipsearch.stores.records import RecordStore
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(RecordStore, "_apply", full)
+    with pytest.raises(StoreWriteError, match=r"disk is full \(the disk is full: free some space and run "
+                                              r"again; what was indexed so far is kept\)"):
+        engine.index_folder(library)
+    monkeypatch.undo()  # space freed: the run goes on
+    assert engine.index_folder(library).added == 13 and engine.store.count() == 13
+
+
 def test_index_lock_refuses_a_second_writer(engine, library):
     with IndexLock(engine.settings.index_dir):
         with pytest.raises(IndexLocked, match="being updated by process"):
