@@ -188,9 +188,13 @@ class Handlers:
         shown = [r for r in results if keeps(r, cut)]
         if sort == SORT_DATE:
             shown.sort(key=lambda r: r["sort_date"], reverse=True)
-        thumbs = self.thumbs.get_many([r["path"] for r in shown], known=[_known(r) for r in shown])
+        try:
+            thumbs = self.thumbs.get_many([r["path"] for r in shown], known=[_known(r) for r in shown])
+        except OSError as exc:  # not even the placeholder could be saved (a disk full from the start)
+            return [], shown, f"{status_line(results, shown, cut)} · ⚠️ no thumbnails: {md(str(exc))}"
         gallery = [(t, caption(r)) for t, r in zip(thumbs, shown, strict=True)]
-        return gallery, shown, status_line(results, shown, cut)
+        trouble = f" · ⚠️ {md(self.thumbs.write_error)}" if self.thumbs.write_error else ""  # a full disk, say
+        return gallery, shown, status_line(results, shown, cut) + trouble
 
     def refilter(self, results: Results, min_score: float, sort: str, strong_only: bool = False):
         """The cut-offs and sort order, applied to the last results without searching again."""

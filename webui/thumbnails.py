@@ -51,6 +51,9 @@ class ThumbnailCache:
         self.timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbs")
         self._prune = _PruneSchedule(prune_every, clock)
+        self.write_error: str | None = None  # why the last thumbnail could not be saved (a full disk)
+        with contextlib.suppress(OSError):  # made now, while there is room: a full disk later shows it
+            self.placeholder()
 
     def path_for(self, photo: str, size: int) -> Path | None:
         """Where the thumbnail of ``photo`` at ``size`` lives (None when the photo is gone)."""
@@ -119,7 +122,15 @@ class ThumbnailCache:
             log.warning("no thumbnail for %s: %s", photo, exc.reason)
             return self.placeholder()
         picture.thumbnail((size, size), Image.Resampling.LANCZOS)
-        _save_jpeg(picture, target)
+        try:
+            _save_jpeg(picture, target)
+        except OSError as exc:  # a full disk must not fail the search: its results show placeholders
+            problem = f"cannot save thumbnails in {self.root}: {exc.strerror or exc}"
+            if problem != self.write_error:
+                log.warning("%s (placeholders shown until it can)", problem)
+            self.write_error = problem
+            return self.placeholder()
+        self.write_error = None
         return str(target)
 
     def get_many(self, photos: Iterable[str], size: int = THUMB_SIZE,

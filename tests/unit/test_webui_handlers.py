@@ -111,6 +111,21 @@ def test_a_result_not_on_disk_now_says_so_under_its_kept_thumbnail(handlers, lib
     assert rest.thumbnail(handlers, {"file": away}).path == thumb  # the REST route's thumbnail too
 
 
+def test_a_search_on_a_full_disk_shows_its_results_and_says_why_thumbnails_are_missing(handlers, monkeypatch):
+    import errno
+
+    import webui.thumbnails
+
+    def full(picture, target):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(webui.thumbnails, "_save_jpeg", full)
+    gallery, results, shown, status, banner = search(handlers)
+    assert len(gallery) == len(results) == 10 and all(t == handlers.thumbs.placeholder() for t, _ in gallery)
+    assert status.startswith("10 results") and "⚠️ cannot save thumbnails in" in status
+    assert "No space left on device" in status
+
+
 def test_thumbnails_are_cached_and_follow_edits(handlers, library):
     photo_path = str(library / "trips" / "p00.jpg")
     first = handlers.thumbs.get(photo_path)

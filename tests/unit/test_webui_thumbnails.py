@@ -82,3 +82,26 @@ def test_a_failing_prune_is_logged_and_the_next_change_prunes_again(tmp_path, ca
     assert "could not prune thumbnails" in caplog.text
     assert cache.prune_when_due(lambda: [], changed=True) is not None
     cache.close()
+
+
+def test_a_full_disk_shows_placeholders_says_why_and_recovers(tmp_path, monkeypatch, caplog):
+    import errno
+
+    import webui.thumbnails
+
+    photo_path = tmp_path / "p.jpg"
+    save(photo(320, 240, seed=1), photo_path)
+    cache = ThumbnailCache(tmp_path / "cache")
+    placeholder = cache.placeholder()  # made when the cache is, while there is room
+    real_save = webui.thumbnails._save_jpeg
+
+    def full(picture, target):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(webui.thumbnails, "_save_jpeg", full)
+    assert cache.get(str(photo_path)) == placeholder == cache.get(str(photo_path))
+    assert cache.write_error == f"cannot save thumbnails in {cache.root}: No space left on device"
+    assert sum("cannot save thumbnails" in r.getMessage() for r in caplog.records) == 1  # said once
+    monkeypatch.setattr(webui.thumbnails, "_save_jpeg", real_save)  # room again
+    thumb = cache.get(str(photo_path))
+    assert thumb != placeholder and os.path.exists(thumb) and cache.write_error is None
