@@ -7,6 +7,8 @@ the web app) translate them into a message and an exit code, or a ``gr.Error``.
 from __future__ import annotations
 
 import errno
+import os
+import shutil
 
 
 class ClipSearchError(Exception):
@@ -86,3 +88,17 @@ def disk_full_note(exc: BaseException) -> str:
     if getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in text or "No space left" in text:
         return " (the disk is full: free some space and run again; what was indexed so far is kept)"
     return ""
+
+
+def room_note(exc: BaseException, folder: os.PathLike | str) -> str:
+    """What to do when SQLite could not open a file in ``folder``: a full disk (SQLite's error
+    then often says only "disk I/O error") or a folder it may not write in (else nothing)."""
+    note = disk_full_note(exc)
+    try:
+        if not note and shutil.disk_usage(folder).free < 1 << 20:
+            note = disk_full_note(OSError(errno.ENOSPC, "No space left"))
+    except OSError:
+        pass
+    if not note and not os.access(folder, os.W_OK):
+        note = " (SQLite writes small files beside the index even to read it: give write access to its folder)"
+    return note

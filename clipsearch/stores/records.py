@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import IndexNotFound, StoreWriteError, disk_full_note
+from ..errors import IndexNotFound, StoreWriteError, disk_full_note, room_note
 from .base import ImageRecord, SearchFilter, WriteBatch
 from .migrations import migrate, new_index_script
 
@@ -302,6 +302,15 @@ class RecordStore:
 
 
 def connect(path: Path) -> sqlite3.Connection:
+    """The index's SQLite file, opened; ``StoreWriteError`` when it cannot be (SQLite writes small
+    files beside it even to read it: a full disk or a folder without write access refuses them)."""
+    try:
+        return _connect(path)
+    except sqlite3.Error as exc:
+        raise StoreWriteError(f"cannot open the index in {path.parent}: {exc}{room_note(exc, path.parent)}") from exc
+
+
+def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
     db.isolation_level = "DEFERRED"
     # A row holds a 2 KB vector (512 float32): two never fit a 4 KB page, which would then be half

@@ -201,6 +201,27 @@ def test_a_full_disk_says_what_to_do_and_loses_nothing(engine, library, monkeypa
     assert engine.index_folder(library).added == 13 and engine.store.count() == 13
 
 
+def test_an_index_that_cannot_be_opened_says_why(tmp_path, monkeypatch):
+    """SQLite writes beside its file even to read it; on a full disk it says only "disk I/O error"."""
+    import sqlite3
+    from collections import namedtuple
+
+    from clipsearch import StoreWriteError
+    from clipsearch.stores import records
+
+    def refused(path):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(records, "_connect", refused)
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(10 << 20, 10 << 20, 0))
+    with pytest.raises(StoreWriteError, match=r"cannot open the index in .*: disk I/O error \(the disk is full"):
+        records.connect(tmp_path / "records.sqlite")
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(10 << 30, 0, 10 << 30))
+    with pytest.raises(StoreWriteError, match=r"disk I/O error$"):  # room enough, a writable folder: no guess
+        records.connect(tmp_path / "records.sqlite")
+
+
 def test_index_lock_refuses_a_second_writer(engine, library):
     with IndexLock(engine.settings.index_dir):
         with pytest.raises(IndexLocked, match="being updated by process"):
