@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidQuery, StoreWriteError, disk_full_note
+from .errors import InvalidQuery, StoreWriteError, disk_full_note, room_note
 from .ocr import PageText
 from .stores.base import ImageRecord, SearchFilter
 from .stores.records import filter_clauses
+from .stores.sqlite_files import read_as_it_is
 
 TEXT_DB_NAME = "text.sqlite"
 TEXT_SCHEMA_VERSION = 1
@@ -174,7 +175,9 @@ class TextIndex:
                     db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                                (str(TEXT_SCHEMA_VERSION),))
         except sqlite3.Error as exc:
-            raise StoreWriteError(f"could not open the text index {path}: {exc}") from exc
+            db = None if create else read_as_it_is(path)  # a reader, where SQLite may not write
+            if db is None:
+                raise StoreWriteError(f"could not open the text index {path}: {exc}{room_note(exc, path.parent)}") from exc
         index = cls(path, db)
         version = index._meta("schema_version")
         if version is None:  # an empty file: its creation never committed

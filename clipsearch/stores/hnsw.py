@@ -86,7 +86,7 @@ class HnswStore:
             if stamp is None:
                 raise ValueError("a new index needs the stamp of the model that fills it")
             make_folder(folder)
-        db = connect(db_path)
+        db = connect(db_path, reader=not create)
         try:
             have = _open_stamp(db, folder, stamp, create)
         except BaseException:

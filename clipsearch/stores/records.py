@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import IndexNotFound, StoreWriteError, disk_full_note, room_note
+from ..errors import IndexNotFound, StoreWriteError, disk_full_note
 from .base import ImageRecord, SearchFilter, WriteBatch
 from .migrations import migrate, new_index_script
+from .sqlite_files import connect
 
-MMAP_BYTES = 256 << 20  # SQLite reads this much of records.sqlite through a memory map
 _COLUMNS = "path, size, mtime_ns, fingerprint, width, height, date_taken"
 RESOLVE_CACHE = 100_000  # records kept for resolve (about 300 bytes each)
 _CHUNK_ROWS = 20_000
@@ -301,31 +301,6 @@ class RecordStore:
             self._db.close()
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """The index's SQLite file, opened; ``StoreWriteError`` when it cannot be (SQLite writes small
-    files beside it even to read it: a full disk or a folder without write access refuses them)."""
-    try:
-        return _connect(path)
-    except sqlite3.Error as exc:
-        raise StoreWriteError(f"cannot open the index in {path.parent}: {exc}{room_note(exc, path.parent)}") from exc
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
-    db.isolation_level = "DEFERRED"
-    # A row holds a 2 KB vector (512 float32): two never fit a 4 KB page, which would then be half
-    # empty. 16 KB pages hold seven. Only a new, empty database takes this (before WAL is on).
-    db.execute("PRAGMA page_size=16384")
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA busy_timeout=30000")
-    # Reads through a memory map instead of a copy per page: a 1% folder filter at 100k vectors
-    # (exact search over 1,000 scattered rows) took 2 ms instead of 8. Mapped pages count in the
-    # process's resident memory once read, so the map covers the first 256 MB (100k photos) only.
-    db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
-    return db
-
-
 def read_stamp(db: sqlite3.Connection) -> dict | None:
     try:
         row = db.execute("SELECT value FROM meta WHERE key='stamp'").fetchone()
@@ -338,7 +313,7 @@ def read_stamp_of(path: Path) -> dict[str, Any]:
     """The stamp of the SQLite file at ``path`` (``IndexNotFound`` when there is none)."""
     if not path.exists():
         raise IndexNotFound(f"no index in {path.parent}", location=path.parent)
-    db = connect(path)
+    db = connect(path, reader=True)
     try:
         stamp = read_stamp(db)
     finally:

@@ -207,7 +207,7 @@ def test_an_index_that_cannot_be_opened_says_why(tmp_path, monkeypatch):
     from collections import namedtuple
 
     from clipsearch import StoreWriteError
-    from clipsearch.stores import records
+    from clipsearch.stores import sqlite_files as records
 
     def refused(path):
         raise sqlite3.OperationalError("disk I/O error")
@@ -220,6 +220,39 @@ def test_an_index_that_cannot_be_opened_says_why(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(10 << 30, 0, 10 << 30))
     with pytest.raises(StoreWriteError, match=r"disk I/O error$"):  # room enough, a writable folder: no guess
         records.connect(tmp_path / "records.sqlite")
+
+
+def test_a_read_only_index_is_searched_as_it_is_and_a_writer_is_told_why(engine, library, monkeypatch):
+    """A share or container volume mounted read-only, a full disk: SQLite cannot make its small
+    files beside the index, so a reader reads the file as it is, unless a log beside it holds more."""
+    import sqlite3
+
+    from clipsearch import StoreWriteError
+    from clipsearch.textindex import TextIndex
+
+    engine.set_text_reading(True)  # a text store too
+    engine.index_folder(library)
+    expected = [h.path for h in engine.search_text("a photo", k=5, cutoff=0.0)]
+    engine.close()  # the writer ends: its log folded back in
+    folder = engine.settings.index_dir
+    real = sqlite3.connect
+
+    def read_only_folder(target, *args, uri=False, **kwargs):
+        if not uri:  # what a read-only folder refuses: the files SQLite makes beside the database
+            raise sqlite3.OperationalError("unable to open database file")
+        return real(target, *args, uri=uri, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", read_only_folder)
+    store = open_store(folder, engine.encoder.stamp)
+    reader = SearchEngine(engine.encoder, store, settings=engine.settings)
+    assert [h.path for h in reader.search_text("a photo", k=5, cutoff=0.0)] == expected
+    assert reader.info()["count"] == 13 and TextIndex.open(folder) is not None
+    reader.close()
+    with pytest.raises(StoreWriteError, match="cannot open the index in"):
+        open_store(folder, engine.encoder.stamp, create=True)
+    (folder / "records.sqlite-wal").write_bytes(b"newer batches")  # a writer at work, or one that died
+    with pytest.raises(StoreWriteError, match="cannot open the index in"):
+        open_store(folder, engine.encoder.stamp)
 
 
 def test_index_lock_refuses_a_second_writer(engine, library):
