@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 import time
+from pathlib import Path
 
 from cli import flags
 from clipsearch.memory import cap_malloc_arenas, keep_out
@@ -93,6 +94,19 @@ def check_port(parser: argparse.ArgumentParser, host: str, port: int) -> None:
             else f"{exc.strerror or exc} (check --host)"))
 
 
+def check_cache(parser: argparse.ArgumentParser, cache_dir: str | os.PathLike) -> None:
+    """A usage error when the thumbnail cache cannot be made or written (a read-only home, say)."""
+    folder = Path(cache_dir) / "thumbs"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        problem = None if os.access(folder, os.W_OK) else "it cannot be written"
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+    if problem:
+        parser.error(f"no thumbnail cache in {folder}: {problem} "
+                     "(set CLIPSEARCH_CACHE to a folder this user can write)")
+
+
 def load_and_warm_up(engine_class, settings, overrides):
     """The engine, its model loaded and warm (on the model thread: ``app.model_thread``)."""
     engine = engine_class.for_reading(settings, **overrides)
@@ -130,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     from . import app, rest
 
     settings = flags.settings_from(args)
+    check_cache(parser, settings.cache_dir)  # before the model loads, too
     overrides = flags.model_overrides(args)
     mcp = not args.no_mcp
     if not is_loopback(args.host) and not args.auth:

@@ -150,3 +150,22 @@ def test_a_port_in_use_is_a_usage_error_before_the_model_loads(tmp_path, monkeyp
     assert stopped.value.code == 2
     assert (f"error: cannot serve on 127.0.0.1:{port}: the port is in use (another clipsearch, or another "
             "server?): pass another --port") in capsys.readouterr().err
+
+
+def test_a_thumbnail_cache_that_cannot_be_made_is_a_usage_error_before_the_model_loads(tmp_path, monkeypatch, capsys):
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model loaded before the cache was checked")
+
+    monkeypatch.setattr(cli, "load_and_warm_up", no_model)
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder should be")  # as a read-only home refuses it
+    monkeypatch.setenv("CLIPSEARCH_CACHE", str(blocked))
+    with socket.socket() as probe:  # a port free now: the port check passes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["--index", str(tmp_path / "index"), "--port", str(port)])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: no thumbnail cache in {blocked / 'thumbs'}: " in err
+    assert "(set CLIPSEARCH_CACHE to a folder this user can write)" in err
