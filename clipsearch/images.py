@@ -46,6 +46,11 @@ IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
      ".heic", ".heif"}
 )
+# Folders a NAS or an OS keeps beside the photos: Synology's thumbnails of every photo (@eaDir),
+# recycle bins and snapshots (whole copies of the library), Windows' and fsck's own. Never walked
+# into (a folder of the run itself is, whatever its name); hidden ones (".@__thumb") are skipped too.
+SYSTEM_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot", "@Recycle", "@Recently-Snapshot",
+                            "$RECYCLE.BIN", "System Volume Information", "lost+found"})
 MAX_FILE_BYTES = 1 << 30
 # 250 MP phone photos (a 200 MP frame is 16320x12240) pass; JPEG draft decoding keeps them cheap.
 DEFAULT_MAX_PIXELS = 300_000_000
@@ -91,7 +96,8 @@ def is_image_name(name: str) -> bool:
 def scan_images(roots: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> ScanResult:
     """Find image files below ``roots``, recursively.
 
-    Hidden files and folders, and the folders in ``exclude`` (the index's own), are skipped.
+    Hidden files and folders, a NAS's or an OS's own folders (``SYSTEM_FOLDERS``) and the folders
+    in ``exclude`` (the index's own) are skipped.
     Symlinked folders are followed once; loops are detected by device and inode. Folders that
     cannot be listed are reported in ``errors`` and the scan goes on.
     """
@@ -137,7 +143,8 @@ class _Scan:
                 continue
             try:
                 if entry.is_dir():  # follows symlinks; loops stop at seen_dirs
-                    subfolders.append(entry.path)
+                    if entry.name not in SYSTEM_FOLDERS:
+                        subfolders.append(entry.path)
                 elif is_image_name(entry.name) and entry.path not in self.seen_files:
                     self._add_file(entry.path, entry.stat())
             except OSError as exc:  # dangling symlink, vanished file, permissions

@@ -27,6 +27,18 @@ def test_scan_finds_images_recursively_case_insensitive(tmp_path):
     assert result.errors == []
 
 
+def test_scan_skips_the_folders_a_nas_or_an_os_keeps_beside_the_photos(tmp_path):
+    save(photo(), tmp_path / "2019" / "IMG_1.jpg")
+    for system in ("@eaDir/IMG_1.jpg", "#recycle", "#snapshot/2019", "@Recycle", "$RECYCLE.BIN",
+                   "System Volume Information", "lost+found", "2019/.@__thumb"):
+        save(photo(), tmp_path / system / "SYNOPHOTO_THUMB_XL.jpg")  # a thumbnail or a copy of each photo
+    save(photo(), tmp_path / "my #recycle ideas" / "kept.jpg")  # only the exact names
+    assert [os.path.relpath(f.path, tmp_path) for f in scan_images([tmp_path]).files] == [
+        os.path.join("2019", "IMG_1.jpg"), os.path.join("my #recycle ideas", "kept.jpg")]
+    named = scan_images([tmp_path / "#recycle"])  # a folder named on its own is walked
+    assert [os.path.basename(f.path) for f in named.files] == ["SYNOPHOTO_THUMB_XL.jpg"]
+
+
 def test_scan_skips_excluded_index_folder_and_survives_symlink_loops(tmp_path):
     save(photo(), tmp_path / "photos" / "x.jpg")
     index = tmp_path / "photos" / "index"
