@@ -18,6 +18,7 @@ import os
 import re
 import stat
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -93,15 +94,17 @@ def is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def scan_images(roots: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> ScanResult:
+def scan_images(roots: Iterable[str | Path], exclude: Iterable[str | Path] = (),
+                progress: Callable[[int], None] | None = None) -> ScanResult:
     """Find image files below ``roots``, recursively.
 
     Hidden files and folders, a NAS's or an OS's own folders (``SYSTEM_FOLDERS``) and the folders
     in ``exclude`` (the index's own) are skipped.
     Symlinked folders are followed once; loops are detected by device and inode. Folders that
-    cannot be listed are reported in ``errors`` and the scan goes on.
+    cannot be listed are reported in ``errors`` and the scan goes on. ``progress`` hears how many
+    image files were found so far, every half second (a share over the network scans slowly).
     """
-    scan = _Scan(exclude)
+    scan = _Scan(exclude, progress)
     for root in roots:
         scan.root(os.path.abspath(os.fspath(root)))
     scan.result.files.sort(key=lambda f: f.path)
@@ -111,8 +114,9 @@ def scan_images(roots: Iterable[str | Path], exclude: Iterable[str | Path] = ())
 class _Scan:
     """The state of one ``scan_images`` call: what was found, and which folders were seen."""
 
-    def __init__(self, exclude: Iterable[str | Path]) -> None:
+    def __init__(self, exclude: Iterable[str | Path], progress: Callable[[int], None] | None = None) -> None:
         self.result = ScanResult()
+        self.progress, self.said = progress, time.monotonic()
         self.excluded = set()
         for item in exclude:
             with contextlib.suppress(OSError):
@@ -149,6 +153,9 @@ class _Scan:
                     self._add_file(entry.path, entry.stat())
             except OSError as exc:  # dangling symlink, vanished file, permissions
                 self.result.errors.append((entry.path, _os_reason(exc)))
+        if self.progress is not None and time.monotonic() - self.said >= 0.5:
+            self.said = time.monotonic()
+            self.progress(len(self.result.files))
         return subfolders
 
     def _enter(self, folder: str) -> list[os.DirEntry]:

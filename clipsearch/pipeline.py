@@ -168,7 +168,9 @@ class IndexingPipeline:
         covered = self.store.info().get("folders", [])
         folders = [as_covered(os.path.abspath(os.fspath(f)), covered) for f in folders]
         report = IndexReport(folders=folders, dry_run=dry_run)
-        scan = scan_images(folders, exclude=[getattr(self.store, "folder", "")])
+        scanning = (lambda found: self.progress(IndexProgress(found=found, elapsed=time.monotonic() - started,
+                                                              scanning=True))) if self.progress else None
+        scan = scan_images(folders, exclude=[getattr(self.store, "folder", "")], progress=scanning)
         report.found = len(scan.files)
         # Another spelling of a folder of this run, left by a release before as_covered: its
         # records are this run's photos twice, so they count as vanished (a move, or removed).

@@ -21,6 +21,7 @@ class IndexProgress:
     embedded: int = 0
     skipped: int = 0
     elapsed: float = 0.0
+    scanning: bool = False  # still looking for files: ``found`` so far, nothing to process yet
 
     @property
     def rate(self) -> float:

@@ -20,12 +20,19 @@ class ProgressPrinter:
         self.tty = tty
         self._bar = None
         self._last = 0.0
+        self._scan_line = False
 
     def update(self, p: IndexProgress) -> None:
-        if not self.enabled or p.to_process == 0:
+        if not self.enabled:
+            return
+        if p.scanning:
+            self._scanning(p)
+            return
+        if p.to_process == 0:
             return
         if self.tty:
             if self._bar is None:
+                self._end_scan_line()
                 from tqdm import tqdm
 
                 self._bar = tqdm(total=p.to_process, unit="img", desc="indexing", file=sys.stderr,
@@ -42,7 +49,23 @@ class ProgressPrinter:
                   f"{p.skipped} skipped, {p.rate:.1f} files/s, about {left:.0f} s left",
                   file=sys.stderr, flush=True)
 
+    def _scanning(self, p: IndexProgress) -> None:
+        """While the folders are walked (slow on a network share): a line that counts on a terminal;
+        elsewhere a line every 15 s once the scan has taken that long (a quick scan says nothing)."""
+        if self.tty:
+            print(f"\rscanning: {p.found:,} image files found", end="", file=sys.stderr, flush=True)
+            self._scan_line = True
+        elif p.elapsed >= LOG_EVERY_SECONDS and time.monotonic() - self._last >= LOG_EVERY_SECONDS:
+            self._last = time.monotonic()
+            print(f"scanning: {p.found:,} image files found so far", file=sys.stderr, flush=True)
+
+    def _end_scan_line(self) -> None:
+        if self._scan_line:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)  # the bar or the summary takes the line
+            self._scan_line = False
+
     def close(self) -> None:
+        self._end_scan_line()
         if self._bar is not None:
             self._bar.close()
             self._bar = None

@@ -61,7 +61,8 @@ class JobStatus:
         if self.running:
             p = self.progress
             if p is None or p.to_process == 0:
-                return "Re-indexing: scanning folders..."
+                found = f" {p.found:,} image files found" if p is not None and p.found else ""
+                return f"Re-indexing: scanning folders...{found}"
             return (f"Re-indexing: {p.processed} of {p.to_process} changed files "
                     f"({p.embedded} embedded, {p.skipped} skipped, {p.rate:.1f}/s)")
         if self.error:

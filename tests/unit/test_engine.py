@@ -255,6 +255,20 @@ def test_a_read_only_index_is_searched_as_it_is_and_a_writer_is_told_why(engine,
         open_store(folder, engine.encoder.stamp)
 
 
+def test_a_run_reports_its_scan_before_its_batches(engine, library, monkeypatch):
+    import itertools
+
+    import clipsearch.images
+
+    ticks = itertools.count(0.0, 1.0)  # a slow share: a second per look at the clock
+    monkeypatch.setattr(clipsearch.images.time, "monotonic", lambda: next(ticks))
+    heard = []
+    engine.index_folder(library, progress=heard.append)
+    scanning = [p for p in heard if p.scanning]
+    assert scanning and heard[: len(scanning)] == scanning  # first, then the batches
+    assert all(p.to_process == 0 and p.found <= 13 for p in scanning) and heard[-1].found == 13
+
+
 def test_index_lock_refuses_a_second_writer(engine, library):
     with IndexLock(engine.settings.index_dir):
         with pytest.raises(IndexLocked, match="being updated by process"):

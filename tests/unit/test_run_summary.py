@@ -55,3 +55,42 @@ def test_a_text_pass_says_how_many_photos_wait_for_their_disk():
 
     text = format_text_report(TextReport(files=1200, already_read=1000, not_on_disk=200))
     assert "text: 200 photos not on disk now (a disk not mounted?): read when they are back" in text
+
+
+def test_a_slow_scan_shows_how_many_files_it_found_so_far(tmp_path, monkeypatch, capsys):
+    """A share over the network can take minutes to walk: the run says it is scanning, not nothing."""
+    import itertools
+
+    import clipsearch.images
+    from clipsearch import IndexProgress
+    from clipsearch.images import scan_images
+    from indexer.report import ProgressPrinter
+
+    for folder in range(4):
+        for n in range(3):
+            (tmp_path / f"f{folder}").mkdir(exist_ok=True)
+            (tmp_path / f"f{folder}" / f"p{n}.jpg").write_bytes(b"x")
+    ticks = itertools.count(0.0, 0.4)  # each look at the clock: 0.4 s later
+    monkeypatch.setattr(clipsearch.images.time, "monotonic", lambda: next(ticks))
+    heard = []
+    assert len(scan_images([tmp_path], progress=heard.append).files) == 12
+    assert heard and heard == sorted(heard) and heard[-1] <= 12 and len(heard) < 5  # every half second
+    monkeypatch.undo()
+
+    terminal = ProgressPrinter(enabled=True, tty=True)
+    terminal.update(IndexProgress(found=1234, scanning=True, elapsed=0.5))
+    terminal.close()
+    assert capsys.readouterr().err == "\rscanning: 1,234 image files found\r\x1b[K"
+    cron = ProgressPrinter(enabled=True, tty=False)
+    cron.update(IndexProgress(found=50, scanning=True, elapsed=0.5))  # a quick scan: nothing
+    cron.update(IndexProgress(found=90000, scanning=True, elapsed=16.0))
+    assert capsys.readouterr().err == "scanning: 90,000 image files found so far\n"
+
+
+def test_the_web_apps_re_index_line_counts_the_files_found_while_scanning():
+    from clipsearch import IndexProgress
+    from webui.reindex import JobStatus
+
+    assert JobStatus(running=True).describe() == "Re-indexing: scanning folders..."
+    assert JobStatus(running=True, progress=IndexProgress(found=5200, scanning=True)).describe() == (
+        "Re-indexing: scanning folders... 5,200 image files found")
