@@ -113,9 +113,34 @@ def add_threads(parser: argparse.ArgumentParser | Any) -> None:
 def add_model(parser: argparse.ArgumentParser | Any) -> None:
     """``--model``, ``--pretrained``, ``--weights`` (which model a new index is built with)."""
     parser.add_argument("--model", help=MODEL_HELP)
-    parser.add_argument("--pretrained", help=f"pretrained tag of the model (default {DEFAULT_PRETRAINED}; "
-                        "'none' for random weights, as in benchmarks)")
+    parser.add_argument("--pretrained", help=f"pretrained tag of the model (default: {DEFAULT_PRETRAINED} for "
+                        f"{DEFAULT_MODEL}, the only one for a model that has one; 'none' for random weights, "
+                        "as in benchmarks)")
     parser.add_argument("--weights", type=Path, metavar="FILE", help="a local checkpoint file for --model")
+
+
+def check_pretrained(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``--model NAME`` alone, for an open_clip model other than the default: its pretrained weights
+    when open_clip has one set (into ``args.pretrained``), else a usage error that lists them. Never
+    random weights unasked: an index built with them finds nothing, and says nothing about why."""
+    name = args.model
+    if (not name or args.pretrained or args.weights or name in ("demo", DEFAULT_MODEL)
+            or name.startswith(("hf-hub:", "local-dir:"))):
+        return
+    import open_clip
+
+    if name not in open_clip.list_models():
+        return  # the model's loading says the name is unknown, and where the known ones are listed
+    tags = open_clip.list_pretrained_tags_by_model(name)
+    if len(tags) == 1:
+        args.pretrained = tags[0]
+        return
+    if not tags:
+        parser.error(f"open_clip has no pretrained weights for {name}: give a checkpoint with --weights FILE "
+                     "(or --pretrained none for random weights, as in benchmarks)")
+    listed = ", ".join(tags[:8]) + (f" and {len(tags) - 8} more" if len(tags) > 8 else "")
+    parser.error(f"{name} comes with several pretrained weights ({listed}): pick one with --pretrained "
+                 "(or --pretrained none for random weights, as in benchmarks)")
 
 
 def add_store(parser: argparse.ArgumentParser | Any, store_help: str) -> None:
@@ -168,7 +193,7 @@ def _flag_hint(exc: ClipSearchError) -> str | None:
         return "name another folder with --index"
     if isinstance(exc, DeviceUnavailable):
         return "leave --device out to run on the best device there is, or pass --device cpu"
-    if isinstance(exc, ModelUnavailable):
+    if isinstance(exc, ModelUnavailable) and not getattr(exc, "package", None):
         return ("on the command line: --weights FILE gives a checkpoint file (with --model naming its "
                 "architecture); --model demo runs the offline demo model")
     if isinstance(exc, StoreMismatch):

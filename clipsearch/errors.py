@@ -48,7 +48,12 @@ class ModelMismatch(ClipSearchError):
 
 
 class ModelUnavailable(ClipSearchError):
-    """The model's weights cannot be loaded (not cached and no network, bad file, unknown name)."""
+    """The model's weights cannot be loaded (not cached and no network, bad file, unknown name),
+    or the model needs a Python package that is not installed (``package``)."""
+
+    def __init__(self, message: str, package: str | None = None) -> None:
+        super().__init__(message)
+        self.package = package
 
 
 class DeviceUnavailable(ModelUnavailable):

@@ -162,6 +162,7 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     if args.ray_address and args.embedder != "ray":
         parser.error("--ray-address needs --embedder ray")
     flags.check_store(parser, args)
+    flags.check_pretrained(parser, args)
 
 
 def _index(engine: SearchEngine, folders, args, stop: threading.Event):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -370,6 +371,11 @@ def _unavailable(spec: ModelSpec, exc: Exception) -> ModelUnavailable:
     text = str(exc)
     what = spec.name + (f" ({spec.pretrained})" if spec.pretrained and not spec.weights else "")
     lowered = text.lower()
+    needs = re.search(r"pip install ([A-Za-z0-9_.\[\]-]+)", text)  # open_clip's word for a missing package
+    if needs:
+        package = needs.group(1)
+        return ModelUnavailable(f"model {what} needs the Python package `{package}`, which is not installed "
+                                f"here: `pip install {package}` in this environment, then run again", package)
     if ("not found" in lowered or "not a known tag" in lowered) and "download" not in lowered:
         return ModelUnavailable(
             f"cannot load model {what}: {text}. Known names: open_clip.list_pretrained(); "

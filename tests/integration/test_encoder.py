@@ -88,6 +88,20 @@ def test_bf16_and_fp32_embeddings_agree(name, monkeypatch):
     assert auto.stamp == OpenClipEncoder(spec).stamp  # precision is not part of what the index records
 
 
+def test_a_model_that_needs_a_package_not_installed_says_which():
+    """open_clip's multilingual models (queries in other languages) tokenize with `transformers`."""
+    import importlib.util
+
+    if importlib.util.find_spec("transformers") is not None:
+        pytest.skip("transformers is installed here")
+    with pytest.raises(ModelUnavailable) as info:
+        OpenClipEncoder(ModelSpec(name="xlm-roberta-base-ViT-B-32", pretrained="laion5b_s13b_b90k")).load()
+    assert info.value.package == "transformers"
+    assert str(info.value) == ("model xlm-roberta-base-ViT-B-32 (laion5b_s13b_b90k) needs the Python package "
+                               "`transformers`, which is not installed here: `pip install transformers` in "
+                               "this environment, then run again")
+
+
 def test_missing_weights_offline_give_one_clear_error():
     spec = ModelSpec(name="ViT-B-32", pretrained="laion2b_s34b_b79k")
     with pytest.raises(ModelUnavailable) as info:

@@ -87,6 +87,8 @@ def test_model_errors_gain_the_model_flags():
     unavailable = flags.explain(ModelUnavailable("cannot load the weights of model ViT-B-32"))
     assert unavailable.startswith("cannot load the weights of model ViT-B-32 (")
     assert "--weights FILE" in unavailable and "--model demo" in unavailable
+    package = ModelUnavailable("model X needs the Python package `transformers`", package="transformers")
+    assert flags.explain(package) == str(package)  # no checkpoint flags: a pip install is the way out
     mismatch = flags.explain(ModelMismatch("the index in X was built with model demo, not ViT-B-32"))
     assert mismatch.endswith("(omit --model, or index into another folder with --index)")
     other = ModelMismatch("the index in X has schema version 9")
@@ -116,3 +118,28 @@ def test_a_device_the_machine_lacks_is_said_before_anything_loads(monkeypatch):
 def test_hub_offline_is_read_as_the_hub_reads_it(monkeypatch, value, offline):
     monkeypatch.setenv("HF_HUB_OFFLINE", value)
     assert hub_offline() is offline
+
+
+@pytest.mark.parametrize("argv, pretrained, error", [
+    (["--model", "ViT-B-32-256"], "datacomp_s34b_b86k", None),  # its only weights
+    (["--model", "ViT-B-16"], None, "ViT-B-16 comes with several pretrained weights (openai, laion400m_e31"),
+    (["--model", "ViT-B-16", "--pretrained", "openai"], "openai", None),
+    (["--model", "ViT-B-16", "--pretrained", "none"], "none", None),  # random weights, asked for
+    (["--model", "ViT-B-16", "--weights", "ckpt.pt"], None, None),
+    (["--model", "ViT-B-32"], None, None),  # the default model: its default weights, as before
+    (["--model", "demo"], None, None),
+])
+def test_a_model_named_alone_gets_its_pretrained_weights_never_random_ones_unasked(argv, pretrained, error, capsys):
+    import argparse
+
+    from indexer.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(["photos", *argv])
+    if error:
+        with pytest.raises(SystemExit) as stopped:
+            flags.check_pretrained(parser, args)
+        assert stopped.value.code == 2 and error in capsys.readouterr().err
+        return
+    flags.check_pretrained(parser, args)
+    assert isinstance(args, argparse.Namespace) and args.pretrained == pretrained
