@@ -19,6 +19,7 @@ import re
 import stat
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -76,6 +77,7 @@ class ScanResult:
 
     files: list[FileStat] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    others: Counter = field(default_factory=Counter)  # files that are no picture, by extension (".cr2")
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,8 @@ class _Scan:
                         subfolders.append(entry.path)
                 elif is_image_name(entry.name) and entry.path not in self.seen_files:
                     self._add_file(entry.path, entry.stat())
+                elif not is_image_name(entry.name):
+                    self.result.others[os.path.splitext(entry.name)[1].lower() or entry.name] += 1
             except OSError as exc:  # dangling symlink, vanished file, permissions
                 self.result.errors.append((entry.path, _os_reason(exc)))
         if self.progress is not None and time.monotonic() - self.said >= 0.5:

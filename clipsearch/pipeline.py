@@ -171,7 +171,7 @@ class IndexingPipeline:
         scanning = (lambda found: self.progress(IndexProgress(found=found, elapsed=time.monotonic() - started,
                                                               scanning=True))) if self.progress else None
         scan = scan_images(folders, exclude=[getattr(self.store, "folder", "")], progress=scanning)
-        report.found = len(scan.files)
+        report.found, report.other_files = len(scan.files), dict(scan.others.most_common(5))
         # Another spelling of a folder of this run, left by a release before as_covered: its
         # records are this run's photos twice, so they count as vanished (a move, or removed).
         aliases = other_spellings(covered, folders)

@@ -44,6 +44,7 @@ class IndexReport:
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
     still_unreadable: int = 0  # skipped in an earlier run of this process and unchanged: not read again
     kept: dict[str, int] = field(default_factory=dict)  # folder gone or empty -> its photos, kept
+    other_files: dict[str, int] = field(default_factory=dict)  # the commonest files that are no picture (".cr2": 120)
     elapsed: float = 0.0
     dry_run: bool = False
     interrupted: bool = False

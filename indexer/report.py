@@ -84,7 +84,7 @@ def format_report(report: IndexReport) -> str:
         lines.append(f"  {folder} is {absence(folder)} (a disk not mounted?): its {count} indexed photo{'s' if count != 1 else ''} "
                      f"are kept; if it moved or is gone for good, `python -m indexer --remove {folder}` forgets them")
     if not report.found and not report.skipped and not report.kept:
-        lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP): is it the right folder?")
+        lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP): " + _other_files(report))
     if not report.dry_run and (report.embedded or report.reused):
         rate = f", {report.images_per_second:.1f} images/s" if report.embedded else ""  # copies only: no rate
         lines.append(f"  embedded {report.embedded} ({report.reused} reused from identical files) in "
@@ -107,3 +107,11 @@ def format_report(report: IndexReport) -> str:
             if len(paths) > SHOW_PATHS:
                 lines.append(f"      ... and {len(paths) - SHOW_PATHS} more (--json lists all)")
     return "\n".join(lines)
+
+
+def _other_files(report: IndexReport) -> str:
+    """What an empty run found instead (camera RAW, videos...), or the question whether it is the folder."""
+    if not report.other_files:
+        return "is it the right folder?"
+    kinds = ", ".join(f"{count:,} {ext}" for ext, count in report.other_files.items())
+    return f"it holds other files ({kinds}): camera RAW and video files are not indexed (a JPEG beside a RAW file is)"
