@@ -48,8 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this computer only)")
     parser.add_argument("--port", type=flags.port, default=7860, help="port to listen on (default 7860)")
-    parser.add_argument("--auth", type=_auth, metavar="USER:PASS",
-                        help="require this user name and password (do use it with a non-local --host)")
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--auth", type=_auth, metavar="USER:PASS",
+                     help="require this user name and password (do use it with a non-local --host); other "
+                          "users of this computer can read a command line: --auth-file keeps it out of sight")
+    who.add_argument("--auth-file", dest="auth", type=_auth_file, metavar="FILE",
+                     help="as --auth, from the first line of FILE (USER:PASS; keep it private: chmod 600)")
     flags.add_device(parser)
     flags.add_threads(parser)
     flags.add_store(parser, "where the index lives when the folder does not say (default hnsw: the folder)")
@@ -68,6 +72,20 @@ def _auth(text: str) -> tuple[str, str]:
     if not sep or not user or not password:
         raise argparse.ArgumentTypeError("expected USER:PASS, both non-empty")
     return user, password
+
+
+def _auth_file(path: str) -> tuple[str, str]:
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as handle:
+            line = handle.readline().strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise argparse.ArgumentTypeError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if os.stat(os.path.expanduser(path)).st_mode & 0o077:
+        print(f"warning: other users of this computer can read {path}: chmod 600 {path}", file=sys.stderr)
+    try:
+        return _auth(line)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"the first line of {path} should be USER:PASS, both non-empty") from None
 
 
 def is_loopback(host: str) -> bool:

@@ -52,6 +52,8 @@ def test_help_is_clear(capsys):
     (["--port", "70000"], "at most 65535"),
     (["--port", "web"], "whole number"),
     (["--auth", "admin"], "USER:PASS"),
+    (["--auth-file", "/no/such/file"], "cannot read /no/such/file: No such file or directory"),
+    (["--auth", "a:b", "--auth-file", __file__], "not allowed with argument --auth"),
     (["--threads", "-2"], "at least 1"),
     (["--device", "tpu"], "invalid choice"),
     (["--bogus"], "unrecognized arguments"),
@@ -169,3 +171,19 @@ def test_a_thumbnail_cache_that_cannot_be_made_is_a_usage_error_before_the_model
     err = capsys.readouterr().err
     assert f"error: no thumbnail cache in {blocked / 'thumbs'}: " in err
     assert "(set CLIPSEARCH_CACHE to a folder this user can write)" in err
+
+
+def test_the_password_can_come_from_a_private_file_instead_of_the_command_line(tmp_path, capsys):
+    """A command line is visible to every user of the computer (ps); a file can be kept private."""
+    private = tmp_path / "auth"
+    private.write_text("me:s3cret\n")
+    private.chmod(0o600)
+    assert cli.build_parser().parse_args(["--auth-file", str(private)]).auth == ("me", "s3cret")
+    assert capsys.readouterr().err == ""
+    private.chmod(0o644)
+    assert cli.build_parser().parse_args(["--auth-file", str(private)]).auth == ("me", "s3cret")
+    assert f"warning: other users of this computer can read {private}: chmod 600 {private}" in capsys.readouterr().err
+    private.write_text("just a password\n")
+    with pytest.raises(SystemExit) as exit_:
+        cli.build_parser().parse_args(["--auth-file", str(private)])
+    assert exit_.value.code == 2 and f"the first line of {private} should be USER:PASS" in capsys.readouterr().err
