@@ -35,6 +35,9 @@ def fake_demo(monkeypatch) -> FakeDemo:
     monkeypatch.setattr("webui.app.build_app", lambda engine, settings, overrides: demo)
     monkeypatch.setattr("webui.rest.mount", lambda demo: setattr(demo, "rest_mounted", True))
     monkeypatch.setattr(cutoff, "SHARED_FITS", cutoff.SHARED_FITS)  # main switches the process's fits
+    # Nothing listens: whether port 7860 is free on this machine (a clipsearch of the user's own)
+    # is not what these tests are about (test_a_port_in_use_is_a_usage_error_before_the_model_loads is).
+    monkeypatch.setattr(cli, "check_port", lambda parser, host, port: None)
     return demo
 
 
