@@ -8,9 +8,9 @@ so does the dry run (without this, reorganising a library looked as if it would 
 
 from __future__ import annotations
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from .images import DEFAULT_MAX_PIXELS, FileStat, _os_reason, fingerprint_bytes, read_file_bytes
+from .images import DEFAULT_MAX_PIXELS, FileStat, _os_reason, fingerprint_bytes, read_file_bytes, unreadable
 from .reports import IndexReport
 
 
@@ -44,14 +44,8 @@ def header_problem(stat: FileStat, max_pixels: int | None) -> str | None:
     try:
         with Image.open(stat.path) as img:
             width, height = img.size
-    except UnidentifiedImageError:
-        return "not an image"
-    except Image.DecompressionBombError:
-        return "too many pixels"
-    except OSError as exc:
-        return _os_reason(exc) if exc.errno else "decode error"
-    except Exception:  # a header a decoder chokes on
-        return "decode error"
+    except Exception as exc:  # as a run reads it: the file refused by the OS, or what Pillow says
+        return _os_reason(exc) if isinstance(exc, OSError) and exc.errno else unreadable(stat.path, exc).reason
     if width * height > (max_pixels or DEFAULT_MAX_PIXELS):
         return "too many pixels"
     return None

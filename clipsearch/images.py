@@ -1,10 +1,9 @@
 """Finding image files and opening them safely.
 
-Every decoding problem becomes an ``UnreadableImage`` with a short, stable reason, so that one bad
-file is a line in a report and never a crash. Pixels come out upright (EXIF orientation), in RGB,
-with alpha flattened onto white, CMYK converted through its ICC profile where it has one, and
-16-bit samples scaled rather than clipped. JPEGs are decoded at reduced scale (``Image.draft``)
-when the caller only needs a small picture, which is most of the cost of indexing.
+Every decoding problem becomes an ``UnreadableImage`` with a short, stable reason (``unreadable``):
+one bad file is a line in a report, never a crash. Pixels come out upright (EXIF orientation), RGB,
+alpha flattened onto white, CMYK through its ICC profile, 16-bit samples scaled, not clipped. JPEGs
+decode at reduced scale (``Image.draft``) when a small picture will do: most of indexing's cost.
 """
 
 from __future__ import annotations
@@ -44,13 +43,10 @@ try:  # HEIC/HEIF from phones, on every platform
 except ImportError:  # pragma: no cover - optional dependency
     HEIF_SUPPORTED = False
 
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
-     ".heic", ".heif"}
-)
-# Folders a NAS or an OS keeps beside the photos: Synology's thumbnails of every photo (@eaDir),
-# recycle bins and snapshots (whole copies of the library), Windows' and fsck's own. Never walked
-# into (a folder of the run itself is, whatever its name); hidden ones (".@__thumb") are skipped too.
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
+                              ".heic", ".heif"})
+# Folders a NAS or an OS keeps beside photos: Synology's thumbnails (@eaDir), recycle bins, snapshots
+# (whole copies of the library), Windows' and fsck's own; never walked into, but as a folder of the run.
 SYSTEM_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot", "@Recycle", "@Recently-Snapshot",
                             "$RECYCLE.BIN", "System Volume Information", "lost+found"})
 MAX_FILE_BYTES = 1 << 30
@@ -271,16 +267,22 @@ def _load(
         return _decode(img, name, fingerprint, min_size, max_pixels)
     except UnreadableImage:
         raise
-    except Image.DecompressionBombError as exc:
-        raise UnreadableImage(name, "too many pixels", str(exc)) from None
-    except UnidentifiedImageError:
-        raise UnreadableImage(name, "not an image") from None
-    except MemoryError:
-        raise UnreadableImage(name, "too many pixels", "out of memory") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError) as exc:
-        text = str(exc)
-        reason = "truncated" if "truncated" in text or isinstance(exc, EOFError) else "decode error"
-        raise UnreadableImage(name, reason, text[:200]) from None
+    except (Image.DecompressionBombError, MemoryError, OSError, SyntaxError, ValueError, EOFError, IndexError,
+            TypeError, KeyError) as exc:
+        raise unreadable(name, exc) from None
+
+
+def unreadable(name: str, exc: BaseException) -> UnreadableImage:
+    """Why a picture cannot be used, from what opening or decoding it raised."""
+    if isinstance(exc, Image.DecompressionBombError):
+        return UnreadableImage(name, "too many pixels", str(exc))
+    if isinstance(exc, UnidentifiedImageError):
+        return UnreadableImage(name, "not an image")
+    if isinstance(exc, MemoryError):
+        return UnreadableImage(name, "too many pixels", "out of memory")
+    text = str(exc)
+    reason = "truncated" if "truncated" in text or isinstance(exc, EOFError) else "decode error"
+    return UnreadableImage(name, reason, text[:200])
 
 
 def defer_pillow_bomb_check(max_pixels: int) -> None:
