@@ -108,12 +108,13 @@ class ThumbnailCache:
 
         A photo that vanished or cannot be decoded gets a grey placeholder instead of an error;
         but one not on disk now (a disk not mounted) whose index record is ``known`` (its mtime_ns
-        and size) keeps the thumbnail made while it was there.
+        and size) keeps the thumbnail made while it was there (at ``size``, else the small one).
         """
         target = self.path_for(photo, size)
-        if target is None:
-            kept = self.root / str(size) / f"{thumbnail_key(photo, *known)}.jpg" if known else None
-            return str(kept) if kept is not None and kept.exists() else self.placeholder()
+        if target is None:  # a preview never made falls back to the small thumbnail made earlier
+            kept = [self.root / str(each) / f"{thumbnail_key(photo, *known)}.jpg"
+                    for each in dict.fromkeys((size, THUMB_SIZE))] if known else []
+            return next((str(k) for k in kept if k.exists()), None) or self.placeholder()
         if target.exists():
             return str(target)
         try:

@@ -8,6 +8,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import pytest
@@ -104,6 +105,8 @@ def test_a_result_not_on_disk_now_says_so_under_its_kept_thumbnail(handlers, lib
     assert caption == f"{shown[at]['score']:.3f} · {shown[at]['name']} · not on disk now"
     assert handlers.thumbs.contains(thumb) and Image.open(thumb).size != (THUMB_SIZE, THUMB_SIZE)  # not the placeholder
     assert "**Not on disk now**" in details_markdown(shown[at])
+    preview, details, _ = handlers.select(shown, SimpleNamespace(index=at))  # no preview was made before
+    assert preview == thumb and "**Not on disk now**" in details  # the small thumbnail, not a grey cross
     assert all(c.endswith(r["name"]) for (_, c), r in zip(gallery, shown) if r["path"] != away)
     assert "Not on disk" not in details_markdown(shown[at - 1 if at else 1])
     from webui import rest
