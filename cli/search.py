@@ -165,6 +165,9 @@ def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filt
             kept = (f"{len(shown)} scored {cut:g} or more" if shown else
                     f"No result scored {cut:g} or more (the best scored {max(h.score for h in hits):.3f})")
         print(f"{kept}; {len(hits) - len(shown)} weaker hidden (--min-score 0 shows all)", file=sys.stderr)
+    away = sum(not os.path.exists(h.path) for h in shown if id(h) not in folded)
+    if away:  # a disk not mounted keeps its photos in the index: say so before a script opens them
+        print(f"{away} of these {'is' if away == 1 else 'are'} not on disk now (a disk not mounted?)", file=sys.stderr)
     if folded:
         what = "1 near-duplicate folded under the result it copies" if len(folded) == 1 else \
             f"{len(folded)} near-duplicates folded under the results they copy"

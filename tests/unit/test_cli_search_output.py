@@ -1,0 +1,22 @@
+"""What ``clipsearch search`` prints about its results, beside the results themselves."""
+
+from __future__ import annotations
+
+from cli.search import print_hits
+from clipsearch import SearchResult
+
+
+def hit(path, score=0.5, strong=True) -> SearchResult:
+    return SearchResult(str(path), score, 10, 10, None, 1, 0, strong)
+
+
+def test_results_not_on_disk_now_are_counted_on_stderr_and_stdout_stays_plain(tmp_path, capsys):
+    here = tmp_path / "here.jpg"
+    here.write_bytes(b"x")
+    away = tmp_path / "usb" / "away.jpg"  # a disk not mounted: the index keeps its photos
+    print_hits([hit(here, 0.9), hit(away, 0.8), hit(tmp_path / "weak.jpg", 0.1, strong=False)], as_json=False)
+    out, err = capsys.readouterr()
+    assert out == f"0.900\t{here}\n0.800\t{away}\n"  # scripts read the same lines as before
+    assert "1 of these is not on disk now (a disk not mounted?)" in err
+    print_hits([hit(here, 0.9)], as_json=False)
+    assert "not on disk" not in capsys.readouterr().err
