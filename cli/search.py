@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 
 from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, iso_day, parse_query
+from clipsearch.folders import not_covered
 from clipsearch.reports import indexed_when
 
 from . import duplicates, flags
@@ -130,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
         engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
         hits = engine.search(terms, k=args.k, where=where, cutoff=args.min_score or None)
+        if not hits and where.folder and not args.json:
+            outside = not_covered(where.folder, engine.folders())
+            if outside:
+                print(f"No result: {outside}", file=sys.stderr)
+                return 0
         print_hits(hits, as_json=args.json, cut=args.min_score, filtered=not where.is_empty(),
                    fold=None if args.no_fold else engine.fold)
     except ClipSearchError as exc:

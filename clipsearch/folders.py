@@ -44,6 +44,15 @@ def filter_as_covered(where: Any, covered: Callable[[], list[str]]) -> Any:
     return where if spelled == where.folder else replace(where, folder=spelled)
 
 
+def not_covered(folder: str, covered: list[str]) -> str | None:
+    """Why a search's folder filter found nothing, when the index covers no photo in ``folder``
+    (else None: the folder is covered, or holds covered folders)."""
+    spelled = os.path.join(as_covered(folder, covered, quiet=True), "")
+    if any(spelled.startswith(os.path.join(c, "")) or os.path.join(c, "").startswith(spelled) for c in covered):
+        return None
+    return f"the index holds no photo in {folder}: it covers {', '.join(covered) or 'no folder yet'}"
+
+
 def keep_missing_folders(known: dict, folders: list[str], scan: ScanResult, report: IndexReport) -> dict:
     """``known`` less the photos of a folder that is gone or empty now (an unplugged disk, an
     unmounted share): a run must not forget a whole library it cannot see. Each such folder and

@@ -29,6 +29,7 @@ from clipsearch import (
     iso_day,
     parse_query,
 )
+from clipsearch.folders import not_covered
 from clipsearch.images import load_image
 
 from .duplicates_view import caption, folded_results, similar_markdown, unfold
@@ -175,6 +176,9 @@ class Handlers:
             raise gr.Error(str(exc)) from None
         elapsed = time.perf_counter() - started
         gallery, shown, status = self.render(results, *view)
+        if not results and folder and (outside := not_covered(parse_filter(folder, None, None).folder,
+                                                              self.engine().folders())):
+            status = f"No results: {md(outside)}."  # a folder typed by hand, not one of the choices
         return gallery, results, shown, f"{status} · {md(what)} · {elapsed * 1000:.0f} ms", gr.update(visible=False)
 
     def render(self, results: Results, min_score: float, sort: str,

@@ -20,3 +20,19 @@ def test_results_not_on_disk_now_are_counted_on_stderr_and_stdout_stays_plain(tm
     assert "1 of these is not on disk now (a disk not mounted?)" in err
     print_hits([hit(here, 0.9)], as_json=False)
     assert "not on disk" not in capsys.readouterr().err
+
+
+def test_a_folder_filter_outside_the_index_says_what_the_index_covers(tmp_path):
+    """The command line and the web app say it (``clipsearch.folders.not_covered``)."""
+    from clipsearch.folders import not_covered as _outside
+
+    photos, disk = tmp_path / "Pictures", tmp_path / "disk"
+    disk.mkdir()
+    photos.symlink_to(disk)
+    covered = [str(disk)]
+    for inside in (disk, disk / "2019", photos / "2019", tmp_path):  # in it, under it, via a link, above it
+        assert _outside(str(inside), covered) is None
+    assert _outside(str(tmp_path / "Phone"), covered) == (
+        f"the index holds no photo in {tmp_path / 'Phone'}: it covers {disk}")
+    assert _outside(str(tmp_path / "disk2"), covered) is not None  # a name that starts alike is another folder
+    assert _outside("/x", []) == "the index holds no photo in /x: it covers no folder yet"

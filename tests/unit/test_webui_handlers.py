@@ -129,6 +129,16 @@ def test_a_search_on_a_full_disk_shows_its_results_and_says_why_thumbnails_are_m
     assert "No space left on device" in status
 
 
+def test_a_folder_typed_outside_the_index_says_what_the_index_covers(handlers, library, tmp_path):
+    gallery, results, shown, status, banner = search(handlers, where=(str(tmp_path / "Phone"), "", ""))
+    from webui.markdown import md
+
+    assert results == [] and status.startswith(
+        "No results: " + md(f"the index holds no photo in {tmp_path / 'Phone'}: it covers {library}") + ".")
+    inside = search(handlers, where=(str(library / "trips"), "2999-01-01", ""))  # covered: nothing that new
+    assert inside[1] == [] and "the index holds no photo" not in inside[3]
+
+
 def test_thumbnails_are_cached_and_follow_edits(handlers, library):
     photo_path = str(library / "trips" / "p00.jpg")
     first = handlers.thumbs.get(photo_path)
