@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 
 from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, iso_day, parse_query
-from clipsearch.folders import not_covered
+from clipsearch.folders import not_covered, now_note
 from clipsearch.reports import indexed_when
 
 from . import duplicates, flags
@@ -88,7 +88,7 @@ def format_info(info: dict) -> str:
         f"Photos:        {info.get('count', 0):,}",
         f"Model:         {model}" + (f", {stamp['dim']}-d vectors" if stamp.get("dim") else ""),
         f"Last indexed:  {when}",
-        "Folders:       " + ("\n               ".join(folders) if folders else "(none recorded)"),
+        "Folders:       " + ("\n               ".join(f + now_note(f) for f in folders) if folders else "(none recorded)"),
     ]
     return "\n".join(lines)
 

@@ -79,6 +79,17 @@ def absence(folder: str) -> str:
     return "empty" if os.access(folder, os.R_OK | os.X_OK) else "unreadable"
 
 
+def now_note(folder: str) -> str:
+    """What ``info`` says beside a covered folder that is not there now (else nothing): its photos
+    stay in the index (``keep_missing_folders``), the disk may only be unmounted."""
+    try:
+        if os.path.isdir(folder) and next(os.scandir(folder), None) is not None:
+            return ""
+    except OSError:
+        pass
+    return f" ({absence(folder)} now: a disk not mounted?)"
+
+
 def other_spellings(covered: list[str], folders: list[str]) -> list[str]:
     """The covered folders that are other spellings of places under ``folders`` (through a symlink)."""
     out = []

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from clipsearch import Settings
+from clipsearch.folders import now_note
 from clipsearch.reports import indexed_when
 
 
@@ -93,7 +94,7 @@ def info_markdown(info: dict[str, Any]) -> str:
     model = stamp.get("model", "?") + (f" ({stamp['pretrained']})" if stamp.get("pretrained") else "")
     when = indexed_when(info)
     folders = info.get("folders") or []
-    listed = "\n".join(f"  - {md(f)}" for f in folders) or "  - (none recorded)"
+    listed = "\n".join(f"  - {md(f + now_note(f))}" for f in folders) or "  - (none recorded)"
     return (
         f"- **Photos:** {info.get('count', 0):,}\n- **Model:** {md(model)}\n"
         f"- **Last indexed:** {when}\n- **Index:** {md(str(info.get('location', '')))}\n"
