@@ -312,6 +312,9 @@ def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any]:
         cut = -1.0 if raw == "auto" else float(raw) if raw not in (None, "") else 0.0
     except ValueError:
         raise ApiError(400, f"min_score must be a number or auto, not {raw!r}") from None
+    folder = (fields.get("folder") or "").strip()
+    if folder and not os.path.isabs(os.path.expanduser(folder)):  # the server's own folder means nothing to a client
+        raise ApiError(400, f"folder is a full path, as /api/info lists the indexed folders, not {folder!r}")
     try:
         where = parse_filter(fields.get("folder"), fields.get("since"), fields.get("until"), ("since", "until"))
     except ValueError as exc:
