@@ -9,11 +9,12 @@ import time
 from collections.abc import Callable
 
 from clipsearch import SearchEngine
-from clipsearch.images import is_image_name
+from clipsearch.images import SYSTEM_FOLDERS, is_image_name
 
 log = logging.getLogger("indexer")
 
 SETTLE_SECONDS = 2.0  # wait for a burst of changes (a copy of many files) to end
+READ_ONLY_EVENTS = frozenset({"opened", "closed_no_write"})  # watchdog's words for a file only read
 
 
 def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_report: Callable) -> None:
@@ -22,11 +23,17 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
     from watchdog.observers import Observer
 
     changed = threading.Event()
+    roots = [os.path.abspath(os.fspath(f)) for f in folders]
 
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event) -> None:
-            paths = [getattr(event, "src_path", ""), getattr(event, "dest_path", "")]
-            if event.is_directory or any(is_image_name(str(p)) for p in paths if p):
+            if event.event_type in READ_ONLY_EVENTS or (event.is_directory and event.event_type == "modified"):
+                return  # a photo read (a viewer, a backup, the web app's thumbnails); a folder's own
+                #         "modified" comes with the event of the file that changed in it
+            paths = [str(p) for p in (getattr(event, "src_path", ""), getattr(event, "dest_path", "")) if p]
+            if paths and all(_left_alone(p, roots) for p in paths):  # a NAS's thumbnails (@eaDir), a hidden
+                return  # file; but rsync's hidden temporary file renamed to a photo is a new photo
+            if event.is_directory or any(is_image_name(p) for p in paths):
                 changed.set()
 
     observer = _observer(Observer, [f for f in folders if _watchable(f)], Handler())
@@ -53,6 +60,14 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
     finally:
         observer.stop()
         observer.join(5)
+
+
+def _left_alone(path: str, folders: list[str]) -> bool:
+    """Whether a changed path is one the scan never looks at: hidden, or in a NAS's own folders,
+    below the watched folder it is in (whose own name may be anything, ``~/.photos`` too)."""
+    root = next((f for f in folders if path.startswith(os.path.join(f, ""))), None)
+    inside = path[len(root):] if root else path
+    return any(part.startswith(".") or part in SYSTEM_FOLDERS for part in inside.split(os.sep))
 
 
 def _watchable(folder) -> bool:

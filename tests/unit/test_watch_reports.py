@@ -72,3 +72,39 @@ def test_out_of_os_watches_falls_back_to_polling(tmp_path, caplog):
     observer = watch._observer(OutOfWatches, [tmp_path], handler=object())
     assert isinstance(observer, PollingObserver)
     assert "looking for changes every few seconds instead" in caplog.text
+
+
+def test_changes_the_scan_never_looks_at_wake_no_pass():
+    """A Synology writes a thumbnail into @eaDir after every new photo: that is no change to index."""
+    roots = ["/volume1/photo", "/home/me/.photos"]  # a watched folder's own name may be hidden
+    assert watch._left_alone("/volume1/photo/2019/@eaDir/IMG_1.jpg/SYNOPHOTO_THUMB_XL.jpg", roots)
+    assert watch._left_alone("/volume1/photo/#recycle/IMG_2.jpg", roots)
+    assert watch._left_alone("/volume1/photo/2019/.IMG_3.jpg.Xa8Tq", roots)  # rsync's temporary file
+    assert not watch._left_alone("/volume1/photo/2019/IMG_3.jpg", roots)
+    assert not watch._left_alone("/home/me/.photos/2019/IMG_4.jpg", roots)
+
+
+def test_a_photo_read_or_a_nas_thumbnail_wakes_no_pass_and_a_hidden_file_renamed_to_a_photo_does(tmp_path, monkeypatch):
+    monkeypatch.setattr(watch, "SETTLE_SECONDS", 0.1)
+    (tmp_path / "@eaDir").mkdir()
+    (tmp_path / "IMG_0.jpg").write_bytes(b"x")
+    stop = threading.Event()
+    engine = ScriptedEngine([IndexReport(added=1)], stop)
+    watcher = threading.Thread(target=watch.watch_folders, args=(engine, [tmp_path], stop, lambda r: None))
+    watcher.start()
+    try:
+        time.sleep(0.5)  # the observer is watching
+        (tmp_path / "@eaDir" / "SYNOPHOTO_THUMB_XL.jpg").write_bytes(b"x")
+        (tmp_path / ".IMG_1.jpg.Xa8Tq").write_bytes(b"x")  # rsync writes a hidden file first...
+        for _ in range(3):  # a viewer, a backup or the web app reads a photo: nothing changed
+            (tmp_path / "IMG_0.jpg").read_bytes()
+        time.sleep(1.5)
+        assert engine.passes == 0
+        (tmp_path / ".IMG_1.jpg.Xa8Tq").rename(tmp_path / "IMG_1.jpg")  # ...then renames it: a new photo
+        deadline = time.monotonic() + 20
+        while engine.passes == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert engine.passes == 1
+    finally:
+        stop.set()
+        watcher.join(10)
