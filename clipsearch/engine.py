@@ -353,8 +353,8 @@ class SearchEngine(DuplicateFinding):
         return {**self._store().info(), **self.text.info_entry()}
 
     def folders(self) -> list[str]:
-        """The folders the index covers (as given to ``index_folder``)."""
-        return list(self.info().get("folders", []))
+        """The folders the index covers (as given to ``index_folder``; the store's, not the text's counts)."""
+        return list(self._store().info().get("folders", []))
 
     def records(self, folder: str | Path | None = None) -> Iterator[ImageRecord]:
         """What the index knows of every image (under ``folder`` when given)."""
