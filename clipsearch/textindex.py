@@ -175,9 +175,10 @@ class TextIndex:
                     db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                                (str(TEXT_SCHEMA_VERSION),))
         except sqlite3.Error as exc:
-            db = None if create else read_as_it_is(path)  # a reader, where SQLite may not write
+            why = room_note(exc, path.parent)  # a reader, where SQLite may not write: the file as it is
+            db = None if create or not why else read_as_it_is(path)
             if db is None:
-                raise StoreWriteError(f"could not open the text index {path}: {exc}{room_note(exc, path.parent)}") from exc
+                raise StoreWriteError(f"could not open the text index {path}: {exc}{why}") from exc
         index = cls(path, db)
         version = index._meta("schema_version")
         if version is None:  # an empty file: its creation never committed

@@ -24,9 +24,10 @@ def connect(path: Path, reader: bool = False) -> sqlite3.Connection:
     try:
         return _connect(path)
     except sqlite3.Error as exc:
-        db = read_as_it_is(path) if reader else None
+        why = room_note(exc, path.parent)  # a full disk or a folder it may not write in: else no fallback
+        db = read_as_it_is(path) if reader and why else None
         if db is None:
-            raise StoreWriteError(f"cannot open the index in {path.parent}: {exc}{room_note(exc, path.parent)}") from exc
+            raise StoreWriteError(f"cannot open the index in {path.parent}: {exc}{why}") from exc
         return db
 
 

@@ -243,6 +243,12 @@ def test_a_read_only_index_is_searched_as_it_is_and_a_writer_is_told_why(engine,
         return real(target, *args, uri=uri, **kwargs)
 
     monkeypatch.setattr(sqlite3, "connect", read_only_folder)
+    with pytest.raises(StoreWriteError, match="cannot open the index in"):  # room, a folder it may write
+        open_store(folder, engine.encoder.stamp)  # in: a passing refusal, not a read-only folder
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(1 << 30, 1 << 30, 0))  # as full as a read-only one
     store = open_store(folder, engine.encoder.stamp)
     reader = SearchEngine(engine.encoder, store, settings=engine.settings)
     assert [h.path for h in reader.search_text("a photo", k=5, cutoff=0.0)] == expected
