@@ -89,7 +89,7 @@ def format_info(info: dict) -> str:
         f"Model:         {model}" + (f", {stamp['dim']}-d vectors" if stamp.get("dim") else ""),
         f"Last indexed:  {when}",
         "Folders:       " + ("\n               ".join(f + now_note(f) for f in folders) if folders else "(none recorded)"),
-    ]
+    ] + (["Left out:      " + "\n               ".join(info["left_out"])] if info.get("left_out") else [])
     return "\n".join(lines)
 
 

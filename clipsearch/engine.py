@@ -24,7 +24,7 @@ from .cutoff_terms import TermVector, combine, composite_search, embed_terms
 from .duplicates import DuplicateFinding
 from .encoders import Encoder, load_encoder
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
-from .folders import as_covered, filter_as_covered
+from .folders import as_covered, filter_as_covered, known_under, left_out
 from .images import load_image, to_rgb
 from .index_handle import IndexHandle
 from .pipeline import FileEmbedder, IndexingPipeline, IndexProgress, IndexReport
@@ -199,13 +199,14 @@ class SearchEngine(DuplicateFinding):
         self.text.set_enabled(on)
 
     def remove_folder(self, folder: str | Path) -> int:
-        """Forget every image under ``folder``; returns how many."""
+        """Forget every image under ``folder``; returns how many. A folder inside a covered one is
+        left out of later runs over that one (``info()["left_out"]``) until a run names it."""
         with self._writer() as store:  # a folder reached through a symlink: as the index spells it
-            folder = as_covered(os.path.abspath(os.fspath(folder)), covered := store.info().get("folders", []))
+            folder = as_covered(os.path.abspath(os.fspath(folder)), covered := (info := store.info())["folders"])
             paths = [r.path for r in store.records(folder)]
             if paths:
                 store.write(WriteBatch(delete=paths))
-            store.set_folders([f for f in covered if f != folder])
+            store.set_folders([f for f in covered if not known_under({f: 0}, [folder])], left_out(info, folder))
             store.save()
         return len(paths)
 

@@ -44,6 +44,20 @@ def filter_as_covered(where: Any, covered: Callable[[], list[str]]) -> Any:
     return where if spelled == where.folder else replace(where, folder=spelled)
 
 
+def left_out(info: dict[str, Any], removed: str) -> list[str]:
+    """The folders runs leave out once ``removed`` is: one inside a covered folder joins them (a
+    run over that folder would add its photos again); those inside a removed folder go."""
+    kept = [f for f in info.get("left_out", []) if not known_under({f: 0}, [removed])]
+    others = [f for f in info.get("folders", []) if f != removed]
+    return kept + [removed] if known_under({removed: 0}, others) else kept
+
+
+def brought_back(info: dict[str, Any], folders: list[str]) -> list[str]:
+    """The folders left out that stay out of a run over ``folders``: a run that names one brings it
+    back (one that names a folder inside it indexes that folder alone, as a folder of its own)."""
+    return [f for f in info.get("left_out", []) if f not in folders]
+
+
 def not_covered(folder: str, covered: list[str]) -> str | None:
     """Why a search's folder filter found nothing, when the index covers no photo in ``folder``
     (else None: the folder is covered, or holds covered folders)."""

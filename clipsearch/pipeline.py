@@ -26,7 +26,7 @@ from .decoding import DecodePool, header_facts
 from .dryrun import count_changes
 from .encoders.base import Encoder
 from .errors import UnreadableImage
-from .folders import as_covered, keep_missing_folders, known_under, other_spellings
+from .folders import as_covered, brought_back, keep_missing_folders, known_under, other_spellings
 from .images import FileStat, fingerprint_bytes, load_image, read_file_bytes, scan_images
 from .reports import IndexProgress, IndexReport
 from .stores.base import ImageRecord, WriteBatch, check_stamp
@@ -165,12 +165,13 @@ class IndexingPipeline:
 
     def run(self, folders: Iterable[str], *, dry_run: bool = False) -> IndexReport:
         started = time.monotonic()
-        covered = self.store.info().get("folders", [])
+        covered = (info := self.store.info()).get("folders", [])
         folders = [as_covered(os.path.abspath(os.fspath(f)), covered) for f in folders]
+        outside = brought_back(info, folders)  # folders removed by name inside covered ones stay out
         report = IndexReport(folders=folders, dry_run=dry_run)
         scanning = (lambda found: self.progress(IndexProgress(found=found, elapsed=time.monotonic() - started,
                                                               scanning=True))) if self.progress else None
-        scan = scan_images(folders, exclude=[getattr(self.store, "folder", "")], progress=scanning)
+        scan = scan_images(folders, exclude=[getattr(self.store, "folder", ""), *outside], progress=scanning)
         report.found, report.other_files = len(scan.files), dict(scan.others.most_common(5))
         # Another spelling of a folder of this run, left by a release before as_covered: its
         # records are this run's photos twice, so they count as vanished (a move, or removed).
@@ -207,7 +208,7 @@ class IndexingPipeline:
             if gone:
                 self.store.write(WriteBatch(delete=gone))
             report.removed = len(gone)
-        self.store.set_folders([f for f in covered if f not in aliases or report.interrupted] + folders)
+        self.store.set_folders([f for f in covered if f not in aliases or report.interrupted] + folders, outside)
         self.store.save()
         report.elapsed = time.monotonic() - started
         return report

@@ -16,6 +16,7 @@ from pathlib import Path
 from cli import flags
 from clipsearch import ClipSearchError, IndexNotFound, ModelSpec, SearchEngine, Settings
 from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV, default_index_dir
+from clipsearch.folders import as_covered
 
 from .report import ProgressPrinter, format_report
 from .textreport import TextProgressPrinter, format_text_report
@@ -133,8 +134,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
         engine.set_text_reading(args.ocr)
     for folder in args.remove:
         count = engine.remove_folder(folder.expanduser())
-        covered = "" if count else f" (the index covers {', '.join(engine.folders()) or 'no folder'})"
-        _say(args, f"removed {count} images under {folder}{covered}")
+        _say(args, f"removed {count} images under {folder}{_removal_note(engine, folder, count)}")
     if args.remove and not args.folders:
         return 0
     folders = [f.expanduser() for f in args.folders] or engine.folders()
@@ -148,6 +148,15 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
         watch_folders(engine, folders, stop, lambda r: _print_report(r, args))
         return 0
     return 1 if report.interrupted else 0
+
+
+def _removal_note(engine: SearchEngine, folder: Path, count: int) -> str:
+    """What a removal means for later runs: a folder inside a covered one stays out of them."""
+    info = engine.info()
+    spelled = as_covered(os.path.abspath(folder.expanduser()), info["folders"] + info.get("left_out", []), quiet=True)
+    if spelled in info.get("left_out", []):
+        return f"; later runs leave it out (index {folder} by name to bring it back)"
+    return "" if count else f" (the index covers {', '.join(info['folders']) or 'no folder'})"
 
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -95,6 +95,7 @@ def info_markdown(info: dict[str, Any]) -> str:
     when = indexed_when(info)
     folders = info.get("folders") or []
     listed = "\n".join(f"  - {md(f + now_note(f))}" for f in folders) or "  - (none recorded)"
+    listed += "".join(f"\n  - left out: {md(f)}" for f in info.get("left_out") or [])
     return (
         f"- **Photos:** {info.get('count', 0):,}\n- **Model:** {md(model)}\n"
         f"- **Last indexed:** {when}\n- **Index:** {md(str(info.get('location', '')))}\n"

@@ -136,8 +136,9 @@ class VectorStore(Protocol):
     def write(self, batch: WriteBatch) -> None:
         """Apply a batch atomically."""
 
-    def set_folders(self, folders: Iterable[str]) -> None:
-        """Record which folders this index covers (shown in the app, used by a re-index)."""
+    def set_folders(self, folders: Iterable[str], left_out: Iterable[str] = ()) -> None:
+        """Record which folders this index covers (shown in the app, used by a re-index), and the
+        folders inside them that runs leave out (``info()["left_out"]``: removed by name)."""
 
     def search(
         self, vector: np.ndarray, k: int, *, where: SearchFilter | None = None, text_like: bool = False

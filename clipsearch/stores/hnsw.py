@@ -204,6 +204,7 @@ class HnswStore:
             "last_indexed": float(last) if last else None,
             "last_checked": float(checked) if checked else None,
             "folders": json.loads(folders) if folders else [],
+            "left_out": json.loads(self._records.meta("left_out") or "[]"),
             "location": str(self.folder),
         }
 
@@ -283,10 +284,10 @@ class HnswStore:
             self._graph_gen = change.generation
         self._write_manifest()
 
-    def set_folders(self, folders: Iterable[str]) -> None:
-        """Record which folders this index covers (shown in the app, used by re-index)."""
+    def set_folders(self, folders: Iterable[str], left_out: Iterable[str] = ()) -> None:
+        """Record which folders this index covers (shown in the app, used by re-index), and those left out."""
         self._require_writable()
-        self._records.set_folders(folders)
+        self._records.set_folders(folders, left_out)
         self._write_manifest()
 
     def save(self) -> None:

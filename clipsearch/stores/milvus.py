@@ -175,14 +175,14 @@ class MilvusStore:
 
     def info(self) -> dict[str, Any]:
         level = self._search_level()  # for display: a reader need not wait for the newest writes
-        meta = self._meta_values("generation", "last_indexed", "last_checked", "folders", level=level)
+        meta = self._meta_values("generation", "last_indexed", "last_checked", "folders", "left_out", level=level)
         return {
             "count": self.count(level),
             "generation": int(meta.get("generation") or 0),
             "stamp": self.stamp,
             "last_indexed": float(meta["last_indexed"]) if meta.get("last_indexed") else None,
             "last_checked": float(meta["last_checked"]) if meta.get("last_checked") else None,
-            "folders": json.loads(meta.get("folders") or "[]"),
+            "folders": json.loads(meta.get("folders") or "[]"), "left_out": json.loads(meta.get("left_out") or "[]"),
             "location": f"{self.uri}#{self.collection}",
         }
 
@@ -255,10 +255,11 @@ class MilvusStore:
             except MilvusException as exc:
                 raise StoreWriteError(f"could not write to Milvus at {self.uri}: {exc}") from exc
 
-    def set_folders(self, folders: Iterable[str]) -> None:
-        """Record which folders this index covers (shown in the app, used by re-index), and when."""
+    def set_folders(self, folders: Iterable[str], left_out: Iterable[str] = ()) -> None:
+        """Record which folders this index covers (shown in the app, used by re-index), those left out, and when."""
         self._require_writable()
-        self._set_meta(folders=json.dumps(sorted(set(folders))), last_checked=str(time.time()))
+        self._set_meta(folders=json.dumps(sorted(set(folders))), left_out=json.dumps(sorted(set(left_out))),
+                       last_checked=str(time.time()))
 
     def save(self) -> None:
         """Flush what this object wrote: Milvus seals the segments, persists them and indexes them."""

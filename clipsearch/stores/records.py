@@ -287,9 +287,10 @@ class RecordStore:
         self._db.execute("DELETE FROM images WHERE path=?", (_key(path),))
         return [row[0]]
 
-    def set_folders(self, folders: Iterable[str]) -> None:
-        """The folders covered, and when a run last brought the index up to date with them."""
-        self.set_meta(folders=json.dumps(sorted(set(folders))), last_checked=str(time.time()))
+    def set_folders(self, folders: Iterable[str], left_out: Iterable[str] = ()) -> None:
+        """The folders covered, those runs leave out, and when a run last brought the index up to date."""
+        self.set_meta(folders=json.dumps(sorted(set(folders))), left_out=json.dumps(sorted(set(left_out))),
+                      last_checked=str(time.time()))
 
     def _unpack(self, rows) -> tuple[np.ndarray, np.ndarray]:
         labels = np.array([r[0] for r in rows], dtype=np.int64)

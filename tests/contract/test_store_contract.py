@@ -56,6 +56,15 @@ def test_every_store_declares_the_whole_protocol(make_store):
     assert store.file_states() == {} and store.info()["folders"] == ["/p"] and store.refresh() is False
 
 
+def test_the_folders_left_out_are_kept_beside_the_covered_ones(make_store):
+    store = make_store()
+    assert store.info()["left_out"] == []  # a new index, or one of an earlier release
+    store.set_folders(["/p"], ["/p/screenshots", "/p/old"])
+    assert store.info()["folders"] == ["/p"] and store.info()["left_out"] == ["/p/old", "/p/screenshots"]
+    store.set_folders(["/p"])
+    assert store.info()["left_out"] == []
+
+
 def test_a_run_that_changes_nothing_is_still_recorded_as_a_check(make_store):
     store = make_store()
     assert store.info()["last_indexed"] is None and store.info()["last_checked"] is None

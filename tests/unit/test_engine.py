@@ -275,6 +275,26 @@ def test_a_run_reports_its_scan_before_its_batches(engine, library, monkeypatch)
     assert all(p.to_process == 0 and p.found <= 13 for p in scanning) and heard[-1].found == 13
 
 
+def test_a_folder_removed_inside_a_covered_one_stays_out_until_it_is_named(engine, library):
+    """``--remove ~/Pictures/Screenshots`` of an index over ~/Pictures: the next cron run over
+    ~/Pictures must not embed them all again."""
+    engine.index_folder(library)
+    embedded = engine.encoder.images_embedded
+    assert engine.remove_folder(library / "b") == 7 and engine.store.count() == 6
+    assert engine.info()["left_out"] == [str(library / "b")] and engine.folders() == [str(library)]
+    again = engine.index_folder(engine.folders())  # what cron does
+    assert again.added == 0 and again.found == 6 and engine.store.count() == 6
+    inner = engine.index_folder(library / "b" / "c")  # a folder inside it, named: that one alone
+    assert inner.added == 6 and engine.info()["left_out"] == [str(library / "b")]
+    assert engine.index_folder(engine.folders()).added == 0 and engine.store.count() == 12
+    back = engine.index_folder(library / "b")  # named: back in, its photos' vectors reused where kept
+    assert back.added == 1 and engine.info()["left_out"] == [] and engine.store.count() == 13
+    assert engine.encoder.images_embedded == embedded + 7  # each left-out photo embedded once more
+    assert engine.remove_folder(library / "b") == 7  # covered now, and inside a covered folder: out again
+    assert engine.info()["left_out"] == [str(library / "b")] and engine.folders() == [str(library)]  # b/c too
+    assert engine.remove_folder(library) == 6 and engine.info()["left_out"] == []  # the whole: nothing left out
+
+
 def test_index_lock_refuses_a_second_writer(engine, library):
     with IndexLock(engine.settings.index_dir):
         with pytest.raises(IndexLocked, match="being updated by process"):
