@@ -435,3 +435,14 @@ def test_engine_errors_without_index_are_typed(settings):
     with pytest.raises(NoIndexYet):
         h.engine()
     h.close()
+
+
+def test_the_index_panel_and_rest_info_list_the_folders_left_out(handlers, library):
+    from webui import rest
+    from webui.markdown import info_markdown, md
+
+    engine = handlers.engine()
+    assert rest.info(handlers)["left_out"] == []
+    assert engine.remove_folder(library / "trips") > 0  # inside the covered folder: left out from now on
+    assert rest.info(handlers)["left_out"] == [str(library / "trips")]
+    assert f"left out: {md(str(library / 'trips'))}" in info_markdown(engine.info())
