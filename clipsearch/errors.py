@@ -87,12 +87,14 @@ class StoreWriteError(ClipSearchError):
     """Writing the index failed (full disk, permissions); the previous index is intact."""
 
 
+DISK_FULL_NOTE = " (the disk is full: free some space and run again; what was indexed so far is kept)"
+
+
 def disk_full_note(exc: BaseException) -> str:
     """What to do, when a write failed because the disk is full (else nothing)."""
     text = str(exc)
-    if getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in text or "No space left" in text:
-        return " (the disk is full: free some space and run again; what was indexed so far is kept)"
-    return ""
+    full = getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in text or "No space left" in text
+    return DISK_FULL_NOTE if full else ""
 
 
 def room_note(exc: BaseException, folder: os.PathLike | str) -> str:
@@ -101,7 +103,7 @@ def room_note(exc: BaseException, folder: os.PathLike | str) -> str:
     note = disk_full_note(exc)
     try:
         if not note and shutil.disk_usage(folder).free < 1 << 20:
-            note = disk_full_note(OSError(errno.ENOSPC, "No space left"))
+            note = DISK_FULL_NOTE
     except OSError:
         pass
     if not note and not os.access(folder, os.W_OK):

@@ -61,8 +61,8 @@ def brought_back(info: dict[str, Any], folders: list[str]) -> list[str]:
 def not_covered(folder: str, covered: list[str]) -> str | None:
     """Why a search's folder filter found nothing, when the index covers no photo in ``folder``
     (else None: the folder is covered, or holds covered folders)."""
-    spelled = os.path.join(as_covered(folder, covered, quiet=True), "")
-    if any(spelled.startswith(os.path.join(c, "")) or os.path.join(c, "").startswith(spelled) for c in covered):
+    spelled = as_covered(folder, covered, quiet=True)
+    if known_under({spelled: 0}, covered) or known_under(dict.fromkeys(covered), [spelled]):
         return None
     return f"the index holds no photo in {folder}: it covers {', '.join(covered) or 'no folder yet'}"
 

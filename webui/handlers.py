@@ -163,7 +163,7 @@ class Handlers:
     def _ui_run(self, run, view, folder, date_from, date_to, what: str):
         started = time.perf_counter()
         try:
-            results = run(parse_filter(folder, date_from, date_to))
+            results = run(where := parse_filter(folder, date_from, date_to))
         except NoIndexYet as exc:
             return [], [], [], "No index to search yet.", gr.update(value=str(exc), visible=True)
         except NotAPicture as exc:  # on the page: the status line says it (no error badge, no toast)
@@ -176,8 +176,7 @@ class Handlers:
             raise gr.Error(str(exc)) from None
         elapsed = time.perf_counter() - started
         gallery, shown, status = self.render(results, *view)
-        if not results and folder and (outside := not_covered(parse_filter(folder, None, None).folder,
-                                                              self.engine().folders())):
+        if not results and where and where.folder and (outside := not_covered(where.folder, self.engine().folders())):
             status = f"No results: {md(outside)}."  # a folder typed by hand, not one of the choices
         return gallery, results, shown, f"{status} · {md(what)} · {elapsed * 1000:.0f} ms", gr.update(visible=False)
 
