@@ -22,8 +22,9 @@ VIEWPORT = {"width": 1400, "height": 1100}
 
 
 @contextmanager
-def serve_app(engine: Any, settings: Any) -> Iterator[str]:
-    """The web app over ``engine``, served on a free local port; yields its URL, closes it after."""
+def serve_app(engine: Any, settings: Any, **launch_kwargs: Any) -> Iterator[str]:
+    """The web app over ``engine``, served on a free local port; yields its URL, closes it after.
+    ``launch_kwargs`` go to ``launch`` beside the app's own (``root_path``, say)."""
     from webui import build_demo, launch_options
     from webui.rest import launch
 
@@ -31,7 +32,8 @@ def serve_app(engine: Any, settings: Any) -> Iterator[str]:
     port = free_port()
     demo.queue()
     # As python -m webui serves it: the REST routes mounted, Gradio's queue woken by its events.
-    launch(demo, mcp=False, server_name="127.0.0.1", server_port=port, quiet=True, **launch_options(settings, engine))
+    launch(demo, mcp=False, server_name="127.0.0.1", server_port=port, quiet=True, **launch_options(settings, engine),
+           **launch_kwargs)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

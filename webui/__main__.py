@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this computer only)")
     parser.add_argument("--port", type=flags.port, default=7860, help="port to listen on (default 7860)")
+    parser.add_argument("--root-path", type=_root_path, metavar="PATH",
+                        help="the path a reverse proxy serves the app under: /photos for "
+                             "https://example.com/photos/ (default: $GRADIO_ROOT_PATH, else none)")
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--auth", type=_auth, metavar="USER:PASS",
                      help="require this user name and password (do use it with a non-local --host); other "
@@ -72,6 +75,14 @@ def _auth(text: str) -> tuple[str, str]:
     if not sep or not user or not password:
         raise argparse.ArgumentTypeError("expected USER:PASS, both non-empty")
     return user, password
+
+
+def _root_path(text: str) -> str:
+    path = text.strip()
+    if not path.startswith("/") or any(c in path for c in "?# \t"):
+        raise argparse.ArgumentTypeError(f"expected the path the proxy serves the app under, such as /photos, "
+                                         f"not {text!r}")
+    return path.rstrip("/")
 
 
 def _auth_file(path: str) -> tuple[str, str]:
@@ -198,9 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     blocks = app.build_app(engine, settings, overrides)
     blocks.queue(default_concurrency_limit=1)
     # quiet: Gradio's own banner tells a command-line user to "set share=True in launch()".
+    where = {} if args.root_path is None else {"root_path": args.root_path}
     rest.launch(blocks, mcp=mcp, server_name=args.host, server_port=args.port, auth=args.auth, quiet=True,
-                **app.launch_options(settings, engine))
-    print(f"Serving clipsearch on {blocks.local_url} (Ctrl-C stops it)", flush=True)
+                **where, **app.launch_options(settings, engine))
+    behind = f"; a proxy serves it under {args.root_path}/" if args.root_path else ""
+    print(f"Serving clipsearch on {blocks.local_url}{behind} (Ctrl-C stops it)", flush=True)
     blocks.block_thread()
     return 0
 

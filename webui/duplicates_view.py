@@ -22,7 +22,7 @@ import gradio as gr
 
 from clipsearch import ClipSearchError
 
-from .paths import web_safe
+from .paths import file_url, web_safe
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class DuplicatesView:
                 label = "best copy · " if rank == 0 else ""
                 cards.append(
                     f'<figure class="dup-photo"><img class="{"best" if rank == 0 else ""}" alt="" '
-                    f'src="/gradio_api/file={html.escape(thumbs[photo["path"]])}">'
+                    f'src="{html.escape(file_url(thumbs[photo["path"]]))}">'
                     f'<figcaption><b>{label}{html.escape(os.path.basename(photo["path"]))}</b><br>'
                     f'{photo["width"]} × {photo["height"]} px · {human_size(photo["size"])}<br>'
                     f'{html.escape(when)}<br><span title="{html.escape(photo["path"])}">'

@@ -15,6 +15,7 @@ import inspect
 import os
 import re
 from typing import Any
+from urllib.parse import quote
 
 _ESCAPED = re.compile(rb"\\x([89a-f][0-9a-f])")  # what backslashreplace writes for a byte >= 0x80
 
@@ -39,6 +40,13 @@ def local_path(text: str) -> str:
         return text
     except UnicodeDecodeError:
         return os.fsdecode(raw)
+
+
+def file_url(path: str) -> str:
+    """The address of a file Gradio serves (a cached thumbnail), relative to the page: it holds where
+    a reverse proxy serves the app under a path of its own (``/photos/``, ``--root-path``), where
+    ``/gradio_api/file=...`` would leave that path out."""
+    return "gradio_api/file=" + quote(os.fsencode(path))
 
 
 def web_safe(value: Any) -> Any:

@@ -34,6 +34,7 @@ from clipsearch import ClipSearchError, InvalidQuery, QueryTerm, UnreadableImage
 from clipsearch.images import load_image
 
 from . import uploads, waking_queue
+from .behind_proxy import MCP_PREFIX, as_mounted, public_root
 from .handlers import MAX_K, Handlers, NoIndexYet, _result_dict, api_record, parse_filter
 from .matches import strong_results
 from .paths import local_path, web_path, web_safe
@@ -44,7 +45,6 @@ log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # the web app's own limit (app.MAX_UPLOAD)
 FORM_SLACK = 64 * 1024  # multipart boundaries and the small text fields beside the picture
-MCP_PREFIX = "/gradio_api/mcp"
 
 
 class ApiError(Exception):
@@ -125,6 +125,7 @@ class McpGuard:
         self.auth = auth
 
     async def __call__(self, scope, receive, send) -> None:
+        scope = as_mounted(scope)
         if scope["type"] != "http" or not self.auth.required:
             await self.inner(scope, receive, send)
             return
@@ -247,7 +248,7 @@ def info(handlers: Handlers) -> dict:
 
 def with_thumbnails(results: list[dict], request: Any) -> list[dict]:
     """API records (the photo's path under "file") with the URL of each one's thumbnail."""
-    base = str(getattr(request, "base_url", "") or "").rstrip("/")
+    base = public_root(request)
     out = []
     for result in results:
         record = api_record(result)

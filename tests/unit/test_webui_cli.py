@@ -58,6 +58,8 @@ def test_help_is_clear(capsys):
     (["--auth-file", "/no/such/file"], "cannot read /no/such/file: No such file or directory"),
     (["--auth", "a:b", "--auth-file", __file__], "not allowed with argument --auth"),
     (["--threads", "-2"], "at least 1"),
+    (["--root-path", "photos"], "such as /photos, not 'photos'"),
+    (["--root-path", "https://example.com/photos"], "such as /photos"),
     (["--device", "tpu"], "invalid choice"),
     (["--bogus"], "unrecognized arguments"),
 ])
@@ -79,6 +81,15 @@ def test_defaults_bind_loopback_with_an_upload_limit(fake_demo, tmp_path, capsys
     out, err = capsys.readouterr()
     assert "Serving clipsearch on http://127.0.0.1:7860/" in out  # ...but where it serves
     assert "without --auth" not in err
+
+
+def test_a_root_path_goes_to_gradio_and_the_banner_says_where_the_proxy_serves_it(fake_demo, capsys):
+    assert cli.main([]) == 0
+    assert "root_path" not in fake_demo.launched  # Gradio's own default then: $GRADIO_ROOT_PATH, else none
+    capsys.readouterr()
+    assert cli.main(["--root-path", "/photos/"]) == 0
+    assert fake_demo.launched["root_path"] == "/photos"
+    assert "a proxy serves it under /photos/" in capsys.readouterr().out
 
 
 def test_public_host_without_auth_warns(fake_demo, capsys):

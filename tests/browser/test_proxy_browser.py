@@ -1,0 +1,67 @@
+"""The page behind a reverse proxy that serves it under /photos/ and takes that path off each
+request (nginx's ``proxy_pass http://127.0.0.1:7860/;``), the app started with ``--root-path
+/photos``: a search's gallery and the Duplicates panel show their pictures, and nothing the page
+asks for is refused. The screenshot goes to tests/artifacts/proxy-duplicates.png."""
+
+from __future__ import annotations
+
+import pytest
+
+from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.demo.near_copies import make_near_copy_library
+from testsupport.browser import open_page, serve_app
+from testsupport.proxy import reverse_proxy
+
+from .test_browser import ARTIFACTS, BROWSER_MARKS, TIMEOUT
+
+pytestmark = BROWSER_MARKS
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser-proxy")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
+        library = root / "photos"
+        make_near_copy_library(library, originals=6, seed=5)
+        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
+        engine = SearchEngine.for_writing(settings)
+        engine.index_folder(library)
+        groups = len(engine.duplicates().groups)
+        with serve_app(engine, settings, root_path="/photos") as direct:
+            with reverse_proxy(direct, "/photos") as public:
+                yield {"public": public, "groups": groups, "gradio": root / "gradio"}
+        engine.close()
+
+
+def loaded_pictures(page, selector: str) -> list[int]:
+    """The natural widths of the pictures under ``selector``: 0 for one that did not load."""
+    return page.eval_on_selector_all(selector, "els => els.map(e => e.complete ? e.naturalWidth : 0)")
+
+
+def test_the_page_behind_a_proxy_shows_its_pictures(app, monkeypatch):
+    from playwright.sync_api import expect
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))
+    refused = []
+    with open_page(app["public"]) as page:
+        page.on("response", lambda r: refused.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.get_by_label("Search").fill("a red circle")
+        page.keyboard.press("Enter")
+        page.locator("#results img").first.wait_for()
+        expect(page.locator("#results img").first).to_have_js_property("complete", True, timeout=TIMEOUT)
+        widths = loaded_pictures(page, "#results img")
+        assert widths and all(widths), widths
+
+        assert app["groups"], "the library has copies"
+        page.locator("#duplicates-panel").get_by_text("Duplicates", exact=True).click()
+        page.locator("#find-duplicates").click()
+        expect(page.locator("#duplicate-groups .dup-group")).to_have_count(app["groups"], timeout=TIMEOUT)
+        cards = page.locator("#duplicate-groups img")
+        for index in range(cards.count()):
+            expect(cards.nth(index)).to_have_js_property("complete", True, timeout=TIMEOUT)
+        widths = loaded_pictures(page, "#duplicate-groups img")
+        assert widths and all(widths), widths
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator("#duplicates-panel").screenshot(path=str(ARTIFACTS / "proxy-duplicates.png"))
+    assert not refused, refused
