@@ -35,7 +35,16 @@ from .handlers import (
     UnreadableUpload,
 )
 from .markdown import no_index_message
-from .page import NO_SELECTION, OUTPUT_NAMES, REFILTER_NAMES, Page, unselect, unselect_if
+from .page import (
+    ADDRESS_JS,
+    ADDRESS_NAMES,
+    NO_SELECTION,
+    OUTPUT_NAMES,
+    REFILTER_NAMES,
+    Page,
+    unselect,
+    unselect_if,
+)
 from .paths import safe_outputs
 from .textui import TextReading
 
@@ -214,7 +223,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         changed = gr.State(False)  # whether an event changed the results (see page.unselect_if)
         filters = [k, min_score, sort, folder, date_from, date_to, strong_only]
         named = {"gallery": gallery, "changed": changed, "results": results, "shown": shown, "status": status,
-                 "banner": banner, "last": last, "preview": preview, "details": details, "selected": selected}
+                 "banner": banner, "last": last, "preview": preview, "details": details, "selected": selected,
+                 "text": text, "folder": folder, "date_from": date_from, "date_to": date_to}
         outputs = [named[name] for name in OUTPUT_NAMES]
         page = Page(handlers)
         searching = {**encoder_bound, "show_progress_on": [gallery]}  # not over the drop zone and preview
@@ -223,13 +233,18 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                           "show_progress": "hidden"}
         searched = {"fn": page.search, "inputs": [text, image, *filters], "outputs": outputs,
                     "api_visibility": "private", **searching}
-        gr.on([text.submit, search_btn.click], **first_unselect).then(**searched)
+        address = [named[name] for name in ADDRESS_NAMES]
+        in_address = {"fn": None, "inputs": address, "js": ADDRESS_JS, "api_visibility": "private"}
+        gr.on([text.submit, search_btn.click], **first_unselect).then(**searched).then(**in_address)
         image.upload(**first_unselect).then(**searched).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
-                                                              api_visibility="private")
+                                                              api_visibility="private").then(**in_address)
         # Another folder or dates: the last search again (a date box on Enter or when left).
         gr.on([folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], page.rerun,
               [last, text, image, *filters], outputs, trigger_mode="always_last", api_visibility="private",
-              **searching).then(unselect_if, changed, gallery, api_visibility="private", show_progress="hidden")
+              **searching).then(unselect_if, changed, gallery, api_visibility="private", show_progress="hidden"
+                                ).then(**in_address)
+        demo.load(page.from_address, [k, min_score, sort, strong_only], address + outputs,
+                  api_visibility="private", **searching)
         gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
             api_visibility="private", show_progress="hidden")

@@ -42,6 +42,18 @@ class Page:
         out = self.handlers.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only)
         return self._after(out, {"kind": "query"}, describe_query(text, image), (folder, date_from, date_to))
 
+    def from_address(self, k: float, min_score: float, sort: str, strong_only: bool, request: gr.Request):
+        """The page opened at an address with a search in it (``/?q=a+dog&folder=...&since=...&until=...``,
+        as the address bar shows after each search: ``ADDRESS_JS``): that search, its words and
+        filters in their boxes. Without ``q``, nothing changes."""
+        asked = dict(request.query_params) if request is not None else {}
+        text = (asked.get("q") or "").strip()
+        if not text:
+            return tuple(gr.skip() for _ in ADDRESS_NAMES + OUTPUT_NAMES)
+        folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))
+        return (text, folder, since, until,
+                *self.search(text, None, k, min_score, sort, folder, since, until, strong_only))
+
     def find_similar(self, selected: str | None, k: float, min_score: float, sort: str,
                 folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
         """The Find similar button, for the selected result."""
@@ -83,6 +95,19 @@ def unselect_if(changed: bool):
     """After a re-run for new filters: no thumbnail highlighted if the results changed."""
     return unselect() if changed else gr.skip()
 
+
+# A search's words and filters in the address bar, so that it can be reloaded, bookmarked and
+# shared (``Page.from_address`` reads them back); replaced, not pushed: Back leaves the page.
+ADDRESS_NAMES = ("text", "folder", "date_from", "date_to")
+ADDRESS_JS = """(q, folder, since, until) => {
+  const url = new URL(window.location.href);
+  const put = (name, value) => {
+    const text = String(value ?? "").trim();
+    if (text) url.searchParams.set(name, text); else url.searchParams.delete(name);
+  };
+  put("q", q); put("folder", folder); put("since", since); put("until", until);
+  if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
+}"""
 
 # The components each search event writes, in order (app.py passes them by these names).
 OUTPUT_NAMES = ("gallery", "changed", "results", "shown", "status", "banner", "last", "preview", "details",

@@ -217,6 +217,28 @@ def test_index_panel_and_background_reindex(app, page):
     assert all(("orange", "cross") in app["truth"][name] for name in above), above
 
 
+def test_a_search_lives_in_the_address_so_it_can_be_reloaded_and_shared(app, page):
+    import httpx
+    from playwright.sync_api import expect
+
+    page.goto(app["url"] + "?q=a+red+circle&since=2020-01-01")  # a bookmark, or a link someone sent
+    expect_status(page, "“a red circle”")
+    assert page.locator("#query textarea, #query input").first.input_value() == "a red circle"
+    assert page.get_by_label("From (YYYY-MM-DD)").input_value() == "2020-01-01"
+    # The search the address names, its filter included: what the REST route answers for it.
+    answer = httpx.get(app["url"] + "api/search", timeout=60, params={
+        "q": "a red circle", "since": "2020-01-01", "k": 40, "min_score": "auto"}).json()["results"]
+    assert answer and result_names(page) == [hit["name"] for hit in answer]
+
+    search_for(page, "a blue star + 2:grass")
+    expect(page).to_have_url(app["url"] + "?q=a+blue+star+%2B+2%3Agrass&since=2020-01-01")
+    page.get_by_label("From (YYYY-MM-DD)").fill("")
+    page.get_by_label("From (YYYY-MM-DD)").press("Enter")  # the filter gone: gone from the address too
+    expect(page).to_have_url(app["url"] + "?q=a+blue+star+%2B+2%3Agrass")
+    page.reload()
+    expect_status(page, "“a blue star + 2:grass”")
+
+
 def test_the_page_makes_no_request_outside_127_0_0_1(app, browser_page):
     page, requests = browser_page
     search_for(page, "a white circle")
