@@ -64,12 +64,23 @@ QUERY_HELP = (
 # After an upload: an unreadable one leaves the drop zone empty. In the browser: an update of the
 # image from Python would replace, for the session, the component that ``upload_image`` wrapped.
 EMPTY_IF_UNREADABLE = f"(image, status) => status.includes({NOT_A_PICTURE!r}) ? null : image"
+# A narrow screen stacks the preview under the gallery, out of sight: a tap on a result brings it up.
+PREVIEW_INTO_VIEW = """() => {
+  const preview = document.getElementById("preview");
+  const results = document.getElementById("results");
+  if (preview && results && preview.getBoundingClientRect().top >= results.getBoundingClientRect().bottom)
+    preview.scrollIntoView({behavior: "smooth", block: "start"});
+}"""
 GALLERY_COLUMNS = 5
 # Gradio gives its gallery as many columns as it has pictures, up to ``columns``: one or two
 # results (often, with the cut-off) came out as one or two 256 px thumbnails blown up to the
-# gallery's width, blurred, their captions below the fold. Keep the grid's columns.
+# gallery's width, blurred, their captions below the fold. Keep the grid's columns: five where
+# the gallery is wide, as many of at least 110 px as fit where it is not (a phone: two, where five
+# of Gradio's 100 px at least ran past the screen's edge and hid every result after the third).
+GALLERY_GAP = "var(--spacing-lg)"
 CSS = f"""
-#results .grid-container {{ --grid-cols: {GALLERY_COLUMNS} !important; }}
+#results .grid-container {{ grid-template-columns: repeat(auto-fill, minmax(max(110px,
+  calc((100% - {GALLERY_COLUMNS - 1} * {GALLERY_GAP}) / {GALLERY_COLUMNS} - 1px)), 1fr)) !important; }}
 #results .caption-label {{ font-size: 0.75rem; max-width: calc(100% - 8px); white-space: normal; }}
 #query-image {{ min-height: 0; }}
 .no-index {{ border-left: 4px solid var(--color-accent); padding-left: 1rem; }}
@@ -248,7 +259,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
             api_visibility="private", show_progress="hidden")
-        gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private")
+        gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private").then(
+            None, js=PREVIEW_INTO_VIEW, api_visibility="private")
         similar_btn.click(**first_unselect).then(page.find_similar, [selected, *filters], outputs,
                                                  api_visibility="private", **searching)
         open_btn.click(lambda shown_, selected_: open_similar(handlers, shown_, selected_), [shown, selected],

@@ -15,7 +15,7 @@ import pytest
 
 from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import Scene, SceneObject, demo_checkpoint_path, make_sample_library, render_scene
-from testsupport.browser import CHROMIUM, TIMEOUT, open_page, serve_app
+from testsupport.browser import CHROMIUM, TIMEOUT, VIEWPORT, open_page, serve_app
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -195,6 +195,32 @@ def test_a_lone_result_keeps_a_thumbnails_size(page):
     assert page.locator("#results .caption-label").first.is_visible()
     number.fill("40")
     number.press("Enter")
+
+
+def test_on_a_phone_every_result_shows_and_a_tap_brings_up_the_preview(page):
+    """Five columns of Gradio's 100 px at least ran past a phone's screen: the fourth result on
+    were out of sight. And the preview sits under the gallery there, where a tap seemed to do nothing."""
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        set_strong_only(page, False)
+        search_for(page, "a blue square")
+        items = page.locator("#results .thumbnail-item")
+        items.nth(4).wait_for()  # 40 results, less the copies folded into one
+        grid = page.locator("#results .grid-container").first
+        assert grid.evaluate("el => el.scrollWidth <= el.clientWidth")
+        left, right = grid.bounding_box()["x"], grid.bounding_box()["x"] + grid.bounding_box()["width"]
+        for index in range(4):
+            box = items.nth(index).bounding_box()
+            assert left <= box["x"] and box["x"] + box["width"] <= right + 1, (index, box, left, right)
+        expect(page.locator("#preview")).not_to_be_in_viewport()
+        items.first.click()
+        expect(page.locator("#details")).to_contain_text("Path")
+        expect(page.locator("#preview")).to_be_in_viewport()
+    finally:
+        page.set_viewport_size(VIEWPORT)
+        set_strong_only(page, True)
 
 
 def test_index_panel_and_background_reindex(app, page):
