@@ -26,6 +26,7 @@ by the combined score, then the rest of the combined ranking. Single-term querie
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,9 +70,15 @@ def embed_terms(encoder: Any, terms: list[QueryTerm], as_image: Callable[[Any], 
 def combine(terms: list[TermVector], dim: int) -> tuple[np.ndarray, bool]:
     """The unit query vector of the weighted terms, and whether it is text-like (its text terms
     outweigh its image terms: it then sits across the modality gap from the images)."""
+    if not all(math.isfinite(t.weight) for t in terms):  # else every score comes out NaN
+        raise InvalidQuery("a weight is too large to search with: weights are numbers such as 2, 0.5 or 10 "
+                           f"(the query has {', '.join(f'{t.weight:g}' for t in terms)})")
+    # Only the weights' ratios count: scaled by a power of two (exact) to at most 1, so that huge
+    # ones (1e30:dog) neither overflow float32 nor leave a vector whose length overflows.
+    scale = 2.0 ** math.frexp(max((abs(t.weight) for t in terms), default=1.0))[1]
     total = np.zeros(dim, np.float32)
     for term in terms:
-        total += np.float32(term.weight) * term.vector
+        total += np.float32(term.weight / scale) * term.vector
     if not np.any(total):
         raise InvalidQuery("the query's terms cancel out")
     text_weight = sum(abs(t.weight) for t in terms if t.text)

@@ -162,3 +162,23 @@ def test_a_picture_plus_words_is_not_cut_at_the_pictures_look_alikes(tmp_path):
         assert np.sum(scores >= engine.cutoff_thresholds([vector], [scores])[0]) == 8
     finally:
         engine.close()
+
+
+def test_only_the_weights_ratios_count_and_a_weight_past_any_size_is_refused():
+    """`1e30:dog + cat` overflowed the vector's length: every score 0. A weight past float's range
+    (`1000...0:dog`, 400 digits) made every score NaN, and the REST route answered 500."""
+    from clipsearch import InvalidQuery
+    from clipsearch.encoders import normalize
+
+    rng = np.random.default_rng(0)
+    a, b = normalize(rng.normal(size=(2, 512)).astype(np.float32))
+    vector, _ = combine([TermVector(2.0, a, True), TermVector(-1.0, b, True)], 512)
+    assert np.array_equal(vector, normalize((np.float32(2) * a - b)[None])[0])  # as it always was, bit for bit
+    for weight in (1e30, 1e39, 1e300):
+        vector, _ = combine([TermVector(weight, a, True), TermVector(1.0, b, True)], 512)
+        assert np.all(np.isfinite(vector)) and float(vector @ a) > 0.999, weight
+    vector, _ = combine([TermVector(1e30, a, True), TermVector(1e30, b, True)], 512)
+    np.testing.assert_allclose(vector, normalize((a + b)[None])[0], atol=1e-6)
+    for weight in (float("inf"), float("-inf"), float("nan")):
+        with pytest.raises(InvalidQuery, match="a weight is too large"):
+            combine([TermVector(weight, a, True), TermVector(1.0, b, True)], 512)
