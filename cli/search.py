@@ -38,8 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_index(search)
     search.add_argument("-k", type=flags.positive, default=10, help="how many results (default 10)")
     search.add_argument("--folder", help="only images under this folder")
-    search.add_argument("--since", type=day, help="only images taken on or after this date (YYYY-MM-DD)")
-    search.add_argument("--until", type=day, help="only images taken on or before this date (YYYY-MM-DD)")
+    search.add_argument("--since", type=day, help="only images taken on or after this date (YYYY-MM-DD; "
+                        "a month, YYYY-MM, or a year, YYYY, from its first day)")
+    search.add_argument("--until", type=last_day, help="only images taken on or before this date (YYYY-MM-DD; "
+                        "a month or a year to its last day)")
     search.add_argument("--min-score", type=min_score, default="auto", metavar="auto|SCORE",
                         help="which results to show: 'auto' (default) the matches the automatic cut-off "
                         "finds, a number hides results scoring below it, 0 shows all k")
@@ -65,12 +67,18 @@ def min_score(text: str) -> str | float:
         raise argparse.ArgumentTypeError(f"expected 'auto' or a number, not {text!r}") from None
 
 
-def day(text: str) -> str | None:
-    """``--since`` / ``--until``: a day as YYYY-MM-DD (a wrong one is a usage error, not an empty list)."""
+def day(text: str, end: bool = False) -> str | None:
+    """``--since``: a day as YYYY-MM-DD, or a month's or a year's first day (a wrong one is a usage
+    error, not an empty list)."""
     try:
-        return iso_day(text)
+        return iso_day(text, end=end)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def last_day(text: str) -> str | None:
+    """``--until``: a day, or a month's or a year's last day."""
+    return day(text, end=True)
 
 
 def format_info(info: dict) -> str:

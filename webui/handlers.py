@@ -314,14 +314,14 @@ def parse_filter(folder: str | None, date_from: str | None, date_to: str | None,
     """The filter from the folder and date widgets (or fields, named by ``labels`` in messages);
     ``ValueError`` with a readable message."""
     folder = local_path((folder or "").strip()) or None
-    start, end = _parse_date(date_from, labels[0]), _parse_date(date_to, labels[1])
+    start, end = _parse_date(date_from, labels[0]), _parse_date(date_to, labels[1], end=True)
     where = SearchFilter(os.path.abspath(os.path.expanduser(folder)) if folder else None, start, end)
     return None if where.is_empty() else where  # an empty date range: SearchFilter's ValueError
 
 
-def _parse_date(text: str | None, label: str) -> str | None:
+def _parse_date(text: str | None, label: str, end: bool = False) -> str | None:
     try:
-        return iso_day(text)
+        return iso_day(text, end=end)
     except ValueError as exc:
         raise ValueError(f"{label} {exc}") from None
 

@@ -7,7 +7,9 @@ in batches that are applied atomically: after a crash the store is as it was aft
 
 from __future__ import annotations
 
+import calendar
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -54,7 +56,7 @@ class SearchFilter:
     def __post_init__(self) -> None:
         for name in ("date_from", "date_to"):
             try:
-                object.__setattr__(self, name, iso_day(getattr(self, name)))
+                object.__setattr__(self, name, iso_day(getattr(self, name), end=name == "date_to"))
             except ValueError as exc:
                 raise ValueError(f"{name}: {exc}") from None
         if self.date_from and self.date_to and self.date_from > self.date_to:
@@ -64,17 +66,26 @@ class SearchFilter:
         return not (self.folder or self.date_from or self.date_to)
 
 
-def iso_day(value: str | date | None) -> str | None:
-    """A day as ISO text (``2024-07-31``), None for none; ``ValueError`` saying so for anything else."""
+def iso_day(value: str | date | None, end: bool = False) -> str | None:
+    """A day as ISO text (``2024-07-31``), None for none; ``ValueError`` saying so for anything else.
+
+    A year (``2019``) or a month (``2019-06``) is its first day, or with ``end`` its last: what
+    "since 2019" and "until 2019-06" mean.
+    """
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, date):  # a datetime too: its day
         return date(value.year, value.month, value.day).isoformat()
     text = str(value).strip()
+    period = re.fullmatch(r"(\d{4})(?:-(\d{2}))?", text)
     try:
-        return date.fromisoformat(text).isoformat()
+        if period is None:
+            return date.fromisoformat(text).isoformat()
+        year, month = int(period.group(1)), int(period.group(2) or (12 if end else 1))
+        day = calendar.monthrange(year, month)[1] if end else 1
+        return date(year, month, day).isoformat()
     except ValueError:
-        raise ValueError(f"{text!r} is not a date like 2024-07-31") from None
+        raise ValueError(f"{text!r} is not a date like 2024-07-31 (or a month, 2024-07, or a year, 2024)") from None
 
 
 @dataclass

@@ -145,6 +145,9 @@ def test_cli_refuses_a_wrong_date_or_a_missing_picture_and_says_when_the_filters
     before_all = _cli(index, "--until", "1990-01-01")  # the library's photos date from 2016 on
     assert before_all.returncode == 0 and before_all.stdout == ""
     assert "No result: no indexed photo is in that folder and date range" in before_all.stderr
+    in_2020 = _cli(index, "--since", "2020", "--until", "2020", "--min-score", "0")  # a year, as people say it
+    assert in_2020.returncode == 0 and in_2020.stdout
+    assert in_2020.stdout == _cli(index, "--since", "2020-01-01", "--until", "2020-12-31", "--min-score", "0").stdout
 
 
 def test_cli_folds_near_duplicates_under_the_result_they_copy(demo_engine):
