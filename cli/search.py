@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import re
 import sys
@@ -62,9 +63,12 @@ def min_score(text: str) -> str | float:
     if text.strip().lower() == "auto":
         return "auto"
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a number, not {text!r}") from None
+        value = math.nan
+    if not math.isfinite(value):  # nan would hide every result, silently
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number, not {text!r}")
+    return value
 
 
 def day(text: str, end: bool = False) -> str | None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import math
 import os
 import secrets
 import time
@@ -313,7 +314,9 @@ def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any]:
     try:  # "auto", as the command line says it: the automatic cut-off's strong matches (-1)
         cut = -1.0 if raw == "auto" else float(raw) if raw not in (None, "") else 0.0
     except ValueError:
-        raise ApiError(400, f"min_score must be a number or auto, not {raw!r}") from None
+        cut = math.nan
+    if not math.isfinite(cut):  # nan would hide every result, silently
+        raise ApiError(400, f"min_score must be a number or auto, not {raw!r}")
     folder = (fields.get("folder") or "").strip()
     if folder and not os.path.isabs(os.path.expanduser(folder)):  # the server's own folder means nothing to a client
         raise ApiError(400, f"folder is a full path, as /api/info lists the indexed folders, not {folder!r}")

@@ -123,6 +123,7 @@ def test_get_search_filters_by_folder_date_and_cut_off(served, demo_engine, samp
     ({"q": "a dog", "until": "2024-13-01"}, 400, "until '2024-13-01' is not a date"),
     ({"q": "a dog", "since": "2024-02-01", "until": "2024-01-01"}, 400, "empty"),
     ({"q": "a dog", "min_score": "high"}, 400, "a number or auto"),
+    ({"q": "a dog", "min_score": "nan"}, 400, "a number or auto"),  # was every result hidden, silently
     ({"q": "2:"}, 400, "weight"),
     ({"q": "1" + "0" * 400 + ":a dog + a cat"}, 400, "a weight is too large"),  # was a 500
     ({"q": "a dog", "folder": "photos/2019"}, 400, "folder is a full path, as /api/info lists"),

@@ -36,3 +36,17 @@ def test_a_folder_filter_outside_the_index_says_what_the_index_covers(tmp_path):
         f"the index holds no photo in {tmp_path / 'Phone'}: it covers {disk}")
     assert _outside(str(tmp_path / "disk2"), covered) is not None  # a name that starts alike is another folder
     assert _outside("/x", []) == "the index holds no photo in /x: it covers no folder yet"
+
+
+def test_min_score_is_auto_or_a_finite_number():
+    """`--min-score nan` hid or showed results at random (NaN compares false); now it is a usage error."""
+    import argparse
+
+    import pytest
+
+    from cli.search import min_score
+
+    assert (min_score("auto"), min_score(" AUTO "), min_score("0.25"), min_score("0")) == ("auto", "auto", 0.25, 0.0)
+    for wrong in ("nan", "inf", "-inf", "high", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match=f"expected 'auto' or a number, not {wrong!r}"):
+            min_score(wrong)
