@@ -276,10 +276,13 @@ class Handlers:
         return status.describe(), info, folders, gr.Timer(active=False)
 
     # --- API endpoints ---------------------------------------------------------------------------
-    def api_search_text(self, text: str, k: int = 20, min_score: float = 0.0) -> list[dict]:
-        """Photos matching a text query, best first, as JSON records (min_score: see api_cut)."""
+    def api_search_text(self, text: str, k: int = 20, min_score: float = 0.0, folder: str = "",
+                        since: str = "", until: str = "") -> list[dict]:
+        """Photos matching a text query, best first, as JSON records (min_score: see api_cut), in
+        ``folder`` and the dates given (``api_filter``)."""
         text = text if isinstance(text, str) else str(text or "")
-        return api_cut(self._api(lambda: self.query(text, None, k, fold=False)), min_score)
+        return api_cut(self._api(lambda: self.query(text, None, k, api_filter(folder, since, until), fold=False)),
+                       min_score)
 
     def api_search_image(self, image: str | None, k: float = 20) -> list[dict]:
         """Photos that look like an uploaded picture, best first, as JSON records."""
@@ -287,9 +290,10 @@ class Handlers:
             raise gr.Error("Send a picture file.")
         return self._api(lambda: self.query(None, image, int(k), fold=False))
 
-    def api_similar(self, path: str, k: int = 20) -> list[dict]:
-        """Indexed photos like the indexed photo at ``path`` (other paths are refused)."""
-        return self._api(lambda: self.similar_to(str(path or ""), k, fold=False))
+    def api_similar(self, path: str, k: int = 20, folder: str = "", since: str = "", until: str = "") -> list[dict]:
+        """Indexed photos like the indexed photo at ``path`` (other paths are refused), in ``folder``
+        and the dates given."""
+        return self._api(lambda: self.similar_to(str(path or ""), k, api_filter(folder, since, until), fold=False))
 
     def _api(self, run) -> Results:
         try:
@@ -317,6 +321,15 @@ def parse_filter(folder: str | None, date_from: str | None, date_to: str | None,
     start, end = _parse_date(date_from, labels[0]), _parse_date(date_to, labels[1], end=True)
     where = SearchFilter(os.path.abspath(os.path.expanduser(folder)) if folder else None, start, end)
     return None if where.is_empty() else where  # an empty date range: SearchFilter's ValueError
+
+
+def api_filter(folder: str | None, since: str | None, until: str | None) -> SearchFilter | None:
+    """The filter of an API call (REST, the named endpoints, MCP tools): ``folder`` a full path, as
+    results and /api/info show them (the server's own working folder means nothing to a caller)."""
+    folder = (folder or "").strip()
+    if folder and not os.path.isabs(os.path.expanduser(folder)):
+        raise ValueError(f"folder is a full path, as /api/info lists the indexed folders, not {folder!r}")
+    return parse_filter(folder, since, until, ("since", "until"))
 
 
 def _parse_date(text: str | None, label: str, end: bool = False) -> str | None:

@@ -36,7 +36,7 @@ from clipsearch.images import load_image
 
 from . import uploads, waking_queue
 from .behind_proxy import MCP_PREFIX, as_mounted, public_root
-from .handlers import MAX_K, Handlers, NoIndexYet, _result_dict, api_record, parse_filter
+from .handlers import MAX_K, Handlers, NoIndexYet, _result_dict, api_filter, api_record
 from .matches import strong_results
 from .paths import local_path, web_path, web_safe
 from .textui import keeps
@@ -317,11 +317,8 @@ def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any]:
         cut = math.nan
     if not math.isfinite(cut):  # nan would hide every result, silently
         raise ApiError(400, f"min_score must be a number or auto, not {raw!r}")
-    folder = (fields.get("folder") or "").strip()
-    if folder and not os.path.isabs(os.path.expanduser(folder)):  # the server's own folder means nothing to a client
-        raise ApiError(400, f"folder is a full path, as /api/info lists the indexed folders, not {folder!r}")
     try:
-        where = parse_filter(fields.get("folder"), fields.get("since"), fields.get("until"), ("since", "until"))
+        where = api_filter(fields.get("folder"), fields.get("since"), fields.get("until"))
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
     return k, cut, where

@@ -20,8 +20,8 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
     """Declare the three endpoints inside the Blocks being built. ``image_input`` makes the
     upload component of /search_image (a real component: Gradio then only accepts uploaded files)."""
 
-    def search_photos_by_text(text: str, k: int = 20, min_score: float = 0.0,
-                              request: gr.Request = None) -> list[dict]:
+    def search_photos_by_text(text: str, k: int = 20, min_score: float = 0.0, folder: str = "", since: str = "",
+                              until: str = "", request: gr.Request = None) -> list[dict]:
         """Search the user's own photo library by meaning, with a text description.
 
         Describe what should be in the picture, as a caption would ("a dog on a beach at
@@ -38,10 +38,17 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
             min_score: 0 returns all k; -1 only the strong matches (the automatic cut-off, decided
                 per query: each result's "strong" says whether it is one); above 0, leave out
                 results scoring less than this.
+            folder: only photos in this folder and below it (a full path, as "file" shows them);
+                empty for the whole library.
+            since: only photos taken on or after this day (YYYY-MM-DD; a month YYYY-MM or a year
+                YYYY from its first day); empty for no limit.
+            until: only photos taken on or before this day (YYYY-MM-DD, YYYY-MM or YYYY, to its
+                last day); empty for no limit.
         """
-        return _with_urls(handlers.api_search_text(text, k, min_score), request)
+        return _with_urls(handlers.api_search_text(text, k, min_score, folder, since, until), request)
 
-    def find_similar_photos(path: str, k: int = 20, request: gr.Request = None) -> list[dict]:
+    def find_similar_photos(path: str, k: int = 20, folder: str = "", since: str = "", until: str = "",
+                            request: gr.Request = None) -> list[dict]:
         """Find photos in the library that look like one of its photos (same scene, subject or style).
 
         Use a "file" path returned by a search. Paths that are not indexed photos are refused.
@@ -51,8 +58,11 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         Args:
             path: the "file" of an indexed photo, exactly as a search returned it.
             k: how many photos to return, 1 to 500 (default 20).
+            folder: only photos in this folder and below it (a full path); empty for all.
+            since: only photos taken on or after this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
+            until: only photos taken on or before this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
         """
-        return _with_urls(handlers.api_similar(path, k), request)
+        return _with_urls(handlers.api_similar(path, k, folder, since, until), request)
 
     def search_photos_by_image(image: dict | None, k: float = 20, request: gr.Request = None) -> list[dict]:
         """Search the photo library for photos that look like a given picture.

@@ -276,6 +276,39 @@ def test_the_mcp_client_lists_the_tools_and_searches(served, demo_engine, sample
     assert ast.literal_eval(by_image.content[0].text)[0]["file"] == str(picture)
 
 
+def test_the_named_endpoints_and_the_mcp_tools_take_a_folder_and_dates(served, demo_engine, sample_library):
+    """An assistant asked for "my red circles from 2019 on, in misc" could not say so: the tools
+    took no folder and no dates. Now they do, as REST does; the old positional calls still work."""
+    from clipsearch import SearchFilter
+
+    folder = str(sample_library / "misc")
+    where = SearchFilter(folder=folder, date_from="2019-01-01", date_to="2022-06-30")
+    expected = [hit.path for hit in demo_engine.search("a red circle", k=10, where=where)]
+    head = demo_engine.search("a red circle", k=1)[0].path
+    similar = [hit.path for hit in demo_engine.similar(head, k=5, where=where)]
+    assert expected and similar and all(path.startswith(folder + os.sep) for path in expected + similar)
+
+    client = Client(served.url, verbose=False, download_files=False)
+    try:
+        hits = client.predict("a red circle", 10, 0.0, folder, "2019", "2022-06", api_name="/search_text")
+        assert [hit["file"] for hit in hits] == expected
+        hits = client.predict(head, 5, folder, "2019", "2022-06", api_name="/similar")
+        assert [hit["file"] for hit in hits] == similar
+        assert len(client.predict("a red circle", 3, 0.0, api_name="/search_text")) == 3  # as scripts call it
+    finally:
+        client.close()
+
+    async def work(session):
+        found = await session.call_tool("search_photos_by_text", {
+            "text": "a red circle", "k": 10, "folder": folder, "since": "2019", "until": "2022-06"})
+        relative = await session.call_tool("search_photos_by_text", {"text": "a red circle", "folder": "misc"})
+        return found, relative
+
+    found, relative = asyncio.run(_mcp_session(served.url, work=work))
+    assert not found.isError and [hit["file"] for hit in ast.literal_eval(found.content[0].text)] == expected
+    assert relative.isError and "folder is a full path" in str(relative.content)
+
+
 def test_with_auth_the_rest_routes_and_mcp_refuse_strangers(secured):
     with httpx.Client(base_url=secured.url, timeout=60) as http:
         for route in ("api/search?q=a+dog", "api/similar?file=x", "api/thumbnail?file=x", "api/info"):
