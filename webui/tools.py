@@ -8,11 +8,12 @@ here are written for a language model to read.
 """
 
 # No `from __future__ import annotations`: Gradio reads the hints at run time.
+from datetime import datetime
 from typing import Any
 
 import gradio as gr
 
-from .handlers import Handlers
+from .handlers import Handlers, NoIndexYet
 from .rest import with_thumbnails
 
 
@@ -77,7 +78,24 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         picture = api_image.preprocess(api_image.data_model.model_validate(image)) if image else None
         return _with_urls(handlers.api_search_image(picture, api_k.preprocess(k)), request)
 
+    def photo_library_info() -> dict:
+        """What the user's photo library index holds: how many photos, the folders it covers, the
+        folders left out of it, the model that embedded them and when it was last brought up to date.
+
+        Call it to learn the folders' full paths before searching one of them ("folder" of the
+        search tools takes a full path, the folder and everything below it).
+        """
+        try:
+            about = handlers.engine().info()
+        except NoIndexYet as exc:
+            raise gr.Error(str(exc)) from None
+        when = about.get("last_indexed")
+        return {"photos": about.get("count", 0), "folders": about.get("folders", []),
+                "left_out": about.get("left_out", []), "model": about.get("stamp", {}).get("model"),
+                "last_indexed": datetime.fromtimestamp(when).isoformat(timespec="seconds") if when else None}
+
     gr.api(search_photos_by_text, api_name="search_text", **encoder_bound)
+    gr.api(photo_library_info, api_name="info")
     gr.api(find_similar_photos, api_name="similar", **encoder_bound)
     with gr.Column(visible=False):
         api_image = image_input(label="image")

@@ -299,12 +299,16 @@ def test_the_named_endpoints_and_the_mcp_tools_take_a_folder_and_dates(served, d
         client.close()
 
     async def work(session):
+        info = await session.call_tool("photo_library_info", {})
         found = await session.call_tool("search_photos_by_text", {
             "text": "a red circle", "k": 10, "folder": folder, "since": "2019", "until": "2022-06"})
         relative = await session.call_tool("search_photos_by_text", {"text": "a red circle", "folder": "misc"})
-        return found, relative
+        return info, found, relative
 
-    found, relative = asyncio.run(_mcp_session(served.url, work=work))
+    info, found, relative = asyncio.run(_mcp_session(served.url, work=work))
+    about = ast.literal_eval(info.content[0].text)  # where an assistant learns the folders' full paths
+    assert not info.isError and about["photos"] == 300 and about["folders"] == [str(sample_library)]
+    assert about["model"] == "demo" and about["last_indexed"][:2] == "20"
     assert not found.isError and [hit["file"] for hit in ast.literal_eval(found.content[0].text)] == expected
     assert relative.isError and "folder is a full path" in str(relative.content)
 
