@@ -1,7 +1,8 @@
 """The app's named endpoints: for scripts (gradio_client) and, as MCP tools, for assistants.
 
 ``/search_text``, ``/search_image`` and ``/similar`` keep the names and inputs scripts rely on
-(webui/API.md). Gradio serves the same functions as Model Context Protocol tools at
+(webui/API.md; the folder and date filters of the first and the last are new, after them, and
+optional); ``/info`` says what the index holds. Gradio serves the same functions as Model Context Protocol tools at
 ``/gradio_api/mcp/sse`` when the app runs with MCP on: each tool is named after its function
 and described by its docstring (the ``Args:`` lines describe the parameters), so the docstrings
 here are written for a language model to read.
@@ -18,7 +19,7 @@ from .rest import with_thumbnails
 
 
 def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any) -> None:
-    """Declare the three endpoints inside the Blocks being built. ``image_input`` makes the
+    """Declare the four endpoints inside the Blocks being built. ``image_input`` makes the
     upload component of /search_image (a real component: Gradio then only accepts uploaded files)."""
 
     def search_photos_by_text(text: str, k: int = 20, min_score: float = 0.0, folder: str = "", since: str = "",
