@@ -22,13 +22,14 @@ VIEWPORT = {"width": 1400, "height": 1100}
 
 
 @contextmanager
-def serve_app(engine: Any, settings: Any, **launch_kwargs: Any) -> Iterator[str]:
+def serve_app(engine: Any, settings: Any, originals: bool = False, **launch_kwargs: Any) -> Iterator[str]:
     """The web app over ``engine``, served on a free local port; yields its URL, closes it after.
-    ``launch_kwargs`` go to ``launch`` beside the app's own (``root_path``, say)."""
+    ``originals`` as ``--originals``; ``launch_kwargs`` go to ``launch`` beside the app's own
+    (``root_path``, say)."""
     from webui import build_demo, launch_options
     from webui.rest import launch
 
-    demo = build_demo(engine, settings)
+    demo = build_demo(engine, settings, originals=originals)
     port = free_port()
     demo.queue()
     # As python -m webui serves it: the REST routes mounted, Gradio's queue woken by its events.

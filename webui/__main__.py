@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_device(parser)
     flags.add_threads(parser)
     flags.add_store(parser, "where the index lives when the folder does not say (default hnsw: the folder)")
+    parser.add_argument("--originals", action="store_true",
+                        help="let the page and the REST route hand out an indexed photo whole (a Download "
+                             "link in its details, GET /api/photo); by default only thumbnails and previews "
+                             "leave the server")
     parser.add_argument("--no-mcp", action="store_true",
                         help="do not serve the MCP endpoint for assistants (/gradio_api/mcp/sse); it is on "
                              "by default, and off on a non-local --host without --auth")
@@ -206,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         core = reserve_core(app.model_thread().call)
         if core is not None:
             log.info("the model runs on core %d, the other threads keep off it while queries overlap", core)
-    blocks = app.build_app(engine, settings, overrides)
+    blocks = app.build_app(engine, settings, overrides, originals=args.originals)
     blocks.queue(default_concurrency_limit=1)
     # quiet: Gradio's own banner tells a command-line user to "set share=True in launch()".
     where = {} if args.root_path is None else {"root_path": args.root_path}

@@ -170,14 +170,16 @@ def _batched_opener(open_engine: Callable[[], SearchEngine]) -> Callable[[], Sea
 
 def build_app(engine: SearchEngine | None, settings: Settings,
                model_overrides: dict[str, Any] | None = None,
-               open_engine: Callable[[], SearchEngine] | None = None) -> gr.Blocks:
+               open_engine: Callable[[], SearchEngine] | None = None, originals: bool = False) -> gr.Blocks:
     """The app over ``engine`` (None until an index exists; the page then says how to build one).
 
     ``model_overrides`` (device, threads) are used if the model has to be loaded later, when an
-    index appears (``open_engine`` replaces that step in tests). The returned Blocks carries its
-    ``Handlers`` as ``demo.handlers``.
+    index appears (``open_engine`` replaces that step in tests). ``originals``: indexed photos are
+    handed out whole too (``--originals``). The returned Blocks carries its ``Handlers`` as
+    ``demo.handlers``.
     """
     handlers = Handlers(batched(engine), settings, model_overrides, open_engine)
+    handlers.originals = originals
     handlers.open_engine = _batched_opener(handlers.open_engine)
     handlers.thumbs.root.mkdir(parents=True, exist_ok=True)
     gr.set_static_paths([handlers.thumbs.root])

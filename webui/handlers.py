@@ -92,6 +92,7 @@ class Handlers:
         self._engine = engine
         self._engine_lock = threading.Lock()
         self._folders_cache: tuple[int, list[str]] | None = None
+        self.originals = False  # python -m webui --originals: indexed photos are handed out whole
 
     # --- the engine ----------------------------------------------------------------------------
     def engine(self) -> SearchEngine:
@@ -211,7 +212,8 @@ class Handlers:
             return None, "", None
         result = shown[index]
         preview = self.thumbs.get(result["path"], PREVIEW_SIZE, _known(result))
-        return preview, details_markdown(result) + similar_markdown(result), result["path"]
+        details = details_markdown(result, download=self.originals)
+        return preview, details + similar_markdown(result), result["path"]
 
     # --- the index panel -------------------------------------------------------------------------
     def index_panel(self):

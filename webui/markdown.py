@@ -9,10 +9,13 @@ import os
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from clipsearch import Settings
 from clipsearch.folders import now_note
 from clipsearch.reports import indexed_when
+
+from .paths import web_path
 
 
 def no_index_message(settings: Settings) -> str:
@@ -58,18 +61,22 @@ def human_size(size: int) -> str:
     return f"{size} bytes"
 
 
-def details_markdown(result: dict[str, Any]) -> str:
-    """What the preview panel says about one result."""
+def details_markdown(result: dict[str, Any], download: bool = False) -> str:
+    """What the preview panel says about one result; with ``download`` (``--originals``), a link
+    that hands out the photo whole (``GET /api/photo``, relative: it holds behind a proxy)."""
     taken = result.get("date_taken")
     modified = datetime.fromtimestamp(result["mtime_ns"] / 1e9).strftime("%Y-%m-%d %H:%M")
     when = taken.replace("T", " ") if taken else f"unknown (file modified {modified})"
+    on_disk = os.path.exists(result["path"])
+    link = f"api/photo?file={quote(web_path(result['path']), safe='')}"
     return (
         f"**{md(result['name'])}** · score {result['score']:.3f}\n\n"
         f"- **Path:** {md(result['path'])}\n"
         f"- **Size:** {result['width']} × {result['height']} px, {human_size(result['size'])}\n"
         f"- **Taken:** {md(when)}" + (f"\n- **Words:** {words_markdown(result['text'])}" if result.get("text") else "")
-        + ("" if os.path.exists(result["path"]) else
+        + ("" if on_disk else
            "\n- **Not on disk now** (a disk not mounted? The index keeps its photos until `--remove`)")
+        + (f"\n- [Download the original]({link})" if download and on_disk else "")
     )
 
 

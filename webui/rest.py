@@ -4,6 +4,7 @@
     POST /api/search            multipart: image=@photo.jpg (+ the same fields, q optional)
     GET  /api/similar?file=PATH&k=N   (an indexed photo)
     GET  /api/thumbnail?file=PATH     (a JPEG of an indexed photo, never the photo itself)
+    GET  /api/photo?file=PATH         (the photo whole, as a download: only with --originals)
     GET  /api/info                    (the index, and the batch sizes the model has seen)
 
 Answers are JSON; errors are ``{"error": "..."}`` with a 4xx status. A request runs straight in the
@@ -177,6 +178,10 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
     def thumbnail_get(request: Request) -> Any:
         return guarded(request, lambda: thumbnail(handlers, dict(request.query_params)))
 
+    @router.get("/photo")
+    def photo_get(request: Request) -> Any:
+        return guarded(request, lambda: photo(handlers, dict(request.query_params)))
+
     @router.get("/info")
     def info_get(request: Request) -> Any:
         return guarded(request, lambda: info(handlers))
@@ -232,6 +237,21 @@ def thumbnail(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
     thumb = handlers.thumbs.get(os.path.abspath(path), size, (record.mtime_ns, record.size))  # kept if not on disk
     return FileResponse(thumb, media_type="image/jpeg",
                         headers={"Cache-Control": "private, max-age=3600"})
+
+
+def photo(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
+    """An indexed photo whole, as a download: only when the app runs with ``--originals``."""
+    if not handlers.originals:
+        raise ApiError(404, "this server hands out thumbnails and previews only: start it with "
+                            "--originals to allow downloading the photos whole")
+    path = local_path(fields.get("file") or "")
+    with _translated():
+        record = handlers.engine().record(path) if path else None
+        if record is None:
+            raise ApiError(404, "that photo is not in the index")
+    if not os.path.isfile(record.path):
+        raise ApiError(404, "that photo is not on disk now (a disk not mounted?)")
+    return FileResponse(record.path, filename=os.path.basename(record.path), content_disposition_type="attachment")
 
 
 def info(handlers: Handlers) -> dict:

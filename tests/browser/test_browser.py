@@ -146,6 +146,7 @@ def test_click_a_result_then_find_similar(app, page):
 
     expect(page.locator("#details")).to_contain_text(first)
     expect(page.locator("#details")).to_contain_text("Path:")
+    expect(page.locator("#details")).not_to_contain_text("Download")  # only with --originals
     assert "/thumbs/1024/" in page.locator("#preview img").first.get_attribute("src")
     page.locator("#find-similar").click()
     expect_status(page, f"photos like {first}")

@@ -1,7 +1,8 @@
 """The page behind a reverse proxy that serves it under /photos/ and takes that path off each
 request (nginx's ``proxy_pass http://127.0.0.1:7860/;``), the app started with ``--root-path
-/photos``: a search's gallery and the Duplicates panel show their pictures, and nothing the page
-asks for is refused. The screenshot goes to tests/artifacts/proxy-duplicates.png."""
+/photos`` (and ``--originals``): a search's gallery and the Duplicates panel show their pictures,
+a result's Download link hands out the photo whole, and nothing the page asks for is refused.
+The screenshot goes to tests/artifacts/proxy-duplicates.png."""
 
 from __future__ import annotations
 
@@ -28,9 +29,9 @@ def app(tmp_path_factory):
         engine = SearchEngine.for_writing(settings)
         engine.index_folder(library)
         groups = len(engine.duplicates().groups)
-        with serve_app(engine, settings, root_path="/photos") as direct:
+        with serve_app(engine, settings, originals=True, root_path="/photos") as direct:
             with reverse_proxy(direct, "/photos") as public:
-                yield {"public": public, "groups": groups, "gradio": root / "gradio"}
+                yield {"public": public, "groups": groups, "gradio": root / "gradio", "library": library}
         engine.close()
 
 
@@ -65,3 +66,21 @@ def test_the_page_behind_a_proxy_shows_its_pictures(app, monkeypatch):
         ARTIFACTS.mkdir(exist_ok=True)
         page.locator("#duplicates-panel").screenshot(path=str(ARTIFACTS / "proxy-duplicates.png"))
     assert not refused, refused
+
+
+def test_with_originals_a_result_downloads_whole_through_the_proxy(app, monkeypatch):
+    from playwright.sync_api import expect
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))
+    with open_page(app["public"], accept_downloads=True) as page:
+        page.get_by_label("Search").fill("a red circle")
+        page.keyboard.press("Enter")
+        page.locator("#results .thumbnail-item").first.click()
+        expect(page.locator("#details")).to_contain_text("Path")
+        path = page.locator("#details li").filter(has_text="Path:").inner_text().split("Path:", 1)[1].strip()
+        with page.expect_download() as download:
+            page.locator("#details").get_by_role("link", name="Download the original").click()
+        got = download.value
+        assert got.suggested_filename == path.rsplit("/", 1)[1]
+        with open(got.path(), "rb") as saved, open(path, "rb") as original:
+            assert saved.read() == original.read()

@@ -313,9 +313,30 @@ def test_the_named_endpoints_and_the_mcp_tools_take_a_folder_and_dates(served, d
     assert relative.isError and "folder is a full path" in str(relative.content)
 
 
+def test_a_photo_is_handed_out_whole_only_with_originals_and_only_an_indexed_one(served, sample_library):
+    photo = sorted(sample_library.rglob("*.jpg"))[0]
+    with httpx.Client(base_url=served.url, timeout=60) as http:
+        refused = http.get("api/photo", params={"file": str(photo)})
+        assert refused.status_code == 404 and "--originals" in refused.json()["error"]
+        served.demo.handlers.originals = True
+        try:
+            answer = http.get("api/photo", params={"file": str(photo)})
+            assert answer.status_code == 200 and answer.content == photo.read_bytes()
+            assert answer.headers["content-disposition"] == f'attachment; filename="{photo.name}"'
+            dotted = http.get("api/photo", params={"file": f"{photo.parent}/../{photo.parent.name}/{photo.name}"})
+            assert dotted.status_code == 200 and dotted.content == photo.read_bytes()  # the same photo
+            for other in ("/etc/passwd", str(sample_library / "manifest.json"), f"{photo.parent}/../../manifest.json",
+                          "", "relative/" + photo.name):
+                answer = http.get("api/photo", params={"file": other})
+                assert answer.status_code == 404 and "not in the index" in answer.json()["error"], other
+        finally:
+            served.demo.handlers.originals = False
+
+
 def test_with_auth_the_rest_routes_and_mcp_refuse_strangers(secured):
     with httpx.Client(base_url=secured.url, timeout=60) as http:
-        for route in ("api/search?q=a+dog", "api/similar?file=x", "api/thumbnail?file=x", "api/info"):
+        for route in ("api/search?q=a+dog", "api/similar?file=x", "api/thumbnail?file=x", "api/photo?file=x",
+                      "api/info"):
             answer = http.get(route)
             assert answer.status_code == 401, route
             assert answer.headers["www-authenticate"].startswith("Basic")

@@ -32,7 +32,11 @@ class FakeDemo:
 @pytest.fixture
 def fake_demo(monkeypatch) -> FakeDemo:
     demo = FakeDemo()
-    monkeypatch.setattr("webui.app.build_app", lambda engine, settings, overrides: demo)
+    def build_app(engine, settings, overrides, **options):
+        demo.options = options
+        return demo
+
+    monkeypatch.setattr("webui.app.build_app", build_app)
     monkeypatch.setattr("webui.rest.mount", lambda demo: setattr(demo, "rest_mounted", True))
     monkeypatch.setattr(cutoff, "SHARED_FITS", cutoff.SHARED_FITS)  # main switches the process's fits
     # Nothing listens: whether port 7860 is free on this machine (a clipsearch of the user's own)
@@ -90,6 +94,13 @@ def test_a_root_path_goes_to_gradio_and_the_banner_says_where_the_proxy_serves_i
     assert cli.main(["--root-path", "/photos/"]) == 0
     assert fake_demo.launched["root_path"] == "/photos"
     assert "a proxy serves it under /photos/" in capsys.readouterr().out
+
+
+def test_photos_are_handed_out_whole_only_with_originals(fake_demo):
+    assert cli.main([]) == 0
+    assert fake_demo.options == {"originals": False}
+    assert cli.main(["--originals"]) == 0
+    assert fake_demo.options == {"originals": True}
 
 
 def test_public_host_without_auth_warns(fake_demo, capsys):
