@@ -1,7 +1,8 @@
 """The web app behind a reverse proxy that serves it under /photos/ and takes that path off each
 request (nginx's ``proxy_pass http://127.0.0.1:7860/;``), started with ``--root-path /photos``:
-REST, gradio_client and the MCP client through the proxy (and through one that keeps the path), each answer's thumbnail URLs pointing
-where the caller can fetch them (testsupport/proxy.py; the page itself: tests/browser/test_proxy_browser.py)."""
+REST, gradio_client and the MCP client through the proxy (and through one that keeps the path),
+each answer's thumbnail URLs pointing where the caller can fetch them (testsupport/proxy.py; the
+page itself: tests/browser/test_proxy_browser.py). The server and its fixtures: test_rest_mcp's."""
 
 from __future__ import annotations
 
@@ -12,44 +13,24 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-from clipsearch import SearchEngine
-from testsupport.net import free_port
 from testsupport.proxy import reverse_proxy
-from webui import build_demo, launch_options
-from webui.rest import launch
 
-
-@pytest.fixture(scope="module")
-def gradio_temp(tmp_path_factory):
-    return tmp_path_factory.mktemp("gradio")
-
-
-@pytest.fixture(autouse=True)
-def same_gradio_temp(monkeypatch, gradio_temp):
-    """Gradio reads GRADIO_TEMP_DIR per request: keep the server's, not this test's."""
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
+from .test_rest_mcp import Served, gradio_temp, same_gradio_temp  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(scope="module", params=["path-taken-off", "path-kept"])
-def proxied(request, demo_engine, gradio_temp):
+def proxied(request, demo_engine):
     """The app launched as ``python -m webui --root-path /photos`` launches it, behind the proxy:
     one that takes /photos off (``proxy_pass http://127.0.0.1:7860/;``) or one that keeps it."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
-        settings = demo_engine.settings
-        engine = SearchEngine.for_reading(settings)
-        demo = build_demo(engine, settings)
-        demo.queue()
-        port = free_port()
-        launch(demo, mcp=True, server_name="127.0.0.1", server_port=port, quiet=True, root_path="/photos",
-               **launch_options(settings, engine))
-        try:
-            keep_path = request.param == "path-kept"
-            with reverse_proxy(f"http://127.0.0.1:{port}", "/photos", keep_path=keep_path) as public:
-                yield {"public": public, "direct": f"http://127.0.0.1:{port}/"}
-        finally:
-            demo.close()
-            engine.close()
+        mp.setenv("GRADIO_TEMP_DIR", str(request.getfixturevalue("gradio_temp")))  # test_rest_mcp's, shared
+        server = Served(demo_engine.settings, mcp=True, root_path="/photos")
+    try:
+        keep_path = request.param == "path-kept"
+        with reverse_proxy(f"http://127.0.0.1:{server.port}", "/photos", keep_path=keep_path) as public:
+            yield {"public": public, "direct": server.url}
+    finally:
+        server.close()
 
 
 def fetched_thumbnail(url: str) -> httpx.Response:

@@ -26,14 +26,16 @@ AUTH = ("alice", "s3cret")
 
 
 class Served:
-    def __init__(self, settings, auth=None, mcp=True) -> None:
+    """The app as ``python -m webui`` serves it; ``launch_kwargs`` beside its own (``root_path``)."""
+
+    def __init__(self, settings, auth=None, mcp=True, **launch_kwargs) -> None:
         self.engine = SearchEngine.for_reading(settings)
         self.demo = build_demo(self.engine, settings)
         self.demo.queue()
-        port = free_port()
-        launch(self.demo, mcp=mcp, server_name="127.0.0.1", server_port=port, quiet=True, auth=auth,
-               **launch_options(settings, self.engine))
-        self.url = f"http://127.0.0.1:{port}/"
+        self.port = free_port()
+        launch(self.demo, mcp=mcp, server_name="127.0.0.1", server_port=self.port, quiet=True, auth=auth,
+               **launch_options(settings, self.engine), **launch_kwargs)
+        self.url = f"http://127.0.0.1:{self.port}/"
 
     def close(self) -> None:
         self.demo.close()
