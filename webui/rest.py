@@ -146,6 +146,7 @@ class McpGuard:
 def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
     """The /api routes over the app's handlers (its engine, thumbnail cache and settings)."""
     router = APIRouter(prefix="/api")
+    READ = ["GET", "HEAD"]  # HEAD: curl -I, link checkers and uptime monitors get the headers a GET would
 
     def guarded(request: Request, run) -> Any:
         if auth.user(dict(request.headers), dict(request.cookies)) is None:
@@ -156,7 +157,7 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
         return JSONResponse(web_safe(answer)) if isinstance(answer, dict) else answer  # paths.py
 
-    @router.get("/search")
+    @router.api_route("/search", methods=READ)
     def search_get(request: Request) -> Any:
         return guarded(request, lambda: search(handlers, request, dict(request.query_params), None))
 
@@ -170,19 +171,19 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
             return JSONResponse({"error": str(exc)}, status_code=exc.status)
         return await run_in_threadpool(guarded, request, lambda: search(handlers, request, fields, image))
 
-    @router.get("/similar")
+    @router.api_route("/similar", methods=READ)
     def similar_get(request: Request) -> Any:
         return guarded(request, lambda: similar(handlers, request, dict(request.query_params)))
 
-    @router.get("/thumbnail")
+    @router.api_route("/thumbnail", methods=READ)
     def thumbnail_get(request: Request) -> Any:
         return guarded(request, lambda: thumbnail(handlers, dict(request.query_params)))
 
-    @router.get("/photo")
+    @router.api_route("/photo", methods=READ)
     def photo_get(request: Request) -> Any:
         return guarded(request, lambda: photo(handlers, dict(request.query_params)))
 
-    @router.get("/info")
+    @router.api_route("/info", methods=READ)
     def info_get(request: Request) -> Any:
         return guarded(request, lambda: info(handlers))
 

@@ -315,6 +315,19 @@ def test_the_named_endpoints_and_the_mcp_tools_take_a_folder_and_dates(served, d
     assert relative.isError and "folder is a full path" in str(relative.content)
 
 
+def test_head_answers_as_get_without_the_body(served, demo_engine):
+    """curl -I, link checkers and uptime monitors ask with HEAD: it was 405 on every route."""
+    photo = demo_engine.search_text("a red circle", k=1)[0].path
+    with httpx.Client(base_url=served.url, timeout=60) as http:
+        for route, params in (("api/info", {}), ("api/search", {"q": "a red circle", "k": 2}),
+                              ("api/thumbnail", {"file": photo}), ("api/similar", {"file": "/etc/passwd"})):
+            got, head = http.get(route, params=params), http.head(route, params=params)
+            assert head.status_code == got.status_code and head.content == b"", route
+            assert head.headers["content-type"] == got.headers["content-type"], route
+            if route != "api/search":  # the search's took_ms differs from one call to the next
+                assert head.headers["content-length"] == got.headers["content-length"], route
+
+
 def test_a_photo_is_handed_out_whole_only_with_originals_and_only_an_indexed_one(served, sample_library):
     photo = sorted(sample_library.rglob("*.jpg"))[0]
     with httpx.Client(base_url=served.url, timeout=60) as http:
@@ -343,6 +356,7 @@ def test_with_auth_the_rest_routes_and_mcp_refuse_strangers(secured):
             assert answer.status_code == 401, route
             assert answer.headers["www-authenticate"].startswith("Basic")
             assert http.get(route, auth=("alice", "wrong")).status_code == 401, route
+            assert http.head(route).status_code == 401, route
         posted = http.post("api/search", files={"image": ("q.png", b"x")}, data={"q": "a dog"})
         assert posted.status_code == 401
         for route in ("gradio_api/mcp/sse", "gradio_api/mcp/schema", "gradio_api/mcp/"):
