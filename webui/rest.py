@@ -231,10 +231,7 @@ def thumbnail(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
     size = _int(fields.get("size"), "size", THUMB_SIZE)
     if size not in (THUMB_SIZE, PREVIEW_SIZE):
         raise ApiError(400, f"size is {THUMB_SIZE} or {PREVIEW_SIZE}")
-    with _translated():
-        record = handlers.engine().record(path) if path else None
-        if record is None:
-            raise ApiError(404, "that photo is not in the index")
+    record = _indexed(handlers, path)
     thumb = handlers.thumbs.get(os.path.abspath(path), size, (record.mtime_ns, record.size))  # kept if not on disk
     return FileResponse(thumb, media_type="image/jpeg",
                         headers={"Cache-Control": "private, max-age=3600"})
@@ -245,14 +242,19 @@ def photo(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
     if not handlers.originals:
         raise ApiError(404, "this server hands out thumbnails and previews only: start it with "
                             "--originals to allow downloading the photos whole")
-    path = local_path(fields.get("file") or "")
-    with _translated():
-        record = handlers.engine().record(path) if path else None
-        if record is None:
-            raise ApiError(404, "that photo is not in the index")
+    record = _indexed(handlers, local_path(fields.get("file") or ""))
     if not os.path.isfile(record.path):
         raise ApiError(404, "that photo is not on disk now (a disk not mounted?)")
     return FileResponse(record.path, filename=os.path.basename(record.path), content_disposition_type="attachment")
+
+
+def _indexed(handlers: Handlers, path: str) -> Any:
+    """The index's record of ``path``; a 404 for any path it does not hold."""
+    with _translated():
+        record = handlers.engine().record(path) if path else None
+    if record is None:
+        raise ApiError(404, "that photo is not in the index")
+    return record
 
 
 def info(handlers: Handlers) -> dict:
