@@ -1,16 +1,27 @@
-"""Decoding helpers of the indexing pipeline: a pool of abandonable threads, header facts."""
+"""Decoding in the indexing pipeline: each new or changed file hashed, and decoded for the model
+unless it can reuse a vector, in a pool of abandonable threads a window ahead of the model."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import queue
 import threading
+from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 from PIL import Image
 
+from .encoders.base import Encoder
 from .errors import UnreadableImage
-from .images import _date_taken
+from .images import FileStat, _date_taken, fingerprint_bytes, load_image, read_file_bytes
+from .stores.base import ImageRecord
 
 
 class DecodePool:
@@ -66,3 +77,97 @@ def header_facts(data: bytes, path: str) -> tuple[int, int, str | None]:
             return width, height, _date_taken(exif)
     except Exception as exc:
         raise UnreadableImage(path, "decode error", str(exc)) from None
+
+
+@dataclass
+class _Item:
+    """A new or changed file after its worker ran: hashed, and decoded unless it can reuse."""
+
+    stat: FileStat
+    fingerprint: str = ""
+    width: int = 0
+    height: int = 0
+    date_taken: str | None = None
+    prepared: Any = None  # model input; None when the vector is reused
+    error: UnreadableImage | None = None
+    vector: np.ndarray | None = None  # already embedded elsewhere (a FileEmbedder)
+
+    def record(self) -> ImageRecord:
+        return ImageRecord(self.stat.path, self.stat.size, self.stat.mtime_ns, self.fingerprint,
+                           self.width, self.height, self.date_taken)
+
+
+class LocalDecoder:
+    """The default ``FileEmbedder``: decode threads a window ahead; the model runs at commit.
+
+    Without ``decode``, the threads only hash: a file that cannot reuse a vector comes back
+    undecoded, and the pipeline, which then loads the model, decodes it and calls ``start_decoding``.
+    """
+
+    def __init__(self, encoder: Encoder, workers: int, window: int, file_timeout: float,
+                 max_pixels: int | None, decode: bool = True) -> None:
+        self.encoder = encoder
+        self.workers = workers
+        self.window = window
+        self.file_timeout = file_timeout
+        self.max_pixels = max_pixels
+        self.decode = decode
+        self._pool: DecodePool | None = None
+
+    def start_decoding(self, workers: int, window: int) -> None:
+        """Decode from the next file on, with ``workers`` threads (at least) a ``window`` ahead."""
+        if self._pool is not None:
+            for _ in range(workers - self.workers):
+                self._pool.grow()
+        self.decode, self.window, self.workers = True, window, max(workers, self.workers)
+
+    def embed_files(self, files: list[FileStat], reusable: set[str]) -> Iterator[_Item]:
+        self._pool = pool = DecodePool(self.workers)
+        try:
+            window: deque[tuple[FileStat, Future]] = deque()
+            pending = iter(files)
+            while True:
+                for stat in pending:  # keep the decoders a window ahead of the model
+                    encoder = self.encoder if self.decode else None
+                    window.append((stat, pool.submit(inspect_file, stat, reusable, encoder, self.max_pixels)))
+                    if len(window) >= self.window:
+                        break
+                if not window:
+                    return
+                stat, future = window.popleft()
+                try:
+                    yield future.result(timeout=self.file_timeout)
+                except FutureTimeout:
+                    pool.grow()  # that thread may never come back
+                    yield _Item(stat, error=UnreadableImage(stat.path, "timed out"))
+        finally:
+            pool.shutdown()
+
+
+def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder | None, max_pixels: int | None) -> _Item:
+    """Hash a file; decode and preprocess it unless its fingerprint is in ``reusable`` (or there
+    is no ``encoder`` yet: then only its header is read).
+
+    Runs in the local decode threads, and in the tasks of a distributed ``FileEmbedder``.
+    """
+    item = _Item(stat)
+    try:
+        data = read_file_bytes(stat.path)
+        with contextlib.suppress(OSError):  # rewritten since the scan: record what was read
+            now = os.stat(stat.path)
+            if (now.st_size, now.st_mtime_ns) != (stat.size, stat.mtime_ns) and now.st_size == len(data):
+                item.stat = FileStat(stat.path, now.st_size, now.st_mtime_ns)
+        item.fingerprint = fingerprint_bytes(data)
+        if item.fingerprint in reusable or encoder is None:
+            item.width, item.height, item.date_taken = header_facts(data, stat.path)
+            return item
+        kwargs = {"max_pixels": max_pixels} if max_pixels else {}
+        loaded = load_image(data, path=stat.path, min_size=encoder.input_size,
+                            fingerprint=item.fingerprint, **kwargs)
+        item.width, item.height, item.date_taken = loaded.width, loaded.height, loaded.date_taken
+        item.prepared = encoder.prepare(loaded.image)
+    except UnreadableImage as exc:
+        item.error = exc
+    except Exception as exc:  # a decoder bug must not stop the run
+        item.error = UnreadableImage(stat.path, "decode error", f"{type(exc).__name__}: {exc}")
+    return item

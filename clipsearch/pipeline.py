@@ -9,49 +9,27 @@ rename, a move, a copy) reuse the stored vector instead of being embedded again.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from .decoding import DecodePool, header_facts
+from .decoding import LocalDecoder, _Item, inspect_file
 from .dryrun import count_changes
 from .encoders.base import Encoder
 from .errors import UnreadableImage
 from .folders import as_covered, brought_back, keep_missing_folders, known_under, other_spellings
-from .images import FileStat, fingerprint_bytes, load_image, read_file_bytes, scan_images
+from .images import FileStat, scan_images
 from .reports import IndexProgress, IndexReport
-from .stores.base import ImageRecord, WriteBatch, check_stamp
+from .stores.base import WriteBatch, check_stamp
 
 log = logging.getLogger(__name__)
 
 SAVE_EVERY_SECONDS = 600.0  # snapshot the graph this often during long runs
-
-
-@dataclass
-class _Item:
-    """A new or changed file after its worker ran: hashed, and decoded unless it can reuse."""
-
-    stat: FileStat
-    fingerprint: str = ""
-    width: int = 0
-    height: int = 0
-    date_taken: str | None = None
-    prepared: Any = None  # model input; None when the vector is reused
-    error: UnreadableImage | None = None
-    vector: np.ndarray | None = None  # already embedded elsewhere (a FileEmbedder)
-
-    def record(self) -> ImageRecord:
-        return ImageRecord(self.stat.path, self.stat.size, self.stat.mtime_ns, self.fingerprint,
-                           self.width, self.height, self.date_taken)
 
 
 class FileEmbedder(Protocol):
@@ -67,40 +45,6 @@ class FileEmbedder(Protocol):
     def embed_files(self, files: list[FileStat], reusable: set[str]) -> Iterator[_Item]: ...
 
 
-class LocalDecoder:
-    """The default ``FileEmbedder``: decode threads a window ahead; the model runs at commit."""
-
-    def __init__(self, encoder: Encoder, workers: int, window: int, file_timeout: float,
-                 max_pixels: int | None) -> None:
-        self.encoder = encoder
-        self.workers = workers
-        self.window = window
-        self.file_timeout = file_timeout
-        self.max_pixels = max_pixels
-
-    def embed_files(self, files: list[FileStat], reusable: set[str]) -> Iterator[_Item]:
-        pool = DecodePool(self.workers)
-        try:
-            window: deque[tuple[FileStat, Future]] = deque()
-            pending = iter(files)
-            while True:
-                for stat in pending:  # keep the decoders a window ahead of the model
-                    window.append((stat, pool.submit(inspect_file, stat, reusable, self.encoder,
-                                                     self.max_pixels)))
-                    if len(window) >= self.window:
-                        break
-                if not window:
-                    return
-                stat, future = window.popleft()
-                try:
-                    yield future.result(timeout=self.file_timeout)
-                except FutureTimeout:
-                    pool.grow()  # that thread may never come back
-                    yield _Item(stat, error=UnreadableImage(stat.path, "timed out"))
-        finally:
-            pool.shutdown()
-
-
 @dataclass
 class _RunState:
     """Everything one run carries between files: what is known, what is pending, the counts."""
@@ -108,6 +52,7 @@ class _RunState:
     report: IndexReport
     progress: IndexProgress
     known: dict[str, tuple[int, int, str]]  # path -> (size, mtime_ns, fingerprint) in the store
+    reusable: set[str]  # every fingerprint the store has a vector for
     vanished_by_fp: dict[str, list[str]]  # fingerprint -> indexed paths no longer on disk
     started: float
     last_save: float
@@ -116,6 +61,8 @@ class _RunState:
     batch: WriteBatch = field(default_factory=WriteBatch)
     embeds: list[_Item] = field(default_factory=list)  # waiting for the model
     twins: list[_Item] = field(default_factory=list)  # same content as an item in ``embeds``
+    model_checked: bool = False  # the encoder loaded and found to be the index's model
+    decoder: LocalDecoder | None = None  # the local threads, when they decode for this run
 
     def count(self, counter: str) -> None:
         setattr(self.report, counter, getattr(self.report, counter) + 1)
@@ -176,7 +123,8 @@ class IndexingPipeline:
         # Another spelling of a folder of this run, left by a release before as_covered: its
         # records are this run's photos twice, so they count as vanished (a move, or removed).
         aliases = other_spellings(covered, folders)
-        known = keep_missing_folders(known_under(self.store.file_states(), folders + aliases), folders, scan, report)
+        states = self.store.file_states()
+        known = keep_missing_folders(known_under(states, folders + aliases), folders, scan, report)
         for path, reason in scan.errors:
             if path not in report.kept or reason != "vanished":  # a kept folder's absence is said once
                 report.skip(path, reason)
@@ -197,11 +145,15 @@ class IndexingPipeline:
             count_changes(todo, known, vanished, report, self.max_pixels)
             report.elapsed = time.monotonic() - started
             return report
-        if todo:  # the model loads now, if it has not: make sure it is the index's model
-            check_stamp(self.store.stamp, self.encoder.stamp, getattr(self.store, "folder", "the index"))
         state = _RunState(report, IndexProgress(found=report.found, to_process=len(todo)), known,
-                          _by_fingerprint(vanished), started, started)
+                          {fp for _, _, fp in states.values()}, _by_fingerprint(vanished), started, started)
         if todo:
+            # The model loads only for a file that needs it. Where every file has the size of one
+            # indexed (moved, touched, copied), it waits for one whose content is new: a run of
+            # those alone never loads it. Otherwise it loads now, and the threads decode.
+            sizes = {size for size, _, _ in states.values()}
+            if self.embedder is not None or any(stat.size not in sizes for stat in todo):
+                self._use_model(state)
             self._process(todo, state)
         if not report.interrupted:
             gone = [p for p in vanished if p not in state.renamed_from]
@@ -215,16 +167,17 @@ class IndexingPipeline:
 
     # --- the one loop --------------------------------------------------------------------------
     def _process(self, todo: list[FileStat], state: _RunState) -> None:
-        embedder = self.embedder or LocalDecoder(self.encoder, self.workers, self.workers * 4 + self.batch_size,
-                                                 self.file_timeout, self.max_pixels)
-        reusable = {fp for _, _, fp in self.store.file_states().values()}
-        items = embedder.embed_files(todo, reusable)
+        if self.embedder is None:
+            decode = state.model_checked
+            state.decoder = LocalDecoder(self.encoder, *self._threads(decode), self.file_timeout,
+                                         self.max_pixels, decode=decode)
+        items = (self.embedder or state.decoder).embed_files(todo, state.reusable)
         progress = state.progress
         try:
             for item in items:
                 self._classify(item, state)
                 progress.processed += 1
-                if len(state.embeds) >= self.batch_size or len(state.batch) >= 4 * self.batch_size:
+                if self._batch_full(state):
                     self._commit(state)
                     if progress.processed < progress.to_process and self.should_stop():
                         state.report.interrupted = True
@@ -232,6 +185,25 @@ class IndexingPipeline:
         finally:
             getattr(items, "close", lambda: None)()  # stop the decoders or remote work on an early exit
         self._commit(state)
+
+    def _batch_full(self, state: _RunState) -> bool:
+        """The model's batch is full, or four batches of records wait (a CPU's before it loads)."""
+        size = self.batch_size if state.model_checked else self._batch_size or 32
+        return len(state.embeds) >= size or len(state.batch) >= 4 * size
+
+    def _use_model(self, state: _RunState) -> None:
+        """Load the model (once a run) and check it is the index's; the threads decode from now."""
+        if not state.model_checked:
+            check_stamp(self.store.stamp, self.encoder.stamp, getattr(self.store, "folder", "the index"))
+            state.model_checked = True
+        if state.decoder is not None and not state.decoder.decode:
+            state.decoder.start_decoding(*self._threads(True))
+
+    def _threads(self, decode: bool) -> tuple[int, int]:
+        """Local threads, and the window of files they keep ahead: sized for the model's device when
+        they decode; as on a CPU while they only hash (the model not loaded, torch not imported)."""
+        workers = self._workers or default_workers(self.encoder if decode else None)
+        return workers, workers * 4 + (self.batch_size if decode else 0)
 
     def _commit(self, state: _RunState) -> None:
         """Embed what waits for the model, write the batch, report progress, snapshot now and then."""
@@ -261,9 +233,7 @@ class IndexingPipeline:
         """Decide what an inspected file is: touched, moved, reusable, embedded, or to embed."""
         stat, report = item.stat, state.report
         if item.error is not None:
-            report.skip(stat.path, item.error.reason)
-            if item.error.reason in UnreadableImage.LASTING:
-                self.unreadable[stat.path] = (stat.size, stat.mtime_ns, item.error.reason)
+            self._skip(item, state)
             return
         self.unreadable.pop(stat.path, None)
         fp, old = item.fingerprint, state.known.get(stat.path)
@@ -289,16 +259,23 @@ class IndexingPipeline:
         if item is not None:
             state.count(counter)
 
+    def _skip(self, item: _Item, state: _RunState) -> None:
+        stat, reason = item.stat, item.error.reason
+        state.report.skip(stat.path, reason)
+        if reason in UnreadableImage.LASTING:
+            self.unreadable[stat.path] = (stat.size, stat.mtime_ns, reason)
+
     def _reuse_or_queue(self, item: _Item, state: _RunState) -> _Item | None:
         """Reuse a vector for this content if there is one, else queue the item for the model."""
         fp = item.fingerprint
         vector = state.run_vectors.get(fp)
         if vector is None and item.prepared is None:
             vector = self.store.vectors_by_fingerprint([fp]).get(fp)
-            if vector is None:  # the reusable copy went away meanwhile: decode after all
+            if vector is None:  # content the index lacks (hashed only), or its copy went away meanwhile
+                self._use_model(state)
                 item = inspect_file(item.stat, set(), self.encoder, self.max_pixels)
                 if item.error is not None:
-                    state.report.skip(item.stat.path, item.error.reason)
+                    self._skip(item, state)
                     return None
         if vector is not None:
             state.batch.put.append((item.record(), vector))
@@ -315,41 +292,13 @@ class IndexingPipeline:
 Indexer = IndexingPipeline  # the name of earlier releases
 
 
-def default_workers(encoder: Encoder) -> int:
+def default_workers(encoder: Encoder | None) -> int:
     """Decode threads: every core when the model runs on a GPU, whose work leaves the cores free
     (on an H200 with 16 cores: 67 images/s with 4, 150 with 16); else as many as there are cores, at
-    most 4, since the model needs them too."""
+    most 4, since the model needs them too. No ``encoder`` (threads that only hash): as on a CPU."""
     cores = os.cpu_count() or 2
     on_accelerator = getattr(encoder, "device", "cpu") in ("cuda", "mps")  # not part of the protocol
     return cores if on_accelerator else min(4, cores)
-
-
-def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder, max_pixels: int | None) -> _Item:
-    """Hash a file; decode and preprocess it unless its fingerprint is in ``reusable``.
-
-    Runs in the local decode threads, and in the tasks of a distributed ``FileEmbedder``.
-    """
-    item = _Item(stat)
-    try:
-        data = read_file_bytes(stat.path)
-        with contextlib.suppress(OSError):  # rewritten since the scan: record what was read
-            now = os.stat(stat.path)
-            if (now.st_size, now.st_mtime_ns) != (stat.size, stat.mtime_ns) and now.st_size == len(data):
-                item.stat = FileStat(stat.path, now.st_size, now.st_mtime_ns)
-        item.fingerprint = fingerprint_bytes(data)
-        if item.fingerprint in reusable:
-            item.width, item.height, item.date_taken = header_facts(data, stat.path)
-            return item
-        kwargs = {"max_pixels": max_pixels} if max_pixels else {}
-        loaded = load_image(data, path=stat.path, min_size=encoder.input_size,
-                            fingerprint=item.fingerprint, **kwargs)
-        item.width, item.height, item.date_taken = loaded.width, loaded.height, loaded.date_taken
-        item.prepared = encoder.prepare(loaded.image)
-    except UnreadableImage as exc:
-        item.error = exc
-    except Exception as exc:  # a decoder bug must not stop the run
-        item.error = UnreadableImage(stat.path, "decode error", f"{type(exc).__name__}: {exc}")
-    return item
 
 
 def _by_fingerprint(paths: dict[str, str]) -> dict[str, list[str]]:

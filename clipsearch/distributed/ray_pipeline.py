@@ -7,7 +7,7 @@ only the new or changed files go to Ray, through the pipeline's ``FileEmbedder``
               read, hash, decode (draft),      one model per GPU        classify, commit
               encoder.prepare (CPU tasks)      (or per CPU slot)        to the store in batches
 
-Decode tasks run ``pipeline.inspect_file``, the same code as the local decode threads, so a bad
+Decode tasks run ``decoding.inspect_file``, the same code as the local decode threads, so a bad
 file is a skipped file, never a failed job, and files whose content the store already has are
 hashed but not decoded. Actors get fractional CPUs so that they never take every CPU slot and
 starve the decode tasks. The same code runs on a laptop (``ray.init()``) and on a cluster
@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..config import ModelSpec
+from ..decoding import inspect_file
 from ..errors import UnreadableImage
 from ..images import FileStat
-from ..pipeline import inspect_file
 from ..reports import IndexProgress, IndexReport
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class RayEmbedder:
         self.init_kwargs = dict(init_kwargs or {})
 
     def embed_files(self, files: list[FileStat], reusable: set[str]) -> Iterator[Any]:
-        """Items (``pipeline.inspect_file`` results) with ``vector`` set, in completion order."""
+        """Items (``decoding.inspect_file`` results) with ``vector`` set, in completion order."""
         import ray
 
         owned = not ray.is_initialized()

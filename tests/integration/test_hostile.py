@@ -12,6 +12,7 @@ import time
 import pytest
 from PIL import Image, ImageFile
 
+import clipsearch.decoding
 import clipsearch.images
 import clipsearch.pipeline
 from clipsearch import ModelSpec, QueryTerm, SearchEngine, Settings
@@ -90,7 +91,7 @@ def test_a_hanging_decoder_is_timed_out_and_the_run_goes_on(tmp_path, monkeypatc
     folder = tmp_path / "photos"
     for i in range(6):
         save(photo(64, 48, seed=i), folder / f"p{i}.jpg")
-    real_load = clipsearch.pipeline.load_image
+    real_load = clipsearch.decoding.load_image
     release = threading.Event()
 
     def stuck_on_p3(data, *, path=None, **kw):
@@ -98,7 +99,7 @@ def test_a_hanging_decoder_is_timed_out_and_the_run_goes_on(tmp_path, monkeypatc
             release.wait(30)  # a decoder that never returns (until the test ends)
         return real_load(data, path=path, **kw)
 
-    monkeypatch.setattr(clipsearch.pipeline, "load_image", stuck_on_p3)
+    monkeypatch.setattr(clipsearch.decoding, "load_image", stuck_on_p3)
     engine = demo_engine_at(tmp_path, file_timeout=1.0)
     started = time.monotonic()
     try:
@@ -119,13 +120,13 @@ def test_a_file_skipped_for_good_is_not_read_again_until_it_changes(tmp_path, mo
         save(photo(64, 48, seed=i), folder / f"p{i}.jpg")
     (folder / "text.jpg").write_text("not a picture")
     truncated(photo(64, 48, seed=7), folder / "half.jpg", "JPEG")
-    real_read, reads = clipsearch.pipeline.read_file_bytes, []
+    real_read, reads = clipsearch.decoding.read_file_bytes, []
 
     def counting(path, *args, **kwargs):
         reads.append(os.path.basename(path))
         return real_read(path, *args, **kwargs)
 
-    monkeypatch.setattr(clipsearch.pipeline, "read_file_bytes", counting)
+    monkeypatch.setattr(clipsearch.decoding, "read_file_bytes", counting)
     engine = demo_engine_at(tmp_path)
     first = engine.index_folder(folder)
     assert first.skipped_count == 2 and first.added == 3

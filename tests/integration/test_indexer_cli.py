@@ -134,10 +134,11 @@ def test_remove_folder_and_rename_via_cli(library, tmp_path):
     store.close()
     renamed_file.rename(moves[renamed_file])
     moved_folder.rename(library / "moved")
-    result = run_indexer(str(library), "--index", str(index), "--json")
+    result = run_indexer(str(library), "--index", str(index), "--json", "-v")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["moved"] == len(moves) > 1 and report["embedded"] == 0
+    assert "loading model" not in result.stderr  # nothing new to embed: the model never loads
     assert report["added"] == 0 and report["removed"] == 0 and report["unchanged"] == 60 - len(moves)
     store = open_store(index)
     assert store.count() == 60
@@ -145,6 +146,11 @@ def test_remove_folder_and_rename_via_cli(library, tmp_path):
         assert store.get(str(old)) is None and store.get(str(new)) is not None
         assert np.array_equal(store.vector(str(new)), vectors[old]), f"{old.name} -> {new}"
     store.close()
+    save(photo(90, 70, seed=5), library / "moved" / "new.jpg", quality=85)  # a photo the index lacks loads it
+    result = run_indexer(str(library), "--index", str(index), "--json", "-v")
+    assert json.loads(result.stdout)["embedded"] == 1 and "INFO loading model clipsearch-demo" in result.stderr
+    (library / "moved" / "new.jpg").unlink()
+    assert json.loads(run_indexer(str(library), "--index", str(index), "--json").stdout)["removed"] == 1
     # Removing a folder from the index
     count = sum(1 for p in first.rglob("*") if p.is_file())
     result = run_indexer("--index", str(index), "--remove", str(first))

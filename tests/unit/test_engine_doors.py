@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from clipsearch import IndexLocked, IndexNotFound, ModelMismatch, ModelSpec, SearchEngine, Settings
+from clipsearch.decoding import inspect_file
 from clipsearch.lock import IndexLock
-from clipsearch.pipeline import inspect_file
 from clipsearch.stores import open_store
 from testsupport.fakes import FakeEncoder
 from testsupport.imagefactory import photo, save

@@ -389,16 +389,16 @@ def test_reindex_beside_searches_decodes_on_4_threads_even_where_the_model_has_a
                                                                                     monkeypatch):
     import os
 
-    from clipsearch import pipeline
+    from clipsearch import decoding, pipeline
 
     seen = []
 
-    class CountedPool(pipeline.DecodePool):
+    class CountedPool(decoding.DecodePool):
         def __init__(self, workers: int) -> None:
             seen.append(workers)
             super().__init__(workers)
 
-    monkeypatch.setattr(pipeline, "DecodePool", CountedPool)
+    monkeypatch.setattr(decoding, "DecodePool", CountedPool)
     monkeypatch.setattr(os, "cpu_count", lambda: 16)
     encoder = FakeEncoder()
     encoder.device = "cuda"  # the command-line indexer would decode on all 16 cores
