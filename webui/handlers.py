@@ -286,11 +286,13 @@ class Handlers:
         return api_cut(self._api(lambda: self.query(text, None, k, api_filter(folder, since, until), fold=False)),
                        min_score)
 
-    def api_search_image(self, image: str | None, k: float = 20) -> list[dict]:
-        """Photos that look like an uploaded picture, best first, as JSON records."""
+    def api_search_image(self, image: str | None, k: float = 20, min_score: float = 0.0, folder: str = "",
+                         since: str = "", until: str = "") -> list[dict]:
+        """Photos that look like an uploaded picture, best first, as JSON records (as ``api_search_text``)."""
         if not image:
             raise gr.Error("Send a picture file.")
-        return self._api(lambda: self.query(None, image, int(k), fold=False))
+        return api_cut(self._api(lambda: self.query(None, image, int(k), api_filter(folder, since, until), fold=False)),
+                       min_score)
 
     def api_similar(self, path: str, k: int = 20, folder: str = "", since: str = "", until: str = "") -> list[dict]:
         """Indexed photos like the indexed photo at ``path`` (other paths are refused), in ``folder``

@@ -1,8 +1,7 @@
 """The app's named endpoints: for scripts (gradio_client) and, as MCP tools, for assistants.
 
 ``/search_text``, ``/search_image`` and ``/similar`` keep the names and inputs scripts rely on
-(webui/API.md; the folder and date filters of the first and the last are new, after them, and
-optional); ``/info`` says what the index holds. Gradio serves the same functions as Model Context Protocol tools at
+(webui/API.md; their cut-off, folder and date filters after the first inputs are optional); ``/info`` says what the index holds. Gradio serves the same functions as Model Context Protocol tools at
 ``/gradio_api/mcp/sse`` when the app runs with MCP on: each tool is named after its function
 and described by its docstring (the ``Args:`` lines describe the parameters), so the docstrings
 here are written for a language model to read.
@@ -66,18 +65,26 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         """
         return _with_urls(handlers.api_similar(path, k, folder, since, until), request)
 
-    def search_photos_by_image(image: dict | None, k: float = 20, request: gr.Request = None) -> list[dict]:
+    def search_photos_by_image(image: dict | None, k: float = 20, min_score: float = 0.0, folder: str = "",
+                               since: str = "", until: str = "", request: gr.Request = None) -> list[dict]:
         """Search the photo library for photos that look like a given picture.
 
-        Results are best first, each with the photo's path ("file"), a similarity "score", its
-        size, date taken if known and a "thumbnail" URL of a small JPEG.
+        Results are best first, each with the photo's path ("file"), a similarity "score",
+        "strong" (true when the automatic cut-off calls it a real match), its size, date taken if
+        known and a "thumbnail" URL of a small JPEG.
 
         Args:
             image: the picture to match (a JPEG, PNG, WebP... at most 50 MB).
             k: how many photos to return, 1 to 500 (default 20).
+            min_score: 0 returns all k; -1 only the strong matches; above 0, leave out results
+                scoring less than this.
+            folder: only photos in this folder and below it (a full path); empty for all.
+            since: only photos taken on or after this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
+            until: only photos taken on or before this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
         """
         picture = api_image.preprocess(api_image.data_model.model_validate(image)) if image else None
-        return _with_urls(handlers.api_search_image(picture, api_k.preprocess(k)), request)
+        return _with_urls(handlers.api_search_image(picture, api_k.preprocess(k), min_score, folder, since, until),
+                          request)
 
     def photo_library_info() -> dict:
         """What the user's photo library index holds: how many photos, the folders it covers, the
@@ -101,12 +108,13 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
     with gr.Column(visible=False):
         api_image = image_input(label="image")
         api_k = gr.Number(20, label="k", precision=0)
+        api_filters = [gr.Number(0.0, label="min_score"), *(gr.Textbox("", label=n) for n in ("folder", "since", "until"))]
         api_out = gr.JSON(label="results")
         api_go = gr.Button("search_image")
     # The components' own processing runs in the handler's thread (above), not each in a thread
     # hop of its own, as Gradio would (``preprocess``/``postprocess`` off): the same checks, the
     # file still only one Gradio received, the answer the same JSON (docs/performance.md).
-    api_go.click(search_photos_by_image, [api_image, api_k], api_out, api_name="search_image",
+    api_go.click(search_photos_by_image, [api_image, api_k, *api_filters], api_out, api_name="search_image",
                  preprocess=False, postprocess=False, **encoder_bound)
 
 

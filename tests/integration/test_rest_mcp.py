@@ -288,7 +288,10 @@ def test_the_named_endpoints_and_the_mcp_tools_take_a_folder_and_dates(served, d
     expected = [hit.path for hit in demo_engine.search("a red circle", k=10, where=where)]
     head = demo_engine.search("a red circle", k=1)[0].path
     similar = [hit.path for hit in demo_engine.similar(head, k=5, where=where)]
-    assert expected and similar and all(path.startswith(folder + os.sep) for path in expected + similar)
+    picture = sorted(sample_library.rglob("*.png"))[0]
+    like = [hit.path for hit in demo_engine.search_image(picture, k=10, where=where)]
+    assert expected and similar and like
+    assert all(path.startswith(folder + os.sep) for path in expected + similar + like)
 
     client = Client(served.url, verbose=False, download_files=False)
     try:
@@ -296,6 +299,11 @@ def test_the_named_endpoints_and_the_mcp_tools_take_a_folder_and_dates(served, d
         assert [hit["file"] for hit in hits] == expected
         hits = client.predict(head, 5, folder, "2019", "2022-06", api_name="/similar")
         assert [hit["file"] for hit in hits] == similar
+        hits = client.predict(handle_file(str(picture)), 10, 0.0, folder, "2019", "2022-06", api_name="/search_image")
+        assert [hit["file"] for hit in hits] == like
+        every = client.predict(handle_file(str(picture)), 10, api_name="/search_image")  # as scripts call it
+        strong = client.predict(handle_file(str(picture)), 10, -1, api_name="/search_image")
+        assert len(every) == 10 and strong == [hit for hit in every if hit["strong"]] != []
         assert len(client.predict("a red circle", 3, 0.0, api_name="/search_text")) == 3  # as scripts call it
     finally:
         client.close()
@@ -305,14 +313,18 @@ def test_the_named_endpoints_and_the_mcp_tools_take_a_folder_and_dates(served, d
         found = await session.call_tool("search_photos_by_text", {
             "text": "a red circle", "k": 10, "folder": folder, "since": "2019", "until": "2022-06"})
         relative = await session.call_tool("search_photos_by_text", {"text": "a red circle", "folder": "misc"})
-        return info, found, relative
+        encoded = "data:image/png;base64," + base64.b64encode(png_bytes(picture)).decode()
+        by_image = await session.call_tool("search_photos_by_image", {
+            "image": encoded, "k": 10, "folder": folder, "since": "2019", "until": "2022-06"})
+        return info, found, relative, by_image
 
-    info, found, relative = asyncio.run(_mcp_session(served.url, work=work))
+    info, found, relative, by_image = asyncio.run(_mcp_session(served.url, work=work))
     about = ast.literal_eval(info.content[0].text)  # where an assistant learns the folders' full paths
     assert not info.isError and about["photos"] == 300 and about["folders"] == [str(sample_library)]
     assert about["model"] == "demo" and about["last_indexed"][:2] == "20"
     assert not found.isError and [hit["file"] for hit in ast.literal_eval(found.content[0].text)] == expected
     assert relative.isError and "folder is a full path" in str(relative.content)
+    assert not by_image.isError and [hit["file"] for hit in ast.literal_eval(by_image.content[0].text)] == like
 
 
 def test_head_answers_as_get_without_the_body(served, demo_engine):
