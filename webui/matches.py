@@ -6,6 +6,7 @@ not; the page shows the strong ones by default and keeps the weaker ones one cli
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gradio as gr
@@ -35,7 +36,9 @@ def api_cut(results: Results, min_score: Any) -> Results:
     try:
         cut = float(min_score or 0.0)
     except (TypeError, ValueError):
-        raise gr.Error(f"min_score must be a number, not {min_score!r}") from None
+        cut = math.nan
+    if not math.isfinite(cut):  # nan would hide every result, silently
+        raise gr.Error(f"min_score must be a number, not {min_score!r}")
     if cut < 0:
         return strong_results(results)
     return [r for r in results if keeps(r, cut)]  # a photo whose words match always stays

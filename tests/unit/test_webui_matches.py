@@ -35,6 +35,8 @@ def test_api_min_score(min_score, expected):
     assert len(api_cut(RESULTS, min_score)) == expected
 
 
-def test_api_min_score_must_be_a_number():
-    with pytest.raises(gr.Error):
-        api_cut(RESULTS, "auto-ish")
+@pytest.mark.parametrize("min_score", ["auto-ish", float("nan"), "nan", float("inf"), "-inf"])
+def test_api_min_score_must_be_a_number(min_score):
+    """nan kept no result (every comparison false), without a word; the REST route says 400."""
+    with pytest.raises(gr.Error, match="min_score must be a number"):
+        api_cut(RESULTS, min_score)
