@@ -250,7 +250,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         in_address = {"fn": None, "inputs": address, "js": ADDRESS_JS, "api_visibility": "private"}
         gr.on([text.submit, search_btn.click], **first_unselect).then(**searched).then(**in_address)
         image.upload(**first_unselect).then(**searched).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
-                                                              api_visibility="private").then(**in_address)
+                                                              api_visibility="private").then(**in_address).then(
+            page.stand_in, image, image, api_visibility="private", show_progress="hidden")
         # Another folder or dates: the last search again (a date box on Enter or when left).
         gr.on([folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], page.rerun,
               [last, text, image, *filters], outputs, trigger_mode="always_last", api_visibility="private",

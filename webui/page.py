@@ -10,19 +10,26 @@ wraps its searches for the page, so that the page stays consistent:
 - the last search is remembered (``last``, a ``gr.State``): a change of folder or dates runs it
   again with the new filter, and a sort or cut-off change keeps the query and its time in the
   status line;
-- an upload that is not a picture says so in the status line (and ``app`` empties the drop zone).
+- an upload that is not a picture says so in the status line (and ``app`` empties the drop zone);
+- a dropped picture that browsers cannot draw (HEIC, TIFF, ...) is shown in the drop zone as a JPEG
+  stand-in, and a search again with it uses the original it stands in for.
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
 import os
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from PIL import Image
 
-from .handlers import Handlers, Results
+from .handlers import Handlers, Results, UnreadableUpload
 from .markdown import describe_query, md
+from .thumbnails import PREVIEW_SIZE
 
 NO_SELECTION = "Click a result to see it larger."
+BROWSER_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP", "BMP", "ICO", "AVIF"})  # what browsers draw
+STAND_INS_KEPT = 256  # JPEG stand-ins remembered (name -> the upload), newest kept
 
 
 def _cleared() -> tuple[Any, Any, Any]:
@@ -35,10 +42,13 @@ class Page:
 
     def __init__(self, handlers: Handlers) -> None:
         self.handlers = handlers
+        self.stand_ins: dict[str, str] = {}  # the name of a JPEG shown in the drop zone -> the upload
 
     def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
                folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
         """Enter, the Search button and a dropped photo."""
+        if isinstance(image, str) and not isinstance(image, UnreadableUpload):
+            image = self.stand_ins.get(Path(image).name, image)  # the original, not the JPEG shown for it
         out = self.handlers.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only)
         return self._after(out, {"kind": "query"}, describe_query(text, image), (folder, date_from, date_to))
 
@@ -53,6 +63,28 @@ class Page:
         folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))
         return (text, folder, since, until,
                 *self.search(text, None, k, min_score, sort, folder, since, until, strong_only))
+
+    def stand_in(self, image: Any):
+        """After a drop: a JPEG of the picture in the drop zone where browsers cannot draw it
+        (HEIC from a phone, TIFF); they showed a broken image there. Else the value as it is: not
+        ``gr.skip()``, after which Gradio rebuilds the component for the session without the
+        checks ``app.upload_image`` adds to it."""
+        if not isinstance(image, str) or isinstance(image, UnreadableUpload):
+            return None  # none, or not a picture: the drop zone was emptied
+        try:
+            with Image.open(image) as picture:
+                if picture.format in BROWSER_FORMATS:
+                    return image
+        except Exception:  # noqa: BLE001 - the search said what is wrong with it
+            return image
+        thumbs = self.handlers.thumbs
+        jpeg = thumbs.get(image, PREVIEW_SIZE)
+        if jpeg == thumbs.placeholder():
+            return image
+        self.stand_ins[Path(jpeg).name] = image
+        while len(self.stand_ins) > STAND_INS_KEPT:
+            del self.stand_ins[next(iter(self.stand_ins))]
+        return jpeg
 
     def find_similar(self, selected: str | None, k: float, min_score: float, sort: str,
                 folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):

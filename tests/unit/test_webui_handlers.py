@@ -288,6 +288,35 @@ def test_a_text_file_uploaded_as_an_image_is_an_error_and_search_goes_on(handler
     assert len(gallery) == 10
 
 
+def test_a_dropped_heic_or_tiff_shows_as_a_jpeg_and_a_search_again_uses_the_original(handlers, tmp_path,
+                                                                                     monkeypatch):
+    """Browsers cannot draw HEIC or TIFF: the drop zone gets a JPEG of it (``Page.stand_in``). The
+    page then holds the JPEG, and sends it with the next search (new filters): the original is
+    searched, not a re-encoded copy of it."""
+    from webui.handlers import UnreadableUpload
+    from webui.page import Page
+
+    page, picture = Page(handlers), photo(300, 200, seed=7)
+    png = tmp_path / "shot.png"
+    picture.save(png)
+    assert page.stand_in(str(png)) == str(png)  # browsers draw it: the value as it is
+    assert page.stand_in(None) is None and page.stand_in(UnreadableUpload("an unreadable upload")) is None
+    searched = []
+    real = handlers.search
+    monkeypatch.setattr(handlers, "search", lambda text, image, *rest: searched.append(image) or real(text, image, *rest))
+    for original, kind in ((tmp_path / "IMG_4032.HEIC", "HEIF"), (tmp_path / "scan.tiff", "TIFF")):
+        picture.save(original, format=kind)
+        shown = page.stand_in(str(original))
+        assert shown.endswith(".jpg") and handlers.thumbs.contains(shown)
+        with Image.open(shown) as jpeg:
+            assert (jpeg.format, jpeg.size) == ("JPEG", (300, 200))
+        sent_back = tmp_path / "gradio" / kind / Path(shown).name  # Gradio's copy: another folder, the same name
+        sent_back.parent.mkdir(parents=True)
+        shutil.copy(shown, sent_back)
+        out = page.search(None, str(sent_back), 20, 0.0, SORT_RELEVANCE, "", "", "")
+        assert searched[-1] == str(original) and len(out[2]) == 10
+
+
 @pytest.mark.parametrize("query", ["", "   ", "2:", "a + 2: - b"])
 def test_empty_or_broken_queries_say_why_without_failing(handlers, query):
     gallery, results, shown, status, _ = search(handlers, query)
