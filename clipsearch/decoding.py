@@ -80,7 +80,7 @@ def header_facts(data: bytes, path: str) -> tuple[int, int, str | None]:
 
 
 @dataclass
-class _Item:
+class InspectedFile:
     """A new or changed file after its worker ran: hashed, and decoded unless it can reuse."""
 
     stat: FileStat
@@ -121,7 +121,7 @@ class LocalDecoder:
                 self._pool.grow()
         self.decode, self.window, self.workers = True, window, max(workers, self.workers)
 
-    def embed_files(self, files: list[FileStat], reusable: set[str]) -> Iterator[_Item]:
+    def embed_files(self, files: list[FileStat], reusable: set[str]) -> Iterator[InspectedFile]:
         self._pool = pool = DecodePool(self.workers)
         try:
             window: deque[tuple[FileStat, Future]] = deque()
@@ -139,18 +139,18 @@ class LocalDecoder:
                     yield future.result(timeout=self.file_timeout)
                 except FutureTimeout:
                     pool.grow()  # that thread may never come back
-                    yield _Item(stat, error=UnreadableImage(stat.path, "timed out"))
+                    yield InspectedFile(stat, error=UnreadableImage(stat.path, "timed out"))
         finally:
             pool.shutdown()
 
 
-def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder | None, max_pixels: int | None) -> _Item:
+def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder | None, max_pixels: int | None) -> InspectedFile:
     """Hash a file; decode and preprocess it unless its fingerprint is in ``reusable`` (or there
     is no ``encoder`` yet: then only its header is read).
 
     Runs in the local decode threads, and in the tasks of a distributed ``FileEmbedder``.
     """
-    item = _Item(stat)
+    item = InspectedFile(stat)
     try:
         data = read_file_bytes(stat.path)
         with contextlib.suppress(OSError):  # rewritten since the scan: record what was read

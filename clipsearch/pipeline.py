@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .decoding import LocalDecoder, _Item, inspect_file
+from .decoding import InspectedFile, LocalDecoder, inspect_file
 from .dryrun import count_changes
 from .encoders.base import Encoder
 from .errors import UnreadableImage
@@ -42,7 +42,7 @@ class FileEmbedder(Protocol):
     ``LocalDecoder`` (threads here) is the default; ``distributed.RayEmbedder`` runs on Ray.
     """
 
-    def embed_files(self, files: list[FileStat], reusable: set[str]) -> Iterator[_Item]: ...
+    def embed_files(self, files: list[FileStat], reusable: set[str]) -> Iterator[InspectedFile]: ...
 
 
 @dataclass
@@ -59,8 +59,8 @@ class _RunState:
     renamed_from: set[str] = field(default_factory=set)
     run_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # embedded in this run
     batch: WriteBatch = field(default_factory=WriteBatch)
-    embeds: list[_Item] = field(default_factory=list)  # waiting for the model
-    twins: list[_Item] = field(default_factory=list)  # same content as an item in ``embeds``
+    embeds: list[InspectedFile] = field(default_factory=list)  # waiting for the model
+    twins: list[InspectedFile] = field(default_factory=list)  # same content as an item in ``embeds``
     model_checked: bool = False  # the encoder loaded and found to be the index's model
     decoder: LocalDecoder | None = None  # the local threads, when they decode for this run
 
@@ -229,7 +229,7 @@ class IndexingPipeline:
             self.store.save()
             state.last_save = time.monotonic()
 
-    def _classify(self, item: _Item, state: _RunState) -> None:
+    def _classify(self, item: InspectedFile, state: _RunState) -> None:
         """Decide what an inspected file is: touched, moved, reusable, embedded, or to embed."""
         stat, report = item.stat, state.report
         if item.error is not None:
@@ -259,13 +259,13 @@ class IndexingPipeline:
         if item is not None:
             state.count(counter)
 
-    def _skip(self, item: _Item, state: _RunState) -> None:
+    def _skip(self, item: InspectedFile, state: _RunState) -> None:
         stat, reason = item.stat, item.error.reason
         state.report.skip(stat.path, reason)
         if reason in UnreadableImage.LASTING:
             self.unreadable[stat.path] = (stat.size, stat.mtime_ns, reason)
 
-    def _reuse_or_queue(self, item: _Item, state: _RunState) -> _Item | None:
+    def _reuse_or_queue(self, item: InspectedFile, state: _RunState) -> InspectedFile | None:
         """Reuse a vector for this content if there is one, else queue the item for the model."""
         fp = item.fingerprint
         vector = state.run_vectors.get(fp)
