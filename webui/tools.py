@@ -1,7 +1,9 @@
 """The app's named endpoints: for scripts (gradio_client) and, as MCP tools, for assistants.
 
 ``/search_text``, ``/search_image`` and ``/similar`` keep the names and inputs scripts rely on
-(webui/API.md; their cut-off, folder and date filters after the first inputs are optional); ``/info`` says what the index holds. Gradio serves the same functions as Model Context Protocol tools at
+(webui/API.md; their cut-off, folder and date filters after the first inputs are optional);
+``/info`` says what the index holds; ``/look_at_photo`` hands an assistant an indexed photo to
+see. Gradio serves the same functions as Model Context Protocol tools at
 ``/gradio_api/mcp/sse`` when the app runs with MCP on: each tool is named after its function
 and described by its docstring (the ``Args:`` lines describe the parameters), so the docstrings
 here are written for a language model to read.
@@ -14,11 +16,14 @@ from typing import Any
 import gradio as gr
 
 from .handlers import Handlers, NoIndexYet
+from .paths import local_path
 from .rest import with_thumbnails
+
+LOOK_SIZE = 512  # px, the longer side of the JPEG an assistant looks at (a few hundred tokens of its context)
 
 
 def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any) -> None:
-    """Declare the four endpoints inside the Blocks being built. ``image_input`` makes the
+    """Declare the named endpoints inside the Blocks being built. ``image_input`` makes the
     upload component of /search_image (a real component: Gradio then only accepts uploaded files)."""
 
     def search_photos_by_text(text: str, k: int = 20, min_score: float = 0.0, folder: str = "", since: str = "",
@@ -86,6 +91,30 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         return _with_urls(handlers.api_search_image(picture, api_k.preprocess(k), min_score, folder, since, until),
                           request)
 
+    def look_at_photo(path: str) -> str:
+        """Look at one photo of the library yourself: returns the picture, a JPEG at most 512 px on
+        its longer side.
+
+        A search ranks photos by similarity and can be wrong: look at the best few results before
+        you tell the user what their photos show, or when they ask what is in one. Only indexed
+        photos can be looked at.
+
+        Args:
+            path: the "file" of an indexed photo, exactly as a search returned it.
+        """
+        try:
+            engine = handlers.engine()
+        except NoIndexYet as exc:
+            raise gr.Error(str(exc)) from None
+        record = engine.record(local_path(str(path))) if path else None
+        if record is None:
+            raise gr.Error("That photo is not in the index: pass a \"file\" exactly as a search returned it.")
+        thumbs = handlers.thumbs
+        picture = thumbs.get(record.path, LOOK_SIZE, (record.mtime_ns, record.size))  # kept if not on disk
+        if picture == thumbs.placeholder():
+            raise gr.Error("That photo cannot be read now (gone from disk, or not a picture any more).")
+        return picture
+
     def photo_library_info() -> dict:
         """What the user's photo library index holds: how many photos, the folders it covers, the
         folders left out of it, the model that embedded them and when it was last brought up to date.
@@ -111,11 +140,15 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         api_filters = [gr.Number(0.0, label="min_score"), *(gr.Textbox("", label=n) for n in ("folder", "since", "until"))]
         api_out = gr.JSON(label="results")
         api_go = gr.Button("search_image")
+        look_path, look_out = gr.Textbox(label="path"), gr.Image(type="filepath", label="photo")
+        look_go = gr.Button("look_at_photo")
     # The components' own processing runs in the handler's thread (above), not each in a thread
     # hop of its own, as Gradio would (``preprocess``/``postprocess`` off): the same checks, the
     # file still only one Gradio received, the answer the same JSON (docs/performance.md).
     api_go.click(search_photos_by_image, [api_image, api_k, *api_filters], api_out, api_name="search_image",
                  preprocess=False, postprocess=False, **encoder_bound)
+    # An image out: the MCP tool answers with the picture itself (image content), which a model sees.
+    look_go.click(look_at_photo, look_path, look_out, api_name="look_at_photo")
 
 
 def _with_urls(records: list[dict], request: Any) -> list[dict]:

@@ -12,6 +12,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
@@ -276,6 +277,38 @@ def test_the_mcp_client_lists_the_tools_and_searches(served, demo_engine, sample
     assert not similar.isError and len(ast.literal_eval(similar.content[0].text)) == 2
     assert not by_image.isError, by_image.content
     assert ast.literal_eval(by_image.content[0].text)[0]["file"] == str(picture)
+
+
+def test_an_assistant_looks_at_a_photo_itself(served, demo_engine, sample_library):
+    """A search ranks and can be wrong; an assistant could only read paths and thumbnail URLs it
+    cannot open. look_at_photo answers with the picture as MCP image content, which a model sees:
+    a 512 px JPEG of the indexed photo. Anything else is refused."""
+    hit = demo_engine.search_text("a red circle", k=1)[0]
+
+    async def work(session):
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        seen = await session.call_tool("look_at_photo", {"path": hit.path})
+        refused = [await session.call_tool("look_at_photo", {"path": p})
+                   for p in ("/etc/passwd", str(sample_library / "manifest.json"), "")]
+        return tools, seen, refused
+
+    tools, seen, refused = asyncio.run(_mcp_session(served.url, work=work))
+    assert "look at" in tools["look_at_photo"].description.lower()
+    assert not seen.isError, seen.content
+    pictures = [c for c in seen.content if c.type == "image"]
+    assert len(pictures) == 1 and pictures[0].mimeType == "image/jpeg"
+    with Image.open(io.BytesIO(base64.b64decode(pictures[0].data))) as shown, Image.open(hit.path) as original:
+        assert max(shown.size) == min(512, max(original.size))
+        assert abs(shown.width / shown.height - original.width / original.height) < 0.02
+        small = original.convert("RGB").resize((8, 8))
+        assert np.abs(np.asarray(shown.convert("RGB").resize((8, 8)), float) - np.asarray(small, float)).mean() < 12
+    assert all(answer.isError and "not in the index" in str(answer.content) for answer in refused)
+    client = Client(served.url, verbose=False)
+    try:  # the same for scripts: a file
+        with Image.open(client.predict(hit.path, api_name="/look_at_photo")) as shown:
+            assert shown.format == "JPEG" and max(shown.size) <= 512
+    finally:
+        client.close()
 
 
 def test_the_named_endpoints_and_the_mcp_tools_take_a_folder_and_dates(served, demo_engine, sample_library):
