@@ -27,7 +27,7 @@ from .errors import (
 )
 from .pipeline import IndexProgress, IndexReport
 from .query import QueryTerm, parse_query
-from .stores import ImageRecord, SearchFilter, iso_day
+from .stores import ImageRecord, SearchFilter, iso_day, sort_date
 from .textpass import TextProgress, TextReport
 
 __version__ = "0.1.0"
@@ -37,5 +37,5 @@ __all__ = [
     "IndexLocked", "IndexNotFound", "IndexProgress", "IndexUnusable", "IndexReport", "InvalidQuery", "ModelMismatch",
     "ModelSpec", "ModelUnavailable", "QueryTerm", "SearchEngine", "SearchFilter",
     "SearchResult", "Settings", "StoreMismatch", "StoreWriteError", "TextProgress", "TextReport",
-    "UnreadableImage", "iso_day", "parse_query",
+    "UnreadableImage", "iso_day", "parse_query", "sort_date",
 ]

@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import InvalidQuery, StoreWriteError, disk_full_note, room_note
 from .ocr import PageText
-from .stores.base import ImageRecord, SearchFilter
+from .stores.base import ImageRecord, SearchFilter, sort_date
 from .stores.records import filter_clauses
 from .stores.sqlite_files import read_as_it_is
 
@@ -130,13 +130,6 @@ def alternate_forms(text: str) -> str:
         out.extend(p for p in _SPLIT.findall(token) if len(p) >= PREFIX_MIN and not p.isdigit())
         out.append(token.translate(_LOOKALIKE))
     return " ".join(out)
-
-
-def sort_date(record: ImageRecord) -> str:
-    """The date a date filter compares: EXIF date taken, else the file's local mtime."""
-    if record.date_taken:
-        return record.date_taken
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.mtime_ns / 1e9))
 
 
 class TextIndex:

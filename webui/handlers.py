@@ -12,7 +12,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 import gradio as gr
@@ -28,6 +27,7 @@ from clipsearch import (
     UnreadableImage,
     iso_day,
     parse_query,
+    sort_date,
 )
 from clipsearch.folders import not_covered
 from clipsearch.images import load_image
@@ -371,7 +371,7 @@ def _listed(engine: SearchEngine, hits: list, fold: bool) -> Results:
 def _result_dict(hit) -> dict[str, Any]:
     out = hit.to_dict()
     out["name"] = os.path.basename(hit.path)
-    out["sort_date"] = hit.date_taken or datetime.fromtimestamp(hit.mtime_ns / 1e9).isoformat(timespec="seconds")
+    out["sort_date"] = sort_date(hit)
     return out
 
 

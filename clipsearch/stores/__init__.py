@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IndexUnusable, StoreMismatch
-from .base import ImageRecord, SearchFilter, VectorStore, WriteBatch, iso_day
+from .base import ImageRecord, SearchFilter, VectorStore, WriteBatch, iso_day, sort_date
 from .layout import DB_NAME, POINTER_NAME
 
 # kind -> "module:class", imported only when used (Milvus pulls in pymilvus and gRPC).
@@ -93,5 +93,5 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "KINDS", "REGISTRY", "HnswStore", "ImageRecord", "SearchFilter", "VectorStore", "WriteBatch",
-    "iso_day", "open_store", "read_stamp", "resolve_kind", "store_class",
+    "iso_day", "open_store", "read_stamp", "resolve_kind", "sort_date", "store_class",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import os
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -86,6 +87,14 @@ def iso_day(value: str | date | None, end: bool = False) -> str | None:
         return date(year, month, day).isoformat()
     except ValueError:
         raise ValueError(f"{text!r} is not a date like 2024-07-31 (or a month, 2024-07, or a year, 2024)") from None
+
+
+def sort_date(record: Any) -> str:
+    """A photo's date as the date filter and the date sort see it: its EXIF date taken, else its
+    file's local modification time (ISO text); ``record``: an ``ImageRecord`` or a search result."""
+    if record.date_taken:
+        return record.date_taken
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.mtime_ns / 1e9))
 
 
 @dataclass

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import IndexNotFound, StoreWriteError, disk_full_note
-from .base import ImageRecord, SearchFilter, WriteBatch
+from .base import ImageRecord, SearchFilter, WriteBatch, sort_date
 from .migrations import migrate, new_index_script
 from .sqlite_files import connect
 
@@ -257,13 +257,13 @@ class RecordStore:
                 "UPDATE images SET path=?, size=?, mtime_ns=?, width=?, height=?, date_taken=?, sort_date=?, "
                 "indexed_at=? WHERE path=?",
                 (_key(record.path), record.size, record.mtime_ns, record.width, record.height,
-                 record.date_taken, _sort_date(record), now, _key(old_path)))
+                 record.date_taken, sort_date(record), now, _key(old_path)))
         for record in batch.update:
             self._db.execute(
                 "UPDATE images SET size=?, mtime_ns=?, width=?, height=?, date_taken=?, sort_date=?, "
                 "fingerprint=? WHERE path=?",
                 (record.size, record.mtime_ns, record.width, record.height, record.date_taken,
-                 _sort_date(record), record.fingerprint, _key(record.path)))
+                 sort_date(record), record.fingerprint, _key(record.path)))
         vectors = np.zeros((len(batch.put), self.dim), np.float32)
         for i, (record, vector) in enumerate(batch.put):
             vectors[i] = np.asarray(vector, np.float32).reshape(self.dim)
@@ -271,7 +271,7 @@ class RecordStore:
             self._db.execute(
                 "INSERT INTO images VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (_key(record.path), record.size, record.mtime_ns, record.fingerprint, record.width,
-                 record.height, record.date_taken, _sort_date(record), next_label + i, gen,
+                 record.height, record.date_taken, sort_date(record), next_label + i, gen,
                  vectors[i].tobytes(), now))
         labels = np.arange(next_label, next_label + len(batch.put), dtype=np.int64)
         self._db.executemany("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", [(d, gen) for d in dead])
@@ -360,9 +360,3 @@ def _key(path: str) -> bytes:
 
 def _record(row) -> ImageRecord:
     return ImageRecord(os.fsdecode(row[0]), row[1], row[2], row[3], row[4], row[5], row[6])
-
-
-def _sort_date(record: ImageRecord) -> str:
-    if record.date_taken:
-        return record.date_taken
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.mtime_ns / 1e9))
