@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Callable
 
-from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, iso_day, parse_query
+from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, iso_day, parse_query, sort_date
 from clipsearch.folders import not_covered, now_note
 from clipsearch.reports import indexed_when
 
@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--min-score", type=min_score, default="auto", metavar="auto|SCORE",
                         help="which results to show: 'auto' (default) the matches the automatic cut-off "
                         "finds, a number hides results scoring below it, 0 shows all k")
+    search.add_argument("--sort", choices=("relevance", "date"), default="relevance",
+                        help="best first (default), or the newest first (date taken, else the file's time; "
+                        "printed after the score): the cut-off still decides which show")
     search.add_argument("--no-fold", action="store_true",
                         help="list a result's near-duplicates (copies of the same shot) as results of their "
                         "own; by default they fold under it (--json marks them near_duplicate_of)")
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"No result: {outside}", file=sys.stderr)
                 return 0
         print_hits(hits, as_json=args.json, cut=args.min_score, filtered=not where.is_empty(),
-                   fold=None if args.no_fold else engine.fold)
+                   fold=None if args.no_fold else engine.fold, newest_first=args.sort == "date")
     except ClipSearchError as exc:
         print(f"error: {flags.explain(exc)}", file=sys.stderr)
         return 1
@@ -157,14 +160,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filtered: bool = False,
-               fold: Callable[[list], list] | None = None) -> None:
+               fold: Callable[[list], list] | None = None, newest_first: bool = False) -> None:
     """JSON: every hit, marked ``strong`` or not (a flat cut-off drops the weak). Text: the strong
     hits, and on stderr how many weaker ones ``--min-score 0`` would add, or why there are none.
     With ``fold`` (``SearchEngine.fold``), near-duplicates fold under the result they copy: text
-    leaves them out and says how many, JSON marks them ``near_duplicate_of``."""
+    leaves them out and says how many, JSON marks them ``near_duplicate_of``. ``newest_first``:
+    in date order (``sort_date``), once the cut-off and the folding have had the best-first list."""
     auto = cut == "auto"
     shown = hits if as_json and auto else [h for h in hits if h.strong]
     folded = {id(copy): head for head, copies in (fold(shown) if fold else []) for copy in copies}
+    if newest_first:
+        shown = sorted(shown, key=sort_date, reverse=True)
     if as_json:
         print(flags.json_text([{**h.to_dict(), **({"near_duplicate_of": folded[id(h)].path} if id(h) in folded else {})}
                                for h in shown]))
@@ -175,7 +181,8 @@ def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filt
         return
     for hit in shown:
         if id(hit) not in folded:
-            print(f"{hit.score:.3f}\t{hit.path}" + (f"\t{hit.text}" if hit.text else ""))
+            when = f"{sort_date(hit)[:10]}\t" if newest_first else ""  # the order's key beside the score
+            print(f"{hit.score:.3f}\t{when}{hit.path}" + (f"\t{hit.text}" if hit.text else ""))
     if len(shown) < len(hits):
         if auto:
             kept = f"{len(shown)} strong match{'es' * (len(shown) != 1)}" if shown else "No strong match"

@@ -50,3 +50,28 @@ def test_min_score_is_auto_or_a_finite_number():
     for wrong in ("nan", "inf", "-inf", "high", ""):
         with pytest.raises(argparse.ArgumentTypeError, match=f"expected 'auto' or a number, not {wrong!r}"):
             min_score(wrong)
+
+
+def test_sort_by_date_orders_the_matches_newest_first_and_prints_their_dates(tmp_path, capsys):
+    """As the web app's "date (newest first)": the cut-off and the folding see the best-first list,
+    then the matches print in date order (date taken, else the file's time), the date beside the score."""
+    import json
+    import time
+
+    from clipsearch import sort_date
+
+    mtime = int(time.mktime((2021, 5, 6, 12, 0, 0, 0, 0, -1)) * 1e9)  # a file's time, no EXIF date
+    hits = [SearchResult(str(tmp_path / "best.jpg"), 0.9, 10, 10, "2019-07-04T10:00:00", 1, 0),
+            SearchResult(str(tmp_path / "no-exif.jpg"), 0.8, 10, 10, None, 1, mtime),
+            SearchResult(str(tmp_path / "newest.jpg"), 0.7, 10, 10, "2024-01-02T08:00:00", 1, 0),
+            hit(tmp_path / "weak.jpg", 0.2, strong=False)]
+    assert sort_date(hits[1]) == "2021-05-06T12:00:00"
+    print_hits(hits, as_json=False, newest_first=True)
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [f"0.700\t2024-01-02\t{tmp_path / 'newest.jpg'}", f"0.800\t2021-05-06\t{tmp_path / 'no-exif.jpg'}",
+                                f"0.900\t2019-07-04\t{tmp_path / 'best.jpg'}"]
+    assert "3 strong matches; 1 weaker hidden" in err
+    print_hits(hits, as_json=True, newest_first=True)
+    assert [r["score"] for r in json.loads(capsys.readouterr().out)] == [0.7, 0.8, 0.9, 0.2]  # every hit, by date
+    print_hits(hits, as_json=False)
+    assert capsys.readouterr().out.startswith(f"0.900\t{tmp_path / 'best.jpg'}\n")  # best first, as before
