@@ -18,7 +18,7 @@ from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, i
 from clipsearch.folders import not_covered, now_note
 from clipsearch.reports import indexed_when
 
-from . import duplicates, flags
+from . import duplicates, flags, saved
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         "' + ' and ' - ' and take weights: 'beach + sunset - people', '2:dog + grass'.",
     )
     search.add_argument("query", nargs="?", default="", help="what to look for (may be empty with --image)")
+    search.add_argument("--saved", metavar="NAME", help="run a saved search (`saved` lists them); "
+                        "--folder, --since and --until given here replace its own")
     search.add_argument("--image", action="append", default=[], metavar="PATH",
                         help="an example image (repeatable; prefix a weight as 2:PATH or -1:PATH)")
     flags.add_index(search)
@@ -58,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_index(info)
     info.add_argument("--json", action="store_true", help="print it as one JSON object (for scripts)")
     duplicates.add_parser(sub)
+    saved.add_parser(sub, day, last_day)
     return parser
 
 
@@ -133,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "duplicates":
             return duplicates.run(settings, args)
+        if args.command == "saved":
+            return saved.run(settings, args)
+        if args.saved and (wrong := saved.fill_in(settings, args)):
+            print(f"error: {wrong}", file=sys.stderr)
+            return 2
         terms = (parse_query(args.query) if args.query.strip() else []) + image_terms(args.image)
         if not terms:
             parser.error("give a text query, an --image, or both")

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import ClipSearchError, InvalidQuery
+from .errors import ClipSearchError, IndexNotFound, InvalidQuery
 from .query import parse_query
 from .stores.base import SearchFilter
 
@@ -131,6 +131,8 @@ class SavedSearches:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """One writer at a time, across processes (a page and a command line saving at once)."""
+        if not self.folder.is_dir():
+            raise IndexNotFound(f"no index in {self.folder}", location=self.folder)
         try:
             handle = os.open(self.folder / ".saved-searches.lock", os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:

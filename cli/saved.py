@@ -1,0 +1,90 @@
+"""``clipsearch saved``: list, add and remove saved searches; ``clipsearch search --saved NAME`` runs one.
+
+An edge: it parses, calls ``clipsearch.saved`` and prints. Saving needs no model: a search is
+checked (its query's syntax, its folder and dates) and stored, not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from clipsearch import InvalidQuery, Settings
+from clipsearch.saved import SavedSearch, SavedSearches
+
+from . import flags
+
+
+def add_parser(sub: Any, day: Any, last_day: Any) -> None:
+    """The ``saved`` subcommand of ``python -m clipsearch`` (``day``, ``last_day``: the date flags' types)."""
+    parser = sub.add_parser(
+        "saved", help="searches kept by name (smart albums): list, add, remove",
+        description="Searches kept by name beside the index, shared with the web app. A saved "
+        "search keeps the question, not its answer: `clipsearch search --saved NAME` runs it again, "
+        "so photos indexed since come up in it.")
+    flags.add_index(parser)
+    parser.add_argument("--json", action="store_true", help="list them as one JSON array")
+    actions = parser.add_subparsers(dest="action")
+    add = actions.add_parser("add", help="save a search (or replace the one of that name)")
+    add.add_argument("name", help="what to call it")
+    add.add_argument("query", help="what to look for, as `search` takes it ('beach + sea - people')")
+    add.add_argument("--folder", help="only photos under this folder")
+    add.add_argument("--since", type=day, help="only photos taken on or after this date (YYYY-MM-DD, YYYY-MM, YYYY)")
+    add.add_argument("--until", type=last_day, help="only photos taken on or before this date (to a month's or year's end)")
+    remove = actions.add_parser("remove", help="forget a saved search")
+    remove.add_argument("name")
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    saved = SavedSearches(settings.index_dir)
+    if args.action == "add":
+        folder = args.folder and os.path.abspath(os.path.expanduser(args.folder))
+        try:
+            search = saved.save(SavedSearch(args.name, args.query, folder, args.since, args.until))
+        except (InvalidQuery, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"saved {search.name!r}: {describe(search)}", file=sys.stderr)
+        return 0
+    if args.action == "remove":
+        if not saved.remove(args.name):
+            print(f"error: no saved search is called {args.name!r}{known(saved)}", file=sys.stderr)
+            return 1
+        print(f"forgot {args.name!r}", file=sys.stderr)
+        return 0
+    searches = saved.all()
+    if args.json:
+        print(flags.json_text([vars(s) for s in searches]))
+    elif not searches:
+        print("No saved search yet: `python -m clipsearch saved add NAME QUERY` saves one.", file=sys.stderr)
+    for search in [] if args.json else searches:
+        print(f"{search.name}\t{describe(search)}")
+    return 0
+
+
+def fill_in(settings: Settings, args: argparse.Namespace) -> str | None:
+    """``search --saved NAME``: its query, and its folder and dates where the command line gives
+    none; an error message when there is no such search or a query is given too."""
+    kept = SavedSearches(settings.index_dir).get(args.saved)
+    if kept is None:
+        return f"no saved search is called {args.saved!r}{known(SavedSearches(settings.index_dir))}"
+    if args.query.strip():
+        return "give a query or --saved NAME, not both"
+    args.query = kept.query
+    args.folder, args.since, args.until = args.folder or kept.folder, args.since or kept.since, args.until or kept.until
+    return None
+
+
+def describe(search: SavedSearch) -> str:
+    """The query and its filters in one line: ``beach + sea · in /photos/Phone · 2019-01-01 to 2023-06-30``."""
+    parts = [search.query] + ([f"in {search.folder}"] if search.folder else [])
+    if search.since or search.until:
+        parts.append(f"{search.since or '…'} to {search.until or '…'}")
+    return " · ".join(parts)
+
+
+def known(saved: SavedSearches) -> str:
+    names = [s.name for s in saved.all()]
+    return f" (saved: {', '.join(repr(n) for n in names)})" if names else " (none is saved yet)"

@@ -1,0 +1,42 @@
+"""Saved searches from the command line: saved without a model, run again with one, shared by name."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import cli.search
+from clipsearch import SearchFilter, sort_date
+from clipsearch.saved import FILE_NAME
+
+
+def test_save_list_run_and_remove_a_search_from_the_command_line(demo_engine, sample_library, capsys, tmp_path):
+    index = str(demo_engine.settings.index_dir)
+    folder = str(sample_library / "misc")
+    try:
+        assert cli.search.main(["saved", "--index", index, "add", "Red circles", "a red circle",
+                                "--folder", folder, "--since", "2019"]) == 0
+        assert "saved 'Red circles': a red circle · in " in capsys.readouterr().err
+        assert cli.search.main(["saved", "--index", index]) == 0
+        assert capsys.readouterr().out == f"Red circles\ta red circle · in {folder} · 2019-01-01 to …\n"
+
+        assert cli.search.main(["search", "--saved", "Red circles", "--index", index, "--json", "-k", "8"]) == 0
+        got = [hit["path"] for hit in json.loads(capsys.readouterr().out)]
+        where = SearchFilter(folder=folder, date_from="2019-01-01")
+        assert got == [hit.path for hit in demo_engine.search("a red circle", k=8, where=where)] != []
+        # the command line's own dates replace the saved ones
+        assert cli.search.main(["search", "--saved", "Red circles", "--index", index, "--json", "--since", "2022"]) == 0
+        hits = [SimpleNamespace(**hit) for hit in json.loads(capsys.readouterr().out)]
+        assert hits and all(sort_date(hit) >= "2022" for hit in hits)
+
+        assert cli.search.main(["search", "--saved", "Blue", "--index", index]) == 2
+        assert "no saved search is called 'Blue' (saved: 'Red circles')" in capsys.readouterr().err
+        assert cli.search.main(["search", "a dog", "--saved", "Red circles", "--index", index]) == 2
+        assert cli.search.main(["saved", "--index", index, "add", "Broken", "2:"]) == 2  # it could not run
+        assert cli.search.main(["saved", "--index", index, "remove", "Red circles"]) == 0
+        assert cli.search.main(["saved", "--index", index, "--json"]) == 0
+        assert capsys.readouterr().out.strip().endswith("[]")
+        assert cli.search.main(["saved", "--index", str(tmp_path / "none"), "add", "x", "a dog"]) == 1
+        assert "no index in" in capsys.readouterr().err
+    finally:
+        (demo_engine.settings.index_dir / FILE_NAME).unlink(missing_ok=True)
