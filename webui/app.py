@@ -46,6 +46,7 @@ from .page import (
     unselect_if,
 )
 from .paths import safe_outputs
+from .saved_view import SavedView, saved_panel, wire_saved
 from .textui import TextReading
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                                  allow_custom_value=True, scale=2)
             date_from = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="2019-01-01", scale=1)
             date_to = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="2024-12-31", scale=1)
+        saved = saved_panel()
         with gr.Row():
             gallery = gr.Gallery(label="Results", columns=GALLERY_COLUMNS, height=640, object_fit="cover",
                                  allow_preview=False, buttons=[], scale=3, elem_id="results")
@@ -249,6 +251,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         address = [named[name] for name in ADDRESS_NAMES]
         in_address = {"fn": None, "inputs": address, "js": ADDRESS_JS, "api_visibility": "private"}
         gr.on([text.submit, search_btn.click], **first_unselect).then(**searched).then(**in_address)
+        wire_saved(demo, saved, SavedView(page), named, image, [k, min_score, sort, strong_only], outputs, searching)
         image.upload(**first_unselect).then(**searched).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
                                                               api_visibility="private").then(**in_address).then(
             page.stand_in, image, image, api_visibility="private", show_progress="hidden")

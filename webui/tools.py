@@ -2,7 +2,7 @@
 
 ``/search_text``, ``/search_image`` and ``/similar`` keep the names and inputs scripts rely on
 (webui/API.md; their cut-off, folder and date filters after the first inputs are optional);
-``/info`` says what the index holds; ``/look_at_photo`` hands an assistant an indexed photo to
+``/info`` says what the index holds, ``/saved_searches`` what the user saved; ``/look_at_photo`` hands an assistant an indexed photo to
 see. Gradio serves the same functions as Model Context Protocol tools at
 ``/gradio_api/mcp/sse`` when the app runs with MCP on: each tool is named after its function
 and described by its docstring (the ``Args:`` lines describe the parameters), so the docstrings
@@ -14,6 +14,9 @@ from datetime import datetime
 from typing import Any
 
 import gradio as gr
+
+from clipsearch import ClipSearchError
+from clipsearch.saved import SavedSearches
 
 from .handlers import Handlers, NoIndexYet
 from .paths import local_path
@@ -115,6 +118,18 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
             raise gr.Error("That photo cannot be read now (gone from disk, or not a picture any more).")
         return picture
 
+    def saved_searches() -> list[dict]:
+        """The searches the user saved by name (their "smart albums"), each with its query, folder
+        and dates (null: no limit).
+
+        When the user names one ("my Beach holidays album"), run it with search_photos_by_text,
+        giving its query, folder, since and until.
+        """
+        try:
+            return [vars(search) for search in SavedSearches(handlers.settings.index_dir).all()]
+        except ClipSearchError as exc:
+            raise gr.Error(str(exc)) from None
+
     def photo_library_info() -> dict:
         """What the user's photo library index holds: how many photos, the folders it covers, the
         folders left out of it, the model that embedded them and when it was last brought up to date.
@@ -133,6 +148,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
 
     gr.api(search_photos_by_text, api_name="search_text", **encoder_bound)
     gr.api(photo_library_info, api_name="info")
+    gr.api(saved_searches, api_name="saved_searches")
     gr.api(find_similar_photos, api_name="similar", **encoder_bound)
     with gr.Column(visible=False):
         api_image = image_input(label="image")

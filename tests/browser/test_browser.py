@@ -285,6 +285,49 @@ def test_a_search_lives_in_the_address_so_it_can_be_reloaded_and_shared(app, pag
     expect_status(page, "“a blue star + 2:grass”")
 
 
+def test_a_saved_search_opens_again_from_its_list_after_a_reload(app, page):
+    """Saved on the page, kept beside the index (the command line's `saved` lists it), opened from
+    the list on a fresh page: its words and dates in their boxes, the search run again."""
+    import httpx
+    from playwright.sync_api import expect
+
+    from clipsearch.saved import FILE_NAME, SavedSearches
+
+    index = app["root"] / "index"
+    try:
+        page.goto(app["url"])
+        search_for(page, "a white circle")
+        page.get_by_label("From (YYYY-MM-DD)").fill("2021")
+        page.get_by_label("From (YYYY-MM-DD)").press("Enter")
+        page.locator("#saved-panel").get_by_text("Saved searches").click()
+        page.locator("#saved-name input, #saved-name textarea").first.fill("White circles")
+        page.locator("#save-search").click()
+        expect(page.get_by_text("Saved “White circles”")).to_be_visible(timeout=TIMEOUT)
+        kept = SavedSearches(index).get("White circles")
+        assert (kept.query, kept.folder, kept.since, kept.until) == ("a white circle", None, "2021-01-01", None)
+
+        page.goto(app["url"])  # another day, another page
+        page.locator("#saved-panel").get_by_text("Saved searches").click()
+        page.locator("#saved-choice input").click()
+        page.get_by_role("option", name="White circles").click()
+        expect_status(page, "“a white circle”")
+        assert page.locator("#query textarea, #query input").first.input_value() == "a white circle"
+        assert page.get_by_label("From (YYYY-MM-DD)").input_value() == "2021-01-01"
+        expect(page).to_have_url(app["url"] + "?q=a+white+circle&since=2021-01-01")
+        answer = httpx.get(app["url"] + "api/search", timeout=60, params={
+            "q": "a white circle", "since": "2021-01-01", "k": 40, "min_score": "auto"}).json()["results"]
+        assert answer and result_names(page) == [hit["name"] for hit in answer]
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "saved-search.png"))
+
+        page.locator("#saved-panel").get_by_role("button", name="Forget it").click()
+        expect(page.get_by_text("Forgot “White circles”")).to_be_visible(timeout=TIMEOUT)
+        assert SavedSearches(index).all() == []
+    finally:
+        (index / FILE_NAME).unlink(missing_ok=True)
+        page.goto(app["url"])
+
+
 def test_the_page_makes_no_request_outside_127_0_0_1(app, browser_page):
     page, requests = browser_page
     search_for(page, "a white circle")

@@ -311,6 +311,29 @@ def test_an_assistant_looks_at_a_photo_itself(served, demo_engine, sample_librar
         client.close()
 
 
+def test_an_assistant_reads_the_saved_searches_and_runs_one(served, demo_engine, sample_library):
+    from clipsearch.saved import FILE_NAME, SavedSearch, SavedSearches
+
+    saved = SavedSearches(served.engine.settings.index_dir)
+    kept = saved.save(SavedSearch("Red circles", "a red circle", str(sample_library / "misc"), "2019"))
+
+    async def work(session):
+        listed = await session.call_tool("saved_searches", {})
+        found = ast.literal_eval(listed.content[0].text)
+        run = await session.call_tool("search_photos_by_text", {
+            "text": found[0]["query"], "k": 5, "folder": found[0]["folder"], "since": found[0]["since"]})
+        return listed, found, run
+
+    try:
+        listed, found, run = asyncio.run(_mcp_session(served.url, work=work))
+    finally:
+        (served.engine.settings.index_dir / FILE_NAME).unlink(missing_ok=True)
+    assert not listed.isError and found == [{"name": "Red circles", "query": "a red circle",
+                                             "folder": kept.folder, "since": "2019-01-01", "until": None}]
+    expected = [hit.path for hit in demo_engine.search("a red circle", k=5, where=kept.where())]
+    assert not run.isError and [hit["file"] for hit in ast.literal_eval(run.content[0].text)] == expected
+
+
 def test_the_named_endpoints_and_the_mcp_tools_take_a_folder_and_dates(served, demo_engine, sample_library):
     """An assistant asked for "my red circles from 2019 on, in misc" could not say so: the tools
     took no folder and no dates. Now they do, as REST does; the old positional calls still work."""

@@ -1,0 +1,104 @@
+"""The page's saved searches (``clipsearch.saved``): a list to run one from, and a name to keep the
+search in the boxes under. The same file as ``clipsearch saved`` on the command line.
+
+A saved search keeps the words, the folder and the dates, not the answer: opening it runs it
+again (photos indexed since come up), with its words and filters put in their boxes. A dropped
+photo is not kept. Any trouble (a read-only index folder, a name or a date that is wrong) is a
+warning toast; what was saved before stays.
+"""
+
+# No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
+from typing import Any
+
+import gradio as gr
+
+from clipsearch import ClipSearchError
+from clipsearch.saved import SavedSearch, SavedSearches
+
+from .handlers import ALL_FOLDERS, parse_filter
+from .page import ADDRESS_JS, OUTPUT_NAMES, Page
+
+
+class SavedView:
+    """The saved searches' events of one page."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.saved = SavedSearches(page.handlers.settings.index_dir)
+
+    def choices(self, value: str | None = None):
+        """The list, with ``value`` chosen (on page load: none)."""
+        try:
+            names = [s.name for s in self.saved.all()]
+        except ClipSearchError as exc:
+            gr.Warning(str(exc))
+            names = []
+        return gr.Dropdown(choices=names, value=value if value in names else None)
+
+    def save(self, name: str, text: str, folder: str, date_from: str, date_to: str):
+        """"Save this search": (the list with it chosen, the name box emptied)."""
+        if not (text or "").strip():
+            gr.Warning("Type the words to search for first: a saved search keeps words (and the folder "
+                       "and dates), not a dropped photo.")
+            return gr.skip(), gr.skip()
+        try:
+            where = parse_filter(folder, date_from, date_to)
+            kept = self.saved.save(SavedSearch(name or "", text, *(
+                (where.folder, where.date_from, where.date_to) if where else (None, None, None))))
+        except (ClipSearchError, ValueError) as exc:
+            gr.Warning(f"Not saved: {exc}")
+            return gr.skip(), gr.skip()
+        gr.Info(f"Saved “{kept.name}”: open it from the list to run it again.")
+        return self.choices(kept.name), ""
+
+    def forget(self, name: str | None):
+        if not name:
+            gr.Warning("Choose a saved search to forget first.")
+            return gr.skip()
+        try:
+            self.saved.remove(name)
+        except ClipSearchError as exc:
+            gr.Warning(str(exc))
+            return gr.skip()
+        gr.Info(f"Forgot “{name}”.")
+        return self.choices()
+
+    def open(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool):
+        """A saved search chosen: its words and filters in their boxes, the drop zone emptied, and
+        the search run (OUTPUT_NAMES)."""
+        try:
+            kept = self.saved.get(name) if name else None
+        except ClipSearchError as exc:
+            gr.Warning(str(exc))
+            kept = None
+        if kept is None:  # the drop zone's None: a skip would make Gradio rebuild it without its checks (page.stand_in)
+            return (*(gr.skip() for _ in range(4)), None, *(gr.skip() for _ in OUTPUT_NAMES))
+        folder, since, until = kept.folder or ALL_FOLDERS, kept.since or "", kept.until or ""
+        return (kept.query, folder, since, until, None,
+                *self.page.search(kept.query, None, k, min_score, sort, folder, since, until, strong_only))
+
+
+def saved_panel() -> dict[str, Any]:
+    """The panel's components, made where it shows (wired by ``wire_saved``)."""
+    with gr.Accordion("Saved searches", open=False, elem_id="saved-panel"):
+        with gr.Row():
+            chosen = gr.Dropdown([], value=None, label="Open a saved search", scale=3, elem_id="saved-choice")
+            forget = gr.Button("Forget it", size="md", scale=0, min_width=120)
+        with gr.Row():
+            name = gr.Textbox(label="Save the search above as", placeholder="Beach holidays", scale=3,
+                              elem_id="saved-name", max_lines=1)
+            save = gr.Button("Save", size="md", scale=0, min_width=120, elem_id="save-search")
+    return {"chosen": chosen, "forget": forget, "name": name, "save": save}
+
+
+def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: dict[str, Any],
+               image: Any, view_inputs: list, outputs: list, searching: dict) -> None:
+    """The panel's events: ``view_inputs`` are (k, min_score, sort, strong_only)."""
+    private = {"api_visibility": "private"}
+    boxes = [named[n] for n in ("text", "folder", "date_from", "date_to")]
+    demo.load(view.choices, None, panel["chosen"], **private)
+    gr.on([panel["save"].click, panel["name"].submit], view.save, [panel["name"], *boxes],
+          [panel["chosen"], panel["name"]], **private)
+    panel["forget"].click(view.forget, panel["chosen"], panel["chosen"], **private)
+    panel["chosen"].input(view.open, [panel["chosen"], *view_inputs], [*boxes, image, *outputs],
+                          **private, **searching).then(None, boxes, js=ADDRESS_JS, **private)
