@@ -2,11 +2,11 @@
 
 ``/search_text``, ``/search_image`` and ``/similar`` keep the names and inputs scripts rely on
 (webui/API.md; their cut-off, folder and date filters after the first inputs are optional);
-``/info`` says what the index holds, ``/saved_searches`` what the user saved; ``/look_at_photo`` hands an assistant an indexed photo to
-see. Gradio serves the same functions as Model Context Protocol tools at
-``/gradio_api/mcp/sse`` when the app runs with MCP on: each tool is named after its function
-and described by its docstring (the ``Args:`` lines describe the parameters), so the docstrings
-here are written for a language model to read.
+``/info`` says what the index holds, ``/saved_searches`` what the user saved, and
+``/look_at_photo`` hands an assistant an indexed photo to see. Gradio serves the same functions
+as Model Context Protocol tools at ``/gradio_api/mcp/sse`` when the app runs with MCP on: each
+tool is named after its function and described by its docstring (the ``Args:`` lines describe
+the parameters), so the docstrings here are written for a language model to read.
 """
 
 # No `from __future__ import annotations`: Gradio reads the hints at run time.
