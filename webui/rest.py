@@ -6,6 +6,7 @@
     GET  /api/thumbnail?file=PATH     (a JPEG of an indexed photo, never the photo itself)
     GET  /api/photo?file=PATH         (the photo whole, as a download: only with --originals)
     GET  /api/info                    (the index, and the batch sizes the model has seen)
+    GET  /api/saved                   (the saved searches; /api/search?saved=NAME runs one)
 
 Answers are JSON; errors are ``{"error": "..."}`` with a 4xx status. A request runs straight in the
 server's thread pool (no Gradio queue, no event stream), and shares model calls with whatever
@@ -31,6 +32,7 @@ from starlette.datastructures import UploadFile
 
 from clipsearch import ClipSearchError, InvalidQuery, QueryTerm, UnreadableImage, parse_query
 from clipsearch.images import load_image
+from clipsearch.saved import SavedSearches
 
 from . import uploads, waking_queue
 from .behind_proxy import MCP_PREFIX, public_root
@@ -76,13 +78,9 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
 
     @router.post("/search")
     async def search_post(request: Request) -> Any:
-        if auth.user(dict(request.headers), dict(request.cookies)) is None:
+        if auth.user(dict(request.headers), dict(request.cookies)) is None:  # before reading the body
             return refuse_unauthorized()
-        try:
-            fields, image = await read_form(request)
-        except ApiError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=exc.status)
-        return await run_in_threadpool(guarded, request, lambda: search(handlers, request, fields, image))
+        return await posted_search(handlers, request, guarded)
 
     @router.api_route("/similar", methods=READ)
     def similar_get(request: Request) -> Any:
@@ -100,12 +98,28 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
     def info_get(request: Request) -> Any:
         return guarded(request, lambda: info(handlers))
 
+    @router.api_route("/saved", methods=READ)
+    def saved_get(request: Request) -> Any:
+        return guarded(request, lambda: saved_list(handlers))
+
     return router
 
 
+async def posted_search(handlers: Handlers, request: Request, guarded: Any) -> Any:
+    """POST /api/search: the form read on the event loop, the search in the thread pool."""
+    try:
+        fields, image = await read_form(request)
+    except ApiError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+    return await run_in_threadpool(guarded, request, lambda: search(handlers, request, fields, image))
+
+
 def search(handlers: Handlers, request: Request, fields: dict[str, str], image: bytes | None) -> dict:
-    """Text and/or picture query with filters: ``{"query", "results", "took_ms"}``."""
+    """Text and/or picture query with filters: ``{"query", "results", "took_ms"}``; ``saved=NAME``:
+    that saved search, its folder and dates where the request gives none."""
     started = time.perf_counter()
+    if fields.get("saved"):
+        fields = _with_saved(handlers, fields)
     text = fields.get("q") or ""
     k, cut, where = _common_fields(fields)
     with _translated():
@@ -266,6 +280,28 @@ def _cut(results: list[dict], cut: float) -> list[dict]:
     if cut < 0:
         return strong_results(results)
     return [r for r in results if keeps(r, cut)]  # a photo whose words match always stays
+
+
+def saved_list(handlers: Handlers) -> dict:
+    """GET /api/saved: ``{"searches": [{name, query, folder, since, until}]}``, by name."""
+    with _translated():
+        return {"searches": [vars(s) for s in _saved(handlers).all()]}
+
+
+def _saved(handlers: Handlers) -> SavedSearches:
+    return SavedSearches(handlers.settings.index_dir)
+
+
+def _with_saved(handlers: Handlers, fields: dict[str, str]) -> dict[str, str]:
+    """The request's fields with the saved search ``saved`` filled in (a 404 when there is none)."""
+    with _translated():
+        kept = _saved(handlers).get(fields["saved"])
+    if kept is None:
+        raise ApiError(404, f"no saved search is called {fields['saved']!r} (GET /api/saved lists them)")
+    if fields.get("q"):
+        raise ApiError(400, "give q=TEXT or saved=NAME, not both")
+    own = {"q": kept.query, "folder": kept.folder, "since": kept.since, "until": kept.until}
+    return {**fields, **{key: value for key, value in own.items() if value and not fields.get(key)}}
 
 
 def _int(raw: str | None, name: str, default: int) -> int:

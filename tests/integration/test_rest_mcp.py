@@ -311,7 +311,8 @@ def test_an_assistant_looks_at_a_photo_itself(served, demo_engine, sample_librar
         client.close()
 
 
-def test_an_assistant_reads_the_saved_searches_and_runs_one(served, demo_engine, sample_library):
+def test_an_assistant_and_a_script_read_the_saved_searches_and_run_one(served, demo_engine, sample_library):
+    from clipsearch import SearchFilter
     from clipsearch.saved import FILE_NAME, SavedSearch, SavedSearches
 
     saved = SavedSearches(served.engine.settings.index_dir)
@@ -326,12 +327,23 @@ def test_an_assistant_reads_the_saved_searches_and_runs_one(served, demo_engine,
 
     try:
         listed, found, run = asyncio.run(_mcp_session(served.url, work=work))
+        with httpx.Client(base_url=served.url, timeout=60) as http:  # and for scripts, over REST
+            assert http.get("api/saved").json() == {"searches": found}
+            by_name = http.get("api/search", params={"saved": "Red circles", "k": 5}).json()
+            until = http.get("api/search", params={"saved": "Red circles", "k": 40, "until": "2021"}).json()
+            unknown = http.get("api/search", params={"saved": "Blue"})
+            both = http.get("api/search", params={"saved": "Red circles", "q": "a dog"})
     finally:
         (served.engine.settings.index_dir / FILE_NAME).unlink(missing_ok=True)
     assert not listed.isError and found == [{"name": "Red circles", "query": "a red circle",
                                              "folder": kept.folder, "since": "2019-01-01", "until": None}]
     expected = [hit.path for hit in demo_engine.search("a red circle", k=5, where=kept.where())]
     assert not run.isError and [hit["file"] for hit in ast.literal_eval(run.content[0].text)] == expected
+    assert by_name["query"] == "a red circle" and [hit["file"] for hit in by_name["results"]] == expected
+    where = SearchFilter(kept.folder, kept.since, "2021")  # the request's own date beside the saved ones
+    assert [hit["file"] for hit in until["results"]] == [h.path for h in demo_engine.search("a red circle", k=40, where=where)]
+    assert unknown.status_code == 404 and "GET /api/saved lists them" in unknown.json()["error"]
+    assert both.status_code == 400
 
 
 def test_the_named_endpoints_and_the_mcp_tools_take_a_folder_and_dates(served, demo_engine, sample_library):
@@ -419,7 +431,7 @@ def test_a_photo_is_handed_out_whole_only_with_originals_and_only_an_indexed_one
 def test_with_auth_the_rest_routes_and_mcp_refuse_strangers(secured):
     with httpx.Client(base_url=secured.url, timeout=60) as http:
         for route in ("api/search?q=a+dog", "api/similar?file=x", "api/thumbnail?file=x", "api/photo?file=x",
-                      "api/info"):
+                      "api/info", "api/saved", "api/search?saved=x"):
             answer = http.get(route)
             assert answer.status_code == 401, route
             assert answer.headers["www-authenticate"].startswith("Basic")
