@@ -80,7 +80,7 @@ class SavedView:
 
 def saved_panel() -> dict[str, Any]:
     """The panel's components, made where it shows (wired by ``wire_saved``)."""
-    with gr.Accordion("Saved searches", open=False, elem_id="saved-panel"):
+    with gr.Accordion("Saved searches", open=False, elem_id="saved-panel") as panel:
         with gr.Row():
             chosen = gr.Dropdown([], value=None, label="Open a saved search", scale=3, elem_id="saved-choice")
             forget = gr.Button("Forget it", size="md", scale=0, min_width=120)
@@ -88,7 +88,7 @@ def saved_panel() -> dict[str, Any]:
             name = gr.Textbox(label="Save the search above as", placeholder="Beach holidays", scale=3,
                               elem_id="saved-name", max_lines=1)
             save = gr.Button("Save", size="md", scale=0, min_width=120, elem_id="save-search")
-    return {"chosen": chosen, "forget": forget, "name": name, "save": save}
+    return {"panel": panel, "chosen": chosen, "forget": forget, "name": name, "save": save}
 
 
 def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: dict[str, Any],
@@ -96,7 +96,8 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
     """The panel's events: ``view_inputs`` are (k, min_score, sort, strong_only)."""
     private = {"api_visibility": "private"}
     boxes = [named[n] for n in ("text", "folder", "date_from", "date_to")]
-    demo.load(view.choices, None, panel["chosen"], **private)
+    # On load, and when opened: a search saved meanwhile (another tab, `clipsearch saved add`) is listed.
+    gr.on([demo.load, panel["panel"].expand], view.choices, None, panel["chosen"], **private)
     gr.on([panel["save"].click, panel["name"].submit], view.save, [panel["name"], *boxes],
           [panel["chosen"], panel["name"]], **private)
     panel["forget"].click(view.forget, panel["chosen"], panel["chosen"], **private)

@@ -291,7 +291,7 @@ def test_a_saved_search_opens_again_from_its_list_after_a_reload(app, page):
     import httpx
     from playwright.sync_api import expect
 
-    from clipsearch.saved import FILE_NAME, SavedSearches
+    from clipsearch.saved import FILE_NAME, SavedSearch, SavedSearches
 
     index = app["root"] / "index"
     try:
@@ -308,7 +308,11 @@ def test_a_saved_search_opens_again_from_its_list_after_a_reload(app, page):
 
         page.goto(app["url"])  # another day, another page
         page.locator("#saved-panel").get_by_text("Saved searches").click()
+        SavedSearches(index).save(SavedSearch("Red circles", "a red circle"))  # from a terminal, meanwhile
+        page.locator("#saved-panel").get_by_text("Saved searches").click()  # closed and opened again
+        page.locator("#saved-panel").get_by_text("Saved searches").click()
         page.locator("#saved-choice input").click()
+        expect(page.get_by_role("option", name="Red circles")).to_be_visible(timeout=TIMEOUT)
         page.get_by_role("option", name="White circles").click()
         expect_status(page, "“a white circle”")
         assert page.locator("#query textarea, #query input").first.input_value() == "a white circle"
@@ -322,7 +326,7 @@ def test_a_saved_search_opens_again_from_its_list_after_a_reload(app, page):
 
         page.locator("#saved-panel").get_by_role("button", name="Forget it").click()
         expect(page.get_by_text("Forgot “White circles”")).to_be_visible(timeout=TIMEOUT)
-        assert SavedSearches(index).all() == []
+        assert [s.name for s in SavedSearches(index).all()] == ["Red circles"]
     finally:
         (index / FILE_NAME).unlink(missing_ok=True)
         page.goto(app["url"])
