@@ -18,7 +18,7 @@ from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, i
 from clipsearch.folders import not_covered, now_note
 from clipsearch.reports import indexed_when
 
-from . import duplicates, flags, saved
+from . import duplicates, flags, remote, saved
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="list a result's near-duplicates (copies of the same shot) as results of their "
                         "own; by default they fold under it (--json marks them near_duplicate_of)")
     flags.add_device(search)
+    search.add_argument("--server", metavar="URL", help="ask a running web app (python -m webui) instead of "
+                        "loading the model here: an answer in a fraction of a second, from this computer or "
+                        "another (http://USER:PASS@nas:7860/ with --auth); its folders, its saved searches")
     search.add_argument("--json", action="store_true", help="print one JSON array, best first")
     info = sub.add_parser("info", help="what an index holds and which model built it")
     flags.add_index(info)
@@ -138,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             return duplicates.run(settings, args)
         if args.command == "saved":
             return saved.run(settings, args)
+        if args.server:
+            return _remote(parser, args)
         if args.saved and (wrong := saved.fill_in(settings, args)):
             print(f"error: {wrong}", file=sys.stderr)
             return 2
@@ -164,6 +169,18 @@ def main(argv: list[str] | None = None) -> int:
     except ClipSearchError as exc:
         print(f"error: {flags.explain(exc)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``search --server URL``: the same checks and printing, the search done by the server."""
+    if not (args.query.strip() or args.image or args.saved):
+        parser.error("give a text query, an --image, --saved NAME, or two of them")
+    if args.image and not os.path.exists(args.image[0]):
+        parser.error(f"argument --image: no such file: {args.image[0]}")
+    hits = remote.search(args.server, args)
+    print_hits(hits, as_json=args.json, cut=args.min_score, filtered=bool(args.folder or args.since or args.until),
+               newest_first=args.sort == "date")
     return 0
 
 

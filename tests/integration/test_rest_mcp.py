@@ -459,3 +459,44 @@ def test_with_auth_the_mcp_client_works_with_basic_credentials(secured):
     assert len(tools) >= 3
     assert not found.isError, found.content
     assert len(ast.literal_eval(found.content[0].text)) == 2
+
+
+def test_the_command_line_asks_a_running_server_and_prints_what_a_local_search_prints(
+        served, secured, demo_engine, sample_library, capsys):
+    """`clipsearch search --server URL`: the warm server's answer (no torch, no model here), printed
+    as a search in this process prints it (near-duplicates unfolded: the REST route lists all)."""
+    import json
+
+    import cli.search
+
+    index = str(demo_engine.settings.index_dir)
+    picture = str(sorted(sample_library.rglob("*.png"))[0])
+    for ask in (["a red circle", "-k", "12"], ["a circle - red", "--since", "2019", "--folder", str(sample_library / "2020")],
+                ["--image", picture, "-k", "5", "--min-score", "0"], ["a blue star", "--min-score", "0.5", "--sort", "date"],
+                ["a red circle", "--json", "-k", "6"]):
+        assert cli.search.main(["search", *ask, "--index", index, "--no-fold"]) == 0, ask
+        here = capsys.readouterr()
+        assert cli.search.main(["search", *ask, "--server", served.url]) == 0, ask
+        there = capsys.readouterr()
+        assert there.out == here.out and there.err == here.err and here.out, ask
+    assert json.loads(there.out)[0]["path"] == demo_engine.search_text("a red circle", k=1)[0].path
+
+    port = secured.url.split(":")[-1]  # behind --auth: the credentials in the URL
+    assert cli.search.main(["search", "a red circle", "--server", f"http://{AUTH[0]}:{AUTH[1]}@127.0.0.1:{port}"]) == 0
+    assert capsys.readouterr().out == cli_out(index, "a red circle", capsys)
+    assert cli.search.main(["search", "a red circle", "--server", secured.url]) == 1
+    assert "asks for its --auth credentials" in capsys.readouterr().err
+    assert cli.search.main(["search", "a dog", "--server", f"http://{AUTH[0]}:wrong@127.0.0.1:{port}"]) == 1
+    assert "***" in capsys.readouterr().err  # the password is not printed
+    assert cli.search.main(["search", "a dog", "--folder", "2020", "--server", served.url]) == 1
+    assert "folder is a full path" in capsys.readouterr().err
+    assert cli.search.main(["search", "--image", picture, "--image", picture, "--server", served.url]) == 1
+    assert cli.search.main(["search", "a dog", "--server", f"http://127.0.0.1:{free_port()}"]) == 1
+    assert "is `python -m webui` running there?" in capsys.readouterr().err
+
+
+def cli_out(index: str, query: str, capsys) -> str:
+    import cli.search
+
+    assert cli.search.main(["search", query, "--index", index, "--no-fold"]) == 0
+    return capsys.readouterr().out

@@ -1,0 +1,68 @@
+"""``clipsearch search --server URL``: the search asked of a running web app, over its REST route.
+
+The app has its model loaded and warm, so the answer comes in a fraction of a second, where a
+search in this process first imports torch and loads the model (about 4 s on this project's
+machine). It also reaches a library served from another computer (a NAS): its folders are the
+server's paths. Credentials go in the URL (``http://me:secret@nas:7860/``). The REST route lists
+every result, so near-duplicates are not folded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from clipsearch import ClipSearchError, SearchResult
+
+TIMEOUT = 120.0  # seconds: a first search may wait for a server that is still loading its model
+
+
+class ServerError(ClipSearchError):
+    """The server could not be reached, or refused the search (its own words)."""
+
+
+def search(url: str, args: argparse.Namespace) -> list[SearchResult]:
+    """The hits of ``args`` (query or ``--saved``, one ``--image``, the filters), as the local
+    search returns them: all ``k``, each marked ``strong`` by the cut-off ``--min-score`` names."""
+    if len(args.image) > 1 or any(re.match(r"^-?\d+(?:\.\d*)?:", image) and not Path(image).exists()
+                                  for image in args.image):
+        raise ServerError("with --server, give one --image, without a weight (the REST route takes one picture)")
+    fields: dict[str, Any] = {"k": args.k, "min_score": 0}  # all k: the strong ones are marked (below)
+    fields.update({name: value for name, value in (
+        ("saved", args.saved), ("q", args.query.strip()), ("folder", args.folder), ("since", args.since),
+        ("until", args.until)) if value})
+    try:
+        with httpx.Client(base_url=url.rstrip("/") + "/", timeout=TIMEOUT) as http:
+            if args.image:
+                with open(args.image[0], "rb") as picture:
+                    answer = http.post("api/search", data=fields, files={"image": (Path(args.image[0]).name, picture)})
+            else:
+                answer = http.get("api/search", params=fields)
+    except httpx.HTTPError as exc:
+        raise ServerError(f"no answer from {_shown(url)} ({type(exc).__name__}: {exc}); is "
+                          "`python -m webui` running there?") from None
+    if answer.status_code == 401:
+        raise ServerError(f"{_shown(url)} asks for its --auth credentials: put them in the URL, "
+                          "http://USER:PASSWORD@HOST:PORT/")
+    try:
+        body = answer.json()
+    except ValueError:
+        raise ServerError(f"{_shown(url)} answered {answer.status_code}, not a clipsearch answer") from None
+    if answer.status_code != 200:
+        raise ServerError(f"{_shown(url)} refused the search: {body.get('error', answer.status_code)}")
+    return [_hit(result, args.min_score) for result in body["results"]]
+
+
+def _hit(result: dict[str, Any], cut: str | float) -> SearchResult:
+    strong = result["strong"] if cut == "auto" else (not cut or result["score"] >= cut)
+    return SearchResult(result["file"], result["score"], result["width"], result["height"], result["date_taken"],
+                        result["size"], result["mtime_ns"], strong, result.get("text"))
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)
