@@ -25,21 +25,18 @@ class ServerError(ClipSearchError):
     """The server could not be reached, or refused the search (its own words)."""
 
 
-def search(url: str, args: argparse.Namespace) -> list[SearchResult]:
-    """The hits of ``args`` (query or ``--saved``, one ``--image``, the filters), as the local
-    search returns them: all ``k``, each marked ``strong`` by the cut-off ``--min-score`` names."""
-    if len(args.image) > 1 or any(re.match(r"^-?\d+(?:\.\d*)?:", image) and not Path(image).exists()
-                                  for image in args.image):
-        raise ServerError("with --server, give one --image, without a weight (the REST route takes one picture)")
+def search(url: str, args: argparse.Namespace, picture: str | None) -> list[SearchResult]:
+    """The hits of ``args`` (query or ``--saved``, the filters) and ``picture``, as the local search
+    returns them: all ``k``, each marked ``strong`` by the cut-off ``--min-score`` names."""
     fields: dict[str, Any] = {"k": args.k, "min_score": 0}  # all k: the strong ones are marked (below)
     fields.update({name: value for name, value in (
         ("saved", args.saved), ("q", args.query.strip()), ("folder", args.folder), ("since", args.since),
         ("until", args.until)) if value})
     try:
         with httpx.Client(base_url=url.rstrip("/") + "/", timeout=TIMEOUT) as http:
-            if args.image:
-                with open(args.image[0], "rb") as picture:
-                    answer = http.post("api/search", data=fields, files={"image": (Path(args.image[0]).name, picture)})
+            if picture:
+                with open(picture, "rb") as data:
+                    answer = http.post("api/search", data=fields, files={"image": (Path(picture).name, data)})
             else:
                 answer = http.get("api/search", params=fields)
     except httpx.HTTPError as exc:

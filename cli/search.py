@@ -176,9 +176,12 @@ def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """``search --server URL``: the same checks and printing, the search done by the server."""
     if not (args.query.strip() or args.image or args.saved):
         parser.error("give a text query, an --image, --saved NAME, or two of them")
-    if args.image and not os.path.exists(args.image[0]):
-        parser.error(f"argument --image: no such file: {args.image[0]}")
-    hits = remote.search(args.server, args)
+    pictures = image_terms(args.image)
+    if len(pictures) > 1 or any(term.weight != 1.0 for term in pictures):
+        parser.error("with --server, give one --image, without a weight (the REST route takes one picture)")
+    if pictures and not os.path.exists(pictures[0].image):
+        parser.error(f"argument --image: no such file: {pictures[0].image}")
+    hits = remote.search(args.server, args, pictures[0].image if pictures else None)
     print_hits(hits, as_json=args.json, cut=args.min_score, filtered=bool(args.folder or args.since or args.until),
                newest_first=args.sort == "date")
     return 0

@@ -490,7 +490,9 @@ def test_the_command_line_asks_a_running_server_and_prints_what_a_local_search_p
     assert "***" in capsys.readouterr().err  # the password is not printed
     assert cli.search.main(["search", "a dog", "--folder", "2020", "--server", served.url]) == 1
     assert "folder is a full path" in capsys.readouterr().err
-    assert cli.search.main(["search", "--image", picture, "--image", picture, "--server", served.url]) == 1
+    with pytest.raises(SystemExit) as usage:  # a usage error: the REST route takes one picture
+        cli.search.main(["search", "--image", picture, "--image", picture, "--server", served.url])
+    assert usage.value.code == 2 and "give one --image, without a weight" in capsys.readouterr().err
     assert cli.search.main(["search", "a dog", "--server", f"http://127.0.0.1:{free_port()}"]) == 1
     assert "is `python -m webui` running there?" in capsys.readouterr().err
 
