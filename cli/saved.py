@@ -67,13 +67,14 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 def fill_in(settings: Settings, args: argparse.Namespace) -> str | None:
     """``search --saved NAME``: its query, and its folder and dates where the command line gives
     none; an error message when there is no such search or a query is given too."""
-    kept = SavedSearches(settings.index_dir).get(args.saved)
+    saved = SavedSearches(settings.index_dir)
+    kept = saved.get(args.saved)
     if kept is None:
-        return f"no saved search is called {args.saved!r}{known(SavedSearches(settings.index_dir))}"
+        return f"no saved search is called {args.saved!r}{known(saved)}"
     if args.query.strip():
         return "give a query or --saved NAME, not both"
-    args.query = kept.query
-    args.folder, args.since, args.until = args.folder or kept.folder, args.since or kept.since, args.until or kept.until
+    kept = kept.narrowed(args.folder, args.since, args.until)
+    args.query, args.folder, args.since, args.until = kept.query, kept.folder, kept.since, kept.until
     return None
 
 

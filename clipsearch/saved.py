@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .errors import ClipSearchError, IndexNotFound, InvalidQuery
@@ -59,6 +59,11 @@ class SavedSearch:
             raise ValueError(f"a saved search's folder is a full path, not {self.folder!r}")
         where = SearchFilter(self.folder or None, self.since, self.until)  # ValueError for a wrong date
         return SavedSearch(name, self.query.strip(), where.folder, where.date_from, where.date_to)
+
+    def narrowed(self, folder: str | None = None, since: str | None = None, until: str | None = None) -> SavedSearch:
+        """This search run with a request's own folder or dates: each one given replaces the
+        search's own, the others stay (``search --saved``, ``/api/search?saved=``)."""
+        return replace(self, folder=folder or self.folder, since=since or self.since, until=until or self.until)
 
     def where(self) -> SearchFilter | None:
         where = SearchFilter(self.folder, self.since, self.until)

@@ -300,8 +300,8 @@ def _with_saved(handlers: Handlers, fields: dict[str, str]) -> dict[str, str]:
         raise ApiError(404, f"no saved search is called {fields['saved']!r} (GET /api/saved lists them)")
     if fields.get("q"):
         raise ApiError(400, "give q=TEXT or saved=NAME, not both")
-    own = {"q": kept.query, "folder": kept.folder, "since": kept.since, "until": kept.until}
-    return {**fields, **{key: value for key, value in own.items() if value and not fields.get(key)}}
+    kept = kept.narrowed(fields.get("folder"), fields.get("since"), fields.get("until"))
+    return {**fields, "q": kept.query, "folder": kept.folder or "", "since": kept.since or "", "until": kept.until or ""}
 
 
 def _int(raw: str | None, name: str, default: int) -> int:
