@@ -31,6 +31,11 @@ FILE_NAME = "saved-searches.json"
 MAX_NAME = 80  # characters: a name is a label in a list, not a note
 
 
+def as_named(text: str) -> str:
+    """A name as saved searches keep it: runs of spaces as one, none at the ends."""
+    return " ".join(text.split())
+
+
 class SavedSearchesError(ClipSearchError):
     """The saved searches cannot be read (a file that is not what this module writes is left as
     it is) or saved (a read-only or full disk)."""
@@ -49,7 +54,7 @@ class SavedSearch:
     def checked(self) -> SavedSearch:
         """This search with its name trimmed and its dates as days; ``InvalidQuery`` or
         ``ValueError`` saying what is wrong."""
-        name = " ".join(self.name.split())
+        name = as_named(self.name)
         if not name or len(name) > MAX_NAME:
             raise ValueError(f"a saved search's name has 1 to {MAX_NAME} characters, not {len(name)}")
         parse_query(self.query)  # InvalidQuery for "2:" and the like
@@ -82,7 +87,7 @@ class SavedSearches:
         return sorted(self._read().values(), key=lambda s: s.name.casefold())
 
     def get(self, name: str) -> SavedSearch | None:
-        return self._read().get(" ".join(name.split()))
+        return self._read().get(as_named(name))
 
     def save(self, search: SavedSearch) -> SavedSearch:
         """Add ``search``, or replace the one of its name; returns it as stored."""
@@ -97,7 +102,7 @@ class SavedSearches:
         """Forget the search called ``name``; False when there is none."""
         with self._locked():
             searches = self._read()
-            if searches.pop(" ".join(name.split()), None) is None:
+            if searches.pop(as_named(name), None) is None:
                 return False
             self._write(searches)
         return True
