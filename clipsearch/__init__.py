@@ -27,6 +27,7 @@ from .errors import (
 )
 from .pipeline import IndexProgress, IndexReport
 from .query import QueryTerm, parse_query
+from .region import Region, parse_region
 from .stores import ImageRecord, SearchFilter, iso_day, sort_date
 from .textpass import TextProgress, TextReport
 
@@ -35,7 +36,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DEFAULT_MODEL", "DEFAULT_PRETRAINED", "ClipSearchError", "DeviceUnavailable", "ImageRecord",
     "IndexLocked", "IndexNotFound", "IndexProgress", "IndexUnusable", "IndexReport", "InvalidQuery", "ModelMismatch",
-    "ModelSpec", "ModelUnavailable", "QueryTerm", "SearchEngine", "SearchFilter",
+    "ModelSpec", "ModelUnavailable", "QueryTerm", "Region", "SearchEngine", "SearchFilter",
     "SearchResult", "Settings", "StoreMismatch", "StoreWriteError", "TextProgress", "TextReport",
-    "UnreadableImage", "iso_day", "parse_query", "sort_date",
+    "UnreadableImage", "iso_day", "parse_query", "parse_region", "sort_date",
 ]

@@ -52,8 +52,9 @@ class TermVector:
     text: bool
 
 
-def embed_terms(encoder: Any, terms: list[QueryTerm], as_image: Callable[[Any], Any]) -> list[TermVector]:
-    """Each term's unit vector, in the terms' order (texts and images each in one model call)."""
+def embed_terms(encoder: Any, terms: list[QueryTerm], as_image: Callable[[Any, Any], Any]) -> list[TermVector]:
+    """Each term's unit vector, in the terms' order (texts and images each in one model call);
+    ``as_image(image, region)`` makes an image term's picture."""
     if not terms:
         raise InvalidQuery("the query is empty: type some words or give an image")
     texts = [t for t in terms if t.text is not None]
@@ -62,7 +63,7 @@ def embed_terms(encoder: Any, terms: list[QueryTerm], as_image: Callable[[Any], 
     if texts:
         by_term.update(zip(map(id, texts), encoder.embed_texts([t.text for t in texts])))
     if images:
-        by_term.update(zip(map(id, images), encoder.embed_images([as_image(t.image) for t in images])))
+        by_term.update(zip(map(id, images), encoder.embed_images([as_image(t.image, t.region) for t in images])))
     return [TermVector(t.weight, np.asarray(by_term[id(t)], np.float32), t.text is not None)
             for t in terms if id(t) in by_term]
 

@@ -25,10 +25,10 @@ from .duplicates import DuplicateFinding
 from .encoders import Encoder, load_encoder
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
 from .folders import as_covered, filter_as_covered, known_under, left_out
-from .images import load_image, to_rgb
 from .index_handle import IndexHandle
 from .pipeline import FileEmbedder, IndexingPipeline, IndexProgress, IndexReport
 from .query import QueryTerm, parse_query
+from .region import Region, query_picture
 from .stores import ImageRecord, SearchFilter, VectorStore, WriteBatch
 from .stores.base import check_stamp
 from .textpass import TextProgress, TextReport
@@ -241,22 +241,24 @@ class SearchEngine(DuplicateFinding):
         """Images that match a text, best first (composite syntax allowed: ``a + b - c``)."""
         return self.search(parse_query(text), k=k, where=where, cutoff=cutoff)
 
-    def search_image(self, image: Image.Image | str | Path | bytes, k: int = DEFAULT_K,
-                     where: SearchFilter | None = None, cutoff: Cut = AUTO) -> list[SearchResult]:
-        """Images that look like ``image`` (a PIL image, a path or the file's bytes)."""
-        return self.search([QueryTerm(1.0, image=image)], k=k, where=where, cutoff=cutoff)
+    def search_image(self, image: Image.Image | str | Path | bytes, k: int = DEFAULT_K, where: SearchFilter | None = None,
+                     cutoff: Cut = AUTO, region: Region | None = None) -> list[SearchResult]:
+        """Images that look like ``image`` (a PIL image, a path or the file's bytes), or ``region`` of it."""
+        return self.search([QueryTerm(1.0, image=image, region=region)], k=k, where=where, cutoff=cutoff)
 
     def similar(self, path: str | Path, k: int = DEFAULT_K, where: SearchFilter | None = None,
-                include_self: bool = False, cutoff: Cut = AUTO) -> list[SearchResult]:
-        """Indexed images most like the indexed image at ``path`` (its stored vector).
-
-        A path the index does not hold is an ``InvalidQuery``: this never opens a file, so a
-        client cannot make the server read one (use ``search_image`` for any picture).
+                include_self: bool = False, cutoff: Cut = AUTO, region: Region | None = None) -> list[SearchResult]:
+        """Indexed images most like the indexed image at ``path`` (its stored vector), or like its ``region``
+        (that part read from the file). A path the index does not hold is an ``InvalidQuery``: no
+        other file is opened, so a client cannot make the server read one (``search_image`` takes any).
         """
         path, where = os.path.abspath(os.fspath(path)), filter_as_covered(where, self.folders)
         vector = self._store().vector(path)
         if vector is None:
             raise InvalidQuery(f"{path} is not in the index")
+        if region is not None:
+            hits = self.search([QueryTerm(1.0, image=path, region=region)], k + 1, where, cutoff)
+            return [hit for hit in hits if include_self or hit.path != path][:k]
         with self._turn:
             hits = self._search_vector(vector, k + 1, where, text_like=False, cutoff=cutoff,
                                        leave_out=None if include_self else path)
@@ -297,13 +299,10 @@ class SearchEngine(DuplicateFinding):
         """Each term's unit vector and signed weight (``InvalidQuery`` when there is none)."""
         return embed_terms(self.encoder, terms, self._as_image)
 
-    def _as_image(self, image: Any) -> Image.Image:
-        if isinstance(image, Image.Image):
-            return to_rgb(image)
-        loaded = load_image(image, path="uploaded image" if isinstance(image, bytes) else None,
-                            min_size=self.encoder.input_size, max_pixels=self.settings.max_pixels,
-                            timeout=self.settings.file_timeout)
-        return loaded.image
+    def _as_image(self, image: Any, region: Region | None = None) -> Image.Image:
+        return query_picture(image, region, self.encoder.input_size, max_pixels=self.settings.max_pixels,
+                             path="uploaded image" if isinstance(image, bytes) else None,
+                             timeout=self.settings.file_timeout)
 
     def _search_vector(self, vector: np.ndarray, k: int, where: SearchFilter | None,
                        text_like: bool, cutoff: Cut = None, leave_out: str | None = None,

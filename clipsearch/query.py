@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidQuery
+from .region import Region
 
 _SPLIT = re.compile(r"(?:^|\s+)([+-])\s+|^([+-])(?=\S)")
 _WEIGHT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*:(.*)$", re.S)
@@ -22,11 +23,13 @@ _WEIGHT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*:(.*)$", re.S)
 
 @dataclass(frozen=True)
 class QueryTerm:
-    """One term: a text or an image (PIL image, path or bytes), with a signed weight."""
+    """One term: a text or an image (PIL image, path or bytes), with a signed weight; an image's
+    ``region`` (``clipsearch.region``) searches with that part of it alone."""
 
     weight: float
     text: str | None = None
     image: Any = None
+    region: Region | None = None
 
 
 def parse_query(text: str) -> list[QueryTerm]:
