@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from clipsearch import ClipSearchError, SearchResult
+from clipsearch import ClipSearchError, Region, SearchResult
 
 TIMEOUT = 120.0  # seconds: a first search may wait for a server that is still loading its model
 
@@ -25,13 +25,13 @@ class ServerError(ClipSearchError):
     """The server could not be reached, or refused the search (its own words)."""
 
 
-def search(url: str, args: argparse.Namespace, picture: str | None) -> list[SearchResult]:
-    """The hits of ``args`` (query or ``--saved``, the filters) and ``picture``, as the local search
-    returns them: all ``k``, each marked ``strong`` by the cut-off ``--min-score`` names."""
+def search(url: str, args: argparse.Namespace, picture: str | None, region: Region | None = None) -> list[SearchResult]:
+    """The hits of ``args`` (query or ``--saved``, the filters) and ``picture`` (or its ``region``), as the
+    local search returns them: all ``k``, each marked ``strong`` by the cut-off ``--min-score`` names."""
     fields: dict[str, Any] = {"k": args.k, "min_score": 0}  # all k: the strong ones are marked (below)
     fields.update({name: value for name, value in (
         ("saved", args.saved), ("q", args.query.strip()), ("folder", args.folder), ("since", args.since),
-        ("until", args.until)) if value})
+        ("until", args.until), ("region", region and str(region))) if value})
     try:
         with httpx.Client(base_url=url.rstrip("/") + "/", timeout=TIMEOUT) as http:
             if picture:

@@ -14,7 +14,18 @@ import re
 import sys
 from collections.abc import Callable
 
-from clipsearch import ClipSearchError, QueryTerm, SearchEngine, SearchFilter, iso_day, parse_query, sort_date
+from clipsearch import (
+    ClipSearchError,
+    InvalidQuery,
+    QueryTerm,
+    Region,
+    SearchEngine,
+    SearchFilter,
+    iso_day,
+    parse_query,
+    parse_region,
+    sort_date,
+)
 from clipsearch.folders import not_covered, now_note
 from clipsearch.reports import indexed_when
 
@@ -38,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "--folder, --since and --until given here replace its own")
     search.add_argument("--image", action="append", default=[], metavar="PATH",
                         help="an example image (repeatable; prefix a weight as 2:PATH or -1:PATH)")
+    search.add_argument("--region", action=RegionOf, dest="regions", default={}, metavar="L,T,R,B",
+                        help="search with this part of the --image before it: LEFT,TOP,RIGHT,BOTTOM as fractions "
+                        "(0.5,0,1,0.5: the top right quarter), percentages (50%%,0%%,100%%,50%%) or pixels")
     flags.add_index(search)
     search.add_argument("-k", type=flags.positive, default=10, help="how many results (default 10)")
     search.add_argument("--folder", help="only images under this folder")
@@ -114,14 +128,33 @@ def format_info(info: dict) -> str:
     return "\n".join(lines)
 
 
-def image_terms(values: list[str]) -> list[QueryTerm]:
+class RegionOf(argparse.Action):
+    """``--region`` crops the ``--image`` given before it (``args.regions``: image number -> region)."""
+
+    def __call__(self, parser, namespace, value, option_string=None) -> None:
+        images = len(getattr(namespace, "image", None) or [])
+        if not images:
+            parser.error("argument --region: give it after the --image it crops")
+        try:
+            region = parse_region(value)
+        except InvalidQuery as exc:
+            parser.error(f"argument --region: {exc}")
+        regions = dict(namespace.regions or {})
+        if images - 1 in regions:
+            parser.error("argument --region: one region for each --image (it crops the --image before it)")
+        regions[images - 1] = region
+        namespace.regions = regions
+
+
+def image_terms(values: list[str], regions: dict[int, Region | None] | None = None) -> list[QueryTerm]:
     terms = []
-    for value in values:
+    for number, value in enumerate(values):
+        region = (regions or {}).get(number)
         match = re.match(r"^(-?\d+(?:\.\d*)?):(.+)$", value)
         if match and not os.path.exists(value):
-            terms.append(QueryTerm(float(match.group(1)), image=match.group(2)))
+            terms.append(QueryTerm(float(match.group(1)), image=match.group(2), region=region))
         else:
-            terms.append(QueryTerm(1.0, image=value))
+            terms.append(QueryTerm(1.0, image=value, region=region))
     return terms
 
 
@@ -146,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.saved and (wrong := saved.fill_in(settings, args)):
             print(f"error: {wrong}", file=sys.stderr)
             return 2
-        terms = (parse_query(args.query) if args.query.strip() else []) + image_terms(args.image)
+        terms = (parse_query(args.query) if args.query.strip() else []) + image_terms(args.image, args.regions)
         if not terms:
             parser.error("give a text query, an --image, or both")
         missing = [t.image for t in terms if isinstance(t.image, str) and not os.path.exists(t.image)]
@@ -176,12 +209,13 @@ def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """``search --server URL``: the same checks and printing, the search done by the server."""
     if not (args.query.strip() or args.image or args.saved):
         parser.error("give a text query, an --image, --saved NAME, or two of them")
-    pictures = image_terms(args.image)
+    pictures = image_terms(args.image, args.regions)
     if len(pictures) > 1 or any(term.weight != 1.0 for term in pictures):
         parser.error("with --server, give one --image, without a weight (the REST route takes one picture)")
     if pictures and not os.path.exists(pictures[0].image):
         parser.error(f"argument --image: no such file: {pictures[0].image}")
-    hits = remote.search(args.server, args, pictures[0].image if pictures else None)
+    hits = remote.search(args.server, args, pictures[0].image if pictures else None,
+                         pictures[0].region if pictures else None)
     print_hits(hits, as_json=args.json, cut=args.min_score, filtered=bool(args.folder or args.since or args.until),
                newest_first=args.sort == "date")
     return 0

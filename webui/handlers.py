@@ -25,14 +25,14 @@ from clipsearch import (
     SearchFilter,
     Settings,
     UnreadableImage,
-    iso_day,
     parse_query,
     sort_date,
 )
 from clipsearch.folders import not_covered
-from clipsearch.images import load_image
+from clipsearch.region import Region, parse_region, query_picture
 
 from .duplicates_view import caption, folded_results, similar_markdown, unfold
+from .filters import MAX_K, api_filter, clamp_k, parse_filter  # noqa: F401 - the names other modules import from here
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
 from .matches import api_cut, strong_results, strong_status
 from .paths import local_path
@@ -43,7 +43,6 @@ from .thumbnails import PREVIEW_SIZE, ThumbnailCache
 log = logging.getLogger(__name__)
 
 DEFAULT_K = 40
-MAX_K = 500
 MAX_FOLDER_CHOICES = 500
 ALL_FOLDERS = ""
 SORT_RELEVANCE = "relevance"
@@ -114,43 +113,49 @@ class Handlers:
 
     # --- searching -------------------------------------------------------------------------------
     def query(self, text: str | None, image: str | None, k: int, where: SearchFilter | None = None,
-              fold: bool = True) -> Results:
-        """Run the combined query (text terms + the uploaded image as one more term); ``fold``:
-        near-duplicates under the first of them (the page), or a flat list (the API)."""
-        terms = parse_query(text or "")
+              fold: bool = True, region: str | None = None) -> Results:
+        """Run the combined query (text terms + the uploaded image, or its ``region``, as one more
+        term); ``fold``: near-duplicates under the first of them (the page), or a flat list (the API)."""
+        terms, part = parse_query(text or ""), parse_region(region)
         if image:
-            terms.append(QueryTerm(1.0, image=self._load_upload(image)))
+            terms.append(QueryTerm(1.0, image=self._load_upload(image, part)))
+        elif part is not None:
+            raise InvalidQuery("a region is a part of a picture: give the picture too")
         if not terms:
             raise InvalidQuery("type some words or drop a photo to search")
         engine = self.engine()
-        return _listed(engine, engine.search(terms, k=_clamp_k(k), where=where), fold)
+        return _listed(engine, engine.search(terms, k=clamp_k(k), where=where), fold)
 
-    def similar_to(self, path: str, k: int, where: SearchFilter | None = None, fold: bool = True) -> Results:
-        """Indexed photos like the indexed photo at ``path``; any other path is refused."""
+    def similar_to(self, path: str, k: int, where: SearchFilter | None = None, fold: bool = True,
+                   region: str | None = None) -> Results:
+        """Indexed photos like the indexed photo at ``path`` (or its ``region``); any other path is refused."""
         engine = self.engine()
         path = local_path(path or "")  # as the web showed it (paths.py)
         if not path or not self._is_indexed(engine, path):
             raise gr.Error("That photo is not in the index.", title="Not indexed")
-        hits = engine.similar(os.path.abspath(path), k=_clamp_k(k), where=where)
+        hits = engine.similar(os.path.abspath(path), k=clamp_k(k), where=where, region=parse_region(region))
         return _listed(engine, hits, fold)
 
-    def _load_upload(self, path: str):
+    def _load_upload(self, path: str, region: Region | None = None):
         size = self._engine.encoder.input_size if self._engine is not None else None  # JPEG draft decode
         try:
             if isinstance(path, UnreadableUpload):
                 raise UnreadableImage("the uploaded file", path.reason)
-            return load_image(path, path="the uploaded file", min_size=size, max_pixels=self.settings.max_pixels,
-                              timeout=self.settings.file_timeout).image
+            return query_picture(path, region, size, path="the uploaded file", max_pixels=self.settings.max_pixels,
+                                 timeout=self.settings.file_timeout)
         except UnreadableImage as exc:
             log.warning("refused an uploaded query file: %s", exc.reason)  # one line, no traceback
             raise NotAPicture(f"The uploaded file {NOT_A_PICTURE} ({exc.reason}).") from None
 
     # --- UI events -------------------------------------------------------------------------------
     def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
-               folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
-        """The search box / drop zone: returns (gallery, results, shown, status, banner)."""
-        return self._ui_run(lambda where: self.query(text, image, int(k), where),
-                            (min_score, sort, strong_only), folder, date_from, date_to, describe_query(text, image))
+               folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
+               region: str | None = None):
+        """The search box / drop zone (``region``: a part of its photo): returns (gallery, results,
+        shown, status, banner)."""
+        return self._ui_run(lambda where: self.query(text, image, int(k), where, region=region),
+                            (min_score, sort, strong_only), folder, date_from, date_to,
+                            describe_query(text, image, bool(region)))
 
     def find_similar(self, selected: str | None, k: float, min_score: float, sort: str,
                      folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
@@ -287,17 +292,20 @@ class Handlers:
                        min_score)
 
     def api_search_image(self, image: str | None, k: float = 20, min_score: float = 0.0, folder: str = "",
-                         since: str = "", until: str = "") -> list[dict]:
-        """Photos that look like an uploaded picture, best first, as JSON records (as ``api_search_text``)."""
+                         since: str = "", until: str = "", region: str = "") -> list[dict]:
+        """Photos that look like an uploaded picture (or its ``region``), best first, as JSON records
+        (as ``api_search_text``)."""
         if not image:
             raise gr.Error("Send a picture file.")
-        return api_cut(self._api(lambda: self.query(None, image, int(k), api_filter(folder, since, until), fold=False)),
-                       min_score)
+        return api_cut(self._api(lambda: self.query(None, image, int(k), api_filter(folder, since, until), fold=False,
+                                                    region=region)), min_score)
 
-    def api_similar(self, path: str, k: int = 20, folder: str = "", since: str = "", until: str = "") -> list[dict]:
-        """Indexed photos like the indexed photo at ``path`` (other paths are refused), in ``folder``
-        and the dates given."""
-        return self._api(lambda: self.similar_to(str(path or ""), k, api_filter(folder, since, until), fold=False))
+    def api_similar(self, path: str, k: int = 20, folder: str = "", since: str = "", until: str = "",
+                    region: str = "") -> list[dict]:
+        """Indexed photos like the indexed photo at ``path`` (other paths are refused), or like its
+        ``region``, in ``folder`` and the dates given."""
+        return self._api(lambda: self.similar_to(str(path or ""), k, api_filter(folder, since, until), fold=False,
+                                                 region=region))
 
     def _api(self, run) -> Results:
         try:
@@ -317,39 +325,6 @@ class Handlers:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
-def parse_filter(folder: str | None, date_from: str | None, date_to: str | None,
-                 labels: tuple[str, str] = ("From date", "To date")) -> SearchFilter | None:
-    """The filter from the folder and date widgets (or fields, named by ``labels`` in messages);
-    ``ValueError`` with a readable message."""
-    folder = local_path((folder or "").strip()) or None
-    start, end = _parse_date(date_from, labels[0]), _parse_date(date_to, labels[1], end=True)
-    where = SearchFilter(os.path.abspath(os.path.expanduser(folder)) if folder else None, start, end)
-    return None if where.is_empty() else where  # an empty date range: SearchFilter's ValueError
-
-
-def api_filter(folder: str | None, since: str | None, until: str | None) -> SearchFilter | None:
-    """The filter of an API call (REST, the named endpoints, MCP tools): ``folder`` a full path, as
-    results and /api/info show them (the server's own working folder means nothing to a caller)."""
-    folder = (folder or "").strip()
-    if folder and not os.path.isabs(os.path.expanduser(folder)):
-        raise ValueError(f"folder is a full path, as /api/info lists the indexed folders, not {folder!r}")
-    return parse_filter(folder, since, until, ("since", "until"))
-
-
-def _parse_date(text: str | None, label: str, end: bool = False) -> str | None:
-    try:
-        return iso_day(text, end=end)
-    except ValueError as exc:
-        raise ValueError(f"{label} {exc}") from None
-
-
-def _clamp_k(k: Any) -> int:
-    try:
-        return max(1, min(MAX_K, int(k)))
-    except (TypeError, ValueError):
-        raise ValueError(f"the number of results must be a whole number, not {k!r}") from None
-
-
 def status_line(results: Results, shown: Results, cut: float) -> str:
     """What the status line says about a search's results, before the query and its time."""
     if not results:

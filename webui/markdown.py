@@ -35,15 +35,16 @@ def no_index_message(settings: Settings) -> str:
 QUERY_ECHO = 80  # characters of a query the status line repeats
 
 
-def describe_query(text: str | None, image: str | None) -> str:
-    """The query as the status line repeats it: a long one is cut short, not echoed in full."""
-    text = " ".join((text or "").split())
+def describe_query(text: str | None, image: str | None, part: bool = False) -> str:
+    """The query as the status line repeats it: a long one is cut short, not echoed in full;
+    ``part``: a region of the photo, not all of it."""
+    text, photo = " ".join((text or "").split()), "a part of the dropped photo" if part else "the dropped photo"
     if len(text) > QUERY_ECHO:
         text = text[:QUERY_ECHO - 1].rstrip() + f"…” ({len(text):,} characters)"
-        return " + ".join([f"“{text}"] + (["the dropped photo"] if image else []))
+        return " + ".join([f"“{text}"] + ([photo] if image else []))
     parts = [f"“{text}”"] if text else []
     if image:
-        parts.append("the dropped photo")
+        parts.append(photo)
     return " + ".join(parts) or "nothing"
 
 

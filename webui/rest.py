@@ -1,8 +1,8 @@
 """A plain REST route on the web app's own server, for scripts and curl (see webui/API.md).
 
     GET  /api/search?q=TEXT&k=N&folder=DIR&since=YYYY-MM-DD&until=YYYY-MM-DD&min_score=X
-    POST /api/search            multipart: image=@photo.jpg (+ the same fields, q optional)
-    GET  /api/similar?file=PATH&k=N   (an indexed photo)
+    POST /api/search            multipart: image=@photo.jpg (+ the same fields, q optional; region=L,T,R,B)
+    GET  /api/similar?file=PATH&k=N   (an indexed photo; region=L,T,R,B: a part of it)
     GET  /api/thumbnail?file=PATH     (a JPEG of an indexed photo, never the photo itself)
     GET  /api/photo?file=PATH         (the photo whole, as a download: only with --originals)
     GET  /api/info                    (the index, and the batch sizes the model has seen)
@@ -30,8 +30,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.datastructures import UploadFile
 
-from clipsearch import ClipSearchError, InvalidQuery, QueryTerm, UnreadableImage, parse_query
-from clipsearch.images import load_image
+from clipsearch import ClipSearchError, InvalidQuery, QueryTerm, UnreadableImage, parse_query, parse_region
+from clipsearch.region import query_picture
 from clipsearch.saved import SavedSearches
 
 from . import uploads, waking_queue
@@ -123,11 +123,13 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
     text = fields.get("q") or ""
     k, cut, where = _common_fields(fields)
     with _translated():
-        terms = parse_query(text)
+        terms, region = parse_query(text), parse_region(fields.get("region"))
+        if region is not None and image is None:
+            raise ApiError(400, "a region is a part of a picture: POST the picture (field 'image'), or "
+                                "GET /api/similar?file=PATH&region=... for an indexed photo")
         if image is not None:
-            engine = handlers.engine()
-            picture = load_image(image, path="the uploaded file", min_size=engine.encoder.input_size,
-                                 max_pixels=handlers.settings.max_pixels).image
+            picture = query_picture(image, region, handlers.engine().encoder.input_size, path="the uploaded file",
+                                    max_pixels=handlers.settings.max_pixels)
             terms.append(QueryTerm(1.0, image=picture))
         if not terms:
             raise ApiError(400, "give q=TEXT (GET or POST) and/or an image file (POST, field 'image')")
@@ -146,7 +148,10 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
         engine = handlers.engine()
         if not path or not handlers._is_indexed(engine, path):
             raise ApiError(404, "that photo is not in the index (give file=PATH of an indexed photo)")
-        hits = engine.similar(os.path.abspath(path), k=k, where=where)
+        try:
+            hits = engine.similar(os.path.abspath(path), k=k, where=where, region=parse_region(fields.get("region")))
+        except UnreadableImage as exc:  # a region is read from the file: gone since it was indexed?
+            raise ApiError(404, f"that photo cannot be read now ({exc.reason})") from None
     results = _cut([_result_dict(h) for h in hits], cut)
     return {"file": path, "results": with_thumbnails(results, request),
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}

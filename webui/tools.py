@@ -10,6 +10,8 @@ the parameters), so the docstrings here are written for a language model to read
 """
 
 # No `from __future__ import annotations`: Gradio reads the hints at run time.
+import inspect
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +31,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
     """Declare the named endpoints inside the Blocks being built. ``image_input`` makes the
     upload component of /search_image (a real component: Gradio then only accepts uploaded files)."""
 
+    @whole_arg_lines
     def search_photos_by_text(text: str, k: int = 20, min_score: float = 0.0, folder: str = "", since: str = "",
                               until: str = "", request: gr.Request = None) -> list[dict]:
         """Search the user's own photo library by meaning, with a text description.
@@ -56,9 +59,11 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         """
         return _with_urls(handlers.api_search_text(text, k, min_score, folder, since, until), request)
 
+    @whole_arg_lines
     def find_similar_photos(path: str, k: int = 20, folder: str = "", since: str = "", until: str = "",
-                            request: gr.Request = None) -> list[dict]:
-        """Find photos in the library that look like one of its photos (same scene, subject or style).
+                            region: str = "", request: gr.Request = None) -> list[dict]:
+        """Find photos in the library that look like one of its photos (same scene, subject or style),
+        or like a part of it (region).
 
         Use a "file" path returned by a search. Paths that are not indexed photos are refused.
         Results are best first, the photo itself left out, with the same fields as a search:
@@ -70,11 +75,16 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
             folder: only photos in this folder and below it (a full path); empty for all.
             since: only photos taken on or after this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
             until: only photos taken on or before this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
+            region: only this part of the picture ("the dog in the corner"): LEFT,TOP,RIGHT,BOTTOM
+                as fractions of its width and height (0.5,0,1,0.5 is the top right quarter), as
+                percentages (50%,0%,100%,50%) or in pixels; empty for the whole picture.
         """
-        return _with_urls(handlers.api_similar(path, k, folder, since, until), request)
+        return _with_urls(handlers.api_similar(path, k, folder, since, until, region), request)
 
+    @whole_arg_lines
     def search_photos_by_image(image: dict | None, k: float = 20, min_score: float = 0.0, folder: str = "",
-                               since: str = "", until: str = "", request: gr.Request = None) -> list[dict]:
+                               since: str = "", until: str = "", region: str = "",
+                               request: gr.Request = None) -> list[dict]:
         """Search the photo library for photos that look like a given picture.
 
         Results are best first, each with the photo's path ("file"), a similarity "score",
@@ -89,11 +99,15 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
             folder: only photos in this folder and below it (a full path); empty for all.
             since: only photos taken on or after this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
             until: only photos taken on or before this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
+            region: only this part of the picture ("the dog in the corner"): LEFT,TOP,RIGHT,BOTTOM
+                as fractions of its width and height (0.5,0,1,0.5 is the top right quarter), as
+                percentages (50%,0%,100%,50%) or in pixels; empty for the whole picture.
         """
         picture = api_image.preprocess(api_image.data_model.model_validate(image)) if image else None
-        return _with_urls(handlers.api_search_image(picture, api_k.preprocess(k), min_score, folder, since, until),
-                          request)
+        return _with_urls(handlers.api_search_image(picture, api_k.preprocess(k), min_score, folder, since, until,
+                                                    region), request)
 
+    @whole_arg_lines
     def look_at_photo(path: str) -> str:
         """Look at one photo of the library yourself: returns the picture, a JPEG at most 512 px on
         its longer side.
@@ -153,7 +167,8 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
     with gr.Column(visible=False):
         api_image = image_input(label="image")
         api_k = gr.Number(20, label="k", precision=0)
-        api_filters = [gr.Number(0.0, label="min_score"), *(gr.Textbox("", label=n) for n in ("folder", "since", "until"))]
+        api_filters = [gr.Number(0.0, label="min_score"),
+                       *(gr.Textbox("", label=n) for n in ("folder", "since", "until", "region"))]
         api_out = gr.JSON(label="results")
         api_go = gr.Button("search_image")
         look_path, look_out = gr.Textbox(label="path"), gr.Image(type="filepath", label="photo")
@@ -165,6 +180,23 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
                  preprocess=False, postprocess=False, **encoder_bound)
     # An image out: the MCP tool answers with the picture itself (image content), which a model sees.
     look_go.click(look_at_photo, look_path, look_out, api_name="look_at_photo")
+
+
+def whole_arg_lines(fn: Callable) -> Callable:
+    """``fn`` with each parameter of its docstring's ``Args:`` on one line: Gradio's MCP server reads
+    one line a parameter, and an assistant saw "min_score: 0 returns all k; -1 only the strong
+    matches (the automatic cut-off, decided" and no more."""
+    lines, joined, indent = (inspect.getdoc(fn) or "").split("\n"), [], None
+    for line in lines:
+        depth = len(line) - len(line.lstrip())
+        if indent is not None and line.strip() and depth > indent:
+            joined[-1] += " " + line.strip()  # the parameter's description goes on
+            continue
+        if indent is None and joined and joined[-1].strip() == "Args:" and line.strip():
+            indent = depth  # the first parameter's line sets the depth of every other
+        joined.append(line)
+    fn.__doc__ = "\n".join(joined)
+    return fn
 
 
 def _with_urls(records: list[dict], request: Any) -> list[dict]:
