@@ -46,6 +46,8 @@ from .page import (
     unselect_if,
 )
 from .paths import safe_outputs
+from .region_view import CSS as REGION_CSS
+from .region_view import FORGET, region_controls, wire_region
 from .saved_view import SavedView, saved_panel, wire_saved
 from .textui import TextReading
 
@@ -60,7 +62,7 @@ ENCODER_LIMIT = 8
 QUERY_HELP = (
     "Combine terms with ` + ` and ` - `, weight them with `2:`: "
     "`beach + sunset - people`, `2:dog + grass`. A dropped or pasted photo joins the query as one "
-    "more term. Press Enter to search."
+    "more term (drag a box on it to search with that part). Press Enter to search."
 )
 # After an upload: an unreadable one leaves the drop zone empty. In the browser: an update of the
 # image from Python would replace, for the session, the component that ``upload_image`` wrapped.
@@ -127,7 +129,7 @@ def launch_options(settings: Settings, engine: SearchEngine | None = None) -> di
     resolved = [Path(folder).resolve() for folder in folders]
     # Never block the thumbnail cache itself, wherever the user put it.
     blocked = [str(f) for f in resolved if not (f == thumbs or f in thumbs.parents)]
-    return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": CSS + DUPLICATES_CSS,
+    return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": CSS + DUPLICATES_CSS + REGION_CSS,
             "theme": gr.themes.Default(), "footer_links": ["api"]}
 
 
@@ -246,18 +248,21 @@ def build_app(engine: SearchEngine | None, settings: Settings,
 
         first_unselect = {"fn": unselect, "outputs": gallery, "api_visibility": "private",
                           "show_progress": "hidden"}
-        searched = {"fn": page.search, "inputs": [text, image, *filters], "outputs": outputs,
+        region, region_go = region_controls()
+        searched = {"fn": page.search, "inputs": [text, image, *filters, region], "outputs": outputs,
                     "api_visibility": "private", **searching}
         address = [named[name] for name in ADDRESS_NAMES]
         in_address = {"fn": None, "inputs": address, "js": ADDRESS_JS, "api_visibility": "private"}
         gr.on([text.submit, search_btn.click], **first_unselect).then(**searched).then(**in_address)
+        wire_region(demo, image, region, region_go, lambda event: event.then(**first_unselect).then(**searched))
         wire_saved(demo, saved, SavedView(page), named, image, [k, min_score, sort, strong_only], outputs, searching)
-        image.upload(**first_unselect).then(**searched).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
+        image.upload(None, None, region, js=FORGET, api_visibility="private", show_progress="hidden").then(
+            **first_unselect).then(**searched).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
                                                               api_visibility="private").then(**in_address).then(
             page.stand_in, image, image, api_visibility="private", show_progress="hidden")
         # Another folder or dates: the last search again (a date box on Enter or when left).
         gr.on([folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], page.rerun,
-              [last, text, image, *filters], outputs, trigger_mode="always_last", api_visibility="private",
+              [last, text, image, *filters, region], outputs, trigger_mode="always_last", api_visibility="private",
               **searching).then(unselect_if, changed, gallery, api_visibility="private", show_progress="hidden"
                                 ).then(**in_address)
         demo.load(page.from_address, [k, min_score, sort, strong_only], address + outputs,

@@ -12,7 +12,9 @@ wraps its searches for the page, so that the page stays consistent:
   status line;
 - an upload that is not a picture says so in the status line (and ``app`` empties the drop zone);
 - a dropped picture that browsers cannot draw (HEIC, TIFF, ...) is shown in the drop zone as a JPEG
-  stand-in, and a search again with it uses the original it stands in for.
+  stand-in, and a search again with it uses the original it stands in for;
+- a box drawn on the dropped photo (``region_view``) searches with that part of it, in every search
+  while the photo stays.
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
@@ -45,12 +47,15 @@ class Page:
         self.stand_ins: dict[str, str] = {}  # the name of a JPEG shown in the drop zone -> the upload
 
     def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
-               folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
-        """Enter, the Search button and a dropped photo."""
+               folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
+               region: str | None = None):
+        """Enter, the Search button, a dropped photo, and a box drawn on it (``region``, ``region_view``)."""
         if isinstance(image, str) and not isinstance(image, UnreadableUpload):
             image = self.stand_ins.get(Path(image).name, image)  # the original, not the JPEG shown for it
-        out = self.handlers.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only)
-        return self._after(out, {"kind": "query"}, describe_query(text, image), (folder, date_from, date_to))
+        region = region if image else None  # the box of a photo no longer in the drop zone
+        out = self.handlers.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only, region)
+        return self._after(out, {"kind": "query"}, describe_query(text, image, bool(region)),
+                           (folder, date_from, date_to))
 
     def from_address(self, k: float, min_score: float, sort: str, strong_only: bool, request: gr.Request):
         """The page opened at an address with a search in it (``/?q=a+dog&folder=...&since=...&until=...``,
@@ -94,13 +99,14 @@ class Page:
         return self._after(out, {"kind": "similar", "path": selected}, what, (folder, date_from, date_to))
 
     def rerun(self, last: dict | None, text: str | None, image: str | None, k: float, min_score: float,
-              sort: str, folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
+              sort: str, folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
+              region: str | None = None):
         """The folder or a date changed: the last search again, with the new filter."""
         if not last or tuple(last.get("filters", ())) == (folder, date_from, date_to):
             return tuple(False if name == "changed" else gr.skip() for name in OUTPUT_NAMES)  # nothing to do
         if last["kind"] == "similar":
             return self.find_similar(last["path"], k, min_score, sort, folder, date_from, date_to, strong_only)
-        return self.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only)
+        return self.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only, region)
 
     def refilter(self, results: Results, min_score: float, sort: str, strong_only: bool, last: dict | None):
         """The cut-offs and the sort order, over the last results: the status keeps the query and time."""

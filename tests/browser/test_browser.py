@@ -8,10 +8,12 @@ from __future__ import annotations
 import json
 import random
 import re
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from PIL import Image
 
 from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import Scene, SceneObject, demo_checkpoint_path, make_sample_library, render_scene
@@ -154,6 +156,76 @@ def test_a_heic_from_a_phone_shows_in_the_drop_zone(app, page, tmp_path):
     assert drawn.evaluate("img => img.naturalWidth") == 256
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "heic-drop.png"))
+    page.locator("#query-image button[aria-label='Remove Image']").click()
+
+
+def drag_over(page, fractions: tuple[float, float, float, float]) -> None:
+    """Drag a box over the dropped photo, corner to corner, at ``fractions`` of the picture drawn
+    in the drop zone (the <img> letterboxes it)."""
+    img = page.locator("#query-image img")
+    img.wait_for()
+    page.wait_for_function("() => document.querySelector('#query-image img')?.naturalWidth > 0", timeout=TIMEOUT)
+    box = img.bounding_box()
+    natural = img.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    scale = min(box["width"] / natural[0], box["height"] / natural[1])
+    width, height = natural[0] * scale, natural[1] * scale
+    left, top = box["x"] + (box["width"] - width) / 2, box["y"] + (box["height"] - height) / 2
+    page.mouse.move(left + fractions[0] * width, top + fractions[1] * height)
+    page.mouse.down()
+    page.mouse.move(left + fractions[2] * width, top + fractions[3] * height, steps=8)
+    page.mouse.up()
+
+
+def test_a_box_drawn_on_the_dropped_photo_searches_with_that_part(app, page, tmp_path):
+    """The dog in the corner, not the beach: a blue star on the left half, a green square on the
+    right; a box over either half finds that half's kind, a click goes back to the whole photo, and
+    a new photo starts without a box."""
+    rng = random.Random(3)
+    halves = Image.new("RGB", (512, 256))
+    halves.paste(render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, rng), (0, 0))
+    halves.paste(render_scene(Scene((SceneObject("green", "square"),), "white"), 256, rng), (256, 0))
+    halves.save(tmp_path / "halves.jpg", quality=92)
+    page.locator("#query textarea, #query input").first.fill("")
+    page.locator("#query-image input[type=file]").set_input_files(str(tmp_path / "halves.jpg"))
+    expect_status(page, "· the dropped photo ·")
+    region_box = page.locator("#region-box")
+
+    def best_shows(colour: str) -> bool:
+        """Whether the best result comes to show ``colour`` (the demo model sees colour first),
+        waiting for the search on its way."""
+        deadline = time.monotonic() + TIMEOUT / 1000
+        while True:
+            shown = {c for c, _ in app["truth"].get(result_names(page)[0], set())}
+            if colour in shown or time.monotonic() > deadline:
+                return colour in shown
+            page.wait_for_timeout(100)
+
+    drag_over(page, (0.55, 0.05, 0.97, 0.95))
+    expect_status(page, "· a part of the dropped photo ·")
+    assert best_shows("green")
+    assert region_box.is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "region.png"))
+    page.get_by_label("From (YYYY-MM-DD)").fill("2019-01-01")  # new filters: the same part, searched again
+    page.get_by_label("From (YYYY-MM-DD)").press("Enter")
+    expect_status(page, "· a part of the dropped photo ·")
+    page.get_by_label("From (YYYY-MM-DD)").fill("")
+    page.get_by_label("From (YYYY-MM-DD)").press("Enter")
+    drag_over(page, (0.03, 0.05, 0.45, 0.95))
+    expect_status(page, "· a part of the dropped photo ·")
+    assert best_shows("blue")
+    img = page.locator("#query-image img").bounding_box()
+    page.mouse.click(img["x"] + img["width"] / 2, img["y"] + img["height"] / 2)  # a click: all of it again
+    expect_status(page, "· the dropped photo ·")
+    assert not region_box.is_visible()
+    drag_over(page, (0.55, 0.05, 0.97, 0.95))
+    expect_status(page, "· a part of the dropped photo ·")
+    star = tmp_path / "blue-star.png"
+    render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, random.Random(7)).save(star)
+    page.locator("#query-image input[type=file]").set_input_files(str(star))  # another photo: no box
+    expect_status(page, "· the dropped photo ·")
+    assert not region_box.is_visible()
+    assert best_shows("blue")
     page.locator("#query-image button[aria-label='Remove Image']").click()
 
 
