@@ -47,7 +47,8 @@ from .page import (
 )
 from .paths import safe_outputs
 from .region_view import CSS as REGION_CSS
-from .region_view import FORGET, region_controls, wire_region
+from .region_view import FORGET, PRIVATE, on_box, region_controls
+from .region_view import install as install_regions
 from .saved_view import SavedView, saved_panel, wire_saved
 from .textui import TextReading
 
@@ -248,15 +249,18 @@ def build_app(engine: SearchEngine | None, settings: Settings,
 
         first_unselect = {"fn": unselect, "outputs": gallery, "api_visibility": "private",
                           "show_progress": "hidden"}
-        region, region_go = region_controls()
+        region, region_go = region_controls("query-image")
+        similar_region, similar_go = region_controls("preview")
         searched = {"fn": page.search, "inputs": [text, image, *filters, region], "outputs": outputs,
                     "api_visibility": "private", **searching}
         address = [named[name] for name in ADDRESS_NAMES]
         in_address = {"fn": None, "inputs": address, "js": ADDRESS_JS, "api_visibility": "private"}
         gr.on([text.submit, search_btn.click], **first_unselect).then(**searched).then(**in_address)
-        wire_region(demo, image, region, region_go, lambda event: event.then(**first_unselect).then(**searched))
+        install_regions(demo)
+        on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched))
+        image.clear(None, None, region, js=FORGET, **PRIVATE)
         wire_saved(demo, saved, SavedView(page), named, image, [k, min_score, sort, strong_only], outputs, searching)
-        image.upload(None, None, region, js=FORGET, api_visibility="private", show_progress="hidden").then(
+        image.upload(None, None, region, js=FORGET, **PRIVATE).then(
             **first_unselect).then(**searched).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
                                                               api_visibility="private").then(**in_address).then(
             page.stand_in, image, image, api_visibility="private", show_progress="hidden")
@@ -274,6 +278,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             None, js=PREVIEW_INTO_VIEW, api_visibility="private")
         similar_btn.click(**first_unselect).then(page.find_similar, [selected, *filters], outputs,
                                                  api_visibility="private", **searching)
+        on_box("preview", similar_region, similar_go, lambda event: event.then(**first_unselect).then(
+            page.find_similar, [selected, *filters, similar_region], outputs, api_visibility="private", **searching))
         open_btn.click(lambda shown_, selected_: open_similar(handlers, shown_, selected_), [shown, selected],
                        [gallery, shown, status], api_visibility="private")
 

@@ -157,14 +157,14 @@ class Handlers:
                             (min_score, sort, strong_only), folder, date_from, date_to,
                             describe_query(text, image, bool(region)))
 
-    def find_similar(self, selected: str | None, k: float, min_score: float, sort: str,
-                     folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
-        """The "find similar" button, for the selected result: same outputs as ``search``."""
+    def find_similar(self, selected: str | None, k: float, min_score: float, sort: str, folder: str | None,
+                     date_from: str | None, date_to: str | None, strong_only: bool = False, region: str | None = None):
+        """The "find similar" button, for the selected result (``region``: a box drawn on its preview):
+        same outputs as ``search``."""
         if not selected:  # said once, in the status line (no toast besides)
             return gr.skip(), gr.skip(), gr.skip(), "Click a result first, then find photos like it.", gr.skip()
-        return self._ui_run(lambda where: self.similar_to(selected, int(k), where),
-                            (min_score, sort, strong_only), folder, date_from, date_to,
-                            f"photos like {os.path.basename(selected)}")
+        return self._ui_run(lambda where: self.similar_to(selected, int(k), where, region=region),
+                            (min_score, sort, strong_only), folder, date_from, date_to, similar_what(selected, region))
 
     def _ui_run(self, run, view, folder, date_from, date_to, what: str):
         started = time.perf_counter()
@@ -325,6 +325,11 @@ class Handlers:
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+def similar_what(path: str | None, region: str | None = None) -> str:
+    """What the status line says a Find similar searched for."""
+    return f"photos like {'a part of ' if region else ''}{os.path.basename(path or '')}"
+
+
 def status_line(results: Results, shown: Results, cut: float) -> str:
     """What the status line says about a search's results, before the query and its time."""
     if not results:

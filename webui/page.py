@@ -18,14 +18,13 @@ wraps its searches for the page, so that the page stays consistent:
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
-import os
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from PIL import Image
 
-from .handlers import Handlers, Results, UnreadableUpload
+from .handlers import Handlers, Results, UnreadableUpload, similar_what
 from .markdown import describe_query, md
 from .thumbnails import PREVIEW_SIZE
 
@@ -91,12 +90,12 @@ class Page:
             del self.stand_ins[next(iter(self.stand_ins))]
         return jpeg
 
-    def find_similar(self, selected: str | None, k: float, min_score: float, sort: str,
-                folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False):
-        """The Find similar button, for the selected result."""
-        out = self.handlers.find_similar(selected, k, min_score, sort, folder, date_from, date_to, strong_only)
-        what = f"photos like {os.path.basename(selected or '')}"
-        return self._after(out, {"kind": "similar", "path": selected}, what, (folder, date_from, date_to))
+    def find_similar(self, selected: str | None, k: float, min_score: float, sort: str, folder: str | None,
+                     date_from: str | None, date_to: str | None, strong_only: bool = False, region: str | None = None):
+        """The Find similar button, for the selected result, and a box drawn on its preview (``region``)."""
+        out = self.handlers.find_similar(selected, k, min_score, sort, folder, date_from, date_to, strong_only, region)
+        return self._after(out, {"kind": "similar", "path": selected, "region": region},
+                           similar_what(selected, region), (folder, date_from, date_to))
 
     def rerun(self, last: dict | None, text: str | None, image: str | None, k: float, min_score: float,
               sort: str, folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
@@ -105,7 +104,8 @@ class Page:
         if not last or tuple(last.get("filters", ())) == (folder, date_from, date_to):
             return tuple(False if name == "changed" else gr.skip() for name in OUTPUT_NAMES)  # nothing to do
         if last["kind"] == "similar":
-            return self.find_similar(last["path"], k, min_score, sort, folder, date_from, date_to, strong_only)
+            return self.find_similar(last["path"], k, min_score, sort, folder, date_from, date_to, strong_only,
+                                     last.get("region"))
         return self.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only, region)
 
     def refilter(self, results: Results, min_score: float, sort: str, strong_only: bool, last: dict | None):

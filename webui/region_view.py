@@ -1,35 +1,50 @@
-"""Search with a part of the dropped photo: drag a box over it in the drop zone.
+"""Search with a part of a photo: drag a box over the dropped photo, or over a result's preview.
 
 The box is drawn in the browser (``REGION_JS``, installed once at page load): on release, its
 corners, as fractions of the picture shown (``clipsearch.region``), go into a hidden textbox, and a
-hidden button runs the search again with them. A click without a drag goes back to the whole photo;
-a new photo, or none, forgets the box. Every search while the photo stays (Enter, new filters) uses
-the part. The picture's own pixels are cut on the server (``Handlers.query``), from the original
-upload, in its full resolution where it needs it.
+hidden button runs the search with them: the dropped photo's search again, or Find similar for
+the result in the preview. A click without a drag goes back to the whole photo; another picture
+there, or none, forgets the box. Every search while the dropped photo stays (Enter, new filters)
+uses its part. The pixels are cut on the server (``Handlers.query``, ``SearchEngine.similar``),
+from the original upload or the indexed file, in full resolution where the part needs it.
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
+import json
 from typing import Any
 
 import gradio as gr
 
-# The box on the page; the drop zone is its frame (app.CSS has the rest of the page's rules).
+# The boxes on the page; each picture's block is its frame (app.CSS has the rest of the page's rules).
 CSS = """
-#query-image { position: relative; }
-#query-image img { cursor: crosshair; touch-action: none; }
-#region-box { position: absolute; display: none; pointer-events: none; z-index: 5;
+#query-image, #preview { position: relative; }
+#query-image img, #preview img { cursor: crosshair; touch-action: none; }
+.region-box { position: absolute; display: none; pointer-events: none; z-index: 5;
   border: 2px solid var(--color-accent); box-shadow: 0 0 0 9999px rgba(0, 0, 0, 0.35); }
 """
-HINT = "Drag a box on the dropped photo to search with that part of it; a click goes back to all of it."
-# The hidden textbox's value from the browser's box ("" for none).
-REGION_NOW = "() => (window.clipsearchRegion && window.clipsearchRegion.text) || ''"
-FORGET = "() => { if (window.clipsearchRegion) window.clipsearchRegion.forget(); return ''; }"
+# Where a box can be drawn: the picture's block, and the hidden button that searches with the box.
+ZONES = {"query-image": "region-go", "preview": "similar-region-go"}
+
+
+def now(zone: str) -> str:
+    """The JS of an event whose output is the hidden textbox: the box drawn in ``zone`` ("" for none)."""
+    return f"() => (window.clipsearchRegion && window.clipsearchRegion.text({zone!r})) || ''"
+
+
+def forget(zone: str) -> str:
+    """The JS of an event that drops ``zone``'s box (and empties its hidden textbox, its output)."""
+    return f"() => {{ if (window.clipsearchRegion) window.clipsearchRegion.forget({zone!r}); return ''; }}"
+
+
+FORGET = forget("query-image")
 REGION_JS = """() => {
   if (window.clipsearchRegion) return;
+  const ZONES = __ZONES__;
   const MIN_DRAG = 8;  // px on the screen: less is a click, back to the whole photo
-  const state = window.clipsearchRegion = {text: "", box: null};
-  const zone = () => document.getElementById("query-image");
-  const photo = () => { const z = zone(); return z ? z.querySelector("img") : null; };
+  const zones = Object.fromEntries(Object.keys(ZONES).map((id) => [id, {id, go: ZONES[id], text: "", box: null}]));
+  const block = (zone) => document.getElementById(zone.id);
+  const photo = (zone) => { const b = block(zone); return b ? b.querySelector("img") : null; };
+  const zoneOf = (target) => Object.values(zones).find((zone) => target && target === photo(zone));
   const shown = (img) => {  // the picture inside its <img>: object-fit: contain leaves bands beside it
     const r = img.getBoundingClientRect();
     if (!img.naturalWidth || !img.naturalHeight) return r;
@@ -37,24 +52,23 @@ REGION_JS = """() => {
     const width = img.naturalWidth * scale, height = img.naturalHeight * scale;
     return {left: r.left + (r.width - width) / 2, top: r.top + (r.height - height) / 2, width, height};
   };
-  const frame = () => {
-    let el = document.getElementById("region-box");
-    const z = zone();
-    if (z && (!el || el.parentElement !== z)) {
-      if (el) el.remove();
+  const frame = (zone) => {
+    const b = block(zone);
+    let el = b ? b.querySelector(":scope > .region-box") : null;
+    if (b && !el) {
       el = document.createElement("div");
-      el.id = "region-box";
-      z.appendChild(el);
+      el.className = "region-box";
+      b.appendChild(el);
     }
     return el;
   };
-  const draw = (box) => {  // box: [left, top, right, bottom] as fractions of the picture, or null
-    const el = frame(), img = photo();
+  const draw = (zone, box) => {  // box: [left, top, right, bottom] as fractions of the picture, or null
+    const el = frame(zone), img = photo(zone);
     if (!el) return;
     if (!box || !img) { el.style.display = "none"; return; }
-    const p = shown(img), z = zone().getBoundingClientRect();
-    Object.assign(el.style, {display: "block", left: `${p.left - z.left + box[0] * p.width}px`,
-      top: `${p.top - z.top + box[1] * p.height}px`, width: `${(box[2] - box[0]) * p.width}px`,
+    const p = shown(img), b = block(zone).getBoundingClientRect();
+    Object.assign(el.style, {display: "block", left: `${p.left - b.left + box[0] * p.width}px`,
+      top: `${p.top - b.top + box[1] * p.height}px`, width: `${(box[2] - box[0]) * p.width}px`,
       height: `${(box[3] - box[1]) * p.height}px`});
   };
   const corners = (start, event) => {
@@ -63,54 +77,69 @@ REGION_JS = """() => {
     const y = [start.y, event.clientY].map((v) => clamp((v - p.top) / p.height));
     return [Math.min(...x), Math.min(...y), Math.max(...x), Math.max(...y)];
   };
-  state.forget = () => { state.box = null; state.text = ""; draw(null); };
+  const forget = (zone) => { zone.box = null; zone.text = ""; zone.src = null; draw(zone, null); };
+  window.clipsearchRegion = {
+    text: (id) => zones[id].text,
+    forget: (id) => forget(zones[id]),
+  };
   let start = null;
   document.addEventListener("pointerdown", (event) => {
-    const img = photo();
-    if (!img || event.target !== img || event.button !== 0) return;
+    const zone = zoneOf(event.target);
+    if (!zone || event.button !== 0) return;
     event.preventDefault();
     event.stopPropagation();
-    start = {x: event.clientX, y: event.clientY, picture: shown(img)};
+    start = {zone, x: event.clientX, y: event.clientY, picture: shown(event.target)};
   }, true);
-  document.addEventListener("pointermove", (event) => { if (start) draw(corners(start, event)); }, true);
+  document.addEventListener("pointermove", (event) => { if (start) draw(start.zone, corners(start, event)); }, true);
   document.addEventListener("pointerup", (event) => {
     if (!start) return;
-    const begun = start;
+    const begun = start, zone = start.zone;
     start = null;
     event.stopPropagation();
     if (Math.max(Math.abs(event.clientX - begun.x), Math.abs(event.clientY - begun.y)) < MIN_DRAG) {
-      if (!state.box) return;  // a click on the whole photo: nothing to change
-      state.forget();
+      if (!zone.box) { draw(zone, null); return; }  // a click on the whole photo: nothing to change
+      forget(zone);
     } else {
-      state.box = corners(begun, event);
-      state.text = state.box.map((v) => v.toFixed(4)).join(",");
-      draw(state.box);
+      zone.box = corners(begun, event);
+      zone.text = zone.box.map((v) => v.toFixed(4)).join(",");
+      zone.src = photo(zone) && photo(zone).src;
+      draw(zone, zone.box);
     }
-    const go = document.getElementById("region-go");
+    const go = document.getElementById(zone.go);
     if (go) go.click();
   }, true);
   document.addEventListener("click", (event) => {  // the click that ends a drag opens no file dialog
-    if (event.target === photo()) { event.preventDefault(); event.stopPropagation(); }
+    if (zoneOf(event.target)) { event.preventDefault(); event.stopPropagation(); }
   }, true);
-  document.addEventListener("dragstart", (event) => { if (event.target === photo()) event.preventDefault(); }, true);
-  const redraw = () => draw(state.box);
+  document.addEventListener("dragstart", (event) => { if (zoneOf(event.target)) event.preventDefault(); }, true);
+  const redraw = () => Object.values(zones).forEach((zone) => {
+    const img = photo(zone);
+    if (zone.box && (!img || img.src !== zone.src)) forget(zone);  // another picture there now, or none
+    else draw(zone, zone.box);
+  });
   window.addEventListener("resize", redraw);
-  document.addEventListener("load", (event) => { if (event.target === photo()) redraw(); }, true);
-  new MutationObserver(redraw).observe(document.body, {childList: true, subtree: true});
-}"""
+  document.addEventListener("load", (event) => { if (zoneOf(event.target)) redraw(); }, true);
+  new MutationObserver(redraw).observe(document.body, {childList: true, subtree: true, attributes: true,
+                                                       attributeFilter: ["src"]});
+}""".replace("__ZONES__", json.dumps(ZONES))
 
 
-def region_controls() -> tuple[gr.Textbox, gr.Button]:
-    """The hidden textbox the box's corners go into, and the hidden button that searches with them."""
-    box = gr.Textbox("", visible="hidden", elem_id="region", label="region")
-    go = gr.Button("search the part", visible="hidden", elem_id="region-go")
+PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
+
+
+def region_controls(zone: str) -> tuple[gr.Textbox, gr.Button]:
+    """The hidden textbox a box drawn in ``zone`` goes into, and the hidden button that searches with it."""
+    box = gr.Textbox("", visible="hidden", elem_id=f"{ZONES[zone]}-box", label="region")
+    go = gr.Button("search the part", visible="hidden", elem_id=ZONES[zone])
     return box, go
 
 
-def wire_region(demo: gr.Blocks, image: gr.Image, box: gr.Textbox, go: gr.Button, search_chain: Any) -> None:
-    """The box's events: drawn (or clicked away), the search again; a new photo or none, no box.
-    ``search_chain(event)`` chains the page's search (with its address and the rest) after ``event``."""
-    private = {"api_visibility": "private", "show_progress": "hidden"}
-    demo.load(None, js=REGION_JS, **private)
-    search_chain(go.click(None, None, box, js=REGION_NOW, **private))
-    image.clear(None, None, box, js=FORGET, **private)
+def install(demo: gr.Blocks) -> None:
+    """The boxes' script, once the page has loaded."""
+    demo.load(None, js=REGION_JS, **PRIVATE)
+
+
+def on_box(zone: str, box: gr.Textbox, go: gr.Button, search_chain: Any) -> None:
+    """A box drawn (or clicked away) in ``zone``: its corners into ``box``, then ``search_chain(event)``,
+    which chains the search after that event."""
+    search_chain(go.click(None, None, box, js=now(zone), **PRIVATE))

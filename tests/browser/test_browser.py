@@ -49,7 +49,7 @@ def app(tmp_path_factory):
         engine.index_folder(library)
         with serve_app(engine, settings) as url:
             yield {"url": url, "library": library, "truth": ground_truth(library),
-                   "root": root, "gradio": root / "gradio"}
+                   "root": root, "gradio": root / "gradio", "engine": engine}
         engine.close()
 
 
@@ -159,12 +159,12 @@ def test_a_heic_from_a_phone_shows_in_the_drop_zone(app, page, tmp_path):
     page.locator("#query-image button[aria-label='Remove Image']").click()
 
 
-def drag_over(page, fractions: tuple[float, float, float, float]) -> None:
-    """Drag a box over the dropped photo, corner to corner, at ``fractions`` of the picture drawn
-    in the drop zone (the <img> letterboxes it)."""
-    img = page.locator("#query-image img")
+def drag_over(page, fractions: tuple[float, float, float, float], where: str = "#query-image") -> None:
+    """Drag a box over the picture in ``where`` (the drop zone, or the preview), corner to corner, at
+    ``fractions`` of the picture drawn there (the <img> letterboxes it)."""
+    img = page.locator(f"{where} img")
     img.wait_for()
-    page.wait_for_function("() => document.querySelector('#query-image img')?.naturalWidth > 0", timeout=TIMEOUT)
+    page.wait_for_function(f"() => document.querySelector('{where} img')?.naturalWidth > 0", timeout=TIMEOUT)
     box = img.bounding_box()
     natural = img.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     scale = min(box["width"] / natural[0], box["height"] / natural[1])
@@ -188,7 +188,7 @@ def test_a_box_drawn_on_the_dropped_photo_searches_with_that_part(app, page, tmp
     page.locator("#query textarea, #query input").first.fill("")
     page.locator("#query-image input[type=file]").set_input_files(str(tmp_path / "halves.jpg"))
     expect_status(page, "· the dropped photo ·")
-    region_box = page.locator("#region-box")
+    region_box = page.locator("#query-image .region-box")
 
     def best_shows(colour: str) -> bool:
         """Whether the best result comes to show ``colour`` (the demo model sees colour first),
@@ -243,6 +243,32 @@ def test_click_a_result_then_find_similar(app, page):
     expect_status(page, f"photos like {first}")
     names = result_names(page)
     assert names and first not in names
+
+
+def test_a_box_drawn_on_a_results_preview_finds_photos_like_that_part(app, page):
+    """Find similar for a part of a result: the box's corners go to the server, which reads that
+    part of the indexed file; the answer is the engine's own for it."""
+    from clipsearch import parse_region
+
+    search_for(page, "a red triangle and a blue circle")
+    set_strong_only(page, False)
+    first = result_names(page)[0]
+    page.locator("#results .thumbnail-item").first.click()
+    page.wait_for_function("() => document.querySelector('#preview img')?.src.includes('/thumbs/1024/')",
+                           timeout=TIMEOUT)
+    drag_over(page, (0.1, 0.2, 0.6, 0.9), where="#preview")
+    expect_status(page, f"photos like a part of {first}")
+    region = page.locator("#similar-region-go-box textarea, #similar-region-go-box input").first.input_value()
+    path = next(p for p in app["library"].rglob(first))
+    expected = app["engine"].similar(str(path), k=40, region=parse_region(region))
+    assert result_names(page)[0] == expected[0].path.rsplit("/", 1)[-1]
+    assert not page.locator("#preview .region-box").is_visible()  # the preview went with the results
+    page.get_by_label("From (YYYY-MM-DD)").fill("2018-01-01")  # new filters: the same part, searched again
+    page.get_by_label("From (YYYY-MM-DD)").press("Enter")
+    expect_status(page, f"photos like a part of {first}")
+    page.get_by_label("From (YYYY-MM-DD)").fill("")
+    page.get_by_label("From (YYYY-MM-DD)").press("Enter")
+    set_strong_only(page, True)
 
 
 def test_a_text_file_posing_as_an_image_shows_an_error_and_search_goes_on(page, tmp_path):

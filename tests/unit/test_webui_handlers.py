@@ -475,3 +475,36 @@ def test_the_index_panel_and_rest_info_list_the_folders_left_out(handlers, libra
     assert engine.remove_folder(library / "trips") > 0  # inside the covered folder: left out from now on
     assert rest.info(handlers)["left_out"] == [str(library / "trips")]
     assert f"left out: {md(str(library / 'trips'))}" in info_markdown(engine.info())
+
+
+def test_a_box_on_the_dropped_photo_or_on_a_preview_searches_with_that_part(handlers, library, tmp_path,
+                                                                           monkeypatch):
+    """The page's region: the dropped photo's part goes to the model (cut at full resolution where
+    it needs it), the status says so, new filters keep the part, and a part without its photo is none."""
+    from webui.page import OUTPUT_NAMES, Page
+
+    page, seen = Page(handlers), []
+    real = handlers.engine().encoder.embed_images
+    monkeypatch.setattr(handlers.engine().encoder, "embed_images", lambda images: seen.extend(
+        i.size for i in images) or real(images))
+    dropped = tmp_path / "dropped.jpg"
+    save(photo(1600, 1200, seed=3), dropped, quality=90)
+    status = OUTPUT_NAMES.index("status")
+    size = handlers.engine().encoder.input_size
+
+    def cut_of(width: int, height: int) -> bool:  # the model saw a part of that shape, at the size it needs
+        return abs(seen[-1][0] / seen[-1][1] - width / height) < 0.05 and min(seen[-1]) >= size
+
+    out = page.search(None, str(dropped), 20, 0.0, SORT_RELEVANCE, "", "", "", False, "0.5,0,1,0.25")
+    assert "a part of the dropped photo" in out[status] and cut_of(800, 300), seen
+    out = page.search(None, str(dropped), 20, 0.0, SORT_RELEVANCE, "", "", "", False, "0.5,0,0.2,0.5")
+    assert out[status].startswith("⚠️") and "RIGHT must be more than LEFT" in out[status]
+    out = page.search("red sky", None, 20, 0.0, SORT_RELEVANCE, "", "", "", False, "0.5,0,1,0.5")
+    assert not out[status].startswith("⚠️") and "part" not in out[status]  # the box of a photo now gone
+    similar = page.find_similar(str(library / "trips" / "p02.jpg"), 20, 0.0, SORT_RELEVANCE, "", "", "", False,
+                                "0,0,0.5,0.25")
+    assert "photos like a part of p02.jpg" in similar[status] and cut_of(800, 300), seen
+    last = similar[OUTPUT_NAMES.index("last")]
+    seen.clear()
+    again = page.rerun(last, "", None, 20, 0.0, SORT_RELEVANCE, str(library / "trips"), "", "", False, "")
+    assert "photos like a part of p02.jpg" in again[status] and cut_of(800, 300), (seen, again[status])
