@@ -3,8 +3,8 @@
 The app has its model loaded and warm, so the answer comes in a fraction of a second, where a
 search in this process first imports torch and loads the model (about 4 s on this project's
 machine). It also reaches a library served from another computer (a NAS): its folders are the
-server's paths. Credentials go in the URL (``http://me:secret@nas:7860/``). The REST route lists
-every result, so near-duplicates are not folded.
+server's paths. Credentials go in the URL (``http://me:secret@nas:7860/``). Near-duplicates fold as a
+search here folds them: the server marks them (``fold=1``), and ``Folding`` reads the marks.
 """
 
 from __future__ import annotations
@@ -25,10 +25,12 @@ class ServerError(ClipSearchError):
     """The server could not be reached, or refused the search (its own words)."""
 
 
-def search(url: str, args: argparse.Namespace, picture: str | None, region: Region | None = None) -> list[SearchResult]:
+def search(url: str, args: argparse.Namespace, picture: str | None,
+           region: Region | None = None) -> tuple[list[SearchResult], Folding | None]:
     """The hits of ``args`` (query or ``--saved``, the filters) and ``picture`` (or its ``region``), as the
-    local search returns them: all ``k``, each marked ``strong`` by the cut-off ``--min-score`` names."""
-    fields: dict[str, Any] = {"k": args.k, "min_score": 0}  # all k: the strong ones are marked (below)
+    local search returns them: all ``k``, each marked ``strong`` by the cut-off ``--min-score`` names;
+    and, unless ``--no-fold``, how the server folds their near-duplicates (``print_hits``' ``fold``)."""
+    fields: dict[str, Any] = {"k": args.k, "min_score": 0, "fold": int(not args.no_fold)}  # all k, marked
     fields.update({name: value for name, value in (
         ("saved", args.saved), ("q", args.query.strip()), ("folder", args.folder), ("since", args.since),
         ("until", args.until), ("region", region and str(region))) if value})
@@ -51,7 +53,26 @@ def search(url: str, args: argparse.Namespace, picture: str | None, region: Regi
         raise ServerError(f"{_shown(url)} answered {answer.status_code}, not a clipsearch answer") from None
     if answer.status_code != 200:
         raise ServerError(f"{_shown(url)} refused the search: {body.get('error', answer.status_code)}")
-    return [_hit(result, args.min_score) for result in body["results"]]
+    hits = [_hit(result, args.min_score) for result in body["results"]]
+    heads = {id(hit): result.get("near_duplicate_of") for hit, result in zip(hits, body["results"], strict=True)}
+    return hits, None if args.no_fold else Folding(heads)
+
+
+class Folding:
+    """``SearchEngine.fold`` for hits the server marked: (hit, [its near-duplicates]) for each
+    result of a list that other results of it copy."""
+
+    def __init__(self, heads: dict[int, str | None]) -> None:
+        self.heads = heads  # id(hit) -> the path of the result it copies, or None
+
+    def __call__(self, hits: list[SearchResult]) -> list[tuple[SearchResult, list[SearchResult]]]:
+        by_path = {hit.path: hit for hit in hits}
+        copies: dict[str, list[SearchResult]] = {}
+        for hit in hits:
+            head = self.heads.get(id(hit))
+            if head in by_path:
+                copies.setdefault(head, []).append(hit)
+        return [(by_path[head], under) for head, under in copies.items()]
 
 
 def _hit(result: dict[str, Any], cut: str | float) -> SearchResult:

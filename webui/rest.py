@@ -3,6 +3,7 @@
     GET  /api/search?q=TEXT&k=N&folder=DIR&since=YYYY-MM-DD&until=YYYY-MM-DD&min_score=X
     POST /api/search            multipart: image=@photo.jpg (+ the same fields, q optional; region=L,T,R,B)
     GET  /api/similar?file=PATH&k=N   (an indexed photo; region=L,T,R,B: a part of it)
+    (both: fold=1 marks each near-duplicate of an earlier result with near_duplicate_of)
     GET  /api/thumbnail?file=PATH     (a JPEG of an indexed photo, never the photo itself)
     GET  /api/photo?file=PATH         (the photo whole, as a download: only with --originals)
     GET  /api/info                    (the index, and the batch sizes the model has seen)
@@ -134,7 +135,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
         if not terms:
             raise ApiError(400, "give q=TEXT (GET or POST) and/or an image file (POST, field 'image')")
         hits = handlers.engine().search(terms, k=k, where=where)
-    results = _cut([_result_dict(h) for h in hits], cut)
+    results = _cut(_folded(handlers, fields, hits), cut)
     return {"query": text, "image": image is not None, "results": with_thumbnails(results, request),
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
@@ -152,7 +153,7 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
             hits = engine.similar(os.path.abspath(path), k=k, where=where, region=parse_region(fields.get("region")))
         except UnreadableImage as exc:  # a region is read from the file: gone since it was indexed?
             raise ApiError(404, f"that photo cannot be read now ({exc.reason})") from None
-    results = _cut([_result_dict(h) for h in hits], cut)
+    results = _cut(_folded(handlers, fields, hits), cut)
     return {"file": path, "results": with_thumbnails(results, request),
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
@@ -307,6 +308,19 @@ def _with_saved(handlers: Handlers, fields: dict[str, str]) -> dict[str, str]:
         raise ApiError(400, "give q=TEXT or saved=NAME, not both")
     kept = kept.narrowed(fields.get("folder"), fields.get("since"), fields.get("until"))
     return {**fields, "q": kept.query, "folder": kept.folder or "", "since": kept.since or "", "until": kept.until or ""}
+
+
+def _folded(handlers: Handlers, fields: dict[str, str], hits: list) -> list[dict]:
+    """The hits as dicts; with ``fold=1``, each near-duplicate of an earlier one (a copy of the same
+    shot, as the page folds it under "+2 similar") carries ``near_duplicate_of``: that one's path."""
+    raw = (fields.get("fold") or "").strip().lower()
+    if raw not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise ApiError(400, f"fold is 1 or 0 (true or false), not {fields['fold']!r}")
+    heads = {}
+    if raw in ("1", "true", "yes"):
+        with _translated():
+            heads = {id(copy): head.path for head, copies in handlers.engine().fold(hits) for copy in copies}
+    return [{**_result_dict(h), **({"near_duplicate_of": heads[id(h)]} if id(h) in heads else {})} for h in hits]
 
 
 def _int(raw: str | None, name: str, default: int) -> int:

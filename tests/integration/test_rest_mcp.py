@@ -464,7 +464,8 @@ def test_with_auth_the_mcp_client_works_with_basic_credentials(secured):
 def test_the_command_line_asks_a_running_server_and_prints_what_a_local_search_prints(
         served, secured, demo_engine, sample_library, capsys):
     """`clipsearch search --server URL`: the warm server's answer (no torch, no model here), printed
-    as a search in this process prints it (near-duplicates unfolded: the REST route lists all)."""
+    as a search in this process prints it, near-duplicates folded as here or not (--no-fold; the folding
+    itself: test_server_folding.py)."""
     import json
 
     import cli.search
@@ -474,11 +475,12 @@ def test_the_command_line_asks_a_running_server_and_prints_what_a_local_search_p
     for ask in (["a red circle", "-k", "12"], ["a circle - red", "--since", "2019", "--folder", str(sample_library / "2020")],
                 ["--image", picture, "-k", "5", "--min-score", "0"], ["a blue star", "--min-score", "0.5", "--sort", "date"],
                 ["a red circle", "--json", "-k", "6"]):
-        assert cli.search.main(["search", *ask, "--index", index, "--no-fold"]) == 0, ask
-        here = capsys.readouterr()
-        assert cli.search.main(["search", *ask, "--server", served.url]) == 0, ask
-        there = capsys.readouterr()
-        assert there.out == here.out and there.err == here.err and here.out, ask
+        for unfolded in ([], ["--no-fold"]):
+            assert cli.search.main(["search", *ask, *unfolded, "--index", index]) == 0, ask
+            here = capsys.readouterr()
+            assert cli.search.main(["search", *ask, *unfolded, "--server", served.url]) == 0, ask
+            there = capsys.readouterr()
+            assert there.out == here.out and there.err == here.err and here.out, (ask, unfolded)
     assert json.loads(there.out)[0]["path"] == demo_engine.search_text("a red circle", k=1)[0].path
 
     port = secured.url.split(":")[-1]  # behind --auth: the credentials in the URL
@@ -500,5 +502,6 @@ def test_the_command_line_asks_a_running_server_and_prints_what_a_local_search_p
 def cli_out(index: str, query: str, capsys) -> str:
     import cli.search
 
-    assert cli.search.main(["search", query, "--index", index, "--no-fold"]) == 0
+    assert cli.search.main(["search", query, "--index", index]) == 0
     return capsys.readouterr().out
+

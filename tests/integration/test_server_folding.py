@@ -1,0 +1,72 @@
+"""Near-duplicates folded by the server: REST's fold=1 marks them, and `clipsearch search --server`
+prints what a search in this process prints, folded or not (demo model, a library with copies)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.demo.near_copies import make_near_copy_library
+from tests.integration.test_rest_mcp import Served
+
+QUERIES = ("a red circle", "a blue star", "a green square", "a yellow triangle", "a purple cross", "a white circle")
+
+
+@pytest.fixture(scope="module")
+def gradio_temp(tmp_path_factory):
+    return tmp_path_factory.mktemp("gradio")
+
+
+@pytest.fixture(autouse=True)
+def same_gradio_temp(monkeypatch, gradio_temp):
+    """Gradio reads GRADIO_TEMP_DIR per request: keep the server's, not this test's."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
+
+
+@pytest.fixture(scope="module")
+def copies_served(tmp_path_factory, gradio_temp):
+    root = tmp_path_factory.mktemp("folding")
+    truth = make_near_copy_library(root / "photos", originals=36, seed=1)
+    settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
+    engine = SearchEngine.for_writing(settings)
+    assert engine.index_folder(root / "photos").added == len(truth)
+    engine.close()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
+        server = Served(settings)
+    yield server
+    server.close()
+
+
+def test_fold_marks_each_near_duplicate_with_the_result_it_copies(copies_served):
+    engine, marked_any = copies_served.engine, False
+    for query in QUERIES:
+        plain = httpx.get(copies_served.url + "api/search", params={"q": query, "k": 30}, timeout=60).json()
+        answer = httpx.get(copies_served.url + "api/search", params={"q": query, "k": 30, "fold": "1"}, timeout=60)
+        assert answer.status_code == 200, answer.text
+        marked = answer.json()["results"]
+        assert [r["file"] for r in marked] == [r["file"] for r in plain["results"]]  # the same list, in order
+        assert not any("near_duplicate_of" in r for r in plain["results"])
+        expected = {copy.path: head.path for head, copies in engine.fold(engine.search_text(query, k=30))
+                    for copy in copies}
+        assert {r["file"]: r["near_duplicate_of"] for r in marked if "near_duplicate_of" in r} == expected
+        marked_any |= bool(expected)
+    assert marked_any, "no query here has a near-duplicate among its results"
+    refused = httpx.get(copies_served.url + "api/search", params={"q": "a dog", "fold": "maybe"}, timeout=60)
+    assert refused.status_code == 400 and "fold is 1 or 0" in refused.json()["error"]
+
+
+def test_the_command_line_through_a_server_folds_as_it_does_here(copies_served, capsys):
+    import cli.search
+
+    index, folded = str(copies_served.engine.settings.index_dir), 0
+    for query in QUERIES:
+        for ask in (["-k", "30"], ["-k", "30", "--json"], ["-k", "30", "--min-score", "0"], ["-k", "30", "--no-fold"]):
+            assert cli.search.main(["search", query, *ask, "--index", index]) == 0, (query, ask)
+            here = capsys.readouterr()
+            assert cli.search.main(["search", query, *ask, "--server", copies_served.url]) == 0, (query, ask)
+            there = capsys.readouterr()
+            assert (there.out, there.err) == (here.out, here.err) and here.out, (query, ask)
+            folded += "folded under" in here.err or "near_duplicate_of" in here.out
+    assert folded, "nothing folded: the folding went untested"
