@@ -31,14 +31,27 @@ def strong_status(rendered: tuple[Any, Results, str], strong: int, weaker: int) 
     return gallery, shown, status
 
 
+def api_min_score(raw: Any) -> float:
+    """An API's ``min_score`` (REST, the named endpoints, MCP) as a number: "auto", as the command
+    line says it, is -1 (the strong ones), none or empty 0 (all); a ``ValueError`` for anything else
+    that is not a finite number (nan would hide every result, silently)."""
+    if isinstance(raw, str) and raw.strip().lower() == "auto":
+        return -1.0
+    try:
+        cut = float(raw) if raw not in (None, "") else 0.0
+    except (TypeError, ValueError):
+        cut = math.nan
+    if not math.isfinite(cut):
+        raise ValueError(f"min_score must be a number or auto, not {raw!r}")
+    return cut
+
+
 def api_cut(results: Results, min_score: Any) -> Results:
     """The HTTP API's ``min_score``: 0 keeps all, above 0 a flat cut-off, below 0 the strong ones."""
     try:
-        cut = float(min_score or 0.0)
-    except (TypeError, ValueError):
-        cut = math.nan
-    if not math.isfinite(cut):  # nan would hide every result, silently
-        raise gr.Error(f"min_score must be a number, not {min_score!r}")
+        cut = api_min_score(min_score)
+    except ValueError as exc:
+        raise gr.Error(str(exc)) from None
     if cut < 0:
         return strong_results(results)
     return [r for r in results if keeps(r, cut)]  # a photo whose words match always stays

@@ -20,7 +20,6 @@ credentials (the same user and password) or the session cookie of a browser that
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 from typing import Any
@@ -38,7 +37,7 @@ from clipsearch.saved import SavedSearches
 from . import uploads, waking_queue
 from .behind_proxy import MCP_PREFIX, public_root
 from .handlers import MAX_K, Handlers, NoIndexYet, _result_dict, api_filter, api_record
-from .matches import strong_results
+from .matches import api_min_score, strong_results
 from .paths import local_path, web_path, web_safe
 from .rest_auth import Auth, McpGuard, refuse_unauthorized
 from .textui import keeps
@@ -266,13 +265,10 @@ def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any]:
     k = _int(fields.get("k"), "k", 20)
     if not 1 <= k <= MAX_K:
         raise ApiError(400, f"k is from 1 to {MAX_K}, not {k}")
-    raw = fields.get("min_score")
-    try:  # "auto", as the command line says it: the automatic cut-off's strong matches (-1)
-        cut = -1.0 if raw == "auto" else float(raw) if raw not in (None, "") else 0.0
-    except ValueError:
-        cut = math.nan
-    if not math.isfinite(cut):  # nan would hide every result, silently
-        raise ApiError(400, f"min_score must be a number or auto, not {raw!r}")
+    try:
+        cut = api_min_score(fields.get("min_score"))
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
     try:
         where = api_filter(fields.get("folder"), fields.get("since"), fields.get("until"))
     except ValueError as exc:

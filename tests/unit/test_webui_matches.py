@@ -5,7 +5,7 @@ from __future__ import annotations
 import gradio as gr
 import pytest
 
-from webui.matches import api_cut, strong_results, strong_status
+from webui.matches import api_cut, api_min_score, strong_results, strong_status
 
 RESULTS = [{"path": f"/p/{i}.jpg", "score": 0.9 - i / 10, "strong": i < 3} for i in range(8)]
 
@@ -40,3 +40,16 @@ def test_api_min_score_must_be_a_number(min_score):
     """nan kept no result (every comparison false), without a word; the REST route says 400."""
     with pytest.raises(gr.Error, match="min_score must be a number"):
         api_cut(RESULTS, min_score)
+
+
+@pytest.mark.parametrize("raw, cut", [("auto", -1.0), (" AUTO ", -1.0), ("", 0.0), (None, 0.0), (0, 0.0),
+                                      ("0.3", 0.3), (0.25, 0.25), ("-1", -1.0)])
+def test_one_reading_of_an_apis_min_score(raw, cut):
+    """REST, the named endpoints and the MCP tools read min_score one way (webui.matches.api_min_score)."""
+    assert api_min_score(raw) == cut
+
+
+@pytest.mark.parametrize("raw", ["nan", "inf", "-inf", "strong", float("nan"), [0.2]])
+def test_an_apis_min_score_that_is_no_number_is_refused(raw):
+    with pytest.raises(ValueError, match="min_score must be a number or auto"):
+        api_min_score(raw)
