@@ -51,9 +51,8 @@ class Region:
             raise InvalidQuery(f"the region {self} reaches past the picture: fractions go from 0 to 1")
 
     def __str__(self) -> str:
-        if self.pixels:
-            return ",".join(f"{edge:g}" for edge in (self.left, self.top, self.right, self.bottom))
-        return ",".join(f"{edge:.4g}" for edge in (self.left, self.top, self.right, self.bottom))
+        """As ``parse_region`` reads it back (plain decimals: no exponent)."""
+        return ",".join(f"{edge:.6f}".rstrip("0").rstrip(".") for edge in (self.left, self.top, self.right, self.bottom))
 
     @property
     def whole(self) -> bool:

@@ -100,3 +100,10 @@ def test_a_pil_picture_and_the_query_term_carry_the_region():
     quarters().convert("L").save(buffer, format="PNG")
     grey = query_picture(buffer.getvalue(), None, 224, path="upload")
     assert grey.mode == "RGB"
+
+
+@pytest.mark.parametrize("region", [Region(0.00001, 0, 0.5, 0.25), Region(0.5, 0.125, 1, 1),
+                                    Region(0, 0, 1_000_000, 2_000_000, pixels=True), Region(10, 20, 300.5, 400, pixels=True)])
+def test_a_region_reads_back_from_its_own_text(region):
+    """The command line sends a region to a server as text: it must read back as the same region."""
+    assert parse_region(str(region)) == region and "e" not in str(region)
