@@ -18,7 +18,7 @@ import gradio as gr
 # The boxes on the page; each picture's block is its frame (app.CSS has the rest of the page's rules).
 CSS = """
 #query-image, #preview { position: relative; }
-#query-image img, #preview img { cursor: crosshair; touch-action: none; }
+#query-image img, #preview img { cursor: crosshair; touch-action: pan-y; }
 .region-box { position: absolute; display: none; pointer-events: none; z-index: 5;
   border: 2px solid var(--color-accent); box-shadow: 0 0 0 9999px rgba(0, 0, 0, 0.35); }
 """
@@ -107,6 +107,9 @@ REGION_JS = """() => {
     }
     const go = document.getElementById(zone.go);
     if (go) go.click();
+  }, true);
+  document.addEventListener("pointercancel", () => {  // a finger that scrolled the page: no box
+    if (start) { draw(start.zone, start.zone.box); start = null; }
   }, true);
   document.addEventListener("click", (event) => {  // the click that ends a drag opens no file dialog
     if (zoneOf(event.target)) { event.preventDefault(); event.stopPropagation(); }
