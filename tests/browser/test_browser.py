@@ -229,6 +229,46 @@ def test_a_box_drawn_on_the_dropped_photo_searches_with_that_part(app, page, tmp
     page.locator("#query-image button[aria-label='Remove Image']").click()
 
 
+def test_on_a_phone_a_swipe_over_the_photo_scrolls_and_a_drag_across_it_searches_a_part(app, tmp_path):
+    """A finger that swipes up over the dropped photo scrolls the page (no box, no search); one that
+    drags across it draws a box and searches that part. Chromium's own touch events, at 390 px."""
+    from playwright.sync_api import expect
+
+    rng = random.Random(3)
+    halves = Image.new("RGB", (512, 256))
+    halves.paste(render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, rng), (0, 0))
+    halves.paste(render_scene(Scene((SceneObject("green", "square"),), "white"), 256, rng), (256, 0))
+    halves.save(tmp_path / "halves.jpg", quality=92)
+    with open_page(app["url"], has_touch=True, is_mobile=True) as phone:
+        phone.set_viewport_size({"width": 390, "height": 844})
+        phone.locator("#query-image input[type=file]").set_input_files(str(tmp_path / "halves.jpg"))
+        expect(phone.locator("#status")).to_contain_text("· the dropped photo ·", timeout=TIMEOUT)
+        touch = phone.context.new_cdp_session(phone)
+
+        def finger(start: tuple[float, float], end: tuple[float, float]) -> None:
+            touch.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": start[0], "y": start[1]}]})
+            for step in range(1, 11):
+                at = [start[i] + (end[i] - start[i]) * step / 10 for i in (0, 1)]
+                touch.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": at[0], "y": at[1]}]})
+                phone.wait_for_timeout(16)
+            touch.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+        img = phone.locator("#query-image img")
+        img.scroll_into_view_if_needed()
+        box = img.bounding_box()
+        status = phone.locator("#status").inner_text()
+        finger((box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.9), (box["x"] + box["width"] * 0.32, 20))
+        phone.wait_for_function("() => window.scrollY > 100", timeout=TIMEOUT)
+        phone.wait_for_timeout(1000)  # a search would have begun by now
+        assert phone.locator("#status").inner_text() == status
+        assert phone.evaluate("window.clipsearchRegion.text('query-image')") == ""
+        img.scroll_into_view_if_needed()
+        box = img.bounding_box()
+        finger((box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.3),
+               (box["x"] + box["width"] * 0.95, box["y"] + box["height"] * 0.8))
+        expect(phone.locator("#status")).to_contain_text("· a part of the dropped photo ·", timeout=TIMEOUT)
+
+
 def test_click_a_result_then_find_similar(app, page):
     search_for(page, "a green square")
     first = result_names(page)[0]
