@@ -52,3 +52,16 @@ def demo_engine(sample_library, tmp_path_factory):
     assert report.added == 300 and report.skipped_count == 0
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="module")
+def gradio_temp(tmp_path_factory) -> Path:
+    """A test module's Gradio upload folder, for the servers it starts (``Served.uploading_to``)."""
+    return tmp_path_factory.mktemp("gradio")
+
+
+@pytest.fixture
+def same_gradio_temp(monkeypatch, gradio_temp) -> None:
+    """Gradio reads GRADIO_TEMP_DIR per request: a test's clients keep the module's servers' folder
+    (``pytestmark = pytest.mark.usefixtures("same_gradio_temp")``)."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(gradio_temp))

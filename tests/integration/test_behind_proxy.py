@@ -15,16 +15,17 @@ from gradio_client import Client, handle_file
 
 from testsupport.proxy import reverse_proxy
 
-from .test_rest_mcp import Served, gradio_temp, same_gradio_temp  # noqa: F401 (fixtures)
+from .test_rest_mcp import Served
+
+pytestmark = pytest.mark.usefixtures("same_gradio_temp")  # conftest.py: the server's upload folder
 
 
 @pytest.fixture(scope="module", params=["path-taken-off", "path-kept"])
 def proxied(request, demo_engine):
     """The app launched as ``python -m webui --root-path /photos`` launches it, behind the proxy:
     one that takes /photos off (``proxy_pass http://127.0.0.1:7860/;``) or one that keeps it."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(request.getfixturevalue("gradio_temp")))  # test_rest_mcp's, shared
-        server = Served(demo_engine.settings, mcp=True, root_path="/photos")
+    server = Served.uploading_to(request.getfixturevalue("gradio_temp"), demo_engine.settings, mcp=True,
+                                 root_path="/photos")
     try:
         keep_path = request.param == "path-kept"
         with reverse_proxy(f"http://127.0.0.1:{server.port}", "/photos", keep_path=keep_path) as public:

@@ -19,6 +19,8 @@ from clipsearch.demo import Scene, SceneObject, render_scene
 from clipsearch.demo.quality import load_truth
 from tests.integration.test_rest_mcp import Served, _mcp_session
 
+pytestmark = pytest.mark.usefixtures("same_gradio_temp")  # conftest.py: the server's upload folder
+
 LEFT, RIGHT = "0,0,0.5,1", "50%,0%,100%,100%"  # the two halves, in two of a region's spellings
 
 
@@ -41,21 +43,8 @@ def two_halves(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def gradio_temp(tmp_path_factory):
-    return tmp_path_factory.mktemp("gradio")
-
-
-@pytest.fixture(autouse=True)
-def same_gradio_temp(monkeypatch, gradio_temp):
-    """Gradio reads GRADIO_TEMP_DIR per request: keep the server's, not this test's."""
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
-
-
-@pytest.fixture(scope="module")
 def served(demo_engine, gradio_temp):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
-        server = Served(demo_engine.settings)
+    server = Served.uploading_to(gradio_temp, demo_engine.settings)
     yield server
     server.close()
 

@@ -24,6 +24,7 @@ from webui import build_demo, launch_options
 from webui.rest import MAX_UPLOAD_BYTES, launch
 
 AUTH = ("alice", "s3cret")
+pytestmark = pytest.mark.usefixtures("same_gradio_temp")  # conftest.py: the servers' upload folder
 
 
 class Served:
@@ -38,36 +39,28 @@ class Served:
                **launch_options(settings, self.engine), **launch_kwargs)
         self.url = f"http://127.0.0.1:{self.port}/"
 
+    @classmethod
+    def uploading_to(cls, gradio_temp, settings, **kwargs) -> Served:
+        """Served with Gradio's upload folder ``gradio_temp`` (GRADIO_TEMP_DIR, read as it launches)."""
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
+            return cls(settings, **kwargs)
+
     def close(self) -> None:
         self.demo.close()
         self.engine.close()
 
 
 @pytest.fixture(scope="module")
-def gradio_temp(tmp_path_factory):
-    return tmp_path_factory.mktemp("gradio")
-
-
-@pytest.fixture(autouse=True)
-def same_gradio_temp(monkeypatch, gradio_temp):
-    """Gradio reads GRADIO_TEMP_DIR per request: keep the servers', not this test's."""
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
-
-
-@pytest.fixture(scope="module")
 def served(demo_engine, gradio_temp):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
-        server = Served(demo_engine.settings)
+    server = Served.uploading_to(gradio_temp, demo_engine.settings)
     yield server
     server.close()
 
 
 @pytest.fixture(scope="module")
 def secured(demo_engine, gradio_temp):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
-        server = Served(demo_engine.settings, auth=AUTH)
+    server = Served.uploading_to(gradio_temp, demo_engine.settings, auth=AUTH)
     yield server
     server.close()
 

@@ -10,18 +10,9 @@ from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo.near_copies import make_near_copy_library
 from tests.integration.test_rest_mcp import Served
 
+pytestmark = pytest.mark.usefixtures("same_gradio_temp")  # conftest.py: the server's upload folder
+
 QUERIES = ("a red circle", "a blue star", "a green square", "a yellow triangle", "a purple cross", "a white circle")
-
-
-@pytest.fixture(scope="module")
-def gradio_temp(tmp_path_factory):
-    return tmp_path_factory.mktemp("gradio")
-
-
-@pytest.fixture(autouse=True)
-def same_gradio_temp(monkeypatch, gradio_temp):
-    """Gradio reads GRADIO_TEMP_DIR per request: keep the server's, not this test's."""
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +23,7 @@ def copies_served(tmp_path_factory, gradio_temp):
     engine = SearchEngine.for_writing(settings)
     assert engine.index_folder(root / "photos").added == len(truth)
     engine.close()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
-        server = Served(settings)
+    server = Served.uploading_to(gradio_temp, settings)
     yield server
     server.close()
 
