@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 from clipsearch import ImageRecord
 from clipsearch.errors import UnreadableImage
 from clipsearch.images import DEFAULT_MAX_PIXELS, load_image
+from clipsearch.region import Region, query_picture
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class ThumbnailCache:
         removed = 0
         for folder in (p for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else ():
             for thumb in folder.glob("*.jpg"):
-                if thumb.stem not in keep:
+                if thumb.name.split(".")[0] not in keep:  # a part's name: the photo's key, then the part's
                     with contextlib.suppress(OSError):
                         thumb.unlink()
                         removed += 1
@@ -132,6 +133,29 @@ class ThumbnailCache:
             self.write_error = problem
             return self.placeholder()
         self.write_error = None
+        return str(target)
+
+    def get_part(self, photo: str, region: Region, size: int) -> str:
+        """The path of a JPEG of ``region`` of ``photo``, no larger than ``size`` px, made on first use
+        and kept beside the photo's thumbnails (pruned with them); the placeholder where the photo
+        cannot be read now, and ``InvalidQuery`` for a region it does not hold."""
+        whole = self.path_for(photo, size)
+        if whole is None:
+            return self.placeholder()
+        target = whole.with_name(f"{whole.stem}.{hashlib.sha256(str(region).encode()).hexdigest()[:16]}.jpg")
+        if target.exists():
+            return str(target)
+        try:
+            picture = query_picture(photo, region, size, max_pixels=self.max_pixels, timeout=self.timeout)
+        except UnreadableImage as exc:
+            log.warning("no picture of a part of %s: %s", photo, exc.reason)
+            return self.placeholder()
+        picture.thumbnail((size, size), Image.Resampling.LANCZOS)
+        try:
+            _save_jpeg(picture, target)
+        except OSError as exc:
+            log.warning("cannot save a part of %s in %s: %s", photo, self.root, exc.strerror or exc)
+            return self.placeholder()
         return str(target)
 
     def get_many(self, photos: Iterable[str], size: int = THUMB_SIZE,

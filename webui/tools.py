@@ -17,7 +17,7 @@ from typing import Any
 
 import gradio as gr
 
-from clipsearch import ClipSearchError
+from clipsearch import ClipSearchError, InvalidQuery, parse_region
 from clipsearch.saved import SavedSearches
 
 from .handlers import Handlers, NoIndexYet
@@ -108,29 +108,21 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
                                                     region), request)
 
     @whole_arg_lines
-    def look_at_photo(path: str) -> str:
+    def look_at_photo(path: str, region: str = "") -> str:
         """Look at one photo of the library yourself: returns the picture, a JPEG at most 512 px on
-        its longer side.
+        its longer side (or a part of it, closer).
 
         A search ranks photos by similarity and can be wrong: look at the best few results before
-        you tell the user what their photos show, or when they ask what is in one. Only indexed
-        photos can be looked at.
+        you tell the user what their photos show, or when they ask what is in one. To read a detail
+        (a sign, a face, a number), look again at that part of it. Only indexed photos can be looked at.
 
         Args:
             path: the "file" of an indexed photo, exactly as a search returned it.
+            region: only this part of the photo, shown as large as 512 px: LEFT,TOP,RIGHT,BOTTOM
+                as fractions of its width and height (0.5,0,1,0.5 is the top right quarter), as
+                percentages (50%,0%,100%,50%) or in pixels; empty for the whole photo.
         """
-        try:
-            engine = handlers.engine()
-        except NoIndexYet as exc:
-            raise gr.Error(str(exc)) from None
-        record = engine.record(local_path(str(path))) if path else None
-        if record is None:
-            raise gr.Error("That photo is not in the index: pass a \"file\" exactly as a search returned it.")
-        thumbs = handlers.thumbs
-        picture = thumbs.get(record.path, LOOK_SIZE, (record.mtime_ns, record.size))  # kept if not on disk
-        if picture == thumbs.placeholder():
-            raise gr.Error("That photo cannot be read now (gone from disk, or not a picture any more).")
-        return picture
+        return looked_at(handlers, path, region)
 
     def saved_searches() -> list[dict]:
         """The searches the user saved by name (their "smart albums"), each with its query, folder
@@ -171,7 +163,8 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
                        *(gr.Textbox("", label=n) for n in ("folder", "since", "until", "region"))]
         api_out = gr.JSON(label="results")
         api_go = gr.Button("search_image")
-        look_path, look_out = gr.Textbox(label="path"), gr.Image(type="filepath", label="photo")
+        look_path, look_region = gr.Textbox(label="path"), gr.Textbox("", label="region")
+        look_out = gr.Image(type="filepath", label="photo")
         look_go = gr.Button("look_at_photo")
     # The components' own processing runs in the handler's thread (above), not each in a thread
     # hop of its own, as Gradio would (``preprocess``/``postprocess`` off): the same checks, the
@@ -179,7 +172,29 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
     api_go.click(search_photos_by_image, [api_image, api_k, *api_filters], api_out, api_name="search_image",
                  preprocess=False, postprocess=False, **encoder_bound)
     # An image out: the MCP tool answers with the picture itself (image content), which a model sees.
-    look_go.click(look_at_photo, look_path, look_out, api_name="look_at_photo")
+    look_go.click(look_at_photo, [look_path, look_region], look_out, api_name="look_at_photo")
+
+
+def looked_at(handlers: Handlers, path: str, region: str = "") -> str:
+    """``look_at_photo``'s picture: a JPEG of the indexed photo at ``path`` (or its ``region``), at most
+    ``LOOK_SIZE`` px; a ``gr.Error`` for anything else."""
+    try:
+        engine = handlers.engine()
+    except NoIndexYet as exc:
+        raise gr.Error(str(exc)) from None
+    record = engine.record(local_path(str(path))) if path else None
+    if record is None:
+        raise gr.Error("That photo is not in the index: pass a \"file\" exactly as a search returned it.")
+    thumbs = handlers.thumbs
+    try:
+        part = parse_region(region)
+        picture = (thumbs.get_part(record.path, part, LOOK_SIZE) if part is not None else
+                   thumbs.get(record.path, LOOK_SIZE, (record.mtime_ns, record.size)))  # kept if not on disk
+    except InvalidQuery as exc:
+        raise gr.Error(str(exc)) from None
+    if picture == thumbs.placeholder():
+        raise gr.Error("That photo cannot be read now (gone from disk, or not a picture any more).")
+    return picture
 
 
 def whole_arg_lines(fn: Callable) -> Callable:

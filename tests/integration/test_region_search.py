@@ -6,10 +6,12 @@ from __future__ import annotations
 import ast
 import asyncio
 import base64
+import io
 import json
 import random
 
 import httpx
+import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
@@ -164,3 +166,26 @@ def test_the_named_endpoints_and_the_mcp_tools_take_a_region(served, truth, two_
     assert told.endswith("leave out results scoring less than this."), told
     assert not by_image.isError, by_image.content
     assert shows(ast.literal_eval(by_image.content[0].text), truth, "green", "square")
+
+
+def test_an_assistant_looks_closer_at_a_part_of_a_photo(served, sample_library):
+    """look_at_photo's region: that part of the indexed photo, as image content, as large as 512 px
+    allows (a detail a 512 px whole photo would blur); a wrong region is an error that says why."""
+    path = str(sorted(sample_library.rglob("*.jpg"))[0])
+
+    async def work(session):
+        part = await session.call_tool("look_at_photo", {"path": path, "region": "0.5,0,1,0.25"})
+        wrong = await session.call_tool("look_at_photo", {"path": path, "region": "0.5,0.5,0.2,1"})
+        return part, wrong
+
+    part, wrong = asyncio.run(_mcp_session(served.url, work=work))
+    assert not part.isError, part.content
+    shown = next(c for c in part.content if c.type == "image")
+    with Image.open(io.BytesIO(base64.b64decode(shown.data))) as picture, Image.open(path) as original:
+        box = parse_region("0.5,0,1,0.25").box(original.width, original.height)
+        cut = original.convert("RGB").crop(box)
+        cut.thumbnail((512, 512))  # shrunk to 512 px at most, never blown up
+        assert picture.size == cut.size
+        expected = np.asarray(cut.resize((16, 8)), float)
+        assert np.abs(np.asarray(picture.convert("RGB").resize((16, 8)), float) - expected).mean() < 12
+    assert wrong.isError and "RIGHT must be more than LEFT" in str(wrong.content)

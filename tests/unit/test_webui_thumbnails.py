@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from clipsearch.stores import ImageRecord
 from testsupport.imagefactory import photo, save
 from webui.thumbnails import ThumbnailCache
@@ -105,3 +107,25 @@ def test_a_full_disk_shows_placeholders_says_why_and_recovers(tmp_path, monkeypa
     monkeypatch.setattr(webui.thumbnails, "_save_jpeg", real_save)  # room again
     thumb = cache.get(str(photo_path))
     assert thumb != placeholder and os.path.exists(thumb) and cache.write_error is None
+
+
+def test_a_part_of_a_photo_is_kept_beside_its_thumbnails_and_pruned_with_them(tmp_path):
+    """look_at_photo's closer look: the part's own JPEG, made once, gone when its photo leaves."""
+    from PIL import Image
+
+    from clipsearch import parse_region
+
+    cache = ThumbnailCache(tmp_path / "cache")
+    kept, gone = save(photo(1600, 1200, seed=1), tmp_path / "kept.jpg"), save(photo(800, 600, seed=2), tmp_path / "gone.jpg")
+    part = cache.get_part(str(kept), parse_region("0.5,0,1,0.25"), 512)
+    with Image.open(part) as shown, Image.open(kept) as original:
+        assert shown.size == (512, 192)  # 800 x 300 of the photo, at most 512 px
+        expected = np.asarray(original.convert("RGB").crop((800, 0, 1600, 300)).resize((16, 6)), float)
+        assert np.abs(np.asarray(shown.convert("RGB").resize((16, 6)), float) - expected).mean() < 8
+    assert cache.get_part(str(kept), parse_region("0.5,0,1,0.25"), 512) == part  # made once
+    other = cache.get_part(str(gone), parse_region("0,0,0.5,0.5"), 512)
+    st = os.stat(kept)
+    assert cache.prune([ImageRecord(str(kept), st.st_size, st.st_mtime_ns, "fp", 1600, 1200)]) == 1
+    assert os.path.exists(part) and not os.path.exists(other)
+    assert cache.get_part(str(tmp_path / "vanished.jpg"), parse_region("0,0,0.5,0.5"), 512) == cache.placeholder()
+    cache.close()
