@@ -225,6 +225,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                 details = gr.Markdown(NO_SELECTION, elem_id="details")
                 similar_btn = gr.Button("Find similar", elem_id="find-similar")
                 open_btn = gr.Button("Open similar", elem_id="open-similar", size="sm")
+                use_btn = gr.Button("Search with this photo", elem_id="use-photo", size="sm")
         with gr.Accordion("Index", open=engine is None, elem_id="index-panel"):
             info = gr.Markdown("", elem_id="index-info")
             with gr.Row():
@@ -280,6 +281,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                                                  api_visibility="private", **searching)
         on_box("preview", similar_region, similar_go, lambda event: event.then(**first_unselect).then(
             page.find_similar, [selected, *filters, similar_region], outputs, api_visibility="private", **searching))
+        use_btn.click(page.use_selected, selected, image, api_visibility="private", show_progress="hidden").then(
+            None, None, region, js=FORGET, **PRIVATE).then(**first_unselect).then(**searched).then(**in_address)
         open_btn.click(lambda shown_, selected_: open_similar(handlers, shown_, selected_), [shown, selected],
                        [gallery, shown, status], api_visibility="private")
 

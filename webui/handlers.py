@@ -150,12 +150,12 @@ class Handlers:
     # --- UI events -------------------------------------------------------------------------------
     def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
                folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
-               region: str | None = None):
-        """The search box / drop zone (``region``: a part of its photo): returns (gallery, results,
-        shown, status, banner)."""
+               region: str | None = None, name: str | None = None):
+        """The search box / drop zone (``region``: a part of its photo; ``name``: the photo's, for the
+        status line, where it is one of the library's): returns (gallery, results, shown, status, banner)."""
         return self._ui_run(lambda where: self.query(text, image, int(k), where, region=region),
                             (min_score, sort, strong_only), folder, date_from, date_to,
-                            describe_query(text, image, bool(region)))
+                            describe_query(text, image, bool(region), name))
 
     def find_similar(self, selected: str | None, k: float, min_score: float, sort: str, folder: str | None,
                      date_from: str | None, date_to: str | None, strong_only: bool = False, region: str | None = None):

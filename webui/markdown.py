@@ -35,10 +35,12 @@ def no_index_message(settings: Settings) -> str:
 QUERY_ECHO = 80  # characters of a query the status line repeats
 
 
-def describe_query(text: str | None, image: str | None, part: bool = False) -> str:
+def describe_query(text: str | None, image: str | None, part: bool = False, name: str | None = None) -> str:
     """The query as the status line repeats it: a long one is cut short, not echoed in full;
-    ``part``: a region of the photo, not all of it."""
-    text, photo = " ".join((text or "").split()), "a part of the dropped photo" if part else "the dropped photo"
+    ``part``: a region of the photo, not all of it; ``name``: the photo's, where it is one of the
+    library's (else "the dropped photo")."""
+    photo = name or "the dropped photo"
+    text, photo = " ".join((text or "").split()), f"a part of {photo}" if part else photo
     if len(text) > QUERY_ECHO:
         text = text[:QUERY_ECHO - 1].rstrip() + f"…” ({len(text):,} characters)"
         return " + ".join([f"“{text}"] + ([photo] if image else []))

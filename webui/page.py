@@ -18,6 +18,7 @@ wraps its searches for the page, so that the page stays consistent:
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
+import os
 from pathlib import Path
 from typing import Any
 
@@ -44,17 +45,37 @@ class Page:
     def __init__(self, handlers: Handlers) -> None:
         self.handlers = handlers
         self.stand_ins: dict[str, str] = {}  # the name of a JPEG shown in the drop zone -> the upload
+        self.from_library: set[str] = set()  # those of them that stand in for a photo of the library
 
     def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
                folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
                region: str | None = None):
         """Enter, the Search button, a dropped photo, and a box drawn on it (``region``, ``region_view``)."""
+        name = None
         if isinstance(image, str) and not isinstance(image, UnreadableUpload):
-            image = self.stand_ins.get(Path(image).name, image)  # the original, not the JPEG shown for it
+            shown, image = Path(image).name, self.stand_ins.get(Path(image).name, image)  # the original
+            name = os.path.basename(image) if shown in self.from_library else None
         region = region if image else None  # the box of a photo no longer in the drop zone
-        out = self.handlers.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only, region)
-        return self._after(out, {"kind": "query"}, describe_query(text, image, bool(region)),
+        out = self.handlers.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only,
+                                   region, name)
+        return self._after(out, {"kind": "query"}, describe_query(text, image, bool(region), name),
                            (folder, date_from, date_to))
+
+    def use_selected(self, selected: str | None):
+        """"Search with this photo": the selected result into the drop zone (its preview JPEG, which
+        Gradio may serve; searches use the photo itself), with the words typed, for a search such as
+        this photo ``- snow``, or a box on a part of it. Nothing selected: an error toast, nothing changes."""
+        if not selected:
+            raise gr.Error("Click a result first, then search with it.", title="No photo chosen", print_exception=False)
+        record = self.handlers.engine().record(selected)
+        if record is None:
+            raise gr.Error("That photo is not in the index now.", title="Not indexed", print_exception=False)
+        jpeg = self.handlers.thumbs.get(record.path, PREVIEW_SIZE, (record.mtime_ns, record.size))
+        if jpeg == self.handlers.thumbs.placeholder():
+            raise gr.Error("That photo cannot be read now (gone from disk?).", print_exception=False)
+        self._stand_in_for(jpeg, record.path)
+        self.from_library.add(Path(jpeg).name)
+        return jpeg
 
     def from_address(self, k: float, min_score: float, sort: str, strong_only: bool, request: gr.Request):
         """The page opened at an address with a search in it (``/?q=a+dog&folder=...&since=...&until=...``,
@@ -85,10 +106,16 @@ class Page:
         jpeg = thumbs.get(image, PREVIEW_SIZE)
         if jpeg == thumbs.placeholder():
             return image
-        self.stand_ins[Path(jpeg).name] = image
-        while len(self.stand_ins) > STAND_INS_KEPT:
-            del self.stand_ins[next(iter(self.stand_ins))]
+        self._stand_in_for(jpeg, image)
         return jpeg
+
+    def _stand_in_for(self, jpeg: str, original: str) -> None:
+        """``jpeg`` shows ``original`` in the drop zone: a search with it uses the original."""
+        self.stand_ins[Path(jpeg).name] = original
+        while len(self.stand_ins) > STAND_INS_KEPT:
+            forgotten = next(iter(self.stand_ins))
+            del self.stand_ins[forgotten]
+            self.from_library.discard(forgotten)
 
     def find_similar(self, selected: str | None, k: float, min_score: float, sort: str, folder: str | None,
                      date_from: str | None, date_to: str | None, strong_only: bool = False, region: str | None = None):

@@ -229,7 +229,7 @@ def test_a_box_drawn_on_the_dropped_photo_searches_with_that_part(app, page, tmp
     page.locator("#query-image button[aria-label='Remove Image']").click()
 
 
-def test_on_a_phone_a_swipe_over_the_photo_scrolls_and_a_drag_across_it_searches_a_part(app, tmp_path):
+def test_on_a_phone_a_swipe_over_the_photo_scrolls_and_a_drag_across_it_searches_a_part(app, page, tmp_path):
     """A finger that swipes up over the dropped photo scrolls the page (no box, no search); one that
     drags across it draws a box and searches that part. Chromium's own touch events, at 390 px."""
     from playwright.sync_api import expect
@@ -239,8 +239,11 @@ def test_on_a_phone_a_swipe_over_the_photo_scrolls_and_a_drag_across_it_searches
     halves.paste(render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, rng), (0, 0))
     halves.paste(render_scene(Scene((SceneObject("green", "square"),), "white"), 256, rng), (256, 0))
     halves.save(tmp_path / "halves.jpg", quality=92)
-    with open_page(app["url"], has_touch=True, is_mobile=True) as phone:
-        phone.set_viewport_size({"width": 390, "height": 844})
+    context = page.context.browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    try:  # a page of its own on the same browser (a second Playwright would not start inside the first)
+        phone = context.new_page()
+        phone.set_default_timeout(TIMEOUT)
+        phone.goto(app["url"])
         phone.locator("#query-image input[type=file]").set_input_files(str(tmp_path / "halves.jpg"))
         expect(phone.locator("#status")).to_contain_text("· the dropped photo ·", timeout=TIMEOUT)
         touch = phone.context.new_cdp_session(phone)
@@ -267,6 +270,8 @@ def test_on_a_phone_a_swipe_over_the_photo_scrolls_and_a_drag_across_it_searches
         finger((box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.3),
                (box["x"] + box["width"] * 0.95, box["y"] + box["height"] * 0.8))
         expect(phone.locator("#status")).to_contain_text("· a part of the dropped photo ·", timeout=TIMEOUT)
+    finally:
+        context.close()
 
 
 def test_click_a_result_then_find_similar(app, page):
@@ -309,6 +314,28 @@ def test_a_box_drawn_on_a_results_preview_finds_photos_like_that_part(app, page)
     page.get_by_label("From (YYYY-MM-DD)").fill("")
     page.get_by_label("From (YYYY-MM-DD)").press("Enter")
     set_strong_only(page, True)
+
+
+def test_search_with_this_photo_then_words_and_a_box_on_it(app, page):
+    """A result into the drop zone ("Search with this photo"): searched with the words typed, and a
+    box on it searches that part; the status line names the photo."""
+    search_for(page, "a red circle and a green square")
+    first = result_names(page)[0]
+    page.locator("#results .thumbnail-item").first.click()
+    page.locator("#query textarea, #query input").first.fill("")
+    page.locator("#use-photo").click()
+    expect_status(page, f"· {first} ·")
+    assert "/thumbs/1024/" in page.locator("#query-image img").get_attribute("src")
+    assert result_names(page)[0] == first  # the photo itself is the best match of itself
+    box = page.locator("#query textarea, #query input").first
+    box.fill("- red")
+    box.press("Enter")
+    expect_status(page, f"“- red” + {first}")
+    page.locator("#query-image").scroll_into_view_if_needed()
+    drag_over(page, (0.1, 0.1, 0.6, 0.6))
+    expect_status(page, f"“- red” + a part of {first}")
+    page.locator("#query textarea, #query input").first.fill("")
+    page.locator("#query-image button[aria-label='Remove Image']").click()
 
 
 def test_a_text_file_posing_as_an_image_shows_an_error_and_search_goes_on(page, tmp_path):

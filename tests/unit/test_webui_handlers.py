@@ -508,3 +508,23 @@ def test_a_box_on_the_dropped_photo_or_on_a_preview_searches_with_that_part(hand
     seen.clear()
     again = page.rerun(last, "", None, 20, 0.0, SORT_RELEVANCE, str(library / "trips"), "", "", False, "")
     assert "photos like a part of p02.jpg" in again[status] and cut_of(800, 300), (seen, again[status])
+
+
+def test_search_with_this_photo_puts_a_result_in_the_drop_zone_and_searches_with_the_photo_itself(
+        handlers, library, monkeypatch):
+    """The drop zone gets the result's preview JPEG (a file Gradio may serve); a search with it uses
+    the indexed photo itself, and the status line names it."""
+    from webui.page import OUTPUT_NAMES, Page
+
+    page, searched = Page(handlers), []
+    real = handlers.search
+    monkeypatch.setattr(handlers, "search", lambda text, image, *rest: searched.append(image) or real(text, image, *rest))
+    chosen = str(library / "trips" / "p02.jpg")
+    shown = page.use_selected(chosen)
+    assert handlers.thumbs.contains(shown) and "/1024/" in shown
+    out = page.search("red sky", shown, 20, 0.0, SORT_RELEVANCE, "", "", "", False, "0,0,0.5,0.5")
+    status = out[OUTPUT_NAMES.index("status")]
+    assert searched[-1] == chosen and "“red sky” + a part of p02.jpg" in status, status
+    for wrong in (None, "", str(library / "notes.txt")):
+        with pytest.raises(gr.Error):
+            page.use_selected(wrong)
