@@ -118,14 +118,20 @@ class ThumbnailCache:
             return next((str(k) for k in kept if k.exists()), None) or self.placeholder()
         if target.exists():
             return str(target)
+        return self._made(target, size, photo, lambda: load_image(photo, min_size=size, max_pixels=self.max_pixels,
+                                                                  timeout=self.timeout).image)
+
+    def _made(self, target: Path, size: int, what: str, picture: Callable[[], Image.Image]) -> str:
+        """``target``, made of what ``picture()`` reads (``what``, for the log), shrunk to ``size``
+        px at most; the placeholder where it cannot be read or saved."""
         try:
-            picture = load_image(photo, min_size=size, max_pixels=self.max_pixels, timeout=self.timeout).image
+            made = picture()
         except UnreadableImage as exc:
-            log.warning("no thumbnail for %s: %s", photo, exc.reason)
+            log.warning("no thumbnail for %s: %s", what, exc.reason)
             return self.placeholder()
-        picture.thumbnail((size, size), Image.Resampling.LANCZOS)
+        made.thumbnail((size, size), Image.Resampling.LANCZOS)
         try:
-            _save_jpeg(picture, target)
+            _save_jpeg(made, target)
         except OSError as exc:  # a full disk must not fail the search: its results show placeholders
             problem = f"cannot save thumbnails in {self.root}: {exc.strerror or exc}"
             if problem != self.write_error:
@@ -145,18 +151,8 @@ class ThumbnailCache:
         target = whole.with_name(f"{whole.stem}.{hashlib.sha256(str(region).encode()).hexdigest()[:16]}.jpg")
         if target.exists():
             return str(target)
-        try:
-            picture = query_picture(photo, region, size, max_pixels=self.max_pixels, timeout=self.timeout)
-        except UnreadableImage as exc:
-            log.warning("no picture of a part of %s: %s", photo, exc.reason)
-            return self.placeholder()
-        picture.thumbnail((size, size), Image.Resampling.LANCZOS)
-        try:
-            _save_jpeg(picture, target)
-        except OSError as exc:
-            log.warning("cannot save a part of %s in %s: %s", photo, self.root, exc.strerror or exc)
-            return self.placeholder()
-        return str(target)
+        return self._made(target, size, f"a part of {photo}", lambda: query_picture(
+            photo, region, size, max_pixels=self.max_pixels, timeout=self.timeout))
 
     def get_many(self, photos: Iterable[str], size: int = THUMB_SIZE,
                  known: Iterable[tuple[int, int] | None] | None = None) -> list[str]:
