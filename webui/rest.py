@@ -121,7 +121,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
     if fields.get("saved"):
         fields = _with_saved(handlers, fields)
     text = fields.get("q") or ""
-    k, cut, where = _common_fields(fields)
+    k, cut, where, fold = _common_fields(fields)
     with _translated():
         terms, region = parse_query(text), parse_region(fields.get("region"))
         if region is not None and image is None:
@@ -134,7 +134,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
         if not terms:
             raise ApiError(400, "give q=TEXT (GET or POST) and/or an image file (POST, field 'image')")
         hits = handlers.engine().search(terms, k=k, where=where)
-    results = _cut(_folded(handlers, fields, hits), cut)
+    results = _cut(_folded(handlers, fold, hits), cut)
     return {"query": text, "image": image is not None, "results": with_thumbnails(results, request),
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
@@ -143,7 +143,7 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
     """Indexed photos like the indexed photo ``file``: same answer shape as ``search``."""
     started = time.perf_counter()
     path = local_path(fields.get("file") or "")
-    k, cut, where = _common_fields(fields)
+    k, cut, where, fold = _common_fields(fields)
     with _translated():
         engine = handlers.engine()
         if not path or not handlers._is_indexed(engine, path):
@@ -152,7 +152,7 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
             hits = engine.similar(os.path.abspath(path), k=k, where=where, region=parse_region(fields.get("region")))
         except UnreadableImage as exc:  # a region is read from the file: gone since it was indexed?
             raise ApiError(404, f"that photo cannot be read now ({exc.reason})") from None
-    results = _cut(_folded(handlers, fields, hits), cut)
+    results = _cut(_folded(handlers, fold, hits), cut)
     return {"file": path, "results": with_thumbnails(results, request),
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
@@ -261,7 +261,8 @@ class _translated:
         return False
 
 
-def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any]:
+def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any, bool]:
+    """A search's ``k``, ``min_score``, filter and ``fold``, each checked (a 400 that says which)."""
     k = _int(fields.get("k"), "k", 20)
     if not 1 <= k <= MAX_K:
         raise ApiError(400, f"k is from 1 to {MAX_K}, not {k}")
@@ -273,7 +274,10 @@ def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any]:
         where = api_filter(fields.get("folder"), fields.get("since"), fields.get("until"))
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    return k, cut, where
+    fold = (fields.get("fold") or "").strip().lower()
+    if fold not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise ApiError(400, f"fold is 1 or 0 (true or false), not {fields['fold']!r}")
+    return k, cut, where, fold in ("1", "true", "yes")
 
 
 def _cut(results: list[dict], cut: float) -> list[dict]:
@@ -306,14 +310,11 @@ def _with_saved(handlers: Handlers, fields: dict[str, str]) -> dict[str, str]:
     return {**fields, "q": kept.query, "folder": kept.folder or "", "since": kept.since or "", "until": kept.until or ""}
 
 
-def _folded(handlers: Handlers, fields: dict[str, str], hits: list) -> list[dict]:
-    """The hits as dicts; with ``fold=1``, each near-duplicate of an earlier one (a copy of the same
-    shot, as the page folds it under "+2 similar") carries ``near_duplicate_of``: that one's path."""
-    raw = (fields.get("fold") or "").strip().lower()
-    if raw not in ("", "0", "1", "false", "true", "no", "yes"):
-        raise ApiError(400, f"fold is 1 or 0 (true or false), not {fields['fold']!r}")
+def _folded(handlers: Handlers, fold: bool, hits: list) -> list[dict]:
+    """The hits as dicts; with ``fold`` (``fold=1``), each near-duplicate of an earlier one (a copy of
+    the same shot, as the page folds it under "+2 similar") carries ``near_duplicate_of``: its path."""
     heads = {}
-    if raw in ("1", "true", "yes"):
+    if fold:
         with _translated():
             heads = {id(copy): head.path for head, copies in handlers.engine().fold(hits) for copy in copies}
     return [{**_result_dict(h), **({"near_duplicate_of": heads[id(h)]} if id(h) in heads else {})} for h in hits]
