@@ -107,3 +107,17 @@ def test_a_pil_picture_and_the_query_term_carry_the_region():
 def test_a_region_reads_back_from_its_own_text(region):
     """The command line sends a region to a server as text: it must read back as the same region."""
     assert parse_region(str(region)) == region and "e" not in str(region)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_region_is_of_the_upright_photo_as_a_viewer_shows_it(tmp_path, orientation):
+    """A phone's photo is stored on its side with an EXIF orientation: the box a user draws on it
+    (the browser draws it upright) is of the upright picture, in fractions and in pixels alike."""
+    from testsupport.imagefactory import exif_rotated, upright_marker
+
+    path = exif_rotated(upright_marker(480, 320), orientation, tmp_path / f"exif-{orientation}.jpg")
+    for spelled in ("0,0,0.5,0.5", "0,0,240,160"):  # the red top-left quadrant of the upright picture
+        red = np.asarray(query_picture(str(path), parse_region(spelled), 64), float).mean(axis=(0, 1))
+        assert red[0] > 200 and red[1] < 60 and red[2] < 60, (spelled, red)
+    corner = np.asarray(query_picture(str(path), parse_region("0.8,0,1,0.2"), 64), float).mean(axis=(0, 1))
+    assert corner[0] > 200 and corner[1] > 200 and corner[2] < 60, corner  # yellow: the top-right corner
