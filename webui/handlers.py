@@ -57,6 +57,7 @@ class NoIndexYet(Exception):
 
 
 NOT_A_PICTURE = "is not a picture clipsearch can read"
+PART_HINT = "\n\n*Drag a box on the preview to find photos like that part of it.*"
 
 
 class NotAPicture(gr.Error):
@@ -218,7 +219,7 @@ class Handlers:
         result = shown[index]
         preview = self.thumbs.get(result["path"], PREVIEW_SIZE, _known(result))
         details = details_markdown(result, download=self.originals)
-        return preview, details + similar_markdown(result), result["path"]
+        return preview, details + similar_markdown(result) + PART_HINT, result["path"]
 
     # --- the index panel -------------------------------------------------------------------------
     def index_panel(self):

@@ -301,6 +301,7 @@ def test_a_box_drawn_on_a_results_preview_finds_photos_like_that_part(app, page)
     page.locator("#results .thumbnail-item").first.click()
     page.wait_for_function("() => document.querySelector('#preview img')?.src.includes('/thumbs/1024/')",
                            timeout=TIMEOUT)
+    assert "Drag a box on the preview" in page.locator("#details").inner_text()  # the page says it can
     drag_over(page, (0.1, 0.2, 0.6, 0.9), where="#preview")
     expect_status(page, f"photos like a part of {first}")
     region = page.locator("#similar-region-go-box textarea, #similar-region-go-box input").first.input_value()
