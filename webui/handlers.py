@@ -56,6 +56,10 @@ class NoIndexYet(Exception):
     """There is no index to search; the message says how to build one."""
 
 
+class NotIndexed(LookupError):
+    """A path the index does not hold (``Handlers.indexed_picture``)."""
+
+
 NOT_A_PICTURE = "is not a picture clipsearch can read"
 PART_HINT = "\n\n*Drag a box on the preview to find photos like that part of it.*"
 
@@ -111,6 +115,18 @@ class Handlers:
 
     def _is_indexed(self, engine: SearchEngine, path: str) -> bool:
         return engine.record(path) is not None
+
+    def indexed_picture(self, path: str, size: int, region: Region | None = None) -> str | None:
+        """A JPEG of the indexed photo at ``path`` (or its ``region``), at most ``size`` px, in the
+        thumbnail cache (the one folder Gradio may serve); None where the photo cannot be read now.
+        ``NotIndexed`` for a path the index does not hold: no other file is ever opened."""
+        record = self.engine().record(path) if path else None
+        if record is None:
+            raise NotIndexed(path)
+        thumbs = self.thumbs
+        picture = (thumbs.get_part(record.path, region, size) if region is not None else
+                   thumbs.get(record.path, size, (record.mtime_ns, record.size)))  # kept if not on disk
+        return None if picture == thumbs.placeholder() else picture
 
     # --- searching -------------------------------------------------------------------------------
     def query(self, text: str | None, image: str | None, k: int, where: SearchFilter | None = None,

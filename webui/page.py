@@ -25,7 +25,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from .handlers import Handlers, Results, UnreadableUpload, similar_what
+from .handlers import Handlers, NotIndexed, Results, UnreadableUpload, similar_what
 from .markdown import describe_query, md
 from .thumbnails import PREVIEW_SIZE
 
@@ -67,13 +67,13 @@ class Page:
         this photo ``- snow``, or a box on a part of it. Nothing selected: an error toast, nothing changes."""
         if not selected:
             raise gr.Error("Click a result first, then search with it.", title="No photo chosen", print_exception=False)
-        record = self.handlers.engine().record(selected)
-        if record is None:
-            raise gr.Error("That photo is not in the index now.", title="Not indexed", print_exception=False)
-        jpeg = self.handlers.thumbs.get(record.path, PREVIEW_SIZE, (record.mtime_ns, record.size))
-        if jpeg == self.handlers.thumbs.placeholder():
+        try:
+            jpeg = self.handlers.indexed_picture(selected, PREVIEW_SIZE)
+        except NotIndexed:
+            raise gr.Error("That photo is not in the index now.", title="Not indexed", print_exception=False) from None
+        if jpeg is None:
             raise gr.Error("That photo cannot be read now (gone from disk?).", print_exception=False)
-        self._stand_in_for(jpeg, record.path)
+        self._stand_in_for(jpeg, selected)
         self.from_library.add(Path(jpeg).name)
         return jpeg
 

@@ -20,7 +20,7 @@ import gradio as gr
 from clipsearch import ClipSearchError, InvalidQuery, parse_region
 from clipsearch.saved import SavedSearches
 
-from .handlers import Handlers, NoIndexYet
+from .handlers import Handlers, NoIndexYet, NotIndexed
 from .paths import local_path
 from .rest import with_thumbnails
 
@@ -179,20 +179,12 @@ def looked_at(handlers: Handlers, path: str, region: str = "") -> str:
     """``look_at_photo``'s picture: a JPEG of the indexed photo at ``path`` (or its ``region``), at most
     ``LOOK_SIZE`` px; a ``gr.Error`` for anything else."""
     try:
-        engine = handlers.engine()
-    except NoIndexYet as exc:
+        picture = handlers.indexed_picture(local_path(str(path or "")), LOOK_SIZE, parse_region(region))
+    except (NoIndexYet, InvalidQuery) as exc:
         raise gr.Error(str(exc)) from None
-    record = engine.record(local_path(str(path))) if path else None
-    if record is None:
-        raise gr.Error("That photo is not in the index: pass a \"file\" exactly as a search returned it.")
-    thumbs = handlers.thumbs
-    try:
-        part = parse_region(region)
-        picture = (thumbs.get_part(record.path, part, LOOK_SIZE) if part is not None else
-                   thumbs.get(record.path, LOOK_SIZE, (record.mtime_ns, record.size)))  # kept if not on disk
-    except InvalidQuery as exc:
-        raise gr.Error(str(exc)) from None
-    if picture == thumbs.placeholder():
+    except NotIndexed:
+        raise gr.Error("That photo is not in the index: pass a \"file\" exactly as a search returned it.") from None
+    if picture is None:
         raise gr.Error("That photo cannot be read now (gone from disk, or not a picture any more).")
     return picture
 
