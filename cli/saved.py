@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from clipsearch import InvalidQuery, Settings
+from clipsearch import InvalidQuery, Settings, UnreadableImage, parse_region
 from clipsearch.saved import SavedSearch, SavedSearches
 
 from . import flags
@@ -29,7 +29,12 @@ def add_parser(sub: Any, day: Any, last_day: Any) -> None:
     actions = parser.add_subparsers(dest="action")
     add = actions.add_parser("add", help="save a search (or replace the one of that name)")
     add.add_argument("name", help="what to call it")
-    add.add_argument("query", help="what to look for, as `search` takes it ('beach + sea - people')")
+    add.add_argument("query", nargs="?", default="",
+                     help="what to look for, as `search` takes it ('beach + sea - people'); may be empty with --photo")
+    add.add_argument("--photo", metavar="PATH", help="an example photo to search with, beside the words "
+                     "('+ snow', '- people'); a copy is kept beside the index, so the search outlives the file")
+    add.add_argument("--region", metavar="L,T,R,B", help="search with this part of the --photo: LEFT,TOP,RIGHT,BOTTOM "
+                     "as fractions (0.5,0,1,0.5: the top right quarter), percentages or pixels")
     add.add_argument("--folder", help="only photos under this folder")
     add.add_argument("--since", type=day, help="only photos taken on or after this date (YYYY-MM-DD, YYYY-MM, YYYY)")
     add.add_argument("--until", type=last_day, help="only photos taken on or before this date (to a month's or year's end)")
@@ -41,9 +46,14 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     saved = SavedSearches(settings.index_dir)
     if args.action == "add":
         folder = args.folder and os.path.abspath(os.path.expanduser(args.folder))
+        photo = args.photo and os.path.abspath(os.path.expanduser(args.photo))
+        if photo and not os.path.isfile(photo):
+            print(f"error: argument --photo: no such file: {args.photo}", file=sys.stderr)
+            return 2
         try:
-            search = saved.save(SavedSearch(args.name, args.query, folder, args.since, args.until))
-        except (InvalidQuery, ValueError) as exc:
+            search = saved.save(SavedSearch(args.name, args.query, folder, args.since, args.until,
+                                            region=args.region), photo)
+        except (InvalidQuery, UnreadableImage, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print(f"saved {search.name!r}: {describe(search)}", file=sys.stderr)
@@ -56,7 +66,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     searches = saved.all()
     if args.json:
-        print(flags.json_text([vars(s) for s in searches]))
+        print(flags.json_text([s.shown() for s in searches]))
     elif not searches:
         print("No saved search yet: `python -m clipsearch saved add NAME QUERY` saves one.", file=sys.stderr)
     for search in [] if args.json else searches:
@@ -65,8 +75,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def fill_in(settings: Settings, args: argparse.Namespace) -> str | None:
-    """``search --saved NAME``: its query, and its folder and dates where the command line gives
-    none; an error message when there is no such search or a query is given too."""
+    """``search --saved NAME``: its query and photo, and its folder and dates where the command line
+    gives none; an error message when there is no such search or a query is given too."""
     saved = SavedSearches(settings.index_dir)
     kept = saved.get(args.saved)
     if kept is None:
@@ -75,12 +85,21 @@ def fill_in(settings: Settings, args: argparse.Namespace) -> str | None:
         return "give a query or --saved NAME, not both"
     kept = kept.narrowed(args.folder, args.since, args.until)
     args.query, args.folder, args.since, args.until = kept.query, kept.folder, kept.since, kept.until
+    if kept.photo:
+        photo = kept.photo_path(settings.index_dir)
+        if not os.path.isfile(photo):
+            return f"the photo of the saved search {kept.name!r} is missing ({photo}): save the search again"
+        args.image = [*args.image, photo]
+        args.regions = {**args.regions, len(args.image) - 1: parse_region(kept.region)}
     return None
 
 
 def describe(search: SavedSearch) -> str:
-    """The query and its filters in one line: ``beach + sea · in /photos/Phone · 2019-01-01 to 2023-06-30``."""
-    parts = [search.query] + ([f"in {search.folder}"] if search.folder else [])
+    """The query and its filters in one line: ``beach + sea · in /photos/Phone · 2019-01-01 to 2023-06-30``;
+    with a photo: ``photo IMG_0016.jpg, a part (0.5,0,1,0.5) · + snow · ...``."""
+    photo = [f"photo {search.photo_name}" + (f", a part ({search.region})" if search.region else "")] \
+        if search.photo else []
+    parts = photo + ([search.query] if search.query else []) + ([f"in {search.folder}"] if search.folder else [])
     if search.since or search.until:
         parts.append(f"{search.since or '…'} to {search.until or '…'}")
     return " · ".join(parts)

@@ -84,6 +84,12 @@ class Region:
                            max(math.ceil(right * scale_x), math.floor(left * scale_x) + 1),
                            max(math.ceil(bottom * scale_y), math.floor(top * scale_y) + 1)))
 
+    def in_fractions(self, width: int, height: int) -> Region:
+        """The same region as fractions of a ``width`` x ``height`` picture (a page draws those)."""
+        if not self.pixels:
+            return self
+        return Region(self.left / width, self.top / height, min(1.0, self.right / width), min(1.0, self.bottom / height))
+
     def decode_size(self, size: int | None) -> int | None:
         """The smallest side to decode a JPEG at so that this region keeps ``size`` pixels a side
         (None: the whole picture, as for a region in pixels, whose share is known only after)."""

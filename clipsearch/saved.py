@@ -2,24 +2,34 @@
 
 A saved search stores the question, not its answer: it runs again each time it is opened, so the
 photos indexed since come up in it (a "smart album": "Beach holidays" = ``beach + sea`` since
-2019). The page, the command line, REST and the MCP tools read and write the same file,
+2019). The question may hold an example photo, or a part of one (``region``), with or without
+words: "Rex in the snow" = this photo of Rex's face ``+ snow``. The photo is copied beside the
+index (``saved-photos/``, named by its content), so the search keeps working when the file it
+came from is moved, edited or deleted; a copy no saved search uses is removed.
+
+The page, the command line, REST and the MCP tools read and write the same file,
 ``saved-searches.json`` in the index folder. Every change rewrites it whole, atomically, under a
 lock of its own, so that a page and a command line saving at once lose neither; a file that is
-not what this module writes is never overwritten (``SavedSearchesError`` says why).
+not what this module writes is never overwritten (``SavedSearchesError`` says why). A search
+without a photo is written as the release before wrote it, which reads it still.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .errors import ClipSearchError, IndexNotFound, InvalidQuery
-from .query import parse_query
+from .images import load_image
+from .query import QueryTerm, parse_query
+from .region import parse_region
 from .stores.base import SearchFilter
 
 try:
@@ -28,7 +38,10 @@ except ImportError:  # Windows: one writer at a time is then the user's to keep
     fcntl = None
 
 FILE_NAME = "saved-searches.json"
+PHOTOS = "saved-photos"  # the example photos' copies, in the index folder
 MAX_NAME = 80  # characters: a name is a label in a list, not a note
+_COPY = re.compile(r"^[0-9a-f]{24}\.[a-z0-9]{1,5}$")  # a copy's name: only those are ever removed
+_PHOTO_FIELDS = ("photo", "photo_name", "region")  # written only when a search has a photo
 
 
 def as_named(text: str) -> str:
@@ -43,13 +56,19 @@ class SavedSearchesError(ClipSearchError):
 
 @dataclass(frozen=True)
 class SavedSearch:
-    """A named query (the search box's syntax) with an optional folder and date range."""
+    """A named query (the search box's syntax) with an optional folder and date range, and an
+    optional example photo: ``photo`` its copy (``saved-photos/NAME``, under the index folder),
+    ``photo_name`` the name of the file it was copied from, ``region`` the part of it searched with
+    (``clipsearch.region``'s text; None: all of it)."""
 
     name: str
     query: str
     folder: str | None = None
     since: str | None = None
     until: str | None = None
+    photo: str | None = None
+    photo_name: str | None = None
+    region: str | None = None
 
     def checked(self) -> SavedSearch:
         """This search with its name trimmed and its dates as days; ``InvalidQuery`` or
@@ -58,12 +77,42 @@ class SavedSearch:
         if not name or len(name) > MAX_NAME:
             raise ValueError(f"a saved search's name has 1 to {MAX_NAME} characters, not {len(name)}")
         parse_query(self.query)  # InvalidQuery for "2:" and the like
-        if not self.query.strip():
-            raise InvalidQuery("a saved search needs words to search for")
+        if not self.query.strip() and not self.photo:
+            raise InvalidQuery("a saved search needs words to search for, or a photo")
+        if self.region and not self.photo:
+            raise InvalidQuery("a region is a part of a photo: save the photo with it")
+        region = parse_region(self.region)  # InvalidQuery for a wrong one; None for all of the photo
         if self.folder and not os.path.isabs(self.folder):
             raise ValueError(f"a saved search's folder is a full path, not {self.folder!r}")
         where = SearchFilter(self.folder or None, self.since, self.until)  # ValueError for a wrong date
-        return SavedSearch(name, self.query.strip(), where.folder, where.date_from, where.date_to)
+        return SavedSearch(name, self.query.strip(), where.folder, where.date_from, where.date_to, self.photo,
+                           self.photo_name, region and str(region))
+
+    def terms(self, index_dir: str | Path) -> list[QueryTerm]:
+        """What to search for: the words' terms, and the photo's copy (or its ``region``)."""
+        terms = parse_query(self.query)
+        if self.photo:
+            terms.append(QueryTerm(1.0, image=self.photo_path(index_dir), region=parse_region(self.region)))
+        return terms
+
+    def photo_path(self, index_dir: str | Path) -> str | None:
+        """The full path of the photo's copy, where the search has one (in ``saved-photos/``, whatever
+        a hand-edited file says)."""
+        return os.path.join(index_dir, PHOTOS, os.path.basename(self.photo)) if self.photo else None
+
+    def drawn_region(self, index_dir: str | Path) -> str:
+        """The part of the photo as fractions of it, as a page draws a box ("" for all of it)."""
+        region = parse_region(self.region) if self.photo else None
+        if region is None:
+            return ""
+        if region.pixels:
+            loaded = load_image(self.photo_path(index_dir), min_size=1)
+            region = region.in_fractions(loaded.width, loaded.height)
+        return str(region)
+
+    def shown(self) -> dict:
+        """The search as the command line's ``--json``, REST and the MCP tools give it."""
+        return {key: value for key, value in asdict(self).items() if key != "photo"}
 
     def narrowed(self, folder: str | None = None, since: str | None = None, until: str | None = None) -> SavedSearch:
         """This search run with a request's own folder or dates: each one given replaces the
@@ -89,23 +138,71 @@ class SavedSearches:
     def get(self, name: str) -> SavedSearch | None:
         return self._read().get(as_named(name))
 
-    def save(self, search: SavedSearch) -> SavedSearch:
-        """Add ``search``, or replace the one of its name; returns it as stored."""
+    def save(self, search: SavedSearch, photo: str | Path | None = None, photo_name: str | None = None) -> SavedSearch:
+        """Add ``search``, or replace the one of its name; returns it as stored. ``photo``: a
+        picture file to search with (copied beside the index; ``photo_name``, else its own name,
+        names it), with the search's ``region`` of it; an unreadable one is ``UnreadableImage``."""
+        if photo is not None:
+            search = replace(search, photo=PHOTOS,  # for the checks: the copy is made once they pass
+                             photo_name=photo_name or os.path.basename(photo))
         search = search.checked()
+        if photo is not None:
+            loaded = load_image(photo, min_size=1)
+            region = parse_region(search.region)
+            if region:
+                region.box(loaded.width, loaded.height)  # InvalidQuery: past the picture, or too small
         with self._locked():
+            if photo is not None:
+                search = replace(search, photo=self._keep(photo))
             searches = self._read()
             searches[search.name] = search
             self._write(searches)
+            self._prune(searches)
         return search
 
     def remove(self, name: str) -> bool:
-        """Forget the search called ``name``; False when there is none."""
+        """Forget the search called ``name`` (and its photo's copy); False when there is none."""
         with self._locked():
             searches = self._read()
             if searches.pop(as_named(name), None) is None:
                 return False
             self._write(searches)
+            self._prune(searches)
         return True
+
+    def _keep(self, photo: str | Path) -> str:
+        """A copy of ``photo`` in ``saved-photos/``, named by its content: its path under the folder."""
+        try:
+            data = Path(photo).read_bytes()
+        except OSError as exc:
+            raise SavedSearchesError(f"cannot read {photo}: {exc.strerror or exc}") from None
+        suffix = (os.path.splitext(str(photo))[1].lower().lstrip(".") or "jpg")[:5]
+        name = f"{hashlib.sha256(data).hexdigest()[:24]}.{suffix if suffix.isalnum() else 'jpg'}"
+        kept = self.folder / PHOTOS / name
+        if not kept.exists():
+            temp = None
+            try:
+                kept.parent.mkdir(exist_ok=True)
+                handle, temp = tempfile.mkstemp(dir=kept.parent, prefix=".photo-", suffix=".tmp")
+                with os.fdopen(handle, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(temp, kept)
+            except OSError as exc:
+                with contextlib.suppress(OSError, TypeError):
+                    os.unlink(temp)
+                raise SavedSearchesError(f"cannot keep the photo in {kept.parent}: {exc.strerror or exc}") from None
+        return os.path.join(PHOTOS, name)
+
+    def _prune(self, searches: dict[str, SavedSearch]) -> None:
+        """Remove the photo copies no saved search uses (only files of a copy's name)."""
+        used = {os.path.basename(s.photo) for s in searches.values() if s.photo}
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self.folder / PHOTOS):
+                if _COPY.match(entry.name) and entry.name not in used:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
     def _read(self) -> dict[str, SavedSearch]:
         try:
@@ -122,7 +219,7 @@ class SavedSearches:
                 "fix it or move it away; it is left as it is") from None
 
     def _write(self, searches: dict[str, SavedSearch]) -> None:
-        data = {"version": 1, "searches": [asdict(s) for s in sorted(searches.values(), key=lambda s: s.name)]}
+        data = {"version": 1, "searches": [_written(s) for s in sorted(searches.values(), key=lambda s: s.name)]}
         temp = None
         try:
             handle, temp = tempfile.mkstemp(dir=self.folder, prefix=".saved-", suffix=".tmp")
@@ -153,3 +250,12 @@ class SavedSearches:
             yield
         finally:
             os.close(handle)
+
+
+def _written(search: SavedSearch) -> dict:
+    """A search as the file keeps it: without a photo, the fields the release before reads."""
+    entry = asdict(search)
+    if not search.photo:
+        for key in _PHOTO_FIELDS:
+            entry.pop(key)
+    return entry

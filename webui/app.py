@@ -260,7 +260,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_regions(demo)
         on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched))
         image.clear(None, None, region, js=FORGET, **PRIVATE)
-        wire_saved(demo, saved, SavedView(page), named, image, [k, min_score, sort, strong_only], outputs, searching)
+        wire_saved(demo, saved, SavedView(page), named, image, region, [k, min_score, sort, strong_only], outputs,
+                   searching)
         image.upload(None, None, region, js=FORGET, **PRIVATE).then(
             **first_unselect).then(**searched).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
                                                               api_visibility="private").then(**in_address).then(

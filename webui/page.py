@@ -45,7 +45,7 @@ class Page:
     def __init__(self, handlers: Handlers) -> None:
         self.handlers = handlers
         self.stand_ins: dict[str, str] = {}  # the name of a JPEG shown in the drop zone -> the upload
-        self.from_library: set[str] = set()  # those of them that stand in for a photo of the library
+        self.names: dict[str, str] = {}  # those of them that show a photo of the library or a saved search's: its name
 
     def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
                folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
@@ -54,7 +54,7 @@ class Page:
         name = None
         if isinstance(image, str) and not isinstance(image, UnreadableUpload):
             shown, image = Path(image).name, self.stand_ins.get(Path(image).name, image)  # the original
-            name = os.path.basename(image) if shown in self.from_library else None
+            name = self.names.get(shown)
         region = region if image else None  # the box of a photo no longer in the drop zone
         out = self.handlers.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only,
                                    region, name)
@@ -73,8 +73,25 @@ class Page:
             raise gr.Error("That photo is not in the index now.", title="Not indexed", print_exception=False) from None
         if jpeg is None:
             raise gr.Error("That photo cannot be read now (gone from disk?).", print_exception=False)
-        self._stand_in_for(jpeg, selected)
-        self.from_library.add(Path(jpeg).name)
+        self._stand_in_for(jpeg, selected, os.path.basename(selected))
+        return jpeg
+
+    def dropped(self, image: Any) -> tuple[str, str] | None:
+        """The photo in the drop zone, as a saved search keeps it: (its file, its name); None for none."""
+        if not isinstance(image, str) or isinstance(image, UnreadableUpload):
+            return None
+        shown = Path(image).name
+        original = self.stand_ins.get(shown, image)
+        return original, self.names.get(shown) or os.path.basename(original)
+
+    def show_photo(self, photo: str, name: str) -> str | None:
+        """A saved search's photo (its copy, ``photo``) into the drop zone, as a preview JPEG that
+        stands in for it and shows as ``name``; None where it cannot be read."""
+        thumbs = self.handlers.thumbs
+        jpeg = thumbs.get(photo, PREVIEW_SIZE)
+        if jpeg == thumbs.placeholder():
+            return None
+        self._stand_in_for(jpeg, photo, name)
         return jpeg
 
     def from_address(self, k: float, min_score: float, sort: str, strong_only: bool, request: gr.Request):
@@ -109,13 +126,16 @@ class Page:
         self._stand_in_for(jpeg, image)
         return jpeg
 
-    def _stand_in_for(self, jpeg: str, original: str) -> None:
-        """``jpeg`` shows ``original`` in the drop zone: a search with it uses the original."""
+    def _stand_in_for(self, jpeg: str, original: str, name: str | None = None) -> None:
+        """``jpeg`` shows ``original`` in the drop zone: a search with it uses the original (``name``:
+        the photo's, for the status line, where it is not the dropped file's own)."""
         self.stand_ins[Path(jpeg).name] = original
+        if name:
+            self.names[Path(jpeg).name] = name
         while len(self.stand_ins) > STAND_INS_KEPT:
             forgotten = next(iter(self.stand_ins))
             del self.stand_ins[forgotten]
-            self.from_library.discard(forgotten)
+            self.names.pop(forgotten, None)
 
     def find_similar(self, selected: str | None, k: float, min_score: float, sort: str, folder: str | None,
                      date_from: str | None, date_to: str | None, strong_only: bool = False, region: str | None = None):

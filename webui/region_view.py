@@ -36,6 +36,11 @@ def forget(zone: str) -> str:
     return f"() => {{ if (window.clipsearchRegion) window.clipsearchRegion.forget({zone!r}); return ''; }}"
 
 
+def show(zone: str) -> str:
+    """The JS of an event whose input is a region as fractions: that box drawn in ``zone`` ("": none)."""
+    return f"(text) => {{ if (window.clipsearchRegion) window.clipsearchRegion.show({zone!r}, text); }}"
+
+
 FORGET = forget("query-image")
 REGION_JS = """() => {
   if (window.clipsearchRegion) return;
@@ -81,6 +86,13 @@ REGION_JS = """() => {
   window.clipsearchRegion = {
     text: (id) => zones[id].text,
     forget: (id) => forget(zones[id]),
+    show: (id, text) => {  // a box the server chose (a saved search's part of its photo)
+      const zone = zones[id], box = String(text || "").split(",").map(Number);
+      if (box.length !== 4 || !box.every((v) => v >= 0 && v <= 1)) { forget(zone); return; }
+      const img = photo(zone);
+      Object.assign(zone, {box, text: String(text), src: img && img.src});
+      draw(zone, box);
+    },
   };
   let start = null;
   document.addEventListener("pointerdown", (event) => {

@@ -118,8 +118,10 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
     """Text and/or picture query with filters: ``{"query", "results", "took_ms"}``; ``saved=NAME``:
     that saved search, its folder and dates where the request gives none."""
     started = time.perf_counter()
+    named = "the uploaded file"
     if fields.get("saved"):
-        fields = _with_saved(handlers, fields)
+        fields, photo = _with_saved(handlers, fields, image)
+        image, named = (photo, "the saved search's photo") if photo else (image, named)
     text = fields.get("q") or ""
     k, cut, where, fold = _common_fields(fields)
     with _translated():
@@ -128,7 +130,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
             raise ApiError(400, "a region is a part of a picture: POST the picture (field 'image'), or "
                                 "GET /api/similar?file=PATH&region=... for an indexed photo")
         if image is not None:
-            picture = query_picture(image, region, handlers.engine().encoder.input_size, path="the uploaded file",
+            picture = query_picture(image, region, handlers.engine().encoder.input_size, path=named,
                                     max_pixels=handlers.settings.max_pixels)
             terms.append(QueryTerm(1.0, image=picture))
         if not terms:
@@ -289,25 +291,29 @@ def _cut(results: list[dict], cut: float) -> list[dict]:
 
 
 def saved_list(handlers: Handlers) -> dict:
-    """GET /api/saved: ``{"searches": [{name, query, folder, since, until}]}``, by name."""
+    """GET /api/saved: ``{"searches": [{name, query, folder, since, until, photo_name, region}]}``, by name."""
     with _translated():
-        return {"searches": [vars(s) for s in _saved(handlers).all()]}
+        return {"searches": [s.shown() for s in _saved(handlers).all()]}
 
 
 def _saved(handlers: Handlers) -> SavedSearches:
     return SavedSearches(handlers.settings.index_dir)
 
 
-def _with_saved(handlers: Handlers, fields: dict[str, str]) -> dict[str, str]:
-    """The request's fields with the saved search ``saved`` filled in (a 404 when there is none)."""
+def _with_saved(handlers: Handlers, fields: dict[str, str], image: bytes | None) -> tuple[dict[str, str], str | None]:
+    """The request's fields with the saved search ``saved`` filled in (a 404 when there is none), and
+    its photo's copy (None: it has none)."""
     with _translated():
         kept = _saved(handlers).get(fields["saved"])
     if kept is None:
         raise ApiError(404, f"no saved search is called {fields['saved']!r} (GET /api/saved lists them)")
     if fields.get("q"):
         raise ApiError(400, "give q=TEXT or saved=NAME, not both")
+    if kept.photo and (image is not None or fields.get("region")):
+        raise ApiError(400, f"the saved search {kept.name!r} has a photo of its own: give saved=NAME alone")
     kept = kept.narrowed(fields.get("folder"), fields.get("since"), fields.get("until"))
-    return {**fields, "q": kept.query, "folder": kept.folder or "", "since": kept.since or "", "until": kept.until or ""}
+    return ({**fields, "q": kept.query, "folder": kept.folder or "", "since": kept.since or "", "until": kept.until or "",
+             **({"region": kept.region or ""} if kept.photo else {})}, kept.photo_path(handlers.settings.index_dir))
 
 
 def _folded(handlers: Handlers, fold: bool, hits: list) -> list[dict]:

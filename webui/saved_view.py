@@ -1,10 +1,11 @@
 """The page's saved searches (``clipsearch.saved``): a list to run one from, and a name to keep the
 search in the boxes under. The same file as ``clipsearch saved`` on the command line.
 
-A saved search keeps the words, the folder and the dates, not the answer: opening it runs it
-again (photos indexed since come up), with its words and filters put in their boxes. A dropped
-photo is not kept. Any trouble (a read-only index folder, a name or a date that is wrong) is a
-warning toast; what was saved before stays.
+A saved search keeps the words, the folder and the dates, and the photo in the drop zone with the
+box drawn on it (a copy of the photo is kept beside the index), not the answer: opening it runs it
+again (photos indexed since come up), with its words and filters put in their boxes, its photo in
+the drop zone and its box on the photo. Any trouble (a read-only index folder, a name or a date
+that is wrong) is a warning toast; what was saved before stays.
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
@@ -17,6 +18,7 @@ from clipsearch.saved import SavedSearch, SavedSearches
 
 from .handlers import ALL_FOLDERS, parse_filter
 from .page import ADDRESS_JS, OUTPUT_NAMES, Page
+from .region_view import show
 
 
 class SavedView:
@@ -35,20 +37,25 @@ class SavedView:
             names = []
         return gr.Dropdown(choices=names, value=value if value in names else None)
 
-    def save(self, name: str, text: str, folder: str, date_from: str, date_to: str):
-        """"Save this search": (the list with it chosen, the name box emptied)."""
-        if not (text or "").strip():
-            gr.Warning("Type the words to search for first: a saved search keeps words (and the folder "
-                       "and dates), not a dropped photo.")
+    def save(self, name: str, text: str, folder: str, date_from: str, date_to: str, image: Any = None,
+             region: str = ""):
+        """"Save this search", with the photo in the drop zone and the box on it: (the list with it
+        chosen, the name box emptied)."""
+        photo, name_of = self.page.dropped(image) or (None, None)
+        if not (text or "").strip() and photo is None:
+            gr.Warning("Type words or drop a photo to search with first: a saved search keeps them (and the "
+                       "folder and dates).")
             return gr.skip(), gr.skip()
         try:
             where = parse_filter(folder, date_from, date_to)
-            kept = self.saved.save(SavedSearch(name or "", text, *(
-                (where.folder, where.date_from, where.date_to) if where else (None, None, None))))
+            kept = self.saved.save(SavedSearch(name or "", text or "", *(
+                (where.folder, where.date_from, where.date_to) if where else (None, None, None)),
+                region=(region or None) if photo else None), photo, name_of)
         except (ClipSearchError, ValueError) as exc:
             gr.Warning(f"Not saved: {exc}")
             return gr.skip(), gr.skip()
-        gr.Info(f"Saved “{kept.name}”: open it from the list to run it again.")
+        with_photo = f" (with {'a part of ' if kept.region else ''}{kept.photo_name})" if kept.photo else ""
+        gr.Info(f"Saved “{kept.name}”{with_photo}: open it from the list to run it again.")
         return self.choices(kept.name), ""
 
     def forget(self, name: str | None):
@@ -64,18 +71,30 @@ class SavedView:
         return self.choices()
 
     def open(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool):
-        """A saved search chosen: its words and filters in their boxes, the drop zone emptied, and
-        the search run (OUTPUT_NAMES)."""
+        """A saved search chosen: its words and filters in their boxes, its photo in the drop zone
+        (or none) with its part (the region), and the search run (OUTPUT_NAMES)."""
         try:
             kept = self.saved.get(name) if name else None
+            image, region = self._photo_of(kept)
         except ClipSearchError as exc:
             gr.Warning(str(exc))
             kept = None
         if kept is None:  # the drop zone's None: a skip would make Gradio rebuild it without its checks (page.stand_in)
-            return (*(gr.skip() for _ in range(4)), None, *(gr.skip() for _ in OUTPUT_NAMES))
+            return (*(gr.skip() for _ in range(4)), None, "", *(gr.skip() for _ in OUTPUT_NAMES))
         folder, since, until = kept.folder or ALL_FOLDERS, kept.since or "", kept.until or ""
-        return (kept.query, folder, since, until, None,
-                *self.page.search(kept.query, None, k, min_score, sort, folder, since, until, strong_only))
+        return (kept.query, folder, since, until, image, region,
+                *self.page.search(kept.query, image, k, min_score, sort, folder, since, until, strong_only, region))
+
+    def _photo_of(self, kept: SavedSearch | None) -> tuple[str | None, str]:
+        """The saved search's photo for the drop zone, and its part as fractions ("" for all of it)."""
+        if kept is None or not kept.photo:
+            return None, ""
+        index_dir = self.page.handlers.settings.index_dir
+        image = self.page.show_photo(kept.photo_path(index_dir), kept.photo_name or "the saved photo")
+        if image is None:
+            raise ClipSearchError(f"The photo of “{kept.name}” is missing beside the index, or cannot be read: "
+                                  "save the search again with its photo.")
+        return image, kept.drawn_region(index_dir)
 
 
 def saved_panel() -> dict[str, Any]:
@@ -92,14 +111,16 @@ def saved_panel() -> dict[str, Any]:
 
 
 def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: dict[str, Any],
-               image: Any, view_inputs: list, outputs: list, searching: dict) -> None:
-    """The panel's events: ``view_inputs`` are (k, min_score, sort, strong_only)."""
+               image: Any, region: Any, view_inputs: list, outputs: list, searching: dict) -> None:
+    """The panel's events: ``region`` is the drop zone's hidden box (``region_view``), ``view_inputs``
+    (k, min_score, sort, strong_only)."""
     private = {"api_visibility": "private"}
     boxes = [named[n] for n in ("text", "folder", "date_from", "date_to")]
     # On load, and when opened: a search saved meanwhile (another tab, `clipsearch saved add`) is listed.
     gr.on([demo.load, panel["panel"].expand], view.choices, None, panel["chosen"], **private)
-    gr.on([panel["save"].click, panel["name"].submit], view.save, [panel["name"], *boxes],
+    gr.on([panel["save"].click, panel["name"].submit], view.save, [panel["name"], *boxes, image, region],
           [panel["chosen"], panel["name"]], **private)
     panel["forget"].click(view.forget, panel["chosen"], panel["chosen"], **private)
-    panel["chosen"].input(view.open, [panel["chosen"], *view_inputs], [*boxes, image, *outputs],
-                          **private, **searching).then(None, boxes, js=ADDRESS_JS, **private)
+    panel["chosen"].input(view.open, [panel["chosen"], *view_inputs], [*boxes, image, region, *outputs],
+                          **private, **searching).then(None, boxes, js=ADDRESS_JS, **private).then(
+        None, region, js=show("query-image"), **private)

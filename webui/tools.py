@@ -2,8 +2,8 @@
 
 ``/search_text``, ``/search_image`` and ``/similar`` keep the names and inputs scripts rely on
 (webui/API.md; their cut-off, folder and date filters after the first inputs are optional);
-``/info`` says what the index holds, ``/saved_searches`` what the user saved, and
-``/look_at_photo`` hands an assistant an indexed photo to see. Gradio serves the same functions
+``/info`` says what the index holds, ``/saved_searches`` what the user saved (``/run_saved_search``
+runs one, its example photo too), and ``/look_at_photo`` hands an assistant an indexed photo to see. Gradio serves the same functions
 as Model Context Protocol tools at ``/gradio_api/mcp/sse`` when the app runs with MCP on: each
 tool is named after its function and described by its docstring (the ``Args:`` lines describe
 the parameters), so the docstrings here are written for a language model to read.
@@ -21,6 +21,7 @@ from clipsearch import ClipSearchError, InvalidQuery, parse_region
 from clipsearch.saved import SavedSearches
 
 from .handlers import Handlers, NoIndexYet, NotIndexed
+from .matches import api_cut
 from .paths import local_path
 from .rest import with_thumbnails
 
@@ -126,15 +127,30 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
 
     def saved_searches() -> list[dict]:
         """The searches the user saved by name (their "smart albums"), each with its query, folder
-        and dates (null: no limit).
+        and dates (null: no limit), and the name of the example photo it searches with, if any
+        ("photo_name"; "region": only that part of it).
 
-        When the user names one ("my Beach holidays album"), run it with search_photos_by_text,
-        giving its query, folder, since and until.
+        When the user names one ("my Beach holidays album"), run it with run_saved_search.
         """
         try:
-            return [vars(search) for search in SavedSearches(handlers.settings.index_dir).all()]
+            return [search.shown() for search in SavedSearches(handlers.settings.index_dir).all()]
         except ClipSearchError as exc:
             raise gr.Error(str(exc)) from None
+
+    @whole_arg_lines
+    def run_saved_search(name: str, k: int = 20, min_score: float = 0.0, request: gr.Request = None) -> list[dict]:
+        """Run one of the user's saved searches ("smart albums", listed by saved_searches) as it was
+        saved: its words, its example photo (or a part of it), its folder and dates. Photos indexed
+        since it was saved come up too. Results are those of a search: best first, each with
+        "file", "score", "strong", size, date and a "thumbnail" URL.
+
+        Args:
+            name: the saved search's name, exactly as saved_searches lists it.
+            k: how many photos to return, 1 to 500 (default 20).
+            min_score: 0 returns all k; -1 only the strong matches (the automatic cut-off, decided
+                per query); above 0, leave out results scoring less than this.
+        """
+        return _with_urls(ran_saved(handlers, name, k, min_score), request)
 
     def photo_library_info() -> dict:
         """What the user's photo library index holds: how many photos, the folders it covers, the
@@ -155,6 +171,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
     gr.api(search_photos_by_text, api_name="search_text", **encoder_bound)
     gr.api(photo_library_info, api_name="info")
     gr.api(saved_searches, api_name="saved_searches")
+    gr.api(run_saved_search, api_name="run_saved_search", **encoder_bound)
     gr.api(find_similar_photos, api_name="similar", **encoder_bound)
     with gr.Column(visible=False):
         api_image = image_input(label="image")
@@ -187,6 +204,19 @@ def looked_at(handlers: Handlers, path: str, region: str = "") -> str:
     if picture is None:
         raise gr.Error("That photo cannot be read now (gone from disk, or not a picture any more).")
     return picture
+
+
+def ran_saved(handlers: Handlers, name: str, k: int, min_score: float) -> list[dict]:
+    """``run_saved_search``'s records: the saved search ``name`` run as saved; a ``gr.Error`` for none."""
+    try:
+        kept = SavedSearches(handlers.settings.index_dir).get(str(name or ""))
+    except ClipSearchError as exc:
+        raise gr.Error(str(exc)) from None
+    if kept is None:
+        raise gr.Error(f"No saved search is called {name!r}: saved_searches lists them by name.")
+    photo = kept.photo_path(handlers.settings.index_dir)
+    return api_cut(handlers._api(lambda: handlers.query(kept.query, photo, k, kept.where(), fold=False,
+                                                        region=kept.region)), min_score)
 
 
 def whole_arg_lines(fn: Callable) -> Callable:

@@ -504,3 +504,60 @@ def test_the_page_makes_no_request_outside_127_0_0_1(app, browser_page):
     hosts = {urlparse(url).netloc for url in requests if not url.startswith(("data:", "blob:"))}
     assert hosts == {urlparse(app["url"]).netloc}, hosts
     assert not [u for u in requests if re.search(r"/photos/.*\.(jpg|png|webp)$", u)]
+
+
+def test_a_saved_search_keeps_its_photo_and_the_box_drawn_on_it(app, page):
+    """Search with this photo, words and a box on it, saved: opened on a fresh page, the photo is back
+    in the drop zone with its box, and the same search runs; a click on the photo then searches
+    with all of it (the box the page drew is the page's own again)."""
+    import shutil
+
+    from playwright.sync_api import expect
+
+    from clipsearch import parse_region
+    from clipsearch.saved import FILE_NAME, PHOTOS, SavedSearches
+
+    index = app["root"] / "index"
+    query = page.locator("#query textarea, #query input").first
+    try:
+        page.goto(app["url"])
+        search_for(page, "a red circle and a green square")
+        first = result_names(page)[0]
+        page.locator("#results .thumbnail-item").first.click()
+        query.fill("- red")
+        page.locator("#use-photo").click()
+        expect_status(page, f"“- red” + {first}")
+        page.locator("#query-image").scroll_into_view_if_needed()
+        drag_over(page, (0.1, 0.2, 0.6, 0.7))
+        expect_status(page, f"“- red” + a part of {first}")
+        found = result_names(page)
+        page.locator("#saved-panel").get_by_text("Saved searches").click()
+        page.locator("#saved-name input, #saved-name textarea").first.fill("Like that part")
+        page.locator("#save-search").click()
+        expect(page.get_by_text(f"Saved “Like that part” (with a part of {first})")).to_be_visible(timeout=TIMEOUT)
+        kept = SavedSearches(index).get("Like that part")
+        region = parse_region(kept.region)
+        assert (kept.query, kept.photo_name) == ("- red", first)
+        assert max(abs(a - b) for a, b in zip((region.left, region.top, region.right, region.bottom),
+                                              (0.1, 0.2, 0.6, 0.7))) < 0.02, kept.region
+
+        page.goto(app["url"])  # a fresh page: nothing in the drop zone
+        page.locator("#saved-panel").get_by_text("Saved searches").click()
+        page.locator("#saved-choice input").click()
+        page.get_by_role("option", name="Like that part").click()
+        expect_status(page, f"“- red” + a part of {first}")
+        assert query.input_value() == "- red" and result_names(page) == found
+        assert "/thumbs/1024/" in page.locator("#query-image img").get_attribute("src")
+        frame = page.locator("#query-image .region-box")
+        expect(frame).to_be_visible(timeout=TIMEOUT)
+        img, drawn = page.locator("#query-image img").bounding_box(), frame.bounding_box()
+        assert drawn["width"] < 0.6 * img["width"] and drawn["height"] < 0.8 * img["height"], (img, drawn)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "saved-photo.png"))
+        drag_over(page, (0.5, 0.5, 0.5, 0.5))  # a click: all of the photo again
+        expect_status(page, f"“- red” + {first} ·")
+        expect(frame).to_be_hidden(timeout=TIMEOUT)
+    finally:
+        (index / FILE_NAME).unlink(missing_ok=True)
+        shutil.rmtree(index / PHOTOS, ignore_errors=True)
+        page.goto(app["url"])

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from clipsearch.demo import make_sample_library
+from clipsearch.demo import Scene, SceneObject, make_sample_library, render_scene
+from clipsearch.demo.quality import load_truth
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,3 +68,21 @@ def same_gradio_temp(monkeypatch, gradio_temp) -> None:
     """Gradio reads GRADIO_TEMP_DIR per request: a test's clients keep the module's servers' folder
     (``pytestmark = pytest.mark.usefixtures("same_gradio_temp")``)."""
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(gradio_temp))
+
+
+@pytest.fixture(scope="module")
+def truth(sample_library):
+    return load_truth(sample_library)
+
+
+@pytest.fixture(scope="module")
+def two_halves(tmp_path_factory):
+    """A 2048 x 1024 JPEG: a blue star on its left half, a green square on its right (each alone
+    is found by the demo model; the whole, of both colours, by neither as surely)."""
+    rng = random.Random(3)
+    picture = Image.new("RGB", (512, 256))
+    picture.paste(render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, rng), (0, 0))
+    picture.paste(render_scene(Scene((SceneObject("green", "square"),), "white"), 256, rng), (256, 0))
+    path = tmp_path_factory.mktemp("region") / "two-halves.jpg"
+    picture.resize((2048, 1024), Image.BICUBIC).save(path, quality=92)  # a JPEG: decoded at a reduced scale
+    return path

@@ -11,13 +11,8 @@ import sys
 import pytest
 
 from clipsearch.demo import Scene, SceneObject, render_scene
-from clipsearch.demo.quality import load_truth, measure
+from clipsearch.demo.quality import measure
 from tests.integration.conftest import REPO
-
-
-@pytest.fixture(scope="module")
-def truth(sample_library):
-    return load_truth(sample_library)
 
 
 def share(hits, truth, colour, shape, k):

@@ -8,7 +8,6 @@ import asyncio
 import base64
 import io
 import json
-import random
 
 import httpx
 import numpy as np
@@ -17,31 +16,11 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from clipsearch import InvalidQuery, parse_region
-from clipsearch.demo import Scene, SceneObject, render_scene
-from clipsearch.demo.quality import load_truth
 from tests.integration.test_rest_mcp import Served, _mcp_session
 
 pytestmark = pytest.mark.usefixtures("same_gradio_temp")  # conftest.py: the server's upload folder
 
 LEFT, RIGHT = "0,0,0.5,1", "50%,0%,100%,100%"  # the two halves, in two of a region's spellings
-
-
-@pytest.fixture(scope="module")
-def truth(sample_library):
-    return load_truth(sample_library)
-
-
-@pytest.fixture(scope="module")
-def two_halves(tmp_path_factory):
-    """A 2048 x 1024 JPEG: a blue star on its left half, a green square on its right (each alone
-    is found by the demo model; the whole, of both colours, by neither as surely)."""
-    rng = random.Random(3)
-    picture = Image.new("RGB", (512, 256))
-    picture.paste(render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, rng), (0, 0))
-    picture.paste(render_scene(Scene((SceneObject("green", "square"),), "white"), 256, rng), (256, 0))
-    path = tmp_path_factory.mktemp("region") / "two-halves.jpg"
-    picture.resize((2048, 1024), Image.BICUBIC).save(path, quality=92)  # a JPEG: decoded at a reduced scale
-    return path
 
 
 @pytest.fixture(scope="module")

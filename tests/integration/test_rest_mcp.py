@@ -329,7 +329,8 @@ def test_an_assistant_and_a_script_read_the_saved_searches_and_run_one(served, d
     finally:
         (served.engine.settings.index_dir / FILE_NAME).unlink(missing_ok=True)
     assert not listed.isError and found == [{"name": "Red circles", "query": "a red circle",
-                                             "folder": kept.folder, "since": "2019-01-01", "until": None}]
+                                             "folder": kept.folder, "since": "2019-01-01", "until": None,
+                                             "photo_name": None, "region": None}]  # no example photo
     expected = [hit.path for hit in demo_engine.search("a red circle", k=5, where=kept.where())]
     assert not run.isError and [hit["file"] for hit in ast.literal_eval(run.content[0].text)] == expected
     assert by_name["query"] == "a red circle" and [hit["file"] for hit in by_name["results"]] == expected

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 
 import pytest
 
-from clipsearch import InvalidQuery
-from clipsearch.saved import FILE_NAME, SavedSearch, SavedSearches, SavedSearchesError
+from clipsearch import InvalidQuery, UnreadableImage
+from clipsearch.saved import FILE_NAME, PHOTOS, SavedSearch, SavedSearches, SavedSearchesError
 
 
 def test_save_list_replace_and_remove(tmp_path):
@@ -84,3 +85,74 @@ def test_two_processes_saving_at_once_lose_nothing(tmp_path):
         worker.join(120)
         assert worker.exitcode == 0
     assert len(SavedSearches(tmp_path).all()) == 300
+
+
+def _photo(path, colour="red", size=(320, 240)):
+    from PIL import Image
+
+    Image.new("RGB", size, colour).save(path)
+    return path
+
+
+def test_a_search_with_a_photo_keeps_a_copy_that_outlives_the_file_it_came_from(tmp_path):
+    index = tmp_path / "index"
+    index.mkdir()
+    source = _photo(tmp_path / "IMG_0016.jpg")
+    saved = SavedSearches(index)
+    kept = saved.save(SavedSearch("Rex in snow", "+ snow", region="50%,0%,100%,50%"), source)
+    assert kept.photo_name == "IMG_0016.jpg" and kept.region == "0.5,0,1,0.5"  # the region as fractions
+    copy = kept.photo_path(index)
+    assert os.path.dirname(copy) == str(index / PHOTOS) and open(copy, "rb").read() == source.read_bytes()
+    source.unlink()  # the photo it came from is gone: the search is not
+    again = SavedSearches(index).get("Rex in snow")
+    assert again == kept
+    words, picture = again.terms(index)
+    assert (words.text, words.weight) == ("snow", 1.0)
+    assert picture.image == copy and str(picture.region) == "0.5,0,1,0.5"
+    entry = json.loads((index / FILE_NAME).read_text())["searches"][0]
+    assert entry["photo_name"] == "IMG_0016.jpg" and "photo" in entry
+    assert "photo" not in kept.shown() and kept.shown()["photo_name"] == "IMG_0016.jpg"
+
+
+def test_a_photo_alone_is_a_search_and_its_copy_goes_with_the_last_search_using_it(tmp_path):
+    source = _photo(tmp_path / "cat.png")
+    saved = SavedSearches(tmp_path)
+    first = saved.save(SavedSearch("Like my cat", ""), source)
+    second = saved.save(SavedSearch("My cat, outdoors", "+ garden"), source)
+    assert first.photo == second.photo  # one copy for both
+    assert [t.image for t in first.terms(tmp_path)] == [first.photo_path(tmp_path)]  # no words: the photo alone
+    saved.remove("Like my cat")
+    assert os.path.exists(second.photo_path(tmp_path))
+    saved.save(SavedSearch("My cat, outdoors", "a garden"))  # replaced without a photo
+    assert not os.path.exists(second.photo_path(tmp_path))
+    assert os.listdir(tmp_path / PHOTOS) == []
+
+
+def test_a_search_without_a_photo_is_written_as_the_release_before_reads_it(tmp_path):
+    SavedSearches(tmp_path).save(SavedSearch("dogs", "a dog"))
+    entry = json.loads((tmp_path / FILE_NAME).read_text())["searches"][0]
+    assert set(entry) == {"name", "query", "folder", "since", "until"}
+    assert SavedSearch("dogs", "a dog").shown() == {"name": "dogs", "query": "a dog", "folder": None, "since": None,
+                                                     "until": None, "photo_name": None, "region": None}
+
+
+def test_a_wrong_photo_or_region_is_refused_and_nothing_is_written(tmp_path):
+    saved = SavedSearches(tmp_path)
+    photo = _photo(tmp_path / "small.jpg", size=(100, 80))
+    with pytest.raises(InvalidQuery, match="a region is a part of a photo"):
+        saved.save(SavedSearch("dogs", "a dog", region="0,0,0.5,0.5"))
+    with pytest.raises(InvalidQuery, match="reaches past the picture"):
+        saved.save(SavedSearch("dogs", "a dog", region="0,0,200,80"), photo)  # pixels of a 100 x 80 photo
+    with pytest.raises(InvalidQuery, match="too small"):
+        saved.save(SavedSearch("dogs", "a dog", region="0,0,0.1,0.1"), photo)
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    with pytest.raises(UnreadableImage):
+        saved.save(SavedSearch("dogs", "a dog"), tmp_path / "notes.jpg")
+    with pytest.raises(InvalidQuery, match="needs words to search for, or a photo"):
+        saved.save(SavedSearch("dogs", " "))
+    assert not (tmp_path / FILE_NAME).exists() and not (tmp_path / PHOTOS).exists()
+
+
+def test_a_hand_edited_photo_path_stays_in_the_photos_folder(tmp_path):
+    search = SavedSearch("x", "", photo="../../etc/passwd")
+    assert search.photo_path(tmp_path) == str(tmp_path / PHOTOS / "passwd")

@@ -528,3 +528,47 @@ def test_search_with_this_photo_puts_a_result_in_the_drop_zone_and_searches_with
     for wrong in (None, "", str(library / "notes.txt")):
         with pytest.raises(gr.Error):
             page.use_selected(wrong)
+
+
+def test_the_page_saves_the_dropped_photo_and_its_box_and_opens_them_again(handlers, library, tmp_path,
+                                                                          monkeypatch):
+    """Save keeps the photo in the drop zone (an upload under its own name; a result put there, or a
+    HEIC's stand-in, as the photo it stands for) and the box on it; opening the search puts a JPEG
+    of the kept copy in the drop zone, hands the page its box as fractions and runs the search."""
+    from clipsearch.saved import SavedSearches
+    from webui.handlers import ALL_FOLDERS
+    from webui.page import OUTPUT_NAMES, Page
+    from webui.saved_view import SavedView
+
+    page, searched, warned = Page(handlers), [], []
+    view = SavedView(page)
+    real = handlers.search
+    monkeypatch.setattr(handlers, "search", lambda text, image, *rest: searched.append(image) or real(text, image, *rest))
+    monkeypatch.setattr(gr, "Warning", lambda message: warned.append(message))
+    upload = tmp_path / "gradio" / "0a1b" / "phone-shot.png"
+    upload.parent.mkdir(parents=True)
+    photo(800, 400, seed=5).save(upload)
+    view.save("From my phone", "", ALL_FOLDERS, "", "", str(upload), "0,0,400,400")
+    chosen = str(library / "trips" / "p02.jpg")
+    view.save("Like p02", "red sky", ALL_FOLDERS, "", "", page.use_selected(chosen), "")
+    saved = SavedSearches(handlers.settings.index_dir)
+    kept, like = saved.get("From my phone"), saved.get("Like p02")
+    assert (kept.photo_name, kept.region, like.photo_name, like.region) == ("phone-shot.png", "0,0,400,400", "p02.jpg", None)
+    index = handlers.settings.index_dir
+    assert Path(like.photo_path(index)).read_bytes() == Path(chosen).read_bytes() and not warned
+
+    status = 6 + OUTPUT_NAMES.index("status")  # after the four boxes, the drop zone and the box
+    opened = view.open("From my phone", 20, 0.0, SORT_RELEVANCE, False)
+    assert opened[:4] == ("", ALL_FOLDERS, "", "") and handlers.thumbs.contains(opened[4])
+    assert opened[5] == "0,0,0.5,1"  # pixels of the 800 x 400 photo, as the page draws them
+    assert searched[-1] == kept.photo_path(index) and "a part of phone-shot.png" in opened[status], opened[status]
+    opened = view.open("Like p02", 20, 0.0, SORT_RELEVANCE, False)
+    assert opened[5] == "" and "“red sky” + p02.jpg" in opened[status]
+    again = page.search("red sky", opened[4], 20, 0.0, SORT_RELEVANCE, "", "", "", False, "")  # Enter, later
+    assert searched[-1] == like.photo_path(index) and "“red sky” + p02.jpg" in again[OUTPUT_NAMES.index("status")]
+
+    view.save("Nothing", "  ", ALL_FOLDERS, "", "", None, "")
+    assert "Type words or drop a photo" in warned[-1] and saved.get("Nothing") is None
+    os.unlink(like.photo_path(index))  # a copy removed by hand: said so, the drop zone emptied
+    opened = view.open("Like p02", 20, 0.0, SORT_RELEVANCE, False)
+    assert "missing beside the index" in warned[-1] and opened[4] is None
