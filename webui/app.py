@@ -271,8 +271,6 @@ def build_app(engine: SearchEngine | None, settings: Settings,
               [last, text, image, *filters, region], outputs, trigger_mode="always_last", api_visibility="private",
               **searching).then(unselect_if, changed, gallery, api_visibility="private", show_progress="hidden"
                                 ).then(**in_address)
-        demo.load(page.from_address, [k, min_score, sort, strong_only], address + outputs,
-                  api_visibility="private", **searching)
         gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
             api_visibility="private", show_progress="hidden")

@@ -191,6 +191,15 @@ ADDRESS_JS = """(q, folder, since, until) => {
     if (text) url.searchParams.set(name, text); else url.searchParams.delete(name);
   };
   put("q", q); put("folder", folder); put("since", since); put("until", until);
+  url.searchParams.delete("saved");  // a search of its own now, not the saved one
+  if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
+}"""
+# A saved search opened: its name alone in the address (``SavedView.from_address`` opens it again,
+# its photo too, which no ``q`` could hold).
+SAVED_ADDRESS_JS = """(name) => {
+  const url = new URL(window.location.href);
+  url.search = "";
+  if (String(name ?? "").trim()) url.searchParams.set("saved", String(name).trim());
   if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
 }"""
 

@@ -17,7 +17,7 @@ from clipsearch import ClipSearchError
 from clipsearch.saved import SavedSearch, SavedSearches
 
 from .handlers import ALL_FOLDERS, parse_filter
-from .page import ADDRESS_JS, OUTPUT_NAMES, Page
+from .page import ADDRESS_NAMES, OUTPUT_NAMES, SAVED_ADDRESS_JS, Page
 from .region_view import show
 
 
@@ -29,7 +29,7 @@ class SavedView:
         self.saved = SavedSearches(page.handlers.settings.index_dir)
 
     def choices(self, value: str | None = None):
-        """The list, with ``value`` chosen (on page load: none)."""
+        """The list, with ``value`` chosen (when the panel opens: the one chosen before)."""
         try:
             names = [s.name for s in self.saved.all()]
         except ClipSearchError as exc:
@@ -75,6 +75,8 @@ class SavedView:
         (or none) with its part (the region), and the search run (OUTPUT_NAMES)."""
         try:
             kept = self.saved.get(name) if name else None
+            if name and kept is None:
+                raise ClipSearchError(f"No saved search is called “{name}” (any more?).")
             image, region = self._photo_of(kept)
         except ClipSearchError as exc:
             gr.Warning(str(exc))
@@ -84,6 +86,19 @@ class SavedView:
         folder, since, until = kept.folder or ALL_FOLDERS, kept.since or "", kept.until or ""
         return (kept.query, folder, since, until, image, region,
                 *self.page.search(kept.query, image, k, min_score, sort, folder, since, until, strong_only, region))
+
+    def listed_at_load(self, request: gr.Request):
+        """The list on page load, with the saved search of the address (``/?saved=NAME``) chosen."""
+        return self.choices(request.query_params.get("saved") if request is not None else None)
+
+    def from_address(self, k: float, min_score: float, sort: str, strong_only: bool, request: gr.Request):
+        """The page opened at an address: ``/?saved=NAME`` opens that saved search (as ``open``, its
+        photo and box too), else ``Page.from_address`` (``/?q=...``), the drop zone left as it is."""
+        asked = dict(request.query_params) if request is not None else {}
+        if asked.get("saved"):
+            return self.open(asked["saved"], k, min_score, sort, strong_only)
+        searched = self.page.from_address(k, min_score, sort, strong_only, request)
+        return (*searched[:len(ADDRESS_NAMES)], gr.skip(), gr.skip(), *searched[len(ADDRESS_NAMES):])
 
     def _photo_of(self, kept: SavedSearch | None) -> tuple[str | None, str]:
         """The saved search's photo for the drop zone, and its part as fractions ("" for all of it)."""
@@ -117,10 +132,14 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
     private = {"api_visibility": "private"}
     boxes = [named[n] for n in ("text", "folder", "date_from", "date_to")]
     # On load, and when opened: a search saved meanwhile (another tab, `clipsearch saved add`) is listed.
-    gr.on([demo.load, panel["panel"].expand], view.choices, None, panel["chosen"], **private)
+    demo.load(view.listed_at_load, None, panel["chosen"], **private)
+    panel["panel"].expand(view.choices, panel["chosen"], panel["chosen"], **private)
     gr.on([panel["save"].click, panel["name"].submit], view.save, [panel["name"], *boxes, image, region],
           [panel["chosen"], panel["name"]], **private)
     panel["forget"].click(view.forget, panel["chosen"], panel["chosen"], **private)
-    panel["chosen"].input(view.open, [panel["chosen"], *view_inputs], [*boxes, image, region, *outputs],
-                          **private, **searching).then(None, boxes, js=ADDRESS_JS, **private).then(
+    opened = [*boxes, image, region, *outputs]
+    panel["chosen"].input(view.open, [panel["chosen"], *view_inputs], opened, **private, **searching).then(
+        None, panel["chosen"], js=SAVED_ADDRESS_JS, **private).then(None, region, js=show("query-image"), **private)
+    # The page opened at an address with a search in it: a saved one (its photo too), or words.
+    demo.load(view.from_address, view_inputs, opened, **private, **searching).then(
         None, region, js=show("query-image"), **private)

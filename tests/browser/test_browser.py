@@ -483,10 +483,18 @@ def test_a_saved_search_opens_again_from_its_list_after_a_reload(app, page):
         expect_status(page, "“a white circle”")
         assert page.locator("#query textarea, #query input").first.input_value() == "a white circle"
         assert page.get_by_label("From (YYYY-MM-DD)").input_value() == "2021-01-01"
-        expect(page).to_have_url(app["url"] + "?q=a+white+circle&since=2021-01-01")
+        expect(page).to_have_url(app["url"] + "?saved=White+circles")  # the address opens it again
         answer = httpx.get(app["url"] + "api/search", timeout=60, params={
             "q": "a white circle", "since": "2021-01-01", "k": 40, "min_score": "auto"}).json()["results"]
         assert answer and result_names(page) == [hit["name"] for hit in answer]
+        search_for(page, "a white square")  # a search of its own: the address says so
+        expect(page).to_have_url(app["url"] + "?q=a+white+square&since=2021-01-01")
+        page.goto(app["url"] + "?saved=White+circles")  # a bookmark of the saved search
+        expect_status(page, "“a white circle”")
+        assert result_names(page) == [hit["name"] for hit in answer]
+        assert page.get_by_label("From (YYYY-MM-DD)").input_value() == "2021-01-01"
+        page.locator("#saved-panel").get_by_text("Saved searches").click()
+        expect(page.locator("#saved-choice input")).to_have_value("White circles")  # chosen in the list
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "saved-search.png"))
 
@@ -554,6 +562,11 @@ def test_a_saved_search_keeps_its_photo_and_the_box_drawn_on_it(app, page):
         assert drawn["width"] < 0.6 * img["width"] and drawn["height"] < 0.8 * img["height"], (img, drawn)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "saved-photo.png"))
+        expect(page).to_have_url(app["url"] + "?saved=Like+that+part")
+        page.reload()  # the address opens it again, its photo and box too
+        expect_status(page, f"“- red” + a part of {first}")
+        expect(frame).to_be_visible(timeout=TIMEOUT)
+        assert result_names(page) == found
         drag_over(page, (0.5, 0.5, 0.5, 0.5))  # a click: all of the photo again
         expect_status(page, f"“- red” + {first} ·")
         expect(frame).to_be_hidden(timeout=TIMEOUT)
