@@ -41,6 +41,7 @@ from .page import (
     NO_SELECTION,
     OUTPUT_NAMES,
     REFILTER_NAMES,
+    SIMILAR_ADDRESS_JS,
     Page,
     unselect,
     unselect_if,
@@ -267,19 +268,24 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                                                               api_visibility="private").then(**in_address).then(
             page.stand_in, image, image, api_visibility="private", show_progress="hidden")
         # Another folder or dates: the last search again (a date box on Enter or when left).
+        similar_address = gr.Textbox("", visible="hidden", elem_id="similar-address", label="address")
+        similar_in_address = [{"fn": page.similar_address, "inputs": last, "outputs": similar_address, **PRIVATE},
+                              {"fn": None, "inputs": similar_address, "js": SIMILAR_ADDRESS_JS, **PRIVATE}]
         gr.on([folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], page.rerun,
               [last, text, image, *filters, region], outputs, trigger_mode="always_last", api_visibility="private",
               **searching).then(unselect_if, changed, gallery, api_visibility="private", show_progress="hidden"
-                                ).then(**in_address)
+                                ).then(**in_address).then(**similar_in_address[0]).then(**similar_in_address[1])
         gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
             api_visibility="private", show_progress="hidden")
         gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private").then(
             None, js=PREVIEW_INTO_VIEW, api_visibility="private")
         similar_btn.click(**first_unselect).then(page.find_similar, [selected, *filters], outputs,
-                                                 api_visibility="private", **searching)
+                                                 api_visibility="private", **searching).then(
+            **similar_in_address[0]).then(**similar_in_address[1])
         on_box("preview", similar_region, similar_go, lambda event: event.then(**first_unselect).then(
-            page.find_similar, [selected, *filters, similar_region], outputs, api_visibility="private", **searching))
+            page.find_similar, [selected, *filters, similar_region], outputs, api_visibility="private", **searching
+        ).then(**similar_in_address[0]).then(**similar_in_address[1]))
         use_btn.click(page.use_selected, selected, image, api_visibility="private", show_progress="hidden").then(
             None, None, region, js=FORGET, **PRIVATE).then(**first_unselect).then(**searched).then(**in_address)
         open_btn.click(lambda shown_, selected_: open_similar(handlers, shown_, selected_), [shown, selected],

@@ -18,6 +18,7 @@ wraps its searches for the page, so that the page stays consistent:
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -99,12 +100,24 @@ class Page:
         as the address bar shows after each search: ``ADDRESS_JS``): that search, its words and
         filters in their boxes. Without ``q``, nothing changes."""
         asked = dict(request.query_params) if request is not None else {}
-        text = (asked.get("q") or "").strip()
+        text, similar = ((asked.get(name) or "").strip() for name in ("q", "similar"))
+        folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))
+        if similar:  # /?similar=PATH&region=...: Find similar, as ``similar_address`` wrote it
+            return (gr.skip(), folder, since, until, *self.find_similar(
+                similar, k, min_score, sort, folder, since, until, strong_only, asked.get("region") or None))
         if not text:
             return tuple(gr.skip() for _ in ADDRESS_NAMES + OUTPUT_NAMES)
-        folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))
         return (text, folder, since, until,
                 *self.search(text, None, k, min_score, sort, folder, since, until, strong_only))
+
+    def similar_address(self, last: dict | None) -> str:
+        """After Find similar (or its re-run for new filters): its fields for the address, as JSON
+        for ``SIMILAR_ADDRESS_JS`` ("" after a search of words: ``ADDRESS_JS`` wrote that one)."""
+        if not last or last.get("kind") != "similar":
+            return ""
+        folder, since, until = last.get("filters") or ("", "", "")
+        return json.dumps({"similar": last["path"], "region": last.get("region") or "", "folder": folder or "",
+                           "since": since or "", "until": until or ""})
 
     def stand_in(self, image: Any):
         """After a drop: a JPEG of the picture in the drop zone where browsers cannot draw it
@@ -191,7 +204,18 @@ ADDRESS_JS = """(q, folder, since, until) => {
     if (text) url.searchParams.set(name, text); else url.searchParams.delete(name);
   };
   put("q", q); put("folder", folder); put("since", since); put("until", until);
-  url.searchParams.delete("saved");  // a search of its own now, not the saved one
+  ["saved", "similar", "region"].forEach((name) => url.searchParams.delete(name));  // a search of words now
+  if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
+}"""
+# Find similar: the photo (and the part of it) in the address (``Page.similar_address``), so that a
+# reload or a link shows the same photos.
+SIMILAR_ADDRESS_JS = """(asked) => {
+  if (!asked) return;
+  const url = new URL(window.location.href);
+  url.search = "";
+  for (const [name, value] of Object.entries(JSON.parse(asked))) {
+    if (String(value ?? "").trim()) url.searchParams.set(name, String(value).trim());
+  }
   if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
 }"""
 # A saved search opened: its name alone in the address (``SavedView.from_address`` opens it again,

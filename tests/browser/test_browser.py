@@ -10,7 +10,7 @@ import random
 import re
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import quote_plus, urlparse
 
 import pytest
 from PIL import Image
@@ -312,6 +312,19 @@ def test_a_box_drawn_on_a_results_preview_finds_photos_like_that_part(app, page)
     page.get_by_label("From (YYYY-MM-DD)").fill("2018-01-01")  # new filters: the same part, searched again
     page.get_by_label("From (YYYY-MM-DD)").press("Enter")
     expect_status(page, f"photos like a part of {first}")
+    found = result_names(page)
+    page.wait_for_function("() => { const asked = new URL(location.href).searchParams; "
+                           "return asked.has('similar') && asked.get('since') === '2018-01-01'; }", timeout=TIMEOUT)
+    address = urlparse(page.url)  # Find similar in the address: a reload, or a link, shows the same
+    assert f"similar={quote_plus(str(path))}" in address.query and "region=" in address.query, address
+    assert "since=2018-01-01" in address.query and "q=" not in address.query, address
+    page.reload()
+    expect_status(page, f"photos like a part of {first}")
+    again = result_names(page)  # its strong matches: a new page ticks "Strong matches only" again
+    assert again == found[:len(again)] and page.get_by_label("From (YYYY-MM-DD)").input_value() == "2018-01-01"
+    search_for(page, "a red triangle")  # a search of words: the address is that search
+    page.wait_for_function("() => new URL(location.href).searchParams.get('q') === 'a red triangle'", timeout=TIMEOUT)
+    assert "similar" not in page.url and "region" not in page.url
     page.get_by_label("From (YYYY-MM-DD)").fill("")
     page.get_by_label("From (YYYY-MM-DD)").press("Enter")
     set_strong_only(page, True)

@@ -582,3 +582,27 @@ def test_the_page_saves_the_dropped_photo_and_its_box_and_opens_them_again(handl
     os.unlink(like.photo_path(index))  # a copy removed by hand: said so, the drop zone emptied
     opened = view.open("Like p02", 20, 0.0, SORT_RELEVANCE, False)
     assert "missing beside the index" in warned[-1] and opened[4] is None
+
+
+def test_find_similar_goes_in_the_address_and_the_address_runs_it_again(handlers, library):
+    """``/?similar=PATH&region=...&since=...`` (as ``Page.similar_address`` writes it after Find
+    similar): the same photos; a path that is not indexed is an error that says so."""
+    import json
+
+    from webui.page import ADDRESS_NAMES, OUTPUT_NAMES, Page
+
+    page, chosen = Page(handlers), str(library / "trips" / "p02.jpg")
+    status, last = OUTPUT_NAMES.index("status"), OUTPUT_NAMES.index("last")
+    found = page.find_similar(chosen, 20, 0.0, SORT_RELEVANCE, "", "2000", "", False, "0,0,0.5,0.5")
+    asked = json.loads(page.similar_address(found[last]))
+    assert asked == {"similar": chosen, "region": "0,0,0.5,0.5", "folder": "", "since": "2000", "until": ""}
+    again = page.from_address(20, 0.0, SORT_RELEVANCE, False, SimpleNamespace(query_params=asked))
+    assert again[1:len(ADDRESS_NAMES)] == ("", "2000", "")
+    shown = again[len(ADDRESS_NAMES):]
+    assert [r["path"] for r in shown[OUTPUT_NAMES.index("results")]] == [
+        r["path"] for r in found[OUTPUT_NAMES.index("results")]] and "photos like a part of p02.jpg" in shown[status]
+    words = page.search("red sky", None, 20, 0.0, SORT_RELEVANCE, "", "", "")
+    assert page.similar_address(words[last]) == ""  # a search of words: ADDRESS_JS writes its address
+    with pytest.raises(gr.Error, match="not in the index"):  # a toast on the page; nothing else changes
+        page.from_address(20, 0.0, SORT_RELEVANCE, False, SimpleNamespace(query_params={
+            "similar": str(library / "notes.txt")}))
