@@ -93,12 +93,13 @@ class SavedView:
 
     def from_address(self, k: float, min_score: float, sort: str, strong_only: bool, request: gr.Request):
         """The page opened at an address: ``/?saved=NAME`` opens that saved search (as ``open``, its
-        photo and box too), else ``Page.from_address`` (``/?q=...``), the drop zone left as it is."""
+        photo and box too), else ``Page.from_address`` (``/?q=...``, ``/?similar=...``)."""
         asked = dict(request.query_params) if request is not None else {}
         if asked.get("saved"):
             return self.open(asked["saved"], k, min_score, sort, strong_only)
         searched = self.page.from_address(k, min_score, sort, strong_only, request)
-        return (*searched[:len(ADDRESS_NAMES)], gr.skip(), gr.skip(), *searched[len(ADDRESS_NAMES):])
+        # A new page's drop zone is empty: None, not a skip, which would rebuild it without its checks (``open``).
+        return (*searched[:len(ADDRESS_NAMES)], None, "", *searched[len(ADDRESS_NAMES):])
 
     def _photo_of(self, kept: SavedSearch | None) -> tuple[str | None, str]:
         """The saved search's photo for the drop zone, and its part as fractions ("" for all of it)."""
