@@ -64,7 +64,8 @@ ENCODER_LIMIT = 8
 QUERY_HELP = (
     "Combine terms with ` + ` and ` - `, weight them with `2:`: "
     "`beach + sunset - people`, `2:dog + grass`. A dropped or pasted photo joins the query as one "
-    "more term (drag a box on it to search with that part). Press Enter to search."
+    "more term (drag a box on it to search with that part; from the keyboard, Enter on it, arrows, Enter). "
+    "Press Enter to search."
 )
 # After an upload: an unreadable one leaves the drop zone empty. In the browser: an update of the
 # image from Python would replace, for the session, the component that ``upload_image`` wrapped.

@@ -19,6 +19,7 @@ import gradio as gr
 CSS = """
 #query-image, #preview { position: relative; }
 #query-image img, #preview img { cursor: crosshair; touch-action: pan-y; }
+#query-image img:focus-visible, #preview img:focus-visible { outline: 3px solid var(--color-accent); outline-offset: -3px; }
 .region-box { position: absolute; display: none; pointer-events: none; z-index: 5;
   border: 2px solid var(--color-accent); box-shadow: 0 0 0 9999px rgba(0, 0, 0, 0.35); }
 """
@@ -46,6 +47,8 @@ REGION_JS = """() => {
   if (window.clipsearchRegion) return;
   const ZONES = __ZONES__;
   const MIN_DRAG = 8;  // px on the screen: less is a click, back to the whole photo
+  const HINT = "Drag a box on the photo, or press Enter and move it with the arrows (Shift to resize), to " +
+    "search with that part; Enter searches, Escape goes back to all of it";
   const zones = Object.fromEntries(Object.keys(ZONES).map((id) => [id, {id, go: ZONES[id], text: "", box: null}]));
   const block = (zone) => document.getElementById(zone.id);
   const photo = (zone) => { const b = block(zone); return b ? b.querySelector("img") : null; };
@@ -82,7 +85,13 @@ REGION_JS = """() => {
     const y = [start.y, event.clientY].map((v) => clamp((v - p.top) / p.height));
     return [Math.min(...x), Math.min(...y), Math.max(...x), Math.max(...y)];
   };
-  const forget = (zone) => { zone.box = null; zone.text = ""; zone.src = null; draw(zone, null); };
+  const forget = (zone) => { zone.box = null; zone.keys = null; zone.text = ""; zone.src = null; draw(zone, null); };
+  const go = (zone) => { const button = document.getElementById(zone.go); if (button) button.click(); };
+  const commit = (zone, box) => {  // a box chosen: searched with
+    Object.assign(zone, {box, keys: null, text: box.map((v) => v.toFixed(4)).join(","), src: photo(zone) && photo(zone).src});
+    draw(zone, box);
+    go(zone);
+  };
   window.clipsearchRegion = {
     text: (id) => zones[id].text,
     forget: (id) => forget(zones[id]),
@@ -108,17 +117,50 @@ REGION_JS = """() => {
     const begun = start, zone = start.zone;
     start = null;
     event.stopPropagation();
-    if (Math.max(Math.abs(event.clientX - begun.x), Math.abs(event.clientY - begun.y)) < MIN_DRAG) {
-      if (!zone.box) { draw(zone, null); return; }  // a click on the whole photo: nothing to change
+    if (Math.max(Math.abs(event.clientX - begun.x), Math.abs(event.clientY - begun.y)) >= MIN_DRAG) {
+      commit(zone, corners(begun, event));
+    } else if (zone.box) {  // a click: back to the whole photo
       forget(zone);
+      go(zone);
     } else {
-      zone.box = corners(begun, event);
-      zone.text = zone.box.map((v) => v.toFixed(4)).join(",");
-      zone.src = photo(zone) && photo(zone).src;
-      draw(zone, zone.box);
+      draw(zone, zone.keys);  // a click on the whole photo: nothing to change
     }
-    const go = document.getElementById(zone.go);
-    if (go) go.click();
+  }, true);
+  // From the keyboard (the picture takes the focus): Enter (or Space) puts a box on its middle,
+  // arrows move it, Shift+arrows move its right and bottom edges, Enter searches with it, Escape
+  // drops the box not yet searched with, or else goes back to the whole photo.
+  const STEP = 0.05, MOVES = {ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1]};
+  const keyed = (zone, event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      if (zone.keys) commit(zone, zone.keys);
+      else {
+        zone.src = zone.box ? zone.src : photo(zone) && photo(zone).src;
+        draw(zone, zone.keys = zone.box ? zone.box.slice() : [0.25, 0.25, 0.75, 0.75]);
+      }
+    } else if (event.key === "Escape" && (zone.keys || zone.box)) {
+      if (zone.keys) { zone.keys = null; draw(zone, zone.box); } else { forget(zone); go(zone); }
+    } else if (zone.keys && MOVES[event.key]) {
+      const [dx, dy] = MOVES[event.key].map((v) => v * STEP);
+      let [left, top, right, bottom] = zone.keys;
+      if (event.shiftKey) {
+        right = Math.min(1, Math.max(left + STEP, right + dx));
+        bottom = Math.min(1, Math.max(top + STEP, bottom + dy));
+      } else {
+        const x = Math.min(1 - right, Math.max(-left, dx)), y = Math.min(1 - bottom, Math.max(-top, dy));
+        [left, top, right, bottom] = [left + x, top + y, right + x, bottom + y];
+      }
+      draw(zone, zone.keys = [left, top, right, bottom]);
+    } else {
+      return false;
+    }
+    return true;
+  };
+  document.addEventListener("keydown", (event) => {
+    const zone = zoneOf(event.target);
+    if (zone && !event.altKey && !event.ctrlKey && !event.metaKey && keyed(zone, event)) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
   }, true);
   document.addEventListener("pointercancel", () => {  // a finger that scrolled the page: no box
     if (start) { draw(start.zone, start.zone.box); start = null; }
@@ -129,8 +171,12 @@ REGION_JS = """() => {
   document.addEventListener("dragstart", (event) => { if (zoneOf(event.target)) event.preventDefault(); }, true);
   const redraw = () => Object.values(zones).forEach((zone) => {
     const img = photo(zone);
-    if (zone.box && (!img || img.src !== zone.src)) forget(zone);  // another picture there now, or none
-    else draw(zone, zone.box);
+    if (img && img.tabIndex !== 0) {  // the picture takes the focus, for the keys above
+      img.tabIndex = 0;
+      img.setAttribute("aria-label", HINT);
+    }
+    if ((zone.box || zone.keys) && (!img || img.src !== zone.src)) forget(zone);  // another picture there, or none
+    else draw(zone, zone.keys || zone.box);
   });
   window.addEventListener("resize", redraw);
   document.addEventListener("load", (event) => { if (zoneOf(event.target)) redraw(); }, true);

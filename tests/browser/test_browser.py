@@ -229,6 +229,41 @@ def test_a_box_drawn_on_the_dropped_photo_searches_with_that_part(app, page, tmp
     page.locator("#query-image button[aria-label='Remove Image']").click()
 
 
+def test_a_box_is_drawn_from_the_keyboard_too(app, page, tmp_path):
+    """Tab to the dropped photo, Enter puts a box on its middle, arrows move it (Shift resizes it),
+    Enter searches with it; Escape drops a box not searched with yet, then goes back to all of it."""
+    from playwright.sync_api import expect
+
+    rng = random.Random(3)
+    halves = Image.new("RGB", (512, 256))
+    halves.paste(render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, rng), (0, 0))
+    halves.paste(render_scene(Scene((SceneObject("green", "square"),), "white"), 256, rng), (256, 0))
+    halves.save(tmp_path / "halves-keys.jpg", quality=92)
+    page.locator("#query textarea, #query input").first.fill("")
+    page.locator("#query-image input[type=file]").set_input_files(str(tmp_path / "halves-keys.jpg"))
+    expect_status(page, "· the dropped photo ·")
+    photo, frame = page.locator("#query-image img"), page.locator("#query-image .region-box")
+    hidden = page.locator("#region-go-box textarea, #region-go-box input").first
+    assert photo.get_attribute("tabindex") == "0" and "press Enter" in photo.get_attribute("aria-label")
+    photo.focus()
+    page.keyboard.press("Enter")
+    expect(frame).to_be_visible(timeout=TIMEOUT)
+    page.keyboard.press("Escape")  # not searched with: dropped, nothing searched
+    expect(frame).to_be_hidden(timeout=TIMEOUT)
+    page.keyboard.press("Enter")  # the middle half
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")  # five steps reach the right edge; the sixth stays there
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("Enter")
+    expect_status(page, "· a part of the dropped photo ·")
+    assert hidden.input_value() == "0.5000,0.2500,1.0000,0.8000"
+    assert "green" in {c for c, _ in app["truth"].get(result_names(page)[0], set())}  # the right half's
+    page.keyboard.press("Escape")  # back to all of the photo
+    expect_status(page, "· the dropped photo ·")
+    expect(frame).to_be_hidden(timeout=TIMEOUT)
+    page.locator("#query-image button[aria-label='Remove Image']").click()
+
+
 def test_on_a_phone_a_swipe_over_the_photo_scrolls_and_a_drag_across_it_searches_a_part(app, page, tmp_path):
     """A finger that swipes up over the dropped photo scrolls the page (no box, no search); one that
     drags across it draws a box and searches that part. Chromium's own touch events, at 390 px."""
