@@ -159,6 +159,16 @@ def test_a_heic_from_a_phone_shows_in_the_drop_zone(app, page, tmp_path):
     page.locator("#query-image button[aria-label='Remove Image']").click()
 
 
+def halves(path: Path) -> Path:
+    """A JPEG of two halves: a blue star on the left, a green square on the right."""
+    rng = random.Random(3)
+    picture = Image.new("RGB", (512, 256))
+    picture.paste(render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, rng), (0, 0))
+    picture.paste(render_scene(Scene((SceneObject("green", "square"),), "white"), 256, rng), (256, 0))
+    picture.save(path, quality=92)
+    return path
+
+
 def drag_over(page, fractions: tuple[float, float, float, float], where: str = "#query-image") -> None:
     """Drag a box over the picture in ``where`` (the drop zone, or the preview), corner to corner, at
     ``fractions`` of the picture drawn there (the <img> letterboxes it)."""
@@ -180,11 +190,7 @@ def test_a_box_drawn_on_the_dropped_photo_searches_with_that_part(app, page, tmp
     """The dog in the corner, not the beach: a blue star on the left half, a green square on the
     right; a box over either half finds that half's kind, a click goes back to the whole photo, and
     a new photo starts without a box."""
-    rng = random.Random(3)
-    halves = Image.new("RGB", (512, 256))
-    halves.paste(render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, rng), (0, 0))
-    halves.paste(render_scene(Scene((SceneObject("green", "square"),), "white"), 256, rng), (256, 0))
-    halves.save(tmp_path / "halves.jpg", quality=92)
+    halves(tmp_path / "halves.jpg")
     page.locator("#query textarea, #query input").first.fill("")
     page.locator("#query-image input[type=file]").set_input_files(str(tmp_path / "halves.jpg"))
     expect_status(page, "· the dropped photo ·")
@@ -234,11 +240,7 @@ def test_a_box_is_drawn_from_the_keyboard_too(app, page, tmp_path):
     Enter searches with it; Escape drops a box not searched with yet, then goes back to all of it."""
     from playwright.sync_api import expect
 
-    rng = random.Random(3)
-    halves = Image.new("RGB", (512, 256))
-    halves.paste(render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, rng), (0, 0))
-    halves.paste(render_scene(Scene((SceneObject("green", "square"),), "white"), 256, rng), (256, 0))
-    halves.save(tmp_path / "halves-keys.jpg", quality=92)
+    halves(tmp_path / "halves-keys.jpg")
     page.locator("#query textarea, #query input").first.fill("")
     page.locator("#query-image input[type=file]").set_input_files(str(tmp_path / "halves-keys.jpg"))
     expect_status(page, "· the dropped photo ·")
@@ -269,11 +271,7 @@ def test_on_a_phone_a_swipe_over_the_photo_scrolls_and_a_drag_across_it_searches
     drags across it draws a box and searches that part. Chromium's own touch events, at 390 px."""
     from playwright.sync_api import expect
 
-    rng = random.Random(3)
-    halves = Image.new("RGB", (512, 256))
-    halves.paste(render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, rng), (0, 0))
-    halves.paste(render_scene(Scene((SceneObject("green", "square"),), "white"), 256, rng), (256, 0))
-    halves.save(tmp_path / "halves.jpg", quality=92)
+    halves(tmp_path / "halves.jpg")
     context = page.context.browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
     try:  # a page of its own on the same browser (a second Playwright would not start inside the first)
         phone = context.new_page()
