@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -30,6 +29,7 @@ from .errors import ClipSearchError, IndexNotFound, InvalidQuery
 from .images import load_image
 from .query import QueryTerm, parse_query
 from .region import parse_region
+from .stores.atomic import atomic_write_bytes, atomic_write_text
 from .stores.base import SearchFilter
 
 try:
@@ -142,18 +142,23 @@ class SavedSearches:
         """Add ``search``, or replace the one of its name; returns it as stored. ``photo``: a
         picture file to search with (copied beside the index; ``photo_name``, else its own name,
         names it), with the search's ``region`` of it; an unreadable one is ``UnreadableImage``."""
+        data = None
         if photo is not None:
             search = replace(search, photo=PHOTOS,  # for the checks: the copy is made once they pass
                              photo_name=photo_name or os.path.basename(photo))
         search = search.checked()
         if photo is not None:
-            loaded = load_image(photo, min_size=1)
+            try:
+                data = Path(photo).read_bytes()
+            except OSError as exc:
+                raise SavedSearchesError(f"cannot read {photo}: {exc.strerror or exc}") from None
+            loaded = load_image(data, path=str(photo), min_size=1)
             region = parse_region(search.region)
             if region:
                 region.box(loaded.width, loaded.height)  # InvalidQuery: past the picture, or too small
         with self._locked():
-            if photo is not None:
-                search = replace(search, photo=self._keep(photo))
+            if data is not None:
+                search = replace(search, photo=self._keep(data, str(photo)))
             searches = self._read()
             searches[search.name] = search
             self._write(searches)
@@ -170,28 +175,17 @@ class SavedSearches:
             self._prune(searches)
         return True
 
-    def _keep(self, photo: str | Path) -> str:
-        """A copy of ``photo`` in ``saved-photos/``, named by its content: its path under the folder."""
-        try:
-            data = Path(photo).read_bytes()
-        except OSError as exc:
-            raise SavedSearchesError(f"cannot read {photo}: {exc.strerror or exc}") from None
-        suffix = (os.path.splitext(str(photo))[1].lower().lstrip(".") or "jpg")[:5]
+    def _keep(self, data: bytes, name: str) -> str:
+        """A copy of a photo's bytes (``name``: its file's, for the suffix) in ``saved-photos/``, named
+        by its content: its path under the folder."""
+        suffix = (os.path.splitext(name)[1].lower().lstrip(".") or "jpg")[:5]
         name = f"{hashlib.sha256(data).hexdigest()[:24]}.{suffix if suffix.isalnum() else 'jpg'}"
         kept = self.folder / PHOTOS / name
         if not kept.exists():
-            temp = None
             try:
                 kept.parent.mkdir(exist_ok=True)
-                handle, temp = tempfile.mkstemp(dir=kept.parent, prefix=".photo-", suffix=".tmp")
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(temp, kept)
+                atomic_write_bytes(kept, data)
             except OSError as exc:
-                with contextlib.suppress(OSError, TypeError):
-                    os.unlink(temp)
                 raise SavedSearchesError(f"cannot keep the photo in {kept.parent}: {exc.strerror or exc}") from None
         return os.path.join(PHOTOS, name)
 
@@ -220,20 +214,10 @@ class SavedSearches:
 
     def _write(self, searches: dict[str, SavedSearch]) -> None:
         data = {"version": 1, "searches": [_written(s) for s in sorted(searches.values(), key=lambda s: s.name)]}
-        temp = None
         try:
-            handle, temp = tempfile.mkstemp(dir=self.folder, prefix=".saved-", suffix=".tmp")
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(data, out, ensure_ascii=False, indent=1)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, self.path)
-        except BaseException as exc:
-            with contextlib.suppress(OSError, TypeError):
-                os.unlink(temp)
-            if isinstance(exc, OSError):  # the searches saved before stay as they were
-                raise SavedSearchesError(f"cannot save searches in {self.folder}: {exc.strerror or exc}") from None
-            raise
+            atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, indent=1))
+        except OSError as exc:  # the searches saved before stay as they were
+            raise SavedSearchesError(f"cannot save searches in {self.folder}: {exc.strerror or exc}") from None
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
