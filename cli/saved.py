@@ -22,8 +22,8 @@ def add_parser(sub: Any, day: Any, last_day: Any) -> None:
     parser = sub.add_parser(
         "saved", help="searches kept by name (smart albums): list, add, remove",
         description="Searches kept by name beside the index, shared with the web app. A saved "
-        "search keeps the question, not its answer: `clipsearch search --saved NAME` runs it again, "
-        "so photos indexed since come up in it.")
+        "search keeps the question (words, or an example photo, or both), not its answer: "
+        "`clipsearch search --saved NAME` runs it again, so photos indexed since come up in it.")
     flags.add_index(parser)
     parser.add_argument("--json", action="store_true", help="list them as one JSON array")
     actions = parser.add_subparsers(dest="action")

@@ -99,7 +99,7 @@ REGION_JS = """() => {
       const zone = zones[id], box = String(text || "").split(",").map(Number);
       if (box.length !== 4 || !box.every((v) => v >= 0 && v <= 1)) { forget(zone); return; }
       const img = photo(zone);
-      Object.assign(zone, {box, text: String(text), src: img && img.src});
+      Object.assign(zone, {box, keys: null, text: String(text), src: img && img.src});
       draw(zone, box);
     },
   };

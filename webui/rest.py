@@ -116,7 +116,8 @@ async def posted_search(handlers: Handlers, request: Request, guarded: Any) -> A
 
 def search(handlers: Handlers, request: Request, fields: dict[str, str], image: bytes | None) -> dict:
     """Text and/or picture query with filters: ``{"query", "results", "took_ms"}``; ``saved=NAME``:
-    that saved search, its folder and dates where the request gives none."""
+    that saved search (its words, and its photo where it keeps one), its folder and dates where the
+    request gives none."""
     started = time.perf_counter()
     named = "the uploaded file"
     if fields.get("saved"):
