@@ -9,6 +9,7 @@ that is wrong) is a warning toast; what was saved before stays.
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
+import os
 from typing import Any
 
 import gradio as gr
@@ -38,10 +39,13 @@ class SavedView:
         return gr.Dropdown(choices=names, value=value if value in names else None)
 
     def save(self, name: str, text: str, folder: str, date_from: str, date_to: str, image: Any = None,
-             region: str = ""):
-        """"Save this search", with the photo in the drop zone and the box on it: (the list with it
-        chosen, the name box emptied)."""
+             region: str = "", last: dict | None = None):
+        """"Save this search", with the photo in the drop zone and the box on it; after Find similar
+        (``last``), that photo and the part of it, which the results show, not words left in the box:
+        (the list with it chosen, the name box emptied)."""
         photo, name_of = self.page.dropped(image) or (None, None)
+        if last and last.get("kind") == "similar":
+            photo, name_of, region, text = last["path"], os.path.basename(last["path"]), last.get("region"), ""
         if not (text or "").strip() and photo is None:
             gr.Warning("Type words or drop a photo to search with first: a saved search keeps them (and the "
                        "folder and dates).")
@@ -135,8 +139,8 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
     # On load, and when opened: a search saved meanwhile (another tab, `clipsearch saved add`) is listed.
     demo.load(view.listed_at_load, None, panel["chosen"], **private)
     panel["panel"].expand(view.choices, panel["chosen"], panel["chosen"], **private)
-    gr.on([panel["save"].click, panel["name"].submit], view.save, [panel["name"], *boxes, image, region],
-          [panel["chosen"], panel["name"]], **private)
+    gr.on([panel["save"].click, panel["name"].submit], view.save,
+          [panel["name"], *boxes, image, region, named["last"]], [panel["chosen"], panel["name"]], **private)
     panel["forget"].click(view.forget, panel["chosen"], panel["chosen"], **private)
     opened = [*boxes, image, region, *outputs]
     panel["chosen"].input(view.open, [panel["chosen"], *view_inputs], opened, **private, **searching).then(

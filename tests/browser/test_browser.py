@@ -323,10 +323,22 @@ def test_click_a_result_then_find_similar(app, page):
     assert names and first not in names
 
 
+def save_as(page, name: str) -> None:
+    """Save the search on the page as ``name`` (the saved searches' panel opened, then closed)."""
+    from playwright.sync_api import expect
+
+    page.locator("#saved-panel").get_by_text("Saved searches").click()
+    page.locator("#saved-name input, #saved-name textarea").first.fill(name)
+    page.locator("#save-search").click()
+    expect(page.get_by_text(f"Saved “{name}”")).to_be_visible(timeout=TIMEOUT)
+    page.locator("#saved-panel").get_by_text("Saved searches").click()
+
+
 def test_a_box_drawn_on_a_results_preview_finds_photos_like_that_part(app, page):
     """Find similar for a part of a result: the box's corners go to the server, which reads that
-    part of the indexed file; the answer is the engine's own for it."""
+    part of the indexed file; the answer is the engine's own for it. Saved, it keeps that photo and part."""
     from clipsearch import parse_region
+    from clipsearch.saved import SavedSearches
 
     search_for(page, "a red triangle and a blue circle")
     set_strong_only(page, False)
@@ -355,6 +367,10 @@ def test_a_box_drawn_on_a_results_preview_finds_photos_like_that_part(app, page)
     expect_status(page, f"photos like a part of {first}")
     again = result_names(page)  # its strong matches: a new page ticks "Strong matches only" again
     assert again == found[:len(again)] and page.get_by_label("From (YYYY-MM-DD)").input_value() == "2018-01-01"
+    save_as(page, "Like a part")  # kept as what it shows: photos like that part (no words)
+    kept = SavedSearches(app["root"] / "index").get("Like a part")
+    assert (kept.query, kept.photo_name, kept.region) == ("", first, str(parse_region(region)))
+    SavedSearches(app["root"] / "index").remove("Like a part")
     search_for(page, "a red triangle")  # a search of words: the address is that search
     page.wait_for_function("() => new URL(location.href).searchParams.get('q') === 'a red triangle'", timeout=TIMEOUT)
     assert "similar" not in page.url and "region" not in page.url

@@ -577,6 +577,12 @@ def test_the_page_saves_the_dropped_photo_and_its_box_and_opens_them_again(handl
     view.from_address(20, 0.0, SORT_RELEVANCE, False, SimpleNamespace(query_params={"saved": "Gone"}))
     assert "No saved search is called “Gone”" in warned[-1]
 
+    similar = page.find_similar(chosen, 20, 0.0, SORT_RELEVANCE, "", "", "", False, "0,0,0.5,0.5")
+    view.save("Like its corner", "words left in the box", ALL_FOLDERS, "", "", None, "",
+              similar[OUTPUT_NAMES.index("last")])  # after Find similar: its photo and part, as shown
+    corner = saved.get("Like its corner")
+    assert (corner.query, corner.photo_name, corner.region) == ("", "p02.jpg", "0,0,0.5,0.5")
+
     view.save("Nothing", "  ", ALL_FOLDERS, "", "", None, "")
     assert "Type words or drop a photo" in warned[-1] and saved.get("Nothing") is None
     os.unlink(like.photo_path(index))  # a copy removed by hand: said so, the drop zone emptied
