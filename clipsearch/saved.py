@@ -138,27 +138,26 @@ class SavedSearches:
     def get(self, name: str) -> SavedSearch | None:
         return self._read().get(as_named(name))
 
-    def save(self, search: SavedSearch, photo: str | Path | None = None, photo_name: str | None = None) -> SavedSearch:
+    def save(self, search: SavedSearch, photo: str | Path | bytes | None = None,
+             photo_name: str | None = None) -> SavedSearch:
         """Add ``search``, or replace the one of its name; returns it as stored. ``photo``: a
-        picture file to search with (copied beside the index; ``photo_name``, else its own name,
-        names it), with the search's ``region`` of it; an unreadable one is ``UnreadableImage``."""
-        data = None
+        picture to search with, a file or its bytes (copied beside the index; ``photo_name``, else
+        the file's own name, names it), with the search's ``region`` of it; an unreadable one is
+        ``UnreadableImage``."""
+        data = source = None
         if photo is not None:
+            data, source = _photo_bytes(photo, photo_name)
             search = replace(search, photo=PHOTOS,  # for the checks: the copy is made once they pass
-                             photo_name=photo_name or os.path.basename(photo))
+                             photo_name=photo_name or os.path.basename(source))
         search = search.checked()
-        if photo is not None:
-            try:
-                data = Path(photo).read_bytes()
-            except OSError as exc:
-                raise SavedSearchesError(f"cannot read {photo}: {exc.strerror or exc}") from None
-            loaded = load_image(data, path=str(photo), min_size=1)
+        if data is not None:
+            loaded = load_image(data, path=source, min_size=1)
             region = parse_region(search.region)
             if region:
                 region.box(loaded.width, loaded.height)  # InvalidQuery: past the picture, or too small
         with self._locked():
             if data is not None:
-                search = replace(search, photo=self._keep(data, str(photo)))
+                search = replace(search, photo=self._keep(data, source))
             searches = self._read()
             searches[search.name] = search
             self._write(searches)
@@ -234,6 +233,16 @@ class SavedSearches:
             yield
         finally:
             os.close(handle)
+
+
+def _photo_bytes(photo: str | Path | bytes, name: str | None) -> tuple[bytes, str]:
+    """A photo's bytes, and the name its errors and its copy's suffix go by."""
+    if isinstance(photo, bytes):
+        return photo, name or "photo"
+    try:
+        return Path(photo).read_bytes(), str(photo)
+    except OSError as exc:
+        raise SavedSearchesError(f"cannot read {photo}: {exc.strerror or exc}") from None
 
 
 def _written(search: SavedSearch) -> dict:

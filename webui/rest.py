@@ -8,6 +8,8 @@
     GET  /api/photo?file=PATH         (the photo whole, as a download: only with --originals)
     GET  /api/info                    (the index, and the batch sizes the model has seen)
     GET  /api/saved                   (the saved searches; /api/search?saved=NAME runs one)
+    POST /api/saved             name=NAME, q, folder, since, until; file=PATH or image=@photo.jpg, region
+    DELETE /api/saved?name=NAME       (forgets it)
 
 Answers are JSON; errors are ``{"error": "..."}`` with a 4xx status. A request runs straight in the
 server's thread pool (no Gradio queue, no event stream), and shares model calls with whatever
@@ -19,9 +21,11 @@ credentials (the same user and password) or the session cookie of a browser that
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -30,16 +34,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.datastructures import UploadFile
 
-from clipsearch import ClipSearchError, InvalidQuery, QueryTerm, UnreadableImage, parse_query, parse_region
+from clipsearch import QueryTerm, UnreadableImage, parse_query, parse_region
 from clipsearch.region import query_picture
-from clipsearch.saved import SavedSearches
 
 from . import uploads, waking_queue
+from .api_errors import ApiError, translated
 from .behind_proxy import MCP_PREFIX, public_root
-from .handlers import MAX_K, Handlers, NoIndexYet, _result_dict, api_filter, api_record
+from .handlers import MAX_K, Handlers, _result_dict, api_filter, api_record
 from .matches import api_min_score, strong_results
 from .paths import local_path, web_path, web_safe
 from .rest_auth import Auth, McpGuard, refuse_unauthorized
+from .saved_api import saved_forgotten, saved_list, saved_made, with_saved
 from .textui import keeps
 from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
 
@@ -47,14 +52,7 @@ log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # the web app's own limit (app.MAX_UPLOAD)
 FORM_SLACK = 64 * 1024  # multipart boundaries and the small text fields beside the picture
-
-
-class ApiError(Exception):
-    """A request the API refuses: an HTTP status and a message for the caller."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+URL_ENCODED = "application/x-www-form-urlencoded"  # curl -d name=...: a form without a file
 
 
 # --- the routes --------------------------------------------------------------------------------------
@@ -62,15 +60,7 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
     """The /api routes over the app's handlers (its engine, thumbnail cache and settings)."""
     router = APIRouter(prefix="/api")
     READ = ["GET", "HEAD"]  # HEAD: curl -I, link checkers and uptime monitors get the headers a GET would
-
-    def guarded(request: Request, run) -> Any:
-        if auth.user(dict(request.headers), dict(request.cookies)) is None:
-            return refuse_unauthorized()
-        try:
-            answer = run()
-        except ApiError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=exc.status)
-        return JSONResponse(web_safe(answer)) if isinstance(answer, dict) else answer  # paths.py
+    guarded = functools.partial(_guarded, auth)
 
     @router.api_route("/search", methods=READ)
     def search_get(request: Request) -> Any:
@@ -78,9 +68,7 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
 
     @router.post("/search")
     async def search_post(request: Request) -> Any:
-        if auth.user(dict(request.headers), dict(request.cookies)) is None:  # before reading the body
-            return refuse_unauthorized()
-        return await posted_search(handlers, request, guarded)
+        return await posted(auth, request, lambda fields, image, _: search(handlers, request, fields, image))
 
     @router.api_route("/similar", methods=READ)
     def similar_get(request: Request) -> Any:
@@ -102,16 +90,39 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
     def saved_get(request: Request) -> Any:
         return guarded(request, lambda: saved_list(handlers))
 
+    @router.post("/saved")
+    async def saved_post(request: Request) -> Any:
+        return await posted(auth, request, lambda fields, image, name: saved_made(handlers, fields, image, name),
+                            picture=False)
+
+    @router.delete("/saved")
+    def saved_delete(request: Request) -> Any:
+        return guarded(request, lambda: saved_forgotten(handlers, dict(request.query_params)))
+
     return router
 
 
-async def posted_search(handlers: Handlers, request: Request, guarded: Any) -> Any:
-    """POST /api/search: the form read on the event loop, the search in the thread pool."""
+def _guarded(auth: Auth, request: Request, run: Callable[[], Any]) -> Any:
+    """``run()``'s answer as JSON, for a caller ``auth`` lets in; an ``ApiError`` as its status."""
+    if auth.user(dict(request.headers), dict(request.cookies)) is None:
+        return refuse_unauthorized()
     try:
-        fields, image = await read_form(request)
+        answer = run()
     except ApiError as exc:
         return JSONResponse({"error": str(exc)}, status_code=exc.status)
-    return await run_in_threadpool(guarded, request, lambda: search(handlers, request, fields, image))
+    return JSONResponse(web_safe(answer)) if isinstance(answer, dict) else answer  # paths.py
+
+
+async def posted(auth: Auth, request: Request, run: Callable[..., Any], picture: bool = True) -> Any:
+    """A POST: the caller checked before its body is read, its form read on the event loop, then
+    ``run(fields, image, image's file name)`` in the thread pool (``picture``: the form must hold one)."""
+    if auth.user(dict(request.headers), dict(request.cookies)) is None:
+        return refuse_unauthorized()
+    try:
+        fields, image, name = await read_form(request, picture)
+    except ApiError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+    return await run_in_threadpool(_guarded, auth, request, lambda: run(fields, image, name))
 
 
 def search(handlers: Handlers, request: Request, fields: dict[str, str], image: bytes | None) -> dict:
@@ -121,11 +132,11 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
     started = time.perf_counter()
     named = "the uploaded file"
     if fields.get("saved"):
-        fields, photo = _with_saved(handlers, fields, image)
+        fields, photo = with_saved(handlers, fields, image)
         image, named = (photo, "the saved search's photo") if photo else (image, named)
     text = fields.get("q") or ""
     k, cut, where, fold = _common_fields(fields)
-    with _translated():
+    with translated():
         terms, region = parse_query(text), parse_region(fields.get("region"))
         if region is not None and image is None:
             raise ApiError(400, "a region is a part of a picture: POST the picture (field 'image'), or "
@@ -147,7 +158,7 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
     started = time.perf_counter()
     path = local_path(fields.get("file") or "")
     k, cut, where, fold = _common_fields(fields)
-    with _translated():
+    with translated():
         engine = handlers.engine()
         if not path or not handlers._is_indexed(engine, path):
             raise ApiError(404, "that photo is not in the index (give file=PATH of an indexed photo)")
@@ -185,7 +196,7 @@ def photo(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
 
 def _indexed(handlers: Handlers, path: str) -> Any:
     """The index's record of ``path``; a 404 for any path it does not hold."""
-    with _translated():
+    with translated():
         record = handlers.engine().record(path) if path else None
     if record is None:
         raise ApiError(404, "that photo is not in the index")
@@ -194,7 +205,7 @@ def _indexed(handlers: Handlers, path: str) -> Any:
 
 def info(handlers: Handlers) -> dict:
     """How many photos, which model, which folders; and the batch sizes the model has seen."""
-    with _translated():
+    with translated():
         engine = handlers.engine()
         about = engine.info()
     stats = getattr(engine.encoder, "stats", None)
@@ -216,14 +227,16 @@ def with_thumbnails(results: list[dict], request: Any) -> list[dict]:
     return out
 
 
-async def read_form(request: Request) -> tuple[dict[str, str], bytes]:
-    """The multipart form of a POST: its text fields, and the bytes of its ``image`` file."""
+async def read_form(request: Request, picture: bool = True) -> tuple[dict[str, str], bytes | None, str | None]:
+    """The form of a POST: its text fields, the bytes of its ``image`` file and that file's name
+    (a multipart form; without a ``picture`` needed, a URL-encoded one too, and the image may be None)."""
     length = request.headers.get("content-length")
     if length is None:
         raise ApiError(411, "send the upload with a Content-Length (curl -F does)")
     if not length.isdigit() or int(length) > MAX_UPLOAD_BYTES + FORM_SLACK:
         raise ApiError(413, "the upload is over the 50 MB limit")
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+    kind = request.headers.get("content-type", "")
+    if not (kind.startswith("multipart/form-data") or (not picture and kind.startswith(URL_ENCODED))):
         raise ApiError(415, "send multipart/form-data with the picture in the field 'image' "
                             "(curl -F image=@photo.jpg)")
     try:
@@ -231,37 +244,17 @@ async def read_form(request: Request) -> tuple[dict[str, str], bytes]:
     except Exception as exc:  # malformed multipart bodies
         raise ApiError(400, f"cannot read the form: {exc}") from None
     try:
-        upload = form.get("image")
-        if not isinstance(upload, UploadFile):
+        upload, data = form.get("image"), None
+        if picture and not isinstance(upload, UploadFile):
             raise ApiError(400, "no picture: send it as a file in the field 'image' (curl -F image=@photo.jpg)")
-        data = await upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise ApiError(413, "the upload is over the 50 MB limit")
+        if isinstance(upload, UploadFile):
+            data = await upload.read(MAX_UPLOAD_BYTES + 1)
+            if len(data) > MAX_UPLOAD_BYTES:
+                raise ApiError(413, "the upload is over the 50 MB limit")
         fields = {key: value for key, value in form.items() if isinstance(value, str)}
     finally:
         await form.close()
-    return fields, data
-
-
-class _translated:
-    """Library errors into API errors: bad input 400, no index 503, anything else of ours 500."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, exc, tb) -> bool:
-        if exc is None or isinstance(exc, ApiError):
-            return False
-        if isinstance(exc, NoIndexYet):
-            raise ApiError(503, "no index yet: build one with `python -m indexer FOLDER --index DIR`") from None
-        if isinstance(exc, UnreadableImage):
-            raise ApiError(400, f"the uploaded file cannot be used as a picture ({exc.reason})") from None
-        if isinstance(exc, (InvalidQuery, ValueError)):
-            raise ApiError(400, str(exc)) from None
-        if isinstance(exc, ClipSearchError):
-            log.warning("API request failed: %s", exc)
-            raise ApiError(500, str(exc)) from None
-        return False
+    return fields, data, upload.filename if isinstance(upload, UploadFile) else None
 
 
 def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any, bool]:
@@ -291,38 +284,12 @@ def _cut(results: list[dict], cut: float) -> list[dict]:
     return [r for r in results if keeps(r, cut)]  # a photo whose words match always stays
 
 
-def saved_list(handlers: Handlers) -> dict:
-    """GET /api/saved: ``{"searches": [{name, query, folder, since, until, photo_name, region}]}``, by name."""
-    with _translated():
-        return {"searches": [s.shown() for s in _saved(handlers).all()]}
-
-
-def _saved(handlers: Handlers) -> SavedSearches:
-    return SavedSearches(handlers.settings.index_dir)
-
-
-def _with_saved(handlers: Handlers, fields: dict[str, str], image: bytes | None) -> tuple[dict[str, str], str | None]:
-    """The request's fields with the saved search ``saved`` filled in (a 404 when there is none), and
-    its photo's copy (None: it has none)."""
-    with _translated():
-        kept = _saved(handlers).get(fields["saved"])
-    if kept is None:
-        raise ApiError(404, f"no saved search is called {fields['saved']!r} (GET /api/saved lists them)")
-    if fields.get("q"):
-        raise ApiError(400, "give q=TEXT or saved=NAME, not both")
-    if kept.photo and (image is not None or fields.get("region")):
-        raise ApiError(400, f"the saved search {kept.name!r} has a photo of its own: give saved=NAME alone")
-    kept = kept.narrowed(fields.get("folder"), fields.get("since"), fields.get("until"))
-    return ({**fields, "q": kept.query, "folder": kept.folder or "", "since": kept.since or "", "until": kept.until or "",
-             **({"region": kept.region or ""} if kept.photo else {})}, kept.photo_path(handlers.settings.index_dir))
-
-
 def _folded(handlers: Handlers, fold: bool, hits: list) -> list[dict]:
     """The hits as dicts; with ``fold`` (``fold=1``), each near-duplicate of an earlier one (a copy of
     the same shot, as the page folds it under "+2 similar") carries ``near_duplicate_of``: its path."""
     heads = {}
     if fold:
-        with _translated():
+        with translated():
             heads = {id(copy): head.path for head, copies in handlers.engine().fold(hits) for copy in copies}
     return [{**_result_dict(h), **({"near_duplicate_of": heads[id(h)]} if id(h) in heads else {})} for h in hits]
 

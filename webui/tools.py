@@ -3,7 +3,8 @@
 ``/search_text``, ``/search_image`` and ``/similar`` keep the names and inputs scripts rely on
 (webui/API.md; their cut-off, folder and date filters after the first inputs are optional);
 ``/info`` says what the index holds, ``/saved_searches`` what the user saved (``/run_saved_search``
-runs one, its example photo too), and ``/look_at_photo`` hands an assistant an indexed photo to see. Gradio serves the same functions
+runs one, its example photo too; ``/save_search`` keeps a new one), and ``/look_at_photo`` hands an
+assistant an indexed photo to see. Gradio serves the same functions
 as Model Context Protocol tools at ``/gradio_api/mcp/sse`` when the app runs with MCP on: each
 tool is named after its function and described by its docstring (the ``Args:`` lines describe
 the parameters), so the docstrings here are written for a language model to read.
@@ -24,6 +25,7 @@ from .handlers import Handlers, NoIndexYet, NotIndexed
 from .matches import api_cut
 from .paths import local_path
 from .rest import with_thumbnails
+from .saved_api import save_from_api
 
 LOOK_SIZE = 512  # px, the longer side of the JPEG an assistant looks at (a few hundred tokens of its context)
 
@@ -138,6 +140,28 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
             raise gr.Error(str(exc)) from None
 
     @whole_arg_lines
+    def save_search(name: str, query: str = "", folder: str = "", since: str = "", until: str = "", path: str = "",
+                    region: str = "") -> dict:
+        """Save a search under a name: a "smart album" the user opens again in the app (or with
+        run_saved_search), which runs it again each time, so photos indexed since come up in it. A
+        search of that name is replaced. Save one when the user asks to keep a search ("keep these
+        as my Beach holidays album"), with the words, folder and dates you searched with.
+
+        Args:
+            name: what to call it, 1 to 80 characters ("Beach holidays").
+            query: the words to search for, as search_photos_by_text takes them ("beach + sea -
+                people"); may be empty when a path is given.
+            folder: only photos in this folder and below it (a full path); empty for all.
+            since: only photos taken on or after this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
+            until: only photos taken on or before this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
+            path: the "file" of an indexed photo to search with (photos like it), beside the words
+                or alone; empty for none.
+            region: only this part of that photo: LEFT,TOP,RIGHT,BOTTOM as fractions of its width
+                and height (0.5,0,1,0.5 is the top right quarter); empty for the whole photo.
+        """
+        return saved_by_tool(handlers, name, query, folder, since, until, path, region)
+
+    @whole_arg_lines
     def run_saved_search(name: str, k: int = 20, min_score: float = 0.0, request: gr.Request = None) -> list[dict]:
         """Run one of the user's saved searches ("smart albums", listed by saved_searches) as it was
         saved: its words, its example photo (or a part of it), its folder and dates. Photos indexed
@@ -172,6 +196,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
     gr.api(photo_library_info, api_name="info")
     gr.api(saved_searches, api_name="saved_searches")
     gr.api(run_saved_search, api_name="run_saved_search", **encoder_bound)
+    gr.api(save_search, api_name="save_search")
     gr.api(find_similar_photos, api_name="similar", **encoder_bound)
     with gr.Column(visible=False):
         api_image = image_input(label="image")
@@ -204,6 +229,16 @@ def looked_at(handlers: Handlers, path: str, region: str = "") -> str:
     if picture is None:
         raise gr.Error("That photo cannot be read now (gone from disk, or not a picture any more).")
     return picture
+
+
+def saved_by_tool(handlers: Handlers, *fields: str) -> dict:
+    """``save_search``'s answer: the search as saved_searches lists it; a ``gr.Error`` saying what is wrong."""
+    try:
+        return save_from_api(handlers, *fields)
+    except NotIndexed:
+        raise gr.Error("That photo is not in the index: pass a \"file\" exactly as a search returned it.") from None
+    except (NoIndexYet, ClipSearchError, ValueError) as exc:
+        raise gr.Error(str(exc)) from None
 
 
 def ran_saved(handlers: Handlers, name: str, k: int, min_score: float) -> list[dict]:

@@ -433,6 +433,9 @@ def test_with_auth_the_rest_routes_and_mcp_refuse_strangers(secured):
             assert http.head(route).status_code == 401, route
         posted = http.post("api/search", files={"image": ("q.png", b"x")}, data={"q": "a dog"})
         assert posted.status_code == 401
+        assert http.post("api/saved", data={"name": "x", "q": "a dog"}).status_code == 401  # nothing written
+        assert http.delete("api/saved", params={"name": "x"}).status_code == 401
+        assert not (secured.engine.settings.index_dir / "saved-searches.json").exists()
         for route in ("gradio_api/mcp/sse", "gradio_api/mcp/schema", "gradio_api/mcp/"):
             assert http.get(route).status_code == 401, route
         assert http.get("api/search", params={"q": "a red circle", "k": 2}, auth=AUTH).status_code == 200

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
+import os
 import shutil
 
 import httpx
@@ -113,3 +114,52 @@ def test_rest_the_named_endpoint_and_the_mcp_tool_run_a_saved_photo(served, save
     assert "run_saved_search" in tools and "two-halves.jpg" in listed.content[0].text
     assert not ran.isError, ran.content
     assert [r["file"] for r in ast.literal_eval(ran.content[0].text)] == files
+
+
+def test_scripts_and_assistants_save_and_forget_searches(served, saved_here, two_halves, sample_library, truth):
+    """POST /api/saved (a picture sent, or an indexed photo by its path, and words), DELETE
+    /api/saved, and the MCP tool save_search: each saved as the page saves it, run by name."""
+    url = served.url
+    with open(two_halves, "rb") as data:
+        made = httpx.post(url + "api/saved", data={"name": "Green square", "region": RIGHT}, timeout=60,
+                          files={"image": ("two-halves.jpg", data)})
+    assert made.status_code == 200, made.text
+    assert made.json()["saved"] == {"name": "Green square", "query": "", "folder": None, "since": None,
+                                    "until": None, "photo_name": "two-halves.jpg", "region": "0.5,0,1,1"}
+    ran = httpx.get(url + "api/search", params={"saved": "Green square", "k": 3}, timeout=60).json()["results"]
+    assert shows(ran, truth, "green", "square"), ran
+    indexed = str(sorted(sample_library.rglob("*.jpg"))[0])
+    by_path = httpx.post(url + "api/saved", timeout=60, data={  # URL-encoded: no file in it
+        "name": "Like it, in 2020", "file": indexed, "q": "- a red circle", "since": "2020", "until": "2020"})
+    assert by_path.status_code == 200, by_path.text
+    kept = saved_here.get("Like it, in 2020")
+    assert (kept.photo_name, kept.query, kept.since, kept.until) == (
+        os.path.basename(indexed), "- a red circle", "2020-01-01", "2020-12-31")
+    assert open(kept.photo_path(saved_here.folder), "rb").read() == open(indexed, "rb").read()
+    for fields, status, says in (({"name": "x", "file": indexed + ".nope"}, 404, "not in the index"),
+                                 ({"q": "a dog"}, 400, "give the saved search a name"),
+                                 ({"name": "x", "q": "a dog", "region": LEFT}, 400, "a region is a part of a photo"),
+                                 ({"name": "x", "q": "a dog", "since": "2023-02-30"}, 400, "since"),
+                                 ({"name": "x", "q": "2:"}, 400, "")):
+        refused = httpx.post(url + "api/saved", data=fields, timeout=60)
+        assert refused.status_code == status and says in refused.json()["error"], (fields, refused.text)
+    assert httpx.delete(url + "api/saved", params={"name": "Green square"}, timeout=60).json() == {
+        "forgot": "Green square"}
+    again = httpx.delete(url + "api/saved", params={"name": "Green square"}, timeout=60)
+    assert again.status_code == 404 and "no saved search is called" in again.json()["error"]
+
+    async def work(session):
+        saved = await session.call_tool("save_search", {"name": "Blue stars of 2019", "query": "a blue star",
+                                                        "since": "2019", "until": "2019"})
+        like = await session.call_tool("save_search", {"name": "Like that one", "path": indexed,
+                                                       "region": "0,0,0.5,0.5"})
+        wrong = await session.call_tool("save_search", {"name": "x", "path": "/nowhere.jpg"})
+        return saved, like, wrong
+
+    saved, like, wrong = asyncio.run(_mcp_session(url, work=work))
+    assert not saved.isError and not like.isError, (saved.content, like.content)
+    assert (saved_here.get("Blue stars of 2019").query, saved_here.get("Blue stars of 2019").since) == (
+        "a blue star", "2019-01-01")
+    assert saved_here.get("Like that one").region == "0,0,0.5,0.5"
+    assert wrong.isError and "not in the index" in str(wrong.content)
+    assert [s.name for s in saved_here.all()] == ["Blue stars of 2019", "Like it, in 2020", "Like that one"]
