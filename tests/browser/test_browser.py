@@ -330,7 +330,10 @@ def save_as(page, name: str) -> None:
     page.locator("#saved-panel").get_by_text("Saved searches").click()
     page.locator("#saved-name input, #saved-name textarea").first.fill(name)
     page.locator("#save-search").click()
-    expect(page.get_by_text(f"Saved “{name}”")).to_be_visible(timeout=TIMEOUT)
+    toast = page.get_by_test_id("toast-body").filter(has_text=f"Saved “{name}”")
+    expect(toast).to_be_visible(timeout=TIMEOUT)
+    toast.get_by_test_id("toast-close").click()  # it sits over the drop zone, where the next test drags
+    expect(toast).to_be_hidden(timeout=TIMEOUT)
     page.locator("#saved-panel").get_by_text("Saved searches").click()
 
 
