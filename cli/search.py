@@ -1,4 +1,4 @@
-"""``clipsearch search|info|duplicates`` (``python -m clipsearch``): search an index from a terminal or a script.
+"""``clipsearch search|info|duplicates|saved|topics`` (``python -m clipsearch``): search an index from a terminal or a script.
 
 An edge, like the indexer and the web app: it parses arguments, builds a SearchEngine and
 prints. ``clipsearch/__main__.py`` is only the door to it; the library never imports argparse.
@@ -29,7 +29,7 @@ from clipsearch import (
 from clipsearch.folders import not_covered, now_note
 from clipsearch.reports import indexed_when
 
-from . import duplicates, flags, remote, saved
+from . import duplicates, flags, remote, saved, topics
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_index(info)
     info.add_argument("--json", action="store_true", help="print it as one JSON object (for scripts)")
     duplicates.add_parser(sub)
+    topics.add_parser(sub)
     saved.add_parser(sub, day, last_day)
     return parser
 
@@ -158,6 +159,9 @@ def image_terms(values: list[str], regions: dict[int, Region | None] | None = No
     return terms
 
 
+SUBCOMMANDS = {"duplicates": duplicates.run, "saved": saved.run, "topics": topics.run}
+
+
 @flags.ends_quietly
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
@@ -170,10 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             info = SearchEngine.index_info(settings)
             print(flags.json_text(info, indent=2) if args.json else format_info(info))
             return 0
-        if args.command == "duplicates":
-            return duplicates.run(settings, args)
-        if args.command == "saved":
-            return saved.run(settings, args)
+        if args.command in SUBCOMMANDS:  # each one's module parses its flags and prints
+            return SUBCOMMANDS[args.command](settings, args)
         if args.server:
             return _remote(parser, args)
         if args.saved and (wrong := saved.fill_in(settings, args)):

@@ -33,6 +33,7 @@ from .stores import ImageRecord, SearchFilter, VectorStore, WriteBatch
 from .stores.base import check_stamp
 from .textpass import TextProgress, TextReport
 from .textsearch import TextSide, without_quotes
+from .topics import TopicFinding
 
 log = logging.getLogger(__name__)
 DEFAULT_K = 20
@@ -62,7 +63,7 @@ class SearchResult:
                 "strong": self.strong, **({"text": self.text} if self.text else {})}
 
 
-class SearchEngine(DuplicateFinding):
+class SearchEngine(DuplicateFinding, TopicFinding):
     """Index folders and search them by text, by image, or by a composite query.
 
     Open one with ``for_reading`` (an existing index, its own model) or ``for_writing`` (creates

@@ -1,0 +1,70 @@
+"""``clipsearch topics``: what a library holds, at a glance; ``topics --show NAME`` lists one topic's photos.
+
+An edge: it parses, asks the engine (``clipsearch.topics``) and prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from clipsearch import InvalidQuery, SearchEngine, Settings
+
+from . import flags
+
+
+def add_parser(sub: Any) -> None:
+    """The ``topics`` subcommand of ``python -m clipsearch``."""
+    parser = sub.add_parser(
+        "topics", help="what the library holds: its photos grouped by what they show, each group named",
+        description="Group the indexed photos by what they show and name each group (\"a beach\", "
+        "\"a dog\", \"a receipt\"), largest first, with its best example. Worked out from the index "
+        "when asked; nothing is stored and no file is read.")
+    flags.add_index(parser)
+    parser.add_argument("-k", type=flags.positive, metavar="N",
+                        help="how many topics (default: about the square root of a third of the photos, at most 24)")
+    parser.add_argument("--words", metavar="FILE", help="name the topics from these words, one a line, read as "
+                        "they are (default: about 300 common subjects, each read as 'a photo of ...')")
+    parser.add_argument("--show", metavar="NAME", help="list the photos of the topic NAME, nearest its centre first")
+    parser.add_argument("--json", action="store_true", help="print one JSON array")
+    flags.add_device(parser)
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    words = read_words(args.words) if args.words else None
+    engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
+    try:
+        if args.show:
+            try:
+                photos = engine.topic_photos(args.show, k=args.k, words=words)
+            except InvalidQuery as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            print(flags.json_text([p.to_dict() for p in photos]) if args.json else
+                  "\n".join(f"{p.score:.3f}\t{p.path}" for p in photos))
+            return 0
+        topics = engine.topics(k=args.k, words=words)
+    finally:
+        engine.close()
+    if args.json:
+        print(flags.json_text([t.to_dict() for t in topics]))
+        return 0
+    for topic in topics:
+        print(f"{topic.size}\t{topic.name}\t{topic.paths[0]}")
+    photos = sum(t.size for t in topics)
+    print(f"{len(topics)} topics of {photos} photos (each with its best example); `topics --show NAME` lists "
+          "one's photos" if topics else "No topic: the index holds no photo", file=sys.stderr)
+    return 0
+
+
+def read_words(path: str) -> list[str]:
+    """The words of ``--words FILE``: one a line, blank lines and ``#`` comments left out."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            words = [line.strip() for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    except OSError as exc:
+        raise SystemExit(f"error: argument --words: cannot read {path}: {exc.strerror or exc}") from None
+    if not words:
+        raise SystemExit(f"error: argument --words: {path} holds no words")
+    return words

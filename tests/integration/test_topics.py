@@ -1,0 +1,74 @@
+"""Topics of the sample library with the demo model: each photo in one topic, each topic named by
+what most of its photos show, its photos listed nearest its centre first, filters applied."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from clipsearch import InvalidQuery, SearchFilter
+from clipsearch.demo.render import COLOURS, SHAPES
+from clipsearch.topics import topic_count
+
+# The demo model reads captions of coloured shapes: its vocabulary, as words are given (as they are).
+DEMO_WORDS = [f"a {colour} {shape}" for colour in COLOURS for shape in SHAPES]
+
+
+def fits(topic, truth) -> bool:
+    """Whether the topic's name says what most of its photos show: their commonest shape or colour."""
+    colours = Counter(c for path in topic.paths for c in {c for c, _ in truth[path]})
+    shapes = Counter(s for path in topic.paths for s in {s for _, s in truth[path]})
+    _, colour, shape = topic.name.split(" ")
+    return shape == shapes.most_common(1)[0][0] or colour == colours.most_common(1)[0][0]
+
+
+def test_the_sample_librarys_topics_name_what_their_photos_show(demo_engine, truth):
+    topics = demo_engine.topics(words=DEMO_WORDS)
+    count = demo_engine.info()["count"]
+    assert len(topics) == topic_count(count) and sum(t.size for t in topics) == count
+    assert len({path for t in topics for path in t.paths}) == count  # each photo in one topic
+    assert [t.size for t in topics] == sorted((t.size for t in topics), reverse=True)
+    assert len({t.name for t in topics}) == len(topics)
+    named_right = sum(t.size for t in topics if fits(t, truth))
+    assert named_right >= 0.8 * count, [(t.name, t.size, fits(t, truth)) for t in topics]
+    assert demo_engine.topics(words=DEMO_WORDS) is topics  # kept until the index changes
+
+
+def test_a_topics_photos_come_nearest_its_centre_first_in_the_folder_and_dates_asked(demo_engine, sample_library):
+    topic = demo_engine.topics(words=DEMO_WORDS)[0]
+    photos = demo_engine.topic_photos(topic.name, words=DEMO_WORDS)
+    assert [p.path for p in photos] == list(topic.paths) and all(p.strong for p in photos)
+    assert [p.score for p in photos] == sorted((p.score for p in photos), reverse=True)
+    assert len(demo_engine.topic_photos(topic.name, limit=3, words=DEMO_WORDS)) == 3
+    folder = str(sample_library / "2019")
+    inside = demo_engine.topic_photos(topic.name, where=SearchFilter(folder=folder, date_from="2019-03"),
+                                      words=DEMO_WORDS)
+    assert inside and all(p.path.startswith(folder + "/") for p in inside)
+    assert all(p.date_taken is None or p.date_taken[:10] >= "2019-03-01" for p in inside)
+    with pytest.raises(InvalidQuery, match="no topic is called 'a dog'"):
+        demo_engine.topic_photos("a dog", words=DEMO_WORDS)
+
+
+def test_the_command_line_lists_the_topics_and_one_topics_photos(demo_engine, capsys, tmp_path):
+    import json
+
+    import cli.search
+
+    words = tmp_path / "words.txt"
+    words.write_text("# the demo model's words\n" + "\n".join(DEMO_WORDS) + "\n")
+    index = str(demo_engine.settings.index_dir)
+    topics = demo_engine.topics(words=DEMO_WORDS)
+    assert cli.search.main(["topics", "--index", index, "--words", str(words)]) == 0
+    out = capsys.readouterr()
+    assert out.out == "".join(f"{t.size}\t{t.name}\t{t.paths[0]}\n" for t in topics)
+    assert f"{len(topics)} topics of {demo_engine.info()['count']} photos" in out.err
+    assert cli.search.main(["topics", "--index", index, "--words", str(words), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [t.to_dict() for t in topics]
+    assert cli.search.main(["topics", "--index", index, "--words", str(words), "--show", topics[1].name,
+                            "--json"]) == 0
+    assert [p["path"] for p in json.loads(capsys.readouterr().out)] == list(topics[1].paths)
+    assert cli.search.main(["topics", "--index", index, "--words", str(words), "--show", "a dog"]) == 2
+    assert "no topic is called 'a dog'" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="cannot read"):
+        cli.search.main(["topics", "--index", index, "--words", str(tmp_path / "none.txt")])
