@@ -8,6 +8,7 @@
     GET  /api/photo?file=PATH         (the photo whole, as a download: only with --originals)
     GET  /api/info                    (the index, and the batch sizes the model has seen)
     GET  /api/saved                   (the saved searches; /api/search?saved=NAME runs one)
+    GET  /api/topics                  (what the library holds, grouped and named; name=NAME: one's photos)
     POST /api/saved             name=NAME, q, folder, since, until; file=PATH or image=@photo.jpg, region
     DELETE /api/saved?name=NAME       (forgets it)
 
@@ -90,6 +91,10 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
     def saved_get(request: Request) -> Any:
         return guarded(request, lambda: saved_list(handlers))
 
+    @router.api_route("/topics", methods=READ)
+    def topics_get(request: Request) -> Any:
+        return guarded(request, lambda: topics(handlers, request, dict(request.query_params)))
+
     @router.post("/saved")
     async def saved_post(request: Request) -> Any:
         return await posted(auth, request, lambda fields, image, name: saved_made(handlers, fields, image, name),
@@ -168,6 +173,23 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
             raise ApiError(404, f"that photo cannot be read now ({exc.reason})") from None
     results = _cut(_folded(handlers, fold, hits), cut)
     return {"file": path, "results": with_thumbnails(results, request),
+            "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def topics(handlers: Handlers, request: Request, fields: dict[str, str]) -> dict:
+    """GET /api/topics: ``{"topics": [{name, size, words, examples}]}``, largest first, each example
+    with its thumbnail; ``name=NAME``: that topic's photos, nearest its centre first, as a search's
+    results (the same ``k``, ``folder``, ``since``, ``until``, ``min_score``, ``fold``)."""
+    started = time.perf_counter()
+    if not fields.get("name"):
+        with translated():
+            found = handlers.engine().topics()
+        return {"topics": [{**t.to_dict(examples=0), "examples": with_thumbnails([{"path": p} for p in t.paths[:6]],
+                                                                                  request)} for t in found]}
+    k, cut, where, fold = _common_fields(fields)
+    with translated():
+        hits = handlers.engine().topic_photos(fields["name"], limit=k, where=where)
+    return {"topic": fields["name"], "results": with_thumbnails(_cut(_folded(handlers, fold, hits), cut), request),
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 

@@ -21,7 +21,8 @@ import gradio as gr
 from clipsearch import ClipSearchError, InvalidQuery, parse_region
 from clipsearch.saved import SavedSearches
 
-from .handlers import Handlers, NoIndexYet, NotIndexed
+from .filters import api_filter, clamp_k
+from .handlers import Handlers, NoIndexYet, NotIndexed, _result_dict
 from .matches import api_cut
 from .paths import local_path
 from .rest import with_thumbnails
@@ -176,6 +177,30 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         """
         return _with_urls(ran_saved(handlers, name, k, min_score), request)
 
+    def library_topics(request: gr.Request = None) -> list[dict]:
+        """What the user's photo library holds, at a glance: its photos grouped by what they show,
+        largest group first, each named by the subject that fits it best ("a beach", "a dog", "a
+        receipt"), with its size, the next best subjects and a few example photos (each a "file" and
+        a "thumbnail" URL). The names are a model's guesses from a fixed list of common subjects:
+        look at an example (look_at_photo) before you tell the user what a group shows.
+        """
+        return topics_listed(handlers, request)
+
+    @whole_arg_lines
+    def photos_of_topic(name: str, k: int = 20, folder: str = "", since: str = "", until: str = "",
+                        request: gr.Request = None) -> list[dict]:
+        """The photos of one group that library_topics listed, nearest its centre (the most typical)
+        first, with the same fields as a search's results.
+
+        Args:
+            name: the group's name, exactly as library_topics gave it.
+            k: how many photos to return, 1 to 500 (default 20).
+            folder: only photos in this folder and below it (a full path); empty for all.
+            since: only photos taken on or after this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
+            until: only photos taken on or before this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
+        """
+        return _with_urls(topic_records(handlers, name, k, folder, since, until), request)
+
     def photo_library_info() -> dict:
         """What the user's photo library index holds: how many photos, the folders it covers, the
         folders left out of it, the model that embedded them and when it was last brought up to date.
@@ -183,17 +208,12 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         Call it to learn the folders' full paths before searching one of them ("folder" of the
         search tools takes a full path, the folder and everything below it).
         """
-        try:
-            about = handlers.engine().info()
-        except NoIndexYet as exc:
-            raise gr.Error(str(exc)) from None
-        when = about.get("last_indexed")
-        return {"photos": about.get("count", 0), "folders": about.get("folders", []),
-                "left_out": about.get("left_out", []), "model": about.get("stamp", {}).get("model"),
-                "last_indexed": datetime.fromtimestamp(when).isoformat(timespec="seconds") if when else None}
+        return library_info(handlers)
 
     gr.api(search_photos_by_text, api_name="search_text", **encoder_bound)
     gr.api(photo_library_info, api_name="info")
+    gr.api(library_topics, api_name="topics")
+    gr.api(photos_of_topic, api_name="topic_photos")
     gr.api(saved_searches, api_name="saved_searches")
     gr.api(run_saved_search, api_name="run_saved_search", **encoder_bound)
     gr.api(save_search, api_name="save_search")
@@ -229,6 +249,34 @@ def looked_at(handlers: Handlers, path: str, region: str = "") -> str:
     if picture is None:
         raise gr.Error("That photo cannot be read now (gone from disk, or not a picture any more).")
     return picture
+
+
+def library_info(handlers: Handlers) -> dict:
+    """``photo_library_info``'s answer."""
+    try:
+        about = handlers.engine().info()
+    except NoIndexYet as exc:
+        raise gr.Error(str(exc)) from None
+    when = about.get("last_indexed")
+    return {"photos": about.get("count", 0), "folders": about.get("folders", []),
+            "left_out": about.get("left_out", []), "model": about.get("stamp", {}).get("model"),
+            "last_indexed": datetime.fromtimestamp(when).isoformat(timespec="seconds") if when else None}
+
+
+def topics_listed(handlers: Handlers, request: Any) -> list[dict]:
+    """``library_topics``' answer: each topic with its examples' paths and thumbnail URLs."""
+    try:
+        found = handlers.engine().topics()
+    except (NoIndexYet, ClipSearchError) as exc:
+        raise gr.Error(str(exc)) from None
+    return [{**t.to_dict(examples=0), "examples": _with_urls([{"file": p} for p in t.paths[:4]], request)}
+            for t in found]
+
+
+def topic_records(handlers: Handlers, name: str, k: int, folder: str, since: str, until: str) -> list[dict]:
+    """``photos_of_topic``'s records: a search's, for the photos of the topic ``name``."""
+    return handlers._api(lambda: [_result_dict(hit) for hit in handlers.engine().topic_photos(
+        str(name or ""), limit=clamp_k(k), where=api_filter(folder, since, until))])
 
 
 def saved_by_tool(handlers: Handlers, *fields: str) -> dict:

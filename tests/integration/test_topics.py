@@ -72,3 +72,53 @@ def test_the_command_line_lists_the_topics_and_one_topics_photos(demo_engine, ca
     assert "no topic is called 'a dog'" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="cannot read"):
         cli.search.main(["topics", "--index", index, "--words", str(tmp_path / "none.txt")])
+
+
+@pytest.fixture(scope="module")
+def served(demo_engine, gradio_temp):
+    from tests.integration.test_rest_mcp import Served
+
+    server = Served.uploading_to(gradio_temp, demo_engine.settings)
+    yield server
+    server.close()
+
+
+@pytest.mark.usefixtures("same_gradio_temp")
+def test_scripts_and_assistants_read_the_topics_and_a_topics_photos(served, demo_engine):
+    import ast
+    import asyncio
+
+    import httpx
+    from gradio_client import Client
+
+    from tests.integration.test_rest_mcp import _mcp_session
+
+    topics = demo_engine.topics()  # the default vocabulary, as the server names them
+    with httpx.Client(base_url=served.url, timeout=60) as http:
+        listed = http.get("api/topics").json()["topics"]
+        assert [(t["name"], t["size"], t["words"]) for t in listed] == [(t.name, t.size, list(t.words)) for t in topics]
+        example = listed[0]["examples"][0]
+        assert example["file"] == topics[0].paths[0]
+        assert http.get(example["thumbnail"]).headers["content-type"] == "image/jpeg"
+        photos = http.get("api/topics", params={"name": topics[1].name, "k": 5}).json()
+        assert [r["file"] for r in photos["results"]] == list(topics[1].paths[:5])
+        unknown = http.get("api/topics", params={"name": "a unicorn"})
+        assert unknown.status_code == 400 and "no topic is called 'a unicorn'" in unknown.json()["error"]
+    client = Client(served.url, verbose=False)
+    try:
+        assert [t["name"] for t in client.predict(api_name="/topics")] == [t.name for t in topics]
+        found = client.predict(topics[0].name, 3, api_name="/topic_photos")
+        assert [r["file"] for r in found] == list(topics[0].paths[:3])
+    finally:
+        client.close()
+
+    async def work(session):
+        tools = {tool.name for tool in (await session.list_tools()).tools}
+        listed = await session.call_tool("library_topics", {})
+        photos = await session.call_tool("photos_of_topic", {"name": topics[2].name, "k": 2})
+        return tools, listed, photos
+
+    tools, listed, photos = asyncio.run(_mcp_session(served.url, work=work))
+    assert {"library_topics", "photos_of_topic"} <= tools and not listed.isError and not photos.isError
+    assert [t["name"] for t in ast.literal_eval(listed.content[0].text)] == [t.name for t in topics]
+    assert [r["file"] for r in ast.literal_eval(photos.content[0].text)] == list(topics[2].paths[:2])
