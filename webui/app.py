@@ -52,6 +52,7 @@ from .region_view import FORGET, PRIVATE, on_box, region_controls
 from .region_view import install as install_regions
 from .saved_view import SavedView, saved_panel, wire_saved
 from .textui import TextReading
+from .topics_view import TopicsView, topics_panel, wire_topics
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +219,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             date_from = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="2019-01-01", scale=1)
             date_to = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="2024-12-31", scale=1)
         saved = saved_panel()
+        topics = topics_panel()
         with gr.Row():
             gallery = gr.Gallery(label="Results", columns=GALLERY_COLUMNS, height=640, object_fit="cover",
                                  allow_preview=False, buttons=[], scale=3, elem_id="results")
@@ -276,6 +278,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
               [last, text, image, *filters, region], outputs, trigger_mode="always_last", api_visibility="private",
               **searching).then(unselect_if, changed, gallery, api_visibility="private", show_progress="hidden"
                                 ).then(**in_address).then(**similar_in_address[0]).then(**similar_in_address[1])
+        wire_topics(topics, TopicsView(page), filters, outputs, searching, [
+            {"fn": unselect_if, "inputs": changed, "outputs": gallery, **PRIVATE}, *similar_in_address])
         gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
             api_visibility="private", show_progress="hidden")

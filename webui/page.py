@@ -26,7 +26,8 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from .handlers import Handlers, NotIndexed, Results, UnreadableUpload, similar_what
+from .filters import clamp_k
+from .handlers import Handlers, NotIndexed, Results, UnreadableUpload, _listed, similar_what
 from .markdown import describe_query, md
 from .thumbnails import PREVIEW_SIZE
 
@@ -100,24 +101,29 @@ class Page:
         as the address bar shows after each search: ``ADDRESS_JS``): that search, its words and
         filters in their boxes. Without ``q``, nothing changes."""
         asked = dict(request.query_params) if request is not None else {}
-        text, similar = ((asked.get(name) or "").strip() for name in ("q", "similar"))
+        text, similar, topic = ((asked.get(name) or "").strip() for name in ("q", "similar", "topic"))
         folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))
         if similar:  # /?similar=PATH&region=...: Find similar, as ``similar_address`` wrote it
             return (gr.skip(), folder, since, until, *self.find_similar(
                 similar, k, min_score, sort, folder, since, until, strong_only, asked.get("region") or None))
+        if topic:  # /?topic=NAME: a topic's photos
+            return (gr.skip(), folder, since, until, *self.topic(topic, k, min_score, sort, folder, since, until,
+                                                                 strong_only))
         if not text:
             return tuple(gr.skip() for _ in ADDRESS_NAMES + OUTPUT_NAMES)
         return (text, folder, since, until,
                 *self.search(text, None, k, min_score, sort, folder, since, until, strong_only))
 
     def similar_address(self, last: dict | None) -> str:
-        """After Find similar (or its re-run for new filters): its fields for the address, as JSON
-        for ``SIMILAR_ADDRESS_JS`` ("" after a search of words: ``ADDRESS_JS`` wrote that one)."""
-        if not last or last.get("kind") != "similar":
+        """After Find similar or a topic opened (or its re-run for new filters): its fields for the
+        address, as JSON for ``SIMILAR_ADDRESS_JS`` ("" after a search of words: ``ADDRESS_JS``
+        wrote that one)."""
+        if not last or last.get("kind") not in ("similar", "topic"):
             return ""
         folder, since, until = last.get("filters") or ("", "", "")
-        return json.dumps({"similar": last["path"], "region": last.get("region") or "", "folder": folder or "",
-                           "since": since or "", "until": until or ""})
+        asked = {"similar": last["path"], "region": last.get("region") or ""} if last["kind"] == "similar" else \
+            {"topic": last["name"]}
+        return json.dumps({**asked, "folder": folder or "", "since": since or "", "until": until or ""})
 
     def stand_in(self, image: Any):
         """After a drop: a JPEG of the picture in the drop zone where browsers cannot draw it
@@ -157,6 +163,15 @@ class Page:
         return self._after(out, {"kind": "similar", "path": selected, "region": region},
                            similar_what(selected, region), (folder, date_from, date_to))
 
+    def topic(self, name: str, k: float, min_score: float, sort: str, folder: str | None, date_from: str | None,
+              date_to: str | None, strong_only: bool = False):
+        """A topic's cover clicked (``topics_view``): its photos, the most typical first."""
+        engine = self.handlers.engine
+        what = f"topic “{name}”"
+        out = self.handlers._ui_run(lambda where: _listed(engine(), engine().topic_photos(
+            name, limit=clamp_k(k), where=where), True), (min_score, sort, strong_only), folder, date_from, date_to, what)
+        return self._after(out, {"kind": "topic", "name": name}, what, (folder, date_from, date_to))
+
     def rerun(self, last: dict | None, text: str | None, image: str | None, k: float, min_score: float,
               sort: str, folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
               region: str | None = None):
@@ -166,6 +181,8 @@ class Page:
         if last["kind"] == "similar":
             return self.find_similar(last["path"], k, min_score, sort, folder, date_from, date_to, strong_only,
                                      last.get("region"))
+        if last["kind"] == "topic":
+            return self.topic(last["name"], k, min_score, sort, folder, date_from, date_to, strong_only)
         return self.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only, region)
 
     def refilter(self, results: Results, min_score: float, sort: str, strong_only: bool, last: dict | None):

@@ -639,3 +639,28 @@ def test_a_saved_search_keeps_its_photo_and_the_box_drawn_on_it(app, page):
         (index / FILE_NAME).unlink(missing_ok=True)
         shutil.rmtree(index / PHOTOS, ignore_errors=True)
         page.goto(app["url"])
+
+
+def test_the_topics_panel_shows_what_the_library_holds_and_opens_a_topic(app, page):
+    """Topics: one cover a topic, named and counted, largest first; a click shows its photos, the
+    most typical first, and the address opens it again."""
+    from playwright.sync_api import expect
+
+    topics = app["engine"].topics()
+    page.goto(app["url"])
+    page.locator("#topics-panel").get_by_text("Topics: what your photos show").click()
+    expect(page.locator("#topics-note")).to_contain_text(f"{len(topics)} topics of 300 photos", timeout=TIMEOUT)
+    page.locator("#topics img").first.wait_for()
+    assert page.locator("#topics .caption-label").all_inner_texts() == [f"{t.name} · {t.size}" for t in topics]
+    page.locator("#topics .thumbnail-item").nth(1).click()
+    expect_status(page, f"topic “{topics[1].name}”")
+    names = result_names(page)
+    members = {Path(path).name for path in topics[1].paths}
+    assert names[0] == Path(topics[1].paths[0]).name and set(names) <= members
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "topics.png"))
+    page.wait_for_function("() => new URL(location.href).searchParams.has('topic')", timeout=TIMEOUT)
+    page.reload()
+    expect_status(page, f"topic “{topics[1].name}”")
+    assert result_names(page) == names
+    page.goto(app["url"])

@@ -1,0 +1,69 @@
+"""The page's Topics panel: what the library holds, at a glance (``clipsearch.topics``).
+
+Opened, it shows one cover a topic (its most typical photo), captioned with its name and size,
+largest first; a click on a cover shows that topic's photos in the results, the most typical
+first, in the folder and dates chosen (``Page.topic``; the address becomes ``/?topic=NAME``).
+The topics are worked out when the panel first opens and kept until the index changes.
+"""
+
+# No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
+from typing import Any
+
+import gradio as gr
+
+from clipsearch import ClipSearchError
+
+from .handlers import NoIndexYet
+from .markdown import md
+from .page import Page
+from .thumbnails import THUMB_SIZE
+
+EMPTY = "No topic yet: the index holds no photo."
+
+
+class TopicsView:
+    """The Topics panel's events of one page."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def covers(self):
+        """(the covers: a thumbnail and "name · size" each, the topics' names in that order, a note)."""
+        handlers = self.page.handlers
+        try:
+            topics = handlers.engine().topics()
+        except (NoIndexYet, ClipSearchError) as exc:
+            return [], [], md(str(exc))
+        if not topics:
+            return [], [], EMPTY
+        items = [(handlers.thumbs.get(t.paths[0], THUMB_SIZE), f"{t.name} · {t.size}") for t in topics]
+        photos = sum(t.size for t in topics)
+        note = (f"{len(topics)} topics of {photos:,} photos, largest first, each named by the common subject "
+                "that fits it best (a guess: the photos tell). Click one to see its photos.")
+        return items, [t.name for t in topics], note
+
+    def open(self, names: list, k: float, min_score: float, sort: str, folder: str, date_from: str, date_to: str,
+             strong_only: bool, picked: gr.SelectData):
+        """A cover clicked: that topic's photos in the results (OUTPUT_NAMES)."""
+        return self.page.topic(names[picked.index], k, min_score, sort, folder, date_from, date_to, strong_only)
+
+
+def topics_panel() -> dict[str, Any]:
+    """The panel's components, made where it shows (wired by ``wire_topics``)."""
+    with gr.Accordion("Topics: what your photos show", open=False, elem_id="topics-panel") as panel:
+        note = gr.Markdown("", elem_id="topics-note")
+        covers = gr.Gallery(label="Topics", columns=8, height="auto", object_fit="cover", allow_preview=False,
+                            buttons=[], elem_id="topics")
+    return {"panel": panel, "note": note, "covers": covers, "names": gr.State([])}
+
+
+def wire_topics(panel: dict[str, Any], view: TopicsView, filters: list, outputs: list, searching: dict,
+                after: list[dict]) -> None:
+    """The panel's events: ``filters`` (k, min_score, sort, folder, date_from, date_to, strong_only),
+    ``after``: the events chained after a topic opens (the address)."""
+    private = {"api_visibility": "private"}
+    panel["panel"].expand(view.covers, None, [panel["covers"], panel["names"], panel["note"]], **private,
+                          show_progress_on=[panel["covers"]])
+    event = panel["covers"].select(view.open, [panel["names"], *filters], outputs, **private, **searching)
+    for step in after:
+        event = event.then(**step)
