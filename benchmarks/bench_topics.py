@@ -7,7 +7,9 @@ groups it with the demo model's own vocabulary (every colour and shape, "a red c
 library: the share of photos whose topic's name gives the shape most of that topic's photos hold,
 the colour most of them hold, either, and both. Speed: ``find_topics`` over random unit vectors of
 ViT-B-32's width (512) and the default vocabulary's size (grouping costs the same whatever the
-vectors mean; naming is one matrix product). Prints markdown tables with the machine's load. Not a
+vectors mean; naming is one matrix product), and reading the vectors from a store of that many.
+The words' own embedding (one text batch, about 300 prompts) is the model's and not timed here.
+Prints markdown tables with the machine's load. Not a
 test: tests/integration/test_topics.py asserts the behaviour.
 """
 
@@ -81,6 +83,28 @@ def speed(photos: int) -> list[object]:
     return [f"{photos:,}", len(topics), f"{time.perf_counter() - started:.2f} s"]
 
 
+def reading(photos: int) -> list[object]:
+    """How long a topics pass reads the index's vectors (``TopicFinding.topics``: every record,
+    then the vectors by fingerprint), from a store of ``photos`` random vectors."""
+    from clipsearch.stores import ImageRecord, WriteBatch, open_store
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        stamp = {"model": "synthetic", "pretrained": None, "dim": 512, "image_size": 224, "preprocess": {}}
+        store = open_store(Path(tmp) / "index", stamp, create=True)
+        for start in range(0, photos, 10_000):
+            vectors = rng.standard_normal((min(10_000, photos - start), 512)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            store.write(WriteBatch(put=[(ImageRecord(f"/photos/{start + i:07d}.jpg", 1000, 0, f"fp{start + i}",
+                                                     640, 480), v) for i, v in enumerate(vectors)]))
+        started = time.perf_counter()
+        records = list(store.records())
+        found = store.vectors_by_fingerprint(sorted({r.fingerprint for r in records}))
+        took = time.perf_counter() - started
+        store.close()
+    return [f"{photos:,}", f"{len(found):,}", f"{took:.2f} s"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", default="0-4", help="sample libraries to render (default 0-4)")
@@ -95,7 +119,10 @@ def main() -> None:
           f"gives its photos' commonest ...; {topic_count(args.n)} topics for {args.n} pictures):\n")
     print(table(["seed", "photos", "topics", "shape", "colour", "either", "both"], rows))
     print("\nHow long grouping takes (random grouped vectors, 512 wide; the default vocabulary's size):\n")
-    print(table(["photos", "topics", "grouping and naming"], [speed(n) for n in args.photos or (10_000, 100_000)]))
+    sizes = args.photos or (10_000, 100_000)
+    print(table(["photos", "topics", "grouping and naming"], [speed(n) for n in sizes]))
+    print("\nHow long reading the vectors takes (an HNSW store of random vectors; SQLite):\n")
+    print(table(["photos", "vectors read", "reading"], [reading(n) for n in sizes]))
     print(load_line())
 
 

@@ -8,8 +8,9 @@ mean score over all the groups, so that a word that fits every photo ("a photo")
 names are handed out best fit first, each word once. The words are the text tower's, so a model
 that reads other languages or subjects can be given a vocabulary of its own.
 
-Nothing is stored: topics are worked out from the index when asked (about a second for 100,000
-photos; ``benchmarks/bench_topics.py``) and kept until the index changes.
+Nothing is stored: topics are worked out from the index when asked (for 100,000 photos, about
+1.5 s to read and group them, and the vocabulary's one text batch; ``benchmarks/bench_topics.py``)
+and kept until the index changes.
 """
 
 from __future__ import annotations
