@@ -172,7 +172,7 @@ class TopicFinding:
         the index changes."""
         store = self._store()
         template = template or (TEMPLATE if words is None else "{}")
-        words = list(words) if words is not None else default_words()
+        words = list(dict.fromkeys(words)) if words is not None else default_words()  # each word once: names differ
         key = (store.generation(), k, tuple(words), template)
         with self._topics_lock:
             kept = getattr(self, "_topics_kept", None)
