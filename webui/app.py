@@ -280,6 +280,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                                 ).then(**in_address).then(**similar_in_address[0]).then(**similar_in_address[1])
         wire_topics(topics, TopicsView(page), filters, outputs, searching, [
             {"fn": unselect_if, "inputs": changed, "outputs": gallery, **PRIVATE}, *similar_in_address])
+        demo.load(page.from_address, [k, min_score, sort, strong_only], address + outputs,
+                  api_visibility="private", **searching)
         gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
             api_visibility="private", show_progress="hidden")

@@ -18,8 +18,11 @@ from clipsearch import ClipSearchError
 from clipsearch.saved import SavedSearch, SavedSearches
 
 from .handlers import ALL_FOLDERS, parse_filter
-from .page import ADDRESS_NAMES, OUTPUT_NAMES, SAVED_ADDRESS_JS, Page
+from .page import OUTPUT_NAMES, SAVED_ADDRESS_JS, Page
 from .region_view import show
+
+# The saved search the address names (/?saved=NAME), read in the browser on load ("" for none).
+SAVED_IN_ADDRESS = "() => new URL(window.location.href).searchParams.get('saved') || ''"
 
 
 class SavedView:
@@ -95,16 +98,6 @@ class SavedView:
         """The list on page load, with the saved search of the address (``/?saved=NAME``) chosen."""
         return self.choices(request.query_params.get("saved") if request is not None else None)
 
-    def from_address(self, k: float, min_score: float, sort: str, strong_only: bool, request: gr.Request):
-        """The page opened at an address: ``/?saved=NAME`` opens that saved search (as ``open``, its
-        photo and box too), else ``Page.from_address`` (``/?q=...``, ``/?similar=...``)."""
-        asked = dict(request.query_params) if request is not None else {}
-        if asked.get("saved"):
-            return self.open(asked["saved"], k, min_score, sort, strong_only)
-        searched = self.page.from_address(k, min_score, sort, strong_only, request)
-        # A new page's drop zone is empty: None, not a skip, which would rebuild it without its checks (``open``).
-        return (*searched[:len(ADDRESS_NAMES)], None, "", *searched[len(ADDRESS_NAMES):])
-
     def _photo_of(self, kept: SavedSearch | None) -> tuple[str | None, str]:
         """The saved search's photo for the drop zone, and its part as fractions ("" for all of it)."""
         if kept is None or not kept.photo:
@@ -145,6 +138,9 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
     opened = [*boxes, image, region, *outputs]
     panel["chosen"].input(view.open, [panel["chosen"], *view_inputs], opened, **private, **searching).then(
         None, panel["chosen"], js=SAVED_ADDRESS_JS, **private).then(None, region, js=show("query-image"), **private)
-    # The page opened at an address with a search in it: a saved one (its photo too), or words.
-    demo.load(view.from_address, view_inputs, opened, **private, **searching).then(
+    # The page opened at /?saved=NAME: that saved search (its photo and box too). Only then: an event
+    # that writes the drop zone on every load would empty it after a photo dropped meanwhile.
+    asked = gr.Textbox("", visible="hidden", elem_id="saved-address", label="saved")
+    demo.load(None, None, asked, js=SAVED_IN_ADDRESS, **private)
+    asked.change(view.open, [asked, *view_inputs], opened, **private, **searching).then(
         None, region, js=show("query-image"), **private)

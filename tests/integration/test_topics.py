@@ -33,6 +33,8 @@ def test_the_sample_librarys_topics_name_what_their_photos_show(demo_engine, tru
     named_right = sum(t.size for t in topics if fits(t, truth))
     assert named_right >= 0.8 * count, [(t.name, t.size, fits(t, truth)) for t in topics]
     assert demo_engine.topics(words=DEMO_WORDS) is topics  # kept until the index changes
+    twice = demo_engine.topics(words=DEMO_WORDS + DEMO_WORDS)  # a word given twice names one topic at most
+    assert len({t.name for t in twice}) == len(twice) and not any(t.name.endswith(")") for t in twice)
 
 
 def test_a_topics_photos_come_nearest_its_centre_first_in_the_folder_and_dates_asked(demo_engine, sample_library):
