@@ -52,6 +52,7 @@ from .region_view import FORGET, PRIVATE, on_box, region_controls
 from .region_view import install as install_regions
 from .saved_view import SavedView, saved_panel, wire_saved
 from .textui import TextReading
+from .topics_view import CSS as TOPICS_CSS
 from .topics_view import TopicsView, topics_panel, wire_topics
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def launch_options(settings: Settings, engine: SearchEngine | None = None) -> di
     resolved = [Path(folder).resolve() for folder in folders]
     # Never block the thumbnail cache itself, wherever the user put it.
     blocked = [str(f) for f in resolved if not (f == thumbs or f in thumbs.parents)]
-    return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": CSS + DUPLICATES_CSS + REGION_CSS,
+    return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": CSS + DUPLICATES_CSS + REGION_CSS + TOPICS_CSS,
             "theme": gr.themes.Default(), "footer_links": ["api"]}
 
 

@@ -19,6 +19,11 @@ from .page import Page
 from .thumbnails import THUMB_SIZE
 
 EMPTY = "No topic yet: the index holds no photo."
+# The covers as tall as their rows (Gradio's gallery keeps 450 px whatever it holds), to three rows,
+# then a scrollbar.
+CSS = """
+#topics .grid-wrap { min-height: 0; height: auto; max-height: 640px; overflow-y: auto; }
+"""
 
 
 class TopicsView:
@@ -52,8 +57,8 @@ def topics_panel() -> dict[str, Any]:
     """The panel's components, made where it shows (wired by ``wire_topics``)."""
     with gr.Accordion("Topics: what your photos show", open=False, elem_id="topics-panel") as panel:
         note = gr.Markdown("", elem_id="topics-note")
-        covers = gr.Gallery(label="Topics", columns=8, height="auto", object_fit="cover", allow_preview=False,
-                            buttons=[], elem_id="topics")
+        covers = gr.Gallery(label="Topics", columns=6, object_fit="cover", allow_preview=False, buttons=[],
+                            elem_id="topics")
     return {"panel": panel, "note": note, "covers": covers, "names": gr.State([])}
 
 
