@@ -30,12 +30,9 @@ import numpy as np  # noqa: E402
 
 from benchmarks._common import load_line, table  # noqa: E402
 from clipsearch import ModelSpec, SearchEngine, Settings  # noqa: E402
-from clipsearch.demo import make_sample_library  # noqa: E402
+from clipsearch.demo import DEMO_WORDS, make_sample_library  # noqa: E402
 from clipsearch.demo.quality import load_truth  # noqa: E402
-from clipsearch.demo.render import COLOURS, SHAPES  # noqa: E402
 from clipsearch.topics import default_words, find_topics, topic_count  # noqa: E402
-
-DEMO_WORDS = [f"a {colour} {shape}" for colour in COLOURS for shape in SHAPES]
 
 
 def seeds(text: str) -> list[int]:

@@ -41,6 +41,16 @@ def default_words() -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
+def words_for(model: str | None) -> tuple[list[str], str]:
+    """The default words and their template for an index of ``model``: the demo model's own words
+    for its index (it reads only colours and shapes), else ``topic_words.txt``, "a photo of ..."."""
+    if model == "demo":
+        from .demo import DEMO_WORDS
+
+        return list(DEMO_WORDS), "{}"
+    return default_words(), TEMPLATE
+
+
 def topic_count(photos: int) -> int:
     """How many topics for a library of ``photos``: about the square root of a third of them,
     from 2 to ``MAX_TOPICS`` (10 for 300 photos, 24 from about 1,700)."""
@@ -167,12 +177,13 @@ class TopicFinding:
     def topics(self, k: int | None = None, words: Sequence[str] | None = None,
                template: str | None = None) -> list[Topic]:
         """The library's photos grouped by what they show, largest first, each group named from
-        ``words`` (default: ``topic_words.txt``, each read as "a photo of ..."; words given are read
-        as they are, or put in ``template``); ``k`` groups (default: ``topic_count``). Kept until
-        the index changes."""
+        ``words`` (default: ``words_for`` the index's model; words given are read as they are, or
+        put in ``template``); ``k`` groups (default: ``topic_count``). Kept until the index changes."""
         store = self._store()
-        template = template or (TEMPLATE if words is None else "{}")
-        words = list(dict.fromkeys(words)) if words is not None else default_words()  # each word once: names differ
+        if words is None:
+            words, chosen = words_for(store.stamp.get("model"))
+            template = template or chosen
+        words, template = list(dict.fromkeys(words)), template or "{}"  # each word once: names differ
         key = (store.generation(), k, tuple(words), template)
         with self._topics_lock:
             kept = getattr(self, "_topics_kept", None)

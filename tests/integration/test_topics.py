@@ -8,11 +8,10 @@ from collections import Counter
 import pytest
 
 from clipsearch import InvalidQuery, SearchFilter
-from clipsearch.demo.render import COLOURS, SHAPES
+from clipsearch.demo import DEMO_WORDS
 from clipsearch.topics import topic_count
 
-# The demo model reads captions of coloured shapes: its vocabulary, as words are given (as they are).
-DEMO_WORDS = [f"a {colour} {shape}" for colour in COLOURS for shape in SHAPES]
+DEMO_WORDS = list(DEMO_WORDS)  # the demo model reads captions of coloured shapes: its vocabulary
 
 
 def fits(topic, truth) -> bool:
@@ -33,6 +32,7 @@ def test_the_sample_librarys_topics_name_what_their_photos_show(demo_engine, tru
     named_right = sum(t.size for t in topics if fits(t, truth))
     assert named_right >= 0.8 * count, [(t.name, t.size, fits(t, truth)) for t in topics]
     assert demo_engine.topics(words=DEMO_WORDS) is topics  # kept until the index changes
+    assert [t.name for t in demo_engine.topics()] == [t.name for t in topics]  # its index's default words
     twice = demo_engine.topics(words=DEMO_WORDS + DEMO_WORDS)  # a word given twice names one topic at most
     assert len({t.name for t in twice}) == len(twice) and not any(t.name.endswith(")") for t in twice)
 

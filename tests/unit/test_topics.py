@@ -63,3 +63,11 @@ def test_how_many_topics_and_the_vocabulary():
     words = default_words()
     assert len(words) >= 250 and len(set(words)) == len(words) and "a beach" in words
     assert not any(word.startswith("#") for word in words)
+
+
+def test_the_demo_models_index_is_named_from_the_words_it_reads():
+    from clipsearch.demo import DEMO_WORDS
+    from clipsearch.topics import TEMPLATE, words_for
+
+    assert words_for("demo") == (list(DEMO_WORDS), "{}")  # "a red circle": no "a photo of a beach"
+    assert words_for("ViT-B-32") == (default_words(), TEMPLATE)
