@@ -44,6 +44,7 @@ ${activate:+  $activate
 }  python -m clipsearch search "a red circle" -k 5 --index $index
   python -m clipsearch search "a circle - red" --since 2020-01-01 --index $index
   python -m clipsearch info --index $index
+  python -m clipsearch topics --index $index
 or set the index once and use README's commands as written:
   export CLIPSEARCH_INDEX="$data_abs/index" CLIPSEARCH_CACHE="$data_abs/cache"
 

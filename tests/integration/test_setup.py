@@ -231,7 +231,7 @@ def test_demo_leaves_its_printed_commands_working_and_reruns_change_nothing(tmp_
     assert "added 300" in first.stdout
     assert not (tmp_path / "home" / ".cache" / "clipsearch").exists()
     printed = [line.strip() for line in first.stdout.splitlines() if line.strip().startswith("python -m clipsearch")]
-    assert len(printed) == 3, first.stdout
+    assert len(printed) == 4, first.stdout
     for command in printed:
         assert f"--index {data / 'index'}" in command  # the demo's index, named
         result = run(shlex.split(command), ROOT, env)
@@ -239,6 +239,9 @@ def test_demo_leaves_its_printed_commands_working_and_reruns_change_nothing(tmp_
         assert result.stdout.strip(), command
     red = run(shlex.split(printed[0]), ROOT, env).stdout.splitlines()
     assert len(red) == 5 and all(line.split("\t")[1].startswith(str(data / "photos")) for line in red)
+    topics = [line.split("\t") for line in run(shlex.split(printed[3]), ROOT, env).stdout.splitlines()]
+    assert len(topics) == 10 and sum(int(size) for size, _, _ in topics) == 300  # named as the demo model reads
+    assert all(name.split(" ")[-1] in ("circle", "square", "triangle", "star", "cross") for _, name, _ in topics)
     exported = re.search(r"export (CLIPSEARCH_INDEX=.+)", first.stdout).group(1)
     assert f'CLIPSEARCH_INDEX="{data}/index"' in exported and f'CLIPSEARCH_CACHE="{data}/cache"' in exported
 
