@@ -16,12 +16,11 @@ from . import flags
 
 def add_parser(sub: Any) -> None:
     """The ``duplicates`` subcommand of ``python -m clipsearch``."""
-    parser = sub.add_parser(
-        "duplicates", help="groups of photos that are the same shot, best copy first",
+    parser = flags.subcommand(
+        sub, "duplicates", help="groups of photos that are the same shot, best copy first",
         description="List groups of indexed photos that are the same shot (resized, re-encoded, "
         "lightly cropped or brightened, rotated), the best copy (most pixels, then oldest) first. "
         "Nothing is deleted or moved.")
-    flags.add_index(parser)
     parser.add_argument("--bursts", action="store_true",
                         help="a looser level that also groups burst frames (several shots of one moment)")
     parser.add_argument("--json", action="store_true",

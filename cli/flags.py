@@ -101,6 +101,13 @@ def add_index(parser: argparse.ArgumentParser | Any) -> None:
     parser.add_argument("--index", type=Path, metavar="DIR", help=INDEX_HELP)
 
 
+def subcommand(sub: Any, name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
+    """A subcommand of ``python -m clipsearch`` (``duplicates``, ``saved``, ``topics``, ``info``), with ``--index DIR``."""
+    parser = sub.add_parser(name, help=help, description=description)
+    add_index(parser)
+    return parser
+
+
 def add_device(parser: argparse.ArgumentParser | Any) -> None:
     """``--device``, one of the devices torch knows."""
     parser.add_argument("--device", choices=DEVICES, help="default: cuda, then mps, then cpu")

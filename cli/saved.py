@@ -19,12 +19,11 @@ from . import flags
 
 def add_parser(sub: Any, day: Any, last_day: Any) -> None:
     """The ``saved`` subcommand of ``python -m clipsearch`` (``day``, ``last_day``: the date flags' types)."""
-    parser = sub.add_parser(
-        "saved", help="searches kept by name (smart albums): list, add, remove",
+    parser = flags.subcommand(
+        sub, "saved", help="searches kept by name (smart albums): list, add, remove",
         description="Searches kept by name beside the index, shared with the web app. A saved "
         "search keeps the question (words, or an example photo, or both), not its answer: "
         "`clipsearch search --saved NAME` runs it again, so photos indexed since come up in it.")
-    flags.add_index(parser)
     parser.add_argument("--json", action="store_true", help="list them as one JSON array")
     actions = parser.add_subparsers(dest="action")
     add = actions.add_parser("add", help="save a search (or replace the one of that name)")

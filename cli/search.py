@@ -73,8 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "loading the model here: an answer in a fraction of a second, from this computer or "
                         "another (http://USER:PASS@nas:7860/ with --auth); its folders, its saved searches")
     search.add_argument("--json", action="store_true", help="print one JSON array, best first")
-    info = sub.add_parser("info", help="what an index holds and which model built it")
-    flags.add_index(info)
+    info = flags.subcommand(sub, "info", help="what an index holds and which model built it")
     info.add_argument("--json", action="store_true", help="print it as one JSON object (for scripts)")
     duplicates.add_parser(sub)
     topics.add_parser(sub)

@@ -16,12 +16,11 @@ from . import flags
 
 def add_parser(sub: Any) -> None:
     """The ``topics`` subcommand of ``python -m clipsearch``."""
-    parser = sub.add_parser(
-        "topics", help="what the library holds: its photos grouped by what they show, each group named",
+    parser = flags.subcommand(
+        sub, "topics", help="what the library holds: its photos grouped by what they show, each group named",
         description="Group the indexed photos by what they show and name each group (\"a beach\", "
         "\"a dog\", \"a receipt\"), largest first, with its best example. Worked out from the index "
         "when asked; nothing is stored and no file is read.")
-    flags.add_index(parser)
     parser.add_argument("-k", type=flags.positive, metavar="N",
                         help="how many topics (default: about the square root of a third of the photos, at most 24)")
     parser.add_argument("--words", metavar="FILE", help="name the topics from these words, one a line, read as "
