@@ -30,7 +30,7 @@ from clipsearch.demo.render import (
 DEMO_MODEL_NAME = "clipsearch-demo"
 # The words the demo model reads: every colour and shape of its pictures, what its topics are named
 # from (clipsearch.topics: it reads no "a photo of a beach").
-DEMO_WORDS = tuple(f"a {colour} {shape}" for colour in COLOURS for shape in SHAPES)
+DEMO_WORDS = tuple(SceneObject(colour, shape).phrase for colour in COLOURS for shape in SHAPES)  # "an orange star"
 DEMO_MODEL_DIR = Path(__file__).parent / "model"
 DEMO_MERGES_FILE = "clipsearch-demo-bpe.txt.gz"
 DEMO_IMAGE_SIZE = 64
