@@ -184,13 +184,19 @@ def topics(handlers: Handlers, request: Request, fields: dict[str, str]) -> dict
     if not fields.get("name"):
         with translated():
             found = handlers.engine().topics()
-        return {"topics": [{**t.to_dict(examples=0), "examples": with_thumbnails([{"path": p} for p in t.paths[:6]],
-                                                                                  request)} for t in found]}
+        return {"topics": listed_topics(found, request)}
     k, cut, where, fold = _common_fields(fields)
     with translated():
         hits = handlers.engine().topic_photos(fields["name"], limit=k, where=where)
     return {"topic": fields["name"], "results": with_thumbnails(_cut(_folded(handlers, fold, hits), cut), request),
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def listed_topics(found: list, request: Any, examples: int = 6) -> list[dict]:
+    """Topics as the API lists them (REST, the MCP tool): each with its first ``examples`` photos,
+    a ``file`` and its ``thumbnail`` URL each."""
+    return [{**t.to_dict(examples=0), "examples": with_thumbnails([{"path": p} for p in t.paths[:examples]], request)}
+            for t in found]
 
 
 def thumbnail(handlers: Handlers, fields: dict[str, str]) -> FileResponse:

@@ -36,12 +36,7 @@ def save_from_api(handlers: Handlers, name: str, query: str = "", folder: str = 
     search = SavedSearch(str(name or ""), str(query or ""), *(
         (where.folder, where.date_from, where.date_to) if where else (None, None, None)),
         region=str(region or "").strip() or None)
-    return SavedSearches(handlers.settings.index_dir).save(search, photo, image_name).shown()
-
-
-def forget_from_api(handlers: Handlers, name: str) -> bool:
-    """Forget the saved search ``name`` (and its photo's copy); False when there is none."""
-    return SavedSearches(handlers.settings.index_dir).remove(str(name or ""))
+    return _saved(handlers).save(search, photo, image_name).shown()
 
 
 def saved_list(handlers: Handlers) -> dict:
@@ -88,6 +83,6 @@ def saved_forgotten(handlers: Handlers, fields: dict[str, str]) -> dict:
     """DELETE /api/saved?name=NAME: ``{"forgot": NAME}``; a 404 when there is none."""
     name = (fields.get("name") or "").strip()
     with translated():
-        if not name or not forget_from_api(handlers, name):
+        if not name or not _saved(handlers).remove(name):  # its photo's copy goes with it
             raise ApiError(404, f"no saved search is called {name!r} (GET /api/saved lists them)")
     return {"forgot": name}

@@ -25,7 +25,7 @@ from .filters import api_filter, clamp_k
 from .handlers import Handlers, NoIndexYet, NotIndexed, _result_dict
 from .matches import api_cut
 from .paths import local_path
-from .rest import with_thumbnails
+from .rest import listed_topics, with_thumbnails
 from .saved_api import save_from_api
 
 LOOK_SIZE = 512  # px, the longer side of the JPEG an assistant looks at (a few hundred tokens of its context)
@@ -269,8 +269,7 @@ def topics_listed(handlers: Handlers, request: Any) -> list[dict]:
         found = handlers.engine().topics()
     except (NoIndexYet, ClipSearchError) as exc:
         raise gr.Error(str(exc)) from None
-    return [{**t.to_dict(examples=0), "examples": _with_urls([{"file": p} for p in t.paths[:4]], request)}
-            for t in found]
+    return listed_topics(found, getattr(request, "request", request), examples=4)  # a few: a model's context
 
 
 def topic_records(handlers: Handlers, name: str, k: int, folder: str, since: str, until: str) -> list[dict]:
