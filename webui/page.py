@@ -214,35 +214,29 @@ def unselect_if(changed: bool):
 # A search's words and filters in the address bar, so that it can be reloaded, bookmarked and
 # shared (``Page.from_address`` reads them back); replaced, not pushed: Back leaves the page.
 ADDRESS_NAMES = ("text", "folder", "date_from", "date_to")
-ADDRESS_JS = """(q, folder, since, until) => {
-  const url = new URL(window.location.href);
-  const put = (name, value) => {
-    const text = String(value ?? "").trim();
-    if (text) url.searchParams.set(name, text); else url.searchParams.delete(name);
-  };
-  put("q", q); put("folder", folder); put("since", since); put("until", until);
-  ["saved", "similar", "region"].forEach((name) => url.searchParams.delete(name));  // a search of words now
-  if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
-}"""
-# Find similar: the photo (and the part of it) in the address (``Page.similar_address``), so that a
-# reload or a link shows the same photos.
-SIMILAR_ADDRESS_JS = """(asked) => {
-  if (!asked) return;
-  const url = new URL(window.location.href);
-  url.search = "";
-  for (const [name, value] of Object.entries(JSON.parse(asked))) {
-    if (String(value ?? "").trim()) url.searchParams.set(name, String(value).trim());
-  }
-  if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
-}"""
-# A saved search opened: its name alone in the address (``SavedView.from_address`` opens it again,
-# its photo too, which no ``q`` could hold).
-SAVED_ADDRESS_JS = """(name) => {
-  const url = new URL(window.location.href);
-  url.search = "";
-  if (String(name ?? "").trim()) url.searchParams.set("saved", String(name).trim());
-  if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
-}"""
+ADDRESS_FIELDS = ("q", "folder", "since", "until", "similar", "region", "topic", "saved")  # a search's own
+# Each writer drops every field of the search before (the address holds one search: words, Find
+# similar, a topic or a saved search) and keeps the rest (Gradio's own, such as ?__theme=dark).
+_PUT = """const put = (asked) => {
+    const url = new URL(window.location.href);
+    __FIELDS__.forEach((name) => url.searchParams.delete(name));
+    for (const [name, value] of Object.entries(asked)) {
+      const text = String(value ?? "").trim();
+      if (text) url.searchParams.set(name, text);
+    }
+    if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
+  };""".replace("__FIELDS__", json.dumps(list(ADDRESS_FIELDS)))
+
+
+def _address_js(inputs: str, call: str) -> str:
+    return f"({inputs}) => {{\n  {_PUT}\n  {call}\n}}"
+
+
+ADDRESS_JS = _address_js("q, folder, since, until", "put({q, folder, since, until});")
+# Find similar and a topic (``Page.similar_address``, as JSON: "" after a search of words).
+SIMILAR_ADDRESS_JS = _address_js("asked", "if (asked) put(JSON.parse(asked));")
+# A saved search opened: its name alone (``saved_view`` opens it again, its photo too, which no ``q`` could hold).
+SAVED_ADDRESS_JS = _address_js("name", "put({saved: name});")
 
 # The components each search event writes, in order (app.py passes them by these names).
 OUTPUT_NAMES = ("gallery", "changed", "results", "shown", "status", "banner", "last", "preview", "details",

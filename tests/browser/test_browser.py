@@ -664,4 +664,7 @@ def test_the_topics_panel_shows_what_the_library_holds_and_opens_a_topic(app, pa
     page.reload()
     expect_status(page, f"topic “{topics[1].name}”")
     assert result_names(page) == names
+    search_for(page, "a red circle")  # a search of words: the address is that search, no topic left in it
+    page.wait_for_function("() => new URL(location.href).searchParams.get('q') === 'a red circle'", timeout=TIMEOUT)
+    assert "topic=" not in page.url
     page.goto(app["url"])
