@@ -61,13 +61,17 @@ class Calibration:
         if kept is not None:
             return kept
         generation = store.generation()
-        with self._lock:  # one model call for the vague words, however many queries ask at once
-            if self._vague is None:
-                self._vague = np.asarray(self._encoder.embed_texts(list(VAGUE_WORDS)), np.float32)
-        bests = [hits[0][1] for hits in (store.search(v, 1, text_like=True) for v in self._vague) if hits]
+        bests = [hits[0][1] for hits in (store.search(v, 1, text_like=True) for v in self.vague_vectors()) if hits]
         level = float(min(bests)) if bests else -np.inf
         self._level = (store, generation, level)
         return level
+
+    def vague_vectors(self) -> np.ndarray:
+        """The vague words' vectors (one row a word), embedded once."""
+        with self._lock:  # one model call for the vague words, however many queries ask at once
+            if self._vague is None:
+                self._vague = np.asarray(self._encoder.embed_texts(list(VAGUE_WORDS)), np.float32)
+        return self._vague
 
 
 def _kept(cached: tuple[object, int, Any] | None, store: Any) -> Any:

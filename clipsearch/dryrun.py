@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PIL import Image
 
-from .images import DEFAULT_MAX_PIXELS, FileStat, _os_reason, fingerprint_bytes, read_file_bytes, unreadable
+from .images import DEFAULT_MAX_PIXELS, FileStat, fingerprint_bytes, os_reason, read_file_bytes, unreadable
 from .reports import IndexReport
 
 
@@ -45,7 +45,7 @@ def header_problem(stat: FileStat, max_pixels: int | None) -> str | None:
         with Image.open(stat.path) as img:
             width, height = img.size
     except Exception as exc:  # as a run reads it: the file refused by the OS, or what Pillow says
-        return _os_reason(exc) if isinstance(exc, OSError) and exc.errno else unreadable(stat.path, exc).reason
+        return os_reason(exc) if isinstance(exc, OSError) and exc.errno else unreadable(stat.path, exc).reason
     if width * height > (max_pixels or DEFAULT_MAX_PIXELS):
         return "too many pixels"
     return None

@@ -93,8 +93,9 @@ def is_image_name(name: str) -> bool:
 
 
 def scan_images(roots: Iterable[str | Path], exclude: Iterable[str | Path] = (),
-                progress: Callable[[int], None] | None = None) -> ScanResult:
-    """Find image files below ``roots``, recursively.
+                progress: Callable[[int], None] | None = None,
+                wanted: Callable[[str], bool] = is_image_name) -> ScanResult:
+    """Find image files (or the files whose names ``wanted`` takes: videos) below ``roots``, recursively.
 
     Hidden files and folders, a NAS's or an OS's own folders (``SYSTEM_FOLDERS``) and the folders
     in ``exclude`` (the index's own) are skipped.
@@ -102,7 +103,7 @@ def scan_images(roots: Iterable[str | Path], exclude: Iterable[str | Path] = (),
     cannot be listed are reported in ``errors`` and the scan goes on. ``progress`` hears how many
     image files were found so far, every half second (a share over the network scans slowly).
     """
-    scan = _Scan(exclude, progress)
+    scan = _Scan(exclude, progress, wanted)
     for root in roots:
         scan.root(os.path.abspath(os.fspath(root)))
     scan.result.files.sort(key=lambda f: f.path)
@@ -112,8 +113,9 @@ def scan_images(roots: Iterable[str | Path], exclude: Iterable[str | Path] = (),
 class _Scan:
     """The state of one ``scan_images`` call: what was found, and which folders were seen."""
 
-    def __init__(self, exclude: Iterable[str | Path], progress: Callable[[int], None] | None = None) -> None:
-        self.result = ScanResult()
+    def __init__(self, exclude: Iterable[str | Path], progress: Callable[[int], None] | None,
+                 wanted: Callable[[str], bool]) -> None:
+        self.result, self.wanted = ScanResult(), wanted
         self.progress, self.said = progress, time.monotonic()
         self.excluded = set()
         for item in exclude:
@@ -128,7 +130,7 @@ class _Scan:
         try:
             st = os.stat(root)
         except OSError as exc:
-            self.result.errors.append((root, _os_reason(exc)))
+            self.result.errors.append((root, os_reason(exc)))
             return
         if stat.S_ISREG(st.st_mode):
             self._add_file(root, st)
@@ -147,12 +149,12 @@ class _Scan:
                 if entry.is_dir():  # follows symlinks; loops stop at seen_dirs
                     if entry.name not in SYSTEM_FOLDERS:
                         subfolders.append(entry.path)
-                elif is_image_name(entry.name) and entry.path not in self.seen_files:
+                elif self.wanted(entry.name) and entry.path not in self.seen_files:
                     self._add_file(entry.path, entry.stat())
-                elif not is_image_name(entry.name):
+                elif not self.wanted(entry.name):
                     self.result.others[os.path.splitext(entry.name)[1].lower() or entry.name] += 1
             except OSError as exc:  # dangling symlink, vanished file, permissions
-                self.result.errors.append((entry.path, _os_reason(exc)))
+                self.result.errors.append((entry.path, os_reason(exc)))
         if self.progress is not None and time.monotonic() - self.said >= 0.5:
             self.said = time.monotonic()
             self.progress(len(self.result.files))
@@ -167,7 +169,7 @@ class _Scan:
             self.seen_dirs.add(key)
             return list(os.scandir(folder))
         except OSError as exc:
-            self.result.errors.append((folder, _os_reason(exc)))
+            self.result.errors.append((folder, os_reason(exc)))
             return []
 
     def _add_file(self, path: str, st: os.stat_result) -> None:
@@ -187,7 +189,7 @@ def read_file_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
                 raise UnreadableImage(path, "file too large", f"{size} bytes")
             data = handle.read(max_bytes + 1)
     except OSError as exc:
-        raise UnreadableImage(path, _os_reason(exc), str(exc.strerror or exc)) from None
+        raise UnreadableImage(path, os_reason(exc), str(exc.strerror or exc)) from None
     if not data:
         raise UnreadableImage(path, "empty file")
     if len(data) > max_bytes:
@@ -339,8 +341,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
         return _cmyk_to_rgb(img)
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-        mode = img.mode
-        if mode == "RGB":
+        if (mode := img.mode) == "RGB":
             return img
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = img.convert("RGBA")
@@ -355,9 +356,8 @@ def _cmyk_to_rgb(img: Image.Image) -> Image.Image:
         try:
             from PIL import ImageCms
 
-            src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            dst = ImageCms.createProfile("sRGB")
-            return ImageCms.profileToProfile(img, src, dst, outputMode="RGB")
+            return ImageCms.profileToProfile(img, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
+                                             ImageCms.createProfile("sRGB"), outputMode="RGB")
         except Exception as exc:  # a broken profile: fall back to the plain formula
             log.debug("ICC conversion failed: %s", exc)
     return img.convert("RGB")
@@ -389,7 +389,7 @@ _EXIF_DATE = re.compile(r"\s*(\d{4})[:/.-](\d{2})[:/.-](\d{2})(?:[ T](\d{2}):(\d
 defer_pillow_bomb_check(DEFAULT_MAX_PIXELS)  # header-only opens (reused vectors) too
 
 
-def _os_reason(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError) or exc.errno == errno.EACCES:
         return "permission denied"
     if isinstance(exc, FileNotFoundError):

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidQuery, StoreWriteError, disk_full_note, room_note
+from .errors import InvalidQuery, StoreWriteError, room_note
 from .ocr import PageText
 from .stores.base import ImageRecord, SearchFilter, sort_date
 from .stores.records import filter_clauses
-from .stores.sqlite_files import read_as_it_is
+from .stores.sqlite_files import Transaction, read_as_it_is
 
 TEXT_DB_NAME = "text.sqlite"
 TEXT_SCHEMA_VERSION = 1
@@ -161,7 +161,7 @@ class TextIndex:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=30000")
             if create:
-                with _transaction(db):
+                with Transaction(db, "the text index"):
                     for statement in _SCHEMA.split(";\n"):
                         if statement.strip():
                             db.execute(statement)
@@ -197,7 +197,7 @@ class TextIndex:
         return row[0] if row else None
 
     def _set_meta(self, key: str, value: str) -> None:
-        with self._lock, _transaction(self._db):
+        with self._lock, Transaction(self._db, "the text index"):
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     @property
@@ -226,7 +226,7 @@ class TextIndex:
             changed = [(k, *v) for k, v in want.items() if have.get(k) != v]
             gone = [(k,) for k in have if k not in want]
             if changed or gone:
-                with _transaction(self._db):
+                with Transaction(self._db, "the text index"):
                     self._db.executemany("DELETE FROM files WHERE path=?", gone)
                     self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", changed)
         return len(changed), len(gone)
@@ -244,7 +244,7 @@ class TextIndex:
     def put(self, results: Iterable[PageResult]) -> None:
         """Store one batch of readings in one transaction."""
         now = time.time()
-        with self._lock, _transaction(self._db):
+        with self._lock, Transaction(self._db, "the text index"):
             for result in results:
                 self._put_one(result, now)
 
@@ -270,7 +270,7 @@ class TextIndex:
 
     def prune(self) -> int:
         """Forget the pages of contents no file has any more; returns how many."""
-        with self._lock, _transaction(self._db):
+        with self._lock, Transaction(self._db, "the text index"):
             ids = [r[0] for r in self._db.execute(
                 "SELECT p.id FROM pages p WHERE NOT EXISTS "
                 "(SELECT 1 FROM files f WHERE f.fingerprint = p.fingerprint)")]
@@ -282,7 +282,7 @@ class TextIndex:
 
     def forget(self) -> None:
         """Drop every page (the next pass reads everything again)."""
-        with self._lock, _transaction(self._db):
+        with self._lock, Transaction(self._db, "the text index"):
             self._db.execute("DELETE FROM page_text")
             self._db.execute("DELETE FROM pages")
 
@@ -351,27 +351,6 @@ class TextIndex:
                 raise InvalidQuery(f"cannot search the text for {match!r}: {exc}") from exc
             raise
         return [TextHit(os.fsdecode(p), fp, " ".join(s.split()), exact, float(r)) for p, fp, s, r in rows]
-
-
-class _transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error (the connection is in autocommit)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, kind, exc, tb) -> None:
-        if kind is None:
-            try:
-                self.db.execute("COMMIT")
-                return
-            except sqlite3.Error as error:
-                self.db.execute("ROLLBACK")
-                raise StoreWriteError(f"could not write the text index: {error}{disk_full_note(error)}") from error
-        self.db.execute("ROLLBACK")
 
 
 def _key(path: str) -> bytes:

@@ -11,7 +11,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
-from ..errors import StoreWriteError, room_note
+from ..errors import StoreWriteError, disk_full_note, room_note
 
 log = logging.getLogger(__name__)
 MMAP_BYTES = 256 << 20  # SQLite reads this much of records.sqlite through a memory map
@@ -64,3 +64,26 @@ def _connect(path: Path) -> sqlite3.Connection:
     # process's resident memory once read, so the map covers the first 256 MB (100k photos) only.
     db.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
     return db
+
+
+class Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error (the connection is in autocommit);
+    a failed COMMIT is a ``StoreWriteError`` that names ``what`` could not be written."""
+
+    def __init__(self, db: sqlite3.Connection, what: str) -> None:
+        self.db = db
+        self.what = what
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is None:
+            try:
+                self.db.execute("COMMIT")
+                return
+            except sqlite3.Error as error:
+                self.db.execute("ROLLBACK")
+                raise StoreWriteError(f"could not write {self.what}: {error}{disk_full_note(error)}") from error
+        self.db.execute("ROLLBACK")
