@@ -1,0 +1,94 @@
+"""Rendered test clips: the demo's scenes as still shots of a short video.
+
+Tests and benchmarks of video search need videos whose every moment is known: a clip here shows
+each scene (``render.py``) for a few seconds, then cuts to the next, and says when each shot starts
+and ends. The keyframe interval is exact (no extra keyframes at the cuts), so tests can pick a clip
+whose keyframes are dense (one a second) or sparse (one every ten). A clip can also carry a
+display-matrix rotation, as phones store portrait video: the pixels are written turned, and the
+player (or ``clipsearch.video_frames``) turns them back. Pure PyAV + PIL; the same seed writes the
+same pictures.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import av
+from PIL import Image
+
+from .render import Scene, _render
+
+# The container's suffix picks the codec (``codec=`` overrides).
+CODECS: dict[str, str] = {".mp4": "libx264", ".mov": "libx264", ".m4v": "libx264", ".webm": "libvpx",
+                          ".mkv": "mpeg4", ".avi": "mpeg4"}
+_TURNS = {0: None, 90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180,
+          270: Image.Transpose.ROTATE_90}
+
+
+def write_clip(
+    path: str | os.PathLike,
+    scenes: list[Scene],
+    seconds_each: float = 2.0,
+    fps: int = 10,
+    size: int | tuple[int, int] = 256,
+    codec: str | None = None,
+    gop: int | None = None,
+    seed: int = 0,
+    *,
+    rotation: int = 0,
+    creation_time: str | None = None,
+) -> list[tuple[float, float, Scene]]:
+    """Write a video that shows each scene for ``seconds_each`` seconds; return (start, end, scene).
+
+    ``size`` is the upright picture's side, or its (width, height) (even numbers for yuv420p).
+    ``gop`` is the keyframe interval in frames (default ``fps``: one keyframe a second). With
+    ``rotation`` (degrees counter-clockwise, a multiple of 90, as PyAV's ``VideoFrame.rotation``
+    reads it; -90 is what a phone held upright writes) the pixels are stored turned the other way
+    and the stream's display matrix says how to turn them upright; ``creation_time`` ("2021-07-04T10:20:30.000000Z") goes into the
+    container's metadata, as cameras write it. MP4, MOV and Matroska (.mkv, .webm) keep both; AVI
+    keeps neither (a rotation there is a ``ValueError``).
+    """
+    width, height = (size, size) if isinstance(size, int) else size
+    suffix = Path(path).suffix.lower()
+    if rotation % 90 or (rotation % 360 and suffix == ".avi"):
+        raise ValueError(f"cannot write a rotation of {rotation} degrees into {suffix or 'this file'}")
+    turn = _TURNS[rotation % 360]
+    stored = (height, width) if rotation % 180 else (width, height)
+    codec = codec or CODECS.get(suffix, "libx264")
+    gop = gop or fps
+    per_scene = max(1, round(seconds_each * fps))
+    rng = random.Random(seed)
+    pictures = [_render(scene, width, height, rng) for scene in scenes]
+    with av.open(os.fspath(path), "w") as container:
+        if creation_time is not None:
+            container.metadata["creation_time"] = creation_time
+        stream = container.add_stream(codec, rate=fps, options=_codec_options(codec, gop))
+        stream.width, stream.height = stored
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.gop_size = gop
+        stream.codec_context.thread_count = 1  # the same bytes every time
+        if codec != "libx264":  # x264 has its own rate control; the others start at 200 kb/s
+            stream.bit_rate = max(200_000, width * height * fps)
+        if rotation % 360:
+            stream.set_display_rotation(rotation % 360)
+        index = 0
+        for picture in pictures:
+            frame = av.VideoFrame.from_image(picture.transpose(turn) if turn else picture)
+            for _ in range(per_scene):
+                frame.pts = index
+                container.mux(stream.encode(frame))
+                index += 1
+        container.mux(stream.encode(None))
+    return [(i * per_scene / fps, (i + 1) * per_scene / fps, scene) for i, scene in enumerate(scenes)]
+
+
+def _codec_options(codec: str, gop: int) -> dict[str, str]:
+    """Keyframes exactly every ``gop`` frames: no encoder may add one at a scene cut."""
+    options = {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "1000000000"}
+    if codec == "libx264":
+        options.update({"preset": "veryfast", "x264-params": f"keyint={gop}:min-keyint={gop}:scenecut=0"})
+    elif codec.startswith("libvpx"):
+        options.update({"deadline": "realtime", "cpu-used": "8", "auto-alt-ref": "0"})
+    return options
