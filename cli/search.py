@@ -21,6 +21,7 @@ from clipsearch import (
     Region,
     SearchEngine,
     SearchFilter,
+    clock,
     iso_day,
     parse_query,
     parse_region,
@@ -125,6 +126,9 @@ def format_info(info: dict) -> str:
         f"Last indexed:  {when}",
         "Folders:       " + ("\n               ".join(f + now_note(f) for f in folders) if folders else "(none recorded)"),
     ] + (["Left out:      " + "\n               ".join(info["left_out"])] if info.get("left_out") else [])
+    if videos := info.get("videos"):
+        lines.append(f"Videos:        {videos['videos']:,} ({clock(videos['seconds'])} of video, {videos['moments']:,} "
+                     f"moments)" + ("" if videos["enabled"] else "; not read any more (--no-videos)"))
     return "\n".join(lines)
 
 
@@ -193,13 +197,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
         engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
         hits = engine.search(terms, k=args.k, where=where, cutoff=args.min_score or None)
+        moments = engine.moments(terms, k=args.k, where=where, cutoff=args.min_score or None)
         if not hits and where.folder and not args.json:
             outside = not_covered(where.folder, engine.folders())
             if outside:
                 print(f"No result: {outside}", file=sys.stderr)
                 return 0
         print_hits(hits, as_json=args.json, cut=args.min_score, filtered=not where.is_empty(),
-                   fold=None if args.no_fold else engine.fold, newest_first=args.sort == "date")
+                   fold=None if args.no_fold else engine.fold, newest_first=args.sort == "date", moments=moments)
     except ClipSearchError as exc:
         print(f"error: {flags.explain(exc)}", file=sys.stderr)
         return 1
@@ -223,25 +228,32 @@ def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filtered: bool = False,
-               fold: Callable[[list], list] | None = None, newest_first: bool = False) -> None:
+               fold: Callable[[list], list] | None = None, newest_first: bool = False, moments: list = ()) -> None:
     """JSON: every hit, marked ``strong`` or not (a flat cut-off drops the weak). Text: the strong
     hits, and on stderr how many weaker ones ``--min-score 0`` would add, or why there are none.
     With ``fold`` (``SearchEngine.fold``), near-duplicates fold under the result they copy: text
     leaves them out and says how many, JSON marks them ``near_duplicate_of``. ``newest_first``:
-    in date order (``sort_date``), once the cut-off and the folding have had the best-first list."""
+    in date order (``sort_date``), once the cut-off and the folding have had the best-first list.
+    ``moments`` (``SearchEngine.moments``): the videos with a matching moment, after the photos
+    (JSON: objects with ``"at"``, the moment's second, and ``"video": true``)."""
     auto = cut == "auto"
     shown = hits if as_json and auto else [h for h in hits if h.strong]
     folded = {id(copy): head for head, copies in (fold(shown) if fold else []) for copy in copies}
+    videos = list(moments) if as_json and auto else [m for m in moments if m.strong]
     if newest_first:
-        shown = sorted(shown, key=sort_date, reverse=True)
+        shown, videos = sorted(shown, key=sort_date, reverse=True), sorted(videos, key=sort_date, reverse=True)
     if as_json:
         print(flags.json_text([{**h.to_dict(), **({"near_duplicate_of": folded[id(h)].path} if id(h) in folded else {})}
-                               for h in shown]))
+                               for h in shown] + [{**m.to_dict(), "video": True} for m in videos]))
         return
     if not hits:
         why = "no indexed photo is in that folder and date range" if filtered else "the index holds no photo"
         print(f"No result: {why}", file=sys.stderr)
-        return
+    _print_photos(hits, shown, folded, auto, cut, newest_first)
+    _print_moments(videos, len(moments), newest_first)
+
+
+def _print_photos(hits: list, shown: list, folded: dict, auto: bool, cut, newest_first: bool) -> None:
     for hit in shown:
         if id(hit) not in folded:
             when = f"{sort_date(hit)[:10]}\t" if newest_first else ""  # the order's key beside the score
@@ -260,6 +272,17 @@ def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filt
         what = "1 near-duplicate folded under the result it copies" if len(folded) == 1 else \
             f"{len(folded)} near-duplicates folded under the results they copy"
         print(f"{what} (--no-fold lists them)", file=sys.stderr)
+
+
+def _print_moments(videos: list, found: int, newest_first: bool) -> None:
+    """The videos' matching moments: score, file, ``at 1:23`` (and its other matching moments)."""
+    for moment in videos:
+        when = f"{sort_date(moment)[:10]}\t" if newest_first else ""
+        also = f" (also {', '.join(map(clock, moment.also))})" if moment.also else ""
+        print(f"{moment.score:.3f}\t{when}{moment.path}\tat {clock(moment.at)}{also}")
+    if found > len(videos):
+        print(f"In videos: {len(videos) or 'no'} strong match{'es' * (len(videos) != 1)}; {found - len(videos)} "
+              "weaker hidden (--min-score 0 shows all)", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ from .query import QueryTerm, parse_query
 from .region import Region, parse_region
 from .stores import ImageRecord, SearchFilter, iso_day, sort_date
 from .textpass import TextProgress, TextReport
+from .videopass import VideoProgress, VideoReport
+from .videos import MomentResult, clock
 
 __version__ = "0.1.0"
 
@@ -37,6 +39,6 @@ __all__ = [
     "DEFAULT_MODEL", "DEFAULT_PRETRAINED", "ClipSearchError", "DeviceUnavailable", "ImageRecord",
     "IndexLocked", "IndexNotFound", "IndexProgress", "IndexUnusable", "IndexReport", "InvalidQuery", "ModelMismatch",
     "ModelSpec", "ModelUnavailable", "QueryTerm", "Region", "SearchEngine", "SearchFilter",
-    "SearchResult", "Settings", "StoreMismatch", "StoreWriteError", "TextProgress", "TextReport",
-    "UnreadableImage", "iso_day", "parse_query", "parse_region", "sort_date",
+    "MomentResult", "SearchResult", "Settings", "StoreMismatch", "StoreWriteError", "TextProgress", "TextReport",
+    "UnreadableImage", "VideoProgress", "VideoReport", "clock", "iso_day", "parse_query", "parse_region", "sort_date",
 ]

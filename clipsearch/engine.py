@@ -34,6 +34,7 @@ from .stores.base import check_stamp
 from .textpass import TextProgress, TextReport
 from .textsearch import TextSide, without_quotes
 from .topics import TopicFinding
+from .videos import VideoFinding, VideoSide
 
 log = logging.getLogger(__name__)
 DEFAULT_K = 20
@@ -63,7 +64,7 @@ class SearchResult:
                 "strong": self.strong, **({"text": self.text} if self.text else {})}
 
 
-class SearchEngine(DuplicateFinding, TopicFinding):
+class SearchEngine(DuplicateFinding, TopicFinding, VideoFinding):
     """Index folders and search them by text, by image, or by a composite query.
 
     Open one with ``for_reading`` (an existing index, its own model) or ``for_writing`` (creates
@@ -139,11 +140,9 @@ class SearchEngine(DuplicateFinding, TopicFinding):
     @staticmethod
     def index_info(settings: Settings) -> dict[str, Any]:
         """What the index in ``settings`` holds (``info()``), without loading its model."""
-        store = IndexHandle(settings).open_reader()
-        try:
-            return store.info()
-        finally:
-            store.close()
+        with contextlib.closing(IndexHandle(settings).open_reader()) as store, contextlib.closing(
+                VideoSide(settings.index_dir)) as videos:
+            return {**store.info(), **videos.info_entry()}
 
     @property
     def index(self) -> IndexHandle:
@@ -350,8 +349,8 @@ class SearchEngine(DuplicateFinding, TopicFinding):
         return self.store
 
     def info(self) -> dict[str, Any]:
-        """Count, model stamp, folders and last update time of the index (and its text, if read)."""
-        return {**self._store().info(), **self.text.info_entry()}
+        """Count, model stamp, folders and last update time of the index (its text and videos, if read)."""
+        return {**self._store().info(), **self.text.info_entry(), **self.videos.info_entry()}
 
     def folders(self) -> list[str]:
         """The folders the index covers (as given to ``index_folder``; the store's, not the text's counts)."""
@@ -383,6 +382,7 @@ class SearchEngine(DuplicateFinding, TopicFinding):
 
     def close(self) -> None:
         self.text.close()
+        self.videos.close()
         with self._swap_lock:
             if self.store is not None:
                 self.store.close()

@@ -20,6 +20,7 @@ from clipsearch.folders import as_covered
 
 from .report import ProgressPrinter, format_report
 from .textreport import TextProgressPrinter, format_text_report
+from .videoreport import VideoProgressPrinter, format_video_report
 
 log = logging.getLogger("indexer")
 
@@ -32,6 +33,7 @@ examples:
   python -m indexer ~/Pictures --watch              keep indexing as files appear or change
   python -m indexer ~/demo-photos --model demo      the offline demo model (no download)
   python -m indexer ~/Pictures --ocr                also read the words in photos (remembered)
+  python -m indexer ~/Pictures --videos             also search inside videos, by moment (remembered)
 
 The index lives in --index, else ${INDEX_ENV}, else {default_index_dir()}.
 The first run downloads the model ({DEFAULT_MODEL}, {DEFAULT_PRETRAINED}) once; later runs
@@ -70,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="read the words in photos too, so a search finds them (the index remembers "
                      "it; the reading runs after embedding and resumes if interrupted)")
     ocr.add_argument("--no-ocr", dest="ocr", action="store_false", help="stop reading words in photos")
+    videos = run.add_mutually_exclusive_group()
+    videos.add_argument("--videos", dest="videos", action="store_true", default=None,
+                        help="read the videos in the folders too (a frame every 2 s, each distinct one a "
+                        "moment a search finds; the index remembers it; runs after the photos, resumes if interrupted)")
+    videos.add_argument("--no-videos", dest="videos", action="store_false", help="stop reading videos (their moments are kept)")
     run.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     run.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -132,6 +139,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
     """Removes, then indexes (and watches) what ``args`` ask, with ``engine``: the exit code."""
     if args.ocr is not None and not args.dry_run:
         engine.set_text_reading(args.ocr)
+    if args.videos is not None and not args.dry_run:
+        engine.set_video_reading(args.videos)
     for folder in args.remove:
         count = engine.remove_folder(folder.expanduser())
         _say(args, f"removed {count} images under {folder}{_removal_note(engine, folder, count)}")
@@ -186,11 +195,14 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event):
                                      should_stop=stop.is_set, embedder=embedder)
     finally:
         printer.close()
-    text = None
+    text = videos = None
     if not (report.interrupted or args.dry_run):
         text = _read_texts(engine, args, stop)
         report.interrupted = bool(text and text.interrupted)
-    _print_report(report, args, text)
+    if not (report.interrupted or args.dry_run):
+        videos = _read_videos(engine, args, stop)
+        report.interrupted = bool(videos and videos.interrupted)
+    _print_report(report, args, text, videos)
     if report.interrupted:
         print("interrupted: the index holds every batch finished so far; run again to resume",
               file=sys.stderr)
@@ -206,15 +218,25 @@ def _read_texts(engine: SearchEngine, args, stop: threading.Event):
         printer.close()
 
 
-def _print_report(report, args, text=None) -> None:
+def _read_videos(engine: SearchEngine, args, stop: threading.Event):
+    """The video pass, when the index reads the videos in its folders (``--videos``)."""
+    printer = VideoProgressPrinter(enabled=not (args.quiet or args.json), tty=sys.stderr.isatty())
+    try:
+        return engine.read_videos(progress=printer.update, should_stop=stop.is_set)
+    finally:
+        printer.close()
+
+
+def _print_report(report, args, text=None, videos=None) -> None:
     if args.json:
         out = report.to_dict()
-        if text is not None:
-            out["text"] = text.to_dict()
+        for key, part in (("text", text), ("videos", videos)):
+            if part is not None:
+                out[key] = part.to_dict()
         print(flags.json_text(out), flush=True)
     elif not args.quiet:
-        print(format_report(report) + (("\n" + format_text_report(text)) if text is not None else ""),
-              flush=True)
+        print("\n".join([format_report(report)] + ([format_text_report(text)] if text is not None else [])
+                        + ([format_video_report(videos)] if videos is not None else [])), flush=True)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -238,7 +260,7 @@ def _setup_logging(args) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
     if not args.verbose:  # open_clip logs its loading steps on the root logger
         logging.getLogger().setLevel(logging.WARNING)
-        for name in ("clipsearch.pipeline", "clipsearch.textpass"):
+        for name in ("clipsearch.pipeline", "clipsearch.textpass", "clipsearch.videopass"):
             logging.getLogger(name).setLevel(logging.ERROR if args.quiet else logging.WARNING)
 
 

@@ -114,4 +114,5 @@ def _other_files(report: IndexReport) -> str:
     if not report.other_files:
         return "is it the right folder?"
     kinds = ", ".join(f"{count:,} {ext}" for ext, count in report.other_files.items())
-    return f"it holds other files ({kinds}): camera RAW and video files are not indexed (a JPEG beside a RAW file is)"
+    return (f"it holds other files ({kinds}): camera RAW files are not indexed (a JPEG beside a RAW file is), "
+            "videos only with --videos")

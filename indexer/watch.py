@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from clipsearch import SearchEngine
 from clipsearch.images import SYSTEM_FOLDERS, is_image_name
+from clipsearch.video_frames import is_video_name
 
 log = logging.getLogger("indexer")
 
@@ -33,7 +34,7 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
             paths = [str(p) for p in (getattr(event, "src_path", ""), getattr(event, "dest_path", "")) if p]
             if paths and all(_left_alone(p, roots) for p in paths):  # a NAS's thumbnails (@eaDir), a hidden
                 return  # file; but rsync's hidden temporary file renamed to a photo is a new photo
-            if event.is_directory or any(is_image_name(p) for p in paths):
+            if event.is_directory or any(is_image_name(p) or is_video_name(p) for p in paths):
                 changed.set()
 
     observer = _observer(Observer, [f for f in folders if _watchable(f)], Handler())
@@ -53,6 +54,7 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
                 break
             report = engine.index_folder(folders, should_stop=stop.is_set)
             engine.read_texts(should_stop=stop.is_set)  # when the index reads words (--ocr)
+            engine.read_videos(should_stop=stop.is_set)  # when it reads videos (--videos)
             skipped = {path for paths in report.skipped.values() for path in paths}
             if report.added or report.updated or report.moved or report.removed or skipped - reported:
                 on_report(report)

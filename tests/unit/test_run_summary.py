@@ -12,7 +12,7 @@ def test_an_empty_folder_is_questioned_not_reported_as_a_success():
     assert "no picture files there" in text and "is it the right folder?" in text
     raw = format_report(IndexReport(folders=["/mnt/card"], other_files={".cr2": 1200, ".mov": 30}))
     assert ("no picture files there (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP): it holds other files (1,200 .cr2, "
-            "30 .mov): camera RAW and video files are not indexed (a JPEG beside a RAW file is)") in raw
+            "30 .mov): camera RAW files are not indexed (a JPEG beside a RAW file is), videos only with --videos") in raw
 
 
 def test_a_run_with_nothing_to_embed_says_why_instead_of_a_rate():

@@ -25,6 +25,9 @@ class ScriptedEngine:
     def read_texts(self, should_stop=None) -> None:
         return None
 
+    def read_videos(self, should_stop=None) -> None:
+        return None
+
 
 def test_a_pass_is_reported_when_it_changes_something_or_meets_a_new_broken_file(tmp_path, monkeypatch):
     monkeypatch.setattr(watch, "SETTLE_SECONDS", 0.1)

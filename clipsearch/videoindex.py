@@ -1,0 +1,294 @@
+"""The moments of videos, searchable: SQLite in ``videos.sqlite`` of the index folder.
+
+A video is kept as its file (path, size, time, content fingerprint, length, date) and its
+moments: one vector for each sampled frame that differs from the one before (``clipsearch.videopass``).
+Moments belong to the content, so they are keyed by the video's fingerprint: a moved or copied
+video keeps them, and one whose content is unchanged is never decoded again. Each video is written
+in one transaction, so an interrupted pass leaves every video it finished, and none half done.
+
+Searching reads every moment's vector into memory once per change (100,000 moments, 55 hours of
+video at one a 2 s, are 200 MB) and scores them exactly: a matrix product, a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import StoreWriteError, room_note
+from .stores.base import SearchFilter
+from .stores.records import filter_clauses
+from .stores.sqlite_files import Transaction, read_as_it_is
+
+VIDEO_DB_NAME = "videos.sqlite"
+VIDEO_SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS videos (
+    path BLOB PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL,
+    duration REAL NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    date_taken TEXT,
+    sort_date TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS videos_fingerprint ON videos (fingerprint);
+CREATE TABLE IF NOT EXISTS moments (
+    fingerprint TEXT NOT NULL,
+    t REAL NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (fingerprint, t)
+);
+CREATE TABLE IF NOT EXISTS unreadable (
+    path BLOB PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """What the index knows about one video file."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    fingerprint: str
+    duration: float  # seconds
+    width: int
+    height: int
+    date_taken: str | None = None  # ISO 8601, from the container's creation time
+
+    @property
+    def folder(self) -> str:
+        return os.path.dirname(self.path)
+
+
+@dataclass(frozen=True)
+class Moments:
+    """Every moment's vector (float32 rows), its video's fingerprint and its time, at one generation."""
+
+    generation: int
+    times: np.ndarray  # float64 seconds, one per row
+    vectors: np.ndarray  # (n, dim) float32, unit rows
+    rows: dict[str, slice]  # each video content's rows (they are stored sorted by fingerprint, then time)
+
+
+class VideoIndex:
+    """The video store of one index folder. Thread-safe; one process writes (under the index lock)."""
+
+    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = db
+        self._lock = threading.RLock()
+        self._moments: Moments | None = None
+        self._records: tuple[int, list[VideoRecord]] | None = None
+
+    @classmethod
+    def open(cls, index_dir: str | Path, *, create: bool = False) -> VideoIndex | None:
+        """The video store of ``index_dir``; None when it has none and ``create`` is false.
+
+        An index made before videos were read gains the store (``create``) in place.
+        """
+        path = Path(index_dir) / VIDEO_DB_NAME
+        if not path.is_file() and not create:
+            return None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+                db.execute(f"PRAGMA {pragma}")
+            if create:
+                with Transaction(db, "the video index"):
+                    for statement in _SCHEMA.split(";\n"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(VIDEO_SCHEMA_VERSION),))
+                    db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+        except sqlite3.Error as exc:
+            why = room_note(exc, path.parent)  # a reader, where SQLite may not write: the file as it is
+            db = None if create or not why else read_as_it_is(path)
+            if db is None:
+                raise StoreWriteError(f"could not open the video index {path}: {exc}{why}") from exc
+        index = cls(path, db)
+        version = index._meta("schema_version")
+        if version is None:  # an empty file: its creation never committed
+            db.close()
+            return None
+        if int(version) > VIDEO_SCHEMA_VERSION:
+            db.close()
+            raise StoreWriteError(f"the video index {path} has schema version {version}; this clipsearch "
+                                  f"reads version {VIDEO_SCHEMA_VERSION}")
+        return index
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- settings ----------------------------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        with self._lock:
+            try:
+                row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+            except sqlite3.OperationalError:  # a store still being created by another process
+                return None
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value: str) -> None:
+        with self._lock, Transaction(self._db, "the video index"):
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    @property
+    def enabled(self) -> bool:
+        """Whether this index reads the videos in its folders (``--videos`` / ``--no-videos``)."""
+        return self._meta("enabled") == "1"
+
+    def set_enabled(self, on: bool) -> None:
+        self._set_meta("enabled", "1" if on else "0")
+
+    @property
+    def stamp(self) -> dict[str, Any] | None:
+        """The model stamp the moments were embedded with (None before the first)."""
+        value = self._meta("stamp")
+        return json.loads(value) if value else None
+
+    def generation(self) -> int:
+        """A number that grows with every change (moments cached by readers are kept until then)."""
+        return int(self._meta("generation") or 0)
+
+    # --- reading -----------------------------------------------------------------------------
+    def records(self, where: SearchFilter | None = None) -> list[VideoRecord]:
+        """The videos, in path order (those under ``where``'s folder and dates); all of them are
+        read once per generation."""
+        if where is None or where.is_empty():
+            generation = self.generation()
+            if self._records is None or self._records[0] != generation:
+                self._records = (generation, self._read_records(None))
+            return list(self._records[1])
+        return self._read_records(where)
+
+    def _read_records(self, where: SearchFilter | None) -> list[VideoRecord]:
+        clauses, args = filter_clauses(where)
+        sql = "SELECT path, size, mtime_ns, fingerprint, duration, width, height, date_taken FROM videos"
+        with self._lock:
+            rows = self._db.execute(sql + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY path",
+                                    args).fetchall()
+        return [VideoRecord(os.fsdecode(row[0]), *row[1:]) for row in rows]
+
+    def record(self, path: str) -> VideoRecord | None:
+        found = [r for r in self._select("path=?", os.fsencode(path))]
+        return found[0] if found else None
+
+    def _select(self, clause: str, arg: Any) -> list[VideoRecord]:
+        with self._lock:
+            rows = self._db.execute("SELECT path, size, mtime_ns, fingerprint, duration, width, height, date_taken "
+                                    f"FROM videos WHERE {clause}", (arg,)).fetchall()
+        return [VideoRecord(os.fsdecode(row[0]), *row[1:]) for row in rows]
+
+    def by_fingerprint(self, fingerprint: str) -> VideoRecord | None:
+        """A video of this content whose moments are kept (None when there is none)."""
+        found = self._select("fingerprint=?", fingerprint) if self.has_moments(fingerprint) else []
+        return found[0] if found else None
+
+    def has_moments(self, fingerprint: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM moments WHERE fingerprint=? LIMIT 1", (fingerprint,)).fetchone() is not None
+
+    def moment_times(self, fingerprint: str) -> list[float]:
+        with self._lock:
+            return [row[0] for row in self._db.execute("SELECT t FROM moments WHERE fingerprint=? ORDER BY t",
+                                                       (fingerprint,))]
+
+    def unreadable(self) -> dict[str, tuple[int, int, str]]:
+        """path -> (size, mtime_ns, reason) of the videos that could not be read as they are now."""
+        with self._lock:
+            rows = self._db.execute("SELECT path, size, mtime_ns, reason FROM unreadable").fetchall()
+        return {os.fsdecode(row[0]): (row[1], row[2], row[3]) for row in rows}
+
+    def moments(self) -> Moments:
+        """Every moment, read once per generation."""
+        generation = self.generation()
+        kept = self._moments
+        if kept is not None and kept.generation == generation:
+            return kept
+        with self._lock:
+            rows = self._db.execute("SELECT fingerprint, t, vector FROM moments ORDER BY fingerprint, t").fetchall()
+        vectors = (np.stack([np.frombuffer(row[2], np.float32) for row in rows]) if rows
+                   else np.zeros((0, 0), np.float32))
+        by_content: dict[str, slice] = {}
+        for at, row in enumerate(rows):
+            start = by_content[row[0]].start if row[0] in by_content else at
+            by_content[row[0]] = slice(start, at + 1)
+        self._moments = Moments(generation, np.array([row[1] for row in rows], np.float64), vectors, by_content)
+        return self._moments
+
+    def counts(self) -> dict[str, Any]:
+        with self._lock:
+            videos, seconds = self._db.execute("SELECT count(*), coalesce(sum(duration), 0) FROM videos").fetchone()
+            moments = self._db.execute("SELECT count(*) FROM moments").fetchone()[0]
+            broken = self._db.execute("SELECT count(*) FROM unreadable").fetchone()[0]
+        return {"videos": videos, "seconds": round(float(seconds), 1), "moments": moments, "unreadable": broken}
+
+    # --- writing -----------------------------------------------------------------------------
+    def put(self, record: VideoRecord, sort_date: str, moments: Iterable[tuple[float, np.ndarray]] = (),
+            stamp: dict[str, Any] | None = None) -> None:
+        """Store one video (and, when its content is new, its moments) in one transaction."""
+        rows = [(record.fingerprint, float(t), np.asarray(v, np.float32).tobytes()) for t, v in moments]
+        with self._lock, Transaction(self._db, "the video index") as db:
+            db.execute("INSERT OR REPLACE INTO videos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (os.fsencode(record.path), record.size, record.mtime_ns, record.fingerprint,
+                        record.duration, record.width, record.height, record.date_taken, sort_date))
+            db.execute("DELETE FROM unreadable WHERE path=?", (os.fsencode(record.path),))
+            if rows:
+                db.execute("DELETE FROM moments WHERE fingerprint=?", (record.fingerprint,))
+                db.executemany("INSERT INTO moments VALUES (?, ?, ?)", rows)
+            if stamp is not None:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('stamp', ?)", (json.dumps(stamp, sort_keys=True),))
+            self._prune_and_bump(db)
+
+    def mark_unreadable(self, path: str, size: int, mtime_ns: int, reason: str) -> None:
+        """Remember that ``path`` could not be read as it is (tried again once it changes); its old
+        record and moments, from before it changed, go."""
+        with self._lock, Transaction(self._db, "the video index") as db:
+            db.execute("DELETE FROM videos WHERE path=?", (os.fsencode(path),))
+            db.execute("INSERT OR REPLACE INTO unreadable VALUES (?, ?, ?, ?)", (os.fsencode(path), size, mtime_ns, reason))
+            self._prune_and_bump(db)
+
+    def forget(self, paths: Iterable[str]) -> int:
+        """Forget these videos (and their moments, where no other path shares their content)."""
+        keys = [(os.fsencode(p),) for p in paths]
+        if not keys:
+            return 0
+        with self._lock, Transaction(self._db, "the video index") as db:
+            before = db.total_changes
+            db.executemany("DELETE FROM videos WHERE path=?", keys)
+            db.executemany("DELETE FROM unreadable WHERE path=?", keys)
+            gone = db.total_changes - before
+            self._prune_and_bump(db)
+        return gone
+
+    def forget_all_moments(self) -> None:
+        """Drop every moment and video (another model: they are embedded again)."""
+        with self._lock, Transaction(self._db, "the video index") as db:
+            db.execute("DELETE FROM moments")
+            db.execute("DELETE FROM videos")
+            db.execute("DELETE FROM meta WHERE key='stamp'")
+            self._prune_and_bump(db)
+
+    def _prune_and_bump(self, db: sqlite3.Connection) -> None:
+        db.execute("DELETE FROM moments WHERE fingerprint NOT IN (SELECT fingerprint FROM videos)")
+        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")

@@ -1,0 +1,227 @@
+"""The video pass: the videos in the index's folders read into moments (``--videos``).
+
+Its own pass after ``index_folder``, under the index's lock, like reading words (``textpass``):
+photo search works before it ends. A video is sampled one frame every ``MOMENT_EVERY`` seconds
+(``video_frames.read_video``: keyframes only where they are that dense, the cheap way), each frame
+embedded as a photo would be, and a frame that adds nothing to the one kept before it (cosine
+``SAME_SHOT`` or more: a still shot, a slow pan) is left out, so a minute of one scene is one
+moment and a busy minute thirty.
+
+Videos are keyed by content (a streamed BLAKE2b of the file): a moved, copied or touched video
+keeps its moments without a frame decoded. Each video is one transaction (``VideoIndex.put``):
+Ctrl-C or a crash keeps every video finished. A video that cannot be read is reported with its
+reason and remembered until its file changes; a folder that is gone or empty (a disk not mounted)
+keeps its videos.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .encoders.base import Encoder
+from .errors import UnreadableImage
+from .images import FileStat, os_reason, scan_images
+from .stores.base import sort_date, stamp_differences
+from .videoindex import VideoIndex, VideoRecord
+
+log = logging.getLogger(__name__)
+
+MOMENT_EVERY = 2.0  # seconds between sampled frames
+MAX_MOMENTS = 1800  # frames sampled from one video at most (an hour at MOMENT_EVERY; longer ones sparser)
+SAME_SHOT = 0.95  # a frame this close (cosine) to the moment kept before it adds nothing
+VIDEO_TIMEOUT = 60.0  # seconds a video's decoding may read nothing before it is skipped as "timed out"
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass
+class VideoProgress:
+    """Where a video pass is; handed to the progress callback after every video."""
+
+    to_read: int = 0
+    read: int = 0
+    skipped: int = 0
+    moments: int = 0
+    seconds: float = 0.0  # of video read
+    elapsed: float = 0.0
+    current: str = ""  # the video being read
+
+    @property
+    def rate(self) -> float:
+        """Seconds of video read per second."""
+        return self.seconds / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@dataclass
+class VideoReport:
+    """What one video pass did."""
+
+    videos: int = 0  # video files found in the folders
+    read: int = 0  # decoded and embedded
+    reused: int = 0  # a content already read (moved, copied, touched): no frame decoded
+    unchanged: int = 0
+    removed: int = 0
+    moments: int = 0  # moments added
+    seconds: float = 0.0  # of video read
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
+    still_unreadable: int = 0  # could not be read before, and unchanged since: not tried again
+    kept: dict[str, int] = field(default_factory=dict)  # folder gone or empty -> its videos, kept
+    left: int = 0  # still to read (an interrupted pass)
+    elapsed: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(len(paths) for paths in self.skipped.values())
+
+    def skip(self, path: str, reason: str) -> None:
+        log.warning("skipping %s (video): %s", path, reason)
+        self.skipped.setdefault(reason, []).append(path)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "skipped_count": self.skipped_count, "seconds": round(self.seconds, 1),
+                "elapsed": round(self.elapsed, 3)}
+
+
+def fingerprint_file(path: str) -> str:
+    """The content fingerprint of a file of any size, read in chunks (BLAKE2b, 128 bits, hex: the
+    same as ``images.fingerprint_bytes`` of its bytes)."""
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_HASH_CHUNK):
+                digest.update(chunk)
+    except OSError as exc:
+        raise UnreadableImage(path, os_reason(exc), str(exc.strerror or exc)) from None
+    return digest.hexdigest()
+
+
+def distinct_moments(times: list[float], vectors: np.ndarray, same: float = SAME_SHOT) -> list[tuple[float, np.ndarray]]:
+    """The moments worth keeping: the first frame, then each frame less like the last kept one than ``same``."""
+    kept: list[tuple[float, np.ndarray]] = []
+    for t, vector in zip(times, vectors):
+        if not kept or float(np.dot(kept[-1][1], vector)) < same:
+            kept.append((t, vector))
+    return kept
+
+
+class VideoPass:
+    """One pass over the videos of some folders, into one ``VideoIndex``, with one encoder."""
+
+    def __init__(self, index: VideoIndex, encoder: Encoder, *, every: float = MOMENT_EVERY,
+                 timeout: float = VIDEO_TIMEOUT, progress: Callable[[VideoProgress], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> None:
+        self.index, self.encoder, self.every, self.timeout = index, encoder, every, timeout
+        self.progress = progress
+        self.should_stop = should_stop or (lambda: False)
+
+    def run(self, folders: list[str], exclude: list[str]) -> VideoReport:
+        """Bring the video index up to date with the videos under ``folders`` (less ``exclude``)."""
+        started = time.monotonic()
+        report = VideoReport()
+        stamp = self.index.stamp
+        if stamp is not None and stamp_differences(stamp, self.encoder.stamp):
+            log.warning("the videos' moments were embedded with another model: reading them again")
+            self.index.forget_all_moments()
+        from .video_frames import is_video_name  # PyAV loads with the first pass, not with clipsearch
+
+        scan = scan_images(folders, exclude, wanted=is_video_name)
+        for path, reason in scan.errors:
+            report.skip(path, reason)
+        report.videos = len(scan.files)
+        to_read = self._changed(scan.files, report)
+        state = VideoProgress(to_read=len(to_read))
+        for i, file in enumerate(to_read):
+            if self.should_stop():
+                report.interrupted, report.left = True, len(to_read) - i
+                break
+            state.current = file.path
+            self._read_one(file, report, state)
+            state.elapsed = time.monotonic() - started
+            if self.progress is not None:
+                self.progress(state)
+        # after the reading: a video moved meanwhile finds its moments under its old path first
+        self._forget_gone({f.path for f in scan.files}, folders, exclude, report)
+        report.elapsed = time.monotonic() - started
+        return report
+
+    def _changed(self, files: list[FileStat], report: VideoReport) -> list[FileStat]:
+        """The videos to read: new, or changed since they were read (or found unreadable)."""
+        known = {r.path: (r.size, r.mtime_ns) for r in self.index.records()}
+        broken = self.index.unreadable()
+        out = []
+        for file in files:
+            if known.get(file.path) == (file.size, file.mtime_ns):
+                report.unchanged += 1
+            elif broken.get(file.path, (None, None))[:2] == (file.size, file.mtime_ns):
+                report.still_unreadable += 1
+            else:
+                out.append(file)
+        return out
+
+    def _forget_gone(self, present: set[str], folders: list[str], exclude: list[str], report: VideoReport) -> None:
+        """Forget the videos no longer on disk, but those of a folder gone or empty (not mounted?)."""
+        roots = [os.path.join(f, "") for f in folders]
+        gone = []
+        for path in [r.path for r in self.index.records()] + list(self.index.unreadable()):
+            if path in present:
+                continue
+            root = next((f for f, r in zip(folders, roots) if path.startswith(r) or path == f), None)
+            if root is not None and not _there(root) and not any(path.startswith(os.path.join(x, "")) for x in exclude):
+                report.kept[root] = report.kept.get(root, 0) + 1
+                continue
+            gone.append(path)
+        report.removed = self.index.forget(gone)
+
+    def _read_one(self, file: FileStat, report: VideoReport, state: VideoProgress) -> None:
+        from .video_frames import read_video
+
+        try:
+            fingerprint = fingerprint_file(file.path)
+            same = self.index.by_fingerprint(fingerprint)
+            if same is not None:  # moved, copied or touched: its moments are kept
+                record = VideoRecord(file.path, file.size, file.mtime_ns, fingerprint, same.duration,
+                                     same.width, same.height, same.date_taken)
+                self.index.put(record, sort_date(record))
+                report.reused += 1
+                return
+            facts, frames = read_video(file.path, every=self.every, max_frames=MAX_MOMENTS,
+                                       min_size=self.encoder.input_size, timeout=self.timeout)
+            if not frames:
+                raise UnreadableImage(file.path, "corrupt video", "no frame could be decoded")
+            vectors = self._embed([frame.image for frame in frames])
+            moments = distinct_moments([frame.t for frame in frames], vectors)
+        except UnreadableImage as exc:
+            report.skip(file.path, exc.reason)
+            state.skipped += 1
+            if exc.reason in UnreadableImage.LASTING or exc.reason in ("corrupt video", "not a video", "no video stream"):
+                self.index.mark_unreadable(file.path, file.size, file.mtime_ns, exc.reason)
+            return
+        record = VideoRecord(file.path, file.size, file.mtime_ns, fingerprint, facts.duration,
+                             facts.width, facts.height, facts.date_taken)
+        self.index.put(record, sort_date(record), moments, stamp=self.encoder.stamp)
+        report.read += 1
+        report.moments += len(moments)
+        report.seconds += facts.duration
+        state.read, state.moments, state.seconds = report.read, state.moments + len(moments), state.seconds + facts.duration
+
+    def _embed(self, images: list) -> np.ndarray:
+        size = max(1, self.encoder.batch_size)
+        prepared = [self.encoder.prepare(image) for image in images]
+        parts = [self.encoder.embed_prepared(prepared[i:i + size]) for i in range(0, len(prepared), size)]
+        return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, self.encoder.dim), np.float32)
+
+
+def _there(folder: str) -> bool:
+    """Whether a folder is there and holds something (a disk not mounted is an empty mount point)."""
+    try:
+        return os.path.isdir(folder) and next(os.scandir(folder), None) is not None
+    except OSError:
+        return False

@@ -1,0 +1,221 @@
+"""Videos searched by moment: the engine's side of ``videos.sqlite`` (``--videos``).
+
+``engine.moments(query)`` scores every moment of every video (``videoindex``) against the query's
+vector, the same vector a photo search uses, and answers one result a video: its best moment
+("clip.mp4 at 1:23"), with the video's other matching moments beside it. Which moments match is
+decided the way photos are (``clipsearch.cutoff``): from the query's best moment scores and its
+scores over a sample of all moments, and words whose best moment stays under every vague word's
+best name nothing the videos hold (``calibration``). A query of several terms is judged on its
+combined scores (a photo search judges each term: ``cutoff_terms``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .calibration import names_nothing
+from .cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff
+from .errors import InvalidQuery
+from .folders import filter_as_covered
+from .query import QueryTerm, parse_query
+from .stores.base import SearchFilter, stamp_differences
+from .textsearch import without_quotes
+from .videoindex import VideoIndex, VideoRecord
+from .videopass import VideoPass, VideoProgress, VideoReport
+
+DEFAULT_VIDEOS = 10
+MAX_ALSO = 12  # other matching moments listed beside a video's best
+
+
+@dataclass(frozen=True)
+class MomentResult:
+    """One video that matches: its best moment (``at``, seconds), how well (cosine), and its other
+    matching moments (``also``, in time order)."""
+
+    path: str
+    at: float
+    score: float
+    duration: float
+    width: int
+    height: int
+    date_taken: str | None
+    size: int
+    mtime_ns: int
+    strong: bool = True
+    also: tuple[float, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "at": round(self.at, 3), "score": round(self.score, 6), "strong": self.strong,
+                "duration": round(self.duration, 3), "also": [round(t, 3) for t in self.also],
+                "width": self.width, "height": self.height, "date_taken": self.date_taken,
+                "size": self.size, "mtime_ns": self.mtime_ns}
+
+
+def clock(seconds: float) -> str:
+    """A time in a video as people write it: ``0:07``, ``1:23``, ``1:02:03``."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class VideoSide:
+    """The video store of one index folder, opened when first needed, and what uses it."""
+
+    def __init__(self, index_dir: str | Path) -> None:
+        self.index_dir = Path(index_dir)
+        self._index: VideoIndex | None = None
+        self._lock = threading.Lock()
+        self._vague_level: tuple[int, float] | None = None  # (generation, level)
+
+    def store(self, create: bool = False) -> VideoIndex | None:
+        """The video store (None when the index has none and ``create`` is false)."""
+        with self._lock:
+            if self._index is None:
+                self._index = VideoIndex.open(self.index_dir, create=create)
+            return self._index
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the index reads the videos in its folders."""
+        store = self.store()
+        return store is not None and store.enabled
+
+    def set_enabled(self, on: bool) -> None:
+        """Turn reading videos on (the store is made if missing) or off (its moments are kept)."""
+        store = self.store(create=on)
+        if store is not None:
+            store.set_enabled(on)
+
+    def info_entry(self) -> dict[str, Any]:
+        """``{"videos": ...}`` when the index has a video store, else nothing (for ``engine.info``)."""
+        store = self.store()
+        return {} if store is None else {"videos": {"enabled": store.enabled, **store.counts()}}
+
+    def has_moments(self, stamp: dict[str, Any]) -> bool:
+        """Whether there are moments, embedded by the model of ``stamp`` (another's are read again
+        by the next pass, and meanwhile mean nothing)."""
+        store = self.store()
+        return (store is not None and not stamp_differences(store.stamp or stamp, stamp)
+                and len(store.moments().times) > 0)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
+
+    def search(self, vector: np.ndarray, k: int, where: SearchFilter | None, threshold_of: Callable) -> list[MomentResult]:
+        """The ``k`` videos whose best moment is nearest ``vector``, best first; ``threshold_of(top,
+        sample_scores, moments)`` says from which score a moment matches (``top``: the best
+        ``TOP_CANDIDATES`` scores among the videos ``where`` allows, best first)."""
+        store = self.store()
+        moments = store.moments() if store is not None else None
+        if moments is None or not len(moments.times):
+            return []
+        videos = [v for v in store.records(where) if v.fingerprint in moments.rows]
+        if not videos:
+            return []
+        scores = moments.vectors @ np.asarray(vector, np.float32)
+        allowed = scores if where is None or where.is_empty() else np.concatenate(
+            [scores[moments.rows[fp]] for fp in {v.fingerprint for v in videos}])
+        top = -np.sort(-np.partition(allowed, len(allowed) - TOP_CANDIDATES)[-TOP_CANDIDATES:]) \
+            if len(allowed) > TOP_CANDIDATES else np.sort(allowed)[::-1]
+        threshold = threshold_of(top, scores[_sample_rows(len(scores), moments.generation)], moments)
+        group = {fp: i for i, fp in enumerate(moments.rows)}  # each content's best moment, in one pass
+        bests = np.maximum.reduceat(scores, np.fromiter((r.start for r in moments.rows.values()), np.int64))
+        videos.sort(key=lambda v: (-bests[group[v.fingerprint]], v.path))
+        return [_result(video, moments.rows[video.fingerprint], scores, moments.times, threshold) for video in videos[:k]]
+
+    def vague_level(self, moments: Any, vague_vectors: Callable[[], np.ndarray]) -> float:
+        """The vague words' level over the moments (``calibration``), kept per generation."""
+        kept = self._vague_level
+        if kept is not None and kept[0] == moments.generation:
+            return kept[1]
+        level = float(np.min(np.max(moments.vectors @ vague_vectors().T, axis=0)))
+        self._vague_level = (moments.generation, level)
+        return level
+
+
+def _sample_rows(count: int, generation: int) -> np.ndarray:
+    """Up to ``SAMPLE_SIZE`` random moments, the same ones until the moments change."""
+    if count <= SAMPLE_SIZE:
+        return np.arange(count)
+    return np.random.default_rng(generation).choice(count, SAMPLE_SIZE, replace=False)
+
+
+def _result(video: VideoRecord, rows: slice, scores: np.ndarray, times: np.ndarray, threshold: float) -> MomentResult:
+    mine, when = scores[rows], times[rows]
+    best = int(np.argmax(mine))
+    also = np.sort(when[(mine >= threshold) & (np.arange(len(mine)) != best)])[:MAX_ALSO]
+    return MomentResult(video.path, float(when[best]), float(mine[best]), video.duration, video.width,
+                        video.height, video.date_taken, video.size, video.mtime_ns,
+                        bool(mine[best] >= threshold), tuple(float(t) for t in also))
+
+
+class VideoFinding:
+    """The engine's videos: reading them into moments, and finding the moments a query shows."""
+
+    @property
+    def videos(self) -> VideoSide:
+        side = self.__dict__.get("_video_side")
+        if side is None:
+            side = self.__dict__.setdefault("_video_side", VideoSide(self.settings.index_dir))
+        return side
+
+    def video_records(self) -> list[VideoRecord]:
+        """Every video the index holds moments of, in path order."""
+        store = self.videos.store()
+        return [] if store is None else store.records()
+
+    def video_record(self, path: str) -> VideoRecord | None:
+        """What the index knows of the video at ``path``, or None when it holds no such video."""
+        store = self.videos.store()
+        return None if store is None else store.record(os.path.abspath(os.fspath(path)))
+
+    def set_video_reading(self, on: bool) -> None:
+        """Turn reading the videos in the index's folders on or off; the index remembers it."""
+        self.videos.set_enabled(on)
+
+    def read_videos(self, *, progress: Callable[[VideoProgress], None] | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> VideoReport | None:
+        """Read the videos of the index's folders that are new or changed into moments, under the
+        index's lock (None when reading videos is off). Its own pass after ``index_folder``."""
+        if not self.videos.enabled:
+            return None
+        with self.index.lock():
+            if not self._writable:
+                self.reload_if_changed()
+            info = self._store().info()
+            exclude = [str(self.settings.index_dir), *info.get("left_out", [])]
+            return VideoPass(self.videos.store(), self.encoder, progress=progress,
+                             should_stop=should_stop).run(list(info.get("folders", [])), exclude)
+
+    def moments(self, terms: str | list[QueryTerm], k: int = DEFAULT_VIDEOS, where: SearchFilter | None = None,
+                cutoff: Any = "auto") -> list[MomentResult]:
+        """The videos with a moment that matches ``terms``, best first (one result a video, its best
+        moment first); ``cutoff`` as in ``search``: ``"auto"``, a flat score, or None/0 for all."""
+        if not self.videos.has_moments(self.encoder.stamp):
+            return []
+        terms = parse_query(terms) if isinstance(terms, str) else terms
+        with getattr(self.encoder, "query", contextlib.nullcontext)():
+            vector, _ = self.query_vector(without_quotes(terms))
+        words = len(terms) == 1 and terms[0].text is not None and terms[0].weight > 0
+
+        def threshold_of(top: np.ndarray, sample: np.ndarray, moments: Any) -> float:
+            if cutoff != "auto":
+                if isinstance(cutoff, str):
+                    raise InvalidQuery(f"the cut-off is 'auto', a number or none, not {cutoff!r}")
+                return float(cutoff) if cutoff and cutoff > 0 else -np.inf
+            if words and names_nothing(top, self.videos.vague_level(moments, self.calibration.vague_vectors)):
+                return np.inf
+            return relevance_cutoff(top[:TOP_CANDIDATES], sample, len(moments.times)).threshold
+
+        return self.videos.search(vector, k, filter_as_covered(where, self.folders), threshold_of)

@@ -1,0 +1,152 @@
+"""Search inside videos, by moment: real PyAV clips, the demo model, the real stores.
+
+The clips show rendered scenes as still shots of a few seconds each, so every moment's content is
+known: a search for a scene's caption must answer its video at that scene's time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from clipsearch import ModelSpec, SearchEngine, SearchFilter, Settings
+from clipsearch.demo import Scene, SceneObject, render_scene
+from clipsearch.demo.clips import write_clip
+
+from .conftest import REPO, run_indexer
+
+HOLIDAY = [Scene((SceneObject("red", "circle"),), "gray"), Scene((SceneObject("blue", "square"),), "white"),
+           Scene((SceneObject("yellow", "star"),), "black")]
+GARDEN = [Scene((SceneObject("green", "triangle"),), "brown"), Scene((SceneObject("purple", "cross"),), "white")]
+
+
+def caption(scene: Scene) -> str:
+    return scene.caption
+
+
+@pytest.fixture
+def library(tmp_path):
+    """Photos, two clips (an mp4 with a keyframe a second, a webm with one every 5 s, dated), a
+    text file named .mp4, and a clip cut off half way."""
+    root = tmp_path / "library"
+    (root / "clips").mkdir(parents=True)
+    (root / "photos").mkdir()
+    rng = random.Random(3)
+    for i, scene in enumerate(HOLIDAY + GARDEN):
+        render_scene(scene, 224, rng).save(root / "photos" / f"p{i}.jpg", quality=90)
+    write_clip(root / "clips" / "holiday.mp4", HOLIDAY, seconds_each=2.0, fps=10, size=128)
+    write_clip(root / "clips" / "garden.webm", GARDEN, seconds_each=3.0, fps=10, size=128, gop=50,
+               creation_time="2021-07-04T10:20:30.000000Z")
+    (root / "clips" / "notes.mp4").write_text("not a video at all\n" * 50)
+    whole = (root / "clips" / "holiday.mp4").read_bytes()
+    (root / "clips" / "cut.mov").write_bytes(whole[: len(whole) // 3])
+    return root
+
+
+@pytest.fixture
+def engine(tmp_path, library):
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", model=ModelSpec(name="demo"))
+    engine = SearchEngine.for_writing(settings)
+    engine.set_video_reading(True)
+    assert engine.index_folder(library).added == 5
+    yield engine
+    engine.close()
+
+
+def best(engine, scene: Scene, **kwargs):
+    found = engine.moments(caption(scene), **kwargs)
+    assert found, caption(scene)
+    return found[0]
+
+
+def test_each_scene_is_found_in_its_video_at_its_time(engine, library):
+    report = engine.read_videos()
+    assert report.videos == 4 and report.read >= 2 and report.moments >= 5
+    assert "not a video" in report.skipped or "corrupt video" in report.skipped, report.skipped
+    for scene, start in zip(HOLIDAY, (0.0, 2.0, 4.0)):
+        hit = best(engine, scene)
+        assert hit.path == str(library / "clips" / "holiday.mp4") and hit.strong
+        assert start <= hit.at < start + 2.0, (caption(scene), hit)
+    for scene, start in zip(GARDEN, (0.0, 3.0)):
+        hit = best(engine, scene)
+        assert hit.path == str(library / "clips" / "garden.webm") and start <= hit.at < start + 3.0
+    # one result a video, its best moment's frame: the photos are not among them
+    assert all(m.path.endswith((".mp4", ".webm", ".mov")) for m in engine.moments("a red circle", k=20))
+    info = engine.info()["videos"]
+    assert info["enabled"] and info["videos"] >= 2 and info["moments"] == engine.info()["videos"]["moments"]
+
+
+def test_a_second_pass_reads_nothing_and_a_moved_video_keeps_its_moments(engine, library):
+    engine.read_videos()
+    again = engine.read_videos()
+    assert again.read == 0 and again.unchanged >= 2 and again.still_unreadable >= 1 and not again.skipped
+    (library / "kept").mkdir()
+    shutil.move(library / "clips" / "garden.webm", library / "kept" / "garden.webm")
+    moved = engine.read_videos()
+    assert moved.read == 0 and moved.reused == 1 and moved.removed == 1
+    assert best(engine, GARDEN[1]).path == str(library / "kept" / "garden.webm")
+    os.unlink(library / "clips" / "holiday.mp4")
+    gone = engine.read_videos()
+    assert gone.removed == 1
+    assert all(m.path != str(library / "clips" / "holiday.mp4") for m in engine.moments(caption(HOLIDAY[1]), k=20))
+
+
+def test_folder_and_date_filters_and_a_reader_that_opens_the_index_later(engine, library, tmp_path):
+    engine.read_videos()
+    dated = best(engine, GARDEN[0])
+    assert dated.date_taken == "2021-07-04T10:20:30"
+    assert engine.moments(caption(GARDEN[0]), where=SearchFilter(date_from="2022-01-01"))[0].path != dated.path
+    assert [m.path for m in engine.moments(caption(GARDEN[0]), where=SearchFilter(date_to="2021-12-31"))] == [dated.path]
+    only = engine.moments(caption(HOLIDAY[0]), where=SearchFilter(folder=str(library / "clips")), k=20)
+    assert only and all(m.path.startswith(str(library / "clips")) for m in only)
+    reader = SearchEngine.for_reading(engine.settings)
+    try:
+        assert best(reader, HOLIDAY[2]).path == str(library / "clips" / "holiday.mp4")
+    finally:
+        reader.close()
+
+
+def test_an_interrupted_pass_keeps_the_videos_it_finished(engine, library):
+    calls = []
+    report = engine.read_videos(should_stop=lambda: len(calls) > 0, progress=calls.append)
+    assert report.interrupted and report.left >= 1 and report.read + report.skipped_count == 1
+    rest = engine.read_videos()
+    assert rest.read + rest.skipped_count + report.read + report.skipped_count >= 3 and not rest.interrupted
+
+
+def test_without_videos_on_nothing_is_read_and_nothing_found(tmp_path, library):
+    settings = Settings(index_dir=tmp_path / "plain", cache_dir=tmp_path / "cache", model=ModelSpec(name="demo"))
+    engine = SearchEngine.for_writing(settings)
+    try:
+        engine.index_folder(library)
+        assert engine.read_videos() is None and engine.moments("a red circle") == []
+        assert "videos" not in engine.info()
+    finally:
+        engine.close()
+
+
+def test_the_command_lines_index_and_print_moments(tmp_path, library):
+    index = tmp_path / "cli-index"
+    done = run_indexer(str(library), "--model", "demo", "--index", str(index), "--videos", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["videos"]["read"] >= 2 and summary["videos"]["skipped_count"] >= 1
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    search = [sys.executable, "-m", "clipsearch", "search", caption(HOLIDAY[1]), "--index", str(index)]
+    text = subprocess.run(search, capture_output=True, text=True, env=env, timeout=300)
+    assert text.returncode == 0, text.stderr
+    line = next(row for row in text.stdout.splitlines() if "holiday.mp4" in row)
+    assert "\tat 0:0" in line
+    as_json = json.loads(subprocess.run(search + ["--json"], capture_output=True, text=True, env=env,
+                                        timeout=300).stdout)
+    video = next(r for r in as_json if r.get("video"))
+    assert video["path"].endswith("holiday.mp4") and 2.0 <= video["at"] < 4.0
+    info = subprocess.run([sys.executable, "-m", "clipsearch", "info", "--index", str(index)], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert "Videos:" in info.stdout and "moments" in info.stdout

@@ -1,0 +1,142 @@
+"""The video store (``videos.sqlite``), the video pass's own decisions, and the moments' search."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from clipsearch.demo import Scene, SceneObject
+from clipsearch.demo.clips import write_clip
+from clipsearch.errors import StoreWriteError
+from clipsearch.stores.base import SearchFilter
+from clipsearch.videoindex import VIDEO_DB_NAME, VideoIndex, VideoRecord
+from clipsearch.videopass import VideoPass, distinct_moments, fingerprint_file
+from clipsearch.videos import VideoSide, clock
+from testsupport.fakes import FakeEncoder
+
+
+def unit(*values: float) -> np.ndarray:
+    v = np.array(values, np.float32)
+    return v / np.linalg.norm(v)
+
+
+def video(path: str, fingerprint: str, date: str | None = None, duration: float = 10.0) -> VideoRecord:
+    return VideoRecord(path, 100, 1, fingerprint, duration, 64, 48, date)
+
+
+def test_a_store_is_made_only_when_asked_and_remembers_whether_it_reads_videos(tmp_path):
+    assert VideoIndex.open(tmp_path) is None and not (tmp_path / VIDEO_DB_NAME).exists()
+    store = VideoIndex.open(tmp_path, create=True)
+    assert not store.enabled and store.generation() == 0 and store.stamp is None
+    store.set_enabled(True)
+    store.close()
+    again = VideoIndex.open(tmp_path)
+    assert again.enabled and again.counts() == {"videos": 0, "seconds": 0.0, "moments": 0, "unreadable": 0}
+    again.close()
+
+
+def test_a_newer_schema_is_refused_not_misread(tmp_path):
+    VideoIndex.open(tmp_path, create=True).close()
+    with sqlite3.connect(tmp_path / VIDEO_DB_NAME) as db:
+        db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    with pytest.raises(StoreWriteError, match="schema version 99"):
+        VideoIndex.open(tmp_path)
+
+
+def test_moments_belong_to_the_content_and_leave_with_its_last_path(tmp_path):
+    store = VideoIndex.open(tmp_path, create=True)
+    store.put(video("/v/a.mp4", "fa"), "2020-01-01", [(0.0, unit(1, 0)), (2.0, unit(0, 1))], stamp={"model": "m"})
+    store.put(video("/v/copy.mp4", "fa"), "2020-01-01")  # a copy: no moments of its own
+    store.put(video("/w/b.mp4", "fb", date="2023-05-05T10:00:00"), "2023-05-05T10:00:00", [(1.0, unit(1, 1))])
+    assert store.stamp == {"model": "m"} and store.by_fingerprint("fa").path == "/v/a.mp4"
+    assert store.moment_times("fa") == [0.0, 2.0] and store.counts()["moments"] == 3
+    moments = store.moments()
+    assert moments.rows == {"fa": slice(0, 2), "fb": slice(2, 3)} and moments.vectors.shape == (3, 2)
+    assert store.moments() is moments  # kept until the next change
+    assert [r.path for r in store.records(SearchFilter(folder="/v"))] == ["/v/a.mp4", "/v/copy.mp4"]
+    assert [r.path for r in store.records(SearchFilter(date_from="2021-01-01"))] == ["/w/b.mp4"]
+    assert store.forget(["/v/a.mp4"]) == 1 and store.has_moments("fa")  # the copy keeps them
+    assert store.forget(["/v/copy.mp4", "/nowhere.mp4"]) == 1 and not store.has_moments("fa")
+    assert store.moments() is not moments and store.counts()["moments"] == 1
+    store.close()
+
+
+def test_an_unreadable_video_is_remembered_and_its_old_moments_go(tmp_path):
+    store = VideoIndex.open(tmp_path, create=True)
+    store.put(video("/v/a.mp4", "fa"), "2020", [(0.0, unit(1, 0))])
+    store.mark_unreadable("/v/a.mp4", 200, 2, "corrupt video")
+    assert store.records() == [] and store.counts()["moments"] == 0
+    assert store.unreadable() == {"/v/a.mp4": (200, 2, "corrupt video")}
+    store.put(video("/v/a.mp4", "fb"), "2020", [(0.0, unit(0, 1))])  # mended: read again
+    assert store.unreadable() == {} and store.by_fingerprint("fb") is not None
+    store.forget_all_moments()
+    assert store.records() == [] and store.stamp is None
+    store.close()
+
+
+def test_a_still_shot_is_one_moment_and_each_change_is_another():
+    red, blue = unit(1, 0, 0), unit(0, 1, 0)
+    near_red = unit(1, 0.05, 0)
+    kept = distinct_moments([0, 2, 4, 6, 8], np.stack([red, near_red, red, blue, blue]))
+    assert [t for t, _ in kept] == [0, 6]
+    assert [t for t, _ in distinct_moments([0, 2, 4], np.stack([red, blue, red]))] == [0, 2, 4]
+    assert distinct_moments([], np.zeros((0, 3), np.float32)) == []
+
+
+def test_times_read_as_people_write_them():
+    assert [clock(s) for s in (0, 7.9, 83, 600, 3723.5)] == ["0:00", "0:07", "1:23", "10:00", "1:02:03"]
+
+
+def test_the_search_answers_one_result_a_video_with_its_other_matching_moments(tmp_path):
+    store = VideoIndex.open(tmp_path, create=True)
+    query = unit(1, 0)
+    store.put(video("/v/a.mp4", "fa"), "2020-06-01T00:00:00", [(0.0, unit(0, 1)), (4.0, unit(1, 0.1)), (8.0, unit(1, 0.3))])
+    store.put(video("/v/b.mp4", "fb"), "2021-06-01T00:00:00", [(1.0, unit(1, 1)), (3.0, unit(0.2, 1))])
+    store.close()
+    side = VideoSide(tmp_path)
+    seen = {}
+
+    def threshold_of(top, sample, moments):
+        seen.update(top=top, sample=sample, total=len(moments.times))
+        return 0.9
+
+    found = side.search(query, 10, None, threshold_of)
+    assert [(m.path, m.at, m.strong, m.also) for m in found] == [("/v/a.mp4", 4.0, True, (8.0,)),
+                                                                ("/v/b.mp4", 1.0, False, ())]
+    assert list(seen["top"]) == sorted(seen["top"], reverse=True) and seen["total"] == 5 and len(seen["sample"]) == 5
+    assert [m.path for m in side.search(query, 10, SearchFilter(date_from="2021-01-01"), threshold_of)] == ["/v/b.mp4"]
+    assert len(side.search(query, 1, None, threshold_of)) == 1
+    assert found[0].to_dict()["also"] == [8.0]
+    side.close()
+
+
+def test_a_pass_reads_new_videos_skips_broken_ones_once_and_starts_over_for_another_model(tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    scenes = [Scene((SceneObject("red", "circle"),), "gray"), Scene((SceneObject("blue", "square"),), "white")]
+    write_clip(folder / "a.mp4", scenes, seconds_each=2.0, fps=5, size=64)
+    (folder / "b.mp4").write_bytes(b"\0" * 4096)
+    store = VideoIndex.open(tmp_path / "index", create=True)
+    first = VideoPass(store, FakeEncoder()).run([str(folder)], [])
+    assert first.read == 1 and first.moments == 2 and list(first.skipped) and first.videos == 2
+    assert store.by_fingerprint(fingerprint_file(str(folder / "a.mp4"))).duration == pytest.approx(4.0, abs=0.3)
+    second = VideoPass(store, FakeEncoder()).run([str(folder)], [])
+    assert (second.read, second.unchanged, second.still_unreadable, second.skipped) == (0, 1, 1, {})
+    other = VideoPass(store, FakeEncoder(name="other")).run([str(folder)], [])
+    assert other.read == 1 and store.stamp["model"] == "other"
+    store.close()
+
+
+def test_a_folder_gone_keeps_its_videos(tmp_path):
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    write_clip(folder / "a.mp4", [Scene((SceneObject("red", "circle"),), "gray")], seconds_each=1.0, fps=5, size=64)
+    store = VideoIndex.open(tmp_path / "index", create=True)
+    VideoPass(store, FakeEncoder()).run([str(folder)], [])
+    (folder / "a.mp4").rename(tmp_path / "elsewhere.mp4")
+    folder.rmdir()  # unmounted: the folder is gone
+    report = VideoPass(store, FakeEncoder()).run([str(folder)], [])
+    assert report.kept == {str(folder): 1} and report.removed == 0 and len(store.records()) == 1
+    store.close()
