@@ -54,6 +54,7 @@ from .saved_view import SavedView, saved_panel, wire_saved
 from .textui import TextReading
 from .topics_view import CSS as TOPICS_CSS
 from .topics_view import TopicsView, topics_panel, wire_topics
+from .videos_view import VideosView, videos_panel, wire_videos
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,10 @@ GALLERY_COLUMNS = 5
 # of Gradio's 100 px at least ran past the screen's edge and hid every result after the third).
 GALLERY_GAP = "var(--spacing-lg)"
 CSS = f"""
-#results .grid-container {{ grid-template-columns: repeat(auto-fill, minmax(max(110px,
+#results .grid-container, #moments .grid-container {{ grid-template-columns: repeat(auto-fill, minmax(max(110px,
   calc((100% - {GALLERY_COLUMNS - 1} * {GALLERY_GAP}) / {GALLERY_COLUMNS} - 1px)), 1fr)) !important; }}
-#results .caption-label {{ font-size: 0.75rem; max-width: calc(100% - 8px); white-space: normal; }}
+#results .caption-label, #moments .caption-label {{ font-size: 0.75rem; max-width: calc(100% - 8px);
+  white-space: normal; }}
 #query-image {{ min-height: 0; }}
 .no-index {{ border-left: 4px solid var(--color-accent); padding-left: 1rem; }}
 """
@@ -231,6 +233,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                 similar_btn = gr.Button("Find similar", elem_id="find-similar")
                 open_btn = gr.Button("Open similar", elem_id="open-similar", size="sm")
                 use_btn = gr.Button("Search with this photo", elem_id="use-photo", size="sm")
+        moments = videos_panel()
         with gr.Accordion("Index", open=engine is None, elem_id="index-panel"):
             info = gr.Markdown("", elem_id="index-info")
             with gr.Row():
@@ -265,6 +268,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_regions(demo)
         on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched))
         image.clear(None, None, region, js=FORGET, **PRIVATE)
+        wire_videos(moments, VideosView(handlers), results, [last, text, image, region, k, min_score, strong_only, folder,
+                                                             date_from, date_to], [min_score.input, strong_only.change])
         wire_saved(demo, saved, SavedView(page), named, image, region, [k, min_score, sort, strong_only], outputs,
                    searching)
         image.upload(None, None, region, js=FORGET, **PRIVATE).then(

@@ -110,7 +110,7 @@ class Handlers:
                 log.info("found an index in %s; model loaded", self.settings.index_dir)
             engine = self._engine
         # When the index changed, drop thumbnails of photos that left it (now and then, not per batch).
-        self.thumbs.prune_when_due(engine.records, engine.reload_if_changed())
+        self.thumbs.prune_when_due(lambda: [*engine.records(), *engine.video_records()], engine.reload_if_changed())
         return engine
 
     def _is_indexed(self, engine: SearchEngine, path: str) -> bool:
@@ -131,8 +131,14 @@ class Handlers:
     # --- searching -------------------------------------------------------------------------------
     def query(self, text: str | None, image: str | None, k: int, where: SearchFilter | None = None,
               fold: bool = True, region: str | None = None) -> Results:
-        """Run the combined query (text terms + the uploaded image, or its ``region``, as one more
-        term); ``fold``: near-duplicates under the first of them (the page), or a flat list (the API)."""
+        """Run the combined query (``terms``); ``fold``: near-duplicates under the first of them (the
+        page), or a flat list (the API)."""
+        terms = self.terms(text, image, region)
+        engine = self.engine()
+        return _listed(engine, engine.search(terms, k=clamp_k(k), where=where), fold)
+
+    def terms(self, text: str | None, image: str | None, region: str | None = None) -> list[QueryTerm]:
+        """A query's terms: the words, and the uploaded image (or its ``region``) as one more term."""
         terms, part = parse_query(text or ""), parse_region(region)
         if image:
             terms.append(QueryTerm(1.0, image=self._load_upload(image, part)))
@@ -140,8 +146,7 @@ class Handlers:
             raise InvalidQuery("a region is a part of a picture: give the picture too")
         if not terms:
             raise InvalidQuery("type some words or drop a photo to search")
-        engine = self.engine()
-        return _listed(engine, engine.search(terms, k=clamp_k(k), where=where), fold)
+        return terms
 
     def similar_to(self, path: str, k: int, where: SearchFilter | None = None, fold: bool = True,
                    region: str | None = None) -> Results:

@@ -154,6 +154,8 @@ class ReindexJob:
                 if not report.interrupted:
                     text = engine.read_texts(progress=self._text_progress, should_stop=self._stop.is_set,
                                              workers=INTERACTIVE_TEXT_READERS)
+                if not (report.interrupted or (text and text.interrupted)):  # when the index reads videos
+                    engine.read_videos(should_stop=self._stop.is_set)
             except IndexLocked as exc:
                 error = str(exc)
             except ClipSearchError as exc:

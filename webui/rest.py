@@ -153,8 +153,11 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
         if not terms:
             raise ApiError(400, "give q=TEXT (GET or POST) and/or an image file (POST, field 'image')")
         hits = handlers.engine().search(terms, k=k, where=where)
+        # the videos' matching moments, one a video, where the index holds videos (``--videos``)
+        videos = handlers.engine().moments(terms, k=k, where=where) if handlers.engine().video_records() else None
     results = _cut(_folded(handlers, fold, hits), cut)
-    return {"query": text, "image": image is not None, "results": with_thumbnails(results, request),
+    moments = {} if videos is None else {"moments": with_thumbnails(_cut([m.to_dict() for m in videos], cut), request)}
+    return {"query": text, "image": image is not None, "results": with_thumbnails(results, request), **moments,
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
@@ -200,13 +203,17 @@ def listed_topics(found: list, request: Any, examples: int = 6) -> list[dict]:
 
 
 def thumbnail(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
-    """A JPEG of an indexed photo (256 px, or ``size=1024``); other paths are refused."""
+    """A JPEG of an indexed photo (256 px, or ``size=1024``), or with ``at=SECONDS`` of the frame of
+    an indexed video shown then; other paths are refused."""
     path = local_path(fields.get("file") or "")
     size = _int(fields.get("size"), "size", THUMB_SIZE)
     if size not in (THUMB_SIZE, PREVIEW_SIZE):
         raise ApiError(400, f"size is {THUMB_SIZE} or {PREVIEW_SIZE}")
-    record = _indexed(handlers, path)
-    thumb = handlers.thumbs.get(os.path.abspath(path), size, (record.mtime_ns, record.size))  # kept if not on disk
+    if fields.get("at"):
+        thumb = handlers.thumbs.get_moment(_indexed_video(handlers, path).path, _seconds(fields["at"]), size)
+    else:
+        record = _indexed(handlers, path)
+        thumb = handlers.thumbs.get(os.path.abspath(path), size, (record.mtime_ns, record.size))  # kept if not on disk
     return FileResponse(thumb, media_type="image/jpeg",
                         headers={"Cache-Control": "private, max-age=3600"})
 
@@ -231,6 +238,25 @@ def _indexed(handlers: Handlers, path: str) -> Any:
     return record
 
 
+def _indexed_video(handlers: Handlers, path: str) -> Any:
+    """The index's record of the video at ``path``; a 404 for any path it does not hold."""
+    with translated():
+        record = handlers.engine().video_record(path) if path else None
+    if record is None:
+        raise ApiError(404, "that video is not in the index")
+    return record
+
+
+def _seconds(raw: str) -> float:
+    try:
+        at = float(raw)
+    except ValueError:
+        at = -1.0
+    if not 0 <= at < 1e7:
+        raise ApiError(400, f"at is a time in the video in seconds (such as 83.5), not {raw!r}")
+    return at
+
+
 def info(handlers: Handlers) -> dict:
     """How many photos, which model, which folders; and the batch sizes the model has seen."""
     with translated():
@@ -250,7 +276,8 @@ def with_thumbnails(results: list[dict], request: Any) -> list[dict]:
     out = []
     for result in results:
         record = api_record(result)
-        record["thumbnail"] = f"{base}/api/thumbnail?file={quote(web_path(result['path']), safe='')}"
+        at = f"&at={result['at']}" if "at" in result else ""  # a video's moment: its frame
+        record["thumbnail"] = f"{base}/api/thumbnail?file={quote(web_path(result['path']), safe='')}{at}"
         out.append(record)
     return out
 

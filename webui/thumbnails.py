@@ -16,14 +16,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
 from clipsearch import ImageRecord
 from clipsearch.errors import UnreadableImage
-from clipsearch.images import DEFAULT_MAX_PIXELS, load_image
+from clipsearch.images import DEFAULT_MAX_PIXELS, call_abandonable, load_image
 from clipsearch.region import Region, query_picture
+from clipsearch.video_frames import frame_at
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,18 @@ class ThumbnailCache:
         return self._made(target, size, f"a part of {photo}", lambda: query_picture(
             photo, region, size, max_pixels=self.max_pixels, timeout=self.timeout))
 
+    def get_moment(self, video: str, at: float, size: int) -> str:
+        """The path of a JPEG of the frame of ``video`` shown at ``at`` seconds, no larger than ``size``
+        px, made on first use and kept beside its thumbnails (pruned with them); the placeholder
+        where the video cannot be read now."""
+        whole = self.path_for(video, size)
+        if whole is None:
+            return self.placeholder()
+        target = whole.with_name(f"{whole.stem}.t{at:.3f}.jpg")
+        if target.exists():
+            return str(target)
+        return self._made(target, size, f"{video} at {at:.1f} s", lambda: _frame(video, at, size, self.timeout))
+
     def get_many(self, photos: Iterable[str], size: int = THUMB_SIZE,
                  known: Iterable[tuple[int, int] | None] | None = None) -> list[str]:
         """Thumbnails of several photos, made in parallel (decoding releases the GIL); ``known``:
@@ -208,6 +222,14 @@ class _PruneSchedule:
     def done(self) -> None:
         with self._lock:
             self._running = False
+
+
+def _frame(video: str, at: float, size: int, timeout: float) -> Image.Image:
+    """The frame of ``video`` at ``at`` s, decoded on a thread abandoned after ``timeout`` s."""
+    try:
+        return call_abandonable(timeout, frame_at, video, at, size)
+    except FutureTimeout:
+        raise UnreadableImage(video, "timed out", f"no frame after {timeout:g} s") from None
 
 
 def thumbnail_key(photo: str, mtime_ns: int, size: int) -> str:

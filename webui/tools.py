@@ -18,7 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from clipsearch import ClipSearchError, InvalidQuery, parse_region
+from clipsearch import ClipSearchError, InvalidQuery, parse_query, parse_region
 from clipsearch.saved import SavedSearches
 
 from .filters import api_filter, clamp_k
@@ -212,6 +212,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
 
     gr.api(search_photos_by_text, api_name="search_text", **encoder_bound)
     gr.api(photo_library_info, api_name="info")
+    gr.api(video_tool(handlers), api_name="search_videos", **encoder_bound)
     gr.api(library_topics, api_name="topics")
     gr.api(photos_of_topic, api_name="topic_photos")
     gr.api(saved_searches, api_name="saved_searches")
@@ -299,6 +300,41 @@ def ran_saved(handlers: Handlers, name: str, k: int, min_score: float) -> list[d
     photo = kept.photo_path(handlers.settings.index_dir)
     return api_cut(handlers._api(lambda: handlers.query(kept.query, photo, k, kept.where(), fold=False,
                                                         region=kept.region)), min_score)
+
+
+def video_tool(handlers: Handlers) -> Callable:
+    """The MCP tool and named endpoint that searches the videos' moments (``/search_videos``)."""
+
+    @whole_arg_lines
+    def search_videos_by_text(text: str, k: int = 10, min_score: float = 0.0, folder: str = "", since: str = "",
+                              until: str = "", request: gr.Request = None) -> list[dict]:
+        """Find the moments in the user's own videos that show something described in words.
+
+        One result a video, best first: its path ("file"), "at" (the second of the video where the
+        best matching moment is), "also" (the seconds of its other matching moments), its
+        "duration" in seconds, a similarity "score", "strong" (true when the automatic cut-off calls
+        it a real match), the date recorded if known, and a "thumbnail" URL of that moment's frame.
+        Only videos the index reads are searched (the indexer's --videos); an empty list when it
+        reads none. Tell the user the time as minutes:seconds ("at 1:23").
+
+        Args:
+            text: what the moment shows, in words, as a caption would ("a dog jumping into a lake").
+            k: how many videos to return, 1 to 500 (default 10).
+            min_score: 0 returns all k; -1 only the strong matches; above 0, leave out results scoring less.
+            folder: only videos in this folder and below it (a full path); empty for all.
+            since: only videos recorded on or after this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
+            until: only videos recorded on or before this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
+        """
+        return _with_urls(video_moments(handlers, text, k, min_score, folder, since, until), request)
+
+    return search_videos_by_text
+
+
+def video_moments(handlers: Handlers, text: str, k: int, min_score: float, folder: str, since: str,
+                  until: str) -> list[dict]:
+    """``search_videos_by_text``'s records: the videos' matching moments, as the REST route lists them."""
+    return api_cut(handlers._api(lambda: [m.to_dict() for m in handlers.engine().moments(
+        parse_query(str(text or "")), k=clamp_k(k), where=api_filter(folder, since, until))]), min_score)
 
 
 def whole_arg_lines(fn: Callable) -> Callable:

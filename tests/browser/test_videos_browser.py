@@ -1,0 +1,78 @@
+"""Moments in videos, in a real Chromium: a search of words shows the "In videos" panel under the
+photos, one frame a video captioned with its time; a click shows the frame larger with its other
+matching moments; Find similar (photos by a photo) hides it again."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.demo import Scene, SceneObject, render_scene
+from clipsearch.demo.clips import write_clip
+from tests.browser.test_browser import BROWSER_MARKS, TIMEOUT, expect_status
+from testsupport.browser import open_page, serve_app
+
+pytestmark = BROWSER_MARKS
+
+BLUE_SQUARE = Scene((SceneObject("blue", "square"),), "white")
+SHOTS = [Scene((SceneObject("red", "circle"),), "gray"), BLUE_SQUARE, Scene((SceneObject("yellow", "star"),), "black")]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """Thirteen photos (one of a blue square) and one clip (a red circle, a blue square from 0:02, a yellow star from 0:04), read."""
+    root = tmp_path_factory.mktemp("browser-videos")
+    library = root / "library"
+    library.mkdir()
+    rng = random.Random(5)
+    for i in range(12):
+        render_scene(Scene((SceneObject(("green", "orange", "purple")[i % 3], "triangle"),), "brown"), 224,
+                     rng).save(library / f"photo{i}.jpg")
+    render_scene(BLUE_SQUARE, 224, rng).save(library / "square.jpg")
+    write_clip(library / "holiday.mp4", SHOTS, seconds_each=2.0, fps=10, size=160)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
+        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec("demo"))
+        engine = SearchEngine.for_writing(settings)
+        engine.set_video_reading(True)
+        engine.index_folder(library)
+        assert engine.read_videos().read == 1
+        with serve_app(engine, settings) as url:
+            yield {"url": url, "library": library}
+        engine.close()
+
+
+@pytest.fixture(scope="module")
+def page(app):
+    with open_page(app["url"]) as page:
+        yield page
+
+
+def test_a_search_shows_the_moment_in_its_video_and_find_similar_hides_it(app, page):
+    from playwright.sync_api import expect
+
+    panel = page.locator("#videos-panel")
+    expect(panel).to_be_hidden()
+    box = page.locator("#query textarea, #query input").first
+    box.fill(BLUE_SQUARE.caption)
+    box.press("Enter")
+    expect_status(page, BLUE_SQUARE.caption)
+    expect(panel).to_be_visible(timeout=TIMEOUT)
+    expect(panel).to_contain_text("In videos · 1 with a matching moment")
+    caption = page.locator("#moments .caption-label").first
+    expect(caption).to_have_text("holiday.mp4 · 0:02")
+    frame = page.locator("#moments img").first
+    frame.wait_for()
+    assert frame.evaluate("img => img.naturalWidth") > 0  # a real frame, served
+    frame.click()
+    details = page.locator("#moment-details")
+    expect(details).to_contain_text("holiday.mp4 at 0:02 of 0:06")
+    expect(page.locator("#moment-preview img")).to_be_visible()
+    page.screenshot(path=str(app["library"].parent / "videos.png"), full_page=True)
+
+    page.locator("#results img").first.click()  # the photo: Find similar searches photos by a photo
+    page.locator("#find-similar").click()
+    expect_status(page, "photos like square.jpg")
+    expect(panel).to_be_hidden(timeout=TIMEOUT)

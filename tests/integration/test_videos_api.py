@@ -1,0 +1,80 @@
+"""Moments in videos through the server: the REST route's ``moments``, their frames as thumbnails,
+the named endpoint ``/search_videos`` and its MCP tool; a photo-only index answers as before."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import random
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.demo import Scene, SceneObject, render_scene
+from clipsearch.demo.clips import write_clip
+
+from .test_rest_mcp import Served, _mcp_session
+
+pytestmark = pytest.mark.usefixtures("same_gradio_temp")
+STAR = Scene((SceneObject("yellow", "star"),), "black")
+SHOTS = [Scene((SceneObject("red", "circle"),), "gray"), Scene((SceneObject("blue", "square"),), "white"), STAR]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, gradio_temp):
+    root = tmp_path_factory.mktemp("videos-api")
+    library = root / "library"
+    library.mkdir()
+    rng = random.Random(2)
+    for i in range(10):
+        render_scene(Scene((SceneObject("green", "triangle"),), ("brown", "white")[i % 2]), 224, rng).save(
+            library / f"photo{i}.jpg")
+    write_clip(library / "party.mp4", SHOTS, seconds_each=2.0, fps=10, size=160)
+    settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec("demo"))
+    writer = SearchEngine.for_writing(settings)
+    writer.set_video_reading(True)
+    writer.index_folder(library)
+    assert writer.read_videos().read == 1
+    writer.close()
+    server = Served.uploading_to(gradio_temp, settings)
+    yield server, library
+    server.close()
+
+
+def test_rest_search_lists_the_moments_with_their_frames(served):
+    server, library = served
+    answer = httpx.get(server.url + "api/search", params={"q": STAR.caption, "min_score": -1}, timeout=60).json()
+    assert [m["file"] for m in answer["moments"]] == [str(library / "party.mp4")]
+    moment = answer["moments"][0]
+    assert 4.0 <= moment["at"] < 6.0 and moment["strong"] and moment["duration"] == pytest.approx(6.0, abs=0.2)
+    frame = httpx.get(moment["thumbnail"], timeout=60)
+    assert frame.status_code == 200 and frame.headers["content-type"] == "image/jpeg" and frame.content[:2] == b"\xff\xd8"
+    assert "at=" in moment["thumbnail"]
+    refused = httpx.get(server.url + "api/thumbnail", params={"file": str(library / "photo0.jpg"), "at": "1"},
+                        timeout=30)
+    assert refused.status_code == 404 and "video" in refused.json()["error"]
+    wrong = httpx.get(server.url + "api/thumbnail", params={"file": str(library / "party.mp4"), "at": "soon"},
+                      timeout=30)
+    assert wrong.status_code == 400 and "seconds" in wrong.json()["error"]
+
+
+def test_the_named_endpoint_and_the_mcp_tool_search_the_videos(served):
+    server, library = served
+    client = Client(server.url, verbose=False, ssl_verify=False)
+    try:
+        found = client.predict(STAR.caption, 5, -1, api_name="/search_videos")
+    finally:
+        client.close()
+    assert [m["file"] for m in found] == [str(library / "party.mp4")] and 4.0 <= found[0]["at"] < 6.0
+
+    async def work(session):
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        answer = await session.call_tool("search_videos_by_text", {"text": SHOTS[1].caption, "min_score": -1})
+        return tools, answer
+
+    tools, answer = asyncio.run(_mcp_session(server.url, work=work))
+    assert "moment" in tools["search_videos_by_text"].description
+    moments = ast.literal_eval(answer.content[0].text)
+    assert not answer.isError and moments[0]["file"] == str(library / "party.mp4") and 2.0 <= moments[0]["at"] < 4.0

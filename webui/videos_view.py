@@ -1,0 +1,106 @@
+"""The page's videos: the moments a search finds in them, under the photo results (``--videos``).
+
+After each search of words or a photo, the "In videos" panel shows one frame a video that has a
+matching moment (``SearchEngine.moments``), captioned with the video's name and the moment's time
+("beach.mp4 · 1:23"), best first, with the same cut-off, folder and dates as the photos. A click
+shows the frame larger and the video's other matching moments. The panel stays hidden where the
+index holds no video, and after Find similar or a topic (searches of photos by photos).
+"""
+
+# No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
+import logging
+import os
+from typing import Any
+
+import gradio as gr
+
+from clipsearch import ClipSearchError, clock
+
+from .filters import clamp_k, parse_filter
+from .handlers import Handlers, NoIndexYet, NotAPicture
+from .markdown import md
+from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
+
+log = logging.getLogger(__name__)
+
+NO_MOMENT = "Click a moment to see it larger."
+HIDDEN = (gr.update(visible=False), [], [], None, NO_MOMENT)
+
+
+class VideosView:
+    """The "In videos" panel's events of one page."""
+
+    def __init__(self, handlers: Handlers) -> None:
+        self.handlers = handlers
+
+    def show(self, last: dict | None, text: str | None, image: Any, region: str | None, k: float, min_score: float,
+             strong_only: bool, folder: str | None, date_from: str | None, date_to: str | None):
+        """After a search: (the panel, its frames, the moments they show, the preview, the details)."""
+        if not last or last.get("kind") != "query":
+            return HIDDEN
+        try:
+            engine = self.handlers.engine()
+            if not engine.video_records():
+                return HIDDEN
+            terms = self.handlers.terms(text, image if isinstance(image, str) else None, region)
+            found = engine.moments(terms, k=clamp_k(k), where=parse_filter(folder, date_from, date_to))
+        except (NoIndexYet, ClipSearchError, ValueError, gr.Error, NotAPicture):  # the photo search said why
+            return HIDDEN
+        except Exception as exc:  # noqa: BLE001 - the videos must never fail the page's search
+            log.warning("could not search the videos' moments: %s: %s", type(exc).__name__, exc)
+            return HIDDEN
+        cut = float(min_score or 0.0)
+        shown = [m for m in found if (m.strong or not strong_only) and m.score >= cut]
+        if not shown:
+            return HIDDEN
+        thumbs = self.handlers.thumbs
+        items = [(thumbs.get_moment(m.path, m.at, THUMB_SIZE), f"{os.path.basename(m.path)} · {clock(m.at)}")
+                 for m in shown]
+        weaker = sum(not m.strong for m in found) if strong_only else 0
+        label = (f"In videos · {len(shown)} with a matching moment"
+                 + (f" ({weaker} weaker hidden: untick Strong matches only)" if weaker else ""))
+        return (gr.update(visible=True, label=label), items, [m.to_dict() for m in shown], None, NO_MOMENT)
+
+    def select(self, moments: list, picked: gr.SelectData):
+        """A frame clicked: (its frame larger, what it is)."""
+        index = picked.index if isinstance(picked.index, int) else (picked.index or [0])[0]
+        if not moments or not 0 <= index < len(moments):
+            return None, NO_MOMENT
+        moment = moments[index]
+        frame = self.handlers.thumbs.get_moment(moment["path"], moment["at"], PREVIEW_SIZE)
+        return frame, moment_markdown(moment)
+
+
+def moment_markdown(moment: dict) -> str:
+    """A moment's details: the video, when in it, its other matching moments, its length and date."""
+    lines = [f"**{md(os.path.basename(moment['path']))}** at **{clock(moment['at'])}** "
+             f"of {clock(moment['duration'])} · score {moment['score']:.3f}"]
+    if moment["also"]:
+        lines.append("Also matching at " + ", ".join(clock(t) for t in moment["also"]))
+    if moment.get("date_taken"):
+        lines.append(f"Recorded {md(moment['date_taken'].replace('T', ' '))}")
+    lines.append(f"`{md(moment['path'])}`")
+    return "\n\n".join(lines)
+
+
+def videos_panel() -> dict[str, Any]:
+    """The panel's components, made where it shows (wired by ``wire_videos``)."""
+    with gr.Accordion("In videos", open=True, visible=False, elem_id="videos-panel") as panel:
+        with gr.Row():
+            frames = gr.Gallery(label="Moments", columns=5, height=300, object_fit="cover", allow_preview=False,
+                                buttons=[], scale=3, elem_id="moments")
+            with gr.Column(scale=1, min_width=300):
+                preview = gr.Image(label="Moment", type="filepath", interactive=False, height=240,
+                                   elem_id="moment-preview", buttons=["fullscreen"])
+                details = gr.Markdown(NO_MOMENT, elem_id="moment-details")
+    return {"panel": panel, "frames": frames, "moments": gr.State([]), "preview": preview, "details": details}
+
+
+def wire_videos(panel: dict[str, Any], view: VideosView, results: gr.State, inputs: list, refilters: list) -> None:
+    """Whenever the results change, and the cut-offs (``refilters``: their events), the moments of
+    the same search (``inputs``: last, text, image, region, k, min_score, strong_only, folder,
+    date_from, date_to); a frame clicked, larger."""
+    private = {"api_visibility": "private", "show_progress": "hidden"}
+    outputs = [panel["panel"], panel["frames"], panel["moments"], panel["preview"], panel["details"]]
+    gr.on([results.change, *refilters], view.show, inputs, outputs, trigger_mode="always_last", **private)
+    panel["frames"].select(view.select, panel["moments"], [panel["preview"], panel["details"]], **private)
