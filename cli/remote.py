@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from clipsearch import ClipSearchError, Region, SearchResult
+from clipsearch import ClipSearchError, MomentResult, Region, SearchResult
 
 TIMEOUT = 120.0  # seconds: a first search may wait for a server that is still loading its model
 
@@ -26,10 +26,11 @@ class ServerError(ClipSearchError):
 
 
 def search(url: str, args: argparse.Namespace, picture: str | None,
-           region: Region | None = None) -> tuple[list[SearchResult], Folding | None]:
+           region: Region | None = None) -> tuple[list[SearchResult], Folding | None, list[MomentResult]]:
     """The hits of ``args`` (query or ``--saved``, the filters) and ``picture`` (or its ``region``), as the
     local search returns them: all ``k``, each marked ``strong`` by the cut-off ``--min-score`` names;
-    and, unless ``--no-fold``, how the server folds their near-duplicates (``print_hits``' ``fold``)."""
+    unless ``--no-fold``, how the server folds their near-duplicates (``print_hits``' ``fold``); and
+    the videos' matching moments, where the server's index reads videos."""
     fields: dict[str, Any] = {"k": args.k, "min_score": 0, "fold": int(not args.no_fold)}  # all k, marked
     fields.update({name: value for name, value in (
         ("saved", args.saved), ("q", args.query.strip()), ("folder", args.folder), ("since", args.since),
@@ -55,7 +56,8 @@ def search(url: str, args: argparse.Namespace, picture: str | None,
         raise ServerError(f"{_shown(url)} refused the search: {body.get('error', answer.status_code)}")
     hits = [_hit(result, args.min_score) for result in body["results"]]
     heads = {id(hit): result.get("near_duplicate_of") for hit, result in zip(hits, body["results"], strict=True)}
-    return hits, None if args.no_fold else Folding(heads)
+    moments = [_moment(found, args.min_score) for found in body.get("moments", [])]
+    return hits, None if args.no_fold else Folding(heads), moments
 
 
 class Folding:
@@ -79,6 +81,12 @@ def _hit(result: dict[str, Any], cut: str | float) -> SearchResult:
     strong = result["strong"] if cut == "auto" else (not cut or result["score"] >= cut)
     return SearchResult(result["file"], result["score"], result["width"], result["height"], result["date_taken"],
                         result["size"], result["mtime_ns"], strong, result.get("text"))
+
+
+def _moment(found: dict[str, Any], cut: str | float) -> MomentResult:
+    strong = found["strong"] if cut == "auto" else (not cut or found["score"] >= cut)
+    return MomentResult(found["file"], found["at"], found["score"], found["duration"], found["width"], found["height"],
+                        found["date_taken"], found["size"], found["mtime_ns"], strong, tuple(found["also"]))
 
 
 def _shown(url: str) -> str:

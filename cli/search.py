@@ -220,10 +220,10 @@ def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error("with --server, give one --image, without a weight (the REST route takes one picture)")
     if pictures and not os.path.exists(pictures[0].image):
         parser.error(f"argument --image: no such file: {pictures[0].image}")
-    hits, fold = remote.search(args.server, args, pictures[0].image if pictures else None,
-                               pictures[0].region if pictures else None)
+    hits, fold, moments = remote.search(args.server, args, pictures[0].image if pictures else None,
+                                        pictures[0].region if pictures else None)
     print_hits(hits, as_json=args.json, cut=args.min_score, filtered=bool(args.folder or args.since or args.until),
-               fold=fold, newest_first=args.sort == "date")
+               fold=fold, newest_first=args.sort == "date", moments=moments)
     return 0
 
 

@@ -112,10 +112,12 @@ class VideoSide:
                 self._index.close()
                 self._index = None
 
-    def search(self, vector: np.ndarray, k: int, where: SearchFilter | None, threshold_of: Callable) -> list[MomentResult]:
+    def search(self, vector: np.ndarray, k: int, where: SearchFilter | None, threshold_of: Callable,
+               strong_from: float | None = None) -> list[MomentResult]:
         """The ``k`` videos whose best moment is nearest ``vector``, best first; ``threshold_of(top,
         sample_scores, moments)`` says from which score a moment matches (``top``: the best
-        ``TOP_CANDIDATES`` scores among the videos ``where`` allows, best first)."""
+        ``TOP_CANDIDATES`` scores among the videos ``where`` allows, best first); ``strong_from``:
+        the score from which a result is ``strong``, where that is not the same."""
         store = self.store()
         moments = store.moments() if store is not None else None
         if moments is None or not len(moments.times):
@@ -132,7 +134,9 @@ class VideoSide:
         group = {fp: i for i, fp in enumerate(moments.rows)}  # each content's best moment, in one pass
         bests = np.maximum.reduceat(scores, np.fromiter((r.start for r in moments.rows.values()), np.int64))
         videos.sort(key=lambda v: (-bests[group[v.fingerprint]], v.path))
-        return [_result(video, moments.rows[video.fingerprint], scores, moments.times, threshold) for video in videos[:k]]
+        strong = threshold if strong_from is None else strong_from
+        return [_result(video, moments.rows[video.fingerprint], scores, moments.times, threshold, strong)
+                for video in videos[:k]]
 
     def vague_level(self, moments: Any, vague_vectors: Callable[[], np.ndarray]) -> float:
         """The vague words' level over the moments (``calibration``), kept per generation."""
@@ -151,13 +155,14 @@ def _sample_rows(count: int, generation: int) -> np.ndarray:
     return np.random.default_rng(generation).choice(count, SAMPLE_SIZE, replace=False)
 
 
-def _result(video: VideoRecord, rows: slice, scores: np.ndarray, times: np.ndarray, threshold: float) -> MomentResult:
+def _result(video: VideoRecord, rows: slice, scores: np.ndarray, times: np.ndarray, threshold: float,
+            strong: float) -> MomentResult:
     mine, when = scores[rows], times[rows]
     best = int(np.argmax(mine))
     also = np.sort(when[(mine >= threshold) & (np.arange(len(mine)) != best)])[:MAX_ALSO]
     return MomentResult(video.path, float(when[best]), float(mine[best]), video.duration, video.width,
                         video.height, video.date_taken, video.size, video.mtime_ns,
-                        bool(mine[best] >= threshold), tuple(float(t) for t in also))
+                        bool(mine[best] >= strong), tuple(float(t) for t in also))
 
 
 class VideoFinding:
@@ -201,7 +206,11 @@ class VideoFinding:
     def moments(self, terms: str | list[QueryTerm], k: int = DEFAULT_VIDEOS, where: SearchFilter | None = None,
                 cutoff: Any = "auto") -> list[MomentResult]:
         """The videos with a moment that matches ``terms``, best first (one result a video, its best
-        moment first); ``cutoff`` as in ``search``: ``"auto"``, a flat score, or None/0 for all."""
+        moment first); ``cutoff`` as in ``search`` says which are ``strong``: ``"auto"``, a flat
+        score, or None/0 for all. A result's ``also`` lists the moments the automatic cut-off
+        calls matches, whatever ``cutoff`` is."""
+        if isinstance(cutoff, str) and cutoff != "auto":
+            raise InvalidQuery(f"the cut-off is 'auto', a number or none, not {cutoff!r}")
         if not self.videos.has_moments(self.encoder.stamp):
             return []
         terms = parse_query(terms) if isinstance(terms, str) else terms
@@ -210,12 +219,9 @@ class VideoFinding:
         words = len(terms) == 1 and terms[0].text is not None and terms[0].weight > 0
 
         def threshold_of(top: np.ndarray, sample: np.ndarray, moments: Any) -> float:
-            if cutoff != "auto":
-                if isinstance(cutoff, str):
-                    raise InvalidQuery(f"the cut-off is 'auto', a number or none, not {cutoff!r}")
-                return float(cutoff) if cutoff and cutoff > 0 else -np.inf
             if words and names_nothing(top, self.videos.vague_level(moments, self.calibration.vague_vectors)):
                 return np.inf
             return relevance_cutoff(top[:TOP_CANDIDATES], sample, len(moments.times)).threshold
 
-        return self.videos.search(vector, k, filter_as_covered(where, self.folders), threshold_of)
+        flat = None if cutoff == "auto" else float(cutoff) if cutoff and cutoff > 0 else -np.inf
+        return self.videos.search(vector, k, filter_as_covered(where, self.folders), threshold_of, strong_from=flat)

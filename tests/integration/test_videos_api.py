@@ -78,3 +78,16 @@ def test_the_named_endpoint_and_the_mcp_tool_search_the_videos(served):
     assert "moment" in tools["search_videos_by_text"].description
     moments = ast.literal_eval(answer.content[0].text)
     assert not answer.isError and moments[0]["file"] == str(library / "party.mp4") and 2.0 <= moments[0]["at"] < 4.0
+
+
+def test_the_command_line_prints_the_servers_moments_as_it_prints_its_own(served, capsys):
+    import cli.search
+
+    server, library = served
+    index = str(server.engine.settings.index_dir)
+    for ask in ([STAR.caption], [SHOTS[1].caption, "--json"], ["a red circle on a gray background", "--min-score", "0"]):
+        assert cli.search.main(["search", *ask, "--index", index]) == 0
+        here = capsys.readouterr()
+        assert cli.search.main(["search", *ask, "--server", server.url]) == 0
+        there = capsys.readouterr()
+        assert there.out == here.out and there.err == here.err and "party.mp4" in here.out, ask
