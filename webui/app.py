@@ -51,7 +51,7 @@ from .region_view import CSS as REGION_CSS
 from .region_view import FORGET, PRIVATE, on_box, region_controls
 from .region_view import install as install_regions
 from .saved_view import SavedView, saved_panel, wire_saved
-from .textui import TextReading
+from .textui import text_reading, video_reading
 from .topics_view import CSS as TOPICS_CSS
 from .topics_view import TopicsView, topics_panel, wire_topics
 from .videos_view import VideosView, videos_panel, wire_videos
@@ -242,6 +242,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                 check_btn = gr.Button("Check again", size="md", scale=0, min_width=160)
             ocr = gr.Checkbox(False, label="Read the words in photos (OCR), so a search finds them",
                               elem_id="ocr-toggle")
+            videos = gr.Checkbox(False, label="Search inside videos too: a frame every 2 s, each new scene a moment",
+                                 elem_id="videos-toggle")
             job_status = gr.Markdown("", elem_id="job-status")
         build_duplicates_view(handlers)
         timer = gr.Timer(1.0, active=False)
@@ -309,9 +311,9 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         check_btn.click(handlers.index_panel, None, panel_outputs, api_visibility="private")
         reindex_btn.click(handlers.start_reindex, None, [job_status, timer], api_visibility="private")
         stop_btn.click(handlers.stop_reindex, None, job_status, api_visibility="private")
-        reading = TextReading(handlers)
-        demo.load(reading.state, None, ocr, api_visibility="private")
-        ocr.input(reading.toggle, [ocr], [job_status, timer], api_visibility="private")
+        for switch, reading in ((ocr, text_reading(handlers)), (videos, video_reading(handlers))):
+            demo.load(reading.state, None, switch, api_visibility="private")
+            switch.input(reading.toggle, [switch], [job_status, timer], api_visibility="private")
         timer.tick(handlers.poll_reindex, None, [job_status, info, folder, timer],
                    api_visibility="private", show_progress="hidden")
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from clipsearch import Settings
+from clipsearch import Settings, clock
 from clipsearch.folders import now_note
 from clipsearch.reports import indexed_when
 
@@ -98,6 +98,17 @@ def text_info_line(info: dict[str, Any]) -> str:
             f"{text.get('with_text', 0):,} with words{pending}\n")
 
 
+def video_info_line(info: dict[str, Any]) -> str:
+    """The index panel's line about the videos (``--videos``)."""
+    videos = info.get("videos") or {}
+    if not videos.get("enabled") and not videos.get("videos"):
+        return "- **Videos:** not read (turn on below, or index with `--videos`)\n"
+    state = "" if videos.get("enabled") else " (no longer read: the moments found are kept)"
+    broken = f", {videos['unreadable']:,} unreadable" if videos.get("unreadable") else ""
+    return (f"- **Videos:** {videos.get('videos', 0):,} read, {clock(videos.get('seconds', 0))} long in all, "
+            f"{videos.get('moments', 0):,} moments{broken}{state}\n")
+
+
 def info_markdown(info: dict[str, Any]) -> str:
     """The index panel: how many photos, which model, when, which folders."""
     stamp = info.get("stamp", {})
@@ -109,5 +120,5 @@ def info_markdown(info: dict[str, Any]) -> str:
     return (
         f"- **Photos:** {info.get('count', 0):,}\n- **Model:** {md(model)}\n"
         f"- **Last indexed:** {when}\n- **Index:** {md(str(info.get('location', '')))}\n"
-        f"{text_info_line(info)}- **Folders:**\n{listed}"
+        f"{text_info_line(info)}{video_info_line(info)}- **Folders:**\n{listed}"
     )

@@ -24,6 +24,9 @@ from clipsearch import (
     Settings,
     TextProgress,
     TextReport,
+    VideoProgress,
+    VideoReport,
+    clock,
 )
 from clipsearch.affinity import all_cores
 
@@ -51,9 +54,15 @@ class JobStatus:
     error: str | None = None
     text_progress: TextProgress | None = None  # the words-in-photos pass, after embedding
     text_report: TextReport | None = None
+    video_progress: VideoProgress | None = None  # the videos' pass, after the words
+    video_report: VideoReport | None = None
 
     def describe(self) -> str:
         """One markdown line for the index panel."""
+        if self.running and self.video_progress is not None:
+            v = self.video_progress
+            return (f"Reading videos: {v.read + v.skipped} of {v.to_read} ({v.moments} moments, {v.skipped} skipped, "
+                    f"{clock(v.seconds)} of video at {v.rate:.1f}x its speed)")
         if self.running and self.text_progress is not None:
             t = self.text_progress
             return (f"Reading the words in photos: {t.read + t.skipped} of {t.to_read} "
@@ -72,7 +81,8 @@ class JobStatus:
             state = "stopped" if r.interrupted else "done"
             return (f"Re-index {state} in {r.elapsed:.1f} s: {r.added} added, {r.updated} updated, "
                     f"{r.moved} moved, {r.removed} removed, {r.skipped_count + r.still_unreadable} skipped, "
-                    f"{r.unchanged} unchanged" + _kept_summary(r) + _text_summary(self.text_report))
+                    f"{r.unchanged} unchanged" + _kept_summary(r) + _text_summary(self.text_report)
+                    + _video_summary(self.video_report))
         return ""
 
 
@@ -88,6 +98,14 @@ def _text_summary(report: TextReport | None) -> str:
         return ""
     state = "; reading words stopped" if report.interrupted else "; words read"
     return f"{state} in {report.read} photos ({report.with_text} with words, {report.skipped_count} skipped)"
+
+
+def _video_summary(report: VideoReport | None) -> str:
+    if report is None or not (report.read or report.reused or report.removed or report.skipped):
+        return ""
+    state = "; reading videos stopped" if report.interrupted else "; videos read"
+    return (f"{state}: {report.read} ({report.moments} moments; {report.reused} moved kept theirs, "
+            f"{report.removed} removed, {report.skipped_count} skipped)")
 
 
 class ReindexJob:
@@ -140,8 +158,11 @@ class ReindexJob:
     def _text_progress(self, progress: TextProgress) -> None:
         self._set(text_progress=TextProgress(**progress.__dict__))
 
+    def _video_progress(self, progress: VideoProgress) -> None:
+        self._set(video_progress=VideoProgress(**progress.__dict__))
+
     def _run(self, engine: SearchEngine, folders: list[str]) -> None:
-        report = error = text = None
+        report = error = text = videos = None
         # Every core while it runs: its decoding threads need them more than the model needs
         # one of its own (clipsearch.affinity; kept apart, the app indexed 37% slower).
         with all_cores():
@@ -155,7 +176,7 @@ class ReindexJob:
                     text = engine.read_texts(progress=self._text_progress, should_stop=self._stop.is_set,
                                              workers=INTERACTIVE_TEXT_READERS)
                 if not (report.interrupted or (text and text.interrupted)):  # when the index reads videos
-                    engine.read_videos(should_stop=self._stop.is_set)
+                    videos = engine.read_videos(progress=self._video_progress, should_stop=self._stop.is_set)
             except IndexLocked as exc:
                 error = str(exc)
             except ClipSearchError as exc:
@@ -164,4 +185,5 @@ class ReindexJob:
             except Exception as exc:  # the page must learn that the thread died
                 error = f"{type(exc).__name__}: {exc}"
                 log.exception("re-index crashed")
-        self._set(running=False, report=report, error=error, text_report=text, text_progress=None)
+        self._set(running=False, report=report, error=error, text_report=text, text_progress=None,
+                  video_report=videos, video_progress=None)

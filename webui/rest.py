@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import mimetypes
 import os
 import time
 from collections.abc import Callable
@@ -219,14 +220,19 @@ def thumbnail(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
 
 
 def photo(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
-    """An indexed photo whole, as a download: only when the app runs with ``--originals``."""
+    """An indexed photo whole, as a download, or an indexed video, to play (from ``#t=SECONDS``; a
+    range at a time): only when the app runs with ``--originals``."""
     if not handlers.originals:
         raise ApiError(404, "this server hands out thumbnails and previews only: start it with "
                             "--originals to allow downloading the photos whole")
-    record = _indexed(handlers, local_path(fields.get("file") or ""))
+    path = local_path(fields.get("file") or "")
+    with translated():
+        video = handlers.engine().video_record(path) if path else None
+    record = video or _indexed(handlers, path)
     if not os.path.isfile(record.path):
         raise ApiError(404, "that photo is not on disk now (a disk not mounted?)")
-    return FileResponse(record.path, filename=os.path.basename(record.path), content_disposition_type="attachment")
+    return FileResponse(record.path, filename=os.path.basename(record.path), content_disposition_type=(
+        "inline" if video else "attachment"), media_type=mimetypes.guess_type(record.path)[0] if video else None)
 
 
 def _indexed(handlers: Handlers, path: str) -> Any:

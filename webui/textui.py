@@ -1,4 +1,4 @@
-"""The web app's side of the words in photos (``--ocr``): the Index panel's switch and snippets.
+"""The web app's side of the words in photos (``--ocr``): the Index panel's switches and snippets.
 
 A result whose words matched carries them as a snippet with the matched words in brackets
 (``"[GRAND] CAFE Open 7-22"``); the gallery caption shows it as it is, the preview in bold
@@ -25,29 +25,42 @@ def keeps(result: dict[str, Any], cut: float) -> bool:
     return cut <= 0 or result["score"] >= cut or bool(result.get("text"))
 
 
-class TextReading:
-    """The Index panel's "read the words in photos" switch, bound to the app's ``Handlers``."""
+class PassSwitch:
+    """An Index panel switch for a pass the index remembers (reading words, reading videos), bound
+    to the app's ``Handlers``: ``side`` names the engine's side (``text``, ``videos``), ``turn``
+    the engine's method that turns it on or off, ``off`` what the status says once it is off."""
 
-    def __init__(self, handlers) -> None:
-        self.handlers = handlers
+    def __init__(self, handlers, side: str, turn: str, off: str) -> None:
+        self.handlers, self.side, self.turn, self.off = handlers, side, turn, off
 
     def state(self):
         """The switch as the index has it (on page load)."""
         try:
-            return gr.update(value=self.handlers.engine().text.enabled)
+            return gr.update(value=getattr(self.handlers.engine(), self.side).enabled)
         except Exception:  # noqa: BLE001 - no index yet: the switch just shows off
             return gr.update(value=False)
 
     def toggle(self, on: bool):
-        """Turn reading on (and start a re-index that reads what is new) or off: (status, timer)."""
+        """Turn the pass on (and start a re-index that reads what is new) or off: (status, timer)."""
         try:
             engine = self.handlers.engine()
-            engine.set_text_reading(bool(on))
+            getattr(engine, self.turn)(bool(on))
         except ClipSearchError as exc:
             raise gr.Error(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - NoIndexYet and the like
             gr.Warning(f"Build the index first: {exc}")
             return "No index yet.", gr.Timer(active=False)
         if not on:
-            return "Words in photos will not be read; the words read so far are kept.", gr.Timer(active=False)
+            return self.off, gr.Timer(active=False)
         return self.handlers.start_reindex()
+
+
+def text_reading(handlers) -> PassSwitch:
+    """The "read the words in photos" switch."""
+    return PassSwitch(handlers, "text", "set_text_reading", "Words in photos will not be read; the words read so far are kept.")
+
+
+def video_reading(handlers) -> PassSwitch:
+    """The "search inside videos" switch."""
+    return PassSwitch(handlers, "videos", "set_video_reading",
+                      "Videos will not be read; the moments found so far are kept.")

@@ -11,6 +11,7 @@ index holds no video, and after Find similar or a topic (searches of photos by p
 import logging
 import os
 from typing import Any
+from urllib.parse import quote
 
 import gradio as gr
 
@@ -19,6 +20,7 @@ from clipsearch import ClipSearchError, clock
 from .filters import clamp_k, parse_filter
 from .handlers import Handlers, NoIndexYet, NotAPicture
 from .markdown import md
+from .paths import web_path
 from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
 
 log = logging.getLogger(__name__)
@@ -68,11 +70,13 @@ class VideosView:
             return None, NO_MOMENT
         moment = moments[index]
         frame = self.handlers.thumbs.get_moment(moment["path"], moment["at"], PREVIEW_SIZE)
-        return frame, moment_markdown(moment)
+        return frame, moment_markdown(moment, play=self.handlers.originals)
 
 
-def moment_markdown(moment: dict) -> str:
-    """A moment's details: the video, when in it, its other matching moments, its length and date."""
+def moment_markdown(moment: dict, play: bool = False) -> str:
+    """A moment's details: the video, when in it, its other matching moments, its length and date;
+    with ``play`` (``--originals``), a link that plays the video from that moment (``GET /api/photo``,
+    relative: it holds behind a proxy)."""
     lines = [f"**{md(os.path.basename(moment['path']))}** at **{clock(moment['at'])}** "
              f"of {clock(moment['duration'])} · score {moment['score']:.3f}"]
     if moment["also"]:
@@ -80,6 +84,9 @@ def moment_markdown(moment: dict) -> str:
     if moment.get("date_taken"):
         lines.append(f"Recorded {md(moment['date_taken'].replace('T', ' '))}")
     lines.append(f"`{md(moment['path'])}`")
+    if play and os.path.isfile(moment["path"]):
+        lines.append(f"[Play from {clock(moment['at'])}](api/photo?file={quote(web_path(moment['path']), safe='')}"
+                     f"#t={moment['at']:.1f})")
     return "\n\n".join(lines)
 
 

@@ -1,5 +1,5 @@
-"""Moments in videos, in a real Chromium: a search of words shows the "In videos" panel under the
-photos, one frame a video captioned with its time; a click shows the frame larger with its other
+"""Moments in videos, in a real Chromium: the Index panel's switch reads the videos; a search of
+words then shows the "In videos" panel under the photos, one frame a video captioned with its time; a click shows the frame larger with its other
 matching moments; Find similar (photos by a photo) hides it again."""
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ SHOTS = [Scene((SceneObject("red", "circle"),), "gray"), BLUE_SQUARE, Scene((Sce
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    """Thirteen photos (one of a blue square) and one clip (a red circle, a blue square from 0:02, a yellow star from 0:04), read."""
+    """Thirteen photos (one of a blue square) and one clip (a red circle, a blue square from 0:02, a
+    yellow star from 0:04), indexed without reading videos."""
     root = tmp_path_factory.mktemp("browser-videos")
     library = root / "library"
     library.mkdir()
@@ -36,9 +37,7 @@ def app(tmp_path_factory):
         mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
         settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec("demo"))
         engine = SearchEngine.for_writing(settings)
-        engine.set_video_reading(True)
-        engine.index_folder(library)
-        assert engine.read_videos().read == 1
+        engine.index_folder(library)  # videos not read: the test turns that on from the page
         with serve_app(engine, settings) as url:
             yield {"url": url, "library": library}
         engine.close()
@@ -50,10 +49,17 @@ def page(app):
         yield page
 
 
-def test_a_search_shows_the_moment_in_its_video_and_find_similar_hides_it(app, page):
+def test_turn_videos_on_then_a_search_shows_the_moment_and_find_similar_hides_it(app, page):
     from playwright.sync_api import expect
 
     panel = page.locator("#videos-panel")
+    page.locator("#index-panel").get_by_text("Index", exact=True).click()
+    expect(page.locator("#index-info")).to_contain_text("Videos: not read")
+    toggle = page.locator("#videos-toggle input[type=checkbox]")
+    expect(toggle).not_to_be_checked()
+    toggle.check()
+    expect(page.locator("#job-status")).to_contain_text("videos read: 1 (3 moments", timeout=TIMEOUT)
+    expect(page.locator("#index-info")).to_contain_text("Videos: 1 read, 0:06 long in all, 3 moments")
     expect(panel).to_be_hidden()
     box = page.locator("#query textarea, #query input").first
     box.fill(BLUE_SQUARE.caption)

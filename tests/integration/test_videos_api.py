@@ -91,3 +91,26 @@ def test_the_command_line_prints_the_servers_moments_as_it_prints_its_own(served
         assert cli.search.main(["search", *ask, "--server", server.url]) == 0
         there = capsys.readouterr()
         assert there.out == here.out and there.err == here.err and "party.mp4" in here.out, ask
+
+
+def test_with_originals_a_video_plays_from_its_moment_a_range_at_a_time(served, tmp_path):
+    from testsupport.browser import serve_app
+    from webui.videos_view import moment_markdown
+
+    server, library = served
+    video = str(library / "party.mp4")
+    refused = httpx.get(server.url + "api/photo", params={"file": video}, timeout=30)
+    assert refused.status_code == 404 and "--originals" in refused.json()["error"]
+    size = (library / "party.mp4").stat().st_size
+    with serve_app(server.engine, server.engine.settings, originals=True) as url:
+        whole = httpx.get(url + "api/photo", params={"file": video}, timeout=30)
+        assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4"
+        assert whole.headers["content-disposition"].startswith("inline") and len(whole.content) == size
+        part = httpx.get(url + "api/photo", params={"file": video}, headers={"Range": "bytes=100-199"}, timeout=30)
+        assert part.status_code == 206 and part.content == (library / "party.mp4").read_bytes()[100:200]
+        other = httpx.get(url + "api/photo", params={"file": str(tmp_path / "x.mp4")}, timeout=30)
+        assert other.status_code == 404
+    moment = server.engine.moments(STAR.caption)[0].to_dict()
+    link = moment_markdown(moment, play=True)
+    assert "[Play from 0:04](api/photo?file=" in link and "#t=4.0)" in link
+    assert "Play" not in moment_markdown(moment)
