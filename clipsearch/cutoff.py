@@ -129,7 +129,7 @@ def relevance_cutoffs(queries: Sequence[tuple[np.ndarray, np.ndarray | None, int
             continue
         sample = np.asarray(sample if sample is not None else [], np.float64)
         sample, total = sample[np.isfinite(sample)], max(int(total or 0), len(top))
-        within = bool(group) and _library_standing(top, group, sample, total) < LIBRARY_TOP
+        within = bool(group) and library_standing(top, group, sample, total) < LIBRARY_TOP
         if group and not _may_be_only_top(top, group, within):
             decided.append(_group_cut(top, group))  # no fit could overrule it: none is needed
         else:
@@ -180,7 +180,7 @@ def _only_top_of(top: np.ndarray, group: int, by_fit: Cutoff, within: bool) -> b
             and (within or bool(_standing(top, group)[kept - group - 1] < NATURAL_TOP)))
 
 
-def _library_standing(top: np.ndarray, group: int, sample: np.ndarray, total: int) -> float:
+def library_standing(top: np.ndarray, group: int, sample: np.ndarray, total: int) -> float:
     """How many standard deviations the mean of the ``group`` best of ``top`` (sorted, best first)
     stands above the rest of the library: the rest of ``top`` exactly, and the ``sample``'s scores
     below it standing for the other ``total - len(top)`` photos."""

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .calibration import names_nothing
-from .cutoff import SAMPLE_SIZE, TOP_CANDIDATES, relevance_cutoff
+from .cutoff import LIBRARY_TOP, SAMPLE_SIZE, TOP_CANDIDATES, gap_ratios, library_standing, relevance_cutoff
 from .errors import InvalidQuery
 from .folders import filter_as_covered
 from .query import QueryTerm, parse_query
@@ -33,6 +33,7 @@ from .videopass import VideoPass, VideoProgress, VideoReport
 
 DEFAULT_VIDEOS = 10
 MAX_ALSO = 12  # other matching moments listed beside a video's best
+LONE_GAP = 8.0  # a best moment this many times the spacing below it above the next one stands alone
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,20 @@ def _result(video: VideoRecord, rows: slice, scores: np.ndarray, times: np.ndarr
                         bool(mine[best] >= strong), tuple(float(t) for t in also))
 
 
+def moments_threshold(top: np.ndarray, sample: np.ndarray, total: int) -> float:
+    """The score from which a moment matches: the automatic cut-off's (``cutoff.relevance_cutoff``),
+    unless the best moment alone stands far apart (a gap at least ``LONE_GAP`` times the spacing
+    below it, and ``cutoff.LIBRARY_TOP`` deviations or more above the rest of the moments): then
+    that one. A photo search takes no group of one (a broad query's best photo stands apart by
+    chance too often: docs/cutoff.md), but a scene filmed once is one moment of one video."""
+    threshold = relevance_cutoff(top[:TOP_CANDIDATES], sample, total).threshold
+    ratios = gap_ratios(top[:TOP_CANDIDATES])
+    if (len(ratios) and ratios[0] >= LONE_GAP and threshold < top[1]
+            and library_standing(top[:TOP_CANDIDATES], 1, sample, total) >= LIBRARY_TOP):
+        return float((top[0] + top[1]) / 2)
+    return threshold
+
+
 class VideoFinding:
     """The engine's videos: reading them into moments, and finding the moments a query shows."""
 
@@ -221,7 +236,7 @@ class VideoFinding:
         def threshold_of(top: np.ndarray, sample: np.ndarray, moments: Any) -> float:
             if words and names_nothing(top, self.videos.vague_level(moments, self.calibration.vague_vectors)):
                 return np.inf
-            return relevance_cutoff(top[:TOP_CANDIDATES], sample, len(moments.times)).threshold
+            return moments_threshold(top, sample, len(moments.times))
 
         flat = None if cutoff == "auto" else float(cutoff) if cutoff and cutoff > 0 else -np.inf
         return self.videos.search(vector, k, filter_as_covered(where, self.folders), threshold_of, strong_from=flat)

@@ -145,7 +145,7 @@ def test_a_broad_querys_best_few_within_the_librarys_spread_are_not_its_answers(
     top = np.sort(scores)[::-1][:TOP_CANDIDATES]
     group = cutoff.distinct_top_group(top)
     assert 2 <= group <= 5
-    assert cutoff._library_standing(top, group, scores, 400) < cutoff.LIBRARY_TOP
+    assert cutoff.library_standing(top, group, scores, 400) < cutoff.LIBRARY_TOP
     cut = relevance_cutoff(top, scores, 400)
     kept = int(np.sum(top >= cut.threshold))
     assert cutoff._standing(top, group)[kept - group - 1] >= cutoff.NATURAL_TOP

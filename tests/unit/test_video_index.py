@@ -140,3 +140,18 @@ def test_a_folder_gone_keeps_its_videos(tmp_path):
     report = VideoPass(store, FakeEncoder()).run([str(folder)], [])
     assert report.kept == {str(folder): 1} and report.removed == 0 and len(store.records()) == 1
     store.close()
+
+
+def test_a_moment_far_above_every_other_is_the_only_match_and_a_broad_query_is_cut_as_photos_are():
+    from clipsearch.cutoff import relevance_cutoff
+    from clipsearch.videos import moments_threshold
+
+    rng = np.random.default_rng(0)
+    rest = 0.15 + rng.gamma(2.0, 0.03, 300)  # look-alikes: a long upper tail, as near misses make
+    lone = np.sort(np.append(rest, 0.62))[::-1]  # a scene filmed once: one moment far above the rest
+    assert relevance_cutoff(lone[:100], lone, len(lone)).threshold < lone[1]  # the photos' rule keeps dozens
+    assert lone[1] < moments_threshold(lone, lone, len(lone)) < lone[0]
+    broad = np.sort(np.concatenate([rest, rng.normal(0.5, 0.03, 60)]))[::-1]  # a sixth of the moments match
+    assert moments_threshold(broad, broad, len(broad)) == relevance_cutoff(broad[:100], broad, len(broad)).threshold
+    pair = np.sort(np.concatenate([rest, [0.62, 0.61]]))[::-1]  # two moments: the photos' gap rule decides
+    assert moments_threshold(pair, pair, len(pair)) == relevance_cutoff(pair[:100], pair, len(pair)).threshold

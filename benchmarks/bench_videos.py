@@ -1,0 +1,201 @@
+"""Videos searched by moment: how often a scene is found at its time, how fast videos are read,
+and what the moments add to a query.
+
+    python benchmarks/bench_videos.py [--seeds 0-2] [--clips 12] [--minutes 1] [--moments 100000]
+
+Finding: renders ``--clips`` short clips a seed (four to six shots of 2-6 s each, one rendered
+scene a shot: a random colour and shape on a random background), reads them with the demo model
+(``VideoPass``), and searches each shot's full caption ("a red circle on a gray background"). A
+caption is found when the first answer is a clip that shows it and its best moment lies inside
+such a shot; the F1 of the videos the cut-off calls strong is against the videos that show the
+caption (others show the same shape on another background, the same colour...); and 20 captions
+no clip shows should keep nothing strong. Reading: one ``--minutes``
+long 1280x720 H.264 clip at 30 frames a second (a new shot every 5 s), read with ViT-B-32 with
+random weights (a pretrained one costs the same), with a keyframe every second (phones) and
+every 10 s; the decoding and the embedding timed apart. Query: ``--moments`` random unit vectors
+of 512 dimensions, searched with the automatic cut-off. Prints markdown tables with the
+machine's load. Not a test: tests/integration/test_videos.py asserts the behaviour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from benchmarks._common import load_line  # noqa: E402
+from benchmarks._common import table as _table  # noqa: E402
+from clipsearch import ModelSpec, SearchEngine, Settings  # noqa: E402
+from clipsearch.cutoff import TOP_CANDIDATES, relevance_cutoff  # noqa: E402
+from clipsearch.demo import random_scene  # noqa: E402
+from clipsearch.demo.clips import write_clip  # noqa: E402
+from clipsearch.video_frames import read_video  # noqa: E402
+from clipsearch.videoindex import VideoIndex, VideoRecord  # noqa: E402
+from clipsearch.videopass import MOMENT_EVERY, distinct_moments  # noqa: E402
+from clipsearch.videos import VideoSide  # noqa: E402
+
+
+def table(rows: list[dict]) -> str:
+    return _table(list(rows[0]), [list(row.values()) for row in rows])
+
+
+def seeds(text: str) -> list[int]:
+    first, _, last = text.partition("-")
+    return list(range(int(first), int(last or first) + 1))
+
+
+def finding(seed: int, clips: int, root: Path) -> dict:
+    rng = random.Random(seed)
+    library = root / f"clips-{seed}"
+    library.mkdir()
+    shots = []  # (clip path, start, end, scene)
+    for number in range(clips):
+        scenes = [random_scene(rng, 1) for _ in range(rng.randint(4, 6))]
+        seconds = rng.choice((2.0, 4.0, 6.0))
+        path = library / f"clip{number:02d}.mp4"
+        for start, end, scene in write_clip(path, scenes, seconds_each=seconds, fps=10, size=192, seed=seed):
+            shots.append((str(path), start, end, scene))
+    settings = Settings(index_dir=root / f"index-{seed}", cache_dir=root / "cache", model=ModelSpec(name="demo"))
+    engine = SearchEngine.for_writing(settings)
+    try:
+        engine.set_video_reading(True)
+        engine.index_folder(library)
+        report = engine.read_videos()
+        row = {"seed": seed, "clips": clips, "shots": len(shots), "moments": report.moments}
+        row.update(_kinds(engine, shots, clips))
+        captions = {scene.caption for *_, scene in shots}
+        absent = [c for c in dict.fromkeys(random_scene(rng, 1).caption for _ in range(400)) if c not in captions][:20]
+        nothing = sum(not any(h.strong for h in engine.moments(caption, k=clips)) for caption in absent)
+        row["absent scenes with nothing strong"] = f"{nothing} of {len(absent)}"
+    finally:
+        engine.close()
+    return row
+
+
+def _kinds(engine, shots: list, clips: int) -> dict:
+    """Per kind of query, the share whose first answer shows it at its time, and the mean F1 of the
+    videos called strong against the videos that show it."""
+    def thing(scene):
+        return scene.objects[0]
+
+    kinds = {"scene": lambda sc: sc.caption, "shape": lambda sc: f"a {thing(sc).shape}",
+             "colour": lambda sc: f"a {thing(sc).colour} object"}
+    out = {}
+    for kind, query_of in kinds.items():
+        found, f1s = [], []
+        for query in sorted({query_of(scene) for *_, scene in shots}):
+            right = [(p, s, e) for p, s, e, scene in shots if query_of(scene) == query]
+            hits = engine.moments(query, k=clips)
+            top = hits[0] if hits else None
+            found.append(bool(top and any(top.path == p and s <= top.at < e for p, s, e in right)))
+            strong, holding = {h.path for h in hits if h.strong}, {p for p, _, _ in right}
+            f1s.append(2 * len(strong & holding) / (len(strong) + len(holding)))
+        out[f"{kind}: first at its time"] = f"{np.mean(found):.2f}"
+        out[f"{kind}: F1 of strong videos"] = f"{np.mean(f1s):.2f}"
+    return out
+
+
+def moving_clip(path: Path, minutes: float, gop_seconds: int) -> None:
+    """A clip a decoder must work at: each 5 s shot pans by 2 px a frame, with sensor-like noise, at
+    8 Mb/s (a still shot of a flat picture costs a decoder next to nothing)."""
+    import av
+
+    from clipsearch.demo.render import render_scene
+
+    rng, noise = random.Random(7), np.random.default_rng(7)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30, options={"preset": "veryfast", "g": str(30 * gop_seconds),
+                                                                   "x264-params": f"keyint={30 * gop_seconds}:scenecut=0"})
+        stream.width, stream.height, stream.pix_fmt = 1280, 720, "yuv420p"
+        stream.bit_rate = 8_000_000  # what phones and cameras write at 720p-1080p
+        for _ in range(max(1, int(minutes * 60 / 5))):
+            wide = np.asarray(render_scene(random_scene(rng), 1600, rng).resize((1600, 900)))
+            for frame_number in range(150):
+                shift = 2 * frame_number
+                picture = wide[90:810, shift:shift + 1280].astype(np.int16)
+                picture = np.clip(picture + noise.integers(-16, 17, picture.shape), 0, 255).astype(np.uint8)
+                container.mux(stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")))
+        container.mux(stream.encode(None))
+
+
+def reading(minutes: float, gop_seconds: int, root: Path, encoder) -> dict:
+    path = root / f"long-gop{gop_seconds}.mp4"
+    moving_clip(path, minutes, gop_seconds)
+    started = time.perf_counter()
+    facts, frames = read_video(str(path), every=MOMENT_EVERY, min_size=encoder.input_size)
+    decoded = time.perf_counter() - started
+    prepared = [encoder.prepare(f.image) for f in frames]
+    vectors = np.concatenate([encoder.embed_prepared(prepared[i:i + 16]) for i in range(0, len(prepared), 16)])
+    kept = distinct_moments([f.t for f in frames], vectors)
+    total = time.perf_counter() - started
+    return {"keyframes": f"every {gop_seconds} s", "video s": round(facts.duration, 1),
+            "MB": round(path.stat().st_size / 1e6, 1), "frames sampled": len(frames), "moments kept*": len(kept), "decode s": round(decoded, 2), "embed s": round(total - decoded, 2),
+            "total s": round(total, 2), "x real time": round(facts.duration / total, 1)}
+
+
+def query_cost(count: int, root: Path) -> dict:
+    rng = np.random.default_rng(0)
+    store = VideoIndex.open(root / "moments", create=True)
+    vectors = rng.standard_normal((count, 512)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    per_video = 100
+    for start in range(0, count, per_video):
+        record = VideoRecord(f"/videos/v{start:07d}.mp4", 1, 1, f"f{start:07d}", 200.0, 1280, 720)
+        store.put(record, "2024-01-01T00:00:00", [(2.0 * i, v) for i, v in enumerate(vectors[start:start + per_video])])
+    store.close()
+    side = VideoSide(root / "moments")
+    started = time.perf_counter()
+    side.store().moments()
+    load = time.perf_counter() - started
+
+    def cut(top, sample, moments):
+        return relevance_cutoff(top[:TOP_CANDIDATES], sample, len(moments.times)).threshold
+
+    times = []
+    for _ in range(30):
+        query = rng.standard_normal(512).astype(np.float32)
+        query /= np.linalg.norm(query)
+        began = time.perf_counter()
+        side.search(query, 10, None, cut)
+        times.append((time.perf_counter() - began) * 1000)
+    side.close()
+    return {"moments": f"{count:,}", "videos": f"{count // per_video:,}", "read into memory s": round(load, 2),
+            "search p50 ms": round(float(np.median(times)), 1), "p90 ms": round(float(np.percentile(times, 90)), 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", default="0-2")
+    parser.add_argument("--clips", type=int, default=12)
+    parser.add_argument("--minutes", type=float, default=1.0)
+    parser.add_argument("--moments", type=int, default=100_000)
+    args = parser.parse_args()
+    print(load_line(), "\n")
+    with tempfile.TemporaryDirectory() as temp:
+        root = Path(temp)
+        rows = [finding(seed, args.clips, root) for seed in seeds(args.seeds)]
+        print("## Found at its time (demo model, rendered clips)\n")
+        print(table(rows))
+        from clipsearch.encoders import load_encoder
+
+        encoder = load_encoder(ModelSpec(name="ViT-B-32", pretrained=None))
+        print(f"\n## Reading a {args.minutes:g}-minute 1280x720 H.264 clip, 30 frames/s (ViT-B-32, random weights, "
+              f"{encoder.device})\n")
+        print(table([reading(args.minutes, gop, root, encoder) for gop in (1, 10)]))
+        print("\n*random weights see every frame alike, so fewer moments are kept than a real model keeps")
+        print("\n## A query's moments (exact scores, the automatic cut-off)\n")
+        print(table([query_cost(args.moments, root)]))
+    print("\n" + load_line())
+
+
+if __name__ == "__main__":
+    main()
