@@ -1,7 +1,7 @@
 """Videos searched by moment: how often a scene is found at its time, how fast videos are read,
 and what the moments add to a query.
 
-    python benchmarks/bench_videos.py [--seeds 0-2] [--clips 12] [--minutes 1] [--moments 100000]
+    python benchmarks/bench_videos.py [--seeds 0-2] [--clips 40] [--minutes 1] [--moments 100000]
 
 Finding: renders ``--clips`` short clips a seed (four to six shots of 2-6 s each, one rendered
 scene a shot: a random colour and shape on a random background), reads them with the demo model
@@ -175,7 +175,7 @@ def query_cost(count: int, root: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="0-2")
-    parser.add_argument("--clips", type=int, default=12)
+    parser.add_argument("--clips", type=int, default=40)
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--moments", type=int, default=100_000)
     args = parser.parse_args()
