@@ -16,18 +16,17 @@ import json
 import os
 import re
 import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from .errors import InvalidQuery, StoreWriteError, room_note
+from .errors import InvalidQuery
 from .ocr import PageText
+from .sidestore import SideDb
 from .stores.base import ImageRecord, SearchFilter, sort_date
 from .stores.records import filter_clauses
-from .stores.sqlite_files import Transaction, read_as_it_is
+from .stores.sqlite_files import Transaction
 
 TEXT_DB_NAME = "text.sqlite"
 TEXT_SCHEMA_VERSION = 1
@@ -132,81 +131,10 @@ def alternate_forms(text: str) -> str:
     return " ".join(out)
 
 
-class TextIndex:
+class TextIndex(SideDb):
     """The text store of one index folder. Thread-safe; one process writes (under the index lock)."""
 
-    def __init__(self, path: Path, db: sqlite3.Connection) -> None:
-        self.path = path
-        self._db = db
-        self._lock = threading.RLock()
-
-    # --- opening ---------------------------------------------------------------------------
-    @classmethod
-    def exists(cls, index_dir: str | Path) -> bool:
-        return (Path(index_dir) / TEXT_DB_NAME).is_file()
-
-    @classmethod
-    def open(cls, index_dir: str | Path, *, create: bool = False) -> TextIndex | None:
-        """The text store of ``index_dir``; None when it has none and ``create`` is false.
-
-        An index made before text reading existed gains the store (``create``) in place.
-        """
-        path = Path(index_dir) / TEXT_DB_NAME
-        if not path.is_file() and not create:
-            return None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=30000")
-            if create:
-                with Transaction(db, "the text index"):
-                    for statement in _SCHEMA.split(";\n"):
-                        if statement.strip():
-                            db.execute(statement)
-                    db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                               (str(TEXT_SCHEMA_VERSION),))
-        except sqlite3.Error as exc:
-            why = room_note(exc, path.parent)  # a reader, where SQLite may not write: the file as it is
-            db = None if create or not why else read_as_it_is(path)
-            if db is None:
-                raise StoreWriteError(f"could not open the text index {path}: {exc}{why}") from exc
-        index = cls(path, db)
-        version = index._meta("schema_version")
-        if version is None:  # an empty file: its creation never committed
-            db.close()
-            return None
-        if int(version) > TEXT_SCHEMA_VERSION:
-            db.close()
-            raise StoreWriteError(f"the text index {path} has schema version {version}; this clipsearch "
-                                  f"reads version {TEXT_SCHEMA_VERSION}")
-        return index
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    # --- settings ----------------------------------------------------------------------------
-    def _meta(self, key: str) -> str | None:
-        with self._lock:
-            try:
-                row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-            except sqlite3.OperationalError:  # a store still being created by another process
-                return None
-        return row[0] if row else None
-
-    def _set_meta(self, key: str, value: str) -> None:
-        with self._lock, Transaction(self._db, "the text index"):
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-
-    @property
-    def enabled(self) -> bool:
-        """Whether this index reads the words in its photos (``--ocr`` / ``--no-ocr``)."""
-        return self._meta("enabled") == "1"
-
-    def set_enabled(self, on: bool) -> None:
-        self._set_meta("enabled", "1" if on else "0")
+    NAME, SCHEMA, VERSION, WHAT = TEXT_DB_NAME, _SCHEMA, TEXT_SCHEMA_VERSION, "the text index"
 
     @property
     def reader_stamp(self) -> dict[str, Any] | None:
@@ -226,7 +154,7 @@ class TextIndex:
             changed = [(k, *v) for k, v in want.items() if have.get(k) != v]
             gone = [(k,) for k in have if k not in want]
             if changed or gone:
-                with Transaction(self._db, "the text index"):
+                with Transaction(self._db, self.WHAT):
                     self._db.executemany("DELETE FROM files WHERE path=?", gone)
                     self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", changed)
         return len(changed), len(gone)
@@ -244,7 +172,7 @@ class TextIndex:
     def put(self, results: Iterable[PageResult]) -> None:
         """Store one batch of readings in one transaction."""
         now = time.time()
-        with self._lock, Transaction(self._db, "the text index"):
+        with self._lock, Transaction(self._db, self.WHAT):
             for result in results:
                 self._put_one(result, now)
 
@@ -270,7 +198,7 @@ class TextIndex:
 
     def prune(self) -> int:
         """Forget the pages of contents no file has any more; returns how many."""
-        with self._lock, Transaction(self._db, "the text index"):
+        with self._lock, Transaction(self._db, self.WHAT):
             ids = [r[0] for r in self._db.execute(
                 "SELECT p.id FROM pages p WHERE NOT EXISTS "
                 "(SELECT 1 FROM files f WHERE f.fingerprint = p.fingerprint)")]
@@ -282,7 +210,7 @@ class TextIndex:
 
     def forget(self) -> None:
         """Drop every page (the next pass reads everything again)."""
-        with self._lock, Transaction(self._db, "the text index"):
+        with self._lock, Transaction(self._db, self.WHAT):
             self._db.execute("DELETE FROM page_text")
             self._db.execute("DELETE FROM pages")
 

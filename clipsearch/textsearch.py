@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import numpy as np
 from .config import Settings
 from .ocr import TextReader
 from .query import QueryTerm
+from .sidestore import SideStore
 from .stores.base import ImageRecord, SearchFilter, VectorStore
 from .textindex import TextHit, TextIndex
 from .textpass import TextPass, TextProgress, TextReport
@@ -42,32 +42,15 @@ def without_quotes(terms: list[QueryTerm]) -> list[QueryTerm]:
             if t.text and '"' in t.text else t for t in terms]
 
 
-class TextSide:
+class TextSide(SideStore):
     """The text store of one index folder, opened when first needed, and what uses it."""
 
     def __init__(self, index_dir: str | Path) -> None:
-        self.index_dir = Path(index_dir)
-        self._index: TextIndex | None = None
-        self._lock = threading.Lock()
+        super().__init__(index_dir, TextIndex.open)
 
     def store(self, create: bool = False) -> TextIndex | None:
         """The text store (None when the index has none and ``create`` is false)."""
-        with self._lock:
-            if self._index is None:
-                self._index = TextIndex.open(self.index_dir, create=create)
-            return self._index
-
-    @property
-    def enabled(self) -> bool:
-        """Whether the index reads the words in its photos."""
-        store = self.store()
-        return store is not None and store.enabled
-
-    def set_enabled(self, on: bool) -> None:
-        """Turn text reading on (the store is made if missing) or off (its text is kept)."""
-        store = self.store(create=on)
-        if store is not None:
-            store.set_enabled(on)
+        return super().store(create)
 
     def info(self) -> dict[str, Any]:
         """Whether text reading is on, and the store's counts."""
@@ -110,12 +93,6 @@ class TextSide:
         if not hits:
             return results
         return fuse_results(hits, results, store, vector, k, make_result)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._index is not None:
-                self._index.close()
-                self._index = None
 
 
 def fuse_results(hits: list[TextHit], results: list, store: VectorStore, vector: np.ndarray, k: int,

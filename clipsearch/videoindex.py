@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import StoreWriteError, room_note
+from .sidestore import SideDb
 from .stores.base import SearchFilter
 from .stores.records import filter_clauses
-from .stores.sqlite_files import Transaction, read_as_it_is
+from .stores.sqlite_files import Transaction
 
 VIDEO_DB_NAME = "videos.sqlite"
 VIDEO_SCHEMA_VERSION = 1
@@ -57,6 +56,7 @@ CREATE TABLE IF NOT EXISTS unreadable (
     mtime_ns INTEGER NOT NULL,
     reason TEXT NOT NULL
 );
+INSERT OR IGNORE INTO meta VALUES ('generation', '0');
 """
 
 
@@ -88,77 +88,15 @@ class Moments:
     rows: dict[str, slice]  # each video content's rows (they are stored sorted by fingerprint, then time)
 
 
-class VideoIndex:
+class VideoIndex(SideDb):
     """The video store of one index folder. Thread-safe; one process writes (under the index lock)."""
 
+    NAME, SCHEMA, VERSION, WHAT = VIDEO_DB_NAME, _SCHEMA, VIDEO_SCHEMA_VERSION, "the video index"
+
     def __init__(self, path: Path, db: sqlite3.Connection) -> None:
-        self.path = path
-        self._db = db
-        self._lock = threading.RLock()
+        super().__init__(path, db)
         self._moments: Moments | None = None
         self._records: tuple[int, list[VideoRecord]] | None = None
-
-    @classmethod
-    def open(cls, index_dir: str | Path, *, create: bool = False) -> VideoIndex | None:
-        """The video store of ``index_dir``; None when it has none and ``create`` is false.
-
-        An index made before videos were read gains the store (``create``) in place.
-        """
-        path = Path(index_dir) / VIDEO_DB_NAME
-        if not path.is_file() and not create:
-            return None
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
-            for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
-                db.execute(f"PRAGMA {pragma}")
-            if create:
-                with Transaction(db, "the video index"):
-                    for statement in _SCHEMA.split(";\n"):
-                        if statement.strip():
-                            db.execute(statement)
-                    db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(VIDEO_SCHEMA_VERSION),))
-                    db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
-        except sqlite3.Error as exc:
-            why = room_note(exc, path.parent)  # a reader, where SQLite may not write: the file as it is
-            db = None if create or not why else read_as_it_is(path)
-            if db is None:
-                raise StoreWriteError(f"could not open the video index {path}: {exc}{why}") from exc
-        index = cls(path, db)
-        version = index._meta("schema_version")
-        if version is None:  # an empty file: its creation never committed
-            db.close()
-            return None
-        if int(version) > VIDEO_SCHEMA_VERSION:
-            db.close()
-            raise StoreWriteError(f"the video index {path} has schema version {version}; this clipsearch "
-                                  f"reads version {VIDEO_SCHEMA_VERSION}")
-        return index
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    # --- settings ----------------------------------------------------------------------------
-    def _meta(self, key: str) -> str | None:
-        with self._lock:
-            try:
-                row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-            except sqlite3.OperationalError:  # a store still being created by another process
-                return None
-        return row[0] if row else None
-
-    def _set_meta(self, key: str, value: str) -> None:
-        with self._lock, Transaction(self._db, "the video index"):
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-
-    @property
-    def enabled(self) -> bool:
-        """Whether this index reads the videos in its folders (``--videos`` / ``--no-videos``)."""
-        return self._meta("enabled") == "1"
-
-    def set_enabled(self, on: bool) -> None:
-        self._set_meta("enabled", "1" if on else "0")
 
     @property
     def stamp(self) -> dict[str, Any] | None:
@@ -248,7 +186,7 @@ class VideoIndex:
             stamp: dict[str, Any] | None = None) -> None:
         """Store one video (and, when its content is new, its moments) in one transaction."""
         rows = [(record.fingerprint, float(t), np.asarray(v, np.float32).tobytes()) for t, v in moments]
-        with self._lock, Transaction(self._db, "the video index") as db:
+        with self._lock, Transaction(self._db, self.WHAT) as db:
             db.execute("INSERT OR REPLACE INTO videos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (os.fsencode(record.path), record.size, record.mtime_ns, record.fingerprint,
                         record.duration, record.width, record.height, record.date_taken, sort_date))
@@ -263,7 +201,7 @@ class VideoIndex:
     def mark_unreadable(self, path: str, size: int, mtime_ns: int, reason: str) -> None:
         """Remember that ``path`` could not be read as it is (tried again once it changes); its old
         record and moments, from before it changed, go."""
-        with self._lock, Transaction(self._db, "the video index") as db:
+        with self._lock, Transaction(self._db, self.WHAT) as db:
             db.execute("DELETE FROM videos WHERE path=?", (os.fsencode(path),))
             db.execute("INSERT OR REPLACE INTO unreadable VALUES (?, ?, ?, ?)", (os.fsencode(path), size, mtime_ns, reason))
             self._prune_and_bump(db)
@@ -273,7 +211,7 @@ class VideoIndex:
         keys = [(os.fsencode(p),) for p in paths]
         if not keys:
             return 0
-        with self._lock, Transaction(self._db, "the video index") as db:
+        with self._lock, Transaction(self._db, self.WHAT) as db:
             before = db.total_changes
             db.executemany("DELETE FROM videos WHERE path=?", keys)
             db.executemany("DELETE FROM unreadable WHERE path=?", keys)
@@ -283,7 +221,7 @@ class VideoIndex:
 
     def forget_all_moments(self) -> None:
         """Drop every moment and video (another model: they are embedded again)."""
-        with self._lock, Transaction(self._db, "the video index") as db:
+        with self._lock, Transaction(self._db, self.WHAT) as db:
             db.execute("DELETE FROM moments")
             db.execute("DELETE FROM videos")
             db.execute("DELETE FROM meta WHERE key='stamp'")

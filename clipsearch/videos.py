@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from .cutoff import LIBRARY_TOP, SAMPLE_SIZE, TOP_CANDIDATES, gap_ratios, librar
 from .errors import InvalidQuery
 from .folders import filter_as_covered
 from .query import QueryTerm, parse_query
+from .sidestore import SideStore
 from .stores.base import SearchFilter, stamp_differences
 from .textsearch import without_quotes
 from .videoindex import VideoIndex, VideoRecord
@@ -67,33 +67,16 @@ def clock(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-class VideoSide:
+class VideoSide(SideStore):
     """The video store of one index folder, opened when first needed, and what uses it."""
 
     def __init__(self, index_dir: str | Path) -> None:
-        self.index_dir = Path(index_dir)
-        self._index: VideoIndex | None = None
-        self._lock = threading.Lock()
+        super().__init__(index_dir, VideoIndex.open)
         self._vague_level: tuple[int, float] | None = None  # (generation, level)
 
     def store(self, create: bool = False) -> VideoIndex | None:
         """The video store (None when the index has none and ``create`` is false)."""
-        with self._lock:
-            if self._index is None:
-                self._index = VideoIndex.open(self.index_dir, create=create)
-            return self._index
-
-    @property
-    def enabled(self) -> bool:
-        """Whether the index reads the videos in its folders."""
-        store = self.store()
-        return store is not None and store.enabled
-
-    def set_enabled(self, on: bool) -> None:
-        """Turn reading videos on (the store is made if missing) or off (its moments are kept)."""
-        store = self.store(create=on)
-        if store is not None:
-            store.set_enabled(on)
+        return super().store(create)
 
     def info_entry(self) -> dict[str, Any]:
         """``{"videos": ...}`` when the index has a video store, else nothing (for ``engine.info``)."""
@@ -106,12 +89,6 @@ class VideoSide:
         store = self.store()
         return (store is not None and not stamp_differences(store.stamp or stamp, stamp)
                 and len(store.moments().times) > 0)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._index is not None:
-                self._index.close()
-                self._index = None
 
     def search(self, vector: np.ndarray, k: int, where: SearchFilter | None, threshold_of: Callable,
                strong_from: float | None = None) -> list[MomentResult]:

@@ -197,10 +197,10 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event):
         printer.close()
     text = videos = None
     if not (report.interrupted or args.dry_run):
-        text = _read_texts(engine, args, stop)
+        text = _after_photos(engine.read_texts, TextProgressPrinter, args, stop)
         report.interrupted = bool(text and text.interrupted)
     if not (report.interrupted or args.dry_run):
-        videos = _read_videos(engine, args, stop)
+        videos = _after_photos(engine.read_videos, VideoProgressPrinter, args, stop)
         report.interrupted = bool(videos and videos.interrupted)
     _print_report(report, args, text, videos)
     if report.interrupted:
@@ -209,20 +209,12 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event):
     return report
 
 
-def _read_texts(engine: SearchEngine, args, stop: threading.Event):
-    """The text pass, when the index reads the words in its photos (``--ocr``)."""
-    printer = TextProgressPrinter(enabled=not (args.quiet or args.json), tty=sys.stderr.isatty())
+def _after_photos(read, printer_kind, args, stop: threading.Event):
+    """A pass after the photos' (``engine.read_texts`` with ``--ocr``, ``read_videos`` with
+    ``--videos``; None when the index does not run it), with its progress printer."""
+    printer = printer_kind(enabled=not (args.quiet or args.json), tty=sys.stderr.isatty())
     try:
-        return engine.read_texts(progress=printer.update, should_stop=stop.is_set)
-    finally:
-        printer.close()
-
-
-def _read_videos(engine: SearchEngine, args, stop: threading.Event):
-    """The video pass, when the index reads the videos in its folders (``--videos``)."""
-    printer = VideoProgressPrinter(enabled=not (args.quiet or args.json), tty=sys.stderr.isatty())
-    try:
-        return engine.read_videos(progress=printer.update, should_stop=stop.is_set)
+        return read(progress=printer.update, should_stop=stop.is_set)
     finally:
         printer.close()
 

@@ -10,8 +10,12 @@ from clipsearch import TextProgress, TextReport
 from .report import LOG_EVERY_SECONDS, SHOW_PATHS
 
 
-class TextProgressPrinter:
-    """tqdm on a terminal; a log line every 15 s when not."""
+class PassPrinter:
+    """A pass's progress after the photos' (words, videos): tqdm on a terminal, a log line every
+    15 s when not. A pass says its bar's ``unit`` and ``desc``, and of a progress ``position(p)``
+    (done, of how many, the bar's postfix) and ``line(p)`` (the log line)."""
+
+    unit = desc = ""
 
     def __init__(self, enabled: bool, tty: bool) -> None:
         self.enabled = enabled
@@ -19,29 +23,46 @@ class TextProgressPrinter:
         self._bar = None
         self._last = 0.0
 
-    def update(self, p: TextProgress) -> None:
-        if not self.enabled or p.to_read == 0:
+    def position(self, p) -> tuple[int, int, dict]:
+        raise NotImplementedError
+
+    def line(self, p) -> str:
+        raise NotImplementedError
+
+    def update(self, p) -> None:
+        done, total, postfix = self.position(p)
+        if not self.enabled or total == 0:
             return
         if self.tty:
             if self._bar is None:
                 from tqdm import tqdm
 
-                self._bar = tqdm(total=p.to_read, unit="photo", desc="reading text", file=sys.stderr,
-                                 dynamic_ncols=True)
-            self._bar.n = p.read + p.skipped
-            self._bar.set_postfix(with_text=p.with_text, skipped=p.skipped, refresh=False)
+                self._bar = tqdm(total=total, unit=self.unit, desc=self.desc, file=sys.stderr, dynamic_ncols=True)
+            self._bar.n = done
+            self._bar.set_postfix(**postfix, refresh=False)
             self._bar.refresh()
         elif time.monotonic() - self._last >= LOG_EVERY_SECONDS:
             self._last = time.monotonic()
-            left = (p.to_read - p.read - p.skipped) / p.rate if p.rate else 0
-            print(f"reading text: {p.read}/{p.to_read} photos, {p.with_text} with words, "
-                  f"{p.skipped} skipped, {p.rate:.1f} photos/s, about {left:.0f} s left",
-                  file=sys.stderr, flush=True)
+            print(self.line(p), file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class TextProgressPrinter(PassPrinter):
+    """The words' pass (``--ocr``)."""
+
+    unit, desc = "photo", "reading text"
+
+    def position(self, p: TextProgress) -> tuple[int, int, dict]:
+        return p.read + p.skipped, p.to_read, {"with_text": p.with_text, "skipped": p.skipped}
+
+    def line(self, p: TextProgress) -> str:
+        left = (p.to_read - p.read - p.skipped) / p.rate if p.rate else 0
+        return (f"reading text: {p.read}/{p.to_read} photos, {p.with_text} with words, "
+                f"{p.skipped} skipped, {p.rate:.1f} photos/s, about {left:.0f} s left")
 
 
 def format_text_report(report: TextReport) -> str:

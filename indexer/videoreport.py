@@ -3,45 +3,25 @@
 from __future__ import annotations
 
 import os
-import sys
-import time
 
 from clipsearch import VideoProgress, VideoReport, clock
 
-from .report import LOG_EVERY_SECONDS, SHOW_PATHS
+from .report import SHOW_PATHS
+from .textreport import PassPrinter
 
 
-class VideoProgressPrinter:
-    """tqdm on a terminal (videos read, the one being read); a log line every 15 s when not."""
+class VideoProgressPrinter(PassPrinter):
+    """The videos' pass (``--videos``): videos read, the moments found, the one being read."""
 
-    def __init__(self, enabled: bool, tty: bool) -> None:
-        self.enabled = enabled
-        self.tty = tty
-        self._bar = None
-        self._last = 0.0
+    unit, desc = "video", "reading videos"
 
-    def update(self, p: VideoProgress) -> None:
-        if not self.enabled or p.to_read == 0:
-            return
-        if self.tty:
-            if self._bar is None:
-                from tqdm import tqdm
+    def position(self, p: VideoProgress) -> tuple[int, int, dict]:
+        return p.read + p.skipped, p.to_read, {"moments": p.moments, "skipped": p.skipped,
+                                               "video": os.path.basename(p.current)[-24:]}
 
-                self._bar = tqdm(total=p.to_read, unit="video", desc="reading videos", file=sys.stderr,
-                                 dynamic_ncols=True)
-            self._bar.n = p.read + p.skipped
-            self._bar.set_postfix(moments=p.moments, skipped=p.skipped, video=os.path.basename(p.current)[-24:],
-                                  refresh=False)
-            self._bar.refresh()
-        elif time.monotonic() - self._last >= LOG_EVERY_SECONDS:
-            self._last = time.monotonic()
-            print(f"reading videos: {p.read + p.skipped}/{p.to_read} videos, {p.moments} moments, "
-                  f"{clock(p.seconds)} of video at {p.rate:.1f}x its speed", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+    def line(self, p: VideoProgress) -> str:
+        return (f"reading videos: {p.read + p.skipped}/{p.to_read} videos, {p.moments} moments, "
+                f"{clock(p.seconds)} of video at {p.rate:.1f}x its speed")
 
 
 def format_video_report(report: VideoReport) -> str:

@@ -97,3 +97,17 @@ def test_the_web_apps_re_index_line_counts_the_files_found_while_scanning():
     assert JobStatus(running=True).describe() == "Re-indexing: scanning folders..."
     assert JobStatus(running=True, progress=IndexProgress(found=5200, scanning=True)).describe() == (
         "Re-indexing: scanning folders... 5,200 image files found")
+
+
+def test_the_videos_pass_is_summed_up_and_its_progress_logged_where_no_bar_can_be(capsys):
+    from clipsearch import VideoProgress, VideoReport
+    from indexer.videoreport import VideoProgressPrinter, format_video_report
+
+    text = format_video_report(VideoReport(videos=3, read=2, reused=1, moments=9, seconds=125.0, elapsed=3.2,
+                                           skipped={"not a video": ["/v/notes.mp4"]}, kept={"/mnt/cam": 4}))
+    assert "videos: 3 found; read 2 (2:05 of video, 9 moments) in 3.2 s; 1 moved or copied kept their moments" in text
+    assert "/mnt/cam is gone or empty now (a disk not mounted?): its 4 videos are kept" in text
+    assert "not a video: 1" in text and "/v/notes.mp4" in text
+    VideoProgressPrinter(enabled=True, tty=False).update(
+        VideoProgress(to_read=4, read=1, moments=7, seconds=95, elapsed=2.0, current="/v/b.mp4"))
+    assert "reading videos: 1/4 videos, 7 moments, 1:35 of video at 47.5x its speed" in capsys.readouterr().err
