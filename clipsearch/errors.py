@@ -66,7 +66,8 @@ class UnreadableImage(ClipSearchError):
     # Reasons that will not change until the file does: a file skipped for one is not read again
     # until it changes. Others (it changed or vanished meanwhile, permissions) are retried.
     LASTING = frozenset({"not an image", "decode error", "truncated", "too many pixels",
-                         "file too large", "empty file", "timed out", "ocr error"})
+                         "file too large", "empty file", "timed out", "ocr error",
+                         "not a video", "corrupt video", "no video stream"})
 
     def __init__(self, path: str, reason: str, detail: str = "") -> None:
         self.path = path

@@ -169,12 +169,13 @@ class VideoPass:
     def _forget_gone(self, present: set[str], folders: list[str], exclude: list[str], report: VideoReport) -> None:
         """Forget the videos no longer on disk, but those of a folder gone or empty (not mounted?)."""
         roots = [os.path.join(f, "") for f in folders]
+        there = {f: _there(f) for f in folders}
         gone = []
         for path in [r.path for r in self.index.records()] + list(self.index.unreadable()):
             if path in present:
                 continue
             root = next((f for f, r in zip(folders, roots) if path.startswith(r) or path == f), None)
-            if root is not None and not _there(root) and not any(path.startswith(os.path.join(x, "")) for x in exclude):
+            if root is not None and not there[root] and not any(path.startswith(os.path.join(x, "")) for x in exclude):
                 report.kept[root] = report.kept.get(root, 0) + 1
                 continue
             gone.append(path)
@@ -201,7 +202,7 @@ class VideoPass:
         except UnreadableImage as exc:
             report.skip(file.path, exc.reason)
             state.skipped += 1
-            if exc.reason in UnreadableImage.LASTING or exc.reason in ("corrupt video", "not a video", "no video stream"):
+            if exc.reason in UnreadableImage.LASTING:
                 self.index.mark_unreadable(file.path, file.size, file.mtime_ns, exc.reason)
             return
         record = VideoRecord(file.path, file.size, file.mtime_ns, fingerprint, facts.duration,
@@ -213,9 +214,11 @@ class VideoPass:
         state.read, state.moments, state.seconds = report.read, state.moments + len(moments), state.seconds + facts.duration
 
     def _embed(self, images: list) -> np.ndarray:
+        """The frames' vectors, a batch at a time (prepared, each is 600 KB of floats: an hour's
+        1,800 at once would hold a gigabyte)."""
         size = max(1, self.encoder.batch_size)
-        prepared = [self.encoder.prepare(image) for image in images]
-        parts = [self.encoder.embed_prepared(prepared[i:i + size]) for i in range(0, len(prepared), size)]
+        parts = [self.encoder.embed_prepared([self.encoder.prepare(image) for image in images[i:i + size]])
+                 for i in range(0, len(images), size)]
         return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, self.encoder.dim), np.float32)
 
 
