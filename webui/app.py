@@ -270,8 +270,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_regions(demo)
         on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched))
         image.clear(None, None, region, js=FORGET, **PRIVATE)
-        wire_videos(moments, VideosView(handlers), results, [last, text, image, region, k, min_score, strong_only, folder,
-                                                             date_from, date_to], [min_score.input, strong_only.change])
+        moments_shown = wire_videos(moments, VideosView(handlers), results, [
+            last, text, image, region, k, min_score, strong_only, folder, date_from, date_to])
         wire_saved(demo, saved, SavedView(page), named, image, region, [k, min_score, sort, strong_only], outputs,
                    searching)
         image.upload(None, None, region, js=FORGET, **PRIVATE).then(
@@ -292,7 +292,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                   api_visibility="private", **searching)
         gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
-            api_visibility="private", show_progress="hidden")
+            api_visibility="private", show_progress="hidden").then(**moments_shown)
         gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private").then(
             None, js=PREVIEW_INTO_VIEW, api_visibility="private")
         similar_btn.click(**first_unselect).then(page.find_similar, [selected, *filters], outputs,

@@ -103,11 +103,14 @@ def videos_panel() -> dict[str, Any]:
     return {"panel": panel, "frames": frames, "moments": gr.State([]), "preview": preview, "details": details}
 
 
-def wire_videos(panel: dict[str, Any], view: VideosView, results: gr.State, inputs: list, refilters: list) -> None:
-    """Whenever the results change, and the cut-offs (``refilters``: their events), the moments of
-    the same search (``inputs``: last, text, image, region, k, min_score, strong_only, folder,
-    date_from, date_to); a frame clicked, larger."""
+def wire_videos(panel: dict[str, Any], view: VideosView, results: gr.State, inputs: list) -> dict[str, Any]:
+    """Whenever the results change, the moments of the same search (``inputs``: last, text, image,
+    region, k, min_score, strong_only, folder, date_from, date_to); a frame clicked, larger. Returns
+    the event that shows the moments, for the cut-offs' events to chain (``.then(**shown)``): a
+    second event on the same trigger left the results' own clicks unanswered."""
     private = {"api_visibility": "private", "show_progress": "hidden"}
-    outputs = [panel["panel"], panel["frames"], panel["moments"], panel["preview"], panel["details"]]
-    gr.on([results.change, *refilters], view.show, inputs, outputs, trigger_mode="always_last", **private)
+    shown = {"fn": view.show, "inputs": inputs, "outputs": [panel["panel"], panel["frames"], panel["moments"],
+                                                           panel["preview"], panel["details"]], **private}
+    results.change(**shown)
     panel["frames"].select(view.select, panel["moments"], [panel["preview"], panel["details"]], **private)
+    return shown
