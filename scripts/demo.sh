@@ -29,8 +29,8 @@ use_project_python "$root"        # the environment setup.sh installed into; `py
 export CLIPSEARCH_CACHE="$data_abs/cache"   # the demo's thumbnails stay in the demo's folder
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1
 
-python -m clipsearch.demo make-library "$data/photos" --n 300
-python -m indexer "$data/photos" --index "$data/index" --model demo
+python -m clipsearch.demo make-library "$data/photos" --n 300 --clips 3
+python -m indexer "$data/photos" --index "$data/index" --model demo --videos
 
 activate=""
 if [[ -n "$CLIPSEARCH_VENV" && "$CLIPSEARCH_VENV" != "$active_before" ]]; then
@@ -39,7 +39,8 @@ fi
 index=$(printf '%q' "$data/index")
 cat <<EOF
 
-The demo's index is $data/index. To try the terminal commands, in another terminal, in $root:
+The demo's index is $data/index (300 pictures, and 3 short videos whose moments a search shows
+after the photos). To try the terminal commands, in another terminal, in $root:
 ${activate:+  $activate
 }  python -m clipsearch search "a red circle" -k 5 --index $index
   python -m clipsearch search "a circle - red" --since 2020-01-01 --index $index

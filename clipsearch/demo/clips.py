@@ -92,3 +92,28 @@ def _codec_options(codec: str, gop: int) -> dict[str, str]:
     elif codec.startswith("libvpx"):
         options.update({"deadline": "realtime", "cpu-used": "8", "auto-alt-ref": "0"})
     return options
+
+
+def make_sample_clips(folder: str | os.PathLike, n: int = 3, seed: int = 0) -> list[tuple[Path, list]]:
+    """Write ``n`` short clips (``clip_01.mp4``...: four shots of 3 s each, one random scene a shot,
+    320x240 at 10 frames a second, dated) into ``folder``, for the demo; returns each clip's path
+    and its shots (start, end, scene). Idempotent: a clip that already holds the bytes it would get
+    is not written again (its mtime stays, so an indexer sees it unchanged)."""
+    from .render import random_scene
+
+    root = Path(folder)
+    root.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(f"clipsearch sample clips {seed}")
+    made = []
+    for number in range(1, n + 1):
+        scenes = [random_scene(rng, 1) for _ in range(4)]
+        path = root / f"clip_{number:02d}.mp4"
+        partial = root / f".clip_{number:02d}.partial.mp4"  # hidden: no scan looks at it
+        shots = write_clip(partial, scenes, seconds_each=3.0, fps=10, size=(320, 240), seed=seed + number,
+                           creation_time=f"2023-0{number % 9 + 1}-15T12:00:00.000000Z")
+        if path.is_file() and path.read_bytes() == partial.read_bytes():
+            partial.unlink()
+        else:
+            partial.replace(path)
+        made.append((path, shots))
+    return made

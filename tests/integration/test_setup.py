@@ -229,6 +229,7 @@ def test_demo_leaves_its_printed_commands_working_and_reruns_change_nothing(tmp_
     first = run(["bash", "scripts/demo.sh", "--no-serve", str(data)], ROOT, env)
     assert first.returncode == 0, first.stderr
     assert "added 300" in first.stdout
+    assert "videos: 3 found; read 3 (0:36 of video" in first.stdout  # the demo's videos, by moment
     assert not (tmp_path / "home" / ".cache" / "clipsearch").exists()
     printed = [line.strip() for line in first.stdout.splitlines() if line.strip().startswith("python -m clipsearch")]
     assert len(printed) == 4, first.stdout
@@ -238,7 +239,9 @@ def test_demo_leaves_its_printed_commands_working_and_reruns_change_nothing(tmp_
         assert result.returncode == 0, (command, result.stderr)
         assert result.stdout.strip(), command
     red = run(shlex.split(printed[0]), ROOT, env).stdout.splitlines()
-    assert len(red) == 5 and all(line.split("\t")[1].startswith(str(data / "photos")) for line in red)
+    photos = [line for line in red if "\tat " not in line]  # the photos, then the videos' moments
+    assert len(photos) == 5 and all(line.split("\t")[1].startswith(str(data / "photos")) for line in red)
+    assert all(line.split("\t")[1].startswith(str(data / "photos" / "videos")) for line in red[5:])
     topics = [line.split("\t") for line in run(shlex.split(printed[3]), ROOT, env).stdout.splitlines()]
     assert len(topics) == 10 and sum(int(size) for size, _, _ in topics) == 300  # named as the demo model reads
     assert all(name.split(" ")[-1] in ("circle", "square", "triangle", "star", "cross") for _, name, _ in topics)
@@ -250,4 +253,5 @@ def test_demo_leaves_its_printed_commands_working_and_reruns_change_nothing(tmp_
     assert again.returncode == 0, again.stderr
     assert "300 image files found" in again.stdout
     assert "added 0, updated 0, moved 0, removed 0, unchanged 300" in again.stdout
+    assert "videos: 3 found; read 0" in again.stdout and "3 unchanged" in again.stdout
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes  # no picture rewritten
