@@ -3,7 +3,7 @@ and what the moments add to a query.
 
     python benchmarks/bench_videos.py [--seeds 0-2] [--clips 40] [--minutes 1] [--moments 100000]
 
-Finding: renders ``--clips`` short clips a seed (four to six shots of 2-6 s each, one rendered
+Finding: renders ``--clips`` short clips a seed (alone, then beside ``--photos`` sample pictures) (four to six shots of 2-6 s each, one rendered
 scene a shot: a random colour and shape on a random background), reads them with the demo model
 (``VideoPass``), and searches each shot's full caption ("a red circle on a gray background"). A
 caption is found when the first answer is a clip that shows it and its best moment lies inside
@@ -36,7 +36,7 @@ from benchmarks._common import load_line  # noqa: E402
 from benchmarks._common import table as _table  # noqa: E402
 from clipsearch import ModelSpec, SearchEngine, Settings  # noqa: E402
 from clipsearch.cutoff import TOP_CANDIDATES, relevance_cutoff  # noqa: E402
-from clipsearch.demo import random_scene  # noqa: E402
+from clipsearch.demo import make_sample_library, random_scene  # noqa: E402
 from clipsearch.demo.clips import write_clip  # noqa: E402
 from clipsearch.video_frames import read_video  # noqa: E402
 from clipsearch.videoindex import VideoIndex, VideoRecord  # noqa: E402
@@ -53,10 +53,12 @@ def seeds(text: str) -> list[int]:
     return list(range(int(first), int(last or first) + 1))
 
 
-def finding(seed: int, clips: int, root: Path) -> dict:
+def finding(seed: int, clips: int, root: Path, photos: int = 0) -> dict:
     rng = random.Random(seed)
-    library = root / f"clips-{seed}"
+    library = root / f"clips-{seed}-{photos}"
     library.mkdir()
+    if photos:  # the sample library's pictures beside the clips: moments are judged with them
+        make_sample_library(library / "photos", n=photos, seed=seed)
     shots = []  # (clip path, start, end, scene)
     for number in range(clips):
         scenes = [random_scene(rng, 1) for _ in range(rng.randint(4, 6))]
@@ -64,13 +66,13 @@ def finding(seed: int, clips: int, root: Path) -> dict:
         path = library / f"clip{number:02d}.mp4"
         for start, end, scene in write_clip(path, scenes, seconds_each=seconds, fps=10, size=192, seed=seed):
             shots.append((str(path), start, end, scene))
-    settings = Settings(index_dir=root / f"index-{seed}", cache_dir=root / "cache", model=ModelSpec(name="demo"))
+    settings = Settings(index_dir=root / f"index-{seed}-{photos}", cache_dir=root / "cache", model=ModelSpec(name="demo"))
     engine = SearchEngine.for_writing(settings)
     try:
         engine.set_video_reading(True)
         engine.index_folder(library)
         report = engine.read_videos()
-        row = {"seed": seed, "clips": clips, "shots": len(shots), "moments": report.moments}
+        row = {"seed": seed, "photos": photos, "clips": clips, "shots": len(shots), "moments": report.moments}
         row.update(_kinds(engine, shots, clips))
         captions = {scene.caption for *_, scene in shots}
         absent = [c for c in dict.fromkeys(random_scene(rng, 1).caption for _ in range(400)) if c not in captions][:20]
@@ -178,11 +180,13 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=40)
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--moments", type=int, default=100_000)
+    parser.add_argument("--photos", type=int, default=400, help="photos beside the clips, in a second run (0: none)")
     args = parser.parse_args()
     print(load_line(), "\n")
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp)
-        rows = [finding(seed, args.clips, root) for seed in seeds(args.seeds)]
+        rows = [finding(seed, args.clips, root, photos) for photos in dict.fromkeys((0, args.photos))
+                for seed in seeds(args.seeds)]
         print("## Found at its time (demo model, rendered clips)\n")
         print(table(rows))
         from clipsearch.encoders import load_encoder

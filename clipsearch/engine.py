@@ -31,8 +31,7 @@ from .query import QueryTerm, parse_query
 from .region import Region, query_picture
 from .stores import ImageRecord, SearchFilter, VectorStore, WriteBatch
 from .stores.base import check_stamp
-from .textpass import TextProgress, TextReport
-from .textsearch import TextSide, without_quotes
+from .textsearch import TextReading, TextSide, without_quotes
 from .topics import TopicFinding
 from .videos import VideoFinding, VideoSide
 
@@ -64,7 +63,7 @@ class SearchResult:
                 "strong": self.strong, **({"text": self.text} if self.text else {})}
 
 
-class SearchEngine(DuplicateFinding, TopicFinding, VideoFinding):
+class SearchEngine(DuplicateFinding, TopicFinding, TextReading, VideoFinding):
     """Index folders and search them by text, by image, or by a composite query.
 
     Open one with ``for_reading`` (an existing index, its own model) or ``for_writing`` (creates
@@ -182,22 +181,6 @@ class SearchEngine(DuplicateFinding, TopicFinding, VideoFinding):
                 progress=progress, should_stop=should_stop, embedder=embedder, unreadable=self._unreadable)
             return pipeline.run(paths, dry_run=dry_run)
 
-    def read_texts(self, *, progress: Callable[[TextProgress], None] | None = None,
-                   should_stop: Callable[[], bool] | None = None, workers: int | None = None) -> TextReport | None:
-        """Read the words in indexed photos not read yet, under the index's lock (None when text
-        reading is off). Its own pass after ``index_folder``: CLIP search works before it ends."""
-        if not self.text.enabled:
-            return None
-        with self.index.lock():
-            if not self._writable:
-                self.reload_if_changed()
-            return self.text.read(self._store(), workers=workers, settings=self.settings,
-                                  progress=progress, should_stop=should_stop)
-
-    def set_text_reading(self, on: bool) -> None:
-        """Turn reading the words in photos on or off for this index; the index remembers it."""
-        self.text.set_enabled(on)
-
     def remove_folder(self, folder: str | Path) -> int:
         """Forget every image under ``folder``; returns how many. A folder inside a covered one is
         left out of later runs over that one (``info()["left_out"]``) until a run names it."""
@@ -208,6 +191,7 @@ class SearchEngine(DuplicateFinding, TopicFinding, VideoFinding):
                 store.write(WriteBatch(delete=paths))
             store.set_folders([f for f in covered if not known_under({f: 0}, [folder])], left_out(info, folder))
             store.save()
+            self.forget_videos_under(folder)  # and the videos' moments (--videos)
         return len(paths)
 
     @contextlib.contextmanager

@@ -121,3 +121,23 @@ def _marked(result, snippet: str):
     if any(f.name == "strong" for f in dataclasses.fields(result)):
         changes["strong"] = True  # the photo says the words: a match whatever its CLIP score
     return dataclasses.replace(result, **changes)
+
+
+class TextReading:
+    """The engine's words in photos (``--ocr``): turning the reading on and off, and its pass."""
+
+    def read_texts(self, *, progress: Callable[[TextProgress], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None, workers: int | None = None) -> TextReport | None:
+        """Read the words in indexed photos not read yet, under the index's lock (None when text
+        reading is off). Its own pass after ``index_folder``: CLIP search works before it ends."""
+        if not self.text.enabled:
+            return None
+        with self.index.lock():
+            if not self._writable:
+                self.reload_if_changed()
+            return self.text.read(self._store(), workers=workers, settings=self.settings,
+                                  progress=progress, should_stop=should_stop)
+
+    def set_text_reading(self, on: bool) -> None:
+        """Turn reading the words in photos on or off for this index; the index remembers it."""
+        self.text.set_enabled(on)

@@ -177,6 +177,15 @@ class VideoFinding:
         store = self.videos.store()
         return None if store is None else store.record(os.path.abspath(os.fspath(path)))
 
+    def forget_videos_under(self, folder: str) -> int:
+        """Forget the videos in or under ``folder`` (``remove_folder``); returns how many."""
+        store = self.videos.store()
+        if store is None:
+            return 0
+        inside = os.path.join(folder, "")
+        return store.forget([r.path for r in store.records() if r.path.startswith(inside)] +
+                            [p for p in store.unreadable() if p.startswith(inside)])
+
     def set_video_reading(self, on: bool) -> None:
         """Turn reading the videos in the index's folders on or off; the index remembers it."""
         self.videos.set_enabled(on)
@@ -205,15 +214,37 @@ class VideoFinding:
             raise InvalidQuery(f"the cut-off is 'auto', a number or none, not {cutoff!r}")
         if not self.videos.has_moments(self.encoder.stamp):
             return []
-        terms = parse_query(terms) if isinstance(terms, str) else terms
+        terms, where = parse_query(terms) if isinstance(terms, str) else terms, filter_as_covered(where, self.folders)
         with getattr(self.encoder, "query", contextlib.nullcontext)():
-            vector, _ = self.query_vector(without_quotes(terms))
+            vector, text_like = self.query_vector(without_quotes(terms))
         words = len(terms) == 1 and terms[0].text is not None and terms[0].weight > 0
 
         def threshold_of(top: np.ndarray, sample: np.ndarray, moments: Any) -> float:
-            if words and names_nothing(top, self.videos.vague_level(moments, self.calibration.vague_vectors)):
+            level = self.videos.vague_level(moments, self.calibration.vague_vectors)
+            top, sample, total, level = self._beside_photos(vector, text_like, where, top, sample, moments, level)
+            if words and names_nothing(top, level):
                 return np.inf
-            return moments_threshold(top, sample, len(moments.times))
+            return moments_threshold(top, sample, total)
 
         flat = None if cutoff == "auto" else float(cutoff) if cutoff and cutoff > 0 else -np.inf
-        return self.videos.search(vector, k, filter_as_covered(where, self.folders), threshold_of, strong_from=flat)
+        return self.videos.search(vector, k, where, threshold_of, strong_from=flat)
+
+    def _beside_photos(self, vector: np.ndarray, text_like: bool, where: SearchFilter | None, top: np.ndarray,
+                       sample: np.ndarray, moments: Any, level: float) -> tuple[np.ndarray, np.ndarray, int, float]:
+        """The moments' best scores, sample, count and vague words' level joined with the photos'
+        (their best under ``where``, the library sample's scores, each part of the joint sample as
+        large as the share of the pictures it stands for): a frame is a picture to the model, and a
+        few moments alone are too few to judge by (the demo's 11 called a blue circle a strong match
+        for "a red circle", beside 300 photos with red circles in them)."""
+        store, total = self.store, len(moments.times)
+        count = store.count() if store is not None else 0
+        if not count:
+            return top, sample, total, level
+        best = np.array([score for _, score in store.search(vector, TOP_CANDIDATES, where=where, text_like=text_like)])
+        joined = np.sort(np.concatenate([top, best]))[::-1][:TOP_CANDIDATES]
+        size = min(SAMPLE_SIZE, count + total)
+        photos = round(size * count / (count + total))
+        rng = np.random.default_rng(moments.generation)
+        ours = sample[rng.permutation(len(sample))[:size - photos]]
+        theirs = np.einsum("ij,j->i", self.library_sample()[:photos], np.asarray(vector, np.float32))
+        return joined, np.concatenate([theirs, ours]), count + total, max(level, self.calibration.vague_level(store))

@@ -150,3 +150,11 @@ def test_the_command_lines_index_and_print_moments(tmp_path, library):
     info = subprocess.run([sys.executable, "-m", "clipsearch", "info", "--index", str(index)], capture_output=True,
                           text=True, env=env, timeout=120)
     assert "Videos:" in info.stdout and "moments" in info.stdout
+
+
+def test_removing_a_folder_forgets_its_videos_too(engine, library):
+    engine.read_videos()
+    assert best(engine, HOLIDAY[1]).path.startswith(str(library / "clips"))
+    engine.remove_folder(library / "clips")
+    assert all(not m.path.startswith(str(library / "clips")) for m in engine.moments(caption(HOLIDAY[1]), k=20))
+    assert engine.info()["videos"]["videos"] == 0 and engine.info()["videos"]["unreadable"] == 0
