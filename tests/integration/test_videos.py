@@ -158,3 +158,26 @@ def test_removing_a_folder_forgets_its_videos_too(engine, library):
     engine.remove_folder(library / "clips")
     assert all(not m.path.startswith(str(library / "clips")) for m in engine.moments(caption(HOLIDAY[1]), k=20))
     assert engine.info()["videos"]["videos"] == 0 and engine.info()["videos"]["unreadable"] == 0
+
+
+def test_moments_are_judged_beside_the_photos(tmp_path):
+    """A scene only the photos show makes no moment strong; the clip's own scenes do."""
+    library = tmp_path / "mixed"
+    library.mkdir()
+    rng = random.Random(9)
+    crosses = [Scene((SceneObject("orange", "cross"),), background) for background in ("gray", "white", "black")]
+    for i in range(30):
+        render_scene(crosses[i % 3] if i < 12 else Scene((SceneObject("green", "star"),), "brown"), 224, rng).save(
+            library / f"p{i:02d}.jpg")
+    write_clip(library / "clip.mp4", HOLIDAY, seconds_each=2.0, fps=10, size=128)
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", model=ModelSpec(name="demo"))
+    engine = SearchEngine.for_writing(settings)
+    try:
+        engine.set_video_reading(True)
+        engine.index_folder(library)
+        engine.read_videos()
+        assert any(hit.strong for hit in engine.search_text("an orange cross", k=40))
+        assert not any(m.strong for m in engine.moments("an orange cross", k=5))
+        assert best(engine, HOLIDAY[2]).strong and 4.0 <= best(engine, HOLIDAY[2]).at < 6.0
+    finally:
+        engine.close()
