@@ -98,15 +98,21 @@ def format_report(report: IndexReport) -> str:
         one = report.still_unreadable == 1
         lines.append(f"  {report.still_unreadable} unreadable file{'' if one else 's'} skipped again without "
                      f"reading: unchanged since {'it was' if one else 'they were'} reported")
-    if report.skipped:
-        lines.append(f"  {'would skip' if report.dry_run else 'skipped'} {report.skipped_count}:")
-        for reason, paths in sorted(report.skipped.items()):
-            lines.append(f"    {reason}: {len(paths)}")
-            for path in paths[:SHOW_PATHS]:
-                lines.append(f"      {path}")
-            if len(paths) > SHOW_PATHS:
-                lines.append(f"      ... and {len(paths) - SHOW_PATHS} more (--json lists all)")
-    return "\n".join(lines)
+    return "\n".join(lines + skipped_lines(report.skipped, "  would skip" if report.dry_run else "  skipped"))
+
+
+def skipped_lines(skipped: dict[str, list[str]], head: str) -> list[str]:
+    """A run's or a pass's skipped files: ``head`` and their count, then by reason, the first
+    ``SHOW_PATHS`` paths of each (``--json`` lists all); nothing when none was skipped."""
+    if not skipped:
+        return []
+    lines = [f"{head} {sum(len(paths) for paths in skipped.values())}:"]
+    for reason, paths in sorted(skipped.items()):
+        lines.append(f"    {reason}: {len(paths)}")
+        lines += [f"      {path}" for path in paths[:SHOW_PATHS]]
+        if len(paths) > SHOW_PATHS:
+            lines.append(f"      ... and {len(paths) - SHOW_PATHS} more (--json lists all)")
+    return lines
 
 
 def _other_files(report: IndexReport) -> str:

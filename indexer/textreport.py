@@ -7,7 +7,7 @@ import time
 
 from clipsearch import TextProgress, TextReport
 
-from .report import LOG_EVERY_SECONDS, SHOW_PATHS
+from .report import LOG_EVERY_SECONDS, skipped_lines
 
 
 class PassPrinter:
@@ -72,11 +72,4 @@ def format_text_report(report: TextReport) -> str:
              + (f"; {report.left} left for the next run" if report.left else "")]
     if report.not_on_disk:
         lines.append(f"  text: {report.not_on_disk} photos not on disk now (a disk not mounted?): read when they are back")
-    if report.skipped:
-        lines.append(f"  text: skipped {report.skipped_count}:")
-        for reason, paths in sorted(report.skipped.items()):
-            lines.append(f"    {reason}: {len(paths)}")
-            lines += [f"      {path}" for path in paths[:SHOW_PATHS]]
-            if len(paths) > SHOW_PATHS:
-                lines.append(f"      ... and {len(paths) - SHOW_PATHS} more (--json lists all)")
-    return "\n".join(lines)
+    return "\n".join(lines + skipped_lines(report.skipped, "  text: skipped"))

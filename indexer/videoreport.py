@@ -6,7 +6,7 @@ import os
 
 from clipsearch import VideoProgress, VideoReport, clock
 
-from .report import SHOW_PATHS
+from .report import skipped_lines
 from .textreport import PassPrinter
 
 
@@ -34,11 +34,4 @@ def format_video_report(report: VideoReport) -> str:
         lines.append(f"  videos: {folder} is gone or empty now (a disk not mounted?): its {count} videos are kept")
     if report.still_unreadable:
         lines.append(f"  videos: {report.still_unreadable} unreadable skipped again without reading: unchanged since reported")
-    if report.skipped:
-        lines.append(f"  videos: skipped {report.skipped_count}:")
-        for reason, paths in sorted(report.skipped.items()):
-            lines.append(f"    {reason}: {len(paths)}")
-            lines += [f"      {path}" for path in paths[:SHOW_PATHS]]
-            if len(paths) > SHOW_PATHS:
-                lines.append(f"      ... and {len(paths) - SHOW_PATHS} more (--json lists all)")
-    return "\n".join(lines)
+    return "\n".join(lines + skipped_lines(report.skipped, "  videos: skipped"))

@@ -211,7 +211,7 @@ def thumbnail(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
     if size not in (THUMB_SIZE, PREVIEW_SIZE):
         raise ApiError(400, f"size is {THUMB_SIZE} or {PREVIEW_SIZE}")
     if fields.get("at"):
-        thumb = handlers.thumbs.get_moment(_indexed_video(handlers, path).path, _seconds(fields["at"]), size)
+        thumb = handlers.thumbs.get_moment(_indexed(handlers, path, video=True).path, _seconds(fields["at"]), size)
     else:
         record = _indexed(handlers, path)
         thumb = handlers.thumbs.get(os.path.abspath(path), size, (record.mtime_ns, record.size))  # kept if not on disk
@@ -235,21 +235,12 @@ def photo(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
         "inline" if video else "attachment"), media_type=mimetypes.guess_type(record.path)[0] if video else None)
 
 
-def _indexed(handlers: Handlers, path: str) -> Any:
-    """The index's record of ``path``; a 404 for any path it does not hold."""
+def _indexed(handlers: Handlers, path: str, video: bool = False) -> Any:
+    """The index's record of the photo (or ``video``) at ``path``; a 404 for any path it does not hold."""
     with translated():
-        record = handlers.engine().record(path) if path else None
+        record = (handlers.engine().video_record if video else handlers.engine().record)(path) if path else None
     if record is None:
-        raise ApiError(404, "that photo is not in the index")
-    return record
-
-
-def _indexed_video(handlers: Handlers, path: str) -> Any:
-    """The index's record of the video at ``path``; a 404 for any path it does not hold."""
-    with translated():
-        record = handlers.engine().video_record(path) if path else None
-    if record is None:
-        raise ApiError(404, "that video is not in the index")
+        raise ApiError(404, f"that {'video' if video else 'photo'} is not in the index")
     return record
 
 
