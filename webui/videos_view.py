@@ -83,7 +83,7 @@ def moment_markdown(moment: dict, play: bool = False) -> str:
         lines.append("Also matching at " + ", ".join(clock(t) for t in moment["also"]))
     if moment.get("date_taken"):
         lines.append(f"Recorded {md(moment['date_taken'].replace('T', ' '))}")
-    lines.append(f"`{md(moment['path'])}`")
+    lines.append(f"**Path:** {md(moment['path'])}")
     if play and os.path.isfile(moment["path"]):
         lines.append(f"[Play from {clock(moment['at'])}](api/photo?file={quote(web_path(moment['path']), safe='')}"
                      f"#t={moment['at']:.1f})")
