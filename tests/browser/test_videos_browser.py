@@ -75,6 +75,7 @@ def test_turn_videos_on_then_a_search_shows_the_moment_and_find_similar_hides_it
     frame.click()
     details = page.locator("#moment-details")
     expect(details).to_contain_text("holiday.mp4 at 0:02 of 0:06")
+    expect(details).to_contain_text(f"Path: {app['library'] / 'holiday.mp4'}")  # as written, no markdown escapes
     expect(page.locator("#moment-preview img")).to_be_visible()
     page.screenshot(path=str(app["library"].parent / "videos.png"), full_page=True)
 
