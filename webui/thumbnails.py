@@ -147,26 +147,26 @@ class ThumbnailCache:
         """The path of a JPEG of ``region`` of ``photo``, no larger than ``size`` px, made on first use
         and kept beside the photo's thumbnails (pruned with them); the placeholder where the photo
         cannot be read now, and ``InvalidQuery`` for a region it does not hold."""
-        whole = self.path_for(photo, size)
-        if whole is None:
-            return self.placeholder()
-        target = whole.with_name(f"{whole.stem}.{hashlib.sha256(str(region).encode()).hexdigest()[:16]}.jpg")
-        if target.exists():
-            return str(target)
-        return self._made(target, size, f"a part of {photo}", lambda: query_picture(
-            photo, region, size, max_pixels=self.max_pixels, timeout=self.timeout))
+        return self._beside(photo, size, hashlib.sha256(str(region).encode()).hexdigest()[:16], f"a part of {photo}",
+                            lambda: query_picture(photo, region, size, max_pixels=self.max_pixels, timeout=self.timeout))
 
     def get_moment(self, video: str, at: float, size: int) -> str:
         """The path of a JPEG of the frame of ``video`` shown at ``at`` seconds, no larger than ``size``
         px, made on first use and kept beside its thumbnails (pruned with them); the placeholder
         where the video cannot be read now."""
-        whole = self.path_for(video, size)
+        return self._beside(video, size, f"t{at:.3f}", f"{video} at {at:.1f} s",
+                            lambda: _frame(video, at, size, self.timeout))
+
+    def _beside(self, photo: str, size: int, tag: str, what: str, picture: Callable[[], Image.Image]) -> str:
+        """A JPEG of what ``picture()`` reads of ``photo`` (``what``, for the log), kept beside its
+        thumbnails as ``<their name>.<tag>.jpg`` (pruned with them), made on first use."""
+        whole = self.path_for(photo, size)
         if whole is None:
             return self.placeholder()
-        target = whole.with_name(f"{whole.stem}.t{at:.3f}.jpg")
+        target = whole.with_name(f"{whole.stem}.{tag}.jpg")
         if target.exists():
             return str(target)
-        return self._made(target, size, f"{video} at {at:.1f} s", lambda: _frame(video, at, size, self.timeout))
+        return self._made(target, size, what, picture)
 
     def get_many(self, photos: Iterable[str], size: int = THUMB_SIZE,
                  known: Iterable[tuple[int, int] | None] | None = None) -> list[str]:
