@@ -3,10 +3,12 @@
 ``engine.moments(query)`` scores every moment of every video (``videoindex``) against the query's
 vector, the same vector a photo search uses, and answers one result a video: its best moment
 ("clip.mp4 at 1:23"), with the video's other matching moments beside it. Which moments match is
-decided the way photos are (``clipsearch.cutoff``): from the query's best moment scores and its
-scores over a sample of all moments, and words whose best moment stays under every vague word's
-best name nothing the videos hold (``calibration``). A query of several terms is judged on its
-combined scores (a photo search judges each term: ``cutoff_terms``).
+decided the way photos are (``clipsearch.cutoff``), with the moments and the index's photos as one
+library (``_beside_photos``: a frame is a picture to the model): from the query's best scores and
+its scores over a sample of both, and words whose best score stays under every vague word's best
+name nothing the library holds (``calibration``); a best moment far above every other is the one
+match (``moments_threshold``: a scene filmed once is one moment). A query of several terms is
+judged on its combined scores (a photo search judges each term: ``cutoff_terms``).
 """
 
 from __future__ import annotations
