@@ -82,6 +82,7 @@ class SearchEngine(DuplicateFinding, TopicFinding, TextReading, VideoFinding):
         self._swap_lock = threading.Lock()
         # Queries share the model's calls, then search and decide in turn (docs/performance.md).
         self._turn = threading.Lock()
+        self._last_query = threading.local()  # the terms this thread searched last, and their vectors
         self.text = TextSide(self.settings.index_dir)  # the words read in photos (--ocr)
         self.calibration = Calibration(encoder)  # the library sample, vague words' level
         self._unreadable: dict[str, tuple[int, int, str]] = {}  # files skipped, until they change
@@ -260,6 +261,7 @@ class SearchEngine(DuplicateFinding, TopicFinding, TextReading, VideoFinding):
         terms, where = parse_query(terms) if isinstance(terms, str) else terms, filter_as_covered(where, self.folders)
         with getattr(self.encoder, "query", contextlib.nullcontext)():  # in progress (batching)
             parts = self.term_vectors(without_quotes(terms))
+            self._last_query.terms, self._last_query.parts = terms, parts  # moments() of these terms reuse them
             with self._turn:
                 vector, text_like = combine(parts, self.encoder.dim)
                 if cutoff == AUTO and len(parts) > 1:

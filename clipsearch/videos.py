@@ -24,6 +24,7 @@ import numpy as np
 
 from .calibration import names_nothing
 from .cutoff import LIBRARY_TOP, SAMPLE_SIZE, TOP_CANDIDATES, gap_ratios, library_standing, relevance_cutoff
+from .cutoff_terms import combine
 from .errors import InvalidQuery
 from .folders import filter_as_covered
 from .query import QueryTerm, parse_query
@@ -217,8 +218,11 @@ class VideoFinding:
         if not self.videos.has_moments(self.encoder.stamp):
             return []
         terms, where = parse_query(terms) if isinstance(terms, str) else terms, filter_as_covered(where, self.folders)
-        with getattr(self.encoder, "query", contextlib.nullcontext)():
-            vector, text_like = self.query_vector(without_quotes(terms))
+        if getattr(self._last_query, "terms", None) is terms:  # the photos' search of the same terms: not embedded again
+            vector, text_like = combine(self._last_query.parts, self.encoder.dim)
+        else:
+            with getattr(self.encoder, "query", contextlib.nullcontext)():
+                vector, text_like = self.query_vector(without_quotes(terms))
         words = len(terms) == 1 and terms[0].text is not None and terms[0].weight > 0
 
         def threshold_of(top: np.ndarray, sample: np.ndarray, moments: Any) -> float:

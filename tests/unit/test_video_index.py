@@ -155,3 +155,34 @@ def test_a_moment_far_above_every_other_is_the_only_match_and_a_broad_query_is_c
     assert moments_threshold(broad, broad, len(broad)) == relevance_cutoff(broad[:100], broad, len(broad)).threshold
     pair = np.sort(np.concatenate([rest, [0.62, 0.61]]))[::-1]  # two moments: the photos' gap rule decides
     assert moments_threshold(pair, pair, len(pair)) == relevance_cutoff(pair[:100], pair, len(pair)).threshold
+
+
+def test_the_photos_search_and_the_moments_of_the_same_terms_embed_them_once(tmp_path):
+    from clipsearch import SearchEngine, Settings, parse_query
+    from clipsearch.stores import open_store
+
+    class Counting(FakeEncoder):
+        texts = 0
+
+        def embed_texts(self, texts):
+            Counting.texts += len(texts)
+            return super().embed_texts(texts)
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    write_clip(folder / "a.mp4", [Scene((SceneObject("red", "circle"),), "gray")], seconds_each=1.0, fps=5, size=64)
+    encoder, settings = Counting(), Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    engine = SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True), settings=settings)
+    try:
+        engine.set_video_reading(True)
+        engine.index_folder(folder)
+        engine.read_videos()
+        engine.moments("warm up: the vague words embed once")
+        terms, before = parse_query("a red circle"), Counting.texts
+        engine.search(terms)
+        assert Counting.texts == before + 1 and engine.moments(terms)[0].path.endswith("a.mp4")
+        assert Counting.texts == before + 1  # reused, not embedded again
+        engine.moments(parse_query("a red circle"))  # other terms (equal, not the same): embedded
+        assert Counting.texts == before + 2
+    finally:
+        engine.close()
