@@ -154,7 +154,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
     if args.watch and not report.interrupted:
         from .watch import watch_folders
 
-        watch_folders(engine, folders, stop, lambda r: _print_report(r, args))
+        watch_folders(engine, folders, stop, lambda r, videos=None: _print_report(r, args, videos=videos))
         return 0
     return 1 if report.interrupted else 0
 

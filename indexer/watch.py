@@ -19,7 +19,9 @@ READ_ONLY_EVENTS = frozenset({"opened", "closed_no_write"})  # watchdog's words 
 
 
 def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_report: Callable) -> None:
-    """Re-run the incremental index after file events settle; return when ``stop`` is set."""
+    """Re-run the incremental index after file events settle; return when ``stop`` is set.
+    ``on_report(report)`` hears a pass that changed something or met a new broken file, with
+    ``videos=`` its video pass's report where that read, moved, removed or skipped a video."""
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
 
@@ -54,10 +56,12 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
                 break
             report = engine.index_folder(folders, should_stop=stop.is_set)
             engine.read_texts(should_stop=stop.is_set)  # when the index reads words (--ocr)
-            engine.read_videos(should_stop=stop.is_set)  # when it reads videos (--videos)
+            videos = engine.read_videos(should_stop=stop.is_set)  # when it reads videos (--videos)
+            changed_videos = videos is not None and bool(videos.read or videos.reused or videos.removed
+                                                         or videos.skipped)
             skipped = {path for paths in report.skipped.values() for path in paths}
-            if report.added or report.updated or report.moved or report.removed or skipped - reported:
-                on_report(report)
+            if report.added or report.updated or report.moved or report.removed or skipped - reported or changed_videos:
+                on_report(report, **({"videos": videos} if changed_videos else {}))
             reported = skipped
     finally:
         observer.stop()

@@ -111,3 +111,30 @@ def test_a_photo_read_or_a_nas_thumbnail_wakes_no_pass_and_a_hidden_file_renamed
     finally:
         stop.set()
         watcher.join(10)
+
+
+def test_a_pass_that_reads_a_video_is_reported_with_it(tmp_path, monkeypatch):
+    from clipsearch import VideoReport
+
+    monkeypatch.setattr(watch, "SETTLE_SECONDS", 0.1)
+    stop = threading.Event()
+
+    class WithVideos(ScriptedEngine):
+        def read_videos(self, should_stop=None):
+            return VideoReport(videos=1, read=1, moments=3) if self.passes == 1 else VideoReport(videos=1, unchanged=1)
+
+    engine, said = WithVideos([IndexReport(), IndexReport()], stop), []
+    watcher = threading.Thread(target=watch.watch_folders,
+                               args=(engine, [tmp_path], stop, lambda r, **extra: said.append((r, extra))))
+    watcher.start()
+    try:
+        for i in range(2):
+            deadline = time.monotonic() + 20
+            while engine.passes <= i and time.monotonic() < deadline:
+                (tmp_path / f"new-{i}.mp4").write_bytes(b"x")  # a video's event starts a pass
+                time.sleep(0.3)
+            assert engine.passes > i, f"pass {i + 1} never ran"
+    finally:
+        stop.set()
+        watcher.join(10)
+    assert len(said) == 1 and said[0][1]["videos"].read == 1  # the first pass read it; the second, nothing
