@@ -106,6 +106,16 @@ class SideDb:
                                   f"reads version {cls.VERSION}")
         return index
 
+    @classmethod
+    def empty(cls) -> Any:
+        """A store of nothing, in memory: what a dry run reads where the index has none yet."""
+        db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        for statement in cls.SCHEMA.split(";\n"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(cls.VERSION),))
+        return cls(Path(":memory:"), db)
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -76,6 +76,7 @@ class VideoReport:
     left: int = 0  # still to read (an interrupted pass)
     elapsed: float = 0.0
     interrupted: bool = False
+    dry_run: bool = False  # nothing read or written: ``left`` would be read, ``removed`` would leave
 
     @property
     def skipped_count(self) -> int:
@@ -122,12 +123,14 @@ class VideoPass:
         self.progress = progress
         self.should_stop = should_stop or (lambda: False)
 
-    def run(self, folders: list[str], exclude: list[str]) -> VideoReport:
-        """Bring the video index up to date with the videos under ``folders`` (less ``exclude``)."""
+    def run(self, folders: list[str], exclude: list[str], dry_run: bool = False) -> VideoReport:
+        """Bring the video index up to date with the videos under ``folders`` (less ``exclude``);
+        ``dry_run``: only say what that would read and remove (nothing decoded, hashed or written)."""
         started = time.monotonic()
-        report = VideoReport()
+        report = VideoReport(dry_run=dry_run)
         stamp = self.index.stamp
-        if stamp is not None and stamp_differences(stamp, self.encoder.stamp):
+        other_model = stamp is not None and bool(stamp_differences(stamp, self.encoder.stamp))
+        if other_model and not dry_run:
             log.warning("the videos' moments were embedded with another model: reading them again")
             self.index.forget_all_moments()
         from .video_frames import is_video_name  # PyAV loads with the first pass, not with clipsearch
@@ -136,7 +139,10 @@ class VideoPass:
         for path, reason in scan.errors:
             report.skip(path, reason)
         report.videos = len(scan.files)
-        to_read = self._changed(scan.files, report)
+        to_read = list(scan.files) if other_model and dry_run else self._changed(scan.files, report)
+        if dry_run:
+            report.left, report.removed = len(to_read), len(self._gone({f.path for f in scan.files}, folders, exclude, report))
+            return report
         state = VideoProgress(to_read=len(to_read))
         for i, file in enumerate(to_read):
             if self.should_stop():
@@ -148,7 +154,7 @@ class VideoPass:
             if self.progress is not None:
                 self.progress(state)
         # after the reading: a video moved meanwhile finds its moments under its old path first
-        self._forget_gone({f.path for f in scan.files}, folders, exclude, report)
+        report.removed = self.index.forget(self._gone({f.path for f in scan.files}, folders, exclude, report))
         report.elapsed = time.monotonic() - started
         return report
 
@@ -166,8 +172,9 @@ class VideoPass:
                 out.append(file)
         return out
 
-    def _forget_gone(self, present: set[str], folders: list[str], exclude: list[str], report: VideoReport) -> None:
-        """Forget the videos no longer on disk, but those of a folder gone or empty (not mounted?)."""
+    def _gone(self, present: set[str], folders: list[str], exclude: list[str], report: VideoReport) -> list[str]:
+        """The videos no longer on disk, but those of a folder gone or empty (not mounted?: kept,
+        and counted in ``report.kept``)."""
         roots = [os.path.join(f, "") for f in folders]
         there = {f: _there(f) for f in folders}
         gone = []
@@ -179,7 +186,7 @@ class VideoPass:
                 report.kept[root] = report.kept.get(root, 0) + 1
                 continue
             gone.append(path)
-        report.removed = self.index.forget(gone)
+        return gone
 
     def _read_one(self, file: FileStat, report: VideoReport, state: VideoProgress) -> None:
         from .video_frames import read_video

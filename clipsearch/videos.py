@@ -194,18 +194,23 @@ class VideoFinding:
         self.videos.set_enabled(on)
 
     def read_videos(self, *, progress: Callable[[VideoProgress], None] | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> VideoReport | None:
+                    should_stop: Callable[[], bool] | None = None, dry_run: bool = False,
+                    folders: list[str] | None = None) -> VideoReport | None:
         """Read the videos of the index's folders that are new or changed into moments, under the
-        index's lock (None when reading videos is off). Its own pass after ``index_folder``."""
-        if not self.videos.enabled:
+        index's lock (None when reading videos is off). Its own pass after ``index_folder``.
+        ``dry_run``: only say what it would read and remove, whether reading videos is on or not,
+        in ``folders`` (default: those the index covers; a dry run of photos records none)."""
+        if not (self.videos.enabled or dry_run):
             return None
         with self.index.lock():
             if not self._writable:
                 self.reload_if_changed()
             info = self._store().info()
             exclude = [str(self.settings.index_dir), *info.get("left_out", [])]
-            return VideoPass(self.videos.store(), self.encoder, progress=progress,
-                             should_stop=should_stop).run(list(info.get("folders", [])), exclude)
+            store = self.videos.store() or (VideoIndex.empty() if dry_run else None)
+            folders = [os.path.abspath(os.fspath(f)) for f in folders] if folders else list(info.get("folders", []))
+            return VideoPass(store, self.encoder, progress=progress, should_stop=should_stop).run(
+                folders, exclude, dry_run=dry_run)
 
     def moments(self, terms: str | list[QueryTerm], k: int = DEFAULT_VIDEOS, where: SearchFilter | None = None,
                 cutoff: Any = "auto") -> list[MomentResult]:

@@ -199,7 +199,9 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event):
     if not (report.interrupted or args.dry_run):
         text = _after_photos(engine.read_texts, TextProgressPrinter, args, stop)
         report.interrupted = bool(text and text.interrupted)
-    if not (report.interrupted or args.dry_run):
+    if args.dry_run and (args.videos or (args.videos is None and engine.videos.enabled)):  # what it would read
+        videos = engine.read_videos(dry_run=True, folders=folders)
+    elif not (report.interrupted or args.dry_run):
         videos = _after_photos(engine.read_videos, VideoProgressPrinter, args, stop)
         report.interrupted = bool(videos and videos.interrupted)
     _print_report(report, args, text, videos)

@@ -25,7 +25,13 @@ class VideoProgressPrinter(PassPrinter):
 
 
 def format_video_report(report: VideoReport) -> str:
-    """The summary lines of a video pass."""
+    """The summary lines of a video pass (or of a dry run: what it would do)."""
+    if report.dry_run:
+        lines = [f"  videos: {report.videos} found; would read {report.left} (new or changed), "
+                 f"remove {report.removed}; {report.unchanged} unchanged"]
+        lines += [f"  videos: {folder} is gone or empty now (a disk not mounted?): its {count} videos would be kept"
+                  for folder, count in report.kept.items()]
+        return "\n".join(lines + skipped_lines(report.skipped, "  videos: would skip"))
     lines = [f"  videos: {report.videos} found; read {report.read} ({clock(report.seconds)} of video, "
              f"{report.moments} moments) in {report.elapsed:.1f} s; {report.reused} moved or copied kept "
              f"their moments; {report.unchanged} unchanged; removed {report.removed}"

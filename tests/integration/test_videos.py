@@ -133,10 +133,17 @@ def test_without_videos_on_nothing_is_read_and_nothing_found(tmp_path, library):
 
 def test_the_command_lines_index_and_print_moments(tmp_path, library):
     index = tmp_path / "cli-index"
+    dry = run_indexer(str(library), "--model", "demo", "--index", str(index), "--videos", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "videos: 4 found; would read 4 (new or changed), remove 0; 0 unchanged" in dry.stdout
+    assert not (index / "videos.sqlite").exists()  # a dry run writes nothing
     done = run_indexer(str(library), "--model", "demo", "--index", str(index), "--videos", "--json")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["videos"]["read"] >= 2 and summary["videos"]["skipped_count"] >= 1
+    (library / "clips" / "holiday.mp4").unlink()
+    again = run_indexer("--index", str(index), "--dry-run")  # the index reads videos: a dry run says them too
+    assert "would read 0 (new or changed), remove 1;" in again.stdout, again.stdout
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     search = [sys.executable, "-m", "clipsearch", "search", caption(HOLIDAY[1]), "--index", str(index)]
     text = subprocess.run(search, capture_output=True, text=True, env=env, timeout=300)

@@ -186,3 +186,23 @@ def test_the_photos_search_and_the_moments_of_the_same_terms_embed_them_once(tmp
         assert Counting.texts == before + 2
     finally:
         engine.close()
+
+
+def test_a_dry_run_says_what_a_pass_would_do_and_writes_nothing(tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    scene = [Scene((SceneObject("red", "circle"),), "gray")]
+    write_clip(folder / "a.mp4", scene, seconds_each=1.0, fps=5, size=64)
+    store = VideoIndex.open(tmp_path / "index", create=True)
+    VideoPass(store, FakeEncoder()).run([str(folder)], [])
+    write_clip(folder / "b.mp4", scene, seconds_each=2.0, fps=5, size=64)
+    (folder / "a.mp4").unlink()
+    generation, records = store.generation(), store.records()
+    dry = VideoPass(store, FakeEncoder()).run([str(folder)], [], dry_run=True)
+    assert (dry.dry_run, dry.videos, dry.left, dry.removed, dry.read) == (True, 1, 1, 1, 0)
+    assert store.generation() == generation and store.records() == records
+    other = VideoPass(store, FakeEncoder(name="other")).run([str(folder)], [], dry_run=True)
+    assert other.left == 1 and store.stamp["model"] == "fake"  # another model: all read again, said, not done
+    nothing = VideoPass(VideoIndex.empty(), FakeEncoder()).run([str(folder)], [], dry_run=True)
+    assert (nothing.videos, nothing.left, nothing.removed) == (1, 1, 0)
+    store.close()
