@@ -93,15 +93,18 @@ def absence(folder: str) -> str:
     return "empty" if os.access(folder, os.R_OK | os.X_OK) else "unreadable"
 
 
+def is_there(folder: str) -> bool:
+    """Whether a folder is there and holds something (a disk not mounted is an empty mount point)."""
+    try:
+        return os.path.isdir(folder) and next(os.scandir(folder), None) is not None
+    except OSError:
+        return False
+
+
 def now_note(folder: str) -> str:
     """What ``info`` says beside a covered folder that is not there now (else nothing): its photos
     stay in the index (``keep_missing_folders``), the disk may only be unmounted."""
-    try:
-        if os.path.isdir(folder) and next(os.scandir(folder), None) is not None:
-            return ""
-    except OSError:
-        pass
-    return f" ({absence(folder)} now: a disk not mounted?)"
+    return "" if is_there(folder) else f" ({absence(folder)} now: a disk not mounted?)"
 
 
 def other_spellings(covered: list[str], folders: list[str]) -> list[str]:

@@ -16,12 +16,13 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .cutoff import SAMPLE_SIZE
 from .sidestore import SideDb
 from .stores.base import SearchFilter
 from .stores.records import filter_clauses
@@ -86,6 +87,18 @@ class Moments:
     times: np.ndarray  # float64 seconds, one per row
     vectors: np.ndarray  # (n, dim) float32, unit rows
     rows: dict[str, slice]  # each video content's rows (they are stored sorted by fingerprint, then time)
+    group: dict[str, int] = field(default_factory=dict)  # each content's place in ``rows``' order
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # where each one's rows start
+    sample: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # up to SAMPLE_SIZE random rows
+
+    @classmethod
+    def of(cls, generation: int, times: np.ndarray, vectors: np.ndarray, rows: dict[str, slice]) -> Moments:
+        """The moments with what every search derives from them, worked out once a generation."""
+        count = len(times)
+        sample = (np.arange(count) if count <= SAMPLE_SIZE
+                  else np.random.default_rng(generation).choice(count, SAMPLE_SIZE, replace=False))
+        return cls(generation, times, vectors, rows, {fp: i for i, fp in enumerate(rows)},
+                   np.fromiter((r.start for r in rows.values()), np.int64, len(rows)), sample)
 
 
 class VideoIndex(SideDb):
@@ -171,7 +184,7 @@ class VideoIndex(SideDb):
         for at, row in enumerate(rows):
             start = by_content[row[0]].start if row[0] in by_content else at
             by_content[row[0]] = slice(start, at + 1)
-        self._moments = Moments(generation, np.array([row[1] for row in rows], np.float64), vectors, by_content)
+        self._moments = Moments.of(generation, np.array([row[1] for row in rows], np.float64), vectors, by_content)
         return self._moments
 
     def counts(self) -> dict[str, Any]:

@@ -28,6 +28,7 @@ import numpy as np
 
 from .encoders.base import Encoder
 from .errors import UnreadableImage
+from .folders import is_there
 from .images import FileStat, os_reason, scan_images
 from .stores.base import sort_date, stamp_differences
 from .videoindex import VideoIndex, VideoRecord
@@ -176,7 +177,7 @@ class VideoPass:
         """The videos no longer on disk, but those of a folder gone or empty (not mounted?: kept,
         and counted in ``report.kept``)."""
         roots = [os.path.join(f, "") for f in folders]
-        there = {f: _there(f) for f in folders}
+        there = {f: is_there(f) for f in folders}
         gone = []
         for path in [r.path for r in self.index.records()] + list(self.index.unreadable()):
             if path in present:
@@ -227,11 +228,3 @@ class VideoPass:
         parts = [self.encoder.embed_prepared([self.encoder.prepare(image) for image in images[i:i + size]])
                  for i in range(0, len(images), size)]
         return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, self.encoder.dim), np.float32)
-
-
-def _there(folder: str) -> bool:
-    """Whether a folder is there and holds something (a disk not mounted is an empty mount point)."""
-    try:
-        return os.path.isdir(folder) and next(os.scandir(folder), None) is not None
-    except OSError:
-        return False

@@ -111,10 +111,9 @@ class VideoSide(SideStore):
             [scores[moments.rows[fp]] for fp in {v.fingerprint for v in videos}])
         top = -np.sort(-np.partition(allowed, len(allowed) - TOP_CANDIDATES)[-TOP_CANDIDATES:]) \
             if len(allowed) > TOP_CANDIDATES else np.sort(allowed)[::-1]
-        threshold = threshold_of(top, scores[_sample_rows(len(scores), moments.generation)], moments)
-        group = {fp: i for i, fp in enumerate(moments.rows)}  # each content's best moment, in one pass
-        bests = np.maximum.reduceat(scores, np.fromiter((r.start for r in moments.rows.values()), np.int64))
-        videos.sort(key=lambda v: (-bests[group[v.fingerprint]], v.path))
+        threshold = threshold_of(top, scores[moments.sample], moments)
+        bests = np.maximum.reduceat(scores, moments.starts)  # each content's best moment, in one pass
+        videos.sort(key=lambda v: (-bests[moments.group[v.fingerprint]], v.path))
         strong = threshold if strong_from is None else strong_from
         return [_result(video, moments.rows[video.fingerprint], scores, moments.times, threshold, strong)
                 for video in videos[:k]]
@@ -127,13 +126,6 @@ class VideoSide(SideStore):
         level = float(np.min(np.max(moments.vectors @ vague_vectors().T, axis=0)))
         self._vague_level = (moments.generation, level)
         return level
-
-
-def _sample_rows(count: int, generation: int) -> np.ndarray:
-    """Up to ``SAMPLE_SIZE`` random moments, the same ones until the moments change."""
-    if count <= SAMPLE_SIZE:
-        return np.arange(count)
-    return np.random.default_rng(generation).choice(count, SAMPLE_SIZE, replace=False)
 
 
 def _result(video: VideoRecord, rows: slice, scores: np.ndarray, times: np.ndarray, threshold: float,
