@@ -77,16 +77,20 @@ class Folding:
         return [(by_path[head], under) for head, under in copies.items()]
 
 
+def _strong(found: dict[str, Any], cut: str | float) -> bool:
+    """A result the server sent, marked as ``--min-score`` marks it here: the server's own cut-off
+    (``auto``), all (0), or a flat score."""
+    return found["strong"] if cut == "auto" else (not cut or found["score"] >= cut)
+
+
 def _hit(result: dict[str, Any], cut: str | float) -> SearchResult:
-    strong = result["strong"] if cut == "auto" else (not cut or result["score"] >= cut)
     return SearchResult(result["file"], result["score"], result["width"], result["height"], result["date_taken"],
-                        result["size"], result["mtime_ns"], strong, result.get("text"))
+                        result["size"], result["mtime_ns"], _strong(result, cut), result.get("text"))
 
 
 def _moment(found: dict[str, Any], cut: str | float) -> MomentResult:
-    strong = found["strong"] if cut == "auto" else (not cut or found["score"] >= cut)
     return MomentResult(found["file"], found["at"], found["score"], found["duration"], found["width"], found["height"],
-                        found["date_taken"], found["size"], found["mtime_ns"], strong, tuple(found["also"]))
+                        found["date_taken"], found["size"], found["mtime_ns"], _strong(found, cut), tuple(found["also"]))
 
 
 def _shown(url: str) -> str:
