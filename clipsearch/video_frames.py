@@ -1,9 +1,9 @@
 """Reading video files: sampled frames for moments, one frame for a preview, and the file's facts.
 
-The only importer of PyAV. ``read_video`` samples a frame every ``every`` seconds, upright (the
-display-matrix rotation phones write for portrait video is applied), RGB, shrunk by FFmpeg while
-converting (a 4K frame never exists in RGB at full size); ``frame_at`` seeks to one moment for a
-thumbnail. Every failure is an ``UnreadableImage`` with a short, stable reason, as for photos.
+The only importer of PyAV. ``SampledVideo`` hands over a frame every ``every`` seconds as it is
+decoded (``read_video``: all at once), upright (the display-matrix rotation phones write for
+portrait video is applied), RGB, shrunk by FFmpeg while converting (a 4K frame never exists in RGB
+at full size); ``frame_at`` seeks to one moment for a thumbnail. Every failure is an ``UnreadableImage`` with a short, stable reason, as for photos.
 
 Why keyframes: decoding is the whole cost; a keyframe decodes on its own, any other frame needs
 every frame back to its keyframe. Phones and cameras write one every second or two, so where no
@@ -21,17 +21,16 @@ import logging
 import math
 import os
 import re
-import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from functools import partial
 
 import av
 from av.stream import Disposition
 from PIL import Image
 
+from .ahead import Watch, run_ahead
 from .errors import UnreadableImage
 from .images import os_reason
 
@@ -76,7 +75,18 @@ def is_video_name(name: str) -> bool:
 
 def read_video(path: str | os.PathLike, every: float = 2.0, max_frames: int = 1800, min_size: int | None = None,
                timeout: float | None = 60.0) -> tuple[VideoFacts, list[Frame]]:
-    """The video's facts and one frame per ``every`` seconds, at most ``max_frames``.
+    """The video's facts and all its sampled frames at once (``SampledVideo``'s, which see)."""
+    video = SampledVideo(path, every, max_frames, min_size, timeout)
+    with video:
+        frames = list(video)
+    assert video.facts is not None  # a video with no frame raised
+    return video.facts, frames
+
+
+class SampledVideo:
+    """A video's frames sampled one every ``every`` seconds, at most ``max_frames``, each handed
+    over as it is decoded (iterate; a reader that uses each frame and lets it go holds a few, where
+    an hour's 1,800 at once are about 480 MB), and its facts once the last has come.
 
     For each moment 0, every, 2*every, ... before the end, the first frame at or after it (from
     keyframes only where they are that dense, so then the nearest keyframe after it); a long
@@ -84,15 +94,37 @@ def read_video(path: str | os.PathLike, every: float = 2.0, max_frames: int = 18
     length. Where every frame is decoded, those no other frame refers to (most B-frames) are not:
     a third to a half fewer, for a sample a frame or two late at worst. With ``min_size`` each
     picture is shrunk so its shorter side is about that (never enlarged). A cut-off file gives the
-    frames before the cut. With ``timeout``, a decode that reads nothing for that many seconds is
-    abandoned ("timed out"): a stall, not a long video, times out.
+    frames before the cut. With ``timeout``, decoding runs on a thread of its own, up to ``ahead``
+    frames ahead of the reader (decoding the next while the reader works on one), and a decode that
+    reads nothing for that many seconds is abandoned ("timed out"): a stall, not a long video,
+    times out. Leaving the iteration or the ``with`` block early stops the decoding at its next packet.
     """
-    if every <= 0 or max_frames < 1:
-        raise ValueError(f"every must be > 0 and max_frames >= 1, not {every} and {max_frames}")
-    name = os.fspath(path)
-    if timeout is None:
-        return _read(name, every, max_frames, min_size, _Watch())
-    return _watched(name, timeout, every, max_frames, min_size)
+
+    def __init__(self, path: str | os.PathLike, every: float = 2.0, max_frames: int = 1800,
+                 min_size: int | None = None, timeout: float | None = 60.0, ahead: int = 16) -> None:
+        if every <= 0 or max_frames < 1:
+            raise ValueError(f"every must be > 0 and max_frames >= 1, not {every} and {max_frames}")
+        self.name, self.every, self.max_frames, self.min_size = os.fspath(path), every, max_frames, min_size
+        self.timeout, self.ahead = timeout, max(1, ahead)
+        self.facts: VideoFacts | None = None  # known once the last frame has come
+        self._watch = Watch()
+
+    def __iter__(self) -> Iterator[Frame]:
+        frames = _sampled(self, self._watch)
+        if self.timeout is None:
+            return frames
+        stalled = partial(UnreadableImage, self.name, "timed out", f"nothing read for {self.timeout:g} s")
+        return run_ahead(frames, self._watch, self.timeout, stalled, self.ahead, name="video decode")
+
+    def close(self) -> None:
+        """Stop decoding (at its next packet): the frames not taken yet are not wanted."""
+        self._watch.abandoned = True
+
+    def __enter__(self) -> SampledVideo:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def frame_at(path: str | os.PathLike, t: float, min_size: int | None = None) -> Image.Image:
@@ -108,79 +140,34 @@ def frame_at(path: str | os.PathLike, t: float, min_size: int | None = None) -> 
         video.container.close()
 
 
-class _Abandoned(Exception):
-    """Raised in a decode that its caller stopped waiting for."""
-
-
-class _Watch:
-    """Progress a decode reports, packet by packet, to the thread waiting for it."""
-
-    ticks, abandoned = 0, False
-
-    def tick(self) -> None:
-        if self.abandoned:
-            raise _Abandoned
-        self.ticks += 1
-
-
-def _watched(name: str, timeout: float, *args: object) -> tuple[VideoFacts, list[Frame]]:
-    """``_read`` on a daemon thread, abandoned once it goes ``timeout`` seconds without a tick: unlike
-    ``images.call_abandonable``'s, the limit is on a stall, since an hour of video may take minutes."""
-    watch, future = _Watch(), Future()
-
-    def work() -> None:
-        future.set_running_or_notify_cancel()
-        try:
-            future.set_result(_read(name, *args, watch))
-        except BaseException as exc:  # handed to the waiting thread
-            future.set_exception(exc)
-
-    threading.Thread(target=work, name="video decode", daemon=True).start()
-    seen = 0
-    try:
-        while True:
-            try:
-                return future.result(timeout)
-            except FutureTimeout:
-                if watch.ticks == seen:
-                    raise UnreadableImage(name, "timed out", f"nothing read for {timeout:g} s") from None
-                seen = watch.ticks
-    finally:  # on a time-out or a Ctrl-C, the decode stops at its next packet
-        watch.abandoned = True
-
-
-def _read(name: str, every: float, max_frames: int, min_size: int | None,
-          watch: _Watch) -> tuple[VideoFacts, list[Frame]]:
-    video = _Video(name)
+def _sampled(sampling: SampledVideo, watch: Watch) -> Iterator[Frame]:
+    """The sampled frames, decoded here; the facts, at the end, set on ``sampling``."""
+    video = _Video(sampling.name)
     try:
         watch.tick()
-        targets = _Targets(video.duration, every, max_frames)
+        targets = _Targets(video.duration, sampling.every, sampling.max_frames)
         keyframes_only = video.keyframes_dense(targets.every, watch)
-        return _sample(video, targets, keyframes_only, min_size, watch)
+        facts, t, taken = None, 0.0, 0
+        # Keyframes only: those no moment takes are not even decoded (half of them, at one a second).
+        chooser = copy.copy(targets) if keyframes_only else None
+        for t, frame in video.frames("NONKEY" if keyframes_only else "NONREF", watch, chooser):
+            facts = facts or video.facts(frame)
+            if targets.take(t):
+                yield Frame(t, video.picture(frame, sampling.min_size))
+                taken += 1
+                if targets.done:
+                    break
+        if facts is None:
+            raise UnreadableImage(video.name, "corrupt video", video.damage or "no frame could be decoded")
+        if video.duration is None:  # no header said: then every frame was read
+            facts = replace(facts, duration=t + video.frame_time)
+        if video.damage:
+            log.info("%s: kept the %d frames before damage (%s)", video.name, taken, video.damage)
+        sampling.facts = facts
     except (av.FFmpegError, OSError, ValueError, MemoryError) as exc:
-        raise UnreadableImage(name, "corrupt video", str(exc)[:200]) from None
+        raise UnreadableImage(sampling.name, "corrupt video", str(exc)[:200]) from None
     finally:
         video.container.close()
-
-
-def _sample(video: _Video, targets: _Targets, keyframes_only: bool, min_size: int | None,
-            watch: _Watch) -> tuple[VideoFacts, list[Frame]]:
-    facts, frames, t = None, [], 0.0
-    # Keyframes only: those no moment takes are not even decoded (half of them, at one a second).
-    chooser = copy.copy(targets) if keyframes_only else None
-    for t, frame in video.frames("NONKEY" if keyframes_only else "NONREF", watch, chooser):
-        facts = facts or video.facts(frame)
-        if targets.take(t):
-            frames.append(Frame(t, video.picture(frame, min_size)))
-            if targets.done:
-                break
-    if facts is None:
-        raise UnreadableImage(video.name, "corrupt video", video.damage or "no frame could be decoded")
-    if video.duration is None:  # no header said: then every frame was read
-        facts = replace(facts, duration=t + video.frame_time)
-    if video.damage:
-        log.info("%s: kept the %d frames before damage (%s)", video.name, len(frames), video.damage)
-    return facts, frames
 
 
 class _Targets:
@@ -231,7 +218,7 @@ class _Video:
         self.stream = self.container.streams[index]
         self.stream.thread_type = "AUTO"
 
-    def keyframes_dense(self, every: float, watch: _Watch) -> bool:
+    def keyframes_dense(self, every: float, watch: Watch) -> bool:
         """Whether no two keyframes (nor the last and the end) are more than ``every`` apart: an MP4
         or AVI index says for free, else the packets are read (nothing decoded) up to a wide gap."""
         entries = self.stream.index_entries
@@ -260,7 +247,7 @@ class _Video:
         end = self.duration if self.duration is not None else keys[-1]
         return max(b - a for a, b in zip(keys, keys[1:] + [end])) <= every + _EPSILON
 
-    def frames(self, skip: str, watch: _Watch | None = None,
+    def frames(self, skip: str, watch: Watch | None = None,
                chooser: _Targets | None = None) -> Iterator[tuple[float, av.VideoFrame]]:
         """(seconds from the start, frame) in showing order, without the frames ``skip`` says
         ("NONKEY", "NONREF", "DEFAULT") nor keyframes ``chooser`` does not take; damage ends the

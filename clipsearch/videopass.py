@@ -105,9 +105,11 @@ def fingerprint_file(path: str) -> str:
     return digest.hexdigest()
 
 
-def distinct_moments(times: list[float], vectors: np.ndarray, same: float = SAME_SHOT) -> list[tuple[float, np.ndarray]]:
-    """The moments worth keeping: the first frame, then each frame less like the last kept one than ``same``."""
-    kept: list[tuple[float, np.ndarray]] = []
+def distinct_moments(times: list[float], vectors: np.ndarray, same: float = SAME_SHOT,
+                     kept: list[tuple[float, np.ndarray]] | None = None) -> list[tuple[float, np.ndarray]]:
+    """The moments worth keeping: the first frame, then each frame less like the last kept one than
+    ``same``; ``kept``, those kept from the frames before (extended in place)."""
+    kept = [] if kept is None else kept
     for t, vector in zip(times, vectors):
         if not kept or float(np.dot(kept[-1][1], vector)) < same:
             kept.append((t, vector))
@@ -150,7 +152,11 @@ class VideoPass:
                 report.interrupted, report.left = True, len(to_read) - i
                 break
             state.current = file.path
-            self._read_one(file, report, state)
+            try:
+                self._read_one(file, report, state)
+            except _Stopped:  # in the middle of a video: it is read again next time
+                report.interrupted, report.left = True, len(to_read) - i
+                break
             state.elapsed = time.monotonic() - started
             if self.progress is not None:
                 self.progress(state)
@@ -190,7 +196,7 @@ class VideoPass:
         return gone
 
     def _read_one(self, file: FileStat, report: VideoReport, state: VideoProgress) -> None:
-        from .video_frames import read_video
+        from .video_frames import SampledVideo
 
         try:
             fingerprint = fingerprint_file(file.path)
@@ -201,30 +207,55 @@ class VideoPass:
                 self.index.put(record, sort_date(record))
                 report.reused += 1
                 return
-            facts, frames = read_video(file.path, every=self.every, max_frames=MAX_MOMENTS,
-                                       min_size=self.encoder.input_size, timeout=self.timeout)
-            if not frames:
+            video = SampledVideo(file.path, every=self.every, max_frames=MAX_MOMENTS,
+                                 min_size=self.encoder.input_size, timeout=self.timeout,
+                                 ahead=max(1, self.encoder.batch_size))
+            with video:
+                moments = self._moments(video, state)
+            if not moments or video.facts is None:
                 raise UnreadableImage(file.path, "corrupt video", "no frame could be decoded")
-            vectors = self._embed([frame.image for frame in frames])
-            moments = distinct_moments([frame.t for frame in frames], vectors)
         except UnreadableImage as exc:
             report.skip(file.path, exc.reason)
             state.skipped += 1
             if exc.reason in UnreadableImage.LASTING:
                 self.index.mark_unreadable(file.path, file.size, file.mtime_ns, exc.reason)
             return
+        facts = video.facts
         record = VideoRecord(file.path, file.size, file.mtime_ns, fingerprint, facts.duration,
                              facts.width, facts.height, facts.date_taken)
         self.index.put(record, sort_date(record), moments, stamp=self.encoder.stamp)
         report.read += 1
         report.moments += len(moments)
         report.seconds += facts.duration
-        state.read, state.moments, state.seconds = report.read, state.moments + len(moments), state.seconds + facts.duration
+        state.read, state.moments, state.seconds = report.read, report.moments, report.seconds
 
-    def _embed(self, images: list) -> np.ndarray:
-        """The frames' vectors, a batch at a time (prepared, each is 600 KB of floats: an hour's
-        1,800 at once would hold a gigabyte)."""
+    def _moments(self, video: Any, state: VideoProgress) -> list[tuple[float, np.ndarray]]:
+        """The video's distinct moments, its frames embedded a batch at a time as they decode (the
+        next batch decodes meanwhile); only the batch in hand and those decoded ahead are held, not
+        the video's (prepared, a frame is 600 KB of floats: an hour's 1,800 at once, a gigabyte).
+        After each whole batch the progress is told, and a stop leaves the video unread (``_Stopped``)."""
         size = max(1, self.encoder.batch_size)
-        parts = [self.encoder.embed_prepared([self.encoder.prepare(image) for image in images[i:i + size]])
-                 for i in range(0, len(images), size)]
-        return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, self.encoder.dim), np.float32)
+        kept: list[tuple[float, np.ndarray]] = []
+        batch: list[Any] = []
+        before = (state.moments, state.seconds)
+        for frame in video:
+            batch.append(frame)
+            if len(batch) < size:
+                continue
+            kept = self._add(batch, kept)
+            state.moments, state.seconds = before[0] + len(kept), before[1] + batch[-1].t
+            batch = []
+            if self.progress is not None:
+                self.progress(state)
+            if self.should_stop():
+                state.moments, state.seconds = before
+                raise _Stopped
+        return self._add(batch, kept) if batch else kept
+
+    def _add(self, frames: list, kept: list[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
+        vectors = self.encoder.embed_prepared([self.encoder.prepare(frame.image) for frame in frames])
+        return distinct_moments([frame.t for frame in frames], np.asarray(vectors, np.float32), kept=kept)
+
+
+class _Stopped(Exception):
+    """A stop asked for while a video was read: it is left for the next pass."""

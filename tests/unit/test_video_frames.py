@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clipsearch import video_frames
+from clipsearch import ahead, video_frames
 from clipsearch.demo.clips import write_clip
 from clipsearch.demo.render import random_scene, render_scene
 from clipsearch.errors import UnreadableImage
@@ -286,13 +286,13 @@ def test_a_decode_that_stalls_is_abandoned_and_then_stops(clips, monkeypatch):
 def test_a_slow_but_moving_decode_is_not_abandoned(tmp_path, monkeypatch):
     path = tmp_path / "short.mp4"
     write_clip(path, SCENES[:2], size=SIZE, gop=50)  # 40 packets, every frame decoded
-    ticks = video_frames._Watch.tick
+    ticks = ahead.Watch.tick
 
     def slow_tick(self):
         threading.Event().wait(0.01)
         ticks(self)
 
-    monkeypatch.setattr(video_frames._Watch, "tick", slow_tick)
+    monkeypatch.setattr(ahead.Watch, "tick", slow_tick)
     started = time.monotonic()
     _, frames = read_video(path, every=1.0, timeout=0.2)  # never 0.2 s without a packet
     assert len(frames) == 4 and time.monotonic() - started > 0.3  # but longer in all

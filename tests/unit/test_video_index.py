@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import numpy as np
 import pytest
@@ -83,6 +84,9 @@ def test_a_still_shot_is_one_moment_and_each_change_is_another():
     assert [t for t, _ in kept] == [0, 6]
     assert [t for t, _ in distinct_moments([0, 2, 4], np.stack([red, blue, red]))] == [0, 2, 4]
     assert distinct_moments([], np.zeros((0, 3), np.float32)) == []
+    vectors = np.stack([red, near_red, red, blue, blue])  # a batch at a time, as a pass embeds them
+    kept = distinct_moments([0, 2], vectors[:2])
+    assert distinct_moments([4, 6, 8], vectors[2:], kept=kept) is kept and [t for t, _ in kept] == [0, 6]
 
 
 def test_times_read_as_people_write_them():
@@ -126,6 +130,33 @@ def test_a_pass_reads_new_videos_skips_broken_ones_once_and_starts_over_for_anot
     assert (second.read, second.unchanged, second.still_unreadable, second.skipped) == (0, 1, 1, {})
     other = VideoPass(store, FakeEncoder(name="other")).run([str(folder)], [])
     assert other.read == 1 and store.stamp["model"] == "other"
+    store.close()
+
+
+def test_a_long_video_is_embedded_a_batch_at_a_time_and_a_stop_in_it_leaves_it_for_the_next_pass(tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    colours = ["red", "blue", "green", "yellow", "purple", "orange", "white"]
+    scenes = [Scene((SceneObject(c, "circle"),), "gray") for c in colours]
+    write_clip(folder / "long.mp4", scenes, seconds_each=2.0, fps=5, size=64)
+    store = VideoIndex.open(tmp_path / "index", create=True)
+    encoder, told = FakeEncoder(batch_size=2), []
+
+    def told_so_far(state):
+        told.append((state.current, state.seconds, state.moments, state.read))
+
+    stopped = VideoPass(store, encoder, progress=told_so_far, should_stop=lambda: len(told) >= 2).run([str(folder)], [])
+    assert stopped.interrupted and stopped.left == 1 and stopped.read == 0 and stopped.moments == 0
+    assert store.records() == [] and encoder.images_embedded == 4  # two batches, then the stop
+    assert [(seconds, moments) for _, seconds, moments, _ in told] == [(2.0, 2), (6.0, 4)]  # told inside the video
+    for thread in [t for t in threading.enumerate() if t.name == "video decode"]:
+        thread.join(5)
+        assert not thread.is_alive()  # its decoding stopped with it
+    encoder = FakeEncoder(batch_size=2)
+    whole = VideoPass(store, encoder).run([str(folder)], [])
+    assert (whole.read, whole.moments, whole.interrupted) == (1, 7, False)
+    assert encoder.largest_batch == 2 and encoder.images_embedded == 7  # never the whole video at once
+    assert store.moment_times(fingerprint_file(str(folder / "long.mp4"))) == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0]
     store.close()
 
 
