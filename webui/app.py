@@ -270,8 +270,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_regions(demo)
         on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched))
         image.clear(None, None, region, js=FORGET, **PRIVATE)
-        moments_shown = wire_videos(moments, VideosView(handlers), results, [
-            last, text, image, region, k, min_score, strong_only, folder, date_from, date_to])
+        moments_shown = wire_videos(moments, VideosView(handlers), results, [last, min_score, strong_only])
         wire_saved(demo, saved, SavedView(page), named, image, region, [k, min_score, sort, strong_only], outputs,
                    searching)
         image.upload(None, None, region, js=FORGET, **PRIVATE).then(

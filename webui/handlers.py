@@ -130,12 +130,16 @@ class Handlers:
 
     # --- searching -------------------------------------------------------------------------------
     def query(self, text: str | None, image: str | None, k: int, where: SearchFilter | None = None,
-              fold: bool = True, region: str | None = None) -> Results:
+              fold: bool = True, region: str | None = None, then: Callable | None = None) -> Results:
         """Run the combined query (``terms``); ``fold``: near-duplicates under the first of them (the
-        page), or a flat list (the API)."""
+        page), or a flat list (the API); ``then(engine, terms, where)`` after it, on its thread (the
+        page's moments, with the vectors it embedded)."""
         terms = self.terms(text, image, region)
         engine = self.engine()
-        return _listed(engine, engine.search(terms, k=clamp_k(k), where=where), fold)
+        results = _listed(engine, engine.search(terms, k=clamp_k(k), where=where), fold)
+        if then is not None:
+            then(engine, terms, where)
+        return results
 
     def terms(self, text: str | None, image: str | None, region: str | None = None) -> list[QueryTerm]:
         """A query's terms: the words, and the uploaded image (or its ``region``) as one more term."""
@@ -172,10 +176,11 @@ class Handlers:
     # --- UI events -------------------------------------------------------------------------------
     def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
                folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
-               region: str | None = None, name: str | None = None):
+               region: str | None = None, name: str | None = None, then: Callable | None = None):
         """The search box / drop zone (``region``: a part of its photo; ``name``: the photo's, for the
-        status line, where it is one of the library's): returns (gallery, results, shown, status, banner)."""
-        return self._ui_run(lambda where: self.query(text, image, int(k), where, region=region),
+        status line, where it is one of the library's; ``then``: ``query``'s): returns (gallery,
+        results, shown, status, banner)."""
+        return self._ui_run(lambda where: self.query(text, image, int(k), where, region=region, then=then),
                             (min_score, sort, strong_only), folder, date_from, date_to,
                             describe_query(text, image, bool(region), name))
 

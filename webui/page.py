@@ -30,6 +30,7 @@ from .filters import clamp_k
 from .handlers import Handlers, NotIndexed, Results, UnreadableUpload, _listed, similar_what
 from .markdown import describe_query, md
 from .thumbnails import PREVIEW_SIZE
+from .videos_view import found_moments
 
 NO_SELECTION = "Click a result to see it larger."
 BROWSER_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP", "BMP", "ICO", "AVIF"})  # what browsers draw
@@ -58,9 +59,11 @@ class Page:
             shown, image = Path(image).name, self.stand_ins.get(Path(image).name, image)  # the original
             name = self.names.get(shown)
         region = region if image else None  # the box of a photo no longer in the drop zone
+        found: dict = {}  # the moments in videos, found with the photos' vectors (videos_view)
         out = self.handlers.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only,
-                                   region, name)
-        return self._after(out, {"kind": "query"}, describe_query(text, image, bool(region), name),
+                                   region, name, then=lambda engine, terms, where: found.update(
+                                       moments=found_moments(engine, terms, k, where)))
+        return self._after(out, {"kind": "query", **found}, describe_query(text, image, bool(region), name),
                            (folder, date_from, date_to))
 
     def use_selected(self, selected: str | None):

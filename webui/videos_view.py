@@ -1,7 +1,7 @@
 """The page's videos: the moments a search finds in them, under the photo results (``--videos``).
 
 After each search of words or a photo, the "In videos" panel shows one frame a video that has a
-matching moment (``SearchEngine.moments``), captioned with the video's name and the moment's time
+matching moment (``SearchEngine.moments``, asked in the search's own event: ``found_moments``), captioned with the video's name and the moment's time
 ("beach.mp4 · 1:23"), best first, with the same cut-off, folder and dates as the photos. A click
 shows the frame larger and the video's other matching moments. The panel stays hidden where the
 index holds no video, and after Find similar or a topic (searches of photos by photos).
@@ -15,10 +15,10 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from clipsearch import ClipSearchError, clock
+from clipsearch import clock
 
-from .filters import clamp_k, parse_filter
-from .handlers import Handlers, NoIndexYet, NotAPicture
+from .filters import clamp_k
+from .handlers import Handlers
 from .markdown import md
 from .paths import web_path
 from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
@@ -35,33 +35,23 @@ class VideosView:
     def __init__(self, handlers: Handlers) -> None:
         self.handlers = handlers
 
-    def show(self, last: dict | None, text: str | None, image: Any, region: str | None, k: float, min_score: float,
-             strong_only: bool, folder: str | None, date_from: str | None, date_to: str | None):
-        """After a search: (the panel, its frames, the moments they show, the preview, the details)."""
-        if not last or last.get("kind") != "query":
-            return HIDDEN
-        try:
-            engine = self.handlers.engine()
-            if not engine.video_records():
-                return HIDDEN
-            terms = self.handlers.terms(text, image if isinstance(image, str) else None, region)
-            found = engine.moments(terms, k=clamp_k(k), where=parse_filter(folder, date_from, date_to))
-        except (NoIndexYet, ClipSearchError, ValueError, gr.Error, NotAPicture):  # the photo search said why
-            return HIDDEN
-        except Exception as exc:  # noqa: BLE001 - the videos must never fail the page's search
-            log.warning("could not search the videos' moments: %s: %s", type(exc).__name__, exc)
+    def show(self, last: dict | None, min_score: float, strong_only: bool):
+        """After a search: (the panel, its frames, the moments they show, the preview, the details):
+        the moments the search found (``last["moments"]``, ``found_moments``), under the same cut-offs."""
+        found = (last or {}).get("moments") if (last or {}).get("kind") == "query" else None
+        if not found:
             return HIDDEN
         cut = float(min_score or 0.0)
-        shown = [m for m in found if (m.strong or not strong_only) and m.score >= cut]
+        shown = [m for m in found if (m["strong"] or not strong_only) and m["score"] >= cut]
         if not shown:
             return HIDDEN
         thumbs = self.handlers.thumbs
-        items = [(thumbs.get_moment(m.path, m.at, THUMB_SIZE), f"{os.path.basename(m.path)} · {clock(m.at)}")
+        items = [(thumbs.get_moment(m["path"], m["at"], THUMB_SIZE), f"{os.path.basename(m['path'])} · {clock(m['at'])}")
                  for m in shown]
-        weaker = sum(not m.strong for m in found) if strong_only else 0
+        weaker = sum(not m["strong"] for m in found) if strong_only else 0
         label = (f"In videos · {len(shown)} with a matching moment"
                  + (f" ({weaker} weaker hidden: untick Strong matches only)" if weaker else ""))
-        return (gr.update(visible=True, label=label), items, [m.to_dict() for m in shown], None, NO_MOMENT)
+        return gr.update(visible=True, label=label), items, shown, None, NO_MOMENT
 
     def select(self, moments: list, picked: gr.SelectData):
         """A frame clicked: (its frame larger, what it is)."""
@@ -71,6 +61,18 @@ class VideosView:
         moment = moments[index]
         frame = self.handlers.thumbs.get_moment(moment["path"], moment["at"], PREVIEW_SIZE)
         return frame, moment_markdown(moment, play=self.handlers.originals)
+
+
+def found_moments(engine: Any, terms: list, k: float, where: Any) -> list[dict]:
+    """The moments of a page's search (``Handlers.query``'s ``then``, on the search's own thread:
+    ``SearchEngine.moments`` reuses the vectors the photos' search embedded), as the panel keeps them;
+    none where the index holds no video, and none, said in the log, where they cannot be had: the
+    videos must never fail the page's search."""
+    try:
+        return [m.to_dict() for m in engine.moments(terms, k=clamp_k(k), where=where)]
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not search the videos' moments: %s: %s", type(exc).__name__, exc)
+        return []
 
 
 def moment_markdown(moment: dict, play: bool = False) -> str:
@@ -104,8 +106,8 @@ def videos_panel() -> dict[str, Any]:
 
 
 def wire_videos(panel: dict[str, Any], view: VideosView, results: gr.State, inputs: list) -> dict[str, Any]:
-    """Whenever the results change, the moments of the same search (``inputs``: last, text, image,
-    region, k, min_score, strong_only, folder, date_from, date_to); a frame clicked, larger. Returns
+    """Whenever the results change, the moments of the same search (``inputs``: last, min_score,
+    strong_only); a frame clicked, larger. Returns
     the event that shows the moments, for the cut-offs' events to chain (``.then(**shown)``): a
     second event on the same trigger left the results' own clicks unanswered."""
     private = {"api_visibility": "private", "show_progress": "hidden"}

@@ -188,3 +188,34 @@ def test_moments_are_judged_beside_the_photos(tmp_path):
         assert best(engine, HOLIDAY[2]).strong and 4.0 <= best(engine, HOLIDAY[2]).at < 6.0
     finally:
         engine.close()
+
+
+def test_the_page_finds_the_moments_in_its_search_embedding_the_query_once(engine, library, tmp_path):
+    import gradio as gr
+
+    from webui.handlers import Handlers
+    from webui.page import Page
+    from webui.videos_view import VideosView
+
+    engine.read_videos()
+    page, embedded = Page(Handlers(engine, engine.settings)), []
+    real_embed = engine.encoder.embed_texts
+
+    def counting(texts):
+        embedded.extend(texts)
+        return real_embed(texts)
+
+    engine.encoder.embed_texts = counting
+    out = page.search(caption(HOLIDAY[2]), None, 20, 0.0, "relevance", None, None, None, True)
+    last = out[6]
+    assert embedded.count(caption(HOLIDAY[2])) == 1  # once, for the photos and the moments alike
+    assert last["kind"] == "query" and last["moments"][0]["path"] == str(library / "clips" / "holiday.mp4")
+    assert 4.0 <= last["moments"][0]["at"] < 6.0
+    panel, frames, shown, _, _ = VideosView(page.handlers).show(last, 0.0, True)
+    assert panel["visible"] and frames[0][1] == "holiday.mp4 · 0:04" and shown[0] == last["moments"][0]
+    assert all(m["strong"] for m in shown)
+    every = VideosView(page.handlers).show(last, -1.0, False)[2]  # "Strong matches only" off: the weaker too
+    assert len(every) == len(last["moments"]) >= len(shown)
+    assert VideosView(page.handlers).show(last, 2.0, False)[0]["visible"] is False  # above every score: hidden
+    refused = page.search("", None, 20, 0.0, "relevance", None, None, None, True)
+    assert refused[1] is False and refused[6] == gr.skip()  # nothing searched: the last search and its moments stay
