@@ -28,6 +28,7 @@ from .cutoff_terms import combine
 from .errors import InvalidQuery
 from .folders import filter_as_covered
 from .query import QueryTerm, parse_query
+from .region import Region
 from .sidestore import SideStore
 from .stores.base import SearchFilter, stamp_differences
 from .textsearch import without_quotes
@@ -210,21 +211,47 @@ class VideoFinding:
         moment first); ``cutoff`` as in ``search`` says which are ``strong``: ``"auto"``, a flat
         score, or None/0 for all. A result's ``also`` lists the moments the automatic cut-off
         calls matches, whatever ``cutoff`` is."""
-        if isinstance(cutoff, str) and cutoff != "auto":
-            raise InvalidQuery(f"the cut-off is 'auto', a number or none, not {cutoff!r}")
-        if not self.videos.has_moments(self.encoder.stamp):
+        if not self._finds_moments(cutoff):
             return []
-        terms, where = parse_query(terms) if isinstance(terms, str) else terms, filter_as_covered(where, self.folders)
+        terms = parse_query(terms) if isinstance(terms, str) else terms
         if getattr(self._last_query, "terms", None) is terms:  # the photos' search of the same terms: not embedded again
             vector, text_like = combine(self._last_query.parts, self.encoder.dim)
         else:
             with getattr(self.encoder, "query", contextlib.nullcontext)():
                 vector, text_like = self.query_vector(without_quotes(terms))
         words = len(terms) == 1 and terms[0].text is not None and terms[0].weight > 0
+        return self._moments_of(vector, text_like, words, k, where, cutoff)
+
+    def similar_moments(self, path: str | Path, k: int = DEFAULT_VIDEOS, where: SearchFilter | None = None,
+                        cutoff: Any = "auto", region: Region | None = None) -> list[MomentResult]:
+        """The videos with a moment like the indexed photo at ``path`` (its stored vector), or like
+        its ``region`` (read from the file, once for ``similar`` and this on the same thread), as
+        ``moments`` answers; the photo itself is no evidence of what matches it."""
+        if not self._finds_moments(cutoff):
+            return []
+        path = os.path.abspath(os.fspath(path))
+        if region is not None:
+            terms = [QueryTerm(1.0, image=path, region=region)]
+            last = getattr(self._last_query, "terms", None)  # ``similar``'s own, of the same part: its vector
+            return self.moments(last if last == terms else terms, k, where, cutoff)
+        vector = self._store().vector(path)
+        if vector is None:
+            raise InvalidQuery(f"{path} is not in the index")
+        return self._moments_of(vector, False, False, k, where, cutoff, leave_out=path)
+
+    def _finds_moments(self, cutoff: Any) -> bool:
+        if isinstance(cutoff, str) and cutoff != "auto":
+            raise InvalidQuery(f"the cut-off is 'auto', a number or none, not {cutoff!r}")
+        return self.videos.has_moments(self.encoder.stamp)
+
+    def _moments_of(self, vector: np.ndarray, text_like: bool, words: bool, k: int, where: SearchFilter | None,
+                    cutoff: Any, leave_out: str | None = None) -> list[MomentResult]:
+        where = filter_as_covered(where, self.folders)
 
         def threshold_of(top: np.ndarray, sample: np.ndarray, moments: Any) -> float:
             level = self.videos.vague_level(moments, self.calibration.vague_vectors)
-            top, sample, total, level = self._beside_photos(vector, text_like, where, top, sample, moments, level)
+            top, sample, total, level = self._beside_photos(vector, text_like, where, top, sample, moments, level,
+                                                            leave_out)
             if words and names_nothing(top, level):
                 return np.inf
             return moments_threshold(top, sample, total)
@@ -233,17 +260,20 @@ class VideoFinding:
         return self.videos.search(vector, k, where, threshold_of, strong_from=flat)
 
     def _beside_photos(self, vector: np.ndarray, text_like: bool, where: SearchFilter | None, top: np.ndarray,
-                       sample: np.ndarray, moments: Any, level: float) -> tuple[np.ndarray, np.ndarray, int, float]:
+                       sample: np.ndarray, moments: Any, level: float,
+                       leave_out: str | None = None) -> tuple[np.ndarray, np.ndarray, int, float]:
         """The moments' best scores, sample, count and vague words' level joined with the photos'
         (their best under ``where``, the library sample's scores, each part of the joint sample as
         large as the share of the pictures it stands for): a frame is a picture to the model, and a
         few moments alone are too few to judge by (the demo's 11 called a blue circle a strong match
-        for "a red circle", beside 300 photos with red circles in them)."""
+        for "a red circle", beside 300 photos with red circles in them). ``leave_out``: the photo
+        searched by, whose score of 1 to itself says nothing of the moments."""
         store, total = self.store, len(moments.times)
         count = store.count() if store is not None else 0
         if not count:
             return top, sample, total, level
-        best = np.array([score for _, score in store.search(vector, TOP_CANDIDATES, where=where, text_like=text_like)])
+        best = np.array([score for record, score in store.search(vector, TOP_CANDIDATES, where=where,
+                                                                 text_like=text_like) if record.path != leave_out])
         joined = np.sort(np.concatenate([top, best]))[::-1][:TOP_CANDIDATES]
         size = min(SAMPLE_SIZE, count + total)
         photos = round(size * count / (count + total))

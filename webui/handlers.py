@@ -34,7 +34,7 @@ from clipsearch.region import Region, parse_region, query_picture
 from .duplicates_view import caption, folded_results, similar_markdown, unfold
 from .filters import MAX_K, api_filter, clamp_k, parse_filter  # noqa: F401 - the names other modules import from here
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
-from .matches import api_cut, strong_results, strong_status
+from .matches import api_cut, status_line, strong_results, strong_status
 from .paths import local_path
 from .reindex import ReindexJob
 from .textui import keeps
@@ -132,13 +132,13 @@ class Handlers:
     def query(self, text: str | None, image: str | None, k: int, where: SearchFilter | None = None,
               fold: bool = True, region: str | None = None, then: Callable | None = None) -> Results:
         """Run the combined query (``terms``); ``fold``: near-duplicates under the first of them (the
-        page), or a flat list (the API); ``then(engine, terms, where)`` after it, on its thread (the
-        page's moments, with the vectors it embedded)."""
+        page), or a flat list (the API); ``then(find)`` after it, on its thread, where ``find()``
+        finds the moments of the same search in videos, with the vectors it embedded (the page's)."""
         terms = self.terms(text, image, region)
         engine = self.engine()
         results = _listed(engine, engine.search(terms, k=clamp_k(k), where=where), fold)
         if then is not None:
-            then(engine, terms, where)
+            then(lambda: engine.moments(terms, k=clamp_k(k), where=where))
         return results
 
     def terms(self, text: str | None, image: str | None, region: str | None = None) -> list[QueryTerm]:
@@ -153,14 +153,18 @@ class Handlers:
         return terms
 
     def similar_to(self, path: str, k: int, where: SearchFilter | None = None, fold: bool = True,
-                   region: str | None = None) -> Results:
-        """Indexed photos like the indexed photo at ``path`` (or its ``region``); any other path is refused."""
+                   region: str | None = None, then: Callable | None = None) -> Results:
+        """Indexed photos like the indexed photo at ``path`` (or its ``region``); any other path is
+        refused; ``then`` as ``query``'s."""
         engine = self.engine()
         path = local_path(path or "")  # as the web showed it (paths.py)
         if not path or not self._is_indexed(engine, path):
             raise gr.Error("That photo is not in the index.", title="Not indexed")
-        hits = engine.similar(os.path.abspath(path), k=clamp_k(k), where=where, region=parse_region(region))
-        return _listed(engine, hits, fold)
+        path, part = os.path.abspath(path), parse_region(region)
+        results = _listed(engine, engine.similar(path, k=clamp_k(k), where=where, region=part), fold)
+        if then is not None:
+            then(lambda: engine.similar_moments(path, k=clamp_k(k), where=where, region=part))
+        return results
 
     def _load_upload(self, path: str, region: Region | None = None):
         size = self._engine.encoder.input_size if self._engine is not None else None  # JPEG draft decode
@@ -185,12 +189,13 @@ class Handlers:
                             describe_query(text, image, bool(region), name))
 
     def find_similar(self, selected: str | None, k: float, min_score: float, sort: str, folder: str | None,
-                     date_from: str | None, date_to: str | None, strong_only: bool = False, region: str | None = None):
+                     date_from: str | None, date_to: str | None, strong_only: bool = False, region: str | None = None,
+                     then: Callable | None = None):
         """The "find similar" button, for the selected result (``region``: a box drawn on its preview):
         same outputs as ``search``."""
         if not selected:  # said once, in the status line (no toast besides)
             return gr.skip(), gr.skip(), gr.skip(), "Click a result first, then find photos like it.", gr.skip()
-        return self._ui_run(lambda where: self.similar_to(selected, int(k), where, region=region),
+        return self._ui_run(lambda where: self.similar_to(selected, int(k), where, region=region, then=then),
                             (min_score, sort, strong_only), folder, date_from, date_to, similar_what(selected, region))
 
     def _ui_run(self, run, view, folder, date_from, date_to, what: str):
@@ -355,18 +360,6 @@ class Handlers:
 def similar_what(path: str | None, region: str | None = None) -> str:
     """What the status line says a Find similar searched for."""
     return f"photos like {'a part of ' if region else ''}{os.path.basename(path or '')}"
-
-
-def status_line(results: Results, shown: Results, cut: float) -> str:
-    """What the status line says about a search's results, before the query and its time."""
-    if not results:
-        return "No results."
-    if not shown:
-        return (f"No result scores {cut:.2f} or more (the best scored {results[0]['score']:.3f}): "
-                f"lower the cut-off.")
-    if len(shown) < len(results):
-        return f"{len(shown)} of {len(results)} results score {cut:.2f} or more"
-    return f"{len(results)} results"
 
 
 def _listed(engine: SearchEngine, hits: list, fold: bool) -> Results:

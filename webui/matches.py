@@ -55,3 +55,15 @@ def api_cut(results: Results, min_score: Any) -> Results:
     if cut < 0:
         return strong_results(results)
     return [r for r in results if keeps(r, cut)]  # a photo whose words match always stays
+
+
+def status_line(results: Results, shown: Results, cut: float) -> str:
+    """What the status line says about a search's results, before the query and its time."""
+    if not results:
+        return "No results."
+    if not shown:
+        return (f"No result scores {cut:.2f} or more (the best scored {results[0]['score']:.3f}): "
+                f"lower the cut-off.")
+    if len(shown) < len(results):
+        return f"{len(shown)} of {len(results)} results score {cut:.2f} or more"
+    return f"{len(results)} results"

@@ -61,8 +61,7 @@ class Page:
         region = region if image else None  # the box of a photo no longer in the drop zone
         found: dict = {}  # the moments in videos, found with the photos' vectors (videos_view)
         out = self.handlers.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only,
-                                   region, name, then=lambda engine, terms, where: found.update(
-                                       moments=found_moments(engine, terms, k, where)))
+                                   region, name, then=lambda find: found.update(moments=found_moments(find)))
         return self._after(out, {"kind": "query", **found}, describe_query(text, image, bool(region), name),
                            (folder, date_from, date_to))
 
@@ -162,8 +161,10 @@ class Page:
     def find_similar(self, selected: str | None, k: float, min_score: float, sort: str, folder: str | None,
                      date_from: str | None, date_to: str | None, strong_only: bool = False, region: str | None = None):
         """The Find similar button, for the selected result, and a box drawn on its preview (``region``)."""
-        out = self.handlers.find_similar(selected, k, min_score, sort, folder, date_from, date_to, strong_only, region)
-        return self._after(out, {"kind": "similar", "path": selected, "region": region},
+        found: dict = {}  # the moments in videos like it (videos_view)
+        out = self.handlers.find_similar(selected, k, min_score, sort, folder, date_from, date_to, strong_only, region,
+                                         then=lambda find: found.update(moments=found_moments(find)))
+        return self._after(out, {"kind": "similar", "path": selected, "region": region, **found},
                            similar_what(selected, region), (folder, date_from, date_to))
 
     def topic(self, name: str, k: float, min_score: float, sort: str, folder: str | None, date_from: str | None,

@@ -157,8 +157,8 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
         # the videos' matching moments, one a video, where the index holds videos (``--videos``)
         videos = handlers.engine().moments(terms, k=k, where=where) if handlers.engine().video_records() else None
     results = _cut(_folded(handlers, fold, hits), cut)
-    moments = {} if videos is None else {"moments": with_thumbnails(_cut([m.to_dict() for m in videos], cut), request)}
-    return {"query": text, "image": image is not None, "results": with_thumbnails(results, request), **moments,
+    return {"query": text, "image": image is not None, "results": with_thumbnails(results, request),
+            **_moments(videos, cut, request),
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
@@ -171,13 +171,20 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
         engine = handlers.engine()
         if not path or not handlers._is_indexed(engine, path):
             raise ApiError(404, "that photo is not in the index (give file=PATH of an indexed photo)")
+        path, region = os.path.abspath(path), parse_region(fields.get("region"))
         try:
-            hits = engine.similar(os.path.abspath(path), k=k, where=where, region=parse_region(fields.get("region")))
+            hits = engine.similar(path, k=k, where=where, region=region)
         except UnreadableImage as exc:  # a region is read from the file: gone since it was indexed?
             raise ApiError(404, f"that photo cannot be read now ({exc.reason})") from None
+        videos = engine.similar_moments(path, k=k, where=where, region=region) if engine.video_records() else None
     results = _cut(_folded(handlers, fold, hits), cut)
-    return {"file": path, "results": with_thumbnails(results, request),
+    return {"file": path, "results": with_thumbnails(results, request), **_moments(videos, cut, request),
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _moments(videos: list | None, cut: float, request: Request) -> dict:
+    """The answer's ``moments``, where the index holds videos (else no such key: answers as before)."""
+    return {} if videos is None else {"moments": with_thumbnails(_cut([m.to_dict() for m in videos], cut), request)}
 
 
 def topics(handlers: Handlers, request: Request, fields: dict[str, str]) -> dict:

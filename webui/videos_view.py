@@ -1,15 +1,17 @@
 """The page's videos: the moments a search finds in them, under the photo results (``--videos``).
 
-After each search of words or a photo, the "In videos" panel shows one frame a video that has a
-matching moment (``SearchEngine.moments``, asked in the search's own event: ``found_moments``), captioned with the video's name and the moment's time
-("beach.mp4 · 1:23"), best first, with the same cut-off, folder and dates as the photos. A click
-shows the frame larger and the video's other matching moments. The panel stays hidden where the
-index holds no video, and after Find similar or a topic (searches of photos by photos).
+After each search of words or a photo, and after Find similar, the "In videos" panel shows one
+frame a video that has a matching moment (``SearchEngine.moments`` and ``similar_moments``, asked
+in the search's own event: ``found_moments``), captioned with the video's name and the moment's
+time ("beach.mp4 · 1:23"), best first, with the same cut-off, folder and dates as the photos. A
+click shows the frame larger and the video's other matching moments. The panel stays hidden where
+the index holds no video, and after a topic (a group of photos).
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -17,7 +19,6 @@ import gradio as gr
 
 from clipsearch import clock
 
-from .filters import clamp_k
 from .handlers import Handlers
 from .markdown import md
 from .paths import web_path
@@ -38,7 +39,7 @@ class VideosView:
     def show(self, last: dict | None, min_score: float, strong_only: bool):
         """After a search: (the panel, its frames, the moments they show, the preview, the details):
         the moments the search found (``last["moments"]``, ``found_moments``), under the same cut-offs."""
-        found = (last or {}).get("moments") if (last or {}).get("kind") == "query" else None
+        found = (last or {}).get("moments")
         if not found:
             return HIDDEN
         cut = float(min_score or 0.0)
@@ -63,13 +64,13 @@ class VideosView:
         return frame, moment_markdown(moment, play=self.handlers.originals)
 
 
-def found_moments(engine: Any, terms: list, k: float, where: Any) -> list[dict]:
-    """The moments of a page's search (``Handlers.query``'s ``then``, on the search's own thread:
-    ``SearchEngine.moments`` reuses the vectors the photos' search embedded), as the panel keeps them;
-    none where the index holds no video, and none, said in the log, where they cannot be had: the
-    videos must never fail the page's search."""
+def found_moments(find: Callable[[], list]) -> list[dict]:
+    """The moments of a page's search or Find similar, as the panel keeps them: ``find()`` is
+    ``Handlers.query``'s or ``similar_to``'s, run on the search's own thread (``SearchEngine.moments``
+    reuses the vectors the photos' search embedded); none where the index holds no video, and none,
+    said in the log, where they cannot be had: the videos must never fail the page's search."""
     try:
-        return [m.to_dict() for m in engine.moments(terms, k=clamp_k(k), where=where)]
+        return [m.to_dict() for m in find()]
     except Exception as exc:  # noqa: BLE001
         log.warning("could not search the videos' moments: %s: %s", type(exc).__name__, exc)
         return []

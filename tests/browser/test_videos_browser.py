@@ -1,6 +1,6 @@
 """Moments in videos, in a real Chromium: the Index panel's switch reads the videos; a search of
 words then shows the "In videos" panel under the photos, one frame a video captioned with its time; a click shows the frame larger with its other
-matching moments; Find similar (photos by a photo) hides it again."""
+matching moments; a search no moment matches hides it; Find similar shows the moments like the photo."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def page(app):
         yield page
 
 
-def test_turn_videos_on_then_a_search_shows_the_moment_and_find_similar_hides_it(app, page):
+def test_turn_videos_on_then_a_search_shows_the_moment_and_find_similar_the_moments_like_a_photo(app, page):
     from playwright.sync_api import expect
 
     panel = page.locator("#videos-panel")
@@ -79,7 +79,17 @@ def test_turn_videos_on_then_a_search_shows_the_moment_and_find_similar_hides_it
     expect(page.locator("#moment-preview img")).to_be_visible()
     page.screenshot(path=str(app["library"].parent / "videos.png"), full_page=True)
 
-    page.locator("#results img").first.click()  # the photo: Find similar searches photos by a photo
+    box.fill("a green triangle")  # photos only: no moment matches
+    box.press("Enter")
+    expect_status(page, "a green triangle")
+    expect(panel).to_be_hidden(timeout=TIMEOUT)
+
+    box.fill(BLUE_SQUARE.caption)
+    box.press("Enter")
+    expect(panel).to_be_visible(timeout=TIMEOUT)
+    page.locator("#results img").first.click()  # the photo: Find similar finds the moments like it too
     page.locator("#find-similar").click()
     expect_status(page, "photos like square.jpg")
-    expect(panel).to_be_hidden(timeout=TIMEOUT)
+    expect(page.locator("#moment-details")).to_contain_text("Click a moment")  # a new panel of moments
+    expect(panel).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("#moments .caption-label").first).to_have_text("holiday.mp4 · 0:02")

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from clipsearch import ModelSpec, SearchEngine, SearchFilter, Settings
+from clipsearch import InvalidQuery, ModelSpec, SearchEngine, SearchFilter, Settings
 from clipsearch.demo import Scene, SceneObject, render_scene
 from clipsearch.demo.clips import write_clip
 
@@ -219,3 +219,43 @@ def test_the_page_finds_the_moments_in_its_search_embedding_the_query_once(engin
     assert VideosView(page.handlers).show(last, 2.0, False)[0]["visible"] is False  # above every score: hidden
     refused = page.search("", None, 20, 0.0, "relevance", None, None, None, True)
     assert refused[1] is False and refused[6] == gr.skip()  # nothing searched: the last search and its moments stay
+
+
+def test_find_similar_finds_the_moments_like_a_photo_or_a_part_of_it(engine, library):
+    from clipsearch.region import Region
+
+    engine.read_videos()
+    star = str(library / "photos" / "p2.jpg")  # HOLIDAY[2], rendered as a photo
+    like = engine.similar_moments(star)
+    assert like[0].path == str(library / "clips" / "holiday.mp4") and 4.0 <= like[0].at < 6.0 and like[0].strong
+    assert engine.similar_moments(star, where=SearchFilter(folder=str(library / "photos"))) == []
+    with pytest.raises(InvalidQuery, match="not in the index"):
+        engine.similar_moments(str(library / "clips" / "notes.mp4"))
+    part, embedded = Region(0.0, 0.0, 1.0, 1.0), []
+    real_embed = engine.encoder.embed_images
+
+    def counting(images):
+        embedded.extend(images)
+        return real_embed(images)
+
+    engine.encoder.embed_images = counting
+    engine.similar(star, region=part)
+    by_part = engine.similar_moments(star, region=part)
+    assert len(embedded) == 1  # the part is read and embedded once, for the photos and the moments alike
+    assert by_part[0].path == like[0].path and by_part[0].at == like[0].at
+
+
+def test_find_similar_on_the_page_shows_the_moments_like_it(engine, library):
+    from webui.handlers import Handlers
+    from webui.page import Page
+    from webui.videos_view import VideosView
+
+    engine.read_videos()
+    page = Page(Handlers(engine, engine.settings))
+    out = page.find_similar(str(library / "photos" / "p2.jpg"), 20, 0.0, "relevance", None, None, None, True)
+    last = out[6]
+    assert last["kind"] == "similar" and last["moments"][0]["path"] == str(library / "clips" / "holiday.mp4")
+    panel, frames, _, _, _ = VideosView(page.handlers).show(last, 0.0, True)
+    assert panel["visible"] and frames[0][1] == "holiday.mp4 · 0:04"
+    topic = page.topic(engine.topics()[0].name, 20, 0.0, "relevance", None, None, None, True)[6]
+    assert "moments" not in topic and VideosView(page.handlers).show(topic, 0.0, True)[0]["visible"] is False

@@ -60,6 +60,17 @@ def test_rest_search_lists_the_moments_with_their_frames(served):
     assert wrong.status_code == 400 and "seconds" in wrong.json()["error"]
 
 
+def test_rest_similar_lists_the_moments_like_the_photo(served):
+    server, library = served
+    photo = str(library / "photo0.jpg")
+    answer = httpx.get(server.url + "api/similar", params={"file": photo, "min_score": 0}, timeout=60).json()
+    assert answer["file"] == photo and answer["results"] and photo not in [r["file"] for r in answer["results"]]
+    assert [m["file"] for m in answer["moments"]] == [str(library / "party.mp4")]  # all, weaker ones too
+    assert "at=" in answer["moments"][0]["thumbnail"] and answer["moments"][0]["score"] < 0.99
+    strong = httpx.get(server.url + "api/similar", params={"file": photo, "min_score": -1}, timeout=60).json()
+    assert strong["moments"] == []  # no green triangle in the clip: no moment is a match
+
+
 def test_the_named_endpoint_and_the_mcp_tool_search_the_videos(served):
     server, library = served
     client = Client(server.url, verbose=False, ssl_verify=False)
