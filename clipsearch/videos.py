@@ -16,15 +16,31 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .calibration import names_nothing
-from .cutoff import LIBRARY_TOP, SAMPLE_SIZE, TOP_CANDIDATES, gap_ratios, library_standing, relevance_cutoff
-from .cutoff_terms import combine
+from .cutoff import (
+    LIBRARY_TOP,
+    SAMPLE_SIZE,
+    TOP_CANDIDATES,
+    gap_ratios,
+    library_standing,
+    narrow_cutoff,
+    relevance_cutoff,
+)
+from .cutoff_terms import (
+    PICTURE_GROUP,
+    TermVector,
+    combine,
+    combine_strong,
+    has_picture,
+    judged,
+    uses_combined_cut,
+)
 from .errors import InvalidQuery
 from .folders import filter_as_covered
 from .query import QueryTerm, parse_query
@@ -94,12 +110,14 @@ class VideoSide(SideStore):
         return (store is not None and not stamp_differences(store.stamp or stamp, stamp)
                 and len(store.moments().times) > 0)
 
-    def search(self, vector: np.ndarray, k: int, where: SearchFilter | None, threshold_of: Callable,
+    def search(self, vector: np.ndarray, k: int, where: SearchFilter | None, matching: Callable,
                strong_from: float | None = None) -> list[MomentResult]:
-        """The ``k`` videos whose best moment is nearest ``vector``, best first; ``threshold_of(top,
-        sample_scores, moments)`` says from which score a moment matches (``top``: the best
-        ``TOP_CANDIDATES`` scores among the videos ``where`` allows, best first); ``strong_from``:
-        the score from which a result is ``strong``, where that is not the same."""
+        """The ``k`` videos with a moment nearest ``vector``, best first; ``matching(scores, standing,
+        moments)`` says which moments match (a mask over every moment; ``standing(scores)``: the
+        best ``TOP_CANDIDATES`` of any scores over the moments among the videos ``where`` allows,
+        best first, and their scores over the moments' sample). A video with a matching moment is
+        ``strong``, at its best matching moment, and comes first; ``strong_from``: the score from
+        which a video's best moment is ``strong`` instead (a flat cut-off)."""
         store = self.store()
         moments = store.moments() if store is not None else None
         if moments is None or not len(moments.times):
@@ -107,17 +125,28 @@ class VideoSide(SideStore):
         videos = [v for v in store.records(where) if v.fingerprint in moments.rows]
         if not videos:
             return []
+        allowed = None if where is None or where.is_empty() else np.concatenate(
+            [np.arange(moments.rows[fp].start, moments.rows[fp].stop) for fp in {v.fingerprint for v in videos}])
+
+        def standing(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            mine = scores if allowed is None else scores[allowed]
+            top = -np.sort(-np.partition(mine, len(mine) - TOP_CANDIDATES)[-TOP_CANDIDATES:]) \
+                if len(mine) > TOP_CANDIDATES else np.sort(mine)[::-1]
+            return top, scores[moments.sample]
+
         scores = moments.vectors @ np.asarray(vector, np.float32)
-        allowed = scores if where is None or where.is_empty() else np.concatenate(
-            [scores[moments.rows[fp]] for fp in {v.fingerprint for v in videos}])
-        top = -np.sort(-np.partition(allowed, len(allowed) - TOP_CANDIDATES)[-TOP_CANDIDATES:]) \
-            if len(allowed) > TOP_CANDIDATES else np.sort(allowed)[::-1]
-        threshold = threshold_of(top, scores[moments.sample], moments)
+        matches = matching(scores, standing, moments)
         bests = np.maximum.reduceat(scores, moments.starts)  # each content's best moment, in one pass
-        videos.sort(key=lambda v: (-bests[moments.group[v.fingerprint]], v.path))
-        strong = threshold if strong_from is None else strong_from
-        return [_result(video, moments.rows[video.fingerprint], scores, moments.times, threshold, strong)
-                for video in videos[:k]]
+        if strong_from is None:  # a video with a match shows its best match (a composite query's need not be its best)
+            shown = np.maximum.reduceat(np.where(matches, scores, -np.inf), moments.starts)
+            strong = shown > -np.inf
+            shown = np.where(strong, shown, bests)
+        else:
+            shown, strong = bests, bests >= strong_from
+        place = moments.group
+        videos.sort(key=lambda v: (not strong[place[v.fingerprint]], -shown[place[v.fingerprint]], v.path))
+        return [_result(video, moments.rows[video.fingerprint], scores, moments.times, matches,
+                        bool(strong[place[video.fingerprint]]), strong_from is None) for video in videos[:k]]
 
     def vague_level(self, moments: Any, vague_vectors: Callable[[], np.ndarray]) -> float:
         """The vague words' level over the moments (``calibration``), kept per generation."""
@@ -129,14 +158,15 @@ class VideoSide(SideStore):
         return level
 
 
-def _result(video: VideoRecord, rows: slice, scores: np.ndarray, times: np.ndarray, threshold: float,
-            strong: float) -> MomentResult:
-    mine, when = scores[rows], times[rows]
-    best = int(np.argmax(mine))
-    also = np.sort(when[(mine >= threshold) & (np.arange(len(mine)) != best)])[:MAX_ALSO]
+def _result(video: VideoRecord, rows: slice, scores: np.ndarray, times: np.ndarray, matches: np.ndarray,
+            strong: bool, at_match: bool) -> MomentResult:
+    """A video's result: at its best matching moment (``at_match``, where it has one), else its best."""
+    mine, when, hit = scores[rows], times[rows], matches[rows]
+    best = int(np.argmax(np.where(hit, mine, -np.inf))) if at_match and hit.any() else int(np.argmax(mine))
+    also = np.sort(when[hit & (np.arange(len(mine)) != best)])[:MAX_ALSO]
     return MomentResult(video.path, float(when[best]), float(mine[best]), video.duration, video.width,
-                        video.height, video.date_taken, video.size, video.mtime_ns,
-                        bool(mine[best] >= strong), tuple(float(t) for t in also))
+                        video.height, video.date_taken, video.size, video.mtime_ns, strong,
+                        tuple(float(t) for t in also))
 
 
 def moments_threshold(top: np.ndarray, sample: np.ndarray, total: int) -> float:
@@ -208,19 +238,18 @@ class VideoFinding:
     def moments(self, terms: str | list[QueryTerm], k: int = DEFAULT_VIDEOS, where: SearchFilter | None = None,
                 cutoff: Any = "auto") -> list[MomentResult]:
         """The videos with a moment that matches ``terms``, best first (one result a video, its best
-        moment first); ``cutoff`` as in ``search`` says which are ``strong``: ``"auto"``, a flat
-        score, or None/0 for all. A result's ``also`` lists the moments the automatic cut-off
-        calls matches, whatever ``cutoff`` is."""
+        matching moment first); ``cutoff`` as in ``search`` says which are ``strong``: ``"auto"``,
+        a flat score, or None/0 for all. A result's ``also`` lists the moments the automatic
+        cut-off calls matches, whatever ``cutoff`` is."""
         if not self._finds_moments(cutoff):
             return []
         terms = parse_query(terms) if isinstance(terms, str) else terms
         if getattr(self._last_query, "terms", None) is terms:  # the photos' search of the same terms: not embedded again
-            vector, text_like = combine(self._last_query.parts, self.encoder.dim)
+            parts = self._last_query.parts
         else:
             with getattr(self.encoder, "query", contextlib.nullcontext)():
-                vector, text_like = self.query_vector(without_quotes(terms))
-        words = len(terms) == 1 and terms[0].text is not None and terms[0].weight > 0
-        return self._moments_of(vector, text_like, words, k, where, cutoff)
+                parts = self.term_vectors(without_quotes(terms))
+        return self._moments_of(parts, k, where, cutoff)
 
     def similar_moments(self, path: str | Path, k: int = DEFAULT_VIDEOS, where: SearchFilter | None = None,
                         cutoff: Any = "auto", region: Region | None = None) -> list[MomentResult]:
@@ -237,27 +266,51 @@ class VideoFinding:
         vector = self._store().vector(path)
         if vector is None:
             raise InvalidQuery(f"{path} is not in the index")
-        return self._moments_of(vector, False, False, k, where, cutoff, leave_out=path)
+        return self._moments_of([TermVector(1.0, np.asarray(vector, np.float32), False)], k, where, cutoff,
+                                leave_out=path)
 
     def _finds_moments(self, cutoff: Any) -> bool:
         if isinstance(cutoff, str) and cutoff != "auto":
             raise InvalidQuery(f"the cut-off is 'auto', a number or none, not {cutoff!r}")
         return self.videos.has_moments(self.encoder.stamp)
 
-    def _moments_of(self, vector: np.ndarray, text_like: bool, words: bool, k: int, where: SearchFilter | None,
-                    cutoff: Any, leave_out: str | None = None) -> list[MomentResult]:
+    def _moments_of(self, parts: list[TermVector], k: int, where: SearchFilter | None, cutoff: Any,
+                    leave_out: str | None = None) -> list[MomentResult]:
+        """The moments of a query's terms: one term's are judged by its own cut; several terms' as a
+        photo search judges them (``cutoff_terms``: each judged term by its own cut, combined)."""
         where = filter_as_covered(where, self.folders)
+        vector, text_like = combine(parts, self.encoder.dim)
 
-        def threshold_of(top: np.ndarray, sample: np.ndarray, moments: Any) -> float:
+        def cut(term: TermVector, scores: np.ndarray, standing: Callable, moments: Any, words: bool) -> float:
+            """The score from which a moment matches ``term`` (``scores``: the term's over every moment)."""
+            top, sample = standing(scores)
             level = self.videos.vague_level(moments, self.calibration.vague_vectors)
-            top, sample, total, level = self._beside_photos(vector, text_like, where, top, sample, moments, level,
-                                                            leave_out)
-            if words and names_nothing(top, level):
-                return np.inf
-            return moments_threshold(top, sample, total)
+            top, sample, total, level = self._beside_photos(term.vector, term.text, where, top, sample, moments,
+                                                            level, leave_out)
+            return np.inf if words and names_nothing(top, level) else moments_threshold(top, sample, total)
+
+        def matching(scores: np.ndarray, standing: Callable, moments: Any) -> np.ndarray:
+            whole = TermVector(1.0, vector, text_like)
+            if len(parts) == 1:
+                return scores >= cut(whole, scores, standing, moments, bool(parts[0].text and parts[0].weight > 0))
+            term_strong, positive = {}, []
+            for i in judged(parts):
+                term = replace(parts[i], vector=np.asarray(parts[i].vector, np.float32))
+                own = moments.vectors @ term.vector
+                threshold = cut(term, own, standing, moments, term.text)
+                term_strong[i] = own >= threshold
+                positive += [threshold] if term.weight > 0 else []
+            # a sum of words (each decides), or every positive word names nothing the library holds
+            if not uses_combined_cut(parts) or (positive and np.all(np.isposinf(positive))):
+                combined = np.zeros(len(scores), bool)
+            elif has_picture(parts):  # a picture plus words: its best group, as a narrow query's
+                combined = scores >= narrow_cutoff(standing(scores)[0], PICTURE_GROUP).threshold
+            else:
+                combined = scores >= cut(whole, scores, standing, moments, False)
+            return combine_strong(parts, combined, term_strong)
 
         flat = None if cutoff == "auto" else float(cutoff) if cutoff and cutoff > 0 else -np.inf
-        return self.videos.search(vector, k, where, threshold_of, strong_from=flat)
+        return self.videos.search(vector, k, where, matching, strong_from=flat)
 
     def _beside_photos(self, vector: np.ndarray, text_like: bool, where: SearchFilter | None, top: np.ndarray,
                        sample: np.ndarray, moments: Any, level: float,

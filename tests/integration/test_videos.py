@@ -259,3 +259,15 @@ def test_find_similar_on_the_page_shows_the_moments_like_it(engine, library):
     assert panel["visible"] and frames[0][1] == "holiday.mp4 · 0:04"
     topic = page.topic(engine.topics()[0].name, 20, 0.0, "relevance", None, None, None, True)[6]
     assert "moments" not in topic and VideosView(page.handlers).show(topic, 0.0, True)[0]["visible"] is False
+
+
+def test_a_composite_query_judges_each_term_as_a_photo_search_does(engine, library):
+    engine.read_videos()
+    holiday, garden = str(library / "clips" / "holiday.mp4"), str(library / "clips" / "garden.webm")
+    either = {m.path: m for m in engine.moments(f"{caption(HOLIDAY[2])} + {caption(GARDEN[0])}") if m.strong}
+    assert set(either) == {holiday, garden}  # "a or b": each video at its own term's moment
+    assert 4.0 <= either[holiday].at < 6.0 and 0.0 <= either[garden].at < 3.0
+    unlike = [m for m in engine.moments("a cross - purple") if m.strong]
+    assert garden not in [m.path for m in unlike]  # the one cross is purple: what the negative term names
+    photos = [h.path for h in engine.search("a cross - purple") if h.strong]
+    assert str(library / "photos" / "p4.jpg") not in photos  # as the photos' search of the same query

@@ -102,17 +102,27 @@ def test_the_search_answers_one_result_a_video_with_its_other_matching_moments(t
     side = VideoSide(tmp_path)
     seen = {}
 
-    def threshold_of(top, sample, moments):
+    def matching(scores, standing, moments):
+        top, sample = standing(scores)
         seen.update(top=top, sample=sample, total=len(moments.times))
-        return 0.9
+        return scores >= 0.9
 
-    found = side.search(query, 10, None, threshold_of)
+    found = side.search(query, 10, None, matching)
     assert [(m.path, m.at, m.strong, m.also) for m in found] == [("/v/a.mp4", 4.0, True, (8.0,)),
                                                                 ("/v/b.mp4", 1.0, False, ())]
     assert list(seen["top"]) == sorted(seen["top"], reverse=True) and seen["total"] == 5 and len(seen["sample"]) == 5
-    assert [m.path for m in side.search(query, 10, SearchFilter(date_from="2021-01-01"), threshold_of)] == ["/v/b.mp4"]
-    assert len(side.search(query, 1, None, threshold_of)) == 1
+    assert [m.path for m in side.search(query, 10, SearchFilter(date_from="2021-01-01"), matching)] == ["/v/b.mp4"]
+    assert len(side.search(query, 1, None, matching)) == 1
     assert found[0].to_dict()["also"] == [8.0]
+
+    def second_moments(scores, standing, moments):  # a composite query's matches need not score best
+        return np.isin(moments.times, [8.0, 3.0])
+
+    found = side.search(query, 10, None, second_moments)
+    assert [(m.path, m.at, m.strong, m.also) for m in found] == [("/v/a.mp4", 8.0, True, ()), ("/v/b.mp4", 3.0, True, ())]
+    flat = side.search(query, 10, None, second_moments, strong_from=0.99)  # a flat cut-off: each at its best
+    assert [(m.path, m.at, m.strong, m.also) for m in flat] == [("/v/a.mp4", 4.0, True, (8.0,)),
+                                                               ("/v/b.mp4", 1.0, False, (3.0,))]
     side.close()
 
 
