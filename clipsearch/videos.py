@@ -8,7 +8,8 @@ library (``_beside_photos``: a frame is a picture to the model): from the query'
 its scores over a sample of both, and words whose best score stays under every vague word's best
 name nothing the library holds (``calibration``); a best moment far above every other is the one
 match (``moments_threshold``: a scene filmed once is one moment). A query of several terms is
-judged on its combined scores (a photo search judges each term: ``cutoff_terms``).
+judged term by term, as a photo search is (``cutoff_terms``: a negative term rules out the moments
+it names, a sum keeps either term's); a video with a match shows its best matching moment.
 """
 
 from __future__ import annotations
