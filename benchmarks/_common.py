@@ -62,6 +62,16 @@ def peak_rss_bytes() -> int:
     return _status_kb("VmHWM") * 1024
 
 
+def reset_peak_rss() -> bool:
+    """Start ``peak_rss_bytes`` again from the memory resident now (Linux 4.0 and later); False where it cannot."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def _status_kb(key: str) -> int:
     try:
         with open("/proc/self/status") as handle:

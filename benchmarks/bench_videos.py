@@ -9,17 +9,23 @@ scene a shot: a random colour and shape on a random background), reads them with
 caption is found when the first answer is a clip that shows it and its best moment lies inside
 such a shot; the F1 of the videos the cut-off calls strong is against the videos that show the
 caption (others show the same shape on another background, the same colour...); and 20 captions
-no clip shows should keep nothing strong. Reading: one ``--minutes``
+no clip shows should keep nothing strong. Shapes ("a circle"), colours ("a red object") and
+queries of two terms are searched too: "a circle - red" (a circle of another colour) and "a red
+circle + a blue square" (either), eight of each. Reading: one ``--minutes``
 long 1280x720 H.264 clip at 30 frames a second (a new shot every 5 s), read with ViT-B-32 with
 random weights (a pretrained one costs the same), with a keyframe every second (phones) and
-every 10 s; the decoding and the embedding timed apart. Query: ``--moments`` random unit vectors
-of 512 dimensions, searched with the automatic cut-off. Prints markdown tables with the
+every 10 s; the decoding and the embedding timed apart, then the pass as it runs (a batch
+embedded while the next decodes) with the most memory it took beyond what was resident before
+it (the frames it holds, the model's working memory). Query: ``--moments`` random unit vectors
+of 512 dimensions, searched with the automatic cut-off, alone and as a query of three terms
+(each other term's moments scored and cut too, as a composite query's are). Prints markdown tables with the
 machine's load. Not a test: tests/integration/test_videos.py asserts the behaviour.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import sys
@@ -32,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from benchmarks._common import load_line  # noqa: E402
+from benchmarks._common import load_line, peak_rss_bytes, reset_peak_rss, rss_bytes  # noqa: E402
 from benchmarks._common import table as _table  # noqa: E402
 from clipsearch import ModelSpec, SearchEngine, Settings  # noqa: E402
 from clipsearch.cutoff import TOP_CANDIDATES, relevance_cutoff  # noqa: E402
@@ -40,7 +46,7 @@ from clipsearch.demo import make_sample_library, random_scene  # noqa: E402
 from clipsearch.demo.clips import write_clip  # noqa: E402
 from clipsearch.video_frames import read_video  # noqa: E402
 from clipsearch.videoindex import VideoIndex, VideoRecord  # noqa: E402
-from clipsearch.videopass import MOMENT_EVERY, distinct_moments  # noqa: E402
+from clipsearch.videopass import MOMENT_EVERY, VideoPass, distinct_moments  # noqa: E402
 from clipsearch.videos import VideoSide  # noqa: E402
 
 
@@ -89,13 +95,15 @@ def _kinds(engine, shots: list, clips: int) -> dict:
     def thing(scene):
         return scene.objects[0]
 
-    kinds = {"scene": lambda sc: sc.caption, "shape": lambda sc: f"a {thing(sc).shape}",
-             "colour": lambda sc: f"a {thing(sc).colour} object"}
+    kinds = {"scene": lambda sc: [sc.caption], "shape": lambda sc: [f"a {thing(sc).shape}"],
+             "colour": lambda sc: [f"a {thing(sc).colour} object"]}
     out = {}
-    for kind, query_of in kinds.items():
+    for kind, queries_of in {**kinds, **_composite(shots)}.items():
         found, f1s = [], []
-        for query in sorted({query_of(scene) for *_, scene in shots}):
-            right = [(p, s, e) for p, s, e, scene in shots if query_of(scene) == query]
+        for query in sorted({q for *_, scene in shots for q in queries_of(scene)}):
+            right = [(p, s, e) for p, s, e, scene in shots if query in queries_of(scene)]
+            if not right:
+                continue
             hits = engine.moments(query, k=clips)
             top = hits[0] if hits else None
             found.append(bool(top and any(top.path == p and s <= top.at < e for p, s, e in right)))
@@ -104,6 +112,28 @@ def _kinds(engine, shots: list, clips: int) -> dict:
         out[f"{kind}: first at its time"] = f"{np.mean(found):.2f}"
         out[f"{kind}: F1 of strong videos"] = f"{np.mean(f1s):.2f}"
     return out
+
+
+def _composite(shots: list) -> dict:
+    """Queries of two terms, each kind a function from a shot's scene to the queries it answers:
+    "a circle - red" (a circle of any other colour), and "a red circle + a blue square" (either),
+    eight of each, drawn from the shots' own scenes."""
+    rng = random.Random(len(shots))
+    things = sorted({(s.objects[0].colour, s.objects[0].shape) for *_, s in shots})
+    colours = sorted({c for c, _ in things})
+    negatives = [(shape, rng.choice([c for c in colours if c != keep]))
+                 for keep, shape in rng.sample(things, min(8, len(things)))]
+    sums = [tuple(rng.sample(things, 2)) for _ in range(8)]
+
+    def negative(scene):
+        thing = scene.objects[0]
+        return [f"a {shape} - {colour}" for shape, colour in negatives if thing.shape == shape and thing.colour != colour]
+
+    def either(scene):
+        thing = (scene.objects[0].colour, scene.objects[0].shape)
+        return [f"a {a[0]} {a[1]} + a {b[0]} {b[1]}" for a, b in sums if thing in (a, b)]
+
+    return {"negative": negative, "sum": either}
 
 
 def moving_clip(path: Path, minutes: float, gop_seconds: int) -> None:
@@ -130,18 +160,34 @@ def moving_clip(path: Path, minutes: float, gop_seconds: int) -> None:
 
 
 def reading(minutes: float, gop_seconds: int, root: Path, encoder) -> dict:
-    path = root / f"long-gop{gop_seconds}.mp4"
+    """Decoding, then embedding, each timed alone; then the pass as it runs (``VideoPass``: a batch
+    embedded while the next decodes)."""
+    folder = root / f"gop{gop_seconds}"
+    folder.mkdir()
+    path = folder / "long.mp4"
     moving_clip(path, minutes, gop_seconds)
     started = time.perf_counter()
     facts, frames = read_video(str(path), every=MOMENT_EVERY, min_size=encoder.input_size)
     decoded = time.perf_counter() - started
     prepared = [encoder.prepare(f.image) for f in frames]
     vectors = np.concatenate([encoder.embed_prepared(prepared[i:i + 16]) for i in range(0, len(prepared), 16)])
-    kept = distinct_moments([f.t for f in frames], vectors)
+    kept, sampled = distinct_moments([f.t for f in frames], vectors), len(frames)
     total = time.perf_counter() - started
+    store = VideoIndex.open(root / f"index-gop{gop_seconds}", create=True)
+    del frames, prepared
+    gc.collect()
+    before, measured = rss_bytes(), reset_peak_rss()
+    started = time.perf_counter()
+    report = VideoPass(store, encoder).run([str(folder)], [])
+    passed = time.perf_counter() - started
+    held = f"{(peak_rss_bytes() - before) / 1e6:.0f}" if measured else "?"
+    store.close()
+    assert report.read == 1 and report.moments == len(kept), report
     return {"keyframes": f"every {gop_seconds} s", "video s": round(facts.duration, 1),
-            "MB": round(path.stat().st_size / 1e6, 1), "frames sampled": len(frames), "moments kept*": len(kept), "decode s": round(decoded, 2), "embed s": round(total - decoded, 2),
-            "total s": round(total, 2), "x real time": round(facts.duration / total, 1)}
+            "MB": round(path.stat().st_size / 1e6, 1), "frames sampled": sampled, "moments kept*": len(kept),
+            "decode s": round(decoded, 2), "embed s": round(total - decoded, 2), "one then the other s": round(total, 2),
+            "the pass s": round(passed, 2), "x real time": round(facts.duration / passed, 1),
+            "the pass's peak MB": held}
 
 
 def query_cost(count: int, root: Path) -> dict:
@@ -159,19 +205,36 @@ def query_cost(count: int, root: Path) -> dict:
     side.store().moments()
     load = time.perf_counter() - started
 
-    def cut(top, sample, moments):
-        return relevance_cutoff(top[:TOP_CANDIDATES], sample, len(moments.times)).threshold
+    def unit() -> np.ndarray:
+        vector = rng.standard_normal(512).astype(np.float32)
+        return vector / np.linalg.norm(vector)
 
-    times = []
+    def cut(scores, standing, moments):
+        top, sample = standing(scores)
+        return scores >= relevance_cutoff(top[:TOP_CANDIDATES], sample, len(moments.times)).threshold
+
+    def terms_cut(terms):  # a query of several terms: each judged term scored and cut on its own too
+        def matching(scores, standing, moments):
+            strong = cut(scores, standing, moments)
+            for term in terms:
+                strong &= ~cut(moments.vectors @ term, standing, moments)
+            return strong
+        return matching
+
+    times, composite = [], []
     for _ in range(30):
-        query = rng.standard_normal(512).astype(np.float32)
-        query /= np.linalg.norm(query)
+        query, others = unit(), [unit(), unit()]
         began = time.perf_counter()
         side.search(query, 10, None, cut)
         times.append((time.perf_counter() - began) * 1000)
+        began = time.perf_counter()
+        side.search(query, 10, None, terms_cut(others))
+        composite.append((time.perf_counter() - began) * 1000)
     side.close()
     return {"moments": f"{count:,}", "videos": f"{count // per_video:,}", "read into memory s": round(load, 2),
-            "search p50 ms": round(float(np.median(times)), 1), "p90 ms": round(float(np.percentile(times, 90)), 1)}
+            "search p50 ms": round(float(np.median(times)), 1), "p90 ms": round(float(np.percentile(times, 90)), 1),
+            "three terms p50 ms": round(float(np.median(composite)), 1),
+            "three terms p90 ms": round(float(np.percentile(composite, 90)), 1)}
 
 
 def main() -> None:
