@@ -3,7 +3,8 @@
 Opened, it shows one cover a topic (its most typical photo), captioned with its name and size,
 largest first; a click on a cover shows that topic's photos in the results, the most typical
 first, in the folder and dates chosen (``Page.topic``; the address becomes ``/?topic=NAME``).
-The topics are worked out when the panel first opens and kept until the index changes.
+The topics are worked out when the panel first opens and kept until the index changes; a click
+on a cover after a re-index shows the topic asked for where it still exists, then the covers anew.
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
@@ -33,7 +34,7 @@ class TopicsView:
         self.page = page
 
     def covers(self):
-        """(the covers: a thumbnail and "name · size" each, the topics' names in that order, a note)."""
+        """(the covers: a thumbnail and "name · size" each, what they show: ``shown``, a note)."""
         handlers = self.page.handlers
         try:
             topics = handlers.engine().topics()
@@ -45,12 +46,29 @@ class TopicsView:
         photos = sum(t.size for t in topics)
         note = (f"{len(topics)} topics of {photos:,} photos, largest first, each named by the common subject "
                 "that fits it best (a guess: the photos tell). Click one to see its photos.")
-        return items, [t.name for t in topics], note
+        return items, shown(topics), note
 
-    def open(self, names: list, k: float, min_score: float, sort: str, folder: str, date_from: str, date_to: str,
+    def open(self, covers: list, k: float, min_score: float, sort: str, folder: str, date_from: str, date_to: str,
              strong_only: bool, picked: gr.SelectData):
         """A cover clicked: that topic's photos in the results (OUTPUT_NAMES)."""
-        return self.page.topic(names[picked.index], k, min_score, sort, folder, date_from, date_to, strong_only)
+        name = covers[picked.index][0]
+        return self.page.topic(name, k, min_score, sort, folder, date_from, date_to, strong_only)
+
+    def refresh(self, covers: list):
+        """After a cover is clicked: the covers made again where the index changed since they were
+        (a re-index here or by a script: a topic gone, grown, another cover), else left as they are."""
+        try:
+            topics = self.page.handlers.engine().topics()
+        except (NoIndexYet, ClipSearchError):
+            return gr.skip(), gr.skip(), gr.skip()
+        if shown(topics) == [list(cover) for cover in covers or []]:
+            return gr.skip(), gr.skip(), gr.skip()
+        return self.covers()
+
+
+def shown(topics: list) -> list[list]:
+    """What the covers show of each topic: its name, size and cover photo (a state, compared after a click)."""
+    return [[t.name, t.size, t.paths[0]] for t in topics]
 
 
 def topics_panel() -> dict[str, Any]:
@@ -59,7 +77,7 @@ def topics_panel() -> dict[str, Any]:
         note = gr.Markdown("", elem_id="topics-note")
         covers = gr.Gallery(label="Topics", columns=6, object_fit="cover", allow_preview=False, buttons=[],
                             elem_id="topics")
-    return {"panel": panel, "note": note, "covers": covers, "names": gr.State([])}
+    return {"panel": panel, "note": note, "covers": covers, "shown": gr.State([])}
 
 
 def wire_topics(panel: dict[str, Any], view: TopicsView, filters: list, outputs: list, searching: dict,
@@ -67,8 +85,9 @@ def wire_topics(panel: dict[str, Any], view: TopicsView, filters: list, outputs:
     """The panel's events: ``filters`` (k, min_score, sort, folder, date_from, date_to, strong_only),
     ``after``: the events chained after a topic opens (the address)."""
     private = {"api_visibility": "private"}
-    panel["panel"].expand(view.covers, None, [panel["covers"], panel["names"], panel["note"]], **private,
-                          show_progress_on=[panel["covers"]])
-    event = panel["covers"].select(view.open, [panel["names"], *filters], outputs, **private, **searching)
+    made = [panel["covers"], panel["shown"], panel["note"]]
+    panel["panel"].expand(view.covers, None, made, **private, show_progress_on=[panel["covers"]])
+    event = panel["covers"].select(view.open, [panel["shown"], *filters], outputs, **private, **searching)
     for step in after:
         event = event.then(**step)
+    event.then(view.refresh, panel["shown"], made, **private, show_progress="hidden")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import gradio as gr
 import pytest
 
 from clipsearch import InvalidQuery, SearchFilter
@@ -124,3 +125,35 @@ def test_scripts_and_assistants_read_the_topics_and_a_topics_photos(served, demo
     assert {"library_topics", "photos_of_topic"} <= tools and not listed.isError and not photos.isError
     assert [t["name"] for t in ast.literal_eval(listed.content[0].text)] == [t.name for t in topics]
     assert [r["file"] for r in ast.literal_eval(photos.content[0].text)] == list(topics[2].paths[:2])
+
+
+def test_the_pages_covers_are_made_again_after_a_click_once_the_index_changed(tmp_path):
+    import random
+
+    from clipsearch import ModelSpec, SearchEngine, Settings
+    from clipsearch.demo import Scene, SceneObject, render_scene
+    from webui.handlers import Handlers
+    from webui.page import Page
+    from webui.topics_view import TopicsView
+
+    library, rng = tmp_path / "library", random.Random(4)
+    library.mkdir()
+    for i in range(24):
+        thing = SceneObject(("red", "blue")[i % 2], ("circle", "square")[i % 2])
+        render_scene(Scene((thing,), "white"), 160, rng).save(library / f"a{i}.jpg")
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", model=ModelSpec(name="demo"))
+    engine = SearchEngine.for_writing(settings)
+    try:
+        engine.index_folder(library)
+        view = TopicsView(Page(Handlers(engine, settings)))
+        items, shown, note = view.covers()
+        assert [name for name, _, _ in shown] == [t.name for t in engine.topics()] and len(items) == len(shown)
+        assert view.refresh(shown) == (gr.skip(), gr.skip(), gr.skip())  # nothing changed: left as they are
+        for i in range(12):
+            render_scene(Scene((SceneObject("yellow", "star"),), "black"), 160, rng).save(library / f"b{i}.jpg")
+        engine.index_folder(library)  # a re-index: more photos, other topics
+        items, again, note = view.refresh(shown)
+        assert again == [[t.name, t.size, t.paths[0]] for t in engine.topics()] and again != shown
+        assert sum(size for _, size, _ in again) == 36 and "36 photos" in note
+    finally:
+        engine.close()
