@@ -303,7 +303,7 @@ def test_a_dropped_heic_or_tiff_shows_as_a_jpeg_and_a_search_again_uses_the_orig
     assert page.stand_in(None) is None and page.stand_in(UnreadableUpload("an unreadable upload")) is None
     searched = []
     real = handlers.search
-    monkeypatch.setattr(handlers, "search", lambda text, image, *rest: searched.append(image) or real(text, image, *rest))
+    monkeypatch.setattr(handlers, "search", lambda text, image, *rest, **named: searched.append(image) or real(text, image, *rest, **named))
     for original, kind in ((tmp_path / "IMG_4032.HEIC", "HEIF"), (tmp_path / "scan.tiff", "TIFF")):
         picture.save(original, format=kind)
         shown = page.stand_in(str(original))
@@ -518,7 +518,7 @@ def test_search_with_this_photo_puts_a_result_in_the_drop_zone_and_searches_with
 
     page, searched = Page(handlers), []
     real = handlers.search
-    monkeypatch.setattr(handlers, "search", lambda text, image, *rest: searched.append(image) or real(text, image, *rest))
+    monkeypatch.setattr(handlers, "search", lambda text, image, *rest, **named: searched.append(image) or real(text, image, *rest, **named))
     chosen = str(library / "trips" / "p02.jpg")
     shown = page.use_selected(chosen)
     assert handlers.thumbs.contains(shown) and "/1024/" in shown
@@ -543,7 +543,7 @@ def test_the_page_saves_the_dropped_photo_and_its_box_and_opens_them_again(handl
     page, searched, warned = Page(handlers), [], []
     view = SavedView(page)
     real = handlers.search
-    monkeypatch.setattr(handlers, "search", lambda text, image, *rest: searched.append(image) or real(text, image, *rest))
+    monkeypatch.setattr(handlers, "search", lambda text, image, *rest, **named: searched.append(image) or real(text, image, *rest, **named))
     monkeypatch.setattr(gr, "Warning", lambda message: warned.append(message))
     upload = tmp_path / "gradio" / "0a1b" / "phone-shot.png"
     upload.parent.mkdir(parents=True)
