@@ -83,9 +83,21 @@ def search_for(page, text: str) -> None:
 
 
 def set_strong_only(page, on: bool) -> None:
+    """Tick or untick "Strong matches only"; where results show, wait until they are filtered again
+    (the status line says "strong match" while it is ticked): the re-filter clears the preview, so
+    a click on a result before it lands can be undone by it."""
+    from playwright.sync_api import expect
+
     box = page.locator("#strong-only input[type=checkbox]")
-    if box.is_checked() != on:
-        box.click()
+    if box.is_checked() == on:
+        return
+    status = page.locator("#status")
+    shown = re.search(r"strong match|\d+ results|results score", status.inner_text())
+    box.click()
+    if shown and on:
+        expect(status).to_contain_text("strong match", timeout=TIMEOUT)
+    elif shown:
+        expect(status).not_to_contain_text("strong match", timeout=TIMEOUT)
 
 
 def expect_status(page, fragment: str) -> None:
