@@ -78,18 +78,23 @@ def found_moments(find: Callable[[], list]) -> list[dict]:
 
 def moment_markdown(moment: dict, play: bool = False) -> str:
     """A moment's details: the video, when in it, its other matching moments, its length and date;
-    with ``play`` (``--originals``), a link that plays the video from that moment (``GET /api/photo``,
-    relative: it holds behind a proxy)."""
+    with ``play`` (``--originals``), a link that plays the video from that moment, and from each of
+    the others (``GET /api/photo``, relative: it holds behind a proxy)."""
+    playable = play and os.path.isfile(moment["path"])
+    address = f"api/photo?file={quote(web_path(moment['path']), safe='')}"
+
+    def at(t: float) -> str:
+        return f"[{clock(t)}]({address}#t={t:.1f})" if playable else clock(t)
+
     lines = [f"**{md(os.path.basename(moment['path']))}** at **{clock(moment['at'])}** "
              f"of {clock(moment['duration'])} · score {moment['score']:.3f}"]
     if moment["also"]:
-        lines.append("Also matching at " + ", ".join(clock(t) for t in moment["also"]))
+        lines.append("Also matching at " + ", ".join(at(t) for t in moment["also"]))
     if moment.get("date_taken"):
         lines.append(f"Recorded {md(moment['date_taken'].replace('T', ' '))}")
     lines.append(f"**Path:** {md(moment['path'])}")
-    if play and os.path.isfile(moment["path"]):
-        lines.append(f"[Play from {clock(moment['at'])}](api/photo?file={quote(web_path(moment['path']), safe='')}"
-                     f"#t={moment['at']:.1f})")
+    if playable:
+        lines.append(f"[Play from {clock(moment['at'])}]({address}#t={moment['at']:.1f})")
     return "\n\n".join(lines)
 
 

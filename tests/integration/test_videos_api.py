@@ -125,3 +125,7 @@ def test_with_originals_a_video_plays_from_its_moment_a_range_at_a_time(served, 
     link = moment_markdown(moment, play=True)
     assert "[Play from 0:04](api/photo?file=" in link and "#t=4.0)" in link
     assert "Play" not in moment_markdown(moment)
+    also = dict(moment, also=[0.0, 2.0])  # each other matching moment plays from its own time too
+    assert "Also matching at [0:00](api/photo?file=" in moment_markdown(also, play=True) and "#t=2.0)" in \
+        moment_markdown(also, play=True)
+    assert "Also matching at 0:00, 0:02" in moment_markdown(also)
