@@ -229,7 +229,7 @@ def _print_report(report, args, text=None, videos=None) -> None:
                 out[key] = part.to_dict()
         print(flags.json_text(out), flush=True)
     elif not args.quiet:
-        print("\n".join([format_report(report)] + ([format_text_report(text)] if text is not None else [])
+        print("\n".join([format_report(report, videos=videos is not None)] + ([format_text_report(text)] if text is not None else [])
                         + ([format_video_report(videos)] if videos is not None else [])), flush=True)
 
 

@@ -71,8 +71,8 @@ class ProgressPrinter:
             self._bar = None
 
 
-def format_report(report: IndexReport) -> str:
-    """The end-of-run summary people read."""
+def format_report(report: IndexReport, videos: bool = False) -> str:
+    """The end-of-run summary people read (``videos``: a video pass follows it, and says its own)."""
     verb = "would be" if report.dry_run else ""
     lines = [
         f"{'dry run: ' if report.dry_run else ''}{report.found} image files found in "
@@ -84,7 +84,7 @@ def format_report(report: IndexReport) -> str:
         lines.append(f"  {folder} is {absence(folder)} (a disk not mounted?): its {count} indexed photo{'s' if count != 1 else ''} "
                      f"are kept; if it moved or is gone for good, `python -m indexer --remove {folder}` forgets them")
     if not report.found and not report.skipped and not report.kept:
-        lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP): " + _other_files(report))
+        lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP): " + _other_files(report, videos))
     if not report.dry_run and (report.embedded or report.reused):
         rate = f", {report.images_per_second:.1f} images/s" if report.embedded else ""  # copies only: no rate
         lines.append(f"  embedded {report.embedded} ({report.reused} reused from identical files) in "
@@ -115,10 +115,10 @@ def skipped_lines(skipped: dict[str, list[str]], head: str) -> list[str]:
     return lines
 
 
-def _other_files(report: IndexReport) -> str:
+def _other_files(report: IndexReport, videos: bool = False) -> str:
     """What an empty run found instead (camera RAW, videos...), or the question whether it is the folder."""
     if not report.other_files:
         return "is it the right folder?"
     kinds = ", ".join(f"{count:,} {ext}" for ext, count in report.other_files.items())
     return (f"it holds other files ({kinds}): camera RAW files are not indexed (a JPEG beside a RAW file is), "
-            "videos only with --videos")
+            + ("videos are read after the photos (below)" if videos else "videos only with --videos"))
