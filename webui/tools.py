@@ -212,7 +212,9 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
 
     gr.api(search_photos_by_text, api_name="search_text", **encoder_bound)
     gr.api(photo_library_info, api_name="info")
-    gr.api(video_tool(handlers), api_name="search_videos", **encoder_bound)
+    by_text, like_photo = video_tools(handlers)
+    gr.api(by_text, api_name="search_videos", **encoder_bound)
+    gr.api(like_photo, api_name="similar_videos", **encoder_bound)
     gr.api(library_topics, api_name="topics")
     gr.api(photos_of_topic, api_name="topic_photos")
     gr.api(saved_searches, api_name="saved_searches")
@@ -302,8 +304,9 @@ def ran_saved(handlers: Handlers, name: str, k: int, min_score: float) -> list[d
                                                         region=kept.region)), min_score)
 
 
-def video_tool(handlers: Handlers) -> Callable:
-    """The MCP tool and named endpoint that searches the videos' moments (``/search_videos``)."""
+def video_tools(handlers: Handlers) -> tuple[Callable, Callable]:
+    """The MCP tools and named endpoints that search the videos' moments: by words
+    (``/search_videos``) and like an indexed photo (``/similar_videos``)."""
 
     @whole_arg_lines
     def search_videos_by_text(text: str, k: int = 10, min_score: float = 0.0, folder: str = "", since: str = "",
@@ -327,7 +330,36 @@ def video_tool(handlers: Handlers) -> Callable:
         """
         return _with_urls(video_moments(handlers, text, k, min_score, folder, since, until), request)
 
-    return search_videos_by_text
+    @whole_arg_lines
+    def find_video_moments_like_photo(path: str, k: int = 10, min_score: float = 0.0, folder: str = "",
+                                      since: str = "", until: str = "", region: str = "",
+                                      request: gr.Request = None) -> list[dict]:
+        """Find the moments in the user's own videos that look like one of their photos (same scene,
+        subject or style), or like a part of it (region).
+
+        Use a "file" path returned by a photo search; other paths are refused. The results are as
+        search_videos_by_text's: one a video, best first, with "at", "also", "strong" and a "thumbnail".
+
+        Args:
+            path: the "file" of an indexed photo, exactly as a search returned it.
+            k: how many videos to return, 1 to 500 (default 10).
+            min_score: 0 returns all k; -1 only the strong matches; above 0, leave out results scoring less.
+            folder: only videos in this folder and below it (a full path); empty for all.
+            since: only videos recorded on or after this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
+            until: only videos recorded on or before this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
+            region: only this part of the photo: LEFT,TOP,RIGHT,BOTTOM as fractions of its width and
+                height, as percentages or in pixels; empty for the whole photo.
+        """
+        def find() -> list[dict]:
+            engine, photo = handlers.engine(), local_path(str(path or ""))
+            if not photo or engine.record(photo) is None:
+                raise gr.Error("That photo is not in the index.", title="Not indexed")
+            return [m.to_dict() for m in engine.similar_moments(photo, k=clamp_k(k), where=api_filter(
+                folder, since, until), region=parse_region(region))]
+
+        return _with_urls(api_cut(handlers._api(find), min_score), request)
+
+    return search_videos_by_text, find_video_moments_like_photo
 
 
 def video_moments(handlers: Handlers, text: str, k: int, min_score: float, folder: str, since: str,

@@ -91,6 +91,30 @@ def test_the_named_endpoint_and_the_mcp_tool_search_the_videos(served):
     assert not answer.isError and moments[0]["file"] == str(library / "party.mp4") and 2.0 <= moments[0]["at"] < 4.0
 
 
+def test_the_moments_like_a_photo_by_the_named_endpoint_and_the_mcp_tool(served):
+    server, library = served
+    photo = str(library / "photo0.jpg")
+    client = Client(server.url, verbose=False, ssl_verify=False)
+    try:
+        like = client.predict(photo, 5, 0, api_name="/similar_videos")
+        part = client.predict(photo, 5, 0, "", "", "", "0,0,0.5,0.5", api_name="/similar_videos")
+        with pytest.raises(Exception, match="not in the index"):
+            client.predict(str(library / "party.mp4"), 5, api_name="/similar_videos")
+    finally:
+        client.close()
+    assert [m["file"] for m in like] == [str(library / "party.mp4")] and "at=" in like[0]["thumbnail"]
+    assert [m["file"] for m in part] == [str(library / "party.mp4")]
+
+    async def work(session):
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        answer = await session.call_tool("find_video_moments_like_photo", {"path": photo, "min_score": -1})
+        return tools, answer
+
+    tools, answer = asyncio.run(_mcp_session(server.url, work=work))
+    assert "photo" in tools["find_video_moments_like_photo"].description
+    assert not answer.isError and ast.literal_eval(answer.content[0].text) == []  # no green triangle in the clip
+
+
 def test_the_command_line_prints_the_servers_moments_as_it_prints_its_own(served, capsys):
     import cli.search
 

@@ -84,7 +84,7 @@ def test_only_the_named_endpoints_are_public(client):
     info = client.view_api(print_info=False, return_format="dict")
     assert set(info["named_endpoints"]) == {"/search_text", "/search_image", "/similar", "/duplicates", "/info",
                                             "/look_at_photo", "/saved_searches", "/run_saved_search", "/save_search",
-                                            "/topics", "/topic_photos", "/search_videos"}
+                                            "/topics", "/topic_photos", "/search_videos", "/similar_videos"}
     assert info["unnamed_endpoints"] == {}
 
 
