@@ -3,7 +3,8 @@
 The only importer of PyAV. ``SampledVideo`` hands over a frame every ``every`` seconds as it is
 decoded (``read_video``: all at once), upright (the display-matrix rotation phones write for
 portrait video is applied), RGB, shrunk by FFmpeg while converting (a 4K frame never exists in RGB
-at full size); ``frame_at`` seeks to one moment for a thumbnail. Every failure is an ``UnreadableImage`` with a short, stable reason, as for photos.
+at full size); ``frame_at`` seeks to one moment for a thumbnail. Every failure is an
+``UnreadableImage`` with a short, stable reason, as for photos.
 
 Why keyframes: decoding is the whole cost; a keyframe decodes on its own, any other frame needs
 every frame back to its keyframe. Phones and cameras write one every second or two, so where no
