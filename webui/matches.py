@@ -15,6 +15,7 @@ from .textui import keeps
 
 Results = list[dict[str, Any]]
 UNTICK = "untick “Strong matches only” to see them"
+NO_RESULTS = "No results."  # the status line of a search that found no photo
 
 
 def strong_results(results: Results) -> Results:
@@ -60,7 +61,7 @@ def api_cut(results: Results, min_score: Any) -> Results:
 def status_line(results: Results, shown: Results, cut: float) -> str:
     """What the status line says about a search's results, before the query and its time."""
     if not results:
-        return "No results."
+        return NO_RESULTS
     if not shown:
         return (f"No result scores {cut:.2f} or more (the best scored {results[0]['score']:.3f}): "
                 f"lower the cut-off.")

@@ -29,6 +29,7 @@ from PIL import Image
 from .filters import clamp_k
 from .handlers import Handlers, NotIndexed, Results, UnreadableUpload, _listed, similar_what
 from .markdown import describe_query, md
+from .matches import NO_RESULTS
 from .thumbnails import PREVIEW_SIZE
 from .videos_view import found_moments
 
@@ -194,7 +195,7 @@ class Page:
         gallery, shown, status = self.handlers.refilter(results, min_score, sort, strong_only)
         if last and results:
             status += last.get("context", "")
-        return gallery, True, shown, status, *_cleared()
+        return gallery, True, shown, _videos_said(status, results, last), *_cleared()
 
     def _after(self, out, last: dict, what: str, filters: tuple):
         gallery, results, shown, status, banner = out
@@ -202,7 +203,15 @@ class Page:
             return gallery, False, results, shown, status, banner, gr.skip(), *_cleared()
         at = status.rfind(f" · {md(what)} · ")  # the status ends with the query and its time
         last = dict(last, filters=list(filters), context=status[at:] if at >= 0 else "")
-        return gallery, True, results, shown, status, banner, last, *_cleared()
+        return gallery, True, results, shown, _videos_said(status, results, last), banner, last, *_cleared()
+
+
+def _videos_said(status: str, results: Results, last: dict | None) -> str:
+    """The status line of a search that no photo answers but a video's moment does (a folder of
+    videos, say): not a bare "No results." above the In videos panel."""
+    if results or not status.startswith(NO_RESULTS) or not any(m["strong"] for m in (last or {}).get("moments", [])):
+        return status
+    return "No photo matches; the moments in videos that do are below." + status[len(NO_RESULTS):]
 
 
 def unselect():

@@ -271,3 +271,26 @@ def test_a_composite_query_judges_each_term_as_a_photo_search_does(engine, libra
     assert garden not in [m.path for m in unlike]  # the one cross is purple: what the negative term names
     photos = [h.path for h in engine.search("a cross - purple") if h.strong]
     assert str(library / "photos" / "p4.jpg") not in photos  # as the photos' search of the same query
+
+
+def test_a_search_no_photo_answers_but_a_moment_does_says_so(tmp_path):
+    from webui.handlers import Handlers
+    from webui.page import Page
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    write_clip(clips / "holiday.mp4", HOLIDAY, seconds_each=2.0, fps=10, size=128)
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", model=ModelSpec(name="demo"))
+    engine = SearchEngine.for_writing(settings)
+    try:
+        engine.set_video_reading(True)
+        engine.index_folder(clips)  # a folder of videos alone: no photo
+        engine.read_videos()
+        page = Page(Handlers(engine, settings))
+        out = page.search(caption(HOLIDAY[2]), None, 20, 0.0, "relevance", None, None, None, True)
+        assert out[2] == [] and out[6]["moments"][0]["strong"]
+        assert out[4].startswith("No photo matches; the moments in videos that do are below. · ")
+        again = page.refilter([], 0.0, "relevance", False, out[6])
+        assert again[3].startswith("No photo matches")
+    finally:
+        engine.close()
