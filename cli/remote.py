@@ -90,7 +90,8 @@ def _hit(result: dict[str, Any], cut: str | float) -> SearchResult:
 
 def _moment(found: dict[str, Any], cut: str | float) -> MomentResult:
     return MomentResult(found["file"], found["at"], found["score"], found["duration"], found["width"], found["height"],
-                        found["date_taken"], found["size"], found["mtime_ns"], _strong(found, cut), tuple(found["also"]))
+                        found["date_taken"], found["size"], found["mtime_ns"], _strong(found, cut), tuple(found["also"]),
+                        found.get("words"))
 
 
 def _shown(url: str) -> str:

@@ -127,8 +127,9 @@ def format_info(info: dict) -> str:
         "Folders:       " + ("\n               ".join(f + now_note(f) for f in folders) if folders else "(none recorded)"),
     ] + (["Left out:      " + "\n               ".join(info["left_out"])] if info.get("left_out") else [])
     if videos := info.get("videos"):
+        said = f", {videos['moments_with_words']:,} with words" if videos.get("moments_with_words") else ""
         lines.append(f"Videos:        {videos['videos']:,} ({clock(videos['seconds'])} of video, {videos['moments']:,} "
-                     f"moments)" + ("" if videos["enabled"] else "; not read any more (--no-videos)"))
+                     f"moments{said})" + ("" if videos["enabled"] else "; not read any more (--no-videos)"))
     return "\n".join(lines)
 
 
@@ -279,7 +280,8 @@ def _print_moments(videos: list, found: int, newest_first: bool) -> None:
     for moment in videos:
         when = f"{sort_date(moment)[:10]}\t" if newest_first else ""
         also = f" (also {', '.join(map(clock, moment.also))})" if moment.also else ""
-        print(f"{moment.score:.3f}\t{when}{moment.path}\tat {clock(moment.at)}{also}")
+        print(f"{moment.score:.3f}\t{when}{moment.path}\tat {clock(moment.at)}{also}"
+              + (f"\t{moment.words}" if moment.words else ""))
     if found > len(videos):
         print(f"In videos: {len(videos) or 'no'} strong match{'es' * (len(videos) != 1)}; {found - len(videos)} "
               "weaker hidden (--min-score 0 shows all)", file=sys.stderr)

@@ -77,8 +77,7 @@ def is_video_name(name: str) -> bool:
 def read_video(path: str | os.PathLike, every: float = 2.0, max_frames: int = 1800, min_size: int | None = None,
                timeout: float | None = 60.0) -> tuple[VideoFacts, list[Frame]]:
     """The video's facts and all its sampled frames at once (``SampledVideo``'s, which see)."""
-    video = SampledVideo(path, every, max_frames, min_size, timeout)
-    with video:
+    with SampledVideo(path, every, max_frames, min_size, timeout) as video:
         frames = list(video)
     assert video.facts is not None  # a video with no frame raised
     return video.facts, frames
@@ -135,6 +134,22 @@ def frame_at(path: str | os.PathLike, t: float, min_size: int | None = None) -> 
     video = _Video(name)
     try:
         return video.picture(video.frame_near(max(0.0, t)), min_size)
+    except (av.FFmpegError, OSError, ValueError, MemoryError) as exc:
+        raise UnreadableImage(name, "corrupt video", str(exc)[:200]) from None
+    finally:
+        video.container.close()
+
+
+def frames_at(path: str | os.PathLike, times: list[float], min_size: int | None = None,
+              watch: Watch | None = None) -> Iterator[Frame]:
+    """The upright RGB frames nearest ``times`` (in order), the file opened once, each a tick of
+    ``watch``: the frames of a video's moments read again (their words: ``videowords``)."""
+    name, watch = os.fspath(path), watch or Watch()
+    video = _Video(name)
+    try:
+        for t in times:
+            watch.tick()
+            yield Frame(t, video.picture(video.frame_near(max(0.0, t)), min_size))
     except (av.FFmpegError, OSError, ValueError, MemoryError) as exc:
         raise UnreadableImage(name, "corrupt video", str(exc)[:200]) from None
     finally:

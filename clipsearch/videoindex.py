@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .cutoff import SAMPLE_SIZE
+from .errors import InvalidQuery
 from .sidestore import SideDb
 from .stores.base import SearchFilter
 from .stores.records import filter_clauses
@@ -59,6 +60,19 @@ CREATE TABLE IF NOT EXISTS unreadable (
 );
 INSERT OR IGNORE INTO meta VALUES ('generation', '0');
 """
+# The words read in the moments' frames (``videowords``, with ``--ocr``): made when first written,
+# so that a store of an earlier release gains them in place (that release leaves them alone).
+_WORDS_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS moment_text USING fts5(
+    text, alt, fingerprint UNINDEXED, t UNINDEXED, tokenize = "unicode61 remove_diacritics 2", prefix = '3'
+);
+CREATE TABLE IF NOT EXISTS words_read (
+    fingerprint TEXT PRIMARY KEY,
+    moments INTEGER NOT NULL,    -- how many moments the video had when their words were read
+    reader TEXT NOT NULL         -- the reader's stamp (another reader reads them again)
+);
+"""
+_NO_WORDS_TABLE = "no such table"
 
 
 @dataclass(frozen=True)
@@ -192,7 +206,60 @@ class VideoIndex(SideDb):
             videos, seconds = self._db.execute("SELECT count(*), coalesce(sum(duration), 0) FROM videos").fetchone()
             moments = self._db.execute("SELECT count(*) FROM moments").fetchone()[0]
             broken = self._db.execute("SELECT count(*) FROM unreadable").fetchone()[0]
-        return {"videos": videos, "seconds": round(float(seconds), 1), "moments": moments, "unreadable": broken}
+        said = self._words("SELECT count(*) FROM moment_text")
+        return {"videos": videos, "seconds": round(float(seconds), 1), "moments": moments, "unreadable": broken,
+                **({"moments_with_words": said[0][0]} if said else {})}
+
+    # --- the words read in moments -------------------------------------------------------------
+    def _words(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """Rows of a query of the words' tables; none where they were never made."""
+        try:
+            with self._lock:
+                return self._db.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if _NO_WORDS_TABLE in str(exc):
+                return []
+            if "fts5" in str(exc) or "syntax" in str(exc):
+                raise InvalidQuery(f"cannot search the words in videos for {args[:1]!r}: {exc}") from exc
+            raise
+
+    def words_pending(self, reader: dict[str, Any]) -> list[tuple[str, list[float]]]:
+        """(fingerprint, its moments' times) of each video content whose moments' words are not read
+        (by this ``reader``, or since its moments changed), in fingerprint order."""
+        done = {fp: (count, stamp) for fp, count, stamp in self._words("SELECT fingerprint, moments, reader "
+                                                                        "FROM words_read")}
+        wanted, stamp = [], json.dumps(reader, sort_keys=True)
+        with self._lock:
+            rows = self._db.execute("SELECT fingerprint, t FROM moments ORDER BY fingerprint, t").fetchall()
+        times: dict[str, list[float]] = {}
+        for fingerprint, t in rows:
+            times.setdefault(fingerprint, []).append(t)
+        for fingerprint, moments in times.items():
+            if done.get(fingerprint) != (len(moments), stamp):
+                wanted.append((fingerprint, moments))
+        return wanted
+
+    def put_words(self, fingerprint: str, reader: dict[str, Any], said: Iterable[tuple[float, str, str]],
+                  moments: int) -> None:
+        """The words read in one video's ``moments`` moments ((t, text, its alternate forms) of
+        those that say something), in one transaction."""
+        with self._lock, Transaction(self._db, self.WHAT) as db:
+            for statement in _WORDS_SCHEMA.split(";\n"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("DELETE FROM moment_text WHERE fingerprint=?", (fingerprint,))
+            db.executemany("INSERT INTO moment_text (text, alt, fingerprint, t) VALUES (?, ?, ?, ?)",
+                           [(text, alt, fingerprint, float(t)) for t, text, alt in said])
+            db.execute("INSERT OR REPLACE INTO words_read VALUES (?, ?, ?)",
+                       (fingerprint, moments, json.dumps(reader, sort_keys=True)))
+            db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
+
+    def moments_saying(self, match: str, limit: int = 1000) -> dict[tuple[str, float], str]:
+        """(fingerprint, t) -> a snippet with the matched words ``[marked]``, of the moments whose
+        words match ``match`` (an FTS5 query: ``textindex.parse_text_query``), best first."""
+        rows = self._words("SELECT fingerprint, t, snippet(moment_text, -1, '[', ']', '...', 10) FROM moment_text "
+                           "WHERE moment_text MATCH ? ORDER BY bm25(moment_text) LIMIT ?", (match, int(limit)))
+        return {(fingerprint, float(t)): " ".join(snippet.split()) for fingerprint, t, snippet in rows}
 
     # --- writing -----------------------------------------------------------------------------
     def put(self, record: VideoRecord, sort_date: str, moments: Iterable[tuple[float, np.ndarray]] = (),
@@ -207,6 +274,7 @@ class VideoIndex(SideDb):
             if rows:
                 db.execute("DELETE FROM moments WHERE fingerprint=?", (record.fingerprint,))
                 db.executemany("INSERT INTO moments VALUES (?, ?, ?)", rows)
+                self._forget_words(db, "fingerprint=?", (record.fingerprint,))
             if stamp is not None:
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('stamp', ?)", (json.dumps(stamp, sort_keys=True),))
             self._prune_and_bump(db)
@@ -238,8 +306,20 @@ class VideoIndex(SideDb):
             db.execute("DELETE FROM moments")
             db.execute("DELETE FROM videos")
             db.execute("DELETE FROM meta WHERE key='stamp'")
+            self._forget_words(db, "1", ())
             self._prune_and_bump(db)
 
     def _prune_and_bump(self, db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM moments WHERE fingerprint NOT IN (SELECT fingerprint FROM videos)")
+        self._forget_words(db, "fingerprint NOT IN (SELECT fingerprint FROM moments)", ())
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
+
+    @staticmethod
+    def _forget_words(db: sqlite3.Connection, where: str, args: tuple) -> None:
+        """The words of the moments ``where`` selects (by fingerprint) go with them."""
+        for table in ("moment_text", "words_read"):
+            try:
+                db.execute(f"DELETE FROM {table} WHERE {where}", args)
+            except sqlite3.OperationalError as exc:
+                if _NO_WORDS_TABLE not in str(exc):
+                    raise

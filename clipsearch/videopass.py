@@ -53,6 +53,7 @@ class VideoProgress:
     seconds: float = 0.0  # of video read
     elapsed: float = 0.0
     current: str = ""  # the video being read
+    words: int = 0  # moments whose words were read, after the videos (``videowords``, with ``--ocr``)
 
     @property
     def rate(self) -> float:
@@ -78,6 +79,7 @@ class VideoReport:
     elapsed: float = 0.0
     interrupted: bool = False
     dry_run: bool = False  # nothing read or written: ``left`` would be read, ``removed`` would leave
+    words: Any = None  # the moments' words read after (``videowords.WordsReport``), with ``--ocr``
 
     @property
     def skipped_count(self) -> int:

@@ -44,13 +44,16 @@ from .cutoff_terms import (
 )
 from .errors import InvalidQuery
 from .folders import filter_as_covered
+from .ocr import TextReader
 from .query import QueryTerm, parse_query
 from .region import Region
 from .sidestore import SideStore
 from .stores.base import SearchFilter, stamp_differences
-from .textsearch import without_quotes
+from .textindex import parse_text_query
+from .textsearch import text_of_query, without_quotes
 from .videoindex import VideoIndex, VideoRecord
 from .videopass import VideoPass, VideoProgress, VideoReport
+from .videowords import WordsPass
 
 DEFAULT_VIDEOS = 10
 MAX_ALSO = 12  # other matching moments listed beside a video's best
@@ -73,12 +76,13 @@ class MomentResult:
     mtime_ns: int
     strong: bool = True
     also: tuple[float, ...] = ()
+    words: str | None = None  # what the moment says, where its words match the query (``[marked]``)
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "at": round(self.at, 3), "score": round(self.score, 6), "strong": self.strong,
                 "duration": round(self.duration, 3), "also": [round(t, 3) for t in self.also],
                 "width": self.width, "height": self.height, "date_taken": self.date_taken,
-                "size": self.size, "mtime_ns": self.mtime_ns}
+                "size": self.size, "mtime_ns": self.mtime_ns, **({"words": self.words} if self.words else {})}
 
 
 def clock(seconds: float) -> str:
@@ -112,13 +116,15 @@ class VideoSide(SideStore):
                 and len(store.moments().times) > 0)
 
     def search(self, vector: np.ndarray, k: int, where: SearchFilter | None, matching: Callable,
-               strong_from: float | None = None) -> list[MomentResult]:
+               strong_from: float | None = None, said: dict[tuple[str, float], str] | None = None) -> list[MomentResult]:
         """The ``k`` videos with a moment nearest ``vector``, best first; ``matching(scores, standing,
         moments)`` says which moments match (a mask over every moment; ``standing(scores)``: the
         best ``TOP_CANDIDATES`` of any scores over the moments among the videos ``where`` allows,
         best first, and their scores over the moments' sample). A video with a matching moment is
         ``strong``, at its best matching moment, and comes first; ``strong_from``: the score from
-        which a video's best moment is ``strong`` instead (a flat cut-off)."""
+        which a video's best moment is ``strong`` instead (a flat cut-off). ``said``: the moments
+        whose words match the query ((fingerprint, t) -> snippet): matches whatever their score,
+        their videos first, each at such a moment."""
         store = self.store()
         moments = store.moments() if store is not None else None
         if moments is None or not len(moments.times):
@@ -136,18 +142,24 @@ class VideoSide(SideStore):
             return top, scores[moments.sample]
 
         scores = moments.vectors @ np.asarray(vector, np.float32)
-        matches = matching(scores, standing, moments)
+        words = _rows_said(said or {}, moments)
+        saying = np.zeros(len(scores), bool)
+        saying[list(words)] = True
+        matches = matching(scores, standing, moments) | saying
         bests = np.maximum.reduceat(scores, moments.starts)  # each content's best moment, in one pass
+        says = np.maximum.reduceat(saying, moments.starts)
         if strong_from is None:  # a video with a match shows its best match (a composite query's need not be its best)
             shown = np.maximum.reduceat(np.where(matches, scores, -np.inf), moments.starts)
             strong = shown > -np.inf
             shown = np.where(strong, shown, bests)
         else:
-            shown, strong = bests, bests >= strong_from
+            shown, strong = bests, (bests >= strong_from) | says
         place = moments.group
-        videos.sort(key=lambda v: (not strong[place[v.fingerprint]], -shown[place[v.fingerprint]], v.path))
+        videos.sort(key=lambda v: (not strong[place[v.fingerprint]], not says[place[v.fingerprint]],
+                                   -shown[place[v.fingerprint]], v.path))
         return [_result(video, moments.rows[video.fingerprint], scores, moments.times, matches,
-                        bool(strong[place[video.fingerprint]]), strong_from is None) for video in videos[:k]]
+                        bool(strong[place[video.fingerprint]]), strong_from is None, saying, words)
+                for video in videos[:k]]
 
     def vague_level(self, moments: Any, vague_vectors: Callable[[], np.ndarray]) -> float:
         """The vague words' level over the moments (``calibration``), kept per generation."""
@@ -159,15 +171,35 @@ class VideoSide(SideStore):
         return level
 
 
+def _tell(progress: Callable | None, state: VideoProgress, told: list) -> None:
+    told[:] = [state]
+    if progress is not None:
+        progress(state)
+
+
+def _rows_said(said: dict[tuple[str, float], str], moments: Any) -> dict[int, str]:
+    """The rows of the moments ``said`` names (fingerprint, t), with their snippets."""
+    rows = {}
+    for (fingerprint, t), snippet in said.items():
+        mine = moments.rows.get(fingerprint)
+        if mine is not None:
+            at = np.flatnonzero(np.abs(moments.times[mine] - t) < 1e-6)
+            if len(at):
+                rows[mine.start + int(at[0])] = snippet
+    return rows
+
+
 def _result(video: VideoRecord, rows: slice, scores: np.ndarray, times: np.ndarray, matches: np.ndarray,
-            strong: bool, at_match: bool) -> MomentResult:
-    """A video's result: at its best matching moment (``at_match``, where it has one), else its best."""
-    mine, when, hit = scores[rows], times[rows], matches[rows]
-    best = int(np.argmax(np.where(hit, mine, -np.inf))) if at_match and hit.any() else int(np.argmax(mine))
+            strong: bool, at_match: bool, saying: np.ndarray, words: dict[int, str]) -> MomentResult:
+    """A video's result: at its best moment that says the query's words, else its best matching
+    moment (``at_match``, where it has one), else its best."""
+    mine, when, hit, says = scores[rows], times[rows], matches[rows], saying[rows]
+    prefer = says if says.any() else hit if at_match and hit.any() else None
+    best = int(np.argmax(mine if prefer is None else np.where(prefer, mine, -np.inf)))
     also = np.sort(when[hit & (np.arange(len(mine)) != best)])[:MAX_ALSO]
     return MomentResult(video.path, float(when[best]), float(mine[best]), video.duration, video.width,
                         video.height, video.date_taken, video.size, video.mtime_ns, strong,
-                        tuple(float(t) for t in also))
+                        tuple(float(t) for t in also), words.get(rows.start + best))
 
 
 def moments_threshold(top: np.ndarray, sample: np.ndarray, total: int) -> float:
@@ -233,8 +265,15 @@ class VideoFinding:
             exclude = [str(self.settings.index_dir), *info.get("left_out", [])]
             store = self.videos.store() or (VideoIndex.empty() if dry_run else None)
             folders = [os.path.abspath(os.fspath(f)) for f in folders] if folders else list(info.get("folders", []))
-            return VideoPass(store, self.encoder, progress=progress, should_stop=should_stop).run(
-                folders, exclude, dry_run=dry_run)
+            told: list[VideoProgress] = []
+            report = VideoPass(store, self.encoder, progress=lambda state: _tell(progress, state, told),
+                               should_stop=should_stop).run(folders, exclude, dry_run=dry_run)
+            if not (dry_run or report.interrupted) and self.text.enabled:  # the words in the moments too
+                last = told[-1] if told else VideoProgress()
+                report.words = WordsPass(store, TextReader(), should_stop=should_stop, progress=lambda words: _tell(
+                    progress, replace(last, words=words.moments, current=""), told)).run()
+                report.interrupted = report.words.interrupted  # what is left, its summary says
+            return report
 
     def moments(self, terms: str | list[QueryTerm], k: int = DEFAULT_VIDEOS, where: SearchFilter | None = None,
                 cutoff: Any = "auto") -> list[MomentResult]:
@@ -250,7 +289,19 @@ class VideoFinding:
         else:
             with getattr(self.encoder, "query", contextlib.nullcontext)():
                 parts = self.term_vectors(without_quotes(terms))
-        return self._moments_of(parts, k, where, cutoff)
+        return self._moments_of(parts, k, where, cutoff, said=self._moments_saying(terms))
+
+    def _moments_saying(self, terms: list[QueryTerm]) -> dict[tuple[str, float], str]:
+        """The moments whose words match a plain query of words, as photos' words are matched
+        (whole words first, then word beginnings; ``--ocr`` on); none for any other query."""
+        text, store = text_of_query(terms), self.videos.store()
+        parsed = parse_text_query(text) if text and self.text.enabled and store is not None else None
+        if parsed is None:
+            return {}
+        found = store.moments_saying(parsed.exact)
+        for key, snippet in (store.moments_saying(parsed.prefix) if parsed.prefix else {}).items():
+            found.setdefault(key, snippet)
+        return found
 
     def similar_moments(self, path: str | Path, k: int = DEFAULT_VIDEOS, where: SearchFilter | None = None,
                         cutoff: Any = "auto", region: Region | None = None) -> list[MomentResult]:
@@ -276,7 +327,7 @@ class VideoFinding:
         return self.videos.has_moments(self.encoder.stamp)
 
     def _moments_of(self, parts: list[TermVector], k: int, where: SearchFilter | None, cutoff: Any,
-                    leave_out: str | None = None) -> list[MomentResult]:
+                    leave_out: str | None = None, said: dict | None = None) -> list[MomentResult]:
         """The moments of a query's terms: one term's are judged by its own cut; several terms' as a
         photo search judges them (``cutoff_terms``: each judged term by its own cut, combined)."""
         where = filter_as_covered(where, self.folders)
@@ -311,7 +362,7 @@ class VideoFinding:
             return combine_strong(parts, combined, term_strong)
 
         flat = None if cutoff == "auto" else float(cutoff) if cutoff and cutoff > 0 else -np.inf
-        return self.videos.search(vector, k, where, matching, strong_from=flat)
+        return self.videos.search(vector, k, where, matching, strong_from=flat, said=said)
 
     def _beside_photos(self, vector: np.ndarray, text_like: bool, where: SearchFilter | None, top: np.ndarray,
                        sample: np.ndarray, moments: Any, level: float,

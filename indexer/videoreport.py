@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from clipsearch import VideoProgress, VideoReport, clock
+from clipsearch.videowords import words_line
 
 from .report import skipped_lines
 from .textreport import PassPrinter
@@ -17,11 +18,13 @@ class VideoProgressPrinter(PassPrinter):
 
     def position(self, p: VideoProgress) -> tuple[int, int, dict]:
         return p.read + p.skipped, p.to_read, {"moments": p.moments, "skipped": p.skipped,
+                                               **({"words read": p.words} if p.words else {}),
                                                "video": os.path.basename(p.current)[-24:]}
 
     def line(self, p: VideoProgress) -> str:
         return (f"reading videos: {p.read + p.skipped}/{p.to_read} videos, {p.moments} moments, "
-                f"{clock(p.seconds)} of video at {p.rate:.1f}x its speed")
+                f"{clock(p.seconds)} of video at {p.rate:.1f}x its speed"
+                + (f"; words read in {p.words} moments" if p.words else ""))
 
 
 def format_video_report(report: VideoReport) -> str:
@@ -35,7 +38,7 @@ def format_video_report(report: VideoReport) -> str:
     lines = [f"  videos: {report.videos} found; read {report.read} ({clock(report.seconds)} of video, "
              f"{report.moments} moments) in {report.elapsed:.1f} s; {report.reused} moved or copied kept "
              f"their moments; {report.unchanged} unchanged; removed {report.removed}"
-             + (f"; {report.left} left for the next run" if report.left else "")]
+             + (f"; {report.left} left for the next run" if report.left else "") + words_line(report.words)]
     for folder, count in report.kept.items():
         lines.append(f"  videos: {folder} is gone or empty now (a disk not mounted?): its {count} videos are kept")
     if report.still_unreadable:

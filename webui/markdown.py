@@ -105,8 +105,9 @@ def video_info_line(info: dict[str, Any]) -> str:
         return "- **Videos:** not read (turn on below, or index with `--videos`)\n"
     state = "" if videos.get("enabled") else " (no longer read: the moments found are kept)"
     broken = f", {videos['unreadable']:,} unreadable" if videos.get("unreadable") else ""
+    said = f" ({videos['moments_with_words']:,} with words)" if videos.get("moments_with_words") else ""
     return (f"- **Videos:** {videos.get('videos', 0):,} read, {clock(videos.get('seconds', 0))} long in all, "
-            f"{videos.get('moments', 0):,} moments{broken}{state}\n")
+            f"{videos.get('moments', 0):,} moments{said}{broken}{state}\n")
 
 
 def info_markdown(info: dict[str, Any]) -> str:

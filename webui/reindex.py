@@ -29,6 +29,7 @@ from clipsearch import (
     clock,
 )
 from clipsearch.affinity import all_cores
+from clipsearch.videowords import words_line
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ class JobStatus:
         if self.running and self.video_progress is not None:
             v = self.video_progress
             return (f"Reading videos: {v.read + v.skipped} of {v.to_read} ({v.moments} moments, {v.skipped} skipped, "
-                    f"{clock(v.seconds)} of video at {v.rate:.1f}x its speed)")
+                    f"{clock(v.seconds)} of video at {v.rate:.1f}x its speed"
+                    + (f"; words read in {v.words} moments" if v.words else "") + ")")
         if self.running and self.text_progress is not None:
             t = self.text_progress
             return (f"Reading the words in photos: {t.read + t.skipped} of {t.to_read} "
@@ -105,7 +107,7 @@ def _video_summary(report: VideoReport | None) -> str:
         return ""
     state = "; reading videos stopped" if report.interrupted else "; videos read"
     return (f"{state}: {report.read} ({report.moments} moments; {report.reused} moved kept theirs, "
-            f"{report.removed} removed, {report.skipped_count} skipped)")
+            f"{report.removed} removed, {report.skipped_count} skipped{words_line(report.words)})")
 
 
 class ReindexJob:

@@ -316,7 +316,8 @@ def video_tools(handlers: Handlers) -> tuple[Callable, Callable]:
         One result a video, best first: its path ("file"), "at" (the second of the video where the
         best matching moment is), "also" (the seconds of its other matching moments), its
         "duration" in seconds, a similarity "score", "strong" (true when the automatic cut-off calls
-        it a real match), the date recorded if known, and a "thumbnail" URL of that moment's frame.
+        it a real match), the date recorded if known, a "thumbnail" URL of that moment's frame, and
+        "words": what the moment says where its words match (when the index reads words).
         Only videos the index reads are searched (the indexer's --videos); an empty list when it
         reads none. Tell the user the time as minutes:seconds ("at 1:23").
 

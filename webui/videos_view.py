@@ -88,6 +88,8 @@ def moment_markdown(moment: dict, play: bool = False) -> str:
 
     lines = [f"**{md(os.path.basename(moment['path']))}** at **{clock(moment['at'])}** "
              f"of {clock(moment['duration'])} · score {moment['score']:.3f}"]
+    if moment.get("words"):
+        lines.append(f"Says: {md(moment['words'])}")
     if moment["also"]:
         lines.append("Also matching at " + ", ".join(at(t) for t in moment["also"]))
     if moment.get("date_taken"):

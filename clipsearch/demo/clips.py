@@ -29,7 +29,7 @@ _TURNS = {0: None, 90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_1
 
 def write_clip(
     path: str | os.PathLike,
-    scenes: list[Scene],
+    scenes: list[Scene | Image.Image],
     seconds_each: float = 2.0,
     fps: int = 10,
     size: int | tuple[int, int] = 256,
@@ -40,7 +40,7 @@ def write_clip(
     rotation: int = 0,
     creation_time: str | None = None,
 ) -> list[tuple[float, float, Scene]]:
-    """Write a video that shows each scene for ``seconds_each`` seconds; return (start, end, scene).
+    """Write a video that shows each scene (or picture) for ``seconds_each`` seconds; return (start, end, scene).
 
     ``size`` is the upright picture's side, or its (width, height) (even numbers for yuv420p).
     ``gop`` is the keyframe interval in frames (default ``fps``: one keyframe a second). With
@@ -60,7 +60,8 @@ def write_clip(
     gop = gop or fps
     per_scene = max(1, round(seconds_each * fps))
     rng = random.Random(seed)
-    pictures = [_render(scene, width, height, rng) for scene in scenes]
+    pictures = [scene.convert("RGB").resize((width, height)) if isinstance(scene, Image.Image)
+                else _render(scene, width, height, rng) for scene in scenes]
     with av.open(os.fspath(path), "w") as container:
         if creation_time is not None:
             container.metadata["creation_time"] = creation_time

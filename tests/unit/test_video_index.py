@@ -247,3 +247,22 @@ def test_a_dry_run_says_what_a_pass_would_do_and_writes_nothing(tmp_path):
     nothing = VideoPass(VideoIndex.empty(), FakeEncoder()).run([str(folder)], [], dry_run=True)
     assert (nothing.videos, nothing.left, nothing.removed) == (1, 1, 0)
     store.close()
+
+
+def test_the_words_of_moments_are_kept_with_them_and_read_again_when_they_change(tmp_path):
+    store = VideoIndex.open(tmp_path, create=True)
+    store.put(video("/v/a.mp4", "fa"), "2020-01-01", [(0.0, unit(1, 0)), (2.0, unit(0, 1))], stamp={"model": "m"})
+    reader = {"reader": "r", "version": 1}
+    assert store.moments_saying('"open"') == {} and "moments_with_words" not in store.counts()  # no table yet
+    assert store.words_pending(reader) == [("fa", [0.0, 2.0])]
+    store.put_words("fa", reader, [(2.0, "GRAND CAFE\nOpen 7-22", "")], moments=2)
+    assert store.words_pending(reader) == [] and store.counts()["moments_with_words"] == 1
+    assert store.moments_saying('"open"') == {("fa", 2.0): "GRAND CAFE [Open] 7-22"}
+    assert store.moments_saying('"caf"*') and store.moments_saying('"tea"') == {}
+    assert store.words_pending({"reader": "r", "version": 2}) == [("fa", [0.0, 2.0])]  # another reader: again
+    store.put(video("/v/a.mp4", "fa"), "2020-01-01", [(0.0, unit(1, 0)), (4.0, unit(1, 1))])  # new moments
+    assert store.moments_saying('"open"') == {} and store.words_pending(reader) == [("fa", [0.0, 4.0])]
+    store.put_words("fa", reader, [(4.0, "OPEN", "")], moments=2)
+    store.forget(["/v/a.mp4"])
+    assert store.moments_saying('"open"') == {} and store.words_pending(reader) == []
+    store.close()

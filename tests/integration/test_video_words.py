@@ -1,0 +1,84 @@
+"""The words in videos' moments (``--videos`` with ``--ocr``): real OCR (RapidOCR's bundled models)
+on the frames of a rendered clip, searched as the words in photos are."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.demo import Scene, SceneObject
+from clipsearch.demo.clips import write_clip
+from clipsearch.demo.textrender import render_text_photo
+from clipsearch.videoindex import VideoIndex
+
+SIGN = ["walnut", "violin"]
+SHOTS = [Scene((SceneObject("red", "circle"),), "gray"), None, Scene((SceneObject("blue", "square"),), "white")]
+
+
+@pytest.fixture
+def engine(tmp_path):
+    clips = tmp_path / "library" / "clips"
+    clips.mkdir(parents=True)
+    picture, placed = render_text_photo(SIGN, random.Random(3), size=(960, 720))
+    assert {w.word for w in placed.words} == set(SIGN)  # both words drawn
+    write_clip(clips / "street.mp4", [picture if s is None else s for s in SHOTS], seconds_each=2.0, fps=5,
+               size=(960, 720))
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", model=ModelSpec(name="demo"))
+    engine = SearchEngine.for_writing(settings)
+    engine.set_video_reading(True)
+    engine.index_folder(tmp_path / "library")
+    yield engine
+    engine.close()
+
+
+def test_a_moments_words_are_read_and_found_as_a_photos_are(engine, tmp_path):
+    assert engine.read_videos().words is None  # the words are read only where the index reads them
+    engine.set_text_reading(True)
+    report = engine.read_videos()
+    assert report.read == 0 and (report.words.videos, report.words.moments) == (1, 3)  # the moments read again
+    assert report.words.said >= 1
+    found = engine.moments("walnut")
+    assert found[0].path.endswith("street.mp4") and 2.0 <= found[0].at < 4.0 and found[0].strong
+    assert "[WALNUT]" in found[0].words.upper()
+    assert "words" in found[0].to_dict() and engine.moments("waln")[0].at == found[0].at  # a word's beginning
+    assert engine.moments("a red circle")[0].words is None  # CLIP's answer: no words asked for
+    again = engine.read_videos()
+    assert again.words.moments == 0  # read once
+    counts = engine.info()["videos"]
+    assert counts["moments_with_words"] >= 1
+    engine.set_text_reading(False)
+    assert engine.moments("walnut")[0].words is None  # --no-ocr: the words are not used (kept)
+
+
+def test_the_words_go_with_their_moments(engine, tmp_path):
+    engine.set_text_reading(True)
+    engine.read_videos()
+    store = VideoIndex.open(tmp_path / "index")
+    try:
+        assert store.moments_saying('"walnut"')
+        (tmp_path / "library" / "clips" / "street.mp4").unlink()
+        engine.read_videos()
+        assert store.moments_saying('"walnut"') == {} and store.words_pending({"reader": "x"}) == []
+    finally:
+        store.close()
+
+
+def test_the_fronts_say_the_words(engine, tmp_path, capsys):
+    import cli.search
+    from indexer.videoreport import format_video_report
+    from webui.markdown import info_markdown
+    from webui.videos_view import moment_markdown
+
+    engine.set_text_reading(True)
+    report = engine.read_videos()
+    assert "; words read in 3 moments of 1 videos (" in format_video_report(report)
+    moment = engine.moments("walnut")[0].to_dict()
+    assert "Says: " in moment_markdown(moment) and "WALNUT" in moment_markdown(moment).upper()
+    assert "with words)" in info_markdown(engine.info())
+    assert cli.search.main(["search", "walnut", "--index", str(engine.settings.index_dir)]) == 0
+    printed = capsys.readouterr().out
+    assert "street.mp4\tat 0:02" in printed and "[WALNUT]" in printed.upper()
+    assert cli.search.main(["info", "--index", str(engine.settings.index_dir)]) == 0
+    assert "with words)" in capsys.readouterr().out
