@@ -11,7 +11,9 @@ such a shot; the F1 of the videos the cut-off calls strong is against the videos
 caption (others show the same shape on another background, the same colour...); and 20 captions
 no clip shows should keep nothing strong. Shapes ("a circle"), colours ("a red object") and
 queries of two terms are searched too: "a circle - red" (a circle of another colour) and "a red
-circle + a blue square" (either), eight of each. Reading: one ``--minutes``
+circle + a blue square" (either), eight of each. Words in moments: ``--word-clips`` clips with
+a rendered sign in one shot, read with ``--ocr``; a word is found when its search's first answer
+is that clip at that shot, saying it. Reading: one ``--minutes``
 long 1280x720 H.264 clip at 30 frames a second (a new shot every 5 s), read with ViT-B-32 with
 random weights (a pretrained one costs the same), with a keyframe every second (phones) and
 every 10 s; the decoding and the embedding timed apart, then the pass as it runs (a batch
@@ -136,6 +138,42 @@ def _composite(shots: list) -> dict:
     return {"negative": negative, "sum": either}
 
 
+def words_found(seed: int, clips: int, root: Path) -> dict:
+    """Clips with a sign in one shot (two words of the renderer's vocabulary, on a 960x720 frame,
+    as a phone films a shop front), read with ``--ocr``: the share of the words whose search's first
+    answer is that clip, at that shot, saying it."""
+    from clipsearch.demo.textrender import WORDS, render_text_photo
+
+    rng = random.Random(seed)
+    library = root / f"words-{seed}"
+    library.mkdir()
+    placed = []  # (clip, start, end, word)
+    for number in range(clips):
+        picture, info = render_text_photo(rng.sample(WORDS, 2), rng, size=(960, 720))
+        path = library / f"clip{number:02d}.mp4"
+        shots = write_clip(path, [random_scene(rng, 1), picture, random_scene(rng, 1)], seconds_each=2.0, fps=5,
+                           size=(960, 720), seed=seed)
+        placed += [(str(path), shots[1][0], shots[1][1], w.word) for w in info.words]  # drawn: not all fit
+    settings = Settings(index_dir=root / f"index-words-{seed}", cache_dir=root / "cache", model=ModelSpec(name="demo"))
+    engine = SearchEngine.for_writing(settings)
+    try:
+        engine.set_video_reading(True)
+        engine.set_text_reading(True)
+        engine.index_folder(library)
+        report = engine.read_videos()
+        found, asked = 0, sorted({word for *_, word in placed})
+        for word in asked:  # a word on two clips' signs: either is right
+            top = (engine.moments(word, k=3) or [None])[0]
+            found += bool(top and top.words and any(top.path == path and start <= top.at < end
+                                                    for path, start, end, said in placed if said == word))
+    finally:
+        engine.close()
+    words = report.words
+    return {"seed": seed, "clips": clips, "words": len(asked), "found first at their shot": found,
+            "recall": f"{found / max(1, len(asked)):.2f}", "moments read": words.moments,
+            "reading a moment's words, s": round(words.elapsed / max(1, words.moments), 2)}
+
+
 def moving_clip(path: Path, minutes: float, gop_seconds: int) -> None:
     """A clip a decoder must work at: each 5 s shot pans by 2 px a frame, with sensor-like noise, at
     8 Mb/s (a still shot of a flat picture costs a decoder next to nothing)."""
@@ -244,6 +282,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=1.0)
     parser.add_argument("--moments", type=int, default=100_000)
     parser.add_argument("--photos", type=int, default=400, help="photos beside the clips, in a second run (0: none)")
+    parser.add_argument("--word-clips", type=int, default=20, help="clips with a sign, for the words in moments")
     args = parser.parse_args()
     print(load_line(), "\n")
     with tempfile.TemporaryDirectory() as temp:
@@ -252,6 +291,8 @@ def main() -> None:
                 for seed in seeds(args.seeds)]
         print("## Found at its time (demo model, rendered clips)\n")
         print(table(rows))
+        print("\n## Words in moments (--ocr: RapidOCR's bundled models; a sign in one shot of each clip)\n")
+        print(table([words_found(seed, args.word_clips, root) for seed in seeds(args.seeds)]))
         from clipsearch.encoders import load_encoder
 
         encoder = load_encoder(ModelSpec(name="ViT-B-32", pretrained=None))
