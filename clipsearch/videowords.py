@@ -35,7 +35,7 @@ class WordsReport:
     videos: int = 0  # whose moments were read
     moments: int = 0  # read
     said: int = 0  # of them, those with words
-    skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths (tried again next pass)
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths (a lasting one not tried again)
     left: int = 0  # videos still to read (an interrupted pass)
     interrupted: bool = False
     elapsed: float = 0.0
@@ -72,6 +72,8 @@ class WordsPass:
             except UnreadableImage as exc:  # gone or changed since the video pass: its next pass says so
                 log.warning("could not read the words in %s: %s", path, exc.reason)
                 report.skipped.setdefault(exc.reason, []).append(path)
+                if exc.reason in UnreadableImage.LASTING:  # not tried again until its moments change
+                    self.index.put_words(fingerprint, self.reader.stamp, [], len(times))
                 continue
             self.index.put_words(fingerprint, self.reader.stamp, said, len(times))
             report.videos, report.moments, report.said = report.videos + 1, report.moments + len(times), \

@@ -82,3 +82,18 @@ def test_the_fronts_say_the_words(engine, tmp_path, capsys):
     assert "street.mp4\tat 0:02" in printed and "[WALNUT]" in printed.upper()
     assert cli.search.main(["info", "--index", str(engine.settings.index_dir)]) == 0
     assert "with words)" in capsys.readouterr().out
+
+
+def test_a_video_whose_frames_cannot_be_read_again_is_reported_once(engine, tmp_path, monkeypatch):
+    from clipsearch import video_frames
+    from clipsearch.errors import UnreadableImage
+
+    def broken(path, *args, **kwargs):
+        raise UnreadableImage(path, "corrupt video", "damaged since")
+        yield  # a generator, as frames_at is
+
+    monkeypatch.setattr(video_frames, "frames_at", broken)
+    engine.set_text_reading(True)
+    first = engine.read_videos().words
+    assert first.skipped == {"corrupt video": [str(tmp_path / "library" / "clips" / "street.mp4")]}
+    assert first.moments == 0 and engine.read_videos().words.skipped == {}  # not tried again until it changes
