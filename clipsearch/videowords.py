@@ -105,9 +105,14 @@ def words_line(report: WordsReport | None) -> str:
     if report is None or not (report.moments or report.skipped):
         return ""
     skipped = sum(len(paths) for paths in report.skipped.values())
-    return (f"; words read in {report.moments} moments of {report.videos} videos ({report.said} say something)"
-            + (f", {skipped} videos could not be read again for them" if skipped else "")
-            + (f", {report.left} videos left for the next run" if report.left else ""))
+    return (f"; words read in {_count(report.moments, 'moment')} of {_count(report.videos, 'video')} "
+            f"({report.said} {'says' if report.said == 1 else 'say'} something)"
+            + (f", {_count(skipped, 'video')} could not be read again for them" if skipped else "")
+            + (f", {_count(report.left, 'video')} left for the next run" if report.left else ""))
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 def as_dict(report: WordsReport | None) -> dict[str, Any] | None:

@@ -73,7 +73,7 @@ def test_the_fronts_say_the_words(engine, tmp_path, capsys):
 
     engine.set_text_reading(True)
     report = engine.read_videos()
-    assert "; words read in 3 moments of 1 videos (" in format_video_report(report)
+    assert "; words read in 3 moments of 1 video (1 says something)" in format_video_report(report)
     moment = engine.moments("walnut")[0].to_dict()
     assert "Says: " in moment_markdown(moment) and "WALNUT" in moment_markdown(moment).upper()
     assert "with words)" in info_markdown(engine.info())
