@@ -16,6 +16,7 @@ from .textui import keeps
 Results = list[dict[str, Any]]
 UNTICK = "untick “Strong matches only” to see them"
 NO_RESULTS = "No results."  # the status line of a search that found no photo
+NO_STRONG = "No strong match"  # ... that found photos, none of them strong
 
 
 def strong_results(results: Results) -> Results:
@@ -26,7 +27,7 @@ def strong_status(rendered: tuple[Any, Results, str], strong: int, weaker: int) 
     """(gallery, shown, status) of the strong results, with the status saying how many and what is hidden."""
     gallery, shown, status = rendered
     if len(shown) == strong:  # no flat cut-off hid any of them
-        status = f"{strong} strong match{'es' * (strong != 1)}" if strong else "No strong match"
+        status = f"{strong} strong match{'es' * (strong != 1)}" if strong else NO_STRONG
     if weaker:
         status += f" · {weaker} weaker {'result' if weaker == 1 else 'results'} hidden: {UNTICK}"
     return gallery, shown, status

@@ -29,7 +29,7 @@ from PIL import Image
 from .filters import clamp_k
 from .handlers import Handlers, NotIndexed, Results, UnreadableUpload, _listed, similar_what
 from .markdown import describe_query, md
-from .matches import NO_RESULTS
+from .matches import NO_RESULTS, NO_STRONG
 from .thumbnails import PREVIEW_SIZE
 from .videos_view import found_moments
 
@@ -208,10 +208,15 @@ class Page:
 
 def _videos_said(status: str, results: Results, last: dict | None) -> str:
     """The status line of a search that no photo answers but a video's moment does (a folder of
-    videos, say): not a bare "No results." above the In videos panel."""
-    if results or not status.startswith(NO_RESULTS) or not any(m["strong"] for m in (last or {}).get("moments", [])):
+    videos, say, or words only a video shows): not a bare "No results." or "No strong match"
+    above the In videos panel."""
+    if not any(m["strong"] for m in (last or {}).get("moments", [])):
         return status
-    return "No photo matches; the moments in videos that do are below." + status[len(NO_RESULTS):]
+    if not results and status.startswith(NO_RESULTS):
+        return "No photo matches; the moments in videos that do are below." + status[len(NO_RESULTS):]
+    if status.startswith(NO_STRONG):
+        return "No photo is a strong match; the moments in videos that are, below" + status[len(NO_STRONG):]
+    return status
 
 
 def unselect():

@@ -20,7 +20,7 @@ import gradio as gr
 from clipsearch import clock
 
 from .handlers import Handlers
-from .markdown import md
+from .markdown import md, words_markdown
 from .paths import web_path
 from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
 
@@ -89,7 +89,7 @@ def moment_markdown(moment: dict, play: bool = False) -> str:
     lines = [f"**{md(os.path.basename(moment['path']))}** at **{clock(moment['at'])}** "
              f"of {clock(moment['duration'])} · score {moment['score']:.3f}"]
     if moment.get("words"):
-        lines.append(f"Says: {md(moment['words'])}")
+        lines.append(f"**Says:** {words_markdown(moment['words'])}")
     if moment["also"]:
         lines.append("Also matching at " + ", ".join(at(t) for t in moment["also"]))
     if moment.get("date_taken"):

@@ -75,7 +75,7 @@ def test_the_fronts_say_the_words(engine, tmp_path, capsys):
     report = engine.read_videos()
     assert "; words read in 3 moments of 1 video (1 says something)" in format_video_report(report)
     moment = engine.moments("walnut")[0].to_dict()
-    assert "Says: " in moment_markdown(moment) and "WALNUT" in moment_markdown(moment).upper()
+    assert "**Says:** " in moment_markdown(moment) and "**WALNUT**" in moment_markdown(moment).upper()
     assert "with words)" in info_markdown(engine.info())
     assert cli.search.main(["search", "walnut", "--index", str(engine.settings.index_dir)]) == 0
     printed = capsys.readouterr().out
@@ -97,3 +97,16 @@ def test_a_video_whose_frames_cannot_be_read_again_is_reported_once(engine, tmp_
     first = engine.read_videos().words
     assert first.skipped == {"corrupt video": [str(tmp_path / "library" / "clips" / "street.mp4")]}
     assert first.moments == 0 and engine.read_videos().words.skipped == {}  # not tried again until it changes
+
+
+def test_the_pages_status_says_when_only_a_moment_matches():
+    from webui.page import _videos_said
+
+    said = {"moments": [{"strong": True}]}
+    weaker = "No strong match · 5 weaker results hidden: untick “Strong matches only” to see them · “walnut” · 16 ms"
+    assert _videos_said(weaker, [{"path": "/p.jpg"}], said) == (
+        "No photo is a strong match; the moments in videos that are, below · 5 weaker results hidden: untick "
+        "“Strong matches only” to see them · “walnut” · 16 ms")
+    assert _videos_said("No results. · “walnut” · 9 ms", [], said).startswith("No photo matches; the moments")
+    assert _videos_said(weaker, [{"path": "/p.jpg"}], {"moments": [{"strong": False}]}) == weaker  # none strong
+    assert _videos_said("3 strong matches · “walnut” · 9 ms", [{}], said) == "3 strong matches · “walnut” · 9 ms"
