@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -87,17 +89,28 @@ class WordsPass:
         """(t, text, its alternate forms) of the moments of ``path`` that say something."""
         from .video_frames import frames_at  # PyAV loads with the first pass, not with clipsearch
 
-        watch = Watch()
+        watch, said, reading = Watch(), [], deque()
         stalled = partial(UnreadableImage, path, "timed out", f"nothing read for {self.timeout:g} s")
-        said = []
-        for frame in run_ahead(frames_at(path, times, WORDS_SIDE, watch), watch, self.timeout, stalled, 2,
-                               name="video decode"):
-            text = self.reader.read(frame.image).text.strip()
-            if text:
-                said.append((frame.t, text, alternate_forms(text)))
-            if self.should_stop():
-                raise _Stopped
+        frames = run_ahead(frames_at(path, times, WORDS_SIDE, watch), watch, self.timeout, stalled, 2,
+                           name="video decode")
+        # As many frames read at once as the reader has engines (one a core), in the order of the moments.
+        with ThreadPoolExecutor(self.reader.threads, thread_name_prefix="moment words") as pool:
+            for frame in frames:
+                reading.append((frame.t, pool.submit(self.reader.read, frame.image)))
+                while len(reading) > self.reader.threads:
+                    _take(reading.popleft(), said)
+                if self.should_stop():
+                    raise _Stopped
+            while reading:
+                _take(reading.popleft(), said)
         return said
+
+
+def _take(read: tuple[float, Future], said: list[tuple[float, str, str]]) -> None:
+    t, page = read
+    text = page.result().text.strip()
+    if text:
+        said.append((t, text, alternate_forms(text)))
 
 
 def words_line(report: WordsReport | None) -> str:
