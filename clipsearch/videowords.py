@@ -17,7 +17,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
 from .ahead import Watch, run_ahead
 from .errors import UnreadableImage
@@ -98,17 +97,20 @@ class WordsPass:
             for frame in frames:
                 reading.append((frame.t, pool.submit(self.reader.read, frame.image)))
                 while len(reading) > self.reader.threads:
-                    _take(reading.popleft(), said)
+                    _take(path, reading.popleft(), said)
                 if self.should_stop():
                     raise _Stopped
             while reading:
-                _take(reading.popleft(), said)
+                _take(path, reading.popleft(), said)
         return said
 
 
-def _take(read: tuple[float, Future], said: list[tuple[float, str, str]]) -> None:
+def _take(path: str, read: tuple[float, Future], said: list[tuple[float, str, str]]) -> None:
     t, page = read
-    text = page.result().text.strip()
+    try:
+        text = page.result().text.strip()
+    except Exception as exc:  # noqa: BLE001 - the reader failed on this frame: the video is skipped, said why
+        raise UnreadableImage(path, "ocr error", f"{type(exc).__name__}: {exc}"[:200]) from None
     if text:
         said.append((t, text, alternate_forms(text)))
 
@@ -126,7 +128,3 @@ def words_line(report: WordsReport | None) -> str:
 
 def _count(n: int, thing: str) -> str:
     return f"{n} {thing}{'' if n == 1 else 's'}"
-
-
-def as_dict(report: WordsReport | None) -> dict[str, Any] | None:
-    return None if report is None else {**report.__dict__, "elapsed": round(report.elapsed, 3)}

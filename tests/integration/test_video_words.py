@@ -110,3 +110,15 @@ def test_the_pages_status_says_when_only_a_moment_matches():
     assert _videos_said("No results. · “walnut” · 9 ms", [], said).startswith("No photo matches; the moments")
     assert _videos_said(weaker, [{"path": "/p.jpg"}], {"moments": [{"strong": False}]}) == weaker  # none strong
     assert _videos_said("3 strong matches · “walnut” · 9 ms", [{}], said) == "3 strong matches · “walnut” · 9 ms"
+
+
+def test_a_reader_that_fails_on_a_frame_skips_the_video_with_its_reason(engine, monkeypatch):
+    from clipsearch.ocr import TextReader
+
+    def fails(self, image):
+        raise RuntimeError("onnxruntime: bad input")
+
+    monkeypatch.setattr(TextReader, "read", fails)
+    engine.set_text_reading(True)
+    words = engine.read_videos().words
+    assert list(words.skipped) == ["ocr error"] and words.moments == 0  # the pass goes on; no crash
