@@ -53,7 +53,7 @@ from .textindex import parse_text_query
 from .textsearch import text_of_query, without_quotes
 from .videoindex import VideoIndex, VideoRecord
 from .videopass import VideoPass, VideoProgress, VideoReport
-from .videowords import WordsPass
+from .videowords import WordsPass, WordsReport
 
 DEFAULT_VIDEOS = 10
 MAX_ALSO = 12  # other matching moments listed beside a video's best
@@ -268,7 +268,10 @@ class VideoFinding:
             told: list[VideoProgress] = []
             report = VideoPass(store, self.encoder, progress=lambda state: _tell(progress, state, told),
                                should_stop=should_stop).run(folders, exclude, dry_run=dry_run)
-            if not (dry_run or report.interrupted) and self.text.enabled:  # the words in the moments too
+            if dry_run and self.text.enabled:  # the moments whose words a pass would read (those read now)
+                pending = store.words_pending(TextReader().stamp)
+                report.words = WordsReport(videos=len(pending), moments=sum(len(times) for _, times in pending))
+            elif not report.interrupted and self.text.enabled:  # the words in the moments too
                 last = told[-1] if told else VideoProgress()
                 report.words = WordsPass(store, TextReader(), should_stop=should_stop, progress=lambda words: _tell(
                     progress, replace(last, words=words.moments, current=""), told)).run()

@@ -120,11 +120,12 @@ def words_line(report: WordsReport | None) -> str:
     if report is None or not (report.moments or report.skipped):
         return ""
     skipped = sum(len(paths) for paths in report.skipped.values())
-    return (f"; words read in {_count(report.moments, 'moment')} of {_count(report.videos, 'video')} "
+    return (f"; words read in {counted(report.moments, 'moment')} of {counted(report.videos, 'video')} "
             f"({report.said} {'says' if report.said == 1 else 'say'} something)"
-            + (f", {_count(skipped, 'video')} could not be read again for them" if skipped else "")
-            + (f", {_count(report.left, 'video')} left for the next run" if report.left else ""))
+            + (f", {counted(skipped, 'video')} could not be read again for them" if skipped else "")
+            + (f", {counted(report.left, 'video')} left for the next run" if report.left else ""))
 
 
-def _count(n: int, thing: str) -> str:
+def counted(n: int, thing: str) -> str:
+    """``n`` things, in words that fit the number: "1 video", "3 videos"."""
     return f"{n} {thing}{'' if n == 1 else 's'}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from clipsearch import VideoProgress, VideoReport, clock
-from clipsearch.videowords import words_line
+from clipsearch.videowords import counted, words_line
 
 from .report import skipped_lines
 from .textreport import PassPrinter
@@ -30,8 +30,11 @@ class VideoProgressPrinter(PassPrinter):
 def format_video_report(report: VideoReport) -> str:
     """The summary lines of a video pass (or of a dry run: what it would do)."""
     if report.dry_run:
+        words = report.words
         lines = [f"  videos: {report.videos} found; would read {report.left} (new or changed), "
-                 f"remove {report.removed}; {report.unchanged} unchanged"]
+                 f"remove {report.removed}; {report.unchanged} unchanged"
+                 + (f"; would read the words in {counted(words.moments, 'moment')} of "
+                    f"{counted(words.videos, 'video')} already read" if words and words.moments else "")]
         lines += [f"  videos: {folder} is gone or empty now (a disk not mounted?): its {count} videos would be kept"
                   for folder, count in report.kept.items()]
         return "\n".join(lines + skipped_lines(report.skipped, "  videos: would skip"))

@@ -122,3 +122,16 @@ def test_a_reader_that_fails_on_a_frame_skips_the_video_with_its_reason(engine, 
     engine.set_text_reading(True)
     words = engine.read_videos().words
     assert list(words.skipped) == ["ocr error"] and words.moments == 0  # the pass goes on; no crash
+
+
+def test_a_dry_run_says_how_many_moments_words_a_pass_would_read(engine):
+    from indexer.videoreport import format_video_report
+
+    engine.read_videos()
+    engine.set_text_reading(True)
+    dry = engine.read_videos(dry_run=True)
+    assert (dry.words.videos, dry.words.moments) == (1, 3)
+    assert "; would read the words in 3 moments of 1 video already read" in format_video_report(dry)
+    assert engine.moments("walnut")[0].words is None  # nothing was read
+    engine.read_videos()
+    assert engine.read_videos(dry_run=True).words.moments == 0
