@@ -83,17 +83,20 @@ def search_for(page, text: str) -> None:
 
 
 def set_strong_only(page, on: bool) -> None:
-    """Tick or untick "Strong matches only"; where results show, wait until they are filtered again
-    (the status line says "strong match" while it is ticked): the re-filter clears the preview, so
-    a click on a result before it lands can be undone by it."""
+    """Tick or untick "Strong matches only" once the page is idle; where results show, wait until
+    they are filtered again (the status line says "strong match" while it is ticked): the re-filter
+    clears the preview, so a click on a result before it lands can be undone by it, and a re-filter
+    still running (after the score cut-off changed) took the box as it was and undid the tick."""
     from playwright.sync_api import expect
 
     box = page.locator("#strong-only input[type=checkbox]")
     if box.is_checked() == on:
         return
     status = page.locator("#status")
+    expect(status).not_to_contain_text("processing", timeout=TIMEOUT)  # a re-filter still running read the box before
     shown = re.search(r"strong match|\d+ results|results score", status.inner_text())
     box.click()
+    expect(box).to_be_checked(checked=on)
     if shown and on:
         expect(status).to_contain_text("strong match", timeout=TIMEOUT)
     elif shown:
@@ -429,6 +432,8 @@ def test_a_text_file_posing_as_an_image_shows_an_error_and_search_goes_on(page, 
 
 
 def test_cut_off_slider_hides_the_tail(page):
+    from playwright.sync_api import expect
+
     set_strong_only(page, False)
     search_for(page, "a purple cross")
     before = len(result_names(page))
@@ -440,6 +445,7 @@ def test_cut_off_slider_hides_the_tail(page):
     assert len(scores) < before and all(s >= 0.5 for s in scores)
     number.fill("0")
     number.press("Enter")
+    expect(page.locator("#status")).not_to_contain_text("score 0.50 or more", timeout=TIMEOUT)
     set_strong_only(page, True)
 
 
