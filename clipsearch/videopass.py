@@ -123,8 +123,12 @@ class VideoPass:
 
     def __init__(self, index: VideoIndex, encoder: Encoder, *, every: float = MOMENT_EVERY,
                  timeout: float = VIDEO_TIMEOUT, progress: Callable[[VideoProgress], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> None:
+                 should_stop: Callable[[], bool] | None = None, known_stamp: dict[str, Any] | None = None) -> None:
+        """``known_stamp``: the model stamp the photos of the index were embedded with; moments of
+        that very stamp need no model loaded to know they are the encoder's (a pass that finds
+        nothing new loads none: importing torch alone takes seconds)."""
         self.index, self.encoder, self.every, self.timeout = index, encoder, every, timeout
+        self.known_stamp = known_stamp
         self.progress = progress
         self.should_stop = should_stop or (lambda: False)
 
@@ -134,7 +138,8 @@ class VideoPass:
         started = time.monotonic()
         report = VideoReport(dry_run=dry_run)
         stamp = self.index.stamp
-        other_model = stamp is not None and bool(stamp_differences(stamp, self.encoder.stamp))
+        other_model = stamp is not None and not (self.known_stamp and not stamp_differences(stamp, self.known_stamp)) \
+            and bool(stamp_differences(stamp, self.encoder.stamp))
         if other_model and not dry_run:
             log.warning("the videos' moments were embedded with another model: reading them again")
             self.index.forget_all_moments()

@@ -267,7 +267,8 @@ class VideoFinding:
             folders = [os.path.abspath(os.fspath(f)) for f in folders] if folders else list(info.get("folders", []))
             told: list[VideoProgress] = []
             report = VideoPass(store, self.encoder, progress=lambda state: _tell(progress, state, told),
-                               should_stop=should_stop).run(folders, exclude, dry_run=dry_run)
+                               should_stop=should_stop, known_stamp=self._store().stamp).run(
+                folders, exclude, dry_run=dry_run)
             if dry_run and self.text.enabled:  # the moments whose words a pass would read (those read now)
                 pending = store.words_pending(TextReader().stamp)
                 report.words = WordsReport(videos=len(pending), moments=sum(len(times) for _, times in pending))

@@ -294,3 +294,17 @@ def test_a_search_no_photo_answers_but_a_moment_does_says_so(tmp_path):
         assert again[3].startswith("No photo matches")
     finally:
         engine.close()
+
+
+def test_a_video_pass_that_finds_nothing_new_loads_no_model(engine, library):
+    engine.read_videos()
+    settings = engine.settings
+    engine.close()
+    again = SearchEngine.for_writing(settings)
+    try:
+        report = again.read_videos()
+        assert (report.read, report.unchanged) == (0, 2) and not again.encoder.loaded  # a stat a video
+        write_clip(library / "clips" / "new.mp4", HOLIDAY[:1], seconds_each=2.0, fps=10, size=128)
+        assert again.read_videos().read == 1 and again.encoder.loaded  # something to embed: then it loads
+    finally:
+        again.close()
