@@ -138,8 +138,7 @@ class VideoPass:
         started = time.monotonic()
         report = VideoReport(dry_run=dry_run)
         stamp = self.index.stamp
-        other_model = stamp is not None and not (self.known_stamp and not stamp_differences(stamp, self.known_stamp)) \
-            and bool(stamp_differences(stamp, self.encoder.stamp))
+        other_model = stamp is not None and not self._encoders(stamp)
         if other_model and not dry_run:
             log.warning("the videos' moments were embedded with another model: reading them again")
             self.index.forget_all_moments()
@@ -171,6 +170,13 @@ class VideoPass:
         report.removed = self.index.forget(self._gone({f.path for f in scan.files}, folders, exclude, report))
         report.elapsed = time.monotonic() - started
         return report
+
+    def _encoders(self, stamp: dict[str, Any]) -> bool:
+        """Whether moments of ``stamp`` were embedded by this pass's encoder: known without loading
+        it where they bear the photos' own stamp (``known_stamp``)."""
+        if self.known_stamp and not stamp_differences(stamp, self.known_stamp):
+            return True
+        return not stamp_differences(stamp, self.encoder.stamp)
 
     def _changed(self, files: list[FileStat], report: VideoReport) -> list[FileStat]:
         """The videos to read: new, or changed since they were read (or found unreadable)."""
