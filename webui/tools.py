@@ -353,7 +353,7 @@ def video_tools(handlers: Handlers) -> tuple[Callable, Callable]:
         """
         def find() -> list[dict]:
             engine, photo = handlers.engine(), local_path(str(path or ""))
-            if not photo or engine.record(photo) is None:
+            if not photo or not handlers._is_indexed(engine, photo):
                 raise gr.Error("That photo is not in the index.", title="Not indexed")
             return [m.to_dict() for m in engine.similar_moments(photo, k=clamp_k(k), where=api_filter(
                 folder, since, until), region=parse_region(region))]
