@@ -38,7 +38,14 @@ from benchmarks._common import load_line, table  # noqa: E402
 from clipsearch import ModelSpec, SearchEngine, Settings  # noqa: E402
 from clipsearch.demo.near_copies import make_near_copy_library, score_groups  # noqa: E402
 from clipsearch.duplicates import BURST, SAME_SHOT, Evidence, find_duplicates, group_stars  # noqa: E402
-from clipsearch.pixels import SignatureCache, signature_of_file  # noqa: E402
+from clipsearch.pixels import (  # noqa: E402
+    PATTERN_DIM,
+    SIGNATURE_DIM,
+    SignatureCache,
+    same_light,
+    signature_of_file,
+    similarity,
+)
 
 
 def quality(args) -> None:
@@ -78,28 +85,31 @@ def cosine_only_groups(store, level) -> list[list[str]]:
 
     records, rows_of, sims = self_join(store, 16)
     pairs = candidate_pairs(records, rows_of, sims, level)
-    unit = np.ones(1, np.float32)
-    signatures = {r.path: unit for r in records}
+    every = np.zeros(SIGNATURE_DIM, np.float32)  # one pattern and one light for all: every check passes
+    every[0], every[PATTERN_DIM] = 1.0, 0.5
+    signatures = {r.path: every for r in records}
     groups = group_stars(records, {p: 1.0 for p in pairs}, Evidence(signatures), level)
     return [g.paths for g in groups]
 
 
 def similarity_table(library: Path, truth: dict, store) -> str:
-    """Pixel and CLIP similarity of each kind of pair to its original."""
-    kinds: dict[str, list[tuple[float, float]]] = {}
+    """Pixel and CLIP similarity of each kind of pair to its original: the patterns' cosine, and
+    how many pairs' light is not one exposure apart (``same_light``), which no level groups."""
+    kinds: dict[str, list[tuple[float, float, bool]]] = {}
     for name, entry in truth.items():
         if entry["role"] == "original":
             continue
         original = library / (name[:4] + ".png")
         a, b = signature_of_file(str(original)), signature_of_file(str(library / name))
         va, vb = store.vector(str(original.resolve())), store.vector(str((library / name).resolve()))
-        kinds.setdefault(entry["role"], []).append((float(a @ b), float(va @ vb)))
+        kinds.setdefault(entry["role"], []).append(
+            (float(a[:PATTERN_DIM] @ b[:PATTERN_DIM]), float(va @ vb), same_light(a[PATTERN_DIM:], b[PATTERN_DIM:])))
     rows = []
     for role, values in sorted(kinds.items()):
-        pix, cos = np.array(values).T
+        pix, cos, same = np.array(values).T
         rows.append([role, len(values), *(f"{x:.3f}" for x in np.percentile(pix, [0, 5, 50, 95, 100])),
-                     f"{cos.min():.3f}", f"{np.median(cos):.3f}"])
-    return table(["pair with its original", "n", "pixels min", "p5", "median", "p95", "max",
+                     int(len(same) - same.sum()), f"{cos.min():.3f}", f"{np.median(cos):.3f}"])
+    return table(["pair with its original", "n", "pattern min", "p5", "median", "p95", "max", "light apart",
                   "CLIP cos min", "CLIP median"], rows)
 
 
@@ -141,7 +151,7 @@ def documents(args) -> None:
         print(table(["evidence", "precision", "recall", "copy pairs found", "pairs of other words grouped",
                      "groups"], rows))
         signatures = {path: signature_of_file(path) for path in shot}
-        alike = [float(signatures[a] @ signatures[b]) for a, b in itertools.combinations(shot, 2)
+        alike = [similarity(signatures[a], signatures[b]) for a, b in itertools.combinations(shot, 2)
                  if shot[a][0] == shot[b][0] and shot[a] != shot[b]]
         print(f"\nsignature of two word sets on one layout: min {min(alike):.3f}, median "
               f"{np.median(alike):.3f}, max {max(alike):.3f} (the same-shot level is {SAME_SHOT.min_pixels}); "
@@ -222,12 +232,12 @@ def pixel_cost(args) -> list[tuple[str, float]]:
             started = time.perf_counter()
             signatures = [signature_of_file(p) for p in paths]
             for a, b in itertools.pairwise(signatures):
-                float(a @ b)
+                similarity(a, b)
             out.append((label, 2 * (time.perf_counter() - started) / len(paths) * 1000))
         a, b = signature_of_file(paths[0]), signature_of_file(paths[1])
         started = time.perf_counter()
         for _ in range(1000):
-            float(a @ b)
+            similarity(a, b)
         out.append(("signatures cached (compare only)", (time.perf_counter() - started)))
     return out
 

@@ -231,7 +231,7 @@ def _stars(members: list[ImageRecord], evidence: Evidence, level: Level, bursts:
         joined = [(r, s) for r, s in zip(rest, scores)
                   if s >= level.min_pixels and _shapes_agree(head, r, level)]
         if joined:
-            same = all(s >= SAME_SHOT.min_pixels for _, s in joined)
+            same = all(s >= SAME_SHOT.min_pixels and _shapes_agree(head, r, SAME_SHOT) for r, s in joined)
             kind = "duplicates" if same or not bursts else "burst"
             groups.append(DuplicateGroup(kind, [head] + [r for r, _ in joined], [1.0] + [s for _, s in joined]))
         taken = {r.path for r, _ in joined}

@@ -3,11 +3,17 @@
 CLIP vectors say what a picture shows, not where: two different pictures of a red circle on grey
 score as high as a picture and its re-encoded copy. A signature is the low-frequency content of
 a 32x32 thumbnail in an opponent colour space (brightness, red-green, yellow-blue): the 8x8
-lowest DCT frequencies of each channel without their mean, 189 numbers of unit length. The
-cosine of two signatures is the correlation of the two thumbnails blurred to 8x8 detail. It is a
-continuous form of the perceptual hash (pHash): resizing, re-encoding and a brighter exposure
-barely move it, a light crop moves it a little, and the same shape elsewhere in the frame
-moves it a lot. Colour matters: a red shape on brown is invisible to a grey-level hash.
+lowest DCT frequencies of each channel without their mean, 189 numbers of unit length (the
+pattern), then the three channels' means (the light). The cosine of two patterns is the
+correlation of the two thumbnails blurred to 8x8 detail. It is a continuous form of the
+perceptual hash (pHash): resizing, re-encoding and a brighter exposure barely move it, a light
+crop moves it a little, and the same shape elsewhere in the frame moves it a lot. Colour
+matters: a red shape on brown is invisible to a grey-level hash.
+
+The pattern alone cannot tell the same shape in the same place on another background (an orange
+ball on black, then on brown): each channel's contrast scales, the correlation stays. So two
+pictures are alike only where their light is one exposure apart (``same_light``): the means'
+colour within a few degrees of each other's, and one at most a third brighter than the other.
 
 Signatures are computed from the file (decoded at reduced scale) and kept in a small SQLite
 cache beside the index, keyed by the file's content fingerprint, so a second pass and the
@@ -33,8 +39,15 @@ log = logging.getLogger(__name__)
 
 THUMB = 32  # side of the thumbnail the signature is made from
 FREQUENCIES = 8  # lowest DCT frequencies kept per axis and channel
-SIGNATURE_DIM = 3 * (FREQUENCIES * FREQUENCIES - 1)
+PATTERN_DIM = 3 * (FREQUENCIES * FREQUENCIES - 1)
+SIGNATURE_DIM = PATTERN_DIM + 3  # the pattern, then each channel's mean
+MAX_GAIN = 1.35  # one picture at most this much brighter than the other (an edit's exposure)
+MAX_TINT = 0.08  # the sine of the angle between their mean colours (another background: 0.2-0.4)
+_DARK = 0.03  # mean colours this short are near black: no colour to compare
 CACHE_NAME = "pixels.sqlite"  # in the index folder; disposable, rebuilt on demand
+# Signatures with their light; the release before kept patterns alone in "signatures", which it
+# still reads: the two live side by side, so either release can open the folder.
+_TABLE = "signatures2"
 _DECODE_SIZE = 2 * THUMB  # JPEGs decode at the smallest scale keeping both sides this large
 _FLAT = 1e-4  # below this energy a thumbnail is one flat colour and has no signature
 
@@ -52,17 +65,38 @@ _OPPONENT = np.array([[1 / 3, 1 / 3, 1 / 3], [0.5, -0.5, 0.0], [0.25, 0.25, -0.5
 
 
 def signature(image: Image.Image) -> np.ndarray:
-    """The unit-length pixel signature of an upright RGB picture (zeros for a flat picture)."""
+    """The pixel signature of an upright RGB picture: its unit-length pattern (zeros for a flat
+    picture), then its light (each opponent channel's mean)."""
     small = image.convert("RGB").resize((THUMB, THUMB), Image.Resampling.BOX)
     channels = (np.asarray(small, np.float32) / 255.0) @ _OPPONENT.T  # (32, 32, 3)
     low = np.einsum("fy,yxc,gx->cfg", _DCT, channels, _DCT)  # (3, 8, 8)
-    low[:, 0, 0] = 0.0  # each channel's mean: exposure, not content
+    light = low[:, 0, 0] / THUMB  # each channel's mean: exposure and colour, compared apart
+    low[:, 0, 0] = 0.0
     flat = low.reshape(-1)
-    vector = flat[np.flatnonzero(np.tile(np.arange(FREQUENCIES * FREQUENCIES) != 0, 3))]
-    norm = float(np.linalg.norm(vector))
-    if norm * norm < _FLAT:
-        return np.zeros(SIGNATURE_DIM, np.float32)
-    return (vector / norm).astype(np.float32)
+    pattern = flat[np.flatnonzero(np.tile(np.arange(FREQUENCIES * FREQUENCIES) != 0, 3))]
+    norm = float(np.linalg.norm(pattern))
+    pattern = pattern / norm if norm * norm >= _FLAT else np.zeros(PATTERN_DIM, np.float32)
+    return np.concatenate([pattern, light]).astype(np.float32)
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """How alike two signatures are: their patterns' cosine where their light is one exposure
+    apart (``same_light``), else 0."""
+    if not same_light(a[PATTERN_DIM:], b[PATTERN_DIM:]):
+        return 0.0
+    return float(np.dot(a[:PATTERN_DIM], b[:PATTERN_DIM]))
+
+
+def same_light(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two pictures' mean colours (opponent channels) are one exposure apart: a copy
+    brightened by 12% scales all three, another background turns them."""
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if max(na, nb) < _DARK:
+        return True
+    if min(na, nb) < _DARK or max(na, nb) > MAX_GAIN * min(na, nb):
+        return False
+    cos = float(np.dot(a, b)) / (na * nb)
+    return 1.0 - cos * cos <= MAX_TINT * MAX_TINT
 
 
 def signature_of_file(path: str) -> np.ndarray:
@@ -85,7 +119,7 @@ class SignatureCache:
             try:
                 db = sqlite3.connect(str(Path(folder) / CACHE_NAME), timeout=10, check_same_thread=False)
                 db.execute("PRAGMA journal_mode=WAL")
-                db.execute("CREATE TABLE IF NOT EXISTS signatures (fingerprint TEXT PRIMARY KEY, value BLOB NOT NULL)")
+                db.execute(f"CREATE TABLE IF NOT EXISTS {_TABLE} (fingerprint TEXT PRIMARY KEY, value BLOB NOT NULL)")
                 db.commit()
                 self._db = db
             except sqlite3.Error as exc:
@@ -103,13 +137,13 @@ class SignatureCache:
                     marks = ",".join("?" * len(chunk))
                     with contextlib.suppress(sqlite3.Error):
                         for fp, blob in self._db.execute(
-                            f"SELECT fingerprint, value FROM signatures WHERE fingerprint IN ({marks})", chunk
+                            f"SELECT fingerprint, value FROM {_TABLE} WHERE fingerprint IN ({marks})", chunk
                         ):
                             out[fp] = np.frombuffer(blob, np.float16).astype(np.float32)
         return out
 
     def put_many(self, items: dict[str, np.ndarray]) -> None:
-        """Remember signatures (stored as float16: 378 bytes each)."""
+        """Remember signatures (stored as float16: 384 bytes each)."""
         if not items:
             return
         with self._lock:
@@ -119,7 +153,7 @@ class SignatureCache:
             try:
                 with self._db:
                     self._db.executemany(
-                        "INSERT OR REPLACE INTO signatures VALUES (?, ?)",
+                        f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?)",
                         [(fp, value.astype(np.float16).tobytes()) for fp, value in items.items()],
                     )
             except sqlite3.Error as exc:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .pixels import similarity
 from .stores.base import ImageRecord
 
 WordsOf = Callable[[list[str]], dict[str, frozenset[str]]]  # fingerprints -> the words read in each
@@ -87,7 +88,7 @@ def file_identities(records: Iterable[ImageRecord]) -> FileIds:
 
 
 def pixel_similarity(a: np.ndarray | None, b: np.ndarray | None) -> float:
-    """Cosine of two pixel signatures; 0 when either is missing or flat."""
+    """How alike two pixel signatures are (``pixels.similarity``); 0 when either is missing or flat."""
     if a is None or b is None:
         return 0.0
-    return float(np.dot(a, b))
+    return similarity(a, b)

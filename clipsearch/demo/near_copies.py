@@ -3,8 +3,10 @@
 Each original picture may get edited copies (the same shot): 60% of its size at JPEG quality 70;
 a 4% crop made 12% brighter; a copy stored rotated with an EXIF orientation tag. Some get
 look-alikes: the same scene rendered again, its shapes elsewhere in the frame (a different
-picture of the same described content, which must not be grouped). Some get burst frames: the
-camera panned and tilted a little between frames (one moment, not one shot).
+picture of the same described content, which must not be grouped). Some get the same shapes in
+the same places on another background (a different picture too, whose pattern of light and dark
+matches the original's). Some get burst frames: the camera panned and tilted a little between
+frames (one moment, not one shot).
 
 The ground truth goes to ``truth.json``: for each file its shot and its moment. Used by
 tests/integration/test_duplicates.py and benchmarks/bench_duplicates.py.
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from .render import random_scene, render_scene
+from .render import BACKGROUNDS, Scene, allowed_colours, random_scene, render_scene
 
 TRUTH_NAME = "truth.json"
 ELSEWHERE = 0.15  # a look-alike's shapes sit at least this share of the side away
@@ -51,6 +53,18 @@ def burst_frame(image: Image.Image, step: int, rng: random.Random) -> Image.Imag
     return ImageEnhance.Brightness(frame).enhance(rng.uniform(0.97, 1.03))
 
 
+def on_another_background(scene: Scene, side: int, state: object, rng: random.Random) -> Image.Image | None:
+    """The picture ``render_scene`` drew from the random ``state``, its shapes in the same places,
+    sizes and turns, on another background that shows every colour of them (None where none does)."""
+    others = [b for b in sorted(BACKGROUNDS) if b != scene.background
+              and all(o.colour in allowed_colours(b) for o in scene.objects)]
+    if not others:
+        return None
+    again = random.Random()
+    again.setstate(state)
+    return render_scene(Scene(scene.objects, rng.choice(others)), side, again)
+
+
 def exif_rotated_bytes(image: Image.Image, path: Path) -> None:
     """Save ``image`` stored on its side, with the EXIF tag that turns it upright (6)."""
     exif = Image.Exif()
@@ -71,8 +85,9 @@ def centroid(image: Image.Image) -> np.ndarray:
 def make_near_copy_library(folder: str | Path, originals: int = 40, seed: int = 0) -> dict[str, dict]:
     """Render a library with known near-duplicates into ``folder``; returns the truth per file.
 
-    Of the originals, about 60% get all three edited copies, 30% a look-alike and 25% two
-    burst frames (independently). The truth maps each relative path to its ``shot`` (the original
+    Of the originals, about 60% get all three edited copies, 30% a look-alike, 25% two burst
+    frames and 30% the same shapes on another background (independently; the last from a random
+    stream of their own, so that the other pictures are those of the library without them). The truth maps each relative path to its ``shot`` (the original
     and its copies share one) and ``moment`` (a shot and its burst frames share one), and ``role``.
     """
     root = Path(folder)
@@ -89,6 +104,7 @@ def make_near_copy_library(folder: str | Path, originals: int = 40, seed: int = 
     for i in range(originals):
         scene = random_scene(rng)
         side = rng.choice((320, 384, 448, 512, 640))
+        state = rng.getstate()
         original = render_scene(scene, side, rng)
         shot = next(shots)
         save(original, f"p{i:03d}.png", shot, shot, "original")
@@ -109,6 +125,9 @@ def make_near_copy_library(folder: str | Path, originals: int = 40, seed: int = 
                 frame_shot = next(shots)
                 save(burst_frame(original, step, rng), f"p{i:03d}_burst{step}.jpg", frame_shot, shot, "burst",
                      quality=90)
+        own = random.Random(seed * 100_003 + i)
+        if own.random() < 0.3 and (other := on_another_background(scene, side, state, own)) is not None:
+            save(other, f"p{i:03d}_bg.png", next(shots), next(shots), "background")
     (root / TRUTH_NAME).write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     return truth
 
@@ -121,7 +140,7 @@ class PairFigures:
     found: int  # pairs of the truth's level inside one group
     expected: int  # pairs of the truth's level
     grouped: int  # pairs inside one group, in all (but burst pairs at the shot level)
-    lookalikes_grouped: int  # a look-alike grouped with its original's shot or moment
+    lookalikes_grouped: int  # a look-alike (or the same on another background) grouped with its original's
     bursts_grouped: int = 0  # at the shot level: frames of one moment grouped as one shot (not counted)
 
     @property
@@ -152,5 +171,5 @@ def score_groups(groups: list[list[str]], library: str | Path, level: str = "sho
                 continue
             grouped += 1
             found += key[a] == key[b]
-            alike += "lookalike" in (role[a], role[b]) and Path(a).name[:4] == Path(b).name[:4]
+            alike += bool({"lookalike", "background"} & {role[a], role[b]}) and Path(a).name[:4] == Path(b).name[:4]
     return PairFigures(level, found, expected, grouped, alike, bursts)

@@ -112,7 +112,8 @@ def _contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
     return math.dist(a, b)
 
 
-def _allowed_colours(background: str) -> list[str]:
+def allowed_colours(background: str) -> list[str]:
+    """The colours that stand out on ``background``."""
     bg = BACKGROUNDS[background]
     return [c for c, rgb in COLOURS.items() if c != background and _contrast(rgb, bg) >= _MIN_CONTRAST]
 
@@ -124,7 +125,7 @@ def random_scene(rng: random.Random, n_objects: int | None = None) -> Scene:
     if n_objects not in (1, 2):
         raise ValueError(f"n_objects must be 1 or 2, not {n_objects}")
     background = rng.choice(sorted(BACKGROUNDS))
-    colours = _allowed_colours(background)
+    colours = allowed_colours(background)
     objects: list[SceneObject] = []
     while len(objects) < n_objects:
         obj = SceneObject(rng.choice(colours), rng.choice(SHAPES))

@@ -9,7 +9,14 @@ import pytest
 from PIL import Image
 
 from clipsearch.demo import random_scene, render_scene
-from clipsearch.demo.near_copies import ELSEWHERE, burst_frame, centroid, cropped_brighter, resized_copy
+from clipsearch.demo.near_copies import (
+    ELSEWHERE,
+    burst_frame,
+    centroid,
+    cropped_brighter,
+    on_another_background,
+    resized_copy,
+)
 from clipsearch.duplicates import (
     BURST,
     SAME_SHOT,
@@ -22,7 +29,15 @@ from clipsearch.duplicates import (
     self_join,
 )
 from clipsearch.encoders.base import normalize
-from clipsearch.pixels import SignatureCache, signature, signature_of_file, signatures_for
+from clipsearch.pixels import (
+    PATTERN_DIM,
+    SignatureCache,
+    same_light,
+    signature,
+    signature_of_file,
+    signatures_for,
+    similarity,
+)
 from clipsearch.stores import ImageRecord, WriteBatch, open_store
 
 DIM = 16
@@ -39,13 +54,44 @@ def scene_picture(seed: int, side: int = 320) -> Image.Image:
 
 
 def sim(a: Image.Image, b: Image.Image) -> float:
-    return float(signature(a) @ signature(b))
+    return similarity(signature(a), signature(b))
 
 
 # --- pixel signatures -------------------------------------------------------------------------
-def test_signature_is_unit_length_and_flat_pictures_have_none():
-    assert np.linalg.norm(signature(scene_picture(1))) == pytest.approx(1.0, abs=1e-5)
-    assert not np.any(signature(Image.new("RGB", (50, 40), (200, 10, 10))))
+def test_signature_is_a_unit_pattern_and_the_light_and_flat_pictures_have_no_pattern():
+    assert np.linalg.norm(signature(scene_picture(1))[:PATTERN_DIM]) == pytest.approx(1.0, abs=1e-5)
+    flat = signature(Image.new("RGB", (50, 40), (200, 10, 10)))
+    assert not np.any(flat[:PATTERN_DIM])
+    assert flat[PATTERN_DIM:] == pytest.approx([220 / 3 / 255, 95 / 255, 47.5 / 255], abs=2e-3)  # its mean, opponent
+
+
+def test_the_same_shapes_in_the_same_places_on_another_background_are_another_picture():
+    # The demo library's own case: an orange ball on black, then on brown. Each channel's
+    # contrast scales, so the patterns alone correlate at 0.94-1.00; the light tells them apart.
+    apart = 0
+    for seed in range(12):
+        rng = random.Random(seed)
+        scene = random_scene(rng)
+        state = rng.getstate()
+        original = render_scene(scene, 320, rng)
+        other = on_another_background(scene, 320, state, random.Random(seed))
+        if other is None:
+            continue
+        a, b = signature(original), signature(other)
+        assert float(a[:PATTERN_DIM] @ b[:PATTERN_DIM]) != pytest.approx(0.0, abs=1e-3)
+        assert similarity(a, b) < BURST.min_pixels
+        apart += float(a[:PATTERN_DIM] @ b[:PATTERN_DIM]) >= SAME_SHOT.min_pixels  # the pattern alone would group it
+    assert apart >= 2
+
+
+def test_one_exposure_apart_is_a_gain_of_a_third_at_most_without_a_new_tint():
+    grey = np.array([0.5, 0.0, 0.0])
+    warm = np.array([0.5, 0.06, 0.02])
+    assert same_light(grey, grey * 1.3) and same_light(grey * 1.3, grey)
+    assert not same_light(grey, grey * 1.4)
+    assert not same_light(grey, warm)  # the same brightness, another colour
+    assert same_light(np.array([0.01, 0.0, 0.01]), np.array([0.02, 0.01, 0.0]))  # near black: no colour
+    assert not same_light(np.array([0.01, 0.0, 0.0]), grey)
 
 
 def test_edited_copies_keep_their_signature_and_the_same_shape_elsewhere_does_not():
@@ -87,6 +133,22 @@ def test_signatures_for_uses_the_cache_and_skips_unreadable_files(tmp_path):
     good.unlink()  # from now on only the cache knows it, by fingerprint
     again = signatures_for([(str(tmp_path / "moved.png"), "fp-a")], SignatureCache(tmp_path))
     assert np.allclose(again[str(tmp_path / "moved.png")], got[str(good)], atol=1e-3)
+
+
+def test_the_release_befores_cache_is_left_to_it_and_its_patterns_not_read(tmp_path):
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "pixels.sqlite")  # patterns alone, as the release before kept them
+    old.execute("CREATE TABLE signatures (fingerprint TEXT PRIMARY KEY, value BLOB NOT NULL)")
+    old.execute("INSERT INTO signatures VALUES ('fp-a', ?)", (np.ones(PATTERN_DIM, np.float16).tobytes(),))
+    old.commit()
+    cache = SignatureCache(tmp_path)
+    assert cache.get_many(["fp-a"]) == {}
+    cache.put_many({"fp-a": signature(scene_picture(2))})
+    cache.close()
+    assert len(SignatureCache(tmp_path).get_many(["fp-a"])["fp-a"]) == PATTERN_DIM + 3
+    assert old.execute("SELECT length(value) FROM signatures").fetchall() == [(2 * PATTERN_DIM,)]
+    old.close()
 
 
 def test_signature_cache_in_a_missing_folder_lives_in_memory(tmp_path):
@@ -166,10 +228,17 @@ def unit(*values: float) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
+def pixels_sig(*values: float, light: tuple[float, float, float] = (0.5, 0.0, 0.0)) -> np.ndarray:
+    """A pixel signature whose pattern is ``values`` (normalized, the rest zeros), in ``light``."""
+    pattern = np.zeros(PATTERN_DIM, np.float32)
+    pattern[: len(values)] = values
+    return np.concatenate([pattern / np.linalg.norm(pattern), np.asarray(light, np.float32)])
+
+
 def test_stars_never_chain_look_alikes_into_one_group():
     # a ~ b and b ~ c at the strict level, but a and c differ: two groups, not one chain.
     records = [rec("/a", 800, 600), rec("/b", 640, 480), rec("/c", 400, 300)]
-    sig = {"/a": unit(1, 0, 0), "/b": unit(1, 0.3, 0), "/c": unit(1, 0.62, 0)}
+    sig = {"/a": pixels_sig(1, 0, 0), "/b": pixels_sig(1, 0.3, 0), "/c": pixels_sig(1, 0.62, 0)}
     edges = {(0, 1): 0.96, (1, 2): 0.96}
     groups = group_stars(records, edges, Evidence(sig), SAME_SHOT)
     assert [g.paths for g in groups] == [["/a", "/b"]]
@@ -177,11 +246,16 @@ def test_stars_never_chain_look_alikes_into_one_group():
 
 def test_burst_mode_labels_groups_that_are_not_one_shot():
     records = [rec("/a"), rec("/b", 600, 450), rec("/c", 400, 300), rec("/d", 300, 225)]
-    sig = {"/a": unit(1, 0, 0), "/b": unit(1, 0.1, 0), "/c": unit(1, 0.5, 0), "/d": unit(0, 0, 1)}
+    sig = {"/a": pixels_sig(1, 0, 0), "/b": pixels_sig(1, 0.1, 0), "/c": pixels_sig(1, 0.5, 0), "/d": pixels_sig(0, 0, 1)}
     groups = group_stars(records, {(0, 1): 0.99, (0, 2): 0.9}, Evidence(sig), BURST, bursts=True)
     assert len(groups) == 1 and groups[0].kind == "burst" and groups[0].paths == ["/a", "/b", "/c"]
     data = groups[0].to_dict()
     assert data["paths"] == ["/a", "/b", "/c"] and data["photos"][1]["width"] == 600
+    # One shot's pixels but another shape (an eighth of the width cropped) is not one shot either.
+    records = [rec("/a", 800, 600), rec("/b", 700, 600)]
+    groups = group_stars(records, {(0, 1): 0.99}, Evidence({"/a": pixels_sig(1, 0), "/b": pixels_sig(1, 0.05)}), BURST,
+                         bursts=True)
+    assert [(g.kind, g.paths) for g in groups] == [("burst", ["/a", "/b"])]
     assert set(data["photos"][0]) >= {"path", "size", "width", "height", "date_taken", "modified"}
 
 
@@ -246,7 +320,7 @@ def test_two_names_of_one_file_are_never_duplicates_and_exact_copies_always_are(
 
 def test_photos_holding_different_words_are_different_shots_however_alike_their_pixels():
     a, b = rec("/a", fp="fa"), rec("/b", fp="fb")
-    alike = {"/a": unit(1, 0, 0), "/b": unit(1, 0.05, 0)}  # the same layout at the signature's scale
+    alike = {"/a": pixels_sig(1, 0, 0), "/b": pixels_sig(1, 0.05, 0)}  # the same layout at the signature's scale
     pixels_only = Evidence(alike).similarity(a, b)
     assert pixels_only >= SAME_SHOT.min_pixels
 
