@@ -21,12 +21,14 @@ import gradio as gr
 from clipsearch import ClipSearchError, InvalidQuery, parse_query, parse_region
 from clipsearch.saved import SavedSearches
 
+from .fetched import guard_fetches
 from .filters import api_filter, clamp_k
 from .handlers import Handlers, NoIndexYet, NotIndexed, _result_dict
 from .matches import api_cut
 from .paths import local_path
-from .rest import listed_topics, with_thumbnails
+from .rest import listed_topics, thumbnail, with_thumbnails
 from .saved_api import save_from_api
+from .thumbnails import PREVIEW_SIZE
 
 LOOK_SIZE = 512  # px, the longer side of the JPEG an assistant looks at (a few hundred tokens of its context)
 
@@ -96,7 +98,8 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         known and a "thumbnail" URL of a small JPEG.
 
         Args:
-            image: the picture to match (a JPEG, PNG, WebP... at most 50 MB).
+            image: the picture to match (a JPEG, PNG, WebP... at most 50 MB): a public http(s) URL,
+                a data: URL, or the "thumbnail" URL of a result of this app.
             k: how many photos to return, 1 to 500 (default 20).
             min_score: 0 returns all k; -1 only the strong matches; above 0, leave out results
                 scoring less than this.
@@ -223,6 +226,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
     gr.api(find_similar_photos, api_name="similar", **encoder_bound)
     with gr.Column(visible=False):
         api_image = image_input(label="image")
+        guard_fetches(api_image, lambda fields: thumbnail(handlers, {**fields, "size": str(PREVIEW_SIZE)}).path)
         api_k = gr.Number(20, label="k", precision=0)
         api_filters = [gr.Number(0.0, label="min_score"),
                        *(gr.Textbox("", label=n) for n in ("folder", "since", "until", "region"))]

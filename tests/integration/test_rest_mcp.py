@@ -272,6 +272,25 @@ def test_the_mcp_client_lists_the_tools_and_searches(served, demo_engine, sample
     assert ast.literal_eval(by_image.content[0].text)[0]["file"] == str(picture)
 
 
+def test_an_assistant_searches_by_a_results_thumbnail_url_and_hears_why_a_url_is_not_fetched(served, demo_engine):
+    async def work(session):
+        text = await session.call_tool("search_photos_by_text", {"text": "a red circle", "k": 1})
+        first = ast.literal_eval(text.content[0].text)[0]
+        by_thumbnail = await session.call_tool("search_photos_by_image", {"image": first["thumbnail"], "k": 2})
+        stranger = first["thumbnail"].replace("file=", "file=%2Fetc%2Fhostname%3F")
+        not_indexed = await session.call_tool("search_photos_by_image", {"image": stranger, "k": 2})
+        local = await session.call_tool("search_photos_by_image", {"image": "http://127.0.0.1:9/a.png", "k": 2})
+        return first, by_thumbnail, not_indexed, local
+
+    first, by_thumbnail, not_indexed, local = asyncio.run(_mcp_session(served.url, work=work))
+    # The app's own thumbnail URL is read from its cache (Gradio would refuse to fetch 127.0.0.1).
+    assert not by_thumbnail.isError, by_thumbnail.content
+    assert ast.literal_eval(by_thumbnail.content[0].text)[0]["file"] == first["file"]
+    assert not_indexed.isError and "names no photo of this library" in not_indexed.content[0].text
+    assert local.isError and "local or private address" in local.content[0].text
+    assert "find_similar_photos" in local.content[0].text and "verbose error" not in local.content[0].text
+
+
 def test_an_assistant_looks_at_a_photo_itself(served, demo_engine, sample_library):
     """A search ranks and can be wrong; an assistant could only read paths and thumbnail URLs it
     cannot open. look_at_photo answers with the picture as MCP image content, which a model sees:
