@@ -8,10 +8,36 @@ so does the dry run (without this, reorganising a library looked as if it would 
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
 from PIL import Image
 
-from .images import DEFAULT_MAX_PIXELS, FileStat, fingerprint_bytes, os_reason, read_file_bytes, unreadable
+from .images import (
+    DEFAULT_MAX_PIXELS,
+    FileStat,
+    fingerprint_bytes,
+    os_reason,
+    read_file_bytes,
+    scan_images,
+    unreadable,
+)
 from .reports import IndexReport
+
+
+def first_run(folders: Iterable[str | Path], max_pixels: int | None) -> IndexReport:
+    """What a first run over ``folders`` would do where there is no index yet: every picture
+    added, or skipped as its header says. Nothing is created and no model is loaded (a first
+    run's model may not even be downloaded yet)."""
+    roots = [os.path.abspath(os.fspath(f)) for f in folders]
+    report = IndexReport(folders=roots, dry_run=True)
+    scan = scan_images(roots)
+    report.found, report.other_files = len(scan.files), dict(scan.others.most_common(5))
+    for path, reason in scan.errors:
+        report.skip(path, reason)
+    count_changes(scan.files, {}, {}, report, max_pixels)
+    return report
 
 
 def count_changes(todo: list[FileStat], known: dict[str, tuple], vanished: dict[str, str],

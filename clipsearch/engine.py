@@ -182,12 +182,15 @@ class SearchEngine(DuplicateFinding, TopicFinding, TextReading, VideoFinding):
                 progress=progress, should_stop=should_stop, embedder=embedder, unreadable=self._unreadable)
             return pipeline.run(paths, dry_run=dry_run)
 
-    def remove_folder(self, folder: str | Path) -> int:
+    def remove_folder(self, folder: str | Path, *, dry_run: bool = False) -> int:
         """Forget every image under ``folder``; returns how many. A folder inside a covered one is
-        left out of later runs over that one (``info()["left_out"]``) until a run names it."""
+        left out of later runs over that one (``info()["left_out"]``) until a run names it. With
+        ``dry_run``, only how many it would forget: nothing is written."""
         with self._writer() as store:  # a folder reached through a symlink: as the index spells it
             folder = as_covered(os.path.abspath(os.fspath(folder)), covered := (info := store.info())["folders"])
             paths = [r.path for r in store.records(folder)]
+            if dry_run:
+                return len(paths)
             if paths:
                 store.write(WriteBatch(delete=paths))
             store.set_folders([f for f in covered if not known_under({f: 0}, [folder])], left_out(info, folder))

@@ -145,6 +145,7 @@ class IndexingPipeline:
             count_changes(todo, known, vanished, report, self.max_pixels)
             report.elapsed = time.monotonic() - started
             return report
+        self._cover_new(covered, folders, outside)
         state = _RunState(report, IndexProgress(found=report.found, to_process=len(todo)), known,
                           {fp for _, _, fp in states.values()}, _by_fingerprint(vanished), started, started)
         if todo:
@@ -164,6 +165,12 @@ class IndexingPipeline:
         self.store.save()
         report.elapsed = time.monotonic() - started
         return report
+
+    def _cover_new(self, covered: list[str], folders: list[str], outside: list[str]) -> None:
+        """Record a new folder as covered before its first batch, not only when the run ends: after
+        a first run killed (``kill -9``, a power cut), a run that names no folder (cron's) goes on."""
+        if any(f not in covered for f in folders):
+            self.store.set_folders(covered + [f for f in folders if f not in covered], outside)
 
     # --- the one loop --------------------------------------------------------------------------
     def _process(self, todo: list[FileStat], state: _RunState) -> None:

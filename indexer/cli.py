@@ -16,6 +16,7 @@ from pathlib import Path
 from cli import flags
 from clipsearch import ClipSearchError, IndexNotFound, ModelSpec, SearchEngine, Settings
 from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV, default_index_dir
+from clipsearch.dryrun import first_run
 from clipsearch.folders import as_covered
 
 from .report import ProgressPrinter, format_report
@@ -118,10 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     _check_args(parser, args)
     try:
         settings = settings_from_args(args)
-        try:  # --remove alone never makes an index (nor loads a model to make one)
+        try:  # --remove alone never makes an index (nor loads a model to make one), nor does a dry run
             engine = SearchEngine.for_writing(settings, use_index_model=not model_asked(args),
-                                              create=bool(args.folders))
+                                              create=bool(args.folders) and not args.dry_run)
         except IndexNotFound:
+            if args.dry_run and args.folders and not args.remove:
+                return _first_dry_run(args, settings)
             if args.remove:
                 parser.error(f"there is no index at {settings.index_dir}: nothing to remove")
             parser.error(f"no folder given and there is no index at {settings.index_dir} yet: "
@@ -142,8 +145,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
     if args.videos is not None and not args.dry_run:
         engine.set_video_reading(args.videos)
     for folder in args.remove:
-        count = engine.remove_folder(folder.expanduser())
-        _say(args, f"removed {count} images under {folder}{_removal_note(engine, folder, count)}")
+        count = engine.remove_folder(folder.expanduser(), dry_run=args.dry_run)
+        if args.dry_run:
+            _say(args, f"dry run: would remove {count} images under {folder}")
+        else:
+            _say(args, f"removed {count} images under {folder}{_removal_note(engine, folder, count)}")
     if args.remove and not args.folders:
         return 0
     folders = [f.expanduser() for f in args.folders] or engine.folders()
@@ -157,6 +163,14 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
         watch_folders(engine, folders, stop, lambda r, videos=None: _print_report(r, args, videos=videos))
         return 0
     return 1 if report.interrupted else 0
+
+
+def _first_dry_run(args: argparse.Namespace, settings: Settings) -> int:
+    """``--dry-run`` where there is no index yet: what a first run would add, nothing created."""
+    report = first_run([f.expanduser() for f in args.folders], settings.max_pixels)
+    _print_report(report, args)
+    _say(args, f"no index in {settings.index_dir} yet: nothing was created")
+    return 0
 
 
 def _removal_note(engine: SearchEngine, folder: Path, count: int) -> str:

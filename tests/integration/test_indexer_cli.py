@@ -66,6 +66,27 @@ def test_dry_run_reports_without_writing(library, tmp_path):
     store.close()
 
 
+def test_dry_runs_of_a_new_index_and_of_a_removal_write_nothing(library, tmp_path):
+    (library / "broken.jpg").write_text("this is not a jpeg")
+    index = tmp_path / "index"
+    first = run_indexer(str(library), "--index", str(index), "--model", "demo", "--dry-run", "--json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["dry_run"] and report["added"] == 60 and report["skipped"] == {"not an image": [str(library / "broken.jpg")]}
+    assert not index.exists()  # nothing created, so no model recorded for it either
+    said = run_indexer(str(library), "--index", str(index), "--dry-run")
+    assert "added 60" in said.stdout and "nothing was created" in said.stdout and not index.exists()
+    # Another model is still free to build it afterwards.
+    assert run_indexer(str(library), "--index", str(index), "--model", "demo", "-q").returncode == 0
+    under = next(p for p in library.iterdir() if p.is_dir())
+    count = sum(1 for p in under.rglob("*") if p.suffix in {".jpg", ".png", ".webp"})
+    removal = run_indexer("--index", str(index), "--remove", str(under), "--dry-run")
+    assert removal.returncode == 0 and f"would remove {count} images under {under}" in removal.stdout
+    store = open_store(index)
+    assert store.count() == 60 and not store.info().get("left_out")
+    store.close()
+
+
 def test_usage_errors_exit_2(tmp_path):
     missing = run_indexer(str(tmp_path / "nope"), "--index", str(tmp_path / "i"))
     assert missing.returncode == 2 and "folder not found" in missing.stderr
