@@ -8,6 +8,7 @@ import io
 import os
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -60,10 +61,18 @@ class DecodePool:
             except BaseException as exc:  # handed to the waiting thread
                 future.set_exception(exc)
 
-    def shutdown(self) -> None:
-        """Let idle threads end; stuck ones are daemons and die with the process."""
+    def shutdown(self, wait: float = 0.0) -> None:
+        """Let idle threads end; stuck ones are daemons and die with the process. With ``wait``,
+        give the busy ones up to that many seconds to finish their task: a process that ends
+        while a thread is inside native code (an OCR engine's session) can abort instead of
+        exiting with its own code."""
         for _ in self._threads:
             self._tasks.put(None)
+        deadline = time.monotonic() + wait
+        for thread in self._threads:
+            if (left := deadline - time.monotonic()) <= 0:
+                break
+            thread.join(left)
 
 
 def header_facts(data: bytes, path: str) -> tuple[int, int, str | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 
 import pytest
 from PIL import Image
@@ -242,6 +243,34 @@ def test_pass_stops_after_a_batch_and_resumes(tmp_path):
     resumed = TextPass(index, reader, batch_size=3).run(records)
     assert not resumed.interrupted and resumed.read == 7 and resumed.left == 0
     assert paths(index.search("word75")) == ["p05.png"]
+    index.close()
+
+
+def test_a_stopped_pass_drops_the_queued_pages_and_waits_for_those_being_read(tmp_path):
+    # Ending the process while a thread is inside an OCR engine's native code aborted it
+    # (SIGABRT, "terminate called without an active exception") instead of exiting with code 1.
+    records = photos(tmp_path / "pics", list(range(70, 90)))
+
+    class SlowReader(FakeReader):
+        def __init__(self, texts):
+            super().__init__(texts)
+            self.running = 0
+
+        def read(self, image):
+            with self._lock:
+                self.running += 1
+            time.sleep(0.2)
+            with self._lock:
+                self.running -= 1
+            return super().read(image)
+
+    reader = SlowReader({})
+    index = TextIndex.open(tmp_path / "index", create=True)
+    report = TextPass(index, reader, batch_size=2, workers=2, should_stop=lambda: True).run(records)
+    assert report.interrupted and report.read == 2
+    assert reader.running == 0  # every page being read was finished before the pass returned
+    time.sleep(0.5)
+    assert reader.calls <= 2 + 2  # the batch, and at most what each thread had begun: the rest dropped
     index.close()
 
 
