@@ -151,6 +151,22 @@ class RegionOf(argparse.Action):
         namespace.regions = regions
 
 
+WEIGHTED = re.compile(r"^-\d+(?:\.\d*)?:")  # -1:PATH, -0.5:PATH: a weight argparse would take for a flag
+
+
+def weighted_images(argv: list[str]) -> list[str]:
+    """``argv`` with each ``--image -1:PATH`` joined as ``--image=-1:PATH``, as ``--help`` and the
+    README write a negative weight: argparse reads a value that starts with ``-`` as the next flag
+    ("expected one argument"). Nothing after ``--`` changes."""
+    joined: list[str] = []
+    for word in argv:
+        if joined and joined[-1] == "--image" and WEIGHTED.match(word) and "--" not in joined:
+            joined[-1] = f"--image={word}"
+        else:
+            joined.append(word)
+    return joined
+
+
 def image_terms(values: list[str], regions: dict[int, Region | None] | None = None) -> list[QueryTerm]:
     terms = []
     for number, value in enumerate(values):
@@ -169,7 +185,7 @@ SUBCOMMANDS = {"duplicates": duplicates.run, "saved": saved.run, "topics": topic
 @flags.ends_quietly
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(weighted_images(sys.argv[1:] if argv is None else argv))
     flags.paths_as_bytes()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     settings = flags.settings_from(args)
