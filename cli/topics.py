@@ -22,7 +22,8 @@ def add_parser(sub: Any) -> None:
         "\"a dog\", \"a receipt\"), largest first, with its best example. Worked out from the index "
         "when asked; nothing is stored and no file is read.")
     parser.add_argument("-k", type=flags.positive, metavar="N",
-                        help="how many topics (default: about the square root of a third of the photos, at most 24)")
+                        help="how many topics at most (default: about the square root of a third of the photos, at most "
+                        "24; never more than the library's different pictures, copies counted once)")
     parser.add_argument("--words", metavar="FILE", help="name the topics from these words, one a line, read as "
                         "they are (default: about 300 common subjects, each read as 'a photo of ...')")
     parser.add_argument("--show", metavar="NAME", help="list the photos of the topic NAME, nearest its centre first")
@@ -43,7 +44,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             print(flags.json_text([p.to_dict() for p in photos]) if args.json else
                   "\n".join(f"{p.score:.3f}\t{p.path}" for p in photos))
             return 0
-        topics = engine.topics(k=args.k, words=words)
+        topics = [t for t in engine.topics(k=args.k, words=words) if t.paths]  # a topic without a photo says nothing
     finally:
         engine.close()
     if args.json:

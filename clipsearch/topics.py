@@ -146,20 +146,23 @@ def name_topics(centres: np.ndarray, word_vectors: np.ndarray, words: Sequence[s
 
 def find_topics(paths: Sequence[str], vectors: np.ndarray, words: Sequence[str], word_vectors: np.ndarray,
                 k: int | None = None) -> list[Topic]:
-    """The topics of the photos at ``paths`` (``vectors``: theirs, unit rows), largest first."""
+    """The topics of the photos at ``paths`` (``vectors``: theirs, unit rows), largest first: ``k``
+    at most, and never an empty one (copies of a photo share its vector, so a library holds fewer
+    different pictures than photos, and k-means can leave a group with none)."""
     if len(paths) == 0:
         return []
-    k = min(k or topic_count(len(paths)), len(paths))
     vectors = np.asarray(vectors, np.float32)
     sample = vectors
     if len(vectors) > FIT_SAMPLE:  # the groups found on a sample, then every photo put in its group
         sample = vectors[np.random.default_rng(0).choice(len(vectors), FIT_SAMPLE, replace=False)]
+    k = min(k or topic_count(len(paths)), len({row.tobytes() for row in sample}))
     centres, labels = spherical_kmeans(sample, k)
     if sample is not vectors:
         labels = (vectors @ centres.T).argmax(axis=1)
-    named = name_topics(centres, np.asarray(word_vectors, np.float32), words)
+    kept = [i for i in range(k) if (labels == i).any()]  # named among the groups that hold photos
+    named = name_topics(centres[kept], np.asarray(word_vectors, np.float32), words)
     topics = []
-    for i, (name, others) in enumerate(named):
+    for i, (name, others) in zip(kept, named, strict=True):
         members = np.flatnonzero(labels == i)
         closeness = vectors[members] @ centres[i]
         order = np.argsort(-closeness, kind="stable")
@@ -178,7 +181,8 @@ class TopicFinding:
                template: str | None = None) -> list[Topic]:
         """The library's photos grouped by what they show, largest first, each group named from
         ``words`` (default: ``words_for`` the index's model; words given are read as they are, or
-        put in ``template``); ``k`` groups (default: ``topic_count``). Kept until the index changes."""
+        put in ``template``); ``k`` groups at most (default: ``topic_count``), none of them empty. Kept
+        until the index changes."""
         store = self._store()
         if words is None:
             words, chosen = words_for(store.stamp.get("model"))

@@ -71,3 +71,27 @@ def test_the_demo_models_index_is_named_from_the_words_it_reads():
 
     assert words_for("demo") == (list(DEMO_WORDS), "{}")  # "a red circle": no "a photo of a beach"
     assert words_for("ViT-B-32") == (default_words(), TEMPLATE)
+
+
+def test_more_topics_asked_than_different_pictures_gives_none_empty():
+    pictures = unit(np.random.default_rng(2).normal(size=(10, 16)))
+    vectors = np.concatenate([pictures, pictures[:5], pictures[:3]])  # copies share their photo's vector
+    paths = [f"p{i}.jpg" for i in range(len(vectors))]
+    words = [f"word {i}" for i in range(12)]
+    word_vectors = unit(np.random.default_rng(3).normal(size=(12, 16)))
+    for k in (10, 11, 18, 1000):
+        topics = find_topics(paths, vectors, words, word_vectors, k=k)
+        assert len(topics) == 10 and all(t.size and t.paths for t in topics), k
+        assert sorted(p for t in topics for p in t.paths) == sorted(paths)
+        assert all(t.to_dict()["examples"] for t in topics)
+
+
+def test_a_group_that_kmeans_leaves_empty_is_no_topic(monkeypatch):
+    import clipsearch.topics as topics_module
+
+    vectors, _, centres = clusters([6, 5, 4])
+    labels = np.repeat([0, 2, 3], [6, 5, 4])  # group 1 holds no photo
+    four = np.concatenate([centres[:1], unit(np.ones((1, centres.shape[1]))), centres[1:]])
+    monkeypatch.setattr(topics_module, "spherical_kmeans", lambda sample, k: (four, labels))
+    found = find_topics([f"p{i}" for i in range(15)], vectors, ["a", "b", "c", "d"], four, k=4)
+    assert sorted(t.size for t in found) == [4, 5, 6]

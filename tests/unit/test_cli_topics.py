@@ -1,0 +1,39 @@
+"""``clipsearch topics`` on a terminal: every topic it prints has a photo, and a bad ``--words``
+file ends in one line (an engine stand-in: no model, no index)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+import cli.search
+import cli.topics
+from clipsearch.topics import Topic
+
+
+class Engine:
+    def __init__(self, topics):
+        self.found = topics
+
+    def topics(self, k=None, words=None):
+        return self.found
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def engine(monkeypatch):
+    shown = Engine([Topic("a red circle", ("a.jpg", "b.jpg"), (0.9, 0.8), ()), Topic("a blue star", (), (), ())])
+    monkeypatch.setattr(cli.topics, "SearchEngine", SimpleNamespace(for_reading=lambda settings, **_: shown))
+    return shown
+
+
+def test_a_topic_without_a_photo_is_not_listed(engine, tmp_path, capsys):
+    assert cli.search.main(["topics", "-k", "1000", "--index", str(tmp_path)]) == 0
+    out = capsys.readouterr()
+    assert out.out == "2\ta red circle\ta.jpg\n" and "1 topics of 2 photos" in out.err
+    assert cli.search.main(["topics", "-k", "1000", "--index", str(tmp_path), "--json"]) == 0
+    assert [t["name"] for t in json.loads(capsys.readouterr().out)] == ["a red circle"]
