@@ -24,7 +24,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("-k", type=flags.positive, metavar="N",
                         help="how many topics at most (default: about the square root of a third of the photos, at most "
                         "24; never more than the library's different pictures, copies counted once)")
-    parser.add_argument("--words", metavar="FILE", help="name the topics from these words, one a line, read as "
+    parser.add_argument("--words", metavar="FILE", help="name the topics from these words (UTF-8 text), one a line, read as "
                         "they are (default: about 300 common subjects, each read as 'a photo of ...')")
     parser.add_argument("--show", metavar="NAME", help="list the photos of the topic NAME, nearest its centre first")
     parser.add_argument("--json", action="store_true", help="print one JSON array")
@@ -65,6 +65,9 @@ def read_words(path: str) -> list[str]:
             words = [line.strip() for line in handle if line.strip() and not line.lstrip().startswith("#")]
     except OSError as exc:
         raise SystemExit(f"error: argument --words: cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SystemExit(f"error: argument --words: cannot read {path}: not UTF-8 text (byte {exc.start + 1}); "
+                         "save it as UTF-8") from None
     if not words:
         raise SystemExit(f"error: argument --words: {path} holds no words")
     return words

@@ -37,3 +37,12 @@ def test_a_topic_without_a_photo_is_not_listed(engine, tmp_path, capsys):
     assert out.out == "2\ta red circle\ta.jpg\n" and "1 topics of 2 photos" in out.err
     assert cli.search.main(["topics", "-k", "1000", "--index", str(tmp_path), "--json"]) == 0
     assert [t["name"] for t in json.loads(capsys.readouterr().out)] == ["a red circle"]
+
+
+def test_a_words_file_that_is_not_utf8_is_one_line_not_a_traceback(engine, tmp_path):
+    latin = tmp_path / "mots.txt"
+    latin.write_bytes("un caf\u00e9\nune plage\n".encode("latin-1"))
+    with pytest.raises(SystemExit) as end:
+        cli.search.main(["topics", "--index", str(tmp_path), "--words", str(latin)])
+    assert end.value.code == (f"error: argument --words: cannot read {latin}: not UTF-8 text (byte 7); "
+                              "save it as UTF-8")
