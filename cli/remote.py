@@ -42,6 +42,8 @@ def search(url: str, args: argparse.Namespace, picture: str | None,
                     answer = http.post("api/search", data=fields, files={"image": (Path(picture).name, data)})
             else:
                 answer = http.get("api/search", params=fields)
+    except httpx.InvalidURL as exc:
+        raise ServerError(f"--server {_shown(url)} is not a URL ({exc}): give one like http://HOST:7860/") from None
     except httpx.HTTPError as exc:
         raise ServerError(f"no answer from {_shown(url)} ({type(exc).__name__}: {exc}); is "
                           "`python -m webui` running there?") from None
