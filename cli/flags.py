@@ -123,13 +123,15 @@ def add_model(parser: argparse.ArgumentParser | Any) -> None:
     parser.add_argument("--pretrained", help=f"pretrained tag of the model (default: {DEFAULT_PRETRAINED} for "
                         f"{DEFAULT_MODEL}, the only one for a model that has one; 'none' for random weights, "
                         "as in benchmarks)")
-    parser.add_argument("--weights", type=Path, metavar="FILE", help="a local checkpoint file for --model")
+    parser.add_argument("--weights", type=Path, metavar="FILE", help="a local checkpoint file for --model (not with --model demo)")
 
 
 def check_pretrained(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """``--model NAME`` alone, for an open_clip model other than the default: its pretrained weights
+    """The model flags, checked before anything loads or is written (``check_weights``); then
+    ``--model NAME`` alone, for an open_clip model other than the default: its pretrained weights
     when open_clip has one set (into ``args.pretrained``), else a usage error that lists them. Never
     random weights unasked: an index built with them finds nothing, and says nothing about why."""
+    check_weights(parser, args)
     name = args.model
     if (not name or args.pretrained or args.weights or name in ("demo", DEFAULT_MODEL)
             or name.startswith(("hf-hub:", "local-dir:"))):
@@ -148,6 +150,25 @@ def check_pretrained(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     listed = ", ".join(tags[:8]) + (f" and {len(tags) - 8} more" if len(tags) > 8 else "")
     parser.error(f"{name} comes with several pretrained weights ({listed}): pick one with --pretrained "
                  "(or --pretrained none for random weights, as in benchmarks)")
+
+
+def check_weights(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A usage error for ``--weights`` or ``--pretrained`` that the model would not use, where it
+    would be ignored and yet recorded in the index's stamp: the demo model brings its own weights,
+    an ``hf-hub:`` or ``local-dir:`` model its own (no ``--pretrained``); and for a ``--weights``
+    file that is not there."""
+    name, weights = args.model or DEFAULT_MODEL, args.weights
+    if name == "demo":
+        for flag, value in (("--weights", weights), ("--pretrained", args.pretrained)):
+            if value is not None:
+                parser.error(f"argument {flag}: --model demo is the bundled model with its own weights; "
+                             f"leave {flag} out")
+    if args.pretrained is not None and name.startswith(("hf-hub:", "local-dir:")):
+        parser.error(f"argument --pretrained: {name.split(':')[0]}: models bring their own weights; "
+                     "leave --pretrained out")
+    if weights is not None and not weights.expanduser().is_file():
+        said = "not a file" if weights.expanduser().exists() else "no such file"
+        parser.error(f"argument --weights: {said}: {weights}")
 
 
 def add_store(parser: argparse.ArgumentParser | Any, store_help: str) -> None:

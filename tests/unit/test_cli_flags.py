@@ -129,11 +129,14 @@ def test_hub_offline_is_read_as_the_hub_reads_it(monkeypatch, value, offline):
     (["--model", "ViT-B-32"], None, None),  # the default model: its default weights, as before
     (["--model", "demo"], None, None),
 ])
-def test_a_model_named_alone_gets_its_pretrained_weights_never_random_ones_unasked(argv, pretrained, error, capsys):
+def test_a_model_named_alone_gets_its_pretrained_weights_never_random_ones_unasked(argv, pretrained, error, capsys,
+                                                                                 tmp_path, monkeypatch):
     import argparse
 
     from indexer.cli import build_parser
 
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ckpt.pt").write_bytes(b"")  # a --weights file must be there
     parser = build_parser()
     args = parser.parse_args(["photos", *argv])
     if error:
@@ -143,3 +146,28 @@ def test_a_model_named_alone_gets_its_pretrained_weights_never_random_ones_unask
         return
     flags.check_pretrained(parser, args)
     assert isinstance(args, argparse.Namespace) and args.pretrained == pretrained
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--model", "demo", "--weights", "{missing}"], "argument --weights: --model demo is the bundled model with its "
+     "own weights; leave --weights out"),
+    (["--model", "demo", "--weights", "{ckpt}"], "argument --weights: --model demo is the bundled model"),
+    (["--model", "demo", "--pretrained", "openai"], "argument --pretrained: --model demo is the bundled model"),
+    (["--model", "hf-hub:org/name", "--pretrained", "openai"], "argument --pretrained: hf-hub: models bring their own"),
+    (["--model", "local-dir:{folder}", "--pretrained", "none"], "argument --pretrained: local-dir: models bring"),
+    (["--model", "ViT-B-32", "--weights", "{missing}"], "argument --weights: no such file: {missing}"),
+    (["--weights", "{missing}"], "argument --weights: no such file: {missing}"),
+    (["--model", "ViT-B-32", "--weights", "{folder}"], "argument --weights: not a file: {folder}"),
+])
+def test_weights_the_model_would_not_use_or_cannot_find_are_refused_before_anything_is_written(argv, said, tmp_path,
+                                                                                                capsys):
+    where = {"missing": tmp_path / "nonexistent.pt", "ckpt": tmp_path / "ckpt.pt", "folder": tmp_path}
+    where["ckpt"].write_bytes(b"")
+    photos, index = tmp_path / "photos", tmp_path / "index"
+    photos.mkdir()
+    with pytest.raises(SystemExit) as stopped:
+        indexer_main([str(photos), "--index", str(index), *(a.format(**where) for a in argv)])
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]  # the usage, then one line
+    assert stopped.value.code == 2 and last.startswith("python -m indexer: error: ") and said.format(**where) in last
+    assert not index.exists()
