@@ -96,9 +96,12 @@ def port(text: str) -> int:
     return value
 
 
-def add_index(parser: argparse.ArgumentParser | Any) -> None:
-    """``--index DIR``."""
-    parser.add_argument("--index", type=Path, metavar="DIR", help=INDEX_HELP)
+def add_index(parser: argparse.ArgumentParser | Any, again: bool = False) -> None:
+    """``--index DIR``; ``again``: on an action of a subcommand that has it (``saved add``), where
+    it is read after the action's own arguments too and, when not given there, leaves the
+    subcommand's own value alone."""
+    parser.add_argument("--index", type=Path, metavar="DIR", help=INDEX_HELP,
+                        **({"default": argparse.SUPPRESS} if again else {}))
 
 
 def subcommand(sub: Any, name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:

@@ -39,6 +39,8 @@ def add_parser(sub: Any, day: Any, last_day: Any) -> None:
     add.add_argument("--until", type=last_day, help="only photos taken on or before this date (to a month's or year's end)")
     remove = actions.add_parser("remove", help="forget a saved search")
     remove.add_argument("name")
+    for action in (add, remove):  # `saved add NAME QUERY --index DIR`, as every other command takes it
+        flags.add_index(action, again=True)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:

@@ -40,3 +40,17 @@ def test_save_list_run_and_remove_a_search_from_the_command_line(demo_engine, sa
         assert "no index in" in capsys.readouterr().err
     finally:
         (demo_engine.settings.index_dir / FILE_NAME).unlink(missing_ok=True)
+
+
+def test_saved_add_and_remove_take_index_where_the_readme_puts_it(demo_engine, capsys):
+    index = str(demo_engine.settings.index_dir)
+    try:
+        assert cli.search.main(["saved", "add", "Red", "a red circle", "--index", index]) == 0
+        assert cli.search.main(["saved", "--index", index]) == 0
+        assert capsys.readouterr().out == "Red\ta red circle\n"
+        assert cli.search.main(["saved", "remove", "Red", "--index", index]) == 0
+        assert "forgot 'Red'" in capsys.readouterr().err
+        assert cli.search.main(["saved", "--index", index, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out) == []
+    finally:
+        (demo_engine.settings.index_dir / FILE_NAME).unlink(missing_ok=True)

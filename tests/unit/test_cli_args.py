@@ -29,3 +29,14 @@ def test_only_an_image_weight_is_joined_and_nothing_after_a_double_dash():
         "search", "--image=-1:a.jpg", "--folder", "-1:b"]
     assert weighted_images(["search", "--image", "-k", "3"]) == ["search", "--image", "-k", "3"]
     assert weighted_images(["search", "--", "--image", "-1:a.jpg"]) == ["search", "--", "--image", "-1:a.jpg"]
+
+
+def test_saved_add_and_remove_take_index_after_their_own_arguments_too(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    parse = build_parser().parse_args
+    assert parse(["saved", "add", "Red", "a red circle", "--index", str(first)]).index == first
+    assert parse(["saved", "remove", "Red", "--index", str(first)]).index == first
+    assert parse(["saved", "--index", str(first), "add", "Red", "a red circle"]).index == first  # not reset
+    assert parse(["saved", "--index", str(first), "remove", "Red"]).index == first
+    assert parse(["saved", "--index", str(first), "remove", "Red", "--index", str(second)]).index == second
+    assert parse(["saved", "add", "Red", "a red circle"]).index is None  # the default index
