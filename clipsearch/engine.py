@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from . import unreadable_files
 from .calibration import Calibration, names_nothing
 from .config import ModelSpec, Settings
 from .cutoff import TOP_CANDIDATES, relevance_cutoffs
@@ -85,7 +86,7 @@ class SearchEngine(DuplicateFinding, TopicFinding, TextReading, VideoFinding):
         self._last_query = threading.local()  # the terms this thread searched last, and their vectors
         self.text = TextSide(self.settings.index_dir)  # the words read in photos (--ocr)
         self.calibration = Calibration(encoder)  # the library sample, vague words' level
-        self._unreadable: dict[str, tuple[int, int, str]] = {}  # files skipped, until they change
+        self._unreadable: unreadable_files.Entries | None = None  # files skipped, until they change
 
     # --- construction ------------------------------------------------------------------------
     @classmethod
@@ -173,6 +174,8 @@ class SearchEngine(DuplicateFinding, TopicFinding, TextReading, VideoFinding):
             folders = [folders]
         paths = [os.fspath(f) for f in folders]
         with self._writer() as store:
+            if self._unreadable is None:  # remembered from runs before, beside the index
+                self._unreadable = unreadable_files.load(self.settings.index_dir)
             pipeline = IndexingPipeline(
                 self.encoder, store,
                 batch_size=batch_size or self.settings.batch_size,
@@ -180,7 +183,11 @@ class SearchEngine(DuplicateFinding, TopicFinding, TextReading, VideoFinding):
                 file_timeout=self.settings.file_timeout,
                 max_pixels=self.settings.max_pixels,
                 progress=progress, should_stop=should_stop, embedder=embedder, unreadable=self._unreadable)
-            return pipeline.run(paths, dry_run=dry_run)
+            try:
+                return pipeline.run(paths, dry_run=dry_run)
+            finally:
+                if not dry_run:
+                    unreadable_files.save(self.settings.index_dir, self._unreadable)
 
     def remove_folder(self, folder: str | Path, *, dry_run: bool = False) -> int:
         """Forget every image under ``folder``; returns how many. A folder inside a covered one is

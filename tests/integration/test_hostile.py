@@ -143,9 +143,33 @@ def test_a_file_skipped_for_good_is_not_read_again_until_it_changes(tmp_path, mo
     truncated(photo(64, 48, seed=7), folder / "half.jpg", "JPEG")  # broken again: read again
     assert engine.index_folder(folder).skipped_count == 1
     engine.close()
-    fresh = demo_engine_at(tmp_path)  # the next process reads it again, and says so again
-    assert fresh.index_folder(folder).skipped_count == 1
+    fresh = demo_engine_at(tmp_path)  # the next process remembers it too (kept beside the index)
+    again = fresh.index_folder(folder)
+    assert again.skipped_count == 0 and again.still_unreadable == 1
     fresh.close()
+
+
+def test_a_file_skipped_for_good_stays_unread_in_later_runs_and_they_load_no_model(tmp_path):
+    """Cron runs one process a night: a broken file read and reported once, not every night,
+    and a run that finds nothing else new loads no model (README: unchanged files cost a stat)."""
+    from tests.integration.conftest import run_indexer
+
+    folder, index = tmp_path / "photos", tmp_path / "index"
+    for i in range(3):
+        save(photo(64, 48, seed=i), folder / f"p{i}.jpg")
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "text.jpg").write_text("not a picture")
+    first = run_indexer(str(folder), "--index", str(index), "--model", "demo", "-q")
+    assert first.returncode == 0, first.stderr
+    again = run_indexer(str(folder), "--index", str(index), "-v")
+    assert again.returncode == 0, again.stderr
+    assert "2 unreadable files skipped again without reading" in again.stdout
+    assert "skipping" not in again.stderr and "loading model" not in again.stderr
+    (folder / "text.jpg").unlink()  # gone: forgotten; the other one, fixed: read and indexed
+    save(photo(64, 48, seed=5), folder / "empty.jpg")
+    fixed = run_indexer(str(folder), "--index", str(index), "--json")
+    assert '"added": 1' in fixed.stdout and '"still_unreadable": 0' in fixed.stdout
+    assert not (index / "unreadable.json").exists()
 
 
 # A 200 MP phone frame, and one of 250 MP: over Pillow's own 89.5 MP limit, under ours.
