@@ -146,7 +146,8 @@ class VideoPass:
 
         scan = scan_images(folders, exclude, wanted=is_video_name)
         for path, reason in scan.errors:
-            report.skip(path, reason)
+            if not (reason == "vanished" and path in folders):  # a folder gone: its videos kept, said once
+                report.skip(path, reason)
         report.videos = len(scan.files)
         to_read = list(scan.files) if other_model and dry_run else self._changed(scan.files, report)
         if dry_run:

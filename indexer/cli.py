@@ -1,6 +1,7 @@
 """``python -m indexer``: argv -> Settings -> SearchEngine -> report.
 
-Exit codes: 0 done (skipped files alone do not fail a run), 1 failed or interrupted, 2 usage error.
+Exit codes: 0 done (skipped files alone do not fail a run), 1 failed or interrupted, 2 usage error,
+130 Ctrl-C before the run began or a second Ctrl-C (quit at once).
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ examples:
 The index lives in --index, else ${INDEX_ENV}, else {default_index_dir()}.
 The first run downloads the model ({DEFAULT_MODEL}, {DEFAULT_PRETRAINED}) once; later runs
 reuse it, and an existing index always keeps the model it was built with.
-Exit codes: 0 done (skipped files are reported, not failures), 1 failed, 2 usage error.
+Exit codes: 0 done (skipped files are reported, not failures), 1 failed or interrupted, 2 usage
+error, 130 Ctrl-C before the run began or a second Ctrl-C (quit at once).
 """
 
 
