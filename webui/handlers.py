@@ -36,6 +36,7 @@ from .filters import MAX_K, api_filter, clamp_k, parse_filter  # noqa: F401 - th
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
 from .matches import api_cut, status_line, strong_results, strong_status
 from .paths import local_path
+from .refusals import NOT_A_PICTURE, NoIndexYet, NotAPicture, NotIndexed, UnreadableUpload  # noqa: F401 - as above
 from .reindex import ReindexJob
 from .textui import keeps
 from .thumbnails import PREVIEW_SIZE, ThumbnailCache
@@ -50,35 +51,7 @@ SORT_DATE = "date (newest first)"
 
 Results = list[dict[str, Any]]
 GalleryItems = list[tuple[str, str]]
-
-
-class NoIndexYet(Exception):
-    """There is no index to search; the message says how to build one."""
-
-
-class NotIndexed(LookupError):
-    """A path the index does not hold (``Handlers.indexed_picture``)."""
-
-
-NOT_A_PICTURE = "is not a picture clipsearch can read"
 PART_HINT = "\n\n*Drag a box on the preview to find photos like that part of it.*"
-
-
-class NotAPicture(gr.Error):
-    """An uploaded query file that cannot be read as a picture: the API's error, and on the page the
-    status line's message. Gradio prints no traceback for it (the handler logs one line)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, title="Not a picture", print_exception=False)
-
-
-class UnreadableUpload(str):
-    """What the drop zone hands over when Gradio could not open the upload (``app.upload_image``).
-
-    Never empty (an empty string would read as "no upload").
-    """
-
-    reason = "unreadable"
 
 
 class Handlers:
