@@ -36,7 +36,7 @@ from .filters import MAX_K, api_filter, clamp_k, parse_filter  # noqa: F401 - th
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
 from .matches import api_cut, status_line, strong_results, strong_status
 from .paths import local_path
-from .refusals import NOT_A_PICTURE, NoIndexYet, NotAPicture, NotIndexed, UnreadableUpload  # noqa: F401 - as above
+from .refusals import NOT_A_PICTURE, NoIndexYet, NotAPicture, NotIndexed, NotInIndex, UnreadableUpload  # noqa: F401 - as above
 from .reindex import ReindexJob
 from .textui import keeps
 from .thumbnails import PREVIEW_SIZE, ThumbnailCache
@@ -132,7 +132,7 @@ class Handlers:
         engine = self.engine()
         path = local_path(path or "")  # as the web showed it (paths.py)
         if not path or not self._is_indexed(engine, path):
-            raise gr.Error("That photo is not in the index.", title="Not indexed")
+            raise NotInIndex()
         path, part = os.path.abspath(path), parse_region(region)
         results = _listed(engine, engine.similar(path, k=clamp_k(k), where=where, region=part), fold)
         if then is not None:
@@ -177,7 +177,7 @@ class Handlers:
             results = run(where := parse_filter(folder, date_from, date_to))
         except NoIndexYet as exc:
             return [], [], [], "No index to search yet.", gr.update(value=str(exc), visible=True)
-        except NotAPicture as exc:  # on the page: the status line says it (no error badge, no toast)
+        except (NotAPicture, NotInIndex) as exc:  # on the page: the status line says it (no error badge, no toast)
             return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {md(exc.message)}", gr.update(visible=False)
         except gr.Error:  # a ValueError too: let it through as it is
             raise

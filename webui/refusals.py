@@ -23,6 +23,14 @@ class NotAPicture(gr.Error):
         super().__init__(message, title="Not a picture", print_exception=False)
 
 
+class NotInIndex(gr.Error):
+    """Find similar for a path the index does not hold (a bookmark of a photo deleted since, a path
+    typed into the address): the API's error, and on the page the status line's message."""
+
+    def __init__(self) -> None:
+        super().__init__("That photo is not in the index.", title="Not indexed", print_exception=False)
+
+
 class UnreadableUpload(str):
     """What the drop zone hands over when Gradio could not open the upload (``app.upload_image``).
 

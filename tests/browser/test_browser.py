@@ -532,6 +532,10 @@ def test_a_search_lives_in_the_address_so_it_can_be_reloaded_and_shared(app, pag
     expect(page).to_have_url(app["url"] + "?q=a+blue+star+%2B+2%3Agrass")
     page.reload()
     expect_status(page, "“a blue star + 2:grass”")
+    page.goto(app["url"] + "?similar=%2Fetc%2Fpasswd")  # a path typed in, or a bookmark of a photo deleted since
+    expect_status(page, "⚠️ That photo is not in the index.")  # said as other bad input is
+    expect(page.locator("#results .error")).to_have_count(0)  # no red Error badge over the results
+    assert page.get_by_test_id("toast-body").count() == 0
 
 
 def test_a_saved_search_opens_again_from_its_list_after_a_reload(app, page):

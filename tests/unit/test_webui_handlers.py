@@ -587,7 +587,7 @@ def test_the_page_saves_the_dropped_photo_and_its_box_and_opens_them_again(handl
 
 def test_find_similar_goes_in_the_address_and_the_address_runs_it_again(handlers, library):
     """``/?similar=PATH&region=...&since=...`` (as ``Page.similar_address`` writes it after Find
-    similar): the same photos; a path that is not indexed is an error that says so."""
+    similar): the same photos; a path that is not indexed is said in the status line, as other bad input is."""
     import json
 
     from webui.page import ADDRESS_NAMES, OUTPUT_NAMES, Page
@@ -604,6 +604,11 @@ def test_find_similar_goes_in_the_address_and_the_address_runs_it_again(handlers
         r["path"] for r in found[OUTPUT_NAMES.index("results")]] and "photos like a part of p02.jpg" in shown[status]
     words = page.search("red sky", None, 20, 0.0, SORT_RELEVANCE, "", "", "")
     assert page.similar_address(words[last]) == ""  # a search of words: ADDRESS_JS writes its address
-    with pytest.raises(gr.Error, match="not in the index"):  # a toast on the page; nothing else changes
-        page.from_address(20, 0.0, SORT_RELEVANCE, False, SimpleNamespace(query_params={
-            "similar": str(library / "notes.txt")}))
+    for gone in (str(library / "notes.txt"), "/etc/passwd"):  # a bookmark of a photo deleted since, say
+        refused = page.from_address(20, 0.0, SORT_RELEVANCE, False, SimpleNamespace(query_params={"similar": gone}))
+        shown = refused[len(ADDRESS_NAMES):]  # said in the status line, as a wrong region is: no error, no toast
+        assert shown[status] == "⚠️ That photo is not in the index.", shown[status]
+        assert shown[OUTPUT_NAMES.index("changed")] is False and shown[last] == gr.skip()
+    wrong = page.from_address(20, 0.0, SORT_RELEVANCE, False, SimpleNamespace(query_params={
+        "similar": chosen, "region": "abc"}))
+    assert wrong[len(ADDRESS_NAMES) + status].startswith("⚠️ ")
