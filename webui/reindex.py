@@ -31,6 +31,8 @@ from clipsearch import (
 from clipsearch.affinity import all_cores
 from clipsearch.videowords import words_line
 
+from .markdown import md
+
 log = logging.getLogger(__name__)
 
 # Searches wait for the model call in flight. With 12 MP photos on 2 cores, searches during a
@@ -42,6 +44,7 @@ INTERACTIVE_BATCH = 8
 INTERACTIVE_WORKERS = 4
 # Reading words in photos (--ocr) takes a core per reader: one leaves the other to searches.
 INTERACTIVE_TEXT_READERS = 1
+SHOW_SKIPPED = 5  # paths of each reason a finished run lists on the page; the log has every one
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,28 @@ class JobStatus:
             return (f"Re-index {state} in {r.elapsed:.1f} s: {r.added} added, {r.updated} updated, "
                     f"{r.moved} moved, {r.removed} removed, {r.skipped_count + r.still_unreadable} skipped, "
                     f"{r.unchanged} unchanged" + _kept_summary(r) + _text_summary(self.text_report)
-                    + _video_summary(self.video_report))
+                    + _video_summary(self.video_report) + _skipped_lists(r, self.text_report, self.video_report))
         return ""
+
+
+def _skipped_lists(report: IndexReport, text: TextReport | None, videos: VideoReport | None) -> str:
+    """Which files a finished run skipped, and why: each pass's, by reason, the first
+    ``SHOW_SKIPPED`` paths of each (as the indexer's summary lists them)."""
+    out = _skipped_list("Skipped", report.skipped)
+    if report.still_unreadable:
+        out += (f"\n\n{report.still_unreadable} unreadable skipped again without reading: unchanged since a "
+                "re-index listed them")
+    out += _skipped_list("Words not read", text.skipped if text is not None else {})
+    return out + _skipped_list("Videos skipped", videos.skipped if videos is not None else {})
+
+
+def _skipped_list(head: str, skipped: dict[str, list[str]]) -> str:
+    lines = []
+    for reason, paths in sorted(skipped.items()):
+        more = f", and {len(paths) - SHOW_SKIPPED} more (the server's log lists them)" if len(
+            paths) > SHOW_SKIPPED else ""
+        lines.append(f"- {md(reason)} ({len(paths)}): {', '.join(md(p) for p in paths[:SHOW_SKIPPED])}{more}")
+    return f"\n\n{head}, by reason:\n" + "\n".join(lines) if lines else ""
 
 
 def _kept_summary(report) -> str:

@@ -55,6 +55,26 @@ def test_the_web_apps_re_index_line_counts_what_it_kept_and_left_unread():
     assert "1200 photos kept of /mnt/usb, missing or empty now (a disk not mounted?)" in line
 
 
+def test_the_web_apps_re_index_lists_the_files_it_skipped_by_reason():
+    from clipsearch import TextReport, VideoReport
+    from webui.reindex import SHOW_SKIPPED, JobStatus
+
+    bad = [f"/p/bad_{n}.jpg" for n in range(SHOW_SKIPPED + 2)]
+    report = IndexReport(folders=["/p"], unchanged=40, still_unreadable=1,
+                         skipped={"truncated": ["/p/*half*.jpg"], "not an image": bad})
+    line = JobStatus(report=report, text_report=TextReport(skipped={"ocr error": ["/p/scan.png"]}),
+                     video_report=VideoReport(videos=1, skipped={"not a video": ["/v/notes.mp4"]})).describe()
+    assert "9 skipped" in line and "40 unchanged" in line
+    shown = ", ".join(path.replace("_", "\\_") for path in bad[:SHOW_SKIPPED])  # as markdown, escaped
+    assert ("\n\nSkipped, by reason:\n"
+            f"- not an image ({SHOW_SKIPPED + 2}): {shown}, and 2 more (the server's log lists them)\n"
+            "- truncated (1): /p/\\*half\\*.jpg") in line
+    assert "1 unreadable skipped again without reading: unchanged since a re-index listed them" in line
+    assert "\n\nWords not read, by reason:\n- ocr error (1): /p/scan.png" in line
+    assert "\n\nVideos skipped, by reason:\n- not a video (1): /v/notes.mp4" in line
+    assert "by reason" not in JobStatus(report=IndexReport(folders=["/p"], unchanged=3)).describe()
+
+
 def test_a_text_pass_says_how_many_photos_wait_for_their_disk():
     from clipsearch import TextReport
     from indexer.textreport import format_text_report

@@ -399,6 +399,22 @@ def test_reindex_runs_in_the_background_and_searches_see_new_photos(handlers, li
     assert str(library / "trips" / "new.jpg") in [r["path"] for r in results]
 
 
+def test_reindex_says_which_files_it_skipped_and_why(handlers, library):
+    """As the indexer's summary does: by reason, with paths (not "2 skipped" and the rest in the log)."""
+    from webui.markdown import md
+
+    (library / "trips" / "notes.jpg").write_text("a text file named .jpg")
+    whole = (library / "trips" / "p00.jpg").read_bytes()
+    (library / "trips" / "half.jpg").write_bytes(whole[:len(whole) // 2])
+    handlers.start_reindex()
+    assert handlers.job.wait(30)
+    status, *_ = handlers.poll_reindex()
+    assert status.startswith("Re-index done") and "2 skipped" in status, status
+    listed = status.split("\n\nSkipped, by reason:\n", 1)[1].split("\n")
+    assert listed == [f"- not an image (1): {md(str(library / 'trips' / 'notes.jpg'))}",
+                      f"- truncated (1): {md(str(library / 'trips' / 'half.jpg'))}"], status
+
+
 def test_reindex_embeds_in_small_batches_so_searches_do_not_wait_long(settings, library):
     encoder = FakeEncoder(batch_size=32)  # what a throughput-minded encoder asks for
     engine = fake_engine(settings, encoder)
