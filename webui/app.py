@@ -10,6 +10,7 @@ the index are blocked outright, so no file route can reach an original photo or 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ import gradio as gr
 from clipsearch import SearchEngine, Settings, affinity
 from clipsearch.batching import ModelThread, batching
 from clipsearch.encoders.side import side_lane
+from clipsearch.images import unreadable
 
 from . import tools
 from .duplicates_view import CSS as DUPLICATES_CSS
@@ -115,16 +117,28 @@ def upload_image(refuse: bool = False, **kwargs: Any) -> gr.Image:
         except gr.Error:
             raise
         except Exception as exc:
-            if refuse:
-                raise gr.Error(f"The uploaded file is not a picture clipsearch can read "
-                               f"({type(exc).__name__}).", title="Not a picture") from None
-            unreadable = UnreadableUpload("an unreadable upload")  # not empty: an upload was made
-            unreadable.reason = "not an image"  # as the indexer says it of such a file
+            reason = upload_refused(payload, exc)
             log.debug("could not open an upload as an image: %s: %s", type(exc).__name__, exc)
+            if refuse:
+                raise gr.Error(f"The uploaded file {NOT_A_PICTURE} ({reason}).", title="Not a picture",
+                               print_exception=False) from None
+            unreadable = UnreadableUpload("an unreadable upload")  # not empty: an upload was made
+            unreadable.reason = reason
             return unreadable
 
     image.preprocess = preprocess  # type: ignore[method-assign]
     return image
+
+
+def upload_refused(payload: Any, exc: BaseException) -> str:
+    """Why Gradio could not open an upload as a picture (``exc``), as the indexer, and the REST
+    route, say it of such a file: "empty file", "too many pixels", "not an image", "truncated"..."""
+    try:
+        if os.path.getsize(getattr(payload, "path", None) or "") == 0:
+            return "empty file"
+    except (OSError, TypeError):
+        pass  # a picture sent inline (a data: URL), or a file gone: what opening it raised says why
+    return unreadable("the uploaded file", exc).reason
 
 
 def launch_options(settings: Settings, engine: SearchEngine | None = None) -> dict[str, Any]:

@@ -125,6 +125,16 @@ def test_a_text_file_posing_as_an_image_is_a_clear_error(client, tmp_path):
     assert len(client.predict("red sky", 3, 0.0, api_name="/search_text")) == 3
 
 
+def test_an_upload_that_is_no_picture_is_refused_for_its_true_reason(client, tmp_path):
+    """As the REST route says it: an empty file, or more pixels than allowed, not "not an image"."""
+    from tests.unit.test_webui_handlers import huge_png
+
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    for upload, reason in ((tmp_path / "empty.jpg", "empty file"), (huge_png(tmp_path / "huge.png"), "too many pixels")):
+        with pytest.raises(AppError, match=rf"not a picture clipsearch can read \({reason}\)"):
+            client.predict(handle_file(str(upload)), 3, api_name="/search_image")
+
+
 def test_thumbnails_are_served(server):
     thumb = server.demo.handlers.thumbs.get(str(server.library / "a" / "p0.jpg"))
     response = httpx.get(server.url + "gradio_api/file=" + thumb)

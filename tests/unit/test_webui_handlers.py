@@ -288,6 +288,45 @@ def test_a_text_file_uploaded_as_an_image_is_an_error_and_search_goes_on(handler
     assert len(gallery) == 10
 
 
+def huge_png(path: Path, side: int = 30_000) -> Path:
+    """A PNG whose header says ``side`` x ``side`` pixels, in a few bytes (no pixel is ever decoded)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_an_upload_gradio_cannot_open_is_refused_for_its_true_reason(handlers, tmp_path):
+    """Gradio opens an upload before any handler runs: what it raised says why (as REST and the
+    indexer say it), not "not an image" for every file, nor an exception's class name for the API."""
+    from gradio.components.image import ImageData
+
+    from webui.app import upload_image
+
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "notes.png").write_text("this is not a picture")
+    files = {"huge.png": "too many pixels", "empty.jpg": "empty file", "notes.png": "not an image"}
+    huge_png(tmp_path / "huge.png")
+    page, api = upload_image(), upload_image(refuse=True)
+    for name, reason in files.items():
+        payload = ImageData(path=str(tmp_path / name), orig_name=name)
+        dropped = page.preprocess(payload)
+        assert dropped.reason == reason, name
+        status = search(handlers, "", dropped)[3]
+        assert status == f"⚠️ The uploaded file is not a picture clipsearch can read ({reason}).", name
+        with pytest.raises(gr.Error) as refused:
+            api.preprocess(payload)
+        assert refused.value.message == f"The uploaded file is not a picture clipsearch can read ({reason}).", name
+        with pytest.raises(gr.Error, match=rf"\({reason}\)"):
+            handlers.api_search_image(dropped, 5)
+
+
 def test_a_dropped_heic_or_tiff_shows_as_a_jpeg_and_a_search_again_uses_the_original(handlers, tmp_path,
                                                                                      monkeypatch):
     """Browsers cannot draw HEIC or TIFF: the drop zone gets a JPEG of it (``Page.stand_in``). The
