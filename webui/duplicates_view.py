@@ -234,8 +234,10 @@ def similar_markdown(result: dict[str, Any]) -> str:
 
 def open_similar(handlers, shown: list[dict], selected: str | None):
     """The "Open similar" button: the selected result and its folded copies, unfolded."""
-    result = next((r for r in shown or [] if r["path"] == selected), None)
-    if result is None or not result.get("similar"):
+    result = next((r for r in shown or [] if r["path"] == selected), None) if selected else None
+    if result is None:  # said once, in the status line, as Find similar says it
+        return gr.skip(), gr.skip(), "Click a result first, then open the near-duplicates folded under it."
+    if not result.get("similar"):
         gr.Info("The selected photo has no near-duplicates folded under it.")
         return gr.skip(), gr.skip(), gr.skip()
     group = [{**result, "similar": []}] + [{**s, "similar": []} for s in result["similar"]]

@@ -640,6 +640,20 @@ def test_the_page_saves_the_dropped_photo_and_its_box_and_opens_them_again(handl
     assert "missing beside the index" in warned[-1] and opened[4] is None
 
 
+def test_open_similar_without_a_selected_result_says_to_click_one_first(handlers, monkeypatch):
+    from webui.duplicates_view import open_similar
+
+    told = []
+    monkeypatch.setattr(gr, "Info", told.append)
+    _, _, shown, _, _ = search(handlers)
+    for selected in (None, "", "/a/photo/of/an/earlier/search.jpg"):
+        assert open_similar(handlers, shown, selected) == (
+            gr.skip(), gr.skip(), "Click a result first, then open the near-duplicates folded under it."), selected
+    assert told == []  # said once, in the status line, as Find similar says it (no toast besides)
+    assert open_similar(handlers, shown, shown[0]["path"]) == (gr.skip(), gr.skip(), gr.skip())  # none folded
+    assert told == ["The selected photo has no near-duplicates folded under it."]
+
+
 def test_find_similar_goes_in_the_address_and_the_address_runs_it_again(handlers, library):
     """``/?similar=PATH&region=...&since=...`` (as ``Page.similar_address`` writes it after Find
     similar): the same photos; a path that is not indexed is said in the status line, as other bad input is."""
