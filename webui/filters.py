@@ -14,8 +14,10 @@ MAX_K = 500
 def parse_filter(folder: str | None, date_from: str | None, date_to: str | None,
                  labels: tuple[str, str] = ("From date", "To date")) -> SearchFilter | None:
     """The filter from the folder and date widgets (or fields, named by ``labels`` in messages);
-    ``ValueError`` with a readable message."""
+    ``ValueError`` with a readable message, for a folder that is not a full path too."""
     folder = local_path((folder or "").strip()) or None
+    if folder and not os.path.isabs(os.path.expanduser(folder)):  # not the server's working folder's
+        raise ValueError(f"the folder is a full path, as the Folder list shows the indexed folders, not {folder!r}")
     start, end = _parse_date(date_from, labels[0]), _parse_date(date_to, labels[1], end=True)
     where = SearchFilter(os.path.abspath(os.path.expanduser(folder)) if folder else None, start, end)
     return None if where.is_empty() else where  # an empty date range: SearchFilter's ValueError

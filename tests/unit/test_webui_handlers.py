@@ -380,6 +380,22 @@ def test_parse_filter():
     assert (where.folder, where.date_from, where.date_to) == ("/photos/2020", "2020-01-01", None)
 
 
+def test_a_folder_typed_on_the_page_is_a_full_path_as_the_api_asks(handlers, library, monkeypatch):
+    """Not a folder of the server's working folder: said in the status line, nothing searched."""
+    from webui.markdown import md
+
+    monkeypatch.chdir(library)  # where "trips" would be a folder of the library
+    gallery, results, shown, status, _ = search(handlers, where=("trips", "", ""))
+    assert gallery == results == shown == gr.skip()  # the previous results stay
+    assert status == "⚠️ " + md("the folder is a full path, as the Folder list shows the indexed folders, not "
+                                "'trips'"), status
+    with pytest.raises(gr.Error, match="folder is a full path"):  # the API's own message, as before
+        handlers.api_search_text("red sky", 5, 0.0, "trips")
+    _, results, _, status, _ = search(handlers, where=(str(library / "trips"), "", ""))
+    assert len(results) == 5 and status.startswith("5 results")
+    assert parse_filter("~/Pictures", "", "").folder == os.path.expanduser("~/Pictures")  # the server's user's
+
+
 def test_index_panel_lists_count_model_and_folders(handlers, library):
     info, banner, folders = handlers.index_panel()
     assert "**Photos:** 10" in info and "fake" in info and str(library) in info.replace("\\_", "_")
