@@ -45,7 +45,7 @@ from .behind_proxy import MCP_PREFIX, public_root
 from .handlers import MAX_K, Handlers, _result_dict, api_filter, api_record
 from .matches import api_min_score, strong_results
 from .paths import local_path, web_path, web_safe
-from .rest_auth import Auth, McpGuard, refuse_unauthorized
+from .rest_auth import Auth, guard_routes, refuse_unauthorized
 from .saved_api import saved_forgotten, saved_list, saved_made, with_saved
 from .textui import keeps
 from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
@@ -363,15 +363,14 @@ def _int(raw: str | None, name: str, default: int) -> int:
 
 
 def mount(demo: Any) -> Auth:
-    """Add the /api routes to a launched demo's server, and put the MCP endpoint behind --auth."""
+    """Add the /api routes to a launched demo's server, and put the MCP endpoint and FastAPI's schema
+    behind --auth."""
     app = demo.app
     auth = Auth(app)
     router = build_router(demo.handlers, auth)
     # In front of Gradio's own routes; one slice assignment, so a request never sees half of it.
     app.router.routes[:0] = router.routes
-    for route in app.router.routes:
-        if getattr(route, "path", None) == MCP_PREFIX and hasattr(route, "app"):
-            route.app = McpGuard(route.app, auth)
+    guard_routes(app, auth, MCP_PREFIX)
     mcp_server = getattr(demo, "mcp_server_obj", None)
     if mcp_server is not None and auth.required:
         # Gradio runs each MCP tool call through its own queue with a gradio_client it creates

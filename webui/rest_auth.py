@@ -1,4 +1,5 @@
-"""Who may call the REST routes and Gradio's MCP endpoint when the app runs with ``--auth``.
+"""Who may call the REST routes, Gradio's MCP endpoint and FastAPI's own schema when the app runs
+with ``--auth``.
 
 HTTP Basic credentials (the app's own user and password) or the session cookie of a browser that
 logged in on the page; MCP tool calls go through Gradio's queue, which knows only session cookies,
@@ -73,6 +74,35 @@ def refuse_unauthorized() -> JSONResponse:
     return JSONResponse({"error": "authentication required: HTTP Basic with the app's --auth user and "
                                   "password, or the session cookie of a browser that logged in"},
                         status_code=401, headers={"WWW-Authenticate": 'Basic realm="clipsearch"'})
+
+
+def guard_routes(app: Any, auth: Auth, mcp_path: str) -> None:
+    """Put the server's routes that Gradio's login does not check behind ``auth``: the MCP endpoint
+    (``McpGuard``), and the schema (and docs pages, where on) FastAPI serves of every route
+    (``Guard``): Gradio guards its own copy under /gradio_api, not FastAPI's /openapi.json."""
+    own = {url for url in (app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if url}
+    for route in app.router.routes:
+        path = getattr(route, "path", None)
+        if path == mcp_path and hasattr(route, "app"):
+            route.app = McpGuard(route.app, auth)
+        elif path in own and hasattr(route, "app"):
+            route.app = Guard(route.app, auth)
+
+
+class Guard:
+    """ASGI wrapper of a route: refuses callers without credentials when --auth is set."""
+
+    def __init__(self, inner: Any, auth: Auth) -> None:
+        self.inner = inner
+        self.auth = auth
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and self.auth.required:
+            request = Request(scope)
+            if self.auth.user(dict(request.headers), dict(request.cookies)) is None:
+                await refuse_unauthorized()(scope, receive, send)
+                return
+        await self.inner(scope, receive, send)
 
 
 class McpGuard:

@@ -463,6 +463,26 @@ def test_with_auth_the_rest_routes_and_mcp_refuse_strangers(secured):
         assert http.get("api/search", params={"q": "a red circle", "k": 2}).status_code == 200
 
 
+# What a browser needs to show the login page (README's --auth row): nothing of the library or the API.
+LOGIN_PAGE = {"/", "/favicon.ico", "/theme.css", "/robots.txt", "/manifest.json", "/logout"}
+
+
+def test_with_auth_no_route_but_the_login_page_answers_strangers(secured):
+    """FastAPI's own /openapi.json lists every route; Gradio's login does not check it (it checks its
+    copy under /gradio_api): guarded too, as is every plain route of the server that is not the login page's."""
+    with httpx.Client(base_url=secured.url, timeout=60, follow_redirects=False) as http:
+        schema = http.get("openapi.json")
+        assert schema.status_code == 401 and schema.headers["www-authenticate"].startswith("Basic")
+        assert "/api/search" not in schema.text
+        for route in ("docs", "redoc", "gradio_api/openapi.json"):
+            assert http.get(route).status_code in (401, 403, 404), route
+        routes = [r for r in secured.demo.app.router.routes if "{" not in getattr(r, "path", "{")]
+        for route in routes:
+            if route.path not in LOGIN_PAGE and "GET" in (getattr(route, "methods", None) or ()):
+                assert http.get(route.path.lstrip("/")).status_code in (401, 403, 404), route.path  # 404: none here
+        assert "/api/search" in http.get("openapi.json", auth=AUTH).json()["paths"]  # guarded, not gone
+
+
 def test_with_auth_the_mcp_client_works_with_basic_credentials(secured):
     token = base64.b64encode(f"{AUTH[0]}:{AUTH[1]}".encode()).decode()
 
