@@ -438,6 +438,9 @@ def test_api_results_are_plain_json_records(handlers):
 
 def test_api_k_is_clamped_and_checked(handlers):
     assert len(handlers.api_search_text("red sky", 10_000)) == 10
+    for k, found in ((0, 1), (-3, 1), (2.7, 2), ("4", 4), (1000, 10)):  # as webui/API.md says: clamped, not refused
+        assert len(handlers.api_search_text("red sky", k)) == found, k
+        assert len(handlers.api_similar(handlers.api_search_text("red sky", 1)[0]["file"], k)) == min(found, 9), k
     with pytest.raises(gr.Error, match="whole number"):
         handlers.api_search_text("red sky", "many")
 
