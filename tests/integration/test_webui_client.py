@@ -127,10 +127,10 @@ def test_a_text_file_posing_as_an_image_is_a_clear_error(client, tmp_path):
 
 def test_an_upload_that_is_no_picture_is_refused_for_its_true_reason(client, tmp_path):
     """As the REST route says it: an empty file, or more pixels than allowed, not "not an image"."""
-    from tests.unit.test_webui_handlers import huge_png
+    from testsupport.imagefactory import bomb_png
 
     (tmp_path / "empty.jpg").write_bytes(b"")
-    for upload, reason in ((tmp_path / "empty.jpg", "empty file"), (huge_png(tmp_path / "huge.png"), "too many pixels")):
+    for upload, reason in ((tmp_path / "empty.jpg", "empty file"), (bomb_png(tmp_path / "huge.png", 30_000, 30_000), "too many pixels")):
         with pytest.raises(AppError, match=rf"not a picture clipsearch can read \({reason}\)"):
             client.predict(handle_file(str(upload)), 3, api_name="/search_image")
 

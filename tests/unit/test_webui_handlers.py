@@ -19,7 +19,7 @@ from clipsearch import IndexNotFound, SearchEngine, Settings
 from clipsearch.lock import IndexLock
 from clipsearch.stores import open_store
 from testsupport.fakes import FakeEncoder
-from testsupport.imagefactory import photo, save
+from testsupport.imagefactory import bomb_png, photo, save
 from webui.handlers import (
     SORT_DATE,
     SORT_RELEVANCE,
@@ -288,20 +288,6 @@ def test_a_text_file_uploaded_as_an_image_is_an_error_and_search_goes_on(handler
     assert len(gallery) == 10
 
 
-def huge_png(path: Path, side: int = 30_000) -> Path:
-    """A PNG whose header says ``side`` x ``side`` pixels, in a few bytes (no pixel is ever decoded)."""
-    import struct
-    import zlib
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-                     + chunk(b"IEND", b""))
-    return path
-
-
 def test_an_upload_gradio_cannot_open_is_refused_for_its_true_reason(handlers, tmp_path):
     """Gradio opens an upload before any handler runs: what it raised says why (as REST and the
     indexer say it), not "not an image" for every file, nor an exception's class name for the API."""
@@ -312,7 +298,7 @@ def test_an_upload_gradio_cannot_open_is_refused_for_its_true_reason(handlers, t
     (tmp_path / "empty.jpg").write_bytes(b"")
     (tmp_path / "notes.png").write_text("this is not a picture")
     files = {"huge.png": "too many pixels", "empty.jpg": "empty file", "notes.png": "not an image"}
-    huge_png(tmp_path / "huge.png")
+    bomb_png(tmp_path / "huge.png", 30_000, 30_000)
     page, api = upload_image(), upload_image(refuse=True)
     for name, reason in files.items():
         payload = ImageData(path=str(tmp_path / name), orig_name=name)
