@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -61,6 +62,20 @@ def count_changes(todo: list[FileStat], known: dict[str, tuple], vanished: dict[
         else:
             report.added += 1
     report.removed = len(vanished) - moved_from
+
+
+def first_video_pass(folders: Iterable[str | Path]) -> Any:
+    """What a first video pass over ``folders`` would read where there is no index yet: every
+    video found (a ``VideoReport`` of a dry run); nothing decoded or created."""
+    from .video_frames import is_video_name
+    from .videopass import VideoReport
+
+    report = VideoReport(dry_run=True)
+    scan = scan_images([os.path.abspath(os.fspath(f)) for f in folders], wanted=is_video_name)
+    for path, reason in scan.errors:
+        report.skip(path, reason)
+    report.videos = report.left = len(scan.files)
+    return report
 
 
 def header_problem(stat: FileStat, max_pixels: int | None) -> str | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from cli import flags
 from clipsearch import ClipSearchError, IndexNotFound, ModelSpec, SearchEngine, Settings
 from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV, default_index_dir
-from clipsearch.dryrun import first_run
+from clipsearch.dryrun import first_run, first_video_pass
 from clipsearch.folders import as_covered
 
 from .report import ProgressPrinter, format_report
@@ -169,8 +169,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
 
 def _first_dry_run(args: argparse.Namespace, settings: Settings) -> int:
     """``--dry-run`` where there is no index yet: what a first run would add, nothing created."""
-    report = first_run([f.expanduser() for f in args.folders], settings.max_pixels)
-    _print_report(report, args)
+    folders = [f.expanduser() for f in args.folders]
+    report = first_run(folders, settings.max_pixels)
+    _print_report(report, args, videos=first_video_pass(folders) if args.videos else None)
     _say(args, f"no index in {settings.index_dir} yet: nothing was created")
     return 0
 
