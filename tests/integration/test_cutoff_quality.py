@@ -150,11 +150,30 @@ def test_cli_refuses_a_wrong_date_or_a_missing_picture_and_says_when_the_filters
     assert in_2020.stdout == _cli(index, "--since", "2020-01-01", "--until", "2020-12-31", "--min-score", "0").stdout
 
 
-def test_cli_folds_near_duplicates_under_the_result_they_copy(demo_engine):
+def test_cli_folds_near_duplicates_under_the_result_they_copy(sample_library, tmp_path):
     import json
+    import random
+    import shutil
 
-    index = demo_engine.settings.index_dir
-    group = demo_engine.duplicates().groups[0]  # the sample library holds edited copies
+    from PIL import Image
+
+    from clipsearch import ModelSpec, SearchEngine, Settings
+    from clipsearch.demo.near_copies import cropped_brighter, resized_copy
+
+    photos = tmp_path / "photos"  # forty of the sample pictures (no copies), and two edited copies of one
+    photos.mkdir()
+    for picture in sorted(sample_library.rglob("*.png"))[:40]:
+        shutil.copy(picture, photos / picture.name)
+    original = Image.open(sorted(photos.iterdir())[0]).convert("RGB")
+    resized_copy(original).save(photos / "copy-small.jpg", quality=70)
+    cropped_brighter(original, random.Random(0)).save(photos / "copy-crop.jpg", quality=90)
+    engine = SearchEngine.for_writing(Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache",
+                                               model=ModelSpec(name="demo")))
+    engine.index_folder(photos)
+    groups = engine.duplicates().groups
+    engine.close()
+    assert len(groups) == 1 and {p.rsplit("/", 1)[-1] for p in groups[0].paths[1:]} == {"copy-small.jpg", "copy-crop.jpg"}
+    index, group = tmp_path / "index", groups[0]
     head, copies = group.paths[0], set(group.paths[1:])
     args = ("--image", head, "--min-score", "0", "-k", "10")
     listed = _cli(index, *args, "--no-fold", query="")
