@@ -11,6 +11,8 @@ same pictures.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import random
 from pathlib import Path
@@ -23,6 +25,7 @@ from .render import Scene, _render
 # The container's suffix picks the codec (``codec=`` overrides).
 CODECS: dict[str, str] = {".mp4": "libx264", ".mov": "libx264", ".m4v": "libx264", ".webm": "libvpx",
                           ".mkv": "mpeg4", ".avi": "mpeg4"}
+CLIPS_RECORD = ".clips.json"  # hidden: what make_sample_clips wrote, so a re-run leaves the clips alone
 _TURNS = {0: None, 90: Image.Transpose.ROTATE_270, 180: Image.Transpose.ROTATE_180,
           270: Image.Transpose.ROTATE_90}
 
@@ -98,12 +101,16 @@ def _codec_options(codec: str, gop: int) -> dict[str, str]:
 def make_sample_clips(folder: str | os.PathLike, n: int = 3, seed: int = 0) -> list[tuple[Path, list]]:
     """Write ``n`` short clips (``clip_01.mp4``...: four shots of 3 s each, one random scene a shot,
     320x240 at 10 frames a second, dated) into ``folder``, for the demo; returns each clip's path
-    and its shots (start, end, scene). Idempotent: a clip that already holds the bytes it would get
-    is not written again (its mtime stays, so an indexer sees it unchanged)."""
+    and its shots (start, end, scene). Idempotent: a clip that already holds what it would get is
+    not written again (its mtime stays, so an indexer sees it unchanged). Some builds of x264 do
+    not encode the same frames to the same bytes twice, so what "already holds" means is kept in
+    a hidden ``.clips.json`` beside them: each clip's seed and the SHA-256 of the bytes written."""
     from .render import random_scene
 
     root = Path(folder)
     root.mkdir(parents=True, exist_ok=True)
+    record_path = root / CLIPS_RECORD
+    record = _read_record(record_path)
     rng = random.Random(f"clipsearch sample clips {seed}")
     made = []
     for number in range(1, n + 1):
@@ -112,9 +119,25 @@ def make_sample_clips(folder: str | os.PathLike, n: int = 3, seed: int = 0) -> l
         partial = root / f".clip_{number:02d}.partial.mp4"  # hidden: no scan looks at it
         shots = write_clip(partial, scenes, seconds_each=3.0, fps=10, size=(320, 240), seed=seed + number,
                            creation_time=f"2023-0{number % 9 + 1}-15T12:00:00.000000Z")
-        if path.is_file() and path.read_bytes() == partial.read_bytes():
+        written = record.get(path.name, {})
+        if path.is_file() and (path.read_bytes() == partial.read_bytes()
+                               or (written.get("seed") == seed and written.get("sha256") == _sha256(path))):
             partial.unlink()
         else:
             partial.replace(path)
+        record[path.name] = {"seed": seed, "sha256": _sha256(path)}
         made.append((path, shots))
+    record_path.write_text(json.dumps({"version": 1, "clips": record}, indent=1) + "\n", encoding="utf-8")
     return made
+
+
+def _read_record(path: Path) -> dict[str, dict]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return dict(document["clips"]) if document.get("version") == 1 else {}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
