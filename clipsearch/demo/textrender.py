@@ -333,7 +333,7 @@ def make_text_library(folder: str | Path, n_text: int = 40, n_plain: int = 20, s
         info.name = f"{kind}_{index:04d}.jpg"
         image.save(root / info.name, "JPEG", quality=info.quality)
         photos.append(info)
-    manifest = {"seed": seed, "scale": scale, "photos": [asdict(p) for p in photos]}
+    manifest = {"seed": seed, "scale": scale, "n_text": n_text, "n_plain": n_plain, "photos": [asdict(p) for p in photos]}
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
                                         encoding="utf-8")
     return photos

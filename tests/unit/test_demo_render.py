@@ -130,6 +130,23 @@ def test_make_library_command(tmp_path, capsys) -> None:
     assert str(tmp_path / "lib") in capsys.readouterr().out
 
 
+def test_make_library_with_signs_writes_photos_with_words_once(tmp_path, capsys) -> None:
+    from clipsearch.demo.__main__ import main
+    from clipsearch.demo.textrender import load_manifest
+
+    args = ["make-library", str(tmp_path / "lib"), "--n", "3", "--signs", "2"]
+    assert main(args) == 0
+    signs = tmp_path / "lib" / "signs"
+    words = [w.word for photo in load_manifest(signs) for w in photo.words]
+    assert len(load_manifest(signs)) == 2 and words and f"their words: {words[0]}" in capsys.readouterr().out
+    stamps = {p.name: p.stat().st_mtime_ns for p in signs.iterdir()}
+    assert main(args) == 0 and {p.name: p.stat().st_mtime_ns for p in signs.iterdir()} == stamps  # left alone
+    assert main([*args[:-1], "3"]) == 0 and len(load_manifest(signs)) == 3  # another number: written anew
+    with pytest.raises(SystemExit) as refused:
+        main(["make-library", str(tmp_path / "lib"), "--signs", "-1"])
+    assert refused.value.code == 2 and "argument --signs: a number, 0 or more, not -1" in capsys.readouterr().err
+
+
 def test_sample_pictures_carry_exif_dates_that_fit_their_folders(tmp_path) -> None:
     from clipsearch.images import load_image
 
