@@ -3,7 +3,7 @@
 The photos' vectors are grouped by spherical k-means (cosine similarity, k-means++ seeding, a fixed
 seed: the same index gives the same topics). Each group is named by the words that fit it best
 against the other groups: every word of a vocabulary (``topic_words.txt``, "a photo of a beach",
-"... a dog", about 300 common subjects) is scored against each group's centre, less that word's
+"... a dog", about 280 common subjects) is scored against each group's centre, less that word's
 mean score over all the groups, so that a word that fits every photo ("a photo") names none;
 names are handed out best fit first, each word once. The words are the text tower's, so a model
 that reads other languages or subjects can be given a vocabulary of its own.

@@ -73,12 +73,13 @@ class ProgressPrinter:
 
 def format_report(report: IndexReport, videos: bool = False) -> str:
     """The end-of-run summary people read (``videos``: a video pass follows it, and says its own)."""
-    verb = "would be" if report.dry_run else ""
     lines = [
         f"{'dry run: ' if report.dry_run else ''}{report.found} image files found in "
         + ", ".join(report.folders),
-        f"  added {report.added}, updated {report.updated}, moved {report.moved}, "
-        f"removed {report.removed}, unchanged {report.unchanged}" + (f" ({verb} changed)" if verb else ""),
+        (f"  would add {report.added}, update {report.updated}, move {report.moved}, remove {report.removed}; "
+         f"{report.unchanged} unchanged" if report.dry_run else
+         f"  added {report.added}, updated {report.updated}, moved {report.moved}, "
+         f"removed {report.removed}, unchanged {report.unchanged}"),
     ]
     for folder, count in report.kept.items():
         lines.append(f"  {folder} is {absence(folder)} (a disk not mounted?): its {count} indexed photo{'s' if count != 1 else ''} "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -43,7 +44,7 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
     if observer is None:
         return
     observer.start()
-    log.warning("watching %s for changes (Ctrl-C to stop)", ", ".join(map(str, folders)))
+    print(f"watching {', '.join(map(str, folders))} for changes (Ctrl-C to stop)", file=sys.stderr, flush=True)
     reported: set[str] = set()  # files skipped in an earlier pass: said once, not after every event
     try:
         while not stop.is_set():

@@ -134,3 +134,8 @@ def test_the_videos_pass_is_summed_up_and_its_progress_logged_where_no_bar_can_b
     VideoProgressPrinter(enabled=True, tty=False).update(
         VideoProgress(to_read=4, read=1, moments=7, seconds=95, elapsed=2.0, current="/v/b.mp4"))
     assert "reading videos: 1/4 videos, 7 moments, 1:35 of video at 47.5x its speed" in capsys.readouterr().err
+
+
+def test_a_dry_runs_summary_says_what_it_would_do_and_what_stays():
+    text = format_report(IndexReport(folders=["/p"], found=60, added=2, unchanged=58, dry_run=True))
+    assert "would add 2, update 0, move 0, remove 0; 58 unchanged" in text and "would be changed" not in text
