@@ -111,6 +111,7 @@ def make_sample_clips(folder: str | os.PathLike, n: int = 3, seed: int = 0) -> l
     root.mkdir(parents=True, exist_ok=True)
     record_path = root / CLIPS_RECORD
     record = _read_record(record_path)
+    before = json.dumps(record, sort_keys=True)
     rng = random.Random(f"clipsearch sample clips {seed}")
     made = []
     for number in range(1, n + 1):
@@ -127,7 +128,8 @@ def make_sample_clips(folder: str | os.PathLike, n: int = 3, seed: int = 0) -> l
             partial.replace(path)
         record[path.name] = {"seed": seed, "sha256": _sha256(path)}
         made.append((path, shots))
-    record_path.write_text(json.dumps({"version": 1, "clips": record}, indent=1) + "\n", encoding="utf-8")
+    if json.dumps(record, sort_keys=True) != before:  # a re-run leaves every file of the library alone
+        record_path.write_text(json.dumps({"version": 1, "clips": record}, indent=1) + "\n", encoding="utf-8")
     return made
 
 
