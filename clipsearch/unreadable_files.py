@@ -40,7 +40,8 @@ def load(index_dir: str | Path) -> Entries:
 
 
 def save(index_dir: str | Path, entries: Entries) -> None:
-    """Write the list (atomically; removed when empty). A folder that cannot be written keeps none."""
+    """Write the list (atomically, and only when it changed; removed when empty). A folder that
+    cannot be written keeps none."""
     target = Path(index_dir) / FILE_NAME
     try:
         if not entries:
@@ -49,9 +50,13 @@ def save(index_dir: str | Path, entries: Entries) -> None:
             return
         if not target.parent.is_dir():
             return
+        text = json.dumps({"version": VERSION, "files": {p: list(e) for p, e in sorted(entries.items())}},
+                          indent=0) + "\n"
+        with contextlib.suppress(FileNotFoundError):
+            if target.read_text(encoding="utf-8") == text:
+                return
         staged = target.with_name(FILE_NAME + ".tmp")
-        staged.write_text(json.dumps({"version": VERSION, "files": {p: list(e) for p, e in sorted(entries.items())}},
-                                     indent=0) + "\n", encoding="utf-8")
+        staged.write_text(text, encoding="utf-8")
         os.replace(staged, target)
     except OSError as exc:
         log.info("could not keep the unreadable files' list: %s", exc)
