@@ -92,6 +92,7 @@ def test_one_exposure_apart_is_a_gain_of_a_third_at_most_without_a_new_tint():
     assert not same_light(grey, warm)  # the same brightness, another colour
     assert same_light(np.array([0.01, 0.0, 0.01]), np.array([0.02, 0.01, 0.0]))  # near black: no colour
     assert not same_light(np.array([0.01, 0.0, 0.0]), grey)
+    assert not same_light(np.array([0.001, 0.3, 0.0]), np.array([0.001, -0.3, 0.0]))  # opposite colours
 
 
 def test_edited_copies_keep_their_signature_and_the_same_shape_elsewhere_does_not():
