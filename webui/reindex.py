@@ -97,7 +97,7 @@ def _skipped_lists(report: IndexReport, text: TextReport | None, videos: VideoRe
     out = _skipped_list("Skipped", report.skipped)
     if report.still_unreadable:
         out += (f"\n\n{report.still_unreadable} unreadable skipped again without reading: unchanged since a "
-                "re-index listed them")
+                "run listed them (this page's or the indexer's)")
     out += _skipped_list("Words not read", text.skipped if text is not None else {})
     return out + _skipped_list("Videos skipped", videos.skipped if videos is not None else {})
 

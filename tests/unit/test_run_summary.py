@@ -69,7 +69,7 @@ def test_the_web_apps_re_index_lists_the_files_it_skipped_by_reason():
     assert ("\n\nSkipped, by reason:\n"
             f"- not an image ({SHOW_SKIPPED + 2}): {shown}, and 2 more (the server's log lists them)\n"
             "- truncated (1): /p/\\*half\\*.jpg") in line
-    assert "1 unreadable skipped again without reading: unchanged since a re-index listed them" in line
+    assert "1 unreadable skipped again without reading: unchanged since a run listed them (this page's or the indexer's)" in line
     assert "\n\nWords not read, by reason:\n- ocr error (1): /p/scan.png" in line
     assert "\n\nVideos skipped, by reason:\n- not a video (1): /v/notes.mp4" in line
     assert "by reason" not in JobStatus(report=IndexReport(folders=["/p"], unchanged=3)).describe()
