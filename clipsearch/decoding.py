@@ -21,7 +21,7 @@ from PIL import Image
 
 from .encoders.base import Encoder
 from .errors import UnreadableImage
-from .images import FileStat, _date_taken, fingerprint_bytes, load_image, read_file_bytes
+from .images import FileStat, _date_taken, fingerprint_bytes, load_image, read_file_bytes, upright_size
 from .stores.base import ImageRecord
 
 
@@ -79,10 +79,8 @@ def header_facts(data: bytes, path: str) -> tuple[int, int, str | None]:
     """Width, height (upright) and date taken, from the header alone (no pixel decoding)."""
     try:
         with Image.open(io.BytesIO(data)) as img:
-            width, height = img.size
             exif = img.getexif()
-            if exif.get(0x0112, 1) in (5, 6, 7, 8):
-                width, height = height, width
+            width, height = upright_size(img, exif.get(0x0112, 1))
             return width, height, _date_taken(exif)
     except Exception as exc:
         raise UnreadableImage(path, "decode error", str(exc)) from None

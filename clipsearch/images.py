@@ -303,6 +303,18 @@ def defer_pillow_bomb_check(max_pixels: int) -> None:
             Image.MAX_IMAGE_PIXELS = max_pixels
 
 
+def upright_size(img: Image.Image, orientation: int) -> tuple[int, int]:
+    """A picture's width and height as it is shown, from its header and its EXIF orientation.
+    Pillow's TIFF reader (12 and later) already gives a turned TIFF's upright size when it
+    opens it, and turns its pixels as it loads them: its size is not turned again."""
+    width, height = img.size
+    if orientation not in (5, 6, 7, 8):
+        return width, height
+    if img.format == "TIFF" and width != height and (img.tag_v2.get(256), img.tag_v2.get(257)) == (height, width):
+        return width, height
+    return height, width
+
+
 def _decode(
     img: Image.Image, name: str, fingerprint: str, min_size: int | None, max_pixels: int
 ) -> LoadedImage:
@@ -313,14 +325,14 @@ def _decode(
         raise UnreadableImage(name, "too many pixels", f"{width}x{height} > {max_pixels}")
     exif = img.getexif()
     orientation = exif.get(0x0112, 1)
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
+    width, height = upright_size(img, orientation)
     date_taken = _date_taken(exif)
     if min_size and img.format == "JPEG" and img.mode in ("RGB", "L", "CMYK"):
         img.draft(img.mode, (min_size, min_size))
     img.seek(0)  # first frame of an animation
     img.load()
-    img = ImageOps.exif_transpose(img) if orientation != 1 else img
+    if orientation != 1 and img.getexif().get(0x0112, 1) != 1:  # (a TIFF reader turns it while loading)
+        img = ImageOps.exif_transpose(img)
     rgb = to_rgb(img)
     return LoadedImage(rgb, width, height, date_taken, fingerprint)
 

@@ -69,12 +69,16 @@ def test_scan_reports_dangling_symlink_and_missing_root(tmp_path):
     assert reasons[str(tmp_path / "missing")] == "vanished"
 
 
+@pytest.mark.parametrize("kind", ["jpg", "tif"])  # Pillow turns a TIFF itself, as it loads it
 @pytest.mark.parametrize("orientation", range(1, 9))
-def test_exif_orientation_gives_upright_pixels_and_size(tmp_path, orientation):
+def test_exif_orientation_gives_upright_pixels_and_size(tmp_path, orientation, kind):
+    from clipsearch.decoding import header_facts
+
     upright = upright_marker(120, 80)
-    path = exif_rotated(upright, orientation, tmp_path / f"o{orientation}.jpg")
+    path = exif_rotated(upright, orientation, tmp_path / f"o{orientation}.{kind}")
     loaded = load_image(path)
     assert (loaded.width, loaded.height) == (120, 80)
+    assert header_facts(path.read_bytes(), str(path))[:2] == (120, 80)  # from the header alone
     assert loaded.image.size == (120, 80)
     top_left = np.asarray(loaded.image)[10, 10]
     bottom_right = np.asarray(loaded.image)[70, 110]
