@@ -9,6 +9,7 @@ hnswlib's ``add_items`` is not safe beside ``knn_query``: the owner serialises t
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -125,12 +126,20 @@ class HnswGraph:
         return labels.astype(np.int64), 1.0 - distances
 
     # --- files -----------------------------------------------------------------------------
+    def least_file_size(self) -> int:
+        """The bytes a saved graph holds at least: each element's vector, label and level-0 links
+        (hnswlib's layout; the upper levels' links come on top)."""
+        return self._index.get_current_count() * (4 * self.dim + 8 + 4 + 4 * (2 * M + 1))
+
     def save(self, final: Path, temp: Path) -> None:
         """Write the graph to ``final`` atomically: a temp file, fsynced, then renamed."""
         try:
             self._index.save_index(str(temp))
             with open(temp, "rb+") as handle:
                 os.fsync(handle.fileno())
+            if (written := temp.stat().st_size) < (least := self.least_file_size()):
+                # hnswlib reports no failed write: on a full disk it leaves a cut-off file
+                raise OSError(errno.ENOSPC, f"No space left on device: {written} of at least {least} bytes written")
             os.replace(temp, final)
             fsync_dir(final.parent)
         except (OSError, RuntimeError) as exc:

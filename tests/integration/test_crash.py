@@ -181,6 +181,19 @@ def test_full_disk_leaves_the_previous_index_intact(reference, tmp_path, monkeyp
     monkeypatch.setattr(hnswlib.Index, "save_index", no_space)
     with pytest.raises(StoreWriteError, match="No space left"):
         store.compact()
+    monkeypatch.undo()
+    real_save = hnswlib.Index.save_index
+
+    def cut_off(self, path):  # as hnswlib does on a full disk: no error raised, a file cut short
+        real_save(self, path)
+        with open(path, "r+b") as handle:
+            handle.truncate(os.path.getsize(path) * 7 // 8)
+
+    snapshots = sorted(index.glob("vectors-*.hnsw"))
+    monkeypatch.setattr(hnswlib.Index, "save_index", cut_off)
+    with pytest.raises(StoreWriteError, match="No space left"):
+        store.compact()
+    assert sorted(index.glob("vectors-*.hnsw")) == snapshots  # the cut-off file never replaced the last one
     store._records._db = store._records._db._db
     store.close()
     assert not list(index.glob(".*.tmp"))
