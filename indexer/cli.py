@@ -10,6 +10,7 @@ import argparse
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 from pathlib import Path
@@ -18,6 +19,7 @@ from cli import flags
 from clipsearch import ClipSearchError, IndexNotFound, ModelSpec, SearchEngine, Settings
 from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV, default_index_dir
 from clipsearch.dryrun import first_run, first_video_pass
+from clipsearch.errors import disk_full_note
 from clipsearch.folders import as_covered
 
 from .report import ProgressPrinter, format_report
@@ -137,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
             engine.close()
     except ClipSearchError as exc:
         print(f"error: {flags.explain(exc)}", file=sys.stderr)
+        return 1
+    except (OSError, sqlite3.Error) as exc:  # a full disk where no layer said so (the lock's pid, a folder list)
+        if not disk_full_note(exc):
+            raise
+        print(f"error: could not write the index: {exc}{disk_full_note(exc)}", file=sys.stderr)
         return 1
 
 

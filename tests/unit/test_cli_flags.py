@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -171,3 +172,20 @@ def test_weights_the_model_would_not_use_or_cannot_find_are_refused_before_anyth
     last = err.strip().splitlines()[-1]  # the usage, then one line
     assert stopped.value.code == 2 and last.startswith("python -m indexer: error: ") and said.format(**where) in last
     assert not index.exists()
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"),
+                                   sqlite3.OperationalError("database or disk is full")])
+def test_a_full_disk_no_layer_named_is_one_line_that_says_so(tmp_path, capsys, monkeypatch, error):
+    # The lock writing its pid, or the folder list written before the first batch, on a full disk.
+    import indexer.cli
+
+    def full(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(indexer.cli.SearchEngine, "for_writing", full)
+    (tmp_path / "photos").mkdir()
+    assert indexer_main([str(tmp_path / "photos"), "--index", str(tmp_path / "index"), "--model", "demo"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: could not write the index: ") and "the disk is full: free some space" in err
+    assert len(err.strip().splitlines()) == 1
