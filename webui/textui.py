@@ -21,8 +21,9 @@ def caption(result: dict[str, Any]) -> str:
 
 
 def keeps(result: dict[str, Any], cut: float) -> bool:
-    """Whether a flat score cut-off keeps a result: a photo whose words matched always stays."""
-    return cut <= 0 or result["score"] >= cut or bool(result.get("text"))
+    """Whether a flat score cut-off keeps a result: a photo whose words matched always stays, and
+    so does a video's moment that says them (its ``words``)."""
+    return cut <= 0 or result["score"] >= cut or bool(result.get("text") or result.get("words"))
 
 
 class PassSwitch:

@@ -22,6 +22,7 @@ from clipsearch import clock
 from .handlers import Handlers
 from .markdown import md, words_markdown
 from .paths import web_path
+from .textui import keeps
 from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,7 @@ class VideosView:
         found = (last or {}).get("moments")
         if not found:
             return HIDDEN
-        cut = float(min_score or 0.0)
-        shown = [m for m in found if (m["strong"] or not strong_only) and m["score"] >= cut]
+        shown = [m for m in found if (m["strong"] or not strong_only) and keeps(m, float(min_score or 0.0))]
         if not shown:
             return HIDDEN
         thumbs = self.handlers.thumbs

@@ -84,6 +84,23 @@ def test_the_fronts_say_the_words(engine, tmp_path, capsys):
     assert "with words)" in capsys.readouterr().out
 
 
+def test_a_moment_that_says_the_words_stays_under_any_flat_cut_off_on_the_page_and_over_rest(engine):
+    from webui.textui import keeps
+    from webui.videos_view import VideosView
+
+    engine.set_text_reading(True)
+    engine.read_videos()
+    said = engine.moments("walnut")[0].to_dict()
+    assert said["words"]
+    low = {**said, "score": -0.3, "strong": True}  # a sign CLIP does not see: found by what it says
+    weak = {**said, "path": "/other.mp4", "words": None, "score": 0.05, "strong": False}
+    assert keeps(low, 0.1) and not keeps(weak, 0.1)  # REST's flat min_score and the page's slider
+    view = VideosView(type("H", (), {"thumbs": type("T", (), {"get_moment": lambda *a: "/f.jpg"})()})())
+    for cut in (0.0, 0.2):
+        panel, _, shown, _, _ = view.show({"moments": [low, weak]}, cut, strong_only=False)
+        assert low in shown  # "0 shows all" (its score is below 0), and a flat cut keeps it
+
+
 def test_a_video_whose_frames_cannot_be_read_again_is_reported_once(engine, tmp_path, monkeypatch):
     from clipsearch import video_frames
     from clipsearch.errors import UnreadableImage
