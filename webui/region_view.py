@@ -56,7 +56,8 @@ REGION_JS = """() => {
   const shown = (img) => {  // the picture inside its <img>: object-fit: contain leaves bands beside it
     const r = img.getBoundingClientRect();
     if (!img.naturalWidth || !img.naturalHeight) return r;
-    const scale = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
+    let scale = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
+    if (["scale-down", "none"].includes(getComputedStyle(img).objectFit)) scale = Math.min(scale, 1);  // a small one: its size
     const width = img.naturalWidth * scale, height = img.naturalHeight * scale;
     return {left: r.left + (r.width - width) / 2, top: r.top + (r.height - height) / 2, width, height};
   };

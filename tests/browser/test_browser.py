@@ -193,6 +193,8 @@ def drag_over(page, fractions: tuple[float, float, float, float], where: str = "
     box = img.bounding_box()
     natural = img.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     scale = min(box["width"] / natural[0], box["height"] / natural[1])
+    if img.evaluate("img => getComputedStyle(img).objectFit") in ("scale-down", "none"):
+        scale = min(scale, 1.0)  # a picture smaller than its frame is shown at its own size
     width, height = natural[0] * scale, natural[1] * scale
     left, top = box["x"] + (box["width"] - width) / 2, box["y"] + (box["height"] - height) / 2
     page.mouse.move(left + fractions[0] * width, top + fractions[1] * height)
@@ -368,6 +370,8 @@ def test_a_box_drawn_on_a_results_preview_finds_photos_like_that_part(app, page)
     drag_over(page, (0.1, 0.2, 0.6, 0.9), where="#preview")
     expect_status(page, f"photos like a part of {first}")
     region = page.locator("#similar-region-go-box textarea, #similar-region-go-box input").first.input_value()
+    sent = parse_region(region)  # the part searched is the part drawn, on a photo smaller than the preview too
+    assert [sent.left, sent.top, sent.right, sent.bottom] == pytest.approx([0.1, 0.2, 0.6, 0.9], abs=0.03), region
     path = next(p for p in app["library"].rglob(first))
     expected = app["engine"].similar(str(path), k=40, region=parse_region(region))
     assert result_names(page)[0] == expected[0].path.rsplit("/", 1)[-1]
