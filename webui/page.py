@@ -255,6 +255,14 @@ ADDRESS_JS = _address_js("q, folder, since, until", "put({q, folder, since, unti
 SIMILAR_ADDRESS_JS = _address_js("asked", "if (asked) put(JSON.parse(asked));")
 # A saved search opened: its name alone (``saved_view`` opens it again, its photo too, which no ``q`` could hold).
 SAVED_ADDRESS_JS = _address_js("name", "put({saved: name});")
+# A saved search forgotten (none chosen any more): the address no longer names it, so a reload
+# does not ask for a search that is gone. The search it shows stays on the page.
+FORGOTTEN_ADDRESS_JS = """(name) => {
+  const url = new URL(window.location.href);
+  if (name || !url.searchParams.has("saved")) return;
+  url.searchParams.delete("saved");
+  window.history.replaceState(window.history.state, "", url);
+}"""
 
 # The components each search event writes, in order (app.py passes them by these names).
 OUTPUT_NAMES = ("gallery", "changed", "results", "shown", "status", "banner", "last", "preview", "details",

@@ -18,7 +18,7 @@ from clipsearch import ClipSearchError
 from clipsearch.saved import SavedSearch, SavedSearches
 
 from .handlers import ALL_FOLDERS, parse_filter
-from .page import OUTPUT_NAMES, SAVED_ADDRESS_JS, Page
+from .page import FORGOTTEN_ADDRESS_JS, OUTPUT_NAMES, SAVED_ADDRESS_JS, Page
 from .region_view import show
 
 # The saved search the address names (/?saved=NAME), read in the browser on load ("" for none).
@@ -134,7 +134,8 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
     panel["panel"].expand(view.choices, panel["chosen"], panel["chosen"], **private)
     gr.on([panel["save"].click, panel["name"].submit], view.save,
           [panel["name"], *boxes, image, region, named["last"]], [panel["chosen"], panel["name"]], **private)
-    panel["forget"].click(view.forget, panel["chosen"], panel["chosen"], **private)
+    panel["forget"].click(view.forget, panel["chosen"], panel["chosen"], **private).then(
+        None, panel["chosen"], js=FORGOTTEN_ADDRESS_JS, **private)
     opened = [*boxes, image, region, *outputs]
     panel["chosen"].input(view.open, [panel["chosen"], *view_inputs], opened, **private, **searching).then(
         None, panel["chosen"], js=SAVED_ADDRESS_JS, **private).then(None, region, js=show("query-image"), **private)
