@@ -276,6 +276,10 @@ def _stop_on_signals() -> threading.Event:
 def _setup_logging(args) -> None:
     level = logging.DEBUG if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
+    # Libraries' warnings (Pillow's "Corrupt EXIF data" for a photo it reads all the same) name no
+    # file and change nothing the summary says: shown with -v only.
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.DEBUG if args.verbose else logging.ERROR)
     if not args.verbose:  # open_clip logs its loading steps on the root logger
         logging.getLogger().setLevel(logging.WARNING)
         for name in ("clipsearch.pipeline", "clipsearch.textpass", "clipsearch.videopass"):

@@ -87,6 +87,24 @@ def test_dry_runs_of_a_new_index_and_of_a_removal_write_nothing(library, tmp_pat
     store.close()
 
 
+def test_a_librarys_warning_about_a_photo_it_reads_all_the_same_shows_with_v_only(tmp_path):
+    import io
+
+    from PIL import Image
+
+    data = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(data, "JPEG")
+    exif = b"Exif\x00\x00II*\x00\x08\x00\x00\x00\x05\x00\x0f\x01\x02\x00\x10\x00\x00\x00garbage"  # cut short
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "odd-exif.jpg").write_bytes(data.getvalue()[:2] + b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big")
+                                          + exif + data.getvalue()[2:])
+    quiet = run_indexer(str(folder), "--index", str(tmp_path / "index"), "--model", "demo", "-q")
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == ""  # Pillow's "Truncated File Read" too
+    told = run_indexer(str(folder), "--index", str(tmp_path / "index2"), "--model", "demo", "-v")
+    assert told.returncode == 0 and "Truncated File Read" in told.stderr
+
+
 def test_usage_errors_exit_2(tmp_path):
     missing = run_indexer(str(tmp_path / "nope"), "--index", str(tmp_path / "i"))
     assert missing.returncode == 2 and "folder not found" in missing.stderr
