@@ -21,7 +21,8 @@ from PIL import Image
 
 from .encoders.base import Encoder
 from .errors import UnreadableImage
-from .images import FileStat, _date_taken, fingerprint_bytes, load_image, read_file_bytes, upright_size
+from .exif import exif_date, upright_size
+from .images import FileStat, fingerprint_bytes, load_image, read_file_bytes
 from .stores.base import ImageRecord
 
 
@@ -81,7 +82,7 @@ def header_facts(data: bytes, path: str) -> tuple[int, int, str | None]:
         with Image.open(io.BytesIO(data)) as img:
             exif = img.getexif()
             width, height = upright_size(img, exif.get(0x0112, 1))
-            return width, height, _date_taken(exif)
+            return width, height, exif_date(exif)
     except Exception as exc:
         raise UnreadableImage(path, "decode error", str(exc)) from None
 

@@ -14,7 +14,6 @@ import hashlib
 import io
 import logging
 import os
-import re
 import stat
 import threading
 import time
@@ -23,7 +22,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,6 +29,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import UnreadableImage
+from .exif import exif_date, upright_size
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -53,9 +52,6 @@ MAX_FILE_BYTES = 1 << 30
 # 250 MP phone photos (a 200 MP frame is 16320x12240) pass; JPEG draft decoding keeps them cheap.
 DEFAULT_MAX_PIXELS = 300_000_000
 _PILLOW_LIMIT_LOCK = threading.Lock()
-_EXIF_IFD = 0x8769
-_DATE_TAGS = (0x9003, 0x9004)  # DateTimeOriginal, DateTimeDigitized (in the Exif IFD)
-_DATETIME = 0x0132  # DateTime (in IFD0)
 
 
 @dataclass(frozen=True)
@@ -303,18 +299,6 @@ def defer_pillow_bomb_check(max_pixels: int) -> None:
             Image.MAX_IMAGE_PIXELS = max_pixels
 
 
-def upright_size(img: Image.Image, orientation: int) -> tuple[int, int]:
-    """A picture's width and height as it is shown, from its header and its EXIF orientation.
-    Pillow's TIFF reader (12 and later) already gives a turned TIFF's upright size when it
-    opens it, and turns its pixels as it loads them: its size is not turned again."""
-    width, height = img.size
-    if orientation not in (5, 6, 7, 8):
-        return width, height
-    if img.format == "TIFF" and width != height and (img.tag_v2.get(256), img.tag_v2.get(257)) == (height, width):
-        return width, height
-    return height, width
-
-
 def _decode(
     img: Image.Image, name: str, fingerprint: str, min_size: int | None, max_pixels: int
 ) -> LoadedImage:
@@ -326,7 +310,7 @@ def _decode(
     exif = img.getexif()
     orientation = exif.get(0x0112, 1)
     width, height = upright_size(img, orientation)
-    date_taken = _date_taken(exif)
+    date_taken = exif_date(exif)
     if min_size and img.format == "JPEG" and img.mode in ("RGB", "L", "CMYK"):
         img.draft(img.mode, (min_size, min_size))
     img.seek(0)  # first frame of an animation
@@ -373,29 +357,6 @@ def _cmyk_to_rgb(img: Image.Image) -> Image.Image:
         except Exception as exc:  # a broken profile: fall back to the plain formula
             log.debug("ICC conversion failed: %s", exc)
     return img.convert("RGB")
-
-
-def _date_taken(exif: Image.Exif) -> str | None:
-    try:
-        ifd = exif.get_ifd(_EXIF_IFD)
-    except Exception:
-        ifd = {}
-    for value in [ifd.get(tag) for tag in _DATE_TAGS] + [exif.get(_DATETIME)]:
-        match = _EXIF_DATE.match(value) if isinstance(value, str) else None
-        if match is None:
-            continue
-        try:
-            stamp = datetime(*(int(part or 0) for part in match.groups()))
-        except ValueError:  # 2019:02:30, 0000:00:00
-            continue
-        if 1826 < stamp.year < 2200:
-            return stamp.isoformat()
-    return None
-
-
-# EXIF says "2019:05:06 07:08:09"; some phones and editors write dashes or slashes, a "T", no
-# seconds, or the date alone (then midnight). Anything after that (a fraction, a zone) is ignored.
-_EXIF_DATE = re.compile(r"\s*(\d{4})[:/.-](\d{2})[:/.-](\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?")
 
 
 defer_pillow_bomb_check(DEFAULT_MAX_PIXELS)  # header-only opens (reused vectors) too
