@@ -21,6 +21,7 @@ class ProgressPrinter:
         self._bar = None
         self._last = 0.0
         self._scan_line = False
+        self._first: tuple[float, int] | None = None  # (when, how many processed) at the first batch
 
     def update(self, p: IndexProgress) -> None:
         if not self.enabled:
@@ -41,13 +42,22 @@ class ProgressPrinter:
             self._bar.set_postfix(found=p.found, embedded=p.embedded, skipped=p.skipped, refresh=False)
             self._bar.refresh()
         elif time.monotonic() - self._last >= LOG_EVERY_SECONDS:
-            self._last = time.monotonic()
-            left = (p.to_process - p.processed) / p.rate if p.rate else 0
+            self._last = now = time.monotonic()
             unchanged = f", {p.found - p.to_process} unchanged" if p.found > p.to_process else ""
             print(f"indexing: {p.processed}/{p.to_process} new or changed files ({p.found} found{unchanged}), "
-                  f"{p.embedded} embedded, "
-                  f"{p.skipped} skipped, {p.rate:.1f} files/s, about {left:.0f} s left",
-                  file=sys.stderr, flush=True)
+                  f"{p.embedded} embedded, {p.skipped} skipped" + self._pace(p, now), file=sys.stderr, flush=True)
+
+    def _pace(self, p: IndexProgress, now: float) -> str:
+        """The rate since the first batch, and the time left at it: the first batch's wait (the
+        scan, the model loading) says nothing of the rest. Said from the second line on."""
+        if self._first is None:
+            self._first = (now, p.processed)
+            return ""
+        seconds, done = now - self._first[0], p.processed - self._first[1]
+        if seconds <= 0 or done <= 0:
+            return ""
+        rate = done / seconds
+        return f", {rate:.1f} files/s, about {(p.to_process - p.processed) / rate:.0f} s left"
 
     def _scanning(self, p: IndexProgress) -> None:
         """While the folders are walked (slow on a network share): a line that counts on a terminal;

@@ -139,3 +139,20 @@ def test_the_videos_pass_is_summed_up_and_its_progress_logged_where_no_bar_can_b
 def test_a_dry_runs_summary_says_what_it_would_do_and_what_stays():
     text = format_report(IndexReport(folders=["/p"], found=60, added=2, unchanged=58, dry_run=True))
     assert "would add 2, update 0, move 0, remove 0; 58 unchanged" in text and "would be changed" not in text
+
+
+def test_the_log_lines_rate_and_time_left_leave_out_the_first_batchs_wait(capsys, monkeypatch):
+    # The first batch waits for the scan and the model (4 s here); the rest goes at 50 files/s.
+    import indexer.report
+    from clipsearch import IndexProgress
+    from indexer.report import ProgressPrinter
+
+    now = [100.0]
+    monkeypatch.setattr(indexer.report.time, "monotonic", lambda: now[0])
+    cron = ProgressPrinter(enabled=True, tty=False)
+    cron.update(IndexProgress(found=2000, to_process=2000, processed=32, embedded=32, elapsed=4.0))
+    now[0] = 116.0
+    cron.update(IndexProgress(found=2000, to_process=2000, processed=832, embedded=832, elapsed=20.0))
+    first, second = capsys.readouterr().err.splitlines()
+    assert first == "indexing: 32/2000 new or changed files (2000 found), 32 embedded, 0 skipped"
+    assert second.endswith(", 50.0 files/s, about 23 s left")  # (2000 - 832) / 50, not / 41.6 since the start
