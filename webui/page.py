@@ -172,7 +172,7 @@ class Page:
               date_to: str | None, strong_only: bool = False):
         """A topic's cover clicked (``topics_view``): its photos, the most typical first."""
         engine = self.handlers.engine
-        what = f"topic “{name}”"
+        what = f"topic “{name}”" + within(folder, date_from, date_to)  # the cover counts them all
         out = self.handlers._ui_run(lambda where: _listed(engine(), engine().topic_photos(
             name, limit=clamp_k(k), where=where), True), (min_score, sort, strong_only), folder, date_from, date_to, what)
         return self._after(out, {"kind": "topic", "name": name}, what, (folder, date_from, date_to))
@@ -227,6 +227,14 @@ def unselect():
 def unselect_if(changed: bool):
     """After a re-run for new filters: no thumbnail highlighted if the results changed."""
     return unselect() if changed else gr.skip()
+
+
+def within(folder: str | None, since: str | None, until: str | None) -> str:
+    """What a topic's photos are limited to, said after its name: the folder and dates the page's
+    filters hold (a topic's cover counts all of its photos)."""
+    limits = [f"{label} {value.strip()}" for label, value in (("in", folder), ("from", since), ("to", until))
+              if value and value.strip()]
+    return f", its photos {' '.join(limits)}" if limits else ""
 
 
 # A search's words and filters in the address bar, so that it can be reloaded, bookmarked and

@@ -259,6 +259,9 @@ def test_find_similar_on_the_page_shows_the_moments_like_it(engine, library):
     assert panel["visible"] and frames[0][1] == "holiday.mp4 · 0:04"
     topic = page.topic(engine.topics()[0].name, 20, 0.0, "relevance", None, None, None, True)[6]
     assert "moments" not in topic and VideosView(page.handlers).show(topic, 0.0, True)[0]["visible"] is False
+    name = engine.topics()[0].name  # the page's dates limit a topic's photos, and its status line says so
+    status = page.topic(name, 20, 0.0, "relevance", None, "2019-01-01", None, True)[4]
+    assert f"topic “{name}”, its photos from 2019-01-01" in status
 
 
 def test_a_composite_query_judges_each_term_as_a_photo_search_does(engine, library):
