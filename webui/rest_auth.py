@@ -97,27 +97,7 @@ class Guard:
         self.auth = auth
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and self.auth.required:
-            request = Request(scope)
-            if self.auth.user(dict(request.headers), dict(request.cookies)) is None:
-                await refuse_unauthorized()(scope, receive, send)
-                return
-        await self.inner(scope, receive, send)
-
-
-class McpGuard:
-    """ASGI wrapper of Gradio's MCP sub-app: refuses callers without credentials when --auth is set.
-
-    Gradio runs MCP tool calls through its own queue, which knows only session cookies; a caller
-    that authenticated with Basic gets a session cookie added to its request for that hop.
-    """
-
-    def __init__(self, inner: Any, auth: Auth) -> None:
-        self.inner = inner
-        self.auth = auth
-
-    async def __call__(self, scope, receive, send) -> None:
-        scope = as_mounted(scope)
+        scope = self.prepared(scope)
         if scope["type"] != "http" or not self.auth.required:
             await self.inner(scope, receive, send)
             return
@@ -126,7 +106,28 @@ class McpGuard:
         if user is None:
             await refuse_unauthorized()(scope, receive, send)
             return
+        await self.inner(self.admitted(scope, request, user), receive, send)
+
+    def prepared(self, scope: dict) -> dict:
+        """The request's scope as the route reads it."""
+        return scope
+
+    def admitted(self, scope: dict, request: Request, user: str) -> dict:
+        """The scope handed on once ``user`` is known."""
+        return scope
+
+
+class McpGuard(Guard):
+    """``Guard`` of Gradio's MCP sub-app.
+
+    Gradio runs MCP tool calls through its own queue, which knows only session cookies; a caller
+    that authenticated with Basic gets a session cookie added to its request for that hop.
+    """
+
+    def prepared(self, scope: dict) -> dict:
+        return as_mounted(scope)
+
+    def admitted(self, scope: dict, request: Request, user: str) -> dict:
         headers = [(k, v) for k, v in scope["headers"] if k != b"cookie"]
         cookie = "; ".join(filter(None, [request.headers.get("cookie"), self.auth.session_cookie(user)]))
-        scope = {**scope, "headers": [*headers, (b"cookie", cookie.encode())]}
-        await self.inner(scope, receive, send)
+        return {**scope, "headers": [*headers, (b"cookie", cookie.encode())]}
