@@ -31,7 +31,9 @@ def search(url: str, args: argparse.Namespace, picture: str | None,
     local search returns them: all ``k``, each marked ``strong`` by the cut-off ``--min-score`` names;
     unless ``--no-fold``, how the server folds their near-duplicates (``print_hits``' ``fold``); and
     the videos' matching moments, where the server's index reads videos."""
-    fields: dict[str, Any] = {"k": args.k, "min_score": 0, "fold": int(not args.no_fold)}  # all k, marked
+    # all k, marked; a flat cut-off filters the server's plain ranking, as it filters the local one
+    flat = args.min_score if args.min_score != "auto" and args.min_score > 0 else 0
+    fields: dict[str, Any] = {"k": args.k, "min_score": flat, "fold": int(not args.no_fold)}
     fields.update({name: value for name, value in (
         ("saved", args.saved), ("q", args.query.strip()), ("folder", args.folder), ("since", args.since),
         ("until", args.until), ("region", region and str(region))) if value})

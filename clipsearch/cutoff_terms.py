@@ -125,8 +125,11 @@ def combine_strong(terms: Sequence[TermVector], combined: np.ndarray, term_stron
 
 
 def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k: int, where: Any,
-                     text_like: bool, thresholds: Callable[[list, list, list], list[float]]) -> list[tuple[Any, float, bool]]:
-    """A composite query's ``k`` results as (record, combined score, strong), strong ones first.
+                     text_like: bool, thresholds: Callable[[list, list, list], list[float]],
+                     ranked: bool = False) -> list[tuple[Any, float, bool]]:
+    """A composite query's ``k`` results as (record, combined score, strong), strong ones first
+    (``ranked``: the ``k`` best by the combined score, in its order, each marked all the same: what
+    a flat cut-off filters, as the command line's ``--min-score 0.45`` does).
 
     ``store`` is the engine's ``VectorStore``; ``thresholds(vectors, top_scores, words)`` is the
     engine's cut-off of query vectors, decided together (``SearchEngine.cutoff_thresholds``): a
@@ -166,5 +169,8 @@ def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k:
     strong = combine_strong(terms, combined, term_strong)
     top = {r.path for r, _ in hits}
     shown = strong | np.array([r.path in top for r in records])  # the rest: the combined top only
-    order = [j for j in np.lexsort((-scores, ~strong)) if shown[j]]  # strong first, each part best first
+    if ranked:  # the combined ranking alone: its top k are among the combined top (``hits``)
+        order = [j for j in np.argsort(-scores, kind="stable") if records[j].path in top]
+    else:
+        order = [j for j in np.lexsort((-scores, ~strong)) if shown[j]]  # strong first, each part best first
     return [(records[j], float(scores[j]), bool(strong[j])) for j in order[:k]]

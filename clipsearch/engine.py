@@ -259,23 +259,26 @@ class SearchEngine(DuplicateFinding, TopicFinding, TextReading, VideoFinding):
                                        leave_out=None if include_self else path)
         return hits[:k]
 
-    def search(self, terms: str | list[QueryTerm], k: int = DEFAULT_K,
-               where: SearchFilter | None = None, cutoff: Cut = AUTO) -> list[SearchResult]:
+    def search(self, terms: str | list[QueryTerm], k: int = DEFAULT_K, where: SearchFilter | None = None,
+               cutoff: Cut = AUTO, ranked: bool = False) -> list[SearchResult]:
         """Run a composite query: the weighted sum of its terms' vectors, then nearest images.
 
         The ``k`` nearest, best first; ``cutoff`` decides which of them are ``strong`` (real
         matches): ``"auto"`` (the default) per query from the shape of its scores (a composite
-        query per term, its strong results first: ``clipsearch.cutoff_terms``), a number as a
-        flat score threshold, None or 0 marks all strong.
+        query per term, its strong results first: ``clipsearch.cutoff_terms``; ``ranked``: its
+        ``k`` best by the combined score instead, as a flat cut-off lists them, still so marked), a
+        number as a flat score threshold, None or 0 marks all strong.
         """
         terms, where = parse_query(terms) if isinstance(terms, str) else terms, filter_as_covered(where, self.folders)
         with getattr(self.encoder, "query", contextlib.nullcontext)():  # in progress (batching)
-            parts = self.term_vectors(without_quotes(terms))
+            last = self._last_query  # the same terms again (the page's two orders): not embedded again
+            parts = last.parts if getattr(last, "terms", None) is terms else self.term_vectors(without_quotes(terms))
             self._last_query.terms, self._last_query.parts = terms, parts  # moments() of these terms reuse them
             with self._turn:
                 vector, text_like = combine(parts, self.encoder.dim)
                 if cutoff == AUTO and len(parts) > 1:
-                    found = composite_search(self._store(), parts, vector, k, where, text_like, self.cutoff_thresholds)
+                    found = composite_search(self._store(), parts, vector, k, where, text_like, self.cutoff_thresholds,
+                                             ranked)
                     results = [replace(_result_of(r, s), strong=strong) for r, s, strong in found]
                 else:
                     words = len(parts) == 1 and parts[0].text and parts[0].weight > 0  # the words themselves

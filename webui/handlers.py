@@ -34,7 +34,15 @@ from clipsearch.region import Region, parse_region, query_picture
 from .duplicates_view import caption, folded_results, similar_markdown, unfold
 from .filters import MAX_K, api_filter, clamp_k, parse_filter  # noqa: F401 - the names other modules import from here
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
-from .matches import api_cut, status_line, strong_results, strong_status
+from .matches import (
+    api_cut,
+    both_orders,
+    checked_min_score,
+    in_view,
+    status_line,
+    strong_results,
+    strong_status,
+)
 from .paths import local_path
 from .refusals import NOT_A_PICTURE, NoIndexYet, NotAPicture, NotIndexed, NotInIndex, UnreadableUpload  # noqa: F401 - as above
 from .reindex import ReindexJob
@@ -103,13 +111,19 @@ class Handlers:
 
     # --- searching -------------------------------------------------------------------------------
     def query(self, text: str | None, image: str | None, k: int, where: SearchFilter | None = None,
-              fold: bool = True, region: str | None = None, then: Callable | None = None) -> Results:
+              fold: bool = True, region: str | None = None, then: Callable | None = None,
+              ranked: bool | None = False) -> Results:
         """Run the combined query (``terms``); ``fold``: near-duplicates under the first of them (the
         page), or a flat list (the API); ``then(find)`` after it, on its thread, where ``find()``
-        finds the moments of the same search in videos, with the vectors it embedded (the page's)."""
+        finds the moments of the same search in videos, with the vectors it embedded (the page's).
+        ``ranked``: a composite query's plain ranking, for a flat cut-off to filter (``engine.search``);
+        None: both orders (the page's slider may move later: ``matches.both_orders``)."""
         terms = self.terms(text, image, region)
         engine = self.engine()
-        results = _listed(engine, engine.search(terms, k=clamp_k(k), where=where), fold)
+        results = _listed(engine, engine.search(terms, k=clamp_k(k), where=where, ranked=bool(ranked)), fold)
+        if ranked is None and len(terms) > 1:
+            results = both_orders(results, _listed(engine, engine.search(terms, k=clamp_k(k), where=where,
+                                                                         ranked=True), fold))
         if then is not None:
             then(lambda: engine.moments(terms, k=clamp_k(k), where=where))
         return results
@@ -157,7 +171,7 @@ class Handlers:
         """The search box / drop zone (``region``: a part of its photo; ``name``: the photo's, for the
         status line, where it is one of the library's; ``then``: ``query``'s): returns (gallery,
         results, shown, status, banner)."""
-        return self._ui_run(lambda where: self.query(text, image, int(k), where, region=region, then=then),
+        return self._ui_run(lambda where: self.query(text, image, int(k), where, region=region, then=then, ranked=None),
                             (min_score, sort, strong_only), folder, date_from, date_to,
                             describe_query(text, image, bool(region), name))
 
@@ -194,11 +208,11 @@ class Handlers:
     def render(self, results: Results, min_score: float, sort: str,
                strong_only: bool = False) -> tuple[GalleryItems, Results, str]:
         """Apply the cut-offs (``strong_only``: the automatic one) and the sort order."""
-        results = results or []
+        cut = float(min_score or 0.0)
+        results = in_view(results or [], cut)  # a composite query's: its plain ranking under a flat cut-off
         if strong_only and results:
             strong = strong_results(results)
             return strong_status(self.render(strong, min_score, sort), len(strong), len(results) - len(strong))
-        cut = float(min_score or 0.0)
         shown = [r for r in results if keeps(r, cut)]
         if sort == SORT_DATE:
             shown.sort(key=lambda r: r["sort_date"], reverse=True)
@@ -292,9 +306,9 @@ class Handlers:
                         since: str = "", until: str = "") -> list[dict]:
         """Photos matching a text query, best first, as JSON records (min_score: see api_cut), in
         ``folder`` and the dates given (``api_filter``)."""
-        text = text if isinstance(text, str) else str(text or "")
-        return api_cut(self._api(lambda: self.query(text, None, k, api_filter(folder, since, until), fold=False)),
-                       min_score)
+        text, cut = text if isinstance(text, str) else str(text or ""), checked_min_score(min_score)
+        return api_cut(self._api(lambda: self.query(text, None, k, api_filter(folder, since, until), fold=False,
+                                                    ranked=cut > 0)), cut)
 
     def api_search_image(self, image: str | None, k: float = 20, min_score: float = 0.0, folder: str = "",
                          since: str = "", until: str = "", region: str = "") -> list[dict]:
@@ -302,8 +316,9 @@ class Handlers:
         (as ``api_search_text``)."""
         if not image:
             raise gr.Error("Send a picture file.")
+        cut = checked_min_score(min_score)
         return api_cut(self._api(lambda: self.query(None, image, int(k), api_filter(folder, since, until), fold=False,
-                                                    region=region)), min_score)
+                                                    region=region, ranked=cut > 0)), cut)
 
     def api_similar(self, path: str, k: int = 20, folder: str = "", since: str = "", until: str = "",
                     region: str = "") -> list[dict]:

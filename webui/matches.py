@@ -48,12 +48,18 @@ def api_min_score(raw: Any) -> float:
     return cut
 
 
-def api_cut(results: Results, min_score: Any) -> Results:
-    """The HTTP API's ``min_score``: 0 keeps all, above 0 a flat cut-off, below 0 the strong ones."""
+def checked_min_score(raw: Any) -> float:
+    """``api_min_score`` for the named endpoints and MCP: a ``gr.Error`` for a wrong one."""
     try:
-        cut = api_min_score(min_score)
+        return api_min_score(raw)
     except ValueError as exc:
         raise gr.Error(str(exc)) from None
+
+
+def api_cut(results: Results, min_score: Any) -> Results:
+    """The HTTP API's ``min_score``: 0 keeps all, above 0 a flat cut-off, below 0 the strong ones.
+    A flat one filters the plain ranking: search with ``ranked=`` above 0 (``Handlers.query``)."""
+    cut = checked_min_score(min_score)
     if cut < 0:
         return strong_results(results)
     return [r for r in results if keeps(r, cut)]  # a photo whose words match always stays
@@ -69,3 +75,25 @@ def status_line(results: Results, shown: Results, cut: float) -> str:
     if len(shown) < len(results):
         return f"{len(shown)} of {len(results)} results score {cut:.2f} or more"
     return f"{len(results)} results"
+
+
+def both_orders(listed: Results, ranked: Results) -> Results:
+    """A composite query's results on the page, where the cut-off slider can move after the search:
+    the automatic cut-off's list (strong first, ``k`` in all), then the photos of the plain ranking's
+    top ``k`` that it lacks, each marked with its place in that ranking (``rank``; None: not in it)
+    and whether the first list holds it (``listed``). ``in_view`` takes the one a cut-off shows."""
+    place = {r["path"]: i for i, r in enumerate(ranked)}
+    paths = {r["path"] for r in listed}
+    return ([{**r, "rank": place.get(r["path"]), "listed": True} for r in listed]
+            + [{**r, "rank": place[r["path"]], "listed": False} for r in ranked if r["path"] not in paths])
+
+
+def in_view(results: Results, cut: float) -> Results:
+    """The results a cut-off looks at: a flat one (above 0) the plain ranking's top ``k``, in its order,
+    as ``clipsearch search --min-score 0.45`` filters it; else the list as the search gave it (a
+    composite query's strong results first). Results of one order (``both_orders`` made none) as they are."""
+    if not results or "rank" not in results[0]:
+        return results
+    if cut > 0:
+        return sorted((r for r in results if r["rank"] is not None), key=lambda r: r["rank"])
+    return [r for r in results if r["listed"]]

@@ -153,7 +153,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
             terms.append(QueryTerm(1.0, image=picture))
         if not terms:
             raise ApiError(400, "give q=TEXT (GET or POST) and/or an image file (POST, field 'image')")
-        hits = handlers.engine().search(terms, k=k, where=where)
+        hits = handlers.engine().search(terms, k=k, where=where, ranked=cut > 0)  # a flat cut-off: the plain ranking
         # the videos' matching moments, one a video, where the index holds videos (``--videos``)
         videos = handlers.engine().moments(terms, k=k, where=where) if handlers.engine().video_records() else None
     results = _cut(_folded(handlers, fold, hits), cut)

@@ -24,7 +24,7 @@ from clipsearch.saved import SavedSearches
 from .fetched import guard_fetches
 from .filters import api_filter, clamp_k
 from .handlers import Handlers, NoIndexYet, NotIndexed, _result_dict
-from .matches import api_cut
+from .matches import api_cut, checked_min_score
 from .paths import local_path
 from .rest import listed_topics, thumbnail, with_thumbnails
 from .saved_api import save_from_api
@@ -303,9 +303,9 @@ def ran_saved(handlers: Handlers, name: str, k: int, min_score: float) -> list[d
         raise gr.Error(str(exc)) from None
     if kept is None:
         raise gr.Error(f"No saved search is called {name!r}: saved_searches lists them by name.")
-    photo = kept.photo_path(handlers.settings.index_dir)
+    photo, cut = kept.photo_path(handlers.settings.index_dir), checked_min_score(min_score)
     return api_cut(handlers._api(lambda: handlers.query(kept.query, photo, k, kept.where(), fold=False,
-                                                        region=kept.region)), min_score)
+                                                        region=kept.region, ranked=cut > 0)), cut)
 
 
 def video_tools(handlers: Handlers) -> tuple[Callable, Callable]:

@@ -1,0 +1,87 @@
+"""A flat cut-off (a number) filters the plain ranking everywhere, as the command line's
+``clipsearch search --min-score 0.45`` does: REST's ``min_score``, the call API's and the MCP tool's,
+and the page's score slider. The automatic cut-off lists a composite query's strong results first
+(k in all); a number filtering that list missed photos over the number outside those k."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from cli.search import main as cli_main
+from tests.integration.test_rest_mcp import Served, _mcp_session
+from webui.handlers import SORT_RELEVANCE
+
+pytestmark = pytest.mark.usefixtures("same_gradio_temp")  # conftest.py: the server's upload folder
+
+K, CUT = 40, 0.45
+COMPOSITE = "a red circle + a blue square"  # on the sample library: 17 photos over 0.45 in the automatic list, 18 in the ranking
+QUERIES = (COMPOSITE, "a red circle - a blue square", "a red circle")
+
+
+@pytest.fixture(scope="module")
+def served(demo_engine, gradio_temp):
+    server = Served.uploading_to(gradio_temp, demo_engine.settings)
+    yield server
+    server.close()
+
+
+def cli_listed(capsys, settings, query: str, cut: str, server: str | None = None) -> list[str]:
+    """The paths ``clipsearch search QUERY --min-score CUT -k K --json`` prints (``--server URL``: asked of it)."""
+    capsys.readouterr()
+    where = ["--server", server] if server else ["--index", str(settings.index_dir)]
+    assert cli_main(["search", query, *where, "-k", str(K), "--min-score", cut, "--json", "--no-fold"]) == 0
+    return [hit["path"] for hit in json.loads(capsys.readouterr().out)]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_a_flat_min_score_lists_what_the_command_line_lists(served, demo_engine, capsys, query):
+    want = cli_listed(capsys, demo_engine.settings, query, str(CUT))
+    assert want and all(h.score >= CUT for h in demo_engine.search_text(query, k=K) if h.path in want)
+    if query == COMPOSITE:  # the case that was wrong: over the number, outside the automatic list's k
+        auto = [h.path for h in demo_engine.search_text(query, k=K) if h.score >= CUT]
+        assert set(auto) < set(want), (auto, want)
+
+    assert cli_listed(capsys, demo_engine.settings, query, str(CUT), server=served.url) == want
+    rest = httpx.get(served.url + "api/search", params={"q": query, "k": K, "min_score": CUT}, timeout=60).json()
+    assert [r["file"] for r in rest["results"]] == want
+
+    client = Client(served.url, verbose=False)
+    try:
+        called = client.predict(query, K, CUT, api_name="/search_text")
+        everything = client.predict(query, K, 0.0, api_name="/search_text")
+    finally:
+        client.close()
+    assert [r["file"] for r in called] == want
+    assert len(everything) == K  # 0: all k, as before
+
+    async def work(session):
+        return await session.call_tool("search_photos_by_text", {"text": query, "k": K, "min_score": CUT})
+
+    by_tool = asyncio.run(_mcp_session(served.url, work=work))
+    assert not by_tool.isError, by_tool.content
+    assert [r["file"] for r in ast.literal_eval(by_tool.content[0].text)] == want
+
+
+def test_the_pages_score_slider_filters_the_plain_ranking(served, demo_engine, capsys):
+    handlers = served.demo.handlers
+    want = cli_listed(capsys, demo_engine.settings, COMPOSITE, str(CUT))
+    _, results, shown, status, _ = handlers.search(COMPOSITE, None, K, CUT, SORT_RELEVANCE, "", "", "")
+    assert [r["path"] for r in shown] == want, status
+    # The slider moved after the search: back to 0, the automatic cut-off's list (strong first, k in
+    # all); up again, the ranking over the number.
+    _, shown_all, _ = handlers.refilter(results, 0.0, SORT_RELEVANCE)
+    assert [r["path"] for r in shown_all] == [h.path for h in demo_engine.search_text(COMPOSITE, k=K)]
+    _, shown_again, status = handlers.refilter(results, CUT, SORT_RELEVANCE)
+    assert [r["path"] for r in shown_again] == want
+    assert status == f"{len(want)} of {K} results score {CUT:.2f} or more"
+    # Searched with the slider at 0, then moved up: the same.
+    _, results_first, shown_first, _, _ = handlers.search(COMPOSITE, None, K, 0.0, SORT_RELEVANCE, "", "", "")
+    assert [r["path"] for r in shown_first] == [r["path"] for r in shown_all]
+    _, shown_later, _ = handlers.refilter(results_first, CUT, SORT_RELEVANCE)
+    assert [r["path"] for r in shown_later] == want
