@@ -1,6 +1,7 @@
 """The search filters of the page and of the API (folder, dates) and the number of results, as
 widgets and fields give them: each wrong value a ``ValueError`` whose message says which and why."""
 
+import math
 import os
 from typing import Any
 
@@ -39,8 +40,24 @@ def _parse_date(text: str | None, label: str, end: bool = False) -> str | None:
         raise ValueError(f"{label} {exc}") from None
 
 
-def clamp_k(k: Any) -> int:
+def read_k(raw: Any, clamp: bool = True) -> int:
+    """The number of results, as every route, endpoint, tool and the page read it: a number, or its
+    text, cut to its whole part (2.7: 2); with ``clamp`` (the call API, the MCP tools, the page),
+    below 1 is 1 and above ``MAX_K`` is ``MAX_K``; without it (REST), a ``ValueError`` says the range.
+    Anything else (words, true, nan, infinity) is a ``ValueError`` that says what ``k`` is."""
+    number: Any = raw.strip() if isinstance(raw, str) else raw
     try:
-        return max(1, min(MAX_K, int(k)))
+        number = number if isinstance(number, int) and not isinstance(number, bool) else float(number)
     except (TypeError, ValueError):
-        raise ValueError(f"the number of results must be a whole number, not {k!r}") from None
+        number = math.nan
+    if isinstance(raw, bool) or not math.isfinite(number):
+        raise ValueError(f"k must be a whole number of results (1 to {MAX_K}), not {raw!r}")
+    k = int(number)  # the whole part
+    if not clamp and not 1 <= k <= MAX_K:
+        raise ValueError(f"k is from 1 to {MAX_K}, not {raw if isinstance(raw, str) else repr(raw)}")
+    return max(1, min(MAX_K, k))
+
+
+def clamp_k(k: Any) -> int:
+    """``read_k`` clamped: the call API's, the MCP tools' and the page's."""
+    return read_k(k)

@@ -171,7 +171,7 @@ class Handlers:
         """The search box / drop zone (``region``: a part of its photo; ``name``: the photo's, for the
         status line, where it is one of the library's; ``then``: ``query``'s): returns (gallery,
         results, shown, status, banner)."""
-        return self._ui_run(lambda where: self.query(text, image, int(k), where, region=region, then=then, ranked=None),
+        return self._ui_run(lambda where: self.query(text, image, k, where, region=region, then=then, ranked=None),
                             (min_score, sort, strong_only), folder, date_from, date_to,
                             describe_query(text, image, bool(region), name))
 
@@ -182,7 +182,7 @@ class Handlers:
         same outputs as ``search``."""
         if not selected:  # said once, in the status line (no toast besides)
             return gr.skip(), gr.skip(), gr.skip(), "Click a result first, then find photos like it.", gr.skip()
-        return self._ui_run(lambda where: self.similar_to(selected, int(k), where, region=region, then=then),
+        return self._ui_run(lambda where: self.similar_to(selected, k, where, region=region, then=then),
                             (min_score, sort, strong_only), folder, date_from, date_to, similar_what(selected, region))
 
     def _ui_run(self, run, view, folder, date_from, date_to, what: str):
@@ -317,7 +317,7 @@ class Handlers:
         if not image:
             raise gr.Error("Send a picture file.")
         cut = checked_min_score(min_score)
-        return api_cut(self._api(lambda: self.query(None, image, int(k), api_filter(folder, since, until), fold=False,
+        return api_cut(self._api(lambda: self.query(None, image, k, api_filter(folder, since, until), fold=False,
                                                     region=region, ranked=cut > 0)), cut)
 
     def api_similar(self, path: str, k: int = 20, folder: str = "", since: str = "", until: str = "",

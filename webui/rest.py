@@ -42,7 +42,8 @@ from clipsearch.region import query_picture
 from . import uploads, waking_queue
 from .api_errors import ApiError, translated
 from .behind_proxy import MCP_PREFIX, public_root
-from .handlers import MAX_K, Handlers, _result_dict, api_filter, api_record
+from .filters import read_k
+from .handlers import Handlers, _result_dict, api_filter, api_record
 from .matches import api_min_score, strong_results
 from .paths import local_path, web_path, web_safe
 from .rest_auth import Auth, guard_routes, refuse_unauthorized
@@ -318,10 +319,8 @@ async def read_form(request: Request, picture: bool = True) -> tuple[dict[str, s
 
 def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any, bool]:
     """A search's ``k``, ``min_score``, filter and ``fold``, each checked (a 400 that says which)."""
-    k = _int(fields.get("k"), "k", 20)
-    if not 1 <= k <= MAX_K:
-        raise ApiError(400, f"k is from 1 to {MAX_K}, not {k}")
     try:
+        k = read_k(fields.get("k") or 20, clamp=False)  # as every endpoint reads it, out of range refused
         cut = api_min_score(fields.get("min_score"))
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None

@@ -88,7 +88,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         return _with_urls(handlers.api_similar(path, k, folder, since, until, region), request)
 
     @whole_arg_lines
-    def search_photos_by_image(image: dict | None, k: float = 20, min_score: float = 0.0, folder: str = "",
+    def search_photos_by_image(image: dict | None, k: int = 20, min_score: float = 0.0, folder: str = "",
                                since: str = "", until: str = "", region: str = "",
                                request: gr.Request = None) -> list[dict]:
         """Search the photo library for photos that look like a given picture.
@@ -111,7 +111,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
                 percentages (50%,0%,100%,50%) or in pixels; empty for the whole picture.
         """
         picture = api_image.preprocess(api_image.data_model.model_validate(image)) if image else None
-        return _with_urls(handlers.api_search_image(picture, api_k.preprocess(k), min_score, folder, since, until,
+        return _with_urls(handlers.api_search_image(picture, k, min_score, folder, since, until,
                                                     region), request)
 
     @whole_arg_lines
@@ -227,7 +227,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
     with gr.Column(visible=False):
         api_image = image_input(label="image")
         guard_fetches(api_image, lambda fields: thumbnail(handlers, {**fields, "size": str(PREVIEW_SIZE)}).path)
-        api_k = gr.Number(20, label="k", precision=0)
+        api_k = gr.Number(20, label="k", precision=0)  # declares an int; read as every k is (filters.read_k)
         api_filters = [gr.Number(0.0, label="min_score"),
                        *(gr.Textbox("", label=n) for n in ("folder", "since", "until", "region"))]
         api_out = gr.JSON(label="results")
