@@ -431,6 +431,19 @@ def test_api_k_is_clamped_and_checked(handlers):
         handlers.api_search_text("red sky", "many")
 
 
+def test_k_is_read_by_one_rule_and_what_is_no_number_is_one_clear_error(handlers, tmp_path):
+    from webui.filters import read_k
+
+    assert [read_k(k) for k in (2.7, "2.7", " 3 ", 0, -3, 10**30, 1e30)] == [2, 2, 3, 1, 1, 500, 500]
+    with pytest.raises(ValueError, match="k is from 1 to 500, not 0.5"):
+        read_k("0.5", clamp=False)  # REST's: out of range refused
+    picture = save(photo(64, 64, seed=3), tmp_path / "q.png")
+    for k in ("many", float("nan"), float("inf"), True, None, "1e400"):  # inf was an OverflowError, unexplained
+        for call, first in ((handlers.api_search_text, "red sky"), (handlers.api_search_image, str(picture))):
+            with pytest.raises(gr.Error, match=r"k must be a whole number of results \(1 to 500\)"):
+                call(first, k)
+
+
 def test_reindex_runs_in_the_background_and_searches_see_new_photos(handlers, library):
     save(photo(640, 480, seed=42), library / "trips" / "new.jpg")
     status, timer = handlers.start_reindex()
