@@ -8,10 +8,17 @@ index (``saved-photos/``, named by its content), so the search keeps working whe
 came from is moved, edited or deleted; a copy no saved search uses is removed.
 
 The page, the command line, REST and the MCP tools read and write the same file,
-``saved-searches.json`` in the index folder. Every change rewrites it whole, atomically, under a
+``saved-searches.json`` in the index folder (and the second one below). Every change rewrites it whole, atomically, under a
 lock of its own, so that a page and a command line saving at once lose neither; a file that is
-not what this module writes is never overwritten (``SavedSearchesError`` says why). A search
-without a photo is written as the release before wrote it, which reads it still.
+not what this module writes is never overwritten (``SavedSearchesError`` says why).
+
+The release before photos read that file whole or not at all: a search with photo fields in it
+made it refuse every search. So a search without a photo is written there as that release wrote
+it, and a search with one goes to a second file, ``saved-photo-searches.json`` (the same form),
+which that release never opens: after a downgrade it lists the searches of words, and its own
+saves rewrite only the first file, leaving the photo searches for this release. Both files are
+read; a name in both is the first file's (the release before saved it last). A first file of
+the release that kept photo searches in it is read as it is, and split at the next save.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ except ImportError:  # Windows: one writer at a time is then the user's to keep
     fcntl = None
 
 FILE_NAME = "saved-searches.json"
+PHOTO_FILE_NAME = "saved-photo-searches.json"  # the searches with a photo, which the release before cannot read
 PHOTOS = "saved-photos"  # the example photos' copies, in the index folder
 MAX_NAME = 80  # characters: a name is a label in a list, not a note
 _COPY = re.compile(r"^[0-9a-f]{24}\.[a-z0-9]{1,5}$")  # a copy's name: only those are ever removed
@@ -130,6 +138,7 @@ class SavedSearches:
     def __init__(self, index_dir: str | Path) -> None:
         self.folder = Path(index_dir)
         self.path = self.folder / FILE_NAME
+        self.photo_file = self.folder / PHOTO_FILE_NAME
 
     def all(self) -> list[SavedSearch]:
         """Every saved search, by name."""
@@ -160,7 +169,7 @@ class SavedSearches:
                 search = replace(search, photo=self._keep(data, source))
             searches = self._read()
             searches[search.name] = search
-            self._write(searches)
+            self._write(searches, photo_first=bool(search.photo))
             self._prune(searches)
         return search
 
@@ -198,25 +207,41 @@ class SavedSearches:
                         os.unlink(entry.path)
 
     def _read(self) -> dict[str, SavedSearch]:
+        """Both files' searches by name; a name in both is the first file's (see the module)."""
+        return {**self._read_file(self.photo_file), **self._read_file(self.path)}
+
+    def _read_file(self, path: Path) -> dict[str, SavedSearch]:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            raise SavedSearchesError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+            raise SavedSearchesError(f"cannot read {path}: {exc.strerror or exc}") from None
         try:
             return {entry["name"]: SavedSearch(**entry) for entry in json.loads(text)["searches"]}
         except (ValueError, TypeError, KeyError) as exc:
             raise SavedSearchesError(
-                f"{self.path} is not a list of saved searches ({type(exc).__name__}: {exc}): "
+                f"{path} is not a list of saved searches ({type(exc).__name__}: {exc}): "
                 "fix it or move it away; it is left as it is") from None
 
-    def _write(self, searches: dict[str, SavedSearch]) -> None:
-        data = {"version": 1, "searches": [_written(s) for s in sorted(searches.values(), key=lambda s: s.name)]}
-        try:
-            atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, indent=1))
-        except OSError as exc:  # the searches saved before stay as they were
-            raise SavedSearchesError(f"cannot save searches in {self.folder}: {exc.strerror or exc}") from None
+    def _write(self, searches: dict[str, SavedSearch], photo_first: bool = False) -> None:
+        """The searches without a photo to the first file, those with one to the second (removed
+        when none is left). ``photo_first``: the search just saved has a photo; its file is written
+        first, so that a stop between the two writes leaves the searches as before or as after
+        (the first file's name wins), never without it."""
+        ordered = sorted(searches.values(), key=lambda s: s.name)
+        words = [_written(s) for s in ordered if not s.photo]
+        photos = [_written(s) for s in ordered if s.photo]
+        writes = [(self.path, words), (self.photo_file, photos)]
+        for path, entries in reversed(writes) if photo_first else writes:
+            try:
+                if entries or path == self.path:
+                    atomic_write_text(path, json.dumps({"version": 1, "searches": entries}, ensure_ascii=False,
+                                                       indent=1))
+                else:
+                    path.unlink(missing_ok=True)
+            except OSError as exc:  # the searches saved before stay as they were
+                raise SavedSearchesError(f"cannot save searches in {self.folder}: {exc.strerror or exc}") from None
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

@@ -615,7 +615,7 @@ def test_a_saved_search_keeps_its_photo_and_the_box_drawn_on_it(app, page):
     from playwright.sync_api import expect
 
     from clipsearch import parse_region
-    from clipsearch.saved import FILE_NAME, PHOTOS, SavedSearches
+    from clipsearch.saved import FILE_NAME, PHOTO_FILE_NAME, PHOTOS, SavedSearches
 
     index = app["root"] / "index"
     query = page.locator("#query textarea, #query input").first
@@ -664,6 +664,7 @@ def test_a_saved_search_keeps_its_photo_and_the_box_drawn_on_it(app, page):
         expect(frame).to_be_hidden(timeout=TIMEOUT)
     finally:
         (index / FILE_NAME).unlink(missing_ok=True)
+        (index / PHOTO_FILE_NAME).unlink(missing_ok=True)
         shutil.rmtree(index / PHOTOS, ignore_errors=True)
         page.goto(app["url"])
 

@@ -16,7 +16,7 @@ import pytest
 from gradio_client import Client
 
 import cli.search
-from clipsearch.saved import FILE_NAME, PHOTOS, SavedSearch, SavedSearches
+from clipsearch.saved import FILE_NAME, PHOTO_FILE_NAME, PHOTOS, SavedSearch, SavedSearches
 from tests.integration.test_region_search import LEFT, RIGHT, shows
 from tests.integration.test_rest_mcp import Served, _mcp_session
 
@@ -36,6 +36,7 @@ def saved_here(demo_engine):
     index = demo_engine.settings.index_dir
     yield SavedSearches(index)
     (index / FILE_NAME).unlink(missing_ok=True)
+    (index / PHOTO_FILE_NAME).unlink(missing_ok=True)
     shutil.rmtree(index / PHOTOS, ignore_errors=True)
 
 

@@ -8,13 +8,18 @@ writer opens it.
 
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import sqlite3
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.saved import FILE_NAME, PHOTO_FILE_NAME, SavedSearch, SavedSearches
 from clipsearch.stores import migrations, open_store
 from clipsearch.stores.layout import DB_NAME
 
@@ -108,3 +113,73 @@ def test_a_crash_during_the_upgrade_leaves_an_index_that_opens_and_upgrades_late
         store.close()
     meta, _ = layout(old_index)
     assert meta["revision"] == str(migrations.REVISION)
+
+
+# --- saved searches, and the release before their photos ---------------------------------------------
+@dataclass(frozen=True)
+class SearchBeforePhotos:
+    """A saved search as the release before photos knew it (``clipsearch.saved`` at e435f42)."""
+
+    name: str
+    query: str
+    folder: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+
+def read_before_photos(index: Path) -> dict[str, SearchBeforePhotos]:
+    """That release's reader, as it was: the file's searches, or an exception that refuses them all
+    (a field it does not know is a TypeError there, its "not a list of saved searches")."""
+    text = (index / FILE_NAME).read_text(encoding="utf-8")
+    return {entry["name"]: SearchBeforePhotos(**entry) for entry in json.loads(text)["searches"]}
+
+
+def write_before_photos(index: Path, searches: dict[str, SearchBeforePhotos]) -> None:
+    """That release's writer: its own file, whole, in its form."""
+    data = {"version": 1, "searches": [asdict(s) for s in sorted(searches.values(), key=lambda s: s.name)]}
+    (index / FILE_NAME).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_the_release_before_photos_reads_the_searches_of_words_and_its_saves_keep_the_photo_ones(tmp_path):
+    saved = SavedSearches(tmp_path)
+    saved.save(SavedSearch("Beach", "beach + sea", since="2019"))
+    rex = saved.save(SavedSearch("Rex", "+ snow", region="0.5,0,1,0.5"), png(), "rex.png")
+    # A downgrade: that release lists the search of words (it refused the whole file for Rex's photo).
+    before = read_before_photos(tmp_path)
+    assert before == {"Beach": SearchBeforePhotos("Beach", "beach + sea", None, "2019-01-01", None)}
+    # It saves one of its own and replaces one, rewriting its file whole: the photo search stays.
+    write_before_photos(tmp_path, {**before, "Cats": SearchBeforePhotos("Cats", "a cat"),
+                                   "Beach": SearchBeforePhotos("Beach", "beach")})
+    upgraded = SavedSearches(tmp_path)
+    assert [s.name for s in upgraded.all()] == ["Beach", "Cats", "Rex"]
+    assert upgraded.get("Beach").query == "beach" and upgraded.get("Rex") == rex
+    assert Path(rex.photo_path(tmp_path)).read_bytes() == png()
+    # A name that release saved over a photo search is its (the later save).
+    write_before_photos(tmp_path, {**read_before_photos(tmp_path), "Rex": SearchBeforePhotos("Rex", "a dog")})
+    assert SavedSearches(tmp_path).get("Rex") == SavedSearch("Rex", "a dog")
+    saved.remove("Rex")  # both of that name go: none is left behind to come back
+    assert saved.get("Rex") is None and not (tmp_path / PHOTO_FILE_NAME).exists()
+    assert list(read_before_photos(tmp_path)) == ["Beach", "Cats"]
+
+
+def test_photo_searches_kept_in_the_one_file_are_read_and_moved_out_of_it_at_the_next_save(tmp_path):
+    """The release that first kept photos wrote them into saved-searches.json: read as it is, and
+    split at the next save, so that a downgrade after it reads the rest."""
+    photo = SavedSearches(tmp_path).save(SavedSearch("Red", "", region="0,0,0.5,0.5"), png(), "red.png")
+    (tmp_path / PHOTO_FILE_NAME).rename(tmp_path / FILE_NAME)  # that release's form: one file, photo fields in it
+    entries = json.loads((tmp_path / FILE_NAME).read_text())["searches"]
+    entries.append({"name": "Sea", "query": "the sea", "folder": None, "since": None, "until": None})
+    (tmp_path / FILE_NAME).write_text(json.dumps({"version": 1, "searches": entries}))
+    with pytest.raises(TypeError):
+        read_before_photos(tmp_path)  # what a downgrade met
+    saved = SavedSearches(tmp_path)
+    assert saved.all() == [photo, SavedSearch("Sea", "the sea")]
+    saved.save(SavedSearch("Trees", "a tree"))
+    assert list(read_before_photos(tmp_path)) == ["Sea", "Trees"]
+    assert SavedSearches(tmp_path).all() == [photo, SavedSearch("Sea", "the sea"), SavedSearch("Trees", "a tree")]

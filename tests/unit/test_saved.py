@@ -9,7 +9,14 @@ import os
 import pytest
 
 from clipsearch import InvalidQuery, UnreadableImage
-from clipsearch.saved import FILE_NAME, PHOTOS, SavedSearch, SavedSearches, SavedSearchesError
+from clipsearch.saved import (
+    FILE_NAME,
+    PHOTO_FILE_NAME,
+    PHOTOS,
+    SavedSearch,
+    SavedSearches,
+    SavedSearchesError,
+)
 
 
 def test_save_list_replace_and_remove(tmp_path):
@@ -109,8 +116,9 @@ def test_a_search_with_a_photo_keeps_a_copy_that_outlives_the_file_it_came_from(
     words, picture = again.terms(index)
     assert (words.text, words.weight) == ("snow", 1.0)
     assert picture.image == copy and str(picture.region) == "0.5,0,1,0.5"
-    entry = json.loads((index / FILE_NAME).read_text())["searches"][0]
+    entry = json.loads((index / PHOTO_FILE_NAME).read_text())["searches"][0]  # a file of their own
     assert entry["photo_name"] == "IMG_0016.jpg" and "photo" in entry
+    assert json.loads((index / FILE_NAME).read_text())["searches"] == []  # the release before reads it
     assert "photo" not in kept.shown() and kept.shown()["photo_name"] == "IMG_0016.jpg"
 
 
