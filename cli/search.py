@@ -31,6 +31,7 @@ from clipsearch.folders import not_covered, now_note
 from clipsearch.reports import indexed_when
 
 from . import duplicates, flags, remote, saved, topics
+from .dash_words import take_dash_words, with_dash_words
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         "search",
         help="find images by text and/or an example image",
         description="Find images by text and/or an example image. Text terms combine with "
-        "' + ' and ' - ' and take weights: 'beach + sunset - people', '2:dog + grass'.",
+        "' + ' and ' - ' and take weights: 'beach + sunset - people', '2:dog + grass'; a word that "
+        "starts with '-' is a term to subtract: --image a.jpg -people.",
     )
     search.add_argument("query", nargs="?", default="", help="what to look for (may be empty with --image)")
     search.add_argument("--saved", metavar="NAME", help="run a saved search (`saved` lists them); "
@@ -185,7 +187,10 @@ SUBCOMMANDS = {"duplicates": duplicates.run, "saved": saved.run, "topics": topic
 @flags.ends_quietly
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(weighted_images(sys.argv[1:] if argv is None else argv))
+    kept, dash_words = take_dash_words(parser, weighted_images(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(kept)
+    if dash_words:  # search, saved add: the words that start with "-" are terms to subtract
+        args.query = with_dash_words(args.query, dash_words)
     flags.paths_as_bytes()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     settings = flags.settings_from(args)

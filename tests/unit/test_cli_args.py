@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import cli.search
+from cli.dash_words import take_dash_words
 from cli.search import build_parser, image_terms, weighted_images
+from clipsearch import parse_query
 
 
 def test_a_negative_image_weight_is_read_as_the_readme_writes_it(tmp_path, capsys):
@@ -40,3 +44,39 @@ def test_saved_add_and_remove_take_index_after_their_own_arguments_too(tmp_path)
     assert parse(["saved", "--index", str(first), "remove", "Red"]).index == first
     assert parse(["saved", "--index", str(first), "remove", "Red", "--index", str(second)]).index == second
     assert parse(["saved", "add", "Red", "a red circle"]).index is None  # the default index
+
+
+def test_a_word_that_starts_with_a_dash_is_a_term_to_subtract(tmp_path, capsys):
+    """``search --image a.jpg -people`` (a photo minus words) and ``search "-blurry"`` were argparse
+    errors ("unrecognized arguments"); ``-kittens`` read as ``-k ittens``, ``-hello`` as ``-h``."""
+    with pytest.raises(SystemExit) as end:  # gets as far as the missing photo, its words read
+        cli.search.main(["search", "--image", "no-such.jpg", "-people", "--index", str(tmp_path)])
+    assert end.value.code == 2 and "argument --image: no such file: no-such.jpg" in capsys.readouterr().err
+    assert cli.search.main(["saved", "add", "Empty beach", "beach", "-people", "-kittens", "-hello", "-blurry",
+                            "--index", str(tmp_path)]) == 0
+    assert cli.search.main(["saved", "add", "Sharp", "-blurry", "--index", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert cli.search.main(["saved", "--json", "--index", str(tmp_path)]) == 0
+    queries = {s["name"]: s["query"] for s in json.loads(capsys.readouterr().out)}
+    assert queries == {"Empty beach": "beach - people - kittens - hello - blurry", "Sharp": "- blurry"}
+    assert [(t.weight, t.text) for t in parse_query(queries["Empty beach"])] == [
+        (1.0, "beach"), (-1.0, "people"), (-1.0, "kittens"), (-1.0, "hello"), (-1.0, "blurry")]
+
+
+def test_options_are_still_options_and_a_wrong_one_says_what_is_wrong(capsys):
+    parser = build_parser()
+    kept, words = take_dash_words(parser, ["search", "-k5", "-k", "3", "--min=0.2", "--folder", "photos", "--sort", "date",
+                                           "sea", "-people"])
+    assert words == ["-people"]
+    args = parser.parse_args(kept)
+    assert (args.k, args.min_score, args.folder, args.sort, args.query) == (3, 0.2, "photos", "date", "sea")
+    assert take_dash_words(parser, ["search", "--folder", "-photos"]) == (["search", "--folder", "-photos"], [])
+    assert take_dash_words(parser, ["search", "--", "-people"]) == (["search", "--", "-people"], [])
+    assert take_dash_words(parser, ["topics", "-people"]) == (["topics", "-people"], [])  # no query: argparse says
+    for argv, said in ((["search", "beach", "--min-scroe", "0.3"], "unrecognized option --min-scroe (did you mean "
+                        "--min-score?)"),
+                       (["search", "beach", "-folder", "x"], "unrecognized option -folder (did you mean --folder?"),
+                       (["search", "beach", "-x"], "unrecognized arguments: -x")):
+        with pytest.raises(SystemExit) as end:
+            cli.search.main(argv)
+        assert end.value.code == 2 and said in capsys.readouterr().err, argv
