@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from . import file_links
 from .pixels import SignatureCache, signatures_for
 from .shot_evidence import Evidence, WordsOf, file_identities
 from .stores.base import ImageRecord, VectorStore
@@ -114,12 +115,14 @@ def find_duplicates(
     progress: Callable[[DuplicateProgress], None] | None = None,
     neighbours: int = NEIGHBOURS,
     words: WordsOf | None = None,
+    links: dict[str, tuple[int, int]] | None = None,
 ) -> DuplicateReport:
     """Group the store's photos that are the same shot (with ``bursts``, also burst frames).
 
     ``progress`` is called as the pass goes, for a progress bar. Files that have gone or cannot
     be read simply match nothing. ``words`` (``TextIndex.words_of``) gives the words read in
-    contents, by fingerprint, where the index reads them.
+    contents, by fingerprint, where the index reads them. ``links`` (``file_links.load``): the
+    file each linked name reached when last scanned, for the names not on disk now.
     """
     level = BURST if bursts else SAME_SHOT
     report = DuplicateReport()
@@ -143,7 +146,7 @@ def find_duplicates(
         if progress is not None:
             progress(DuplicateProgress("pixels", done, total))
 
-    evidence = Evidence(signatures_for(files, cache, on_pixels), file_identities(records[i] for i in involved),
+    evidence = Evidence(signatures_for(files, cache, on_pixels), file_identities((records[i] for i in involved), links),
                         words([records[i].fingerprint for i in involved]) if words else None)
     edges = verified_pairs(records, pairs, evidence, level)
     report.verified = len(edges)
@@ -319,7 +322,7 @@ class DuplicateFinding:
         Reads the index and the photos; never changes, moves or deletes a file.
         """
         return find_duplicates(self._store(), bursts=bursts, cache=self._signatures(), progress=progress,
-                               words=self._words())
+                               words=self._words(), links=file_links.load(self.settings.index_dir))
 
     def fold(self, results: list) -> list[tuple[Any, list]]:
         """A result list with near-duplicates folded under the first of them, order kept."""

@@ -182,7 +182,8 @@ class SearchEngine(DuplicateFinding, TopicFinding, TextReading, VideoFinding):
                 workers=workers or self.settings.workers,
                 file_timeout=self.settings.file_timeout,
                 max_pixels=self.settings.max_pixels,
-                progress=progress, should_stop=should_stop, embedder=embedder, unreadable=self._unreadable)
+                progress=progress, should_stop=should_stop, embedder=embedder, unreadable=self._unreadable,
+                index_dir=self.settings.index_dir)
             try:
                 return pipeline.run(paths, dry_run=dry_run)
             finally:

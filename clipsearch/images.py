@@ -70,6 +70,8 @@ class ScanResult:
     files: list[FileStat] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     others: Counter = field(default_factory=Counter)  # files that are no picture, by extension (".cr2")
+    # the file (device, inode) each name reaches that is a symlink, a symlink's target or a hard link
+    links: dict[str, tuple[int, int]] = field(default_factory=dict)  # (clipsearch/file_links.py)
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ class _Scan:
             self.result.errors.append((root, os_reason(exc)))
             return
         if stat.S_ISREG(st.st_mode):
-            self._add_file(root, st)
+            self._add_file(root, st, os.path.islink(root))
             return
         stack = [root]
         while stack:
@@ -146,7 +148,7 @@ class _Scan:
                     if entry.name not in SYSTEM_FOLDERS:
                         subfolders.append(entry.path)
                 elif self.wanted(entry.name) and entry.path not in self.seen_files:
-                    self._add_file(entry.path, entry.stat())
+                    self._add_file(entry.path, entry.stat(), entry.is_symlink())
                 elif not self.wanted(entry.name):
                     self.result.others[os.path.splitext(entry.name)[1].lower() or entry.name] += 1
             except OSError as exc:  # dangling symlink, vanished file, permissions
@@ -168,10 +170,14 @@ class _Scan:
             self.result.errors.append((folder, os_reason(exc)))
             return []
 
-    def _add_file(self, path: str, st: os.stat_result) -> None:
+    def _add_file(self, path: str, st: os.stat_result, symlink: bool = False) -> None:
         if path in self.seen_files or not stat.S_ISREG(st.st_mode):
             return
         self.seen_files.add(path)
+        if symlink or st.st_nlink > 1:  # one file under several names
+            self.result.links[path] = (st.st_dev, st.st_ino)
+            if symlink:
+                self.result.links[os.path.realpath(path)] = (st.st_dev, st.st_ino)
         self.result.files.append(FileStat(path, st.st_size, st.st_mtime_ns))
 
 

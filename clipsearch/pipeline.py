@@ -18,11 +18,19 @@ from typing import Protocol
 
 import numpy as np
 
+from . import file_links
 from .decoding import InspectedFile, LocalDecoder, inspect_file
 from .dryrun import count_changes
 from .encoders.base import Encoder
 from .errors import UnreadableImage
-from .folders import as_covered, brought_back, keep_missing_folders, known_under, other_spellings
+from .folders import (
+    as_covered,
+    brought_back,
+    keep_links_into_missing,
+    keep_missing_folders,
+    known_under,
+    other_spellings,
+)
 from .images import FileStat, scan_images
 from .reports import IndexProgress, IndexReport
 from .stores.base import WriteBatch, check_stamp
@@ -88,12 +96,14 @@ class IndexingPipeline:
         should_stop: Callable[[], bool] | None = None,
         embedder: FileEmbedder | None = None,
         unreadable: dict[str, tuple[int, int, str]] | None = None,
+        index_dir: str | os.PathLike | None = None,
     ) -> None:
         self.encoder = encoder
         self.embedder = embedder
         # path -> (size, mtime_ns, reason) of files skipped for a lasting reason in an earlier run
         # of this process (a watcher's passes, the web app's re-index): not read again until changed
         self.unreadable = {} if unreadable is None else unreadable
+        self.index_dir = index_dir  # where the names of one file are kept (file_links), if anywhere
         self.store = store
         self._batch_size = batch_size  # None: the encoder's choice (asked only when needed)
         self._workers = workers  # None: sized for the machine and the model's device (asked when needed)
@@ -125,6 +135,7 @@ class IndexingPipeline:
         aliases = other_spellings(covered, folders)
         states = self.store.file_states()
         known = keep_missing_folders(known_under(states, folders + aliases), folders, scan, report)
+        known = keep_links_into_missing(known, scan, report)
         for path, reason in scan.errors:
             if path not in report.kept or reason != "vanished":  # a kept folder's absence is said once
                 report.skip(path, reason)
@@ -146,6 +157,7 @@ class IndexingPipeline:
             report.elapsed = time.monotonic() - started
             return report
         self._cover_new(covered, folders, outside)
+        file_links.record(self.index_dir, scan.links, states.keys() - vanished.keys(), on_disk)
         state = _RunState(report, IndexProgress(found=report.found, to_process=len(todo)), known,
                           {fp for _, _, fp in states.values()}, _by_fingerprint(vanished), started, started)
         if todo:

@@ -11,7 +11,7 @@ signature's coarse scale); else the cosine of their pixel signatures (``pixels.p
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,16 +74,18 @@ def _one_edit(a: str, b: str) -> bool:
     return short[i:] == long[i + 1:]
 
 
-def file_identities(records: Iterable[ImageRecord]) -> FileIds:
-    """Each record's file on disk as (device, inode), links followed; None where it cannot be read.
-    Two paths with one identity are one file: a symlink and its target, or two hard links."""
+def file_identities(records: Iterable[ImageRecord], remembered: Mapping[str, tuple[int, int]] | None = None) -> FileIds:
+    """Each record's file on disk as (device, inode), links followed. Two paths with one identity
+    are one file: a symlink and its target, or two hard links. Where the path cannot be looked at
+    now (its folder missing: an unplugged disk), the file it reached when last scanned, as
+    ``remembered`` (``file_links.load``) keeps it for a linked name; else None."""
     out: FileIds = {}
     for record in records:
         try:
             st = os.stat(record.path)
             out[record.path] = (st.st_dev, st.st_ino)
         except OSError:
-            out[record.path] = None
+            out[record.path] = (remembered or {}).get(record.path)
     return out
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from clipsearch import file_links
 from clipsearch.demo import random_scene, render_scene
 from clipsearch.demo.near_copies import (
     ELSEWHERE,
@@ -393,3 +394,61 @@ def test_the_best_copy_and_the_result_shown_are_files_that_are_there(tmp_path):
     first, copy = SimpleNamespace(path=gone.path), SimpleNamespace(path=small.path)
     assert _shown_first(first, [copy]) == (copy, [first])  # the search result shows the real file
     assert _shown_first(copy, [first]) == (copy, [first])
+
+
+def test_two_names_of_one_file_are_not_copies_while_their_folder_is_missing(tmp_path):
+    """An unplugged disk keeps its photos in the index; a symlink and its target on it, or two hard
+    links, have one fingerprint and no file to compare now: they were listed as copies of each other."""
+    from clipsearch import SearchEngine, Settings
+    from testsupport.fakes import FakeEncoder
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    scene_picture(41).save(disk / "a.png")
+    (disk / "a-link.png").symlink_to("a.png")
+    (disk / "a-hard.png").hardlink_to(disk / "a.png")
+    scene_picture(42).save(disk / "b.png")
+    (disk / "b-copy.png").write_bytes((disk / "b.png").read_bytes())  # a real copy: a duplicate
+    encoder = FakeEncoder()
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    engine = SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True), settings=settings)
+    try:
+        assert engine.index_folder(disk).added == 5
+        copies = [sorted(str(disk / n) for n in ("b.png", "b-copy.png"))]
+        assert [sorted(g.paths) for g in engine.duplicates().groups] == copies
+        disk.rename(tmp_path / "unplugged")
+        assert engine.index_folder(disk).kept == {str(disk): 5}  # the run keeps the missing disk's photos
+        assert [sorted(g.paths) for g in engine.duplicates().groups] == copies
+        (tmp_path / "unplugged").rename(disk)  # plugged in again, one name gone: what it kept goes too
+        (disk / "a-link.png").unlink()
+        engine.index_folder(disk)
+        assert sorted(file_links.load(settings.index_dir)) == [str(disk / "a-hard.png"), str(disk / "a.png")]
+    finally:
+        engine.close()
+
+
+def test_a_symlink_into_a_missing_folder_keeps_its_photo_and_is_no_copy(tmp_path):
+    """A symlink in a folder that is there, to a photo on a covered disk unplugged now, dangles: it
+    was skipped as "vanished" and its photo left the index (to come back when the disk does)."""
+    from clipsearch import SearchEngine, Settings
+    from testsupport.fakes import FakeEncoder
+
+    here, disk = tmp_path / "here", tmp_path / "disk"
+    here.mkdir()
+    disk.mkdir()
+    scene_picture(43).save(disk / "t.png")
+    scene_picture(44).save(here / "other.png")
+    (here / "t-link.png").symlink_to(disk / "t.png")
+    encoder = FakeEncoder()
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    engine = SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True), settings=settings)
+    try:
+        assert engine.index_folder([here, disk]).added == 3
+        disk.rename(tmp_path / "unplugged")
+        report = engine.index_folder([here, disk])
+        assert report.kept == {str(disk): 1} and report.skipped == {} and report.removed == 0
+        assert sorted(r.path for r in engine.records()) == [str(disk / "t.png"), str(here / "other.png"),
+                                                             str(here / "t-link.png")]
+        assert engine.duplicates().groups == []
+    finally:
+        engine.close()
