@@ -18,6 +18,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 _END = object()  # after the last item, in the queue from the working thread
+STOP_WAIT = 10.0  # s a reader that leaves early waits for the work to reach its next step
 
 
 class Abandoned(Exception):
@@ -43,14 +44,16 @@ def run_ahead(items: Iterator[T], watch: Watch, stall: float, stalled: Callable[
     exception of the work is raised to the reader in its place. Leaving early stops the work at
     its next tick (or item)."""
     handover = _Handover(watch, ahead)
-    threading.Thread(target=handover.work, args=(items,), name=name, daemon=True).start()
-    seen = 0
+    worker = threading.Thread(target=handover.work, args=(items,), name=name, daemon=True)
+    worker.start()
+    seen, wait = 0, STOP_WAIT
     try:
         while True:
             try:
                 item = handover.queue.get(timeout=stall)
             except queue.Empty:
                 if watch.ticks == seen:
+                    wait = 0.0  # stuck: abandoned, not waited for
                     raise stalled() from None
                 seen = watch.ticks
                 continue
@@ -59,8 +62,9 @@ def run_ahead(items: Iterator[T], watch: Watch, stall: float, stalled: Callable[
             if isinstance(item, BaseException):
                 raise item
             yield item
-    finally:  # a stall, Ctrl-C or a reader that stopped early: the work stops at its next step
-        watch.abandoned = True
+    finally:  # a stall, Ctrl-C, an error or a reader that stopped early: the work stops at its next step,
+        watch.abandoned = True  # and is waited for that long (a process that exits while it is inside
+        worker.join(wait)  # a decoder's native code can abort, exit 134, instead of ending as it meant to)
 
 
 class _Handover:

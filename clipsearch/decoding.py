@@ -10,7 +10,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -24,6 +24,8 @@ from .errors import UnreadableImage
 from .exif import exif_date, upright_size
 from .images import FileStat, fingerprint_bytes, load_image, read_file_bytes
 from .stores.base import ImageRecord
+
+STOP_WAIT = 30.0  # s an early stop waits for the files being decoded or read (one stuck is abandoned)
 
 
 class DecodePool:
@@ -74,6 +76,15 @@ class DecodePool:
             if (left := deadline - time.monotonic()) <= 0:
                 break
             thread.join(left)
+
+    def stop(self, pending: Iterable[Future], wait: float = STOP_WAIT) -> None:
+        """An early end (a stop, Ctrl-C, an error such as a full disk): the ``pending`` tasks not
+        begun are dropped, and those running get up to ``wait`` seconds to finish. A process that
+        exits while a decoder is inside torch or an OCR engine aborts ("terminate called without
+        an active exception", exit 134) instead of ending with its own code and message."""
+        for future in pending:
+            future.cancel()
+        self.shutdown(wait=wait)
 
 
 def header_facts(data: bytes, path: str) -> tuple[int, int, str | None]:
@@ -148,8 +159,8 @@ class LocalDecoder:
                 except FutureTimeout:
                     pool.grow()  # that thread may never come back
                     yield InspectedFile(stat, error=UnreadableImage(stat.path, "timed out"))
-        finally:
-            pool.shutdown()
+        finally:  # closed early (a stop, an error: a full disk): what runs is waited for, a while
+            pool.stop([future for _, future in window], wait=STOP_WAIT if window else 0.0)
 
 
 def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder | None, max_pixels: int | None) -> InspectedFile:

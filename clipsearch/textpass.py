@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 
 DECODE_SIDE = 1024  # JPEGs decode at the smallest scale that keeps both sides at least this
 BATCH_SIZE = 16
-STOP_WAIT = 30.0  # s a stop waits for the pages being read (about a second each; one stuck is abandoned)
 LASTING_REASONS = UnreadableImage.LASTING  # recorded, so the file is not read again until it changes
 
 
@@ -175,10 +174,8 @@ class TextPass:
                         report.interrupted = True
                         break
             self._commit(batch, report, progress, started)
-        finally:  # an early stop: what was queued is dropped, what runs is waited for (a while)
-            for _, _, future in window:
-                future.cancel()
-            pool.shutdown(wait=STOP_WAIT)
+        finally:  # an early stop or an error: what was queued is dropped, what runs is waited for (a while)
+            pool.stop([future for _, _, future in window])
 
     def _read_one(self, fingerprint: str, path: str, future: Future, report: TextReport,
                   pool: DecodePool) -> PageResult | None:
