@@ -1,10 +1,10 @@
 """Reading video files: sampled frames for moments, one frame for a preview, and the file's facts.
 
 The only importer of PyAV. ``SampledVideo`` hands over a frame every ``every`` seconds as it is
-decoded (``read_video``: all at once), upright (the display-matrix rotation phones write for
-portrait video is applied), RGB, shrunk by FFmpeg while converting (a 4K frame never exists in RGB
-at full size); ``frame_at`` seeks to one moment for a thumbnail. Every failure is an
-``UnreadableImage`` with a short, stable reason, as for photos.
+decoded (``read_video``: all at once), upright (the display matrix phones write for portrait
+video, a turn or a mirror, applied as a player does: ``display_matrix``), RGB, shrunk by FFmpeg
+while converting (a 4K frame never exists in RGB at full size); ``frame_at`` seeks to one moment
+for a thumbnail. Every failure is an ``UnreadableImage`` with a short, stable reason, as for photos.
 
 Why keyframes: decoding is the whole cost; a keyframe decodes on its own, any other frame needs
 every frame back to its keyframe. Phones and cameras write one every second or two, so where no
@@ -32,6 +32,7 @@ from av.stream import Disposition
 from PIL import Image
 
 from .ahead import Watch, run_ahead
+from .display_matrix import SIDEWAYS, upright_of
 from .errors import UnreadableImage
 from .images import os_reason
 
@@ -39,9 +40,6 @@ log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".3gp", ".mts", ".m2ts", ".mpg",
                               ".mpeg", ".wmv"})
-# Quarter turns counter-clockwise that show a frame upright (phones store portrait video turned):
-# PyAV's VideoFrame.rotation is the display matrix's counter-clockwise angle, as PIL's ROTATE_90 is.
-_TURNS = {1: Image.Transpose.ROTATE_90, 2: Image.Transpose.ROTATE_180, 3: Image.Transpose.ROTATE_270}
 _EPSILON = 1e-3  # seconds: frame times are rounded to the container's time base
 # A file FFmpeg cannot open is "corrupt video" when it starts like a video container (a cut-off
 # MP4 has lost its index), else "not a video".
@@ -322,7 +320,7 @@ class _Video:
 
     def facts(self, frame: av.VideoFrame) -> VideoFacts:
         width, height = self._display_size(frame)
-        if round(frame.rotation / 90) % 2:
+        if upright_of(frame) in SIDEWAYS:
             width, height = height, width
         return VideoFacts(self.duration or 0.0, width, height, _date_taken(self.container, self.stream))
 
@@ -341,8 +339,8 @@ class _Video:
             width, height = max(1, round(width * scale)), max(1, round(height * scale))
         same = (width, height) == (frame.width, frame.height)
         image = frame.to_image() if same else frame.to_image(width=width, height=height, interpolation="AREA")
-        turn = _TURNS.get(round(frame.rotation / 90) % 4)
-        return image.transpose(turn) if turn else image
+        turn = upright_of(frame)
+        return image.transpose(turn) if turn is not None else image  # FLIP_LEFT_RIGHT is 0
 
 
 def _open(name: str) -> av.container.InputContainer:

@@ -192,6 +192,48 @@ def test_phone_portrait_video_comes_out_upright(tmp_path):
         assert np.abs(pixels[height // 2 + 4:] - (30, 70, 220)).mean() < 12
 
 
+R, G, B, Y = (220, 30, 30), (30, 190, 60), (30, 70, 220), (230, 210, 40)
+QUARTER = 65536
+
+
+@pytest.mark.parametrize(("a", "b", "c", "d", "shown"), [
+    (1, 0, 0, 1, (R, G, B, Y)),
+    (-1, 0, 0, 1, (G, R, Y, B)),  # a front camera's mirror: FFmpeg's player applies hflip
+    (1, 0, 0, -1, (B, Y, R, G)),  # vflip
+    (-1, 0, 0, -1, (Y, B, G, R)),  # a half turn
+    (0, 1, -1, 0, (B, R, Y, G)),  # a quarter turn clockwise (an iPhone held upright)
+    (0, -1, 1, 0, (G, Y, R, B)),  # counter-clockwise
+    (0, 1, 1, 0, (R, B, G, Y)),  # transpose=cclock_flip: a quarter turn and a mirror
+    (0, -1, -1, 0, (Y, G, B, R)),  # transpose=clock_flip
+])
+def test_a_mirroring_display_matrix_shows_the_frames_as_a_player_does(tmp_path, a, b, c, d, shown):
+    """Each of the display matrix's eight forms, shown as FFmpeg's own command line and player show
+    it. PyAV's ``rotation`` reads a mirrored matrix as a turn (a left-right mirror as 180 degrees,
+    top-bottom as none): such frames were indexed upside down or unmirrored."""
+    stored = np.zeros((64, 128, 3), np.uint8)  # quadrants: red, green over blue, yellow
+    stored[:32, :64], stored[:32, 64:], stored[32:, :64], stored[32:, 64:] = R, G, B, Y
+    path = tmp_path / "front.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 128, 64, "yuv420p"
+        stream.set_display_matrix([a * QUARTER, b * QUARTER, 0, c * QUARTER, d * QUARTER, 0, 0, 0, 1 << 30])
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    facts, frames = read_video(path)
+    sideways = a == 0
+    assert (facts.width, facts.height) == ((64, 128) if sideways else (128, 64))
+    for image in (frames[0].image, frame_at(path, 0.5), frame_at(path, 0.5, min_size=32)):
+        pixels = np.asarray(image, dtype=np.float32)
+        h, w = pixels.shape[0] // 2, pixels.shape[1] // 2
+        assert (pixels.shape[1] < pixels.shape[0]) == sideways
+        m = 4 * pixels.shape[0] // 64  # a margin from the quadrants' edges, which the codec blurs
+        quadrants = (pixels[:h - m, :w - m], pixels[:h - m, w + m:], pixels[h + m:, :w - m], pixels[h + m:, w + m:])
+        assert [np.abs(q - colour).mean() < 16 for q, colour in zip(quadrants, shown)] == [True] * 4
+
+
 @pytest.mark.parametrize("suffix", [".mp4", ".webm"])
 def test_write_clip_rotation_round_trips_as_the_phone_matrix(tmp_path, suffix):
     path = tmp_path / f"turned{suffix}"
