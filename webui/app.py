@@ -26,6 +26,7 @@ from clipsearch.images import unreadable
 from . import tools
 from .duplicates_view import CSS as DUPLICATES_CSS
 from .duplicates_view import build_duplicates_view, open_similar
+from .file_types import install as install_file_types
 from .handlers import (
     ALL_FOLDERS,
     DEFAULT_K,
@@ -282,6 +283,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         in_address = {"fn": None, "inputs": address, "js": ADDRESS_JS, "api_visibility": "private"}
         gr.on([text.submit, search_btn.click], **first_unselect).then(**searched).then(**in_address)
         install_regions(demo)
+        install_file_types(demo)
         on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched))
         image.clear(None, None, region, js=FORGET, **PRIVATE)
         moments_shown = wire_videos(moments, VideosView(handlers), results, [last, min_score, strong_only])

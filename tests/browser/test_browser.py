@@ -174,6 +174,47 @@ def test_a_heic_from_a_phone_shows_in_the_drop_zone(app, page, tmp_path):
     page.locator("#query-image button[aria-label='Remove Image']").click()
 
 
+def drop_file(page, path: Path, where: str = "#query-image") -> None:
+    """Drop ``path`` on ``where`` as a file manager does: the File as Chromium makes it (read by an
+    input of its own, so with the type Chromium gives its name: none for an upper-case .HEIC)."""
+    picker = page.evaluate_handle("""() => { const input = document.createElement("input");
+      input.type = "file"; input.style.display = "none"; document.body.appendChild(input); return input; }""")
+    picker.set_input_files(str(path))
+    page.locator(where).evaluate("""(zone, picker) => {
+      const moved = new DataTransfer();
+      moved.items.add(picker.files[0]);
+      picker.remove();
+      const target = zone.querySelector("input[type=file]");  // in the element that takes drops
+      for (const kind of ["dragenter", "dragover", "drop"])
+        target.dispatchEvent(new DragEvent(kind, {dataTransfer: moved, bubbles: true, cancelable: true}));
+    }""", picker)
+
+
+def test_upper_case_names_from_a_camera_are_pictures_too(app, page, tmp_path):
+    """IMG_0001.HEIC and PHOTO.JPG, as cameras and phones name them: Chromium gives an upper-case
+    .HEIC no type, and the drop zone (which takes "image/*") refused it, chosen or dropped."""
+    scene = render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, random.Random(7))
+    heic, jpeg = tmp_path / "IMG_0001.HEIC", tmp_path / "PHOTO.JPG"
+    scene.save(heic, format="HEIF")
+    scene.save(jpeg, format="JPEG", quality=92)
+    remove = page.locator("#query-image button[aria-label='Remove Image']")
+    for picture in (jpeg, heic):
+        for how in ("dropped", "chosen"):
+            box = page.locator("#query textarea, #query input").first
+            box.fill("")
+            box.press("Enter")  # the status line of nothing searched, till the photo's replaces it
+            expect_status(page, "⚠️")
+            if how == "chosen":
+                page.locator("#query-image input[type=file]").set_input_files(str(picture))
+            else:
+                drop_file(page, picture)
+            expect_status(page, "· the dropped photo ·")
+            first = result_names(page)[0]
+            assert ("blue", "star") in app["truth"].get(first, set()), (picture.name, how, first)
+            remove.click()
+            page.locator("#query-image input[type=file]").wait_for(state="attached")
+
+
 def halves(path: Path) -> Path:
     """A JPEG of two halves: a blue star on the left, a green square on the right."""
     rng = random.Random(3)

@@ -27,6 +27,16 @@ def test_scan_finds_images_recursively_case_insensitive(tmp_path):
     assert result.errors == [] and result.others == {".txt": 1}  # what else is there, for an empty run
 
 
+def test_an_upper_case_heic_from_a_phone_is_found_and_read(tmp_path):
+    """IMG_0001.HEIC, as an iPhone names it: the indexer's scan and decoder take any case."""
+    pytest.importorskip("pillow_heif")
+    photo(64, 48).save(tmp_path / "IMG_0001.HEIC", format="HEIF")
+    found = scan_images([tmp_path]).files
+    assert [os.path.basename(f.path) for f in found] == ["IMG_0001.HEIC"]
+    loaded = load_image(found[0].path)
+    assert (loaded.width, loaded.height) == (64, 48)
+
+
 def test_scan_skips_the_folders_a_nas_or_an_os_keeps_beside_the_photos(tmp_path):
     save(photo(), tmp_path / "2019" / "IMG_1.jpg")
     for system in ("@eaDir/IMG_1.jpg", "#recycle", "#snapshot/2019", "@Recycle", "$RECYCLE.BIN",

@@ -342,6 +342,16 @@ def test_a_dropped_heic_or_tiff_shows_as_a_jpeg_and_a_search_again_uses_the_orig
         assert searched[-1] == str(original) and len(out[2]) == 10
 
 
+def test_the_drop_zone_types_every_picture_name_the_indexer_reads():
+    """The page gives a file the browser left untyped (Chromium: an upper-case .HEIC) the type of
+    its extension (``webui.file_types``): one for each extension the indexer takes, each a picture's."""
+    from clipsearch.images import IMAGE_EXTENSIONS
+    from webui.file_types import TYPES, TYPES_JS
+
+    assert set(TYPES) == set(IMAGE_EXTENSIONS) and all(t.startswith("image/") for t in TYPES.values())
+    assert '".heic": "image/heic"' in TYPES_JS and "toLowerCase()" in TYPES_JS
+
+
 @pytest.mark.parametrize("query", ["", "   ", "2:", "a + 2: - b"])
 def test_empty_or_broken_queries_say_why_without_failing(handlers, query):
     gallery, results, shown, status, _ = search(handlers, query)
