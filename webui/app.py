@@ -56,7 +56,7 @@ from .region_view import install as install_regions
 from .saved_view import SavedView, saved_panel, wire_saved
 from .textui import text_reading, video_reading
 from .topics_view import CSS as TOPICS_CSS
-from .topics_view import TopicsView, topics_panel, wire_topics
+from .topics_view import TopicsView, query_cleared, topics_panel, wire_topics
 from .videos_view import VideosView, videos_panel, wire_videos
 
 log = logging.getLogger(__name__)
@@ -302,7 +302,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
               **searching).then(unselect_if, changed, gallery, api_visibility="private", show_progress="hidden"
                                 ).then(**in_address).then(**similar_in_address[0]).then(**similar_in_address[1])
         wire_topics(topics, TopicsView(page), filters, outputs, searching, [
-            {"fn": unselect_if, "inputs": changed, "outputs": gallery, **PRIVATE}, *similar_in_address])
+            {"fn": unselect_if, "inputs": changed, "outputs": gallery, **PRIVATE}, *similar_in_address,
+            {"fn": query_cleared, "inputs": changed, "outputs": [text, image, region], **PRIVATE}])
         demo.load(page.from_address, [k, min_score, sort, strong_only], address + outputs,
                   api_visibility="private", **searching)
         gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(

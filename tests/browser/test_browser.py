@@ -737,3 +737,30 @@ def test_the_topics_panel_shows_what_the_library_holds_and_opens_a_topic(app, pa
     page.wait_for_function("() => new URL(location.href).searchParams.get('q') === 'a red circle'", timeout=TIMEOUT)
     assert "topic=" not in page.url
     page.goto(app["url"])
+
+
+def test_a_topic_opened_leaves_no_other_query_in_the_boxes(app, page, tmp_path):
+    """The words and the photo of the search before stayed in their boxes over a topic's photos:
+    the boxes claimed a query the results were not (and Enter would have run it, not the topic)."""
+    from playwright.sync_api import expect
+
+    topics = app["engine"].topics()
+    page.goto(app["url"])
+    star = tmp_path / "blue-star.png"
+    render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, random.Random(7)).save(star)
+    box = page.locator("#query textarea, #query input").first
+    box.fill("a red circle")
+    page.locator("#query-image input[type=file]").set_input_files(str(star))  # one query: the words and the photo
+    expect_status(page, "“a red circle” + the dropped photo")
+    page.locator("#query-image img").wait_for()
+    page.locator("#topics-panel").get_by_text("Topics: what your photos show").click()
+    page.locator("#topics img").first.wait_for()
+    page.locator("#topics .thumbnail-item").nth(0).click()
+    expect_status(page, f"topic “{topics[0].name}”")
+    expect(box).to_have_value("", timeout=TIMEOUT)  # the status line says what is shown: the topic
+    expect(page.locator("#query-image img")).to_have_count(0, timeout=TIMEOUT)
+    page.wait_for_function("() => new URL(location.href).searchParams.has('topic')", timeout=TIMEOUT)
+    assert "q=" not in page.url
+    search_for(page, "a green square")  # a search after it: the words alone
+    expect_status(page, "· “a green square” ·")
+    page.goto(app["url"])
