@@ -39,7 +39,6 @@ from .handlers import (
 )
 from .markdown import no_index_message
 from .page import (
-    ADDRESS_JS,
     ADDRESS_NAMES,
     NO_SELECTION,
     OUTPUT_NAMES,
@@ -280,8 +279,11 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         searched = {"fn": page.search, "inputs": [text, image, *filters, region], "outputs": outputs,
                     "api_visibility": "private", **searching}
         address = [named[name] for name in ADDRESS_NAMES]
-        in_address = {"fn": None, "inputs": address, "js": ADDRESS_JS, "api_visibility": "private"}
-        gr.on([text.submit, search_btn.click], **first_unselect).then(**searched).then(**in_address)
+        query_address = gr.Textbox("", visible="hidden", elem_id="query-address", label="address")
+        in_address = [{"fn": page.query_address, "inputs": [text, image, *address[1:]], "outputs": query_address,
+                       **PRIVATE}, {"fn": None, "inputs": query_address, "js": SIMILAR_ADDRESS_JS, **PRIVATE}]
+        gr.on([text.submit, search_btn.click], **first_unselect).then(**searched).then(**in_address[0]).then(
+            **in_address[1])
         install_regions(demo)
         install_file_types(demo)
         on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched))
@@ -291,7 +293,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                    searching)
         image.upload(None, None, region, js=FORGET, **PRIVATE).then(
             **first_unselect).then(**searched).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
-                                                              api_visibility="private").then(**in_address).then(
+                                                              api_visibility="private").then(**in_address[0]).then(
+            **in_address[1]).then(
             page.stand_in, image, image, api_visibility="private", show_progress="hidden")
         # Another folder or dates: the last search again (a date box on Enter or when left).
         similar_address = gr.Textbox("", visible="hidden", elem_id="similar-address", label="address")
@@ -300,7 +303,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         gr.on([folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], page.rerun,
               [last, text, image, *filters, region], outputs, trigger_mode="always_last", api_visibility="private",
               **searching).then(unselect_if, changed, gallery, api_visibility="private", show_progress="hidden"
-                                ).then(**in_address).then(**similar_in_address[0]).then(**similar_in_address[1])
+                                ).then(**in_address[0]).then(**in_address[1]).then(**similar_in_address[0]).then(
+            **similar_in_address[1])
         wire_topics(topics, TopicsView(page), filters, outputs, searching, [
             {"fn": unselect_if, "inputs": changed, "outputs": gallery, **PRIVATE}, *similar_in_address,
             {"fn": query_cleared, "inputs": changed, "outputs": [text, image, region], **PRIVATE}])
@@ -318,7 +322,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             page.find_similar, [selected, *filters, similar_region], outputs, api_visibility="private", **searching
         ).then(**similar_in_address[0]).then(**similar_in_address[1]))
         use_btn.click(page.use_selected, selected, image, api_visibility="private", show_progress="hidden").then(
-            None, None, region, js=FORGET, **PRIVATE).then(**first_unselect).then(**searched).then(**in_address)
+            None, None, region, js=FORGET, **PRIVATE).then(**first_unselect).then(**searched).then(**in_address[0]).then(
+            **in_address[1])
         open_btn.click(lambda shown_, selected_: open_similar(handlers, shown_, selected_), [shown, selected],
                        [gallery, shown, status], api_visibility="private")
 

@@ -101,11 +101,19 @@ class Page:
 
     def from_address(self, k: float, min_score: float, sort: str, strong_only: bool, request: gr.Request):
         """The page opened at an address with a search in it (``/?q=a+dog&folder=...&since=...&until=...``,
-        as the address bar shows after each search: ``ADDRESS_JS``): that search, its words and
-        filters in their boxes. Without ``q``, nothing changes."""
+        as the address bar shows after each search: ``query_address``): that search, its words and
+        filters in their boxes. Without ``q``, nothing changes. With ``photo`` (words searched with a
+        photo, which no address holds), the words and filters in their boxes, nothing run, and the
+        status line asks for the photo: the words alone are another query."""
         asked = dict(request.query_params) if request is not None else {}
-        text, similar, topic = ((asked.get(name) or "").strip() for name in ("q", "similar", "topic"))
+        text, similar, topic, photo = ((asked.get(name) or "").strip() for name in ("q", "similar", "topic", "photo"))
         folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))
+        if photo and not (similar or topic):
+            words = f" with the words “{md(text)}”" if text else ""
+            said = (f"⚠️ This address's search was a photo, {md(photo)}{words}; an address cannot hold a photo: "
+                    "drop or paste it again to run that search.")
+            return (text, folder, since, until,
+                    *(False if name == "changed" else said if name == "status" else gr.skip() for name in OUTPUT_NAMES))
         if similar:  # /?similar=PATH&region=...: Find similar, as ``similar_address`` wrote it
             return (gr.skip(), folder, since, until, *self.find_similar(
                 similar, k, min_score, sort, folder, since, until, strong_only, asked.get("region") or None))
@@ -117,9 +125,19 @@ class Page:
         return (text, folder, since, until,
                 *self.search(text, None, k, min_score, sort, folder, since, until, strong_only))
 
+    def query_address(self, text: str | None, image: Any, folder: str | None, since: str | None,
+                      until: str | None) -> str:
+        """After a search of words, of a photo, or of both: its fields for the address, as JSON for
+        ``SIMILAR_ADDRESS_JS``. A photo (dropped, pasted, or a result put in the drop zone) cannot go
+        in an address: ``photo`` names it, so that the page opened there runs no other query
+        (``from_address``)."""
+        dropped = self.dropped(image)
+        return json.dumps({"q": text or "", "photo": dropped[1] if dropped else "", "folder": folder or "",
+                           "since": since or "", "until": until or ""})
+
     def similar_address(self, last: dict | None) -> str:
         """After Find similar or a topic opened (or its re-run for new filters): its fields for the
-        address, as JSON for ``SIMILAR_ADDRESS_JS`` ("" after a search of words: ``ADDRESS_JS``
+        address, as JSON for ``SIMILAR_ADDRESS_JS`` ("" after a search of words: ``query_address``
         wrote that one)."""
         if not last or last.get("kind") not in ("similar", "topic"):
             return ""
@@ -240,7 +258,7 @@ def within(folder: str | None, since: str | None, until: str | None) -> str:
 # A search's words and filters in the address bar, so that it can be reloaded, bookmarked and
 # shared (``Page.from_address`` reads them back); replaced, not pushed: Back leaves the page.
 ADDRESS_NAMES = ("text", "folder", "date_from", "date_to")
-ADDRESS_FIELDS = ("q", "folder", "since", "until", "similar", "region", "topic", "saved")  # a search's own
+ADDRESS_FIELDS = ("q", "photo", "folder", "since", "until", "similar", "region", "topic", "saved")  # a search's own
 # Each writer drops every field of the search before (the address holds one search: words, Find
 # similar, a topic or a saved search) and keeps the rest (Gradio's own, such as ?__theme=dark).
 _PUT = """const put = (asked) => {
@@ -258,8 +276,8 @@ def _address_js(inputs: str, call: str) -> str:
     return f"({inputs}) => {{\n  {_PUT}\n  {call}\n}}"
 
 
-ADDRESS_JS = _address_js("q, folder, since, until", "put({q, folder, since, until});")
-# Find similar and a topic (``Page.similar_address``, as JSON: "" after a search of words).
+# A search (``Page.query_address``), Find similar and a topic (``Page.similar_address``), as JSON:
+# "" for none.
 SIMILAR_ADDRESS_JS = _address_js("asked", "if (asked) put(JSON.parse(asked));")
 # A saved search opened: its name alone (``saved_view`` opens it again, its photo too, which no ``q`` could hold).
 SAVED_ADDRESS_JS = _address_js("name", "put({saved: name});")

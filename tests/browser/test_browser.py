@@ -764,3 +764,32 @@ def test_a_topic_opened_leaves_no_other_query_in_the_boxes(app, page, tmp_path):
     search_for(page, "a green square")  # a search after it: the words alone
     expect_status(page, "· “a green square” ·")
     page.goto(app["url"])
+
+
+def test_words_with_a_dropped_photo_never_reload_as_the_words_alone(app, page, tmp_path):
+    """The address of words searched with a dropped photo kept the words alone: a reload, or the
+    link sent, ran another query without a word. It now names the photo, and the page opened
+    there runs nothing: it puts the words back and asks for the photo."""
+    from playwright.sync_api import expect
+
+    page.goto(app["url"])
+    star = tmp_path / "blue-star.png"
+    render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, random.Random(7)).save(star)
+    box = page.locator("#query textarea, #query input").first
+    box.fill("a red circle")
+    page.locator("#query-image input[type=file]").set_input_files(str(star))
+    expect_status(page, "“a red circle” + the dropped photo")
+    page.wait_for_function("() => new URL(location.href).searchParams.get('photo') === 'blue-star.png'", timeout=TIMEOUT)
+    assert "q=a+red+circle" in page.url
+    page.reload()
+    expect_status(page, "drop or paste it again")
+    expect_status(page, "blue-star.png with the words “a red circle”")
+    assert box.input_value() == "a red circle"
+    expect(page.locator("#results img")).to_have_count(0)  # the words alone were not run
+    page.locator("#query-image input[type=file]").set_input_files(str(star))  # dropped again: that search
+    expect_status(page, "“a red circle” + the dropped photo")
+    page.locator("#query-image button[aria-label='Remove Image']").click()
+    search_for(page, "a green square")  # words alone: their address, no photo left in it
+    page.wait_for_function("() => new URL(location.href).searchParams.get('q') === 'a green square'", timeout=TIMEOUT)
+    assert "photo=" not in page.url
+    page.goto(app["url"])

@@ -682,6 +682,26 @@ def test_open_similar_without_a_selected_result_says_to_click_one_first(handlers
     assert told == ["The selected photo has no near-duplicates folded under it."]
 
 
+def test_words_with_a_photo_go_in_the_address_with_the_photo_named_and_never_run_without_it(handlers, tmp_path):
+    """A photo cannot go in an address: ``query_address`` names it beside the words, and the page
+    opened there runs nothing (the words alone are another query); it asks for the photo."""
+    import json
+
+    from webui.page import ADDRESS_NAMES, OUTPUT_NAMES, Page
+
+    page, dropped = Page(handlers), tmp_path / "gradio" / "abc" / "rex.png"
+    dropped.parent.mkdir(parents=True)
+    photo(64, 48).save(dropped)
+    asked = json.loads(page.query_address("+ snow", str(dropped), "", "2020", ""))
+    assert asked == {"q": "+ snow", "photo": "rex.png", "folder": "", "since": "2020", "until": ""}
+    assert json.loads(page.query_address("red sky", None, "", "", ""))["photo"] == ""  # words alone
+    opened = page.from_address(20, 0.0, SORT_RELEVANCE, False, SimpleNamespace(query_params=asked))
+    assert opened[:len(ADDRESS_NAMES)] == ("+ snow", "", "2020", "")  # the words and filters in their boxes
+    shown = dict(zip(OUTPUT_NAMES, opened[len(ADDRESS_NAMES):], strict=True))
+    assert "rex.png" in shown["status"] and "drop or paste it again" in shown["status"]
+    assert shown["changed"] is False and all(shown[n] == gr.skip() for n in ("gallery", "results", "last"))
+
+
 def test_find_similar_goes_in_the_address_and_the_address_runs_it_again(handlers, library):
     """``/?similar=PATH&region=...&since=...`` (as ``Page.similar_address`` writes it after Find
     similar): the same photos; a path that is not indexed is said in the status line, as other bad input is."""
