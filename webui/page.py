@@ -3,7 +3,8 @@
 ``Handlers`` answers one question at a time (and stays what the unit tests and the API call). This
 wraps its searches for the page, so that the page stays consistent:
 - results that change clear the preview, the details and the gallery's highlighted thumbnail,
-  so that the preview and the next Find similar never use a photo that is no longer shown. (The
+  so that the preview and the next Find similar never use a photo that is no longer shown; but
+  Find similar's own photo stays in the preview (with the box drawn on it), as what the results are like. (The
   gallery keeps its highlighted position across new values, even when the same update says
   ``selected_index=None``; on its own that update does clear it. So ``unselect`` runs before each
   search and before each re-sort, and, after a re-run for new filters, ``unselect_if``.)
@@ -27,7 +28,7 @@ import gradio as gr
 from PIL import Image
 
 from .filters import clamp_k
-from .handlers import Handlers, NotIndexed, Results, UnreadableUpload, _listed, similar_what
+from .handlers import PART_HINT, Handlers, NotIndexed, Results, UnreadableUpload, _listed, similar_what
 from .markdown import describe_query, md
 from .matches import NO_RESULTS, NO_STRONG
 from .thumbnails import PREVIEW_SIZE
@@ -184,7 +185,23 @@ class Page:
         out = self.handlers.find_similar(selected, k, min_score, sort, folder, date_from, date_to, strong_only, region,
                                          then=lambda find: found.update(moments=found_moments(find)))
         return self._after(out, {"kind": "similar", "path": selected, "region": region, **found},
-                           similar_what(selected, region), (folder, date_from, date_to))
+                           similar_what(selected, region), (folder, date_from, date_to),
+                           lambda: self._searched_with(selected, region))
+
+    def _searched_with(self, path: str, region: str | None) -> tuple[Any, Any, Any]:
+        """(preview, details, selected) after Find similar: the photo searched with stays in the
+        preview (and the box drawn on it, ``region_view``, where its picture is the one it was
+        drawn on), so that what the results are like stays in sight; the next Find similar, or
+        Search with this photo, is of that photo."""
+        try:
+            preview = self.handlers.indexed_picture(path, PREVIEW_SIZE)
+        except NotIndexed:
+            preview = None
+        if preview is None:
+            return _cleared()
+        part = "the part boxed" if region else "all"
+        return (preview, f"The results are photos like {part} of **{md(os.path.basename(path))}**, shown here."
+                + PART_HINT, path)
 
     def topic(self, name: str, k: float, min_score: float, sort: str, folder: str | None, date_from: str | None,
               date_to: str | None, strong_only: bool = False):
@@ -215,13 +232,14 @@ class Page:
             status += last.get("context", "")
         return gallery, True, shown, _videos_said(status, results, last), *_cleared()
 
-    def _after(self, out, last: dict, what: str, filters: tuple):
+    def _after(self, out, last: dict, what: str, filters: tuple, selection=_cleared):
+        """The outputs of a search: ``selection()``, (preview, details, selected) once it has results."""
         gallery, results, shown, status, banner = out
         if not isinstance(results, list):  # a warning: the previous results stay, nothing selected
             return gallery, False, results, shown, status, banner, gr.skip(), *_cleared()
         at = status.rfind(f" · {md(what)} · ")  # the status ends with the query and its time
         last = dict(last, filters=list(filters), context=status[at:] if at >= 0 else "")
-        return gallery, True, results, shown, _videos_said(status, results, last), banner, last, *_cleared()
+        return gallery, True, results, shown, _videos_said(status, results, last), banner, last, *selection()
 
 
 def _videos_said(status: str, results: Results, last: dict | None) -> str:

@@ -379,6 +379,8 @@ def test_click_a_result_then_find_similar(app, page):
     expect_status(page, f"photos like {first}")
     names = result_names(page)
     assert names and first not in names
+    expect(page.locator("#details")).to_contain_text(f"photos like all of {first}")  # it stays in the preview
+    assert "/thumbs/1024/" in page.locator("#preview img").first.get_attribute("src")
 
 
 def save_as(page, name: str) -> None:
@@ -397,7 +399,10 @@ def save_as(page, name: str) -> None:
 
 def test_a_box_drawn_on_a_results_preview_finds_photos_like_that_part(app, page):
     """Find similar for a part of a result: the box's corners go to the server, which reads that
-    part of the indexed file; the answer is the engine's own for it. Saved, it keeps that photo and part."""
+    part of the indexed file; the answer is the engine's own for it, and the photo and its box stay
+    in the preview. Saved, it keeps that photo and part."""
+    from playwright.sync_api import expect
+
     from clipsearch import parse_region
     from clipsearch.saved import SavedSearches
 
@@ -416,7 +421,12 @@ def test_a_box_drawn_on_a_results_preview_finds_photos_like_that_part(app, page)
     path = next(p for p in app["library"].rglob(first))
     expected = app["engine"].similar(str(path), k=40, region=parse_region(region))
     assert result_names(page)[0] == expected[0].path.rsplit("/", 1)[-1]
-    assert not page.locator("#preview .region-box").is_visible()  # the preview went with the results
+    # The photo searched with stays in the preview, its box on it: what the results are like (it
+    # was emptied with the old results, and the box with it).
+    preview = page.locator("#preview img")
+    expect(preview).to_have_attribute("src", re.compile(r"/thumbs/1024/"), timeout=TIMEOUT)
+    expect(page.locator("#preview .region-box")).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("#details")).to_contain_text(f"photos like the part boxed of {first}")
     page.get_by_label("From (YYYY-MM-DD)").fill("2018-01-01")  # new filters: the same part, searched again
     page.get_by_label("From (YYYY-MM-DD)").press("Enter")
     expect_status(page, f"photos like a part of {first}")

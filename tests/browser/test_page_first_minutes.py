@@ -102,10 +102,11 @@ def test_find_similar_moves_the_selection_with_the_results(page):
     expect(page.locator("#results .thumbnail-item.selected")).to_have_count(1)
     page.locator("#find-similar").click()
     expect_status(page, f"photos like {third}")
-    # The new results: nothing highlighted, no preview of a photo that is no longer shown.
+    # The new results: nothing highlighted; the preview keeps the photo they are like, and says so
+    # (no longer a result: not a photo left there unexplained).
     expect(page.locator("#results .thumbnail-item.selected")).to_have_count(0)
-    expect(page.locator("#preview img")).to_have_count(0)
-    expect(page.locator("#details")).to_have_text("Click a result to see it larger.")
+    expect(page.locator("#preview img")).to_have_count(1)
+    expect(page.locator("#details")).to_contain_text(f"The results are photos like all of {third}, shown here.")
     shot(page, "2-after-find-similar")
     thumbs.first.click()  # the next Find similar uses what is highlighted and previewed now
     first = captions(page)[0][1]

@@ -702,6 +702,21 @@ def test_words_with_a_photo_go_in_the_address_with_the_photo_named_and_never_run
     assert shown["changed"] is False and all(shown[n] == gr.skip() for n in ("gallery", "results", "last"))
 
 
+def test_find_similar_keeps_the_photo_searched_with_in_the_preview(handlers, library):
+    """The preview showed the photo (and the box drawn on it), then emptied with the old results:
+    Find similar now keeps that photo there, selected, as what the results are like."""
+    from webui.page import OUTPUT_NAMES, Page
+
+    page, chosen = Page(handlers), str(library / "trips" / "p02.jpg")
+    for region, said in (("0,0,0.5,0.5", "the part boxed of"), (None, "all of")):
+        out = dict(zip(OUTPUT_NAMES, page.find_similar(chosen, 20, 0.0, SORT_RELEVANCE, "", "", "", False, region),
+                       strict=True))
+        assert out["preview"] == handlers.indexed_picture(chosen, PREVIEW_SIZE) and out["selected"] == chosen
+        assert f"photos like {said} **p02.jpg**" in out["details"]
+    gone = dict(zip(OUTPUT_NAMES, page.find_similar("/etc/passwd", 20, 0.0, SORT_RELEVANCE, "", "", ""), strict=True))
+    assert gone["preview"] is None and gone["selected"] is None  # refused: nothing selected, as before
+
+
 def test_find_similar_goes_in_the_address_and_the_address_runs_it_again(handlers, library):
     """``/?similar=PATH&region=...&since=...`` (as ``Page.similar_address`` writes it after Find
     similar): the same photos; a path that is not indexed is said in the status line, as other bad input is."""
