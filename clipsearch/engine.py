@@ -27,6 +27,7 @@ from .encoders import Encoder, load_encoder
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
 from .folders import as_covered, filter_as_covered, known_under, left_out
 from .index_handle import IndexHandle
+from .index_watch import IndexFollowing, IndexWatch
 from .pipeline import FileEmbedder, IndexingPipeline, IndexProgress, IndexReport
 from .query import QueryTerm, parse_query
 from .region import Region, query_picture
@@ -64,7 +65,7 @@ class SearchResult:
                 "strong": self.strong, **({"text": self.text} if self.text else {})}
 
 
-class SearchEngine(DuplicateFinding, TopicFinding, TextReading, VideoFinding):
+class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, VideoFinding):
     """Index folders and search them by text, by image, or by a composite query.
 
     Open one with ``for_reading`` (an existing index, its own model) or ``for_writing`` (creates
@@ -81,6 +82,7 @@ class SearchEngine(DuplicateFinding, TopicFinding, TextReading, VideoFinding):
         self._writable = writable  # False: writes go through a store of their own, under the lock
         self._handle = handle
         self._swap_lock = threading.Lock()
+        self._watch = IndexWatch(self.settings.index_dir)  # the folder deleted or replaced (index_watch)
         # Queries share the model's calls, then search and decide in turn (docs/performance.md).
         self._turn = threading.Lock()
         self._last_query = threading.local()  # the terms this thread searched last, and their vectors
@@ -345,7 +347,8 @@ class SearchEngine(DuplicateFinding, TopicFinding, TextReading, VideoFinding):
     # --- what the index holds ---------------------------------------------------------------
     def _store(self) -> VectorStore:
         if self.store is None:
-            raise IndexNotFound(f"no index in {self.settings.index_dir}", location=self.settings.index_dir)
+            raise self._gone_error() or IndexNotFound(f"no index in {self.settings.index_dir}",
+                                                      location=self.settings.index_dir)
         return self.store
 
     def info(self) -> dict[str, Any]:
@@ -364,21 +367,6 @@ class SearchEngine(DuplicateFinding, TopicFinding, TextReading, VideoFinding):
     def record(self, path: str | Path) -> ImageRecord | None:
         """What the index knows of the image at ``path``, or None when it is not indexed."""
         return None if self.store is None else self.store.get(os.path.abspath(os.fspath(path)))
-
-    def reload_if_changed(self) -> bool:
-        """Catch up with what other processes committed to the index; True when it changed.
-
-        The store catches up in place (``refresh``), beside running searches; a store is only
-        opened here when the index appeared after the engine started.
-        """
-        with self._swap_lock:
-            if self.store is not None:
-                return self.store.refresh()
-            try:
-                self.store = self.index.open_reader(self.encoder.stamp)
-            except IndexNotFound:
-                return False
-        return True
 
     def close(self) -> None:
         self.text.close()

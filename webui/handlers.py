@@ -76,7 +76,7 @@ class Handlers:
         self.job = ReindexJob(settings)
         self._engine = engine
         self._engine_lock = threading.Lock()
-        self._folders_cache: tuple[int, list[str]] | None = None
+        self._folders_cache: tuple[tuple, list[str]] | None = None
         self.originals = False  # python -m webui --originals: indexed photos are handed out whole
 
     # --- the engine ----------------------------------------------------------------------------
@@ -197,6 +197,8 @@ class Handlers:
             raise
         except (InvalidQuery, ValueError) as exc:  # said once, in the status line (no toast besides)
             return gr.skip(), gr.skip(), gr.skip(), f"⚠️ {md(str(exc))}", gr.update(visible=False)
+        except IndexNotFound as exc:  # deleted while the app runs (clipsearch.index_watch): no result stays
+            return [], [], [], f"⚠️ {md(str(exc))}.", gr.update(visible=False)
         except ClipSearchError as exc:
             raise gr.Error(str(exc)) from None
         elapsed = time.perf_counter() - started
@@ -242,18 +244,23 @@ class Handlers:
     # --- the index panel -------------------------------------------------------------------------
     def index_panel(self):
         """(info markdown, no-index banner, folder choices): on page load and "Check again"."""
+        nothing = gr.update(choices=[("All folders", ALL_FOLDERS)])
         try:
             engine = self.engine()
+            choices = [("All folders", ALL_FOLDERS)] + [(f, f) for f in self.folder_choices(engine)]
+            info = info_markdown(engine.info())
         except NoIndexYet as exc:
-            return "No index yet.", gr.update(value=str(exc), visible=True), gr.update(choices=[("All folders", ALL_FOLDERS)])
+            return "No index yet.", gr.update(value=str(exc), visible=True), nothing
+        except IndexNotFound as exc:  # deleted while the app runs (clipsearch.index_watch)
+            return "No index now.", gr.update(value=f"⚠️ {md(str(exc))}.", visible=True), nothing
         except ClipSearchError as exc:
             return f"The index cannot be opened: {md(str(exc))}", gr.update(visible=False), gr.update()
-        choices = [("All folders", ALL_FOLDERS)] + [(f, f) for f in self.folder_choices(engine)]
-        return info_markdown(engine.info()), gr.update(visible=False), gr.update(choices=choices)
+        return info, gr.update(visible=False), gr.update(choices=choices)
 
     def folder_choices(self, engine: SearchEngine) -> list[str]:
         """The indexed folders and the folders below them that hold photos (at most 500)."""
-        generation = engine.info().get("generation", 0)
+        info = engine.info()  # an index built again in its place may be at the same generation
+        generation = (info.get("generation", 0), info.get("last_indexed"), info.get("last_checked"))
         if self._folders_cache and self._folders_cache[0] == generation:
             return self._folders_cache[1]
         roots = engine.folders()

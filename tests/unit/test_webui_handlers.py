@@ -94,6 +94,41 @@ def test_search_returns_cached_thumbnails_with_score_captions(handlers, library)
     assert [r["score"] for r in results] == sorted((r["score"] for r in results), reverse=True)
 
 
+def test_an_index_deleted_under_the_app_is_said_gone_and_one_built_there_again_is_searched(settings, library, tmp_path):
+    """The app held its SQLite file open: an index folder deleted (or replaced) under it was served
+    on, photos no index held, until a restart. Now the next search says it is gone, and an index
+    built there again (or put in its place) is searched, without a restart."""
+    def build(photos: Path) -> None:
+        writer = fake_engine(settings)
+        writer.index_folder(photos)
+        writer.close()
+
+    build(library)
+    reader = SearchEngine(FakeEncoder(), open_store(settings.index_dir, FakeEncoder().stamp), settings=settings,
+                          writable=False)  # as python -m webui opens it (for_reading)
+    reader._watch.every = 0  # a look at the folder every time (once a second in the app)
+    h = Handlers(reader, settings)
+    try:
+        assert len(search(h)[1]) == 10
+        shutil.rmtree(settings.index_dir)
+        gallery, results, shown, status, _ = search(h)
+        assert gallery == results == shown == [] and status.startswith("⚠️") and "is gone" in status, status
+        info, banner, _ = h.index_panel()  # the Index panel and the banner say it too
+        assert info == "No index now." and banner["visible"] and "is gone" in banner["value"]
+        other = tmp_path / "other"
+        for i in range(3):
+            save(photo(seed=40 + i), other / f"o{i}.jpg")
+        build(other)  # built again where it was
+        assert sorted(r["name"] for r in search(h)[1]) == ["o0.jpg", "o1.jpg", "o2.jpg"]
+        assert h.index_panel()[2]["choices"][1:] == [(str(other), str(other))]  # its folders, not the old ones
+        shutil.rmtree(settings.index_dir)
+        build(library)  # replaced between two searches
+        assert len(search(h)[1]) == 10 and h.engine().info()["count"] == 10
+    finally:
+        h.close()
+        reader.close()
+
+
 def test_a_result_not_on_disk_now_says_so_under_its_kept_thumbnail(handlers, library, tmp_path):
     """A disk not mounted keeps its photos in the index: their results say where they are."""
     gallery, results, shown, *_ = search(handlers)
