@@ -28,6 +28,8 @@ from .videoreport import VideoProgressPrinter, format_video_report
 
 log = logging.getLogger("indexer")
 
+INTERRUPTED = "interrupted: the index holds every batch finished so far; run again to resume"
+
 EXAMPLES = f"""
 examples:
   python -m indexer ~/Pictures                      index (or update) a folder
@@ -169,7 +171,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
     if args.watch and not report.interrupted:
         from .watch import watch_folders
 
-        watch_folders(engine, folders, stop, lambda r, videos=None: _print_report(r, args, videos=videos))
+        if watch_folders(engine, folders, stop, lambda r, videos=None: _print_report(r, args, videos=videos)):
+            print(INTERRUPTED, file=sys.stderr)  # stopped mid-pass: files wait for the next run
+            return 1
         return 0
     return 1 if report.interrupted else 0
 
@@ -230,8 +234,7 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event):
         report.interrupted = bool(videos and videos.interrupted)
     _print_report(report, args, text, videos)
     if report.interrupted:
-        print("interrupted: the index holds every batch finished so far; run again to resume",
-              file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
     return report
 
 

@@ -19,8 +19,9 @@ SETTLE_SECONDS = 2.0  # wait for a burst of changes (a copy of many files) to en
 READ_ONLY_EVENTS = frozenset({"opened", "closed_no_write"})  # watchdog's words for a file only read
 
 
-def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_report: Callable) -> None:
-    """Re-run the incremental index after file events settle; return when ``stop`` is set.
+def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_report: Callable) -> bool:
+    """Re-run the incremental index after file events settle; return when ``stop`` is set: whether
+    it stopped a pass mid-way (files left for the next run), False when it stopped while idle.
     ``on_report(report)`` hears a pass that changed something or met a new broken file, with
     ``videos=`` its video pass's report where that read, moved, removed or skipped a video."""
     from watchdog.events import FileSystemEventHandler
@@ -42,10 +43,11 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
 
     observer = _observer(Observer, [f for f in folders if _watchable(f)], Handler())
     if observer is None:
-        return
+        return False
     observer.start()
     print(f"watching {', '.join(map(str, folders))} for changes (Ctrl-C to stop)", file=sys.stderr, flush=True)
     reported: set[str] = set()  # files skipped in an earlier pass: said once, not after every event
+    interrupted = False
     try:
         while not stop.is_set():
             if not changed.wait(0.5):
@@ -56,8 +58,10 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
             if stop.is_set():
                 break
             report = engine.index_folder(folders, should_stop=stop.is_set)
-            engine.read_texts(should_stop=stop.is_set)  # when the index reads words (--ocr)
+            text = engine.read_texts(should_stop=stop.is_set)  # when the index reads words (--ocr)
             videos = engine.read_videos(should_stop=stop.is_set)  # when it reads videos (--videos)
+            if any(part is not None and part.interrupted for part in (report, text, videos)):
+                interrupted = True
             changed_videos = videos is not None and bool(videos.read or videos.reused or videos.removed
                                                          or videos.skipped)
             skipped = {path for paths in report.skipped.values() for path in paths}
@@ -67,6 +71,7 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
     finally:
         observer.stop()
         observer.join(5)
+    return interrupted
 
 
 def _left_alone(path: str, folders: list[str]) -> bool:

@@ -242,3 +242,53 @@ def test_watch_indexes_new_and_removed_files_until_stopped(library, tmp_path):
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
+
+
+def test_ctrl_c_during_a_watch_pass_says_it_was_interrupted_and_exits_1(library, tmp_path):
+    """README: Ctrl-C finishes the batch in flight and the next run resumes; exit 1 when interrupted.
+    A --watch pass stopped mid-way left files unindexed yet exited 0 without a word about them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.integration.conftest import REPO
+
+    index = tmp_path / "index"
+    assert run_indexer(str(library), "--index", str(index), "--model", "demo", "-q").returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", str(library), "--index", str(index), "--watch",
+                             "--batch-size", "1", "--workers", "1"],
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    arrived = library / "arrived"
+    try:
+        time.sleep(3)  # the first pass (nothing to do) is over and the watcher is on
+        arrived.mkdir()
+        sources = sorted(library.rglob("*.png"))
+        for i in range(120):  # a card's worth of new photos, copied at once
+            shutil.copy(sources[i % len(sources)], arrived / f"new-{i:03}.png")
+            (arrived / f"new-{i:03}.png").write_bytes((arrived / f"new-{i:03}.png").read_bytes() + bytes([i]))
+
+        def indexed() -> int:
+            store = open_store(index)
+            try:
+                return sum(store.get(str(arrived / f"new-{i:03}.png")) is not None for i in range(120))
+            finally:
+                store.close()
+
+        deadline = time.monotonic() + 120
+        while indexed() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C in the middle of the pass
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    done = indexed()
+    assert 0 < done < 120, done  # stopped mid-pass, its committed batches kept
+    assert proc.returncode == 1, (proc.returncode, err)
+    assert "interrupted: the index holds every batch finished so far; run again to resume" in err
+    again = run_indexer("--index", str(index), "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["added"] == 120 - done
