@@ -99,6 +99,14 @@ def keep_links_into_missing(known: dict, scan: ScanResult, report: IndexReport) 
     return {p: s for p, s in known.items() if p not in into}
 
 
+def deleted_inside(folders: list[str], report: IndexReport) -> list[str]:
+    """The folders of a run that are gone from inside another folder of it, their photos not kept
+    (``keep_missing_folders``: deleted, not unmounted): the outer folder covers their place, so
+    they are no folders of the index's own any more, nor files a run could not read."""
+    return [f for f in folders if f not in report.kept and not os.path.isdir(f)
+            and any(f.startswith(os.path.join(o, "")) for o in folders)]
+
+
 def absence(folder: str) -> str:
     """How a folder that holds no photo now is absent: missing, unreadable (the OS will not list
     it) or empty (an empty mount point, say)."""

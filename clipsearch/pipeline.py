@@ -26,6 +26,7 @@ from .errors import UnreadableImage
 from .folders import (
     as_covered,
     brought_back,
+    deleted_inside,
     keep_links_into_missing,
     keep_missing_folders,
     known_under,
@@ -136,8 +137,9 @@ class IndexingPipeline:
         states = self.store.file_states()
         known = keep_missing_folders(known_under(states, folders + aliases), folders, scan, report)
         known = keep_links_into_missing(known, scan, report)
-        for path, reason in scan.errors:
-            if path not in report.kept or reason != "vanished":  # a kept folder's absence is said once
+        deleted = deleted_inside(folders, report)
+        for path, reason in scan.errors:  # a kept folder's absence is said once, a deleted one's by its photos
+            if reason != "vanished" or (path not in report.kept and path not in deleted):
                 report.skip(path, reason)
         on_disk = {f.path for f in scan.files}
         todo = []
@@ -173,7 +175,8 @@ class IndexingPipeline:
             if gone:
                 self.store.write(WriteBatch(delete=gone))
             report.removed = len(gone)
-        self.store.set_folders([f for f in covered if f not in aliases or report.interrupted] + folders, outside)
+        gone = set(aliases + deleted) if not report.interrupted else set()
+        self.store.set_folders([f for f in covered + folders if f not in gone], outside)
         self.store.save()
         report.elapsed = time.monotonic() - started
         return report

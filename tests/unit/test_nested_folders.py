@@ -1,0 +1,46 @@
+"""A folder covered by name inside another covered folder (indexed on its own first, or brought
+back after ``--remove``): deleted, it leaves quietly; empty (a disk not mounted on its mount
+point), it keeps its photos as a covered folder does."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from clipsearch import SearchEngine, Settings
+from clipsearch.stores import open_store
+from testsupport.fakes import FakeEncoder
+from testsupport.imagefactory import photo, save
+
+
+@pytest.fixture
+def library(tmp_path):
+    root = tmp_path / "photos"
+    for i in range(8):
+        save(photo(160, 120, seed=i), root / ("a" if i < 4 else "nas") / f"p{i:02d}.jpg", quality=90)
+    return root
+
+
+@pytest.fixture
+def engine(tmp_path):
+    encoder = FakeEncoder()
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    store = open_store(settings.index_dir, encoder.stamp, create=True)
+    eng = SearchEngine(encoder, store, settings=settings)
+    yield eng
+    eng.close()
+
+
+def test_a_folder_deleted_inside_a_covered_one_leaves_without_a_skipped_file_every_night(engine, library):
+    inner = library / "nas"
+    engine.index_folder(inner)  # tried on one folder first...
+    engine.index_folder(library)  # ...then the whole library: both are covered
+    assert sorted(engine.folders()) == sorted([str(library), str(inner)])
+    shutil.rmtree(inner)  # deleted inside a folder that is there: its photos leave
+    run = engine.index_folder(engine.folders())  # cron
+    assert run.removed == 4 and not run.kept and engine.store.count() == 4
+    assert run.skipped == {}  # not "vanished: .../nas", as if a file could not be read
+    assert engine.folders() == [str(library)]  # the library covers its place; nothing "missing now"
+    again = engine.index_folder(engine.folders())  # the next night says nothing of it
+    assert again.skipped == {} and again.unchanged == 4
