@@ -70,12 +70,14 @@ def not_covered(folder: str, covered: list[str]) -> str | None:
 def keep_missing_folders(known: dict, folders: list[str], scan: ScanResult, report: IndexReport) -> dict:
     """``known`` less the photos of a folder that is gone or empty now (an unplugged disk, an
     unmounted share): a run must not forget a whole library it cannot see. Each such folder and
-    how many photos it keeps go to ``report.kept``; ``--remove`` forgets them. A folder inside
-    another folder of the run that holds photos was deleted, not unmounted: its photos leave."""
+    how many photos it keeps go to ``report.kept``; ``--remove`` forgets them. A folder gone from
+    inside another folder of the run that holds photos was deleted, not unmounted: its photos
+    leave; but one still there and empty there is a mount point (``~/Pictures/nas``): kept."""
     paths = [f.path for f in scan.files]  # sorted by scan_images
     seen = [f for f in folders if _holds(paths, f)]
     for folder in folders:
-        if folder in seen or any(folder.startswith(os.path.join(f, "")) for f in seen):
+        mount_point = os.path.isdir(folder) and not is_there(folder)
+        if folder in seen or (not mount_point and any(folder.startswith(os.path.join(f, "")) for f in seen)):
             continue
         held = known_under(known, [folder])
         if held:

@@ -44,3 +44,20 @@ def test_a_folder_deleted_inside_a_covered_one_leaves_without_a_skipped_file_eve
     assert engine.folders() == [str(library)]  # the library covers its place; nothing "missing now"
     again = engine.index_folder(engine.folders())  # the next night says nothing of it
     assert again.skipped == {} and again.unchanged == 4
+
+
+def test_an_empty_mount_point_inside_a_covered_folder_keeps_its_photos(engine, library, tmp_path):
+    """README: a folder gone or empty when a run comes (a disk not mounted) keeps its photos, and
+    nothing is embedded again when it is back. ~/Pictures/nas, a mount point indexed by name."""
+    inner = library / "nas"
+    engine.index_folder(library)
+    engine.index_folder(inner)  # indexed by name too: a folder of its own
+    before = engine.encoder.images_embedded
+    inner.rename(tmp_path / "disk")
+    inner.mkdir()  # unmounted: its empty mount point
+    run = engine.index_folder(engine.folders())  # cron
+    assert run.kept == {str(inner): 4} and run.removed == 0 and engine.store.count() == 8
+    inner.rmdir()
+    (tmp_path / "disk").rename(inner)  # mounted again
+    back = engine.index_folder(engine.folders())
+    assert back.unchanged == 8 and back.added == 0 and engine.encoder.images_embedded == before
