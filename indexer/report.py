@@ -101,8 +101,9 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
         lines.append(f"  embedded {report.embedded} ({report.reused} reused from identical files) in "
                      f"{report.elapsed:.1f} s{rate}")
     elif not report.dry_run:
-        changed = report.added or report.updated or report.moved or report.removed
-        why = "moved and touched files keep their vectors" if changed else "nothing new" if report.kept else "up to date"
+        kept_vectors = report.added or report.updated or report.moved  # copies, touched or moved files
+        why = ("moved and touched files keep their vectors" if kept_vectors else
+               "nothing new" if report.kept or report.removed else "up to date")
         lines.append(f"  nothing to embed ({why}), "
                      f"{report.elapsed:.1f} s")
     if report.still_unreadable:

@@ -156,3 +156,9 @@ def test_the_log_lines_rate_and_time_left_leave_out_the_first_batchs_wait(capsys
     first, second = capsys.readouterr().err.splitlines()
     assert first == "indexing: 32/2000 new or changed files (2000 found), 32 embedded, 0 skipped"
     assert second.endswith(", 50.0 files/s, about 23 s left")  # (2000 - 832) / 50, not / 41.6 since the start
+
+
+def test_a_run_that_only_removed_photos_does_not_speak_of_moved_files():
+    removed = format_report(IndexReport(folders=["/p"], found=18, unchanged=18, removed=2))
+    assert "removed 2" in removed and "moved and touched" not in removed
+    assert "nothing to embed (nothing new), 0.0 s" in removed
