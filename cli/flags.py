@@ -77,6 +77,12 @@ def json_text(value: Any, **options: Any) -> str:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def score_text(score: float) -> str:
+    """A score as the command lines print it, 3 decimals; one that rounds to zero is "0.000", not "-0.000"."""
+    text = f"{score:.3f}"
+    return "0.000" if text == "-0.000" else text
+
+
 def positive(text: str) -> int:
     """An argparse type: a whole number of at least 1."""
     try:

@@ -279,7 +279,7 @@ def _print_photos(hits: list, shown: list, folded: dict, auto: bool, cut, newest
     for hit in shown:
         if id(hit) not in folded:
             when = f"{sort_date(hit)[:10]}\t" if newest_first else ""  # the order's key beside the score
-            print(f"{hit.score:.3f}\t{when}{hit.path}" + (f"\t{hit.text}" if hit.text else ""))
+            print(f"{flags.score_text(hit.score)}\t{when}{hit.path}" + (f"\t{hit.text}" if hit.text else ""))
     if len(shown) < len(hits):
         if auto:
             kept = f"{len(shown)} strong match{'es' * (len(shown) != 1)}" if shown else "No strong match"
@@ -301,7 +301,7 @@ def _print_moments(videos: list, found: int, newest_first: bool) -> None:
     for moment in videos:
         when = f"{sort_date(moment)[:10]}\t" if newest_first else ""
         also = f" (also {', '.join(map(clock, moment.also))})" if moment.also else ""
-        print(f"{moment.score:.3f}\t{when}{moment.path}\tat {clock(moment.at)}{also}"
+        print(f"{flags.score_text(moment.score)}\t{when}{moment.path}\tat {clock(moment.at)}{also}"
               + (f"\t{moment.words}" if moment.words else ""))
     if found > len(videos):
         print(f"In videos: {len(videos) or 'no'} strong match{'es' * (len(videos) != 1)}; {found - len(videos)} "

@@ -42,7 +42,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"error: {exc}", file=sys.stderr)
                 return 2
             print(flags.json_text([p.to_dict() for p in photos]) if args.json else
-                  "\n".join(f"{p.score:.3f}\t{p.path}" for p in photos))
+                  "\n".join(f"{flags.score_text(p.score)}\t{p.path}" for p in photos))
             return 0
         topics = [t for t in engine.topics(k=args.k, words=words) if t.paths]  # a topic without a photo says nothing
     finally:

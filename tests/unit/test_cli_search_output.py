@@ -75,3 +75,9 @@ def test_sort_by_date_orders_the_matches_newest_first_and_prints_their_dates(tmp
     assert [r["score"] for r in json.loads(capsys.readouterr().out)] == [0.7, 0.8, 0.9, 0.2]  # every hit, by date
     print_hits(hits, as_json=False)
     assert capsys.readouterr().out.startswith(f"0.900\t{tmp_path / 'best.jpg'}\n")  # best first, as before
+
+
+def test_a_score_that_rounds_to_zero_prints_without_a_minus_sign(tmp_path, capsys):
+    print_hits([hit(tmp_path / "a.jpg", -0.0002), hit(tmp_path / "b.jpg", -0.0123)], as_json=False)
+    out = capsys.readouterr().out
+    assert out == f"0.000\t{tmp_path / 'a.jpg'}\n-0.012\t{tmp_path / 'b.jpg'}\n"  # not "-0.000"
