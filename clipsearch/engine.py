@@ -185,7 +185,8 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
                 file_timeout=self.settings.file_timeout,
                 max_pixels=self.settings.max_pixels,
                 progress=progress, should_stop=should_stop, embedder=embedder, unreadable=self._unreadable,
-                index_dir=self.settings.index_dir)
+                index_dir=self.settings.index_dir,
+                exclude=[os.fspath(self.settings.cache_dir)])  # the web app's thumbnails are no photos
             try:
                 return pipeline.run(paths, dry_run=dry_run)
             finally:

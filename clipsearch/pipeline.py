@@ -98,8 +98,10 @@ class IndexingPipeline:
         embedder: FileEmbedder | None = None,
         unreadable: dict[str, tuple[int, int, str]] | None = None,
         index_dir: str | os.PathLike | None = None,
+        exclude: Iterable[str] = (),
     ) -> None:
         self.encoder = encoder
+        self.exclude = list(exclude)  # folders of this program's own (the thumbnail cache): never photos
         self.embedder = embedder
         # path -> (size, mtime_ns, reason) of files skipped for a lasting reason in an earlier run
         # of this process (a watcher's passes, the web app's re-index): not read again until changed
@@ -129,7 +131,8 @@ class IndexingPipeline:
         report = IndexReport(folders=folders, dry_run=dry_run)
         scanning = (lambda found: self.progress(IndexProgress(found=found, elapsed=time.monotonic() - started,
                                                               scanning=True))) if self.progress else None
-        scan = scan_images(folders, exclude=[getattr(self.store, "folder", ""), *outside], progress=scanning)
+        scan = scan_images(folders, exclude=[getattr(self.store, "folder", ""), *self.exclude, *outside],
+                           progress=scanning)
         report.found, report.other_files = len(scan.files), dict(scan.others.most_common(5))
         # Another spelling of a folder of this run, left by a release before as_covered: its
         # records are this run's photos twice, so they count as vanished (a move, or removed).

@@ -19,16 +19,19 @@ SETTLE_SECONDS = 2.0  # wait for a burst of changes (a copy of many files) to en
 READ_ONLY_EVENTS = frozenset({"opened", "closed_no_write"})  # watchdog's words for a file only read
 
 
-def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_report: Callable) -> bool:
+def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_report: Callable, ignore=()) -> bool:
     """Re-run the incremental index after file events settle; return when ``stop`` is set: whether
     it stopped a pass mid-way (files left for the next run), False when it stopped while idle.
     ``on_report(report)`` hears a pass that changed something or met a new broken file, with
-    ``videos=`` its video pass's report where that read, moved, removed or skipped a video."""
+    ``videos=`` its video pass's report where that read, moved, removed or skipped a video.
+    Changes under ``ignore`` (the thumbnail cache, the index folder: this program's own files,
+    perhaps inside a watched folder) start no pass."""
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
 
     changed = threading.Event()
     roots = [os.path.abspath(os.fspath(f)) for f in folders]
+    own = tuple(os.path.join(os.path.abspath(os.fspath(f)), "") for f in ignore)
 
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event) -> None:
@@ -36,7 +39,7 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
                 return  # a photo read (a viewer, a backup, the web app's thumbnails); a folder's own
                 #         "modified" comes with the event of the file that changed in it
             paths = [str(p) for p in (getattr(event, "src_path", ""), getattr(event, "dest_path", "")) if p]
-            if paths and all(_left_alone(p, roots) for p in paths):  # a NAS's thumbnails (@eaDir), a hidden
+            if paths and all(_left_alone(p, roots) or p.startswith(own) for p in paths):  # a NAS's thumbnails (@eaDir), a hidden
                 return  # file; but rsync's hidden temporary file renamed to a photo is a new photo
             if event.is_directory or any(is_image_name(p) or is_video_name(p) for p in paths):
                 changed.set()

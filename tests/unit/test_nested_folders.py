@@ -4,6 +4,7 @@ point), it keeps its photos as a covered folder does."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -61,3 +62,64 @@ def test_an_empty_mount_point_inside_a_covered_folder_keeps_its_photos(engine, l
     (tmp_path / "disk").rename(inner)  # mounted again
     back = engine.index_folder(engine.folders())
     assert back.unchanged == 8 and back.added == 0 and engine.encoder.images_embedded == before
+
+
+def test_the_thumbnail_cache_inside_a_photo_folder_is_not_indexed(library, tmp_path):
+    """CLIPSEARCH_CACHE=~/Pictures/clipsearch-cache: the web app's thumbnails are JPEGs there, and
+    were indexed as photos (each one a near-duplicate of its photo), as the index folder is not."""
+    from webui.thumbnails import ThumbnailCache
+
+    cache = library / "clipsearch-cache"
+    encoder = FakeEncoder()
+    settings = Settings(index_dir=library / "clipsearch-index", cache_dir=cache)
+    engine = SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True), settings=settings)
+    try:
+        engine.index_folder(library)
+        thumbs = ThumbnailCache(cache)
+        assert os.path.isfile(thumbs.get(str(library / "a" / "p00.jpg"), 256))  # the web app showed a result
+        again = engine.index_folder(library)
+        assert again.added == 0 and again.unchanged == 8 and engine.store.count() == 8
+    finally:
+        engine.close()
+
+
+def test_thumbnails_written_inside_a_watched_folder_wake_no_pass(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    import indexer.watch as watch
+    from clipsearch.reports import IndexReport
+
+    monkeypatch.setattr(watch, "SETTLE_SECONDS", 0.1)
+    cache = tmp_path / "clipsearch-cache"
+    (cache / "thumbs" / "256").mkdir(parents=True)
+    stop, passes = threading.Event(), []
+
+    class Engine:
+        def index_folder(self, folders, should_stop=None):
+            passes.append(1)
+            return IndexReport()
+
+        def read_texts(self, should_stop=None):
+            return None
+
+        def read_videos(self, should_stop=None):
+            return None
+
+    watcher = threading.Thread(target=watch.watch_folders,
+                               args=(Engine(), [tmp_path], stop, lambda r, **_: None), kwargs={"ignore": [cache]})
+    watcher.start()
+    try:
+        time.sleep(0.5)  # the observer is on
+        for i in range(3):  # the web app shows results: their thumbnails are written
+            (cache / "thumbs" / "256" / f"{i:032x}.jpg").write_bytes(b"x")
+        time.sleep(1.5)
+        assert passes == []
+        (tmp_path / "IMG_1.jpg").write_bytes(b"x")  # a photo still does
+        deadline = time.monotonic() + 20
+        while not passes and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert passes
+    finally:
+        stop.set()
+        watcher.join(10)
