@@ -9,13 +9,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from clipsearch import SearchEngine
+from clipsearch import IndexLocked, SearchEngine
 from clipsearch.images import SYSTEM_FOLDERS, is_image_name
 from clipsearch.video_frames import is_video_name
 
 log = logging.getLogger("indexer")
 
 SETTLE_SECONDS = 2.0  # wait for a burst of changes (a copy of many files) to end
+LOCKED_RETRY_SECONDS = 10.0  # another writer holds the index (a cron run): try again this often
 READ_ONLY_EVENTS = frozenset({"opened", "closed_no_write"})  # watchdog's words for a file only read
 
 
@@ -26,31 +27,18 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
     ``videos=`` its video pass's report where that read, moved, removed or skipped a video.
     Changes under ``ignore`` (the thumbnail cache, the index folder: this program's own files,
     perhaps inside a watched folder) start no pass."""
-    from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
 
     changed = threading.Event()
     roots = [os.path.abspath(os.fspath(f)) for f in folders]
     own = tuple(os.path.join(os.path.abspath(os.fspath(f)), "") for f in ignore)
-
-    class Handler(FileSystemEventHandler):
-        def on_any_event(self, event) -> None:
-            if event.event_type in READ_ONLY_EVENTS or (event.is_directory and event.event_type == "modified"):
-                return  # a photo read (a viewer, a backup, the web app's thumbnails); a folder's own
-                #         "modified" comes with the event of the file that changed in it
-            paths = [str(p) for p in (getattr(event, "src_path", ""), getattr(event, "dest_path", "")) if p]
-            if paths and all(_left_alone(p, roots) or p.startswith(own) for p in paths):  # a NAS's thumbnails (@eaDir), a hidden
-                return  # file; but rsync's hidden temporary file renamed to a photo is a new photo
-            if event.is_directory or any(is_image_name(p) or is_video_name(p) for p in paths):
-                changed.set()
-
-    observer = _observer(Observer, [f for f in folders if _watchable(f)], Handler())
+    observer = _observer(Observer, [f for f in folders if _watchable(f)], _handler(changed, roots, own))
     if observer is None:
         return False
     observer.start()
     print(f"watching {', '.join(map(str, folders))} for changes (Ctrl-C to stop)", file=sys.stderr, flush=True)
     reported: set[str] = set()  # files skipped in an earlier pass: said once, not after every event
-    interrupted = False
+    interrupted = waiting = False  # waiting: for another writer, said once
     try:
         while not stop.is_set():
             if not changed.wait(0.5):
@@ -60,9 +48,16 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
                 time.sleep(SETTLE_SECONDS)
             if stop.is_set():
                 break
-            report = engine.index_folder(folders, should_stop=stop.is_set)
-            text = engine.read_texts(should_stop=stop.is_set)  # when the index reads words (--ocr)
-            videos = engine.read_videos(should_stop=stop.is_set)  # when it reads videos (--videos)
+            try:
+                report, text, videos = _one_pass(engine, folders, stop)
+            except IndexLocked as exc:  # a cron run or the web app's re-index is writing: wait for it
+                if not waiting:
+                    print(f"{str(exc).split(';')[0]}: indexing the changes when it is done", file=sys.stderr, flush=True)
+                waiting = True
+                stop.wait(LOCKED_RETRY_SECONDS)
+                changed.set()  # the changes are still to index
+                continue
+            waiting = False
             if any(part is not None and part.interrupted for part in (report, text, videos)):
                 interrupted = True
             changed_videos = videos is not None and bool(videos.read or videos.reused or videos.removed
@@ -75,6 +70,33 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
         observer.stop()
         observer.join(5)
     return interrupted
+
+
+def _handler(changed: threading.Event, roots: list[str], own: tuple[str, ...]):
+    """A watchdog handler that sets ``changed`` for a change a pass should index."""
+    from watchdog.events import FileSystemEventHandler
+
+    class Handler(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:
+            if event.event_type in READ_ONLY_EVENTS or (event.is_directory and event.event_type == "modified"):
+                return  # a photo read (a viewer, a backup, the web app's thumbnails); a folder's own
+                #         "modified" comes with the event of the file that changed in it
+            paths = [str(p) for p in (getattr(event, "src_path", ""), getattr(event, "dest_path", "")) if p]
+            if paths and all(_left_alone(p, roots) or p.startswith(own) for p in paths):  # a NAS's thumbnails (@eaDir), a hidden
+                return  # file; but rsync's hidden temporary file renamed to a photo is a new photo
+            if event.is_directory or any(is_image_name(p) or is_video_name(p) for p in paths):
+                changed.set()
+
+    return Handler()
+
+
+def _one_pass(engine: SearchEngine, folders, stop: threading.Event) -> tuple:
+    """One pass: the photos, then the words (--ocr) and the videos (--videos) where the index
+    reads them; their reports (None for a pass the index does not run)."""
+    report = engine.index_folder(folders, should_stop=stop.is_set)
+    text = engine.read_texts(should_stop=stop.is_set)
+    videos = engine.read_videos(should_stop=stop.is_set)
+    return report, text, videos
 
 
 def _left_alone(path: str, folders: list[str]) -> bool:
