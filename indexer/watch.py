@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -10,12 +11,14 @@ import time
 from collections.abc import Callable
 
 from clipsearch import IndexLocked, SearchEngine
+from clipsearch.folders import is_there
 from clipsearch.images import SYSTEM_FOLDERS, is_image_name
 from clipsearch.video_frames import is_video_name
 
 log = logging.getLogger("indexer")
 
 SETTLE_SECONDS = 2.0  # wait for a burst of changes (a copy of many files) to end
+RECHECK_SECONDS = 5.0  # how often a folder that is missing or empty (a disk not mounted) is looked for
 LOCKED_RETRY_SECONDS = 10.0  # another writer holds the index (a cron run): try again this often
 READ_ONLY_EVENTS = frozenset({"opened", "closed_no_write"})  # watchdog's words for a file only read
 
@@ -32,44 +35,102 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
     changed = threading.Event()
     roots = [os.path.abspath(os.fspath(f)) for f in folders]
     own = tuple(os.path.join(os.path.abspath(os.fspath(f)), "") for f in ignore)
-    observer = _observer(Observer, [f for f in folders if _watchable(f)], _handler(changed, roots, own))
+    handler = _handler(changed, roots, own)
+    present = [f for f in folders if _watchable(f)]
+    observer = _observer(Observer, present, handler)
     if observer is None:
         return False
     observer.start()
     print(f"watching {', '.join(map(str, folders))} for changes (Ctrl-C to stop)", file=sys.stderr, flush=True)
-    reported: set[str] = set()  # files skipped in an earlier pass: said once, not after every event
-    interrupted = waiting = False  # waiting: for another writer, said once
+    passes = _Passes(engine, folders, stop, on_report)
+    watched = {f: _identity(f, empty_too=True) if f in present else None for f in folders}  # see _rewatch
+    next_look = time.monotonic() + RECHECK_SECONDS
     try:
         while not stop.is_set():
+            if time.monotonic() >= next_look:
+                next_look = time.monotonic() + RECHECK_SECONDS
+                if _rewatch(observer, handler, folders, watched):
+                    changed.set()  # a disk mounted again: index what it holds now
             if not changed.wait(0.5):
                 continue
             while changed.is_set() and not stop.is_set():  # settle
                 changed.clear()
                 time.sleep(SETTLE_SECONDS)
-            if stop.is_set():
-                break
-            try:
-                report, text, videos = _one_pass(engine, folders, stop)
-            except IndexLocked as exc:  # a cron run or the web app's re-index is writing: wait for it
-                if not waiting:
-                    print(f"{str(exc).split(';')[0]}: indexing the changes when it is done", file=sys.stderr, flush=True)
-                waiting = True
-                stop.wait(LOCKED_RETRY_SECONDS)
-                changed.set()  # the changes are still to index
-                continue
-            waiting = False
-            if any(part is not None and part.interrupted for part in (report, text, videos)):
-                interrupted = True
-            changed_videos = videos is not None and bool(videos.read or videos.reused or videos.removed
-                                                         or videos.skipped)
-            skipped = {path for paths in report.skipped.values() for path in paths}
-            if report.added or report.updated or report.moved or report.removed or skipped - reported or changed_videos:
-                on_report(report, **({"videos": videos} if changed_videos else {}))
-            reported = skipped
+            if not stop.is_set() and not passes.run():
+                changed.set()  # another writer held the index: the changes are still to index
     finally:
         observer.stop()
         observer.join(5)
-    return interrupted
+    return passes.interrupted
+
+
+class _Passes:
+    """The watcher's passes: each indexes the folders, says what changed, and remembers whether
+    one was stopped mid-way; a pass that finds the index locked by another writer waits for it."""
+
+    def __init__(self, engine: SearchEngine, folders, stop: threading.Event, on_report: Callable) -> None:
+        self.engine, self.folders, self.stop, self.on_report = engine, folders, stop, on_report
+        self.reported: set[str] = set()  # files skipped in an earlier pass: said once, not after every event
+        self.interrupted = self.waiting = False  # waiting: for another writer, said once
+
+    def run(self) -> bool:
+        """One pass; False when another writer holds the index (tried again later)."""
+        try:
+            report, text, videos = _one_pass(self.engine, self.folders, self.stop)
+        except IndexLocked as exc:  # a cron run or the web app's re-index is writing: wait for it
+            if not self.waiting:
+                print(f"{str(exc).split(';')[0]}: indexing the changes when it is done", file=sys.stderr, flush=True)
+            self.waiting = True
+            self.stop.wait(LOCKED_RETRY_SECONDS)
+            return False
+        self.waiting = False
+        if any(part is not None and part.interrupted for part in (report, text, videos)):
+            self.interrupted = True
+        changed_videos = videos is not None and bool(videos.read or videos.reused or videos.removed or videos.skipped)
+        skipped = {path for paths in report.skipped.values() for path in paths}
+        if report.added or report.updated or report.moved or report.removed or skipped - self.reported or changed_videos:
+            self.on_report(report, **({"videos": videos} if changed_videos else {}))
+        self.reported = skipped
+        return True
+
+
+def _rewatch(observer, handler, folders, watched: dict) -> bool:
+    """Watch each folder as it is now. ``watched``: folder -> the (device, inode) of the folder
+    watched there, None where none is (missing, or an empty mount point: a disk not mounted). A
+    folder that went stops being watched; one that is back, or another in its place (a disk
+    mounted on it: the OS's watch of the mount point sees nothing of the disk), is watched again.
+    True when one came back: a pass indexes what it holds."""
+    back = False
+    for folder in folders:
+        now = _identity(folder)
+        if now == watched.get(folder):
+            continue
+        if watched.get(folder) is not None:
+            for emitter in list(observer.emitters):
+                if emitter.watch.path == str(folder):
+                    with contextlib.suppress(Exception):  # its emitter may have stopped with the folder
+                        observer.unschedule(emitter.watch)
+        if now is not None:
+            try:
+                observer.schedule(handler, str(folder), recursive=True)
+            except OSError as exc:
+                log.warning("cannot watch %s yet (%s)", folder, exc.strerror or exc)
+                now = None
+            else:
+                print(f"{folder} is back: watching it again", file=sys.stderr, flush=True)
+                back = True
+        watched[folder] = now
+    return back
+
+
+def _identity(folder, empty_too: bool = False) -> tuple[int, int] | None:
+    """The (device, inode) of a folder that holds something (or is there at all, ``empty_too``),
+    None for one missing or empty."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if empty_too or is_there(str(folder)) else None
 
 
 def _handler(changed: threading.Event, roots: list[str], own: tuple[str, ...]):
@@ -110,7 +171,7 @@ def _left_alone(path: str, folders: list[str]) -> bool:
 def _watchable(folder) -> bool:
     if os.path.isdir(folder):
         return True
-    log.warning("%s is missing: not watched (its indexed photos are kept)", folder)
+    log.warning("%s is missing: not watched until it is back (its indexed photos are kept)", folder)
     return False
 
 

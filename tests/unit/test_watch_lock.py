@@ -1,5 +1,6 @@
-"""``--watch`` beside another writer: a cron run (or the web app's re-index) holding the index's
-lock when files arrive makes the watcher wait for it, not quit."""
+"""``--watch`` as a service: a cron run (or the web app's re-index) holding the index's lock when
+files arrive makes the watcher wait for it, not quit; a disk away when it began, or unmounted
+while it runs, is watched again once it is back."""
 
 from __future__ import annotations
 
@@ -61,3 +62,94 @@ def test_a_change_that_arrives_while_another_writer_holds_the_index_waits_for_it
     err = capsys.readouterr().err
     assert err.count("being updated by process 42") == 1  # said once, not at every try
     assert "indexing the changes when it is done" in err
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.passes = 0
+
+    def index_folder(self, folders, should_stop=None) -> IndexReport:
+        self.passes += 1
+        return IndexReport(added=1)
+
+    def read_texts(self, should_stop=None) -> None:
+        return None
+
+    def read_videos(self, should_stop=None) -> None:
+        return None
+
+
+def test_a_folder_missing_when_watching_began_is_watched_once_its_disk_is_back(tmp_path, monkeypatch):
+    """README: a covered folder gone when a run comes (a disk not mounted) keeps its photos and is
+    indexed when it is back; --watch left it unwatched until restarted."""
+    monkeypatch.setattr(watch, "SETTLE_SECONDS", 0.1)
+    monkeypatch.setattr(watch, "RECHECK_SECONDS", 0.3, raising=False)
+    home, usb = tmp_path / "Pictures", tmp_path / "usb"
+    home.mkdir()
+    (home / "IMG_0.jpg").write_bytes(b"x")
+    engine, stop = Counting(), threading.Event()
+
+    def passes_after(action, at_least: int) -> bool:
+        action()
+        deadline = time.monotonic() + 20
+        while engine.passes < at_least and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return engine.passes >= at_least
+
+    watcher = threading.Thread(target=watch.watch_folders, args=(engine, [home, usb], stop, lambda r, **_: None))
+    watcher.start()
+    try:
+        time.sleep(0.5)
+        assert engine.passes == 0
+
+        def mounted() -> None:
+            (tmp_path / "disk").mkdir()
+            (tmp_path / "disk" / "IMG_1.jpg").write_bytes(b"x")
+            (tmp_path / "disk").rename(usb)  # the disk appears whole, as a mount does
+
+        assert passes_after(mounted, 1), "the disk came back and nothing indexed it"
+        time.sleep(1)  # (its arrival's pass is over)
+        seen = engine.passes
+        assert passes_after(lambda: (usb / "IMG_2.jpg").write_bytes(b"x"), seen + 1), "a photo on it went unseen"
+        usb.rename(tmp_path / "disk")  # unmounted again...
+        time.sleep(1)
+        seen = engine.passes
+        assert passes_after(lambda: (tmp_path / "disk").rename(usb), seen + 1), "...and back: unseen"
+        seen = engine.passes
+        assert passes_after(lambda: (usb / "IMG_3.jpg").write_bytes(b"x"), seen + 1), "a photo on it went unseen"
+    finally:
+        stop.set()
+        watcher.join(10)
+    assert not watcher.is_alive()
+
+
+def test_an_empty_mount_point_is_watched_again_once_a_disk_is_mounted_on_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(watch, "SETTLE_SECONDS", 0.1)
+    monkeypatch.setattr(watch, "RECHECK_SECONDS", 0.3, raising=False)
+    home, nas = tmp_path / "Pictures", tmp_path / "nas"
+    home.mkdir()
+    (home / "IMG_0.jpg").write_bytes(b"x")
+    nas.mkdir()  # the mount point, its disk away
+    engine, stop = Counting(), threading.Event()
+    watcher = threading.Thread(target=watch.watch_folders, args=(engine, [home, nas], stop, lambda r, **_: None))
+    watcher.start()
+    try:
+        time.sleep(1)  # looked at, empty
+        (tmp_path / "disk").mkdir()
+        (tmp_path / "disk" / "IMG_1.jpg").write_bytes(b"x")
+        nas.rmdir()
+        (tmp_path / "disk").rename(nas)  # another folder in its place: a disk mounted on it
+        deadline = time.monotonic() + 20
+        while engine.passes < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)
+        seen = engine.passes
+        assert seen >= 1
+        (nas / "IMG_2.jpg").write_bytes(b"x")  # a photo written on the mounted disk
+        deadline = time.monotonic() + 20
+        while engine.passes <= seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert engine.passes > seen, "a photo on the mounted disk went unseen"
+    finally:
+        stop.set()
+        watcher.join(10)
