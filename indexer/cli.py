@@ -172,7 +172,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
         from .watch import watch_folders
 
         if watch_folders(engine, folders, stop, lambda r, videos=None: _print_report(r, args, videos=videos),
-                         ignore=[engine.settings.cache_dir, engine.settings.index_dir]):
+                         ignore=[engine.settings.cache_dir, engine.settings.index_dir], covered=engine.folders):
             print(INTERRUPTED, file=sys.stderr)  # stopped mid-pass: files wait for the next run
             return 1
         return 0

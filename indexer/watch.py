@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from clipsearch import IndexLocked, SearchEngine
-from clipsearch.folders import is_there
+from clipsearch.folders import as_covered, is_there
 from clipsearch.images import SYSTEM_FOLDERS, is_image_name
 from clipsearch.video_frames import is_video_name
 
@@ -23,13 +23,15 @@ LOCKED_RETRY_SECONDS = 10.0  # another writer holds the index (a cron run): try 
 READ_ONLY_EVENTS = frozenset({"opened", "closed_no_write"})  # watchdog's words for a file only read
 
 
-def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_report: Callable, ignore=()) -> bool:
+def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_report: Callable, ignore=(),
+                  covered: Callable[[], list[str]] | None = None) -> bool:
     """Re-run the incremental index after file events settle; return when ``stop`` is set: whether
     it stopped a pass mid-way (files left for the next run), False when it stopped while idle.
     ``on_report(report)`` hears a pass that changed something or met a new broken file, with
     ``videos=`` its video pass's report where that read, moved, removed or skipped a video.
     Changes under ``ignore`` (the thumbnail cache, the index folder: this program's own files,
-    perhaps inside a watched folder) start no pass."""
+    perhaps inside a watched folder) start no pass. ``covered`` (``engine.folders``): the folders
+    the index covers at each pass, so that one removed meanwhile is not indexed again."""
     from watchdog.observers import Observer
 
     changed = threading.Event()
@@ -42,7 +44,7 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
         return False
     observer.start()
     print(f"watching {', '.join(map(str, folders))} for changes (Ctrl-C to stop)", file=sys.stderr, flush=True)
-    passes = _Passes(engine, folders, stop, on_report)
+    passes = _Passes(engine, folders, stop, on_report, covered)
     watched = {f: _identity(f, empty_too=True) if f in present else None for f in folders}  # see _rewatch
     next_look = time.monotonic() + RECHECK_SECONDS
     try:
@@ -68,15 +70,35 @@ class _Passes:
     """The watcher's passes: each indexes the folders, says what changed, and remembers whether
     one was stopped mid-way; a pass that finds the index locked by another writer waits for it."""
 
-    def __init__(self, engine: SearchEngine, folders, stop: threading.Event, on_report: Callable) -> None:
-        self.engine, self.folders, self.stop, self.on_report = engine, folders, stop, on_report
+    def __init__(self, engine: SearchEngine, folders, stop: threading.Event, on_report: Callable,
+                 covered: Callable[[], list[str]] | None = None) -> None:
+        self.engine, self.folders, self.stop, self.on_report, self.covered = engine, folders, stop, on_report, covered
         self.reported: set[str] = set()  # files skipped in an earlier pass: said once, not after every event
         self.interrupted = self.waiting = False  # waiting: for another writer, said once
+        self.removed: set = set()  # folders removed from the index meanwhile, said once
+
+    def _still_covered(self) -> list:
+        """The watched folders the index still covers: one removed meanwhile (``indexer --remove``)
+        is not indexed again (said once), nor every photo of it embedded anew."""
+        if self.covered is None:
+            return list(self.folders)
+        covered = self.covered()
+        kept = []
+        for folder in self.folders:
+            if as_covered(os.path.abspath(os.fspath(folder)), covered, quiet=True) in covered:
+                kept.append(folder)
+            elif folder not in self.removed:
+                self.removed.add(folder)
+                print(f"{folder} was removed from the index: no longer indexed", file=sys.stderr, flush=True)
+        return kept
 
     def run(self) -> bool:
         """One pass; False when another writer holds the index (tried again later)."""
+        folders = self._still_covered()
+        if not folders:
+            return True
         try:
-            report, text, videos = _one_pass(self.engine, self.folders, self.stop)
+            report, text, videos = _one_pass(self.engine, folders, self.stop)
         except IndexLocked as exc:  # a cron run or the web app's re-index is writing: wait for it
             if not self.waiting:
                 print(f"{str(exc).split(';')[0]}: indexing the changes when it is done", file=sys.stderr, flush=True)

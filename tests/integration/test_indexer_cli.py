@@ -292,3 +292,51 @@ def test_ctrl_c_during_a_watch_pass_says_it_was_interrupted_and_exits_1(library,
     again = run_indexer("--index", str(index), "--json")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["added"] == 120 - done
+
+
+def test_remove_while_watch_runs_is_not_undone_by_the_watcher(library, tmp_path):
+    """`indexer --remove B` beside an `indexer --watch` service over A and B: the watcher's next
+    pass indexed B again (every photo embedded anew) and covered it again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.integration.conftest import REPO
+
+    index, other = tmp_path / "index", tmp_path / "phone"
+    for i, source in enumerate(sorted(library.rglob("*.png"))[:5]):
+        other.mkdir(exist_ok=True)
+        shutil.copy(source, other / f"phone-{i}.png")
+    assert run_indexer(str(library), str(other), "--index", str(index), "--model", "demo", "-q").returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", "--index", str(index), "--watch"],
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4)  # watching
+        removal = run_indexer("--index", str(index), "--remove", str(other))
+        assert removal.returncode == 0 and "removed 5 images" in removal.stdout, removal.stdout + removal.stderr
+        new = library / "arrived.png"
+        shutil.copy(next(library.rglob("*.png")), new)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            store = open_store(index)
+            try:
+                if store.get(str(new)) is not None:
+                    break
+            finally:
+                store.close()
+            time.sleep(0.3)
+        time.sleep(1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    store = open_store(index)
+    try:
+        assert store.get(str(new)) is not None, err
+        assert not any(store.get(str(other / f"phone-{i}.png")) for i in range(5)), out
+        assert store.info()["folders"] == [str(library)]
+    finally:
+        store.close()
+    assert f"{other} was removed from the index: no longer indexed" in err

@@ -153,3 +153,39 @@ def test_an_empty_mount_point_is_watched_again_once_a_disk_is_mounted_on_it(tmp_
     finally:
         stop.set()
         watcher.join(10)
+
+
+def test_a_folder_removed_while_watching_is_not_indexed_again(tmp_path, monkeypatch):
+    """``indexer --remove B`` while a ``--watch`` service runs over A and B: the watcher's next
+    pass (a photo arriving in A) indexed B again, every photo of it embedded anew."""
+    from clipsearch import SearchEngine, Settings
+    from clipsearch.stores import open_store
+    from testsupport.fakes import FakeEncoder
+    from testsupport.imagefactory import photo, save
+
+    monkeypatch.setattr(watch, "SETTLE_SECONDS", 0.1)
+    a, b = tmp_path / "A", tmp_path / "B"
+    for i in range(6):
+        save(photo(120, 90, seed=i), (a if i < 3 else b) / f"p{i}.jpg", quality=90)
+    encoder = FakeEncoder()
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    engine = SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True), settings=settings)
+    engine.index_folder([a, b])
+    said, stop = [], threading.Event()
+    watcher = threading.Thread(target=watch.watch_folders, args=(engine, [a, b], stop, lambda r, **_: said.append(r)),
+                               kwargs={"covered": engine.folders})  # as the indexer's --watch calls it
+    watcher.start()
+    try:
+        time.sleep(0.5)
+        assert engine.remove_folder(b) == 3  # what `python -m indexer --remove B` does meanwhile
+        save(photo(120, 90, seed=9), a / "new.jpg", quality=90)
+        deadline = time.monotonic() + 20
+        while not said and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert said and said[0].added == 1
+    finally:
+        stop.set()
+        watcher.join(10)
+    assert engine.folders() == [str(a)]
+    assert engine.store.count() == 4 and engine.record(b / "p3.jpg") is None
+    engine.close()
