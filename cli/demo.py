@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from clipsearch.demo.render import make_sample_library
+from clipsearch.reports import counted
 
 from . import flags
 
@@ -36,11 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         from clipsearch.demo.clips import make_sample_clips
 
         clips = make_sample_clips(Path(args.folder) / "videos", n=args.clips, seed=args.seed)
-        print(f"and {len(clips)} videos of {sum(len(shots) for _, shots in clips)} shots in "
+        print(f"and {counted(len(clips), 'video')} of {counted(sum(len(shots) for _, shots in clips), 'shot')} in "
               f"{(Path(args.folder) / 'videos').resolve()}")
     if args.signs:
         words = make_signs(Path(args.folder) / "signs", args.signs, args.seed)
-        print(f"and {args.signs} photos with words in {(Path(args.folder) / 'signs').resolve()} (index with --ocr, "
+        print(f"and {counted(args.signs, 'photo')} with words in {(Path(args.folder) / 'signs').resolve()} (index with --ocr, "
               f"then search for one of their words: {', '.join(words[:6])}...)")
     return 0
 

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from clipsearch import SearchEngine, Settings
+from clipsearch.reports import counted
 
 from . import flags
 
@@ -41,14 +42,14 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         print(flags.json_text([g.to_dict() for g in report.groups]))
         return 0
     for group in report.groups:
-        print(f"{group.kind} · {len(group.records)} photos · best copy first")
+        print(f"{group.kind} · {counted(len(group.records), 'photo')} · best copy first")
         for photo in group.to_dict()["photos"]:
             when = (photo["date_taken"] or photo["modified"]).replace("T", " ")
             missing = "" if photo["exists"] else "\t(missing: not on disk now)"
             print(f"  {photo['path']}\t{photo['width']}x{photo['height']}\t{human_size(photo['size'])}\t{when}{missing}")
     grouped = sum(len(g.records) for g in report.groups)
     count = len(report.groups)
-    print(f"{count} group{'s' * (count != 1)} ({grouped} photos) among {report.photos} indexed photos; "
+    print(f"{counted(count, 'group')} ({counted(grouped, 'photo')}) among {counted(report.photos, 'indexed photo')}; "
           "no file was changed.", file=sys.stderr)
     return 0
 

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from clipsearch import InvalidQuery, SearchEngine, Settings
+from clipsearch.reports import counted
 
 from . import flags
 
@@ -53,7 +54,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     for topic in topics:
         print(f"{topic.size}\t{topic.name}\t{topic.paths[0]}")
     photos = sum(t.size for t in topics)
-    print(f"{len(topics)} topics of {photos} photos (each with its best example); `topics --show NAME` lists "
+    print(f"{counted(len(topics), 'topic')} of {counted(photos, 'photo')} (each with its best example); `topics --show NAME` lists "
           "one's photos" if topics else "No topic: the index holds no photo", file=sys.stderr)
     return 0
 

@@ -69,6 +69,14 @@ class IndexReport:
         return out
 
 
+def counted(n: int, thing: str, plural: str | None = None, grouped: bool = False) -> str:
+    """``n`` things, in words that fit the number: "1 video", "3 videos", "0 videos"; ``plural``
+    where adding an "s" is wrong ("1 match", "2 matches"); ``grouped``: "12,000" for 12000.
+    Every summary that prints a count says it so."""
+    number = f"{n:,}" if grouped else str(n)
+    return f"{number} {thing if n == 1 else plural or thing + 's'}"
+
+
 def skipped_summary(report: IndexReport) -> Counter:
     """Skipped files counted by reason."""
     return Counter({reason: len(paths) for reason, paths in report.skipped.items()})

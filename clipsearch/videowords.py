@@ -21,6 +21,7 @@ from functools import partial
 from .ahead import Watch, run_ahead
 from .errors import UnreadableImage
 from .ocr import TextReader
+from .reports import counted
 from .textindex import alternate_forms
 from .videoindex import VideoIndex
 
@@ -124,8 +125,3 @@ def words_line(report: WordsReport | None) -> str:
             f"({report.said} {'says' if report.said == 1 else 'say'} something)"
             + (f", {counted(skipped, 'video')} could not be read again for them" if skipped else "")
             + (f", {counted(report.left, 'video')} left for the next run" if report.left else ""))
-
-
-def counted(n: int, thing: str) -> str:
-    """``n`` things, in words that fit the number: "1 video", "3 videos"."""
-    return f"{n} {thing}{'' if n == 1 else 's'}"

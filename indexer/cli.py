@@ -21,6 +21,7 @@ from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV, defa
 from clipsearch.dryrun import first_run, first_video_pass
 from clipsearch.errors import disk_full_note
 from clipsearch.folders import as_covered
+from clipsearch.reports import counted
 
 from .report import ProgressPrinter, format_report
 from .textreport import TextProgressPrinter, format_text_report
@@ -158,9 +159,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
     for folder in args.remove:
         count = engine.remove_folder(folder.expanduser(), dry_run=args.dry_run)
         if args.dry_run:
-            _say(args, f"dry run: would remove {count} images under {folder}")
+            _say(args, f"dry run: would remove {counted(count, 'image')} under {folder}")
         else:
-            _say(args, f"removed {count} images under {folder}{_removal_note(engine, folder, count)}")
+            _say(args, f"removed {counted(count, 'image')} under {folder}{_removal_note(engine, folder, count)}")
     if args.remove and not args.folders:
         return 0
     folders = [f.expanduser() for f in args.folders] or engine.folders()

@@ -7,6 +7,7 @@ import time
 
 from clipsearch import IndexProgress, IndexReport
 from clipsearch.folders import absence
+from clipsearch.reports import counted
 
 LOG_EVERY_SECONDS = 15.0
 SHOW_PATHS = 20
@@ -44,7 +45,7 @@ class ProgressPrinter:
         elif time.monotonic() - self._last >= LOG_EVERY_SECONDS:
             self._last = now = time.monotonic()
             unchanged = f", {p.found - p.to_process} unchanged" if p.found > p.to_process else ""
-            print(f"indexing: {p.processed}/{p.to_process} new or changed files ({p.found} found{unchanged}), "
+            print(f"indexing: {p.processed}/{counted(p.to_process, 'new or changed file')} ({p.found} found{unchanged}), "
                   f"{p.embedded} embedded, {p.skipped} skipped" + self._pace(p, now), file=sys.stderr, flush=True)
 
     def _pace(self, p: IndexProgress, now: float) -> str:
@@ -63,11 +64,11 @@ class ProgressPrinter:
         """While the folders are walked (slow on a network share): a line that counts on a terminal;
         elsewhere a line every 15 s once the scan has taken that long (a quick scan says nothing)."""
         if self.tty:
-            print(f"\rscanning: {p.found:,} image files found", end="", file=sys.stderr, flush=True)
+            print(f"\rscanning: {counted(p.found, 'image file', grouped=True)} found", end="", file=sys.stderr, flush=True)
             self._scan_line = True
         elif p.elapsed >= LOG_EVERY_SECONDS and time.monotonic() - self._last >= LOG_EVERY_SECONDS:
             self._last = time.monotonic()
-            print(f"scanning: {p.found:,} image files found so far", file=sys.stderr, flush=True)
+            print(f"scanning: {counted(p.found, 'image file', grouped=True)} found so far", file=sys.stderr, flush=True)
 
     def _end_scan_line(self) -> None:
         if self._scan_line:
@@ -84,7 +85,7 @@ class ProgressPrinter:
 def format_report(report: IndexReport, videos: bool = False) -> str:
     """The end-of-run summary people read (``videos``: a video pass follows it, and says its own)."""
     lines = [
-        f"{'dry run: ' if report.dry_run else ''}{report.found} image files found in "
+        f"{'dry run: ' if report.dry_run else ''}{counted(report.found, 'image file')} found in "
         + ", ".join(report.folders),
         (f"  would add {report.added}, update {report.updated}, move {report.moved}, remove {report.removed}; "
          f"{report.unchanged} unchanged" if report.dry_run else
@@ -92,8 +93,8 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
          f"removed {report.removed}, unchanged {report.unchanged}"),
     ]
     for folder, count in report.kept.items():
-        lines.append(f"  {folder} is {absence(folder)} (a disk not mounted?): its {count} indexed photo{'s' if count != 1 else ''} "
-                     f"are kept; if it moved or is gone for good, `python -m indexer --remove {folder}` forgets them")
+        lines.append(f"  {folder} is {absence(folder)} (a disk not mounted?): its {counted(count, 'indexed photo')} "
+                     f"{'is' if count == 1 else 'are'} kept; if it moved or is gone for good, `python -m indexer --remove {folder}` forgets them")
     if not report.found and not report.skipped and not report.kept:
         lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP): " + _other_files(report, videos))
     if not report.dry_run and (report.embedded or report.reused):
@@ -108,7 +109,7 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
                      f"{report.elapsed:.1f} s")
     if report.still_unreadable:
         one = report.still_unreadable == 1
-        lines.append(f"  {report.still_unreadable} unreadable file{'' if one else 's'} skipped again without "
+        lines.append(f"  {counted(report.still_unreadable, 'unreadable file')} skipped again without "
                      f"reading: unchanged since {'it was' if one else 'they were'} reported")
     return "\n".join(lines + skipped_lines(report.skipped, "  would skip" if report.dry_run else "  skipped"))
 

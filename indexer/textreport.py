@@ -6,6 +6,7 @@ import sys
 import time
 
 from clipsearch import TextProgress, TextReport
+from clipsearch.reports import counted
 
 from .report import LOG_EVERY_SECONDS, skipped_lines
 
@@ -61,15 +62,15 @@ class TextProgressPrinter(PassPrinter):
 
     def line(self, p: TextProgress) -> str:
         left = (p.to_read - p.read - p.skipped) / p.rate if p.rate else 0
-        return (f"reading text: {p.read}/{p.to_read} photos, {p.with_text} with words, "
+        return (f"reading text: {p.read}/{counted(p.to_read, 'photo')}, {p.with_text} with words, "
                 f"{p.skipped} skipped, {p.rate:.1f} photos/s, about {left:.0f} s left")
 
 
 def format_text_report(report: TextReport) -> str:
     """The summary lines of a text pass."""
-    lines = [f"  text: read {report.read} photos ({report.with_text} with words) in {report.elapsed:.1f} s, "
+    lines = [f"  text: read {counted(report.read, 'photo')} ({report.with_text} with words) in {report.elapsed:.1f} s, "
              f"{report.photos_per_second:.1f} photos/s; {report.already_read} already read"
              + (f"; {report.left} left for the next run" if report.left else "")]
     if report.not_on_disk:
-        lines.append(f"  text: {report.not_on_disk} photos not on disk now (a disk not mounted?): read when they are back")
+        lines.append(f"  text: {counted(report.not_on_disk, 'photo')} not on disk now (a disk not mounted?): read when they are back")
     return "\n".join(lines + skipped_lines(report.skipped, "  text: skipped"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 from clipsearch import VideoProgress, VideoReport, clock
-from clipsearch.videowords import counted, words_line
+from clipsearch.reports import counted
+from clipsearch.videowords import words_line
 
 from .report import skipped_lines
 from .textreport import PassPrinter
@@ -22,9 +23,9 @@ class VideoProgressPrinter(PassPrinter):
                                                "video": os.path.basename(p.current)[-24:]}
 
     def line(self, p: VideoProgress) -> str:
-        return (f"reading videos: {p.read + p.skipped}/{p.to_read} videos, {p.moments} moments, "
+        return (f"reading videos: {p.read + p.skipped}/{counted(p.to_read, 'video')}, {counted(p.moments, 'moment')}, "
                 f"{clock(p.seconds)} of video at {p.rate:.1f}x its speed"
-                + (f"; words read in {p.words} moments" if p.words else ""))
+                + (f"; words read in {counted(p.words, 'moment')}" if p.words else ""))
 
 
 def format_video_report(report: VideoReport) -> str:
@@ -35,15 +36,15 @@ def format_video_report(report: VideoReport) -> str:
                  f"remove {report.removed}; {report.unchanged} unchanged"
                  + (f"; would read the words in {counted(words.moments, 'moment')} of "
                     f"{counted(words.videos, 'video')} already read" if words and words.moments else "")]
-        lines += [f"  videos: {folder} is gone or empty now (a disk not mounted?): its {count} videos would be kept"
+        lines += [f"  videos: {folder} is gone or empty now (a disk not mounted?): its {counted(count, 'video')} would be kept"
                   for folder, count in report.kept.items()]
         return "\n".join(lines + skipped_lines(report.skipped, "  videos: would skip"))
     lines = [f"  videos: {report.videos} found; read {report.read} ({clock(report.seconds)} of video, "
-             f"{report.moments} moments) in {report.elapsed:.1f} s; {report.reused} moved or copied kept "
+             f"{counted(report.moments, 'moment')}) in {report.elapsed:.1f} s; {report.reused} moved or copied kept "
              f"their moments; {report.unchanged} unchanged; removed {report.removed}"
              + (f"; {report.left} left for the next run" if report.left else "") + words_line(report.words)]
     for folder, count in report.kept.items():
-        lines.append(f"  videos: {folder} is gone or empty now (a disk not mounted?): its {count} videos are kept")
+        lines.append(f"  videos: {folder} is gone or empty now (a disk not mounted?): its {counted(count, 'video')} {'is' if count == 1 else 'are'} kept")
     if report.still_unreadable:
         lines.append(f"  videos: {report.still_unreadable} unreadable skipped again without reading: unchanged since reported")
     return "\n".join(lines + skipped_lines(report.skipped, "  videos: skipped"))

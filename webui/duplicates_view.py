@@ -21,6 +21,7 @@ from typing import Any
 import gradio as gr
 
 from clipsearch import ClipSearchError
+from clipsearch.reports import counted
 
 from .paths import file_url, web_safe
 
@@ -88,7 +89,7 @@ class DuplicatesView:
             return (f"No {what} found ({elapsed:.1f} s).", "", gr.update(visible=False),
                     gr.update(visible=False))
         photos = sum(len(g["paths"]) for g in found)
-        status = f"{len(found)} group{'s' * (len(found) != 1)}, {photos} photos ({elapsed:.1f} s)."
+        status = f"{counted(len(found), 'group')}, {counted(photos, 'photo')} ({elapsed:.1f} s)."
         if len(found) > MAX_GROUPS_SHOWN:
             status += f" The first {MAX_GROUPS_SHOWN} are shown; the downloads hold all."
         json_path, csv_path = write_exports(found)
@@ -116,7 +117,7 @@ class DuplicatesView:
                     f'{"" if photo.get("exists", True) else "<br><i>not on disk now</i>"}</figcaption></figure>'
                 )
             parts.append(f'<div class="dup-group" data-kind="{group["kind"]}"><h4>Group {number} · {kind} · '
-                         f'{len(cards)} photos</h4><div class="dup-row">{"".join(cards)}</div></div>')
+                         f'{counted(len(cards), "photo")}</h4><div class="dup-row">{"".join(cards)}</div></div>')
         return "\n".join(parts)
 
     # --- the endpoint ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from clipsearch import Settings, clock
 from clipsearch.folders import now_note
-from clipsearch.reports import indexed_when
+from clipsearch.reports import counted, indexed_when
 
 from .paths import web_path
 
@@ -94,7 +94,7 @@ def text_info_line(info: dict[str, Any]) -> str:
     if not text.get("enabled"):
         return "- **Words in photos:** not read (turn on below, or index with `--ocr`)\n"
     pending = f", {text['pending']:,} still to read" if text.get("pending") else ""
-    return (f"- **Words in photos:** read in {text.get('read', 0):,} photos, "
+    return (f"- **Words in photos:** read in {counted(text.get('read', 0), 'photo', grouped=True)}, "
             f"{text.get('with_text', 0):,} with words{pending}\n")
 
 
@@ -107,7 +107,7 @@ def video_info_line(info: dict[str, Any]) -> str:
     broken = f", {videos['unreadable']:,} unreadable" if videos.get("unreadable") else ""
     said = f" ({videos['moments_with_words']:,} with words)" if videos.get("moments_with_words") else ""
     return (f"- **Videos:** {videos.get('videos', 0):,} read, {clock(videos.get('seconds', 0))} long in all, "
-            f"{videos.get('moments', 0):,} moments{said}{broken}{state}\n")
+            f"{counted(videos.get('moments', 0), 'moment', grouped=True)}{said}{broken}{state}\n")
 
 
 def info_markdown(info: dict[str, Any]) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 
 import gradio as gr
 
+from clipsearch.reports import counted
+
 from .textui import keeps
 
 Results = list[dict[str, Any]]
@@ -74,7 +76,7 @@ def status_line(results: Results, shown: Results, cut: float) -> str:
                 f"lower the cut-off.")
     if len(shown) < len(results):
         return f"{len(shown)} of {len(results)} results score {cut:.2f} or more"
-    return f"{len(results)} results"
+    return counted(len(results), "result")
 
 
 def both_orders(listed: Results, ranked: Results) -> Results:

@@ -29,6 +29,7 @@ from clipsearch import (
     clock,
 )
 from clipsearch.affinity import all_cores
+from clipsearch.reports import counted
 from clipsearch.videowords import words_line
 
 from .markdown import md
@@ -65,9 +66,9 @@ class JobStatus:
         """One markdown line for the index panel."""
         if self.running and self.video_progress is not None:
             v = self.video_progress
-            return (f"Reading videos: {v.read + v.skipped} of {v.to_read} ({v.moments} moments, {v.skipped} skipped, "
+            return (f"Reading videos: {v.read + v.skipped} of {v.to_read} ({counted(v.moments, 'moment')}, {v.skipped} skipped, "
                     f"{clock(v.seconds)} of video at {v.rate:.1f}x its speed"
-                    + (f"; words read in {v.words} moments" if v.words else "") + ")")
+                    + (f"; words read in {counted(v.words, 'moment')}" if v.words else "") + ")")
         if self.running and self.text_progress is not None:
             t = self.text_progress
             return (f"Reading the words in photos: {t.read + t.skipped} of {t.to_read} "
@@ -75,9 +76,9 @@ class JobStatus:
         if self.running:
             p = self.progress
             if p is None or p.to_process == 0:
-                found = f" {p.found:,} image files found" if p is not None and p.found else ""
+                found = f" {counted(p.found, 'image file', grouped=True)} found" if p is not None and p.found else ""
                 return f"Re-indexing: scanning folders...{found}"
-            return (f"Re-indexing: {p.processed} of {p.to_process} changed files "
+            return (f"Re-indexing: {p.processed} of {counted(p.to_process, 'changed file')} "
                     f"({p.embedded} embedded, {p.skipped} skipped, {p.rate:.1f}/s)")
         if self.error:
             return f"Re-index failed: {self.error}"
@@ -114,7 +115,7 @@ def _skipped_list(head: str, skipped: dict[str, list[str]]) -> str:
 def _kept_summary(report) -> str:
     if not report.kept:
         return ""
-    return (f"; {sum(report.kept.values())} photos kept of {', '.join(report.kept)}, missing or empty now "
+    return (f"; {counted(sum(report.kept.values()), 'photo')} kept of {', '.join(report.kept)}, missing or empty now "
             "(a disk not mounted?)")
 
 
@@ -122,14 +123,14 @@ def _text_summary(report: TextReport | None) -> str:
     if report is None:
         return ""
     state = "; reading words stopped" if report.interrupted else "; words read"
-    return f"{state} in {report.read} photos ({report.with_text} with words, {report.skipped_count} skipped)"
+    return f"{state} in {counted(report.read, 'photo')} ({report.with_text} with words, {report.skipped_count} skipped)"
 
 
 def _video_summary(report: VideoReport | None) -> str:
     if report is None or not (report.read or report.reused or report.removed or report.skipped):
         return ""
     state = "; reading videos stopped" if report.interrupted else "; videos read"
-    return (f"{state}: {report.read} ({report.moments} moments; {report.reused} moved kept theirs, "
+    return (f"{state}: {report.read} ({counted(report.moments, 'moment')}; {report.reused} moved kept theirs, "
             f"{report.removed} removed, {report.skipped_count} skipped{words_line(report.words)})")
 
 

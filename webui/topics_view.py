@@ -14,6 +14,7 @@ from typing import Any
 import gradio as gr
 
 from clipsearch import ClipSearchError
+from clipsearch.reports import counted
 
 from .handlers import NoIndexYet
 from .markdown import md
@@ -45,7 +46,7 @@ class TopicsView:
             return [], [], EMPTY
         items = [(handlers.thumbs.get(t.paths[0], THUMB_SIZE), f"{t.name} · {t.size}") for t in topics]
         photos = sum(t.size for t in topics)
-        note = (f"{len(topics)} topics of {photos:,} photos, largest first, each named by the common subject "
+        note = (f"{counted(len(topics), 'topic')} of {counted(photos, 'photo', grouped=True)}, largest first, each named by the common subject "
                 "that fits it best (a guess: the photos tell). Click one to see its photos.")
         return items, shown(topics), note
 

@@ -34,7 +34,7 @@ def engine(monkeypatch):
 def test_a_topic_without_a_photo_is_not_listed(engine, tmp_path, capsys):
     assert cli.search.main(["topics", "-k", "1000", "--index", str(tmp_path)]) == 0
     out = capsys.readouterr()
-    assert out.out == "2\ta red circle\ta.jpg\n" and "1 topics of 2 photos" in out.err
+    assert out.out == "2\ta red circle\ta.jpg\n" and "1 topic of 2 photos" in out.err
     assert cli.search.main(["topics", "-k", "1000", "--index", str(tmp_path), "--json"]) == 0
     assert [t["name"] for t in json.loads(capsys.readouterr().out)] == ["a red circle"]
 

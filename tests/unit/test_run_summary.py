@@ -162,3 +162,21 @@ def test_a_run_that_only_removed_photos_does_not_speak_of_moved_files():
     removed = format_report(IndexReport(folders=["/p"], found=18, unchanged=18, removed=2))
     assert "removed 2" in removed and "moved and touched" not in removed
     assert "nothing to embed (nothing new), 0.0 s" in removed
+
+
+def test_every_count_in_a_summary_fits_its_number(tmp_path):
+    from clipsearch import TextReport, VideoReport
+    from clipsearch.reports import counted
+    from indexer.textreport import format_text_report
+    from indexer.videoreport import format_video_report
+
+    assert [counted(n, "photo") for n in (0, 1, 2)] == ["0 photos", "1 photo", "2 photos"]
+    assert counted(1, "match", "matches") == "1 match" and counted(3, "match", "matches") == "3 matches"
+    assert counted(12000, "image file", grouped=True) == "12,000 image files"
+    gone = str(tmp_path / "usb-disk")
+    one = format_report(IndexReport(folders=[gone], found=1, kept={gone: 1}))
+    assert "1 image file found in" in one and "its 1 indexed photo is kept;" in one
+    text = format_text_report(TextReport(read=1, with_text=1, not_on_disk=1))
+    assert "text: read 1 photo (1 with words)" in text and "text: 1 photo not on disk now" in text
+    videos = format_video_report(VideoReport(videos=1, read=1, moments=1, kept={gone: 1}))
+    assert "1 moment)" in videos and "its 1 video is kept" in videos
