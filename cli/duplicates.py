@@ -28,7 +28,7 @@ def add_parser(sub: Any) -> None:
                         help='print one JSON array of groups: {"kind", "paths" (best first), "photos"}')
 
 
-def run(settings: Settings, args: argparse.Namespace) -> int:
+def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser | None = None) -> int:
     """A pass over the whole index; groups go to stdout, bars and the summary to stderr."""
     engine = SearchEngine.for_reading(settings)
     bars: dict[str, Any] = {}

@@ -113,8 +113,23 @@ def add_index(parser: argparse.ArgumentParser | Any, again: bool = False) -> Non
 def subcommand(sub: Any, name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
     """A subcommand of ``python -m clipsearch`` (``duplicates``, ``saved``, ``topics``, ``info``), with ``--index DIR``."""
     parser = sub.add_parser(name, help=help, description=description)
+    parser.set_defaults(usage=parser)
     add_index(parser)
     return parser
+
+
+def usage_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The parser whose usage an error found after parsing prints: the sub-command's (``search``,
+    ``saved add``), which says what that command takes; the whole command's only without one."""
+    return getattr(args, "usage", None) or parser
+
+
+def usage_error(parser: argparse.ArgumentParser, message: str) -> int:
+    """What ``parser.error(message)`` prints (the usage, then ``PROG: error: message``), returned
+    as exit code 2 instead of raised, for a command whose errors return their code."""
+    parser.print_usage(sys.stderr)
+    print(f"{parser.prog}: error: {message}", file=sys.stderr)
+    return 2
 
 
 def add_device(parser: argparse.ArgumentParser | Any) -> None:

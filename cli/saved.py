@@ -40,23 +40,23 @@ def add_parser(sub: Any, day: Any, last_day: Any) -> None:
     remove = actions.add_parser("remove", help="forget a saved search")
     remove.add_argument("name")
     for action in (add, remove):  # `saved add NAME QUERY --index DIR`, as every other command takes it
+        action.set_defaults(usage=action)
         flags.add_index(action, again=True)
 
 
-def run(settings: Settings, args: argparse.Namespace) -> int:
+def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``saved``, ``saved add``, ``saved remove``; ``parser``: the one whose usage an error prints."""
     saved = SavedSearches(settings.index_dir)
     if args.action == "add":
         folder = args.folder and os.path.abspath(os.path.expanduser(args.folder))
         photo = args.photo and os.path.abspath(os.path.expanduser(args.photo))
         if photo and not os.path.isfile(photo):
-            print(f"error: argument --photo: no such file: {args.photo}", file=sys.stderr)
-            return 2
+            return flags.usage_error(parser, f"argument --photo: no such file: {args.photo}")
         try:
             search = saved.save(SavedSearch(args.name, args.query, folder, args.since, args.until,
                                             region=args.region), photo)
         except (InvalidQuery, UnreadableImage, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+            return flags.usage_error(parser, str(exc))
         print(f"saved {search.name!r}: {describe(search)}", file=sys.stderr)
         return 0
     if args.action == "remove":

@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         "' + ' and ' - ' and take weights: 'beach + sunset - people', '2:dog + grass'; a word that "
         "starts with '-' is a term to subtract: --image a.jpg -people.",
     )
+    search.set_defaults(usage=search)  # errors found after parsing print this usage (flags.usage_of)
     search.add_argument("query", nargs="?", default="", help="what to look for (may be empty with --image)")
     search.add_argument("--saved", metavar="NAME", help="run a saved search (`saved` lists them); "
                         "--folder, --since and --until given here replace its own")
@@ -194,18 +195,18 @@ def main(argv: list[str] | None = None) -> int:
     flags.paths_as_bytes()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     settings = flags.settings_from(args)
+    parser = flags.usage_of(parser, args)  # from here on, a usage error shows the sub-command's usage
     try:
         if args.command == "info":
             info = SearchEngine.index_info(settings)
             print(flags.json_text(info, indent=2) if args.json else format_info(info))
             return 0
         if args.command in SUBCOMMANDS:  # each one's module parses its flags and prints
-            return SUBCOMMANDS[args.command](settings, args)
+            return SUBCOMMANDS[args.command](settings, args, parser)
         if args.server:
             return _remote(parser, args)
         if args.saved and (wrong := saved.fill_in(settings, args)):
-            print(f"error: {wrong}", file=sys.stderr)
-            return 2
+            return flags.usage_error(parser, wrong)
         terms = (parse_query(args.query) if args.query.strip() else []) + image_terms(args.image, args.regions)
         if not terms:
             parser.error("give a text query, an --image, or both")

@@ -32,7 +32,8 @@ def add_parser(sub: Any) -> None:
     flags.add_device(parser)
 
 
-def run(settings: Settings, args: argparse.Namespace) -> int:
+def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """``topics`` and ``topics --show NAME``; ``parser``: the one whose usage an error prints."""
     words = read_words(args.words) if args.words else None
     engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
     try:
@@ -40,8 +41,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             try:
                 photos = engine.topic_photos(args.show, k=args.k, words=words)
             except InvalidQuery as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
+                return flags.usage_error(parser, str(exc))
             print(flags.json_text([p.to_dict() for p in photos]) if args.json else
                   "\n".join(f"{flags.score_text(p.score)}\t{p.path}" for p in photos))
             return 0

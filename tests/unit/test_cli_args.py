@@ -80,3 +80,24 @@ def test_options_are_still_options_and_a_wrong_one_says_what_is_wrong(capsys):
         with pytest.raises(SystemExit) as end:
             cli.search.main(argv)
         assert end.value.code == 2 and said in capsys.readouterr().err, argv
+
+
+@pytest.mark.parametrize("argv, usage, said", [
+    (["search", "beach", "--since", "2024", "--until", "2023"], "usage: python -m clipsearch search ",
+     "the date range is empty"),
+    (["search", "--folder", "photos"], "usage: python -m clipsearch search ", "give a text query, an --image"),
+    (["search", "--saved", "Nothing"], "usage: python -m clipsearch search ", "no saved search is called 'Nothing'"),
+    (["saved", "add", "Red", "a red circle", "--photo", "no-such.jpg"], "usage: python -m clipsearch saved add ",
+     "argument --photo: no such file: no-such.jpg"),
+    (["saved", "add", "Red", "a red circle", "--since", "2024", "--until", "2023"],
+     "usage: python -m clipsearch saved add ", "the date range is empty"),
+])
+def test_an_error_found_after_parsing_shows_the_usage_of_its_sub_command(argv, usage, said, tmp_path, capsys):
+    """Not the whole command's usage (``python -m clipsearch [-h] {search,info,...}``), which says
+    nothing of the flags the sub-command takes."""
+    try:
+        code = cli.search.main([*argv, "--index", str(tmp_path)])
+    except SystemExit as end:  # argparse's own way
+        code = end.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(usage) and said in err, err

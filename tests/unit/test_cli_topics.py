@@ -46,3 +46,16 @@ def test_a_words_file_that_is_not_utf8_is_one_line_not_a_traceback(engine, tmp_p
         cli.search.main(["topics", "--index", str(tmp_path), "--words", str(latin)])
     assert end.value.code == (f"error: argument --words: cannot read {latin}: not UTF-8 text (byte 7); "
                               "save it as UTF-8")
+
+
+def test_a_topic_that_is_not_there_shows_the_usage_of_topics(engine, tmp_path, capsys):
+    from clipsearch import InvalidQuery
+
+    def topic_photos(name, k=None, words=None):
+        raise InvalidQuery(f"no topic is called {name!r}")
+
+    engine.topic_photos = topic_photos
+    assert cli.search.main(["topics", "--show", "a dragon", "--index", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m clipsearch topics ")
+    assert "no topic is called 'a dragon'" in err
