@@ -2,6 +2,10 @@
 
 An edge, like the indexer and the web app: it parses arguments, builds a SearchEngine and
 prints. ``clipsearch/__main__.py`` is only the door to it; the library never imports argparse.
+
+Exit codes: 0 done (a search that finds nothing too), 1 failed (no index, a model that cannot
+load...), 2 usage error (a flag, a date or a query that cannot be read, such as "2:", in every
+sub-command), 130 Ctrl-C, 141 the reader of its output stopped (``| head``).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m clipsearch",
         description="Search an index of your photos by meaning.",
+        epilog="Exit codes: 0 done (a search that finds nothing too), 1 failed (no index, a model that cannot "
+        "load...), 2 usage error (a flag, a date or a query that cannot be read, such as '2:'), 130 Ctrl-C.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     search = sub.add_parser(
@@ -207,12 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             return _remote(parser, args)
         if args.saved and (wrong := saved.fill_in(settings, args)):
             return flags.usage_error(parser, wrong)
-        terms = (parse_query(args.query) if args.query.strip() else []) + image_terms(args.image, args.regions)
-        if not terms:
-            parser.error("give a text query, an --image, or both")
-        missing = [t.image for t in terms if isinstance(t.image, str) and not os.path.exists(t.image)]
-        if missing:
-            parser.error(f"argument --image: no such file: {missing[0]}")
+        terms = query_terms(parser, args)
         try:
             where = SearchFilter(folder=args.folder and os.path.abspath(args.folder),
                                  date_from=args.since, date_to=args.until)
@@ -232,6 +233,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {flags.explain(exc)}", file=sys.stderr)
         return 1
     return 0
+
+
+def query_terms(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[QueryTerm]:
+    """The terms of ``search``: its words and its images; a usage error (exit 2) for none, for an
+    image that is not there, and for words that cannot be read ("2:"), as ``saved add`` says of them."""
+    try:
+        terms = (parse_query(args.query) if args.query.strip() else []) + image_terms(args.image, args.regions)
+    except InvalidQuery as exc:
+        parser.error(str(exc))
+    if not terms:
+        parser.error("give a text query, an --image, or both")
+    missing = [t.image for t in terms if isinstance(t.image, str) and not os.path.exists(t.image)]
+    if missing:
+        parser.error(f"argument --image: no such file: {missing[0]}")
+    return terms
 
 
 def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -101,3 +101,16 @@ def test_an_error_found_after_parsing_shows_the_usage_of_its_sub_command(argv, u
         code = end.code
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(usage) and said in err, err
+
+
+def test_a_query_that_cannot_be_read_is_a_usage_error_in_search_as_in_saved_add(tmp_path, capsys):
+    """``search "2:"`` ended with exit 1 ("failed"), ``saved add X "2:"`` with 2, for one mistake:
+    both are usage errors (README: exit codes), said under the sub-command's usage."""
+    with pytest.raises(SystemExit) as end:
+        cli.search.main(["search", "2:", "--index", str(tmp_path)])
+    searched = capsys.readouterr().err
+    assert end.value.code == 2 and searched.startswith("usage: python -m clipsearch search ")
+    assert cli.search.main(["saved", "add", "X", "2:", "--index", str(tmp_path)]) == 2
+    saved = capsys.readouterr().err
+    assert saved.startswith("usage: python -m clipsearch saved add ")
+    assert searched.splitlines()[-1].split("error: ")[1] == saved.splitlines()[-1].split("error: ")[1]
