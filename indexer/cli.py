@@ -166,7 +166,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
         return 0
     folders = [f.expanduser() for f in args.folders] or engine.folders()
     if not folders:
-        parser.error("no folder given and the index covers none yet: name a FOLDER to index")
+        parser.error(_no_folder(engine))
     stop = _stop_on_signals()
     report = _index(engine, folders, args, stop)
     if args.watch and not report.interrupted:
@@ -196,6 +196,16 @@ def _removal_note(engine: SearchEngine, folder: Path, count: int) -> str:
     if spelled in info.get("left_out", []):
         return f"; later runs leave it out (index {folder} by name to bring it back)"
     return "" if count else f" (the index covers {', '.join(info['folders']) or 'no folder'})"
+
+
+def _no_folder(engine: SearchEngine) -> str:
+    """Why a run that names no folder (cron's) has nothing to do: the index covers none, because
+    each one it covered was removed (it has run before), or because none was indexed yet."""
+    info = engine.info()
+    if info.get("last_indexed") or info.get("last_checked"):
+        return ("no folder given and the index covers no folder now (each one it covered was removed): "
+                "name a FOLDER to index it")
+    return "no folder given and the index covers none yet: name a FOLDER to index"
 
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -14,8 +14,9 @@ from indexer.cli import main
 class Engine:
     """The indexer's engine, as ``--remove`` and a run without folders use it."""
 
-    def __init__(self, folders: dict[str, int]) -> None:
+    def __init__(self, folders: dict[str, int], checked: float | None = 1_764_000_000.0) -> None:
         self.covered = dict(folders)  # folder -> its photos
+        self.checked = checked  # when a run last ended (None: never)
 
     def remove_folder(self, folder, dry_run: bool = False) -> int:
         count = self.covered.get(str(folder), 0)
@@ -24,7 +25,7 @@ class Engine:
         return count
 
     def info(self) -> dict:
-        return {"folders": list(self.covered), "left_out": []}
+        return {"folders": list(self.covered), "left_out": [], "last_checked": self.checked}
 
     def folders(self) -> list[str]:
         return list(self.covered)
@@ -47,3 +48,24 @@ def test_a_removal_counts_its_images_in_words_that_fit_the_number(engine, tmp_pa
     assert "removed 1 image under /photos/a\n" in capsys.readouterr().out
     assert main(["--remove", "/photos/b", "--index", str(tmp_path)]) == 0
     assert "removed 3 images under /photos/b\n" in capsys.readouterr().out
+
+
+def test_a_run_without_a_folder_after_every_folder_was_removed_says_so(engine, tmp_path, capsys):
+    """Cron's run (no folder named) after ``--remove A``, ``--remove B``: the index covered folders
+    once, so "the index covers none yet" was not true."""
+    assert main(["--remove", "/photos/a", "--index", str(tmp_path)]) == 0
+    assert main(["--remove", "/photos/b", "--index", str(tmp_path)]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as end:
+        main(["--index", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert end.value.code == 2 and ("the index covers no folder now (each one it covered was removed): "
+                                    "name a FOLDER to index it") in err and "yet" not in err
+
+
+def test_a_run_without_a_folder_on_an_index_that_never_ran_says_none_yet(monkeypatch, tmp_path, capsys):
+    never = Engine({}, checked=None)
+    monkeypatch.setattr(indexer.cli, "SearchEngine", SimpleNamespace(for_writing=lambda settings, **_: never))
+    with pytest.raises(SystemExit) as end:
+        main(["--index", str(tmp_path)])
+    assert end.value.code == 2 and "the index covers none yet: name a FOLDER to index" in capsys.readouterr().err
