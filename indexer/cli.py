@@ -38,6 +38,7 @@ examples:
   python -m indexer                                 update every folder the index already has
   python -m indexer --remove ~/Phone                forget a folder
   python -m indexer ~/Pictures --watch              keep indexing as files appear or change
+  python -m indexer --remove ~/Phone --watch        forget a folder, keep watching the others
   python -m indexer ~/demo-photos --model demo      the offline demo model (no download)
   python -m indexer ~/Pictures --ocr                also read the words in photos (remembered)
   python -m indexer ~/Pictures --videos             also search inside videos, by moment (remembered)
@@ -72,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=flags.positive,
                      help="decoding threads (default: every core when the model runs on a GPU, else cores up to 4)")
     run.add_argument("--dry-run", action="store_true", help="only say what would change (reads headers; hashes possible moves; writes nothing)")
-    run.add_argument("--watch", action="store_true", help="after indexing, keep watching and index changes")
+    run.add_argument("--watch", action="store_true", help="after indexing, keep watching and index changes "
+                     "(with --remove and no FOLDER: the folders the index still covers)")
     run.add_argument("--remove", type=Path, action="append", default=[], metavar="FOLDER",
                      help="remove a folder (and everything under it) from the index")
     ocr = run.add_mutually_exclusive_group()
@@ -162,8 +164,8 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
             _say(args, f"dry run: would remove {counted(count, 'image')} under {folder}")
         else:
             _say(args, f"removed {counted(count, 'image')} under {folder}{_removal_note(engine, folder, count)}")
-    if args.remove and not args.folders:
-        return 0
+    if args.remove and not args.folders and not args.watch:
+        return 0  # with --watch, the folders left are brought up to date and watched, as `--watch` alone does
     folders = [f.expanduser() for f in args.folders] or engine.folders()
     if not folders:
         parser.error(_no_folder(engine))

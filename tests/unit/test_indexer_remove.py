@@ -69,3 +69,25 @@ def test_a_run_without_a_folder_on_an_index_that_never_ran_says_none_yet(monkeyp
     with pytest.raises(SystemExit) as end:
         main(["--index", str(tmp_path)])
     assert end.value.code == 2 and "the index covers none yet: name a FOLDER to index" in capsys.readouterr().err
+
+
+def test_remove_with_watch_and_no_folder_watches_the_folders_left(engine, tmp_path, monkeypatch, capsys):
+    """``--remove X --watch`` removed X and ended, watching nothing: it now watches what the index
+    still covers, after bringing it up to date, as ``--watch`` alone does."""
+    import threading
+
+    import indexer.watch
+
+    engine.settings = SimpleNamespace(cache_dir=tmp_path / "cache", index_dir=tmp_path)
+    indexed, watched = [], []
+    monkeypatch.setattr(indexer.cli, "_stop_on_signals", threading.Event)
+    monkeypatch.setattr(indexer.cli, "_index", lambda engine, folders, args, stop: indexed.append(folders) or
+                        SimpleNamespace(interrupted=False))
+    monkeypatch.setattr(indexer.watch, "watch_folders", lambda engine, folders, *a, **k: watched.append(folders))
+    assert main(["--remove", "/photos/a", "--watch", "--index", str(tmp_path)]) == 0
+    assert "removed 1 image under /photos/a" in capsys.readouterr().out
+    assert indexed == watched == [["/photos/b"]]
+    with pytest.raises(SystemExit) as end:  # nothing left to watch: said, not a silent end
+        main(["--remove", "/photos/b", "--watch", "--index", str(tmp_path)])
+    assert end.value.code == 2 and "each one it covered was removed" in capsys.readouterr().err
+    assert watched == [["/photos/b"]]
