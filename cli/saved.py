@@ -11,7 +11,8 @@ import os
 import sys
 from typing import Any
 
-from clipsearch import InvalidQuery, Settings, UnreadableImage, parse_region
+from clipsearch import InvalidQuery, SearchEngine, Settings, UnreadableImage, parse_region
+from clipsearch.folders import not_covered
 from clipsearch.saved import SavedSearch, SavedSearches
 
 from . import flags
@@ -52,12 +53,16 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
         photo = args.photo and os.path.abspath(os.path.expanduser(args.photo))
         if photo and not os.path.isfile(photo):
             return flags.usage_error(parser, f"argument --photo: no such file: {args.photo}")
+        outside = folder and not_covered(folder, SearchEngine.index_info(settings).get("folders") or [])
         try:
             search = saved.save(SavedSearch(args.name, args.query, folder, args.since, args.until,
                                             region=args.region), photo)
         except (InvalidQuery, UnreadableImage, ValueError) as exc:
             return flags.usage_error(parser, str(exc))
         print(f"saved {search.name!r}: {describe(search)}", file=sys.stderr)
+        if outside:  # as `search --folder` says it: saved all the same, the folder may be indexed later
+            print(f"warning: {outside}; this search finds nothing until `python -m indexer {folder}` "
+                  "indexes it", file=sys.stderr)
         return 0
     if args.action == "remove":
         if not saved.remove(args.name):

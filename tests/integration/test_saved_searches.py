@@ -54,3 +54,22 @@ def test_saved_add_and_remove_take_index_where_the_readme_puts_it(demo_engine, c
         assert json.loads(capsys.readouterr().out) == []
     finally:
         (demo_engine.settings.index_dir / FILE_NAME).unlink(missing_ok=True)
+
+
+def test_a_folder_the_index_does_not_cover_is_saved_with_a_warning_as_search_says_it(demo_engine, sample_library,
+                                                                                      capsys, tmp_path):
+    """``saved add --folder /not/covered`` saved in silence a search that could find nothing."""
+    index = str(demo_engine.settings.index_dir)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    try:
+        assert cli.search.main(["saved", "add", "Away", "a red circle", "--folder", str(elsewhere),
+                                "--index", index]) == 0
+        err = capsys.readouterr().err
+        assert f"warning: the index holds no photo in {elsewhere}: it covers " in err
+        assert f"this search finds nothing until `python -m indexer {elsewhere}` indexes it" in err
+        assert cli.search.main(["saved", "add", "Here", "a red circle", "--folder", str(sample_library / "misc"),
+                                "--index", index]) == 0
+        assert "warning" not in capsys.readouterr().err  # a folder inside a covered one
+    finally:
+        (demo_engine.settings.index_dir / FILE_NAME).unlink(missing_ok=True)
