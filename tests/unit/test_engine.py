@@ -489,3 +489,25 @@ def test_decode_threads_take_every_core_only_when_the_model_runs_on_a_gpu(monkey
     report = IndexingPipeline(on_gpu, store).run([str(library)])
     assert report.embedded == 13 and not report.skipped_count and store.count() == 13
     store.close()
+
+
+def test_a_file_rewritten_with_its_size_and_time_is_not_read_again_until_touched(engine, tmp_path):
+    """README (Index a folder): a run compares size and modification time, so a file whose bytes a
+    sync tool replaced, keeping both, keeps its old vector; ``touch`` has it embedded anew."""
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    assert ("one rewritten with the same size and the same modification time (some sync tools do this) is not "
+            "read again and keeps its old vector; `touch` it to have it embedded anew") in readme
+    library = tmp_path / "bitmaps"
+    path = save(photo(160, 120, seed=1), library / "one.bmp")
+    engine.index_folder(library)
+    old, stat = engine.store.vector(str(path)), path.stat()
+    save(photo(160, 120, seed=2), path)  # other pixels, the same size (an uncompressed bitmap)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size
+    assert engine.index_folder(library).unchanged == 1
+    np.testing.assert_array_equal(engine.store.vector(str(path)), old)
+    os.utime(path)  # touch
+    assert engine.index_folder(library).embedded == 1
+    assert not np.array_equal(engine.store.vector(str(path)), old)
