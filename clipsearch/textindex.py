@@ -17,6 +17,7 @@ import os
 import re
 import sqlite3
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ TEXT_SCHEMA_VERSION = 1
 SNIPPET_WORDS = 10
 PREFIX_MIN = 3  # a query word this long or longer also matches words it begins
 _OPEN, _CLOSE, _ELLIPSIS = "[", "]", "..."
+FTS_OPEN, FTS_CLOSE = "\x02", "\x03"  # what snippet() marks with (never in OCR output); shown as [ ]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,6 +84,7 @@ class TextQuery:
 
     exact: str
     prefix: str | None
+    words: tuple[str, ...] = ()  # the query's words, folded (see ``fold``)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -103,7 +106,13 @@ def parse_text_query(text: str) -> TextQuery | None:
     exact = " AND ".join([_phrase(p) for p in phrases] + [_phrase(w) for w in loose])
     prefix = " AND ".join([_phrase(p) for p in phrases] + [
         _phrase(w) + ("*" if len(w[-1]) >= PREFIX_MIN else "") for w in loose])
-    return TextQuery(exact, prefix if prefix != exact else None)
+    words = tuple(fold(w) for group in [*phrases, *loose] for w in group)
+    return TextQuery(exact, prefix if prefix != exact else None, words)
+
+
+def fold(word: str) -> str:
+    """``word`` as matching sees it: lower case, without diacritics."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c))
 
 
 def _phrase(words: list[str]) -> str:
@@ -257,18 +266,19 @@ class TextIndex(SideDb):
         parsed = parse_text_query(query) if isinstance(query, str) else query
         if parsed is None:
             return []
-        hits = self._match(parsed.exact, where, limit, exact=True)
+        hits = self._match(parsed.exact, parsed.words, where, limit, exact=True)
         if parsed.prefix and len(hits) < limit:
             seen = {h.path for h in hits}
-            more = self._match(parsed.prefix, where, limit, exact=False)
+            more = self._match(parsed.prefix, parsed.words, where, limit, exact=False)
             hits += [h for h in more if h.path not in seen][: limit - len(hits)]
         return hits
 
-    def _match(self, match: str, where: SearchFilter | None, limit: int, exact: bool) -> list[TextHit]:
+    def _match(self, match: str, words: tuple[str, ...], where: SearchFilter | None, limit: int,
+               exact: bool) -> list[TextHit]:
         filters, filter_args = filter_clauses(where, "f.")
         clauses, args = ["page_text MATCH ?", *filters], [match, *filter_args]
-        sql = (f"SELECT f.path, p.fingerprint, snippet(page_text, -1, '{_OPEN}', '{_CLOSE}', "
-               f"'{_ELLIPSIS}', {SNIPPET_WORDS}), bm25(page_text) AS rank FROM page_text "
+        sql = (f"SELECT f.path, p.fingerprint, snippet(page_text, 0, '{FTS_OPEN}', '{FTS_CLOSE}', "
+               f"'{_ELLIPSIS}', {SNIPPET_WORDS}), page_text.text, bm25(page_text) AS rank FROM page_text "
                "JOIN pages p ON p.id = page_text.rowid JOIN files f ON f.fingerprint = p.fingerprint "
                f"WHERE {' AND '.join(clauses)} ORDER BY rank, f.path LIMIT ?")
         try:
@@ -278,7 +288,33 @@ class TextIndex(SideDb):
             if "fts5" in str(exc) or "syntax" in str(exc):
                 raise InvalidQuery(f"cannot search the text for {match!r}: {exc}") from exc
             raise
-        return [TextHit(os.fsdecode(p), fp, " ".join(s.split()), exact, float(r)) for p, fp, s, r in rows]
+        return [TextHit(os.fsdecode(p), fp, shown_snippet(s, text, words, exact), exact, float(r))
+                for p, fp, s, text, r in rows]
+
+
+def shown_snippet(snippet: str, text: str, words: tuple[str, ...], exact: bool) -> str:
+    """The snippet to show, from FTS5's ``snippet()`` of the ``text`` column marked with
+    ``FTS_OPEN``/``FTS_CLOSE``: its marks as ``[ ]``; where only an alternate form matched
+    (``ginger`` in ``GINGER94.67``), the photo's own words with those whose forms matched marked."""
+    if FTS_OPEN in snippet:
+        return " ".join(snippet.replace(FTS_OPEN, _OPEN).replace(FTS_CLOSE, _CLOSE).split())
+    return mark_alternates(text, set(words), prefix=not exact)
+
+
+def mark_alternates(text: str, words: set[str], *, prefix: bool) -> str:
+    """``text`` with each word one of whose ``alternate_forms`` is a query word (or, with
+    ``prefix``, begins with one) marked, cut to ``SNIPPET_WORDS`` words around the first."""
+    def mark(m: re.Match) -> str:
+        forms = {fold(f) for f in alternate_forms(m.group()).split()}
+        hit = any(f == w or (prefix and len(w) >= PREFIX_MIN and f.startswith(w)) for f in forms for w in words)
+        return f"{_OPEN}{m.group()}{_CLOSE}" if hit else m.group()
+
+    chunks = text.split()
+    marked = [_WORD.sub(mark, chunk) for chunk in chunks]
+    first = next((i for i, (a, b) in enumerate(zip(chunks, marked)) if a != b), 0)
+    start = max(0, min(first - 2, len(marked) - SNIPPET_WORDS))
+    end = start + SNIPPET_WORDS
+    return (_ELLIPSIS if start else "") + " ".join(marked[start:end]) + (_ELLIPSIS if end < len(marked) else "")
 
 
 def _key(path: str) -> bytes:

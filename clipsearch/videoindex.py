@@ -28,6 +28,7 @@ from .sidestore import SideDb
 from .stores.base import SearchFilter
 from .stores.records import filter_clauses
 from .stores.sqlite_files import Transaction
+from .textindex import FTS_CLOSE, FTS_OPEN, shown_snippet
 
 VIDEO_DB_NAME = "videos.sqlite"
 VIDEO_SCHEMA_VERSION = 1
@@ -254,12 +255,16 @@ class VideoIndex(SideDb):
                        (fingerprint, moments, json.dumps(reader, sort_keys=True)))
             db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
 
-    def moments_saying(self, match: str, limit: int = 1000) -> dict[tuple[str, float], str]:
+    def moments_saying(self, match: str, words: tuple[str, ...] = (), *, exact: bool = True,
+                       limit: int = 1000) -> dict[tuple[str, float], str]:
         """(fingerprint, t) -> a snippet with the matched words ``[marked]``, of the moments whose
-        words match ``match`` (an FTS5 query: ``textindex.parse_text_query``), best first."""
-        rows = self._words("SELECT fingerprint, t, snippet(moment_text, -1, '[', ']', '...', 10) FROM moment_text "
-                           "WHERE moment_text MATCH ? ORDER BY bm25(moment_text) LIMIT ?", (match, int(limit)))
-        return {(fingerprint, float(t)): " ".join(snippet.split()) for fingerprint, t, snippet in rows}
+        words match ``match`` (an FTS5 query: ``textindex.parse_text_query``, whose ``words`` and
+        pass, ``exact`` or not, mark what only an alternate form matched), best first."""
+        rows = self._words(f"SELECT fingerprint, t, snippet(moment_text, 0, '{FTS_OPEN}', '{FTS_CLOSE}', '...', 10), "
+                           "text FROM moment_text WHERE moment_text MATCH ? ORDER BY bm25(moment_text) LIMIT ?",
+                           (match, int(limit)))
+        return {(fingerprint, float(t)): shown_snippet(snippet, text, words, exact)
+                for fingerprint, t, snippet, text in rows}
 
     # --- writing -----------------------------------------------------------------------------
     def put(self, record: VideoRecord, sort_date: str, moments: Iterable[tuple[float, np.ndarray]] = (),

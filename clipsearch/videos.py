@@ -302,8 +302,9 @@ class VideoFinding:
         parsed = parse_text_query(text) if text and self.text.enabled and store is not None else None
         if parsed is None:
             return {}
-        found = store.moments_saying(parsed.exact)
-        for key, snippet in (store.moments_saying(parsed.prefix) if parsed.prefix else {}).items():
+        found = store.moments_saying(parsed.exact, parsed.words)
+        more = store.moments_saying(parsed.prefix, parsed.words, exact=False) if parsed.prefix else {}
+        for key, snippet in more.items():
             found.setdefault(key, snippet)
         return found
 

@@ -286,3 +286,14 @@ def test_photos_not_on_disk_now_wait_for_their_disk_without_a_warning_each(tmp_p
     back = TextPass(index, reader).run(records)
     assert (back.not_on_disk, back.read) == (0, 3) and paths(index.search("harbour")) == ["p00.png"]
     index.close()
+
+
+def test_a_match_in_an_alternate_form_shows_the_words_the_photo_says(text):
+    # "ginger" and "bamboo" match only the alternate forms of GINGER94.67 and BAMB00: the snippet
+    # still quotes the photo's own words, the one that matched marked, never the alternate forms
+    [hit] = text.search("ginger")
+    assert hit.snippet.startswith("BAMB00 SHOOTS") and "[GINGER94].67" in hit.snippet
+    [hit] = text.search("bamboo")
+    assert hit.snippet.startswith("[BAMB00] SHOOTS 3.20")
+    [hit] = text.search("ging")  # a word beginning, too
+    assert "[GINGER94].67" in hit.snippet

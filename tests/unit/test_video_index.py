@@ -267,3 +267,15 @@ def test_the_words_of_moments_are_kept_with_them_and_read_again_when_they_change
     store.forget(["/v/a.mp4"])
     assert store.moments_saying('"open"') == {} and store.words_pending(reader) == []
     store.close()
+
+
+def test_a_moment_matched_by_an_alternate_form_shows_the_words_it_says(tmp_path):
+    from clipsearch.textindex import alternate_forms, parse_text_query
+
+    store = VideoIndex.open(tmp_path, create=True)
+    store.put(video("/v/a.mp4", "fa"), "2020-01-01", [(0.0, unit(1, 0))], stamp={"model": "m"})
+    said = "GINGER94.67 TEA"
+    store.put_words("fa", {"reader": "r"}, [(0.0, said, alternate_forms(said))], moments=1)
+    query = parse_text_query("ginger")
+    assert store.moments_saying(query.exact, query.words) == {("fa", 0.0): "[GINGER94].67 TEA"}
+    store.close()
