@@ -32,6 +32,7 @@ from .stores.sqlite_files import Transaction
 TEXT_DB_NAME = "text.sqlite"
 TEXT_SCHEMA_VERSION = 1
 SNIPPET_WORDS = 10
+ALTERNATE_FORMS_RULE = "2"  # 2: text with ß also with ss; pages made by another rule get it again
 PREFIX_MIN = 3  # a query word this long or longer also matches words it begins
 _OPEN, _CLOSE, _ELLIPSIS = "[", "]", "..."
 FTS_OPEN, FTS_CLOSE = "\x02", "\x03"  # what snippet() marks with (never in OCR output); shown as [ ]
@@ -96,8 +97,25 @@ def parse_text_query(text: str) -> TextQuery | None:
 
     Words outside quotes must all appear (in any order), as whole words or, from ``PREFIX_MIN``
     letters, as word beginnings; a ``"quoted phrase"`` must appear as written, word for word.
-    Punctuation inside a word (``7-22``, ``O'Neil``) keeps its parts together, in order.
+    Punctuation inside a word (``7-22``, ``O'Neil``) keeps its parts together, in order. A query
+    with ß also matches as written with ss (``straße`` finds STRASSE; ``alternate_forms`` makes
+    ``strasse`` find Straße).
     """
+    parsed = _parse(text)
+    if parsed is None or not _SHARP_S.search(text):
+        return parsed
+    other = _parse(unsharp(text))
+    prefix = (f"({parsed.prefix or parsed.exact}) OR ({other.prefix or other.exact})"
+              if parsed.prefix or other.prefix else None)
+    return TextQuery(f"({parsed.exact}) OR ({other.exact})", prefix, parsed.words)
+
+
+def unsharp(text: str) -> str:
+    """``text`` with ß written ss (and capital ẞ SS), as German does where ß is not at hand."""
+    return text.replace("ß", "ss").replace("ẞ", "SS")
+
+
+def _parse(text: str) -> TextQuery | None:
     phrases = [_WORD.findall(p) for p in _QUOTED.findall(text)]
     loose = [_WORD.findall(chunk) for chunk in _QUOTED.sub(" ", text).replace('"', " ").split()]
     phrases, loose = [p for p in phrases if p], [w for w in loose if w]
@@ -119,6 +137,7 @@ def _phrase(words: list[str]) -> str:
     return '"' + " ".join(w.replace('"', '""') for w in words) + '"'
 
 
+_SHARP_S = re.compile("[ßẞ]")
 _SPLIT = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 _LOOKALIKE = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b"})
 
@@ -127,9 +146,10 @@ def alternate_forms(text: str) -> str:
     """Other readings of OCR output, indexed beside it so that words stay findable.
 
     A word run into a number (``GINGER94.67``) is split at the boundary, and digits inside a
-    word that look like letters (``BAMB00``, ``0asis``) are read as those letters.
+    word that look like letters (``BAMB00``, ``0asis``) are read as those letters. Text with ß
+    is there again with ss.
     """
-    out = []
+    out = [unsharp(text)] if _SHARP_S.search(text) else []
     for token in _WORD.findall(text):
         has_digit = any(c.isdigit() for c in token)
         letters = sum(c.isalpha() for c in token)
@@ -216,6 +236,18 @@ class TextIndex(SideDb):
                 self._db.execute(f"DELETE FROM page_text WHERE rowid IN ({marks})", chunk)
                 self._db.execute(f"DELETE FROM pages WHERE id IN ({marks})", chunk)
         return len(ids)
+
+    def refresh_alternate_forms(self) -> int:
+        """Make every page's ``alternate_forms`` again where an older rule made them (pages read
+        before ß was also indexed as ss); once per rule. Returns how many pages changed."""
+        if self._meta("alternate_forms") == ALTERNATE_FORMS_RULE:
+            return 0
+        with self._lock, Transaction(self._db, self.WHAT):
+            rows = self._db.execute("SELECT rowid, text, alt FROM page_text").fetchall()
+            changed = [(alternate_forms(text), rowid) for rowid, text, alt in rows if alternate_forms(text) != alt]
+            self._db.executemany("UPDATE page_text SET alt=? WHERE rowid=?", changed)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('alternate_forms', ?)", (ALTERNATE_FORMS_RULE,))
+        return len(changed)
 
     def forget(self) -> None:
         """Drop every page (the next pass reads everything again)."""

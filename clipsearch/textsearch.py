@@ -74,6 +74,7 @@ class TextSide(SideStore):
         text = self.store()
         if text is None or not text.enabled:
             return None
+        text.refresh_alternate_forms()
         settings = settings or Settings()
         reader = reader or TextReader(threads=workers)
         run = TextPass(text, reader, workers=workers, file_timeout=settings.file_timeout,

@@ -297,3 +297,34 @@ def test_a_match_in_an_alternate_form_shows_the_words_the_photo_says(text):
     assert hit.snippet.startswith("[BAMB00] SHOOTS 3.20")
     [hit] = text.search("ging")  # a word beginning, too
     assert "[GINGER94].67" in hit.snippet
+
+
+def test_sharp_s_and_ss_find_each_other(tmp_path):
+    # STRASSE is how Straße is written in capitals: a German user types either
+    index = TextIndex.open(tmp_path / "index", create=True)
+    index.sync_files([record("/p/a.jpg", "fa"), record("/p/b.jpg", "fb")])
+    index.put([PageResult("fa", page("HAUPTSTRASSE 12")), PageResult("fb", page("Goethestraße 5\nGROẞE PAUSE"))])
+    assert paths(index.search("hauptstraße")) == ["a.jpg"]
+    assert paths(index.search("HAUPTSTRAẞE")) == ["a.jpg"]
+    assert paths(index.search("goethestrasse")) == ["b.jpg"]
+    assert paths(index.search("goethestraße")) == ["b.jpg"]
+    assert paths(index.search('"goethestrasse 5"')) == ["b.jpg"]
+    assert paths(index.search("grosse")) == ["b.jpg"]
+    assert paths(index.search("goethestr")) == ["b.jpg"]
+    [hit] = index.search("goethestrasse")
+    assert hit.snippet.startswith("[Goethestraße] 5")
+    index.close()
+
+
+def test_pages_read_before_sharp_s_was_folded_gain_it_on_the_next_pass(tmp_path):
+    index = TextIndex.open(tmp_path / "index", create=True)
+    index.sync_files([record("/p/b.jpg", "fb")])
+    index.put([PageResult("fb", page("Goethestraße 5"))])
+    index._db.execute("UPDATE page_text SET alt = ''")  # as an older clipsearch wrote it
+    index._db.execute("DELETE FROM meta WHERE key = 'alternate_forms'")
+    assert index.search("goethestrasse") == []
+    assert paths(index.search("goethestraße")) == ["b.jpg"]  # the query's own spelling still finds it
+    assert index.refresh_alternate_forms() == 1
+    assert paths(index.search("goethestrasse")) == ["b.jpg"]
+    assert index.refresh_alternate_forms() == 0  # once
+    index.close()
