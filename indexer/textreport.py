@@ -68,9 +68,12 @@ class TextProgressPrinter(PassPrinter):
 
 def format_text_report(report: TextReport) -> str:
     """The summary lines of a text pass."""
-    lines = [f"  text: read {counted(report.read, 'photo')} ({report.with_text} with words) in {report.elapsed:.1f} s, "
-             f"{report.photos_per_second:.1f} photos/s; {report.already_read} already read"
-             + (f"; {report.left} left for the next run" if report.left else "")]
+    if report.read or report.skipped or report.left:
+        lines = [f"  text: read {counted(report.read, 'photo')} ({report.with_text} with words) "
+                 f"in {report.elapsed:.1f} s, {report.photos_per_second:.1f} photos/s; {report.already_read} already read"
+                 + (f"; {report.left} left for the next run" if report.left else "")]
+    else:
+        lines = [f"  text: nothing to read ({report.already_read} already read)"]
     if report.not_on_disk:
         lines.append(f"  text: {counted(report.not_on_disk, 'photo')} not on disk now (a disk not mounted?): read when they are back")
     return "\n".join(lines + skipped_lines(report.skipped, "  text: skipped"))

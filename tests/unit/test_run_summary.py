@@ -180,3 +180,13 @@ def test_every_count_in_a_summary_fits_its_number(tmp_path):
     assert "text: read 1 photo (1 with words)" in text and "text: 1 photo not on disk now" in text
     videos = format_video_report(VideoReport(videos=1, read=1, moments=1, kept={gone: 1}))
     assert "1 moment)" in videos and "its 1 video is kept" in videos
+
+
+def test_a_text_pass_counts_in_words_that_read_right():
+    from clipsearch import TextReport
+    from indexer.textreport import format_text_report
+
+    one = format_text_report(TextReport(files=44, to_read=1, read=1, with_text=1, already_read=43, elapsed=0.9))
+    assert one.startswith("  text: read 1 photo (1 with words) in 0.9 s")
+    nothing = format_text_report(TextReport(files=44, already_read=44))
+    assert nothing == "  text: nothing to read (44 already read)"  # not "read 0 photos ... 0.0 photos/s"
