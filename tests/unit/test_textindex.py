@@ -328,3 +328,18 @@ def test_pages_read_before_sharp_s_was_folded_gain_it_on_the_next_pass(tmp_path)
     assert paths(index.search("goethestrasse")) == ["b.jpg"]
     assert index.refresh_alternate_forms() == 0  # once
     index.close()
+
+
+def test_a_hyphenated_word_is_found_written_as_one(tmp_path):
+    # a Wi-Fi password on a card, an E-Mail address on a German letterhead: typed as one word
+    index = TextIndex.open(tmp_path / "index", create=True)
+    index.sync_files([record("/p/a.jpg", "fa"), record("/p/b.jpg", "fb")])
+    index.put([PageResult("fa", page("Wi-Fi password: sunflower7")), PageResult("fb", page("E-Mail: info@example.com"))])
+    assert paths(index.search("wifi")) == ["a.jpg"]
+    assert paths(index.search("wi-fi")) == ["a.jpg"]
+    assert paths(index.search("email")) == ["b.jpg"]
+    assert paths(index.search("wifi password")) == ["a.jpg"]
+    [hit] = index.search("wifi")
+    assert hit.snippet == "[Wi-Fi] password: sunflower7"
+    assert alternate_forms("7-22 open") == ""  # numbers stay numbers
+    index.close()
