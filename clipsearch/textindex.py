@@ -32,7 +32,7 @@ from .stores.sqlite_files import Transaction
 TEXT_DB_NAME = "text.sqlite"
 TEXT_SCHEMA_VERSION = 1
 SNIPPET_WORDS = 10
-ALTERNATE_FORMS_RULE = "3"  # 2: ß also as ss, 3: Wi-Fi also as WiFi; pages made before get them again
+ALTERNATE_FORMS_RULE = "4"  # 2: ß as ss, 3: Wi-Fi as WiFi, 4: phone numbers joined; older pages get them
 PREFIX_MIN = 3  # a query word this long or longer also matches words it begins
 _OPEN, _CLOSE, _ELLIPSIS = "[", "]", "..."
 FTS_OPEN, FTS_CLOSE = "\x02", "\x03"  # what snippet() marks with (never in OCR output); shown as [ ]
@@ -140,6 +140,8 @@ def _phrase(words: list[str]) -> str:
 _SHARP_S = re.compile("[ßẞ]")
 _HYPHENS = "-\u2010\u2011"
 _HYPHENATED = re.compile(rf"[^\W\d_]+(?:[{_HYPHENS}][^\W\d_]+)+")
+_DIGIT_GROUPS = re.compile(r"(?<![\w.,])\d+(?:[ /-]\d+)+(?![\w]|[.,]\d)")
+PHONE_DIGITS = 7  # digit groups (0800 555 1234) with this many digits in all are also indexed joined
 _MARKABLE = re.compile(rf"{_HYPHENATED.pattern}|\w+")
 _SPLIT = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 _LOOKALIKE = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b"})
@@ -150,10 +152,12 @@ def alternate_forms(text: str) -> str:
 
     A word run into a number (``GINGER94.67``) is split at the boundary, and digits inside a
     word that look like letters (``BAMB00``, ``0asis``) are read as those letters. Text with ß
-    is there again with ss, and a word of hyphenated letters (``Wi-Fi``, ``E-Mail``) also as one.
+    is there again with ss, a word of hyphenated letters (``Wi-Fi``, ``E-Mail``) also as one, and
+    groups of digits that look like a phone number (``0800 555 1234``) joined.
     """
     out = [unsharp(text)] if _SHARP_S.search(text) else []
     out.extend(re.sub(f"[{_HYPHENS}]", "", m.group()) for m in _HYPHENATED.finditer(text))
+    out.extend(j for j in (re.sub(r"\D", "", m.group()) for m in _DIGIT_GROUPS.finditer(text)) if len(j) >= PHONE_DIGITS)
     for token in _WORD.findall(text):
         has_digit = any(c.isdigit() for c in token)
         letters = sum(c.isalpha() for c in token)
@@ -346,7 +350,7 @@ def mark_alternates(text: str, words: set[str], *, prefix: bool) -> str:
         return f"{_OPEN}{m.group()}{_CLOSE}" if hit else m.group()
 
     chunks = text.split()
-    marked = [_MARKABLE.sub(mark, chunk) for chunk in chunks]
+    marked = [_MARKABLE.sub(mark, chunk) for chunk in _DIGIT_GROUPS.sub(mark, text).split()]
     first = next((i for i, (a, b) in enumerate(zip(chunks, marked)) if a != b), 0)
     start = max(0, min(first - 2, len(marked) - SNIPPET_WORDS))
     end = start + SNIPPET_WORDS

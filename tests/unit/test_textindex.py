@@ -343,3 +343,16 @@ def test_a_hyphenated_word_is_found_written_as_one(tmp_path):
     assert hit.snippet == "[Wi-Fi] password: sunflower7"
     assert alternate_forms("7-22 open") == ""  # numbers stay numbers
     index.close()
+
+
+def test_a_phone_number_is_found_typed_without_its_spaces(tmp_path):
+    index = TextIndex.open(tmp_path / "index", create=True)
+    index.sync_files([record("/p/a.jpg", "fa")])
+    index.put([PageResult("fa", page("Call 0800 555 1234\nTotal: $42.99 2024"))])
+    assert paths(index.search("08005551234")) == ["a.jpg"]
+    assert paths(index.search("0800 555 1234")) == ["a.jpg"]
+    assert paths(index.search("0800-555-1234")) == ["a.jpg"]
+    [hit] = index.search("08005551234")
+    assert hit.snippet == "Call [0800 555 1234] Total: $42.99 2024"
+    assert alternate_forms("Total: $42.99 2024 12") == ""  # prices and short numbers stay as they are
+    index.close()
