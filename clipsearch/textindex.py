@@ -98,16 +98,42 @@ def parse_text_query(text: str) -> TextQuery | None:
     Words outside quotes must all appear (in any order), as whole words or, from ``PREFIX_MIN``
     letters, as word beginnings; a ``"quoted phrase"`` must appear as written, word for word.
     Punctuation inside a word (``7-22``, ``O'Neil``) keeps its parts together, in order. A query
-    with ß also matches as written with ss (``straße`` finds STRASSE; ``alternate_forms`` makes
-    ``strasse`` find Straße).
+    also matches its other forms, as ``alternate_forms`` indexes the text's: with ß as ss
+    (``straße`` finds STRASSE), a hyphenated word joined (``wi-fi`` finds WIFI) and groups of
+    digits that make a phone number joined (``0800 555 1234`` finds 08005551234).
     """
     parsed = _parse(text)
-    if parsed is None or not _SHARP_S.search(text):
+    if parsed is None:
+        return None
+    others = [q for q in (_parse(v) for v in query_variants(text)[1:]) if q is not None]
+    if not others:
         return parsed
-    other = _parse(unsharp(text))
-    prefix = (f"({parsed.prefix or parsed.exact}) OR ({other.prefix or other.exact})"
-              if parsed.prefix or other.prefix else None)
-    return TextQuery(f"({parsed.exact}) OR ({other.exact})", prefix, parsed.words)
+    every = [parsed, *others]
+    exact = " OR ".join(f"({q.exact})" for q in every)
+    prefix = (" OR ".join(f"({q.prefix or q.exact})" for q in every)
+              if any(q.prefix for q in every) else None)
+    return TextQuery(exact, prefix, tuple(dict.fromkeys(w for q in every for w in q.words)))
+
+
+def query_variants(text: str) -> list[str]:
+    """``text`` first, then its other forms (each rule of ``_QUERY_FORMS`` applied, alone and
+    together), without repeats."""
+    out = [text]
+    for rule in _QUERY_FORMS:
+        out.extend(v for v in (rule(t) for t in list(out)) if v not in out)
+    return out
+
+
+def joined(text: str) -> str:
+    """``text`` with each hyphenated word (``Wi-Fi``) and each phone number's digit groups
+    (``0800 555 1234``, ``0800-555-1234``) written as one word, as ``alternate_forms`` has them."""
+    text = _HYPHENATED.sub(lambda m: re.sub(f"[{_HYPHENS}]", "", m.group()), text)
+    return _DIGIT_GROUPS.sub(lambda m: _joined_digits(m.group()) or m.group(), text)
+
+
+def _joined_digits(groups: str) -> str | None:
+    digits = re.sub(r"\D", "", groups)
+    return digits if len(digits) >= PHONE_DIGITS else None
 
 
 def unsharp(text: str) -> str:
@@ -145,6 +171,7 @@ PHONE_DIGITS = 7  # digit groups (0800 555 1234) with this many digits in all ar
 _MARKABLE = re.compile(rf"{_HYPHENATED.pattern}|\w+")
 _SPLIT = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
 _LOOKALIKE = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b"})
+_QUERY_FORMS = (unsharp, joined)
 
 
 def alternate_forms(text: str) -> str:
@@ -157,7 +184,7 @@ def alternate_forms(text: str) -> str:
     """
     out = [unsharp(text)] if _SHARP_S.search(text) else []
     out.extend(re.sub(f"[{_HYPHENS}]", "", m.group()) for m in _HYPHENATED.finditer(text))
-    out.extend(j for j in (re.sub(r"\D", "", m.group()) for m in _DIGIT_GROUPS.finditer(text)) if len(j) >= PHONE_DIGITS)
+    out.extend(j for j in (_joined_digits(m.group()) for m in _DIGIT_GROUPS.finditer(text)) if j)
     for token in _WORD.findall(text):
         has_digit = any(c.isdigit() for c in token)
         letters = sum(c.isalpha() for c in token)

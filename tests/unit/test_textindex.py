@@ -356,3 +356,22 @@ def test_a_phone_number_is_found_typed_without_its_spaces(tmp_path):
     assert hit.snippet == "Call [0800 555 1234] Total: $42.99 2024"
     assert alternate_forms("Total: $42.99 2024 12") == ""  # prices and short numbers stay as they are
     index.close()
+
+
+def test_a_query_typed_with_hyphens_or_spaces_finds_the_word_read_as_one(tmp_path):
+    # the other way round: the photo says WIFI or 08005551234, the query is typed split
+    index = TextIndex.open(tmp_path / "index", create=True)
+    index.sync_files([record("/p/a.jpg", "fa"), record("/p/b.jpg", "fb"), record("/p/c.jpg", "fc")])
+    index.put([PageResult("fa", page("FREE WIFI inside")), PageResult("fb", page("Hotline 08005551234")),
+               PageResult("fc", page("Wi-Fi 0800 555 1234"))])
+    assert sorted(paths(index.search("wi-fi"))) == ["a.jpg", "c.jpg"]
+    assert paths(index.search("free wi-fi")) == ["a.jpg"]
+    assert paths(index.search('"free wi-fi"')) == ["a.jpg"]
+    for query in ("0800-555-1234", "0800 555 1234", '"0800 555 1234"', "hotline 0800 555 1234"):
+        assert "b.jpg" in paths(index.search(query)), query
+    assert paths(index.search("hotline 0800 555 1234")) == ["b.jpg"]
+    assert sorted(paths(index.search("0800 555 1234"))) == ["b.jpg", "c.jpg"]  # what worked still works
+    [hit] = index.search("hotline 0800-555-1234")
+    assert hit.snippet == "[Hotline] [08005551234]"
+    assert index.search("0800 556") == [] and index.search("wi-fo") == []
+    index.close()

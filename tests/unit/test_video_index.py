@@ -279,3 +279,16 @@ def test_a_moment_matched_by_an_alternate_form_shows_the_words_it_says(tmp_path)
     query = parse_text_query("ginger")
     assert store.moments_saying(query.exact, query.words) == {("fa", 0.0): "[GINGER94].67 TEA"}
     store.close()
+
+
+def test_a_moment_that_says_a_word_as_one_is_found_by_a_query_typed_split(tmp_path):
+    from clipsearch.textindex import alternate_forms, parse_text_query
+
+    store = VideoIndex.open(tmp_path, create=True)
+    store.put(video("/v/a.mp4", "fa"), "2020-01-01", [(0.0, unit(1, 0))], stamp={"model": "m"})
+    said = "WIFI CALL 08005551234"
+    store.put_words("fa", {"reader": "r"}, [(0.0, said, alternate_forms(said))], moments=1)
+    for typed in ("wi-fi", "0800 555 1234", "0800-555-1234", '"0800 555 1234"'):
+        query = parse_text_query(typed)
+        assert list(store.moments_saying(query.exact, query.words)) == [("fa", 0.0)], typed
+    store.close()
