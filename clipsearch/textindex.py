@@ -17,7 +17,6 @@ import os
 import re
 import sqlite3
 import time
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,12 +27,21 @@ from .sidestore import SideDb
 from .stores.base import ImageRecord, SearchFilter, sort_date
 from .stores.records import filter_clauses
 from .stores.sqlite_files import Transaction
+from .textforms import (  # noqa: F401 (TextQuery, parse_text_query and fold: this module's API too)
+    DIGIT_GROUPS,
+    MARKABLE,
+    PREFIX_MIN,
+    WORD,
+    TextQuery,
+    alternate_forms,
+    fold,
+    parse_text_query,
+)
 
 TEXT_DB_NAME = "text.sqlite"
 TEXT_SCHEMA_VERSION = 1
 SNIPPET_WORDS = 10
-ALTERNATE_FORMS_RULE = "4"  # 2: ß as ss, 3: Wi-Fi as WiFi, 4: phone numbers joined; older pages get them
-PREFIX_MIN = 3  # a query word this long or longer also matches words it begins
+ALTERNATE_FORMS_RULE = "5"  # 2: ß as ss, 3: Wi-Fi as WiFi, 4: phone numbers joined, 5: ä as ae; older pages get them
 _OPEN, _CLOSE, _ELLIPSIS = "[", "]", "..."
 FTS_OPEN, FTS_CLOSE = "\x02", "\x03"  # what snippet() marks with (never in OCR output); shown as [ ]
 
@@ -79,120 +87,6 @@ class TextHit:
     rank: float  # FTS5's bm25: lower is better
 
 
-@dataclass(frozen=True)
-class TextQuery:
-    """A query in FTS5 syntax: ``exact`` matches whole words; ``prefix`` also word beginnings."""
-
-    exact: str
-    prefix: str | None
-    words: tuple[str, ...] = ()  # the query's words, folded (see ``fold``)
-
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-_QUOTED = re.compile(r'"([^"]*)"')
-
-
-def parse_text_query(text: str) -> TextQuery | None:
-    """The FTS5 queries for what a user typed; None when it has no words.
-
-    Words outside quotes must all appear (in any order), as whole words or, from ``PREFIX_MIN``
-    letters, as word beginnings; a ``"quoted phrase"`` must appear as written, word for word.
-    Punctuation inside a word (``7-22``, ``O'Neil``) keeps its parts together, in order. A query
-    also matches its other forms, as ``alternate_forms`` indexes the text's: with ß as ss
-    (``straße`` finds STRASSE), a hyphenated word joined (``wi-fi`` finds WIFI) and groups of
-    digits that make a phone number joined (``0800 555 1234`` finds 08005551234).
-    """
-    parsed = _parse(text)
-    if parsed is None:
-        return None
-    others = [q for q in (_parse(v) for v in query_variants(text)[1:]) if q is not None]
-    if not others:
-        return parsed
-    every = [parsed, *others]
-    exact = " OR ".join(f"({q.exact})" for q in every)
-    prefix = (" OR ".join(f"({q.prefix or q.exact})" for q in every)
-              if any(q.prefix for q in every) else None)
-    return TextQuery(exact, prefix, tuple(dict.fromkeys(w for q in every for w in q.words)))
-
-
-def query_variants(text: str) -> list[str]:
-    """``text`` first, then its other forms (each rule of ``_QUERY_FORMS`` applied, alone and
-    together), without repeats."""
-    out = [text]
-    for rule in _QUERY_FORMS:
-        out.extend(v for v in (rule(t) for t in list(out)) if v not in out)
-    return out
-
-
-def joined(text: str) -> str:
-    """``text`` with each hyphenated word (``Wi-Fi``) and each phone number's digit groups
-    (``0800 555 1234``, ``0800-555-1234``) written as one word, as ``alternate_forms`` has them."""
-    text = _HYPHENATED.sub(lambda m: re.sub(f"[{_HYPHENS}]", "", m.group()), text)
-    return _DIGIT_GROUPS.sub(lambda m: _joined_digits(m.group()) or m.group(), text)
-
-
-def _joined_digits(groups: str) -> str | None:
-    digits = re.sub(r"\D", "", groups)
-    return digits if len(digits) >= PHONE_DIGITS else None
-
-
-def unsharp(text: str) -> str:
-    """``text`` with ß written ss (and capital ẞ SS), as German does where ß is not at hand."""
-    return text.replace("ß", "ss").replace("ẞ", "SS")
-
-
-def _parse(text: str) -> TextQuery | None:
-    phrases = [_WORD.findall(p) for p in _QUOTED.findall(text)]
-    loose = [_WORD.findall(chunk) for chunk in _QUOTED.sub(" ", text).replace('"', " ").split()]
-    phrases, loose = [p for p in phrases if p], [w for w in loose if w]
-    if not phrases and not loose:
-        return None
-    exact = " AND ".join([_phrase(p) for p in phrases] + [_phrase(w) for w in loose])
-    prefix = " AND ".join([_phrase(p) for p in phrases] + [
-        _phrase(w) + ("*" if len(w[-1]) >= PREFIX_MIN else "") for w in loose])
-    words = tuple(fold(w) for group in [*phrases, *loose] for w in group)
-    return TextQuery(exact, prefix if prefix != exact else None, words)
-
-
-def fold(word: str) -> str:
-    """``word`` as matching sees it: lower case, without diacritics."""
-    return "".join(c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c))
-
-
-def _phrase(words: list[str]) -> str:
-    return '"' + " ".join(w.replace('"', '""') for w in words) + '"'
-
-
-_SHARP_S = re.compile("[ßẞ]")
-_HYPHENS = "-\u2010\u2011"
-_HYPHENATED = re.compile(rf"[^\W\d_]+(?:[{_HYPHENS}][^\W\d_]+)+")
-_DIGIT_GROUPS = re.compile(r"(?<![\w.,])\d+(?:[ /-]\d+)+(?![\w]|[.,]\d)")
-PHONE_DIGITS = 7  # digit groups (0800 555 1234) with this many digits in all are also indexed joined
-_MARKABLE = re.compile(rf"{_HYPHENATED.pattern}|\w+")
-_SPLIT = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
-_LOOKALIKE = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b"})
-_QUERY_FORMS = (unsharp, joined)
-
-
-def alternate_forms(text: str) -> str:
-    """Other readings of OCR output, indexed beside it so that words stay findable.
-
-    A word run into a number (``GINGER94.67``) is split at the boundary, and digits inside a
-    word that look like letters (``BAMB00``, ``0asis``) are read as those letters. Text with ß
-    is there again with ss, a word of hyphenated letters (``Wi-Fi``, ``E-Mail``) also as one, and
-    groups of digits that look like a phone number (``0800 555 1234``) joined.
-    """
-    out = [unsharp(text)] if _SHARP_S.search(text) else []
-    out.extend(re.sub(f"[{_HYPHENS}]", "", m.group()) for m in _HYPHENATED.finditer(text))
-    out.extend(j for j in (_joined_digits(m.group()) for m in _DIGIT_GROUPS.finditer(text)) if j)
-    for token in _WORD.findall(text):
-        has_digit = any(c.isdigit() for c in token)
-        letters = sum(c.isalpha() for c in token)
-        if not has_digit or letters < 2:
-            continue
-        out.extend(p for p in _SPLIT.findall(token) if len(p) >= PREFIX_MIN and not p.isdigit())
-        out.append(token.translate(_LOOKALIKE))
-    return " ".join(out)
 
 
 class TextIndex(SideDb):
@@ -316,7 +210,7 @@ class TextIndex(SideDb):
                 rows = self._db.execute(
                     "SELECT p.fingerprint, t.text FROM pages p JOIN page_text t ON t.rowid = p.id "
                     f"WHERE p.words > 0 AND p.fingerprint IN ({','.join('?' * len(chunk))})", chunk).fetchall()
-                out.update((fp, frozenset(w.lower() for w in _WORD.findall(text or ""))) for fp, text in rows)
+                out.update((fp, frozenset(w.lower() for w in WORD.findall(text or ""))) for fp, text in rows)
         return {fp: words for fp, words in out.items() if words}
 
     def text_of(self, path: str) -> str | None:
@@ -377,7 +271,7 @@ def mark_alternates(text: str, words: set[str], *, prefix: bool) -> str:
         return f"{_OPEN}{m.group()}{_CLOSE}" if hit else m.group()
 
     chunks = text.split()
-    marked = [_MARKABLE.sub(mark, chunk) for chunk in _DIGIT_GROUPS.sub(mark, text).split()]
+    marked = [MARKABLE.sub(mark, chunk) for chunk in DIGIT_GROUPS.sub(mark, text).split()]
     first = next((i for i, (a, b) in enumerate(zip(chunks, marked)) if a != b), 0)
     start = max(0, min(first - 2, len(marked) - SNIPPET_WORDS))
     end = start + SNIPPET_WORDS

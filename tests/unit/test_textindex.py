@@ -375,3 +375,37 @@ def test_a_query_typed_with_hyphens_or_spaces_finds_the_word_read_as_one(tmp_pat
     assert hit.snippet == "[Hotline] [08005551234]"
     assert index.search("0800 556") == [] and index.search("wi-fo") == []
     index.close()
+
+
+def test_umlauts_and_their_spelling_with_e_find_each_other(tmp_path):
+    # baeckerei, muenchen, koeln: how German is typed without ä, ö, ü; FTS5 folds ä only to a
+    index = TextIndex.open(tmp_path / "index", create=True)
+    index.sync_files([record(f"/p/{n}.jpg", f"f{n}") for n in "abcde"])
+    index.put([PageResult("fa", page("Bäckerei Müller")), PageResult("fb", page("MÜNCHEN HBF")),
+               PageResult("fc", page("Köln Süßwaren")), PageResult("fd", page("BAECKEREI KOELN")),
+               PageResult("fe", page("Blu-ray Tru Gust Shop Arial to quu"))])
+    assert sorted(paths(index.search("baeckerei"))) == ["a.jpg", "d.jpg"]
+    assert paths(index.search("backerei")) == ["a.jpg"]  # as before: ä folds to a
+    assert paths(index.search("muenchen")) == ["b.jpg"]
+    assert sorted(paths(index.search("koeln"))) == ["c.jpg", "d.jpg"]
+    assert sorted(paths(index.search("bäckerei"))) == ["a.jpg", "d.jpg"]
+    assert sorted(paths(index.search("köln"))) == ["c.jpg", "d.jpg"]
+    assert paths(index.search('"baeckerei mueller"')) == ["a.jpg"]
+    assert paths(index.search("suesswaren")) == ["c.jpg"] and paths(index.search("muell")) == ["a.jpg"]
+    [hit] = index.search("muenchen")
+    assert hit.snippet == "[MÜNCHEN] HBF"
+    for english in ("blue", "true", "guest", "shoe", "aerial", "queue", "toe"):  # ae/oe/ue stay as typed
+        assert index.search(english) == [], english
+    index.close()
+
+
+def test_pages_read_before_umlauts_were_spelled_out_gain_it_on_the_next_pass(tmp_path):
+    index = TextIndex.open(tmp_path / "index", create=True)
+    index.sync_files([record("/p/a.jpg", "fa")])
+    index.put([PageResult("fa", page("Bäckerei"))])
+    index._db.execute("UPDATE page_text SET alt = ''")  # as clipsearch wrote it before rule 5
+    index._db.execute("UPDATE meta SET value = '4' WHERE key = 'alternate_forms'")
+    assert index.search("baeckerei") == []
+    assert index.refresh_alternate_forms() == 1
+    assert paths(index.search("baeckerei")) == ["a.jpg"]
+    index.close()

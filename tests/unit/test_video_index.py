@@ -292,3 +292,16 @@ def test_a_moment_that_says_a_word_as_one_is_found_by_a_query_typed_split(tmp_pa
         query = parse_text_query(typed)
         assert list(store.moments_saying(query.exact, query.words)) == [("fa", 0.0)], typed
     store.close()
+
+
+def test_a_moment_that_says_a_word_with_an_umlaut_is_found_spelled_with_e(tmp_path):
+    from clipsearch.textindex import alternate_forms, parse_text_query
+
+    store = VideoIndex.open(tmp_path, create=True)
+    store.put(video("/v/a.mp4", "fa"), "2020-01-01", [(0.0, unit(1, 0))], stamp={"model": "m"})
+    said = "Bäckerei KOELN"
+    store.put_words("fa", {"reader": "r"}, [(0.0, said, alternate_forms(said))], moments=1)
+    for typed, shown in (("baeckerei", "[Bäckerei] KOELN"), ("köln", "Bäckerei [KOELN]")):
+        query = parse_text_query(typed)
+        assert store.moments_saying(query.exact, query.words) == {("fa", 0.0): shown}, typed
+    store.close()
