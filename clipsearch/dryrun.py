@@ -78,6 +78,14 @@ def first_video_pass(folders: Iterable[str | Path]) -> Any:
     return report
 
 
+def first_text_pass(report: IndexReport) -> Any:
+    """What a first text pass (``--ocr``) would read where there is no index yet: the words in
+    every photo the run would add (a ``TextReport`` of a dry run); no model loaded."""
+    from .textpass import TextReport
+
+    return TextReport(to_read=report.added, new=report.added, dry_run=True)
+
+
 def header_problem(stat: FileStat, max_pixels: int | None) -> str | None:
     """Why a run would skip the file, from its header alone (None: it looks like a picture)."""
     if stat.size == 0:

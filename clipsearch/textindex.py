@@ -196,6 +196,15 @@ class TextIndex(SideDb):
         return {"files": files, "read": read, "with_text": with_text, "unreadable": failed,
                 "pending": contents - read}
 
+    def unread(self, fingerprints: Iterable[str]) -> int:
+        """How many of the distinct ``fingerprints`` have not been read (nothing written)."""
+        wanted, read = list(set(fingerprints)), 0
+        with self._lock:
+            for chunk in _chunks(wanted, 500):
+                read += self._db.execute(f"SELECT COUNT(*) FROM pages WHERE fingerprint IN ({','.join('?' * len(chunk))})",
+                                         chunk).fetchone()[0]
+        return len(wanted) - read
+
     def page(self, fingerprint: str) -> PageText | None:
         """What was read from a content (None: not read, nothing found, or unreadable)."""
         with self._lock:

@@ -65,6 +65,8 @@ class TextReport:
     not_on_disk: int = 0  # still to read, their files not there now (a folder kept while it is missing)
     elapsed: float = 0.0
     interrupted: bool = False
+    dry_run: bool = False  # nothing read: ``to_read`` would be (``new`` of them photos the run adds or changes)
+    new: int = 0
 
     @property
     def skipped_count(self) -> int:

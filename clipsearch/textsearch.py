@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,16 @@ class TextSide(SideStore):
                        max_pixels=settings.max_pixels, progress=progress, should_stop=should_stop)
         return run.run(store.records())
 
+    def would_read(self, store: VectorStore, new: int = 0) -> TextReport:
+        """What the text pass after a run would read (a dry run: nothing read or written, no model
+        loaded): the photos ``store`` holds whose content is not read yet and whose file is there,
+        and the ``new`` ones the run would add or change."""
+        text = self.store()
+        there = [r.fingerprint for r in store.records() if os.path.exists(r.path)]
+        unread = text.unread(there) if text is not None else len(set(there))
+        return TextReport(files=len(there), to_read=unread + new, already_read=len(set(there)) - unread,
+                          dry_run=True, new=new)
+
     def fuse(self, terms: list[QueryTerm], results: list, store: VectorStore, vector: np.ndarray,
              k: int, where: SearchFilter | None, make_result: Callable[[ImageRecord, float], Any]) -> list:
         """CLIP's ``results`` with the photos whose words match placed first (see the module).
@@ -138,6 +149,11 @@ class TextReading:
                 self.reload_if_changed()
             return self.text.read(self._store(), workers=workers, settings=self.settings,
                                   progress=progress, should_stop=should_stop)
+
+    def texts_to_read(self, new: int = 0) -> TextReport:
+        """How many photos' words a text pass would read (``--dry-run``), with ``new`` photos that
+        a run would add or change; nothing is read or written and no model is loaded."""
+        return self.text.would_read(self._store(), new)
 
     def set_text_reading(self, on: bool) -> None:
         """Turn reading the words in photos on or off for this index; the index remembers it."""

@@ -18,7 +18,7 @@ from pathlib import Path
 from cli import flags
 from clipsearch import ClipSearchError, IndexNotFound, ModelSpec, SearchEngine, Settings
 from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV, default_index_dir
-from clipsearch.dryrun import first_run, first_video_pass
+from clipsearch.dryrun import first_run, first_text_pass, first_video_pass
 from clipsearch.errors import disk_full_note
 from clipsearch.folders import as_covered
 from clipsearch.reports import counted
@@ -186,7 +186,8 @@ def _first_dry_run(args: argparse.Namespace, settings: Settings) -> int:
     """``--dry-run`` where there is no index yet: what a first run would add, nothing created."""
     folders = [f.expanduser() for f in args.folders]
     report = first_run(folders, settings.max_pixels)
-    _print_report(report, args, videos=first_video_pass(folders) if args.videos else None)
+    text = first_text_pass(report) if args.ocr else None
+    _print_report(report, args, text, videos=first_video_pass(folders) if args.videos else None)
     _say(args, f"no index in {settings.index_dir} yet: nothing was created")
     return 0
 
@@ -238,7 +239,9 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event):
     finally:
         printer.close()
     text = videos = None
-    if not (report.interrupted or args.dry_run):
+    if args.dry_run and (args.ocr or (args.ocr is None and engine.text.enabled)):  # what it would read
+        text = engine.texts_to_read(new=report.added + report.updated)
+    elif not (report.interrupted or args.dry_run):
         text = _after_photos(engine.read_texts, TextProgressPrinter, args, stop)
         report.interrupted = bool(text and text.interrupted)
     if args.dry_run and (args.videos or (args.videos is None and engine.videos.enabled)):  # what it would read

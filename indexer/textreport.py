@@ -67,7 +67,10 @@ class TextProgressPrinter(PassPrinter):
 
 
 def format_text_report(report: TextReport) -> str:
-    """The summary lines of a text pass."""
+    """The summary lines of a text pass (or of a dry run: what it would read)."""
+    if report.dry_run:
+        return (f"  text: would read the words in {counted(report.to_read, 'photo')}"
+                + (f" ({report.new} new or changed)" if report.new else "") + f"; {report.already_read} already read")
     if report.read or report.skipped or report.left:
         lines = [f"  text: read {counted(report.read, 'photo')} ({report.with_text} with words) "
                  f"in {report.elapsed:.1f} s, {report.photos_per_second:.1f} photos/s; {report.already_read} already read"

@@ -511,3 +511,43 @@ def test_a_file_rewritten_with_its_size_and_time_is_not_read_again_until_touched
     os.utime(path)  # touch
     assert engine.index_folder(library).embedded == 1
     assert not np.array_equal(engine.store.vector(str(path)), old)
+
+
+def test_a_dry_run_of_an_index_that_reads_words_says_how_many_photos_it_would_read(engine, library, tmp_path,
+                                                                                   monkeypatch, capsys):
+    import json
+
+    import clipsearch.textsearch
+    import indexer.cli
+    from clipsearch import IndexNotFound
+    from clipsearch.ocr import PageText
+    from clipsearch.textindex import PageResult
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a dry run loads no OCR model")
+
+    engine.index_folder(library)
+    engine.set_text_reading(True)
+    text = engine.text.store()
+    text.sync_files(engine.store.records())
+    text.put([PageResult(engine.store.get(str(library / "a" / "p00.jpg")).fingerprint, PageText((), 160, 120))])
+    save(photo(160, 120, seed=79), library / "new.jpg", quality=90)
+    monkeypatch.setattr(clipsearch.textsearch, "TextReader", no_model)
+    monkeypatch.setattr(indexer.cli.SearchEngine, "for_writing", lambda settings, **_: engine)
+    monkeypatch.setattr(engine, "close", lambda: None)  # the indexer closes its engine; the fixture does
+    index = str(tmp_path / "index")
+    assert indexer.cli.main([str(library), "--dry-run", "--index", index]) == 0
+    assert "  text: would read the words in 13 photos (1 new or changed); 1 already read" in capsys.readouterr().out
+    assert indexer.cli.main([str(library), "--dry-run", "--index", index, "--json"]) == 0
+    said = json.loads(capsys.readouterr().out)["text"]
+    assert (said["dry_run"], said["to_read"], said["new"], said["already_read"]) == (True, 13, 1, 1)
+    assert text.counts()["read"] == 1 and engine.store.count() == 13  # nothing read, nothing written
+    assert indexer.cli.main([str(library), "--dry-run", "--no-ocr", "--index", index]) == 0
+    assert "text:" not in capsys.readouterr().out and engine.text.enabled  # --no-ocr: not asked, not turned off
+
+    def no_index(settings, **_):
+        raise IndexNotFound("none")
+
+    monkeypatch.setattr(indexer.cli.SearchEngine, "for_writing", no_index)
+    assert indexer.cli.main([str(library), "--dry-run", "--ocr", "--index", str(tmp_path / "none")]) == 0
+    assert "  text: would read the words in 14 photos (14 new or changed); 0 already read" in capsys.readouterr().out
