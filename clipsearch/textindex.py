@@ -24,6 +24,7 @@ from typing import Any
 from .errors import InvalidQuery
 from .ocr import PageText
 from .sidestore import SideDb
+from .snippets import marked
 from .stores.base import ImageRecord, SearchFilter, sort_date
 from .stores.records import filter_clauses
 from .stores.sqlite_files import Transaction
@@ -42,7 +43,7 @@ TEXT_DB_NAME = "text.sqlite"
 TEXT_SCHEMA_VERSION = 1
 SNIPPET_WORDS = 10
 ALTERNATE_FORMS_RULE = "5"  # 2: ß as ss, 3: Wi-Fi as WiFi, 4: phone numbers joined, 5: ä as ae; older pages get them
-_OPEN, _CLOSE, _ELLIPSIS = "[", "]", "..."
+_ELLIPSIS = "..."
 FTS_OPEN, FTS_CLOSE = "\x02", "\x03"  # what snippet() marks with (never in OCR output); shown as [ ]
 
 _SCHEMA = """
@@ -264,27 +265,29 @@ class TextIndex(SideDb):
 
 def shown_snippet(snippet: str, text: str, words: tuple[str, ...], exact: bool) -> str:
     """The snippet to show, from FTS5's ``snippet()`` of the ``text`` column marked with
-    ``FTS_OPEN``/``FTS_CLOSE``: its marks as ``[ ]``; where only an alternate form matched
-    (``ginger`` in ``GINGER94.67``), the photo's own words with those whose forms matched marked."""
-    if FTS_OPEN in snippet:
-        return " ".join(snippet.replace(FTS_OPEN, _OPEN).replace(FTS_CLOSE, _CLOSE).split())
-    return mark_alternates(text, set(words), prefix=not exact)
+    ``FTS_OPEN``/``FTS_CLOSE``: its marks as ``[ ]`` and the words' own brackets escaped
+    (``snippets.marked``); where only an alternate form matched (``ginger`` in ``GINGER94.67``),
+    the photo's own words with those whose forms matched marked."""
+    if FTS_OPEN not in snippet:
+        snippet = mark_alternates(text, set(words), prefix=not exact)
+    return " ".join(marked(snippet, FTS_OPEN, FTS_CLOSE).split())
 
 
 def mark_alternates(text: str, words: set[str], *, prefix: bool) -> str:
     """``text`` with each word one of whose ``alternate_forms`` is a query word (or, with
-    ``prefix``, begins with one) marked, cut to ``SNIPPET_WORDS`` words around the first."""
+    ``prefix``, begins with one) between ``FTS_OPEN`` and ``FTS_CLOSE``, cut to ``SNIPPET_WORDS``
+    words around the first."""
     def mark(m: re.Match) -> str:
         forms = {fold(f) for f in alternate_forms(m.group()).split()}
         hit = any(f == w or (prefix and len(w) >= PREFIX_MIN and f.startswith(w)) for f in forms for w in words)
-        return f"{_OPEN}{m.group()}{_CLOSE}" if hit else m.group()
+        return f"{FTS_OPEN}{m.group()}{FTS_CLOSE}" if hit else m.group()
 
     chunks = text.split()
-    marked = [MARKABLE.sub(mark, chunk) for chunk in DIGIT_GROUPS.sub(mark, text).split()]
-    first = next((i for i, (a, b) in enumerate(zip(chunks, marked)) if a != b), 0)
-    start = max(0, min(first - 2, len(marked) - SNIPPET_WORDS))
+    shown = [MARKABLE.sub(mark, chunk) for chunk in DIGIT_GROUPS.sub(mark, text).split()]
+    first = next((i for i, (a, b) in enumerate(zip(chunks, shown)) if a != b), 0)
+    start = max(0, min(first - 2, len(shown) - SNIPPET_WORDS))
     end = start + SNIPPET_WORDS
-    return (_ELLIPSIS if start else "") + " ".join(marked[start:end]) + (_ELLIPSIS if end < len(marked) else "")
+    return (_ELLIPSIS if start else "") + " ".join(shown[start:end]) + (_ELLIPSIS if end < len(shown) else "")
 
 
 def _key(path: str) -> bytes:

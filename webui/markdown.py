@@ -6,7 +6,6 @@ from a photo's name reaches the page.
 
 import html
 import os
-import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -14,6 +13,7 @@ from urllib.parse import quote
 from clipsearch import Settings, clock
 from clipsearch.folders import now_note
 from clipsearch.reports import counted, indexed_when
+from clipsearch.snippets import pieces
 
 from .paths import web_path
 
@@ -84,8 +84,14 @@ def details_markdown(result: dict[str, Any], download: bool = False) -> str:
 
 
 def words_markdown(snippet: str) -> str:
-    """A snippet of a photo's words as markdown: escaped, the matched ``[words]`` in bold."""
-    return re.sub(r"\[([^\[\]]*)\]", lambda m: f"**{m.group(1)}**", md(snippet))
+    """A snippet of a photo's words as markdown: escaped, the matched ``[words]`` in bold, and a
+    bracket the photo says (escaped in the snippet: ``\\[SALE\\]``) shown as itself, never bold."""
+    return "".join(f"**{_literal(text)}**" if marked else _literal(text) for text, marked in pieces(snippet))
+
+
+def _literal(text: str) -> str:
+    """``text`` shown as it is in markdown: ``md``, and its backslashes and brackets escaped."""
+    return md(text.replace("\\", "\\\\")).replace("[", "\\[").replace("]", "\\]")
 
 
 def text_info_line(info: dict[str, Any]) -> str:

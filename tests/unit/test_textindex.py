@@ -409,3 +409,22 @@ def test_pages_read_before_umlauts_were_spelled_out_gain_it_on_the_next_pass(tmp
     assert index.refresh_alternate_forms() == 1
     assert paths(index.search("baeckerei")) == ["a.jpg"]
     index.close()
+
+
+def test_brackets_a_photo_says_are_told_apart_from_the_marks_of_matched_words(tmp_path):
+    from clipsearch.snippets import pieces
+    from webui.markdown import words_markdown
+
+    index = TextIndex.open(tmp_path / "index", create=True)
+    index.sync_files([record("/p/a.jpg", "fa"), record("/p/b.jpg", "fb")])
+    index.put([PageResult("fa", page("[SALE] 50% off\nC:\\DATA [1]")), PageResult("fb", page("[GINGER94].67"))])
+    [hit] = index.search("sale")
+    assert hit.snippet == "\\[[SALE]\\] 50% off C:\\\\DATA \\[1\\]"
+    assert pieces(hit.snippet) == [("[", False), ("SALE", True), ("] 50% off C:\\DATA [1]", False)]
+    shown = words_markdown(hit.snippet)
+    assert shown.startswith("\\[**SALE**\\] 50% off C:\\\\DATA \\[1\\]")  # the sign's brackets as they are, not bold
+    [hit] = index.search("ginger")  # a match in an alternate form: the words escaped too
+    assert hit.snippet == "\\[[GINGER94]\\].67"
+    assert pieces("Open [GRAND] CAFE") == [("Open ", False), ("GRAND", True), (" CAFE", False)]
+    assert words_markdown("Open [GRAND] CAFE") == "Open **GRAND** CAFE"  # as before
+    index.close()
