@@ -47,6 +47,7 @@ from .handlers import Handlers, _result_dict, api_filter, api_record
 from .matches import api_min_score, strong_results
 from .paths import local_path, web_path, web_safe
 from .rest_auth import Auth, guard_routes, refuse_unauthorized
+from .rest_routes import reading
 from .saved_api import saved_forgotten, saved_list, saved_made, with_saved
 from .textui import keeps
 from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
@@ -62,10 +63,10 @@ URL_ENCODED = "application/x-www-form-urlencoded"  # curl -d name=...: a form wi
 def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
     """The /api routes over the app's handlers (its engine, thumbnail cache and settings)."""
     router = APIRouter(prefix="/api")
-    READ = ["GET", "HEAD"]  # HEAD: curl -I, link checkers and uptime monitors get the headers a GET would
+    read = functools.partial(reading, router)  # GET, and HEAD (curl -I, uptime monitors) beside it
     guarded = functools.partial(_guarded, auth)
 
-    @router.api_route("/search", methods=READ)
+    @read("/search")
     def search_get(request: Request) -> Any:
         return guarded(request, lambda: search(handlers, request, dict(request.query_params), None))
 
@@ -73,27 +74,27 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
     async def search_post(request: Request) -> Any:
         return await posted(auth, request, lambda fields, image, _: search(handlers, request, fields, image))
 
-    @router.api_route("/similar", methods=READ)
+    @read("/similar")
     def similar_get(request: Request) -> Any:
         return guarded(request, lambda: similar(handlers, request, dict(request.query_params)))
 
-    @router.api_route("/thumbnail", methods=READ)
+    @read("/thumbnail")
     def thumbnail_get(request: Request) -> Any:
         return guarded(request, lambda: thumbnail(handlers, dict(request.query_params)))
 
-    @router.api_route("/photo", methods=READ)
+    @read("/photo")
     def photo_get(request: Request) -> Any:
         return guarded(request, lambda: photo(handlers, dict(request.query_params)))
 
-    @router.api_route("/info", methods=READ)
+    @read("/info")
     def info_get(request: Request) -> Any:
         return guarded(request, lambda: info(handlers))
 
-    @router.api_route("/saved", methods=READ)
+    @read("/saved")
     def saved_get(request: Request) -> Any:
         return guarded(request, lambda: saved_list(handlers))
 
-    @router.api_route("/topics", methods=READ)
+    @read("/topics")
     def topics_get(request: Request) -> Any:
         return guarded(request, lambda: topics(handlers, request, dict(request.query_params)))
 

@@ -1,0 +1,59 @@
+"""The REST routes as an HTTP client and a client generator see them: FastAPI's schema of them
+(one operation ID each), HEAD beside every GET, and the answers to a route or a method that is not
+there."""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+
+import httpx
+import pytest
+
+from tests.integration.test_rest_mcp import Served
+
+pytestmark = pytest.mark.usefixtures("same_gradio_temp")  # conftest.py: the server's upload folder
+
+# Each REST operation and its ID in /openapi.json: the same in every process.
+OPERATIONS = {
+    ("/api/search", "get"): "search_get_api_search_get", ("/api/search", "post"): "search_post_api_search_post",
+    ("/api/similar", "get"): "similar_get_api_similar_get", ("/api/thumbnail", "get"): "thumbnail_get_api_thumbnail_get",
+    ("/api/photo", "get"): "photo_get_api_photo_get", ("/api/info", "get"): "info_get_api_info_get",
+    ("/api/saved", "get"): "saved_get_api_saved_get", ("/api/saved", "post"): "saved_post_api_saved_post",
+    ("/api/saved", "delete"): "saved_delete_api_saved_delete", ("/api/topics", "get"): "topics_get_api_topics_get",
+}
+
+
+@pytest.fixture(scope="module")
+def served(demo_engine, gradio_temp):
+    server = Served.uploading_to(gradio_temp, demo_engine.settings)
+    yield server
+    server.close()
+
+
+def test_the_schema_gives_each_operation_one_id_of_its_own_without_a_warning(served):
+    """Routes registered for GET and HEAD at once were one operation with two methods and one ID:
+    FastAPI warned "Duplicate Operation ID search_get_api_search_get" (or ..._head, by the hash
+    seed), and a client generated from the schema got clashing names."""
+    app = served.demo.app
+    app.openapi_schema = None  # made anew, as a fresh server makes it for its first caller
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a "Duplicate Operation ID" warning fails the test
+        app.openapi()
+    schema = httpx.get(served.url + "openapi.json", timeout=60).json()
+    ids = Counter(op["operationId"] for ops in schema["paths"].values() for op in ops.values())
+    assert [name for name, count in ids.items() if count > 1] == []
+    ours = {(path, method): op["operationId"] for path, ops in schema["paths"].items() if path.startswith("/api/")
+            for method, op in ops.items()}
+    assert ours == OPERATIONS  # HEAD is not an operation of its own
+
+
+@pytest.mark.parametrize("route", sorted({path for path, method in OPERATIONS if method == "get"}))
+def test_every_get_route_answers_head_with_gets_status_and_headers(served, demo_engine, route):
+    photo = demo_engine.search_text("a red circle", k=1)[0].path
+    params = {"/api/search": {"q": "a red circle"}, "/api/similar": {"file": photo},
+              "/api/thumbnail": {"file": photo}, "/api/photo": {"file": photo}}.get(route, {})
+    with httpx.Client(base_url=served.url, timeout=60) as http:
+        got, head = http.get(route.lstrip("/"), params=params), http.head(route.lstrip("/"), params=params)
+    assert head.status_code == got.status_code and head.content == b"", route
+    assert head.headers["content-type"] == got.headers["content-type"], route
