@@ -1,6 +1,6 @@
 """A plain REST route on the web app's own server, for scripts and curl (see webui/API.md).
 
-    GET  /api/search?q=TEXT&k=N&folder=DIR&since=YYYY-MM-DD&until=YYYY-MM-DD&min_score=X
+    GET  /api/search?q=TEXT&k=N&folder=DIR&since=YYYY-MM-DD&until=YYYY-MM-DD&min_score=X&ranked=1
     POST /api/search            multipart: image=@photo.jpg (+ the same fields, q optional; region=L,T,R,B)
     GET  /api/similar?file=PATH&k=N   (an indexed photo; region=L,T,R,B: a part of it)
     (both: fold=1 marks each near-duplicate of an earlier result with near_duplicate_of)
@@ -142,6 +142,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
         image, named = (photo, "the saved search's photo") if photo else (image, named)
     text = fields.get("q") or ""
     k, cut, where, fold = _common_fields(fields)
+    ranked = _flag(fields, "ranked") or cut > 0  # the plain ranking, as a flat cut-off (above 0) lists it
     with translated():
         terms, region = parse_query(text), parse_region(fields.get("region"))
         if region is not None and image is None:
@@ -153,7 +154,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
             terms.append(QueryTerm(1.0, image=picture))
         if not terms:
             raise ApiError(400, "give q=TEXT (GET or POST) and/or an image file (POST, field 'image')")
-        hits = handlers.engine().search(terms, k=k, where=where, ranked=cut > 0)  # a flat cut-off: the plain ranking
+        hits = handlers.engine().search(terms, k=k, where=where, ranked=ranked)
         # the videos' matching moments, one a video, where the index holds videos (``--videos``)
         videos = handlers.engine().moments(terms, k=k, where=where) if handlers.engine().video_records() else None
     results = _cut(_folded(handlers, fold, hits), cut)
@@ -297,10 +298,15 @@ def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any, bool]:
         where = api_filter(fields.get("folder"), fields.get("since"), fields.get("until"))
     except ValueError as exc:
         raise ApiError(400, str(exc)) from None
-    fold = (fields.get("fold") or "").strip().lower()
-    if fold not in ("", "0", "1", "false", "true", "no", "yes"):
-        raise ApiError(400, f"fold is 1 or 0 (true or false), not {fields['fold']!r}")
-    return k, cut, where, fold in ("1", "true", "yes")
+    return k, cut, where, _flag(fields, "fold")
+
+
+def _flag(fields: dict[str, str], name: str) -> bool:
+    """A yes-or-no field (``fold``, ``ranked``): 1 or 0, true or false, yes or no; none is no."""
+    value = (fields.get(name) or "").strip().lower()
+    if value not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise ApiError(400, f"{name} is 1 or 0 (true or false), not {fields[name]!r}")
+    return value in ("1", "true", "yes")
 
 
 def _cut(results: list[dict], cut: float) -> list[dict]:

@@ -85,3 +85,28 @@ def test_the_pages_score_slider_filters_the_plain_ranking(served, demo_engine, c
     assert [r["path"] for r in shown_first] == [r["path"] for r in shown_all]
     _, shown_later, _ = handlers.refilter(results_first, CUT, SORT_RELEVANCE)
     assert [r["path"] for r in shown_later] == want
+
+
+def test_min_score_0_lists_the_plain_ranking_asked_of_a_server_as_here(served, demo_engine, capsys):
+    """`clipsearch search --min-score 0 "a + b"` lists the plain ranking's k; asked of a server
+    (--server) it listed the automatic cut-off's list (strong first, then the rest), REST's min_score=0.
+    REST's ranked=1 asks for the plain ranking, and --server sends it; min_score=0 alone keeps its meaning."""
+    want = cli_listed(capsys, demo_engine.settings, COMPOSITE, "0")
+    assert want == [h.path for h in demo_engine.search(COMPOSITE, k=K, cutoff=None)]
+    automatic = [h.path for h in demo_engine.search_text(COMPOSITE, k=K)]
+    assert want != automatic  # the case that differed: the two orders of a composite query
+
+    assert cli_listed(capsys, demo_engine.settings, COMPOSITE, "0", server=served.url) == want
+    with httpx.Client(base_url=served.url, timeout=60) as http:
+        def listed(**params):
+            answer = http.get("api/search", params={"q": COMPOSITE, "k": K, **params})
+            assert answer.status_code == 200, answer.text
+            return [r["file"] for r in answer.json()["results"]]
+
+        assert listed(min_score=0, ranked=1) == listed(ranked="true") == want
+        assert listed(min_score=0) == listed() == listed(ranked=0) == automatic  # as before, for existing callers
+        assert listed(min_score=CUT, ranked=1) == listed(min_score=CUT)  # a flat cut-off: the plain ranking either way
+        strong = listed(min_score="auto", ranked=1)  # the strong ones of the plain ranking, in its order
+        assert strong == [path for path in want if path in set(listed(min_score="auto"))]
+        wrong = http.get("api/search", params={"q": COMPOSITE, "ranked": "maybe"})
+        assert wrong.status_code == 400 and "ranked is 1 or 0" in wrong.json()["error"]
