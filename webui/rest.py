@@ -48,7 +48,7 @@ from .paths import local_path, web_path, web_safe
 from .rest_auth import Auth, guard_routes, refuse_unauthorized
 from .rest_form import MAX_UPLOAD_BYTES as MAX_UPLOAD_BYTES  # the limit, as tests and callers read it here
 from .rest_form import read_form
-from .rest_routes import reading
+from .rest_routes import reading, refusing_the_rest
 from .saved_api import saved_forgotten, saved_list, saved_made, with_saved
 from .textui import keeps
 from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
@@ -105,6 +105,7 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
     def saved_delete(request: Request) -> Any:
         return guarded(request, lambda: saved_forgotten(handlers, dict(request.query_params)))
 
+    refusing_the_rest(router)  # last: 404 and 405 as JSON
     return router
 
 
@@ -193,11 +194,11 @@ def topics(handlers: Handlers, request: Request, fields: dict[str, str]) -> dict
     with its thumbnail; ``name=NAME``: that topic's photos, nearest its centre first, as a search's
     results (the same ``k``, ``folder``, ``since``, ``until``, ``min_score``, ``fold``)."""
     started = time.perf_counter()
+    k, cut, where, fold = _common_fields(fields)  # checked with a name or without (a wrong one: 400)
     if not fields.get("name"):
         with translated():
             found = handlers.engine().topics()
         return {"topics": listed_topics(found, request)}
-    k, cut, where, fold = _common_fields(fields)
     with translated():
         hits = handlers.engine().topic_photos(fields["name"], limit=k, where=where)
     return {"topic": fields["name"], "results": with_thumbnails(_cut(_folded(handlers, fold, hits), cut), request),

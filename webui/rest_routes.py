@@ -1,5 +1,6 @@
 """How the REST routes (``webui/rest.py``) are registered: each ``GET`` route answers ``HEAD`` too,
-one operation in FastAPI's schema.
+one operation in FastAPI's schema; and what a path under /api/ that no route has, or a method a
+route does not take, is answered (``refusing_the_rest``).
 
 A route registered for both methods at once is one operation in ``/openapi.json`` with two
 methods, each given the same operation ID, which FastAPI warns of ("Duplicate Operation ID") and a
@@ -11,10 +12,11 @@ uptime monitors get the headers a ``GET`` would, and each operation keeps one ID
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 
 def reading(router: APIRouter, path: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -24,3 +26,37 @@ def reading(router: APIRouter, path: str) -> Callable[[Callable[..., Any]], Call
         router.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
         return endpoint
     return register
+
+
+def refusing_the_rest(router: APIRouter) -> None:
+    """After the routes: a path under /api/ that none of them has is a 404, and a method a route does
+    not take a 405 with its ``Allow`` header, each ``{"error": ...}`` as every other refusal of the API
+    (Starlette answered ``{"detail": "Not Found"}``); a route's path with a slash after it goes to the
+    route, as Starlette redirects it (307)."""
+    methods: dict[str, set[str]] = {}
+    for route in router.routes:
+        methods.setdefault(route.path, set()).update(route.methods or ())
+
+    async def refuse(request: Request) -> Response:
+        path = f"{router.prefix}/{request.path_params['rest']}"
+        if path not in methods and path.rstrip("/") in methods:
+            return RedirectResponse(request.url.replace(path=request.url.path.rstrip("/")), status_code=307)
+        if path not in methods:
+            return JSONResponse({"error": f"no route {path} here: the routes are {', '.join(sorted(methods))} "
+                                          "(webui/API.md)"}, status_code=404)
+        allow = ", ".join(sorted(methods[path]))
+        return JSONResponse({"error": f"{path} takes {allow}, not {request.method}"}, status_code=405,
+                            headers={"Allow": allow})
+
+    # An ASGI app, not a function, so that its route takes every method (add_route adds no prefix).
+    router.add_route(router.prefix + "/{rest:path}", _AnyMethod(refuse), include_in_schema=False)
+
+
+class _AnyMethod:
+    """An ASGI app answering every request with ``answer(request)``."""
+
+    def __init__(self, answer: Callable[[Request], Awaitable[Response]]) -> None:
+        self.answer = answer
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await (await self.answer(Request(scope, receive)))(scope, receive, send)

@@ -57,3 +57,59 @@ def test_every_get_route_answers_head_with_gets_status_and_headers(served, demo_
         got, head = http.get(route.lstrip("/"), params=params), http.head(route.lstrip("/"), params=params)
     assert head.status_code == got.status_code and head.content == b"", route
     assert head.headers["content-type"] == got.headers["content-type"], route
+
+
+@pytest.mark.parametrize("method, route", [("GET", "api/nope"), ("POST", "api/nope"), ("GET", "api/"),
+                                           ("GET", "api/search/more"), ("DELETE", "api/info/x")])
+def test_a_route_that_is_not_there_is_a_404_with_a_json_error(served, method, route):
+    answer = httpx.request(method, served.url + route, timeout=60)
+    assert answer.status_code == 404 and answer.headers["content-type"] == "application/json"
+    assert f"no route /{route} here" in answer.json()["error"] and "/api/search" in answer.json()["error"]
+    assert httpx.head(served.url + route, timeout=60).status_code == 404
+
+
+@pytest.mark.parametrize("method, route, allow", [
+    ("PUT", "api/search", "GET, HEAD, POST"), ("DELETE", "api/search", "GET, HEAD, POST"),
+    ("POST", "api/info", "GET, HEAD"), ("POST", "api/similar", "GET, HEAD"), ("POST", "api/thumbnail", "GET, HEAD"),
+    ("DELETE", "api/photo", "GET, HEAD"), ("PATCH", "api/saved", "DELETE, GET, HEAD, POST"),
+    ("POST", "api/topics", "GET, HEAD")])
+def test_a_method_a_route_does_not_take_is_a_405_with_a_json_error_and_allow(served, method, route, allow):
+    answer = httpx.request(method, served.url + route, timeout=60)
+    assert answer.status_code == 405 and answer.headers["allow"] == allow
+    assert answer.json() == {"error": f"/{route} takes {allow}, not {method}"}
+
+
+def test_a_routes_path_with_a_slash_after_it_still_goes_to_the_route(served):
+    answer = httpx.get(served.url + "api/info/", timeout=60)
+    assert answer.status_code == 307 and answer.headers["location"].endswith("/api/info")
+
+
+@pytest.mark.parametrize("route, params, words", [
+    ("api/search", {"q": "a dog", "fold": "maybe"}, "fold is 1 or 0"),
+    ("api/similar", {"k": "x"}, "k must be a whole number"),
+    ("api/similar", {"min_score": "high"}, "min_score must be a number or auto"),
+    ("api/similar", {"fold": "maybe"}, "fold is 1 or 0"),
+    ("api/similar", {"region": "a part"}, "not a region"),
+    ("api/thumbnail", {"size": "big"}, "size must be a whole number"),
+    ("api/thumbnail", {"size": "300"}, "size is 256 or 1024"),
+    ("api/topics", {"k": "x"}, "k must be a whole number"),  # was ignored (200) without a name
+    ("api/topics", {"since": "yesterday"}, "since 'yesterday' is not a date"),
+    ("api/topics", {"name": "a bowl of soup"}, "no topic is called 'a bowl of soup'"),
+])
+def test_a_wrong_parameter_is_a_400_that_names_it_on_every_route(served, demo_engine, route, params, words):
+    photo = demo_engine.search_text("a red circle", k=1)[0].path
+    params = {**({"file": photo} if route in ("api/similar", "api/thumbnail") else {}), **params}
+    answer = httpx.get(served.url + route, params=params, timeout=60)
+    assert answer.status_code == 400 and words in answer.json()["error"], answer.text[:300]
+
+
+def test_with_auth_a_route_that_is_not_there_is_still_a_404(demo_engine, gradio_temp):
+    """The refusals say nothing of the library: no credentials needed to hear them (the routes' own
+    answers still want them)."""
+    server = Served.uploading_to(gradio_temp, demo_engine.settings, auth=("alice", "s3cret"), mcp=False)
+    try:
+        assert httpx.get(server.url + "api/nope", timeout=60).status_code == 404
+        assert httpx.put(server.url + "api/search", timeout=60).status_code == 405
+        assert httpx.get(server.url + "api/search", params={"q": "a dog"}, timeout=60).status_code == 401
+    finally:
+        server.close()
