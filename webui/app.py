@@ -45,6 +45,7 @@ from .page import (
     REFILTER_NAMES,
     SIMILAR_ADDRESS_JS,
     Page,
+    query_cleared,
     unselect,
     unselect_if,
 )
@@ -55,7 +56,7 @@ from .region_view import install as install_regions
 from .saved_view import SavedView, saved_panel, wire_saved
 from .textui import text_reading, video_reading
 from .topics_view import CSS as TOPICS_CSS
-from .topics_view import TopicsView, query_cleared, topics_panel, wire_topics
+from .topics_view import TopicsView, topics_panel, wire_topics
 from .videos_view import VideosView, videos_panel, wire_videos
 
 log = logging.getLogger(__name__)
@@ -305,9 +306,10 @@ def build_app(engine: SearchEngine | None, settings: Settings,
               **searching).then(unselect_if, changed, gallery, api_visibility="private", show_progress="hidden"
                                 ).then(**in_address[0]).then(**in_address[1]).then(**similar_in_address[0]).then(
             **similar_in_address[1])
+        # A topic opened, or Find similar: its photos replace the results, and the query's boxes are emptied.
+        cleared = {"fn": query_cleared, "inputs": [changed, image], "outputs": [text, image, region], **PRIVATE}
         wire_topics(topics, TopicsView(page), filters, outputs, searching, [
-            {"fn": unselect_if, "inputs": changed, "outputs": gallery, **PRIVATE}, *similar_in_address,
-            {"fn": query_cleared, "inputs": changed, "outputs": [text, image, region], **PRIVATE}])
+            {"fn": unselect_if, "inputs": changed, "outputs": gallery, **PRIVATE}, *similar_in_address, cleared])
         demo.load(page.from_address, [k, min_score, sort, strong_only], address + outputs,
                   api_visibility="private", **searching)
         gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
@@ -317,10 +319,10 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             None, js=PREVIEW_INTO_VIEW, api_visibility="private")
         similar_btn.click(**first_unselect).then(page.find_similar, [selected, *filters], outputs,
                                                  api_visibility="private", **searching).then(
-            **similar_in_address[0]).then(**similar_in_address[1])
+            **similar_in_address[0]).then(**similar_in_address[1]).then(**cleared)
         on_box("preview", similar_region, similar_go, lambda event: event.then(**first_unselect).then(
             page.find_similar, [selected, *filters, similar_region], outputs, api_visibility="private", **searching
-        ).then(**similar_in_address[0]).then(**similar_in_address[1]))
+        ).then(**similar_in_address[0]).then(**similar_in_address[1]).then(**cleared))
         use_btn.click(page.use_selected, selected, image, api_visibility="private", show_progress="hidden").then(
             None, None, region, js=FORGET, **PRIVATE).then(**first_unselect).then(**searched).then(**in_address[0]).then(
             **in_address[1])

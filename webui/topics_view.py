@@ -3,7 +3,7 @@
 Opened, it shows one cover a topic (its most typical photo), captioned with its name and size,
 largest first; a click on a cover shows that topic's photos in the results, the most typical
 first, in the folder and dates chosen (``Page.topic``; the address becomes ``/?topic=NAME``), and
-the words and the photo of the search before leave their boxes (``query_cleared``).
+the words and the photo of the search before leave their boxes (``page.query_cleared``).
 The topics are worked out when the panel first opens and kept until the index changes; a click
 on a cover after a re-index shows the topic asked for where it still exists, then the covers anew.
 """
@@ -66,13 +66,6 @@ class TopicsView:
         if shown(topics) == [list(cover) for cover in covers or []]:
             return gr.skip(), gr.skip(), gr.skip()
         return self.covers()
-
-
-def query_cleared(changed: bool):
-    """After a topic opened: (words, photo, the box on it) emptied, where its photos replaced the
-    results; the status line says what is shown (the topic), and no box claims another query,
-    which Enter would have run instead of the topic."""
-    return ("", None, "") if changed else (gr.skip(), gr.skip(), gr.skip())
 
 
 def shown(topics: list) -> list[list]:

@@ -803,3 +803,47 @@ def test_words_with_a_dropped_photo_never_reload_as_the_words_alone(app, page, t
     page.wait_for_function("() => new URL(location.href).searchParams.get('q') === 'a green square'", timeout=TIMEOUT)
     assert "photo=" not in page.url
     page.goto(app["url"])
+
+
+def test_find_similar_leaves_no_other_query_in_the_boxes(app, page, tmp_path):
+    """Find similar showed a photo's look-alikes while the words and the photo of the search before
+    stayed in their boxes: the boxes claimed a query the results were not (and Enter ran it). Now
+    they are emptied; the status line and the address say the same photo. Find similar with no
+    result chosen changes nothing, and the drop zone still refuses a file that is no picture in
+    the status line (its checks stay)."""
+    from urllib.parse import parse_qs
+
+    from playwright.sync_api import expect
+
+    page.goto(app["url"])
+    box = page.locator("#query textarea, #query input").first
+    box.fill("a red circle")
+    page.locator("#find-similar").click()  # nothing chosen: said, the words stay
+    expect_status(page, "Click a result first")
+    expect(box).to_have_value("a red circle")
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is not a picture")
+    page.locator("#query-image input[type=file]").set_input_files(str(fake))
+    expect_status(page, "not a picture")  # in the status line, not an error badge
+    expect(page.locator("#query-image")).to_contain_text("Drop Image Here")
+    star = tmp_path / "blue-star.png"
+    render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, random.Random(7)).save(star)
+    set_strong_only(page, False)
+    page.locator("#query-image input[type=file]").set_input_files(str(star))  # one query: the words and the photo
+    expect_status(page, "“a red circle” + the dropped photo")
+    page.locator("#query-image img").wait_for()
+    first = result_names(page)[0]
+    page.locator("#results .thumbnail-item").first.click()
+    expect(page.locator("#details")).to_contain_text(first)
+    page.locator("#find-similar").click()
+    expect_status(page, f"· photos like {first} ·")
+    expect(box).to_have_value("", timeout=TIMEOUT)
+    expect(page.locator("#query-image img")).to_have_count(0, timeout=TIMEOUT)
+    page.wait_for_function("() => new URL(location.href).searchParams.has('similar')", timeout=TIMEOUT)
+    asked = urlparse(page.url).query
+    assert "q=" not in asked and "photo=" not in asked, asked
+    assert Path(parse_qs(asked)["similar"][0]).name == first
+    assert first in page.locator("#status").inner_text()  # the status line names the photo the address holds
+    search_for(page, "a green square")  # a search after it: the words alone
+    expect_status(page, "· “a green square” ·")
+    page.goto(app["url"])
