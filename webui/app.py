@@ -90,11 +90,16 @@ GALLERY_COLUMNS = 5
 # the gallery is wide, as many of at least 110 px as fit where it is not (a phone: two, where five
 # of Gradio's 100 px at least ran past the screen's edge and hid every result after the third).
 GALLERY_GAP = "var(--spacing-lg)"
+# A caption (score · name · date) wraps to this many lines at most, then ends in "…": a long file
+# name (a messenger's, emoji and all) wrapped without end over its thumbnail, and at 200% zoom or on
+# a phone hid the whole picture and ran up over the panel above. The details give the whole name.
+CAPTION_LINES = 3
 CSS = f"""
 #results .grid-container, #moments .grid-container {{ grid-template-columns: repeat(auto-fill, minmax(max(110px,
   calc((100% - {GALLERY_COLUMNS - 1} * {GALLERY_GAP}) / {GALLERY_COLUMNS} - 1px)), 1fr)) !important; }}
 #results .caption-label, #moments .caption-label {{ font-size: 0.75rem; max-width: calc(100% - 8px);
-  white-space: normal; }}
+  white-space: normal; overflow-wrap: anywhere; display: -webkit-box; -webkit-box-orient: vertical;
+  -webkit-line-clamp: {CAPTION_LINES}; line-clamp: {CAPTION_LINES}; overflow: hidden; }}
 #query-image {{ min-height: 0; }}
 .no-index {{ border-left: 4px solid var(--color-accent); padding-left: 1rem; }}
 """

@@ -16,6 +16,9 @@ from testsupport.imagefactory import photo
 from .test_browser import BROWSER_MARKS, TIMEOUT
 
 pytestmark = BROWSER_MARKS
+# A phone's name for a photo shared by a messenger, say: emoji, words, a long run without a space.
+LONG_NAME = ("🐶🌴 holiday with the family at the beach in summer " + "very long name " * 5
+             + "IMG_20240101_123456789_HDR_edited_copy_final.jpg")
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +33,7 @@ def app(tmp_path_factory):
             photo(320, 240, seed=5).save(out, "JPEG", quality=90)
         shutil.copyfile(odd, odd.replace(b".jpg", b" (2).jpg"))
         photo(320, 240, seed=6).save(library / "plain.jpg", quality=90)
+        photo(320, 240, seed=7).save(library / LONG_NAME, quality=90)
         settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
         engine = SearchEngine.for_writing(settings)
         engine.index_folder(library)
@@ -65,3 +69,30 @@ def test_an_odd_name_is_shown_opened_searched_from_and_grouped(page):
     page.locator("#find-duplicates").click()
     expect(page.locator("#duplicates-status")).to_contain_text("1 group, 2 photos", timeout=TIMEOUT)
     expect(page.locator("#duplicate-groups figcaption").first).to_contain_text("caf\\xe9", timeout=TIMEOUT)
+
+
+def test_a_long_name_leaves_its_thumbnail_in_sight(page):
+    """A long file name's caption wrapped without end over its thumbnail: at 200% zoom (or on a
+    phone) it covered the whole picture and ran up over the panel above it. It now takes at most
+    a few lines at the thumbnail's foot; the details give the whole name."""
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 700, "height": 550})  # a 1400 px window at 200% zoom
+    page.locator("#strong-only input").uncheck()
+    box = page.locator("#query textarea, #query input").first
+    box.fill("a picture")
+    box.press("Enter")
+    expect(page.locator("#status")).to_contain_text("“a picture”", timeout=TIMEOUT)
+    captions = page.locator("#results .caption-label")
+    expect(captions.filter(has_text="holiday")).to_have_count(1, timeout=TIMEOUT)
+    for item in page.locator("#results .thumbnail-item").all():
+        thumb, caption = item.bounding_box(), item.locator(".caption-label").bounding_box()
+        assert caption["y"] >= thumb["y"] + thumb["height"] / 3, (thumb, caption)  # the picture shows above it
+        assert caption["y"] + caption["height"] <= thumb["y"] + thumb["height"] + 1, (thumb, caption)
+        assert caption["x"] + caption["width"] <= thumb["x"] + thumb["width"] + 1, (thumb, caption)
+    item = page.locator("#results .thumbnail-item").filter(has_text="holiday")
+    item.click()
+    expect(page.locator("#details")).to_contain_text("IMG_20240101_123456789_HDR_edited_copy_final.jpg",
+                                                     timeout=TIMEOUT)
+    width = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert width[0] <= width[1], width  # nothing runs past the window's edge
