@@ -54,6 +54,7 @@ from .region_view import CSS as REGION_CSS
 from .region_view import FORGET, PRIVATE, on_box, region_controls
 from .region_view import install as install_regions
 from .saved_view import SavedView, saved_panel, wire_saved
+from .screen_reader import install as install_screen_reader
 from .textui import text_reading, video_reading
 from .topics_view import CSS as TOPICS_CSS
 from .topics_view import TopicsView, topics_panel, wire_topics
@@ -292,6 +293,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             **in_address[1])
         install_regions(demo)
         install_file_types(demo)
+        install_screen_reader(demo)
         on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched))
         image.clear(None, None, region, js=FORGET, **PRIVATE)
         moments_shown = wire_videos(moments, VideosView(handlers), results, [last, min_score, strong_only])

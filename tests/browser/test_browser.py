@@ -847,3 +847,15 @@ def test_find_similar_leaves_no_other_query_in_the_boxes(app, page, tmp_path):
     search_for(page, "a green square")  # a search after it: the words alone
     expect_status(page, "· “a green square” ·")
     page.goto(app["url"])
+
+
+def test_a_screen_reader_hears_the_status_line_when_a_search_ends(app, page):
+    """The status line was no live region: a screen reader said nothing when Enter's search ended,
+    and its user had to leave the search box to find out whether anything was found."""
+    from playwright.sync_api import expect
+
+    search_for(page, "a red circle")
+    line = page.locator("#status")
+    expect(line).to_have_attribute("role", "status")
+    expect(line).to_have_attribute("aria-live", "polite")
+    expect(page.get_by_role("status").filter(has_text="“a red circle”")).to_have_count(1)
