@@ -859,3 +859,22 @@ def test_a_screen_reader_hears_the_status_line_when_a_search_ends(app, page):
     expect(line).to_have_attribute("role", "status")
     expect(line).to_have_attribute("aria-live", "polite")
     expect(page.get_by_role("status").filter(has_text="“a red circle”")).to_have_count(1)
+
+
+def test_a_screen_reader_names_each_result_by_its_caption(app, page):
+    """Gradio named every thumbnail "Thumbnail 1 of 5" and nothing else: a screen reader could not
+    tell one result from another, nor which one Enter would open."""
+    from playwright.sync_api import expect
+
+    for query in ("a red circle", "a green square"):  # new results: named anew
+        search_for(page, query)
+        names = result_names(page)
+        items = page.locator("#results .thumbnail-item")
+        expect(items.nth(len(names) - 1)).to_have_attribute(
+            "aria-label", re.compile(re.escape(f"{names[-1]} ") + ".*" + re.escape(f"result {len(names)} of {len(names)}")),
+            timeout=TIMEOUT)
+        for i, name in enumerate(names):
+            expect(page.locator("#results").get_by_role("button", name=re.compile(re.escape(name)))).to_have_count(1)
+            assert f"result {i + 1} of {len(names)}" in items.nth(i).get_attribute("aria-label")
+    page.locator("#results").get_by_role("button", name=re.compile(re.escape(names[0]))).press("Enter")
+    expect(page.locator("#details")).to_contain_text(names[0], timeout=TIMEOUT)  # the one named is the one opened
