@@ -20,6 +20,7 @@ from clipsearch.demo import Scene, SceneObject, demo_checkpoint_path, make_sampl
 from testsupport.browser import CHROMIUM, TIMEOUT, VIEWPORT, open_page, serve_app
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+GALLERY_COLUMNS_WIDE = 5  # the results' columns in the tests' 1400 px window (webui.app.GALLERY_COLUMNS)
 
 BROWSER_MARKS = [
     pytest.mark.browser,
@@ -878,3 +879,41 @@ def test_a_screen_reader_names_each_result_by_its_caption(app, page):
             assert f"result {i + 1} of {len(names)}" in items.nth(i).get_attribute("aria-label")
     page.locator("#results").get_by_role("button", name=re.compile(re.escape(names[0]))).press("Enter")
     expect(page.locator("#details")).to_contain_text(names[0], timeout=TIMEOUT)  # the one named is the one opened
+
+
+def test_the_results_are_one_tab_stop_walked_with_the_arrows(app, page):
+    """Every thumbnail was a tab stop of its own: after Enter on a result, its Find similar lay
+    behind every other result (40 Tabs away). The results are now one tab stop: the arrows move
+    among them (Up and Down by a row), Enter opens one, and Tab goes on to its preview's buttons."""
+    from playwright.sync_api import expect
+
+    search_for(page, "a red circle")
+    set_strong_only(page, False)
+    names = result_names(page)
+    assert len(names) > GALLERY_COLUMNS_WIDE + 1
+    focused = "() => document.activeElement && document.activeElement.getAttribute('aria-label') || ''"
+    items = page.locator("#results .thumbnail-item")
+    items.first.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => ({focused})().includes({json.dumps(names[1])})", timeout=TIMEOUT)
+    page.keyboard.press("Enter")
+    expect(page.locator("#details")).to_contain_text(names[1], timeout=TIMEOUT)
+    page.keyboard.press("ArrowDown")  # a row down: as many results on as the gallery has columns
+    page.wait_for_function(f"() => ({focused})().includes({json.dumps(names[1 + GALLERY_COLUMNS_WIDE])})",
+                           timeout=TIMEOUT)
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function(f"() => ({focused})().includes({json.dumps(names[GALLERY_COLUMNS_WIDE])})",
+                           timeout=TIMEOUT)
+    page.keyboard.press("ArrowUp")
+    page.wait_for_function(f"() => ({focused})().includes({json.dumps(names[0])})", timeout=TIMEOUT)
+    page.keyboard.press("ArrowRight")
+    reached = []
+    for _ in range(4):  # Tab leaves the results: the preview, then its buttons
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("() => (document.activeElement.closest('[id]') || {}).id || ''"))
+        if reached[-1] == "find-similar":
+            break
+    assert reached[-1] == "find-similar" and "results" not in reached, reached
+    page.keyboard.press("Enter")
+    expect_status(page, f"photos like {names[1]}")
+    set_strong_only(page, True)
