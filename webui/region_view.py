@@ -176,6 +176,8 @@ REGION_JS = """() => {
       img.tabIndex = 0;
       img.setAttribute("aria-label", HINT);
     }
+    const wrap = img && img.parentElement && img.parentElement.closest("button");  // Gradio's, around it:
+    if (wrap && block(zone).contains(wrap) && wrap.tabIndex !== -1) wrap.tabIndex = -1;  // no second stop
     if ((zone.box || zone.keys) && (!img || img.src !== zone.src)) forget(zone);  // another picture there, or none
     else draw(zone, zone.keys || zone.box);
   });

@@ -917,3 +917,18 @@ def test_the_results_are_one_tab_stop_walked_with_the_arrows(app, page):
     page.keyboard.press("Enter")
     expect_status(page, f"photos like {names[1]}")
     set_strong_only(page, True)
+
+
+def test_the_preview_photo_is_one_tab_stop_where_its_keys_work(app, page):
+    """The preview's photo was two tab stops: Gradio's button around it, which a screen reader
+    announced with the photo's hint ("press Enter..."), though Enter there did nothing, then the
+    photo itself, where the keys draw a box."""
+    from playwright.sync_api import expect
+
+    search_for(page, "a red circle")
+    page.locator("#results .thumbnail-item").first.click()
+    expect(page.locator("#preview img")).to_have_attribute("tabindex", "0", timeout=TIMEOUT)
+    page.locator("#preview button[aria-label='Fullscreen']").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.tagName") == "IMG"
+    assert "press Enter" in page.evaluate("() => document.activeElement.getAttribute('aria-label')")
