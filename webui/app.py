@@ -77,6 +77,17 @@ QUERY_HELP = (
 # After an upload: an unreadable one leaves the drop zone empty. In the browser: an update of the
 # image from Python would replace, for the session, the component that ``upload_image`` wrapped.
 EMPTY_IF_UNREADABLE = f"(image, status) => status.includes({NOT_A_PICTURE!r}) ? null : image"
+# The upload's last step (``page.stand_in``) gives the drop zone its picture back: a Remove clicked
+# while it ran put the photo back in the emptied zone, where the next Enter searched with it. So
+# Remove and an upload mark their time, and the step's answer is dropped where the zone was emptied
+# after it was sent and no photo came since.
+MARK = "() => {{ window.{0} = performance.now(); }}"
+STAND_IN_SENT = "(image) => { window.clipsearchStandIn = performance.now(); return image; }"
+UNLESS_REMOVED = """(image) => {
+  const sent = window.clipsearchStandIn || 0;
+  const removed = (window.clipsearchRemoved || 0) > sent && !((window.clipsearchUploaded || 0) > sent);
+  return removed ? null : image;
+}"""
 # A narrow screen stacks the preview under the gallery, out of sight: a tap on a result brings it up.
 PREVIEW_INTO_VIEW = """() => {
   const preview = document.getElementById("preview");
@@ -296,6 +307,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_screen_reader(demo)
         on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched))
         image.clear(None, None, region, js=FORGET, **PRIVATE)
+        image.clear(None, None, None, js=MARK.format("clipsearchRemoved"), **PRIVATE)
+        image.upload(None, None, None, js=MARK.format("clipsearchUploaded"), **PRIVATE)
         moments_shown = wire_videos(moments, VideosView(handlers), results, [last, min_score, strong_only])
         wire_saved(demo, saved, SavedView(page), named, image, region, [k, min_score, sort, strong_only], outputs,
                    searching)
@@ -303,7 +316,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             **first_unselect).then(**searched).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
                                                               api_visibility="private").then(**in_address[0]).then(
             **in_address[1]).then(
-            page.stand_in, image, image, api_visibility="private", show_progress="hidden")
+            page.stand_in, image, image, js=STAND_IN_SENT, api_visibility="private", show_progress="hidden").then(
+            None, image, image, js=UNLESS_REMOVED, **PRIVATE)
         # Another folder or dates: the last search again (a date box on Enter or when left).
         similar_address = gr.Textbox("", visible="hidden", elem_id="similar-address", label="address")
         similar_in_address = [{"fn": page.similar_address, "inputs": last, "outputs": similar_address, **PRIVATE},
