@@ -45,7 +45,6 @@ from .page import (
     REFILTER_NAMES,
     SIMILAR_ADDRESS_JS,
     Page,
-    query_cleared,
     unselect,
     unselect_if,
 )
@@ -77,6 +76,15 @@ QUERY_HELP = (
 # After an upload: an unreadable one leaves the drop zone empty. In the browser: an update of the
 # image from Python would replace, for the session, the component that ``upload_image`` wrapped.
 EMPTY_IF_UNREADABLE = f"(image, status) => status.includes({NOT_A_PICTURE!r}) ? null : image"
+# Find similar, or a topic opened: its photos replace the results, and the query's boxes are emptied
+# (they claimed a query the results are not, and Enter ran it) as the click lands, in the browser:
+# emptied when the results came, they took words typed since. Find similar with no result chosen
+# (nothing in the preview) is only said, and leaves them.
+EMPTIED = """(text, image, region) => {
+  if (__CHOSEN__ && !document.querySelector('#preview img')) return [text, image, region];
+  if (window.clipsearchRegion) window.clipsearchRegion.forget('query-image');
+  return ['', null, ''];
+}"""
 # The upload's last step (``page.stand_in``) gives the drop zone its picture back: a Remove clicked
 # while it ran put the photo back in the emptied zone, where the next Enter searched with it. So
 # Remove and an upload mark their time, and the step's answer is dropped where the zone was emptied
@@ -327,10 +335,12 @@ def build_app(engine: SearchEngine | None, settings: Settings,
               **searching).then(unselect_if, changed, gallery, api_visibility="private", show_progress="hidden"
                                 ).then(**in_address[0]).then(**in_address[1]).then(**similar_in_address[0]).then(
             **similar_in_address[1])
-        # A topic opened, or Find similar: its photos replace the results, and the query's boxes are emptied.
-        cleared = {"fn": query_cleared, "inputs": [changed, image], "outputs": [text, image, region], **PRIVATE}
         wire_topics(topics, TopicsView(page), filters, outputs, searching, [
-            {"fn": unselect_if, "inputs": changed, "outputs": gallery, **PRIVATE}, *similar_in_address, cleared])
+            {"fn": unselect_if, "inputs": changed, "outputs": gallery, **PRIVATE}, *similar_in_address])
+        query_boxes = [text, image, region]
+        topics["covers"].select(None, query_boxes, query_boxes, js=EMPTIED.replace("__CHOSEN__", "false"), **PRIVATE)
+        for asked in (similar_btn, similar_go):
+            asked.click(None, query_boxes, query_boxes, js=EMPTIED.replace("__CHOSEN__", "true"), **PRIVATE)
         demo.load(page.from_address, [k, min_score, sort, strong_only], address + outputs,
                   api_visibility="private", **searching)
         gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
@@ -340,10 +350,10 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             None, js=PREVIEW_INTO_VIEW, api_visibility="private")
         similar_btn.click(**first_unselect).then(page.find_similar, [selected, *filters], outputs,
                                                  api_visibility="private", **searching).then(
-            **similar_in_address[0]).then(**similar_in_address[1]).then(**cleared)
+            **similar_in_address[0]).then(**similar_in_address[1])
         on_box("preview", similar_region, similar_go, lambda event: event.then(**first_unselect).then(
             page.find_similar, [selected, *filters, similar_region], outputs, api_visibility="private", **searching
-        ).then(**similar_in_address[0]).then(**similar_in_address[1]).then(**cleared))
+        ).then(**similar_in_address[0]).then(**similar_in_address[1]))
         use_btn.click(page.use_selected, selected, image, api_visibility="private", show_progress="hidden").then(
             None, None, region, js=FORGET, **PRIVATE).then(**first_unselect).then(**searched).then(**in_address[0]).then(
             **in_address[1])

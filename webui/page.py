@@ -265,16 +265,6 @@ def unselect_if(changed: bool):
     return unselect() if changed else gr.skip()
 
 
-def query_cleared(changed: bool, image: Any):
-    """After a topic opened or Find similar: (words, photo, the box on it) emptied, where their
-    photos replaced the results; the status line and the address say what is shown (the topic, or
-    the photo the results are like), and no box claims another query, which Enter would have run
-    instead. Results left as they were (an error, no result chosen) leave the boxes too: the photo
-    in the drop zone given back as it is, not ``gr.skip()``, after which Gradio rebuilds the drop
-    zone for the session without the checks ``app.upload_image`` adds to it (see ``stand_in``)."""
-    return ("", None, "") if changed else (gr.skip(), image, gr.skip())
-
-
 def within(folder: str | None, since: str | None, until: str | None) -> str:
     """What a topic's photos are limited to, said after its name: the folder and dates the page's
     filters hold (a topic's cover counts all of its photos)."""

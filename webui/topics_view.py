@@ -3,7 +3,7 @@
 Opened, it shows one cover a topic (its most typical photo), captioned with its name and size,
 largest first; a click on a cover shows that topic's photos in the results, the most typical
 first, in the folder and dates chosen (``Page.topic``; the address becomes ``/?topic=NAME``), and
-the words and the photo of the search before leave their boxes (``page.query_cleared``).
+the words and the photo of the search before leave their boxes as the cover is clicked (``app.EMPTIED``).
 The topics are worked out when the panel first opens and kept until the index changes; a click
 on a cover after a re-index shows the topic asked for where it still exists, then the covers anew.
 """
