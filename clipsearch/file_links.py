@@ -15,14 +15,10 @@ stores, so that a release before this one opens the folder as it always did.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
-import os
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from . import kept_lists
 
 FILE_NAME = "links.json"
 VERSION = 1
@@ -34,16 +30,13 @@ def load(index_dir: str | Path | None) -> Links:
     """The names remembered in ``index_dir`` (none when there is no list or it cannot be read)."""
     if index_dir is None:
         return {}
-    try:
-        document = json.loads((Path(index_dir) / FILE_NAME).read_text(encoding="utf-8"))
-        if document.get("version") != VERSION:
-            return {}
-        return {path: (int(device), int(inode)) for path, (device, inode) in document["files"].items()}
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        log.info("linked files' list not read (%s): names not on disk now are not told apart", exc)
-        return {}
+    return kept_lists.load(index_dir, FILE_NAME, VERSION, _entry,
+                           "linked files' list not read: names not on disk now are not told apart")
+
+
+def _entry(value: list) -> tuple[int, int]:
+    device, inode = value
+    return int(device), int(inode)
 
 
 def record(index_dir: str | Path | None, found: Links, indexed: Collection[str], on_disk: Collection[str]) -> None:
@@ -61,17 +54,4 @@ def record(index_dir: str | Path | None, found: Links, indexed: Collection[str],
 
 def save(index_dir: str | Path, links: Mapping[str, tuple[int, int]]) -> None:
     """Write the list atomically (removed when empty). A folder that cannot be written keeps none."""
-    target = Path(index_dir) / FILE_NAME
-    try:
-        if not links:
-            with contextlib.suppress(FileNotFoundError):
-                target.unlink()
-            return
-        if not target.parent.is_dir():
-            return
-        staged = target.with_name(FILE_NAME + ".tmp")
-        staged.write_text(json.dumps({"version": VERSION, "files": {p: list(f) for p, f in sorted(links.items())}},
-                                     indent=0) + "\n", encoding="utf-8")
-        os.replace(staged, target)
-    except OSError as exc:
-        log.info("could not keep the linked files' list: %s", exc)
+    kept_lists.save(index_dir, FILE_NAME, VERSION, links, "the linked files' list")

@@ -11,13 +11,9 @@ of the index's stores, so that a release before this one opens the folder as it 
 
 from __future__ import annotations
 
-import contextlib
-import json
-import logging
-import os
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from . import kept_lists
 
 FILE_NAME = "unreadable.json"
 VERSION = 1
@@ -27,36 +23,15 @@ Entries = dict[str, tuple[int, int, str]]
 
 def load(index_dir: str | Path) -> Entries:
     """The files remembered in ``index_dir`` (none when there is no list or it cannot be read)."""
-    try:
-        document = json.loads((Path(index_dir) / FILE_NAME).read_text(encoding="utf-8"))
-        if document.get("version") != VERSION:
-            return {}
-        return {path: (int(size), int(mtime), str(reason)) for path, (size, mtime, reason) in document["files"].items()}
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        log.info("unreadable files' list not read (%s): they are read again", exc)
-        return {}
+    return kept_lists.load(index_dir, FILE_NAME, VERSION, _entry, "unreadable files' list not read: they are read again")
+
+
+def _entry(value: list) -> tuple[int, int, str]:
+    size, mtime, reason = value
+    return int(size), int(mtime), str(reason)
 
 
 def save(index_dir: str | Path, entries: Entries) -> None:
     """Write the list (atomically, and only when it changed; removed when empty). A folder that
     cannot be written keeps none."""
-    target = Path(index_dir) / FILE_NAME
-    try:
-        if not entries:
-            with contextlib.suppress(FileNotFoundError):
-                target.unlink()
-            return
-        if not target.parent.is_dir():
-            return
-        text = json.dumps({"version": VERSION, "files": {p: list(e) for p, e in sorted(entries.items())}},
-                          indent=0) + "\n"
-        with contextlib.suppress(FileNotFoundError):
-            if target.read_text(encoding="utf-8") == text:
-                return
-        staged = target.with_name(FILE_NAME + ".tmp")
-        staged.write_text(text, encoding="utf-8")
-        os.replace(staged, target)
-    except OSError as exc:
-        log.info("could not keep the unreadable files' list: %s", exc)
+    kept_lists.save(index_dir, FILE_NAME, VERSION, entries, "the unreadable files' list")
