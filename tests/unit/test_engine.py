@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from clipsearch import IndexLocked, InvalidQuery, QueryTerm, SearchEngine, SearchFilter, Settings
+from clipsearch import IndexLocked, InvalidQuery, QueryTerm, SearchEngine, SearchFilter
 from clipsearch.lock import IndexLock
 from clipsearch.stores import open_store
 from testsupport.fakes import FakeEncoder
@@ -24,16 +24,6 @@ def library(tmp_path):
         save(photo(160, 120, seed=i), root / ("a" if i < 6 else "b/c") / f"p{i:02d}.jpg", quality=90)
     save(photo(100, 100, seed=50), root / "b" / "flat.png")
     return root
-
-
-@pytest.fixture
-def engine(tmp_path):
-    encoder = FakeEncoder()
-    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
-    store = open_store(settings.index_dir, encoder.stamp, create=True)
-    eng = SearchEngine(encoder, store, settings=settings)
-    yield eng
-    eng.close()
 
 
 def test_a_folder_reached_through_a_symlink_is_indexed_once_under_the_name_the_index_knows(engine, library, tmp_path):

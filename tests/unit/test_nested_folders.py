@@ -23,16 +23,6 @@ def library(tmp_path):
     return root
 
 
-@pytest.fixture
-def engine(tmp_path):
-    encoder = FakeEncoder()
-    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
-    store = open_store(settings.index_dir, encoder.stamp, create=True)
-    eng = SearchEngine(encoder, store, settings=settings)
-    yield eng
-    eng.close()
-
-
 def test_a_folder_deleted_inside_a_covered_one_leaves_without_a_skipped_file_every_night(engine, library):
     inner = library / "nas"
     engine.index_folder(inner)  # tried on one folder first...
