@@ -12,17 +12,13 @@ from clipsearch import IndexLocked
 from clipsearch.reports import IndexReport
 
 
-class BusyThenFree:
-    """The index is locked by another writer for the first ``busy`` passes, then free."""
+class Counting:
+    """An engine that counts the passes run on it."""
 
-    def __init__(self, busy: int) -> None:
-        self.busy, self.tries, self.passes = busy, 0, 0
+    def __init__(self) -> None:
+        self.passes = 0
 
     def index_folder(self, folders, should_stop=None) -> IndexReport:
-        self.tries += 1
-        if self.tries <= self.busy:
-            raise IndexLocked("the index /i is being updated by process 42 on nas, since 2026-12-05 03:00:00; "
-                              "wait for it to finish, then retry")
         self.passes += 1
         return IndexReport(added=1)
 
@@ -31,6 +27,21 @@ class BusyThenFree:
 
     def read_videos(self, should_stop=None) -> None:
         return None
+
+
+class BusyThenFree(Counting):
+    """The index is locked by another writer for the first ``busy`` passes, then free."""
+
+    def __init__(self, busy: int) -> None:
+        super().__init__()
+        self.busy, self.tries = busy, 0
+
+    def index_folder(self, folders, should_stop=None) -> IndexReport:
+        self.tries += 1
+        if self.tries <= self.busy:
+            raise IndexLocked("the index /i is being updated by process 42 on nas, since 2026-12-05 03:00:00; "
+                              "wait for it to finish, then retry")
+        return super().index_folder(folders, should_stop)
 
 
 def test_a_change_that_arrives_while_another_writer_holds_the_index_waits_for_it(tmp_path, monkeypatch, capsys):
@@ -62,21 +73,6 @@ def test_a_change_that_arrives_while_another_writer_holds_the_index_waits_for_it
     err = capsys.readouterr().err
     assert err.count("being updated by process 42") == 1  # said once, not at every try
     assert "indexing the changes when it is done" in err
-
-
-class Counting:
-    def __init__(self) -> None:
-        self.passes = 0
-
-    def index_folder(self, folders, should_stop=None) -> IndexReport:
-        self.passes += 1
-        return IndexReport(added=1)
-
-    def read_texts(self, should_stop=None) -> None:
-        return None
-
-    def read_videos(self, should_stop=None) -> None:
-        return None
 
 
 def test_a_folder_missing_when_watching_began_is_watched_once_its_disk_is_back(tmp_path, monkeypatch):
