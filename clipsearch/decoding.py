@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from . import camera_raw
 from .encoders.base import Encoder
 from .errors import UnreadableImage
 from .exif import exif_date, upright_size
@@ -89,6 +90,12 @@ class DecodePool:
 
 def header_facts(data: bytes, path: str) -> tuple[int, int, str | None]:
     """Width, height (upright) and date taken, from the header alone (no pixel decoding)."""
+    if camera_raw.is_raw(data, path):
+        try:
+            return camera_raw.header(data, path)
+        except UnreadableImage as exc:
+            if exc.reason != "not an image":
+                raise  # else not RAW after all (``images.load_image`` reads it so too)
     try:
         with Image.open(io.BytesIO(data)) as img:
             exif = img.getexif()

@@ -15,6 +15,8 @@ from typing import Any
 
 from PIL import Image
 
+from . import camera_raw
+from .errors import UnreadableImage
 from .images import (
     DEFAULT_MAX_PIXELS,
     FileStat,
@@ -91,13 +93,27 @@ def header_problem(stat: FileStat, max_pixels: int | None) -> str | None:
     if stat.size == 0:
         return "empty file"
     try:
-        with Image.open(stat.path) as img:
-            width, height = img.size
+        width, height = _header_size(stat.path)
+    except UnreadableImage as exc:
+        return exc.reason
     except Exception as exc:  # as a run reads it: the file refused by the OS, or what Pillow says
         return os_reason(exc) if isinstance(exc, OSError) and exc.errno else unreadable(stat.path, exc).reason
     if width * height > (max_pixels or DEFAULT_MAX_PIXELS):
         return "too many pixels"
     return None
+
+
+def _header_size(path: str) -> tuple[int, int]:
+    if camera_raw.is_raw_name(path):
+        with open(path, "rb"):  # the OS's refusal, as a run reads it
+            pass
+        try:
+            return camera_raw.header(path, path, dated=False)[:2]
+        except UnreadableImage as exc:
+            if exc.reason != "not an image":
+                raise  # else not RAW after all: Pillow's turn, as a run reads it
+    with Image.open(path) as img:
+        return img.size
 
 
 def _fingerprint(path: str) -> str | None:

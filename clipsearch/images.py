@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError, features
 
+from . import camera_raw
 from .errors import UnreadableImage
 from .exif import exif_date, upright_size
 
@@ -41,9 +42,12 @@ try:  # HEIC/HEIF from phones, on every platform
     HEIF_SUPPORTED = True
 except ImportError:  # pragma: no cover - optional dependency
     HEIF_SUPPORTED = False
+# AVIF (Android phones, the web): Pillow's own from 11.3 on (its wheels carry libavif)
+AVIF_SUPPORTED = "avif" in features.modules and bool(features.check_module("avif"))
+NO_AVIF = "AVIF needs Pillow 11.3 or later, with AVIF (pip install -U pillow)"
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
-                              ".heic", ".heif"})
+                              ".heic", ".heif", ".avif"}) | camera_raw.RAW_EXTENSIONS
 # Folders a NAS or an OS keeps beside photos: Synology's thumbnails (@eaDir), recycle bins, snapshots
 # (whole copies of the library), Windows' and fsck's own; never walked into, but as a folder of the run.
 SYSTEM_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot", "@Recycle", "@Recently-Snapshot",
@@ -267,6 +271,12 @@ def _load(
     fingerprint = fingerprint or fingerprint_bytes(data)
     defer_pillow_bomb_check(max_pixels)
     try:
+        if camera_raw.is_raw(data, name):
+            try:
+                return LoadedImage(*camera_raw.develop(data, name, min_size, max_pixels), fingerprint)
+            except UnreadableImage as exc:
+                if exc.reason != "not an image":
+                    raise  # else a picture of another kind under a RAW name, or a TIFF: Pillow's turn
         img = Image.open(io.BytesIO(data))
         return _decode(img, name, fingerprint, min_size, max_pixels)
     except UnreadableImage:
@@ -281,7 +291,8 @@ def unreadable(name: str, exc: BaseException) -> UnreadableImage:
     if isinstance(exc, Image.DecompressionBombError):
         return UnreadableImage(name, "too many pixels", str(exc))
     if isinstance(exc, UnidentifiedImageError):
-        return UnreadableImage(name, "not an image")
+        avif = name.lower().endswith(".avif") and not AVIF_SUPPORTED
+        return UnreadableImage(name, NO_AVIF if avif else "not an image")
     if isinstance(exc, MemoryError):
         return UnreadableImage(name, "too many pixels", "out of memory")
     text = str(exc)

@@ -96,7 +96,7 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
         lines.append(f"  {folder} is {absence(folder)} (a disk not mounted?): its {counted(count, 'indexed photo')} "
                      f"{'is' if count == 1 else 'are'} kept; if it moved or is gone for good, `python -m indexer --remove {folder}` forgets them")
     if not report.found and not report.skipped and not report.kept:
-        lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP): " + _other_files(report, videos))
+        lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, AVIF, GIF, TIFF, BMP, camera RAW): " + _other_files(report, videos))
     if not report.dry_run and (report.embedded or report.reused):
         rate = f", {report.images_per_second:.1f} images/s" if report.embedded else ""  # copies only: no rate
         lines.append(f"  embedded {report.embedded} ({report.reused} reused from identical files) in "
@@ -129,9 +129,9 @@ def skipped_lines(skipped: dict[str, list[str]], head: str) -> list[str]:
 
 
 def _other_files(report: IndexReport, videos: bool = False) -> str:
-    """What an empty run found instead (camera RAW, videos...), or the question whether it is the folder."""
+    """What an empty run found instead (videos, documents...), or the question whether it is the folder."""
     if not report.other_files:
         return "is it the right folder?"
     kinds = ", ".join(f"{count:,} {ext}" for ext, count in report.other_files.items())
-    return (f"it holds other files ({kinds}): camera RAW files are not indexed (a JPEG beside a RAW file is), "
+    return (f"it holds other files ({kinds}): "
             + ("videos are read after the photos (below)" if videos else "videos only with --videos"))

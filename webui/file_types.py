@@ -1,12 +1,15 @@
-"""Photos named in upper case (IMG_0001.HEIC, as phones and cameras name them) into the drop zone.
+"""Photos named in upper case (IMG_0001.HEIC, as phones and cameras name them), and camera RAW
+files, into the drop zone.
 
 A browser types a chosen or dropped file by its name's extension, and Chromium on Linux gives an
-upper-case .HEIC or .HEIF no type at all (a lower-case one is ``image/heif``). Gradio's drop zone
-takes files of type ``image/*`` only: it refused such a file chosen ("Invalid file type"), and
+upper-case .HEIC or .HEIF no type at all (a lower-case one is ``image/heif``); a camera RAW file
+gets none, or one that is not a picture's, where the system knows no type for it. Gradio's drop
+zone takes files of type ``image/*`` only: it refused such a file chosen ("Invalid file type"), and
 ignored it dropped, without a word. The page's script (``TYPES_JS``, installed once at page load)
-gives a file with no type the type of its extension, upper case or not, before Gradio's own
-handlers read it: a file chosen is put back in its input, retyped; a drop is made again with the
-retyped files. The server opens the upload by its content, as it opens any picture.
+gives a file of a picture's extension whose type is not a picture's the type of its extension,
+upper case or not, before Gradio's own handlers read it: a file chosen is put back in its input,
+retyped; a drop is made again with the retyped files. The server opens the upload by its content,
+as it opens any picture (a RAW file with LibRaw, ``app.upload_image``).
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
@@ -17,7 +20,15 @@ import gradio as gr
 # The type of each picture file the indexer reads (``clipsearch.images.IMAGE_EXTENSIONS``; a unit test checks).
 TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jpe": "image/jpeg", ".jfif": "image/jpeg",
          ".png": "image/png", ".webp": "image/webp", ".gif": "image/gif", ".bmp": "image/bmp",
-         ".tif": "image/tiff", ".tiff": "image/tiff", ".heic": "image/heic", ".heif": "image/heif"}
+         ".tif": "image/tiff", ".tiff": "image/tiff", ".heic": "image/heic", ".heif": "image/heif",
+         ".avif": "image/avif", ".dng": "image/x-adobe-dng", ".cr2": "image/x-canon-cr2", ".cr3": "image/x-canon-cr3",
+         ".crw": "image/x-canon-crw", ".nef": "image/x-nikon-nef", ".nrw": "image/x-nikon-nrw",
+         ".arw": "image/x-sony-arw", ".srf": "image/x-sony-srf", ".sr2": "image/x-sony-sr2",
+         ".orf": "image/x-olympus-orf", ".rw2": "image/x-panasonic-rw2", ".rwl": "image/x-panasonic-rwl",
+         ".raf": "image/x-fuji-raf", ".pef": "image/x-pentax-pef", ".srw": "image/x-samsung-srw",
+         ".3fr": "image/x-hasselblad-3fr", ".fff": "image/x-hasselblad-fff", ".iiq": "image/x-phaseone-iiq",
+         ".mos": "image/x-leaf-mos", ".mrw": "image/x-minolta-mrw", ".erf": "image/x-epson-erf",
+         ".kdc": "image/x-kodak-kdc", ".dcr": "image/x-kodak-dcr"}
 ZONE = "query-image"  # the drop zone (app.py)
 
 TYPES_JS = """() => {
@@ -30,9 +41,10 @@ TYPES_JS = """() => {
   };
   const retyped = (files) => {  // a DataTransfer of the files, each given its type; null where none lacked one
     const list = Array.from(files || []);
-    if (!list.some((file) => !file.type && typeOf(file))) return null;
+    const untyped = (file) => !file.type.startsWith("image/") && typeOf(file);
+    if (!list.some(untyped)) return null;
     const moved = new DataTransfer();
-    list.forEach((file) => moved.items.add(file.type || !typeOf(file) ? file :
+    list.forEach((file) => moved.items.add(!untyped(file) ? file :
       new File([file], file.name, {type: typeOf(file), lastModified: file.lastModified})));
     return moved;
   };

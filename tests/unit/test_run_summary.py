@@ -10,12 +10,12 @@ def test_an_empty_folder_is_questioned_not_reported_as_a_success():
     text = format_report(IndexReport(folders=["/home/me/Pictures/typo"]))
     assert "0 image files found in /home/me/Pictures/typo" in text
     assert "no picture files there" in text and "is it the right folder?" in text
-    raw = format_report(IndexReport(folders=["/mnt/card"], other_files={".cr2": 1200, ".mov": 30}))
-    assert ("no picture files there (JPEG, PNG, WebP, HEIC, GIF, TIFF, BMP): it holds other files (1,200 .cr2, "
-            "30 .mov): camera RAW files are not indexed (a JPEG beside a RAW file is), videos only with --videos") in raw
+    raw = format_report(IndexReport(folders=["/mnt/card"], other_files={".xmp": 1200, ".mov": 30}))
+    assert ("no picture files there (JPEG, PNG, WebP, HEIC, AVIF, GIF, TIFF, BMP, camera RAW): it holds other files "
+            "(1,200 .xmp, 30 .mov): videos only with --videos") in raw
     clips = format_report(IndexReport(folders=["/mnt/gopro"], other_files={".mp4": 12}), videos=True)
-    assert "it holds other files (12 .mp4): camera RAW files are not indexed (a JPEG beside a RAW file is), " \
-        "videos are read after the photos (below)" in clips and "only with --videos" not in clips
+    assert "it holds other files (12 .mp4): videos are read after the photos (below)" in clips \
+        and "only with --videos" not in clips
 
 
 def test_a_run_with_nothing_to_embed_says_why_instead_of_a_rate():
