@@ -18,7 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from clipsearch import SearchEngine, Settings, affinity
+from clipsearch import SearchEngine, Settings, UnreadableImage, affinity, camera_raw
 from clipsearch.batching import ModelThread, batching
 from clipsearch.encoders.side import side_lane
 from clipsearch.images import unreadable
@@ -143,7 +143,14 @@ def upload_image(refuse: bool = False, **kwargs: Any) -> gr.Image:
         except gr.Error:
             raise
         except Exception as exc:
-            reason = upload_refused(payload, exc)
+            problem: BaseException = exc
+            if camera_raw.is_raw_name(path := str(getattr(payload, "path", None) or "")):
+                try:  # camera RAW: Pillow cannot open it, LibRaw can (as the search then reads it)
+                    camera_raw.header(path, path, dated=False)
+                    return path
+                except UnreadableImage as refused:
+                    problem = refused
+            reason = upload_refused(payload, problem)
             log.debug("could not open an upload as an image: %s: %s", type(exc).__name__, exc)
             if refuse:
                 raise gr.Error(f"The uploaded file {NOT_A_PICTURE} ({reason}).", title="Not a picture",
@@ -164,7 +171,7 @@ def upload_refused(payload: Any, exc: BaseException) -> str:
             return "empty file"
     except (OSError, TypeError):
         pass  # a picture sent inline (a data: URL), or a file gone: what opening it raised says why
-    return unreadable("the uploaded file", exc).reason
+    return exc.reason if isinstance(exc, UnreadableImage) else unreadable("the uploaded file", exc).reason
 
 
 def launch_options(settings: Settings, engine: SearchEngine | None = None) -> dict[str, Any]:

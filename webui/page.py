@@ -12,7 +12,7 @@ wraps its searches for the page, so that the page stays consistent:
   again with the new filter, and a sort or cut-off change keeps the query and its time in the
   status line;
 - an upload that is not a picture says so in the status line (and ``app`` empties the drop zone);
-- a dropped picture that browsers cannot draw (HEIC, TIFF, ...) is shown in the drop zone as a JPEG
+- a dropped picture that browsers cannot draw (HEIC, TIFF, camera RAW...) is shown in the drop zone as a JPEG
   stand-in, and a search again with it uses the original it stands in for;
 - a box drawn on the dropped photo (``region_view``) searches with that part of it, in every search
   while the photo stays.
@@ -158,8 +158,8 @@ class Page:
             with Image.open(image) as picture:
                 if picture.format in BROWSER_FORMATS:
                     return image
-        except Exception:  # noqa: BLE001 - the search said what is wrong with it
-            return image
+        except Exception:  # noqa: BLE001 - not Pillow's (camera RAW): a JPEG of it where it is read
+            pass
         thumbs = self.handlers.thumbs
         jpeg = thumbs.get(image, PREVIEW_SIZE)
         if jpeg == thumbs.placeholder():
