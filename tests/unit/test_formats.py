@@ -35,6 +35,8 @@ def test_avif_is_found_and_read():
     assert is_image_name("PXL_0001.AVIF")
     loaded = load_image(data.getvalue(), path="PXL_0001.avif", min_size=224)
     assert (loaded.width, loaded.height) == (320, 240) and alike(loaded.image, picture)
+    with pytest.raises(UnreadableImage, match="not an image"):  # cut short: refused, not a crash
+        load_image(data.getvalue()[: len(data.getvalue()) // 2], path="PXL_0002.avif")
 
 
 @pytest.mark.parametrize("cfa", [True, False], ids=["bayer", "linear"])
