@@ -56,6 +56,12 @@ def count_changes(todo: list[FileStat], known: dict[str, tuple], vanished: dict[
         problem = header_problem(stat, max_pixels)
         if problem:  # said in the summary, not as a warning: the dry run skips nothing
             report.skipped.setdefault(problem, []).append(stat.path)
+        elif stat.path in known and known[stat.path][:2] == (stat.size, stat.mtime_ns):
+            # its size and time under another file id: a copy of the same content, or a replacement
+            if _fingerprint(stat.path) == known[stat.path][2]:
+                report.unchanged += 1
+            else:
+                report.updated += 1
         elif stat.path in known:
             report.updated += 1
         elif stat.size in left_by_size and left_by_size[stat.size].pop(_fingerprint(stat.path), None):

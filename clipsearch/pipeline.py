@@ -65,6 +65,8 @@ class _RunState:
     vanished_by_fp: dict[str, list[str]]  # fingerprint -> indexed paths no longer on disk
     started: float
     last_save: float
+    keeps_ids: bool = False  # the store keeps each record's file id (inode, ctime)
+    stats: dict[str, FileStat] = field(default_factory=dict)  # the files read, as read: their ids
     renamed_from: set[str] = field(default_factory=set)
     run_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # embedded in this run
     batch: WriteBatch = field(default_factory=WriteBatch)
@@ -145,26 +147,22 @@ class IndexingPipeline:
             if reason != "vanished" or (path not in report.kept and path not in deleted):
                 report.skip(path, reason)
         on_disk = {f.path for f in scan.files}
-        todo = []
         for stale in [p for p in known_under(self.unreadable, folders) if p not in on_disk]:
             del self.unreadable[stale]
-        for stat in scan.files:
-            state = known.get(stat.path)
-            if state and state[0] == stat.size and state[1] == stat.mtime_ns:
-                report.unchanged += 1
-            elif self.unreadable.get(stat.path, (None, None))[:2] == (stat.size, stat.mtime_ns):
-                report.still_unreadable += 1
-            else:
-                todo.append(stat)
+        file_ids = getattr(self.store, "file_ids", None)  # None: a store that keeps none
+        todo, unseen = self._diff(scan.files, known, file_ids() if file_ids else None, report)
         vanished = {p: known[p][2] for p in known if p not in on_disk}
         if dry_run:
             count_changes(todo, known, vanished, report, self.max_pixels)
             report.elapsed = time.monotonic() - started
             return report
         self._cover_new(covered, folders, outside)
+        if unseen:
+            self.store.write(WriteBatch(file_ids=unseen))
         file_links.record(self.index_dir, scan.links, states.keys() - vanished.keys(), on_disk)
         state = _RunState(report, IndexProgress(found=report.found, to_process=len(todo)), known,
-                          {fp for _, _, fp in states.values()}, _by_fingerprint(vanished), started, started)
+                          {fp for _, _, fp in states.values()}, _by_fingerprint(vanished), started, started,
+                          keeps_ids=file_ids is not None)
         if todo:
             # The model loads only for a file that needs it. Where every file has the size of one
             # indexed (moved, touched, copied), it waits for one whose content is new: a run of
@@ -183,6 +181,29 @@ class IndexingPipeline:
         self.store.save()
         report.elapsed = time.monotonic() - started
         return report
+
+    def _diff(self, files: list[FileStat], known: dict[str, tuple[int, int, str]],
+              ids: dict[str, tuple[int, int]] | None, report: IndexReport) -> tuple[list[FileStat], list]:
+        """The files to read: new, changed, or with the size and time of the file the index read but
+        not its file id (inode, ctime: replaced by ``rsync -t``, ``cp --preserve``, a restore; or
+        only copied, moved to another disk, chmod-ed): their content decides. And the file ids to
+        record for the unchanged files the index has none for (an index of a release before)."""
+        todo, unseen = [], []
+        for stat in files:
+            state = known.get(stat.path)
+            if state and state[0] == stat.size and state[1] == stat.mtime_ns:
+                seen = (stat.ino, stat.ctime_ns) if ids is None else ids.get(stat.path)
+                if seen is None:  # trusted on size and time, as before file ids, once
+                    unseen.append((stat.path, stat.ino, stat.ctime_ns))
+                elif seen[0] != stat.ino or seen[1] != stat.ctime_ns:
+                    todo.append(stat)
+                    continue
+                report.unchanged += 1
+            elif self.unreadable.get(stat.path, (None, None))[:2] == (stat.size, stat.mtime_ns):
+                report.still_unreadable += 1
+            else:
+                todo.append(stat)
+        return todo, unseen
 
     def _cover_new(self, covered: list[str], folders: list[str], outside: list[str]) -> None:
         """Record a new folder as covered before its first batch, not only when the run ends: after
@@ -241,6 +262,8 @@ class IndexingPipeline:
             state.report.embedded += len(state.embeds)
         for twin in state.twins:
             state.batch.put.append((twin.record(), state.run_vectors[twin.fingerprint]))
+        if state.keeps_ids:
+            state.batch.file_ids = _file_ids(state.batch, state.stats)
         if len(state.batch):
             self.store.write(state.batch)
         state.batch, state.embeds, state.twins = WriteBatch(), [], []
@@ -261,10 +284,11 @@ class IndexingPipeline:
             self._skip(item, state)
             return
         self.unreadable.pop(stat.path, None)
+        state.stats[stat.path] = stat
         fp, old = item.fingerprint, state.known.get(stat.path)
-        if old and old[2] == fp:  # touched, same content
+        if old and old[2] == fp:  # touched, or the same content in another file (a copy, a restore)
             state.batch.update.append(item.record())
-            report.updated += 1
+            state.count("unchanged" if old[:2] == (stat.size, stat.mtime_ns) else "updated")
             return
         sources = state.vanished_by_fp.get(fp)
         if sources and not old:  # a file that vanished elsewhere reappears here: a move
@@ -324,6 +348,12 @@ def default_workers(encoder: Encoder | None) -> int:
     cores = os.cpu_count() or 2
     on_accelerator = getattr(encoder, "device", "cpu") in ("cuda", "mps")  # not part of the protocol
     return cores if on_accelerator else min(4, cores)
+
+
+def _file_ids(batch: WriteBatch, stats: dict[str, FileStat]) -> list[tuple[str, int, int]]:
+    """The file ids (path, inode, ctime) of the records a batch writes, as their files were read."""
+    paths = [r.path for r, _ in batch.put] + [r.path for _, r in batch.rename] + [r.path for r in batch.update]
+    return [(p, stat.ino, stat.ctime_ns) for p in paths if (stat := stats.pop(p, None)) and stat.ino]
 
 
 def _by_fingerprint(paths: dict[str, str]) -> dict[str, list[str]]:

@@ -88,7 +88,8 @@ class RayEmbedder:
         batch = self.batch_size or (64 if gpus else 32)
         log.info("ray: %d files, %d embedding actors (%s), batch %d", len(files), actors,
                  f"{gpus} GPUs" if gpus else f"{cpus:g} CPUs", batch)
-        rows = [{"path": f.path, "size": f.size, "mtime_ns": f.mtime_ns} for f in files]
+        rows = [{"path": f.path, "size": f.size, "mtime_ns": f.mtime_ns, "ino": f.ino, "ctime_ns": f.ctime_ns}
+                for f in files]
         dataset = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows) // DECODE_BATCH, 1000)))
         dataset = dataset.map_batches(
             decode_batch, batch_size=DECODE_BATCH, batch_format="pandas", num_cpus=1,
@@ -116,8 +117,10 @@ def decode_batch(frame, *, spec: ModelSpec, reusable: list, max_pixels: int | No
     encoder = _cached(("prepare", spec), lambda: _load(replace(spec, device="cpu", precision="fp32", threads=1)))
     known = _cached(("reusable", reusable[0].hex()), lambda: ray.get(reusable[0]))
     out = {"item": [], "embed": [], "reason": [], "detail": []}
-    for path, size, mtime_ns in zip(frame["path"], frame["size"], frame["mtime_ns"]):
-        item = inspect_file(FileStat(str(path), int(size), int(mtime_ns)), known, encoder, max_pixels)
+    for path, size, mtime_ns, ino, ctime_ns in zip(frame["path"], frame["size"], frame["mtime_ns"], frame["ino"],
+                                                   frame["ctime_ns"]):
+        stat = FileStat(str(path), int(size), int(mtime_ns), int(ino), int(ctime_ns))
+        item = inspect_file(stat, known, encoder, max_pixels)
         error, item.error = item.error, None  # the exception's own pickling loses its fields
         out["reason"].append(error.reason if error else "")
         out["detail"].append(error.detail if error else "")

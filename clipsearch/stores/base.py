@@ -103,13 +103,16 @@ class WriteBatch:
 
     ``put``: new or changed files with their new vectors. ``rename``: (old path, new record) pairs
     that keep their vector. ``update``: same path and content, fresher metadata (mtime).
-    ``delete``: paths to forget.
+    ``delete``: paths to forget. ``file_ids``: (path, inode, ctime_ns) of the files on disk that
+    records hold, for a store that keeps them (``file_ids()``); applied after the rest, and not
+    counted in ``len``: a batch of these alone changes no photo.
     """
 
     put: list[tuple[ImageRecord, np.ndarray]] = field(default_factory=list)
     rename: list[tuple[str, ImageRecord]] = field(default_factory=list)
     update: list[ImageRecord] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
+    file_ids: list[tuple[str, int, int]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.put) + len(self.rename) + len(self.update) + len(self.delete)
@@ -121,6 +124,9 @@ class VectorStore(Protocol):
 
     Everything the engine, the indexing pipeline and the front ends call on a store is declared
     here; a new store implements this, ``open`` and ``read_stamp``, and passes tests/contract.
+    A store may also keep, beside each record, the inode and ctime of the file it was read from
+    (``file_ids()``: path -> (ino, ctime_ns), and ``WriteBatch.file_ids``), as the hnsw store does:
+    then a file replaced by another of the same size and modification time is read again.
     """
 
     folder: Path  # the local index folder (lock, manifest; never scanned for pictures)

@@ -218,6 +218,10 @@ class HnswStore:
         """path -> (size, mtime_ns, fingerprint) for every record: what a re-scan compares with."""
         return self._records.file_states()
 
+    def file_ids(self) -> dict[str, tuple[int, int]]:
+        """path -> (inode, ctime_ns) of the file each record was read from, where known."""
+        return self._records.file_ids()
+
     def vector(self, path: str) -> np.ndarray | None:
         return self._records.vector(path)
 
@@ -274,7 +278,7 @@ class HnswStore:
     def write(self, batch: WriteBatch) -> None:
         """Apply one batch in one SQLite transaction, then to the in-memory graph."""
         self._require_writable()
-        if not len(batch):
+        if not (len(batch) or batch.file_ids):
             return
         with self._lock:
             # Catch up inside the transaction: the graph then holds every batch before this one.
@@ -330,15 +334,11 @@ class HnswStore:
 
     def _remove_stale_temp_files(self) -> None:
         """Delete snapshots a crashed writer left half-written, unless another writer runs now."""
-        with sole_writer(self.folder) as alone:
-            if alone:  # else its temp file may be a snapshot being saved right now
-                self._remove_temp_files()
-
-    def _remove_temp_files(self) -> None:
-        for entry in os.scandir(self.folder):
-            if is_snapshot_temp(entry.name):
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
+        with sole_writer(self.folder) as alone:  # else its temp file may be a snapshot being saved now
+            for entry in os.scandir(self.folder) if alone else ():
+                if is_snapshot_temp(entry.name):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
     def _write_manifest(self) -> None:
         info = self.info()

@@ -12,6 +12,10 @@ Revisions:
      were dropped is recorded, so a process holding an older graph knows when it can no longer
      catch up incrementally (the first release dropped them at every snapshot, unrecorded).
      Also the covering date index ``images_date`` (some first-release indexes predate it).
+  3  ``file_ids``: the inode and ctime of the file each record was read from, so that a file
+     replaced by another of the same size and modification time is read again. A table of its
+     own, filled as runs see the files (a record without one is trusted as before, once): a
+     release before it writes the index as it did, and what it leaves there is only checked.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 
 from .layout import snapshots
 
-REVISION = 2
+REVISION = 3
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,11 +49,14 @@ CREATE INDEX IF NOT EXISTS images_vgen ON images (vgen);
 CREATE INDEX IF NOT EXISTS images_date ON images (sort_date, vgen, label);
 DROP INDEX IF EXISTS images_sort_date;  -- what indexes made before had instead
 CREATE TABLE IF NOT EXISTS tombstones (label INTEGER PRIMARY KEY, gen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS file_ids (path BLOB PRIMARY KEY, ino INTEGER NOT NULL, ctime_ns INTEGER NOT NULL)
+    WITHOUT ROWID;
 """
 
 # Each step brings revision n - 1 to n (index n - 2 of the list); all run in one transaction.
 STEPS: list[str] = [
     TABLES + "INSERT OR IGNORE INTO meta VALUES ('purged_gen', '{newest_snapshot}');",
+    TABLES,
 ]
 
 

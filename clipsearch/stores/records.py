@@ -123,6 +123,16 @@ class RecordStore:
             rows = self._db.execute("SELECT path, size, mtime_ns, fingerprint FROM images").fetchall()
         return {os.fsdecode(r[0]): (r[1], r[2], r[3]) for r in rows}
 
+    def file_ids(self) -> dict[str, tuple[int, int]]:
+        """path -> (inode, ctime_ns) of the file each record was read from, where known (none
+        in an index a reader has not upgraded yet)."""
+        with self.lock:
+            try:
+                rows = self._db.execute("SELECT path, ino, ctime_ns FROM file_ids").fetchall()
+            except sqlite3.OperationalError:  # revision 2 or before, opened to read
+                return {}
+        return {os.fsdecode(r[0]): (r[1], r[2]) for r in rows}
+
     def vector(self, path: str) -> np.ndarray | None:
         with self.lock:
             row = self._db.execute("SELECT vector FROM images WHERE path=?", (_key(path),)).fetchone()
@@ -247,12 +257,16 @@ class RecordStore:
         return change
 
     def _apply(self, batch: WriteBatch, gen: int, now: float) -> Change:
+        if not len(batch):  # files seen again, no photo changed: no new generation
+            self._note_file_ids(batch)
+            return Change(gen - 1, np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32))
         next_label = int(self.meta("next_label"))
         dead: list[int] = []
         for path in batch.delete:
             dead += self._drop(path)
         for old_path, record in batch.rename:
             dead += self._drop(record.path) if record.path != old_path else []
+            self._db.execute("DELETE FROM file_ids WHERE path=?", (_key(old_path),))
             self._db.execute(
                 "UPDATE images SET path=?, size=?, mtime_ns=?, width=?, height=?, date_taken=?, sort_date=?, "
                 "indexed_at=? WHERE path=?",
@@ -274,17 +288,23 @@ class RecordStore:
                  record.height, record.date_taken, sort_date(record), next_label + i, gen,
                  vectors[i].tobytes(), now))
         labels = np.arange(next_label, next_label + len(batch.put), dtype=np.int64)
+        self._note_file_ids(batch)
         self._db.executemany("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", [(d, gen) for d in dead])
         self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
             ("next_label", str(next_label + len(batch.put))), ("generation", str(gen)),
             ("last_indexed", str(now))])
         return Change(gen, labels, vectors, dead)
 
+    def _note_file_ids(self, batch: WriteBatch) -> None:
+        self._db.executemany("INSERT OR REPLACE INTO file_ids VALUES (?, ?, ?)",
+                             [(_key(p), ino, ctime) for p, ino, ctime in batch.file_ids])
+
     def _drop(self, path: str) -> list[int]:
         row = self._db.execute("SELECT label FROM images WHERE path=?", (_key(path),)).fetchone()
         if row is None:
             return []
         self._db.execute("DELETE FROM images WHERE path=?", (_key(path),))
+        self._db.execute("DELETE FROM file_ids WHERE path=?", (_key(path),))
         return [row[0]]
 
     def set_folders(self, folders: Iterable[str], left_out: Iterable[str] = ()) -> None:

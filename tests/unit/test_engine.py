@@ -481,26 +481,71 @@ def test_decode_threads_take_every_core_only_when_the_model_runs_on_a_gpu(monkey
     store.close()
 
 
-def test_a_file_rewritten_with_its_size_and_time_is_not_read_again_until_touched(engine, tmp_path):
-    """README (Index a folder): a run compares size and modification time, so a file whose bytes a
-    sync tool replaced, keeping both, keeps its old vector; ``touch`` has it embedded anew."""
+def counting_reads(monkeypatch) -> list[str]:
+    """The paths the pipeline's workers read from now on."""
+    import clipsearch.decoding
+
+    reads, read = [], clipsearch.decoding.read_file_bytes
+    monkeypatch.setattr(clipsearch.decoding, "read_file_bytes", lambda path, *a: reads.append(path) or read(path, *a))
+    return reads
+
+
+def test_a_file_replaced_by_another_of_its_size_and_time_is_read_again(engine, tmp_path, monkeypatch):
+    """README (Index a folder): a file whose bytes a sync tool replaced, keeping its size and time, is
+    told by its file id (inode, ctime) and embedded anew; a copy of the same content, a chmod or a
+    touch is read but not embedded; a run over files that did not change reads none."""
     from pathlib import Path
 
     readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
-    assert ("one rewritten with the same size and the same modification time (some sync tools do this) is not "
-            "read again and keeps its old vector; `touch` it to have it embedded anew") in readme
+    assert ("one replaced by another of the same size and modification time (`rsync -t`, `cp --preserve`, a "
+            "restore from a backup) is told by its inode and change time, read again, and embedded anew") in readme
     library = tmp_path / "bitmaps"
-    path = save(photo(160, 120, seed=1), library / "one.bmp")
+    one, two, three = (save(photo(160, 120, seed=i), library / f"{name}.bmp") for i, name in
+                       enumerate(("one", "two", "three")))
     engine.index_folder(library)
-    old, stat = engine.store.vector(str(path)), path.stat()
-    save(photo(160, 120, seed=2), path)  # other pixels, the same size (an uncompressed bitmap)
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert path.stat().st_size == stat.st_size
-    assert engine.index_folder(library).unchanged == 1
-    np.testing.assert_array_equal(engine.store.vector(str(path)), old)
-    os.utime(path)  # touch
+    old, stat = engine.store.vector(str(one)), one.stat()
+    reads = counting_reads(monkeypatch)
+    save(photo(160, 120, seed=7), one)  # other pixels, the same size (an uncompressed bitmap)
+    os.utime(one, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert one.stat().st_size == stat.st_size
+    dry = engine.index_folder(library, dry_run=True)
+    assert (dry.updated, dry.unchanged, reads) == (1, 2, [])
+    report = engine.index_folder(library)
+    assert (report.updated, report.embedded, report.unchanged) == (1, 1, 2) and set(reads) == {str(one)}
+    assert not np.array_equal(engine.store.vector(str(one)), old)
+    before, vector = engine.encoder.images_embedded, engine.store.vector(str(two))
+    shutil.copy2(two, tmp_path / "copy.bmp")  # the same content in a new file, its time kept (a restore)
+    os.replace(tmp_path / "copy.bmp", two)
+    three.chmod(0o600)
+    reads.clear()
+    report = engine.index_folder(library)
+    assert (report.updated, report.embedded, report.unchanged) == (0, 0, 3)
+    assert reads in ([str(two), str(three)], [str(three), str(two)]) and engine.encoder.images_embedded == before
+    np.testing.assert_array_equal(engine.store.vector(str(two)), vector)
+    reads.clear()
+    again = engine.index_folder(library)  # nothing changed: a stat a file, nothing read
+    assert (again.unchanged, again.updated, reads) == (3, 0, [])
+    os.utime(three)  # touch: read, the same content, not embedded
+    touched = engine.index_folder(library)
+    assert (touched.updated, touched.embedded, reads) == (1, 0, [str(three)])
+    assert engine.store.check() == []
+
+
+def test_an_index_without_file_ids_trusts_size_and_time_once_and_reads_nothing(engine, library, monkeypatch):
+    """An index of a release before file ids (or one such a release wrote to since): its records are
+    trusted on size and time once, nothing is read or embedded, and their file ids are recorded."""
+    import sqlite3
+
+    engine.index_folder(library)
+    with sqlite3.connect(engine.store.folder / "records.sqlite") as db:
+        db.execute("DELETE FROM file_ids")
+    assert engine.store.file_ids() == {}
+    before, reads = engine.encoder.images_embedded, counting_reads(monkeypatch)
+    report = engine.index_folder(library)
+    assert (report.unchanged, report.updated, report.embedded, reads) == (13, 0, 0, [])
+    assert engine.encoder.images_embedded == before and len(engine.store.file_ids()) == 13
+    save(photo(160, 120, seed=70), library / "a" / "p00.jpg", quality=90)  # from now on, told
     assert engine.index_folder(library).embedded == 1
-    assert not np.array_equal(engine.store.vector(str(path)), old)
 
 
 def test_a_dry_run_of_an_index_that_reads_words_says_how_many_photos_it_would_read(engine, library, tmp_path,
