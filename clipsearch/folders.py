@@ -74,7 +74,7 @@ def keep_missing_folders(known: dict, folders: list[str], scan: ScanResult, repo
     inside another folder of the run that holds photos was deleted, not unmounted: its photos
     leave; but one still there and empty there is a mount point (``~/Pictures/nas``): kept."""
     paths = [f.path for f in scan.files]  # sorted by scan_images
-    seen = [f for f in folders if _holds(paths, f)]
+    seen = [f for f in folders if holds(paths, f)]
     for folder in folders:
         mount_point = os.path.isdir(folder) and not is_there(folder)
         if folder in seen or (not mount_point and any(folder.startswith(os.path.join(f, "")) for f in seen)):
@@ -147,7 +147,7 @@ def known_under(states: dict[str, Any], folders: list[str]) -> dict:
     return {p: s for p, s in states.items() if p.startswith(prefixes) or p in folders}
 
 
-def _holds(paths: list[str], folder: str) -> bool:
+def holds(paths: list[str], folder: str) -> bool:
     """Whether the sorted ``paths`` have one in or under ``folder`` (a binary search, not a walk)."""
     at = bisect.bisect_left(paths, folder)
     if at < len(paths) and paths[at] == folder:  # a file named on its own

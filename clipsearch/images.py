@@ -81,6 +81,8 @@ class ScanResult:
     others: Counter = field(default_factory=Counter)  # files that are no picture, by extension (".cr2")
     # the file (device, inode) each name reaches that is a symlink, a symlink's target or a hard link
     links: dict[str, tuple[int, int]] = field(default_factory=dict)  # (clipsearch/file_links.py)
+    # the folders on another device than their parent's: disks mounted there (clipsearch/mount_points.py)
+    mounts: dict[str, int] = field(default_factory=dict)  # folder -> its device
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ class _Scan:
                 st = os.stat(item)
                 self.excluded.add((st.st_dev, st.st_ino))
         self.seen_dirs: set[tuple[int, int]] = set()
+        self.devices: dict[str, int] = {}  # folder walked -> its device
         self.seen_files: set[str] = set()
 
     def root(self, root: str) -> None:
@@ -174,6 +177,9 @@ class _Scan:
             if key in self.seen_dirs or key in self.excluded:
                 return []
             self.seen_dirs.add(key)
+            self.devices[folder] = st.st_dev
+            if self.devices.get(os.path.dirname(folder), st.st_dev) != st.st_dev:
+                self.result.mounts[folder] = st.st_dev
             return list(os.scandir(folder))
         except OSError as exc:
             self.result.errors.append((folder, os_reason(exc)))

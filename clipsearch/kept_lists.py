@@ -1,5 +1,5 @@
 """Lists of files kept beside the index in JSON files of their own (``unreadable.json``,
-``links.json``): ``{"version": N, "files": {path: [...]}}``, written atomically and only when
+``links.json``, ``mounts.json``): ``{"version": N, "files": {path: [...]}}``, written atomically and only when
 they changed, removed when empty. Files of their own, not tables of the stores, so that a release
 before them opens the folder as it always did; one that cannot be read is as none."""
 

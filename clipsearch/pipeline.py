@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from . import file_links
+from . import file_links, mount_points
 from .decoding import InspectedFile, LocalDecoder, inspect_file
 from .dryrun import count_changes
 from .encoders.base import Encoder
@@ -141,6 +141,8 @@ class IndexingPipeline:
         aliases = other_spellings(covered, folders)
         states = self.store.file_states()
         known = keep_missing_folders(known_under(states, folders + aliases), folders, scan, report)
+        mounts = mount_points.load(self.index_dir)
+        known = mount_points.keep_unmounted(known, folders, scan, mounts, report)
         known = keep_links_into_missing(known, scan, report)
         deleted = deleted_inside(folders, report)
         for path, reason in scan.errors:  # a kept folder's absence is said once, a deleted one's by its photos
@@ -160,6 +162,7 @@ class IndexingPipeline:
         if unseen:
             self.store.write(WriteBatch(file_ids=unseen))
         file_links.record(self.index_dir, scan.links, states.keys() - vanished.keys(), on_disk)
+        mount_points.record(self.index_dir, scan, folders, mounts, report.kept)
         state = _RunState(report, IndexProgress(found=report.found, to_process=len(todo)), known,
                           {fp for _, _, fp in states.values()}, _by_fingerprint(vanished), started, started,
                           keeps_ids=file_ids is not None)

@@ -54,6 +54,65 @@ def test_an_empty_mount_point_inside_a_covered_folder_keeps_its_photos(engine, l
     assert back.unchanged == 8 and back.added == 0 and engine.encoder.images_embedded == before
 
 
+class MountedOn:
+    """``os`` as the scan sees it where a disk is mounted on ``folder``: that folder is on another
+    device than its parent (a test mounts nothing)."""
+
+    def __init__(self, folder):
+        self.folder = str(folder)
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def stat(self, path, *args, **kwargs):
+        st = os.stat(path, *args, **kwargs)
+        if os.fspath(path) != self.folder:
+            return st
+        return os.stat_result((st.st_mode, st.st_ino, st.st_dev + 1, *tuple(st)[3:]))
+
+
+def test_a_disk_not_mounted_on_a_folder_covered_through_its_parent_keeps_its_photos(engine, library, tmp_path,
+                                                                                     monkeypatch):
+    """README: ~/Pictures/nas, a mount point covered through ~/Pictures only: when its disk is not
+    mounted (its folder empty, on its parent's disk) its photos are kept and the summary says so;
+    when they are deleted from the disk while it is mounted, or from a folder that is no mount
+    point, they leave."""
+    from pathlib import Path
+
+    import clipsearch.images
+
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    assert ("A disk mounted on a folder inside a covered one (`~/Pictures/nas`, covered through `~/Pictures`) "
+            "keeps its photos too when it is not mounted") in readme
+    nas = library / "nas"
+    save(photo(160, 120, seed=20), library / "top.jpg", quality=90)
+    with monkeypatch.context() as mounted:
+        mounted.setattr(clipsearch.images, "os", MountedOn(nas))
+        assert engine.index_folder(library).added == 9
+    save(photo(160, 120, seed=21), tmp_path / "phone" / "IMG_1.jpg", quality=90)
+    engine.index_folder(tmp_path / "phone")  # a run over another folder forgets no mount point
+    before = engine.encoder.images_embedded
+    nas.rename(tmp_path / "disk")  # unmounted: its empty mount point, on its parent's disk
+    nas.mkdir()
+    run = engine.index_folder(engine.folders())  # cron
+    assert run.kept == {str(nas): 4} and run.removed == 0 and engine.store.count() == 10
+    assert engine.index_folder(engine.folders()).kept == {str(nas): 4}  # and the night after
+    nas.rmdir()
+    (tmp_path / "disk").rename(nas)
+    with monkeypatch.context() as mounted:
+        mounted.setattr(clipsearch.images, "os", MountedOn(nas))  # mounted again: nothing embedded
+        back = engine.index_folder(engine.folders())
+        assert back.unchanged == 10 and not back.kept and engine.encoder.images_embedded == before
+        for photo_file in nas.iterdir():  # deleted from the disk, which is mounted: they leave
+            photo_file.unlink()
+        gone = engine.index_folder(engine.folders())
+        assert gone.removed == 4 and not gone.kept and engine.store.count() == 6
+    for photo_file in (library / "a").iterdir():  # emptied, and never a mount point: they leave too
+        photo_file.unlink()
+    emptied = engine.index_folder(engine.folders())
+    assert emptied.removed == 4 and not emptied.kept and engine.store.count() == 2
+
+
 def test_the_thumbnail_cache_inside_a_photo_folder_is_not_indexed(library, tmp_path):
     """CLIPSEARCH_CACHE=~/Pictures/clipsearch-cache: the web app's thumbnails are JPEGs there, and
     were indexed as photos (each one a near-duplicate of its photo), as the index folder is not."""

@@ -1,0 +1,68 @@
+"""Disks mounted inside a covered folder, remembered for when they are not mounted.
+
+A folder indexed by name that is gone or empty keeps its photos (``folders.keep_missing_folders``);
+a disk mounted on a folder inside one (``~/Pictures/nas``, covered through ``~/Pictures`` only)
+would otherwise lose them the first night it is not mounted: its mount point is there, empty, as a
+folder whose photos were deleted is. So the scan notes the folders whose device differs from
+their parent's (``ScanResult.mounts``); those that held photos are kept beside the index, in
+``mounts.json``. At a later run, such a folder that is no mount point now (empty on its parent's
+disk, or gone) and holds no photo keeps its photos, and the summary says so, as it does of a
+covered folder. One still mounted and emptied (photos deleted from the disk), or a folder that was
+never a mount point, loses them as before. A file of its own, not a table of the stores, so that a
+release before this one opens the folder as it always did.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from pathlib import Path
+
+from . import kept_lists
+from .folders import absence, holds, known_under
+from .images import ScanResult
+from .reports import IndexReport
+
+log = logging.getLogger("clipsearch.pipeline")
+
+FILE_NAME = "mounts.json"
+VERSION = 1
+
+
+def load(index_dir: str | Path | None) -> set[str]:
+    """The mount points remembered in ``index_dir`` (none when there is no list or it cannot be read)."""
+    if index_dir is None:
+        return set()
+    return set(kept_lists.load(index_dir, FILE_NAME, VERSION, list,
+                               "mount points' list not read: a disk not mounted inside a folder loses its photos"))
+
+
+def keep_unmounted(known: dict, folders: list[str], scan: ScanResult, remembered: Collection[str],
+                   report: IndexReport) -> dict:
+    """``known`` less the photos of a remembered mount point inside a folder of the run that is not
+    mounted now and holds no photo: each such folder and how many photos it keeps go to
+    ``report.kept``, as a covered folder gone or empty does (``--remove`` forgets them)."""
+    paths = [f.path for f in scan.files]  # sorted by scan_images
+    for folder in sorted(remembered):
+        if folder in folders or folder in scan.mounts or holds(paths, folder) or not known_under({folder: 0}, folders):
+            continue
+        held = known_under(known, [folder])
+        if held:
+            report.kept[folder] = len(held)
+            log.info("%s is %s (not mounted): its %d indexed photos are kept", folder, absence(folder), len(held))
+            known = {p: s for p, s in known.items() if p not in held}
+    return known
+
+
+def record(index_dir: str | Path | None, scan: ScanResult, folders: list[str], remembered: Collection[str],
+           kept: Collection[str]) -> None:
+    """After a scan of ``folders``: the mount points it found that hold photos, those remembered
+    that kept their photos this run (not mounted now), and those outside ``folders`` (a run over
+    other folders did not look at them); the others are forgotten."""
+    if index_dir is None:
+        return
+    paths = [f.path for f in scan.files]
+    now = ({folder for folder in scan.mounts if holds(paths, folder)} | (set(remembered) & set(kept))
+           | {folder for folder in remembered if not known_under({folder: 0}, folders)})
+    if now != set(remembered):
+        kept_lists.save(index_dir, FILE_NAME, VERSION, {folder: [] for folder in sorted(now)}, "the mount points' list")
