@@ -247,7 +247,19 @@ def query_terms(parser: argparse.ArgumentParser, args: argparse.Namespace) -> li
     missing = [t.image for t in terms if isinstance(t.image, str) and not os.path.exists(t.image)]
     if missing:
         parser.error(f"argument --image: no such file: {missing[0]}")
+    check_regions(parser, terms)
     return terms
+
+
+def check_regions(parser: argparse.ArgumentParser, terms: list[QueryTerm]) -> None:
+    """A usage error (exit 2) for a ``--region`` past its photo or too small to search with, as
+    ``saved add`` says of it, before an index or a model is opened (the photo's header is read)."""
+    for term in terms:
+        if term.region is not None and isinstance(term.image, str):
+            try:
+                term.region.check(term.image)
+            except InvalidQuery as exc:
+                parser.error(f"argument --region: {exc}")
 
 
 def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -259,6 +271,7 @@ def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error("with --server, give one --image, without a weight (the REST route takes one picture)")
     if pictures and not os.path.exists(pictures[0].image):
         parser.error(f"argument --image: no such file: {pictures[0].image}")
+    check_regions(parser, pictures)
     hits, fold, moments = remote.search(args.server, args, pictures[0].image if pictures else None,
                                         pictures[0].region if pictures else None)
     print_hits(hits, as_json=args.json, cut=args.min_score, filtered=bool(args.folder or args.since or args.until),

@@ -14,6 +14,7 @@ JPEG is still decoded at a reduced scale, chosen so that the region keeps the si
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 from PIL import Image
 
 from .errors import InvalidQuery
+from .exif import upright_size
 from .images import load_image, to_rgb
 
 MIN_SIDE = 16  # pixels of the photo, at least, on each side of a region
@@ -73,6 +75,17 @@ class Region:
             raise InvalidQuery(f"the region {self} is {right - left} x {bottom - top} pixels of a {width} x {height} "
                                f"picture: too small to search with (at least {MIN_SIDE} on each side)")
         return left, top, right, bottom
+
+    def check(self, picture: str | os.PathLike) -> None:
+        """``InvalidQuery``, as ``box`` says it, when the region reaches past the picture in the file
+        ``picture`` or is too small to search with; only its header is read, so that a search can
+        say so before it loads a model. A file that is no picture passes: the search says why."""
+        try:
+            with Image.open(picture) as img:
+                width, height = upright_size(img, img.getexif().get(0x0112, 1))
+        except Exception:  # not a picture, or unreadable: the search's own error says which
+            return
+        self.box(width, height)
 
     def cut(self, image: Image.Image, width: int | None = None, height: int | None = None) -> Image.Image:
         """The region of ``image``; ``width`` and ``height`` are the whole photo's where ``image`` was

@@ -93,8 +93,28 @@ def test_the_command_line_crops_the_image_before_the_region(demo_engine, truth, 
     assert cli.search.main(["search", "--image", str(two_halves), "--image", str(two_halves), "--region", RIGHT,
                             "--index", index, "-k", "1", "--min-score", "0", "--json"]) == 0
     capsys.readouterr()
-    assert cli.search.main(["search", "--image", str(two_halves), "--region", "0,0,10,10", "--index", index]) == 1
-    assert "too small to search with" in capsys.readouterr().err
+
+
+def test_a_region_past_the_photo_or_too_small_is_a_usage_error_before_any_search(demo_engine, two_halves, capsys,
+                                                                                 monkeypatch):
+    """``search --image X --region``: a region past the photo (or too small) exits 2 with the reason,
+    as ``saved add`` refuses it, before an index, a model or a server is asked (not 1, "found while
+    searching")."""
+    import cli.search
+    from clipsearch import SearchEngine
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("searched with a region the photo does not have")
+
+    monkeypatch.setattr(SearchEngine, "for_reading", no_search)
+    index = str(demo_engine.settings.index_dir)
+    for region, says in (("0,0,5000,10", "reaches past the picture (2048 x 1024 pixels)"),
+                         ("0,0,10,10", "is 10 x 10 pixels of a 2048 x 1024 picture: too small to search with")):
+        for where in (["--index", index], ["--server", "http://127.0.0.1:9/"]):
+            with pytest.raises(SystemExit) as usage:
+                cli.search.main(["search", "--image", str(two_halves), "--region", region, *where])
+            err = capsys.readouterr().err
+            assert usage.value.code == 2 and f"error: argument --region: the region {region} {says}" in err, err
 
 
 def test_rest_takes_a_region_of_an_upload_and_of_an_indexed_photo(served, demo_engine, truth, two_halves,
