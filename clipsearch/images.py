@@ -26,28 +26,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError, features
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import camera_raw
 from .errors import UnreadableImage
 from .exif import exif_date, upright_size
+from .image_formats import AVIF_SUPPORTED, IMAGE_EXTENSIONS, NO_AVIF
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-try:  # HEIC/HEIF from phones, on every platform
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-    HEIF_SUPPORTED = True
-except ImportError:  # pragma: no cover - optional dependency
-    HEIF_SUPPORTED = False
-# AVIF (Android phones, the web): Pillow's own from 11.3 on (its wheels carry libavif)
-AVIF_SUPPORTED = "avif" in features.modules and bool(features.check_module("avif"))
-NO_AVIF = "AVIF needs Pillow 11.3 or later, with AVIF (pip install -U pillow)"
-
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
-                              ".heic", ".heif", ".avif"}) | camera_raw.RAW_EXTENSIONS
 # Folders a NAS or an OS keeps beside photos: Synology's thumbnails (@eaDir), recycle bins, snapshots
 # (whole copies of the library), Windows' and fsck's own; never walked into, but as a folder of the run.
 SYSTEM_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot", "@Recycle", "@Recently-Snapshot",
@@ -78,7 +66,7 @@ class ScanResult:
 
     files: list[FileStat] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
-    others: Counter = field(default_factory=Counter)  # files that are no picture, by extension (".cr2")
+    others: Counter = field(default_factory=Counter)  # files that are no picture, by extension (".xmp")
     # the file (device, inode) each name reaches that is a symlink, a symlink's target or a hard link
     links: dict[str, tuple[int, int]] = field(default_factory=dict)  # (clipsearch/file_links.py)
     # the folders on another device than their parent's: disks mounted there (clipsearch/mount_points.py)

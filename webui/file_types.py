@@ -17,7 +17,7 @@ import json
 
 import gradio as gr
 
-# The type of each picture file the indexer reads (``clipsearch.images.IMAGE_EXTENSIONS``; a unit test checks).
+# The type of each picture file the indexer reads (``clipsearch.image_formats.IMAGE_EXTENSIONS``; a unit test checks).
 TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jpe": "image/jpeg", ".jfif": "image/jpeg",
          ".png": "image/png", ".webp": "image/webp", ".gif": "image/gif", ".bmp": "image/bmp",
          ".tif": "image/tiff", ".tiff": "image/tiff", ".heic": "image/heic", ".heif": "image/heif",
