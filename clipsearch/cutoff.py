@@ -83,6 +83,13 @@ LOOK_ALIKE_SPREAD = 0.65
 # ...or it stands less than this many above the rest of the library: a group of answers stands
 # apart from everything else, where a broad query's best few are within its matches' spread.
 LIBRARY_TOP = 2.7
+# When step 3 decides (one skewed bump: no population of matches), a group among its FEW best, set
+# apart by a gap at least NESTED_GAP times the spacing around it, is the answer when step 3's cut
+# keeps GROUP_INSIDE times as many, and the group stands at least NATURAL_TOP deviations above the
+# rest of those even without its best photo, and above the rest of the library: a few answers over
+# the look-alikes that the widest gap of the 100 best left with them.
+FEW = 10
+NESTED_GAP = 2.0
 _BINS = 128
 
 
@@ -119,7 +126,7 @@ def relevance_cutoffs(queries: Sequence[tuple[np.ndarray, np.ndarray | None, int
     composite query. The same decisions, with the mixture fits of all of them in one EM."""
     decided: list[Cutoff | None] = []
     fitting = []  # (position, sorted top, its distinct group's size, whether it stands within the
-    #              library's spread, sample, library scores, weights)
+    #              library's spread, sample, library size, library scores, weights)
     for top, sample, total in queries:
         top = np.sort(np.asarray(top, np.float64).ravel())[::-1]
         top = top[np.isfinite(top)]
@@ -134,15 +141,15 @@ def relevance_cutoffs(queries: Sequence[tuple[np.ndarray, np.ndarray | None, int
             decided.append(_group_cut(top, group))  # no fit could overrule it: none is needed
         else:
             scores, weights = library_scores(top, sample, total)
-            fitting.append((len(decided), top, group, within, sample, scores, weights))
+            fitting.append((len(decided), top, group, within, sample, total, scores, weights))
             decided.append(None)
     fits = SHARED_FITS([(scores, weights) for *_, scores, weights in fitting]) if fitting else []
-    for (position, top, group, within, sample, scores, weights), fit in zip(fitting, fits):
+    for (position, top, group, within, sample, total, scores, weights), fit in zip(fitting, fits):
         by_fit = _decide_by_fit(top, sample, scores, weights, fit)
         if group:
             decided[position] = by_fit if _only_top_of(top, group, by_fit, within) else _group_cut(top, group)
         else:
-            above = _above_look_alikes(top, scores, weights, by_fit)
+            above = _above_look_alikes(top, scores, weights, by_fit) or _nested_group(top, sample, total, by_fit)
             decided[position] = _group_cut(top, above) if above else by_fit
     return decided  # type: ignore[return-value]
 
@@ -206,6 +213,22 @@ def _above_look_alikes(top: np.ndarray, scores: np.ndarray, weights: np.ndarray,
     below = scores < by_fit.threshold
     spread = _mean_spread(scores[rest], weights[rest])[1]
     return group if spread >= LOOK_ALIKE_SPREAD * _mean_spread(scores[below], weights[below])[1] else 0
+
+
+def _nested_group(top: np.ndarray, sample: np.ndarray, total: int, by_fit: Cutoff) -> int:
+    """The size of a group among the ``FEW`` best inside step 3's cut (``by_fit``, "skewed"), set
+    apart by the widest gap there, that stands far above the rest of that cut, even without its
+    best photo (a lone outlier's pull is no group), and above the rest of the library; else 0."""
+    ratios = gap_ratios(top)[:FEW]
+    if by_fit.method != "skewed" or len(ratios) < MIN_GROUP:
+        return 0
+    ratios[: MIN_GROUP - 1] = 0.0
+    group, kept = int(np.argmax(ratios)) + 1, int(np.sum(top >= by_fit.threshold))
+    if ratios[group - 1] < NESTED_GAP or kept < GROUP_INSIDE * group:
+        return 0
+    if _standing(top[1:], group - 1)[kept - group - 1] < NATURAL_TOP:
+        return 0
+    return group if library_standing(top, group, sample, total) >= NATURAL_TOP else 0
 
 
 def _mean_spread(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
