@@ -44,8 +44,9 @@ def serve_app(engine: Any, settings: Any, originals: bool = False, **launch_kwar
 
 @contextmanager
 def open_page(url: str, on_request: Callable[[Any], None] | None = None,
-              **page_options: Any) -> Iterator[Any]:
-    """A Chromium page on ``url``, once the search box is there (Playwright's sync API).
+              ready: str = "#query textarea, #query input", **page_options: Any) -> Iterator[Any]:
+    """A Chromium page on ``url``, once the search box is there (``ready``: what to wait for instead,
+    a login form, say) (Playwright's sync API).
 
     ``on_request`` sees every request the page makes, its own loading included.
     """
@@ -59,7 +60,7 @@ def open_page(url: str, on_request: Callable[[Any], None] | None = None,
             if on_request is not None:
                 page.on("request", on_request)
             page.goto(url)
-            page.locator("#query textarea, #query input").first.wait_for()
+            page.locator(ready).first.wait_for()
             yield page
         finally:
             browser.close()

@@ -40,6 +40,7 @@ from .handlers import (
 from .markdown import no_index_message
 from .page import (
     ADDRESS_NAMES,
+    INDEXED_IN_ADDRESS,
     NO_SELECTION,
     OUTPUT_NAMES,
     REFILTER_NAMES,
@@ -50,7 +51,7 @@ from .page import (
 )
 from .paths import safe_outputs
 from .region_view import CSS as REGION_CSS
-from .region_view import FORGET, PRIVATE, on_box, region_controls
+from .region_view import FORGET, PRIVATE, on_box, region_controls, show
 from .region_view import install as install_regions
 from .saved_view import SavedView, saved_panel, wire_saved
 from .screen_reader import install as install_screen_reader
@@ -313,14 +314,15 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                     "api_visibility": "private", **searching}
         address = [named[name] for name in ADDRESS_NAMES]
         query_address = gr.Textbox("", visible="hidden", elem_id="query-address", label="address")
-        in_address = [{"fn": page.query_address, "inputs": [text, image, *address[1:]], "outputs": query_address,
+        in_address = [{"fn": page.query_address, "inputs": [text, image, *address[1:], region], "outputs": query_address,
                        **PRIVATE}, {"fn": None, "inputs": query_address, "js": SIMILAR_ADDRESS_JS, **PRIVATE}]
         gr.on([text.submit, search_btn.click], **first_unselect).then(**searched).then(**in_address[0]).then(
             **in_address[1])
         install_regions(demo)
         install_file_types(demo)
         install_screen_reader(demo)
-        on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched))
+        on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched).then(
+            **in_address[0]).then(**in_address[1]))
         image.clear(None, None, region, js=FORGET, **PRIVATE)
         image.clear(None, None, None, js=MARK.format("clipsearchRemoved"), **PRIVATE)
         image.upload(None, None, None, js=MARK.format("clipsearchUploaded"), **PRIVATE)
@@ -350,6 +352,10 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             asked.click(None, query_boxes, query_boxes, js=EMPTIED.replace("__CHOSEN__", "true"), **PRIVATE)
         demo.load(page.from_address, [k, min_score, sort, strong_only], address + outputs,
                   api_visibility="private", **searching)
+        indexed = gr.Textbox("", visible="hidden", elem_id="indexed-address", label="indexed")  # /?q=...&indexed=PATH
+        demo.load(None, None, indexed, js=INDEXED_IN_ADDRESS, **PRIVATE)
+        indexed.change(page.from_indexed, [indexed, k, min_score, sort, strong_only], [*address, image, region, *outputs],
+                       api_visibility="private", **searching).then(None, region, js=show("query-image"), **PRIVATE)
         gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
             api_visibility="private", show_progress="hidden").then(**moments_shown)

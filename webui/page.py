@@ -31,6 +31,8 @@ from .filters import clamp_k
 from .handlers import PART_HINT, Handlers, NotIndexed, Results, UnreadableUpload, _listed, similar_what
 from .markdown import describe_query, md
 from .matches import NO_RESULTS, NO_STRONG
+from .paths import local_path, web_path
+from .refusals import NoIndexYet
 from .thumbnails import PREVIEW_SIZE
 from .videos_view import found_moments
 
@@ -51,6 +53,7 @@ class Page:
         self.handlers = handlers
         self.stand_ins: dict[str, str] = {}  # the name of a JPEG shown in the drop zone -> the upload
         self.names: dict[str, str] = {}  # those of them that show a photo of the library or a saved search's: its name
+        self.indexed: set[str] = set()  # those of them that show an indexed photo (the address can name it)
 
     def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
                folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
@@ -79,7 +82,7 @@ class Page:
             raise gr.Error("That photo is not in the index now.", title="Not indexed", print_exception=False) from None
         if jpeg is None:
             raise gr.Error("That photo cannot be read now (gone from disk?).", print_exception=False)
-        self._stand_in_for(jpeg, selected, os.path.basename(selected))
+        self._stand_in_for(jpeg, selected, os.path.basename(selected), indexed=True)
         return jpeg
 
     def dropped(self, image: Any) -> tuple[str, str] | None:
@@ -105,10 +108,13 @@ class Page:
         as the address bar shows after each search: ``query_address``): that search, its words and
         filters in their boxes. Without ``q``, nothing changes. With ``photo`` (words searched with a
         photo, which no address holds), the words and filters in their boxes, nothing run, and the
-        status line asks for the photo: the words alone are another query."""
+        status line asks for the photo: the words alone are another query. With ``indexed`` (a photo
+        of the index, which an address can name), nothing here: ``from_indexed`` runs that search."""
         asked = dict(request.query_params) if request is not None else {}
         text, similar, topic, photo = ((asked.get(name) or "").strip() for name in ("q", "similar", "topic", "photo"))
         folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))
+        if (asked.get("indexed") or "").strip() and not (similar or topic):
+            return tuple(gr.skip() for _ in ADDRESS_NAMES + OUTPUT_NAMES)
         if photo and not (similar or topic):
             words = f" with the words “{md(text)}”" if text else ""
             said = (f"⚠️ This address's search was a photo, {md(photo)}{words}; an address cannot hold a photo: "
@@ -127,14 +133,46 @@ class Page:
                 *self.search(text, None, k, min_score, sort, folder, since, until, strong_only))
 
     def query_address(self, text: str | None, image: Any, folder: str | None, since: str | None,
-                      until: str | None) -> str:
+                      until: str | None, region: str | None = None) -> str:
         """After a search of words, of a photo, or of both: its fields for the address, as JSON for
-        ``SIMILAR_ADDRESS_JS``. A photo (dropped, pasted, or a result put in the drop zone) cannot go
-        in an address: ``photo`` names it, so that the page opened there runs no other query
+        ``SIMILAR_ADDRESS_JS``. A photo of the index put in the drop zone (Search with this photo) is
+        named by its path, ``indexed``, with the ``region`` boxed on it: the page opened there puts
+        it back and runs the search again (``from_indexed``). A photo dropped or pasted cannot go in
+        an address: ``photo`` names it, so that the page opened there runs no other query
         (``from_address``)."""
         dropped = self.dropped(image)
-        return json.dumps({"q": text or "", "photo": dropped[1] if dropped else "", "folder": folder or "",
-                           "since": since or "", "until": until or ""})
+        if dropped and Path(image).name in self.indexed:
+            photo = {"indexed": web_path(dropped[0]), "region": region or ""}
+        else:
+            photo = {"photo": dropped[1] if dropped else ""}
+        return json.dumps({"q": text or "", **photo, "folder": folder or "", "since": since or "",
+                           "until": until or ""})
+
+    def from_indexed(self, path: str, k: float, min_score: float, sort: str, strong_only: bool,
+                     request: gr.Request):
+        """The page opened at ``/?q=...&indexed=PATH&region=...`` (``query_address``): that indexed
+        photo back in the drop zone, and the search of the words with it (or with its ``region``)
+        run again. A path the index does not hold is never opened: the status line says so, and the
+        words and filters go back in their boxes with nothing run (the words alone are another
+        query). Outputs: ADDRESS_NAMES, the drop zone, its box, then OUTPUT_NAMES."""
+        asked = dict(request.query_params) if request is not None else {}
+        text, region = ((asked.get(name) or "").strip() for name in ("q", "region"))
+        folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))
+        path = local_path((path or "").strip())
+        try:
+            jpeg = self.handlers.indexed_picture(path, PREVIEW_SIZE)
+            trouble = None if jpeg else "cannot be read now (gone from disk?)"
+        except NotIndexed:
+            jpeg, trouble = None, "is not in the index (deleted or moved since?)"
+        except NoIndexYet:
+            jpeg, trouble = None, "cannot be searched: there is no index yet"
+        if trouble:
+            said = f"⚠️ This address's photo, {md(path)}, {trouble}: nothing was searched."
+            return (text, folder, since, until, None, "",  # the drop zone's None: see ``stand_in``
+                    *(False if name == "changed" else said if name == "status" else gr.skip() for name in OUTPUT_NAMES))
+        self._stand_in_for(jpeg, path, os.path.basename(path), indexed=True)
+        return (text, folder, since, until, jpeg, region,
+                *self.search(text, jpeg, k, min_score, sort, folder, since, until, strong_only, region or None))
 
     def similar_address(self, last: dict | None) -> str:
         """After Find similar or a topic opened (or its re-run for new filters): its fields for the
@@ -167,16 +205,20 @@ class Page:
         self._stand_in_for(jpeg, image)
         return jpeg
 
-    def _stand_in_for(self, jpeg: str, original: str, name: str | None = None) -> None:
+    def _stand_in_for(self, jpeg: str, original: str, name: str | None = None, indexed: bool = False) -> None:
         """``jpeg`` shows ``original`` in the drop zone: a search with it uses the original (``name``:
-        the photo's, for the status line, where it is not the dropped file's own)."""
+        the photo's, for the status line, where it is not the dropped file's own; ``indexed``: the
+        original is an indexed photo, which the address may name)."""
         self.stand_ins[Path(jpeg).name] = original
         if name:
             self.names[Path(jpeg).name] = name
+        if indexed:
+            self.indexed.add(Path(jpeg).name)
         while len(self.stand_ins) > STAND_INS_KEPT:
             forgotten = next(iter(self.stand_ins))
             del self.stand_ins[forgotten]
             self.names.pop(forgotten, None)
+            self.indexed.discard(forgotten)
 
     def find_similar(self, selected: str | None, k: float, min_score: float, sort: str, folder: str | None,
                      date_from: str | None, date_to: str | None, strong_only: bool = False, region: str | None = None):
@@ -276,7 +318,7 @@ def within(folder: str | None, since: str | None, until: str | None) -> str:
 # A search's words and filters in the address bar, so that it can be reloaded, bookmarked and
 # shared (``Page.from_address`` reads them back); replaced, not pushed: Back leaves the page.
 ADDRESS_NAMES = ("text", "folder", "date_from", "date_to")
-ADDRESS_FIELDS = ("q", "photo", "folder", "since", "until", "similar", "region", "topic", "saved")  # a search's own
+ADDRESS_FIELDS = ("q", "photo", "indexed", "folder", "since", "until", "similar", "region", "topic", "saved")  # a search's own
 # Each writer drops every field of the search before (the address holds one search: words, Find
 # similar, a topic or a saved search) and keeps the rest (Gradio's own, such as ?__theme=dark).
 _PUT = """const put = (asked) => {
@@ -297,6 +339,13 @@ def _address_js(inputs: str, call: str) -> str:
 # A search (``Page.query_address``), Find similar and a topic (``Page.similar_address``), as JSON:
 # "" for none.
 SIMILAR_ADDRESS_JS = _address_js("asked", "if (asked) put(JSON.parse(asked));")
+# The indexed photo the address names (/?q=...&indexed=PATH, ``Page.from_indexed``), read in the
+# browser on load ("" for none): an event that wrote the drop zone on every load would empty it
+# after a photo dropped meanwhile.
+INDEXED_IN_ADDRESS = """() => {
+  const asked = new URL(window.location.href).searchParams;
+  return asked.get("similar") || asked.get("topic") ? "" : (asked.get("indexed") || "");
+}"""
 # A saved search opened: its name alone (``saved_view`` opens it again, its photo too, which no ``q`` could hold).
 SAVED_ADDRESS_JS = _address_js("name", "put({saved: name});")
 # A saved search forgotten (none chosen any more): the address no longer names it, so a reload

@@ -806,6 +806,51 @@ def test_words_with_a_dropped_photo_never_reload_as_the_words_alone(app, page, t
     page.goto(app["url"])
 
 
+def test_words_with_an_indexed_photo_reload_with_that_photo_back(app, page, tmp_path):
+    """Search with this photo, then words: the address named the photo as a dropped one (photo=NAME)
+    and a reload asked for it to be dropped again, though the index holds it. It now names the
+    indexed photo (indexed=PATH, with the box drawn on it): a reload puts the photo back in the drop
+    zone with its box and runs the same search. A path the index does not hold is refused, said in
+    the status line, and nothing is searched."""
+    from urllib.parse import parse_qs, urlencode
+
+    from playwright.sync_api import expect
+
+    page.goto(app["url"])
+    query = page.locator("#query textarea, #query input").first
+    search_for(page, "a red circle and a green square")
+    first = result_names(page)[0]
+    page.locator("#results .thumbnail-item").first.click()
+    query.fill("- red")
+    page.locator("#use-photo").click()
+    expect_status(page, f"“- red” + {first}")
+    page.wait_for_function("() => new URL(location.href).searchParams.has('indexed')", timeout=TIMEOUT)
+    asked = parse_qs(urlparse(page.url).query)
+    assert Path(asked["indexed"][0]).name == first and asked["q"] == ["- red"] and "photo" not in asked, asked
+    page.locator("#query-image").scroll_into_view_if_needed()
+    drag_over(page, (0.1, 0.2, 0.6, 0.7))
+    expect_status(page, f"“- red” + a part of {first}")
+    page.wait_for_function("() => new URL(location.href).searchParams.has('region')", timeout=TIMEOUT)
+    found = result_names(page)
+    page.reload()  # a reload, a bookmark or a link sent: the photo back, and the same search
+    expect_status(page, f"“- red” + a part of {first}")
+    assert query.input_value() == "- red" and result_names(page) == found
+    assert "/thumbs/1024/" in page.locator("#query-image img").get_attribute("src")
+    expect(page.locator("#query-image .region-box")).to_be_visible(timeout=TIMEOUT)
+    assert "drop or paste it again" not in page.locator("#status").inner_text()
+
+    outside = tmp_path / "not-indexed.png"  # a picture on disk that the index does not hold
+    render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, random.Random(7)).save(outside)
+    cached = sorted((app["root"] / "cache").rglob("*"))
+    page.goto(app["url"] + "?" + urlencode({"q": "- red", "indexed": str(outside)}))
+    expect_status(page, "is not in the index")
+    assert sorted((app["root"] / "cache").rglob("*")) == cached  # never opened: no picture made of it
+    assert query.input_value() == "- red" and str(outside) in page.locator("#status").inner_text()
+    expect(page.locator("#query-image img")).to_have_count(0)
+    expect(page.locator("#results img")).to_have_count(0)  # the words alone were not run
+    page.goto(app["url"])
+
+
 def test_find_similar_leaves_no_other_query_in_the_boxes(app, page, tmp_path):
     """Find similar showed a photo's look-alikes while the words and the photo of the search before
     stayed in their boxes: the boxes claimed a query the results were not (and Enter ran it). Now

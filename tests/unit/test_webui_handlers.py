@@ -737,6 +737,50 @@ def test_words_with_a_photo_go_in_the_address_with_the_photo_named_and_never_run
     assert shown["changed"] is False and all(shown[n] == gr.skip() for n in ("gallery", "results", "last"))
 
 
+def test_words_with_an_indexed_photo_go_in_the_address_by_its_path_and_run_again(handlers, library, tmp_path,
+                                                                                 monkeypatch):
+    """Search with this photo puts an indexed photo in the drop zone: the address names it by its
+    path (``indexed``, with the box drawn on it), and the page opened there puts it back and runs
+    the same search. A path the index does not hold is said in the status line, nothing is run,
+    and its file is never opened."""
+    import json
+
+    from webui.page import ADDRESS_NAMES, OUTPUT_NAMES, Page
+
+    page, chosen, n = Page(handlers), str(library / "trips" / "p02.jpg"), len(ADDRESS_NAMES)
+    jpeg = page.use_selected(chosen)
+    asked = json.loads(page.query_address("- red", jpeg, "", "2000", "", "0,0,0.5,0.5"))
+    assert asked == {"q": "- red", "indexed": chosen, "region": "0,0,0.5,0.5", "folder": "", "since": "2000",
+                     "until": ""}
+    request = SimpleNamespace(query_params=asked)
+    assert page.from_address(20, 0.0, SORT_RELEVANCE, False, request) == tuple(
+        gr.skip() for _ in ADDRESS_NAMES + OUTPUT_NAMES)  # not the words alone: from_indexed runs it
+    fresh = Page(handlers)  # another page, opened at that address
+    opened = fresh.from_indexed(asked["indexed"], 20, 0.0, SORT_RELEVANCE, False, request)
+    assert opened[:n] == ("- red", "", "2000", "") and opened[n + 1] == "0,0,0.5,0.5"
+    assert opened[n] == handlers.indexed_picture(chosen, PREVIEW_SIZE)  # the photo back in the drop zone
+    shown = dict(zip(OUTPUT_NAMES, opened[n + 2:], strict=True))
+    direct = dict(zip(OUTPUT_NAMES, page.search("- red", jpeg, 20, 0.0, SORT_RELEVANCE, "", "2000", "", False,
+                                                "0,0,0.5,0.5"), strict=True))
+    assert [r["path"] for r in shown["results"]] == [r["path"] for r in direct["results"]]
+    assert "“- red” + a part of p02.jpg" in shown["status"]
+    assert json.loads(fresh.query_address("- red", opened[n], "", "2000", "", "0,0,0.5,0.5")) == asked  # the same again
+
+    outside = tmp_path / "outside.png"  # a picture on disk that the index does not hold
+    photo(64, 48).save(outside)
+    opened_files = []
+    real_open = Image.open
+    monkeypatch.setattr(Image, "open", lambda f, *a, **k: opened_files.append(str(f)) or real_open(f, *a, **k))
+    for path in (str(outside), "/etc/passwd", str(library / "notes.txt")):
+        refused = fresh.from_indexed(path, 20, 0.0, SORT_RELEVANCE, False,
+                                     SimpleNamespace(query_params={"q": "- red", "indexed": path}))
+        assert refused[:n + 2] == ("- red", "", "", "", None, "")  # the words back, the drop zone empty
+        shown = dict(zip(OUTPUT_NAMES, refused[n + 2:], strict=True))
+        assert shown["status"].startswith("⚠️ This address's photo") and "is not in the index" in shown["status"]
+        assert shown["changed"] is False and all(shown[k] == gr.skip() for k in ("gallery", "results", "last"))
+    assert not [f for f in opened_files if "outside" in f or "passwd" in f or "notes" in f], opened_files
+
+
 def test_find_similar_keeps_the_photo_searched_with_in_the_preview(handlers, library):
     """The preview showed the photo (and the box drawn on it), then emptied with the old results:
     Find similar now keeps that photo there, selected, as what the results are like."""
