@@ -53,6 +53,7 @@ from .paths import safe_outputs
 from .region_view import CSS as REGION_CSS
 from .region_view import FORGET, PRIVATE, on_box, region_controls, show
 from .region_view import install as install_regions
+from .results_in_sight import install as install_results_in_sight
 from .saved_view import SavedView, saved_panel, wire_saved
 from .screen_reader import install as install_screen_reader
 from .textui import text_reading, video_reading
@@ -321,6 +322,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_regions(demo)
         install_file_types(demo)
         install_screen_reader(demo)
+        install_results_in_sight(demo)
         on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched).then(
             **in_address[0]).then(**in_address[1]))
         image.clear(None, None, region, js=FORGET, **PRIVATE)

@@ -352,8 +352,9 @@ def test_on_a_phone_a_swipe_over_the_photo_scrolls_and_a_drag_across_it_searches
         img.scroll_into_view_if_needed()
         box = img.bounding_box()
         status = phone.locator("#status").inner_text()
+        before = phone.evaluate("window.scrollY")  # the search brought the results into sight, below
         finger((box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.9), (box["x"] + box["width"] * 0.32, 20))
-        phone.wait_for_function("() => window.scrollY > 100", timeout=TIMEOUT)
+        phone.wait_for_function(f"() => window.scrollY > {before} + 100", timeout=TIMEOUT)
         phone.wait_for_timeout(1000)  # a search would have begun by now
         assert phone.locator("#status").inner_text() == status
         assert phone.evaluate("window.clipsearchRegion.text('query-image')") == ""
@@ -539,6 +540,7 @@ def test_on_a_phone_every_result_shows_and_a_tap_brings_up_the_preview(page):
         for index in range(4):
             box = items.nth(index).bounding_box()
             assert left <= box["x"] and box["x"] + box["width"] <= right + 1, (index, box, left, right)
+        page.evaluate("window.scrollTo(0, 0)")  # the results came into sight; back up at the search box
         expect(page.locator("#preview")).not_to_be_in_viewport()
         items.first.click()
         expect(page.locator("#details")).to_contain_text("Path")

@@ -1,0 +1,88 @@
+"""The page on a phone (390 x 844 CSS px, touch, device scale 3), in a real Chromium, as a person
+would use it there: a finger, one column, the results a screen and a half below the search box."""
+
+from __future__ import annotations
+
+import pytest
+
+from clipsearch import ModelSpec, SearchEngine, Settings
+from clipsearch.demo import make_sample_library
+from testsupport.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, serve_app
+
+from .test_browser import BROWSER_MARKS, expect_status
+
+pytestmark = BROWSER_MARKS
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The demo model over a 60-picture sample library, served in-process."""
+    root = tmp_path_factory.mktemp("phone")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
+        library = root / "photos"
+        make_sample_library(library, n=60, seed=0)
+        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
+        engine = SearchEngine.for_writing(settings)
+        engine.index_folder(library)
+        with serve_app(engine, settings) as url:
+            yield {"url": url, "root": root, "gradio": root / "gradio"}
+        engine.close()
+
+
+@pytest.fixture(autouse=True)
+def same_upload_folder(app, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))
+
+
+@pytest.fixture(scope="module")
+def phone(app):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(**PHONE).new_page()
+            page.set_default_timeout(TIMEOUT)
+            yield page
+        finally:
+            browser.close()
+
+
+def open_fresh(page, url: str) -> None:
+    page.goto(url)
+    page.locator("#query textarea, #query input").first.wait_for()
+    page.locator("#results").wait_for(state="attached")
+
+
+def test_a_search_out_of_sight_brings_its_results_into_sight(app, phone):
+    """Enter at the top of the page searched, and the results came a screen and a half below, out of
+    sight; Find similar, tapped under them, changed them out of sight above. Now the page scrolls
+    to the results when their search starts, and a re-filter (the cut-off ticked) never moves it."""
+    from playwright.sync_api import expect
+
+    open_fresh(phone, app["url"])
+    results = phone.locator("#results")
+    expect(results).not_to_be_in_viewport()
+    box = phone.locator("#query textarea, #query input").first
+    box.fill("a red circle")
+    box.press("Enter")
+    expect_status(phone, "“a red circle”")
+    expect(results).to_be_in_viewport(timeout=TIMEOUT)
+    phone.locator("#results .thumbnail-item").first.tap()
+    expect(phone.locator("#details")).to_contain_text("Path")
+    expect(phone.locator("#find-similar")).to_be_in_viewport(timeout=TIMEOUT)  # the preview under the results
+    expect(results).not_to_be_in_viewport()
+    phone.locator("#find-similar").tap()
+    expect_status(phone, "photos like")
+    expect(results).to_be_in_viewport(timeout=TIMEOUT)
+
+    phone.evaluate("window.scrollTo(0, 0)")
+    strong = phone.locator("#strong-only input[type=checkbox]")
+    strong.tap()  # the results filtered again, out of sight: the page stays where the finger is
+    expect(phone.locator("#status")).not_to_contain_text("strong match", timeout=TIMEOUT)
+    phone.wait_for_timeout(1000)  # a scroll would have begun by now
+    assert phone.evaluate("window.scrollY") == 0
+    strong.tap()
+    expect_status(phone, "strong match")
