@@ -22,10 +22,17 @@ from .page import Page
 from .thumbnails import THUMB_SIZE
 
 EMPTY = "No topic yet: the index holds no photo."
+COLUMNS = 6
 # The covers as tall as their rows (Gradio's gallery keeps 450 px whatever it holds), to three rows,
-# then a scrollbar.
-CSS = """
-#topics .grid-wrap { min-height: 0; height: auto; max-height: 640px; overflow-y: auto; }
+# then a scrollbar. Six columns where the panel is wide, as many of at least 110 px as fit where it
+# is not, and a name wraps (to three lines): on a phone six of Gradio's 100 px ran past the panel's
+# edge, out of sight, and each name was cut to one line, "a black tri…" (as app.CSS does the results).
+CSS = f"""
+#topics .grid-wrap {{ min-height: 0; height: auto; max-height: 640px; overflow-y: auto; }}
+#topics .grid-container {{ grid-template-columns: repeat(auto-fill, minmax(max(110px,
+  calc((100% - {COLUMNS - 1} * var(--spacing-lg)) / {COLUMNS} - 1px)), 1fr)) !important; }}
+#topics .caption-label {{ max-width: calc(100% - 8px); white-space: normal; overflow-wrap: anywhere;
+  display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3; line-clamp: 3; overflow: hidden; }}
 """
 
 
@@ -77,7 +84,7 @@ def topics_panel() -> dict[str, Any]:
     """The panel's components, made where it shows (wired by ``wire_topics``)."""
     with gr.Accordion("Topics: what your photos show", open=False, elem_id="topics-panel") as panel:
         note = gr.Markdown("", elem_id="topics-note")
-        covers = gr.Gallery(label="Topics", columns=6, object_fit="cover", allow_preview=False, buttons=[],
+        covers = gr.Gallery(label="Topics", columns=COLUMNS, object_fit="cover", allow_preview=False, buttons=[],
                             elem_id="topics")
     return {"panel": panel, "note": note, "covers": covers, "shown": gr.State([])}
 

@@ -86,3 +86,27 @@ def test_a_search_out_of_sight_brings_its_results_into_sight(app, phone):
     assert phone.evaluate("window.scrollY") == 0
     strong.tap()
     expect_status(phone, "strong match")
+
+
+def test_every_topic_and_its_whole_name_show_on_a_phone(app, phone):
+    """The Topics panel kept six columns of Gradio's 100 px at least: on a phone the third cover ran
+    past the panel's edge and the fourth on lay out of sight, and each name was cut to one line
+    ("a black tri…"). The covers now wrap into the columns that fit, and a name wraps, as the
+    results' captions do."""
+    from playwright.sync_api import expect
+
+    open_fresh(phone, app["url"])
+    phone.locator("#topics-panel").get_by_text("Topics: what your photos show").tap()
+    covers = phone.locator("#topics .thumbnail-item")
+    covers.first.wait_for()
+    grid = phone.locator("#topics .grid-container").first
+    assert grid.evaluate("el => el.scrollWidth <= el.clientWidth")
+    frame = grid.bounding_box()
+    for index in range(covers.count()):
+        box = covers.nth(index).bounding_box()
+        assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"] + 1, (index, box, frame)
+    names = phone.locator("#topics .caption-label")
+    for index in range(names.count()):
+        assert names.nth(index).evaluate("el => el.scrollWidth <= el.clientWidth"), names.nth(index).inner_text()
+    covers.nth(covers.count() - 1).tap()  # the last topic, which lay out of sight
+    expect(phone.locator("#status")).to_contain_text("topic “", timeout=TIMEOUT)
