@@ -40,6 +40,7 @@ CSS = """
 #duplicate-groups .dup-group { margin: 0 0 1rem 0; }
 #duplicate-groups .dup-row { display: flex; flex-wrap: wrap; gap: 8px; }
 #duplicate-groups figure { margin: 0; width: 168px; font-size: 0.75rem; }
+#duplicate-groups figcaption { overflow-wrap: anywhere; }  /* a name with no space ran over the next card */
 #duplicate-groups img { width: 160px; height: 120px; object-fit: contain;
   background: var(--background-fill-secondary); }  /* the theme's: a light band was glaring in dark mode */
 #duplicate-groups .best { outline: 3px solid var(--color-accent); }

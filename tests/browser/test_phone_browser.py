@@ -4,6 +4,7 @@ would use it there: a finger, one column, the results a screen and a half below 
 from __future__ import annotations
 
 import pytest
+from PIL import Image
 
 from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import make_sample_library
@@ -12,6 +13,7 @@ from testsupport.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, serve_app
 from .test_browser import BROWSER_MARKS, expect_status
 
 pytestmark = BROWSER_MARKS
+LONG_NAME = "IMG-20231014-WA0012_forwarded_from_the_family_group_chat_holiday"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
 
 
@@ -23,6 +25,11 @@ def app(tmp_path_factory):
         mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
         library = root / "photos"
         make_sample_library(library, n=60, seed=0)
+        first = sorted(library.rglob("*.jpg"))[0]
+        with Image.open(first) as picture:  # two copies, named as a messenger names them
+            for scale in (0.8, 0.6):
+                picture.convert("RGB").resize((int(picture.width * scale), int(picture.height * scale))).save(
+                    library / f"{LONG_NAME}-{int(scale * 10)}.jpg", quality=85)
         settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
         engine = SearchEngine.for_writing(settings)
         engine.index_folder(library)
@@ -110,3 +117,23 @@ def test_every_topic_and_its_whole_name_show_on_a_phone(app, phone):
         assert names.nth(index).evaluate("el => el.scrollWidth <= el.clientWidth"), names.nth(index).inner_text()
     covers.nth(covers.count() - 1).tap()  # the last topic, which lay out of sight
     expect(phone.locator("#status")).to_contain_text("topic “", timeout=TIMEOUT)
+
+
+def test_a_long_file_name_wraps_in_its_duplicate_card(app, phone):
+    """A copy's name with no space in it (a messenger's) ran out of its card in the Duplicates
+    panel: over the next card on a wide screen, past the screen's edge on a phone. It wraps."""
+    from playwright.sync_api import expect
+
+    open_fresh(phone, app["url"])
+    phone.locator("#duplicates-panel").get_by_text("Duplicates", exact=True).tap()
+    phone.locator("#find-duplicates").tap()
+    expect(phone.locator("#duplicates-status")).to_contain_text("1 group, 3 photos", timeout=TIMEOUT)
+    cards = phone.locator("#duplicate-groups figure")
+    expect(cards).to_have_count(3)
+    assert any(LONG_NAME in text for text in cards.all_inner_texts())
+    for index in range(3):
+        card, name = cards.nth(index), cards.nth(index).locator("figcaption b")
+        frame, text = card.bounding_box(), name.bounding_box()
+        assert name.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), name.inner_text()
+        assert text["x"] + text["width"] <= frame["x"] + frame["width"] + 1, (name.inner_text(), text, frame)
+        assert frame["x"] + frame["width"] <= 390, frame
