@@ -115,13 +115,16 @@ GALLERY_GAP = "var(--spacing-lg)"
 # A caption (score · name · date) wraps to this many lines at most, then ends in "…": a long file
 # name (a messenger's, emoji and all) wrapped without end over its thumbnail, and at 200% zoom or on
 # a phone hid the whole picture and ran up over the panel above. The details give the whole name.
+# Its space above and below is a border, not padding: overflow is cut at the padding's outer edge,
+# and the tops of a fourth line's letters showed in the padding, under the "…".
 CAPTION_LINES = 3
 CSS = f"""
 #results .grid-container, #moments .grid-container {{ grid-template-columns: repeat(auto-fill, minmax(max(110px,
   calc((100% - {GALLERY_COLUMNS - 1} * {GALLERY_GAP}) / {GALLERY_COLUMNS} - 1px)), 1fr)) !important; }}
 #results .caption-label, #moments .caption-label {{ font-size: 0.75rem; max-width: calc(100% - 8px);
   white-space: normal; overflow-wrap: anywhere; display: -webkit-box; -webkit-box-orient: vertical;
-  -webkit-line-clamp: {CAPTION_LINES}; line-clamp: {CAPTION_LINES}; overflow: hidden; }}
+  -webkit-line-clamp: {CAPTION_LINES}; line-clamp: {CAPTION_LINES}; overflow: hidden;
+  padding-top: 0; padding-bottom: 0; border-top: 4px solid transparent; border-bottom: 4px solid transparent; }}
 #query-image {{ min-height: 0; }}
 .no-index {{ border-left: 4px solid var(--color-accent); padding-left: 1rem; }}
 """

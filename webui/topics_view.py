@@ -26,13 +26,15 @@ COLUMNS = 6
 # The covers as tall as their rows (Gradio's gallery keeps 450 px whatever it holds), to three rows,
 # then a scrollbar. Six columns where the panel is wide, as many of at least 110 px as fit where it
 # is not, and a name wraps (to three lines): on a phone six of Gradio's 100 px ran past the panel's
-# edge, out of sight, and each name was cut to one line, "a black tri…" (as app.CSS does the results).
+# edge, out of sight, and each name was cut to one line, "a black tri…" (as app.CSS does the results,
+# its space above and below a border).
 CSS = f"""
 #topics .grid-wrap {{ min-height: 0; height: auto; max-height: 640px; overflow-y: auto; }}
 #topics .grid-container {{ grid-template-columns: repeat(auto-fill, minmax(max(110px,
   calc((100% - {COLUMNS - 1} * var(--spacing-lg)) / {COLUMNS} - 1px)), 1fr)) !important; }}
 #topics .caption-label {{ max-width: calc(100% - 8px); white-space: normal; overflow-wrap: anywhere;
-  display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3; line-clamp: 3; overflow: hidden; }}
+  display: -webkit-box; -webkit-box-orient: vertical; -webkit-line-clamp: 3; line-clamp: 3; overflow: hidden;
+  padding-top: 0; padding-bottom: 0; border-top: 4px solid transparent; border-bottom: 4px solid transparent; }}
 """
 
 

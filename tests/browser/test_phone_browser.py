@@ -34,7 +34,7 @@ def app(tmp_path_factory):
         engine = SearchEngine.for_writing(settings)
         engine.index_folder(library)
         with serve_app(engine, settings) as url:
-            yield {"url": url, "root": root, "gradio": root / "gradio"}
+            yield {"url": url, "root": root, "gradio": root / "gradio", "copied": str(first)}
         engine.close()
 
 
@@ -137,3 +137,33 @@ def test_a_long_file_name_wraps_in_its_duplicate_card(app, phone):
         assert name.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), name.inner_text()
         assert text["x"] + text["width"] <= frame["x"] + frame["width"] + 1, (name.inner_text(), text, frame)
         assert frame["x"] + frame["width"] <= 390, frame
+
+
+def half_shown_lines(page, selector: str) -> list[str]:
+    """The captions under ``selector`` whose text shows a line only in part: a caption clamped to its
+    lines cut the next one at its padding, where the tops of its letters still showed."""
+    return page.locator(selector).evaluate_all("""els => els.filter(el => {
+      const style = getComputedStyle(el), box = el.getBoundingClientRect();
+      const edge = box.bottom - parseFloat(style.borderBottomWidth);  // overflow clips at the padding box
+      const range = document.createRange();
+      range.selectNodeContents(el);
+      return [...range.getClientRects()].some(line => line.top < edge - 2 && line.bottom > edge + 2);  // 2 px: a line's box is a little taller than the line
+    }).map(el => el.textContent)""")
+
+
+def test_a_caption_cut_to_its_lines_shows_no_part_of_the_next(app, phone):
+    """A long name ends in "…" after three lines; the fourth showed the tops of its letters under
+    them, in the caption's padding."""
+    from urllib.parse import urlencode
+
+    open_fresh(phone, app["url"] + "?" + urlencode({"similar": app["copied"]}))  # its copies first
+    expect_status(phone, "photos like")
+    captions = phone.locator("#results .caption-label")
+    captions.first.wait_for()
+    assert LONG_NAME in captions.first.text_content()
+    assert captions.first.evaluate("el => el.scrollHeight > el.clientHeight")  # cut to its lines
+    assert half_shown_lines(phone, "#results .caption-label") == []
+    phone.locator("#topics-panel").get_by_text("Topics: what your photos show").tap()
+    phone.locator("#topics .caption-label").first.wait_for()
+    assert half_shown_lines(phone, "#topics .caption-label") == []
+
