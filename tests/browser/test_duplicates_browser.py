@@ -87,7 +87,7 @@ def test_search_results_fold_copies_and_open_them(app, page):
     expect(page.locator("#status")).to_contain_text("the dropped photo", timeout=TIMEOUT)
     page.locator("#results img").first.wait_for()
     captions = page.locator("#results .caption-label").all_inner_texts()
-    assert captions[0].endswith(f"{stem}.png (+3 similar)"), captions[:3]
+    assert captions[0].endswith(f" (+3 similar) · {stem}.png"), captions[:3]
     assert not any(c.split(" · ", 1)[1] in copies for c in captions)  # folded away
     page.locator("#open-similar").click()  # no result selected yet: the page says what to do first
     expect(page.locator("#status")).to_have_text("Click a result first, then open the near-duplicates folded under it.")

@@ -167,3 +167,25 @@ def test_a_caption_cut_to_its_lines_shows_no_part_of_the_next(app, phone):
     phone.locator("#topics .caption-label").first.wait_for()
     assert half_shown_lines(phone, "#topics .caption-label") == []
 
+
+
+def test_the_folded_copies_marker_shows_whatever_the_name(app, phone):
+    """"(+1 similar)" ended the caption, after the name and the date: with a phone's name
+    (IMG-20231014-WA0012...) the caption ran past its three lines and the marker was cut away
+    with the rest, so nothing said that copies were folded under the photo. It now follows the score."""
+    from urllib.parse import urlencode
+
+    open_fresh(phone, app["url"] + "?" + urlencode({"similar": app["copied"]}))  # its copies first, folded
+    expect_status(phone, "photos like")
+    first = phone.locator("#results .caption-label").first
+    first.wait_for()
+    assert LONG_NAME in first.text_content() and "(+1 similar)" in first.text_content()
+    shown = first.evaluate("""el => {
+      const text = el.firstChild, at = text.textContent.indexOf("(+1 similar)");
+      const range = document.createRange();
+      range.setStart(text, at);
+      range.setEnd(text, at + "(+1 similar)".length);
+      const edge = el.getBoundingClientRect().bottom - parseFloat(getComputedStyle(el).borderBottomWidth);
+      return [...range.getClientRects()].every(part => part.bottom <= edge + 2);
+    }""")
+    assert shown, first.text_content()
