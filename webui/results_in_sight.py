@@ -1,42 +1,57 @@
-"""The results brought into sight when a search starts where they cannot be seen: installed once at
-page load (``install``), as ``region_view``'s script is.
+"""The answer to a tap brought into sight where it came out of sight: installed once at page load
+(``install``), as ``region_view``'s script is.
 
-On a phone the page is one column: the results sit under the drop zone, the filters and the
-panels, a screen and a half below the search box, and the preview under them. A search run from
-the top (Enter, a dropped photo, a date typed) showed its progress and its results out of sight,
-and Find similar, run from under the results, changed them out of sight above: the page seemed to
-do nothing. So when the results' progress shows (a search, Find similar, a topic or a saved
-search opened) and no part of them is on the screen, the page scrolls to them. Re-filtering the
-results (the cut-off, the score slider, the sort) shows no progress, and never moves the page
-under a finger on a slider; where any part of the results is in sight (a wide screen), nothing moves.
+On a phone the page is one column: the status line at the top, the results under the drop zone,
+the filters and the panels, a screen and a half below the search box, and the preview under them.
+A search run from the top (Enter, a dropped photo, a date typed) showed its progress and its
+results out of sight, and Find similar, run from under the results, changed them out of sight
+above: the page seemed to do nothing. So when the results' progress shows (a search, Find
+similar, a topic or a saved search opened) and no part of them is on the screen, the page
+scrolls to them. Re-filtering the results (the cut-off, the score slider, the sort) shows no
+progress, and never moves the page under a finger on a slider; where any part of the results is
+in sight (a wide screen), nothing moves.
+
+In the same way, what the status line says instead of results (a date that is no date, Find
+similar with no result chosen, the index gone: ``SAID_INSTEAD``) is brought into sight when the
+status line is out of it.
 """
+
+import json
 
 import gradio as gr
 
 from .region_view import PRIVATE
 
+# The status line's beginnings that say why no results came: a warning, and "Click a result
+# first, ..." (Find similar and Open similar with none chosen).
+SAID_INSTEAD = ("⚠️", "Click a result first")
 # Gradio's progress over a component is its first child, ``.wrap``, with ``hide`` while idle.
-RESULTS_IN_SIGHT_JS = """() => {
-  if (window.clipsearchResultsInSight) return;
-  window.clipsearchResultsInSight = true;
+IN_SIGHT_JS = """() => {
+  if (window.clipsearchInSight) return;
+  window.clipsearchInSight = true;
+  const SAID_INSTEAD = __SAID_INSTEAD__;
   const outOfSight = (el) => {
     const r = el.getBoundingClientRect();
     return r.bottom <= 0 || r.top >= window.innerHeight;
   };
+  const bring = (el, block) => { if (el && outOfSight(el)) el.scrollIntoView({behavior: "smooth", block}); };
+  let said = "";
   new MutationObserver((changes) => {
     for (const change of changes) {
       const progress = change.target, results = progress.parentElement;
-      if (!results || results.id !== "results" || !progress.classList.contains("wrap")) continue;
-      const started = !progress.classList.contains("hide") && (change.oldValue || "").split(/\\s+/).includes("hide");
-      if (started && outOfSight(results)) {
-        results.scrollIntoView({behavior: "smooth", block: "start"});
-        return;
-      }
+      if (change.type !== "attributes" || !results || results.id !== "results" || !progress.classList.contains("wrap")) continue;
+      if (!progress.classList.contains("hide") && (change.oldValue || "").split(/\\s+/).includes("hide")) bring(results, "start");
     }
-  }).observe(document.body, {subtree: true, attributes: true, attributeFilter: ["class"], attributeOldValue: true});
-}"""
+    const status = document.getElementById("status");
+    const text = status ? status.textContent.trim() : "";
+    if (text === said) return;
+    said = text;
+    if (SAID_INSTEAD.some((start) => text.startsWith(start))) bring(status, "center");
+  }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true,
+                             attributeFilter: ["class"], attributeOldValue: true});
+}""".replace("__SAID_INSTEAD__", json.dumps(SAID_INSTEAD, ensure_ascii=False))
 
 
 def install(demo: gr.Blocks) -> None:
     """The script, once the page has loaded."""
-    demo.load(None, js=RESULTS_IN_SIGHT_JS, **PRIVATE)
+    demo.load(None, js=IN_SIGHT_JS, **PRIVATE)

@@ -189,3 +189,31 @@ def test_the_folded_copies_marker_shows_whatever_the_name(app, phone):
       return [...range.getClientRects()].every(part => part.bottom <= edge + 2);
     }""")
     assert shown, first.text_content()
+
+
+def test_a_warning_out_of_sight_is_brought_into_sight(app, phone):
+    """On a phone the status line is at the top: a date typed wrong under it, or Find similar tapped
+    under the results with none chosen, was said there, out of sight, and the tap seemed to do
+    nothing. The page now scrolls to what the status line says then."""
+    from playwright.sync_api import expect
+
+    open_fresh(phone, app["url"])
+    status = phone.locator("#status")
+    phone.locator("#find-similar").scroll_into_view_if_needed()
+    expect(status).not_to_be_in_viewport()
+    phone.locator("#find-similar").tap()  # no result chosen
+    expect(status).to_contain_text("Click a result first", timeout=TIMEOUT)
+    expect(status).to_be_in_viewport(timeout=TIMEOUT)
+
+    box = phone.locator("#query textarea, #query input").first
+    box.fill("a red circle")
+    box.press("Enter")
+    expect_status(phone, "“a red circle”")
+    since = phone.get_by_label("From (YYYY-MM-DD)")
+    since.scroll_into_view_if_needed()
+    phone.evaluate("window.scrollBy(0, 200)")  # the date box low on the screen, the status line above it
+    expect(status).not_to_be_in_viewport()
+    since.fill("not a date")
+    since.press("Enter")
+    expect(status).to_contain_text("is not a date", timeout=TIMEOUT)
+    expect(status).to_be_in_viewport(timeout=TIMEOUT)
