@@ -257,15 +257,22 @@ class Page:
     def rerun(self, last: dict | None, text: str | None, image: str | None, k: float, min_score: float,
               sort: str, folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
               region: str | None = None):
-        """The folder or a date changed: the last search again, with the new filter."""
+        """The folder or a date changed: the last search again, with the new filter. A filter refused
+        (a date that is no date) is remembered as asked, with the results before: the status line
+        speaks of it, and the filters of those results put back run the search again, which says so."""
         if not last or tuple(last.get("filters", ())) == (folder, date_from, date_to):
             return tuple(False if name == "changed" else gr.skip() for name in OUTPUT_NAMES)  # nothing to do
         if last["kind"] == "similar":
-            return self.find_similar(last["path"], k, min_score, sort, folder, date_from, date_to, strong_only,
-                                     last.get("region"))
-        if last["kind"] == "topic":
-            return self.topic(last["name"], k, min_score, sort, folder, date_from, date_to, strong_only)
-        return self.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only, region)
+            out = self.find_similar(last["path"], k, min_score, sort, folder, date_from, date_to, strong_only,
+                                    last.get("region"))
+        elif last["kind"] == "topic":
+            out = self.topic(last["name"], k, min_score, sort, folder, date_from, date_to, strong_only)
+        else:
+            out = self.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only, region)
+        if out[OUTPUT_NAMES.index("changed")] is False:  # refused: the results before stay
+            asked = dict(last, filters=[folder, date_from, date_to])
+            out = tuple(asked if name == "last" else value for name, value in zip(OUTPUT_NAMES, out, strict=True))
+        return out
 
     def refilter(self, results: Results, min_score: float, sort: str, strong_only: bool, last: dict | None):
         """The cut-offs and the sort order, over the last results: the status keeps the query and time."""

@@ -217,3 +217,6 @@ def test_a_warning_out_of_sight_is_brought_into_sight(app, phone):
     since.press("Enter")
     expect(status).to_contain_text("is not a date", timeout=TIMEOUT)
     expect(status).to_be_in_viewport(timeout=TIMEOUT)
+    since.fill("")  # put right: the search again, and the warning gone (it stayed, over results it no longer spoke of)
+    since.press("Enter")
+    expect_status(phone, "“a red circle”")

@@ -628,6 +628,27 @@ def test_a_box_on_the_dropped_photo_or_on_a_preview_searches_with_that_part(hand
     assert "photos like a part of p02.jpg" in again[status] and cut_of(800, 300), (seen, again[status])
 
 
+def test_a_date_put_right_after_a_refused_one_runs_the_search_again(handlers):
+    """A date that is no date was said in the status line, and the results before stayed; the date
+    put back as it was then changed nothing (the filters were those of the results shown), and the
+    warning stayed above results it no longer spoke of. It now runs the search again."""
+    from webui.page import OUTPUT_NAMES, Page
+
+    page = Page(handlers)
+    status, last, changed = (OUTPUT_NAMES.index(name) for name in ("status", "last", "changed"))
+    found = page.search("red sky", None, 20, 0.0, SORT_RELEVANCE, "", "", "")
+    refused = page.rerun(found[last], "red sky", None, 20, 0.0, SORT_RELEVANCE, "", "not a date", "")
+    assert refused[status].startswith("⚠️") and "is not a date" in refused[status] and refused[changed] is False
+    assert refused[OUTPUT_NAMES.index("results")] == gr.skip()  # the results before stay
+    kept = found[last] if refused[last] == gr.skip() else refused[last]  # the page's state after it
+    again = page.rerun(kept, "red sky", None, 20, 0.0, SORT_RELEVANCE, "", "", "")
+    assert again[changed] is True and again[status] == found[status][:found[status].rfind(" · ")] + again[status][
+        again[status].rfind(" · "):]  # the same search, its own time
+    assert again[last]["filters"] == ["", "", ""]
+    unchanged = page.rerun(again[last], "red sky", None, 20, 0.0, SORT_RELEVANCE, "", "", "")
+    assert unchanged[changed] is False and unchanged[status] == gr.skip()  # a box left as it was: nothing
+
+
 def test_search_with_this_photo_puts_a_result_in_the_drop_zone_and_searches_with_the_photo_itself(
         handlers, library, monkeypatch):
     """The drop zone gets the result's preview JPEG (a file Gradio may serve); a search with it uses
