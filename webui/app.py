@@ -59,6 +59,7 @@ from .screen_reader import install as install_screen_reader
 from .textui import text_reading, video_reading
 from .topics_view import CSS as TOPICS_CSS
 from .topics_view import TopicsView, topics_panel, wire_topics
+from .touch import CSS as TOUCH_CSS
 from .videos_view import VideosView, videos_panel, wire_videos
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ def launch_options(settings: Settings, engine: SearchEngine | None = None) -> di
     resolved = [Path(folder).resolve() for folder in folders]
     # Never block the thumbnail cache itself, wherever the user put it.
     blocked = [str(f) for f in resolved if not (f == thumbs or f in thumbs.parents)]
-    return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": CSS + DUPLICATES_CSS + REGION_CSS + TOPICS_CSS,
+    return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": CSS + DUPLICATES_CSS + REGION_CSS + TOPICS_CSS + TOUCH_CSS,
             "theme": gr.themes.Default(), "footer_links": ["api"]}
 
 

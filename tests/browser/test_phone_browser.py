@@ -220,3 +220,23 @@ def test_a_warning_out_of_sight_is_brought_into_sight(app, phone):
     since.fill("")  # put right: the search again, and the warning gone (it stayed, over results it no longer spoke of)
     since.press("Enter")
     expect_status(phone, "“a red circle”")
+
+
+def test_the_photo_buttons_are_big_enough_for_a_finger(app, phone, tmp_path):
+    """The drop zone's Remove and Fullscreen, its Upload and Paste, and the preview's Fullscreen were
+    18 to 22 px: on a phone a finger missed them, or hit the photo under them and drew a box."""
+    from playwright.sync_api import expect
+
+    open_fresh(phone, app["url"])
+    phone.locator("#query-image input[type=file]").set_input_files(app["copied"])
+    expect_status(phone, "the dropped photo")
+    phone.locator("#query-image img").wait_for()
+    phone.locator("#results .thumbnail-item").first.tap()
+    phone.locator("#preview img").wait_for()
+    buttons = phone.locator("#query-image button:visible, #preview button:visible")
+    sizes = {b.get_attribute("aria-label"): b.bounding_box() for b in buttons.all()}
+    assert {"Remove Image", "Fullscreen", "Upload file", "Paste from clipboard"} <= set(sizes), sizes
+    small = {name: (box["width"], box["height"]) for name, box in sizes.items() if min(box["width"], box["height"]) < 44}
+    assert small == {}, small
+    phone.locator("#query-image button[aria-label='Remove Image']").tap()
+    expect(phone.locator("#query-image img")).to_have_count(0)
