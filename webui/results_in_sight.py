@@ -9,7 +9,8 @@ above: the page seemed to do nothing. So when the results' progress shows (a sea
 similar, a topic or a saved search opened) and no part of them is on the screen, the page
 scrolls to them. Re-filtering the results (the cut-off, the score slider, the sort) shows no
 progress, and never moves the page under a finger on a slider; where any part of the results is
-in sight (a wide screen), nothing moves.
+in sight (a wide screen), nothing moves. The page jumps there at once: a smooth scroll went on
+while the results came, and what was read of them in that time (where a caption was) was wrong.
 
 In the same way, what the status line says instead of results (a date that is no date, Find
 similar with no result chosen, the index gone: ``SAID_INSTEAD``) is brought into sight when the
@@ -34,7 +35,7 @@ IN_SIGHT_JS = """() => {
     const r = el.getBoundingClientRect();
     return r.bottom <= 0 || r.top >= window.innerHeight;
   };
-  const bring = (el, block) => { if (el && outOfSight(el)) el.scrollIntoView({behavior: "smooth", block}); };
+  const bring = (el, block) => { if (el && outOfSight(el)) el.scrollIntoView({behavior: "instant", block}); };
   let said = "";
   new MutationObserver((changes) => {
     for (const change of changes) {
