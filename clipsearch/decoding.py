@@ -24,6 +24,7 @@ from .encoders.base import Encoder
 from .errors import UnreadableImage
 from .exif import exif_date, upright_size
 from .images import FileStat, fingerprint_bytes, load_image, read_file_bytes
+from .picture_fingerprint import picture_fingerprint
 from .stores.base import ImageRecord
 
 STOP_WAIT = 30.0  # s an early stop waits for the files being decoded or read (one stuck is abandoned)
@@ -117,6 +118,7 @@ class InspectedFile:
     prepared: Any = None  # model input; None when the vector is reused
     error: UnreadableImage | None = None
     vector: np.ndarray | None = None  # already embedded elsewhere (a FileEmbedder)
+    picture: str | None = None  # the picture's fingerprint, blind to metadata (a JPEG's; else None)
 
     def record(self) -> ImageRecord:
         return ImageRecord(self.stat.path, self.stat.size, self.stat.mtime_ns, self.fingerprint,
@@ -171,8 +173,9 @@ class LocalDecoder:
 
 
 def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder | None, max_pixels: int | None) -> InspectedFile:
-    """Hash a file; decode and preprocess it unless its fingerprint is in ``reusable`` (or there
-    is no ``encoder`` yet: then only its header is read).
+    """Hash a file; decode and preprocess it unless its fingerprint, or its picture's (a file
+    whose metadata alone changed), is in ``reusable`` (or there is no ``encoder`` yet: then only
+    its header is read).
 
     Runs in the local decode threads, and in the tasks of a distributed ``FileEmbedder``.
     """
@@ -184,7 +187,8 @@ def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder | None, ma
             if (now.st_size, now.st_mtime_ns) != (stat.size, stat.mtime_ns) and now.st_size == len(data):
                 item.stat = FileStat(stat.path, now.st_size, now.st_mtime_ns, now.st_ino, now.st_ctime_ns)
         item.fingerprint = fingerprint_bytes(data)
-        if item.fingerprint in reusable or encoder is None:
+        item.picture = picture_fingerprint(data)
+        if item.fingerprint in reusable or encoder is None or (item.picture and item.picture in reusable):
             item.width, item.height, item.date_taken = header_facts(data, stat.path)
             return item
         kwargs = {"max_pixels": max_pixels} if max_pixels else {}

@@ -4,7 +4,8 @@ Decoding runs in a thread pool (Pillow releases the GIL while it decodes) that s
 ahead of the model, which runs in the calling thread; JPEGs are decoded at reduced scale. Every
 batch is committed to the store as it completes, so an interrupted run loses at most the batch in
 flight and the next run resumes where it stopped. Files whose content the index already has (a
-rename, a move, a copy) reuse the stored vector instead of being embedded again.
+rename, a move, a copy) reuse the stored vector instead of being embedded again, and so do files
+whose metadata alone changed (``picture_fingerprint``: a JPEG's ratings, keywords, GPS, date).
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class _RunState:
     started: float
     last_save: float
     keeps_ids: bool = False  # the store keeps each record's file id (inode, ctime)
+    pictures: dict[str, str] | None = None  # path -> its record's picture fingerprint; None: none kept
+    read_pictures: list[tuple[str, str]] = field(default_factory=list)  # (fingerprint, picture) to record
     stats: dict[str, FileStat] = field(default_factory=dict)  # the files read, as read: their ids
     renamed_from: set[str] = field(default_factory=set)
     run_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # embedded in this run
@@ -163,15 +166,19 @@ class IndexingPipeline:
             self.store.write(WriteBatch(file_ids=unseen))
         file_links.record(self.index_dir, scan.links, states.keys() - vanished.keys(), on_disk)
         mount_points.record(self.index_dir, scan, folders, mounts, report.kept)
+        pictures = _pictures_before(self.store, todo, known)
         state = _RunState(report, IndexProgress(found=report.found, to_process=len(todo)), known,
-                          {fp for _, _, fp in states.values()}, _by_fingerprint(vanished), started, started,
-                          keeps_ids=file_ids is not None)
+                          {fp for _, _, fp in states.values()} | set((pictures or {}).values()),
+                          _by_fingerprint(vanished), started, started, keeps_ids=file_ids is not None,
+                          pictures=pictures)
         if todo:
             # The model loads only for a file that needs it. Where every file has the size of one
-            # indexed (moved, touched, copied), it waits for one whose content is new: a run of
-            # those alone never loads it. Otherwise it loads now, and the threads decode.
+            # indexed (moved, touched, copied) or a picture known (its metadata edited, perhaps), it
+            # waits for one whose content is new: a run of those alone never loads it. Otherwise it
+            # loads now, and the threads decode.
             sizes = {size for size, _, _ in states.values()}
-            if self.embedder is not None or any(stat.size not in sizes for stat in todo):
+            if self.embedder is not None or any(stat.size not in sizes and stat.path not in (pictures or {})
+                                                for stat in todo):
                 self._use_model(state)
             self._process(todo, state)
         if not report.interrupted:
@@ -267,7 +274,8 @@ class IndexingPipeline:
             state.batch.put.append((twin.record(), state.run_vectors[twin.fingerprint]))
         if state.keeps_ids:
             state.batch.file_ids = _file_ids(state.batch, state.stats)
-        if len(state.batch):
+        state.batch.pictures, state.read_pictures = state.read_pictures, []
+        if len(state.batch) or state.batch.pictures:
             self.store.write(state.batch)
         state.batch, state.embeds, state.twins = WriteBatch(), [], []
         progress = state.progress
@@ -289,9 +297,18 @@ class IndexingPipeline:
         self.unreadable.pop(stat.path, None)
         state.stats[stat.path] = stat
         fp, old = item.fingerprint, state.known.get(stat.path)
+        if item.picture and state.pictures is not None:
+            state.read_pictures.append((fp, item.picture))
         if old and old[2] == fp:  # touched, or the same content in another file (a copy, a restore)
             state.batch.update.append(item.record())
             state.count("unchanged" if old[:2] == (stat.size, stat.mtime_ns) else "updated")
+            return
+        if old and item.picture and (state.pictures or {}).get(stat.path) == item.picture:
+            # its metadata alone changed (a rating, keywords, a date set right): the vector stays
+            item.prepared = None
+            state.batch.update.append(item.record())
+            report.updated += 1
+            report.metadata_kept += 1
             return
         sources = state.vanished_by_fp.get(fp)
         if sources and not old:  # a file that vanished elsewhere reappears here: a move
@@ -357,6 +374,17 @@ def _file_ids(batch: WriteBatch, stats: dict[str, FileStat]) -> list[tuple[str, 
     """The file ids (path, inode, ctime) of the records a batch writes, as their files were read."""
     paths = [r.path for r, _ in batch.put] + [r.path for _, r in batch.rename] + [r.path for r in batch.update]
     return [(p, stat.ino, stat.ctime_ns) for p in paths if (stat := stats.pop(p, None)) and stat.ino]
+
+
+def _pictures_before(store, todo: list[FileStat], known: dict[str, tuple[int, int, str]]) -> dict[str, str] | None:
+    """path -> the picture fingerprint of the content its record holds, for the files to read that
+    have a record with one; None where the store keeps no pictures (asked only when there is work)."""
+    pictures = getattr(store, "pictures", None)
+    if pictures is None:
+        return None
+    by_content = pictures() if todo else {}
+    return {stat.path: by_content[record[2]] for stat in todo
+            if (record := known.get(stat.path)) and record[2] in by_content}
 
 
 def _by_fingerprint(paths: dict[str, str]) -> dict[str, list[str]]:

@@ -97,6 +97,10 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
                      f"{'is' if count == 1 else 'are'} kept; if it moved or is gone for good, `python -m indexer --remove {folder}` forgets them")
     if not report.found and not report.skipped and not report.kept:
         lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, AVIF, GIF, TIFF, BMP, camera RAW): " + _other_files(report, videos))
+    if report.metadata_kept:
+        one = report.metadata_kept == 1
+        lines.append(f"  metadata changed, kept {counted(report.metadata_kept, 'vector')}: "
+                     f"{'its picture' if one else 'their pictures'} did not change")
     if not report.dry_run and (report.embedded or report.reused):
         rate = f", {report.images_per_second:.1f} images/s" if report.embedded else ""  # copies only: no rate
         lines.append(f"  embedded {report.embedded} ({report.reused} reused from identical files) in "

@@ -102,10 +102,12 @@ class WriteBatch:
     """One atomic change to a store.
 
     ``put``: new or changed files with their new vectors. ``rename``: (old path, new record) pairs
-    that keep their vector. ``update``: same path and content, fresher metadata (mtime).
+    that keep their vector. ``update``: same path and content (or picture: its metadata alone
+    changed), fresher metadata (mtime, date taken).
     ``delete``: paths to forget. ``file_ids``: (path, inode, ctime_ns) of the files on disk that
     records hold, for a store that keeps them (``file_ids()``); applied after the rest, and not
-    counted in ``len``: a batch of these alone changes no photo.
+    counted in ``len``: a batch of these alone changes no photo. ``pictures``: (fingerprint,
+    picture fingerprint) pairs of contents read, for a store that keeps them (``pictures()``).
     """
 
     put: list[tuple[ImageRecord, np.ndarray]] = field(default_factory=list)
@@ -113,6 +115,7 @@ class WriteBatch:
     update: list[ImageRecord] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
     file_ids: list[tuple[str, int, int]] = field(default_factory=list)
+    pictures: list[tuple[str, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.put) + len(self.rename) + len(self.update) + len(self.delete)
@@ -126,7 +129,9 @@ class VectorStore(Protocol):
     here; a new store implements this, ``open`` and ``read_stamp``, and passes tests/contract.
     A store may also keep, beside each record, the inode and ctime of the file it was read from
     (``file_ids()``: path -> (ino, ctime_ns), and ``WriteBatch.file_ids``), as the hnsw store does:
-    then a file replaced by another of the same size and modification time is read again.
+    then a file replaced by another of the same size and modification time is read again. And
+    the fingerprint of each content's picture (``pictures()``: fingerprint -> picture, and
+    ``WriteBatch.pictures``): then a file whose metadata alone changed keeps its vector.
     """
 
     folder: Path  # the local index folder (lock, manifest; never scanned for pictures)

@@ -58,6 +58,7 @@ class HnswStore:
     def __init__(self, folder: Path, records: RecordStore, stamp: dict[str, Any], writable: bool):
         self.folder = folder
         self._records = records
+        self.pictures = records.pictures  # fingerprint -> its picture's fingerprint, where known
         self._lock = records.lock
         self._stamp = stamp
         self._writable = writable
@@ -278,7 +279,7 @@ class HnswStore:
     def write(self, batch: WriteBatch) -> None:
         """Apply one batch in one SQLite transaction, then to the in-memory graph."""
         self._require_writable()
-        if not (len(batch) or batch.file_ids):
+        if not (len(batch) or batch.file_ids or batch.pictures):
             return
         with self._lock:
             # Catch up inside the transaction: the graph then holds every batch before this one.
@@ -341,8 +342,7 @@ class HnswStore:
                         os.unlink(entry.path)
 
     def _write_manifest(self) -> None:
-        info = self.info()
-        info.pop("location")
+        info = {key: value for key, value in self.info().items() if key != "location"}
         with contextlib.suppress(OSError):
             atomic_write_text(self.folder / MANIFEST_NAME, json.dumps(info, indent=2, sort_keys=True))
 

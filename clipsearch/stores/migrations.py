@@ -16,6 +16,11 @@ Revisions:
      replaced by another of the same size and modification time is read again. A table of its
      own, filled as runs see the files (a record without one is trusted as before, once): a
      release before it writes the index as it did, and what it leaves there is only checked.
+  4  ``pictures``: the fingerprint of the picture in each content (``picture_fingerprint``: a
+     JPEG's, blind to its metadata), so that a file whose metadata alone changed keeps its vector.
+     Keyed by the content's fingerprint, it is true whoever wrote the records since: a release
+     before it writes the index as it did (a record it changes only finds no picture for its
+     new content, which is read as before). Filled as runs read the files.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from pathlib import Path
 
 from .layout import snapshots
 
-REVISION = 3
+REVISION = 4
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,11 +56,13 @@ DROP INDEX IF EXISTS images_sort_date;  -- what indexes made before had instead
 CREATE TABLE IF NOT EXISTS tombstones (label INTEGER PRIMARY KEY, gen INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS file_ids (path BLOB PRIMARY KEY, ino INTEGER NOT NULL, ctime_ns INTEGER NOT NULL)
     WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pictures (fingerprint TEXT PRIMARY KEY, picture TEXT NOT NULL) WITHOUT ROWID;
 """
 
 # Each step brings revision n - 1 to n (index n - 2 of the list); all run in one transaction.
 STEPS: list[str] = [
     TABLES + "INSERT OR IGNORE INTO meta VALUES ('purged_gen', '{newest_snapshot}');",
+    TABLES,
     TABLES,
 ]
 

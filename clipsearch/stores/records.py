@@ -133,6 +133,14 @@ class RecordStore:
                 return {}
         return {os.fsdecode(r[0]): (r[1], r[2]) for r in rows}
 
+    def pictures(self) -> dict[str, str]:
+        """fingerprint -> the fingerprint of its picture (``picture_fingerprint``), where known."""
+        with self.lock:
+            try:
+                return dict(self._db.execute("SELECT fingerprint, picture FROM pictures"))
+            except sqlite3.OperationalError:  # revision 3 or before, opened to read
+                return {}
+
     def vector(self, path: str) -> np.ndarray | None:
         with self.lock:
             row = self._db.execute("SELECT vector FROM images WHERE path=?", (_key(path),)).fetchone()
@@ -257,15 +265,16 @@ class RecordStore:
         return change
 
     def _apply(self, batch: WriteBatch, gen: int, now: float) -> Change:
-        if not len(batch):  # files seen again, no photo changed: no new generation
+        if not len(batch):  # files seen again, no photo changed: no new generation (nor a picture gone)
             self._note_file_ids(batch)
             return Change(gen - 1, np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32))
         next_label = int(self.meta("next_label"))
         dead: list[int] = []
+        gone: list[tuple[str]] = []  # the fingerprints of the contents records leave: their pictures may go
         for path in batch.delete:
-            dead += self._drop(path)
+            dead += self._drop(path, gone)
         for old_path, record in batch.rename:
-            dead += self._drop(record.path) if record.path != old_path else []
+            dead += self._drop(record.path, gone) if record.path != old_path else []
             self._db.execute("DELETE FROM file_ids WHERE path=?", (_key(old_path),))
             self._db.execute(
                 "UPDATE images SET path=?, size=?, mtime_ns=?, width=?, height=?, date_taken=?, sort_date=?, "
@@ -273,6 +282,7 @@ class RecordStore:
                 (_key(record.path), record.size, record.mtime_ns, record.width, record.height,
                  record.date_taken, sort_date(record), now, _key(old_path)))
         for record in batch.update:
+            gone += self._db.execute("SELECT fingerprint FROM images WHERE path=?", (_key(record.path),)).fetchall()
             self._db.execute(
                 "UPDATE images SET size=?, mtime_ns=?, width=?, height=?, date_taken=?, sort_date=?, "
                 "fingerprint=? WHERE path=?",
@@ -281,28 +291,33 @@ class RecordStore:
         vectors = np.zeros((len(batch.put), self.dim), np.float32)
         for i, (record, vector) in enumerate(batch.put):
             vectors[i] = np.asarray(vector, np.float32).reshape(self.dim)
-            dead += self._drop(record.path)
+            dead += self._drop(record.path, gone)
             self._db.execute(
                 "INSERT INTO images VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (_key(record.path), record.size, record.mtime_ns, record.fingerprint, record.width,
                  record.height, record.date_taken, sort_date(record), next_label + i, gen,
                  vectors[i].tobytes(), now))
         labels = np.arange(next_label, next_label + len(batch.put), dtype=np.int64)
-        self._note_file_ids(batch)
+        self._note_file_ids(batch, gone)
         self._db.executemany("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", [(d, gen) for d in dead])
         self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
             ("next_label", str(next_label + len(batch.put))), ("generation", str(gen)),
             ("last_indexed", str(now))])
         return Change(gen, labels, vectors, dead)
 
-    def _note_file_ids(self, batch: WriteBatch) -> None:
+    def _note_file_ids(self, batch: WriteBatch, gone: list[tuple[str]] = ()) -> None:
+        """Record the file ids and pictures of a batch; forget the pictures of contents no record has."""
         self._db.executemany("INSERT OR REPLACE INTO file_ids VALUES (?, ?, ?)",
                              [(_key(p), ino, ctime) for p, ino, ctime in batch.file_ids])
+        self._db.executemany("INSERT OR REPLACE INTO pictures VALUES (?, ?)", batch.pictures)
+        self._db.executemany("DELETE FROM pictures WHERE fingerprint=?1 AND NOT EXISTS "
+                             "(SELECT 1 FROM images WHERE fingerprint=?1)", set(gone))
 
-    def _drop(self, path: str) -> list[int]:
-        row = self._db.execute("SELECT label FROM images WHERE path=?", (_key(path),)).fetchone()
+    def _drop(self, path: str, gone: list[tuple[str]]) -> list[int]:
+        row = self._db.execute("SELECT label, fingerprint FROM images WHERE path=?", (_key(path),)).fetchone()
         if row is None:
             return []
+        gone.append(row[1:])
         self._db.execute("DELETE FROM images WHERE path=?", (_key(path),))
         self._db.execute("DELETE FROM file_ids WHERE path=?", (_key(path),))
         return [row[0]]

@@ -93,6 +93,27 @@ def test_a_writer_upgrades_it_in_place_without_embedding_anything(old_index, tmp
         engine.close()
 
 
+def test_an_upgraded_index_learns_the_pictures_it_reads_and_then_keeps_a_metadata_edit(old_index, tmp_path):
+    """The first release stored no picture fingerprints: the upgrade reads no file to make them, the
+    photos a run reads are learnt, and a later edit of their metadata alone embeds nothing."""
+    photos = tmp_path / "photos"
+    shutil.copytree(FIXTURE / "photos", photos)
+    engine = SearchEngine.for_writing(Settings(index_dir=old_index, cache_dir=tmp_path / "cache",
+                                               model=ModelSpec(name="demo")))
+    try:
+        assert engine.store.pictures() == {}
+        assert engine.index_folder(photos).embedded == 0
+        assert len(engine.store.pictures()) == 6
+        path = photos / "pic_0.jpg"
+        data = path.read_bytes()
+        comment = b"\xff\xfe\x00\x0ekeyword: sea"  # a comment segment after the start of the image
+        path.write_bytes(data[:2] + comment + data[2:])
+        report = engine.index_folder(photos)
+        assert (report.updated, report.metadata_kept, report.embedded) == (1, 1, 0)
+    finally:
+        engine.close()
+
+
 def test_a_crash_during_the_upgrade_leaves_an_index_that_opens_and_upgrades_later(old_index, monkeypatch):
     before = layout(old_index)
     # A failure after the first statements of the upgrade ran (as a kill or full disk would land).

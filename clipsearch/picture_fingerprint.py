@@ -1,0 +1,87 @@
+"""A picture's fingerprint: what a file shows, without what is written about it.
+
+Photo tools write metadata into the files themselves (ratings, keywords, GPS, a corrected capture
+date), often across a whole library at once: the file's bytes change, its pixels do not. The
+picture fingerprint hashes what the decoder reads to make the pixels, from the bytes the indexer
+has already read (nothing is decoded), so such a file keeps its vector.
+
+For a JPEG that is every segment but the metadata ones (APP1 EXIF/XMP, APP13 IPTC, COM and the
+other application segments), and the scans up to the end of the image. Kept in the hash, because
+they change the picture: the quantization and Huffman tables, the frame and scan headers, the ICC
+profile (a CMYK photo is converted through it, and a viewer shows any photo through it: another
+profile is other colours), the Adobe segment (its transform says how to read the colours),
+whether a JFIF segment is there (which can decide the colour space; not its resolution, which
+metadata tools rewrite), and the EXIF orientation (the photo turned is another picture; read as
+the decoder reads it, with XMP's where EXIF has none). Other formats have none (None): their
+changes are read as before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from PIL import Image
+
+VERSION = "jpeg1"  # changes with what is hashed: a fingerprint of another version never matches
+
+_SOI, _EOI, _SOS = 0xD8, 0xD9, 0xDA
+_STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0-7: no length
+_APP0, _APP2, _APP14, _COM = 0xE0, 0xE2, 0xEE, 0xFE
+
+
+def picture_fingerprint(data: bytes) -> str | None:
+    """The fingerprint of the picture in ``data`` ("jpeg1:" and 32 hex digits), or None where the
+    format has none (not a JPEG) or the file cannot be walked (cut short, not well formed)."""
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    orientation = _orientation(data)
+    if orientation is None:
+        return None
+    digest = hashlib.blake2b(f"orientation {orientation};".encode(), digest_size=16)
+    view, pos, size, jfif = memoryview(data), 2, len(data), False
+    while pos + 4 <= size:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        if marker in (_SOI, _EOI):
+            return None  # a second start, or an end before any scan
+        end = pos + 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        if end > size or end < pos + 4:
+            return None
+        if marker == _SOS:  # the scans, to the end of the image (in them 0xFF is always escaped)
+            stop = data.find(b"\xff\xd9", end)
+            digest.update(b"jfif;" if jfif else b"")
+            digest.update(view[pos:size if stop < 0 else stop + 2])
+            return f"{VERSION}:{digest.hexdigest()}"
+        if marker == _APP0 and data.startswith(b"JFIF\0", pos + 4):
+            jfif = True
+        elif _is_picture(marker, data, pos + 4):
+            digest.update(view[pos:end])
+        pos = end
+    return None
+
+
+def _is_picture(marker: int, data: bytes, payload: int) -> bool:
+    """A segment that makes the picture (not an application segment or comment but the three
+    that change its colours)."""
+    if marker == _APP2:
+        return data.startswith(b"ICC_PROFILE\0", payload)
+    if marker == _APP14:
+        return data.startswith(b"Adobe", payload)
+    return not (_APP0 <= marker <= 0xEF or marker == _COM)
+
+
+def _orientation(data: bytes) -> int | None:
+    """The EXIF orientation as the decoder reads it (Pillow: EXIF, else XMP's); None if unreadable."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return int(img.getexif().get(0x0112, 1))
+    except Exception:
+        return None

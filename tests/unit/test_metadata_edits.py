@@ -1,0 +1,168 @@
+"""A photo whose metadata alone changed (a rating, keywords, GPS, a capture date set right, written
+into the file by a photo tool) keeps its vector; a change to its pixels or orientation does not.
+
+The edits are made as such tools make them: the JPEG's EXIF segment is replaced in the file's
+bytes, its picture data left as it was (saving again with Pillow would encode it anew).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clipsearch import SearchFilter
+from clipsearch.picture_fingerprint import picture_fingerprint
+from clipsearch.stores import open_store
+from indexer.report import format_report
+from testsupport.imagefactory import photo, save
+
+TAKEN = 0x9003  # DateTimeOriginal, in the Exif IFD
+
+
+def exif_segment(date: str, orientation: int = 1, artist: str = "") -> bytes:
+    """An APP1 EXIF segment saying when the photo was taken, how it stands, and who took it."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    if artist:
+        exif[0x013B] = artist
+    exif.get_ifd(0x8769)[TAKEN] = date
+    payload = exif.tobytes()
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def with_segments(data: bytes, *segments: bytes, drop: tuple[int, ...] = (0xE1,)) -> bytes:
+    """The JPEG ``data`` with its ``drop`` segments removed and ``segments`` put after its start."""
+    out, pos = bytearray(data[:2]), 2
+    while data[pos + 1] != 0xDA:
+        end = pos + 2 + struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        if data[pos + 1] not in drop:
+            out += data[pos:end]
+        pos = end
+    return bytes(data[:2] + b"".join(segments) + out[2:] + data[pos:])
+
+
+def jpeg(seed: int = 1, quality: int = 90) -> bytes:
+    buffer = io.BytesIO()
+    photo(160, 120, seed=seed).save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def write(path: Path, data: bytes, later_by: int) -> None:
+    """Write ``data`` as a tool does: new bytes, a new modification time."""
+    old = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_bytes(data)
+    os.utime(path, ns=(old + later_by * 10**9, old + later_by * 10**9))
+
+
+@pytest.fixture
+def library(tmp_path):
+    root = tmp_path / "photos"
+    for i in range(3):
+        save(photo(160, 120, seed=10 + i), root / f"other{i}.jpg", quality=90)
+    (root / "edited.jpg").write_bytes(with_segments(jpeg(), exif_segment("2019:05:06 07:08:09")))
+    return root
+
+
+def test_a_metadata_only_change_keeps_the_vector_and_updates_the_date(engine, library):
+    engine.index_folder(library)
+    path = str(library / "edited.jpg")
+    vector, embedded = engine.store.vector(path), engine.encoder.images_embedded
+    old = (library / "edited.jpg").read_bytes()
+    write(library / "edited.jpg", with_segments(old, exif_segment("2021:08:01 12:00:00", artist="Ann Smith"),
+                                                 b"\xff\xfe\x00\x09rated 5"), later_by=60)
+    report = engine.index_folder(library)
+    assert (report.updated, report.metadata_kept, report.embedded, report.unchanged) == (1, 1, 0, 3)
+    assert engine.encoder.images_embedded == embedded
+    record = engine.store.get(path)
+    assert record.date_taken == "2021-08-01T12:00:00" and record.size == (library / "edited.jpg").stat().st_size
+    assert np.array_equal(engine.store.vector(path), vector)
+    hits = engine.store.search(vector, 5, where=SearchFilter(date_from="2021-01-01", date_to="2021-12-31"))
+    assert [r.path for r, _ in hits] == [path]  # the new date reaches the date filters
+    assert "metadata changed, kept 1 vector: its picture did not change" in format_report(report)
+    assert engine.index_folder(library).unchanged == 4  # and the next run is a stat a file again
+
+
+def test_a_change_to_the_pixels_is_embedded_anew(engine, library):
+    engine.index_folder(library)
+    segment = exif_segment("2019:05:06 07:08:09")
+    for seed, quality in ((1, 70), (2, 90)):  # the same pixels encoded otherwise; other pixels
+        before = engine.encoder.images_embedded
+        write(library / "edited.jpg", with_segments(jpeg(seed, quality), segment), later_by=60)
+        report = engine.index_folder(library)
+        assert (report.updated, report.metadata_kept, report.embedded) == (1, 0, 1)
+        assert engine.encoder.images_embedded == before + 1
+
+
+def test_a_change_of_orientation_is_embedded_anew(engine, library):
+    engine.index_folder(library)
+    old = (library / "edited.jpg").read_bytes()
+    write(library / "edited.jpg", with_segments(old, exif_segment("2019:05:06 07:08:09", orientation=6)),
+          later_by=60)
+    report = engine.index_folder(library)
+    assert (report.updated, report.metadata_kept, report.embedded) == (1, 0, 1)
+    record = engine.store.get(str(library / "edited.jpg"))
+    assert (record.width, record.height) == (120, 160)
+
+
+def test_an_index_without_pictures_embeds_nothing_on_upgrade_and_fills_them_as_files_are_read(
+        engine, library, tmp_path):
+    """An index of the release before pictures (revision 3, no ``pictures`` table): the first run
+    reads and embeds nothing; a file edited before its picture was known is embedded as before,
+    and its next metadata edit keeps the vector."""
+    engine.index_folder(library)
+    index = engine.store.folder
+    engine.close()
+    with sqlite3.connect(index / "records.sqlite") as db:
+        db.execute("DROP TABLE pictures")
+        db.execute("UPDATE meta SET value='3' WHERE key='revision'")
+    engine.store = open_store(index, engine.encoder.stamp, create=True)  # a writer upgrades it
+    report = engine.index_folder(library)
+    assert (report.unchanged, report.updated, report.embedded) == (4, 0, 0)
+    assert engine.store.pictures() == {}  # nothing read to learn them
+    old = (library / "edited.jpg").read_bytes()
+    write(library / "edited.jpg", with_segments(old, exif_segment("2020:01:01 00:00:00")), later_by=60)
+    assert engine.index_folder(library).embedded == 1  # its picture was not known yet
+    write(library / "edited.jpg", with_segments(old, exif_segment("2021:01:01 00:00:00")), later_by=120)
+    report = engine.index_folder(library)
+    assert (report.metadata_kept, report.embedded) == (1, 0)
+
+
+def test_a_record_that_an_older_release_rewrote_finds_no_picture_for_its_new_content(engine, library):
+    """Pictures are kept by content: a release before them that re-embeds a photo leaves none for
+    the new content, so its next edit is read as before rather than matched to the old picture."""
+    engine.index_folder(library)
+    path = library / "edited.jpg"
+    new = with_segments(jpeg(seed=5), exif_segment("2019:05:06 07:08:09"))
+    write(path, new, later_by=60)
+    with sqlite3.connect(engine.store.folder / "records.sqlite") as db:  # that release's update, as it writes it
+        db.execute("UPDATE images SET size=?, mtime_ns=?, fingerprint='0123' WHERE path=?",
+                   (path.stat().st_size, path.stat().st_mtime_ns, os.fsencode(path)))
+    write(path, with_segments(jpeg(), exif_segment("2022:01:01 00:00:00")), later_by=60)  # back to the old pixels
+    report = engine.index_folder(library)
+    assert (report.metadata_kept, report.embedded) == (0, 1)
+
+
+def test_the_picture_fingerprint_ignores_metadata_but_not_colours():
+    base = jpeg()
+    picture = picture_fingerprint(base)
+    assert picture and picture.startswith("jpeg1:")
+    jfif_density = base[:14] + b"\x00\x48\x00\x48" + base[18:]  # a JFIF segment's resolution rewritten
+    xmp = b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta>rating 4</x:xmpmeta>"
+    for same in (with_segments(base, exif_segment("2001:01:01 00:00:00", artist="x")), jfif_density,
+                 with_segments(base, b"\xff\xe1" + struct.pack(">H", len(xmp) + 2) + xmp, drop=()),
+                 base + b"trailing bytes after the end of the image"):
+        assert picture_fingerprint(same) == picture
+    profile = b"ICC_PROFILE\0\x01\x01" + bytes(64)
+    for other in (with_segments(base, b"\xff\xe2" + struct.pack(">H", len(profile) + 2) + profile, drop=()),
+                  with_segments(base, exif_segment("2001:01:01 00:00:00", orientation=3)), jpeg(quality=89)):
+        assert picture_fingerprint(other) != picture
+    buffer = io.BytesIO()
+    photo(32, 32).save(buffer, "PNG")
+    assert picture_fingerprint(buffer.getvalue()) is None and picture_fingerprint(base[:200]) is None
