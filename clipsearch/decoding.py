@@ -118,7 +118,7 @@ class InspectedFile:
     prepared: Any = None  # model input; None when the vector is reused
     error: UnreadableImage | None = None
     vector: np.ndarray | None = None  # already embedded elsewhere (a FileEmbedder)
-    picture: str | None = None  # the picture's fingerprint, blind to metadata (a JPEG's; else None)
+    picture: str | None = None  # the picture's fingerprint, blind to metadata (a JPEG's or PNG's; else None)
 
     def record(self) -> ImageRecord:
         return ImageRecord(self.stat.path, self.stat.size, self.stat.mtime_ns, self.fingerprint,

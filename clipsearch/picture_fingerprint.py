@@ -12,8 +12,10 @@ profile (a CMYK photo is converted through it, and a viewer shows any photo thro
 profile is other colours), the Adobe segment (its transform says how to read the colours),
 whether a JFIF segment is there (which can decide the colour space; not its resolution, which
 metadata tools rewrite), and the EXIF orientation (the photo turned is another picture; read as
-the decoder reads it, with XMP's where EXIF has none). Other formats have none (None): their
-changes are read as before.
+the decoder reads it, with XMP's where EXIF has none). For a PNG, every chunk but the text ones
+(tEXt, zTXt, iTXt: XMP among them), eXIf and tIME, with the orientation too: its header, palette,
+transparency and colour chunks (gAMA, cHRM, sRGB, iCCP) and its image data. Other formats have
+none (None): their changes are read as before.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import io
 from PIL import Image
 
 VERSION = "jpeg1"  # changes with what is hashed: a fingerprint of another version never matches
+PNG_VERSION = "png1"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_METADATA = {b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"}
 
 _SOI, _EOI, _SOS = 0xD8, 0xD9, 0xDA
 _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0-7: no length
@@ -31,14 +36,19 @@ _APP0, _APP2, _APP14, _COM = 0xE0, 0xE2, 0xEE, 0xFE
 
 
 def picture_fingerprint(data: bytes) -> str | None:
-    """The fingerprint of the picture in ``data`` ("jpeg1:" and 32 hex digits), or None where the
-    format has none (not a JPEG) or the file cannot be walked (cut short, not well formed)."""
-    if not data.startswith(b"\xff\xd8"):
+    """The fingerprint of the picture in ``data`` ("jpeg1:" or "png1:" and 32 hex digits), or None
+    where the format has none (not a JPEG or PNG) or the file cannot be walked (cut short, ill formed)."""
+    if data.startswith(_PNG_SIGNATURE):
+        return _png_picture(data)
+    if data.startswith(b"\xff\xd8"):
+        return _jpeg_picture(data)
+    return None
+
+
+def _jpeg_picture(data: bytes) -> str | None:
+    digest = _oriented(data)
+    if digest is None:
         return None
-    orientation = _orientation(data)
-    if orientation is None:
-        return None
-    digest = hashlib.blake2b(f"orientation {orientation};".encode(), digest_size=16)
     view, pos, size, jfif = memoryview(data), 2, len(data), False
     while pos + 4 <= size:
         if data[pos] != 0xFF:
@@ -68,6 +78,24 @@ def picture_fingerprint(data: bytes) -> str | None:
     return None
 
 
+def _png_picture(data: bytes) -> str | None:
+    digest = _oriented(data)
+    if digest is None:
+        return None
+    view, pos, size = memoryview(data), len(_PNG_SIGNATURE), len(data)
+    while pos + 12 <= size:
+        end = pos + 12 + int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        if end > size:
+            return None
+        if kind not in _PNG_METADATA:
+            digest.update(view[pos:end])
+        if kind == b"IEND":
+            return f"{PNG_VERSION}:{digest.hexdigest()}"
+        pos = end
+    return None
+
+
 def _is_picture(marker: int, data: bytes, payload: int) -> bool:
     """A segment that makes the picture (not an application segment or comment but the three
     that change its colours)."""
@@ -78,10 +106,12 @@ def _is_picture(marker: int, data: bytes, payload: int) -> bool:
     return not (_APP0 <= marker <= 0xEF or marker == _COM)
 
 
-def _orientation(data: bytes) -> int | None:
-    """The EXIF orientation as the decoder reads it (Pillow: EXIF, else XMP's); None if unreadable."""
+def _oriented(data: bytes):
+    """A hash begun with the EXIF orientation as the decoder reads it (Pillow: EXIF, else XMP's);
+    None where the header cannot be read."""
     try:
         with Image.open(io.BytesIO(data)) as img:
-            return int(img.getexif().get(0x0112, 1))
+            orientation = int(img.getexif().get(0x0112, 1))
     except Exception:
         return None
+    return hashlib.blake2b(f"orientation {orientation};".encode(), digest_size=16)

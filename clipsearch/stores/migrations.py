@@ -17,7 +17,8 @@ Revisions:
      own, filled as runs see the files (a record without one is trusted as before, once): a
      release before it writes the index as it did, and what it leaves there is only checked.
   4  ``pictures``: the fingerprint of the picture in each content (``picture_fingerprint``: a
-     JPEG's, blind to its metadata), so that a file whose metadata alone changed keeps its vector.
+     JPEG's or PNG's, blind to its metadata), so that a file whose metadata alone changed keeps
+     its vector.
      Keyed by the content's fingerprint, it is true whoever wrote the records since: a release
      before it writes the index as it did (a record it changes only finds no picture for its
      new content, which is read as before). Filled as runs read the files.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from clipsearch import SearchFilter
 from clipsearch.picture_fingerprint import picture_fingerprint
@@ -163,6 +163,36 @@ def test_the_picture_fingerprint_ignores_metadata_but_not_colours():
     for other in (with_segments(base, b"\xff\xe2" + struct.pack(">H", len(profile) + 2) + profile, drop=()),
                   with_segments(base, exif_segment("2001:01:01 00:00:00", orientation=3)), jpeg(quality=89)):
         assert picture_fingerprint(other) != picture
+    gif = io.BytesIO()
+    photo(32, 32).save(gif, "GIF")
+    assert picture_fingerprint(gif.getvalue()) is None and picture_fingerprint(base[:200]) is None
+
+
+def png(seed: int = 1, orientation: int = 1, xmp: str = "", **text: str) -> bytes:
+    """A PNG with these text chunks (tEXt, and XMP's iTXt) and an eXIf chunk of this orientation."""
+    info, exif = PngImagePlugin.PngInfo(), Image.Exif()
+    for key, value in text.items():
+        info.add_text(key, value)
+    if xmp:
+        info.add_itxt("XML:com.adobe.xmp", xmp)
+    exif[0x0112] = orientation
     buffer = io.BytesIO()
-    photo(32, 32).save(buffer, "PNG")
-    assert picture_fingerprint(buffer.getvalue()) is None and picture_fingerprint(base[:200]) is None
+    photo(64, 48, seed=seed).save(buffer, "PNG", pnginfo=info, exif=exif)
+    return buffer.getvalue()
+
+
+def test_a_png_is_told_by_its_header_palette_colours_and_image_data_not_its_text_chunks():
+    picture = picture_fingerprint(png())
+    assert picture and picture.startswith("png1:")
+    assert picture_fingerprint(png(Title="sea", xmp="<x:xmpmeta>rating 4</x:xmpmeta>")) == picture
+    assert picture_fingerprint(png(seed=2)) != picture and picture_fingerprint(png(orientation=8)) != picture
+
+
+def test_a_png_whose_text_alone_changed_keeps_its_vector(engine, library):
+    (library / "drawing.png").write_bytes(png())
+    engine.index_folder(library)
+    vector, embedded = engine.store.vector(str(library / "drawing.png")), engine.encoder.images_embedded
+    write(library / "drawing.png", png(Description="the harbour at dawn"), later_by=60)
+    report = engine.index_folder(library)
+    assert (report.metadata_kept, report.embedded, engine.encoder.images_embedded) == (1, 0, embedded)
+    assert np.array_equal(engine.store.vector(str(library / "drawing.png")), vector)
