@@ -15,6 +15,7 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -204,3 +205,55 @@ def test_photo_searches_kept_in_the_one_file_are_read_and_moved_out_of_it_at_the
     saved.save(SavedSearch("Trees", "a tree"))
     assert list(read_before_photos(tmp_path)) == ["Sea", "Trees"]
     assert SavedSearches(tmp_path).all() == [photo, SavedSearch("Sea", "the sea"), SavedSearch("Trees", "a tree")]
+
+
+# --- a downgrade to the release before file ids, and back ---------------------------------------------
+def test_a_release_before_file_ids_writing_between_two_runs_loses_nothing_and_is_caught_up(tmp_path, monkeypatch):
+    """Revision 3 keeps file ids in a table of their own, which the release before (revision 2) neither
+    reads nor writes: that release indexes as it did, and a run of this one then reads only the files
+    whose ids it left behind, embeds only the one whose content changed unseen, and ends with an id
+    for every record."""
+    import os
+
+    import clipsearch.decoding
+    from clipsearch.stores.hnsw import HnswStore
+    from testsupport.imagefactory import photo, save
+
+    library = tmp_path / "bitmaps"  # uncompressed: other pixels, the same size
+    paths = {name: save(photo(96, 64, seed=i), library / f"{name}.bmp") for i, name in enumerate("abcdf")}
+    engine = SearchEngine.for_writing(Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache",
+                                               model=ModelSpec(name="demo")))
+    try:
+        engine.index_folder(library)
+        assert set(engine.store.file_ids()) == {str(p) for p in paths.values()}
+        reads, read = [], clipsearch.decoding.read_file_bytes
+        monkeypatch.setattr(clipsearch.decoding, "read_file_bytes", lambda p, *a: reads.append(p) or read(p, *a))
+        # The release before: a store that keeps no file ids.
+        with monkeypatch.context() as older:
+            older.delattr(HnswStore, "file_ids")
+            paths["a"].unlink()
+            save(photo(120, 80, seed=10), paths["b"])  # edited: another size, seen by size and time
+            save(photo(96, 64, seed=11), library / "c2.bmp")  # added
+            paths["d"].rename(library / "e.bmp")  # moved
+            stat = paths["f"].stat()  # replaced keeping size and time: that release cannot tell
+            save(photo(96, 64, seed=12), paths["f"])
+            os.utime(paths["f"], ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            report = engine.index_folder(library)
+            assert (report.added, report.updated, report.moved, report.removed, report.unchanged) == (1, 1, 1, 1, 2)
+        f_before = engine.store.vector(str(paths["f"]))
+        reads.clear()
+        report = engine.index_folder(library)
+        # b's record left with its id when that release embedded it anew: trusted once, not read;
+        # f kept an id not its own: read, and embedded.
+        assert set(reads) == {str(paths["f"])}
+        assert (report.added, report.updated, report.embedded, report.unchanged) == (0, 1, 1, 4)
+        assert not np.array_equal(engine.store.vector(str(paths["f"])), f_before)
+        records = {r.path for r in engine.store.records()}
+        assert records == {str(p) for p in library.glob("*.bmp")} and engine.store.check() == []
+        ids = engine.store.file_ids()
+        assert all(ids[p] == (os.stat(p).st_ino, os.stat(p).st_ctime_ns) for p in records)
+        reads.clear()
+        again = engine.index_folder(library)
+        assert (again.unchanged, again.embedded, reads) == (5, 0, [])
+    finally:
+        engine.close()
