@@ -150,7 +150,7 @@ def upload_image(refuse: bool = False, **kwargs: Any) -> gr.Image:
             raise
         except Exception as exc:
             problem: BaseException = exc
-            if camera_raw.is_raw_name(path := str(getattr(payload, "path", None) or "")):
+            if raw_upload(path := str(getattr(payload, "path", None) or "")):
                 try:  # camera RAW: Pillow cannot open it, LibRaw can (as the search then reads it)
                     camera_raw.header(path, path, dated=False)
                     return path
@@ -167,6 +167,18 @@ def upload_image(refuse: bool = False, **kwargs: Any) -> gr.Image:
 
     image.preprocess = preprocess  # type: ignore[method-assign]
     return image
+
+
+def raw_upload(path: str) -> bool:
+    """Whether an upload is camera RAW: by its name, else by its content (a picture sent as a data:
+    URL arrives named after its MIME type, "file" or "file.bin"), as the REST route tells it."""
+    if camera_raw.is_raw_name(path):
+        return True
+    try:
+        with open(path, "rb") as file:
+            return camera_raw.is_raw(file.read())  # whole: a TIFF's first directory may lie anywhere in it
+    except OSError:
+        return False
 
 
 def upload_refused(payload: Any, exc: BaseException) -> str:

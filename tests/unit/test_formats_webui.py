@@ -94,3 +94,20 @@ def test_a_broken_raw_file_dropped_is_refused_for_its_reason(handlers, library, 
     monkeypatch.setattr(camera_raw, "rawpy", None)
     good = ImageData(path=str(library / "IMG_0003.DNG"), orig_name="IMG_0003.DNG")
     assert page.preprocess(good).reason == "camera RAW needs rawpy (pip install rawpy)"
+
+
+@pytest.mark.parametrize("name", ["file", "file.bin", "photo.tif"])
+def test_a_raw_upload_without_a_raw_name_is_told_by_its_content(handlers, library, tmp_path, name):
+    """A picture an assistant sends as a data: URL reaches the handler as a file Gradio names after
+    its MIME type: "file" for image/x-adobe-dng, "file.bin" for application/octet-stream. A RAW file
+    is told by its content there, as the REST route and the indexer tell it."""
+    page, api = upload_image(), upload_image(refuse=True)
+    upload = tmp_path / "gradio" / name
+    upload.parent.mkdir()
+    shutil.copy(library / "IMG_0003.DNG", upload)
+    payload = ImageData(path=str(upload), orig_name=None)
+    assert page.preprocess(payload) == api.preprocess(payload) == str(upload)
+    assert handlers.api_search_image(str(upload), 1)[0]["file"] == str(library / "IMG_0003.DNG")
+    (tmp_path / "gradio" / "not-raw").write_bytes(b"II*\0" + b"\0" * 60)  # a TIFF header, no picture
+    with pytest.raises(Exception, match=r"\(not an image\)"):
+        api.preprocess(ImageData(path=str(tmp_path / "gradio" / "not-raw"), orig_name=None))
