@@ -38,7 +38,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from clipsearch import QueryTerm, UnreadableImage, parse_query, parse_region
 from clipsearch.region import query_picture
 
-from . import uploads, waking_queue
+from . import mcp_limits, uploads, waking_queue
 from .api_errors import ApiError, translated
 from .behind_proxy import MCP_PREFIX, public_root
 from .filters import read_k
@@ -368,5 +368,6 @@ def launch(demo: Any, *, mcp: bool = True, **launch_kwargs: Any) -> Auth:
     """
     waking_queue.install(demo)
     uploads.install()
+    mcp_limits.install()
     demo.launch(prevent_thread_lock=True, mcp_server=mcp, **launch_kwargs)
     return mount(demo)

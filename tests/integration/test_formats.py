@@ -96,3 +96,45 @@ def test_a_raw_file_is_a_query_for_the_command_line_rest_and_the_call_api(indexe
         assert hits[0]["file"] == str(star)
     finally:
         served.close()
+
+
+def test_an_assistant_sends_a_camera_sized_raw_file_inline_and_looks_at_a_raw_result(indexed, gradio_temp):
+    """Over MCP a picture comes inline, as a data: URL in the message; a camera's DNG is several MB,
+    its base64 a third more (the mcp package refuses a message over 4 MiB). The tool finds the
+    shot by it, and a RAW result is looked at, and its thumbnail loaded, as a JPEG."""
+    import ast
+    import asyncio
+    import base64
+    import io
+
+    from PIL import Image
+
+    from tests.integration.test_rest_mcp import _mcp_session
+
+    library, settings, _ = indexed
+    star = library / "IMG_0001.DNG"
+    picture = render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, random.Random(11))
+    big = dng(picture.resize((1600, 1600)))  # 5 MB of 16-bit samples, as a small sensor's
+    assert len(big) > 4 << 20
+    served = Served.uploading_to(gradio_temp, settings)
+
+    async def work(session):
+        tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+        inline = "data:image/x-adobe-dng;base64," + base64.b64encode(big).decode()
+        found = await session.call_tool("search_photos_by_image", {"image": inline, "k": 2})
+        seen = await session.call_tool("look_at_photo", {"path": str(star)})
+        return tools, found, seen
+
+    try:
+        tools, found, seen = asyncio.run(asyncio.wait_for(_mcp_session(served.url, work=work), 60))
+        assert not found.isError, found.content
+        hits = ast.literal_eval(found.content[0].text)
+        assert hits[0]["file"] == str(star)
+        thumbnail = httpx.get(hits[0]["thumbnail"], timeout=30)
+        assert thumbnail.headers["content-type"] == "image/jpeg" and thumbnail.content[:2] == b"\xff\xd8"
+        shown = [c for c in seen.content if c.type == "image"]
+        assert not seen.isError and len(shown) == 1 and shown[0].mimeType == "image/jpeg"
+        with Image.open(io.BytesIO(base64.b64decode(shown[0].data))) as jpeg:
+            assert jpeg.format == "JPEG" and max(jpeg.size) == 256
+    finally:
+        served.close()
