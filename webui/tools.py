@@ -98,8 +98,9 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         known and a "thumbnail" URL of a small JPEG.
 
         Args:
-            image: the picture to match (a JPEG, PNG, WebP... at most 50 MB): a public http(s) URL,
-                a data: URL, or the "thumbnail" URL of a result of this app.
+            image: the picture to match (JPEG, PNG, WebP, HEIC, AVIF, TIFF, or a camera RAW file
+                such as DNG, CR2 or NEF; at most 50 MB): a public http(s) URL, a data: URL, or the
+                "thumbnail" URL of a result of this app.
             k: how many photos to return, 1 to 500 (default 20).
             min_score: 0 returns all k; -1 only the strong matches; above 0, leave out results
                 scoring less than this.

@@ -100,8 +100,8 @@ def test_a_raw_file_is_a_query_for_the_command_line_rest_and_the_call_api(indexe
 
 def test_an_assistant_sends_a_camera_sized_raw_file_inline_and_looks_at_a_raw_result(indexed, gradio_temp):
     """Over MCP a picture comes inline, as a data: URL in the message; a camera's DNG is several MB,
-    its base64 a third more (the mcp package refuses a message over 4 MiB). The tool finds the
-    shot by it, and a RAW result is looked at, and its thumbnail loaded, as a JPEG."""
+    its base64 a third more (the mcp package refuses a message over 4 MiB). The tool says it takes
+    RAW and AVIF files, finds the shot by it, and a RAW result is looked at, and its thumbnail loaded, as a JPEG."""
     import ast
     import asyncio
     import base64
@@ -127,6 +127,8 @@ def test_an_assistant_sends_a_camera_sized_raw_file_inline_and_looks_at_a_raw_re
 
     try:
         tools, found, seen = asyncio.run(asyncio.wait_for(_mcp_session(served.url, work=work), 60))
+        told = tools["search_photos_by_image"].inputSchema["properties"]["image"]["description"]
+        assert "camera RAW" in told and "AVIF" in told and "HEIC" in told
         assert not found.isError, found.content
         hits = ast.literal_eval(found.content[0].text)
         assert hits[0]["file"] == str(star)
