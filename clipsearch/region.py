@@ -21,6 +21,7 @@ from typing import Any
 
 from PIL import Image
 
+from . import camera_raw
 from .errors import InvalidQuery
 from .exif import upright_size
 from .images import load_image, to_rgb
@@ -81,8 +82,7 @@ class Region:
         ``picture`` or is too small to search with; only its header is read, so that a search can
         say so before it loads a model. A file that is no picture passes: the search says why."""
         try:
-            with Image.open(picture) as img:
-                width, height = upright_size(img, img.getexif().get(0x0112, 1))
+            width, height = _upright_size(os.fspath(picture))
         except Exception:  # not a picture, or unreadable: the search's own error says which
             return
         self.box(width, height)
@@ -109,6 +109,18 @@ class Region:
         if size is None or self.pixels:
             return None
         return math.ceil(size / min(self.right - self.left, self.bottom - self.top))
+
+
+def _upright_size(path: str) -> tuple[int, int]:
+    """The upright size of the picture in a file, from its header; a camera RAW file's as developed
+    (LibRaw's), not that of the camera's small JPEG, which Pillow opens as a TIFF where it is first."""
+    if camera_raw.is_raw_name(path):
+        return camera_raw.header(path, path, dated=False)[:2]
+    try:
+        with Image.open(path) as img:
+            return upright_size(img, img.getexif().get(0x0112, 1))
+    except Exception:  # a RAW file by its content alone
+        return camera_raw.header(path, path, dated=False)[:2]
 
 
 def parse_region(text: str | None) -> Region | None:

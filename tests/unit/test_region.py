@@ -121,3 +121,23 @@ def test_a_region_is_of_the_upright_photo_as_a_viewer_shows_it(tmp_path, orienta
         assert red[0] > 200 and red[1] < 60 and red[2] < 60, (spelled, red)
     corner = np.asarray(query_picture(str(path), parse_region("0.8,0,1,0.2"), 64), float).mean(axis=(0, 1))
     assert corner[0] > 200 and corner[1] > 200 and corner[2] < 60, corner  # yellow: the top-right corner
+
+
+@pytest.mark.skipif(not __import__("clipsearch").camera_raw.RAW_SUPPORTED, reason="rawpy is in requirements.txt")
+@pytest.mark.parametrize("preview", [False, True], ids=["raw-only", "with-camera-preview"])
+def test_a_region_is_checked_against_a_camera_raw_photo_upright(tmp_path, preview):
+    """``search --image X.dng --region`` checks the region before any search (exit 2), as for a
+    JPEG: against the developed picture, upright (a portrait shot stored sideways), not against the
+    small JPEG a camera keeps in the file's first directory, which Pillow opens as a TIFF."""
+    from testsupport.rawfactory import dng
+
+    picture = quarters(200, 300)  # upright: a portrait
+    small = picture.resize((40, 60)) if preview else None
+    path = tmp_path / "IMG_0001.DNG"
+    path.write_bytes(dng(picture, orientation=6, preview=small))
+    parse_region("0,0,20,250").check(path)  # inside the upright photo
+    parse_region("0,0,0.5,0.5").check(str(path))
+    with pytest.raises(InvalidQuery, match=r"reaches past the picture \(200 x 300 pixels\)"):
+        parse_region("0,0,250,20").check(path)
+    with pytest.raises(InvalidQuery, match="too small to search with"):
+        parse_region("0,0,10,10").check(path)
