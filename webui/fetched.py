@@ -43,7 +43,7 @@ def guard_fetches(block: Any, read_thumbnail: Callable[[dict[str, str]], str]) -
     """Make ``block`` (an image input) read its own thumbnails from the cache and explain failed
     fetches. ``read_thumbnail(fields)``: the cached JPEG a thumbnail request with ``fields`` answers
     (``ApiError`` for a path the index does not hold). Wrapping the instance's method, as
-    ``app.upload_image`` wraps ``preprocess``: Gradio writes a ``.pyi`` stub beside a subclass."""
+    ``upload_image.upload_image`` wraps ``preprocess``: Gradio writes a ``.pyi`` stub beside a subclass."""
     original = block.async_move_resource_to_block_cache
 
     async def move(url_or_path: Any) -> Any:

@@ -9,7 +9,7 @@ ignored it dropped, without a word. The page's script (``TYPES_JS``, installed o
 gives a file of a picture's extension whose type is not a picture's the type of its extension,
 upper case or not, before Gradio's own handlers read it: a file chosen is put back in its input,
 retyped; a drop is made again with the retyped files. The server opens the upload by its content,
-as it opens any picture (a RAW file with LibRaw, ``app.upload_image``).
+as it opens any picture (a RAW file with LibRaw, ``upload_image.upload_image``).
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.

@@ -189,7 +189,7 @@ class Page:
         """After a drop: a JPEG of the picture in the drop zone where browsers cannot draw it
         (HEIC from a phone, TIFF); they showed a broken image there. Else the value as it is: not
         ``gr.skip()``, after which Gradio rebuilds the component for the session without the
-        checks ``app.upload_image`` adds to it."""
+        checks ``upload_image.upload_image`` adds to it."""
         if not isinstance(image, str) or isinstance(image, UnreadableUpload):
             return None  # none, or not a picture: the drop zone was emptied
         try:

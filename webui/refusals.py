@@ -32,7 +32,7 @@ class NotInIndex(gr.Error):
 
 
 class UnreadableUpload(str):
-    """What the drop zone hands over when Gradio could not open the upload (``app.upload_image``).
+    """What the drop zone hands over when Gradio could not open the upload (``upload_image.upload_image``).
 
     Never empty (an empty string would read as "no upload").
     """

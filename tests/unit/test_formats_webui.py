@@ -14,10 +14,10 @@ from clipsearch.stores import open_store
 from testsupport.fakes import FakeEncoder
 from testsupport.imagefactory import photo, save, upright_marker
 from testsupport.rawfactory import dng
-from webui.app import upload_image
 from webui.handlers import Handlers
 from webui.page import Page
 from webui.thumbnails import PREVIEW_SIZE, THUMB_SIZE
+from webui.upload_image import upload_image
 
 pytestmark = pytest.mark.skipif(not camera_raw.RAW_SUPPORTED, reason="rawpy is in requirements.txt")
 
