@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import file_links
-from .pixels import SignatureCache, signatures_for
+from .pixels import CACHE_NAME, SignatureCache, signatures_for
 from .shot_evidence import Evidence, WordsOf, file_identities
 from .stores.base import ImageRecord, VectorStore
 
@@ -327,6 +327,12 @@ class DuplicateFinding:
     def fold(self, results: list) -> list[tuple[Any, list]]:
         """A result list with near-duplicates folded under the first of them, order kept."""
         return fold_results(self._store(), results, self._signatures(), self._words())
+
+    def carry_signatures(self, pairs: list[tuple[str, str]]) -> None:
+        """The pixel signatures of (old, new) pairs' old contents under their new ones (contents of
+        one picture), where the index keeps any: none is made for it."""
+        if self._signature_cache is not None or os.path.isfile(os.path.join(self.settings.index_dir, CACHE_NAME)):
+            self._signatures().carry(pairs)
 
     def _words(self) -> WordsOf | None:
         """The words read in contents, where the index has read any (``--ocr``); else None."""

@@ -185,13 +185,19 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
                 file_timeout=self.settings.file_timeout,
                 max_pixels=self.settings.max_pixels,
                 progress=progress, should_stop=should_stop, embedder=embedder, unreadable=self._unreadable,
-                index_dir=self.settings.index_dir,
+                index_dir=self.settings.index_dir, carry=self._carry_read,
                 exclude=[os.fspath(self.settings.cache_dir)])  # the web app's thumbnails are no photos
             try:
                 return pipeline.run(paths, dry_run=dry_run)
             finally:
                 if not dry_run:
                     unreadable_files.save(self.settings.index_dir, self._unreadable)
+
+    def _carry_read(self, pairs: list[tuple[str, str]]) -> None:
+        """What was read from the old contents of photos whose metadata alone changed (their words,
+        their pixel signatures), kept under their new contents: the pictures are the same."""
+        self.text.carry_words(pairs)
+        self.carry_signatures(pairs)
 
     def remove_folder(self, folder: str | Path, *, dry_run: bool = False) -> int:
         """Forget every image under ``folder``; returns how many. A folder inside a covered one is

@@ -69,6 +69,7 @@ class _RunState:
     keeps_ids: bool = False  # the store keeps each record's file id (inode, ctime)
     pictures: dict[str, str] | None = None  # path -> its record's picture fingerprint; None: none kept
     read_pictures: list[tuple[str, str]] = field(default_factory=list)  # (fingerprint, picture) to record
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (old, new) contents of one picture, in ``batch``
     stats: dict[str, FileStat] = field(default_factory=dict)  # the files read, as read: their ids
     renamed_from: set[str] = field(default_factory=set)
     run_vectors: dict[str, np.ndarray] = field(default_factory=dict)  # embedded in this run
@@ -104,6 +105,7 @@ class IndexingPipeline:
         unreadable: dict[str, tuple[int, int, str]] | None = None,
         index_dir: str | os.PathLike | None = None,
         exclude: Iterable[str] = (),
+        carry: Callable[[list[tuple[str, str]]], None] | None = None,
     ) -> None:
         self.encoder = encoder
         self.exclude = list(exclude)  # folders of this program's own (the thumbnail cache): never photos
@@ -113,6 +115,7 @@ class IndexingPipeline:
         self.unreadable = {} if unreadable is None else unreadable
         self.index_dir = index_dir  # where the names of one file are kept (file_links), if anywhere
         self.store = store
+        self.carry = carry  # given (old, new) contents of one picture, before their records: what was read goes on
         self._batch_size = batch_size  # None: the encoder's choice (asked only when needed)
         self._workers = workers  # None: sized for the machine and the model's device (asked when needed)
         self.file_timeout = file_timeout
@@ -275,9 +278,11 @@ class IndexingPipeline:
         if state.keeps_ids:
             state.batch.file_ids = _file_ids(state.batch, state.stats)
         state.batch.pictures, state.read_pictures = state.read_pictures, []
+        if state.kept and self.carry:  # their words and pixel signatures, under their new contents first
+            self.carry(state.kept)
         if len(state.batch) or state.batch.pictures:
             self.store.write(state.batch)
-        state.batch, state.embeds, state.twins = WriteBatch(), [], []
+        state.batch, state.embeds, state.twins, state.kept = WriteBatch(), [], [], []
         progress = state.progress
         progress.embedded = state.report.embedded
         progress.skipped = state.report.skipped_count
@@ -309,6 +314,7 @@ class IndexingPipeline:
             state.batch.update.append(item.record())
             report.updated += 1
             report.metadata_kept += 1
+            state.kept.append((old[2], fp))
             return
         sources = state.vanished_by_fp.get(fp)
         if sources and not old:  # a file that vanished elsewhere reappears here: a move

@@ -159,6 +159,12 @@ class SignatureCache:
             except sqlite3.Error as exc:
                 log.info("could not write the signature cache: %s", exc)
 
+    def carry(self, pairs: list[tuple[str, str]]) -> None:
+        """Keep the signatures of (old, new) pairs' old contents under their new ones: contents of
+        one picture (a file whose metadata alone changed, ``picture_fingerprint``)."""
+        known = self.get_many(old for old, _ in pairs)
+        self.put_many({new: known[old] for old, new in pairs if old in known})
+
     def close(self) -> None:
         with self._lock:
             if self._db is not None:

@@ -155,6 +155,25 @@ class TextIndex(SideDb):
             db.execute("INSERT INTO page_text (rowid, text, alt) VALUES (?, ?, ?)",
                        (cursor.lastrowid, text, alternate_forms(text)))
 
+    def carry(self, pairs: Iterable[tuple[str, str]]) -> int:
+        """Give each (old, new) pair's new content, where it has no page, a copy of the page read
+        from the old one: the indexer's contents whose metadata alone changed (``picture_fingerprint``),
+        whose words are the same. One transaction; the old page stays while a file holds it
+        (``prune``). Pages that could not be read are not carried. Returns how many were."""
+        carried = 0
+        with self._lock, Transaction(self._db, self.WHAT):
+            for old, new in pairs:
+                row = self._db.execute("SELECT id, words, data, read_at FROM pages WHERE fingerprint=? AND words >= 0 "
+                                       "AND NOT EXISTS (SELECT 1 FROM pages WHERE fingerprint=?)", (old, new)).fetchone()
+                if row is None or old == new:
+                    continue
+                cursor = self._db.execute("INSERT INTO pages (fingerprint, words, reason, data, read_at) "
+                                          "VALUES (?, ?, NULL, ?, ?)", (new, *row[1:]))
+                self._db.execute("INSERT INTO page_text (rowid, text, alt) SELECT ?, text, alt FROM page_text "
+                                 "WHERE rowid=?", (cursor.lastrowid, row[0]))
+                carried += 1
+        return carried
+
     def prune(self) -> int:
         """Forget the pages of contents no file has any more; returns how many."""
         with self._lock, Transaction(self._db, self.WHAT):

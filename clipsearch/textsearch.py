@@ -64,6 +64,13 @@ class TextSide(SideStore):
         """``{"text": info()}`` when the index has a text store, else nothing (for ``engine.info``)."""
         return {"text": self.info()} if self.store() is not None else {}
 
+    def carry_words(self, pairs: list[tuple[str, str]]) -> None:
+        """The words read in old contents, under the new contents of the same picture (the
+        indexer's files whose metadata alone changed), where the index has a text store."""
+        text = self.store()
+        if text is not None:
+            text.carry(pairs)
+
     def read(self, store: VectorStore, *, workers: int | None = None, settings: Settings | None = None,
              progress: Callable[[TextProgress], None] | None = None,
              should_stop: Callable[[], bool] | None = None,

@@ -18,8 +18,11 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from clipsearch import SearchFilter
+from clipsearch.ocr import Line, PageText, Word
 from clipsearch.picture_fingerprint import picture_fingerprint
+from clipsearch.pixels import SignatureCache
 from clipsearch.stores import open_store
+from clipsearch.textindex import PageResult, TextIndex
 from indexer.report import format_report
 from testsupport.imagefactory import photo, save
 
@@ -87,6 +90,55 @@ def test_a_metadata_only_change_keeps_the_vector_and_updates_the_date(engine, li
     assert [r.path for r, _ in hits] == [path]  # the new date reaches the date filters
     assert "metadata changed, kept 1 vector: its picture did not change" in format_report(report)
     assert engine.index_folder(library).unchanged == 4  # and the next run is a stat a file again
+
+
+class WordsReader:
+    """A text reader (``--ocr``) that reads GRAND CAFE in every photo and counts the photos it read."""
+
+    threads, stamp = 1, {"reader": "words"}
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def read(self, image: Image.Image) -> PageText:
+        self.calls += 1
+        box = ((0, 0), (9, 0), (9, 9), (0, 9))
+        return PageText((Line("GRAND CAFE", 0.9, (Word("GRAND", 0.9, box), Word("CAFE", 0.9, box))),),
+                        image.width, image.height)
+
+
+def test_a_metadata_only_change_keeps_the_words_and_pixel_signature_read_in_the_photo(engine, library):
+    # Both were kept by content alone: the text pass read every such photo again, and the duplicate
+    # check decoded it again.
+    (library / "copy.jpg").write_bytes((library / "edited.jpg").read_bytes())  # the old content stays held
+    engine.set_text_reading(True)
+    engine.index_folder(library)
+    reader = WordsReader()
+    assert engine.text.read(engine.store, reader=reader).read == 4  # copy.jpg: the same content, read once
+    signature = np.arange(192, dtype=np.float32) / 192
+    SignatureCache(engine.settings.index_dir).put_many({engine.store.get(str(library / "edited.jpg")).fingerprint: signature})
+    for n, artist in enumerate(("Ann Smith", "Bo Lee")):  # edited twice: the second edit's old content is held by none
+        path = library / "edited.jpg"
+        write(path, with_segments(path.read_bytes(), exif_segment("2021:08:01 12:00:00", artist=artist)), later_by=60)
+        assert engine.index_folder(library).metadata_kept == 1
+        again = engine.text.read(engine.store, reader=reader)
+        assert (again.to_read, again.read, again.pruned, reader.calls) == (0, 0, n, 4)
+        assert engine.text.store().text_of(str(path)) == "GRAND CAFE"
+        assert str(path) in [hit.path for hit in engine.text.store().search("cafe")]
+        assert engine.text.store().text_of(str(library / "copy.jpg")) == "GRAND CAFE"
+        new = engine.store.get(str(path)).fingerprint
+        assert np.allclose(SignatureCache(engine.settings.index_dir).get_many([new])[new], signature, atol=1e-3)
+
+
+def test_carrying_words_leaves_a_page_there_alone_and_an_unreadable_one_behind(tmp_path):
+    text = TextIndex.open(tmp_path, create=True)
+    read = WordsReader().read(Image.new("RGB", (8, 8)))
+    text.put([PageResult("old", read), PageResult("failed", reason="file too large"),
+              PageResult("new", PageText((), 8, 8))])
+    assert text.carry([("old", "new"), ("failed", "other"), ("old", "copy"), ("gone", "x")]) == 1
+    assert text.words_of(["new", "copy"]) == {"copy": frozenset({"grand", "cafe"})}  # "new" keeps its own page
+    assert text.unread(["new", "other", "copy", "old"]) == 1 and text.page("copy") == read  # "other": not carried
+    text.close()
 
 
 def test_a_change_to_the_pixels_is_embedded_anew(engine, library):
