@@ -218,13 +218,14 @@ def folded_results(engine, hits, to_dict) -> list[dict[str, Any]]:
 def caption(result: dict[str, Any]) -> str:
     """The gallery's caption (``textui.caption``), whether the photo is on disk now (a disk not
     mounted keeps its photos in the index), and how many near-duplicates are folded under it,
-    after the score: at the end, a long name (a phone's) pushed it past the caption's three lines."""
+    both after the score: at the end, a long name (a phone's) pushed them past the caption's three lines."""
     from .textui import caption as plain_caption
 
-    text = plain_caption(result) + ("" if os.path.exists(result["path"]) else " · not on disk now")
+    score, _, rest = plain_caption(result).partition(" · ")
     similar = result.get("similar") or []
-    score, _, rest = text.partition(" · ")
-    return f"{score} (+{len(similar)} similar) · {rest}" if similar and rest else text
+    score += f" (+{len(similar)} similar)" if similar else ""
+    gone = "" if os.path.exists(result["path"]) else "not on disk now · "
+    return f"{score} · {gone}{rest}"
 
 
 def similar_markdown(result: dict[str, Any]) -> str:

@@ -180,15 +180,45 @@ def test_the_folded_copies_marker_shows_whatever_the_name(app, phone):
     first = phone.locator("#results .caption-label").first
     first.wait_for()
     assert LONG_NAME in first.text_content() and "(+1 similar)" in first.text_content()
-    shown = first.evaluate("""el => {
-      const text = el.firstChild, at = text.textContent.indexOf("(+1 similar)");
+    assert shows_whole(first, "(+1 similar)"), first.text_content()
+
+
+def shows_whole(caption, marker: str) -> bool:
+    """Whether ``marker`` in a caption cut to its lines shows whole, above the cut."""
+    return caption.evaluate("""(el, marker) => {
+      const text = el.firstChild, at = text.textContent.indexOf(marker);
+      if (at < 0) return false;
       const range = document.createRange();
       range.setStart(text, at);
-      range.setEnd(text, at + "(+1 similar)".length);
+      range.setEnd(text, at + marker.length);
       const edge = el.getBoundingClientRect().bottom - parseFloat(getComputedStyle(el).borderBottomWidth);
       return [...range.getClientRects()].every(part => part.bottom <= edge + 2);
-    }""")
-    assert shown, first.text_content()
+    }""", marker)
+
+
+def test_the_not_on_disk_marker_shows_whatever_the_name(app, phone):
+    """"not on disk now" (a disk not mounted keeps its photos in the index) ended the caption: with a
+    phone's name the caption ran past its three lines and the marker was cut away. It now follows
+    the score, as the folded copies' marker does."""
+    from urllib.parse import urlencode
+
+    library, away = app["root"] / "photos", app["root"] / "unplugged"
+    away.mkdir(exist_ok=True)
+    moved = sorted(library.glob(f"{LONG_NAME}-*.jpg"))
+    for path in moved:
+        path.rename(away / path.name)
+    try:
+        open_fresh(phone, app["url"] + "?" + urlencode({"similar": app["copied"]}))
+        expect_status(phone, "photos like")
+        first = phone.locator("#results .caption-label").first
+        first.wait_for()
+        assert LONG_NAME in first.text_content() and "not on disk now" in first.text_content()
+        assert first.evaluate("el => el.scrollHeight > el.clientHeight")  # cut to its lines
+        assert shows_whole(first, "not on disk now"), first.text_content()
+        assert shows_whole(first, "(+1 similar)"), first.text_content()
+    finally:
+        for path in moved:
+            (away / path.name).rename(path)
 
 
 def test_a_warning_out_of_sight_is_brought_into_sight(app, phone):

@@ -372,7 +372,7 @@ def test_web_view_helpers_export_unfold_and_caption():
     assert rows[2].endswith(",0.97,False")  # a copy not on disk now says so in the export
     head = {"path": "/a", "name": "a", "score": 0.9, "similar": [{"path": "/c", "name": "c", "score": 0.7}]}
     other = {"path": "/b", "name": "b", "score": 0.8, "similar": []}
-    assert caption(head) == "0.900 (+1 similar) · a · not on disk now"  # "/a" is not a file here
+    assert caption(head) == "0.900 (+1 similar) · not on disk now · a"  # "/a" is not a file here
     assert caption({**other, "path": __file__}) == "0.800 · b"
     assert [r["path"] for r in unfold([head, other])] == ["/a", "/b", "/c"]
     assert all("similar" not in r for r in unfold([head, other]))

@@ -137,7 +137,7 @@ def test_a_result_not_on_disk_now_says_so_under_its_kept_thumbnail(handlers, lib
     gallery, results, shown, *_ = search(handlers)
     at = [r["path"] for r in shown].index(away)
     thumb, caption = gallery[at]
-    assert caption == f"{shown[at]['score']:.3f} · {shown[at]['name']} · not on disk now"
+    assert caption == f"{shown[at]['score']:.3f} · not on disk now · {shown[at]['name']}"
     assert handlers.thumbs.contains(thumb) and Image.open(thumb).size != (THUMB_SIZE, THUMB_SIZE)  # not the placeholder
     assert "**Not on disk now**" in details_markdown(shown[at])
     preview, details, _ = handlers.select(shown, SimpleNamespace(index=at))  # no preview was made before
