@@ -268,8 +268,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                     "api_visibility": "private", **searching}
         address = [named[name] for name in ADDRESS_NAMES]
         query_address = gr.Textbox("", visible="hidden", elem_id="query-address", label="address")
-        in_address = [{"fn": page.query_address, "inputs": [text, image, *address[1:], region], "outputs": query_address,
-                       **PRIVATE}, {"fn": None, "inputs": query_address, "js": SIMILAR_ADDRESS_JS, **PRIVATE}]
+        in_address = [{"fn": page.query_address, "inputs": [text, image, *address[1:], region, changed],
+                       "outputs": query_address, **PRIVATE}, {"fn": None, "inputs": query_address, "js": SIMILAR_ADDRESS_JS, **PRIVATE}]
         gr.on([text.submit, search_btn.click], **first_unselect).then(**searched).then(**in_address[0]).then(
             **in_address[1])
         install_regions(demo)
@@ -292,7 +292,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             None, image, image, js=UNLESS_REMOVED, **PRIVATE)
         # Another folder or dates: the last search again (a date box on Enter or when left).
         similar_address = gr.Textbox("", visible="hidden", elem_id="similar-address", label="address")
-        similar_in_address = [{"fn": page.similar_address, "inputs": last, "outputs": similar_address, **PRIVATE},
+        similar_in_address = [{"fn": page.similar_address, "inputs": [last, changed], "outputs": similar_address, **PRIVATE},
                               {"fn": None, "inputs": similar_address, "js": SIMILAR_ADDRESS_JS, **PRIVATE}]
         gr.on([folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], page.rerun,
               [last, text, image, *filters, region], outputs, trigger_mode="always_last", api_visibility="private",

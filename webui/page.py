@@ -133,13 +133,16 @@ class Page:
                 *self.search(text, None, k, min_score, sort, folder, since, until, strong_only))
 
     def query_address(self, text: str | None, image: Any, folder: str | None, since: str | None,
-                      until: str | None, region: str | None = None) -> str:
+                      until: str | None, region: str | None = None, changed: bool = True) -> str:
         """After a search of words, of a photo, or of both: its fields for the address, as JSON for
-        ``SIMILAR_ADDRESS_JS``. A photo of the index put in the drop zone (Search with this photo) is
+        ``SIMILAR_ADDRESS_JS``; "" (the address kept) where it was refused (``changed`` False: a date
+        that is no date, say), whose filters the results still shown were not searched with. A photo of the index put in the drop zone (Search with this photo) is
         named by its path, ``indexed``, with the ``region`` boxed on it: the page opened there puts
         it back and runs the search again (``from_indexed``). A photo dropped or pasted cannot go in
         an address: ``photo`` names it, so that the page opened there runs no other query
         (``from_address``)."""
+        if not changed:
+            return ""
         dropped = self.dropped(image)
         if dropped and Path(image).name in self.indexed:
             photo = {"indexed": web_path(dropped[0]), "region": region or ""}
@@ -174,11 +177,11 @@ class Page:
         return (text, folder, since, until, jpeg, region,
                 *self.search(text, jpeg, k, min_score, sort, folder, since, until, strong_only, region or None))
 
-    def similar_address(self, last: dict | None) -> str:
+    def similar_address(self, last: dict | None, changed: bool = True) -> str:
         """After Find similar or a topic opened (or its re-run for new filters): its fields for the
         address, as JSON for ``SIMILAR_ADDRESS_JS`` ("" after a search of words: ``query_address``
-        wrote that one)."""
-        if not last or last.get("kind") not in ("similar", "topic"):
+        wrote that one; "" after a refused one too, as there)."""
+        if not changed or not last or last.get("kind") not in ("similar", "topic"):
             return ""
         folder, since, until = last.get("filters") or ("", "", "")
         asked = {"similar": last["path"], "region": last.get("region") or ""} if last["kind"] == "similar" else \

@@ -270,3 +270,28 @@ def test_the_photo_buttons_are_big_enough_for_a_finger(app, phone, tmp_path):
     assert small == {}, small
     phone.locator("#query-image button[aria-label='Remove Image']").tap()
     expect(phone.locator("#query-image img")).to_have_count(0)
+
+
+def test_a_date_that_is_no_date_stays_out_of_the_address(app, phone):
+    """A date typed wrong was refused, the results before kept, but it went into the address
+    (``since=not+a+date``): a reload, or the link sent, then opened on that warning instead of the
+    search shown. The address now changes only with the results."""
+    from urllib.parse import parse_qs, urlparse
+
+    from playwright.sync_api import expect
+
+    open_fresh(phone, app["url"])
+    box = phone.locator("#query textarea, #query input").first
+    box.fill("a red circle")
+    box.press("Enter")
+    expect_status(phone, "“a red circle”")
+    expect(phone).to_have_url(app["url"] + "?q=a+red+circle", timeout=TIMEOUT)
+    since = phone.get_by_label("From (YYYY-MM-DD)")
+    since.fill("not a date")
+    since.press("Enter")
+    expect(phone.locator("#status")).to_contain_text("is not a date", timeout=TIMEOUT)
+    phone.wait_for_timeout(1000)  # the address follows the search's answer: it would have changed by now
+    assert parse_qs(urlparse(phone.url).query) == {"q": ["a red circle"]}, phone.url
+    phone.reload()
+    expect_status(phone, "“a red circle”")
+    expect(phone.locator("#status")).not_to_contain_text("is not a date")

@@ -751,6 +751,7 @@ def test_words_with_a_photo_go_in_the_address_with_the_photo_named_and_never_run
     asked = json.loads(page.query_address("+ snow", str(dropped), "", "2020", ""))
     assert asked == {"q": "+ snow", "photo": "rex.png", "folder": "", "since": "2020", "until": ""}
     assert json.loads(page.query_address("red sky", None, "", "", ""))["photo"] == ""  # words alone
+    assert page.query_address("red sky", None, "", "not a date", "", "", False) == ""  # refused: the address kept
     opened = page.from_address(20, 0.0, SORT_RELEVANCE, False, SimpleNamespace(query_params=asked))
     assert opened[:len(ADDRESS_NAMES)] == ("+ snow", "", "2020", "")  # the words and filters in their boxes
     shown = dict(zip(OUTPUT_NAMES, opened[len(ADDRESS_NAMES):], strict=True))
@@ -829,6 +830,7 @@ def test_find_similar_goes_in_the_address_and_the_address_runs_it_again(handlers
     found = page.find_similar(chosen, 20, 0.0, SORT_RELEVANCE, "", "2000", "", False, "0,0,0.5,0.5")
     asked = json.loads(page.similar_address(found[last]))
     assert asked == {"similar": chosen, "region": "0,0,0.5,0.5", "folder": "", "since": "2000", "until": ""}
+    assert page.similar_address(found[last], False) == ""  # a re-run refused (a date that is no date): kept
     again = page.from_address(20, 0.0, SORT_RELEVANCE, False, SimpleNamespace(query_params=asked))
     assert again[1:len(ADDRESS_NAMES)] == ("", "2000", "")
     shown = again[len(ADDRESS_NAMES):]
