@@ -4,12 +4,22 @@ Gradio draws a picture's buttons (Remove, Fullscreen) at 18 px and the drop zone
 (Upload, Paste) at 22 px: on a phone a finger missed them, or landed on the photo under them and
 drew a box (``region_view``). Where the pointer is a finger, they are 44 px at least, the size
 the platforms' guides ask of a target; a mouse keeps Gradio's.
+
+The results are a box of a fixed height (``app``: 640 px) with a scroll bar of its own, beside the
+preview on a wide screen. On a narrow screen, or under a finger, that was a scroll area inside the
+scrolling page, hard to move with a thumb, and one result sat in a box mostly empty: there the box
+is as tall as its results, and the page scrolls them.
 """
 
 TARGET = "44px"
+NARROW = "640px"  # and narrower: a phone, a window at one side of the screen
 CSS = f"""
 @media (pointer: coarse) {{
   #query-image .icon-button-wrapper button, #preview .icon-button-wrapper button,
   #query-image .source-selection button {{ min-width: {TARGET}; min-height: {TARGET}; justify-content: center; }}
+}}
+@media (pointer: coarse), (max-width: {NARROW}) {{
+  #results.block, #results .grid-wrap {{ height: auto !important; max-height: none !important; }}
+  #results .grid-wrap {{ overflow-y: visible !important; }}
 }}
 """

@@ -295,3 +295,40 @@ def test_a_date_that_is_no_date_stays_out_of_the_address(app, phone):
     phone.reload()
     expect_status(phone, "“a red circle”")
     expect(phone.locator("#status")).not_to_contain_text("is not a date")
+
+
+def test_the_results_grow_with_the_page(app, phone):
+    """The results were a box 640 px tall with a scroll bar of its own: on a phone a scroll area
+    inside the scrolling page, hard to move with a thumb, and one row of results sat in a box mostly
+    empty. There the box is now as tall as its results (a wide screen's, with a mouse, stays 640 px)."""
+    from playwright.sync_api import expect
+
+    from testsupport.browser import VIEWPORT
+
+    def boxes(page) -> dict:
+        return page.evaluate("""() => {
+          const block = document.getElementById("results"), wrap = block.querySelector(".grid-wrap");
+          const grid = block.querySelector(".grid-container");
+          return {block: block.getBoundingClientRect().height, grid: grid.getBoundingClientRect().height,
+                  scrolls: wrap.scrollHeight > wrap.clientHeight + 1};
+        }""")
+
+    open_fresh(phone, app["url"] + "?q=a+red+circle")
+    expect_status(phone, "“a red circle”")
+    expect(phone.locator("#results .thumbnail-item").first).to_be_visible(timeout=TIMEOUT)
+    few = boxes(phone)
+    assert few["grid"] < 640 and few["block"] < few["grid"] + 100, few  # sized to its results
+    phone.locator("#strong-only input[type=checkbox]").tap()  # all 40 (less the copies folded): taller than 640 px
+    expect(phone.locator("#status")).not_to_contain_text("strong match", timeout=TIMEOUT)
+    expect(phone.locator("#results .thumbnail-item").nth(30)).to_be_attached(timeout=TIMEOUT)
+    many = boxes(phone)
+    assert many["grid"] > 640 and not many["scrolls"] and many["block"] >= many["grid"], many
+
+    desktop = phone.context.browser.new_context(viewport=VIEWPORT).new_page()
+    try:
+        open_fresh(desktop, app["url"] + "?q=a+red+circle")
+        expect_status(desktop, "“a red circle”")
+        desktop.locator("#results .thumbnail-item").first.wait_for()
+        assert round(boxes(desktop)["block"]) == 640, boxes(desktop)
+    finally:
+        desktop.context.close()
