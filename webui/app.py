@@ -10,16 +10,13 @@ the index are blocked outright, so no file route can reach an original photo or 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from clipsearch import SearchEngine, Settings, affinity
-from clipsearch.batching import ModelThread, batching
-from clipsearch.encoders.side import side_lane
+from clipsearch import SearchEngine, Settings
 
 from . import tools
 from .duplicates_view import CSS as DUPLICATES_CSS
@@ -35,6 +32,7 @@ from .handlers import (
     Handlers,
 )
 from .markdown import no_index_message
+from .model_threads import batched, batched_opener, model_thread  # noqa: F401 - app.model_thread: __main__ and tests
 from .page import (
     ADDRESS_NAMES,
     INDEXED_IN_ADDRESS,
@@ -142,44 +140,6 @@ def launch_options(settings: Settings, engine: SearchEngine | None = None) -> di
             "theme": gr.themes.Default(), "footer_links": ["api"]}
 
 
-_MODEL_THREAD: list[ModelThread] = []
-_SIDE_THREAD: list[ModelThread | None] = []
-_MODEL_THREAD_LOCK = threading.Lock()
-
-
-def model_thread() -> ModelThread:
-    """The process's one thread for the model: loading it, warming it up, and every call
-    (``clipsearch.batching``: torch runs twice as fast when one thread makes all its calls)."""
-    with _MODEL_THREAD_LOCK:
-        if not _MODEL_THREAD:
-            _MODEL_THREAD.append(ModelThread())
-        return _MODEL_THREAD[0]
-
-
-def side_thread(encoder: Any) -> ModelThread | None:
-    """The process's one side thread for texts (``clipsearch.encoders.side``), made for the first
-    encoder that can use one; None where it cannot."""
-    model = model_thread()
-    with _MODEL_THREAD_LOCK:
-        if not _SIDE_THREAD or _SIDE_THREAD[0] is None:
-            _SIDE_THREAD[:] = [side_lane(encoder, model)]
-        return _SIDE_THREAD[0]
-
-
-def batched(engine: SearchEngine | None) -> SearchEngine | None:
-    """``engine`` with its encoder behind a batcher: concurrent queries share model calls, made
-    on the model thread, and texts that arrive while it runs pictures on one core on the side
-    thread."""
-    if engine is not None:
-        engine.encoder = batching(engine.encoder, model_thread=model_thread(), on_overlap=affinity.confine,
-                                  side_thread=side_thread(engine.encoder))
-    return engine
-
-
-def _batched_opener(open_engine: Callable[[], SearchEngine]) -> Callable[[], SearchEngine]:
-    return lambda: batched(model_thread().call(open_engine))  # loaded where it will run
-
-
 def build_app(engine: SearchEngine | None, settings: Settings,
                model_overrides: dict[str, Any] | None = None,
                open_engine: Callable[[], SearchEngine] | None = None, originals: bool = False) -> gr.Blocks:
@@ -192,7 +152,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
     """
     handlers = Handlers(batched(engine), settings, model_overrides, open_engine)
     handlers.originals = originals
-    handlers.open_engine = _batched_opener(handlers.open_engine)
+    handlers.open_engine = batched_opener(handlers.open_engine)
     handlers.thumbs.root.mkdir(parents=True, exist_ok=True)
     gr.set_static_paths([handlers.thumbs.root])
     encoder_bound = {"concurrency_id": ENCODER, "concurrency_limit": ENCODER_LIMIT}
