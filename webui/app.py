@@ -20,7 +20,7 @@ from clipsearch import SearchEngine, Settings
 
 from . import tools
 from .duplicates_view import CSS as DUPLICATES_CSS
-from .duplicates_view import build_duplicates_view, open_similar
+from .duplicates_view import build_duplicates_view
 from .file_types import install as install_file_types
 from .handlers import (
     ALL_FOLDERS,
@@ -37,6 +37,7 @@ from .page import (
     ADDRESS_NAMES,
     INDEXED_IN_ADDRESS,
     NO_SELECTION,
+    OPEN_ADDRESS_JS,
     OUTPUT_NAMES,
     REFILTER_NAMES,
     SIMILAR_ADDRESS_JS,
@@ -273,7 +274,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                        api_visibility="private", **searching).then(None, region, js=show("query-image"), **PRIVATE)
         gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
-            api_visibility="private", show_progress="hidden").then(**moments_shown)
+            api_visibility="private", show_progress="hidden").then(**moments_shown).then(None, js=OPEN_ADDRESS_JS, **PRIVATE)
         gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private").then(
             None, js=PREVIEW_INTO_VIEW, api_visibility="private")
         similar_btn.click(**first_unselect).then(page.find_similar, [selected, *filters], outputs,
@@ -285,8 +286,9 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         use_btn.click(page.use_selected, selected, image, api_visibility="private", show_progress="hidden").then(
             None, None, region, js=FORGET, **PRIVATE).then(**first_unselect).then(**searched).then(**in_address[0]).then(
             **in_address[1])
-        open_btn.click(lambda shown_, selected_: open_similar(handlers, shown_, selected_), [shown, selected],
-                       [gallery, shown, status], api_visibility="private")
+        opened = gr.Textbox("", visible="hidden", elem_id="opened-address", label="address")
+        open_btn.click(page.open_similar, [shown, selected], [gallery, shown, status, opened], api_visibility="private"
+                       ).then(None, opened, js=OPEN_ADDRESS_JS, **PRIVATE)
 
         panel_outputs = [info, banner, folder]
         demo.load(handlers.index_panel, None, panel_outputs, api_visibility="private")

@@ -27,6 +27,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
+from .duplicates_view import open_similar
 from .filters import clamp_k
 from .handlers import PART_HINT, Handlers, NotIndexed, Results, UnreadableUpload, _listed, similar_what
 from .markdown import describe_query, md
@@ -109,8 +110,12 @@ class Page:
         filters in their boxes. Without ``q``, nothing changes. With ``photo`` (words searched with a
         photo, which no address holds), the words and filters in their boxes, nothing run, and the
         status line asks for the photo: the words alone are another query. With ``indexed`` (a photo
-        of the index, which an address can name), nothing here: ``from_indexed`` runs that search."""
+        of the index, which an address can name), nothing here: ``from_indexed`` runs that search.
+        With ``open`` (Open similar), the copies folded under that result opened too (``_opened``)."""
         asked = dict(request.query_params) if request is not None else {}
+        return self._opened(self._from_address(asked, k, min_score, sort, strong_only), asked, len(ADDRESS_NAMES))
+
+    def _from_address(self, asked: dict, k: float, min_score: float, sort: str, strong_only: bool):
         text, similar, topic, photo = ((asked.get(name) or "").strip() for name in ("q", "similar", "topic", "photo"))
         folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))
         if (asked.get("indexed") or "").strip() and not (similar or topic):
@@ -174,8 +179,23 @@ class Page:
             return (text, folder, since, until, None, "",  # the drop zone's None: see ``stand_in``
                     *(False if name == "changed" else said if name == "status" else gr.skip() for name in OUTPUT_NAMES))
         self._stand_in_for(jpeg, path, os.path.basename(path), indexed=True)
-        return (text, folder, since, until, jpeg, region,
-                *self.search(text, jpeg, k, min_score, sort, folder, since, until, strong_only, region or None))
+        return self._opened((text, folder, since, until, jpeg, region, *self.search(
+            text, jpeg, k, min_score, sort, folder, since, until, strong_only, region or None)), asked, len(ADDRESS_NAMES) + 2)
+
+    def open_similar(self, shown: list[dict], selected: str | None):
+        """"Open similar" (``duplicates_view``), then the photo opened, for ``OPEN_ADDRESS_JS``."""
+        gallery, group, status = open_similar(self.handlers, shown, selected)
+        return gallery, group, status, web_path(selected) if isinstance(group, list) and selected else ""
+
+    def _opened(self, out: tuple, asked: dict, at: int) -> tuple:
+        """A search from the address (its OUTPUT_NAMES from ``at`` on in ``out``), with Open similar
+        done after it where the address says ``open=PATH`` and PATH is shown with copies folded under it."""
+        path, named = local_path((asked.get("open") or "").strip()), dict(zip(OUTPUT_NAMES, out[at:], strict=True))
+        if not path or not isinstance(named["shown"], list) or not any(
+                r["path"] == path and r.get("similar") for r in named["shown"]):
+            return out
+        named["gallery"], named["shown"], named["status"] = open_similar(self.handlers, named["shown"], path)
+        return (*out[:at], *(named[name] for name in OUTPUT_NAMES))
 
     def similar_address(self, last: dict | None, changed: bool = True) -> str:
         """After Find similar or a topic opened (or its re-run for new filters): its fields for the
@@ -328,7 +348,7 @@ def within(folder: str | None, since: str | None, until: str | None) -> str:
 # A search's words and filters in the address bar, so that it can be reloaded, bookmarked and
 # shared (``Page.from_address`` reads them back); replaced, not pushed: Back leaves the page.
 ADDRESS_NAMES = ("text", "folder", "date_from", "date_to")
-ADDRESS_FIELDS = ("q", "photo", "indexed", "folder", "since", "until", "similar", "region", "topic", "saved")  # a search's own
+ADDRESS_FIELDS = ("q", "photo", "indexed", "folder", "since", "until", "similar", "region", "topic", "saved", "open")
 # Each writer drops every field of the search before (the address holds one search: words, Find
 # similar, a topic or a saved search) and keeps the rest (Gradio's own, such as ?__theme=dark).
 _PUT = """const put = (asked) => {
@@ -349,6 +369,13 @@ def _address_js(inputs: str, call: str) -> str:
 # A search (``Page.query_address``), Find similar and a topic (``Page.similar_address``), as JSON:
 # "" for none.
 SIMILAR_ADDRESS_JS = _address_js("asked", "if (asked) put(JSON.parse(asked));")
+# Open similar (``Page.open_similar``): the photo opened, beside the search it was a result of ("":
+# none opened; ``Page._opened`` opens it again); no input (a re-filter, which folds the copies again): none.
+OPEN_ADDRESS_JS = """(path) => {
+  const url = new URL(window.location.href);
+  if (path) url.searchParams.set("open", path); else if (path === undefined) url.searchParams.delete("open");
+  if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
+}"""
 # The indexed photo the address names (/?q=...&indexed=PATH, ``Page.from_indexed``), read in the
 # browser on load ("" for none): an event that wrote the drop zone on every load would empty it
 # after a photo dropped meanwhile.

@@ -3,6 +3,8 @@ would use it there: a finger, one column, the results a screen and a half below 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from PIL import Image
 
@@ -332,3 +334,32 @@ def test_the_results_grow_with_the_page(app, phone):
         assert round(boxes(desktop)["block"]) == 640, boxes(desktop)
     finally:
         desktop.context.close()
+
+
+def test_open_similar_goes_in_the_address(app, phone):
+    """Open similar showed the copies folded under a result but left the address as it was: a
+    reload, or the link sent, showed the search before. The address now names the photo opened
+    (``open=PATH``, beside the search), and a re-filter, which folds the copies again, drops it."""
+    from urllib.parse import parse_qs, urlencode, urlparse
+
+    from playwright.sync_api import expect
+
+    open_fresh(phone, app["url"] + "?" + urlencode({"similar": app["copied"]}))
+    expect_status(phone, "photos like")
+    phone.locator("#results .thumbnail-item").first.tap()
+    expect(phone.locator("#details")).to_contain_text("Open similar")
+    phone.locator("#open-similar").tap()
+    expect_status(phone, "and 1 near-duplicates")
+    opened = phone.locator("#results .caption-label").all_inner_texts()
+    expect(phone).to_have_url(re.compile(r"[?&]open="), timeout=TIMEOUT)
+    asked = parse_qs(urlparse(phone.url).query)
+    assert asked["similar"] == [app["copied"]] and LONG_NAME in asked["open"][0], asked
+
+    phone.reload()
+    expect_status(phone, "and 1 near-duplicates")
+    assert phone.locator("#results .caption-label").all_inner_texts() == opened
+
+    phone.locator("#strong-only input[type=checkbox]").tap()  # the results again, the copies folded
+    expect(phone.locator("#status")).not_to_contain_text("near-duplicates", timeout=TIMEOUT)
+    expect(phone).not_to_have_url(re.compile(r"[?&]open="), timeout=TIMEOUT)
+    assert parse_qs(urlparse(phone.url).query)["similar"] == [app["copied"]]

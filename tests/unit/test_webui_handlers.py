@@ -736,6 +736,9 @@ def test_open_similar_without_a_selected_result_says_to_click_one_first(handlers
     assert told == []  # said once, in the status line, as Find similar says it (no toast besides)
     assert open_similar(handlers, shown, shown[0]["path"]) == (gr.skip(), gr.skip(), gr.skip())  # none folded
     assert told == ["The selected photo has no near-duplicates folded under it."]
+    from webui.page import Page
+
+    assert Page(handlers).open_similar(shown, None)[3] == ""  # nothing opened: the address is left as it is
 
 
 def test_words_with_a_photo_go_in_the_address_with_the_photo_named_and_never_run_without_it(handlers, tmp_path):
