@@ -19,6 +19,7 @@ import gradio as gr
 from clipsearch import SearchEngine, Settings
 
 from . import tools
+from .address_js import INDEXED_IN_ADDRESS, OPEN_ADDRESS_JS, SIMILAR_ADDRESS_JS
 from .duplicates_view import CSS as DUPLICATES_CSS
 from .duplicates_view import build_duplicates_view
 from .file_types import install as install_file_types
@@ -33,18 +34,7 @@ from .handlers import (
 )
 from .markdown import no_index_message
 from .model_threads import batched, batched_opener, model_thread  # noqa: F401 - app.model_thread: __main__ and tests
-from .page import (
-    ADDRESS_NAMES,
-    INDEXED_IN_ADDRESS,
-    NO_SELECTION,
-    OPEN_ADDRESS_JS,
-    OUTPUT_NAMES,
-    REFILTER_NAMES,
-    SIMILAR_ADDRESS_JS,
-    Page,
-    unselect,
-    unselect_if,
-)
+from .page import ADDRESS_NAMES, NO_SELECTION, OUTPUT_NAMES, REFILTER_NAMES, Page, unselect, unselect_if
 from .paths import safe_outputs
 from .region_view import CSS as REGION_CSS
 from .region_view import FORGET, PRIVATE, on_box, region_controls, show

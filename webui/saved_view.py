@@ -17,8 +17,9 @@ import gradio as gr
 from clipsearch import ClipSearchError
 from clipsearch.saved import SavedSearch, SavedSearches
 
+from .address_js import FORGOTTEN_ADDRESS_JS, SAVED_ADDRESS_JS
 from .handlers import ALL_FOLDERS, parse_filter
-from .page import FORGOTTEN_ADDRESS_JS, OUTPUT_NAMES, SAVED_ADDRESS_JS, Page
+from .page import OUTPUT_NAMES, Page
 from .region_view import show
 
 # The saved search the address names (/?saved=NAME), read in the browser on load ("" for none).

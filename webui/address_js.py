@@ -1,0 +1,53 @@
+"""The address bar's scripts: each search the page shows written into the address, so that it can
+be reloaded, bookmarked and shared (``page.Page`` reads it back: ``from_address``, ``from_indexed``,
+and writes each search's fields for these: ``query_address``, ``similar_address``, ``open_similar``).
+Replaced, not pushed: Back leaves the page.
+"""
+
+import json
+
+ADDRESS_FIELDS = ("q", "photo", "indexed", "folder", "since", "until", "similar", "region", "topic", "saved", "open")
+# Each writer drops every field of the search before (the address holds one search: words, Find
+# similar, a topic or a saved search) and keeps the rest (Gradio's own, such as ?__theme=dark).
+_PUT = """const put = (asked) => {
+    const url = new URL(window.location.href);
+    __FIELDS__.forEach((name) => url.searchParams.delete(name));
+    for (const [name, value] of Object.entries(asked)) {
+      const text = String(value ?? "").trim();
+      if (text) url.searchParams.set(name, text);
+    }
+    if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
+  };""".replace("__FIELDS__", json.dumps(list(ADDRESS_FIELDS)))
+
+
+def _address_js(inputs: str, call: str) -> str:
+    return f"({inputs}) => {{\n  {_PUT}\n  {call}\n}}"
+
+
+# A search (``Page.query_address``), Find similar and a topic (``Page.similar_address``), as JSON:
+# "" for none.
+SIMILAR_ADDRESS_JS = _address_js("asked", "if (asked) put(JSON.parse(asked));")
+# Open similar (``Page.open_similar``): the photo opened, beside the search it was a result of ("":
+# none opened; ``Page._opened`` opens it again); no input (a re-filter, which folds the copies again): none.
+OPEN_ADDRESS_JS = """(path) => {
+  const url = new URL(window.location.href);
+  if (path) url.searchParams.set("open", path); else if (path === undefined) url.searchParams.delete("open");
+  if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
+}"""
+# The indexed photo the address names (/?q=...&indexed=PATH, ``Page.from_indexed``), read in the
+# browser on load ("" for none): an event that wrote the drop zone on every load would empty it
+# after a photo dropped meanwhile.
+INDEXED_IN_ADDRESS = """() => {
+  const asked = new URL(window.location.href).searchParams;
+  return asked.get("similar") || asked.get("topic") ? "" : (asked.get("indexed") || "");
+}"""
+# A saved search opened: its name alone (``saved_view`` opens it again, its photo too, which no ``q`` could hold).
+SAVED_ADDRESS_JS = _address_js("name", "put({saved: name});")
+# A saved search forgotten (none chosen any more): the address no longer names it, so a reload
+# does not ask for a search that is gone. The search it shows stays on the page.
+FORGOTTEN_ADDRESS_JS = """(name) => {
+  const url = new URL(window.location.href);
+  if (name || !url.searchParams.has("saved")) return;
+  url.searchParams.delete("saved");
+  window.history.replaceState(window.history.state, "", url);
+}"""
