@@ -15,6 +15,9 @@ from typing import Any
 
 import gradio as gr
 
+from clipsearch import InvalidQuery
+from clipsearch.region import parse_region
+
 # The boxes on the page; each picture's block is its frame (app.CSS has the rest of the page's rules).
 CSS = """
 #query-image, #preview { position: relative; }
@@ -189,6 +192,17 @@ REGION_JS = """() => {
 
 
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
+
+
+def readable(region: str | None) -> str:
+    """``region`` where it reads as one (``clipsearch.region.parse_region``), else "": one typed by
+    hand into the address is said once, by the search it is refused for, then forgotten; kept in the
+    drop zone's hidden box, it was refused again by every search until the photo was removed."""
+    try:
+        parse_region(region)
+    except InvalidQuery:
+        return ""
+    return (region or "").strip()
 
 
 def region_controls(zone: str) -> tuple[gr.Textbox, gr.Button]:

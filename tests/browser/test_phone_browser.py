@@ -363,3 +363,24 @@ def test_open_similar_goes_in_the_address(app, phone):
     expect(phone.locator("#status")).not_to_contain_text("near-duplicates", timeout=TIMEOUT)
     expect(phone).not_to_have_url(re.compile(r"[?&]open="), timeout=TIMEOUT)
     assert parse_qs(urlparse(phone.url).query)["similar"] == [app["copied"]]
+
+
+def test_a_region_typed_wrong_into_the_address_is_said_once(app, phone):
+    """``?indexed=PATH&region=...`` with a region that is none (typed by hand, cut short in a
+    message) was said in the status line, and then kept in the drop zone's hidden box: every
+    search after it, Enter, a date, was refused for it again until the photo was removed. It is
+    said once and forgotten: the next search is of the whole photo."""
+    from urllib.parse import urlencode
+
+    from playwright.sync_api import expect
+
+    open_fresh(phone, app["url"] + "?" + urlencode({"indexed": app["copied"], "region": "the top left"}))
+    expect_status(phone, "not a region")
+    phone.locator("#query-image img").wait_for()  # the photo is back in the drop zone
+    box = phone.locator("#query textarea, #query input").first
+    box.fill("+ a red circle")
+    box.press("Enter")
+    status = phone.locator("#status")
+    expect(status).not_to_contain_text("not a region", timeout=TIMEOUT)
+    expect(status).to_contain_text("a red circle", timeout=TIMEOUT)
+    phone.locator("#results .thumbnail-item").first.wait_for()

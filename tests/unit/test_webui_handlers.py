@@ -790,6 +790,9 @@ def test_words_with_an_indexed_photo_go_in_the_address_by_its_path_and_run_again
     assert [r["path"] for r in shown["results"]] == [r["path"] for r in direct["results"]]
     assert "“- red” + a part of p02.jpg" in shown["status"]
     assert json.loads(fresh.query_address("- red", opened[n], "", "2000", "", "0,0,0.5,0.5")) == asked  # the same again
+    typed = fresh.from_indexed(chosen, 20, 0.0, SORT_RELEVANCE, False, SimpleNamespace(
+        query_params={**asked, "region": "the top left"}))  # a region typed wrong: said once, then forgotten
+    assert "not a region" in dict(zip(OUTPUT_NAMES, typed[n + 2:], strict=True))["status"] and typed[n + 1] == ""
 
     outside = tmp_path / "outside.png"  # a picture on disk that the index does not hold
     photo(64, 48).save(outside)
