@@ -79,11 +79,18 @@ def keep_missing_folders(known: dict, folders: list[str], scan: ScanResult, repo
         mount_point = os.path.isdir(folder) and not is_there(folder)
         if folder in seen or (not mount_point and any(folder.startswith(os.path.join(f, "")) for f in seen)):
             continue
-        held = known_under(known, [folder])
-        if held:
-            report.kept[folder] = len(held)
-            log.info("%s is %s: its %d indexed photos are kept", folder, absence(folder), len(held))
-            known = {p: s for p, s in known.items() if p not in held}
+        known = keep_held(known, folder, report)
+    return known
+
+
+def keep_held(known: dict, folder: str, report: IndexReport, why: str = "") -> dict:
+    """``known`` less the photos indexed under ``folder``, which is missing or empty now (a disk not
+    there): they are kept, and the folder goes to ``report.kept`` with their count."""
+    held = known_under(known, [folder])
+    if held:
+        report.kept[folder] = len(held)
+        log.info("%s is %s%s: its %d indexed photos are kept", folder, absence(folder), why, len(held))
+        known = {p: s for p, s in known.items() if p not in held}
     return known
 
 

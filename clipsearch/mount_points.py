@@ -14,16 +14,13 @@ release before this one opens the folder as it always did.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection
 from pathlib import Path
 
 from . import kept_lists
-from .folders import absence, holds, known_under
+from .folders import holds, keep_held, known_under
 from .images import ScanResult
 from .reports import IndexReport
-
-log = logging.getLogger("clipsearch.pipeline")
 
 FILE_NAME = "mounts.json"
 VERSION = 1
@@ -46,11 +43,7 @@ def keep_unmounted(known: dict, folders: list[str], scan: ScanResult, remembered
     for folder in sorted(remembered):
         if folder in folders or folder in scan.mounts or holds(paths, folder) or not known_under({folder: 0}, folders):
             continue
-        held = known_under(known, [folder])
-        if held:
-            report.kept[folder] = len(held)
-            log.info("%s is %s (not mounted): its %d indexed photos are kept", folder, absence(folder), len(held))
-            known = {p: s for p, s in known.items() if p not in held}
+        known = keep_held(known, folder, report, " (not mounted)")
     return known
 
 
