@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .net import free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -40,6 +42,27 @@ def serve_app(engine: Any, settings: Any, originals: bool = False, **launch_kwar
     finally:
         demo.close()
         demo.handlers.close()
+
+
+@contextmanager
+def served_library(root: Path, library: Path | None = None, originals: bool = False,
+                   **launch_kwargs: Any) -> Iterator[dict[str, Any]]:
+    """The demo model over ``library`` (``root/"photos"`` unless told; the caller fills it first),
+    indexed into ``root/"index"`` and ``root/"cache"`` and served as ``serve_app`` serves it, with
+    GRADIO_TEMP_DIR set to ``root/"gradio"`` meanwhile (a test's page sets it back, as Gradio reads
+    it per request). Yields ``{"url", "root", "gradio", "library", "engine"}``, a dict the caller
+    may add its own entries to; the app and then the engine close after."""
+    from clipsearch import ModelSpec, SearchEngine, Settings
+
+    library = root / "photos" if library is None else library
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
+        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
+        engine = SearchEngine.for_writing(settings)
+        engine.index_folder(library)
+        with serve_app(engine, settings, originals=originals, **launch_kwargs) as url:
+            yield {"url": url, "root": root, "gradio": root / "gradio", "library": library, "engine": engine}
+        engine.close()
 
 
 @contextmanager

@@ -43,3 +43,14 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call":
         item.call_failed = report.failed
     return report
+
+
+@pytest.fixture
+def page(app, monkeypatch):
+    """A fresh page on the module's ``app`` (its ``served_library`` dict), GRADIO_TEMP_DIR kept the
+    server's (Gradio reads it per request). A module whose page differs defines its own."""
+    from testsupport.browser import open_page
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))
+    with open_page(app["url"]) as page:
+        yield page

@@ -9,9 +9,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import make_sample_library
-from testsupport.browser import TIMEOUT, open_page, serve_app
+from testsupport.browser import TIMEOUT, open_page, served_library
 
 from .test_browser import BROWSER_MARKS, expect_status
 
@@ -23,16 +22,10 @@ USER, PASSWORD = "me", "a-long-secret"
 def app(tmp_path_factory):
     """The demo model over a 30-picture sample library, served in-process with a password."""
     root = tmp_path_factory.mktemp("address-auth")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
-        library = root / "photos"
-        make_sample_library(library, n=30, seed=0)
-        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
-        engine = SearchEngine.for_writing(settings)
-        engine.index_folder(library)
-        with serve_app(engine, settings, auth=(USER, PASSWORD)) as url:
-            yield {"url": url, "photo": sorted(str(r.path) for r in engine.records())[0], "root": root}
-        engine.close()
+    make_sample_library(root / "photos", n=30, seed=0)
+    with served_library(root, auth=(USER, PASSWORD)) as app:
+        app["photo"] = sorted(str(r.path) for r in app["engine"].records())[0]
+        yield app
 
 
 def test_an_indexed_photo_in_the_address_waits_for_the_login(app):

@@ -15,9 +15,8 @@ from urllib.parse import quote_plus, urlparse
 import pytest
 from PIL import Image
 
-from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import Scene, SceneObject, demo_checkpoint_path, make_sample_library, render_scene
-from testsupport.browser import CHROMIUM, TIMEOUT, VIEWPORT, open_page, serve_app
+from testsupport.browser import CHROMIUM, TIMEOUT, VIEWPORT, open_page, served_library
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 GALLERY_COLUMNS_WIDE = 5  # the results' columns in the tests' 1400 px window (webui.app.GALLERY_COLUMNS)
@@ -41,17 +40,10 @@ def ground_truth(library: Path) -> dict[str, set[tuple[str, str]]]:
 def app(tmp_path_factory):
     """The demo-model index over a 300-picture sample library, served in-process."""
     root = tmp_path_factory.mktemp("browser")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
-        library = root / "photos"
-        make_sample_library(library, n=300, seed=0)
-        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
-        engine = SearchEngine.for_writing(settings)  # the model loads once; it then serves the page
-        engine.index_folder(library)
-        with serve_app(engine, settings) as url:
-            yield {"url": url, "library": library, "truth": ground_truth(library),
-                   "root": root, "gradio": root / "gradio", "engine": engine}
-        engine.close()
+    make_sample_library(root / "photos", n=300, seed=0)
+    with served_library(root) as app:  # the model loads once; it then serves the page
+        app["truth"] = ground_truth(app["library"])
+        yield app
 
 
 @pytest.fixture(autouse=True)

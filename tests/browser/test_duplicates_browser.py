@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo.near_copies import make_near_copy_library
-from testsupport.browser import open_page, serve_app
+from testsupport.browser import open_page, served_library
 
 from .test_browser import ARTIFACTS, BROWSER_MARKS, TIMEOUT
 
@@ -23,22 +22,15 @@ pytestmark = BROWSER_MARKS
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser-duplicates")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
-        library = root / "photos"
-        truth = make_near_copy_library(library, originals=12, seed=3)
-        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
-        engine = SearchEngine.for_writing(settings)
-        engine.index_folder(library)
-        expected = [g.paths for g in engine.duplicates().groups]
-        with serve_app(engine, settings) as url:
-            yield {"url": url, "library": library, "truth": truth, "expected": expected,
-                   "gradio": root / "gradio"}
-        engine.close()
+    truth = make_near_copy_library(root / "photos", originals=12, seed=3)
+    with served_library(root) as app:
+        app["truth"], app["expected"] = truth, [g.paths for g in app["engine"].duplicates().groups]
+        yield app
 
 
 @pytest.fixture
 def page(app, monkeypatch):
+    """As the shared page (tests/browser/conftest.py), with downloads accepted."""
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))
     with open_page(app["url"], accept_downloads=True) as page:
         yield page

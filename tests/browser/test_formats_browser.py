@@ -8,9 +8,9 @@ import random
 
 import pytest
 
-from clipsearch import ModelSpec, SearchEngine, Settings, camera_raw
+from clipsearch import camera_raw
 from clipsearch.demo import Scene, SceneObject, render_scene
-from testsupport.browser import open_page, serve_app
+from testsupport.browser import served_library
 from testsupport.rawfactory import dng
 
 from .test_browser import BROWSER_MARKS, TIMEOUT, drop_file, expect_status, result_names
@@ -27,27 +27,14 @@ def scene(colour: str, shape: str, seed: int):
 def app(tmp_path_factory):
     """Two shots of each kind, one of the green squares a RAW file of a portrait shot sideways."""
     root = tmp_path_factory.mktemp("browser-formats")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
-        library = root / "photos"
-        library.mkdir()
-        for n, (colour, shape) in enumerate(SHOTS * 2):
-            if n != 1:
-                scene(colour, shape, n).save(library / f"{colour}-{shape}-{n}.jpg", quality=90)
-        (library / "DSC_0002.DNG").write_bytes(dng(scene("green", "square", 1).resize((200, 300)), orientation=8))
-        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
-        engine = SearchEngine.for_writing(settings)
-        engine.index_folder(library)
-        with serve_app(engine, settings) as url:
-            yield {"url": url, "gradio": root / "gradio"}
-        engine.close()
-
-
-@pytest.fixture
-def page(app, monkeypatch):
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))
-    with open_page(app["url"]) as page:
-        yield page
+    library = root / "photos"
+    library.mkdir()
+    for n, (colour, shape) in enumerate(SHOTS * 2):
+        if n != 1:
+            scene(colour, shape, n).save(library / f"{colour}-{shape}-{n}.jpg", quality=90)
+    (library / "DSC_0002.DNG").write_bytes(dng(scene("green", "square", 1).resize((200, 300)), orientation=8))
+    with served_library(root) as app:
+        yield app
 
 
 def drawn_size(page) -> list[int]:

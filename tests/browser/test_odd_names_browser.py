@@ -9,8 +9,7 @@ import shutil
 
 import pytest
 
-from clipsearch import ModelSpec, SearchEngine, Settings
-from testsupport.browser import open_page, serve_app
+from testsupport.browser import served_library
 from testsupport.imagefactory import photo
 
 from .test_browser import BROWSER_MARKS, TIMEOUT
@@ -24,29 +23,16 @@ LONG_NAME = ("🐶🌴 holiday with the family at the beach in summer " + "very 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser-odd-names")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
-        library = root / "photos"
-        library.mkdir()
-        odd = os.fsencode(library) + b"/caf\xe9.jpg"
-        with open(odd, "wb") as out:
-            photo(320, 240, seed=5).save(out, "JPEG", quality=90)
-        shutil.copyfile(odd, odd.replace(b".jpg", b" (2).jpg"))
-        photo(320, 240, seed=6).save(library / "plain.jpg", quality=90)
-        photo(320, 240, seed=7).save(library / LONG_NAME, quality=90)
-        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
-        engine = SearchEngine.for_writing(settings)
-        engine.index_folder(library)
-        with serve_app(engine, settings) as url:
-            yield {"url": url, "gradio": root / "gradio"}
-        engine.close()
-
-
-@pytest.fixture
-def page(app, monkeypatch):
-    monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))
-    with open_page(app["url"]) as page:
-        yield page
+    library = root / "photos"
+    library.mkdir()
+    odd = os.fsencode(library) + b"/caf\xe9.jpg"
+    with open(odd, "wb") as out:
+        photo(320, 240, seed=5).save(out, "JPEG", quality=90)
+    shutil.copyfile(odd, odd.replace(b".jpg", b" (2).jpg"))
+    photo(320, 240, seed=6).save(library / "plain.jpg", quality=90)
+    photo(320, 240, seed=7).save(library / LONG_NAME, quality=90)
+    with served_library(root) as app:
+        yield app
 
 
 def test_an_odd_name_is_shown_opened_searched_from_and_grouped(page):

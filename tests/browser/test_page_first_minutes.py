@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import make_sample_library
-from testsupport.browser import open_page, serve_app
+from testsupport.browser import open_page, served_library
 
 from .test_browser import BROWSER_MARKS, expect_status, search_for
 
@@ -29,18 +28,11 @@ pytestmark = BROWSER_MARKS
 def app(tmp_path_factory):
     """The demo model over a 150-picture sample library (EXIF dates 2016-2024), served in-process."""
     root = tmp_path_factory.mktemp("first-minutes")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
-        library = root / "photos"
-        make_sample_library(library, n=150, seed=0)
-        manifest = json.loads((library / "manifest.json").read_text())["images"]
-        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
-        engine = SearchEngine.for_writing(settings)
-        engine.index_folder(library)
-        with serve_app(engine, settings) as url:
-            yield {"url": url, "library": library, "gradio": root / "gradio",
-                   "taken": {Path(rel).name: entry["date_taken"][:10] for rel, entry in manifest.items()}}
-        engine.close()
+    make_sample_library(root / "photos", n=150, seed=0)
+    manifest = json.loads((root / "photos" / "manifest.json").read_text())["images"]
+    with served_library(root) as app:
+        app["taken"] = {Path(rel).name: entry["date_taken"][:10] for rel, entry in manifest.items()}
+        yield app
     print(f"\nscreenshots of the first-minutes browser tests: {SHOTS}")
 
 

@@ -8,9 +8,8 @@ import re
 import pytest
 from PIL import Image
 
-from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import make_sample_library
-from testsupport.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, serve_app
+from testsupport.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, served_library
 
 from .test_browser import BROWSER_MARKS, expect_status
 
@@ -23,21 +22,16 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "i
 def app(tmp_path_factory):
     """The demo model over a 60-picture sample library, served in-process."""
     root = tmp_path_factory.mktemp("phone")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
-        library = root / "photos"
-        make_sample_library(library, n=60, seed=0)
-        first = sorted(library.rglob("*.jpg"))[0]
-        with Image.open(first) as picture:  # two copies, named as a messenger names them
-            for scale in (0.8, 0.6):
-                picture.convert("RGB").resize((int(picture.width * scale), int(picture.height * scale))).save(
-                    library / f"{LONG_NAME}-{int(scale * 10)}.jpg", quality=85)
-        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
-        engine = SearchEngine.for_writing(settings)
-        engine.index_folder(library)
-        with serve_app(engine, settings) as url:
-            yield {"url": url, "root": root, "gradio": root / "gradio", "copied": str(first)}
-        engine.close()
+    library = root / "photos"
+    make_sample_library(library, n=60, seed=0)
+    first = sorted(library.rglob("*.jpg"))[0]
+    with Image.open(first) as picture:  # two copies, named as a messenger names them
+        for scale in (0.8, 0.6):
+            picture.convert("RGB").resize((int(picture.width * scale), int(picture.height * scale))).save(
+                library / f"{LONG_NAME}-{int(scale * 10)}.jpg", quality=85)
+    with served_library(root) as app:
+        app["copied"] = str(first)
+        yield app
 
 
 @pytest.fixture(autouse=True)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo.near_copies import make_near_copy_library
-from testsupport.browser import open_page, serve_app
+from testsupport.browser import open_page, served_library
 from testsupport.proxy import reverse_proxy
 
 from .test_browser import ARTIFACTS, BROWSER_MARKS, TIMEOUT
@@ -21,18 +20,12 @@ pytestmark = BROWSER_MARKS
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser-proxy")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
-        library = root / "photos"
-        make_near_copy_library(library, originals=6, seed=5)
-        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec(name="demo"))
-        engine = SearchEngine.for_writing(settings)
-        engine.index_folder(library)
-        groups = len(engine.duplicates().groups)
-        with serve_app(engine, settings, originals=True, root_path="/photos") as direct:
-            with reverse_proxy(direct, "/photos") as public:
-                yield {"public": public, "groups": groups, "gradio": root / "gradio", "library": library}
-        engine.close()
+    make_near_copy_library(root / "photos", originals=6, seed=5)
+    with served_library(root, originals=True, root_path="/photos") as app:
+        app["groups"] = len(app["engine"].duplicates().groups)
+        with reverse_proxy(app["url"], "/photos") as public:
+            app["public"] = public
+            yield app
 
 
 def loaded_pictures(page, selector: str) -> list[int]:
