@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from clipsearch import ModelSpec, SearchEngine, Settings
 from tests.browser.test_browser import BROWSER_MARKS, TIMEOUT, expect_status
-from testsupport.browser import open_page, serve_app
+from testsupport.browser import open_page, served_library
 from testsupport.ocrfactory import make_ocr_library
 
 pytestmark = BROWSER_MARKS
@@ -16,15 +15,10 @@ pytestmark = BROWSER_MARKS
 def app(tmp_path_factory):
     """An index made without OCR, served in-process; the test turns reading on from the page."""
     root = tmp_path_factory.mktemp("browser-ocr")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
-        library = make_ocr_library(root / "photos", n_text=2, n_shapes=3, seed=6)
-        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec("demo"))
-        engine = SearchEngine.for_writing(settings)
-        engine.index_folder(library.folder)
-        with serve_app(engine, settings) as url:
-            yield {"url": url, "library": library}
-        engine.close()
+    library = make_ocr_library(root / "photos", n_text=2, n_shapes=3, seed=6)
+    with served_library(root, library.folder) as app:
+        app["library"] = library  # the made library (its words and photos), not only its folder
+        yield app
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,10 @@ import random
 
 import pytest
 
-from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import Scene, SceneObject, render_scene
 from clipsearch.demo.clips import write_clip
 from tests.browser.test_browser import BROWSER_MARKS, TIMEOUT, expect_status
-from testsupport.browser import open_page, serve_app
+from testsupport.browser import open_page, served_library
 
 pytestmark = BROWSER_MARKS
 
@@ -33,14 +32,8 @@ def app(tmp_path_factory):
                      rng).save(library / f"photo{i}.jpg")
     render_scene(BLUE_SQUARE, 224, rng).save(library / "square.jpg")
     write_clip(library / "holiday.mp4", SHOTS, seconds_each=2.0, fps=10, size=160)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GRADIO_TEMP_DIR", str(root / "gradio"))
-        settings = Settings(index_dir=root / "index", cache_dir=root / "cache", model=ModelSpec("demo"))
-        engine = SearchEngine.for_writing(settings)
-        engine.index_folder(library)  # videos not read: the test turns that on from the page
-        with serve_app(engine, settings) as url:
-            yield {"url": url, "library": library}
-        engine.close()
+    with served_library(root, library) as app:  # videos not read: the test turns that on from the page
+        yield app
 
 
 @pytest.fixture(scope="module")
