@@ -66,7 +66,9 @@ def _jpeg_picture(data: bytes) -> str | None:
         if end > size or end < pos + 4:
             return None
         if marker == _SOS:  # the scans, to the end of the image (in them 0xFF is always escaped)
-            stop = data.find(b"\xff\xd9", end)
+            # Nearly every file ends there: no search through megabytes (1.9 ms of 3.9 for 12 MP).
+            # A file that ends with another picture's end (MPF's, appended) keeps it in the hash.
+            stop = size - 2 if data.endswith(b"\xff\xd9") else data.find(b"\xff\xd9", end)
             digest.update(b"jfif;" if jfif else b"")
             digest.update(view[pos:size if stop < 0 else stop + 2])
             return f"{VERSION}:{digest.hexdigest()}"
