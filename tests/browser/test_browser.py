@@ -696,6 +696,11 @@ def test_a_saved_search_keeps_its_photo_and_the_box_drawn_on_it(app, page):
         assert "/thumbs/1024/" in page.locator("#query-image img").get_attribute("src")
         frame = page.locator("#query-image .region-box")
         expect(frame).to_be_visible(timeout=TIMEOUT)
+        # the copy's JPEG loaded and laid out (until then the img is 0 px wide, and so is the box)
+        page.wait_for_function("() => { const img = document.querySelector('#query-image img');"
+                               " return img && img.complete && img.naturalWidth > 0"
+                               " && img.getBoundingClientRect().width > 0; }", timeout=TIMEOUT)
+        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)))")  # its redraw
         img, drawn = page.locator("#query-image img").bounding_box(), frame.bounding_box()
         assert drawn["width"] < 0.6 * img["width"] and drawn["height"] < 0.8 * img["height"], (img, drawn)
         ARTIFACTS.mkdir(exist_ok=True)
