@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clipsearch import SearchEngine, Settings
+from clipsearch import SearchEngine, Settings, cutoff
 from clipsearch.stores import open_store
 from testsupport.fakes import FakeEncoder
 
@@ -19,3 +19,13 @@ def engine(tmp_path):
     eng = SearchEngine(encoder, store, settings=settings)
     yield eng
     eng.close()
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def fitted_by(request, monkeypatch):
+    """Every decision holds with both EMs: NumPy's, and the compiled one a server uses (the cut-off's
+    tests use it for all of theirs: ``pytestmark = pytest.mark.usefixtures("fitted_by")``)."""
+    monkeypatch.setattr(cutoff, "SHARED_FITS", cutoff.SHARED_FITS)  # put back after the test
+    if request.param == "compiled":
+        assert cutoff.use_compiled_fits()
+    return request.param

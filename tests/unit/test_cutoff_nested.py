@@ -8,14 +8,7 @@ import pytest
 from clipsearch import cutoff
 from clipsearch.cutoff import relevance_cutoff
 
-
-@pytest.fixture(autouse=True, params=["numpy", "compiled"])
-def fitted_by(request, monkeypatch):
-    """Every decision here holds with both EMs: NumPy's, and the compiled one a server uses."""
-    monkeypatch.setattr(cutoff, "SHARED_FITS", cutoff.SHARED_FITS)  # put back after the test
-    if request.param == "compiled":
-        assert cutoff.use_compiled_fits()
-    return request.param
+pytestmark = pytest.mark.usefixtures("fitted_by")  # every decision with both EMs (conftest.py)
 
 
 def _top(scores: np.ndarray) -> np.ndarray:
