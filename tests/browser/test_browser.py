@@ -110,6 +110,18 @@ def result_names(page) -> list[str]:
     return [caption.split(" · ")[1] for caption in captions]
 
 
+def minus_red_with_first_result(page) -> str:
+    """Search "a red circle and a green square", then "- red" with the first result in the drop
+    zone (Search with this photo); that result's name."""
+    search_for(page, "a red circle and a green square")
+    first = result_names(page)[0]
+    page.locator("#results .thumbnail-item").first.click()
+    page.locator("#query textarea, #query input").first.fill("- red")
+    page.locator("#use-photo").click()
+    expect_status(page, f"“- red” + {first}")
+    return first
+
+
 def test_text_search_shows_red_circles_first(app, page):
     search_for(page, "a red circle")
     expect_status(page, "strong match")  # the automatic cut-off is on by default
@@ -667,12 +679,7 @@ def test_a_saved_search_keeps_its_photo_and_the_box_drawn_on_it(app, page):
     query = page.locator("#query textarea, #query input").first
     try:
         page.goto(app["url"])
-        search_for(page, "a red circle and a green square")
-        first = result_names(page)[0]
-        page.locator("#results .thumbnail-item").first.click()
-        query.fill("- red")
-        page.locator("#use-photo").click()
-        expect_status(page, f"“- red” + {first}")
+        first = minus_red_with_first_result(page)
         page.locator("#query-image").scroll_into_view_if_needed()
         drag_over(page, (0.1, 0.2, 0.6, 0.7))
         expect_status(page, f"“- red” + a part of {first}")
@@ -817,12 +824,7 @@ def test_words_with_an_indexed_photo_reload_with_that_photo_back(app, page, tmp_
 
     page.goto(app["url"])
     query = page.locator("#query textarea, #query input").first
-    search_for(page, "a red circle and a green square")
-    first = result_names(page)[0]
-    page.locator("#results .thumbnail-item").first.click()
-    query.fill("- red")
-    page.locator("#use-photo").click()
-    expect_status(page, f"“- red” + {first}")
+    first = minus_red_with_first_result(page)
     page.wait_for_function("() => new URL(location.href).searchParams.has('indexed')", timeout=TIMEOUT)
     asked = parse_qs(urlparse(page.url).query)
     assert Path(asked["indexed"][0]).name == first and asked["q"] == ["- red"] and "photo" not in asked, asked
