@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from . import file_links, mount_points
+from . import file_links, mount_points, unreadable_files
 from .decoding import InspectedFile, LocalDecoder, inspect_file
 from .dryrun import count_changes
 from .encoders.base import Encoder
@@ -102,7 +102,7 @@ class IndexingPipeline:
         progress: Callable[[IndexProgress], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         embedder: FileEmbedder | None = None,
-        unreadable: dict[str, tuple[int, int, str]] | None = None,
+        unreadable: unreadable_files.Entries | None = None,
         index_dir: str | os.PathLike | None = None,
         exclude: Iterable[str] = (),
         carry: Callable[[list[tuple[str, str]]], None] | None = None,
@@ -212,7 +212,7 @@ class IndexingPipeline:
                     todo.append(stat)
                     continue
                 report.unchanged += 1
-            elif self.unreadable.get(stat.path, (None, None))[:2] == (stat.size, stat.mtime_ns):
+            elif unreadable_files.still(self.unreadable, stat):
                 report.still_unreadable += 1
             else:
                 todo.append(stat)
@@ -338,7 +338,7 @@ class IndexingPipeline:
         stat, reason = item.stat, item.error.reason
         state.report.skip(stat.path, reason)
         if reason in UnreadableImage.LASTING:
-            self.unreadable[stat.path] = (stat.size, stat.mtime_ns, reason)
+            self.unreadable[stat.path] = unreadable_files.entry(stat, reason)
 
     def _reuse_or_queue(self, item: InspectedFile, state: _RunState) -> InspectedFile | None:
         """Reuse a vector for this content if there is one, else queue the item for the model."""

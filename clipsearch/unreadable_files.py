@@ -5,8 +5,14 @@ the pipeline leaves it unread in later runs while its size and time stay the sam
 (``IndexReport.still_unreadable``). Kept only in the engine, that lasted one process: every cron
 run read the file again, warned again and, since its size is no indexed photo's, loaded the
 model (5 s instead of a quarter of a second over 30 photos). So the list is kept beside the
-index, in ``unreadable.json``: path -> [size, mtime_ns, reason]. A file of its own, not a table
-of the index's stores, so that a release before this one opens the folder as it always did.
+index, in ``unreadable.json``: path -> [size, mtime_ns, reason, inode, ctime_ns]. A file of its
+own, not a table of the index's stores, so that a release before this one opens the folder as it
+always did.
+
+Size and time alone kept a file skipped after it was replaced by a good copy of the same size and
+time (``rsync -t``, ``cp --preserve``, a restore from a backup): its inode and ctime tell, as the
+index's ``file_ids`` do for the photos it holds. A list of a release before holds no file ids:
+each entry is trusted on size and time once, and its ids recorded (``still``).
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import kept_lists
+from .images import FileStat
 
 FILE_NAME = "unreadable.json"
 VERSION = 1
 
-Entries = dict[str, tuple[int, int, str]]
+Entry = tuple[int, int, str, int, int]  # size, mtime_ns, reason, inode, ctime_ns (0, 0: not known)
+Entries = dict[str, Entry]
 
 
 def load(index_dir: str | Path) -> Entries:
@@ -26,9 +34,29 @@ def load(index_dir: str | Path) -> Entries:
     return kept_lists.load(index_dir, FILE_NAME, VERSION, _entry, "unreadable files' list not read: they are read again")
 
 
-def _entry(value: list) -> tuple[int, int, str]:
-    size, mtime, reason = value
-    return int(size), int(mtime), str(reason)
+def _entry(value: list) -> Entry:
+    size, mtime, reason, *ids = value
+    ino, ctime = ids if len(ids) == 2 else (0, 0)  # a list of a release before: no file ids
+    return int(size), int(mtime), str(reason), int(ino), int(ctime)
+
+
+def entry(stat: FileStat, reason: str) -> Entry:
+    """What to remember of a file skipped for a lasting ``reason``."""
+    return stat.size, stat.mtime_ns, reason, stat.ino, stat.ctime_ns
+
+
+def still(entries: Entries, stat: FileStat) -> bool:
+    """Whether the file is the one remembered as unreadable: the same size and time, and the same
+    inode and ctime where both are known (an entry without them takes the file's, once)."""
+    known = entries.get(stat.path)
+    if known is None or known[:2] != (stat.size, stat.mtime_ns):
+        return False
+    ids = tuple(known[3:5])
+    if not any(ids) or not (stat.ino or stat.ctime_ns):
+        if stat.ino or stat.ctime_ns:
+            entries[stat.path] = entry(stat, known[2])
+        return True
+    return ids == (stat.ino, stat.ctime_ns)
 
 
 def save(index_dir: str | Path, entries: Entries) -> None:

@@ -176,6 +176,30 @@ def test_a_file_skipped_for_good_stays_unread_in_later_runs_and_they_load_no_mod
 BIG_PHOTOS = {"phone-200mp.jpg": (16320, 12240), "phone-250mp.jpg": (18256, 13696)}
 
 
+def test_a_broken_file_replaced_by_a_good_copy_of_its_size_and_time_is_read_again(tmp_path):
+    """``rsync -t`` or a restore puts the good photo back with the size and time of the broken one
+    a run skipped: its inode and ctime tell it apart, in the next process as in this one."""
+    folder, good = tmp_path / "photos", tmp_path / "good.jpg"
+    save(photo(64, 48, seed=1), folder / "p1.jpg")
+    save(photo(64, 48, seed=9), good)
+    broken = folder / "p9.jpg"
+    broken.write_bytes(b"\0" * good.stat().st_size)  # no picture, the good copy's size
+    os.utime(broken, ns=(good.stat().st_atime_ns, good.stat().st_mtime_ns))
+    engine = demo_engine_at(tmp_path)
+    assert engine.index_folder(folder).skipped_count == 1
+    engine.close()
+    engine = demo_engine_at(tmp_path)  # a later cron run: the list read back from beside the index
+    assert engine.index_folder(folder).still_unreadable == 1
+    staged = folder / ".p9.jpg.tmp"
+    shutil.copy2(good, staged)  # the size and time of the broken file, another inode
+    os.replace(staged, broken)
+    assert (broken.stat().st_size, broken.stat().st_mtime_ns) == (good.stat().st_size, good.stat().st_mtime_ns)
+    report = engine.index_folder(folder)
+    assert report.added == 1 and report.still_unreadable == 0 and report.skipped_count == 0
+    assert str(broken) in {r.path for r in engine.store.records()}
+    engine.close()
+
+
 def test_big_phone_photos_are_indexed_found_and_thumbnailed(tmp_path):
     folder = tmp_path / "photos"
     for seed, (name, (width, height)) in enumerate(BIG_PHOTOS.items()):

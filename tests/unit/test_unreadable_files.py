@@ -5,17 +5,18 @@ from __future__ import annotations
 import os
 
 from clipsearch import unreadable_files
+from clipsearch.images import FileStat
 
 
 def test_the_list_round_trips_is_rewritten_only_when_it_changes_and_goes_when_empty(tmp_path):
-    entries = {"/photos/caf\udce9.jpg": (12, 1_700_000_000_000_000_000, "not an image")}  # a Latin-1 name
+    entries = {"/photos/caf\udce9.jpg": (12, 1_700_000_000_000_000_000, "not an image", 77, 5)}  # a Latin-1 name
     unreadable_files.save(tmp_path, entries)
     path = tmp_path / unreadable_files.FILE_NAME
     assert unreadable_files.load(tmp_path) == entries
     os.utime(path, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))  # an old time, which a write would move
     unreadable_files.save(tmp_path, dict(entries))
     assert path.stat().st_mtime_ns == 1_000_000_000_000_000_000  # the same list: not rewritten
-    unreadable_files.save(tmp_path, {**entries, "/photos/b.jpg": (3, 4, "truncated")})
+    unreadable_files.save(tmp_path, {**entries, "/photos/b.jpg": (3, 4, "truncated", 78, 6)})
     assert path.stat().st_mtime_ns != 1_000_000_000_000_000_000 and len(unreadable_files.load(tmp_path)) == 2
     unreadable_files.save(tmp_path, {})
     assert not path.exists() and unreadable_files.load(tmp_path) == {}
@@ -28,3 +29,18 @@ def test_an_unreadable_or_foreign_list_means_reading_the_files_again(tmp_path):
         assert unreadable_files.load(tmp_path) == {}
     unreadable_files.save(tmp_path / "gone", {"/a.jpg": (1, 2, "truncated")})  # no folder: nothing kept, no error
     assert not (tmp_path / "gone").exists()
+
+
+def test_a_list_of_a_release_before_is_read_and_its_entries_take_the_files_ids_once(tmp_path):
+    """Entries without inode and ctime (size, time, reason) stay trusted on size and time, once:
+    the file's ids are then recorded, and a file with other ids is read again."""
+    (tmp_path / unreadable_files.FILE_NAME).write_text(
+        '{"version": 1, "files": {"/p/a.jpg": [10, 20, "not an image"]}}', encoding="utf-8")
+    entries = unreadable_files.load(tmp_path)
+    assert entries == {"/p/a.jpg": (10, 20, "not an image", 0, 0)}
+    assert unreadable_files.still(entries, FileStat("/p/a.jpg", 10, 20, ino=5, ctime_ns=30))
+    assert entries["/p/a.jpg"] == (10, 20, "not an image", 5, 30)
+    assert unreadable_files.still(entries, FileStat("/p/a.jpg", 10, 20, ino=5, ctime_ns=30))
+    assert not unreadable_files.still(entries, FileStat("/p/a.jpg", 10, 20, ino=6, ctime_ns=31))  # replaced
+    assert not unreadable_files.still(entries, FileStat("/p/a.jpg", 11, 20, ino=5, ctime_ns=30))  # changed
+    assert not unreadable_files.still(entries, FileStat("/p/b.jpg", 10, 20, ino=5, ctime_ns=30))  # not listed
