@@ -46,7 +46,7 @@ from .matches import (
 from .paths import local_path
 from .refusals import NOT_A_PICTURE, NoIndexYet, NotAPicture, NotIndexed, NotInIndex, UnreadableUpload  # noqa: F401 - as above
 from .reindex import ReindexJob
-from .textui import keeps
+from .textui import clicked, keeps
 from .thumbnails import PREVIEW_SIZE, ThumbnailCache
 
 log = logging.getLogger(__name__)
@@ -234,9 +234,9 @@ class Handlers:
     def select(self, shown: Results, evt: gr.SelectData):
         """A click on a result: (preview image, details markdown, selected path)."""
         index = evt.index if isinstance(evt.index, int) else (evt.index or [0])[0]
-        if not shown or not 0 <= index < len(shown):
+        result = clicked(shown or [], index, getattr(evt, "value", None))
+        if result is None:
             return None, "", None
-        result = shown[index]
         preview = self.thumbs.get(result["path"], PREVIEW_SIZE, _known(result))
         details = details_markdown(result, download=self.originals)
         return preview, details + similar_markdown(result) + PART_HINT, result["path"]

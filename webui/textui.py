@@ -65,3 +65,24 @@ def video_reading(handlers) -> PassSwitch:
     """The "search inside videos" switch."""
     return PassSwitch(handlers, "videos", "set_video_reading",
                       "Videos will not be read; the moments found so far are kept.")
+
+
+def clicked(shown: list[dict[str, Any]], index: int, value: Any) -> dict[str, Any] | None:
+    """The result a click on the gallery chose: the one at ``index``, unless the page showed
+    another there (``value``, the clicked item as the page had it: its caption). A click on results
+    that the server has since filtered or sorted again (a slider moved just before) would otherwise
+    open the photo now at that place: the one shown is looked for among the results, and where it
+    is no longer among them, nothing opens."""
+    said = value.get("caption") if isinstance(value, dict) else None
+    if not isinstance(said, str):  # a page that says nothing of what it showed: the place decides
+        return shown[index] if 0 <= index < len(shown) else None
+    places = [index] + [i for i in range(len(shown)) if i != index]
+    return next((shown[i] for i in places if 0 <= i < len(shown) and _captioned(shown[i], said)), None)
+
+
+def _captioned(result: dict[str, Any], said: str) -> bool:
+    """Whether ``said`` is the gallery's caption of ``result``: its score first and its name, day and
+    words last (what the Duplicates view adds between them, "+2 similar" or "not on disk now",
+    may have changed since)."""
+    score, _, rest = caption(result).partition(" · ")
+    return said.startswith(score) and said.endswith(rest)

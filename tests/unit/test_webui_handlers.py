@@ -36,10 +36,12 @@ NO_FILTER = ("", "", "")  # folder, date from, date to
 
 
 class Select:
-    """Stands in for gr.SelectData (only ``index`` is read)."""
+    """Stands in for gr.SelectData: ``index``, and ``value`` where the page said what it showed
+    there (Gradio's gallery sends ``{"image": ..., "caption": ...}``)."""
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, value: dict | None = None) -> None:
         self.index = index
+        self.value = value
 
 
 @pytest.fixture(scope="module")
@@ -223,6 +225,22 @@ def test_select_shows_a_preview_and_the_facts(handlers):
         assert max(im.size) == PREVIEW_SIZE  # the 1600 px original, downscaled
     assert "1600 × 1200 px" in details and "Taken:" in details and "KB" in details
     assert handlers.select(shown, Select(99)) == (None, "", None)
+
+
+def test_a_click_on_results_refiltered_since_opens_the_photo_the_page_showed(handlers):
+    """A slider moved, then a click before the page shows the new order: the server's results are
+    already the new ones, and the place clicked holds another photo there; the one the page showed
+    opens, and one no longer among the results opens nothing."""
+    gallery, results, shown, _, _ = search(handlers)
+    by_score = shown
+    _, by_date, _ = handlers.refilter(results, 0.0, SORT_DATE)
+    at = next(i for i, r in enumerate(by_score) if by_date[i]["path"] != r["path"])
+    on_page = {"image": {"path": gallery[at][0]}, "caption": gallery[at][1]}
+    assert handlers.select(by_date, Select(at, on_page))[2] == by_score[at]["path"]
+    assert handlers.select(by_score, Select(at, on_page))[2] == by_score[at]["path"]
+    _, fewer, _ = handlers.refilter(results, by_score[at]["score"] + 1e-6, SORT_RELEVANCE)
+    assert by_score[at]["path"] not in {r["path"] for r in fewer}
+    assert handlers.select(fewer, Select(0, on_page)) == (None, "", None)
 
 
 def test_find_similar_searches_with_the_selected_photo(handlers):
