@@ -4,6 +4,9 @@ No pixel is decoded. A new or changed file's header is read, so a file that is n
 counted as the run would skip it, not as added. A new file is hashed only when a photo that left
 had its size: a run keeps a moved photo's vector and counts it moved, not added and removed, and
 so does the dry run (without this, reorganising a library looked as if it would embed it all again).
+A changed JPEG or PNG whose record's picture the index knows is read too: where its metadata alone
+changed, the run keeps its vector and words (``picture_fingerprint.metadata_only``), and the dry
+run counts it so (``metadata_kept``), not as a photo to embed and read again.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from .images import (
     scan_images,
     unreadable,
 )
+from .picture_fingerprint import metadata_only, picture_fingerprint
 from .reports import IndexReport
 
 
@@ -44,10 +48,11 @@ def first_run(folders: Iterable[str | Path], max_pixels: int | None) -> IndexRep
 
 
 def count_changes(todo: list[FileStat], known: dict[str, tuple], vanished: dict[str, str],
-                  report: IndexReport, max_pixels: int | None) -> None:
-    """Fill ``report``'s added, updated, moved, removed and skipped for a run that would process
-    ``todo`` (new and changed files), given the index's ``known`` states (size, mtime, fingerprint)
-    and the ``vanished`` ones (path -> fingerprint)."""
+                  report: IndexReport, max_pixels: int | None, pictures: dict[str, str] | None = None) -> None:
+    """Fill ``report``'s added, updated (``metadata_kept`` among them), moved, removed and skipped
+    for a run that would process ``todo`` (new and changed files), given the index's ``known``
+    states (size, mtime, fingerprint), the ``vanished`` ones (path -> fingerprint) and the
+    ``pictures`` of the records' contents (``picture_fingerprint.pictures_before``)."""
     left_by_size: dict[int, dict[str, str]] = {}
     for path, fp in vanished.items():
         left_by_size.setdefault(known[path][0], {})[fp] = path
@@ -56,20 +61,31 @@ def count_changes(todo: list[FileStat], known: dict[str, tuple], vanished: dict[
         problem = header_problem(stat, max_pixels)
         if problem:  # said in the summary, not as a warning: the dry run skips nothing
             report.skipped.setdefault(problem, []).append(stat.path)
-        elif stat.path in known and known[stat.path][:2] == (stat.size, stat.mtime_ns):
-            # its size and time under another file id: a copy of the same content, or a replacement
-            if _fingerprint(stat.path) == known[stat.path][2]:
-                report.unchanged += 1
-            else:
-                report.updated += 1
         elif stat.path in known:
-            report.updated += 1
+            _count_changed(stat, known[stat.path], pictures, report)
         elif stat.size in left_by_size and left_by_size[stat.size].pop(_fingerprint(stat.path), None):
             report.moved += 1
             moved_from += 1
         else:
             report.added += 1
     report.removed = len(vanished) - moved_from
+
+
+def _count_changed(stat: FileStat, record: tuple, pictures: dict[str, str] | None, report: IndexReport) -> None:
+    """A file the index holds, changed or under another file id, counted as the run will: unchanged
+    where its content is the record's and so are its size and time (a copy, a restore), kept where
+    its metadata alone changed (``metadata_only``); else updated. Read only where that can tell."""
+    same_time, pictured = record[:2] == (stat.size, stat.mtime_ns), stat.path in (pictures or {})
+    if not (same_time or pictured):
+        report.updated += 1  # read or not, the run embeds it or only updates its record
+        return
+    fingerprint, picture = _contents(stat.path, pictured)
+    if fingerprint == record[2] and same_time:
+        report.unchanged += 1
+        return
+    report.updated += 1  # touched (the same content), its metadata alone changed, or changed
+    if fingerprint != record[2] and metadata_only(pictures, stat.path, picture):
+        report.metadata_kept += 1
 
 
 def first_video_pass(folders: Iterable[str | Path]) -> Any:
@@ -123,7 +139,13 @@ def _header_size(path: str) -> tuple[int, int]:
 
 
 def _fingerprint(path: str) -> str | None:
+    return _contents(path, pictured=False)[0]
+
+
+def _contents(path: str, pictured: bool = True) -> tuple[str | None, str | None]:
+    """The file's fingerprint and (``pictured``) its picture's (``picture_fingerprint``), from one read."""
     try:
-        return fingerprint_bytes(read_file_bytes(path))
+        data = read_file_bytes(path)
+        return fingerprint_bytes(data), picture_fingerprint(data) if pictured else None
     except Exception:  # unreadable now: the run would find out
-        return None
+        return None, None

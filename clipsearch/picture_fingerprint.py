@@ -45,6 +45,26 @@ def picture_fingerprint(data: bytes) -> str | None:
     return None
 
 
+def pictures_before(store, todo: list, known: dict[str, tuple[int, int, str]]) -> dict[str, str] | None:
+    """path -> the picture fingerprint of the content its record holds, for the files to read
+    (``todo``, ``FileStat``s) that have a record (``known``: path -> size, mtime, fingerprint) with
+    one; None where the store keeps no pictures (asked only when there is work)."""
+    pictures = getattr(store, "pictures", None)
+    if pictures is None:
+        return None
+    by_content = pictures() if todo else {}
+    return {stat.path: by_content[record[2]] for stat in todo
+            if (record := known.get(stat.path)) and record[2] in by_content}
+
+
+def metadata_only(before: dict[str, str] | None, path: str, picture: str | None) -> bool:
+    """Whether the file at ``path``, read with another content than its record's, shows the
+    ``picture`` its record's content showed (``before``, from ``pictures_before``): its metadata
+    alone changed, and a run keeps its vector (its words and pixel signature too). A dry run asks
+    the same, so that it says what the run will do."""
+    return bool(picture) and (before or {}).get(path) == picture
+
+
 def _jpeg_picture(data: bytes) -> str | None:
     digest = _oriented(data)
     if digest is None:

@@ -34,6 +34,7 @@ from .folders import (
     other_spellings,
 )
 from .images import FileStat, scan_images
+from .picture_fingerprint import metadata_only, pictures_before
 from .reports import IndexProgress, IndexReport
 from .stores.base import WriteBatch, check_stamp
 
@@ -160,8 +161,9 @@ class IndexingPipeline:
         file_ids = getattr(self.store, "file_ids", None)  # None: a store that keeps none
         todo, unseen = self._diff(scan.files, known, file_ids() if file_ids else None, report)
         vanished = {p: known[p][2] for p in known if p not in on_disk}
+        pictures = pictures_before(self.store, todo, known)
         if dry_run:
-            count_changes(todo, known, vanished, report, self.max_pixels)
+            count_changes(todo, known, vanished, report, self.max_pixels, pictures)
             report.elapsed = time.monotonic() - started
             return report
         self._cover_new(covered, folders, outside)
@@ -169,7 +171,6 @@ class IndexingPipeline:
             self.store.write(WriteBatch(file_ids=unseen))
         file_links.record(self.index_dir, scan.links, states.keys() - vanished.keys(), on_disk)
         mount_points.record(self.index_dir, scan, folders, mounts, report.kept)
-        pictures = _pictures_before(self.store, todo, known)
         state = _RunState(report, IndexProgress(found=report.found, to_process=len(todo)), known,
                           {fp for _, _, fp in states.values()} | set((pictures or {}).values()),
                           _by_fingerprint(vanished), started, started, keeps_ids=file_ids is not None,
@@ -308,7 +309,7 @@ class IndexingPipeline:
             state.batch.update.append(item.record())
             state.count("unchanged" if old[:2] == (stat.size, stat.mtime_ns) else "updated")
             return
-        if old and item.picture and (state.pictures or {}).get(stat.path) == item.picture:
+        if old and metadata_only(state.pictures, stat.path, item.picture):
             # its metadata alone changed (a rating, keywords, a date set right): the vector stays
             item.prepared = None
             state.batch.update.append(item.record())
@@ -380,17 +381,6 @@ def _file_ids(batch: WriteBatch, stats: dict[str, FileStat]) -> list[tuple[str, 
     """The file ids (path, inode, ctime) of the records a batch writes, as their files were read."""
     paths = [r.path for r, _ in batch.put] + [r.path for _, r in batch.rename] + [r.path for r in batch.update]
     return [(p, stat.ino, stat.ctime_ns) for p in paths if (stat := stats.pop(p, None)) and stat.ino]
-
-
-def _pictures_before(store, todo: list[FileStat], known: dict[str, tuple[int, int, str]]) -> dict[str, str] | None:
-    """path -> the picture fingerprint of the content its record holds, for the files to read that
-    have a record with one; None where the store keeps no pictures (asked only when there is work)."""
-    pictures = getattr(store, "pictures", None)
-    if pictures is None:
-        return None
-    by_content = pictures() if todo else {}
-    return {stat.path: by_content[record[2]] for stat in todo
-            if (record := known.get(stat.path)) and record[2] in by_content}
 
 
 def _by_fingerprint(paths: dict[str, str]) -> dict[str, list[str]]:

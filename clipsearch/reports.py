@@ -78,6 +78,17 @@ def counted(n: int, thing: str, plural: str | None = None, grouped: bool = False
     return f"{number} {thing if n == 1 else plural or thing + 's'}"
 
 
+def metadata_kept_words(report: IndexReport) -> str:
+    """How a run's summary says the photos whose metadata alone changed (the indexer's and the web
+    app's re-index): "metadata changed, kept 12 vectors: their pictures did not change", "would
+    keep" in a dry run; "" where there is none."""
+    if not report.metadata_kept:
+        return ""
+    one = report.metadata_kept == 1
+    return (f"metadata changed, {'would keep' if report.dry_run else 'kept'} {counted(report.metadata_kept, 'vector')}: "
+            f"{'its picture' if one else 'their pictures'} did not change")
+
+
 def skipped_summary(report: IndexReport) -> Counter:
     """Skipped files counted by reason."""
     return Counter({reason: len(paths) for reason, paths in report.skipped.items()})

@@ -7,7 +7,7 @@ import time
 
 from clipsearch import IndexProgress, IndexReport
 from clipsearch.folders import absence
-from clipsearch.reports import counted
+from clipsearch.reports import counted, metadata_kept_words
 
 LOG_EVERY_SECONDS = 15.0
 SHOW_PATHS = 20
@@ -98,9 +98,7 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
     if not report.found and not report.skipped and not report.kept:
         lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, AVIF, GIF, TIFF, BMP, camera RAW): " + _other_files(report, videos))
     if report.metadata_kept:
-        one = report.metadata_kept == 1
-        lines.append(f"  metadata changed, kept {counted(report.metadata_kept, 'vector')}: "
-                     f"{'its picture' if one else 'their pictures'} did not change")
+        lines.append(f"  {metadata_kept_words(report)}")
     if not report.dry_run and (report.embedded or report.reused):
         rate = f", {report.images_per_second:.1f} images/s" if report.embedded else ""  # copies only: no rate
         lines.append(f"  embedded {report.embedded} ({report.reused} reused from identical files) in "

@@ -156,7 +156,8 @@ def test_dry_run_changes_nothing(engine, library):
 
 def test_a_dry_run_counts_what_the_run_then_does(engine, library):
     """Moves, copies, broken and changed files: the dry run's counts are the run's, nothing read
-    but headers and the bytes of new files whose size a photo that left had."""
+    but headers, the bytes of new files whose size a photo that left had, and those of changed
+    JPEGs and PNGs whose picture the index knows (an edit of their metadata alone keeps its vector)."""
     engine.index_folder(library)
     (library / "a" / "p00.jpg").rename(library / "moved.jpg")  # a move: its vector is kept
     shutil.copy(library / "a" / "p01.jpg", library / "copy.jpg")  # a copy: added, its vector reused

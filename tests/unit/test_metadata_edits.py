@@ -130,6 +130,33 @@ def test_a_metadata_only_change_keeps_the_words_and_pixel_signature_read_in_the_
         assert np.allclose(SignatureCache(engine.settings.index_dir).get_many([new])[new], signature, atol=1e-3)
 
 
+def test_a_dry_run_says_the_metadata_only_edits_the_run_keeps_and_the_words_it_will_not_read(
+        engine, library, monkeypatch, capsys):
+    """README: ``--dry-run`` counts what the run will do. It counted a photo whose metadata alone
+    changed as one to update like any other, and its words as words to read again."""
+    import indexer.cli
+
+    engine.set_text_reading(True)
+    engine.index_folder(library)
+    assert engine.text.read(engine.store, reader=WordsReader()).read == 4
+    path = library / "edited.jpg"
+    write(path, with_segments(path.read_bytes(), exif_segment("2021:08:01 12:00:00", artist="Ann Smith")), later_by=60)
+    write(library / "other0.jpg", jpeg(seed=99), later_by=60)  # other pixels: embedded and read anew
+    dry = engine.index_folder(library, dry_run=True)
+    assert (dry.updated, dry.metadata_kept, dry.unchanged) == (2, 1, 2)
+    assert "  metadata changed, would keep 1 vector: its picture did not change" in format_report(dry)
+    monkeypatch.setattr(indexer.cli.SearchEngine, "for_writing", lambda settings, **_: engine)
+    monkeypatch.setattr(engine, "close", lambda: None)  # the indexer closes its engine; the fixture does
+    assert indexer.cli.main([str(library), "--dry-run", "--index", str(engine.settings.index_dir)]) == 0
+    said = capsys.readouterr().out
+    assert "would add 0, update 2, move 0, remove 0; 2 unchanged" in said
+    assert "  text: would read the words in 1 photo (1 new or changed); 4 already read" in said
+    real = engine.index_folder(library)  # and the run does so
+    assert (real.updated, real.metadata_kept, real.unchanged, real.embedded) == (2, 1, 2, 1)
+    assert "  metadata changed, kept 1 vector: its picture did not change" in format_report(real)
+    assert engine.text.read(engine.store, reader=WordsReader()).read == 1
+
+
 def test_carrying_words_leaves_a_page_there_alone_and_an_unreadable_one_behind(tmp_path):
     text = TextIndex.open(tmp_path, create=True)
     read = WordsReader().read(Image.new("RGB", (8, 8)))
