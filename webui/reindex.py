@@ -29,7 +29,7 @@ from clipsearch import (
     clock,
 )
 from clipsearch.affinity import all_cores
-from clipsearch.reports import counted
+from clipsearch.reports import counted, metadata_kept_words
 from clipsearch.videowords import words_line
 
 from .markdown import md
@@ -87,7 +87,7 @@ class JobStatus:
             state = "stopped" if r.interrupted else "done"
             return (f"Re-index {state} in {r.elapsed:.1f} s: {r.added} added, {r.updated} updated, "
                     f"{r.moved} moved, {r.removed} removed, {r.skipped_count + r.still_unreadable} skipped, "
-                    f"{r.unchanged} unchanged" + _kept_summary(r) + _text_summary(self.text_report)
+                    f"{r.unchanged} unchanged" + _metadata_summary(r) + _kept_summary(r) + _text_summary(self.text_report)
                     + _video_summary(self.video_report) + _skipped_lists(r, self.text_report, self.video_report))
         return ""
 
@@ -110,6 +110,11 @@ def _skipped_list(head: str, skipped: dict[str, list[str]]) -> str:
             paths) > SHOW_SKIPPED else ""
         lines.append(f"- {md(reason)} ({len(paths)}): {', '.join(md(p) for p in paths[:SHOW_SKIPPED])}{more}")
     return f"\n\n{head}, by reason:\n" + "\n".join(lines) if lines else ""
+
+
+def _metadata_summary(report: IndexReport) -> str:
+    """The photos whose metadata alone changed, as the indexer's summary says them."""
+    return f"; {metadata_kept_words(report)}" if report.metadata_kept else ""
 
 
 def _kept_summary(report) -> str:

@@ -55,6 +55,20 @@ def test_the_web_apps_re_index_line_counts_what_it_kept_and_left_unread():
     assert "1200 photos kept of /mnt/usb, missing or empty now (a disk not mounted?)" in line
 
 
+def test_the_web_apps_re_index_says_the_metadata_only_edits_it_kept_as_the_indexer_does():
+    """README: a photo whose metadata alone changed keeps its vector, and the summary says so; the
+    web app's re-index said nothing of it (12 updated, nothing embedded, and no word why)."""
+    from webui.reindex import JobStatus
+
+    report = IndexReport(folders=["/p"], found=40, updated=12, metadata_kept=12, unchanged=28)
+    said = "metadata changed, kept 12 vectors: their pictures did not change"
+    assert f"  {said}" in format_report(report)
+    assert f"12 updated, 0 moved, 0 removed, 0 skipped, 28 unchanged; {said}" in JobStatus(report=report).describe()
+    one = IndexReport(folders=["/p"], found=2, updated=1, metadata_kept=1, unchanged=1)
+    assert "; metadata changed, kept 1 vector: its picture did not change" in JobStatus(report=one).describe()
+    assert "metadata" not in JobStatus(report=IndexReport(folders=["/p"], updated=3, embedded=3)).describe()
+
+
 def test_the_web_apps_re_index_lists_the_files_it_skipped_by_reason():
     from clipsearch import TextReport, VideoReport
     from webui.reindex import SHOW_SKIPPED, JobStatus
