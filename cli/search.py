@@ -32,7 +32,7 @@ from clipsearch import (
     sort_date,
 )
 from clipsearch.folders import not_covered, now_note
-from clipsearch.reports import indexed_when
+from clipsearch.reports import counted, indexed_when
 
 from . import duplicates, flags, remote, saved, topics
 from .dash_words import take_dash_words, with_dash_words
@@ -135,6 +135,11 @@ def format_info(info: dict) -> str:
         f"Last indexed:  {when}",
         "Folders:       " + ("\n               ".join(f + now_note(f) for f in folders) if folders else "(none recorded)"),
     ] + (["Left out:      " + "\n               ".join(info["left_out"])] if info.get("left_out") else [])
+    if away := info.get("not_mounted"):  # a disk inside a covered folder, unplugged: its photos stay
+        lines.append("Not mounted:   " + "\n               ".join(
+            f"{folder}: its {counted(count, 'indexed photo')} {'is' if count == 1 else 'are'} kept while it is not "
+            f"mounted; if it moved or is gone for good, `python -m indexer --remove {folder}` forgets them"
+            for folder, count in away.items()))
     if videos := info.get("videos"):
         said = f", {videos['moments_with_words']:,} with words" if videos.get("moments_with_words") else ""
         lines.append(f"Videos:        {videos['videos']:,} ({clock(videos['seconds'])} of video, {videos['moments']:,} "

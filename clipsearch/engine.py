@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from . import unreadable_files
+from . import mount_points, unreadable_files
 from .calibration import Calibration, names_nothing
 from .config import ModelSpec, Settings
 from .cutoff import TOP_CANDIDATES, relevance_cutoffs
@@ -145,7 +145,8 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
         """What the index in ``settings`` holds (``info()``), without loading its model."""
         with contextlib.closing(IndexHandle(settings).open_reader()) as store, contextlib.closing(
                 VideoSide(settings.index_dir)) as videos:
-            return {**store.info(), **videos.info_entry()}
+            about = store.info()
+            return {**about, **mount_points.info_entry(settings.index_dir, about, store), **videos.info_entry()}
 
     @property
     def index(self) -> IndexHandle:
@@ -359,8 +360,11 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
         return self.store
 
     def info(self) -> dict[str, Any]:
-        """Count, model stamp, folders and last update time of the index (its text and videos, if read)."""
-        return {**self._store().info(), **self.text.info_entry(), **self.videos.info_entry()}
+        """Count, model stamp, folders (and the disks not mounted in them whose photos it keeps) and
+        last update time of the index (its text and videos, if read)."""
+        about = (store := self._store()).info()
+        return {**about, **mount_points.info_entry(self.settings.index_dir, about, store),
+                **self.text.info_entry(), **self.videos.info_entry()}
 
     def folders(self) -> list[str]:
         """The folders the index covers (as given to ``index_folder``; the store's, not the text's counts)."""

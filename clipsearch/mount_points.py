@@ -9,13 +9,16 @@ their parent's (``ScanResult.mounts``); those that held photos are kept beside t
 disk, or gone) and holds no photo keeps its photos, and the summary says so, as it does of a
 covered folder. One still mounted and emptied (photos deleted from the disk), or a folder that was
 never a mount point, loses them as before. A file of its own, not a table of the stores, so that a
-release before this one opens the folder as it always did.
+release before this one opens the folder as it always did. ``info`` says which of them keep their
+photos now (``not_mounted``): ``clipsearch info`` and the web app's Index panel, not only a run.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 from . import kept_lists
 from .folders import holds, keep_held, known_under
@@ -59,3 +62,28 @@ def record(index_dir: str | Path | None, scan: ScanResult, folders: list[str], r
            | {folder for folder in remembered if not known_under({folder: 0}, folders)})
     if now != set(remembered):
         kept_lists.save(index_dir, FILE_NAME, VERSION, {folder: [] for folder in sorted(now)}, "the mount points' list")
+
+
+def info_entry(index_dir: str | Path | None, about: dict[str, Any], store: Any) -> dict[str, Any]:
+    """``{"not_mounted": {folder: photos}}`` for ``info``: the remembered mount points inside a
+    covered folder (``about["folders"]``) that are not mounted now (gone, or on their parent's
+    disk: an empty mount point) and whose photos ``store`` keeps, with how many (until a run finds
+    the disk back, or ``--remove`` forgets them). A covered folder itself is marked by ``now_note``."""
+    covered = about.get("folders") or []
+    away = {}
+    for folder in sorted(load(index_dir)):
+        if folder in covered or not known_under({folder: 0}, covered) or _mounted(folder):
+            continue
+        count = sum(1 for _ in store.records(folder))
+        if count:
+            away[folder] = count
+    return {"not_mounted": away}
+
+
+def _mounted(folder: str) -> bool:
+    """Whether a disk is on ``folder`` now: it is on another device than its parent (as the scan
+    tells a mount point, ``ScanResult.mounts``)."""
+    try:
+        return os.stat(folder).st_dev != os.stat(os.path.dirname(folder)).st_dev
+    except OSError:  # gone, or a symlink into a disk not there
+        return False

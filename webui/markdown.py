@@ -124,6 +124,9 @@ def info_markdown(info: dict[str, Any]) -> str:
     folders = info.get("folders") or []
     listed = "\n".join(f"  - {md(f + now_note(f))}" for f in folders) or "  - (none recorded)"
     listed += "".join(f"\n  - left out: {md(f)}" for f in info.get("left_out") or [])
+    listed += "".join(f"\n  - not mounted: {md(f)}, its {counted(n, 'indexed photo', grouped=True)} kept while it is "
+                      "not mounted (if it moved or is gone for good, `python -m indexer --remove` with this folder "
+                      "forgets them)" for f, n in (info.get("not_mounted") or {}).items())
     return (
         f"- **Photos:** {info.get('count', 0):,}\n- **Model:** {md(model)}\n"
         f"- **Last indexed:** {when}\n- **Index:** {md(str(info.get('location', '')))}\n"

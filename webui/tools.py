@@ -207,7 +207,8 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
 
     def photo_library_info() -> dict:
         """What the user's photo library index holds: how many photos, the folders it covers, the
-        folders left out of it, the model that embedded them and when it was last brought up to date.
+        folders left out of it, the disks not mounted in them whose photos it keeps (folder -> how
+        many), the model that embedded them and when it was last brought up to date.
 
         Call it to learn the folders' full paths before searching one of them ("folder" of the
         search tools takes a full path, the folder and everything below it).
@@ -266,8 +267,8 @@ def library_info(handlers: Handlers) -> dict:
     except NoIndexYet as exc:
         raise gr.Error(str(exc)) from None
     when = about.get("last_indexed")
-    return {"photos": about.get("count", 0), "folders": about.get("folders", []),
-            "left_out": about.get("left_out", []), "model": about.get("stamp", {}).get("model"),
+    return {"photos": about.get("count", 0), "folders": about.get("folders", []), "left_out": about.get("left_out", []),
+            "not_mounted": about.get("not_mounted", {}), "model": about.get("stamp", {}).get("model"),
             "last_indexed": datetime.fromtimestamp(when).isoformat(timespec="seconds") if when else None}
 
 

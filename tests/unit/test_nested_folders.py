@@ -113,6 +113,39 @@ def test_a_disk_not_mounted_on_a_folder_covered_through_its_parent_keeps_its_pho
     assert emptied.removed == 4 and not emptied.kept and engine.store.count() == 2
 
 
+def test_info_and_the_index_panel_say_what_a_disk_not_mounted_inside_a_covered_folder_keeps(engine, library, tmp_path,
+                                                                                            monkeypatch):
+    """A user who unplugged the disk on ~/Pictures/nas is told, by ``clipsearch info`` and the web
+    app's Index panel (and REST's info), that its photos are kept and how to forget them: only the
+    indexer's run said so, and only while it ran."""
+    import clipsearch.images
+    import clipsearch.mount_points
+    from cli.search import format_info
+    from webui.markdown import info_markdown, md
+
+    nas = library / "nas"
+    with monkeypatch.context() as mounted:
+        mounted.setattr(clipsearch.images, "os", MountedOn(nas))
+        assert engine.index_folder(library).added == 8
+        mounted.setattr(clipsearch.mount_points, "os", MountedOn(nas))
+        assert engine.info()["not_mounted"] == {}  # mounted: nothing to say
+    nas.rename(tmp_path / "disk")  # unplugged: its empty mount point, on its parent's disk
+    nas.mkdir()
+    assert engine.info()["not_mounted"] == {str(nas): 4}  # before a run too: the index holds them
+    assert engine.index_folder(engine.folders()).kept == {str(nas): 4}
+    said = format_info(SearchEngine.index_info(engine.settings))  # python -m clipsearch info
+    assert (f"Not mounted:   {nas}: its 4 indexed photos are kept while it is not mounted; if it moved or is "
+            f"gone for good, `python -m indexer --remove {nas}` forgets them") in said
+    panel = info_markdown(engine.info())
+    assert (f"\n  - not mounted: {md(str(nas))}, its 4 indexed photos kept while it is not mounted (if it moved "
+            "or is gone for good, `python -m indexer --remove` with this folder forgets them)") in panel
+    nas.rmdir()  # its mount point gone too
+    assert engine.info()["not_mounted"] == {str(nas): 4}
+    assert engine.info()["folders"] == [str(library)]  # a folder inside, not one covered by name
+    assert engine.remove_folder(nas) == 4
+    assert engine.info()["not_mounted"] == {} and "Not mounted" not in format_info(engine.info())
+
+
 def test_the_thumbnail_cache_inside_a_photo_folder_is_not_indexed(library, tmp_path):
     """CLIPSEARCH_CACHE=~/Pictures/clipsearch-cache: the web app's thumbnails are JPEGs there, and
     were indexed as photos (each one a near-duplicate of its photo), as the index folder is not."""

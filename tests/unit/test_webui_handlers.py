@@ -610,6 +610,7 @@ def test_the_index_panel_and_rest_info_list_the_folders_left_out(handlers, libra
     assert rest.info(handlers)["left_out"] == []
     assert engine.remove_folder(library / "trips") > 0  # inside the covered folder: left out from now on
     assert rest.info(handlers)["left_out"] == [str(library / "trips")]
+    assert rest.info(handlers)["not_mounted"] == {}  # no disk inside a covered folder is away
     assert f"left out: {md(str(library / 'trips'))}" in info_markdown(engine.info())
 
 
