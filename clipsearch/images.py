@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import camera_raw
+from .bounded_decode import bounded
 from .errors import UnreadableImage
 from .exif import exif_date, upright_size
 from .image_formats import AVIF_SUPPORTED, IMAGE_EXTENSIONS, NO_AVIF
@@ -223,9 +224,11 @@ def load_image(
     large. Pictures over ``max_pixels`` are refused before any pixel is decoded. A caller that
     already hashed the bytes passes ``fingerprint`` (hashing 3 MB costs ~3 ms). With
     ``timeout``, reading and decoding run on a daemon thread that is abandoned after that many
-    seconds ("timed out"): a hung or hostile file cannot hold the caller's thread.
+    seconds ("timed out"): a hung or hostile file cannot hold the caller's thread; except bytes
+    whose decoding their size bounds (``bounded_decode``: a baseline JPEG or a PNG), decoded here.
     """
-    if timeout is None:
+    if timeout is None or (isinstance(source, (bytes, bytearray)) and bounded(source)
+                           and not camera_raw.is_raw_name(path or "")):
         return _load(source, path, min_size, max_pixels, fingerprint)
     name = (path or "<bytes>") if isinstance(source, (bytes, bytearray)) else os.fspath(source)
     try:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from clipsearch import (
     ClipSearchError,
@@ -28,6 +29,7 @@ from clipsearch import (
     parse_query,
     sort_date,
 )
+from clipsearch.bounded_decode import read_if_bounded
 from clipsearch.folders import not_covered
 from clipsearch.region import Region, parse_region, query_picture
 
@@ -158,11 +160,18 @@ class Handlers:
         try:
             if isinstance(path, UnreadableUpload):
                 raise UnreadableImage("the uploaded file", path.reason)
-            return query_picture(path, region, size, path="the uploaded file", max_pixels=self.settings.max_pixels,
+            source = read_if_bounded(path) if self._written_here(path) else path  # decoded here, no thread
+            return query_picture(source, region, size, path="the uploaded file", max_pixels=self.settings.max_pixels,
                                  timeout=self.settings.file_timeout)
         except UnreadableImage as exc:
             log.warning("refused an uploaded query file: %s", exc.reason)  # one line, no traceback
             raise NotAPicture(f"The uploaded file {NOT_A_PICTURE} ({exc.reason}).") from None
+
+    def _written_here(self, path: str) -> bool:
+        """Whether a query picture is a file this server wrote on its own disk (an upload, or a
+        thumbnail of an indexed photo), never a library's file on a disk that may hang."""
+        folders = (get_upload_folder(), str(self.thumbs.root))
+        return any(os.path.abspath(path).startswith(os.path.join(os.path.abspath(f), "")) for f in folders)
 
     # --- UI events -------------------------------------------------------------------------------
     def search(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,

@@ -151,7 +151,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
                                 "GET /api/similar?file=PATH&region=... for an indexed photo")
         if image is not None:
             picture = query_picture(image, region, handlers.engine().encoder.input_size, path=named,
-                                    max_pixels=handlers.settings.max_pixels)
+                                    max_pixels=handlers.settings.max_pixels, timeout=handlers.settings.file_timeout)
             terms.append(QueryTerm(1.0, image=picture))
         if not terms:
             raise ApiError(400, "give q=TEXT (GET or POST) and/or an image file (POST, field 'image')")

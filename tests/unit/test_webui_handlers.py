@@ -15,11 +15,14 @@ import pytest
 from PIL import Image
 
 import clipsearch.images
+import webui.handlers
 from clipsearch import IndexNotFound, SearchEngine, Settings
 from clipsearch.lock import IndexLock
 from clipsearch.stores import open_store
 from testsupport.fakes import FakeEncoder
 from testsupport.imagefactory import bomb_png, photo, save
+from webui import rest
+from webui.api_errors import ApiError
 from webui.handlers import (
     SORT_DATE,
     SORT_RELEVANCE,
@@ -310,6 +313,41 @@ def test_a_hanging_decoder_times_out_uploads_and_thumbnails(tmp_path, library, m
         h.close()
         engine.close()
     assert not list((tmp_path / "cache" / "thumbs").glob("*/*.jpg"))  # no thumbnail was made
+
+
+def test_uploads_decode_on_the_handlers_thread_where_bounded_and_time_out_where_not(tmp_path, library, monkeypatch):
+    """An upload the server wrote, a JPEG or PNG, is decoded where it is asked for (a thread of its
+    own costs hand-overs of the interpreter lock under load); a WebP keeps the time limit, through
+    the call API and the REST route alike (the REST route had none)."""
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", file_timeout=0.5)
+    engine = fake_engine(settings)
+    engine.index_folder(library)
+    h = Handlers(engine, settings)
+    uploads = tmp_path / "gradio"
+    monkeypatch.setattr(webui.handlers, "get_upload_folder", lambda: str(uploads))
+    jpeg, webp = save(photo(480, 360, seed=3), uploads / "a.jpg"), save(photo(480, 360, seed=3), uploads / "a.webp")
+    outside = save(photo(480, 360, seed=3), tmp_path / "elsewhere.jpg")
+    real_decode, threads, release = clipsearch.images._decode, [], threading.Event()
+
+    def noting(img, name, *args):
+        if name in ("the uploaded file", str(outside)):  # not the library's photos (their thumbnails)
+            threads.append(threading.current_thread().name)
+        if img.format == "WEBP":
+            release.wait(5)  # a decoder that does not come back in time (until the test ends)
+        return real_decode(img, name, *args)
+
+    monkeypatch.setattr(clipsearch.images, "_decode", noting)
+    try:
+        assert h.query("", str(jpeg), 5) and h.query("", str(outside), 5)
+        assert threads == [threading.current_thread().name, "decode"]  # a file elsewhere: its disk may hang
+        with pytest.raises(gr.Error, match="timed out"):
+            h.query("", str(webp), 5)
+        with pytest.raises(ApiError, match="timed out"):
+            rest.search(h, None, {}, webp.read_bytes())
+    finally:
+        release.set()
+        h.close()
+        engine.close()
 
 
 def test_similar_accepts_an_indexed_path_written_with_dots(handlers, library):
