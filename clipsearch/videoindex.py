@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from . import unreadable_files
 from .cutoff import SAMPLE_SIZE
 from .errors import InvalidQuery
 from .sidestore import SideDb
@@ -61,6 +62,14 @@ CREATE TABLE IF NOT EXISTS unreadable (
 );
 INSERT OR IGNORE INTO meta VALUES ('generation', '0');
 """
+# The inode and ctime of the file each video and each unreadable entry was read from, so that a
+# file replaced by another of its size and modification time (``rsync -t``, a restore) is read
+# again, as the photos' ``file_ids`` and ``unreadable_files`` do. A table of its own, made when
+# first written: a store of an earlier release gains it in place (that release writes the store as
+# it did, leaves it alone, and what it leaves there is only checked: a file whose ids differ is
+# hashed, and its content decides); a video or entry without ids is trusted on size and time once.
+_IDS_TABLE = ("CREATE TABLE IF NOT EXISTS file_ids (path BLOB PRIMARY KEY, ino INTEGER NOT NULL, "
+              "ctime_ns INTEGER NOT NULL) WITHOUT ROWID")
 # The words read in the moments' frames (``videowords``, with ``--ocr``): made when first written,
 # so that a store of an earlier release gains them in place (that release leaves them alone).
 _WORDS_SCHEMA = """
@@ -73,7 +82,7 @@ CREATE TABLE IF NOT EXISTS words_read (
     reader TEXT NOT NULL         -- the reader's stamp (another reader reads them again)
 );
 """
-_NO_WORDS_TABLE = "no such table"
+_NO_TABLE = "no such table"
 
 
 @dataclass(frozen=True)
@@ -179,11 +188,25 @@ class VideoIndex(SideDb):
             return [row[0] for row in self._db.execute("SELECT t FROM moments WHERE fingerprint=? ORDER BY t",
                                                        (fingerprint,))]
 
-    def unreadable(self) -> dict[str, tuple[int, int, str]]:
-        """path -> (size, mtime_ns, reason) of the videos that could not be read as they are now."""
+    def unreadable(self) -> unreadable_files.Entries:
+        """path -> (size, mtime_ns, reason, inode, ctime_ns) of the videos that could not be read as
+        they are now (``unreadable_files.Entry``; inode and ctime 0 where not known)."""
         with self._lock:
             rows = self._db.execute("SELECT path, size, mtime_ns, reason FROM unreadable").fetchall()
-        return {os.fsdecode(row[0]): (row[1], row[2], row[3]) for row in rows}
+        ids = self.file_ids()
+        return {(path := os.fsdecode(row[0])): (row[1], row[2], row[3], *ids.get(path, (0, 0))) for row in rows}
+
+    def file_ids(self) -> dict[str, tuple[int, int]]:
+        """path -> (inode, ctime_ns) of the files the videos and unreadable entries were read from,
+        where known (none in a store of an earlier release)."""
+        try:
+            with self._lock:
+                rows = self._db.execute("SELECT path, ino, ctime_ns FROM file_ids").fetchall()
+        except sqlite3.OperationalError as exc:
+            if _NO_TABLE in str(exc):
+                return {}
+            raise
+        return {os.fsdecode(path): (ino, ctime) for path, ino, ctime in rows}
 
     def moments(self) -> Moments:
         """Every moment, read once per generation."""
@@ -218,7 +241,7 @@ class VideoIndex(SideDb):
             with self._lock:
                 return self._db.execute(sql, args).fetchall()
         except sqlite3.OperationalError as exc:
-            if _NO_WORDS_TABLE in str(exc):
+            if _NO_TABLE in str(exc):
                 return []
             if "fts5" in str(exc) or "syntax" in str(exc):
                 raise InvalidQuery(f"cannot search the words in videos for {args[:1]!r}: {exc}") from exc
@@ -268,14 +291,16 @@ class VideoIndex(SideDb):
 
     # --- writing -----------------------------------------------------------------------------
     def put(self, record: VideoRecord, sort_date: str, moments: Iterable[tuple[float, np.ndarray]] = (),
-            stamp: dict[str, Any] | None = None) -> None:
-        """Store one video (and, when its content is new, its moments) in one transaction."""
+            stamp: dict[str, Any] | None = None, file_id: tuple[int, int] = (0, 0)) -> None:
+        """Store one video (and, when its content is new, its moments) in one transaction;
+        ``file_id``: the (inode, ctime_ns) of the file read (0, 0: not known)."""
         rows = [(record.fingerprint, float(t), np.asarray(v, np.float32).tobytes()) for t, v in moments]
         with self._lock, Transaction(self._db, self.WHAT) as db:
             db.execute("INSERT OR REPLACE INTO videos VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        (os.fsencode(record.path), record.size, record.mtime_ns, record.fingerprint,
                         record.duration, record.width, record.height, record.date_taken, sort_date))
             db.execute("DELETE FROM unreadable WHERE path=?", (os.fsencode(record.path),))
+            self._note_ids(db, [(record.path, *file_id)])
             if rows:
                 db.execute("DELETE FROM moments WHERE fingerprint=?", (record.fingerprint,))
                 db.executemany("INSERT INTO moments VALUES (?, ?, ?)", rows)
@@ -284,13 +309,28 @@ class VideoIndex(SideDb):
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('stamp', ?)", (json.dumps(stamp, sort_keys=True),))
             self._prune_and_bump(db)
 
-    def mark_unreadable(self, path: str, size: int, mtime_ns: int, reason: str) -> None:
-        """Remember that ``path`` could not be read as it is (tried again once it changes); its old
-        record and moments, from before it changed, go."""
+    def mark_unreadable(self, path: str, entry: unreadable_files.Entry) -> None:
+        """Remember that ``path`` could not be read as it is (``unreadable_files.entry``: tried again
+        once it changes); its old record and moments, from before it changed, go."""
+        size, mtime_ns, reason, ino, ctime_ns = entry
         with self._lock, Transaction(self._db, self.WHAT) as db:
             db.execute("DELETE FROM videos WHERE path=?", (os.fsencode(path),))
             db.execute("INSERT OR REPLACE INTO unreadable VALUES (?, ?, ?, ?)", (os.fsencode(path), size, mtime_ns, reason))
+            self._note_ids(db, [(path, ino, ctime_ns)])
             self._prune_and_bump(db)
+
+    def note_file_ids(self, ids: list[tuple[str, int, int]]) -> None:
+        """Record the (path, inode, ctime_ns) of videos or unreadable entries trusted on their size
+        and time (those of a store of an earlier release, once)."""
+        if ids:
+            with self._lock, Transaction(self._db, self.WHAT) as db:
+                self._note_ids(db, ids)
+
+    @staticmethod
+    def _note_ids(db: sqlite3.Connection, ids: list[tuple[str, int, int]]) -> None:
+        db.execute(_IDS_TABLE)
+        db.executemany("INSERT OR REPLACE INTO file_ids VALUES (?, ?, ?)",
+                       [(os.fsencode(path), ino, ctime) for path, ino, ctime in ids])
 
     def forget(self, paths: Iterable[str]) -> int:
         """Forget these videos (and their moments, where no other path shares their content)."""
@@ -315,6 +355,8 @@ class VideoIndex(SideDb):
             self._prune_and_bump(db)
 
     def _prune_and_bump(self, db: sqlite3.Connection) -> None:
+        db.execute(_IDS_TABLE)
+        db.execute("DELETE FROM file_ids WHERE path NOT IN (SELECT path FROM videos UNION SELECT path FROM unreadable)")
         db.execute("DELETE FROM moments WHERE fingerprint NOT IN (SELECT fingerprint FROM videos)")
         self._forget_words(db, "fingerprint NOT IN (SELECT fingerprint FROM moments)", ())
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key='generation'")
@@ -326,5 +368,5 @@ class VideoIndex(SideDb):
             try:
                 db.execute(f"DELETE FROM {table} WHERE {where}", args)
             except sqlite3.OperationalError as exc:
-                if _NO_WORDS_TABLE not in str(exc):
+                if _NO_TABLE not in str(exc):
                     raise

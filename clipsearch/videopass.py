@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import unreadable_files
 from .encoders.base import Encoder
 from .errors import UnreadableImage
 from .folders import is_there
@@ -149,10 +150,11 @@ class VideoPass:
             if not (reason == "vanished" and path in folders):  # a folder gone: its videos kept, said once
                 report.skip(path, reason)
         report.videos = len(scan.files)
-        to_read = list(scan.files) if other_model and dry_run else self._changed(scan.files, report)
+        to_read, unseen = (list(scan.files), []) if other_model and dry_run else self._changed(scan.files, report)
         if dry_run:
             report.left, report.removed = len(to_read), len(self._gone({f.path for f in scan.files}, folders, exclude, report))
             return report
+        self.index.note_file_ids(unseen)
         state = VideoProgress(to_read=len(to_read))
         for i, file in enumerate(to_read):
             if self.should_stop():
@@ -179,19 +181,32 @@ class VideoPass:
             return True
         return not stamp_differences(stamp, self.encoder.stamp)
 
-    def _changed(self, files: list[FileStat], report: VideoReport) -> list[FileStat]:
-        """The videos to read: new, or changed since they were read (or found unreadable)."""
+    def _changed(self, files: list[FileStat], report: VideoReport) -> tuple[list[FileStat], list[tuple[str, int, int]]]:
+        """The videos to read: new, changed since they were read (or found unreadable), or of the
+        size and time of the file read but not its inode and ctime (replaced by ``rsync -t``, a
+        restore: hashed, and their content decides, as the pipeline's ``_diff`` does for photos).
+        And the file ids to record of those trusted on size and time (a store of a release before
+        holds none: trusted once)."""
         known = {r.path: (r.size, r.mtime_ns) for r in self.index.records()}
-        broken = self.index.unreadable()
-        out = []
+        ids, broken = self.index.file_ids(), self.index.unreadable()
+        out, unseen = [], []
         for file in files:
+            entry = broken.get(file.path)
             if known.get(file.path) == (file.size, file.mtime_ns):
+                seen = ids.get(file.path)
+                if seen is not None and seen != (file.ino, file.ctime_ns):
+                    out.append(file)
+                    continue
+                if seen is None:
+                    unseen.append((file.path, file.ino, file.ctime_ns))
                 report.unchanged += 1
-            elif broken.get(file.path, (None, None))[:2] == (file.size, file.mtime_ns):
+            elif unreadable_files.still(broken, file):
                 report.still_unreadable += 1
+                if broken[file.path] is not entry:  # an entry without ids took the file's
+                    unseen.append((file.path, file.ino, file.ctime_ns))
             else:
                 out.append(file)
-        return out
+        return out, unseen
 
     def _gone(self, present: set[str], folders: list[str], exclude: list[str], report: VideoReport) -> list[str]:
         """The videos no longer on disk, but those of a folder gone or empty (not mounted?: kept,
@@ -218,7 +233,7 @@ class VideoPass:
             if same is not None:  # moved, copied or touched: its moments are kept
                 record = VideoRecord(file.path, file.size, file.mtime_ns, fingerprint, same.duration,
                                      same.width, same.height, same.date_taken)
-                self.index.put(record, sort_date(record))
+                self.index.put(record, sort_date(record), file_id=(file.ino, file.ctime_ns))
                 report.reused += 1
                 return
             video = SampledVideo(file.path, every=self.every, max_frames=MAX_MOMENTS,
@@ -232,12 +247,12 @@ class VideoPass:
             report.skip(file.path, exc.reason)
             state.skipped += 1
             if exc.reason in UnreadableImage.LASTING:
-                self.index.mark_unreadable(file.path, file.size, file.mtime_ns, exc.reason)
+                self.index.mark_unreadable(file.path, unreadable_files.entry(file, exc.reason))
             return
         facts = video.facts
         record = VideoRecord(file.path, file.size, file.mtime_ns, fingerprint, facts.duration,
                              facts.width, facts.height, facts.date_taken)
-        self.index.put(record, sort_date(record), moments, stamp=self.encoder.stamp)
+        self.index.put(record, sort_date(record), moments, stamp=self.encoder.stamp, file_id=(file.ino, file.ctime_ns))
         report.read += 1
         report.moments += len(moments)
         report.seconds += facts.duration

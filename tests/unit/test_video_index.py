@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
 import threading
 
@@ -67,11 +69,14 @@ def test_moments_belong_to_the_content_and_leave_with_its_last_path(tmp_path):
 def test_an_unreadable_video_is_remembered_and_its_old_moments_go(tmp_path):
     store = VideoIndex.open(tmp_path, create=True)
     store.put(video("/v/a.mp4", "fa"), "2020", [(0.0, unit(1, 0))])
-    store.mark_unreadable("/v/a.mp4", 200, 2, "corrupt video")
+    store.mark_unreadable("/v/a.mp4", (200, 2, "corrupt video", 7, 9))
     assert store.records() == [] and store.counts()["moments"] == 0
-    assert store.unreadable() == {"/v/a.mp4": (200, 2, "corrupt video")}
-    store.put(video("/v/a.mp4", "fb"), "2020", [(0.0, unit(0, 1))])  # mended: read again
+    assert store.unreadable() == {"/v/a.mp4": (200, 2, "corrupt video", 7, 9)}
+    store.put(video("/v/a.mp4", "fb"), "2020", [(0.0, unit(0, 1))], file_id=(8, 10))  # mended: read again
     assert store.unreadable() == {} and store.by_fingerprint("fb") is not None
+    assert store.file_ids() == {"/v/a.mp4": (8, 10)}
+    store.forget(["/v/a.mp4"])
+    assert store.file_ids() == {}
     store.forget_all_moments()
     assert store.records() == [] and store.stamp is None
     store.close()
@@ -140,6 +145,54 @@ def test_a_pass_reads_new_videos_skips_broken_ones_once_and_starts_over_for_anot
     assert (second.read, second.unchanged, second.still_unreadable, second.skipped) == (0, 1, 1, {})
     other = VideoPass(store, FakeEncoder(name="other")).run([str(folder)], [])
     assert other.read == 1 and store.stamp["model"] == "other"
+    store.close()
+
+
+def test_a_broken_video_replaced_by_a_good_copy_of_its_size_and_time_is_read_again(tmp_path):
+    """``rsync -t`` or a restore puts the good video back with the size and time of the broken one a
+    pass skipped (its inode and ctime tell them apart), and a video so replaced by a copy of itself
+    is hashed again, not trusted on its size and time."""
+    folder, good = tmp_path / "clips", tmp_path / "good.mp4"
+    folder.mkdir()
+    write_clip(good, [Scene((SceneObject("red", "circle"),), "gray")], seconds_each=2.0, fps=5, size=64)
+    broken = folder / "b.mp4"
+    broken.write_bytes(b"\0" * good.stat().st_size)  # no video, the good copy's size and time
+    os.utime(broken, ns=(good.stat().st_atime_ns, good.stat().st_mtime_ns))
+    store = VideoIndex.open(tmp_path / "index", create=True)
+    assert list(VideoPass(store, FakeEncoder()).run([str(folder)], []).skipped)
+    assert VideoPass(store, FakeEncoder()).run([str(folder)], []).still_unreadable == 1
+    staged = folder / ".b.mp4.tmp"
+    shutil.copy2(good, staged)  # the size and time of the broken file, another inode
+    os.replace(staged, broken)
+    assert (broken.stat().st_size, broken.stat().st_mtime_ns) == (good.stat().st_size, good.stat().st_mtime_ns)
+    mended = VideoPass(store, FakeEncoder()).run([str(folder)], [])
+    assert (mended.read, mended.still_unreadable, mended.skipped) == (1, 0, {})
+    assert [r.path for r in store.records()] == [str(broken)] and store.unreadable() == {}
+    shutil.copy2(good, staged)
+    os.replace(staged, broken)  # the same again, as another file: hashed, its moments kept
+    again = VideoPass(store, FakeEncoder()).run([str(folder)], [])
+    assert (again.read, again.reused, again.unchanged) == (0, 1, 0)
+    assert VideoPass(store, FakeEncoder()).run([str(folder)], []).unchanged == 1
+    store.close()
+
+
+def test_a_store_of_a_release_before_file_ids_trusts_size_and_time_once(tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    write_clip(folder / "a.mp4", [Scene((SceneObject("red", "circle"),), "gray")], seconds_each=1.0, fps=5, size=64)
+    (folder / "b.mp4").write_bytes(b"\0" * 4096)
+    store = VideoIndex.open(tmp_path / "index", create=True)
+    VideoPass(store, FakeEncoder()).run([str(folder)], [])
+    store.close()
+    with sqlite3.connect(tmp_path / "index" / VIDEO_DB_NAME) as db:
+        db.execute("DROP TABLE file_ids")  # as a release before wrote it
+    store = VideoIndex.open(tmp_path / "index")
+    assert store.file_ids() == {} and store.unreadable()[str(folder / "b.mp4")][3:] == (0, 0)
+    encoder = FakeEncoder()
+    first = VideoPass(store, encoder).run([str(folder)], [])
+    assert (first.read, first.reused, first.unchanged, first.still_unreadable) == (0, 0, 1, 1)
+    assert encoder.images_embedded == 0 and set(store.file_ids()) == {str(folder / "a.mp4"), str(folder / "b.mp4")}
+    assert store.unreadable()[str(folder / "b.mp4")][3] == (folder / "b.mp4").stat().st_ino
     store.close()
 
 
