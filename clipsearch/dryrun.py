@@ -6,7 +6,9 @@ had its size: a run keeps a moved photo's vector and counts it moved, not added 
 so does the dry run (without this, reorganising a library looked as if it would embed it all again).
 A changed JPEG or PNG whose record's picture the index knows is read too: where its metadata alone
 changed, the run keeps its vector and words (``picture_fingerprint.metadata_only``), and the dry
-run counts it so (``metadata_kept``), not as a photo to embed and read again.
+run counts it so (``metadata_kept``), not as a photo to embed and read again. So is a changed file
+of its record's size: where its content is the record's (a touch), the run keeps its vector and
+reads none of its words again (``content_kept``), and so does the dry run's count of them.
 """
 
 from __future__ import annotations
@@ -73,18 +75,22 @@ def count_changes(todo: list[FileStat], known: dict[str, tuple], vanished: dict[
 
 def _count_changed(stat: FileStat, record: tuple, pictures: dict[str, str] | None, report: IndexReport) -> None:
     """A file the index holds, changed or under another file id, counted as the run will: unchanged
-    where its content is the record's and so are its size and time (a copy, a restore), kept where
-    its metadata alone changed (``metadata_only``); else updated. Read only where that can tell."""
-    same_time, pictured = record[:2] == (stat.size, stat.mtime_ns), stat.path in (pictures or {})
-    if not (same_time or pictured):
+    where its content is the record's and so are its size and time (a copy, a restore), updated
+    with its content kept where only its time changed (``content_kept``: a touch, whose words are
+    not read again), kept where its metadata alone changed (``metadata_only``); else updated. Read
+    only where that can tell: its size is the record's (a touch keeps it), or its picture is known."""
+    same_size, pictured = record[0] == stat.size, stat.path in (pictures or {})
+    if not (same_size or pictured):
         report.updated += 1  # read or not, the run embeds it or only updates its record
         return
     fingerprint, picture = _contents(stat.path, pictured)
-    if fingerprint == record[2] and same_time:
+    if fingerprint == record[2] and record[1] == stat.mtime_ns:
         report.unchanged += 1
         return
     report.updated += 1  # touched (the same content), its metadata alone changed, or changed
-    if fingerprint != record[2] and metadata_only(pictures, stat.path, picture):
+    if fingerprint == record[2]:
+        report.content_kept += 1
+    elif metadata_only(pictures, stat.path, picture):
         report.metadata_kept += 1
 
 

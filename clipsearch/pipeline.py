@@ -307,7 +307,9 @@ class IndexingPipeline:
             state.read_pictures.append((fp, item.picture))
         if old and old[2] == fp:  # touched, or the same content in another file (a copy, a restore)
             state.batch.update.append(item.record())
-            state.count("unchanged" if old[:2] == (stat.size, stat.mtime_ns) else "updated")
+            same_time = old[:2] == (stat.size, stat.mtime_ns)
+            state.count("unchanged" if same_time else "updated")
+            report.content_kept += not same_time  # its words, read by content, are not read again
             return
         if old and metadata_only(state.pictures, stat.path, item.picture):
             # its metadata alone changed (a rating, keywords, a date set right): the vector stays

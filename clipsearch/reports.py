@@ -41,6 +41,7 @@ class IndexReport:
     unchanged: int = 0
     reused: int = 0  # vectors copied from identical content instead of embedded
     metadata_kept: int = 0  # of those updated, changed in their metadata alone: vector kept
+    content_kept: int = 0  # of those updated, the same content (touched, or put back by a copy): vector and words kept
     embedded: int = 0
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
     still_unreadable: int = 0  # skipped in an earlier run of this process and unchanged: not read again

@@ -240,7 +240,8 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event):
         printer.close()
     text = videos = None
     if args.dry_run and (args.ocr or (args.ocr is None and engine.text.enabled)):  # what it would read
-        text = engine.texts_to_read(new=report.added + report.updated - report.metadata_kept)  # those keep their words
+        kept = report.metadata_kept + report.content_kept  # updated, yet their words are kept
+        text = engine.texts_to_read(new=report.added + report.updated - kept)
     elif not (report.interrupted or args.dry_run):
         text = _after_photos(engine.read_texts, TextProgressPrinter, args, stop)
         report.interrupted = bool(text and text.interrupted)

@@ -157,6 +157,28 @@ def test_a_dry_run_says_the_metadata_only_edits_the_run_keeps_and_the_words_it_w
     assert engine.text.read(engine.store, reader=WordsReader()).read == 1
 
 
+def test_a_dry_run_does_not_count_the_words_of_a_touched_photo_as_words_to_read(engine, library, monkeypatch, capsys):
+    """A touched file (the same content, a new time) is updated by the run, which reads none of its
+    words again (its content's are read); the dry run counted them among the words to read."""
+    import indexer.cli
+
+    save(photo(160, 120, seed=30), library / "plain.webp")  # no picture fingerprint for WebP: hashed all the same
+    engine.set_text_reading(True)
+    engine.index_folder(library)
+    assert engine.text.read(engine.store, reader=WordsReader()).read == 5
+    for name in ("other0.jpg", "plain.webp"):
+        os.utime(library / name, ns=(10**18, 10**18))  # touched
+    monkeypatch.setattr(indexer.cli.SearchEngine, "for_writing", lambda settings, **_: engine)
+    monkeypatch.setattr(engine, "close", lambda: None)  # the indexer closes its engine; the fixture does
+    assert indexer.cli.main([str(library), "--dry-run", "--ocr", "--index", str(engine.settings.index_dir)]) == 0
+    said = capsys.readouterr().out
+    assert "would add 0, update 2, move 0, remove 0; 3 unchanged" in said
+    assert "  text: would read the words in 0 photos; 5 already read" in said
+    real = engine.index_folder(library)  # and the run does so
+    assert (real.updated, real.content_kept, real.embedded, real.unchanged) == (2, 2, 0, 3)
+    assert engine.text.read(engine.store, reader=WordsReader()).read == 0
+
+
 def test_carrying_words_leaves_a_page_there_alone_and_an_unreadable_one_behind(tmp_path):
     text = TextIndex.open(tmp_path, create=True)
     read = WordsReader().read(Image.new("RGB", (8, 8)))
