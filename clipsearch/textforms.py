@@ -38,7 +38,8 @@ def parse_text_query(text: str) -> TextQuery | None:
     (``straße`` finds STRASSE), with ä/ö/ü spelled ae/oe/ue (``bäckerei`` finds BAECKEREI), a
     hyphenated word joined (``wi-fi`` finds WIFI) and groups of digits that make a phone number
     joined (``0800 555 1234`` finds 08005551234). A query's ae/oe/ue is not read as ä/ö/ü (``blue``
-    would find BLU-RAY, ``guest`` GUST): the text's ä/ö/ü are indexed spelled out instead.
+    would find BLU-RAY, ``guest`` GUST): the text's ä/ö/ü are indexed spelled out instead, and a
+    word ending in ae/oe/ue begins none of those (``_beginning``: ``blue`` does not find Blüte).
     """
     parsed = _parse(text)
     if parsed is None:
@@ -92,8 +93,7 @@ def _parse(text: str) -> TextQuery | None:
     if not phrases and not loose:
         return None
     exact = " AND ".join([_phrase(p) for p in phrases] + [_phrase(w) for w in loose])
-    prefix = " AND ".join([_phrase(p) for p in phrases] + [
-        _phrase(w) + ("*" if len(w[-1]) >= PREFIX_MIN else "") for w in loose])
+    prefix = " AND ".join([_phrase(p) for p in phrases] + [_beginning(w) for w in loose])
     words = tuple(fold(w) for group in [*phrases, *loose] for w in group)
     return TextQuery(exact, prefix if prefix != exact else None, words)
 
@@ -107,6 +107,22 @@ def _phrase(words: list[str]) -> str:
     return '"' + " ".join(w.replace('"', '""') for w in words) + '"'
 
 
+def _beginning(words: list[str]) -> str:
+    """The FTS5 query for ``words`` whole, or from ``PREFIX_MIN`` letters as a word beginning.
+
+    A word that ends in ae, oe or ue (``blue``, ``shoe``) begins only words as they are written
+    (the ``text`` column), not the spelled-out forms of ä, ö, ü (``alt``): ``blue`` would begin
+    BLUETE, Blüte spelled out, a blossom, not blue. Whole, it still matches them (``bluete``
+    finds Blüte), and a beginning that goes on past the spelling begins them (``muell`` Müller).
+    """
+    whole = _phrase(words)
+    if len(words[-1]) < PREFIX_MIN:
+        return whole
+    if fold(words[-1]).endswith(_SPELLINGS):
+        return f"({whole} OR text : {whole}*)"
+    return whole + "*"
+
+
 _SHARP_S = re.compile("[ßẞ]")
 _HYPHENS = "-\u2010\u2011"
 _HYPHENATED = re.compile(rf"[^\W\d_]+(?:[{_HYPHENS}][^\W\d_]+)+")
@@ -118,6 +134,7 @@ _LOOKALIKE = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b"})
 _UMLAUT = re.compile("[äöüÄÖÜ]|[aouAOU]\u0308")
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
 _QUERY_FORMS = (unsharp, joined, spelled_out)
+_SPELLINGS = ("ae", "oe", "ue")  # how ``spelled_out`` writes ä, ö, ü
 
 
 def alternate_forms(text: str) -> str:

@@ -399,6 +399,21 @@ def test_umlauts_and_their_spelling_with_e_find_each_other(tmp_path):
     index.close()
 
 
+def test_an_english_word_does_not_begin_the_spelled_out_form_of_an_umlaut(tmp_path):
+    # Blüte (a blossom) is indexed also as Bluete, which "blue" begins: a blue sign matched it
+    index = TextIndex.open(tmp_path / "index", create=True)
+    index.sync_files([record(f"/p/{n}.jpg", f"f{n}") for n in "abcd"])
+    index.put([PageResult("fa", page("Blüte")), PageResult("fb", page("Bluetooth speaker")),
+               PageResult("fc", page("Trüffel Müller")), PageResult("fd", page("BLUETEN"))])
+    for query in ("blute", "bluete", "Blüte", "BLÜTE", "blüt", "bluet"):
+        assert "a.jpg" in paths(index.search(query)), query
+    assert sorted(paths(index.search("blue"))) == ["b.jpg", "d.jpg"]  # words written beginning with blue
+    assert index.search("true") == [] and paths(index.search("trueffel")) == paths(index.search("truff")) == ["c.jpg"]
+    assert paths(index.search("muell")) == ["c.jpg"]  # a beginning past the spelling: Müll...
+    assert paths(index.search("blue speaker")) == ["b.jpg"] and index.search('"blue"') == []
+    index.close()
+
+
 def test_pages_read_before_umlauts_were_spelled_out_gain_it_on_the_next_pass(tmp_path):
     index = TextIndex.open(tmp_path / "index", create=True)
     index.sync_files([record("/p/a.jpg", "fa")])
