@@ -52,13 +52,15 @@ class FileStat:
     """A candidate image file as the scan saw it: enough to tell whether it changed.
 
     ``ino`` and ``ctime_ns`` tell a file replaced by another of the same size and modification
-    time (``rsync -t``, ``cp --preserve``, a restore): 0 where unknown."""
+    time (``rsync -t``, ``cp --preserve``, a restore): 0 where unknown; ``dev``, the disk, tells
+    a disk whose files all changed ids at once (``file_identity``)."""
 
     path: str
     size: int
     mtime_ns: int
     ino: int = 0
     ctime_ns: int = 0
+    dev: int = 0
 
 
 @dataclass
@@ -182,7 +184,7 @@ class _Scan:
             self.result.links[path] = (st.st_dev, st.st_ino)
             if symlink:
                 self.result.links[os.path.realpath(path)] = (st.st_dev, st.st_ino)
-        self.result.files.append(FileStat(path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+        self.result.files.append(FileStat(path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, st.st_dev))
 
 
 def read_file_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from . import file_links, mount_points, unreadable_files
+from . import file_identity, file_links, mount_points, unreadable_files
 from .decoding import InspectedFile, LocalDecoder, inspect_file
 from .dryrun import count_changes
 from .encoders.base import Encoder
@@ -200,9 +200,10 @@ class IndexingPipeline:
               ids: dict[str, tuple[int, int]] | None, report: IndexReport) -> tuple[list[FileStat], list]:
         """The files to read: new, changed, or with the size and time of the file the index read but
         not its file id (inode, ctime: replaced by ``rsync -t``, ``cp --preserve``, a restore; or
-        only copied, moved to another disk, chmod-ed): their content decides. And the file ids to
+        only copied, moved to another disk, chmod-ed): their content decides, but where nearly a
+        whole disk's changed at once (mounted again: ``file_identity``). And the file ids to
         record for the unchanged files the index has none for (an index of a release before)."""
-        todo, unseen = [], []
+        todo, unseen, other_ids, same_ids = [], [], [], []
         for stat in files:
             state = known.get(stat.path)
             if state and state[0] == stat.size and state[1] == stat.mtime_ns:
@@ -210,14 +211,17 @@ class IndexingPipeline:
                 if seen is None:  # trusted on size and time, as before file ids, once
                     unseen.append((stat.path, stat.ino, stat.ctime_ns))
                 elif seen[0] != stat.ino or seen[1] != stat.ctime_ns:
-                    todo.append(stat)
+                    other_ids.append(stat)
                     continue
+                same_ids.append(stat)
                 report.unchanged += 1
             elif unreadable_files.still(self.unreadable, stat):
                 report.still_unreadable += 1
             else:
                 todo.append(stat)
-        return todo, unseen
+        to_hash, renumbered = file_identity.replaced(other_ids, same_ids)  # a disk mounted again: trusted
+        report.unchanged += len(renumbered)
+        return todo + to_hash, unseen + [(s.path, s.ino, s.ctime_ns) for s in renumbered]
 
     def _cover_new(self, covered: list[str], folders: list[str], outside: list[str]) -> None:
         """Record a new folder as covered before its first batch, not only when the run ends: after

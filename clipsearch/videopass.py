@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from . import unreadable_files
+from . import file_identity, unreadable_files
 from .encoders.base import Encoder
 from .errors import UnreadableImage
 from .folders import is_there
@@ -189,16 +189,17 @@ class VideoPass:
         holds none: trusted once)."""
         known = {r.path: (r.size, r.mtime_ns) for r in self.index.records()}
         ids, broken = self.index.file_ids(), self.index.unreadable()
-        out, unseen = [], []
+        out, unseen, other_ids, same_ids = [], [], [], []
         for file in files:
             entry = broken.get(file.path)
             if known.get(file.path) == (file.size, file.mtime_ns):
                 seen = ids.get(file.path)
                 if seen is not None and seen != (file.ino, file.ctime_ns):
-                    out.append(file)
+                    other_ids.append(file)
                     continue
                 if seen is None:
                     unseen.append((file.path, file.ino, file.ctime_ns))
+                same_ids.append(file)
                 report.unchanged += 1
             elif unreadable_files.still(broken, file):
                 report.still_unreadable += 1
@@ -206,7 +207,9 @@ class VideoPass:
                     unseen.append((file.path, file.ino, file.ctime_ns))
             else:
                 out.append(file)
-        return out, unseen
+        to_hash, renumbered = file_identity.replaced(other_ids, same_ids)  # a disk mounted again: trusted
+        report.unchanged += len(renumbered)
+        return out + to_hash, unseen + [(f.path, f.ino, f.ctime_ns) for f in renumbered]
 
     def _gone(self, present: set[str], folders: list[str], exclude: list[str], report: VideoReport) -> list[str]:
         """The videos no longer on disk, but those of a folder gone or empty (not mounted?: kept,

@@ -532,6 +532,35 @@ def test_a_file_replaced_by_another_of_its_size_and_time_is_read_again(engine, t
     assert engine.store.check() == []
 
 
+def test_a_disk_whose_files_all_changed_ids_at_once_is_not_read_again(engine, tmp_path, monkeypatch):
+    """README (Index a folder): a share mounted again with new inode numbers (every file replaced by
+    a copy of itself here), or a ``chmod -R``: trusted on size and time, nothing read, the new ids
+    recorded; one file replaced among them afterwards is still told and read."""
+    from pathlib import Path
+
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text().split())
+    assert "those files are trusted on their size and time and not read" in readme
+    library = tmp_path / "share"
+    photos = [save(photo(160, 120, seed=i), library / f"p{i:02}.bmp") for i in range(20)]
+    engine.index_folder(library)
+    before, reads = engine.encoder.images_embedded, counting_reads(monkeypatch)
+    for path in photos:  # new inodes, the same sizes and times
+        shutil.copy2(path, tmp_path / "copy.bmp")
+        os.replace(tmp_path / "copy.bmp", path)
+    report = engine.index_folder(library)
+    assert (report.unchanged, report.updated, reads) == (20, 0, [])
+    assert engine.store.file_ids()[str(photos[0])] == (photos[0].stat().st_ino, photos[0].stat().st_ctime_ns)
+    for path in photos:
+        path.chmod(0o600)  # chmod -R: new ctimes
+    assert (engine.index_folder(library).unchanged, reads) == (20, [])
+    stat = photos[3].stat()
+    save(photo(160, 120, seed=70), photos[3])  # other pixels, the same size and time: one replaced
+    os.utime(photos[3], ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    report = engine.index_folder(library)
+    assert (report.updated, report.embedded, set(reads)) == (1, 1, {str(photos[3])})
+    assert engine.encoder.images_embedded == before + 1
+
+
 def test_an_index_without_file_ids_trusts_size_and_time_once_and_reads_nothing(engine, library, monkeypatch):
     """An index of a release before file ids (or one such a release wrote to since): its records are
     trusted on size and time once, nothing is read or embedded, and their file ids are recorded."""

@@ -176,6 +176,31 @@ def test_a_broken_video_replaced_by_a_good_copy_of_its_size_and_time_is_read_aga
     store.close()
 
 
+def test_videos_of_a_share_mounted_again_with_new_inodes_are_not_read_again(tmp_path, monkeypatch):
+    """Every video of a disk with new inode numbers at once (a share mounted again): trusted on size
+    and time, none hashed (a whole read of each), their new ids recorded."""
+    import clipsearch.file_identity
+    import clipsearch.videopass
+
+    monkeypatch.setattr(clipsearch.file_identity, "MASS_LEAST", 2)  # two clips stand for a share
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    clips = [folder / "a.mp4", folder / "b.mp4"]
+    for clip, colour in zip(clips, ("red", "blue"), strict=True):
+        write_clip(clip, [Scene((SceneObject(colour, "circle"),), "gray")], seconds_each=1.0, fps=5, size=64)
+    store = VideoIndex.open(tmp_path / "index", create=True)
+    assert VideoPass(store, FakeEncoder()).run([str(folder)], []).read == 2
+    for clip in clips:
+        shutil.copy2(clip, tmp_path / "staged.mp4")
+        os.replace(tmp_path / "staged.mp4", clip)
+    hashed = []
+    monkeypatch.setattr(clipsearch.videopass, "fingerprint_file", lambda path: hashed.append(path) or "x")
+    again = VideoPass(store, FakeEncoder()).run([str(folder)], [])
+    assert (again.read, again.reused, again.unchanged, hashed) == (0, 0, 2, [])
+    assert store.file_ids()[str(clips[0])] == (clips[0].stat().st_ino, clips[0].stat().st_ctime_ns)
+    store.close()
+
+
 def test_a_store_of_a_release_before_file_ids_trusts_size_and_time_once(tmp_path):
     folder = tmp_path / "clips"
     folder.mkdir()
