@@ -28,7 +28,7 @@ def _address_js(inputs: str, call: str) -> str:
 # "" for none.
 SIMILAR_ADDRESS_JS = _address_js("asked", "if (asked) put(JSON.parse(asked));")
 # Open similar (``Page.open_similar``): the photo opened, beside the search it was a result of ("":
-# none opened; ``Page._opened`` opens it again); no input (a re-filter, which folds the copies again): none.
+# none opened; ``Page.opened`` opens it again); no input (a re-filter, which folds the copies again): none.
 OPEN_ADDRESS_JS = """(path) => {
   const url = new URL(window.location.href);
   if (path) url.searchParams.set("open", path); else if (path === undefined) url.searchParams.delete("open");

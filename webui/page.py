@@ -112,9 +112,9 @@ class Page:
         photo, which no address holds), the words and filters in their boxes, nothing run, and the
         status line asks for the photo: the words alone are another query. With ``indexed`` (a photo
         of the index, which an address can name), nothing here: ``from_indexed`` runs that search.
-        With ``open`` (Open similar), the copies folded under that result opened too (``_opened``)."""
+        With ``open`` (Open similar), the copies folded under that result opened too (``opened``)."""
         asked = dict(request.query_params) if request is not None else {}
-        return self._opened(self._from_address(asked, k, min_score, sort, strong_only), asked, len(ADDRESS_NAMES))
+        return self.opened(self._from_address(asked, k, min_score, sort, strong_only), asked, len(ADDRESS_NAMES))
 
     def _from_address(self, asked: dict, k: float, min_score: float, sort: str, strong_only: bool):
         text, similar, topic, photo = ((asked.get(name) or "").strip() for name in ("q", "similar", "topic", "photo"))
@@ -180,7 +180,7 @@ class Page:
             return (text, folder, since, until, None, "",  # the drop zone's None: see ``stand_in``
                     *(False if name == "changed" else said if name == "status" else gr.skip() for name in OUTPUT_NAMES))
         self._stand_in_for(jpeg, path, os.path.basename(path), indexed=True)
-        return self._opened((text, folder, since, until, jpeg, readable(region), *self.search(
+        return self.opened((text, folder, since, until, jpeg, readable(region), *self.search(
             text, jpeg, k, min_score, sort, folder, since, until, strong_only, region or None)), asked, len(ADDRESS_NAMES) + 2)
 
     def open_similar(self, shown: list[dict], selected: str | None):
@@ -188,7 +188,7 @@ class Page:
         gallery, group, status = open_similar(self.handlers, shown, selected)
         return gallery, group, status, web_path(selected) if isinstance(group, list) and selected else ""
 
-    def _opened(self, out: tuple, asked: dict, at: int) -> tuple:
+    def opened(self, out: tuple, asked: dict, at: int) -> tuple:
         """A search from the address (its OUTPUT_NAMES from ``at`` on in ``out``), with Open similar
         done after it where the address says ``open=PATH`` and PATH is shown with copies folded under it."""
         path, named = local_path((asked.get("open") or "").strip()), dict(zip(OUTPUT_NAMES, out[at:], strict=True))

@@ -19,7 +19,7 @@ from clipsearch.saved import SavedSearch, SavedSearches
 
 from .address_js import FORGOTTEN_ADDRESS_JS, SAVED_ADDRESS_JS
 from .handlers import ALL_FOLDERS, parse_filter
-from .page import OUTPUT_NAMES, Page
+from .page import ADDRESS_NAMES, OUTPUT_NAMES, Page
 from .region_view import show
 
 # The saved search the address names (/?saved=NAME), read in the browser on load ("" for none).
@@ -95,6 +95,14 @@ class SavedView:
         return (kept.query, folder, since, until, image, region,
                 *self.page.search(kept.query, image, k, min_score, sort, folder, since, until, strong_only, region))
 
+    def from_address(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool,
+                     request: gr.Request):
+        """The page opened at ``/?saved=NAME``: as ``open``, with Open similar done after it where
+        the address says ``open=PATH`` too (``Page.opened``: only a result shown with copies)."""
+        asked = dict(request.query_params) if request is not None else {}
+        return self.page.opened(self.open(name, k, min_score, sort, strong_only), asked,
+                               len(ADDRESS_NAMES) + 2)  # the boxes, the drop zone and its box, then OUTPUT_NAMES
+
     def listed_at_load(self, request: gr.Request):
         """The list on page load, with the saved search of the address (``/?saved=NAME``) chosen."""
         return self.choices(request.query_params.get("saved") if request is not None else None)
@@ -140,9 +148,9 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
     opened = [*boxes, image, region, *outputs]
     panel["chosen"].input(view.open, [panel["chosen"], *view_inputs], opened, **private, **searching).then(
         None, panel["chosen"], js=SAVED_ADDRESS_JS, **private).then(None, region, js=show("query-image"), **private)
-    # The page opened at /?saved=NAME: that saved search (its photo and box too). Only then: an event
+    # The page opened at /?saved=NAME (&open=PATH): that saved search (its photo and box too). Only then: an event
     # that writes the drop zone on every load would empty it after a photo dropped meanwhile.
     asked = gr.Textbox("", visible="hidden", elem_id="saved-address", label="saved")
     demo.load(None, None, asked, js=SAVED_IN_ADDRESS, **private)
-    asked.change(view.open, [asked, *view_inputs], opened, **private, **searching).then(
+    asked.change(view.from_address, [asked, *view_inputs], opened, **private, **searching).then(
         None, region, js=show("query-image"), **private)

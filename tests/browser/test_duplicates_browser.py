@@ -93,3 +93,26 @@ def test_search_results_fold_copies_and_open_them(app, page):
     expect(page.locator("#results .caption-label")).to_have_count(4)
     opened = [c.split(" · ", 1)[1] for c in page.locator("#results .caption-label").all_inner_texts()]
     assert opened[0] == f"{stem}.png" and sorted(opened[1:]) == sorted(copies)
+
+
+def test_a_saved_search_opens_the_photo_its_address_names(app, page):
+    """Open similar after a saved search wrote ``?saved=NAME&open=PATH``, but the page opened there
+    ran the saved search and left the copies folded: ``open`` was read only beside ``q``,
+    ``similar`` and ``indexed``. It now opens them there too; a path not among the results (not
+    in the index) is still never opened."""
+    from urllib.parse import urlencode
+
+    from playwright.sync_api import expect
+
+    from clipsearch.saved import SavedSearch, SavedSearches
+
+    stem = min(n[:4] for n, e in app["truth"].items() if e["role"] == "rotated")
+    SavedSearches(app["root"] / "index").save(SavedSearch("Like the original", ""), app["library"] / f"{stem}.png")
+    page.goto(app["url"] + "?" + urlencode({"saved": "Like the original", "open": str(app["library"] / f"{stem}.png")}))
+    expect(page.locator("#status")).to_contain_text("3 near-duplicates", timeout=TIMEOUT)
+    expect(page.locator("#results .caption-label")).to_have_count(4)
+
+    page.goto(app["url"] + "?" + urlencode({"saved": "Like the original", "open": str(app["library"] / "nowhere.png")}))
+    expect(page.locator("#status")).to_contain_text("strong match", timeout=TIMEOUT)
+    expect(page.locator("#status")).not_to_contain_text("near-duplicates")
+    assert page.locator("#results .caption-label").first.inner_text().endswith(f" (+3 similar) · {stem}.png")
