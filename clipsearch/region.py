@@ -81,11 +81,17 @@ class Region:
         """``InvalidQuery``, as ``box`` says it, when the region reaches past the picture in the file
         ``picture`` or is too small to search with; only its header is read, so that a search can
         say so before it loads a model. A file that is no picture passes: the search says why."""
+        self.fitted(picture)
+
+    def fitted(self, picture: str | os.PathLike) -> Region:
+        """This region as fractions of the picture in the file ``picture`` (a page draws those), once
+        ``check``ed (``InvalidQuery`` as ``box`` says it); itself where the file is no picture."""
         try:
             width, height = _upright_size(os.fspath(picture))
         except Exception:  # not a picture, or unreadable: the search's own error says which
-            return
+            return self
         self.box(width, height)
+        return self.in_fractions(width, height)
 
     def cut(self, image: Image.Image, width: int | None = None, height: int | None = None) -> Image.Image:
         """The region of ``image``; ``width`` and ``height`` are the whole photo's where ``image`` was

@@ -180,7 +180,7 @@ class Page:
             return (text, folder, since, until, None, "",  # the drop zone's None: see ``stand_in``
                     *(False if name == "changed" else said if name == "status" else gr.skip() for name in OUTPUT_NAMES))
         self._stand_in_for(jpeg, path, os.path.basename(path), indexed=True)
-        return self.opened((text, folder, since, until, jpeg, readable(region), *self.search(
+        return self.opened((text, folder, since, until, jpeg, readable(region, path), *self.search(
             text, jpeg, k, min_score, sort, folder, since, until, strong_only, region or None)), asked, len(ADDRESS_NAMES) + 2)
 
     def open_similar(self, shown: list[dict], selected: str | None):

@@ -194,12 +194,16 @@ REGION_JS = """() => {
 PRIVATE = {"api_visibility": "private", "show_progress": "hidden"}
 
 
-def readable(region: str | None) -> str:
-    """``region`` where it reads as one (``clipsearch.region.parse_region``), else "": one typed by
-    hand into the address is said once, by the search it is refused for, then forgotten; kept in the
-    drop zone's hidden box, it was refused again by every search until the photo was removed."""
+def readable(region: str | None, picture: str | None = None) -> str:
+    """``region`` where it reads as one (``clipsearch.region.parse_region``) and lies within the
+    ``picture`` file (``Region.check``: not past it, not too small), as fractions of it, the box the
+    page draws; else "": one typed by hand into the address is said once, by the search it is
+    refused for, then forgotten; kept in the drop zone's hidden box, it was refused again by every
+    search until the photo was removed, with no box in sight (the page draws fractions only)."""
     try:
-        parse_region(region)
+        part = parse_region(region)
+        if part is not None and picture is not None:
+            return str(part.fitted(picture))
     except InvalidQuery:
         return ""
     return (region or "").strip()

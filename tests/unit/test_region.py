@@ -73,6 +73,18 @@ def test_a_region_past_the_photo_or_too_small_is_refused_with_the_photos_size():
         Region(float("nan"), 0, 1, 1)
 
 
+def test_a_region_fitted_to_a_photo_file_is_in_fractions_or_refused(tmp_path):
+    """``Region.fitted``: the page draws fractions, so a region in pixels comes back as fractions of
+    the file's picture; one past it, or too small, is refused as ``box`` refuses it."""
+    quarters().save(tmp_path / "q.png")
+    assert str(parse_region("100,0,400,150").fitted(tmp_path / "q.png")) == "0.25,0,1,0.5"
+    assert parse_region("0.5,0,1,0.5").fitted(tmp_path / "q.png") == parse_region("0.5,0,1,0.5")
+    with pytest.raises(InvalidQuery, match=r"reaches past the picture \(400 x 300 pixels\)"):
+        parse_region("0,0,401,300").fitted(tmp_path / "q.png")
+    with pytest.raises(InvalidQuery, match="too small"):
+        parse_region("0,0,10,10").fitted(tmp_path / "q.png")
+
+
 def test_the_decode_size_keeps_the_region_as_large_as_the_model_needs():
     assert parse_region("0.25,0,0.75,0.1").decode_size(224) == 2240  # a tenth of the height
     assert parse_region("0,0,0.5,0.5").decode_size(224) == 448

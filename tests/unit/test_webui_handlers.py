@@ -866,6 +866,33 @@ def test_words_with_an_indexed_photo_go_in_the_address_by_its_path_and_run_again
     assert not [f for f in opened_files if "outside" in f or "passwd" in f or "notes" in f], opened_files
 
 
+def test_a_region_past_the_addresss_photo_is_said_once_then_forgotten(handlers, library):
+    """``?indexed=PATH&region=...`` with a region that reads as one but lies past the photo (pixels
+    beyond its 1600 x 1200, say) was refused in the status line, and then kept in the drop zone's
+    hidden box, where the page could not draw it: every search after it was refused again, with no
+    box in sight. It is said once, as the command line says it, and forgotten, as a region typed
+    wrong is: the next search is of the whole photo. One inside the photo comes back as fractions,
+    the box the page draws."""
+    from webui.page import ADDRESS_NAMES, OUTPUT_NAMES, Page
+
+    page, chosen, n = Page(handlers), str(library / "trips" / "p02.jpg"), len(ADDRESS_NAMES)
+    for region, says in (("5000,5000,6000,6000", "reaches past the picture (1600 x 1200 pixels)"),
+                         ("0,0,1601,1200", "reaches past the picture (1600 x 1200 pixels)"),
+                         ("0.9,0.9,0.5,0.5", "is empty"), ("0.5,0.5,1.5,1.5", "too small to search with")):
+        opened = page.from_indexed(chosen, 20, 0.0, SORT_RELEVANCE, False, SimpleNamespace(
+            query_params={"q": "red sky", "indexed": chosen, "region": region}))
+        shown = dict(zip(OUTPUT_NAMES, opened[n + 2:], strict=True))
+        assert shown["status"].startswith("⚠️ ") and says in shown["status"], (region, shown["status"])
+        assert opened[n + 1] == "", region  # the box forgotten
+        again = dict(zip(OUTPUT_NAMES, page.search("red sky", opened[n], 20, 0.0, SORT_RELEVANCE, "", "", "", False,
+                                                   opened[n + 1]), strict=True))
+        assert again["results"] and "“red sky” + p02.jpg" in again["status"], again["status"]  # the whole photo
+    inside = page.from_indexed(chosen, 20, 0.0, SORT_RELEVANCE, False, SimpleNamespace(
+        query_params={"q": "red sky", "indexed": chosen, "region": "0,0,800,600"}))
+    assert inside[n + 1] == "0,0,0.5,0.5"  # the top left quarter, which the page can draw
+    assert "“red sky” + a part of p02.jpg" in dict(zip(OUTPUT_NAMES, inside[n + 2:], strict=True))["status"]
+
+
 def test_find_similar_keeps_the_photo_searched_with_in_the_preview(handlers, library):
     """The preview showed the photo (and the box drawn on it), then emptied with the old results:
     Find similar now keeps that photo there, selected, as what the results are like."""
