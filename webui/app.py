@@ -36,6 +36,8 @@ from .markdown import no_index_message
 from .model_threads import batched, batched_opener, model_thread  # noqa: F401 - app.model_thread: __main__ and tests
 from .page import ADDRESS_NAMES, NO_SELECTION, OUTPUT_NAMES, REFILTER_NAMES, Page, unselect, unselect_if
 from .paths import safe_outputs
+from .reachable import CSS as REACHABLE_CSS
+from .reachable import install as install_reachable
 from .region_view import CSS as REGION_CSS
 from .region_view import FORGET, PRIVATE, on_box, region_controls, show
 from .region_view import install as install_regions
@@ -127,7 +129,8 @@ def launch_options(settings: Settings, engine: SearchEngine | None = None) -> di
     resolved = [Path(folder).resolve() for folder in folders]
     # Never block the thumbnail cache itself, wherever the user put it.
     blocked = [str(f) for f in resolved if not (f == thumbs or f in thumbs.parents)]
-    return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": CSS + DUPLICATES_CSS + REGION_CSS + TOPICS_CSS + TOUCH_CSS,
+    css = CSS + DUPLICATES_CSS + REGION_CSS + TOPICS_CSS + TOUCH_CSS + REACHABLE_CSS
+    return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": css,
             "theme": gr.themes.Default(), "footer_links": ["api"]}
 
 
@@ -227,6 +230,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_file_types(demo)
         install_screen_reader(demo)
         install_results_in_sight(demo)
+        install_reachable(demo)
         on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched).then(
             **in_address[0]).then(**in_address[1]))
         image.clear(None, None, region, js=FORGET, **PRIVATE)

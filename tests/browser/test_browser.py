@@ -978,3 +978,36 @@ def test_the_preview_photo_is_one_tab_stop_where_its_keys_work(app, page):
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.tagName") == "IMG"
     assert "press Enter" in page.evaluate("() => document.activeElement.getAttribute('aria-label')")
+
+
+def test_a_server_gone_mid_search_is_said_in_the_status_line(app, page):
+    """The server gone while a search ran (its request taken, its answer never sent): Gradio's
+    toast said "Connection lost", and the status line went on speaking of the search before, as if
+    the results shown were this one's. It now says the server cannot be reached and to reload once
+    it is back; and once it is back, the page reloads itself onto the search of its address."""
+    from playwright.sync_api import expect
+
+    from webui.reachable import UNREACHABLE
+
+    fresh = page.context.browser.new_context(viewport=VIEWPORT).new_page()  # the shared page stays connected
+    try:
+        fresh.set_default_timeout(TIMEOUT)
+        fresh.goto(app["url"])
+        search_for(fresh, "a red circle")
+        expect(fresh).to_have_url(re.compile(r"\?q=a\+red\+circle$"), timeout=TIMEOUT)
+
+        def gone(route):  # the search reaches the server, then nothing more does
+            route.continue_() if "/queue/join" in route.request.url else route.abort()
+
+        fresh.route(app["url"] + "**", gone)
+        box = fresh.locator("#query textarea, #query input").first
+        box.fill("a blue square")
+        box.press("Enter")
+        status = fresh.locator("#status")
+        expect(status).to_contain_text("The server cannot be reached", timeout=TIMEOUT)
+        assert status.inner_text().strip() == UNREACHABLE  # what it said of the search before is hidden
+        fresh.unroute_all()
+        expect(status).to_contain_text("“a red circle”", timeout=TIMEOUT)  # reloaded
+        expect(status).not_to_contain_text("cannot be reached")
+    finally:
+        fresh.context.close()
