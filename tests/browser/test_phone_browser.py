@@ -268,6 +268,44 @@ def test_the_photo_buttons_are_big_enough_for_a_finger(app, phone, tmp_path):
     expect(phone.locator("#query-image img")).to_have_count(0)
 
 
+TARGETS = {  # what a finger taps on the page, beyond the photos' buttons above
+    "a panel's header": ".label-wrap", "a button": "button.lg, button.md, button.sm", "Open similar": "#open-similar",
+    "a slider": "input[type=range]", "a slider's number": "input[type=number]", "a slider's reset": ".reset-button",
+    "a tick box": "#strong-only label", "a choice": "label:has(> input[type=radio])",
+}
+
+
+def test_every_control_is_big_enough_for_a_finger(app, phone):
+    """The panels' headers (Saved searches, Topics, Index, Duplicates) were 20 px tall, "Open
+    similar" and "Search with this photo" 26 px, the sliders 8 px (their number boxes and reset
+    buttons 22): a finger missed them, or opened the panel under the slider it meant. Where the
+    pointer is a finger each is 44 px tall at least, as the photo buttons are; a mouse keeps Gradio's."""
+    from testsupport.browser import VIEWPORT
+
+    def sizes(page) -> dict[str, list[tuple[int, int]]]:
+        return {name: [(round(box["width"]), round(box["height"])) for box in
+                       (el.bounding_box() for el in page.locator(selector).all() if el.is_visible())]
+                for name, selector in TARGETS.items()}
+
+    open_fresh(phone, app["url"] + "?q=a+red+circle")
+    expect_status(phone, "“a red circle”")
+    phone.locator("#results .thumbnail-item").first.tap()
+    phone.locator("#details").get_by_text("Path").wait_for()
+    found = sizes(phone)
+    assert all(found.values()) and len(found["a panel's header"]) >= 4 and len(found["a slider"]) == 2, found
+    small = {name: boxes for name, boxes in found.items() if any(height < 44 for _, height in boxes)}
+    assert small == {}, small
+    assert all(width >= 44 for width, _ in found["a slider's reset"]), found["a slider's reset"]
+
+    desktop = phone.context.browser.new_context(viewport=VIEWPORT).new_page()
+    try:
+        open_fresh(desktop, app["url"] + "?q=a+red+circle")
+        expect_status(desktop, "“a red circle”")
+        assert desktop.locator("#open-similar").bounding_box()["height"] < 44  # a mouse: Gradio's own
+    finally:
+        desktop.context.close()
+
+
 def test_a_date_that_is_no_date_stays_out_of_the_address(app, phone):
     """A date typed wrong was refused, the results before kept, but it went into the address
     (``since=not+a+date``): a reload, or the link sent, then opened on that warning instead of the
