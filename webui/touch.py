@@ -5,7 +5,8 @@ Gradio draws a picture's buttons (Remove, Fullscreen) at 18 px and the drop zone
 drew a box (``region_view``). Where the pointer is a finger, they are 44 px at least, the size
 the platforms' guides ask of a target; a mouse keeps Gradio's. So is every other control there:
 the panels' headers (20 px), the small buttons ("Open similar", 26 px) and the others (40 px), the
-sliders (8 px, their number boxes and reset buttons 22), the tick box's and the sort choices' labels.
+sliders (8 px, their number boxes and reset buttons 22), the tick box's and the sort choices' labels,
+the text fields (40 px; the folder list's, 20 px inside its box).
 
 The results are a box of a fixed height (``app``: 640 px) with a scroll bar of its own, beside the
 preview on a wide screen. On a narrow screen, or under a finger, that was a scroll area inside the
@@ -22,7 +23,7 @@ CSS = f"""
   button.lg, button.md, button.sm {{ min-height: {TARGET}; }}
   .label-wrap {{ min-height: {TARGET}; align-items: center; }}
   .checkbox-container, label:has(> input[type=radio]) {{ min-height: {TARGET}; align-items: center; }}
-  input[type=range], input[type=number] {{ min-height: {TARGET}; }}
+  input[type=range], input[type=number], input[type=text], textarea {{ min-height: {TARGET}; }}
   .tab-like-container {{ height: auto; }}
   .reset-button {{ min-width: {TARGET}; min-height: {TARGET}; }}
 }}

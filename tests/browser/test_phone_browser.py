@@ -272,6 +272,7 @@ TARGETS = {  # what a finger taps on the page, beyond the photos' buttons above
     "a panel's header": ".label-wrap", "a button": "button.lg, button.md, button.sm", "Open similar": "#open-similar",
     "a slider": "input[type=range]", "a slider's number": "input[type=number]", "a slider's reset": ".reset-button",
     "a tick box": "#strong-only label", "a choice": "label:has(> input[type=radio])",
+    "a text field": "textarea, input[type=text]",
 }
 
 
