@@ -77,17 +77,14 @@ EMPTIED = """(text, image, region) => {
   if (window.clipsearchRegion) window.clipsearchRegion.forget('query-image');
   return ['', null, ''];
 }"""
-# The upload's last step (``page.stand_in``) gives the drop zone its picture back: a Remove clicked
-# while it ran put the photo back in the emptied zone, where the next Enter searched with it. So
-# Remove and an upload mark their time, and the step's answer is dropped where the zone was emptied
-# after it was sent and no photo came since.
-MARK = "() => {{ window.{0} = performance.now(); }}"
-STAND_IN_SENT = "(image) => { window.clipsearchStandIn = performance.now(); return image; }"
-UNLESS_REMOVED = """(image) => {
-  const sent = window.clipsearchStandIn || 0;
-  const removed = (window.clipsearchRemoved || 0) > sent && !((window.clipsearchUploaded || 0) > sent);
-  return removed ? null : image;
-}"""
+# The upload's last step (``page.stand_in``) gives the drop zone the picture to show (a JPEG stand-in,
+# or the upload itself). Its answer goes to a hidden picture of its own, with the file it was asked
+# for, and is put in the drop zone only where the zone still holds that file. Put there as it came,
+# an answer that came after a Remove, or after another photo was dropped (a busy machine, a slow
+# phone), put the old photo, or none, over the new one (a stale stand-in, or the zone emptied), and
+# the next search (a box drawn, Enter) used that instead of the photo shown a moment before.
+STAND_IN_ASKED = "(image, asked) => [image, image ? image.path : '']"
+STAND_IN_IF_SAME = "(shown, asked, image) => (image && image.path === asked) ? shown : image"
 # A narrow screen stacks the preview under the gallery, out of sight: a tap on a result brings it up.
 PREVIEW_INTO_VIEW = """() => {
   const preview = document.getElementById("preview");
@@ -217,6 +214,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         first_unselect = {"fn": unselect, "outputs": gallery, "api_visibility": "private",
                           "show_progress": "hidden"}
         region, region_go = region_controls("query-image")
+        held = gr.Image(type="filepath", visible="hidden", interactive=False, label="stand-in", elem_id="stand-in")
+        asked = gr.Textbox("", visible="hidden", elem_id="stand-in-asked", label="stand-in asked for")
         similar_region, similar_go = region_controls("preview")
         searched = {"fn": page.search, "inputs": [text, image, *filters, region], "outputs": outputs,
                     "api_visibility": "private", **searching}
@@ -234,8 +233,6 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched).then(
             **in_address[0]).then(**in_address[1]))
         image.clear(None, None, region, js=FORGET, **PRIVATE)
-        image.clear(None, None, None, js=MARK.format("clipsearchRemoved"), **PRIVATE)
-        image.upload(None, None, None, js=MARK.format("clipsearchUploaded"), **PRIVATE)
         moments_shown = wire_videos(moments, VideosView(handlers), results, [last, min_score, strong_only])
         wire_saved(demo, saved, SavedView(page), named, image, region, [k, min_score, sort, strong_only], outputs,
                    searching)
@@ -243,8 +240,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             **first_unselect).then(**searched).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
                                                               api_visibility="private").then(**in_address[0]).then(
             **in_address[1]).then(
-            page.stand_in, image, image, js=STAND_IN_SENT, api_visibility="private", show_progress="hidden").then(
-            None, image, image, js=UNLESS_REMOVED, **PRIVATE)
+            page.stand_in_asked, [image, asked], [held, asked], js=STAND_IN_ASKED, api_visibility="private",
+            show_progress="hidden").then(None, [held, asked, image], image, js=STAND_IN_IF_SAME, **PRIVATE)
         # Another folder or dates: the last search again (a date box on Enter or when left).
         similar_address = gr.Textbox("", visible="hidden", elem_id="similar-address", label="address")
         similar_in_address = [{"fn": page.similar_address, "inputs": [last, changed], "outputs": similar_address, **PRIVATE},

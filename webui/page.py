@@ -213,7 +213,8 @@ class Page:
         """After a drop: a JPEG of the picture in the drop zone where browsers cannot draw it
         (HEIC from a phone, TIFF); they showed a broken image there. Else the value as it is: not
         ``gr.skip()``, after which Gradio rebuilds the component for the session without the
-        checks ``upload_image.upload_image`` adds to it."""
+        checks ``upload_image.upload_image`` adds to it (and which would leave, in the hidden picture
+        the answer goes to, ``stand_in_asked``, the last photo's answer)."""
         if not isinstance(image, str) or isinstance(image, UnreadableUpload):
             return None  # none, or not a picture: the drop zone was emptied
         try:
@@ -228,6 +229,12 @@ class Page:
             return image
         self._stand_in_for(jpeg, image)
         return jpeg
+
+    def stand_in_asked(self, image: Any, asked: str) -> tuple[Any, str]:
+        """``stand_in`` as the upload's last step asks it: what the drop zone is to show for
+        ``image``, with ``asked``, the zone's file it was asked for, back to the page, which shows the
+        answer only while the zone still holds that file (``app.STAND_IN_IF_SAME``)."""
+        return self.stand_in(image), asked
 
     def _stand_in_for(self, jpeg: str, original: str, name: str | None = None, indexed: bool = False) -> None:
         """``jpeg`` shows ``original`` in the drop zone: a search with it uses the original (``name``:
