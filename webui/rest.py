@@ -38,7 +38,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from clipsearch import QueryTerm, UnreadableImage, parse_query, parse_region
 from clipsearch.region import query_picture
 
-from . import mcp_limits, uploads, waking_queue
+from . import mcp_limits, start_check, uploads, waking_queue
 from .api_errors import ApiError, translated
 from .behind_proxy import MCP_PREFIX, public_root
 from .filters import read_k
@@ -363,11 +363,13 @@ def launch(demo: Any, *, mcp: bool = True, **launch_kwargs: Any) -> Auth:
     """``demo.launch`` (without blocking) with MCP on or off, then the /api routes mounted.
 
     The caller blocks with ``demo.block_thread()`` (the command line) or closes the demo (tests).
-    Gradio's queue is woken by its events instead of polling for them (``waking_queue``), and its
-    uploads are written without a thread hop per chunk (``uploads``).
+    Gradio's queue is woken by its events instead of polling for them (``waking_queue``), its
+    uploads are written without a thread hop per chunk (``uploads``), and its check that the
+    server answers waits for a busy machine (``start_check``).
     """
     waking_queue.install(demo)
     uploads.install()
     mcp_limits.install()
+    start_check.install()
     demo.launch(prevent_thread_lock=True, mcp_server=mcp, **launch_kwargs)
     return mount(demo)
