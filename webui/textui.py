@@ -12,6 +12,8 @@ import gradio as gr
 
 from clipsearch import ClipSearchError
 
+from .paths import web_path
+
 
 def caption(result: dict[str, Any]) -> str:
     """A gallery caption: score, name, the day it was taken when EXIF says, then the matched words."""
@@ -83,6 +85,7 @@ def clicked(shown: list[dict[str, Any]], index: int, value: Any) -> dict[str, An
 def _captioned(result: dict[str, Any], said: str) -> bool:
     """Whether ``said`` is the gallery's caption of ``result``: its score first and its name, day and
     words last (what the Duplicates view adds between them, "+2 similar" or "not on disk now",
-    may have changed since)."""
-    score, _, rest = caption(result).partition(" · ")
+    may have changed since). A name's bytes that are not UTF-8 are on the page as ``\\xNN``
+    (``paths.web_path``)."""
+    score, _, rest = web_path(caption(result)).partition(" · ")
     return said.startswith(score) and said.endswith(rest)

@@ -23,6 +23,7 @@ from testsupport.fakes import FakeEncoder
 from testsupport.imagefactory import bomb_png, photo, save
 from webui import rest
 from webui.api_errors import ApiError
+from webui.duplicates_view import caption as gallery_caption
 from webui.handlers import (
     SORT_DATE,
     SORT_RELEVANCE,
@@ -32,6 +33,7 @@ from webui.handlers import (
     details_markdown,
     parse_filter,
 )
+from webui.paths import web_path
 from webui.reindex import INTERACTIVE_BATCH
 from webui.thumbnails import PREVIEW_SIZE, THUMB_SIZE
 
@@ -235,15 +237,25 @@ def test_a_click_on_results_refiltered_since_opens_the_photo_the_page_showed(han
     already the new ones, and the place clicked holds another photo there; the one the page showed
     opens, and one no longer among the results opens nothing."""
     gallery, results, shown, _, _ = search(handlers)
-    by_score = shown
-    _, by_date, _ = handlers.refilter(results, 0.0, SORT_DATE)
-    at = next(i for i, r in enumerate(by_score) if by_date[i]["path"] != r["path"])
+    by_score, at = shown, 0
+    resorted = by_score[::-1]  # the server's results sorted otherwise since (by date, say)
     on_page = {"image": {"path": gallery[at][0]}, "caption": gallery[at][1]}
-    assert handlers.select(by_date, Select(at, on_page))[2] == by_score[at]["path"]
+    assert resorted[at]["path"] != by_score[at]["path"]
+    assert handlers.select(resorted, Select(at, on_page))[2] == by_score[at]["path"]
     assert handlers.select(by_score, Select(at, on_page))[2] == by_score[at]["path"]
     _, fewer, _ = handlers.refilter(results, by_score[at]["score"] + 1e-6, SORT_RELEVANCE)
     assert by_score[at]["path"] not in {r["path"] for r in fewer}
     assert handlers.select(fewer, Select(0, on_page)) == (None, "", None)
+
+
+def test_a_click_opens_a_photo_whose_name_is_not_utf8_as_the_page_shows_it(handlers):
+    """The page shows a name's bytes that are not UTF-8 as \\xNN (``paths.web_path``): the
+    caption it sends back with a click is that form, and still names the result."""
+    _, _, shown, _, _ = search(handlers)
+    odd = [dict(shown[0], name="caf\udce9.jpg", path=shown[0]["path"]), *shown[1:]]
+    said = {"caption": web_path(gallery_caption(odd[0]))}
+    assert "caf\\xe9.jpg" in said["caption"]
+    assert handlers.select(odd[::-1], Select(0, said))[2] == odd[0]["path"]
 
 
 def test_find_similar_searches_with_the_selected_photo(handlers):
