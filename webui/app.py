@@ -59,6 +59,12 @@ ENCODER = "encoder"  # the concurrency group of every event that runs the model
 # for it share the next call (clipsearch.batching), so more slots mean bigger batches, not more
 # model calls; the slots also overlap thumbnails and network I/O.
 ENCODER_LIMIT = 8
+# A result's click (its selection: preview, details, the path chosen) and the buttons that read the
+# path chosen run in one queue, one at a time, in the order the page asked: on a busy server the
+# selection could still be on its way when "Search with this photo" (or Open similar, Find similar)
+# was pressed, which then said "Click a result first" or took the photo clicked before. One queue
+# for every page: a selection makes a preview, a few milliseconds once made.
+SELECTION = {"concurrency_id": "selection", "concurrency_limit": 1}
 QUERY_HELP = (
     "Combine terms with ` + ` and ` - `, weight them with `2:`: "
     "`beach + sunset - people`, `2:dog + grass`. A dropped or pasted photo joins the query as one "
@@ -266,20 +272,23 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
             api_visibility="private", show_progress="hidden").then(**moments_shown).then(None, js=OPEN_ADDRESS_JS, **PRIVATE)
-        gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private").then(
+        # A click's selection, and what reads it, in one queue in the order asked (``SELECTION``)
+        gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private",
+                       **SELECTION).then(
             None, js=PREVIEW_INTO_VIEW, api_visibility="private")
-        similar_btn.click(**first_unselect).then(page.find_similar, [selected, *filters], outputs,
+        similar_btn.click(**first_unselect, **SELECTION).then(page.find_similar, [selected, *filters], outputs,
                                                  api_visibility="private", **searching).then(
             **similar_in_address[0]).then(**similar_in_address[1])
         on_box("preview", similar_region, similar_go, lambda event: event.then(**first_unselect).then(
             page.find_similar, [selected, *filters, similar_region], outputs, api_visibility="private", **searching
         ).then(**similar_in_address[0]).then(**similar_in_address[1]))
-        use_btn.click(page.use_selected, selected, image, api_visibility="private", show_progress="hidden").then(
+        use_btn.click(page.use_selected, selected, image, api_visibility="private", show_progress="hidden",
+                      **SELECTION).then(
             None, None, region, js=FORGET, **PRIVATE).then(**first_unselect).then(**searched).then(**in_address[0]).then(
             **in_address[1])
         opened = gr.Textbox("", visible="hidden", elem_id="opened-address", label="address")
-        open_btn.click(page.open_similar, [shown, selected], [gallery, shown, status, opened], api_visibility="private"
-                       ).then(None, opened, js=OPEN_ADDRESS_JS, **PRIVATE)
+        open_btn.click(page.open_similar, [shown, selected], [gallery, shown, status, opened], api_visibility="private",
+                       **SELECTION).then(None, opened, js=OPEN_ADDRESS_JS, **PRIVATE)
 
         panel_outputs = [info, banner, folder]
         demo.load(handlers.index_panel, None, panel_outputs, api_visibility="private")

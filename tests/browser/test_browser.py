@@ -486,6 +486,29 @@ def test_search_with_this_photo_then_words_and_a_box_on_it(app, page):
     page.locator("#query-image button[aria-label='Remove Image']").click()
 
 
+def test_search_with_this_photo_right_after_a_slow_click_uses_the_photo_clicked(app, page, monkeypatch):
+    """On a busy server the click's selection can take a while (its preview made from a large
+    photo): "Search with this photo" pressed meanwhile waited for nothing and said "Click a result
+    first", or took the photo clicked before. It now waits for the selection the page asked first."""
+    import webui.handlers
+
+    real = webui.handlers.details_markdown
+
+    def slow(*args, **kwargs):
+        time.sleep(1.5)  # the selection still on its way when the button is pressed
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(webui.handlers, "details_markdown", slow)
+    search_for(page, "a red circle and a green square")
+    second = result_names(page)[1]
+    page.locator("#query textarea, #query input").first.fill("")
+    page.locator("#results .thumbnail-item").nth(1).click()
+    page.locator("#use-photo").click()  # at once: the selection is not back yet
+    expect_status(page, f"· {second} ·")
+    assert result_names(page)[0] == second  # the photo itself is the best match of itself
+    page.locator("#query-image button[aria-label='Remove Image']").click()
+
+
 def test_a_text_file_posing_as_an_image_shows_an_error_and_search_goes_on(page, tmp_path):
     from playwright.sync_api import expect
 
