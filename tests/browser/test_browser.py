@@ -110,17 +110,23 @@ def result_names(page) -> list[str]:
     return [caption.split(" · ")[1] for caption in captions]
 
 
-def minus_red_with_first_result(page) -> str:
-    """Search "a red circle and a green square", then "- red" with the first result in the drop
-    zone (Search with this photo); that result's name."""
+def first_result_searched_with(page, words: str) -> str:
+    """Search "a red circle and a green square", then ``words`` with the first result in the drop
+    zone (Search with this photo, pressed once the click has chosen it); that result's name."""
     from playwright.sync_api import expect
 
     search_for(page, "a red circle and a green square")
     first = result_names(page)[0]
     page.locator("#results .thumbnail-item").first.click()
     expect(page.locator("#details")).to_contain_text(first, timeout=TIMEOUT)  # chosen: the button has a photo
-    page.locator("#query textarea, #query input").first.fill("- red")
+    page.locator("#query textarea, #query input").first.fill(words)
     page.locator("#use-photo").click()
+    return first
+
+
+def minus_red_with_first_result(page) -> str:
+    """``first_result_searched_with`` "- red", its status line awaited; that result's name."""
+    first = first_result_searched_with(page, "- red")
     expect_status(page, f"“- red” + {first}")
     return first
 
@@ -464,14 +470,7 @@ def test_a_box_drawn_on_a_results_preview_finds_photos_like_that_part(app, page)
 def test_search_with_this_photo_then_words_and_a_box_on_it(app, page):
     """A result into the drop zone ("Search with this photo"): searched with the words typed, and a
     box on it searches that part; the status line names the photo."""
-    from playwright.sync_api import expect
-
-    search_for(page, "a red circle and a green square")
-    first = result_names(page)[0]
-    page.locator("#results .thumbnail-item").first.click()
-    expect(page.locator("#details")).to_contain_text(first, timeout=TIMEOUT)  # chosen: the button has a photo
-    page.locator("#query textarea, #query input").first.fill("")
-    page.locator("#use-photo").click()
+    first = first_result_searched_with(page, "")
     expect_status(page, f"· {first} ·")
     assert "/thumbs/1024/" in page.locator("#query-image img").get_attribute("src")
     assert result_names(page)[0] == first  # the photo itself is the best match of itself
