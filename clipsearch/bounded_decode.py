@@ -73,12 +73,16 @@ def _jpeg_frame(data: bytes | bytearray | memoryview) -> int | None:
 
 def read_if_bounded(path: str) -> bytes | str:
     """A file's bytes where ``bounded``, else its path, to be read (and decoded) under a time limit.
-    Only for a file on a local disk that cannot hang its reader: an upload the web server wrote."""
+    Only for a file on a local disk that cannot hang its reader: an upload the web server wrote.
+    A file that does not begin as a JPEG or a PNG is not read on (its reader reads it once)."""
     try:
         if os.path.getsize(path) > INLINE_BYTES:
             return path
         with open(path, "rb") as file:
-            data = file.read(INLINE_BYTES + 1)
+            head = file.read(len(PNG_MAGIC))
+            if not (head == PNG_MAGIC or head.startswith(JPEG_MAGIC)):
+                return path
+            data = head + file.read(INLINE_BYTES + 1 - len(head))
     except OSError:
         return path  # said as the picture's reader says it
     return data if bounded(data) else path
