@@ -30,7 +30,8 @@ from ..errors import ModelUnavailable
 from ..memory import release_freed_memory
 from .base import normalize
 from .devices import usable_device
-from .packed import encode_text_truncated, pack_patches, pack_tower, packed_image, packed_text
+from .packed import pack_patches, pack_tower, packed_image
+from .packed_text import encode_text_truncated, packed_text
 
 log = logging.getLogger(__name__)
 

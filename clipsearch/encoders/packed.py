@@ -19,7 +19,7 @@ with one packed input projection, batch first, a ``c_fc``/``gelu``/``c_proj`` ML
 anything else runs as it is. ``pack_tower`` checks the packed tower against the plain one on a
 probe input before it replaces it, so a torch or a CPU without these kernels, or one that
 computes differently, keeps the plain tower. The packed weights replace the plain ones: memory
-stays the same.
+stays the same. The text tower around its transformer is in ``packed_text``.
 """
 
 import logging
@@ -27,7 +27,6 @@ import warnings
 from collections.abc import Callable
 from typing import Any, Optional
 
-import open_clip
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -141,94 +140,6 @@ class PackedTransformer(nn.Module):
         return x
 
 
-class PackedText(nn.Module):
-    """A CLIP text tower, tokens to features: ``encode_text`` computed only up to the batch's last
-    end-of-text token (the tower is causal: the padding after it never influences it, so dropping
-    it is exact and 3-10x cheaper for short queries). Over a ``PackedTransformer`` it is compiled
-    (``packed_text``); over the model's own transformer it is the plain tower's way
-    (``encode_text_truncated``)."""
-
-    def __init__(self, model: nn.Module, transformer: nn.Module) -> None:
-        super().__init__()
-        self.token_embedding = model.token_embedding
-        self.positional_embedding = model.positional_embedding.detach()
-        self.transformer = transformer
-        self.cast_dtype = transformer.get_cast_dtype()
-        self.ln_final = model.ln_final
-        self.register_buffer("attn_mask", model.attn_mask, persistent=False)
-        self.eos = model.text_eos_id if model.text_pool_type == "eos" else -1
-        projection = model.text_projection
-        if isinstance(projection, nn.Linear):
-            self.projection = projection.weight.detach().t()
-            self.projection_bias = _detached(projection.bias)
-        else:
-            self.projection = projection.detach()
-            self.projection_bias = None
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        ends = _ends(tokens, self.eos)
-        length = int(ends.max()) + 1
-        tokens = tokens[:, :length]
-        cast = self.cast_dtype
-        x = self.token_embedding(tokens).to(cast) + self.positional_embedding[:length].to(cast)
-        x = self.ln_final(self.transformer(x, self.attn_mask[:length, :length]))
-        x = x[torch.arange(x.shape[0], device=x.device), ends] @ self.projection  # open_clip's text_global_pool
-        if self.projection_bias is not None:
-            x = x + self.projection_bias
-        return x
-
-
-def encode_text_truncated(model, tokens: torch.Tensor) -> torch.Tensor:
-    """``model.encode_text`` computed only up to the last end-of-text token of the batch, by the
-    model's own (plain) transformer: ``PackedText`` run as it is. Other text towers run in full."""
-    if not truncatable(model) or model.text_projection is None:
-        return model.encode_text(tokens)
-    return PackedText(model, model.transformer)(tokens)
-
-
-def truncatable(model: nn.Module) -> bool:
-    """Whether a model's text tower is CLIP's: causal, pooled at the end-of-text token. CLIP's
-    text tower is causal, so the padding after the end-of-text token never influences it:
-    dropping it is exact and 3-10x cheaper for short queries."""
-    pool = getattr(model, "text_pool_type", None)
-    return (
-        isinstance(model, open_clip.CLIP)
-        and getattr(model, "attn_mask", None) is not None
-        and (pool == "argmax" or (pool == "eos" and getattr(model, "text_eos_id", None) is not None))
-    )
-
-
-def _ends(tokens: torch.Tensor, eos: int) -> torch.Tensor:
-    """Each row's end-of-text position: its highest token (CLIP's tokenizer), or token ``eos``."""
-    return tokens.argmax(dim=-1) if eos < 0 else (tokens == eos).int().argmax(dim=-1)
-
-
-def packed_text(model: nn.Module, probe: torch.Tensor, reference: Callable[[torch.Tensor], torch.Tensor]):
-    """The text tower of an open_clip ``CLIP`` as one compiled ``PackedText`` (its weights packed,
-    ``model.transformer`` replaced by the packed one), or None when it cannot be: ``probe`` tokens
-    must come out of it as they do of ``reference`` (the plain tower).
-
-    Compiled with TorchScript, which runs the whole tower without Python's interpreter lock:
-    torch lets go of the lock inside each operation and must take it back after, and a Python
-    thread busy next to it (another request's search) made every one of a plain tower's 200
-    operations wait for it: one batch of texts went from 17 ms to a second.
-    """
-    if not textable(model):
-        return None
-
-    def build():
-        want = reference(probe).float()
-        transformer = PackedTransformer(model.transformer)
-        tower = _compiled(PackedText(model, transformer))
-        return (tower, transformer), want, tower(probe).float()
-
-    built = _if_agreeing("text tower", build)
-    if built is None:
-        return None
-    model.transformer = built[1]  # the plain weights go: the packed ones replace them
-    return built[0]
-
-
 def pack_tower(owner: nn.Module, attribute: str) -> bool:
     """Replace ``owner.<attribute>`` (an open_clip ``Transformer`` without a mask, the image
     tower's) by its packed, compiled form when it has the standard shape and computes what the
@@ -293,18 +204,6 @@ def packed_image(visual: nn.Module, size: int, dtype: torch.dtype):
         return tower, want, tower(probe)
 
     return _if_agreeing("image tower around its transformer", build)
-
-
-def textable(model: nn.Module) -> bool:
-    """Whether ``PackedText`` reproduces a model's text tower: CLIP's (``truncatable``), with a
-    standard transformer, projected by a matrix or a linear layer."""
-    projection = getattr(model, "text_projection", None)
-    return (
-        truncatable(model)
-        and isinstance(getattr(model, "token_embedding", None), nn.Embedding)
-        and (isinstance(projection, nn.Linear) or isinstance(projection, torch.Tensor))
-        and packable(getattr(model, "transformer", None))
-    )
 
 
 def packable(transformer: nn.Module | None) -> bool:

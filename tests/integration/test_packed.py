@@ -11,7 +11,7 @@ import torch
 
 from clipsearch.config import ModelSpec
 from clipsearch.demo import random_scene, render_scene
-from clipsearch.encoders import openclip, packed
+from clipsearch.encoders import openclip, packed, packed_text
 from clipsearch.encoders.openclip import OpenClipEncoder
 from testsupport.models import fresh_encoder
 
@@ -47,6 +47,26 @@ def test_packed_towers_give_the_plain_towers_vectors(monkeypatch, precision):
     assert not isinstance(state.encode_pixels, torch.jit.ScriptModule)
     np.testing.assert_allclose(fast_texts, plain_texts, atol=2e-3)
     assert np.sum(fast_images * plain_images, axis=1).min() > 0.999
+
+
+@pytest.mark.parametrize("precision", [None, "fp32"])
+def test_texts_of_other_lengths_laid_end_to_end_give_the_padded_towers_vectors(monkeypatch, precision):
+    """The compiled text tower lays a batch's texts end to end (``FlatText``): each text's vector is
+    the one the same tower computes with the batch padded to its longest text, in any order."""
+    spec = ModelSpec(name="ViT-B-32", pretrained=None, precision=precision)
+    texts = ["red", "a photo of two dogs on a beach at night", "a red circle", "x", "blue", "a red circle"]
+    with fresh_encoder(spec, monkeypatch, packed=True) as encoder:
+        state = encoder._state()
+        assert state.encode_text.original_name == "FlatText"
+        padded = packed_text.PackedText(state.model, state.model.transformer)  # the same packed weights
+        for batch in (texts, texts[::-1], texts[1:3], ["blue", "x"]):
+            tokens = state.tokenizer(batch)
+            with torch.inference_mode():
+                flat, want = state.encode_text(tokens).float(), padded(tokens).float()
+            assert flat.shape == want.shape
+            assert torch.nn.functional.cosine_similarity(flat, want, dim=-1).min() > 0.99999
+        alone = np.concatenate([encoder.embed_texts([text]) for text in texts])
+        np.testing.assert_allclose(encoder.embed_texts(texts), alone, atol=2e-3)
 
 
 def test_the_demo_models_text_tower_is_packed_and_agrees(monkeypatch):
@@ -100,7 +120,7 @@ def test_only_the_standard_block_is_packed():
     owner = Owner()
     before = owner.transformer
     assert not packed.pack_tower(owner, "transformer") and owner.transformer is before
-    assert not packed.textable(torch.nn.Module())
+    assert not packed_text.textable(torch.nn.Module())
 
 
 def test_a_packed_transformer_computes_the_plain_one(monkeypatch):
