@@ -14,8 +14,11 @@ whether a JFIF segment is there (which can decide the colour space; not its reso
 metadata tools rewrite), and the EXIF orientation (the photo turned is another picture; read as
 the decoder reads it, with XMP's where EXIF has none). For a PNG, every chunk but the text ones
 (tEXt, zTXt, iTXt: XMP among them), eXIf and tIME, with the orientation too: its header, palette,
-transparency and colour chunks (gAMA, cHRM, sRGB, iCCP) and its image data. Other formats have
-none (None): their changes are read as before.
+transparency and colour chunks (gAMA, cHRM, sRGB, iCCP) and its image data. For a WebP, its
+bitstream, alpha, ICC profile and animation chunks, not its EXIF and XMP ones, and of its VP8X
+header only what changes the picture (``webp_picture``: adding EXIF to a simple WebP adds one),
+with the orientation too. Other formats (HEIC, AVIF, TIFF, GIF, camera RAW) have none (None):
+their changes are read as before.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import hashlib
 import io
 
 from PIL import Image
+
+from .webp_picture import is_webp, webp_picture
 
 VERSION = "jpeg1"  # changes with what is hashed: a fingerprint of another version never matches
 PNG_VERSION = "png1"
@@ -36,12 +41,16 @@ _APP0, _APP2, _APP14, _COM = 0xE0, 0xE2, 0xEE, 0xFE
 
 
 def picture_fingerprint(data: bytes) -> str | None:
-    """The fingerprint of the picture in ``data`` ("jpeg1:" or "png1:" and 32 hex digits), or None
-    where the format has none (not a JPEG or PNG) or the file cannot be walked (cut short, ill formed)."""
+    """The fingerprint of the picture in ``data`` ("jpeg1:", "png1:" or "webp1:" and 32 hex digits),
+    or None where the format has none (not a JPEG, PNG or WebP) or the file cannot be walked (cut
+    short, ill formed)."""
     if data.startswith(_PNG_SIGNATURE):
         return _png_picture(data)
     if data.startswith(b"\xff\xd8"):
         return _jpeg_picture(data)
+    if is_webp(data):
+        digest = _oriented(data)
+        return None if digest is None else webp_picture(data, digest)
     return None
 
 

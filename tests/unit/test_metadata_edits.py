@@ -162,11 +162,11 @@ def test_a_dry_run_does_not_count_the_words_of_a_touched_photo_as_words_to_read(
     words again (its content's are read); the dry run counted them among the words to read."""
     import indexer.cli
 
-    save(photo(160, 120, seed=30), library / "plain.webp")  # no picture fingerprint for WebP: hashed all the same
+    save(photo(160, 120, seed=30), library / "plain.gif")  # no picture fingerprint for GIF: hashed all the same
     engine.set_text_reading(True)
     engine.index_folder(library)
     assert engine.text.read(engine.store, reader=WordsReader()).read == 5
-    for name in ("other0.jpg", "plain.webp"):
+    for name in ("other0.jpg", "plain.gif"):
         os.utime(library / name, ns=(10**18, 10**18))  # touched
     monkeypatch.setattr(indexer.cli.SearchEngine, "for_writing", lambda settings, **_: engine)
     monkeypatch.setattr(engine, "close", lambda: None)  # the indexer closes its engine; the fixture does
