@@ -4,7 +4,7 @@ No pixel is decoded. A new or changed file's header is read, so a file that is n
 counted as the run would skip it, not as added. A new file is hashed only when a photo that left
 had its size: a run keeps a moved photo's vector and counts it moved, not added and removed, and
 so does the dry run (without this, reorganising a library looked as if it would embed it all again).
-A changed JPEG, PNG or WebP whose record's picture the index knows is read too: where its metadata alone
+A changed JPEG, PNG, WebP, HEIC or AVIF whose record's picture the index knows is read too: where its metadata alone
 changed, the run keeps its vector and words (``picture_fingerprint.metadata_only``), and the dry
 run counts it so (``metadata_kept``), not as a photo to embed and read again. So is a changed file
 of its record's size: where its content is the record's (a touch), the run keeps its vector and

@@ -17,8 +17,10 @@ the decoder reads it, with XMP's where EXIF has none). For a PNG, every chunk bu
 transparency and colour chunks (gAMA, cHRM, sRGB, iCCP) and its image data. For a WebP, its
 bitstream, alpha, ICC profile and animation chunks, not its EXIF and XMP ones, and of its VP8X
 header only what changes the picture (``webp_picture``: adding EXIF to a simple WebP adds one),
-with the orientation too. Other formats (HEIC, AVIF, TIFF, GIF, camera RAW) have none (None):
-their changes are read as before.
+with the orientation too. For a HEIC or AVIF still, the items that make its picture (the primary
+one, a grid's tiles, its alpha) with their properties and data, not its Exif and XMP items nor
+where their data lies (``heif_picture``), with the orientation too. Other formats (TIFF, GIF,
+BMP, camera RAW, HEIF and AVIF sequences) have none (None): their changes are read as before.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import io
 
 from PIL import Image
 
+from . import image_formats  # noqa: F401  (Pillow opens a HEIC through the opener it registers)
+from .heif_picture import heif_picture, is_heif
 from .webp_picture import is_webp, webp_picture
 
 VERSION = "jpeg1"  # changes with what is hashed: a fingerprint of another version never matches
@@ -41,17 +45,18 @@ _APP0, _APP2, _APP14, _COM = 0xE0, 0xE2, 0xEE, 0xFE
 
 
 def picture_fingerprint(data: bytes) -> str | None:
-    """The fingerprint of the picture in ``data`` ("jpeg1:", "png1:" or "webp1:" and 32 hex digits),
-    or None where the format has none (not a JPEG, PNG or WebP) or the file cannot be walked (cut
-    short, ill formed)."""
+    """The fingerprint of the picture in ``data`` ("jpeg1:", "png1:", "webp1:" or "heif1:" and 32
+    hex digits), or None where the format has none (not a JPEG, PNG, WebP, HEIC or AVIF still) or
+    the file cannot be walked (cut short, ill formed)."""
     if data.startswith(_PNG_SIGNATURE):
         return _png_picture(data)
     if data.startswith(b"\xff\xd8"):
         return _jpeg_picture(data)
-    if is_webp(data):
-        digest = _oriented(data)
-        return None if digest is None else webp_picture(data, digest)
-    return None
+    walker = webp_picture if is_webp(data) else heif_picture if is_heif(data) else None
+    if walker is None:
+        return None
+    digest = _oriented(data)
+    return None if digest is None else walker(data, digest)
 
 
 def pictures_before(store, todo: list, known: dict[str, tuple[int, int, str]]) -> dict[str, str] | None:
