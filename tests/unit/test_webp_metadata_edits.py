@@ -101,9 +101,9 @@ def pixels(data: bytes) -> bytes:
 
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-KINDS = {"lossy": lambda **kw: webp(**kw), "lossless": lambda **kw: webp(lossless=True, **kw),
+KINDS = {"lossy": webp, "lossless": lambda **kw: webp(lossless=True, **kw),
          "alpha": lambda **kw: webp(alpha=90, **kw), "lossless alpha": lambda **kw: webp(alpha=90, lossless=True, **kw),
-         "icc": lambda **kw: webp(icc_profile=SRGB, **kw), "animation": lambda **kw: animation(**kw)}
+         "icc": lambda **kw: webp(icc_profile=SRGB, **kw), "animation": animation}
 
 
 @pytest.mark.parametrize("kind", KINDS)
