@@ -39,7 +39,8 @@ def parse_text_query(text: str) -> TextQuery | None:
     hyphenated word joined (``wi-fi`` finds WIFI) and groups of digits that make a phone number
     joined (``0800 555 1234`` finds 08005551234). A query's ae/oe/ue is not read as ä/ö/ü (``blue``
     would find BLU-RAY, ``guest`` GUST): the text's ä/ö/ü are indexed spelled out instead, and a
-    word ending in ae/oe/ue begins none of those (``_beginning``: ``blue`` does not find Blüte).
+    word ending in ae/oe/ue begins none of those (``_beginning``: ``blue`` does not find Blüte),
+    nor one ending in ss the text's ß written ss (``mass`` finds Maß, not Maßstab).
     """
     parsed = _parse(text)
     if parsed is None:
@@ -110,10 +111,12 @@ def _phrase(words: list[str]) -> str:
 def _beginning(words: list[str]) -> str:
     """The FTS5 query for ``words`` whole, or from ``PREFIX_MIN`` letters as a word beginning.
 
-    A word that ends in ae, oe or ue (``blue``, ``shoe``) begins only words as they are written
-    (the ``text`` column), not the spelled-out forms of ä, ö, ü (``alt``): ``blue`` would begin
-    BLUETE, Blüte spelled out, a blossom, not blue. Whole, it still matches them (``bluete``
-    finds Blüte), and a beginning that goes on past the spelling begins them (``muell`` Müller).
+    A word that ends in ae, oe, ue or ss (``blue``, ``shoe``, ``mass``) begins only words as they
+    are written (the ``text`` column), not the spelled-out forms of ä, ö, ü and ß (``alt``):
+    ``blue`` would begin BLUETE, Blüte spelled out, a blossom, not blue, and ``mass`` MASSSTAB,
+    Maßstab. Whole, it still matches them (``bluete`` finds Blüte, ``mass`` Maß, as the Swiss
+    write it), and a beginning that goes on past the spelling begins them (``muell`` Müller,
+    ``massst`` Maßstab).
     """
     whole = _phrase(words)
     if len(words[-1]) < PREFIX_MIN:
@@ -134,7 +137,7 @@ _LOOKALIKE = str.maketrans({"0": "o", "1": "l", "5": "s", "8": "b"})
 _UMLAUT = re.compile("[äöüÄÖÜ]|[aouAOU]\u0308")
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
 _QUERY_FORMS = (unsharp, joined, spelled_out)
-_SPELLINGS = ("ae", "oe", "ue")  # how ``spelled_out`` writes ä, ö, ü
+_SPELLINGS = ("ae", "oe", "ue", "ss")  # how ``spelled_out`` writes ä, ö, ü and ``unsharp`` ß
 
 
 def alternate_forms(text: str) -> str:

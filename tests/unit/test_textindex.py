@@ -414,6 +414,21 @@ def test_an_english_word_does_not_begin_the_spelled_out_form_of_an_umlaut(tmp_pa
     index.close()
 
 
+def test_a_word_ending_in_ss_does_not_begin_the_form_of_sharp_s_written_ss(tmp_path):
+    # Maßstab is indexed also as Massstab, which "mass" begins, as "blue" began Bluete (Blüte)
+    index = TextIndex.open(tmp_path / "index", create=True)
+    index.sync_files([record(f"/p/{n}.jpg", f"f{n}") for n in "abcde"])
+    index.put([PageResult("fa", page("Maßstab 1:100")), PageResult("fb", page("MASSAGE")),
+               PageResult("fc", page("Maß")), PageResult("fd", page("Massstab")),
+               PageResult("fe", page("Süßwaren"))])
+    for query in ("maßstab", "Maßstab", "massstab", "MASSSTAB", "maßst", "massst", "maß"):
+        assert "a.jpg" in paths(index.search(query)), query
+    assert sorted(paths(index.search("mass"))) == ["b.jpg", "c.jpg", "d.jpg"]  # Maß whole, the rest as written
+    assert paths(index.search("süß")) == paths(index.search("suessw")) == paths(index.search("süssw")) == ["e.jpg"]
+    assert index.search("süss") == [] and index.search("masstab") == []  # nor is one s of three dropped
+    index.close()
+
+
 def test_pages_read_before_umlauts_were_spelled_out_gain_it_on_the_next_pass(tmp_path):
     index = TextIndex.open(tmp_path / "index", create=True)
     index.sync_files([record("/p/a.jpg", "fa")])
