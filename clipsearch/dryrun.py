@@ -1,9 +1,11 @@
 """What an indexing run would change, changing nothing (``--dry-run``).
 
 No pixel is decoded. A new or changed file's header is read, so a file that is no picture is
-counted as the run would skip it, not as added. A new file is hashed only when a photo that left
-had its size: a run keeps a moved photo's vector and counts it moved, not added and removed, and
-so does the dry run (without this, reorganising a library looked as if it would embed it all again).
+counted as the run would skip it, not as added. A new file is hashed only when a photo that left,
+or one the index holds, had its size: a run keeps a moved photo's vector and counts it moved, not
+added and removed, and so does the dry run (without this, reorganising a library looked as if it
+would embed it all again); and it gives a copy of a photo the index holds that photo's vector
+(``reused``) and its words, read by content, which the dry run does not count as words to read.
 A changed JPEG, PNG, WebP, HEIC or AVIF whose record's picture the index knows is read too: where its metadata alone
 changed, the run keeps its vector and words (``picture_fingerprint.metadata_only``), and the dry
 run counts it so (``metadata_kept``), not as a photo to embed and read again. So is a changed file
@@ -50,37 +52,60 @@ def first_run(folders: Iterable[str | Path], max_pixels: int | None) -> IndexRep
 
 
 def count_changes(todo: list[FileStat], known: dict[str, tuple], vanished: dict[str, str],
-                  report: IndexReport, max_pixels: int | None, pictures: dict[str, str] | None = None) -> None:
-    """Fill ``report``'s added, updated (``metadata_kept`` among them), moved, removed and skipped
-    for a run that would process ``todo`` (new and changed files), given the index's ``known``
-    states (size, mtime, fingerprint), the ``vanished`` ones (path -> fingerprint) and the
-    ``pictures`` of the records' contents (``picture_fingerprint.pictures_before``)."""
+                  report: IndexReport, max_pixels: int | None, pictures: dict[str, str] | None = None,
+                  states: dict[str, tuple] | None = None) -> None:
+    """Fill ``report``'s added, updated (``metadata_kept`` among them), reused, moved, removed and
+    skipped for a run that would process ``todo`` (new and changed files), given the index's
+    ``known`` states (size, mtime, fingerprint), the ``vanished`` ones (path -> fingerprint), the
+    ``pictures`` of the records' contents (``picture_fingerprint.pictures_before``) and ``states``,
+    every record's (a copy of any of them is ``reused``, as the run counts it)."""
     left_by_size: dict[int, dict[str, str]] = {}
     for path, fp in vanished.items():
         left_by_size.setdefault(known[path][0], {})[fp] = path
+    held = _contents_by_size(states or {})
     moved_from = 0
     for stat in todo:
         problem = header_problem(stat, max_pixels)
         if problem:  # said in the summary, not as a warning: the dry run skips nothing
             report.skipped.setdefault(problem, []).append(stat.path)
         elif stat.path in known:
-            _count_changed(stat, known[stat.path], pictures, report)
-        elif stat.size in left_by_size and left_by_size[stat.size].pop(_fingerprint(stat.path), None):
-            report.moved += 1
-            moved_from += 1
+            _count_changed(stat, known[stat.path], pictures, report, held.get(stat.size, set()))
         else:
-            report.added += 1
+            moved_from += _count_new(stat, left_by_size.get(stat.size, {}), held.get(stat.size, set()), report)
     report.removed = len(vanished) - moved_from
 
 
-def _count_changed(stat: FileStat, record: tuple, pictures: dict[str, str] | None, report: IndexReport) -> None:
+def _count_new(stat: FileStat, left: dict[str, str], held: set[str], report: IndexReport) -> bool:
+    """A file the index does not hold, counted as the run will: moved where its content is that of
+    one of the photos that ``left`` (fingerprint -> path, of its size), else added, its vector
+    ``reused`` where its content is one the index ``held`` (of its size: a copy). Read only then."""
+    fingerprint = _fingerprint(stat.path) if left or held else None
+    if fingerprint and left.pop(fingerprint, None):
+        report.moved += 1
+        return True
+    report.added += 1
+    report.reused += fingerprint in held
+    return False
+
+
+def _contents_by_size(states: dict[str, tuple]) -> dict[int, set[str]]:
+    """size -> the fingerprints of the records of that size, from ``states`` (size, mtime, fingerprint)."""
+    out: dict[int, set[str]] = {}
+    for size, _, fingerprint in states.values():
+        out.setdefault(size, set()).add(fingerprint)
+    return out
+
+
+def _count_changed(stat: FileStat, record: tuple, pictures: dict[str, str] | None, report: IndexReport,
+                   held: set[str]) -> None:
     """A file the index holds, changed or under another file id, counted as the run will: unchanged
     where its content is the record's and so are its size and time (a copy, a restore), updated
     with its content kept where only its time changed (``content_kept``: a touch, whose words are
-    not read again), kept where its metadata alone changed (``metadata_only``); else updated. Read
-    only where that can tell: its size is the record's (a touch keeps it), or its picture is known."""
+    not read again), kept where its metadata alone changed (``metadata_only``); else updated, its
+    vector ``reused`` where its new content is one the index ``held`` (of its size). Read only where
+    that can tell: its size is the record's (a touch keeps it) or a held one's, or its picture is known."""
     same_size, pictured = record[0] == stat.size, stat.path in (pictures or {})
-    if not (same_size or pictured):
+    if not (same_size or pictured or held):
         report.updated += 1  # read or not, the run embeds it or only updates its record
         return
     fingerprint, picture = _contents(stat.path, pictured)
@@ -92,6 +117,8 @@ def _count_changed(stat: FileStat, record: tuple, pictures: dict[str, str] | Non
         report.content_kept += 1
     elif metadata_only(pictures, stat.path, picture):
         report.metadata_kept += 1
+    else:
+        report.reused += fingerprint in held
 
 
 def first_video_pass(folders: Iterable[str | Path]) -> Any:

@@ -163,7 +163,7 @@ class IndexingPipeline:
         vanished = {p: known[p][2] for p in known if p not in on_disk}
         pictures = pictures_before(self.store, todo, known)
         if dry_run:
-            count_changes(todo, known, vanished, report, self.max_pixels, pictures)
+            count_changes(todo, known, vanished, report, self.max_pixels, pictures, states)
             report.elapsed = time.monotonic() - started
             return report
         self._cover_new(covered, folders, outside)

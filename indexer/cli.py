@@ -240,7 +240,7 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event):
         printer.close()
     text = videos = None
     if args.dry_run and (args.ocr or (args.ocr is None and engine.text.enabled)):  # what it would read
-        kept = report.metadata_kept + report.content_kept  # updated, yet their words are kept
+        kept = report.metadata_kept + report.content_kept + report.reused  # their content's words are read once
         text = engine.texts_to_read(new=report.added + report.updated - kept)
     elif not (report.interrupted or args.dry_run):
         text = _after_photos(engine.read_texts, TextProgressPrinter, args, stop)

@@ -169,8 +169,8 @@ def test_a_dry_run_counts_what_the_run_then_does(engine, library):
     dry = engine.index_folder(library, dry_run=True)
     assert engine.encoder.images_embedded == 13 and engine.store.count() == 13  # nothing done
     real = engine.index_folder(library)
-    counts = ("added", "updated", "moved", "removed", "unchanged", "found")
-    assert [getattr(dry, c) for c in counts] == [getattr(real, c) for c in counts] == [2, 1, 1, 1, 10, 16]
+    counts = ("added", "updated", "moved", "removed", "unchanged", "found", "reused")
+    assert [getattr(dry, c) for c in counts] == [getattr(real, c) for c in counts] == [2, 1, 1, 1, 10, 16, 1]
     assert dry.skipped == real.skipped == {"not an image": [str(library / "broken.jpg")],
                                            "empty file": [str(library / "empty.png")]}
 

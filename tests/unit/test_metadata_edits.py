@@ -179,6 +179,32 @@ def test_a_dry_run_does_not_count_the_words_of_a_touched_photo_as_words_to_read(
     assert engine.text.read(engine.store, reader=WordsReader()).read == 0
 
 
+def test_a_dry_run_does_not_count_the_words_of_a_copy_of_a_photo_read_as_words_to_read(
+        engine, library, monkeypatch, capsys):
+    """A new copy of a photo whose words are read (and a file changed into one) is given them by
+    content: the text pass reads neither. The dry run counted both among the words to read."""
+    import indexer.cli
+
+    engine.set_text_reading(True)
+    engine.index_folder(library)
+    assert engine.text.read(engine.store, reader=WordsReader()).read == 4
+    (library / "copy.jpg").write_bytes((library / "other0.jpg").read_bytes())  # new, a copy
+    write(library / "other1.jpg", (library / "other2.jpg").read_bytes(), later_by=60)  # changed into a copy
+    save(photo(160, 120, seed=50), library / "new.jpg", quality=90)  # new content: read
+    monkeypatch.setattr(indexer.cli.SearchEngine, "for_writing", lambda settings, **_: engine)
+    monkeypatch.setattr(engine, "close", lambda: None)  # the indexer closes its engine; the fixture does
+    assert indexer.cli.main([str(library), "--dry-run", "--ocr", "--index", str(engine.settings.index_dir)]) == 0
+    said = capsys.readouterr().out
+    assert "would add 2, update 1, move 0, remove 0; 3 unchanged" in said
+    assert "  text: would read the words in 1 photo (1 new or changed); 4 already read" in said
+    dry = engine.index_folder(library, dry_run=True)
+    real = engine.index_folder(library)  # and the run does so
+    assert [(r.added, r.updated, r.reused, r.embedded) for r in (dry, real)] == [(2, 1, 2, 0), (2, 1, 2, 1)]
+    reader = WordsReader()
+    assert engine.text.read(engine.store, reader=reader).read == reader.calls == 1
+    assert engine.text.store().text_of(str(library / "copy.jpg")) == "GRAND CAFE"
+
+
 def test_carrying_words_leaves_a_page_there_alone_and_an_unreadable_one_behind(tmp_path):
     text = TextIndex.open(tmp_path, create=True)
     read = WordsReader().read(Image.new("RGB", (8, 8)))
