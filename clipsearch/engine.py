@@ -146,7 +146,7 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
         with contextlib.closing(IndexHandle(settings).open_reader()) as store, contextlib.closing(
                 VideoSide(settings.index_dir)) as videos:
             about = store.info()
-            return {**about, **mount_points.info_entry(settings.index_dir, about, store), **videos.info_entry()}
+            return {**about, **mount_points.info_entry(settings, about, store), **videos.info_entry()}
 
     @property
     def index(self) -> IndexHandle:
@@ -363,7 +363,7 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
         """Count, model stamp, folders (and the disks not mounted in them whose photos it keeps) and
         last update time of the index (its text and videos, if read)."""
         about = (store := self._store()).info()
-        return {**about, **mount_points.info_entry(self.settings.index_dir, about, store),
+        return {**about, **mount_points.info_entry(self.settings, about, store),
                 **self.text.info_entry(), **self.videos.info_entry()}
 
     def folders(self) -> list[str]:

@@ -10,7 +10,9 @@ disk, or gone) and holds no photo keeps its photos, and the summary says so, as 
 covered folder. One still mounted and emptied (photos deleted from the disk), or a folder that was
 never a mount point, loses them as before. A file of its own, not a table of the stores, so that a
 release before this one opens the folder as it always did. ``info`` says which of them keep their
-photos now (``not_mounted``): ``clipsearch info`` and the web app's Index panel, not only a run.
+photos now (``not_mounted``): ``clipsearch info`` and the web app's Index panel, not only a run;
+it decides as the run does, so a former mount point that holds photos on its parent's disk now is
+not said to keep the disk's (the next run finds those photos there, and lets the disk's leave).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from . import kept_lists
-from .folders import holds, keep_held, known_under
-from .images import ScanResult
+from .config import Settings
+from .folders import holds, is_there, keep_held, known_under
+from .images import ScanResult, scan_images
 from .reports import IndexReport
 
 FILE_NAME = "mounts.json"
@@ -64,15 +67,19 @@ def record(index_dir: str | Path | None, scan: ScanResult, folders: list[str], r
         kept_lists.save(index_dir, FILE_NAME, VERSION, {folder: [] for folder in sorted(now)}, "the mount points' list")
 
 
-def info_entry(index_dir: str | Path | None, about: dict[str, Any], store: Any) -> dict[str, Any]:
+def info_entry(settings: Settings, about: dict[str, Any], store: Any) -> dict[str, Any]:
     """``{"not_mounted": {folder: photos}}`` for ``info``: the remembered mount points inside a
     covered folder (``about["folders"]``) that are not mounted now (gone, or on their parent's
     disk: an empty mount point) and whose photos ``store`` keeps, with how many (until a run finds
-    the disk back, or ``--remove`` forgets them). A covered folder itself is marked by ``now_note``."""
+    the disk back, or ``--remove`` forgets them), as a run decides (``keep_unmounted``): not one
+    that holds a photo now (the index's own folders and those left out are not looked in, as the
+    run's scan leaves them out). A covered folder itself is marked by ``now_note``."""
     covered = about.get("folders") or []
+    skip = [os.fspath(settings.index_dir), os.fspath(settings.cache_dir), *(about.get("left_out") or [])]
     away = {}
-    for folder in sorted(load(index_dir)):
-        if folder in covered or not known_under({folder: 0}, covered) or _mounted(folder):
+    for folder in sorted(load(settings.index_dir)):
+        if (folder in covered or not known_under({folder: 0}, covered) or _mounted(folder)
+                or _holds_photo(folder, skip)):
             continue
         count = sum(1 for _ in store.records(folder))
         if count:
@@ -87,3 +94,9 @@ def _mounted(folder: str) -> bool:
         return os.stat(folder).st_dev != os.stat(os.path.dirname(folder)).st_dev
     except OSError:  # gone, or a symlink into a disk not there
         return False
+
+
+def _holds_photo(folder: str, exclude: list[str]) -> bool:
+    """Whether ``folder`` holds a photo now, as the run's scan finds them (``scan_images``, its
+    folders in ``exclude`` left out): new photos on the parent's disk, say, which a run indexes."""
+    return is_there(folder) and bool(scan_images([folder], exclude=exclude).files)

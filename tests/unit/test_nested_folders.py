@@ -146,6 +146,30 @@ def test_info_and_the_index_panel_say_what_a_disk_not_mounted_inside_a_covered_f
     assert engine.info()["not_mounted"] == {} and "Not mounted" not in format_info(engine.info())
 
 
+def test_info_says_no_disk_is_away_from_a_former_mount_point_that_holds_photos_as_the_run_does(
+        engine, library, tmp_path, monkeypatch):
+    """``info`` decided "not mounted" by device alone, a run also by what the folder holds: an
+    unplugged disk's mount point into which photos were put, on its parent's disk, was said to keep
+    the disk's photos, which the next run let leave (a folder that holds photos, as any other)."""
+    import clipsearch.images
+
+    nas = library / "nas"
+    with monkeypatch.context() as mounted:
+        mounted.setattr(clipsearch.images, "os", MountedOn(nas))
+        assert engine.index_folder(library).added == 8
+    nas.rename(tmp_path / "disk")  # unplugged: its empty mount point, on its parent's disk
+    nas.mkdir()
+    (nas / "notes.txt").write_text("not a photo")
+    (nas / ".hidden.jpg").write_bytes((library / "a" / "p00.jpg").read_bytes())  # the scan skips it
+    assert engine.info()["not_mounted"] == {str(nas): 4}
+    assert engine.index_folder(engine.folders()).kept == {str(nas): 4}  # both: it holds no photo
+    save(photo(160, 120, seed=30), nas / "sub" / "new.jpg", quality=90)  # a photo put there
+    assert engine.info()["not_mounted"] == {}
+    run = engine.index_folder(engine.folders())  # and the run does not keep them
+    assert (run.kept, run.removed, run.added) == ({}, 4, 1) and engine.store.count() == 5
+    assert engine.info()["not_mounted"] == {}
+
+
 def test_the_thumbnail_cache_inside_a_photo_folder_is_not_indexed(library, tmp_path):
     """CLIPSEARCH_CACHE=~/Pictures/clipsearch-cache: the web app's thumbnails are JPEGs there, and
     were indexed as photos (each one a near-duplicate of its photo), as the index folder is not."""
