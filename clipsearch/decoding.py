@@ -187,7 +187,7 @@ def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder | None, ma
             if (now.st_size, now.st_mtime_ns) != (stat.size, stat.mtime_ns) and now.st_size == len(data):
                 item.stat = FileStat(stat.path, now.st_size, now.st_mtime_ns, now.st_ino, now.st_ctime_ns, now.st_dev)
         item.fingerprint = fingerprint_bytes(data)
-        item.picture = picture_fingerprint(data)
+        item.picture = picture_fingerprint(data, stat.path)
         if item.fingerprint in reusable or encoder is None or (item.picture and item.picture in reusable):
             item.width, item.height, item.date_taken = header_facts(data, stat.path)
             return item

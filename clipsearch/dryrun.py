@@ -6,11 +6,12 @@ or one the index holds, had its size: a run keeps a moved photo's vector and cou
 added and removed, and so does the dry run (without this, reorganising a library looked as if it
 would embed it all again); and it gives a copy of a photo the index holds that photo's vector
 (``reused``) and its words, read by content, which the dry run does not count as words to read.
-A changed JPEG, PNG, WebP, HEIC or AVIF whose record's picture the index knows is read too: where its metadata alone
-changed, the run keeps its vector and words (``picture_fingerprint.metadata_only``), and the dry
-run counts it so (``metadata_kept``), not as a photo to embed and read again. So is a changed file
-of its record's size: where its content is the record's (a touch), the run keeps its vector and
-reads none of its words again (``content_kept``), and so does the dry run's count of them.
+A changed JPEG, PNG, WebP, HEIC, AVIF or TIFF whose record's picture the index knows is read
+too: where its metadata alone changed, the run keeps its vector and words
+(``picture_fingerprint.metadata_only``), and the dry run counts it so (``metadata_kept``), not as
+a photo to embed and read again. So is a changed file of its record's size: where its content
+is the record's (a touch), the run keeps its vector and reads none of its words again
+(``content_kept``), and so does the dry run's count of them.
 """
 
 from __future__ import annotations
@@ -179,6 +180,6 @@ def _contents(path: str, pictured: bool = True) -> tuple[str | None, str | None]
     """The file's fingerprint and (``pictured``) its picture's (``picture_fingerprint``), from one read."""
     try:
         data = read_file_bytes(path)
-        return fingerprint_bytes(data), picture_fingerprint(data) if pictured else None
+        return fingerprint_bytes(data), picture_fingerprint(data, path) if pictured else None
     except Exception:  # unreadable now: the run would find out
         return None, None

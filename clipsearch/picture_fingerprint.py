@@ -19,8 +19,13 @@ bitstream, alpha, ICC profile and animation chunks, not its EXIF and XMP ones, a
 header only what changes the picture (``webp_picture``: adding EXIF to a simple WebP adds one),
 with the orientation too. For a HEIC or AVIF still, the items that make its picture (the primary
 one, a grid's tiles, its alpha) with their properties and data, not its Exif and XMP items nor
-where their data lies (``heif_picture``), with the orientation too. Other formats (TIFF, GIF,
-BMP, camera RAW, HEIF and AVIF sequences) have none (None): their changes are read as before.
+where their data lies (``heif_picture``), with the orientation too. For a classic TIFF, its
+first directory's picture tags by their values and its strips or tiles read through their
+offsets, not its metadata tags, sub-directories, other pages nor where any of it lies
+(``tiff_picture``), with the orientation too; not for a camera RAW file built on TIFF (DNG, NEF,
+ARW, ...: ``camera_raw.is_raw``, by the file's ``name`` or its tags), which the indexer develops
+with LibRaw rather than reading its first directory. Other formats (GIF, BMP, camera RAW, BigTIFF,
+HEIF and AVIF sequences) have none (None): their changes are read as before.
 """
 
 from __future__ import annotations
@@ -30,8 +35,12 @@ import io
 
 from PIL import Image
 
-from . import image_formats  # noqa: F401  (Pillow opens a HEIC through the opener it registers)
+from . import (
+    camera_raw,
+    image_formats,  # noqa: F401  (Pillow opens a HEIC through the opener it registers)
+)
 from .heif_picture import heif_picture, is_heif
+from .tiff_picture import is_tiff, tiff_picture
 from .webp_picture import is_webp, webp_picture
 
 VERSION = "jpeg1"  # changes with what is hashed: a fingerprint of another version never matches
@@ -44,15 +53,19 @@ _STANDALONE = {0x01, *range(0xD0, 0xD8)}  # TEM, RST0-7: no length
 _APP0, _APP2, _APP14, _COM = 0xE0, 0xE2, 0xEE, 0xFE
 
 
-def picture_fingerprint(data: bytes) -> str | None:
-    """The fingerprint of the picture in ``data`` ("jpeg1:", "png1:", "webp1:" or "heif1:" and 32
-    hex digits), or None where the format has none (not a JPEG, PNG, WebP, HEIC or AVIF still) or
-    the file cannot be walked (cut short, ill formed)."""
+def picture_fingerprint(data: bytes, name: str = "") -> str | None:
+    """The fingerprint of the picture in ``data`` ("jpeg1:", "png1:", "webp1:", "heif1:" or "tiff1:"
+    and 32 hex digits), or None where the format has none (not a JPEG, PNG, WebP, HEIC or AVIF
+    still, or classic TIFF; a TIFF that is camera RAW by its tags or its ``name``, the file's path)
+    or the file cannot be walked (cut short, ill formed)."""
     if data.startswith(_PNG_SIGNATURE):
         return _png_picture(data)
     if data.startswith(b"\xff\xd8"):
         return _jpeg_picture(data)
-    walker = webp_picture if is_webp(data) else heif_picture if is_heif(data) else None
+    if is_tiff(data) and camera_raw.is_raw(data, name):
+        return None  # developed by LibRaw, not read from its first directory
+    walker = webp_picture if is_webp(data) else heif_picture if is_heif(data) else \
+        tiff_picture if is_tiff(data) else None
     if walker is None:
         return None
     digest = _oriented(data)

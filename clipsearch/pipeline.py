@@ -5,7 +5,7 @@ ahead of the model, which runs in the calling thread; JPEGs are decoded at reduc
 batch is committed to the store as it completes, so an interrupted run loses at most the batch in
 flight and the next run resumes where it stopped. Files whose content the index already has (a
 rename, a move, a copy) reuse the stored vector instead of being embedded again, and so do files
-whose metadata alone changed (``picture_fingerprint``: a JPEG's, PNG's, WebP's, HEIC's or AVIF's ratings, keywords, date).
+whose metadata alone changed (``picture_fingerprint``: a JPEG's, PNG's, WebP's, HEIC's, AVIF's or TIFF's ratings, keywords, date).
 """
 
 from __future__ import annotations
