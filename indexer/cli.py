@@ -158,19 +158,22 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
         engine.set_text_reading(args.ocr)
     if args.videos is not None and not args.dry_run:
         engine.set_video_reading(args.videos)
+    removed: dict[str, int] = {}  # folder -> the photos it forgot (would, in a dry run): in --json
     for folder in args.remove:
-        count = engine.remove_folder(folder.expanduser(), dry_run=args.dry_run)
+        count = removed[os.path.abspath(folder.expanduser())] = engine.remove_folder(folder.expanduser(), dry_run=args.dry_run)
         if args.dry_run:
             _say(args, f"dry run: would remove {counted(count, 'image')} under {folder}")
         else:
             _say(args, f"removed {counted(count, 'image')} under {folder}{_removal_note(engine, folder, count)}")
     if args.remove and not args.folders and not args.watch:
+        if args.json:  # a script asked for one JSON object: the removals are its summary
+            print(flags.json_text({"removed_folders": removed, "dry_run": args.dry_run}), flush=True)
         return 0  # with --watch, the folders left are brought up to date and watched, as `--watch` alone does
     folders = [f.expanduser() for f in args.folders] or engine.folders()
     if not folders:
         parser.error(_no_folder(engine))
     stop = _stop_on_signals()
-    report = _index(engine, folders, args, stop)
+    report = _index(engine, folders, args, stop, removed)
     if args.watch and not report.interrupted:
         from .watch import watch_folders
 
@@ -226,7 +229,7 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     flags.check_pretrained(parser, args)
 
 
-def _index(engine: SearchEngine, folders, args, stop: threading.Event):
+def _index(engine: SearchEngine, folders, args, stop: threading.Event, removed: dict[str, int] | None = None):
     printer = ProgressPrinter(enabled=not (args.quiet or args.json), tty=sys.stderr.isatty())
     try:
         embedder = None
@@ -250,7 +253,7 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event):
     elif not (report.interrupted or args.dry_run):
         videos = _after_photos(engine.read_videos, VideoProgressPrinter, args, stop)
         report.interrupted = bool(videos and videos.interrupted)
-    _print_report(report, args, text, videos)
+    _print_report(report, args, text, videos, removed)
     if report.interrupted:
         print(INTERRUPTED, file=sys.stderr)
     return report
@@ -266,9 +269,9 @@ def _after_photos(read, printer_kind, args, stop: threading.Event):
         printer.close()
 
 
-def _print_report(report, args, text=None, videos=None) -> None:
+def _print_report(report, args, text=None, videos=None, removed=None) -> None:
     if args.json:
-        out = report.to_dict()
+        out = report.to_dict() | ({"removed_folders": removed} if removed else {})
         for key, part in (("text", text), ("videos", videos)):
             if part is not None:
                 out[key] = part.to_dict()

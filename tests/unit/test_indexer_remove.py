@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from types import SimpleNamespace
 
 import pytest
 
 import indexer.cli
+from clipsearch import IndexReport
 from indexer.cli import main
 
 
@@ -50,6 +53,26 @@ def test_a_removal_counts_its_images_in_words_that_fit_the_number(engine, tmp_pa
     assert "removed 3 images under /photos/b\n" in capsys.readouterr().out
 
 
+def test_a_removal_with_json_prints_one_json_object_of_what_it_removed(engine, tmp_path, monkeypatch, capsys):
+    """``--remove X --json`` printed nothing at all (exit 0): a script's ``json.loads`` failed on
+    an empty stdout. A removal alone prints its own object; beside a run, the run's summary says it."""
+    assert main(["--remove", "/photos/a", "--dry-run", "--json", "--index", str(tmp_path)]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out) == {"removed_folders": {"/photos/a": 1}, "dry_run": True} and out.err == ""
+    assert main(["--remove", "/photos/b", "--remove", "/photos/c", "--json", "--index", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"removed_folders": {"/photos/b": 3, "/photos/c": 0}, "dry_run": False}
+
+    engine.index_folder = lambda folders, **_: IndexReport(folders=[str(f) for f in folders], found=2, unchanged=2)
+    engine.read_texts = engine.read_videos = lambda **_: None
+    monkeypatch.setattr(indexer.cli, "_stop_on_signals", threading.Event)
+    assert main([str(tmp_path), "--remove", "/photos/a", "--json", "--index", str(tmp_path / "index")]) == 0
+    summary = json.loads(capsys.readouterr().out)  # one object: the run's, with the removal in it
+    assert summary["removed_folders"] == {"/photos/a": 1} and summary["unchanged"] == 2
+    assert summary["folders"] == [str(tmp_path)]
+    assert main([str(tmp_path), "--json", "--index", str(tmp_path / "index")]) == 0
+    assert "removed_folders" not in json.loads(capsys.readouterr().out)  # no removal asked: none said
+
+
 def test_a_run_without_a_folder_after_every_folder_was_removed_says_so(engine, tmp_path, capsys):
     """Cron's run (no folder named) after ``--remove A``, ``--remove B``: the index covered folders
     once, so "the index covers none yet" was not true."""
@@ -74,15 +97,13 @@ def test_a_run_without_a_folder_on_an_index_that_never_ran_says_none_yet(monkeyp
 def test_remove_with_watch_and_no_folder_watches_the_folders_left(engine, tmp_path, monkeypatch, capsys):
     """``--remove X --watch`` removed X and ended, watching nothing: it now watches what the index
     still covers, after bringing it up to date, as ``--watch`` alone does."""
-    import threading
-
     import indexer.watch
 
     engine.settings = SimpleNamespace(cache_dir=tmp_path / "cache", index_dir=tmp_path)
     indexed, watched = [], []
     monkeypatch.setattr(indexer.cli, "_stop_on_signals", threading.Event)
-    monkeypatch.setattr(indexer.cli, "_index", lambda engine, folders, args, stop: indexed.append(folders) or
-                        SimpleNamespace(interrupted=False))
+    monkeypatch.setattr(indexer.cli, "_index", lambda engine, folders, args, stop, removed=None:
+                        indexed.append(folders) or SimpleNamespace(interrupted=False))
     monkeypatch.setattr(indexer.watch, "watch_folders", lambda engine, folders, *a, **k: watched.append(folders))
     assert main(["--remove", "/photos/a", "--watch", "--index", str(tmp_path)]) == 0
     assert "removed 1 image under /photos/a" in capsys.readouterr().out
