@@ -225,8 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:  # --since after --until
             parser.error(str(exc))
         engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
-        hits = engine.search(terms, k=args.k, where=where, cutoff=args.min_score or None)
-        moments = engine.moments(terms, k=args.k, where=where, cutoff=args.min_score or None)
+        try:
+            hits = engine.search(terms, k=args.k, where=where, cutoff=args.min_score or None)
+            moments = engine.moments(terms, k=args.k, where=where, cutoff=args.min_score or None)
+        except InvalidQuery as exc:  # read, but not to be searched with: "red - red", "1e999:red"
+            return flags.usage_error(parser, str(exc))
         if not hits and where.folder and not args.json:
             outside = not_covered(where.folder, engine.folders())
             if outside:

@@ -114,3 +114,30 @@ def test_a_query_that_cannot_be_read_is_a_usage_error_in_search_as_in_saved_add(
     saved = capsys.readouterr().err
     assert saved.startswith("usage: python -m clipsearch saved add ")
     assert searched.splitlines()[-1].split("error: ")[1] == saved.splitlines()[-1].split("error: ")[1]
+
+
+@pytest.mark.parametrize("query, said", [
+    ("a red circle - a red circle", "the query's terms cancel out"),
+    ("0:a red circle", "the query's terms cancel out"),
+    ("9" * 400 + ":a red circle", "a weight is too large to search with"),
+], ids=["cancel", "zero weight", "weight past any float"])
+def test_a_query_that_reads_but_cannot_be_searched_is_a_usage_error_too(engine, tmp_path, monkeypatch, capsys,
+                                                                        query, said):
+    """Words that cancel out, or a weight past any float, were found only once the model had
+    embedded them, and ended with exit 1 ("failed": no index, a model that cannot load), where
+    the README and ``--help`` promise 2 for a query that cannot be used, as ``"2:"`` is."""
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    (tmp_path / "photos").mkdir()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "photos" / "red.png")
+    engine.index_folder(tmp_path / "photos")
+    monkeypatch.setattr(cli.search, "SearchEngine", SimpleNamespace(for_reading=lambda settings, **_: engine))
+    code = cli.search.main(["search", query, "--index", str(engine.settings.index_dir)])
+    out = capsys.readouterr()
+    assert code == 2 and out.out == "", out
+    assert out.err.startswith("usage: python -m clipsearch search ") and f"search: error: {said}" in out.err
+    assert cli.search.main(["search", "a red circle", "--min-score", "0", "--json",
+                            "--index", str(engine.settings.index_dir)]) == 0  # a query that can be searched
+    assert [hit["path"] for hit in json.loads(capsys.readouterr().out)] == [str(tmp_path / "photos" / "red.png")]
