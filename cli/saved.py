@@ -71,6 +71,8 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
         print(f"forgot {args.name!r}", file=sys.stderr)
         return 0
     searches = saved.all()
+    if not searches:
+        must_be_an_index(settings)
     if args.json:
         print(flags.json_text([s.shown() for s in searches]))
     elif not searches:
@@ -98,6 +100,13 @@ def fill_in(settings: Settings, args: argparse.Namespace) -> str | None:
         args.image = [*args.image, photo]
         args.regions = {**args.regions, len(args.image) - 1: parse_region(kept.region)}
     return None
+
+
+def must_be_an_index(settings: Settings) -> None:
+    """``IndexNotFound`` (exit 1, "no index in DIR: build one with ...") where the index folder
+    holds no index: a mistyped ``--index``, or a cron job without ``$CLIPSEARCH_INDEX``, is not
+    "no saved search yet" (exit 0, ``[]``)."""
+    SearchEngine.index_info(settings)
 
 
 def describe(search: SavedSearch) -> str:

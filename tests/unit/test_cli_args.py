@@ -141,3 +141,22 @@ def test_a_query_that_reads_but_cannot_be_searched_is_a_usage_error_too(engine, 
     assert cli.search.main(["search", "a red circle", "--min-score", "0", "--json",
                             "--index", str(engine.settings.index_dir)]) == 0  # a query that can be searched
     assert [hit["path"] for hit in json.loads(capsys.readouterr().out)] == [str(tmp_path / "photos" / "red.png")]
+
+
+def test_saved_searches_of_a_folder_that_holds_no_index_say_there_is_none(engine, tmp_path, capsys):
+    """``saved`` (and ``saved --json``) with a mistyped ``--index``, or in a cron job without
+    ``$CLIPSEARCH_INDEX``, said "No saved search yet" (``[]``) with exit 0: the index was not
+    there, which ``saved add``, ``info`` and ``search`` say, with exit 1. A real index with no
+    saved search still lists none."""
+    nowhere = tmp_path / "no-index"
+    for argv in (["saved"], ["saved", "--json"]):
+        assert cli.search.main([*argv, "--index", str(nowhere)]) == 1, argv
+        out = capsys.readouterr()
+        assert out.out == "" and out.err.startswith(f"error: no index in {nowhere}: build one with "), (argv, out)
+    assert not nowhere.exists()
+    index = str(engine.settings.index_dir)
+    assert cli.search.main(["saved", "--json", "--index", index]) == 0 and json.loads(capsys.readouterr().out) == []
+    assert cli.search.main(["saved", "add", "Beach", "a red circle", "--index", index]) == 0
+    capsys.readouterr()
+    assert cli.search.main(["saved", "--json", "--index", index]) == 0
+    assert [s["name"] for s in json.loads(capsys.readouterr().out)] == ["Beach"]
