@@ -48,6 +48,7 @@ from .textui import text_reading, video_reading
 from .topics_view import CSS as TOPICS_CSS
 from .topics_view import TopicsView, topics_panel, wire_topics
 from .touch import CSS as TOUCH_CSS
+from .turns import in_turn, turn_over
 from .upload_image import upload_image
 from .videos_view import VideosView, videos_panel, wire_videos
 
@@ -223,27 +224,27 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         held = gr.Image(type="filepath", visible="hidden", interactive=False, label="stand-in", elem_id="stand-in")
         asked = gr.Textbox("", visible="hidden", elem_id="stand-in-asked", label="stand-in asked for")
         similar_region, similar_go = region_controls("preview")
-        searched = {"fn": page.search, "inputs": [text, image, *filters, region], "outputs": outputs,
-                    "api_visibility": "private", **searching}
+        searched = in_turn({"fn": page.search, "inputs": [text, image, *filters, region], "outputs": outputs,
+                            "api_visibility": "private", **searching})  # in the order asked (``turns``)
         address = [named[name] for name in ADDRESS_NAMES]
         query_address = gr.Textbox("", visible="hidden", elem_id="query-address", label="address")
         in_address = [{"fn": page.query_address, "inputs": [text, image, *address[1:], region, changed],
                        "outputs": query_address, **PRIVATE}, {"fn": None, "inputs": query_address, "js": SIMILAR_ADDRESS_JS, **PRIVATE}]
-        gr.on([text.submit, search_btn.click], **first_unselect).then(**searched).then(**in_address[0]).then(
-            **in_address[1])
+        turn_over(gr.on([text.submit, search_btn.click], **first_unselect).then(**searched)).then(
+            **in_address[0]).then(**in_address[1])
         install_regions(demo)
         install_file_types(demo)
         install_screen_reader(demo)
         install_results_in_sight(demo)
         install_reachable(demo)
-        on_box("query-image", region, region_go, lambda event: event.then(**first_unselect).then(**searched).then(
-            **in_address[0]).then(**in_address[1]))
+        on_box("query-image", region, region_go, lambda event: turn_over(event.then(**first_unselect).then(
+            **searched)).then(**in_address[0]).then(**in_address[1]))
         image.clear(None, None, region, js=FORGET, **PRIVATE)
         moments_shown = wire_videos(moments, VideosView(handlers), results, [last, min_score, strong_only])
         wire_saved(demo, saved, SavedView(page), named, image, region, [k, min_score, sort, strong_only], outputs,
                    searching)
-        image.upload(None, None, region, js=FORGET, **PRIVATE).then(
-            **first_unselect).then(**searched).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
+        turn_over(image.upload(None, None, region, js=FORGET, **PRIVATE).then(
+            **first_unselect).then(**searched)).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
                                                               api_visibility="private").then(**in_address[0]).then(
             **in_address[1]).then(
             page.stand_in_asked, [image, asked], [held, asked], js=STAND_IN_ASKED, api_visibility="private",
@@ -252,11 +253,11 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         similar_address = gr.Textbox("", visible="hidden", elem_id="similar-address", label="address")
         similar_in_address = [{"fn": page.similar_address, "inputs": [last, changed], "outputs": similar_address, **PRIVATE},
                               {"fn": None, "inputs": similar_address, "js": SIMILAR_ADDRESS_JS, **PRIVATE}]
-        gr.on([folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], page.rerun,
-              [last, text, image, *filters, region], outputs, trigger_mode="always_last", api_visibility="private",
-              **searching).then(unselect_if, changed, gallery, api_visibility="private", show_progress="hidden"
-                                ).then(**in_address[0]).then(**in_address[1]).then(**similar_in_address[0]).then(
-            **similar_in_address[1])
+        rerun = in_turn({"fn": page.rerun, "inputs": [last, text, image, *filters, region], "outputs": outputs,
+                         "trigger_mode": "always_last", "api_visibility": "private", **searching})
+        turn_over(gr.on([folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], **rerun)).then(
+            unselect_if, changed, gallery, api_visibility="private", show_progress="hidden").then(
+            **in_address[0]).then(**in_address[1]).then(**similar_in_address[0]).then(**similar_in_address[1])
         wire_topics(topics, TopicsView(page), filters, outputs, searching, [
             {"fn": unselect_if, "inputs": changed, "outputs": gallery, **PRIVATE}, *similar_in_address])
         query_boxes = [text, image, region]
@@ -276,16 +277,16 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private",
                        **SELECTION).then(
             None, js=PREVIEW_INTO_VIEW, api_visibility="private")
-        similar_btn.click(**first_unselect, **SELECTION).then(page.find_similar, [selected, *filters], outputs,
-                                                 api_visibility="private", **searching).then(
-            **similar_in_address[0]).then(**similar_in_address[1])
-        on_box("preview", similar_region, similar_go, lambda event: event.then(**first_unselect).then(
-            page.find_similar, [selected, *filters, similar_region], outputs, api_visibility="private", **searching
-        ).then(**similar_in_address[0]).then(**similar_in_address[1]))
-        use_btn.click(page.use_selected, selected, image, api_visibility="private", show_progress="hidden",
-                      **SELECTION).then(
-            None, None, region, js=FORGET, **PRIVATE).then(**first_unselect).then(**searched).then(**in_address[0]).then(
-            **in_address[1])
+        finding = {"fn": page.find_similar, "outputs": outputs, "api_visibility": "private", **searching}
+        turn_over(similar_btn.click(**first_unselect, **SELECTION).then(**in_turn({**finding, "inputs": [
+            selected, *filters]}))).then(**similar_in_address[0]).then(**similar_in_address[1])
+        on_box("preview", similar_region, similar_go, lambda event: turn_over(event.then(**first_unselect).then(**in_turn(
+            {**finding, "inputs": [selected, *filters, similar_region]}))).then(**similar_in_address[0]).then(
+            **similar_in_address[1]))
+        used = use_btn.click(page.use_selected, selected, image, api_visibility="private", show_progress="hidden",
+                             **SELECTION).then(
+            None, None, region, js=FORGET, **PRIVATE).then(**first_unselect)
+        turn_over(used.then(**searched)).then(**in_address[0]).then(**in_address[1])
         opened = gr.Textbox("", visible="hidden", elem_id="opened-address", label="address")
         open_btn.click(page.open_similar, [shown, selected], [gallery, shown, status, opened], api_visibility="private",
                        **SELECTION).then(None, opened, js=OPEN_ADDRESS_JS, **PRIVATE)

@@ -1,0 +1,107 @@
+"""The newest search asked is the one the page shows, in a real Chromium, when answers come late.
+
+A change of folder or dates runs the last search again (``Page.rerun``). That re-run, still on
+its way when a new query was searched, answered after it and put the older query's results back
+(seen once in a browser under load); and a re-run asked while a search was on its way ran the
+search before that one again. Here the server's steps are held until the test lets them answer,
+so the late answer comes when the test says (``webui.turns`` is what keeps them in order).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from clipsearch.demo import make_sample_library
+from testsupport.browser import served_library
+
+from .test_browser import BROWSER_MARKS, expect_status, ground_truth, result_names, search_for
+from .test_drop_zone_browser import HeldSteps
+
+pytestmark = BROWSER_MARKS
+SINCE = "From (YYYY-MM-DD)"
+# The newer search's answer is on the page, or the newer search waits its turn behind the re-run
+# (the page's queue of turns holds two: the re-run's and its own).
+LANDED_OR_WAITING = """(words) => document.querySelector('#status').innerText.includes(words)
+  || (window.clipsearchTurns ? window.clipsearchTurns.ends.length : 0) >= 2"""
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The demo model over a sample library (EXIF dates 2016-2024); ``app["rerun"]``, ``app["search"]``
+    hold the re-run and the search when told, and ``app["told"]`` the step of a re-run's chain that
+    comes after its answer is on the page (the address written, ``Page.similar_address``)."""
+    from webui.page import Page
+
+    root = tmp_path_factory.mktemp("browser-search-order")
+    make_sample_library(root / "photos", n=120, seed=0)
+    held = {"rerun": HeldSteps(Page.rerun), "search": HeldSteps(Page.search), "told": HeldSteps(Page.similar_address)}
+    with pytest.MonkeyPatch.context() as mp:  # before the app binds them
+        for name, steps in (("rerun", held["rerun"]), ("search", held["search"]), ("similar_address", held["told"])):
+            mp.setattr(Page, name, lambda page, *args, steps=steps: steps(page, *args))
+        with served_library(root) as app:
+            app.update(held, truth=ground_truth(app["library"]))
+            yield app
+
+
+def ask(page, words: str) -> None:
+    """Words typed in the search box and Enter, not waiting for the answer."""
+    box = page.locator("#query textarea, #query input").first
+    box.fill(words)
+    box.press("Enter")
+
+
+def set_since(page, day: str) -> None:
+    box = page.get_by_label(SINCE)
+    box.fill(day)
+    box.press("Enter")
+
+
+def first_is(app, page, colour: str, shape: str) -> bool:
+    return (colour, shape) in app["truth"][result_names(page)[0]]
+
+
+def test_a_search_asked_while_a_rerun_is_on_its_way_is_the_one_shown(app, page):
+    """The dates changed (the last search, "a red circle", runs again) and, before that answer
+    came, "a blue star" searched: the blue stars stay, whatever answers last, and the page
+    remembers them as the last search (a change of sort keeps that query in the status line)."""
+    search_for(page, "a red circle")
+    with app["rerun"].held() as reruns, app["told"].held() as told:
+        set_since(page, "2016-01-01")
+        reruns.arrived(1)  # the re-run of "a red circle" on the server, not answered yet
+        ask(page, "a blue star")
+        page.wait_for_function(LANDED_OR_WAITING, arg="“a blue star”")
+        reruns.answer(0)  # the re-run answers now, after the new search was asked
+        told.arrived(1)  # and its answer is on the page
+    expect_status(page, "“a blue star”")
+    assert first_is(app, page, "blue", "star"), result_names(page)[:3]
+    page.get_by_label("date (newest first)").check()  # a re-sort of the results remembered: the blue stars'
+    expect_status(page, "“a blue star”")
+    page.get_by_label("relevance").check()
+
+
+def test_a_rerun_asked_while_a_search_is_on_its_way_reruns_that_search(app, page):
+    """Find similar, then "a blue star" searched and, before that answer came, the dates changed:
+    the re-run is of "a blue star", not of the Find similar before it."""
+    from playwright.sync_api import expect
+
+    search_for(page, "a red circle")
+    page.locator("#results .thumbnail-item").first.click()
+    expect(page.locator("#preview img")).to_have_count(1)
+    page.locator("#find-similar").click()
+    expect_status(page, "photos like")
+    page.wait_for_url(re.compile(r"[?&]similar="))  # its chain done: the address written
+    with app["rerun"].held() as reruns, app["told"].held() as told:
+        with app["search"].held() as searches:
+            ask(page, "a blue star")
+            searches.arrived(1)  # the search on the server, not answered yet
+            set_since(page, "2016-01-02")
+            searches.answer(0)  # the search answers after the dates changed
+        expect_status(page, "“a blue star”")
+        reruns.arrived(1)
+        reruns.answer(0)
+        told.arrived(1)  # the re-run's answer is on the page
+    status = page.locator("#status").inner_text()
+    assert "“a blue star”" in status and "photos like" not in status, status
+    assert first_is(app, page, "blue", "star"), result_names(page)[:3]

@@ -1,0 +1,45 @@
+"""The page's searches take turns, in the browser, in the order they were asked.
+
+A search, and the last search run again for another folder or dates (``Page.rerun``), were two
+events in flight at once: a re-run still on its way when a new query was searched (Enter, the
+Search button, a photo dropped) could answer after it, and put the older query's results, and
+what the page remembers of them (``last``, the results the sort and the clicks read), over the
+newer one's. Each such step now waits, in the browser, till the one asked before it has answered
+(its results on the page, its remembered values on the server), and only then asks the server.
+Asked one after the other, they answer in that order: the newest search asked is the one shown.
+A re-run asked while a search is on its way runs that search again, not the one before.
+
+A search asked alone waits for nothing. The wait is the page's own: another browser's searches
+never wait for this one's (a Gradio concurrency group is one queue for every page).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .region_view import PRIVATE
+
+# The step's own values, handed on once the steps asked before it have answered: its turn is the
+# last in the page's queue of turns, ``ends`` the functions that end each turn, oldest first.
+TAKE_TURN = """async (...values) => {
+  const turns = window.clipsearchTurns ??= {last: Promise.resolve(), ends: []};
+  const before = turns.last;
+  turns.last = new Promise((end) => turns.ends.push(end));
+  await before;
+  return values;
+}"""
+# A step that took its turn answered (or failed): the oldest turn, its own, ends.
+TURN_OVER = "() => { const end = window.clipsearchTurns?.ends.shift(); if (end) end(); }"
+
+
+def in_turn(step: dict[str, Any]) -> dict[str, Any]:
+    """An event's keyword arguments, its step waiting for its turn (``turn_over`` after it)."""
+    return {**step, "js": TAKE_TURN}
+
+
+def turn_over(event: Any) -> Any:
+    """``event``, a step ``in_turn``, ending its turn when it answers or fails (one of the two runs:
+    a failed step's ``.then`` does not); the event, to chain on."""
+    event.success(None, js=TURN_OVER, **PRIVATE)
+    event.failure(None, js=TURN_OVER, **PRIVATE)
+    return event
