@@ -218,8 +218,10 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         page = Page(handlers)
         searching = {**encoder_bound, "show_progress_on": [gallery]}  # not over the drop zone and preview
 
-        first_unselect = {"fn": unselect, "outputs": gallery, "api_visibility": "private",
-                          "show_progress": "hidden"}
+        # "multiple": a search asked while one is on its way runs after it (``turns``), where Gradio's
+        # "once" dropped it (the words typed, or the photo dropped, next to the results of the one before)
+        first_unselect = {"fn": unselect, "outputs": gallery, "api_visibility": "private", "show_progress": "hidden",
+                          "trigger_mode": "multiple"}
         region, region_go = region_controls("query-image")
         held = gr.Image(type="filepath", visible="hidden", interactive=False, label="stand-in", elem_id="stand-in")
         asked = gr.Textbox("", visible="hidden", elem_id="stand-in-asked", label="stand-in asked for")
@@ -270,7 +272,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         demo.load(None, None, indexed, js=INDEXED_IN_ADDRESS, **PRIVATE)
         indexed.change(page.from_indexed, [indexed, k, min_score, sort, strong_only], [*address, image, region, *outputs],
                        api_visibility="private", **searching).then(None, region, js=show("query-image"), **PRIVATE)
-        gr.on([min_score.input, sort.change, strong_only.change], **first_unselect, trigger_mode="always_last").then(
+        gr.on([min_score.input, sort.change, strong_only.change], **{**first_unselect, "trigger_mode": "always_last"}).then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
             api_visibility="private", show_progress="hidden").then(**moments_shown).then(None, js=OPEN_ADDRESS_JS, **PRIVATE)
         # A click's selection, and what reads it, in one queue in the order asked (``SELECTION``)

@@ -33,8 +33,11 @@ TURN_OVER = "() => { const end = window.clipsearchTurns?.ends.shift(); if (end) 
 
 
 def in_turn(step: dict[str, Any]) -> dict[str, Any]:
-    """An event's keyword arguments, its step waiting for its turn (``turn_over`` after it)."""
-    return {**step, "js": TAKE_TURN}
+    """An event's keyword arguments, its step waiting for its turn (``turn_over`` after it). Asked
+    again while on its way, it runs again in its turn (``trigger_mode`` "multiple", unless the step
+    says otherwise), where Gradio's default, "once", dropped the newer: the words typed, or the photo
+    dropped, shown beside the results of the search before."""
+    return {"trigger_mode": "multiple", **step, "js": TAKE_TURN}
 
 
 def turn_over(event: Any) -> Any:

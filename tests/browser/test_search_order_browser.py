@@ -21,10 +21,10 @@ from .test_drop_zone_browser import HeldSteps
 
 pytestmark = BROWSER_MARKS
 SINCE = "From (YYYY-MM-DD)"
-# The newer search's answer is on the page, or the newer search waits its turn behind the re-run
-# (the page's queue of turns holds two: the re-run's and its own).
-LANDED_OR_WAITING = """(words) => document.querySelector('#status').innerText.includes(words)
-  || (window.clipsearchTurns ? window.clipsearchTurns.ends.length : 0) >= 2"""
+# The newer search waits its turn behind the step asked before it (the page's queue of turns holds
+# two: that step's and its own); or (LANDED_OR_WAITING) its answer is on the page already.
+WAITING = "() => (window.clipsearchTurns ? window.clipsearchTurns.ends.length : 0) >= 2"
+LANDED_OR_WAITING = f"(words) => document.querySelector('#status').innerText.includes(words) || ({WAITING})()"
 
 
 @pytest.fixture(scope="module")
@@ -104,4 +104,18 @@ def test_a_rerun_asked_while_a_search_is_on_its_way_reruns_that_search(app, page
         told.arrived(1)  # the re-run's answer is on the page
     status = page.locator("#status").inner_text()
     assert "“a blue star”" in status and "photos like" not in status, status
+    assert first_is(app, page, "blue", "star"), result_names(page)[:3]
+
+
+def test_words_searched_while_a_search_is_on_its_way_are_searched_after_it(app, page):
+    """"a red circle" searched and, before it answered, "a blue star": the blue stars are searched
+    too, after it, and shown (the newer search was dropped, its words left beside the red circles)."""
+    with app["search"].held() as searches:
+        ask(page, "a red circle")
+        searches.arrived(1)  # on the server, not answered yet
+        ask(page, "a blue star")
+        page.wait_for_function(WAITING)
+        searches.answer(0)
+        searches.arrived(2)  # the blue star's search asked, once the red circle's answered
+    expect_status(page, "“a blue star”")
     assert first_is(app, page, "blue", "star"), result_names(page)[:3]
