@@ -27,7 +27,6 @@ from .handlers import (
     ALL_FOLDERS,
     DEFAULT_K,
     MAX_K,
-    NOT_A_PICTURE,
     SORT_DATE,
     SORT_RELEVANCE,
     Handlers,
@@ -74,7 +73,9 @@ QUERY_HELP = (
 )
 # After an upload: an unreadable one leaves the drop zone empty. In the browser: an update of the
 # image from Python would replace, for the session, the component that ``upload_image`` wrapped.
-EMPTY_IF_UNREADABLE = f"(image, status) => status.includes({NOT_A_PICTURE!r}) ? null : image"
+# Only the file the search found unreadable (``Page.search_upload``) goes: told by the status line,
+# an answer that came after another photo was dropped emptied the zone of that photo.
+EMPTY_IF_UNREADABLE = "(image, unreadable) => (image && unreadable && image.path === unreadable) ? null : image"
 # Find similar, or a topic opened: its photos replace the results, and the query's boxes are emptied
 # (they claimed a query the results are not, and Enter ran it) as the click lands, in the browser:
 # emptied when the results came, they took words typed since. Find similar with no result chosen
@@ -245,9 +246,10 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         moments_shown = wire_videos(moments, VideosView(handlers), results, [last, min_score, strong_only])
         wire_saved(demo, saved, SavedView(page), named, image, region, [k, min_score, sort, strong_only], outputs,
                    searching)
-        turn_over(image.upload(None, None, region, js=FORGET, **PRIVATE).then(
-            **first_unselect).then(**searched)).then(None, [image, status], image, js=EMPTY_IF_UNREADABLE,
-                                                              api_visibility="private").then(**in_address[0]).then(
+        unreadable = gr.Textbox("", visible="hidden", elem_id="unreadable-upload", label="unreadable upload")
+        turn_over(image.upload(None, None, region, js=FORGET, **PRIVATE).then(**first_unselect).then(
+            **{**searched, "fn": page.search_upload, "outputs": [*outputs, unreadable]})).then(
+            None, [image, unreadable], image, js=EMPTY_IF_UNREADABLE, api_visibility="private").then(**in_address[0]).then(
             **in_address[1]).then(
             page.stand_in_asked, [image, asked], [held, asked], js=STAND_IN_ASKED, api_visibility="private",
             show_progress="hidden").then(None, [held, asked, image], image, js=STAND_IN_IF_SAME, **PRIVATE)

@@ -11,7 +11,7 @@ wraps its searches for the page, so that the page stays consistent:
 - the last search is remembered (``last``, a ``gr.State``): a change of folder or dates runs it
   again with the new filter, and a sort or cut-off change keeps the query and its time in the
   status line;
-- an upload that is not a picture says so in the status line (and ``app`` empties the drop zone);
+- an upload that is not a picture says so in the status line (and ``app`` empties the drop zone of it);
 - a dropped picture that browsers cannot draw (HEIC, TIFF, camera RAW...) is shown in the drop zone as a JPEG
   stand-in, and a search again with it uses the original it stands in for;
 - a box drawn on the dropped photo (``region_view``) searches with that part of it, in every search
@@ -71,6 +71,15 @@ class Page:
                                    region, name, then=lambda find: found.update(moments=found_moments(find)))
         return self._after(out, {"kind": "query", **found}, describe_query(text, image, bool(region), name),
                            (folder, date_from, date_to))
+
+    def search_upload(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
+                      folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
+                      region: str | None = None):
+        """A photo dropped or pasted: ``search``, then the file of the upload where it is not a picture,
+        else "": the page empties the drop zone only where it still holds that file
+        (``app.EMPTY_IF_UNREADABLE``), not a photo dropped since, before that answer came."""
+        out = self.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only, region)
+        return (*out, image.path if isinstance(image, UnreadableUpload) else "")
 
     def use_selected(self, selected: str | None):
         """"Search with this photo": the selected result into the drop zone (its preview JPEG, which

@@ -38,3 +38,4 @@ class UnreadableUpload(str):
     """
 
     reason = "unreadable"
+    path = ""  # the upload's file, where one came

@@ -51,7 +51,7 @@ def upload_image(refuse: bool = False, **kwargs: Any) -> gr.Image:
                 raise gr.Error(f"The uploaded file {NOT_A_PICTURE} ({reason}).", title="Not a picture",
                                print_exception=False) from None
             unreadable = UnreadableUpload("an unreadable upload")  # not empty: an upload was made
-            unreadable.reason = reason
+            unreadable.reason, unreadable.path = reason, path  # the upload's, as the page knows it
             return unreadable
 
     image.preprocess = preprocess  # type: ignore[method-assign]

@@ -3,20 +3,23 @@
 A change of folder or dates runs the last search again (``Page.rerun``). That re-run, still on
 its way when a new query was searched, answered after it and put the older query's results back
 (seen once in a browser under load); and a re-run asked while a search was on its way ran the
-search before that one again. Here the server's steps are held until the test lets them answer,
-so the late answer comes when the test says (``webui.turns`` is what keeps them in order).
+search before that one again; and a file that was no picture, its answer late, emptied the drop
+zone of the photo dropped over it meanwhile. Here the server's steps are held until the test lets
+them answer, so the late answer comes when the test says (``webui.turns`` is what keeps them in
+order; ``app.EMPTY_IF_UNREADABLE`` empties the zone of the unreadable file only).
 """
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
 
-from clipsearch.demo import make_sample_library
+from clipsearch.demo import Scene, SceneObject, make_sample_library, render_scene
 from testsupport.browser import served_library
 
-from .test_browser import BROWSER_MARKS, expect_status, ground_truth, result_names, search_for
+from .test_browser import BROWSER_MARKS, TIMEOUT, expect_status, ground_truth, result_names, search_for
 from .test_drop_zone_browser import HeldSteps
 
 pytestmark = BROWSER_MARKS
@@ -30,15 +33,18 @@ LANDED_OR_WAITING = f"(words) => document.querySelector('#status').innerText.inc
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """The demo model over a sample library (EXIF dates 2016-2024); ``app["rerun"]``, ``app["search"]``
-    hold the re-run and the search when told, and ``app["told"]`` the step of a re-run's chain that
-    comes after its answer is on the page (the address written, ``Page.similar_address``)."""
+    hold the re-run and the search when told, and ``app["told"]`` and ``app["address"]`` the step of
+    a re-run's chain, and of a search's, that comes after its answer is on the page (the address
+    written, ``Page.similar_address``, ``Page.query_address``)."""
     from webui.page import Page
 
     root = tmp_path_factory.mktemp("browser-search-order")
     make_sample_library(root / "photos", n=120, seed=0)
-    held = {"rerun": HeldSteps(Page.rerun), "search": HeldSteps(Page.search), "told": HeldSteps(Page.similar_address)}
+    held = {"rerun": HeldSteps(Page.rerun), "search": HeldSteps(Page.search), "told": HeldSteps(Page.similar_address),
+            "address": HeldSteps(Page.query_address)}
     with pytest.MonkeyPatch.context() as mp:  # before the app binds them
-        for name, steps in (("rerun", held["rerun"]), ("search", held["search"]), ("similar_address", held["told"])):
+        for name, steps in (("rerun", held["rerun"]), ("search", held["search"]), ("similar_address", held["told"]),
+                            ("query_address", held["address"])):
             mp.setattr(Page, name, lambda page, *args, steps=steps: steps(page, *args))
         with served_library(root) as app:
             app.update(held, truth=ground_truth(app["library"]))
@@ -119,3 +125,28 @@ def test_words_searched_while_a_search_is_on_its_way_are_searched_after_it(app, 
         searches.arrived(2)  # the blue star's search asked, once the red circle's answered
     expect_status(page, "“a blue star”")
     assert first_is(app, page, "blue", "star"), result_names(page)[:3]
+
+
+def test_a_late_not_a_picture_leaves_the_photo_dropped_since_in_the_drop_zone(app, page, tmp_path):
+    """A file that is no picture dropped and, before its search said so, a photo dropped over it:
+    the answer for the file ("not a picture") empties the drop zone of that file only, and the
+    photo stays there, searched with."""
+    from playwright.sync_api import expect
+
+    fake, photo = tmp_path / "holiday.png", tmp_path / "blue-star.jpg"
+    fake.write_text("this is not a picture")
+    render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, random.Random(5)).save(photo, quality=90)
+    zone, picture = page.locator("#query-image input[type=file]"), page.locator("#query-image img")
+    with app["search"].held() as searches, app["address"].held() as told:
+        zone.set_input_files(str(fake))
+        searches.arrived(1)  # its search on the server, not answered yet
+        zone.set_input_files(str(photo))
+        expect(picture).to_have_attribute("src", re.compile(f"/{re.escape(photo.name)}$"), timeout=TIMEOUT)
+        page.wait_for_function(WAITING)  # the photo's search asked, waiting for the file's to answer
+        searches.answer(0)  # "not a picture" comes now, after the photo was dropped
+        told.arrived(1)  # that answer is on the page, and the step after it that empties the zone done
+        assert picture.count() == 1 and picture.get_attribute("src").endswith(f"/{photo.name}")
+    expect_status(page, "· the dropped photo ·")
+    assert picture.get_attribute("src").endswith(f"/{photo.name}")
+    assert first_is(app, page, "blue", "star"), result_names(page)[:3]
+    page.locator("#query-image button[aria-label='Remove Image']").click()
