@@ -21,6 +21,7 @@ from .address_js import FORGOTTEN_ADDRESS_JS, SAVED_ADDRESS_JS
 from .handlers import ALL_FOLDERS, parse_filter
 from .page import ADDRESS_NAMES, OUTPUT_NAMES, Page
 from .region_view import show
+from .turns import in_turn, turn_over
 
 # The saved search the address names (/?saved=NAME), read in the browser on load ("" for none).
 SAVED_IN_ADDRESS = "() => new URL(window.location.href).searchParams.get('saved') || ''"
@@ -146,7 +147,8 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
     panel["forget"].click(view.forget, panel["chosen"], panel["chosen"], **private).then(
         None, panel["chosen"], js=FORGOTTEN_ADDRESS_JS, **private)
     opened = [*boxes, image, region, *outputs]
-    panel["chosen"].input(view.open, [panel["chosen"], *view_inputs], opened, **private, **searching).then(
+    turn_over(panel["chosen"].input(view.open, [panel["chosen"], *view_inputs], opened, **private,
+                                    **in_turn(searching))).then(  # in the order asked, as searches (``turns``)
         None, panel["chosen"], js=SAVED_ADDRESS_JS, **private).then(None, region, js=show("query-image"), **private)
     # The page opened at /?saved=NAME (&open=PATH): that saved search (its photo and box too). Only then: an event
     # that writes the drop zone on every load would empty it after a photo dropped meanwhile.

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 import pytest
 
@@ -59,9 +60,11 @@ def ask(page, words: str) -> None:
 
 
 def set_since(page, day: str) -> None:
+    """A date typed in the From box, which is then left: one re-run (Enter, then a click elsewhere,
+    would ask two, and the second, late, would run into the next test)."""
     box = page.get_by_label(SINCE)
     box.fill(day)
-    box.press("Enter")
+    box.blur()
 
 
 def first_is(app, page, colour: str, shape: str) -> bool:
@@ -150,3 +153,44 @@ def test_a_late_not_a_picture_leaves_the_photo_dropped_since_in_the_drop_zone(ap
     assert picture.get_attribute("src").endswith(f"/{photo.name}")
     assert first_is(app, page, "blue", "star"), result_names(page)[:3]
     page.locator("#query-image button[aria-label='Remove Image']").click()
+
+
+def test_a_topic_opened_while_a_rerun_is_on_its_way_is_the_one_shown(app, page):
+    """The dates changed (the last search runs again) and, before that answer came, a topic
+    opened: its photos stay."""
+    search_for(page, "a red circle")
+    page.locator("#topics-panel").get_by_text("Topics: what your photos show").click()
+    page.locator("#topics img").first.wait_for()
+    topic = app["engine"].topics()[0]
+    with app["rerun"].held() as reruns, app["told"].held() as told:
+        set_since(page, "2016-01-03")
+        reruns.arrived(1)
+        page.locator("#topics .thumbnail-item").first.click()
+        page.wait_for_function(LANDED_OR_WAITING, arg=f"topic “{topic.name}”")
+        reruns.answer(0)
+        told.arrived(1)  # the answer of the re-run or of the topic on the page (each chain then writes the address,
+        told.answer(0)  # one at a time: a step's calls queue on the server)
+        told.arrived(2)  # and the other's
+        expect_status(page, f"topic “{topic.name}”")
+    assert result_names(page)[0] == Path(topic.paths[0]).name
+    page.locator("#topics-panel").get_by_text("Topics: what your photos show").click()
+
+
+def test_a_saved_search_opened_while_a_rerun_is_on_its_way_is_the_one_shown(app, page):
+    """The dates changed (the last search runs again) and, before that answer came, a saved
+    search opened: its results stay."""
+    from clipsearch.saved import SavedSearch, SavedSearches
+
+    SavedSearches(app["root"] / "index").save(SavedSearch("Blue stars", "a blue star"))
+    search_for(page, "a red circle")
+    with app["rerun"].held() as reruns, app["told"].held() as told:
+        set_since(page, "2016-01-04")
+        reruns.arrived(1)
+        page.locator("#saved-panel").get_by_text("Saved searches").click()
+        page.locator("#saved-choice input").click()
+        page.get_by_role("option", name="Blue stars").click()
+        page.wait_for_function(LANDED_OR_WAITING, arg="“a blue star”")
+        reruns.answer(0)
+        told.arrived(1)  # the re-run's answer is on the page
+        expect_status(page, "“a blue star”")  # (another re-run, for the dates the saved search put back, held)
+    assert first_is(app, page, "blue", "star"), result_names(page)[:3]
