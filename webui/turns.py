@@ -20,16 +20,31 @@ from typing import Any
 
 from .region_view import PRIVATE
 
+# How long a step waits for the one asked before it, once that one has taken its turn, before it
+# takes that one's answer for lost (the server gone mid-search: neither of its ends ran) and goes
+# on: a lost answer must not leave every later search of the page waiting for it.
+LOST_AFTER_MS = 60_000
 # The step's own values, handed on once the steps asked before it have answered: its turn is the
-# last in the page's queue of turns, ``ends`` the functions that end each turn, oldest first.
+# last in the page's queue of turns (``started`` once it stopped waiting, ``done`` once it ended),
+# ``ends`` the functions that end each turn, oldest first. A turn whose step waited
+# ``LOST_AFTER_MS`` (``window.clipsearchTurnWait``, where a test sets it) after the one before it
+# started ends the turns before its own, which no answer will end.
 TAKE_TURN = """async (...values) => {
-  const turns = window.clipsearchTurns ??= {last: Promise.resolve(), ends: []};
+  const turns = window.clipsearchTurns ??= {last: {started: Promise.resolve(), done: Promise.resolve()}, ends: []};
   const before = turns.last;
-  turns.last = new Promise((end) => turns.ends.push(end));
-  await before;
+  let end, start;
+  turns.last = {done: new Promise((resolve) => { end = resolve; }), started: new Promise((resolve) => { start = resolve; })};
+  turns.ends.push(end);
+  await before.started;
+  let timer;
+  const lost = new Promise((resolve) => { timer = setTimeout(() => resolve(true), window.clipsearchTurnWait ?? LOST_AFTER_MS); });
+  if (await Promise.race([before.done.then(() => false), lost])) {
+    for (const stale of turns.ends.splice(0, turns.ends.indexOf(end))) stale();
+  }
+  clearTimeout(timer);
+  start();
   return values;
-}"""
-# A step that took its turn answered (or failed): the oldest turn, its own, ends.
+}""".replace("LOST_AFTER_MS", str(LOST_AFTER_MS))
 TURN_OVER = "() => { const end = window.clipsearchTurns?.ends.shift(); if (end) end(); }"
 
 

@@ -194,3 +194,20 @@ def test_a_saved_search_opened_while_a_rerun_is_on_its_way_is_the_one_shown(app,
         told.arrived(1)  # the re-run's answer is on the page
         expect_status(page, "“a blue star”")  # (another re-run, for the dates the saved search put back, held)
     assert first_is(app, page, "blue", "star"), result_names(page)[:3]
+
+
+def test_a_turn_whose_answer_was_lost_does_not_hold_the_page_s_searches_for_ever(app, page):
+    """A step that took its turn and whose answer never came (the server gone mid-search: neither
+    of its ends runs) is taken for lost once the next search has waited ``LOST_AFTER_MS`` (here
+    1.5 s): that search, and the ones after it, are searched and shown; none waits again."""
+    from webui.turns import TAKE_TURN
+
+    search_for(page, "a red circle")
+    page.evaluate("() => { window.clipsearchTurnWait = 1500; }")
+    page.evaluate(f"({TAKE_TURN})()")  # a turn taken, never ended
+    search_for(page, "a blue star")
+    assert first_is(app, page, "blue", "star"), result_names(page)[:3]
+    page.wait_for_function("() => window.clipsearchTurns.ends.length === 0")  # the lost turn forgotten
+    page.evaluate("() => { window.clipsearchTurnWait = 600000; }")  # no search waits for a lost one again
+    search_for(page, "a green square")
+    assert first_is(app, page, "green", "square"), result_names(page)[:3]
