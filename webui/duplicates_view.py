@@ -23,6 +23,7 @@ import gradio as gr
 from clipsearch import ClipSearchError
 from clipsearch.reports import counted
 
+from .markdown import md
 from .paths import file_url, web_safe
 
 log = logging.getLogger(__name__)
@@ -233,7 +234,7 @@ def similar_markdown(result: dict[str, Any]) -> str:
     similar = result.get("similar") or []
     if not similar:
         return ""
-    names = ", ".join(html.escape(s["name"]) for s in similar)
+    names = ", ".join(md(s["name"]) for s in similar)
     return f"\n\n**+{len(similar)} similar** (the same shot): {names}. Press **Open similar** to see them."
 
 
@@ -248,7 +249,7 @@ def open_similar(handlers, shown: list[dict], selected: str | None):
     group = [{**result, "similar": []}] + [{**s, "similar": []} for s in result["similar"]]
     thumbs = handlers.thumbs.get_many([r["path"] for r in group])
     gallery = [(t, caption(r)) for t, r in zip(thumbs, group)]
-    return gallery, group, f"{result['name']} and {len(group) - 1} near-duplicates"
+    return gallery, group, f"{md(result['name'])} and {len(group) - 1} near-duplicates"
 
 
 def unfold(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
