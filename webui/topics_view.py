@@ -23,6 +23,7 @@ from .thumbnails import THUMB_SIZE
 from .turns import in_turn, turn_over
 
 EMPTY = "No topic yet: the index holds no photo."
+NO_INDEX = "No index yet: build one as the note at the top of the page says, then open this panel again."
 COLUMNS = 6
 # The covers as tall as their rows (Gradio's gallery keeps 450 px whatever it holds), to three rows,
 # then a scrollbar. Six columns where the panel is wide, as many of at least 110 px as fit where it
@@ -50,7 +51,9 @@ class TopicsView:
         handlers = self.page.handlers
         try:
             topics = handlers.engine().topics()
-        except (NoIndexYet, ClipSearchError) as exc:
+        except NoIndexYet:  # its message is the page's banner, markdown of its own: said there, not here
+            return [], [], NO_INDEX
+        except ClipSearchError as exc:
             return [], [], md(str(exc))
         if not topics:
             return [], [], EMPTY
