@@ -48,6 +48,9 @@ class SavedView:
         """"Save this search", with the photo in the drop zone and the box on it; after Find similar
         (``last``), that photo and the part of it, which the results show, not words left in the box:
         (the list with it chosen, the name box emptied)."""
+        if not (name or "").strip():  # said as a user needs it, not as the length check of clipsearch.saved says it
+            gr.Warning("Type a name for the search first, in “Save the search above as”, then press Save.")
+            return gr.skip(), gr.skip()
         photo, name_of = self.page.dropped(image) or (None, None)
         if last and last.get("kind") == "similar":
             photo, name_of, region, text = last["path"], os.path.basename(last["path"]), last.get("region"), ""

@@ -247,3 +247,21 @@ def test_a_very_long_query_is_not_echoed_in_full(page):
     assert len(text) < 200, text
     assert page.locator("#status").bounding_box()["height"] < 80
     shot(page, "9-long-query")
+
+
+def test_save_without_a_name_asks_for_one_in_plain_words(page):
+    """Save pressed before a name was typed said "a saved search's name has 1 to 80 characters,
+    not 0", the length check's words; it now asks for a name, and nothing is saved."""
+    from playwright.sync_api import expect
+
+    search_for(page, "a red circle")
+    page.locator("#saved-panel").get_by_text("Saved searches", exact=True).click()
+    page.locator("#save-search").click()
+    toast = page.locator(".toast-body").filter(has_text="Type a name for the search first")
+    expect(toast).to_have_count(1)
+    assert "characters" not in toast.inner_text()
+    page.locator("#saved-choice input").click()
+    expect(page.locator("ul[role=listbox] li")).to_have_count(0)  # nothing saved
+    shot(page, "10-save-without-a-name")
+    toast.locator(".toast-close").click()
+    expect(toast).to_have_count(0)
