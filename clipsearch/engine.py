@@ -26,7 +26,7 @@ from .duplicates import DuplicateFinding
 from .encoders import Encoder, load_encoder
 from .errors import IndexNotFound, InvalidQuery, ModelMismatch
 from .folders import as_covered, filter_as_covered, known_under, left_out
-from .index_handle import IndexHandle
+from .index_handle import IndexHandle, same_model
 from .index_watch import IndexFollowing, IndexWatch
 from .pipeline import FileEmbedder, IndexingPipeline, IndexProgress, IndexReport
 from .query import QueryTerm, parse_query
@@ -123,21 +123,24 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
         have = handle.stamp
         if have is None and not create:
             raise IndexNotFound(f"no index in {settings.index_dir}", location=settings.index_dir)
-        spec = handle.model_spec(settings.model, use_index_model=use_index_model)
-        settings = replace(settings, model=spec)
-        encoder = load_encoder(spec)  # lazy: loads on first use
-        if have is not None and have.get("model") != spec.name and not spec.weights:
-            raise ModelMismatch(  # plainly another model: no need to load it to know
-                f"the index in {settings.index_dir} was built with model {have.get('model')} "
-                f"({have.get('pretrained') or 'own weights'}), not {spec.name}: use the model it "
-                "was built with, or another index folder"
-            )
-        if have is not None and same_model(have, spec):
-            # The index's own model: it loads only if there is something to embed, and the
-            # pipeline checks the full stamp (dim, preprocessing, checkpoint hash) then.
-            store = handle.open_writer(None)
-        else:
-            store = handle.open_writer(encoder.stamp)
+        if have is None:  # a new index: claimed before its model loads, so a second writer is refused now
+            have = handle.claim()
+        try:
+            spec = handle.model_spec(settings.model, use_index_model=use_index_model)
+            settings = replace(settings, model=spec)
+            encoder = load_encoder(spec)  # lazy: loads on first use
+            if have is not None and have.get("model") != spec.name and not spec.weights:
+                raise ModelMismatch(  # plainly another model: no need to load it to know
+                    f"the index in {settings.index_dir} was built with model {have.get('model')} "
+                    f"({have.get('pretrained') or 'own weights'}), not {spec.name}: use the model it "
+                    "was built with, or another index folder"
+                )
+            # The index's own model loads only if there is something to embed, and the pipeline
+            # checks the full stamp (dim, preprocessing, checkpoint hash) then.
+            store = handle.open_writer(None if have is not None and same_model(have, spec) else encoder.stamp)
+        except BaseException:
+            handle.unclaim(undo=True)  # a model that cannot load: no index, nor its folder
+            raise
         return cls(encoder, store, settings=settings, writable=True, handle=handle)
 
     @staticmethod
@@ -380,6 +383,8 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
         return None if self.store is None else self.store.get(os.path.abspath(os.fspath(path)))
 
     def close(self) -> None:
+        if self._handle is not None:  # a new index's lock, if no write took it over
+            self._handle.unclaim()
         self.text.close()
         self.videos.close()
         with self._swap_lock:
@@ -389,11 +394,3 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
 
 def _result_of(record: ImageRecord, score: float) -> SearchResult:
     return SearchResult(record.path, score, record.width, record.height, record.date_taken, record.size, record.mtime_ns)
-
-
-def same_model(stamp: dict[str, Any], spec: ModelSpec) -> bool:
-    """True when a spec names the model recorded in a stamp (by name, tag and weights path)."""
-    recorded = ModelSpec.from_stamp(stamp)
-    weights = Path(spec.weights).expanduser().resolve() if spec.weights else None
-    return (recorded.name, recorded.pretrained, recorded.weights) == (
-        spec.name, None if (spec.weights or spec.name == "demo") else spec.pretrained, weights)

@@ -7,6 +7,8 @@ it, they ask the engine.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from .config import ModelSpec, Settings
 from .errors import IndexNotFound
 from .lock import IndexLock
 from .stores import VectorStore, open_store, read_stamp, resolve_kind
+from .stores.layout import make_folder
 
 _UNREAD = object()
 
@@ -25,6 +28,8 @@ class IndexHandle:
         self.folder = Path(settings.index_dir)
         self.kind, self.uri = resolve_kind(self.folder, settings.store, settings.store_uri)
         self._stamp: Any = _UNREAD
+        self._claim: IndexLock | None = None  # the writer's lock, taken before a new index is made
+        self._made = False  # whether ``claim`` made the index folder
 
     @property
     def stamp(self) -> dict[str, Any] | None:
@@ -62,6 +67,44 @@ class IndexHandle:
         self._stamp = store.stamp
         return store
 
-    def lock(self) -> IndexLock:
-        """The writer's lock of the index (a context manager; ``IndexLocked`` when held elsewhere)."""
-        return IndexLock(self.folder)
+    def claim(self) -> dict[str, Any] | None:
+        """Take the writer's lock now, before a new index is made and its model loads, so that a
+        second writer is refused at once (``IndexLocked``) instead of making the index too. The
+        lock dies with the process; it is held until the end of the first ``lock()`` block, or
+        ``unclaim()``. Returns the stamp, read again: another writer may have just made the index."""
+        self._made = not self.folder.exists()
+        make_folder(self.folder)  # or say plainly why it cannot be made
+        self._claim = IndexLock(self.folder).acquire()
+        self._stamp = _UNREAD
+        return self.stamp
+
+    def unclaim(self, undo: bool = False) -> None:
+        """Let go of the lock ``claim`` took, if it is still held; ``undo`` (no index was made: its
+        model could not load) also removes the folder ``claim`` made, if nothing else is in it."""
+        if self._claim is not None:
+            if undo and self._made:
+                self._claim.remove()
+            self._claim.release()
+            self._claim = None
+
+    def lock(self) -> contextlib.AbstractContextManager[IndexLock]:
+        """The writer's lock of the index (a context manager; ``IndexLocked`` when held elsewhere).
+        The lock ``claim`` took is handed to the first such block, and let go at its end."""
+        if self._claim is None:
+            return IndexLock(self.folder)
+        return self._claimed()
+
+    @contextlib.contextmanager
+    def _claimed(self) -> Iterator[IndexLock]:
+        try:
+            yield self._claim
+        finally:
+            self.unclaim()
+
+
+def same_model(stamp: dict[str, Any], spec: ModelSpec) -> bool:
+    """True when a spec names the model recorded in a stamp (by name, tag and weights path)."""
+    recorded = ModelSpec.from_stamp(stamp)
+    weights = Path(spec.weights).expanduser().resolve() if spec.weights else None
+    return (recorded.name, recorded.pretrained, recorded.weights) == (
+        spec.name, None if (spec.weights or spec.name == "demo") else spec.pretrained, weights)

@@ -37,16 +37,24 @@ class IndexLock:
         self._handle = None
 
     def acquire(self) -> IndexLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")
-        if fcntl is not None:
+        while True:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                handle.seek(0)
-                holder = handle.read().strip()
-                handle.close()
-                raise IndexLocked(_describe(self.path, holder)) from None
+                handle = open(self.path, "a+")
+            except FileNotFoundError:  # its folder removed meanwhile (``remove``): made again
+                continue
+            if fcntl is not None:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    handle.seek(0)
+                    holder = handle.read().strip()
+                    handle.close()
+                    raise IndexLocked(_describe(self.path, holder)) from None
+                if not _is_at(handle, self.path):  # removed by its holder since it was opened: not the lock
+                    handle.close()
+                    continue
+            break
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}))
@@ -55,6 +63,16 @@ class IndexLock:
         with _HELD_GUARD:
             _HELD.add(os.path.realpath(self.path))
         return self
+
+    def remove(self) -> None:
+        """Remove the lock file, and its folder if nothing else is in it (made for an index that
+        was not made after all), then let go. Whoever opened the file meanwhile sees that it is
+        no longer the lock (``acquire``)."""
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+                self.path.parent.rmdir()
+        self.release()
 
     def release(self) -> None:
         if self._handle is not None:
@@ -98,6 +116,15 @@ def sole_writer(folder: str | Path) -> Iterator[bool]:
         yield True
     finally:
         lock.release()
+
+
+def _is_at(handle, path: Path) -> bool:
+    """Whether the open ``handle`` is the file at ``path`` now (not one removed since it was opened)."""
+    try:
+        here, there = os.fstat(handle.fileno()), os.stat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def _describe(path: Path, holder: str) -> str:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from clipsearch.lock import IndexLock
 from clipsearch.stores import open_store
-from tests.integration.conftest import run_indexer
+from tests.integration.conftest import REPO, run_indexer
 from testsupport.imagefactory import photo, save
 
 
@@ -156,6 +159,28 @@ def test_second_indexer_is_refused_while_the_first_holds_the_lock(library, tmp_p
         result = run_indexer(str(library), "--index", str(index))
     assert result.returncode == 1
     assert "is being updated by process" in result.stderr
+
+
+def test_a_second_first_run_is_refused_while_the_first_loads_its_model(library, tmp_path):
+    """Before the index exists (the first run still loading its model, which holds the lock), a
+    second run says at once who is updating it, exit 1 as when the index exists, and makes
+    nothing: no model loaded (offline, the default model would fail to download), no index."""
+    index = tmp_path / "new"
+    with IndexLock(index):
+        result = run_indexer(str(library), "--index", str(index))
+    assert result.returncode == 1, result.stderr
+    assert "is being updated by process" in result.stderr and "cannot load" not in result.stderr
+    assert sorted(p.name for p in index.iterdir()) == ["index.lock"]
+    # A first run killed while it loads its model (SIGKILL) leaves no lock that blocks the next one.
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from clipsearch.lock import IndexLock; "
+                               f"IndexLock({str(index)!r}).acquire(); print('held', flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert holder.stdout.readline().strip() == "held"
+    holder.kill()
+    holder.wait()
+    after = run_indexer(str(library), "--index", str(index), "--model", "demo", "--json")
+    assert after.returncode == 0, after.stderr
+    assert json.loads(after.stdout)["added"] == 60
 
 
 def test_remove_folder_and_rename_via_cli(library, tmp_path):

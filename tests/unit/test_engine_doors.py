@@ -80,6 +80,65 @@ def test_indexing_takes_the_lock_for_readers_and_writers(settings, library):
         writer.close()
 
 
+def test_a_new_index_is_claimed_before_its_model_loads(settings, library, monkeypatch):
+    """A second first run, while the first loads its model and before the index exists, is
+    refused at once (the first holds the lock), loads no model and makes nothing; the claim is
+    let go when the model cannot load, and passes to the first write, which lets it go."""
+    loaded = []
+    monkeypatch.setattr("clipsearch.engine.load_encoder", lambda spec: loaded.append(spec) or FakeEncoder())
+    with IndexLock(settings.index_dir), pytest.raises(IndexLocked, match="being updated by process"):
+        SearchEngine.for_writing(settings)
+    assert loaded == [] and os.listdir(settings.index_dir) == ["index.lock"]
+
+    def cannot_load(spec):
+        raise OSError("no weights")
+
+    monkeypatch.setattr("clipsearch.engine.load_encoder", cannot_load)
+    with pytest.raises(OSError):
+        SearchEngine.for_writing(settings)
+    fresh = Settings(index_dir=settings.index_dir.parent / "fresh")
+    with pytest.raises(OSError):
+        SearchEngine.for_writing(fresh)
+    assert not fresh.index_dir.exists()  # the folder made for the lock goes too: no index left
+    monkeypatch.setattr("clipsearch.engine.load_encoder", lambda spec: FakeEncoder())
+    engine = SearchEngine.for_writing(settings)
+    try:
+        with pytest.raises(IndexLocked):  # claimed: a second writer is refused until the first write ends
+            IndexLock(settings.index_dir).acquire()
+        assert engine.index_folder(library).added == 6
+        IndexLock(settings.index_dir).acquire().release()  # the first write let it go
+    finally:
+        engine.close()
+    unused = SearchEngine.for_writing(Settings(index_dir=settings.index_dir.parent / "other"))
+    unused.close()  # an engine that never wrote lets its claim go when closed
+    IndexLock(settings.index_dir.parent / "other").acquire().release()
+
+
+def test_a_lock_file_its_holder_removed_is_not_taken_for_the_lock(tmp_path, monkeypatch):
+    """A lock file opened by a second writer just before its holder removed it (a new index given
+    up: ``IndexLock.remove``) is no lock once the holder lets go: the second writer takes the file
+    at the path, so a third is refused, instead of both holding a lock of their own."""
+    import clipsearch.lock as lock
+
+    first = IndexLock(tmp_path / "index").acquire()
+    real, calls = lock.fcntl.flock, []
+
+    def holder_gives_up_first(fd, operation):  # between the second writer's open and its flock
+        if not calls:
+            calls.append(fd)
+            first.remove()
+        return real(fd, operation)
+
+    monkeypatch.setattr(lock.fcntl, "flock", holder_gives_up_first)
+    second = IndexLock(tmp_path / "index").acquire()
+    try:
+        assert calls and (tmp_path / "index" / "index.lock").exists()
+        with pytest.raises(IndexLocked):
+            IndexLock(tmp_path / "index").acquire()
+    finally:
+        second.release()
+
+
 class VectorsElsewhere:
     """A FileEmbedder that embeds the files itself (as the Ray one does on a cluster)."""
 
