@@ -97,12 +97,12 @@ def keep_held(known: dict, folder: str, report: IndexReport, why: str = "") -> d
 def keep_links_into_missing(known: dict, scan: ScanResult, report: IndexReport) -> dict:
     """``known`` less the symlinks that dangle because their target is in a folder kept as missing
     (``report.kept``: a disk unplugged): their photos stay, as that folder's do, and they leave
-    ``scan.errors``, where they were "vanished" (a symlink whose target is gone otherwise is)."""
+    ``scan.errors``, where they were a "broken link" (as a symlink whose target is gone otherwise is)."""
     missing = tuple(os.path.join(os.path.realpath(f), "") for f in report.kept)
     if not missing:
         return known
     into = {path for path, reason in scan.errors
-            if reason == "vanished" and path in known and os.path.islink(path)
+            if reason == "broken link" and path in known and os.path.islink(path)
             and os.path.realpath(path).startswith(missing)}
     scan.errors = [(path, reason) for path, reason in scan.errors if path not in into]
     return {p: s for p, s in known.items() if p not in into}

@@ -154,8 +154,9 @@ class _Scan:
                     self._add_file(entry.path, entry.stat(), entry.is_symlink())
                 elif not self.wanted(entry.name):
                     self.result.others[os.path.splitext(entry.name)[1].lower() or entry.name] += 1
-            except OSError as exc:  # dangling symlink, vanished file, permissions
-                self.result.errors.append((entry.path, os_reason(exc)))
+            except OSError as exc:  # dangling symlink ("broken link"), vanished file, permissions
+                broken = isinstance(exc, FileNotFoundError) and entry.is_symlink()
+                self.result.errors.append((entry.path, "broken link" if broken else os_reason(exc)))
         if self.progress is not None and time.monotonic() - self.said >= 0.5:
             self.said = time.monotonic()
             self.progress(len(self.result.files))

@@ -152,11 +152,13 @@ class IndexingPipeline:
         known = mount_points.keep_unmounted(known, folders, scan, mounts, report)
         known = keep_links_into_missing(known, scan, report)
         deleted = deleted_inside(folders, report)
-        for path, reason in scan.errors:  # a kept folder's absence is said once, a deleted one's by its photos
+        errors, report.still_unreadable, links = unreadable_files.sort_out_links(  # a broken link: said once
+            scan.errors, self.unreadable, None if dry_run else self.unreadable.__setitem__)
+        for path, reason in errors:  # a kept folder's absence is said once, a deleted one's by its photos
             if reason != "vanished" or (path not in report.kept and path not in deleted):
                 report.skip(path, reason)
         on_disk = {f.path for f in scan.files}
-        for stale in [p for p in known_under(self.unreadable, folders) if p not in on_disk]:
+        for stale in [p for p in known_under(self.unreadable, folders) if p not in on_disk and p not in links]:
             del self.unreadable[stale]
         file_ids = getattr(self.store, "file_ids", None)  # None: a store that keeps none
         todo, unseen = self._diff(scan.files, known, file_ids() if file_ids else None, report)

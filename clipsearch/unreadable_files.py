@@ -13,10 +13,16 @@ Size and time alone kept a file skipped after it was replaced by a good copy of 
 time (``rsync -t``, ``cp --preserve``, a restore from a backup): its inode and ctime tell, as the
 index's ``file_ids`` do for the photos it holds. A list of a release before holds no file ids:
 each entry is trusted on size and time once, and its ids recorded (``still``).
+
+A symlink that leads nowhere (its target gone, or a loop) is remembered the same way, as the link
+itself stands (its own ``lstat``: ``ln -sf`` makes another one), so that it is reported once
+("broken link", "symlink loop"), not at every run (``sort_out_links``).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 from . import kept_lists
@@ -27,6 +33,7 @@ VERSION = 1
 
 Entry = tuple[int, int, str, int, int]  # size, mtime_ns, reason, inode, ctime_ns (0, 0: not known)
 Entries = dict[str, Entry]
+LINK_REASONS = frozenset({"broken link", "symlink loop"})  # a scan's errors for a link leading nowhere
 
 
 def load(index_dir: str | Path) -> Entries:
@@ -63,3 +70,29 @@ def save(index_dir: str | Path, entries: Entries) -> None:
     """Write the list (atomically, and only when it changed; removed when empty). A folder that
     cannot be written keeps none."""
     kept_lists.save(index_dir, FILE_NAME, VERSION, entries, "the unreadable files' list")
+
+
+def sort_out_links(errors: list[tuple[str, str]], entries: Entries,
+                   remember: Callable[[str, Entry], None] | None) -> tuple[list[tuple[str, str]], int, set[str]]:
+    """A scan's ``errors`` less the links leading nowhere that ``entries`` remember as they stand:
+    the errors to report, how many links were left out so (unchanged since reported), and the paths
+    of every such link (there still: their entries stay). A link not remembered, or changed, is
+    reported and given to ``remember`` (None: a dry run, which remembers nothing)."""
+    left, unchanged, links = [], 0, set()
+    for path, reason in errors:
+        try:
+            st = os.lstat(path) if reason in LINK_REASONS else None
+        except OSError:  # gone meanwhile
+            st = None
+        if st is None:
+            left.append((path, reason))
+            continue
+        link = FileStat(path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, st.st_dev)
+        links.add(path)
+        if still(entries, link):
+            unchanged += 1
+            continue
+        left.append((path, reason))
+        if remember is not None:
+            remember(path, entry(link, reason))
+    return left, unchanged, links

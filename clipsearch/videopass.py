@@ -146,13 +146,16 @@ class VideoPass:
         from .video_frames import is_video_name  # PyAV loads with the first pass, not with clipsearch
 
         scan = scan_images(folders, exclude, wanted=is_video_name)
-        for path, reason in scan.errors:
+        errors, report.still_unreadable, links = unreadable_files.sort_out_links(  # a broken link: said once
+            scan.errors, self.index.unreadable(), None if dry_run else self.index.mark_unreadable)
+        present = {f.path for f in scan.files} | links  # a broken link's entry stays while it is there
+        for path, reason in errors:
             if not (reason == "vanished" and path in folders):  # a folder gone: its videos kept, said once
                 report.skip(path, reason)
         report.videos = len(scan.files)
         to_read, unseen = (list(scan.files), []) if other_model and dry_run else self._changed(scan.files, report)
         if dry_run:
-            report.left, report.removed = len(to_read), len(self._gone({f.path for f in scan.files}, folders, exclude, report))
+            report.left, report.removed = len(to_read), len(self._gone(present, folders, exclude, report))
             return report
         self.index.note_file_ids(unseen)
         state = VideoProgress(to_read=len(to_read))
@@ -170,7 +173,7 @@ class VideoPass:
             if self.progress is not None:
                 self.progress(state)
         # after the reading: a video moved meanwhile finds its moments under its old path first
-        report.removed = self.index.forget(self._gone({f.path for f in scan.files}, folders, exclude, report))
+        report.removed = self.index.forget(self._gone(present, folders, exclude, report))
         report.elapsed = time.monotonic() - started
         return report
 

@@ -75,7 +75,7 @@ def test_scan_reports_dangling_symlink_and_missing_root(tmp_path):
     os.symlink(tmp_path / "nowhere.jpg", tmp_path / "dangling.jpg")
     result = scan_images([tmp_path, tmp_path / "missing"])
     reasons = dict(result.errors)
-    assert reasons[str(tmp_path / "dangling.jpg")] == "vanished"
+    assert reasons[str(tmp_path / "dangling.jpg")] == "broken link"  # the link is there: not "vanished"
     assert reasons[str(tmp_path / "missing")] == "vanished"
 
 

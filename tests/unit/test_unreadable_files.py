@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 
-from clipsearch import unreadable_files
+from clipsearch import SearchEngine, Settings, unreadable_files
 from clipsearch.images import FileStat
+from clipsearch.stores import open_store
+from clipsearch.videoindex import VideoIndex
+from clipsearch.videopass import VideoPass
+from testsupport.fakes import FakeEncoder
+from testsupport.imagefactory import photo, save
 
 
 def test_the_list_round_trips_is_rewritten_only_when_it_changes_and_goes_when_empty(tmp_path):
@@ -44,3 +49,46 @@ def test_a_list_of_a_release_before_is_read_and_its_entries_take_the_files_ids_o
     assert not unreadable_files.still(entries, FileStat("/p/a.jpg", 10, 20, ino=6, ctime_ns=31))  # replaced
     assert not unreadable_files.still(entries, FileStat("/p/a.jpg", 11, 20, ino=5, ctime_ns=30))  # changed
     assert not unreadable_files.still(entries, FileStat("/p/b.jpg", 10, 20, ino=5, ctime_ns=30))  # not listed
+
+
+def test_a_link_that_leads_nowhere_is_reported_once_as_such_and_again_when_it_changes(tmp_path):
+    """A symlink whose target is gone, or a loop, was skipped as "vanished" at every run and never
+    remembered. It is reported once, as a "broken link" or a "symlink loop", remembered across
+    runs (as the link stands) like any unreadable file, and reported again once it changes; once
+    its target is there, the photo is indexed. Videos decide the same way."""
+    library = tmp_path / "photos"
+    save(photo(160, 120, seed=1), library / "p.jpg")
+    (library / "x.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (library / "loop.jpg").symlink_to(library / "loop.jpg")
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+
+    def run(**kwargs):
+        store = open_store(settings.index_dir, FakeEncoder().stamp, create=True)
+        engine = SearchEngine(FakeEncoder(), store, settings=settings)
+        try:
+            return engine.index_folder(library, **kwargs)
+        finally:
+            engine.close()
+
+    first = run()
+    assert first.skipped == {"broken link": [str(library / "x.jpg")], "symlink loop": [str(library / "loop.jpg")]}
+    for again in (run(dry_run=True), run()):  # a new engine: remembered beside the index
+        assert (again.skipped, again.still_unreadable, again.unchanged) == ({}, 2, 1)
+    (library / "x.jpg").unlink()
+    (library / "x.jpg").symlink_to(tmp_path / "elsewhere.jpg")  # pointed elsewhere, nowhere still
+    assert run().skipped == {"broken link": [str(library / "x.jpg")]}
+    save(photo(160, 120, seed=2), tmp_path / "elsewhere.jpg")  # its target is there now
+    there = run()
+    assert (there.added, there.skipped, there.still_unreadable) == (1, {}, 1)
+
+    videos = tmp_path / "clips"
+    videos.mkdir()
+    (videos / "v.mp4").symlink_to(tmp_path / "nowhere.mp4")
+    store = VideoIndex.open(tmp_path / "index", create=True)
+    try:
+        first = VideoPass(store, FakeEncoder()).run([str(videos)], [])
+        assert first.skipped == {"broken link": [str(videos / "v.mp4")]}
+        second = VideoPass(store, FakeEncoder()).run([str(videos)], [])
+        assert (second.skipped, second.still_unreadable) == ({}, 1)
+    finally:
+        store.close()
