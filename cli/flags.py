@@ -43,10 +43,13 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def ends_quietly(main: Callable[..., int]) -> Callable[..., int]:
     """``main``, ending in one line where it would end in a traceback: when whoever reads its output
     stops (``| head``: exit 141, as a shell's own commands end on SIGPIPE), and on Ctrl-C before
-    the command's own handling of it (while the model loads, say: "interrupted", exit 130)."""
+    the command's own handling of it (while the model loads, say: "interrupted", exit 130). A
+    stream closed before it starts (``>&-`` in cron) is the null device: the command runs, with
+    nothing to print to."""
 
     @functools.wraps(main)
     def run(argv: list[str] | None = None) -> int:
+        _closed_streams_to_null()
         try:
             code = main(argv)
             sys.stdout.flush()  # here, so that a closed pipe is caught below, not at exit
@@ -59,6 +62,26 @@ def ends_quietly(main: Callable[..., int]) -> Callable[..., int]:
             return 130
 
     return run
+
+
+def _closed_streams_to_null() -> None:
+    """Open the null device where stdout or stderr was closed before the process began (Python
+    then has None for it, and ``sys.stdout.flush()`` ended in a traceback). Its descriptor takes it
+    too, while it is free: a file opened later (the index's) must not get descriptor 1 or 2, where
+    a library or a child process would write its output into it."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        try:
+            os.fstat(fd)
+        except OSError:  # free: the null device takes it (os.open gives the lowest free descriptor)
+            null = os.open(os.devnull, os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            setattr(sys, name, open(fd, "w", closefd=False))
+        else:  # already another file's: Python's stream alone goes to the null device
+            setattr(sys, name, open(os.devnull, "w"))  # kept open for the process's life
 
 
 def paths_as_bytes() -> None:

@@ -50,6 +50,34 @@ def test_ctrl_c_before_the_command_handles_it_is_one_line_and_130():
     assert child.stderr.read() == b"interrupted\n"
 
 
+CLOSED = """
+import sys
+from cli import flags
+
+@flags.ends_quietly
+def main(argv=None):
+    print("the summary")  # nothing to print to: said to no one
+    with open(sys.argv[1], "w") as index:  # a file the command writes
+        index.write(str(index.fileno()))
+    return 0
+
+sys.exit(main())
+"""
+
+
+def test_a_command_run_with_stdout_or_stderr_closed_runs_with_nothing_to_print_to(tmp_path):
+    """``python -m indexer >&-`` (cron) ended in a traceback at its last flush, exit 1: it runs now,
+    and no file it opens takes the closed stream's descriptor (where a library's output would go)."""
+    for closed in ([1], [2], [1, 2]):
+        written = tmp_path / f"index-{len(closed)}-{closed[0]}"
+        child = subprocess.run([sys.executable, "-c", CLOSED, str(written)], cwd=REPO, capture_output=True,
+                               env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60,
+                               preexec_fn=lambda closed=closed: [os.close(fd) for fd in closed])
+        assert child.returncode == 0, child.stderr
+        assert child.stderr == b""
+        assert int(written.read_text()) > 2
+
+
 def test_the_commands_that_print_results_are_wrapped():
     for main in (cli.search.main, indexer.cli.main, webui_main.main):
         assert main.__wrapped__ is not None and main.__name__ == "main"
