@@ -242,7 +242,10 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_reachable(demo)
         on_box("query-image", region, region_go, lambda event: turn_over(event.then(**first_unselect).then(
             **searched)).then(**in_address[0]).then(**in_address[1]))
-        image.clear(None, None, region, js=FORGET, **PRIVATE)
+        # The photo removed (the drop zone's X): its box forgotten, and the words searched alone, in
+        # their turn (none: no results); the address no longer names the photo (``Page.photo_removed``).
+        turn_over(image.clear(None, None, region, js=FORGET, **PRIVATE).then(**first_unselect).then(
+            **{**searched, "fn": page.photo_removed})).then(**in_address[0]).then(**in_address[1])
         moments_shown = wire_videos(moments, VideosView(handlers), results, [last, min_score, strong_only])
         wire_saved(demo, saved, SavedView(page), named, image, region, [k, min_score, sort, strong_only], outputs,
                    searching)

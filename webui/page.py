@@ -15,7 +15,8 @@ wraps its searches for the page, so that the page stays consistent:
 - a dropped picture that browsers cannot draw (HEIC, TIFF, camera RAW...) is shown in the drop zone as a JPEG
   stand-in, and a search again with it uses the original it stands in for;
 - a box drawn on the dropped photo (``region_view``) searches with that part of it, in every search
-  while the photo stays.
+  while the photo stays;
+- the dropped photo removed, the words typed are searched alone (none: no results, said).
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
@@ -39,6 +40,7 @@ from .thumbnails import PREVIEW_SIZE
 from .videos_view import found_moments
 
 NO_SELECTION = "Click a result to see it larger."
+PHOTO_REMOVED = "The photo is removed: type some words or drop a photo to search."
 BROWSER_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP", "BMP", "ICO", "AVIF"})  # what browsers draw
 STAND_INS_KEPT = 256  # JPEG stand-ins remembered (name -> the upload), newest kept
 
@@ -80,6 +82,16 @@ class Page:
         (``app.EMPTY_IF_UNREADABLE``), not a photo dropped since, before that answer came."""
         out = self.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only, region)
         return (*out, image.path if isinstance(image, UnreadableUpload) else "")
+
+    def photo_removed(self, text: str | None, image: Any, k: float, min_score: float, sort: str,
+                      folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
+                      region: str | None = None):
+        """The dropped photo removed (the drop zone's X): the words typed searched alone, as Enter
+        does with no photo; with none, no results, and the status line says so. Its results stayed,
+        the status line and the address still naming a photo that was gone."""
+        if text and text.strip():
+            return self.search(text, None, k, min_score, sort, folder, date_from, date_to, strong_only)
+        return [], True, [], [], PHOTO_REMOVED, gr.skip(), None, *_cleared()
 
     def use_selected(self, selected: str | None):
         """"Search with this photo": the selected result into the drop zone (its preview JPEG, which

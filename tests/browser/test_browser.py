@@ -102,6 +102,15 @@ def expect_status(page, fragment: str) -> None:
     expect(page.locator("#status")).to_contain_text(fragment, timeout=TIMEOUT)
 
 
+def remove_photo(page) -> None:
+    """The drop zone's X, once the search without the photo it runs has answered (the words alone,
+    or none): the next test's "the dropped photo" is its own search's, not this one's left over."""
+    before = page.locator("#status").inner_text()
+    page.locator("#query-image button[aria-label='Remove Image']").click()
+    page.wait_for_function("(before) => document.getElementById('status').innerText !== before", arg=before,
+                           timeout=TIMEOUT)
+
+
 def result_names(page) -> list[str]:
     """File names of the results in gallery order, read from the captions ("0.612 · img_0042.png",
     then " · 2019-07-04" when the photo's EXIF says when it was taken)."""
@@ -166,7 +175,7 @@ def test_uploading_a_blue_star_finds_blue_stars(app, page, tmp_path):
     # the first three are blue stars.
     assert ("blue", "star") in top[0], top
     assert sum(("blue", "star") in objects for objects in top) >= 2, top
-    page.locator("#query-image button[aria-label='Remove Image']").click()  # back to text-only searches
+    remove_photo(page)  # back to text-only searches
 
 
 def test_a_heic_from_a_phone_shows_in_the_drop_zone(app, page, tmp_path):
@@ -185,7 +194,7 @@ def test_a_heic_from_a_phone_shows_in_the_drop_zone(app, page, tmp_path):
     assert drawn.evaluate("img => img.naturalWidth") == 256
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "heic-drop.png"))
-    page.locator("#query-image button[aria-label='Remove Image']").click()
+    remove_photo(page)
 
 
 def drop_file(page, path: Path, where: str = "#query-image") -> None:
@@ -304,7 +313,7 @@ def test_a_box_drawn_on_the_dropped_photo_searches_with_that_part(app, page, tmp
     expect_status(page, "· the dropped photo ·")
     assert not region_box.is_visible()
     assert best_shows("blue")
-    page.locator("#query-image button[aria-label='Remove Image']").click()
+    remove_photo(page)
 
 
 def test_a_box_is_drawn_from_the_keyboard_too(app, page, tmp_path):
@@ -335,7 +344,7 @@ def test_a_box_is_drawn_from_the_keyboard_too(app, page, tmp_path):
     page.keyboard.press("Escape")  # back to all of the photo
     expect_status(page, "· the dropped photo ·")
     expect(frame).to_be_hidden(timeout=TIMEOUT)
-    page.locator("#query-image button[aria-label='Remove Image']").click()
+    remove_photo(page)
 
 
 def test_on_a_phone_a_swipe_over_the_photo_scrolls_and_a_drag_across_it_searches_a_part(app, page, tmp_path):
@@ -482,7 +491,7 @@ def test_search_with_this_photo_then_words_and_a_box_on_it(app, page):
     drag_over(page, (0.1, 0.1, 0.6, 0.6))
     expect_status(page, f"“- red” + a part of {first}")
     page.locator("#query textarea, #query input").first.fill("")
-    page.locator("#query-image button[aria-label='Remove Image']").click()
+    remove_photo(page)
 
 
 def test_search_with_this_photo_right_after_a_slow_click_uses_the_photo_clicked(app, page, monkeypatch):
@@ -505,7 +514,7 @@ def test_search_with_this_photo_right_after_a_slow_click_uses_the_photo_clicked(
     page.locator("#use-photo").click()  # at once: the selection is not back yet
     expect_status(page, f"· {second} ·")
     assert result_names(page)[0] == second  # the photo itself is the best match of itself
-    page.locator("#query-image button[aria-label='Remove Image']").click()
+    remove_photo(page)
 
 
 def test_a_text_file_posing_as_an_image_shows_an_error_and_search_goes_on(page, tmp_path):
@@ -833,7 +842,7 @@ def test_words_with_a_dropped_photo_never_reload_as_the_words_alone(app, page, t
     expect(page.locator("#results img")).to_have_count(0)  # the words alone were not run
     page.locator("#query-image input[type=file]").set_input_files(str(star))  # dropped again: that search
     expect_status(page, "“a red circle” + the dropped photo")
-    page.locator("#query-image button[aria-label='Remove Image']").click()
+    remove_photo(page)
     search_for(page, "a green square")  # words alone: their address, no photo left in it
     page.wait_for_function("() => new URL(location.href).searchParams.get('q') === 'a green square'", timeout=TIMEOUT)
     assert "photo=" not in page.url

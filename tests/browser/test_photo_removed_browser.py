@@ -1,0 +1,63 @@
+"""The dropped photo removed (the drop zone's X), in a real Chromium.
+
+A photo dropped, a box drawn on it, then the X: the results stayed, the status line still said
+"a part of the dropped photo" and the address kept ``?photo=NAME``; only the box was forgotten.
+Now, as Enter does with no photo, the words typed are searched alone; with none, the results go
+and the status line says so. The address names no photo either way.
+"""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from testsupport.browser import served_library
+from testsupport.imagefactory import photo
+
+from .test_browser import BROWSER_MARKS, TIMEOUT, drag_over, expect_status
+
+pytestmark = BROWSER_MARKS
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser-photo-removed")
+    library = root / "photos"
+    library.mkdir()
+    for seed in range(6):
+        photo(320, 240, seed=seed).save(library / f"shot-{seed}.jpg", quality=90)
+    with served_library(root) as app:
+        yield app
+
+
+def drop_and_box(page, tmp_path, words: str) -> None:
+    """``words`` typed, a photo dropped, then a box drawn on it: each searched."""
+    picture = tmp_path / "q.png"
+    Image.new("RGB", (256, 256), (30, 90, 200)).save(picture)
+    page.locator("#strong-only input").uncheck()  # every result, not only the strong matches
+    page.locator("#query textarea, #query input").first.fill(words)
+    page.locator("#query-image input[type=file]").set_input_files(str(picture))
+    expect_status(page, "the dropped photo ·")
+    drag_over(page, (0.1, 0.1, 0.6, 0.6))
+    expect_status(page, "a part of the dropped photo ·")
+    page.wait_for_function("() => new URL(location.href).searchParams.get('photo') === 'q.png'", timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize("words", ["", "a blue sky"])
+def test_removing_the_dropped_photo_searches_the_words_alone_or_nothing(page, tmp_path, words):
+    from playwright.sync_api import expect
+
+    drop_and_box(page, tmp_path, words)
+    page.locator("#query-image button[aria-label='Remove Image']").click()
+    status = page.locator("#status")
+    if words:
+        expect(status).to_contain_text(f"“{words}” ·", timeout=TIMEOUT)  # the words alone
+        expect(page.locator("#results img").first).to_be_visible(timeout=TIMEOUT)
+        page.wait_for_function(f"() => new URL(location.href).searchParams.get('q') === {words!r}",
+                               timeout=TIMEOUT)
+    else:
+        expect(status).to_contain_text("The photo is removed", timeout=TIMEOUT)
+        expect(page.locator("#results img")).to_have_count(0, timeout=TIMEOUT)
+        page.wait_for_function("() => !new URL(location.href).searchParams.has('q')", timeout=TIMEOUT)
+    expect(status).not_to_contain_text("dropped photo")
+    page.wait_for_function("() => !new URL(location.href).searchParams.has('photo')", timeout=TIMEOUT)
