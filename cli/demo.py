@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"argument {flag}: a number, 0 or more, not {value}")
 
     made = make_sample_library(args.folder, n=args.n, seed=args.seed)
-    print(f"sample library ready: {len(made)} pictures and manifest.json in {Path(args.folder).resolve()}")
+    print(f"sample library ready: {counted(len(made), 'picture')} and manifest.json in {Path(args.folder).resolve()}")
     if args.clips:
         from clipsearch.demo.clips import make_sample_clips
 
