@@ -5,10 +5,12 @@ A saved search keeps the words, the folder and the dates, and the photo in the d
 box drawn on it (a copy of the photo is kept beside the index), not the answer: opening it runs it
 again (photos indexed since come up), with its words and filters put in their boxes, its photo in
 the drop zone and its box on the photo. Any trouble (a read-only index folder, a name or a date
-that is wrong) is a warning toast; what was saved before stays.
+that is wrong) is a warning toast; what was saved before stays. Gradio's toasts render their message
+as HTML (not markdown): a name, or an error that quotes one, goes in escaped, shown as typed.
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
+import html
 import os
 from typing import Any
 
@@ -22,6 +24,12 @@ from .handlers import ALL_FOLDERS, parse_filter
 from .page import ADDRESS_NAMES, OUTPUT_NAMES, Page
 from .region_view import show
 from .turns import in_turn, turn_over
+
+
+def as_typed(text: str) -> str:
+    """``text`` for a toast, which Gradio renders as HTML: a name shown as typed, ``<i>`` and all."""
+    return html.escape(text, quote=False)
+
 
 # The saved search the address names (/?saved=NAME), read in the browser on load ("" for none).
 SAVED_IN_ADDRESS = "() => new URL(window.location.href).searchParams.get('saved') || ''"
@@ -39,7 +47,7 @@ class SavedView:
         try:
             names = [s.name for s in self.saved.all()]
         except ClipSearchError as exc:
-            gr.Warning(str(exc))
+            gr.Warning(as_typed(str(exc)))
             names = []
         return gr.Dropdown(choices=names, value=value if value in names else None)
 
@@ -64,10 +72,10 @@ class SavedView:
                 (where.folder, where.date_from, where.date_to) if where else (None, None, None)),
                 region=(region or None) if photo else None), photo, name_of)
         except (ClipSearchError, ValueError) as exc:
-            gr.Warning(f"Not saved: {exc}")
+            gr.Warning(f"Not saved: {as_typed(str(exc))}")
             return gr.skip(), gr.skip()
-        with_photo = f" (with {'a part of ' if kept.region else ''}{kept.photo_name})" if kept.photo else ""
-        gr.Info(f"Saved “{kept.name}”{with_photo}: open it from the list to run it again.")
+        with_photo = f" (with {'a part of ' if kept.region else ''}{as_typed(kept.photo_name)})" if kept.photo else ""
+        gr.Info(f"Saved “{as_typed(kept.name)}”{with_photo}: open it from the list to run it again.")
         return self.choices(kept.name), ""
 
     def forget(self, name: str | None):
@@ -77,9 +85,9 @@ class SavedView:
         try:
             self.saved.remove(name)
         except ClipSearchError as exc:
-            gr.Warning(str(exc))
+            gr.Warning(as_typed(str(exc)))
             return gr.skip()
-        gr.Info(f"Forgot “{name}”.")
+        gr.Info(f"Forgot “{as_typed(name)}”.")
         return self.choices()
 
     def open(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool):
@@ -91,7 +99,7 @@ class SavedView:
                 raise ClipSearchError(f"No saved search is called “{name}” (any more?).")
             image, region = self._photo_of(kept)
         except ClipSearchError as exc:
-            gr.Warning(str(exc))
+            gr.Warning(as_typed(str(exc)))
             kept = None
         if kept is None:  # the drop zone's None: a skip would make Gradio rebuild it without its checks (page.stand_in)
             return (*(gr.skip() for _ in range(4)), None, "", *(gr.skip() for _ in OUTPUT_NAMES))

@@ -1,0 +1,66 @@
+"""The saved searches' toasts, in a real Chromium.
+
+A search saved as ``<i>it</i> *x*`` was said "Saved “it *x*”" with an italic "it": Gradio's toasts
+render their message as HTML, and the name went in as it was typed. It now shows as typed, in the
+toast of Save and of Forget.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from testsupport.browser import served_library
+from testsupport.imagefactory import photo
+
+from .test_browser import BROWSER_MARKS, TIMEOUT
+
+pytestmark = BROWSER_MARKS
+MARKUP = "<i>it</i> *x* <b>bold"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser-saved-toasts")
+    library = root / "photos"
+    library.mkdir()
+    for seed in range(3):
+        photo(320, 240, seed=seed).save(library / f"shot-{seed}.jpg", quality=90)
+    with served_library(root) as app:
+        yield app
+
+
+def toast_of(page, text: str):
+    """The toast that says ``text``, once shown, closed after (one toast at a time on the page)."""
+    from playwright.sync_api import expect
+
+    toast = page.get_by_test_id("toast-body").filter(has_text=text)
+    expect(toast).to_be_visible(timeout=TIMEOUT)
+    said = toast.get_by_test_id("toast-text")
+    shown, markup = said.inner_text(), said.locator("i, em, b, strong").count()
+    toast.get_by_test_id("toast-close").click()
+    expect(toast).to_be_hidden(timeout=TIMEOUT)
+    return shown, markup
+
+
+def save(page, name: str, words: str) -> None:
+    box = page.locator("#query textarea, #query input").first
+    box.fill(words)
+    page.locator("#saved-name input, #saved-name textarea").first.fill(name)
+    page.locator("#save-search").click()
+
+
+def open_panel(page) -> None:
+    page.locator("#saved-panel").get_by_text("Saved searches", exact=True).click()
+
+
+def test_a_name_that_reads_as_markup_is_said_as_typed(page):
+    open_panel(page)
+    save(page, MARKUP, "a picture")
+    shown, markup = toast_of(page, "Saved")
+    assert f"Saved “{MARKUP}”" in shown and markup == 0, shown
+    page.locator("#saved-choice input").click()
+    page.locator("ul[role=listbox] li").filter(has_text=MARKUP).click()
+    page.get_by_role("button", name="Forget it").click()
+    shown, markup = toast_of(page, "Forgot")
+    assert f"Forgot “{MARKUP}”" in shown and markup == 0, shown
+
