@@ -55,11 +55,11 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
             return flags.usage_error(parser, f"argument --photo: no such file: {args.photo}")
         outside = folder and not_covered(folder, SearchEngine.index_info(settings).get("folders") or [])
         try:
-            search = saved.save(SavedSearch(args.name, args.query, folder, args.since, args.until,
-                                            region=args.region), photo)
+            search, replaced = saved.put(SavedSearch(args.name, args.query, folder, args.since, args.until,
+                                                     region=args.region), photo)
         except (InvalidQuery, UnreadableImage, ValueError) as exc:
             return flags.usage_error(parser, str(exc))
-        print(f"saved {search.name!r}: {describe(search)}", file=sys.stderr)
+        print(f"{'replaced' if replaced else 'saved'} {search.name!r}: {describe(search)}", file=sys.stderr)
         if outside:  # as `search --folder` says it: saved all the same, the folder may be indexed later
             print(f"warning: {outside}; this search finds nothing until `python -m indexer {folder}` "
                   "indexes it", file=sys.stderr)

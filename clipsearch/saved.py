@@ -153,6 +153,12 @@ class SavedSearches:
         picture to search with, a file or its bytes (copied beside the index; ``photo_name``, else
         the file's own name, names it), with the search's ``region`` of it; an unreadable one is
         ``UnreadableImage``."""
+        return self.put(search, photo, photo_name)[0]
+
+    def put(self, search: SavedSearch, photo: str | Path | bytes | None = None,
+            photo_name: str | None = None) -> tuple[SavedSearch, bool]:
+        """``save``, and whether it replaced a search of that name (the page, ``saved add`` and
+        REST say so: a name typed again replaced a search in silence)."""
         data = source = None
         if photo is not None:
             data, source = _photo_bytes(photo, photo_name)
@@ -168,10 +174,11 @@ class SavedSearches:
             if data is not None:
                 search = replace(search, photo=self._keep(data, source))
             searches = self._read()
+            replaced = search.name in searches
             searches[search.name] = search
             self._write(searches, photo_first=bool(search.photo))
             self._prune(searches)
-        return search
+        return search, replaced
 
     def remove(self, name: str) -> bool:
         """Forget the search called ``name`` (and its photo's copy); False when there is none."""

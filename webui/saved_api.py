@@ -18,10 +18,10 @@ from .paths import local_path
 
 def save_from_api(handlers: Handlers, name: str, query: str = "", folder: str = "", since: str = "",
                   until: str = "", path: str = "", region: str = "", image: bytes | None = None,
-                  image_name: str | None = None) -> dict:
+                  image_name: str | None = None) -> tuple[dict, bool]:
     """Save (or replace) the search ``name``: ``path``, an indexed photo, or ``image``, a picture's
     bytes (``image_name``: its file's name), with ``region`` of it. Returns it as ``GET /api/saved``
-    lists it. ``ValueError``, ``InvalidQuery`` or ``UnreadableImage`` say what is wrong; ``NotIndexed``
+    lists it, and whether it replaced a search of that name. ``ValueError``, ``InvalidQuery`` or ``UnreadableImage`` say what is wrong; ``NotIndexed``
     for a path the index does not hold (no other file is ever read)."""
     where = api_filter(folder, since, until)
     path = local_path(str(path or "").strip())
@@ -36,7 +36,8 @@ def save_from_api(handlers: Handlers, name: str, query: str = "", folder: str = 
     search = SavedSearch(str(name or ""), str(query or ""), *(
         (where.folder, where.date_from, where.date_to) if where else (None, None, None)),
         region=str(region or "").strip() or None)
-    return _saved(handlers).save(search, photo, image_name).shown()
+    kept, replaced = _saved(handlers).put(search, photo, image_name)
+    return kept.shown(), replaced
 
 
 def saved_list(handlers: Handlers) -> dict:
@@ -66,14 +67,16 @@ def with_saved(handlers: Handlers, fields: dict[str, str], image: bytes | None) 
 
 
 def saved_made(handlers: Handlers, fields: dict[str, str], image: bytes | None, image_name: str | None) -> dict:
-    """POST /api/saved: ``{"saved": {...}}``, the search as ``GET /api/saved`` lists it."""
+    """POST /api/saved: ``{"saved": {...}, "replaced": bool}``, the search as ``GET /api/saved`` lists
+    it, and whether it replaced one of that name."""
     if not (fields.get("name") or "").strip():
         raise ApiError(400, "give the saved search a name (field 'name')")
     with translated():
         try:
-            return {"saved": save_from_api(handlers, fields["name"], fields.get("q") or "", fields.get("folder") or "",
+            kept, replaced = save_from_api(handlers, fields["name"], fields.get("q") or "", fields.get("folder") or "",
                                            fields.get("since") or "", fields.get("until") or "",
-                                           fields.get("file") or "", fields.get("region") or "", image, image_name)}
+                                           fields.get("file") or "", fields.get("region") or "", image, image_name)
+            return {"saved": kept, "replaced": replaced}
         except NotIndexed:
             raise ApiError(404, "that photo is not in the index (give file=PATH of an indexed photo, or "
                                 "send a picture in the field 'image')") from None

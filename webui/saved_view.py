@@ -68,14 +68,15 @@ class SavedView:
             return gr.skip(), gr.skip()
         try:
             where = parse_filter(folder, date_from, date_to)
-            kept = self.saved.save(SavedSearch(name or "", text or "", *(
+            kept, replaced = self.saved.put(SavedSearch(name or "", text or "", *(
                 (where.folder, where.date_from, where.date_to) if where else (None, None, None)),
                 region=(region or None) if photo else None), photo, name_of)
         except (ClipSearchError, ValueError) as exc:
             gr.Warning(f"Not saved: {as_typed(str(exc))}")
             return gr.skip(), gr.skip()
         with_photo = f" (with {'a part of ' if kept.region else ''}{as_typed(kept.photo_name)})" if kept.photo else ""
-        gr.Info(f"Saved “{as_typed(kept.name)}”{with_photo}: open it from the list to run it again.")
+        said = "Replaced the saved search" if replaced else "Saved"  # one of that name was there: now this one
+        gr.Info(f"{said} “{as_typed(kept.name)}”{with_photo}: open it from the list to run it again.")
         return self.choices(kept.name), ""
 
     def forget(self, name: str | None):

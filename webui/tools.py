@@ -290,7 +290,7 @@ def topic_records(handlers: Handlers, name: str, k: int, folder: str, since: str
 def saved_by_tool(handlers: Handlers, *fields: str) -> dict:
     """``save_search``'s answer: the search as saved_searches lists it; a ``gr.Error`` saying what is wrong."""
     try:
-        return save_from_api(handlers, *fields)
+        return save_from_api(handlers, *fields)[0]
     except NotIndexed:
         raise gr.Error("That photo is not in the index: pass a \"file\" exactly as a search returned it.") from None
     except (NoIndexYet, ClipSearchError, ValueError) as exc:

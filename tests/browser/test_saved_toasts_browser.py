@@ -2,7 +2,8 @@
 
 A search saved as ``<i>it</i> *x*`` was said "Saved “it *x*”" with an italic "it": Gradio's toasts
 render their message as HTML, and the name went in as it was typed. It now shows as typed, in the
-toast of Save and of Forget.
+toast of Save and of Forget. And saving under a name already kept replaced that search saying
+only "Saved “NAME”": it now says it replaced it (as ``clipsearch saved add`` and REST now do).
 """
 
 from __future__ import annotations
@@ -64,3 +65,13 @@ def test_a_name_that_reads_as_markup_is_said_as_typed(page):
     shown, markup = toast_of(page, "Forgot")
     assert f"Forgot “{MARKUP}”" in shown and markup == 0, shown
 
+
+
+def test_saving_under_a_name_kept_says_it_replaced_that_search(page):
+    open_panel(page)
+    save(page, "Crosses", "a cross")
+    shown, _ = toast_of(page, "Crosses")
+    assert shown.startswith("Saved “Crosses”"), shown
+    save(page, "Crosses", "a purple cross")
+    shown, _ = toast_of(page, "Crosses")
+    assert shown.startswith("Replaced the saved search “Crosses”"), shown

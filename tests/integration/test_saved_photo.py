@@ -127,12 +127,16 @@ def test_scripts_and_assistants_save_and_forget_searches(served, saved_here, two
     assert made.status_code == 200, made.text
     assert made.json()["saved"] == {"name": "Green square", "query": "", "folder": None, "since": None,
                                     "until": None, "photo_name": "two-halves.jpg", "region": "0.5,0,1,1"}
+    assert made.json()["replaced"] is False
     ran = httpx.get(url + "api/search", params={"saved": "Green square", "k": 3}, timeout=60).json()["results"]
     assert shows(ran, truth, "green", "square"), ran
     indexed = str(sorted(sample_library.rglob("*.jpg"))[0])
     by_path = httpx.post(url + "api/saved", timeout=60, data={  # URL-encoded: no file in it
         "name": "Like it, in 2020", "file": indexed, "q": "- a red circle", "since": "2020", "until": "2020"})
     assert by_path.status_code == 200, by_path.text
+    again = httpx.post(url + "api/saved", timeout=60, data={"name": "Like it, in 2020", "file": indexed,
+                                                            "q": "- a red circle", "since": "2020", "until": "2020"})
+    assert again.json()["replaced"] is True, again.text  # the same name: that search replaced, and said
     kept = saved_here.get("Like it, in 2020")
     assert (kept.photo_name, kept.query, kept.since, kept.until) == (
         os.path.basename(indexed), "- a red circle", "2020-01-01", "2020-12-31")

@@ -17,6 +17,9 @@ def test_save_list_run_and_remove_a_search_from_the_command_line(demo_engine, sa
         assert cli.search.main(["saved", "--index", index, "add", "Red circles", "a red circle",
                                 "--folder", folder, "--since", "2019"]) == 0
         assert "saved 'Red circles': a red circle · in " in capsys.readouterr().err
+        assert cli.search.main(["saved", "--index", index, "add", "Red circles", "a red circle",
+                                "--folder", folder, "--since", "2019"]) == 0  # the same name: replaced, and said
+        assert "replaced 'Red circles': a red circle · in " in capsys.readouterr().err
         assert cli.search.main(["saved", "--index", index]) == 0
         assert capsys.readouterr().out == f"Red circles\ta red circle · in {folder} · 2019-01-01 to …\n"
 

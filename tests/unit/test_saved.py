@@ -28,7 +28,10 @@ def test_save_list_replace_and_remove(tmp_path):
     assert [s.name for s in saved.all()] == ["aurora", "Beach holidays"]  # by name, whatever the case
     assert saved.get("Beach  holidays") == beach and saved.get("nothing") is None
     assert beach.where().folder == str(tmp_path / "Phone") and SavedSearch("a", "b").where() is None
-    saved.save(SavedSearch("aurora", "aurora borealis"))  # the same name: replaced
+    assert saved.put(SavedSearch("aurora", "aurora borealis")) == (  # the same name: replaced, and said
+        SavedSearch("aurora", "aurora borealis"), True)
+    assert saved.put(SavedSearch("comet", "a comet")) == (SavedSearch("comet", "a comet"), False)
+    assert saved.remove("comet")
     assert SavedSearches(tmp_path).get("aurora").query == "aurora borealis"  # another reader sees it
     assert saved.remove("aurora") and not saved.remove("aurora")
     assert [s.name for s in saved.all()] == ["Beach holidays"]
