@@ -100,6 +100,8 @@ PREVIEW_INTO_VIEW = """() => {
   if (preview && results && preview.getBoundingClientRect().top >= results.getBoundingClientRect().bottom)
     preview.scrollIntoView({behavior: "smooth", block: "start"});
 }"""
+# Search with this photo: the drop zone's box forgotten where a photo went there (nothing chosen: it stays).
+FORGET_IF_USED = "(used, region) => { if (!used) return region; return (" + FORGET + ")(); }"
 GALLERY_COLUMNS = 5
 # Gradio gives its gallery as many columns as it has pictures, up to ``columns``: one or two
 # results (often, with the cut-off) came out as one or two 256 px thumbnails blown up to the
@@ -290,10 +292,12 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         on_box("preview", similar_region, similar_go, lambda event: turn_over(event.then(**first_unselect).then(**in_turn(
             {**finding, "inputs": [selected, *filters, similar_region]}))).then(**similar_in_address[0]).then(
             **similar_in_address[1]))
-        used = use_btn.click(page.use_selected, selected, image, api_visibility="private", show_progress="hidden",
-                             **SELECTION).then(
-            None, None, region, js=FORGET, **PRIVATE).then(**first_unselect)
-        turn_over(used.then(**searched)).then(**in_address[0]).then(**in_address[1])
+        used_photo = gr.Checkbox(False, visible="hidden", elem_id="photo-used", label="photo used")
+        used = use_btn.click(page.use_chosen, selected, [image, status, used_photo], api_visibility="private",
+                             show_progress="hidden", **SELECTION).then(
+            None, [used_photo, region], region, js=FORGET_IF_USED, **PRIVATE).then(**first_unselect)
+        turn_over(used.then(**{**searched, "fn": page.search_if_used, "inputs": [used_photo, *searched["inputs"]]})).then(
+            **in_address[0]).then(**in_address[1])
         opened = gr.Textbox("", visible="hidden", elem_id="opened-address", label="address")
         open_btn.click(page.open_similar, [shown, selected], [gallery, shown, status, opened], api_visibility="private",
                        **SELECTION).then(None, opened, js=OPEN_ADDRESS_JS, **PRIVATE)

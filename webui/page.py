@@ -87,8 +87,8 @@ class Page:
                       folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
                       region: str | None = None):
         """The dropped photo removed (the drop zone's X): the words typed searched alone, as Enter
-        does with no photo; with none, no results, and the status line says so. Its results stayed,
-        the status line and the address still naming a photo that was gone."""
+        does with no photo; with none, no results, and the status line says so (its results stayed,
+        the status line and the address naming a photo that was gone)."""
         if text and text.strip():
             return self.search(text, None, k, min_score, sort, folder, date_from, date_to, strong_only)
         return [], True, [], [], PHOTO_REMOVED, gr.skip(), None, *_cleared()
@@ -96,7 +96,7 @@ class Page:
     def use_selected(self, selected: str | None):
         """"Search with this photo": the selected result into the drop zone (its preview JPEG, which
         Gradio may serve; searches use the photo itself), with the words typed, for a search such as
-        this photo ``- snow``, or a box on a part of it. Nothing selected: an error toast, nothing changes."""
+        this photo ``- snow``, or a box on a part of it. Nothing selected: a ``gr.Error`` (``use_chosen``)."""
         if not selected:
             raise gr.Error("Click a result first, then search with it.", title="No photo chosen", print_exception=False)
         try:
@@ -107,6 +107,21 @@ class Page:
             raise gr.Error("That photo cannot be read now (gone from disk?).", print_exception=False)
         self._stand_in_for(jpeg, selected, os.path.basename(selected), indexed=True)
         return jpeg
+
+    def use_chosen(self, selected: str | None):
+        """Search with this photo: (the drop zone, the status line, whether a photo went there, for
+        ``search_if_used``). What stops it is said in the status line, as Find similar says it (a
+        red error toast said it); nothing else changes."""
+        try:
+            return self.use_selected(selected), gr.skip(), True
+        except gr.Error as exc:  # nothing chosen is no trouble: said as Find similar says it, without ⚠️
+            return gr.skip(), f"⚠️ {md(exc.message)}" if selected else exc.message, False
+
+    def search_if_used(self, used: bool, *asked: Any):
+        """``search`` (``asked``: its arguments) where ``use_chosen`` put a photo in the drop zone; else nothing."""
+        if not used:
+            return tuple(False if name == "changed" else gr.skip() for name in OUTPUT_NAMES)
+        return self.search(*asked)
 
     def dropped(self, image: Any) -> tuple[str, str] | None:
         """The photo in the drop zone, as a saved search keeps it: (its file, its name); None for none."""

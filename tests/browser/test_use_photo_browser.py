@@ -1,0 +1,50 @@
+""""Search with this photo" with no result chosen, in a real Chromium.
+
+It said "Click a result first, then search with it." in a red "Error" toast, where Find similar
+and Open similar say the same calmly in the status line. It now says it there too, and nothing
+else changes: the results, the words and the address stay.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from testsupport.browser import served_library
+from testsupport.imagefactory import photo
+
+from .test_browser import BROWSER_MARKS, TIMEOUT, expect_status
+
+pytestmark = BROWSER_MARKS
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser-use-photo")
+    library = root / "photos"
+    library.mkdir()
+    for seed in range(4):
+        photo(320, 240, seed=seed).save(library / f"shot-{seed}.jpg", quality=90)
+    with served_library(root) as app:
+        yield app
+
+
+def test_search_with_this_photo_and_none_chosen_says_so_in_the_status_line(page):
+    from playwright.sync_api import expect
+
+    page.locator("#strong-only input").uncheck()  # every result, not only the strong matches
+    box = page.locator("#query textarea, #query input").first
+    box.fill("a picture")
+    box.press("Enter")
+    expect_status(page, "“a picture” ·")
+    page.wait_for_function("() => new URL(location.href).searchParams.get('q') === 'a picture'", timeout=TIMEOUT)
+    shown = page.locator("#results .caption-label").all_inner_texts()
+    page.locator("#use-photo").click()
+    expect(page.locator("#status")).to_have_text("Click a result first, then search with it.", timeout=TIMEOUT)
+    page.wait_for_timeout(500)  # a toast, or a search, would come with the answer just shown
+    assert page.get_by_test_id("toast-body").count() == 0
+    assert page.locator("#results .caption-label").all_inner_texts() == shown
+    assert box.input_value() == "a picture" and "q=a+picture" in page.url
+    page.locator("#results .thumbnail-item").first.click()  # chosen now: it searches with it
+    expect(page.locator("#details")).to_contain_text("Path:", timeout=TIMEOUT)
+    page.locator("#use-photo").click()
+    expect_status(page, "“a picture” + shot-")
