@@ -12,17 +12,15 @@ import hashlib
 import io
 import struct
 
-import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
 from clipsearch.heif_picture import heif_picture
 from clipsearch.image_formats import AVIF_SUPPORTED, HEIF_SUPPORTED
 from clipsearch.picture_fingerprint import picture_fingerprint
-from indexer.report import format_report
 from testsupport.imagefactory import photo, save
 
-from .test_metadata_edits import write
+from .test_metadata_edits import edits_keep_the_vector
 
 FORMATS = [pytest.param("HEIF", marks=pytest.mark.skipif(not HEIF_SUPPORTED, reason="no pillow_heif")),
            pytest.param("AVIF", marks=pytest.mark.skipif(not AVIF_SUPPORTED, reason="no AVIF in Pillow"))]
@@ -258,16 +256,6 @@ def library(tmp_path):
 def test_a_heif_whose_exif_alone_changed_keeps_its_vector_and_one_whose_pixels_changed_does_not(engine, library, fmt):
     path = library / ("phone.heic" if fmt == "HEIF" else "phone.avif")
     path.write_bytes(heif(fmt))
-    engine.index_folder(library)
-    vector, embedded = engine.store.vector(str(path)), engine.encoder.images_embedded
-    write(path, repack(path.read_bytes(), Exif=exif_item("2021:08:01 12:00:00", artist="Ann Smith")), later_by=60)
-    dry = engine.index_folder(library, dry_run=True)
-    assert (dry.updated, dry.metadata_kept, dry.unchanged) == (1, 1, 3)
-    assert "  metadata changed, would keep 1 vector: its picture did not change" in format_report(dry)
-    report = engine.index_folder(library)
-    assert (report.updated, report.metadata_kept, report.embedded) == (1, 1, 0)
-    assert engine.encoder.images_embedded == embedded and np.array_equal(engine.store.vector(str(path)), vector)
-    assert engine.store.get(str(path)).date_taken == "2021-08-01T12:00:00"
-    write(path, repack(heif(fmt, seed=7), Exif=exif_item("2021:08:01 12:00:00")), later_by=60)
-    report = engine.index_folder(library)
-    assert (report.updated, report.metadata_kept, report.embedded) == (1, 0, 1)
+    edits_keep_the_vector(engine, library, path, [
+        (lambda data: repack(data, Exif=exif_item("2021:08:01 12:00:00", artist="Ann Smith")), "2021-08-01T12:00:00"),
+    ], repack(heif(fmt, seed=7), Exif=exif_item("2021:08:01 12:00:00")))

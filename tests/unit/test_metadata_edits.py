@@ -64,6 +64,31 @@ def write(path: Path, data: bytes, later_by: int) -> None:
     os.utime(path, ns=(old + later_by * 10**9, old + later_by * 10**9))
 
 
+def edits_keep_the_vector(engine, library: Path, path: Path, edits, repainted: bytes) -> None:
+    """Each of ``edits`` ((the file's bytes -> its bytes with other metadata, the date taken that
+    metadata says)) written over ``path``, indexed, in turn: the dry run says it would keep its
+    vector, the run keeps it (nothing embedded) and takes the new date; then ``repainted`` (other
+    pixels, metadata as before) written over it is counted and embedded anew."""
+    engine.index_folder(library)
+    vector, embedded = engine.store.vector(str(path)), engine.encoder.images_embedded
+    for edit, date in edits:
+        write(path, edit(path.read_bytes()), later_by=60)
+        dry = engine.index_folder(library, dry_run=True)
+        assert (dry.updated, dry.metadata_kept, dry.unchanged) == (1, 1, 3)
+        assert "  metadata changed, would keep 1 vector: its picture did not change" in format_report(dry)
+        report = engine.index_folder(library)
+        assert (report.updated, report.metadata_kept, report.embedded) == (1, 1, 0)
+        assert engine.encoder.images_embedded == embedded
+        assert np.array_equal(engine.store.vector(str(path)), vector)
+        assert engine.store.get(str(path)).date_taken == date
+    write(path, repainted, later_by=60)
+    dry = engine.index_folder(library, dry_run=True)
+    assert (dry.updated, dry.metadata_kept) == (1, 0)
+    report = engine.index_folder(library)
+    assert (report.updated, report.metadata_kept, report.embedded) == (1, 0, 1)
+    assert engine.encoder.images_embedded == embedded + 1
+
+
 @pytest.fixture
 def library(tmp_path):
     root = tmp_path / "photos"

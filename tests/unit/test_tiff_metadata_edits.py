@@ -20,12 +20,11 @@ from PIL import Image, ImageCms
 
 from clipsearch.picture_fingerprint import picture_fingerprint
 from clipsearch.tiff_picture import tiff_picture
-from indexer.report import format_report
 from testsupport.imagefactory import photo, save
 from testsupport.rawfactory import dng
 from testsupport.tiffedit import appended, ascii_tag, directory, read, rewrite, short
 
-from .test_metadata_edits import write
+from .test_metadata_edits import edits_keep_the_vector
 
 XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description xmp:Rating="4"/></rdf:RDF></x:xmpmeta>'
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -185,22 +184,7 @@ def library(tmp_path):
 
 
 def test_a_tiff_whose_metadata_alone_changed_keeps_its_vector_and_one_whose_pixels_changed_does_not(engine, library):
-    path = library / "edited.tif"
-    engine.index_folder(library)
-    vector, embedded = engine.store.vector(str(path)), engine.encoder.images_embedded
-    for n, edit in enumerate((metadata(date="2021:08:01 12:00:00"), metadata("Bob", date="2022:02:02 02:02:02"))):
-        write(path, rewrite(path.read_bytes(), edit, ifd_first=bool(n)), later_by=60)
-        dry = engine.index_folder(library, dry_run=True)
-        assert (dry.updated, dry.metadata_kept, dry.unchanged) == (1, 1, 3)
-        assert "  metadata changed, would keep 1 vector: its picture did not change" in format_report(dry)
-        report = engine.index_folder(library)
-        assert (report.updated, report.metadata_kept, report.embedded) == (1, 1, 0)
-        assert engine.encoder.images_embedded == embedded
-        assert np.array_equal(engine.store.vector(str(path)), vector)
-        assert engine.store.get(str(path)).date_taken == ("2021-08-01T12:00:00", "2022-02-02T02:02:02")[n]
-    write(path, rewrite(tiff(seed=7, compression="tiff_lzw"), metadata(date="2022:02:02 02:02:02")), later_by=60)
-    dry = engine.index_folder(library, dry_run=True)
-    assert (dry.updated, dry.metadata_kept) == (1, 0)
-    report = engine.index_folder(library)
-    assert (report.updated, report.metadata_kept, report.embedded) == (1, 0, 1)
-    assert engine.encoder.images_embedded == embedded + 1
+    edits_keep_the_vector(engine, library, library / "edited.tif", [
+        (lambda data: rewrite(data, metadata(date="2021:08:01 12:00:00")), "2021-08-01T12:00:00"),
+        (lambda data: rewrite(data, metadata("Bob", date="2022:02:02 02:02:02"), ifd_first=True), "2022-02-02T02:02:02"),
+    ], rewrite(tiff(seed=7, compression="tiff_lzw"), metadata(date="2022:02:02 02:02:02")))

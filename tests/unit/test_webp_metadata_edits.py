@@ -13,16 +13,14 @@ import hashlib
 import io
 import struct
 
-import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
 from clipsearch.picture_fingerprint import picture_fingerprint
 from clipsearch.webp_picture import webp_picture
-from indexer.report import format_report
 from testsupport.imagefactory import photo, save
 
-from .test_metadata_edits import write
+from .test_metadata_edits import edits_keep_the_vector
 
 XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description xmp:Rating="4"/></rdf:RDF></x:xmpmeta>'
 VP8X_NEEDED_BY = {b"ANIM": 0x02, b"XMP ": 0x04, b"EXIF": 0x08, b"ALPH": 0x10, b"ICCP": 0x20}
@@ -171,22 +169,7 @@ def library(tmp_path):
 
 
 def test_a_webp_whose_exif_alone_changed_keeps_its_vector_and_one_whose_pixels_changed_does_not(engine, library):
-    path = library / "edited.webp"
-    engine.index_folder(library)
-    vector, embedded = engine.store.vector(str(path)), engine.encoder.images_embedded
-    for n, edit in enumerate((exif("2021:08:01 12:00:00", artist="Ann Smith"), exif("2022:02:02 02:02:02"))):
-        write(path, with_metadata(path.read_bytes(), edit, XMP), later_by=60)
-        dry = engine.index_folder(library, dry_run=True)
-        assert (dry.updated, dry.metadata_kept, dry.unchanged) == (1, 1, 3)
-        assert "  metadata changed, would keep 1 vector: its picture did not change" in format_report(dry)
-        report = engine.index_folder(library)
-        assert (report.updated, report.metadata_kept, report.embedded) == (1, 1, 0)
-        assert engine.encoder.images_embedded == embedded
-        assert np.array_equal(engine.store.vector(str(path)), vector)
-        assert engine.store.get(str(path)).date_taken == ("2021-08-01T12:00:00", "2022-02-02T02:02:02")[n]
-    write(path, with_metadata(webp(seed=7), exif("2022:02:02 02:02:02"), XMP), later_by=60)
-    dry = engine.index_folder(library, dry_run=True)
-    assert (dry.updated, dry.metadata_kept) == (1, 0)
-    report = engine.index_folder(library)
-    assert (report.updated, report.metadata_kept, report.embedded) == (1, 0, 1)
-    assert engine.encoder.images_embedded == embedded + 1
+    edits_keep_the_vector(engine, library, library / "edited.webp", [
+        (lambda data: with_metadata(data, exif("2021:08:01 12:00:00", artist="Ann Smith"), XMP), "2021-08-01T12:00:00"),
+        (lambda data: with_metadata(data, exif("2022:02:02 02:02:02"), XMP), "2022-02-02T02:02:02"),
+    ], with_metadata(webp(seed=7), exif("2022:02:02 02:02:02"), XMP))
