@@ -66,6 +66,20 @@ def served_library(root: Path, library: Path | None = None, originals: bool = Fa
 
 
 @contextmanager
+def served_shots(root: Path, count: int) -> Iterator[dict[str, Any]]:
+    """``served_library`` over ``count`` plain 320x240 photos (``root/"photos"/shot-N.jpg``), for a
+    page test that needs a few results and nothing in particular in them."""
+    from .imagefactory import photo
+
+    library = root / "photos"
+    library.mkdir(parents=True)
+    for seed in range(count):
+        photo(320, 240, seed=seed).save(library / f"shot-{seed}.jpg", quality=90)
+    with served_library(root) as app:
+        yield app
+
+
+@contextmanager
 def open_page(url: str, on_request: Callable[[Any], None] | None = None,
               ready: str = "#query textarea, #query input", **page_options: Any) -> Iterator[Any]:
     """A Chromium page on ``url``, once the search box is there (``ready``: what to wait for instead,

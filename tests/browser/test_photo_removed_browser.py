@@ -11,8 +11,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from testsupport.browser import served_library
-from testsupport.imagefactory import photo
+from testsupport.browser import served_shots
 
 from .test_browser import BROWSER_MARKS, TIMEOUT, drag_over, expect_status
 
@@ -21,12 +20,7 @@ pytestmark = BROWSER_MARKS
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    root = tmp_path_factory.mktemp("browser-photo-removed")
-    library = root / "photos"
-    library.mkdir()
-    for seed in range(6):
-        photo(320, 240, seed=seed).save(library / f"shot-{seed}.jpg", quality=90)
-    with served_library(root) as app:
+    with served_shots(tmp_path_factory.mktemp("browser-photo-removed"), 6) as app:
         yield app
 
 

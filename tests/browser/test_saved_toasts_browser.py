@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from testsupport.browser import served_library
-from testsupport.imagefactory import photo
+from testsupport.browser import served_shots
 
 from .test_browser import BROWSER_MARKS, TIMEOUT
 
@@ -21,12 +20,7 @@ MARKUP = "<i>it</i> *x* <b>bold"
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    root = tmp_path_factory.mktemp("browser-saved-toasts")
-    library = root / "photos"
-    library.mkdir()
-    for seed in range(3):
-        photo(320, 240, seed=seed).save(library / f"shot-{seed}.jpg", quality=90)
-    with served_library(root) as app:
+    with served_shots(tmp_path_factory.mktemp("browser-saved-toasts"), 3) as app:
         yield app
 
 

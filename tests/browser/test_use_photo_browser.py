@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from testsupport.browser import served_library
-from testsupport.imagefactory import photo
+from testsupport.browser import served_shots
 
 from .test_browser import BROWSER_MARKS, TIMEOUT, expect_status
 
@@ -19,12 +18,7 @@ pytestmark = BROWSER_MARKS
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    root = tmp_path_factory.mktemp("browser-use-photo")
-    library = root / "photos"
-    library.mkdir()
-    for seed in range(4):
-        photo(320, 240, seed=seed).save(library / f"shot-{seed}.jpg", quality=90)
-    with served_library(root) as app:
+    with served_shots(tmp_path_factory.mktemp("browser-use-photo"), 4) as app:
         yield app
 
 
