@@ -20,20 +20,11 @@ from clipsearch.image_formats import AVIF_SUPPORTED, HEIF_SUPPORTED
 from clipsearch.picture_fingerprint import picture_fingerprint
 from testsupport.imagefactory import photo, save
 
-from .test_metadata_edits import edits_keep_the_vector
+from .test_metadata_edits import XMP, edits_keep_the_vector
+from .test_metadata_edits import exif_payload as exif
 
 FORMATS = [pytest.param("HEIF", marks=pytest.mark.skipif(not HEIF_SUPPORTED, reason="no pillow_heif")),
            pytest.param("AVIF", marks=pytest.mark.skipif(not AVIF_SUPPORTED, reason="no AVIF in Pillow"))]
-XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description xmp:Rating="4"/></rdf:RDF></x:xmpmeta>'
-
-
-def exif(date: str = "2019:05:06 07:08:09", orientation: int = 1, artist: str = "") -> bytes:
-    tags = Image.Exif()
-    tags[0x0112] = orientation
-    if artist:
-        tags[0x013B] = artist
-    tags.get_ifd(0x8769)[0x9003] = date
-    return tags.tobytes()
 
 
 def exif_item(*args, **kwargs) -> bytes:

@@ -29,14 +29,23 @@ from testsupport.imagefactory import photo, save
 TAKEN = 0x9003  # DateTimeOriginal, in the Exif IFD
 
 
-def exif_segment(date: str, orientation: int = 1, artist: str = "") -> bytes:
-    """An APP1 EXIF segment saying when the photo was taken, how it stands, and who took it."""
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description xmp:Rating="4"/></rdf:RDF></x:xmpmeta>'
+
+
+def exif_payload(date: str = "2019:05:06 07:08:09", orientation: int = 1, artist: str = "") -> bytes:
+    """EXIF saying when the photo was taken, how it stands, and who took it: "Exif\\0\\0", then its
+    TIFF header and directories (what a JPEG's APP1 segment and a HEIF's Exif item hold)."""
     exif = Image.Exif()
     exif[0x0112] = orientation
     if artist:
         exif[0x013B] = artist
     exif.get_ifd(0x8769)[TAKEN] = date
-    payload = exif.tobytes()
+    return exif.tobytes()
+
+
+def exif_segment(date: str, orientation: int = 1, artist: str = "") -> bytes:
+    """An APP1 EXIF segment saying when the photo was taken, how it stands, and who took it."""
+    payload = exif_payload(date, orientation, artist)
     return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
 
 

@@ -24,9 +24,8 @@ from testsupport.imagefactory import photo, save
 from testsupport.rawfactory import dng
 from testsupport.tiffedit import appended, ascii_tag, directory, read, rewrite, short
 
-from .test_metadata_edits import edits_keep_the_vector
+from .test_metadata_edits import XMP, edits_keep_the_vector
 
-XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description xmp:Rating="4"/></rdf:RDF></x:xmpmeta>'
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 LAB = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
 

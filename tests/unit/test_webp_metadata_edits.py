@@ -20,20 +20,14 @@ from clipsearch.picture_fingerprint import picture_fingerprint
 from clipsearch.webp_picture import webp_picture
 from testsupport.imagefactory import photo, save
 
-from .test_metadata_edits import edits_keep_the_vector
+from .test_metadata_edits import XMP, edits_keep_the_vector, exif_payload
 
-XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description xmp:Rating="4"/></rdf:RDF></x:xmpmeta>'
 VP8X_NEEDED_BY = {b"ANIM": 0x02, b"XMP ": 0x04, b"EXIF": 0x08, b"ALPH": 0x10, b"ICCP": 0x20}
 
 
 def exif(date: str = "2019:05:06 07:08:09", orientation: int = 1, artist: str = "") -> bytes:
     """An EXIF chunk's payload, as exiftool writes it (the TIFF header first, no "Exif" prefix)."""
-    tags = Image.Exif()
-    tags[0x0112] = orientation
-    if artist:
-        tags[0x013B] = artist
-    tags.get_ifd(0x8769)[0x9003] = date
-    return tags.tobytes()[6:]
+    return exif_payload(date, orientation, artist)[6:]
 
 
 def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
