@@ -62,10 +62,8 @@ def picture_fingerprint(data: bytes, name: str = "") -> str | None:
         return _png_picture(data)
     if data.startswith(b"\xff\xd8"):
         return _jpeg_picture(data)
-    if is_tiff(data) and camera_raw.is_raw(data, name):
-        return None  # developed by LibRaw, not read from its first directory
     walker = webp_picture if is_webp(data) else heif_picture if is_heif(data) else \
-        tiff_picture if is_tiff(data) else None
+        tiff_picture if is_tiff(data) and not camera_raw.is_raw(data, name) else None  # RAW: LibRaw develops it
     if walker is None:
         return None
     digest = _oriented(data)
