@@ -25,6 +25,12 @@ class ServerError(ClipSearchError):
     """The server could not be reached, or refused the search (its own words)."""
 
 
+class QueryRefused(ServerError):
+    """The server refused what was asked as unusable (a 400 or 422, with its reason): a query whose
+    terms cancel out, a folder that is not a full path... A usage error (exit 2), as the same
+    mistake is in a search done here; the message is the server's reason alone."""
+
+
 def search(url: str, args: argparse.Namespace, picture: str | None,
            region: Region | None = None) -> tuple[list[SearchResult], Folding | None, list[MomentResult]]:
     """The hits of ``args`` (query or ``--saved``, the filters) and ``picture`` (or its ``region``), as the
@@ -58,8 +64,11 @@ def search(url: str, args: argparse.Namespace, picture: str | None,
         body = answer.json()
     except ValueError:
         raise ServerError(f"{_shown(url)} answered {answer.status_code}, not a clipsearch answer") from None
+    reason = (body.get("error") or body.get("detail") or answer.status_code) if isinstance(body, dict) else body
+    if answer.status_code in (400, 422):
+        raise QueryRefused(str(reason))
     if answer.status_code != 200:
-        raise ServerError(f"{_shown(url)} refused the search: {body.get('error', answer.status_code)}")
+        raise ServerError(f"{_shown(url)} refused the search: {reason}")
     hits = [_hit(result, args.min_score) for result in body["results"]]
     heads = {id(hit): result.get("near_duplicate_of") for hit, result in zip(hits, body["results"], strict=True)}
     moments = [_moment(found, args.min_score) for found in body.get("moments", [])]

@@ -280,8 +280,11 @@ def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if pictures and not os.path.exists(pictures[0].image):
         parser.error(f"argument --image: no such file: {pictures[0].image}")
     check_regions(parser, pictures)
-    hits, fold, moments = remote.search(args.server, args, pictures[0].image if pictures else None,
-                                        pictures[0].region if pictures else None)
+    try:
+        hits, fold, moments = remote.search(args.server, args, pictures[0].image if pictures else None,
+                                            pictures[0].region if pictures else None)
+    except remote.QueryRefused as exc:  # "red - red": exit 2 with the server's reason, as a search here says it
+        return flags.usage_error(parser, str(exc))
     print_hits(hits, as_json=args.json, cut=args.min_score, filtered=bool(args.folder or args.since or args.until),
                fold=fold, newest_first=args.sort == "date", moments=moments)
     return 0

@@ -526,8 +526,16 @@ def test_the_command_line_asks_a_running_server_and_prints_what_a_local_search_p
     assert "asks for its --auth credentials" in capsys.readouterr().err
     assert cli.search.main(["search", "a dog", "--server", f"http://{AUTH[0]}:wrong@127.0.0.1:{port}"]) == 1
     assert "***" in capsys.readouterr().err  # the password is not printed
-    assert cli.search.main(["search", "a dog", "--folder", "2020", "--server", served.url]) == 1
-    assert "folder is a full path" in capsys.readouterr().err
+    # what the server refuses as unusable is a usage error (exit 2) in its words, as the same search here
+    # (it was exit 1, "failed", where README promises 2 for a query that cannot be searched with)
+    assert cli.search.main(["search", "red - red", "--index", index]) == 2
+    here = capsys.readouterr()
+    assert cli.search.main(["search", "red - red", "--server", served.url]) == 2
+    there = capsys.readouterr()
+    assert there == here and "error: the query's terms cancel out" in there.err and there.out == ""
+    assert cli.search.main(["search", "a dog", "--folder", "2020", "--server", served.url]) == 2
+    refused = capsys.readouterr().err
+    assert refused.startswith("usage: python -m clipsearch search ") and "error: folder is a full path" in refused
     with pytest.raises(SystemExit) as usage:  # a usage error: the REST route takes one picture
         cli.search.main(["search", "--image", picture, "--image", picture, "--server", served.url])
     assert usage.value.code == 2 and "give one --image, without a weight" in capsys.readouterr().err
