@@ -66,6 +66,7 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
         return 0
     if args.action == "remove":
         if not saved.remove(args.name):
+            must_be_an_index(settings)  # a mistyped --index: no index there, not "no saved search"
             print(f"error: no saved search is called {args.name!r}{known(saved)}", file=sys.stderr)
             return 1
         print(f"forgot {args.name!r}", file=sys.stderr)
@@ -84,10 +85,12 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
 
 def fill_in(settings: Settings, args: argparse.Namespace) -> str | None:
     """``search --saved NAME``: its query and photo, and its folder and dates where the command line
-    gives none; an error message when there is no such search or a query is given too."""
+    gives none; an error message when there is no such search or a query is given too;
+    ``IndexNotFound`` where ``--index`` holds no index."""
     saved = SavedSearches(settings.index_dir)
     kept = saved.get(args.saved)
     if kept is None:
+        must_be_an_index(settings)  # a mistyped --index: no index there (exit 1), not "no saved search"
         return f"no saved search is called {args.saved!r}{known(saved)}"
     if args.query.strip():
         return "give a query or --saved NAME, not both"

@@ -92,11 +92,11 @@ def test_options_are_still_options_and_a_wrong_one_says_what_is_wrong(capsys):
     (["saved", "add", "Red", "a red circle", "--since", "2024", "--until", "2023"],
      "usage: python -m clipsearch saved add ", "the date range is empty"),
 ])
-def test_an_error_found_after_parsing_shows_the_usage_of_its_sub_command(argv, usage, said, tmp_path, capsys):
+def test_an_error_found_after_parsing_shows_the_usage_of_its_sub_command(argv, usage, said, engine, capsys):
     """Not the whole command's usage (``python -m clipsearch [-h] {search,info,...}``), which says
-    nothing of the flags the sub-command takes."""
+    nothing of the flags the sub-command takes. (In an index: where none is, that is the error.)"""
     try:
-        code = cli.search.main([*argv, "--index", str(tmp_path)])
+        code = cli.search.main([*argv, "--index", str(engine.settings.index_dir)])
     except SystemExit as end:  # argparse's own way
         code = end.code
     err = capsys.readouterr().err
@@ -160,3 +160,22 @@ def test_saved_searches_of_a_folder_that_holds_no_index_say_there_is_none(engine
     capsys.readouterr()
     assert cli.search.main(["saved", "--json", "--index", index]) == 0
     assert [s["name"] for s in json.loads(capsys.readouterr().out)] == ["Beach"]
+
+
+def test_a_saved_search_asked_of_a_folder_that_holds_no_index_says_there_is_none(engine, tmp_path, capsys):
+    """``search --saved NAME --index /wrong/folder`` said "no saved search is called NAME" (a usage
+    error, exit 2), and ``saved remove NAME`` there the same with exit 1: the index was not there,
+    which ``search`` and ``saved`` say, with exit 1. In a real index an unknown name is still said so."""
+    nowhere = tmp_path / "no-index"
+    for argv in (["search", "--saved", "Beach"], ["saved", "remove", "Beach"]):
+        assert cli.search.main([*argv, "--index", str(nowhere)]) == 1, argv
+        out = capsys.readouterr()
+        assert out.out == "" and out.err.startswith(f"error: no index in {nowhere}: build one with "), (argv, out)
+    assert not nowhere.exists()
+    index = str(engine.settings.index_dir)
+    assert cli.search.main(["saved", "add", "Beach", "a red circle", "--index", index]) == 0
+    capsys.readouterr()
+    assert cli.search.main(["search", "--saved", "Sea", "--index", index]) == 2
+    assert "error: no saved search is called 'Sea'" in capsys.readouterr().err
+    assert cli.search.main(["saved", "remove", "Sea", "--index", index]) == 1
+    assert capsys.readouterr().err.startswith("error: no saved search is called 'Sea'")
