@@ -34,7 +34,10 @@ def add_parser(sub: Any) -> None:
 
 def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """``topics`` and ``topics --show NAME``; ``parser``: the one whose usage an error prints."""
-    words = read_words(args.words) if args.words else None
+    try:
+        words = read_words(args.words) if args.words else None
+    except ValueError as exc:  # a file that is not there or not words: a usage error, before the model loads
+        return flags.usage_error(parser, str(exc))
     engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
     try:
         if args.show:
@@ -60,15 +63,16 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
 
 
 def read_words(path: str) -> list[str]:
-    """The words of ``--words FILE``: one a line, blank lines and ``#`` comments left out."""
+    """The words of ``--words FILE``: one a line, blank lines and ``#`` comments left out; a
+    ``ValueError`` that names the flag for a file that cannot be read or holds none."""
     try:
         with open(path, encoding="utf-8") as handle:
             words = [line.strip() for line in handle if line.strip() and not line.lstrip().startswith("#")]
     except OSError as exc:
-        raise SystemExit(f"error: argument --words: cannot read {path}: {exc.strerror or exc}") from None
+        raise ValueError(f"argument --words: cannot read {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        raise SystemExit(f"error: argument --words: cannot read {path}: not UTF-8 text (byte {exc.start + 1}); "
+        raise ValueError(f"argument --words: cannot read {path}: not UTF-8 text (byte {exc.start + 1}); "
                          "save it as UTF-8") from None
     if not words:
-        raise SystemExit(f"error: argument --words: {path} holds no words")
+        raise ValueError(f"argument --words: {path} holds no words")
     return words

@@ -1,5 +1,5 @@
 """``clipsearch topics`` on a terminal: every topic it prints has a photo, and a bad ``--words``
-file ends in one line (an engine stand-in: no model, no index)."""
+file is a usage error (an engine stand-in: no model, no index)."""
 
 from __future__ import annotations
 
@@ -39,13 +39,31 @@ def test_a_topic_without_a_photo_is_not_listed(engine, tmp_path, capsys):
     assert [t["name"] for t in json.loads(capsys.readouterr().out)] == ["a red circle"]
 
 
-def test_a_words_file_that_is_not_utf8_is_one_line_not_a_traceback(engine, tmp_path):
+def test_a_words_file_that_is_not_utf8_is_a_usage_error_not_a_traceback(engine, tmp_path, capsys):
     latin = tmp_path / "mots.txt"
     latin.write_bytes("un caf\u00e9\nune plage\n".encode("latin-1"))
-    with pytest.raises(SystemExit) as end:
-        cli.search.main(["topics", "--index", str(tmp_path), "--words", str(latin)])
-    assert end.value.code == (f"error: argument --words: cannot read {latin}: not UTF-8 text (byte 7); "
-                              "save it as UTF-8")
+    assert cli.search.main(["topics", "--index", str(tmp_path), "--words", str(latin)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: python -m clipsearch topics ")
+    assert err.splitlines()[-1] == (f"python -m clipsearch topics: error: argument --words: cannot read {latin}: "
+                                    "not UTF-8 text (byte 7); save it as UTF-8")
+
+
+@pytest.mark.parametrize("name, said", [("none.txt", "No such file or directory"), ("", "Is a directory"),
+                                        ("empty.txt", "holds no words")])
+def test_a_words_file_that_cannot_be_used_is_a_usage_error_before_the_model_loads(name, said, tmp_path, monkeypatch,
+                                                                                  capsys):
+    """``topics --words /nonexistent`` ended with exit 1 ("failed") and no usage: a bad path given
+    to a flag is a usage error (README: exit 2), said under the usage of ``topics`` with the flag's
+    name, and no engine (no model) is made for it."""
+    (tmp_path / "empty.txt").write_text("# only a comment\n\n")
+    monkeypatch.setattr(cli.topics, "SearchEngine", SimpleNamespace(
+        for_reading=lambda *_, **__: pytest.fail("a model was loaded for a --words it cannot use")))
+    assert cli.search.main(["topics", "--index", str(tmp_path), "--words", str(tmp_path / name)]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.startswith("usage: python -m clipsearch topics ")
+    last = out.err.splitlines()[-1]
+    assert last.startswith("python -m clipsearch topics: error: argument --words: ") and said in last, last
 
 
 def test_a_topic_that_is_not_there_shows_the_usage_of_topics(engine, tmp_path, capsys):
