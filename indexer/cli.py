@@ -221,12 +221,28 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
             parser.error(f"folder not found: {folder}")
         if not folder.expanduser().is_dir():
             parser.error(f"not a folder: {folder}")
+    _check_not_the_index(parser, args)
     if args.watch and args.dry_run:
         parser.error("--watch and --dry-run do not go together")
     if args.ray_address and args.embedder != "ray":
         parser.error("--ray-address needs --embedder ray")
     flags.check_store(parser, args)
     flags.check_pretrained(parser, args)
+
+
+def _check_not_the_index(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A usage error (exit 2) for a FOLDER that is the index folder, or a folder inside it: its files
+    are the index's own, not photos, and the index would record itself as a covered folder. The
+    index folder inside a photo folder is a layout of its own (the scan leaves it out)."""
+    index = os.path.realpath(flags.settings_from(args).index_dir)
+    for folder in args.folders:
+        where = os.path.realpath(folder.expanduser())
+        if where == index:
+            parser.error(f"{folder} is the index folder, not a folder of photos: name your photos' folder "
+                         "(the index may be kept inside it: --index PHOTOS/clipsearch-index)")
+        if os.path.commonpath([where, index]) == index:
+            parser.error(f"{folder} is inside the index folder {index}: name a folder of your photos, or give "
+                         "the index another folder with --index")
 
 
 def _index(engine: SearchEngine, folders, args, stop: threading.Event, removed: dict[str, int] | None = None):
