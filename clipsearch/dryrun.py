@@ -6,6 +6,10 @@ or one the index holds, had its size: a run keeps a moved photo's vector and cou
 added and removed, and so does the dry run (without this, reorganising a library looked as if it
 would embed it all again); and it gives a copy of a photo the index holds that photo's vector
 (``reused``) and its words, read by content, which the dry run does not count as words to read.
+So is a file that shares its size with another file to read: the run embeds a content the index
+lacks once, and gives its copies in the same run that vector (``reused``) and its words, read
+once; the dry run counts them so (``embedded``: what the run will embed). A file of the same
+picture but other metadata is another content, which the run embeds too.
 A changed JPEG, PNG, WebP, HEIC, AVIF or TIFF whose record's picture the index knows is read
 too: where its metadata alone changed, the run keeps its vector and words
 (``picture_fingerprint.metadata_only``), and the dry run counts it so (``metadata_kept``), not as
@@ -17,6 +21,7 @@ is the record's (a touch), the run keeps its vector and reads none of its words 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -63,30 +68,46 @@ def count_changes(todo: list[FileStat], known: dict[str, tuple], vanished: dict[
     left_by_size: dict[int, dict[str, str]] = {}
     for path, fp in vanished.items():
         left_by_size.setdefault(known[path][0], {})[fp] = path
-    held = _contents_by_size(states or {})
+    held = _contents_by_size(states or {})  # and, as they are counted, the new contents the run embeds
+    shared = {size for size, count in Counter(stat.size for stat in todo).items() if count > 1}
     moved_from = 0
     for stat in todo:
         problem = header_problem(stat, max_pixels)
         if problem:  # said in the summary, not as a warning: the dry run skips nothing
             report.skipped.setdefault(problem, []).append(stat.path)
         elif stat.path in known:
-            _count_changed(stat, known[stat.path], pictures, report, held.get(stat.size, set()))
+            _count_changed(stat, known[stat.path], pictures, report, held.setdefault(stat.size, set()),
+                           stat.size in shared)
         else:
-            moved_from += _count_new(stat, left_by_size.get(stat.size, {}), held.get(stat.size, set()), report)
+            moved_from += _count_new(stat, left_by_size.get(stat.size, {}), held.setdefault(stat.size, set()),
+                                     stat.size in shared, report)
     report.removed = len(vanished) - moved_from
+    # As the run counts them: every file added or updated is embedded, but those whose vector is kept or reused
+    report.embedded = report.added + report.updated - report.reused - report.metadata_kept - report.content_kept
 
 
-def _count_new(stat: FileStat, left: dict[str, str], held: set[str], report: IndexReport) -> bool:
+def _count_new(stat: FileStat, left: dict[str, str], held: set[str], shared: bool, report: IndexReport) -> bool:
     """A file the index does not hold, counted as the run will: moved where its content is that of
     one of the photos that ``left`` (fingerprint -> path, of its size), else added, its vector
-    ``reused`` where its content is one the index ``held`` (of its size: a copy). Read only then."""
-    fingerprint = _fingerprint(stat.path) if left or held else None
+    ``reused`` where its content is one ``held`` (of its size: a copy of a photo the index holds, or
+    of one the run embeds before it). Read only then, or where another file to read has its size
+    (``shared``: two copies of one new content, the second of which reuses the first's vector)."""
+    fingerprint = _fingerprint(stat.path) if left or held or shared else None
     if fingerprint and left.pop(fingerprint, None):
         report.moved += 1
         return True
     report.added += 1
-    report.reused += fingerprint in held
+    _count_content(fingerprint, held, report)
     return False
+
+
+def _count_content(fingerprint: str | None, held: set[str], report: IndexReport) -> None:
+    """A content the run embeds, or reuses the vector of (``reused``) where it is one ``held``: the
+    index's, or one the run embeds before it (the run's ``_reuse_or_queue``), which it joins."""
+    if fingerprint in held:
+        report.reused += 1
+    elif fingerprint is not None:
+        held.add(fingerprint)
 
 
 def _contents_by_size(states: dict[str, tuple]) -> dict[int, set[str]]:
@@ -98,15 +119,16 @@ def _contents_by_size(states: dict[str, tuple]) -> dict[int, set[str]]:
 
 
 def _count_changed(stat: FileStat, record: tuple, pictures: dict[str, str] | None, report: IndexReport,
-                   held: set[str]) -> None:
+                   held: set[str], shared: bool) -> None:
     """A file the index holds, changed or under another file id, counted as the run will: unchanged
     where its content is the record's and so are its size and time (a copy, a restore), updated
     with its content kept where only its time changed (``content_kept``: a touch, whose words are
     not read again), kept where its metadata alone changed (``metadata_only``); else updated, its
-    vector ``reused`` where its new content is one the index ``held`` (of its size). Read only where
-    that can tell: its size is the record's (a touch keeps it) or a held one's, or its picture is known."""
+    vector ``reused`` where its new content is one ``held`` (of its size: ``_count_content``). Read
+    only where that can tell: its size is the record's (a touch keeps it), a held one's or another
+    file's to read (``shared``), or its picture is known."""
     same_size, pictured = record[0] == stat.size, stat.path in (pictures or {})
-    if not (same_size or pictured or held):
+    if not (same_size or pictured or held or shared):
         report.updated += 1  # read or not, the run embeds it or only updates its record
         return
     fingerprint, picture = _contents(stat.path, pictured)
@@ -119,7 +141,7 @@ def _count_changed(stat: FileStat, record: tuple, pictures: dict[str, str] | Non
     elif metadata_only(pictures, stat.path, picture):
         report.metadata_kept += 1
     else:
-        report.reused += fingerprint in held
+        _count_content(fingerprint, held, report)
 
 
 def first_video_pass(folders: Iterable[str | Path]) -> Any:
@@ -138,10 +160,11 @@ def first_video_pass(folders: Iterable[str | Path]) -> Any:
 
 def first_text_pass(report: IndexReport) -> Any:
     """What a first text pass (``--ocr``) would read where there is no index yet: the words in
-    every photo the run would add (a ``TextReport`` of a dry run); no model loaded."""
+    every content the run would embed, once for two copies of one (a ``TextReport`` of a dry
+    run); no model loaded."""
     from .textpass import TextReport
 
-    return TextReport(to_read=report.added, new=report.added, dry_run=True)
+    return TextReport(to_read=report.embedded, new=report.embedded, dry_run=True)  # each new content once
 
 
 def header_problem(stat: FileStat, max_pixels: int | None) -> str | None:

@@ -42,7 +42,7 @@ class IndexReport:
     reused: int = 0  # vectors copied from identical content instead of embedded
     metadata_kept: int = 0  # of those updated, changed in their metadata alone: vector kept
     content_kept: int = 0  # of those updated, the same content (touched, or put back by a copy): vector and words kept
-    embedded: int = 0
+    embedded: int = 0  # a dry run's: would embed (those added or updated whose vector is not kept or reused)
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
     still_unreadable: int = 0  # skipped in an earlier run of this process and unchanged: not read again
     kept: dict[str, int] = field(default_factory=dict)  # folder gone or empty -> its photos, kept
@@ -57,7 +57,7 @@ class IndexReport:
 
     @property
     def images_per_second(self) -> float:
-        return self.embedded / self.elapsed if self.elapsed > 0 else 0.0
+        return self.embedded / self.elapsed if self.elapsed > 0 and not self.dry_run else 0.0
 
     def skip(self, path: str, reason: str) -> None:
         log.warning("skipping %s: %s", path, reason)

@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=flags.positive, help="images per model call (default: sized for the device)")
     run.add_argument("--workers", type=flags.positive,
                      help="decoding threads (default: every core when the model runs on a GPU, else cores up to 4)")
-    run.add_argument("--dry-run", action="store_true", help="only say what would change (reads headers; hashes possible moves; writes nothing)")
+    run.add_argument("--dry-run", action="store_true", help="only say what would change (reads headers; hashes possible moves and copies; writes nothing)")
     run.add_argument("--watch", action="store_true", help="after indexing, keep watching and index changes "
                      "(with --remove and no FOLDER: the folders the index still covers)")
     run.add_argument("--remove", type=Path, action="append", default=[], metavar="FOLDER",
@@ -259,8 +259,7 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event, removed: 
         printer.close()
     text = videos = None
     if args.dry_run and (args.ocr or (args.ocr is None and engine.text.enabled)):  # what it would read
-        kept = report.metadata_kept + report.content_kept + report.reused  # their content's words are read once
-        text = engine.texts_to_read(new=report.added + report.updated - kept)
+        text = engine.texts_to_read(new=report.embedded)  # a kept or reused content's words are read
     elif not (report.interrupted or args.dry_run):
         text = _after_photos(engine.read_texts, TextProgressPrinter, args, stop)
         report.interrupted = bool(text and text.interrupted)

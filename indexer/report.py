@@ -99,6 +99,8 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
         lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, AVIF, GIF, TIFF, BMP, camera RAW): " + _other_files(report, videos))
     if report.metadata_kept:
         lines.append(f"  {metadata_kept_words(report)}")
+    if report.dry_run and (report.embedded or report.reused):
+        lines.append(f"  would embed {report.embedded} ({report.reused} reused from identical files)")
     if not report.dry_run and (report.embedded or report.reused):
         rate = f", {report.images_per_second:.1f} images/s" if report.embedded else ""  # copies only: no rate
         lines.append(f"  embedded {report.embedded} ({report.reused} reused from identical files) in "

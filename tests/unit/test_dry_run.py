@@ -1,0 +1,167 @@
+"""``--dry-run``: its figures are those of the run that follows it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+
+import pytest
+from PIL import Image
+
+import clipsearch.textsearch
+import indexer.cli
+from clipsearch import SearchEngine, Settings
+from clipsearch.ocr import PageText
+from clipsearch.stores import open_store
+from testsupport.fakes import FakeEncoder
+from testsupport.imagefactory import photo, save
+
+COUNTS = ("added", "updated", "moved", "removed", "unchanged", "reused", "metadata_kept", "content_kept",
+          "embedded")
+
+
+@pytest.fixture
+def library(tmp_path):
+    root = tmp_path / "photos"
+    for i in range(6):
+        save(photo(160, 120, seed=i), root / ("a" if i < 3 else "b") / f"p{i}.jpg", quality=90)
+    return root
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+
+
+def indexed(settings: Settings, library, *, ocr: bool = False) -> None:
+    """``library`` indexed with the fake model (its words read too, with ``ocr``), the engine closed:
+    the folder as a run leaves it."""
+    encoder = FakeEncoder()
+    engine = SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True), settings=settings)
+    try:
+        if ocr:
+            engine.set_text_reading(True)
+        engine.index_folder(library)
+        if ocr:
+            engine.text.read(engine.store, reader=PageReader())
+    finally:
+        engine.close()
+
+
+class PageReader:
+    """An OCR engine stand-in that finds no words; counts the pictures it read."""
+
+    threads = 1
+    stamp = {"reader": "fake"}
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def read(self, image: Image.Image) -> PageText:
+        with self._lock:
+            self.calls += 1
+        return PageText((), image.width, image.height)  # read, no words found
+
+
+def copies_of_new_content(library) -> None:
+    """Two new copies of one new photo, a photo changed into a third, a new copy of a PNG new too
+    (the same bytes), and a photo new once: 4 contents the index lacks in 6 files."""
+    save(photo(160, 120, seed=40), library / "a" / "twin.jpg", quality=90)
+    shutil.copy(library / "a" / "twin.jpg", library / "b" / "twin.jpg")
+    shutil.copy(library / "a" / "twin.jpg", library / "b" / "p4.jpg")  # changed (its size too: read)
+    save(photo(100, 100, seed=41), library / "a" / "flat.png")
+    shutil.copy(library / "a" / "flat.png", library / "b" / "flat.png")
+    save(photo(160, 120, seed=42), library / "new.jpg", quality=90)
+
+
+def figures(report) -> dict[str, int]:
+    get = report.get if isinstance(report, dict) else lambda name: getattr(report, name)
+    return {name: get(name) for name in COUNTS}
+
+
+def test_two_new_copies_of_one_new_content_count_as_one_to_embed_as_the_run_embeds_them(settings, library):
+    """A dry run counted every new copy of a content the index lacked as a photo to embed; the run
+    embeds it once and gives the copies its vector (``reused``)."""
+    encoder = FakeEncoder()
+    engine = SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True), settings=settings)
+    try:
+        engine.index_folder(library)
+        copies_of_new_content(library)
+        dry = engine.index_folder(library, dry_run=True)
+        before = encoder.images_embedded
+        real = engine.index_folder(library)
+        assert figures(dry) == figures(real)
+        assert (real.added, real.updated, real.reused, real.embedded) == (5, 1, 3, 3)
+        assert encoder.images_embedded - before == dry.embedded == 3
+    finally:
+        engine.close()
+
+
+def test_two_new_files_of_one_picture_with_other_metadata_are_two_to_embed_as_in_the_run(settings, library):
+    """The run reuses a vector by content: two new files of one picture, their metadata not the
+    same (a comment here), are two contents it embeds, each, and so says the dry run."""
+    import io
+
+    data = io.BytesIO()
+    photo(160, 120, seed=45).save(data, "JPEG", quality=90)
+    for name, words in (("one.jpg", b"first"), ("two.jpg", b"other")):  # the same size: both read
+        (library / name).write_bytes(data.getvalue()[:2] + b"\xff\xfe\x00\x07" + words + data.getvalue()[2:])
+    encoder = FakeEncoder()
+    engine = SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True), settings=settings)
+    try:
+        dry = engine.index_folder(library, dry_run=True)
+        real = engine.index_folder(library)
+    finally:
+        engine.close()
+    assert figures(dry) == figures(real) and (real.added, real.reused, real.embedded) == (8, 0, 8)
+
+
+def test_a_first_dry_run_counts_copies_of_one_content_once_to_embed_and_to_read(settings, library, capsys):
+    """Where there is no index yet, the same: each content embedded and its words read once."""
+    copies_of_new_content(library)  # 11 photos of 8 contents
+    assert indexer.cli.main([str(library), "--dry-run", "--ocr", "--json", "--index", str(settings.index_dir)]) == 0
+    dry = json.loads(capsys.readouterr().out)
+    assert not settings.index_dir.exists()
+    encoder = FakeEncoder()
+    engine = SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True), settings=settings)
+    try:
+        engine.set_text_reading(True)
+        real = engine.index_folder(library)
+        reader = PageReader()
+        text = engine.text.read(engine.store, reader=reader)
+    finally:
+        engine.close()
+    assert figures(dry) == figures(real) and (real.added, real.reused, real.embedded) == (11, 3, 8)
+    assert dry["text"]["to_read"] == text.to_read == reader.calls == encoder.images_embedded == 8
+
+
+def test_a_dry_run_then_the_run_on_one_folder_say_the_same_figures_words_included(settings, library, monkeypatch,
+                                                                                  capsys):
+    """``python -m indexer FOLDER --dry-run --ocr`` and then the run: the same counts of photos to
+    add, embed and reuse, and of photos whose words the text pass reads (each content once)."""
+    indexed(settings, library, ocr=True)
+    copies_of_new_content(library)
+    index = str(settings.index_dir)
+    assert indexer.cli.main([str(library), "--dry-run", "--ocr", "--json", "--index", index]) == 0
+    dry = json.loads(capsys.readouterr().out)
+    assert indexer.cli.main([str(library), "--dry-run", "--ocr", "--index", index]) == 0
+    said = capsys.readouterr().out
+    assert "would add 5, update 1, move 0, remove 0; 5 unchanged" in said
+    assert "  would embed 3 (3 reused from identical files)" in said
+    assert "  text: would read the words in 3 photos (3 new or changed); 6 already read" in said
+
+    encoder = FakeEncoder()  # the run, with the fake model and OCR engine (the CLI's own would download)
+    engine = SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True), settings=settings)
+    readers: list[PageReader] = []
+    monkeypatch.setattr(indexer.cli.SearchEngine, "for_writing", lambda settings, **_: engine)
+    monkeypatch.setattr(clipsearch.textsearch, "TextReader", lambda threads=None: readers.append(PageReader()) or readers[-1])
+    monkeypatch.setattr(indexer.cli, "_stop_on_signals", threading.Event)
+    try:
+        assert indexer.cli.main([str(library), "--ocr", "--json", "--index", index]) == 0
+    finally:
+        engine.close()
+    real = json.loads(capsys.readouterr().out)
+    assert figures(dry) == figures(real) and real["embedded"] == encoder.images_embedded == 3
+    assert dry["text"]["to_read"] == real["text"]["to_read"] == real["text"]["read"] == readers[0].calls == 3
