@@ -111,13 +111,14 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
 
     @classmethod
     def for_writing(cls, settings: Settings, *, use_index_model: bool = False,
-                    create: bool = True) -> SearchEngine:
+                    create: bool = True, dry_run: bool = False) -> SearchEngine:
         """An engine that may create and update the index, with the settings' model.
 
         With ``use_index_model``, an existing index's own model runs (``settings.model`` then
         only says how: device, precision, threads). An existing index keeps its model: asking
         for another raises ``ModelMismatch``. Without ``create``, a missing index is
-        ``IndexNotFound`` and nothing is created.
+        ``IndexNotFound`` and nothing is created. ``dry_run`` (no ``create``): the index opened
+        only to read, as a dry run reads it (nothing written, no upgrade, no lock taken).
         """
         handle = IndexHandle(settings)
         have = handle.stamp
@@ -137,11 +138,12 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
                 )
             # The index's own model loads only if there is something to embed, and the pipeline
             # checks the full stamp (dim, preprocessing, checkpoint hash) then.
-            store = handle.open_writer(None if have is not None and same_model(have, spec) else encoder.stamp)
+            stamp = None if have is not None and same_model(have, spec) else encoder.stamp
+            store = handle.open_reader(stamp) if dry_run else handle.open_writer(stamp)
         except BaseException:
             handle.unclaim(undo=True)  # a model that cannot load: no index, nor its folder
             raise
-        return cls(encoder, store, settings=settings, writable=True, handle=handle)
+        return cls(encoder, store, settings=settings, writable=not dry_run, handle=handle)
 
     @staticmethod
     def index_info(settings: Settings) -> dict[str, Any]:
@@ -172,14 +174,15 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
     ) -> IndexReport:
         """Bring the index up to date with ``folders``: add, update, move and remove.
 
-        Takes the index's write lock (``IndexLocked`` if another process holds it). ``embedder``
+        Takes the index's write lock (``IndexLocked`` if another process holds it); a dry run
+        reads the index as it stands, beside a run that holds it (``IndexReport.another_run``). ``embedder``
         hashes, decodes and embeds the new and changed files elsewhere (a ``RayEmbedder``,
         ``clipsearch.distributed``); by default local threads decode and this engine's model embeds.
         """
         if isinstance(folders, (str, Path)):
             folders = [folders]
         paths = [os.fspath(f) for f in folders]
-        with self._writer() as store:
+        with self._writer(dry_run) as store:
             if self._unreadable is None:  # remembered from runs before, beside the index
                 self._unreadable = unreadable_files.load(self.settings.index_dir)
             pipeline = IndexingPipeline(
@@ -191,8 +194,9 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
                 progress=progress, should_stop=should_stop, embedder=embedder, unreadable=self._unreadable,
                 index_dir=self.settings.index_dir, carry=self._carry_read,
                 exclude=[os.fspath(self.settings.cache_dir)])  # the web app's thumbnails are no photos
+            another_run = self.writer_elsewhere() if dry_run else None  # its figures may change
             try:
-                return pipeline.run(paths, dry_run=dry_run)
+                return pipeline.run(paths, dry_run=dry_run, another_run=another_run)
             finally:
                 if not dry_run:
                     unreadable_files.save(self.settings.index_dir, self._unreadable)
@@ -207,7 +211,7 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
         """Forget every image under ``folder``; returns how many. A folder inside a covered one is
         left out of later runs over that one (``info()["left_out"]``) until a run names it. With
         ``dry_run``, only how many it would forget: nothing is written."""
-        with self._writer() as store:  # a folder reached through a symlink: as the index spells it
+        with self._writer(dry_run) as store:  # a folder reached through a symlink: as the index spells it
             folder = as_covered(os.path.abspath(os.fspath(folder)), covered := (info := store.info())["folders"])
             paths = [r.path for r in store.records(folder)]
             if dry_run:
@@ -220,15 +224,15 @@ class SearchEngine(IndexFollowing, DuplicateFinding, TopicFinding, TextReading, 
         return len(paths)
 
     @contextlib.contextmanager
-    def _writer(self) -> Iterator[VectorStore]:
-        """The store to write, under the index's lock.
+    def _writer(self, dry_run: bool = False) -> Iterator[VectorStore]:
+        """The store to write, under the index's lock; a dry run's, which it only reads, without it.
 
         An engine opened for reading writes through a store of its own (searches keep running
         on theirs, never on an index being written) and swaps a fresh one in at the end.
         """
-        if self._writable:
+        if self._writable or dry_run:
             store = self._store()
-            with self.index.lock():
+            with self.index.lock_unless(dry_run):
                 yield store
             return
         with self.index.lock():

@@ -14,7 +14,7 @@ from typing import Any
 
 from .config import ModelSpec, Settings
 from .errors import IndexNotFound
-from .lock import IndexLock
+from .lock import IndexLock, holder
 from .stores import VectorStore, open_store, read_stamp, resolve_kind
 from .stores.layout import make_folder
 
@@ -93,6 +93,16 @@ class IndexHandle:
         if self._claim is None:
             return IndexLock(self.folder)
         return self._claimed()
+
+    def lock_unless(self, dry_run: bool) -> contextlib.AbstractContextManager[IndexLock | None]:
+        """The writer's lock (``lock``), or none for a dry run: it writes nothing, and reads the
+        index as it stands while another run holds the lock (``writer_elsewhere`` says so)."""
+        return contextlib.nullcontext() if dry_run else self.lock()
+
+    def writer_elsewhere(self) -> str | None:
+        """Who else is updating the index now ("process 42 on nas, since ..."), else None; asked
+        without taking the lock or writing anything (``lock.holder``)."""
+        return holder(self.folder)
 
     @contextlib.contextmanager
     def _claimed(self) -> Iterator[IndexLock]:

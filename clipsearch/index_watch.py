@@ -91,6 +91,11 @@ class IndexFollowing:
                 return False  # still gone: a look at the folder once a second, no more
             return self._open_again()
 
+    def writer_elsewhere(self) -> str | None:
+        """Who else is updating the index now ("process 42 on nas, since ..."), else None; asked
+        without taking its lock or writing anything: a dry run's figures may change meanwhile."""
+        return self.index.writer_elsewhere()
+
     def _open_again(self) -> bool:
         seen = self._watch.identity()
         try:

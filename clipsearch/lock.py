@@ -118,6 +118,29 @@ def sole_writer(folder: str | Path) -> Iterator[bool]:
         lock.release()
 
 
+def holder(folder: str | Path) -> str | None:
+    """Who is updating the index in ``folder`` now, a run that holds its lock ("process 42 on nas,
+    since 2026-12-05 03:00:00"), else None; found without taking the lock or writing anything
+    (a dry run's note that its figures may change). A holder writes itself into the lock file, which
+    it empties when it lets go: an empty or missing file is a free lock, not probed at all, so that
+    the probe never stands in the way of a run that starts at that moment. A file that names one is
+    probed, with a shared lock let go at once: a run killed leaves its name there."""
+    path = Path(folder) / LOCK_NAME
+    try:
+        with open(path) as handle:
+            written = handle.read().strip()
+            if not written or fcntl is None:
+                return None if not written else _who(written)
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                return _who(written)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            return None
+    except OSError:  # no lock file (no run yet), or one that cannot be read: nobody to name
+        return None
+
+
 def _is_at(handle, path: Path) -> bool:
     """Whether the open ``handle`` is the file at ``path`` now (not one removed since it was opened)."""
     try:
@@ -127,11 +150,15 @@ def _is_at(handle, path: Path) -> bool:
     return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
-def _describe(path: Path, holder: str) -> str:
+def _describe(path: Path, written: str) -> str:
+    return f"the index {path.parent} is being updated by {_who(written)}; wait for it to finish, then retry"
+
+
+def _who(written: str) -> str:
+    """The holder the lock file names (``written``): "process 42 on nas, since 2026-12-05 03:00:00"."""
     try:
-        info = json.loads(holder)
+        info = json.loads(written)
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info["since"]))
-        who = f"process {info['pid']} on {info['host']}, since {since}"
+        return f"process {info['pid']} on {info['host']}, since {since}"
     except (ValueError, KeyError, TypeError):
-        who = "another process"
-    return f"the index {path.parent} is being updated by {who}; wait for it to finish, then retry"
+        return "another process"

@@ -132,12 +132,13 @@ class IndexingPipeline:
     def workers(self) -> int:
         return self._workers or default_workers(self.encoder)
 
-    def run(self, folders: Iterable[str], *, dry_run: bool = False) -> IndexReport:
+    def run(self, folders: Iterable[str], *, dry_run: bool = False, another_run: str | None = None) -> IndexReport:
+        """Bring the store up to date with ``folders`` (``dry_run``: count, beside ``another_run``)."""
         started = time.monotonic()
         covered = (info := self.store.info()).get("folders", [])
         folders = [as_covered(os.path.abspath(os.fspath(f)), covered) for f in folders]
         outside = brought_back(info, folders)  # folders removed by name inside covered ones stay out
-        report = IndexReport(folders=folders, dry_run=dry_run)
+        report = IndexReport(folders=folders, dry_run=dry_run, another_run=another_run)
         scanning = (lambda found: self.progress(IndexProgress(found=found, elapsed=time.monotonic() - started,
                                                               scanning=True))) if self.progress else None
         scan = scan_images(folders, exclude=[getattr(self.store, "folder", ""), *self.exclude, *outside],

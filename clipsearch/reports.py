@@ -50,6 +50,7 @@ class IndexReport:
     elapsed: float = 0.0
     dry_run: bool = False
     interrupted: bool = False
+    another_run: str | None = None  # a dry run beside a run that updates the index ("process 42 on nas, since ...")
 
     @property
     def skipped_count(self) -> int:
@@ -68,6 +69,8 @@ class IndexReport:
         out["skipped_count"] = self.skipped_count
         out["images_per_second"] = round(self.images_per_second, 2)
         out["elapsed"] = round(self.elapsed, 3)
+        if self.another_run is None:  # said only where there is one
+            del out["another_run"]
         return out
 
 
@@ -88,6 +91,11 @@ def metadata_kept_words(report: IndexReport) -> str:
     one = report.metadata_kept == 1
     return (f"metadata changed, {'would keep' if report.dry_run else 'kept'} {counted(report.metadata_kept, 'vector')}: "
             f"{'its picture' if one else 'their pictures'} did not change")
+
+
+def another_run_words(who: str) -> str:
+    """How a dry run says that another run updates the index meanwhile (``IndexReport.another_run``)."""
+    return f"another run is updating the index now ({who}): these figures may change by the time it ends"
 
 
 def skipped_summary(report: IndexReport) -> Counter:

@@ -255,10 +255,10 @@ class VideoFinding:
         """Read the videos of the index's folders that are new or changed into moments, under the
         index's lock (None when reading videos is off). Its own pass after ``index_folder``.
         ``dry_run``: only say what it would read and remove, whether reading videos is on or not,
-        in ``folders`` (default: those the index covers; a dry run of photos records none)."""
+        in ``folders`` (default: those the index covers; a dry run of photos records none), without the lock."""
         if not (self.videos.enabled or dry_run):
             return None
-        with self.index.lock():
+        with self.index.lock_unless(dry_run):
             if not self._writable:
                 self.reload_if_changed()
             info = self._store().info()

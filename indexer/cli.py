@@ -21,7 +21,7 @@ from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV, defa
 from clipsearch.dryrun import first_run, first_text_pass, first_video_pass
 from clipsearch.errors import disk_full_note
 from clipsearch.folders import as_covered
-from clipsearch.reports import counted
+from clipsearch.reports import another_run_words, counted
 
 from .report import ProgressPrinter, format_report
 from .textreport import TextProgressPrinter, format_text_report
@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=flags.positive, help="images per model call (default: sized for the device)")
     run.add_argument("--workers", type=flags.positive,
                      help="decoding threads (default: every core when the model runs on a GPU, else cores up to 4)")
-    run.add_argument("--dry-run", action="store_true", help="only say what would change (reads headers; hashes possible moves and copies; writes nothing)")
+    run.add_argument("--dry-run", action="store_true", help="only say what would change (reads headers; hashes possible moves and copies; writes "
+                     "nothing and takes no lock: it runs beside another run, and says so)")
     run.add_argument("--watch", action="store_true", help="after indexing, keep watching and index changes "
                      "(with --remove and no FOLDER: the folders the index still covers)")
     run.add_argument("--remove", type=Path, action="append", default=[], metavar="FOLDER",
@@ -130,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from_args(args)
         try:  # --remove alone never makes an index (nor loads a model to make one), nor does a dry run
             engine = SearchEngine.for_writing(settings, use_index_model=not model_asked(args),
-                                              create=bool(args.folders) and not args.dry_run)
+                                              create=bool(args.folders) and not args.dry_run, dry_run=args.dry_run)
         except IndexNotFound:
             if args.dry_run and args.folders and not args.remove:
                 return _first_dry_run(args, settings)
@@ -166,8 +167,11 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
         else:
             _say(args, f"removed {counted(count, 'image')} under {folder}{_removal_note(engine, folder, count)}")
     if args.remove and not args.folders and not args.watch:
+        busy = {"another_run": who} if args.dry_run and (who := engine.writer_elsewhere()) else {}
         if args.json:  # a script asked for one JSON object: the removals are its summary
-            print(flags.json_text({"removed_folders": removed, "dry_run": args.dry_run}), flush=True)
+            print(flags.json_text({"removed_folders": removed, "dry_run": args.dry_run} | busy), flush=True)
+        elif busy:
+            _say(args, another_run_words(busy["another_run"]))
         return 0  # with --watch, the folders left are brought up to date and watched, as `--watch` alone does
     folders = [f.expanduser() for f in args.folders] or engine.folders()
     if not folders:

@@ -7,7 +7,7 @@ import time
 
 from clipsearch import IndexProgress, IndexReport
 from clipsearch.folders import absence
-from clipsearch.reports import counted, metadata_kept_words
+from clipsearch.reports import another_run_words, counted, metadata_kept_words
 
 LOG_EVERY_SECONDS = 15.0
 SHOW_PATHS = 20
@@ -101,6 +101,8 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
         lines.append(f"  {metadata_kept_words(report)}")
     if report.dry_run and (report.embedded or report.reused):
         lines.append(f"  would embed {report.embedded} ({report.reused} reused from identical files)")
+    if report.dry_run and report.another_run:
+        lines.append(f"  {another_run_words(report.another_run)}")
     if not report.dry_run and (report.embedded or report.reused):
         rate = f", {report.images_per_second:.1f} images/s" if report.embedded else ""  # copies only: no rate
         lines.append(f"  embedded {report.embedded} ({report.reused} reused from identical files) in "

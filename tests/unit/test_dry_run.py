@@ -1,8 +1,10 @@
-"""``--dry-run``: its figures are those of the run that follows it."""
+"""``--dry-run``: its figures are those of the run that follows it, and it writes nothing, even
+beside another run that holds the index's lock."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 
@@ -12,6 +14,7 @@ from PIL import Image
 import clipsearch.textsearch
 import indexer.cli
 from clipsearch import SearchEngine, Settings
+from clipsearch.lock import IndexLock
 from clipsearch.ocr import PageText
 from clipsearch.stores import open_store
 from testsupport.fakes import FakeEncoder
@@ -165,3 +168,50 @@ def test_a_dry_run_then_the_run_on_one_folder_say_the_same_figures_words_include
     real = json.loads(capsys.readouterr().out)
     assert figures(dry) == figures(real) and real["embedded"] == encoder.images_embedded == 3
     assert dry["text"]["to_read"] == real["text"]["to_read"] == real["text"]["read"] == readers[0].calls == 3
+
+
+def folder_state(folder) -> dict[str, tuple[bytes, int, int]]:
+    """Every file in the index folder: its bytes, modification time and inode (a file replaced has another)."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_ino)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_dry_run_writes_nothing_into_the_index_folder(settings, library, capsys):
+    """A dry run opened the index to write: it wrote the manifest again, and the lock's file."""
+    indexed(settings, library, ocr=True)
+    save(photo(160, 120, seed=43), library / "new.jpg", quality=90)
+    (library / "a" / "p0.jpg").unlink()
+    before = folder_state(settings.index_dir)
+    index = str(settings.index_dir)
+    for extra in ([], ["--ocr", "--json"], ["--videos"], ["--remove", str(library / "b")]):
+        assert indexer.cli.main([str(library), "--dry-run", "--index", index, *extra]) == 0
+        assert folder_state(settings.index_dir) == before, extra
+    assert indexer.cli.main(["--remove", str(library / "b"), "--dry-run", "--index", index]) == 0
+    assert "dry run: would remove 3 images under" in capsys.readouterr().out
+    assert folder_state(settings.index_dir) == before
+
+
+def test_a_dry_run_goes_ahead_beside_a_run_that_holds_the_lock_and_says_so(settings, library, capsys):
+    """A dry run was refused while another indexer held the index's lock, though it writes nothing.
+    It reads the index as it stands, says that another run is under way, and writes nothing."""
+    indexed(settings, library, ocr=True)
+    save(photo(160, 120, seed=44), library / "new.jpg", quality=90)
+    index = str(settings.index_dir)
+    with IndexLock(settings.index_dir):  # another run, at work
+        before = folder_state(settings.index_dir)
+        assert indexer.cli.main([str(library), "--dry-run", "--ocr", "--videos", "--index", index]) == 0
+        said = capsys.readouterr().out
+        assert "would add 1, update 0, move 0, remove 0; 6 unchanged" in said
+        assert f"  another run is updating the index now (process {os.getpid()} on " in said
+        assert "these figures may change by the time it ends" in said
+        assert indexer.cli.main([str(library), "--dry-run", "--json", "--index", index]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["added"] == 1 and report["another_run"].startswith(f"process {os.getpid()} on ")
+        assert indexer.cli.main(["--remove", str(library / "a"), "--dry-run", "--index", index]) == 0
+        said = capsys.readouterr().out
+        assert "dry run: would remove 3 images under" in said and "another run is updating the index now" in said
+        assert indexer.cli.main(["--remove", str(library / "a"), "--dry-run", "--json", "--index", index]) == 0
+        assert json.loads(capsys.readouterr().out)["another_run"].startswith(f"process {os.getpid()} on ")
+        assert folder_state(settings.index_dir) == before
+    assert indexer.cli.main([str(library), "--dry-run", "--json", "--index", index]) == 0  # the run ended
+    assert "another_run" not in json.loads(capsys.readouterr().out)

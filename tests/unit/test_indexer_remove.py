@@ -20,6 +20,7 @@ class Engine:
     def __init__(self, folders: dict[str, int], checked: float | None = 1_764_000_000.0) -> None:
         self.covered = dict(folders)  # folder -> its photos
         self.checked = checked  # when a run last ended (None: never)
+        self.busy: str | None = None  # another run that updates the index now
 
     def remove_folder(self, folder, dry_run: bool = False) -> int:
         count = self.covered.get(str(folder), 0)
@@ -32,6 +33,9 @@ class Engine:
 
     def folders(self) -> list[str]:
         return list(self.covered)
+
+    def writer_elsewhere(self) -> str | None:
+        return self.busy
 
     def close(self) -> None:
         pass
