@@ -20,10 +20,10 @@ from typing import Protocol
 import numpy as np
 
 from . import file_identity, file_links, mount_points, unreadable_files
-from .decoding import InspectedFile, LocalDecoder, inspect_file
+from .classify import FileClassifying
+from .decoding import InspectedFile, LocalDecoder
 from .dryrun import count_changes
 from .encoders.base import Encoder
-from .errors import UnreadableImage
 from .folders import (
     as_covered,
     brought_back,
@@ -34,7 +34,7 @@ from .folders import (
     other_spellings,
 )
 from .images import FileStat, scan_images
-from .picture_fingerprint import metadata_only, pictures_before
+from .picture_fingerprint import pictures_before
 from .reports import IndexProgress, IndexReport
 from .stores.base import WriteBatch, check_stamp
 
@@ -84,11 +84,11 @@ class _RunState:
         setattr(self.report, counter, getattr(self.report, counter) + 1)
 
 
-class IndexingPipeline:
+class IndexingPipeline(FileClassifying):
     """Brings a store up to date with some folders: scan, diff, decode, embed, commit.
 
-    Scanning, diffing, moves, reuse and commits happen here; hashing and decoding (and, for a
-    distributed ``embedder``, embedding) happen in the ``FileEmbedder``.
+    Scanning, diffing, moves, reuse and commits happen here (what each file is, in ``classify``);
+    hashing and decoding (and, for a distributed ``embedder``, embedding) in the ``FileEmbedder``.
     """
 
     def __init__(
@@ -300,78 +300,6 @@ class IndexingPipeline:
         if time.monotonic() - state.last_save > SAVE_EVERY_SECONDS:
             self.store.save()
             state.last_save = time.monotonic()
-
-    def _classify(self, item: InspectedFile, state: _RunState) -> None:
-        """Decide what an inspected file is: touched, moved, reusable, embedded, or to embed."""
-        stat, report = item.stat, state.report
-        if item.error is not None:
-            self._skip(item, state)
-            return
-        self.unreadable.pop(stat.path, None)
-        state.stats[stat.path] = stat
-        fp, old = item.fingerprint, state.known.get(stat.path)
-        if item.picture and state.pictures is not None:
-            state.read_pictures.append((fp, item.picture))
-        if old and old[2] == fp:  # touched, or the same content in another file (a copy, a restore)
-            state.batch.update.append(item.record())
-            same_time = old[:2] == (stat.size, stat.mtime_ns)
-            state.count("unchanged" if same_time else "updated")
-            report.content_kept += not same_time  # its words, read by content, are not read again
-            return
-        if old and metadata_only(state.pictures, stat.path, item.picture):
-            # its metadata alone changed (a rating, keywords, a date set right): the vector stays
-            item.prepared = None
-            state.batch.update.append(item.record())
-            report.updated += 1
-            report.metadata_kept += 1
-            state.kept.append((old[2], fp))
-            return
-        sources = state.vanished_by_fp.get(fp)
-        if sources and not old:  # a file that vanished elsewhere reappears here: a move
-            source = sources.pop()
-            state.renamed_from.add(source)
-            state.batch.rename.append((source, item.record()))
-            report.moved += 1
-            return
-        counter = "updated" if old else "added"
-        if fp not in state.run_vectors and item.vector is not None:  # embedded by the FileEmbedder
-            state.run_vectors[fp] = item.vector
-            state.batch.put.append((item.record(), item.vector))
-            report.embedded += 1
-            state.count(counter)
-            return
-        item = self._reuse_or_queue(item, state)
-        if item is not None:
-            state.count(counter)
-
-    def _skip(self, item: InspectedFile, state: _RunState) -> None:
-        stat, reason = item.stat, item.error.reason
-        state.report.skip(stat.path, reason)
-        if reason in UnreadableImage.LASTING:
-            self.unreadable[stat.path] = unreadable_files.entry(stat, reason)
-
-    def _reuse_or_queue(self, item: InspectedFile, state: _RunState) -> InspectedFile | None:
-        """Reuse a vector for this content if there is one, else queue the item for the model."""
-        fp = item.fingerprint
-        vector = state.run_vectors.get(fp)
-        if vector is None and item.prepared is None:
-            vector = self.store.vectors_by_fingerprint([fp]).get(fp)
-            if vector is None:  # content the index lacks (hashed only), or its copy went away meanwhile
-                self._use_model(state)
-                item = inspect_file(item.stat, set(), self.encoder, self.max_pixels)
-                if item.error is not None:
-                    self._skip(item, state)
-                    return None
-        if vector is not None:
-            state.batch.put.append((item.record(), vector))
-            state.report.reused += 1
-        elif any(e.fingerprint == fp for e in state.embeds):  # same content twice in one batch
-            item.prepared = None
-            state.twins.append(item)
-            state.report.reused += 1
-        else:
-            state.embeds.append(item)
-        return item
 
 
 Indexer = IndexingPipeline  # the name of earlier releases
