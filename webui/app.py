@@ -47,7 +47,7 @@ from .textui import text_reading, video_reading
 from .topics_view import CSS as TOPICS_CSS
 from .topics_view import TopicsView, topics_panel, wire_topics
 from .touch import CSS as TOUCH_CSS
-from .turns import in_turn, turn_over
+from .turns import take_turn
 from .upload_image import upload_image
 from .videos_view import VideosView, videos_panel, wire_videos
 
@@ -229,31 +229,31 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         held = gr.Image(type="filepath", visible="hidden", interactive=False, label="stand-in", elem_id="stand-in")
         asked = gr.Textbox("", visible="hidden", elem_id="stand-in-asked", label="stand-in asked for")
         similar_region, similar_go = region_controls("preview")
-        searched = in_turn({"fn": page.search, "inputs": [text, image, *filters, region], "outputs": outputs,
-                            "api_visibility": "private", **searching})  # in the order asked (``turns``)
+        searched = {"fn": page.search, "inputs": [text, image, *filters, region], "outputs": outputs,
+                    "api_visibility": "private", **searching}  # each in its turn, in the order asked (``turns``)
         address = [named[name] for name in ADDRESS_NAMES]
         query_address = gr.Textbox("", visible="hidden", elem_id="query-address", label="address")
         in_address = [{"fn": page.query_address, "inputs": [text, image, *address[1:], region, changed],
                        "outputs": query_address, **PRIVATE}, {"fn": None, "inputs": query_address, "js": SIMILAR_ADDRESS_JS, **PRIVATE}]
-        turn_over(gr.on([text.submit, search_btn.click], **first_unselect).then(**searched)).then(
+        take_turn(gr.on([text.submit, search_btn.click], **first_unselect), searched).then(
             **in_address[0]).then(**in_address[1])
         install_regions(demo)
         install_file_types(demo)
         install_screen_reader(demo)
         install_results_in_sight(demo)
         install_reachable(demo)
-        on_box("query-image", region, region_go, lambda event: turn_over(event.then(**first_unselect).then(
-            **searched)).then(**in_address[0]).then(**in_address[1]))
+        on_box("query-image", region, region_go, lambda event: take_turn(event.then(**first_unselect), searched).then(
+            **in_address[0]).then(**in_address[1]))
         # The photo removed (the drop zone's X): its box forgotten, and the words searched alone, in
         # their turn (none: no results); the address no longer names the photo (``Page.photo_removed``).
-        turn_over(image.clear(None, None, region, js=FORGET, **PRIVATE).then(**first_unselect).then(
-            **{**searched, "fn": page.photo_removed})).then(**in_address[0]).then(**in_address[1])
+        take_turn(image.clear(None, None, region, js=FORGET, **PRIVATE).then(**first_unselect),
+                  {**searched, "fn": page.photo_removed}).then(**in_address[0]).then(**in_address[1])
         moments_shown = wire_videos(moments, VideosView(handlers), results, [last, min_score, strong_only])
         wire_saved(demo, saved, SavedView(page), named, image, region, [k, min_score, sort, strong_only], outputs,
                    searching)
         unreadable = gr.Textbox("", visible="hidden", elem_id="unreadable-upload", label="unreadable upload")
-        turn_over(image.upload(None, None, region, js=FORGET, **PRIVATE).then(**first_unselect).then(
-            **{**searched, "fn": page.search_upload, "outputs": [*outputs, unreadable]})).then(
+        take_turn(image.upload(None, None, region, js=FORGET, **PRIVATE).then(**first_unselect),
+                  {**searched, "fn": page.search_upload, "outputs": [*outputs, unreadable]}).then(
             None, [image, unreadable], image, js=EMPTY_IF_UNREADABLE, api_visibility="private").then(**in_address[0]).then(
             **in_address[1]).then(
             page.stand_in_asked, [image, asked], [held, asked], js=STAND_IN_ASKED, api_visibility="private",
@@ -262,9 +262,9 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         similar_address = gr.Textbox("", visible="hidden", elem_id="similar-address", label="address")
         similar_in_address = [{"fn": page.similar_address, "inputs": [last, changed], "outputs": similar_address, **PRIVATE},
                               {"fn": None, "inputs": similar_address, "js": SIMILAR_ADDRESS_JS, **PRIVATE}]
-        rerun = in_turn({"fn": page.rerun, "inputs": [last, text, image, *filters, region], "outputs": outputs,
-                         "trigger_mode": "always_last", "api_visibility": "private", **searching})
-        turn_over(gr.on([folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], **rerun)).then(
+        rerun = {"fn": page.rerun, "inputs": [last, text, image, *filters, region], "outputs": outputs,
+                 "trigger_mode": "always_last", "api_visibility": "private", **searching}
+        take_turn([folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], rerun).then(
             unselect_if, changed, gallery, api_visibility="private", show_progress="hidden").then(
             **in_address[0]).then(**in_address[1]).then(**similar_in_address[0]).then(**similar_in_address[1])
         wire_topics(topics, TopicsView(page), filters, outputs, searching, [
@@ -287,16 +287,16 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                        **SELECTION).then(
             None, js=PREVIEW_INTO_VIEW, api_visibility="private")
         finding = {"fn": page.find_similar, "outputs": outputs, "api_visibility": "private", **searching}
-        turn_over(similar_btn.click(**first_unselect, **SELECTION).then(**in_turn({**finding, "inputs": [
-            selected, *filters]}))).then(**similar_in_address[0]).then(**similar_in_address[1])
-        on_box("preview", similar_region, similar_go, lambda event: turn_over(event.then(**first_unselect).then(**in_turn(
-            {**finding, "inputs": [selected, *filters, similar_region]}))).then(**similar_in_address[0]).then(
+        take_turn(similar_btn.click(**first_unselect, **SELECTION), {**finding, "inputs": [selected, *filters]}).then(
+            **similar_in_address[0]).then(**similar_in_address[1])
+        on_box("preview", similar_region, similar_go, lambda event: take_turn(event.then(**first_unselect), {
+            **finding, "inputs": [selected, *filters, similar_region]}).then(**similar_in_address[0]).then(
             **similar_in_address[1]))
         used_photo = gr.Checkbox(False, visible="hidden", elem_id="photo-used", label="photo used")
         used = use_btn.click(page.use_chosen, selected, [image, status, used_photo], api_visibility="private",
                              show_progress="hidden", **SELECTION).then(
             None, [used_photo, region], region, js=FORGET_IF_USED, **PRIVATE).then(**first_unselect)
-        turn_over(used.then(**{**searched, "fn": page.search_if_used, "inputs": [used_photo, *searched["inputs"]]})).then(
+        take_turn(used, {**searched, "fn": page.search_if_used, "inputs": [used_photo, *searched["inputs"]]}).then(
             **in_address[0]).then(**in_address[1])
         opened = gr.Textbox("", visible="hidden", elem_id="opened-address", label="address")
         open_btn.click(page.open_similar, [shown, selected], [gallery, shown, status, opened], api_visibility="private",

@@ -20,7 +20,6 @@ wraps its searches for the page, so that the page stays consistent:
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -33,25 +32,27 @@ from .filters import clamp_k
 from .handlers import PART_HINT, Handlers, NotIndexed, Results, UnreadableUpload, _listed, similar_what
 from .markdown import describe_query, md
 from .matches import NO_RESULTS, NO_STRONG
-from .paths import local_path, web_path
-from .refusals import NoIndexYet
-from .region_view import readable
+from .page_address import PageAddress
+from .page_outputs import (  # noqa: F401 - the names app, saved_view and the tests import from here
+    ADDRESS_NAMES,
+    NO_SELECTION,
+    OUTPUT_NAMES,
+    REFILTER_NAMES,
+    cleared,
+    nothing_changes,
+)
+from .paths import web_path
 from .thumbnails import PREVIEW_SIZE
 from .videos_view import found_moments
 
-NO_SELECTION = "Click a result to see it larger."
 PHOTO_REMOVED = "The photo is removed: type some words or drop a photo to search."
 BROWSER_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP", "BMP", "ICO", "AVIF"})  # what browsers draw
 STAND_INS_KEPT = 256  # JPEG stand-ins remembered (name -> the upload), newest kept
 
 
-def _cleared() -> tuple[Any, Any, Any]:
-    """(preview, details, selected) with nothing selected."""
-    return None, NO_SELECTION, None
-
-
-class Page:
-    """The search events of one page; every output list matches ``outputs()``'s order."""
+class Page(PageAddress):
+    """The search events of one page (and of its address, ``PageAddress``); every output list
+    matches OUTPUT_NAMES' order."""
 
     def __init__(self, handlers: Handlers) -> None:
         self.handlers = handlers
@@ -91,7 +92,7 @@ class Page:
         the status line and the address naming a photo that was gone)."""
         if text and text.strip():
             return self.search(text, None, k, min_score, sort, folder, date_from, date_to, strong_only)
-        return [], True, [], [], PHOTO_REMOVED, gr.skip(), None, *_cleared()
+        return [], True, [], [], PHOTO_REMOVED, gr.skip(), None, *cleared()
 
     def use_selected(self, selected: str | None):
         """"Search with this photo": the selected result into the drop zone (its preview JPEG, which
@@ -120,7 +121,7 @@ class Page:
     def search_if_used(self, used: bool, *asked: Any):
         """``search`` (``asked``: its arguments) where ``use_chosen`` put a photo in the drop zone; else nothing."""
         if not used:
-            return tuple(False if name == "changed" else gr.skip() for name in OUTPUT_NAMES)
+            return nothing_changes()
         return self.search(*asked)
 
     def dropped(self, image: Any) -> tuple[str, str] | None:
@@ -141,109 +142,10 @@ class Page:
         self._stand_in_for(jpeg, photo, name)
         return jpeg
 
-    def from_address(self, k: float, min_score: float, sort: str, strong_only: bool, request: gr.Request):
-        """The page opened at an address with a search in it (``/?q=a+dog&folder=...&since=...&until=...``,
-        as the address bar shows after each search: ``query_address``): that search, its words and
-        filters in their boxes. Without ``q``, nothing changes. With ``photo`` (words searched with a
-        photo, which no address holds), the words and filters in their boxes, nothing run, and the
-        status line asks for the photo: the words alone are another query. With ``indexed`` (a photo
-        of the index, which an address can name), nothing here: ``from_indexed`` runs that search.
-        With ``open`` (Open similar), the copies folded under that result opened too (``opened``)."""
-        asked = dict(request.query_params) if request is not None else {}
-        return self.opened(self._from_address(asked, k, min_score, sort, strong_only), asked, len(ADDRESS_NAMES))
-
-    def _from_address(self, asked: dict, k: float, min_score: float, sort: str, strong_only: bool):
-        text, similar, topic, photo = ((asked.get(name) or "").strip() for name in ("q", "similar", "topic", "photo"))
-        folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))
-        if (asked.get("indexed") or "").strip() and not (similar or topic):
-            return tuple(gr.skip() for _ in ADDRESS_NAMES + OUTPUT_NAMES)
-        if photo and not (similar or topic):
-            words = f" with the words “{md(text)}”" if text else ""
-            said = (f"⚠️ This address's search was a photo, {md(photo)}{words}; an address cannot hold a photo: "
-                    "drop or paste it again to run that search.")
-            return (text, folder, since, until,
-                    *(False if name == "changed" else said if name == "status" else gr.skip() for name in OUTPUT_NAMES))
-        if similar:  # /?similar=PATH&region=...: Find similar, as ``similar_address`` wrote it
-            return (gr.skip(), folder, since, until, *self.find_similar(
-                similar, k, min_score, sort, folder, since, until, strong_only, asked.get("region") or None))
-        if topic:  # /?topic=NAME: a topic's photos
-            return (gr.skip(), folder, since, until, *self.topic(topic, k, min_score, sort, folder, since, until,
-                                                                 strong_only))
-        if not text:
-            return tuple(gr.skip() for _ in ADDRESS_NAMES + OUTPUT_NAMES)
-        return (text, folder, since, until,
-                *self.search(text, None, k, min_score, sort, folder, since, until, strong_only))
-
-    def query_address(self, text: str | None, image: Any, folder: str | None, since: str | None,
-                      until: str | None, region: str | None = None, changed: bool = True) -> str:
-        """After a search of words, of a photo, or of both: its fields for the address, as JSON for
-        ``SIMILAR_ADDRESS_JS``; "" (the address kept) where it was refused (``changed`` False: a date
-        that is no date, say), whose filters the results still shown were not searched with. A photo of the index put in the drop zone (Search with this photo) is
-        named by its path, ``indexed``, with the ``region`` boxed on it: the page opened there puts
-        it back and runs the search again (``from_indexed``). A photo dropped or pasted cannot go in
-        an address: ``photo`` names it, so that the page opened there runs no other query
-        (``from_address``)."""
-        if not changed:
-            return ""
-        dropped = self.dropped(image)
-        if dropped and Path(image).name in self.indexed:
-            photo = {"indexed": web_path(dropped[0]), "region": region or ""}
-        else:
-            photo = {"photo": dropped[1] if dropped else ""}
-        return json.dumps({"q": text or "", **photo, "folder": folder or "", "since": since or "",
-                           "until": until or ""})
-
-    def from_indexed(self, path: str, k: float, min_score: float, sort: str, strong_only: bool,
-                     request: gr.Request):
-        """The page opened at ``/?q=...&indexed=PATH&region=...`` (``query_address``): that indexed
-        photo back in the drop zone, and the search of the words with it (or with its ``region``)
-        run again. A path the index does not hold is never opened: the status line says so, and the
-        words and filters go back in their boxes with nothing run (the words alone are another
-        query). Outputs: ADDRESS_NAMES, the drop zone, its box, then OUTPUT_NAMES."""
-        asked = dict(request.query_params) if request is not None else {}
-        text, region = ((asked.get(name) or "").strip() for name in ("q", "region"))
-        folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))
-        path = local_path((path or "").strip())
-        try:
-            jpeg = self.handlers.indexed_picture(path, PREVIEW_SIZE)
-            trouble = None if jpeg else "cannot be read now (gone from disk?)"
-        except NotIndexed:
-            jpeg, trouble = None, "is not in the index (deleted or moved since?)"
-        except NoIndexYet:
-            jpeg, trouble = None, "cannot be searched: there is no index yet"
-        if trouble:
-            said = f"⚠️ This address's photo, {md(path)}, {trouble}: nothing was searched."
-            return (text, folder, since, until, None, "",  # the drop zone's None: see ``stand_in``
-                    *(False if name == "changed" else said if name == "status" else gr.skip() for name in OUTPUT_NAMES))
-        self._stand_in_for(jpeg, path, os.path.basename(path), indexed=True)
-        return self.opened((text, folder, since, until, jpeg, readable(region, path), *self.search(
-            text, jpeg, k, min_score, sort, folder, since, until, strong_only, region or None)), asked, len(ADDRESS_NAMES) + 2)
-
     def open_similar(self, shown: list[dict], selected: str | None):
         """"Open similar" (``duplicates_view``), then the photo opened, for ``OPEN_ADDRESS_JS``."""
         gallery, group, status = open_similar(self.handlers, shown, selected)
         return gallery, group, status, web_path(selected) if isinstance(group, list) and selected else ""
-
-    def opened(self, out: tuple, asked: dict, at: int) -> tuple:
-        """A search from the address (its OUTPUT_NAMES from ``at`` on in ``out``), with Open similar
-        done after it where the address says ``open=PATH`` and PATH is shown with copies folded under it."""
-        path, named = local_path((asked.get("open") or "").strip()), dict(zip(OUTPUT_NAMES, out[at:], strict=True))
-        if not path or not isinstance(named["shown"], list) or not any(
-                r["path"] == path and r.get("similar") for r in named["shown"]):
-            return out
-        named["gallery"], named["shown"], named["status"] = open_similar(self.handlers, named["shown"], path)
-        return (*out[:at], *(named[name] for name in OUTPUT_NAMES))
-
-    def similar_address(self, last: dict | None, changed: bool = True) -> str:
-        """After Find similar or a topic opened (or its re-run for new filters): its fields for the
-        address, as JSON for ``SIMILAR_ADDRESS_JS`` ("" after a search of words: ``query_address``
-        wrote that one; "" after a refused one too, as there)."""
-        if not changed or not last or last.get("kind") not in ("similar", "topic"):
-            return ""
-        folder, since, until = last.get("filters") or ("", "", "")
-        asked = {"similar": last["path"], "region": last.get("region") or ""} if last["kind"] == "similar" else \
-            {"topic": last["name"]}
-        return json.dumps({**asked, "folder": folder or "", "since": since or "", "until": until or ""})
 
     def stand_in(self, image: Any):
         """After a drop: a JPEG of the picture in the drop zone where browsers cannot draw it
@@ -307,7 +209,7 @@ class Page:
         except NotIndexed:
             preview = None
         if preview is None:
-            return _cleared()
+            return cleared()
         part = "the part boxed" if region else "all"
         return (preview, f"The results are photos like {part} of **{md(os.path.basename(path))}**, shown here."
                 + PART_HINT, path)
@@ -328,7 +230,7 @@ class Page:
         (a date that is no date) is remembered as asked, with the results before: the status line
         speaks of it, and the filters of those results put back run the search again, which says so."""
         if not last or tuple(last.get("filters", ())) == (folder, date_from, date_to):
-            return tuple(False if name == "changed" else gr.skip() for name in OUTPUT_NAMES)  # nothing to do
+            return nothing_changes()
         if last["kind"] == "similar":
             out = self.find_similar(last["path"], k, min_score, sort, folder, date_from, date_to, strong_only,
                                     last.get("region"))
@@ -346,13 +248,13 @@ class Page:
         gallery, shown, status = self.handlers.refilter(results, min_score, sort, strong_only)
         if last and results:
             status += last.get("context", "")
-        return gallery, True, shown, _videos_said(status, results, last), *_cleared()
+        return gallery, True, shown, _videos_said(status, results, last), *cleared()
 
-    def _after(self, out, last: dict, what: str, filters: tuple, selection=_cleared):
+    def _after(self, out, last: dict, what: str, filters: tuple, selection=cleared):
         """The outputs of a search: ``selection()``, (preview, details, selected) once it has results."""
         gallery, results, shown, status, banner = out
         if not isinstance(results, list):  # a warning: the previous results stay, nothing selected
-            return gallery, False, results, shown, status, banner, gr.skip(), *_cleared()
+            return gallery, False, results, shown, status, banner, gr.skip(), *cleared()
         at = status.rfind(f" · {md(what)} · ")  # the status ends with the query and its time
         last = dict(last, filters=list(filters), context=status[at:] if at >= 0 else "")
         return gallery, True, results, shown, _videos_said(status, results, last), banner, last, *selection()
@@ -388,12 +290,3 @@ def within(folder: str | None, since: str | None, until: str | None) -> str:
               if value and value.strip()]
     return f", its photos {' '.join(limits)}" if limits else ""
 
-
-# A search's words and filters in the address bar, so that it can be reloaded, bookmarked and
-# shared (``Page.from_address`` reads them back; ``address_js`` writes them): their boxes.
-ADDRESS_NAMES = ("text", "folder", "date_from", "date_to")
-
-# The components each search event writes, in order (app.py passes them by these names).
-OUTPUT_NAMES = ("gallery", "changed", "results", "shown", "status", "banner", "last", "preview", "details",
-                "selected")
-REFILTER_NAMES = ("gallery", "changed", "shown", "status", "preview", "details", "selected")

@@ -23,7 +23,7 @@ from .address_js import FORGOTTEN_ADDRESS_JS, SAVED_ADDRESS_JS
 from .handlers import ALL_FOLDERS, parse_filter
 from .page import ADDRESS_NAMES, OUTPUT_NAMES, Page
 from .region_view import show
-from .turns import in_turn, turn_over
+from .turns import take_turn
 
 
 def as_typed(text: str) -> str:
@@ -159,8 +159,8 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
     panel["forget"].click(view.forget, panel["chosen"], panel["chosen"], **private).then(
         None, panel["chosen"], js=FORGOTTEN_ADDRESS_JS, **private)
     opened = [*boxes, image, region, *outputs]
-    turn_over(panel["chosen"].input(view.open, [panel["chosen"], *view_inputs], opened, **private,
-                                    **in_turn(searching))).then(  # in the order asked, as searches (``turns``)
+    take_turn([panel["chosen"].input], {"fn": view.open, "inputs": [panel["chosen"], *view_inputs], "outputs": opened,
+                                        **private, **searching}).then(  # in the order asked, as searches (``turns``)
         None, panel["chosen"], js=SAVED_ADDRESS_JS, **private).then(None, region, js=show("query-image"), **private)
     # The page opened at /?saved=NAME (&open=PATH): that saved search (its photo and box too). Only then: an event
     # that writes the drop zone on every load would empty it after a photo dropped meanwhile.

@@ -20,7 +20,7 @@ from .handlers import NoIndexYet
 from .markdown import md
 from .page import Page
 from .thumbnails import THUMB_SIZE
-from .turns import in_turn, turn_over
+from .turns import take_turn
 
 EMPTY = "No topic yet: the index holds no photo."
 NO_INDEX = "No index yet: build one as the note at the top of the page says, then open this panel again."
@@ -102,8 +102,8 @@ def wire_topics(panel: dict[str, Any], view: TopicsView, filters: list, outputs:
     private = {"api_visibility": "private"}
     made = [panel["covers"], panel["shown"], panel["note"]]
     panel["panel"].expand(view.covers, None, made, **private, show_progress_on=[panel["covers"]])
-    event = turn_over(panel["covers"].select(view.open, [panel["shown"], *filters], outputs, **private,
-                                             **in_turn(searching)))  # in the order asked, as searches
+    event = take_turn([panel["covers"].select], {"fn": view.open, "inputs": [panel["shown"], *filters],
+                                                 "outputs": outputs, **private, **searching})  # in the order asked, as searches
     for step in after:
         event = event.then(**step)
     event.then(view.refresh, panel["shown"], made, **private, show_progress="hidden")

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import gradio as gr
+
 from .region_view import PRIVATE
 
 # How long a step waits for the one asked before it, once that one has taken its turn, before it
@@ -62,3 +64,11 @@ def turn_over(event: Any) -> Any:
     event.success(None, js=TURN_OVER, **PRIVATE)
     event.failure(None, js=TURN_OVER, **PRIVATE)
     return event
+
+
+def take_turn(after: Any, step: dict[str, Any]) -> Any:
+    """``step`` (an event's keyword arguments) run in its turn (``in_turn``), its turn over once it
+    answers or fails (``turn_over``); its event, to chain on. ``after``: the event it follows
+    (``.then``), or the triggers that ask it, a list (``gr.on``)."""
+    event = gr.on(after, **in_turn(step)) if isinstance(after, list) else after.then(**in_turn(step))
+    return turn_over(event)
