@@ -258,13 +258,13 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             **in_address[1]).then(
             page.stand_in_asked, [image, asked], [held, asked], js=STAND_IN_ASKED, api_visibility="private",
             show_progress="hidden").then(None, [held, asked, image], image, js=STAND_IN_IF_SAME, **PRIVATE)
-        # Another folder or dates: the last search again (a date box on Enter or when left).
+        # Another folder, dates or How many: the last search again (a date box on Enter or when left).
         similar_address = gr.Textbox("", visible="hidden", elem_id="similar-address", label="address")
         similar_in_address = [{"fn": page.similar_address, "inputs": [last, changed], "outputs": similar_address, **PRIVATE},
                               {"fn": None, "inputs": similar_address, "js": SIMILAR_ADDRESS_JS, **PRIVATE}]
         rerun = {"fn": page.rerun, "inputs": [last, text, image, *filters, region], "outputs": outputs,
                  "trigger_mode": "always_last", "api_visibility": "private", **searching}
-        take_turn([folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], rerun).then(
+        take_turn([k.change, folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], rerun).then(
             unselect_if, changed, gallery, api_visibility="private", show_progress="hidden").then(
             **in_address[0]).then(**in_address[1]).then(**similar_in_address[0]).then(**similar_in_address[1])
         wire_topics(topics, TopicsView(page), filters, outputs, searching, [

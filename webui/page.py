@@ -8,9 +8,9 @@ wraps its searches for the page, so that the page stays consistent:
   gallery keeps its highlighted position across new values, even when the same update says
   ``selected_index=None``; on its own that update does clear it. So ``unselect`` runs before each
   search and before each re-sort, and, after a re-run for new filters, ``unselect_if``.)
-- the last search is remembered (``last``, a ``gr.State``): a change of folder or dates runs it
-  again with the new filter, and a sort or cut-off change keeps the query and its time in the
-  status line;
+- the last search is remembered (``last``, a ``gr.State``): a change of folder, dates or How many
+  runs it again with the new filter or count, and a sort or cut-off change keeps the query and its
+  time in the status line;
 - an upload that is not a picture says so in the status line (and ``app`` empties the drop zone of it);
 - a dropped picture that browsers cannot draw (HEIC, TIFF, camera RAW...) is shown in the drop zone as a JPEG
   stand-in, and a search again with it uses the original it stands in for;
@@ -72,7 +72,7 @@ class Page(PageAddress):
         found: dict = {}  # the moments in videos, found with the photos' vectors (videos_view)
         out = self.handlers.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only,
                                    region, name, then=lambda find: found.update(moments=found_moments(find)))
-        return self._after(out, {"kind": "query", **found}, describe_query(text, image, bool(region), name),
+        return self._after(out, {"kind": "query", "k": k, **found}, describe_query(text, image, bool(region), name),
                            (folder, date_from, date_to))
 
     def search_upload(self, text: str | None, image: str | None, k: float, min_score: float, sort: str,
@@ -195,7 +195,7 @@ class Page(PageAddress):
         found: dict = {}  # the moments in videos like it (videos_view)
         out = self.handlers.find_similar(selected, k, min_score, sort, folder, date_from, date_to, strong_only, region,
                                          then=lambda find: found.update(moments=found_moments(find)))
-        return self._after(out, {"kind": "similar", "path": selected, "region": region, **found},
+        return self._after(out, {"kind": "similar", "path": selected, "region": region, "k": k, **found},
                            similar_what(selected, region), (folder, date_from, date_to),
                            lambda: self._searched_with(selected, region))
 
@@ -221,15 +221,16 @@ class Page(PageAddress):
         what = f"topic “{name}”" + within(folder, date_from, date_to)  # the cover counts them all
         out = self.handlers._ui_run(lambda where: _listed(engine(), engine().topic_photos(
             name, limit=clamp_k(k), where=where), True), (min_score, sort, strong_only), folder, date_from, date_to, what)
-        return self._after(out, {"kind": "topic", "name": name}, what, (folder, date_from, date_to))
+        return self._after(out, {"kind": "topic", "name": name, "k": k}, what, (folder, date_from, date_to))
 
     def rerun(self, last: dict | None, text: str | None, image: str | None, k: float, min_score: float,
               sort: str, folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
               region: str | None = None):
-        """The folder or a date changed: the last search again, with the new filter. A filter refused
-        (a date that is no date) is remembered as asked, with the results before: the status line
-        speaks of it, and the filters of those results put back run the search again, which says so."""
-        if not last or tuple(last.get("filters", ())) == (folder, date_from, date_to):
+        """The folder, a date or How many (``k``) changed: the last search again, with the new filter
+        or count. A filter refused (a date that is no date) is remembered as asked, with the results
+        before: the status line speaks of it, and the filters of those results put back run the
+        search again, which says so."""
+        if not last or (tuple(last.get("filters", ())), last.get("k")) == ((folder, date_from, date_to), k):
             return nothing_changes()
         if last["kind"] == "similar":
             out = self.find_similar(last["path"], k, min_score, sort, folder, date_from, date_to, strong_only,
@@ -239,7 +240,7 @@ class Page(PageAddress):
         else:
             out = self.search(text, image, k, min_score, sort, folder, date_from, date_to, strong_only, region)
         if out[OUTPUT_NAMES.index("changed")] is False:  # refused: the results before stay
-            asked = dict(last, filters=[folder, date_from, date_to])
+            asked = dict(last, filters=[folder, date_from, date_to], k=k)
             out = tuple(asked if name == "last" else value for name, value in zip(OUTPUT_NAMES, out, strict=True))
         return out
 

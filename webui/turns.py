@@ -1,6 +1,6 @@
 """The page's searches take turns, in the browser, in the order they were asked.
 
-A search, and the last search run again for another folder or dates (``Page.rerun``), were two
+A search, and the last search run again for another folder, dates or How many (``Page.rerun``), were two
 events in flight at once: a re-run still on its way when a new query was searched (Enter, the
 Search button, a photo dropped) could answer after it, and put the older query's results, and
 what the page remembers of them (``last``, the results the sort and the clicks read), over the

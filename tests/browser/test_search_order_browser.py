@@ -130,6 +130,26 @@ def test_words_searched_while_a_search_is_on_its_way_are_searched_after_it(app, 
     assert first_is(app, page, "blue", "star"), result_names(page)[:3]
 
 
+def test_how_many_changed_while_a_search_is_on_its_way_runs_that_search_again_with_the_new_count(app, page):
+    """How many set to 5 while "a red circle" was on its way (How many changed nothing until the
+    next search): that search runs again, in its turn, after it answered, and 5 results show."""
+    from playwright.sync_api import expect
+
+    from .test_browser import set_strong_only
+
+    set_strong_only(page, False)  # every result, up to How many
+    with app["search"].held() as searches:
+        ask(page, "a red circle")
+        searches.arrived(1)  # on the server, not answered yet
+        page.locator("input[type=number]").first.fill("5")  # How many
+        page.wait_for_function(WAITING)  # the re-run waits for the search to answer
+        searches.answer(0)
+        searches.arrived(2)  # then runs it again (``Page.rerun`` calls ``Page.search``)
+    expect(page.locator("#results .thumbnail-item")).to_have_count(5, timeout=TIMEOUT)
+    expect_status(page, "“a red circle”")
+    assert first_is(app, page, "red", "circle"), result_names(page)[:3]
+
+
 def test_a_late_not_a_picture_leaves_the_photo_dropped_since_in_the_drop_zone(app, page, tmp_path):
     """A file that is no picture dropped and, before its search said so, a photo dropped over it:
     the answer for the file ("not a picture") empties the drop zone of that file only, and the

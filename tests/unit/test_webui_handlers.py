@@ -718,6 +718,31 @@ def test_a_date_put_right_after_a_refused_one_runs_the_search_again(handlers):
     assert unchanged[changed] is False and unchanged[status] == gr.skip()  # a box left as it was: nothing
 
 
+
+@pytest.mark.parametrize("kind", ["query", "similar", "topic"])
+def test_how_many_changed_runs_the_last_search_again_with_the_new_count(handlers, library, kind):
+    """How many (``k``) changed after a search: it changed nothing until the next search (the re-run
+    compared the folder and dates only). The last search, of words, Find similar or a topic, now
+    runs again with the new count; the count left as it was runs nothing."""
+    from webui.page import OUTPUT_NAMES, Page
+
+    page = Page(handlers)
+    results, last, changed = (OUTPUT_NAMES.index(name) for name in ("results", "last", "changed"))
+    view = (0.0, SORT_RELEVANCE, *NO_FILTER)
+    if kind == "query":
+        found = page.search("red sky", None, 20, *view)
+    elif kind == "similar":
+        found = page.find_similar(str(library / "trips" / "p02.jpg"), 20, *view)
+    else:
+        found = page.topic(handlers.engine().topics()[0].name, 20, *view)
+    assert len(found[results]) > 3
+    fewer = page.rerun(found[last], "red sky", None, 3, *view)
+    assert fewer[changed] is True and len(fewer[results]) == 3 and fewer[last]["kind"] == kind
+    assert [r["path"] for r in fewer[results]] == [r["path"] for r in found[results][:3]]
+    unchanged = page.rerun(fewer[last], "red sky", None, 3, *view)
+    assert unchanged[changed] is False and unchanged[results] == gr.skip()
+
+
 def test_search_with_this_photo_puts_a_result_in_the_drop_zone_and_searches_with_the_photo_itself(
         handlers, library, monkeypatch):
     """The drop zone gets the result's preview JPEG (a file Gradio may serve); a search with it uses
