@@ -16,7 +16,7 @@ wraps its searches for the page, so that the page stays consistent:
   stand-in, and a search again with it uses the original it stands in for;
 - a box drawn on the dropped photo (``region_view``) searches with that part of it, in every search
   while the photo stays;
-- the dropped photo removed, the words typed are searched alone (none: no results, said).
+- the dropped photo removed, the words typed are searched alone (none, or refused: no results, said).
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
@@ -88,11 +88,17 @@ class Page(PageAddress):
                       folder: str | None, date_from: str | None, date_to: str | None, strong_only: bool = False,
                       region: str | None = None):
         """The dropped photo removed (the drop zone's X): the words typed searched alone, as Enter
-        does with no photo; with none, no results, and the status line says so (its results stayed,
-        the status line and the address naming a photo that was gone)."""
-        if text and text.strip():
-            return self.search(text, None, k, min_score, sort, folder, date_from, date_to, strong_only)
-        return [], True, [], [], PHOTO_REMOVED, gr.skip(), None, *cleared()
+        does with no photo; with none, or with words (or filters) that search refuses ("red - red",
+        a date that is no date), no results, and the status line says why (its results stayed, the
+        status line and the address naming a photo that was gone)."""
+        if not (text and text.strip()):
+            return [], True, [], [], PHOTO_REMOVED, gr.skip(), None, *cleared()
+        out = dict(zip(OUTPUT_NAMES, self.search(text, None, k, min_score, sort, folder, date_from, date_to,
+                                                 strong_only), strict=True))
+        if out["changed"] is not False:
+            return tuple(out.values())
+        said = f"⚠️ The photo is removed, and the words left cannot be searched: {out['status'].removeprefix('⚠️ ')}"
+        return [], True, [], [], said, out["banner"], gr.skip(), *cleared()
 
     def use_selected(self, selected: str | None):
         """"Search with this photo": the selected result into the drop zone (its preview JPEG, which

@@ -2,8 +2,9 @@
 
 A photo dropped, a box drawn on it, then the X: the results stayed, the status line still said
 "a part of the dropped photo" and the address kept ``?photo=NAME``; only the box was forgotten.
-Now, as Enter does with no photo, the words typed are searched alone; with none, the results go
-and the status line says so. The address names no photo either way.
+Now, as Enter does with no photo, the words typed are searched alone; with none, or with words
+that cannot be searched alone ("red - red": the results stayed, and the address kept ``photo=``),
+the results go and the status line says why. The address names no photo either way.
 """
 
 from __future__ import annotations
@@ -37,14 +38,18 @@ def drop_and_box(page, tmp_path, words: str) -> None:
     page.wait_for_function("() => new URL(location.href).searchParams.get('photo') === 'q.png'", timeout=TIMEOUT)
 
 
-@pytest.mark.parametrize("words", ["", "a blue sky"])
+@pytest.mark.parametrize("words", ["", "a blue sky", "red - red"])
 def test_removing_the_dropped_photo_searches_the_words_alone_or_nothing(page, tmp_path, words):
     from playwright.sync_api import expect
 
     drop_and_box(page, tmp_path, words)
     page.locator("#query-image button[aria-label='Remove Image']").click()
     status = page.locator("#status")
-    if words:
+    if words == "red - red":  # words that cancel out: nothing to search, said
+        expect(status).to_contain_text("The photo is removed, and the words left cannot be searched: the query's "
+                                       "terms cancel out", timeout=TIMEOUT)
+        expect(page.locator("#results img")).to_have_count(0, timeout=TIMEOUT)
+    elif words:
         expect(status).to_contain_text(f"“{words}” ·", timeout=TIMEOUT)  # the words alone
         expect(page.locator("#results img").first).to_be_visible(timeout=TIMEOUT)
         page.wait_for_function(f"() => new URL(location.href).searchParams.get('q') === {words!r}",

@@ -743,6 +743,26 @@ def test_how_many_changed_runs_the_last_search_again_with_the_new_count(handlers
     assert unchanged[changed] is False and unchanged[results] == gr.skip()
 
 
+@pytest.mark.parametrize("words", ["red - red", "2:"])
+def test_the_photo_removed_with_words_that_are_refused_clears_the_results_and_says_why(handlers, library, words):
+    """The dropped photo removed, the words left refused ("red - red" cancel out; "2:" weighs
+    nothing): the photo's results stayed, and the address kept naming the photo (the step was
+    refused, ``changed`` False). Now, as with no words left, the results go and the status says why."""
+    import json
+
+    from webui.page import OUTPUT_NAMES, Page
+
+    page = Page(handlers)
+    named = lambda out: dict(zip(OUTPUT_NAMES, out, strict=True))  # noqa: E731
+    dropped = str(library / "trips" / "p02.jpg")
+    assert named(page.search("", dropped, 20, 0.0, SORT_RELEVANCE, *NO_FILTER))["results"]
+    out = named(page.photo_removed(words, None, 20, 0.0, SORT_RELEVANCE, *NO_FILTER))
+    assert out["changed"] is True and out["results"] == out["shown"] == out["gallery"] == []
+    assert out["status"].startswith("⚠️ The photo is removed") and "dropped photo" not in out["status"]
+    reason = named(page.search(words, None, 20, 0.0, SORT_RELEVANCE, *NO_FILTER))["status"].removeprefix("⚠️ ")
+    assert out["status"].endswith(f": {reason}"), (out["status"], reason)
+    assert json.loads(page.query_address(words, None, *NO_FILTER, None, out["changed"]))["photo"] == ""
+
 def test_search_with_this_photo_puts_a_result_in_the_drop_zone_and_searches_with_the_photo_itself(
         handlers, library, monkeypatch):
     """The drop zone gets the result's preview JPEG (a file Gradio may serve); a search with it uses
