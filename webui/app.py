@@ -273,12 +273,14 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         topics["covers"].select(None, query_boxes, query_boxes, js=EMPTIED.replace("__CHOSEN__", "false"), **PRIVATE)
         for asked in (similar_btn, similar_go):
             asked.click(None, query_boxes, query_boxes, js=EMPTIED.replace("__CHOSEN__", "true"), **PRIVATE)
-        demo.load(page.from_address, [k, min_score, sort, strong_only], address + outputs,
-                  api_visibility="private", **searching)
+        # The page opened at an address with a search in it: that search, in its turn, as the others (``turns``)
+        take_turn([demo.load], {"fn": page.from_address, "inputs": [k, min_score, sort, strong_only],
+                                "outputs": address + outputs, "api_visibility": "private", **searching})
         indexed = gr.Textbox("", visible="hidden", elem_id="indexed-address", label="indexed")  # /?q=...&indexed=PATH
         demo.load(None, None, indexed, js=INDEXED_IN_ADDRESS, **PRIVATE)
-        indexed.change(page.from_indexed, [indexed, k, min_score, sort, strong_only], [*address, image, region, *outputs],
-                       api_visibility="private", **searching).then(None, region, js=show("query-image"), **PRIVATE)
+        take_turn([indexed.change], {"fn": page.from_indexed, "inputs": [indexed, k, min_score, sort, strong_only],
+                                     "outputs": [*address, image, region, *outputs], "api_visibility": "private",
+                                     **searching}).then(None, region, js=show("query-image"), **PRIVATE)
         gr.on([min_score.input, sort.change, strong_only.change], **{**first_unselect, "trigger_mode": "always_last"}).then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
             api_visibility="private", show_progress="hidden").then(**moments_shown).then(None, js=OPEN_ADDRESS_JS, **PRIVATE)

@@ -166,5 +166,5 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
     # that writes the drop zone on every load would empty it after a photo dropped meanwhile.
     asked = gr.Textbox("", visible="hidden", elem_id="saved-address", label="saved")
     demo.load(None, None, asked, js=SAVED_IN_ADDRESS, **private)
-    asked.change(view.from_address, [asked, *view_inputs], opened, **private, **searching).then(
-        None, region, js=show("query-image"), **private)
+    take_turn([asked.change], {"fn": view.from_address, "inputs": [asked, *view_inputs], "outputs": opened, **private,
+                               **searching}).then(None, region, js=show("query-image"), **private)  # in its turn

@@ -1,12 +1,13 @@
 """The page's searches take turns, in the browser, in the order they were asked.
 
-A search, and the last search run again for another folder, dates or How many (``Page.rerun``), were two
-events in flight at once: a re-run still on its way when a new query was searched (Enter, the
-Search button, a photo dropped) could answer after it, and put the older query's results, and
+A search, and the last search run again for another folder, dates or How many (``Page.rerun``),
+were two events in flight at once: a re-run still on its way when a new query was searched (Enter,
+the Search button, a photo dropped) could answer after it, and put the older query's results, and
 what the page remembers of them (``last``, the results the sort and the clicks read), over the
-newer one's (as could Find similar, or a topic or a saved search opened). Each such step now
-waits, in the browser, till the one asked before it has answered (its results on the page, its
-remembered values on the server), and only then asks the server.
+newer one's (as could Find similar, a topic or a saved search opened, or the search of the address
+the page was opened at). Each such step now waits, in the browser, till the one asked before it
+has answered (its results on the page, its remembered values on the server), and only then asks
+the server.
 Asked one after the other, they answer in that order: the newest search asked is the one shown.
 A re-run asked while a search is on its way runs that search again, not the one before.
 

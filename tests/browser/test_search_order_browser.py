@@ -150,6 +150,23 @@ def test_how_many_changed_while_a_search_is_on_its_way_runs_that_search_again_wi
     assert first_is(app, page, "red", "circle"), result_names(page)[:3]
 
 
+def test_a_search_asked_while_the_address_s_search_is_on_its_way_is_the_one_shown(app):
+    """The page opened at an address with a search in it (``/?q=a+red+circle``) and, before that
+    search answered, "a blue star" searched: it waits its turn behind the address's search (they
+    were two searches in flight at once, the later answer shown), and the blue stars stay."""
+    from testsupport.browser import open_page
+
+    with app["search"].held() as searches, open_page(f"{app['url']}?q=a+red+circle") as page:
+        searches.arrived(1)  # the address's search on the server, not answered yet
+        ask(page, "a blue star")
+        page.wait_for_function(WAITING)  # the newer search waits for it
+        searches.answer(0)
+        searches.arrived(2)
+        searches.answer(1)
+        expect_status(page, "“a blue star”")
+        assert first_is(app, page, "blue", "star"), result_names(page)[:3]
+
+
 def test_a_late_not_a_picture_leaves_the_photo_dropped_since_in_the_drop_zone(app, page, tmp_path):
     """A file that is no picture dropped and, before its search said so, a photo dropped over it:
     the answer for the file ("not a picture") empties the drop zone of that file only, and the
