@@ -26,7 +26,8 @@ class PageAddress:
     def from_address(self, k: float, min_score: float, sort: str, strong_only: bool, request: gr.Request):
         """The page opened at an address with a search in it (``/?q=a+dog&folder=...&since=...&until=...``,
         as the address bar shows after each search: ``query_address``): that search, its words and
-        filters in their boxes. Without ``q``, nothing changes. With ``photo`` (words searched with a
+        filters in their boxes (where none were typed since the page opened, ``app.UNLESS_TYPED``).
+        Without ``q``, nothing changes. With ``photo`` (words searched with a
         photo, which no address holds), the words and filters in their boxes, nothing run, and the
         status line asks for the photo: the words alone are another query. With ``indexed`` (a photo
         of the index, which an address can name), nothing here: ``from_indexed`` runs that search.

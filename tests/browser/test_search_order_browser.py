@@ -153,7 +153,8 @@ def test_how_many_changed_while_a_search_is_on_its_way_runs_that_search_again_wi
 def test_a_search_asked_while_the_address_s_search_is_on_its_way_is_the_one_shown(app):
     """The page opened at an address with a search in it (``/?q=a+red+circle``) and, before that
     search answered, "a blue star" searched: it waits its turn behind the address's search (they
-    were two searches in flight at once, the later answer shown), and the blue stars stay."""
+    were two searches in flight at once, the later answer shown), and the blue stars stay, with
+    their words in the box and in the address (the address's answer put its words over them)."""
     from testsupport.browser import open_page
 
     with app["search"].held() as searches, open_page(f"{app['url']}?q=a+red+circle") as page:
@@ -165,6 +166,8 @@ def test_a_search_asked_while_the_address_s_search_is_on_its_way_is_the_one_show
         searches.answer(1)
         expect_status(page, "“a blue star”")
         assert first_is(app, page, "blue", "star"), result_names(page)[:3]
+        assert page.locator("#query textarea, #query input").first.input_value() == "a blue star"
+        page.wait_for_function("() => new URL(location.href).searchParams.get('q') === 'a blue star'")
 
 
 def test_a_late_not_a_picture_leaves_the_photo_dropped_since_in_the_drop_zone(app, page, tmp_path):
