@@ -248,6 +248,15 @@ def halves(path: Path) -> Path:
     return path
 
 
+def drop_photo(page, path) -> None:
+    """Drop the picture at ``path`` in the drop zone and wait till the upload's steps are all done: its
+    search, then the step that may draw the zone anew (``app.STAND_IN_IF_SAME``), which would lose a
+    box drawn on the photo meanwhile."""
+    settled = page.evaluate("() => window.clipsearchDropsSettled || 0")
+    page.locator("#query-image input[type=file]").set_input_files(str(path))
+    page.wait_for_function(f"() => (window.clipsearchDropsSettled || 0) > {settled}", timeout=TIMEOUT)
+
+
 def drag_over(page, fractions: tuple[float, float, float, float], where: str = "#query-image") -> None:
     """Drag a box over the picture in ``where`` (the drop zone, or the preview), corner to corner, at
     ``fractions`` of the picture drawn there (the <img> letterboxes it)."""
@@ -273,7 +282,7 @@ def test_a_box_drawn_on_the_dropped_photo_searches_with_that_part(app, page, tmp
     a new photo starts without a box."""
     halves(tmp_path / "halves.jpg")
     page.locator("#query textarea, #query input").first.fill("")
-    page.locator("#query-image input[type=file]").set_input_files(str(tmp_path / "halves.jpg"))
+    drop_photo(page, tmp_path / "halves.jpg")
     expect_status(page, "· the dropped photo ·")
     region_box = page.locator("#query-image .region-box")
 

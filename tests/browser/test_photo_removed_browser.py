@@ -14,7 +14,7 @@ from PIL import Image
 
 from testsupport.browser import served_shots
 
-from .test_browser import BROWSER_MARKS, TIMEOUT, drag_over, expect_status
+from .test_browser import BROWSER_MARKS, TIMEOUT, drag_over, drop_photo, expect_status
 
 pytestmark = BROWSER_MARKS
 
@@ -31,7 +31,7 @@ def drop_and_box(page, tmp_path, words: str) -> None:
     Image.new("RGB", (256, 256), (30, 90, 200)).save(picture)
     page.locator("#strong-only input").uncheck()  # every result, not only the strong matches
     page.locator("#query textarea, #query input").first.fill(words)
-    page.locator("#query-image input[type=file]").set_input_files(str(picture))
+    drop_photo(page, picture)
     expect_status(page, "the dropped photo ·")
     drag_over(page, (0.1, 0.1, 0.6, 0.6))
     expect_status(page, "a part of the dropped photo ·")
