@@ -8,7 +8,6 @@ import os
 import shutil
 import threading
 
-import pytest
 from PIL import Image
 
 import clipsearch.textsearch
@@ -22,19 +21,6 @@ from testsupport.imagefactory import photo, save
 
 COUNTS = ("added", "updated", "moved", "removed", "unchanged", "reused", "metadata_kept", "content_kept",
           "embedded")
-
-
-@pytest.fixture
-def library(tmp_path):
-    root = tmp_path / "photos"
-    for i in range(6):
-        save(photo(160, 120, seed=i), root / ("a" if i < 3 else "b") / f"p{i}.jpg", quality=90)
-    return root
-
-
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
 
 
 def indexed(settings: Settings, library, *, ocr: bool = False) -> None:

@@ -12,20 +12,6 @@ from clipsearch.decoding import inspect_file
 from clipsearch.lock import IndexLock
 from clipsearch.stores import open_store
 from testsupport.fakes import FakeEncoder
-from testsupport.imagefactory import photo, save
-
-
-@pytest.fixture
-def library(tmp_path):
-    root = tmp_path / "photos"
-    for i in range(6):
-        save(photo(160, 120, seed=i), root / ("a" if i < 3 else "b") / f"p{i}.jpg", quality=90)
-    return root
-
-
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
 
 
 def test_for_writing_without_create_refuses_a_missing_index_and_makes_nothing(settings):

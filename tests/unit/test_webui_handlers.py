@@ -65,11 +65,6 @@ def library(tmp_path, pristine_library) -> Path:
     return Path(shutil.copytree(pristine_library, tmp_path / "photos"))
 
 
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
-
-
 def fake_engine(settings: Settings, encoder: FakeEncoder | None = None) -> SearchEngine:
     encoder = encoder or FakeEncoder()
     return SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True), settings=settings)
