@@ -33,6 +33,16 @@ def as_typed(text: str) -> str:
 
 # The saved search the address names (/?saved=NAME), read in the browser on load ("" for none).
 SAVED_IN_ADDRESS = "() => new URL(window.location.href).searchParams.get('saved') || ''"
+# One choice in the list, one open: Gradio 6's drop-down says "input" twice for a choice made with the
+# mouse (once with the keyboard), and the second open, in its turn after the first, wrote the saved
+# words over what was typed meanwhile. The second saying of one name at once is refused (a script's
+# throw: the server is not asked, and it takes no turn, ``turns.in_turn``).
+ONCE_A_CHOICE = """(...values) => {
+  const now = Date.now(), before = window.clipsearchSavedChoice;
+  window.clipsearchSavedChoice = {name: values[0], at: now};
+  if (before && before.name === values[0] && now - before.at < 1000) throw new Error("the same choice, said again");
+  return values;
+}"""
 
 
 class SavedView:
@@ -160,7 +170,7 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
         None, panel["chosen"], js=FORGOTTEN_ADDRESS_JS, **private)
     opened = [*boxes, image, region, *outputs]
     take_turn([panel["chosen"].input], {"fn": view.open, "inputs": [panel["chosen"], *view_inputs], "outputs": opened,
-                                        **private, **searching}).then(  # in the order asked, as searches (``turns``)
+                                        "js": ONCE_A_CHOICE, **private, **searching}).then(  # in the order asked, as searches (``turns``)
         None, panel["chosen"], js=SAVED_ADDRESS_JS, **private).then(None, region, js=show("query-image"), **private)
     # The page opened at /?saved=NAME (&open=PATH): that saved search (its photo and box too). Only then: an event
     # that writes the drop zone on every load would empty it after a photo dropped meanwhile.

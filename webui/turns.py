@@ -48,15 +48,32 @@ TAKE_TURN = """async (...values) => {
   start();
   return values;
 }""".replace("LOST_AFTER_MS", str(LOST_AFTER_MS))
-TURN_OVER = "() => { const end = window.clipsearchTurns?.ends.shift(); if (end) end(); }"
+# A step's own script first (``in_turn``); where it throws, the step took no turn, and its failure's
+# ``TURN_OVER`` ends none (``clipsearchTurnsRefused`` counts those still to come).
+REFUSED = """async (...values) => {
+  let own;
+  try { own = await (OWN)(...values); } catch (refused) {
+    window.clipsearchTurnsRefused = (window.clipsearchTurnsRefused || 0) + 1;
+    throw refused;
+  }
+  return (TAKE_TURN)(...own);
+}"""
+TURN_OVER = """() => {
+  if (window.clipsearchTurnsRefused > 0) { window.clipsearchTurnsRefused -= 1; return; }
+  const end = window.clipsearchTurns?.ends.shift();
+  if (end) end();
+}"""
 
 
 def in_turn(step: dict[str, Any]) -> dict[str, Any]:
     """An event's keyword arguments, its step waiting for its turn (``turn_over`` after it). Asked
     again while on its way, it runs again in its turn (``trigger_mode`` "multiple", unless the step
     says otherwise), where Gradio's default, "once", dropped the newer: the words typed, or the photo
-    dropped, shown beside the results of the search before."""
-    return {"trigger_mode": "multiple", **step, "js": TAKE_TURN}
+    dropped, shown beside the results of the search before. A step's own ``js`` runs first, as it is
+    asked, and its values then wait for the turn; where it throws, the step is refused: the server
+    is not asked, and it takes no turn (``REFUSED``)."""
+    js = TAKE_TURN if "js" not in step else REFUSED.replace("OWN", step["js"]).replace("TAKE_TURN", TAKE_TURN)
+    return {"trigger_mode": "multiple", **step, "js": js}
 
 
 def turn_over(event: Any) -> Any:

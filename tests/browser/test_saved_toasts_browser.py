@@ -69,3 +69,36 @@ def test_saving_under_a_name_kept_says_it_replaced_that_search(page):
     save(page, "Crosses", "a purple cross")
     shown, _ = toast_of(page, "Crosses")
     assert shown.startswith("Replaced the saved search “Crosses”"), shown
+
+
+def test_a_saved_search_chosen_in_the_list_is_opened_once(page):
+    """Gradio 6's drop-down list says "input" twice for one choice: the saved search was opened
+    twice, in two turns, and the second answer, late on a busy machine, wrote its words over what
+    was typed meanwhile (and the search typed then waited behind it). One choice, one open."""
+    from playwright.sync_api import expect
+
+    opens: list[int] = []
+    opening = page.evaluate("""() => {
+      const list = window.gradio_config.components.find((c) => c.props?.elem_id === "saved-choice").id;
+      return window.gradio_config.dependencies.findIndex((d) => d.backend_fn && d.targets.some(([id]) => id === list));
+    }""")
+    assert opening >= 0
+
+    def asked(request) -> None:
+        if "queue/join" in request.url and request.post_data_json.get("fn_index") == opening:
+            opens.append(opening)
+
+    page.on("request", asked)
+    open_panel(page)
+    save(page, "Once", "a picture")
+    toast_of(page, "Saved")
+    page.locator("#query textarea, #query input").first.fill("")
+    page.locator("#saved-choice input").click()
+    page.locator("ul[role=listbox] li").filter(has_text="Once").click()
+    expect(page.locator("#status")).to_contain_text("“a picture”", timeout=TIMEOUT)
+    box = page.locator("#query textarea, #query input").first
+    box.fill("a photo")  # searched in its turn: after a second open, were there one
+    box.press("Enter")
+    expect(page.locator("#status")).to_contain_text("“a photo”", timeout=TIMEOUT)
+    assert box.input_value() == "a photo"
+    assert opens == [opening], opens
