@@ -75,6 +75,12 @@ def search_for(page, text: str) -> None:
     expect_status(page, f"“{text}”" if text else "the dropped photo")
 
 
+def search_every_result(page, text: str) -> None:
+    """``search_for`` with "Strong matches only" unticked first: every result, not only the strong ones."""
+    page.locator("#strong-only input").uncheck()
+    search_for(page, text)
+
+
 def set_strong_only(page, on: bool) -> None:
     """Tick or untick "Strong matches only" once the page is idle; where results show, wait until
     they are filtered again (the status line says "strong match" while it is ticked): the re-filter

@@ -15,7 +15,7 @@ import pytest
 from testsupport.browser import served_library
 from testsupport.imagefactory import photo
 
-from .test_browser import BROWSER_MARKS, TIMEOUT
+from .test_browser import BROWSER_MARKS, TIMEOUT, search_every_result
 
 pytestmark = BROWSER_MARKS
 TAGGED = "rex <b>in snow.jpg"  # no closing tag: a file name holds no "/"
@@ -37,11 +37,7 @@ def app(tmp_path_factory):
 def test_open_similar_says_a_markup_name_as_it_is(page):
     from playwright.sync_api import expect
 
-    page.locator("#strong-only input").uncheck()  # every result, not only the strong matches
-    box = page.locator("#query textarea, #query input").first
-    box.fill("a picture")
-    box.press("Enter")
-    expect(page.locator("#status")).to_contain_text("“a picture”", timeout=TIMEOUT)
+    search_every_result(page, "a picture")
     folded = page.locator("#results .thumbnail-item").filter(has_text="+1 similar")
     expect(folded).to_have_count(1, timeout=TIMEOUT)
     shown = next(name for name in (TAGGED, STARRED) if name in folded.inner_text())

@@ -12,7 +12,7 @@ import pytest
 from testsupport.browser import served_library
 from testsupport.imagefactory import photo
 
-from .test_browser import BROWSER_MARKS, TIMEOUT
+from .test_browser import BROWSER_MARKS, TIMEOUT, search_every_result
 
 pytestmark = BROWSER_MARKS
 # A phone's name for a photo shared by a messenger, say: emoji, words, a long run without a space.
@@ -38,11 +38,7 @@ def app(tmp_path_factory):
 def test_an_odd_name_is_shown_opened_searched_from_and_grouped(page):
     from playwright.sync_api import expect
 
-    page.locator("#strong-only input").uncheck()  # every result, not only the strong matches
-    box = page.locator("#query textarea, #query input").first
-    box.fill("a picture")
-    box.press("Enter")
-    expect(page.locator("#status")).to_contain_text("“a picture”", timeout=TIMEOUT)
+    search_every_result(page, "a picture")
     captions = page.locator("#results .caption-label")
     expect(captions.first).to_be_visible(timeout=TIMEOUT)
     texts = captions.all_inner_texts()

@@ -11,7 +11,7 @@ import pytest
 
 from testsupport.browser import served_shots
 
-from .test_browser import BROWSER_MARKS, TIMEOUT, expect_status
+from .test_browser import BROWSER_MARKS, TIMEOUT, expect_status, search_every_result
 
 pytestmark = BROWSER_MARKS
 
@@ -25,11 +25,8 @@ def app(tmp_path_factory):
 def test_search_with_this_photo_and_none_chosen_says_so_in_the_status_line(page):
     from playwright.sync_api import expect
 
-    page.locator("#strong-only input").uncheck()  # every result, not only the strong matches
-    box = page.locator("#query textarea, #query input").first
-    box.fill("a picture")
-    box.press("Enter")
-    expect_status(page, "“a picture” ·")
+    search_every_result(page, "a picture")
+    expect_status(page, "“a picture” ·")  # its count and time said too
     page.wait_for_function("() => new URL(location.href).searchParams.get('q') === 'a picture'", timeout=TIMEOUT)
     shown = page.locator("#results .caption-label").all_inner_texts()
     page.locator("#use-photo").click()
@@ -37,7 +34,7 @@ def test_search_with_this_photo_and_none_chosen_says_so_in_the_status_line(page)
     page.wait_for_timeout(500)  # a toast, or a search, would come with the answer just shown
     assert page.get_by_test_id("toast-body").count() == 0
     assert page.locator("#results .caption-label").all_inner_texts() == shown
-    assert box.input_value() == "a picture" and "q=a+picture" in page.url
+    assert page.locator("#query textarea, #query input").first.input_value() == "a picture" and "q=a+picture" in page.url
     page.locator("#results .thumbnail-item").first.click()  # chosen now: it searches with it
     expect(page.locator("#details")).to_contain_text("Path:", timeout=TIMEOUT)
     page.locator("#use-photo").click()
