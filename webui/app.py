@@ -34,6 +34,7 @@ from .handlers import (
 from .markdown import no_index_message
 from .model_threads import batched, batched_opener, model_thread  # noqa: F401 - app.model_thread: __main__ and tests
 from .page import ADDRESS_NAMES, NO_SELECTION, OUTPUT_NAMES, REFILTER_NAMES, Page, unselect, unselect_if
+from .page_address import from_the_address
 from .paths import safe_outputs
 from .reachable import CSS as REACHABLE_CSS
 from .reachable import install as install_reachable
@@ -105,10 +106,6 @@ PREVIEW_INTO_VIEW = """() => {
   if (preview && results && preview.getBoundingClientRect().top >= results.getBoundingClientRect().bottom)
     preview.scrollIntoView({behavior: "smooth", block: "start"});
 }"""
-# The page opened at an address: its words and filters go in their boxes only where nothing was typed
-# there since the page opened. A search asked before the address's answered runs after it (``turns``),
-# and its words stayed with its results, where the address's went over them (and into the address).
-UNLESS_TYPED = "(...boxes) => { const n = boxes.length / 2; return boxes.slice(0, n).map((asked, i) => boxes[n + i] || asked); }"
 # Search with this photo: the drop zone's box forgotten where a photo went there (nothing chosen: it stays).
 FORGET_IF_USED = "(used, region) => { if (!used) return region; return (" + FORGET + ")(); }"
 GALLERY_COLUMNS = 5
@@ -283,16 +280,16 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         for asked in (similar_btn, similar_go):
             asked.click(None, query_boxes, query_boxes, js=EMPTIED.replace("__CHOSEN__", "true"), **PRIVATE)
         # The page opened at an address with a search in it: that search, in its turn, as the others (``turns``)
-        asked_boxes = [gr.Textbox("", visible="hidden", label=f"address's {name}") for name in ADDRESS_NAMES]
-        unless_typed = {"fn": None, "inputs": [*asked_boxes, *address], "outputs": address, "js": UNLESS_TYPED, **PRIVATE}
+        # (its words and filters put in their boxes only where none were typed since the page opened)
+        twins, unless_typed = from_the_address(address)
         take_turn([demo.load], {"fn": page.from_address, "inputs": [k, min_score, sort, strong_only],
-                                "outputs": asked_boxes + outputs, "api_visibility": "private", **searching}).then(
-            **unless_typed)
+                                "outputs": twins[:len(address)] + outputs, "api_visibility": "private", **searching}).then(
+            **unless_typed[0])
         indexed = gr.Textbox("", visible="hidden", elem_id="indexed-address", label="indexed")  # /?q=...&indexed=PATH
         demo.load(None, None, indexed, js=INDEXED_IN_ADDRESS, **PRIVATE)
         take_turn([indexed.change], {"fn": page.from_indexed, "inputs": [indexed, k, min_score, sort, strong_only],
-                                     "outputs": [*asked_boxes, image, region, *outputs], "api_visibility": "private",
-                                     **searching}).then(**unless_typed).then(None, region, js=show("query-image"), **PRIVATE)
+                                     "outputs": [*twins, image, region, *outputs], "api_visibility": "private",
+                                     **searching}).then(**unless_typed[0]).then(None, region, js=show("query-image"), **PRIVATE)
         gr.on([min_score.input, sort.change, strong_only.change], **{**first_unselect, "trigger_mode": "always_last"}).then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
             api_visibility="private", show_progress="hidden").then(**moments_shown).then(None, js=OPEN_ADDRESS_JS, **PRIVATE)

@@ -11,13 +11,24 @@ from typing import Any
 
 import gradio as gr
 
+from .address_js import UNLESS_TYPED
 from .duplicates_view import open_similar
 from .markdown import md
 from .page_outputs import ADDRESS_NAMES, OUTPUT_NAMES, nothing_changes
 from .paths import local_path, web_path
 from .refusals import NoIndexYet, NotIndexed
-from .region_view import readable
+from .region_view import PRIVATE, readable
 from .thumbnails import PREVIEW_SIZE
+
+
+def from_the_address(address: list) -> tuple[list, list[dict]]:
+    """What a search of the address (the page opened there) writes instead of the page's ``address``
+    boxes (ADDRESS_NAMES): hidden twins of them, in that order; and the steps to chain after it
+    (``.then``) that put each asked value in the page's own only where nothing was typed there since
+    the page opened (``address_js.UNLESS_TYPED``), as for the searches asked meanwhile, which run
+    after it (``turns``)."""
+    twins = [gr.Textbox("", visible="hidden", label=f"address's {name}") for name in ADDRESS_NAMES]
+    return twins, [{"fn": None, "inputs": [*twins, *address], "outputs": address, "js": UNLESS_TYPED, **PRIVATE}]
 
 
 class PageAddress:
@@ -26,7 +37,7 @@ class PageAddress:
     def from_address(self, k: float, min_score: float, sort: str, strong_only: bool, request: gr.Request):
         """The page opened at an address with a search in it (``/?q=a+dog&folder=...&since=...&until=...``,
         as the address bar shows after each search: ``query_address``): that search, its words and
-        filters in their boxes (where none were typed since the page opened, ``app.UNLESS_TYPED``).
+        filters for their boxes (where none were typed since the page opened, ``from_the_address``).
         Without ``q``, nothing changes. With ``photo`` (words searched with a
         photo, which no address holds), the words and filters in their boxes, nothing run, and the
         status line asks for the photo: the words alone are another query. With ``indexed`` (a photo
@@ -81,7 +92,8 @@ class PageAddress:
         photo back in the drop zone, and the search of the words with it (or with its ``region``)
         run again. A path the index does not hold is never opened: the status line says so, and the
         words and filters go back in their boxes with nothing run (the words alone are another
-        query). Outputs: ADDRESS_NAMES, the drop zone, its box, then OUTPUT_NAMES."""
+        query). Outputs: ADDRESS_NAMES (put on the page only where nothing was typed since it opened:
+        ``from_the_address``), the drop zone, its box, then OUTPUT_NAMES."""
         asked = dict(request.query_params) if request is not None else {}
         text, region = ((asked.get(name) or "").strip() for name in ("q", "region"))
         folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))

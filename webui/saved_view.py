@@ -22,6 +22,7 @@ from clipsearch.saved import SavedSearch, SavedSearches
 from .address_js import FORGOTTEN_ADDRESS_JS, SAVED_ADDRESS_JS
 from .handlers import ALL_FOLDERS, parse_filter
 from .page import ADDRESS_NAMES, OUTPUT_NAMES, Page
+from .page_address import from_the_address
 from .region_view import show
 from .turns import take_turn
 
@@ -121,7 +122,9 @@ class SavedView:
     def from_address(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool,
                      request: gr.Request):
         """The page opened at ``/?saved=NAME``: as ``open``, with Open similar done after it where
-        the address says ``open=PATH`` too (``Page.opened``: only a result shown with copies)."""
+        the address says ``open=PATH`` too (``Page.opened``: only a result shown with copies). Its
+        words and filters go in their boxes only where nothing was typed since the page opened
+        (``page_address.from_the_address``)."""
         asked = dict(request.query_params) if request is not None else {}
         return self.page.opened(self.open(name, k, min_score, sort, strong_only), asked,
                                len(ADDRESS_NAMES) + 2)  # the boxes, the drop zone and its box, then OUTPUT_NAMES
@@ -173,8 +176,11 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
                                         "js": ONCE_A_CHOICE, **private, **searching}).then(  # in the order asked, as searches (``turns``)
         None, panel["chosen"], js=SAVED_ADDRESS_JS, **private).then(None, region, js=show("query-image"), **private)
     # The page opened at /?saved=NAME (&open=PATH): that saved search (its photo and box too). Only then: an event
-    # that writes the drop zone on every load would empty it after a photo dropped meanwhile.
+    # that writes the drop zone on every load would empty it after a photo dropped meanwhile. In its turn, its
+    # words and filters put in their boxes only where none were typed since the page opened (as ``?q=``'s).
     asked = gr.Textbox("", visible="hidden", elem_id="saved-address", label="saved")
     demo.load(None, None, asked, js=SAVED_IN_ADDRESS, **private)
-    take_turn([asked.change], {"fn": view.from_address, "inputs": [asked, *view_inputs], "outputs": opened, **private,
-                               **searching}).then(None, region, js=show("query-image"), **private)  # in its turn
+    twins, unless_typed = from_the_address(boxes)
+    take_turn([asked.change], {"fn": view.from_address, "inputs": [asked, *view_inputs],
+                               "outputs": [*twins, image, region, *outputs], **private, **searching}).then(
+        **unless_typed[0]).then(None, region, js=show("query-image"), **private)

@@ -251,3 +251,30 @@ def test_a_turn_whose_answer_was_lost_does_not_hold_the_page_s_searches_for_ever
     page.evaluate("() => { window.clipsearchTurnWait = 600000; }")  # no search waits for a lost one again
     search_for(page, "a green square")
     assert first_is(app, page, "green", "square"), result_names(page)[:3]
+
+
+def test_words_typed_while_the_address_s_saved_search_is_on_its_way_stay_in_their_box(app):
+    """The page opened at a saved search's address (``/?saved=NAME``, a bookmark) and, before that
+    search answered, "a blue star" searched: the blue stars stay, with their words in the box and in
+    the address (the saved search's answer put its words over them, as ``?q=``'s did); its date
+    goes in the From box, where nothing was typed."""
+    from clipsearch.saved import SavedSearch, SavedSearches
+    from testsupport.browser import open_page
+
+    saved = SavedSearches(app["root"] / "index")
+    saved.save(SavedSearch("Red circles lately", "a red circle", since="2016-01-01"))
+    try:
+        with app["search"].held() as searches, open_page(f"{app['url']}?saved=Red+circles+lately") as page:
+            searches.arrived(1)  # the saved search on the server, not answered yet
+            ask(page, "a blue star")
+            page.wait_for_function(WAITING)  # the newer search waits for it
+            searches.answer(0)
+            searches.arrived(2)
+            searches.answer(1)
+            expect_status(page, "“a blue star”")
+            assert first_is(app, page, "blue", "star"), result_names(page)[:3]
+            assert page.locator("#query textarea, #query input").first.input_value() == "a blue star"
+            page.wait_for_function("() => new URL(location.href).searchParams.get('q') === 'a blue star'")
+            assert page.get_by_label(SINCE).input_value() == "2016-01-01"
+    finally:
+        saved.remove("Red circles lately")
