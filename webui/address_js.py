@@ -51,9 +51,13 @@ FORGOTTEN_ADDRESS_JS = """(name) => {
   url.searchParams.delete("saved");
   window.history.replaceState(window.history.state, "", url);
 }"""
-# The page opened at an address (``?q=``, a saved search's ``?saved=``): its words and filters go in
-# their boxes only where nothing was typed there since the page opened. A search asked before the
-# address's answered runs after it (``turns``), and its words stayed with its results, where the
-# address's went over them (and into the address). The search of the address writes hidden twins of
-# the boxes (``page_address.from_the_address``), the asked values, then the page's.
+# The page opened at an address (``?q=``, a saved search's ``?saved=``, ``?indexed=``'s photo): its
+# words and filters go in their boxes only where nothing was typed there since the page opened. A
+# search asked before the address's answered runs after it (``turns``), and its words stayed with its
+# results, where the address's went over them (and into the address). The search of the address
+# writes hidden twins of the boxes (``page_address.from_the_address``), the asked values, then the page's.
 UNLESS_TYPED = "(...boxes) => { const n = boxes.length / 2; return boxes.slice(0, n).map((asked, i) => boxes[n + i] || asked); }"
+# The same for the drop zone: the address's photo, with its box, goes there only where no photo was
+# put there since the page opened (dropped, pasted), which keeps its own box, or none: a photo
+# dropped before the address's answer came was replaced by the address's.
+UNLESS_DROPPED = "(asked, askedBox, image, box) => image ? [image, box] : [asked, askedBox]"

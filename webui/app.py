@@ -280,16 +280,16 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         for asked in (similar_btn, similar_go):
             asked.click(None, query_boxes, query_boxes, js=EMPTIED.replace("__CHOSEN__", "true"), **PRIVATE)
         # The page opened at an address with a search in it: that search, in its turn, as the others (``turns``)
-        # (its words and filters put in their boxes only where none were typed since the page opened)
-        twins, unless_typed = from_the_address(address)
+        # (its words, filters and photo put in their boxes only where none were put since the page opened)
+        twins, unless_typed = from_the_address(address, [image, region])
         take_turn([demo.load], {"fn": page.from_address, "inputs": [k, min_score, sort, strong_only],
                                 "outputs": twins[:len(address)] + outputs, "api_visibility": "private", **searching}).then(
             **unless_typed[0])
         indexed = gr.Textbox("", visible="hidden", elem_id="indexed-address", label="indexed")  # /?q=...&indexed=PATH
         demo.load(None, None, indexed, js=INDEXED_IN_ADDRESS, **PRIVATE)
         take_turn([indexed.change], {"fn": page.from_indexed, "inputs": [indexed, k, min_score, sort, strong_only],
-                                     "outputs": [*twins, image, region, *outputs], "api_visibility": "private",
-                                     **searching}).then(**unless_typed[0]).then(None, region, js=show("query-image"), **PRIVATE)
+                                     "outputs": [*twins, *outputs], "api_visibility": "private", **searching}).then(
+            **unless_typed[0]).then(**unless_typed[1]).then(None, region, js=show("query-image"), **PRIVATE)
         gr.on([min_score.input, sort.change, strong_only.change], **{**first_unselect, "trigger_mode": "always_last"}).then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],
             api_visibility="private", show_progress="hidden").then(**moments_shown).then(None, js=OPEN_ADDRESS_JS, **PRIVATE)

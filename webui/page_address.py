@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from .address_js import UNLESS_TYPED
+from .address_js import UNLESS_DROPPED, UNLESS_TYPED
 from .duplicates_view import open_similar
 from .markdown import md
 from .page_outputs import ADDRESS_NAMES, OUTPUT_NAMES, nothing_changes
@@ -21,14 +21,21 @@ from .region_view import PRIVATE, readable
 from .thumbnails import PREVIEW_SIZE
 
 
-def from_the_address(address: list) -> tuple[list, list[dict]]:
+def from_the_address(address: list, photo: list | None = None) -> tuple[list, list[dict]]:
     """What a search of the address (the page opened there) writes instead of the page's ``address``
-    boxes (ADDRESS_NAMES): hidden twins of them, in that order; and the steps to chain after it
-    (``.then``) that put each asked value in the page's own only where nothing was typed there since
-    the page opened (``address_js.UNLESS_TYPED``), as for the searches asked meanwhile, which run
-    after it (``turns``)."""
+    boxes (ADDRESS_NAMES) and, with ``photo``, the drop zone and its box: hidden twins of them, in
+    that order; and the steps to chain after it (``.then``) that put each asked value in the page's
+    own only where nothing was typed there, or no photo put, since the page opened
+    (``address_js.UNLESS_TYPED``, ``UNLESS_DROPPED``), as for the searches asked meanwhile, which
+    run after it (``turns``)."""
     twins = [gr.Textbox("", visible="hidden", label=f"address's {name}") for name in ADDRESS_NAMES]
-    return twins, [{"fn": None, "inputs": [*twins, *address], "outputs": address, "js": UNLESS_TYPED, **PRIVATE}]
+    steps = [{"fn": None, "inputs": [*twins, *address], "outputs": address, "js": UNLESS_TYPED, **PRIVATE}]
+    if photo:
+        zone = [gr.Image(type="filepath", visible="hidden", interactive=False, label="address's photo"),
+                gr.Textbox("", visible="hidden", label="address's box")]
+        twins += zone
+        steps.append({"fn": None, "inputs": [*zone, *photo], "outputs": photo, "js": UNLESS_DROPPED, **PRIVATE})
+    return twins, steps
 
 
 class PageAddress:
@@ -92,8 +99,8 @@ class PageAddress:
         photo back in the drop zone, and the search of the words with it (or with its ``region``)
         run again. A path the index does not hold is never opened: the status line says so, and the
         words and filters go back in their boxes with nothing run (the words alone are another
-        query). Outputs: ADDRESS_NAMES (put on the page only where nothing was typed since it opened:
-        ``from_the_address``), the drop zone, its box, then OUTPUT_NAMES."""
+        query). Outputs: ADDRESS_NAMES, the drop zone, its box (put on the page only where nothing was
+        typed, or no photo put, since it opened: ``from_the_address``), then OUTPUT_NAMES."""
         asked = dict(request.query_params) if request is not None else {}
         text, region = ((asked.get(name) or "").strip() for name in ("q", "region"))
         folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))

@@ -278,3 +278,45 @@ def test_words_typed_while_the_address_s_saved_search_is_on_its_way_stay_in_thei
             assert page.get_by_label(SINCE).input_value() == "2016-01-01"
     finally:
         saved.remove("Red circles lately")
+
+
+@pytest.mark.parametrize("opened", ["indexed", "saved"])
+def test_a_photo_dropped_while_the_address_s_photo_search_is_on_its_way_stays_in_the_drop_zone(
+        app, tmp_path, monkeypatch, opened):
+    """The page opened at an address with a photo in it, a part of it boxed (``/?indexed=PATH&region=...``,
+    a photo of the library; ``/?saved=NAME``, a saved search with its photo) and, before that search
+    answered, a photo dropped: it stays in the drop zone, with no box on it, and its search, run
+    after the address's, is the one shown (the address's photo and box went over it, and stayed
+    there beside its results)."""
+    from urllib.parse import urlencode
+
+    from playwright.sync_api import expect
+
+    from clipsearch.saved import SavedSearch, SavedSearches
+    from testsupport.browser import open_page
+
+    red = next(path for path in sorted(app["library"].rglob("*.jpg"))
+               if ("red", "circle") in app["truth"].get(path.name, set()))
+    photo = tmp_path / "blue-star.jpg"
+    render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, random.Random(5)).save(photo, quality=90)
+    saved, name, part = SavedSearches(app["root"] / "index"), "Like that red circle", "0.1,0.1,0.6,0.6"
+    if opened == "saved":
+        saved.put(SavedSearch(name, "", region=part), str(red), red.name)
+    address = urlencode({"saved": name} if opened == "saved" else {"indexed": str(red), "region": part})
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))  # the server's, for the upload (as ``page`` sets it)
+    try:
+        with app["search"].held() as searches, open_page(f"{app['url']}?{address}") as page:
+            searches.arrived(1)  # the address's search on the server, not answered yet
+            page.locator("#query-image input[type=file]").set_input_files(str(photo))
+            page.wait_for_function(WAITING)  # the dropped photo's search waits for it
+            searches.answer(0)
+            searches.arrived(2)
+            searches.answer(1)
+            expect_status(page, "· the dropped photo ·")
+            assert first_is(app, page, "blue", "star"), result_names(page)[:3]
+            picture = page.locator("#query-image img")
+            expect(picture).to_have_attribute("src", re.compile(f"/{re.escape(photo.name)}$"), timeout=TIMEOUT)
+            expect(page.locator("#query-image .region-box")).to_be_hidden(timeout=TIMEOUT)
+            page.wait_for_function("() => new URL(location.href).searchParams.get('photo') === 'blue-star.jpg'")
+    finally:
+        saved.remove(name)
