@@ -155,6 +155,12 @@ def usage_error(parser: argparse.ArgumentParser, message: str) -> int:
     return 2
 
 
+def image_refused(exc: ClipSearchError) -> str:
+    """The usage error of an ``--image`` that cannot be searched with (``UnreadableImage``: not a
+    picture, a folder, a file it may not read), in a search here and one asked of a server alike."""
+    return f"argument --image: {exc}"
+
+
 def add_device(parser: argparse.ArgumentParser | Any) -> None:
     """``--device``, one of the devices torch knows."""
     parser.add_argument("--device", choices=DEVICES, help="default: cuda, then mps, then cpu")

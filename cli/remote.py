@@ -12,11 +12,15 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
-from clipsearch import ClipSearchError, MomentResult, Region, SearchResult
+from clipsearch import ClipSearchError, MomentResult, Region, SearchResult, UnreadableImage
+from clipsearch.images import os_reason
+
+from .flags import image_refused
+from .saved import no_such
 
 TIMEOUT = 120.0  # seconds: a first search may wait for a server that is still loading its model
 
@@ -27,8 +31,9 @@ class ServerError(ClipSearchError):
 
 class QueryRefused(ServerError):
     """The server refused what was asked as unusable (a 400 or 422, with its reason): a query whose
-    terms cancel out, a folder that is not a full path... A usage error (exit 2), as the same
-    mistake is in a search done here; the message is the server's reason alone."""
+    terms cancel out, a folder that is not a full path, a picture it cannot use, or a name no search
+    is saved under (its 404 says which). A usage error (exit 2), as the same mistake is in a search
+    done here; the message is the server's reason alone, or what a search here says of it."""
 
 
 def search(url: str, args: argparse.Namespace, picture: str | None,
@@ -48,7 +53,7 @@ def search(url: str, args: argparse.Namespace, picture: str | None,
     try:
         with httpx.Client(base_url=url.rstrip("/") + "/", timeout=TIMEOUT) as http:
             if picture:
-                with open(picture, "rb") as data:
+                with _opened(picture) as data:
                     answer = http.post("api/search", data=fields, files={"image": (Path(picture).name, data)})
             else:
                 answer = http.get("api/search", params=fields)
@@ -63,16 +68,35 @@ def search(url: str, args: argparse.Namespace, picture: str | None,
     try:
         body = answer.json()
     except ValueError:
-        raise ServerError(f"{_shown(url)} answered {answer.status_code}, not a clipsearch answer") from None
-    reason = (body.get("error") or body.get("detail") or answer.status_code) if isinstance(body, dict) else body
-    if answer.status_code in (400, 422):
-        raise QueryRefused(str(reason))
-    if answer.status_code != 200:
-        raise ServerError(f"{_shown(url)} refused the search: {reason}")
+        body = None
+    if answer.status_code != 200 and isinstance(body, dict):
+        raise _refused(url, answer.status_code, body, picture)
+    if not isinstance(body, dict) or not isinstance(body.get("results"), list):  # HTML, or another JSON
+        raise ServerError(f"{_shown(url)} answered {answer.status_code}, not a clipsearch answer{WHICH}")
     hits = [_hit(result, args.min_score) for result in body["results"]]
     heads = {id(hit): result.get("near_duplicate_of") for hit, result in zip(hits, body["results"], strict=True)}
     moments = [_moment(found, args.min_score) for found in body.get("moments", [])]
     return hits, None if args.no_fold else Folding(heads), moments
+
+
+WHICH = ": is `python -m webui` what serves that URL (with --root-path PATH: http://HOST:PORT/PATH/)?"
+
+
+def _refused(url: str, status: int, body: dict[str, Any], picture: str | None) -> ServerError:
+    """Why the server did not search, as a search here says it: a name no search is saved under, a
+    picture it cannot use, a query it cannot search with (400, 422) are usage errors (``QueryRefused``);
+    a 404 without the mark of a saved search's name (a server that is not clipsearch's, a URL with
+    a wrong path, a release from before that mark) and any other status, a failure (exit 1)."""
+    reason = body.get("error") or body.get("detail") or status
+    if status == 404 and isinstance(name := body.get("unknown_saved_search"), str):
+        return QueryRefused(no_such(name, [str(known) for known in body.get("saved_searches") or []]))
+    if status in (400, 422) and picture and isinstance(unread := body.get("unreadable"), dict):
+        return QueryRefused(image_refused(UnreadableImage(picture, unread["reason"], unread.get("detail") or "")))
+    if status in (400, 422):
+        return QueryRefused(str(reason))
+    if status in (404, 405):  # no such route there: another server, another path, or a release before
+        return ServerError(f"{_shown(url)} answered {status} ({reason}) to api/search{WHICH}")
+    return ServerError(f"{_shown(url)} refused the search: {reason}")
 
 
 class Folding:
@@ -90,6 +114,15 @@ class Folding:
             if head in by_path:
                 copies.setdefault(head, []).append(hit)
         return [(by_path[head], under) for head, under in copies.items()]
+
+
+def _opened(picture: str) -> BinaryIO:
+    """The ``--image`` file, open to send; one it cannot open (a folder, a file it may not read) is
+    refused as a search here refuses it (``QueryRefused``: exit 2)."""
+    try:
+        return open(picture, "rb")
+    except OSError as exc:
+        raise QueryRefused(image_refused(UnreadableImage(picture, os_reason(exc), str(exc.strerror or exc)))) from None
 
 
 def _strong(found: dict[str, Any], cut: str | float) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from clipsearch import InvalidQuery, SearchEngine, Settings, UnreadableImage, parse_region
@@ -91,7 +92,7 @@ def fill_in(settings: Settings, args: argparse.Namespace) -> str | None:
     kept = saved.get(args.saved)
     if kept is None:
         must_be_an_index(settings)  # a mistyped --index: no index there (exit 1), not "no saved search"
-        return f"no saved search is called {args.saved!r}{known(saved)}"
+        return no_such(args.saved, [s.name for s in saved.all()])
     if args.query.strip():
         return "give a query or --saved NAME, not both"
     kept = kept.narrowed(args.folder, args.since, args.until)
@@ -124,5 +125,14 @@ def describe(search: SavedSearch) -> str:
 
 
 def known(saved: SavedSearches) -> str:
-    names = [s.name for s in saved.all()]
+    return _names(s.name for s in saved.all())
+
+
+def no_such(name: str, names: list[str]) -> str:
+    """What ``search --saved NAME`` says of a name not saved, here or on a server (``names``: those saved)."""
+    return f"no saved search is called {name!r}{_names(names)}"
+
+
+def _names(names: Iterable[str]) -> str:
+    names = list(names)
     return f" (saved: {', '.join(repr(n) for n in names)})" if names else " (none is saved yet)"

@@ -25,6 +25,8 @@ from clipsearch import (
     Region,
     SearchEngine,
     SearchFilter,
+    Settings,
+    UnreadableImage,
     clock,
     iso_day,
     parse_query,
@@ -216,30 +218,37 @@ def main(argv: list[str] | None = None) -> int:
             return SUBCOMMANDS[args.command](settings, args, parser)
         if args.server:
             return _remote(parser, args)
-        if args.saved and (wrong := saved.fill_in(settings, args)):
-            return flags.usage_error(parser, wrong)
-        terms = query_terms(parser, args)
-        try:
-            where = SearchFilter(folder=args.folder and os.path.abspath(args.folder),
-                                 date_from=args.since, date_to=args.until)
-        except ValueError as exc:  # --since after --until
-            parser.error(str(exc))
-        engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
-        try:
-            hits = engine.search(terms, k=args.k, where=where, cutoff=args.min_score or None)
-            moments = engine.moments(terms, k=args.k, where=where, cutoff=args.min_score or None)
-        except InvalidQuery as exc:  # read, but not to be searched with: "red - red", "1e999:red"
-            return flags.usage_error(parser, str(exc))
-        if not hits and where.folder and not args.json:
-            outside = not_covered(where.folder, engine.folders())
-            if outside:
-                print(f"No result: {outside}", file=sys.stderr)
-                return 0
-        print_hits(hits, as_json=args.json, cut=args.min_score, filtered=not where.is_empty(),
-                   fold=None if args.no_fold else engine.fold, newest_first=args.sort == "date", moments=moments)
+        return _local(parser, args, settings)
     except ClipSearchError as exc:
         print(f"error: {flags.explain(exc)}", file=sys.stderr)
         return 1
+
+
+def _local(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: Settings) -> int:
+    """``search`` here: the index opened, the model loaded, the hits printed."""
+    if args.saved and (wrong := saved.fill_in(settings, args)):
+        return flags.usage_error(parser, wrong)
+    terms = query_terms(parser, args)
+    try:
+        where = SearchFilter(folder=args.folder and os.path.abspath(args.folder),
+                             date_from=args.since, date_to=args.until)
+    except ValueError as exc:  # --since after --until
+        parser.error(str(exc))
+    engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
+    try:
+        hits = engine.search(terms, k=args.k, where=where, cutoff=args.min_score or None)
+        moments = engine.moments(terms, k=args.k, where=where, cutoff=args.min_score or None)
+    except InvalidQuery as exc:  # read, but not to be searched with: "red - red", "1e999:red"
+        return flags.usage_error(parser, str(exc))
+    except UnreadableImage as exc:  # an --image that is no picture: as --server and `saved add --photo` say it
+        return flags.usage_error(parser, flags.image_refused(exc))
+    if not hits and where.folder and not args.json:
+        outside = not_covered(where.folder, engine.folders())
+        if outside:
+            print(f"No result: {outside}", file=sys.stderr)
+            return 0
+    print_hits(hits, as_json=args.json, cut=args.min_score, filtered=not where.is_empty(),
+               fold=None if args.no_fold else engine.fold, newest_first=args.sort == "date", moments=moments)
     return 0
 
 
@@ -283,7 +292,8 @@ def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         hits, fold, moments = remote.search(args.server, args, pictures[0].image if pictures else None,
                                             pictures[0].region if pictures else None)
-    except remote.QueryRefused as exc:  # "red - red": exit 2 with the server's reason, as a search here says it
+    except remote.QueryRefused as exc:  # "red - red", an unknown --saved NAME, an --image that is no picture:
+        # exit 2 with the server's reason, or with what a search here says
         return flags.usage_error(parser, str(exc))
     print_hits(hits, as_json=args.json, cut=args.min_score, filtered=bool(args.folder or args.since or args.until),
                fold=fold, newest_first=args.sort == "date", moments=moments)

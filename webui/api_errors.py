@@ -4,6 +4,7 @@ turns the library's errors into them (``webui/rest.py``, ``webui/saved_api.py``)
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from clipsearch import ClipSearchError, InvalidQuery, UnreadableImage
 
@@ -13,11 +14,17 @@ log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    """A request the API refuses: an HTTP status and a message for the caller."""
+    """A request the API refuses: an HTTP status and a message for the caller; ``fields``, more
+    keys of its JSON body, for a client to tell one refusal from another (webui/API.md)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, **fields: Any) -> None:
         super().__init__(message)
         self.status = status
+        self.fields = fields
+
+    def body(self) -> dict[str, Any]:
+        """The JSON answer: ``{"error": message, **fields}``."""
+        return {"error": str(self), **self.fields}
 
 
 class translated:
@@ -32,7 +39,8 @@ class translated:
         if isinstance(exc, NoIndexYet):
             raise ApiError(503, "no index yet: build one with `python -m indexer FOLDER --index DIR`") from None
         if isinstance(exc, UnreadableImage):
-            raise ApiError(400, f"the uploaded file cannot be used as a picture ({exc.reason})") from None
+            raise ApiError(400, f"the uploaded file cannot be used as a picture ({exc.reason})",
+                           unreadable={"reason": exc.reason, "detail": exc.detail}) from None
         if isinstance(exc, (InvalidQuery, ValueError)):
             raise ApiError(400, str(exc)) from None
         if isinstance(exc, ClipSearchError):

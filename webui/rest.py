@@ -116,7 +116,7 @@ def _guarded(auth: Auth, request: Request, run: Callable[[], Any]) -> Any:
     try:
         answer = run()
     except ApiError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status)
     return JSONResponse(web_safe(answer)) if isinstance(answer, dict) else answer  # paths.py
 
 
@@ -128,7 +128,7 @@ async def posted(auth: Auth, request: Request, run: Callable[..., Any], picture:
     try:
         fields, image, name = await read_form(request, picture)
     except ApiError as exc:
-        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status)
     return await run_in_threadpool(_guarded, auth, request, lambda: run(fields, image, name))
 
 

@@ -56,7 +56,7 @@ def with_saved(handlers: Handlers, fields: dict[str, str], image: bytes | None) 
     with translated():
         kept = _saved(handlers).get(fields["saved"])
     if kept is None:
-        raise ApiError(404, f"no saved search is called {fields['saved']!r} (GET /api/saved lists them)")
+        raise _unknown(handlers, fields["saved"])
     if fields.get("q"):
         raise ApiError(400, "give q=TEXT or saved=NAME, not both")
     if kept.photo and (image is not None or fields.get("region")):
@@ -87,5 +87,15 @@ def saved_forgotten(handlers: Handlers, fields: dict[str, str]) -> dict:
     name = (fields.get("name") or "").strip()
     with translated():
         if not name or not _saved(handlers).remove(name):  # its photo's copy goes with it
-            raise ApiError(404, f"no saved search is called {name!r} (GET /api/saved lists them)")
+            raise _unknown(handlers, name)
     return {"forgot": name}
+
+
+def _unknown(handlers: Handlers, name: str) -> ApiError:
+    """The 404 for a name no search is saved under: its body names it (``unknown_saved_search``) and
+    lists those saved (``saved_searches``), so that a client tells it from a route that is not there
+    and says what ``clipsearch search --saved`` says of it here."""
+    with translated():
+        names = [s.name for s in _saved(handlers).all()]
+    return ApiError(404, f"no saved search is called {name!r} (GET /api/saved lists them)",
+                    unknown_saved_search=name, saved_searches=names)

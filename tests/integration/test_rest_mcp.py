@@ -543,6 +543,35 @@ def test_the_command_line_asks_a_running_server_and_prints_what_a_local_search_p
     assert "is `python -m webui` running there?" in capsys.readouterr().err
 
 
+def test_the_command_line_ends_as_a_search_here_ends_when_a_server_answers(served, demo_engine, tmp_path, capsys):
+    """What a search here refuses, or answers with nothing, asked of a server ends with the same code
+    and the same words. It did not: `--saved NAME` for a name not saved there exited 1 (the server's
+    404, read as a failure) where here it is a usage error (2); `--image` of a file that is no
+    picture exited 2 there and 1 here (now 2 both ways, README: what cannot be searched with);
+    `--image FOLDER` ended in a traceback there."""
+    import cli.search
+
+    index = str(demo_engine.settings.index_dir)
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("not a picture")
+    for ask, code, said in ((["--saved", "No such search"], 2, "error: no saved search is called 'No such search'"),
+                            (["--image", str(notes)], 2, f"error: argument --image: {notes}: not an image"),
+                            (["--image", str(tmp_path)], 2, f"error: argument --image: {tmp_path}: unreadable (")):
+        assert cli.search.main(["search", *ask, "--index", index]) == code, ask
+        here = capsys.readouterr()
+        assert cli.search.main(["search", *ask, "--server", served.url]) == code, ask
+        there = capsys.readouterr()
+        assert (there.out, there.err) == (here.out, here.err) and said in here.err, (ask, here, there)
+    with httpx.Client(base_url=served.url, timeout=60) as http:  # what the command line reads (webui/API.md)
+        unknown = http.get("api/search", params={"saved": "No such search"})
+        assert unknown.status_code == 404 and unknown.json()["unknown_saved_search"] == "No such search"
+        assert isinstance(unknown.json()["saved_searches"], list)
+        forgot = http.delete("api/saved", params={"name": "No such search"})
+        assert forgot.status_code == 404 and forgot.json()["unknown_saved_search"] == "No such search"
+        refused = http.post("api/search", files={"image": ("notes.jpg", b"not a picture")})
+        assert refused.status_code == 400 and refused.json()["unreadable"]["reason"] == "not an image"
+
+
 def cli_out(index: str, query: str, capsys) -> str:
     import cli.search
 

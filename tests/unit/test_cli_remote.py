@@ -24,16 +24,22 @@ def test_a_server_url_that_is_not_one_is_a_one_line_error(url, said, capsys):
 
 
 @contextmanager
-def answering(status: int, body: dict):
-    """A server on a free local port that answers every GET with ``status`` and ``body`` as JSON."""
+def answering(status: int, body: dict | str):
+    """A server on a free local port that answers every GET and POST with ``status`` and ``body``
+    as JSON (a ``str``: as an HTML page)."""
     class Answer(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            data = json.dumps(body).encode()
+            html = isinstance(body, str)
+            data = body.encode() if html else json.dumps(body).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/html" if html else "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.do_GET()
 
         def log_message(self, *args) -> None:
             pass
@@ -70,3 +76,56 @@ def test_a_server_that_fails_on_its_side_is_still_a_failure(capsys):
             assert cli.search.main(["search", "a red circle", "--server", url]) == 1
         err = capsys.readouterr().err
         assert err == f"error: {url} refused the search: no index yet\n"
+
+
+@pytest.mark.parametrize("names, listed", [(["Sea", "Snow"], " (saved: 'Sea', 'Snow')"), ([], " (none is saved yet)")])
+def test_a_name_no_search_is_saved_under_is_a_usage_error_as_here(names, listed, capsys):
+    """``search --saved NAME --server URL`` for a name not saved there ended with exit 1 ("refused the
+    search"), where ``--index DIR`` says it as a usage error (exit 2): the server's 404 names it
+    (``unknown_saved_search``, with ``saved_searches``), and the command line says what it says here."""
+    body = {"error": "no saved search is called 'Beach' (GET /api/saved lists them)",
+            "unknown_saved_search": "Beach", "saved_searches": names}
+    with answering(404, body) as url:
+        assert cli.search.main(["search", "--saved", "Beach", "--server", url]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.startswith("usage: python -m clipsearch search ")
+    assert out.err.splitlines()[-1] == f"python -m clipsearch search: error: no saved search is called 'Beach'{listed}"
+
+
+@pytest.mark.parametrize("status, body, said", [
+    (404, {"detail": "Not Found"}, "answered 404 (Not Found) to api/search"),  # another JSON API
+    (404, {"error": "no saved search is called 'Beach' (GET /api/saved lists them)"},  # a release before the mark
+     "answered 404 (no saved search is called 'Beach' (GET /api/saved lists them)) to api/search"),
+    (405, {"detail": "Method Not Allowed"}, "answered 405 (Method Not Allowed) to api/search"),
+    (404, "<html><body>Not here</body></html>", "answered 404, not a clipsearch answer"),
+    (200, {"hello": "world"}, "answered 200, not a clipsearch answer"),
+])
+def test_a_server_with_no_search_at_that_url_is_a_failure_that_says_so(status, body, said, capsys):
+    """A 404 without the mark of a saved search's name is a URL with no clipsearch search behind it
+    (another server, a wrong path, or a release from before the mark): exit 1, one line that says
+    what answered and asks whether ``python -m webui`` serves that URL. A 200 that is not a search's
+    answer ended in a traceback (``KeyError: 'results'``)."""
+    with answering(status, body) as url:
+        assert cli.search.main(["search", "--saved", "Beach", "--server", url]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {url} {said}") and err.count("\n") == 1, err
+    assert "is `python -m webui` what serves that URL" in err
+
+
+def test_a_picture_the_server_cannot_use_is_the_usage_error_a_search_here_says(tmp_path, capsys):
+    """``search --image notes.jpg --server URL`` said the server's words ("the uploaded file cannot
+    be used as a picture (not an image)"); ``--image FOLDER`` ended in a traceback (exit 1). Both are
+    now what a search here says of them, a usage error: ``argument --image: PATH: REASON``."""
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("not a picture")
+    body = {"error": "the uploaded file cannot be used as a picture (not an image)",
+            "unreadable": {"reason": "not an image", "detail": ""}}
+    with answering(400, body) as url:
+        assert cli.search.main(["search", "--image", str(notes), "--server", url]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and out.err.startswith("usage: python -m clipsearch search ")
+    assert out.err.splitlines()[-1] == f"python -m clipsearch search: error: argument --image: {notes}: not an image"
+    # a folder is refused before any server is asked (nothing listens on port 9)
+    assert cli.search.main(["search", "--image", str(tmp_path), "--server", "http://127.0.0.1:9/"]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last == f"python -m clipsearch search: error: argument --image: {tmp_path}: unreadable (Is a directory)"
