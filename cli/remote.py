@@ -43,9 +43,9 @@ def search(url: str, args: argparse.Namespace, picture: str | None,
     unless ``--no-fold``, how the server folds their near-duplicates (``print_hits``' ``fold``); and
     the videos' matching moments, where the server's index reads videos."""
     # all k, marked; a number (0 too) asks for the plain ranking (ranked=1), as the local search
-    # lists it, and one above 0 filters it there, as here
-    flat = args.min_score if args.min_score != "auto" and args.min_score > 0 else 0
-    fields: dict[str, Any] = {"k": args.k, "min_score": flat, "fold": int(not args.no_fold),
+    # lists it, all k of it: ``_strong`` marks those at or above the number, and ``print_hits`` says
+    # how many scored less, or which scored best when none reaches it, as it says for a search here
+    fields: dict[str, Any] = {"k": args.k, "min_score": 0, "fold": int(not args.no_fold),
                               **({"ranked": 1} if args.min_score != "auto" else {})}
     fields.update({name: value for name, value in (
         ("saved", args.saved), ("q", args.query.strip()), ("folder", args.folder), ("since", args.since),

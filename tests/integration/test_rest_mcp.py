@@ -548,15 +548,20 @@ def test_the_command_line_ends_as_a_search_here_ends_when_a_server_answers(serve
     and the same words. It did not: `--saved NAME` for a name not saved there exited 1 (the server's
     404, read as a failure) where here it is a usage error (2); `--image` of a file that is no
     picture exited 2 there and 1 here (now 2 both ways, README: what cannot be searched with);
-    `--image FOLDER` ended in a traceback there."""
+    `--image FOLDER` ended in a traceback there; a flat `--min-score` above every score said "the
+    index holds no photo" there (the server kept nothing back), and left out how many it hid."""
     import cli.search
 
     index = str(demo_engine.settings.index_dir)
     notes = tmp_path / "notes.jpg"
     notes.write_text("not a picture")
+    scores = sorted(hit.score for hit in demo_engine.search("a red circle", k=10, cutoff=None))
+    between = f"{(scores[3] + scores[6]) / 2:.4f}"  # some of the ten score less
     for ask, code, said in ((["--saved", "No such search"], 2, "error: no saved search is called 'No such search'"),
                             (["--image", str(notes)], 2, f"error: argument --image: {notes}: not an image"),
-                            (["--image", str(tmp_path)], 2, f"error: argument --image: {tmp_path}: unreadable (")):
+                            (["--image", str(tmp_path)], 2, f"error: argument --image: {tmp_path}: unreadable ("),
+                            (["a red circle", "--min-score", "0.99"], 0, "No result scored 0.99 or more (the best scored "),
+                            (["a red circle", "--min-score", between], 0, " weaker hidden (--min-score 0 shows all)")):
         assert cli.search.main(["search", *ask, "--index", index]) == code, ask
         here = capsys.readouterr()
         assert cli.search.main(["search", *ask, "--server", served.url]) == code, ask
