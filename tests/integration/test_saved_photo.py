@@ -59,6 +59,10 @@ def test_the_command_line_saves_a_part_of_a_photo_and_runs_it_after_the_photo_is
     photo.unlink()  # the file it was saved from is gone; its copy beside the index is not
     assert run(capsys, "search", "--saved", "Blue star", *asked, "--index", index)[:2] == (0, direct)
     assert run(capsys, "search", "--saved", "Blue star", *asked, "--server", served.url)[:2] == (0, direct)
+    # a picture beside it: both pictures here, a usage error with --server (REST takes one; README)
+    assert run(capsys, "search", "--saved", "Blue star", "--image", str(two_halves), *asked, "--index", index)[0] == 0
+    code, _, err = run(capsys, "search", "--saved", "Blue star", "--image", str(two_halves), *asked, "--server", served.url)
+    assert code == 2 and err.startswith("usage: python -m clipsearch search ") and "has a photo of its own" in err, err
     # with words: the photo's part and the words, as the same search typed out
     code, _, err = run(capsys, "saved", "--index", index, "add", "Star, not green", "- a green square",
                        "--photo", str(two_halves), "--region", "0%,0%,50%,100%")
