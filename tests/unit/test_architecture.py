@@ -107,3 +107,20 @@ def test_only_config_reads_the_environment(path):
                 ast.unparse(node.value) in ("os.environ", "environ"):
             reads.append(f"os.environ[...] line {node.lineno}")
     assert reads == []
+
+
+def _named_in(doc: str, path: Path) -> bool:
+    """Whether ``doc`` names the module at ``path``: as a file (``stem.py``, a ``__main__.py`` with
+    its folder), or in code as the module itself or a name in it (`` `stem` ``, `` `package.stem.name` ``)."""
+    if path.name == "__main__.py":
+        return f"{path.parent.name}/__main__.py" in doc
+    stem = re.escape(path.stem)
+    return re.search(rf"(?<![\w.]){stem}\.py\b|`(?:[\w.]+\.)?{stem}[`.]", doc) is not None
+
+
+@pytest.mark.parametrize("path", [p for p in python_files("clipsearch", *FRONT_ENDS) if p.name != "__init__.py"],
+                         ids=lambda p: str(p.relative_to(REPO)))
+def test_the_architecture_page_names_every_module(path):
+    """docs/architecture.md is the map of the code: a module it does not name has no place in it (a
+    package's ``__init__.py`` is its folder's, named with it)."""
+    assert _named_in((REPO / "docs" / "architecture.md").read_text(encoding="utf-8"), path)
