@@ -30,6 +30,7 @@ from ..errors import ModelUnavailable
 from ..memory import release_freed_memory
 from .base import normalize
 from .devices import usable_device
+from .packages import missing_package
 from .packed import pack_patches, pack_tower, packed_image
 from .packed_text import encode_text_truncated, packed_text
 
@@ -228,6 +229,8 @@ def _load(spec: ModelSpec) -> _Loaded:
 
 def _create(spec: ModelSpec, name: str, pretrained: str | None, device: str):
     try:
+        if package := missing_package(open_clip.get_model_config(name)):  # before open_clip downloads
+            raise RuntimeError(f"the model needs `pip install {package}`")  # _unavailable says which
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained)
         tokenizer = open_clip.get_tokenizer(name)
     except ModelUnavailable:

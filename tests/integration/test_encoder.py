@@ -102,6 +102,21 @@ def test_a_model_that_needs_a_package_not_installed_says_which():
                                "this environment, then run again")
 
 
+def test_a_pretrained_model_that_needs_a_package_says_which_before_any_download():
+    """open_clip downloads a checkpoint before it builds the towers that need `transformers`: asked
+    for a multilingual model's weights, offline the error blamed them, and online a gigabyte came
+    down before the missing package was said (README: "the indexer says so when it is missing")."""
+    import importlib.util
+
+    if importlib.util.find_spec("transformers") is not None:
+        pytest.skip("transformers is installed here")
+    spec = ModelSpec(name="xlm-roberta-base-ViT-B-32", pretrained="laion5b_s13b_b90k")
+    with pytest.raises(ModelUnavailable) as info:
+        OpenClipEncoder(spec).load()  # HF_HUB_OFFLINE=1 (conftest): a download would fail, not happen
+    assert info.value.package == "transformers"
+    assert "`pip install transformers`" in str(info.value)
+
+
 def test_missing_weights_offline_give_one_clear_error():
     spec = ModelSpec(name="ViT-B-32", pretrained="laion2b_s34b_b79k")
     with pytest.raises(ModelUnavailable) as info:
