@@ -209,7 +209,8 @@ def check_weights(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     """A usage error for ``--weights`` or ``--pretrained`` that the model would not use, where it
     would be ignored and yet recorded in the index's stamp: the demo model brings its own weights,
     an ``hf-hub:`` or ``local-dir:`` model its own (no ``--pretrained``); and for a ``--weights``
-    file that is not there."""
+    file, or a ``local-dir:`` model folder, that is not there (open_clip's own error for a folder
+    sent the user to download weights)."""
     name, weights = args.model or DEFAULT_MODEL, args.weights
     if name == "demo":
         for flag, value in (("--weights", weights), ("--pretrained", args.pretrained)):
@@ -219,6 +220,10 @@ def check_weights(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     if args.pretrained is not None and name.startswith(("hf-hub:", "local-dir:")):
         parser.error(f"argument --pretrained: {name.split(':')[0]}: models bring their own weights; "
                      "leave --pretrained out")
+    folder = Path(name[len("local-dir:"):]) if name.startswith("local-dir:") else None  # as open_clip reads it
+    if folder is not None and not (folder / "open_clip_config.json").is_file():
+        parser.error(f"argument --model: {folder} is no open_clip model folder (it holds no open_clip_config.json)"
+                     if folder.is_dir() else f"argument --model: no such folder: {folder}")
     if weights is not None and not weights.expanduser().is_file():
         said = "not a file" if weights.expanduser().exists() else "no such file"
         parser.error(f"argument --weights: {said}: {weights}")

@@ -159,6 +159,10 @@ def test_a_model_named_alone_gets_its_pretrained_weights_never_random_ones_unask
     (["--model", "ViT-B-32", "--weights", "{missing}"], "argument --weights: no such file: {missing}"),
     (["--weights", "{missing}"], "argument --weights: no such file: {missing}"),
     (["--model", "ViT-B-32", "--weights", "{folder}"], "argument --weights: not a file: {folder}"),
+    # open_clip's own error for these sent the user to download weights that a local-dir: model never has
+    (["--model", "local-dir:{missing}"], "argument --model: no such folder: {missing}"),
+    (["--model", "local-dir:{folder}"], "argument --model: {folder} is no open_clip model folder (it holds no "
+     "open_clip_config.json)"),
 ])
 def test_weights_the_model_would_not_use_or_cannot_find_are_refused_before_anything_is_written(argv, said, tmp_path,
                                                                                                 capsys):
