@@ -37,8 +37,10 @@ class ProgressPrinter:
                 self._end_scan_line()
                 from tqdm import tqdm
 
-                self._bar = tqdm(total=p.to_process, unit="img", desc="indexing", file=sys.stderr,
-                                 dynamic_ncols=True)
+                # The rate counts from here: what was done before the bar (the first batch) took
+                # the scan's and the model's time, not a moment.
+                self._bar = tqdm(total=p.to_process, initial=p.processed, unit="img", desc="indexing",
+                                 file=sys.stderr, dynamic_ncols=True)
             self._bar.n = p.processed
             self._bar.set_postfix(found=p.found, embedded=p.embedded, skipped=p.skipped, refresh=False)
             self._bar.refresh()

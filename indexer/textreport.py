@@ -38,7 +38,9 @@ class PassPrinter:
             if self._bar is None:
                 from tqdm import tqdm
 
-                self._bar = tqdm(total=total, unit=self.unit, desc=self.desc, file=sys.stderr, dynamic_ncols=True)
+                # The rate counts from here, not from before the first batch (``report.ProgressPrinter``).
+                self._bar = tqdm(total=total, initial=done, unit=self.unit, desc=self.desc, file=sys.stderr,
+                                 dynamic_ncols=True)
             self._bar.n = done
             self._bar.set_postfix(**postfix, refresh=False)
             self._bar.refresh()

@@ -204,3 +204,31 @@ def test_a_text_pass_counts_in_words_that_read_right():
     assert one.startswith("  text: read 1 photo (1 with words) in 0.9 s")
     nothing = format_text_report(TextReport(files=44, already_read=44))
     assert nothing == "  text: nothing to read (44 already read)"  # not "read 0 photos ... 0.0 photos/s"
+
+
+def test_the_terminal_bars_rate_counts_from_the_bar_not_the_files_done_before_it(capsys):
+    """The first batch arrives after the scan and the model's load: the bar, made then, counted
+    those files as done in no time (a first frame of 688,296 img/s). Its rate starts with it."""
+    import re
+    import time
+
+    from clipsearch import IndexProgress
+    from clipsearch.textpass import TextProgress
+    from clipsearch.videopass import VideoProgress
+    from indexer.report import ProgressPrinter
+    from indexer.textreport import TextProgressPrinter
+    from indexer.videoreport import VideoProgressPrinter
+
+    passes = [(ProgressPrinter, lambda n: IndexProgress(found=300, to_process=300, processed=n, embedded=n)),
+              (TextProgressPrinter, lambda n: TextProgress(to_read=300, read=n)),
+              (VideoProgressPrinter, lambda n: VideoProgress(to_read=300, read=n))]
+    for printer_kind, progress in passes:
+        printer = printer_kind(enabled=True, tty=True)
+        printer.update(progress(32))
+        time.sleep(0.2)  # at least: 32 more in 0.2 s or more is 160 a second at most
+        printer.update(progress(64))
+        printer.close()
+        frames = capsys.readouterr().err.split("\r")
+        rates = [float(rate) for rate in re.findall(r"([\d.]+)(?:img|photo|video)s?/s", "".join(frames))]
+        assert "32/300" in frames[1] and "?" in frames[1], (printer_kind, frames)  # no rate yet
+        assert rates and max(rates) <= 160, (printer_kind, frames)
