@@ -298,6 +298,15 @@ def test_engine_cutoff_off_or_flat(planted_engine):
     assert [h.strong for h in flat] == [h.score >= 0.5 for h in flat]
 
 
+def test_no_cutoff_marks_every_result_strong_down_to_the_lowest_score(planted_engine):
+    """`--min-score 0` shows all k: a result scored below zero (the far end of a library, the
+    negative side of `a - b`) is no weaker for it; a flat cut-off of 0 does not mean "score >= 0"."""
+    for cut in (None, 0, 0.0):
+        hits = planted_engine.similar("/p/000.jpg", k=299, cutoff=cut)
+        assert len(hits) == 299 and min(h.score for h in hits) < 0  # the case that matters
+        assert all(h.strong for h in hits), cut
+
+
 def test_engine_refuses_an_unknown_cutoff(planted_engine):
     from clipsearch import InvalidQuery
 
