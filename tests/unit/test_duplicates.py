@@ -357,6 +357,18 @@ def test_fold_keeps_order_and_folds_only_matching_pixels(tmp_path):
     assert fold(paths[:1], vectors[:1]) == [(0, [])]
 
 
+def test_fold_folds_a_copy_right_after_its_original(tmp_path):
+    """Copies often rank side by side: the one just after its original folds under it, as do later ones."""
+    original = scene_picture(30)
+    paths = []
+    for name, image in (("a.png", original), ("b.jpg", resized_copy(original)), ("c.png", scene_picture(31)),
+                        ("d.png", original)):
+        image.save(tmp_path / name)
+        paths.append(rec(str(tmp_path / name), image.width, image.height, fp=name))
+    vectors = normalize(np.ones((4, DIM)) + 0.01 * np.random.default_rng(0).standard_normal((4, DIM)))
+    assert fold(paths, vectors) == [(0, [1, 3]), (2, [])]
+
+
 # --- the web app's pieces (no server) ------------------------------------------------------------
 def test_web_view_helpers_export_unfold_and_caption():
     from webui.duplicates_view import caption, groups_csv, unfold
