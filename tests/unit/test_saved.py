@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from clipsearch import InvalidQuery, UnreadableImage
+from clipsearch import InvalidQuery, SearchFilter, UnreadableImage
 from clipsearch.saved import (
     FILE_NAME,
     PHOTO_FILE_NAME,
@@ -167,3 +167,13 @@ def test_a_wrong_photo_or_region_is_refused_and_nothing_is_written(tmp_path):
 def test_a_hand_edited_photo_path_stays_in_the_photos_folder(tmp_path):
     search = SavedSearch("x", "", photo="../../etc/passwd")
     assert search.photo_path(tmp_path) == str(tmp_path / PHOTOS / "passwd")
+
+
+def test_a_saved_search_run_with_a_folder_or_dates_replaces_those_and_keeps_the_rest():
+    """``search --saved NAME --since 2020-03`` and ``/api/search?saved=NAME&until=...``: each one given
+    replaces the search's own, the others stay."""
+    kept = SavedSearch("Trips", "a beach", "/photos/trips", "2019-01-01", "2020-12-31").checked()
+    assert kept.narrowed() == kept
+    assert kept.narrowed(since="2020-03-01").where() == SearchFilter("/photos/trips", "2020-03-01", "2020-12-31")
+    assert kept.narrowed(until="2019-06-30").where() == SearchFilter("/photos/trips", "2019-01-01", "2019-06-30")
+    assert kept.narrowed(folder="/photos/home").where() == SearchFilter("/photos/home", "2019-01-01", "2020-12-31")
