@@ -129,3 +129,24 @@ def test_a_part_of_a_photo_is_kept_beside_its_thumbnails_and_pruned_with_them(tm
     assert os.path.exists(part) and not os.path.exists(other)
     assert cache.get_part(str(tmp_path / "vanished.jpg"), parse_region("0,0,0.5,0.5"), 512) == cache.placeholder()
     cache.close()
+
+
+def test_a_photo_repainted_at_the_same_byte_size_gets_a_new_thumbnail(tmp_path):
+    """An uncompressed picture (BMP, TIFF) edited in place keeps its size to the byte: its new time
+    alone says the cached thumbnail is out of date."""
+    from PIL import Image
+
+    path = tmp_path / "scan.bmp"
+    Image.new("RGB", (120, 90), (200, 0, 0)).save(path)
+    cache = ThumbnailCache(tmp_path / "cache")
+    red = cache.get(str(path))
+    size, mtime = os.stat(path).st_size, os.stat(path).st_mtime_ns
+    Image.new("RGB", (120, 90), (0, 0, 200)).save(path)
+    os.utime(path, ns=(mtime + 10**9, mtime + 10**9))
+    assert os.stat(path).st_size == size
+    blue = cache.get(str(path))
+    assert blue != red
+    with Image.open(blue) as shown:
+        r, _, b = shown.convert("RGB").getpixel((10, 10))
+    assert b > 150 > r
+    cache.close()
