@@ -47,3 +47,19 @@ def test_a_photo_that_says_the_words_comes_first_and_strong_until_its_content_ch
     Image.new("RGB", (52, 40), (0, 200, 0)).save(library / "p2.png")  # other content, its words not read yet
     engine.index_folder(library)
     assert all(h.text is None and not h.strong for h in engine.search("grand cafe", k=4, cutoff=2.0))
+
+
+def test_the_page_keeps_a_photo_that_says_the_words_under_any_flat_cut_off(engine, library, settings, monkeypatch):
+    from webui.handlers import SORT_RELEVANCE, Handlers
+
+    monkeypatch.setattr(clipsearch.textsearch, "TextReader", lambda threads=None: FakeReader({52: "grand cafe"}))
+    engine.set_text_reading(True)
+    engine.index_folder(library)
+    engine.read_texts()
+    handlers = Handlers(engine, settings)
+    try:
+        gallery, results, shown, status, _ = handlers.search("grand cafe", None, 4, 0.99, SORT_RELEVANCE, "", "", "")
+        assert [r["path"] for r in shown] == [str(library / "p2.png")] and len(gallery) == 1
+        assert shown[0]["score"] < 0.99 and shown[0]["text"]  # kept for its words, not its score
+    finally:
+        handlers.close()
