@@ -65,7 +65,7 @@ class HnswStore:
         self._dim = int(stamp["dim"])
         self._graph: HnswGraph | None = None
         self._graph_gen = 0  # generation the in-memory graph reflects
-        self._snapshot_gen = 0  # generation of the newest snapshot this object wrote or loaded
+        self._snapshot_gen = 0  # of the newest snapshot this object wrote or loaded; -1 after a rebuild
         self.ef_image = EF_IMAGE
         self.ef_text = EF_TEXT
 
@@ -95,7 +95,6 @@ class HnswStore:
             raise
         store = cls(folder, RecordStore(db_path, int(have["dim"]), db), have, writable=create)
         store._graph, store._graph_gen = store._fresh_graph()
-        store._snapshot_gen = store._graph_gen
         store._catch_up()
         if create:
             store._remove_stale_temp_files()
@@ -126,9 +125,10 @@ class HnswStore:
                 break
             graph = HnswGraph.load(path, self._dim)
             if graph is not None:
+                self._snapshot_gen = gen
                 return graph, gen
-        graph = HnswGraph.build(self._dim, self._records.count(), self._records.vectors_between(0, db_gen))
-        return graph, db_gen
+        self._snapshot_gen = -1  # no whole snapshot of it on disk (none, or torn): the next save writes one
+        return HnswGraph.build(self._dim, self._records.count(), self._records.vectors_between(0, db_gen)), db_gen
 
     def _purged_gen(self) -> int:
         purged = self._records.purged_gen()

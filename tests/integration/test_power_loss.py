@@ -138,3 +138,24 @@ def test_a_snapshot_is_only_written_after_sqlite_made_its_batches_durable(tmp_pa
         records._db = real_db
         store.close()
     assert events == ["PRAGMA synchronous=FULL", "PRAGMA synchronous=NORMAL", "snapshot"]
+
+
+def test_a_torn_snapshot_is_written_anew_by_the_next_writer_even_when_nothing_changed(tmp_path, caplog):
+    """A snapshot that a disk fault tore (the only one, of SQLite's own generation) was ignored and
+    the graph rebuilt from SQLite at every open, with a warning each time, for as long as no photo
+    changed: the writer saw its graph at the snapshot's generation and saved nothing."""
+    folder = tmp_path / "idx"
+    vectors = vecs(40, seed=4)
+    write_and_save(folder, WriteBatch(put=[(rec(f"/a/{i}.jpg"), vectors[i]) for i in range(40)]))
+    torn = folder / "vectors-1.hnsw"
+    torn.write_bytes(torn.read_bytes()[:1000])
+    write_and_save(folder, WriteBatch())  # a run that finds nothing to change
+    caplog.clear()
+    store = open_store(folder, STAMP)
+    try:
+        assert "unreadable snapshot" not in caplog.text  # a whole snapshot again, read as it is
+        assert store.count() == 40 and store.check() == []
+        for i in range(40):
+            assert store.search(vectors[i], 1)[0][0].path == f"/a/{i}.jpg"
+    finally:
+        store.close()
