@@ -106,6 +106,19 @@ def score_text(score: float) -> str:
     return "0.000" if text == "-0.000" else text
 
 
+def name(text: str) -> str:
+    """An argparse type: a file's or a folder's name, never an empty one. A script's variable that is
+    not set (``--remove "$OLD"``) gives an empty name, which would be read as the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty name (a variable that is not set?)")
+    return text
+
+
+def path(text: str) -> Path:
+    """An argparse type: ``name`` as a ``Path``."""
+    return Path(name(text))
+
+
 def positive(text: str) -> int:
     """An argparse type: a whole number of at least 1."""
     try:
@@ -129,7 +142,7 @@ def add_index(parser: argparse.ArgumentParser | Any, again: bool = False) -> Non
     """``--index DIR``; ``again``: on an action of a subcommand that has it (``saved add``), where
     it is read after the action's own arguments too and, when not given there, leaves the
     subcommand's own value alone."""
-    parser.add_argument("--index", type=Path, metavar="DIR", help=INDEX_HELP,
+    parser.add_argument("--index", type=path, metavar="DIR", help=INDEX_HELP,
                         **({"default": argparse.SUPPRESS} if again else {}))
 
 
@@ -176,7 +189,7 @@ def add_model(parser: argparse.ArgumentParser | Any) -> None:
     parser.add_argument("--pretrained", help=f"pretrained tag of the model (default: {DEFAULT_PRETRAINED} for "
                         f"{DEFAULT_MODEL}, the only one for a model that has one; 'none' for random weights, "
                         "as in benchmarks)")
-    parser.add_argument("--weights", type=Path, metavar="FILE", help="a local checkpoint file for --model (not with --model demo)")
+    parser.add_argument("--weights", type=path, metavar="FILE", help="a local checkpoint file for --model (not with --model demo)")
 
 
 def check_pretrained(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

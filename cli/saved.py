@@ -32,11 +32,11 @@ def add_parser(sub: Any, day: Any, last_day: Any) -> None:
     add.add_argument("name", help="what to call it")
     add.add_argument("query", nargs="?", default="",
                      help="what to look for, as `search` takes it ('beach + sea - people'); may be empty with --photo")
-    add.add_argument("--photo", metavar="PATH", help="an example photo to search with, beside the words "
+    add.add_argument("--photo", type=flags.name, metavar="PATH", help="an example photo to search with, beside the words "
                      "('+ snow', '- people'); a copy is kept beside the index, so the search outlives the file")
     add.add_argument("--region", metavar="L,T,R,B", help="search with this part of the --photo: LEFT,TOP,RIGHT,BOTTOM "
                      "as fractions (0.5,0,1,0.5: the top right quarter), percentages or pixels")
-    add.add_argument("--folder", help="only photos under this folder")
+    add.add_argument("--folder", type=flags.name, help="only photos under this folder")
     add.add_argument("--since", type=day, help="only photos taken on or after this date (YYYY-MM-DD, YYYY-MM, YYYY)")
     add.add_argument("--until", type=last_day, help="only photos taken on or before this date (to a month's or year's end)")
     remove = actions.add_parser("remove", help="forget a saved search")

@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(0.5,0,1,0.5: the top right quarter), percentages (50%%,0%%,100%%,50%%) or pixels")
     flags.add_index(search)
     search.add_argument("-k", type=flags.positive, default=10, help="how many results (default 10)")
-    search.add_argument("--folder", help="only images under this folder")
+    search.add_argument("--folder", type=flags.name, help="only images under this folder")
     search.add_argument("--since", type=day, help="only images taken on or after this date (YYYY-MM-DD; "
                         "a month, YYYY-MM, or a year, YYYY, from its first day)")
     search.add_argument("--until", type=last_day, help="only images taken on or before this date (YYYY-MM-DD; "

@@ -25,7 +25,7 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("-k", type=flags.positive, metavar="N",
                         help="how many topics at most (default: about the square root of a third of the photos, at most "
                         "24; never more than the library's different pictures, copies counted once)")
-    parser.add_argument("--words", metavar="FILE", help="name the topics from these words (UTF-8 text), one a line, read as "
+    parser.add_argument("--words", type=flags.name, metavar="FILE", help="name the topics from these words (UTF-8 text), one a line, read as "
                         "they are (default: about 280 common subjects, each read as 'a photo of ...')")
     parser.add_argument("--show", metavar="NAME", help="list the photos of the topic NAME, nearest its centre first")
     parser.add_argument("--json", action="store_true", help="print one JSON array")

@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("folders", nargs="*", type=Path, metavar="FOLDER",
+    parser.add_argument("folders", nargs="*", type=flags.path, metavar="FOLDER",
                         help="folders to index (default: those the index already covers)")
     flags.add_index(parser)
     model = parser.add_argument_group("model (a new index only; an existing one keeps its own)")
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "nothing and takes no lock: it runs beside another run, and says so)")
     run.add_argument("--watch", action="store_true", help="after indexing, keep watching and index changes "
                      "(with --remove and no FOLDER: the folders the index still covers)")
-    run.add_argument("--remove", type=Path, action="append", default=[], metavar="FOLDER",
+    run.add_argument("--remove", type=flags.path, action="append", default=[], metavar="FOLDER",
                      help="remove a folder (and everything under it) from the index")
     ocr = run.add_mutually_exclusive_group()
     ocr.add_argument("--ocr", dest="ocr", action="store_true", default=None,

@@ -193,3 +193,33 @@ def test_a_full_disk_no_layer_named_is_one_line_that_says_so(tmp_path, capsys, m
     err = capsys.readouterr().err
     assert err.startswith("error: could not write the index: ") and "the disk is full: free some space" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("command, argv", [
+    ("indexer", ["", "--index", "{index}", "--model", "demo"]),
+    ("indexer", ["{photos}", "--index", "", "--model", "demo"]),
+    ("indexer", ["--remove", "", "--index", "{index}"]),
+    ("indexer", ["{photos}", "--index", "{index}", "--model", "ViT-B-32", "--weights", ""]),
+    ("clipsearch", ["search", "dog", "--index", ""]),
+    ("clipsearch", ["search", "dog", "--folder", "", "--index", "{index}"]),
+    ("clipsearch", ["info", "--index", ""]),
+    ("clipsearch", ["saved", "add", "Dogs", "dog", "--folder", "", "--index", "{index}"]),
+    ("clipsearch", ["saved", "add", "Dogs", "dog", "--photo", "", "--index", "{index}"]),
+    ("clipsearch", ["topics", "--words", "", "--index", "{index}"]),
+])
+def test_an_empty_name_is_a_usage_error_never_the_current_folder(command, argv, tmp_path, monkeypatch, capsys):
+    """A script's variable that is not set (``--index "$INDEX"``, ``--remove "$OLD"``) gave an empty
+    name, read as the current folder: the indexer wrote its index into the folder it ran in,
+    indexed that folder, or forgot every photo of it; a search's ``--folder ""`` searched everywhere."""
+    import cli.search
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    monkeypatch.chdir(photos)
+    where = {"photos": photos, "index": tmp_path / "index"}
+    main = indexer_main if command == "indexer" else cli.search.main
+    with pytest.raises(SystemExit) as stopped:
+        main([a.format(**where) for a in argv])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert stopped.value.code == 2 and ": an empty name (a variable that is not set?)" in last, last
+    assert list(photos.iterdir()) == [] and not where["index"].exists()

@@ -116,3 +116,18 @@ def test_remove_with_watch_and_no_folder_watches_the_folders_left(engine, tmp_pa
         main(["--remove", "/photos/b", "--watch", "--index", str(tmp_path)])
     assert end.value.code == 2 and "each one it covered was removed" in capsys.readouterr().err
     assert watched == [["/photos/b"]]
+
+
+def test_an_empty_folder_name_to_remove_forgets_nothing(tmp_path, monkeypatch, capsys):
+    """``--remove "$OLD"`` with OLD unset, run from the photos' folder, removed that folder (an empty
+    name read as the current folder) and every photo the index held under it."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shown = Engine({str(photos): 5})
+    monkeypatch.setattr(indexer.cli, "SearchEngine", SimpleNamespace(
+        for_writing=lambda settings, **_: pytest.fail("the index was opened for an empty folder name")))
+    monkeypatch.chdir(photos)
+    with pytest.raises(SystemExit) as stopped:
+        main(["--remove", "", "--index", str(tmp_path / "index")])
+    assert stopped.value.code == 2 and shown.covered == {str(photos): 5}
+    assert "argument --remove: an empty name" in capsys.readouterr().err
