@@ -130,6 +130,16 @@ def positive(text: str) -> int:
     return value
 
 
+def thread_count(text: str) -> int:
+    """An argparse type: a number of threads, at most 4 a CPU core (64 on any machine). More only hold
+    more photos in memory, and a typo's 100000 ran out of the threads the OS allows: a traceback
+    ("can't start new thread"), or libgomp's abort once the model had loaded."""
+    value = positive(text)
+    if value > (limit := max(64, 4 * (os.cpu_count() or 1))):
+        raise argparse.ArgumentTypeError(f"at most {limit} (4 a CPU core), got {value}")
+    return value
+
+
 def port(text: str) -> int:
     """An argparse type: a TCP port number."""
     value = positive(text)
@@ -180,7 +190,7 @@ def add_device(parser: argparse.ArgumentParser | Any) -> None:
 
 
 def add_threads(parser: argparse.ArgumentParser | Any) -> None:
-    parser.add_argument("--threads", type=positive, metavar="N", help="torch threads on the CPU (default: all cores)")
+    parser.add_argument("--threads", type=thread_count, metavar="N", help="torch threads on the CPU (default: all cores)")
 
 
 def add_model(parser: argparse.ArgumentParser | Any) -> None:

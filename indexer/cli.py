@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_threads(model)
     run = parser.add_argument_group("run")
     run.add_argument("--batch-size", type=flags.positive, help="images per model call (default: sized for the device)")
-    run.add_argument("--workers", type=flags.positive,
+    run.add_argument("--workers", type=flags.thread_count,
                      help="decoding threads (default: every core when the model runs on a GPU, else cores up to 4)")
     run.add_argument("--dry-run", action="store_true", help="only say what would change (reads headers; hashes possible moves and copies; writes "
                      "nothing and takes no lock: it runs beside another run, and says so)")

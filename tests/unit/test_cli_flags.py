@@ -223,3 +223,28 @@ def test_an_empty_name_is_a_usage_error_never_the_current_folder(command, argv, 
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert stopped.value.code == 2 and ": an empty name (a variable that is not set?)" in last, last
     assert list(photos.iterdir()) == [] and not where["index"].exists()
+
+
+@pytest.mark.parametrize("flag", ["--workers", "--threads"])
+def test_a_thread_count_past_what_the_machine_can_run_is_a_usage_error(flag, tmp_path, monkeypatch, capsys):
+    """``--workers 100000`` (a typo for 10) ended in a traceback, "can't start new thread", and
+    ``--threads 100000`` in libgomp's "Out of memory" and exit 1, after the model had loaded."""
+    import os
+    from types import SimpleNamespace
+
+    import indexer.cli
+    from indexer.cli import build_parser
+
+    monkeypatch.setattr(indexer.cli, "SearchEngine", SimpleNamespace(
+        for_writing=lambda *_, **__: pytest.fail(f"the index was opened, the model loaded, for {flag} 100000")))
+
+    limit = max(64, 4 * os.cpu_count())
+    assert getattr(build_parser().parse_args([flag, str(limit)]), flag[2:]) == limit  # as many as that: taken
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    with pytest.raises(SystemExit) as stopped:
+        indexer_main([str(photos), "--index", str(tmp_path / "index"), "--model", "demo", flag, "100000"])
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert stopped.value.code == 2 and last == (f"python -m indexer: error: argument {flag}: at most {limit} "
+                                                f"(4 a CPU core), got 100000")
+    assert not (tmp_path / "index").exists()
