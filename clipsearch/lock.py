@@ -7,15 +7,17 @@ by SIGKILL, so a dead indexer never blocks the next one.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import socket
+import stat
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import IndexLocked
+from .errors import IndexLocked, IndexUnusable
 from .stores.layout import LOCK_NAME
 
 try:
@@ -41,8 +43,14 @@ class IndexLock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
                 handle = open(self.path, "a+")
+                if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # a device: no lock at all
+                    handle.close()
+                    raise io.UnsupportedOperation
             except FileNotFoundError:  # its folder removed meanwhile (``remove``): made again
                 continue
+            except (IsADirectoryError, io.UnsupportedOperation):  # a folder, a named pipe (no seek)
+                raise IndexUnusable(f"cannot take the lock {self.path}: it is not a file; remove it "
+                                    "(the next run makes it anew)") from None
             if fcntl is not None:
                 try:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -164,3 +164,20 @@ def photo_of(path):
     from clipsearch.images import load_image
 
     return load_image(str(path), min_size=32).image
+
+
+@pytest.mark.parametrize("in_the_way", ["folder", "fifo"])
+def test_a_lock_file_that_is_no_file_is_said_plainly(settings, library, in_the_way):
+    """An ``index.lock`` that is a folder or a named pipe (a restore or a sync that got it wrong)
+    ended the indexer in a traceback: IsADirectoryError, or "File or stream is not seekable"."""
+    from clipsearch import IndexUnusable
+
+    open_store(settings.index_dir, FakeEncoder().stamp, create=True).close()
+    lock = settings.index_dir / "index.lock"
+    lock.unlink()
+    lock.mkdir() if in_the_way == "folder" else os.mkfifo(lock)
+    with pytest.raises(IndexUnusable, match=f"^cannot take the lock {lock}: it is not a file; remove it"):
+        SearchEngine.for_writing(settings, use_index_model=True).index_folder(library)
+    store = open_store(settings.index_dir)  # the index as it was, and searched
+    assert store.count() == 0
+    store.close()
