@@ -108,6 +108,13 @@ def keep_links_into_missing(known: dict, scan: ScanResult, report: IndexReport) 
     return {p: s for p, s in known.items() if p not in into}
 
 
+def walkable(folders: list[str], covered: list[str]) -> list[str]:
+    """``folders`` less those the index covers as folders that are a file now (moved away, a file
+    left in their place): missing, their photos kept (``keep_missing_folders``), never a file to
+    read in their place, as a file named on its own is."""
+    return [f for f in folders if f not in covered or not os.path.exists(f) or os.path.isdir(f)]
+
+
 def deleted_inside(folders: list[str], report: IndexReport) -> list[str]:
     """The folders of a run that are gone from inside another folder of it, their photos not kept
     (``keep_missing_folders``: deleted, not unmounted): the outer folder covers their place, so

@@ -32,6 +32,7 @@ from .folders import (
     keep_missing_folders,
     known_under,
     other_spellings,
+    walkable,
 )
 from .images import FileStat, scan_images
 from .picture_fingerprint import pictures_before
@@ -141,7 +142,7 @@ class IndexingPipeline(FileClassifying):
         report = IndexReport(folders=folders, dry_run=dry_run, another_run=another_run)
         scanning = (lambda found: self.progress(IndexProgress(found=found, elapsed=time.monotonic() - started,
                                                               scanning=True))) if self.progress else None
-        scan = scan_images(folders, exclude=[getattr(self.store, "folder", ""), *self.exclude, *outside],
+        scan = scan_images(walkable(folders, covered), exclude=[getattr(self.store, "folder", ""), *self.exclude, *outside],
                            progress=scanning)
         report.found, report.other_files = len(scan.files), dict(scan.others.most_common(5))
         # Another spelling of a folder of this run, left by a release before as_covered: its

@@ -229,3 +229,20 @@ def test_thumbnails_written_inside_a_watched_folder_wake_no_pass(tmp_path, monke
     finally:
         stop.set()
         watcher.join(10)
+
+
+def test_a_covered_folder_replaced_by_a_file_of_its_name_keeps_its_photos(engine, library, tmp_path):
+    """A covered folder that is a file now (moved away, a file left in its place) was scanned as a
+    file named on its own: read as a photo ("not an image"), the model loaded for it, and every
+    photo of the folder forgotten, to be embedded again once the folder was back."""
+    engine.index_folder(library)
+    before = engine.encoder.images_embedded
+    library.rename(tmp_path / "away")
+    library.write_text("not a folder")
+    run = engine.index_folder(engine.folders())  # a cron run
+    assert run.kept == {str(library): 8} and run.removed == 0 and run.skipped == {} and run.added == 0
+    assert engine.store.count() == 8 and engine.encoder.images_embedded == before
+    library.unlink()
+    (tmp_path / "away").rename(library)
+    back = engine.index_folder(engine.folders())
+    assert back.unchanged == 8 and not back.kept and engine.encoder.images_embedded == before
