@@ -29,7 +29,7 @@ import numpy as np
 from . import file_identity, unreadable_files
 from .encoders.base import Encoder
 from .errors import UnreadableImage
-from .folders import is_there
+from .folders import is_there, walkable
 from .images import FileStat, os_reason, scan_images
 from .stores.base import sort_date, stamp_differences
 from .videoindex import VideoIndex, VideoRecord
@@ -145,7 +145,7 @@ class VideoPass:
             self.index.forget_all_moments()
         from .video_frames import is_video_name  # PyAV loads with the first pass, not with clipsearch
 
-        scan = scan_images(folders, exclude, wanted=is_video_name)
+        scan = scan_images(walkable(folders, folders), exclude, wanted=is_video_name)  # a file in a folder's place: gone
         errors, report.still_unreadable, links = unreadable_files.sort_out_links(  # a broken link: said once
             scan.errors, self.index.unreadable(), None if dry_run else self.index.mark_unreadable)
         present = {f.path for f in scan.files} | links  # a broken link's entry stays while it is there

@@ -311,3 +311,19 @@ def test_a_video_pass_that_finds_nothing_new_loads_no_model(engine, library):
         assert again.read_videos().read == 1 and again.encoder.loaded  # something to embed: then it loads
     finally:
         again.close()
+
+
+def test_a_folder_replaced_by_a_file_keeps_its_videos_and_is_no_video_to_read(engine, library, tmp_path):
+    """A covered folder that is a file now (moved away, a file left in its place) was read as a
+    video of its own ("not a video"), and once the folder was back, counted among those removed."""
+    engine.read_videos()
+    library.rename(tmp_path / "away")
+    library.write_text("not a folder")
+    gone = engine.read_videos()
+    assert str(library) in gone.kept and gone.videos == 0 and gone.read == 0 and not gone.skipped
+    assert gone.removed == 0
+    library.unlink()
+    (tmp_path / "away").rename(library)
+    back = engine.read_videos()
+    assert back.read == 0 and back.removed == 0 and not back.skipped and not back.kept
+    assert best(engine, HOLIDAY[1]).path == str(library / "clips" / "holiday.mp4")
