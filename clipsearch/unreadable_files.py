@@ -33,7 +33,8 @@ VERSION = 1
 
 Entry = tuple[int, int, str, int, int]  # size, mtime_ns, reason, inode, ctime_ns (0, 0: not known)
 Entries = dict[str, Entry]
-LINK_REASONS = frozenset({"broken link", "symlink loop"})  # a scan's errors for a link leading nowhere
+# a scan's errors for a link leading nowhere, or a name that is no file (a named pipe, a device)
+LINK_REASONS = frozenset({"broken link", "symlink loop", "not a file"})
 
 
 def load(index_dir: str | Path) -> Entries:

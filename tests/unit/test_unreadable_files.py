@@ -92,3 +92,33 @@ def test_a_link_that_leads_nowhere_is_reported_once_as_such_and_again_when_it_ch
         assert (second.skipped, second.still_unreadable) == ({}, 1)
     finally:
         store.close()
+
+
+def test_a_photo_name_that_is_no_file_is_reported_once_and_indexed_once_it_is_one(tmp_path):
+    """A named pipe or a device under a photo's name (``photo.jpg`` a FIFO, a link to /dev/null)
+    was left out without a word: the photo was not indexed and no run said why. It is skipped as
+    "not a file", once, remembered as a broken link is; once a photo is there, it is indexed."""
+    library = tmp_path / "photos"
+    save(photo(160, 120, seed=1), library / "p.jpg")
+    os.mkfifo(library / "pipe.jpg")
+    (library / "device.png").symlink_to(os.devnull)
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+
+    def run(**kwargs):
+        store = open_store(settings.index_dir, FakeEncoder().stamp, create=True)
+        engine = SearchEngine(FakeEncoder(), store, settings=settings)
+        try:
+            return engine.index_folder(library, **kwargs)
+        finally:
+            engine.close()
+
+    first = run()
+    assert {k: sorted(v) for k, v in first.skipped.items()} == {
+        "not a file": [str(library / "device.png"), str(library / "pipe.jpg")]}
+    assert first.added == 1
+    for again in (run(dry_run=True), run()):
+        assert (again.skipped, again.still_unreadable, again.unchanged) == ({}, 2, 1)
+    (library / "pipe.jpg").unlink()
+    save(photo(160, 120, seed=2), library / "pipe.jpg")
+    there = run()
+    assert (there.added, there.skipped, there.still_unreadable) == (1, {}, 1)
