@@ -9,6 +9,10 @@ from datetime import datetime
 from typing import Any
 
 log = logging.getLogger("clipsearch.pipeline")  # skipped files are the pipeline's news
+# A run warns of each file it skips as it goes, the first ``LIVE_SKIPS`` of them; then once that the
+# rest are in its summary (by reason), and of each only with ``-v`` (a folder of cloud placeholders
+# or of a format not installed would print a warning a file, thousands of lines).
+LIVE_SKIPS = 20
 
 
 @dataclass
@@ -61,7 +65,13 @@ class IndexReport:
         return self.embedded / self.elapsed if self.elapsed > 0 and not self.dry_run else 0.0
 
     def skip(self, path: str, reason: str) -> None:
-        log.warning("skipping %s: %s", path, reason)
+        told = self.skipped_count
+        if told < LIVE_SKIPS:
+            log.warning("skipping %s: %s", path, reason)
+        else:
+            if told == LIVE_SKIPS:
+                log.warning("skipping more files: the summary counts them by reason (-v names each here)")
+            log.info("skipping %s: %s", path, reason)
         self.skipped.setdefault(reason, []).append(path)
 
     def to_dict(self) -> dict[str, Any]:

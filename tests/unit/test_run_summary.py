@@ -232,3 +232,24 @@ def test_the_terminal_bars_rate_counts_from_the_bar_not_the_files_done_before_it
         rates = [float(rate) for rate in re.findall(r"([\d.]+)(?:img|photo|video)s?/s", "".join(frames))]
         assert "32/300" in frames[1] and "?" in frames[1], (printer_kind, frames)  # no rate yet
         assert rates and max(rates) <= 160, (printer_kind, frames)
+
+
+def test_a_run_warns_of_the_first_files_it_skips_then_leaves_the_rest_to_its_summary(caplog):
+    """A folder of thousands of cloud placeholders (empty files) printed a warning a file as the run
+    went: the first ``LIVE_SKIPS`` are said, then one line that the summary counts the rest; each
+    of those is said with -v (at INFO), and the report keeps every path."""
+    import logging
+
+    from clipsearch.reports import LIVE_SKIPS
+
+    report = IndexReport()
+    with caplog.at_level(logging.INFO, logger="clipsearch.pipeline"):
+        for n in range(LIVE_SKIPS + 30):
+            report.skip(f"/photos/p{n}.jpg", "empty file")
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    told = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert warned[:LIVE_SKIPS] == [f"skipping /photos/p{n}.jpg: empty file" for n in range(LIVE_SKIPS)]
+    assert len(warned) == LIVE_SKIPS + 1 and "summary" in warned[-1]
+    assert told == [f"skipping /photos/p{n}.jpg: empty file" for n in range(LIVE_SKIPS, LIVE_SKIPS + 30)]
+    assert report.skipped_count == LIVE_SKIPS + 30
+    assert "... and 30 more (--json lists all)" in format_report(report)
