@@ -61,6 +61,8 @@ def _add(terms: list[QueryTerm], chunk: str, sign: float) -> None:
         chunk = match.group(2).strip()
         if not chunk:
             raise InvalidQuery(f"a weight with no term after it: {match.group(0)!r}")
+    if not chunk.strip("+-"):  # a sign where a term should be ("+", "- -", "a + -"): a slip, not words
+        raise InvalidQuery(f"a sign with no term after it: {chunk!r} (signs join terms: a + b - c)")
     terms.append(QueryTerm(sign * weight, text=chunk))
 
 

@@ -36,3 +36,18 @@ def test_an_explicit_weight_makes_the_rest_literal():
 def test_a_weight_without_a_term_is_an_error():
     with pytest.raises(InvalidQuery, match="no term after it"):
         parse_query("2:")
+
+
+@pytest.mark.parametrize("text", ["-", "+", "- -", "+ +", "a + -", "2:-", "a - +"])
+def test_a_sign_where_a_term_should_be_is_an_error_not_words_to_search(text):
+    """A lone "+" or "-" was searched as the text "+" (CLIP finds something for anything), and
+    "- -" as "everything unlike a minus sign": a slip, said as such."""
+    with pytest.raises(InvalidQuery, match="a sign with no term after it"):
+        parse_query(text)
+
+
+def test_a_sign_inside_or_beside_words_stays_text():
+    assert terms("t-shirt") == [(1.0, "t-shirt")]
+    assert terms("a -") == [(1.0, "a -")]
+    assert terms("-a") == [(-1.0, "a")]
+    assert terms("C++ code") == [(1.0, "C++ code")]
