@@ -6,6 +6,8 @@ Replaced, not pushed: Back leaves the page.
 
 import json
 
+from .turns import ASKED_BY_HAND
+
 ADDRESS_FIELDS = ("q", "photo", "indexed", "folder", "since", "until", "similar", "region", "topic", "saved", "open")
 # Each writer drops every field of the search before (the address holds one search: words, Find
 # similar, a topic or a saved search) and keeps the rest (Gradio's own, such as ?__theme=dark).
@@ -54,10 +56,16 @@ FORGOTTEN_ADDRESS_JS = """(name) => {
 # The page opened at an address (``?q=``, a saved search's ``?saved=``, ``?indexed=``'s photo): its
 # words and filters go in their boxes only where nothing was typed there since the page opened. A
 # search asked before the address's answered runs after it (``turns``), and its words stayed with its
-# results, where the address's went over them (and into the address). The search of the address
-# writes hidden twins of the boxes (``page_address.from_the_address``), the asked values, then the page's.
-UNLESS_TYPED = "(...boxes) => { const n = boxes.length / 2; return boxes.slice(0, n).map((asked, i) => boxes[n + i] || asked); }"
+# results, where the address's went over them (and into the address). Once the user has asked a
+# search of their own (``turns.ASKED_BY_HAND``), none go: the address's date went in the From box left
+# empty, beside the results of a search asked with none, and into the address that search wrote.
+# The search of the address writes hidden twins of the boxes (``page_address.from_the_address``), the
+# asked values, then the page's.
+UNLESS_TYPED = ("(...boxes) => { const n = boxes.length / 2; if (ASKED) return boxes.slice(n); "
+                "return boxes.slice(0, n).map((asked, i) => boxes[n + i] || asked); }").replace("ASKED", ASKED_BY_HAND)
 # The same for the drop zone: the address's photo, with its box, goes there only where no photo was
 # put there since the page opened (dropped, pasted), which keeps its own box, or none: a photo
-# dropped before the address's answer came was replaced by the address's.
-UNLESS_DROPPED = "(asked, askedBox, image, box) => image ? [image, box] : [asked, askedBox]"
+# dropped before the address's answer came was replaced by the address's. Nor after a search the
+# user asked: words searched alone were shown beside the address's photo.
+UNLESS_DROPPED = "(asked, askedBox, image, box) => (image || ASKED) ? [image, box] : [asked, askedBox]".replace(
+    "ASKED", ASKED_BY_HAND)

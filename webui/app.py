@@ -48,7 +48,7 @@ from .textui import text_reading, video_reading
 from .topics_view import CSS as TOPICS_CSS
 from .topics_view import TopicsView, topics_panel, wire_topics
 from .touch import CSS as TOUCH_CSS
-from .turns import take_turn
+from .turns import ASKED_BY_HAND, take_turn
 from .upload_image import upload_image
 from .videos_view import VideosView, videos_panel, wire_videos
 
@@ -270,7 +270,13 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                               {"fn": None, "inputs": similar_address, "js": SIMILAR_ADDRESS_JS, **PRIVATE}]
         rerun = {"fn": page.rerun, "inputs": [last, text, image, *filters, region], "outputs": outputs,
                  "trigger_mode": "always_last", "api_visibility": "private", **searching}
-        take_turn([k.change, folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], rerun).then(
+        # A re-run the user asked marks the page (``turns.ASKED_BY_HAND``) here, not in its turn: "change" says so for
+        # a folder the page wrote too (the address's). Wired first: the page runs one trigger's events in turn, and
+        # the re-run's script waits there for the search before it (the address's, say) to answer.
+        gr.on([k.input, folder.input, date_from.submit, date_from.blur, date_to.submit, date_to.blur], None,
+              js=f"() => {{ {ASKED_BY_HAND} = true; }}", **PRIVATE)
+        take_turn([k.change, folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], rerun,
+                  by_hand=False).then(
             unselect_if, changed, gallery, api_visibility="private", show_progress="hidden").then(
             **in_address[0]).then(**in_address[1]).then(**similar_in_address[0]).then(**similar_in_address[1])
         wire_topics(topics, TopicsView(page), filters, outputs, searching, [
@@ -280,15 +286,17 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         for asked in (similar_btn, similar_go):
             asked.click(None, query_boxes, query_boxes, js=EMPTIED.replace("__CHOSEN__", "true"), **PRIVATE)
         # The page opened at an address with a search in it: that search, in its turn, as the others (``turns``)
-        # (its words, filters and photo put in their boxes only where none were put since the page opened)
+        # (its words, filters and photo put in their boxes only where none were put since the page opened,
+        # and none once the user asked a search of their own: ``turns.ASKED_BY_HAND``)
         twins, unless_typed = from_the_address(address, [image, region])
         take_turn([demo.load], {"fn": page.from_address, "inputs": [k, min_score, sort, strong_only],
-                                "outputs": twins[:len(address)] + outputs, "api_visibility": "private", **searching}).then(
-            **unless_typed[0])
+                                "outputs": twins[:len(address)] + outputs, "api_visibility": "private", **searching},
+                  by_hand=False).then(**unless_typed[0])
         indexed = gr.Textbox("", visible="hidden", elem_id="indexed-address", label="indexed")  # /?q=...&indexed=PATH
         demo.load(None, None, indexed, js=INDEXED_IN_ADDRESS, **PRIVATE)
         take_turn([indexed.change], {"fn": page.from_indexed, "inputs": [indexed, k, min_score, sort, strong_only],
-                                     "outputs": [*twins, *outputs], "api_visibility": "private", **searching}).then(
+                                     "outputs": [*twins, *outputs], "api_visibility": "private", **searching},
+                  by_hand=False).then(
             **unless_typed[0]).then(**unless_typed[1]).then(None, region, js=show("query-image"), **PRIVATE)
         gr.on([min_score.input, sort.change, strong_only.change], **{**first_unselect, "trigger_mode": "always_last"}).then(
             page.refilter, [results, min_score, sort, strong_only, last], [named[name] for name in REFILTER_NAMES],

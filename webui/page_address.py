@@ -25,9 +25,9 @@ def from_the_address(address: list, photo: list | None = None) -> tuple[list, li
     """What a search of the address (the page opened there) writes instead of the page's ``address``
     boxes (ADDRESS_NAMES) and, with ``photo``, the drop zone and its box: hidden twins of them, in
     that order; and the steps to chain after it (``.then``) that put each asked value in the page's
-    own only where nothing was typed there, or no photo put, since the page opened
-    (``address_js.UNLESS_TYPED``, ``UNLESS_DROPPED``), as for the searches asked meanwhile, which
-    run after it (``turns``)."""
+    own only where nothing was typed there, or no photo put, since the page opened, and none once
+    the user asked a search of their own (``address_js.UNLESS_TYPED``, ``UNLESS_DROPPED``): the
+    searches asked meanwhile run after it (``turns``), with the boxes as they were asked."""
     twins = [gr.Textbox("", visible="hidden", label=f"address's {name}") for name in ADDRESS_NAMES]
     steps = [{"fn": None, "inputs": [*twins, *address], "outputs": address, "js": UNLESS_TYPED, **PRIVATE}]
     if photo:
@@ -44,7 +44,8 @@ class PageAddress:
     def from_address(self, k: float, min_score: float, sort: str, strong_only: bool, request: gr.Request):
         """The page opened at an address with a search in it (``/?q=a+dog&folder=...&since=...&until=...``,
         as the address bar shows after each search: ``query_address``): that search, its words and
-        filters for their boxes (where none were typed since the page opened, ``from_the_address``).
+        filters for their boxes (where none were typed, nor a search asked, since the page opened:
+        ``from_the_address``).
         Without ``q``, nothing changes. With ``photo`` (words searched with a
         photo, which no address holds), the words and filters in their boxes, nothing run, and the
         status line asks for the photo: the words alone are another query. With ``indexed`` (a photo
@@ -100,7 +101,7 @@ class PageAddress:
         run again. A path the index does not hold is never opened: the status line says so, and the
         words and filters go back in their boxes with nothing run (the words alone are another
         query). Outputs: ADDRESS_NAMES, the drop zone, its box (put on the page only where nothing was
-        typed, or no photo put, since it opened: ``from_the_address``), then OUTPUT_NAMES."""
+        typed, or no photo put, nor a search asked, since it opened: ``from_the_address``), then OUTPUT_NAMES."""
         asked = dict(request.query_params) if request is not None else {}
         text, region = ((asked.get(name) or "").strip() for name in ("q", "region"))
         folder, since, until = (asked.get(name) or "" for name in ("folder", "since", "until"))

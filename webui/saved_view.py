@@ -124,7 +124,7 @@ class SavedView:
         """The page opened at ``/?saved=NAME``: as ``open``, with Open similar done after it where
         the address says ``open=PATH`` too (``Page.opened``: only a result shown with copies). Its
         boxes, photo and box go on the page only where nothing was typed, or no photo put, since it
-        opened (``page_address.from_the_address``)."""
+        opened, and none once a search was asked since (``page_address.from_the_address``)."""
         asked = dict(request.query_params) if request is not None else {}
         return self.page.opened(self.open(name, k, min_score, sort, strong_only), asked,
                                len(ADDRESS_NAMES) + 2)  # the boxes, the drop zone and its box, then OUTPUT_NAMES
@@ -177,10 +177,11 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
         None, panel["chosen"], js=SAVED_ADDRESS_JS, **private).then(None, region, js=show("query-image"), **private)
     # The page opened at /?saved=NAME (&open=PATH): that saved search (its photo and box too). Only then: an event
     # that writes the drop zone on every load would empty it after a photo dropped meanwhile. In its turn, its
-    # words, filters and photo put in their boxes only where none were put since the page opened (as ``?q=``'s).
+    # words, filters and photo put in their boxes only where none were put since the page opened, and none
+    # once the user asked a search of their own (as ``?q=``'s, ``turns.ASKED_BY_HAND``).
     asked = gr.Textbox("", visible="hidden", elem_id="saved-address", label="saved")
     demo.load(None, None, asked, js=SAVED_IN_ADDRESS, **private)
     twins, unless_typed = from_the_address(boxes, [image, region])
     take_turn([asked.change], {"fn": view.from_address, "inputs": [asked, *view_inputs], "outputs": [*twins, *outputs],
-                               **private, **searching}).then(**unless_typed[0]).then(**unless_typed[1]).then(
-        None, region, js=show("query-image"), **private)
+                               **private, **searching}, by_hand=False).then(**unless_typed[0]).then(
+        **unless_typed[1]).then(None, region, js=show("query-image"), **private)

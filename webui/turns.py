@@ -13,6 +13,10 @@ A re-run asked while a search is on its way runs that search again, not the one 
 
 A search asked alone waits for nothing. The wait is the page's own: another browser's searches
 never wait for this one's (a Gradio concurrency group is one queue for every page).
+
+A search the user asked (any step but the address's, ``by_hand``) marks the page as it takes its
+turn (``ASKED_BY_HAND``): the address's answer, coming after it, then writes none of its words,
+filters or photo over the boxes that search was asked with (``address_js.UNLESS_TYPED``).
 """
 
 from __future__ import annotations
@@ -48,6 +52,11 @@ TAKE_TURN = """async (...values) => {
   start();
   return values;
 }""".replace("LOST_AFTER_MS", str(LOST_AFTER_MS))
+# Set (true) once the user asked a search of their own since the page opened: as a step ``by_hand``
+# takes its turn, and (``app``) as a filter is changed by hand, whose re-run's triggers say "change"
+# for a value the page wrote too (the address's folder, say), where no turn may set it.
+ASKED_BY_HAND = "window.clipsearchAskedByHand"
+BY_HAND = f"async (...values) => {{ {ASKED_BY_HAND} = true; return (TAKE_TURN)(...values); }}"
 # A step's own script first (``in_turn``); where it throws, the step took no turn, and its failure's
 # ``TURN_OVER`` ends none (``clipsearchTurnsRefused`` counts those still to come).
 REFUSED = """async (...values) => {
@@ -65,14 +74,17 @@ TURN_OVER = """() => {
 }"""
 
 
-def in_turn(step: dict[str, Any]) -> dict[str, Any]:
+def in_turn(step: dict[str, Any], by_hand: bool = True) -> dict[str, Any]:
     """An event's keyword arguments, its step waiting for its turn (``turn_over`` after it). Asked
     again while on its way, it runs again in its turn (``trigger_mode`` "multiple", unless the step
     says otherwise), where Gradio's default, "once", dropped the newer: the words typed, or the photo
     dropped, shown beside the results of the search before. A step's own ``js`` runs first, as it is
     asked, and its values then wait for the turn; where it throws, the step is refused: the server
-    is not asked, and it takes no turn (``REFUSED``)."""
-    js = TAKE_TURN if "js" not in step else REFUSED.replace("OWN", step["js"]).replace("TAKE_TURN", TAKE_TURN)
+    is not asked, and it takes no turn (``REFUSED``). ``by_hand``: a search the user asked, which
+    marks the page as it takes its turn (``ASKED_BY_HAND``); False for the address's own, and for a
+    step whose triggers fire for what the page wrote too (``app``'s re-run)."""
+    take = BY_HAND.replace("TAKE_TURN", TAKE_TURN) if by_hand else TAKE_TURN
+    js = take if "js" not in step else REFUSED.replace("OWN", step["js"]).replace("TAKE_TURN", take)
     return {"trigger_mode": "multiple", **step, "js": js}
 
 
@@ -84,9 +96,10 @@ def turn_over(event: Any) -> Any:
     return event
 
 
-def take_turn(after: Any, step: dict[str, Any]) -> Any:
-    """``step`` (an event's keyword arguments) run in its turn (``in_turn``), its turn over once it
-    answers or fails (``turn_over``); its event, to chain on. ``after``: the event it follows
-    (``.then``), or the triggers that ask it, a list (``gr.on``)."""
-    event = gr.on(after, **in_turn(step)) if isinstance(after, list) else after.then(**in_turn(step))
+def take_turn(after: Any, step: dict[str, Any], by_hand: bool = True) -> Any:
+    """``step`` (an event's keyword arguments) run in its turn (``in_turn``, which says what
+    ``by_hand`` is), its turn over once it answers or fails (``turn_over``); its event, to chain on.
+    ``after``: the event it follows (``.then``), or the triggers that ask it, a list (``gr.on``)."""
+    asked = in_turn(step, by_hand)
+    event = gr.on(after, **asked) if isinstance(after, list) else after.then(**asked)
     return turn_over(event)

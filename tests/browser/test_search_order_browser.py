@@ -4,7 +4,8 @@ A change of folder or dates runs the last search again (``Page.rerun``). That re
 its way when a new query was searched, answered after it and put the older query's results back
 (seen once in a browser under load); and a re-run asked while a search was on its way ran the
 search before that one again; and a file that was no picture, its answer late, emptied the drop
-zone of the photo dropped over it meanwhile. Here the server's steps are held until the test lets
+zone of the photo dropped over it meanwhile; and the search of the address the page was opened at,
+late, put its date in the From box beside the results of a search asked since. Here the server's steps are held until the test lets
 them answer, so the late answer comes when the test says (``webui.turns`` is what keeps them in
 order; ``app.EMPTY_IF_UNREADABLE`` empties the zone of the unreadable file only).
 """
@@ -13,7 +14,9 @@ from __future__ import annotations
 
 import random
 import re
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -25,6 +28,8 @@ from .test_drop_zone_browser import HeldSteps
 
 pytestmark = BROWSER_MARKS
 SINCE = "From (YYYY-MM-DD)"
+UNTIL = "To (YYYY-MM-DD)"
+QUERY = "#query textarea, #query input"
 # The newer search waits its turn behind the step asked before it (the page's queue of turns holds
 # two: that step's and its own); or (LANDED_OR_WAITING) its answer is on the page already.
 WAITING = "() => (window.clipsearchTurns ? window.clipsearchTurns.ends.length : 0) >= 2"
@@ -69,6 +74,12 @@ def set_since(page, day: str) -> None:
 
 def first_is(app, page, colour: str, shape: str) -> bool:
     return (colour, shape) in app["truth"][result_names(page)[0]]
+
+
+def a_red_circle(app) -> Path:
+    """A photo of the library with a red circle in it."""
+    return next(path for path in sorted(app["library"].rglob("*.jpg"))
+                if ("red", "circle") in app["truth"].get(path.name, set()))
 
 
 def test_a_search_asked_while_a_rerun_is_on_its_way_is_the_one_shown(app, page):
@@ -150,24 +161,35 @@ def test_how_many_changed_while_a_search_is_on_its_way_runs_that_search_again_wi
     assert first_is(app, page, "red", "circle"), result_names(page)[:3]
 
 
-def test_a_search_asked_while_the_address_s_search_is_on_its_way_is_the_one_shown(app):
-    """The page opened at an address with a search in it (``/?q=a+red+circle``) and, before that
-    search answered, "a blue star" searched: it waits its turn behind the address's search (they
-    were two searches in flight at once, the later answer shown), and the blue stars stay, with
-    their words in the box and in the address (the address's answer put its words over them)."""
+@contextmanager
+def blue_stars_searched_before_the_address_answered(app, address: str, asking=lambda page: ask(page, "a blue star")):
+    """The page opened at ``address`` (a search in it, held) and, before that search answered,
+    "a blue star" searched (``asking``: Enter, unless told): it waits its turn behind the address's
+    search, and is the one shown, with its words in the box and in the address. Yields the page,
+    both searches answered."""
     from testsupport.browser import open_page
 
-    with app["search"].held() as searches, open_page(f"{app['url']}?q=a+red+circle") as page:
+    with app["search"].held() as searches, open_page(f"{app['url']}?{address}") as page:
         searches.arrived(1)  # the address's search on the server, not answered yet
-        ask(page, "a blue star")
+        asking(page)
         page.wait_for_function(WAITING)  # the newer search waits for it
         searches.answer(0)
         searches.arrived(2)
         searches.answer(1)
         expect_status(page, "“a blue star”")
         assert first_is(app, page, "blue", "star"), result_names(page)[:3]
-        assert page.locator("#query textarea, #query input").first.input_value() == "a blue star"
+        assert page.locator(QUERY).first.input_value() == "a blue star"
         page.wait_for_function("() => new URL(location.href).searchParams.get('q') === 'a blue star'")
+        yield page
+
+
+def test_a_search_asked_while_the_address_s_search_is_on_its_way_is_the_one_shown(app):
+    """The page opened at an address with a search in it (``/?q=a+red+circle``) and, before that
+    search answered, "a blue star" searched: it waits its turn behind the address's search (they
+    were two searches in flight at once, the later answer shown), and the blue stars stay, with
+    their words in the box and in the address (the address's answer put its words over them)."""
+    with blue_stars_searched_before_the_address_answered(app, "q=a+red+circle"):
+        pass  # all said there
 
 
 def test_a_late_not_a_picture_leaves_the_photo_dropped_since_in_the_drop_zone(app, page, tmp_path):
@@ -253,31 +275,78 @@ def test_a_turn_whose_answer_was_lost_does_not_hold_the_page_s_searches_for_ever
     assert first_is(app, page, "green", "square"), result_names(page)[:3]
 
 
-def test_words_typed_while_the_address_s_saved_search_is_on_its_way_stay_in_their_box(app):
-    """The page opened at a saved search's address (``/?saved=NAME``, a bookmark) and, before that
-    search answered, "a blue star" searched: the blue stars stay, with their words in the box and in
-    the address (the saved search's answer put its words over them, as ``?q=``'s did); its date
-    goes in the From box, where nothing was typed."""
+@pytest.mark.parametrize("opened", ["saved", "q", "indexed"])
+def test_a_search_asked_while_the_address_s_dated_search_is_on_its_way_keeps_its_own_boxes(app, opened):
+    """The page opened at an address whose search has a date (``/?saved=NAME``, a bookmarked saved
+    search from 2016; ``/?q=a+red+circle&since=2016-01-01``; ``/?indexed=PATH&since=2016-01-01``,
+    a photo of the library) and, before that search answered, "a blue star" searched with no date
+    and no photo: the blue stars stay, and so do the boxes they were searched with: the From box
+    stays empty, the drop zone too, and the address has no ``since`` (the address's answer put its
+    date in the From box, where nothing was typed, and its photo in the drop zone, beside results
+    searched with neither, and the blue stars' address took that date)."""
+    from clipsearch.saved import SavedSearch, SavedSearches
+
+    saved, name = SavedSearches(app["root"] / "index"), "Red circles lately"
+    address = {"saved": "saved=Red+circles+lately", "q": "q=a+red+circle&since=2016-01-01",
+               "indexed": f"indexed={quote(str(a_red_circle(app)))}&since=2016-01-01"}[opened]
+    if opened == "saved":
+        saved.save(SavedSearch(name, "a red circle", since="2016-01-01"))
+    try:
+        with blue_stars_searched_before_the_address_answered(app, address) as page:
+            kept = {"From": page.get_by_label(SINCE).input_value(), "photos": page.locator("#query-image img").count(),
+                    "since": page.evaluate("() => new URL(location.href).searchParams.get('since')")}
+            assert kept == {"From": "", "photos": 0, "since": None}
+    finally:
+        if opened == "saved":
+            saved.remove(name)
+
+
+def test_a_date_changed_by_hand_while_the_address_s_dated_search_is_on_its_way_keeps_the_boxes_as_asked(app):
+    """The page opened at ``/?q=a+red+circle&since=2016-01-01`` and, before that search answered,
+    "a blue star" typed and a To date typed, its box left: that re-run, of the words typed and the
+    dates of the boxes, is a search the user asked as Enter is: it is the one shown, the From box
+    stays empty and the address has its To date, not the address's From (which went in the From
+    box and in the address beside results searched without it)."""
+    def asking(page):
+        page.locator(QUERY).first.fill("a blue star")
+        box = page.get_by_label(UNTIL)
+        box.fill("2030-12-31")
+        box.blur()
+
+    with blue_stars_searched_before_the_address_answered(app, "q=a+red+circle&since=2016-01-01", asking) as page:
+        kept = {"From": page.get_by_label(SINCE).input_value(), "since": page.evaluate(
+            "() => new URL(location.href).searchParams.get('since')")}
+        assert kept == {"From": "", "since": None}
+        page.wait_for_function("() => new URL(location.href).searchParams.get('until') === '2030-12-31'")
+
+
+@pytest.mark.parametrize("opened", ["saved", "q"])
+def test_words_only_typed_while_the_address_s_dated_search_is_on_its_way_stay_beside_its_date(app, opened):
+    """The page opened at an address whose search has a date and, before that search answered,
+    "a blue star" typed but not searched: the address's search is the one shown, the typed words
+    stay in their box, and the address's date goes in the From box, where nothing was typed (a
+    search asked is what keeps the boxes as they are, not words typed)."""
+    from playwright.sync_api import expect
+
     from clipsearch.saved import SavedSearch, SavedSearches
     from testsupport.browser import open_page
 
-    saved = SavedSearches(app["root"] / "index")
-    saved.save(SavedSearch("Red circles lately", "a red circle", since="2016-01-01"))
+    saved, name = SavedSearches(app["root"] / "index"), "Red circles lately"
+    address = {"saved": "saved=Red+circles+lately", "q": "q=a+red+circle&since=2016-01-01"}[opened]
+    if opened == "saved":
+        saved.save(SavedSearch(name, "a red circle", since="2016-01-01"))
     try:
-        with app["search"].held() as searches, open_page(f"{app['url']}?saved=Red+circles+lately") as page:
-            searches.arrived(1)  # the saved search on the server, not answered yet
-            ask(page, "a blue star")
-            page.wait_for_function(WAITING)  # the newer search waits for it
+        with app["search"].held() as searches, open_page(f"{app['url']}?{address}") as page:
+            searches.arrived(1)  # the address's search on the server, not answered yet
+            page.locator(QUERY).first.fill("a blue star")
             searches.answer(0)
-            searches.arrived(2)
-            searches.answer(1)
-            expect_status(page, "“a blue star”")
-            assert first_is(app, page, "blue", "star"), result_names(page)[:3]
-            assert page.locator("#query textarea, #query input").first.input_value() == "a blue star"
-            page.wait_for_function("() => new URL(location.href).searchParams.get('q') === 'a blue star'")
-            assert page.get_by_label(SINCE).input_value() == "2016-01-01"
+            expect_status(page, "“a red circle”")
+            expect(page.get_by_label(SINCE)).to_have_value("2016-01-01", timeout=TIMEOUT)
+            assert page.locator(QUERY).first.input_value() == "a blue star"
+            assert first_is(app, page, "red", "circle"), result_names(page)[:3]
     finally:
-        saved.remove("Red circles lately")
+        if opened == "saved":
+            saved.remove(name)
 
 
 @pytest.mark.parametrize("opened", ["indexed", "saved"])
@@ -295,8 +364,7 @@ def test_a_photo_dropped_while_the_address_s_photo_search_is_on_its_way_stays_in
     from clipsearch.saved import SavedSearch, SavedSearches
     from testsupport.browser import open_page
 
-    red = next(path for path in sorted(app["library"].rglob("*.jpg"))
-               if ("red", "circle") in app["truth"].get(path.name, set()))
+    red = a_red_circle(app)
     photo = tmp_path / "blue-star.jpg"
     render_scene(Scene((SceneObject("blue", "star"),), "white"), 256, random.Random(5)).save(photo, quality=90)
     saved, name, part = SavedSearches(app["root"] / "index"), "Like that red circle", "0.1,0.1,0.6,0.6"
