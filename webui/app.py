@@ -272,9 +272,12 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                  "trigger_mode": "always_last", "api_visibility": "private", **searching}
         # A re-run the user asked marks the page (``turns.ASKED_BY_HAND``) here, not in its turn: "change" says so for
         # a folder the page wrote too (the address's). Wired first: the page runs one trigger's events in turn, and
-        # the re-run's script waits there for the search before it (the address's, say) to answer.
+        # the re-run's script waits there for the search before it (the address's, say) to answer. Only with words
+        # or a photo to search: a filter changed with neither runs nothing of its own, and the address's answer then
+        # fills the boxes as for words only typed.
         gr.on([k.input, folder.input, date_from.submit, date_from.blur, date_to.submit, date_to.blur], None,
-              js=f"() => {{ {ASKED_BY_HAND} = true; }}", **PRIVATE)
+              [text, image], js=f"(words, photo) => {{ if ((words || '').trim() || photo) {ASKED_BY_HAND} = true; }}",
+              **PRIVATE)
         take_turn([k.change, folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], rerun,
                   by_hand=False).then(
             unselect_if, changed, gallery, api_visibility="private", show_progress="hidden").then(

@@ -349,6 +349,29 @@ def test_words_only_typed_while_the_address_s_dated_search_is_on_its_way_stay_be
             saved.remove(name)
 
 
+def test_a_date_changed_with_no_words_while_the_address_s_search_is_on_its_way_lets_its_words_in(app):
+    """The page opened at ``/?q=a+red+circle&since=2016-01-01`` and, before that search answered, a
+    To date typed with the search box still empty, its box left: that re-run has nothing of its own
+    to search (no words, no photo), so it is not a search of the user's that keeps the boxes as
+    asked: the address's words and date go in their boxes, beside the To date typed (the boxes were
+    left empty beside the address's results)."""
+    from playwright.sync_api import expect
+
+    from testsupport.browser import open_page
+
+    with app["search"].held() as searches, open_page(f"{app['url']}?q=a+red+circle&since=2016-01-01") as page:
+        searches.arrived(1)  # the address's search on the server, not answered yet
+        box = page.get_by_label(UNTIL)
+        box.fill("2030-12-31")
+        box.blur()
+        page.wait_for_function(WAITING)  # the re-run waits for it
+        searches.answer(0)
+        expect(page.locator(QUERY).first).to_have_value("a red circle", timeout=TIMEOUT)
+        expect(page.get_by_label(SINCE)).to_have_value("2016-01-01", timeout=TIMEOUT)
+        expect(page.get_by_label(UNTIL)).to_have_value("2030-12-31", timeout=TIMEOUT)
+        assert first_is(app, page, "red", "circle"), result_names(page)[:3]
+
+
 @pytest.mark.parametrize("opened", ["indexed", "saved"])
 def test_a_photo_dropped_while_the_address_s_photo_search_is_on_its_way_stays_in_the_drop_zone(
         app, tmp_path, monkeypatch, opened):
