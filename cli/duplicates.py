@@ -13,6 +13,7 @@ from clipsearch import SearchEngine, Settings
 from clipsearch.reports import counted
 
 from . import flags
+from .terminal import shown
 
 
 def add_parser(sub: Any) -> None:
@@ -46,7 +47,7 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
         for photo in group.to_dict()["photos"]:
             when = (photo["date_taken"] or photo["modified"]).replace("T", " ")
             missing = "" if photo["exists"] else "\t(missing: not on disk now)"
-            print(f"  {photo['path']}\t{photo['width']}x{photo['height']}\t{human_size(photo['size'])}\t{when}{missing}")
+            print(f"  {shown(photo['path'])}\t{photo['width']}x{photo['height']}\t{human_size(photo['size'])}\t{when}{missing}")
     grouped = sum(len(g.records) for g in report.groups)
     count = len(report.groups)
     print(f"{counted(count, 'group')} ({counted(grouped, 'photo')}) among {counted(report.photos, 'indexed photo')}; "

@@ -29,6 +29,8 @@ from clipsearch import (
 )
 from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV
 
+from .terminal import said
+
 DEVICES = ("cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 STORES = ("hnsw", "milvus")
@@ -172,9 +174,10 @@ def usage_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argpa
 
 def usage_error(parser: argparse.ArgumentParser, message: str) -> int:
     """What ``parser.error(message)`` prints (the usage, then ``PROG: error: message``), returned
-    as exit code 2 instead of raised, for a command whose errors return their code."""
+    as exit code 2 instead of raised, for a command whose errors return their code. The message
+    may name a file or hold a server's words: ``said`` on a terminal."""
     parser.print_usage(sys.stderr)
-    print(f"{parser.prog}: error: {message}", file=sys.stderr)
+    print(f"{parser.prog}: error: {said(message)}", file=sys.stderr)
     return 2
 
 
@@ -248,8 +251,8 @@ def check_weights(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         parser.error(f"argument --model: {folder} is no open_clip model folder (it holds no open_clip_config.json)"
                      if folder.is_dir() else f"argument --model: no such folder: {folder}")
     if weights is not None and not weights.expanduser().is_file():
-        said = "not a file" if weights.expanduser().exists() else "no such file"
-        parser.error(f"argument --weights: {said}: {weights}")
+        what = "not a file" if weights.expanduser().exists() else "no such file"
+        parser.error(f"argument --weights: {what}: {weights}")
 
 
 def add_store(parser: argparse.ArgumentParser | Any, store_help: str) -> None:

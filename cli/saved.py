@@ -17,6 +17,7 @@ from clipsearch.folders import not_covered
 from clipsearch.saved import SavedSearch, SavedSearches
 
 from . import flags
+from .terminal import said, shown
 
 
 def add_parser(sub: Any, day: Any, last_day: Any) -> None:
@@ -60,9 +61,9 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
                                                      region=args.region), photo)
         except (InvalidQuery, UnreadableImage, ValueError) as exc:
             return flags.usage_error(parser, str(exc))
-        print(f"{'replaced' if replaced else 'saved'} {search.name!r}: {describe(search)}", file=sys.stderr)
+        print(f"{'replaced' if replaced else 'saved'} {search.name!r}: {said(describe(search))}", file=sys.stderr)
         if outside:  # as `search --folder` says it: saved all the same, the folder may be indexed later
-            print(f"warning: {outside}; this search finds nothing until `python -m indexer {folder}` "
+            print(f"warning: {said(outside)}; this search finds nothing until `python -m indexer {said(folder)}` "
                   "indexes it", file=sys.stderr)
         return 0
     if args.action == "remove":
@@ -80,7 +81,7 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
     elif not searches:
         print("No saved search yet: `python -m clipsearch saved add NAME QUERY` saves one.", file=sys.stderr)
     for search in [] if args.json else searches:
-        print(f"{search.name}\t{describe(search)}")
+        print(f"{shown(search.name)}\t{shown(describe(search))}")
     return 0
 
 

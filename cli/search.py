@@ -38,10 +38,11 @@ from clipsearch.reports import counted, indexed_when
 
 from . import duplicates, flags, remote, saved, topics
 from .dash_words import take_dash_words, with_dash_words
+from .terminal import ArgumentParser, log_to_stderr, said, shown
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m clipsearch",
         description="Search an index of your photos by meaning.",
         epilog="Exit codes: 0 done (a search that finds nothing too), 1 failed (no index, a model that cannot "
@@ -123,24 +124,24 @@ def last_day(text: str) -> str | None:
 def format_info(info: dict) -> str:
     """``clipsearch info`` for people: one fact a line, dates as dates."""
     stamp = info.get("stamp") or {}
-    model = stamp.get("model", "?")
+    model = shown(stamp.get("model", "?"))
     if stamp.get("pretrained"):
-        model += f" ({stamp['pretrained']})"
+        model += f" ({shown(stamp['pretrained'])})"
     elif stamp.get("weights"):
-        model += f" (weights {stamp['weights']})"
+        model += f" (weights {shown(stamp['weights'])})"
     when = indexed_when(info)
     folders = info.get("folders") or []
     lines = [
-        f"Index:         {info.get('location', '?')}",
+        f"Index:         {shown(info.get('location', '?'))}",
         f"Photos:        {info.get('count', 0):,}",
         f"Model:         {model}" + (f", {stamp['dim']}-d vectors" if stamp.get("dim") else ""),
         f"Last indexed:  {when}",
-        "Folders:       " + ("\n               ".join(f + now_note(f) for f in folders) if folders else "(none recorded)"),
-    ] + (["Left out:      " + "\n               ".join(info["left_out"])] if info.get("left_out") else [])
+        "Folders:       " + ("\n               ".join(shown(f + now_note(f)) for f in folders) if folders else "(none recorded)"),
+    ] + (["Left out:      " + "\n               ".join(map(shown, info["left_out"]))] if info.get("left_out") else [])
     if away := info.get("not_mounted"):  # a disk inside a covered folder, unplugged: its photos stay
         lines.append("Not mounted:   " + "\n               ".join(
-            f"{folder}: its {counted(count, 'indexed photo')} {'is' if count == 1 else 'are'} kept while it is not "
-            f"mounted; if it moved or is gone for good, `python -m indexer --remove {folder}` forgets them"
+            f"{shown(folder)}: its {counted(count, 'indexed photo')} {'is' if count == 1 else 'are'} kept while it is not "
+            f"mounted; if it moved or is gone for good, `python -m indexer --remove {shown(folder)}` forgets them"
             for folder, count in away.items()))
     if videos := info.get("videos"):
         said = f", {videos['moments_with_words']:,} with words" if videos.get("moments_with_words") else ""
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     if dash_words:  # search, saved add: the words that start with "-" are terms to subtract
         args.query = with_dash_words(args.query, dash_words)
     flags.paths_as_bytes()
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    log_to_stderr(logging.WARNING)
     settings = flags.settings_from(args)
     parser = flags.usage_of(parser, args)  # from here on, a usage error shows the sub-command's usage
     try:
@@ -220,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             return _remote(parser, args)
         return _local(parser, args, settings)
     except ClipSearchError as exc:
-        print(f"error: {flags.explain(exc)}", file=sys.stderr)
+        print(f"error: {said(flags.explain(exc))}", file=sys.stderr)
         return 1
 
 
@@ -245,7 +246,7 @@ def _local(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: 
     if not hits and where.folder and not args.json:
         outside = not_covered(where.folder, engine.folders())
         if outside:
-            print(f"No result: {outside}", file=sys.stderr)
+            print(f"No result: {said(outside)}", file=sys.stderr)
             return 0
     print_hits(hits, as_json=args.json, cut=args.min_score, filtered=not where.is_empty(),
                fold=None if args.no_fold else engine.fold, newest_first=args.sort == "date", moments=moments)
@@ -326,19 +327,19 @@ def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filt
     _print_moments(videos, len(moments), newest_first)
 
 
-def _print_photos(hits: list, shown: list, folded: dict, auto: bool, cut, newest_first: bool) -> None:
-    for hit in shown:
+def _print_photos(hits: list, listed: list, folded: dict, auto: bool, cut, newest_first: bool) -> None:
+    for hit in listed:
         if id(hit) not in folded:
             when = f"{sort_date(hit)[:10]}\t" if newest_first else ""  # the order's key beside the score
-            print(f"{flags.score_text(hit.score)}\t{when}{hit.path}" + (f"\t{hit.text}" if hit.text else ""))
-    if len(shown) < len(hits):
+            print(f"{flags.score_text(hit.score)}\t{when}{shown(hit.path)}" + (f"\t{shown(hit.text)}" if hit.text else ""))
+    if len(listed) < len(hits):
         if auto:
-            kept = f"{len(shown)} strong match{'es' * (len(shown) != 1)}" if shown else "No strong match"
+            kept = f"{len(listed)} strong match{'es' * (len(listed) != 1)}" if listed else "No strong match"
         else:  # a flat cut-off: say so, or a number above every score prints nothing at all
-            kept = (f"{len(shown)} scored {cut:g} or more" if shown else
+            kept = (f"{len(listed)} scored {cut:g} or more" if listed else
                     f"No result scored {cut:g} or more (the best scored {max(h.score for h in hits):.3f})")
-        print(f"{kept}; {len(hits) - len(shown)} weaker hidden (--min-score 0 shows all)", file=sys.stderr)
-    away = sum(not os.path.exists(h.path) for h in shown if id(h) not in folded)
+        print(f"{kept}; {len(hits) - len(listed)} weaker hidden (--min-score 0 shows all)", file=sys.stderr)
+    away = sum(not os.path.exists(h.path) for h in listed if id(h) not in folded)
     if away:  # a disk not mounted keeps its photos in the index: say so before a script opens them
         print(f"{away} of these {'is' if away == 1 else 'are'} not on disk now (a disk not mounted?)", file=sys.stderr)
     if folded:
@@ -352,8 +353,8 @@ def _print_moments(videos: list, found: int, newest_first: bool) -> None:
     for moment in videos:
         when = f"{sort_date(moment)[:10]}\t" if newest_first else ""
         also = f" (also {', '.join(map(clock, moment.also))})" if moment.also else ""
-        print(f"{flags.score_text(moment.score)}\t{when}{moment.path}\tat {clock(moment.at)}{also}"
-              + (f"\t{moment.words}" if moment.words else ""))
+        print(f"{flags.score_text(moment.score)}\t{when}{shown(moment.path)}\tat {clock(moment.at)}{also}"
+              + (f"\t{shown(moment.words)}" if moment.words else ""))
     if found > len(videos):
         print(f"In videos: {len(videos) or 'no'} strong match{'es' * (len(videos) != 1)}; {found - len(videos)} "
               "weaker hidden (--min-score 0 shows all)", file=sys.stderr)

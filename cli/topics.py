@@ -13,6 +13,7 @@ from clipsearch import InvalidQuery, SearchEngine, Settings
 from clipsearch.reports import counted
 
 from . import flags
+from .terminal import shown
 
 
 def add_parser(sub: Any) -> None:
@@ -46,7 +47,7 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
             except InvalidQuery as exc:
                 return flags.usage_error(parser, str(exc))
             print(flags.json_text([p.to_dict() for p in photos]) if args.json else
-                  "\n".join(f"{flags.score_text(p.score)}\t{p.path}" for p in photos))
+                  "\n".join(f"{flags.score_text(p.score)}\t{shown(p.path)}" for p in photos))
             return 0
         topics = [t for t in engine.topics(k=args.k, words=words) if t.paths]  # a topic without a photo says nothing
     finally:
@@ -55,7 +56,7 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
         print(flags.json_text([t.to_dict() for t in topics]))
         return 0
     for topic in topics:
-        print(f"{topic.size}\t{topic.name}\t{topic.paths[0]}")
+        print(f"{topic.size}\t{shown(topic.name)}\t{shown(topic.paths[0])}")
     photos = sum(t.size for t in topics)
     print(f"{counted(len(topics), 'topic')} of {counted(photos, 'photo')} (each with its best example); `topics --show NAME` lists "
           "one's photos" if topics else "No topic: the index holds no photo", file=sys.stderr)

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 from cli import flags
+from cli.terminal import ArgumentParser, log_to_stderr, said, shown
 from clipsearch import ClipSearchError, IndexNotFound, ModelSpec, SearchEngine, Settings
 from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV, default_index_dir
 from clipsearch.dryrun import first_run, first_text_pass, first_video_pass
@@ -52,7 +53,7 @@ error, 130 Ctrl-C before the run began or a second Ctrl-C (quit at once).
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m indexer",
         description="Index photo folders for search by meaning. Re-runs are incremental: "
         "unchanged files cost a stat, moved files keep their vectors, deleted files leave.",
@@ -144,12 +145,12 @@ def main(argv: list[str] | None = None) -> int:
         finally:  # SQLite folds its write-ahead log back in: the index folder is whole files again
             engine.close()
     except ClipSearchError as exc:
-        print(f"error: {flags.explain(exc)}", file=sys.stderr)
+        print(f"error: {said(flags.explain(exc))}", file=sys.stderr)
         return 1
     except (OSError, sqlite3.Error) as exc:  # a full disk where no layer said so (the lock's pid, a folder list)
         if not disk_full_note(exc):
             raise
-        print(f"error: could not write the index: {exc}{disk_full_note(exc)}", file=sys.stderr)
+        print(f"error: could not write the index: {said(exc)}{disk_full_note(exc)}", file=sys.stderr)
         return 1
 
 
@@ -163,9 +164,9 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
     for folder in args.remove:
         count = removed[os.path.abspath(folder.expanduser())] = engine.remove_folder(folder.expanduser(), dry_run=args.dry_run)
         if args.dry_run:
-            _say(args, f"dry run: would remove {counted(count, 'image')} under {folder}")
+            _say(args, f"dry run: would remove {counted(count, 'image')} under {shown(folder)}")
         else:
-            _say(args, f"removed {counted(count, 'image')} under {folder}{_removal_note(engine, folder, count)}")
+            _say(args, f"removed {counted(count, 'image')} under {shown(folder)}{shown(_removal_note(engine, folder, count))}")
     if args.remove and not args.folders and not args.watch:
         busy = {"another_run": who} if args.dry_run and (who := engine.writer_elsewhere()) else {}
         if args.json:  # a script asked for one JSON object: the removals are its summary
@@ -195,7 +196,7 @@ def _first_dry_run(args: argparse.Namespace, settings: Settings) -> int:
     report = first_run(folders, settings.max_pixels)
     text = first_text_pass(report) if args.ocr else None
     _print_report(report, args, text, videos=first_video_pass(folders) if args.videos else None)
-    _say(args, f"no index in {settings.index_dir} yet: nothing was created")
+    _say(args, f"no index in {shown(settings.index_dir)} yet: nothing was created")
     return 0
 
 
@@ -318,7 +319,7 @@ def _stop_on_signals() -> threading.Event:
 
 def _setup_logging(args) -> None:
     level = logging.DEBUG if args.verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(message)s", stream=sys.stderr)
+    log_to_stderr(level)  # "skipping PATH: reason" as the run goes: on a terminal, the name shown
     # Libraries' warnings (Pillow's "Corrupt EXIF data" for a photo it reads all the same) name no
     # file and change nothing the summary says: shown with -v only.
     logging.captureWarnings(True)

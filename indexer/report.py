@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from cli.terminal import shown
 from clipsearch import IndexProgress, IndexReport
 from clipsearch.folders import absence
 from clipsearch.reports import another_run_words, counted, metadata_kept_words
@@ -85,18 +86,20 @@ class ProgressPrinter:
 
 
 def format_report(report: IndexReport, videos: bool = False) -> str:
-    """The end-of-run summary people read (``videos``: a video pass follows it, and says its own)."""
+    """The end-of-run summary people read, on stdout (``videos``: a video pass follows it, and says its
+    own); on a terminal, names ``shown``."""
     lines = [
         f"{'dry run: ' if report.dry_run else ''}{counted(report.found, 'image file')} found in "
-        + ", ".join(report.folders),
+        + ", ".join(map(shown, report.folders)),
         (f"  would add {report.added}, update {report.updated}, move {report.moved}, remove {report.removed}; "
          f"{report.unchanged} unchanged" if report.dry_run else
          f"  added {report.added}, updated {report.updated}, moved {report.moved}, "
          f"removed {report.removed}, unchanged {report.unchanged}"),
     ]
     for folder, count in report.kept.items():
-        lines.append(f"  {folder} is {absence(folder)} (a disk not mounted?): its {counted(count, 'indexed photo')} "
-                     f"{'is' if count == 1 else 'are'} kept; if it moved or is gone for good, `python -m indexer --remove {folder}` forgets them")
+        lines.append(f"  {shown(folder)} is {absence(folder)} (a disk not mounted?): its {counted(count, 'indexed photo')} "
+                     f"{'is' if count == 1 else 'are'} kept; if it moved or is gone for good, `python -m indexer --remove {shown(folder)}` "
+                     "forgets them")
     if not report.found and not report.skipped and not report.kept:
         lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, AVIF, GIF, TIFF, BMP, camera RAW): " + _other_files(report, videos))
     if report.metadata_kept:
@@ -124,13 +127,13 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
 
 def skipped_lines(skipped: dict[str, list[str]], head: str) -> list[str]:
     """A run's or a pass's skipped files: ``head`` and their count, then by reason, the first
-    ``SHOW_PATHS`` paths of each (``--json`` lists all); nothing when none was skipped."""
+    ``SHOW_PATHS`` paths of each (``--json`` lists all), ``shown``; nothing when none was skipped."""
     if not skipped:
         return []
     lines = [f"{head} {sum(len(paths) for paths in skipped.values())}:"]
     for reason, paths in sorted(skipped.items()):
-        lines.append(f"    {reason}: {len(paths)}")
-        lines += [f"      {path}" for path in paths[:SHOW_PATHS]]
+        lines.append(f"    {shown(reason)}: {len(paths)}")
+        lines += [f"      {shown(path)}" for path in paths[:SHOW_PATHS]]
         if len(paths) > SHOW_PATHS:
             lines.append(f"      ... and {len(paths) - SHOW_PATHS} more (--json lists all)")
     return lines

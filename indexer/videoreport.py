@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from cli.terminal import said, shown
 from clipsearch import VideoProgress, VideoReport, clock
 from clipsearch.reports import counted
 from clipsearch.videowords import words_line
@@ -20,7 +21,7 @@ class VideoProgressPrinter(PassPrinter):
     def position(self, p: VideoProgress) -> tuple[int, int, dict]:
         return p.read + p.skipped, p.to_read, {"moments": p.moments, "skipped": p.skipped,
                                                **({"words read": p.words} if p.words else {}),
-                                               "video": os.path.basename(p.current)[-24:]}
+                                               "video": said(os.path.basename(p.current)[-24:])}  # on the bar
 
     def line(self, p: VideoProgress) -> str:
         return (f"reading videos: {p.read + p.skipped}/{counted(p.to_read, 'video')}, {counted(p.moments, 'moment')}, "
@@ -36,7 +37,7 @@ def format_video_report(report: VideoReport) -> str:
                  f"remove {report.removed}; {report.unchanged} unchanged"
                  + (f"; would read the words in {counted(words.moments, 'moment')} of "
                     f"{counted(words.videos, 'video')} already read" if words and words.moments else "")]
-        lines += [f"  videos: {folder} is gone or empty now (a disk not mounted?): its {counted(count, 'video')} would be kept"
+        lines += [f"  videos: {shown(folder)} is gone or empty now (a disk not mounted?): its {counted(count, 'video')} would be kept"
                   for folder, count in report.kept.items()]
         return "\n".join(lines + skipped_lines(report.skipped, "  videos: would skip"))
     lines = [f"  videos: {report.videos} found; read {report.read} ({clock(report.seconds)} of video, "
@@ -44,7 +45,7 @@ def format_video_report(report: VideoReport) -> str:
              f"their moments; {report.unchanged} unchanged; removed {report.removed}"
              + (f"; {report.left} left for the next run" if report.left else "") + words_line(report.words)]
     for folder, count in report.kept.items():
-        lines.append(f"  videos: {folder} is gone or empty now (a disk not mounted?): its {counted(count, 'video')} {'is' if count == 1 else 'are'} kept")
+        lines.append(f"  videos: {shown(folder)} is gone or empty now (a disk not mounted?): its {counted(count, 'video')} {'is' if count == 1 else 'are'} kept")
     if report.still_unreadable:
         lines.append(f"  videos: {report.still_unreadable} unreadable skipped again without reading: unchanged since reported")
     return "\n".join(lines + skipped_lines(report.skipped, "  videos: skipped"))

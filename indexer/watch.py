@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from cli.terminal import said
 from clipsearch import IndexLocked, SearchEngine
 from clipsearch.folders import as_covered, is_there
 from clipsearch.images import SYSTEM_FOLDERS, is_image_name
@@ -43,7 +44,7 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
     if observer is None:
         return False
     observer.start()
-    print(f"watching {', '.join(map(str, folders))} for changes (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    print(f"watching {said(', '.join(map(str, folders)))} for changes (Ctrl-C to stop)", file=sys.stderr, flush=True)
     passes = _Passes(engine, folders, stop, on_report, covered)
     watched = {f: _identity(f, empty_too=True) if f in present else None for f in folders}  # see _rewatch
     next_look = time.monotonic() + RECHECK_SECONDS
@@ -89,7 +90,7 @@ class _Passes:
                 kept.append(folder)
             elif folder not in self.removed:
                 self.removed.add(folder)
-                print(f"{folder} was removed from the index: no longer indexed", file=sys.stderr, flush=True)
+                print(f"{said(folder)} was removed from the index: no longer indexed", file=sys.stderr, flush=True)
         return kept
 
     def run(self) -> bool:
@@ -101,7 +102,7 @@ class _Passes:
             report, text, videos = _one_pass(self.engine, folders, self.stop)
         except IndexLocked as exc:  # a cron run or the web app's re-index is writing: wait for it
             if not self.waiting:
-                print(f"{str(exc).split(';')[0]}: indexing the changes when it is done", file=sys.stderr, flush=True)
+                print(f"{said(str(exc).split(';')[0])}: indexing the changes when it is done", file=sys.stderr, flush=True)
             self.waiting = True
             self.stop.wait(LOCKED_RETRY_SECONDS)
             return False
@@ -139,7 +140,7 @@ def _rewatch(observer, handler, folders, watched: dict) -> bool:
                 log.warning("cannot watch %s yet (%s)", folder, exc.strerror or exc)
                 now = None
             else:
-                print(f"{folder} is back: watching it again", file=sys.stderr, flush=True)
+                print(f"{said(folder)} is back: watching it again", file=sys.stderr, flush=True)
                 back = True
         watched[folder] = now
     return back
