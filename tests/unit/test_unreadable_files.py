@@ -51,15 +51,10 @@ def test_a_list_of_a_release_before_is_read_and_its_entries_take_the_files_ids_o
     assert not unreadable_files.still(entries, FileStat("/p/b.jpg", 10, 20, ino=5, ctime_ns=30))  # not listed
 
 
-def test_a_link_that_leads_nowhere_is_reported_once_as_such_and_again_when_it_changes(tmp_path):
-    """A symlink whose target is gone, or a loop, was skipped as "vanished" at every run and never
-    remembered. It is reported once, as a "broken link" or a "symlink loop", remembered across
-    runs (as the link stands) like any unreadable file, and reported again once it changes; once
-    its target is there, the photo is indexed. Videos decide the same way."""
-    library = tmp_path / "photos"
-    save(photo(160, 120, seed=1), library / "p.jpg")
-    (library / "x.jpg").symlink_to(tmp_path / "nowhere.jpg")
-    (library / "loop.jpg").symlink_to(library / "loop.jpg")
+
+def runs_over(library, tmp_path):
+    """A run over ``library`` (its keyword arguments: ``dry_run``...), each by a new engine over the
+    same index, as runs of the indexer are: what it remembers is beside the index."""
     settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
 
     def run(**kwargs):
@@ -69,6 +64,18 @@ def test_a_link_that_leads_nowhere_is_reported_once_as_such_and_again_when_it_ch
             return engine.index_folder(library, **kwargs)
         finally:
             engine.close()
+    return run
+
+def test_a_link_that_leads_nowhere_is_reported_once_as_such_and_again_when_it_changes(tmp_path):
+    """A symlink whose target is gone, or a loop, was skipped as "vanished" at every run and never
+    remembered. It is reported once, as a "broken link" or a "symlink loop", remembered across
+    runs (as the link stands) like any unreadable file, and reported again once it changes; once
+    its target is there, the photo is indexed. Videos decide the same way."""
+    library = tmp_path / "photos"
+    save(photo(160, 120, seed=1), library / "p.jpg")
+    (library / "x.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (library / "loop.jpg").symlink_to(library / "loop.jpg")
+    run = runs_over(library, tmp_path)
 
     first = run()
     assert first.skipped == {"broken link": [str(library / "x.jpg")], "symlink loop": [str(library / "loop.jpg")]}
@@ -102,15 +109,7 @@ def test_a_photo_name_that_is_no_file_is_reported_once_and_indexed_once_it_is_on
     save(photo(160, 120, seed=1), library / "p.jpg")
     os.mkfifo(library / "pipe.jpg")
     (library / "device.png").symlink_to(os.devnull)
-    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
-
-    def run(**kwargs):
-        store = open_store(settings.index_dir, FakeEncoder().stamp, create=True)
-        engine = SearchEngine(FakeEncoder(), store, settings=settings)
-        try:
-            return engine.index_folder(library, **kwargs)
-        finally:
-            engine.close()
+    run = runs_over(library, tmp_path)
 
     first = run()
     assert {k: sorted(v) for k, v in first.skipped.items()} == {
