@@ -17,6 +17,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 
 from clipsearch import (
     ClipSearchError,
@@ -196,6 +197,8 @@ def image_terms(values: list[str], regions: dict[int, Region | None] | None = No
     return terms
 
 
+MAX_QUERY_BYTES = 50 * 1024 * 1024  # an --image's limit: the web app's upload limit (webui/rest_form.py)
+
 SUBCOMMANDS = {"duplicates": duplicates.run, "saved": saved.run, "topics": topics.run}
 
 
@@ -235,6 +238,7 @@ def _local(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: 
                              date_from=args.since, date_to=args.until)
     except ValueError as exc:  # --since after --until
         parser.error(str(exc))
+    settings = replace(settings, max_query_bytes=MAX_QUERY_BYTES)  # /dev/zero: refused at 50 MB, not 1 GiB
     engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
     try:
         hits = engine.search(terms, k=args.k, where=where, cutoff=args.min_score or None)
@@ -242,6 +246,8 @@ def _local(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: 
     except InvalidQuery as exc:  # read, but not to be searched with: "red - red", "1e999:red"
         return flags.usage_error(parser, str(exc))
     except UnreadableImage as exc:  # an --image that is no picture: as --server and `saved add --photo` say it
+        if exc.reason == "file too large":
+            exc = UnreadableImage(exc.path, exc.reason, "a picture to search with may be at most 50 MB")
         return flags.usage_error(parser, flags.image_refused(exc))
     if not hits and where.folder and not args.json:
         outside = not_covered(where.folder, engine.folders())

@@ -77,5 +77,6 @@ class Settings:
     workers: int | None = None  # decode threads; None: sized for the machine
     file_timeout: float = 60.0  # seconds one file may take to decode before it is skipped
     max_pixels: int = 300_000_000  # decompression-bomb limit (250 MP phone photos pass)
+    max_query_bytes: int | None = None  # a query picture's size limit; None: an indexed file's (1 GiB)
     store: str = "hnsw"  # a new index's store: hnsw (local folder) | milvus; an existing one keeps its own
     store_uri: str | None = None  # Milvus: http://HOST:19530[#COLLECTION] or FILE.db (milvus-lite)

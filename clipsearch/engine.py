@@ -229,9 +229,10 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
         return embed_terms(self.encoder, terms, self._as_image)
 
     def _as_image(self, image: Any, region: Region | None = None) -> Image.Image:
+        limit = {"max_bytes": self.settings.max_query_bytes} if self.settings.max_query_bytes else {}
         return query_picture(image, region, self.encoder.input_size, max_pixels=self.settings.max_pixels,
                              path="uploaded image" if isinstance(image, bytes) else None,
-                             timeout=self.settings.file_timeout)
+                             timeout=self.settings.file_timeout, **limit)
 
     def _search_vector(self, vector: np.ndarray, k: int, where: SearchFilter | None,
                        text_like: bool, cutoff: Cut = None, leave_out: str | None = None,

@@ -221,6 +221,7 @@ def load_image(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     fingerprint: str | None = None,
     timeout: float | None = None,
+    max_bytes: int = MAX_FILE_BYTES,
 ) -> LoadedImage:
     """Open an image safely and return it upright in RGB.
 
@@ -228,16 +229,16 @@ def load_image(
     ``min_size``, JPEGs are decoded at the smallest scale that keeps both sides at least that
     large. Pictures over ``max_pixels`` are refused before any pixel is decoded. A caller that
     already hashed the bytes passes ``fingerprint`` (hashing 3 MB costs ~3 ms). With
-    ``timeout``, reading and decoding run on a daemon thread that is abandoned after that many
+    ``timeout``, reading (of at most ``max_bytes``) and decoding run on a daemon thread that is abandoned after that many
     seconds ("timed out"): a hung or hostile file cannot hold the caller's thread; except bytes
     whose decoding their size bounds (``bounded_decode``: a baseline JPEG or a PNG), decoded here.
     """
     if timeout is None or (isinstance(source, (bytes, bytearray)) and bounded(source)
                            and not camera_raw.is_raw_name(path or "")):
-        return _load(source, path, min_size, max_pixels, fingerprint)
+        return _load(source, path, min_size, max_pixels, fingerprint, max_bytes)
     name = (path or "<bytes>") if isinstance(source, (bytes, bytearray)) else os.fspath(source)
     try:
-        return call_abandonable(timeout, _load, source, path, min_size, max_pixels, fingerprint)
+        return call_abandonable(timeout, _load, source, path, min_size, max_pixels, fingerprint, max_bytes)
     except FutureTimeout:
         raise UnreadableImage(name, "timed out", f"no picture after {timeout:g} s") from None
 
@@ -265,14 +266,14 @@ def call_abandonable(timeout: float, fn: Callable[..., T], *args: Any) -> T:
 
 def _load(
     source: str | Path | bytes, path: str | None, min_size: int | None, max_pixels: int,
-    fingerprint: str | None,
+    fingerprint: str | None, max_bytes: int = MAX_FILE_BYTES,
 ) -> LoadedImage:
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
         name = path or "<bytes>"
     else:
         name = os.fspath(source)
-        data = read_file_bytes(name)
+        data = read_file_bytes(name, max_bytes)
     if not data:
         raise UnreadableImage(name, "empty file")
     fingerprint = fingerprint or fingerprint_bytes(data)

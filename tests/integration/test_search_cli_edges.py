@@ -1,0 +1,78 @@
+"""``python -m clipsearch search`` at its edges, as a user runs it: a subprocess, the demo model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from tests.integration.conftest import REPO, run_indexer
+from testsupport.imagefactory import photo, save
+
+LIMIT = 50 * 1024 * 1024  # README: a picture to search with may be at most 50 MB, as the web app's uploads
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory):
+    root = tmp_path_factory.mktemp("edges")
+    for seed in range(4):
+        save(photo(96, 72, seed=seed), root / "photos" / f"p{seed}.jpg")
+    done = run_indexer(str(root / "photos"), "--index", str(root / "index"), "--model", "demo")
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+def search(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-m", "clipsearch", "search", *args], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def feed(fifo: str, data: bytes, chunk: int = 1 << 20, times: int = 1) -> dict:
+    """Write ``data`` ``times`` times into the named pipe ``fifo`` on a thread; ``written`` counts the
+    bytes the reader took before it closed its end."""
+    state = {"written": 0}
+
+    def work() -> None:
+        try:
+            with open(fifo, "wb") as pipe:
+                for _ in range(times):
+                    for start in range(0, len(data), chunk):
+                        state["written"] += pipe.write(data[start:start + chunk])
+        except BrokenPipeError:
+            pass
+
+    state["thread"] = threading.Thread(target=work, daemon=True)
+    state["thread"].start()
+    return state
+
+
+def test_an_endless_image_is_refused_after_the_upload_limit(small_index, tmp_path):
+    """`--image /dev/zero` (or any stream with no end in sight) read about 1 GB before it was
+    refused; now at most the limit and a byte are read, and it is a usage error that says why."""
+    fifo = str(tmp_path / "endless")
+    os.mkfifo(fifo)
+    zeros = bytes(1 << 20)
+    writer = feed(fifo, zeros, times=200)  # 200 MB, four times the limit
+    proc = search("--image", fifo, "--index", str(small_index / "index"))
+    out, err = proc.communicate(timeout=300)
+    writer["thread"].join(timeout=60)
+    assert proc.returncode == 2, err
+    assert f"error: argument --image: {fifo}: file too large" in err and "at most 50 MB" in err, err
+    assert writer["written"] <= LIMIT + 2 * len(zeros), writer["written"]  # the limit, a chunk and a pipe's buffer
+
+
+def test_a_picture_from_a_pipe_is_still_searched_with(small_index, tmp_path):
+    """`--image <(cat photo.jpg)`: a stream with a picture in it is read as before."""
+    picture = save(photo(96, 72, seed=2), tmp_path / "q.jpg").read_bytes()
+    fifo = str(tmp_path / "picture")
+    os.mkfifo(fifo)
+    writer = feed(fifo, picture)
+    proc = search("--image", fifo, "--index", str(small_index / "index"), "--min-score", "0")
+    out, err = proc.communicate(timeout=300)
+    writer["thread"].join(timeout=60)
+    assert proc.returncode == 0, err
+    assert "p2.jpg" in out.splitlines()[0], out
