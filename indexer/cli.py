@@ -1,7 +1,8 @@
 """``python -m indexer``: argv -> Settings -> SearchEngine -> report.
 
-Exit codes: 0 done (skipped files alone do not fail a run), 1 failed or interrupted, 2 usage error,
-130 Ctrl-C before the run began or a second Ctrl-C (quit at once).
+Exit codes: 0 done (skipped files alone do not fail a run), 1 failed or interrupted (by SIGTERM too,
+before the run began), 2 usage error, 130 Ctrl-C before the run began or a second Ctrl-C (quit at
+once), 143 a second SIGTERM.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .videoreport import VideoProgressPrinter, format_video_report
 log = logging.getLogger("indexer")
 
 INTERRUPTED = "interrupted: the index holds every batch finished so far; run again to resume"
+STOPPED_EARLY = "stopped before the run began (while the model loaded): nothing was indexed"
 
 EXAMPLES = f"""
 examples:
@@ -47,8 +49,9 @@ examples:
 The index lives in --index, else ${INDEX_ENV}, else {default_index_dir()}.
 The first run downloads the model ({DEFAULT_MODEL}, {DEFAULT_PRETRAINED}) once; later runs
 reuse it, and an existing index always keeps the model it was built with.
-Exit codes: 0 done (skipped files are reported, not failures), 1 failed or interrupted, 2 usage
-error, 130 Ctrl-C before the run began or a second Ctrl-C (quit at once).
+Exit codes: 0 done (skipped files are reported, not failures), 1 failed or interrupted (SIGTERM
+too, before the run began), 2 usage error, 130 Ctrl-C before the run began or a second Ctrl-C
+(quit at once), 143 a second SIGTERM.
 """
 
 
@@ -128,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     flags.paths_as_bytes()
     _setup_logging(args)
     _check_args(parser, args)
+    _stop_early()
     try:
         settings = settings_from_args(args)
         try:  # --remove alone never makes an index (nor loads a model to make one), nor does a dry run
@@ -144,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
             return _run(parser, args, engine)
         finally:  # SQLite folds its write-ahead log back in: the index folder is whole files again
             engine.close()
+    except Stopped:  # SIGTERM while the model loaded: a new index is not left behind (for_writing)
+        print(STOPPED_EARLY, file=sys.stderr)
+        return 1
     except ClipSearchError as exc:
         print(f"error: {said(flags.explain(exc))}", file=sys.stderr)
         return 1
@@ -301,13 +308,31 @@ def _print_report(report, args, text=None, videos=None, removed=None) -> None:
                         + ([format_video_report(videos)] if videos is not None else [])), flush=True)
 
 
+class Stopped(BaseException):  # not an Exception: no library's ``except Exception`` takes it
+    """SIGTERM before the run began."""
+
+
+def _stop_early() -> None:
+    """SIGTERM before the run began (while the model loads) ends the command as a stopped run does,
+    in one line and exit 1 (Ctrl-C there is ``flags.ends_quietly``'s "interrupted", 130); a second
+    one quits at once. ``_stop_on_signals`` takes over when the run begins."""
+
+    def handler(signum, frame):
+        signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(128 + signum))
+        raise Stopped
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
 def _stop_on_signals() -> threading.Event:
-    """SIGINT/SIGTERM finish the batch in flight, commit it and stop; a second one exits now."""
+    """SIGINT/SIGTERM finish the batch in flight, commit it and stop; a second one exits now, with
+    the shell's code of the signal that ended it (130 Ctrl-C, 143 SIGTERM)."""
     stop = threading.Event()
 
     def handler(signum, frame):
         if stop.is_set():
-            os._exit(130)
+            os._exit(128 + signum)
         stop.set()
         print("\nstopping after the current batch (again to quit at once)", file=sys.stderr)
 

@@ -365,3 +365,70 @@ def test_remove_while_watch_runs_is_not_undone_by_the_watcher(library, tmp_path)
     finally:
         store.close()
     assert f"{other} was removed from the index: no longer indexed" in err
+
+
+SLOW = """
+import sys, time
+import clipsearch.engine
+
+def slow(*args, **kwargs):  # {what}
+    print("{said}", file=sys.stderr, flush=True)
+    time.sleep(60)
+
+{target} = slow
+from indexer.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def signalled_indexer(tmp_path, target: str, said: str, what: str, *signals: int) -> tuple[int, str]:
+    """``python -m indexer PHOTOS --model demo`` with ``target`` replaced by a call that says ``said``
+    on stderr and sleeps (``what``: the step it stands for); each of ``signals`` is sent once the
+    line before it is on stderr (first ``said``, then the one the first signal prints)."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.integration.conftest import REPO
+
+    save(photo(64, 48, seed=1), tmp_path / "photos" / "a.jpg")
+    child = SLOW.format(target=target, said=said, what=what)
+    proc = subprocess.Popen([sys.executable, "-c", child, str(tmp_path / "photos"), "--index", str(tmp_path / "index"),
+                             "--model", "demo"], env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        for signum in signals:
+            while (line := proc.stderr.readline()) and not line.strip():
+                pass
+            lines.append(line)
+            proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert signals[0] == signal.SIGTERM and lines[0] == said + "\n", lines
+    return proc.returncode, "".join(lines) + err
+
+
+def test_sigterm_while_the_model_loads_says_it_stopped_and_exits_1(tmp_path):
+    """README: a run stopped by SIGTERM exits 1 and says so. Before the run began (the model still
+    loading) SIGTERM ended it with no word, killed (exit 143), where Ctrl-C says "interrupted"."""
+    import signal
+
+    code, err = signalled_indexer(tmp_path, "clipsearch.engine.load_encoder", "loading", "the model loads",
+                                  signal.SIGTERM)
+    assert code == 1, (code, err)
+    assert err.endswith("stopped before the run began (while the model loaded): nothing was indexed\n"), err
+    assert not (tmp_path / "index").exists()  # a new index is not left behind half made
+
+
+def test_a_second_sigterm_quits_at_once_with_sigterms_code(tmp_path):
+    """README: a second Ctrl-C quits at once, 130; a second SIGTERM did too, 130, as if Ctrl-C, where
+    a process ended by SIGTERM is 143 to the shell and to service managers."""
+    import signal
+
+    code, err = signalled_indexer(tmp_path, "clipsearch.engine.SearchEngine.index_folder", "running",
+                                  "a batch in flight", signal.SIGTERM, signal.SIGTERM)
+    assert "stopping after the current batch (again to quit at once)" in err, err
+    assert code == 143, (code, err)
