@@ -8,6 +8,8 @@ it, they ask the engine.
 from __future__ import annotations
 
 import contextlib
+import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,8 +18,9 @@ from .config import ModelSpec, Settings
 from .errors import IndexNotFound
 from .lock import IndexLock, holder
 from .stores import VectorStore, open_store, read_stamp, resolve_kind
-from .stores.layout import make_folder
+from .stores.layout import MANIFEST_NAME, make_folder
 
+log = logging.getLogger(__name__)
 _UNREAD = object()
 
 
@@ -48,12 +51,27 @@ class IndexHandle:
     def model_spec(self, asked: ModelSpec, *, use_index_model: bool) -> ModelSpec:
         """The model to run: the index's own (``use_index_model`` and an index exists), else ``asked``.
 
-        ``asked`` always chooses how the model runs (device, precision, threads).
+        ``asked`` always chooses how the model runs (device, precision, threads). An index whose
+        records are gone (deleted by hand) but whose ``manifest.json`` still names its model is
+        made anew with that model, said as a warning: never silently with the default one.
         """
-        if use_index_model and self.stamp is not None:
-            return ModelSpec.from_stamp(self.stamp, device=asked.device, precision=asked.precision,
-                                        threads=asked.threads)
+        stamp = self.stamp or (self._manifest_stamp() if use_index_model else None)
+        if use_index_model and stamp is not None:
+            spec = ModelSpec.from_stamp(stamp, device=asked.device, precision=asked.precision, threads=asked.threads)
+            if self.stamp is None:
+                log.warning("the records of the index in %s are gone (its manifest.json is left): it is made "
+                            "anew with the model the manifest names, %s, and every photo is embedded again",
+                            self.folder, spec.name + (f" ({spec.pretrained})" if spec.pretrained else ""))
+            return spec
         return asked
+
+    def _manifest_stamp(self) -> dict[str, Any] | None:
+        """The stamp ``manifest.json`` names (it is written beside the records, for people), if any."""
+        try:
+            stamp = json.loads((self.folder / MANIFEST_NAME).read_text(encoding="utf-8")).get("stamp")
+        except (OSError, ValueError, AttributeError):  # none, unreadable, or not an object
+            return None
+        return stamp if isinstance(stamp, dict) and isinstance(stamp.get("model"), str) else None
 
     def open_reader(self, stamp: dict[str, Any] | None = None) -> VectorStore:
         """The existing index, read-only (``IndexNotFound`` if there is none)."""

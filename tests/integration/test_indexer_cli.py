@@ -432,3 +432,23 @@ def test_a_second_sigterm_quits_at_once_with_sigterms_code(tmp_path):
                                   "a batch in flight", signal.SIGTERM, signal.SIGTERM)
     assert "stopping after the current batch (again to quit at once)" in err, err
     assert code == 143, (code, err)
+
+
+def test_an_index_whose_records_were_deleted_is_made_anew_with_the_model_its_manifest_names(tmp_path):
+    """records.sqlite deleted by hand, manifest.json left: the next run with no --model made a new
+    index with the default model (here: a download that fails), not the one the user chose."""
+    save(photo(64, 48, seed=1), tmp_path / "photos" / "a.jpg")
+    save(photo(64, 48, seed=2), tmp_path / "photos" / "b.jpg")
+    index = tmp_path / "index"
+    assert run_indexer(str(tmp_path / "photos"), "--index", str(index), "--model", "demo", "-q").returncode == 0
+    (index / "records.sqlite").unlink()
+    again = run_indexer(str(tmp_path / "photos"), "--index", str(index), "--json", env={"HF_HUB_OFFLINE": "1"})
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["added"] == 2
+    assert f"the records of the index in {index} are gone (its manifest.json is left): it is made anew with the " \
+           "model the manifest names, demo" in again.stderr
+    store = open_store(index)
+    try:
+        assert store.stamp["model"] == "demo" and store.count() == 2
+    finally:
+        store.close()
