@@ -187,7 +187,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             sort = gr.Radio([SORT_RELEVANCE, SORT_DATE], value=SORT_RELEVANCE, label="Sort by", scale=1)
         with gr.Row():
             folder = gr.Dropdown([("All folders", ALL_FOLDERS)], value=ALL_FOLDERS, label="Folder",
-                                 allow_custom_value=True, scale=2)
+                                 allow_custom_value=True, scale=2, elem_id="folder")
             date_from = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="2019-01-01", scale=1)
             date_to = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="2024-12-31", scale=1)
         saved = saved_panel()

@@ -12,6 +12,9 @@ The results are a box of a fixed height (``app``: 640 px) with a scroll bar of i
 preview on a wide screen. On a narrow screen, or under a finger, that was a scroll area inside the
 scrolling page, hard to move with a thumb, and one result sat in a box mostly empty: there the box
 is as tall as its results, and the page scrolls them.
+
+On a narrow screen the folder list shared its row with the two dates, 106 px for a path: the folder
+chosen showed as "/home/me/Pic" under the list's arrow. There it has a row of its own.
 """
 
 TARGET = "44px"
@@ -30,5 +33,8 @@ CSS = f"""
 @media (pointer: coarse), (max-width: {NARROW}) {{
   #results.block, #results .grid-wrap {{ height: auto !important; max-height: none !important; }}
   #results .grid-wrap {{ overflow-y: visible !important; }}
+}}
+@media (max-width: {NARROW}) {{
+  #folder {{ flex-basis: 100% !important; min-width: 100% !important; }}
 }}
 """

@@ -309,6 +309,26 @@ def test_every_control_is_big_enough_for_a_finger(app, phone):
         desktop.context.close()
 
 
+def test_the_folder_list_has_a_row_of_its_own_on_a_phone(app, phone):
+    """The folder list shared its row with the two dates: 106 px for a path, the folder chosen cut to
+    "/home/me/Pic" under the list's arrow. On a phone the list has a row of its own, as wide as the
+    two dates below it, and the dates share the next."""
+    from urllib.parse import urlencode
+
+    folder = str(app["library"])
+    open_fresh(phone, app["url"] + "?" + urlencode({"q": "a red circle", "folder": folder}))
+    expect_status(phone, "“a red circle”")
+    chosen = phone.get_by_role("combobox", name="Folder")
+    assert chosen.input_value() == folder
+    shown = phone.locator("#folder").bounding_box()
+    since = phone.get_by_label("From (YYYY-MM-DD)").bounding_box()
+    until = phone.get_by_label("To (YYYY-MM-DD)").bounding_box()
+    assert shown["y"] + shown["height"] <= since["y"], (shown, since)
+    assert since["y"] == until["y"], (since, until)
+    assert shown["x"] <= since["x"] and until["x"] + until["width"] <= shown["x"] + shown["width"], (
+        shown, since, until)
+
+
 def test_a_date_that_is_no_date_stays_out_of_the_address(app, phone):
     """A date typed wrong was refused, the results before kept, but it went into the address
     (``since=not+a+date``): a reload, or the link sent, then opened on that warning instead of the
