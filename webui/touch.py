@@ -14,7 +14,8 @@ scrolling page, hard to move with a thumb, and one result sat in a box mostly em
 is as tall as its results, and the page scrolls them.
 
 On a narrow screen the folder list shared its row with the two dates, 106 px for a path: the folder
-chosen showed as "/home/me/Pic" under the list's arrow. There it has a row of its own.
+chosen showed as "/home/me/Pic" under the list's arrow. There it has a row of its own, and so have
+the saved searches' list and the name to save one as, which shared theirs with their buttons.
 """
 
 TARGET = "44px"
@@ -35,6 +36,8 @@ CSS = f"""
   #results .grid-wrap {{ overflow-y: visible !important; }}
 }}
 @media (max-width: {NARROW}) {{
-  #folder {{ flex-basis: 100% !important; min-width: 100% !important; }}
+  #folder, .form:has(> #saved-choice), .form:has(> #saved-name) {{
+    flex-basis: 100% !important; min-width: 100% !important;
+  }}
 }}
 """

@@ -329,6 +329,27 @@ def test_the_folder_list_has_a_row_of_its_own_on_a_phone(app, phone):
         shown, since, until)
 
 
+def test_a_saved_search_chosen_shows_its_whole_name_on_a_phone(app, phone):
+    """The saved searches' list shared its row with Forget it: 104 px for a name, "Red circles in the
+    summer" shown as "Red circles in the s" under the list's arrow. On a phone it has a row of its
+    own, as has the name to save one as."""
+    from playwright.sync_api import expect
+
+    open_fresh(phone, app["url"] + "?q=a+red+circle")
+    expect_status(phone, "“a red circle”")
+    phone.locator("#saved-panel").get_by_text("Saved searches").tap()
+    phone.locator("#saved-name input, #saved-name textarea").first.fill("Red circles in the summer")
+    phone.locator("#save-search").tap()
+    chosen = phone.get_by_role("combobox", name="Open a saved search")
+    expect(chosen).to_have_value("Red circles in the summer", timeout=TIMEOUT)
+    try:
+        assert chosen.evaluate("el => el.scrollWidth <= el.clientWidth"), chosen.evaluate(
+            "el => [el.scrollWidth, el.clientWidth]")
+    finally:
+        phone.get_by_role("button", name="Forget it").tap()
+        expect(chosen).to_have_value("", timeout=TIMEOUT)
+
+
 def test_a_date_that_is_no_date_stays_out_of_the_address(app, phone):
     """A date typed wrong was refused, the results before kept, but it went into the address
     (``since=not+a+date``): a reload, or the link sent, then opened on that warning instead of the
