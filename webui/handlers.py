@@ -222,8 +222,9 @@ class Handlers:
         cut = float(min_score or 0.0)
         results = in_view(results or [], cut)  # a composite query's: its plain ranking under a flat cut-off
         if strong_only and results:
-            strong = strong_results(results)
-            return strong_status(self.render(strong, min_score, sort), len(strong), len(results) - len(strong))
+            strong = strong_results(results)  # the weaker ones the flat cut-off hides stay hidden unticked too
+            weaker = sum(keeps(r, cut) for r in results if not r.get("strong", True))
+            return strong_status(self.render(strong, min_score, sort), len(strong), weaker)
         shown = [r for r in results if keeps(r, cut)]
         if sort == SORT_DATE:
             shown.sort(key=lambda r: r["sort_date"], reverse=True)

@@ -173,6 +173,27 @@ def test_sort_and_cut_off_keep_the_query_and_its_time(page):
     page.get_by_label("Strong matches only").check()
 
 
+def test_weaker_results_under_the_cut_off_are_not_offered(page):
+    """With a score cut-off above every result, the status line said "No result scores 0.99 or more
+    · 29 weaker results hidden: untick “Strong matches only” to see them", and unticking showed none:
+    the cut-off hid them too. Only the weaker results it keeps are offered."""
+    from playwright.sync_api import expect
+
+    search_for(page, "a red circle")
+    expect(page.locator("#status")).to_contain_text("weaker results hidden")  # some to offer at 0
+    number = page.locator("#min-score input[type=number]")
+    number.fill("0.99")
+    number.press("Enter")
+    expect(page.locator("#status")).to_contain_text("No result scores 0.99 or more")
+    expect(page.locator("#status")).not_to_contain_text("untick")
+    page.get_by_label("Strong matches only").uncheck()
+    expect(page.locator("#status")).to_contain_text("No result scores 0.99 or more")
+    expect(page.locator("#results img")).to_have_count(0)
+    number.fill("0")
+    number.press("Enter")
+    page.get_by_label("Strong matches only").check()
+
+
 def test_the_status_line_says_how_many_results_are_strong_matches(page):
     """The automatic cut-off (clipsearch.cutoff) decides; the page says what it decided, and that the
     weaker results are one click away, with the query and its time."""
