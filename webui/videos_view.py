@@ -49,7 +49,7 @@ class VideosView:
         thumbs = self.handlers.thumbs
         items = [(thumbs.get_moment(m["path"], m["at"], THUMB_SIZE), f"{os.path.basename(m['path'])} · {clock(m['at'])}")
                  for m in shown]
-        weaker = sum(not m["strong"] for m in found) if strong_only else 0
+        weaker = sum(not m["strong"] and keeps(m, float(min_score or 0.0)) for m in found) if strong_only else 0
         label = (f"In videos · {len(shown)} with a matching moment"
                  + (f" ({weaker} weaker hidden: untick Strong matches only)" if weaker else ""))
         return gr.update(visible=True, label=label), items, shown, None, NO_MOMENT
