@@ -69,7 +69,7 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
     if args.action == "remove":
         if not saved.remove(args.name):
             must_be_an_index(settings)  # a mistyped --index: no index there, not "no saved search"
-            print(f"error: no saved search is called {args.name!r}{known(saved)}", file=sys.stderr)
+            print(f"error: {no_such(args.name, (s.name for s in saved.all()))}", file=sys.stderr)
             return 1
         print(f"forgot {args.name!r}", file=sys.stderr)
         return 0
@@ -93,7 +93,7 @@ def fill_in(settings: Settings, args: argparse.Namespace) -> str | None:
     kept = saved.get(args.saved)
     if kept is None:
         must_be_an_index(settings)  # a mistyped --index: no index there (exit 1), not "no saved search"
-        return no_such(args.saved, [s.name for s in saved.all()])
+        return no_such(args.saved, (s.name for s in saved.all()))
     if args.query.strip():
         return "give a query or --saved NAME, not both"
     kept = kept.narrowed(args.folder, args.since, args.until)
@@ -125,15 +125,9 @@ def describe(search: SavedSearch) -> str:
     return " · ".join(parts)
 
 
-def known(saved: SavedSearches) -> str:
-    return _names(s.name for s in saved.all())
-
-
-def no_such(name: str, names: list[str]) -> str:
-    """What ``search --saved NAME`` says of a name not saved, here or on a server (``names``: those saved)."""
-    return f"no saved search is called {name!r}{_names(names)}"
-
-
-def _names(names: Iterable[str]) -> str:
+def no_such(name: str, names: Iterable[str]) -> str:
+    """What ``search --saved NAME`` and ``saved remove NAME`` say of a name not saved, here or on a
+    server (``names``: those saved)."""
     names = list(names)
-    return f" (saved: {', '.join(repr(n) for n in names)})" if names else " (none is saved yet)"
+    return f"no saved search is called {name!r}" + (
+        f" (saved: {', '.join(repr(n) for n in names)})" if names else " (none is saved yet)")
