@@ -178,9 +178,10 @@ class _Scan:
             return []
 
     def _add_file(self, path: str, st: os.stat_result, symlink: bool = False) -> None:
-        if path in self.seen_files or not stat.S_ISREG(st.st_mode):
-            if not stat.S_ISREG(st.st_mode):  # a named pipe, a device: no photo, and may never end
-                self.result.errors.append((path, "not a file"))
+        if not stat.S_ISREG(st.st_mode):  # a named pipe, a device: no photo, and may never end
+            self.result.errors.append((path, "not a file"))
+            return
+        if path in self.seen_files:
             return
         self.seen_files.add(path)
         if symlink or st.st_nlink > 1:  # one file under several names
