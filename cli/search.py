@@ -35,6 +35,7 @@ from clipsearch import (
     sort_date,
 )
 from clipsearch.folders import not_covered, now_note
+from clipsearch.images import MAX_QUERY_BYTES
 from clipsearch.reports import counted, indexed_when
 
 from . import duplicates, flags, remote, saved, topics
@@ -197,8 +198,6 @@ def image_terms(values: list[str], regions: dict[int, Region | None] | None = No
     return terms
 
 
-MAX_QUERY_BYTES = 50 * 1024 * 1024  # an --image's limit: the web app's upload limit (webui/rest_form.py)
-
 SUBCOMMANDS = {"duplicates": duplicates.run, "saved": saved.run, "topics": topics.run}
 
 
@@ -247,7 +246,7 @@ def _local(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: 
         return flags.usage_error(parser, str(exc))
     except UnreadableImage as exc:  # an --image that is no picture: as --server and `saved add --photo` say it
         if exc.reason == "file too large":
-            exc = UnreadableImage(exc.path, exc.reason, "a picture to search with may be at most 50 MB")
+            exc = UnreadableImage(exc.path, exc.reason, f"a picture to search with may be at most {MAX_QUERY_BYTES >> 20} MB")
         return flags.usage_error(parser, flags.image_refused(exc))
     if not hits and where.folder and not args.json:
         outside = not_covered(where.folder, engine.folders())

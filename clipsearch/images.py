@@ -42,6 +42,7 @@ T = TypeVar("T")
 SYSTEM_FOLDERS = frozenset({"@eaDir", "#recycle", "#snapshot", "@Recycle", "@Recently-Snapshot",
                             "$RECYCLE.BIN", "System Volume Information", "lost+found"})
 MAX_FILE_BYTES = 1 << 30
+MAX_QUERY_BYTES = 50 * 1024 * 1024  # a picture to search with: the web app's upload limit, `search --image`'s
 # 250 MP phone photos (a 200 MP frame is 16320x12240) pass; JPEG draft decoding keeps them cheap.
 DEFAULT_MAX_PIXELS = 300_000_000
 _PILLOW_LIMIT_LOCK = threading.Lock()

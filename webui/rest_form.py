@@ -6,9 +6,11 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
+from clipsearch.images import MAX_QUERY_BYTES
+
 from .api_errors import ApiError
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # the web app's own limit (app.MAX_UPLOAD)
+MAX_UPLOAD_BYTES = MAX_QUERY_BYTES  # the web app's own limit (app.MAX_UPLOAD)
 FORM_SLACK = 64 * 1024  # multipart boundaries and the small text fields beside the picture
 URL_ENCODED = "application/x-www-form-urlencoded"  # curl -d name=...: a form without a file
 
