@@ -5,6 +5,7 @@
     git worktree add /tmp/previous 39c03c8                   # the release before (any checkout)
     python benchmarks/bench_load.py --baseline /tmp/previous # both releases, in one run
     python benchmarks/bench_load.py --baseline /tmp/previous --rounds 2 --seconds 10
+    python benchmarks/bench_load.py --baseline /tmp/previous --rounds 2 --ceiling
 
 (From a second checkout while another one is installed with ``pip install -e``, put this one first:
 ``PYTHONPATH=. python benchmarks/bench_load.py ...``.)
@@ -19,7 +20,13 @@ Routes: Gradio's call API (gradio_client on /search_text and /search_image, ssl_
 and the REST route (/api/search, plain HTTP), where the release has it. Every answer under load is
 checked against the answer the server gave the same query alone ("mixed-up": a query answered
 with another's results). Prints the table, the ratios against the baseline, and the batch sizes
-the model saw (callers per model call) during each load run. Requests go to 127.0.0.1 only.
+the model saw (callers per model call) during each load run, and the server's CPU per request
+answered under load. Requests go to 127.0.0.1 only.
+
+``--ceiling`` also loads ``idle_app.py`` each round: Gradio's call API set up as the web app sets
+it up, with an endpoint that answers at once. Its throughput under the same clients is the most
+that any build of the web app can reach through the call API on that machine (its ratio to the
+previous release says whether a goal stated as such a ratio can be met there at all).
 """
 
 from __future__ import annotations
@@ -46,7 +53,10 @@ from testsupport.load import reference_answers, run_load, time_one_at_a_time  # 
 
 REST_SECONDS = 10.0  # how long the app is left alone to measure its CPU at rest
 HEADERS = ["release", "route", "queries", "one client p50 ms", "8 clients req/s", "text p50 / p99 ms",
-           "image p50 / p99 ms", "all p99 ms", "errors", "mixed-up", "server peak RSS", "batch sizes seen"]
+           "image p50 / p99 ms", "all p99 ms", "errors", "mixed-up", "server peak RSS", "batch sizes seen",
+           "server CPU ms / request"]
+IDLE_APP = Path(__file__).resolve().parent / "idle_app.py"
+IDLE = "Gradio alone (answers at once)"
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -108,16 +118,17 @@ def measure_release(label: str, root: Path, index: Path, work: Path, texts: list
             single = percentiles_ms(time_one_at_a_time(url, route, queries(args.single + 3, seed=7)), (50,))[0]
             expected = reference_answers(url, route, texts, images)
             for mix in args.mix:
-                before = batch_counts(url)
+                before, cpu_before = batch_counts(url), cpu_seconds(server.pid)
                 result = run_load(url, texts, images if mix == "mixed" else [], clients=args.clients,
                                   seconds=args.seconds, route=route, expected=expected)
+                cpu = _per_request(cpu_seconds(server.pid) - cpu_before, result)
                 batches = batches_between(before, batch_counts(url))
                 every = sorted(result.latencies["text"] + result.latencies["image"])
                 p99_all = percentiles_ms(every, (99,))[0]
                 numbers[(route, mix)] = {"single": single, "rps": result.throughput, "p99": p99_all}
                 rows.append([label, route, mix, f"{single:.0f}", f"{result.throughput:.1f}",
                              _pair(result, "text"), _pair(result, "image"), f"{p99_all:.0f}",
-                             str(len(result.errors)), str(len(result.wrong)), "", batches])
+                             str(len(result.errors)), str(len(result.wrong)), "", batches, cpu])
                 for error in result.errors[:3]:
                     print(f"{label} {route} {mix} error: {error}", file=sys.stderr)
                 for query in sorted(set(result.wrong))[:5]:
@@ -126,6 +137,27 @@ def measure_release(label: str, root: Path, index: Path, work: Path, texts: list
         for row in rows:
             row[10] = peak
     return rows, numbers
+
+
+def measure_idle(label: str, work: Path, texts: list[str], args) -> tuple[list[str], dict]:
+    """The row of ``idle_app.py`` (the call API answering at once), loaded as a release is."""
+    with serve_process(work / "index", work / "cache-idle", root=ROOT, app=[str(IDLE_APP)]) as (url, server):
+        print(f"{label}: gradio ...", file=sys.stderr, flush=True)
+        single = percentiles_ms(time_one_at_a_time(url, "gradio", queries(args.single + 3, seed=7)), (50,))[0]
+        cpu_before = cpu_seconds(server.pid)
+        result = run_load(url, texts, [], clients=args.clients, seconds=args.seconds, route="gradio")
+        cpu = _per_request(cpu_seconds(server.pid) - cpu_before, result)
+        p99 = percentiles_ms(sorted(result.latencies["text"]), (99,))[0]
+        row = [label, "gradio", "text", f"{single:.0f}", f"{result.throughput:.1f}", _pair(result, "text"), "-",
+               f"{p99:.0f}", str(len(result.errors)), "-", f"{peak_rss_mb(server.pid):.0f} MB", "-", cpu]
+    for error in result.errors[:3]:
+        print(f"{label} error: {error}", file=sys.stderr)
+    return row, {"single": single, "rps": result.throughput, "p99": p99}
+
+
+def _per_request(cpu: float, result) -> str:
+    answered = len(result.latencies["text"]) + len(result.latencies["image"])
+    return f"{1000 * cpu / answered:.1f}" if answered else "-"
 
 
 def _pair(result, kind: str) -> str:
@@ -140,12 +172,14 @@ def ratios(rounds: list[tuple[dict, dict]], mixes: list[str]) -> str:
                 ("gradio", "p99", "call API, {n} clients, p99", "<= 0.5x"),
                 ("gradio", "single", "call API, one client, text p50", "<= 1x"),
                 ("rest", "rps", "REST, {n} clients, throughput vs old call API", ">= 4x"),
-                ("rest", "single", "REST, one client, text p50 vs old call API", "<= 0.6x")]
+                ("rest", "single", "REST, one client, text p50 vs old call API", "<= 0.6x"),
+                ("idle", "rps", "call API answering at once (idle_app.py), {n} clients, throughput: "
+                 "the most any build can reach here", "-")]
     lines = ["| queries | measure | ratio now / before, by round | median | goal |", "|---|---|---|---:|---|"]
     for mix in mixes:
         for route, key, label, goal in measures:
             values = [now[(route, mix)][key] / before[("gradio", mix)][key]
-                      for before, now in rounds if (route, mix) in now]
+                      for before, now in rounds if (route, mix) in now and ("gradio", mix) in before]
             if values:
                 listed = ", ".join(f"{v:.2f}" for v in values)
                 lines.append(f"| {mix} | {label} | {listed} | {statistics.median(values):.2f}x | {goal} |")
@@ -165,6 +199,9 @@ def main() -> int:
                         help="serve the releases in turn this many times (a busy machine drifts; default 1)")
     parser.add_argument("--baseline", type=Path, metavar="DIR",
                         help="a checkout of the previous release, served over the same index first")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also load idle_app.py each round (the call API answering at once, text only): "
+                             "the throughput no build can pass on this machine")
     args = parser.parse_args()
     encoder = load_encoder(ModelSpec(name="ViT-B-32", pretrained=None, threads=args.threads))
     before_load = load_line()
@@ -187,6 +224,10 @@ def main() -> int:
                                                                images, args)
                 rows += release_rows
                 at_rest.append(f"{name} {100 * numbers[label]['at rest']:.1f}%")
+            if args.ceiling and "text" in args.mix:
+                idle_name = f"{IDLE} (round {number})" if args.rounds > 1 else IDLE
+                idle_row, numbers["now"][("idle", "text")] = measure_idle(idle_name, work, texts, args)
+                rows.append(idle_row)
             rounds.append((numbers.get("before"), numbers["now"]))
     text = (f"Load, ViT-B-32 ({encoder.precision}, random weights), {args.size:,} vectors, "
             f"{args.clients} clients for {args.seconds:.0f} s per route and query mix (text: text queries only; "

@@ -100,12 +100,16 @@ def serve(index_dir: Path, cache_dir: Path, threads: int | None = None,
 
 @contextlib.contextmanager
 def serve_process(index_dir: Path, cache_dir: Path, threads: int | None = None, timeout: float = 300.0,
-                  root: Path = ROOT) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``serve``, yielding the URL and the server's process (to read its memory)."""
+                  root: Path = ROOT, app: list[str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``serve``, yielding the URL and the server's process (to read its memory). ``app``: another
+    program to serve in its place (its arguments; it is given ``--port``), such as ``idle_app.py``."""
     port = free_port()
-    command = [sys.executable, "-m", "webui", "--index", str(index_dir), "--port", str(port)]
-    if threads:
-        command += ["--threads", str(threads)]
+    if app:
+        command = [sys.executable, *app, "--port", str(port)]
+    else:
+        command = [sys.executable, "-m", "webui", "--index", str(index_dir), "--port", str(port)]
+        if threads:
+            command += ["--threads", str(threads)]
     env = {**os.environ, "CLIPSEARCH_CACHE": str(cache_dir), "HF_HUB_OFFLINE": "1",
            "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(root)}
     log_path = cache_dir.parent / f"webui-{port}.log"
