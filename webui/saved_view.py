@@ -5,7 +5,8 @@ A saved search keeps the words, the folder and the dates, and the photo in the d
 box drawn on it (a copy of the photo is kept beside the index), not the answer: opening it runs it
 again (photos indexed since come up), with its words and filters put in their boxes, its photo in
 the drop zone and its box on the photo. Any trouble (a read-only index folder, a name or a date
-that is wrong) is a warning toast; what was saved before stays. Gradio's toasts render their message
+that is wrong) is a warning toast; what was saved before stays. The page opened at an address that names
+a search not kept (``/?saved=NAME``, forgotten since) says so in its status line, and drops it from the address. Gradio's toasts render their message
 as HTML (not markdown): a name, or an error that quotes one, goes in escaped, shown as typed.
 """
 
@@ -17,12 +18,15 @@ from typing import Any
 import gradio as gr
 
 from clipsearch import ClipSearchError
+from clipsearch.reports import counted
 from clipsearch.saved import SavedSearch, SavedSearches
 
-from .address_js import FORGOTTEN_ADDRESS_JS, SAVED_ADDRESS_JS
+from .address_js import FORGOTTEN_ADDRESS_JS, GONE_SAVED_ADDRESS_JS, SAVED_ADDRESS_JS
 from .handlers import ALL_FOLDERS, parse_filter
+from .markdown import md
 from .page import ADDRESS_NAMES, OUTPUT_NAMES, Page
 from .page_address import from_the_address
+from .page_outputs import nothing_changes
 from .region_view import show
 from .turns import take_turn
 
@@ -124,10 +128,31 @@ class SavedView:
         """The page opened at ``/?saved=NAME``: as ``open``, with Open similar done after it where
         the address says ``open=PATH`` too (``Page.opened``: only a result shown with copies). Its
         boxes, photo and box go on the page only where nothing was typed, or no photo put, since it
-        opened, and none once a search was asked since (``page_address.from_the_address``)."""
+        opened, and none once a search was asked since (``page_address.from_the_address``). Last, NAME
+        where no saved search of that name is kept ("" where one is): nothing is searched, the status
+        line says so (``not_kept``), and the page drops ``saved=`` from its address (``GONE_SAVED_ADDRESS_JS``)."""
+        said = self.not_kept(name)
+        if said:  # the drop zone's None: as ``open``'s
+            return (*(gr.skip() for _ in ADDRESS_NAMES), None, "", *nothing_changes(said), name)
         asked = dict(request.query_params) if request is not None else {}
-        return self.page.opened(self.open(name, k, min_score, sort, strong_only), asked,
-                               len(ADDRESS_NAMES) + 2)  # the boxes, the drop zone and its box, then OUTPUT_NAMES
+        return (*self.page.opened(self.open(name, k, min_score, sort, strong_only), asked,
+                                  len(ADDRESS_NAMES) + 2), "")  # the boxes, the drop zone and its box, then OUTPUT_NAMES
+
+    def not_kept(self, name: str | None) -> str:
+        """What the status line says of the address's saved search where none of that name is kept
+        (forgotten since, or never saved), and where to see those that are; "" where it is kept, or
+        where the file of saved searches cannot be read (``open`` then says why)."""
+        try:
+            if not name or self.saved.get(name) is not None:
+                return ""
+            kept = len(self.saved.all())
+        except ClipSearchError:
+            return ""
+        where = (f"nothing was searched. **Saved searches**, under the filters, lists the "
+                 f"{counted(kept, 'search', 'searches')} saved" if kept else
+                 "nothing was searched, and none is saved yet: **Saved searches**, under the filters, keeps "
+                 "the search in the boxes")
+        return f"⚠️ No saved search called “{md(name)}” is kept (forgotten since, or never saved): {where}."
 
     def listed_at_load(self, request: gr.Request):
         """The list on page load, with the saved search of the address (``/?saved=NAME``) chosen."""
@@ -182,6 +207,8 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
     asked = gr.Textbox("", visible="hidden", elem_id="saved-address", label="saved")
     demo.load(None, None, asked, js=SAVED_IN_ADDRESS, **private)
     twins, unless_typed = from_the_address(boxes, [image, region])
-    take_turn([asked.change], {"fn": view.from_address, "inputs": [asked, *view_inputs], "outputs": [*twins, *outputs],
-                               **private, **searching}, by_hand=False).then(**unless_typed[0]).then(
-        **unless_typed[1]).then(None, region, js=show("query-image"), **private)
+    gone = gr.Textbox("", visible="hidden", elem_id="saved-gone", label="saved search not kept")
+    take_turn([asked.change], {"fn": view.from_address, "inputs": [asked, *view_inputs],
+                               "outputs": [*twins, *outputs, gone], **private, **searching}, by_hand=False).then(
+        **unless_typed[0]).then(**unless_typed[1]).then(None, region, js=show("query-image"), **private).then(
+        None, gone, js=GONE_SAVED_ADDRESS_JS, **private)

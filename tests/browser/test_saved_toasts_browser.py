@@ -1,4 +1,4 @@
-"""The saved searches' toasts, in a real Chromium.
+"""The saved searches' toasts (and what the page says of a saved search it cannot open), in a real Chromium.
 
 A search saved as ``<i>it</i> *x*`` was said "Saved “it *x*”" with an italic "it": Gradio's toasts
 render their message as HTML, and the name went in as it was typed. It now shows as typed, in the
@@ -102,3 +102,17 @@ def test_a_saved_search_chosen_in_the_list_is_opened_once(page):
     expect(page.locator("#status")).to_contain_text("“a photo”", timeout=TIMEOUT)
     assert box.input_value() == "a photo"
     assert opens == [opening], opens
+
+
+def test_an_address_naming_a_saved_search_not_kept_says_so_and_drops_it(app, page):
+    """The page opened at ``?saved=NAME`` where no search of that name is kept (forgotten since, or
+    never saved): a toast said so, the status line stayed empty, and the address kept ``saved=NAME``,
+    which a reload asked for again. The status line says it now, and where the saved ones are; the
+    address drops ``saved=`` (and the ``open=`` beside it), keeping Gradio's own (``__theme``)."""
+    from playwright.sync_api import expect
+
+    page.goto(app["url"] + "?__theme=light&saved=Never+saved&open=%2Fa.jpg")
+    expect(page.locator("#status")).to_contain_text("No saved search called “Never saved” is kept", timeout=TIMEOUT)
+    expect(page.locator("#status")).to_contain_text("Saved searches")
+    expect(page).to_have_url(app["url"] + "?__theme=light", timeout=TIMEOUT)
+    assert page.get_by_test_id("toast-body").count() == 0  # said once, in the status line

@@ -1,0 +1,82 @@
+"""The page opened at ``/?saved=NAME`` (``SavedView.from_address``), with a fake page.
+
+Where no saved search of that name was kept (forgotten since, or never saved), a toast said so and
+the status line stayed empty, and the address kept ``saved=NAME``, so that a reload said it again.
+Now the status line says it, and where the saved ones are, and the event hands the name on to the
+page's script that drops it from the address (its last output: "" where the search is kept).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+
+from clipsearch.saved import SavedSearch, SavedSearches
+from webui.page_outputs import ADDRESS_NAMES, OUTPUT_NAMES
+from webui.saved_view import SavedView
+
+STATUS = len(ADDRESS_NAMES) + 2 + OUTPUT_NAMES.index("status")  # after the boxes, the drop zone and its box
+
+
+class FakePage:
+    """What ``SavedView`` asks of ``page.Page``: the searches it runs are recorded, not run."""
+
+    def __init__(self, index_dir) -> None:
+        self.handlers = SimpleNamespace(settings=SimpleNamespace(index_dir=index_dir))
+        self.searched: list[str] = []
+
+    def search(self, text, *rest):
+        self.searched.append(text)
+        return tuple(f"searched {text}" if name == "status" else f"{name} of {text}" for name in OUTPUT_NAMES)
+
+    def opened(self, out, asked, at):
+        return out
+
+
+@pytest.fixture
+def view(tmp_path, monkeypatch):
+    warned: list[str] = []
+    monkeypatch.setattr(gr, "Warning", warned.append)
+    (tmp_path / "index").mkdir()
+    view = SavedView(FakePage(tmp_path / "index"))
+    view.warned = warned
+    return view
+
+
+def opened_at(view: SavedView, name: str) -> tuple:
+    return view.from_address(name, 20, 0.0, "relevance", True, SimpleNamespace(query_params={"saved": name}))
+
+
+def test_a_saved_search_not_kept_is_said_in_the_status_line_and_named_for_the_address(view):
+    out = opened_at(view, "Beach holidays")
+    assert len(out) == len(ADDRESS_NAMES) + 2 + len(OUTPUT_NAMES) + 1
+    said = out[STATUS]
+    assert "No saved search called “Beach holidays” is kept" in said, said
+    assert "none is saved yet" in said and "**Saved searches**" in said, said
+    assert out[-1] == "Beach holidays"  # the address drops saved=, as after any other search
+    assert view.page.searched == [] and view.warned == []  # nothing run; said once, not in a toast too
+    changed = len(ADDRESS_NAMES) + 2 + OUTPUT_NAMES.index("changed")
+    assert out[changed] is False and out[len(ADDRESS_NAMES)] is None  # results kept; the drop zone as it was
+
+
+def test_the_status_line_says_how_many_are_saved_and_where(view):
+    saved = SavedSearches(view.page.handlers.settings.index_dir)
+    saved.save(SavedSearch("Red circles", "a red circle"))
+    saved.save(SavedSearch("Dogs", "a dog"))
+    saved.remove("Dogs")  # forgotten since the address was bookmarked
+    said = opened_at(view, "Dogs")[STATUS]
+    assert "No saved search called “Dogs” is kept (forgotten since, or never saved)" in said, said
+    assert "**Saved searches**, under the filters, lists the 1 search saved" in said, said
+    saved.save(SavedSearch("Cats", "a cat"))
+    assert "lists the 2 searches saved" in opened_at(view, "*Dogs*")[STATUS]
+    assert "called “\\*Dogs\\*”" in opened_at(view, "*Dogs*")[STATUS]  # a name is said as typed, not as markup
+
+
+def test_a_saved_search_kept_is_opened_as_before_and_leaves_the_address(view):
+    SavedSearches(view.page.handlers.settings.index_dir).save(SavedSearch("Red circles", "a red circle", since="2020"))
+    out = opened_at(view, "Red circles")
+    assert view.page.searched == ["a red circle"]
+    assert out[:len(ADDRESS_NAMES) + 2] == ("a red circle", "", "2020-01-01", "", None, "")  # its boxes, no photo
+    assert out[STATUS] == "searched a red circle" and out[-1] == ""
