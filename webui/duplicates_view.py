@@ -25,6 +25,7 @@ from clipsearch.reports import counted
 
 from .markdown import md
 from .paths import file_url, web_safe
+from .touch import NARROW
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,17 @@ CSS = """
 #duplicate-groups img { width: 160px; height: 120px; object-fit: contain;
   background: var(--background-fill-secondary); }  /* the theme's: a light band was glaring in dark mode */
 #duplicate-groups .best { outline: 3px solid var(--color-accent); }
+"""
+# Before a run (and after one that found none) the status, the downloads' row and the groups are empty,
+# yet each kept its place and the column's gap around it: on a phone, a band as tall as the button under
+# it. There, each is left out while empty and no run is on its way (its progress shows in the groups'
+# place); the desktop keeps its layout.
+CSS += f"""
+@media (max-width: {NARROW}) {{
+  #duplicates-status:has(> [data-testid=status-tracker].hide):has(.md:empty),
+  #duplicate-groups:has(> [data-testid=status-tracker].hide):not(:has(.dup-group)),
+  #duplicates-downloads:not(:has(button)) {{ display: none; }}
+}}
 """
 
 
@@ -154,7 +166,7 @@ def build_duplicates_view(handlers) -> DuplicatesView:
             find = gr.Button("Find duplicates", variant="secondary", elem_id="find-duplicates", scale=0,
                              min_width=180)
         status = gr.Markdown("", elem_id="duplicates-status")
-        with gr.Row():
+        with gr.Row(elem_id="duplicates-downloads"):
             json_file = gr.DownloadButton("Download list (JSON)", visible=False, elem_id="duplicates-json",
                                           size="sm", scale=0)
             csv_file = gr.DownloadButton("Download list (CSV)", visible=False, elem_id="duplicates-csv",

@@ -116,3 +116,39 @@ def test_a_saved_search_opens_the_photo_its_address_names(app, page):
     expect(page.locator("#status")).to_contain_text("strong match", timeout=TIMEOUT)
     expect(page.locator("#status")).not_to_contain_text("near-duplicates")
     assert page.locator("#results .caption-label").first.inner_text().endswith(f" (+3 similar) · {stem}.png")
+
+
+def test_on_a_phone_the_panel_has_no_empty_band_before_a_run(app):
+    """On a phone (390 x 844) the panel, opened, left a band as tall as its button under it before
+    a run: its empty status, downloads' row and groups each kept a place and the gaps around it.
+    They are left out there while empty (the panel's edge just under the button), and shown once a
+    run has something to show."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from testsupport.browser import CHROMIUM, CHROMIUM_ARGS
+
+    def below_button(page) -> float:
+        """CSS px from the bottom of Find duplicates to the bottom of the panel's box."""
+        return page.evaluate("""() => document.getElementById("duplicates-panel").getBoundingClientRect().bottom
+          - document.getElementById("find-duplicates").getBoundingClientRect().bottom""")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                       has_touch=True).new_page()
+            page.set_default_timeout(TIMEOUT)
+            page.goto(app["url"])
+            page.locator("#query textarea, #query input").first.wait_for()
+            page.locator("#duplicates-panel").get_by_text("Duplicates", exact=True).tap()
+            expect(page.locator("#find-duplicates")).to_be_visible()
+            padding = page.evaluate("""() => parseFloat(getComputedStyle(
+              document.getElementById("duplicates-panel")).paddingBottom)""")
+            assert below_button(page) <= padding + 2, (below_button(page), padding)  # the panel's own edge only
+            page.locator("#find-duplicates").tap()
+            expect(page.locator("#duplicate-groups .dup-group")).to_have_count(len(app["expected"]), timeout=TIMEOUT)
+            expect(page.locator("#duplicates-status")).to_contain_text("group")
+            expect(page.locator("#duplicates-json")).to_be_visible()
+            assert below_button(page) > 120 * len(app["expected"])  # the groups' cards, under the button
+        finally:
+            browser.close()
