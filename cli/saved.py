@@ -53,13 +53,15 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
     if args.action == "add":
         folder = args.folder and os.path.abspath(os.path.expanduser(args.folder))
         photo = args.photo and os.path.abspath(os.path.expanduser(args.photo))
-        if photo and not os.path.isfile(photo):
+        if photo and not os.path.exists(photo):  # a stream (/dev/zero) is read, up to the limit, as `search --image` reads it
             return flags.usage_error(parser, f"argument --photo: no such file: {args.photo}")
         outside = folder and not_covered(folder, SearchEngine.index_info(settings).get("folders") or [])
         try:
             search, replaced = saved.put(SavedSearch(args.name, args.query, folder, args.since, args.until,
                                                      region=args.region), photo)
-        except (InvalidQuery, UnreadableImage, ValueError) as exc:
+        except UnreadableImage as exc:  # as `search --image` says it: "argument --photo: x.jpg: not an image"
+            return flags.usage_error(parser, f"argument --photo: {exc}")
+        except (InvalidQuery, ValueError) as exc:
             return flags.usage_error(parser, str(exc))
         print(f"{'replaced' if replaced else 'saved'} {search.name!r}: {said(describe(search))}", file=sys.stderr)
         if outside:  # as `search --folder` says it: saved all the same, the folder may be indexed later

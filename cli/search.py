@@ -36,6 +36,7 @@ from clipsearch import (
 )
 from clipsearch.folders import not_covered, now_note
 from clipsearch.images import MAX_QUERY_BYTES
+from clipsearch.region import over_query_limit
 from clipsearch.reports import counted, indexed_when
 
 from . import duplicates, flags, remote, saved, topics
@@ -245,9 +246,7 @@ def _local(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: 
     except InvalidQuery as exc:  # read, but not to be searched with: "red - red", "1e999:red"
         return flags.usage_error(parser, str(exc))
     except UnreadableImage as exc:  # an --image that is no picture: as --server and `saved add --photo` say it
-        if exc.reason == "file too large":
-            exc = UnreadableImage(exc.path, exc.reason, f"a picture to search with may be at most {MAX_QUERY_BYTES >> 20} MB")
-        return flags.usage_error(parser, flags.image_refused(exc))
+        return flags.usage_error(parser, flags.image_refused(over_query_limit(exc)))
     if not hits and where.folder and not args.json:
         outside = not_covered(where.folder, engine.folders())
         if outside:

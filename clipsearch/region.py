@@ -22,9 +22,9 @@ from typing import Any
 from PIL import Image
 
 from . import camera_raw
-from .errors import InvalidQuery
+from .errors import InvalidQuery, UnreadableImage
 from .exif import upright_size
-from .images import load_image, to_rgb
+from .images import MAX_QUERY_BYTES, load_image, read_file_bytes, to_rgb
 
 MIN_SIDE = 16  # pixels of the photo, at least, on each side of a region
 _NUMBER = r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(%?)\s*"
@@ -158,3 +158,21 @@ def query_picture(image: Any, region: Region | None, size: int | None, **load: A
         return region.cut(picture) if region else picture
     loaded = load_image(image, min_size=region.decode_size(size) if region else size, **load)
     return region.cut(loaded.image, loaded.width, loaded.height) if region else loaded.image
+
+
+QUERY_LIMIT = f"a picture to search with may be at most {MAX_QUERY_BYTES >> 20} MB"  # as the web app's uploads
+
+
+def over_query_limit(exc: UnreadableImage) -> UnreadableImage:
+    """A query picture's "file too large", saying the limit (any other refusal as it is)."""
+    return UnreadableImage(exc.path, exc.reason, QUERY_LIMIT) if exc.reason == "file too large" else exc
+
+
+def read_query_picture(path: str) -> bytes:
+    """A picture to search with, read whole from a file the user named (``saved add --photo``, a saved
+    search's photo by path): at most ``MAX_QUERY_BYTES`` and a byte are read, as ``search --image``
+    reads, so ``/dev/zero`` is refused after 50 MB and not 1 GiB."""
+    try:
+        return read_file_bytes(path, MAX_QUERY_BYTES)
+    except UnreadableImage as exc:
+        raise over_query_limit(exc) from None

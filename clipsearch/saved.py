@@ -32,10 +32,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from .errors import ClipSearchError, IndexNotFound, InvalidQuery
-from .images import load_image
+from .errors import ClipSearchError, IndexNotFound, InvalidQuery, UnreadableImage
+from .images import MAX_QUERY_BYTES, load_image
 from .query import QueryTerm, parse_query
-from .region import parse_region
+from .region import QUERY_LIMIT, parse_region, read_query_picture
 from .stores.atomic import atomic_write_bytes, atomic_write_text
 from .stores.base import SearchFilter
 
@@ -270,11 +270,10 @@ class SavedSearches:
 def _photo_bytes(photo: str | Path | bytes, name: str | None) -> tuple[bytes, str]:
     """A photo's bytes, and the name its errors and its copy's suffix go by."""
     if isinstance(photo, bytes):
+        if len(photo) > MAX_QUERY_BYTES:
+            raise UnreadableImage(name or "photo", "file too large", QUERY_LIMIT)
         return photo, name or "photo"
-    try:
-        return Path(photo).read_bytes(), str(photo)
-    except OSError as exc:
-        raise SavedSearchesError(f"cannot read {photo}: {exc.strerror or exc}") from None
+    return read_query_picture(os.fspath(photo)), str(photo)  # as `search --image` reads it: at most 50 MB
 
 
 def _written(search: SavedSearch) -> dict:

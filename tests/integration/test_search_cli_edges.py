@@ -76,3 +76,44 @@ def test_a_picture_from_a_pipe_is_still_searched_with(small_index, tmp_path):
     writer["thread"].join(timeout=60)
     assert proc.returncode == 0, err
     assert "p2.jpg" in out.splitlines()[0], out
+
+
+def saved_add(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "clipsearch", "saved", "add", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("kind", ["sparse", "zero"])
+def test_saved_add_refuses_a_photo_over_the_limit_as_search_image_does(small_index, tmp_path, kind):
+    """`saved add --photo` read a file up to 1 GiB (and called /dev/zero "no such file"); it reads
+    at most the limit and a byte, and says so as `search --image` does (exit 2, nothing saved)."""
+    if kind == "sparse":
+        big = tmp_path / "huge.jpg"
+        with open(big, "wb") as handle:
+            handle.truncate(LIMIT + 1)  # one byte over, no disk used
+        big = str(big)
+    else:
+        big = "/dev/zero"
+    index = str(small_index / "index")
+    done = saved_add("Too big", "--photo", big, "--index", index)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("usage: python -m clipsearch saved add "), done.stderr
+    said = f"error: argument --photo: {big}: file too large (a picture to search with may be at most 50 MB)"
+    assert said in done.stderr, done.stderr
+    if kind == "sparse":  # `search --image` says the same of the same file
+        proc = search("--image", big, "--index", index)
+        err = proc.communicate(timeout=300)[1]
+        assert proc.returncode == 2 and f"error: argument --image: {big}: file too large (a picture" in err, err
+    assert not (small_index / "index" / "saved-searches.json").exists()
+
+
+def test_saved_add_reads_an_endless_photo_only_to_the_limit(small_index, tmp_path):
+    fifo = str(tmp_path / "endless")
+    os.mkfifo(fifo)
+    zeros = bytes(1 << 20)
+    writer = feed(fifo, zeros, times=200)  # 200 MB, four times the limit
+    done = saved_add("Endless", "--photo", fifo, "--index", str(small_index / "index"))
+    writer["thread"].join(timeout=60)
+    assert done.returncode == 2 and f"argument --photo: {fifo}: file too large" in done.stderr, done.stderr
+    assert writer["written"] <= LIMIT + 2 * len(zeros), writer["written"]

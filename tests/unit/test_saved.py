@@ -9,6 +9,7 @@ import os
 import pytest
 
 from clipsearch import InvalidQuery, SearchFilter, UnreadableImage
+from clipsearch.images import MAX_QUERY_BYTES
 from clipsearch.saved import (
     FILE_NAME,
     PHOTO_FILE_NAME,
@@ -177,3 +178,15 @@ def test_a_saved_search_run_with_a_folder_or_dates_replaces_those_and_keeps_the_
     assert kept.narrowed(since="2020-03-01").where() == SearchFilter("/photos/trips", "2020-03-01", "2020-12-31")
     assert kept.narrowed(until="2019-06-30").where() == SearchFilter("/photos/trips", "2019-01-01", "2019-06-30")
     assert kept.narrowed(folder="/photos/home").where() == SearchFilter("/photos/home", "2019-01-01", "2020-12-31")
+
+
+def test_a_photo_over_the_query_limit_is_refused_whether_a_file_or_its_bytes(tmp_path):
+    """As `search --image` and the web app's uploads: a picture to search with is at most 50 MB."""
+    big = tmp_path / "big.jpg"
+    with open(big, "wb") as handle:
+        handle.truncate(MAX_QUERY_BYTES + 1)
+    saved = SavedSearches(tmp_path / "index")
+    for photo in (big, bytes(MAX_QUERY_BYTES + 1)):
+        with pytest.raises(UnreadableImage, match="file too large .a picture to search with may be at most 50 MB"):
+            saved.save(SavedSearch("big", ""), photo, "big.jpg")
+    assert saved.all() == []
