@@ -583,3 +583,39 @@ def cli_out(index: str, query: str, capsys) -> str:
     assert cli.search.main(["search", query, "--index", index]) == 0
     return capsys.readouterr().out
 
+
+
+async def _mcp_http_session(url: str, work):
+    """As ``_mcp_session``, over Gradio's other MCP transport (streamable HTTP, /gradio_api/mcp/)."""
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamablehttp_client
+
+    async with streamablehttp_client(url + "gradio_api/mcp/") as (read, write, _):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            return await work(session)
+
+
+@pytest.mark.parametrize("session", [_mcp_session, _mcp_http_session], ids=["sse", "streamable-http"])
+def test_a_picture_over_the_limit_is_a_tool_error_and_the_session_goes_on(served, session):
+    """A picture sent inline over 50 MB: its message over the transports' limit was refused with
+    413, which the Python client over SSE never heard of (it waited for ever, and sent no other
+    call); one just under the message's limit was refused naming the server's temporary file.
+    Each is now the tool's error, saying the limit, and the next call of the session is answered."""
+    over = MAX_UPLOAD_BYTES + (1 << 20)  # its base64 is over the message's limit
+    just_over = MAX_UPLOAD_BYTES + 1000  # its base64 is not
+    inline = {size: "data:image/jpeg;base64," + base64.b64encode(b"\xff\xd8\xff" + bytes(size)).decode()
+              for size in (over, just_over)}
+
+    async def work(session):
+        refused = [await session.call_tool("search_photos_by_image", {"image": inline[size], "k": 2})
+                   for size in (over, just_over)]
+        after = await session.call_tool("search_photos_by_text", {"text": "a red circle", "k": 1})
+        return refused, after
+
+    refused, after = asyncio.run(asyncio.wait_for(session(served.url, work=work), 240))
+    for answer in refused:
+        said = answer.content[0].text
+        assert answer.isError and "a picture to search with may be at most 50 MB" in said, answer.content
+        assert "gradio" not in said and "/" not in said.split("(")[0], said  # no server path in it
+    assert not after.isError and len(ast.literal_eval(after.content[0].text)) == 1, after.content
