@@ -43,13 +43,14 @@ from .picture_fingerprint import metadata_only, picture_fingerprint
 from .reports import IndexReport
 
 
-def first_run(folders: Iterable[str | Path], max_pixels: int | None) -> IndexReport:
+def first_run(folders: Iterable[str | Path], max_pixels: int | None, left_out: Iterable[str] = ()) -> IndexReport:
     """What a first run over ``folders`` would do where there is no index yet: every picture
     added, or skipped as its header says. Nothing is created and no model is loaded (a first
-    run's model may not even be downloaded yet)."""
+    run's model may not even be downloaded yet). ``left_out``: folders the run leaves out, but
+    for one it names (those removed from an index whose records were deleted by hand)."""
     roots = [os.path.abspath(os.fspath(f)) for f in folders]
     report = IndexReport(folders=roots, dry_run=True)
-    scan = scan_images(roots)
+    scan = scan_images(roots, exclude=[f for f in left_out if f not in roots])
     report.found, report.other_files = len(scan.files), dict(scan.others.most_common(5))
     for path, reason in scan.errors:
         report.skip(path, reason)

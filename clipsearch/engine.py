@@ -153,6 +153,13 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
             about = store.info()
             return {**about, **mount_points.info_entry(settings, about, store), **videos.info_entry()}
 
+    @staticmethod
+    def remembered_folders(settings: Settings, key: str = "folders") -> list[str]:
+        """The folders an index covered whose records are gone (deleted by hand), as the
+        ``manifest.json`` left beside them names them (``key`` "left_out": those removed from it);
+        [] where the index is whole, or there is none."""
+        return IndexHandle(settings).remembered_folders(key)
+
     @property
     def index(self) -> IndexHandle:
         """The index folder this engine opened (its store kind, stamp and lock)."""

@@ -53,25 +53,43 @@ class IndexHandle:
 
         ``asked`` always chooses how the model runs (device, precision, threads). An index whose
         records are gone (deleted by hand) but whose ``manifest.json`` still names its model is
-        made anew with that model, said as a warning: never silently with the default one.
+        made anew with that model (or the one asked for by name), said once as a warning: never
+        silently with the default one.
         """
-        stamp = self.stamp or (self._manifest_stamp() if use_index_model else None)
+        left = None if self.stamp is not None else self._manifest_stamp()  # the manifest of records gone
+        stamp = self.stamp or (left if use_index_model else None)
+        spec = asked
         if use_index_model and stamp is not None:
             spec = ModelSpec.from_stamp(stamp, device=asked.device, precision=asked.precision, threads=asked.threads)
-            if self.stamp is None:
-                log.warning("the records of the index in %s are gone (its manifest.json is left): it is made "
-                            "anew with the model the manifest names, %s, and every photo is embedded again",
-                            self.folder, spec.name + (f" ({spec.pretrained})" if spec.pretrained else ""))
-            return spec
-        return asked
+        if left is not None:
+            log.warning("the records of the index in %s are gone (its manifest.json is left): it is made anew with "
+                        "the model %s, %s, and every photo is embedded again", self.folder,
+                        "the manifest names" if use_index_model else "asked for",
+                        spec.name + (f" ({spec.pretrained})" if spec.pretrained else ""))
+        return spec
+
+    def remembered_folders(self, key: str = "folders") -> list[str]:
+        """The folders the ``manifest.json`` of an index whose records are gone (deleted by hand)
+        names: what a run that names no folder indexes, as it did before (``key`` "left_out": those
+        removed from it, which a run over the folders around them leaves out). None where the
+        records are there, or where no manifest names the index's model."""
+        if self._manifest_stamp() is None or self.stamp is not None:  # the file first: no store asked for nothing
+            return []
+        folders = self._manifest().get(key)
+        return [f for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
 
     def _manifest_stamp(self) -> dict[str, Any] | None:
         """The stamp ``manifest.json`` names (it is written beside the records, for people), if any."""
-        try:
-            stamp = json.loads((self.folder / MANIFEST_NAME).read_text(encoding="utf-8")).get("stamp")
-        except (OSError, ValueError, AttributeError):  # none, unreadable, or not an object
-            return None
+        stamp = self._manifest().get("stamp")
         return stamp if isinstance(stamp, dict) and isinstance(stamp.get("model"), str) else None
+
+    def _manifest(self) -> dict[str, Any]:
+        """``manifest.json`` ({} where there is none, or it cannot be read or is not an object)."""
+        try:
+            manifest = json.loads((self.folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return manifest if isinstance(manifest, dict) else {}
 
     def open_reader(self, stamp: dict[str, Any] | None = None) -> VectorStore:
         """The existing index, read-only (``IndexNotFound`` if there is none)."""
@@ -80,8 +98,12 @@ class IndexHandle:
         return store
 
     def open_writer(self, stamp: dict[str, Any] | None) -> VectorStore:
-        """The index, writable; made with ``stamp`` when missing (``stamp`` may be None when it exists)."""
+        """The index, writable; made with ``stamp`` when missing (``stamp`` may be None when it exists).
+        One made anew where its records were deleted by hand keeps the folders removed from it out."""
+        left_out = self.remembered_folders("left_out")  # read before the new index writes its manifest
         store = open_store(self.folder, stamp, create=True, kind=self.kind, uri=self.uri)
+        if left_out:
+            store.set_folders(store.info().get("folders", []), left_out)
         self._stamp = store.stamp
         return store
 

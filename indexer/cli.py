@@ -134,9 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     _stop_early()
     try:
         settings = settings_from_args(args)
-        try:  # --remove alone never makes an index (nor loads a model to make one), nor does a dry run
-            engine = SearchEngine.for_writing(settings, use_index_model=not model_asked(args),
-                                              create=bool(args.folders) and not args.dry_run, dry_run=args.dry_run)
+        try:
+            engine = _open(args, settings)
         except IndexNotFound:
             if args.dry_run and args.folders and not args.remove:
                 return _first_dry_run(args, settings)
@@ -159,6 +158,20 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: could not write the index: {said(exc)}{disk_full_note(exc)}", file=sys.stderr)
         return 1
+
+
+def _open(args: argparse.Namespace, settings: Settings) -> SearchEngine:
+    """The engine of the run. --remove alone never makes an index (nor loads a model to make one),
+    nor does a dry run. Where the records were deleted by hand, a run naming no folder takes the
+    folders the index's manifest.json names, as it did before (``args.folders``)."""
+    try:
+        return SearchEngine.for_writing(settings, use_index_model=not model_asked(args),
+                                        create=bool(args.folders) and not args.dry_run, dry_run=args.dry_run)
+    except IndexNotFound:
+        if args.folders or args.remove or not (kept := SearchEngine.remembered_folders(settings)):
+            raise
+        args.folders = [Path(folder) for folder in kept]
+        return _open(args, settings)
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: SearchEngine) -> int:
@@ -200,7 +213,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
 def _first_dry_run(args: argparse.Namespace, settings: Settings) -> int:
     """``--dry-run`` where there is no index yet: what a first run would add, nothing created."""
     folders = [f.expanduser() for f in args.folders]
-    report = first_run(folders, settings.max_pixels)
+    report = first_run(folders, settings.max_pixels, SearchEngine.remembered_folders(settings, "left_out"))
     text = first_text_pass(report) if args.ocr else None
     _print_report(report, args, text, videos=first_video_pass(folders) if args.videos else None)
     _say(args, f"no index in {shown(settings.index_dir)} yet: nothing was created")

@@ -32,6 +32,7 @@ from .graph import EF_CONSTRUCTION, EF_IMAGE, EF_TEXT, MIN_CANDIDATES, HnswGraph
 from .layout import (
     DB_NAME,
     MANIFEST_NAME,
+    forget_snapshots,
     is_snapshot_temp,
     make_folder,
     snapshot_path,
@@ -73,12 +74,10 @@ class HnswStore:
     @classmethod
     def open(cls, folder: str | Path, stamp: dict[str, Any] | None = None, *, create: bool = False,
              uri: str | None = None) -> HnswStore:
-        """Open the index in ``folder`` (``uri`` is for stores elsewhere; ignored).
-
-        With ``create``, a missing index is made (``stamp`` required) and the store is writable;
-        an index made by an earlier release is upgraded in place. With ``stamp``, an index built
-        by another model raises ``ModelMismatch``.
-        """
+        """Open the index in ``folder`` (``uri`` is for stores elsewhere; ignored). With ``create``, a
+        missing index is made (``stamp`` required; the graph snapshots of records deleted by hand are
+        removed, not warned of as ahead of the records) and the store is writable; an index made by an
+        earlier release is upgraded in place. With ``stamp``, another model's index is ``ModelMismatch``."""
         folder = Path(folder)
         db_path = folder / DB_NAME
         if not db_path.exists():
@@ -87,6 +86,7 @@ class HnswStore:
             if stamp is None:
                 raise ValueError("a new index needs the stamp of the model that fills it")
             make_folder(folder)
+            forget_snapshots(folder)
         db = connect(db_path, reader=not create)
         try:
             have = _open_stamp(db, folder, stamp, create)

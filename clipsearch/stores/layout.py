@@ -49,6 +49,14 @@ def snapshots(folder: Path) -> list[tuple[int, Path]]:
     return sorted(out)
 
 
+def forget_snapshots(folder: Path) -> None:
+    """Remove the graph snapshots left in ``folder`` by an index whose records are gone (deleted by
+    hand): a new index is made there, and they are no part of it (said once, by the caller)."""
+    for _, path in snapshots(folder):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
 def make_folder(folder: Path, what: str = "", error: type[Exception] | None = None) -> None:
     """Make a new index's folder (or ``what`` else), or say plainly why it cannot be made (a file in
     the way, a read-only disk, no permission): ``IndexUnusable``, or ``error``."""
