@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import httpx
 
 from clipsearch import ClipSearchError, MomentResult, Region, SearchResult, UnreadableImage
-from clipsearch.images import os_reason
+from clipsearch.region import read_query_picture
 
 from .flags import image_refused
 from .saved import no_such
@@ -53,8 +53,8 @@ def search(url: str, args: argparse.Namespace, picture: str | None,
     try:
         with httpx.Client(base_url=url.rstrip("/") + "/", timeout=TIMEOUT) as http:
             if picture:
-                with _opened(picture) as data:
-                    answer = http.post("api/search", data=fields, files={"image": (Path(picture).name, data)})
+                data = _read(picture)
+                answer = http.post("api/search", data=fields, files={"image": (Path(picture).name, data)})
             else:
                 answer = http.get("api/search", params=fields)
     except httpx.InvalidURL as exc:
@@ -116,13 +116,14 @@ class Folding:
         return [(by_path[head], under) for head, under in copies.items()]
 
 
-def _opened(picture: str) -> BinaryIO:
-    """The ``--image`` file, open to send; one it cannot open (a folder, a file it may not read) is
-    refused as a search here refuses it (``QueryRefused``: exit 2)."""
+def _read(picture: str) -> bytes:
+    """The ``--image`` file's bytes, to send; one it cannot read (a folder, a file it may not read)
+    or over the limit a search here takes (``/dev/zero``: refused after 50 MB read, not streamed to
+    the server for ever) is refused as a search here refuses it (``QueryRefused``: exit 2)."""
     try:
-        return open(picture, "rb")
-    except OSError as exc:
-        raise QueryRefused(image_refused(UnreadableImage(picture, os_reason(exc), str(exc.strerror or exc)))) from None
+        return read_query_picture(picture)
+    except UnreadableImage as exc:
+        raise QueryRefused(image_refused(exc)) from None
 
 
 def _strong(found: dict[str, Any], cut: str | float) -> bool:

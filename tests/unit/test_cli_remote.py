@@ -129,3 +129,19 @@ def test_a_picture_the_server_cannot_use_is_the_usage_error_a_search_here_says(t
     assert cli.search.main(["search", "--image", str(tmp_path), "--server", "http://127.0.0.1:9/"]) == 2
     last = capsys.readouterr().err.splitlines()[-1]
     assert last == f"python -m clipsearch search: error: argument --image: {tmp_path}: unreadable (Is a directory)"
+
+
+@pytest.mark.parametrize("kind", ["sparse", "zero"])
+def test_a_picture_over_the_limit_is_refused_before_the_server_is_asked_as_here(tmp_path, capsys, kind):
+    """``search --image BIG --server URL`` sent the file (a 413 said in the server's words, exit 1)
+    and streamed /dev/zero until it failed in a traceback; it now reads at most the limit and a
+    byte, and says what a search here says (nothing listens on port 9)."""
+    big = "/dev/zero"
+    if kind == "sparse":
+        big = str(tmp_path / "huge.jpg")
+        with open(big, "wb") as handle:
+            handle.truncate(50 * 1024 * 1024 + 1)
+    assert cli.search.main(["search", "--image", big, "--server", "http://127.0.0.1:9/"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == ("python -m clipsearch search: error: argument --image: "
+                                                        f"{big}: file too large (a picture to search with may be "
+                                                        "at most 50 MB)")
