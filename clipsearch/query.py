@@ -6,6 +6,11 @@ weighted with a ``2:`` prefix. ``a red circle - circle + square`` asks for red s
 is part of the word. A number and a colon followed by a digit is text, not a weight
 (``3:10 to Yuma``, ``16:9 screenshots``); to search for text that would read as a weight,
 give it one: ``1:2:dog`` searches for the text ``2:dog``, ``2:3:10 to Yuma`` weighs a title.
+
+A query has at most ``MAX_TERMS`` terms and ``MAX_QUERY_CHARS`` characters: each term is embedded,
+and with the automatic cut-off searched and judged, while every other query waits its turn, so
+``thing0 + thing1 + ... + thing999`` held a shared server for seconds. A person combines a
+handful; CLIP reads 77 tokens of a term (a few hundred characters) and drops the rest.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from typing import Any
 
 from .errors import InvalidQuery
 from .region import Region
+
+MAX_TERMS = 10  # terms joined by + and -
+MAX_QUERY_CHARS = 2000  # the whole query, spaces included: several long captions' worth
 
 _SPLIT = re.compile(r"(?:^|\s+)([+-])\s+|^([+-])(?=\S)")
 _WEIGHT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*:(.*)$", re.S)
@@ -37,6 +45,8 @@ def parse_query(text: str) -> list[QueryTerm]:
     text = (text or "").strip()
     if not text:
         return []
+    if len(text) > MAX_QUERY_CHARS:  # before the split: a query of megabytes is refused as it is
+        raise InvalidQuery(f"a query is at most {MAX_QUERY_CHARS:,} characters long; this one has {len(text):,}")
     terms: list[QueryTerm] = []
     sign, pos = 1.0, 0
     for match in _SPLIT.finditer(text):
@@ -47,6 +57,8 @@ def parse_query(text: str) -> list[QueryTerm]:
     _add(terms, text[pos:], sign)
     if not terms:
         raise InvalidQuery(f"no search terms in {text!r}")
+    if len(terms) > MAX_TERMS:
+        raise InvalidQuery(f"a query has at most {MAX_TERMS} terms joined by + and -; this one has {len(terms):,}")
     return terms
 
 

@@ -51,7 +51,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         library most likely holds no such photo: say so rather than offer the nearest ones.
 
         Args:
-            text: what to look for, in words (English works best).
+            text: what to look for, in words (English works best; at most 10 terms, 2,000 characters).
             k: how many photos to return, 1 to 500 (default 20).
             min_score: 0 returns all k; -1 only the strong matches (the automatic cut-off, decided
                 per query: each result's "strong" says whether it is one); above 0, leave out
@@ -328,7 +328,8 @@ def video_tools(handlers: Handlers) -> tuple[Callable, Callable]:
         reads none. Tell the user the time as minutes:seconds ("at 1:23").
 
         Args:
-            text: what the moment shows, in words, as a caption would ("a dog jumping into a lake").
+            text: what the moment shows, in words, as a caption would ("a dog jumping into a lake"; at most
+                10 terms, 2,000 characters).
             k: how many videos to return, 1 to 500 (default 10).
             min_score: 0 returns all k; -1 only the strong matches; above 0, leave out results scoring less.
             folder: only videos in this folder and below it (a full path); empty for all.

@@ -123,6 +123,8 @@ def test_get_search_filters_by_folder_date_and_cut_off(served, demo_engine, samp
     ({"q": "2:"}, 400, "weight"),
     ({"q": "1" + "0" * 400 + ":a dog + a cat"}, 400, "a weight is too large"),  # was a 500
     ({"q": "a dog", "folder": "photos/2019"}, 400, "folder is a full path, as /api/info lists"),
+    ({"q": " + ".join(f"thing{i}" for i in range(11))}, 400, "at most 10 terms joined by + and -; this one has 11"),
+    ({"q": "a dog on a beach, " * 200}, 400, "at most 2,000 characters long; this one has 3,599"),
 ])
 def test_bad_input_gets_a_4xx_with_a_clear_json_error(served, params, status, words):
     answer = httpx.get(served.url + "api/search", params=params, timeout=60)
@@ -289,6 +291,16 @@ def test_an_assistant_searches_by_a_results_thumbnail_url_and_hears_why_a_url_is
     assert not_indexed.isError and "names no photo of this library" in not_indexed.content[0].text
     assert local.isError and "local or private address" in local.content[0].text
     assert "find_similar_photos" in local.content[0].text and "verbose error" not in local.content[0].text
+
+
+def test_an_assistant_hears_the_limit_of_a_query_past_it(served):
+    """A query of many terms held the model and every other search for seconds (clipsearch.query)."""
+    async def work(session):
+        return await session.call_tool("search_photos_by_text",
+                                       {"text": " + ".join(f"thing{i}" for i in range(1000)), "k": 3})
+
+    refused = asyncio.run(_mcp_session(served.url, work=work))
+    assert refused.isError and "at most 2,000 characters long; this one has 10,887" in refused.content[0].text
 
 
 def test_an_assistant_looks_at_a_photo_itself(served, demo_engine, sample_library):
