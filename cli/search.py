@@ -36,6 +36,7 @@ from clipsearch import (
 )
 from clipsearch.folders import not_covered, now_note
 from clipsearch.images import MAX_QUERY_BYTES
+from clipsearch.query import MAX_QUERY_CHARS, MAX_TERMS
 from clipsearch.region import over_query_limit
 from clipsearch.reports import counted, indexed_when
 
@@ -56,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         "search",
         help="find images by text and/or an example image",
         description="Find images by text and/or an example image. Text terms combine with "
-        "' + ' and ' - ' and take weights: 'beach + sunset - people', '2:dog + grass'; a word that "
-        "starts with '-' is a term to subtract: --image a.jpg -people.",
+        "' + ' and ' - ' and take weights: 'beach + sunset - people', '2:dog + grass' (at most "
+        f"{MAX_TERMS} terms, {MAX_QUERY_CHARS:,} characters); a word that starts with '-' is a term to "
+        "subtract: --image a.jpg -people.",
     )
     search.set_defaults(usage=search)  # errors found after parsing print this usage (flags.usage_of)
     search.add_argument("query", nargs="?", default="", help="what to look for (may be empty with --image)")

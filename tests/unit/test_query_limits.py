@@ -82,6 +82,9 @@ def test_the_command_line_says_it_as_a_usage_error_and_saves_nothing(tmp_path, c
         assert cli.search.main(["saved", "add", "Too many", query, "--index", str(tmp_path)]) == 2
         assert said in capsys.readouterr().err
     assert SavedSearches(tmp_path).all() == []
+    with pytest.raises(SystemExit):
+        cli.search.main(["search", "--help"])
+    assert f"(at most {MAX_TERMS} terms, {MAX_QUERY_CHARS:,} characters)" in " ".join(capsys.readouterr().out.split())
 
 
 def test_the_page_says_it_in_the_status_line_and_keeps_its_results(handlers):
