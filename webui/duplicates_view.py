@@ -25,7 +25,6 @@ from clipsearch.reports import counted
 
 from .markdown import md
 from .paths import file_url, web_safe
-from .touch import NARROW
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +47,13 @@ CSS = """
 #duplicate-groups .best { outline: 3px solid var(--color-accent); }
 """
 # Before a run (and after one that found none) the status, the downloads' row and the groups are empty,
-# yet each kept its place and the column's gap around it: on a phone, a band as tall as the button under
-# it. There, each is left out while empty and no run is on its way (its progress shows in the groups'
-# place); the desktop keeps its layout.
-CSS += f"""
-@media (max-width: {NARROW}) {{
-  #duplicates-status:has(> [data-testid=status-tracker].hide):has(.md:empty),
-  #duplicate-groups:has(> [data-testid=status-tracker].hide):not(:has(.dup-group)),
-  #duplicates-downloads:not(:has(button)) {{ display: none; }}
-}}
+# yet each kept its place and the column's gap around it: a band as tall as the button under it, on a
+# phone and on a desktop alike. Each is left out while empty and no run is on its way (its progress
+# shows in the groups' place).
+CSS += """
+#duplicates-status:has(> [data-testid=status-tracker].hide):has(.md:empty),
+#duplicate-groups:has(> [data-testid=status-tracker].hide):not(:has(.dup-group)),
+#duplicates-downloads:not(:has(button)) { display: none; }
 """
 
 

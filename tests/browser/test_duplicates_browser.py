@@ -118,37 +118,58 @@ def test_a_saved_search_opens_the_photo_its_address_names(app, page):
     assert page.locator("#results .caption-label").first.inner_text().endswith(f" (+3 similar) · {stem}.png")
 
 
-def test_on_a_phone_the_panel_has_no_empty_band_before_a_run(app):
-    """On a phone (390 x 844) the panel, opened, left a band as tall as its button under it before
-    a run: its empty status, downloads' row and groups each kept a place and the gaps around it.
-    They are left out there while empty (the panel's edge just under the button), and shown once a
-    run has something to show."""
+# Whether the groups' place showed a run's progress before its groups came: it is left out while
+# empty, but not while a run is on its way.
+WATCH_PROGRESS = """() => {
+  const groups = document.getElementById("duplicate-groups");
+  window.progressShown = false;
+  new MutationObserver(() => {
+    const tracker = groups.querySelector(":scope > [data-testid=status-tracker]");
+    if (tracker && !tracker.classList.contains("hide") && !groups.querySelector(".dup-group")
+        && groups.getClientRects().length > 0 && tracker.getClientRects().length > 0) window.progressShown = true;
+  }).observe(groups, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+
+@pytest.mark.parametrize("screen", [
+    {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},  # a phone
+    {"viewport": {"width": 1280, "height": 900}},  # a desktop's window
+], ids=["phone", "desktop"])
+def test_the_panel_has_no_empty_band_before_a_run(app, screen):
+    """On a phone (390 x 844), and on a desktop (1280 x 900), the panel, opened, left a band as tall
+    as its button under it before a run: its empty status, downloads' row and groups each kept a
+    place and the gaps around it. They are left out while empty (the panel's edge just under the
+    button), the run's progress shows in the groups' place while it runs, and its groups and
+    downloads once it has something to show."""
     from playwright.sync_api import expect, sync_playwright
 
     from testsupport.browser import CHROMIUM, CHROMIUM_ARGS
 
     def below_button(page) -> float:
-        """CSS px from the bottom of Find duplicates to the bottom of the panel's box."""
+        """CSS px from the bottom of Find duplicates' row (on a desktop, its tick box beside it is a
+        little taller) to the bottom of the panel's box."""
         return page.evaluate("""() => document.getElementById("duplicates-panel").getBoundingClientRect().bottom
-          - document.getElementById("find-duplicates").getBoundingClientRect().bottom""")
+          - document.getElementById("find-duplicates").closest(".row").getBoundingClientRect().bottom""")
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                       has_touch=True).new_page()
+            page = browser.new_context(**screen).new_page()
+            press = "tap" if screen.get("has_touch") else "click"
             page.set_default_timeout(TIMEOUT)
             page.goto(app["url"])
             page.locator("#query textarea, #query input").first.wait_for()
-            page.locator("#duplicates-panel").get_by_text("Duplicates", exact=True).tap()
+            getattr(page.locator("#duplicates-panel").get_by_text("Duplicates", exact=True), press)()
             expect(page.locator("#find-duplicates")).to_be_visible()
             padding = page.evaluate("""() => parseFloat(getComputedStyle(
               document.getElementById("duplicates-panel")).paddingBottom)""")
             assert below_button(page) <= padding + 2, (below_button(page), padding)  # the panel's own edge only
-            page.locator("#find-duplicates").tap()
+            page.evaluate(WATCH_PROGRESS)
+            getattr(page.locator("#find-duplicates"), press)()
             expect(page.locator("#duplicate-groups .dup-group")).to_have_count(len(app["expected"]), timeout=TIMEOUT)
             expect(page.locator("#duplicates-status")).to_contain_text("group")
             expect(page.locator("#duplicates-json")).to_be_visible()
+            assert page.evaluate("() => window.progressShown")  # the run's progress, in the groups' place
             assert below_button(page) > 120 * len(app["expected"])  # the groups' cards, under the button
         finally:
             browser.close()
