@@ -43,13 +43,17 @@ INDEXED_IN_ADDRESS = """() => {
   const asked = new URL(window.location.href).searchParams;
   return asked.get("similar") || asked.get("topic") ? "" : (asked.get("indexed") || "");
 }"""
-# A saved search opened: its name alone (``saved_view`` opens it again, its photo too, which no ``q`` could hold).
-SAVED_ADDRESS_JS = _address_js("name", "put({saved: name});")
 # The page opened at /?saved=NAME where no saved search of that name is kept (``SavedView.from_address``:
 # NAME, "" where one is): the address no longer names it, as after any other search, so a reload does not
 # ask again for a search that is not there. Only while it still names NAME: a search asked since wrote its own.
 GONE_SAVED_ADDRESS_JS = _address_js(
     "name", "if (name && new URL(window.location.href).searchParams.get('saved') === name) put({});")
+# A saved search chosen in the list (``SavedView.chosen``: its name, and NAME where it is no longer kept,
+# else ""): where it opened, its name alone (``saved_view`` opens it again, its photo too, which no ``q``
+# could hold); where it was forgotten meanwhile, the address keeps the search still shown, and drops
+# ``saved=`` only where that names it, as ``GONE_SAVED_ADDRESS_JS``.
+CHOSEN_ADDRESS_JS = _address_js("name, gone", """if (!gone) put({saved: name});
+  else if (new URL(window.location.href).searchParams.get('saved') === gone) put({});""")
 # A saved search forgotten (none chosen any more): the address no longer names it, so a reload
 # does not ask for a search that is gone. The search it shows stays on the page.
 FORGOTTEN_ADDRESS_JS = """(name) => {

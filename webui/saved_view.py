@@ -6,8 +6,10 @@ box drawn on it (a copy of the photo is kept beside the index), not the answer: 
 again (photos indexed since come up), with its words and filters put in their boxes, its photo in
 the drop zone and its box on the photo. Any trouble (a read-only index folder, a name or a date
 that is wrong) is a warning toast; what was saved before stays. The page opened at an address that names
-a search not kept (``/?saved=NAME``, forgotten since) says so in its status line, and drops it from the address. Gradio's toasts render their message
-as HTML (not markdown): a name, or an error that quotes one, goes in escaped, shown as typed.
+a search not kept (``/?saved=NAME``, forgotten since), or a search chosen in the list that another tab or
+``clipsearch saved`` forgot since the list was shown, says so in its status line, and keeps it out of the
+address. Gradio's toasts render their message as HTML (not markdown): a name, or an error that quotes one,
+goes in escaped, shown as typed.
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
@@ -21,7 +23,7 @@ from clipsearch import ClipSearchError
 from clipsearch.reports import counted
 from clipsearch.saved import SavedSearch, SavedSearches
 
-from .address_js import FORGOTTEN_ADDRESS_JS, GONE_SAVED_ADDRESS_JS, SAVED_ADDRESS_JS
+from .address_js import CHOSEN_ADDRESS_JS, FORGOTTEN_ADDRESS_JS, GONE_SAVED_ADDRESS_JS
 from .handlers import ALL_FOLDERS, parse_filter
 from .markdown import md
 from .page import ADDRESS_NAMES, OUTPUT_NAMES, Page
@@ -123,6 +125,16 @@ class SavedView:
         return (kept.query, folder, since, until, image, region,
                 *self.page.search(kept.query, image, k, min_score, sort, folder, since, until, strong_only, region))
 
+    def chosen(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool):
+        """A saved search chosen in the list: ``open``, the list as it was, and "". Where another tab (or
+        ``clipsearch saved forget``) forgot it since the list was shown, nothing is searched: the status line
+        says so (``not_kept``), the list is shown again without it, and NAME, which the page keeps out of
+        its address (``CHOSEN_ADDRESS_JS``)."""
+        said = self.not_kept(name)
+        if said:  # the drop zone's None: as ``open``'s
+            return (*(gr.skip() for _ in ADDRESS_NAMES), None, "", *nothing_changes(said), self.choices(), name)
+        return (*self.open(name, k, min_score, sort, strong_only), gr.skip(), "")
+
     def from_address(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool,
                      request: gr.Request):
         """The page opened at ``/?saved=NAME``: as ``open``, with Open similar done after it where
@@ -139,7 +151,7 @@ class SavedView:
                                   len(ADDRESS_NAMES) + 2), "")  # the boxes, the drop zone and its box, then OUTPUT_NAMES
 
     def not_kept(self, name: str | None) -> str:
-        """What the status line says of the address's saved search where none of that name is kept
+        """What the status line says of the address's saved search (or the list's) where none of that name is kept
         (forgotten since, or never saved), and where to see those that are; "" where it is kept, or
         where the file of saved searches cannot be read (``open`` then says why)."""
         try:
@@ -196,10 +208,12 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
           [panel["name"], *boxes, image, region, named["last"]], [panel["chosen"], panel["name"]], **private)
     panel["forget"].click(view.forget, panel["chosen"], panel["chosen"], **private).then(
         None, panel["chosen"], js=FORGOTTEN_ADDRESS_JS, **private)
-    opened = [*boxes, image, region, *outputs]
-    take_turn([panel["chosen"].input], {"fn": view.open, "inputs": [panel["chosen"], *view_inputs], "outputs": opened,
+    chosen_gone = gr.Textbox("", visible="hidden", elem_id="saved-chosen-gone", label="saved search chosen, not kept")
+    opened = [*boxes, image, region, *outputs, panel["chosen"], chosen_gone]
+    take_turn([panel["chosen"].input], {"fn": view.chosen, "inputs": [panel["chosen"], *view_inputs], "outputs": opened,
                                         "js": ONCE_A_CHOICE, **private, **searching}).then(  # in the order asked, as searches (``turns``)
-        None, panel["chosen"], js=SAVED_ADDRESS_JS, **private).then(None, region, js=show("query-image"), **private)
+        None, [panel["chosen"], chosen_gone], js=CHOSEN_ADDRESS_JS, **private).then(
+        None, region, js=show("query-image"), **private)
     # The page opened at /?saved=NAME (&open=PATH): that saved search (its photo and box too). Only then: an event
     # that writes the drop zone on every load would empty it after a photo dropped meanwhile. In its turn, its
     # words, filters and photo put in their boxes only where none were put since the page opened, and none

@@ -116,3 +116,32 @@ def test_an_address_naming_a_saved_search_not_kept_says_so_and_drops_it(app, pag
     expect(page.locator("#status")).to_contain_text("Saved searches")
     expect(page).to_have_url(app["url"] + "?__theme=light", timeout=TIMEOUT)
     assert page.get_by_test_id("toast-body").count() == 0  # said once, in the status line
+
+
+def test_a_search_chosen_in_the_list_and_forgotten_meanwhile_says_so_and_stays_out_of_the_address(app, page):
+    """A saved search listed on the page, then forgotten elsewhere (another tab, ``clipsearch saved
+    forget``), and chosen in the list: a toast said it was gone, and the address still got
+    ``saved=NAME``, which a reload asked for again. The status line says it now, as for an address
+    naming it; the list shows the searches kept; the address still holds the search on the page."""
+    from playwright.sync_api import expect
+
+    from clipsearch.saved import SavedSearches
+
+    box = page.locator("#query textarea, #query input").first
+    box.fill("a cross")
+    box.press("Enter")
+    expect(page.locator("#status")).to_contain_text("“a cross”", timeout=TIMEOUT)
+    expect(page).to_have_url(app["url"] + "?q=a+cross", timeout=TIMEOUT)
+    open_panel(page)
+    save(page, "Soon forgotten", "a picture")
+    toast_of(page, "Saved")  # and listed
+    assert SavedSearches(app["root"] / "index").remove("Soon forgotten")  # as `clipsearch saved forget` does
+    page.locator("#saved-choice input").click()
+    page.locator("ul[role=listbox] li").filter(has_text="Soon forgotten").click()
+    expect(page.locator("#status")).to_contain_text("No saved search called “Soon forgotten” is kept",
+                                                    timeout=TIMEOUT)
+    expect(page.locator("#status")).to_contain_text("Saved searches")
+    assert page.get_by_test_id("toast-body").count() == 0  # said once, in the status line
+    assert page.url == app["url"] + "?q=a+cross"  # the search still shown; no saved=
+    page.locator("#saved-choice input").click()
+    expect(page.locator("ul[role=listbox] li").filter(has_text="Soon forgotten")).to_have_count(0)

@@ -1,9 +1,13 @@
-"""The page opened at ``/?saved=NAME`` (``SavedView.from_address``), with a fake page.
+"""The page opened at ``/?saved=NAME`` (``SavedView.from_address``), and a saved search chosen in the
+list (``SavedView.chosen``), with a fake page.
 
 Where no saved search of that name was kept (forgotten since, or never saved), a toast said so and
 the status line stayed empty, and the address kept ``saved=NAME``, so that a reload said it again.
 Now the status line says it, and where the saved ones are, and the event hands the name on to the
-page's script that drops it from the address (its last output: "" where the search is kept).
+page's script that drops it from the address (its last output: "" where the search is kept). A search
+chosen in the list that another tab (or ``clipsearch saved forget``) forgot meanwhile was the same: a
+toast, and ``saved=NAME`` written in the address; it is now said as the address's is, the list shown
+again without it, and the name handed on to the script that keeps it out of the address.
 """
 
 from __future__ import annotations
@@ -80,3 +84,26 @@ def test_a_saved_search_kept_is_opened_as_before_and_leaves_the_address(view):
     assert view.page.searched == ["a red circle"]
     assert out[:len(ADDRESS_NAMES) + 2] == ("a red circle", "", "2020-01-01", "", None, "")  # its boxes, no photo
     assert out[STATUS] == "searched a red circle" and out[-1] == ""
+
+
+def test_a_search_chosen_in_the_list_and_forgotten_meanwhile_is_said_in_the_status_line(view):
+    saved = SavedSearches(view.page.handlers.settings.index_dir)
+    saved.save(SavedSearch("Red circles", "a red circle"))
+    saved.save(SavedSearch("Dogs", "a dog"))  # listed on the page, then forgotten in another tab
+    saved.remove("Dogs")
+    out = view.chosen("Dogs", 20, 0.0, "relevance", True)
+    assert len(out) == len(ADDRESS_NAMES) + 2 + len(OUTPUT_NAMES) + 2
+    said = out[STATUS]
+    assert "No saved search called “Dogs” is kept" in said and "lists the 1 search saved" in said, said
+    assert view.page.searched == [] and view.warned == []  # nothing run; said once, not in a toast too
+    assert out[len(ADDRESS_NAMES) + 2 + OUTPUT_NAMES.index("changed")] is False  # the results shown stay
+    listed = out[-2]
+    assert listed.choices == [("Red circles", "Red circles")] and listed.value is None  # listed again, without it
+    assert out[-1] == "Dogs"  # kept out of the address
+
+
+def test_a_search_chosen_in_the_list_and_kept_is_opened_and_goes_in_the_address(view):
+    SavedSearches(view.page.handlers.settings.index_dir).save(SavedSearch("Red circles", "a red circle"))
+    out = view.chosen("Red circles", 20, 0.0, "relevance", True)
+    assert view.page.searched == ["a red circle"] and out[STATUS] == "searched a red circle"
+    assert out[-2] == gr.skip() and out[-1] == ""  # the list as it is; its name goes in the address
