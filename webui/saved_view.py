@@ -208,7 +208,7 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
           [panel["name"], *boxes, image, region, named["last"]], [panel["chosen"], panel["name"]], **private)
     panel["forget"].click(view.forget, panel["chosen"], panel["chosen"], **private).then(
         None, panel["chosen"], js=FORGOTTEN_ADDRESS_JS, **private)
-    chosen_gone = gr.Textbox("", visible="hidden", elem_id="saved-chosen-gone", label="saved search chosen, not kept")
+    chosen_gone = gr.Textbox("", visible="hidden", elem_id="saved-chosen-gone", label="saved name chosen, gone")
     opened = [*boxes, image, region, *outputs, panel["chosen"], chosen_gone]
     take_turn([panel["chosen"].input], {"fn": view.chosen, "inputs": [panel["chosen"], *view_inputs], "outputs": opened,
                                         "js": ONCE_A_CHOICE, **private, **searching}).then(  # in the order asked, as searches (``turns``)
@@ -221,7 +221,7 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
     asked = gr.Textbox("", visible="hidden", elem_id="saved-address", label="saved")
     demo.load(None, None, asked, js=SAVED_IN_ADDRESS, **private)
     twins, unless_typed = from_the_address(boxes, [image, region])
-    gone = gr.Textbox("", visible="hidden", elem_id="saved-gone", label="saved search not kept")
+    gone = gr.Textbox("", visible="hidden", elem_id="saved-gone", label="saved name gone")
     take_turn([asked.change], {"fn": view.from_address, "inputs": [asked, *view_inputs],
                                "outputs": [*twins, *outputs, gone], **private, **searching}, by_hand=False).then(
         **unless_typed[0]).then(**unless_typed[1]).then(None, region, js=show("query-image"), **private).then(
