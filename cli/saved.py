@@ -98,6 +98,10 @@ def fill_in(settings: Settings, args: argparse.Namespace) -> str | None:
         return no_such(args.saved, (s.name for s in saved.all()))
     if args.query.strip():
         return "give a query or --saved NAME, not both"
+    try:
+        kept.runnable()  # one saved before a query's size was limited: named, and what to do
+    except InvalidQuery as exc:
+        return str(exc)
     kept = kept.narrowed(args.folder, args.since, args.until)
     args.query, args.folder, args.since, args.until = kept.query, kept.folder, kept.since, kept.until
     if kept.photo:

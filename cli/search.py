@@ -36,7 +36,7 @@ from clipsearch import (
 )
 from clipsearch.folders import not_covered, now_note
 from clipsearch.images import MAX_QUERY_BYTES
-from clipsearch.query import MAX_QUERY_CHARS, MAX_TERMS
+from clipsearch.query import MAX_QUERY_CHARS, MAX_TERMS, check_terms
 from clipsearch.region import over_query_limit
 from clipsearch.reports import counted, indexed_when
 
@@ -58,8 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="find images by text and/or an example image",
         description="Find images by text and/or an example image. Text terms combine with "
         "' + ' and ' - ' and take weights: 'beach + sunset - people', '2:dog + grass' (at most "
-        f"{MAX_TERMS} terms, {MAX_QUERY_CHARS:,} characters); a word that starts with '-' is a term to "
-        "subtract: --image a.jpg -people.",
+        f"{MAX_TERMS} terms, {MAX_QUERY_CHARS:,} characters), each --image one term more; a word that starts "
+        "with '-' is a term to subtract: --image a.jpg -people.",
     )
     search.set_defaults(usage=search)  # errors found after parsing print this usage (flags.usage_of)
     search.add_argument("query", nargs="?", default="", help="what to look for (may be empty with --image)")
@@ -262,8 +262,8 @@ def _local(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: 
 def query_terms(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[QueryTerm]:
     """The terms of ``search``: its words and its images; a usage error (exit 2) for none, for an
     image that is not there, and for words that cannot be read ("2:"), as ``saved add`` says of them."""
-    try:
-        terms = (parse_query(args.query) if args.query.strip() else []) + image_terms(args.image, args.regions)
+    try:  # more than MAX_TERMS, --image ones too: refused here, before the index and the model are opened
+        terms = check_terms((parse_query(args.query) if args.query.strip() else []) + image_terms(args.image, args.regions))
     except InvalidQuery as exc:
         parser.error(str(exc))
     if not terms:

@@ -29,7 +29,7 @@ from .folders import as_covered, filter_as_covered
 from .index_handle import IndexHandle, same_model
 from .index_watch import IndexFollowing, IndexWatch
 from .indexing import FolderIndexing
-from .query import QueryTerm, parse_query
+from .query import QueryTerm, check_terms, parse_query
 from .region import Region, query_picture
 from .stores import ImageRecord, SearchFilter, VectorStore
 from .stores.base import check_stamp
@@ -204,9 +204,11 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
         matches): ``"auto"`` (the default) per query from the shape of its scores (a composite
         query per term, its strong results first: ``clipsearch.cutoff_terms``; ``ranked``: its
         ``k`` best by the combined score instead, as a flat cut-off lists them, still so marked), a
-        number as a flat score threshold, None or 0 marks all strong.
+        number as a flat score threshold, None or 0 marks all strong. At most ``query.MAX_TERMS``
+        terms, a picture counting as one, as the text of a query (``QueryTooLarge``, before any is embedded).
         """
-        terms, where = parse_query(terms) if isinstance(terms, str) else terms, filter_as_covered(where, self.folders)
+        terms = parse_query(terms) if isinstance(terms, str) else check_terms(terms)
+        where = filter_as_covered(where, self.folders)
         with getattr(self.encoder, "query", contextlib.nullcontext)():  # in progress (batching)
             last = self._last_query  # the same terms again (the page's two orders): not embedded again
             parts = last.parts if getattr(last, "terms", None) is terms else self.term_vectors(without_quotes(terms))

@@ -84,6 +84,11 @@ class InvalidQuery(ClipSearchError):
     """A query that cannot be parsed or that has no terms."""
 
 
+class QueryTooLarge(InvalidQuery):
+    """A query past ``clipsearch.query``'s limits: more than ``MAX_TERMS`` terms (words and
+    pictures) or ``MAX_QUERY_CHARS`` characters."""
+
+
 class StoreWriteError(ClipSearchError):
     """Writing the index failed (full disk, permissions); the previous index is intact."""
 

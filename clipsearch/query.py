@@ -7,7 +7,8 @@ is part of the word. A number and a colon followed by a digit is text, not a wei
 (``3:10 to Yuma``, ``16:9 screenshots``); to search for text that would read as a weight,
 give it one: ``1:2:dog`` searches for the text ``2:dog``, ``2:3:10 to Yuma`` weighs a title.
 
-A query has at most ``MAX_TERMS`` terms and ``MAX_QUERY_CHARS`` characters: each term is embedded,
+A query has at most ``MAX_TERMS`` terms, a picture counting as one, and ``MAX_QUERY_CHARS``
+characters (``check_terms``; ``SearchEngine.search`` checks the terms it is given): each term is embedded,
 and with the automatic cut-off searched and judged, while every other query waits its turn, so
 ``thing0 + thing1 + ... + thing999`` held a shared server for seconds. A person combines a
 handful; CLIP reads 77 tokens of a term (a few hundred characters) and drops the rest.
@@ -19,7 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidQuery
+from .errors import InvalidQuery, QueryTooLarge
 from .region import Region
 
 MAX_TERMS = 10  # terms joined by + and -
@@ -46,7 +47,7 @@ def parse_query(text: str) -> list[QueryTerm]:
     if not text:
         return []
     if len(text) > MAX_QUERY_CHARS:  # before the split: a query of megabytes is refused as it is
-        raise InvalidQuery(f"a query is at most {MAX_QUERY_CHARS:,} characters long; this one has {len(text):,}")
+        raise QueryTooLarge(f"a query is at most {MAX_QUERY_CHARS:,} characters long; this one has {len(text):,}")
     terms: list[QueryTerm] = []
     sign, pos = 1.0, 0
     for match in _SPLIT.finditer(text):
@@ -57,8 +58,18 @@ def parse_query(text: str) -> list[QueryTerm]:
     _add(terms, text[pos:], sign)
     if not terms:
         raise InvalidQuery(f"no search terms in {text!r}")
+    return check_terms(terms)
+
+
+def check_terms(terms: list[QueryTerm]) -> list[QueryTerm]:
+    """``terms``, where there are at most ``MAX_TERMS`` of them, a picture counting as one (each is
+    embedded, and searched and judged, as a word is); else ``QueryTooLarge`` saying the limit and
+    how many there are."""
     if len(terms) > MAX_TERMS:
-        raise InvalidQuery(f"a query has at most {MAX_TERMS} terms joined by + and -; this one has {len(terms):,}")
+        pictures = sum(term.image is not None for term in terms)
+        said = f", a picture counting as one; this one has {len(terms):,} ({pictures} picture{'s' * (pictures != 1)})" \
+            if pictures else f"; this one has {len(terms):,}"
+        raise QueryTooLarge(f"a query has at most {MAX_TERMS} terms joined by + and -{said}")
     return terms
 
 

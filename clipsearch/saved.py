@@ -32,9 +32,9 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from .errors import ClipSearchError, IndexNotFound, InvalidQuery, UnreadableImage
+from .errors import ClipSearchError, IndexNotFound, InvalidQuery, QueryTooLarge, UnreadableImage
 from .images import MAX_QUERY_BYTES, load_image
-from .query import QueryTerm, parse_query
+from .query import MAX_TERMS, QueryTerm, check_terms, parse_query
 from .region import QUERY_LIMIT, parse_region, read_query_picture
 from .stores.atomic import atomic_write_bytes, atomic_write_text
 from .stores.base import SearchFilter
@@ -84,7 +84,7 @@ class SavedSearch:
         name = as_named(self.name)
         if not name or len(name) > MAX_NAME:
             raise ValueError(f"a saved search's name has 1 to {MAX_NAME} characters, not {len(name)}")
-        parse_query(self.query)  # InvalidQuery for "2:" and the like
+        self._terms(index_dir="")  # InvalidQuery for "2:" and the like; its photo one term more: never saved unable to run
         if not self.query.strip() and not self.photo:
             raise InvalidQuery("a saved search needs words to search for, or a photo")
         if self.region and not self.photo:
@@ -97,11 +97,28 @@ class SavedSearch:
                            self.photo_name, region and str(region))
 
     def terms(self, index_dir: str | Path) -> list[QueryTerm]:
-        """What to search for: the words' terms, and the photo's copy (or its ``region``)."""
+        """What to search for: the words' terms, and the photo's copy (or its ``region``); as ``runnable``
+        says, a search past a query's limits (saved before there were any, or by hand) names itself."""
+        self.runnable()
+        return self._terms(index_dir)
+
+    def runnable(self) -> SavedSearch:
+        """This search, where it can run as saved. One past a query's limits (``query.MAX_TERMS`` terms,
+        its photo one of them, ``MAX_QUERY_CHARS`` characters), saved before there were any or written
+        by hand, is ``QueryTooLarge`` naming it and saying what to do: every front end says it so."""
+        try:
+            self._terms(index_dir="")
+        except QueryTooLarge as exc:
+            photo = f" (its photo counts as one of the {MAX_TERMS} terms)" if self.photo else ""
+            raise QueryTooLarge(f"the saved search {self.name!r} cannot run: {exc}. Save it again with fewer "
+                                f"words{photo}, or forget it") from None
+        return self
+
+    def _terms(self, index_dir: str | Path) -> list[QueryTerm]:
         terms = parse_query(self.query)
         if self.photo:
             terms.append(QueryTerm(1.0, image=self.photo_path(index_dir), region=parse_region(self.region)))
-        return terms
+        return check_terms(terms)
 
     def photo_path(self, index_dir: str | Path) -> str | None:
         """The full path of the photo's copy, where the search has one (in ``saved-photos/``, whatever

@@ -45,7 +45,7 @@ from .cutoff_terms import (
 from .errors import InvalidQuery
 from .folders import filter_as_covered
 from .ocr import TextReader
-from .query import QueryTerm, parse_query
+from .query import QueryTerm, check_terms, parse_query
 from .region import Region
 from .sidestore import SideStore
 from .stores.base import SearchFilter, stamp_differences
@@ -285,9 +285,9 @@ class VideoFinding:
         matching moment first); ``cutoff`` as in ``search`` says which are ``strong``: ``"auto"``,
         a flat score, or None/0 for all. A result's ``also`` lists the moments the automatic
         cut-off calls matches, whatever ``cutoff`` is."""
+        terms = parse_query(terms) if isinstance(terms, str) else check_terms(terms)  # as ``search``, videos or not
         if not self._finds_moments(cutoff):
             return []
-        terms = parse_query(terms) if isinstance(terms, str) else terms
         if getattr(self._last_query, "terms", None) is terms:  # the photos' search of the same terms: not embedded again
             parts = self._last_query.parts
         else:

@@ -55,6 +55,8 @@ def with_saved(handlers: Handlers, fields: dict[str, str], image: bytes | None) 
     its photo's copy (None: it has none)."""
     with translated():
         kept = _saved(handlers).get(fields["saved"])
+        if kept is not None:
+            kept.runnable()  # a 400 naming one saved past a query's limits (before there were any)
     if kept is None:
         raise _unknown(handlers, fields["saved"])
     if fields.get("q"):

@@ -19,7 +19,7 @@ from typing import Any
 
 import gradio as gr
 
-from clipsearch import ClipSearchError
+from clipsearch import ClipSearchError, InvalidQuery
 from clipsearch.reports import counted
 from clipsearch.saved import SavedSearch, SavedSearches
 
@@ -122,6 +122,10 @@ class SavedView:
         if kept is None:  # the drop zone's None: a skip would make Gradio rebuild it without its checks (page.stand_in)
             return (*(gr.skip() for _ in range(4)), None, "", *(gr.skip() for _ in OUTPUT_NAMES))
         folder, since, until = kept.folder or ALL_FOLDERS, kept.since or "", kept.until or ""
+        try:
+            kept.runnable()
+        except InvalidQuery as exc:  # saved before a query's size was limited: in its boxes, and said, not searched
+            return (kept.query, folder, since, until, image, region, *nothing_changes(f"⚠️ {md(str(exc))}"))
         return (kept.query, folder, since, until, image, region,
                 *self.page.search(kept.query, image, k, min_score, sort, folder, since, until, strong_only, region))
 

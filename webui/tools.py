@@ -306,7 +306,7 @@ def ran_saved(handlers: Handlers, name: str, k: int, min_score: float) -> list[d
     if kept is None:
         raise gr.Error(f"No saved search is called {name!r}: saved_searches lists them by name.")
     photo, cut = kept.photo_path(handlers.settings.index_dir), checked_min_score(min_score)
-    return api_cut(handlers._api(lambda: handlers.query(kept.query, photo, k, kept.where(), fold=False,
+    return api_cut(handlers._api(lambda: handlers.query(kept.runnable().query, photo, k, kept.where(), fold=False,
                                                         region=kept.region, ranked=cut > 0)), cut)
 
 
