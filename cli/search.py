@@ -293,6 +293,10 @@ def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     pictures = image_terms(args.image, args.regions)
     if len(pictures) > 1 or any(term.weight != 1.0 for term in pictures):
         parser.error("with --server, give one --image, without a weight (the REST route takes one picture)")
+    try:  # past a query's limits, or "2:": said here as a search here says it, and no server asked
+        check_terms(parse_query(args.query) + pictures)
+    except InvalidQuery as exc:
+        parser.error(str(exc))
     if pictures and not os.path.exists(pictures[0].image):
         parser.error(f"argument --image: no such file: {pictures[0].image}")
     check_regions(parser, pictures)

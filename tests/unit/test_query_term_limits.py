@@ -2,12 +2,15 @@
 is given, not only for a query's text: a list of ``QueryTerm``s (the Python API; ``clipsearch search``
 with several ``--image`` and words; a page's words and the photo dropped) was searched whatever its
 length. A picture counts as a term. A saved search is not saved where its words and its photo could
-never run, and one saved before the limit (or by hand) past it says so, naming it, when it is run."""
+never run, and one saved before the limit (or by hand) past it says so, naming it, when it is run.
+``search --server`` checks a query's size here before any server is asked."""
 
 from __future__ import annotations
 
 import json
 import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import gradio as gr
@@ -16,7 +19,7 @@ import pytest
 import cli.search
 from clipsearch import InvalidQuery, QueryTerm
 from clipsearch.errors import QueryTooLarge
-from clipsearch.query import MAX_TERMS
+from clipsearch.query import MAX_QUERY_CHARS, MAX_TERMS
 from clipsearch.saved import SavedSearch, SavedSearches
 from testsupport.imagefactory import photo, save
 from webui.api_errors import ApiError
@@ -66,6 +69,54 @@ def test_the_command_line_refuses_words_and_images_past_the_limit_before_it_open
     assert "a picture counting as one; this one has 11 (2 pictures)" in err, err
     assert cli.search.main(["search", words(MAX_TERMS - 1), "--image", picture, "--index", missing]) == 1
     assert "no index" in capsys.readouterr().err  # at the limit: on to the index
+
+
+class Recording(BaseHTTPRequestHandler):
+    """A server that records what it is asked, and answers no result."""
+
+    asked: list[str] = []
+
+    def do_GET(self) -> None:
+        Recording.asked.append(self.path)
+        data = json.dumps({"query": "", "results": [], "took_ms": 1}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.do_GET()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def server():
+    Recording.asked = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recording)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_search_server_checks_a_query_past_the_limits_here_and_asks_no_server(server, picture, capsys):
+    too_long = "a dog on a beach at sunset, " * 100
+    for argv, said in (([words(MAX_TERMS + 1)], f"a query has at most {MAX_TERMS} terms joined by + and -; this one has 11"),
+                       ([too_long], f"a query is at most {MAX_QUERY_CHARS:,} characters long; this one has "
+                                    f"{len(too_long.strip()):,}"),
+                       ([words(MAX_TERMS), "--image", picture], PICTURE_SAID)):
+        with pytest.raises(SystemExit) as end:
+            cli.search.main(["search", *argv, "--server", server])
+        err = capsys.readouterr().err
+        assert end.value.code == 2 and err.startswith("usage: python -m clipsearch search "), err
+        assert f"search: error: {said}" in err, err
+    assert Recording.asked == []
+    assert cli.search.main(["search", words(MAX_TERMS), "--server", server]) == 0  # at the limit: asked
+    assert len(Recording.asked) == 1
 
 
 def test_a_saved_search_whose_words_and_photo_could_never_run_is_not_saved(settings, picture):
