@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 
 from clipsearch import SearchEngine, Settings
+from clipsearch.query import MAX_QUERY_CHARS
 
 from . import tools
 from .address_js import INDEXED_IN_ADDRESS, OPEN_ADDRESS_JS, SIMILAR_ADDRESS_JS
@@ -190,8 +191,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         banner = gr.Markdown(no_index_message(settings), visible=engine is None, elem_classes="no-index")
         with gr.Row(equal_height=True):
             with gr.Column(scale=4):
-                text = gr.Textbox(label="Search", placeholder="a dog on a beach", lines=1, max_lines=1,
-                                  autofocus=True, elem_id="query")
+                text = gr.Textbox(label="Search", placeholder="a dog on a beach", lines=1, max_lines=1,  # the browser
+                                  autofocus=True, elem_id="query", max_length=MAX_QUERY_CHARS)  # stops typing past it
                 gr.Markdown(QUERY_HELP, elem_id="query-help")
                 with gr.Row():
                     search_btn = gr.Button("Search", variant="primary", scale=0, min_width=120)
