@@ -160,6 +160,11 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
         [] where the index is whole, or there is none."""
         return IndexHandle(settings).remembered_folders(key)
 
+    def lost_folders(self) -> list[str]:
+        """Where this engine made the index anew in place of records deleted by hand: the folders those
+        covered, as their ``manifest.json`` named them (a run naming others leaves them out); else []."""
+        return list(self._handle.lost_folders) if self._handle is not None else []
+
     @property
     def index(self) -> IndexHandle:
         """The index folder this engine opened (its store kind, stamp and lock)."""

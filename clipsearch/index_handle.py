@@ -33,6 +33,7 @@ class IndexHandle:
         self._stamp: Any = _UNREAD
         self._claim: IndexLock | None = None  # the writer's lock, taken before a new index is made
         self._made = False  # whether ``claim`` made the index folder
+        self.lost_folders: list[str] = []  # made anew where records were deleted: the folders they covered
 
     @property
     def stamp(self) -> dict[str, Any] | None:
@@ -99,8 +100,10 @@ class IndexHandle:
 
     def open_writer(self, stamp: dict[str, Any] | None) -> VectorStore:
         """The index, writable; made with ``stamp`` when missing (``stamp`` may be None when it exists).
-        One made anew where its records were deleted by hand keeps the folders removed from it out."""
+        One made anew where its records were deleted by hand keeps the folders removed from it out,
+        and ``lost_folders`` says which folders the records gone covered."""
         left_out = self.remembered_folders("left_out")  # read before the new index writes its manifest
+        self.lost_folders = self.remembered_folders() if self.stamp is None else []
         store = open_store(self.folder, stamp, create=True, kind=self.kind, uri=self.uri)
         if left_out:
             store.set_folders(store.info().get("folders", []), left_out)

@@ -25,6 +25,7 @@ from clipsearch.errors import disk_full_note
 from clipsearch.folders import as_covered
 from clipsearch.reports import another_run_words, counted
 
+from .lost_records import dry_run_words, warn_left_out
 from .report import ProgressPrinter, format_report
 from .textreport import TextProgressPrinter, format_text_report
 from .videoreport import VideoProgressPrinter, format_video_report
@@ -143,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error(f"there is no index at {settings.index_dir}: nothing to remove")
             parser.error(f"no folder given and there is no index at {settings.index_dir} yet: "
                          "name a FOLDER to index")
+        if engine.lost_folders():  # made anew where the records were deleted by hand: the folders not named
+            warn_left_out(settings, engine.lost_folders(), args.folders)
         try:
             return _run(parser, args, engine)
         finally:  # SQLite folds its write-ahead log back in: the index folder is whole files again
@@ -215,8 +218,11 @@ def _first_dry_run(args: argparse.Namespace, settings: Settings) -> int:
     folders = [f.expanduser() for f in args.folders]
     report = first_run(folders, settings.max_pixels, SearchEngine.remembered_folders(settings, "left_out"))
     text = first_text_pass(report) if args.ocr else None
+    if lost := SearchEngine.remembered_folders(settings):  # records deleted by hand: what a real run would do
+        warn_left_out(settings, lost, folders, dry_run=True)
     _print_report(report, args, text, videos=first_video_pass(folders) if args.videos else None)
-    _say(args, f"no index in {shown(settings.index_dir)} yet: nothing was created")
+    _say(args, dry_run_words(settings, folders, model_asked(args)) if lost else
+         f"no index in {shown(settings.index_dir)} yet: nothing was created")
     return 0
 
 
