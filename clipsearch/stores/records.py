@@ -147,17 +147,17 @@ class RecordStore:
         return np.frombuffer(row[0], np.float32).copy() if row else None
 
     def vectors_by_fingerprint(self, fingerprints: list[str]) -> dict[str, np.ndarray]:
-        out: dict[str, np.ndarray] = {}
+        rows: list[tuple[str, bytes]] = []
         unique = list(set(fingerprints))
         with self.lock:
             for start in range(0, len(unique), 500):
                 chunk = unique[start:start + 500]
                 marks = ",".join("?" * len(chunk))
-                for fp, blob in self._db.execute(
-                    f"SELECT fingerprint, vector FROM images WHERE fingerprint IN ({marks})", chunk
-                ):
-                    out[fp] = np.frombuffer(blob, np.float32).copy()
-        return out
+                rows += self._db.execute(f"SELECT fingerprint, vector FROM images WHERE fingerprint IN ({marks})",
+                                         chunk).fetchall()
+        # One array for all the rows (a composite query reads ~150): an array a row cost more than the SQL.
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), self.dim).copy()
+        return dict(zip([r[0] for r in rows], matrix))
 
     def vectors_between(self, after: int, upto: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(labels, vectors) chunks of the rows written in generations ``after`` < vgen <= ``upto``."""
