@@ -158,7 +158,7 @@ def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k:
     records = [r for r in pool.values() if r.fingerprint in stored]
     if not records:
         return []
-    matrix = np.stack([stored[r.fingerprint] for r in records]).astype(np.float32)
+    matrix = np.stack([stored[r.fingerprint] for r in records]).astype(np.float32, copy=False)
     scores = np.einsum("ij,j->i", matrix, vector.astype(np.float32))
     positive = [cuts[i] for i in judge if terms[i].weight > 0]
     if with_combined and not (positive and np.all(np.isposinf(positive))):

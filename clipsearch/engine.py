@@ -223,7 +223,7 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
                 if cutoff == AUTO and len(parts) > 1:
                     found = composite_search(self._store(), parts, vector, k, where, text_like, self.cutoff_thresholds,
                                              ranked)
-                    results = [replace(_result_of(r, s), strong=strong) for r, s, strong in found]
+                    results = [_result_of(r, s, strong) for r, s, strong in found]
                 else:
                     words = len(parts) == 1 and parts[0].text and parts[0].weight > 0  # the words themselves
                     results = self._search_vector(vector, k, where, text_like=text_like, cutoff=cutoff, words=words)
@@ -256,7 +256,8 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
             raise InvalidQuery(f"the cut-off is 'auto', a number or none, not {cutoff!r}")
         store = self._store()
         hits = store.search(vector, max(k, TOP_CANDIDATES) if auto else k, where=where, text_like=text_like)
-        hits = [(r, s) for r, s in hits if r.path != leave_out]  # before deciding: itself is no match
+        if leave_out is not None:  # before deciding: itself is no match
+            hits = [(r, s) for r, s in hits if r.path != leave_out]
         if auto:
             threshold = self.cutoff_thresholds([vector], [np.array([s for _, s in hits])], [words])[0]
         else:
@@ -323,5 +324,6 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
                 self.store.close()
 
 
-def _result_of(record: ImageRecord, score: float) -> SearchResult:
-    return SearchResult(record.path, score, record.width, record.height, record.date_taken, record.size, record.mtime_ns)
+def _result_of(record: ImageRecord, score: float, strong: bool = True) -> SearchResult:
+    return SearchResult(record.path, score, record.width, record.height, record.date_taken, record.size,
+                        record.mtime_ns, strong)

@@ -229,12 +229,12 @@ class HnswStore:
     def vectors_by_fingerprint(self, fingerprints: list[str]) -> dict[str, np.ndarray]:
         return self._records.vectors_by_fingerprint(fingerprints)
 
-    def search(
-        self, vector: np.ndarray, k: int, *, where: SearchFilter | None = None, text_like: bool = False
-    ) -> list[tuple[ImageRecord, float]]:
+    def search(self, vector: np.ndarray, k: int, *, where: SearchFilter | None = None,
+               text_like: bool = False) -> list[tuple[ImageRecord, float]]:
         query = np.asarray(vector, np.float32).reshape(self._dim)
         with self._lock:
-            total = self.count()
+            gen = self._records.generation()  # read once: the count and the records' cache go by it
+            total = self._records.count(gen)
             if total == 0 or k <= 0:
                 return []
             allowed = None
@@ -247,7 +247,7 @@ class HnswStore:
             else:
                 labels, scores = self._approximate(query, k, total, allowed, text_like, where)
             # All the beam's best, not just k: a writer may have deleted some since the last refresh.
-            return self._records.resolve(labels, scores)[:k]
+            return self._records.resolve(labels, scores, gen)[:k]
 
     def neighbours(self, k: int, *, chunk: int = 2048, progress: Callable[[int, int], None] | None = None,
                    ) -> tuple[list[ImageRecord], np.ndarray, np.ndarray]:

@@ -77,12 +77,12 @@ class RecordStore:
         value = self.meta("purged_gen")
         return int(value) if value is not None else None
 
-    def count(self) -> int:
+    def count(self, gen: int | None = None) -> int:
         # COUNT(*) scans an index (~8 ms at 1M rows) and search() asks on every query; rows only
         # change with the generation, so count once per generation (read first, so a count is
-        # never kept past the commit that changed it).
+        # never kept past the commit that changed it; ``gen``: the caller read it just now).
         with self.lock:
-            gen = self.generation()
+            gen = self.generation() if gen is None else gen
             if self._counted is None or self._counted[0] != gen:
                 self._counted = (gen, self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0])
             return self._counted[1]
@@ -215,15 +215,16 @@ class RecordStore:
         top = np.argsort(-scores, kind="stable")[:k]
         return labels[top], scores[top]
 
-    def resolve(self, labels: np.ndarray, scores: np.ndarray) -> list[tuple[ImageRecord, float]]:
-        """The records of graph labels, in order; labels without a record are left out."""
+    def resolve(self, labels: np.ndarray, scores: np.ndarray,
+                gen: int | None = None) -> list[tuple[ImageRecord, float]]:
+        """The records of graph labels, in order, less those without a record (``gen``: read just now)."""
         if len(labels) == 0:
             return []
         # Every search resolves its 100 candidates (the cut-off reads that many): records are
         # kept per label until the generation moves (a write, here or in another process).
-        wanted = [int(x) for x in labels]
+        wanted = np.asarray(labels).tolist()
         with self.lock:
-            gen = self.generation()
+            gen = self.generation() if gen is None else gen
             if gen != self._by_label_gen or len(self._by_label) > RESOLVE_CACHE:
                 self._by_label, self._by_label_gen = {}, gen
             cached = self._by_label
@@ -233,7 +234,7 @@ class RecordStore:
                 rows = self._db.execute(f"SELECT label, {_COLUMNS} FROM images WHERE label IN ({marks})",
                                         missing).fetchall()
                 cached.update((row[0], _record(row[1:])) for row in rows)
-        return [(cached[lb], float(s)) for lb, s in zip(wanted, scores) if lb in cached]
+        return [(cached[lb], s) for lb, s in zip(wanted, np.asarray(scores).tolist()) if lb in cached]
 
     def explain(self, sql: str, args: list) -> str:
         """SQLite's query plan (for tests of the layout)."""
