@@ -51,6 +51,13 @@ ONCE_A_CHOICE = """(...values) => {
   return values;
 }"""
 
+# A saved search chosen in the list: its photo and box (their hidden twins) into the drop zone where it opened
+# (None for a search of words only). One not opened (forgotten, its photo missing, its words refused) leaves the
+# photo dropped there and its box: written None from Python, the user's photo was lost, and a skip of the drop
+# zone makes Gradio rebuild it for the session without the checks ``upload_image`` adds (a file that is no
+# picture then failed with an "Error" badge); a script's answer is the browser's own, and the server's drop zone stays.
+PUT_IF_OPENED = "(photo, box, opened, image, region) => opened ? [photo, box] : [image, region]"
+
 
 class SavedView:
     """The saved searches' events of one page."""
@@ -110,7 +117,14 @@ class SavedView:
 
     def open(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool):
         """A saved search chosen: its words and filters in their boxes, its photo in the drop zone
-        (or none) with its part (the region), and the search run (OUTPUT_NAMES)."""
+        (or none) with its part (the region), and the search run (OUTPUT_NAMES). One that cannot be
+        opened (forgotten, its photo missing, its words refused) leaves the boxes as they are, and
+        says None and "" for the drop zone and its box: the page writes those to hidden twins, put in
+        the drop zone only where the saved search was opened (``chosen``, ``page_address.from_the_address``)."""
+        return self.opening(name, k, min_score, sort, strong_only)[0]
+
+    def opening(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool) -> tuple[tuple, bool]:
+        """``open``'s outputs, and whether the saved search was opened (its photo and box to put on the page)."""
         try:
             kept = self.saved.get(name) if name else None
             if name and kept is None:
@@ -118,26 +132,30 @@ class SavedView:
             image, region = self._photo_of(kept)
         except ClipSearchError as exc:
             gr.Warning(as_typed(str(exc)))
-            kept = None
-        if kept is None:  # the drop zone's None: a skip would make Gradio rebuild it without its checks (page.stand_in)
-            return (*(gr.skip() for _ in range(4)), None, "", *(gr.skip() for _ in OUTPUT_NAMES))
+            return not_opened(nothing_changes()), False
+        if kept is None:
+            return not_opened(nothing_changes()), False
         folder, since, until = kept.folder or ALL_FOLDERS, kept.since or "", kept.until or ""
         try:
             kept.runnable()
         except InvalidQuery as exc:  # saved before a query's size was limited: in its boxes, and said, not searched
-            return (kept.query, folder, since, until, image, region, *nothing_changes(f"⚠️ {md(str(exc))}"))
-        return (kept.query, folder, since, until, image, region,
-                *self.page.search(kept.query, image, k, min_score, sort, folder, since, until, strong_only, region))
+            return (kept.query, folder, since, until, None, "", *nothing_changes(f"⚠️ {md(str(exc))}")), False
+        searched = self.page.search(kept.query, image, k, min_score, sort, folder, since, until, strong_only, region)
+        if searched[OUTPUT_NAMES.index("changed")] is False:  # refused: the status line says why
+            return not_opened(searched), False
+        return (kept.query, folder, since, until, image, region, *searched), True
 
     def chosen(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool):
-        """A saved search chosen in the list: ``open``, the list as it was, and "". Where another tab (or
-        ``clipsearch saved forget``) forgot it since the list was shown, nothing is searched: the status line
-        says so (``not_kept``), the list is shown again without it, and NAME, which the page keeps out of
-        its address (``CHOSEN_ADDRESS_JS``)."""
+        """A saved search chosen in the list: ``open``, whether it was opened (the page then puts its photo
+        and box, written to hidden twins, in the drop zone: ``PUT_IF_OPENED``), the list as it was, and "".
+        Where another tab (or ``clipsearch saved forget``) forgot it since the list was shown, nothing is
+        searched: the status line says so (``not_kept``), the list is shown again without it, and NAME,
+        which the page keeps out of its address (``CHOSEN_ADDRESS_JS``)."""
         said = self.not_kept(name)
-        if said:  # the drop zone's None: as ``open``'s
-            return (*(gr.skip() for _ in ADDRESS_NAMES), None, "", *nothing_changes(said), self.choices(), name)
-        return (*self.open(name, k, min_score, sort, strong_only), gr.skip(), "")
+        if said:
+            return (*not_opened(nothing_changes(said)), False, self.choices(), name)
+        out, opened = self.opening(name, k, min_score, sort, strong_only)
+        return (*out, opened, gr.skip(), "")
 
     def from_address(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool,
                      request: gr.Request):
@@ -148,8 +166,8 @@ class SavedView:
         where no saved search of that name is kept ("" where one is): nothing is searched, the status
         line says so (``not_kept``), and the page drops ``saved=`` from its address (``GONE_SAVED_ADDRESS_JS``)."""
         said = self.not_kept(name)
-        if said:  # the drop zone's None: as ``open``'s
-            return (*(gr.skip() for _ in ADDRESS_NAMES), None, "", *nothing_changes(said), name)
+        if said:
+            return (*not_opened(nothing_changes(said)), name)
         asked = dict(request.query_params) if request is not None else {}
         return (*self.page.opened(self.open(name, k, min_score, sort, strong_only), asked,
                                   len(ADDRESS_NAMES) + 2), "")  # the boxes, the drop zone and its box, then OUTPUT_NAMES
@@ -186,6 +204,13 @@ class SavedView:
         return image, kept.drawn_region(index_dir)
 
 
+def not_opened(outputs: tuple) -> tuple:
+    """What a saved search not opened writes: the boxes left as they are, None and "" for the drop zone
+    and its box (which go to hidden twins, put on the page only for a search opened: a skip of the drop
+    zone itself would make Gradio rebuild it without its checks, ``upload_image``), then ``outputs``."""
+    return (*(gr.skip() for _ in ADDRESS_NAMES), None, "", *outputs)
+
+
 def saved_panel() -> dict[str, Any]:
     """The panel's components, made where it shows (wired by ``wire_saved``)."""
     with gr.Accordion("Saved searches", open=False, elem_id="saved-panel") as panel:
@@ -213,9 +238,14 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
     panel["forget"].click(view.forget, panel["chosen"], panel["chosen"], **private).then(
         None, panel["chosen"], js=FORGOTTEN_ADDRESS_JS, **private)
     chosen_gone = gr.Textbox("", visible="hidden", elem_id="saved-chosen-gone", label="saved name chosen, gone")
-    opened = [*boxes, image, region, *outputs, panel["chosen"], chosen_gone]
+    # Its photo and box go to hidden twins, put in the drop zone by the page only where it opened (``PUT_IF_OPENED``)
+    twins = [gr.Image(type="filepath", visible="hidden", interactive=False, label="saved photo twin"),
+             gr.Textbox("", visible="hidden", label="saved box twin")]
+    put = gr.Checkbox(False, visible="hidden", label="saved one opened")
+    opened = [*boxes, *twins, *outputs, put, panel["chosen"], chosen_gone]
     take_turn([panel["chosen"].input], {"fn": view.chosen, "inputs": [panel["chosen"], *view_inputs], "outputs": opened,
                                         "js": ONCE_A_CHOICE, **private, **searching}).then(  # in the order asked, as searches (``turns``)
+        None, [*twins, put, image, region], [image, region], js=PUT_IF_OPENED, **private).then(
         None, [panel["chosen"], chosen_gone], js=CHOSEN_ADDRESS_JS, **private).then(
         None, region, js=show("query-image"), **private)
     # The page opened at /?saved=NAME (&open=PATH): that saved search (its photo and box too). Only then: an event

@@ -18,6 +18,7 @@ import gradio as gr
 import pytest
 
 from clipsearch.saved import SavedSearch, SavedSearches
+from webui.handlers import ALL_FOLDERS
 from webui.page_outputs import ADDRESS_NAMES, OUTPUT_NAMES
 from webui.saved_view import SavedView
 
@@ -92,7 +93,9 @@ def test_a_search_chosen_in_the_list_and_forgotten_meanwhile_is_said_in_the_stat
     saved.save(SavedSearch("Dogs", "a dog"))  # listed on the page, then forgotten in another tab
     saved.remove("Dogs")
     out = view.chosen("Dogs", 20, 0.0, "relevance", True)
-    assert len(out) == len(ADDRESS_NAMES) + 2 + len(OUTPUT_NAMES) + 2
+    assert len(out) == len(ADDRESS_NAMES) + 2 + len(OUTPUT_NAMES) + 3
+    assert out[-3] is False  # not opened: the page leaves the drop zone and its box as they are (PUT_IF_OPENED)
+    assert all(box == gr.skip() for box in out[:len(ADDRESS_NAMES)])  # and the words and filters typed
     said = out[STATUS]
     assert "No saved search called “Dogs” is kept" in said and "lists the 1 search saved" in said, said
     assert view.page.searched == [] and view.warned == []  # nothing run; said once, not in a toast too
@@ -107,3 +110,18 @@ def test_a_search_chosen_in_the_list_and_kept_is_opened_and_goes_in_the_address(
     out = view.chosen("Red circles", 20, 0.0, "relevance", True)
     assert view.page.searched == ["a red circle"] and out[STATUS] == "searched a red circle"
     assert out[-2] == gr.skip() and out[-1] == ""  # the list as it is; its name goes in the address
+    assert out[-3] is True and out[:len(ADDRESS_NAMES) + 2] == ("a red circle", ALL_FOLDERS, "", "", None, "")
+
+
+def test_a_saved_search_whose_words_are_refused_leaves_the_boxes_and_the_drop_zone(view):
+    """Its words refused ("red - red"), it is not opened: the status line says why, and the words typed,
+    the photo dropped and its box stay on the page (a failed step took them away)."""
+    SavedSearches(view.page.handlers.settings.index_dir).save(SavedSearch("Refused", "red - red"))
+    searched = view.page.search
+    view.page.search = lambda *asked: tuple(False if name == "changed" else value
+                                            for name, value in zip(OUTPUT_NAMES, searched(*asked)))
+    out = view.chosen("Refused", 20, 0.0, "relevance", True)
+    assert view.page.searched == ["red - red"] and out[STATUS] == "searched red - red"
+    assert out[-3] is False and all(box == gr.skip() for box in out[:len(ADDRESS_NAMES)])
+    opened = opened_at(view, "Refused")  # the address's: its twins keep the page's own, as they are
+    assert all(box == gr.skip() for box in opened[:len(ADDRESS_NAMES)]) and opened[STATUS] == "searched red - red"

@@ -1,0 +1,85 @@
+"""A photo dropped by the user stays in the drop zone, with the box drawn on it, when a saved search
+opened from the list cannot be opened, in a real Chromium.
+
+A saved search whose photo is missing beside the index, one whose words the search refuses, and one
+forgotten elsewhere since the list was shown: each emptied the drop zone, and the user's photo was
+lost from the page (its box too). Python wrote None there on purpose: a skip of the drop zone made
+Gradio rebuild it for the session without the checks that refuse a file that is no picture. Now the
+photo and its box stay, the next search still uses them, and the checks still refuse such a file.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from testsupport.browser import served_shots
+
+from .test_browser import BROWSER_MARKS, TIMEOUT, drag_over, drop_photo, expect_status, halves
+
+pytestmark = BROWSER_MARKS
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with served_shots(tmp_path_factory.mktemp("browser-kept-photo"), 3) as app:
+        yield app
+
+
+def pick(page, name: str) -> None:
+    page.locator("#saved-choice input").click()
+    page.locator("ul[role=listbox] li").filter(has_text=name).click()
+
+
+def still_dropped(page, src: str) -> None:
+    """The same photo in the drop zone, its box drawn on it; a search asked again uses both."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#query-image img")).to_have_attribute("src", src, timeout=TIMEOUT)
+    expect(page.locator("#query-image .region-box")).to_be_visible(timeout=TIMEOUT)
+    page.locator("#query textarea, #query input").first.press("Enter")
+    expect_status(page, "“a cross” + a part of the dropped photo ·")
+
+
+@pytest.fixture(scope="module")
+def kept(app):
+    """Three saved searches that cannot be opened (each named for why), listed on a page opened after."""
+    from clipsearch.saved import SavedSearch, SavedSearches
+
+    index = app["root"] / "index"
+    saved = SavedSearches(index)
+    photo_gone, _ = saved.put(SavedSearch("Photo gone", "a shot"), app["root"] / "photos" / "shot-0.jpg")
+    os.unlink(photo_gone.photo_path(index))  # its copy removed by hand
+    saved.save(SavedSearch("Refused", "red - red"))  # words the search refuses
+    saved.save(SavedSearch("Soon forgotten", "a picture"))
+    return saved
+
+
+@pytest.mark.parametrize("name, said", [("Photo gone", "missing beside the index"), ("Refused", "cancel out"),
+                                        ("Soon forgotten", "No saved search called “Soon forgotten” is kept")])
+def test_a_saved_search_that_cannot_open_leaves_the_dropped_photo_and_its_box(app, page, kept, tmp_path, name, said):
+    from playwright.sync_api import expect
+
+    page.goto(app["url"])
+    page.locator("#saved-panel").get_by_text("Saved searches", exact=True).click()  # listed
+    page.locator("#query textarea, #query input").first.fill("a cross")
+    drop_photo(page, halves(tmp_path / "halves.jpg"))
+    expect_status(page, "“a cross” + the dropped photo ·")
+    drag_over(page, (0.1, 0.2, 0.45, 0.8))
+    expect_status(page, "“a cross” + a part of the dropped photo ·")
+    src = page.locator("#query-image img").get_attribute("src")
+    if name == "Soon forgotten":
+        assert kept.remove(name)  # as another tab, or `clipsearch saved forget`, does
+    pick(page, name)
+    if name == "Photo gone":  # a toast
+        expect(page.get_by_test_id("toast-body").filter(has_text=said)).to_be_visible(timeout=TIMEOUT)
+    else:
+        expect_status(page, said)
+    still_dropped(page, src)
+
+    fake = tmp_path / "holiday.png"  # the drop zone's checks stay: a file that is no picture is refused
+    fake.write_text("this is not a picture")
+    page.locator("#query-image input[type=file]").set_input_files(str(fake))
+    expect_status(page, "not a picture")  # in the status line, not an error badge
+    expect(page.locator("#query-image")).to_contain_text("Drop Image Here", timeout=TIMEOUT)
