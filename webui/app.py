@@ -81,11 +81,22 @@ EMPTY_IF_UNREADABLE = "(image, unreadable) => (image && unreadable && image.path
 # Find similar, or a topic opened: its photos replace the results, and the query's boxes are emptied
 # (they claimed a query the results are not, and Enter ran it) as the click lands, in the browser:
 # emptied when the results came, they took words typed since. Find similar with no result chosen
-# (nothing in the preview) is only said, and leaves them.
+# (nothing in the preview) is only said, and leaves them. What they held is kept (``BACK_IF_REFUSED``).
 EMPTIED = """(text, image, region) => {
   if (__CHOSEN__ && !document.querySelector('#preview img')) return [text, image, region];
   if (window.clipsearchRegion) window.clipsearchRegion.forget('query-image');
+  if (text || image || region) window.clipsearchEmptied = {text, image, region};
   return ['', null, ''];
+}"""
+# Find similar or a topic refused (a photo no longer indexed, a date that is no date: the address's step,
+# ``Page.similar_address``, says "" for it): the words, the photo dropped and its box the click emptied are
+# put back, where nothing was typed or dropped since; they were lost from the page. Put back by the page's
+# script: the drop zone written from Python (a skip) is rebuilt for the session without its checks.
+BACK_IF_REFUSED = """(asked, text, image, region) => {
+  const emptied = window.clipsearchEmptied;
+  window.clipsearchEmptied = null;
+  if (asked || !emptied || text || image || region) return [text, image, region];
+  return [emptied.text, emptied.image, emptied.region];
 }"""
 # The upload's last step (``page.stand_in``) gives the drop zone the picture to show (a JPEG stand-in,
 # or the upload itself). Its answer goes to a hidden picture of its own, with the file it was asked
@@ -289,6 +300,9 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         similar_address = gr.Textbox("", visible="hidden", elem_id="similar-address", label="address")
         similar_in_address = [{"fn": page.similar_address, "inputs": [last, changed], "outputs": similar_address, **PRIVATE},
                               {"fn": None, "inputs": similar_address, "js": SIMILAR_ADDRESS_JS, **PRIVATE}]
+        query_boxes = [text, image, region]
+        back_if_refused = [{"fn": None, "inputs": [similar_address, *query_boxes], "outputs": query_boxes,
+                            "js": BACK_IF_REFUSED, **PRIVATE}, {"fn": None, "inputs": region, "js": show("query-image"), **PRIVATE}]
         rerun = {"fn": page.rerun, "inputs": [last, text, image, *filters, region], "outputs": outputs,
                  "trigger_mode": "always_last", "api_visibility": "private", **searching}
         # A re-run the user asked marks the page (``turns.ASKED_BY_HAND``) here, not in its turn: "change" says so for
@@ -304,8 +318,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             unselect_if, changed, gallery, api_visibility="private", show_progress="hidden").then(
             **in_address[0]).then(**in_address[1]).then(**similar_in_address[0]).then(**similar_in_address[1])
         wire_topics(topics, TopicsView(page), filters, outputs, searching, [
-            {"fn": unselect_if, "inputs": changed, "outputs": gallery, **PRIVATE}, *similar_in_address])
-        query_boxes = [text, image, region]
+            {"fn": unselect_if, "inputs": changed, "outputs": gallery, **PRIVATE}, *similar_in_address, *back_if_refused])
         topics["covers"].select(None, query_boxes, query_boxes, js=EMPTIED.replace("__CHOSEN__", "false"), **PRIVATE)
         for asked in (similar_btn, similar_go):
             asked.click(None, query_boxes, query_boxes, js=EMPTIED.replace("__CHOSEN__", "true"), **PRIVATE)
@@ -331,10 +344,10 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             None, js=PREVIEW_INTO_VIEW, api_visibility="private")
         finding = {"fn": page.find_similar, "outputs": outputs, "api_visibility": "private", **searching}
         take_turn(similar_btn.click(**first_unselect, **SELECTION), {**finding, "inputs": [selected, *filters]}).then(
-            **similar_in_address[0]).then(**similar_in_address[1])
+            **similar_in_address[0]).then(**similar_in_address[1]).then(**back_if_refused[0]).then(**back_if_refused[1])
         on_box("preview", similar_region, similar_go, lambda event: take_turn(event.then(**first_unselect), {
             **finding, "inputs": [selected, *filters, similar_region]}).then(**similar_in_address[0]).then(
-            **similar_in_address[1]))
+            **similar_in_address[1]).then(**back_if_refused[0]).then(**back_if_refused[1]))
         used_photo = gr.Checkbox(False, visible="hidden", elem_id="photo-used", label="photo used")
         used = use_btn.click(page.use_chosen, selected, [image, status, used_photo], api_visibility="private",
                              show_progress="hidden", **SELECTION).then(

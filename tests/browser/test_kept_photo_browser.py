@@ -83,3 +83,60 @@ def test_a_saved_search_that_cannot_open_leaves_the_dropped_photo_and_its_box(ap
     page.locator("#query-image input[type=file]").set_input_files(str(fake))
     expect_status(page, "not a picture")  # in the status line, not an error badge
     expect(page.locator("#query-image")).to_contain_text("Drop Image Here", timeout=TIMEOUT)
+
+
+def test_find_similar_refused_puts_back_the_words_the_dropped_photo_and_its_box(app, page, tmp_path, monkeypatch):
+    """Find similar empties the query's boxes as the click lands; refused (the photo chosen no longer
+    indexed), it left them empty: the words typed, the photo dropped and its box were lost. They are
+    put back (by the page's script: the drop zone keeps its checks)."""
+    from playwright.sync_api import expect
+
+    page.goto(app["url"])
+    box = page.locator("#query textarea, #query input").first
+    box.fill("a cross")
+    drop_photo(page, halves(tmp_path / "halves.jpg"))
+    drag_over(page, (0.1, 0.2, 0.45, 0.8))
+    expect_status(page, "“a cross” + a part of the dropped photo ·")
+    src = page.locator("#query-image img").get_attribute("src")
+    page.locator("#results .thumbnail-item").first.click()
+    expect(page.locator("#details")).to_contain_text("Path:", timeout=TIMEOUT)
+    with monkeypatch.context() as patched:
+        patched.setattr(app["engine"], "record", lambda path: None)  # removed from the index since
+        page.locator("#find-similar").click()
+        expect_status(page, "⚠️ That photo is not in the index")
+    expect(box).to_have_value("a cross", timeout=TIMEOUT)
+    still_dropped(page, src)
+
+    fake = tmp_path / "holiday.png"  # the drop zone's checks stay: a file that is no picture is refused
+    fake.write_text("this is not a picture")
+    page.locator("#query-image input[type=file]").set_input_files(str(fake))
+    expect_status(page, "not a picture")
+    expect(page.locator("#query-image")).to_contain_text("Drop Image Here", timeout=TIMEOUT)
+
+
+def test_a_topic_refused_puts_back_the_words_the_dropped_photo_and_its_box(app, page, tmp_path, monkeypatch):
+    """A topic opened empties the query's boxes as the click lands; refused (gone since its cover
+    was shown), it left them empty. They are put back, as after Find similar refused."""
+    from playwright.sync_api import expect
+
+    from clipsearch import InvalidQuery
+
+    page.goto(app["url"])
+    box = page.locator("#query textarea, #query input").first
+    box.fill("a cross")
+    drop_photo(page, halves(tmp_path / "halves.jpg"))
+    drag_over(page, (0.1, 0.2, 0.45, 0.8))
+    expect_status(page, "“a cross” + a part of the dropped photo ·")
+    src = page.locator("#query-image img").get_attribute("src")
+    page.locator("#topics-panel").get_by_text("Topics: what your photos show").click()
+    page.locator("#topics img").first.wait_for()
+
+    def gone(name, **_):
+        raise InvalidQuery(f"no topic is called {name!r}")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(app["engine"], "topic_photos", gone)  # the index changed since the covers were made
+        page.locator("#topics .thumbnail-item").first.click()
+        expect_status(page, "no topic is called")
+    expect(box).to_have_value("a cross", timeout=TIMEOUT)
+    still_dropped(page, src)
