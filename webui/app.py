@@ -118,8 +118,10 @@ PREVIEW_INTO_VIEW = """() => {
   if (preview && results && preview.getBoundingClientRect().top >= results.getBoundingClientRect().bottom)
     preview.scrollIntoView({behavior: "smooth", block: "start"});
 }"""
-# Search with this photo: the drop zone's box forgotten where a photo went there (nothing chosen: it stays).
-FORGET_IF_USED = "(used, region) => { if (!used) return region; return (" + FORGET + ")(); }"
+# Search with this photo: the photo chosen (from a hidden twin) into the drop zone, its box forgotten; where
+# none went (nothing chosen, or no longer indexed) the photo dropped and its box stay, and so do the zone's
+# checks, which a skip of the drop zone from Python lost (Gradio rebuilt it for the session without them).
+PUT_IF_USED = "(used, photo, image, region) => used ? [photo, (" + FORGET + ")()] : [image, region]"
 GALLERY_COLUMNS = 5
 # Gradio gives its gallery as many columns as it has pictures, up to ``columns``: one or two
 # results (often, with the cut-off) came out as one or two 256 px thumbnails blown up to the
@@ -349,9 +351,11 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             **finding, "inputs": [selected, *filters, similar_region]}).then(**similar_in_address[0]).then(
             **similar_in_address[1]).then(**back_if_refused[0]).then(**back_if_refused[1]))
         used_photo = gr.Checkbox(False, visible="hidden", elem_id="photo-used", label="photo used")
-        used = use_btn.click(page.use_chosen, selected, [image, status, used_photo], api_visibility="private",
+        chosen_photo = gr.Image(type="filepath", visible="hidden", interactive=False, label="photo chosen")
+        used = use_btn.click(page.use_chosen, selected, [chosen_photo, status, used_photo], api_visibility="private",
                              show_progress="hidden", **SELECTION).then(
-            None, [used_photo, region], region, js=FORGET_IF_USED, **PRIVATE).then(**first_unselect)
+            None, [used_photo, chosen_photo, image, region], [image, region], js=PUT_IF_USED, **PRIVATE).then(
+            **first_unselect)
         take_turn(used, {**searched, "fn": page.search_if_used, "inputs": [used_photo, *searched["inputs"]]}).then(
             **in_address[0]).then(**in_address[1])
         opened = gr.Textbox("", visible="hidden", elem_id="opened-address", label="address")

@@ -116,9 +116,10 @@ class Page(PageAddress):
         return jpeg
 
     def use_chosen(self, selected: str | None):
-        """Search with this photo: (the drop zone, the status line, whether a photo went there, for
-        ``search_if_used``). What stops it is said in the status line, as Find similar says it (a
-        red error toast said it); nothing else changes."""
+        """Search with this photo: (the photo for the drop zone, the status line, whether one is to go there,
+        for ``search_if_used``). The page puts it there (``app.PUT_IF_USED``): the skip said where none goes
+        would make Gradio rebuild the drop zone without its checks. What stops it is said in the status line,
+        as Find similar says it (a red error toast said it); nothing else changes."""
         try:
             return self.use_selected(selected), gr.skip(), True
         except gr.Error as exc:  # nothing chosen is no trouble: said as Find similar says it, without ⚠️

@@ -140,3 +140,26 @@ def test_a_topic_refused_puts_back_the_words_the_dropped_photo_and_its_box(app, 
         expect_status(page, "no topic is called")
     expect(box).to_have_value("a cross", timeout=TIMEOUT)
     still_dropped(page, src)
+
+
+def test_search_with_this_photo_refused_leaves_the_dropped_photo_and_the_checks(app, page, tmp_path):
+    """"Search with this photo" with no result chosen said so, and skipped the drop zone from Python:
+    Gradio then rebuilt it for the session without its checks, and a file that is no picture dropped
+    next failed with an "Error" badge instead of being refused in the status line."""
+    from playwright.sync_api import expect
+
+    page.goto(app["url"])
+    page.locator("#query textarea, #query input").first.fill("a cross")
+    drop_photo(page, halves(tmp_path / "halves.jpg"))
+    drag_over(page, (0.1, 0.2, 0.45, 0.8))
+    expect_status(page, "“a cross” + a part of the dropped photo ·")
+    src = page.locator("#query-image img").get_attribute("src")
+    page.locator("#use-photo").click()
+    expect(page.locator("#status")).to_have_text("Click a result first, then search with it.", timeout=TIMEOUT)
+    still_dropped(page, src)
+
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is not a picture")
+    page.locator("#query-image input[type=file]").set_input_files(str(fake))
+    expect_status(page, "not a picture")  # in the status line, not an error badge
+    expect(page.locator("#query-image")).to_contain_text("Drop Image Here", timeout=TIMEOUT)
