@@ -5,7 +5,8 @@ were two events in flight at once: a re-run still on its way when a new query wa
 the Search button, a photo dropped) could answer after it, and put the older query's results, and
 what the page remembers of them (``last``, the results the sort and the clicks read), over the
 newer one's (as could Find similar, a topic or a saved search opened, or the search of the address
-the page was opened at). Each such step now waits, in the browser, till the one asked before it
+the page was opened at; or the results shown filtered again for a new cut-off, order or Strong
+matches only, ``Page.refilter``). Each such step now waits, in the browser, till the one asked before it
 has answered (its results on the page, its remembered values on the server), and only then asks
 the server.
 Asked one after the other, they answer in that order: the newest search asked is the one shown.

@@ -47,10 +47,10 @@ def app(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser-search-order")
     make_sample_library(root / "photos", n=120, seed=0)
     held = {"rerun": HeldSteps(Page.rerun), "search": HeldSteps(Page.search), "told": HeldSteps(Page.similar_address),
-            "address": HeldSteps(Page.query_address)}
+            "address": HeldSteps(Page.query_address), "refilter": HeldSteps(Page.refilter)}
     with pytest.MonkeyPatch.context() as mp:  # before the app binds them
         for name, steps in (("rerun", held["rerun"]), ("search", held["search"]), ("similar_address", held["told"]),
-                            ("query_address", held["address"])):
+                            ("query_address", held["address"]), ("refilter", held["refilter"])):
             mp.setattr(Page, name, lambda page, *args, steps=steps: steps(page, *args))
         with served_library(root) as app:
             app.update(held, truth=ground_truth(app["library"]))
@@ -99,6 +99,25 @@ def test_a_search_asked_while_a_rerun_is_on_its_way_is_the_one_shown(app, page):
     page.get_by_label("date (newest first)").check()  # a re-sort of the results remembered: the blue stars'
     expect_status(page, "“a blue star”")
     page.get_by_label("relevance").check()
+
+
+def test_a_filter_changed_just_before_a_search_does_not_put_the_older_results_back(app, page):
+    """Strong matches only unticked (the results shown filtered again, ``Page.refilter``) and, before
+    that answer came, "a blue star" searched: the red circles, filtered again, answered after the
+    blue stars and were put back over them (seen in a browser test under load). The filter now takes
+    its turn: the red circles filtered, then the blue stars searched, shown last."""
+    search_for(page, "a red circle")
+    with app["refilter"].held() as refilters:
+        page.locator("#strong-only input").uncheck()
+        refilters.arrived(1)  # the red circles' refilter on the server, not answered yet
+        ask(page, "a blue star")
+        page.wait_for_function(LANDED_OR_WAITING, arg="“a blue star”")
+        refilters.answer(0)  # it answers now, after the new search was asked
+        page.wait_for_timeout(1500)  # its answer, on the server already, is on the page by now
+    expect_status(page, "“a blue star”")
+    assert first_is(app, page, "blue", "star"), result_names(page)[:3]
+    page.locator("#strong-only input").check()
+    expect_status(page, "“a blue star”")
 
 
 def test_a_rerun_asked_while_a_search_is_on_its_way_reruns_that_search(app, page):
