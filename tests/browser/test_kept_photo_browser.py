@@ -32,6 +32,30 @@ def pick(page, name: str) -> None:
     page.locator("ul[role=listbox] li").filter(has_text=name).click()
 
 
+def words_and_a_part_dropped(app, page, tmp_path):
+    """The page opened, "a cross" typed, a photo dropped and a box drawn on it, searched: the search
+    box, and the drop zone's picture (its ``src``)."""
+    page.goto(app["url"])
+    box = page.locator("#query textarea, #query input").first
+    box.fill("a cross")
+    drop_photo(page, halves(tmp_path / "halves.jpg"))
+    drag_over(page, (0.1, 0.2, 0.45, 0.8))
+    expect_status(page, "“a cross” + a part of the dropped photo ·")
+    return box, page.locator("#query-image img").get_attribute("src")
+
+
+def still_refuses_no_picture(page, tmp_path) -> None:
+    """The drop zone's checks stay: a file that is no picture is refused in the status line, not
+    with an error badge, and the zone emptied of it."""
+    from playwright.sync_api import expect
+
+    fake = tmp_path / "holiday.png"
+    fake.write_text("this is not a picture")
+    page.locator("#query-image input[type=file]").set_input_files(str(fake))
+    expect_status(page, "not a picture")
+    expect(page.locator("#query-image")).to_contain_text("Drop Image Here", timeout=TIMEOUT)
+
+
 def still_dropped(page, src: str) -> None:
     """The same photo in the drop zone, its box drawn on it; a search asked again uses both."""
     from playwright.sync_api import expect
@@ -78,11 +102,7 @@ def test_a_saved_search_that_cannot_open_leaves_the_dropped_photo_and_its_box(ap
         expect_status(page, said)
     still_dropped(page, src)
 
-    fake = tmp_path / "holiday.png"  # the drop zone's checks stay: a file that is no picture is refused
-    fake.write_text("this is not a picture")
-    page.locator("#query-image input[type=file]").set_input_files(str(fake))
-    expect_status(page, "not a picture")  # in the status line, not an error badge
-    expect(page.locator("#query-image")).to_contain_text("Drop Image Here", timeout=TIMEOUT)
+    still_refuses_no_picture(page, tmp_path)
 
 
 def test_find_similar_refused_puts_back_the_words_the_dropped_photo_and_its_box(app, page, tmp_path, monkeypatch):
@@ -91,13 +111,7 @@ def test_find_similar_refused_puts_back_the_words_the_dropped_photo_and_its_box(
     put back (by the page's script: the drop zone keeps its checks)."""
     from playwright.sync_api import expect
 
-    page.goto(app["url"])
-    box = page.locator("#query textarea, #query input").first
-    box.fill("a cross")
-    drop_photo(page, halves(tmp_path / "halves.jpg"))
-    drag_over(page, (0.1, 0.2, 0.45, 0.8))
-    expect_status(page, "“a cross” + a part of the dropped photo ·")
-    src = page.locator("#query-image img").get_attribute("src")
+    box, src = words_and_a_part_dropped(app, page, tmp_path)
     page.locator("#results .thumbnail-item").first.click()
     expect(page.locator("#details")).to_contain_text("Path:", timeout=TIMEOUT)
     with monkeypatch.context() as patched:
@@ -107,11 +121,7 @@ def test_find_similar_refused_puts_back_the_words_the_dropped_photo_and_its_box(
     expect(box).to_have_value("a cross", timeout=TIMEOUT)
     still_dropped(page, src)
 
-    fake = tmp_path / "holiday.png"  # the drop zone's checks stay: a file that is no picture is refused
-    fake.write_text("this is not a picture")
-    page.locator("#query-image input[type=file]").set_input_files(str(fake))
-    expect_status(page, "not a picture")
-    expect(page.locator("#query-image")).to_contain_text("Drop Image Here", timeout=TIMEOUT)
+    still_refuses_no_picture(page, tmp_path)
 
 
 def test_a_topic_refused_puts_back_the_words_the_dropped_photo_and_its_box(app, page, tmp_path, monkeypatch):
@@ -121,13 +131,7 @@ def test_a_topic_refused_puts_back_the_words_the_dropped_photo_and_its_box(app, 
 
     from clipsearch import InvalidQuery
 
-    page.goto(app["url"])
-    box = page.locator("#query textarea, #query input").first
-    box.fill("a cross")
-    drop_photo(page, halves(tmp_path / "halves.jpg"))
-    drag_over(page, (0.1, 0.2, 0.45, 0.8))
-    expect_status(page, "“a cross” + a part of the dropped photo ·")
-    src = page.locator("#query-image img").get_attribute("src")
+    box, src = words_and_a_part_dropped(app, page, tmp_path)
     page.locator("#topics-panel").get_by_text("Topics: what your photos show").click()
     page.locator("#topics img").first.wait_for()
 
@@ -148,18 +152,9 @@ def test_search_with_this_photo_refused_leaves_the_dropped_photo_and_the_checks(
     next failed with an "Error" badge instead of being refused in the status line."""
     from playwright.sync_api import expect
 
-    page.goto(app["url"])
-    page.locator("#query textarea, #query input").first.fill("a cross")
-    drop_photo(page, halves(tmp_path / "halves.jpg"))
-    drag_over(page, (0.1, 0.2, 0.45, 0.8))
-    expect_status(page, "“a cross” + a part of the dropped photo ·")
-    src = page.locator("#query-image img").get_attribute("src")
+    _, src = words_and_a_part_dropped(app, page, tmp_path)
     page.locator("#use-photo").click()
     expect(page.locator("#status")).to_have_text("Click a result first, then search with it.", timeout=TIMEOUT)
     still_dropped(page, src)
 
-    fake = tmp_path / "holiday.png"
-    fake.write_text("this is not a picture")
-    page.locator("#query-image input[type=file]").set_input_files(str(fake))
-    expect_status(page, "not a picture")  # in the status line, not an error badge
-    expect(page.locator("#query-image")).to_contain_text("Drop Image Here", timeout=TIMEOUT)
+    still_refuses_no_picture(page, tmp_path)
