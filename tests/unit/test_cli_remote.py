@@ -3,14 +3,10 @@ server refuses ends as the same mistake ends in a search here."""
 
 from __future__ import annotations
 
-import json
-import threading
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 import cli.search
+from testsupport.net import answering
 
 
 @pytest.mark.parametrize("url, said", [("http://host:abc/", "Invalid port: 'abc'"),
@@ -21,37 +17,6 @@ def test_a_server_url_that_is_not_one_is_a_one_line_error(url, said, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: --server http://") and " is not a URL (" in err and said in err
     assert err.count("\n") == 1 and "secret" not in err
-
-
-@contextmanager
-def answering(status: int, body: dict | str):
-    """A server on a free local port that answers every GET and POST with ``status`` and ``body``
-    as JSON (a ``str``: as an HTML page)."""
-    class Answer(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            html = isinstance(body, str)
-            data = body.encode() if html else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html" if html else "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.do_GET()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize("status, body, said", [

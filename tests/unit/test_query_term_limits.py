@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import gradio as gr
@@ -22,6 +20,7 @@ from clipsearch.errors import QueryTooLarge
 from clipsearch.query import MAX_QUERY_CHARS, MAX_TERMS
 from clipsearch.saved import SavedSearch, SavedSearches
 from testsupport.imagefactory import photo, save
+from testsupport.net import answering
 from webui.api_errors import ApiError
 from webui.page_outputs import ADDRESS_NAMES, OUTPUT_NAMES
 from webui.saved_api import with_saved
@@ -71,36 +70,12 @@ def test_the_command_line_refuses_words_and_images_past_the_limit_before_it_open
     assert "no index" in capsys.readouterr().err  # at the limit: on to the index
 
 
-class Recording(BaseHTTPRequestHandler):
-    """A server that records what it is asked, and answers no result."""
-
-    asked: list[str] = []
-
-    def do_GET(self) -> None:
-        Recording.asked.append(self.path)
-        data = json.dumps({"query": "", "results": [], "took_ms": 1}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.do_GET()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
 @pytest.fixture
 def server():
-    Recording.asked = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recording)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    """A server that records what it is asked (``server.asked``), and answers no result."""
+    asked: list[str] = []
+    with answering(200, {"query": "", "results": [], "took_ms": 1}, asked) as url:
+        yield SimpleNamespace(url=url, asked=asked)
 
 
 def test_search_server_checks_a_query_past_the_limits_here_and_asks_no_server(server, picture, capsys):
@@ -110,13 +85,13 @@ def test_search_server_checks_a_query_past_the_limits_here_and_asks_no_server(se
                                     f"{len(too_long.strip()):,}"),
                        ([words(MAX_TERMS), "--image", picture], PICTURE_SAID)):
         with pytest.raises(SystemExit) as end:
-            cli.search.main(["search", *argv, "--server", server])
+            cli.search.main(["search", *argv, "--server", server.url])
         err = capsys.readouterr().err
         assert end.value.code == 2 and err.startswith("usage: python -m clipsearch search "), err
         assert f"search: error: {said}" in err, err
-    assert Recording.asked == []
-    assert cli.search.main(["search", words(MAX_TERMS), "--server", server]) == 0  # at the limit: asked
-    assert len(Recording.asked) == 1
+    assert server.asked == []
+    assert cli.search.main(["search", words(MAX_TERMS), "--server", server.url]) == 0  # at the limit: asked
+    assert len(server.asked) == 1
 
 
 def test_a_saved_search_whose_words_and_photo_could_never_run_is_not_saved(settings, picture):
