@@ -74,15 +74,15 @@ class IndexHandle:
         names: what a run that names no folder indexes, as it did before (``key`` "left_out": those
         removed from it, which a run over the folders around them leaves out). None where the
         records are there, or where no manifest names the index's model."""
-        if self._manifest_stamp() is None or self.stamp is not None:  # the file first: no store asked for nothing
+        manifest = self._manifest()
+        if _named_stamp(manifest) is None or self.stamp is not None:  # the file first: no store asked for nothing
             return []
-        folders = self._manifest().get(key)
+        folders = manifest.get(key)
         return [f for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
 
     def _manifest_stamp(self) -> dict[str, Any] | None:
         """The stamp ``manifest.json`` names (it is written beside the records, for people), if any."""
-        stamp = self._manifest().get("stamp")
-        return stamp if isinstance(stamp, dict) and isinstance(stamp.get("model"), str) else None
+        return _named_stamp(self._manifest())
 
     def _manifest(self) -> dict[str, Any]:
         """``manifest.json`` ({} where there is none, or it cannot be read or is not an object)."""
@@ -103,7 +103,7 @@ class IndexHandle:
         One made anew where its records were deleted by hand keeps the folders removed from it out,
         and ``lost_folders`` says which folders the records gone covered."""
         left_out = self.remembered_folders("left_out")  # read before the new index writes its manifest
-        self.lost_folders = self.remembered_folders() if self.stamp is None else []
+        self.lost_folders = self.remembered_folders()  # [] where the records are there
         store = open_store(self.folder, stamp, create=True, kind=self.kind, uri=self.uri)
         if left_out:
             store.set_folders(store.info().get("folders", []), left_out)
@@ -161,3 +161,9 @@ def same_model(stamp: dict[str, Any], spec: ModelSpec) -> bool:
     weights = Path(spec.weights).expanduser().resolve() if spec.weights else None
     return (recorded.name, recorded.pretrained, recorded.weights) == (
         spec.name, None if (spec.weights or spec.name == "demo") else spec.pretrained, weights)
+
+
+def _named_stamp(manifest: dict[str, Any]) -> dict[str, Any] | None:
+    """A manifest's stamp, where it names a model."""
+    stamp = manifest.get("stamp")
+    return stamp if isinstance(stamp, dict) and isinstance(stamp.get("model"), str) else None

@@ -99,19 +99,18 @@ class SavedSearch:
     def terms(self, index_dir: str | Path) -> list[QueryTerm]:
         """What to search for: the words' terms, and the photo's copy (or its ``region``); as ``runnable``
         says, a search past a query's limits (saved before there were any, or by hand) names itself."""
-        self.runnable()
-        return self._terms(index_dir)
-
-    def runnable(self) -> SavedSearch:
-        """This search, where it can run as saved. One past a query's limits (``query.MAX_TERMS`` terms,
-        its photo one of them, ``MAX_QUERY_CHARS`` characters), saved before there were any or written
-        by hand, is ``QueryTooLarge`` naming it and saying what to do: every front end says it so."""
         try:
-            self._terms(index_dir="")
+            return self._terms(index_dir)
         except QueryTooLarge as exc:
             photo = f" (its photo counts as one of the {MAX_TERMS} terms)" if self.photo else ""
             raise QueryTooLarge(f"the saved search {self.name!r} cannot run: {exc}. Save it again with fewer "
                                 f"words{photo}, or forget it") from None
+
+    def runnable(self) -> SavedSearch:
+        """This search, where it can run as saved. One past a query's limits (``query.MAX_TERMS`` terms,
+        its photo one of them, ``MAX_QUERY_CHARS`` characters), saved before there were any or written
+        by hand, is ``QueryTooLarge`` naming it and saying what to do (``terms``): every front end says it so."""
+        self.terms(index_dir="")
         return self
 
     def _terms(self, index_dir: str | Path) -> list[QueryTerm]:
