@@ -8,8 +8,9 @@ the drop zone and its box on the photo. Any trouble (a read-only index folder, a
 that is wrong) is a warning toast; what was saved before stays. The page opened at an address that names
 a search not kept (``/?saved=NAME``, forgotten since), or a search chosen in the list that another tab or
 ``clipsearch saved`` forgot since the list was shown, says so in its status line, and keeps it out of the
-address. Gradio's toasts render their message as HTML (not markdown): a name, or an error that quotes one,
-goes in escaped, shown as typed.
+address; so does one whose photo was removed from beside the index since, or whose words are refused (the
+words typed, the photo dropped and its box stay, ``PUT_IF_OPENED``). Gradio's toasts render their message
+as HTML (not markdown): a name, or an error that quotes one, goes in escaped, shown as typed.
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
@@ -129,12 +130,15 @@ class SavedView:
             kept = self.saved.get(name) if name else None
             if name and kept is None:
                 raise ClipSearchError(f"No saved search is called “{name}” (any more?).")
-            image, region = self._photo_of(kept)
         except ClipSearchError as exc:
             gr.Warning(as_typed(str(exc)))
             return not_opened(nothing_changes()), False
         if kept is None:
             return not_opened(nothing_changes()), False
+        try:
+            image, region = self._photo_of(kept)
+        except ClipSearchError as exc:  # its photo gone since: said in the status line, as its words refused are
+            return not_opened(nothing_changes(f"⚠️ {md(str(exc))}")), False
         folder, since, until = kept.folder or ALL_FOLDERS, kept.since or "", kept.until or ""
         try:
             kept.runnable()

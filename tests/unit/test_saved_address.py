@@ -8,10 +8,14 @@ page's script that drops it from the address (its last output: "" where the sear
 chosen in the list that another tab (or ``clipsearch saved forget``) forgot meanwhile was the same: a
 toast, and ``saved=NAME`` written in the address; it is now said as the address's is, the list shown
 again without it, and the name handed on to the script that keeps it out of the address.
+
+A search chosen in the list whose photo was removed from beside the index since it was saved said so only
+in a toast: it is said in the status line now, as the other saved searches that cannot be opened are.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
@@ -38,6 +42,10 @@ class FakePage:
 
     def opened(self, out, asked, at):
         return out
+
+    def show_photo(self, photo, name):
+        """The saved search's photo for the drop zone, as ``page.Page.show_photo``: None where it cannot be read."""
+        return photo if photo and Path(photo).is_file() else None
 
 
 @pytest.fixture
@@ -125,3 +133,29 @@ def test_a_saved_search_whose_words_are_refused_leaves_the_boxes_and_the_drop_zo
     assert out[-3] is False and all(box == gr.skip() for box in out[:len(ADDRESS_NAMES)])
     opened = opened_at(view, "Refused")  # the address's: its twins keep the page's own, as they are
     assert all(box == gr.skip() for box in opened[:len(ADDRESS_NAMES)]) and opened[STATUS] == "searched red - red"
+
+
+@pytest.fixture
+def photo_gone(view, tmp_path):
+    """A saved search with a photo, its copy removed from beside the index by hand since."""
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), "red").save(tmp_path / "shot.jpg")
+    saved = SavedSearches(view.page.handlers.settings.index_dir)
+    kept, _ = saved.put(SavedSearch("Photo gone", "a shot"), tmp_path / "shot.jpg")
+    Path(kept.photo_path(view.page.handlers.settings.index_dir)).unlink()
+    return kept
+
+
+def test_a_search_chosen_in_the_list_whose_photo_is_gone_says_so_in_the_status_line(view, photo_gone):
+    out = view.chosen("Photo gone", 20, 0.0, "relevance", True)
+    said = out[STATUS]
+    assert said.startswith("⚠️ ") and "The photo of “Photo gone” is missing beside the index" in said, said
+    assert view.warned == [] and view.page.searched == []  # said once, in the status line; nothing run
+    assert out[-3] is False and all(box == gr.skip() for box in out[:len(ADDRESS_NAMES)])  # the boxes and drop zone stay
+    assert out[len(ADDRESS_NAMES) + 2 + OUTPUT_NAMES.index("changed")] is False  # the results shown stay
+    assert out[-2] == gr.skip() and out[-1] == ""  # still listed: it is kept
+    opened = opened_at(view, "Photo gone")  # the address's says it so too
+    assert "missing beside the index" in opened[STATUS] and view.warned == [] and opened[-1] == ""
+    assert all(box == gr.skip() for box in opened[:len(ADDRESS_NAMES)])
+
