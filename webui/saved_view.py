@@ -9,8 +9,9 @@ that is wrong) is a warning toast; what was saved before stays. The page opened 
 a search not kept (``/?saved=NAME``, forgotten since), or a search chosen in the list that another tab or
 ``clipsearch saved`` forgot since the list was shown, says so in its status line, and keeps it out of the
 address; so does one whose photo was removed from beside the index since, or whose words are refused (the
-words typed, the photo dropped and its box stay, ``PUT_IF_OPENED``). Gradio's toasts render their message
-as HTML (not markdown): a name, or an error that quotes one, goes in escaped, shown as typed.
+words typed, the photo dropped and its box stay, ``PUT_IF_OPENED``). A pick reads the file of saved searches
+once (``looked_up``). Gradio's toasts render their message as HTML (not markdown): a name, or an error that
+quotes one, goes in escaped, shown as typed.
 """
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
@@ -22,7 +23,7 @@ import gradio as gr
 
 from clipsearch import ClipSearchError, InvalidQuery
 from clipsearch.reports import counted
-from clipsearch.saved import SavedSearch, SavedSearches
+from clipsearch.saved import SavedSearch, SavedSearches, as_named
 
 from .address_js import CHOSEN_ADDRESS_JS, FORGOTTEN_ADDRESS_JS, GONE_SAVED_ADDRESS_JS
 from .handlers import ALL_FOLDERS, parse_filter
@@ -122,22 +123,31 @@ class SavedView:
         opened (forgotten, its photo missing, its words refused) leaves the boxes as they are, and
         says None and "" for the drop zone and its box: the page writes those to hidden twins, put in
         the drop zone only where the saved search was opened (``chosen``, ``page_address.from_the_address``)."""
-        return self.opening(name, k, min_score, sort, strong_only)[0]
-
-    def opening(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool) -> tuple[tuple, bool]:
-        """``open``'s outputs, and whether the saved search was opened (its photo and box to put on the page)."""
         try:
-            kept = self.saved.get(name) if name else None
+            kept = self.looked_up(name)[0]
             if name and kept is None:
                 raise ClipSearchError(f"No saved search is called “{name}” (any more?).")
         except ClipSearchError as exc:
             gr.Warning(as_typed(str(exc)))
-            return not_opened(nothing_changes()), False
+            return not_opened(nothing_changes())
+        return self.opening(kept, k, min_score, sort, strong_only)[0]
+
+    def looked_up(self, name: str | None) -> tuple[SavedSearch | None, list[SavedSearch]]:
+        """The saved search called ``name`` (None for none), and every one kept: the file read once for
+        a pick (``SavedSearchesError`` where it cannot be read)."""
+        searches = self.saved.all() if name else []
+        return next((s for s in searches if s.name == as_named(name)), None) if name else None, searches
+
+    def opening(self, kept: SavedSearch | None, k: float, min_score: float, sort: str,
+                strong_only: bool) -> tuple[tuple, bool]:
+        """``open``'s outputs for ``kept`` (as ``looked_up`` found it), and whether it was opened (its photo
+        and box to put on the page). Its photo gone (removed from beside the index since it was saved) is said
+        in the status line, as its words refused are."""
         if kept is None:
             return not_opened(nothing_changes()), False
         try:
             image, region = self._photo_of(kept)
-        except ClipSearchError as exc:  # its photo gone since: said in the status line, as its words refused are
+        except ClipSearchError as exc:
             return not_opened(nothing_changes(f"⚠️ {md(str(exc))}")), False
         folder, since, until = kept.folder or ALL_FOLDERS, kept.since or "", kept.until or ""
         try:
@@ -155,10 +165,16 @@ class SavedView:
         Where another tab (or ``clipsearch saved forget``) forgot it since the list was shown, nothing is
         searched: the status line says so (``not_kept``), the list is shown again without it, and NAME,
         which the page keeps out of its address (``CHOSEN_ADDRESS_JS``)."""
-        said = self.not_kept(name)
+        try:
+            kept, searches = self.looked_up(name)
+        except ClipSearchError as exc:
+            gr.Warning(as_typed(str(exc)))
+            return (*not_opened(nothing_changes()), False, gr.skip(), "")
+        said = not_kept(name, kept, searches)
         if said:
-            return (*not_opened(nothing_changes(said)), False, self.choices(), name)
-        out, opened = self.opening(name, k, min_score, sort, strong_only)
+            listed = [s.name for s in searches]
+            return (*not_opened(nothing_changes(said)), False, gr.Dropdown(choices=listed, value=None), name)
+        out, opened = self.opening(kept, k, min_score, sort, strong_only)
         return (*out, opened, gr.skip(), "")
 
     def from_address(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool,
@@ -169,28 +185,17 @@ class SavedView:
         opened, and none once a search was asked since (``page_address.from_the_address``). Last, NAME
         where no saved search of that name is kept ("" where one is): nothing is searched, the status
         line says so (``not_kept``), and the page drops ``saved=`` from its address (``GONE_SAVED_ADDRESS_JS``)."""
-        said = self.not_kept(name)
+        try:
+            kept, searches = self.looked_up(name)
+        except ClipSearchError as exc:
+            gr.Warning(as_typed(str(exc)))
+            return (*not_opened(nothing_changes()), "")
+        said = not_kept(name, kept, searches)
         if said:
             return (*not_opened(nothing_changes(said)), name)
         asked = dict(request.query_params) if request is not None else {}
-        return (*self.page.opened(self.open(name, k, min_score, sort, strong_only), asked,
+        return (*self.page.opened(self.opening(kept, k, min_score, sort, strong_only)[0], asked,
                                   len(ADDRESS_NAMES) + 2), "")  # the boxes, the drop zone and its box, then OUTPUT_NAMES
-
-    def not_kept(self, name: str | None) -> str:
-        """What the status line says of the address's saved search (or the list's) where none of that name is kept
-        (forgotten since, or never saved), and where to see those that are; "" where it is kept, or
-        where the file of saved searches cannot be read (``open`` then says why)."""
-        try:
-            if not name or self.saved.get(name) is not None:
-                return ""
-            kept = len(self.saved.all())
-        except ClipSearchError:
-            return ""
-        where = (f"nothing was searched. **Saved searches**, under the filters, lists the "
-                 f"{counted(kept, 'search', 'searches')} saved" if kept else
-                 "nothing was searched, and none is saved yet: **Saved searches**, under the filters, keeps "
-                 "the search in the boxes")
-        return f"⚠️ No saved search called “{md(name)}” is kept (forgotten since, or never saved): {where}."
 
     def listed_at_load(self, request: gr.Request):
         """The list on page load, with the saved search of the address (``/?saved=NAME``) chosen."""
@@ -206,6 +211,19 @@ class SavedView:
             raise ClipSearchError(f"The photo of “{kept.name}” is missing beside the index, or cannot be read: "
                                   "save the search again with its photo.")
         return image, kept.drawn_region(index_dir)
+
+
+def not_kept(name: str | None, kept: SavedSearch | None, searches: list[SavedSearch]) -> str:
+    """What the status line says of the address's saved search (or the list's) where none called ``name`` is
+    kept (``kept`` None: forgotten since, or never saved), and where to see those that are (``searches``,
+    as ``SavedView.looked_up`` read them); "" where it is kept, or no name was given."""
+    if not name or kept is not None:
+        return ""
+    where = (f"nothing was searched. **Saved searches**, under the filters, lists the "
+             f"{counted(len(searches), 'search', 'searches')} saved" if searches else
+             "nothing was searched, and none is saved yet: **Saved searches**, under the filters, keeps "
+             "the search in the boxes")
+    return f"⚠️ No saved search called “{md(name)}” is kept (forgotten since, or never saved): {where}."
 
 
 def not_opened(outputs: tuple) -> tuple:

@@ -10,7 +10,8 @@ toast, and ``saved=NAME`` written in the address; it is now said as the address'
 again without it, and the name handed on to the script that keeps it out of the address.
 
 A search chosen in the list whose photo was removed from beside the index since it was saved said so only
-in a toast: it is said in the status line now, as the other saved searches that cannot be opened are.
+in a toast: it is said in the status line now, as the other saved searches that cannot be opened are. And a
+pick read the file of saved searches twice (once to see whether the search was kept, once to open it): once now.
 """
 
 from __future__ import annotations
@@ -159,3 +160,17 @@ def test_a_search_chosen_in_the_list_whose_photo_is_gone_says_so_in_the_status_l
     assert "missing beside the index" in opened[STATUS] and view.warned == [] and opened[-1] == ""
     assert all(box == gr.skip() for box in opened[:len(ADDRESS_NAMES)])
 
+
+@pytest.mark.parametrize("name", ["Red circles", "Forgotten", "Photo gone"])
+def test_a_pick_reads_the_file_of_saved_searches_once(view, photo_gone, monkeypatch, name):
+    SavedSearches(view.page.handlers.settings.index_dir).save(SavedSearch("Red circles", "a red circle"))
+    reads: list[str] = []
+    real = SavedSearches._read
+    monkeypatch.setattr(SavedSearches, "_read", lambda self: reads.append("read") or real(self))
+    out = view.chosen(name, 20, 0.0, "relevance", True)
+    assert out[-3] is (name == "Red circles") and len(reads) == 1, (name, reads)
+    if name == "Forgotten":  # listed again from that one read
+        assert out[-2].choices == [("Photo gone", "Photo gone"), ("Red circles", "Red circles")]
+    reads.clear()
+    opened_at(view, name)
+    assert len(reads) == 1, (name, reads)
