@@ -37,6 +37,9 @@ from .model_threads import batched, batched_opener, model_thread  # noqa: F401 -
 from .page import ADDRESS_NAMES, NO_SELECTION, OUTPUT_NAMES, REFILTER_NAMES, Page, unselect, unselect_if
 from .page_address import from_the_address
 from .paths import safe_outputs
+from .query_box import CSS as QUERY_BOX_CSS
+from .query_box import QUERY_HELP
+from .query_box import install as install_query_box
 from .reachable import CSS as REACHABLE_CSS
 from .reachable import install as install_reachable
 from .region_view import CSS as REGION_CSS
@@ -67,12 +70,6 @@ ENCODER_LIMIT = 8
 # was pressed, which then said "Click a result first" or took the photo clicked before. One queue
 # for every page: a selection makes a preview, a few milliseconds once made.
 SELECTION = {"concurrency_id": "selection", "concurrency_limit": 1}
-QUERY_HELP = (
-    "Combine terms with ` + ` and ` - `, weight them with `2:`: "
-    "`beach + sunset - people`, `2:dog + grass`. A dropped or pasted photo joins the query as one "
-    "more term (drag a box on it to search with that part; from the keyboard, Enter on it, arrows, Enter). "
-    "Press Enter to search."
-)
 # After an upload: an unreadable one leaves the drop zone empty. In the browser: an update of the
 # image from Python would replace, for the session, the component that ``upload_image`` wrapped.
 # Only the file the search found unreadable (``Page.search_upload``) goes: told by the status line,
@@ -176,7 +173,7 @@ def launch_options(settings: Settings, engine: SearchEngine | None = None) -> di
     resolved = [Path(folder).resolve() for folder in folders]
     # Never block the thumbnail cache itself, wherever the user put it.
     blocked = [str(f) for f in resolved if not (f == thumbs or f in thumbs.parents)]
-    css = CSS + DUPLICATES_CSS + REGION_CSS + TOPICS_CSS + TOUCH_CSS + REACHABLE_CSS
+    css = CSS + DUPLICATES_CSS + REGION_CSS + TOPICS_CSS + TOUCH_CSS + REACHABLE_CSS + QUERY_BOX_CSS
     return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": css,
             "theme": theme(), "footer_links": ["api"]}
 
@@ -204,8 +201,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         banner = gr.Markdown(no_index_message(settings), visible=engine is None, elem_classes="no-index")
         with gr.Row(equal_height=True):
             with gr.Column(scale=4):
-                text = gr.Textbox(label="Search", placeholder="a dog on a beach", lines=1, max_lines=1,  # the browser
-                                  autofocus=True, elem_id="query", max_length=MAX_QUERY_CHARS)  # stops typing past it
+                text = gr.Textbox(label="Search", placeholder="a dog on a beach", lines=1, max_lines=1,  # a query's
+                                  autofocus=True, elem_id="query", max_length=MAX_QUERY_CHARS)  # most, said: query_box
                 gr.Markdown(QUERY_HELP, elem_id="query-help")
                 with gr.Row():
                     search_btn = gr.Button("Search", variant="primary", scale=0, min_width=120)
@@ -282,6 +279,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_screen_reader(demo)
         install_results_in_sight(demo)
         install_reachable(demo)
+        install_query_box(demo)
         on_box("query-image", region, region_go, lambda event: take_turn(event.then(**first_unselect), searched).then(
             **in_address[0]).then(**in_address[1]))
         # The photo removed (the drop zone's X): its box forgotten, and the words searched alone, in
