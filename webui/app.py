@@ -40,6 +40,7 @@ from .paths import safe_outputs
 from .query_box import CSS as QUERY_BOX_CSS
 from .query_box import QUERY_HELP
 from .query_box import install as install_query_box
+from .radio_groups import install as install_radio_groups
 from .reachable import CSS as REACHABLE_CSS
 from .reachable import install as install_reachable
 from .region_view import CSS as REGION_CSS
@@ -215,7 +216,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                                       info="the automatic cut-off, decided per search; untick for all")
             min_score = gr.Slider(0.0, 1.0, value=0.0, step=0.01, scale=1, elem_id="min-score",
                                   label="Score cut-off", info="hide results scoring less; 0 shows all")
-            sort = gr.Radio([SORT_RELEVANCE, SORT_DATE], value=SORT_RELEVANCE, label="Sort by", scale=1)
+            sort = gr.Radio([SORT_RELEVANCE, SORT_DATE], value=SORT_RELEVANCE, label="Sort by", scale=1,
+                            elem_id="sort")  # one tab stop, the arrows moving the choice: radio_groups
         with gr.Row():
             folder = gr.Dropdown([("All folders", ALL_FOLDERS)], value=ALL_FOLDERS, label="Folder",
                                  allow_custom_value=True, scale=2, elem_id="folder")
@@ -280,6 +282,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_results_in_sight(demo)
         install_reachable(demo)
         install_query_box(demo)
+        install_radio_groups(demo)
         on_box("query-image", region, region_go, lambda event: take_turn(event.then(**first_unselect), searched).then(
             **in_address[0]).then(**in_address[1]))
         # The photo removed (the drop zone's X): its box forgotten, and the words searched alone, in
