@@ -31,6 +31,7 @@ from clipsearch import (
 )
 from clipsearch.bounded_decode import read_if_bounded
 from clipsearch.folders import not_covered
+from clipsearch.query import check_terms
 from clipsearch.region import Region, parse_region, query_picture
 
 from .duplicates_view import caption, folded_results, similar_markdown, unfold
@@ -134,6 +135,7 @@ class Handlers:
         """A query's terms: the words, and the uploaded image (or its ``region``) as one more term."""
         terms, part = parse_query(text or ""), parse_region(region)
         if image:
+            check_terms([*terms, QueryTerm(1.0, image=image)])  # the picture is one term: past the limit, not decoded
             terms.append(QueryTerm(1.0, image=self._load_upload(image, part)))
         elif part is not None:
             raise InvalidQuery("a region is a part of a picture: give the picture too")

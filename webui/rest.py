@@ -36,6 +36,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from clipsearch import QueryTerm, UnreadableImage, parse_query, parse_region
+from clipsearch.query import check_terms
 from clipsearch.region import query_picture
 
 from . import mcp_limits, start_check, uploads, waking_queue
@@ -150,6 +151,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
             raise ApiError(400, "a region is a part of a picture: POST the picture (field 'image'), or "
                                 "GET /api/similar?file=PATH&region=... for an indexed photo")
         if image is not None:
+            check_terms([*terms, QueryTerm(1.0, image=image)])  # the picture is one term: past the limit, not decoded
             picture = query_picture(image, region, handlers.engine().encoder.input_size, path=named,
                                     max_pixels=handlers.settings.max_pixels, timeout=handlers.settings.file_timeout)
             terms.append(QueryTerm(1.0, image=picture))

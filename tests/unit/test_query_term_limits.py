@@ -159,3 +159,34 @@ def test_the_page_opens_a_saved_search_past_the_limit_in_its_boxes_and_says_so_s
     assert status.startswith("⚠️") and "cannot run: a query has at most 10 terms" in status, status
     assert "Save it again with fewer words, or forget it" in status
 
+
+
+def test_ten_words_and_a_picture_are_refused_before_the_picture_is_decoded(engine, library, settings, picture,
+                                                                           monkeypatch):
+    """The page's search (``Handlers.query``) and ``POST /api/search`` decoded the picture (up to 50 MB
+    of it) before the term limit refused the query; now the query's size is checked first."""
+    import webui.handlers
+    import webui.rest
+    from webui.handlers import Handlers
+
+    engine.index_folder(library)
+    decoded: list[str] = []
+    for module in (webui.handlers, webui.rest):
+        real = module.query_picture
+        monkeypatch.setattr(module, "query_picture",
+                            lambda *args, real=real, **kw: decoded.append(kw.get("path")) or real(*args, **kw))
+    handlers = Handlers(engine, settings)
+    with open(picture, "rb") as handle:
+        upload = handle.read()
+    try:
+        with pytest.raises(QueryTooLarge, match=re.escape(PICTURE_SAID)):  # the page
+            handlers.query(words(MAX_TERMS), picture, 5)
+        with pytest.raises(ApiError) as refused:  # POST /api/search
+            webui.rest.search(handlers, None, {"q": words(MAX_TERMS)}, upload)
+        assert refused.value.status == 400 and PICTURE_SAID in refused.value.body()["error"]
+        assert decoded == []
+        assert handlers.query(words(MAX_TERMS - 1), picture, 5)  # at the limit: decoded and searched
+        assert webui.rest.search(handlers, None, {"q": words(MAX_TERMS - 1)}, upload)["results"]
+        assert decoded == ["the uploaded file", "the uploaded file"]
+    finally:
+        handlers.close()
