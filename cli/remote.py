@@ -118,7 +118,7 @@ class Folding:
 
 def _read(picture: str) -> bytes:
     """The ``--image`` file's bytes, to send; one it cannot read (a folder, a file it may not read)
-    or over the limit a search here takes (``/dev/zero``: refused after 50 MB read, not streamed to
+    or over the limit a search here takes (an endless pipe: refused after 50 MB read, not streamed to
     the server for ever) is refused as a search here refuses it (``QueryRefused``: exit 2)."""
     try:
         return read_query_picture(picture)

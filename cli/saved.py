@@ -53,7 +53,7 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
     if args.action == "add":
         folder = args.folder and os.path.abspath(os.path.expanduser(args.folder))
         photo = args.photo and os.path.abspath(os.path.expanduser(args.photo))
-        if photo and not os.path.exists(photo):  # a stream (/dev/zero) is read, up to the limit, as `search --image` reads it
+        if photo and not os.path.exists(photo):  # a pipe is read, up to the limit, as `search --image` reads it
             return flags.usage_error(parser, f"argument --photo: no such file: {args.photo}")
         outside = folder and not_covered(folder, SearchEngine.index_info(settings).get("folders") or [])
         try:

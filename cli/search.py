@@ -34,6 +34,7 @@ from clipsearch import (
     parse_region,
     sort_date,
 )
+from clipsearch.file_reading import refused_unopened
 from clipsearch.folders import not_covered, now_note
 from clipsearch.images import MAX_QUERY_BYTES
 from clipsearch.query import MAX_QUERY_CHARS, MAX_TERMS, check_terms
@@ -240,7 +241,7 @@ def _local(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: 
                              date_from=args.since, date_to=args.until)
     except ValueError as exc:  # --since after --until
         parser.error(str(exc))
-    settings = replace(settings, max_query_bytes=MAX_QUERY_BYTES)  # /dev/zero: refused at 50 MB, not 1 GiB
+    settings = replace(settings, max_query_bytes=MAX_QUERY_BYTES)  # an endless pipe: refused at 50 MB, not 1 GiB
     engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
     try:
         hits = engine.search(terms, k=args.k, where=where, cutoff=args.min_score or None)
@@ -271,6 +272,9 @@ def query_terms(parser: argparse.ArgumentParser, args: argparse.Namespace) -> li
     missing = [t.image for t in terms if isinstance(t.image, str) and not os.path.exists(t.image)]
     if missing:
         parser.error(f"argument --image: no such file: {missing[0]}")
+    for term in terms:  # a folder, a device (/dev/zero, a terminal): refused before the model loads
+        if isinstance(term.image, str) and (refused := refused_unopened(term.image)):
+            parser.error(flags.image_refused(refused))
     check_regions(parser, terms)
     return terms
 

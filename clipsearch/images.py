@@ -32,6 +32,7 @@ from . import camera_raw
 from .bounded_decode import bounded
 from .errors import UnreadableImage
 from .exif import exif_date, upright_size
+from .file_reading import read_at_most
 from .image_formats import AVIF_SUPPORTED, IMAGE_EXTENSIONS, NO_AVIF
 
 log = logging.getLogger(__name__)
@@ -193,14 +194,10 @@ class _Scan:
 
 
 def read_file_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
-    """Read a whole file, turning OS problems into ``UnreadableImage``."""
+    """Read a whole file (or a pipe: ``file_reading``), turning OS problems into ``UnreadableImage``."""
     path = os.fspath(path)
     try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > max_bytes:
-                raise UnreadableImage(path, "file too large", f"{size} bytes")
-            data = handle.read(max_bytes + 1)
+        data = read_at_most(path, max_bytes)
     except OSError as exc:
         raise UnreadableImage(path, os_reason(exc), str(exc.strerror or exc)) from None
     if not data:

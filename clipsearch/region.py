@@ -85,7 +85,10 @@ class Region:
 
     def fitted(self, picture: str | os.PathLike) -> Region:
         """This region as fractions of the picture in the file ``picture`` (a page draws those), once
-        ``check``ed (``InvalidQuery`` as ``box`` says it); itself where the file is no picture."""
+        ``check``ed (``InvalidQuery`` as ``box`` says it); itself where the file is no picture, or is
+        a pipe (read once, by the search: its header is not read here, nor waited for)."""
+        if not os.path.isfile(picture):
+            return self
         try:
             width, height = _upright_size(os.fspath(picture))
         except Exception:  # not a picture, or unreadable: the search's own error says which
@@ -171,7 +174,8 @@ def over_query_limit(exc: UnreadableImage) -> UnreadableImage:
 def read_query_picture(path: str) -> bytes:
     """A picture to search with, read whole from a file the user named (``saved add --photo``, a saved
     search's photo by path): at most ``MAX_QUERY_BYTES`` and a byte are read, as ``search --image``
-    reads, so ``/dev/zero`` is refused after 50 MB and not 1 GiB."""
+    reads, so an endless pipe is refused after 50 MB and not 1 GiB; a folder, a device (``/dev/zero``)
+    and a pipe nothing is writing to are refused at once (``file_reading``)."""
     try:
         return read_file_bytes(path, MAX_QUERY_BYTES)
     except UnreadableImage as exc:

@@ -78,33 +78,48 @@ def test_a_picture_from_a_pipe_is_still_searched_with(small_index, tmp_path):
     assert "p2.jpg" in out.splitlines()[0], out
 
 
-def saved_add(*args: str) -> subprocess.CompletedProcess:
+def saved_add(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", "clipsearch", "saved", "add", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.mark.parametrize("kind", ["sparse", "zero"])
-def test_saved_add_refuses_a_photo_over_the_limit_as_search_image_does(small_index, tmp_path, kind):
-    """`saved add --photo` read a file up to 1 GiB (and called /dev/zero "no such file"); it reads
-    at most the limit and a byte, and says so as `search --image` does (exit 2, nothing saved)."""
-    if kind == "sparse":
-        big = tmp_path / "huge.jpg"
-        with open(big, "wb") as handle:
-            handle.truncate(LIMIT + 1)  # one byte over, no disk used
-        big = str(big)
-    else:
-        big = "/dev/zero"
+def test_saved_add_refuses_a_photo_over_the_limit_as_search_image_does(small_index, tmp_path):
+    """`saved add --photo` read a file up to 1 GiB; it reads at most the limit and a byte, and says
+    so as `search --image` does (exit 2, nothing saved)."""
+    big = tmp_path / "huge.jpg"
+    with open(big, "wb") as handle:
+        handle.truncate(LIMIT + 1)  # one byte over, no disk used
+    big = str(big)
     index = str(small_index / "index")
     done = saved_add("Too big", "--photo", big, "--index", index)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("usage: python -m clipsearch saved add "), done.stderr
     said = f"error: argument --photo: {big}: file too large (a picture to search with may be at most 50 MB)"
     assert said in done.stderr, done.stderr
-    if kind == "sparse":  # `search --image` says the same of the same file
-        proc = search("--image", big, "--index", index)
-        err = proc.communicate(timeout=300)[1]
-        assert proc.returncode == 2 and f"error: argument --image: {big}: file too large (a picture" in err, err
+    proc = search("--image", big, "--index", index)  # `search --image` says the same of the same file
+    err = proc.communicate(timeout=300)[1]
+    assert proc.returncode == 2 and f"error: argument --image: {big}: file too large (a picture" in err, err
+    assert not (small_index / "index" / "saved-searches.json").exists()
+
+
+def test_a_device_a_folder_and_a_pipe_nothing_writes_to_are_refused_at_once(small_index, tmp_path):
+    """`--image /dev/zero` was read to the limit (and `saved add --photo` called it "no such file"
+    before that); a named pipe nothing writes to was waited for, 60 s by `search --image`, for ever
+    by `saved add --photo`. Each is refused at once, a usage error that says what it is."""
+    pipe = str(tmp_path / "nobody.jpg")
+    os.mkfifo(pipe)
+    index = str(small_index / "index")
+    for name, said in (("/dev/zero", "not a file (a device)"), (str(tmp_path), "not a file (a folder)"),
+                       (pipe, "empty file (a pipe nothing is writing to)")):
+        proc = search("--image", name, "--index", index)
+        try:
+            err = proc.communicate(timeout=45)[1]  # the model loads first, for a pipe; 60 s was the wait
+        finally:
+            proc.kill()
+        assert proc.returncode == 2 and f"search: error: argument --image: {name}: {said}" in err, err
+        done = saved_add("Nothing", "--photo", name, "--index", index, timeout=45)
+        assert done.returncode == 2 and f"saved add: error: argument --photo: {name}: {said}" in done.stderr, done.stderr
     assert not (small_index / "index" / "saved-searches.json").exists()
 
 

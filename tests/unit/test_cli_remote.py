@@ -3,6 +3,10 @@ server refuses ends as the same mistake ends in a search here."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+
 import pytest
 
 import cli.search
@@ -90,23 +94,47 @@ def test_a_picture_the_server_cannot_use_is_the_usage_error_a_search_here_says(t
     out = capsys.readouterr()
     assert out.out == "" and out.err.startswith("usage: python -m clipsearch search ")
     assert out.err.splitlines()[-1] == f"python -m clipsearch search: error: argument --image: {notes}: not an image"
-    # a folder is refused before any server is asked (nothing listens on port 9)
-    assert cli.search.main(["search", "--image", str(tmp_path), "--server", "http://127.0.0.1:9/"]) == 2
-    last = capsys.readouterr().err.splitlines()[-1]
-    assert last == f"python -m clipsearch search: error: argument --image: {tmp_path}: unreadable (Is a directory)"
+    # a folder, a device, are refused before any server is asked (nothing listens on port 9)
+    for name, kind in ((str(tmp_path), "a folder"), ("/dev/zero", "a device")):
+        assert cli.search.main(["search", "--image", name, "--server", "http://127.0.0.1:9/"]) == 2
+        last = capsys.readouterr().err.splitlines()[-1]
+        assert last == f"python -m clipsearch search: error: argument --image: {name}: not a file ({kind})"
 
 
-@pytest.mark.parametrize("kind", ["sparse", "zero"])
+def endless(pipe: str) -> tuple[threading.Thread, int]:
+    """A writer of zeros into the named pipe ``pipe`` until its readers go (an endless stream, as
+    ``<(cat /dev/zero)``; /dev/zero itself is refused as a device), there before the command reads
+    (a reader that never reads, whose descriptor is returned, lets it open the pipe at once)."""
+    holder = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)
+    stream = open(pipe, "wb")  # noqa: SIM115 - the writer's thread closes it
+
+    def work() -> None:
+        with contextlib.suppress(BrokenPipeError), stream:
+            while True:
+                stream.write(bytes(1 << 20))
+
+    writer = threading.Thread(target=work, daemon=True)
+    writer.start()
+    return writer, holder
+
+
+@pytest.mark.parametrize("kind", ["sparse", "stream"])
 def test_a_picture_over_the_limit_is_refused_before_the_server_is_asked_as_here(tmp_path, capsys, kind):
     """``search --image BIG --server URL`` sent the file (a 413 said in the server's words, exit 1)
-    and streamed /dev/zero until it failed in a traceback; it now reads at most the limit and a
-    byte, and says what a search here says (nothing listens on port 9)."""
-    big = "/dev/zero"
+    and streamed an endless one until it failed in a traceback; it now reads at most the limit and
+    a byte, and says what a search here says (nothing listens on port 9)."""
+    big = str(tmp_path / "huge.jpg")
     if kind == "sparse":
-        big = str(tmp_path / "huge.jpg")
         with open(big, "wb") as handle:
             handle.truncate(50 * 1024 * 1024 + 1)
+    else:
+        os.mkfifo(big)
+        writer, holder = endless(big)
     assert cli.search.main(["search", "--image", big, "--server", "http://127.0.0.1:9/"]) == 2
+    if kind == "stream":
+        os.close(holder)
+        writer.join(30)
+        assert not writer.is_alive()  # the reader went: the writer's pipe broke
     assert capsys.readouterr().err.splitlines()[-1] == ("python -m clipsearch search: error: argument --image: "
                                                         f"{big}: file too large (a picture to search with may be "
                                                         "at most 50 MB)")
