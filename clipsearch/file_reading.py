@@ -42,10 +42,8 @@ def read_at_most(path: str, limit: int) -> bytes:
     refused = refused_unopened(path)
     if refused is not None:
         raise refused
-    # Not blocking: a pipe's open does not wait for a writer. O_NOCTTY: a terminal swapped in meanwhile
-    # does not become this process's.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    with open(fd, "rb") as handle:
+    with open(path, "rb", opener=_not_waiting) as handle:
+        fd = handle.fileno()
         opened = os.fstat(fd)
         if kind := kind_of(opened.st_mode):  # changed since the stat
             raise UnreadableImage(path, "not a file", kind)
@@ -54,6 +52,12 @@ def read_at_most(path: str, limit: int) -> bytes:
         first = _first_of_pipe(fd, path, limit) if stat.S_ISFIFO(opened.st_mode) else b""
         os.set_blocking(fd, True)  # a writer is there: wait for what it writes, to the end or the limit
         return first + handle.read(limit + 1 - len(first))
+
+
+def _not_waiting(path: str, flags: int) -> int:
+    """``open``'s opener: a pipe's open does not wait for a writer; a terminal swapped in since the
+    stat does not become this process's."""
+    return os.open(path, flags | os.O_NONBLOCK | os.O_NOCTTY)
 
 
 def _first_of_pipe(fd: int, path: str, limit: int) -> bytes:

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageFile
 
 import clipsearch.decoding
+import clipsearch.file_reading
 import clipsearch.images
 import clipsearch.pipeline
 from clipsearch import ModelSpec, QueryTerm, SearchEngine, Settings
@@ -265,7 +266,7 @@ def test_unreadable_permissions_are_reported(tmp_path, monkeypatch):
                 raise PermissionError(13, "Permission denied", locked)
             return real_open(path, *args, **kwargs)
 
-        monkeypatch.setattr(clipsearch.images, "open", refusing_open, raising=False)
+        monkeypatch.setattr(clipsearch.file_reading, "open", refusing_open, raising=False)
     engine = demo_engine_at(tmp_path)
     report = engine.index_folder(folder)
     assert report.skipped == {"permission denied": [locked]} and report.added == 2
