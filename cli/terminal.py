@@ -62,11 +62,11 @@ class TerminalFormatter(logging.Formatter):
         return super().format(record)
 
 
-def log_to_stderr(level: int) -> None:
-    """``logging.basicConfig(level=level)`` with the commands' log line (``WARNING message``) on
-    stderr, its messages ``shown`` there."""
+def log_to_stderr(level: int, fmt: str = LOG_FORMAT) -> None:
+    """``logging.basicConfig(level=level)`` with the commands' log line (``WARNING message``, or
+    ``fmt``) on stderr, its messages ``shown`` there."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(TerminalFormatter(LOG_FORMAT, handler.stream))
+    handler.setFormatter(TerminalFormatter(fmt, handler.stream))
     logging.basicConfig(level=level, handlers=[handler])
 
 

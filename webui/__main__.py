@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from cli import flags
+from cli.terminal import ArgumentParser, log_to_stderr, said
 from clipsearch.memory import cap_malloc_arenas, keep_out
 
 log = logging.getLogger("webui")
@@ -40,7 +41,7 @@ For scripts: REST at /api/search (curl), named endpoints /search_text, /search_i
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(  # its usage errors name files and folders: said as a terminal shows them
         prog="python -m webui", description="Serve the clipsearch web page: search your photos by meaning.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -96,7 +97,7 @@ def _auth_file(path: str) -> tuple[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise argparse.ArgumentTypeError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
     if os.stat(os.path.expanduser(path)).st_mode & 0o077:
-        print(f"warning: other users of this computer can read {path}: chmod 600 {path}", file=sys.stderr)
+        print(f"warning: other users of this computer can read {said(path)}: chmod 600 {said(path)}", file=sys.stderr)
     try:
         return _auth(line)
     except argparse.ArgumentTypeError:
@@ -147,17 +148,22 @@ def load_and_warm_up(engine_class, settings, overrides):
     return engine
 
 
+def setup_logging(verbose: bool) -> None:
+    """The server's log on stderr: its steps, a re-index's "skipping PATH: reason", each name
+    ``shown`` as a terminal shows it (``cli.terminal``)."""
+    log_to_stderr(logging.DEBUG if verbose else logging.WARNING, "%(levelname)s %(name)s: %(message)s")
+    if not verbose:  # our own steps, without open_clip's and httpx's chatter on the root logger
+        for name in ("webui", "clipsearch"):
+            logging.getLogger(name).setLevel(logging.INFO)
+
+
 @flags.ends_quietly
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, load the model once, and serve until interrupted."""
     parser = build_parser()
     args = parser.parse_args(argv)
     flags.paths_as_bytes()  # a re-index's log of a file name that is not UTF-8
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    if not args.verbose:  # our own steps, without open_clip's and httpx's chatter on the root logger
-        for name in ("webui", "clipsearch"):
-            logging.getLogger(name).setLevel(logging.INFO)
+    setup_logging(args.verbose)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     if "torch" not in sys.modules:  # a fresh process, not one that has loaded them already (tests)
         log.debug("kept out of this process: %s", ", ".join(keep_out(SERVER_KEEPS_OUT)) or "nothing")
@@ -184,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         message = (f"serving on {args.host} without --auth: anyone who can reach this address can "
                    f"search your photos and see their thumbnails")
         log.warning(message)
-        print(f"warning: {message}", file=sys.stderr)
+        print(f"warning: {said(message)}", file=sys.stderr)
         if mcp:
             log.warning("the MCP endpoint for assistants stays off on %s without --auth", args.host)
             mcp = False
@@ -198,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     except IndexNotFound:
         log.warning("no index in %s yet: the page explains how to build one", settings.index_dir)
     except ClipSearchError as exc:
-        print(f"error: {flags.explain(exc)}", file=sys.stderr)
+        print(f"error: {said(flags.explain(exc))}", file=sys.stderr)
         return 1
     # Every query fits the cut-off's mixture: compiled, in a quarter of the CPU and without the
     # interpreter lock, which eight requests at once otherwise fight over (clipsearch/mixture_jit.py).

@@ -158,3 +158,46 @@ def test_the_indexers_usage_errors_on_a_terminal_show_the_name(monkeypatch, tmp_
     with pytest.raises(SystemExit):
         main([str(tmp_path / "a\x1b[2J\nb"), "--index", str(tmp_path / "index")])
     assert "folder not found: " in terminal.err.getvalue() and raw_free(terminal.err.getvalue())
+
+
+def test_the_web_servers_log_on_a_terminal_shows_the_names(monkeypatch):
+    """``python -m webui`` logs a re-index's "skipping PATH: reason" (the page's Re-index), and where
+    it found no index: on its terminal, the names as the commands show them."""
+    terminal = as_terminal(monkeypatch)
+    import webui.__main__
+
+    monkeypatch.setattr(logging.root, "handlers", [])  # as in a command: the server's handler alone
+    monkeypatch.setattr(logging.root, "level", logging.root.level)
+    levels = {name: logging.getLogger(name).level for name in ("webui", "clipsearch")}
+    try:
+        webui.__main__.setup_logging(verbose=False)
+        IndexReport().skip(NAME, "not a picture")
+        logging.getLogger("webui").warning("no index in %s yet: the page explains how to build one", FOLDER)
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+    assert terminal.err.getvalue() == (f"WARNING clipsearch.pipeline: skipping {SHOWN}: not a picture\n"
+                                       f"WARNING webui: no index in {FOLDER_SHOWN} yet: the page explains how to build one\n")
+
+
+def test_the_web_servers_messages_on_a_terminal_show_the_names(monkeypatch, tmp_path):
+    """Its usage errors and warnings name files (``--auth-file``, the thumbnail cache): real files
+    whose names hold ESC and a newline."""
+    terminal = as_terminal(monkeypatch)
+    import webui.__main__
+
+    private = tmp_path / "a\x1b[2J\nb"
+    private.write_text("me:s3cret\n")
+    private.chmod(0o644)
+    assert webui.__main__.build_parser().parse_args(["--auth-file", str(private)]).auth == ("me", "s3cret")
+    private.unlink()
+    with pytest.raises(SystemExit):
+        webui.__main__.build_parser().parse_args(["--auth-file", str(private)])
+    blocked = tmp_path / "\x1b]0;owned\x07cache"
+    blocked.write_text("a file where the cache folder should be")
+    with pytest.raises(SystemExit):
+        webui.__main__.check_cache(webui.__main__.build_parser(), blocked)
+    err, shown_private = terminal.err.getvalue(), f"{tmp_path}/a\\x1b[2J\\x0ab"
+    assert f"warning: other users of this computer can read {shown_private}: chmod 600 {shown_private}" in err
+    assert f"error: argument --auth-file: cannot read {shown_private}: " in err
+    assert f"error: no thumbnail cache in {tmp_path}/\\x1b]0;owned\\x07cache/thumbs: " in err and raw_free(err), err
