@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -11,11 +10,12 @@ from clipsearch.demo.render import make_sample_library
 from clipsearch.reports import counted
 
 from . import flags
+from .terminal import ArgumentParser, shown
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and write the sample library; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m clipsearch.demo", description=__doc__)
+    parser = ArgumentParser(prog="python -m clipsearch.demo", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("make-library", help="write synthetic captioned pictures to try clipsearch on")
     make.add_argument("folder", help="where to write the pictures (created if missing)")
@@ -32,16 +32,16 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"argument {flag}: a number, 0 or more, not {value}")
 
     made = make_sample_library(args.folder, n=args.n, seed=args.seed)
-    print(f"sample library ready: {counted(len(made), 'picture')} and manifest.json in {Path(args.folder).resolve()}")
+    print(f"sample library ready: {counted(len(made), 'picture')} and manifest.json in {shown(Path(args.folder).resolve())}")
     if args.clips:
         from clipsearch.demo.clips import make_sample_clips
 
         clips = make_sample_clips(Path(args.folder) / "videos", n=args.clips, seed=args.seed)
         print(f"and {counted(len(clips), 'video')} of {counted(sum(len(shots) for _, shots in clips), 'shot')} in "
-              f"{(Path(args.folder) / 'videos').resolve()}")
+              f"{shown((Path(args.folder) / 'videos').resolve())}")
     if args.signs:
         words = make_signs(Path(args.folder) / "signs", args.signs, args.seed)
-        print(f"and {counted(args.signs, 'photo')} with words in {(Path(args.folder) / 'signs').resolve()} (index with --ocr, "
+        print(f"and {counted(args.signs, 'photo')} with words in {shown((Path(args.folder) / 'signs').resolve())} (index with --ocr, "
               f"then search for one of their words: {', '.join(words[:6])}...)")
     return 0
 

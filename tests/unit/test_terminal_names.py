@@ -201,3 +201,13 @@ def test_the_web_servers_messages_on_a_terminal_show_the_names(monkeypatch, tmp_
     assert f"warning: other users of this computer can read {shown_private}: chmod 600 {shown_private}" in err
     assert f"error: argument --auth-file: cannot read {shown_private}: " in err
     assert f"error: no thumbnail cache in {tmp_path}/\\x1b]0;owned\\x07cache/thumbs: " in err and raw_free(err), err
+
+
+def test_the_demo_library_command_on_a_terminal_shows_its_folder(monkeypatch, tmp_path):
+    terminal = as_terminal(monkeypatch)
+    import cli.demo
+
+    folder = tmp_path / "a\x1b[2J\nb"
+    assert cli.demo.main(["make-library", str(folder), "--n", "2"]) == 0
+    out = terminal.out.getvalue()
+    assert out == f"sample library ready: 2 pictures and manifest.json in {tmp_path}/a\\x1b[2J\\x0ab\n", out
