@@ -74,6 +74,8 @@ class FileClassifying:
     def _skip(self, item: InspectedFile, state: _RunState) -> None:
         stat, reason = item.stat, item.error.reason
         state.report.skip(stat.path, reason)
+        # An indexed photo broken since (a sync cut short): its record stays, said in the summary
+        state.report.kept_unreadable += stat.path in state.known and reason != "vanished"
         if reason in UnreadableImage.LASTING:
             self.unreadable[stat.path] = unreadable_files.entry(stat, reason)
 

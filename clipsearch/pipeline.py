@@ -221,6 +221,7 @@ class IndexingPipeline(FileClassifying):
                 report.unchanged += 1
             elif unreadable_files.still(self.unreadable, stat):
                 report.still_unreadable += 1
+                report.kept_unreadable += state is not None  # indexed before it broke: its record stays
             else:
                 todo.append(stat)
         to_hash, renumbered = file_identity.replaced(other_ids, same_ids)  # a disk mounted again: trusted

@@ -49,6 +49,10 @@ class IndexReport:
     embedded: int = 0  # a dry run's: would embed (those added or updated whose vector is not kept or reused)
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
     still_unreadable: int = 0  # skipped in an earlier run of this process and unchanged: not read again
+    # Of those skipped (now, or again without reading), the files the index held before they broke
+    # (a sync cut short, a disk fault): their records, the picture last read, are kept, searched as
+    # they were until the file reads again; its content's vector then is there if it is the same.
+    kept_unreadable: int = 0
     kept: dict[str, int] = field(default_factory=dict)  # folder gone or empty -> its photos, kept
     other_files: dict[str, int] = field(default_factory=dict)  # the commonest files that are no picture (".cr2": 120)
     elapsed: float = 0.0
@@ -101,6 +105,20 @@ def metadata_kept_words(report: IndexReport) -> str:
     one = report.metadata_kept == 1
     return (f"metadata changed, {'would keep' if report.dry_run else 'kept'} {counted(report.metadata_kept, 'vector')}: "
             f"{'its picture' if one else 'their pictures'} did not change")
+
+
+def kept_unreadable_words(report: IndexReport) -> str:
+    """How a run's summary says the indexed photos whose files no longer read (the indexer's and
+    the web app's re-index): their records stay, as last read, until the files read again; ""
+    where there is none."""
+    n = report.kept_unreadable
+    if not n:
+        return ""
+    one, keeps = n == 1, "would keep" if report.dry_run else "keeps"
+    return (f"{counted(n, 'unreadable file')} {'was' if one else 'were'} indexed before {'it' if one else 'they'} "
+            f"broke: the index {keeps} {'its earlier picture' if one else 'their earlier pictures'}, which searches "
+            f"still find, until the {'file reads' if one else 'files read'} again "
+            f"(deleted, {'it leaves' if one else 'they leave'} the index)")
 
 
 def another_run_words(who: str) -> str:

@@ -8,7 +8,7 @@ import time
 from cli.terminal import shown
 from clipsearch import IndexProgress, IndexReport
 from clipsearch.folders import absence
-from clipsearch.reports import another_run_words, counted, metadata_kept_words
+from clipsearch.reports import another_run_words, counted, kept_unreadable_words, metadata_kept_words
 
 LOG_EVERY_SECONDS = 15.0
 SHOW_PATHS = 20
@@ -122,7 +122,8 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
         one = report.still_unreadable == 1
         lines.append(f"  {counted(report.still_unreadable, 'unreadable file')} skipped again without "
                      f"reading: unchanged since {'it was' if one else 'they were'} reported")
-    return "\n".join(lines + skipped_lines(report.skipped, "  would skip" if report.dry_run else "  skipped"))
+    kept = [f"  {kept_unreadable_words(report)}"] if report.kept_unreadable else []  # after the paths it speaks of
+    return "\n".join(lines + skipped_lines(report.skipped, "  would skip" if report.dry_run else "  skipped") + kept)
 
 
 def skipped_lines(skipped: dict[str, list[str]], head: str) -> list[str]:

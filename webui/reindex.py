@@ -29,7 +29,7 @@ from clipsearch import (
     clock,
 )
 from clipsearch.affinity import all_cores
-from clipsearch.reports import counted, metadata_kept_words
+from clipsearch.reports import counted, kept_unreadable_words, metadata_kept_words
 from clipsearch.videowords import words_line
 
 from .markdown import md
@@ -99,6 +99,8 @@ def _skipped_lists(report: IndexReport, text: TextReport | None, videos: VideoRe
     if report.still_unreadable:
         out += (f"\n\n{report.still_unreadable} unreadable skipped again without reading: unchanged since a "
                 "run listed them (this page's or the indexer's)")
+    if report.kept_unreadable:
+        out += f"\n\n{kept_unreadable_words(report)}"
     out += _skipped_list("Words not read", text.skipped if text is not None else {})
     return out + _skipped_list("Videos skipped", videos.skipped if videos is not None else {})
 

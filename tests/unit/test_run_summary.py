@@ -69,6 +69,22 @@ def test_the_web_apps_re_index_says_the_metadata_only_edits_it_kept_as_the_index
     assert "metadata" not in JobStatus(report=IndexReport(folders=["/p"], updated=3, embedded=3)).describe()
 
 
+def test_the_indexer_and_the_web_apps_re_index_say_the_broken_photos_whose_records_stay():
+    """An indexed photo that no longer reads (cut short by a sync, zeroed) keeps its record, and
+    searches find it: both summaries say so, in words that fit the number, instead of "skipped"."""
+    from webui.reindex import JobStatus
+
+    one = IndexReport(folders=["/p"], unchanged=2, skipped={"truncated": ["/p/cut.jpg"]}, kept_unreadable=1)
+    said = ("1 unreadable file was indexed before it broke: the index keeps its earlier picture, which searches "
+            "still find, until the file reads again (deleted, it leaves the index)")
+    assert format_report(one).endswith(f"      /p/cut.jpg\n  {said}")
+    assert f"\n\n{said}" in JobStatus(report=one).describe()
+    dry = IndexReport(folders=["/p"], dry_run=True, still_unreadable=3, kept_unreadable=3)
+    assert ("3 unreadable files were indexed before they broke: the index would keep their earlier pictures, which "
+            "searches still find, until the files read again (deleted, they leave the index)") in format_report(dry)
+    assert "indexed before" not in format_report(IndexReport(folders=["/p"], still_unreadable=1))
+
+
 def test_the_web_apps_re_index_lists_the_files_it_skipped_by_reason():
     from clipsearch import TextReport, VideoReport
     from webui.reindex import SHOW_SKIPPED, JobStatus

@@ -9,8 +9,9 @@ from clipsearch.images import FileStat
 from clipsearch.stores import open_store
 from clipsearch.videoindex import VideoIndex
 from clipsearch.videopass import VideoPass
+from indexer.report import format_report
 from testsupport.fakes import FakeEncoder
-from testsupport.imagefactory import photo, save
+from testsupport.imagefactory import photo, save, truncated
 
 
 def test_the_list_round_trips_is_rewritten_only_when_it_changes_and_goes_when_empty(tmp_path):
@@ -121,3 +122,43 @@ def test_a_photo_name_that_is_no_file_is_reported_once_and_indexed_once_it_is_on
     save(photo(160, 120, seed=2), library / "pipe.jpg")
     there = run()
     assert (there.added, there.skipped, there.still_unreadable) == (1, {}, 1)
+
+
+def test_an_indexed_photo_broken_since_keeps_its_record_says_so_and_is_back_without_embedding(tmp_path):
+    """A photo indexed, then overwritten with half of a picture (a sync or a copy cut short) or with
+    zeros (a disk fault), was skipped and its record kept without a word: searches still found
+    it, and later runs said only "skipped again without reading". The record stays (nothing lost:
+    synced whole or restored, it is found again without embedding) and every run says so."""
+    library = tmp_path / "photos"
+    cut, garbage = library / "cut.jpg", library / "zeroed.jpg"
+    for n, path in enumerate((cut, garbage, library / "fine.jpg")):
+        save(photo(320, 240, seed=n), path)
+    run = runs_over(library, tmp_path)
+    assert run().added == 3
+    whole = cut.read_bytes()
+
+    def vectors():
+        store = open_store(tmp_path / "index", FakeEncoder().stamp)
+        try:
+            return [store.vector(str(p)) for p in (cut, garbage)]
+        finally:
+            store.close()
+    before = vectors()
+    truncated(photo(1600, 1200, seed=9), cut, "JPEG")
+    garbage.write_bytes(bytes(10_000))  # zeroed
+    first = run()
+    assert first.skipped == {"truncated": [str(cut)], "decode error": [str(garbage)]}
+    assert (first.kept_unreadable, first.removed, first.updated, first.unchanged) == (2, 0, 0, 1)
+    said = ("2 unreadable files were indexed before they broke: the index keeps their earlier pictures, which "
+            "searches still find, until the files read again (deleted, they leave the index)")
+    assert format_report(first).endswith(f"\n  {said}")
+    for later in (run(dry_run=True), run()):  # left unread, and said again
+        assert (later.skipped, later.still_unreadable, later.kept_unreadable) == ({}, 2, 2)
+        assert said.replace("keeps", "would keep" if later.dry_run else "keeps") in format_report(later)
+    assert all((a == b).all() for a, b in zip(vectors(), before))
+
+    cut.write_bytes(whole)  # the sync completes
+    garbage.unlink()
+    back = run()
+    assert (back.updated, back.content_kept, back.embedded, back.removed, back.kept_unreadable) == (1, 1, 0, 1, 0)
+    assert "indexed before" not in format_report(back)
