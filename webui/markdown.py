@@ -71,6 +71,7 @@ def details_markdown(result: dict[str, Any], download: bool = False) -> str:
     modified = datetime.fromtimestamp(result["mtime_ns"] / 1e9).strftime("%Y-%m-%d %H:%M")
     when = taken.replace("T", " ") if taken else f"unknown (file modified {modified})"
     on_disk = os.path.exists(result["path"])
+    changed = on_disk and _changed_since_indexed(result)
     link = f"api/photo?file={quote(web_path(result['path']), safe='')}"
     return (
         f"**{md(result['name'])}** · score {result['score']:.3f}\n\n"
@@ -79,8 +80,21 @@ def details_markdown(result: dict[str, Any], download: bool = False) -> str:
         f"- **Taken:** {md(when)}" + (f"\n- **Words:** {words_markdown(result['text'])}" if result.get("text") else "")
         + ("" if on_disk else
            "\n- **Not on disk now** (a disk not mounted? The index keeps its photos until `--remove`)")
+        + ("\n- **Changed on disk since indexed:** found by the picture last read there; the next index run "
+           "reads it again, and a file that no longer reads (cut short by a sync, say) keeps that picture until "
+           "it does" if changed else "")
         + (f"\n- [Download the original]({link})" if download and on_disk else "")
     )
+
+
+def _changed_since_indexed(result: dict[str, Any]) -> bool:
+    """Whether the file on disk has another size or time than the one the index read (edited since,
+    or broken since: a photo whose file no longer reads keeps its record, and a search finds it)."""
+    try:
+        st = os.stat(result["path"])
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns) != (result["size"], result["mtime_ns"])
 
 
 def words_markdown(snippet: str) -> str:

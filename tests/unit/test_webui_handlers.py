@@ -193,6 +193,21 @@ def test_unreadable_or_vanished_photos_get_a_placeholder(handlers, library):
     assert handlers.thumbs.get(str(library / "gone.jpg")) == handlers.thumbs.placeholder()
 
 
+def test_a_found_photo_whose_file_broke_since_it_was_indexed_says_why_it_shows_nothing(handlers, library):
+    """An indexed photo overwritten since (a sync cut short) keeps its record, and a search finds
+    it by the picture last read; the page showed a grey cross and, opened, the facts of that
+    picture, without a word of why. The details say its file changed since it was indexed."""
+    broken = library / "trips" / "p01.jpg"
+    broken.write_bytes(broken.read_bytes()[:200])
+    _, _, shown, _, _ = search(handlers)
+    at = [r["name"] for r in shown].index("p01.jpg")
+    preview, details, _ = handlers.select(shown, Select(at))
+    assert preview == handlers.thumbs.placeholder()
+    assert "**Changed on disk since indexed:** found by the picture last read there" in details
+    assert "keeps that picture until it does" in details
+    assert "Changed on disk" not in handlers.select(shown, Select(1 - min(at, 1)))[1]  # another, as indexed
+
+
 def test_cut_off_hides_the_tail_and_says_so(handlers):
     _, results, _, _, _ = search(handlers)
     # The fake encoder's text scores are arbitrary: give the results a clear ladder of scores.
