@@ -39,7 +39,7 @@ from clipsearch.folders import not_covered, now_note
 from clipsearch.images import MAX_QUERY_BYTES
 from clipsearch.query import MAX_QUERY_CHARS, MAX_TERMS, check_terms
 from clipsearch.region import over_query_limit
-from clipsearch.reports import counted, indexed_when
+from clipsearch.reports import counted, indexed_when, unreadable_kept_words
 
 from . import duplicates, flags, remote, saved, topics
 from .dash_words import take_dash_words, with_dash_words
@@ -127,6 +127,9 @@ def last_day(text: str) -> str | None:
     return day(text, end=True)
 
 
+SHOW_BROKEN = 10  # indexed photos whose files broke since, named by ``info`` (``--json`` lists all)
+
+
 def format_info(info: dict) -> str:
     """``clipsearch info`` for people: one fact a line, dates as dates."""
     stamp = info.get("stamp") or {}
@@ -149,6 +152,10 @@ def format_info(info: dict) -> str:
             f"{shown(folder)}: its {counted(count, 'indexed photo')} {'is' if count == 1 else 'are'} kept while it is not "
             f"mounted; if it moved or is gone for good, `python -m indexer --remove {shown(folder)}` forgets them"
             for folder, count in away.items()))
+    if broken := info.get("unreadable_kept"):  # indexed, then broken (a sync cut short): searched as last read
+        lines.append(f"Unreadable:    {unreadable_kept_words(len(broken))}\n" + "\n".join(
+            f"               {shown(path)} ({shown(reason)})" for path, reason in list(broken.items())[:SHOW_BROKEN])
+            + (f"\n               ... and {len(broken) - SHOW_BROKEN} more (--json lists all)" if len(broken) > SHOW_BROKEN else ""))
     if videos := info.get("videos"):
         said = f", {videos['moments_with_words']:,} with words" if videos.get("moments_with_words") else ""
         lines.append(f"Videos:        {videos['videos']:,} ({clock(videos['seconds'])} of video, {videos['moments']:,} "

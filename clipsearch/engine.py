@@ -151,7 +151,8 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
         with contextlib.closing(IndexHandle(settings).open_reader()) as store, contextlib.closing(
                 VideoSide(settings.index_dir)) as videos:
             about = store.info()
-            return {**about, **mount_points.info_entry(settings, about, store), **videos.info_entry()}
+            return {**about, **mount_points.info_entry(settings, about, store),
+                    **unreadable_files.info_entry(settings.index_dir, store), **videos.info_entry()}
 
     @staticmethod
     def remembered_folders(settings: Settings, key: str = "folders") -> list[str]:
@@ -295,10 +296,12 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
         return self.store
 
     def info(self) -> dict[str, Any]:
-        """Count, model stamp, folders (and the disks not mounted in them whose photos it keeps) and
-        last update time of the index (its text and videos, if read)."""
+        """Count, model stamp, folders (and the disks not mounted in them whose photos it keeps, and
+        the photos whose files broke since, kept as last read) and last update time of the index
+        (its text and videos, if read)."""
         about = (store := self._store()).info()
         return {**about, **mount_points.info_entry(self.settings, about, store),
+                **unreadable_files.info_entry(self.settings.index_dir, store),
                 **self.text.info_entry(), **self.videos.info_entry()}
 
     def folders(self) -> list[str]:

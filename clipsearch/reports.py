@@ -121,6 +121,15 @@ def kept_unreadable_words(report: IndexReport) -> str:
             f"(deleted, {'it leaves' if one else 'they leave'} the index)")
 
 
+def unreadable_kept_words(n: int) -> str:
+    """How ``info`` says the ``n`` indexed photos whose files broke since (``clipsearch info``, the
+    web app's Index panel): "2 indexed photos whose files no longer read ..."."""
+    one = n == 1
+    return (f"{counted(n, 'indexed photo', grouped=True)} whose {'file no longer reads' if one else 'files no longer read'}"
+            f" (a sync or a copy cut short?): kept as last read, and found by searches, until "
+            f"{'it reads' if one else 'they read'} again")
+
+
 def another_run_words(who: str) -> str:
     """How a dry run says that another run updates the index meanwhile (``IndexReport.another_run``)."""
     return f"another run is updating the index now ({who}): these figures may change by the time it ends"

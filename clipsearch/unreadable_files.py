@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import kept_lists
 from .images import FileStat
@@ -65,6 +66,22 @@ def still(entries: Entries, stat: FileStat) -> bool:
             entries[stat.path] = entry(stat, known[2])
         return True
     return ids == (stat.ino, stat.ctime_ns)
+
+
+def info_entry(index_dir: str | Path, store: Any) -> dict[str, Any]:
+    """``{"unreadable_kept": {path: reason}}`` for ``info``: the photos ``store`` holds whose files
+    runs skipped for a lasting reason since and that have not changed (a sync cut short, a disk
+    fault): their records, the picture last read, stay, and searches find them, until they read."""
+    kept = {}
+    for path, known in sorted(load(index_dir).items()):
+        try:
+            st = os.stat(path)
+        except OSError:  # gone: the next run removes its record
+            continue
+        now = FileStat(path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, st.st_dev)
+        if still({path: known}, now) and store.get(path) is not None:
+            kept[path] = known[2]
+    return {"unreadable_kept": kept}
 
 
 def save(index_dir: str | Path, entries: Entries) -> None:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from clipsearch import Settings, clock
 from clipsearch.folders import now_note
-from clipsearch.reports import counted, indexed_when
+from clipsearch.reports import counted, indexed_when, unreadable_kept_words
 from clipsearch.snippets import pieces
 
 from .paths import web_path
@@ -144,5 +144,16 @@ def info_markdown(info: dict[str, Any]) -> str:
     return (
         f"- **Photos:** {info.get('count', 0):,}\n- **Model:** {md(model)}\n"
         f"- **Last indexed:** {when}\n- **Index:** {md(str(info.get('location', '')))}\n"
-        f"{text_info_line(info)}{video_info_line(info)}- **Folders:**\n{listed}"
+        f"{text_info_line(info)}{video_info_line(info)}{_unreadable_line(info)}- **Folders:**\n{listed}"
     )
+
+
+def _unreadable_line(info: dict[str, Any], show: int = 5) -> str:
+    """The indexed photos whose files broke since (a sync cut short), kept as last read: the first
+    ``show`` named (``clipsearch info`` lists more); "" where there is none."""
+    broken = list(info.get("unreadable_kept") or {})
+    if not broken:
+        return ""
+    more = f", and {len(broken) - show} more" if len(broken) > show else ""
+    return (f"- **Unreadable:** {unreadable_kept_words(len(broken))}: "
+            + ", ".join(md(path) for path in broken[:show]) + more + "\n")

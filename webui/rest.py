@@ -273,7 +273,8 @@ def info(handlers: Handlers) -> dict:
     stats = getattr(engine.encoder, "stats", None)
     return {"count": about.get("count", 0), "model": about.get("stamp", {}).get("model"),
             "folders": about.get("folders", []), "left_out": about.get("left_out", []),
-            "not_mounted": about.get("not_mounted", {}), "last_indexed": about.get("last_indexed"),
+            "not_mounted": about.get("not_mounted", {}), "unreadable_kept": about.get("unreadable_kept", {}),
+            "last_indexed": about.get("last_indexed"),
             "last_checked": about.get("last_checked"),
             "batches": stats.as_dict() if stats is not None else {}}
 

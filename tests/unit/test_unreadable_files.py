@@ -162,3 +162,41 @@ def test_an_indexed_photo_broken_since_keeps_its_record_says_so_and_is_back_with
     back = run()
     assert (back.updated, back.content_kept, back.embedded, back.removed, back.kept_unreadable) == (1, 1, 0, 1, 0)
     assert "indexed before" not in format_report(back)
+
+
+def test_info_the_index_panel_and_rest_name_the_indexed_photos_whose_files_broke(tmp_path):
+    """After the run that skipped it, a photo broken since it was indexed was never named again:
+    later runs counted it, ``clipsearch info`` said nothing. Info, the Index panel and REST's info
+    name each (a broken file never indexed is no photo of the index: only the run says it)."""
+    from cli.search import format_info
+    from webui import rest
+    from webui.handlers import Handlers
+    from webui.markdown import info_markdown, md
+
+    library = tmp_path / "photos"
+    cut = save(photo(320, 240, seed=1), library / "cut.jpg")
+    save(photo(320, 240, seed=2), library / "fine.jpg")
+    run = runs_over(library, tmp_path)
+    run()
+    whole = cut.read_bytes()
+    truncated(photo(1600, 1200, seed=9), cut, "JPEG")
+    (library / "new.jpg").write_bytes(b"not a picture")
+    assert run().kept_unreadable == 1
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    about = SearchEngine.index_info(settings)  # python -m clipsearch info
+    assert about["unreadable_kept"] == {str(cut): "truncated"}
+    said = ("1 indexed photo whose file no longer reads (a sync or a copy cut short?): kept as last read, and "
+            "found by searches, until it reads again")
+    assert f"Unreadable:    {said}\n               {cut} (truncated)" in format_info(about)
+    engine = SearchEngine(FakeEncoder(), open_store(settings.index_dir, FakeEncoder().stamp), settings=settings)
+    handlers = Handlers(engine, settings)
+    try:
+        assert engine.info()["unreadable_kept"] == {str(cut): "truncated"}
+        assert f"- **Unreadable:** {said}: {md(str(cut))}\n" in info_markdown(engine.info())
+        assert rest.info(handlers)["unreadable_kept"] == {str(cut): "truncated"}
+        cut.write_bytes(whole)  # whole again: read by the next run; until then, not the file it skipped
+        assert engine.info()["unreadable_kept"] == {}
+        assert "Unreadable" not in format_info(engine.info()) and "Unreadable" not in info_markdown(engine.info())
+    finally:
+        handlers.close()
+        engine.close()
