@@ -242,7 +242,10 @@ def _local(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: 
     """``search`` here: the index opened, the model loaded, the hits printed."""
     if args.saved and (wrong := saved.fill_in(settings, args)):
         return flags.usage_error(parser, wrong)
-    terms = query_terms(parser, args)
+    try:
+        terms = query_terms(parser, args)
+    except UnreadableImage as exc:  # a folder, a device: before the index and the model are opened
+        return flags.usage_error(parser, flags.image_refused(exc))
     try:
         where = SearchFilter(folder=args.folder and os.path.abspath(args.folder),
                              date_from=args.since, date_to=args.until)
@@ -269,7 +272,9 @@ def _local(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: 
 
 def query_terms(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[QueryTerm]:
     """The terms of ``search``: its words and its images; a usage error (exit 2) for none, for an
-    image that is not there, and for words that cannot be read ("2:"), as ``saved add`` says of them."""
+    image that is not there, and for words that cannot be read ("2:"), as ``saved add`` says of them;
+    ``UnreadableImage`` for an image that is a folder or a device, which the caller says as it says
+    any picture it cannot search with (exit 2, returned)."""
     try:  # more than MAX_TERMS, --image ones too: refused here, before the index and the model are opened
         terms = check_terms((parse_query(args.query) if args.query.strip() else []) + image_terms(args.image, args.regions))
     except InvalidQuery as exc:
@@ -281,7 +286,7 @@ def query_terms(parser: argparse.ArgumentParser, args: argparse.Namespace) -> li
         parser.error(f"argument --image: no such file: {missing[0]}")
     for term in terms:  # a folder, a device (/dev/zero, a terminal): refused before the model loads
         if isinstance(term.image, str) and (refused := refused_unopened(term.image)):
-            parser.error(flags.image_refused(refused))
+            raise refused
     check_regions(parser, terms)
     return terms
 
@@ -310,6 +315,8 @@ def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(str(exc))
     if pictures and not os.path.exists(pictures[0].image):
         parser.error(f"argument --image: no such file: {pictures[0].image}")
+    if pictures and (refused := refused_unopened(pictures[0].image)):  # as a search here says it
+        return flags.usage_error(parser, flags.image_refused(refused))
     check_regions(parser, pictures)
     try:
         hits, fold, moments = remote.search(args.server, args, pictures[0].image if pictures else None,

@@ -571,7 +571,7 @@ def test_the_command_line_ends_as_a_search_here_ends_when_a_server_answers(serve
     between = f"{(scores[3] + scores[6]) / 2:.4f}"  # some of the ten score less
     for ask, code, said in ((["--saved", "No such search"], 2, "error: no saved search is called 'No such search'"),
                             (["--image", str(notes)], 2, f"error: argument --image: {notes}: not an image"),
-                            (["--image", str(tmp_path)], 2, f"error: argument --image: {tmp_path}: unreadable ("),
+                            (["--image", str(tmp_path)], 2, f"error: argument --image: {tmp_path}: not a file (a folder)"),
                             (["a red circle", "--min-score", "0.99"], 0, "No result scored 0.99 or more (the best scored "),
                             (["a red circle", "--min-score", between], 0, " weaker hidden (--min-score 0 shows all)")):
         assert cli.search.main(["search", *ask, "--index", index]) == code, ask
