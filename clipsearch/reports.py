@@ -116,7 +116,7 @@ def kept_unreadable_words(report: IndexReport) -> str:
         return ""
     one, keeps = n == 1, "would keep" if report.dry_run else "keeps"
     return (f"{counted(n, 'unreadable file')} {'was' if one else 'were'} indexed before {'it' if one else 'they'} "
-            f"broke: the index {keeps} {'its earlier picture' if one else 'their earlier pictures'}, which searches "
+            f"stopped reading: the index {keeps} {'its earlier picture' if one else 'their earlier pictures'}, which searches "
             f"still find, until the {'file reads' if one else 'files read'} again "
             f"(deleted, {'it leaves' if one else 'they leave'} the index)")
 

@@ -75,12 +75,12 @@ def test_the_indexer_and_the_web_apps_re_index_say_the_broken_photos_whose_recor
     from webui.reindex import JobStatus
 
     one = IndexReport(folders=["/p"], unchanged=2, skipped={"truncated": ["/p/cut.jpg"]}, kept_unreadable=1)
-    said = ("1 unreadable file was indexed before it broke: the index keeps its earlier picture, which searches "
+    said = ("1 unreadable file was indexed before it stopped reading: the index keeps its earlier picture, which searches "
             "still find, until the file reads again (deleted, it leaves the index)")
     assert format_report(one).endswith(f"      /p/cut.jpg\n  {said}")
     assert f"\n\n{said}" in JobStatus(report=one).describe()
     dry = IndexReport(folders=["/p"], dry_run=True, still_unreadable=3, kept_unreadable=3)
-    assert ("3 unreadable files were indexed before they broke: the index would keep their earlier pictures, which "
+    assert ("3 unreadable files were indexed before they stopped reading: the index would keep their earlier pictures, which "
             "searches still find, until the files read again (deleted, they leave the index)") in format_report(dry)
     assert "indexed before" not in format_report(IndexReport(folders=["/p"], still_unreadable=1))
 

@@ -149,7 +149,7 @@ def test_an_indexed_photo_broken_since_keeps_its_record_says_so_and_is_back_with
     first = run()
     assert first.skipped == {"truncated": [str(cut)], "decode error": [str(garbage)]}
     assert (first.kept_unreadable, first.removed, first.updated, first.unchanged) == (2, 0, 0, 1)
-    said = ("2 unreadable files were indexed before they broke: the index keeps their earlier pictures, which "
+    said = ("2 unreadable files were indexed before they stopped reading: the index keeps their earlier pictures, which "
             "searches still find, until the files read again (deleted, they leave the index)")
     assert format_report(first).endswith(f"\n  {said}")
     for later in (run(dry_run=True), run()):  # left unread, and said again
