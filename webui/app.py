@@ -32,6 +32,8 @@ from .handlers import (
     SORT_RELEVANCE,
     Handlers,
 )
+from .keyboard import CSS as KEYBOARD_CSS
+from .keyboard import install as install_keyboard
 from .markdown import no_index_message
 from .model_threads import batched, batched_opener, model_thread  # noqa: F401 - app.model_thread: __main__ and tests
 from .page import ADDRESS_NAMES, NO_SELECTION, OUTPUT_NAMES, REFILTER_NAMES, Page, unselect, unselect_if
@@ -174,7 +176,7 @@ def launch_options(settings: Settings, engine: SearchEngine | None = None) -> di
     resolved = [Path(folder).resolve() for folder in folders]
     # Never block the thumbnail cache itself, wherever the user put it.
     blocked = [str(f) for f in resolved if not (f == thumbs or f in thumbs.parents)]
-    css = CSS + DUPLICATES_CSS + REGION_CSS + TOPICS_CSS + TOUCH_CSS + REACHABLE_CSS + QUERY_BOX_CSS
+    css = CSS + DUPLICATES_CSS + REGION_CSS + TOPICS_CSS + TOUCH_CSS + REACHABLE_CSS + QUERY_BOX_CSS + KEYBOARD_CSS
     return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": css,
             "theme": theme(), "footer_links": ["api"]}
 
@@ -283,6 +285,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_reachable(demo)
         install_query_box(demo)
         install_radio_groups(demo)
+        install_keyboard(demo)
         on_box("query-image", region, region_go, lambda event: take_turn(event.then(**first_unselect), searched).then(
             **in_address[0]).then(**in_address[1]))
         # The photo removed (the drop zone's X): its box forgotten, and the words searched alone, in
