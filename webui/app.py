@@ -135,6 +135,8 @@ GALLERY_GAP = "var(--spacing-lg)"
 # Its space above and below is a border, not padding: overflow is cut at the padding's outer edge,
 # and the tops of a fourth line's letters showed in the padding, under the "…".
 CAPTION_LINES = 3
+# Gradio's footer ends in a "·" meant to part its API link from the links ``footer_links`` leaves out: it
+# trailed that link, and stood alone on a phone, where Gradio hides the link.
 CSS = f"""
 #results .grid-container, #moments .grid-container {{ grid-template-columns: repeat(auto-fill, minmax(max(110px,
   calc((100% - {GALLERY_COLUMNS - 1} * {GALLERY_GAP}) / {GALLERY_COLUMNS} - 1px)), 1fr)) !important; }}
@@ -144,6 +146,7 @@ CSS = f"""
   padding-top: 0; padding-bottom: 0; border-top: 4px solid transparent; border-bottom: 4px solid transparent; }}
 #query-image {{ min-height: 0; }}
 .no-index {{ border-left: 4px solid var(--color-accent); padding-left: 1rem; }}
+footer .divider:last-child {{ display: none; }}
 """
 
 # Gradio's Default theme draws hint text (a slider's or tick box's info line, a slider's ends, the

@@ -1,10 +1,11 @@
-"""The page from the keyboard in a real Chromium (``webui.keyboard``).
+"""The page from the keyboard, and its footer, in a real Chromium (``webui.keyboard``, ``app.CSS``).
 
 - Tab from the Folder list went to the list's open choices (a scroller, which Chromium makes a Tab
   stop), which Gradio closed as the box lost the focus: the focus fell to the page, and the next
   Tab started over from the top. Now Tab goes from the folder box to the From date.
 - The tick boxes, the Sort by choices and the sliders showed no focus ring: Tab reached them and
   nothing on the page said where it was.
+- The footer ended in a lone "·" (Gradio's divider before the links the page leaves out).
 """
 
 from __future__ import annotations
@@ -57,3 +58,9 @@ def test_a_control_reached_with_tab_shows_a_focus_ring(app, page, control, theme
     ring = target.evaluate("input => { const s = getComputedStyle(input); return [s.outlineStyle, s.outlineWidth]; }")
     assert ring[0] != "none" and float(ring[1].removesuffix("px")) >= 2, ring
 
+
+def test_the_footer_ends_in_no_lone_divider(page):
+    shown = page.evaluate("""() => [...document.querySelectorAll("footer > *")]
+      .filter((e) => e.getClientRects().length && getComputedStyle(e).display !== "none")
+      .map((e) => e.innerText.trim())""")
+    assert shown and shown[-1] != "·", shown
