@@ -347,7 +347,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         # The cut-off, the order or Strong matches only changed: the results shown, filtered again, in their turn
         # (``turns``): asked just before a search, it answered after it and put the older results back over it.
         take_turn(gr.on([min_score.input, sort.change, strong_only.change], **{**first_unselect, "trigger_mode": "always_last"}), {
-            "fn": page.refilter, "inputs": [results, min_score, sort, strong_only, last],
+            "fn": page.refilter, "inputs": [results, min_score, sort, strong_only, last, selected],
             "outputs": [named[name] for name in REFILTER_NAMES], "show_progress": "hidden", **PRIVATE},
             by_hand=False).then(**moments_shown).then(None, js=OPEN_ADDRESS_JS, **PRIVATE)
         # A click's selection, and what reads it, in one queue in the order asked (``SELECTION``)

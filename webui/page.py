@@ -4,7 +4,8 @@
 wraps its searches for the page, so that the page stays consistent:
 - results that change clear the preview, the details and the gallery's highlighted thumbnail,
   so that the preview and the next Find similar never use a photo that is no longer shown; but
-  Find similar's own photo stays in the preview (with the box drawn on it), as what the results are like. (The
+  Find similar's own photo stays in the preview (with the box drawn on it), as what the results are like,
+  a new cut-off or order too (``refilter``). (The
   gallery keeps its highlighted position across new values, even when the same update says
   ``selected_index=None``; on its own that update does clear it. So ``unselect`` runs before each
   search and before each re-sort, and, after a re-run for new filters, ``unselect_if``.)
@@ -251,12 +252,17 @@ class Page(PageAddress):
             out = tuple(asked if name == "last" else value for name, value in zip(OUTPUT_NAMES, out, strict=True))
         return out
 
-    def refilter(self, results: Results, min_score: float, sort: str, strong_only: bool, last: dict | None):
-        """The cut-offs and the sort order, over the last results: the status keeps the query and time."""
+    def refilter(self, results: Results, min_score: float, sort: str, strong_only: bool, last: dict | None,
+                 selected: str | None = None):
+        """The cut-offs and the sort order, over the last results: the status keeps the query and time.
+        A result chosen is let go (it may be hidden now), but not Find similar's own photo (``selected``
+        still that photo), which is no result: it stays in the preview, as what the results are like."""
         gallery, shown, status = self.handlers.refilter(results, min_score, sort, strong_only)
         if last and results:
             status += last.get("context", "")
-        return gallery, True, shown, _videos_said(status, results, last), *cleared()
+        similar = bool(last and last.get("kind") == "similar" and selected and selected == last.get("path"))
+        selection = (gr.skip(), gr.skip(), gr.skip()) if similar else cleared()
+        return gallery, True, shown, _videos_said(status, results, last), *selection
 
     def _after(self, out, last: dict, what: str, filters: tuple, selection=cleared):
         """The outputs of a search: ``selection()``, (preview, details, selected) once it has results."""
