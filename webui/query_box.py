@@ -20,8 +20,8 @@ from clipsearch.query import MAX_QUERY_CHARS, MAX_TERMS
 from .region_view import PRIVATE
 
 QUERY_HELP = (
-    "Combine terms with ` + ` and ` - `, weight them with `2:`: "
-    "`beach + sunset - people`, `2:dog + grass`. A dropped or pasted photo joins the query as one "
+    "Combine terms with ` + ` and ` - ` (`beach + sunset - people`), weight one with `2:` "
+    "(`2:dog + grass`). A dropped or pasted photo joins the query as one "
     "more term (drag a box on it to search with that part; from the keyboard, Enter on it, arrows, Enter). "
     f"A query has at most {MAX_TERMS} terms and {MAX_QUERY_CHARS:,} characters. Press Enter to search."
 )

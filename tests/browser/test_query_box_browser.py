@@ -103,3 +103,14 @@ def test_the_help_under_the_box_names_the_limits(page):
     from playwright.sync_api import expect
 
     expect(page.locator("#query-help")).to_contain_text("A query has at most 10 terms and 2,000 characters.")
+
+
+def test_the_help_pairs_each_rule_with_its_example(page):
+    """It read "weight them with 2:: beach + sunset - people, 2:dog + grass": a doubled colon, and the
+    weight's example first an example with no weight."""
+    from playwright.sync_api import expect
+
+    help_text = page.locator("#query-help")
+    expect(help_text).to_contain_text("+ and - (beach + sunset - people)")
+    expect(help_text).to_contain_text("with 2: (2:dog + grass)")
+    assert "::" not in help_text.inner_text()
