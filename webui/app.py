@@ -135,6 +135,9 @@ GALLERY_GAP = "var(--spacing-lg)"
 # Its space above and below is a border, not padding: overflow is cut at the padding's outer edge,
 # and the tops of a fourth line's letters showed in the padding, under the "…".
 CAPTION_LINES = 3
+# A slider's number box shares a row with its label and hint; in a window 700 to 1000 px wide (a tablet
+# held upright) the label kept 40 px, and "hide results scoring less; 0 shows all" ran a word a line.
+# Given 7em at least, the box goes under it instead (Gradio's head wraps).
 # Gradio's footer ends in a "·" meant to part its API link from the links ``footer_links`` leaves out: it
 # trailed that link, and stood alone on a phone, where Gradio hides the link.
 CSS = f"""
@@ -147,6 +150,7 @@ CSS = f"""
 #query-image {{ min-height: 0; }}
 .no-index {{ border-left: 4px solid var(--color-accent); padding-left: 1rem; }}
 footer .divider:last-child {{ display: none; }}
+.head:has(> .tab-like-container) > label {{ min-width: 7em; }}
 """
 
 # Gradio's Default theme draws hint text (a slider's or tick box's info line, a slider's ends, the
