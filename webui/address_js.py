@@ -6,6 +6,7 @@ Replaced, not pushed: Back leaves the page.
 
 import json
 
+from .handlers import SORT_DATE
 from .turns import ASKED_BY_HAND
 
 ADDRESS_FIELDS = ("q", "photo", "indexed", "folder", "since", "until", "similar", "region", "topic", "saved", "open")
@@ -30,19 +31,34 @@ def _address_js(inputs: str, call: str) -> str:
 # "" for none.
 SIMILAR_ADDRESS_JS = _address_js("asked", "if (asked) put(JSON.parse(asked));")
 # Open similar (``Page.open_similar``): the photo opened, beside the search it was a result of ("":
-# none opened; ``Page.opened`` opens it again); no input (a re-filter, which folds the copies again): none.
+# none opened; ``Page.opened`` opens it again); a re-filter, which folds the copies again, drops it
+# (``SORTED_ADDRESS_JS``).
 OPEN_ADDRESS_JS = """(path) => {
   const url = new URL(window.location.href);
   if (path) url.searchParams.set("open", path); else if (path === undefined) url.searchParams.delete("open");
   if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
 }"""
+# The order the results are sorted in, kept in the address beside the search (``sort=date``; none for
+# relevance, the default), so that a reload or a link shows them in that order: written after each
+# re-sort, re-filter too (with Open similar's ``open`` dropped: the copies are folded again), and
+# kept by each search's writer (``_PUT`` drops the search's fields only: the order is the page's).
+# ``page_address.sort_asked`` reads it for the searches of the address.
+SORT_BY_DATE = "date"
+SORTED_ADDRESS_JS = """(sort) => {
+  const url = new URL(window.location.href);
+  url.searchParams.delete("open");
+  if (sort === SORT_DATE) url.searchParams.set("sort", "BY_DATE"); else url.searchParams.delete("sort");
+  if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
+}""".replace("SORT_DATE", json.dumps(SORT_DATE)).replace("BY_DATE", SORT_BY_DATE)
 # The indexed photo the address names (/?q=...&indexed=PATH, ``Page.from_indexed``), read in the
 # browser on load ("" for none): an event that wrote the drop zone on every load would empty it
-# after a photo dropped meanwhile.
-INDEXED_IN_ADDRESS = """() => {
+# after a photo dropped meanwhile. With it, the order for Sort by (``sort=date``; the page's own
+# where none is): the choice only, whose "input" (the user's) alone sorts the results shown again.
+INDEXED_IN_ADDRESS = """(sort) => {
   const asked = new URL(window.location.href).searchParams;
-  return asked.get("similar") || asked.get("topic") ? "" : (asked.get("indexed") || "");
-}"""
+  const order = asked.get("sort") === "BY_DATE" ? SORT_DATE : sort;
+  return [asked.get("similar") || asked.get("topic") ? "" : (asked.get("indexed") || ""), order];
+}""".replace("SORT_DATE", json.dumps(SORT_DATE)).replace("BY_DATE", SORT_BY_DATE)
 # The page opened at /?saved=NAME where no saved search of that name is kept (``SavedView.from_address``:
 # NAME, "" where one is): the address no longer names it, as after any other search, so a reload does not
 # ask again for a search that is not there. Only while it still names NAME: a search asked since wrote its own.

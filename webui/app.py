@@ -20,7 +20,7 @@ from clipsearch import SearchEngine, Settings
 from clipsearch.query import MAX_QUERY_CHARS
 
 from . import tools
-from .address_js import INDEXED_IN_ADDRESS, OPEN_ADDRESS_JS, SIMILAR_ADDRESS_JS
+from .address_js import INDEXED_IN_ADDRESS, OPEN_ADDRESS_JS, SIMILAR_ADDRESS_JS, SORTED_ADDRESS_JS
 from .duplicates_view import CSS as DUPLICATES_CSS
 from .duplicates_view import build_duplicates_view
 from .file_types import install as install_file_types
@@ -343,17 +343,17 @@ def build_app(engine: SearchEngine | None, settings: Settings,
                                 "outputs": twins[:len(address)] + outputs, "api_visibility": "private", **searching},
                   by_hand=False).then(**unless_typed[0])
         indexed = gr.Textbox("", visible="hidden", elem_id="indexed-address", label="indexed")  # /?q=...&indexed=PATH
-        demo.load(None, None, indexed, js=INDEXED_IN_ADDRESS, **PRIVATE)
+        demo.load(None, sort, [indexed, sort], js=INDEXED_IN_ADDRESS, **PRIVATE)  # and ?sort=date's order
         take_turn([indexed.change], {"fn": page.from_indexed, "inputs": [indexed, k, min_score, sort, strong_only],
                                      "outputs": [*twins, *outputs], "api_visibility": "private", **searching},
                   by_hand=False).then(
             **unless_typed[0]).then(**unless_typed[1]).then(None, region, js=show("query-image"), **PRIVATE)
         # The cut-off, the order or Strong matches only changed: the results shown, filtered again, in their turn
         # (``turns``): asked just before a search, it answered after it and put the older results back over it.
-        take_turn(gr.on([min_score.input, sort.change, strong_only.change], **{**first_unselect, "trigger_mode": "always_last"}), {
+        take_turn(gr.on([min_score.input, sort.input, strong_only.change], **{**first_unselect, "trigger_mode": "always_last"}), {
             "fn": page.refilter, "inputs": [results, min_score, sort, strong_only, last, selected],
             "outputs": [named[name] for name in REFILTER_NAMES], "show_progress": "hidden", **PRIVATE},
-            by_hand=False).then(**moments_shown).then(None, js=OPEN_ADDRESS_JS, **PRIVATE)
+            by_hand=False).then(**moments_shown).then(None, sort, js=SORTED_ADDRESS_JS, **PRIVATE)
         # A click's selection, and what reads it, in one queue in the order asked (``SELECTION``)
         gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private",
                        **SELECTION).then(

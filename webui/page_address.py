@@ -11,8 +11,9 @@ from typing import Any
 
 import gradio as gr
 
-from .address_js import UNLESS_DROPPED, UNLESS_TYPED
+from .address_js import SORT_BY_DATE, UNLESS_DROPPED, UNLESS_TYPED
 from .duplicates_view import open_similar
+from .handlers import SORT_DATE
 from .markdown import md
 from .page_outputs import ADDRESS_NAMES, OUTPUT_NAMES, nothing_changes
 from .paths import local_path, web_path
@@ -38,6 +39,13 @@ def from_the_address(address: list, photo: list | None = None) -> tuple[list, li
     return twins, steps
 
 
+def sort_asked(asked: dict, sort: str) -> str:
+    """The order a search of the address sorts in: date where it says ``sort=date`` (``SORTED_ADDRESS_JS``
+    wrote it), else the page's Sort by (relevance, unless chosen meanwhile). The page's own choice is
+    set from the address on load too (``INDEXED_IN_ADDRESS``), maybe after this search was asked."""
+    return SORT_DATE if (asked.get("sort") or "").strip() == SORT_BY_DATE else sort
+
+
 class PageAddress:
     """``Page``'s events that read the address (the page opened there) or write it (after a search)."""
 
@@ -52,7 +60,8 @@ class PageAddress:
         of the index, which an address can name), nothing here: ``from_indexed`` runs that search.
         With ``open`` (Open similar), the copies folded under that result opened too (``opened``)."""
         asked = dict(request.query_params) if request is not None else {}
-        return self.opened(self._from_address(asked, k, min_score, sort, strong_only), asked, len(ADDRESS_NAMES))
+        return self.opened(self._from_address(asked, k, min_score, sort_asked(asked, sort), strong_only), asked,
+                           len(ADDRESS_NAMES))
 
     def _from_address(self, asked: dict, k: float, min_score: float, sort: str, strong_only: bool):
         text, similar, topic, photo = ((asked.get(name) or "").strip() for name in ("q", "similar", "topic", "photo"))
@@ -118,7 +127,8 @@ class PageAddress:
             return text, folder, since, until, None, "", *nothing_changes(said)  # the drop zone's None: see ``stand_in``
         self._stand_in_for(jpeg, path, os.path.basename(path), indexed=True)
         return self.opened((text, folder, since, until, jpeg, readable(region, path), *self.search(
-            text, jpeg, k, min_score, sort, folder, since, until, strong_only, region or None)), asked, len(ADDRESS_NAMES) + 2)
+            text, jpeg, k, min_score, sort_asked(asked, sort), folder, since, until, strong_only, region or None)), asked,
+            len(ADDRESS_NAMES) + 2)
 
     def opened(self, out: tuple, asked: dict, at: int) -> tuple:
         """A search from the address (its OUTPUT_NAMES from ``at`` on in ``out``), with Open similar

@@ -29,7 +29,7 @@ from .address_js import CHOSEN_ADDRESS_JS, FORGOTTEN_ADDRESS_JS, GONE_SAVED_ADDR
 from .handlers import ALL_FOLDERS, parse_filter
 from .markdown import md
 from .page import ADDRESS_NAMES, OUTPUT_NAMES, Page
-from .page_address import from_the_address
+from .page_address import from_the_address, sort_asked
 from .page_outputs import nothing_changes
 from .region_view import show
 from .turns import take_turn
@@ -194,7 +194,7 @@ class SavedView:
         if said:
             return (*not_opened(nothing_changes(said)), name)
         asked = dict(request.query_params) if request is not None else {}
-        return (*self.page.opened(self.opening(kept, k, min_score, sort, strong_only)[0], asked,
+        return (*self.page.opened(self.opening(kept, k, min_score, sort_asked(asked, sort), strong_only)[0], asked,
                                   len(ADDRESS_NAMES) + 2), "")  # the boxes, the drop zone and its box, then OUTPUT_NAMES
 
     def listed_at_load(self, request: gr.Request):

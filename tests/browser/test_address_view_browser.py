@@ -1,0 +1,68 @@
+"""What the page shows, kept in its address, in a real Chromium: a reload, or a link sent, shows it again.
+
+The order chosen under Sort by was kept nowhere: a reload showed the results by relevance again
+(``address_js.SORTED_ADDRESS_JS`` writes ``sort=date``, ``page_address.sort_asked`` reads it).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from clipsearch.demo import make_sample_library
+from testsupport.browser import served_library
+from webui.handlers import SORT_DATE, SORT_RELEVANCE
+
+from .test_browser import BROWSER_MARKS, TIMEOUT, expect_status, search_for
+
+pytestmark = BROWSER_MARKS
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """The demo model over a sample library whose photos say when they were taken (2016-2024)."""
+    root = tmp_path_factory.mktemp("browser-address-view")
+    make_sample_library(root / "photos", n=80, seed=0)
+    with served_library(root) as app:
+        yield app
+
+
+def shown(page) -> list[tuple[str, str]]:
+    """(name, date) of each result in gallery order, from the captions ("0.612 · img_0042.png · 2019-07-04")."""
+    page.locator("#results img").first.wait_for()
+    captions = page.locator("#results .caption-label").all_inner_texts()
+    return [(parts[1], parts[2] if len(parts) > 2 else "") for parts in (c.split(" · ") for c in captions)]
+
+
+def choose_order(page, order: str) -> None:
+    page.locator("#sort").get_by_text(order, exact=True).click()
+
+
+def test_the_order_chosen_is_kept_in_the_address_and_read_back_on_load(app, page):
+    from playwright.sync_api import expect
+
+    page.goto(app["url"])
+    search_for(page, "a red circle")
+    by_relevance = shown(page)
+    choose_order(page, SORT_DATE)
+    expect(page).to_have_url(app["url"] + "?q=a+red+circle&sort=date", timeout=TIMEOUT)
+    page.wait_for_function("(first) => !document.querySelector('#results .caption-label')?.innerText.includes(first)",
+                           arg=by_relevance[0][0], timeout=TIMEOUT)
+    by_date = shown(page)
+    dates = [date for _, date in by_date]
+    assert len(by_date) > 2 and dates == sorted(dates, reverse=True) and by_date != by_relevance
+
+    page.reload()  # the same page again: the same order, chosen in Sort by
+    expect_status(page, "“a red circle”")
+    expect(page.locator("#sort input[type=radio]").nth(1)).to_be_checked()
+    assert page.locator("#sort input[type=radio]").nth(1).get_attribute("value") == SORT_DATE
+    assert shown(page) == by_date
+
+    search_for(page, "a red circle")  # a search of the page's own keeps the order, and the address says so
+    expect(page).to_have_url(app["url"] + "?q=a+red+circle&sort=date", timeout=TIMEOUT)
+    assert shown(page) == by_date
+    choose_order(page, SORT_RELEVANCE)  # the default: none in the address
+    expect(page).to_have_url(app["url"] + "?q=a+red+circle", timeout=TIMEOUT)
+    page.goto(app["url"] + "?q=a+red+circle")
+    expect_status(page, "“a red circle”")
+    assert shown(page) == by_relevance
+    expect(page.locator("#sort input[type=radio]").first).to_be_checked()
