@@ -356,8 +356,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             by_hand=False).then(**moments_shown).then(None, sort, js=SORTED_ADDRESS_JS, **PRIVATE)
         # A click's selection, and what reads it, in one queue in the order asked (``SELECTION``)
         gallery.select(handlers.select, [shown], [preview, details, selected], api_visibility="private",
-                       **SELECTION).then(
-            None, js=PREVIEW_INTO_VIEW, api_visibility="private")
+                       **SELECTION).then(None, js=PREVIEW_INTO_VIEW, **PRIVATE).then(  # "Click a result first" gone:
+            page.status_of_choice, [status, results, shown, min_score, sort, strong_only, last], status, **PRIVATE)
         finding = {"fn": page.find_similar, "outputs": outputs, "api_visibility": "private", **searching}
         take_turn(similar_btn.click(**first_unselect, **SELECTION), {**finding, "inputs": [selected, *filters]}).then(
             **similar_in_address[0]).then(**similar_in_address[1]).then(**back_if_refused[0]).then(**back_if_refused[1])

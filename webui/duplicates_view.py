@@ -258,7 +258,12 @@ def open_similar(handlers, shown: list[dict], selected: str | None):
     group = [{**result, "similar": []}] + [{**s, "similar": []} for s in result["similar"]]
     thumbs = handlers.thumbs.get_many([r["path"] for r in group])
     gallery = [(t, caption(r)) for t, r in zip(thumbs, group)]
-    return gallery, group, f"{md(result['name'])} and {counted(len(group) - 1, 'near-duplicate')}"
+    return gallery, group, opened_status(group)
+
+
+def opened_status(group: list[dict[str, Any]]) -> str:
+    """The status line of a result's near-duplicates opened (``open_similar``: the result first)."""
+    return f"{md(group[0]['name'])} and {counted(len(group) - 1, 'near-duplicate')}"
 
 
 def unfold(results: list[dict[str, Any]]) -> list[dict[str, Any]]:

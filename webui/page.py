@@ -28,7 +28,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from .duplicates_view import open_similar
+from .duplicates_view import open_similar, opened_status
 from .filters import clamp_k
 from .handlers import PART_HINT, Handlers, NotIndexed, Results, UnreadableUpload, _listed, similar_what
 from .markdown import describe_query, md
@@ -43,6 +43,7 @@ from .page_outputs import (  # noqa: F401 - the names app, saved_view and the te
     nothing_changes,
 )
 from .paths import web_path
+from .results_in_sight import CLICK_FIRST
 from .thumbnails import PREVIEW_SIZE
 from .videos_view import found_moments
 
@@ -263,6 +264,19 @@ class Page(PageAddress):
         similar = bool(last and last.get("kind") == "similar" and selected and selected == last.get("path"))
         selection = (gr.skip(), gr.skip(), gr.skip()) if similar else cleared()
         return gallery, True, shown, _videos_said(status, results, last), *selection
+
+    def status_of_choice(self, status: str | None, results: Results, shown: Any, min_score: float, sort: str,
+                         strong_only: bool, last: dict | None):
+        """A result chosen once a button asked for one (Find similar, Open similar or Search with this photo
+        pressed with none chosen: "Click a result first, ..."): the status line of the results shown, put
+        back, as a re-filter says it (the query and its time kept), or as Open similar said it for the
+        copies it opened (``shown`` then differs from the results the cut-offs leave). Else none changes."""
+        if not (status or "").startswith(CLICK_FIRST):
+            return gr.skip()
+        said = self.refilter(results, min_score, sort, strong_only, last)
+        paths = [r["path"] for r in shown] if isinstance(shown, list) else []
+        opened = paths and paths != [r["path"] for r in said[2]]
+        return opened_status(shown) if opened else said[3]
 
     def _after(self, out, last: dict, what: str, filters: tuple, selection=cleared):
         """The outputs of a search: ``selection()``, (preview, details, selected) once it has results."""

@@ -25,7 +25,8 @@ from .region_view import PRIVATE
 
 # The status line's beginnings that say why no results came: a warning, and "Click a result
 # first, ..." (Find similar and Open similar with none chosen).
-SAID_INSTEAD = ("⚠️", "Click a result first")
+CLICK_FIRST = "Click a result first"  # gone once one is chosen: ``Page.status_of_choice``
+SAID_INSTEAD = ("⚠️", CLICK_FIRST)
 # Gradio's progress over a component is its first child, ``.wrap``, with ``hide`` while idle.
 IN_SIGHT_JS = """() => {
   if (window.clipsearchInSight) return;

@@ -2,6 +2,9 @@
 
 The order chosen under Sort by was kept nowhere: a reload showed the results by relevance again
 (``address_js.SORTED_ADDRESS_JS`` writes ``sort=date``, ``page_address.sort_asked`` reads it).
+
+So is what the status line says of them: a button pressed with no result chosen says "Click a result
+first", and that stayed once one was chosen, though it no longer applied (``Page.status_of_choice``).
 """
 
 from __future__ import annotations
@@ -66,3 +69,18 @@ def test_the_order_chosen_is_kept_in_the_address_and_read_back_on_load(app, page
     expect_status(page, "“a red circle”")
     assert shown(page) == by_relevance
     expect(page.locator("#sort input[type=radio]").first).to_be_checked()
+
+
+@pytest.mark.parametrize("button", ["#find-similar", "#use-photo", "#open-similar"])
+def test_click_a_result_first_goes_once_a_result_is_chosen(app, page, button):
+    from playwright.sync_api import expect
+
+    page.goto(app["url"])
+    search_for(page, "a blue star")
+    said = page.locator("#status").inner_text()
+    assert said and "Click a result first" not in said
+    page.locator(button).click()
+    expect_status(page, "Click a result first")
+    page.locator("#results .thumbnail-item").first.click()
+    expect(page.locator("#details")).to_contain_text("Path:")
+    expect(page.locator("#status")).to_have_text(said, timeout=TIMEOUT)  # the results' own, as after the search
