@@ -70,14 +70,14 @@ GONE_SAVED_ADDRESS_JS = _address_js(
 # ``saved=`` only where that names it, as ``GONE_SAVED_ADDRESS_JS``.
 CHOSEN_ADDRESS_JS = _address_js("name, gone", """if (!gone) put({saved: name});
   else if (new URL(window.location.href).searchParams.get('saved') === gone) put({});""")
-# A saved search forgotten (none chosen any more): the address no longer names it, so a reload
-# does not ask for a search that is gone. The search it shows stays on the page.
-FORGOTTEN_ADDRESS_JS = """(name) => {
-  const url = new URL(window.location.href);
-  if (name || !url.searchParams.has("saved")) return;
-  url.searchParams.delete("saved");
-  window.history.replaceState(window.history.state, "", url);
-}"""
+# A saved search forgotten (``saved_view.forgotten_address``: its name and its own words and filters, as JSON;
+# "" for none): where the address names it (``saved=NAME``, the search shown), it says the search's terms
+# instead, as after that search typed, so that a reload does not ask for a search that is gone but shows
+# the results still on the page; Open similar's ``open`` stays. Elsewhere the address is left as it is.
+FORGOTTEN_ADDRESS_JS = _address_js("asked", """if (!asked) return;
+  const {saved, ...search} = JSON.parse(asked);
+  const now = new URL(window.location.href).searchParams;
+  if (now.get('saved') === saved) put({...search, open: now.get('open')});""")
 # The page opened at an address (``?q=``, a saved search's ``?saved=``, ``?indexed=``'s photo): its
 # words and filters go in their boxes only where nothing was typed there since the page opened. A
 # search asked before the address's answered runs after it (``turns``), and its words stayed with its

@@ -16,6 +16,7 @@ quotes one, goes in escaped, shown as typed.
 
 # No `from __future__ import annotations`: Gradio reads the event functions' hints at run time.
 import html
+import json
 import os
 from typing import Any
 
@@ -106,16 +107,18 @@ class SavedView:
         return self.choices(kept.name), ""
 
     def forget(self, name: str | None):
+        """"Forget it": the list without the saved search chosen, and its address (``forgotten_address``)."""
         if not name:
             gr.Warning("Choose a saved search to forget first.")
-            return gr.skip()
+            return gr.skip(), ""
         try:
+            kept = self.looked_up(name)[0]
             self.saved.remove(name)
         except ClipSearchError as exc:
             gr.Warning(as_typed(str(exc)))
-            return gr.skip()
+            return gr.skip(), ""
         gr.Info(f"Forgot “{as_typed(name)}”.")
-        return self.choices()
+        return self.choices(), forgotten_address(name, kept)
 
     def open(self, name: str | None, k: float, min_score: float, sort: str, strong_only: bool):
         """A saved search chosen: its words and filters in their boxes, its photo in the drop zone
@@ -213,6 +216,18 @@ class SavedView:
         return image, kept.drawn_region(index_dir)
 
 
+def forgotten_address(name: str, kept: SavedSearch | None) -> str:
+    """A saved search forgotten: its name, and its own words and filters for the address, as the page writes
+    them after a search typed (``Page.query_address``), as JSON for ``FORGOTTEN_ADDRESS_JS``. Where it
+    is the search shown (the address says ``saved=NAME``), its results stay on the page, and a reload
+    shows them again. Its photo, a copy beside the index, is named as a photo dropped (``photo``),
+    which the page opened there asks for; "" where none called ``name`` was kept."""
+    if kept is None:
+        return ""
+    return json.dumps({"saved": name, "q": kept.query or "", "photo": (kept.photo_name or "photo") if kept.photo else "",
+                       "folder": kept.folder or "", "since": kept.since or "", "until": kept.until or ""})
+
+
 def not_kept(name: str | None, kept: SavedSearch | None, searches: list[SavedSearch]) -> str:
     """What the status line says of the address's saved search (or the list's) where none called ``name`` is
     kept (``kept`` None: forgotten since, or never saved), and where to see those that are (``searches``,
@@ -257,8 +272,9 @@ def wire_saved(demo: gr.Blocks, panel: dict[str, Any], view: SavedView, named: d
     panel["panel"].expand(view.choices, panel["chosen"], panel["chosen"], **private)
     gr.on([panel["save"].click, panel["name"].submit], view.save,
           [panel["name"], *boxes, image, region, named["last"]], [panel["chosen"], panel["name"]], **private)
-    panel["forget"].click(view.forget, panel["chosen"], panel["chosen"], **private).then(
-        None, panel["chosen"], js=FORGOTTEN_ADDRESS_JS, **private)
+    forgotten = gr.Textbox("", visible="hidden", elem_id="saved-forgotten", label="forgotten one's address")
+    panel["forget"].click(view.forget, panel["chosen"], [panel["chosen"], forgotten], **private).then(
+        None, forgotten, js=FORGOTTEN_ADDRESS_JS, **private)
     chosen_gone = gr.Textbox("", visible="hidden", elem_id="saved-chosen-gone", label="saved name chosen, gone")
     # Its photo and box go to hidden twins, put in the drop zone by the page only where it opened (``PUT_IF_OPENED``)
     twins = [gr.Image(type="filepath", visible="hidden", interactive=False, label="saved photo twin"),

@@ -5,6 +5,9 @@ The order chosen under Sort by was kept nowhere: a reload showed the results by 
 
 So is what the status line says of them: a button pressed with no result chosen says "Click a result
 first", and that stayed once one was chosen, though it no longer applied (``Page.status_of_choice``).
+
+And a saved search forgotten while it was shown (``?saved=NAME``) left a bare address beside its results,
+so a reload showed an empty page: the address now says the search's own terms (``saved_view.forgotten_address``).
 """
 
 from __future__ import annotations
@@ -84,3 +87,44 @@ def test_click_a_result_first_goes_once_a_result_is_chosen(app, page, button):
     page.locator("#results .thumbnail-item").first.click()
     expect(page.locator("#details")).to_contain_text("Path:")
     expect(page.locator("#status")).to_have_text(said, timeout=TIMEOUT)  # the results' own, as after the search
+
+
+def test_a_saved_search_forgotten_leaves_its_terms_in_the_address(app, page):
+    from playwright.sync_api import expect
+
+    from clipsearch.saved import FILE_NAME, SavedSearch, SavedSearches
+
+    index = app["root"] / "index"
+    SavedSearches(index).save(SavedSearch("Green squares", "a green square", since="2019"))
+    SavedSearches(index).save(SavedSearch("Red circles", "a red circle"))
+    try:
+        page.goto(app["url"] + "?saved=Green+squares")
+        expect_status(page, "“a green square”")
+        before = shown(page)
+        page.locator("#saved-panel").get_by_text("Saved searches").click()
+        expect(page.locator("#saved-choice input")).to_have_value("Green squares")
+        page.locator("#saved-panel").get_by_role("button", name="Forget it").click()
+        expect(page.get_by_text("Forgot “Green squares”")).to_be_visible(timeout=TIMEOUT)
+        expect(page).to_have_url(app["url"] + "?q=a+green+square&since=2019-01-01", timeout=TIMEOUT)
+        assert shown(page) == before
+        page.reload()  # the same results again, not an empty page
+        expect_status(page, "“a green square”")
+        assert shown(page) == before
+        assert page.get_by_label("From (YYYY-MM-DD)").input_value() == "2019-01-01"
+
+        page.goto(app["url"] + "?q=a+blue+star")  # a search of its own shown: forgetting one leaves its address
+        expect_status(page, "“a blue star”")
+        page.locator("#saved-panel").get_by_text("Saved searches").click()
+        page.locator("#saved-choice input").click()
+        page.get_by_role("option", name="Red circles").click()
+        expect_status(page, "“a red circle”")
+        expect(page).to_have_url(app["url"] + "?saved=Red+circles", timeout=TIMEOUT)
+        page.locator("#query textarea, #query input").first.fill("a blue star")
+        page.locator("#query textarea, #query input").first.press("Enter")
+        expect(page).to_have_url(app["url"] + "?q=a+blue+star", timeout=TIMEOUT)
+        page.locator("#saved-panel").get_by_role("button", name="Forget it").click()
+        expect(page.get_by_text("Forgot “Red circles”")).to_be_visible(timeout=TIMEOUT)
+        expect(page.locator("#saved-choice input")).to_have_value("")  # the list's answer, the address's step after it
+        expect(page).to_have_url(app["url"] + "?q=a+blue+star")
+    finally:
+        (index / FILE_NAME).unlink(missing_ok=True)

@@ -702,7 +702,8 @@ def test_a_saved_search_opens_again_from_its_list_after_a_reload(app, page):
         page.locator("#saved-panel").get_by_role("button", name="Forget it").click()
         expect(page.get_by_text("Forgot “White circles”")).to_be_visible(timeout=TIMEOUT)
         assert [s.name for s in SavedSearches(index).all()] == ["Red circles"]
-        expect(page).to_have_url(app["url"], timeout=TIMEOUT)  # a reload asks for no search that is gone
+        # a reload asks for no search that is gone, and shows the results still on the page: its own terms
+        expect(page).to_have_url(app["url"] + "?q=a+white+circle&since=2021-01-01", timeout=TIMEOUT)
     finally:
         (index / FILE_NAME).unlink(missing_ok=True)
         page.goto(app["url"])
