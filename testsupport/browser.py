@@ -79,6 +79,18 @@ def served_shots(root: Path, count: int) -> Iterator[dict[str, Any]]:
         yield app
 
 
+def shots_app(name: str, count: int) -> Any:
+    """A test module's ``app`` fixture (module-scoped): ``served_shots`` of ``count`` photos in a
+    folder named ``name``, for a page test that needs a few results and nothing in particular."""
+
+    @pytest.fixture(scope="module")
+    def app(tmp_path_factory: Any) -> Iterator[dict[str, Any]]:
+        with served_shots(tmp_path_factory.mktemp(name), count) as served:
+            yield served
+
+    return app
+
+
 @contextmanager
 def open_page(url: str, on_request: Callable[[Any], None] | None = None,
               ready: str = "#query textarea, #query input", **page_options: Any) -> Iterator[Any]:

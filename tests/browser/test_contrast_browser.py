@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from testsupport.browser import open_page, served_shots
+from testsupport.browser import open_page, shots_app
 
 from .test_browser import BROWSER_MARKS
 
@@ -68,10 +68,7 @@ CONTRASTS = """([hints, placeholders]) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with served_shots(tmp_path_factory.mktemp("browser-contrast"), 2) as app:
-        yield app
+app = shots_app("browser-contrast", 2)
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])

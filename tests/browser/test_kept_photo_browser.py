@@ -15,17 +15,14 @@ import os
 
 import pytest
 
-from testsupport.browser import served_shots
+from testsupport.browser import shots_app
 
 from .test_browser import BROWSER_MARKS, TIMEOUT, drag_over, drop_photo, expect_status, halves
 
 pytestmark = BROWSER_MARKS
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with served_shots(tmp_path_factory.mktemp("browser-kept-photo"), 3) as app:
-        yield app
+app = shots_app("browser-kept-photo", 3)
 
 
 def pick(page, name: str) -> None:

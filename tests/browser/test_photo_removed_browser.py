@@ -12,17 +12,14 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from testsupport.browser import served_shots
+from testsupport.browser import shots_app
 
 from .test_browser import BROWSER_MARKS, TIMEOUT, drag_over, drop_photo, expect_status
 
 pytestmark = BROWSER_MARKS
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with served_shots(tmp_path_factory.mktemp("browser-photo-removed"), 6) as app:
-        yield app
+app = shots_app("browser-photo-removed", 6)
 
 
 def drop_and_box(page, tmp_path, words: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from clipsearch.query import MAX_QUERY_CHARS
-from testsupport.browser import served_shots
+from testsupport.browser import shots_app
 
 from .test_browser import BROWSER_MARKS, TIMEOUT
 
@@ -20,10 +20,7 @@ pytestmark = BROWSER_MARKS
 PASTED = ("a dog on a beach at sunset, " * 120)[:3000]
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with served_shots(tmp_path_factory.mktemp("browser-query-box"), 3) as app:
-        yield app
+app = shots_app("browser-query-box", 3)
 
 
 @pytest.fixture

@@ -8,9 +8,7 @@ only "Saved “NAME”": it now says it replaced it (as ``clipsearch saved add``
 
 from __future__ import annotations
 
-import pytest
-
-from testsupport.browser import served_shots
+from testsupport.browser import shots_app
 
 from .test_browser import BROWSER_MARKS, TIMEOUT
 
@@ -18,10 +16,7 @@ pytestmark = BROWSER_MARKS
 MARKUP = "<i>it</i> *x* <b>bold"
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with served_shots(tmp_path_factory.mktemp("browser-saved-toasts"), 3) as app:
-        yield app
+app = shots_app("browser-saved-toasts", 3)
 
 
 def toast_of(page, text: str):

@@ -9,19 +9,14 @@ hand, is still let go by a re-filter, which may hide it.
 
 from __future__ import annotations
 
-import pytest
-
-from testsupport.browser import served_shots
+from testsupport.browser import shots_app
 
 from .test_browser import BROWSER_MARKS, TIMEOUT, expect_status, result_names, set_strong_only
 
 pytestmark = BROWSER_MARKS
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with served_shots(tmp_path_factory.mktemp("browser-similar-refilter"), 6) as app:
-        yield app
+app = shots_app("browser-similar-refilter", 6)
 
 
 def test_find_similars_photo_stays_in_the_preview_when_the_results_are_filtered_again(page):

@@ -8,9 +8,7 @@ other order, which the page then shows (its change event asks the server to sort
 
 from __future__ import annotations
 
-import pytest
-
-from testsupport.browser import served_shots
+from testsupport.browser import shots_app
 from webui.handlers import SORT_DATE, SORT_RELEVANCE
 
 from .test_browser import BROWSER_MARKS, TIMEOUT, expect_status
@@ -19,10 +17,7 @@ pytestmark = BROWSER_MARKS
 FOCUSED = "() => { const at = document.activeElement; return [at.type || at.tagName, at.value, at.checked]; }"
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with served_shots(tmp_path_factory.mktemp("browser-sort-keys"), 3) as app:
-        yield app
+app = shots_app("browser-sort-keys", 3)
 
 
 def asking(order: str):

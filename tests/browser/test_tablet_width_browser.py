@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from testsupport.browser import served_shots
+from testsupport.browser import shots_app
 
 from .test_browser import BROWSER_MARKS
 
@@ -19,10 +19,7 @@ HINT_LINES = """() => [...document.querySelectorAll("#min-score .info-text")].ma
   Math.round(hint.getBoundingClientRect().height / parseFloat(getComputedStyle(hint).lineHeight)))"""
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with served_shots(tmp_path_factory.mktemp("browser-tablet-width"), 3) as app:
-        yield app
+app = shots_app("browser-tablet-width", 3)
 
 
 @pytest.mark.parametrize("width", [768, 900])

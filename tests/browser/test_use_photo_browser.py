@@ -7,19 +7,14 @@ else changes: the results, the words and the address stay.
 
 from __future__ import annotations
 
-import pytest
-
-from testsupport.browser import served_shots
+from testsupport.browser import shots_app
 
 from .test_browser import BROWSER_MARKS, TIMEOUT, expect_status, search_every_result
 
 pytestmark = BROWSER_MARKS
 
 
-@pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with served_shots(tmp_path_factory.mktemp("browser-use-photo"), 4) as app:
-        yield app
+app = shots_app("browser-use-photo", 4)
 
 
 def test_search_with_this_photo_and_none_chosen_says_so_in_the_status_line(page):
