@@ -70,8 +70,7 @@ def details_markdown(result: dict[str, Any], download: bool = False) -> str:
     taken = result.get("date_taken")
     modified = datetime.fromtimestamp(result["mtime_ns"] / 1e9).strftime("%Y-%m-%d %H:%M")
     when = taken.replace("T", " ") if taken else f"unknown (file modified {modified})"
-    on_disk = os.path.exists(result["path"])
-    changed = on_disk and _changed_since_indexed(result)
+    on_disk, changed = _on_disk(result)
     link = f"api/photo?file={quote(web_path(result['path']), safe='')}"
     return (
         f"**{md(result['name'])}** · score {result['score']:.3f}\n\n"
@@ -87,14 +86,15 @@ def details_markdown(result: dict[str, Any], download: bool = False) -> str:
     )
 
 
-def _changed_since_indexed(result: dict[str, Any]) -> bool:
-    """Whether the file on disk has another size or time than the one the index read (edited since,
-    or broken since: a photo whose file no longer reads keeps its record, and a search finds it)."""
+def _on_disk(result: dict[str, Any]) -> tuple[bool, bool]:
+    """Whether the result's file is on disk, and whether it has another size or time than the one the
+    index read (edited since, or broken since: a photo whose file no longer reads keeps its record,
+    and a search finds it). One ``stat``."""
     try:
         st = os.stat(result["path"])
     except OSError:
-        return False
-    return (st.st_size, st.st_mtime_ns) != (result["size"], result["mtime_ns"])
+        return False, False
+    return True, (st.st_size, st.st_mtime_ns) != (result["size"], result["mtime_ns"])
 
 
 def words_markdown(snippet: str) -> str:
