@@ -42,7 +42,6 @@ from .paths import safe_outputs
 from .query_box import CSS as QUERY_BOX_CSS
 from .query_box import QUERY_HELP
 from .query_box import install as install_query_box
-from .radio_groups import install as install_radio_groups
 from .reachable import CSS as REACHABLE_CSS
 from .reachable import install as install_reachable
 from .region_view import CSS as REGION_CSS
@@ -226,7 +225,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
             min_score = gr.Slider(0.0, 1.0, value=0.0, step=0.01, scale=1, elem_id="min-score",
                                   label="Score cut-off", info="hide results scoring less; 0 shows all")
             sort = gr.Radio([SORT_RELEVANCE, SORT_DATE], value=SORT_RELEVANCE, label="Sort by", scale=1,
-                            elem_id="sort")  # one tab stop, the arrows moving the choice: radio_groups
+                            elem_id="sort")  # one tab stop, the arrows moving the choice: keyboard
         with gr.Row():
             folder = gr.Dropdown([("All folders", ALL_FOLDERS)], value=ALL_FOLDERS, label="Folder",
                                  allow_custom_value=True, scale=2, elem_id="folder")
@@ -291,7 +290,6 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_results_in_sight(demo)
         install_reachable(demo)
         install_query_box(demo)
-        install_radio_groups(demo)
         install_keyboard(demo)
         on_box("query-image", region, region_go, lambda event: take_turn(event.then(**first_unselect), searched).then(
             **in_address[0]).then(**in_address[1]))

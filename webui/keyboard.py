@@ -1,6 +1,6 @@
 """What the keyboard needs of the page: a focus ring on every control (``CSS``, added to the page's by
-``app.launch_options``), and no Tab stop lost in a drop-down list (``install``, a script installed
-once at page load, as ``radio_groups``' is).
+``app.launch_options``), each radio group one Tab stop, and no Tab stop lost in a drop-down list
+(``install``, one script installed once at page load, as ``screen_reader``'s is).
 
 Gradio 6 draws no focus ring on the "Strong matches only" tick box (or the Index panel's), on the
 "Sort by" choices, nor on the sliders: Tab reached them, and nothing on the page said where it was.
@@ -16,6 +16,15 @@ the focus, and the focus fell to the page itself; the next Tab started over from
 page's order, one press lost on the way to the dates. The page takes each such list out of the Tab
 order (``tabindex="-1"``): the arrows still move among the choices while the box keeps the focus,
 as Gradio's own keys do, and Tab goes on to the next control.
+
+A browser makes a radio group of the radio buttons that share a ``name``: one tab stop (the choice
+made), and the arrows move the choice within it (the WAI-ARIA radio group pattern). Gradio 6 names
+each button of a ``gr.Radio`` on its own (``radio-1``, ``radio-2``, and a new name each time one is
+drawn again, a choice made among them), so each choice (the "Sort by" ones) was a tab stop of its
+own, the arrows did nothing, and a screen reader said "1 of 1" of each. Gradio has no option for it:
+the page gives the buttons of each group one name (``clipsearch-`` and the group's ``elem_id``),
+again whenever Gradio names them anew. The choice, and Gradio's change event, are the browser's own,
+as for a click. One observer of the page's changes does both.
 """
 
 import gradio as gr
@@ -27,17 +36,24 @@ CSS = f"""
 {FOCUSED} {{ outline: 2px solid var(--primary-700) !important; outline-offset: 2px; }}
 .dark {FOCUSED} {{ outline-color: var(--color-accent) !important; }}
 """
-OPTION_LISTS_JS = """() => {
-  if (window.clipsearchOptionLists) return;
-  window.clipsearchOptionLists = true;
-  const untab = () => document.querySelectorAll("ul[role=listbox]").forEach((list) => {
-    if (list.getAttribute("tabindex") !== "-1") list.setAttribute("tabindex", "-1");
-  });
-  untab();
-  new MutationObserver(untab).observe(document.body, {childList: true, subtree: true});
+KEYBOARD_JS = """() => {
+  if (window.clipsearchKeyboard) return;
+  window.clipsearchKeyboard = true;
+  const mend = () => {
+    document.querySelectorAll("ul[role=listbox]").forEach((list) => {
+      if (list.getAttribute("tabindex") !== "-1") list.setAttribute("tabindex", "-1");
+    });
+    document.querySelectorAll("fieldset").forEach((set, i) => {
+      const name = "clipsearch-" + (set.id || "radio-" + i);
+      set.querySelectorAll("input[type=radio]").forEach((button) => { if (button.name !== name) button.name = name; });
+    });
+  };
+  mend();
+  new MutationObserver(mend).observe(document.body, {childList: true, subtree: true, attributes: true,
+                                                     attributeFilter: ["name"]});
 }"""
 
 
 def install(demo: gr.Blocks) -> None:
     """The script, once the page has loaded."""
-    demo.load(None, js=OPTION_LISTS_JS, **PRIVATE)
+    demo.load(None, js=KEYBOARD_JS, **PRIVATE)

@@ -1,5 +1,5 @@
 """The "Sort by" choices from the keyboard, in a real Chromium: one tab stop, the arrows moving the choice
-(the WAI-ARIA radio group pattern, ``webui.radio_groups``).
+(the WAI-ARIA radio group pattern, ``webui.keyboard``).
 
 Gradio 6 named each radio button on its own, so each choice was a tab stop of its own and the arrows
 did nothing. Now Tab reaches the choice made, Tab again leaves the group, and the arrows choose the
