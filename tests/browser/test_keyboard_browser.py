@@ -36,9 +36,10 @@ def app(tmp_path_factory):
 def test_tab_goes_from_the_folder_list_to_the_dates(page):
     folder = page.get_by_role("combobox", name="Folder")
     folder.focus()
-    listed = page.locator("#folder [role=listbox]")
-    listed.wait_for()
-    assert listed.evaluate("list => list.scrollHeight > list.clientHeight")  # the case: a list that scrolls
+    # The case: a list that scrolls. Its choices come with the page's first answer (the folders
+    # indexed), which may land after the box opened: wait for them, up to the usual 5 s.
+    page.wait_for_function("() => { const list = document.querySelector('#folder [role=listbox]');"
+                           " return list !== null && list.scrollHeight > list.clientHeight; }", timeout=5000)
     page.keyboard.press("Tab")
     assert page.get_by_label("From (YYYY-MM-DD)").evaluate(HAS_FOCUS), page.evaluate("document.activeElement.tagName")
     page.keyboard.press("Shift+Tab")
