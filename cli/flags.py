@@ -7,7 +7,9 @@ stays instant in every command.
 from __future__ import annotations
 
 import argparse
+import atexit
 import functools
+import gc
 import json
 import os
 import re
@@ -52,6 +54,7 @@ def ends_quietly(main: Callable[..., int]) -> Callable[..., int]:
     @functools.wraps(main)
     def run(argv: list[str] | None = None) -> int:
         _closed_streams_to_null()
+        _quick_exit()
         try:
             code = main(argv)
             sys.stdout.flush()  # here, so that a closed pipe is caught below, not at exit
@@ -64,6 +67,20 @@ def ends_quietly(main: Callable[..., int]) -> Callable[..., int]:
             return 130
 
     return run
+
+
+def _quick_exit() -> None:
+    """At the process's exit, no last garbage collection over every object torch and open_clip
+    made at import: they are frozen first (``gc.freeze``, after every other exit handler; objects
+    still alive are torn down as before). That collection alone took 0.8 s of a command's time on
+    2 cores, after its last line was printed. Registered once, whoever calls ``main``."""
+    global _FREEZES_AT_EXIT
+    if not _FREEZES_AT_EXIT:
+        atexit.register(gc.freeze)  # last-registered first: after those the command registers
+        _FREEZES_AT_EXIT = True
+
+
+_FREEZES_AT_EXIT = False
 
 
 def _closed_streams_to_null() -> None:
