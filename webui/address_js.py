@@ -1,7 +1,11 @@
 """The address bar's scripts: each search the page shows written into the address, so that it can
 be reloaded, bookmarked and shared (``page.Page`` reads it back: ``from_address``, ``from_indexed``,
 and writes each search's fields for these: ``query_address``, ``similar_address``, ``open_similar``).
-Replaced, not pushed: Back leaves the page.
+
+Each new search is a step of the browser's history (pushed): Back shows the search before, as the
+page loads it from its address (``HISTORY_JS``: a reload there), and Forward the one after. What
+only mends the search shown (its order, a photo opened, a saved search's name that is gone) or
+says the search the page opened at is replaced in place: one step a search.
 """
 
 import json
@@ -11,16 +15,23 @@ from .turns import ASKED_BY_HAND
 
 ADDRESS_FIELDS = ("q", "photo", "indexed", "folder", "since", "until", "similar", "region", "topic", "saved", "open")
 # Each writer drops every field of the search before (the address holds one search: words, Find
-# similar, a topic or a saved search) and keeps the rest (Gradio's own, such as ?__theme=dark).
-_PUT = """const put = (asked) => {
+# similar, a topic or a saved search) and keeps the rest (Gradio's own, such as ?__theme=dark). A
+# search the user asked (``turns.ASKED_BY_HAND``: not the address's own, whose answer writes it again)
+# other than the one the address says is a new step of the history, unless ``mend``.
+_PUT = """const put = (asked, mend) => {
     const url = new URL(window.location.href);
+    const before = new URL(window.location.href);
     __FIELDS__.forEach((name) => url.searchParams.delete(name));
     for (const [name, value] of Object.entries(asked)) {
       const text = String(value ?? "").trim();
       if (text) url.searchParams.set(name, text);
     }
-    if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url);
-  };""".replace("__FIELDS__", json.dumps(list(ADDRESS_FIELDS)))
+    const other = (a, b) => __SEARCH__.some((name) => (a.searchParams.get(name) || "") !== (b.searchParams.get(name) || ""));
+    if (url.href === window.location.href) return;
+    if (!mend && __ASKED__ && other(url, before)) window.history.pushState(null, "", url);
+    else window.history.replaceState(window.history.state, "", url);
+  };""".replace("__FIELDS__", json.dumps(list(ADDRESS_FIELDS))).replace(
+    "__SEARCH__", json.dumps([name for name in ADDRESS_FIELDS if name != "open"])).replace("__ASKED__", ASKED_BY_HAND)
 
 
 def _address_js(inputs: str, call: str) -> str:
@@ -63,13 +74,13 @@ INDEXED_IN_ADDRESS = """(sort) => {
 # NAME, "" where one is): the address no longer names it, as after any other search, so a reload does not
 # ask again for a search that is not there. Only while it still names NAME: a search asked since wrote its own.
 GONE_SAVED_ADDRESS_JS = _address_js(
-    "name", "if (name && new URL(window.location.href).searchParams.get('saved') === name) put({});")
+    "name", "if (name && new URL(window.location.href).searchParams.get('saved') === name) put({}, true);")
 # A saved search chosen in the list (``SavedView.chosen``: its name, and NAME where it is no longer kept,
 # else ""): where it opened, its name alone (``saved_view`` opens it again, its photo too, which no ``q``
 # could hold); where it was forgotten meanwhile, the address keeps the search still shown, and drops
 # ``saved=`` only where that names it, as ``GONE_SAVED_ADDRESS_JS``.
 CHOSEN_ADDRESS_JS = _address_js("name, gone", """if (!gone) put({saved: name});
-  else if (new URL(window.location.href).searchParams.get('saved') === gone) put({});""")
+  else if (new URL(window.location.href).searchParams.get('saved') === gone) put({}, true);""")
 # A saved search forgotten (``saved_view.forgotten_address``: its name and its own words and filters, as JSON;
 # "" for none): where the address names it (``saved=NAME``, the search shown), it says the search's terms
 # instead, as after that search typed, so that a reload does not ask for a search that is gone but shows
@@ -77,7 +88,7 @@ CHOSEN_ADDRESS_JS = _address_js("name, gone", """if (!gone) put({saved: name});
 FORGOTTEN_ADDRESS_JS = _address_js("asked", """if (!asked) return;
   const {saved, ...search} = JSON.parse(asked);
   const now = new URL(window.location.href).searchParams;
-  if (now.get('saved') === saved) put({...search, open: now.get('open')});""")
+  if (now.get('saved') === saved) put({...search, open: now.get('open')}, true);""")
 # The page opened at an address (``?q=``, a saved search's ``?saved=``, ``?indexed=``'s photo): its
 # words and filters go in their boxes only where nothing was typed there since the page opened. A
 # search asked before the address's answered runs after it (``turns``), and its words stayed with its
@@ -94,3 +105,10 @@ UNLESS_TYPED = ("(...boxes) => { const n = boxes.length / 2; if (ASKED) return b
 # user asked: words searched alone were shown beside the address's photo.
 UNLESS_DROPPED = "(asked, askedBox, image, box) => (image || ASKED) ? [image, box] : [asked, askedBox]".replace(
     "ASKED", ASKED_BY_HAND)
+# Back and Forward: the page at the address the browser went to, loaded as any address is (its search,
+# its words and filters in their boxes). Installed once, at page load.
+HISTORY_JS = """() => {
+  if (window.clipsearchHistory) return;
+  window.clipsearchHistory = true;
+  window.addEventListener("popstate", () => window.location.reload());
+}"""

@@ -20,7 +20,7 @@ from clipsearch import SearchEngine, Settings
 from clipsearch.query import MAX_QUERY_CHARS
 
 from . import tools
-from .address_js import INDEXED_IN_ADDRESS, OPEN_ADDRESS_JS, SIMILAR_ADDRESS_JS, SORTED_ADDRESS_JS
+from .address_js import HISTORY_JS, INDEXED_IN_ADDRESS, OPEN_ADDRESS_JS, SIMILAR_ADDRESS_JS, SORTED_ADDRESS_JS
 from .duplicates_view import CSS as DUPLICATES_CSS
 from .duplicates_view import build_duplicates_view
 from .file_types import install as install_file_types
@@ -291,6 +291,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_reachable(demo)
         install_query_box(demo)
         install_keyboard(demo)
+        demo.load(None, js=HISTORY_JS, **PRIVATE)  # Back and Forward: the search before, the one after
         on_box("query-image", region, region_go, lambda event: take_turn(event.then(**first_unselect), searched).then(
             **in_address[0]).then(**in_address[1]))
         # The photo removed (the drop zone's X): its box forgotten, and the words searched alone, in

@@ -12,6 +12,8 @@ so a reload showed an empty page: the address now says the search's own terms (`
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from clipsearch.demo import make_sample_library
@@ -128,3 +130,36 @@ def test_a_saved_search_forgotten_leaves_its_terms_in_the_address(app, page):
         expect(page).to_have_url(app["url"] + "?q=a+blue+star")
     finally:
         (index / FILE_NAME).unlink(missing_ok=True)
+
+
+def test_back_and_forward_go_through_the_searches_asked(app, page):
+    """Each search wrote over the one before in the address (replaced): Back, after a few searches,
+    left the app for whatever the browser showed before it. Each search asked is a step of the
+    history now; the order chosen, and the search the page opened at, are not steps of their own."""
+    from playwright.sync_api import expect
+
+    steps = "() => window.history.length"
+    page.goto(app["url"] + "?q=a+red+circle")  # a link: the page opens at a search
+    expect_status(page, "“a red circle”")
+    opened = page.evaluate(steps)
+    search_for(page, "a blue square")
+    expect(page).to_have_url(app["url"] + "?q=a+blue+square", timeout=TIMEOUT)
+    choose_order(page, SORT_DATE)  # the same search, in another order: no step
+    expect(page).to_have_url(app["url"] + "?q=a+blue+square&sort=date", timeout=TIMEOUT)
+    first = shown(page)[0][0]
+    page.locator("#results .thumbnail-item").first.click()
+    page.locator("#find-similar").click()
+    expect_status(page, f"photos like {first}")
+    expect(page).to_have_url(re.compile(r"similar="), timeout=TIMEOUT)
+    assert page.evaluate(steps) == opened + 2
+
+    page.go_back()  # the search before, loaded from its address as a link is
+    expect(page).to_have_url(app["url"] + "?q=a+blue+square&sort=date", timeout=TIMEOUT)
+    expect_status(page, "“a blue square”")
+    expect(page.locator("#query textarea, #query input").first).to_have_value("a blue square")
+    page.go_back()
+    expect(page).to_have_url(app["url"] + "?q=a+red+circle", timeout=TIMEOUT)
+    expect_status(page, "“a red circle”")
+    page.go_forward()
+    expect_status(page, "“a blue square”")
+    assert page.evaluate(steps) == opened + 2  # going back and forth made no step of its own
