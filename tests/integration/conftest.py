@@ -6,7 +6,6 @@ import json
 import os
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from PIL import Image
 
 from clipsearch.demo import Scene, SceneObject, make_sample_library, render_scene
 from clipsearch.demo.quality import load_truth
+from testsupport.warm import run_module
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,10 +37,10 @@ def ground_truth(library: Path) -> dict[str, list[tuple[str, str]]]:
 
 
 def run_indexer(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``python -m indexer ARGS`` in a subprocess, as a user or cron runs it."""
+    """``python -m indexer ARGS`` in a process of its own, as a user or cron runs it (forked from
+    a warm interpreter where nothing can differ: ``testsupport.warm``)."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "indexer", *args], capture_output=True, text=True,
-                          env=full_env, timeout=timeout, cwd=REPO)
+    return run_module("indexer", *args, env=full_env, timeout=timeout, cwd=REPO)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ from clipsearch.demo import make_sample_library
 from clipsearch.errors import StoreWriteError
 from clipsearch.stores import ImageRecord, WriteBatch, open_store
 from tests.integration.conftest import REPO, run_indexer
+from testsupport.warm import start_module
 
 ARGS = ["--model", "demo", "--precision", "fp32", "--batch-size", "8", "-q"]
 KILLS = 10
@@ -78,8 +79,8 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(libra
     killed_mid_run = 0
     for _ in range(KILLS):
         start = generation(index)
-        proc = subprocess.Popen([sys.executable, "-m", "indexer", str(library), "--index", str(index), *ARGS],
-                                env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = start_module("indexer", str(library), "--index", str(index), *ARGS, env=env, cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while generation(index) <= start and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)  # wait for the run to commit its first batch

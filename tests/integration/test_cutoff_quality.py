@@ -21,6 +21,7 @@ from benchmarks.cutoff_eval import (
     read_library,
     summary,
 )
+from testsupport.warm import run_module
 
 pytestmark = pytest.mark.slow
 
@@ -91,14 +92,11 @@ def test_queries_for_what_the_library_does_not_hold(demo_engine, sample_library)
 
 def _cli(index, *args, query="a red circle"):
     import os
-    import subprocess
-    import sys
 
     from tests.integration.conftest import REPO
 
-    return subprocess.run([sys.executable, "-m", "clipsearch", "search", query, "--index", str(index),
-                           "-k", "40", *args], capture_output=True, text=True, cwd=REPO, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    return run_module("clipsearch", "search", query, "--index", str(index), "-k", "40", *args, cwd=REPO,
+                      env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
 def test_cli_shows_strong_matches_by_default(demo_engine, sample_library):

@@ -17,6 +17,7 @@ from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo.near_copies import make_near_copy_library, score_groups
 from clipsearch.duplicates import find_duplicates
 from clipsearch.pixels import SignatureCache
+from testsupport.warm import run_module
 
 pytestmark = pytest.mark.slow
 
@@ -69,16 +70,12 @@ def test_the_cosine_alone_would_group_look_alikes(near_copies):
 
 def test_cli_prints_groups_as_json_best_first(near_copies):
     import json
-    import subprocess
-    import sys
     from pathlib import Path
 
     library, engine = near_copies
     before = {p.name: p.stat().st_mtime_ns for p in library.iterdir()}
     repo = Path(__file__).resolve().parents[2]
-    run = subprocess.run([sys.executable, "-m", "clipsearch", "duplicates", "--index",
-                          str(engine.settings.index_dir), "--json"],
-                         capture_output=True, text=True, cwd=repo, timeout=300)
+    run = run_module("clipsearch", "duplicates", "--index", str(engine.settings.index_dir), "--json", cwd=repo)
     assert run.returncode == 0, run.stderr
     groups = json.loads(run.stdout)
     assert groups and all(g["kind"] == "duplicates" for g in groups)
@@ -89,8 +86,7 @@ def test_cli_prints_groups_as_json_best_first(near_copies):
         pixels = [p["width"] * p["height"] for p in group["photos"]]
         assert pixels[0] == max(pixels)
         assert all({"size", "width", "height", "date_taken", "modified"} <= set(p) for p in group["photos"])
-    text = subprocess.run([sys.executable, "-m", "clipsearch", "duplicates", "--bursts", "--index",
-                           str(engine.settings.index_dir)], capture_output=True, text=True, cwd=repo, timeout=300)
+    text = run_module("clipsearch", "duplicates", "--bursts", "--index", str(engine.settings.index_dir), cwd=repo)
     assert text.returncode == 0 and "burst · " in text.stdout and "no file was changed" in text.stderr
     assert {p.name: p.stat().st_mtime_ns for p in library.iterdir()} == before  # nothing touched
 

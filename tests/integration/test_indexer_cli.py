@@ -15,6 +15,7 @@ from clipsearch.lock import IndexLock
 from clipsearch.stores import open_store
 from tests.integration.conftest import REPO, run_indexer
 from testsupport.imagefactory import photo, save
+from testsupport.warm import start_module
 
 
 @pytest.fixture
@@ -231,16 +232,15 @@ def test_watch_indexes_new_and_removed_files_until_stopped(library, tmp_path):
     import os
     import signal
     import subprocess
-    import sys
     import time
 
     from tests.integration.conftest import REPO
 
     index = tmp_path / "index"
     assert run_indexer(str(library), "--index", str(index), "--model", "demo").returncode == 0
-    proc = subprocess.Popen([sys.executable, "-m", "indexer", str(library), "--index", str(index), "--watch"],
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_module("indexer", str(library), "--index", str(index), "--watch",
+                        env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def wait_for(condition, seconds=90):
         deadline = time.monotonic() + seconds
@@ -275,17 +275,15 @@ def test_ctrl_c_during_a_watch_pass_says_it_was_interrupted_and_exits_1(library,
     import os
     import signal
     import subprocess
-    import sys
     import time
 
     from tests.integration.conftest import REPO
 
     index = tmp_path / "index"
     assert run_indexer(str(library), "--index", str(index), "--model", "demo", "-q").returncode == 0
-    proc = subprocess.Popen([sys.executable, "-m", "indexer", str(library), "--index", str(index), "--watch",
-                             "--batch-size", "1", "--workers", "1"],
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_module("indexer", str(library), "--index", str(index), "--watch", "--batch-size", "1",
+                        "--workers", "1", env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     arrived = library / "arrived"
     try:
         time.sleep(3)  # the first pass (nothing to do) is over and the watcher is on
@@ -325,7 +323,6 @@ def test_remove_while_watch_runs_is_not_undone_by_the_watcher(library, tmp_path)
     import os
     import signal
     import subprocess
-    import sys
     import time
 
     from tests.integration.conftest import REPO
@@ -335,9 +332,8 @@ def test_remove_while_watch_runs_is_not_undone_by_the_watcher(library, tmp_path)
         other.mkdir(exist_ok=True)
         shutil.copy(source, other / f"phone-{i}.png")
     assert run_indexer(str(library), str(other), "--index", str(index), "--model", "demo", "-q").returncode == 0
-    proc = subprocess.Popen([sys.executable, "-m", "indexer", "--index", str(index), "--watch"],
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = start_module("indexer", "--index", str(index), "--watch", env={**os.environ, "PYTHONPATH": str(REPO)},
+                        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(4)  # watching
         removal = run_indexer("--index", str(index), "--remove", str(other))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
 
@@ -18,6 +16,7 @@ from clipsearch.demo import Scene, SceneObject, render_scene
 from tests.integration.conftest import REPO
 from testsupport.load import run_load
 from testsupport.net import free_port
+from testsupport.warm import run_module
 from webui import build_demo, launch_options
 
 
@@ -67,8 +66,9 @@ def test_the_app_answers_while_the_indexer_adds_images_and_picks_them_up(sample_
         shutil.copy(path, target)
     index = tmp_path / "index"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    args = [sys.executable, "-m", "indexer", str(library), "--index", str(index), "-q", "--batch-size", "8"]
-    subprocess.run([*args, "--model", "demo"], env=env, cwd=REPO, check=True, timeout=300)
+    args = [str(library), "--index", str(index), "-q", "--batch-size", "8"]
+    made = run_module("indexer", *args, "--model", "demo", env=env, cwd=REPO)
+    assert made.returncode == 0, made.stderr
     settings = Settings(index_dir=index, cache_dir=tmp_path / "cache")
     demo, engine, url = serve(settings)
     errors, counts, stop = [], [], threading.Event()
@@ -92,7 +92,7 @@ def test_the_app_answers_while_the_indexer_adds_images_and_picks_them_up(sample_
             target = library / path.relative_to(sample_library)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, target)
-        indexer = subprocess.run(args, env=env, cwd=REPO, timeout=300, capture_output=True, text=True)
+        indexer = run_module("indexer", *args, env=env, cwd=REPO)
         assert indexer.returncode == 0, indexer.stderr
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and (not counts or counts[-1] < 300):

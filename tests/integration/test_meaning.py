@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import subprocess
-import sys
 
 import pytest
 
 from clipsearch.demo import Scene, SceneObject, render_scene
 from clipsearch.demo.quality import measure
 from tests.integration.conftest import REPO
+from testsupport.warm import run_module
 
 
 def share(hits, truth, colour, shape, k):
@@ -82,16 +81,13 @@ def test_composite_queries_reach_their_measured_levels(demo_engine, sample_libra
 
 def test_search_cli_prints_json_best_first(demo_engine):
     index = demo_engine.settings.index_dir
-    result = subprocess.run(
-        [sys.executable, "-m", "clipsearch", "search", "a red circle", "--index", str(index), "-k", "3", "--json"],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO, timeout=300,
-    )
+    result = run_module("clipsearch", "search", "a red circle", "--index", str(index), "-k", "3", "--json",
+                        env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO)
     assert result.returncode == 0, result.stderr
     hits = json.loads(result.stdout)
     assert len(hits) == 3 and {"path", "score"} <= set(hits[0])
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
-    missing = subprocess.run([sys.executable, "-m", "clipsearch", "search", "x", "--index", str(index / "nope")],
-                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
-                             cwd=REPO, timeout=120)
+    missing = run_module("clipsearch", "search", "x", "--index", str(index / "nope"),
+                         env={**os.environ, "PYTHONPATH": str(REPO)}, cwd=REPO, timeout=120)
     assert missing.returncode == 1 and "no index" in missing.stderr
     assert f"build one with `python -m indexer FOLDER --index {index / 'nope'}`" in missing.stderr

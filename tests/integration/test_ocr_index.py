@@ -9,7 +9,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,15 +18,15 @@ from clipsearch import ModelSpec, SearchEngine, SearchFilter, Settings
 from clipsearch.textindex import TEXT_DB_NAME, TextIndex
 from tests.integration.conftest import REPO, run_indexer
 from testsupport.ocrfactory import make_ocr_library
+from testsupport.warm import run_module, start_module
 
 pytestmark = pytest.mark.slow
 ARGS = ["--model", "demo", "--precision", "fp32"]
 
 
 def search(index: Path, query: str, *extra: str) -> list[dict]:
-    result = subprocess.run([sys.executable, "-m", "clipsearch", "search", query, "--index", str(index),
-                             "--json", "-k", "5", *extra], capture_output=True, text=True, cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
+    result = run_module("clipsearch", "search", query, "--index", str(index), "--json", "-k", "5", *extra,
+                        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -121,9 +120,8 @@ def test_sigkill_mid_pass_loses_at_most_the_batch_in_flight(tmp_path):
     library = make_ocr_library(tmp_path / "photos", n_text=3, n_shapes=60, seed=5)
     index = tmp_path / "index"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen([sys.executable, "-m", "indexer", str(library.folder), "--index", str(index),
-                                "--ocr", "-q", *ARGS], cwd=REPO, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = start_module("indexer", str(library.folder), "--index", str(index), "--ocr", "-q", *ARGS, cwd=REPO,
+                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 600
     while pages_read(index) == 0 and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

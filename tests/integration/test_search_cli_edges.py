@@ -11,6 +11,7 @@ import pytest
 
 from tests.integration.conftest import REPO, run_indexer
 from testsupport.imagefactory import photo, save
+from testsupport.warm import run_module
 
 LIMIT = 50 * 1024 * 1024  # README: a picture to search with may be at most 50 MB, as the web app's uploads
 
@@ -80,8 +81,7 @@ def test_a_picture_from_a_pipe_is_still_searched_with(small_index, tmp_path):
 
 def saved_add(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-m", "clipsearch", "saved", "add", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return run_module("clipsearch", "saved", "add", *args, cwd=REPO, env=env, timeout=timeout)
 
 
 def test_saved_add_refuses_a_photo_over_the_limit_as_search_image_does(small_index, tmp_path):

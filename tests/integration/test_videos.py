@@ -10,14 +10,13 @@ import json
 import os
 import random
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from clipsearch import InvalidQuery, ModelSpec, SearchEngine, SearchFilter, Settings
 from clipsearch.demo import Scene, SceneObject, render_scene
 from clipsearch.demo.clips import write_clip
+from testsupport.warm import run_module
 
 from .conftest import REPO, run_indexer
 
@@ -145,17 +144,15 @@ def test_the_command_lines_index_and_print_moments(tmp_path, library):
     again = run_indexer("--index", str(index), "--dry-run")  # the index reads videos: a dry run says them too
     assert "would read 0 (new or changed), remove 1;" in again.stdout, again.stdout
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    search = [sys.executable, "-m", "clipsearch", "search", caption(HOLIDAY[1]), "--index", str(index)]
-    text = subprocess.run(search, capture_output=True, text=True, env=env, timeout=300)
+    search = ["search", caption(HOLIDAY[1]), "--index", str(index)]
+    text = run_module("clipsearch", *search, env=env)
     assert text.returncode == 0, text.stderr
     line = next(row for row in text.stdout.splitlines() if "holiday.mp4" in row)
     assert "\tat 0:0" in line
-    as_json = json.loads(subprocess.run(search + ["--json"], capture_output=True, text=True, env=env,
-                                        timeout=300).stdout)
+    as_json = json.loads(run_module("clipsearch", *search, "--json", env=env).stdout)
     video = next(r for r in as_json if r.get("video"))
     assert video["path"].endswith("holiday.mp4") and 2.0 <= video["at"] < 4.0
-    info = subprocess.run([sys.executable, "-m", "clipsearch", "info", "--index", str(index)], capture_output=True,
-                          text=True, env=env, timeout=120)
+    info = run_module("clipsearch", "info", "--index", str(index), env=env, timeout=120)
     assert "Videos:" in info.stdout and "moments" in info.stdout
 
 

@@ -7,7 +7,6 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 
@@ -15,6 +14,7 @@ from clipsearch import ModelSpec, SearchEngine, Settings
 from clipsearch.demo import make_sample_library
 from clipsearch.stores import open_store
 from tests.integration.conftest import REPO, run_indexer
+from testsupport.warm import start_module
 
 # One torch thread each: two indexers and this test share the machine's cores.
 ARGS = ["--model", "demo", "--precision", "fp32", "--batch-size", "4", "--threads", "1"]
@@ -51,9 +51,9 @@ def test_a_cron_run_while_a_watcher_idles_loses_nothing(tmp_path):
     importing = threading.Thread(target=importlib.import_module, args=("clipsearch.encoders.openclip",))
     importing.start()
     a_files, b_files = pictures(a, 6, seed=21), pictures(b, 5, seed=22)
-    watcher = subprocess.Popen([sys.executable, "-m", "indexer", str(a), "--index", str(index), "--watch", *ARGS],
-                               cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    watcher = start_module("indexer", str(a), "--index", str(index), "--watch", *ARGS, cwd=REPO,
+                           env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
     lines: queue.Queue[str] = queue.Queue()
     interrupted = False
     threading.Thread(target=lambda: [lines.put(line) for line in watcher.stderr], daemon=True).start()
