@@ -153,7 +153,7 @@ footer .divider:last-child {{ display: none; }}
 """
 
 # Gradio's Default theme draws hint text (a slider's or tick box's info line, a slider's ends, the
-# drop zone's "- or -", the footer) and the placeholders that hint a box's format ("2019-01-01") in
+# drop zone's "- or -", the footer) and the placeholders that hint a box's use ("any date") in
 # a grey of 1.9:1 on white, and the placeholders at 3.1:1 in the dark theme: the hint under the
 # sliders was hard to read. Here they reach WCAG AA's 4.5:1 in both: the labels' grey in the light
 # theme, and the dark theme's own hint grey for its placeholders.
@@ -229,8 +229,8 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         with gr.Row():
             folder = gr.Dropdown([("All folders", ALL_FOLDERS)], value=ALL_FOLDERS, label="Folder",
                                  allow_custom_value=True, scale=2, elem_id="folder")
-            date_from = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="2019-01-01", scale=1)
-            date_to = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="2024-12-31", scale=1)
+            date_from = gr.Textbox(label="From (YYYY-MM-DD)", placeholder="any date", scale=1)
+            date_to = gr.Textbox(label="To (YYYY-MM-DD)", placeholder="any date", scale=1)
         saved = saved_panel()
         topics = topics_panel()
         with gr.Row():
