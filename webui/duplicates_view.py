@@ -23,6 +23,7 @@ import gradio as gr
 from clipsearch import ClipSearchError
 from clipsearch.reports import counted
 
+from .filters import MAX_K
 from .markdown import md
 from .paths import file_url, web_safe
 
@@ -223,6 +224,22 @@ def folded_results(engine, hits, to_dict) -> list[dict[str, Any]]:
         item["similar"] = [to_dict(h) for h in under]
         out.append(item)
     return out
+
+
+def filled(engine, find, k: int, to_dict) -> list[dict[str, Any]]:
+    """``k`` results, near-duplicates folded under them, of the hits ``find(n)`` gives (best first):
+    "How many" 10 showed 8 where two copies folded away. Copies folded from the first ``k`` hits,
+    more are asked until ``k`` are shown or none is left: a search's words and picture are not
+    embedded again (``engine.search`` keeps its last terms' vectors; a part of a photo's Find similar
+    reads it again), and the cut-off's decision, made on the best ``TOP_CANDIDATES``, is the same."""
+    hits = find(k)
+    results = folded_results(engine, hits, to_dict)
+    asked = k
+    while len(results) < k and len(hits) >= asked and asked < MAX_K:
+        asked = min(MAX_K, asked + 2 * (k - len(results)))
+        hits = find(asked)
+        results = folded_results(engine, hits, to_dict)
+    return results[:k]
 
 
 def caption(result: dict[str, Any]) -> str:

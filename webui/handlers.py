@@ -34,7 +34,7 @@ from clipsearch.folders import not_covered
 from clipsearch.query import check_terms
 from clipsearch.region import Region, parse_region, query_picture
 
-from .duplicates_view import caption, folded_results, similar_markdown, unfold
+from .duplicates_view import caption, filled, similar_markdown, unfold
 from .filters import MAX_K, api_filter, clamp_k, parse_filter  # noqa: F401 - the names other modules import from here
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
 from .matches import (
@@ -123,10 +123,10 @@ class Handlers:
         None: both orders (the page's slider may move later: ``matches.both_orders``)."""
         terms = self.terms(text, image, region)
         engine = self.engine()
-        results = _listed(engine, engine.search(terms, k=clamp_k(k), where=where, ranked=bool(ranked)), fold)
+        results = _listed(engine, lambda n: engine.search(terms, k=n, where=where, ranked=bool(ranked)), k, fold)
         if ranked is None and len(terms) > 1:
-            results = both_orders(results, _listed(engine, engine.search(terms, k=clamp_k(k), where=where,
-                                                                         ranked=True), fold))
+            results = both_orders(results, _listed(engine, lambda n: engine.search(terms, k=n, where=where,
+                                                                                   ranked=True), k, fold))
         if then is not None:
             then(lambda: engine.moments(terms, k=clamp_k(k), where=where))
         return results
@@ -152,7 +152,7 @@ class Handlers:
         if not path or not self._is_indexed(engine, path):
             raise NotInIndex()
         path, part = os.path.abspath(path), parse_region(region)
-        results = _listed(engine, engine.similar(path, k=clamp_k(k), where=where, region=part), fold)
+        results = _listed(engine, lambda n: engine.similar(path, k=n, where=where, region=part), k, fold)
         if then is not None:
             then(lambda: engine.similar_moments(path, k=clamp_k(k), where=where, region=part))
         return results
@@ -369,10 +369,10 @@ def similar_what(path: str | None, region: str | None = None) -> str:
     return f"photos like {'a part of ' if region else ''}{os.path.basename(path or '')}"
 
 
-def _listed(engine: SearchEngine, hits: list, fold: bool) -> Results:
-    """Hits as result dicts: near-duplicates folded (the page), or one flat list (the API, which
-    lists every result and need not read each one's vector and pixels to fold it)."""
-    return folded_results(engine, hits, _result_dict) if fold else [_result_dict(h) for h in hits]
+def _listed(engine: SearchEngine, find: Callable[[int], list], k: float, fold: bool) -> Results:
+    """The hits ``find(n)`` gives for ``k`` as result dicts: the API's flat list (every result; no
+    vector or pixels read to fold one), or the page's ``k``, near-duplicates folded under (``filled``)."""
+    return filled(engine, find, clamp_k(k), _result_dict) if fold else [_result_dict(h) for h in find(clamp_k(k))]
 
 
 def _result_dict(hit) -> dict[str, Any]:

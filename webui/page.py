@@ -29,7 +29,6 @@ import gradio as gr
 from PIL import Image
 
 from .duplicates_view import open_similar, opened_status
-from .filters import clamp_k
 from .handlers import PART_HINT, Handlers, NotIndexed, Results, UnreadableUpload, _listed, similar_what
 from .markdown import describe_query, md
 from .matches import NO_RESULTS, NO_STRONG
@@ -228,8 +227,8 @@ class Page(PageAddress):
         """A topic's cover clicked (``topics_view``): its photos, the most typical first."""
         engine = self.handlers.engine
         what = f"topic “{name}”" + within(folder, date_from, date_to)  # the cover counts them all
-        out = self.handlers._ui_run(lambda where: _listed(engine(), engine().topic_photos(
-            name, limit=clamp_k(k), where=where), True), (min_score, sort, strong_only), folder, date_from, date_to, what)
+        out = self.handlers._ui_run(lambda where: _listed(engine(), lambda n: engine().topic_photos(
+            name, limit=n, where=where), k, True), (min_score, sort, strong_only), folder, date_from, date_to, what)
         return self._after(out, {"kind": "topic", "name": name, "k": k}, what, (folder, date_from, date_to))
 
     def rerun(self, last: dict | None, text: str | None, image: str | None, k: float, min_score: float,

@@ -47,3 +47,15 @@ def test_copies_fold_under_one_result_and_open_similar_shows_them_all(handlers, 
     opened, listed, status = open_similar(handlers, results, head["path"])
     assert len(opened) == 3 and {r["path"] for r in listed} == group
     assert status.endswith("and 2 near-duplicates")
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, 6])
+def test_how_many_counts_the_results_shown_copies_folded_under_them(handlers, copies, k):
+    """"How many" 10 showed 8 where two copies folded away: the page asks for more until ``k`` show."""
+    gallery, results, _, _, _ = handlers.search("anything", None, k, 0.0, SORT_RELEVANCE, "", "", "")
+    assert len(results) == len(gallery) == min(k, 5)  # seven photos, five once the copies fold
+    names = [r["name"] for r in results] + [s["name"] for r in results for s in r["similar"]]
+    assert len(names) == len(set(names))  # each photo once
+    if k >= 5:
+        assert sum(len(r["similar"]) for r in results) == 2
+    assert len(handlers.api_search_text("anything", k)) == min(k, 7)  # the API lists every photo: no fold
