@@ -70,6 +70,7 @@ def test_a_raw_file_and_an_avif_chosen_or_dropped_are_searched_and_shown(page, t
             assert drawn_size(page) == size, (picture.name, how)
             remove.click()
             page.locator("#query-image input[type=file]").wait_for(state="attached")
+            expect_status(page, "The photo is removed")  # its answer in, before the next Enter's
 
 
 def test_a_raw_photo_of_the_library_shows_in_the_results_and_the_preview(page):
