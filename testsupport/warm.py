@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -291,14 +292,21 @@ def _text(data: bytes) -> str:
 
 
 _zygote: _Zygote | None = None
+_failed = False
 
 
 def _warm() -> _Zygote | None:
-    global _zygote
-    if os.environ.get("CLIPSEARCH_TEST_WARM", "1") == "0":
+    """This process's zygote, started at the first run; None where it is turned off, or could not
+    start (said once as a warning: every command then starts afresh, as it did before it)."""
+    global _zygote, _failed
+    if os.environ.get("CLIPSEARCH_TEST_WARM", "1") == "0" or _failed:
         return None
     if _zygote is None:
-        _zygote = _Zygote()
+        try:
+            _zygote = _Zygote()
+        except (OSError, RuntimeError) as exc:  # a socket path too long, say: slower, never wrong
+            _failed = True
+            warnings.warn(f"the warm interpreter did not start, every command starts afresh: {exc}", stacklevel=2)
     return _zygote
 
 

@@ -108,3 +108,16 @@ def test_a_started_run_is_signalled_and_read_as_a_popen_is(zygote, tmp_path):
         process.send_signal(signal.SIGKILL)
         assert process.wait(30) == -signal.SIGKILL and process.poll() == -signal.SIGKILL
         assert isinstance(process.stderr.read(), str)  # text, and it ends: no one holds the pipe open
+
+
+def test_a_zygote_that_cannot_start_leaves_every_run_to_a_fresh_interpreter(monkeypatch):
+    def cannot(*args):
+        raise OSError("AF_UNIX path too long")
+
+    monkeypatch.setattr(warm, "_Zygote", cannot)
+    monkeypatch.setattr(warm, "_zygote", None)
+    monkeypatch.setattr(warm, "_failed", False)
+    with pytest.warns(UserWarning, match="every command starts afresh: AF_UNIX path too long"):
+        first = warm.run_module("indexer", "--frobnicate", timeout=120)
+    second = warm.run_module("indexer", "--frobnicate", timeout=120)  # said once, tried once
+    assert first.returncode == second.returncode == 2 and "unrecognized arguments" in second.stderr
