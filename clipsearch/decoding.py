@@ -185,7 +185,7 @@ def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder | None, ma
         with contextlib.suppress(OSError):  # rewritten since the scan: record what was read
             now = os.stat(stat.path)
             if (now.st_size, now.st_mtime_ns) != (stat.size, stat.mtime_ns) and now.st_size == len(data):
-                item.stat = FileStat(stat.path, now.st_size, now.st_mtime_ns, now.st_ino, now.st_ctime_ns, now.st_dev)
+                item.stat = FileStat.of(stat.path, now)
         item.fingerprint = fingerprint_bytes(data)
         item.picture = picture_fingerprint(data, stat.path)
         if item.fingerprint in reusable or encoder is None or (item.picture and item.picture in reusable):

@@ -64,6 +64,9 @@ class FileStat:
     ctime_ns: int = 0
     dev: int = 0
 
+    @classmethod
+    def of(cls, path: str, st: os.stat_result) -> FileStat:  # what os.stat says of the file at path
+        return cls(path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, st.st_dev)
 
 @dataclass
 class ScanResult:
@@ -190,7 +193,7 @@ class _Scan:
             self.result.links[path] = (st.st_dev, st.st_ino)
             if symlink:
                 self.result.links[os.path.realpath(path)] = (st.st_dev, st.st_ino)
-        self.result.files.append(FileStat(path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, st.st_dev))
+        self.result.files.append(FileStat.of(path, st))
 
 
 def read_file_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:

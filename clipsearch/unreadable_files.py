@@ -78,8 +78,7 @@ def info_entry(index_dir: str | Path, store: Any) -> dict[str, Any]:
             st = os.stat(path)
         except OSError:  # gone: the next run removes its record
             continue
-        now = FileStat(path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, st.st_dev)
-        if still({path: known}, now) and store.get(path) is not None:
+        if still({path: known}, FileStat.of(path, st)) and store.get(path) is not None:
             kept[path] = known[2]
     return {"unreadable_kept": kept}
 
@@ -105,7 +104,7 @@ def sort_out_links(errors: list[tuple[str, str]], entries: Entries,
         if st is None:
             left.append((path, reason))
             continue
-        link = FileStat(path, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, st.st_dev)
+        link = FileStat.of(path, st)
         links.add(path)
         if still(entries, link):
             unchanged += 1
