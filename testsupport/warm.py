@@ -310,14 +310,22 @@ def _warm() -> _Zygote | None:
     return _zygote
 
 
+def _suited(module: str, env: dict[str, str] | None, cwd: str | Path,
+            kwargs: dict[str, Any]) -> tuple[dict[str, str], _Zygote | None]:
+    """The whole environment of a run (default: this process's, the project on PYTHONPATH), and the
+    zygote to fork it from, None where a fresh interpreter must run it."""
+    env = dict(env if env is not None else {**os.environ, "PYTHONPATH": str(REPO)})
+    zygote = _warm() if module in MODULES and not kwargs else None
+    return env, zygote if zygote is not None and zygote.suits(env, str(cwd)) else None
+
+
 def run_module(module: str, *args: str, env: dict[str, str] | None = None, cwd: str | Path = REPO,
                timeout: float | None = 300, text: bool = True, **kwargs: Any) -> subprocess.CompletedProcess:
     """``python -m MODULE ARGS`` with its output captured (``subprocess.run``'s result, as text
     unless ``text`` is False); ``env`` the whole environment (default: this process's, the project
     on PYTHONPATH); ``kwargs`` more of ``subprocess.run``'s (then a fresh interpreter runs it)."""
-    env = dict(env if env is not None else {**os.environ, "PYTHONPATH": str(REPO)})
-    zygote = _warm() if module in MODULES and not kwargs else None
-    if zygote is not None and zygote.suits(env, str(cwd)):
+    env, zygote = _suited(module, env, cwd, kwargs)
+    if zygote is not None:
         return zygote.run(module, list(args), env, str(cwd), timeout, text)
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=text, env=env,
                           cwd=cwd, timeout=timeout, **kwargs)
@@ -327,9 +335,8 @@ def start_module(module: str, *args: str, env: dict[str, str] | None = None, cwd
                  stdout: Any = None, stderr: Any = None, text: bool = False, **kwargs: Any) -> Any:
     """``subprocess.Popen([python, "-m", MODULE, *ARGS], ...)``, or a ``WarmProcess`` that answers
     as one where nothing can differ (``run_module``'s rule); stdin is the null device either way."""
-    env = dict(env if env is not None else {**os.environ, "PYTHONPATH": str(REPO)})
-    zygote = _warm() if module in MODULES and not kwargs else None
-    if zygote is not None and zygote.suits(env, str(cwd)):
+    env, zygote = _suited(module, env, cwd, kwargs)
+    if zygote is not None:
         return zygote.start(module, list(args), env, str(cwd), stdout, stderr, text)
     return subprocess.Popen([sys.executable, "-m", module, *args], stdin=subprocess.DEVNULL, stdout=stdout,
                             stderr=stderr, text=text, env=env, cwd=cwd, **kwargs)
