@@ -134,6 +134,11 @@ GALLERY_GAP = "var(--spacing-lg)"
 # Its space above and below is a border, not padding: overflow is cut at the padding's outer edge,
 # and the tops of a fourth line's letters showed in the padding, under the "…".
 CAPTION_LINES = 3
+# A moment's caption (time · video's name) two: the In videos panel's frames are narrower (it shares its row
+# with the larger frame), and three lines covered half of each; the time comes first, so it always shows.
+MOMENT_CAPTION_LINES = 2
+# ...and its frames 140 px wide at least: in a 1024 px window the panel's five columns were 112 px each.
+MOMENT_MIN_PX = 140
 # A slider's number box shares a row with its label and hint; in a window 700 to 1000 px wide (a tablet
 # held upright) the label kept 40 px, and "hide results scoring less; 0 shows all" ran a word a line.
 # Given 7em at least, the box goes under it instead (Gradio's head wraps).
@@ -142,10 +147,13 @@ CAPTION_LINES = 3
 CSS = f"""
 #results .grid-container, #moments .grid-container {{ grid-template-columns: repeat(auto-fill, minmax(max(110px,
   calc((100% - {GALLERY_COLUMNS - 1} * {GALLERY_GAP}) / {GALLERY_COLUMNS} - 1px)), 1fr)) !important; }}
+#moments .grid-container {{ grid-template-columns: repeat(auto-fill, minmax(max({MOMENT_MIN_PX}px,
+  calc((100% - {GALLERY_COLUMNS - 1} * {GALLERY_GAP}) / {GALLERY_COLUMNS} - 1px)), 1fr)) !important; }}
 #results .caption-label, #moments .caption-label {{ font-size: 0.75rem; max-width: calc(100% - 8px);
   white-space: normal; overflow-wrap: anywhere; display: -webkit-box; -webkit-box-orient: vertical;
   -webkit-line-clamp: {CAPTION_LINES}; line-clamp: {CAPTION_LINES}; overflow: hidden;
   padding-top: 0; padding-bottom: 0; border-top: 4px solid transparent; border-bottom: 4px solid transparent; }}
+#moments .caption-label {{ -webkit-line-clamp: {MOMENT_CAPTION_LINES}; line-clamp: {MOMENT_CAPTION_LINES}; }}
 #query-image {{ min-height: 0; }}
 .no-index {{ border-left: 4px solid var(--color-accent); padding-left: 1rem; }}
 footer .divider:last-child {{ display: none; }}

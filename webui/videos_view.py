@@ -2,8 +2,9 @@
 
 After each search of words or a photo, and after Find similar, the "In videos" panel shows one
 frame a video that has a matching moment (``SearchEngine.moments`` and ``similar_moments``, asked
-in the search's own event: ``found_moments``), captioned with the video's name and the moment's
-time ("beach.mp4 · 1:23"), best first, with the same cut-off, folder and dates as the photos. A
+in the search's own event: ``found_moments``), captioned with the moment's time and the video's
+name ("1:23 · beach.mp4": the time first, so a long name cut short by the caption's lines never takes
+it away), best first, with the same cut-off, folder and dates as the photos. A
 click shows the frame larger and the video's other matching moments. The panel stays hidden where
 the index holds no video, and after a topic (a group of photos).
 """
@@ -47,7 +48,7 @@ class VideosView:
         if not shown:
             return HIDDEN
         thumbs = self.handlers.thumbs
-        items = [(thumbs.get_moment(m["path"], m["at"], THUMB_SIZE), f"{os.path.basename(m['path'])} · {clock(m['at'])}")
+        items = [(thumbs.get_moment(m["path"], m["at"], THUMB_SIZE), f"{clock(m['at'])} · {os.path.basename(m['path'])}")
                  for m in shown]
         weaker = sum(not m["strong"] and keeps(m, float(min_score or 0.0)) for m in found) if strong_only else 0
         label = (f"In videos · {len(shown)} with a matching moment"

@@ -11,7 +11,7 @@ import pytest
 from clipsearch.demo import Scene, SceneObject, render_scene
 from clipsearch.demo.clips import write_clip
 from tests.browser.test_browser import BROWSER_MARKS, TIMEOUT, expect_status
-from testsupport.browser import open_page, served_library
+from testsupport.browser import VIEWPORT, open_page, served_library
 
 pytestmark = BROWSER_MARKS
 
@@ -61,7 +61,14 @@ def test_turn_videos_on_then_a_search_shows_the_moment_and_find_similar_the_mome
     expect(panel).to_be_visible(timeout=TIMEOUT)
     expect(panel).to_contain_text("In videos · 1 with a matching moment")
     caption = page.locator("#moments .caption-label").first
-    expect(caption).to_have_text("holiday.mp4 · 0:02")
+    expect(caption).to_have_text("0:02 · holiday.mp4")  # the time first: a long name cut short never hides it
+    page.set_viewport_size({"width": 1024, "height": VIEWPORT["height"]})  # a small laptop's window
+    try:  # frames of 140 px at least (five columns were 112 px there), their captions two lines at most
+        page.wait_for_function("() => document.querySelector('#moments .thumbnail-item')"
+                               ".getBoundingClientRect().width >= 139", timeout=5000)
+        assert caption.evaluate("c => getComputedStyle(c).webkitLineClamp") == "2"
+    finally:
+        page.set_viewport_size(VIEWPORT)
     frame = page.locator("#moments img").first
     frame.wait_for()
     assert frame.evaluate("img => img.naturalWidth") > 0  # a real frame, served
@@ -85,4 +92,4 @@ def test_turn_videos_on_then_a_search_shows_the_moment_and_find_similar_the_mome
     expect_status(page, "photos like square.jpg")
     expect(page.locator("#moment-details")).to_contain_text("Click a moment")  # a new panel of moments
     expect(panel).to_be_visible(timeout=TIMEOUT)
-    expect(page.locator("#moments .caption-label").first).to_have_text("holiday.mp4 · 0:02")
+    expect(page.locator("#moments .caption-label").first).to_have_text("0:02 · holiday.mp4")

@@ -209,7 +209,7 @@ def test_the_page_finds_the_moments_in_its_search_embedding_the_query_once(engin
     assert last["kind"] == "query" and last["moments"][0]["path"] == str(library / "clips" / "holiday.mp4")
     assert 4.0 <= last["moments"][0]["at"] < 6.0
     panel, frames, shown, _, _ = VideosView(page.handlers).show(last, 0.0, True)
-    assert panel["visible"] and frames[0][1] == "holiday.mp4 · 0:04" and shown[0] == last["moments"][0]
+    assert panel["visible"] and frames[0][1] == "0:04 · holiday.mp4" and shown[0] == last["moments"][0]
     assert all(m["strong"] for m in shown)
     every = VideosView(page.handlers).show(last, -1.0, False)[2]  # "Strong matches only" off: the weaker too
     assert len(every) == len(last["moments"]) >= len(shown)
@@ -253,7 +253,7 @@ def test_find_similar_on_the_page_shows_the_moments_like_it(engine, library):
     last = out[6]
     assert last["kind"] == "similar" and last["moments"][0]["path"] == str(library / "clips" / "holiday.mp4")
     panel, frames, _, _, _ = VideosView(page.handlers).show(last, 0.0, True)
-    assert panel["visible"] and frames[0][1] == "holiday.mp4 · 0:04"
+    assert panel["visible"] and frames[0][1] == "0:04 · holiday.mp4"
     topic = page.topic(engine.topics()[0].name, 20, 0.0, "relevance", None, None, None, True)[6]
     assert "moments" not in topic and VideosView(page.handlers).show(topic, 0.0, True)[0]["visible"] is False
     name = engine.topics()[0].name  # the page's dates limit a topic's photos, and its status line says so
