@@ -10,7 +10,7 @@ similar, a topic or a saved search opened) and less than a row of them is on the
 page scrolls to them. Re-filtering the results (the cut-off, the score slider, the sort) shows no
 progress, and never moves the page under a finger on a slider; where a row of the results is in
 sight (a wide screen), nothing moves. In a laptop's window (1024x768, 1366x657 inside a browser)
-the results began at the screen's foot, their first row's top edge or nothing in sight: there the
+the results began at the screen's foot, a sliver of their first row in sight: there the
 page scrolls down just far enough to show ``RESULTS_SHOWN`` pixels of them while the status line
 stays in sight at the top; where both cannot show (a phone), the results' top goes to the screen's
 top. The page jumps there at once: a smooth scroll went on while the results came, and what was
