@@ -62,6 +62,15 @@ ONCE_A_CHOICE = """(...values) => {
 PUT_IF_OPENED = "(photo, box, opened, image, region) => opened ? [photo, box] : [image, region]"
 
 
+# The list said nothing while empty: a newcomer opened an empty menu. Its hint says how one gets there.
+NONE_SAVED = "None saved yet: search, then name the search below and press Save."
+
+
+def listing(names: list[str], value: str | None):
+    """The saved searches' list, ``value`` chosen, with ``NONE_SAVED`` under it while it is empty."""
+    return gr.Dropdown(choices=names, value=value, info="" if names else NONE_SAVED)
+
+
 class SavedView:
     """The saved searches' events of one page."""
 
@@ -76,7 +85,7 @@ class SavedView:
         except ClipSearchError as exc:
             gr.Warning(as_typed(str(exc)))
             names = []
-        return gr.Dropdown(choices=names, value=value if value in names else None)
+        return listing(names, value if value in names else None)
 
     def save(self, name: str, text: str, folder: str, date_from: str, date_to: str, image: Any = None,
              region: str = "", last: dict | None = None):
@@ -176,7 +185,7 @@ class SavedView:
         said = not_kept(name, kept, searches)
         if said:
             listed = [s.name for s in searches]
-            return (*not_opened(nothing_changes(said)), False, gr.Dropdown(choices=listed, value=None), name)
+            return (*not_opened(nothing_changes(said)), False, listing(listed, None), name)
         out, opened = self.opening(kept, k, min_score, sort, strong_only)
         return (*out, opened, gr.skip(), "")
 

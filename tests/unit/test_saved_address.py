@@ -174,3 +174,14 @@ def test_a_pick_reads_the_file_of_saved_searches_once(view, photo_gone, monkeypa
     reads.clear()
     opened_at(view, name)
     assert len(reads) == 1, (name, reads)
+
+
+def test_the_list_says_how_a_search_gets_there_while_none_is_saved(view, tmp_path):
+    """An empty list opened an empty menu, and said nothing: its hint says how one is saved, until one is."""
+    from webui.saved_view import NONE_SAVED
+
+    empty = view.choices()
+    assert (empty.choices, empty.info) == ([], NONE_SAVED)
+    SavedSearches(tmp_path / "index").save(SavedSearch("Beach holidays", "a beach"))
+    listed = view.choices("Beach holidays")
+    assert ([c[0] for c in listed.choices], listed.value, listed.info) == (["Beach holidays"], "Beach holidays", "")
