@@ -18,7 +18,7 @@ import gradio as gr
 from clipsearch import InvalidQuery
 from clipsearch.region import parse_region
 
-# The boxes on the page; each picture's block is its frame (app.CSS has the rest of the page's rules).
+# The boxes on the page; each picture's block is its frame (look.CSS has the rest of the page's rules).
 CSS = """
 #query-image, #preview { position: relative; }
 #query-image img, #preview img { cursor: crosshair; touch-action: pan-y; }

@@ -28,7 +28,7 @@ COLUMNS = 6
 # The covers as tall as their rows (Gradio's gallery keeps 450 px whatever it holds), to three rows,
 # then a scrollbar. Six columns where the panel is wide, as many of at least 110 px as fit where it
 # is not, and a name wraps (to three lines): on a phone six of Gradio's 100 px ran past the panel's
-# edge, out of sight, and each name was cut to one line, "a black tri…" (as app.CSS does the results,
+# edge, out of sight, and each name was cut to one line, "a black tri…" (as look.CSS does the results,
 # its space above and below a border).
 CSS = f"""
 #topics .grid-wrap {{ min-height: 0; height: auto; max-height: 640px; overflow-y: auto; }}

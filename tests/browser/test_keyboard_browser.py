@@ -1,4 +1,4 @@
-"""The page from the keyboard, and its footer, in a real Chromium (``webui.keyboard``, ``app.CSS``).
+"""The page from the keyboard, and its footer, in a real Chromium (``webui.keyboard``, ``look.CSS``).
 
 - Tab from the Folder list went to the list's open choices (a scroller, which Chromium makes a Tab
   stop), which Gradio closed as the box lost the focus: the focus fell to the page, and the next

@@ -1,5 +1,5 @@
 """The sliders' hints in a window as wide as a tablet held upright (768 to 1000 px), in a real
-Chromium (``app.CSS``); and a search's results in a laptop's window (``results_in_sight``).
+Chromium (``look.CSS``); and a search's results in a laptop's window (``results_in_sight``).
 
 There the four controls share a row, and each slider's number box kept its place beside the label:
 the label and its hint had 40 px, and "hide results scoring less; 0 shows all" ran a word a line,
