@@ -19,7 +19,7 @@ from clipsearch.demo import Scene, SceneObject, demo_checkpoint_path, make_sampl
 from testsupport.browser import CHROMIUM, TIMEOUT, VIEWPORT, open_page, served_library
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-GALLERY_COLUMNS_WIDE = 5  # the results' columns in the tests' 1400 px window (webui.app.GALLERY_COLUMNS)
+GALLERY_COLUMNS_WIDE = 5  # the results' columns in the tests' 1400 px window (webui.look.GALLERY_COLUMNS)
 
 BROWSER_MARKS = [
     pytest.mark.browser,
@@ -478,7 +478,8 @@ def test_a_box_drawn_on_a_results_preview_finds_photos_like_that_part(app, page)
     page.reload()
     expect_status(page, f"photos like a part of {first}")
     again = result_names(page)  # its strong matches: a new page ticks "Strong matches only" again
-    assert again == found[:len(again)] and page.get_by_label("From (YYYY-MM-DD)").input_value() == "2018-01-01"
+    assert again == found[:len(again)]
+    expect(page.get_by_label("From (YYYY-MM-DD)")).to_have_value("2018-01-01")  # filled a step after the answer
     save_as(page, "Like a part")  # kept as what it shows: photos like that part (no words)
     kept = SavedSearches(app["root"] / "index").get("Like a part")
     assert (kept.query, kept.photo_name, kept.region) == ("", first, str(parse_region(region)))
@@ -632,8 +633,9 @@ def test_a_search_lives_in_the_address_so_it_can_be_reloaded_and_shared(app, pag
 
     page.goto(app["url"] + "?q=a+red+circle&since=2020-01-01")  # a bookmark, or a link someone sent
     expect_status(page, "“a red circle”")
-    assert page.locator("#query textarea, #query input").first.input_value() == "a red circle"
-    assert page.get_by_label("From (YYYY-MM-DD)").input_value() == "2020-01-01"
+    # The boxes are filled from the address a step after its search's answer: waited for, not read at once.
+    expect(page.locator("#query textarea, #query input").first).to_have_value("a red circle")
+    expect(page.get_by_label("From (YYYY-MM-DD)")).to_have_value("2020-01-01")
     # The search the address names, its filter included: what the REST route answers for it.
     answer = httpx.get(app["url"] + "api/search", timeout=60, params={
         "q": "a red circle", "since": "2020-01-01", "k": 40, "min_score": "auto"}).json()["results"]
@@ -682,8 +684,8 @@ def test_a_saved_search_opens_again_from_its_list_after_a_reload(app, page):
         expect(page.get_by_role("option", name="Red circles")).to_be_visible(timeout=TIMEOUT)
         page.get_by_role("option", name="White circles").click()
         expect_status(page, "“a white circle”")
-        assert page.locator("#query textarea, #query input").first.input_value() == "a white circle"
-        assert page.get_by_label("From (YYYY-MM-DD)").input_value() == "2021-01-01"
+        expect(page.locator("#query textarea, #query input").first).to_have_value("a white circle")
+        expect(page.get_by_label("From (YYYY-MM-DD)")).to_have_value("2021-01-01")
         expect(page).to_have_url(app["url"] + "?saved=White+circles")  # the address opens it again
         answer = httpx.get(app["url"] + "api/search", timeout=60, params={
             "q": "a white circle", "since": "2021-01-01", "k": 40, "min_score": "auto"}).json()["results"]
@@ -693,7 +695,7 @@ def test_a_saved_search_opens_again_from_its_list_after_a_reload(app, page):
         page.goto(app["url"] + "?saved=White+circles")  # a bookmark of the saved search
         expect_status(page, "“a white circle”")
         assert result_names(page) == [hit["name"] for hit in answer]
-        assert page.get_by_label("From (YYYY-MM-DD)").input_value() == "2021-01-01"
+        expect(page.get_by_label("From (YYYY-MM-DD)")).to_have_value("2021-01-01")  # filled a step after the answer
         page.locator("#saved-panel").get_by_text("Saved searches").click()
         expect(page.locator("#saved-choice input")).to_have_value("White circles")  # chosen in the list
         ARTIFACTS.mkdir(exist_ok=True)
