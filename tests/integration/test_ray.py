@@ -22,6 +22,7 @@ N_PICTURES = 60
 def local_ray(monkeypatch):
     """A 2-CPU local Ray with its files under a short /tmp folder (unix sockets: 107 bytes)."""
     monkeypatch.setenv("RAY_raylet_start_wait_time_s", "120")  # the default 30 s ran out on a busy machine
+    monkeypatch.setenv("RAY_gcs_server_port_wait_time_s", "120")  # and so did the GCS server's, another day
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
     try:
         ray.init(_temp_dir=temp, include_dashboard=False, num_cpus=2, log_to_driver=False)
