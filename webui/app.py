@@ -51,6 +51,8 @@ from .region_view import install as install_regions
 from .results_in_sight import install as install_results_in_sight
 from .saved_view import SavedView, saved_panel, wire_saved
 from .screen_reader import install as install_screen_reader
+from .status_in_sight import CSS as STATUS_CSS
+from .status_in_sight import install as install_status_in_sight
 from .textui import text_reading, video_reading
 from .topics_view import CSS as TOPICS_CSS
 from .topics_view import TopicsView, topics_panel, wire_topics
@@ -131,7 +133,8 @@ def launch_options(settings: Settings, engine: SearchEngine | None = None) -> di
     resolved = [Path(folder).resolve() for folder in folders]
     # Never block the thumbnail cache itself, wherever the user put it.
     blocked = [str(f) for f in resolved if not (f == thumbs or f in thumbs.parents)]
-    css = CSS + DUPLICATES_CSS + REGION_CSS + TOPICS_CSS + TOUCH_CSS + REACHABLE_CSS + QUERY_BOX_CSS + KEYBOARD_CSS
+    css = (CSS + DUPLICATES_CSS + REGION_CSS + TOPICS_CSS + TOUCH_CSS + REACHABLE_CSS + QUERY_BOX_CSS + KEYBOARD_CSS
+           + STATUS_CSS)
     return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": css,
             "theme": theme(), "footer_links": ["api"]}
 
@@ -237,6 +240,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         install_file_types(demo)
         install_screen_reader(demo)
         install_results_in_sight(demo)
+        install_status_in_sight(demo)
         install_reachable(demo)
         install_query_box(demo)
         install_keyboard(demo)

@@ -75,6 +75,10 @@ def test_a_search_out_of_sight_brings_its_results_into_sight(app, phone):
     box.press("Enter")
     expect_status(phone, "“a red circle”")
     expect(results).to_be_in_viewport(timeout=TIMEOUT)
+    said = phone.locator("#status-said")  # what the search said, a screen and a half above: its copy in sight
+    expect(said).to_be_visible()
+    assert said.text_content() == phone.locator("#status").text_content().strip() and "“a red circle”" in said.text_content()
+    assert said.get_attribute("aria-hidden") == "true"  # screen readers hear the status line itself
     phone.locator("#results .thumbnail-item").first.tap()
     expect(phone.locator("#details")).to_contain_text("Path")
     expect(phone.locator("#find-similar")).to_be_in_viewport(timeout=TIMEOUT)  # the preview under the results
@@ -84,6 +88,7 @@ def test_a_search_out_of_sight_brings_its_results_into_sight(app, phone):
     expect(results).to_be_in_viewport(timeout=TIMEOUT)
 
     phone.evaluate("window.scrollTo(0, 0)")
+    expect(said).to_be_hidden()  # the status line itself in sight
     strong = phone.locator("#strong-only input[type=checkbox]")
     strong.tap()  # the results filtered again, out of sight: the page stays where the finger is
     expect(phone.locator("#status")).not_to_contain_text("strong match", timeout=TIMEOUT)

@@ -55,10 +55,18 @@ def test_in_a_laptops_window_a_search_shows_a_row_of_its_results_and_its_status_
 
 
 def test_in_a_tall_window_a_search_leaves_the_page_where_it_is(page):
-    """Where a row of the results is in sight already, nothing moves."""
+    """Where a row of the results is in sight already, nothing moves; scrolled down through them,
+    past the status line, a copy of it stands at the top of the screen (``status_in_sight``)."""
+    from playwright.sync_api import expect
+
     box = page.locator("#query textarea, #query input").first
     box.fill("a photo")
     box.press("Enter")
     expect_status(page, "“a photo”")
     page.wait_for_timeout(500)  # a scroll would have happened with the search's progress
     assert page.evaluate(SHOWN) >= 240 and page.evaluate("window.scrollY") == 0
+    said = page.locator("#status-said")
+    expect(said).to_be_hidden()  # the status line itself is in sight
+    page.evaluate("document.getElementById('results').scrollIntoView()")
+    expect(said).to_be_visible()
+    expect(said).to_contain_text("“a photo”")
