@@ -36,10 +36,12 @@ STATUS_IN_SIGHT_JS = """() => {
   document.body.appendChild(said);
   const inSight = new Map();
   const update = () => {
-    const status = document.getElementById("status");
-    const text = status ? status.textContent.trim() : "";
+    const status = document.getElementById("status");  // its words, not Gradio's progress beside them
+    const words = status && (status.querySelector("[data-testid=markdown]") || status);
+    const text = words ? words.textContent.trim() : "";
     if (said.textContent !== text) said.textContent = text;  // its own change is one more mutation: once
-    said.hidden = !text || inSight.get("status") !== false || !inSight.get("results");
+    const hide = !text || inSight.get("status") !== false || !inSight.get("results");
+    if (said.hidden !== hide) said.hidden = hide;
   };
   const sight = new IntersectionObserver((entries) => {
     for (const entry of entries) inSight.set(entry.target.id, entry.isIntersecting);
