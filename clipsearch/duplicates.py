@@ -10,9 +10,9 @@ The pixels are not the only evidence (``shot_evidence.Evidence``): byte-identica
 match, two names of one file never do, and, where the index reads words, neither do two photos
 that each hold words of their own.
 
-Groups are stars, not chains: the best copy (most pixels, then oldest, then most bytes) heads
-its group and every other member matches it directly, so a chain of look-alikes never merges
-different shots. Nothing here deletes, moves or writes a user's file.
+Groups are stars, not chains: the best copy (most pixels, then oldest, then kept without loss,
+then most bytes) heads its group and every other member matches it directly, so a chain of
+look-alikes never merges different shots. Nothing here deletes, moves or writes a user's file.
 """
 
 from __future__ import annotations
@@ -99,12 +99,19 @@ class DuplicateReport:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+# Formats that keep a picture with loss: a copy in one of them is never better than the same pixels kept without
+LOSSY = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".webp", ".heic", ".heif", ".avif"})
+
+
 def best_first(record: ImageRecord) -> tuple:
     """Sort key of the best copy: a file that is there (never a copy the index keeps of a disk not
     mounted, or one deleted since the last run: "delete the rest" must keep a real file), then most
-    pixels, then oldest (date taken, else modified), then most bytes."""
+    pixels, then oldest (date taken, else modified), then a file kept without loss (``LOSSY``: a PNG,
+    TIFF or RAW file before a JPEG of the same pixels, which compresses worse, so weighs more), then
+    most bytes."""
     date = record.date_taken or _iso(record.mtime_ns / 1e9)
-    return (not os.path.exists(record.path), -record.width * record.height, date, -record.size, record.path)
+    lossy = os.path.splitext(record.path)[1].lower() in LOSSY
+    return (not os.path.exists(record.path), -record.width * record.height, date, lossy, -record.size, record.path)
 
 
 def find_duplicates(

@@ -34,8 +34,8 @@ CSV_COLUMNS = ["group", "kind", "rank", "path", "width", "height", "size", "date
                "exists"]
 INTRO = (
     "Photos that are the **same shot**: resized, re-encoded, lightly cropped or brightened, or "
-    "rotated copies. The best copy (on disk now, then most pixels, then oldest, then largest file) "
-    "comes first. "
+    "rotated copies. The best copy (on disk now, then most pixels, then oldest, then a PNG, TIFF or RAW "
+    "file before a JPEG, then largest file) comes first. "
     "Nothing is deleted or moved: download the list and decide yourself."
 )
 CSS = """

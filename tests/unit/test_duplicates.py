@@ -225,6 +225,19 @@ def test_best_first_is_largest_then_oldest_then_heaviest():
     assert order == [big_old, big_new_heavy, big_new, small]
 
 
+def test_best_first_keeps_a_file_without_loss_before_a_jpeg_of_the_same_pixels():
+    """A rendered PNG and its JPEG copy stored rotated (the same pixels, the same second): the JPEG
+    weighs more, and "then most bytes" made it the copy to keep. Loss now counts before bytes; the
+    pixels and the date still come first."""
+    when = "2024-01-01T00:00:00"
+    png, jpeg = rec("/p.png", size=7_000, date=when), rec("/p_rot.jpg", size=13_000, date=when)
+    raw, heic = rec("/IMG_1.DNG", size=9_000, date=when), rec("/IMG_1.HEIC", size=20_000, date=when)
+    assert sorted([jpeg, png], key=best_first) == [png, jpeg]
+    assert sorted([heic, raw], key=best_first) == [raw, heic]
+    bigger, older = rec("/big.jpg", 1280, 960, date=when), rec("/old.jpg", size=100, date="2019-01-01T00:00:00")
+    assert sorted([png, bigger, older], key=best_first) == [bigger, older, png]  # pixels, then date, first
+
+
 def unit(*values: float) -> np.ndarray:
     v = np.asarray(values, np.float32)
     return v / np.linalg.norm(v)
