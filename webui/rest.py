@@ -36,6 +36,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from clipsearch import QueryTerm, UnreadableImage, parse_query, parse_region
+from clipsearch.folders import not_covered
 from clipsearch.query import check_terms
 from clipsearch.region import query_picture
 
@@ -160,9 +161,10 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
         hits = handlers.engine().search(terms, k=k, where=where, ranked=ranked)
         # the videos' matching moments, one a video, where the index holds videos (``--videos``)
         videos = handlers.engine().moments(terms, k=k, where=where) if handlers.engine().video_records() else None
+        note = _outside(handlers, hits, where)
     results = _cut(_folded(handlers, fold, hits), cut)
     return {"query": text, "image": image is not None, "results": with_thumbnails(results, request),
-            **_moments(videos, cut, request),
+            **_moments(videos, cut, request), **note,
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
@@ -181,9 +183,20 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
         except UnreadableImage as exc:  # a region is read from the file: gone since it was indexed?
             raise ApiError(404, f"that photo cannot be read now ({exc.reason})") from None
         videos = engine.similar_moments(path, k=k, where=where, region=region) if engine.video_records() else None
+        note = _outside(handlers, hits, where)
     results = _cut(_folded(handlers, fold, hits), cut)
     return {"file": path, "results": with_thumbnails(results, request), **_moments(videos, cut, request),
-            "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+            **note, "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _outside(handlers: Handlers, hits: list, where: Any) -> dict:
+    """The answer's ``note`` where a folder filter found nothing because the index covers no photo in
+    that folder (what the page's status line and the command line say), else no such key: a script or an
+    assistant is told why, not left with an empty list."""
+    if hits or where is None or not where.folder:
+        return {}
+    outside = not_covered(where.folder, handlers.engine().folders())
+    return {"note": f"No results: {outside}"} if outside else {}
 
 
 def _moments(videos: list | None, cut: float, request: Request) -> dict:

@@ -113,3 +113,18 @@ def test_with_auth_a_route_that_is_not_there_is_still_a_404(demo_engine, gradio_
         assert httpx.get(server.url + "api/search", params={"q": "a dog"}, timeout=60).status_code == 401
     finally:
         server.close()
+
+
+def test_a_folder_the_index_does_not_cover_is_said_not_left_an_empty_list(served, demo_engine, tmp_path):
+    """``folder=`` outside every folder of the index answered an empty list and nothing else, where the
+    page and the command line say why: a script, or an assistant, took it for "no such photos"."""
+    photo = demo_engine.search_text("a red circle", k=1)[0].path
+    elsewhere = str(tmp_path / "elsewhere")
+    with httpx.Client(base_url=served.url, timeout=60) as http:
+        searched = http.get("api/search", params={"q": "a red circle", "folder": elsewhere}).json()
+        similar = http.get("api/similar", params={"file": photo, "folder": elsewhere}).json()
+        covered = http.get("api/search", params={"q": "a red circle"}).json()
+    for answer in (searched, similar):
+        assert answer["results"] == [] and answer["note"].startswith(f"No results: the index holds no photo in {elsewhere}")
+        assert all(folder in answer["note"] for folder in demo_engine.folders())
+    assert covered["results"] and "note" not in covered  # only where the folder explains an empty answer
