@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from clipsearch import SearchFilter, iso_day
+from clipsearch.folders import not_covered
 
 from .paths import local_path
 
@@ -61,3 +62,11 @@ def read_k(raw: Any, clamp: bool = True) -> int:
 def clamp_k(k: Any) -> int:
     """``read_k`` clamped: the call API's, the MCP tools' and the page's."""
     return read_k(k)
+
+
+def uncovered(engine: Any, results: list, where: SearchFilter | None) -> str | None:
+    """Why a search filtered to a folder found nothing, where the index covers no photo in that
+    folder (``not_covered``: the page's status line, REST's ``note``), else None."""
+    if results or where is None or not where.folder:
+        return None
+    return not_covered(where.folder, engine.folders())

@@ -30,12 +30,11 @@ from clipsearch import (
     sort_date,
 )
 from clipsearch.bounded_decode import read_if_bounded
-from clipsearch.folders import not_covered
 from clipsearch.query import check_terms
 from clipsearch.region import Region, parse_region, query_picture
 
 from .duplicates_view import caption, filled, similar_markdown, unfold
-from .filters import MAX_K, api_filter, clamp_k, parse_filter  # noqa: F401 - the names other modules import from here
+from .filters import MAX_K, api_filter, clamp_k, parse_filter, uncovered  # noqa: F401 - the names other modules import from here
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
 from .matches import (
     api_cut,
@@ -214,7 +213,7 @@ class Handlers:
             raise gr.Error(str(exc)) from None
         elapsed = time.perf_counter() - started
         gallery, shown, status = self.render(results, *view)
-        if not results and where and where.folder and (outside := not_covered(where.folder, self.engine().folders())):
+        if outside := uncovered(self.engine(), results, where):
             status = f"No results: {md(outside)}."  # a folder typed by hand, not one of the choices
         return gallery, results, shown, f"{status} · {md(what)} · {elapsed * 1000:.0f} ms", gr.update(visible=False)
 

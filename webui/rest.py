@@ -36,14 +36,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from clipsearch import QueryTerm, UnreadableImage, parse_query, parse_region
-from clipsearch.folders import not_covered
 from clipsearch.query import check_terms
 from clipsearch.region import query_picture
 
 from . import mcp_limits, start_check, uploads, waking_queue
 from .api_errors import ApiError, translated
 from .behind_proxy import MCP_PREFIX, public_root
-from .filters import read_k
+from .filters import read_k, uncovered
 from .handlers import Handlers, _result_dict, api_filter, api_record
 from .matches import api_min_score, strong_results
 from .paths import local_path, web_path, web_safe
@@ -191,11 +190,9 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
 
 def _outside(handlers: Handlers, hits: list, where: Any) -> dict:
     """The answer's ``note`` where a folder filter found nothing because the index covers no photo in
-    that folder (what the page's status line and the command line say), else no such key: a script or an
-    assistant is told why, not left with an empty list."""
-    if hits or where is None or not where.folder:
-        return {}
-    outside = not_covered(where.folder, handlers.engine().folders())
+    that folder (``filters.uncovered``, as the page's status line says it), else no such key: a script
+    or an assistant is told why, not left with an empty list."""
+    outside = uncovered(handlers.engine(), hits, where)
     return {"note": f"No results: {outside}"} if outside else {}
 
 
