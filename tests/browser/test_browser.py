@@ -242,6 +242,7 @@ def test_upper_case_names_from_a_camera_are_pictures_too(app, page, tmp_path):
             assert ("blue", "star") in app["truth"].get(first, set()), (picture.name, how, first)
             remove.click()
             page.locator("#query-image input[type=file]").wait_for(state="attached")
+            expect_status(page, "The photo is removed")  # its answer in, before the next Enter's
 
 
 def halves(path: Path) -> Path:
