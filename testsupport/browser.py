@@ -91,20 +91,57 @@ def shots_app(name: str, count: int) -> Any:
     return app
 
 
-@contextmanager
-def open_page(url: str, on_request: Callable[[Any], None] | None = None,
-              ready: str = "#query textarea, #query input", **page_options: Any) -> Iterator[Any]:
-    """A Chromium page on ``url``, once the search box is there (``ready``: what to wait for instead,
-    a login form, say) (Playwright's sync API).
+class _Module:
+    """The Chromium the tests of one module share (``module_browser``), or None."""
 
-    ``on_request`` sees every request the page makes, its own loading included.
-    """
+    browser: Any = None
+
+
+@contextmanager
+def module_browser() -> Iterator[Any]:
+    """One Chromium for the tests of a module (tests/browser/conftest.py's fixture): each page
+    ``open_page`` or ``chromium`` opens meanwhile gets a context of its own (its own cookies,
+    storage and cache, as a fresh browser would), without starting Playwright and a browser per
+    test (about half a second each). Playwright's sync API holds an event loop while it runs, so
+    the test's thread cannot start another (``asyncio.run``, a second ``sync_playwright``)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        _Module.browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield _Module.browser
+        finally:
+            browser, _Module.browser = _Module.browser, None
+            browser.close()
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A Chromium to open pages in: the module's (``module_browser``), else one of its own."""
+    if _Module.browser is not None:
+        yield _Module.browser
+        return
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport=VIEWPORT, **page_options)
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def open_page(url: str, on_request: Callable[[Any], None] | None = None,
+              ready: str = "#query textarea, #query input", **page_options: Any) -> Iterator[Any]:
+    """A Chromium page on ``url``, once the search box is there (``ready``: what to wait for instead,
+    a login form, say) (Playwright's sync API), in a context of its own, closed after.
+
+    ``on_request`` sees every request the page makes, its own loading included.
+    """
+    with chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT, **page_options)
+        try:
             page.set_default_timeout(TIMEOUT)
             if on_request is not None:
                 page.on("request", on_request)
@@ -112,7 +149,7 @@ def open_page(url: str, on_request: Callable[[Any], None] | None = None,
             page.locator(ready).first.wait_for()
             yield page
         finally:
-            browser.close()
+            page.context.close()
 
 
 def chromium_present() -> bool:

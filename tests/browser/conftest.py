@@ -45,6 +45,18 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_chromium_a_module():
+    """The module's tests open their pages in one Chromium (``testsupport.browser.module_browser``)."""
+    if not CHROMIUM.exists():  # the tests skip (or, under CI, fail) on their own
+        yield None
+        return
+    from testsupport.browser import module_browser
+
+    with module_browser() as browser:
+        yield browser
+
+
 @pytest.fixture
 def page(app, monkeypatch):
     """A fresh page on the module's ``app`` (its ``served_library`` dict), GRADIO_TEMP_DIR kept the

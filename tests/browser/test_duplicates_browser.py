@@ -141,9 +141,9 @@ def test_the_panel_has_no_empty_band_before_a_run(app, screen):
     place and the gaps around it. They are left out while empty (the panel's edge just under the
     button), the run's progress shows in the groups' place while it runs, and its groups and
     downloads once it has something to show."""
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    from testsupport.browser import CHROMIUM, CHROMIUM_ARGS
+    from testsupport.browser import chromium
 
     def below_button(page) -> float:
         """CSS px from the bottom of Find duplicates' row (on a desktop, its tick box beside it is a
@@ -151,10 +151,9 @@ def test_the_panel_has_no_empty_band_before_a_run(app, screen):
         return page.evaluate("""() => document.getElementById("duplicates-panel").getBoundingClientRect().bottom
           - document.getElementById("find-duplicates").closest(".row").getBoundingClientRect().bottom""")
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
+        page = browser.new_context(**screen).new_page()
         try:
-            page = browser.new_context(**screen).new_page()
             press = "tap" if screen.get("has_touch") else "click"
             page.set_default_timeout(TIMEOUT)
             page.goto(app["url"])
@@ -172,4 +171,4 @@ def test_the_panel_has_no_empty_band_before_a_run(app, screen):
             assert page.evaluate("() => window.progressShown")  # the run's progress, in the groups' place
             assert below_button(page) > 120 * len(app["expected"])  # the groups' cards, under the button
         finally:
-            browser.close()
+            page.context.close()

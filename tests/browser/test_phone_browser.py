@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from clipsearch.demo import make_sample_library
-from testsupport.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT, served_library
+from testsupport.browser import TIMEOUT, served_library
 
 from .test_browser import BROWSER_MARKS, expect_status
 
@@ -43,16 +43,15 @@ def same_upload_folder(app, monkeypatch):
 
 @pytest.fixture(scope="module")
 def phone(app):
-    from playwright.sync_api import sync_playwright
+    from testsupport.browser import chromium
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
+        page = browser.new_context(**PHONE).new_page()
         try:
-            page = browser.new_context(**PHONE).new_page()
             page.set_default_timeout(TIMEOUT)
             yield page
         finally:
-            browser.close()
+            page.context.close()
 
 
 def open_fresh(page, url: str) -> None:
