@@ -98,29 +98,8 @@ class _Module:
 
 
 @contextmanager
-def module_browser() -> Iterator[Any]:
-    """One Chromium for the tests of a module (tests/browser/conftest.py's fixture): each page
-    ``open_page`` or ``chromium`` opens meanwhile gets a context of its own (its own cookies,
-    storage and cache, as a fresh browser would), without starting Playwright and a browser per
-    test (about half a second each). Playwright's sync API holds an event loop while it runs, so
-    the test's thread cannot start another (``asyncio.run``, a second ``sync_playwright``)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        _Module.browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield _Module.browser
-        finally:
-            browser, _Module.browser = _Module.browser, None
-            browser.close()
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    """A Chromium to open pages in: the module's (``module_browser``), else one of its own."""
-    if _Module.browser is not None:
-        yield _Module.browser
-        return
+def _launched() -> Iterator[Any]:
+    """Playwright started and a Chromium launched, both closed after."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -129,6 +108,31 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def module_browser() -> Iterator[Any]:
+    """One Chromium for the tests of a module (tests/browser/conftest.py's fixture): each page
+    ``open_page`` or ``chromium`` opens meanwhile gets a context of its own (its own cookies,
+    storage and cache, as a fresh browser would), without starting Playwright and a browser per
+    test (about half a second each). Playwright's sync API holds an event loop while it runs, so
+    the test's thread cannot start another (``asyncio.run``, a second ``sync_playwright``)."""
+    with _launched() as browser:
+        _Module.browser = browser
+        try:
+            yield browser
+        finally:
+            _Module.browser = None
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A Chromium to open pages in: the module's (``module_browser``), else one of its own."""
+    if _Module.browser is not None:
+        yield _Module.browser
+    else:
+        with _launched() as browser:
+            yield browser
 
 
 @contextmanager
