@@ -3,6 +3,7 @@ widgets and fields give them: each wrong value a ``ValueError`` whose message sa
 
 import math
 import os
+from collections.abc import Callable
 from typing import Any
 
 from clipsearch import SearchFilter, iso_day
@@ -64,9 +65,10 @@ def clamp_k(k: Any) -> int:
     return read_k(k)
 
 
-def uncovered(engine: Any, results: list, where: SearchFilter | None) -> str | None:
+def uncovered(engine: Callable[[], Any], results: list, where: SearchFilter | None) -> str | None:
     """Why a search filtered to a folder found nothing, where the index covers no photo in that
-    folder (``not_covered``: the page's status line, REST's ``note``), else None."""
+    folder (``not_covered``: the page's status line, REST's ``note``), else None. ``engine`` (the
+    handlers' accessor, which checks the index for changes) is asked only in that case."""
     if results or where is None or not where.folder:
         return None
-    return not_covered(where.folder, engine.folders())
+    return not_covered(where.folder, engine().folders())

@@ -213,7 +213,7 @@ class Handlers:
             raise gr.Error(str(exc)) from None
         elapsed = time.perf_counter() - started
         gallery, shown, status = self.render(results, *view)
-        if outside := uncovered(self.engine(), results, where):
+        if outside := uncovered(self.engine, results, where):
             status = f"No results: {md(outside)}."  # a folder typed by hand, not one of the choices
         return gallery, results, shown, f"{status} · {md(what)} · {elapsed * 1000:.0f} ms", gr.update(visible=False)
 

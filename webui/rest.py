@@ -192,7 +192,7 @@ def _outside(handlers: Handlers, hits: list, where: Any) -> dict:
     """The answer's ``note`` where a folder filter found nothing because the index covers no photo in
     that folder (``filters.uncovered``, as the page's status line says it), else no such key: a script
     or an assistant is told why, not left with an empty list."""
-    outside = uncovered(handlers.engine(), hits, where)
+    outside = uncovered(handlers.engine, hits, where)
     return {"note": f"No results: {outside}"} if outside else {}
 
 
