@@ -41,6 +41,11 @@ from .query import QueryTerm
 # A picture plus words keeps at least this many: the gap test's window (``cutoff.gap_ratios``);
 # a smaller group would be judged against the single spacing above its gap.
 PICTURE_GROUP = 5
+# The cuts are decided on the index's scores (hnswlib's sums, read back as 1 - its distance); the
+# candidates are judged here on scores computed again from their stored vectors (NumPy's sums).
+# The two differ in the last bits, and a cut is often a candidate's own score: judged against it
+# exactly, that photo fell under its own score on one CPU and not on another.
+SCORE_SLACK = 1e-5
 
 
 @dataclass(frozen=True)
@@ -162,10 +167,10 @@ def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k:
     scores = np.einsum("ij,j->i", matrix, vector.astype(np.float32))
     positive = [cuts[i] for i in judge if terms[i].weight > 0]
     if with_combined and not (positive and np.all(np.isposinf(positive))):
-        combined = scores >= decided[-1]
+        combined = scores >= decided[-1] - SCORE_SLACK
     else:  # a sum, or every positive word names nothing the library holds
         combined = np.zeros(len(records), bool)
-    term_strong = {i: np.einsum("ij,j->i", matrix, terms[i].vector) >= cut for i, cut in cuts.items()}
+    term_strong = {i: np.einsum("ij,j->i", matrix, terms[i].vector) >= cut - SCORE_SLACK for i, cut in cuts.items()}
     strong = combine_strong(terms, combined, term_strong)
     top = {r.path for r, _ in hits}
     shown = strong | np.array([r.path in top for r in records])  # the rest: the combined top only

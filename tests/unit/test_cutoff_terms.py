@@ -127,6 +127,47 @@ def test_a_picture_plus_words_keeps_the_combined_querys_best_group_less_the_nega
         assert {record.path for record, _, strong in hits if strong} == _paths(want)
 
 
+class _IndexScoresAbove:
+    """The store, its scores a few last bits above NumPy's sums of the same vectors: what hnswlib's
+    own sums (and 1 - its distance) gave on one CPU and not on another."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def search(self, *args, **kwargs):
+        return [(record, score + 3e-7) for record, score in self.store.search(*args, **kwargs)]
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def test_a_photo_whose_score_is_its_terms_cut_is_judged_by_it_whatever_the_last_bits(two_concepts):
+    """A cut is often a photo's own score. The candidates are judged on scores computed again from
+    their stored vectors, which differ from the index's in the last bits: "a cross - purple" kept
+    the one purple cross on a CPU where its "purple" score came out just under the cut that was its
+    own score, and dropped it on another."""
+    from clipsearch.cutoff_terms import composite_search
+
+    engine = two_concepts
+    store = _IndexScoresAbove(engine.store)
+    alpha, beta = engine.encoder.embed_texts(["alpha", "beta"])
+    best = {name: store.search(v, 1)[0][0].path for name, v in (("alpha", alpha), ("beta", beta))}
+
+    def at_the_best(vectors, tops, words):  # each term's cut at its best photo's score
+        return [float(top[0]) for top in tops]
+
+    either = [TermVector(1.0, alpha, True), TermVector(1.0, beta, True)]
+    vector, text_like = combine(either, engine.encoder.dim)
+    hits = composite_search(store, either, vector, 40, None, text_like, at_the_best)
+    assert {record.path for record, _, strong in hits if strong} == set(best.values())
+
+    unlike = [TermVector(1.0, alpha, True), TermVector(-1.0, beta, True)]
+    vector, text_like = combine(unlike, engine.encoder.dim)
+    top = store.search(vector, 1)[0][0].path
+    hits = composite_search(store, unlike, vector, 40, None, text_like, at_the_best)
+    assert {record.path for record, _, strong in hits if strong} == {best["alpha"], top} - {best["beta"]}
+
+
 def test_a_picture_plus_words_is_not_cut_at_the_pictures_look_alikes(tmp_path):
     """80 photos share the picture's broad look (its colour, its background) at every strength;
     8 are what the query asks for, the look and the words together, without a clean gap above the
