@@ -270,6 +270,9 @@ def drag_over(page, fractions: tuple[float, float, float, float], where: str = "
     img = page.locator(f"{where} img")
     img.wait_for()
     page.wait_for_function(f"() => document.querySelector('{where} img')?.naturalWidth > 0", timeout=TIMEOUT)
+    # The results that came last may have scrolled the page (``results_in_sight``), the picture's top
+    # out of sight: a drag begun there is a drag on nothing. A user scrolls back to it first.
+    img.scroll_into_view_if_needed(timeout=TIMEOUT)
     box = img.bounding_box()
     natural = img.evaluate("img => [img.naturalWidth, img.naturalHeight]")
     scale = min(box["width"] / natural[0], box["height"] / natural[1])
@@ -317,6 +320,7 @@ def test_a_box_drawn_on_the_dropped_photo_searches_with_that_part(app, page, tmp
     drag_over(page, (0.03, 0.05, 0.45, 0.95))
     expect_status(page, "· a part of the dropped photo ·")
     assert best_shows("blue")
+    page.locator("#query-image img").scroll_into_view_if_needed(timeout=TIMEOUT)  # as drag_over does
     img = page.locator("#query-image img").bounding_box()
     page.mouse.click(img["x"] + img["width"] / 2, img["y"] + img["height"] / 2)  # a click: all of it again
     expect_status(page, "· the dropped photo ·")
