@@ -22,7 +22,7 @@ def fresh_encoder(spec: ModelSpec, monkeypatch: pytest.MonkeyPatch, *, packed: b
     with monkeypatch.context() as patch:
         patch.setattr(openclip, "_LOADED", {})
         if not packed:
-            patch.setattr(openclip, "packed_text", lambda *args: None)
-            patch.setattr(openclip, "pack_tower", lambda *args: False)
+            patch.setattr(openclip, "packed_text", lambda *args, **kwargs: None)
+            patch.setattr(openclip, "pack_tower", lambda *args, **kwargs: False)
         torch.manual_seed(0)
         yield openclip.OpenClipEncoder(spec)

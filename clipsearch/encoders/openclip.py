@@ -31,7 +31,7 @@ from ..memory import release_freed_memory
 from .base import normalize
 from .devices import usable_device
 from .packages import missing_package
-from .packed import pack_patches, pack_tower, packed_image
+from .packed import pack_patches, pack_tower, packed_image, released
 from .packed_text import encode_text_truncated, packed_text
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,6 @@ def _use_cores(state: _Loaded) -> None:
         torch.set_num_threads(restore)
 
 
-# --- loading helpers ---------------------------------------------------------------------------
 def _load(spec: ModelSpec) -> _Loaded:
     if spec.threads:
         torch.set_num_threads(spec.threads)
@@ -209,15 +208,17 @@ def _load(spec: ModelSpec) -> _Loaded:
     model, preprocess, tokenizer = _create(spec, name, pretrained, device)
     stamp = _stamp(spec, model, identity)
     dtype = _choose_dtype(spec, model, preprocess, tokenizer, device)
-    if dtype == torch.float32 and next(model.parameters()).dtype != torch.float32:
-        # the bf16 check left rounded weights behind (it converts in place, which halves the
-        # loading peak): the rare model that stays in fp32 is built again
+    if dtype == torch.float32 and next(model.parameters()).dtype != torch.float32:  # the rare model kept in fp32
+        # is built again: the bf16 check rounded its weights (in place, which halves the loading peak)
         model, preprocess, tokenizer = _create(spec, name, pretrained, device)
     model.to(dtype)
     cpu_clip = device == "cpu" and isinstance(model, open_clip.CLIP)  # packed where it pays (packed.py)
-    text = (packed_text(model, tokenizer(["a photo", "two dogs on a beach"]), lambda t: encode_text_truncated(model, t))
-            if cpu_clip else None)
-    image = cpu_clip and pack_tower(model.visual, "transformer")
+    text = (packed_text(model, tokenizer(["a photo", "two dogs on a beach"]), lambda t: encode_text_truncated(model, t),
+                        release=True) if cpu_clip else None)
+    image = cpu_clip and pack_tower(model.visual, "transformer", release=True)
+    if cpu_clip and released(model):  # a tower left plain after its weights went (packed.py): built again, plain
+        (model, preprocess, tokenizer), text, image = _create(spec, name, pretrained, device), None, False
+        model.to(dtype)
     patches = image and pack_patches(model.visual)
     whole = packed_image(model.visual, stamp["image_size"], dtype) if patches else None
     release_freed_memory()  # the fp32 weights a bf16 model replaced: about 250 MB for ViT-B-32

@@ -137,10 +137,12 @@ def _ends(tokens: torch.Tensor, eos: int) -> torch.Tensor:
     return tokens.argmax(dim=-1) if eos < 0 else (tokens == eos).int().argmax(dim=-1)
 
 
-def packed_text(model: nn.Module, probe: torch.Tensor, reference: Callable[[torch.Tensor], torch.Tensor]):
+def packed_text(model: nn.Module, probe: torch.Tensor, reference: Callable[[torch.Tensor], torch.Tensor],
+                release: bool = False):
     """The text tower of an open_clip ``CLIP`` as one compiled ``FlatText`` (its weights packed,
     ``model.transformer`` replaced by the packed one), or None when it cannot be: ``probe`` tokens
-    must come out of it as they do of ``reference`` (the plain tower).
+    must come out of it as they do of ``reference`` (the plain tower). ``release``: the plain
+    weights go as they are packed (``packed.released``).
 
     Compiled with TorchScript, which runs the whole tower without Python's interpreter lock:
     torch lets go of the lock inside each operation and must take it back after, and a Python
@@ -152,7 +154,7 @@ def packed_text(model: nn.Module, probe: torch.Tensor, reference: Callable[[torc
 
     def build():
         want = reference(probe).float()
-        transformer = PackedTransformer(model.transformer)
+        transformer = PackedTransformer(model.transformer, release)
         tower = _compiled(FlatText(model, transformer))
         return (tower, transformer), want, tower(probe).float()
 

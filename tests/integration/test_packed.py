@@ -93,11 +93,47 @@ def test_without_the_kernels_the_towers_stay_plain(monkeypatch):
 
 
 def test_a_packed_tower_that_disagrees_is_not_used(monkeypatch):
+    """The text tower disagrees after its plain weights went as they were packed (the demo's image
+    tower is a ResNet, never packed): the model is built again, plain, and gives the vectors the
+    packed one gives."""
+    agreement = packed.AGREEMENT
     monkeypatch.setattr(packed, "AGREEMENT", 1.5)  # no cosine reaches it
     monkeypatch.setattr(openclip, "_LOADED", {})
-    state = OpenClipEncoder(ModelSpec(name="demo")).load()._state()
+    encoder = OpenClipEncoder(ModelSpec(name="demo")).load()
+    state = encoder._state()
     assert not isinstance(state.encode_text, torch.jit.ScriptModule)
     assert not isinstance(state.model.transformer, packed.PackedTransformer)
+    assert not packed.released(state.model)
+    plain = encoder.embed_texts(TEXTS), encoder.embed_images(scenes())
+    monkeypatch.setattr(packed, "AGREEMENT", agreement)
+    monkeypatch.setattr(openclip, "_LOADED", {})
+    encoder = OpenClipEncoder(ModelSpec(name="demo")).load()
+    assert isinstance(encoder._state().encode_text, torch.jit.ScriptModule)  # packed this time
+    np.testing.assert_allclose(plain[0], encoder.embed_texts(TEXTS), atol=1e-4)
+    np.testing.assert_allclose(plain[1], encoder.embed_images(scenes()), atol=2e-3)
+
+
+def test_packing_with_release_drops_each_plain_blocks_weights_and_computes_the_same():
+    """Loading packs with ``release``: each plain block's matmul weights go as its packed block is
+    made (a tower's weights are not held twice), and the packed tower computes what it did."""
+    from open_clip.transformer import Transformer
+
+    torch.manual_seed(3)
+    tower = Transformer(width=64, layers=3, heads=4, batch_first=True).eval()
+    x = torch.randn(2, 7, 64)
+
+    class Owner(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = tower
+
+    owner = Owner()
+    with torch.inference_mode():
+        want = tower(x)
+        assert packed.pack_tower(owner, "transformer", release=True)
+        torch.testing.assert_close(owner.transformer(x), want, atol=1e-4, rtol=1e-4)
+    assert packed.released(tower) and not packed.released(owner)
+    assert all(block.mlp.c_fc.weight.numel() == 0 and block.attn.in_proj_weight.numel() == 0 for block in tower.resblocks)
 
 
 def test_only_the_standard_block_is_packed():
