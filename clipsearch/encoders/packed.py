@@ -56,10 +56,11 @@ class PackedBlock(nn.Module):
         self.heads = attn.num_heads
         self.ln_1, self.ln_2, self.ls_1, self.ls_2 = block.ln_1, block.ln_2, block.ls_1, block.ls_2
         self.act = block.mlp.gelu
-        self.qkv_w, self.qkv_b = _pack(attn.in_proj_weight, attn.in_proj_bias)
-        self.out_w, self.out_b = _pack(attn.out_proj.weight, attn.out_proj.bias)
-        self.fc_w, self.fc_b = _pack(block.mlp.c_fc.weight, block.mlp.c_fc.bias)
-        self.proj_w, self.proj_b = _pack(block.mlp.c_proj.weight, block.mlp.c_proj.bias)
+        qkv, out, fc, proj = _matmul_weights(block)
+        self.qkv_w, self.qkv_b = _pack(qkv, attn.in_proj_bias)
+        self.out_w, self.out_b = _pack(out, attn.out_proj.bias)
+        self.fc_w, self.fc_b = _pack(fc, block.mlp.c_fc.bias)
+        self.proj_w, self.proj_b = _pack(proj, block.mlp.c_proj.bias)
 
     def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         batch, tokens, width = x.shape[0], x.shape[1], x.shape[2]
@@ -277,11 +278,16 @@ def _compiled(module: nn.Module) -> nn.Module:
         return torch.jit.script(module.eval())
 
 
+def _matmul_weights(block: nn.Module) -> tuple[nn.Parameter, ...]:
+    """A plain block's four matmul weights, the ones ``PackedBlock`` packs: attention's input and
+    output projections, the MLP's two layers."""
+    return block.attn.in_proj_weight, block.attn.out_proj.weight, block.mlp.c_fc.weight, block.mlp.c_proj.weight
+
+
 def _release(block: nn.Module) -> None:
-    """Empty a plain block's four matmul weights (the rest is shared with its packed block)."""
-    for owner, name in ((block.attn, "in_proj_weight"), (block.attn.out_proj, "weight"),
-                        (block.mlp.c_fc, "weight"), (block.mlp.c_proj, "weight")):
-        getattr(owner, name).data = torch.empty(0, dtype=getattr(owner, name).dtype)
+    """Empty a plain block's matmul weights, now packed (the rest is shared with its packed block)."""
+    for weight in _matmul_weights(block):
+        weight.data = torch.empty(0, dtype=weight.dtype)
 
 
 def released(model: nn.Module) -> bool:
