@@ -32,7 +32,7 @@ from .duplicates_view import open_similar, opened_status
 from .handlers import PART_HINT, Handlers, NotIndexed, Results, UnreadableUpload, _listed, similar_what
 from .markdown import describe_query, md
 from .matches import NO_RESULTS, NO_STRONG
-from .page_address import PageAddress
+from .page_address import PageAddress, rerun_of_address
 from .page_outputs import (  # noqa: F401 - the names app, saved_view and the tests import from here
     ADDRESS_NAMES,
     NO_SELECTION,
@@ -238,7 +238,11 @@ class Page(PageAddress):
         or count. A filter refused (a date that is no date) is remembered as asked, with the results
         before: the status line speaks of it, and the filters of those results put back run the
         search again, which says so."""
-        if not last or (tuple(last.get("filters", ())), last.get("k")) == ((folder, date_from, date_to), k):
+        if not last:
+            return nothing_changes()
+        if last.get("address") and not (text or "").strip() and not image:  # asked before the address's answer
+            text, image, region, (folder, date_from, date_to) = rerun_of_address(last, (folder, date_from, date_to))
+        if (tuple(last.get("filters", ())), last.get("k")) == ((folder, date_from, date_to), k):
             return nothing_changes()
         if last["kind"] == "similar":
             out = self.find_similar(last["path"], k, min_score, sort, folder, date_from, date_to, strong_only,

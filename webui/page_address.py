@@ -39,6 +39,30 @@ def from_the_address(address: list, photo: list | None = None) -> tuple[list, li
     return twins, steps
 
 
+def _remembering_the_address(out: tuple, at: int) -> tuple:
+    """``out`` (``opened``'s) with its search of words and/or a photo remembered in ``last``: its words,
+    photo, box and filters (``address``), which its boxes on the page may not show yet."""
+    place = at + OUTPUT_NAMES.index("last")
+    last = out[place]
+    if not isinstance(last, dict) or last.get("kind") != "query":  # refused, nothing run, Find similar, a topic
+        return out
+    text, folder, since, until, image, region = (*out[:at], None, None)[:6]
+    address = {"text": text, "image": image, "region": region or None, "filters": [folder, since, until]}
+    return (*out[:place], dict(last, address=address), *out[place + 1:])
+
+
+def rerun_of_address(last: dict, filters: tuple) -> tuple:
+    """The search a re-run for new ``filters`` (the folder, a date) runs where the page's boxes held no
+    words and no photo as it was asked, and the last search is the address's (the page opened there):
+    asked before that search answered, whose words, photo and filters then went in their boxes
+    (``from_the_address``), beside the filters typed. That search, with each filter typed (not empty)
+    over the address's; it was a search of nothing (a warning beside the address's results, the
+    filter typed not applied). Returns (text, image, region, (folder, since, until))."""
+    asked = last["address"]
+    return (asked["text"], asked["image"], asked["region"],
+            tuple(typed or theirs for typed, theirs in zip(filters, asked["filters"], strict=True)))
+
+
 def sort_asked(asked: dict, sort: str) -> str:
     """The order a search of the address sorts in: date where it says ``sort=date`` (``SORTED_ADDRESS_JS``
     wrote it), else the page's Sort by (relevance, unless chosen meanwhile). The page's own choice is
@@ -131,8 +155,11 @@ class PageAddress:
             len(ADDRESS_NAMES) + 2)
 
     def opened(self, out: tuple, asked: dict, at: int) -> tuple:
-        """A search from the address (its OUTPUT_NAMES from ``at`` on in ``out``), with Open similar
-        done after it where the address says ``open=PATH`` and PATH is shown with copies folded under it."""
+        """A search from the address (its OUTPUT_NAMES from ``at`` on in ``out``, its boxes' values
+        before: ADDRESS_NAMES, then the drop zone and its box where ``at`` counts them), with Open
+        similar done after it where the address says ``open=PATH`` and PATH is shown with copies folded
+        under it. What it searched is remembered with it (``last``'s ``address``: ``rerun_of_address``)."""
+        out = _remembering_the_address(out, at)
         path, named = local_path((asked.get("open") or "").strip()), dict(zip(OUTPUT_NAMES, out[at:], strict=True))
         if not path or not isinstance(named["shown"], list) or not any(
                 r["path"] == path and r.get("similar") for r in named["shown"]):

@@ -373,7 +373,10 @@ def test_a_date_changed_with_no_words_while_the_address_s_search_is_on_its_way_l
     To date typed with the search box still empty, its box left: that re-run has nothing of its own
     to search (no words, no photo), so it is not a search of the user's that keeps the boxes as
     asked: the address's words and date go in their boxes, beside the To date typed (the boxes were
-    left empty beside the address's results)."""
+    left empty beside the address's results). The re-run, asked before those words were in their
+    box, runs the address's search again with the To date, after it (it searched the empty box: a
+    warning beside the address's results, the To date not applied; and, late, it reached the next
+    test's held searches)."""
     from playwright.sync_api import expect
 
     from testsupport.browser import open_page
@@ -388,6 +391,14 @@ def test_a_date_changed_with_no_words_while_the_address_s_search_is_on_its_way_l
         expect(page.locator(QUERY).first).to_have_value("a red circle", timeout=TIMEOUT)
         expect(page.get_by_label(SINCE)).to_have_value("2016-01-01", timeout=TIMEOUT)
         expect(page.get_by_label(UNTIL)).to_have_value("2030-12-31", timeout=TIMEOUT)
+        assert first_is(app, page, "red", "circle"), result_names(page)[:3]
+        searches.arrived(2)  # the re-run, in its turn
+        rerun = searches.calls[1]["args"]  # Page.search's text, ..., date_from, date_to
+        assert (rerun[0], rerun[6], rerun[7]) == ("a red circle", "2016-01-01", "2030-12-31"), rerun
+        searches.answer(1)
+        page.wait_for_function("() => new URL(location.href).searchParams.get('until') === '2030-12-31'")
+        status = page.locator("#status").inner_text()
+        assert "“a red circle”" in status and "⚠️" not in status, status
         assert first_is(app, page, "red", "circle"), result_names(page)[:3]
 
 

@@ -729,6 +729,28 @@ def test_a_date_put_right_after_a_refused_one_runs_the_search_again(handlers):
 
 
 
+def test_a_date_typed_before_the_address_s_search_answered_runs_that_search_with_it(handlers):
+    """The page opened at ``/?q=red+sky&since=2020-01-01`` and, before that search answered, a To date
+    typed with the search box still empty: the re-run, asked with the boxes empty, runs the address's
+    search again with the To date (it searched the empty box: a warning, the To date not applied).
+    After a search of the user's, the box emptied by hand: nothing to search, as before."""
+    from webui.page import ADDRESS_NAMES, OUTPUT_NAMES, Page
+
+    page = Page(handlers)
+    status, last = OUTPUT_NAMES.index("status"), OUTPUT_NAMES.index("last")
+    opened = page.from_address(20, 0.0, SORT_RELEVANCE, False,
+                               SimpleNamespace(query_params={"q": "red sky", "since": "2020-01-01"}))
+    assert opened[:len(ADDRESS_NAMES)] == ("red sky", "", "2020-01-01", "")
+    first = opened[len(ADDRESS_NAMES):]
+    again = page.rerun(first[last], "", None, 20, 0.0, SORT_RELEVANCE, "", "", "2030-12-31")
+    assert "red sky" in again[status] and not again[status].startswith("⚠️"), again[status]
+    assert again[last]["filters"] == ["", "2020-01-01", "2030-12-31"] and "address" not in again[last]
+    assert page.rerun(first[last], "", None, 20, 0.0, SORT_RELEVANCE, "", "", "")[status] == gr.skip()  # as it was
+    mine = page.search("red sky", None, 20, 0.0, SORT_RELEVANCE, "", "", "")
+    emptied = page.rerun(mine[last], "", None, 20, 0.0, SORT_RELEVANCE, "", "", "2030-12-31")
+    assert emptied[status].startswith("⚠️") and "type some words" in emptied[status], emptied[status]
+
+
 @pytest.mark.parametrize("kind", ["query", "similar", "topic"])
 def test_how_many_changed_runs_the_last_search_again_with_the_new_count(handlers, library, kind):
     """How many (``k``) changed after a search: it changed nothing until the next search (the re-run
