@@ -729,10 +729,11 @@ def test_a_date_put_right_after_a_refused_one_runs_the_search_again(handlers):
 
 
 
-def test_a_date_typed_before_the_address_s_search_answered_runs_that_search_with_it(handlers):
+def test_a_date_typed_before_the_address_s_search_answered_runs_that_search_with_it(handlers, library):
     """The page opened at ``/?q=red+sky&since=2020-01-01`` and, before that search answered, a To date
     typed with the search box still empty: the re-run, asked with the boxes empty, runs the address's
-    search again with the To date (it searched the empty box: a warning, the To date not applied).
+    search again with the To date (it searched the empty box: a warning, the To date not applied); so
+    with an indexed photo and a part of it in the address (``/?indexed=PATH&region=...``), the photo's.
     After a search of the user's, the box emptied by hand: nothing to search, as before."""
     from webui.page import ADDRESS_NAMES, OUTPUT_NAMES, Page
 
@@ -746,6 +747,12 @@ def test_a_date_typed_before_the_address_s_search_answered_runs_that_search_with
     assert "red sky" in again[status] and not again[status].startswith("⚠️"), again[status]
     assert again[last]["filters"] == ["", "2020-01-01", "2030-12-31"] and "address" not in again[last]
     assert page.rerun(first[last], "", None, 20, 0.0, SORT_RELEVANCE, "", "", "")[status] == gr.skip()  # as it was
+    chosen, n = str(library / "trips" / "p02.jpg"), len(ADDRESS_NAMES)
+    at_photo = page.from_indexed(chosen, 20, 0.0, SORT_RELEVANCE, False, SimpleNamespace(
+        query_params={"q": "- red", "indexed": chosen, "region": "0,0,0.5,0.5", "since": "2000"}))
+    photo_again = page.rerun(at_photo[n + 2:][last], "", None, 20, 0.0, SORT_RELEVANCE, "", "", "2030-12-31")
+    assert "“- red” + a part of p02.jpg" in photo_again[status], photo_again[status]
+    assert photo_again[last]["filters"] == ["", "2000", "2030-12-31"]
     mine = page.search("red sky", None, 20, 0.0, SORT_RELEVANCE, "", "", "")
     emptied = page.rerun(mine[last], "", None, 20, 0.0, SORT_RELEVANCE, "", "", "2030-12-31")
     assert emptied[status].startswith("⚠️") and "type some words" in emptied[status], emptied[status]
