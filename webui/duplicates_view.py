@@ -12,10 +12,13 @@ import io
 import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
+import weakref
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -65,6 +68,7 @@ class DuplicatesView:
         self.handlers = handlers
         self._last: tuple[tuple[int, bool], list[dict]] | None = None
         self._lock = threading.Lock()
+        self.exports = Exports()
 
     def groups(self, bursts: bool, progress=None) -> list[dict]:
         """Every group as JSON-ready dicts; the last pass is reused while the index is unchanged."""
@@ -104,7 +108,7 @@ class DuplicatesView:
         status = f"{counted(len(found), 'group')}, {counted(photos, 'photo')} ({elapsed:.1f} s)."
         if len(found) > MAX_GROUPS_SHOWN:
             status += f" The first {MAX_GROUPS_SHOWN} are shown; the downloads hold all."
-        json_path, csv_path = write_exports(found)
+        json_path, csv_path = write_exports(found, self.exports.fresh())
         return (status, self.groups_html(found[:MAX_GROUPS_SHOWN]),
                 gr.update(value=json_path, visible=True), gr.update(value=csv_path, visible=True))
 
@@ -175,11 +179,44 @@ def build_duplicates_view(handlers) -> DuplicatesView:
     return view
 
 
-def write_exports(groups: list[dict]) -> tuple[str, str]:
-    """The groups as a JSON and a CSV file in a fresh temporary folder (Gradio serves them); a
-    name that is not UTF-8 shows its odd bytes as \\xNN, as the page and the API do (paths.py)."""
+class Exports:
+    """Where the view writes its downloads: one folder for the server's life, made at the first
+    list, holding the last ``KEEP`` lists (Gradio serves copies of its own, which it deletes as it
+    deletes uploads), and deleted with the view or at the process's end. Each list had a temporary
+    folder of its own before, never deleted: a server's lists of the user's paths piled up there."""
+
+    KEEP = 2  # the one just made, and the one before, in case Gradio has not copied it yet
+
+    def __init__(self) -> None:
+        self.folder: Path | None = None
+        self._made = 0
+        self._lock = threading.Lock()
+        self._remove = None
+
+    def fresh(self) -> Path:
+        """An empty folder for the next list; the lists before the last ``KEEP - 1`` are deleted."""
+        with self._lock:
+            if self.folder is None:
+                self.folder = Path(tempfile.mkdtemp(prefix="clipsearch-duplicates-"))
+                self._remove = weakref.finalize(self, shutil.rmtree, self.folder, True)
+            self._made += 1
+            for old in self.folder.iterdir():
+                if old.name.isdigit() and int(old.name) <= self._made - self.KEEP:
+                    shutil.rmtree(old, ignore_errors=True)
+            fresh = self.folder / str(self._made)
+            fresh.mkdir()
+            return fresh
+
+    def close(self) -> None:
+        """Delete the folder and every list in it now (it goes at the process's end otherwise)."""
+        if self._remove is not None:
+            self._remove()
+
+
+def write_exports(groups: list[dict], folder: str | os.PathLike) -> tuple[str, str]:
+    """The groups as a JSON and a CSV file in ``folder`` (Gradio serves them); a name that is not
+    UTF-8 shows its odd bytes as \\xNN, as the page and the API do (paths.py)."""
     groups = web_safe(groups)
-    folder = tempfile.mkdtemp(prefix="clipsearch-duplicates-")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     json_path = os.path.join(folder, f"duplicates-{stamp}.json")
     with open(json_path, "w", encoding="utf-8") as out:

@@ -31,10 +31,10 @@ def test_web_safe_walks_an_answer_and_leaves_other_values():
     json.dumps(web_safe(answer), ensure_ascii=False).encode("utf-8")
 
 
-def test_duplicate_exports_write_odd_names_as_the_page_shows_them():
+def test_duplicate_exports_write_odd_names_as_the_page_shows_them(tmp_path):
     groups = [{"kind": "duplicates", "paths": [ODD, "/photos/b.jpg"],
                "photos": [{"path": ODD, "width": 1, "height": 1, "size": 1, "date_taken": None,
                            "modified": "2024-01-01T00:00:00", "similarity": 1.0}]}]
-    json_path, csv_path = write_exports(groups)
+    json_path, csv_path = write_exports(groups, tmp_path)
     assert json.load(open(json_path, encoding="utf-8"))[0]["paths"][0] == SHOWN
     assert SHOWN in open(csv_path, encoding="utf-8").read()
