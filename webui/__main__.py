@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     from clipsearch.affinity import reserve_core
     from clipsearch.cutoff import use_compiled_fits
 
-    from . import app, rest
+    from . import app, rest, stopping
 
     settings = flags.settings_from(args)
     check_cache(parser, settings.cache_dir)  # before the model loads, too
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 **where, **app.launch_options(settings, engine))
     behind = f"; a proxy serves it under {args.root_path}/" if args.root_path else ""
     print(f"Serving clipsearch on {blocks.local_url}{behind} (Ctrl-C stops it)", flush=True)
-    blocks.block_thread()
+    stopping.serve_until_stopped(blocks)  # Ctrl-C or SIGTERM: closed, the uploaded photos deleted
     return 0
 
 

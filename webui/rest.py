@@ -375,7 +375,8 @@ def mount(demo: Any) -> Auth:
 def launch(demo: Any, *, mcp: bool = True, **launch_kwargs: Any) -> Auth:
     """``demo.launch`` (without blocking) with MCP on or off, then the /api routes mounted.
 
-    The caller blocks with ``demo.block_thread()`` (the command line) or closes the demo (tests).
+    The caller blocks with ``stopping.serve_until_stopped(demo)`` (the command line) or closes the
+    demo (tests).
     Gradio's queue is woken by its events instead of polling for them (``waking_queue``), its
     uploads are written without a thread hop per chunk (``uploads``), and its check that the
     server answers waits for a busy machine (``start_check``).

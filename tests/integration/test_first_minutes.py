@@ -104,6 +104,7 @@ def test_the_web_app_says_where_it_serves_and_nothing_about_share(demo_index):
     text = "".join(output)
     assert f"Serving clipsearch on http://127.0.0.1:{port}/" in text, text
     assert "share=True" not in text and "public link" not in text, text
+    assert "Stopping (Ctrl-C)" in text and server.returncode == 0, (server.returncode, text)
     # Libraries its dependencies would load and never call stay out (webui.__main__.SERVER_KEEPS_OUT).
     assert "libtriton" not in maps and "libarrow" not in maps
     if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) >= 2:
@@ -115,6 +116,48 @@ def test_the_web_app_says_where_it_serves_and_nothing_about_share(demo_index):
         assert [allowed for allowed in cores if allowed == {core}] == [{core}], cores
         assert all(allowed == cpus for allowed in cores if allowed != {core}), cores
         assert len(cores) > 5  # the server's threads were all read: HTTP, requests, the model...
+
+
+def test_the_web_app_stopped_by_sigterm_closes_and_deletes_the_photos_dropped_as_queries(demo_index, tmp_path,
+                                                                                         monkeypatch):
+    """``systemctl stop``, ``docker stop`` or ``kill`` send SIGTERM: it ended the server at once, and
+    the photos uploaded as queries stayed in Gradio's cache for good (as they did after Ctrl-C with
+    a page or a client still connected, which also held the stop 5 s)."""
+    from gradio_client import Client, handle_file
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    uploads = tmp_path / "gradio"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "GRADIO_TEMP_DIR": str(uploads)}
+    server = subprocess.Popen([sys.executable, "-m", "webui", "--index", str(demo_index / "index"),
+                               "--port", str(port), "--no-mcp"], cwd=REPO, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = []
+    try:
+        while "Serving clipsearch on" not in "".join(output):
+            line = server.stdout.readline()
+            assert line, "".join(output)
+            output.append(line)
+        photo = next(p for p in sorted((demo_index / "photos").rglob("*")) if p.suffix in (".jpg", ".png"))
+        monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "client"))  # the client's downloads
+        client = Client(f"http://127.0.0.1:{port}/", ssl_verify=False, verbose=False)
+        hits = client.predict(handle_file(str(photo)), api_name="/search_image")  # it stays connected
+        assert hits and hits[0]["file"] == str(photo)
+        uploaded = [p for p in uploads.rglob("*") if p.is_file()]
+        assert [p.name for p in uploaded] == [photo.name]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            rest, _ = server.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            rest, _ = server.communicate()
+        output.append(rest or "")
+    text = "".join(output)
+    assert server.returncode == 0, (server.returncode, text)  # -15 before: killed where it stood
+    assert "Stopping (SIGTERM): closing the server and deleting the photos uploaded as queries" in text, text
+    assert [p for p in uploads.rglob("*") if p.is_file()] == []
 
 
 def threads_cores(pid: int) -> list[set[int]]:

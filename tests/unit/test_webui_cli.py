@@ -17,6 +17,8 @@ class FakeDemo:
 
     def __init__(self) -> None:
         self.launched: dict | None = None
+        self.blocks: dict = {}  # what Gradio deletes at the stop: nothing uploaded here
+        self.temp_file_sets: list[set[str]] = []
 
     def queue(self, **kwargs) -> FakeDemo:
         return self
@@ -25,8 +27,14 @@ class FakeDemo:
         self.launched = kwargs
         self.local_url = f"http://{kwargs['server_name']}:{kwargs['server_port']}/"
 
-    def block_thread(self) -> None:
+    @property
+    def is_running(self) -> bool:
+        """``main`` serves until stopped: here Ctrl-C comes at its first look."""
         self.blocked = True
+        raise KeyboardInterrupt
+
+    def close(self, verbose: bool = True) -> None:
+        self.closed = True
 
 
 @pytest.fixture
@@ -112,6 +120,7 @@ def test_public_host_without_auth_warns(fake_demo, capsys):
 def test_rest_and_mcp_are_served_by_default_and_mcp_can_be_turned_off(fake_demo):
     assert cli.main([]) == 0
     assert fake_demo.launched["mcp_server"] is True and fake_demo.rest_mounted and fake_demo.blocked
+    assert fake_demo.closed
     assert cli.main(["--no-mcp"]) == 0
     assert fake_demo.launched["mcp_server"] is False
     assert cli.main(["--host", "0.0.0.0", "--auth", "me:secret"]) == 0

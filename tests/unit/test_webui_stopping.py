@@ -1,11 +1,17 @@
-"""What the web server leaves behind: the Duplicates panel's downloads (``duplicates_view.Exports``)."""
+"""What the web server leaves behind when it stops: the Duplicates panel's downloads
+(``duplicates_view.Exports``) and the photos uploaded as queries (``stopping``)."""
 
 from __future__ import annotations
 
 import gc
 import os
+import signal
+import threading
+
+import gradio as gr
 
 from webui.duplicates_view import Exports, write_exports
+from webui.stopping import forget_uploads, let_reindex_finish, serve_until_stopped
 
 GROUPS = [{"kind": "duplicates", "paths": ["/photos/a.jpg", "/photos/b.jpg"],
            "photos": [{"path": "/photos/a.jpg", "width": 4, "height": 3, "size": 10, "date_taken": None,
@@ -39,3 +45,106 @@ def test_no_list_no_folder():
     exports = Exports()
     assert exports.folder is None
     exports.close()
+
+
+class FakeBlocks:
+    """What ``serve_until_stopped`` reads of Gradio's Blocks; ``interrupt_after`` looks at
+    ``is_running`` raise KeyboardInterrupt, as Ctrl-C does in the main thread."""
+
+    def __init__(self, interrupt_after: int | None = None) -> None:
+        self.looks = 0
+        self.interrupt_after = interrupt_after
+        self.closed = False
+        self.temp_file_sets: list[set[str]] = []
+        self.blocks: dict = {}
+
+    @property
+    def is_running(self) -> bool:
+        self.looks += 1
+        if self.interrupt_after is not None and self.looks > self.interrupt_after:
+            raise KeyboardInterrupt
+        return not self.closed
+
+    def close(self, verbose: bool = True) -> None:
+        self.closed = True
+
+
+def test_ctrl_c_closes_the_server(capsys):
+    blocks = FakeBlocks(interrupt_after=2)
+    assert serve_until_stopped(blocks) == "Ctrl-C"
+    assert blocks.closed
+    assert "Stopping (Ctrl-C)" in capsys.readouterr().out
+
+
+def test_sigterm_closes_the_server_and_its_handler_is_put_back(capsys):
+    before = signal.getsignal(signal.SIGTERM)
+    blocks = FakeBlocks()
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        assert serve_until_stopped(blocks) == "SIGTERM"  # not the end of this process
+    finally:
+        timer.cancel()
+    assert blocks.closed
+    assert signal.getsignal(signal.SIGTERM) == before
+    assert "Stopping (SIGTERM)" in capsys.readouterr().out
+
+
+def test_forget_uploads_deletes_what_gradio_keeps_for_the_blocks(tmp_path):
+    upload = tmp_path / "0123abcd" / "my-photo.jpg"
+    upload.parent.mkdir()
+    upload.write_bytes(b"\xff\xd8 a photo of the user's")
+    with gr.Blocks(delete_cache=(3600, 3600)) as blocks:
+        gr.Markdown("x")
+    blocks.upload_file_set.add(str(upload))  # where Gradio's upload route records it
+    forget_uploads(blocks)
+    assert not upload.exists()
+
+
+class FakeJob:
+    """A re-index from the page (``reindex.ReindexJob``) that finishes its batch ``after`` seconds
+    once asked to stop (never, with ``after=None``)."""
+
+    def __init__(self, running: bool = True, after: float | None = 0.1) -> None:
+        self.running, self.after = running, after
+        self.stopped = threading.Event()
+        self.status = self
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self.after is None or (timeout is not None and timeout < self.after):
+            return False
+        self.running = False
+        return True
+
+
+class FakeHandlers:
+    def __init__(self, job: FakeJob) -> None:
+        self.job, self.closed = job, False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_reindex_from_the_page_stops_after_its_batch_and_the_handlers_close(capsys):
+    blocks = FakeBlocks(interrupt_after=1)
+    blocks.handlers = FakeHandlers(FakeJob())
+    serve_until_stopped(blocks)
+    job = blocks.handlers.job
+    assert job.stopped.is_set() and not job.running and blocks.handlers.closed
+    assert "Stopping the re-index after its batch in flight" in capsys.readouterr().out
+
+
+def test_no_reindex_running_no_wait_and_no_word_of_it(capsys):
+    job = FakeJob(running=False)
+    assert let_reindex_finish(job)
+    assert not job.stopped.is_set() and capsys.readouterr().out == ""
+
+
+def test_a_reindex_that_does_not_stop_in_time_is_said_and_left(caplog):
+    job = FakeJob(after=None)
+    assert not let_reindex_finish(job, grace=0.01)
+    assert job.stopped.is_set()
+    assert "did not stop within" in caplog.text

@@ -1,0 +1,80 @@
+"""How ``python -m webui`` stops: on Ctrl-C, and on SIGTERM (``systemctl stop``, ``docker stop``,
+``kill``), it closes as Gradio's own ``close`` does, and the files it kept for its users go.
+
+Gradio's ``block_thread`` caught Ctrl-C alone, and closed the server with its event streams still
+open: with a page or a gradio_client connected, the close waited 5 s for them and gave up, and the
+photos uploaded as queries stayed in Gradio's cache folder for good (its clean-up runs as the
+server's lifespan ends, which it never reached). SIGTERM ended the process at once, with the same
+photos left there. They are the user's photos too: the app keeps them an hour at most
+(``delete_cache`` in ``app.build_app``), and none past its own end. A re-index started from the page
+stops after its batch in flight and keeps what it committed, as the indexer does on Ctrl-C: the
+process ended under it before, and the next run embedded that batch again.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+REINDEX_GRACE = 60.0  # seconds a re-index may take to finish its batch in flight at the stop
+
+
+def serve_until_stopped(blocks: Any) -> str:
+    """Block until Ctrl-C or SIGTERM, then close ``blocks`` and delete the uploads it holds.
+    Returns what stopped it ("Ctrl-C", "SIGTERM", or "closed" where the server closed itself)."""
+    stop = threading.Event()
+    asked = {"by": "closed"}
+
+    def on_sigterm(_signum, _frame) -> None:
+        asked["by"] = "SIGTERM"
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        while blocks.is_running and not stop.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        asked["by"] = "Ctrl-C"
+    finally:
+        signal.signal(signal.SIGTERM, previous)  # a second SIGTERM while closing ends it at once
+    print(f"Stopping ({asked['by']}): closing the server and deleting the photos uploaded as queries",
+          flush=True)
+    blocks.close(verbose=False)  # its event streams end first, so no open page holds the close
+    forget_uploads(blocks)
+    handlers = getattr(blocks, "handlers", None)  # app.build_app's
+    if handlers is not None:
+        let_reindex_finish(handlers.job)
+        handlers.close()
+    return asked["by"]
+
+
+def let_reindex_finish(job: Any, grace: float = REINDEX_GRACE) -> bool:
+    """Stop a re-index from the page after its batch in flight (``ReindexJob``); False if it was
+    still running after ``grace`` seconds (the process then ends under it, the index still usable).
+    A second Ctrl-C ends the wait ("interrupted", exit 130); a second SIGTERM ends the process."""
+    if not job.status.running:
+        return True
+    print("Stopping the re-index after its batch in flight (it keeps what it committed)...", flush=True)
+    job.stop()
+    if job.wait(grace):
+        return True
+    log.warning("the re-index did not stop within %.0f s: its batch in flight is left to the next run", grace)
+    return False
+
+
+def forget_uploads(blocks: Any) -> None:
+    """Delete every file Gradio keeps for ``blocks`` (uploads, its copies of the downloads), as the
+    end of its server's lifespan does: here too, for a close that gave up waiting before it."""
+    try:
+        from gradio.route_utils import delete_files_created_by_app
+    except ImportError:  # another Gradio: its own lifespan's clean-up is all there is
+        log.debug("gradio.route_utils.delete_files_created_by_app is gone: uploads left to Gradio")
+        return
+    try:
+        delete_files_created_by_app(blocks, age=None)
+    except OSError as exc:
+        log.warning("could not delete the uploaded photos in Gradio's cache: %s", exc)
