@@ -33,14 +33,16 @@ def serve_until_stopped(blocks: Any) -> str:
         asked["by"] = "SIGTERM"
         stop.set()
 
-    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    main = threading.current_thread() is threading.main_thread()  # where Python lets a handler be set
+    previous = signal.signal(signal.SIGTERM, on_sigterm) if main else None
     try:
         while blocks.is_running and not stop.wait(0.2):
             pass
     except KeyboardInterrupt:
         asked["by"] = "Ctrl-C"
     finally:
-        signal.signal(signal.SIGTERM, previous)  # a second SIGTERM while closing ends it at once
+        if main:
+            signal.signal(signal.SIGTERM, previous)  # a second SIGTERM while closing ends it at once
     print(f"Stopping ({asked['by']}): closing the server and deleting the photos uploaded as queries",
           flush=True)
     blocks.close(verbose=False)  # its event streams end first, so no open page holds the close

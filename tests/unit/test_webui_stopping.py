@@ -148,3 +148,14 @@ def test_a_reindex_that_does_not_stop_in_time_is_said_and_left(caplog):
     assert not let_reindex_finish(job, grace=0.01)
     assert job.stopped.is_set()
     assert "did not stop within" in caplog.text
+
+
+def test_served_from_another_thread_it_stops_when_the_server_closes():
+    """Python sets signal handlers in the main thread only: elsewhere the loop still serves."""
+    blocks = FakeBlocks()
+    stopped = []
+    thread = threading.Thread(target=lambda: stopped.append(serve_until_stopped(blocks)))
+    thread.start()
+    blocks.closed = True  # the server closed itself (blocks.close() from elsewhere)
+    thread.join(10)
+    assert stopped == ["closed"]
