@@ -39,7 +39,7 @@ from clipsearch import QueryTerm, UnreadableImage, parse_query, parse_region
 from clipsearch.query import check_terms
 from clipsearch.region import query_picture
 
-from . import mcp_limits, start_check, uploads, waking_queue
+from . import mcp_files, mcp_limits, start_check, uploads, waking_queue
 from .api_errors import ApiError, translated
 from .behind_proxy import MCP_PREFIX, public_root
 from .filters import read_k, uncovered
@@ -378,12 +378,14 @@ def launch(demo: Any, *, mcp: bool = True, **launch_kwargs: Any) -> Auth:
     The caller blocks with ``stopping.serve_until_stopped(demo)`` (the command line) or closes the
     demo (tests).
     Gradio's queue is woken by its events instead of polling for them (``waking_queue``), its
-    uploads are written without a thread hop per chunk (``uploads``), and its check that the
-    server answers waits for a busy machine (``start_check``).
+    uploads are written without a thread hop per chunk (``uploads``), an assistant's picture sent
+    inline is deleted as uploads are (``mcp_files``), and its check that the server answers waits
+    for a busy machine (``start_check``).
     """
     waking_queue.install(demo)
     uploads.install()
     mcp_limits.install()
+    mcp_files.install()
     start_check.install()
     demo.launch(prevent_thread_lock=True, mcp_server=mcp, **launch_kwargs)
     return mount(demo)

@@ -251,6 +251,30 @@ async def _mcp_session(url: str, headers: dict | None = None, work=None):
             return await work(session)
 
 
+def test_a_picture_an_assistant_sends_inline_is_deleted_with_the_uploads(demo_engine, gradio_temp, sample_library):
+    """Gradio's MCP server saves a data: URL as a file in its cache that no list of the app held:
+    neither the hourly clean-up nor the stop deleted it (``webui/mcp_files.py``)."""
+    from gradio import mcp as gradio_mcp
+    from gradio.processing_utils import hash_base64
+
+    picture = next(iter(sorted(sample_library.rglob("*.png"))))
+    # Bytes after the PNG's end, which decoders ignore: a file of this test's own, not another test's.
+    encoded = "data:image/png;base64," + base64.b64encode(png_bytes(picture) + b"inline").decode()
+    saved = os.path.join(gradio_mcp.DEFAULT_TEMP_DIR, hash_base64(encoded), "file.png")
+    server = Served.uploading_to(gradio_temp, demo_engine.settings)
+    try:
+        async def work(session):
+            return await session.call_tool("search_photos_by_image", {"image": encoded, "k": 2})
+
+        found = asyncio.run(_mcp_session(server.url, work=work))
+        assert not found.isError, found.content
+        assert ast.literal_eval(found.content[0].text)[0]["file"] == str(picture)
+        assert os.path.isfile(saved)
+    finally:
+        server.close()  # as the server stops (or an hour later), Gradio deletes what its lists hold
+    assert not os.path.exists(saved)
+
+
 def test_the_mcp_client_lists_the_tools_and_searches(served, demo_engine, sample_library):
     async def work(session):
         tools = {tool.name: tool for tool in (await session.list_tools()).tools}
