@@ -1,5 +1,6 @@
-"""How ``python -m webui`` stops: on Ctrl-C, and on SIGTERM (``systemctl stop``, ``docker stop``,
-``kill``), it closes as Gradio's own ``close`` does, and the files it kept for its users go.
+"""How ``python -m webui`` stops: on Ctrl-C, on SIGTERM (``systemctl stop``, ``docker stop``,
+``kill``) and on SIGHUP (the terminal it ran in closed), it closes as Gradio's own ``close`` does,
+and the files it kept for its users go.
 
 Gradio's ``block_thread`` caught Ctrl-C alone, and closed the server with its event streams still
 open: with a page or a gradio_client connected, the close waited 5 s for them and gave up, and the
@@ -24,25 +25,29 @@ REINDEX_GRACE = 60.0  # seconds a re-index may take to finish its batch in fligh
 
 
 def serve_until_stopped(blocks: Any) -> str:
-    """Block until Ctrl-C or SIGTERM, then close ``blocks`` and delete the uploads it holds.
-    Returns what stopped it ("Ctrl-C", "SIGTERM", or "closed" where the server closed itself)."""
+    """Block until Ctrl-C, SIGTERM or SIGHUP (the terminal it ran in closed; unless ignored, as
+    under ``nohup``), then close ``blocks`` and delete the uploads it holds. Returns what stopped it
+    ("Ctrl-C", "SIGTERM", "SIGHUP", or "closed" where the server closed itself)."""
     stop = threading.Event()
     asked = {"by": "closed"}
 
-    def on_sigterm(_signum, _frame) -> None:
-        asked["by"] = "SIGTERM"
+    def on_signal(signum, _frame) -> None:
+        asked["by"] = signal.Signals(signum).name
         stop.set()
 
-    main = threading.current_thread() is threading.main_thread()  # where Python lets a handler be set
-    previous = signal.signal(signal.SIGTERM, on_sigterm) if main else None
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # where Python lets a handler be set
+        for stopping in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if stopping is not None and (stopping == signal.SIGTERM or signal.getsignal(stopping) == signal.SIG_DFL):
+                previous[stopping] = signal.signal(stopping, on_signal)
     try:
         while blocks.is_running and not stop.wait(0.2):
             pass
     except KeyboardInterrupt:
         asked["by"] = "Ctrl-C"
     finally:
-        if main:
-            signal.signal(signal.SIGTERM, previous)  # a second SIGTERM while closing ends it at once
+        for stopping, handler in previous.items():  # a second signal while closing ends it at once
+            signal.signal(stopping, handler)
     print(f"Stopping ({asked['by']}): closing the server and deleting the photos uploaded as queries",
           flush=True)
     blocks.close(verbose=False)  # its event streams end first, so no open page holds the close

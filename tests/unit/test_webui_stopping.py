@@ -79,12 +79,7 @@ def test_ctrl_c_closes_the_server(capsys):
 def test_sigterm_closes_the_server_and_its_handler_is_put_back(capsys):
     before = signal.getsignal(signal.SIGTERM)
     blocks = FakeBlocks()
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
-    timer.start()
-    try:
-        assert serve_until_stopped(blocks) == "SIGTERM"  # not the end of this process
-    finally:
-        timer.cancel()
+    assert _stopped_by(signal.SIGTERM, blocks) == "SIGTERM"  # not the end of this process
     assert blocks.closed
     assert signal.getsignal(signal.SIGTERM) == before
     assert "Stopping (SIGTERM)" in capsys.readouterr().out
@@ -159,3 +154,41 @@ def test_served_from_another_thread_it_stops_when_the_server_closes():
     blocks.closed = True  # the server closed itself (blocks.close() from elsewhere)
     thread.join(10)
     assert stopped == ["closed"]
+
+
+def _stopped_by(signum: int, blocks: FakeBlocks, close_after: float | None = None) -> str:
+    """``serve_until_stopped`` with ``signum`` sent to this process 0.3 s in (and, where it should
+    go on serving, the server closing itself ``close_after`` seconds in)."""
+    timers = [threading.Timer(0.3, os.kill, (os.getpid(), signum))]
+    if close_after is not None:
+        timers.append(threading.Timer(close_after, setattr, (blocks, "closed", True)))
+    for timer in timers:
+        timer.start()
+    try:
+        return serve_until_stopped(blocks)
+    finally:
+        for timer in timers:
+            timer.cancel()
+
+
+def test_the_terminal_closed_sighup_stops_it_as_sigterm_does(capsys):
+    before = signal.getsignal(signal.SIGHUP)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    try:
+        blocks = FakeBlocks()
+        assert _stopped_by(signal.SIGHUP, blocks) == "SIGHUP"
+        assert blocks.closed and signal.getsignal(signal.SIGHUP) == signal.SIG_DFL
+        assert "Stopping (SIGHUP)" in capsys.readouterr().out
+    finally:
+        signal.signal(signal.SIGHUP, before)
+
+
+def test_under_nohup_sighup_stays_ignored():
+    before = signal.getsignal(signal.SIGHUP)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup starts it
+    try:
+        blocks = FakeBlocks()
+        assert _stopped_by(signal.SIGHUP, blocks, close_after=1.0) == "closed"  # served on
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, before)
