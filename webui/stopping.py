@@ -14,8 +14,11 @@ process ended under it before, and the next run embedded that batch again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -48,8 +51,7 @@ def serve_until_stopped(blocks: Any) -> str:
     finally:
         for stopping, handler in previous.items():  # a second signal while closing ends it at once
             signal.signal(stopping, handler)
-    print(f"Stopping ({asked['by']}): closing the server and deleting the photos uploaded as queries",
-          flush=True)
+    say(f"Stopping ({asked['by']}): closing the server and deleting the photos uploaded as queries")
     blocks.close(verbose=False)  # its event streams end first, so no open page holds the close
     forget_uploads(blocks)
     handlers = getattr(blocks, "handlers", None)  # app.build_app's
@@ -65,12 +67,23 @@ def let_reindex_finish(job: Any, grace: float = REINDEX_GRACE) -> bool:
     A second Ctrl-C ends the wait ("interrupted", exit 130); a second SIGTERM ends the process."""
     if not job.status.running:
         return True
-    print("Stopping the re-index after its batch in flight (it keeps what it committed)...", flush=True)
+    say("Stopping the re-index after its batch in flight (it keeps what it committed)...")
     job.stop()
     if job.wait(grace):
         return True
     log.warning("the re-index did not stop within %.0f s: its batch in flight is left to the next run", grace)
     return False
+
+
+def say(line: str) -> None:
+    """``line`` on stdout, where the terminal may be gone (SIGHUP: a write to it fails, EIO): then
+    stdout goes to the null device, so that neither this line nor the exit's flush stops the close
+    (it did: exit 1, the uploads left)."""
+    try:
+        print(line, flush=True)
+    except OSError:
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def forget_uploads(blocks: Any) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -123,8 +126,6 @@ def test_the_web_app_stopped_by_sigterm_closes_and_deletes_the_photos_dropped_as
     """``systemctl stop``, ``docker stop`` or ``kill`` send SIGTERM: it ended the server at once, and
     the photos uploaded as queries stayed in Gradio's cache for good (as they did after Ctrl-C with
     a page or a client still connected, which also held the stop 5 s)."""
-    from gradio_client import Client, handle_file
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -139,13 +140,7 @@ def test_the_web_app_stopped_by_sigterm_closes_and_deletes_the_photos_dropped_as
             line = server.stdout.readline()
             assert line, "".join(output)
             output.append(line)
-        photo = next(p for p in sorted((demo_index / "photos").rglob("*")) if p.suffix in (".jpg", ".png"))
-        monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "client"))  # the client's downloads
-        client = Client(f"http://127.0.0.1:{port}/", ssl_verify=False, verbose=False)
-        hits = client.predict(handle_file(str(photo)), api_name="/search_image")  # it stays connected
-        assert hits and hits[0]["file"] == str(photo)
-        uploaded = [p for p in uploads.rglob("*") if p.is_file()]
-        assert [p.name for p in uploaded] == [photo.name]
+        client = search_with_a_photo(port, demo_index, uploads, tmp_path, monkeypatch)  # it stays connected
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -158,6 +153,56 @@ def test_the_web_app_stopped_by_sigterm_closes_and_deletes_the_photos_dropped_as
     assert server.returncode == 0, (server.returncode, text)  # -15 before: killed where it stood
     assert "Stopping (SIGTERM): closing the server and deleting the photos uploaded as queries" in text, text
     assert [p for p in uploads.rglob("*") if p.is_file()] == []
+    assert client  # connected to the end
+
+
+@pytest.mark.skipif(not shutil.which("setsid"), reason="util-linux's setsid gives the server a terminal")
+def test_the_web_app_whose_terminal_closed_closes_and_deletes_the_photos_dropped_as_queries(demo_index, tmp_path,
+                                                                                          monkeypatch):
+    """An SSH session that ends hangs up its terminal: the server got SIGHUP and ended where it
+    stood, and its "Stopping" line, written to a terminal gone, failed (EIO) before the close."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    uploads = tmp_path / "gradio"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "GRADIO_TEMP_DIR": str(uploads)}
+    terminal, its_end = pty.openpty()
+    # setsid -c: a session of its own, this terminal its controlling one (closed: SIGHUP to it)
+    server = subprocess.Popen(["setsid", "-c", sys.executable, "-m", "webui", "--index", str(demo_index / "index"),
+                               "--port", str(port), "--no-mcp"], cwd=REPO, env=env,
+                              stdin=its_end, stdout=its_end, stderr=its_end)
+    os.close(its_end)
+    shown = b""
+    try:
+        deadline = time.monotonic() + 300
+        while b"Serving clipsearch on" not in shown and time.monotonic() < deadline:
+            if select.select([terminal], [], [], 1)[0]:
+                shown += os.read(terminal, 65536)
+        assert b"Serving clipsearch on" in shown, shown
+        search_with_a_photo(port, demo_index, uploads, tmp_path, monkeypatch)
+    finally:
+        os.close(terminal)  # the terminal goes away
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    assert server.returncode == 0, (server.returncode, shown)  # -1 (SIGHUP) before, then 1 (EIO)
+    assert [p for p in uploads.rglob("*") if p.is_file()] == []
+
+
+def search_with_a_photo(port: int, demo_index: Path, uploads: Path, tmp_path: Path, monkeypatch):
+    """A search with one of the library's photos through the call API, as a page drops one: the
+    photo is in the server's Gradio folder ``uploads`` after it. Returns the client, connected."""
+    from gradio_client import Client, handle_file
+
+    photo = next(p for p in sorted((demo_index / "photos").rglob("*")) if p.suffix in (".jpg", ".png"))
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "client"))  # the client's downloads
+    client = Client(f"http://127.0.0.1:{port}/", ssl_verify=False, verbose=False)
+    hits = client.predict(handle_file(str(photo)), api_name="/search_image")
+    assert hits and hits[0]["file"] == str(photo)
+    assert [p.name for p in uploads.rglob("*") if p.is_file()] == [photo.name]
+    return client
 
 
 def threads_cores(pid: int) -> list[set[int]]:
