@@ -9,7 +9,6 @@ import pty
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from clipsearch.demo import make_sample_library
+from testsupport.net import free_port
 
 from .conftest import REPO, run_indexer
 
@@ -77,9 +77,7 @@ def test_info_is_readable_by_default_and_json_on_request(demo_index):
 
 
 def test_the_web_app_says_where_it_serves_and_nothing_about_share(demo_index):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "GRADIO_TEMP_DIR": str(demo_index / "gradio")}
     server = subprocess.Popen([sys.executable, "-m", "webui", "--index", str(demo_index / "index"),
                                "--port", str(port)], cwd=REPO, env=env, text=True,
@@ -97,13 +95,7 @@ def test_the_web_app_says_where_it_serves_and_nothing_about_share(demo_index):
         cores = threads_cores(server.pid)  # while it serves
         maps = Path(f"/proc/{server.pid}/maps").read_text() if sys.platform.startswith("linux") else ""
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            rest, _ = server.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            rest, _ = server.communicate()
-        output.append(rest or "")
+        output.append(stopped(server, signal.SIGINT))
     text = "".join(output)
     assert f"Serving clipsearch on http://127.0.0.1:{port}/" in text, text
     assert "share=True" not in text and "public link" not in text, text
@@ -126,9 +118,7 @@ def test_the_web_app_stopped_by_sigterm_closes_and_deletes_the_photos_dropped_as
     """``systemctl stop``, ``docker stop`` or ``kill`` send SIGTERM: it ended the server at once, and
     the photos uploaded as queries stayed in Gradio's cache for good (as they did after Ctrl-C with
     a page or a client still connected, which also held the stop 5 s)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     uploads = tmp_path / "gradio"
     env = {**os.environ, "PYTHONPATH": str(REPO), "GRADIO_TEMP_DIR": str(uploads)}
     server = subprocess.Popen([sys.executable, "-m", "webui", "--index", str(demo_index / "index"),
@@ -142,13 +132,7 @@ def test_the_web_app_stopped_by_sigterm_closes_and_deletes_the_photos_dropped_as
             output.append(line)
         client = search_with_a_photo(port, demo_index, uploads, tmp_path, monkeypatch)  # it stays connected
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            rest, _ = server.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            rest, _ = server.communicate()
-        output.append(rest or "")
+        output.append(stopped(server, signal.SIGTERM))
     text = "".join(output)
     assert server.returncode == 0, (server.returncode, text)  # -15 before: killed where it stood
     assert "Stopping (SIGTERM): closing the server and deleting the photos uploaded as queries" in text, text
@@ -161,9 +145,7 @@ def test_the_web_app_whose_terminal_closed_closes_and_deletes_the_photos_dropped
                                                                                           monkeypatch):
     """An SSH session that ends hangs up its terminal: the server got SIGHUP and ended where it
     stood, and its "Stopping" line, written to a terminal gone, failed (EIO) before the close."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     uploads = tmp_path / "gradio"
     env = {**os.environ, "PYTHONPATH": str(REPO), "GRADIO_TEMP_DIR": str(uploads)}
     terminal, its_end = pty.openpty()
@@ -189,6 +171,17 @@ def test_the_web_app_whose_terminal_closed_closes_and_deletes_the_photos_dropped
             server.wait()
     assert server.returncode == 0, (server.returncode, shown)  # -1 (SIGHUP) before, then 1 (EIO)
     assert [p for p in uploads.rglob("*") if p.is_file()] == []
+
+
+def stopped(server: subprocess.Popen, signum: int) -> str:
+    """What ``server`` printed after ``signum`` until it ended (killed after a minute)."""
+    server.send_signal(signum)
+    try:
+        rest, _ = server.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        rest, _ = server.communicate()
+    return rest or ""
 
 
 def search_with_a_photo(port: int, demo_index: Path, uploads: Path, tmp_path: Path, monkeypatch):
