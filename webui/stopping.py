@@ -83,7 +83,9 @@ def say(line: str) -> None:
         print(line, flush=True)
     except OSError:
         with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
 
 
 def forget_uploads(blocks: Any) -> None:
