@@ -223,8 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     rest.launch(blocks, mcp=mcp, server_name=args.host, server_port=args.port, auth=args.auth, quiet=True,
                 **where, **app.launch_options(settings, engine))
     behind = f"; a proxy serves it under {args.root_path}/" if args.root_path else ""
-    print(f"Serving clipsearch on {blocks.local_url}{behind} (Ctrl-C stops it)", flush=True)
-    stopping.serve_until_stopped(blocks)  # Ctrl-C or SIGTERM: closed, the uploaded photos deleted
+    # Ctrl-C, SIGTERM or SIGHUP: closed, the uploaded photos deleted
+    stopping.serve_until_stopped(blocks, f"Serving clipsearch on {blocks.local_url}{behind} (Ctrl-C stops it)")
     return 0
 
 

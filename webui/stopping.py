@@ -27,26 +27,32 @@ log = logging.getLogger(__name__)
 REINDEX_GRACE = 60.0  # seconds a re-index may take to finish its batch in flight at the stop
 
 
-def serve_until_stopped(blocks: Any) -> str:
-    """Block until Ctrl-C, SIGTERM or SIGHUP (the terminal it ran in closed; unless ignored, as
-    under ``nohup``), then close ``blocks`` and delete the uploads it holds. Returns what stopped it
-    ("Ctrl-C", "SIGTERM", "SIGHUP", or "closed" where the server closed itself)."""
+def serve_until_stopped(blocks: Any, banner: str = "") -> str:
+    """Print ``banner`` and serve until Ctrl-C, SIGTERM or SIGHUP (the terminal it ran in closed),
+    then close ``blocks`` and delete the uploads it holds. A signal ignored where it started (SIGHUP
+    under ``nohup``, SIGINT for a job a script put in the background) stays ignored. Returns what
+    stopped it ("Ctrl-C", "SIGTERM", "SIGHUP", or "closed" where the server closed itself)."""
     stop = threading.Event()
     asked = {"by": "closed"}
 
     def on_signal(signum, _frame) -> None:
-        asked["by"] = signal.Signals(signum).name
+        asked["by"] = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
         stop.set()
 
     previous = {}
     if threading.current_thread() is threading.main_thread():  # where Python lets a handler be set
-        for stopping in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-            if stopping is not None and (stopping == signal.SIGTERM or signal.getsignal(stopping) == signal.SIG_DFL):
+        # Handlers, not KeyboardInterrupt: a Ctrl-C just after the banner, before a try could catch
+        # it, ended the command as "interrupted" (exit 130), the server never closed.
+        for stopping, unless in ((signal.SIGTERM, None), (signal.SIGINT, signal.default_int_handler),
+                                 (getattr(signal, "SIGHUP", None), signal.SIG_DFL)):
+            if stopping is not None and (unless is None or signal.getsignal(stopping) == unless):
                 previous[stopping] = signal.signal(stopping, on_signal)
     try:
+        if banner:
+            say(banner)
         while blocks.is_running and not stop.wait(0.2):
             pass
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C where no handler could be set
         asked["by"] = "Ctrl-C"
     finally:
         for stopping, handler in previous.items():  # a second signal while closing ends it at once

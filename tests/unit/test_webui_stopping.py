@@ -192,3 +192,47 @@ def test_under_nohup_sighup_stays_ignored():
         assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
     finally:
         signal.signal(signal.SIGHUP, before)
+
+
+def test_ctrl_c_from_the_keyboard_closes_the_server_and_its_handler_is_put_back(capsys):
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as Python starts a command
+    try:
+        blocks = FakeBlocks()
+        assert _stopped_by(signal.SIGINT, blocks) == "Ctrl-C"
+        assert blocks.closed and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert "Stopping (Ctrl-C)" in capsys.readouterr().out
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def test_the_banner_is_said_once_a_ctrl_c_would_close_the_server(monkeypatch):
+    """A Ctrl-C just after "Serving clipsearch on ..." (a test sends it as soon as it reads the
+    line) met no try yet: "interrupted", exit 130, the server never closed."""
+    from webui import stopping
+
+    said = []
+    monkeypatch.setattr(stopping, "say", lambda line: said.append((line, signal.getsignal(signal.SIGINT))))
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        blocks = FakeBlocks()
+        blocks.closed = True  # nothing to wait for
+        serve_until_stopped(blocks, "Serving clipsearch on http://127.0.0.1:7860/ (Ctrl-C stops it)")
+    finally:
+        signal.signal(signal.SIGINT, before)
+    banner, handler = said[0]
+    assert banner.startswith("Serving clipsearch on") and handler is not signal.default_int_handler
+    assert said[1][1] is signal.default_int_handler  # put back before the close: a second Ctrl-C ends it
+
+
+def test_a_ctrl_c_ignored_where_it_started_stays_ignored():
+    """A job a script put in the background starts with SIGINT ignored: it serves on."""
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        blocks = FakeBlocks()
+        assert _stopped_by(signal.SIGINT, blocks, close_after=1.0) == "closed"
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
