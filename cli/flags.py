@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import functools
 import gc
 import json
@@ -60,13 +61,22 @@ def ends_quietly(main: Callable[..., int]) -> Callable[..., int]:
             sys.stdout.flush()  # here, so that a closed pipe is caught below, not at exit
             return code
         except BrokenPipeError:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # exit's own flush
+            stdout_to_null()  # for the exit's own flush
             return 141
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
 
     return run
+
+
+def stdout_to_null() -> None:
+    """Point stdout's descriptor at the null device, where what it writes to is gone (a reader
+    that left, a terminal hung up): what Python still holds for it is flushed there, not raised."""
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 def _quick_exit() -> None:

@@ -14,13 +14,12 @@ process ended under it before, and the next run embedded that batch again.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import signal
-import sys
 import threading
 from typing import Any
+
+from cli import flags
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +87,7 @@ def say(line: str) -> None:
     try:
         print(line, flush=True)
     except OSError:
-        with contextlib.suppress(OSError, ValueError):
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, sys.stdout.fileno())
-            os.close(null)
+        flags.stdout_to_null()
 
 
 def forget_uploads(blocks: Any) -> None:
