@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
 import threading
+from collections.abc import Iterator
 
 import gradio as gr
 
@@ -67,6 +69,31 @@ class FakeBlocks:
 
     def close(self, verbose: bool = True) -> None:
         self.closed = True
+
+
+def _stopped_by(signum: int, blocks: FakeBlocks, close_after: float | None = None) -> str:
+    """``serve_until_stopped`` with ``signum`` sent to this process 0.3 s in (and, where it should
+    go on serving, the server closing itself ``close_after`` seconds in)."""
+    timers = [threading.Timer(0.3, os.kill, (os.getpid(), signum))]
+    if close_after is not None:
+        timers.append(threading.Timer(close_after, setattr, (blocks, "closed", True)))
+    for timer in timers:
+        timer.start()
+    try:
+        return serve_until_stopped(blocks)
+    finally:
+        for timer in timers:
+            timer.cancel()
+
+
+@contextlib.contextmanager
+def handled(signum: int, handler) -> Iterator[None]:
+    """``signum``'s handler set to ``handler`` (as the process would start with it), then put back."""
+    before = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signum, before)
 
 
 def test_ctrl_c_closes_the_server(capsys):
@@ -156,54 +183,27 @@ def test_served_from_another_thread_it_stops_when_the_server_closes():
     assert stopped == ["closed"]
 
 
-def _stopped_by(signum: int, blocks: FakeBlocks, close_after: float | None = None) -> str:
-    """``serve_until_stopped`` with ``signum`` sent to this process 0.3 s in (and, where it should
-    go on serving, the server closing itself ``close_after`` seconds in)."""
-    timers = [threading.Timer(0.3, os.kill, (os.getpid(), signum))]
-    if close_after is not None:
-        timers.append(threading.Timer(close_after, setattr, (blocks, "closed", True)))
-    for timer in timers:
-        timer.start()
-    try:
-        return serve_until_stopped(blocks)
-    finally:
-        for timer in timers:
-            timer.cancel()
-
-
 def test_the_terminal_closed_sighup_stops_it_as_sigterm_does(capsys):
-    before = signal.getsignal(signal.SIGHUP)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    try:
+    with handled(signal.SIGHUP, signal.SIG_DFL):
         blocks = FakeBlocks()
         assert _stopped_by(signal.SIGHUP, blocks) == "SIGHUP"
         assert blocks.closed and signal.getsignal(signal.SIGHUP) == signal.SIG_DFL
         assert "Stopping (SIGHUP)" in capsys.readouterr().out
-    finally:
-        signal.signal(signal.SIGHUP, before)
 
 
 def test_under_nohup_sighup_stays_ignored():
-    before = signal.getsignal(signal.SIGHUP)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup starts it
-    try:
+    with handled(signal.SIGHUP, signal.SIG_IGN):  # as nohup starts it
         blocks = FakeBlocks()
         assert _stopped_by(signal.SIGHUP, blocks, close_after=1.0) == "closed"  # served on
         assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
-    finally:
-        signal.signal(signal.SIGHUP, before)
 
 
 def test_ctrl_c_from_the_keyboard_closes_the_server_and_its_handler_is_put_back(capsys):
-    before = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # as Python starts a command
-    try:
+    with handled(signal.SIGINT, signal.default_int_handler):  # as Python starts a command
         blocks = FakeBlocks()
         assert _stopped_by(signal.SIGINT, blocks) == "Ctrl-C"
         assert blocks.closed and signal.getsignal(signal.SIGINT) is signal.default_int_handler
         assert "Stopping (Ctrl-C)" in capsys.readouterr().out
-    finally:
-        signal.signal(signal.SIGINT, before)
 
 
 def test_the_banner_is_said_once_a_ctrl_c_would_close_the_server(monkeypatch):
@@ -213,14 +213,10 @@ def test_the_banner_is_said_once_a_ctrl_c_would_close_the_server(monkeypatch):
 
     said = []
     monkeypatch.setattr(stopping, "say", lambda line: said.append((line, signal.getsignal(signal.SIGINT))))
-    before = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
+    with handled(signal.SIGINT, signal.default_int_handler):
         blocks = FakeBlocks()
         blocks.closed = True  # nothing to wait for
         serve_until_stopped(blocks, "Serving clipsearch on http://127.0.0.1:7860/ (Ctrl-C stops it)")
-    finally:
-        signal.signal(signal.SIGINT, before)
     banner, handler = said[0]
     assert banner.startswith("Serving clipsearch on") and handler is not signal.default_int_handler
     assert said[1][1] is signal.default_int_handler  # put back before the close: a second Ctrl-C ends it
@@ -228,11 +224,7 @@ def test_the_banner_is_said_once_a_ctrl_c_would_close_the_server(monkeypatch):
 
 def test_a_ctrl_c_ignored_where_it_started_stays_ignored():
     """A job a script put in the background starts with SIGINT ignored: it serves on."""
-    before = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
+    with handled(signal.SIGINT, signal.SIG_IGN):
         blocks = FakeBlocks()
         assert _stopped_by(signal.SIGINT, blocks, close_after=1.0) == "closed"
         assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
-    finally:
-        signal.signal(signal.SIGINT, before)
