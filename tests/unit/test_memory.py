@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import sys
+import weakref
 
 import pytest
 
@@ -27,6 +29,28 @@ def test_without_the_c_functions_both_do_nothing(monkeypatch):
     monkeypatch.setattr(memory, "_libc_function", lambda name: None)
     assert memory.cap_malloc_arenas(2) is False
     memory.release_freed_memory()  # no error
+
+
+class Node:
+    """An object the collector tracks, that can hold itself in a cycle."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_settling_collects_what_is_garbage_and_sets_the_living_aside_from_the_collectors_passes():
+    garbage, kept = Node(), Node()
+    gone = weakref.ref(garbage)
+    del garbage  # a cycle: only the collector can free it
+    try:
+        assert memory.settle_loaded_objects() == gc.get_freeze_count() > 0
+        assert gone() is None
+        assert not any(o is kept for o in gc.get_objects())  # no pass walks it any more
+        made_since = Node()
+        assert any(o is made_since for o in gc.get_objects())
+    finally:
+        gc.unfreeze()  # the test process's objects back to the collector
+    assert any(o is kept for o in gc.get_objects())
 
 
 def test_a_module_kept_out_fails_to_import_and_one_loaded_already_stays():

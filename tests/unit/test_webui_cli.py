@@ -50,6 +50,12 @@ def fake_demo(monkeypatch) -> FakeDemo:
     # Nothing listens: whether port 7860 is free on this machine (a clipsearch of the user's own)
     # is not what these tests are about (test_a_port_in_use_is_a_usage_error_before_the_model_loads is).
     monkeypatch.setattr(cli, "check_port", lambda parser, host, port: None)
+    # The test process's objects stay the collector's (a real server sets its own aside).
+    def settle() -> int:
+        demo.settled_after_launch = demo.launched is not None and not getattr(demo, "blocked", False)
+        return 0
+
+    monkeypatch.setattr(cli, "settle_loaded_objects", settle)
     return demo
 
 
@@ -125,6 +131,11 @@ def test_rest_and_mcp_are_served_by_default_and_mcp_can_be_turned_off(fake_demo)
     assert fake_demo.launched["mcp_server"] is False
     assert cli.main(["--host", "0.0.0.0", "--auth", "me:secret"]) == 0
     assert fake_demo.launched["mcp_server"] is True
+
+
+def test_what_the_server_loaded_is_set_aside_from_the_collector_once_launched_before_it_serves(fake_demo):
+    assert cli.main([]) == 0
+    assert fake_demo.settled_after_launch is True
 
 
 def test_the_server_fits_its_cut_offs_with_the_compiled_em(fake_demo):
