@@ -15,7 +15,8 @@ import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
-M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
+M_MMAP_THRESHOLD = -3  # mallopt's parameter numbers (malloc.h)
+M_ARENA_MAX = -8
 
 
 def _libc_function(name: str):
@@ -40,6 +41,20 @@ def cap_malloc_arenas(arenas: int) -> bool:
     """
     mallopt = _libc_function("mallopt")
     return bool(mallopt is not None and mallopt(M_ARENA_MAX, max(1, int(arenas))) == 1)
+
+
+def fix_mmap_threshold(size: int) -> bool:
+    """Give each allocation of ``size`` bytes or more memory of its own from the system, returned
+    as it is freed, and keep glibc's thresholds where they are; True where it took effect.
+
+    By default glibc raises that threshold to the largest block freed so far (up to 32 MB), and
+    with it how much free memory it keeps at the top of each heap before giving any back (twice
+    the threshold): a server that once freed a large buffer keeps tens of megabytes per heap from
+    then on. Fixed, a heap keeps at most glibc's default 128 kB at its top. Call it early, before
+    the large buffers come and go.
+    """
+    mallopt = _libc_function("mallopt")
+    return bool(mallopt is not None and mallopt(M_MMAP_THRESHOLD, int(size)) == 1)
 
 
 def settle_loaded_objects() -> int:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
+import subprocess
 import sys
+import textwrap
 import weakref
+from pathlib import Path
 
 import pytest
 
@@ -25,9 +29,49 @@ def test_on_glibc_the_arena_cap_takes_effect_and_trim_runs():
     memory.release_freed_memory()
 
 
+FREED_AND_KEPT = textwrap.dedent("""
+    import ctypes, sys
+    from clipsearch import memory
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+
+    def resident_kb():
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+    def used_and_freed(size):
+        block = libc.malloc(size)
+        ctypes.memset(block, 1, size)
+        libc.free(block)
+
+    if sys.argv[1] == "fixed":
+        assert memory.fix_mmap_threshold(4 << 20) is True
+    used_and_freed(8 << 20)  # by default, glibc's threshold rises to this block's size
+    before = resident_kb()
+    used_and_freed(6 << 20)
+    print((resident_kb() - before) // 1024)
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not glibc(), reason="glibc only")
+@pytest.mark.parametrize("threshold, most_kept_mb, least_kept_mb", [("default", 99, 4), ("fixed", 1, 0)])
+def test_with_the_mmap_threshold_fixed_a_large_block_freed_goes_back_to_the_system(threshold, most_kept_mb,
+                                                                                   least_kept_mb):
+    """In a process of its own (the threshold cannot be put back): a 6 MB block used and freed
+    after an 8 MB one stays resident by default, and goes back with the threshold fixed at 4 MB."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("MALLOC_MMAP_THRESHOLD_", None)
+    run = subprocess.run([sys.executable, "-c", FREED_AND_KEPT, threshold], env=env, capture_output=True,
+                         text=True, timeout=120, check=True)
+    assert least_kept_mb <= int(run.stdout) <= most_kept_mb
+
+
 def test_without_the_c_functions_both_do_nothing(monkeypatch):
     monkeypatch.setattr(memory, "_libc_function", lambda name: None)
     assert memory.cap_malloc_arenas(2) is False
+    assert memory.fix_mmap_threshold(4 << 20) is False
     memory.release_freed_memory()  # no error
 
 

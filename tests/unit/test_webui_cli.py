@@ -56,6 +56,8 @@ def fake_demo(monkeypatch) -> FakeDemo:
         return 0
 
     monkeypatch.setattr(cli, "settle_loaded_objects", settle)
+    demo.mmap_thresholds = []  # and the test process's malloc keeps its own (memory.fix_mmap_threshold)
+    monkeypatch.setattr(cli, "fix_mmap_threshold", lambda size: demo.mmap_thresholds.append(size) or True)
     return demo
 
 
@@ -136,6 +138,16 @@ def test_rest_and_mcp_are_served_by_default_and_mcp_can_be_turned_off(fake_demo)
 def test_what_the_server_loaded_is_set_aside_from_the_collector_once_launched_before_it_serves(fake_demo):
     assert cli.main([]) == 0
     assert fake_demo.settled_after_launch is True
+
+
+def test_the_server_maps_its_large_blocks_on_their_own_before_the_model_loads(fake_demo, monkeypatch):
+    def load_and_warm_up(*args) -> LoadedEngine:
+        fake_demo.mmap_thresholds.append("model")
+        return LoadedEngine("cpu")
+
+    monkeypatch.setattr(cli, "load_and_warm_up", load_and_warm_up)
+    assert cli.main([]) == 0
+    assert fake_demo.mmap_thresholds == [cli.SERVER_MMAP_THRESHOLD, "model"]
 
 
 def test_the_server_fits_its_cut_offs_with_the_compiled_em(fake_demo):
