@@ -39,8 +39,7 @@ def cap_malloc_arenas(arenas: int) -> bool:
     Call it early, before the threads start: arenas made before stay. Measured on the web app
     with 8 clients (a third of them uploading pictures): 170 MB less resident memory, with 2.
     """
-    mallopt = _libc_function("mallopt")
-    return bool(mallopt is not None and mallopt(M_ARENA_MAX, max(1, int(arenas))) == 1)
+    return _mallopt(M_ARENA_MAX, max(1, int(arenas)))
 
 
 def fix_mmap_threshold(size: int) -> bool:
@@ -53,8 +52,13 @@ def fix_mmap_threshold(size: int) -> bool:
     then on. Fixed, a heap keeps at most glibc's default 128 kB at its top. Call it early, before
     the large buffers come and go.
     """
+    return _mallopt(M_MMAP_THRESHOLD, int(size))
+
+
+def _mallopt(parameter: int, value: int) -> bool:
+    """glibc's ``mallopt``; True where it took effect (False without it)."""
     mallopt = _libc_function("mallopt")
-    return bool(mallopt is not None and mallopt(M_MMAP_THRESHOLD, int(size)) == 1)
+    return bool(mallopt is not None and mallopt(parameter, value) == 1)
 
 
 def settle_loaded_objects() -> int:
