@@ -25,7 +25,6 @@ from clipsearch import ImageRecord
 from clipsearch.errors import UnreadableImage
 from clipsearch.images import DEFAULT_MAX_PIXELS, call_abandonable, load_image
 from clipsearch.region import Region, query_picture
-from clipsearch.video_frames import frame_at
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +225,10 @@ class _PruneSchedule:
 
 def _frame(video: str, at: float, size: int, timeout: float) -> Image.Image:
     """The frame of ``video`` at ``at`` s, decoded on a thread abandoned after ``timeout`` s."""
+    from clipsearch.video_frames import (
+        frame_at,  # PyAV (15 MB) loads with the first video shown, not with the app
+    )
+
     try:
         return call_abandonable(timeout, frame_at, video, at, size)
     except FutureTimeout:
