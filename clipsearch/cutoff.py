@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .coalesce import Coalescer
-from .mixture import PartFit, compiled_mixture_fits, mixture_fits, skewed_bump_loglik
+from .mixture import PartFit, compiled_mixture_fits, mixture_fits, scipy_linalg_hidden, skewed_bump_loglik
 
 log = logging.getLogger(__name__)
 
@@ -355,12 +355,14 @@ def use_compiled_fits() -> bool:
     """From now on, fit this process's cut-offs with the compiled EM (``compiled_mixture_fits``).
 
     For a server, which fits on every query from many threads at once. It compiles the EM now
-    (or loads it from numba's cache), not on the first query. Returns False, and NumPy goes on
-    fitting, when numba is not installed or cannot compile here.
+    (or loads it from numba's cache), not on the first query, without SciPy's linear algebra
+    (``mixture.scipy_linalg_hidden``). Returns False, and NumPy goes on fitting, when numba is not
+    installed or cannot compile here.
     """
     global SHARED_FITS
     try:
-        compiled_mixture_fits([(np.linspace(1.0, 0.0, 16), np.ones(16))])
+        with scipy_linalg_hidden():
+            compiled_mixture_fits([(np.linspace(1.0, 0.0, 16), np.ones(16))])
     except Exception as exc:  # ImportError without numba; numba's own errors on an odd platform
         log.warning("the cut-off fits with NumPy: its compiled EM is not available here (%s)", exc)
         return False

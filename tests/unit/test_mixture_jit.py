@@ -3,14 +3,22 @@ numba keeps fitting with NumPy."""
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
+import subprocess
 import sys
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from clipsearch import cutoff
 from clipsearch.cutoff import compiled_mixture_fits, library_scores, mixture_fits
+from clipsearch.mixture import scipy_linalg_hidden
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _two_parts(rng, size: int, most: int) -> np.ndarray:
@@ -87,3 +95,31 @@ def test_without_numba_numpy_goes_on_fitting(monkeypatch, caplog):
     assert "fits with NumPy" in caplog.text and "numba" in caplog.text
     top = np.linspace(0.4, 0.3, 100)
     assert cutoff.relevance_cutoff(top, np.linspace(0.3, 0.0, 2048), 10_000).method in {"mixture", "skewed", "none"}
+
+
+def test_scipy_linalg_is_out_of_reach_only_while_hidden(monkeypatch):
+    for name in ("scipy.linalg", "scipy.linalg.cython_blas"):  # as in a process yet to load them
+        monkeypatch.delitem(sys.modules, name, raising=False)  # restored after the test
+    with scipy_linalg_hidden():
+        with pytest.raises(ImportError):
+            importlib.import_module("scipy.linalg.cython_blas")
+    assert "scipy.linalg" not in sys.modules  # importable again, as if never hidden
+    loaded = types.ModuleType("scipy.linalg")
+    monkeypatch.setitem(sys.modules, "scipy.linalg", loaded)
+    with scipy_linalg_hidden():  # loaded already: left alone
+        assert sys.modules["scipy.linalg"] is loaded
+    assert sys.modules["scipy.linalg"] is loaded
+
+
+def test_the_compiled_em_loads_without_scipys_linear_algebra():
+    """Where SciPy is installed, numba would import its BLAS and LAPACK (15 MB) for the server's EM."""
+    probe = ("import importlib.util, sys\n"
+             "from clipsearch import cutoff\n"
+             "print('COMPILED', cutoff.use_compiled_fits())\n"
+             "print('LINALG', 'scipy.linalg' in sys.modules)\n"
+             "if importlib.util.find_spec('scipy'):\n"
+             "    import scipy.linalg.cython_blas\n"
+             "print('IMPORTABLE')\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.stdout.split() == ["COMPILED", "True", "LINALG", "False", "IMPORTABLE"], result.stdout + result.stderr
