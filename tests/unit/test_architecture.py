@@ -124,3 +124,48 @@ def test_the_architecture_page_names_every_module(path):
     """docs/architecture.md is the map of the code: a module it does not name has no place in it (a
     package's ``__init__.py`` is its folder's, named with it)."""
     assert _named_in((REPO / "docs" / "architecture.md").read_text(encoding="utf-8"), path)
+
+
+def _loaded_at_import(module: str) -> set[str]:
+    """The modules importing ``module`` loads: its package's ``__init__`` and the imports at its
+    top level (not those inside a function), resolved to this checkout's files where they are
+    its own."""
+    path = REPO / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = REPO / module.replace(".", "/") / "__init__.py"
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = {package} if package and package != module else set()
+    body = list(ast.parse(path.read_text(encoding="utf-8")).body)
+    while body:
+        node = body.pop(0)
+        if isinstance(node, (ast.If, ast.Try)):  # still the module's top level
+            body += node.body + node.orelse + getattr(node, "finalbody", []) + \
+                [line for handler in getattr(node, "handlers", []) for line in handler.body]
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    own = {m for m in found if (REPO / (m.replace(".", "/") + ".py")).exists()
+           or (REPO / m.replace(".", "/") / "__init__.py").exists()}
+    return own | {m.split(".")[0] for m in found - own}
+
+
+def test_only_reading_a_video_loads_pyav():
+    """The web app, its REST routes, the indexer and its watch start without PyAV (15 MB of the
+    server's memory, whether or not its index holds a video): ``video_frames``, its importer, is
+    imported where a video is read."""
+    seen, todo = set(), ["clipsearch", "clipsearch.__main__", "indexer.__main__", "indexer.watch", "webui.__main__",
+                         "webui.app", "webui.rest", "webui.thumbnails"]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            if (REPO / module.split(".")[0]).is_dir():
+                todo += _loaded_at_import(module)
+    assert "clipsearch.video_frames" not in seen and "av" not in seen
+    assert {"webui.thumbnails", "clipsearch.engine", "gradio"} <= seen  # the walk reached the app's depths
