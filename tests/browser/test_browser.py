@@ -259,9 +259,25 @@ def drop_photo(page, path) -> None:
     """Drop the picture at ``path`` in the drop zone and wait till the upload's steps are all done: its
     search, then the step that may draw the zone anew (``app.STAND_IN_IF_SAME``), which would lose a
     box drawn on the photo meanwhile."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     settled = page.evaluate("() => window.clipsearchDropsSettled || 0")
-    page.locator("#query-image input[type=file]").set_input_files(str(path))
-    page.wait_for_function(f"() => (window.clipsearchDropsSettled || 0) > {settled}", timeout=TIMEOUT)
+    asked: list[str] = []  # what the page asked the server meanwhile, and how each ended
+    on_end = {"requestfinished": "answered", "requestfailed": "failed"}
+    listeners = {event: (lambda request, how=how: asked.append(f"{request.method} {urlparse(request.url).path} {how}"))
+                 for event, how in on_end.items()}
+    for event, listener in listeners.items():
+        page.on(event, listener)
+    try:
+        page.locator("#query-image input[type=file]").set_input_files(str(path))
+        page.wait_for_function(f"() => (window.clipsearchDropsSettled || 0) > {settled}", timeout=TIMEOUT)
+    except PlaywrightTimeout:  # once in a CI run: say where the upload's steps stopped
+        state = page.evaluate("""() => ({status: document.getElementById('status')?.innerText,
+            turnsWaiting: window.clipsearchTurns?.ends.length, refused: window.clipsearchTurnsRefused || 0})""")
+        raise AssertionError(f"the drop's steps never ended: {state}; requests meanwhile: {asked}") from None
+    finally:
+        for event, listener in listeners.items():
+            page.remove_listener(event, listener)
 
 
 def drag_over(page, fractions: tuple[float, float, float, float], where: str = "#query-image") -> None:
