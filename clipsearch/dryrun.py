@@ -30,6 +30,7 @@ from PIL import Image
 
 from . import camera_raw
 from .errors import UnreadableImage
+from .image_formats import is_video_name
 from .images import (
     DEFAULT_MAX_PIXELS,
     FileStat,
@@ -149,7 +150,6 @@ def _count_changed(stat: FileStat, record: tuple, pictures: dict[str, str] | Non
 def first_video_pass(folders: Iterable[str | Path]) -> Any:
     """What a first video pass over ``folders`` would read where there is no index yet: every
     video found (a ``VideoReport`` of a dry run); nothing decoded or created."""
-    from .video_frames import is_video_name
     from .videopass import VideoReport
 
     report = VideoReport(dry_run=True)

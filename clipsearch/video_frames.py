@@ -38,8 +38,6 @@ from .images import os_reason
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi", ".3gp", ".mts", ".m2ts", ".mpg",
-                              ".mpeg", ".wmv"})
 _EPSILON = 1e-3  # seconds: frame times are rounded to the container's time base
 # A file FFmpeg cannot open is "corrupt video" when it starts like a video container (a cut-off
 # MP4 has lost its index), else "not a video".
@@ -65,11 +63,6 @@ class Frame:
 
     t: float  # seconds from the start
     image: Image.Image  # upright RGB
-
-
-def is_video_name(name: str) -> bool:
-    """True when a file name has one of the supported video extensions (any case)."""
-    return os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
 
 
 def read_video(path: str | os.PathLike, every: float = 2.0, max_frames: int = 1800, min_size: int | None = None,

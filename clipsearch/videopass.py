@@ -30,6 +30,7 @@ from . import file_identity, unreadable_files
 from .encoders.base import Encoder
 from .errors import UnreadableImage
 from .folders import is_there, walkable
+from .image_formats import is_video_name
 from .images import FileStat, os_reason, scan_images
 from .stores.base import sort_date, stamp_differences
 from .videoindex import VideoIndex, VideoRecord
@@ -143,8 +144,6 @@ class VideoPass:
         if other_model and not dry_run:
             log.warning("the videos' moments were embedded with another model: reading them again")
             self.index.forget_all_moments()
-        from .video_frames import is_video_name  # PyAV loads with the first pass, not with clipsearch
-
         scan = scan_images(walkable(folders, folders), exclude, wanted=is_video_name)  # a file in a folder's place: gone
         errors, report.still_unreadable, links = unreadable_files.sort_out_links(  # a broken link: said once
             scan.errors, self.index.unreadable(), None if dry_run else self.index.mark_unreadable)

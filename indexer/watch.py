@@ -13,6 +13,7 @@ from collections.abc import Callable
 from cli.terminal import said
 from clipsearch import IndexLocked, SearchEngine
 from clipsearch.folders import as_covered, is_there
+from clipsearch.image_formats import is_video_name
 from clipsearch.images import SYSTEM_FOLDERS, is_image_name
 
 log = logging.getLogger("indexer")
@@ -158,8 +159,6 @@ def _identity(folder, empty_too: bool = False) -> tuple[int, int] | None:
 def _handler(changed: threading.Event, roots: list[str], own: tuple[str, ...]):
     """A watchdog handler that sets ``changed`` for a change a pass should index."""
     from watchdog.events import FileSystemEventHandler
-
-    from clipsearch.video_frames import is_video_name  # PyAV loads with the first watch, not with the indexer
 
     class Handler(FileSystemEventHandler):
         def on_any_event(self, event) -> None:

@@ -225,9 +225,8 @@ class _PruneSchedule:
 
 def _frame(video: str, at: float, size: int, timeout: float) -> Image.Image:
     """The frame of ``video`` at ``at`` s, decoded on a thread abandoned after ``timeout`` s."""
-    from clipsearch.video_frames import (
-        frame_at,  # PyAV (15 MB) loads with the first video shown, not with the app
-    )
+    # PyAV (15 MB) loads with the first video shown, not with the app
+    from clipsearch.video_frames import frame_at
 
     try:
         return call_abandonable(timeout, frame_at, video, at, size)

@@ -22,7 +22,8 @@ from clipsearch import ahead, video_frames
 from clipsearch.demo.clips import write_clip
 from clipsearch.demo.render import random_scene, render_scene
 from clipsearch.errors import UnreadableImage
-from clipsearch.video_frames import Frame, VideoFacts, frame_at, is_video_name, read_video
+from clipsearch.image_formats import is_video_name
+from clipsearch.video_frames import Frame, VideoFacts, frame_at, read_video
 
 SIZE = 64
 _SCENE_RNG, _PICTURE_RNG = random.Random(3), random.Random(0)
@@ -338,4 +339,3 @@ def test_a_slow_but_moving_decode_is_not_abandoned(tmp_path, monkeypatch):
     started = time.monotonic()
     _, frames = read_video(path, every=1.0, timeout=0.2)  # never 0.2 s without a packet
     assert len(frames) == 4 and time.monotonic() - started > 0.3  # but longer in all
-
