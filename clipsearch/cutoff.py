@@ -47,7 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .coalesce import Coalescer
-from .mixture import PartFit, compiled_mixture_fits, mixture_fits, scipy_linalg_hidden, skewed_bump_loglik
+from .memory import keeping_out
+from .mixture import PartFit, compiled_mixture_fits, mixture_fits, skewed_bump_loglik
 
 log = logging.getLogger(__name__)
 
@@ -355,13 +356,17 @@ def use_compiled_fits() -> bool:
     """From now on, fit this process's cut-offs with the compiled EM (``compiled_mixture_fits``).
 
     For a server, which fits on every query from many threads at once. It compiles the EM now
-    (or loads it from numba's cache), not on the first query, without SciPy's linear algebra
-    (``mixture.scipy_linalg_hidden``). Returns False, and NumPy goes on fitting, when numba is not
-    installed or cannot compile here.
+    (or loads it from numba's cache), not on the first query. Returns False, and NumPy goes on
+    fitting, when numba is not installed or cannot compile here.
+
+    numba, loading its array functions (``numba.np.arraymath``) on its first compile or cache load,
+    imports SciPy's BLAS and LAPACK where SciPy is installed, for ``np.dot`` and ``np.linalg`` in
+    compiled code; the EM calls neither, and nothing else in a server loads them: 15 MB kept out
+    (``memory.keeping_out``). numba then goes without those functions in this process.
     """
     global SHARED_FITS
     try:
-        with scipy_linalg_hidden():
+        with keeping_out(["scipy.linalg"]):
             compiled_mixture_fits([(np.linspace(1.0, 0.0, 16), np.ones(16))])
     except Exception as exc:  # ImportError without numba; numba's own errors on an odd platform
         log.warning("the cut-off fits with NumPy: its compiled EM is not available here (%s)", exc)

@@ -9,10 +9,11 @@ nothing.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import sys
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
 
 M_MMAP_THRESHOLD = -3  # mallopt's parameter numbers (malloc.h)
@@ -88,3 +89,20 @@ def keep_out(names: Iterable[str], modules: MutableMapping[str, Any] = sys.modul
     for name in kept:
         modules[name] = None
     return kept
+
+
+@contextlib.contextmanager
+def keeping_out(names: Iterable[str], modules: MutableMapping[str, Any] = sys.modules) -> Iterator[list[str]]:
+    """``keep_out`` for a while: each of ``names`` not imported yet fails to import inside the
+    ``with``, and imports as usual after it. Yields the names kept out.
+
+    For a library that imports one of them as it loads, to offer functions the process never
+    calls: numba, SciPy's linear algebra (``cutoff.use_compiled_fits``).
+    """
+    kept = keep_out(names, modules)
+    try:
+        yield kept
+    finally:
+        for name in kept:
+            if name in modules and modules[name] is None:
+                del modules[name]

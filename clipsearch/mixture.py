@@ -8,10 +8,8 @@ bump (``skewed_bump_loglik``) describes the scores as well.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -98,28 +96,6 @@ def compiled_mixture_fits(cases: Sequence[tuple[np.ndarray, np.ndarray]]) -> lis
         fits = [PartFit(upper[k], float(loglik[k]), float(share[k])) for k in np.flatnonzero(ok)]
         out.append(sorted(fits, key=lambda fit: -fit.loglik))
     return out
-
-
-@contextlib.contextmanager
-def scipy_linalg_hidden() -> Iterator[None]:
-    """For numba's first compile (or cache load) in a process: SciPy's linear algebra out of its
-    reach, unless something has loaded it already.
-
-    numba, loading its array functions (``numba.np.arraymath``), imports SciPy's BLAS and LAPACK
-    for the few that call them (``np.dot``, ``np.linalg`` in compiled code); the EM calls none.
-    Where SciPy is installed, that import holds 15 MB of a server's memory that nothing else in
-    it loads. Hidden, numba only goes without those functions; ``import scipy.linalg`` works as
-    usual afterwards. Not for a process that compiles other code with them.
-    """
-    if "scipy.linalg" in sys.modules:
-        yield
-        return
-    sys.modules["scipy.linalg"] = None  # `import scipy.linalg...` raises ImportError meanwhile
-    try:
-        yield
-    finally:
-        if "scipy.linalg" in sys.modules and sys.modules["scipy.linalg"] is None:
-            del sys.modules["scipy.linalg"]
 
 
 def _m_step(upper: np.ndarray, moments: np.ndarray, totals: np.ndarray, floor: np.ndarray):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import importlib
 import os
 import subprocess
 import sys
 import textwrap
+import types
 import weakref
 from pathlib import Path
 
@@ -126,3 +128,18 @@ def test_gradio_runs_its_events_with_matplotlib_kept_out(monkeypatch):
     with MatplotlibBackendMananger():  # raises if Gradio no longer catches the failed import
         pass
     assert sys.modules["matplotlib"] is None  # and nothing loaded it meanwhile
+
+
+def test_a_module_kept_out_for_a_while_fails_to_import_inside_only(monkeypatch):
+    for name in ("scipy.linalg", "scipy.linalg.cython_blas"):  # as in a process yet to load them
+        monkeypatch.delitem(sys.modules, name, raising=False)  # restored after the test
+    with memory.keeping_out(["scipy.linalg"]) as kept:
+        assert kept == ["scipy.linalg"]
+        with pytest.raises(ImportError):
+            importlib.import_module("scipy.linalg.cython_blas")
+    assert "scipy.linalg" not in sys.modules  # importable again, as if never kept out
+    loaded = types.ModuleType("scipy.linalg")
+    monkeypatch.setitem(sys.modules, "scipy.linalg", loaded)
+    with memory.keeping_out(["scipy.linalg"]) as kept:  # loaded already: left alone
+        assert kept == [] and sys.modules["scipy.linalg"] is loaded
+    assert sys.modules["scipy.linalg"] is loaded

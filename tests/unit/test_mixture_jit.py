@@ -3,12 +3,10 @@ numba keeps fitting with NumPy."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +14,6 @@ import pytest
 
 from clipsearch import cutoff
 from clipsearch.cutoff import compiled_mixture_fits, library_scores, mixture_fits
-from clipsearch.mixture import scipy_linalg_hidden
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -95,20 +92,6 @@ def test_without_numba_numpy_goes_on_fitting(monkeypatch, caplog):
     assert "fits with NumPy" in caplog.text and "numba" in caplog.text
     top = np.linspace(0.4, 0.3, 100)
     assert cutoff.relevance_cutoff(top, np.linspace(0.3, 0.0, 2048), 10_000).method in {"mixture", "skewed", "none"}
-
-
-def test_scipy_linalg_is_out_of_reach_only_while_hidden(monkeypatch):
-    for name in ("scipy.linalg", "scipy.linalg.cython_blas"):  # as in a process yet to load them
-        monkeypatch.delitem(sys.modules, name, raising=False)  # restored after the test
-    with scipy_linalg_hidden():
-        with pytest.raises(ImportError):
-            importlib.import_module("scipy.linalg.cython_blas")
-    assert "scipy.linalg" not in sys.modules  # importable again, as if never hidden
-    loaded = types.ModuleType("scipy.linalg")
-    monkeypatch.setitem(sys.modules, "scipy.linalg", loaded)
-    with scipy_linalg_hidden():  # loaded already: left alone
-        assert sys.modules["scipy.linalg"] is loaded
-    assert sys.modules["scipy.linalg"] is loaded
 
 
 def test_the_compiled_em_loads_without_scipys_linear_algebra():
