@@ -24,12 +24,22 @@ def python_files(*packages: str) -> list[Path]:
 def imported_modules(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        found |= _names_imported(node)
     return found
+
+
+def _names_imported(node: ast.AST, package: str | None = None) -> set[str]:
+    """The modules (and names in them) an import statement names; a relative one's resolved from
+    ``package``, or left out without it."""
+    if isinstance(node, ast.Import):
+        return {alias.name for alias in node.names}
+    if not isinstance(node, ast.ImportFrom) or (node.level and package is None) or not (node.module or node.level):
+        return set()
+    base = node.module or ""
+    if node.level:
+        parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+        base = ".".join(parts + ([node.module] if node.module else []))
+    return {base} | {f"{base}.{alias.name}" for alias in node.names}
 
 
 @pytest.mark.parametrize("path", python_files(*FRONT_ENDS), ids=lambda p: str(p.relative_to(REPO)))
@@ -141,15 +151,8 @@ def _loaded_at_import(module: str) -> set[str]:
         if isinstance(node, (ast.If, ast.Try)):  # still the module's top level
             body += node.body + node.orelse + getattr(node, "finalbody", []) + \
                 [line for handler in getattr(node, "handlers", []) for line in handler.body]
-        elif isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join(parts + ([node.module] if node.module else []))
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
+        else:
+            found |= _names_imported(node, package)
     own = {m for m in found if (REPO / (m.replace(".", "/") + ".py")).exists()
            or (REPO / m.replace(".", "/") / "__init__.py").exists()}
     return own | {m.split(".")[0] for m in found - own}
