@@ -242,7 +242,7 @@ def check_pretrained(parser: argparse.ArgumentParser, args: argparse.Namespace) 
     if (not name or args.pretrained or args.weights or name in ("demo", DEFAULT_MODEL)
             or name.startswith(("hf-hub:", "local-dir:"))):
         return
-    import open_clip
+    from clipsearch.encoders.imports import open_clip
 
     if name not in open_clip.list_models():
         return  # the model's loading says the name is unknown, and where the known ones are listed

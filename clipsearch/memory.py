@@ -1,4 +1,5 @@
-"""What the process gives back to the system: glibc's malloc, tuned where it is present.
+"""What the process gives back to the system (glibc's malloc, tuned where it is present) and what
+it loads that it never uses (``keep_out``, ``putting_off``).
 
 glibc keeps memory freed by a program for its own reuse, and gives every thread that allocates
 under contention a heap (an "arena") of its own, up to eight per core. A model server frees
@@ -12,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import importlib
 import sys
+import types
 from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
 
@@ -106,3 +109,58 @@ def keeping_out(names: Iterable[str], modules: MutableMapping[str, Any] = sys.mo
         for name in kept:
             if name in modules and modules[name] is None:
                 del modules[name]
+
+
+@contextlib.contextmanager
+def putting_off(name: str, functions: Iterable[str]) -> Iterator[bool]:
+    """Inside the ``with``, module ``name`` (not imported yet) is not loaded by an import that takes
+    from it only ``functions``: each is a stand-in that loads the module at its first call and calls
+    the module's own. Anything else taken from it loads the module at once. After the ``with`` the
+    module imports as usual. Yields whether it stood in (False where ``name`` was loaded already).
+
+    For a library that imports a module at its top for a function it calls only in code the process
+    never runs: torchvision's ``torch._dynamo.utils``, which loads torch's compiler
+    (``encoders.imports``).
+    """
+    if name in sys.modules:
+        yield False
+        return
+    parent, _, child = name.rpartition(".")
+    parent_loaded = parent in sys.modules
+    stand_in = _StandIn(name, functions)
+    sys.modules[name] = stand_in
+    try:
+        yield True
+    finally:
+        stand_in.step_aside()
+        if not parent_loaded and parent in sys.modules:  # its package came in anyway, and may hold the stand-in
+            setattr(sys.modules[parent], child, importlib.import_module(name))
+
+
+class _StandIn(types.ModuleType):
+    """A module's place in ``sys.modules`` held until it is used (``putting_off``)."""
+
+    def __init__(self, name: str, functions: Iterable[str]) -> None:
+        super().__init__(name, f"stands in for {name} until it is used")
+        for function in functions:
+            setattr(self, function, self._later(function))
+
+    def step_aside(self) -> None:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+
+    def real(self) -> types.ModuleType:
+        self.step_aside()
+        return importlib.import_module(self.__name__)
+
+    def _later(self, function: str):
+        def call(*args, **kwargs):
+            return getattr(self.real(), function)(*args, **kwargs)
+
+        call.__name__ = call.__qualname__ = function
+        return call
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):  # what the import system asks of a module (__path__, ...)
+            raise AttributeError(attribute)
+        return getattr(self.real(), attribute)

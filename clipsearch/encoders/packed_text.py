@@ -16,11 +16,11 @@ ms; a batch of one length the same (one query 4.07 -> 4.12 ms).
 
 from collections.abc import Callable
 
-import open_clip
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .imports import open_clip
 from .packed import PackedBlock, PackedTransformer, _compiled, _detached, _if_agreeing, _linear, packable
 
 

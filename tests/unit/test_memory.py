@@ -143,3 +143,66 @@ def test_a_module_kept_out_for_a_while_fails_to_import_inside_only(monkeypatch):
     with memory.keeping_out(["scipy.linalg"]) as kept:  # loaded already: left alone
         assert kept == [] and sys.modules["scipy.linalg"] is loaded
     assert sys.modules["scipy.linalg"] is loaded
+
+
+@pytest.fixture
+def library(tmp_path, monkeypatch):
+    """A package ``putoff_lib`` on sys.path: ``heavy`` counts its own loads in ``putoff_lib.loads``
+    and has ``rare`` and ``other``; ``light`` takes ``rare`` from it at its top, ``wide`` ``other``;
+    the package ``sub`` takes its own ``heavy`` (the same) at its top."""
+    package = tmp_path / "putoff_lib"
+    package.mkdir()
+    (package / "__init__.py").write_text("loads = []\n")
+    (package / "heavy.py").write_text(textwrap.dedent("""\
+        import putoff_lib
+        putoff_lib.loads.append(__name__)
+
+        def rare(x, scale=1):
+            return ("heavy", x * scale)
+
+        other = 42
+        """))
+    (package / "light.py").write_text("from putoff_lib.heavy import rare\n")
+    (package / "wide.py").write_text("from putoff_lib.heavy import other\n")
+    (package / "sub").mkdir()  # a package that takes the module itself as it loads
+    (package / "sub" / "__init__.py").write_text("from . import heavy\n")
+    (package / "sub" / "heavy.py").write_text((package / "heavy.py").read_text())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield importlib.import_module("putoff_lib")
+    for name in [m for m in sys.modules if m == "putoff_lib" or m.startswith("putoff_lib.")]:
+        del sys.modules[name]
+
+
+def test_a_module_put_off_loads_at_its_functions_first_call_and_imports_as_usual_after(library):
+    with memory.putting_off("putoff_lib.heavy", ["rare"]) as stood_in:
+        light = importlib.import_module("putoff_lib.light")
+    assert stood_in is True
+    assert library.loads == [] and "putoff_lib.heavy" not in sys.modules  # the stand-in stepped aside
+    assert light.rare(3, scale=2) == ("heavy", 6)  # the module's own function, with its arguments
+    assert library.loads == ["putoff_lib.heavy"]
+    heavy = importlib.import_module("putoff_lib.heavy")
+    assert heavy.rare is not light.rare and heavy.other == 42 and library.heavy is heavy
+    assert light.rare(1) == ("heavy", 1) and library.loads == ["putoff_lib.heavy"]  # loaded once
+
+
+def test_a_module_put_off_loads_at_once_for_anything_else_taken_from_it(library):
+    with memory.putting_off("putoff_lib.heavy", ["rare"]):
+        wide = importlib.import_module("putoff_lib.wide")
+        assert library.loads == ["putoff_lib.heavy"]  # ``other`` is not a function stood in for
+        assert sys.modules["putoff_lib.heavy"].other == 42
+    assert wide.other == 42 and library.heavy is sys.modules["putoff_lib.heavy"]
+
+
+def test_a_module_whose_package_comes_in_meanwhile_is_the_real_one_after(library):
+    with memory.putting_off("putoff_lib.sub.heavy", ["rare"]):
+        sub = importlib.import_module("putoff_lib.sub")
+        assert library.loads == []  # its package holds the stand-in for now
+    assert library.loads == ["putoff_lib.sub.heavy"]
+    assert sub.heavy is sys.modules["putoff_lib.sub.heavy"] and sub.heavy.other == 42
+
+
+def test_a_module_loaded_already_is_not_put_off(library):
+    heavy = importlib.import_module("putoff_lib.heavy")
+    with memory.putting_off("putoff_lib.heavy", ["rare"]) as stood_in:
+        light = importlib.import_module("putoff_lib.light")
+    assert stood_in is False and light.rare is heavy.rare and sys.modules["putoff_lib.heavy"] is heavy
