@@ -25,8 +25,9 @@ log = logging.getLogger("webui")
 SERVER_ARENAS = 2  # malloc heaps shared by the server's threads: 170 MB less under load than 16
 SERVER_MMAP_THRESHOLD = 4 << 20  # blocks of 4 MB or more mapped on their own (memory.py): 25-57 MB lower peak
 # Loaded by the app's dependencies at import, never called by it, and resident for good: Triton
-# (GPU kernels for torch.compile, which the app never uses; torchvision loads it through
-# torch._dynamo), 75 MB, and pyarrow (an optional engine of pandas, which Gradio imports), 33 MB.
+# (GPU kernels for torch.compile, which the app never uses; torchvision loaded it through
+# torch._dynamo, which encoders/imports.py now puts off: kept out still, should another library
+# load TorchDynamo), 75 MB, and pyarrow (an optional engine of pandas, which Gradio imports), 33 MB.
 # And matplotlib, which the app never draws with: Gradio imports it around every event to set its
 # backend, and where it is not installed each of those two imports searched every folder of
 # sys.path again (31 us each, on the event loop's thread); kept out, a failed import is immediate.
