@@ -31,7 +31,9 @@ SERVER_MMAP_THRESHOLD = 4 << 20  # blocks of 4 MB or more mapped on their own (m
 # And matplotlib, which the app never draws with: Gradio imports it around every event to set its
 # backend, and where it is not installed each of those two imports searched every folder of
 # sys.path again (31 us each, on the event loop's thread); kept out, a failed import is immediate.
-SERVER_KEEPS_OUT = ("triton", "pyarrow", "matplotlib")
+# And IPython, where it is installed: Gradio imports it as it loads, for a notebook's cell magic,
+# and asks it at launch whether it runs in a notebook (0.7 s of the server's start, 20 MB).
+SERVER_KEEPS_OUT = ("triton", "pyarrow", "matplotlib", "IPython")
 EPILOG = """\
 The index folder defaults to $CLIPSEARCH_INDEX, else the per-user data folder; thumbnails are
 cached under $CLIPSEARCH_CACHE (else the per-user cache folder). Build an index first with

@@ -130,6 +130,23 @@ def test_gradio_runs_its_events_with_matplotlib_kept_out(monkeypatch):
     assert sys.modules["matplotlib"] is None  # and nothing loaded it meanwhile
 
 
+def test_gradio_loads_and_launches_outside_a_notebook_with_ipython_kept_out(monkeypatch):
+    """The server keeps IPython out: Gradio imports it as it loads (a notebook's cell magic) and
+    asks it at launch whether the app runs in a notebook or in Colab, each behind an ImportError."""
+    import gradio.utils
+
+    from webui.__main__ import SERVER_KEEPS_OUT
+
+    assert "IPython" in SERVER_KEEPS_OUT
+    for name in [m for m in sys.modules if m == "IPython" or m.startswith("IPython.")]:
+        monkeypatch.delitem(sys.modules, name)  # restored after the test
+    monkeypatch.delitem(sys.modules, "gradio.ipython_ext", raising=False)
+    monkeypatch.setitem(sys.modules, "IPython", None)  # what keep_out leaves, installed or not
+    importlib.import_module("gradio.ipython_ext")  # raises if Gradio no longer catches the failed import
+    assert gradio.utils.ipython_check() is False and gradio.utils.colab_check() is False
+    assert sys.modules["IPython"] is None
+
+
 def test_a_module_kept_out_for_a_while_fails_to_import_inside_only(monkeypatch):
     for name in ("scipy.linalg", "scipy.linalg.cython_blas"):  # as in a process yet to load them
         monkeypatch.delitem(sys.modules, name, raising=False)  # restored after the test
