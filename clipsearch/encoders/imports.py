@@ -4,10 +4,10 @@ open_clip imports torchvision (for one layer class) and timm (for the models who
 timm's), and both load TorchDynamo, SymPy and the rest of torch's compiler at their import:
 torchvision's ``ops.roi_align`` imports ``torch._dynamo.utils`` at its top for one function,
 ``is_compile_supported``, which only ``roi_align`` calls; timm wraps some of its layers in
-``torch.compiler.disable`` as it loads. Measured on the project's 2-core AVX2 machine: importing
-open_clip 3.35 s with them, 0.77 s without (the start of every command: a search, the indexer,
-the web app); the web app, with ViT-B-32 loaded and both towers run, 74 MB less resident (1410
-MB against 1484).
+``torch.compiler.disable`` as it loads. Measured on the project's 2-core AVX2 machine, after torch:
+importing open_clip 3.1-3.6 s with them, 1.2 s without, clipsearch's own package included (the
+start of every command: a search, the indexer, the web app), 574 MB resident against 736; the web
+app's libraries with ViT-B-32 loaded and both towers run, 85 MB less (1363 MB against 1448).
 
 So open_clip is imported here with that module put off (``memory.putting_off``: the function
 stands in and loads it at its first call, which nothing in clipsearch makes) and timm kept out
