@@ -11,10 +11,12 @@ app's libraries with ViT-B-32 loaded and both towers run, 85 MB less (1363 MB ag
 
 So open_clip is imported here with that module put off (``memory.putting_off``: the function
 stands in and loads it at its first call, which nothing in clipsearch makes) and timm kept out
-(``memory.keeping_out``: open_clip then goes without it, as where it is not installed). A model
-with a timm tower gets it back before it is built (``with_timm``).
+(``memory.keeping_out``: open_clip then goes without it, as where it is not installed). Where timm
+is installed, open_clip's timm image tower imports it as it is first built (``_timm_first``): by
+clipsearch, or by a program that uses open_clip beside it.
 """
 
+import functools
 import importlib
 import importlib.util
 from typing import Any
@@ -22,21 +24,30 @@ from typing import Any
 import torch  # noqa: F401  (first: its own import is the one that must not be put off)
 
 from ..memory import keeping_out, putting_off
-from .packages import needs_timm
 
 with putting_off("torch._dynamo.utils", ["is_compile_supported"]), keeping_out(["timm"]):
     import open_clip
 
 
-def with_timm(config: dict[str, Any] | None) -> bool:
-    """Give open_clip timm, kept out of its import, for a model of this open_clip ``config`` that may
-    need it (``packages.needs_timm``) where it is installed: open_clip's module that builds a timm
-    image tower imports it again (``importlib.reload``: the class ``open_clip.model`` holds reads the
-    module's names as it builds). True where open_clip has timm now."""
-    module = open_clip.timm_model
-    if needs_timm(config) and module.timm is None and importlib.util.find_spec("timm") is not None:
-        importlib.reload(module)
-    return module.timm is not None
+def _timm_first(tower: type) -> None:
+    """Make ``tower`` (open_clip's ``TimmModel``, with timm kept out of open_clip's import) import
+    timm as it is first built: open_clip's module of it is imported again (``importlib.reload``,
+    which imports timm and the names it takes from it into the same module, where the class's
+    methods read them) and keeps this class, the one ``open_clip.model`` builds."""
+    build = tower.__init__
+
+    @functools.wraps(build)
+    def built(self, *args: Any, **kwargs: Any) -> None:
+        module = open_clip.timm_model
+        if module.timm is None:
+            importlib.reload(module)
+            module.TimmModel = tower
+        build(self, *args, **kwargs)
+
+    tower.__init__ = built
 
 
-__all__ = ["open_clip", "with_timm"]
+if open_clip.timm_model.timm is None and importlib.util.find_spec("timm") is not None:
+    _timm_first(open_clip.timm_model.TimmModel)
+
+__all__ = ["open_clip"]

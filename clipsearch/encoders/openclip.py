@@ -29,7 +29,7 @@ from ..errors import ModelUnavailable
 from ..memory import release_freed_memory
 from .base import normalize
 from .devices import usable_device
-from .imports import open_clip, with_timm
+from .imports import open_clip
 from .packages import missing_package
 from .packed import pack_patches, pack_tower, packed_image, released
 from .packed_text import encode_text_truncated, packed_text
@@ -230,16 +230,16 @@ def _load(spec: ModelSpec) -> _Loaded:
 
 def _create(spec: ModelSpec, name: str, pretrained: str | None, device: str):
     try:
-        if package := missing_package(config := open_clip.get_model_config(name)):  # before open_clip downloads
+        if package := missing_package(open_clip.get_model_config(name)):  # before open_clip downloads
             raise RuntimeError(f"the model needs `pip install {package}`")  # _unavailable says which
-        with_timm(config)  # kept out of open_clip's import (imports.py)
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained)
         tokenizer = open_clip.get_tokenizer(name)
     except ModelUnavailable:
         raise
     except Exception as exc:  # open_clip reports all of these as RuntimeError/OSError
         raise _unavailable(spec, exc) from None
-    model.eval().to(device)
+    model.eval()
+    model.to(device)
     return model, preprocess, tokenizer
 
 

@@ -18,10 +18,3 @@ def missing_package(config: dict[str, Any] | None) -> str | None:
         if ((config or {}).get(tower) or {}).get(key) and importlib.util.find_spec(package) is None:
             return package
     return None
-
-
-def needs_timm(config: dict[str, Any] | None) -> bool:
-    """Whether a model of this open_clip ``config`` may have an image tower of timm's: one named in
-    it, or a config open_clip does not know before it loads the model (an ``hf-hub:`` or
-    ``local-dir:`` model's, ``None``)."""
-    return config is None or bool((config.get("vision_cfg") or {}).get("timm_model_name"))

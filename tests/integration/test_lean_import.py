@@ -52,7 +52,7 @@ def test_indexing_and_serving_searches_never_load_torchs_compiler(tmp_path):
     assert seen["compile_supported"] is True and seen["after_the_call"] is True  # torchvision's own answer
 
 
-def test_a_model_with_a_timm_image_tower_gets_timm_back_and_embeds(tmp_path):
+def test_a_timm_image_tower_imports_timm_as_it_is_built_by_clipsearch_or_beside_it(tmp_path):
     probe = """
         import json, sys
         from clipsearch.config import ModelSpec
@@ -60,18 +60,23 @@ def test_a_model_with_a_timm_image_tower_gets_timm_back_and_embeds(tmp_path):
         from clipsearch.encoders.imports import open_clip
         from PIL import Image
 
-        before = "timm" in sys.modules
+        before = ["timm" in sys.modules, open_clip.timm_model.timm is None]
         open_clip.factory._MODEL_CONFIGS["clipsearch-test-timm"] = {  # a small timm ViT, random weights
             "embed_dim": 64,
             "vision_cfg": {"timm_model_name": "vit_tiny_patch16_224", "timm_model_pretrained": False,
                            "timm_pool": "", "timm_proj": "linear", "image_size": 224},
             "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 1},
         }
+        beside = open_clip.create_model("clipsearch-test-timm", pretrained=None)  # a program's own use
         encoder = load_encoder(ModelSpec(name="clipsearch-test-timm", pretrained=None)).load()
         images = encoder.embed_images([Image.new("RGB", (320, 240), (200, 30, 30))])
         texts = encoder.embed_texts(["a red square"])
-        print(json.dumps({"before": before, "tower": type(encoder._state().model.visual).__name__,
+        print(json.dumps({"before": before, "after": type(open_clip.timm_model.timm).__name__,
+                          "one_class": open_clip.model.TimmModel is open_clip.timm_model.TimmModel,
+                          "towers": [type(beside.visual.trunk).__name__,
+                                     type(encoder._state().model.visual).__name__],
                           "shapes": [list(images.shape), list(texts.shape)]}))
         """
     seen = run_probe(probe, tmp_path)
-    assert seen == {"before": False, "tower": "TimmModel", "shapes": [[1, 64], [1, 64]]}
+    assert seen == {"before": [False, True], "after": "module", "one_class": True,
+                    "towers": ["VisionTransformer", "TimmModel"], "shapes": [[1, 64], [1, 64]]}

@@ -27,11 +27,3 @@ def test_a_config_names_the_package_its_tower_needs_when_it_is_not_installed(mon
 
 def test_the_real_finder_is_asked():
     assert missing_package(HF_TEXT) == (None if importlib.util.find_spec("transformers") else "transformers")
-
-
-def test_timm_is_given_back_for_a_timm_tower_or_a_config_not_known_before_loading():
-    assert packages.needs_timm(TIMM_VISION) is True
-    assert packages.needs_timm(None) is True  # an hf-hub: or local-dir: model: its config comes with it
-    assert packages.needs_timm(PLAIN) is False
-    assert packages.needs_timm(HF_TEXT) is False
-    assert packages.needs_timm({"embed_dim": 512}) is False
