@@ -86,7 +86,8 @@ def keep_out(names: Iterable[str], modules: MutableMapping[str, Any] = sys.modul
     imports one only where it is installed then goes without it. Returns the names kept out.
 
     For libraries that a process's dependencies load at import, never to call them, and that stay
-    resident: in the web app, Triton and pyarrow (108 MB; ``webui.__main__``). Call it before those imports.
+    resident: in the web app, Triton, pyarrow, matplotlib and IPython (``webui.__main__.SERVER_KEEPS_OUT``).
+    Call it before those imports.
     """
     kept = [name for name in names if name not in modules]
     for name in kept:
