@@ -24,10 +24,12 @@ VIEWPORT = {"width": 1400, "height": 1100}
 
 
 @contextmanager
-def serve_app(engine: Any, settings: Any, originals: bool = False, **launch_kwargs: Any) -> Iterator[str]:
+def serve_app(engine: Any, settings: Any, originals: bool = False,
+              wrap_server: Callable[[Any], Any] | None = None, **launch_kwargs: Any) -> Iterator[str]:
     """The web app over ``engine``, served on a free local port; yields its URL, closes it after.
     ``originals`` as ``--originals``; ``launch_kwargs`` go to ``launch`` beside the app's own
-    (``root_path``, say)."""
+    (``root_path``, say). ``wrap_server``, given the server's ASGI app (Gradio's, with its
+    middleware), returns the one to serve instead: a test's own middleware around it."""
     from webui import build_demo, launch_options
     from webui.rest import launch
 
@@ -37,6 +39,9 @@ def serve_app(engine: Any, settings: Any, originals: bool = False, **launch_kwar
     # As python -m webui serves it: the REST routes mounted, Gradio's queue woken by its events.
     launch(demo, mcp=False, server_name="127.0.0.1", server_port=port, quiet=True, **launch_options(settings, engine),
            **launch_kwargs)
+    if wrap_server is not None:  # Starlette builds its middleware stack at the first request (the start check's)
+        server = demo.app
+        server.middleware_stack = wrap_server(server.middleware_stack or server.build_middleware_stack())
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -66,16 +71,17 @@ def served_library(root: Path, library: Path | None = None, originals: bool = Fa
 
 
 @contextmanager
-def served_shots(root: Path, count: int) -> Iterator[dict[str, Any]]:
+def served_shots(root: Path, count: int, **serving: Any) -> Iterator[dict[str, Any]]:
     """``served_library`` over ``count`` plain 320x240 photos (``root/"photos"/shot-N.jpg``), for a
-    page test that needs a few results and nothing in particular in them."""
+    page test that needs a few results and nothing in particular in them; ``serving`` as
+    ``serve_app`` takes it."""
     from .imagefactory import photo
 
     library = root / "photos"
     library.mkdir(parents=True)
     for seed in range(count):
         photo(320, 240, seed=seed).save(library / f"shot-{seed}.jpg", quality=90)
-    with served_library(root) as app:
+    with served_library(root, **serving) as app:
         yield app
 
 

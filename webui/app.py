@@ -19,7 +19,7 @@ import gradio as gr
 from clipsearch import SearchEngine, Settings
 from clipsearch.query import MAX_QUERY_CHARS
 
-from . import tools
+from . import event_stream, tools
 from .address_js import HISTORY_JS, INDEXED_IN_ADDRESS, OPEN_ADDRESS_JS, SIMILAR_ADDRESS_JS, SORTED_ADDRESS_JS
 from .duplicates_view import CSS as DUPLICATES_CSS
 from .duplicates_view import build_duplicates_view
@@ -125,7 +125,8 @@ PREVIEW_INTO_VIEW = """() => {
 # checks, which a skip of the drop zone from Python lost (Gradio rebuilt it for the session without them).
 PUT_IF_USED = "(used, photo, image, region) => used ? [photo, (" + FORGET + ")()] : [image, region]"
 def launch_options(settings: Settings, engine: SearchEngine | None = None) -> dict[str, Any]:
-    """Keyword arguments for ``Blocks.launch``: upload limit, blocked folders, look."""
+    """Keyword arguments for ``Blocks.launch``: upload limit, blocked folders, look, and the script that
+    keeps the page's events from being lost between Gradio's event streams (``event_stream``)."""
     thumbs = (Path(settings.cache_dir) / "thumbs").resolve()
     folders = [settings.index_dir]
     if engine is not None:
@@ -136,7 +137,7 @@ def launch_options(settings: Settings, engine: SearchEngine | None = None) -> di
     css = (CSS + DUPLICATES_CSS + REGION_CSS + TOPICS_CSS + TOUCH_CSS + REACHABLE_CSS + QUERY_BOX_CSS + KEYBOARD_CSS
            + STATUS_CSS)
     return {"max_file_size": MAX_UPLOAD, "blocked_paths": blocked, "css": css,
-            "theme": theme(), "footer_links": ["api"]}
+            "theme": theme(), "footer_links": ["api"], "head": event_stream.HEAD}
 
 
 def build_app(engine: SearchEngine | None, settings: Settings,
