@@ -77,9 +77,9 @@ def two_searches(page) -> None:
                                timeout=TIMEOUT)
 
 
-def test_each_step_after_a_search_answers_and_an_idle_page_holds_no_stream(page):
+def test_each_step_after_a_search_answers_and_no_stream_asked_for_again_stays_open(page):
     """The stream was asked for again where a step was joined just before the close; then, idle,
-    no stream is open."""
+    none of those streams is still open."""
     two_searches(page)
     assert page.evaluate("() => window.clipsearchStreamKept.reopened") > 0  # the race met, and mended
     none_kept_when_idle(page)
