@@ -28,7 +28,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", "100")
 
 import gradio as gr  # noqa: E402
 
-from webui import held_close, start_check, uploads, waking_queue  # noqa: E402
+from webui import start_check, uploads, waking_queue  # noqa: E402
 from webui.app import ENCODER, ENCODER_LIMIT  # noqa: E402
 
 RECORDS = [{"file": f"/photos/{i:05d}.jpg", "score": round(0.32 - i / 1000, 4), "strong": i < 5,
@@ -54,7 +54,6 @@ def main() -> int:
     start_check.install()
     demo.launch(server_name="127.0.0.1", server_port=args.port, prevent_thread_lock=True, quiet=True,
                 mcp_server=False)
-    held_close.install(demo)
     print(f"Serving the idle app on {demo.local_url}", flush=True)
     demo.block_thread()
     return 0

@@ -6,7 +6,6 @@ Debian's Chromium (``/usr/bin/chromium``) is driven by Playwright with the offli
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +20,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 TIMEOUT = 120_000  # ms; the machine may be busy
-HELD_S = 0.3  # seconds ``holding`` holds an answer's part back
 VIEWPORT = {"width": 1400, "height": 1100}
 
 
@@ -49,28 +47,6 @@ def serve_app(engine: Any, settings: Any, originals: bool = False,
     finally:
         demo.close()
         demo.handlers.close()
-
-
-def holding(route: str, carrying: bytes = b"") -> Callable[[Any], Any]:
-    """A ``wrap_server`` for ``serve_app``: the server, with each body part of an answer to
-    ``route`` that carries ``carrying`` sent ``HELD_S`` late (every other part, and every other
-    request, as it was): a busy machine's timing, made certain."""
-
-    def wrap(server: Any) -> Any:
-        async def held(scope: dict, receive: Any, send: Any) -> None:
-            if scope["type"] != "http" or not scope["path"].endswith(route):
-                return await server(scope, receive, send)
-
-            async def late(message: dict) -> None:
-                if message["type"] == "http.response.body" and carrying in message.get("body", b""):
-                    await asyncio.sleep(HELD_S)
-                await send(message)
-
-            return await server(scope, receive, late)
-
-        return held
-
-    return wrap
 
 
 @contextmanager

@@ -39,7 +39,7 @@ from clipsearch import QueryTerm, UnreadableImage, parse_query, parse_region
 from clipsearch.query import check_terms
 from clipsearch.region import query_picture
 
-from . import held_close, mcp_files, mcp_limits, start_check, uploads, waking_queue
+from . import mcp_files, mcp_limits, start_check, uploads, waking_queue
 from .api_errors import ApiError, translated
 from .behind_proxy import MCP_PREFIX, public_root
 from .filters import read_k, uncovered
@@ -372,7 +372,7 @@ def mount(demo: Any) -> Auth:
     return auth
 
 
-def launch(demo: Any, *, mcp: bool = True, hold_close: float = held_close.HOLD, **launch_kwargs: Any) -> Auth:
+def launch(demo: Any, *, mcp: bool = True, **launch_kwargs: Any) -> Auth:
     """``demo.launch`` (without blocking) with MCP on or off, then the /api routes mounted.
 
     The caller blocks with ``stopping.serve_until_stopped(demo)`` (the command line) or closes the
@@ -380,8 +380,7 @@ def launch(demo: Any, *, mcp: bool = True, hold_close: float = held_close.HOLD, 
     Gradio's queue is woken by its events instead of polling for them (``waking_queue``), its
     uploads are written without a thread hop per chunk (``uploads``), an assistant's picture sent
     inline is deleted as uploads are (``mcp_files``), and its check that the server answers waits
-    for a busy machine (``start_check``). A session's event stream waits ``hold_close`` seconds
-    after its last event before it closes, for the next call of a script (``held_close``; 0: not).
+    for a busy machine (``start_check``).
     """
     waking_queue.install(demo)
     uploads.install()
@@ -389,5 +388,4 @@ def launch(demo: Any, *, mcp: bool = True, hold_close: float = held_close.HOLD, 
     mcp_files.install()
     start_check.install()
     demo.launch(prevent_thread_lock=True, mcp_server=mcp, **launch_kwargs)
-    held_close.install(demo, hold_close)
     return mount(demo)

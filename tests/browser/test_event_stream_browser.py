@@ -5,29 +5,53 @@ event a page asks just after another ended (each next step of a search: the addr
 drop zone's stand-in) has its ``queue/join`` answered before the close is read, as a busy machine
 did now and then. Without the page's script, every such step waited for good: the search answered
 but its address never came, and the drop zone's steps never ended (the flake this was found by).
-The server's own hold of a close (``webui/held_close.py``, which lets a session's next event go on
-in the same stream) is off there, so that each close comes and the page's script alone is tested.
 A second server holds each ``queue/join``'s answer back instead, so that events end in the stream
 before their joins answer: the script must not wait for those, nor keep a stream open for them.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from PIL import Image
 
-from testsupport.browser import HELD_S, holding, open_page, served_shots
+from testsupport.browser import open_page, served_shots
 
 from .test_browser import BROWSER_MARKS, TIMEOUT, drop_photo, expect_status, search_every_result
 
 pytestmark = BROWSER_MARKS
+
+HELD_S = 0.3
+
+
+def holding(route: str, carrying: bytes = b""):
+    """A ``wrap_server`` for ``serve_app``: the server, with each body part of an answer to
+    ``route`` that carries ``carrying`` sent ``HELD_S`` late (every other part, and every other
+    request, as it was)."""
+
+    def wrap(server):
+        async def held(scope, receive, send):
+            if scope["type"] != "http" or not scope["path"].endswith(route):
+                return await server(scope, receive, send)
+
+            async def late(message):
+                if message["type"] == "http.response.body" and carrying in message.get("body", b""):
+                    await asyncio.sleep(HELD_S)
+                await send(message)
+
+            return await server(scope, receive, late)
+
+        return held
+
+    return wrap
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     """Each ``close_stream`` held back: the step asked next is joined before the close is read."""
     root = tmp_path_factory.mktemp("browser-event-stream")
-    with served_shots(root, 6, wrap_server=holding("/queue/data", b'"msg":"close_stream"'), hold_close=0) as served:
+    with served_shots(root, 6, wrap_server=holding("/queue/data", b'"msg":"close_stream"')) as served:
         yield served
 
 
