@@ -39,7 +39,7 @@ from clipsearch import QueryTerm, UnreadableImage, parse_query, parse_region
 from clipsearch.query import check_terms
 from clipsearch.region import query_picture
 
-from . import mcp_files, mcp_limits, start_check, uploads, waking_queue
+from . import mcp_files, mcp_limits, start_check, upload_folders, uploads, waking_queue
 from .api_errors import ApiError, translated
 from .behind_proxy import MCP_PREFIX, public_root
 from .filters import read_k, uncovered
@@ -379,11 +379,13 @@ def launch(demo: Any, *, mcp: bool = True, **launch_kwargs: Any) -> Auth:
     demo (tests).
     Gradio's queue is woken by its events instead of polling for them (``waking_queue``), its
     uploads are written without a thread hop per chunk (``uploads``), an assistant's picture sent
-    inline is deleted as uploads are (``mcp_files``), and its check that the server answers waits
-    for a busy machine (``start_check``).
+    inline is deleted as uploads are (``mcp_files``), the folders of the uploads it deletes go with
+    them (``upload_folders``), and its check that the server answers waits for a busy machine
+    (``start_check``).
     """
     waking_queue.install(demo)
     uploads.install()
+    upload_folders.install()
     mcp_limits.install()
     mcp_files.install()
     start_check.install()

@@ -18,6 +18,7 @@ import pytest
 
 from clipsearch.demo import make_sample_library
 from testsupport.net import free_port
+from webui.upload_folders import HASHED
 
 from .conftest import REPO, run_indexer
 
@@ -137,6 +138,7 @@ def test_the_web_app_stopped_by_sigterm_closes_and_deletes_the_photos_dropped_as
     assert server.returncode == 0, (server.returncode, text)  # -15 before: killed where it stood
     assert "Stopping (SIGTERM): closing the server and deleting the photos uploaded as queries" in text, text
     assert [p for p in uploads.rglob("*") if p.is_file()] == []
+    assert upload_folders(uploads) == []  # each upload's folder stayed behind, empty
     assert client  # connected to the end
 
 
@@ -171,6 +173,7 @@ def test_the_web_app_whose_terminal_closed_closes_and_deletes_the_photos_dropped
             server.wait()
     assert server.returncode == 0, (server.returncode, shown)  # -1 (SIGHUP) before, then 1 (EIO)
     assert [p for p in uploads.rglob("*") if p.is_file()] == []
+    assert upload_folders(uploads) == []
 
 
 def stopped(server: subprocess.Popen, signum: int) -> str:
@@ -184,6 +187,11 @@ def stopped(server: subprocess.Popen, signum: int) -> str:
     return rest or ""
 
 
+def upload_folders(uploads: Path) -> list[str]:
+    """The folders Gradio made in ``uploads`` for the files uploaded, one each, named by a hash."""
+    return [p.name for p in uploads.iterdir() if p.is_dir() and HASHED.fullmatch(p.name)]
+
+
 def search_with_a_photo(port: int, demo_index: Path, uploads: Path, tmp_path: Path, monkeypatch):
     """A search with one of the library's photos through the call API, as a page drops one: the
     photo is in the server's Gradio folder ``uploads`` after it. Returns the client, connected."""
@@ -195,6 +203,7 @@ def search_with_a_photo(port: int, demo_index: Path, uploads: Path, tmp_path: Pa
     hits = client.predict(handle_file(str(photo)), api_name="/search_image")
     assert hits and hits[0]["file"] == str(photo)
     assert [p.name for p in uploads.rglob("*") if p.is_file()] == [photo.name]
+    assert len(upload_folders(uploads)) == 1, list(uploads.iterdir())  # its folder, as Gradio names them
     return client
 
 
