@@ -71,7 +71,7 @@ def removing_folders(delete: Callable[[Any, Any], None]) -> Callable[[Any, Any],
         gone = {file for file in before if not os.path.lexists(file)}
         if gone:
             removed = remove_emptied(gone, cache_roots(blocks))
-            log.debug("deleted %d uploads and %d of their folders", len(gone), removed)
+            log.debug("%d kept files gone, %d of their folders removed", len(gone), removed)
 
     delete_files_created_by_app.removes_folders = True  # type: ignore[attr-defined]
     return delete_files_created_by_app
