@@ -15,6 +15,8 @@ import logging
 import time
 from collections.abc import Callable
 
+from .wrapped_once import wrap_once
+
 log = logging.getLogger(__name__)
 
 PATIENCE = 60.0  # seconds: a first page built on a machine that is busy with something else
@@ -37,19 +39,9 @@ def patient(check: Callable[[str], bool], patience: float = PATIENCE,
                 return False
             log.info("the server at %s does not answer yet (a busy machine?): asking again", url)
 
-    url_ok.patient = True  # type: ignore[attr-defined]
     return url_ok
 
 
 def install() -> bool:
     """Make Gradio's start-up check patient (once); False where Gradio has no such check."""
-    try:
-        from gradio import networking
-    except ImportError:
-        return False
-    check = getattr(networking, "url_ok", None)
-    if check is None:
-        return False
-    if not getattr(check, "patient", False):
-        networking.url_ok = patient(check)
-    return True
+    return wrap_once("gradio.networking", "url_ok", patient, "patient")

@@ -20,6 +20,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from .wrapped_once import wrap_once
+
 log = logging.getLogger(__name__)
 
 HASHED = re.compile(r"[0-9a-f]{40,64}")  # Gradio's folder names: the hex digest of a file's content
@@ -73,20 +75,10 @@ def removing_folders(delete: Callable[[Any, Any], None]) -> Callable[[Any, Any],
             removed = remove_emptied(gone, cache_roots(blocks))
             log.debug("%d kept files gone, %d of their folders removed", len(gone), removed)
 
-    delete_files_created_by_app.removes_folders = True  # type: ignore[attr-defined]
     return delete_files_created_by_app
 
 
 def install() -> bool:
     """Have Gradio's deletion of an app's files remove their emptied folders too (once); False
     where the installed Gradio has no such function."""
-    try:
-        from gradio import route_utils
-    except ImportError:
-        return False
-    delete = getattr(route_utils, "delete_files_created_by_app", None)
-    if delete is None:
-        return False
-    if not getattr(delete, "removes_folders", False):
-        route_utils.delete_files_created_by_app = removing_folders(delete)
-    return True
+    return wrap_once("gradio.route_utils", "delete_files_created_by_app", removing_folders, "removes_folders")
