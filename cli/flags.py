@@ -79,6 +79,23 @@ def stdout_to_null() -> None:
         os.close(null)
 
 
+
+def terminals() -> set[int]:
+    """The descriptors of stdout and stderr that are a terminal now: ``hung_up_to_null``'s argument."""
+    return {fd for fd in (1, 2) if os.isatty(fd)}
+
+
+def hung_up_to_null(were: set[int]) -> None:
+    """Point each of ``were`` (descriptors that were a terminal) at the null device where its
+    terminal hung up: it is no terminal any more, and a write to it fails (EIO). A SIGHUP sent by
+    hand (``kill -HUP``), its terminal still there, leaves it as it is."""
+    for fd in sorted(were):
+        if not os.isatty(fd):
+            with contextlib.suppress(OSError):
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, fd)
+                os.close(null)
+
 def _quick_exit() -> None:
     """At the process's exit, no last garbage collection over every object torch and open_clip
     made at import: they are frozen first (``gc.freeze``, after every other exit handler; objects

@@ -1,8 +1,8 @@
 """``python -m indexer``: argv -> Settings -> SearchEngine -> report.
 
-Exit codes: 0 done (skipped files alone do not fail a run), 1 failed or interrupted (by SIGTERM too,
-before the run began), 2 usage error, 130 Ctrl-C before the run began or a second Ctrl-C (quit at
-once), 143 a second SIGTERM.
+Exit codes: 0 done (skipped files alone do not fail a run), 1 failed or interrupted (by SIGTERM or
+SIGHUP too, before the run began), 2 usage error, 130 Ctrl-C before the run began or a second Ctrl-C
+(quit at once), 143 a second SIGTERM, 129 a second SIGHUP.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sqlite3
 import sys
 import threading
@@ -27,6 +26,7 @@ from clipsearch.reports import another_run_words, counted
 
 from .lost_records import dry_run_words, warn_left_out
 from .report import ProgressPrinter, format_report
+from .stopping import Stopped, stop_early, stop_on_signals
 from .textreport import TextProgressPrinter, format_text_report
 from .videoreport import VideoProgressPrinter, format_video_report
 
@@ -51,8 +51,8 @@ The index lives in --index, else ${INDEX_ENV}, else {default_index_dir()}.
 The first run downloads the model ({DEFAULT_MODEL}, {DEFAULT_PRETRAINED}) once; later runs
 reuse it, and an existing index always keeps the model it was built with.
 Exit codes: 0 done (skipped files are reported, not failures), 1 failed or interrupted (SIGTERM
-too, before the run began), 2 usage error, 130 Ctrl-C before the run began or a second Ctrl-C
-(quit at once), 143 a second SIGTERM.
+or a closed terminal's SIGHUP too, before the run began), 2 usage error, 130 Ctrl-C before the run
+began or a second Ctrl-C (quit at once), 143 a second SIGTERM, 129 a second SIGHUP.
 """
 
 
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     flags.paths_as_bytes()
     _setup_logging(args)
     _check_args(parser, args)
-    _stop_early()
+    stop_early()
     try:
         settings = settings_from_args(args)
         try:
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
             return _run(parser, args, engine)
         finally:  # SQLite folds its write-ahead log back in: the index folder is whole files again
             engine.close()
-    except Stopped:  # SIGTERM while the model loaded: a new index is not left behind (for_writing)
+    except Stopped:  # SIGTERM or SIGHUP while the model loaded: a new index is not left behind (for_writing)
         print(STOPPED_EARLY, file=sys.stderr)
         return 1
     except ClipSearchError as exc:
@@ -200,7 +200,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
     folders = [f.expanduser() for f in args.folders] or engine.folders()
     if not folders:
         parser.error(_no_folder(engine))
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     report = _index(engine, folders, args, stop, removed)
     if args.watch and not report.interrupted:
         from .watch import watch_folders
@@ -325,40 +325,6 @@ def _print_report(report, args, text=None, videos=None, removed=None) -> None:
     elif not args.quiet:
         print("\n".join([format_report(report, videos=videos is not None)] + ([format_text_report(text)] if text is not None else [])
                         + ([format_video_report(videos)] if videos is not None else [])), flush=True)
-
-
-class Stopped(BaseException):  # not an Exception: no library's ``except Exception`` takes it
-    """SIGTERM before the run began."""
-
-
-def _stop_early() -> None:
-    """SIGTERM before the run began (while the model loads) ends the command as a stopped run does,
-    in one line and exit 1 (Ctrl-C there is ``flags.ends_quietly``'s "interrupted", 130); a second
-    one quits at once. ``_stop_on_signals`` takes over when the run begins."""
-
-    def handler(signum, frame):
-        signal.signal(signal.SIGTERM, lambda signum, frame: os._exit(128 + signum))
-        raise Stopped
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
-
-
-def _stop_on_signals() -> threading.Event:
-    """SIGINT/SIGTERM finish the batch in flight, commit it and stop; a second one exits now, with
-    the shell's code of the signal that ended it (130 Ctrl-C, 143 SIGTERM)."""
-    stop = threading.Event()
-
-    def handler(signum, frame):
-        if stop.is_set():
-            os._exit(128 + signum)
-        stop.set()
-        print("\nstopping after the current batch (again to quit at once)", file=sys.stderr)
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, handler)
-        signal.signal(signal.SIGTERM, handler)
-    return stop
 
 
 def _setup_logging(args) -> None:

@@ -317,6 +317,92 @@ def test_ctrl_c_during_a_watch_pass_says_it_was_interrupted_and_exits_1(library,
     assert json.loads(again.stdout)["added"] == 120 - done
 
 
+def copies(library, folder, count: int) -> list:
+    """``count`` new photos in ``folder``: the library's pictures copied, each made another file's
+    content by a byte of its own at its end."""
+    folder.mkdir()
+    sources = sorted(library.rglob("*.png"))
+    made = []
+    for i in range(count):
+        target = folder / f"new-{i:03}.png"
+        target.write_bytes(sources[i % len(sources)].read_bytes() + bytes([i % 256, i // 256]))
+        made.append(target)
+    return made
+
+
+def held(index, paths) -> int:
+    """How many of ``paths`` the index at ``index`` holds."""
+    store = open_store(index)
+    try:
+        return sum(store.get(str(path)) is not None for path in paths)
+    finally:
+        store.close()
+
+
+@pytest.mark.skipif(not shutil.which("setsid"), reason="util-linux's setsid gives the run a terminal")
+def test_a_run_whose_terminal_closed_commits_its_batch_in_flight_and_exits_1(library, tmp_path):
+    """An SSH session that ends hangs up its terminal: the run got SIGHUP and died where it stood
+    (the batch in flight lost, no summary, exit -1), where SIGTERM and Ctrl-C finish the batch in
+    flight and exit 1. Its lines written after the hang-up would fail (EIO): they go nowhere."""
+    import pty
+    import select
+    import time
+
+    index = tmp_path / "index"
+    assert run_indexer(str(library), "--index", str(index), "--model", "demo", "-q").returncode == 0
+    arrived = copies(library, library / "arrived", 240)
+    terminal, its_end = pty.openpty()
+    # setsid -c: a session of its own, this terminal its controlling one (closed: SIGHUP to it)
+    proc = subprocess.Popen(["setsid", "-c", sys.executable, "-m", "indexer", "--index", str(index),
+                             "--batch-size", "1", "--workers", "1"], cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, stdin=its_end, stdout=its_end, stderr=its_end)
+    os.close(its_end)
+    shown = b""
+    try:
+        deadline = time.monotonic() + 120
+        while held(index, arrived) == 0 and time.monotonic() < deadline:
+            if select.select([terminal], [], [], 0.05)[0]:
+                shown += os.read(terminal, 65536)
+    finally:
+        os.close(terminal)  # the terminal goes away
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    done = held(index, arrived)
+    assert 0 < done < 240, (done, shown)  # stopped mid-run, its committed batches kept
+    assert proc.returncode == 1, (proc.returncode, shown)  # interrupted, as SIGTERM's stop
+    again = run_indexer("--index", str(index), "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["added"] == 240 - done
+
+
+def test_a_run_under_nohup_goes_on_through_a_hang_up(library, tmp_path):
+    """``nohup python -m indexer ...``: SIGHUP ignored, as nohup asks; the run ends whole."""
+    import signal
+    import time
+
+    index = tmp_path / "index"
+    assert run_indexer(str(library), "--index", str(index), "--model", "demo", "-q").returncode == 0
+    arrived = copies(library, library / "arrived", 120)
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", "--index", str(index), "--batch-size", "1",
+                             "--workers", "1", "--json"], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    try:
+        deadline = time.monotonic() + 120
+        while held(index, arrived) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGHUP)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, (proc.returncode, err)
+    assert json.loads(out)["added"] == 120 and held(index, arrived) == 120
+
+
 def test_remove_while_watch_runs_is_not_undone_by_the_watcher(library, tmp_path):
     """`indexer --remove B` beside an `indexer --watch` service over A and B: the watcher's next
     pass indexed B again (every photo embedded anew) and covered it again."""
@@ -403,17 +489,19 @@ def signalled_indexer(tmp_path, target: str, said: str, what: str, *signals: int
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert signals[0] == signal.SIGTERM and lines[0] == said + "\n", lines
+    assert signals[0] in (signal.SIGTERM, signal.SIGHUP) and lines[0] == said + "\n", lines
     return proc.returncode, "".join(lines) + err
 
 
-def test_sigterm_while_the_model_loads_says_it_stopped_and_exits_1(tmp_path):
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_sigterm_while_the_model_loads_says_it_stopped_and_exits_1(tmp_path, signame):
     """README: a run stopped by SIGTERM exits 1 and says so. Before the run began (the model still
-    loading) SIGTERM ended it with no word, killed (exit 143), where Ctrl-C says "interrupted"."""
+    loading) SIGTERM ended it with no word, killed (exit 143), where Ctrl-C says "interrupted".
+    SIGHUP sent by hand, its output still there, stops it the same way (it was killed, -1)."""
     import signal
 
     code, err = signalled_indexer(tmp_path, "clipsearch.engine.load_encoder", "loading", "the model loads",
-                                  signal.SIGTERM)
+                                  getattr(signal, signame))
     assert code == 1, (code, err)
     assert err.endswith("stopped before the run began (while the model loaded): nothing was indexed\n"), err
     assert not (tmp_path / "index").exists()  # a new index is not left behind half made

@@ -146,7 +146,7 @@ def test_a_dry_run_then_the_run_on_one_folder_say_the_same_figures_words_include
     readers: list[PageReader] = []
     monkeypatch.setattr(indexer.cli.SearchEngine, "for_writing", lambda settings, **_: engine)
     monkeypatch.setattr(clipsearch.textsearch, "TextReader", lambda threads=None: readers.append(PageReader()) or readers[-1])
-    monkeypatch.setattr(indexer.cli, "_stop_on_signals", threading.Event)
+    monkeypatch.setattr(indexer.cli, "stop_on_signals", threading.Event)
     try:
         assert indexer.cli.main([str(library), "--ocr", "--json", "--index", index]) == 0
     finally:

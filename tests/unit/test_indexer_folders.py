@@ -33,7 +33,7 @@ def library(tmp_path, monkeypatch):
         return engine
 
     monkeypatch.setattr(indexer.cli, "SearchEngine", SimpleNamespace(for_writing=for_writing))
-    monkeypatch.setattr(indexer.cli, "_stop_on_signals", threading.Event)
+    monkeypatch.setattr(indexer.cli, "stop_on_signals", threading.Event)
     monkeypatch.setattr(engine, "close", lambda: None)  # main closes it; the test reads it after
     yield SimpleNamespace(root=root, index=settings.index_dir, engine=engine, asked=asked)
     SearchEngine.close(engine)

@@ -71,7 +71,7 @@ def test_a_removal_with_json_prints_one_json_object_of_what_it_removed(engine, t
 
     engine.index_folder = lambda folders, **_: IndexReport(folders=[str(f) for f in folders], found=2, unchanged=2)
     engine.read_texts = engine.read_videos = lambda **_: None
-    monkeypatch.setattr(indexer.cli, "_stop_on_signals", threading.Event)
+    monkeypatch.setattr(indexer.cli, "stop_on_signals", threading.Event)
     assert main([str(tmp_path), "--remove", "/photos/a", "--json", "--index", str(tmp_path / "index")]) == 0
     summary = json.loads(capsys.readouterr().out)  # one object: the run's, with the removal in it
     assert summary["removed_folders"] == {"/photos/a": 1} and summary["unchanged"] == 2
@@ -108,7 +108,7 @@ def test_remove_with_watch_and_no_folder_watches_the_folders_left(engine, tmp_pa
 
     engine.settings = SimpleNamespace(cache_dir=tmp_path / "cache", index_dir=tmp_path)
     indexed, watched = [], []
-    monkeypatch.setattr(indexer.cli, "_stop_on_signals", threading.Event)
+    monkeypatch.setattr(indexer.cli, "stop_on_signals", threading.Event)
     monkeypatch.setattr(indexer.cli, "_index", lambda engine, folders, args, stop, removed=None:
                         indexed.append(folders) or SimpleNamespace(interrupted=False))
     monkeypatch.setattr(indexer.watch, "watch_folders", lambda engine, folders, *a, **k: watched.append(folders))
