@@ -170,11 +170,11 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
 def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dict:
     """Indexed photos like the indexed photo ``file``: same answer shape as ``search``."""
     started = time.perf_counter()
-    path = local_path(fields.get("file") or "")
+    path = _file_field(fields)
     k, cut, where, fold = _common_fields(fields)
     with translated():
         engine = handlers.engine()
-        if not path or not handlers._is_indexed(engine, path):
+        if not handlers._is_indexed(engine, path):
             raise ApiError(404, "that photo is not in the index (give file=PATH of an indexed photo)")
         path, region = os.path.abspath(path), parse_region(fields.get("region"))
         try:
@@ -227,7 +227,7 @@ def listed_topics(found: list, request: Any, examples: int = 6) -> list[dict]:
 def thumbnail(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
     """A JPEG of an indexed photo (256 px, or ``size=1024``), or with ``at=SECONDS`` of the frame of
     an indexed video shown then; other paths are refused."""
-    path = local_path(fields.get("file") or "")
+    path = _file_field(fields, "an indexed photo, or video with at=SECONDS")
     size = _int(fields.get("size"), "size", THUMB_SIZE)
     if size not in (THUMB_SIZE, PREVIEW_SIZE):
         raise ApiError(400, f"size is {THUMB_SIZE} or {PREVIEW_SIZE}")
@@ -246,9 +246,9 @@ def photo(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
     if not handlers.originals:
         raise ApiError(404, "this server hands out thumbnails and previews only: start it with "
                             "--originals to allow downloading the photos whole")
-    path = local_path(fields.get("file") or "")
+    path = _file_field(fields, "an indexed photo or video")
     with translated():
-        video = handlers.engine().video_record(path) if path else None
+        video = handlers.engine().video_record(path)
     record = video or _indexed(handlers, path)
     if not os.path.isfile(record.path):
         raise ApiError(404, "that photo is not on disk now (a disk not mounted?)")
@@ -256,12 +256,19 @@ def photo(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
         "inline" if video else "attachment"), media_type=mimetypes.guess_type(record.path)[0] if video else None)
 
 
+def _file_field(fields: dict[str, str], what: str = "an indexed photo") -> str:
+    """The request's ``file``, the path it names; where it has none, a 400 that says what to give."""
+    path = local_path(fields.get("file") or "")
+    if not path:
+        raise ApiError(400, f"give file=PATH, the path of {what} (a result's \"file\")")
+    return path
+
+
 def _indexed(handlers: Handlers, path: str, video: bool = False) -> Any:
     """The index's record of the photo (or ``video``) at ``path``; a 404 for any path it does not hold."""
     with translated():
-        record = (handlers.engine().video_record if video else handlers.engine().record)(path) if path else None
-    if record is None:
-        raise ApiError(404, f"that {'video' if video else 'photo'} is not in the index")
+        if (record := (handlers.engine().video_record if video else handlers.engine().record)(path)) is None:
+            raise ApiError(404, f"that {'video' if video else 'photo'} is not in the index")
     return record
 
 

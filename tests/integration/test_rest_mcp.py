@@ -179,10 +179,14 @@ def test_similar_and_thumbnail_refuse_paths_that_are_not_indexed(served, demo_en
         like = http.get("api/similar", params={"file": indexed, "k": 3}).json()["results"]
         assert len(like) == 3 and indexed not in [r["file"] for r in like]
         for route in ("api/similar", "api/thumbnail"):
-            for path in ("/etc/passwd", str(sample_library / "manifest.json"), ""):
+            for path in ("/etc/passwd", str(sample_library / "manifest.json")):
                 answer = http.get(route, params={"file": path})
                 assert answer.status_code == 404, (route, path)
                 assert "not in the index" in answer.json()["error"]
+            for none in ({"file": ""}, {}):  # no path at all: what to give, not "not in the index" (a 404 before)
+                answer = http.get(route, params=none)
+                assert answer.status_code == 400, (route, none)
+                assert answer.json()["error"].startswith("give file=PATH, the path of an indexed photo"), answer.json()
 
 
 def test_concurrent_clients_on_both_routes_each_get_their_own_answers(served, demo_engine):
@@ -470,9 +474,11 @@ def test_a_photo_is_handed_out_whole_only_with_originals_and_only_an_indexed_one
             dotted = http.get("api/photo", params={"file": f"{photo.parent}/../{photo.parent.name}/{photo.name}"})
             assert dotted.status_code == 200 and dotted.content == photo.read_bytes()  # the same photo
             for other in ("/etc/passwd", str(sample_library / "manifest.json"), f"{photo.parent}/../../manifest.json",
-                          "", "relative/" + photo.name):
+                          "relative/" + photo.name):
                 answer = http.get("api/photo", params={"file": other})
                 assert answer.status_code == 404 and "not in the index" in answer.json()["error"], other
+            answer = http.get("api/photo", params={"file": ""})
+            assert answer.status_code == 400 and "give file=PATH" in answer.json()["error"], answer.json()
         finally:
             served.demo.handlers.originals = False
 
