@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("make-library", help="write synthetic captioned pictures to try clipsearch on")
     make.add_argument("folder", help="where to write the pictures (created if missing)")
-    make.add_argument("--n", type=flags.positive, default=300, help="how many pictures (default 300)")
+    make.add_argument("-n", "--n", type=flags.positive, default=300, help="how many pictures (default 300)")
     make.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     make.add_argument("--clips", type=int, default=0, metavar="N",
                       help="also N short videos in its videos/ folder, to search by moment (default none)")

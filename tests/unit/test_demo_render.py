@@ -128,6 +128,8 @@ def test_make_library_command(tmp_path, capsys) -> None:
     assert main(["make-library", str(tmp_path / "lib"), "--n", "3", "--seed", "2"]) == 0
     assert json.loads((tmp_path / "lib" / "manifest.json").read_text())["count"] == 3
     assert str(tmp_path / "lib") in capsys.readouterr().out
+    assert main(["make-library", str(tmp_path / "short"), "-n", "2"]) == 0  # -n, as a newcomer types it
+    assert json.loads((tmp_path / "short" / "manifest.json").read_text())["count"] == 2
 
 
 def test_make_library_with_signs_writes_photos_with_words_once(tmp_path, capsys) -> None:
