@@ -40,15 +40,18 @@ def add_parser(sub: Any, day: Any, last_day: Any) -> None:
     add.add_argument("--folder", type=flags.name, help="only photos under this folder")
     add.add_argument("--since", type=day, help="only photos taken on or after this date (YYYY-MM-DD, YYYY-MM, YYYY)")
     add.add_argument("--until", type=last_day, help="only photos taken on or before this date (to a month's or year's end)")
-    remove = actions.add_parser("remove", help="forget a saved search")
+    remove = actions.add_parser("remove", aliases=["forget"], help="forget a saved search (as the page's Forget it)")
     remove.add_argument("name")
-    for action in (add, remove):  # `saved add NAME QUERY --index DIR`, as every other command takes it
+    listed = actions.add_parser("list", help="list them, as `saved` alone does")
+    listed.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="as one JSON array")
+    for action in (add, remove, listed):  # `saved add NAME QUERY --index DIR`, as every other command takes it
         action.set_defaults(usage=action)
         flags.add_index(action, again=True)
 
 
 def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """``saved``, ``saved add``, ``saved remove``; ``parser``: the one whose usage an error prints."""
+    """``saved`` (or ``saved list``), ``saved add``, ``saved remove`` (or ``forget``); ``parser``: the
+    one whose usage an error prints."""
     saved = SavedSearches(settings.index_dir)
     if args.action == "add":
         folder = args.folder and os.path.abspath(os.path.expanduser(args.folder))
@@ -68,7 +71,7 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
             print(f"warning: {said(outside)}; this search finds nothing until `python -m indexer {said(folder)}` "
                   "indexes it", file=sys.stderr)
         return 0
-    if args.action == "remove":
+    if args.action in ("remove", "forget"):
         if not saved.remove(args.name):
             must_be_an_index(settings)  # a mistyped --index: no index there, not "no saved search"
             print(f"error: {no_such(args.name, (s.name for s in saved.all()))}", file=sys.stderr)

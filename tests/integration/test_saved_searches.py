@@ -59,6 +59,27 @@ def test_saved_add_and_remove_take_index_where_the_readme_puts_it(demo_engine, c
         (demo_engine.settings.index_dir / FILE_NAME).unlink(missing_ok=True)
 
 
+def test_saved_list_and_forget_are_what_the_help_and_the_page_call_them(demo_engine, capsys):
+    """``saved``'s help says "list, add, remove" and the page's button is Forget it: ``saved list``
+    was a usage error ("invalid choice: 'list'"), and so was ``saved forget``."""
+    index = str(demo_engine.settings.index_dir)
+    try:
+        assert cli.search.main(["saved", "add", "Red", "a red circle", "--index", index]) == 0
+        capsys.readouterr()
+        assert cli.search.main(["saved", "list", "--index", index]) == 0
+        assert capsys.readouterr().out == "Red\ta red circle\n"
+        for argv in (["saved", "list", "--json", "--index", index], ["saved", "--json", "list", "--index", index]):
+            assert cli.search.main(argv) == 0
+            assert [s["name"] for s in json.loads(capsys.readouterr().out)] == ["Red"], argv
+        assert cli.search.main(["saved", "forget", "Red", "--index", index]) == 0
+        assert "forgot 'Red'" in capsys.readouterr().err
+        assert cli.search.main(["saved", "forget", "Red", "--index", index]) == 1
+        assert "no saved search is called 'Red'" in capsys.readouterr().err
+        assert cli.search.main(["saved", "list", "--json", "--index", index]) == 0
+        assert json.loads(capsys.readouterr().out) == []
+    finally:
+        (demo_engine.settings.index_dir / FILE_NAME).unlink(missing_ok=True)
+
 def test_a_folder_the_index_does_not_cover_is_saved_with_a_warning_as_search_says_it(demo_engine, sample_library,
                                                                                       capsys, tmp_path):
     """``saved add --folder /not/covered`` saved in silence a search that could find nothing."""
