@@ -79,7 +79,6 @@ def stdout_to_null() -> None:
         os.close(null)
 
 
-
 def terminals() -> set[int]:
     """The descriptors of stdout and stderr that are a terminal now: ``hung_up_to_null``'s argument."""
     return {fd for fd in (1, 2) if os.isatty(fd)}
@@ -95,6 +94,7 @@ def hung_up_to_null(were: set[int]) -> None:
                 null = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(null, fd)
                 os.close(null)
+
 
 def _quick_exit() -> None:
     """At the process's exit, no last garbage collection over every object torch and open_clip

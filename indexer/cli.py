@@ -2,7 +2,7 @@
 
 Exit codes: 0 done (skipped files alone do not fail a run), 1 failed or interrupted (by SIGTERM or
 SIGHUP too, before the run began), 2 usage error, 130 Ctrl-C before the run began or a second Ctrl-C
-(quit at once), 143 a second SIGTERM, 129 a second SIGHUP.
+(quit at once), 143 a second SIGTERM.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ The first run downloads the model ({DEFAULT_MODEL}, {DEFAULT_PRETRAINED}) once; 
 reuse it, and an existing index always keeps the model it was built with.
 Exit codes: 0 done (skipped files are reported, not failures), 1 failed or interrupted (SIGTERM
 or a closed terminal's SIGHUP too, before the run began), 2 usage error, 130 Ctrl-C before the run
-began or a second Ctrl-C (quit at once), 143 a second SIGTERM, 129 a second SIGHUP.
+began or a second Ctrl-C (quit at once), 143 a second SIGTERM.
 """
 
 

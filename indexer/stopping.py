@@ -29,14 +29,14 @@ def _stopping_signals() -> list[int]:
 def stop_early() -> None:
     """SIGTERM (or SIGHUP) before the run began (while the model loads) ends the command as a
     stopped run does, in one line and exit 1 (Ctrl-C there is ``flags.ends_quietly``'s
-    "interrupted", 130); a second one quits at once. ``stop_on_signals`` takes over when the run
-    begins."""
+    "interrupted", 130); a second SIGTERM quits at once, a second SIGHUP changes nothing
+    (``stop_on_signals``). ``stop_on_signals`` takes over when the run begins."""
     terminals = flags.terminals()
 
     def handler(signum, frame):
         flags.hung_up_to_null(terminals)
         for stopping in _stopping_signals():
-            signal.signal(stopping, _quit_now)
+            signal.signal(stopping, _again)
         raise Stopped
 
     handler.stops_run = True
@@ -45,27 +45,32 @@ def stop_early() -> None:
             signal.signal(stopping, handler)
 
 
-def _quit_now(signum, frame):
-    os._exit(128 + signum)
+def _again(signum, frame):
+    """A signal after the one that stopped the run: SIGTERM quits at once; SIGHUP is the same
+    hang-up told twice, by the terminal and by the shell that ran the command (an interactive
+    shell passes its own SIGHUP on to its jobs as it exits), and changes nothing."""
+    if signum != getattr(signal, "SIGHUP", None):
+        os._exit(128 + signum)
 
 
-_quit_now.stops_run = True
+_again.stops_run = True
 
 
 def stop_on_signals() -> threading.Event:
     """SIGINT, SIGTERM and SIGHUP (``_stopping_signals``) finish the batch in flight, commit it and
-    stop; a second one exits now, with the shell's code of the signal that ended it (130 Ctrl-C,
-    143 SIGTERM, 129 SIGHUP). A terminal that hung up is the null device from then on: the
-    summary and the lines after it would fail there (EIO)."""
+    stop; a second Ctrl-C or SIGTERM exits now, with the shell's code of the signal that ended it
+    (130 Ctrl-C, 143 SIGTERM), a second SIGHUP changes nothing (``_again``). A terminal that hung
+    up is the null device from then on: the summary and the lines after it would fail there (EIO)."""
     stop = threading.Event()
     terminals = flags.terminals()
 
     def handler(signum, frame):
         flags.hung_up_to_null(terminals)
         if stop.is_set():
-            os._exit(128 + signum)
+            return _again(signum, frame)
         stop.set()
-        print("\nstopping after the current batch (again to quit at once)", file=sys.stderr)
+        told = "hung up: " if signum == getattr(signal, "SIGHUP", None) else ""  # `kill -HUP`: a terminal still there
+        print(f"\n{told}stopping after the current batch{'' if told else ' (again to quit at once)'}", file=sys.stderr)
 
     handler.stops_run = True
     if threading.current_thread() is threading.main_thread():

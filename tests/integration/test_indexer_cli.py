@@ -318,18 +318,18 @@ def test_ctrl_c_during_a_watch_pass_says_it_was_interrupted_and_exits_1(library,
 
 
 BATCH_BY_BATCH = """
-import sys, time
+import os, sys, time
 import clipsearch.pipeline
 
 commit = clipsearch.pipeline.IndexingPipeline._commit
 batches = 0
 
-def slow_commit(self, state):  # each batch embedded in half a second: a signal lands while one is in flight
+def slow_commit(self, state):  # each batch embedded in half a second (or BATCH_SECONDS): signals land in one
     global batches
     if state.embeds:
         batches += 1
         print(f"embedding batch {batches}", file=sys.stderr, flush=True)
-        time.sleep(0.5)
+        time.sleep(float(os.environ.get("BATCH_SECONDS", "0.5")))
     commit(self, state)
 
 clipsearch.pipeline.IndexingPipeline._commit = slow_commit
@@ -351,9 +351,11 @@ def held(index, folder) -> int:
 def test_a_run_whose_terminal_closed_commits_its_batch_in_flight_and_exits_1(tmp_path):
     """An SSH session that ends hangs up its terminal: the run got SIGHUP and died where it stood
     (the batch in flight lost, exit -1), where SIGTERM and Ctrl-C finish the batch in flight and
-    exit 1. Its lines written after the hang-up would fail (EIO): they go nowhere."""
+    exit 1. Its lines written after the hang-up would fail (EIO): they go nowhere. A second
+    SIGHUP, an interactive shell's as it exits, does not make it quit at once, as a second SIGTERM does."""
     import pty
     import select
+    import signal
     import time
 
     photos, index = tmp_path / "photos", tmp_path / "index"
@@ -363,7 +365,8 @@ def test_a_run_whose_terminal_closed_commits_its_batch_in_flight_and_exits_1(tmp
     # setsid -c: a session of its own, this terminal its controlling one (closed: SIGHUP to it)
     proc = subprocess.Popen(["setsid", "-c", sys.executable, "-c", BATCH_BY_BATCH, str(photos), "--index", str(index),
                              "--model", "demo", "--batch-size", "1", "--workers", "1"], cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, stdin=its_end, stdout=its_end, stderr=its_end)
+                            env={**os.environ, "PYTHONPATH": str(REPO), "BATCH_SECONDS": "1.5"},
+                            stdin=its_end, stdout=its_end, stderr=its_end)
     os.close(its_end)
     shown = b""
     try:
@@ -373,7 +376,10 @@ def test_a_run_whose_terminal_closed_commits_its_batch_in_flight_and_exits_1(tmp
                 shown += os.read(terminal, 65536)
         assert b"embedding batch 2" in shown, shown
     finally:
-        os.close(terminal)  # the terminal goes away, the second batch in flight
+        os.close(terminal)  # the terminal goes away, the second batch in flight (for 1.5 s)
+        time.sleep(0.3)  # its hang-up taken, the shell that ran the command passes its own on as it exits
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGHUP)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
