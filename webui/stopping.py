@@ -29,8 +29,9 @@ REINDEX_GRACE = 60.0  # seconds a re-index may take to finish its batch in fligh
 def serve_until_stopped(blocks: Any, banner: str = "") -> str:
     """Print ``banner`` and serve until Ctrl-C, SIGTERM or SIGHUP (the terminal it ran in closed),
     then close ``blocks`` and delete the uploads it holds. A signal ignored where it started (SIGHUP
-    under ``nohup``, SIGINT for a job a script put in the background) stays ignored. Returns what
-    stopped it ("Ctrl-C", "SIGTERM", "SIGHUP", or "closed" where the server closed itself)."""
+    under ``nohup``, SIGINT for a job a script put in the background) stays ignored; SIGHUP, where
+    it handled it, is ignored from the stop on. Returns what stopped it ("Ctrl-C", "SIGTERM",
+    "SIGHUP", or "closed" where the server closed itself)."""
     stop = threading.Event()
     asked = {"by": "closed"}
 
@@ -53,9 +54,11 @@ def serve_until_stopped(blocks: Any, banner: str = "") -> str:
             pass
     except KeyboardInterrupt:  # Ctrl-C where no handler could be set
         asked["by"] = "Ctrl-C"
-    finally:
-        for stopping, handler in previous.items():  # a second signal while closing ends it at once
-            signal.signal(stopping, handler)
+    finally:  # a second Ctrl-C or SIGTERM while closing ends it at once; a second SIGHUP, the
+        # shell's (an interactive shell passes its own hang-up on to its jobs as it exits), changes
+        # nothing, to the process's end: it came while the close ran, or as the process exited
+        for stopping, handler in previous.items():
+            signal.signal(stopping, signal.SIG_IGN if stopping == getattr(signal, "SIGHUP", None) else handler)
     say(f"Stopping ({asked['by']}): closing the server and deleting the photos uploaded as queries")
     blocks.close(verbose=False)  # its event streams end first, so no open page holds the close
     forget_uploads(blocks)

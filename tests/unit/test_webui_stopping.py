@@ -184,11 +184,25 @@ def test_served_from_another_thread_it_stops_when_the_server_closes():
 
 
 def test_the_terminal_closed_sighup_stops_it_as_sigterm_does(capsys):
+    """SIGHUP closes the server as SIGTERM does; a second one, the shell's (an interactive shell
+    passes its own hang-up on to its jobs as it exits), is ignored from then on: put back as it
+    was (the default, the end of the process), it ended the close, or the exit after it, where it stood."""
     with handled(signal.SIGHUP, signal.SIG_DFL):
         blocks = FakeBlocks()
         assert _stopped_by(signal.SIGHUP, blocks) == "SIGHUP"
-        assert blocks.closed and signal.getsignal(signal.SIGHUP) == signal.SIG_DFL
+        assert blocks.closed and signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
         assert "Stopping (SIGHUP)" in capsys.readouterr().out
+
+
+def test_a_second_sighup_while_closing_changes_nothing(monkeypatch):
+    from webui import stopping
+
+    said = []
+    monkeypatch.setattr(stopping, "say", lambda line: said.append((line, signal.getsignal(signal.SIGHUP))))
+    with handled(signal.SIGHUP, signal.SIG_DFL):
+        blocks = FakeBlocks()
+        assert _stopped_by(signal.SIGHUP, blocks) == "SIGHUP"
+    assert said[-1][0].startswith("Stopping (SIGHUP)") and said[-1][1] == signal.SIG_IGN  # as the close begins
 
 
 def test_under_nohup_sighup_stays_ignored():
