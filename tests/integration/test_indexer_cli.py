@@ -255,7 +255,7 @@ def test_watch_indexes_new_and_removed_files_until_stopped(library, tmp_path):
         return False
 
     try:
-        time.sleep(3)  # let the first pass finish and the watcher start
+        watching(proc)  # the first pass is over and the watcher is on
         source = next(library.rglob("*.png"))
         new = library / "arrived" / "new-photo.png"
         new.parent.mkdir()
@@ -268,6 +268,14 @@ def test_watch_indexes_new_and_removed_files_until_stopped(library, tmp_path):
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
 
+
+def watching(proc) -> None:
+    """Wait for ``indexer --watch`` (``proc``, its stderr a text pipe) to say it watches: its first
+    pass is over and the watcher is on. A fixed sleep was too short on a busy machine, and long on
+    an idle one."""
+    while (line := proc.stderr.readline()) and not line.startswith("watching "):
+        pass
+    assert line.startswith("watching "), line
 
 def test_ctrl_c_during_a_watch_pass_says_it_was_interrupted_and_exits_1(tmp_path):
     """README: Ctrl-C finishes the batch in flight and the next run resumes; exit 1 when interrupted.
@@ -282,9 +290,7 @@ def test_ctrl_c_during_a_watch_pass_says_it_was_interrupted_and_exits_1(tmp_path
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     arrived = photos / "arrived"
     try:
-        while (line := proc.stderr.readline()) and not line.startswith("watching "):
-            pass
-        assert line.startswith("watching "), line  # the first pass (nothing to do) is over and the watcher is on
+        watching(proc)  # the first pass (nothing to do) is over and the watcher is on
         arrived.mkdir()
         for i in range(6):  # a card's worth of new photos, copied at once
             save(photo(64, 48, seed=10 + i), arrived / f"new-{i}.jpg")
@@ -416,7 +422,7 @@ def test_remove_while_watch_runs_is_not_undone_by_the_watcher(library, tmp_path)
     proc = start_module("indexer", "--index", str(index), "--watch", env={**os.environ, "PYTHONPATH": str(REPO)},
                         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(4)  # watching
+        watching(proc)
         removal = run_indexer("--index", str(index), "--remove", str(other))
         assert removal.returncode == 0 and "removed 5 images" in removal.stdout, removal.stdout + removal.stderr
         new = library / "arrived.png"
