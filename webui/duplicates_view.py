@@ -159,6 +159,7 @@ class DuplicatesView:
 def build_duplicates_view(handlers) -> DuplicatesView:
     """The Duplicates panel (inside the page's Blocks) and the ``/duplicates`` endpoint."""
     view = DuplicatesView(handlers)
+    handlers.duplicates_view = view  # GET /api/duplicates reuses its last pass (webui/rest.py)
     busy = {"concurrency_id": "duplicates", "concurrency_limit": 1}
     with gr.Accordion("Duplicates", open=False, elem_id="duplicates-panel"):
         gr.Markdown(INTRO)

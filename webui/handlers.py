@@ -80,6 +80,7 @@ class Handlers:
         self._engine_lock = threading.Lock()
         self._folders_cache: tuple[tuple, list[str]] | None = None
         self.originals = False  # python -m webui --originals: indexed photos are handed out whole
+        self.duplicates_view = None  # the page's Duplicates panel, where built: GET /api/duplicates reuses its pass
 
     # --- the engine ----------------------------------------------------------------------------
     def engine(self) -> SearchEngine:

@@ -42,11 +42,12 @@ from clipsearch.region import query_picture
 from . import mcp_files, mcp_limits, start_check, upload_folders, uploads, waking_queue
 from .api_errors import ApiError, translated
 from .behind_proxy import MCP_PREFIX, public_root
-from .filters import read_k, uncovered
-from .handlers import Handlers, _result_dict, api_filter, api_record
-from .matches import api_min_score, strong_results
-from .paths import local_path, web_path, web_safe
+from .filters import uncovered
+from .handlers import Handlers, _result_dict, api_record
+from .matches import strong_results
+from .paths import web_path, web_safe
 from .rest_auth import Auth, guard_routes, refuse_unauthorized
+from .rest_fields import common_fields, file_field, flag, seconds, whole_number
 from .rest_form import MAX_UPLOAD_BYTES as MAX_UPLOAD_BYTES  # the limit, as tests and callers read it here
 from .rest_form import read_form
 from .rest_routes import reading, refusing_the_rest
@@ -97,6 +98,10 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
     def topics_get(request: Request) -> Any:
         return guarded(request, lambda: topics(handlers, request, dict(request.query_params)))
 
+    @read("/duplicates")
+    def duplicates_get(request: Request) -> Any:
+        return guarded(request, lambda: duplicates(handlers, request, dict(request.query_params)))
+
     @router.post("/saved")
     async def saved_post(request: Request) -> Any:
         return await posted(auth, request, lambda fields, image, name: saved_made(handlers, fields, image, name),
@@ -143,8 +148,8 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
         fields, photo = with_saved(handlers, fields, image)
         image, named = (photo, "the saved search's photo") if photo else (image, named)
     text = fields.get("q") or ""
-    k, cut, where, fold = _common_fields(fields)
-    ranked = _flag(fields, "ranked") or cut > 0  # the plain ranking, as a flat cut-off (above 0) lists it
+    k, cut, where, fold = common_fields(fields)
+    ranked = flag(fields, "ranked") or cut > 0  # the plain ranking, as a flat cut-off (above 0) lists it
     with translated():
         terms, region = parse_query(text), parse_region(fields.get("region"))
         if region is not None and image is None:
@@ -170,8 +175,8 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
 def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dict:
     """Indexed photos like the indexed photo ``file``: same answer shape as ``search``."""
     started = time.perf_counter()
-    path = _file_field(fields)
-    k, cut, where, fold = _common_fields(fields)
+    path = file_field(fields)
+    k, cut, where, fold = common_fields(fields)
     with translated():
         engine = handlers.engine()
         if not handlers._is_indexed(engine, path):
@@ -206,7 +211,7 @@ def topics(handlers: Handlers, request: Request, fields: dict[str, str]) -> dict
     with its thumbnail; ``name=NAME``: that topic's photos, nearest its centre first, as a search's
     results (the same ``k``, ``folder``, ``since``, ``until``, ``min_score``, ``fold``)."""
     started = time.perf_counter()
-    k, cut, where, fold = _common_fields(fields)  # checked with a name or without (a wrong one: 400)
+    k, cut, where, fold = common_fields(fields)  # checked with a name or without (a wrong one: 400)
     if not fields.get("name"):
         with translated():
             found = handlers.engine().topics()
@@ -224,15 +229,30 @@ def listed_topics(found: list, request: Any, examples: int = 6) -> list[dict]:
             for t in found]
 
 
+def duplicates(handlers: Handlers, request: Request, fields: dict[str, str]) -> dict:
+    """GET /api/duplicates: ``{"groups": [{kind, paths, photos}]}``, the photos that are the same
+    shot, best copy first, as the page's Duplicates panel and ``/duplicates`` find them (``bursts=1``:
+    frames of one moment too, ``"kind": "burst"``), each photo with its thumbnail's URL. The page's
+    last pass is reused while the index is unchanged; nothing is deleted or moved."""
+    started = time.perf_counter()
+    bursts = flag(fields, "bursts")
+    view = handlers.duplicates_view  # duplicates_view.build_duplicates_view's
+    with translated():
+        found = view.groups(bursts) if view is not None else \
+            [group.to_dict() for group in handlers.engine().duplicates(bursts=bursts).groups]
+    return {"groups": [{**group, "photos": with_thumbnails(group["photos"], request)} for group in found],
+            "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
 def thumbnail(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
     """A JPEG of an indexed photo (256 px, or ``size=1024``), or with ``at=SECONDS`` of the frame of
     an indexed video shown then; other paths are refused."""
-    path = _file_field(fields, "an indexed photo, or video with at=SECONDS")
-    size = _int(fields.get("size"), "size", THUMB_SIZE)
+    path = file_field(fields, "an indexed photo, or video with at=SECONDS")
+    size = whole_number(fields.get("size"), "size", THUMB_SIZE)
     if size not in (THUMB_SIZE, PREVIEW_SIZE):
         raise ApiError(400, f"size is {THUMB_SIZE} or {PREVIEW_SIZE}")
     if fields.get("at"):
-        thumb = handlers.thumbs.get_moment(_indexed(handlers, path, video=True).path, _seconds(fields["at"]), size)
+        thumb = handlers.thumbs.get_moment(_indexed(handlers, path, video=True).path, seconds(fields["at"]), size)
     else:
         record = _indexed(handlers, path)
         thumb = handlers.thumbs.get(os.path.abspath(path), size, (record.mtime_ns, record.size))  # kept if not on disk
@@ -246,7 +266,7 @@ def photo(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
     if not handlers.originals:
         raise ApiError(404, "this server hands out thumbnails and previews only: start it with "
                             "--originals to allow downloading the photos whole")
-    path = _file_field(fields, "an indexed photo or video")
+    path = file_field(fields, "an indexed photo or video")
     with translated():
         video = handlers.engine().video_record(path)
     record = video or _indexed(handlers, path)
@@ -256,30 +276,12 @@ def photo(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
         "inline" if video else "attachment"), media_type=mimetypes.guess_type(record.path)[0] if video else None)
 
 
-def _file_field(fields: dict[str, str], what: str = "an indexed photo") -> str:
-    """The request's ``file``, the path it names; where it has none, a 400 that says what to give."""
-    path = local_path(fields.get("file") or "")
-    if not path:
-        raise ApiError(400, f"give file=PATH, the path of {what} (a result's \"file\")")
-    return path
-
-
 def _indexed(handlers: Handlers, path: str, video: bool = False) -> Any:
     """The index's record of the photo (or ``video``) at ``path``; a 404 for any path it does not hold."""
     with translated():
         if (record := (handlers.engine().video_record if video else handlers.engine().record)(path)) is None:
             raise ApiError(404, f"that {'video' if video else 'photo'} is not in the index")
     return record
-
-
-def _seconds(raw: str) -> float:
-    try:
-        at = float(raw)
-    except ValueError:
-        at = -1.0
-    if not 0 <= at < 1e7:
-        raise ApiError(400, f"at is a time in the video in seconds (such as 83.5), not {raw!r}")
-    return at
 
 
 def info(handlers: Handlers) -> dict:
@@ -308,28 +310,6 @@ def with_thumbnails(results: list[dict], request: Any) -> list[dict]:
     return out
 
 
-def _common_fields(fields: dict[str, str]) -> tuple[int, float, Any, bool]:
-    """A search's ``k``, ``min_score``, filter and ``fold``, each checked (a 400 that says which)."""
-    try:
-        k = read_k(fields.get("k") or 20, clamp=False)  # as every endpoint reads it, out of range refused
-        cut = api_min_score(fields.get("min_score"))
-    except ValueError as exc:
-        raise ApiError(400, str(exc)) from None
-    try:
-        where = api_filter(fields.get("folder"), fields.get("since"), fields.get("until"))
-    except ValueError as exc:
-        raise ApiError(400, str(exc)) from None
-    return k, cut, where, _flag(fields, "fold")
-
-
-def _flag(fields: dict[str, str], name: str) -> bool:
-    """A yes-or-no field (``fold``, ``ranked``): 1 or 0, true or false, yes or no; none is no."""
-    value = (fields.get(name) or "").strip().lower()
-    if value not in ("", "0", "1", "false", "true", "no", "yes"):
-        raise ApiError(400, f"{name} is 1 or 0 (true or false), not {fields[name]!r}")
-    return value in ("1", "true", "yes")
-
-
 def _cut(results: list[dict], cut: float) -> list[dict]:
     """``min_score``, as on the other routes: 0 keeps all, above 0 a flat cut-off, below 0 the
     results the automatic cut-off calls strong matches."""
@@ -346,15 +326,6 @@ def _folded(handlers: Handlers, fold: bool, hits: list) -> list[dict]:
         with translated():
             heads = {id(copy): head.path for head, copies in handlers.engine().fold(hits) for copy in copies}
     return [{**_result_dict(h), **({"near_duplicate_of": heads[id(h)]} if id(h) in heads else {})} for h in hits]
-
-
-def _int(raw: str | None, name: str, default: int) -> int:
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError(400, f"{name} must be a whole number, not {raw!r}") from None
 
 
 def mount(demo: Any) -> Auth:

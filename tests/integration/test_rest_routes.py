@@ -22,6 +22,7 @@ OPERATIONS = {
     ("/api/photo", "get"): "photo_get_api_photo_get", ("/api/info", "get"): "info_get_api_info_get",
     ("/api/saved", "get"): "saved_get_api_saved_get", ("/api/saved", "post"): "saved_post_api_saved_post",
     ("/api/saved", "delete"): "saved_delete_api_saved_delete", ("/api/topics", "get"): "topics_get_api_topics_get",
+    ("/api/duplicates", "get"): "duplicates_get_api_duplicates_get",
 }
 
 
@@ -77,7 +78,7 @@ def test_a_route_that_is_not_there_is_a_404_with_a_json_error(served, method, ro
     ("PUT", "api/search", "GET, HEAD, POST"), ("DELETE", "api/search", "GET, HEAD, POST"),
     ("POST", "api/info", "GET, HEAD"), ("POST", "api/similar", "GET, HEAD"), ("POST", "api/thumbnail", "GET, HEAD"),
     ("DELETE", "api/photo", "GET, HEAD"), ("PATCH", "api/saved", "DELETE, GET, HEAD, POST"),
-    ("POST", "api/topics", "GET, HEAD")])
+    ("POST", "api/topics", "GET, HEAD"), ("DELETE", "api/duplicates", "GET, HEAD")])
 def test_a_method_a_route_does_not_take_is_a_405_with_a_json_error_and_allow(served, method, route, allow):
     answer = httpx.request(method, served.url + route, timeout=60)
     assert answer.status_code == 405 and answer.headers["allow"] == allow

@@ -46,6 +46,26 @@ def test_fold_marks_each_near_duplicate_with_the_result_it_copies(copies_served)
     assert refused.status_code == 400 and "fold is 1 or 0" in refused.json()["error"]
 
 
+def test_the_rest_route_lists_the_groups_the_page_and_the_call_api_find(copies_served):
+    """GET /api/duplicates: the groups `clipsearch duplicates` and `/duplicates` find, for curl and
+    scripts (the REST route had no way to them), each photo with its thumbnail's URL."""
+    engine, url = copies_served.engine, copies_served.url
+    for bursts, asked in ((False, {}), (False, {"bursts": "0"}), (True, {"bursts": "1"}), (True, {"bursts": "yes"})):
+        answer = httpx.get(url + "api/duplicates", params=asked, timeout=120)
+        assert answer.status_code == 200, answer.text
+        groups = answer.json()["groups"]
+        assert [(g["kind"], g["paths"]) for g in groups] == [
+            (g.kind, g.paths) for g in engine.duplicates(bursts=bursts).groups], asked
+        assert groups and all([p["file"] for p in g["photos"]] == g["paths"] for g in groups)
+    assert "burst" not in {g["kind"] for g in httpx.get(url + "api/duplicates", timeout=120).json()["groups"]}
+    best = groups[0]["photos"][0]
+    assert "path" not in best and best["exists"] is True and best["similarity"] == 1.0
+    thumbnail = httpx.get(best["thumbnail"], timeout=60)
+    assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/jpeg"
+    refused = httpx.get(url + "api/duplicates", params={"bursts": "maybe"}, timeout=60)
+    assert refused.status_code == 400 and "bursts is 1 or 0" in refused.json()["error"]
+
+
 def test_the_command_line_through_a_server_folds_as_it_does_here(copies_served, capsys):
     import cli.search
 
