@@ -4,6 +4,7 @@ run began, while the model loads, they end the command in one line (``Stopped``)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -70,7 +71,8 @@ def stop_on_signals() -> threading.Event:
             return _again(signum, frame)
         stop.set()
         told = "hung up: " if signum == getattr(signal, "SIGHUP", None) else ""  # `kill -HUP`: a terminal still there
-        print(f"\n{told}stopping after the current batch{'' if told else ' (again to quit at once)'}", file=sys.stderr)
+        with contextlib.suppress(OSError, ValueError):  # its reader gone (`2>&1 | tee log` hung up too): the stop goes on
+            print(f"\n{told}stopping after the current batch{'' if told else ' (again to quit at once)'}", file=sys.stderr)
 
     handler.stops_run = True
     if threading.current_thread() is threading.main_thread():
