@@ -21,8 +21,8 @@ def add_parser(sub: Any) -> None:
     parser = flags.subcommand(
         sub, "duplicates", help="groups of photos that are the same shot, best copy first",
         description="List groups of indexed photos that are the same shot (resized, re-encoded, "
-        "lightly cropped or brightened, rotated), the best copy (most pixels, then oldest, then kept "
-        "without loss) first. "
+        "lightly cropped or brightened, rotated), the best copy (on disk now, then most pixels, then "
+        "oldest, then kept without loss) first. "
         "Nothing is deleted or moved.")
     parser.add_argument("--bursts", action="store_true",
                         help="a looser level that also groups burst frames (several shots of one moment)")
