@@ -168,7 +168,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
         note = _outside(handlers, hits, where)
     results = _cut(_folded(handlers, fold, hits), cut)
     return {"query": text, "image": image is not None, "results": with_thumbnails(results, request),
-            **_moments(videos, cut, request), **note,
+            **_moments(videos, cut, request), **note, **_none_kept(hits, results, cut),
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
@@ -190,7 +190,7 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
         note = _outside(handlers, hits, where)
     results = _cut(_folded(handlers, fold, hits), cut)
     return {"file": path, "results": with_thumbnails(results, request), **_moments(videos, cut, request),
-            **note, "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+            **note, **_none_kept(hits, results, cut), "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
 def _outside(handlers: Handlers, hits: list, where: Any) -> dict:
@@ -199,6 +199,18 @@ def _outside(handlers: Handlers, hits: list, where: Any) -> dict:
     or an assistant is told why, not left with an empty list."""
     outside = uncovered(handlers.engine, hits, where)
     return {"note": f"No results: {outside}"} if outside else {}
+
+
+def _none_kept(hits: list, results: list, cut: float) -> dict:
+    """The answer's ``note`` where ``min_score`` kept none of the photos found, as the page's status
+    line and the command line say it: how high the best scored, and what lists them."""
+    if not hits or results or cut == 0:
+        return {}
+    best = max(hit.score for hit in hits)
+    if cut > 0:
+        return {"note": f"No result scores {cut:g} or more (the best scored {best:.3f}): a lower min_score, "
+                        "or 0, lists them"}
+    return {"note": f"No strong match (the best scored {best:.3f}): min_score=0 lists all k, each marked strong or not"}
 
 
 def _moments(videos: list | None, cut: float, request: Request) -> dict:

@@ -107,7 +107,15 @@ def test_get_search_filters_by_folder_date_and_cut_off(served, demo_engine, samp
         # "a bowl of soup" lies 0.23 under every vague word's best photo): all k, none strong.
         soup = http.get("api/search", params={"q": "a bowl of soup", "k": 10}).json()["results"]
         assert len(soup) == 10 and not any(r["strong"] for r in soup)
-        assert http.get("api/search", params={"q": "a bowl of soup", "min_score": -1}).json()["results"] == []
+        none_strong = http.get("api/search", params={"q": "a bowl of soup", "min_score": -1}).json()
+        assert none_strong["results"] == []  # said, as the page's status line and the command line say it
+        assert none_strong["note"] == f"No strong match (the best scored {soup[0]['score']:.3f}): min_score=0 " \
+                                      "lists all k, each marked strong or not"
+        too_high = http.get("api/search", params={"q": "a blue star", "min_score": 1.5}).json()
+        assert too_high["results"] == [] and too_high["note"] == (
+            f"No result scores 1.5 or more (the best scored {everything[0]['score']:.3f}): a lower min_score, or 0, "
+            "lists them")
+        assert "note" not in http.get("api/search", params={"q": "a blue star", "min_score": cut}).json()
 
 
 @pytest.mark.parametrize("params, status, words", [
