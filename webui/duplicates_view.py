@@ -137,13 +137,15 @@ class DuplicatesView:
         return "\n".join(parts)
 
     # --- the endpoint ------------------------------------------------------------------------------
-    def api_duplicates(self, bursts: bool = False) -> list[dict]:
+    def api_duplicates(self, bursts: bool = False, request: gr.Request = None) -> list[dict]:
         """Groups of indexed photos that are the same shot (with ``bursts``, frames of one moment).
 
         Each group: {"kind", "paths" (best first), "photos": [{"file", "size", "width", "height",
-        "date_taken", "modified", "similarity", "exists"}]}.
+        "date_taken", "modified", "similarity", "exists", "thumbnail"}]}; "thumbnail" is the URL of a
+        small JPEG of the photo.
         """
         from .handlers import NoIndexYet
+        from .rest import with_thumbnails  # here: rest imports handlers, which import this module
 
         try:
             found = self.groups(bool(bursts))
@@ -152,8 +154,7 @@ class DuplicatesView:
         except ClipSearchError as exc:
             raise gr.Error(str(exc)) from None
         # gradio_client downloads every dict with a "path": photos carry theirs under "file".
-        return [{**g, "photos": [{"file": p["path"], **{k: v for k, v in p.items() if k != "path"}}
-                                 for p in g["photos"]]} for g in found]
+        return [{**g, "photos": with_thumbnails(g["photos"], getattr(request, "request", request))} for g in found]
 
 
 def build_duplicates_view(handlers) -> DuplicatesView:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
 from clipsearch import ModelSpec, SearchEngine, Settings
@@ -117,6 +118,7 @@ def test_http_endpoint_returns_the_groups(near_copies):
     from gradio_client import Client
 
     from webui import build_demo, launch_options
+    from webui.rest import launch
 
     library, engine = near_copies
     demo = build_demo(engine, engine.settings)
@@ -124,13 +126,16 @@ def test_http_endpoint_returns_the_groups(near_copies):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     demo.queue()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                **launch_options(engine.settings, engine))
+    # As python -m webui serves it: the REST routes (a photo's thumbnail URL) mounted.
+    launch(demo, mcp=False, server_name="127.0.0.1", server_port=port, quiet=True,
+           **launch_options(engine.settings, engine))
     try:
         client = Client(f"http://127.0.0.1:{port}/", ssl_verify=False, verbose=False)
         groups = client.predict(False, api_name="/duplicates")
         assert [g["paths"] for g in groups] == [g.paths for g in engine.duplicates().groups]
         assert all(p["file"] == path for g in groups for p, path in zip(g["photos"], g["paths"]))
+        thumbnail = httpx.get(groups[0]["photos"][1]["thumbnail"], timeout=60)  # a URL, as the search results carry
+        assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/jpeg"
         with_bursts = client.predict(True, api_name="/duplicates")
         assert any(g["kind"] == "burst" for g in with_bursts)
     finally:
