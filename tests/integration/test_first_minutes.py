@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import shutil
 import signal
 import subprocess
@@ -18,6 +16,7 @@ import pytest
 
 from clipsearch.demo import make_sample_library
 from testsupport.net import free_port
+from testsupport.terminal import Terminal
 from webui.upload_folders import HASHED
 
 from .conftest import REPO, run_indexer
@@ -151,31 +150,14 @@ def test_the_web_app_whose_terminal_closed_closes_and_deletes_the_photos_dropped
     port = free_port()
     uploads = tmp_path / "gradio"
     env = {**os.environ, "PYTHONPATH": str(REPO), "GRADIO_TEMP_DIR": str(uploads)}
-    terminal, its_end = pty.openpty()
-    # setsid -c: a session of its own, this terminal its controlling one (closed: SIGHUP to it)
-    server = subprocess.Popen(["setsid", "-c", sys.executable, "-m", "webui", "--index", str(demo_index / "index"),
-                               "--port", str(port), "--no-mcp"], cwd=REPO, env=env,
-                              stdin=its_end, stdout=its_end, stderr=its_end)
-    os.close(its_end)
-    shown = b""
+    server = Terminal([sys.executable, "-m", "webui", "--index", str(demo_index / "index"), "--port", str(port),
+                       "--no-mcp"], cwd=REPO, env=env)
     try:
-        deadline = time.monotonic() + 300
-        while b"Serving clipsearch on" not in shown and time.monotonic() < deadline:
-            if select.select([terminal], [], [], 1)[0]:
-                shown += os.read(terminal, 65536)
-        assert b"Serving clipsearch on" in shown, shown
+        server.wait_for(b"Serving clipsearch on", 300)
         search_with_a_photo(port, demo_index, uploads, tmp_path, monkeypatch)
     finally:
-        os.close(terminal)  # the terminal goes away
-        time.sleep(0.3)  # its hang-up taken, the shell that ran the server passes its own on as it exits
-        if server.poll() is None:
-            server.send_signal(signal.SIGHUP)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-    assert server.returncode == 0, (server.returncode, shown)  # -1 (SIGHUP) before, then 1 (EIO)
+        code = server.hang_up()
+    assert code == 0, (code, server.shown)  # -1 (SIGHUP) before, then 1 (EIO), then -1 (the shell's SIGHUP)
     assert [p for p in uploads.rglob("*") if p.is_file()] == []
     assert upload_folders(uploads) == []
 

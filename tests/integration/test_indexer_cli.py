@@ -345,39 +345,19 @@ def test_a_run_whose_terminal_closed_commits_its_batch_in_flight_and_exits_1(tmp
     (the batch in flight lost, exit -1), where SIGTERM and Ctrl-C finish the batch in flight and
     exit 1. Its lines written after the hang-up would fail (EIO): they go nowhere. A second
     SIGHUP, an interactive shell's as it exits, does not make it quit at once, as a second SIGTERM does."""
-    import pty
-    import select
-    import signal
-    import time
+    from testsupport.terminal import Terminal
 
     photos, index = tmp_path / "photos", tmp_path / "index"
     for i in range(4):
         save(photo(64, 48, seed=i), photos / f"{i}.jpg")
-    terminal, its_end = pty.openpty()
-    # setsid -c: a session of its own, this terminal its controlling one (closed: SIGHUP to it)
-    proc = subprocess.Popen(["setsid", "-c", sys.executable, "-c", BATCH_BY_BATCH, str(photos), "--index", str(index),
-                             "--model", "demo", "--batch-size", "1", "--workers", "1"], cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": str(REPO), "BATCH_SECONDS": "1.5"},
-                            stdin=its_end, stdout=its_end, stderr=its_end)
-    os.close(its_end)
-    shown = b""
+    command = Terminal([sys.executable, "-c", BATCH_BY_BATCH, str(photos), "--index", str(index), "--model", "demo",
+                        "--batch-size", "1", "--workers", "1"], cwd=REPO,
+                       env={**os.environ, "PYTHONPATH": str(REPO), "BATCH_SECONDS": "1.5"})
     try:
-        deadline = time.monotonic() + 120
-        while b"embedding batch 2" not in shown and time.monotonic() < deadline:
-            if select.select([terminal], [], [], 0.1)[0]:
-                shown += os.read(terminal, 65536)
-        assert b"embedding batch 2" in shown, shown
+        command.wait_for(b"embedding batch 2")
     finally:
-        os.close(terminal)  # the terminal goes away, the second batch in flight (for 1.5 s)
-        time.sleep(0.3)  # its hang-up taken, the shell that ran the command passes its own on as it exits
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGHUP)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 1, (proc.returncode, shown)  # interrupted, as SIGTERM's stop
+        code = command.hang_up()  # the second batch in flight (for 1.5 s), then the shell's SIGHUP too
+    assert code == 1, (code, command.shown)  # interrupted, as SIGTERM's stop
     assert held(index, photos) == 2  # the batch in flight committed (it was lost), none begun after it
 
 
