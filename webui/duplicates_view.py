@@ -145,16 +145,21 @@ class DuplicatesView:
         small JPEG of the photo.
         """
         from .handlers import NoIndexYet
-        from .rest import with_thumbnails  # here: rest imports handlers, which import this module
 
         try:
-            found = self.groups(bool(bursts))
+            return self.listed(bool(bursts), getattr(request, "request", request))
         except NoIndexYet:
             raise gr.Error(f"No index in {self.handlers.settings.index_dir} yet.") from None
         except ClipSearchError as exc:
             raise gr.Error(str(exc)) from None
-        # gradio_client downloads every dict with a "path": photos carry theirs under "file".
-        return [{**g, "photos": with_thumbnails(g["photos"], getattr(request, "request", request))} for g in found]
+
+    def listed(self, bursts: bool, request: Any) -> list[dict]:
+        """Every group as the APIs answer it (``/duplicates``, the MCP tool, ``GET /api/duplicates``):
+        each photo's path under "file" (gradio_client downloads every dict with a "path"), with the
+        URL of its thumbnail as ``request`` reached the app."""
+        from .rest import with_thumbnails  # here: rest imports handlers, which import this module
+
+        return [{**g, "photos": with_thumbnails(g["photos"], request)} for g in self.groups(bursts)]
 
 
 def build_duplicates_view(handlers) -> DuplicatesView:

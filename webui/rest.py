@@ -248,12 +248,9 @@ def duplicates(handlers: Handlers, request: Request, fields: dict[str, str]) -> 
     last pass is reused while the index is unchanged; nothing is deleted or moved."""
     started = time.perf_counter()
     bursts = flag(fields, "bursts")
-    view = handlers.duplicates_view  # duplicates_view.build_duplicates_view's
-    with translated():
-        found = view.groups(bursts) if view is not None else \
-            [group.to_dict() for group in handlers.engine().duplicates(bursts=bursts).groups]
-    return {"groups": [{**group, "photos": with_thumbnails(group["photos"], request)} for group in found],
-            "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+    with translated():  # the page's Duplicates panel (duplicates_view.build_duplicates_view), which every app has
+        groups = handlers.duplicates_view.listed(bursts, request)
+    return {"groups": groups, "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
 def thumbnail(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
