@@ -73,9 +73,15 @@ def ends_quietly(main: Callable[..., int]) -> Callable[..., int]:
 def stdout_to_null() -> None:
     """Point stdout's descriptor at the null device, where what it writes to is gone (a reader
     that left, a terminal hung up): what Python still holds for it is flushed there, not raised."""
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(ValueError):  # stdout closed: nothing to point
+        _to_null(sys.stdout.fileno())
+
+
+def _to_null(fd: int) -> None:
+    """Point the descriptor ``fd`` at the null device (where it cannot be, it is left as it is)."""
+    with contextlib.suppress(OSError):
         null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
+        os.dup2(null, fd)
         os.close(null)
 
 
@@ -90,10 +96,7 @@ def hung_up_to_null(were: set[int]) -> None:
     hand (``kill -HUP``), its terminal still there, leaves it as it is."""
     for fd in sorted(were):
         if not os.isatty(fd):
-            with contextlib.suppress(OSError):
-                null = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(null, fd)
-                os.close(null)
+            _to_null(fd)
 
 
 def _quick_exit() -> None:
