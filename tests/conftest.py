@@ -1,8 +1,10 @@
-"""Test isolation: every data and cache folder points into tmp_path; no network, no ``~``."""
+"""Test isolation: every data and cache folder points into tmp_path; no network, no ``~``; the
+process's signal handlers as they were."""
 
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 
@@ -26,3 +28,19 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
     yield
+
+
+STOPPING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@pytest.fixture(autouse=True)
+def signals_kept():
+    """The process's signal handlers put back after each test. The command lines' ``main`` run in
+    the test process set their own, and a server's stop leaves SIGHUP ignored (the shell's second
+    hang-up changes nothing): a command the same worker started later, a server on a terminal that
+    then closes, inherited it ignored and served on until the test killed it."""
+    kept = {signum: signal.getsignal(signum) for signum in STOPPING_SIGNALS}
+    yield
+    for signum, handler in kept.items():
+        if handler is not None and signal.getsignal(signum) is not handler:  # None: not set from Python
+            signal.signal(signum, handler)

@@ -11,7 +11,6 @@ import threading
 from collections.abc import Iterator
 
 import gradio as gr
-import pytest
 
 from webui.duplicates_view import Exports, write_exports
 from webui.stopping import forget_uploads, let_reindex_finish, serve_until_stopped
@@ -85,17 +84,6 @@ def _stopped_by(signum: int, blocks: FakeBlocks, close_after: float | None = Non
     finally:
         for timer in timers:
             timer.cancel()
-
-
-@pytest.fixture(autouse=True)
-def signals_kept():
-    """The process's handlers put back after each test: a stop leaves SIGHUP ignored (the shell's
-    second one changes nothing), and a command this worker starts later, a test's server on a
-    terminal that then closes, would inherit it ignored and serve on until it is killed."""
-    kept = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    yield
-    for signum, handler in kept.items():
-        signal.signal(signum, handler)
 
 
 @contextlib.contextmanager
