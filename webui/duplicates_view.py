@@ -328,9 +328,12 @@ def opened_status(group: list[dict[str, Any]]) -> str:
 
 
 def unfold(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Folded results back to one flat list, best score first (what the API returns)."""
+    """Folded results back to one flat list, in their order, each followed by its folded copies.
+
+    Not re-sorted by score: a query of several terms lists its strong results first (webui/API.md),
+    and those need not score highest."""
     flat = []
     for result in results:
         flat.append({k: v for k, v in result.items() if k != "similar"})
         flat += [{k: v for k, v in s.items() if k != "similar"} for s in result.get("similar") or []]
-    return sorted(flat, key=lambda r: -r["score"])
+    return flat

@@ -456,6 +456,30 @@ def test_the_named_endpoints_and_the_mcp_tools_take_a_folder_and_dates(served, d
     assert not by_image.isError and [hit["file"] for hit in ast.literal_eval(by_image.content[0].text)] == like
 
 
+def test_every_front_lists_a_composite_querys_strong_results_first(served, demo_engine):
+    """A query of several terms lists its strong results first (webui/API.md). The call API and the
+    MCP tools re-sorted them by score, so a strong match could come last of the k: an assistant
+    reading the first few missed it."""
+    query, k = "a red triangle + a green square", 20
+    expected = demo_engine.search(query, k=k)
+    scores = [hit.score for hit in expected]
+    assert scores != sorted(scores, reverse=True), "the query must be one whose strong results are not its best scores"
+    expected = [hit.path for hit in expected]
+    rest = httpx.get(served.url + "api/search", params={"q": query, "k": k, "fold": 0, "min_score": 0}, timeout=60)
+    assert [hit["file"] for hit in rest.json()["results"]] == expected
+    client = Client(served.url, verbose=False, download_files=False)
+    try:
+        assert [hit["file"] for hit in client.predict(query, k, 0.0, api_name="/search_text")] == expected
+    finally:
+        client.close()
+
+    async def work(session):
+        return await session.call_tool("search_photos_by_text", {"text": query, "k": k})
+
+    found = asyncio.run(_mcp_session(served.url, work=work))
+    assert not found.isError and [hit["file"] for hit in ast.literal_eval(found.content[0].text)] == expected
+
+
 def test_head_answers_as_get_without_the_body(served, demo_engine):
     """curl -I, link checkers and uptime monitors ask with HEAD: it was 405 on every route."""
     photo = demo_engine.search_text("a red circle", k=1)[0].path

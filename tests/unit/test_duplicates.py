@@ -399,7 +399,7 @@ def test_web_view_helpers_export_unfold_and_caption():
     other = {"path": "/b", "name": "b", "score": 0.8, "similar": []}
     assert caption(head) == "0.900 (+1 similar) · not on disk now · a"  # "/a" is not a file here
     assert caption({**other, "path": __file__}) == "0.800 · b"
-    assert [r["path"] for r in unfold([head, other])] == ["/a", "/b", "/c"]
+    assert [r["path"] for r in unfold([head, other])] == ["/a", "/c", "/b"]  # the order given: never re-sorted
     assert all("similar" not in r for r in unfold([head, other]))
 
 
