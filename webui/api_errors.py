@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from clipsearch import ClipSearchError, InvalidQuery, UnreadableImage
+from clipsearch import ClipSearchError, IndexNotFound, InvalidQuery, UnreadableImage
 
 from .handlers import NoIndexYet
 
@@ -36,7 +36,7 @@ class translated:
     def __exit__(self, kind, exc, tb) -> bool:
         if exc is None or isinstance(exc, ApiError):
             return False
-        if isinstance(exc, NoIndexYet):
+        if isinstance(exc, (NoIndexYet, IndexNotFound)):  # IndexNotFound: saved searches' folder, not made yet
             raise ApiError(503, "no index yet: build one with `python -m indexer FOLDER --index DIR`") from None
         if isinstance(exc, UnreadableImage):
             raise ApiError(400, f"the uploaded file cannot be used as a picture ({exc.reason})",

@@ -26,6 +26,7 @@ import gradio as gr
 from clipsearch import ClipSearchError
 from clipsearch.reports import counted
 
+from .api_refusals import Refused, refused
 from .filters import MAX_K
 from .markdown import md
 from .paths import file_url, web_safe
@@ -98,7 +99,7 @@ class DuplicatesView:
         except NoIndexYet:
             return "No index yet.", "", gr.update(visible=False), gr.update(visible=False)
         except ClipSearchError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refused(exc) from None
         elapsed = time.perf_counter() - started
         if not found:
             what = "bursts or duplicates" if bursts else "duplicates"
@@ -149,9 +150,9 @@ class DuplicatesView:
         try:
             return self.listed(bool(bursts), getattr(request, "request", request))
         except NoIndexYet:
-            raise gr.Error(f"No index in {self.handlers.settings.index_dir} yet.") from None
+            raise Refused(f"No index in {self.handlers.settings.index_dir} yet.") from None
         except ClipSearchError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refused(exc) from None
 
     def listed(self, bursts: bool, request: Any) -> list[dict]:
         """Every group as the APIs answer it (``/duplicates``, the MCP tool, ``GET /api/duplicates``):

@@ -23,6 +23,7 @@ import gradio as gr
 from clipsearch import UnreadableImage
 
 from .api_errors import ApiError
+from .api_refusals import Refused
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +55,10 @@ def guard_fetches(block: Any, read_thumbnail: Callable[[dict[str, str]], str]) -
             try:
                 return await original(read_thumbnail(fields))
             except ApiError as exc:
-                raise gr.Error(f"That thumbnail URL names no photo of this library: {exc}.",
+                raise Refused(f"That thumbnail URL names no photo of this library: {exc}.",
                                title="Not in the index") from None
             except UnreadableImage as exc:
-                raise gr.Error(f"That photo of the library cannot be read now ({exc.reason}).",
+                raise Refused(f"That photo of the library cannot be read now ({exc.reason}).",
                                title="Not readable") from None
         try:
             return await original(url_or_path)
@@ -65,7 +66,7 @@ def guard_fetches(block: Any, read_thumbnail: Callable[[dict[str, str]], str]) -
             raise
         except Exception as exc:
             log.info("could not fetch %s: %s: %s", url_or_path, type(exc).__name__, exc)
-            raise gr.Error(
+            raise Refused(
                 f"Could not fetch the picture at {url_or_path} ({_why(exc)}). The app fetches public "
                 "http(s) addresses only, not this machine's or its network's; give the picture itself "
                 "as a data: URL, or, for a photo of the library, use find_similar_photos with its file.",

@@ -33,6 +33,7 @@ from clipsearch.bounded_decode import read_if_bounded
 from clipsearch.query import check_terms
 from clipsearch.region import Region, parse_region, query_picture
 
+from .api_refusals import Refused, refused
 from .duplicates_view import caption, filled, similar_markdown, unfold
 from .filters import MAX_K, api_filter, clamp_k, parse_filter, uncovered  # noqa: F401 - the names other modules import from here
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
@@ -211,7 +212,7 @@ class Handlers:
         except IndexNotFound as exc:  # deleted while the app runs (clipsearch.index_watch): no result stays
             return [], [], [], f"⚠️ {md(str(exc))}.", gr.update(visible=False)
         except ClipSearchError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refused(exc) from None
         elapsed = time.perf_counter() - started
         gallery, shown, status = self.render(results, *view)
         if outside := uncovered(self.engine, results, where):
@@ -334,7 +335,7 @@ class Handlers:
         """Photos that look like an uploaded picture (or its ``region``), best first, as JSON records
         (as ``api_search_text``)."""
         if not image:
-            raise gr.Error("Send a picture file.")
+            raise Refused("Send a picture file.")
         cut = checked_min_score(min_score)
         return api_cut(self._api(lambda: self.query(None, image, k, api_filter(folder, since, until), fold=False,
                                                     region=region, ranked=cut > 0)), cut)
@@ -349,13 +350,8 @@ class Handlers:
     def _api(self, run) -> Results:
         try:
             results = run()
-        except NoIndexYet:
-            raise gr.Error(f"No index in {self.settings.index_dir} yet: build one with "
-                           f"`python -m indexer FOLDER --index {self.settings.index_dir}`.") from None
-        except gr.Error:
-            raise
-        except (ClipSearchError, ValueError) as exc:
-            raise gr.Error(str(exc)) from None
+        except (NoIndexYet, ClipSearchError, ValueError) as exc:  # a gr.Error (a ValueError) goes as it is
+            raise refused(exc, self.settings.index_dir) from None
         return [api_record(r) for r in unfold(results)]  # the API lists every result, as it always did
 
     def close(self) -> None:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import gradio as gr
-
 from clipsearch.reports import counted
 
+from .api_refusals import refused
 from .textui import keeps
 
 Results = list[dict[str, Any]]
@@ -55,7 +54,7 @@ def checked_min_score(raw: Any) -> float:
     try:
         return api_min_score(raw)
     except ValueError as exc:
-        raise gr.Error(str(exc)) from None
+        raise refused(exc) from None
 
 
 def api_cut(results: Results, min_score: Any) -> Results:

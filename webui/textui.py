@@ -12,6 +12,7 @@ import gradio as gr
 
 from clipsearch import ClipSearchError
 
+from .api_refusals import refused
 from .paths import web_path
 
 
@@ -49,7 +50,7 @@ class PassSwitch:
             engine = self.handlers.engine()
             getattr(engine, self.turn)(bool(on))
         except ClipSearchError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refused(exc) from None
         except Exception as exc:  # noqa: BLE001 - NoIndexYet and the like
             gr.Warning(f"Build the index first: {exc}")
             return "No index yet.", gr.Timer(active=False)

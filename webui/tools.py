@@ -4,10 +4,10 @@
 (webui/API.md; their cut-off, folder and date filters after the first inputs are optional);
 ``/info`` says what the index holds, ``/saved_searches`` what the user saved (``/run_saved_search``
 runs one, its example photo too; ``/save_search`` keeps a new one), and ``/look_at_photo`` hands an
-assistant an indexed photo to see. Gradio serves the same functions
-as Model Context Protocol tools at ``/gradio_api/mcp/sse`` when the app runs with MCP on: each
-tool is named after its function and described by its docstring (the ``Args:`` lines describe
-the parameters), so the docstrings here are written for a language model to read.
+assistant an indexed photo to see. Gradio serves the same functions as Model Context Protocol tools at
+``/gradio_api/mcp/sse`` when the app runs with MCP on: each tool is named after its function and
+described by its docstring (the ``Args:`` lines describe the parameters), so the docstrings here are
+written for a language model to read. What they refuse is said as ``api_refusals.Refused``.
 """
 
 # No `from __future__ import annotations`: Gradio reads the hints at run time.
@@ -21,6 +21,7 @@ import gradio as gr
 from clipsearch import ClipSearchError, InvalidQuery, parse_query, parse_region
 from clipsearch.saved import SavedSearches
 
+from .api_refusals import Refused, refused
 from .fetched import guard_fetches
 from .filters import api_filter, clamp_k
 from .handlers import Handlers, NoIndexYet, NotIndexed, _result_dict
@@ -142,7 +143,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         try:
             return [search.shown() for search in SavedSearches(handlers.settings.index_dir).all()]
         except ClipSearchError as exc:
-            raise gr.Error(str(exc)) from None
+            raise refused(exc, handlers.settings.index_dir) from None
 
     @whole_arg_lines
     def save_search(name: str, query: str = "", folder: str = "", since: str = "", until: str = "", path: str = "",
@@ -251,12 +252,10 @@ def looked_at(handlers: Handlers, path: str, region: str = "") -> str:
     ``LOOK_SIZE`` px; a ``gr.Error`` for anything else."""
     try:
         picture = handlers.indexed_picture(local_path(str(path or "")), LOOK_SIZE, parse_region(region))
-    except (NoIndexYet, InvalidQuery) as exc:
-        raise gr.Error(str(exc)) from None
-    except NotIndexed:
-        raise gr.Error("That photo is not in the index: pass a \"file\" exactly as a search returned it.") from None
+    except (NoIndexYet, InvalidQuery, NotIndexed) as exc:
+        raise refused(exc, handlers.settings.index_dir) from None
     if picture is None:
-        raise gr.Error("That photo cannot be read now (gone from disk, or not a picture any more).")
+        raise Refused("That photo cannot be read now (gone from disk, or not a picture any more).")
     return picture
 
 
@@ -265,7 +264,7 @@ def library_info(handlers: Handlers) -> dict:
     try:
         about = handlers.engine().info()
     except NoIndexYet as exc:
-        raise gr.Error(str(exc)) from None
+        raise refused(exc, handlers.settings.index_dir) from None
     when = about.get("last_indexed")
     return {"photos": about.get("count", 0), "folders": about.get("folders", []), "left_out": about.get("left_out", []),
             "not_mounted": about.get("not_mounted", {}), "model": about.get("stamp", {}).get("model"),
@@ -277,7 +276,7 @@ def topics_listed(handlers: Handlers, request: Any) -> list[dict]:
     try:
         found = handlers.engine().topics()
     except (NoIndexYet, ClipSearchError) as exc:
-        raise gr.Error(str(exc)) from None
+        raise refused(exc, handlers.settings.index_dir) from None
     return listed_topics(found, getattr(request, "request", request), examples=4)  # a few: a model's context
 
 
@@ -291,10 +290,8 @@ def saved_by_tool(handlers: Handlers, *fields: str) -> dict:
     """``save_search``'s answer: the search as saved_searches lists it; a ``gr.Error`` saying what is wrong."""
     try:
         return save_from_api(handlers, *fields)[0]
-    except NotIndexed:
-        raise gr.Error("That photo is not in the index: pass a \"file\" exactly as a search returned it.") from None
-    except (NoIndexYet, ClipSearchError, ValueError) as exc:
-        raise gr.Error(str(exc)) from None
+    except (NotIndexed, NoIndexYet, ClipSearchError, ValueError) as exc:
+        raise refused(exc, handlers.settings.index_dir) from None
 
 
 def ran_saved(handlers: Handlers, name: str, k: int, min_score: float) -> list[dict]:
@@ -302,9 +299,9 @@ def ran_saved(handlers: Handlers, name: str, k: int, min_score: float) -> list[d
     try:
         kept = SavedSearches(handlers.settings.index_dir).get(str(name or ""))
     except ClipSearchError as exc:
-        raise gr.Error(str(exc)) from None
+        raise refused(exc, handlers.settings.index_dir) from None
     if kept is None:
-        raise gr.Error(f"No saved search is called {name!r}: saved_searches lists them by name.")
+        raise Refused(f"No saved search is called {name!r}: saved_searches lists them by name.")
     photo, cut = kept.photo_path(handlers.settings.index_dir), checked_min_score(min_score)
     return api_cut(handlers._api(lambda: handlers.query(kept.runnable().query, photo, k, kept.where(), fold=False,
                                                         region=kept.region, ranked=cut > 0)), cut)
@@ -361,7 +358,7 @@ def video_tools(handlers: Handlers) -> tuple[Callable, Callable]:
         def find() -> list[dict]:
             engine, photo = handlers.engine(), local_path(str(path or ""))
             if not photo or not handlers._is_indexed(engine, photo):
-                raise gr.Error("That photo is not in the index.", title="Not indexed")
+                raise Refused("That photo is not in the index.", title="Not indexed")
             return [m.to_dict() for m in engine.similar_moments(photo, k=clamp_k(k), where=api_filter(
                 folder, since, until), region=parse_region(region))]
 

@@ -15,6 +15,7 @@ import httpx
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 from PIL import Image
 
 from clipsearch import SearchEngine
@@ -478,6 +479,57 @@ def test_every_front_lists_a_composite_querys_strong_results_first(served, demo_
 
     found = asyncio.run(_mcp_session(served.url, work=work))
     assert not found.isError and [hit["file"] for hit in ast.literal_eval(found.content[0].text)] == expected
+
+
+def test_a_refused_call_is_said_to_the_caller_and_not_logged_as_a_failure(served, capfd):
+    """Gradio printed a 35-line traceback to the server's log for every call the app refused (a
+    wrong k, no words, a path not indexed), as if the server had failed: an assistant trying three
+    values filled the log. The caller still hears why."""
+    client = Client(served.url, verbose=False, download_files=False)
+    try:
+        with pytest.raises(AppError, match="k must be a whole number"):
+            client.predict("a red circle", "many", 0.0, api_name="/search_text")
+        with pytest.raises(AppError, match="That photo is not in the index"):
+            client.predict("/nowhere/p.jpg", api_name="/look_at_photo")
+    finally:
+        client.close()
+
+    async def work(session):
+        return await session.call_tool("search_photos_by_text", {"text": " + ".join(["a dog"] * 11)})
+
+    found = asyncio.run(_mcp_session(served.url, work=work))
+    assert found.isError and "at most 10 terms" in str(found.content)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_without_an_index_saving_a_search_is_refused_as_every_route_refuses(tmp_path, capfd):
+    """POST and DELETE /api/saved answered 500 where every other route answers 503 while there is
+    no index; the call API's /save_search said a bare "no index in DIR"."""
+    from clipsearch import ModelSpec, Settings
+
+    settings = Settings(index_dir=tmp_path / "none", cache_dir=tmp_path / "cache", model=ModelSpec(name="demo"))
+    demo = build_demo(None, settings)
+    demo.queue()
+    port = free_port()
+    launch(demo, mcp=False, server_name="127.0.0.1", server_port=port, quiet=True, **launch_options(settings, None))
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        answers = [httpx.post(url + "api/saved", data={"name": "reds", "q": "red"}, timeout=30),
+                   httpx.delete(url + "api/saved", params={"name": "reds"}, timeout=30),
+                   httpx.get(url + "api/search", params={"q": "red"}, timeout=30)]
+        assert [answer.status_code for answer in answers] == [503, 503, 503]
+        assert all("build one with `python -m indexer" in answer.json()["error"] for answer in answers)
+        client = Client(url, verbose=False, download_files=False)
+        try:
+            with pytest.raises(AppError, match=f"No index in {settings.index_dir} yet: build one with"):
+                client.predict("reds", "red", api_name="/save_search")
+        finally:
+            client.close()
+    finally:
+        demo.close()
+        demo.handlers.close()
+    assert not (tmp_path / "none").exists()  # nothing made in its place
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_head_answers_as_get_without_the_body(served, demo_engine):
