@@ -281,7 +281,8 @@ def photo(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
     record = video or _indexed(handlers, path)
     if not os.path.isfile(record.path):
         raise ApiError(404, "that photo is not on disk now (a disk not mounted?)")
-    return FileResponse(record.path, filename=os.path.basename(record.path), content_disposition_type=(
+    name = os.fsencode(os.path.basename(record.path)).decode("utf-8", "replace")  # a header holds no surrogate
+    return FileResponse(record.path, filename=name, content_disposition_type=(
         "inline" if video else "attachment"), media_type=mimetypes.guess_type(record.path)[0] if video else None)
 
 

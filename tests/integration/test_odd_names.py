@@ -71,6 +71,13 @@ def test_rest_answers_and_takes_its_own_form_back(server, odd_library):
         inside = http.get("api/search", params={"q": "a picture", "k": 4, "min_score": 0, "folder": shown(folder)})
         assert inside.status_code == 200 and len(inside.json()["results"]) == 2
         assert {h["file"] for h in inside.json()["results"]} == {shown(cafe), shown(cafe.replace(".jpg", " (2).jpg"))}
+        server.demo.handlers.originals = True  # --originals: the photo whole, under a name a header can hold
+        try:
+            whole = http.get("api/photo", params={"file": hit["file"]})  # was a 500 (UnicodeEncodeError)
+        finally:
+            server.demo.handlers.originals = False
+        assert whole.status_code == 200 and whole.content == open(os.fsencode(cafe), "rb").read()
+        assert whole.headers["content-disposition"] == "attachment; filename*=utf-8''caf%EF%BF%BD.jpg"
 
 
 def test_gradio_api_search_similar_and_duplicates(server, odd_library):
