@@ -18,6 +18,7 @@ import httpx
 
 from clipsearch import ClipSearchError, MomentResult, Region, SearchResult, UnreadableImage
 from clipsearch.region import read_query_picture
+from clipsearch.web_names import local_path, web_path
 
 from .flags import image_refused
 from .saved import no_such
@@ -47,14 +48,15 @@ def search(url: str, args: argparse.Namespace, picture: str | None,
     # how many scored less, or which scored best when none reaches it, as it says for a search here
     fields: dict[str, Any] = {"k": args.k, "min_score": 0, "fold": int(not args.no_fold),
                               **({"ranked": 1} if args.min_score != "auto" else {})}
-    fields.update({name: value for name, value in (
+    fields.update({name: _sendable(value, name == "folder") for name, value in (
         ("saved", args.saved), ("q", args.query.strip()), ("folder", args.folder), ("since", args.since),
         ("until", args.until), ("region", region and str(region))) if value})
     try:
         with httpx.Client(base_url=url.rstrip("/") + "/", timeout=TIMEOUT) as http:
             if picture:
                 data = _read(picture)
-                answer = http.post("api/search", data=fields, files={"image": (Path(picture).name, data)})
+                name = _sendable(Path(picture).name, path=True)
+                answer = http.post("api/search", data=fields, files={"image": (name, data)})
             else:
                 answer = http.get("api/search", params=fields)
     except httpx.InvalidURL as exc:
@@ -74,7 +76,8 @@ def search(url: str, args: argparse.Namespace, picture: str | None,
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):  # HTML, or another JSON
         raise ServerError(f"{_shown(url)} answered {answer.status_code}, not a clipsearch answer{WHICH}")
     hits = [_hit(result, args.min_score) for result in body["results"]]
-    heads = {id(hit): result.get("near_duplicate_of") for hit, result in zip(hits, body["results"], strict=True)}
+    heads = {id(hit): result.get("near_duplicate_of") and local_path(result["near_duplicate_of"])
+             for hit, result in zip(hits, body["results"], strict=True)}
     moments = [_moment(found, args.min_score) for found in body.get("moments", [])]
     return hits, None if args.no_fold else Folding(heads), moments
 
@@ -116,6 +119,18 @@ class Folding:
         return [(by_path[head], under) for head, under in copies.items()]
 
 
+def _sendable(value: Any, path: bool = False) -> Any:
+    r"""A field as HTTP can carry it. A byte that is not UTF-8 (a Latin-1 name or terminal: a lone
+    surrogate here) stopped the request with a traceback: in a path it goes as ``\xNN``, which the
+    server reads back as that byte (``web_names.local_path``), as it sends the results' paths; in
+    words as U+FFFD, which is what the model's tokenizer reads a lone surrogate as in a search here."""
+    if not isinstance(value, str):
+        return value
+    if path:
+        return web_path(value)
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _read(picture: str) -> bytes:
     """The ``--image`` file's bytes, to send; one it cannot read (a folder, a file it may not read)
     or over the limit a search here takes (an endless pipe: refused after 50 MB read, not streamed to
@@ -133,12 +148,12 @@ def _strong(found: dict[str, Any], cut: str | float) -> bool:
 
 
 def _hit(result: dict[str, Any], cut: str | float) -> SearchResult:
-    return SearchResult(result["file"], result["score"], result["width"], result["height"], result["date_taken"],
+    return SearchResult(local_path(result["file"]), result["score"], result["width"], result["height"], result["date_taken"],
                         result["size"], result["mtime_ns"], _strong(result, cut), result.get("text"))
 
 
 def _moment(found: dict[str, Any], cut: str | float) -> MomentResult:
-    return MomentResult(found["file"], found["at"], found["score"], found["duration"], found["width"], found["height"],
+    return MomentResult(local_path(found["file"]), found["at"], found["score"], found["duration"], found["width"], found["height"],
                         found["date_taken"], found["size"], found["mtime_ns"], _strong(found, cut), tuple(found["also"]),
                         found.get("words"))
 

@@ -13,33 +13,10 @@ from __future__ import annotations
 import functools
 import inspect
 import os
-import re
 from typing import Any
 from urllib.parse import quote
 
-_ESCAPED = re.compile(rb"\\x([89a-f][0-9a-f])")  # what backslashreplace writes for a byte >= 0x80
-
-
-def web_path(path: str) -> str:
-    r"""``path`` as valid Unicode: a byte that is not UTF-8 as ``\xNN``; any other path is itself."""
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def local_path(text: str) -> str:
-    r"""The path ``web_path`` made ``text`` from: ``\xNN`` back to its byte where the bytes are then
-    not UTF-8 (a name that merely holds a backslash, an x and two digits stays as it is)."""
-    if "\\x" not in text:
-        return text
-    raw = _ESCAPED.sub(lambda m: bytes([int(m.group(1), 16)]), text.encode("utf-8"))
-    try:
-        raw.decode("utf-8")
-        return text
-    except UnicodeDecodeError:
-        return os.fsdecode(raw)
+from clipsearch.web_names import local_path, web_path  # noqa: F401 - the names the web app imports from here
 
 
 def file_url(path: str) -> str:

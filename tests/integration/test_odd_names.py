@@ -125,3 +125,21 @@ def test_the_command_lines_print_the_names_own_bytes_and_valid_json(odd_library,
     index = ["--index", str(tmp_path / "index2"), "--model", "demo"]  # a first run: the next would not read it again
     skipped = json.loads(run("indexer", str(broken), *index, "--json").stdout.splitlines()[-1])["skipped"]
     assert [os.path.basename(p) for paths in skipped.values() for p in paths] == [os.fsdecode(b"d\xe9j\xe0.jpg")]
+
+
+def test_search_server_sends_such_a_name_and_prints_what_a_search_here_prints(server, odd_library, capsysbinary):
+    """`clipsearch search --server` ended in a traceback (httpx: UnicodeEncodeError) for a folder, a
+    picture's file name or words holding a byte that is not UTF-8; a search here took them."""
+    import cli.search
+
+    settings, folder = odd_library
+    index = str(settings.index_dir)
+    for ask in (["a picture", "--folder", folder, "--min-score", "0"],
+                ["--image", os.path.join(folder, "caf\udce9.jpg"), "-k", "3", "--min-score", "0"],
+                ["caf\udce9", "-k", "3", "--min-score", "0"]):
+        assert cli.search.main(["search", *ask, "--index", index]) == 0, ask
+        here = capsysbinary.readouterr()
+        assert cli.search.main(["search", *ask, "--server", server.url]) == 0, ask
+        there = capsysbinary.readouterr()
+        assert there.out == here.out and there.err == here.err and here.out, (ask, here, there)
+    assert b"caf" in here.out  # the folder's two photos, the picture's copy, or the words' best

@@ -24,6 +24,18 @@ def test_a_name_holding_a_backslash_x_stays_itself():
     assert local_path("/photos/C:\\xyz.jpg") == "/photos/C:\\xyz.jpg"  # not two hex digits
 
 
+def test_a_file_named_with_a_backslash_x_and_a_byte_is_that_file(tmp_path):
+    """'lit\\xe9.webp' as written (a backslash, an x, e, 9: no odd byte) came back as 'lit\\udce9.webp',
+    a file that is not there: its own thumbnail link and Find similar answered 404."""
+    literal = tmp_path / "lit\\xe9.webp"
+    literal.write_bytes(b"RIFF")
+    assert local_path(str(literal)) == str(literal)
+    odd = tmp_path / "caf\udce9.jpg"  # only the byte's file there: the escape names it
+    odd.write_bytes(b"x")
+    assert local_path(str(tmp_path / "caf\\xe9.jpg")) == str(odd)
+    assert local_path("/nowhere/caf\\xe9.jpg") == "/nowhere/caf\udce9.jpg"  # neither there: the byte
+
+
 def test_web_safe_walks_an_answer_and_leaves_other_values():
     answer = {"results": [{"file": ODD, "score": 0.5, "strong": True, "tags": (ODD, 3)}], ODD: None}
     assert web_safe(answer) == {"results": [{"file": SHOWN, "score": 0.5, "strong": True, "tags": (SHOWN, 3)}],
