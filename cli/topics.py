@@ -9,11 +9,14 @@ import argparse
 import sys
 from typing import Any
 
-from clipsearch import InvalidQuery, SearchEngine, Settings
+from clipsearch import InvalidQuery, SearchEngine, Settings, UnreadableImage
+from clipsearch.file_reading import read_at_most
 from clipsearch.reports import counted
 
 from . import flags
 from .terminal import shown
+
+MAX_WORDS_BYTES = 10 * 2**20  # a list of words: 10 MB is some 500,000 of them
 
 
 def add_parser(sub: Any) -> None:
@@ -65,12 +68,20 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
 
 def read_words(path: str) -> list[str]:
     """The words of ``--words FILE``: one a line, blank lines and ``#`` comments left out; a
-    ``ValueError`` that names the flag for a file that cannot be read or holds none."""
+    ``ValueError`` that names the flag for a file that cannot be read or holds none. At most
+    ``MAX_WORDS_BYTES`` are read, and a device or a pipe nothing writes to is refused unread
+    (``file_reading``): ``/dev/zero`` filled the memory, and an idle pipe waited for ever."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            words = [line.strip() for line in handle if line.strip() and not line.lstrip().startswith("#")]
+        data = read_at_most(path, MAX_WORDS_BYTES)
+        if len(data) > MAX_WORDS_BYTES:
+            raise UnreadableImage(path, "file too large", f"more than {MAX_WORDS_BYTES // 2**20} MB")
+        words = [line.strip() for line in data.decode("utf-8").splitlines()
+                 if line.strip() and not line.lstrip().startswith("#")]
     except OSError as exc:
         raise ValueError(f"argument --words: cannot read {path}: {exc.strerror or exc}") from None
+    except UnreadableImage as exc:  # a folder, a device, an idle pipe, too large: what it is
+        raise ValueError(f"argument --words: cannot read {path}: {exc.reason}"
+                         f"{f' ({exc.detail})' if exc.detail else ''}; give a text file, one word a line") from None
     except UnicodeDecodeError as exc:
         raise ValueError(f"argument --words: cannot read {path}: not UTF-8 text (byte {exc.start + 1}); "
                          "save it as UTF-8") from None

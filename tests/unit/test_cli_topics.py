@@ -4,6 +4,7 @@ file is a usage error (an engine stand-in: no model, no index)."""
 from __future__ import annotations
 
 import json
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -49,14 +50,19 @@ def test_a_words_file_that_is_not_utf8_is_a_usage_error_not_a_traceback(engine, 
                                     "not UTF-8 text (byte 7); save it as UTF-8")
 
 
-@pytest.mark.parametrize("name, said", [("none.txt", "No such file or directory"), ("", "Is a directory"),
-                                        ("empty.txt", "holds no words")])
+@pytest.mark.parametrize("name, said", [
+    ("none.txt", "No such file or directory"), ("", "not a file (a folder)"), ("empty.txt", "holds no words"),
+    ("/dev/zero", "not a file (a device)"),  # read for ever, memory filling
+    ("idle-pipe", "empty file (a pipe nothing is writing to)"),  # waited for ever
+    ("big.txt", "file too large")])
 def test_a_words_file_that_cannot_be_used_is_a_usage_error_before_the_model_loads(name, said, tmp_path, monkeypatch,
                                                                                   capsys):
     """``topics --words /nonexistent`` ended with exit 1 ("failed") and no usage: a bad path given
     to a flag is a usage error (README: exit 2), said under the usage of ``topics`` with the flag's
     name, and no engine (no model) is made for it."""
     (tmp_path / "empty.txt").write_text("# only a comment\n\n")
+    os.mkfifo(tmp_path / "idle-pipe")
+    (tmp_path / "big.txt").write_text("a word\n" * (cli.topics.MAX_WORDS_BYTES // 7 + 1))
     monkeypatch.setattr(cli.topics, "SearchEngine", SimpleNamespace(
         for_reading=lambda *_, **__: pytest.fail("a model was loaded for a --words it cannot use")))
     assert cli.search.main(["topics", "--index", str(tmp_path), "--words", str(tmp_path / name)]) == 2
