@@ -126,6 +126,23 @@ def test_a_search_with_a_photo_keeps_a_copy_that_outlives_the_file_it_came_from(
     assert "photo" not in kept.shown() and kept.shown()["photo_name"] == "IMG_0016.jpg"
 
 
+def test_a_folder_and_a_photo_named_in_bytes_that_are_not_utf8_are_saved_and_read_back(tmp_path):
+    """A Latin-1 folder or photo name (a lone surrogate here) stopped the save ("surrogates not
+    allowed"), and left the photo's copy behind with no search using it."""
+    index = tmp_path / "index"
+    index.mkdir()
+    odd = os.fsdecode(os.fsencode(tmp_path) + b"/Fotos d\xe9t\xe9")
+    os.mkdir(odd)
+    source = _photo(odd + "/caf\udce9.jpg")
+    saved = SavedSearches(index)
+    kept = saved.save(SavedSearch("caf\u00e9s", "a caf\u00e9", folder=odd), source)
+    assert kept.folder == odd and kept.photo_name == "caf\udce9.jpg"
+    assert SavedSearches(index).get("caf\u00e9s") == kept  # read back: the same folder, the same name
+    text = (index / PHOTO_FILE_NAME).read_bytes().decode("utf-8")  # still UTF-8 text, readable
+    assert "caf\u00e9s" in text and "\\udce9" in text
+    assert os.listdir(index / PHOTOS) == [os.path.basename(kept.photo)]
+
+
 def test_a_photo_alone_is_a_search_and_its_copy_goes_with_the_last_search_using_it(tmp_path):
     source = _photo(tmp_path / "cat.png")
     saved = SavedSearches(tmp_path)
