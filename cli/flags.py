@@ -117,9 +117,13 @@ def _closed_streams_to_null() -> None:
     """Open the null device where stdout or stderr was closed before the process began (Python
     then has None for it, and ``sys.stdout.flush()`` ended in a traceback). Its descriptor takes it
     too, while it is free: a file opened later (the index's) must not get descriptor 1 or 2, where
-    a library or a child process would write its output into it."""
+    a library or a child process would write its output into it. One open for reading only is a
+    file of whoever started the process (pyenv's shim, run with ``2>&-``, leaves its own script
+    there): Python's stream alone goes to the null device, as its first write failed (EBADF)."""
     for fd, name in ((1, "stdout"), (2, "stderr")):
         if getattr(sys, name) is not None:
+            if _read_only(fd):
+                setattr(sys, name, open(os.devnull, "w"))  # kept open for the process's life
             continue
         try:
             os.fstat(fd)
@@ -131,6 +135,19 @@ def _closed_streams_to_null() -> None:
             setattr(sys, name, open(fd, "w", closefd=False))
         else:  # already another file's: Python's stream alone goes to the null device
             setattr(sys, name, open(os.devnull, "w"))  # kept open for the process's life
+
+
+def _read_only(fd: int) -> bool:
+    """Whether descriptor ``fd`` is open for reading only (False where it is not open, or on a
+    system without ``fcntl``)."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        return fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
+    except OSError:
+        return False
 
 
 def paths_as_bytes() -> None:

@@ -81,6 +81,22 @@ def test_a_command_run_with_stdout_or_stderr_closed_runs_with_nothing_to_print_t
         assert int(written.read_text()) > 2
 
 
+def test_a_command_whose_stdout_or_stderr_is_a_file_open_for_reading_runs_with_nothing_to_print_to(tmp_path):
+    """pyenv's shim run with ``2>&-`` leaves its own script on descriptor 2, open for reading:
+    `clipsearch search` printed its results, then its first line to stderr failed (EBADF), exit 1."""
+    held = tmp_path / "held.txt"
+    held.write_text("a file of whoever started the command\n")
+    speaking = CLOSED.replace('print("the summary")', 'print("the summary"); print("a note", file=sys.stderr)')
+    for fd in (1, 2):
+        written = tmp_path / f"index-{fd}"
+        child = subprocess.run(["sh", "-c", f'exec "$0" "$@" {fd}<"{held}"', sys.executable, "-c", speaking,
+                                str(written)], cwd=REPO, capture_output=True, timeout=60,
+                               env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert child.returncode == 0, child.stderr
+        assert (child.stderr if fd == 1 else child.stdout) == (b"a note\n" if fd == 1 else b"the summary\n")
+        assert held.read_text() == "a file of whoever started the command\n" and int(written.read_text()) > 2
+
+
 def test_the_commands_that_print_results_are_wrapped():
     for main in (cli.search.main, indexer.cli.main, webui_main.main):
         assert main.__wrapped__ is not None and main.__name__ == "main"
