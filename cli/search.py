@@ -364,7 +364,10 @@ def _print_photos(hits: list, listed: list, folded: dict, auto: bool, cut, newes
         if auto:
             kept = f"{len(listed)} strong match{'es' * (len(listed) != 1)}" if listed else "No strong match"
         else:  # a flat cut-off: say so, or a number above every score prints nothing at all
-            kept = (f"{len(listed)} scored {cut:g} or more" if listed else
+            scored = sum(h.score >= cut for h in listed)  # the others are listed for their words
+            words = len(listed) - scored
+            kept = (f"{scored} scored {cut:g} or more" + (f" and {words} matched by {'its' if words == 1 else 'their'}"
+                                                          " words" if words else "") if listed else
                     f"No result scored {cut:g} or more (the best scored {max(h.score for h in hits):.3f})")
         print(f"{kept}; {len(hits) - len(listed)} weaker hidden (--min-score 0 shows all)", file=sys.stderr)
     away = sum(not os.path.exists(h.path) for h in listed if id(h) not in folded)

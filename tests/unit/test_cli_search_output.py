@@ -81,3 +81,15 @@ def test_a_score_that_rounds_to_zero_prints_without_a_minus_sign(tmp_path, capsy
     print_hits([hit(tmp_path / "a.jpg", -0.0002), hit(tmp_path / "b.jpg", -0.0123)], as_json=False)
     out = capsys.readouterr().out
     assert out == f"0.000\t{tmp_path / 'a.jpg'}\n-0.012\t{tmp_path / 'b.jpg'}\n"  # not "-0.000"
+
+
+def test_a_flat_cut_off_counts_the_photos_listed_for_their_words_apart(tmp_path, capsys):
+    """A photo whose words matched is listed under a flat --min-score whatever its score; the note
+    said "2 scored 0.5 or more" where one of the two scored 0.218."""
+    sign = SearchResult(str(tmp_path / "sign.jpg"), 0.218, 10, 10, None, 1, 0, True, "[WAFFLE] 58.14")
+    print_hits([hit(tmp_path / "a.jpg", 0.6), sign, hit(tmp_path / "b.jpg", 0.3, strong=False)], as_json=False, cut=0.5)
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1] == f"0.218\t{tmp_path / 'sign.jpg'}\t[WAFFLE] 58.14"
+    assert "1 scored 0.5 or more and 1 matched by its words; 1 weaker hidden (--min-score 0 shows all)" in err
+    print_hits([sign, hit(tmp_path / "b.jpg", 0.3, strong=False)], as_json=False, cut=0.5)
+    assert "0 scored 0.5 or more and 1 matched by its words; 1 weaker hidden" in capsys.readouterr().err
