@@ -230,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command in SUBCOMMANDS:  # each one's module parses its flags and prints
             return SUBCOMMANDS[args.command](settings, args, parser)
+        if getattr(args, "folder", None):  # "~/Phone" quoted, or after "=": as saved add, --index and FOLDER read it
+            args.folder = os.path.expanduser(args.folder)
         if args.server:
             return _remote(parser, args)
         return _local(parser, args, settings)

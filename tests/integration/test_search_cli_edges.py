@@ -132,3 +132,15 @@ def test_saved_add_reads_an_endless_photo_only_to_the_limit(small_index, tmp_pat
     writer["thread"].join(timeout=60)
     assert done.returncode == 2 and f"argument --photo: {fifo}: file too large" in done.stderr, done.stderr
     assert writer["written"] <= LIMIT + 2 * len(zeros), writer["written"]
+
+
+def test_a_folder_given_from_home_as_a_tilde_is_that_folder(small_index):
+    """`--folder '~/photos'` (quoted, or after an '=', where the shell leaves it) searched a folder
+    named '~' in the current one: "No result"; saved add, --index and FOLDER read it as home."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(small_index)}
+    index = str(small_index / "index")
+    for folder in (["--folder", "~/photos"], ["--folder=~/photos"]):
+        done = subprocess.run([sys.executable, "-m", "clipsearch", "search", "a picture", *folder, "--index", index,
+                               "--min-score", "0"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert len(done.stdout.splitlines()) == 4 and "No result" not in done.stderr, (folder, done.stderr)
