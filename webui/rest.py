@@ -287,9 +287,12 @@ def photo(handlers: Handlers, fields: dict[str, str]) -> FileResponse:
 
 
 def _indexed(handlers: Handlers, path: str, video: bool = False) -> Any:
-    """The index's record of the photo (or ``video``) at ``path``; a 404 for any path it does not hold."""
+    """The index's record of the photo (or ``video``) at ``path``; a 404 for any path it does not hold
+    (a 400 for an indexed video asked as a photo: it has a frame a moment, named by ``at``)."""
     with translated():
         if (record := (handlers.engine().video_record if video else handlers.engine().record)(path)) is None:
+            if not video and handlers.engine().video_record(path) is not None:
+                raise ApiError(400, "that is a video: give at=SECONDS, the moment whose frame to show")
             raise ApiError(404, f"that {'video' if video else 'photo'} is not in the index")
     return record
 

@@ -58,6 +58,8 @@ def test_rest_search_lists_the_moments_with_their_frames(served):
     wrong = httpx.get(server.url + "api/thumbnail", params={"file": str(library / "party.mp4"), "at": "soon"},
                       timeout=30)
     assert wrong.status_code == 400 and "seconds" in wrong.json()["error"]
+    bare = httpx.get(server.url + "api/thumbnail", params={"file": str(library / "party.mp4")}, timeout=30)
+    assert bare.status_code == 400 and "give at=SECONDS" in bare.json()["error"]  # was "not in the index"
 
 
 def test_rest_similar_lists_the_moments_like_the_photo(served):
