@@ -196,8 +196,11 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
 def _outside(handlers: Handlers, hits: list, where: Any) -> dict:
     """The answer's ``note`` where a folder filter found nothing because the index covers no photo in
     that folder (``filters.uncovered``, as the page's status line says it), else no such key: a script
-    or an assistant is told why, not left with an empty list."""
+    or an assistant is told why, not left with an empty list; and where a folder or dates the index
+    covers hold no photo, that, as the command line says it."""
     outside = uncovered(handlers.engine, hits, where)
+    if not outside and not hits and where is not None:
+        outside = "no indexed photo is in that folder and date range"
     return {"note": f"No results: {outside}"} if outside else {}
 
 

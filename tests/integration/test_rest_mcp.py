@@ -101,7 +101,8 @@ def test_get_search_filters_by_folder_date_and_cut_off(served, demo_engine, samp
         auto = http.get("api/search", params={"q": "a blue star", "k": 50, "min_score": "auto"}).json()["results"]
         assert auto == strong  # as the command line spells it
         future = http.get("api/search", params={"q": "a blue star", "since": "2999-01-01"}).json()
-        assert future["results"] == []
+        assert future["results"] == []  # said, as the command line says it (an empty list before)
+        assert future["note"] == "No results: no indexed photo is in that folder and date range"
         past = http.get("api/search", params={"q": "a blue star", "until": "2999-01-01", "k": 7}).json()
         assert len(past["results"]) == 7
         # Words that name nothing this library holds (clipsearch.calibration; with the demo model
