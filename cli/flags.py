@@ -153,9 +153,14 @@ def _read_only(fd: int) -> bool:
 def paths_as_bytes() -> None:
     r"""Let stdout and stderr write a file name that is not UTF-8 (Latin-1 bytes from an old
     archive: ``'caf\udce9.jpg'`` in Python) as its own bytes, which a script can open again. Under
-    a UTF-8 locale Python writes them strictly, and such a name ended a command in a traceback."""
+    a UTF-8 locale Python writes them strictly, and such a name ended a command in a traceback;
+    stderr writes them as ``\udcXX`` (a warning's "skipping PATH"), neither the name's bytes nor a
+    form anything reads back: in UTF-8 it writes their bytes too."""
     for stream in (sys.stdout, sys.stderr):
-        if getattr(stream, "errors", None) == "strict" and callable(getattr(stream, "reconfigure", None)):
+        errors = getattr(stream, "errors", None)
+        utf8 = str(getattr(stream, "encoding", "")).lower().replace("-", "") == "utf8"
+        if (errors == "strict" or (errors == "backslashreplace" and utf8)) and callable(
+                getattr(stream, "reconfigure", None)):
             stream.reconfigure(errors="surrogateescape")
 
 

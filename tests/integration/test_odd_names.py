@@ -122,6 +122,11 @@ def test_the_command_lines_print_the_names_own_bytes_and_valid_json(odd_library,
     index = ["--index", str(tmp_path / "index"), "--model", "demo"]
     report = run("indexer", str(broken), *index)
     assert b"d\xe9j\xe0.jpg" in report.stdout + report.stderr
+    # Its warning on stderr, where Python writes such a byte as "\udce9" by default: the bytes too.
+    plain = {k: v for k, v in env.items() if k != "PYTHONIOENCODING"} | {"LC_ALL": "C.UTF-8"}
+    warned = subprocess.run([sys.executable, "-m", "indexer", str(broken), "--index", str(tmp_path / "index3"),
+                             "--model", "demo"], capture_output=True, cwd=REPO, env=plain, timeout=300)
+    assert warned.returncode == 0 and b"skipping " + os.fsencode(broken) + b"/d\xe9j\xe0.jpg" in warned.stderr
     index = ["--index", str(tmp_path / "index2"), "--model", "demo"]  # a first run: the next would not read it again
     skipped = json.loads(run("indexer", str(broken), *index, "--json").stdout.splitlines()[-1])["skipped"]
     assert [os.path.basename(p) for paths in skipped.values() for p in paths] == [os.fsdecode(b"d\xe9j\xe0.jpg")]
