@@ -73,8 +73,11 @@ class Region:
             edges = (self.left * width, self.top * height, self.right * width, self.bottom * height)
         left, top, right, bottom = (round(edge) for edge in edges)
         if min(right - left, bottom - top) < MIN_SIDE:
+            # 0.5,0.5,1.2,0.9: fractions with one past 1, read as pixels (a number over 1): say so
+            meant = (" (read as pixels, as a number is over 1: fractions go from 0 to 1)"
+                     if self.pixels and max(edges) < 2 else "")
             raise InvalidQuery(f"the region {self} is {right - left} x {bottom - top} pixels of a {width} x {height} "
-                               f"picture: too small to search with (at least {MIN_SIDE} on each side)")
+                               f"picture: too small to search with (at least {MIN_SIDE} on each side){meant}")
         return left, top, right, bottom
 
     def check(self, picture: str | os.PathLike) -> None:

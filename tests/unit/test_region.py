@@ -69,6 +69,11 @@ def test_a_region_past_the_photo_or_too_small_is_refused_with_the_photos_size():
         parse_region("0,0,401,300").cut(quarters())
     with pytest.raises(InvalidQuery, match=f"too small to search with .at least {MIN_SIDE}"):
         parse_region("0,0,0.02,0.5").cut(quarters())  # 8 pixels wide
+    with pytest.raises(InvalidQuery, match=r"1 x 1 pixels .* \(read as pixels, as a number is over 1: fractions go "
+                                           r"from 0 to 1\)$"):
+        parse_region("0.5,0.5,1.2,0.9").cut(quarters())  # fractions meant, one past 1: "1 x 1 pixels" alone
+    with pytest.raises(InvalidQuery, match=r"on each side\)$"):
+        parse_region("0,0,10,10").cut(quarters())  # pixels meant: no word of fractions
     with pytest.raises(InvalidQuery, match="numbers of 0 or more"):
         Region(float("nan"), 0, 1, 1)
 
