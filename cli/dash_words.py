@@ -93,11 +93,10 @@ def _separate_values(action: argparse.Action, word: str) -> bool:
 def _is_dash_word(parser: argparse.ArgumentParser, word: str) -> bool:
     if len(word) < 3 or word[0] != "-" or not word[1].isalpha():
         return False  # "-x" alone is more likely a flag mistyped than a word; "-1" is a number
-    if not any(action.dest == QUERY for action in parser._actions):
-        return False  # argparse says it is not an argument of this command
+    query = any(action.dest == QUERY for action in parser._actions)
     name = word.split("=", 1)[0]
     options = [option for option in _long_options(parser) if option.startswith(f"-{name}")]
-    if options:  # -folder DIR: a flag with one dash too few, not the word "folder" to subtract
-        parser.error(f"unrecognized option {name} (did you mean {' or '.join(options)}? to subtract the "
-                     f"word, write it in the query: \"... - {word[1:]}\")")
-    return True
+    if options:  # -folder DIR, info -json: a flag with one dash too few, not the word "folder" to subtract
+        subtract = f" to subtract the word, write it in the query: \"... - {word[1:]}\"" if query else ""
+        parser.error(f"unrecognized option {name} (did you mean {' or '.join(options)}?{subtract})")
+    return query  # else argparse says it is not an argument of this command

@@ -76,7 +76,11 @@ def test_options_are_still_options_and_a_wrong_one_says_what_is_wrong(capsys):
     for argv, said in ((["search", "beach", "--min-scroe", "0.3"], "unrecognized option --min-scroe (did you mean "
                         "--min-score?)"),
                        (["search", "beach", "-folder", "x"], "unrecognized option -folder (did you mean --folder?"),
-                       (["search", "beach", "-x"], "unrecognized arguments: -x")):
+                       (["search", "beach", "-x"], "unrecognized arguments: -x"),
+                       # no query there: argparse's top-level "unrecognized arguments: -json" before
+                       (["info", "-json"], "info: error: unrecognized option -json (did you mean --json?)\n"),
+                       (["duplicates", "-bursts"], "usage: python -m clipsearch duplicates "),
+                       (["duplicates", "-bursts"], "unrecognized option -bursts (did you mean --bursts?)\n")):
         with pytest.raises(SystemExit) as end:
             cli.search.main(argv)
         assert end.value.code == 2 and said in capsys.readouterr().err, argv
