@@ -161,7 +161,8 @@ def paths_as_bytes() -> None:
         utf8 = str(getattr(stream, "encoding", "")).lower().replace("-", "") == "utf8"
         if (errors == "strict" or (errors == "backslashreplace" and utf8)) and callable(
                 getattr(stream, "reconfigure", None)):
-            stream.reconfigure(errors="surrogateescape")
+            with contextlib.suppress(OSError, ValueError):  # a stream whose file was swapped under it
+                stream.reconfigure(errors="surrogateescape")  # (seekable once, a pipe now: ESPIPE): as it is
 
 
 def json_text(value: Any, **options: Any) -> str:

@@ -101,3 +101,17 @@ def test_the_commands_that_print_results_are_wrapped():
     for main in (cli.search.main, indexer.cli.main, webui_main.main):
         assert main.__wrapped__ is not None and main.__name__ == "main"
     assert flags.ends_quietly(lambda argv=None: 3)() == 3
+
+
+def test_a_stream_that_cannot_be_reconfigured_is_left_as_it_is(monkeypatch):
+    """A stream made on a seekable file whose descriptor became a pipe since (a forked worker's, the
+    tests' warm processes) raised ESPIPE as its errors were changed: every command ended there."""
+    class Swapped:
+        errors, encoding = "backslashreplace", "utf-8"
+
+        def reconfigure(self, **_):
+            raise OSError(29, "Illegal seek")
+
+    monkeypatch.setattr(sys, "stderr", Swapped())
+    flags.paths_as_bytes()  # no OSError
+    assert sys.stderr.errors == "backslashreplace"
