@@ -7,6 +7,7 @@ by SIGKILL, so a dead indexer never blocks the next one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -17,7 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import IndexLocked, IndexUnusable
+from .errors import IndexLocked, IndexUnusable, StoreWriteError, disk_full_note
 from .stores.layout import LOCK_NAME
 
 try:
@@ -40,8 +41,8 @@ class IndexLock:
 
     def acquire(self) -> IndexLock:
         while True:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 handle = open(self.path, "a+")
                 if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # a device: no lock at all
                     handle.close()
@@ -51,6 +52,8 @@ class IndexLock:
             except (IsADirectoryError, io.UnsupportedOperation):  # a folder, a named pipe (no seek)
                 raise IndexUnusable(f"cannot take the lock {self.path}: it is not a file; remove it "
                                     "(the next run makes it anew)") from None
+            except OSError as exc:  # a read-only share or volume, a folder it may not write in
+                raise StoreWriteError(_cannot_write(self.path.parent, exc)) from None
             if fcntl is not None:
                 try:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -147,6 +150,15 @@ def holder(folder: str | Path) -> str | None:
             return None
     except OSError:  # no lock file (no run yet), or one that cannot be read: nobody to name
         return None
+
+
+def _cannot_write(folder: Path, exc: OSError) -> str:
+    """Why a writer cannot use the index in ``folder``: "cannot write the index in /mnt/idx:
+    read-only file system", said before anything is written (searching it still works)."""
+    why = (exc.strerror or str(exc)).lower()
+    note = disk_full_note(exc) or (" (give write access to it, or use another index folder)"
+                                   if exc.errno in (errno.EACCES, errno.EPERM) else "")
+    return f"cannot write the index in {folder}: {why}{note}"
 
 
 def _is_at(handle, path: Path) -> bool:

@@ -183,6 +183,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
         engine.set_text_reading(args.ocr)
     if args.videos is not None and not args.dry_run:
         engine.set_video_reading(args.videos)
+    _check_removals(parser, args, engine)
     removed: dict[str, int] = {}  # folder -> the photos it forgot (would, in a dry run): in --json
     for folder in args.remove:
         count = removed[os.path.abspath(folder.expanduser())] = engine.remove_folder(folder.expanduser(), dry_run=args.dry_run)
@@ -259,6 +260,19 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error("--ray-address needs --embedder ray")
     flags.check_store(parser, args)
     flags.check_pretrained(parser, args)
+
+
+def _check_removals(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: SearchEngine) -> None:
+    """A usage error (exit 2) for a ``--remove`` that names a file, said before anything is removed:
+    it takes folders, and a photo's name matched none of its photos while it was recorded as left
+    out of later runs, which still indexed it. A file left where a folder the index holds was (its
+    disk unmounted) is that folder: removed as asked."""
+    for folder in args.remove:
+        where = folder.expanduser()
+        if (where.exists() and not where.is_dir() and os.path.abspath(where) not in engine.info()["folders"]
+                and not engine.remove_folder(where, dry_run=True)):
+            parser.error(f"--remove takes a folder: {folder} is a file (a photo leaves the index when "
+                         "its file is deleted, or its folder removed)")
 
 
 def _check_not_the_index(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

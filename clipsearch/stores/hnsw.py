@@ -89,6 +89,8 @@ class HnswStore:
             forget_snapshots(folder)
         db = connect(db_path, reader=not create)
         try:
+            if create:  # first: a folder it may not write in is said before anything is upgraded
+                _remove_stale_temp_files(folder)
             have = _open_stamp(db, folder, stamp, create)
         except BaseException:
             db.close()
@@ -97,7 +99,6 @@ class HnswStore:
         store._graph, store._graph_gen = store._fresh_graph()
         store._catch_up()
         if create:
-            store._remove_stale_temp_files()
             store._write_manifest()
         return store
 
@@ -328,18 +329,9 @@ class HnswStore:
         self._records.make_durable(gen)  # never a snapshot ahead of what SQLite keeps
         graph.save(snapshot_path(self.folder, gen), snapshot_temp_path(self.folder, gen))
         self._snapshot_gen = gen
-        for old_gen, path in snapshots(self.folder):
-            if old_gen < gen:
-                with contextlib.suppress(OSError):
-                    path.unlink()
-
-    def _remove_stale_temp_files(self) -> None:
-        """Delete snapshots a crashed writer left half-written, unless another writer runs now."""
-        with sole_writer(self.folder) as alone:  # else its temp file may be a snapshot being saved now
-            for entry in os.scandir(self.folder) if alone else ():
-                if is_snapshot_temp(entry.name):
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
+        for path in [path for old_gen, path in snapshots(self.folder) if old_gen < gen]:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def _write_manifest(self) -> None:
         info = {key: value for key, value in self.info().items() if key != "location"}
@@ -377,6 +369,14 @@ class HnswStore:
                 if not self._graph.is_deleted(label):
                     problems.append(f"label {label} is live in the graph but has no record")
         return problems
+
+
+def _remove_stale_temp_files(folder: Path) -> None:
+    """Delete snapshots a crashed writer left half-written, unless another writer runs now."""
+    with sole_writer(folder) as alone:  # else its temp file may be a snapshot being saved now
+        for entry in [e for e in os.scandir(folder) if is_snapshot_temp(e.name)] if alone else ():
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
 
 
 def _open_stamp(db, folder: Path, stamp: dict[str, Any] | None, create: bool) -> dict[str, Any]:
