@@ -35,6 +35,7 @@ class FolderIndexing:
         batch_size: int | None = None,
         workers: int | None = None,
         embedder: FileEmbedder | None = None,
+        removing: Iterable[str | Path] = (),
     ) -> IndexReport:
         """Bring the index up to date with ``folders``: add, update, move and remove.
 
@@ -42,11 +43,15 @@ class FolderIndexing:
         reads the index as it stands, beside a run that holds it (``IndexReport.another_run``). ``embedder``
         hashes, decodes and embeds the new and changed files elsewhere (a ``RayEmbedder``,
         ``clipsearch.distributed``); by default local threads decode and this engine's model embeds.
+        A dry run counts against the index as it will be once the folders ``removing`` are removed
+        (``remove_folder``, which a dry run does not do): as the run that removes them first counts.
         """
         if isinstance(folders, (str, Path)):
             folders = [folders]
         paths = [os.fspath(f) for f in folders]
         with self._writer(dry_run) as store:
+            if dry_run and removing:
+                store = AfterRemoval(store, [os.path.abspath(os.fspath(f)) for f in removing])
             if self._unreadable is None:  # remembered from runs before, beside the index
                 self._unreadable = unreadable_files.load(self.settings.index_dir)
             pipeline = IndexingPipeline(
@@ -111,3 +116,37 @@ class FolderIndexing:
     def batch_size(self) -> int:
         """Images per model call when indexing: the settings' choice, else the encoder's."""
         return self.settings.batch_size or self.encoder.batch_size
+
+
+class AfterRemoval:
+    """A dry run's view of ``store`` with ``folders`` removed (as ``remove_folder`` would, which
+    writes): their photos gone, a folder inside a covered one left out, so that the dry run of
+    ``--remove SUB FOLDER`` scans and counts what the run will."""
+
+    def __init__(self, store: VectorStore, folders: list[str]) -> None:
+        self._store = store
+        info, spelled = store.info(), []
+        for folder in folders:  # as the index spells it, and as remove_folder records it
+            spelled.append(folder := as_covered(folder, covered := info["folders"], quiet=True))
+            info = {**info, "folders": [f for f in covered if not known_under({f: 0}, [folder])],
+                    "left_out": left_out(info, folder)}
+        self._info = info
+        self._gone = set(known_under(store.file_states(), spelled))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def info(self) -> dict[str, Any]:
+        return self._info
+
+    def get(self, path: str) -> Any:
+        return None if path in self._gone else self._store.get(path)
+
+    def records(self, folder: str | None = None) -> Iterator[Any]:
+        return (r for r in self._store.records(folder) if r.path not in self._gone)
+
+    def file_states(self) -> dict[str, tuple[int, int, str]]:
+        return {p: s for p, s in self._store.file_states().items() if p not in self._gone}
+
+    def file_ids(self) -> dict[str, tuple[int, int]]:
+        return {p: i for p, i in self._store.file_ids().items() if p not in self._gone}

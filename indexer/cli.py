@@ -298,8 +298,8 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event, removed: 
             from clipsearch.distributed import ray_embedder
 
             embedder = ray_embedder(engine, address=args.ray_address)
-        report = engine.index_folder(folders, dry_run=args.dry_run, progress=printer.update,
-                                     should_stop=stop.is_set, embedder=embedder)
+        report = engine.index_folder(folders, dry_run=args.dry_run, progress=printer.update, should_stop=stop.is_set,
+                                     embedder=embedder, removing=[f.expanduser() for f in args.remove])
     finally:
         printer.close()
     text = videos = None

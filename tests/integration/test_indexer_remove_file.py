@@ -102,3 +102,21 @@ def test_an_index_on_a_read_only_mount_is_said_in_one_line_and_left_as_it_is(cop
     assert result.returncode == 1 and result.stdout == "", result
     assert result.stderr == f"error: cannot write the index in {index}: read-only file system\n"
     assert held(index) == before
+
+
+@pytest.mark.parametrize("removed", ["2019", "."], ids=["a folder inside", "the run's own folder"])
+def test_a_dry_run_of_a_removal_beside_a_run_counts_what_the_run_does(copy, removed):
+    """``--remove SUB FOLDER --dry-run`` counted SUB's photos as found and unchanged (41 found, 40
+    unchanged), where the run, which removes SUB first and leaves it out, found 25 (24 unchanged);
+    and ``--remove FOLDER FOLDER``'s as unchanged, which the run embeds anew."""
+    photos, index = copy
+    sub = os.path.normpath(photos / removed)
+    runs = [json.loads(run_indexer("--remove", sub, str(photos), *extra, "--json", "--index", str(index)).stdout)
+            for extra in (["--dry-run"], [])]
+    dry, real = ({k: run[k] for k in ("removed_folders", "found", "added", "updated", "moved", "removed",
+                                      "unchanged", "embedded")} for run in runs)
+    assert dry == real
+    if removed == ".":
+        assert real["added"] == real["embedded"] == 20
+    else:
+        assert 0 < real["removed_folders"][sub] < 20 and real["found"] == real["unchanged"] == 20 - real["removed_folders"][sub]
