@@ -74,8 +74,10 @@ class FileClassifying:
     def _skip(self, item: InspectedFile, state: _RunState) -> None:
         stat, reason = item.stat, item.error.reason
         state.report.skip(stat.path, reason)
-        # An indexed photo broken since (a sync cut short): its record stays, said in the summary
-        state.report.kept_unreadable += stat.path in state.known and reason != "vanished"
+        # An indexed photo broken since (a sync cut short): its record stays, said in the summary and
+        # named by ``info`` (from the list below). One the OS refused now (a chmod, another user's
+        # run) is tried every pass: said among the skipped alone, as info cannot name it.
+        state.report.kept_unreadable += stat.path in state.known and reason in UnreadableImage.LASTING
         if reason in UnreadableImage.LASTING:
             self.unreadable[stat.path] = unreadable_files.entry(stat, reason)
 

@@ -77,7 +77,8 @@ def count_changes(todo: list[FileStat], known: dict[str, tuple], vanished: dict[
         problem = header_problem(stat, max_pixels)
         if problem:  # said in the summary, not as a warning: the dry run skips nothing
             report.skipped.setdefault(problem, []).append(stat.path)
-            report.kept_unreadable += stat.path in known  # its record would stay, as the run's _skip counts it
+            # its record would stay, counted as the run's _skip counts it (a lasting reason alone)
+            report.kept_unreadable += stat.path in known and problem in UnreadableImage.LASTING
         elif stat.path in known:
             _count_changed(stat, known[stat.path], pictures, report, held.setdefault(stat.size, set()),
                            stat.size in shared)

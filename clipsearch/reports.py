@@ -50,8 +50,9 @@ class IndexReport:
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
     still_unreadable: int = 0  # skipped in an earlier run of this process and unchanged: not read again
     # Of those skipped (now, or again without reading), the files the index held before they broke
-    # (a sync cut short, a disk fault): their records, the picture last read, are kept, searched as
-    # they were until the file reads again; its content's vector then is there if it is the same.
+    # (a sync cut short, a disk fault: a lasting reason, which ``info`` names them by, not the OS's
+    # refusal): their records, the picture last read, are kept, searched as they were until the
+    # file reads again; its content's vector then is there if it is the same.
     kept_unreadable: int = 0
     kept: dict[str, int] = field(default_factory=dict)  # folder gone or empty -> its photos, kept
     other_files: dict[str, int] = field(default_factory=dict)  # the commonest files that are no picture (".cr2": 120)

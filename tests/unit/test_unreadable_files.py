@@ -200,3 +200,30 @@ def test_info_the_index_panel_and_rest_name_the_indexed_photos_whose_files_broke
     finally:
         handlers.close()
         engine.close()
+
+
+def test_the_summary_counts_as_kept_unreadable_the_photos_info_names(tmp_path, monkeypatch):
+    """One indexed photo the OS refuses (a chmod 000) and one truncated: the summary said "2
+    unreadable files were indexed before they stopped reading", ``info`` named the truncated one
+    alone (a refused file is no lasting reason: tried every pass, never listed). Both say 1 now."""
+    library = tmp_path / "photos"
+    cut = save(photo(320, 240, seed=1), library / "cut.jpg")
+    refused = save(photo(320, 240, seed=2), library / "refused.jpg")
+    run = runs_over(library, tmp_path)
+    run()
+    truncated(photo(1600, 1200, seed=9), cut, "JPEG")
+    os.utime(refused, ns=(1, 1))  # changed: read again, and refused (tests run as root: the OS's answer simulated)
+    real_open = os.open
+
+    def refusing(path, *args, **kwargs):
+        if os.fspath(path) == str(refused):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing)
+    report = run()
+    assert report.skipped == {"permission denied": [str(refused)], "truncated": [str(cut)]}
+    assert report.kept_unreadable == 1
+    info = SearchEngine.index_info(Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache"))
+    assert info["unreadable_kept"] == {str(cut): "truncated"}
+    assert "1 unreadable file was indexed before it stopped reading" in format_report(run())
