@@ -102,12 +102,11 @@ def scan_images(roots: Iterable[str | Path], exclude: Iterable[str | Path] = (),
                 wanted: Callable[[str], bool] = is_image_name) -> ScanResult:
     """Find image files (or the files whose names ``wanted`` takes: videos) below ``roots``, recursively.
 
-    Hidden files and folders, a NAS's or an OS's own folders (``SYSTEM_FOLDERS``) and the folders
-    in ``exclude`` (the index's own) are skipped.
-    Symlinked folders are followed once; loops are detected by device and inode. Folders that
-    cannot be listed are reported in ``errors`` and the scan goes on. ``progress`` hears how many
-    image files were found so far, every half second (a share over the network scans slowly).
-    """
+    Hidden files and folders, a NAS's or an OS's own folders (``SYSTEM_FOLDERS``) and the folders in
+    ``exclude`` (the index's own) are skipped. Symlinked folders are followed once; loops are detected by
+    device and inode (a link looping on itself is a file: the scan its name is for says it). Folders that
+    cannot be listed are reported in ``errors`` and the scan goes on. ``progress`` hears how many image
+    files were found so far, every half second (a share over the network scans slowly)."""
     scan = _Scan(exclude, progress, wanted)
     for root in roots:
         scan.root(os.path.abspath(os.fspath(root)))
@@ -160,6 +159,8 @@ class _Scan:
                 elif not self.wanted(entry.name):
                     self.result.others[os.path.splitext(entry.name)[1].lower() or entry.name] += 1
             except OSError as exc:  # dangling symlink ("broken link"), vanished file, permissions
+                if exc.errno == errno.ELOOP and not self.wanted(entry.name):
+                    continue  # a link looping on itself leads to no folder: the scan its name is for says it
                 broken = isinstance(exc, FileNotFoundError) and entry.is_symlink()
                 self.result.errors.append((entry.path, "broken link" if broken else os_reason(exc)))
         if self.progress is not None and time.monotonic() - self.said >= 0.5:
@@ -170,8 +171,7 @@ class _Scan:
     def _enter(self, folder: str) -> list[os.DirEntry]:
         try:
             st = os.stat(folder)
-            key = (st.st_dev, st.st_ino)
-            if key in self.seen_dirs or key in self.excluded:
+            if (key := (st.st_dev, st.st_ino)) in self.seen_dirs or key in self.excluded:
                 return []
             self.seen_dirs.add(key)
             self.devices[folder] = st.st_dev

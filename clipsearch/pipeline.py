@@ -153,6 +153,9 @@ class IndexingPipeline(FileClassifying):
         mounts = mount_points.load(self.index_dir)
         known = mount_points.keep_unmounted(known, folders, scan, mounts, report)
         known = keep_links_into_missing(known, scan, report)
+        # a folder or file the OS refused (or failed to read) is no folder deleted: its photos stay
+        known = keep_refused(known, scan.errors, report)
+        refused = refused_paths(scan.errors)
         deleted = deleted_inside(folders, report)
         errors, report.still_unreadable, links = unreadable_files.sort_out_links(  # a broken link: said once
             scan.errors, self.unreadable, None if dry_run else self.unreadable.__setitem__)
@@ -160,7 +163,8 @@ class IndexingPipeline(FileClassifying):
             if reason != "vanished" or (path not in report.kept and path not in deleted):
                 report.skip(path, reason)
         on_disk = {f.path for f in scan.files}
-        for stale in [p for p in known_under(self.unreadable, folders) if p not in on_disk and p not in links]:
+        for stale in [p for p in known_under(self.unreadable, folders) if p not in on_disk and p not in links
+                      and not refused_holder(p, refused)]:
             del self.unreadable[stale]
         file_ids = getattr(self.store, "file_ids", None)  # None: a store that keeps none
         todo, unseen = self._diff(scan.files, known, file_ids() if file_ids else None, report)
@@ -305,6 +309,56 @@ class IndexingPipeline(FileClassifying):
 
 
 Indexer = IndexingPipeline  # the name of earlier releases
+
+
+# What the scan could not look at (a folder the OS will not list, ``chmod 000``; one it lists but
+# whose files it will not ``stat``, ``r`` without ``x``; one that fails to read, EIO or ENOTCONN from
+# a stale network or FUSE mount; a file whose ``stat`` was refused) is no folder or file deleted: a
+# run that took its photos (or a pass its videos) for vanished removed them, and once they read
+# again embedded them all again. Their records stay, as a folder's gone or empty do
+# (``folders.keep_missing_folders``), the scan's error saying why; what was deleted (``vanished``) leaves.
+REFUSED = frozenset({"permission denied", "unreadable"})
+
+
+def refused_paths(errors: Iterable[tuple[str, str]]) -> list[str]:
+    """The paths of a scan's ``errors`` that are there but were refused or failed to read (the scan's
+    reasons, ``images.os_reason``, in ``REFUSED``)."""
+    return [path for path, reason in errors if reason in REFUSED]
+
+
+def refused_holder(path: str, refused: Iterable[str]) -> str | None:
+    """The path of ``refused`` (``refused_paths``) that ``path`` is, or is under (None: none is)."""
+    return next((r for r in refused if path == r or path.startswith(os.path.join(r, ""))), None)
+
+
+def keep_refused(known: dict, errors: Iterable[tuple[str, str]], report: IndexReport) -> dict:
+    """``known`` less the photos the scan could not look at, which keep their records as a folder's
+    gone or empty do (``report.kept``: folder -> photos, which the summary says, and ``--remove``
+    forgets): those of a folder refused, and files refused themselves (their ``stat``: a folder the
+    OS lists but will not look into, ``r`` without ``x``), counted under their folder. Not among
+    ``kept_unreadable``, the files that broke, which ``info`` names from ``unreadable.json``: a
+    refusal is tried again every pass."""
+    paths = refused_paths(errors)
+    if not paths:
+        return known
+    files = {p for p in paths if p in known}
+    folders = [p for p in paths if p not in files]
+    prefixes = tuple(os.path.join(f, "") for f in folders)
+    held: dict[str, int] = {}
+    out = {}
+    for path, state in known.items():
+        if path in files:
+            folder = os.path.dirname(path)
+        elif prefixes and path.startswith(prefixes):
+            folder = refused_holder(path, folders) or ""
+        else:
+            out[path] = state
+            continue
+        held[folder] = held.get(folder, 0) + 1
+    for folder, count in held.items():
+        report.kept[folder] = report.kept.get(folder, 0) + count
+        log.info("%s could not be read: its %d indexed photos are kept", folder, count)
+    return out
 
 
 def default_workers(encoder: Encoder | None) -> int:

@@ -10,8 +10,8 @@ moment and a busy minute thirty.
 Videos are keyed by content (a streamed BLAKE2b of the file): a moved, copied or touched video
 keeps its moments without a frame decoded. Each video is one transaction (``VideoIndex.put``):
 Ctrl-C or a crash keeps every video finished. A video that cannot be read is reported with its
-reason and remembered until its file changes; a folder that is gone or empty (a disk not mounted)
-keeps its videos.
+reason and remembered until its file changes; a folder that is gone or empty (a disk not mounted),
+or that the OS refused, keeps its videos.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,6 +33,7 @@ from .errors import UnreadableImage
 from .folders import is_there, walkable
 from .image_formats import is_video_name
 from .images import FileStat, os_reason, scan_images
+from .pipeline import refused_holder, refused_paths
 from .stores.base import sort_date, stamp_differences
 from .videoindex import VideoIndex, VideoRecord
 
@@ -136,7 +138,8 @@ class VideoPass:
 
     def run(self, folders: list[str], exclude: list[str], dry_run: bool = False) -> VideoReport:
         """Bring the video index up to date with the videos under ``folders`` (less ``exclude``);
-        ``dry_run``: only say what that would read and remove (nothing decoded, hashed or written)."""
+        ``dry_run``: only say what that would read and remove (nothing decoded or written; only
+        a video that may be a copy, a move or a touch is hashed: ``_reusable``)."""
         started = time.monotonic()
         report = VideoReport(dry_run=dry_run)
         stamp = self.index.stamp
@@ -148,13 +151,16 @@ class VideoPass:
         errors, report.still_unreadable, links = unreadable_files.sort_out_links(  # a broken link: said once
             scan.errors, self.index.unreadable(), None if dry_run else self.index.mark_unreadable)
         present = {f.path for f in scan.files} | links  # a broken link's entry stays while it is there
+        refused = refused_paths(errors)  # a folder or file the OS refused: its videos stay
         for path, reason in errors:
             if not (reason == "vanished" and path in folders):  # a folder gone: its videos kept, said once
                 report.skip(path, reason)
         report.videos = len(scan.files)
         to_read, unseen = (list(scan.files), []) if other_model and dry_run else self._changed(scan.files, report)
-        if dry_run:
-            report.left, report.removed = len(to_read), len(self._gone(present, folders, exclude, report))
+        if dry_run:  # what the pass would decode: a video moved, copied or touched keeps its moments
+            report.reused = 0 if other_model else self._reusable(to_read)
+            report.left = len(to_read) - report.reused
+            report.removed = len(self._gone(present, refused, folders, exclude, report))
             return report
         self.index.note_file_ids(unseen)
         state = VideoProgress(to_read=len(to_read))
@@ -172,7 +178,7 @@ class VideoPass:
             if self.progress is not None:
                 self.progress(state)
         # after the reading: a video moved meanwhile finds its moments under its old path first
-        report.removed = self.index.forget(self._gone(present, folders, exclude, report))
+        report.removed = self.index.forget(self._gone(present, refused, folders, exclude, report))
         report.elapsed = time.monotonic() - started
         return report
 
@@ -213,14 +219,37 @@ class VideoPass:
         report.unchanged += len(renumbered)
         return out + to_hash, unseen + [(f.path, f.ino, f.ctime_ns) for f in renumbered]
 
-    def _gone(self, present: set[str], folders: list[str], exclude: list[str], report: VideoReport) -> list[str]:
+    def _reusable(self, files: list[FileStat]) -> int:
+        """Of the videos to read, those a pass would not decode (a dry run's ``reused``): a content
+        the index has moments of (moved, copied, touched), or one read before it in the pass. Only
+        a video of an indexed one's size, or of another's to read, is hashed (a content seldom shares
+        its size with another), as the pass hashes it before it decodes anything."""
+        sizes, indexed = Counter(f.size for f in files), {r.size for r in self.index.records()}
+        seen, reused = set(), 0
+        for file in files:
+            if file.size not in indexed and sizes[file.size] < 2:
+                continue
+            try:
+                fingerprint = fingerprint_file(file.path)
+            except UnreadableImage:  # the pass would skip it
+                continue
+            reused += fingerprint in seen or self.index.by_fingerprint(fingerprint) is not None
+            seen.add(fingerprint)
+        return reused
+
+    def _gone(self, present: set[str], refused: list[str], folders: list[str], exclude: list[str], report: VideoReport) -> list[str]:
         """The videos no longer on disk, but those of a folder gone or empty (not mounted?: kept,
-        and counted in ``report.kept``)."""
+        and counted in ``report.kept``) or that the scan could not read (``pipeline.refused_paths``:
+        a folder kept so too; a file, reported as skipped)."""
         roots = [os.path.join(f, "") for f in folders]
         there = {f: is_there(f) for f in folders}
         gone = []
         for path in [r.path for r in self.index.records()] + list(self.index.unreadable()):
             if path in present:
+                continue
+            if (held := refused_holder(path, refused)) is not None:
+                if held != path:
+                    report.kept[held] = report.kept.get(held, 0) + 1
                 continue
             root = next((f for f, r in zip(folders, roots) if path.startswith(r) or path == f), None)
             if root is not None and not there[root] and not any(path.startswith(os.path.join(x, "")) for x in exclude):

@@ -97,7 +97,9 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
          f"removed {report.removed}, unchanged {report.unchanged}"),
     ]
     for folder, count in report.kept.items():
-        lines.append(f"  {shown(folder)} is {absence(folder)} (a disk not mounted?): its {counted(count, 'indexed photo')} "
+        how = absence(folder)  # refused by the OS: its permissions (chmod 000, 644), not a disk
+        hint = "its permissions, or a network disk gone stale?" if how == "unreadable" else "a disk not mounted?"
+        lines.append(f"  {shown(folder)} is {how} ({hint}): its {counted(count, 'indexed photo')} "
                      f"{'is' if count == 1 else 'are'} kept; if it moved or is gone for good, `python -m indexer --remove {shown(folder)}` "
                      "forgets them")
     if not report.found and not report.skipped and not report.kept:
