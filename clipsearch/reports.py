@@ -54,7 +54,7 @@ class IndexReport:
     # refusal): their records, the picture last read, are kept, searched as they were until the
     # file reads again; its content's vector then is there if it is the same.
     kept_unreadable: int = 0
-    kept: dict[str, int] = field(default_factory=dict)  # folder gone or empty -> its photos, kept
+    kept: dict[str, int] = field(default_factory=dict)  # folder gone, empty or refused -> its photos, kept
     other_files: dict[str, int] = field(default_factory=dict)  # the commonest files that are no picture (".cr2": 120)
     elapsed: float = 0.0
     dry_run: bool = False

@@ -97,9 +97,7 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
          f"removed {report.removed}, unchanged {report.unchanged}"),
     ]
     for folder, count in report.kept.items():
-        how = absence(folder)  # refused by the OS: its permissions (chmod 000, 644), not a disk
-        hint = "its permissions, or a network disk gone stale?" if how == "unreadable" else "a disk not mounted?"
-        lines.append(f"  {shown(folder)} is {how} ({hint}): its {counted(count, 'indexed photo')} "
+        lines.append(f"  {shown(folder)} is {how_absent(folder)}: its {counted(count, 'indexed photo')} "
                      f"{'is' if count == 1 else 'are'} kept; if it moved or is gone for good, `python -m indexer --remove {shown(folder)}` "
                      "forgets them")
     if not report.found and not report.skipped and not report.kept:
@@ -126,6 +124,13 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
                      f"reading: unchanged since {'it was' if one else 'they were'} reported")
     kept = [f"  {kept_unreadable_words(report)}"] if report.kept_unreadable else []  # after the paths it speaks of
     return "\n".join(lines + skipped_lines(report.skipped, "  would skip" if report.dry_run else "  skipped") + kept)
+
+
+def how_absent(folder: str) -> str:
+    """How a folder whose photos are kept is absent, and the likely why: "missing (a disk not
+    mounted?)", or "unreadable (its permissions, ...)" where the OS refuses it (chmod 000, 644)."""
+    how = absence(folder)
+    return f"{how} ({'its permissions, or a network disk gone stale' if how == 'unreadable' else 'a disk not mounted'}?)"
 
 
 def skipped_lines(skipped: dict[str, list[str]], head: str) -> list[str]:

@@ -9,7 +9,7 @@ from clipsearch import VideoProgress, VideoReport, clock
 from clipsearch.reports import counted
 from clipsearch.videowords import words_line
 
-from .report import skipped_lines
+from .report import how_absent, skipped_lines
 from .textreport import PassPrinter
 
 
@@ -34,10 +34,11 @@ def format_video_report(report: VideoReport) -> str:
     if report.dry_run:
         words = report.words
         lines = [f"  videos: {report.videos} found; would read {report.left} (new or changed), "
-                 f"remove {report.removed}; {report.unchanged} unchanged"
+                 + (f"{report.reused} moved or copied would keep their moments, " if report.reused else "")
+                 + f"remove {report.removed}; {report.unchanged} unchanged"
                  + (f"; would read the words in {counted(words.moments, 'moment')} of "
                     f"{counted(words.videos, 'video')} already read" if words and words.moments else "")]
-        lines += [f"  videos: {shown(folder)} is gone or empty now (a disk not mounted?): its {counted(count, 'video')} would be kept"
+        lines += [f"  videos: {shown(folder)} is {how_absent(folder)}: its {counted(count, 'video')} would be kept"
                   for folder, count in report.kept.items()]
         return "\n".join(lines + skipped_lines(report.skipped, "  videos: would skip"))
     lines = [f"  videos: {report.videos} found; read {report.read} ({clock(report.seconds)} of video, "
@@ -45,7 +46,8 @@ def format_video_report(report: VideoReport) -> str:
              f"their moments; {report.unchanged} unchanged; removed {report.removed}"
              + (f"; {report.left} left for the next run" if report.left else "") + words_line(report.words)]
     for folder, count in report.kept.items():
-        lines.append(f"  videos: {shown(folder)} is gone or empty now (a disk not mounted?): its {counted(count, 'video')} {'is' if count == 1 else 'are'} kept")
+        lines.append(f"  videos: {shown(folder)} is {how_absent(folder)}: its {counted(count, 'video')} "
+                     f"{'is' if count == 1 else 'are'} kept")
     if report.still_unreadable:
         lines.append(f"  videos: {report.still_unreadable} unreadable skipped again without reading: unchanged since reported")
     return "\n".join(lines + skipped_lines(report.skipped, "  videos: skipped"))

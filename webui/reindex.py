@@ -122,8 +122,8 @@ def _metadata_summary(report: IndexReport) -> str:
 def _kept_summary(report) -> str:
     if not report.kept:
         return ""
-    return (f"; {counted(sum(report.kept.values()), 'photo')} kept of {', '.join(report.kept)}, missing or empty now "
-            "(a disk not mounted?)")
+    return (f"; {counted(sum(report.kept.values()), 'photo')} kept of {', '.join(report.kept)}, missing, empty or "
+            "unreadable now (a disk not mounted, or its permissions?)")
 
 
 def _text_summary(report: TextReport | None) -> str:

@@ -52,7 +52,7 @@ def test_the_web_apps_re_index_line_counts_what_it_kept_and_left_unread():
                          skipped={"truncated": ["/home/me/Pictures/half.jpg"]}, kept={"/mnt/usb": 1200})
     line = JobStatus(report=report).describe()
     assert "3 skipped" in line and "40 unchanged" in line
-    assert "1200 photos kept of /mnt/usb, missing or empty now (a disk not mounted?)" in line
+    assert "1200 photos kept of /mnt/usb, missing, empty or unreadable now (a disk not mounted, or its permissions?)" in line
 
 
 def test_the_web_apps_re_index_says_the_metadata_only_edits_it_kept_as_the_indexer_does():
@@ -159,8 +159,10 @@ def test_the_videos_pass_is_summed_up_and_its_progress_logged_where_no_bar_can_b
     text = format_video_report(VideoReport(videos=3, read=2, reused=1, moments=9, seconds=125.0, elapsed=3.2,
                                            skipped={"not a video": ["/v/notes.mp4"]}, kept={"/mnt/cam": 4}))
     assert "videos: 3 found; read 2 (2:05 of video, 9 moments) in 3.2 s; 1 moved or copied kept their moments" in text
-    assert "/mnt/cam is gone or empty now (a disk not mounted?): its 4 videos are kept" in text
+    assert "/mnt/cam is missing (a disk not mounted?): its 4 videos are kept" in text
     assert "not a video: 1" in text and "/v/notes.mp4" in text
+    dry = format_video_report(VideoReport(dry_run=True, videos=3, left=1, reused=2, unchanged=0))
+    assert "videos: 3 found; would read 1 (new or changed), 2 moved or copied would keep their moments, remove 0" in dry
     VideoProgressPrinter(enabled=True, tty=False).update(
         VideoProgress(to_read=4, read=1, moments=7, seconds=95, elapsed=2.0, current="/v/b.mp4"))
     assert "reading videos: 1/4 videos, 7 moments, 1:35 of video at 47.5x its speed" in capsys.readouterr().err
