@@ -155,6 +155,12 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
                     **unreadable_files.info_entry(settings.index_dir, store), **videos.info_entry()}
 
     @staticmethod
+    def writer_of(settings: Settings) -> str | None:
+        """Who is updating the index in ``settings`` now ("process 42 on nas, since ..."), else None:
+        also a first run that is making it (loading its model), where a dry run finds no index yet."""
+        return IndexHandle(settings).writer_elsewhere()
+
+    @staticmethod
     def remembered_folders(settings: Settings, key: str = "folders") -> list[str]:
         """The folders an index covered whose records are gone (deleted by hand), as the
         ``manifest.json`` left beside them names them (``key`` "left_out": those removed from it);

@@ -218,12 +218,14 @@ def _first_dry_run(args: argparse.Namespace, settings: Settings) -> int:
     """``--dry-run`` where there is no index yet: what a first run would add, nothing created."""
     folders = [f.expanduser() for f in args.folders]
     report = first_run(folders, settings.max_pixels, SearchEngine.remembered_folders(settings, "left_out"))
+    report.another_run = SearchEngine.writer_of(settings)  # a first run making it now: said, in --json too
     text = first_text_pass(report) if args.ocr else None
     if lost := SearchEngine.remembered_folders(settings):  # records deleted by hand: what a real run would do
         warn_left_out(settings, lost, folders, dry_run=True)
     _print_report(report, args, text, videos=first_video_pass(folders) if args.videos else None)
+    making = f" (another run is making it now: {report.another_run})" if report.another_run else ""
     _say(args, dry_run_words(settings, folders, model_asked(args)) if lost else
-         f"no index in {shown(settings.index_dir)} yet: nothing was created")
+         f"no index in {shown(settings.index_dir)} yet{making}: nothing was created")
     return 0
 
 

@@ -201,3 +201,19 @@ def test_a_dry_run_goes_ahead_beside_a_run_that_holds_the_lock_and_says_so(setti
         assert folder_state(settings.index_dir) == before
     assert indexer.cli.main([str(library), "--dry-run", "--json", "--index", index]) == 0  # the run ended
     assert "another_run" not in json.loads(capsys.readouterr().out)
+
+
+def test_a_dry_run_beside_a_first_run_that_is_making_the_index_says_so(settings, library, capsys):
+    """While a first run loaded its model (the lock taken, no index yet), a dry run said only "no
+    index in DIR yet": as if none were on its way."""
+    index = str(settings.index_dir)
+    with IndexLock(settings.index_dir):  # a first run, its model loading
+        assert indexer.cli.main([str(library), "--dry-run", "--index", index]) == 0
+        said = capsys.readouterr().out
+        assert f"no index in {index} yet (another run is making it now: process {os.getpid()} on " in said
+        assert said.rstrip().endswith(": nothing was created")
+        assert indexer.cli.main([str(library), "--dry-run", "--json", "--index", index]) == 0
+        assert json.loads(capsys.readouterr().out)["another_run"].startswith(f"process {os.getpid()} on ")
+    assert not (settings.index_dir / "records.sqlite").exists()
+    assert indexer.cli.main([str(library), "--dry-run", "--index", index]) == 0  # the run ended, none made
+    assert "another run" not in capsys.readouterr().out
