@@ -90,12 +90,12 @@ def test_slow_work_that_keeps_ticking_is_not_a_stall():
 
     def slow():
         for i in range(3):
-            for _ in range(15):  # 0.15 s an item, a tick every 0.01 s: never 0.1 s without one
-                time.sleep(0.01)
+            for _ in range(30):  # 0.6 s an item, a tick every 0.02 s: never 0.4 s without one
+                time.sleep(0.02)  # (0.1 s against 0.01 flaked on a busy machine: a thread not run for 0.1 s)
                 watch.tick()
             yield i
 
-    assert list(run_ahead(slow(), watch, 0.1, Stalled, ahead=1, name="t-slow")) == [0, 1, 2]
+    assert list(run_ahead(slow(), watch, 0.4, Stalled, ahead=1, name="t-slow")) == [0, 1, 2]
 
 
 def test_a_reader_that_stops_early_stops_the_work_and_closes_it():
