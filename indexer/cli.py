@@ -184,6 +184,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
     if args.videos is not None and not args.dry_run:
         engine.set_video_reading(args.videos)
     _check_removals(parser, args, engine)
+    _check_missing(parser, args, engine)
     removed: dict[str, int] = {}  # folder -> the photos it forgot (would, in a dry run): in --json
     for folder in args.remove:
         count = removed[os.path.abspath(folder.expanduser())] = engine.remove_folder(folder.expanduser(), dry_run=args.dry_run)
@@ -252,6 +253,8 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     """Usage errors the parser cannot see alone (exit 2)."""
     for folder in args.folders:
         if not folder.expanduser().exists():
+            if args.watch:
+                continue  # one the index covers, its disk unplugged, is watched once back (_check_missing)
             parser.error(f"folder not found: {folder}")
         if not folder.expanduser().is_dir():
             parser.error(f"not a folder: {folder}")
@@ -262,6 +265,17 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error("--ray-address needs --embedder ray")
     flags.check_store(parser, args)
     flags.check_pretrained(parser, args)
+
+
+def _check_missing(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: SearchEngine) -> None:
+    """With ``--watch``, a FOLDER that is not there must be one the index covers (a USB disk not
+    plugged in: looked for every 5 s and indexed once back, its photos kept meanwhile); any other is
+    the usage error a run without ``--watch`` gives (``_check_args``)."""
+    covered = engine.folders()
+    for folder in args.folders:
+        where = os.path.abspath(folder.expanduser())
+        if not os.path.exists(where) and as_covered(where, covered, quiet=True) not in covered:
+            parser.error(f"folder not found: {folder}")
 
 
 def _check_removals(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: SearchEngine) -> None:

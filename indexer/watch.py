@@ -40,9 +40,7 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
     own = tuple(os.path.join(os.path.abspath(os.fspath(f)), "") for f in ignore)
     handler = _handler(changed, roots, own)
     present = [f for f in folders if _watchable(f)]
-    observer = _observer(Observer, present, handler)
-    if observer is None:
-        return False
+    observer = _observer(Observer, present, handler)  # none present: watches nothing until one is back
     observer.start()
     print(f"watching {said(', '.join(map(str, folders)))} for changes (Ctrl-C to stop)", file=sys.stderr, flush=True)
     passes = _Passes(engine, folders, stop, on_report, covered)
@@ -200,10 +198,11 @@ def _watchable(folder) -> bool:
 
 def _observer(kind, folders, handler):
     """An observer of ``folders``; watchdog's polling one where the OS runs out of watches (on
-    Linux, a big photo tree can pass fs.inotify.max_user_watches); None when there is nothing to watch."""
+    Linux, a big photo tree can pass fs.inotify.max_user_watches). With none there (a single USB
+    disk not plugged in), one that watches nothing yet: each folder is looked for every few seconds
+    (``_rewatch``) and watched, and indexed, once it is back. It used to return, the watcher ending."""
     if not folders:
-        log.warning("nothing to watch: every folder is missing")
-        return None
+        log.warning("every folder is missing: looking for them every %g s", RECHECK_SECONDS)
     observer = kind()
     try:
         for folder in folders:

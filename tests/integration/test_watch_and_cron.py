@@ -93,3 +93,32 @@ def stop(watcher: subprocess.Popen, interrupted: bool) -> None:
     except subprocess.TimeoutExpired:
         watcher.kill()
         watcher.wait()
+
+
+def test_a_watcher_started_while_its_only_disk_is_unplugged_waits_for_it(tmp_path):
+    """README: a folder missing when --watch starts is looked for every 5 s and indexed once back.
+    A watcher over one USB disk, started while it was unplugged, ended at once ("nothing to watch",
+    exit 0); naming the folder was "folder not found", exit 2. A folder the index never covered stays so."""
+    disk, away, index = tmp_path / "usb", tmp_path / "usb-away", tmp_path / "I"
+    first = pictures(disk, 3, seed=31)
+    assert run_indexer(str(disk), "--index", str(index), *ARGS).returncode == 0
+    os.replace(disk, away)  # unplugged
+    never = run_indexer(str(tmp_path / "never"), "--index", str(index), "--watch", *ARGS)
+    assert never.returncode == 2 and "folder not found" in never.stderr
+    watcher = start_module("indexer", str(disk), "--index", str(index), "--watch", *ARGS, cwd=REPO,
+                           env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in watcher.stderr], daemon=True).start()
+    try:
+        deadline = time.monotonic() + 240
+        while "watching" not in lines.get(timeout=max(1.0, deadline - time.monotonic())):
+            pass
+        assert watcher.poll() is None  # waiting for the disk, its photos kept
+        new = pictures(tmp_path / "new", 1, seed=32)[0]
+        os.replace(new, away / "new.jpg")
+        os.replace(away, disk)  # plugged in, a photo more on it
+        wait_for(lambda: indexed_and_saved(index, disk / "new.jpg"), 240, "the watcher to index the disk once back")
+    finally:
+        stop(watcher, False)
+    assert all(indexed_and_saved(index, path) for path in first)

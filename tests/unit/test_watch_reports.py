@@ -55,14 +55,28 @@ def test_a_pass_is_reported_when_it_changes_something_or_meets_a_new_broken_file
     assert said == [passes[0], passes[2], passes[3]]
 
 
-def test_a_missing_folder_is_not_watched_and_nothing_to_watch_returns(tmp_path, caplog):
+def test_with_every_folder_missing_the_watcher_waits_for_one_and_indexes_it_once_back(tmp_path, caplog,
+                                                                                      monkeypatch):
+    """README: a folder missing when --watch starts is looked for every 5 s and indexed once its disk
+    is back. With every folder missing (one USB disk, unplugged) the watcher returned at once, exit 0."""
+    monkeypatch.setattr(watch, "SETTLE_SECONDS", 0.1)
+    monkeypatch.setattr(watch, "RECHECK_SECONDS", 0.3)
     stop = threading.Event()
-    engine = ScriptedEngine([IndexReport()], stop)
-    watcher = threading.Thread(target=watch.watch_folders, args=(engine, [tmp_path / "unplugged"], stop, print))
+    engine, said = ScriptedEngine([IndexReport(added=1)], stop), []
+    unplugged = tmp_path / "unplugged"
+    watcher = threading.Thread(target=watch.watch_folders, args=(engine, [unplugged], stop, said.append))
     watcher.start()
-    watcher.join(10)
-    assert not watcher.is_alive() and engine.passes == 0
-    assert "unplugged is missing: not watched" in caplog.text and "nothing to watch" in caplog.text
+    try:
+        time.sleep(1.0)
+        assert watcher.is_alive() and engine.passes == 0  # waiting for it, not gone
+        assert "unplugged is missing: not watched" in caplog.text and "every folder is missing" in caplog.text
+        unplugged.mkdir()
+        (unplugged / "a.jpg").write_bytes(b"x")  # the disk plugged in
+        watcher.join(20)
+        assert not watcher.is_alive() and engine.passes == 1 and said == [IndexReport(added=1)]
+    finally:
+        stop.set()
+        watcher.join(10)
 
 
 def test_out_of_os_watches_falls_back_to_polling(tmp_path, caplog):
