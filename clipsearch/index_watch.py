@@ -75,6 +75,12 @@ class IndexFollowing:
     encoder: Any
     settings: Any
 
+    def index_deleted(self) -> bool:
+        """Whether the folder's main file is no longer the one this engine opened: the index folder
+        deleted (``rm -rf``) or another index built in its place. A writer open for long (``--watch``)
+        went on writing into the deleted files, its work lost, the readers saying there is no index."""
+        return self._watch.seen is not None and not self._watch.same()
+
     def reload_if_changed(self) -> bool:
         """Catch up with what other processes committed to the index; True when it changed.
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from cli.terminal import said
-from clipsearch import IndexLocked, SearchEngine
+from clipsearch import IndexLocked, IndexUnusable, SearchEngine
 from clipsearch.folders import as_covered, is_there
 from clipsearch.image_formats import is_video_name
 from clipsearch.images import SYSTEM_FOLDERS, is_image_name
@@ -92,7 +92,12 @@ class _Passes:
         return kept
 
     def run(self) -> bool:
-        """One pass; False when another writer holds the index (tried again later)."""
+        """One pass; False when another writer holds the index (tried again later). ``IndexUnusable``
+        where the index folder was deleted or replaced since the watcher opened it."""
+        if self.engine.index_deleted():
+            where = self.engine.settings.index_dir
+            raise IndexUnusable(f"the index in {where} was deleted or replaced while --watch ran: nothing more is "
+                                f"written into it; run the indexer again to make it anew (or to use the new one)")
         folders = self._still_covered()
         if not folders:
             return True

@@ -122,3 +122,31 @@ def test_a_watcher_started_while_its_only_disk_is_unplugged_waits_for_it(tmp_pat
     finally:
         stop(watcher, False)
     assert all(indexed_and_saved(index, path) for path in first)
+
+
+def test_a_watcher_whose_index_folder_is_deleted_says_so_and_ends(tmp_path):
+    """`rm -rf` of the index folder while --watch ran: the watcher went on with "added 1", writing
+    into the deleted files, while every reader said there was no index; all it did was lost."""
+    import shutil
+
+    photos, index = tmp_path / "P", tmp_path / "I"
+    pictures(photos, 2, seed=41)
+    watcher = start_module("indexer", str(photos), "--index", str(index), "--watch", *ARGS, cwd=REPO,
+                           env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in watcher.stderr], daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 240
+        while "watching" not in lines.get(timeout=max(1.0, deadline - time.monotonic())):
+            pass
+        shutil.rmtree(index)
+        os.replace(pictures(tmp_path / "new", 1, seed=42)[0], photos / "new.jpg")  # a change: a pass
+        assert watcher.wait(120) == 1
+    finally:
+        stop(watcher, False)
+    reader.join(10)
+    said = "".join(lines.get_nowait() for _ in range(lines.qsize()))
+    assert f"error: the index in {index} was deleted or replaced while --watch ran" in said, said
+    assert not (index / "records.sqlite").exists()

@@ -212,6 +212,9 @@ def test_thumbnails_written_inside_a_watched_folder_wake_no_pass(tmp_path, monke
         def read_videos(self, should_stop=None):
             return None
 
+        def index_deleted(self):
+            return False
+
     watcher = threading.Thread(target=watch.watch_folders,
                                args=(Engine(), [tmp_path], stop, lambda r, **_: None), kwargs={"ignore": [cache]})
     watcher.start()

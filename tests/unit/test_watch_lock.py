@@ -28,6 +28,9 @@ class Counting:
     def read_videos(self, should_stop=None) -> None:
         return None
 
+    def index_deleted(self) -> bool:
+        return False
+
 
 class BusyThenFree(Counting):
     """The index is locked by another writer for the first ``busy`` passes, then free."""

@@ -25,6 +25,9 @@ class ScriptedEngine:
     def read_texts(self, should_stop=None) -> None:
         return None
 
+    def index_deleted(self) -> bool:
+        return False
+
     def read_videos(self, should_stop=None) -> None:
         return None
 
