@@ -84,8 +84,8 @@ class _Passes:
         covered = self.covered()
         kept = []
         for folder in self.folders:
-            if as_covered(os.path.abspath(os.fspath(folder)), covered, quiet=True) in covered:
-                kept.append(folder)
+            if (spelled := as_covered(os.path.abspath(os.fspath(folder)), covered, quiet=True)) in covered:
+                kept.append(spelled)  # as the index names it: a link's name warned of once, not every pass
             elif folder not in self.removed:
                 self.removed.add(folder)
                 print(f"{said(folder)} was removed from the index: no longer indexed", file=sys.stderr, flush=True)
@@ -132,6 +132,9 @@ def _rewatch(observer, handler, folders, watched: dict) -> bool:
         if now == watched.get(folder):
             continue
         if watched.get(folder) is not None:
+            if now is None:  # a pass keeps its photos and says nothing (no change): said here, once
+                print(f"{said(folder)} is gone or empty (a disk unmounted?): its indexed photos are kept; looking for it "
+                      f"every {RECHECK_SECONDS:g} s", file=sys.stderr, flush=True)
             for emitter in list(observer.emitters):
                 if emitter.watch.path == str(folder):
                     with contextlib.suppress(Exception):  # its emitter may have stopped with the folder

@@ -155,3 +155,44 @@ def test_a_pass_that_reads_a_video_is_reported_with_it(tmp_path, monkeypatch):
         stop.set()
         watcher.join(10)
     assert len(said) == 1 and said[0][1]["videos"].read == 1  # the first pass read it; the second, nothing
+
+
+def test_a_watched_folder_that_goes_is_said_once(tmp_path, monkeypatch, capsys):
+    """A pass over a folder gone keeps its photos and changes nothing, so nothing was said: the
+    watcher went quiet about a disk unplugged under it."""
+    import shutil
+
+    monkeypatch.setattr(watch, "SETTLE_SECONDS", 0.1)
+    monkeypatch.setattr(watch, "RECHECK_SECONDS", 0.3)
+    disk = tmp_path / "usb"
+    disk.mkdir()
+    (disk / "a.jpg").write_bytes(b"x")
+    stop = threading.Event()
+    watcher = threading.Thread(target=watch.watch_folders, args=(ScriptedEngine([IndexReport()] * 9, stop), [disk],
+                                                                stop, print))
+    watcher.start()
+    said = ""
+    try:
+        time.sleep(0.6)
+        shutil.rmtree(disk)
+        deadline = time.monotonic() + 10
+        while "is gone" not in said and time.monotonic() < deadline:
+            time.sleep(0.2)
+            said += capsys.readouterr().err
+        time.sleep(1.0)  # more looks at the folder, still gone
+        said += capsys.readouterr().err
+    finally:
+        stop.set()
+        watcher.join(10)
+    assert said.count("is gone") == 1, said  # once
+    assert f"{disk} is gone or empty (a disk unmounted?): its indexed photos are kept; looking for it every 0.3 s" in said
+
+
+def test_a_folder_watched_by_a_links_name_is_indexed_by_the_indexs_name(tmp_path):
+    """Each pass handed the link's name to the indexer, which warned on every pass that the index
+    knows that folder by another name."""
+    real, link = tmp_path / "photos", tmp_path / "link"
+    real.mkdir()
+    link.symlink_to(real)
+    passes = watch._Passes(None, [link], threading.Event(), print, covered=lambda: [str(real)])
+    assert passes._still_covered() == [str(real)]
