@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import sqlite3
 from dataclasses import asdict, dataclass
@@ -257,3 +258,30 @@ def test_a_release_before_file_ids_writing_between_two_runs_loses_nothing_and_is
         assert (again.unchanged, again.embedded, reads) == (5, 0, [])
     finally:
         engine.close()
+
+
+def test_the_command_lines_take_it_at_its_own_paths_and_embed_nothing(old_index, tmp_path):
+    """What a user upgrading does: the next cron run, then a search, over the index and the photos
+    where they were. Only the Python API was tested, over copies elsewhere (all "reused"). The
+    fixture's paths are moved to this test's folder, its files given the times it recorded."""
+    from tests.integration.conftest import run_indexer
+    from testsupport.warm import run_module
+
+    photos = tmp_path / "Pictures"
+    shutil.copytree(FIXTURE / "photos", photos)
+    with sqlite3.connect(old_index / DB_NAME) as db:  # only the place changes: the format stays the first's
+        for path, mtime_ns in db.execute("SELECT path, mtime_ns FROM images").fetchall():
+            here = str(photos) + path.decode()[len(OLD_ROOT):]
+            os.utime(here, ns=(mtime_ns, mtime_ns))
+            db.execute("UPDATE images SET path = ? WHERE path = ?", (os.fsencode(here), path))
+        db.execute("UPDATE meta SET value = ? WHERE key = 'folders'", (json.dumps([str(photos)]),))
+    assert "revision" not in layout(old_index)[0]
+    run = run_indexer("--index", str(old_index), "--json")  # no folder: the ones it covers, as cron runs it
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout.splitlines()[-1])
+    assert (report["unchanged"], report["added"], report["updated"], report["embedded"]) == (6, 0, 0, 0)
+    assert layout(old_index)[0]["revision"] == str(migrations.REVISION)
+    found = run_module("clipsearch", "search", "a picture", "-k", "6", "--min-score", "0", "--json",
+                       "--index", str(old_index))
+    assert found.returncode == 0, found.stderr
+    assert sorted(hit["path"] for hit in json.loads(found.stdout)) == sorted(str(p) for p in photos.rglob("*.jpg"))
