@@ -146,14 +146,18 @@ def composite_search(store: Any, terms: list[TermVector], vector: np.ndarray, k:
     # The narrow beam even for words: the cut reads the shape of the term's best scores, and the
     # candidates are then judged by their exact scores; the wide one would cost 5 ms a term.
     found = {i: store.search(terms[i].vector, TOP_CANDIDATES, where=where) for i in judge}
-    vectors, tops = [terms[i].vector for i in judge], [np.array([s for _, s in found[i]]) for i in judge]
+    # Each cut is decided over the whole library: a folder or dates narrow the photos shown, not
+    # what matches (a filter that left a few dozen photos had its tail cut as if they were the best).
+    whole = found if where is None else {i: store.search(terms[i].vector, TOP_CANDIDATES) for i in judge}
+    best = hits if where is None else store.search(vector, TOP_CANDIDATES, text_like=text_like)
+    vectors, tops = [terms[i].vector for i in judge], [np.array([s for _, s in whole[i]]) for i in judge]
     words = [terms[i].text for i in judge]  # words that name nothing the library holds keep nothing
     with_combined, picture = uses_combined_cut(terms), has_picture(terms)
     if with_combined and not picture:
-        vectors, tops, words = [*vectors, vector], [*tops, np.array([s for _, s in hits])], [*words, False]
+        vectors, tops, words = [*vectors, vector], [*tops, np.array([s for _, s in best])], [*words, False]
     decided = thresholds(vectors, tops, words) if vectors else []  # all the fits in one EM
     if picture:
-        decided = [*decided, narrow_cutoff(np.array([s for _, s in hits]), PICTURE_GROUP).threshold]
+        decided = [*decided, narrow_cutoff(np.array([s for _, s in best]), PICTURE_GROUP).threshold]
     cuts = dict(zip(judge, decided))
     pool = {r.path: r for r, _ in hits}
     for i in judge:

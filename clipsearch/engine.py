@@ -265,8 +265,10 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
         hits = store.search(vector, max(k, TOP_CANDIDATES) if auto else k, where=where, text_like=text_like)
         if leave_out is not None:  # before deciding: itself is no match
             hits = [(r, s) for r, s in hits if r.path != leave_out]
-        if auto:
-            threshold = self.cutoff_thresholds([vector], [np.array([s for _, s in hits])], [words])[0]
+        if auto:  # decided over the whole library: a filter narrows the photos shown, not what matches
+            decide = hits if where is None else [(r, s) for r, s in store.search(
+                vector, TOP_CANDIDATES, text_like=text_like) if r.path != leave_out]
+            threshold = self.cutoff_thresholds([vector], [np.array([s for _, s in decide])], [words])[0]
         else:
             threshold = float(cutoff or 0.0) if (cutoff or 0.0) > 0 else -np.inf
         return [SearchResult(r.path, s, r.width, r.height, r.date_taken, r.size, r.mtime_ns,

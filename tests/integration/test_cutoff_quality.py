@@ -194,3 +194,18 @@ def _paths(photos):
 
     manifest = json.loads((photos / "manifest.json").read_text())["images"]
     return [photos.resolve() / rel for rel in manifest]
+
+
+@pytest.mark.parametrize("query", ["a green triangle", "a red circle + a blue star", "a circle - red"])
+def test_a_folder_or_dates_narrow_the_photos_shown_not_what_matches(demo_engine, sample_library, query):
+    """The cut was decided on the filtered best scores: where a filter left a few dozen photos, their
+    whole tail was "strong" (a green square, a black star, a score of -0.06 for "a green triangle").
+    Each photo in the filter is strong or not as it is without the filter."""
+    from clipsearch import SearchFilter
+
+    everything = {h.path: h.strong for h in demo_engine.search(query, k=300)}
+    for where in (SearchFilter(folder=str(sample_library / "2019")), SearchFilter(date_from="2019-06-01",
+                                                                                  date_to="2019-08-31")):
+        narrowed = demo_engine.search(query, k=300, where=where)
+        assert narrowed and len(narrowed) < len(everything)
+        assert {h.path: h.strong for h in narrowed} == {h.path: everything[h.path] for h in narrowed}, (query, where)
