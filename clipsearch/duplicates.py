@@ -75,6 +75,13 @@ class DuplicateGroup:
     def paths(self) -> list[str]:
         return [r.path for r in self.records]
 
+    def as_now(self) -> DuplicateGroup:
+        """The group with its best copy chosen again as the files are now (``best_first``): a pass
+        kept for reuse (the web app's, while the index is unchanged) named a copy deleted since as
+        the best one, "on disk", where "keep the best copy" must keep a real file."""
+        order = sorted(range(len(self.records)), key=lambda i: best_first(self.records[i]))
+        return DuplicateGroup(self.kind, [self.records[i] for i in order], [self.similarity[i] for i in order])
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,

@@ -67,21 +67,20 @@ class DuplicatesView:
 
     def __init__(self, handlers) -> None:
         self.handlers = handlers
-        self._last: tuple[tuple[int, bool], list[dict]] | None = None
+        self._last: tuple[tuple[int, bool], list] | None = None
         self._lock = threading.Lock()
         self.exports = Exports()
 
     def groups(self, bursts: bool, progress=None) -> list[dict]:
-        """Every group as JSON-ready dicts; the last pass is reused while the index is unchanged."""
+        """Every group as JSON-ready dicts; the last pass is reused while the index is unchanged, each
+        group's best copy and what is on disk looked at anew (a file deleted or put back since)."""
         engine = self.handlers.engine()
         key = (engine.info().get("generation", 0), bool(bursts))
         with self._lock:
-            if self._last and self._last[0] == key:
-                return self._last[1]
-            report = engine.duplicates(bursts=bool(bursts), progress=progress)
-            found = [g.to_dict() for g in report.groups]
-            self._last = (key, found)
-        return found
+            if not (self._last and self._last[0] == key):
+                self._last = (key, engine.duplicates(bursts=bool(bursts), progress=progress).groups)
+            found = self._last[1]
+        return [group.as_now().to_dict() for group in found]
 
     # --- the page ----------------------------------------------------------------------------------
     def find(self, bursts: bool, progress=gr.Progress()):

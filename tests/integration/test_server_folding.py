@@ -3,6 +3,8 @@ prints what a search in this process prints, folded or not (demo model, a librar
 
 from __future__ import annotations
 
+import os
+
 import httpx
 import pytest
 
@@ -64,6 +66,26 @@ def test_the_rest_route_lists_the_groups_the_page_and_the_call_api_find(copies_s
     assert thumbnail.status_code == 200 and thumbnail.headers["content-type"] == "image/jpeg"
     refused = httpx.get(url + "api/duplicates", params={"bursts": "maybe"}, timeout=60)
     assert refused.status_code == 400 and "bursts is 1 or 0" in refused.json()["error"]
+
+
+def test_a_best_copy_deleted_after_the_pass_is_named_last_and_missing(copies_served):
+    """The app reuses its last pass while the index is unchanged, and reused what it said of each
+    file then: a best copy deleted since stayed first, "exists": true (keep it, delete the rest:
+    every real copy lost); put back, it stayed last and missing."""
+    def group_of(path: str) -> dict:
+        groups = httpx.get(copies_served.url + "api/duplicates", timeout=120).json()["groups"]
+        return next(g for g in groups if path in g["paths"])
+
+    first = httpx.get(copies_served.url + "api/duplicates", timeout=120).json()["groups"][0]
+    best = first["paths"][0]
+    os.replace(best, best + ".away")
+    try:
+        gone = group_of(best)
+        assert gone["paths"][-1] == best and gone["photos"][-1]["exists"] is False
+        assert gone["photos"][0]["exists"] is True and sorted(gone["paths"]) == sorted(first["paths"])
+    finally:
+        os.replace(best + ".away", best)
+    assert group_of(best)["paths"] == first["paths"] and group_of(best)["photos"][0]["exists"] is True
 
 
 def test_the_command_line_through_a_server_folds_as_it_does_here(copies_served, capsys):
