@@ -121,10 +121,12 @@ def _kmeans_once(vectors: np.ndarray, k: int, rng: np.random.Generator) -> tuple
 def name_topics(centres: np.ndarray, word_vectors: np.ndarray, words: Sequence[str],
                 also: int = 3) -> list[tuple[str, tuple[str, ...]]]:
     """Each centre's name and next best words: a word's fit is its score against the centre less
-    its mean score over all centres; names go best fit first, each word once (where there are
-    fewer words than centres, the rest take their best word again, numbered)."""
+    its mean score over all centres (with one centre, its score: less the mean, every fit was 0, and
+    the first word of the list named it, whatever the photos show); names go best fit first, each
+    word once (where there are fewer words than centres, the rest take their best word again, numbered)."""
     fits = centres @ word_vectors.T
-    fits = fits - fits.mean(axis=0, keepdims=True)
+    if len(centres) > 1:
+        fits = fits - fits.mean(axis=0, keepdims=True)
     names: dict[int, str] = {}
     used: set[int] = set()
     for flat in np.argsort(-fits, axis=None):

@@ -47,6 +47,16 @@ def test_each_group_is_named_by_the_word_that_fits_it_best_against_the_others():
                                          "examples": list(beach.paths[:2])}
 
 
+def test_one_group_is_named_by_the_word_that_fits_it_not_the_first_of_the_list():
+    """A library of one to three photos, or of copies of one, is one group: every fit less the mean
+    over the groups was 0, and the first word of the list named it ("a red circle" for yellow squares)."""
+    vectors, truth, centres = clusters([5])
+    words = ["beach", "dog", "snow"]
+    word_vectors = unit(np.stack([centres[0] * -1, centres[0], np.random.default_rng(6).normal(size=centres.shape[1])]))
+    topics = find_topics([f"p{i}.jpg" for i in range(len(truth))], vectors, words, word_vectors, k=1)
+    assert [(t.name, t.size) for t in topics] == [("dog", 5)] and topics[0].words[-1] == "beach"
+
+
 def test_a_word_names_one_group_at_most():
     centres = unit(np.array([[1.0, 0.1, 0], [1.0, -0.1, 0], [0, 0, 1.0]]))
     word_vectors = unit(np.array([[1.0, 0, 0], [0, 0, 1.0], [0.5, 0.5, 0]]))
