@@ -11,9 +11,7 @@ import atexit
 import contextlib
 import functools
 import gc
-import json
 import os
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -31,6 +29,7 @@ from clipsearch import (
     StoreMismatch,
 )
 from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV
+from clipsearch.web_names import json_text  # noqa: F401 - the commands print JSON as flags.json_text
 
 from .terminal import said
 
@@ -40,9 +39,6 @@ STORES = ("hnsw", "milvus")
 INDEX_HELP = f"index folder (default: ${INDEX_ENV}, else the per-user data folder)"
 MODEL_HELP = (f"open_clip model name, hf-hub:ORG/NAME, local-dir:PATH (an open_clip model folder), "
               f"or 'demo' (the bundled offline model; default {DEFAULT_MODEL})")
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def ends_quietly(main: Callable[..., int]) -> Callable[..., int]:
@@ -163,13 +159,6 @@ def paths_as_bytes() -> None:
                 getattr(stream, "reconfigure", None)):
             with contextlib.suppress(OSError, ValueError):  # a stream whose file was swapped under it
                 stream.reconfigure(errors="surrogateescape")  # (seekable once, a pipe now: ESPIPE): as it is
-
-
-def json_text(value: Any, **options: Any) -> str:
-    r"""``value`` as the commands print JSON: valid UTF-8, and a name's bytes that are not UTF-8 as
-    ``\udcXX`` escapes, which ``json.loads`` turns back into the path Python's ``open`` takes."""
-    text = json.dumps(value, ensure_ascii=False, **options)
-    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def score_text(score: float) -> str:

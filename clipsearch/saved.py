@@ -38,8 +38,7 @@ from .query import MAX_TERMS, QueryTerm, check_terms, parse_query
 from .region import QUERY_LIMIT, parse_region, read_query_picture
 from .stores.atomic import atomic_write_bytes, atomic_write_text
 from .stores.base import SearchFilter
-
-_LONE = re.compile("[\udc80-\udcff]")  # what Python reads a byte of a name that is not UTF-8 as
+from .web_names import json_text
 
 try:
     import fcntl
@@ -261,7 +260,7 @@ class SavedSearches:
         for path, entries in reversed(writes) if photo_first else writes:
             try:
                 if entries or path == self.path:
-                    atomic_write_text(path, _json_text({"version": 1, "searches": entries}))
+                    atomic_write_text(path, json_text({"version": 1, "searches": entries}, indent=1))
                 else:
                     path.unlink(missing_ok=True)
             except OSError as exc:  # the searches saved before stay as they were
@@ -291,13 +290,6 @@ def _photo_bytes(photo: str | Path | bytes, name: str | None) -> tuple[bytes, st
             raise UnreadableImage(name or "photo", "file too large", QUERY_LIMIT)
         return photo, name or "photo"
     return read_query_picture(os.fspath(photo)), str(photo)  # as `search --image` reads it: at most 50 MB
-
-
-def _json_text(value: dict) -> str:
-    """``value`` as JSON that is UTF-8 text, readable where it holds words of any language; a byte
-    of a path that is not UTF-8 (a lone surrogate: a Latin-1 folder or photo name) as a ``\\udcXX``
-    escape, which ``json.loads`` turns back into that path. Written plainly, it stopped the save."""
-    return _LONE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False, indent=1))
 
 
 def _written(search: SavedSearch) -> dict:

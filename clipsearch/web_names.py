@@ -10,10 +10,21 @@ path that came back into the file's own.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+from typing import Any
 
 _ESCAPED = re.compile(rb"\\x([89a-f][0-9a-f])")  # what backslashreplace writes for a byte >= 0x80
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_text(value: Any, **options: Any) -> str:
+    r"""``value`` as JSON that is valid UTF-8 text (the commands' ``--json``, the saved searches'
+    file), a name's bytes that are not UTF-8 as ``\udcXX`` escapes, which ``json.loads`` turns back
+    into the path Python's ``open`` takes (written plainly, they stopped the write)."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def web_path(path: str) -> str:
