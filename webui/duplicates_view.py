@@ -26,7 +26,7 @@ import gradio as gr
 from clipsearch import ClipSearchError
 from clipsearch.reports import counted
 
-from .api_refusals import Refused, refused
+from .api_refusals import refused
 from .filters import MAX_K
 from .markdown import md
 from .paths import file_url, web_safe
@@ -148,10 +148,8 @@ class DuplicatesView:
 
         try:
             return self.listed(bool(bursts), getattr(request, "request", request))
-        except NoIndexYet:
-            raise Refused(f"No index in {self.handlers.settings.index_dir} yet.") from None
-        except ClipSearchError as exc:
-            raise refused(exc) from None
+        except (NoIndexYet, ClipSearchError) as exc:
+            raise refused(exc, self.handlers.settings.index_dir) from None
 
     def listed(self, bursts: bool, request: Any) -> list[dict]:
         """Every group as the APIs answer it (``/duplicates``, the MCP tool, ``GET /api/duplicates``):
