@@ -164,7 +164,11 @@ def find_duplicates(
                         words([records[i].fingerprint for i in involved]) if words else None)
     edges = verified_pairs(records, pairs, evidence, level)
     report.verified = len(edges)
-    report.groups = group_stars(records, edges, evidence, level, bursts=bursts)
+    shots = None
+    if bursts:  # the default run's own pairs: its groups stay whole inside the bursts
+        shots = {p: edges[p] for p in candidate_pairs(records, rows_of, sims, SAME_SHOT)
+                 if edges.get(p, 0.0) >= SAME_SHOT.min_pixels}
+    report.groups = group_stars(records, edges, evidence, level, bursts=bursts, shot_edges=shots)
     report.seconds["pixels"] = time.perf_counter() - started
     return report
 
@@ -216,8 +220,20 @@ def verified_pairs(records: Sequence[ImageRecord], pairs: list[tuple[int, int]],
 
 
 def group_stars(records: Sequence[ImageRecord], edges: dict[tuple[int, int], float], evidence: Evidence,
-                level: Level, *, bursts: bool = False) -> list[DuplicateGroup]:
-    """Groups from verified pairs: connected photos, split into stars around their best copies."""
+                level: Level, *, bursts: bool = False,
+                shot_edges: dict[tuple[int, int], float] | None = None) -> list[DuplicateGroup]:
+    """Groups from verified pairs: connected photos, split into stars around their best copies.
+
+    With ``bursts``, the groups the default level makes (from ``shot_edges``: the pairs it
+    verifies, else those of ``edges`` that pass it) are made first and kept whole: a burst joins
+    whole shots, so every group of the default run lies inside one of ``--bursts``.
+    """
+    shots: list[list[ImageRecord]] = []
+    if bursts:
+        if shot_edges is None:
+            shot_edges = {(a, b): s for (a, b), s in edges.items()
+                          if s >= SAME_SHOT.min_pixels and _shapes_agree(records[a], records[b], SAME_SHOT)}
+        shots = [g.records for g in group_stars(records, shot_edges, evidence, SAME_SHOT)]
     parent: dict[int, int] = {}
 
     def root(i: int) -> int:
@@ -226,33 +242,49 @@ def group_stars(records: Sequence[ImageRecord], edges: dict[tuple[int, int], flo
             i = parent[i]
         return i
 
-    for a, b in edges:
+    for a, b in list(edges) + list(shot_edges or ()):
         parent[root(a)] = root(b)
     components: dict[int, list[int]] = {}
     for i in list(parent):
         components.setdefault(root(i), []).append(i)
+    shot_of = {r.path: shot for shot in shots for r in shot}
     groups = []
     for members in components.values():
-        groups += _stars([records[i] for i in members], evidence, level, bursts)
+        units, seen = [], set()
+        for i in members:
+            unit = shot_of.get(records[i].path, [records[i]])
+            if unit[0].path not in seen:
+                seen.add(unit[0].path)
+                units.append(unit)
+        groups += _stars(units, evidence, level, bursts)
     groups.sort(key=lambda g: best_first(g.records[0]))
     return groups
 
 
-def _stars(members: list[ImageRecord], evidence: Evidence, level: Level, bursts: bool) -> list[DuplicateGroup]:
-    """Split one component: the best photo left heads a group of those that match it directly."""
-    remaining = sorted(members, key=best_first)
+def _stars(units: list[list[ImageRecord]], evidence: Evidence, level: Level, bursts: bool) -> list[DuplicateGroup]:
+    """Split one component: the best photo left heads a group of those that match it directly.
+
+    A unit is one photo, or (with ``bursts``) a whole shot, best copy first: it joins the head's
+    group when any of its photos matches the head.
+    """
+    remaining = sorted(units, key=lambda unit: best_first(unit[0]))
     groups = []
-    while len(remaining) > 1:
-        head, rest = remaining[0], remaining[1:]
-        scores = [evidence.similarity(head, r) for r in rest]
-        joined = [(r, s) for r, s in zip(rest, scores)
-                  if s >= level.min_pixels and _shapes_agree(head, r, level)]
-        if joined:
+    while remaining and (len(remaining) > 1 or len(remaining[0]) > 1):
+        (head, *own), rest = remaining[0], remaining[1:]
+        joined = []
+        for unit in rest:
+            scores = [evidence.similarity(head, r) for r in unit]
+            if any(s >= level.min_pixels and _shapes_agree(head, r, level) for r, s in zip(unit, scores)):
+                joined += list(zip(unit, scores))
+        if joined or own:
+            if own:  # a shot kept whole: the default level's group, with its own similarities
+                joined = [(r, evidence.similarity(head, r)) for r in own] + joined
+            joined.sort(key=lambda pair: best_first(pair[0]))
             same = all(s >= SAME_SHOT.min_pixels and _shapes_agree(head, r, SAME_SHOT) for r, s in joined)
             kind = "duplicates" if same or not bursts else "burst"
             groups.append(DuplicateGroup(kind, [head] + [r for r, _ in joined], [1.0] + [s for _, s in joined]))
         taken = {r.path for r, _ in joined}
-        remaining = [r for r in rest if r.path not in taken]
+        remaining = [unit for unit in rest if unit[0].path not in taken]
     return groups
 
 

@@ -274,6 +274,42 @@ def test_burst_mode_labels_groups_that_are_not_one_shot():
     assert set(data["photos"][0]) >= {"path", "size", "width", "height", "date_taken", "modified"}
 
 
+def test_bursts_keep_every_group_of_the_default_level_whole():
+    # b ~ c are one shot; a (the best) is a burst frame of b but not of c. The stars used to take
+    # b into a's burst and leave c alone: --bursts lost a pair that the default run finds.
+    records = [rec("/a", 800, 600), rec("/b", 640, 480), rec("/c", 400, 300)]
+    sig = {"/a": pixels_sig(1, 0, 0), "/b": pixels_sig(0.891, 0.454, 0), "/c": pixels_sig(0.682, 0.731, 0)}
+    ev = Evidence(sig)
+    assert ev.similarity(records[0], records[1]) >= BURST.min_pixels > ev.similarity(records[0], records[2])
+    edges = {(0, 1): ev.similarity(records[0], records[1]), (1, 2): ev.similarity(records[1], records[2])}
+    assert edges[(1, 2)] >= SAME_SHOT.min_pixels > edges[(0, 1)]
+    default = group_stars(records, {(1, 2): edges[(1, 2)]}, ev, SAME_SHOT)
+    assert [(g.kind, g.paths) for g in default] == [("duplicates", ["/b", "/c"])]
+    loose = group_stars(records, edges, ev, BURST, bursts=True)
+    assert [(g.kind, g.paths) for g in loose] == [("burst", ["/a", "/b", "/c"])]
+    assert loose[0].similarity[2] == pytest.approx(ev.similarity(records[0], records[2]))
+
+
+def test_bursts_are_a_superset_of_the_default_groups_on_random_look_alikes():
+    rng = np.random.default_rng(5)
+    for trial in range(40):
+        n = 9
+        base = rng.normal(size=3)
+        sig = {f"/{i}": pixels_sig(*(base + rng.normal(scale=0.35, size=3))) for i in range(n)}
+        records = [rec(f"/{i}", 640 + 8 * int(rng.integers(0, 4)), 480, size=1000 + i) for i in range(n)]
+        ev = Evidence(sig)
+        sims = {(a, b): ev.similarity(records[a], records[b]) for a in range(n) for b in range(a + 1, n)}
+        shot = {p: s for p, s in sims.items() if s >= SAME_SHOT.min_pixels}
+        loose = {p: s for p, s in sims.items() if s >= BURST.min_pixels}
+        default = group_stars(records, shot, ev, SAME_SHOT)
+        bursts = group_stars(records, loose, ev, BURST, bursts=True, shot_edges=shot)
+        where = {path: k for k, g in enumerate(bursts) for path in g.paths}
+        for g in default:
+            assert len({where.get(path) for path in g.paths}) == 1 and g.paths[0] in where, (trial, g.paths)
+        assert sum(len(g.paths) for g in bursts) == len(where)  # no photo in two groups
+        assert all(g.paths[0] == min(g.paths, key=lambda p: best_first(records[int(p[1:])])) for g in bursts)
+
+
 def test_find_duplicates_end_to_end_on_files(store, tmp_path):
     rng = random.Random(0)
     files = {}
