@@ -7,7 +7,7 @@ import time
 
 from cli.terminal import shown
 from clipsearch import IndexProgress, IndexReport
-from clipsearch.folders import absence
+from clipsearch.folders import absence, is_there
 from clipsearch.reports import another_run_words, counted, kept_unreadable_words, metadata_kept_words
 
 LOG_EVERY_SECONDS = 15.0
@@ -96,10 +96,7 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
          f"  added {report.added}, updated {report.updated}, moved {report.moved}, "
          f"removed {report.removed}, unchanged {report.unchanged}"),
     ]
-    for folder, count in report.kept.items():
-        lines.append(f"  {shown(folder)} is {how_absent(folder)}: its {counted(count, 'indexed photo')} "
-                     f"{'is' if count == 1 else 'are'} kept; if it moved or is gone for good, `python -m indexer --remove {shown(folder)}` "
-                     "forgets them")
+    lines += [f"  {kept_words(folder, count)}" for folder, count in report.kept.items()]
     if not report.found and not report.skipped and not report.kept:
         lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, AVIF, GIF, TIFF, BMP, camera RAW): " + _other_files(report, videos))
     if report.metadata_kept:
@@ -124,6 +121,18 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
                      f"reading: unchanged since {'it was' if one else 'they were'} reported")
     kept = [f"  {kept_unreadable_words(report)}"] if report.kept_unreadable else []  # after the paths it speaks of
     return "\n".join(lines + skipped_lines(report.skipped, "  would skip" if report.dry_run else "  skipped") + kept)
+
+
+def kept_words(folder: str, count: int) -> str:
+    """What the summary says of ``count`` indexed photos of ``folder`` kept though the scan did not
+    see them: the folder is absent (``how_absent``), or it is there and the OS refused its files one
+    by one (EIO from a network disk), where "--remove FOLDER" would forget the photos it still holds."""
+    verb = "is" if count == 1 else "are"
+    if absence(folder) == "empty" and is_there(folder):
+        return (f"{shown(folder)}: {counted(count, 'indexed photo')} could not be read now (a network disk gone "
+                f"stale?): {'it' if count == 1 else 'they'} {verb} kept and tried again on the next run")
+    return (f"{shown(folder)} is {how_absent(folder)}: its {counted(count, 'indexed photo')} {verb} kept; "
+            f"if it moved or is gone for good, `python -m indexer --remove {shown(folder)}` forgets them")
 
 
 def how_absent(folder: str) -> str:

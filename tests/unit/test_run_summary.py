@@ -45,6 +45,22 @@ def test_a_folder_that_is_gone_says_its_photos_are_kept_and_how_to_forget_them(t
     assert "right folder" not in text and "nothing to embed (nothing new)" in text
 
 
+def test_photos_refused_one_by_one_in_a_folder_that_is_there_are_not_called_an_empty_folder(tmp_path):
+    """A network disk's EIO on two files' ``stat`` keeps their records, counted under their folder;
+    the summary called that folder, full of photos, "empty (a disk not mounted?)" and offered
+    `--remove FOLDER`, which would forget every photo it holds."""
+    folder = tmp_path / "2020"
+    folder.mkdir()
+    (folder / "f.jpg").write_bytes(b"x")
+    text = format_report(IndexReport(folders=[str(tmp_path)], found=5, unchanged=5, kept={str(folder): 2},
+                                     skipped={"unreadable": [str(folder / "g.jpg"), str(folder / "h.jpg")]}))
+    assert (f"{folder}: 2 indexed photos could not be read now (a network disk gone stale?): they are kept "
+            "and tried again on the next run") in text
+    assert "empty" not in text and "--remove" not in text
+    assert f"{folder}: 1 indexed photo could not be read now (a network disk gone stale?): it is kept" in format_report(
+        IndexReport(folders=[str(tmp_path)], kept={str(folder): 1}))
+
+
 def test_the_web_apps_re_index_line_counts_what_it_kept_and_left_unread():
     from webui.reindex import JobStatus
 
