@@ -352,7 +352,8 @@ def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filt
         return
     if not hits:
         why = "no indexed photo is in that folder and date range" if filtered else "the index holds no photo"
-        print(f"No result: {why}", file=sys.stderr)
+        print(f"No photo result: {why}; the videos' moments follow" if moments else f"No result: {why}",
+              file=sys.stderr)
     _print_photos(hits, shown, folded, auto, cut, newest_first)
     _print_moments(videos, len(moments), newest_first)
 

@@ -93,3 +93,18 @@ def test_a_flat_cut_off_counts_the_photos_listed_for_their_words_apart(tmp_path,
     assert "1 scored 0.5 or more and 1 matched by its words; 1 weaker hidden (--min-score 0 shows all)" in err
     print_hits([sign, hit(tmp_path / "b.jpg", 0.3, strong=False)], as_json=False, cut=0.5)
     assert "0 scored 0.5 or more and 1 matched by its words; 1 weaker hidden" in capsys.readouterr().err
+
+
+def test_no_photo_in_the_filter_is_not_said_as_no_result_when_videos_match(tmp_path, capsys):
+    """A date range holding videos but no photo printed the moments under "No result: no indexed
+    photo is in that folder and date range", as if nothing had been found."""
+    from clipsearch.videos import MomentResult
+
+    clip = MomentResult(str(tmp_path / "clip.mp4"), 7.0, 0.4, 12.0, 320, 240, "2023-05-01T10:00:00", 100, 0)
+    print_hits([], as_json=False, filtered=True, moments=[clip])
+    out, err = capsys.readouterr()
+    assert out == f"0.400\t{tmp_path / 'clip.mp4'}\tat 0:07\n"
+    assert "No result:" not in err
+    assert "No photo result: no indexed photo is in that folder and date range; the videos' moments follow" in err
+    print_hits([], as_json=False, filtered=True)
+    assert "No result: no indexed photo is in that folder and date range" in capsys.readouterr().err
