@@ -3,7 +3,6 @@ unless it can reuse a vector, in a pool of abandonable threads a window ahead of
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import queue
@@ -181,11 +180,9 @@ def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder | None, ma
     """
     item = InspectedFile(stat)
     try:
+        before = _stat_or_none(stat.path)
         data = read_file_bytes(stat.path)
-        with contextlib.suppress(OSError):  # rewritten since the scan: record what was read
-            now = os.stat(stat.path)
-            if (now.st_size, now.st_mtime_ns) != (stat.size, stat.mtime_ns) and now.st_size == len(data):
-                item.stat = FileStat.of(stat.path, now)
+        item.stat = _stat_read(stat, before, _stat_or_none(stat.path), len(data))
         item.fingerprint = fingerprint_bytes(data)
         item.picture = picture_fingerprint(data, stat.path)
         if item.fingerprint in reusable or encoder is None or (item.picture and item.picture in reusable):
@@ -201,3 +198,21 @@ def inspect_file(stat: FileStat, reusable: set[str], encoder: Encoder | None, ma
     except Exception as exc:  # a decoder bug must not stop the run
         item.error = UnreadableImage(stat.path, "decode error", f"{type(exc).__name__}: {exc}")
     return item
+
+
+def _stat_or_none(path: str) -> FileStat | None:
+    try:
+        return FileStat.of(path, os.stat(path))
+    except OSError:
+        return None
+
+
+def _stat_read(scanned: FileStat, before: FileStat | None, after: FileStat | None, length: int) -> FileStat:
+    """The stat to record with the bytes just read: the file's own where it stood still across the
+    read (one rewritten since the scan is then recorded as read, not read again next run), else the
+    scan's. A file replaced during or just after the read is then seen as changed by the next run,
+    which reads it again: recorded with the new file's stat, the old content's vector was kept for
+    good, every later run finding it unchanged."""
+    if before is not None and before == after and after.size == length:
+        return after
+    return scanned
