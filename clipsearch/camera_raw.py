@@ -110,21 +110,46 @@ class _opened:
         try:
             self.raw = rawpy.imread(io.BytesIO(self.data) if isinstance(self.data, bytes) else self.data)
         except rawpy.LibRawError as exc:
-            raise _unreadable(self.name, exc) from None
+            raise _unreadable(self.name, exc, self._head()) from None
         return self.raw
+
+    def _head(self) -> bytes | None:
+        if isinstance(self.data, bytes):
+            return self.data[:64]
+        try:
+            with open(self.data, "rb") as handle:
+                return handle.read(64)
+        except OSError:
+            return None
 
     def __exit__(self, *exc: object) -> None:
         self.raw.close()
 
 
-def _unreadable(name: str, exc: BaseException) -> UnreadableImage:
+def _unreadable(name: str, exc: BaseException, head: bytes | None = None) -> UnreadableImage:
+    """Why LibRaw could not read a file; ``head``, its first bytes where known: LibRaw says an
+    "Input/output error" of any file too short for its header (a few bytes of text named .nef),
+    which is no picture where its bytes start as no RAW or TIFF file does."""
     text = str(exc).strip("b'\"")
-    if isinstance(exc, rawpy.LibRawFileUnsupportedError):
+    if isinstance(exc, rawpy.LibRawFileUnsupportedError) or \
+            (isinstance(exc, rawpy.LibRawIOError) and head is not None and not _raw_signature(head)):
         return UnreadableImage(name, "not an image", text)
     if isinstance(exc, (rawpy.LibRawTooBigError, rawpy.LibRawUnsufficientMemoryError,
                         rawpy.LibRawMemPoolOverflowError)):
         return UnreadableImage(name, "too many pixels", text)
     return UnreadableImage(name, "truncated" if isinstance(exc, rawpy.LibRawIOError) else "decode error", text)
+
+
+# How the files LibRaw reads begin: byte order (TIFF-based: DNG, NEF, ARW, CR2, PEF...; Olympus's
+# IIRO, Panasonic's IIU, Canon's CRW), Fujifilm, Minolta, Sigma, ARRI, Nokia; Canon's CR3 (ISO media,
+# "ftyp" at 4); Phase One's IIII or MMMM in the first 32 bytes. Generous: a file that starts as one
+# of these and is cut short is "truncated"; one that starts as none is no RAW file.
+_SIGNATURES = (b"II", b"MM", b"FUJIFILM", b"\0MRM", b"FOVb", b"ARRI", b"NOKIARAW")
+
+
+def _raw_signature(head: bytes) -> bool:
+    return (head.startswith(_SIGNATURES) or head[4:8] == b"ftyp"
+            or b"IIII" in head[:32] or b"MMMM" in head[:32])
 
 
 def _upright(raw: Any) -> tuple[int, int]:

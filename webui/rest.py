@@ -72,7 +72,7 @@ def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
 
     @router.post("/search")
     async def search_post(request: Request) -> Any:
-        return await posted(auth, request, lambda fields, image, _: search(handlers, request, fields, image))
+        return await posted(auth, request, lambda fields, image, name: search(handlers, request, fields, image, name))
 
     @read("/similar")
     def similar_get(request: Request) -> Any:
@@ -138,12 +138,12 @@ async def posted(auth: Auth, request: Request, run: Callable[..., Any], picture:
     return await run_in_threadpool(_guarded, auth, request, lambda: run(fields, image, name))
 
 
-def search(handlers: Handlers, request: Request, fields: dict[str, str], image: bytes | None) -> dict:
+def search(handlers: Handlers, request: Request, fields: dict[str, str], image: bytes | None, name: str | None = None) -> dict:
     """Text and/or picture query with filters: ``{"query", "results", "took_ms"}``; ``saved=NAME``:
     that saved search (its words, and its photo where it keeps one), its folder and dates where the
-    request gives none."""
+    request gives none. ``name``: the upload's file name, which tells a camera RAW file as a folder's does."""
     started = time.perf_counter()
-    named = "the uploaded file"
+    named = os.path.basename(name or "") or "the uploaded file"
     if fields.get("saved"):
         fields, photo = with_saved(handlers, fields, image)
         image, named = (photo, "the saved search's photo") if photo else (image, named)
