@@ -22,7 +22,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from clipsearch import ImageRecord
-from clipsearch.errors import UnreadableImage
+from clipsearch.errors import InvalidQuery, UnreadableImage
 from clipsearch.images import DEFAULT_MAX_PIXELS, call_abandonable, load_image
 from clipsearch.region import Region, query_picture
 
@@ -124,13 +124,19 @@ class ThumbnailCache:
 
     def _made(self, target: Path, size: int, what: str, picture: Callable[[], Image.Image]) -> str:
         """``target``, made of what ``picture()`` reads (``what``, for the log), shrunk to ``size``
-        px at most; the placeholder where it cannot be read or saved."""
+        px at most; the placeholder where it cannot be read or saved. Any decoder's error gives the
+        placeholder, not only ``UnreadableImage``: a codec's own (a damaged AVIF's RuntimeError, a
+        mistyped EXIF tag's struct.error) must not make one photo's thumbnail fail a whole page of
+        results. A region the photo does not hold (``InvalidQuery``) is the caller's to say."""
         try:
             made = picture()
-        except UnreadableImage as exc:
-            log.warning("no thumbnail for %s: %s", what, exc.reason)
+            made.thumbnail((size, size), Image.Resampling.LANCZOS)
+        except InvalidQuery:
+            raise
+        except Exception as exc:
+            reason = exc.reason if isinstance(exc, UnreadableImage) else f"{type(exc).__name__}: {exc}"
+            log.warning("no thumbnail for %s: %s", what, " ".join(reason.split())[:200])  # one line
             return self.placeholder()
-        made.thumbnail((size, size), Image.Resampling.LANCZOS)
         try:
             _save_jpeg(made, target)
         except OSError as exc:  # a full disk must not fail the search: its results show placeholders
