@@ -181,15 +181,23 @@ class ThumbnailCache:
         return list(self._pool.map(lambda p, k: self.get(p, size, k), photos, known or [None] * len(photos)))
 
     def placeholder(self) -> str:
-        """A grey square with a cross, shown for photos that cannot be read."""
+        """A grey square with a cross, shown for photos that cannot be read: in the cache, else in
+        Gradio's upload folder, which the page and REST serve too. A cache deleted since the start
+        on a disk full or read-only now (or full from the start) cannot hold it, and its failed
+        write made each thumbnail a 500 where a placeholder was promised."""
         target = self.root / PLACEHOLDER_NAME
-        if not target.exists():
-            picture = Image.new("RGB", (THUMB_SIZE, THUMB_SIZE), (200, 200, 200))
-            draw = ImageDraw.Draw(picture)
-            draw.line((60, 60, 196, 196), fill=(120, 120, 120), width=8)
-            draw.line((60, 196, 196, 60), fill=(120, 120, 120), width=8)
-            _save_jpeg(picture, target)
-        return str(target)
+        if target.exists():
+            return str(target)
+        try:
+            _save_jpeg(_placeholder_picture(), target)
+            return str(target)
+        except OSError:
+            from gradio.utils import get_upload_folder
+
+            spare = Path(get_upload_folder()) / "clipsearch" / PLACEHOLDER_NAME
+            if not spare.exists():
+                _save_jpeg(_placeholder_picture(), spare)
+            return str(spare)
 
     def contains(self, path: str | Path) -> bool:
         """True when ``path`` is inside this cache (for checks and tests)."""
@@ -244,6 +252,14 @@ def thumbnail_key(photo: str, mtime_ns: int, size: int) -> str:
     """The cache name of a photo's thumbnails: a hash of its path, mtime and size."""
     text = f"{photo}\0{mtime_ns}\0{size}".encode("utf-8", "surrogateescape")
     return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
+def _placeholder_picture() -> Image.Image:
+    picture = Image.new("RGB", (THUMB_SIZE, THUMB_SIZE), (200, 200, 200))
+    draw = ImageDraw.Draw(picture)
+    draw.line((60, 60, 196, 196), fill=(120, 120, 120), width=8)
+    draw.line((60, 196, 196, 60), fill=(120, 120, 120), width=8)
+    return picture
 
 
 def _save_jpeg(picture: Image.Image, target: Path) -> None:

@@ -109,6 +109,28 @@ def test_a_full_disk_shows_placeholders_says_why_and_recovers(tmp_path, monkeypa
     assert thumb != placeholder and os.path.exists(thumb) and cache.write_error is None
 
 
+def test_a_cache_that_cannot_hold_even_the_placeholder_still_shows_one(tmp_path, monkeypatch):
+    """The cache deleted while serving and its disk full (or read-only) now, or full from the start:
+    the placeholder's own write failed, and every thumbnail was a 500 where a grey cross is promised."""
+    from gradio.utils import get_upload_folder
+    from PIL import Image
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    photo_path = tmp_path / "p.jpg"
+    save(photo(320, 240, seed=1), photo_path)
+    cache = ThumbnailCache(tmp_path / "cache")
+    os.remove(cache.placeholder())
+    os.rmdir(cache.root)
+    (tmp_path / "cache").rmdir()
+    (tmp_path / "cache").write_bytes(b"")  # a file where the cache folder was: nothing can be written there
+    shown = cache.get(str(photo_path))
+    assert shown == cache.placeholder() == cache.get(str(tmp_path / "gone.jpg"))
+    assert shown.startswith(os.path.join(get_upload_folder(), ""))  # served by the page and REST as well
+    with Image.open(shown) as picture:
+        assert picture.size == (256, 256)
+    cache.close()
+
+
 def test_a_part_of_a_photo_is_kept_beside_its_thumbnails_and_pruned_with_them(tmp_path):
     """look_at_photo's closer look: the part's own JPEG, made once, gone when its photo leaves."""
     from PIL import Image
