@@ -165,7 +165,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
         hits = handlers.engine().search(terms, k=k, where=where, ranked=ranked)
         # the videos' matching moments, one a video, where the index holds videos (``--videos``)
         videos = handlers.engine().moments(terms, k=k, where=where) if handlers.engine().video_records() else None
-        note = _outside(handlers, hits, where)
+        note = _outside(handlers, hits, where, videos)
     results = _cut(_folded(handlers, fold, hits), cut)
     return {"query": text, "image": image is not None, "results": with_thumbnails(results, request),
             **_moments(videos, cut, request), **note, **_none_kept(hits, results, cut),
@@ -187,20 +187,22 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
         except UnreadableImage as exc:  # a region is read from the file: gone since it was indexed?
             raise ApiError(404, f"that photo cannot be read now ({exc.reason})") from None
         videos = engine.similar_moments(path, k=k, where=where, region=region) if engine.video_records() else None
-        note = _outside(handlers, hits, where)
+        note = _outside(handlers, hits, where, videos)
     results = _cut(_folded(handlers, fold, hits), cut)
     return {"file": path, "results": with_thumbnails(results, request), **_moments(videos, cut, request),
             **note, **_none_kept(hits, results, cut), "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
-def _outside(handlers: Handlers, hits: list, where: Any) -> dict:
+def _outside(handlers: Handlers, hits: list, where: Any, videos: list | None = None) -> dict:
     """The answer's ``note`` where a folder filter found nothing because the index covers no photo in
     that folder (``filters.uncovered``, as the page's status line says it), else no such key: a script
     or an assistant is told why, not left with an empty list; and where a folder or dates the index
-    covers hold no photo, that, as the command line says it."""
+    covers hold no photo, that, as the command line says it (no photo result, where ``videos`` matched)."""
     outside = uncovered(handlers.engine, hits, where)
     if not outside and not hits and where is not None:
         outside = "no indexed photo is in that folder and date range"
+    if outside and videos:
+        return {"note": f"No photo results: {outside}; the videos' matching moments are in moments"}
     return {"note": f"No results: {outside}"} if outside else {}
 
 
