@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from .errors import ClipSearchError, IndexNotFound, InvalidQuery, QueryTooLarge, UnreadableImage
@@ -149,6 +150,9 @@ class SavedSearch:
         return None if where.is_empty() else where
 
 
+_FIELDS = tuple(field.name for field in fields(SavedSearch))  # all a file may say of a search
+
+
 class SavedSearches:
     """The saved searches of the index in ``index_dir``, by name (names are compared as typed)."""
 
@@ -242,7 +246,7 @@ class SavedSearches:
         except OSError as exc:
             raise SavedSearchesError(f"cannot read {path}: {exc.strerror or exc}") from None
         try:
-            return {entry["name"]: SavedSearch(**entry) for entry in json.loads(text)["searches"]}
+            return {search.name: search for search in map(_read_entry, json.loads(text)["searches"], itertools.count(1))}
         except (ValueError, TypeError, KeyError) as exc:
             raise SavedSearchesError(
                 f"{path} is not a list of saved searches ({type(exc).__name__}: {exc}): "
@@ -290,6 +294,25 @@ def _photo_bytes(photo: str | Path | bytes, name: str | None) -> tuple[bytes, st
             raise UnreadableImage(name or "photo", "file too large", QUERY_LIMIT)
         return photo, name or "photo"
     return read_query_picture(os.fspath(photo)), str(photo)  # as `search --image` reads it: at most 50 MB
+
+
+def _read_entry(entry: object, number: int) -> SavedSearch:
+    """The ``number``th search of a file, where it is as this module writes it: a name and a query of
+    text, the other fields text or null; else ``ValueError`` naming it and the field (a number for a
+    name, or a null query, failed deep in a front end instead, with no word of the file)."""
+    if not isinstance(entry, dict):
+        raise ValueError(f"search {number} is {json.dumps(entry)[:40]}, not an object")
+    said = f"search {number}" + (f" ({entry['name']!r})" if isinstance(entry.get("name"), str) else "")
+    if unknown := sorted(set(entry) - set(_FIELDS)):
+        raise ValueError(f"{said} has a field {unknown[0]!r}, which saved searches do not have")
+    for key in _FIELDS:
+        value = entry.get(key)
+        if not isinstance(value, str) and (key in ("name", "query") or value is not None):
+            shown = json.dumps(value)[:40] if key in entry else "missing"
+            raise ValueError(f"{said}'s {key!r} is {shown}, not text" + " or null" * (key not in ("name", "query")))
+    if not as_named(entry["name"]):
+        raise ValueError(f"{said} has an empty name")
+    return SavedSearch(**entry)
 
 
 def _written(search: SavedSearch) -> dict:
