@@ -29,7 +29,7 @@ from .folders import as_covered, filter_as_covered
 from .index_handle import IndexHandle, same_model
 from .index_watch import IndexFollowing, IndexWatch
 from .indexing import FolderIndexing
-from .query import QueryTerm, check_terms, parse_query
+from .query import QueryTerm, as_region, check_cutoff, check_k, check_terms, parse_query
 from .region import Region, query_picture
 from .stores import ImageRecord, SearchFilter, VectorStore
 from .stores.base import check_stamp
@@ -85,7 +85,7 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
         self._watch = IndexWatch(self.settings.index_dir)  # the folder deleted or replaced (index_watch)
         # Queries share the model's calls, then search and decide in turn (docs/performance.md).
         self._turn = threading.Lock()
-        self._last_query = threading.local()  # the terms this thread searched last, and their vectors
+        self._last_query = _LastQuery()  # the terms this thread searched last, and their vectors
         self.text = TextSide(self.settings.index_dir)  # the words read in photos (--ocr)
         self.calibration = Calibration(encoder)  # the library sample, vague words' level
         self._unreadable: unreadable_files.Entries | None = None  # files skipped, until they change
@@ -186,16 +186,19 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
         return self.search(parse_query(text), k=k, where=where, cutoff=cutoff)
 
     def search_image(self, image: Image.Image | str | Path | bytes, k: int = DEFAULT_K, where: SearchFilter | None = None,
-                     cutoff: Cut = AUTO, region: Region | None = None) -> list[SearchResult]:
-        """Images that look like ``image`` (a PIL image, a path or the file's bytes), or ``region`` of it."""
-        return self.search([QueryTerm(1.0, image=image, region=region)], k=k, where=where, cutoff=cutoff)
+                     cutoff: Cut = AUTO, region: Region | str | None = None) -> list[SearchResult]:
+        """Images that look like ``image`` (a PIL image, a path or the file's bytes), or ``region`` of it
+        (a ``Region``, or its text: ``parse_region``'s)."""
+        return self.search([QueryTerm(1.0, image=image, region=as_region(region))], k=k, where=where, cutoff=cutoff)
 
     def similar(self, path: str | Path, k: int = DEFAULT_K, where: SearchFilter | None = None,
-                include_self: bool = False, cutoff: Cut = AUTO, region: Region | None = None) -> list[SearchResult]:
+                include_self: bool = False, cutoff: Cut = AUTO, region: Region | str | None = None) -> list[SearchResult]:
         """Indexed images most like the indexed image at ``path`` (its stored vector), or like its ``region``
         (that part read from the file). A path the index does not hold is an ``InvalidQuery``: no
         other file is opened, so a client cannot make the server read one (``search_image`` takes any).
         """
+        k, region = check_k(k), as_region(region)
+        check_cutoff(cutoff)
         path, where = os.path.abspath(os.fspath(path)), filter_as_covered(where, self.folders)
         vector = self._store().vector(path)
         if vector is None:
@@ -218,13 +221,17 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
         ``k`` best by the combined score instead, as a flat cut-off lists them, still so marked), a
         number as a flat score threshold, None or 0 marks all strong. At most ``query.MAX_TERMS``
         terms, a picture counting as one, as the text of a query (``QueryTooLarge``, before any is embedded).
+        ``k`` is a whole number, 0 or more (``TypeError``, ``InvalidQuery``), a number ``cutoff`` finite.
         """
+        k = check_k(k)
+        check_cutoff(cutoff)
         terms = parse_query(terms) if isinstance(terms, str) else check_terms(terms)
         where = filter_as_covered(where, self.folders)
         with getattr(self.encoder, "query", contextlib.nullcontext)():  # in progress (batching)
-            last = self._last_query  # the same terms again (the page's two orders): not embedded again
-            parts = last.parts if getattr(last, "terms", None) is terms else self.term_vectors(without_quotes(terms))
-            self._last_query.terms, self._last_query.parts = terms, parts  # moments() of these terms reuse them
+            parts = self._last_query.parts_of(terms)  # the same terms again (the page's two orders)
+            if parts is None:
+                parts = self.term_vectors(without_quotes(terms))
+                self._last_query.remember(terms, parts)  # moments() of these terms reuse them
             with self._turn:
                 vector, text_like = combine(parts, self.encoder.dim)
                 if cutoff == AUTO and len(parts) > 1:
@@ -333,6 +340,43 @@ class SearchEngine(FolderIndexing, IndexFollowing, DuplicateFinding, TopicFindin
         with self._swap_lock:
             if self.store is not None:
                 self.store.close()
+
+
+class _LastQuery(threading.local):
+    """The terms a thread searched last, and their vectors: the same question asked again is not
+    embedded again (the page's two orders; ``moments`` after the photos' search of the same list).
+    That is the same list still holding the very same terms, each file a term names as it was when
+    read; a list whose terms were replaced, cleared or added to since, or a picture file rewritten,
+    asks again (``terms`` and ``parts_of`` then None). A PIL image changed in place is not seen."""
+
+    _terms, _asked, parts = None, (), ()
+
+    def remember(self, terms: list[QueryTerm], parts: list) -> None:
+        self._terms, self._asked, self.parts = terms, _held(terms), parts  # after reading: a pipe read is done
+
+    @property
+    def terms(self) -> list[QueryTerm] | None:
+        """The list searched last, while it still asks the same (``moments`` compares it with its own)."""
+        return self._terms if self._terms is not None and _held(self._terms) == self._asked else None
+
+    def parts_of(self, terms: list[QueryTerm]) -> list | None:
+        return self.parts if self._terms is terms and _held(terms) == self._asked else None
+
+
+def _held(terms: list[QueryTerm]) -> tuple:
+    """Each term's identity with the state of the file it names (size, times, inode; None for words,
+    a PIL image or bytes; a fresh object, never equal, for bytearray or a file that cannot be read)."""
+    return tuple((id(term), term, _file_state(term.image)) for term in terms)
+
+
+def _file_state(image: Any) -> Any:
+    if not isinstance(image, (str, os.PathLike)):
+        return object() if isinstance(image, bytearray) else None
+    try:
+        st = os.stat(image)
+    except (OSError, ValueError):
+        return object()
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def _result_of(record: ImageRecord, score: float, strong: bool = True) -> SearchResult:

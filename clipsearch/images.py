@@ -367,7 +367,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
         if (mode := img.mode) == "RGB":
             return img
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = img.convert("RGBA")
+        rgba = (img.convert("LA") if mode == "La" else img).convert("RGBA")  # Pillow has no La to RGBA
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
     return img.convert("RGB")

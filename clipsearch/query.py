@@ -16,15 +16,22 @@ handful; CLIP reads 77 tokens of a term (a few hundred characters) and drops the
 
 from __future__ import annotations
 
+import math
+import operator
+import os
 import re
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
+from PIL import Image
+
 from .errors import InvalidQuery, QueryTooLarge
-from .region import Region
+from .region import Region, parse_region
 
 MAX_TERMS = 10  # terms joined by + and -
 MAX_QUERY_CHARS = 2000  # the whole query, spaces included: several long captions' worth
+PICTURES = "a PIL image, a path or the file's bytes"  # what an image term may be
 
 _SPLIT = re.compile(r"(?:^|\s+)([+-])\s+|^([+-])(?=\S)")
 _WEIGHT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*:(.*)$", re.S)
@@ -43,6 +50,8 @@ class QueryTerm:
 
 def parse_query(text: str) -> list[QueryTerm]:
     """Split a query string into weighted text terms (negatives have negative weights)."""
+    if text is not None and not isinstance(text, str):
+        raise TypeError(f"a query is text, not {type(text).__name__}")
     text = (text or "").strip()
     if not text:
         return []
@@ -64,13 +73,65 @@ def parse_query(text: str) -> list[QueryTerm]:
 def check_terms(terms: list[QueryTerm]) -> list[QueryTerm]:
     """``terms``, where there are at most ``MAX_TERMS`` of them, a picture counting as one (each is
     embedded, and searched and judged, as a word is); else ``QueryTooLarge`` saying the limit and
-    how many there are."""
+    how many there are. A term that is not what ``QueryTerm`` says (no text nor picture, a picture of
+    another type) is refused here, before any is embedded, saying which (``_check_term``)."""
+    if isinstance(terms, QueryTerm) or not isinstance(terms, (list, tuple)):
+        raise TypeError(f"a query's terms are a list of QueryTerm, not {type(terms).__name__}")
+    for term in terms:
+        _check_term(term)
     if len(terms) > MAX_TERMS:
         pictures = sum(term.image is not None for term in terms)
         said = f", a picture counting as one; this one has {len(terms):,} ({pictures} picture{'s' * (pictures != 1)})" \
             if pictures else f"; this one has {len(terms):,}"
         raise QueryTooLarge(f"a query has at most {MAX_TERMS} terms joined by + and -{said}")
     return terms
+
+
+def _check_term(term: Any) -> None:
+    """``TypeError`` for a term of the wrong types, ``InvalidQuery`` for one with nothing to search for
+    (``QueryTerm(1.0)``, ``search_image(None)``: else said to "cancel out")."""
+    if not isinstance(term, QueryTerm):
+        raise TypeError(f"a query's terms are QueryTerm, not {type(term).__name__}")
+    if not isinstance(term.weight, Real) or isinstance(term.weight, bool):
+        raise TypeError(f"a query term's weight is a number, not {term.weight!r}")
+    if term.text is None and term.image is None:
+        raise InvalidQuery(f"nothing to search for: a query term needs a text or a picture ({PICTURES})")
+    if term.text is not None and term.image is not None:
+        raise InvalidQuery("a query term is a text or a picture, not both: give each its own term")
+    if term.text is not None and not isinstance(term.text, str):
+        raise TypeError(f"a query term's text is a str, not {type(term.text).__name__}")
+    if term.image is not None and not isinstance(term.image, (Image.Image, str, os.PathLike, bytes, bytearray)):
+        raise TypeError(f"a picture to search with is {PICTURES}, not {type(term.image).__name__}")
+    if term.region is not None and not isinstance(term.region, Region):
+        raise TypeError(f"a region is a Region (or its text, parse_region's), not {type(term.region).__name__}")
+
+
+def as_region(region: Region | str | None) -> Region | None:
+    """A region given as text (``0.5,0,1,0.5``: ``parse_region``'s forms) as a ``Region``; a Region or
+    None as it is."""
+    return parse_region(region) if isinstance(region, str) else region
+
+
+def check_k(k: Any) -> int:
+    """How many results a search asks for, as a whole number of 0 or more (0: none); ``TypeError`` for
+    a number that is not whole (``1.5``, ``"5"``), ``InvalidQuery`` for one below 0 (``-1`` listed all but
+    one)."""
+    try:
+        k = operator.index(k)
+    except TypeError:
+        raise TypeError(f"k is a whole number of results, not {k!r}") from None
+    if k < 0:
+        raise InvalidQuery(f"k is a number of results, 0 or more, not {k}")
+    return k
+
+
+def check_cutoff(cutoff: Any) -> None:
+    """``InvalidQuery`` for a cut-off that is not "auto", a finite number or None: NaN marked every
+    result strong, and a word other than "auto" means nothing."""
+    if cutoff is None or isinstance(cutoff, str) and cutoff == "auto":
+        return
+    if isinstance(cutoff, str) or not isinstance(cutoff, Real) or not math.isfinite(cutoff):
+        raise InvalidQuery(f"the cut-off is 'auto', a number or none, not {cutoff!r}")
 
 
 def _add(terms: list[QueryTerm], chunk: str, sign: float) -> None:

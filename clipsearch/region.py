@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from . import camera_raw
 from .errors import InvalidQuery, UnreadableImage
@@ -75,7 +75,7 @@ class Region:
         if min(right - left, bottom - top) < MIN_SIDE:
             # 0.5,0.5,1.2,0.9: fractions with one past 1, read as pixels (a number over 1): say so
             meant = (" (read as pixels, as a number is over 1: fractions go from 0 to 1)"
-                     if self.pixels and max(edges) < 2 else "")
+                     if self.pixels and 1 < max(edges) < 2 else "")
             raise InvalidQuery(f"the region {self} is {right - left} x {bottom - top} pixels of a {width} x {height} "
                                f"picture: too small to search with (at least {MIN_SIDE} on each side){meant}")
         return left, top, right, bottom
@@ -158,8 +158,14 @@ def parse_region(text: str | None) -> Region | None:
 def query_picture(image: Any, region: Region | None, size: int | None, **load: Any) -> Image.Image:
     """A query term's picture (a PIL image, a path or a file's bytes), upright RGB, cut to ``region``.
     ``size``: the model's input side, for a JPEG's reduced-scale decode; ``load``: ``load_image``'s
-    other arguments (``path``, ``max_pixels``, ``timeout``)."""
+    other arguments (``path``, ``max_pixels``, ``timeout``). A PIL image is turned upright too, as a file
+    is (its EXIF orientation: one opened with ``Image.open`` keeps it), before ``region`` is cut."""
     if isinstance(image, Image.Image):
+        if not image.width or not image.height:
+            raise UnreadableImage(load.get("path") or "the picture", "decode error",
+                                  f"an empty picture, {image.width} x {image.height} pixels")
+        if image.getexif().get(0x0112, 1) != 1:
+            image = ImageOps.exif_transpose(image)
         picture = to_rgb(image)
         return region.cut(picture) if region else picture
     loaded = load_image(image, min_size=region.decode_size(size) if region else size, **load)

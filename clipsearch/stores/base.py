@@ -71,7 +71,8 @@ def iso_day(value: str | date | None, end: bool = False) -> str | None:
     """A day as ISO text (``2024-07-31``), None for none; ``ValueError`` saying so for anything else.
 
     A year (``2019``) or a month (``2019-06``) is its first day, or with ``end`` its last: what
-    "since 2019" and "until 2019-06" mean.
+    "since 2019" and "until 2019-06" mean. Only these forms, as documented: Python's own ISO reading
+    also takes ``20190214`` and weeks (``2019-W07`` as its Monday), which filtered silently.
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -81,6 +82,8 @@ def iso_day(value: str | date | None, end: bool = False) -> str | None:
     period = re.fullmatch(r"(\d{4})(?:-(\d{2}))?", text)
     try:
         if period is None:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                raise ValueError(text)
             return date.fromisoformat(text).isoformat()
         year, month = int(period.group(1)), int(period.group(2) or (12 if end else 1))
         day = calendar.monthrange(year, month)[1] if end else 1
