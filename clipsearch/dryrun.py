@@ -148,16 +148,23 @@ def _count_changed(stat: FileStat, record: tuple, pictures: dict[str, str] | Non
         _count_content(fingerprint, held, report)
 
 
-def first_video_pass(folders: Iterable[str | Path]) -> Any:
+def first_video_pass(folders: Iterable[str | Path], words: bool = False) -> Any:
     """What a first video pass over ``folders`` would read where there is no index yet: every
-    video found (a ``VideoReport`` of a dry run); nothing decoded or created."""
-    from .videopass import VideoReport
+    video found, but a copy of one before it, which the pass gives that one's moments (``reused``:
+    videos of one size are hashed, as the pass's dry run does); a ``VideoReport`` of a dry run,
+    nothing decoded or created. ``words`` (``--ocr``): the moments' words are read too, none of
+    them before (``words``: none read yet)."""
+    from .videoindex import VideoIndex
+    from .videopass import VideoReport, reusable
+    from .videowords import WordsReport
 
-    report = VideoReport(dry_run=True)
+    report = VideoReport(dry_run=True, words=WordsReport() if words else None)
     scan = scan_images([os.path.abspath(os.fspath(f)) for f in folders], wanted=is_video_name)
     for path, reason in scan.errors:
         report.skip(path, reason)
-    report.videos = report.left = len(scan.files)
+    report.videos = len(scan.files)
+    report.reused = reusable(VideoIndex.empty(), scan.files)[0]
+    report.left = report.videos - report.reused
     return report
 
 

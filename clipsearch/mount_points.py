@@ -13,6 +13,8 @@ release before this one opens the folder as it always did. ``info`` says which o
 photos now (``not_mounted``): ``clipsearch info`` and the web app's Index panel, not only a run;
 it decides as the run does, so a former mount point that holds photos on its parent's disk now is
 not said to keep the disk's (the next run finds those photos there, and lets the disk's leave).
+The video pass decides the same of its videos (``unmounted``), from these and from the mount points
+that held videos, which the video store remembers (a disk of videos alone holds no photo).
 """
 
 from __future__ import annotations
@@ -45,12 +47,19 @@ def keep_unmounted(known: dict, folders: list[str], scan: ScanResult, remembered
     """``known`` less the photos of a remembered mount point inside a folder of the run that is not
     mounted now and holds no photo: each such folder and how many photos it keeps go to
     ``report.kept``, as a covered folder gone or empty does (``--remove`` forgets them)."""
-    paths = [f.path for f in scan.files]  # sorted by scan_images
-    for folder in sorted(remembered):
-        if folder in folders or folder in scan.mounts or holds(paths, folder) or not known_under({folder: 0}, folders):
-            continue
+    for folder in unmounted(remembered, folders, scan):
         known = keep_held(known, folder, report, " (not mounted)")
     return known
+
+
+def unmounted(remembered: Collection[str], folders: list[str], scan: ScanResult) -> list[str]:
+    """The ``remembered`` mount points inside a folder of the run (not one itself) that are not
+    mounted now and hold none of the files ``scan`` found: they keep theirs (the photos, or with
+    the video pass's scan the videos, ``videopass``)."""
+    paths = [f.path for f in scan.files]  # sorted by scan_images
+    return [folder for folder in sorted(remembered)
+            if not (folder in folders or folder in scan.mounts or holds(paths, folder)
+                    or not known_under({folder: 0}, folders))]
 
 
 def record(index_dir: str | Path | None, scan: ScanResult, folders: list[str], remembered: Collection[str],
@@ -60,11 +69,18 @@ def record(index_dir: str | Path | None, scan: ScanResult, folders: list[str], r
     other folders did not look at them); the others are forgotten."""
     if index_dir is None:
         return
-    paths = [f.path for f in scan.files]
-    now = ({folder for folder in scan.mounts if holds(paths, folder)} | (set(remembered) & set(kept))
-           | {folder for folder in remembered if not known_under({folder: 0}, folders)})
+    now = still_remembered(scan, folders, remembered, kept)
     if now != set(remembered):
         kept_lists.save(index_dir, FILE_NAME, VERSION, {folder: [] for folder in sorted(now)}, "the mount points' list")
+
+
+def still_remembered(scan: ScanResult, folders: list[str], remembered: Collection[str],
+                     kept: Collection[str]) -> set[str]:
+    """The mount points to remember after a scan of ``folders`` (``record``): those it found that
+    hold its files, those remembered that kept theirs (not mounted now), and those outside ``folders``."""
+    paths = [f.path for f in scan.files]
+    return ({folder for folder in scan.mounts if holds(paths, folder)} | (set(remembered) & set(kept))
+            | {folder for folder in remembered if not known_under({folder: 0}, folders)})
 
 
 def info_entry(settings: Settings, about: dict[str, Any], store: Any) -> dict[str, Any]:

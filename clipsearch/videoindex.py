@@ -311,10 +311,11 @@ class VideoIndex(SideDb):
 
     def mark_unreadable(self, path: str, entry: unreadable_files.Entry) -> None:
         """Remember that ``path`` could not be read as it is (``unreadable_files.entry``: tried again
-        once it changes); its old record and moments, from before it changed, go."""
+        once it changes). Its record and moments, from before it broke, stay, as a photo's do (a
+        sync or a copy cut short: whole again, the video keeps them, nothing decoded); they go with
+        the file, when it is deleted."""
         size, mtime_ns, reason, ino, ctime_ns = entry
         with self._lock, Transaction(self._db, self.WHAT) as db:
-            db.execute("DELETE FROM videos WHERE path=?", (os.fsencode(path),))
             db.execute("INSERT OR REPLACE INTO unreadable VALUES (?, ?, ?, ?)", (os.fsencode(path), size, mtime_ns, reason))
             self._note_ids(db, [(path, ino, ctime_ns)])
             self._prune_and_bump(db)
@@ -333,17 +334,40 @@ class VideoIndex(SideDb):
                        [(os.fsencode(path), ino, ctime) for path, ino, ctime in ids])
 
     def forget(self, paths: Iterable[str]) -> int:
-        """Forget these videos (and their moments, where no other path shares their content)."""
+        """Forget these videos (and their moments, where no other path shares their content) and
+        their unreadable entries; returns how many videos went (an entry alone is no video)."""
         keys = [(os.fsencode(p),) for p in paths]
         if not keys:
             return 0
         with self._lock, Transaction(self._db, self.WHAT) as db:
             before = db.total_changes
             db.executemany("DELETE FROM videos WHERE path=?", keys)
-            db.executemany("DELETE FROM unreadable WHERE path=?", keys)
             gone = db.total_changes - before
+            db.executemany("DELETE FROM unreadable WHERE path=?", keys)
             self._prune_and_bump(db)
         return gone
+
+    def moments_leaving(self, paths: Iterable[str]) -> int:
+        """How many moments forgetting these videos would drop: those of the contents no other
+        video shares (``--remove``'s count)."""
+        leaving, records = set(paths), self.records()
+        staying = {r.fingerprint for r in records if r.path not in leaving}
+        contents = {r.fingerprint for r in records if r.path in leaving} - staying
+        with self._lock:
+            rows = self._db.execute("SELECT fingerprint, count(*) FROM moments GROUP BY fingerprint").fetchall()
+        return sum(count for fingerprint, count in rows if fingerprint in contents)
+
+    def mount_points(self) -> set[str]:
+        """The mount points inside a covered folder that held videos when last mounted
+        (``mount_points``: not mounted now, they keep their videos)."""
+        value = self._meta("mount_points")
+        return set(json.loads(value)) if value else set()
+
+    def set_mount_points(self, folders: Iterable[str]) -> None:
+        """Remember these mount points (``mount_points``), where they changed."""
+        folders = sorted(folders)
+        if set(folders) != self.mount_points():
+            self._set_meta("mount_points", json.dumps(folders))
 
     def forget_all_moments(self) -> None:
         """Drop every moment and video (another model: they are embedded again)."""

@@ -10,8 +10,10 @@ moment and a busy minute thirty.
 Videos are keyed by content (a streamed BLAKE2b of the file): a moved, copied or touched video
 keeps its moments without a frame decoded. Each video is one transaction (``VideoIndex.put``):
 Ctrl-C or a crash keeps every video finished. A video that cannot be read is reported with its
-reason and remembered until its file changes; a folder that is gone or empty (a disk not mounted),
-or that the OS refused, keeps its videos.
+reason and remembered until its file changes; one read before it broke keeps its moments meanwhile
+(``kept_unreadable``), as a photo keeps its record. A folder that is gone or empty (a disk not
+mounted), a disk not mounted inside a covered folder (``mount_points``), or a folder the OS
+refused, keeps its videos.
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import file_identity, unreadable_files
+from . import file_identity, mount_points, unreadable_files
 from .encoders.base import Encoder
 from .errors import UnreadableImage
 from .folders import is_there, walkable
@@ -73,11 +75,12 @@ class VideoReport:
     read: int = 0  # decoded and embedded
     reused: int = 0  # a content already read (moved, copied, touched): no frame decoded
     unchanged: int = 0
-    removed: int = 0
+    removed: int = 0  # videos deleted (not those moved: their content is ``reused``)
     moments: int = 0  # moments added
     seconds: float = 0.0  # of video read
     skipped: dict[str, list[str]] = field(default_factory=dict)  # reason -> paths
     still_unreadable: int = 0  # could not be read before, and unchanged since: not tried again
+    kept_unreadable: int = 0  # of the skipped and still unreadable, those read before they broke: moments kept
     kept: dict[str, int] = field(default_factory=dict)  # folder gone or empty -> its videos, kept
     left: int = 0  # still to read (an interrupted pass)
     elapsed: float = 0.0
@@ -127,19 +130,22 @@ class VideoPass:
 
     def __init__(self, index: VideoIndex, encoder: Encoder, *, every: float = MOMENT_EVERY,
                  timeout: float = VIDEO_TIMEOUT, progress: Callable[[VideoProgress], None] | None = None,
-                 should_stop: Callable[[], bool] | None = None, known_stamp: dict[str, Any] | None = None) -> None:
+                 should_stop: Callable[[], bool] | None = None, known_stamp: dict[str, Any] | None = None,
+                 mounts: Collection[str] = ()) -> None:
         """``known_stamp``: the model stamp the photos of the index were embedded with; moments of
         that very stamp need no model loaded to know they are the encoder's (a pass that finds
-        nothing new loads none: importing torch alone takes seconds)."""
+        nothing new loads none: importing torch alone takes seconds). ``mounts``: the mount points
+        the photos' runs remember (``mount_points.load``), beside those the video store does."""
         self.index, self.encoder, self.every, self.timeout = index, encoder, every, timeout
-        self.known_stamp = known_stamp
+        self.known_stamp, self.mounts = known_stamp, set(mounts)
         self.progress = progress
         self.should_stop = should_stop or (lambda: False)
 
     def run(self, folders: list[str], exclude: list[str], dry_run: bool = False) -> VideoReport:
         """Bring the video index up to date with the videos under ``folders`` (less ``exclude``);
         ``dry_run``: only say what that would read and remove (nothing decoded or written; only
-        a video that may be a copy, a move or a touch is hashed: ``_reusable``)."""
+        a video that may be a copy, a move or a touch is hashed: ``_reusable``). Only the videos
+        under ``folders`` may leave: the index's others are no business of this pass."""
         started = time.monotonic()
         report = VideoReport(dry_run=dry_run)
         stamp = self.index.stamp
@@ -156,21 +162,23 @@ class VideoPass:
             if not (reason == "vanished" and path in folders):  # a folder gone: its videos kept, said once
                 report.skip(path, reason)
         report.videos = len(scan.files)
+        remembered = self.index.mount_points()
+        away = mount_points.unmounted(remembered | self.mounts, folders, scan)  # their disk not mounted now
         to_read, unseen = (list(scan.files), []) if other_model and dry_run else self._changed(scan.files, report)
         if dry_run:  # what the pass would decode: a video moved, copied or touched keeps its moments
-            report.reused = 0 if other_model else self._reusable(to_read)
+            report.reused, moved = (0, set()) if other_model else self._reusable(to_read)
             report.left = len(to_read) - report.reused
-            report.removed = len(self._gone(present, refused, folders, exclude, report))
+            report.removed = len(self._deleted(self._gone(present, refused, away, folders, exclude, report), moved))
             return report
         self.index.note_file_ids(unseen)
-        state = VideoProgress(to_read=len(to_read))
+        state, moved = VideoProgress(to_read=len(to_read)), set()
         for i, file in enumerate(to_read):
             if self.should_stop():
                 report.interrupted, report.left = True, len(to_read) - i
                 break
             state.current = file.path
             try:
-                self._read_one(file, report, state)
+                self._read_one(file, report, state, moved)
             except _Stopped:  # in the middle of a video: it is read again next time
                 report.interrupted, report.left = True, len(to_read) - i
                 break
@@ -178,9 +186,21 @@ class VideoPass:
             if self.progress is not None:
                 self.progress(state)
         # after the reading: a video moved meanwhile finds its moments under its old path first
-        report.removed = self.index.forget(self._gone(present, refused, folders, exclude, report))
+        gone = self._gone(present, refused, away, folders, exclude, report)
+        report.removed = len(self._deleted(gone, moved))
+        self.index.forget(gone)
+        # the mount points that hold videos, and those that kept theirs (the photos' list's too)
+        self.index.set_mount_points(mount_points.still_remembered(
+            scan, folders, remembered | (self.mounts & set(report.kept)), report.kept))
         report.elapsed = time.monotonic() - started
         return report
+
+    def _deleted(self, gone: list[str], moved: set[str]) -> list[str]:
+        """Of the paths ``gone``, the videos deleted: not an unreadable entry alone (no video the
+        index held), nor a video whose content this pass found under another name (``moved``,
+        fingerprints: it moved, its moments ``reused``)."""
+        held = {r.path: r.fingerprint for r in self.index.records()}
+        return [path for path in gone if path in held and held[path] not in moved]
 
     def _encoders(self, stamp: dict[str, Any]) -> bool:
         """Whether moments of ``stamp`` were embedded by this pass's encoder: known without loading
@@ -200,7 +220,12 @@ class VideoPass:
         out, unseen, other_ids, same_ids = [], [], [], []
         for file in files:
             entry = broken.get(file.path)
-            if known.get(file.path) == (file.size, file.mtime_ns):
+            if entry is not None and unreadable_files.still(broken, file):  # its record, if any, is from before
+                report.still_unreadable += 1
+                report.kept_unreadable += file.path in known  # read before it broke: its moments stay
+                if broken[file.path] is not entry:  # an entry without ids took the file's
+                    unseen.append((file.path, file.ino, file.ctime_ns))
+            elif known.get(file.path) == (file.size, file.mtime_ns):
                 seen = ids.get(file.path)
                 if seen is not None and seen != (file.ino, file.ctime_ns):
                     other_ids.append(file)
@@ -209,56 +234,49 @@ class VideoPass:
                     unseen.append((file.path, file.ino, file.ctime_ns))
                 same_ids.append(file)
                 report.unchanged += 1
-            elif unreadable_files.still(broken, file):
-                report.still_unreadable += 1
-                if broken[file.path] is not entry:  # an entry without ids took the file's
-                    unseen.append((file.path, file.ino, file.ctime_ns))
             else:
                 out.append(file)
         to_hash, renumbered = file_identity.replaced(other_ids, same_ids)  # a disk mounted again: trusted
         report.unchanged += len(renumbered)
         return out + to_hash, unseen + [(f.path, f.ino, f.ctime_ns) for f in renumbered]
 
-    def _reusable(self, files: list[FileStat]) -> int:
-        """Of the videos to read, those a pass would not decode (a dry run's ``reused``): a content
-        the index has moments of (moved, copied, touched), or one read before it in the pass. Only
-        a video of an indexed one's size, or of another's to read, is hashed (a content seldom shares
-        its size with another), as the pass hashes it before it decodes anything."""
-        sizes, indexed = Counter(f.size for f in files), {r.size for r in self.index.records()}
-        seen, reused = set(), 0
-        for file in files:
-            if file.size not in indexed and sizes[file.size] < 2:
-                continue
-            try:
-                fingerprint = fingerprint_file(file.path)
-            except UnreadableImage:  # the pass would skip it
-                continue
-            reused += fingerprint in seen or self.index.by_fingerprint(fingerprint) is not None
-            seen.add(fingerprint)
-        return reused
+    def _reusable(self, files: list[FileStat]) -> tuple[int, set[str]]:
+        """Of the videos to read, how many a pass would not decode (a dry run's ``reused``): a
+        content the index has moments of (moved, copied, touched), or one read before it in the
+        pass; and the index's contents among them (their old paths gone: moved, not removed).
+        Only a video of an indexed one's size, or of another's to read, is hashed (a content seldom
+        shares its size with another), as the pass hashes it before it decodes anything."""
+        return reusable(self.index, files)
 
-    def _gone(self, present: set[str], refused: list[str], folders: list[str], exclude: list[str], report: VideoReport) -> list[str]:
-        """The videos no longer on disk, but those of a folder gone or empty (not mounted?: kept,
-        and counted in ``report.kept``) or that the scan could not read (``pipeline.refused_paths``:
-        a folder kept so too; a file, reported as skipped)."""
+    def _gone(self, present: set[str], refused: list[str], away: list[str], folders: list[str], exclude: list[str],
+              report: VideoReport) -> list[str]:
+        """The videos under ``folders`` no longer on disk, but those of a folder gone or empty (not
+        mounted?), of a mount point inside one whose disk is ``away`` (``mount_points.unmounted``),
+        kept and counted in ``report.kept``, or that the scan could not read
+        (``pipeline.refused_paths``: a folder kept so too; a file, reported as skipped)."""
         roots = [os.path.join(f, "") for f in folders]
         there = {f: is_there(f) for f in folders}
         gone = []
-        for path in [r.path for r in self.index.records()] + list(self.index.unreadable()):
-            if path in present:
+        for path in dict.fromkeys([r.path for r in self.index.records()] + list(self.index.unreadable())):
+            root = next((f for f, r in zip(folders, roots) if path.startswith(r) or path == f), None)
+            if path in present or root is None:  # there, or under no folder of this pass
                 continue
             if (held := refused_holder(path, refused)) is not None:
                 if held != path:
                     report.kept[held] = report.kept.get(held, 0) + 1
                 continue
-            root = next((f for f, r in zip(folders, roots) if path.startswith(r) or path == f), None)
-            if root is not None and not there[root] and not any(path.startswith(os.path.join(x, "")) for x in exclude):
+            if not there[root] and not any(path.startswith(os.path.join(x, "")) for x in exclude):
                 report.kept[root] = report.kept.get(root, 0) + 1
+                continue
+            if (disk := refused_holder(path, away)) is not None:  # refused_holder: the one it is under
+                report.kept[disk] = report.kept.get(disk, 0) + 1
                 continue
             gone.append(path)
         return gone
 
-    def _read_one(self, file: FileStat, report: VideoReport, state: VideoProgress) -> None:
+    def _read_one(self, file: FileStat, report: VideoReport, state: VideoProgress, moved: set[str]) -> None:
+        """Read one video into moments, or give it the moments of its content, which the index
+        holds (``moved``: that content's fingerprint added, its old path is no video deleted)."""
         from .video_frames import SampledVideo
 
         try:
@@ -269,6 +287,7 @@ class VideoPass:
                                      same.width, same.height, same.date_taken)
                 self.index.put(record, sort_date(record), file_id=(file.ino, file.ctime_ns))
                 report.reused += 1
+                moved.add(fingerprint)
                 return
             video = SampledVideo(file.path, every=self.every, max_frames=MAX_MOMENTS,
                                  min_size=self.encoder.input_size, timeout=self.timeout,
@@ -281,6 +300,7 @@ class VideoPass:
             report.skip(file.path, exc.reason)
             state.skipped += 1
             if exc.reason in UnreadableImage.LASTING:
+                report.kept_unreadable += self.index.record(file.path) is not None  # its moments stay
                 self.index.mark_unreadable(file.path, unreadable_files.entry(file, exc.reason))
             return
         facts = video.facts
@@ -318,6 +338,24 @@ class VideoPass:
     def _add(self, frames: list, kept: list[tuple[float, np.ndarray]]) -> list[tuple[float, np.ndarray]]:
         vectors = self.encoder.embed_prepared([self.encoder.prepare(frame.image) for frame in frames])
         return distinct_moments([frame.t for frame in frames], np.asarray(vectors, np.float32), kept=kept)
+
+
+def reusable(index: VideoIndex, files: list[FileStat]) -> tuple[int, set[str]]:
+    """``VideoPass._reusable`` over ``index`` (an empty one: a first dry run, ``dryrun``)."""
+    sizes, indexed = Counter(f.size for f in files), {r.size for r in index.records()}
+    seen, held, reused = set(), set(), 0
+    for file in files:
+        if file.size not in indexed and sizes[file.size] < 2:
+            continue
+        try:
+            fingerprint = fingerprint_file(file.path)
+        except UnreadableImage:  # the pass would skip it
+            continue
+        if fingerprint not in seen and index.by_fingerprint(fingerprint) is not None:
+            held.add(fingerprint)
+        reused += fingerprint in seen or fingerprint in held
+        seen.add(fingerprint)
+    return reused, held
 
 
 class _Stopped(Exception):

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import mount_points
 from .calibration import names_nothing
 from .cutoff import (
     LIBRARY_TOP,
@@ -44,6 +45,7 @@ from .cutoff_terms import (
 )
 from .errors import InvalidQuery
 from .folders import filter_as_covered
+from .indexing import VideosLess
 from .ocr import TextReader
 from .query import QueryTerm, check_terms, parse_query
 from .region import Region
@@ -251,31 +253,34 @@ class VideoFinding:
 
     def read_videos(self, *, progress: Callable[[VideoProgress], None] | None = None,
                     should_stop: Callable[[], bool] | None = None, dry_run: bool = False,
-                    folders: list[str] | None = None) -> VideoReport | None:
+                    folders: list[str] | None = None, removing: Iterable[str | Path] = (),
+                    words: bool | None = None) -> VideoReport | None:
         """Read the videos of the index's folders that are new or changed into moments, under the
         index's lock (None when reading videos is off). Its own pass after ``index_folder``.
         ``dry_run``: only say what it would read and remove, whether reading videos is on or not,
-        in ``folders`` (default: those the index covers; a dry run of photos records none), without the lock."""
+        without the lock, over the folders the run it foretells covers: the index's and ``folders``
+        (a dry run of photos records none), less those it is ``removing`` first (``remove_folder``).
+        ``words``: the moments' words too (default: where the index reads words, ``--ocr``)."""
         if not (self.videos.enabled or dry_run):
             return None
+        words = self.text.enabled if words is None else words
         with self.index.lock_unless(dry_run):
             if not self._writable:
                 self.reload_if_changed()
-            info = self._store().info()
-            exclude = [str(self.settings.index_dir), *info.get("left_out", [])]
-            store = self.videos.store() or (VideoIndex.empty() if dry_run else None)
-            folders = [os.path.abspath(os.fspath(f)) for f in folders] if folders else list(info.get("folders", []))
+            store, folders, left_out = self._video_scope(self.videos.store(), folders, dry_run, removing)
             told: list[VideoProgress] = []
             report = VideoPass(store, self.encoder, progress=lambda state: _tell(progress, state, told),
-                               should_stop=should_stop, known_stamp=self._store().stamp).run(
-                folders, exclude, dry_run=dry_run)
-            if dry_run and self.text.enabled:  # the moments whose words a pass would read (those read now)
+                               should_stop=should_stop, known_stamp=self._store().stamp,
+                               mounts=mount_points.load(self.settings.index_dir)).run(
+                folders, [str(self.settings.index_dir), *left_out], dry_run=dry_run)
+            if dry_run and words:  # the moments whose words a pass would read (those read now)
                 pending = store.words_pending(TextReader().stamp)
                 report.words = WordsReport(videos=len(pending), moments=sum(len(times) for _, times in pending))
-            elif not report.interrupted and self.text.enabled:  # the words in the moments too
+            elif not (report.interrupted or dry_run) and words:  # the words in the moments too
                 last = told[-1] if told else VideoProgress()
-                report.words = WordsPass(store, TextReader(), should_stop=should_stop, progress=lambda words: _tell(
-                    progress, replace(last, words=words.moments, current=""), told)).run()
+                report.words = WordsPass(VideosLess.readable(store), TextReader(), should_stop=should_stop,
+                                         progress=lambda words: _tell(
+                                             progress, replace(last, words=words.moments, current=""), told)).run()
                 report.interrupted = report.words.interrupted  # what is left, its summary says
             return report
 

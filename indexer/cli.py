@@ -189,13 +189,15 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
     for folder in args.remove:
         count = removed[os.path.abspath(folder.expanduser())] = engine.remove_folder(folder.expanduser(), dry_run=args.dry_run)
         if args.dry_run:
-            _say(args, f"dry run: would remove {counted(count, 'image')} under {shown(folder)}")
+            _say(args, f"dry run: would remove {counted(count, 'image')}{_videos_words(count)} under {shown(folder)}")
         else:
-            _say(args, f"removed {counted(count, 'image')} under {shown(folder)}{shown(_removal_note(engine, folder, count))}")
+            _say(args, f"removed {counted(count, 'image')}{_videos_words(count)} under {shown(folder)}"
+                 f"{shown(_removal_note(engine, folder, count))}")
     if args.remove and not args.folders and not args.watch:
         busy = {"another_run": who} if args.dry_run and (who := engine.writer_elsewhere()) else {}
         if args.json:  # a script asked for one JSON object: the removals are its summary
-            print(flags.json_text({"removed_folders": removed, "dry_run": args.dry_run} | busy), flush=True)
+            print(flags.json_text({"removed_folders": removed, **_removed_videos(removed), "dry_run": args.dry_run}
+                                  | busy), flush=True)
         elif busy:
             _say(args, another_run_words(busy["another_run"]))
         return 0  # with --watch, the folders left are brought up to date and watched, as `--watch` alone does
@@ -223,11 +225,25 @@ def _first_dry_run(args: argparse.Namespace, settings: Settings) -> int:
     text = first_text_pass(report) if args.ocr else None
     if lost := SearchEngine.remembered_folders(settings):  # records deleted by hand: what a real run would do
         warn_left_out(settings, lost, folders, dry_run=True)
-    _print_report(report, args, text, videos=first_video_pass(folders) if args.videos else None)
+    _print_report(report, args, text, videos=first_video_pass(folders, bool(args.ocr)) if args.videos else None)
     making = f" (another run is making it now: {report.another_run})" if report.another_run else ""
     _say(args, dry_run_words(settings, folders, model_asked(args)) if lost else
          f"no index in {shown(settings.index_dir)} yet{making}: nothing was created")
     return 0
+
+
+def _videos_words(removal: int) -> str:
+    """The videos a removal forgot (``FolderRemoval``), beside its images: nothing where none."""
+    videos = getattr(removal, "videos", None)
+    return f" and {counted(videos, 'video')} ({counted(removal.moments, 'moment')})" if videos else ""
+
+
+def _removed_videos(removed: dict[str, int]) -> dict:
+    """``{"removed_videos": {folder: {"videos": n, "moments": m}}}`` for --json where the index has
+    a video store (``removed_folders`` counts the photos alone); else nothing."""
+    videos = {folder: {"videos": count.videos, "moments": count.moments}
+              for folder, count in removed.items() if getattr(count, "videos", None) is not None}
+    return {"removed_videos": videos} if videos else {}
 
 
 def _removal_note(engine: SearchEngine, folder: Path, count: int) -> str:
@@ -325,7 +341,8 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event, removed: 
         text = _after_photos(engine.read_texts, TextProgressPrinter, args, stop)
         report.interrupted = bool(text and text.interrupted)
     if args.dry_run and (args.videos or (args.videos is None and engine.videos.enabled)):  # what it would read
-        videos = engine.read_videos(dry_run=True, folders=folders)
+        videos = engine.read_videos(dry_run=True, folders=folders, removing=[f.expanduser() for f in args.remove],
+                                    words=args.ocr)
     elif not (report.interrupted or args.dry_run):
         videos = _after_photos(engine.read_videos, VideoProgressPrinter, args, stop)
         report.interrupted = bool(videos and videos.interrupted)
@@ -347,7 +364,7 @@ def _after_photos(read, printer_kind, args, stop: threading.Event):
 
 def _print_report(report, args, text=None, videos=None, removed=None) -> None:
     if args.json:
-        out = report.to_dict() | ({"removed_folders": removed} if removed else {})
+        out = report.to_dict() | ({"removed_folders": removed, **_removed_videos(removed)} if removed else {})
         for key, part in (("text", text), ("videos", videos)):
             if part is not None:
                 out[key] = part.to_dict()

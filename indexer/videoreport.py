@@ -40,7 +40,7 @@ def format_video_report(report: VideoReport) -> str:
                     f"{counted(words.videos, 'video')} already read" if words and words.moments else "")]
         lines += [f"  videos: {shown(folder)} is {how_absent(folder)}: its {counted(count, 'video')} would be kept"
                   for folder, count in report.kept.items()]
-        return "\n".join(lines + skipped_lines(report.skipped, "  videos: would skip"))
+        return "\n".join(lines + _kept_unreadable(report) + skipped_lines(report.skipped, "  videos: would skip"))
     lines = [f"  videos: {report.videos} found; read {report.read} ({clock(report.seconds)} of video, "
              f"{counted(report.moments, 'moment')}) in {report.elapsed:.1f} s; {report.reused} moved or copied kept "
              f"their moments; {report.unchanged} unchanged; removed {report.removed}"
@@ -50,4 +50,17 @@ def format_video_report(report: VideoReport) -> str:
                      f"{'is' if count == 1 else 'are'} kept")
     if report.still_unreadable:
         lines.append(f"  videos: {report.still_unreadable} unreadable skipped again without reading: unchanged since reported")
-    return "\n".join(lines + skipped_lines(report.skipped, "  videos: skipped"))
+    return "\n".join(lines + _kept_unreadable(report) + skipped_lines(report.skipped, "  videos: skipped"))
+
+
+def _kept_unreadable(report: VideoReport) -> list[str]:
+    """The videos read before their files stopped reading (a copy cut short): their moments stay,
+    as a photo's record does, until the file reads again or is deleted."""
+    n = report.kept_unreadable
+    if not n:
+        return []
+    one, keeps = n == 1, "would keep" if report.dry_run else "keeps"
+    return [f"  videos: {counted(n, 'unreadable video')} {'was' if one else 'were'} read before "
+            f"{'it' if one else 'they'} stopped reading: the index {keeps} {'its' if one else 'their'} moments, "
+            f"which searches still find, until the {'file reads' if one else 'files read'} again "
+            f"(deleted, {'it leaves' if one else 'they leave'} the index)"]

@@ -66,14 +66,15 @@ def test_moments_belong_to_the_content_and_leave_with_its_last_path(tmp_path):
     store.close()
 
 
-def test_an_unreadable_video_is_remembered_and_its_old_moments_go(tmp_path):
+def test_an_unreadable_video_is_remembered_and_keeps_its_moments_until_it_is_read_again(tmp_path):
     store = VideoIndex.open(tmp_path, create=True)
     store.put(video("/v/a.mp4", "fa"), "2020", [(0.0, unit(1, 0))])
-    store.mark_unreadable("/v/a.mp4", (200, 2, "corrupt video", 7, 9))
-    assert store.records() == [] and store.counts()["moments"] == 0
+    store.mark_unreadable("/v/a.mp4", (200, 2, "corrupt video", 7, 9))  # broken: kept as last read, as a photo
+    assert [r.path for r in store.records()] == ["/v/a.mp4"] and store.counts()["moments"] == 1
     assert store.unreadable() == {"/v/a.mp4": (200, 2, "corrupt video", 7, 9)}
     store.put(video("/v/a.mp4", "fb"), "2020", [(0.0, unit(0, 1))], file_id=(8, 10))  # mended: read again
     assert store.unreadable() == {} and store.by_fingerprint("fb") is not None
+    assert not store.has_moments("fa")  # the content before it broke: no path holds it now
     assert store.file_ids() == {"/v/a.mp4": (8, 10)}
     store.forget(["/v/a.mp4"])
     assert store.file_ids() == {}
