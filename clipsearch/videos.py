@@ -47,7 +47,7 @@ from .errors import InvalidQuery
 from .folders import filter_as_covered
 from .indexing import VideosLess
 from .ocr import TextReader
-from .query import QueryTerm, check_terms, parse_query
+from .query import QueryTerm, check_cutoff, check_k, check_terms, parse_query
 from .region import Region
 from .sidestore import SideStore
 from .stores.base import SearchFilter, stamp_differences
@@ -291,7 +291,7 @@ class VideoFinding:
         a flat score, or None/0 for all. A result's ``also`` lists the moments the automatic
         cut-off calls matches, whatever ``cutoff`` is."""
         terms = parse_query(terms) if isinstance(terms, str) else check_terms(terms)  # as ``search``, videos or not
-        if not self._finds_moments(cutoff):
+        if not self._finds_moments(cutoff, k):
             return []
         if getattr(self._last_query, "terms", None) is terms:  # the photos' search of the same terms: not embedded again
             parts = self._last_query.parts
@@ -318,7 +318,7 @@ class VideoFinding:
         """The videos with a moment like the indexed photo at ``path`` (its stored vector), or like
         its ``region`` (read from the file, once for ``similar`` and this on the same thread), as
         ``moments`` answers; the photo itself is no evidence of what matches it."""
-        if not self._finds_moments(cutoff):
+        if not self._finds_moments(cutoff, k):
             return []
         path = os.path.abspath(os.fspath(path))
         if region is not None:
@@ -331,9 +331,9 @@ class VideoFinding:
         return self._moments_of([TermVector(1.0, np.asarray(vector, np.float32), False)], k, where, cutoff,
                                 leave_out=path)
 
-    def _finds_moments(self, cutoff: Any) -> bool:
-        if isinstance(cutoff, str) and cutoff != "auto":
-            raise InvalidQuery(f"the cut-off is 'auto', a number or none, not {cutoff!r}")
+    def _finds_moments(self, cutoff: Any, k: Any) -> bool:
+        check_k(k)  # as the photos' search: k=-1 listed all but one video
+        check_cutoff(cutoff)
         return self.videos.has_moments(self.encoder.stamp)
 
     def _moments_of(self, parts: list[TermVector], k: int, where: SearchFilter | None, cutoff: Any,

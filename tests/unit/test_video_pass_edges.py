@@ -318,3 +318,31 @@ def test_a_first_dry_run_counts_two_copies_of_a_video_as_one_to_read(tmp_path):
     assert (dry.videos, dry.left, dry.reused) == (3, 2, 1), dry
     assert (real.videos, real.read, real.reused) == (3, 2, 1)
     assert first_video_pass([folder], words=True).words is not None  # --ocr: the words would be read
+
+
+def test_the_moments_search_checks_k_and_the_cutoff_as_the_photos_search_does(tmp_path):
+    """``moments(k=-1)`` listed all but one video, and a NaN cut-off marked every moment strong,
+    where ``search`` refuses both."""
+    from clipsearch.errors import InvalidQuery
+
+    settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
+    folder = tmp_path / "clips"
+    clip(folder / "a.mp4")
+    clip(folder / "b.mp4", ONE_SHOT)
+    save(photo(64, 48, seed=1), folder / "p.jpg")
+    indexed(settings, folder)
+    engine = engine_of(settings)
+    try:
+        assert len(engine.moments("a red circle", k=2, cutoff=0)) == 2
+        for k in (-1, -2):
+            with pytest.raises(InvalidQuery, match="0 or more"):
+                engine.moments("a red circle", k=k)
+            with pytest.raises(InvalidQuery, match="0 or more"):
+                engine.similar_moments(str(folder / "p.jpg"), k=k)
+        with pytest.raises(TypeError, match="whole number"):
+            engine.moments("a red circle", k=1.5)
+        with pytest.raises(InvalidQuery, match="cut-off"):
+            engine.moments("a red circle", cutoff=float("nan"))
+        assert engine.moments("a red circle", k=0) == []
+    finally:
+        engine.close()
