@@ -10,6 +10,7 @@ import contextlib
 import errno
 import io
 import json
+import logging
 import os
 import socket
 import stat
@@ -19,7 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import IndexLocked, IndexUnusable, StoreWriteError, disk_full_note
-from .stores.layout import LOCK_NAME
+from .stores.atomic import stale_temps
+from .stores.layout import DB_NAME, LOCK_NAME, MANIFEST_NAME, POINTER_NAME
+
+log = logging.getLogger(__name__)
 
 try:
     import fcntl
@@ -30,6 +34,8 @@ except ImportError:  # pragma: no cover - Windows
 # in the process that holds the lock, so code that needs "no writer but us" asks here first.
 _HELD: set[str] = set()
 _HELD_GUARD = threading.Lock()
+# What the hnsw store makes in a new index folder before its first batch (``remove``: given up).
+_STARTED_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", MANIFEST_NAME)
 
 
 class IndexLock:
@@ -43,7 +49,7 @@ class IndexLock:
         while True:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                handle = open(self.path, "a+")
+                handle = open(self.path, "a+b", buffering=0)  # unbuffered: a note not written is not kept to fail later
                 if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # a device: no lock at all
                     handle.close()
                     raise io.UnsupportedOperation
@@ -59,17 +65,14 @@ class IndexLock:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:
                     handle.seek(0)
-                    holder = handle.read().strip()
+                    holder = handle.read().decode("utf-8", "replace").strip()
                     handle.close()
                     raise IndexLocked(_describe(self.path, holder)) from None
                 if not _is_at(handle, self.path):  # removed by its holder since it was opened: not the lock
                     handle.close()
                     continue
             break
-        handle.seek(0)
-        handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}))
-        handle.flush()
+        _name_holder(handle, self.path)
         self._handle = handle
         with _HELD_GUARD:
             _HELD.add(os.path.realpath(self.path))
@@ -78,11 +81,18 @@ class IndexLock:
     def remove(self) -> None:
         """Remove the lock file, and its folder if nothing else is in it (made for an index that
         was not made after all), then let go. Whoever opened the file meanwhile sees that it is
-        no longer the lock (``acquire``)."""
+        no longer the lock (``acquire``). The files a store began to make there go first: a stop
+        (SIGTERM, Ctrl-C) while they were made left an index that covered no folder, which a run
+        naming none (cron's) refused for good."""
+        folder = self.path.parent
         if self._handle is not None:
+            started = [] if (folder / POINTER_NAME).exists() else _STARTED_FILES  # a Milvus one: left as it is
+            for path in [folder / name for name in started] + stale_temps(folder / MANIFEST_NAME, older_than=0):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
             with contextlib.suppress(OSError):
                 self.path.unlink()
-                self.path.parent.rmdir()
+                folder.rmdir()
         self.release()
 
     def release(self) -> None:
@@ -150,6 +160,19 @@ def holder(folder: str | Path) -> str | None:
             return None
     except OSError:  # no lock file (no run yet), or one that cannot be read: nobody to name
         return None
+
+
+def _name_holder(handle, path: Path) -> None:
+    """Write who holds the lock into its file (``holder``, a refused writer's message). Only a note,
+    ``flock`` is the lock: a disk too full for it (ENOSPC) stops no run, which may have nothing to
+    write, or room in the files it writes to; the note is then empty (nobody named)."""
+    note = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()})
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(note.encode("utf-8"))
+    except OSError as exc:
+        log.debug("could not name this process in %s: %s", path, exc)
 
 
 def _cannot_write(folder: Path, exc: OSError) -> str:

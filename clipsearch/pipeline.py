@@ -140,6 +140,8 @@ class IndexingPipeline(FileClassifying):
         folders = [as_covered(os.path.abspath(os.fspath(f)), covered) for f in folders]
         outside = brought_back(info, folders)  # folders removed by name inside covered ones stay out
         report = IndexReport(folders=folders, dry_run=dry_run, another_run=another_run)
+        if not dry_run:
+            self._cover_new(covered, folders, outside)
         scanning = (lambda found: self.progress(IndexProgress(found=found, elapsed=time.monotonic() - started,
                                                               scanning=True))) if self.progress else None
         scan = scan_images(walkable(folders, covered), exclude=[getattr(self.store, "folder", ""), *self.exclude, *outside],
@@ -174,7 +176,6 @@ class IndexingPipeline(FileClassifying):
             count_changes(todo, known, vanished, report, self.max_pixels, pictures, states)
             report.elapsed = time.monotonic() - started
             return report
-        self._cover_new(covered, folders, outside)
         if unseen:
             self.store.write(WriteBatch(file_ids=unseen))
         file_links.record(self.index_dir, scan.links, states.keys() - vanished.keys(), on_disk)
@@ -233,8 +234,10 @@ class IndexingPipeline(FileClassifying):
         return todo + to_hash, unseen + [(s.path, s.ino, s.ctime_ns) for s in renumbered]
 
     def _cover_new(self, covered: list[str], folders: list[str], outside: list[str]) -> None:
-        """Record a new folder as covered before its first batch, not only when the run ends: after
-        a first run killed (``kill -9``, a power cut), a run that names no folder (cron's) goes on."""
+        """Record a new folder as covered before the scan (a long walk on a network share) and its
+        first batch, not only when the run ends: after a first run killed (``kill -9``, a power
+        cut), a run that names no folder (cron's) goes on. Its photos are none of the index's yet:
+        a run over it that stopped early leaves nothing to take for removed."""
         if any(f not in covered for f in folders):
             self.store.set_folders(covered + [f for f in folders if f not in covered], outside)
 

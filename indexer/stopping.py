@@ -57,12 +57,19 @@ def _again(signum, frame):
 _again.stops_run = True
 
 
-def stop_on_signals() -> threading.Event:
+class StopFlag(threading.Event):
+    """Set by a stopping signal (``stop_on_signals``). ``idle`` while no pass runs (``--watch``
+    between passes): the stop is at once, not after a batch, and the signal's line says so."""
+
+    idle = False
+
+
+def stop_on_signals() -> StopFlag:
     """SIGINT, SIGTERM and SIGHUP (``_stopping_signals``) finish the batch in flight, commit it and
     stop; a second Ctrl-C or SIGTERM exits now, with the shell's code of the signal that ended it
     (130 Ctrl-C, 143 SIGTERM), a second SIGHUP changes nothing (``_again``). A terminal that hung
     up is the null device from then on: the summary and the lines after it would fail there (EIO)."""
-    stop = threading.Event()
+    stop = StopFlag()
     terminals = flags.terminals()
 
     def handler(signum, frame):
@@ -71,8 +78,9 @@ def stop_on_signals() -> threading.Event:
             return _again(signum, frame)
         stop.set()
         told = "hung up: " if signum == getattr(signal, "SIGHUP", None) else ""  # `kill -HUP`: a terminal still there
+        after = "" if stop.idle else f" after the current batch{'' if told else ' (again to quit at once)'}"
         with contextlib.suppress(OSError, ValueError):  # its reader gone (`2>&1 | tee log` hung up too): the stop goes on
-            print(f"\n{told}stopping after the current batch{'' if told else ' (again to quit at once)'}", file=sys.stderr)
+            print(f"\n{told}stopping{after}", file=sys.stderr)
 
     handler.stops_run = True
     if threading.current_thread() is threading.main_thread():

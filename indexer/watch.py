@@ -46,6 +46,7 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
     passes = _Passes(engine, folders, stop, on_report, covered)
     watched = {f: _identity(f, empty_too=True) if f in present else None for f in folders}  # see _rewatch
     next_look = time.monotonic() + RECHECK_SECONDS
+    stop.idle = True  # between passes: a Ctrl-C stops at once, and says so (stopping.StopFlag)
     try:
         while not stop.is_set():
             if time.monotonic() >= next_look:
@@ -57,9 +58,12 @@ def watch_folders(engine: SearchEngine, folders, stop: threading.Event, on_repor
             while changed.is_set() and not stop.is_set():  # settle
                 changed.clear()
                 time.sleep(SETTLE_SECONDS)
+            stop.idle = False  # a pass: a stop waits for its batch
             if not stop.is_set() and not passes.run():
                 changed.set()  # another writer held the index: the changes are still to index
+            stop.idle = True
     finally:
+        stop.idle = False
         observer.stop()
         observer.join(5)
     return passes.interrupted
@@ -107,6 +111,7 @@ class _Passes:
             if not self.waiting:
                 print(f"{said(str(exc).split(';')[0])}: indexing the changes when it is done", file=sys.stderr, flush=True)
             self.waiting = True
+            self.stop.idle = True  # no batch of ours runs while it waits
             self.stop.wait(LOCKED_RETRY_SECONDS)
             return False
         self.waiting = False
@@ -182,8 +187,14 @@ def _handler(changed: threading.Event, roots: list[str], own: tuple[str, ...]):
 
 def _one_pass(engine: SearchEngine, folders, stop: threading.Event) -> tuple:
     """One pass: the photos, then the words (--ocr) and the videos (--videos) where the index
-    reads them; their reports (None for a pass the index does not run)."""
+    reads them; their reports (None for a pass the index does not run). A stop asked during the
+    photos' pass begins neither (the words' loaded its OCR model and read a batch before it
+    stopped): they wait for the next run, and the pass counts as interrupted."""
     report = engine.index_folder(folders, should_stop=stop.is_set)
+    if stop.is_set():
+        report.interrupted = report.interrupted or any(
+            getattr(getattr(engine, side, None), "enabled", False) for side in ("text", "videos"))
+        return report, None, None
     text = engine.read_texts(should_stop=stop.is_set)
     videos = engine.read_videos(should_stop=stop.is_set)
     return report, text, videos

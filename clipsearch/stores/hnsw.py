@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import IndexNotFound, ModelMismatch
 from ..lock import sole_writer
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, stale_temps
 from .base import SCHEMA_VERSION, ImageRecord, SearchFilter, WriteBatch, check_stamp
 from .graph import EF_CONSTRUCTION, EF_IMAGE, EF_TEXT, MIN_CANDIDATES, HnswGraph, M, beam  # noqa: F401
 from .layout import (
@@ -92,14 +92,14 @@ class HnswStore:
             if create:  # first: a folder it may not write in is said before anything is upgraded
                 _remove_stale_temp_files(folder)
             have = _open_stamp(db, folder, stamp, create)
-        except BaseException:
+            store = cls(folder, RecordStore(db_path, int(have["dim"]), db), have, writable=create)
+            store._graph, store._graph_gen = store._fresh_graph()
+            store._catch_up()
+            if create:
+                store._write_manifest()
+        except BaseException:  # a stop (Ctrl-C, SIGTERM) too: a new index given up is removed (IndexLock.remove)
             db.close()
             raise
-        store = cls(folder, RecordStore(db_path, int(have["dim"]), db), have, writable=create)
-        store._graph, store._graph_gen = store._fresh_graph()
-        store._catch_up()
-        if create:
-            store._write_manifest()
         return store
 
     @staticmethod
@@ -372,11 +372,11 @@ class HnswStore:
 
 
 def _remove_stale_temp_files(folder: Path) -> None:
-    """Delete snapshots a crashed writer left half-written, unless another writer runs now."""
+    """Delete snapshots and manifests a crashed writer left half-written, unless another writer runs now."""
     with sole_writer(folder) as alone:  # else its temp file may be a snapshot being saved now
-        for entry in [e for e in os.scandir(folder) if is_snapshot_temp(e.name)] if alone else ():
+        for path in [e.path for e in os.scandir(folder) if is_snapshot_temp(e.name)] + stale_temps(folder / MANIFEST_NAME) if alone else ():
             with contextlib.suppress(OSError):
-                os.unlink(entry.path)
+                os.unlink(path)
 
 
 def _open_stamp(db, folder: Path, stamp: dict[str, Any] | None, create: bool) -> dict[str, Any]:

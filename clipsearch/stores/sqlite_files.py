@@ -7,6 +7,7 @@ file as it is, when nothing newer waits in a log beside it; a writer is told why
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from pathlib import Path
@@ -84,6 +85,14 @@ class Transaction:
                 self.db.execute("COMMIT")
                 return
             except sqlite3.Error as error:
-                self.db.execute("ROLLBACK")
+                self._roll_back()
                 raise StoreWriteError(f"could not write {self.what}: {error}{disk_full_note(error)}") from error
-        self.db.execute("ROLLBACK")
+        self._roll_back()
+
+    def _roll_back(self) -> None:
+        """ROLLBACK, where the transaction is still open: SQLite ends it itself on some errors (a full
+        disk, an I/O error), and a ROLLBACK then raises "no transaction is active", which hid the
+        error that ended it. One that fails leaves the first error to be said, too."""
+        if self.db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
