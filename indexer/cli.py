@@ -334,6 +334,8 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event, removed: 
                                      embedder=embedder, removing=[f.expanduser() for f in args.remove])
     finally:
         printer.close()
+    if stop.is_set() and not args.dry_run and (engine.text.enabled or engine.videos.enabled):
+        report.interrupted = True  # stopped in the photos' last save: no words' or videos' pass begins
     text = videos = None
     if args.dry_run and (args.ocr or (args.ocr is None and engine.text.enabled)):  # what it would read
         text = engine.texts_to_read(new=report.embedded)  # a kept or reused content's words are read

@@ -232,3 +232,32 @@ def test_ctrl_c_on_an_idle_watcher_says_it_stops_not_after_a_batch(tmp_path, cap
     signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
     assert running.is_set()
     assert "stopping after the current batch (again to quit at once)" in capsys.readouterr().err
+
+
+def test_a_stop_during_the_photos_last_save_begins_no_words_pass(tmp_path, capsys):
+    """Ctrl-C while the run saved its last batch: the photos were all done, so the words' pass began,
+    loaded the OCR model and read a batch (about 9 s) before the run said "interrupted"."""
+    import threading
+    from types import SimpleNamespace
+
+    from clipsearch.reports import IndexReport
+    from indexer.cli import _index, build_parser
+
+    stop, passes = threading.Event(), []
+
+    class Engine:
+        text, videos = SimpleNamespace(enabled=True), SimpleNamespace(enabled=True)
+
+        def index_folder(self, folders, **kwargs):
+            stop.set()  # the signal lands as the last batch is saved
+            return IndexReport(folders=[str(f) for f in folders], found=3, added=3, embedded=3)
+
+        def read_texts(self, **kwargs):
+            passes.append("words")
+
+        def read_videos(self, **kwargs):
+            passes.append("videos")
+
+    report = _index(Engine(), [tmp_path], build_parser().parse_args([str(tmp_path)]), stop)
+    assert passes == [] and report.interrupted
+    assert "interrupted" in capsys.readouterr().err
