@@ -21,10 +21,11 @@ import struct
 from datetime import datetime
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from .errors import UnreadableImage
 from .exif import exif_date
+from .picture_modes import upright
 
 try:
     import rawpy
@@ -203,7 +204,7 @@ def _preview(raw: Any, min_size: int | None) -> Image.Image | None:
     except (rawpy.LibRawError, OSError, ValueError, SyntaxError, EOFError, ZeroDivisionError):  # none, or broken
         return None
     if orientation in range(2, 9):
-        picture = ImageOps.exif_transpose(picture)
+        picture = upright(picture, orientation)  # the EXIF left unwritten: a mistyped tag fails nothing
     elif raw.sizes.flip in _FLIPS:
         picture = picture.transpose(_FLIPS[raw.sizes.flip])
     return picture.convert("RGB")

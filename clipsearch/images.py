@@ -2,8 +2,9 @@
 
 Every decoding problem becomes an ``UnreadableImage`` with a short, stable reason (``unreadable``):
 one bad file is a line in a report, never a crash. Pixels come out upright (EXIF orientation), RGB,
-alpha flattened onto white, CMYK through its ICC profile, 16-bit samples scaled, not clipped. JPEGs
-decode at reduced scale (``Image.draft``) when a small picture will do: most of indexing's cost.
+alpha flattened onto white, CMYK through its ICC profile, 16-bit samples scaled, not clipped
+(``picture_modes``). JPEGs decode at reduced scale (``Image.draft``) when a small picture will do: most
+of indexing's cost; other pictures are reduced alike once decoded, before their mode is converted.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import hashlib
 import io
 import logging
 import os
+import re
 import stat
 import threading
 import time
@@ -25,8 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from . import camera_raw
 from .bounded_decode import bounded
@@ -34,6 +35,8 @@ from .errors import UnreadableImage
 from .exif import exif_date, upright_size
 from .file_reading import read_at_most
 from .image_formats import AVIF_SUPPORTED, IMAGE_EXTENSIONS, NO_AVIF
+from .picture_modes import to_rgb as to_rgb  # region.py's, and the tests', as it was when it lived here
+from .picture_modes import upright_rgb
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -229,7 +232,7 @@ def load_image(
 
     ``source`` is a path or the file's bytes (then ``path`` names it in errors). With
     ``min_size``, JPEGs are decoded at the smallest scale that keeps both sides at least that
-    large. Pictures over ``max_pixels`` are refused before any pixel is decoded. A caller that
+    large, and other pictures reduced to it (``picture_modes.upright_rgb``). Pictures over ``max_pixels`` are refused before any pixel is decoded. A caller that
     already hashed the bytes passes ``fingerprint`` (hashing 3 MB costs ~3 ms). With
     ``timeout``, reading (of at most ``max_bytes``) and decoding run on a daemon thread that is abandoned after that many
     seconds ("timed out"): a hung or hostile file cannot hold the caller's thread; except bytes
@@ -291,23 +294,34 @@ def _load(
         return _decode(img, name, fingerprint, min_size, max_pixels)
     except UnreadableImage:
         raise
-    except (Image.DecompressionBombError, MemoryError, OSError, SyntaxError, ValueError, EOFError, IndexError,
-            TypeError, KeyError) as exc:
-        raise unreadable(name, exc) from None
+    except Exception as exc:  # Pillow's, and a codec's own: a damaged AVIF's or HEIC's RuntimeError
+        raise unreadable(name, exc, max_pixels) from None
 
 
-def unreadable(name: str, exc: BaseException) -> UnreadableImage:
-    """Why a picture cannot be used, from what opening or decoding it raised."""
-    if isinstance(exc, Image.DecompressionBombError):
-        return UnreadableImage(name, "too many pixels", str(exc))
+_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError)
+
+
+def unreadable(name: str, exc: BaseException, max_pixels: int | None = None) -> UnreadableImage:
+    """Why a picture cannot be used, from what opening or decoding it raised; an error of a kind
+    Pillow's readers do not raise is named in the detail. ``max_pixels``: the limit to say for a bomb
+    (else the process's, ``defer_pillow_bomb_check``'s)."""
+    if isinstance(exc, Image.DecompressionBombError):  # Pillow's own message says twice the limit
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        return UnreadableImage(name, "too many pixels", too_many_pixels(
+            pixels[1] if pixels else "", max_pixels or Image.MAX_IMAGE_PIXELS or DEFAULT_MAX_PIXELS))
     if isinstance(exc, UnidentifiedImageError):
         avif = name.lower().endswith(".avif") and not AVIF_SUPPORTED
         return UnreadableImage(name, NO_AVIF if avif else "not an image")
     if isinstance(exc, MemoryError):
         return UnreadableImage(name, "too many pixels", "out of memory")
-    text = str(exc)
+    text = (str(exc) if isinstance(exc, _PILLOW_ERRORS) else f"{type(exc).__name__}: {exc}").strip()
     reason = "truncated" if "truncated" in text or isinstance(exc, EOFError) else "decode error"
     return UnreadableImage(name, reason, text[:200])
+
+
+def too_many_pixels(size: str, max_pixels: int) -> str:
+    """The detail of a "too many pixels": the picture's ``size`` ("30000x30000", or a count) and the limit."""
+    return f"{size} pixels, more than the {max_pixels:,} allowed".lstrip()
 
 
 def defer_pillow_bomb_check(max_pixels: int) -> None:
@@ -333,7 +347,7 @@ def _decode(
     if width < 1 or height < 1:
         raise UnreadableImage(name, "decode error", "zero-sized image")
     if width * height > max_pixels:
-        raise UnreadableImage(name, "too many pixels", f"{width}x{height} > {max_pixels}")
+        raise UnreadableImage(name, "too many pixels", too_many_pixels(f"{width}x{height}", max_pixels))
     exif = img.getexif()
     orientation = exif.get(0x0112, 1)
     width, height = upright_size(img, orientation)
@@ -342,48 +356,7 @@ def _decode(
         img.draft(img.mode, (min_size, min_size))
     img.seek(0)  # first frame of an animation
     img.load()
-    if orientation != 1 and img.getexif().get(0x0112, 1) != 1:  # (a TIFF reader turns it while loading)
-        img = ImageOps.exif_transpose(img)
-    rgb = to_rgb(img)
-    return LoadedImage(rgb, width, height, date_taken, fingerprint)
-
-
-def to_rgb(img: Image.Image) -> Image.Image:
-    """Convert any Pillow mode to 8-bit RGB the way a viewer would show it."""
-    mode = img.mode
-    if mode == "RGB":
-        return img
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        top = 1.0 if mode == "F" and arr.size and arr.max() <= 1.0 else 65535.0
-        if mode == "I" and arr.size and arr.max() <= 255:
-            top = 255.0
-        grey = np.clip(arr * (255.0 / top), 0, 255).round().astype(np.uint8)
-        return Image.fromarray(grey, "L").convert("RGB")
-    if mode == "CMYK":
-        return _cmyk_to_rgb(img)
-    if mode == "P":
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-        if (mode := img.mode) == "RGB":
-            return img
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = (img.convert("LA") if mode == "La" else img).convert("RGBA")  # Pillow has no La to RGBA
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
-    return img.convert("RGB")
-
-
-def _cmyk_to_rgb(img: Image.Image) -> Image.Image:
-    icc = img.info.get("icc_profile")
-    if icc:
-        try:
-            from PIL import ImageCms
-
-            return ImageCms.profileToProfile(img, ImageCms.ImageCmsProfile(io.BytesIO(icc)),
-                                             ImageCms.createProfile("sRGB"), outputMode="RGB")
-        except Exception as exc:  # a broken profile: fall back to the plain formula
-            log.debug("ICC conversion failed: %s", exc)
-    return img.convert("RGB")
+    return LoadedImage(upright_rgb(img, min_size), width, height, date_taken, fingerprint)
 
 
 defer_pillow_bomb_check(DEFAULT_MAX_PIXELS)  # header-only opens (reused vectors) too

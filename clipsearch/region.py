@@ -19,12 +19,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from . import camera_raw
 from .errors import InvalidQuery, UnreadableImage
 from .exif import upright_size
 from .images import MAX_QUERY_BYTES, load_image, read_file_bytes, to_rgb
+from .picture_modes import upright
 
 MIN_SIDE = 16  # pixels of the photo, at least, on each side of a region
 _NUMBER = r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(%?)\s*"
@@ -164,9 +165,7 @@ def query_picture(image: Any, region: Region | None, size: int | None, **load: A
         if not image.width or not image.height:
             raise UnreadableImage(load.get("path") or "the picture", "decode error",
                                   f"an empty picture, {image.width} x {image.height} pixels")
-        if image.getexif().get(0x0112, 1) != 1:
-            image = ImageOps.exif_transpose(image)
-        picture = to_rgb(image)
+        picture = to_rgb(upright(image))  # the EXIF left unwritten: a mistyped tag fails no search
         return region.cut(picture) if region else picture
     loaded = load_image(image, min_size=region.decode_size(size) if region else size, **load)
     return region.cut(loaded.image, loaded.width, loaded.height) if region else loaded.image
