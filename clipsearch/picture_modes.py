@@ -24,6 +24,9 @@ _TURNS = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: 
 _ORIENTATION_INFO = ("exif", "Raw profile type exif", "XML:com.adobe.xmp", "xmp")
 _REDUCIBLE = ("L", "LA", "RGB", "RGBA")  # reduce() averages these rightly (alpha premultiplied); not P's indices
 WHITE = (255, 255, 255)  # what alpha is flattened onto
+# A picture no draft reduced, of more pixels than this, is reduced before its mode is converted: a
+# smaller one is converted whole, as before, so that its vector is the one an earlier run embedded.
+REDUCE_OVER = 24_000_000
 
 
 def orientation_of(img: Image.Image) -> int:
@@ -50,11 +53,13 @@ def upright(img: Image.Image, orientation: int | None = None) -> Image.Image:
 
 
 def upright_rgb(img: Image.Image, min_size: int | None = None) -> Image.Image:
-    """A loaded picture upright and in RGB. With ``min_size``, one not decoded at reduced scale
-    already (a JPEG's draft) is reduced as a draft would be: by 2, 4 or 8, both sides kept at least
-    ``min_size``; before its mode is converted where the mode allows (an RGBA PNG), after it else."""
+    """A loaded picture upright and in RGB. With ``min_size``, one of more than ``REDUCE_OVER`` pixels
+    not decoded at reduced scale already (a JPEG's draft) is reduced as a draft would be: by 2, 4 or 8,
+    both sides kept at least ``min_size``; before its mode is converted where the mode allows (an
+    RGBA PNG), after it else."""
     orientation = orientation_of(img)  # of the loaded picture: a TIFF's reader turned it and dropped it as it loaded
-    factor = _factor(img.size, min_size) if min_size and img.format != "JPEG" else 1
+    big = img.width * img.height > REDUCE_OVER and img.format != "JPEG"
+    factor = _factor(img.size, min_size) if min_size and big else 1
     early = factor > 1 and img.mode in _REDUCIBLE
     img = upright(img.reduce(factor) if early else img, orientation)
     if factor == 1 or early:

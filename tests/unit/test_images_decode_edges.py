@@ -190,8 +190,15 @@ def test_alpha_is_flattened_onto_white_as_before(mode):
 
 
 @pytest.mark.parametrize("mode", ["P+tRNS", "RGBA", "LA"])
-def test_a_picture_asked_at_a_small_size_is_reduced_as_a_jpeg_draft_would_be(mode, tmp_path):
+def test_a_picture_asked_at_a_small_size_is_reduced_as_a_jpeg_draft_would_be(mode, tmp_path, monkeypatch):
+    import clipsearch.picture_modes
+
     img = _pictures(1801, 1237)[mode]
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    whole = load_image(out.getvalue(), min_size=224)  # under REDUCE_OVER pixels: converted whole, as before
+    assert whole.image.size == (1801, 1237)
+    monkeypatch.setattr(clipsearch.picture_modes, "REDUCE_OVER", 1801 * 1237 - 1)  # a big picture, made small
     out = io.BytesIO()
     img.save(out, "PNG")
     loaded = load_image(out.getvalue(), min_size=224)
@@ -220,6 +227,9 @@ def test_a_palette_png_with_transparency_is_never_made_whole_in_rgba(monkeypatch
     assert load_image(out.getvalue()).image.size == (1801, 1237)
     assert made and all(size != (1801, 1237) for mode, size in made if mode in ("RGBA", "RGBa")), made
     made.clear()
+    import clipsearch.picture_modes
+
+    monkeypatch.setattr(clipsearch.picture_modes, "REDUCE_OVER", 1801 * 1237 - 1)  # as big as the bomb
     assert load_image(out.getvalue(), min_size=224).image.size == (451, 310)
     assert made and all(size[0] * size[1] < 1801 * 1237 // 4 for _, size in made), made
 
