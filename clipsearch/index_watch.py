@@ -8,7 +8,9 @@ it: one ``stat`` of the folder's main file (the hnsw store's ``records.sqlite``,
 ``store.json``), at most once a second, compared with the file the reader opened. The reader then
 lets its store go (searches under way finish on it; it is freed after them) and opens the index
 found there now; where there is none, every search says that the index is gone (``IndexNotFound``),
-and one built there later is opened, as an index that appears after a reader starts is.
+and one built there later is opened, as an index that appears after a reader starts is. One built
+there with another model cannot be searched with this engine's (``ModelMismatch``): the reader
+says so (``replaced_by_another_model``), and its owner opens an engine with that model instead.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .calibration import Calibration
-from .errors import ClipSearchError, IndexNotFound
+from .errors import ClipSearchError, IndexNotFound, ModelMismatch
 from .stores.layout import DB_NAME, POINTER_NAME
 from .textsearch import TextSide
 
@@ -96,6 +98,12 @@ class IndexFollowing:
             elif self._gone is not None and not self._watch.due():
                 return False  # still gone: a look at the folder once a second, no more
             return self._open_again()
+
+    def replaced_by_another_model(self) -> bool:
+        """Whether the index in the folder now, put in place of the one opened, was built with
+        another model than this engine's: every search then raises ``ModelMismatch``, and only an
+        engine opened anew, with that index's own model, can search it (the web app opens one)."""
+        return isinstance(self._gone, ModelMismatch)
 
     def writer_elsewhere(self) -> str | None:
         """Who else is updating the index now ("process 42 on nas, since ..."), else None; asked

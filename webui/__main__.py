@@ -34,6 +34,7 @@ SERVER_MMAP_THRESHOLD = 4 << 20  # blocks of 4 MB or more mapped on their own (m
 # And IPython, where it is installed: Gradio imports it as it loads, for a notebook's cell magic,
 # and asks it at launch whether it runs in a notebook (0.7 s of the server's start, 20 MB).
 SERVER_KEEPS_OUT = ("triton", "pyarrow", "matplotlib", "IPython")
+GRADIO_PROBE = "127.0.0.1"  # where Gradio tries the port first, whatever the host (http_server.start_server)
 EPILOG = """\
 The index folder defaults to $CLIPSEARCH_INDEX, else the per-user data folder; thumbnails are
 cached under $CLIPSEARCH_CACHE (else the per-user cache folder). Build an index first with
@@ -119,17 +120,36 @@ def is_loopback(host: str) -> bool:
 
 
 def check_port(parser: argparse.ArgumentParser, host: str, port: int) -> None:
-    """A usage error when ``host:port`` cannot be listened on (another server has it, say)."""
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-        with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
-            probe.bind(address)
-    except OSError as exc:
-        busy = exc.errno == errno.EADDRINUSE
-        parser.error(f"cannot serve on {host}:{port}: " + (
-            "the port is in use (another clipsearch, or another server?): pass another --port" if busy
-            else f"{exc.strerror or exc} (check --host)"))
+    """A usage error when ``host:port`` cannot be listened on (another server has it, say).
+
+    Gradio binds the port on 127.0.0.1 first, whatever the host (``http_server.start_server``), and
+    gives up where another server holds it there: with ``--host`` a LAN address or ``::1`` such a
+    port passed this check, and the server died after the model loaded, in Gradio's traceback. So
+    the port is tried there too."""
+    for where in dict.fromkeys((host, GRADIO_PROBE)):
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(where, port, type=socket.SOCK_STREAM)[0]
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+                probe.bind(address)
+        except OSError as exc:
+            if where != host and exc.errno != errno.EADDRINUSE:
+                continue  # no IPv4 loopback here: Gradio's own try says what it says
+            parser.error(port_problem(host, port, exc, where))
+
+
+def port_taken(exc: OSError) -> bool:
+    """Whether ``exc`` says the port is in use (Gradio's own words: "Cannot find empty port")."""
+    return exc.errno == errno.EADDRINUSE or "Cannot find empty port" in str(exc)
+
+
+def port_problem(host: str, port: int, exc: OSError, where: str | None = None) -> str:
+    """Why ``host:port`` cannot be served on, in one line (``where``: the address found taken)."""
+    there = f" on {where}" if where not in (None, host) else ""
+    also = ", where the web server tries it first" if there else ""
+    return f"cannot serve on {host}:{port}: " + (
+        f"the port is in use{there} (another clipsearch, or another server?){also}: pass another --port"
+        if port_taken(exc) else f"{exc.strerror or exc} (check --host)")
 
 
 def check_cache(parser: argparse.ArgumentParser, cache_dir: str | os.PathLike) -> None:
@@ -225,8 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     blocks.queue(default_concurrency_limit=1)
     # quiet: Gradio's own banner tells a command-line user to "set share=True in launch()".
     where = {} if args.root_path is None else {"root_path": args.root_path}
-    rest.launch(blocks, mcp=mcp, server_name=args.host, server_port=args.port, auth=args.auth, quiet=True,
-                **where, **app.launch_options(settings, engine))
+    try:
+        rest.launch(blocks, mcp=mcp, server_name=args.host, server_port=args.port, auth=args.auth, quiet=True,
+                    **where, **app.launch_options(settings, engine))
+    except OSError as exc:  # the port taken since check_port looked (another server started meanwhile)
+        if not port_taken(exc):
+            raise
+        parser.error(port_problem(args.host, args.port, exc))
     # All that serving keeps is loaded: the collector's full passes no longer stop every request
     # in flight to walk it (memory.py).
     log.debug("%d objects set aside from the garbage collector's passes", settle_loaded_objects())

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from clipsearch import ClipSearchError, IndexNotFound, InvalidQuery, UnreadableImage
+from clipsearch import ClipSearchError, IndexNotFound, InvalidQuery, ModelUnavailable, UnreadableImage
 
 from .handlers import NoIndexYet
 
@@ -28,7 +28,7 @@ class ApiError(Exception):
 
 
 class translated:
-    """Library errors into API errors: bad input 400, no index 503, anything else of ours 500."""
+    """Library errors into API errors: bad input 400, no index or no model for it 503, anything else of ours 500."""
 
     def __enter__(self) -> None:
         return None
@@ -43,6 +43,9 @@ class translated:
                            unreadable={"reason": exc.reason, "detail": exc.detail}) from None
         if isinstance(exc, (InvalidQuery, ValueError)):
             raise ApiError(400, str(exc)) from None
+        if isinstance(exc, ModelUnavailable):  # the index's model, as the index replaced names it: not there now
+            log.warning("API request failed: %s", exc)
+            raise ApiError(503, str(exc)) from None
         if isinstance(exc, ClipSearchError):
             log.warning("API request failed: %s", exc)
             raise ApiError(500, str(exc)) from None

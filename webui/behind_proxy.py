@@ -27,7 +27,8 @@ def public_root(request: Any) -> str:
         return ""
     root_path = getattr(getattr(request, "app", None), "root_path", "") or ""
     headers = request.headers
-    key = (request.scope.get("scheme"), request.scope.get("server"), headers.get("host"), headers.get("x-forwarded-host"),
+    server = request.scope.get("server")  # a list where the ASGI server is not uvicorn (the spec allows it)
+    key = (request.scope.get("scheme"), server and tuple(server), headers.get("host"), headers.get("x-forwarded-host"),
            headers.get("x-forwarded-proto"), headers.get("x-gradio-server"), root_path)
     known = _ROOTS.get(key)
     if known is None:

@@ -85,9 +85,13 @@ class Handlers:
 
     # --- the engine ----------------------------------------------------------------------------
     def engine(self) -> SearchEngine:
-        """The engine, up to date with the index on disk; loads it when an index has appeared."""
-        with self._engine_lock:
-            if self._engine is None:
+        """The engine, up to date with the index on disk; loads it when an index has appeared, and
+        anew, with that index's own model as at the start, where one of another model replaced it
+        (``index_watch``: every search said "built with another model" until a restart)."""
+        engine = self._engine
+        changed = engine is not None and engine.reload_if_changed()
+        with self._engine_lock:  # one load for every request that saw it replaced
+            if self._engine is None or self._engine.replaced_by_another_model():
                 try:
                     self._engine = self.open_engine()
                 except IndexNotFound:
@@ -95,7 +99,7 @@ class Handlers:
                 log.info("found an index in %s; model loaded", self.settings.index_dir)
             engine = self._engine
         # When the index changed, drop thumbnails of photos that left it (now and then, not per batch).
-        self.thumbs.prune_when_due(lambda: [*engine.records(), *engine.video_records()], engine.reload_if_changed())
+        self.thumbs.prune_when_due(lambda: [*engine.records(), *engine.video_records()], changed)
         return engine
 
     def _is_indexed(self, engine: SearchEngine, path: str) -> bool:

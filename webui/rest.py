@@ -50,7 +50,7 @@ from .rest_auth import Auth, guard_routes, refuse_unauthorized
 from .rest_fields import common_fields, file_field, flag, seconds, whole_number
 from .rest_form import MAX_UPLOAD_BYTES as MAX_UPLOAD_BYTES  # the limit, as tests and callers read it here
 from .rest_form import read_form
-from .rest_routes import reading, refusing_the_rest
+from .rest_routes import BeforeListening, reading, refusing_the_rest
 from .saved_api import saved_forgotten, saved_list, saved_made, with_saved
 from .textui import keeps
 from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
@@ -349,16 +349,25 @@ def _folded(handlers: Handlers, fold: bool, hits: list) -> list[dict]:
 def mount(demo: Any) -> Auth:
     """Add the /api routes to a launched demo's server, and put the MCP endpoint and FastAPI's schema
     behind --auth."""
-    app = demo.app
+    return give_mcp_a_session(demo, install_routes(demo.app, demo.handlers))
+
+
+def install_routes(app: Any, handlers: Handlers) -> Auth:
+    """The /api routes on ``app``, in front of Gradio's own, and its MCP endpoint and FastAPI's schema
+    behind --auth."""
     auth = Auth(app)
-    router = build_router(demo.handlers, auth)
+    router = build_router(handlers, auth)
     # In front of Gradio's own routes; one slice assignment, so a request never sees half of it.
     app.router.routes[:0] = router.routes
     guard_routes(app, auth, MCP_PREFIX)
+    return auth
+
+
+def give_mcp_a_session(demo: Any, auth: Auth) -> Auth:
+    """Gradio runs each MCP tool call through its own queue with a gradio_client it creates without
+    credentials, which --auth refuses: give it one that carries a session (once the server answers)."""
     mcp_server = getattr(demo, "mcp_server_obj", None)
     if mcp_server is not None and auth.required:
-        # Gradio runs each MCP tool call through its own queue with a gradio_client it creates
-        # without credentials, which --auth refuses: give it one that carries a session.
         from gradio_client import Client
 
         mcp_server._client_instance = Client(
@@ -385,5 +394,6 @@ def launch(demo: Any, *, mcp: bool = True, **launch_kwargs: Any) -> Auth:
     mcp_limits.install()
     mcp_files.install()
     start_check.install()
-    demo.launch(prevent_thread_lock=True, mcp_server=mcp, **launch_kwargs)
-    return mount(demo)
+    first = BeforeListening(lambda app: install_routes(app, demo.handlers))  # no request finds them missing
+    demo.launch(prevent_thread_lock=True, mcp_server=mcp, app_kwargs={"lifespan": first.lifespan}, **launch_kwargs)
+    return mount(demo) if first.result is None else give_mcp_a_session(demo, first.result)

@@ -12,11 +12,14 @@ uptime monitors get the headers a ``GET`` would, and each operation keeps one ID
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from .behind_proxy import public_root
 
 
 def reading(router: APIRouter, path: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -32,15 +35,17 @@ def refusing_the_rest(router: APIRouter) -> None:
     """After the routes: a path under /api/ that none of them has is a 404, and a method a route does
     not take a 405 with its ``Allow`` header, each ``{"error": ...}`` as every other refusal of the API
     (Starlette answered ``{"detail": "Not Found"}``); a route's path with a slash after it goes to the
-    route, as Starlette redirects it (307)."""
+    route, as Starlette redirects it (307), at the app's public address (``public_root``): behind a
+    proxy that serves it under /photos/, Starlette's own target left /photos out."""
     methods: dict[str, set[str]] = {}
     for route in router.routes:
         methods.setdefault(route.path, set()).update(route.methods or ())
 
     async def refuse(request: Request) -> Response:
         path = f"{router.prefix}/{request.path_params['rest']}"
-        if path not in methods and path.rstrip("/") in methods:
-            return RedirectResponse(request.url.replace(path=request.url.path.rstrip("/")), status_code=307)
+        if path not in methods and path.rstrip("/") in methods:  # where the caller reaches the app (a proxy's path)
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(public_root(request) + path.rstrip("/") + query, status_code=307)
         if path not in methods:
             return JSONResponse({"error": f"no route {path} here: the routes are {', '.join(sorted(methods))} "
                                           "(webui/API.md)"}, status_code=404)
@@ -60,3 +65,20 @@ class _AnyMethod:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         await (await self.answer(Request(scope, receive)))(scope, receive, send)
+
+
+class BeforeListening:
+    """A lifespan for Gradio's app (``launch(app_kwargs={"lifespan": ...})``) that runs ``install(app)``
+    as its server starts, before it listens, so that what ``install`` adds is there for the first
+    request: routes added once ``launch`` returned (it starts serving) left, for 30-170 ms, FastAPI's
+    schema and the MCP tools' open without --auth's credentials, and /api/ a 404. ``result``:
+    what ``install`` returned; None where the server ran no lifespan (then it is the caller's to do)."""
+
+    def __init__(self, install: Callable[[Any], Any]) -> None:
+        self.install = install
+        self.result: Any = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        self.result = self.install(app)
+        yield

@@ -21,6 +21,8 @@ from typing import Any
 
 from cli import flags
 
+from .behind_proxy import MCP_PREFIX
+
 log = logging.getLogger(__name__)
 
 REINDEX_GRACE = 60.0  # seconds a re-index may take to finish its batch in flight at the stop
@@ -60,6 +62,7 @@ def serve_until_stopped(blocks: Any, banner: str = "") -> str:
         for stopping, handler in previous.items():
             signal.signal(stopping, signal.SIG_IGN if stopping == getattr(signal, "SIGHUP", None) else handler)
     say(f"Stopping ({asked['by']}): closing the server and deleting the photos uploaded as queries")
+    end_mcp_streams(blocks)
     blocks.close(verbose=False)  # its event streams end first, so no open page holds the close
     forget_uploads(blocks)
     handlers = getattr(blocks, "handlers", None)  # app.build_app's
@@ -67,6 +70,26 @@ def serve_until_stopped(blocks: Any, banner: str = "") -> str:
         let_reindex_finish(handlers.job)
         handlers.close()
     return asked["by"]
+
+
+def end_mcp_streams(blocks: Any) -> int:
+    """Close the connections of the assistants' MCP event streams (a ``GET`` of
+    ``/gradio_api/mcp/sse``, or of ``/gradio_api/mcp/``), as the client going away would: Gradio's
+    close ends its own streams, not the MCP sub-app's, and one assistant connected held the stop 5 s
+    (the server waited for its stream, then gave up). Closed on the server's event loop, as a
+    client's hang-up is, the stream ends with no error in the log. A tool call (a ``POST``) in
+    flight is left to finish. Returns how many were closed."""
+    server = getattr(blocks, "server", None)
+    connections = getattr(getattr(server, "server_state", None), "connections", ())
+    ended = 0
+    for connection in list(connections):  # uvicorn's: the request each one serves now, its transport
+        cycle = getattr(connection, "cycle", None)
+        scope = getattr(cycle, "scope", None) or {}
+        if (scope.get("method") == "GET" and MCP_PREFIX + "/" in scope.get("path", "")
+                and not cycle.response_complete):
+            connection.loop.call_soon_threadsafe(connection.transport.close)
+            ended += 1
+    return ended
 
 
 def let_reindex_finish(job: Any, grace: float = REINDEX_GRACE) -> bool:
