@@ -37,15 +37,17 @@ class QueryRefused(ServerError):
     done here; the message is the server's reason alone, or what a search here says of it."""
 
 
-def search(url: str, args: argparse.Namespace, picture: str | None,
-           region: Region | None = None) -> tuple[list[SearchResult], Folding | None, list[MomentResult]]:
+def search(url: str, args: argparse.Namespace, picture: str | None, region: Region | None = None
+           ) -> tuple[list[SearchResult], Folding | None, list[MomentResult], str | None]:
     """The hits of ``args`` (query or ``--saved``, the filters) and ``picture`` (or its ``region``), as the
     local search returns them: all ``k``, each marked ``strong`` by the cut-off ``--min-score`` names;
-    unless ``--no-fold``, how the server folds their near-duplicates (``print_hits``' ``fold``); and
-    the videos' matching moments, where the server's index reads videos."""
+    unless ``--no-fold``, how the server folds their near-duplicates (``print_hits``' ``fold``); the
+    videos' matching moments, where the server's index reads videos; and why no photo was found
+    where its answer says (its ``note``: "the index holds no photo in /x: it covers /photos"), else None."""
     # all k, marked; a number (0 too) asks for the plain ranking (ranked=1), as the local search
-    # lists it, all k of it: ``_strong`` marks those at or above the number, and ``print_hits`` says
-    # how many scored less, or which scored best when none reaches it, as it says for a search here
+    # lists it, all k of it: ``_strong`` marks those at or above the number (and those whose words
+    # match, whatever their score), and ``print_hits`` says how many scored less, or which scored
+    # best when none reaches it, as it says for a search here
     fields: dict[str, Any] = {"k": args.k, "min_score": 0, "fold": int(not args.no_fold),
                               **({"ranked": 1} if args.min_score != "auto" else {})}
     fields.update({name: _sendable(value, name == "folder") for name, value in (
@@ -79,7 +81,20 @@ def search(url: str, args: argparse.Namespace, picture: str | None,
     heads = {id(hit): result.get("near_duplicate_of") and local_path(result["near_duplicate_of"])
              for hit, result in zip(hits, body["results"], strict=True)}
     moments = [_moment(found, args.min_score) for found in body.get("moments", [])]
-    return hits, None if args.no_fold else Folding(heads), moments
+    return hits, None if args.no_fold else Folding(heads), moments, _why_none(body.get("note"))
+
+
+# REST's note where a folder or dates left no photo: "No results: WHY", or "No photo results: WHY;
+# the videos' matching moments are in moments"
+NONE_FOUND = re.compile(r"No (?:photo )?results: (.+?)(?:; the videos' matching moments are in moments)?")
+
+
+def _why_none(note: Any) -> str | None:
+    """The reason the server's ``note`` gives for finding no photo ("the index holds no photo in /x:
+    it covers /photos", or that none is in that folder and date range), as a search here says it
+    after "No result: "; None for any other note, or none."""
+    found = NONE_FOUND.fullmatch(note) if isinstance(note, str) else None
+    return found and found.group(1)
 
 
 WHICH = ": is `python -m webui` what serves that URL (with --root-path PATH: http://HOST:PORT/PATH/)?"
@@ -141,20 +156,22 @@ def _read(picture: str) -> bytes:
         raise QueryRefused(image_refused(exc)) from None
 
 
-def _strong(found: dict[str, Any], cut: str | float) -> bool:
+def _strong(found: dict[str, Any], cut: str | float, said: str) -> bool:
     """A result the server sent, marked as ``--min-score`` marks it here: the server's own cut-off
-    (``auto``), all (0), or a flat score."""
-    return found["strong"] if cut == "auto" else (not cut or found["score"] >= cut)
+    (``auto``), all (0), or a flat score, which a result whose words match the query (its ``said``
+    key: a photo's ``text``, a moment's ``words``) passes whatever its score, as here: a score alone
+    hid the photo that says "waffle", which a search here and every other front list."""
+    return found["strong"] if cut == "auto" else (not cut or found["score"] >= cut or bool(found.get(said)))
 
 
 def _hit(result: dict[str, Any], cut: str | float) -> SearchResult:
     return SearchResult(local_path(result["file"]), result["score"], result["width"], result["height"], result["date_taken"],
-                        result["size"], result["mtime_ns"], _strong(result, cut), result.get("text"))
+                        result["size"], result["mtime_ns"], _strong(result, cut, "text"), result.get("text"))
 
 
 def _moment(found: dict[str, Any], cut: str | float) -> MomentResult:
     return MomentResult(local_path(found["file"]), found["at"], found["score"], found["duration"], found["width"], found["height"],
-                        found["date_taken"], found["size"], found["mtime_ns"], _strong(found, cut), tuple(found["also"]),
+                        found["date_taken"], found["size"], found["mtime_ns"], _strong(found, cut, "words"), tuple(found["also"]),
                         found.get("words"))
 
 

@@ -182,16 +182,17 @@ class RegionOf(argparse.Action):
 
 
 WEIGHTED = re.compile(r"^-\d+(?:\.\d*)?:")  # -1:PATH, -0.5:PATH: a weight argparse would take for a flag
+DASHED = {"--image": WEIGHTED, "--region": re.compile(r"^-[\d.]")}  # and -0.1,0,1,1: a region past the edge
 
 
 def weighted_images(argv: list[str]) -> list[str]:
     """``argv`` with each ``--image -1:PATH`` joined as ``--image=-1:PATH``, as ``--help`` and the
-    README write a negative weight: argparse reads a value that starts with ``-`` as the next flag
-    ("expected one argument"). Nothing after ``--`` changes."""
+    README write a negative weight, and ``--region -0.1,0,1,1`` (refused as a region, as elsewhere):
+    argparse reads a value that starts with ``-`` as the next flag ("expected one argument"); not after ``--``."""
     joined: list[str] = []
     for word in argv:
-        if joined and joined[-1] == "--image" and WEIGHTED.match(word) and "--" not in joined:
-            joined[-1] = f"--image={word}"
+        if joined and (dashed := DASHED.get(joined[-1])) and dashed.match(word) and "--" not in joined:
+            joined[-1] = f"{joined[-1]}={word}"
         else:
             joined.append(word)
     return joined
@@ -321,20 +322,20 @@ def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return flags.usage_error(parser, flags.image_refused(refused))
     check_regions(parser, pictures)
     try:
-        hits, fold, moments = remote.search(args.server, args, pictures[0].image if pictures else None,
-                                            pictures[0].region if pictures else None)
+        hits, fold, moments, why = remote.search(args.server, args, pictures[0].image if pictures else None,
+                                                 pictures[0].region if pictures else None)
     except remote.QueryRefused as exc:  # "red - red", an unknown --saved NAME, an --image that is no picture:
         # exit 2 with the server's reason, or with what a search here says
         return flags.usage_error(parser, str(exc))
     print_hits(hits, as_json=args.json, cut=args.min_score, filtered=bool(args.folder or args.since or args.until),
-               fold=fold, newest_first=args.sort == "date", moments=moments)
+               fold=fold, newest_first=args.sort == "date", moments=moments, why=why)
     return 0
 
 
-def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filtered: bool = False,
+def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filtered: bool = False, why: str | None = None,
                fold: Callable[[list], list] | None = None, newest_first: bool = False, moments: list = ()) -> None:
     """JSON: every hit, marked ``strong`` or not (a flat cut-off drops the weak). Text: the strong
-    hits, and on stderr how many weaker ones ``--min-score 0`` would add, or why there are none.
+    hits, and on stderr how many weaker ones ``--min-score 0`` would add, or why there are none (``why``).
     With ``fold`` (``SearchEngine.fold``), near-duplicates fold under the result they copy: text
     leaves them out and says how many, JSON marks them ``near_duplicate_of``. ``newest_first``:
     in date order (``sort_date``), once the cut-off and the folding have had the best-first list.
@@ -351,7 +352,7 @@ def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filt
                                for h in shown] + [{**m.to_dict(), "video": True} for m in videos]))
         return
     if not hits:
-        why = "no indexed photo is in that folder and date range" if filtered else "the index holds no photo"
+        why = said(why) if why else "no indexed photo is in that folder and date range" if filtered else "the index holds no photo"
         print(f"No photo result: {why}; the videos' moments follow" if moments else f"No result: {why}",
               file=sys.stderr)
     _print_photos(hits, shown, folded, auto, cut, newest_first)

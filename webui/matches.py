@@ -37,7 +37,9 @@ def strong_status(rendered: tuple[Any, Results, str], strong: int, weaker: int) 
 def api_min_score(raw: Any) -> float:
     """An API's ``min_score`` (REST, the named endpoints, MCP) as a number: "auto", as the command
     line says it, is -1 (the strong ones), none or empty 0 (all); a ``ValueError`` for anything else
-    that is not a finite number (nan would hide every result, silently)."""
+    that is not a finite number (nan would hide every result, silently). "auto" reaches this from
+    REST and the call API only: the MCP tools declare ``min_score`` a number, and MCP's own check
+    of a call's arguments refuses "auto" before a tool runs ("'auto' is not of type 'number'"): -1 there."""
     if isinstance(raw, str) and raw.strip().lower() == "auto":
         return -1.0
     try:
