@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import codecs
 import contextlib
 import functools
 import gc
@@ -151,14 +152,34 @@ def paths_as_bytes() -> None:
     archive: ``'caf\udce9.jpg'`` in Python) as its own bytes, which a script can open again. Under
     a UTF-8 locale Python writes them strictly, and such a name ended a command in a traceback;
     stderr writes them as ``\udcXX`` (a warning's "skipping PATH"), neither the name's bytes nor a
-    form anything reads back: in UTF-8 it writes their bytes too."""
+    form anything reads back: in UTF-8 it writes their bytes too. A character the locale's encoding
+    lacks (a saved search's "☕" under Latin-1) is written as ``\u2615``, where it ended in a
+    traceback too."""
     for stream in (sys.stdout, sys.stderr):
         errors = getattr(stream, "errors", None)
         utf8 = str(getattr(stream, "encoding", "")).lower().replace("-", "") == "utf8"
         if (errors == "strict" or (errors == "backslashreplace" and utf8)) and callable(
                 getattr(stream, "reconfigure", None)):
             with contextlib.suppress(OSError, ValueError):  # a stream whose file was swapped under it
-                stream.reconfigure(errors="surrogateescape")  # (seekable once, a pipe now: ESPIPE): as it is
+                stream.reconfigure(errors=NAME_BYTES)  # (seekable once, a pipe now: ESPIPE): as it is
+
+
+def _name_bytes(exc: UnicodeError) -> tuple[str | bytes, int]:
+    """The ``NAME_BYTES`` error handler: ``surrogateescape`` for a name's undecodable bytes, and
+    ``backslashreplace`` for what else the encoding cannot write (``surrogateescape`` alone raised)."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text, start, end = exc.object, exc.start, exc.start
+    escaped = "\udc80" <= text[start] <= "\udcff"
+    while end < exc.end and ("\udc80" <= text[end] <= "\udcff") == escaped:
+        end += 1
+    if escaped:
+        return bytes(ord(char) - 0xDC00 for char in text[start:end]), end
+    return codecs.backslashreplace_errors(UnicodeEncodeError(exc.encoding, text, start, end, exc.reason))
+
+
+NAME_BYTES = "clipsearch.name_bytes"
+codecs.register_error(NAME_BYTES, _name_bytes)
 
 
 def score_text(score: float) -> str:
@@ -331,7 +352,7 @@ def settings_from(args: argparse.Namespace, **changes: Any) -> Settings:
     """Settings with the index folder and store the flags name (defaults for those not given)."""
     settings = Settings()
     if getattr(args, "index", None):
-        settings = replace(settings, index_dir=args.index.expanduser().absolute())
+        settings = replace(settings, index_dir=Path(os.path.abspath(args.index.expanduser())))  # no "a/../b"
     if getattr(args, "store", None):
         settings = replace(settings, store=args.store, store_uri=getattr(args, "milvus_uri", None))
     return replace(settings, **changes)

@@ -17,10 +17,11 @@ CACHE_ENV = "CLIPSEARCH_CACHE"
 HUB_OFFLINE_ENV = "HF_HUB_OFFLINE"
 
 
-def default_index_dir() -> Path:
-    """The per-user index folder: ``$CLIPSEARCH_INDEX``, else the platform's user data folder."""
-    if os.environ.get(INDEX_ENV):
-        return Path(os.environ[INDEX_ENV]).expanduser()
+def default_index_dir(read_env: bool = True) -> Path:
+    """The per-user index folder: ``$CLIPSEARCH_INDEX``, else (or with ``read_env`` False, for a
+    help text that names the variable first) the platform's user data folder."""
+    if read_env and (folder := _env_folder(INDEX_ENV)):
+        return folder
     import platformdirs
 
     return Path(platformdirs.user_data_dir("clipsearch", appauthor=False)) / "index"
@@ -28,11 +29,18 @@ def default_index_dir() -> Path:
 
 def default_cache_dir() -> Path:
     """Where thumbnails and other caches go: ``$CLIPSEARCH_CACHE``, else the user cache folder."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
+    if folder := _env_folder(CACHE_ENV):
+        return folder
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("clipsearch", appauthor=False))
+
+
+def _env_folder(variable: str) -> Path | None:
+    """The folder an environment variable names, or None where it is unset or blank: a blank one
+    (``CLIPSEARCH_INDEX=" "``, a script's slip) is no folder name, as ``--index " "`` is none."""
+    value = os.environ.get(variable, "")
+    return Path(value).expanduser() if value.strip() else None
 
 
 def hub_offline() -> bool:

@@ -47,7 +47,7 @@ examples:
   python -m indexer ~/Pictures --ocr                also read the words in photos (remembered)
   python -m indexer ~/Pictures --videos             also search inside videos, by moment (remembered)
 
-The index lives in --index, else ${INDEX_ENV}, else {default_index_dir()}.
+The index lives in --index, else ${INDEX_ENV}, else {default_index_dir(read_env=False)}.
 The first run downloads the model ({DEFAULT_MODEL}, {DEFAULT_PRETRAINED}) once; later runs
 reuse it, and an existing index always keeps the model it was built with.
 Exit codes: 0 done (skipped files are reported, not failures), 1 failed or interrupted (SIGTERM

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -22,11 +23,21 @@ def fsync_dir(folder: str | Path) -> None:
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write a file so that readers see the old or the new content, never a mix."""
+    """Write a file so that readers see the old or the new content, never a mix.
+
+    The file keeps the permissions of the one it replaces, else gets those of any new file (0666
+    less the umask, as SQLite's and hnswlib's files get them): ``mkstemp`` made every one 0600,
+    and another user who may search the index could not read the saved searches or the manifest."""
     path = Path(path)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
+            try:
+                mode = stat.S_IMODE(os.stat(path).st_mode)
+            except OSError:
+                mode = 0o666 & ~_umask()
+            with contextlib.suppress(OSError):  # a file system that keeps no modes (FAT, some shares)
+                os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -36,6 +47,36 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             os.unlink(temp)
         raise
     fsync_dir(path.parent)
+
+
+def _umask() -> int:
+    """The process's umask now, where the OS says it (Linux's /proc), else as it was at import."""
+    umask = _umask_said()
+    return _UMASK_AT_IMPORT if umask is None else umask
+
+
+def _umask_said() -> int | None:
+    """The umask /proc/self/status gives (Linux 4.7 and later), or None. ``os.umask`` reads it only
+    by setting it, for every thread of the process: a file another thread made in that moment would
+    get the value set."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    return None
+
+
+def _umask_at_import() -> int:
+    """The umask, set and put back only where /proc does not say it: once, as the module loads."""
+    umask = _umask_said()
+    if umask is None:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return umask
+
+
+_UMASK_AT_IMPORT = _umask_at_import()
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -51,7 +51,7 @@ class HnswGraph:
         """The snapshot at ``path``, or None when it is unreadable (vanished or torn)."""
         index = hnswlib.Index(space="ip", dim=dim)
         try:
-            index.load_index(str(path), allow_replace_deleted=True)
+            index.load_index(os.fsencode(path), allow_replace_deleted=True)
         except (RuntimeError, OSError, MemoryError) as exc:
             log.warning("ignoring unreadable snapshot %s: %s", path, exc)
             return None
@@ -132,9 +132,13 @@ class HnswGraph:
         return self._index.get_current_count() * (4 * self.dim + 8 + 4 + 4 * (2 * M + 1))
 
     def save(self, final: Path, temp: Path) -> None:
-        """Write the graph to ``final`` atomically: a temp file, fsynced, then renamed."""
+        """Write the graph to ``final`` atomically: a temp file, fsynced, then renamed.
+
+        hnswlib is given the path's own bytes (as ``load`` does): it encodes a ``str`` as UTF-8, not
+        as the file system does, so a folder named in another encoding (Latin-1 bytes, a Latin-1
+        locale) was a TypeError or a file written nowhere."""
         try:
-            self._index.save_index(str(temp))
+            self._index.save_index(os.fsencode(temp))
             with open(temp, "rb+") as handle:
                 os.fsync(handle.fileno())
             if (written := temp.stat().st_size) < (least := self.least_file_size()):
