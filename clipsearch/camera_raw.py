@@ -92,7 +92,7 @@ def develop(data: bytes, name: str, min_size: int | None, max_pixels: int) -> tu
 def header(source: bytes | str, name: str, dated: bool = True) -> tuple[int, int, str | None]:
     """A RAW file's (its bytes, or its path) upright width and height and, where ``dated``, its date
     taken, without developing it."""
-    if isinstance(source, str) and not source.isprintable():  # LibRaw opens UTF-8 names only: read the bytes
+    if isinstance(source, str) and not source.isascii():  # LibRaw opens UTF-8 names only (not Latin-1's): the bytes
         with open(source, "rb") as handle:
             source = handle.read()
     with _opened(source, name) as raw:

@@ -217,3 +217,22 @@ def test_an_upload_is_read_under_its_own_name(api, monkeypatch):
     monkeypatch.setattr(clipsearch.images, "AVIF_SUPPORTED", False)  # an install without an AVIF codec
     answer = api.post("/api/search", files={"image": ("photo.avif", b"\0\0\0\x1cftypavif" + bytes(64))}).json()
     assert answer["unreadable"]["reason"] == NO_AVIF, answer
+
+
+def test_a_raw_file_named_beyond_ascii_is_read_from_its_bytes(tmp_path, monkeypatch):
+    """LibRaw opens a name as UTF-8 whatever the locale: under a Latin-1 one, ``café.dng`` (its name
+    in the locale's bytes) was "truncated (Input/output error)" in a dry run and a region's read,
+    while ``plain.dng`` read. Only a name in ASCII is the same bytes in every locale."""
+    from PIL import Image
+
+    from clipsearch import camera_raw
+    from testsupport.rawfactory import dng
+
+    opened = []
+    real = camera_raw.rawpy.imread
+    monkeypatch.setattr(camera_raw.rawpy, "imread", lambda source: opened.append(type(source)) or real(source))
+    data = dng(Image.new("RGB", (64, 48), (200, 30, 30)))
+    for name in ("plain.dng", "café.dng"):
+        (tmp_path / name).write_bytes(data)
+        assert camera_raw.header(str(tmp_path / name), name)[:2] == (64, 48)
+    assert opened[0] is str and opened[1] is not str  # the accented name's bytes, read by Python
