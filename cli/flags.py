@@ -32,7 +32,7 @@ from clipsearch import (
 from clipsearch.config import DEFAULT_MODEL, DEFAULT_PRETRAINED, INDEX_ENV
 from clipsearch.web_names import json_text  # noqa: F401 - the commands print JSON as flags.json_text
 
-from .terminal import said
+from .terminal import command, said
 
 DEVICES = ("cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -376,9 +376,8 @@ def explain(exc: ClipSearchError) -> str:
 def _flag_hint(exc: ClipSearchError) -> str | None:
     """The flags that help with ``exc`` on a command line, or None."""
     if isinstance(exc, IndexNotFound):
-        where = f" --index {exc.location}" if exc.location else ""
         store = f" --store milvus --milvus-uri {exc.uri}" if exc.uri else ""
-        return f"python -m indexer FOLDER{where}{store}"
+        return command("python", "-m", "indexer", "FOLDER", index=exc.location) + store
     if isinstance(exc, ModelMismatch) and "was built with model" in str(exc):
         return "omit --model, or index into another folder with --index"
     if isinstance(exc, IndexUnusable):

@@ -17,7 +17,7 @@ from clipsearch.folders import not_covered
 from clipsearch.saved import SavedSearch, SavedSearches
 
 from . import flags
-from .terminal import said, shown
+from .terminal import command, said, shown
 
 
 def add_parser(sub: Any, day: Any, last_day: Any) -> None:
@@ -68,8 +68,8 @@ def run(settings: Settings, args: argparse.Namespace, parser: argparse.ArgumentP
             return flags.usage_error(parser, str(exc))
         print(f"{'replaced' if replaced else 'saved'} {search.name!r}: {said(describe(search))}", file=sys.stderr)
         if outside:  # as `search --folder` says it: saved all the same, the folder may be indexed later
-            print(f"warning: {said(outside)}; this search finds nothing until `python -m indexer {said(folder)}` "
-                  "indexes it", file=sys.stderr)
+            print(f"warning: {said(outside)}; this search finds nothing until "
+                  f"`{said(command('python', '-m', 'indexer', folder, index=settings.index_dir))}` indexes it", file=sys.stderr)
         return 0
     if args.action in ("remove", "forget"):
         if not saved.remove(args.name):

@@ -43,7 +43,7 @@ from clipsearch.reports import counted, indexed_when, unreadable_kept_words
 
 from . import duplicates, flags, remote, saved, topics
 from .dash_words import take_dash_words, with_dash_words
-from .terminal import ArgumentParser, log_to_stderr, said, shown
+from .terminal import ArgumentParser, command, log_to_stderr, said, shown
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,7 +150,7 @@ def format_info(info: dict) -> str:
     if away := info.get("not_mounted"):  # a disk inside a covered folder, unplugged: its photos stay
         lines.append("Not mounted:   " + "\n               ".join(
             f"{shown(folder)}: its {counted(count, 'indexed photo')} {'is' if count == 1 else 'are'} kept while it is not "
-            f"mounted; if it moved or is gone for good, `python -m indexer --remove {shown(folder)}` forgets them"
+            f"mounted; if it moved or is gone for good, `{shown(command('python', '-m', 'indexer', '--remove', folder, index=where if os.path.isdir(where := info.get('location') or '') else None))}` forgets them"
             for folder, count in away.items()))
     if broken := info.get("unreadable_kept"):  # indexed, then broken (a sync cut short): searched as last read
         lines.append(f"Unreadable:    {unreadable_kept_words(len(broken))}\n" + "\n".join(

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
+import shlex
 import sys
 from typing import Any, NoReturn
 
@@ -38,6 +40,19 @@ def shown(text: Any, stream: Any = None) -> str:
     if not CONTROLS.search(text) or not on_terminal(sys.stdout if stream is None else stream):
         return text
     return CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def command(*words: Any, index: str | os.PathLike | None = None) -> str:
+    """A command line suggested in a message, to paste as it is: each word quoted where the shell
+    would split or read it (``'/a/Family Photos'``), and ``--index DIR`` after them where ``index``
+    is not the index a command without it opens here ($CLIPSEARCH_INDEX, else the user data
+    folder): without it, the command pasted acted on that index, not the one the message speaks of.
+    The message is read where the command ran, so an index named by the variable needs no flag."""
+    from clipsearch.config import default_index_dir
+
+    if index is not None and os.path.abspath(os.path.expanduser(index)) != os.path.abspath(default_index_dir()):
+        words = (*words, "--index", os.path.abspath(os.path.expanduser(index)))
+    return " ".join(shlex.quote(os.fspath(word)) for word in words)
 
 
 def said(text: Any) -> str:

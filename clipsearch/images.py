@@ -31,6 +31,7 @@ from PIL import Image, UnidentifiedImageError
 
 from . import camera_raw
 from .bounded_decode import bounded
+from .cache_tag import CACHE_TAG, is_tagged_cache
 from .errors import UnreadableImage
 from .exif import exif_date, upright_size
 from .file_reading import read_at_most
@@ -105,9 +106,10 @@ def scan_images(roots: Iterable[str | Path], exclude: Iterable[str | Path] = (),
                 wanted: Callable[[str], bool] = is_image_name) -> ScanResult:
     """Find image files (or the files whose names ``wanted`` takes: videos) below ``roots``, recursively.
 
-    Hidden files and folders, a NAS's or an OS's own folders (``SYSTEM_FOLDERS``) and the folders in
-    ``exclude`` (the index's own) are skipped. Symlinked folders are followed once; loops are detected by
-    device and inode (a link looping on itself is a file: the scan its name is for says it). Folders that
+    Hidden files and folders, a NAS's or an OS's own folders (``SYSTEM_FOLDERS``), a cache's tagged
+    folder (``cache_tag``: the web app's thumbnails) but one named, and the folders in ``exclude``
+    (the index's own) are skipped. Symlinked folders are followed once; loops are detected by device
+    and inode (a link looping on itself is a file: the scan its name is for says it). Folders that
     cannot be listed are reported in ``errors`` and the scan goes on. ``progress`` hears how many image
     files were found so far, every half second (a share over the network scans slowly)."""
     scan = _Scan(exclude, progress, wanted)
@@ -132,6 +134,7 @@ class _Scan:
         self.seen_dirs: set[tuple[int, int]] = set()
         self.devices: dict[str, int] = {}  # folder walked -> its device
         self.seen_files: set[str] = set()
+        self.roots: set[str] = set()  # named to scan: walked even where tagged a cache
 
     def root(self, root: str) -> None:
         """A file named on its own is taken whatever its name; a folder is walked depth-first."""
@@ -143,7 +146,7 @@ class _Scan:
         if stat.S_ISREG(st.st_mode):
             self._add_file(root, st, os.path.islink(root))
             return
-        stack = [root]
+        stack, self.roots = [root], {*self.roots, root}
         while stack:
             stack.extend(sorted(self._folder(stack.pop()), reverse=True))
 
@@ -180,10 +183,14 @@ class _Scan:
             self.devices[folder] = st.st_dev
             if self.devices.get(os.path.dirname(folder), st.st_dev) != st.st_dev:
                 self.result.mounts[folder] = st.st_dev
-            return list(os.scandir(folder))
+            entries = list(os.scandir(folder))
         except OSError as exc:
             self.result.errors.append((folder, os_reason(exc)))
             return []
+        if folder not in self.roots and any(e.name == CACHE_TAG for e in entries) and is_tagged_cache(folder):
+            self.result.mounts.pop(folder, None)  # the web app's thumbnails, say: none of the library's
+            return []
+        return entries
 
     def _add_file(self, path: str, st: os.stat_result, symlink: bool = False) -> None:
         if not stat.S_ISREG(st.st_mode):  # a named pipe, a device: no photo, and may never end

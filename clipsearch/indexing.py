@@ -79,7 +79,8 @@ class FolderIndexing:
                 max_pixels=self.settings.max_pixels,
                 progress=progress, should_stop=should_stop, embedder=embedder, unreadable=self._unreadable,
                 index_dir=self.settings.index_dir, carry=self._carry_read,
-                exclude=[os.fspath(self.settings.cache_dir)])  # the web app's thumbnails are no photos
+                # the web app's thumbnails are no photos; only their folder: $CLIPSEARCH_CACHE may be a photo folder
+                exclude=[os.path.join(self.settings.cache_dir, "thumbs")])
             another_run = self.writer_elsewhere() if dry_run else None  # its figures may change
             try:
                 return pipeline.run(paths, dry_run=dry_run, another_run=another_run)

@@ -91,7 +91,7 @@ def info_entry(settings: Settings, about: dict[str, Any], store: Any) -> dict[st
     that holds a photo now (the index's own folders and those left out are not looked in, as the
     run's scan leaves them out). A covered folder itself is marked by ``now_note``."""
     covered = about.get("folders") or []
-    skip = [os.fspath(settings.index_dir), os.fspath(settings.cache_dir), *(about.get("left_out") or [])]
+    skip = [os.fspath(settings.index_dir), os.path.join(settings.cache_dir, "thumbs"), *(about.get("left_out") or [])]
     away = {}
     for folder in sorted(load(settings.index_dir)):
         if (folder in covered or not known_under({folder: 0}, covered) or _mounted(folder)

@@ -210,7 +210,7 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, engine: Sear
         from .watch import watch_folders
 
         if watch_folders(engine, folders, stop, lambda r, videos=None: _print_report(r, args, videos=videos),
-                         ignore=[engine.settings.cache_dir, engine.settings.index_dir], covered=engine.folders):
+                         ignore=[Path(engine.settings.cache_dir) / "thumbs", engine.settings.index_dir], covered=engine.folders):
             print(INTERRUPTED, file=sys.stderr)  # stopped mid-pass: files wait for the next run
             return 1
         return 0
@@ -372,7 +372,7 @@ def _print_report(report, args, text=None, videos=None, removed=None) -> None:
                 out[key] = part.to_dict()
         print(flags.json_text(out), flush=True)
     elif not args.quiet:
-        print("\n".join([format_report(report, videos=videos is not None)] + ([format_text_report(text)] if text is not None else [])
+        print("\n".join([format_report(report, videos=videos is not None, index=args.index)] + ([format_text_report(text)] if text is not None else [])
                         + ([format_video_report(videos)] if videos is not None else [])), flush=True)
 
 

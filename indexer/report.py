@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
-from cli.terminal import shown
+from cli.terminal import command, shown
 from clipsearch import IndexProgress, IndexReport
 from clipsearch.folders import absence, is_there
 from clipsearch.reports import another_run_words, counted, kept_unreadable_words, metadata_kept_words
@@ -85,9 +86,10 @@ class ProgressPrinter:
             self._bar = None
 
 
-def format_report(report: IndexReport, videos: bool = False) -> str:
+def format_report(report: IndexReport, videos: bool = False, index: str | os.PathLike | None = None) -> str:
     """The end-of-run summary people read, on stdout (``videos``: a video pass follows it, and says its
-    own); on a terminal, names ``shown``."""
+    own); on a terminal, names ``shown``. ``index``: the index folder the run wrote (``--index``), which
+    the commands it suggests name where it is not the one they open without it."""
     lines = [
         f"{'dry run: ' if report.dry_run else ''}{counted(report.found, 'image file')} found in "
         + ", ".join(map(shown, report.folders)),
@@ -96,7 +98,7 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
          f"  added {report.added}, updated {report.updated}, moved {report.moved}, "
          f"removed {report.removed}, unchanged {report.unchanged}"),
     ]
-    lines += [f"  {kept_words(folder, count)}" for folder, count in report.kept.items()]
+    lines += [f"  {kept_words(folder, count, index)}" for folder, count in report.kept.items()]
     if not report.found and not report.skipped and not report.kept:
         lines.append("  no picture files there (JPEG, PNG, WebP, HEIC, AVIF, GIF, TIFF, BMP, camera RAW): " + _other_files(report, videos))
     if report.metadata_kept:
@@ -123,16 +125,18 @@ def format_report(report: IndexReport, videos: bool = False) -> str:
     return "\n".join(lines + skipped_lines(report.skipped, "  would skip" if report.dry_run else "  skipped") + kept)
 
 
-def kept_words(folder: str, count: int) -> str:
+def kept_words(folder: str, count: int, index: str | os.PathLike | None = None) -> str:
     """What the summary says of ``count`` indexed photos of ``folder`` kept though the scan did not
     see them: the folder is absent (``how_absent``), or it is there and the OS refused its files one
-    by one (EIO from a network disk), where "--remove FOLDER" would forget the photos it still holds."""
+    by one (EIO from a network disk), where "--remove FOLDER" would forget the photos it still holds.
+    The command it suggests pastes as it is (``cli.terminal.command``: ``index`` named where needed)."""
     verb = "is" if count == 1 else "are"
     if absence(folder) == "empty" and is_there(folder):
         return (f"{shown(folder)}: {counted(count, 'indexed photo')} could not be read now (a network disk gone "
                 f"stale?): {'it' if count == 1 else 'they'} {verb} kept and tried again on the next run")
     return (f"{shown(folder)} is {how_absent(folder)}: its {counted(count, 'indexed photo')} {verb} kept; "
-            f"if it moved or is gone for good, `python -m indexer --remove {shown(folder)}` forgets them")
+            f"if it moved or is gone for good, `{shown(command('python', '-m', 'indexer', '--remove', folder, index=index))}` "
+            "forgets them")
 
 
 def how_absent(folder: str) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from clipsearch import ImageRecord
+from clipsearch.cache_tag import tag_as_cache
 from clipsearch.errors import InvalidQuery, UnreadableImage
 from clipsearch.images import DEFAULT_MAX_PIXELS, call_abandonable, load_image
 from clipsearch.region import Region, query_picture
@@ -54,8 +55,16 @@ class ThumbnailCache:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="thumbs")
         self._prune = _PruneSchedule(prune_every, clock)
         self.write_error: str | None = None  # why the last thumbnail could not be saved (a full disk)
+        self._tag()
         with contextlib.suppress(OSError):  # made now, while there is room: a full disk later shows it
             self.placeholder()
+
+    def _tag(self) -> None:
+        """A ``CACHEDIR.TAG`` in the cache folder (``clipsearch.cache_tag``), where it lacks one: a run
+        over a photo folder the cache is in leaves the thumbnails out, even one not given this
+        ``$CLIPSEARCH_CACHE`` (cron's, ``--watch``); backup programs skip them too."""
+        with contextlib.suppress(OSError):  # no room, read-only: the thumbnails cannot be saved either, and say it
+            tag_as_cache(self.root)
 
     def path_for(self, photo: str, size: int) -> Path | None:
         """Where the thumbnail of ``photo`` at ``size`` lives (None when the photo is gone)."""
@@ -138,6 +147,8 @@ class ThumbnailCache:
             log.warning("no thumbnail for %s: %s", what, " ".join(reason.split())[:200])  # one line
             return self.placeholder()
         try:
+            if not target.parent.is_dir():  # a new size, or a cache deleted since the start: tagged first
+                self._tag()
             _save_jpeg(made, target)
         except OSError as exc:  # a full disk must not fail the search: its results show placeholders
             problem = f"cannot save thumbnails in {self.root}: {exc.strerror or exc}"
@@ -188,6 +199,7 @@ class ThumbnailCache:
         target = self.root / PLACEHOLDER_NAME
         if target.exists():
             return str(target)
+        self._tag()
         try:
             _save_jpeg(_placeholder_picture(), target)
             return str(target)

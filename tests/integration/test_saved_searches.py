@@ -91,7 +91,8 @@ def test_a_folder_the_index_does_not_cover_is_saved_with_a_warning_as_search_say
                                 "--index", index]) == 0
         err = capsys.readouterr().err
         assert f"warning: the index holds no photo in {elsewhere}: it covers " in err
-        assert f"this search finds nothing until `python -m indexer {elsewhere}` indexes it" in err
+        # the index it was saved on, named: without --index, the command pasted indexed into another
+        assert f"this search finds nothing until `python -m indexer {elsewhere} --index {index}` indexes it" in err
         assert cli.search.main(["saved", "add", "Here", "a red circle", "--folder", str(sample_library / "misc"),
                                 "--index", index]) == 0
         assert "warning" not in capsys.readouterr().err  # a folder inside a covered one

@@ -120,6 +120,7 @@ def test_a_cache_that_cannot_hold_even_the_placeholder_still_shows_one(tmp_path,
     save(photo(320, 240, seed=1), photo_path)
     cache = ThumbnailCache(tmp_path / "cache")
     os.remove(cache.placeholder())
+    os.remove(cache.root / "CACHEDIR.TAG")  # the tag that keeps the folder out of every scan, deleted with it
     os.rmdir(cache.root)
     (tmp_path / "cache").rmdir()
     (tmp_path / "cache").write_bytes(b"")  # a file where the cache folder was: nothing can be written there
