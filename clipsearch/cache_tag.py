@@ -13,8 +13,9 @@ import os
 import stat
 from pathlib import Path
 
-from .stores.atomic import atomic_write_text
+from .stores.atomic import atomic_write_text, new_file_mode  # new_file_mode: for the cache's own files too
 
+__all__ = ["CACHE_TAG", "is_tagged_cache", "new_file_mode", "tag_as_cache"]
 CACHE_TAG = "CACHEDIR.TAG"
 SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"  # the spec's: a tag starts with these 43 bytes
 TAG_TEXT = (SIGNATURE.decode("ascii") + "\n# This file is a cache directory tag created by clipsearch (its thumbnails).\n"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from cli.terminal import said
 from clipsearch import IndexLocked, IndexUnusable, SearchEngine
+from clipsearch.cache_tag import is_tagged_cache
 from clipsearch.folders import as_covered, is_there
 from clipsearch.image_formats import is_video_name
 from clipsearch.images import SYSTEM_FOLDERS, is_image_name
@@ -177,7 +178,7 @@ def _handler(changed: threading.Event, roots: list[str], own: tuple[str, ...]):
                 return  # a photo read (a viewer, a backup, the web app's thumbnails); a folder's own
                 #         "modified" comes with the event of the file that changed in it
             paths = [str(p) for p in (getattr(event, "src_path", ""), getattr(event, "dest_path", "")) if p]
-            if paths and all(_left_alone(p, roots) or p.startswith(own) for p in paths):  # a NAS's thumbnails (@eaDir), a hidden
+            if paths and all(_left_alone(p, roots) or p.startswith(own) or _in_tagged_cache(p, roots) for p in paths):  # a NAS's thumbnails (@eaDir), a hidden
                 return  # file; but rsync's hidden temporary file renamed to a photo is a new photo
             if event.is_directory or any(is_image_name(p) or is_video_name(p) for p in paths):
                 changed.set()
@@ -206,6 +207,19 @@ def _left_alone(path: str, folders: list[str]) -> bool:
     root = next((f for f in folders if path.startswith(os.path.join(f, ""))), None)
     inside = path[len(root):] if root else path
     return any(part.startswith(".") or part in SYSTEM_FOLDERS for part in inside.split(os.sep))
+
+
+def _in_tagged_cache(path: str, folders: list[str]) -> bool:
+    """Whether a changed path is in a folder below the watched one that a ``CACHEDIR.TAG`` keeps out
+    of the scan (the web app's thumbnails, where this watcher was not given its ``$CLIPSEARCH_CACHE``:
+    each thumbnail written began a pass that found nothing)."""
+    root = next((f for f in folders if path.startswith(os.path.join(f, ""))), None)
+    folder = os.path.dirname(path)
+    while root and folder.startswith(os.path.join(root, "")):
+        if is_tagged_cache(folder):
+            return True
+        folder = os.path.dirname(folder)
+    return False
 
 
 def _watchable(folder) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from clipsearch import ImageRecord
-from clipsearch.cache_tag import tag_as_cache
+from clipsearch.cache_tag import new_file_mode, tag_as_cache
 from clipsearch.errors import InvalidQuery, UnreadableImage
 from clipsearch.images import DEFAULT_MAX_PIXELS, call_abandonable, load_image
 from clipsearch.region import Region, query_picture
@@ -278,6 +278,8 @@ def _save_jpeg(picture: Image.Image, target: Path) -> None:
     """Write atomically so that a concurrent reader never sees half a file."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+    with contextlib.suppress(OSError):  # as any new file (mkstemp's 0600: another user's web app saw none)
+        os.fchmod(handle, new_file_mode())
     try:
         with os.fdopen(handle, "wb") as out:
             picture.convert("RGB").save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)

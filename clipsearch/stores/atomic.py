@@ -35,7 +35,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             try:
                 mode = stat.S_IMODE(os.stat(path).st_mode)
             except OSError:
-                mode = 0o666 & ~_umask()
+                mode = new_file_mode()
             with contextlib.suppress(OSError):  # a file system that keeps no modes (FAT, some shares)
                 os.fchmod(handle.fileno(), mode)
             handle.write(data)
@@ -47,6 +47,11 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             os.unlink(temp)
         raise
     fsync_dir(path.parent)
+
+
+def new_file_mode() -> int:
+    """The permissions of a new file here, 0666 less the umask, for one made with ``mkstemp`` (0600)."""
+    return 0o666 & ~_umask()
 
 
 def _umask() -> int:

@@ -173,3 +173,21 @@ def test_a_photo_repainted_at_the_same_byte_size_gets_a_new_thumbnail(tmp_path):
         r, _, b = shown.convert("RGB").getpixel((10, 10))
     assert b > 150 > r
     cache.close()
+
+
+def test_thumbnails_are_as_readable_as_any_new_file(tmp_path):
+    """``mkstemp`` made each thumbnail 0600: a web app run as another user than the one who first
+    served the cache (a service account) showed none."""
+    import stat
+
+    photo_path = tmp_path / "p.jpg"
+    save(photo(320, 240, seed=1), photo_path)
+    old = os.umask(0o022)
+    try:
+        cache = ThumbnailCache(tmp_path / "cache")
+        thumb = cache.get(str(photo_path))
+        assert stat.S_IMODE(os.stat(thumb).st_mode) == 0o644
+        assert stat.S_IMODE(os.stat(cache.placeholder()).st_mode) == 0o644
+        cache.close()
+    finally:
+        os.umask(old)
