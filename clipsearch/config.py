@@ -88,3 +88,9 @@ class Settings:
     max_query_bytes: int | None = None  # a query picture's size limit; None: an indexed file's (1 GiB)
     store: str = "hnsw"  # a new index's store: hnsw (local folder) | milvus; an existing one keeps its own
     store_uri: str | None = None  # Milvus: http://HOST:19530[#COLLECTION] or FILE.db (milvus-lite)
+
+    def __post_init__(self) -> None:
+        # "~/photos-index" is the home folder's, as a command line reads it (it made a folder named "~" here)
+        for name in ("index_dir", "cache_dir"):
+            if isinstance(folder := getattr(self, name), (str, Path)):
+                object.__setattr__(self, name, type(folder)(os.path.expanduser(folder)))

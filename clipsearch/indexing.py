@@ -65,7 +65,7 @@ class FolderIndexing:
         """
         if isinstance(folders, (str, Path)):
             folders = [folders]
-        paths = [os.fspath(f) for f in folders]
+        paths = [os.path.expanduser(os.fspath(f)) for f in folders]  # "~/Pictures" is home's, not a folder "~" here
         with self._writer(dry_run) as store:
             if dry_run and removing:
                 store = AfterRemoval(store, [os.path.abspath(os.fspath(f)) for f in removing])

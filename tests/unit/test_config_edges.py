@@ -162,3 +162,28 @@ def test_a_relative_index_folder_is_made_absolute_without_its_dot_dots(tmp_path,
     settings = flags.settings_from(argparse.Namespace(index=flags.path("../idx2")))
     assert settings.index_dir == tmp_path / "idx2", settings.index_dir
     assert flags.settings_from(argparse.Namespace(index=flags.path("./a/./b/"))).index_dir == tmp_path / "myproj" / "a" / "b"
+
+
+def test_the_package_docstrings_example_reads_a_tilde_as_home(tmp_path, monkeypatch):
+    """``Settings(index_dir="~/photos-index")`` and ``index_folder("~/Pictures")``, as the package's own
+    example writes them, made a folder named "~" in the working folder and indexed nothing there."""
+    from clipsearch import SearchEngine, Settings
+    from clipsearch.stores import open_store
+    from testsupport.fakes import FakeEncoder
+    from testsupport.imagefactory import photo, save
+
+    home, elsewhere = tmp_path / "home", tmp_path / "cwd"
+    save(photo(64, 48, seed=1), home / "Pictures" / "a.jpg")
+    elsewhere.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(elsewhere)
+    settings = Settings(index_dir="~/photos-index", cache_dir="~/cache")
+    assert (settings.index_dir, settings.cache_dir) == (str(home / "photos-index"), str(home / "cache"))
+    encoder = FakeEncoder()
+    engine = SearchEngine(encoder, open_store(settings.index_dir, encoder.stamp, create=True), settings=settings)
+    try:
+        report = engine.index_folder("~/Pictures")
+    finally:
+        engine.close()
+    assert report.added == 1 and report.folders == [str(home / "Pictures")]
+    assert not (elsewhere / "~").exists()
