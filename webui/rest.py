@@ -58,7 +58,6 @@ from .thumbnails import PREVIEW_SIZE, THUMB_SIZE
 log = logging.getLogger(__name__)
 
 
-
 # --- the routes --------------------------------------------------------------------------------------
 def build_router(handlers: Handlers, auth: Auth) -> APIRouter:
     """The /api routes over the app's handlers (its engine, thumbnail cache and settings)."""
@@ -144,7 +143,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
     request gives none. ``name``: the upload's file name, which tells a camera RAW file as a folder's does."""
     started = time.perf_counter()
     named = os.path.basename(name or "") or "the uploaded file"
-    if fields.get("saved"):
+    if (fields.get("saved") or "").strip():  # blank: none, as an empty one (DELETE and POST strip it too)
         fields, photo = with_saved(handlers, fields, image)
         image, named = (photo, "the saved search's photo") if photo else (image, named)
     text = fields.get("q") or ""
@@ -152,7 +151,7 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
     ranked = flag(fields, "ranked") or cut > 0  # the plain ranking, as a flat cut-off (above 0) lists it
     with translated():
         terms, region = parse_query(text), parse_region(fields.get("region"))
-        if region is not None and image is None:
+        if (fields.get("region") or "").strip() and image is None:  # the whole picture too (None)
             raise ApiError(400, "a region is a part of a picture: POST the picture (field 'image'), or "
                                 "GET /api/similar?file=PATH&region=... for an indexed photo")
         if image is not None:
@@ -163,12 +162,13 @@ def search(handlers: Handlers, request: Request, fields: dict[str, str], image: 
         if not terms:
             raise ApiError(400, "give q=TEXT (GET or POST) and/or an image file (POST, field 'image')")
         hits = handlers.engine().search(terms, k=k, where=where, ranked=ranked)
-        # the videos' matching moments, one a video, where the index holds videos (``--videos``)
-        videos = handlers.engine().moments(terms, k=k, where=where) if handlers.engine().video_records() else None
-        note = _outside(handlers, hits, where, videos)
+        # the videos' matching moments, one a video, where the index holds videos (``--videos``; else no key)
+        moments = (_moments(handlers.engine().moments(terms, k=k, where=where), cut, request)
+                   if handlers.engine().video_records() else {})
+        note = _outside(handlers, hits, where, moments.get("moments"))  # those min_score kept: none, no pointing at them
     results = _cut(_folded(handlers, fold, hits), cut)
     return {"query": text, "image": image is not None, "results": with_thumbnails(results, request),
-            **_moments(videos, cut, request), **note, **_none_kept(hits, results, cut),
+            **moments, **note, **_none_kept(hits, results, cut),
             "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
@@ -186,21 +186,22 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
             hits = engine.similar(path, k=k, where=where, region=region)
         except UnreadableImage as exc:  # a region is read from the file: gone since it was indexed?
             raise ApiError(404, f"that photo cannot be read now ({exc.reason})") from None
-        videos = engine.similar_moments(path, k=k, where=where, region=region) if engine.video_records() else None
-        note = _outside(handlers, hits, where, videos)
+        moments = _moments(engine.similar_moments(path, k=k, where=where, region=region), cut, request) if engine.video_records() else {}
+        note = _outside(handlers, hits, where, moments.get("moments"))
     results = _cut(_folded(handlers, fold, hits), cut)
-    return {"file": path, "results": with_thumbnails(results, request), **_moments(videos, cut, request),
+    return {"file": path, "results": with_thumbnails(results, request), **moments,
             **note, **_none_kept(hits, results, cut), "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
-def _outside(handlers: Handlers, hits: list, where: Any, videos: list | None = None) -> dict:
+def _outside(handlers: Handlers, hits: list, where: Any, videos: list | None = None, of: str = "indexed photo") -> dict:
     """The answer's ``note`` where a folder filter found nothing because the index covers no photo in
     that folder (``filters.uncovered``, as the page's status line says it), else no such key: a script
     or an assistant is told why, not left with an empty list; and where a folder or dates the index
-    covers hold no photo, that, as the command line says it (no photo result, where ``videos`` matched)."""
+    covers hold no photo (``of``: a topic's), that, as the command line says it (no photo result, where
+    ``videos``, the moments kept, hold one)."""
     outside = uncovered(handlers.engine, hits, where)
     if not outside and not hits and where is not None:
-        outside = "no indexed photo is in that folder and date range"
+        outside = f"no {of} is in that folder and date range"
     if outside and videos:
         return {"note": f"No photo results: {outside}; the videos' matching moments are in moments"}
     return {"note": f"No results: {outside}"} if outside else {}
@@ -218,25 +219,25 @@ def _none_kept(hits: list, results: list, cut: float) -> dict:
     return {"note": f"No strong match (the best scored {best:.3f}): min_score=0 lists all k, each marked strong or not"}
 
 
-def _moments(videos: list | None, cut: float, request: Request) -> dict:
-    """The answer's ``moments``, where the index holds videos (else no such key: answers as before)."""
-    return {} if videos is None else {"moments": with_thumbnails(_cut([m.to_dict() for m in videos], cut), request)}
+def _moments(found: list, cut: float, request: Request) -> dict:
+    """The answer's ``moments``: those ``min_score`` keeps (and so the ones its ``note`` may point at)."""
+    return {"moments": with_thumbnails(_cut([m.to_dict() for m in found], cut), request)}
 
 
 def topics(handlers: Handlers, request: Request, fields: dict[str, str]) -> dict:
     """GET /api/topics: ``{"topics": [{name, size, words, examples}]}``, largest first, each example
     with its thumbnail; ``name=NAME``: that topic's photos, nearest its centre first, as a search's
-    results (the same ``k``, ``folder``, ``since``, ``until``, ``min_score``, ``fold``)."""
+    results (the same ``k``, ``folder``, ``since``, ``until``, ``min_score``, ``fold``, and ``note``)."""
     started = time.perf_counter()
     k, cut, where, fold = common_fields(fields)  # checked with a name or without (a wrong one: 400)
-    if not fields.get("name"):
-        with translated():
-            found = handlers.engine().topics()
-        return {"topics": listed_topics(found, request)}
     with translated():
+        if not fields.get("name"):
+            return {"topics": listed_topics(handlers.engine().topics(), request)}
         hits = handlers.engine().topic_photos(fields["name"], limit=k, where=where)
-    return {"topic": fields["name"], "results": with_thumbnails(_cut(_folded(handlers, fold, hits), cut), request),
-            "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+        note = _outside(handlers, hits, where, of="photo of that topic")  # an empty answer says why, as a search's
+    results = _cut(_folded(handlers, fold, hits), cut)
+    return {"topic": fields["name"], "results": with_thumbnails(results, request), **note,
+            **_none_kept(hits, results, cut), "took_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
 def listed_topics(found: list, request: Any, examples: int = 6) -> list[dict]:

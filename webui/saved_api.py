@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from clipsearch import UnreadableImage
 from clipsearch.saved import SavedSearch, SavedSearches
 
 from .api_errors import ApiError, translated
@@ -51,14 +52,16 @@ def _saved(handlers: Handlers) -> SavedSearches:
 
 
 def with_saved(handlers: Handlers, fields: dict[str, str], image: bytes | None) -> tuple[dict[str, str], str | None]:
-    """The request's fields with the saved search ``saved`` filled in (a 404 when there is none), and
-    its photo's copy (None: it has none)."""
+    """The request's fields with the saved search ``saved`` filled in (a 404 when there is none, a 503
+    first while there is no index yet, as for any search), and its photo's copy (None: it has none)."""
+    name = fields["saved"].strip()
     with translated():
-        kept = _saved(handlers).get(fields["saved"])
+        handlers.engine()
+        kept = _saved(handlers).get(name)
         if kept is not None:
             kept.runnable()  # a 400 naming one saved past a query's limits (before there were any)
     if kept is None:
-        raise _unknown(handlers, fields["saved"])
+        raise _unknown(handlers, name)
     if fields.get("q"):
         raise ApiError(400, "give q=TEXT or saved=NAME, not both")
     if kept.photo and (image is not None or fields.get("region")):
@@ -82,13 +85,19 @@ def saved_made(handlers: Handlers, fields: dict[str, str], image: bytes | None, 
         except NotIndexed:
             raise ApiError(404, "that photo is not in the index (give file=PATH of an indexed photo, or "
                                 "send a picture in the field 'image')") from None
+        except UnreadableImage as exc:  # an indexed photo gone or broken since: nothing was uploaded
+            if image is not None:
+                raise
+            raise ApiError(404, f"that photo cannot be read now ({exc.reason})") from None
 
 
 def saved_forgotten(handlers: Handlers, fields: dict[str, str]) -> dict:
-    """DELETE /api/saved?name=NAME: ``{"forgot": NAME}``; a 404 when there is none."""
+    """DELETE /api/saved?name=NAME: ``{"forgot": NAME}``; a 404 when there is none, a 400 without a name."""
     name = (fields.get("name") or "").strip()
+    if not name:
+        raise ApiError(400, "give name=NAME, the saved search to forget")
     with translated():
-        if not name or not _saved(handlers).remove(name):  # its photo's copy goes with it
+        if not _saved(handlers).remove(name):  # its photo's copy goes with it
             raise _unknown(handlers, name)
     return {"forgot": name}
 
