@@ -27,14 +27,23 @@ from testsupport.memory import MEASURED_INDEXER_RUN, peak_rss_mb
 # VmHWM starts afresh at exec; ru_maxrss would count the parent's pages at fork time.
 
 
-def main() -> None:
+def jpeg_side(text: str) -> int:
+    """A width or height ``big_jpeg`` can write (it writes whole 16-pixel rows and columns of
+    blocks), refused as a usage error before any photo is made."""
+    side = int(text) if text.strip().isdigit() else 0
+    if side <= 0 or side % 16 or side > 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a multiple of 16 from 16 to 65535")
+    return side
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=4)
-    parser.add_argument("--width", type=int, default=18256)
-    parser.add_argument("--height", type=int, default=13696)
+    parser.add_argument("--width", type=jpeg_side, default=18256, help="a multiple of 16 (default 18256)")
+    parser.add_argument("--height", type=jpeg_side, default=13696, help="a multiple of 16 (default 13696)")
     parser.add_argument("--detail", type=float, default=6.0)
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-big-") as temp:
         folder = Path(temp) / "photos"
         for seed in range(args.photos):

@@ -203,7 +203,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=5, help="library and query seed (default 5)")
     parser.add_argument("--seeds", type=parse_seeds, metavar="A-B",
                         help="the quality on several libraries (100-119, or 1,2,5), then the timing")
-    parser.add_argument("--per-kind", type=int, default=10, help="queries per kind, at most (default 10)")
+    parser.add_argument("--per-kind", type=int, default=10,
+                        help="queries of each of the narrow, background, sum and photo + words kinds, at most "
+                             "(default 10); shape, colour and negative queries are not capped: one per shape, "
+                             "one per colour present, two per shape")
     parser.add_argument("--speed-only", action="store_true", help="only the timing at 100k photos")
     parser.add_argument("--composite", type=int, default=0, metavar="N",
                         help="also time composite queries decided per term on a real store of N vectors")

@@ -18,6 +18,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from _common import load_line  # noqa: E402
+
 from clipsearch import ModelSpec, SearchEngine, Settings  # noqa: E402
 from clipsearch.demo import make_sample_library  # noqa: E402
 from clipsearch.demo.quality import figures_table, measure  # noqa: E402
@@ -29,6 +31,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0, help="library seed (default 0, as the tests)")
     parser.add_argument("--k", type=int, default=5, help="hits looked at per query (default 5)")
     args = parser.parse_args()
+    print(f"Machine before: {load_line()}\n")
     with tempfile.TemporaryDirectory() as tmp:
         library = Path(tmp) / "photos"
         make_sample_library(library, n=args.n, seed=args.seed)
@@ -41,6 +44,7 @@ def main() -> int:
               f"(precision {engine.encoder.precision})\n")
         print(figures_table(measure(engine, library, k=args.k)))
         engine.close()
+    print(f"\nMachine after: {load_line()}")
     return 0
 
 

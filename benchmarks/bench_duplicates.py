@@ -1,7 +1,7 @@
 """Near-duplicates: how well a pass finds them, and how long a whole library takes.
 
     python benchmarks/bench_duplicates.py quality [--originals 120] [--seed 0]
-    python benchmarks/bench_duplicates.py speed [--n 100000] [--threads 2]
+    python benchmarks/bench_duplicates.py speed [--n 100000] [--dim 512] [--files 8]   # hnswlib on every core
     python benchmarks/bench_duplicates.py documents [--layouts 12] [--variants 3] [--seed 0]
 
 ``quality`` renders pictures with edited copies, look-alikes and burst frames
@@ -242,21 +242,21 @@ def pixel_cost(args) -> list[tuple[str, float]]:
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="what", required=True)
-    q = sub.add_parser("quality")
+    q = sub.add_parser("quality", help="edited copies, look-alikes and bursts: the pairs found per level")
     q.add_argument("--originals", type=int, default=120)
     q.add_argument("--seed", type=int, default=0)
     d = sub.add_parser("documents", help="one layout, other words: pixels alone, then with the words read")
     d.add_argument("--layouts", type=int, default=12)
     d.add_argument("--variants", type=int, default=3, help="word sets per layout")
     d.add_argument("--seed", type=int, default=0)
-    s = sub.add_parser("speed")
+    s = sub.add_parser("speed", help="a whole library of synthetic vectors: the kNN self-join and the pixel cost")
     s.add_argument("--n", type=int, default=100_000)
     s.add_argument("--dim", type=int, default=512)
     s.add_argument("--files", type=int, default=8, help="JPEG files per size for the pixel cost")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     {"quality": quality, "documents": documents, "speed": speed}[args.what](args)
     return 0
 

@@ -192,14 +192,15 @@ def run_compute_bound(encoder, tensors: list, batch_size: int) -> float:
 
 
 # --- the unchanged re-run ----------------------------------------------------------------------
-def rerun_unchanged(count: int, keep_index: bool) -> list[list[object]]:
+def rerun_unchanged(count: int, keep_index: bool, cache: Path = CACHE) -> list[list[object]]:
+    """Index ``count`` tiny files under ``cache`` once, then time the unchanged re-runs (table rows)."""
     from clipsearch.config import Settings
     from clipsearch.engine import SearchEngine
     from clipsearch.stores.hnsw import HnswStore
     from testsupport.fakes import FakeEncoder
 
-    folder = ensure_tiny_files(CACHE / f"tiny-{count}", count)
-    index_dir = CACHE / f"tiny-{count}-index"
+    folder = ensure_tiny_files(cache / f"tiny-{count}", count)
+    index_dir = cache / f"tiny-{count}-index"
     encoder = FakeEncoder()
     rows = []
     fresh = not (index_dir / "records.sqlite").exists() or not keep_index
@@ -259,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         out += photos_section(args)
     if not args.skip_rerun:
         print(f"unchanged re-run over {args.tiny_files} tiny files ...", file=sys.stderr)
-        rows = rerun_unchanged(args.tiny_files, args.keep_tiny_index)
+        rows = rerun_unchanged(args.tiny_files, args.keep_tiny_index, args.cache)
         out += [f"## Unchanged re-run, {args.tiny_files} small files (32x32 JPEG)", "",
                 table(["run", "found", "added", "unchanged", "seconds"], rows), ""]
     out += [f"Machine at end: {load_line()}", ""]

@@ -1,4 +1,4 @@
-"""Load: one client, then 8 concurrent clients, text and mixed queries, on each route.
+"""Load: one client, then ``--clients`` concurrent clients (8), text and mixed queries, on each route.
 
     python benchmarks/bench_load.py                          # ViT-B-32 (random weights), 10k vectors, 20 s
     python benchmarks/bench_load.py --seconds 10 --size 10000
@@ -53,11 +53,15 @@ from testsupport.imagefactory import photo  # noqa: E402
 from testsupport.load import reference_answers, run_load, time_one_at_a_time  # noqa: E402
 
 REST_SECONDS = 10.0  # how long the app is left alone to measure its CPU at rest
-HEADERS = ["release", "route", "queries", "one client p50 ms", "8 clients req/s", "text p50 / p99 ms",
-           "image p50 / p99 ms", "all p99 ms", "errors", "mixed-up", "server peak RSS", "batch sizes seen",
-           "server CPU ms / request"]
 IDLE_APP = Path(__file__).resolve().parent / "idle_app.py"
 IDLE = "Gradio alone (answers at once)"
+
+
+def headers(clients: int) -> list[str]:
+    """The table's columns; the throughput column names the ``--clients`` it was measured with."""
+    return ["release", "route", "queries", "one client p50 ms", f"{clients} clients req/s", "text p50 / p99 ms",
+            "image p50 / p99 ms", "all p99 ms", "errors", "mixed-up", "server peak RSS", "batch sizes seen",
+            "server CPU ms / request"]
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -187,7 +191,7 @@ def ratios(rounds: list[tuple[dict, dict]], mixes: list[str]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -203,7 +207,7 @@ def main() -> int:
     parser.add_argument("--ceiling", action="store_true",
                         help="also load idle_app.py each round (the call API answering at once, text only): "
                              "the throughput no build can pass on this machine")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     encoder = load_encoder(ModelSpec(name="ViT-B-32", pretrained=None, threads=args.threads))
     before_load = load_line()
     rows, numbers = [], {}
@@ -236,7 +240,7 @@ def main() -> int:
     text = (f"Load, ViT-B-32 ({encoder.precision}, random weights), {args.size:,} vectors, "
             f"{args.clients} clients for {args.seconds:.0f} s per route and query mix (text: text queries only; "
             f"mixed: a third are 1024x768 JPEG uploads); one client: {args.single} text queries, one at a time.\n\nMachine before: {before_load}\n\n"
-            f"{table(HEADERS, rows)}\n\n"
+            f"{table(headers(args.clients), rows)}\n\n"
             f"Server CPU at rest ({REST_SECONDS:.0f} s with nobody asking), share of one core: {', '.join(at_rest)}\n\n")
     if args.baseline:
         text += ratios(rounds, args.mix).replace("{n}", str(args.clients)) + "\n\n"

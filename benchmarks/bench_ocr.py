@@ -228,7 +228,7 @@ def _times(call, queries: list[str]) -> list[float]:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--text", type=int, default=60, help="photos with text (recall)")
     parser.add_argument("--plain", type=int, default=20, help="photos without text (false matches)")
@@ -237,13 +237,15 @@ def main() -> None:
     parser.add_argument("--detect-sides", default=str(DETECT_SIDE))
     parser.add_argument("--threads", type=int, default=None, help="OCR threads (default: all cores)")
     parser.add_argument("--workers", type=int, default=2, help="decode threads")
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true",
+                        help="a fast sanity run: at most 20 + 8 photos, 12 MP: 4 + 4 "
+                             "(smaller values given are kept)")
     parser.add_argument("--skip-throughput", action="store_true")
     parser.add_argument("--skip-recall", action="store_true")
     parser.add_argument("--fusion", action="store_true", help="also measure text + CLIP through the engine")
-    args = parser.parse_args()
-    if args.quick:
-        args.text, args.plain, args.photos12 = 20, 8, 4
+    args = parser.parse_args(argv)
+    if args.quick:  # caps: a smaller value given on the command line is kept
+        args.text, args.plain, args.photos12 = min(args.text, 20), min(args.plain, 8), min(args.photos12, 4)
     logging.basicConfig(level=logging.ERROR)
     threads = args.threads or os.cpu_count() or 1
     parts = [f"Machine: {load_line()}"]

@@ -291,10 +291,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="open an index kept by an earlier run (same size and seed) instead of "
                              "building it again; implies --keep")
-    parser.add_argument("--quick", action="store_true", help="a fast sanity run: 20k vectors, 100 queries")
+    parser.add_argument("--quick", action="store_true",
+                        help="a fast sanity run: at most 20k vectors and 100 queries "
+                             "(smaller values given are kept)")
     args = parser.parse_args(argv)
-    if args.quick:
-        args.sizes, args.queries, args.exact_queries = [20_000], min(args.queries, 100), 50
+    if args.quick:  # caps: a smaller value given on the command line is kept
+        args.sizes = sorted({min(n, 20_000) for n in args.sizes})
+        args.queries, args.exact_queries = min(args.queries, 100), min(args.exact_queries, 50)
 
     out = ["# Recall benchmark (issue 2): HnswStore on CLIP-like vectors with a modality gap", "",
            f"Machine at start: {load_line()}", "",

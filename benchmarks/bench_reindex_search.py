@@ -60,10 +60,18 @@ def measure(encoder, photos: Path, batch: int | None, work: Path) -> list[object
         handlers.close()
         engine.close()
         shutil.rmtree(work)
-    p50, p95 = percentiles_ms(during, (50, 95))
     label = f"{batch}" if batch else f"{INTERACTIVE_BATCH} (the app's default)"
-    return [label, f"{report.added / report.elapsed:.1f}", len(during), f"{p50:.0f}", f"{p95:.0f}",
-            f"{max(during) * 1000:.0f}", f"{percentiles_ms(idle, (50,))[0]:.0f}"]
+    return [label, f"{report.added / report.elapsed:.1f}", *during_columns(during),
+            f"{percentiles_ms(idle, (50,))[0]:.0f}"]
+
+
+def during_columns(during: list[float]) -> list[object]:
+    """The searches, p50, p95 and max (ms) of the searches made while the job ran; "-" for each
+    figure when there was none (a few photos can be re-indexed before the first search starts)."""
+    if not during:
+        return [0, "-", "-", "-"]
+    p50, p95 = percentiles_ms(during, (50, 95))
+    return [len(during), f"{p50:.0f}", f"{p95:.0f}", f"{max(during) * 1000:.0f}"]
 
 
 def search_times(handlers: Handlers, count: int) -> list[float]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 import tempfile
 from pathlib import Path
 
@@ -200,10 +201,15 @@ def main() -> None:
         "--model-dir", type=Path, default=DEMO_MODEL_DIR, help="model files (default: the packaged ones)"
     )
     args = parser.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, for its benchmarks' helpers
+    from benchmarks._common import load_line
+
     torch.set_num_threads(2)
+    print(f"Machine before: {load_line()}\n")
     model, preprocess, tokenizer = load_demo_model(args.model_dir)
     seeds = [args.seed + i for i in range(args.repeats)]
     print(format_table(evaluate_seeds(model, preprocess, tokenizer, args.n, seeds), seeds))
+    print(f"\nMachine after: {load_line()}")
 
 
 if __name__ == "__main__":
