@@ -19,7 +19,7 @@ import gradio as gr
 from clipsearch import SearchEngine, Settings
 from clipsearch.query import MAX_QUERY_CHARS
 
-from . import event_stream, tools
+from . import call_defaults, event_stream, tools
 from .address_js import HISTORY_JS, INDEXED_IN_ADDRESS, OPEN_ADDRESS_JS, SIMILAR_ADDRESS_JS, SORTED_ADDRESS_JS
 from .duplicates_view import CSS as DUPLICATES_CSS
 from .duplicates_view import build_duplicates_view
@@ -343,6 +343,7 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         tools.register(handlers, encoder_bound, upload_image)
 
     safe_outputs(demo)  # a file name that is not UTF-8 must not fail an answer (webui/paths.py)
+    call_defaults.install(demo)  # a call leaving out trailing values, as the first release's API.md showed
     demo.handlers = handlers
     return demo
 
