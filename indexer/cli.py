@@ -26,7 +26,7 @@ from clipsearch.reports import another_run_words, counted
 
 from .lost_records import dry_run_words, warn_left_out
 from .report import ProgressPrinter, format_report
-from .stopping import Stopped, stop_early, stop_on_signals
+from .stopping import Stopped, stop_early, stop_on_signals, stopped_before_later_passes
 from .textreport import TextProgressPrinter, format_text_report
 from .videoreport import VideoProgressPrinter, format_video_report
 
@@ -334,8 +334,8 @@ def _index(engine: SearchEngine, folders, args, stop: threading.Event, removed: 
                                      embedder=embedder, removing=[f.expanduser() for f in args.remove])
     finally:
         printer.close()
-    if stop.is_set() and not args.dry_run and (engine.text.enabled or engine.videos.enabled):
-        report.interrupted = True  # stopped in the photos' last save: no words' or videos' pass begins
+    if not args.dry_run and stopped_before_later_passes(engine, stop):
+        report.interrupted = True
     text = videos = None
     if args.dry_run and (args.ocr or (args.ocr is None and engine.text.enabled)):  # what it would read
         text = engine.texts_to_read(new=report.embedded)  # a kept or reused content's words are read

@@ -64,6 +64,13 @@ class StopFlag(threading.Event):
     idle = False
 
 
+def stopped_before_later_passes(engine, stop: threading.Event) -> bool:
+    """Whether a stop asked during the photos' pass (its last save, say) ends the run before the
+    words' (--ocr) and the videos' (--videos) passes where the index runs either: they wait for the
+    next run, which is then interrupted (the words' loaded its OCR model and read a batch first)."""
+    return stop.is_set() and any(getattr(getattr(engine, side, None), "enabled", False) for side in ("text", "videos"))
+
+
 def stop_on_signals() -> StopFlag:
     """SIGINT, SIGTERM and SIGHUP (``_stopping_signals``) finish the batch in flight, commit it and
     stop; a second Ctrl-C or SIGTERM exits now, with the shell's code of the signal that ended it

@@ -17,6 +17,8 @@ from clipsearch.folders import as_covered, is_there
 from clipsearch.image_formats import is_video_name
 from clipsearch.images import SYSTEM_FOLDERS, is_image_name
 
+from .stopping import stopped_before_later_passes
+
 log = logging.getLogger("indexer")
 
 SETTLE_SECONDS = 2.0  # wait for a burst of changes (a copy of many files) to end
@@ -193,18 +195,22 @@ def _one_pass(engine: SearchEngine, folders, stop: threading.Event) -> tuple:
     stopped): they wait for the next run, and the pass counts as interrupted."""
     report = engine.index_folder(folders, should_stop=stop.is_set)
     if stop.is_set():
-        report.interrupted = report.interrupted or any(
-            getattr(getattr(engine, side, None), "enabled", False) for side in ("text", "videos"))
+        report.interrupted = report.interrupted or stopped_before_later_passes(engine, stop)
         return report, None, None
     text = engine.read_texts(should_stop=stop.is_set)
     videos = engine.read_videos(should_stop=stop.is_set)
     return report, text, videos
 
 
+def _root_of(path: str, folders: list[str]) -> str | None:
+    """The watched folder ``path`` is below, or None."""
+    return next((f for f in folders if path.startswith(os.path.join(f, ""))), None)
+
+
 def _left_alone(path: str, folders: list[str]) -> bool:
     """Whether a changed path is one the scan never looks at: hidden, or in a NAS's own folders,
     below the watched folder it is in (whose own name may be anything, ``~/.photos`` too)."""
-    root = next((f for f in folders if path.startswith(os.path.join(f, ""))), None)
+    root = _root_of(path, folders)
     inside = path[len(root):] if root else path
     return any(part.startswith(".") or part in SYSTEM_FOLDERS for part in inside.split(os.sep))
 
@@ -213,7 +219,7 @@ def _in_tagged_cache(path: str, folders: list[str]) -> bool:
     """Whether a changed path is in a folder below the watched one that a ``CACHEDIR.TAG`` keeps out
     of the scan (the web app's thumbnails, where this watcher was not given its ``$CLIPSEARCH_CACHE``:
     each thumbnail written began a pass that found nothing)."""
-    root = next((f for f in folders if path.startswith(os.path.join(f, ""))), None)
+    root = _root_of(path, folders)
     folder = os.path.dirname(path)
     while root and folder.startswith(os.path.join(root, "")):
         if is_tagged_cache(folder):
