@@ -40,14 +40,15 @@ class QueryRefused(ServerError):
 def search(url: str, args: argparse.Namespace, picture: str | None, region: Region | None = None
            ) -> tuple[list[SearchResult], Folding | None, list[MomentResult], str | None]:
     """The hits of ``args`` (query or ``--saved``, the filters) and ``picture`` (or its ``region``), as the
-    local search returns them: all ``k``, each marked ``strong`` by the cut-off ``--min-score`` names;
+    local search returns them: all ``k``, each marked ``strong`` by the server's automatic cut-off,
+    whatever ``--min-score`` (``print_hits`` lists those it keeps);
     unless ``--no-fold``, how the server folds their near-duplicates (``print_hits``' ``fold``); the
     videos' matching moments, where the server's index reads videos; and why no photo was found
     where its answer says (its ``note``: "the index holds no photo in /x: it covers /photos"), else None."""
-    # all k, marked; a number (0 too) asks for the plain ranking (ranked=1), as the local search
-    # lists it, all k of it: ``_strong`` marks those at or above the number (and those whose words
-    # match, whatever their score), and ``print_hits`` says how many scored less, or which scored
-    # best when none reaches it, as it says for a search here
+    # all k, marked by the server's automatic cut-off; a number (0 too) asks for the plain ranking
+    # (ranked=1), as the local search lists it, all k of it: ``print_hits`` lists those at or above
+    # the number (and those whose words match, whatever their score), and says how many scored
+    # less, or which scored best when none reaches it, as it says for a search here
     fields: dict[str, Any] = {"k": args.k, "min_score": 0, "fold": int(not args.no_fold),
                               **({"ranked": 1} if args.min_score != "auto" else {})}
     fields.update({name: _sendable(value, name == "folder") for name, value in (
@@ -77,10 +78,10 @@ def search(url: str, args: argparse.Namespace, picture: str | None, region: Regi
         raise _refused(url, answer.status_code, body, picture)
     if not isinstance(body, dict) or not isinstance(body.get("results"), list):  # HTML, or another JSON
         raise ServerError(f"{_shown(url)} answered {answer.status_code}, not a clipsearch answer{WHICH}")
-    hits = [_hit(result, args.min_score) for result in body["results"]]
+    hits = [_hit(result) for result in body["results"]]
     heads = {id(hit): result.get("near_duplicate_of") and local_path(result["near_duplicate_of"])
              for hit, result in zip(hits, body["results"], strict=True)}
-    moments = [_moment(found, args.min_score) for found in body.get("moments", [])]
+    moments = [_moment(found) for found in body.get("moments", [])]
     return hits, None if args.no_fold else Folding(heads), moments, _why_none(body.get("note"))
 
 
@@ -156,22 +157,16 @@ def _read(picture: str) -> bytes:
         raise QueryRefused(image_refused(exc)) from None
 
 
-def _strong(found: dict[str, Any], cut: str | float, said: str) -> bool:
-    """A result the server sent, marked as ``--min-score`` marks it here: the server's own cut-off
-    (``auto``), all (0), or a flat score, which a result whose words match the query (its ``said``
-    key: a photo's ``text``, a moment's ``words``) passes whatever its score, as here: a score alone
-    hid the photo that says "waffle", which a search here and every other front list."""
-    return found["strong"] if cut == "auto" else (not cut or found["score"] >= cut or bool(found.get(said)))
-
-
-def _hit(result: dict[str, Any], cut: str | float) -> SearchResult:
+def _hit(result: dict[str, Any]) -> SearchResult:
+    """A result the server sent, its ``strong`` the server's automatic cut-off's, as a search here
+    marks it: a number given to ``--min-score`` only picks which are listed (``print_hits``)."""
     return SearchResult(local_path(result["file"]), result["score"], result["width"], result["height"], result["date_taken"],
-                        result["size"], result["mtime_ns"], _strong(result, cut, "text"), result.get("text"))
+                        result["size"], result["mtime_ns"], result["strong"], result.get("text"))
 
 
-def _moment(found: dict[str, Any], cut: str | float) -> MomentResult:
+def _moment(found: dict[str, Any]) -> MomentResult:
     return MomentResult(local_path(found["file"]), found["at"], found["score"], found["duration"], found["width"], found["height"],
-                        found["date_taken"], found["size"], found["mtime_ns"], _strong(found, cut, "words"), tuple(found["also"]),
+                        found["date_taken"], found["size"], found["mtime_ns"], found["strong"], tuple(found["also"]),
                         found.get("words"))
 
 

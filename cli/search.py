@@ -16,7 +16,6 @@ import math
 import os
 import re
 import sys
-from collections.abc import Callable
 from dataclasses import replace
 
 from clipsearch import (
@@ -32,7 +31,6 @@ from clipsearch import (
     iso_day,
     parse_query,
     parse_region,
-    sort_date,
 )
 from clipsearch.file_reading import refused_unopened
 from clipsearch.folders import not_covered, now_note
@@ -43,6 +41,7 @@ from clipsearch.reports import counted, indexed_when, unreadable_kept_words
 
 from . import duplicates, flags, remote, saved, topics
 from .dash_words import take_dash_words, with_dash_words
+from .printing import print_hits  # and cli.search.print_hits, as before
 from .terminal import ArgumentParser, command, log_to_stderr, said, shown
 
 
@@ -257,8 +256,10 @@ def _local(parser: argparse.ArgumentParser, args: argparse.Namespace, settings: 
     settings = replace(settings, max_query_bytes=MAX_QUERY_BYTES)  # an endless pipe: refused at 50 MB, not 1 GiB
     engine = SearchEngine.for_reading(settings, **flags.model_overrides(args))
     try:
-        hits = engine.search(terms, k=args.k, where=where, cutoff=args.min_score or None)
-        moments = engine.moments(terms, k=args.k, where=where, cutoff=args.min_score or None)
+        # marked by the automatic cut-off whatever --min-score, which only picks those listed
+        # (print_hits), as REST marks them; a number lists the plain ranking, as --server asks it (ranked=1)
+        hits = engine.search(terms, k=args.k, where=where, ranked=args.min_score != "auto")
+        moments = engine.moments(terms, k=args.k, where=where)
     except InvalidQuery as exc:  # read, but not to be searched with: "red - red", "1e999:red"
         return flags.usage_error(parser, str(exc))
     except UnreadableImage as exc:  # an --image that is no picture: as --server and `saved add --photo` say it
@@ -330,69 +331,6 @@ def _remote(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     print_hits(hits, as_json=args.json, cut=args.min_score, filtered=bool(args.folder or args.since or args.until),
                fold=fold, newest_first=args.sort == "date", moments=moments, why=why)
     return 0
-
-
-def print_hits(hits: list, as_json: bool, cut: str | float | None = "auto", filtered: bool = False, why: str | None = None,
-               fold: Callable[[list], list] | None = None, newest_first: bool = False, moments: list = ()) -> None:
-    """JSON: every hit, marked ``strong`` or not (a flat cut-off drops the weak). Text: the strong
-    hits, and on stderr how many weaker ones ``--min-score 0`` would add, or why there are none (``why``).
-    With ``fold`` (``SearchEngine.fold``), near-duplicates fold under the result they copy: text
-    leaves them out and says how many, JSON marks them ``near_duplicate_of``. ``newest_first``:
-    in date order (``sort_date``), once the cut-off and the folding have had the best-first list.
-    ``moments`` (``SearchEngine.moments``): the videos with a matching moment, after the photos
-    (JSON: objects with ``"at"``, the moment's second, and ``"video": true``)."""
-    auto = cut == "auto"
-    shown = hits if as_json and auto else [h for h in hits if h.strong]
-    folded = {id(copy): head for head, copies in (fold(shown) if fold else []) for copy in copies}
-    videos = list(moments) if as_json and auto else [m for m in moments if m.strong]
-    if newest_first:
-        shown, videos = sorted(shown, key=sort_date, reverse=True), sorted(videos, key=sort_date, reverse=True)
-    if as_json:
-        print(flags.json_text([{**h.to_dict(), **({"near_duplicate_of": folded[id(h)].path} if id(h) in folded else {})}
-                               for h in shown] + [{**m.to_dict(), "video": True} for m in videos]))
-        return
-    if not hits:
-        why = said(why) if why else "no indexed photo is in that folder and date range" if filtered else "the index holds no photo"
-        print(f"No photo result: {why}; the videos' moments follow" if moments else f"No result: {why}",
-              file=sys.stderr)
-    _print_photos(hits, shown, folded, auto, cut, newest_first)
-    _print_moments(videos, len(moments), newest_first)
-
-
-def _print_photos(hits: list, listed: list, folded: dict, auto: bool, cut, newest_first: bool) -> None:
-    for hit in listed:
-        if id(hit) not in folded:
-            when = f"{sort_date(hit)[:10]}\t" if newest_first else ""  # the order's key beside the score
-            print(f"{flags.score_text(hit.score)}\t{when}{shown(hit.path)}" + (f"\t{shown(hit.text)}" if hit.text else ""))
-    if len(listed) < len(hits):
-        if auto:
-            kept = f"{len(listed)} strong match{'es' * (len(listed) != 1)}" if listed else "No strong match"
-        else:  # a flat cut-off: say so, or a number above every score prints nothing at all
-            scored = sum(h.score >= cut for h in listed)  # the others are listed for their words
-            words = len(listed) - scored
-            kept = (f"{scored} scored {cut:g} or more" + (f" and {words} matched by {'its' if words == 1 else 'their'}"
-                                                          " words" if words else "") if listed else
-                    f"No result scored {cut:g} or more (the best scored {max(h.score for h in hits):.3f})")
-        print(f"{kept}; {len(hits) - len(listed)} weaker hidden (--min-score 0 shows all)", file=sys.stderr)
-    away = sum(not os.path.exists(h.path) for h in listed if id(h) not in folded)
-    if away:  # a disk not mounted keeps its photos in the index: say so before a script opens them
-        print(f"{away} of these {'is' if away == 1 else 'are'} not on disk now (a disk not mounted?)", file=sys.stderr)
-    if folded:
-        what = "1 near-duplicate folded under the result it copies" if len(folded) == 1 else \
-            f"{len(folded)} near-duplicates folded under the results they copy"
-        print(f"{what} (--no-fold lists them)", file=sys.stderr)
-
-
-def _print_moments(videos: list, found: int, newest_first: bool) -> None:
-    """The videos' matching moments: score, file, ``at 1:23`` (and its other matching moments)."""
-    for moment in videos:
-        when = f"{sort_date(moment)[:10]}\t" if newest_first else ""
-        also = f" (also {', '.join(map(clock, moment.also))})" if moment.also else ""
-        print(f"{flags.score_text(moment.score)}\t{when}{shown(moment.path)}\tat {clock(moment.at)}{also}"
-              + (f"\t{shown(moment.words)}" if moment.words else ""))
-    if found > len(videos):
-        print(f"In videos: {len(videos) or 'no'} strong match{'es' * (len(videos) != 1)}; {found - len(videos)} "
-              "weaker hidden (--min-score 0 shows all)", file=sys.stderr)
 
 
 if __name__ == "__main__":
