@@ -33,14 +33,13 @@ from clipsearch.bounded_decode import read_if_bounded
 from clipsearch.query import check_terms
 from clipsearch.region import Region, parse_region, query_picture
 
-from .api_refusals import Refused, refused
+from .api_answers import photos_found, photos_like
+from .api_refusals import refused
 from .duplicates_view import caption, filled, similar_markdown, unfold
 from .filters import MAX_K, api_filter, clamp_k, parse_filter, uncovered  # noqa: F401 - the names other modules import from here
 from .markdown import describe_query, details_markdown, info_markdown, md, no_index_message
 from .matches import (
-    api_cut,
     both_orders,
-    checked_min_score,
     in_view,
     status_line,
     strong_results,
@@ -329,27 +328,21 @@ class Handlers:
     def api_search_text(self, text: str, k: int = 20, min_score: float = 0.0, folder: str = "",
                         since: str = "", until: str = "") -> list[dict]:
         """Photos matching a text query, best first, as JSON records (min_score: see api_cut), in
-        ``folder`` and the dates given (``api_filter``)."""
-        text, cut = text if isinstance(text, str) else str(text or ""), checked_min_score(min_score)
-        return api_cut(self._api(lambda: self.query(text, None, k, api_filter(folder, since, until), fold=False,
-                                                    ranked=cut > 0)), cut)
+        ``folder`` and the dates given (``api_filter``); ``api_answers.photos_found`` also says why none."""
+        return photos_found(self, text if isinstance(text, str) else str(text or ""), None, k, min_score,
+                            folder, since, until)[0]
 
     def api_search_image(self, image: str | None, k: float = 20, min_score: float = 0.0, folder: str = "",
                          since: str = "", until: str = "", region: str = "") -> list[dict]:
         """Photos that look like an uploaded picture (or its ``region``), best first, as JSON records
         (as ``api_search_text``)."""
-        if not image:
-            raise Refused("Send a picture file.")
-        cut = checked_min_score(min_score)
-        return api_cut(self._api(lambda: self.query(None, image, k, api_filter(folder, since, until), fold=False,
-                                                    region=region, ranked=cut > 0)), cut)
+        return photos_found(self, None, image, k, min_score, folder, since, until, region, by_image=True)[0]
 
     def api_similar(self, path: str, k: int = 20, folder: str = "", since: str = "", until: str = "",
                     region: str = "") -> list[dict]:
         """Indexed photos like the indexed photo at ``path`` (other paths are refused), or like its
         ``region``, in ``folder`` and the dates given."""
-        return self._api(lambda: self.similar_to(str(path or ""), k, api_filter(folder, since, until), fold=False,
-                                                 region=region))
+        return photos_like(self, path, k, folder, since, until, region)[0]
 
     def _api(self, run) -> Results:
         try:

@@ -39,7 +39,9 @@ from clipsearch import QueryTerm, UnreadableImage, parse_query, parse_region
 from clipsearch.query import check_terms
 from clipsearch.region import query_picture
 
-from . import mcp_files, mcp_limits, start_check, upload_folders, uploads, waking_queue
+from . import api_answers, mcp_files, mcp_limits, start_check, upload_folders, uploads, waking_queue
+from .api_answers import none_kept as _none_kept  # why an answer is empty: shared with the tools
+from .api_answers import outside
 from .api_errors import ApiError, translated
 from .behind_proxy import MCP_PREFIX, public_root
 from .filters import uncovered
@@ -194,29 +196,8 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
 
 
 def _outside(handlers: Handlers, hits: list, where: Any, videos: list | None = None, of: str = "indexed photo") -> dict:
-    """The answer's ``note`` where a folder filter found nothing because the index covers no photo in
-    that folder (``filters.uncovered``, as the page's status line says it), else no such key: a script
-    or an assistant is told why, not left with an empty list; and where a folder or dates the index
-    covers hold no photo (``of``: a topic's), that, as the command line says it (no photo result, where
-    ``videos``, the moments kept, hold one)."""
-    outside = uncovered(handlers.engine, hits, where)
-    if not outside and not hits and where is not None:
-        outside = f"no {of} is in that folder and date range"
-    if outside and videos:
-        return {"note": f"No photo results: {outside}; the videos' matching moments are in moments"}
-    return {"note": f"No results: {outside}"} if outside else {}
-
-
-def _none_kept(hits: list, results: list, cut: float) -> dict:
-    """The answer's ``note`` where ``min_score`` kept none of the photos found, as the page's status
-    line and the command line say it: how high the best scored, and what lists them."""
-    if not hits or results or cut == 0:
-        return {}
-    best = max(hit.score for hit in hits)
-    if cut > 0:
-        return {"note": f"No result scores {cut:g} or more (the best scored {best:.3f}): a lower min_score, "
-                        "or 0, lists them"}
-    return {"note": f"No strong match (the best scored {best:.3f}): min_score=0 lists all k, each marked strong or not"}
+    """The answer's ``note`` where a folder or dates left it empty (``api_answers.outside``)."""
+    return outside(handlers, hits, where, videos, of, uncovered)
 
 
 def _moments(found: list, cut: float, request: Request) -> dict:
@@ -386,13 +367,14 @@ def launch(demo: Any, *, mcp: bool = True, **launch_kwargs: Any) -> Auth:
     Gradio's queue is woken by its events instead of polling for them (``waking_queue``), its
     uploads are written without a thread hop per chunk (``uploads``), an assistant's picture sent
     inline is deleted as uploads are (``mcp_files``), the folders of the uploads it deletes go with
-    them (``upload_folders``), and its check that the server answers waits for a busy machine
-    (``start_check``).
+    them (``upload_folders``), its check that the server answers waits for a busy machine
+    (``start_check``), and an MCP tool's empty answer says why beside it (``api_answers``).
     """
     waking_queue.install(demo)
     uploads.install()
     upload_folders.install()
     mcp_limits.install()
+    api_answers.install()
     mcp_files.install()
     start_check.install()
     first = BeforeListening(lambda app: install_routes(app, demo.handlers))  # no request finds them missing

@@ -21,11 +21,12 @@ import gradio as gr
 from clipsearch import ClipSearchError, InvalidQuery, parse_query, parse_region
 from clipsearch.saved import SavedSearches
 
+from .api_answers import for_caller, photos_found, photos_like, saved_run, topic_photos
 from .api_refusals import Refused, refused
 from .fetched import guard_fetches
 from .filters import api_filter, clamp_k
-from .handlers import Handlers, NoIndexYet, NotIndexed, _result_dict
-from .matches import api_cut, checked_min_score
+from .handlers import Handlers, NoIndexYet, NotIndexed
+from .matches import api_cut
 from .paths import local_path
 from .rest import listed_topics, thumbnail, with_thumbnails
 from .saved_api import save_from_api
@@ -49,7 +50,8 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
         user's computer ("file"), a similarity "score" (higher is closer; compare scores within
         one query only), "strong" (true when the automatic cut-off calls it a real match), its size,
         date taken if known, and a "thumbnail" URL of a small JPEG. When no result is strong, the
-        library most likely holds no such photo: say so rather than offer the nearest ones.
+        library most likely holds no such photo: say so rather than offer the nearest ones. An empty
+        list comes with a note that says why (no photo in that folder or those dates, none strong).
 
         Args:
             text: what to look for, in words (English works best; at most 10 terms, 2,000 characters).
@@ -64,7 +66,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
             until: only photos taken on or before this day (YYYY-MM-DD, YYYY-MM or YYYY, to its
                 last day); empty for no limit.
         """
-        return _with_urls(handlers.api_search_text(text, k, min_score, folder, since, until), request)
+        return _answered(photos_found(handlers, str(text or ""), None, k, min_score, folder, since, until), request)
 
     @whole_arg_lines
     def find_similar_photos(path: str, k: int = 20, folder: str = "", since: str = "", until: str = "",
@@ -86,7 +88,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
                 as fractions of its width and height (0.5,0,1,0.5 is the top right quarter), as
                 percentages (50%,0%,100%,50%) or in pixels; empty for the whole picture.
         """
-        return _with_urls(handlers.api_similar(path, k, folder, since, until, region), request)
+        return _answered(photos_like(handlers, path, k, folder, since, until, region), request)
 
     @whole_arg_lines
     def search_photos_by_image(image: dict | None, k: int = 20, min_score: float = 0.0, folder: str = "",
@@ -113,8 +115,8 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
                 percentages (50%,0%,100%,50%) or in pixels; empty for the whole picture.
         """
         picture = api_image.preprocess(api_image.data_model.model_validate(image)) if image else None
-        return _with_urls(handlers.api_search_image(picture, k, min_score, folder, since, until,
-                                                    region), request)
+        return _answered(photos_found(handlers, None, picture, k, min_score, folder, since, until, region,
+                                      by_image=True), request)
 
     @whole_arg_lines
     def look_at_photo(path: str, region: str = "") -> str:
@@ -180,7 +182,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
             min_score: 0 returns all k; -1 only the strong matches (the automatic cut-off, decided
                 per query); above 0, leave out results scoring less than this.
         """
-        return _with_urls(ran_saved(handlers, name, k, min_score), request)
+        return _answered(saved_run(handlers, name, k, min_score), request)
 
     def library_topics(request: gr.Request = None) -> list[dict]:
         """What the user's photo library holds, at a glance: its photos grouped by what they show,
@@ -204,7 +206,7 @@ def register(handlers: Handlers, encoder_bound: dict[str, Any], image_input: Any
             since: only photos taken on or after this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
             until: only photos taken on or before this day (YYYY-MM-DD, YYYY-MM or YYYY); empty for no limit.
         """
-        return _with_urls(topic_records(handlers, name, k, folder, since, until), request)
+        return _answered(topic_photos(handlers, name, k, folder, since, until), request)
 
     def photo_library_info() -> dict:
         """What the user's photo library index holds: how many photos, the folders it covers, the
@@ -280,12 +282,6 @@ def topics_listed(handlers: Handlers, request: Any) -> list[dict]:
     return listed_topics(found, getattr(request, "request", request), examples=4)  # a few: a model's context
 
 
-def topic_records(handlers: Handlers, name: str, k: int, folder: str, since: str, until: str) -> list[dict]:
-    """``photos_of_topic``'s records: a search's, for the photos of the topic ``name``."""
-    return handlers._api(lambda: [_result_dict(hit) for hit in handlers.engine().topic_photos(
-        str(name or ""), limit=clamp_k(k), where=api_filter(folder, since, until))])
-
-
 def saved_by_tool(handlers: Handlers, *fields: str) -> dict:
     """``save_search``'s answer: the search as saved_searches lists it; a ``gr.Error`` saying what is wrong."""
     try:
@@ -296,15 +292,7 @@ def saved_by_tool(handlers: Handlers, *fields: str) -> dict:
 
 def ran_saved(handlers: Handlers, name: str, k: int, min_score: float) -> list[dict]:
     """``run_saved_search``'s records: the saved search ``name`` run as saved; a ``gr.Error`` for none."""
-    try:
-        kept = SavedSearches(handlers.settings.index_dir).get(str(name or ""))
-    except ClipSearchError as exc:
-        raise refused(exc, handlers.settings.index_dir) from None
-    if kept is None:
-        raise Refused(f"No saved search is called {name!r}: saved_searches lists them by name.")
-    photo, cut = kept.photo_path(handlers.settings.index_dir), checked_min_score(min_score)
-    return api_cut(handlers._api(lambda: handlers.query(kept.runnable().query, photo, k, kept.where(), fold=False,
-                                                        region=kept.region, ranked=cut > 0)), cut)
+    return saved_run(handlers, name, k, min_score)[0]
 
 
 def video_tools(handlers: Handlers) -> tuple[Callable, Callable]:
@@ -389,6 +377,11 @@ def whole_arg_lines(fn: Callable) -> Callable:
         joined.append(line)
     fn.__doc__ = "\n".join(joined)
     return fn
+
+
+def _answered(answer: tuple[list[dict], str | None], request: Any) -> list[dict]:
+    """A photo search's records with their thumbnail URLs; an MCP tool's empty one with why (``for_caller``)."""
+    return for_caller(_with_urls(answer[0], request), answer[1], request)
 
 
 def _with_urls(records: list[dict], request: Any) -> list[dict]:
