@@ -4,6 +4,7 @@ limit a decompression bomb is told of."""
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from types import SimpleNamespace
@@ -171,20 +172,41 @@ def _composed(img: Image.Image) -> Image.Image:
     return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
 
 
-def _pictures(width: int = 301, height: int = 203) -> dict[str, Image.Image]:
+MODES = ("RGBA", "LA", "La", "RGBa", "PA", "P+tRNS", "P+index")
+
+
+@functools.cache
+def _random_rgba(width: int, height: int) -> tuple[Image.Image, bytes]:
+    """Random RGBA pixels, and the random transparency of a 200-colour palette (the same every time)."""
     rng = np.random.default_rng(7)
     rgba = Image.fromarray(rng.integers(0, 256, (height, width, 4), dtype=np.uint8), "RGBA")
-    palette = rgba.convert("RGB").quantize(200)
-    palette.info["transparency"] = bytes(rng.integers(0, 256, 200, dtype=np.uint8))
-    one_clear = rgba.convert("RGB").quantize(64)
-    one_clear.info["transparency"] = 5
+    return rgba, bytes(rng.integers(0, 256, 200, dtype=np.uint8))
+
+
+@functools.cache
+def _made(mode: str, width: int, height: int) -> Image.Image:
+    rgba, transparency = _random_rgba(width, height)
+    if mode in ("P+tRNS", "PA"):
+        palette = rgba.convert("RGB").quantize(200)
+        palette.info["transparency"] = transparency
+        return palette if mode == "P+tRNS" else palette.convert("PA")
+    if mode == "P+index":
+        one_clear = rgba.convert("RGB").quantize(64)
+        one_clear.info["transparency"] = 5
+        return one_clear
     return {"RGBA": rgba, "LA": rgba.convert("LA"), "La": rgba.convert("LA").convert("La"),
-            "RGBa": rgba.convert("RGBa"), "PA": palette.convert("PA"), "P+tRNS": palette, "P+index": one_clear}
+            "RGBa": rgba.convert("RGBa")}[mode]
 
 
-@pytest.mark.parametrize("mode", list(_pictures()))
+def _picture(mode: str, width: int = 301, height: int = 203) -> Image.Image:
+    """A copy of the test picture of ``mode`` (``MODES``), each made once per size, and only the one
+    asked for: quantizing 1801x1237 random pixels to a palette took seconds in each test that used it."""
+    return _made(mode, width, height).copy()
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_alpha_is_flattened_onto_white_as_before(mode):
-    img = _pictures()[mode]
+    img = _picture(mode)
     flat, before = np.asarray(to_rgb(img), int), np.asarray(_composed(img), int)
     assert flat.shape == before.shape and np.abs(flat - before).max() <= 1
 
@@ -193,7 +215,7 @@ def test_alpha_is_flattened_onto_white_as_before(mode):
 def test_a_picture_asked_at_a_small_size_is_reduced_as_a_jpeg_draft_would_be(mode, tmp_path, monkeypatch):
     import clipsearch.picture_modes
 
-    img = _pictures(1801, 1237)[mode]
+    img = _picture(mode, 1801, 1237)
     out = io.BytesIO()
     img.save(out, "PNG")
     whole = load_image(out.getvalue(), min_size=224)  # under REDUCE_OVER pixels: converted whole, as before
@@ -213,7 +235,7 @@ def test_a_palette_png_with_transparency_is_never_made_whole_in_rgba(monkeypatch
     """A 281 KB 17000x17000 palette PNG with a tRNS chunk cost 6 GB to decode: three full-size RGBA
     copies (4 bytes a pixel) of a picture Pillow holds in one byte a pixel. No conversion makes a
     full-size RGBA picture now, and asked at a small size, not even a full-size RGB one."""
-    img = _pictures(1801, 1237)["P+tRNS"]
+    img = _picture("P+tRNS", 1801, 1237)
     out = io.BytesIO()
     img.save(out, "PNG")
     made, convert = [], Image.Image.convert
