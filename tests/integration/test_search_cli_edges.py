@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 
 import pytest
 
 from tests.integration.conftest import REPO, run_indexer
 from testsupport.imagefactory import photo, save
-from testsupport.warm import run_module
+from testsupport.warm import run_module, start_module
 
 LIMIT = 50 * 1024 * 1024  # README: a picture to search with may be at most 50 MB, as the web app's uploads
 
@@ -27,9 +26,11 @@ def small_index(tmp_path_factory):
 
 
 def search(*args: str) -> subprocess.Popen:
+    """``python -m clipsearch search ARGS`` started as a user starts it (forked from a warm
+    interpreter where nothing can differ: ``testsupport.warm``), its output text pipes."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "clipsearch", "search", *args], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start_module("clipsearch", "search", *args, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True)
 
 
 def feed(fifo: str, data: bytes, chunk: int = 1 << 20, times: int = 1) -> dict:
@@ -140,7 +141,7 @@ def test_a_folder_given_from_home_as_a_tilde_is_that_folder(small_index):
     env = {**os.environ, "PYTHONPATH": str(REPO), "HOME": str(small_index)}
     index = str(small_index / "index")
     for folder in (["--folder", "~/photos"], ["--folder=~/photos"]):
-        done = subprocess.run([sys.executable, "-m", "clipsearch", "search", "a picture", *folder, "--index", index,
-                               "--min-score", "0"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        done = run_module("clipsearch", "search", "a picture", *folder, "--index", index, "--min-score", "0", cwd=REPO,
+                          env=env, timeout=300)
         assert done.returncode == 0, done.stderr
         assert len(done.stdout.splitlines()) == 4 and "No result" not in done.stderr, (folder, done.stderr)
