@@ -519,44 +519,56 @@ def test_an_index_whose_records_were_deleted_is_made_anew_with_the_model_its_man
         store.close()
 
 
-def _records_deleted(tmp_path):
-    """An index over photos/ and more/, photos/private removed from it, then its records.sqlite
-    deleted by hand (manifest.json and the graph snapshot left)."""
+@pytest.fixture(scope="module")
+def records_template(tmp_path_factory):
+    """An index over photos/ and more/, photos/private removed from it, made once for the tests
+    that delete its records (``_records_deleted``): they read its photos and change none."""
+    root = tmp_path_factory.mktemp("records-deleted")
     for seed, name in enumerate(("photos/a.jpg", "photos/b.jpg", "more/c.jpg", "photos/private/d.jpg")):
-        save(photo(64, 48, seed=seed), tmp_path / name)
-    index = tmp_path / "index"
-    made = run_indexer(str(tmp_path / "photos"), str(tmp_path / "more"), "--index", str(index), "--model", "demo", "-q")
+        save(photo(64, 48, seed=seed), root / name)
+    index = root / "index"
+    made = run_indexer(str(root / "photos"), str(root / "more"), "--index", str(index), "--model", "demo", "-q")
     assert made.returncode == 0, made.stderr
-    removed = run_indexer("--index", str(index), "--remove", str(tmp_path / "photos" / "private"), "-q")
+    removed = run_indexer("--index", str(index), "--remove", str(root / "photos" / "private"), "-q")
     assert removed.returncode == 0, removed.stderr
     assert list(index.glob("vectors-*.hnsw"))
+    return root
+
+
+def _records_deleted(template, tmp_path):
+    """A copy, in ``tmp_path``, of the template's index over photos/ and more/ (photos/private
+    removed from it), then its records.sqlite deleted by hand (manifest.json and the graph
+    snapshot left): the template's folder, which holds the photos, and the copy."""
+    index = tmp_path / "index"
+    shutil.copytree(template / "index", index)
     (index / "records.sqlite").unlink()
-    return index
+    return template, index
 
 
 @pytest.mark.parametrize("model", [[], ["--model", "demo"]], ids=["its-model", "model-named"])
-def test_deleted_records_are_said_once_and_the_photos_removed_stay_out(tmp_path, model):
+def test_deleted_records_are_said_once_and_the_photos_removed_stay_out(records_template, tmp_path, model):
     """The run after records.sqlite was deleted also warned that the old graph snapshot was ahead
     of the records (true, but the same news: and with --model named, the only word of it), and
     indexed again the folder removed from the index (--remove) inside the one it names."""
-    index = _records_deleted(tmp_path)
-    again = run_indexer(str(tmp_path / "photos"), "--index", str(index), "--json", *model)
+    root, index = _records_deleted(records_template, tmp_path)
+    again = run_indexer(str(root / "photos"), "--index", str(index), "--json", *model)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["added"] == 2, again.stdout  # a and b: not private/d
     warnings = [line for line in again.stderr.splitlines() if line.startswith("WARNING")]
     assert len(warnings) == 2, again.stderr  # the records gone, said once; then more/, which this run leaves out
     assert "are gone (its manifest.json is left): it is made anew with the model" in warnings[0] \
         and "every photo is embedded again" in warnings[0], again.stderr
-    assert "leaves out" in warnings[1] and str(tmp_path / "more") in warnings[1] and "are gone" not in warnings[1]
+    assert "leaves out" in warnings[1] and str(root / "more") in warnings[1] and "are gone" not in warnings[1]
     assert "ahead of the records" not in again.stderr
-    later = run_indexer(str(tmp_path / "photos"), "--index", str(index), "--json")
+    later = run_indexer(str(root / "photos"), "--index", str(index), "--json")
     assert later.returncode == 0 and json.loads(later.stdout)["unchanged"] == 2, later.stdout + later.stderr
 
 
-def test_a_run_naming_no_folder_indexes_the_folders_the_manifest_names_after_records_were_deleted(tmp_path):
+def test_a_run_naming_no_folder_indexes_the_folders_the_manifest_names_after_records_were_deleted(records_template,
+                                                                                                  tmp_path):
     """`python -m indexer --index DIR` said there was no index yet, where the manifest names the
     folders it covered: a run with no folder takes them, as it did before the records went."""
-    index = _records_deleted(tmp_path)
+    root, index = _records_deleted(records_template, tmp_path)
     dry = run_indexer("--index", str(index), "--dry-run", "--json")
     assert dry.returncode == 0 and json.loads(dry.stdout)["added"] == 3, dry.stdout + dry.stderr
     again = run_indexer("--index", str(index), "--json")
@@ -565,7 +577,7 @@ def test_a_run_naming_no_folder_indexes_the_folders_the_manifest_names_after_rec
     assert "ahead of the records" not in again.stderr
     store = open_store(index)
     try:
-        assert sorted(store.info()["folders"]) == [str(tmp_path / "more"), str(tmp_path / "photos")]
-        assert store.info()["left_out"] == [str(tmp_path / "photos" / "private")] and store.count() == 3
+        assert sorted(store.info()["folders"]) == [str(root / "more"), str(root / "photos")]
+        assert store.info()["left_out"] == [str(root / "photos" / "private")] and store.count() == 3
     finally:
         store.close()
