@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         except IndexNotFound:
             if args.dry_run and args.folders and not args.remove:
                 return _first_dry_run(args, settings)
+            if who := SearchEngine.writer_of(settings):  # a first run making it (its model loading): wait, as for a lock
+                print(f"error: the index {shown(settings.index_dir)} is being made by {who}; wait for it to finish, "
+                      "then retry", file=sys.stderr)
+                return 1
             if args.remove:
                 parser.error(f"there is no index at {settings.index_dir}: nothing to remove")
             parser.error(f"no folder given and there is no index at {settings.index_dir} yet: "
