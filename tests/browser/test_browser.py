@@ -877,6 +877,7 @@ def test_words_with_a_dropped_photo_never_reload_as_the_words_alone(app, page, t
     page.reload()
     expect_status(page, "drop or paste it again")
     expect_status(page, "blue-star.png with the words “a red circle”")
+    expect(box).to_have_value("a red circle", timeout=TIMEOUT)  # put there a step after the status line
     assert box.input_value() == "a red circle"
     expect(page.locator("#results img")).to_have_count(0)  # the words alone were not run
     page.locator("#query-image input[type=file]").set_input_files(str(star))  # dropped again: that search
@@ -911,6 +912,8 @@ def test_words_with_an_indexed_photo_reload_with_that_photo_back(app, page, tmp_
     found = result_names(page)
     page.reload()  # a reload, a bookmark or a link sent: the photo back, and the same search
     expect_status(page, f"“- red” + a part of {first}")
+    # The words go in the box a step after the status line (``page_address.from_the_address``'s twins)
+    expect(query).to_have_value("- red", timeout=TIMEOUT)
     assert query.input_value() == "- red" and result_names(page) == found
     assert "/thumbs/1024/" in page.locator("#query-image img").get_attribute("src")
     expect(page.locator("#query-image .region-box")).to_be_visible(timeout=TIMEOUT)
@@ -922,6 +925,7 @@ def test_words_with_an_indexed_photo_reload_with_that_photo_back(app, page, tmp_
     page.goto(app["url"] + "?" + urlencode({"q": "- red", "indexed": str(outside)}))
     expect_status(page, "is not in the index")
     assert sorted((app["root"] / "cache").rglob("*")) == cached  # never opened: no picture made of it
+    expect(query).to_have_value("- red", timeout=TIMEOUT)  # as after the reload: a step after the status line
     assert query.input_value() == "- red" and str(outside) in page.locator("#status").inner_text()
     expect(page.locator("#query-image img")).to_have_count(0)
     expect(page.locator("#results img")).to_have_count(0)  # the words alone were not run
