@@ -6,6 +6,7 @@ Debian's Chromium (``/usr/bin/chromium``) is driven by Playwright with the offli
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -98,7 +99,7 @@ def shots_app(name: str, count: int) -> Any:
 
 
 class _Module:
-    """The Chromium the tests of one module share (``module_browser``), or None."""
+    """The Chromium the tests of the module running share (``module_browser``), or None."""
 
     browser: Any = None
 
@@ -117,18 +118,40 @@ def _launched() -> Iterator[Any]:
 
 
 @contextmanager
-def module_browser() -> Iterator[Any]:
-    """One Chromium for the tests of a module (tests/browser/conftest.py's fixture): each page
-    ``open_page`` or ``chromium`` opens meanwhile gets a context of its own (its own cookies,
-    storage and cache, as a fresh browser would), without starting Playwright and a browser per
-    test (about half a second each). Playwright's sync API holds an event loop while it runs, so
-    the test's thread cannot start another (``asyncio.run``, a second ``sync_playwright``)."""
+def session_browser() -> Iterator[tuple[Any, Any]]:
+    """Playwright started and a Chromium launched once for all the browser modules of a run (a
+    worker's: tests/browser/conftest.py's session fixture), both closed at its end, rather than
+    once a module (about a second each). Yields the browser and Playwright's event loop.
+
+    Playwright's sync API marks its loop as the thread's running one between its calls (its loop
+    runs in a greenlet of the same thread), so the test's thread cannot start another meanwhile
+    (``asyncio.run``, a second ``sync_playwright``). The tests of the other modules of the run must
+    be able to: the loop is marked running only while a browser module's tests run
+    (``module_browser``), as it was while each module started a Playwright of its own."""
     with _launched() as browser:
-        _Module.browser = browser
+        loop = asyncio.get_running_loop()
+        asyncio._set_running_loop(None)
         try:
-            yield browser
+            yield browser, loop
         finally:
-            _Module.browser = None
+            asyncio._set_running_loop(loop)  # Playwright's calls that close it need it marked
+
+
+@contextmanager
+def module_browser(shared: tuple[Any, Any]) -> Iterator[Any]:
+    """The run's Chromium (``session_browser``'s ``shared``: it and Playwright's loop) for the tests
+    of a module (tests/browser/conftest.py's fixture): each page ``open_page`` or ``chromium``
+    opens meanwhile gets a context of its own (its own cookies, storage and cache, as a fresh
+    browser would). Playwright's loop is marked running while they run, as Playwright's calls
+    need, and no longer after, for the modules that run next."""
+    browser, loop = shared
+    asyncio._set_running_loop(loop)
+    _Module.browser = browser
+    try:
+        yield browser
+    finally:
+        _Module.browser = None
+        asyncio._set_running_loop(None)
 
 
 @contextmanager
@@ -142,10 +165,10 @@ def chromium() -> Iterator[Any]:
 
 
 @contextmanager
-def open_page(url: str, on_request: Callable[[Any], None] | None = None,
-              ready: str = "#query textarea, #query input", **page_options: Any) -> Iterator[Any]:
-    """A Chromium page on ``url``, once the search box is there (``ready``: what to wait for instead,
-    a login form, say) (Playwright's sync API), in a context of its own, closed after.
+def unopened_page(on_request: Callable[[Any], None] | None = None, **page_options: Any) -> Iterator[Any]:
+    """A Chromium page (Playwright's sync API) in a context of its own, at no address yet: for a
+    test that goes to the address it needs itself (``page.goto``), which a page ``open_page``
+    opened would load a second time. Closed after.
 
     ``on_request`` sees every request the page makes, its own loading included.
     """
@@ -155,11 +178,40 @@ def open_page(url: str, on_request: Callable[[Any], None] | None = None,
             page.set_default_timeout(TIMEOUT)
             if on_request is not None:
                 page.on("request", on_request)
-            page.goto(url)
-            page.locator(ready).first.wait_for()
             yield page
         finally:
             page.context.close()
+
+
+@contextmanager
+def open_page(url: str, on_request: Callable[[Any], None] | None = None,
+              ready: str = "#query textarea, #query input", **page_options: Any) -> Iterator[Any]:
+    """A Chromium page on ``url``, once the search box is there (``ready``: what to wait for instead,
+    a login form, say) (Playwright's sync API), in a context of its own, closed after.
+
+    ``on_request`` sees every request the page makes, its own loading included.
+    """
+    with unopened_page(on_request, **page_options) as page:
+        page.goto(url)
+        page.locator(ready).first.wait_for()
+        yield page
+
+
+# The pictures on the page have loaded (or failed to): every one the page loads at once, and the
+# lazy ones (the results' thumbnails) within 1,000 px of the window, less than the distance at which
+# Chromium starts loading a lazy one (1,250 px): one further away may never be asked for.
+_PICTURES_LOADED = """() => [...document.images].filter((img) => {
+  const box = img.getBoundingClientRect();
+  return img.loading !== "lazy" || (box.bottom > -1000 && box.top < window.innerHeight + 1000);
+}).every((img) => img.complete)"""
+
+
+def painted(page: Any) -> None:
+    """Waits until the pictures on ``page`` (``_PICTURES_LOADED``) have loaded, or failed to, and a
+    frame has been drawn with them: what a screenshot for people to look at waits for, rather than
+    a guess of a few hundred ms that a busy machine outlasts."""
+    page.wait_for_function(_PICTURES_LOADED, timeout=TIMEOUT)
+    page.evaluate("() => new Promise((drawn) => requestAnimationFrame(() => requestAnimationFrame(drawn)))")
 
 
 def chromium_present() -> bool:

@@ -45,15 +45,25 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+@pytest.fixture(scope="session")
+def one_chromium_a_run():
+    """Playwright and a Chromium, started for the run's first browser module and closed at the
+    run's end (``testsupport.browser.session_browser``)."""
+    from testsupport.browser import session_browser
+
+    with session_browser() as shared:
+        yield shared
+
+
 @pytest.fixture(scope="module", autouse=True)
-def one_chromium_a_module():
-    """The module's tests open their pages in one Chromium (``testsupport.browser.module_browser``)."""
+def one_chromium_a_module(request):
+    """The module's tests open their pages in the run's Chromium (``testsupport.browser.module_browser``)."""
     if not CHROMIUM.exists():  # the tests skip (or, under CI, fail) on their own
         yield None
         return
     from testsupport.browser import module_browser
 
-    with module_browser() as browser:
+    with module_browser(request.getfixturevalue("one_chromium_a_run")) as browser:
         yield browser
 
 
@@ -65,4 +75,15 @@ def page(app, monkeypatch):
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))
     with open_page(app["url"]) as page:
+        yield page
+
+
+@pytest.fixture
+def unopened_page(app, monkeypatch):
+    """As ``page``, at no address yet: for a test that opens the address it needs itself
+    (``page.goto``), which ``page`` would load a second time, after the app's own."""
+    from testsupport import browser
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(app["gradio"]))
+    with browser.unopened_page() as page:
         yield page

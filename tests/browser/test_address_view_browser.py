@@ -34,6 +34,12 @@ def app(tmp_path_factory):
         yield app
 
 
+@pytest.fixture
+def page(unopened_page):
+    """A fresh page at no address yet: each test opens the address it needs itself (``page.goto``), once."""
+    return unopened_page
+
+
 def shown(page) -> list[tuple[str, str]]:
     """(name, date) of each result in gallery order, from the captions ("0.612 · img_0042.png · 2019-07-04")."""
     page.locator("#results img").first.wait_for()

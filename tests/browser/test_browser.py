@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from clipsearch.demo import Scene, SceneObject, demo_checkpoint_path, make_sample_library, render_scene
-from testsupport.browser import CHROMIUM, TIMEOUT, VIEWPORT, open_page, served_library
+from testsupport.browser import CHROMIUM, TIMEOUT, VIEWPORT, open_page, painted, served_library
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 GALLERY_COLUMNS_WIDE = 5  # the results' columns in the tests' 1400 px window (webui.look.GALLERY_COLUMNS)
@@ -165,7 +165,7 @@ def test_text_search_shows_red_circles_first(app, page):
     srcs = page.locator("#results img").evaluate_all("els => els.map(e => e.src)")
     assert all("/thumbs/256/" in src for src in srcs)  # thumbnails, never the originals
     ARTIFACTS.mkdir(exist_ok=True)
-    page.wait_for_timeout(500)  # let the thumbnails paint
+    painted(page)  # the thumbnails loaded and drawn
     page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)
 
 

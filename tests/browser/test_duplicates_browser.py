@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import pytest
 
 from clipsearch.demo.near_copies import make_near_copy_library
-from testsupport.browser import open_page, served_library
+from testsupport.browser import open_page, painted, served_library
 
 from .test_browser import ARTIFACTS, BROWSER_MARKS, TIMEOUT
 
@@ -70,7 +70,7 @@ def test_duplicates_panel_lists_groups_best_first_and_exports_them(app, page):
     served = unquote(download.value.url).split("file=", 1)[1]
     assert Path(served).is_relative_to(app["gradio"]) and "clipsearch-duplicates-" not in served, served
     ARTIFACTS.mkdir(exist_ok=True)
-    page.wait_for_timeout(300)
+    painted(page)
     page.locator("#duplicates-panel").screenshot(path=str(ARTIFACTS / "duplicates.png"))
     assert {p.name: p.stat().st_mtime_ns for p in app["library"].iterdir()} == before  # nothing touched
 
@@ -100,7 +100,7 @@ def test_search_results_fold_copies_and_open_them(app, page):
     assert opened[0] == f"{stem}.png" and sorted(opened[1:]) == sorted(copies)
 
 
-def test_a_saved_search_opens_the_photo_its_address_names(app, page):
+def test_a_saved_search_opens_the_photo_its_address_names(app, unopened_page):
     """Open similar after a saved search wrote ``?saved=NAME&open=PATH``, but the page opened there
     ran the saved search and left the copies folded: ``open`` was read only beside ``q``,
     ``similar`` and ``indexed``. It now opens them there too; a path not among the results (not
@@ -113,6 +113,7 @@ def test_a_saved_search_opens_the_photo_its_address_names(app, page):
 
     stem = min(n[:4] for n, e in app["truth"].items() if e["role"] == "rotated")
     SavedSearches(app["root"] / "index").save(SavedSearch("Like the original", ""), app["library"] / f"{stem}.png")
+    page = unopened_page  # opened at the saved search's address, once
     page.goto(app["url"] + "?" + urlencode({"saved": "Like the original", "open": str(app["library"] / f"{stem}.png")}))
     expect(page.locator("#status")).to_contain_text("3 near-duplicates", timeout=TIMEOUT)
     expect(page.locator("#results .caption-label")).to_have_count(4)

@@ -25,6 +25,12 @@ pytestmark = BROWSER_MARKS
 app = shots_app("browser-kept-photo", 3)
 
 
+@pytest.fixture
+def page(unopened_page):
+    """A fresh page at no address yet: each test opens the app itself (``page.goto``), once."""
+    return unopened_page
+
+
 def pick(page, name: str) -> None:
     page.locator("#saved-choice input").click()
     page.locator("ul[role=listbox] li").filter(has_text=name).click()

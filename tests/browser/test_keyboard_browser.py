@@ -49,7 +49,8 @@ def test_tab_goes_from_the_folder_list_to_the_dates(page):
 @pytest.mark.parametrize("theme", ["light", "dark"])
 @pytest.mark.parametrize("control", ["#strong-only input[type=checkbox]", "#sort input[type=radio]:checked",
                                      "#min-score input[type=range]"])
-def test_a_control_reached_with_tab_shows_a_focus_ring(app, page, control, theme):
+def test_a_control_reached_with_tab_shows_a_focus_ring(app, unopened_page, control, theme):
+    page = unopened_page  # opened here, in its theme, once
     page.goto(app["url"] + ("?__theme=dark" if theme == "dark" else ""))
     target = page.locator(control)
     target.focus()

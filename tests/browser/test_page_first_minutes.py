@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from clipsearch.demo import make_sample_library
-from testsupport.browser import open_page, served_library
+from testsupport.browser import open_page, painted, served_library
 
 from .test_browser import BROWSER_MARKS, expect_status, search_for
 
@@ -49,7 +49,7 @@ def page(app):
 
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(400)  # let the thumbnails paint
+    painted(page)  # the thumbnails loaded and drawn
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 

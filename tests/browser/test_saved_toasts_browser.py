@@ -99,13 +99,14 @@ def test_a_saved_search_chosen_in_the_list_is_opened_once(page):
     assert opens == [opening], opens
 
 
-def test_an_address_naming_a_saved_search_not_kept_says_so_and_drops_it(app, page):
+def test_an_address_naming_a_saved_search_not_kept_says_so_and_drops_it(app, unopened_page):
     """The page opened at ``?saved=NAME`` where no search of that name is kept (forgotten since, or
     never saved): a toast said so, the status line stayed empty, and the address kept ``saved=NAME``,
     which a reload asked for again. The status line says it now, and where the saved ones are; the
     address drops ``saved=`` (and the ``open=`` beside it), keeping Gradio's own (``__theme``)."""
     from playwright.sync_api import expect
 
+    page = unopened_page  # opened at that address, once
     page.goto(app["url"] + "?__theme=light&saved=Never+saved&open=%2Fa.jpg")
     expect(page.locator("#status")).to_contain_text("No saved search called “Never saved” is kept", timeout=TIMEOUT)
     expect(page.locator("#status")).to_contain_text("Saved searches")
