@@ -523,7 +523,11 @@ def test_an_index_whose_records_were_deleted_is_made_anew_with_the_model_its_man
 def records_template(tmp_path_factory):
     """An index over photos/ and more/, photos/private removed from it, made once for the tests
     that delete its records (``_records_deleted``): they read its photos and change none."""
-    root = tmp_path_factory.mktemp("records-deleted")
+    return indexed_then_removed(tmp_path_factory.mktemp("records-deleted"))
+
+
+def indexed_then_removed(root):
+    """``root``/index over ``root``/photos and ``root``/more, photos/private removed from it: ``root``."""
     for seed, name in enumerate(("photos/a.jpg", "photos/b.jpg", "more/c.jpg", "photos/private/d.jpg")):
         save(photo(64, 48, seed=seed), root / name)
     index = root / "index"
