@@ -45,10 +45,20 @@ def demo_engine_at(tmp_path, **settings):
     return SearchEngine.for_writing(base)
 
 
-def test_every_hostile_file_is_indexed_or_skipped_with_its_reason(hostile, tmp_path):
-    root, expect = hostile
-    engine = demo_engine_at(tmp_path)
+@pytest.fixture(scope="module")
+def hostile_indexed(hostile, tmp_path_factory):
+    """The hostile library indexed once with the demo model: the engine and its run's report, for
+    the tests that only read them."""
+    root, _ = hostile
+    engine = demo_engine_at(tmp_path_factory.mktemp("hostile-index"))
     report = engine.index_folder(root)
+    yield engine, report
+    engine.close()
+
+
+def test_every_hostile_file_is_indexed_or_skipped_with_its_reason(hostile, hostile_indexed):
+    root, expect = hostile
+    engine, report = hostile_indexed
     skipped = {os.path.basename(p): reason for reason, paths in report.skipped.items() for p in paths}
     for name, (outcome, detail) in expect.items():
         record = engine.store.get(str(root / name))
@@ -65,13 +75,11 @@ def test_every_hostile_file_is_indexed_or_skipped_with_its_reason(hostile, tmp_p
     for name in ("new\nline.jpg", os.fsdecode(b"bad-\xff\xfe-bytes.jpg"), "ünïcödé-写真.jpg"):
         hits = engine.similar(root / name, k=1, include_self=True)
         assert hits[0].path == str(root / name)
-    engine.close()
 
 
-def test_exif_rotations_embed_like_the_upright_picture(hostile, tmp_path):
+def test_exif_rotations_embed_like_the_upright_picture(hostile, hostile_indexed):
     root, _ = hostile
-    engine = demo_engine_at(tmp_path)
-    engine.index_folder(root)
+    engine, _ = hostile_indexed
     upright = engine.encoder.embed_images([upright_marker(120, 80)])[0]
     for orientation in range(1, 9):
         path = root / f"exif-{orientation}.jpg"
@@ -85,7 +93,6 @@ def test_exif_rotations_embed_like_the_upright_picture(hostile, tmp_path):
             as_stored = engine.encoder.embed_images([stored.convert("RGB")])[0]
         assert float(as_stored @ upright) < 0.97, f"orientation {orientation}: the marker is symmetric"
         assert float(vector @ as_stored) < 0.97, f"orientation {orientation} was ignored"
-    engine.close()
 
 
 def test_a_hanging_decoder_is_timed_out_and_the_run_goes_on(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ on the frames of a rendered clip, searched as the words in photos are."""
 from __future__ import annotations
 
 import random
+import shutil
 
 import pytest
 
@@ -17,14 +18,21 @@ SIGN = ["walnut", "violin"]
 SHOTS = [Scene((SceneObject("red", "circle"),), "gray"), None, Scene((SceneObject("blue", "square"),), "white")]
 
 
-@pytest.fixture
-def engine(tmp_path):
-    clips = tmp_path / "library" / "clips"
-    clips.mkdir(parents=True)
+@pytest.fixture(scope="module")
+def street(tmp_path_factory):
+    """The clip, its middle shot a sign saying the words: rendered and encoded once per module."""
     picture, placed = render_text_photo(SIGN, random.Random(3), size=(960, 720))
     assert {w.word for w in placed.words} == set(SIGN)  # both words drawn
-    write_clip(clips / "street.mp4", [picture if s is None else s for s in SHOTS], seconds_each=2.0, fps=5,
-               size=(960, 720))
+    clip = tmp_path_factory.mktemp("street") / "street.mp4"
+    write_clip(clip, [picture if s is None else s for s in SHOTS], seconds_each=2.0, fps=5, size=(960, 720))
+    return clip
+
+
+@pytest.fixture
+def engine(tmp_path, street):
+    clips = tmp_path / "library" / "clips"
+    clips.mkdir(parents=True)
+    shutil.copy(street, clips / "street.mp4")  # a test's own copy (the same bytes): one test deletes it
     settings = Settings(index_dir=tmp_path / "index", cache_dir=tmp_path / "cache", model=ModelSpec(name="demo"))
     engine = SearchEngine.for_writing(settings)
     engine.set_video_reading(True)

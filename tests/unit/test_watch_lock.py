@@ -12,6 +12,17 @@ from clipsearch import IndexLocked
 from clipsearch.reports import IndexReport
 
 
+def watching(capsys, timeout: float = 20) -> str:
+    """Wait for the watcher's "watching ..." line (its observer is started before it says so); what
+    it wrote to stderr so far, which ``capsys`` no longer holds."""
+    said, deadline = "", time.monotonic() + timeout
+    while "watching " not in said:
+        assert time.monotonic() < deadline, f"the watcher never said it was watching: {said!r}"
+        time.sleep(0.01)
+        said += capsys.readouterr().err
+    return said
+
+
 class Counting:
     """An engine that counts the passes run on it."""
 
@@ -62,7 +73,7 @@ def test_a_change_that_arrives_while_another_writer_holds_the_index_waits_for_it
     watcher = threading.Thread(target=run)
     watcher.start()
     try:
-        time.sleep(0.5)  # the observer is on
+        early = watching(capsys)  # the observer is on
         (tmp_path / "IMG_1.jpg").write_bytes(b"x")  # a photo arrives during the nightly cron run
         deadline = time.monotonic() + 20
         while not said and not failed and time.monotonic() < deadline:
@@ -73,7 +84,7 @@ def test_a_change_that_arrives_while_another_writer_holds_the_index_waits_for_it
     finally:
         stop.set()
         watcher.join(10)
-    err = capsys.readouterr().err
+    err = early + capsys.readouterr().err
     assert err.count("being updated by process 42") == 1  # said once, not at every try
     assert "indexing the changes when it is done" in err
 
@@ -154,7 +165,7 @@ def test_an_empty_mount_point_is_watched_again_once_a_disk_is_mounted_on_it(tmp_
         watcher.join(10)
 
 
-def test_a_folder_removed_while_watching_is_not_indexed_again(tmp_path, monkeypatch):
+def test_a_folder_removed_while_watching_is_not_indexed_again(tmp_path, monkeypatch, capsys):
     """``indexer --remove B`` while a ``--watch`` service runs over A and B: the watcher's next
     pass (a photo arriving in A) indexed B again, every photo of it embedded anew."""
     from clipsearch import SearchEngine, Settings
@@ -175,7 +186,7 @@ def test_a_folder_removed_while_watching_is_not_indexed_again(tmp_path, monkeypa
                                kwargs={"covered": engine.folders})  # as the indexer's --watch calls it
     watcher.start()
     try:
-        time.sleep(0.5)
+        watching(capsys)  # the observer is on
         assert engine.remove_folder(b) == 3  # what `python -m indexer --remove B` does meanwhile
         save(photo(120, 90, seed=9), a / "new.jpg", quality=90)
         deadline = time.monotonic() + 20

@@ -104,7 +104,8 @@ def test_changes_the_scan_never_looks_at_wake_no_pass():
     assert not watch._left_alone("/home/me/.photos/2019/IMG_4.jpg", roots)
 
 
-def test_a_photo_read_or_a_nas_thumbnail_wakes_no_pass_and_a_hidden_file_renamed_to_a_photo_does(tmp_path, monkeypatch):
+def test_a_photo_read_or_a_nas_thumbnail_wakes_no_pass_and_a_hidden_file_renamed_to_a_photo_does(tmp_path, monkeypatch,
+                                                                                                   capsys):
     monkeypatch.setattr(watch, "SETTLE_SECONDS", 0.1)
     (tmp_path / "@eaDir").mkdir()
     (tmp_path / "IMG_0.jpg").write_bytes(b"x")
@@ -113,7 +114,11 @@ def test_a_photo_read_or_a_nas_thumbnail_wakes_no_pass_and_a_hidden_file_renamed
     watcher = threading.Thread(target=watch.watch_folders, args=(engine, [tmp_path], stop, lambda r: None))
     watcher.start()
     try:
-        time.sleep(0.5)  # the observer is watching
+        said, deadline = "", time.monotonic() + 20
+        while "watching " not in said:  # the observer is watching (started before it says so)
+            assert time.monotonic() < deadline, said
+            time.sleep(0.01)
+            said += capsys.readouterr().err
         (tmp_path / "@eaDir" / "SYNOPHOTO_THUMB_XL.jpg").write_bytes(b"x")
         (tmp_path / ".IMG_1.jpg.Xa8Tq").write_bytes(b"x")  # rsync writes a hidden file first...
         for _ in range(3):  # a viewer, a backup or the web app reads a photo: nothing changed
