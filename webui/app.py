@@ -279,10 +279,13 @@ def build_app(engine: SearchEngine | None, settings: Settings,
         gr.on([k.input, folder.input, date_from.submit, date_from.blur, date_to.submit, date_to.blur], None,
               [text, image], js=f"(words, photo) => {{ if ((words || '').trim() || photo) {ASKED_BY_HAND} = true; }}",
               **PRIVATE)
+        # One address written, one step of the history: the re-run's kind says which (``last``: a topic's or Find
+        # similar's, ``similar_address``; words or a photo, ``query_address``).
         take_turn([k.change, folder.change, date_from.submit, date_from.blur, date_to.submit, date_to.blur], rerun,
                   by_hand=False).then(
             unselect_if, changed, gallery, api_visibility="private", show_progress="hidden").then(
-            **in_address[0]).then(**in_address[1]).then(**similar_in_address[0]).then(**similar_in_address[1])
+            **{**in_address[0], "inputs": [*in_address[0]["inputs"], last]}).then(**in_address[1]).then(
+            **similar_in_address[0]).then(**similar_in_address[1])
         wire_topics(topics, TopicsView(page), filters, outputs, searching, [
             {"fn": unselect_if, "inputs": changed, "outputs": gallery, **PRIVATE}, *similar_in_address, *back_if_refused])
         topics["covers"].select(None, query_boxes, query_boxes, js=EMPTIED.replace("__CHOSEN__", "false"), **PRIVATE)

@@ -109,15 +109,19 @@ class PageAddress:
                 *self.search(text, None, k, min_score, sort, folder, since, until, strong_only))
 
     def query_address(self, text: str | None, image: Any, folder: str | None, since: str | None,
-                      until: str | None, region: str | None = None, changed: bool = True) -> str:
+                      until: str | None, region: str | None = None, changed: bool = True,
+                      last: dict | None = None) -> str:
         """After a search of words, of a photo, or of both: its fields for the address, as JSON for
         ``SIMILAR_ADDRESS_JS``; "" (the address kept) where it was refused (``changed`` False: a date
-        that is no date, say), whose filters the results still shown were not searched with. A photo of the index put in the drop zone (Search with this photo) is
+        that is no date, say), whose filters the results still shown were not searched with. "" too
+        after a re-run for new filters (given its ``last``) of Find similar or a topic: ``similar_address``
+        writes that one, and this one's words-less address first was a step of the history of its own,
+        the bare filter, which Back then showed. A photo of the index put in the drop zone (Search with this photo) is
         named by its path, ``indexed``, with the ``region`` boxed on it: the page opened there puts
         it back and runs the search again (``from_indexed``). A photo dropped or pasted cannot go in
         an address: ``photo`` names it, so that the page opened there runs no other query
         (``from_address``)."""
-        if not changed:
+        if not changed or (last or {}).get("kind") in ("similar", "topic"):
             return ""
         dropped = self.dropped(image)
         if dropped and Path(image).name in self.indexed:
