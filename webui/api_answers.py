@@ -15,7 +15,6 @@ list ``[]`` and then the note (``install``), so a client that reads the first te
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from typing import Any
 
 from clipsearch import ClipSearchError, SearchFilter
@@ -32,15 +31,14 @@ MCP_USER = "mcp"  # the x-gradio-user of the client Gradio's MCP server calls a 
 
 
 # --- why an answer is empty (REST's note) ------------------------------------------------------------
-def outside(handlers: Any, hits: list, where: Any, videos: list | None = None, of: str = "indexed photo",
-            covered: Callable[..., str | None] = uncovered) -> dict:
+def outside(handlers: Any, hits: list, where: Any, videos: list | None = None, of: str = "indexed photo") -> dict:
     """The answer's ``note`` where a folder filter found nothing because the index covers no photo in
     that folder (``filters.uncovered``, as the page's status line says it), else no such key: a script
     or an assistant is told why, not left with an empty list; and where a folder or dates the index
     covers hold no photo (``of``: a topic's), that, as the command line says it (no photo result, where
     ``videos``, the moments kept, hold one). ``handlers``: the app's (``Handlers``), whose engine
-    ``covered`` asks only where a folder filter found nothing."""
-    why = covered(handlers.engine, hits, where)
+    ``uncovered`` asks only where a folder filter found nothing."""
+    why = uncovered(handlers.engine, hits, where)
     if not why and not hits and where is not None:
         why = f"no {of} is in that folder and date range"
     if why and videos:

@@ -44,7 +44,6 @@ from .api_answers import none_kept as _none_kept  # why an answer is empty: shar
 from .api_answers import outside
 from .api_errors import ApiError, translated
 from .behind_proxy import MCP_PREFIX, public_root
-from .filters import uncovered
 from .handlers import Handlers, _result_dict, api_record
 from .matches import strong_results
 from .paths import web_path, web_safe
@@ -197,7 +196,7 @@ def similar(handlers: Handlers, request: Request, fields: dict[str, str]) -> dic
 
 def _outside(handlers: Handlers, hits: list, where: Any, videos: list | None = None, of: str = "indexed photo") -> dict:
     """The answer's ``note`` where a folder or dates left it empty (``api_answers.outside``)."""
-    return outside(handlers, hits, where, videos, of, uncovered)
+    return outside(handlers, hits, where, videos, of)
 
 
 def _moments(found: list, cut: float, request: Request) -> dict:
